@@ -1,0 +1,86 @@
+"""What a trial runs: a compiled ``%%hpo`` cell or a Python function."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .annotate import CONFIG_NAME, RESULT_NAME, CellTemplate
+from .errors import HPOError
+from .trial import Trial, report
+
+INJECTED_NAMES = ("report", "trial", "config", "device", CONFIG_NAME, RESULT_NAME)
+
+
+@dataclass
+class TrialOutput:
+    """What a finished objective hands back: a final result (if any) and its namespace."""
+
+    result: dict[str, Any] | None = None
+    namespace: dict[str, Any] | None = None
+
+
+class CellObjective:
+    """Executes the compiled cell in a shallow copy of the user namespace plus injected names."""
+
+    def __init__(self, template: CellTemplate, user_ns: dict[str, Any], metric: str) -> None:
+        self.template, self.user_ns, self.metric = template, user_ns, metric
+        self.filename = template.filename
+
+    def run(self, trial: Trial, device: Any) -> TrialOutput:
+        ns = dict(self.user_ns)
+        config = dict(trial.config)
+        ns.update(report=report, trial=trial, config=config, device=device)
+        ns[CONFIG_NAME] = config
+        exec(self.template.code, ns)  # noqa: S102 - running the user's own cell is the point
+        return TrialOutput(self._final_result(ns), ns)
+
+    def _final_result(self, ns: dict[str, Any]) -> dict[str, Any] | None:
+        """A cell without ``report`` gives its last expression or the ``--metric`` variable."""
+        if self.template.calls_report:
+            return None
+        value = ns.get(RESULT_NAME) if self.template.has_result_expr else None
+        if isinstance(value, dict):
+            return value
+        if not _is_number(value):
+            value = ns.get(self.metric)
+        if not _is_number(value):
+            raise HPOError(f"the cell never calls report() and produced no number for "
+                           f"{self.metric!r}: end the cell with an expression giving the metric, "
+                           f"assign a variable named {self.metric!r}, or call "
+                           f"report({self.metric}=...)")
+        return {self.metric: float(value)}
+
+
+class FunctionObjective:
+    """Calls ``fn(config)``, passing ``report``/``trial``/``device`` too if ``fn`` takes them."""
+
+    def __init__(self, fn: Callable[..., Any], metric: str) -> None:
+        if not callable(fn):
+            raise TypeError(f"the objective is {fn!r}, but must be a callable taking a config")
+        self.fn, self.metric = fn, metric
+        self.filename = getattr(getattr(fn, "__code__", None), "co_filename", "<function>")
+        params = inspect.signature(fn).parameters
+        self._extras = [n for n in ("report", "trial", "device") if n in params]
+
+    def run(self, trial: Trial, device: Any) -> TrialOutput:
+        extras = {"report": report, "trial": trial, "device": device}
+        value = self.fn(dict(trial.config), **{n: extras[n] for n in self._extras})
+        if value is None:
+            if not trial.reports:
+                raise HPOError(f"the objective returned None and never called report(): return "
+                               f"the value of {self.metric!r} or report it")
+            return TrialOutput()
+        if isinstance(value, dict):
+            return TrialOutput(dict(value))
+        if not _is_number(value):
+            raise HPOError(f"the objective returned {value!r}; return a number (the value of "
+                           f"{self.metric!r}) or a dict of metrics")
+        return TrialOutput({self.metric: float(value)})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

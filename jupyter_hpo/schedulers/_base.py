@@ -1,0 +1,86 @@
+"""The Scheduler protocol: decides what runs next and answers every report."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from ..searchers import Searcher
+from ..trial import Decision
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Either start a new trial with ``config`` or resume the paused trial ``resume_trial``."""
+
+    config: dict[str, Any] | None = None
+    resume_trial: int | None = None
+
+    @classmethod
+    def start(cls, config: dict[str, Any]) -> Suggestion:
+        return cls(config=config)
+
+    @classmethod
+    def resume(cls, trial_id: int) -> Suggestion:
+        return cls(resume_trial=trial_id)
+
+
+class Scheduler(ABC):
+    """Owns a searcher; pure, synchronous and deterministic, so a simulated clock can drive it.
+
+    The study calls ``suggest`` when a worker is free, ``on_trial_result`` on every report and
+    one of ``on_trial_complete`` / ``on_trial_error`` / ``on_trial_remove`` when a trial ends.
+    """
+
+    def __init__(self, searcher: Searcher, metric: str, mode: str,
+                 resource: str = "epoch") -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
+        self.searcher, self.metric, self.mode, self.resource = searcher, metric, mode, resource
+        self.configs: dict[int, dict[str, Any]] = {}
+
+    def suggest(self, trial_id: int, can_start_new: bool = True) -> Suggestion | None:
+        """What the next free worker should do; ``None`` when there is nothing to run now."""
+        if not can_start_new:
+            return None
+        config = self.searcher.suggest(trial_id)
+        if config is None:
+            return None
+        self.configs[trial_id] = config
+        self._on_trial_add(trial_id, config)
+        return Suggestion.start(config)
+
+    def _on_trial_add(self, trial_id: int, config: dict[str, Any]) -> None:
+        """Hook for schedulers that track new trials (e.g. assign a bracket)."""
+
+    @abstractmethod
+    def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
+        """Answer one report."""
+
+    def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
+        """The trial ended normally (``result``: its last report, if any)."""
+        self.searcher.observe(trial_id, self.configs.get(trial_id, {}), result or {}, final=True)
+
+    def on_trial_error(self, trial_id: int) -> None:
+        """The trial failed."""
+        self.searcher.remove(trial_id)
+
+    def on_trial_remove(self, trial_id: int) -> None:
+        """The trial was cancelled by the user or the study's budget."""
+        self.searcher.remove(trial_id)
+
+    def paused_trials(self) -> list[int]:
+        """Trials waiting for a promotion (only the promotion variant of Hyperband has any)."""
+        return []
+
+    def _value(self, result: dict[str, Any]) -> float | None:
+        value = result.get(self.metric)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        return None if value != value else value
+
+    def _better(self, a: float, b: float) -> bool:
+        return a > b if self.mode == "max" else a < b

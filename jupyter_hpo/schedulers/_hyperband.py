@@ -1,0 +1,154 @@
+"""Asynchronous Hyperband (ASHA): the stopping and promotion variants.
+
+Rung levels are ``grace_period * reduction_factor**k <= max_t``. A trial's value at a rung is
+"in the top 1/η" when fewer than ``ceil(n / η)`` of the ``n`` values recorded at that rung (its
+own included) are strictly better; this is the same cut as the (1 - 1/η) quantile that Ray's
+ASHA uses. Promotion uses ASHA's ``floor(n / η)`` so a rung must fill before it promotes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..searchers import Searcher
+from ..trial import Decision
+from ._base import Scheduler, Suggestion
+
+TYPES = ("stopping", "promotion")
+
+
+class HyperbandScheduler(Scheduler):
+    """Stops (``type="stopping"``) or pauses and later promotes (``"promotion"``) trials."""
+
+    def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
+                 max_t: float | None = None, grace_period: float = 1,
+                 reduction_factor: float = 3, brackets: int = 1, type: str = "stopping",
+                 seed: int | None = None) -> None:
+        super().__init__(searcher, metric, mode, resource)
+        if max_t is None:
+            raise ValueError("Hyperband needs max_t, the largest resource a trial reaches: "
+                             "write `epochs = N` in the cell or pass --max-t N")
+        if type not in TYPES:
+            raise ValueError(f"type is {type!r}, but must be one of {TYPES}")
+        if not max_t > 0:
+            raise ValueError(f"max_t is {max_t}, but must be > 0")
+        if not grace_period > 0:
+            raise ValueError(f"grace_period is {grace_period}, but must be > 0")
+        if grace_period > max_t:
+            raise ValueError(f"grace_period is {grace_period}, but must be <= max_t ({max_t})")
+        if not reduction_factor >= 2:
+            raise ValueError(f"reduction_factor is {reduction_factor}, but must be >= 2")
+        self.max_t, self.grace_period, self.eta = max_t, grace_period, reduction_factor
+        self.type = type
+        levels = []
+        level = grace_period
+        while level <= max_t * (1 + 1e-9):
+            levels.append(level)
+            level *= reduction_factor
+        self.rung_levels: list[float] = levels
+        below_max = [lv for lv in levels if lv < max_t]
+        max_brackets = len(below_max) + 1 if levels[-1] < max_t else max(1, len(below_max))
+        if not 1 <= int(brackets) <= max_brackets:
+            raise ValueError(f"brackets is {brackets}, but with grace_period={grace_period}, "
+                             f"reduction_factor={reduction_factor} and max_t={max_t} at most "
+                             f"{max_brackets} bracket(s) exist (rungs {below_max})")
+        self.num_brackets = int(brackets)
+        self._bracket_levels = [levels[b:] for b in range(self.num_brackets)]
+        self._bracket_probs = self._bracket_distribution(len(below_max))
+        self.rng = np.random.default_rng(seed)
+        # bracket -> level -> {trial_id: value}; insertion order is arrival order.
+        self.rungs: list[dict[float, dict[int, float]]] = [
+            {lv: {} for lv in bl} for bl in self._bracket_levels]
+        self.promoted: list[dict[float, set[int]]] = [
+            {lv: set() for lv in bl} for bl in self._bracket_levels]
+        self.bracket_of: dict[int, int] = {}
+        self._paused_at: dict[int, float] = {}
+        self._target: dict[int, int] = {}
+
+    def _bracket_distribution(self, halvings: int) -> np.ndarray:
+        """Hyperband's share of trials per bracket: ``eta**s / (s + 1)`` for ``s`` halvings."""
+        weights = np.array([self.eta ** (halvings - b) / (halvings - b + 1)
+                            for b in range(self.num_brackets)], dtype=float)
+        return weights / weights.sum()
+
+    def _on_trial_add(self, trial_id: int, config: dict[str, Any]) -> None:
+        bracket = 0
+        if self.num_brackets > 1:
+            bracket = int(self.rng.choice(self.num_brackets, p=self._bracket_probs))
+        self.bracket_of[trial_id] = bracket
+        self._target[trial_id] = 0
+
+    def bracket_levels(self, bracket: int) -> list[float]:
+        return self._bracket_levels[bracket]
+
+    def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
+        config = self.configs.get(trial_id, {})
+        self.searcher.observe(trial_id, config, result)
+        r, value = result.get(self.resource), self._value(result)
+        if r is None or value is None or trial_id not in self.bracket_of:
+            return Decision.CONTINUE
+        bracket = self.bracket_of[trial_id]
+        rungs = self.rungs[bracket]
+        decision = Decision.CONTINUE
+        for level in self._bracket_levels[bracket]:
+            if level > r or trial_id in rungs[level]:
+                continue
+            rungs[level][trial_id] = value
+            if self.type == "stopping" and level < self.max_t \
+                    and not self._in_top(value, rungs[level]):
+                decision = Decision.STOP
+        if self.type == "promotion" and decision is Decision.CONTINUE:
+            levels = self._bracket_levels[bracket]
+            target = levels[min(self._target[trial_id], len(levels) - 1)]
+            if r >= target and target < self.max_t:
+                self._paused_at[trial_id] = target
+                decision = Decision.PAUSE
+        return decision
+
+    def _in_top(self, value: float, recorded: dict[int, float]) -> bool:
+        better = sum(1 for v in recorded.values() if self._better(v, value))
+        return better < math.ceil(len(recorded) / self.eta)
+
+    def suggest(self, trial_id: int, can_start_new: bool = True) -> Suggestion | None:
+        promotable = self._promotable()
+        if promotable is not None:
+            bracket, level = self.bracket_of[promotable], self._paused_at.pop(promotable)
+            self.promoted[bracket][level].add(promotable)
+            self._target[promotable] += 1
+            return Suggestion.resume(promotable)
+        return super().suggest(trial_id, can_start_new)
+
+    def _promotable(self) -> int | None:
+        """The paused trial to promote next: highest rung first, then best value."""
+        candidates = []
+        for tid, level in self._paused_at.items():
+            recorded = self.rungs[self.bracket_of[tid]][level]
+            k = math.floor(len(recorded) / self.eta)
+            top = sorted(recorded, key=lambda t: (self._sort_key(recorded[t]), t))[:k]
+            if tid in top:
+                candidates.append((-level, self._sort_key(recorded[tid]), tid))
+        return min(candidates)[2] if candidates else None
+
+    def _sort_key(self, value: float) -> float:
+        return -value if self.mode == "max" else value
+
+    def paused_trials(self) -> list[int]:
+        return list(self._paused_at)
+
+    def _forget(self, trial_id: int) -> None:
+        self._paused_at.pop(trial_id, None)
+
+    def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
+        self._forget(trial_id)
+        super().on_trial_complete(trial_id, result)
+
+    def on_trial_error(self, trial_id: int) -> None:
+        self._forget(trial_id)
+        super().on_trial_error(trial_id)
+
+    def on_trial_remove(self, trial_id: int) -> None:
+        self._forget(trial_id)
+        super().on_trial_remove(trial_id)

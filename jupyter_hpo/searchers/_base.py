@@ -1,0 +1,46 @@
+"""The Searcher protocol: proposes configurations and learns from their results."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from ..space import Space
+
+
+class Searcher(ABC):
+    """Proposes configurations; pure, synchronous and deterministic given ``seed``.
+
+    ``suggest`` marks the proposal pending until ``observe(..., final=True)`` or ``remove``;
+    model-based searchers use the pending set so concurrent workers get different proposals.
+    """
+
+    def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
+        self.space, self.metric, self.mode, self.seed = space, metric, mode, seed
+        self.rng = np.random.default_rng(seed)
+        self.pending: dict[int, dict[str, Any]] = {}
+
+    def suggest(self, trial_id: int) -> dict[str, Any] | None:
+        """A configuration for a new trial, or ``None`` when the space is exhausted."""
+        config = self._suggest(trial_id)
+        if config is not None:
+            self.pending[trial_id] = config
+        return config
+
+    @abstractmethod
+    def _suggest(self, trial_id: int) -> dict[str, Any] | None:
+        """Subclasses propose here."""
+
+    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                final: bool = False) -> None:
+        """Learn from a report (``final``: the trial has ended with this result)."""
+        if final:
+            self.pending.pop(trial_id, None)
+
+    def remove(self, trial_id: int) -> None:
+        """Forget a pending trial that failed or was cancelled."""
+        self.pending.pop(trial_id, None)

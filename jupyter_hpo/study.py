@@ -1,0 +1,430 @@
+"""The Study: the loop that joins searcher, scheduler and executor, and publishes events.
+
+There is no loop thread: trial threads drive the study through ``on_report``/``on_finish``
+under one lock, so a report's round trip costs a lock and a scheduler call. Subscribers get
+events synchronously in the thread that caused them and must be quick (the dashboard only
+buffers them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import HPOError, StudyFailedError
+from .executors import EXECUTORS, Executor, TrialOutcome
+from .schedulers import FIFOScheduler, Scheduler, make_scheduler
+from .searchers import make_searcher
+from .space import Space
+from .trial import Decision, Trial, TrialStatus, TrialStopped
+
+__all__ = ["Study", "StudyEvent"]
+
+_study_numbers = itertools.count(1)
+
+
+@dataclass
+class StudyEvent:
+    """``kind`` is one of: study_started, trial_started, report, trial_paused, trial_resumed,
+    trial_finished, incumbent, study_finished."""
+
+    kind: str
+    trial: Trial | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Study:
+    """Runs trials of ``objective`` over ``space`` and keeps their results."""
+
+    def __init__(self, objective: Any, space: Space, *, metric: str, mode: str,
+                 scheduler: str | Scheduler = "fifo", searcher: str = "random",
+                 searcher_options: dict[str, Any] | None = None,
+                 scheduler_options: dict[str, Any] | None = None, trials: int | None = None,
+                 time_limit: float | None = None, workers: int = 1, seed: int | None = None,
+                 resource: str = "epoch", executor: str | Executor = "thread",
+                 name: str | None = None, capture_output: bool = False,
+                 max_initial_failures: int = 3) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
+        if trials is not None and int(trials) < 1:
+            raise ValueError(f"trials is {trials}, but must be >= 1")
+        if time_limit is not None and not time_limit > 0:
+            raise ValueError(f"time_limit is {time_limit}, but must be > 0 seconds")
+        self.objective, self.space = objective, space
+        self.metric, self.mode, self.resource = metric, mode, resource
+        self.budget = None if trials is None else int(trials)
+        self.time_limit = time_limit
+        self.name = name or f"study-{next(_study_numbers)}"
+        searcher_obj = make_searcher(searcher, space, metric, mode, seed,
+                                     **(searcher_options or {}))
+        sched_opts = dict(scheduler_options or {})
+        if scheduler == "hyperband":
+            sched_opts.setdefault("seed", seed)
+        self.scheduler = make_scheduler(scheduler, searcher_obj, metric, mode, resource,
+                                        **sched_opts)
+        if isinstance(executor, str):
+            if executor not in EXECUTORS:
+                raise ValueError(f"executor is {executor!r}, but must be one of "
+                                 f"{sorted(EXECUTORS)}")
+            executor = EXECUTORS[executor](workers, capture_output=capture_output)
+        self.executor: Executor = executor
+        self.workers = self.executor.workers
+        self.max_initial_failures = max_initial_failures
+        self._needs_resource = not isinstance(self.scheduler, FIFOScheduler)
+        self.trials: list[Trial] = []
+        self.state = "created"
+        self.error: StudyFailedError | None = None
+        self.start_time: float | None = None
+        self.end_time: float | None = None
+        self.best_trial: Trial | None = None
+        self.best_namespace: dict[str, Any] | None = None
+        self._incumbents: list[tuple[float, int, float]] = []
+        self._report_times: dict[int, list[float]] = {}
+        self._lock = threading.RLock()
+        self._done = threading.Event()
+        self._subscribers: list[Callable[[StudyEvent], None]] = []
+        self._running = 0
+        self._alive: set[int] = set()
+        self._stop_reasons: dict[int, TrialStatus] = {}
+        self._resume_events: dict[int, threading.Event] = {}
+        self._stopping = False
+        self._timer: threading.Timer | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    def subscribe(self, callback: Callable[[StudyEvent], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on every event; returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers \
+            else None
+
+    def start(self) -> Study:
+        """Start trials and return at once; ``wait()`` joins."""
+        with self._lock:
+            if self.state != "created":
+                raise HPOError(f"study {self.name!r} was already started")
+            self.state = "running"
+            self.start_time = time.time()
+        self._emit(StudyEvent("study_started"))
+        if self.time_limit is not None:
+            self._timer = threading.Timer(self.time_limit, self._on_time_limit)
+            self._timer.daemon = True
+            self._timer.start()
+        with self._lock:
+            self._fill()
+        return self
+
+    def run(self) -> Study:
+        """Start and wait; Ctrl-C stops the study gracefully, then re-raises.
+
+        Raises :class:`StudyFailedError` when the first trials all failed the same way.
+        """
+        self.start()
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            self.stop()
+            try:
+                self.wait(timeout=5)
+            finally:
+                self.stop(force=True)
+            raise
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the study has finished (or ``timeout`` seconds); True if finished."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._done.is_set():
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if left <= 0:
+                break
+            self._done.wait(left)
+        return self._done.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def stop(self, force: bool = False) -> None:
+        """No new trials; running ones stop at their next report and become ``cancelled``.
+
+        ``force=True`` also marks them cancelled now and ends the study without waiting.
+        """
+        self._stop_all(TrialStatus.CANCELLED, "stopped by the user")
+        if force:
+            with self._lock:
+                for trial in self.trials:
+                    if not trial.status.finished:
+                        self._finalize(trial, TrialOutcome(TrialStatus.CANCELLED,
+                                                           error="force-stopped by the user"))
+                self._alive.clear()
+                self._finish_if_idle()
+
+    def stop_trial(self, trial_id: int) -> None:
+        """Stop one trial at its next report (it becomes ``cancelled``)."""
+        with self._lock:
+            trial = self._trial(trial_id)
+            if trial.status.finished:
+                return
+            self._stop_reasons[trial_id] = TrialStatus.CANCELLED
+            if trial.status is TrialStatus.PAUSED:
+                self._resume_events[trial_id].set()
+
+    def _stop_all(self, status: TrialStatus, why: str) -> None:
+        with self._lock:
+            if self.state in ("finished", "failed", "created"):
+                if self.state == "created":
+                    self.state = "finished"
+                    self._done.set()
+                return
+            self._stopping = True
+            self.state = "stopping"
+            for trial in self.trials:
+                if not trial.status.finished:
+                    self._stop_reasons.setdefault(trial.trial_id, status)
+                    if trial.status is TrialStatus.PAUSED:
+                        self._resume_events[trial.trial_id].set()
+            self._stop_why = why
+            self._finish_if_idle()
+
+    def _on_time_limit(self) -> None:
+        self._stop_all(TrialStatus.CANCELLED, "time limit reached")
+
+    # ------------------------------------------------------------ executor hooks
+    def on_report(self, trial: Trial, values: dict[str, Any]) -> None:
+        """Called by the trial (through ``report()``); raises ``TrialStopped`` to stop it."""
+        reason = self._stop_reasons.get(trial.trial_id)
+        if reason is not None:
+            raise TrialStopped()
+        self._check_report(values)
+        now = time.time()
+        with self._lock:
+            trial.reports.append(values)
+            self._report_times[trial.trial_id].append(now - self.start_time)
+            decision = self.scheduler.on_trial_result(trial.trial_id, values)
+            improved = self._consider_incumbent(trial, values, now)
+            if decision is Decision.STOP:
+                self._stop_reasons[trial.trial_id] = TrialStatus.STOPPED
+            elif decision is Decision.PAUSE:
+                trial.status = TrialStatus.PAUSED
+                self._running -= 1
+                resume = self._resume_events[trial.trial_id] = threading.Event()
+                self._fill()
+        if self._subscribers:
+            self._emit(StudyEvent("report", trial, {"values": values, "decision": decision}))
+            if improved:
+                self._emit(StudyEvent("incumbent", trial, {"value": self.best_value}))
+        if decision is Decision.STOP:
+            raise TrialStopped()
+        if decision is Decision.PAUSE:
+            self._emit(StudyEvent("trial_paused", trial))
+            resume.wait()
+            if trial.trial_id in self._stop_reasons:
+                raise TrialStopped()
+
+    def _check_report(self, values: dict[str, Any]) -> None:
+        if self.metric not in values:
+            raise HPOError(f"report() got {', '.join(values) or 'no values'}, but the study "
+                           f"optimises {self.metric!r}: call report({self.metric}=...) or pick "
+                           f"another --metric")
+        if self._needs_resource and self.resource not in values:
+            raise HPOError(f"report() got {', '.join(values)}, but Hyperband needs the resource "
+                           f"{self.resource!r} in every report, e.g. report({self.resource}="
+                           f"{self.resource}, {self.metric}=...); rename it with --resource")
+
+    def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
+        """Called by the executor when a trial's code has returned or raised."""
+        with self._lock:
+            if trial.trial_id not in self._alive:
+                return  # force-stopped earlier
+            self._alive.discard(trial.trial_id)
+            if trial.status is TrialStatus.RUNNING:
+                self._running -= 1
+            if outcome.status is TrialStatus.STOPPED:
+                reason = self._stop_reasons.get(trial.trial_id, TrialStatus.STOPPED)
+                outcome.status = reason
+                if reason is TrialStatus.CANCELLED and not outcome.error:
+                    outcome.error = getattr(self, "_stop_why", "stopped by the user")
+            self._finalize(trial, outcome)
+            self._check_repeated_failures()
+            self._fill()
+        self._emit(StudyEvent("trial_finished", trial))
+        if self.done:
+            self._emit_finished()
+
+    def _finalize(self, trial: Trial, outcome: TrialOutcome) -> None:
+        trial.status = outcome.status
+        trial.end_time = time.time()
+        trial.error, trial.traceback = outcome.error, outcome.traceback
+        if outcome.result:
+            trial.reports.append(outcome.result)
+            self._report_times[trial.trial_id].append(trial.end_time - self.start_time)
+            self._consider_incumbent(trial, outcome.result, trial.end_time)
+        if outcome.status is TrialStatus.COMPLETED:
+            self.scheduler.on_trial_complete(trial.trial_id, trial.reports[-1]
+                                             if trial.reports else None)
+        elif outcome.status is TrialStatus.FAILED:
+            self.scheduler.on_trial_error(trial.trial_id)
+            if self.best_trial is trial:
+                self._recompute_incumbent()
+        elif outcome.status is TrialStatus.STOPPED:
+            self.scheduler.on_trial_complete(trial.trial_id, trial.reports[-1]
+                                             if trial.reports else None)
+        else:
+            self.scheduler.on_trial_remove(trial.trial_id)
+        if self.best_trial is trial and outcome.namespace is not None:
+            self.best_namespace = outcome.namespace
+
+    # ------------------------------------------------------------------ the loop
+    def _fill(self) -> None:
+        """Give free workers something to do; finish the study when nothing is left."""
+        while not self._stopping and self._running < self.workers:
+            can_start = self.budget is None or len(self.trials) < self.budget
+            suggestion = self.scheduler.suggest(len(self.trials), can_start)
+            if suggestion is None:
+                break
+            if suggestion.resume_trial is not None:
+                trial = self._trial(suggestion.resume_trial)
+                trial.status = TrialStatus.RUNNING
+                self._running += 1
+                self._resume_events[trial.trial_id].set()
+                continue
+            trial = Trial(len(self.trials), suggestion.config)
+            self.trials.append(trial)
+            self._report_times[trial.trial_id] = []
+            self._running += 1
+            self._alive.add(trial.trial_id)
+            self.executor.start(trial, self.objective, self)
+            self._emit(StudyEvent("trial_started", trial))
+        if self._running == 0:
+            for tid in self.scheduler.paused_trials():
+                if tid in self._alive:
+                    self._stop_reasons.setdefault(tid, TrialStatus.STOPPED)
+                    self._resume_events[tid].set()
+        self._finish_if_idle()
+
+    def _finish_if_idle(self) -> None:
+        if self._alive or self._done.is_set() or self.state == "created":
+            return
+        self.state = "failed" if self.error else "finished"
+        self.end_time = time.time()
+        if self._timer is not None:
+            self._timer.cancel()
+        self.executor.shutdown()
+        self._done.set()
+
+    def _emit_finished(self) -> None:
+        if not getattr(self, "_finished_emitted", False):
+            self._finished_emitted = True
+            self._emit(StudyEvent("study_finished"))
+
+    def _check_repeated_failures(self) -> None:
+        """Stop when the first trials all failed with the same error (show it once)."""
+        k = min(self.max_initial_failures, self.budget or self.max_initial_failures)
+        finished = [t for t in self.trials if t.status.finished]
+        if self.error or len(finished) < k or any(
+                t.status is not TrialStatus.FAILED for t in finished):
+            return
+        errors = {t.error for t in finished}
+        if len(errors) == 1:
+            first = finished[0]
+            self.error = StudyFailedError(
+                f"the first {len(finished)} trials all failed with the same error, so the "
+                f"study stopped. Trial {first.trial_id}'s traceback:\n{first.traceback}")
+            self._stop_all(TrialStatus.CANCELLED, "study stopped: repeated failures")
+
+    def _emit(self, event: StudyEvent) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+
+    def _trial(self, trial_id: int) -> Trial:
+        if not 0 <= trial_id < len(self.trials):
+            raise HPOError(f"study {self.name!r} has no trial {trial_id} (it has trials 0.."
+                           f"{len(self.trials) - 1})")
+        return self.trials[trial_id]
+
+    # ------------------------------------------------------------------- results
+    def _consider_incumbent(self, trial: Trial, values: dict[str, Any], now: float) -> bool:
+        value = _number(values.get(self.metric))
+        if value is None:
+            return False
+        best = self.best_value
+        if best is None or (value > best if self.mode == "max" else value < best):
+            if self.best_trial is not trial:
+                self.best_namespace = None
+            self.best_trial = trial
+            self._incumbents.append((now - self.start_time, trial.trial_id, value))
+            return True
+        return False
+
+    def _recompute_incumbent(self) -> None:
+        candidates = [t for t in self.trials if t.status is not TrialStatus.FAILED
+                      and t.best(self.metric, self.mode) is not None]
+        sign = 1 if self.mode == "max" else -1
+        self.best_trial = max(candidates, key=lambda t: sign * t.best(self.metric, self.mode),
+                              default=None)
+        self.best_namespace = None
+
+    @property
+    def best_value(self) -> float | None:
+        """The best reported value of the metric over all trials that did not fail."""
+        if self.best_trial is None:
+            return None
+        return self.best_trial.best(self.metric, self.mode)
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        return None if self.best_trial is None else dict(self.best_trial.config)
+
+    def counts(self) -> dict[str, int]:
+        """Number of trials per status."""
+        counts = {s.value: 0 for s in TrialStatus}
+        for trial in list(self.trials):
+            counts[trial.status.value] += 1
+        return counts
+
+    @property
+    def elapsed(self) -> float:
+        if self.start_time is None:
+            return 0.0
+        return (self.end_time or time.time()) - self.start_time
+
+    def report_times(self, trial_id: int) -> list[float]:
+        """Seconds since the study started at which each report of ``trial_id`` arrived."""
+        return list(self._report_times.get(trial_id, []))
+
+    def trials_dataframe(self):
+        """One row per trial (see the README for the columns)."""
+        from .results import trials_dataframe
+
+        return trials_dataframe(self)
+
+    def training_curves(self):
+        """One row per report: trial_id, the resource, every reported key, time."""
+        from .results import training_curves
+
+        return training_curves(self)
+
+    def incumbent_over_time(self):
+        """``time``, ``trial_id``, ``best_value``: one row per improvement."""
+        from .results import incumbent_over_time
+
+        return incumbent_over_time(self)
+
+    def __repr__(self) -> str:
+        best = "" if self.best_value is None else f", best {self.metric}={self.best_value:.4g}"
+        return (f"<Study {self.name!r}: {self.state}, {len(self.trials)} trials"
+                f"{best}>")
+
+
+def _number(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if value != value else value
