@@ -27,6 +27,8 @@ CONSTRUCTORS: dict[str, type[Domain]] = {
 }
 CONFIG_NAME = "__hpo_config__"
 RESULT_NAME = "__hpo_result__"
+_NESTED_MESSAGE = ("a search space cannot contain another one (conditional spaces are not "
+                   "supported)")
 MAX_T_NAME = "epochs"
 _PEER_NAMES = {
     "Float": "Real", "Uniform": "Real", "LogUniform": "Real(..., log=True)",
@@ -83,7 +85,10 @@ class CellTemplate:
         for a in edits:
             if a.name not in config:
                 continue
-            text = repr(config[a.name]).encode()
+            value = config[a.name]
+            if a.has_default and type(value) is type(a.default) and value == a.default:
+                continue  # keep the literal as written (``1e-3`` rather than ``0.001``)
+            text = repr(value).encode()
             first, last = lines[a.lineno - 1], lines[a.end_lineno - 1]
             merged = first[: a.col] + text + last[a.end_col:]
             lines[a.lineno - 1: a.end_lineno] = [merged]
@@ -223,10 +228,10 @@ def parse_cell(source: str, namespace: dict[str, Any] | None = None,
 
     nested = {id(arg) for call, _ in finder.calls
               for arg in ast.walk(call) if arg is not call}
-    for call, parent in finder.calls:
+    for call, _ in finder.calls:
         if id(call) in nested:
-            raise _error("a search space cannot contain another one (conditional spaces are "
-                         "not supported)", source, call)
+            raise _error(_NESTED_MESSAGE, source, call)
+    for call, parent in finder.calls:
         name, form = _code_annotation_name(source, call, parent)
         domain = _evaluate(source, call, env, name)
         annotations.append(Annotation(name, domain, call.lineno, call.col_offset,
@@ -333,9 +338,12 @@ def _comment_annotation(source: str, lineno: int, expr: str, col: int,
         hint = _suggest(ctor) if ctor else ""
         raise _error(f"unknown search space {expr!r} in '# hpo:' comment: use Real, Int, "
                      f"Categorical or Bool{hint}", source, call)
-    stmt = next((s for s in statements
-                 if s.lineno <= lineno <= (s.end_lineno or s.lineno) and s.value is not None),
-                None)
+    inner = next((n for n in ast.walk(call) if n is not call and _constructor_name(n)), None)
+    if inner is not None:
+        raise _error(_NESTED_MESSAGE, source, inner)
+    candidates = [s for s in statements
+                  if s.lineno <= lineno <= (s.end_lineno or s.lineno) and s.value is not None]
+    stmt = max(candidates, key=lambda s: (s.lineno, s.col_offset), default=None)
     targets = [] if stmt is None else (stmt.targets if isinstance(stmt, ast.Assign)
                                        else [stmt.target])
     if stmt is None or len(targets) != 1 or not isinstance(targets[0], ast.Name):

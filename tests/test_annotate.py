@@ -1,0 +1,499 @@
+"""parse_cell: annotation forms, the compiled per-trial code, and errors pointing at the cell."""
+
+from __future__ import annotations
+
+import traceback
+
+import pytest
+
+from jupyter_hpo.annotate import CONFIG_NAME, RESULT_NAME, parse_cell
+from jupyter_hpo.errors import HPOError, HPOSyntaxError
+from jupyter_hpo.space import Bool, Categorical, Int, Real
+
+FILENAME = "<hpo-test-cell>"
+
+
+def parse(source, namespace=None):
+    return parse_cell(source, namespace if namespace is not None else {}, FILENAME)
+
+
+def run(template, config, namespace=None):
+    """Execute the compiled cell the way a trial does: a fresh namespace with the config."""
+    ns = dict(namespace or {})
+    ns[CONFIG_NAME] = dict(config)
+    exec(template.code, ns)
+    return ns
+
+
+def parse_error(source, namespace=None):
+    with pytest.raises(HPOSyntaxError) as info:
+        parse(source, namespace)
+    return info.value
+
+
+def check_location(err, source, lineno, underlined):
+    """The message names cell line ``lineno``, echoes it, and puts carets under ``underlined``."""
+    assert isinstance(err, HPOError) and isinstance(err, SyntaxError)
+    assert err.cell_lineno == lineno
+    head, echoed, carets = str(err).splitlines()
+    assert head.startswith(f"cell line {lineno}: ")
+    code_line = source.splitlines()[lineno - 1]
+    assert echoed == "    " + code_line
+    assert carets.startswith("    ")
+    marks = carets[4:]
+    start = len(marks) - len(marks.lstrip(" "))
+    assert set(marks[start:]) == {"^"}
+    assert code_line[start:len(marks)] == underlined
+    assert err.cell_col == start
+
+
+# --- naming forms -------------------------------------------------------------------------
+
+def test_assignment_target_names_the_hyperparameter():
+    t = parse("x = 1\nlr = Real(1e-4, 1e-1, log=True)\n")
+    (a,) = t.annotations
+    assert (a.name, a.form, a.lineno) == ("lr", "assignment", 2)
+    assert a.domain == Real(1e-4, 1e-1, log=True, name="lr")
+    assert a.domain.name == "lr"
+    assert list(t.space) == ["lr"]
+
+
+def test_annotated_assignment_names_the_hyperparameter():
+    t = parse("dropout: float = Real(0.0, 0.5)\n")
+    assert [(a.name, a.form) for a in t.annotations] == [("dropout", "assignment")]
+
+
+def test_keyword_argument_names_the_hyperparameter():
+    t = parse("layer = f(units=Int(16, 256), p=Real(0, 0.5))\n")
+    assert [(a.name, a.form) for a in t.annotations] == [("units", "keyword"), ("p", "keyword")]
+    assert t.space["units"] == Int(16, 256, name="units")
+
+
+def test_explicit_name_anywhere():
+    t = parse('model = make(Categorical("relu", "tanh", name="act"), 3)\n')
+    (a,) = t.annotations
+    assert (a.name, a.form) == ("act", "explicit")
+    assert a.domain.choices == ("relu", "tanh")
+
+
+def test_explicit_name_wins_over_assignment_target():
+    t = parse("x = Bool(name='use_bn')\n")
+    assert [(a.name, a.form) for a in t.annotations] == [("use_bn", "explicit")]
+    assert t.space["use_bn"] == Bool(name="use_bn")
+
+
+def test_comment_form():
+    t = parse("lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)\nprint(lr)\n")
+    (a,) = t.annotations
+    assert (a.name, a.form, a.lineno) == ("lr", "comment", 1)
+    assert a.domain == Real(1e-4, 1e-1, log=True, name="lr")
+    assert t.defaults == {"lr": 1e-3}
+
+
+def test_comment_form_is_case_insensitive_and_accepts_name():
+    t = parse("x = 'relu'  # HPO: Categorical('relu', 'tanh', name='act')\n")
+    assert t.defaults == {"act": "relu"}
+
+
+def test_comment_form_with_non_literal_value_has_no_default():
+    t = parse("n = len('abcd')  # hpo: Int(1, 8)\n")
+    assert t.defaults == {}
+    assert run(t, {"n": 6})["n"] == 6
+
+
+def test_comment_form_after_another_statement_on_the_line():
+    source = 's = "é"; lr = 1e-3  # hpo: Real(1e-4, 1e-1)\n'
+    t = parse(source)
+    assert t.defaults == {"lr": 1e-3}
+    ns = run(t, {"lr": 0.05})
+    assert (ns["s"], ns["lr"]) == ("é", 0.05)
+    assert t.render({"lr": 0.05}) == 's = "é"; lr = 0.05  # hpo: Real(1e-4, 1e-1)\n'
+
+
+def test_hpo_text_inside_a_string_is_not_an_annotation():
+    t = parse('doc = "# hpo: Real(0, 1)"\n')
+    assert t.annotations == []
+
+
+def test_all_forms_together_in_cell_order():
+    source = (
+        "lr      = Real(1e-4, 1e-1, log=True)\n"
+        "hidden  = Int(16, 256, log=True)\n"
+        "act     = Categorical('relu', 'tanh', 'gelu')\n"
+        "dropout = 0.1            # hpo: Real(0.0, 0.5)\n"
+        "layer = dict(p=Real(0, 1), kind=Bool(name='bn'))\n"
+        "epochs  = 20\n"
+    )
+    t = parse(source)
+    assert list(t.space) == ["lr", "hidden", "act", "dropout", "p", "bn"]
+    assert [a.form for a in t.annotations] == \
+        ["assignment", "assignment", "assignment", "comment", "keyword", "explicit"]
+    assert [a.lineno for a in t.annotations] == [1, 2, 3, 4, 5, 5]
+    assert t.max_t == 20
+
+
+def test_namespace_supplies_non_literal_arguments():
+    namespace = {"MAX_UNITS": 512}
+    t = parse("units = Int(16, MAX_UNITS)\n", namespace)
+    assert t.space["units"].hi == 512
+    assert namespace == {"MAX_UNITS": 512}
+
+
+# --- compiled code --------------------------------------------------------------------
+
+def test_config_name_is_the_documented_one():
+    assert CONFIG_NAME == "__hpo_config__"
+    assert RESULT_NAME == "__hpo_result__"
+
+
+def test_compiled_code_reads_the_config():
+    source = (
+        "lr = Real(1e-4, 1e-1, log=True)\n"
+        "layer = dict(units=Int(16, 256))\n"
+        "act = pick(Categorical('relu', 'tanh', name='act'))\n"
+        "dropout = 0.1  # hpo: Real(0.0, 0.5)\n"
+    )
+    t = parse(source)
+    config = {"lr": 0.02, "units": 64, "act": "tanh", "dropout": 0.25}
+    ns = run(t, config, {"pick": lambda v: v.upper()})
+    assert ns["lr"] == 0.02
+    assert ns["layer"] == {"units": 64}
+    assert ns["act"] == "TANH"
+    assert ns["dropout"] == 0.25
+
+
+def test_each_trial_gets_its_own_values_from_one_compilation():
+    t = parse("x = Real(0, 10)\ny = x * 2\n")
+    assert run(t, {"x": 1.5})["y"] == 3.0
+    assert run(t, {"x": 4.0})["y"] == 8.0
+
+
+def test_missing_config_value_is_a_key_error():
+    t = parse("x = Real(0, 10)\n")
+    with pytest.raises(KeyError, match="x"):
+        run(t, {})
+
+
+def test_comment_form_round_trip():
+    source = "lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)\nscaled = lr * 10\n"
+    t = parse(source)
+    assert run(t, t.defaults)["scaled"] == pytest.approx(1e-2)
+    assert t.render(t.defaults) == source
+    config = {"lr": t.space["lr"].from_unit(0.5)}
+    rendered = t.render(config)
+    assert rendered.splitlines()[0] == f"lr = {config['lr']!r}  # hpo: Real(1e-4, 1e-1, log=True)"
+    plain = {}
+    exec(compile(rendered, "<rendered>", "exec"), plain)
+    assert plain["lr"] == config["lr"]
+    assert run(t, config)["lr"] == config["lr"]
+
+
+def test_render_replaces_code_annotations_by_values():
+    source = "lr = Real(1e-4, 1e-1)\nm = f(units=Int(16, 256), act=Categorical('a', 'b'))\n"
+    t = parse(source)
+    rendered = t.render({"lr": 0.01, "units": 32, "act": "b"})
+    assert rendered == "lr = 0.01\nm = f(units=32, act='b')\n"
+
+
+def test_render_leaves_annotations_missing_from_config():
+    t = parse("lr = Real(1e-4, 1e-1)\nn = Int(1, 3)\n")
+    assert t.render({"n": 2}) == "lr = Real(1e-4, 1e-1)\nn = 2\n"
+
+
+def test_last_expression_becomes_the_result():
+    t = parse("x = Real(0, 10)\nx * 3\n")
+    assert t.has_result_expr
+    assert run(t, {"x": 2.0})[RESULT_NAME] == 6.0
+
+
+def test_no_result_when_last_statement_is_not_an_expression():
+    t = parse("x = Real(0, 10)\ny = x\n")
+    assert not t.has_result_expr
+    assert RESULT_NAME not in run(t, {"x": 2.0})
+
+
+def test_report_as_last_statement_is_not_the_result():
+    t = parse("x = Real(0, 1)\nreport(epoch=1, loss=x)\n")
+    assert not t.has_result_expr
+    assert t.calls_report
+    seen = []
+    ns = run(t, {"x": 0.5}, {"report": lambda **kw: seen.append(kw)})
+    assert seen == [{"epoch": 1, "loss": 0.5}]
+    assert RESULT_NAME not in ns
+
+
+def test_runtime_errors_point_at_the_cell_line():
+    t = parse("x = Real(0, 1)\ny = 2\nz = 1 / (x - x)\n")
+    with pytest.raises(ZeroDivisionError) as info:
+        run(t, {"x": 0.5})
+    frame = traceback.extract_tb(info.tb)[-1]
+    assert (frame.filename, frame.lineno) == (FILENAME, 3)
+    assert t.code.co_filename == FILENAME
+
+
+# --- max_t and report keys --------------------------------------------------------------
+
+def test_epochs_gives_max_t():
+    assert parse("epochs = 20\nfor e in range(epochs):\n    pass\n").max_t == 20
+
+
+@pytest.mark.parametrize("source", [
+    "n = 20\n",
+    "epochs = Int(5, 50)\n",
+    "epochs = 20  # hpo: Int(5, 50)\n",
+    "epochs = 2.5\n",
+    "epochs = True\n",
+    "if True:\n    epochs = 20\n",
+])
+def test_no_max_t(source):
+    assert parse(source).max_t is None
+
+
+def test_reported_keys_in_order_without_duplicates():
+    source = (
+        "for epoch in range(3):\n"
+        "    report(epoch=epoch, val_acc=0.5)\n"
+        "report(epoch=3, val_acc=0.6, val_loss=0.1, **extra)\n"
+    )
+    t = parse(source)
+    assert t.reported_keys == ["epoch", "val_acc", "val_loss"]
+    assert t.calls_report
+
+
+def test_cell_without_report():
+    t = parse("x = Real(0, 1)\nx\n")
+    assert t.reported_keys == []
+    assert not t.calls_report
+
+
+def test_method_named_report_is_not_a_report_call():
+    t = parse("logger.report(a=1)\n")
+    assert not t.calls_report
+    assert t.reported_keys == []
+
+
+# --- errors ---------------------------------------------------------------------------
+
+def test_reversed_bounds():
+    source = "x = 1\nlr = Real(1e-1, 1e-4)\n"
+    err = parse_error(source)
+    assert "bad annotation for 'lr': Real: bounds are reversed or empty: lo=0.1 must be < hi=0.0001" \
+        in str(err)
+    check_location(err, source, 2, "Real(1e-1, 1e-4)")
+
+
+def test_reversed_int_bounds_as_keyword():
+    source = "m = f(\n    units=Int(256, 16),\n)\n"
+    err = parse_error(source)
+    assert "bad annotation for 'units': Int: bounds are reversed" in str(err)
+    check_location(err, source, 2, "Int(256, 16)")
+
+
+def test_log_lower_bound_not_positive():
+    source = "hidden = Int(0, 256, log=True)\n"
+    err = parse_error(source)
+    assert "Int: log=True needs lo > 0, but lo is 0" in str(err)
+    check_location(err, source, 1, "Int(0, 256, log=True)")
+
+
+def test_empty_categorical():
+    source = "a = 1\nb = 2\nact = Categorical()\n"
+    err = parse_error(source)
+    assert "bad annotation for 'act': Categorical needs at least one choice" in str(err)
+    check_location(err, source, 3, "Categorical()")
+
+
+def test_unknown_constructor_suggests_real():
+    source = "x = 1\nlr = Float(1e-4, 1e-1)\n"
+    err = parse_error(source)
+    assert "unknown search space Float(...): use Real, Int, Categorical or Bool" in str(err)
+    assert "(did you mean Real?)" in str(err)
+    check_location(err, source, 2, "Float(1e-4, 1e-1)")
+
+
+@pytest.mark.parametrize("ctor,hint", [
+    ("Integer(1, 5)", "did you mean Int?"),
+    ("Choice('a', 'b')", "did you mean Categorical?"),
+    ("LogUniform(1e-4, 1)", "did you mean Real(..., log=True)?"),
+    ("Categorcal('a', 'b')", "did you mean Categorical?"),
+])
+def test_unknown_constructor_hints(ctor, hint):
+    source = f"v = {ctor}\n"
+    err = parse_error(source)
+    assert hint in str(err)
+    check_location(err, source, 1, ctor)
+
+
+def test_names_defined_by_the_user_are_not_unknown_constructors():
+    t = parse("def Float(a, b):\n    return a\nlr = Float(1, 2)\n")
+    assert t.annotations == []
+    assert parse("lr = Float(1, 2)\n", {"Float": float.__add__}).annotations == []
+    assert parse("from math import floor as Float\nlr = Float(1.5)\n").annotations == []
+
+
+def test_unknown_constructor_in_comment():
+    source = "lr = 1e-3  # hpo: Float(1e-4, 1e-1)\n"
+    err = parse_error(source)
+    assert "unknown search space 'Float(1e-4, 1e-1)' in '# hpo:' comment" in str(err)
+    assert "(did you mean Real?)" in str(err)
+    check_location(err, source, 1, "Float(1e-4, 1e-1)")
+
+
+def test_python_syntax_error():
+    source = "x = 1\ny = 2 +* 3\n"
+    err = parse_error(source)
+    assert "invalid Python syntax" in str(err)
+    check_location(err, source, 2, "*")
+
+
+def test_unclosed_bracket_syntax_error():
+    source = "x = 1\ny = (2,\nz = 3\n"
+    err = parse_error(source)
+    assert "invalid Python syntax: '(' was never closed" in str(err)
+    check_location(err, source, 2, "(")
+
+
+def test_syntax_error_in_comment_annotation():
+    source = "a = 0\nlr = 1e-3  # hpo: Real(1e-4,, 1e-1)\n"
+    err = parse_error(source)
+    assert "invalid '# hpo:' annotation" in str(err)
+    assert err.cell_lineno == 2
+    head, echoed, carets = str(err).splitlines()
+    assert echoed == "    " + source.splitlines()[1]
+    assert carets.index("^") > echoed.index("# hpo:")
+
+
+def test_empty_comment_annotation():
+    source = "lr = 1e-3  # hpo:\n"
+    err = parse_error(source)
+    assert "'# hpo:' must be followed by a space" in str(err)
+    assert err.cell_lineno == 1
+
+
+def test_duplicate_names_mention_both_lines():
+    source = "lr = Real(0, 1)\nz = 3\nlr = Real(0, 2)\n"
+    err = parse_error(source)
+    assert "hyperparameter 'lr' is defined twice, at cell lines 1 and 3" in str(err)
+    check_location(err, source, 3, "Real(0, 2)")
+
+
+def test_duplicate_between_comment_and_explicit_name():
+    source = "lr = 1e-3  # hpo: Real(1e-4, 1e-1)\nopt = make(Real(0, 1, name='lr'))\n"
+    err = parse_error(source)
+    assert "'lr' is defined twice, at cell lines 1 and 2" in str(err)
+    check_location(err, source, 2, "Real(0, 1, name='lr')")
+
+
+def test_duplicate_keyword_names():
+    source = "a = f(p=Real(0, 1))\nb = f(p=Real(0, 1))\n"
+    err = parse_error(source)
+    assert "'p' is defined twice, at cell lines 1 and 2" in str(err)
+    check_location(err, source, 2, "Real(0, 1)")
+
+
+@pytest.mark.parametrize("source,underlined", [
+    ("print(Real(0, 1))\n", "Real(0, 1)"),
+    ("a, b = Int(1, 3), 4\n", "Int(1, 3)"),
+    ("x = Real(0, 1) * 2\n", "Real(0, 1)"),
+    ("Bool()\n", "Bool()"),
+])
+def test_unnamed_annotation(source, underlined):
+    err = parse_error(source)
+    assert "cannot tell which hyperparameter this" in str(err)
+    assert "give it a name" in str(err)
+    check_location(err, source, 1, underlined)
+
+
+@pytest.mark.parametrize("source,underlined", [
+    ("x = Categorical(Int(1, 3), 5)\n", "Int(1, 3)"),
+    ("x = Real(Int(1, 3), 5)\n", "Int(1, 3)"),
+    ("x = 3  # hpo: Categorical(Int(1, 2), 3)\n", "Int(1, 2)"),
+])
+def test_nested_annotations(source, underlined):
+    err = parse_error(source)
+    assert "a search space cannot contain another one" in str(err)
+    check_location(err, source, 1, underlined)
+
+
+def test_non_literal_name():
+    source = "nm = 'lr'\nx = f(Real(0, 1, name=nm))\n"
+    err = parse_error(source)
+    assert "name= must be a string literal" in str(err)
+    check_location(err, source, 2, "nm")
+
+
+def test_name_that_is_not_an_identifier():
+    source = "x = Real(0, 1, name='learning rate')\n"
+    err = parse_error(source)
+    assert "name='learning rate' is not a valid Python identifier" in str(err)
+    check_location(err, source, 1, "'learning rate'")
+
+
+def test_undefined_name_in_annotation():
+    source = "x = 1\nunits = Int(16, MAX_UNITS)\n"
+    err = parse_error(source)
+    assert "bad annotation for 'units': name 'MAX_UNITS' is not defined" in str(err)
+    assert "define it in an earlier cell" in str(err)
+    check_location(err, source, 2, "Int(16, MAX_UNITS)")
+
+
+def test_undefined_name_in_comment_annotation():
+    source = "units = 32  # hpo: Int(16, MAX_UNITS)\n"
+    err = parse_error(source)
+    assert "name 'MAX_UNITS' is not defined" in str(err)
+    check_location(err, source, 1, "Int(16, MAX_UNITS)")
+
+
+def test_wrong_constructor_arguments():
+    source = "x = Real(0, 1, step=0.1)\n"
+    err = parse_error(source)
+    assert "bad annotation for 'x': Real() got an unexpected keyword argument 'step'" in str(err)
+    check_location(err, source, 1, "Real(0, 1, step=0.1)")
+
+
+def test_failing_argument_expression():
+    source = "x = Real(0, 1 / 0)\n"
+    err = parse_error(source)
+    assert "bad annotation for 'x': ZeroDivisionError" in str(err)
+    check_location(err, source, 1, "Real(0, 1 / 0)")
+
+
+def test_comment_annotation_errors_point_into_the_comment():
+    source = "a = 1\nlr = 1e-3  # hpo: Real(1e-1, 1e-4)\n"
+    err = parse_error(source)
+    assert "bad annotation for 'lr': Real: bounds are reversed" in str(err)
+    check_location(err, source, 2, "Real(1e-1, 1e-4)")
+
+
+def test_comment_default_outside_domain():
+    source = "lr = 5.0  # hpo: Real(1e-4, 1e-1)\n"
+    err = parse_error(source)
+    assert "the default 5.0 of 'lr' is outside Real(0.0001, 0.1" in str(err)
+    check_location(err, source, 1, "5.0")
+
+
+def test_comment_not_on_an_assignment():
+    source = "print(1)  # hpo: Real(1e-4, 1e-1)\n"
+    err = parse_error(source)
+    assert "a '# hpo:' comment must end an assignment to one variable" in str(err)
+    check_location(err, source, 1, "Real(1e-4, 1e-1)")
+
+
+def test_comment_and_constructor_on_one_line():
+    source = "lr = Real(0, 1)  # hpo: Real(1e-4, 1e-1)\n"
+    err = parse_error(source)
+    assert "this line already has a search space" in str(err)
+    check_location(err, source, 1, "Real(1e-4, 1e-1)")
+
+
+def test_caret_counts_characters_not_bytes():
+    source = 'label = "ünïcödé"; lr = Real(1, 0)\n'
+    err = parse_error(source)
+    check_location(err, source, 1, "Real(1, 0)")
+
+
+def test_errors_are_raised_before_any_code_runs():
+    ran = []
+    with pytest.raises(HPOSyntaxError):
+        parse("side_effect(1)\nx = Real(1, 0)\n", {"side_effect": ran.append})
+    assert ran == []

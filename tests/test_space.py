@@ -1,0 +1,399 @@
+"""Search-space domains: validation, seeded sampling, unit-cube mapping, grids, Space."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from jupyter_hpo.errors import HPOError, SpaceError
+from jupyter_hpo.space import Bool, Categorical, Int, Real, Space
+
+
+# --- construction and validation -------------------------------------------------------------
+
+def test_space_error_is_a_value_error_and_an_hpo_error():
+    with pytest.raises(ValueError):
+        Real(1, 0)
+    with pytest.raises(HPOError):
+        Real(1, 0)
+
+
+def test_real_keeps_its_arguments():
+    d = Real(1e-4, 1e-1, log=True, name="lr")
+    assert (d.lo, d.hi, d.log, d.name) == (1e-4, 1e-1, True, "lr")
+    assert repr(d) == "Real(0.0001, 0.1, log=True, name='lr')"
+
+
+def test_real_reversed_bounds():
+    with pytest.raises(SpaceError, match=r"Real: bounds are reversed or empty: lo=1 must be < hi=0"):
+        Real(1, 0)
+
+
+def test_real_empty_interval_is_rejected():
+    with pytest.raises(SpaceError, match="reversed or empty"):
+        Real(0.5, 0.5)
+
+
+def test_int_reversed_bounds_mentions_le():
+    with pytest.raises(SpaceError, match=r"Int: bounds are reversed or empty: lo=5 must be <= hi=3"):
+        Int(5, 3)
+
+
+def test_int_single_value_is_allowed():
+    d = Int(4, 4)
+    assert d.sample(np.random.default_rng(0)) == 4
+    assert d.grid(5) == [4]
+    assert d.from_unit(d.to_unit(4)) == 4
+
+
+@pytest.mark.parametrize("cls", [Real, Int])
+@pytest.mark.parametrize("lo", [0, -1])
+def test_log_needs_positive_lower_bound(cls, lo):
+    with pytest.raises(SpaceError, match=rf"{cls.__name__}: log=True needs lo > 0, but lo is {lo}"):
+        cls(lo, 10, log=True)
+
+
+def test_log_flag_must_be_a_bool():
+    with pytest.raises(SpaceError, match="log is 'yes', but must be True or False"):
+        Real(1, 2, log="yes")
+
+
+@pytest.mark.parametrize("bad", ["a", None, True])
+def test_real_bounds_must_be_numbers(bad):
+    with pytest.raises(SpaceError, match=rf"Real: lo is {bad!r}, but must be a number"):
+        Real(bad, 1)
+
+
+@pytest.mark.parametrize("bad", [math.inf, math.nan])
+def test_real_bounds_must_be_finite(bad):
+    with pytest.raises(SpaceError, match="but must be finite"):
+        Real(0, bad)
+
+
+def test_int_bounds_must_be_integers():
+    with pytest.raises(SpaceError, match=r"Int: hi is 2.5, but must be an integer \(use Real for floats\)"):
+        Int(1, 2.5)
+
+
+def test_int_accepts_numpy_integers():
+    d = Int(np.int64(1), np.int32(5))
+    assert (d.lo, d.hi) == (1, 5)
+    assert type(d.lo) is int
+
+
+def test_empty_categorical():
+    with pytest.raises(SpaceError, match=r"Categorical needs at least one choice, e\.g\. Categorical\('relu', 'tanh'\)"):
+        Categorical()
+
+
+def test_categorical_duplicate_choice():
+    with pytest.raises(SpaceError, match=r"choice 'relu' appears more than once"):
+        Categorical("relu", "tanh", "relu")
+
+
+def test_categorical_equal_values_of_different_types_are_distinct():
+    d = Categorical(1, True, 1.0)
+    assert d.choices == (1, True, 1.0)
+    assert d.index(True) == 1
+    assert d.index(1.0) == 2
+
+
+def test_categorical_accepts_one_list():
+    assert Categorical(["a", "b"]).choices == ("a", "b")
+
+
+def test_domain_name_must_be_identifier():
+    with pytest.raises(SpaceError, match=r"name is 'a b', but must be a Python identifier"):
+        Real(0, 1, name="a b")
+    with pytest.raises(SpaceError, match="must be a Python identifier"):
+        Categorical("x", name="1st")
+
+
+def test_bool_is_false_true():
+    d = Bool(name="flag")
+    assert d.choices == (False, True)
+    assert d.name == "flag"
+    assert repr(Bool()) == "Bool()"
+
+
+def test_domains_compare_by_value():
+    assert Real(0, 1, log=False) == Real(0, 1)
+    assert Real(0, 1) != Int(0, 1)
+    assert Categorical("a", "b") != Categorical("b", "a")
+    assert len({Int(1, 3), Int(1, 3)}) == 1
+
+
+# --- sampling ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("domain", [
+    Real(-2.0, 3.0), Real(1e-4, 1e-1, log=True), Int(16, 256), Int(1, 1000, log=True),
+    Categorical("relu", "tanh", "gelu"), Bool(),
+])
+def test_seeded_sampling_is_reproducible(domain):
+    def draw(seed):
+        rng = np.random.default_rng(seed)
+        return [domain.sample(rng) for _ in range(50)]
+
+    assert draw(7) == draw(7)
+    assert len(set(draw(7))) > 1
+
+
+def test_different_seeds_give_different_samples():
+    d = Real(0, 1)
+    a = [d.sample(np.random.default_rng(1)) for _ in range(5)]
+    b = [d.sample(np.random.default_rng(2)) for _ in range(5)]
+    assert a != b
+
+
+@pytest.mark.parametrize("domain", [
+    Real(-2.0, 3.0), Real(1e-4, 1e-1, log=True), Int(16, 256), Int(1, 1000, log=True),
+    Int(-3, 3), Categorical("relu", "tanh", "gelu"), Bool(),
+])
+def test_samples_lie_in_the_domain(domain):
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        assert domain.contains(domain.sample(rng))
+
+
+def test_real_samples_are_floats_within_bounds():
+    rng = np.random.default_rng(3)
+    values = [Real(-2.0, 3.0).sample(rng) for _ in range(1000)]
+    assert all(isinstance(v, float) and -2.0 <= v <= 3.0 for v in values)
+    assert min(values) < -1.5 and max(values) > 2.5
+
+
+def test_int_samples_are_ints_covering_every_value():
+    rng = np.random.default_rng(4)
+    values = [Int(0, 3).sample(rng) for _ in range(2000)]
+    assert all(type(v) is int for v in values)
+    counts = np.bincount(values)
+    assert len(counts) == 4
+    assert all(400 < c < 600 for c in counts)
+
+
+def test_log_real_sampling_spreads_over_decades():
+    rng = np.random.default_rng(5)
+    values = np.array([Real(1e-4, 1e-1, log=True).sample(rng) for _ in range(3000)])
+    decades = np.floor(np.log10(values)).astype(int)
+    counts = {k: int((decades == k).sum()) for k in (-4, -3, -2)}
+    assert all(800 < c < 1200 for c in counts.values()), counts
+    assert values.min() >= 1e-4 and values.max() <= 1e-1
+
+
+def test_uniform_real_sampling_concentrates_in_top_decade():
+    rng = np.random.default_rng(5)
+    values = np.array([Real(1e-4, 1e-1).sample(rng) for _ in range(3000)])
+    assert (values >= 1e-2).mean() > 0.85
+
+
+def test_log_int_sampling_spreads_over_decades():
+    rng = np.random.default_rng(6)
+    values = np.array([Int(1, 1000, log=True).sample(rng) for _ in range(3000)])
+    assert (values < 10).mean() > 0.2
+    assert (values >= 100).mean() > 0.2
+
+
+def test_categorical_sampling_hits_every_choice():
+    rng = np.random.default_rng(8)
+    d = Categorical("relu", "tanh", "gelu")
+    values = [d.sample(rng) for _ in range(600)]
+    assert {v: values.count(v) > 150 for v in d.choices} == {"relu": True, "tanh": True, "gelu": True}
+
+
+# --- unit cube --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("domain,values", [
+    (Real(-2.0, 3.0), [-2.0, -0.3, 0.0, 1.7, 3.0]),
+    (Real(1e-4, 1e-1, log=True), [1e-4, 3e-4, 1e-3, 0.05, 1e-1]),
+])
+def test_real_round_trip(domain, values):
+    for v in values:
+        u = domain.to_unit(v)
+        assert 0.0 <= u <= 1.0
+        assert domain.from_unit(u) == pytest.approx(v, rel=1e-12, abs=1e-15)
+
+
+def test_real_unit_ends_are_the_bounds():
+    d = Real(1e-4, 1e-1, log=True)
+    assert d.from_unit(0.0) == 1e-4
+    assert d.from_unit(1.0) == 1e-1
+    assert d.to_unit(1e-4) == 0.0
+    assert d.to_unit(1e-1) == 1.0
+
+
+def test_log_real_unit_is_linear_in_log():
+    d = Real(1e-4, 1.0, log=True)
+    assert d.to_unit(1e-2) == pytest.approx(0.5)
+    assert d.from_unit(0.25) == pytest.approx(1e-3)
+
+
+def test_from_unit_clips_outside_the_cube():
+    assert Real(0, 1).from_unit(1.5) == 1.0
+    assert Real(0, 1).from_unit(-0.5) == 0.0
+    assert Int(1, 5).from_unit(2.0) == 5
+    assert Categorical("a", "b").from_unit(-1) == "a"
+
+
+@pytest.mark.parametrize("domain", [Int(-3, 7), Int(1, 300, log=True), Int(16, 256)])
+def test_int_round_trip_every_value(domain):
+    for v in range(domain.lo, domain.hi + 1):
+        u = domain.to_unit(v)
+        assert 0.0 < u < 1.0
+        assert domain.from_unit(u) == v
+
+
+def test_int_values_own_equal_cells():
+    d = Int(0, 3)
+    assert [d.from_unit(u) for u in (0.0, 0.24, 0.26, 0.49, 0.51, 0.74, 0.76, 1.0)] == \
+        [0, 0, 1, 1, 2, 2, 3, 3]
+    assert d.to_unit(0) == pytest.approx(0.125)
+
+
+@pytest.mark.parametrize("domain", [Categorical("relu", "tanh", "gelu"), Categorical(1, 2.5, None), Bool()])
+def test_categorical_round_trip(domain):
+    for c in domain.choices:
+        assert domain.from_unit(domain.to_unit(c)) == c
+    units = [domain.to_unit(c) for c in domain.choices]
+    assert units == sorted(units) and len(set(units)) == len(units)
+
+
+def test_bool_round_trip_keeps_type():
+    d = Bool()
+    assert d.from_unit(d.to_unit(True)) is True
+    assert d.from_unit(d.to_unit(False)) is False
+
+
+def test_categorical_to_unit_of_unknown_value():
+    with pytest.raises(SpaceError, match=r"'sigmoid' is not one of the choices \('relu', 'tanh'\)"):
+        Categorical("relu", "tanh").to_unit("sigmoid")
+
+
+def test_space_unit_round_trip():
+    space = Space({"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256, log=True),
+                   "act": Categorical("relu", "tanh"), "bn": Bool()})
+    config = {"lr": 3e-3, "units": 100, "act": "tanh", "bn": True}
+    u = space.to_unit(config)
+    assert u.shape == (4,)
+    back = space.from_unit(u)
+    assert back["lr"] == pytest.approx(3e-3)
+    assert {k: back[k] for k in ("units", "act", "bn")} == {"units": 100, "act": "tanh", "bn": True}
+
+
+def test_space_from_unit_wrong_length():
+    space = Space({"a": Real(0, 1), "b": Real(0, 1)})
+    with pytest.raises(SpaceError, match="point has 3 coordinates, but the space has 2 dimensions"):
+        space.from_unit(np.array([0.1, 0.2, 0.3]))
+
+
+def test_seeded_space_sampling_is_reproducible_and_valid():
+    space = Space({"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256), "act": Categorical("relu", "tanh")})
+    rng_a, rng_b = np.random.default_rng(11), np.random.default_rng(11)
+    a = [space.sample(rng_a) for _ in range(20)]
+    b = [space.sample(rng_b) for _ in range(20)]
+    assert a == b
+    for config in a:
+        space.validate(config)
+    assert list(a[0]) == ["lr", "units", "act"]
+
+
+# --- grids --------------------------------------------------------------------------------
+
+def test_real_grid_is_evenly_spaced():
+    assert Real(0, 1).grid(5) == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])
+
+
+def test_log_real_grid_is_geometric():
+    assert Real(1e-3, 10, log=True).grid(5) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0, 10.0])
+
+
+def test_single_point_grid_is_the_middle():
+    assert Real(0, 4).grid(1) == [2.0]
+    assert Real(1e-4, 1.0, log=True).grid(1) == pytest.approx([1e-2])
+
+
+def test_int_grid_small_domain_lists_every_value():
+    assert Int(1, 3).grid(5) == [1, 2, 3]
+
+
+def test_int_grid_large_domain():
+    assert Int(0, 100).grid(5) == [0, 25, 50, 75, 100]
+    assert Int(1, 1000, log=True).grid(4) == [1, 10, 100, 1000]
+
+
+def test_categorical_grid_lists_every_choice():
+    assert Categorical("a", "b", "c").grid(2) == ["a", "b", "c"]
+    assert Bool().grid(5) == [False, True]
+
+
+@pytest.mark.parametrize("domain", [Real(0, 1), Int(0, 10)])
+def test_grid_needs_a_point(domain):
+    with pytest.raises(SpaceError, match="grid points is 0, but must be >= 1"):
+        domain.grid(0)
+
+
+def test_space_grid_is_the_cartesian_product():
+    space = Space({"x": Real(0, 1), "act": Categorical("relu", "tanh"), "n": Int(1, 2)})
+    configs = list(space.grid(3))
+    assert space.grid_size(3) == len(configs) == 3 * 2 * 2
+    assert configs[0] == {"x": 0.0, "act": "relu", "n": 1}
+    assert configs[-1] == {"x": 1.0, "act": "tanh", "n": 2}
+    assert len({tuple(c.values()) for c in configs}) == len(configs)
+    for config in configs:
+        space.validate(config)
+
+
+def test_grid_size_counts_deduplicated_int_points():
+    space = Space({"n": Int(1, 1000, log=True), "b": Bool()})
+    assert space.grid_size(20) == len(list(space.grid(20)))
+
+
+def test_empty_space_grid_has_one_empty_config():
+    assert list(Space().grid()) == [{}]
+    assert Space().grid_size() == 1
+
+
+# --- Space ------------------------------------------------------------------------------
+
+def test_space_is_an_ordered_mapping():
+    space = Space({"b": Int(1, 2), "a": Real(0, 1)})
+    assert list(space) == ["b", "a"]
+    assert len(space) == 2
+    assert space["a"] == Real(0, 1)
+
+
+def test_space_rejects_non_domains():
+    with pytest.raises(SpaceError, match=r"the space entry 'lr' is 0.1, but must be Real\(...\)"):
+        Space({"lr": 0.1})
+
+
+def test_validate_accepts_a_valid_config():
+    space = Space({"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256), "act": Categorical("relu", "tanh")})
+    space.validate({"lr": 1e-2, "units": 16, "act": "relu", "extra": 1})
+
+
+def test_validate_reports_missing_names():
+    space = Space({"lr": Real(0, 1), "units": Int(16, 256), "act": Bool()})
+    with pytest.raises(SpaceError, match=r"config lacks hyperparameters \['units', 'act'\]"):
+        space.validate({"lr": 0.5})
+
+
+@pytest.mark.parametrize("config,message", [
+    ({"lr": 2.0, "units": 16, "act": "relu"}, r"lr=2.0 is outside Real\(0, 1\)"),
+    ({"lr": 0.5, "units": 300, "act": "relu"}, r"units=300 is outside Int\(16, 256\)"),
+    ({"lr": 0.5, "units": 16.0, "act": "relu"}, r"units=16.0 is outside Int"),
+    ({"lr": 0.5, "units": 16, "act": "gelu"}, r"act='gelu' is outside Categorical\('relu', 'tanh'\)"),
+    ({"lr": "0.5", "units": 16, "act": "relu"}, r"lr='0.5' is outside"),
+])
+def test_validate_rejects_values_outside_the_domain(config, message):
+    space = Space({"lr": Real(0, 1), "units": Int(16, 256), "act": Categorical("relu", "tanh")})
+    with pytest.raises(SpaceError, match=message):
+        space.validate(config)
+
+
+def test_contains():
+    assert Real(0, 1).contains(0.5) and not Real(0, 1).contains(1.5)
+    assert Int(1, 3).contains(2) and not Int(1, 3).contains(2.0) and not Int(0, 3).contains(True)
+    assert Categorical("a").contains("a") and not Categorical("a").contains("b")
+    assert Bool().contains(True)
