@@ -50,7 +50,8 @@ class HyperbandScheduler(Scheduler):
             level *= reduction_factor
         self.rung_levels: list[float] = levels
         below_max = [lv for lv in levels if lv < max_t]
-        max_brackets = len(below_max) + 1 if levels[-1] < max_t else max(1, len(below_max))
+        # One bracket per number of halvings, 0 included (Hyperband's s = 0: no early stops).
+        max_brackets = len(below_max) + 1
         if not 1 <= int(brackets) <= max_brackets:
             raise ValueError(f"brackets is {brackets}, but with grace_period={grace_period}, "
                              f"reduction_factor={reduction_factor} and max_t={max_t} at most "
@@ -101,10 +102,9 @@ class HyperbandScheduler(Scheduler):
                     and not self._in_top(value, rungs[level]):
                 decision = Decision.STOP
         if self.type == "promotion" and decision is Decision.CONTINUE:
-            levels = self._bracket_levels[bracket]
-            target = levels[min(self._target[trial_id], len(levels) - 1)]
-            if r >= target and target < self.max_t:
-                self._paused_at[trial_id] = target
+            levels, k = self._bracket_levels[bracket], self._target[trial_id]
+            if k < len(levels) and r >= levels[k] and levels[k] < self.max_t:
+                self._paused_at[trial_id] = levels[k]
                 decision = Decision.PAUSE
         return decision
 

@@ -1,0 +1,221 @@
+"""Searchers driven directly: seeded sampling, grid enumeration, pending trials, make_searcher."""
+
+import math
+
+import pytest
+
+from jupyter_hpo.searchers import GridSearcher, RandomSearcher, Searcher, make_searcher
+from jupyter_hpo.space import Bool, Categorical, Int, Real, Space
+
+
+def mixed_space():
+    return Space({"lr": Real(1e-4, 1e-1, log=True), "x": Real(0.0, 1.0), "units": Int(1, 4),
+                  "act": Categorical("relu", "tanh", "gelu"), "bias": Bool()})
+
+
+def draw(searcher, n, first_id=0):
+    return [searcher.suggest(first_id + i) for i in range(n)]
+
+
+# ------------------------------------------------------------------------- random searcher
+def test_random_same_seed_gives_same_sequence():
+    a = draw(RandomSearcher(mixed_space(), "acc", "max", seed=7), 30)
+    b = draw(RandomSearcher(mixed_space(), "acc", "max", seed=7), 30)
+    assert a == b
+
+
+def test_random_different_seeds_give_different_sequences():
+    a = draw(RandomSearcher(mixed_space(), "acc", "max", seed=1), 10)
+    b = draw(RandomSearcher(mixed_space(), "acc", "max", seed=2), 10)
+    assert a != b
+
+
+def test_random_configs_are_distinct_and_inside_the_space():
+    space = mixed_space()
+    configs = draw(RandomSearcher(space, "acc", "max", seed=0), 200)
+    for config in configs:
+        assert list(config) == list(space)
+        space.validate(config)
+    assert len({c["x"] for c in configs}) == 200
+
+
+def test_random_covers_every_part_of_the_space():
+    configs = draw(RandomSearcher(mixed_space(), "acc", "max", seed=3), 600)
+    # 600 uniform draws over 10 bins of [0, 1]: each bin expects 60, an empty one has
+    # probability 0.9**600 ~ 3e-28.
+    assert {int(c["x"] * 10) for c in configs} >= set(range(10))
+    assert {c["units"] for c in configs} == {1, 2, 3, 4}
+    assert {c["act"] for c in configs} == {"relu", "tanh", "gelu"}
+    assert {c["bias"] for c in configs} == {False, True}
+
+
+def test_random_log_scale_is_uniform_in_the_logarithm():
+    configs = draw(RandomSearcher(mixed_space(), "acc", "max", seed=4), 1000)
+    # log10(lr) is uniform on [-4, -1]; its midpoint -2.5 splits the draws in half, while a
+    # linear-uniform sampler would put only (10**-2.5 - 1e-4) / (0.1 - 1e-4) ~ 3% below it.
+    below = sum(math.log10(c["lr"]) < -2.5 for c in configs) / len(configs)
+    assert 0.45 < below < 0.55
+    # one decade per third of the draws: [-4, -3) holds about 1/3
+    first_decade = sum(c["lr"] < 1e-3 for c in configs) / len(configs)
+    assert 0.28 < first_decade < 0.39
+
+
+def test_random_int_values_are_equally_likely():
+    configs = draw(RandomSearcher(Space({"k": Int(1, 4)}), "acc", "max", seed=5), 2000)
+    counts = [sum(c["k"] == k for c in configs) for k in (1, 2, 3, 4)]
+    # each value expects 500; the end values own a full cell too (not half of one)
+    assert all(430 < n < 570 for n in counts), counts
+
+
+# ------------------------------------------------------------------------- pending trials
+def test_suggest_marks_the_trial_pending_until_its_final_observation():
+    searcher = RandomSearcher(mixed_space(), "acc", "max", seed=0)
+    c0, c1, c2 = draw(searcher, 3)
+    assert searcher.pending == {0: c0, 1: c1, 2: c2}
+    searcher.observe(1, c1, {"acc": 0.3})
+    assert set(searcher.pending) == {0, 1, 2}
+    searcher.observe(1, c1, {"acc": 0.4}, final=True)
+    assert set(searcher.pending) == {0, 2}
+    searcher.remove(0)
+    assert searcher.pending == {2: c2}
+
+
+def test_remove_and_final_observe_of_unknown_trials_are_harmless():
+    searcher = RandomSearcher(mixed_space(), "acc", "max", seed=0)
+    c0 = searcher.suggest(0)
+    searcher.remove(42)
+    searcher.observe(43, {}, {"acc": 1.0}, final=True)
+    searcher.remove(0)
+    searcher.remove(0)
+    assert searcher.pending == {}
+    assert c0 is not None
+
+
+def test_grid_exhausted_suggest_adds_nothing_to_pending():
+    searcher = GridSearcher(Space({"a": Categorical("x", "y")}), "acc", "max")
+    draw(searcher, 2)
+    assert searcher.suggest(2) is None
+    assert set(searcher.pending) == {0, 1}
+
+
+# ------------------------------------------------------------------------- grid searcher
+def grid_space():
+    return Space({"act": Categorical("relu", "tanh", "gelu"), "units": Int(1, 2),
+                  "x": Real(0.0, 1.0)})
+
+
+def expected_grid():
+    # 3 choices x 2 integers (range 1..2 has <= 3 values, so all of them) x 3 reals
+    # (0, 0.5, 1 for points=3) = 18 points, in itertools.product order.
+    return [{"act": a, "units": u, "x": x}
+            for a in ("relu", "tanh", "gelu") for u in (1, 2) for x in (0.0, 0.5, 1.0)]
+
+
+def test_grid_enumerates_every_point_once_in_order_then_returns_none():
+    searcher = GridSearcher(grid_space(), "acc", "max", points=3)
+    assert len(searcher) == 18
+    configs = draw(searcher, 18)
+    assert configs == expected_grid()
+    assert searcher.suggest(18) is None
+    assert searcher.suggest(19) is None
+
+
+def test_grid_shuffle_visits_the_same_points_once_in_a_seeded_order():
+    plain = expected_grid()
+    shuffled = draw(GridSearcher(grid_space(), "acc", "max", seed=11, points=3, shuffle=True),
+                    18)
+    again = draw(GridSearcher(grid_space(), "acc", "max", seed=11, points=3, shuffle=True), 18)
+    other = draw(GridSearcher(grid_space(), "acc", "max", seed=12, points=3, shuffle=True), 18)
+    key = lambda c: (c["act"], c["units"], c["x"])
+    assert sorted(map(key, shuffled)) == sorted(map(key, plain))
+    assert len(set(map(key, shuffled))) == 18
+    assert shuffled != plain
+    assert shuffled == again
+    assert other != shuffled
+
+
+def test_grid_shuffled_searcher_is_exhausted_after_the_grid():
+    searcher = GridSearcher(grid_space(), "acc", "max", seed=0, points=3, shuffle=True)
+    assert None not in draw(searcher, 18)
+    assert searcher.suggest(18) is None
+
+
+def test_grid_points_per_integer_and_real_axis():
+    searcher = GridSearcher(Space({"n": Int(1, 10), "r": Real(2.0, 4.0)}), "acc", "max",
+                            points=3)
+    configs = draw(searcher, len(searcher))
+    # Int(1, 10) at 3 points: unit 0 -> 1, 0.5 -> 1 + 0.5 * 9 = 5.5 -> round -> 6, 1 -> 10;
+    # Real(2, 4): 2, 3, 4.  3 x 3 = 9 points.
+    assert len(searcher) == 9
+    assert sorted({c["n"] for c in configs}) == [1, 6, 10]
+    assert sorted({c["r"] for c in configs}) == [2.0, 3.0, 4.0]
+
+
+def test_grid_single_point_takes_the_middle():
+    searcher = GridSearcher(Space({"r": Real(0.0, 8.0)}), "acc", "max", points=1)
+    assert draw(searcher, 2) == [{"r": 4.0}, None]
+
+
+def test_grid_returns_copies_of_its_points():
+    searcher = GridSearcher(Space({"a": Categorical("x", "y")}), "acc", "max", points=2)
+    first = searcher.suggest(0)
+    first["a"] = "changed"
+    assert searcher._grid[0] == {"a": "x"}
+
+
+def test_grid_rejects_fewer_than_one_point():
+    with pytest.raises(ValueError, match="points is 0, but must be >= 1"):
+        GridSearcher(grid_space(), "acc", "max", points=0)
+
+
+# ------------------------------------------------------------------------- protocol
+def test_searchers_reject_an_unknown_mode():
+    with pytest.raises(ValueError, match="mode is 'maximize'"):
+        RandomSearcher(mixed_space(), "acc", "maximize")
+    with pytest.raises(ValueError, match="mode is 'down'"):
+        GridSearcher(mixed_space(), "acc", "down")
+
+
+# ------------------------------------------------------------------------- make_searcher
+def test_make_searcher_builds_by_name_with_options():
+    random = make_searcher("random", mixed_space(), "acc", "max", seed=9)
+    assert isinstance(random, RandomSearcher)
+    assert random.seed == 9
+    assert draw(random, 5) == draw(RandomSearcher(mixed_space(), "acc", "max", seed=9), 5)
+    grid = make_searcher("grid", grid_space(), "loss", "min", points=2)
+    assert isinstance(grid, GridSearcher)
+    # 3 choices x 2 integers x 2 reals (0 and 1 for points=2) = 12
+    assert len(grid) == 12
+    assert grid.metric == "loss" and grid.mode == "min"
+
+
+def test_make_searcher_rejects_unknown_names():
+    with pytest.raises(ValueError, match=r"searcher is 'bayes', but must be one of "
+                                         r"\['grid', 'random'\]"):
+        make_searcher("bayes", mixed_space(), "acc", "max")
+    with pytest.raises(ValueError, match="searcher is 'Random'"):
+        make_searcher("Random", mixed_space(), "acc", "max")
+
+
+def test_make_searcher_rejects_options_the_searcher_does_not_take():
+    with pytest.raises(ValueError, match="searcher 'random' does not take these options"):
+        make_searcher("random", mixed_space(), "acc", "max", points=3)
+    with pytest.raises(ValueError, match="searcher 'grid' does not take these options"):
+        make_searcher("grid", mixed_space(), "acc", "max", acq_func="LCB")
+
+
+def test_make_searcher_passes_a_searcher_object_through():
+    searcher = GridSearcher(grid_space(), "acc", "max")
+    assert make_searcher(searcher, grid_space(), "acc", "max") is searcher
+    with pytest.raises(ValueError, match="with a searcher object"):
+        make_searcher(searcher, grid_space(), "acc", "max", points=3)
+
+
+def test_custom_searcher_subclass_works_through_the_protocol():
+    class Fixed(Searcher):
+        def _suggest(self, trial_id):
+            return {"x": trial_id / 10} if trial_id < 2 else None
+
+    searcher = Fixed(Space({"x": Real(0.0, 1.0)}), "acc", "max")
+    assert draw(searcher, 3) == [{"x": 0.0}, {"x": 0.1}, None]
+    assert set(searcher.pending) == {0, 1}
