@@ -282,16 +282,13 @@ class HPOMagics(Magics):
             raise UsageError(f"StudyFailedError: {study.error}")
 
     def _block(self, run: _Run) -> None:
-        from .widgets.kernel_poll import process_ui_events, ui_events_supported
+        from .widgets.kernel_poll import serving_ui_events
 
-        poll = ui_events_supported()
-        while not run.study.done:
-            if poll:
-                process_ui_events(0.05)
-            else:
-                run.study.wait(0.05)
-            if run.dashboard is not None:
-                run.dashboard.refresh()
+        with serving_ui_events() as poll:
+            while not run.study.done:
+                poll(0.05)
+                if run.dashboard is not None:
+                    run.dashboard.refresh()
 
     def _conclude(self, run: _Run) -> None:
         study = run.study

@@ -1,0 +1,133 @@
+"""Serve widget messages while a cell blocks the kernel's main thread.
+
+A plain ipywidgets callback never fires while a cell is executing: the kernel reads shell
+messages only between cells. While ``%%hpo`` waits for its study, :func:`serving_ui_events`
+reads the shell messages that reach the main thread itself, handles widget (comm) messages
+at once and keeps everything else (the next cell's ``execute_request``, ...) to hand back to
+the kernel, in order, when the wait ends. The idea is jupyter_ui_poll's; this version reads
+ipykernel 7's inproc shell socket directly, which is all ipykernel 7 offers for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["serving_ui_events"]
+
+_HANDLED_AT_ONCE = frozenset({"comm_msg"})
+
+
+class _ShellReader:
+    """Reads the main thread's shell socket; handles comm messages, defers the rest."""
+
+    def __init__(self, kernel: Any, stream: Any) -> None:
+        import zmq
+
+        self.kernel, self.stream = kernel, stream
+        self.socket = stream.socket
+        self.poller = zmq.Poller()
+        self.poller.register(self.socket, zmq.POLLIN)
+        self.deferred: list[list[Any]] = []
+        self._zmq = zmq
+
+    def poll(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for messages; return how many comm messages ran."""
+        handled = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            if not self.poller.poll(int(left * 1000)):
+                return handled
+            while (frames := self._receive()) is not None:
+                handled += self._handle(frames)
+            if time.monotonic() >= deadline:
+                return handled
+
+    def _receive(self) -> list[Any] | None:
+        try:
+            return self.socket.recv_multipart(self._zmq.NOBLOCK, copy=False)
+        except self._zmq.Again:
+            return None
+
+    def _handle(self, frames: list[Any]) -> int:
+        msg = self._comm_message(frames)
+        if msg is None:
+            self.deferred.append(frames)
+            return 0
+        handler = self.kernel.shell_handlers.get(msg[1]["header"]["msg_type"])
+        if handler is None:
+            return 0
+        try:
+            result = handler(self.stream, *msg)
+            if hasattr(result, "close"):
+                result.close()
+        except Exception:
+            self.kernel.log.error("jupyter_hpo: error in a widget message handler",
+                                  exc_info=True)
+        return 1
+
+    def _comm_message(self, frames: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
+        """The (idents, message) of a comm message, or None for anything else."""
+        session = self.kernel.session
+        if session is None or len(frames) < 2:
+            return None
+        try:
+            idents, parts = session.feed_identities(frames, copy=False)
+            header = session.unpack(parts[1].bytes)
+            if header.get("msg_type") not in _HANDLED_AT_ONCE:
+                return None
+            return idents, session.deserialize(parts, content=True, copy=False)
+        except Exception:
+            return None
+
+    def hand_back(self) -> None:
+        """Drain the socket and give every deferred message back to the kernel, in order."""
+        while (frames := self._receive()) is not None:
+            self._handle(frames)
+        callback = getattr(self.stream, "_recv_callback", None)
+        io_loop = getattr(self.kernel, "io_loop", None)
+        for frames in self.deferred:
+            if callback is not None and io_loop is not None:
+                io_loop.add_callback(callback, frames)
+        self.deferred.clear()
+        self.poller.unregister(self.socket)
+
+
+def _main_shell_stream(kernel: Any) -> Any | None:
+    """The ZMQStream on which the kernel's main thread receives shell messages."""
+    channel = getattr(kernel, "shell_channel_thread", None)
+    if channel is not None and getattr(kernel, "_supports_kernel_subshells", False):
+        pair = getattr(channel.manager, "_shell_channel_to_main", None)
+        return getattr(pair, "to_stream", None)
+    return getattr(kernel, "shell_stream", None)
+
+
+def _current_kernel() -> Any | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return getattr(shell, "kernel", None)
+
+
+@contextlib.contextmanager
+def serving_ui_events() -> Iterator[Callable[[float], Any]]:
+    """Yield ``poll(timeout)``: wait up to ``timeout`` seconds, serving widget messages.
+
+    Outside a kernel (plain IPython, tests without a frontend) ``poll`` just sleeps. On exit,
+    shell messages that arrived meanwhile are handed back to the kernel in their order.
+    """
+    kernel = _current_kernel()
+    stream = _main_shell_stream(kernel) if kernel is not None else None
+    if stream is None or getattr(stream, "socket", None) is None:
+        yield time.sleep
+        return
+    reader = _ShellReader(kernel, stream)
+    try:
+        yield reader.poll
+    finally:
+        reader.hand_back()

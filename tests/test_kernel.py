@@ -1,0 +1,139 @@
+"""A real IPython kernel (jupyter_client) runs %%hpo cells: Stop button and interrupt."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+pytestmark = pytest.mark.timeout(180)
+
+SLOW_CELL = """%%hpo --trials 500 --workers 2 --seed 0
+import time
+x = Real(0, 1)
+for epoch in range(1, 6):
+    time.sleep(0.03)
+    report(epoch=epoch, score=x * epoch)
+"""
+
+CHECK = """import json
+print("CHECK", json.dumps({"state": _hpo.state, "counts": _hpo.counts(),
+    "trials": len(_hpo.trials), "best": _hpo.best_config,
+    "x": globals().get("x"), "statuses": sorted({t.status.value for t in _hpo.trials})}))
+"""
+
+
+@pytest.fixture()
+def kernel():
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def execute(kc, code: str, timeout: float = 60) -> tuple[dict, list[dict]]:
+    """Run ``code``; return the execute_reply content and the iopub messages of the cell."""
+    msg_id = kc.execute(code)
+    return wait_reply(kc, msg_id, timeout)
+
+
+def wait_reply(kc, msg_id: str, timeout: float, on_iopub=None) -> tuple[dict, list[dict]]:
+    """Wait for the execute_reply and the idle status of ``msg_id`` (in either order)."""
+    deadline = time.monotonic() + timeout
+    messages, reply, idle = [], None, False
+    while time.monotonic() < deadline:
+        if reply is None:
+            try:
+                msg = kc.get_shell_msg(timeout=0.05)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    reply = msg["content"]
+            except queue.Empty:
+                pass
+        if idle and reply is not None:
+            return reply, messages
+        try:
+            msg = kc.get_iopub_msg(timeout=0.05)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if on_iopub is not None:
+            on_iopub(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            idle = True
+    raise AssertionError(f"no reply to execute request {msg_id} within {timeout}s")
+
+
+def check(kc) -> dict:
+    reply, messages = execute(kc, CHECK)
+    assert reply["status"] == "ok", reply
+    text = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+    line = next(s for s in text.splitlines() if s.startswith("CHECK "))
+    return json.loads(line[len("CHECK "):])
+
+
+def find_button(messages: list[dict], description: str) -> str | None:
+    for msg in messages:
+        if msg["msg_type"] == "comm_open":
+            state = msg["content"]["data"].get("state", {})
+            if state.get("_model_name") == "ButtonModel" and state.get("description") == description:
+                return msg["content"]["comm_id"]
+    return None
+
+
+def wait_for_progress(kc, msg_id: str, seconds: float) -> list[dict]:
+    """Collect the cell's iopub messages for ``seconds`` while it keeps running."""
+    messages = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.1)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") == msg_id:
+            messages.append(msg)
+    return messages
+
+
+def test_stop_button_ends_blocking_study_and_keeps_trials(kernel):
+    km, kc = kernel
+    msg_id = kc.execute(SLOW_CELL)
+    messages = wait_for_progress(kc, msg_id, 4.0)
+    comm_id = find_button(messages, "Stop study")
+    assert comm_id is not None, "the dashboard has no 'Stop study' button"
+    clicked_at = time.monotonic()
+    click = kc.session.msg("comm_msg", {"comm_id": comm_id,
+                                        "data": {"method": "custom",
+                                                 "content": {"event": "click"}}})
+    kc.shell_channel.send(click)
+    reply, _ = wait_reply(kc, msg_id, timeout=60)
+    assert reply["status"] == "ok"
+    assert time.monotonic() - clicked_at < 30
+    result = check(kc)
+    assert result["state"] == "finished"
+    assert result["counts"]["completed"] > 0
+    assert result["counts"]["running"] == 0 and result["counts"]["paused"] == 0
+    assert result["trials"] < 500
+    assert result["x"] == result["best"]["x"]  # the best trial was applied
+
+
+def test_interrupt_stops_study_gracefully(kernel):
+    km, kc = kernel
+    msg_id = kc.execute(SLOW_CELL)
+    wait_for_progress(kc, msg_id, 4.0)
+    km.interrupt_kernel()
+    reply, messages = wait_reply(kc, msg_id, timeout=60)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    result = check(kc)
+    assert result["counts"]["completed"] > 0
+    assert result["counts"]["running"] == 0 and result["counts"]["paused"] == 0
+    assert set(result["statuses"]) <= {"completed", "cancelled"}
+    assert result["trials"] < 500
+    assert result["x"] == result["best"]["x"]

@@ -1,0 +1,185 @@
+"""The %%hpo / %hpo magics in a real IPython shell (IPython.testing.globalipapp)."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.testing.globalipapp import get_ipython
+
+from jupyter_hpo import Study, TrialStatus
+from jupyter_hpo.magic import parse_duration
+
+TOY = """
+x = Real(0.1, 10, log=True)
+act = Categorical("a", "b")
+epochs = 9
+history = []
+for epoch in range(1, epochs + 1):
+    acc = 1 - 1 / (epoch * x + 1) + (0.01 if act == "a" else 0.0)
+    history.append(acc)
+    report(epoch=epoch, val_acc=acc)
+"""
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "jupyter_hpo")
+    return shell
+
+
+def run(ip, line: str, cell: str):
+    """Run a %%hpo cell and return the study it bound."""
+    ip.run_cell_magic("hpo", line, cell)
+    out = line.split("-o ", 1)[1].split()[0] if "-o " in line else "_hpo"
+    return ip.user_ns[out]
+
+
+def test_hyperband_cell_runs_and_applies_best(ip):
+    for name in ("x", "act", "history", "acc"):
+        ip.user_ns.pop(name, None)
+    study = run(ip, "--scheduler hyperband --trials 30 --workers 4 --seed 0 --quiet", TOY)
+    assert isinstance(study, Study) and study.state == "finished"
+    assert len(study.trials) == 30
+    assert study.counts()["stopped"] > 0
+    assert study.metric == "val_acc" and study.mode == "max"
+    best = study.best_trial
+    assert ip.user_ns["x"] == best.config["x"] and ip.user_ns["act"] == best.config["act"]
+    # The whole namespace of the best trial is applied, not only the hyperparameters.
+    assert ip.user_ns["history"][-1] == pytest.approx(best.last("val_acc"))
+    for name in ("report", "trial", "device", "__hpo_config__", "__hpo_result__"):
+        assert name not in ip.user_ns
+
+
+def test_metric_and_mode_inferred_and_printed(ip, capsys):
+    run(ip, "--trials 2 --quiet", "u = Real(0, 1)\nreport(train_loss=u)\n")
+    assert "minimising train_loss" in capsys.readouterr().out
+    assert ip.user_ns["_hpo"].mode == "min"
+
+
+def test_output_name_and_no_apply(ip):
+    ip.user_ns["w"] = "untouched"
+    study = run(ip, "--trials 3 --quiet -o mystudy --no-apply", "w = Real(0, 1)\nreport(score=w)\n")
+    assert ip.user_ns["mystudy"] is study and ip.user_ns["w"] == "untouched"
+
+
+def test_cell_without_report_uses_metric_variable(ip):
+    study = run(ip, "--trials 8 --metric y --mode min --seed 1 --quiet",
+                "x = 1.0  # hpo: Real(-2, 2)\ny = (x - 0.5) ** 2\n")
+    assert study.best_value == min(t.last("y") for t in study.trials)
+    assert ip.user_ns["x"] == study.best_config["x"]
+
+
+def test_cell_without_report_uses_last_expression(ip):
+    study = run(ip, "--trials 4 --metric value --mode max --quiet",
+                "k = Int(1, 5)\nk * 10\n")
+    assert {t.last("value") for t in study.trials} == {10.0 * t.config["k"] for t in study.trials}
+
+
+def test_grid_runs_whole_grid(ip):
+    study = run(ip, "--searcher grid --quiet",
+                "a = Categorical(1, 2, 3)\nb = Bool()\nreport(score=a + b)\n")
+    assert sorted((t.config["a"], t.config["b"]) for t in study.trials) == \
+        sorted((a, b) for a in (1, 2, 3) for b in (False, True))
+
+
+@pytest.mark.parametrize("line, cell, message", [
+    ("--quiet", "x = Real(1, 0)\nreport(acc=x)\n", "cell line 1"),
+    ("--quiet --grace-period 2", "x = Real(0, 1)\nreport(acc=x)\n",
+     "--grace-period only applies to --scheduler hyperband"),
+    ("--quiet --bogus", "x = Real(0, 1)\nreport(acc=x)\n", "unrecognized arguments"),
+    ("--quiet --scheduler hyperband", "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
+     "epochs = N"),
+    ("--quiet --scheduler hyperband --max-t 3", "x = Real(0, 1)\ny = x\n",
+     "never calls report"),
+    ("--quiet", "x = Real(0, 1)\nreport(epoch=1, foo=x)\n", "pass --mode min or --mode max"),
+    ("--quiet", "x = Real(0, 1)\nreport(loss=x, acc=x)\n", "pick the one to optimise"),
+    ("--quiet --metric nope", "x = Real(0, 1)\nreport(acc=x)\n", "not among the values"),
+    ("--quiet", "x = 3\nreport(acc=x)\n", "no hyperparameters"),
+    ("--quiet --time-limit 3x", "x = Real(0, 1)\nreport(acc=x)\n", "not a duration"),
+    ("--quiet --executor process", "x = Real(0, 1)\nreport(acc=x)\n", "not available"),
+    ("--quiet --workers 0", "x = Real(0, 1)\nreport(acc=x)\n", "--workers is 0"),
+    ("--quiet --searcher nope", "x = Real(0, 1)\nreport(acc=x)\n", "searcher is 'nope'"),
+    ("--quiet --scheduler hyperband --max-t 9 --reduction-factor 1",
+     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n", "reduction_factor is 1.0, but must be >= 2"),
+])
+def test_bad_options_are_usage_errors(ip, line, cell, message):
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError, match=None) as info:
+        ip.run_cell_magic("hpo", line, cell)
+    assert message in str(info.value)
+    assert ip.user_ns.get("_hpo") is before  # nothing ran, nothing was replaced
+
+
+def test_syntax_error_points_at_cell_line(ip):
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet", "a = 1\nb = Real(0, 1, log=True)\nreport(acc=b)\n")
+    text = str(info.value)
+    assert "cell line 2" in text and "log=True needs lo > 0" in text
+    assert "    b = Real(0, 1, log=True)\n        ^^^^^^^^^^^^^^^^^^^^" in text
+
+
+def test_repeated_failures_shown_once(ip):
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--trials 10 --quiet",
+                          "x = Real(0, 1)\nraise ValueError('bad data')\nreport(acc=x)\n")
+    assert str(info.value).count("ValueError: bad data") == 1
+    study = ip.user_ns["_hpo"]
+    assert study.state == "failed" and len(study.trials) < 10
+
+
+def test_background_wait_best_list_apply(ip, capsys):
+    ip.user_ns.pop("z", None)
+    ip.run_cell_magic("hpo", "--trials 6 --quiet --background --name bg -o bgstudy",
+                      "import time\nz = Real(0, 1)\nfor epoch in range(3):\n"
+                      "    time.sleep(0.02)\n    report(epoch=epoch, score=z)\n")
+    study = ip.user_ns["bgstudy"]
+    assert "z" not in ip.user_ns  # nothing applied before %hpo wait
+    ip.run_line_magic("hpo", "wait bg")
+    assert study.done and len(study.trials) == 6
+    assert ip.user_ns["z"] == study.best_config["z"]
+    capsys.readouterr()
+    ip.run_line_magic("hpo", "best bg")
+    ip.run_line_magic("hpo", "list")
+    out = capsys.readouterr().out
+    assert f"best score={study.best_value:.6g}" in out and "bg: finished, 6 trials" in out
+    ip.user_ns["z"] = None
+    ip.run_line_magic("hpo", "apply bg")
+    assert ip.user_ns["z"] == study.best_config["z"]
+
+
+def test_stop_background_study_and_trial(ip):
+    ip.run_cell_magic("hpo", "--trials 50 --workers 2 --quiet --background --name slow",
+                      "import time\nz = Real(0, 1)\nfor epoch in range(200):\n"
+                      "    time.sleep(0.01)\n    report(epoch=epoch, score=z)\n")
+    study = ip.user_ns["_hpo"]
+    while not study.trials or study.trials[0].last("epoch") is None:
+        study.wait(0.01)
+    ip.run_line_magic("hpo", "stop slow --trial 0")
+    ip.run_line_magic("hpo", "stop slow")
+    ip.run_line_magic("hpo", "wait slow")
+    assert study.trials[0].status is TrialStatus.CANCELLED
+    assert all(t.status is TrialStatus.CANCELLED for t in study.trials)
+    assert len(study.trials) < 50
+
+
+def test_line_magic_errors(ip):
+    with pytest.raises(UsageError, match="no study named 'missing'"):
+        ip.run_line_magic("hpo", "best missing")
+    with pytest.raises(UsageError):
+        ip.run_line_magic("hpo", "frobnicate")
+
+
+def test_help_lists_options(ip):
+    doc = ip.find_cell_magic("hpo").__doc__
+    for option in ("--metric", "--mode", "--trials", "--time-limit", "--scheduler", "--type",
+                   "--grace-period", "--reduction-factor", "--brackets", "--max-t",
+                   "--resource", "--searcher", "--searcher-opt", "--seed", "--workers",
+                   "--executor", "--background", "-o", "--no-apply", "--quiet"):
+        assert option in doc
+
+
+@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("30m", 1800),
+                                           ("1h", 3600), ("1h30m", 5400), ("0.5m", 30)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
