@@ -72,7 +72,10 @@ def wait_reply(kc, msg_id: str, timeout: float, on_iopub=None) -> tuple[dict, li
 
 
 def check(kc) -> dict:
-    reply, messages = execute(kc, CHECK)
+    return check_output(*execute(kc, CHECK))
+
+
+def check_output(reply: dict, messages: list[dict]) -> dict:
     assert reply["status"] == "ok", reply
     text = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
     line = next(s for s in text.splitlines() if s.startswith("CHECK "))
@@ -108,6 +111,7 @@ def test_stop_button_ends_blocking_study_and_keeps_trials(kernel):
     messages = wait_for_progress(kc, msg_id, 4.0)
     comm_id = find_button(messages, "Stop study")
     assert comm_id is not None, "the dashboard has no 'Stop study' button"
+    queued_id = kc.execute(CHECK)  # sent while the cell blocks: must run after it, in order
     clicked_at = time.monotonic()
     click = kc.session.msg("comm_msg", {"comm_id": comm_id,
                                         "data": {"method": "custom",
@@ -116,6 +120,8 @@ def test_stop_button_ends_blocking_study_and_keeps_trials(kernel):
     reply, _ = wait_reply(kc, msg_id, timeout=60)
     assert reply["status"] == "ok"
     assert time.monotonic() - clicked_at < 30
+    queued = check_output(*wait_reply(kc, queued_id, timeout=30))
+    assert queued["state"] == "finished"  # it ran after the study's cell, not before
     result = check(kc)
     assert result["state"] == "finished"
     assert result["counts"]["completed"] > 0

@@ -65,8 +65,7 @@ class _ShellReader:
             if hasattr(result, "close"):
                 result.close()
         except Exception:
-            self.kernel.log.error("jupyter_hpo: error in a widget message handler",
-                                  exc_info=True)
+            self.kernel.log.exception("jupyter_hpo: error in a widget message handler")
         return 1
 
     def _comm_message(self, frames: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
@@ -80,7 +79,7 @@ class _ShellReader:
             if header.get("msg_type") not in _HANDLED_AT_ONCE:
                 return None
             return idents, session.deserialize(parts, content=True, copy=False)
-        except Exception:
+        except Exception:  # noqa: BLE001 - not ours to judge: the kernel reports bad messages
             return None
 
     def hand_back(self) -> None:

@@ -11,11 +11,17 @@ import io
 import math
 from typing import Any
 
-from ..trial import Trial, TrialStatus
+from ..trial import Trial
 
-__all__ = ["curves_png", "format_duration", "incumbent_html", "progress", "status_line",
+__all__ = ["curves_figure", "curves_png", "format_duration", "incumbent_html", "progress", "status_line",
            "table_html", "table_rows", "text_summary", "trial_output_text"]
 
+_LINE_STYLES = {
+    "stopped": {"color": "#8c959f", "linestyle": "--", "linewidth": 0.8, "alpha": 0.7},
+    "failed": {"color": "#cf222e", "linestyle": ":", "linewidth": 0.8},
+    "cancelled": {"color": "#bf8700", "linestyle": "-.", "linewidth": 0.8, "alpha": 0.7},
+    "interrupted": {"color": "#bf8700", "linestyle": "-.", "linewidth": 0.8, "alpha": 0.7},
+}
 _STATUS_COLOURS = {"completed": "#1a7f37", "stopped": "#8c959f", "cancelled": "#bf8700",
                    "failed": "#cf222e", "running": "#0969da", "paused": "#8250df",
                    "interrupted": "#bf8700"}
@@ -25,7 +31,7 @@ def format_duration(seconds: float | None) -> str:
     """``0:05``, ``12:31``, ``1:02:03``; ``?`` when unknown."""
     if seconds is None or not math.isfinite(seconds):
         return "?"
-    seconds = int(round(max(0.0, seconds)))
+    seconds = round(max(0.0, seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -53,7 +59,7 @@ def progress(study: Any) -> tuple[float, float | None]:
 def status_line(study: Any) -> str:
     """One line: state, trials by status, elapsed and remaining time, best value."""
     counts = study.counts()
-    fraction, left = progress(study)
+    _fraction, left = progress(study)
     parts = [f"{study.name}: {study.state}"]
     total = len(study.trials)
     budget = f"/{study.budget}" if study.budget is not None else ""
@@ -92,7 +98,7 @@ def table_rows(study: Any, sort_by: str = "metric", descending: bool | None = No
             return (value is not None, sign * value if value is not None else 0.0)
         if sort_by == "duration":
             return (True, trial.duration)
-        return (True, -trial.trial_id)
+        return (True, trial.trial_id)
 
     if descending is None:
         descending = sort_by in ("metric", "duration")
@@ -174,9 +180,9 @@ def _curve(study: Any, trial: Trial) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-def curves_png(study: Any, width: float = 7.0, height: float = 3.2, dpi: int = 80) -> bytes:
+def curves_figure(study: Any, width: float = 7.0, height: float = 3.2, dpi: int = 80) -> Any:
     """Learning curves, one line per trial: running in colour, stopped dashed grey, failed
-    dotted red, the incumbent bold."""
+    dotted red, cancelled dash-dot amber, the incumbent bold black (a matplotlib Figure)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -188,28 +194,28 @@ def curves_png(study: Any, width: float = 7.0, height: float = 3.2, dpi: int = 8
         xs, ys = _curve(study, trial)
         if not xs or trial is best:
             continue
-        status = trial.status
-        if status is TrialStatus.STOPPED:
-            style = dict(color="#8c959f", linestyle="--", linewidth=0.8, alpha=0.7)
-        elif status is TrialStatus.FAILED:
-            style = dict(color="#cf222e", linestyle=":", linewidth=0.8)
-        elif status in (TrialStatus.CANCELLED, TrialStatus.INTERRUPTED):
-            style = dict(color="#bf8700", linestyle="-.", linewidth=0.8, alpha=0.7)
-        else:
-            style = dict(color=f"C{trial.trial_id % 10}", linewidth=1.0, alpha=0.8)
-        axes.plot(xs, ys, marker="." if len(xs) == 1 else None, **style)
+        style = _LINE_STYLES.get(trial.status.value,
+                                 {"color": f"C{trial.trial_id % 10}", "linestyle": "-",
+                                      "linewidth": 1.0, "alpha": 0.8})
+        axes.plot(xs, ys, marker="." if len(xs) == 1 else None, gid=f"trial-{trial.trial_id}",
+                  **style)
     if best is not None:
         xs, ys = _curve(study, best)
-        axes.plot(xs, ys, color="black", linewidth=2.4,
+        axes.plot(xs, ys, color="black", linewidth=2.4, gid=f"trial-{best.trial_id}",
                   label=f"best: trial {best.trial_id}")
         axes.legend(loc="best", fontsize=8)
-    axes.set_xlabel(study.resource if any(study.resource in r for t in study.trials
-                                          for r in t.reports) else "report")
+    has_resource = any(study.resource in r for t in list(study.trials) for r in t.reports)
+    axes.set_xlabel(study.resource if has_resource else "report")
     axes.set_ylabel(study.metric)
     axes.grid(alpha=0.3)
     figure.tight_layout()
+    return figure
+
+
+def curves_png(study: Any) -> bytes:
+    """The learning curves as PNG bytes."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    curves_figure(study).savefig(buffer, format="png")
     return buffer.getvalue()
 
 
