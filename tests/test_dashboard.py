@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 
 from jupyter_hpo import Study, report
@@ -20,8 +19,8 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def ipython():
-    return start_ipython()
+def ipython(ipython_shell):
+    return ipython_shell
 
 
 def curve(config):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
 
 from jupyter_hpo import Study, TrialStatus
 from jupyter_hpo.magic import parse_duration
@@ -22,8 +21,8 @@ for epoch in range(1, epochs + 1):
 
 
 @pytest.fixture(scope="module")
-def ip():
-    shell = get_ipython()
+def ip(ipython_shell):
+    shell = ipython_shell
     shell.run_line_magic("load_ext", "jupyter_hpo")
     return shell
 
