@@ -83,6 +83,7 @@ class Study:
         self.best_trial: Trial | None = None
         self.best_namespace: dict[str, Any] | None = None
         self._incumbents: list[tuple[float, int, float]] = []
+        self._incumbent_value: float | None = None
         self._report_times: dict[int, list[float]] = {}
         self._lock = threading.RLock()
         self._done = threading.Event()
@@ -202,8 +203,8 @@ class Study:
         if reason is not None:
             raise TrialStopped()
         self._check_report(values)
-        now = time.time()
         with self._lock:
+            now = time.time()  # taken under the lock, so report times follow report order
             trial.reports.append(values)
             self._report_times[trial.trial_id].append(now - self.start_time)
             decision = self.scheduler.on_trial_result(trial.trial_id, values)
@@ -353,21 +354,30 @@ class Study:
         value = _number(values.get(self.metric))
         if value is None:
             return False
-        best = self.best_value
+        # Compare with the incumbent's value, not ``best_value``: the trial's own reports
+        # already hold ``values``, so an improving incumbent would never register.
+        best = self._incumbent_value
         if best is None or (value > best if self.mode == "max" else value < best):
             if self.best_trial is not trial:
                 self.best_namespace = None
             self.best_trial = trial
+            self._incumbent_value = value
             self._incumbents.append((now - self.start_time, trial.trial_id, value))
             return True
         return False
 
     def _recompute_incumbent(self) -> None:
-        candidates = [t for t in self.trials if t.status is not TrialStatus.FAILED
-                      and t.best(self.metric, self.mode) is not None]
-        sign = 1 if self.mode == "max" else -1
-        self.best_trial = max(candidates, key=lambda t: sign * t.best(self.metric, self.mode),
-                              default=None)
+        """The incumbent failed: replay the reports of the other trials in arrival order, so
+        the best trial and the incumbent history leave out failed trials."""
+        self.best_trial, self.best_namespace, self._incumbent_value = None, None, None
+        self._incumbents = []
+        history = sorted(
+            (t, trial.trial_id, i)
+            for trial in self.trials if trial.status is not TrialStatus.FAILED
+            for i, t in enumerate(self._report_times[trial.trial_id][:len(trial.reports)]))
+        for t, trial_id, i in history:
+            trial = self.trials[trial_id]
+            self._consider_incumbent(trial, trial.reports[i], self.start_time + t)
         self.best_namespace = None
 
     @property

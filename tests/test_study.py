@@ -1,0 +1,585 @@
+"""The study loop end to end: tune(), Study, the thread executor, objectives and result tables.
+
+Every test runs real trials in real threads (the thread executor); objectives are trivial.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+import jupyter_hpo
+from jupyter_hpo import HPOError, Study, StudyFailedError, TrialStatus, TrialStopped, report, tune
+from jupyter_hpo.annotate import parse_cell
+from jupyter_hpo.objective import CellObjective, FunctionObjective
+from jupyter_hpo.space import Categorical, Int, Real, Space
+
+MAX_T, GRACE, ETA = 9, 1, 3
+
+
+def curve(q: float, epoch: int) -> float:
+    """Synthetic learning curves: at every epoch a larger q is strictly better."""
+    return 1 - 1.8 ** -(q * epoch)
+
+
+def curve_objective(config, report):
+    for epoch in range(1, MAX_T + 1):
+        report(epoch=epoch, val_acc=curve(config["q"], epoch))
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.002)
+    return predicate()
+
+
+def statuses(study) -> set[str]:
+    return {t.status.value for t in study.trials}
+
+
+# --------------------------------------------------------------------------- Hyperband
+def guaranteed_rung1_stops(qs: list[float], workers: int, eta: int) -> list[int]:
+    """Trial ids that the stopping rule must stop at the first rung, whatever the thread timing.
+
+    A trial recorded as the n-th value at a rung continues only if fewer than ceil(n / eta)
+    of those n values are strictly better. Every trial reports epoch 1 before it can finish,
+    and trial i starts only when at most ``workers - 1`` other trials run, so at least
+    ``i - workers + 1`` earlier trials are already recorded at rung 1: n >= i - workers + 2.
+    Of the trials that beat trial i over the whole study (``better``), at most N - n are
+    recorded after it, so at least ``better - (N - n)`` are better when it is judged. It is
+    therefore stopped for every possible n when better >= ceil(n / eta) + N - n for all
+    n in [n_min, N]; that expression does not grow with n, so n = n_min is the worst case.
+    """
+    total = len(qs)
+    stopped = []
+    for i, q in enumerate(qs):
+        better = sum(other > q for other in qs)
+        n_min = max(1, i - workers + 2)
+        needed = max(math.ceil(n / eta) + total - n for n in range(n_min, total + 1))
+        if better >= needed:
+            stopped.append(i)
+    return stopped
+
+
+def test_hyperband_stopping_stops_bad_trials_and_finds_best_q():
+    study = tune(curve_objective, {"q": Real(0.1, 1)}, metric="val_acc", mode="max",
+                 trials=50, workers=4, seed=0, scheduler="hyperband",
+                 scheduler_options={"max_t": MAX_T, "grace_period": GRACE,
+                                    "reduction_factor": ETA})
+    assert study.state == "finished"
+    assert len(study.trials) == 50
+    assert all(t.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED) for t in study.trials)
+
+    qs = [t.config["q"] for t in study.trials]
+    must_stop = guaranteed_rung1_stops(qs, workers=4, eta=ETA)
+    assert len(must_stop) >= 10  # the bound is not vacuous for this seed
+    for tid in must_stop:
+        trial = study.trials[tid]
+        assert trial.status is TrialStatus.STOPPED
+        assert trial.last("epoch") == GRACE
+    assert study.counts()["stopped"] >= len(must_stop)
+
+    for trial in study.trials:
+        epochs = [r["epoch"] for r in trial.reports]
+        assert epochs == list(range(1, len(epochs) + 1))
+        if trial.status is TrialStatus.COMPLETED:
+            assert epochs[-1] == MAX_T
+        else:
+            assert epochs[-1] in (1, 3)  # stopped right at a rung below max_t
+
+    completed = [t for t in study.trials if t.status is TrialStatus.COMPLETED]
+    best_q = max(t.config["q"] for t in completed)
+    assert study.best_config == {"q": best_q}
+    assert best_q == max(qs)  # the overall best is never beaten at a rung, so it completes
+    assert study.best_value == pytest.approx(curve(best_q, MAX_T))
+
+
+def test_hyperband_promotion_finishes_with_nothing_running_or_paused():
+    events = []
+    study = Study(FunctionObjective(curve_objective, "val_acc"), Space({"q": Real(0.1, 1)}),
+                  metric="val_acc", mode="max", trials=20, workers=4, seed=1,
+                  scheduler="hyperband",
+                  scheduler_options={"max_t": MAX_T, "grace_period": GRACE,
+                                     "reduction_factor": ETA, "type": "promotion"})
+    study.subscribe(lambda event: events.append(event.kind))
+    study.run()
+    assert study.state == "finished" and study.done
+    assert len(study.trials) == 20
+    counts = study.counts()
+    assert counts["running"] == 0 and counts["paused"] == 0
+    assert statuses(study) <= {"completed", "stopped"}
+    assert "trial_paused" in events
+    assert counts["completed"] >= 1
+    assert study.best_trial.status is TrialStatus.COMPLETED
+    assert study.best_trial.last("epoch") == MAX_T
+    assert events[-1] == "study_finished"
+
+
+# --------------------------------------------------------------------- report() errors
+def test_report_outside_a_trial_raises_runtime_error():
+    with pytest.raises(RuntimeError, match="outside a trial"):
+        report(val_acc=1.0)
+    with pytest.raises(RuntimeError):
+        jupyter_hpo.trial.report(epoch=1)
+
+
+def test_report_without_the_metric_fails_the_trial_naming_the_metric():
+    def fn(config, report):
+        report(epoch=1, loss=config["x"])
+
+    study = Study(FunctionObjective(fn, "val_acc"), Space({"x": Real(0, 1)}),
+                  metric="val_acc", mode="max", trials=3, workers=1, seed=0)
+    with pytest.raises(StudyFailedError):
+        study.run()
+    trial = study.trials[0]
+    assert trial.status is TrialStatus.FAILED
+    assert trial.error.startswith("HPOError:")
+    assert "'val_acc'" in trial.error and "loss" in trial.error
+    assert trial.reports == []
+
+
+def test_hyperband_without_the_resource_key_fails_the_trial():
+    def fn(config, report):
+        report(val_acc=config["x"])
+
+    study = Study(FunctionObjective(fn, "val_acc"), Space({"x": Real(0, 1)}),
+                  metric="val_acc", mode="max", trials=3, workers=1, seed=0,
+                  scheduler="hyperband", scheduler_options={"max_t": 9})
+    with pytest.raises(StudyFailedError, match="'epoch'"):
+        study.run()
+    assert "'epoch'" in study.trials[0].error and "Hyperband" in study.trials[0].error
+
+
+def test_hyperband_without_max_t_is_an_error_before_any_trial():
+    with pytest.raises(ValueError, match="max_t"):
+        tune(curve_objective, {"q": Real(0.1, 1)}, metric="val_acc", trials=2,
+             scheduler="hyperband")
+
+
+def test_tune_needs_a_mode_it_cannot_infer():
+    with pytest.raises(ValueError, match="mode"):
+        tune(lambda config: 1.0, {"x": Real(0, 1)}, metric="banana", trials=1)
+    assert tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="val_loss",
+                trials=1).mode == "min"
+
+
+# ------------------------------------------------------------------------- failures
+def test_failing_trial_is_recorded_with_traceback_and_others_continue():
+    def fn(config, trial):
+        if trial.trial_id == 1:
+            raise ValueError("broken trial number one")
+        return config["x"]
+
+    study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=5, workers=2,
+                 seed=0)
+    failed = study.trials[1]
+    assert failed.status is TrialStatus.FAILED
+    assert failed.error == "ValueError: broken trial number one"
+    assert 'raise ValueError("broken trial number one")' in failed.traceback
+    assert __file__ in failed.traceback
+    assert "executors" not in failed.traceback  # the library's own frames are hidden
+    others = [t for t in study.trials if t is not failed]
+    assert all(t.status is TrialStatus.COMPLETED for t in others)
+    assert study.state == "finished" and study.best_trial is not failed
+    assert study.best_value == max(t.config["x"] for t in others)
+
+
+def test_first_trials_failing_the_same_way_fail_the_study():
+    def fn(config):
+        raise ZeroDivisionError("always the same")
+
+    study = Study(FunctionObjective(fn, "score"), Space({"x": Real(0, 1)}),
+                  metric="score", mode="max", trials=10, workers=1, seed=0)
+    with pytest.raises(StudyFailedError) as info:
+        study.run()
+    assert study.state == "failed"
+    assert study.error is info.value
+    assert len(study.trials) == 3  # no trial starts after the third failure
+    message = str(info.value)
+    assert message.count('raise ZeroDivisionError("always the same")') == 1
+    assert message.count("Traceback (most recent call last)") == 1
+    assert "first 3 trials" in message
+
+
+def test_tune_raises_study_failed_error_for_repeated_failures():
+    def fn(config):
+        raise KeyError("missing column")
+
+    with pytest.raises(StudyFailedError, match="missing column"):
+        tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=8, workers=2)
+
+
+def test_different_errors_do_not_fail_the_study():
+    calls = []
+    lock = threading.Lock()
+    errors = [ValueError("first"), KeyError("second"), ZeroDivisionError("third")]
+
+    def fn(config):
+        with lock:
+            n = len(calls)
+            calls.append(n)
+        if n < len(errors):
+            raise errors[n]
+        return config["x"]
+
+    study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=6, workers=1,
+                 seed=0)
+    assert study.state == "finished" and study.error is None
+    assert [t.status.value for t in study.trials] == ["failed"] * 3 + ["completed"] * 3
+    assert len({t.error for t in study.trials[:3]}) == 3
+
+
+def test_all_trials_failing_differently_still_finishes():
+    def fn(config, trial):
+        raise RuntimeError(f"trial {trial.trial_id} broke")
+
+    study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=4, workers=2)
+    assert study.state == "finished"
+    assert study.counts()["failed"] == 4
+    assert study.best_trial is None and study.best_value is None and study.best_config is None
+
+
+# ------------------------------------------------------------------ budget and stopping
+@pytest.mark.parametrize("workers", [1, 3])
+def test_trial_budget_is_respected_exactly(workers):
+    calls = []
+    lock = threading.Lock()
+
+    def fn(config):
+        with lock:
+            calls.append(config)
+        return config["x"]
+
+    study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=7, workers=workers)
+    assert len(study.trials) == 7 and len(calls) == 7
+    assert study.counts()["completed"] == 7
+    assert [t.trial_id for t in study.trials] == list(range(7))
+
+
+def test_grid_smaller_budget_than_grid_runs_budget():
+    study = tune(lambda config: config["u"], {"u": Int(1, 3), "v": Categorical("a", "b")},
+                 metric="score", mode="max", trials=4, searcher="grid")
+    assert len(study.trials) == 4
+
+
+def endless(config, trial, report):
+    """Trials 0 and 1 finish at once; the others report until they are stopped."""
+    if trial.trial_id < 2:
+        return config["x"]
+    for step in range(1, 20_000):
+        report(epoch=step, score=config["x"])
+        time.sleep(0.001)
+    return config["x"]
+
+
+def test_time_limit_stops_the_study_and_keeps_finished_trials():
+    study = tune(endless, {"x": Real(0, 1)}, metric="score", mode="max", workers=2,
+                 time_limit=0.3, seed=0)
+    assert study.state == "finished"
+    assert [t.status.value for t in study.trials] == ["completed", "completed",
+                                                      "cancelled", "cancelled"]
+    for trial in study.trials[2:]:
+        assert "time limit" in trial.error
+        assert trial.reports  # they ran, and their reports are kept
+    assert study.best_value == max(t.best("score", "max") for t in study.trials)
+
+
+def test_stop_from_another_thread_keeps_completed_and_cancels_running():
+    study = Study(FunctionObjective(endless, "score"), Space({"x": Real(0, 1)}),
+                  metric="score", mode="max", trials=100, workers=2, seed=0)
+    study.start()
+
+    def stop_once_the_long_trials_report():
+        if wait_until(lambda: len(study.trials) >= 4
+                      and all(t.reports for t in study.trials[2:4])):
+            study.stop()
+
+    stopper = threading.Thread(target=stop_once_the_long_trials_report)
+    stopper.start()
+    stopper.join(timeout=20)
+    assert study.wait(timeout=10)
+    assert study.state == "finished"
+    assert len(study.trials) == 4  # the budget of 100 was not used up
+    assert [t.status.value for t in study.trials] == ["completed", "completed",
+                                                      "cancelled", "cancelled"]
+    assert all(t.end_time is not None for t in study.trials)
+    assert study.counts()["running"] == 0
+
+
+def test_stop_before_start_and_stop_after_finish_are_harmless():
+    study = Study(FunctionObjective(lambda c: c["x"], "score"), Space({"x": Real(0, 1)}),
+                  metric="score", mode="max", trials=2)
+    study.stop()
+    assert study.done and study.trials == []
+    finished = tune(lambda c: c["x"], {"x": Real(0, 1)}, metric="score", mode="max", trials=2)
+    finished.stop()
+    assert finished.state == "finished" and finished.counts()["completed"] == 2
+
+
+def test_stop_trial_cancels_only_that_trial():
+    def fn(config, trial, report):
+        if trial.trial_id != 0:
+            return config["x"]
+        for step in range(1, 20_000):
+            report(epoch=step, score=config["x"])
+            time.sleep(0.001)
+        return config["x"]
+
+    study = Study(FunctionObjective(fn, "score"), Space({"x": Real(0, 1)}),
+                  metric="score", mode="max", trials=5, workers=2, seed=0)
+    study.start()
+    assert wait_until(lambda: bool(study.trials and study.trials[0].reports))
+    study.stop_trial(0)
+    assert study.wait(timeout=10)
+    assert study.state == "finished"
+    assert [t.status.value for t in study.trials] == ["cancelled"] + ["completed"] * 4
+    with pytest.raises(HPOError, match="no trial 99"):
+        study.stop_trial(99)
+
+
+def test_user_except_exception_does_not_swallow_trial_stopped():
+    swallowed = []
+
+    def fn(config, report):
+        for epoch in range(1, MAX_T + 1):
+            try:
+                report(epoch=epoch, val_acc=curve(config["q"], epoch))
+            except Exception as exc:  # noqa: BLE001 - the point of the test
+                swallowed.append(exc)
+
+    # Grid order is the Categorical's order, so q decreases: with one worker each trial after
+    # the first is judged at rung 1 against better ones only (n = 2, 3, 4: 1, 2, 3 better, at
+    # least ceil(n / 3)) and must be stopped there.
+    study = tune(fn, {"q": Categorical(1.0, 0.5, 0.3, 0.2)}, metric="val_acc", mode="max",
+                 searcher="grid", workers=1, scheduler="hyperband",
+                 scheduler_options={"max_t": MAX_T, "grace_period": GRACE,
+                                    "reduction_factor": ETA})
+    assert swallowed == []
+    assert [t.status.value for t in study.trials] == ["completed"] + ["stopped"] * 3
+    for trial in study.trials[1:]:
+        assert [r["epoch"] for r in trial.reports] == [1]
+    assert issubclass(TrialStopped, BaseException) and not issubclass(TrialStopped, Exception)
+
+
+# --------------------------------------------------------------------------- results
+SPACE = {"lr": Real(1e-3, 1e-1, log=True), "units": Int(4, 64), "act": Categorical("relu", "tanh")}
+
+
+def table_objective(config, trial, report):
+    for epoch in range(1, 4):
+        if trial.trial_id == 2 and epoch == 2:
+            raise RuntimeError("diverged")
+        acc = 1 - config["lr"] / epoch - (0.01 if config["act"] == "tanh" else 0.0)
+        report(epoch=epoch, val_acc=acc, train_loss=1 / (epoch * config["units"]))
+
+
+@pytest.fixture(scope="module")
+def table_study():
+    return tune(table_objective, SPACE, metric="val_acc", mode="max", trials=6, workers=2,
+                seed=3)
+
+
+def test_trials_dataframe_columns_and_values(table_study):
+    df = table_study.trials_dataframe()
+    assert list(df.columns) == ["trial_id", "status", "config.lr", "config.units", "config.act",
+                                "val_acc", "resource", "start", "duration", "error"]
+    assert len(df) == 6
+    assert pd.api.types.is_datetime64_any_dtype(df["start"])
+    for row, trial in zip(df.to_dict("records"), table_study.trials):
+        assert row["trial_id"] == trial.trial_id
+        assert row["status"] == trial.status.value
+        assert {k[len("config."):]: v for k, v in row.items() if k.startswith("config.")} \
+            == trial.config
+        assert row["val_acc"] == max(r["val_acc"] for r in trial.reports)
+        assert row["resource"] == trial.reports[-1]["epoch"]
+        assert row["start"] == pd.Timestamp(trial.start_time, unit="s")
+        assert row["duration"] == pytest.approx(trial.end_time - trial.start_time)
+        assert row["duration"] >= 0
+    assert dict(zip(df["trial_id"], df["status"]))[2] == "failed"
+    assert df.loc[df["trial_id"] == 2, "error"].item() == "RuntimeError: diverged"
+    assert df.loc[df["trial_id"] == 2, "resource"].item() == 1
+    assert (df.loc[df["trial_id"] != 2, "error"] == "").all()
+    assert (df.loc[df["trial_id"] != 2, "resource"] == 3).all()
+
+
+def test_training_curves_one_row_per_report(table_study):
+    curves = table_study.training_curves()
+    assert list(curves.columns) == ["trial_id", "epoch", "val_acc", "train_loss", "time"]
+    assert len(curves) == sum(len(t.reports) for t in table_study.trials)
+    for trial in table_study.trials:
+        rows = curves[curves["trial_id"] == trial.trial_id]
+        assert rows[["epoch", "val_acc", "train_loss"]].to_dict("records") == trial.reports
+        assert (rows["time"] >= 0).all() and rows["time"].is_monotonic_increasing
+        assert (rows["time"] <= table_study.elapsed).all()
+
+
+def test_incumbent_over_time_is_monotone_and_ends_at_best(table_study):
+    inc = table_study.incumbent_over_time()
+    assert list(inc.columns) == ["time", "trial_id", "best_value"]
+    assert len(inc) >= 1
+    assert inc["time"].is_monotonic_increasing
+    assert all(b > a for a, b in zip(inc["best_value"], inc["best_value"][1:]))
+    assert inc["best_value"].iloc[-1] == table_study.best_value
+    assert inc["trial_id"].iloc[-1] == table_study.best_trial.trial_id
+    for row in inc.itertuples(index=False):
+        assert row.best_value in [r["val_acc"] for r in table_study.trials[row.trial_id].reports]
+
+
+def test_incumbent_that_fails_is_not_kept_as_the_best():
+    def fn(config, trial, report):
+        if trial.trial_id == 0:
+            report(epoch=1, score=100.0)
+            raise RuntimeError("crashed after a great first epoch")
+        report(epoch=1, score=float(trial.trial_id))
+
+    study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=4, workers=1)
+    assert study.trials[0].status is TrialStatus.FAILED
+    assert study.best_trial is study.trials[3] and study.best_value == 3.0
+    inc = study.incumbent_over_time()
+    assert all(b > a for a, b in zip(inc["best_value"], inc["best_value"][1:]))
+    assert 0 not in set(inc["trial_id"])
+    assert inc["best_value"].iloc[-1] == study.best_value
+
+
+def test_function_result_dict_and_number():
+    study = tune(lambda config: {"score": config["x"], "other": 1}, {"x": Real(0, 1)},
+                 metric="score", mode="max", trials=3, seed=0)
+    assert all(t.reports == [{"score": t.config["x"], "other": 1}] for t in study.trials)
+    bad = Study(FunctionObjective(lambda config: "nope", "score"), Space({"x": Real(0, 1)}),
+                metric="score", mode="max", trials=3)
+    with pytest.raises(StudyFailedError, match="returned 'nope'"):
+        bad.run()
+
+
+# ----------------------------------------------------------------------- concurrency
+def test_at_most_workers_trials_run_at_once_and_they_overlap():
+    lock = threading.Lock()
+    running = [0]
+    peak = [0]
+    barrier = threading.Barrier(4, timeout=10)
+
+    def fn(config):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            barrier.wait()  # four trials must be running together to get past this
+            time.sleep(0.005)
+        finally:
+            with lock:
+                running[0] -= 1
+        return config["x"]
+
+    study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=12, workers=4)
+    assert study.counts()["completed"] == 12
+    assert peak[0] == 4
+
+
+def test_workers_limit_with_sleeping_objectives():
+    lock = threading.Lock()
+    running = [0]
+    peak = [0]
+
+    def fn(config, report):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            for epoch in range(1, 4):
+                time.sleep(0.002)
+                report(epoch=epoch, score=config["x"])
+        finally:
+            with lock:
+                running[0] -= 1
+
+    study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=20, workers=3)
+    assert study.counts()["completed"] == 20
+    assert 1 <= peak[0] <= 3
+
+
+# ---------------------------------------------------------------------- CellObjective
+class Marker:
+    """An object each trial creates, to see which trial namespaces stay alive."""
+
+
+CELL = """\
+import weakref
+x = Real(0.0, 1.0)
+counter = counter + 1
+shared_log.append({"trial_id": trial.trial_id, "trial": trial, "config": dict(config),
+                   "x": x, "device": device, "report": report})
+marker = Marker()
+markers.append(weakref.ref(marker))
+report(score=x)
+"""
+
+
+def test_cell_objective_runs_each_trial_in_a_shallow_copy():
+    user_ns = {"counter": 10, "shared_log": [], "markers": [], "Marker": Marker}
+    template = parse_cell(CELL, user_ns)
+    study = Study(CellObjective(template, user_ns, "score"), template.space, metric="score",
+                  mode="max", trials=6, workers=2, seed=0)
+    study.run()
+    assert study.counts()["completed"] == 6
+
+    # Rebinding names in a trial never touches the user namespace...
+    assert user_ns["counter"] == 10
+    for name in ("x", "marker", "trial", "config", "device", "report", "weakref"):
+        assert name not in user_ns
+    # ...but the copy is shallow: mutable objects are shared.
+    log = user_ns["shared_log"]
+    assert len(log) == 6
+
+    for entry in log:
+        trial = study.trials[entry["trial_id"]]
+        assert entry["trial"] is trial
+        assert entry["config"] == trial.config == {"x": entry["x"]}
+        assert entry["device"] == trial.device
+        assert entry["report"] is jupyter_hpo.report
+    assert sorted(e["trial_id"] for e in log) == list(range(6))
+
+    best_ns = study.best_namespace
+    assert best_ns is not None
+    assert best_ns["x"] == study.best_config["x"]
+    assert best_ns["trial"] is study.best_trial
+    assert best_ns["counter"] == 11
+    assert best_ns["shared_log"] is log
+
+    def alive():
+        gc.collect()
+        return [ref() for ref in user_ns["markers"] if ref() is not None]
+
+    assert wait_until(lambda: len(alive()) == 1)
+    assert alive() == [best_ns["marker"]]
+
+
+def test_cell_objective_without_report_uses_last_expression():
+    user_ns = {"offset": 5}
+    template = parse_cell("k = Int(1, 4)\nk * 10 + offset\n", user_ns)
+    study = Study(CellObjective(template, user_ns, "value"), template.space, metric="value",
+                  mode="max", trials=5, workers=2, seed=2)
+    study.run()
+    for trial in study.trials:
+        assert trial.reports == [{"value": 10.0 * trial.config["k"] + 5}]
+    assert study.best_namespace["k"] == study.best_config["k"]
+
+
+def test_cell_objective_failure_points_at_the_cell_line():
+    user_ns = {}
+    template = parse_cell("x = Real(0, 1)\ny = 1\nz = undefined_name + x\n", user_ns)
+    study = Study(CellObjective(template, user_ns, "z"), template.space, metric="z",
+                  mode="max", trials=3, workers=1, seed=0)
+    with pytest.raises(StudyFailedError, match="undefined_name"):
+        study.run()
+    assert study.state == "failed"
+    trial = study.trials[0]
+    assert trial.error == "NameError: name 'undefined_name' is not defined"
+    assert '<hpo-cell>", line 3' in trial.traceback
