@@ -21,12 +21,12 @@ __all__ = [
 ]
 
 
-def load_ipython_extension(ipython) -> None:  # noqa: ANN001 - IPython's hook signature
+def load_ipython_extension(ipython) -> None:
     """Register ``%%hpo`` and ``%hpo`` (called by ``%load_ext jupyter_hpo``)."""
     from .magic import HPOMagics
 
     ipython.register_magics(HPOMagics)
 
 
-def unload_ipython_extension(ipython) -> None:  # noqa: ANN001
+def unload_ipython_extension(ipython) -> None:
     """Nothing to undo beyond what IPython does itself."""

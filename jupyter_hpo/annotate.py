@@ -19,8 +19,14 @@ from typing import Any
 from .errors import HPOSyntaxError, SpaceError
 from .space import Bool, Categorical, Domain, Int, Real, Space
 
-__all__ = ["Annotation", "CellTemplate", "parse_cell", "CONSTRUCTORS", "CONFIG_NAME",
-           "RESULT_NAME"]
+__all__ = [
+    "CONFIG_NAME",
+    "CONSTRUCTORS",
+    "RESULT_NAME",
+    "Annotation",
+    "CellTemplate",
+    "parse_cell",
+]
 
 CONSTRUCTORS: dict[str, type[Domain]] = {
     "Real": Real, "Int": Int, "Categorical": Categorical, "Bool": Bool,
@@ -296,7 +302,7 @@ def _evaluate(source: str, call: ast.Call, env: dict[str, Any], name: str) -> Do
     ctor = _constructor_name(call) or "the annotation"
     expr = ast.Expression(body=call)
     try:
-        domain = eval(compile(expr, "<hpo-annotation>", "eval"), env)  # noqa: S307
+        domain = eval(compile(expr, "<hpo-annotation>", "eval"), env)
     except SpaceError as exc:
         raise _error(f"bad annotation for {name!r}: {exc}", source, call) from None
     except TypeError as exc:

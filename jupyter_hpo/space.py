@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import SpaceError
 
-__all__ = ["Domain", "Real", "Int", "Categorical", "Bool", "Space"]
+__all__ = ["Bool", "Categorical", "Domain", "Int", "Real", "Space"]
 
 
 def _check_number(kind: str, what: str, value: Any) -> float:
@@ -161,8 +161,8 @@ class Int(_Numeric):
         if self.hi - self.lo + 1 <= points:
             return list(range(self.lo, self.hi + 1))
         if points == 1:
-            return [int(round(self._from_unit_float(0.5)))]
-        values = [int(round(self._from_unit_float(i / (points - 1)))) for i in range(points)]
+            return [round(self._from_unit_float(0.5))]
+        values = [round(self._from_unit_float(i / (points - 1))) for i in range(points)]
         return sorted(set(values))
 
     def contains(self, value: Any) -> bool:

@@ -9,6 +9,7 @@ buffers them).
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -437,4 +438,4 @@ def _number(value: Any) -> float | None:
         value = float(value)
     except (TypeError, ValueError):
         return None
-    return None if value != value else value
+    return None if math.isnan(value) else value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["Decision", "Trial", "TrialStatus", "TrialStopped", "report", "current_trial"]
+__all__ = ["Decision", "Trial", "TrialStatus", "TrialStopped", "current_trial", "report"]
 
 
 class TrialStopped(BaseException):
@@ -78,7 +79,7 @@ class Trial:
 
 def _is_number(x: Any) -> bool:
     try:
-        return x == x and float(x) is not None  # rejects NaN and non-numbers
+        return not math.isnan(float(x))  # rejects NaN and non-numbers
     except (TypeError, ValueError):
         return False
 
@@ -93,7 +94,7 @@ class _TrialContext:
     def __init__(self, trial: Trial, hook: ReportHook) -> None:
         self.trial, self.hook = trial, hook
 
-    def __enter__(self) -> _TrialContext:
+    def __enter__(self) -> _TrialContext:  # noqa: PYI034 - final class
         self._previous = getattr(_local, "context", None)
         _local.context = self
         return self

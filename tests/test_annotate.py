@@ -8,7 +8,7 @@ import pytest
 
 from jupyter_hpo.annotate import CONFIG_NAME, RESULT_NAME, parse_cell
 from jupyter_hpo.errors import HPOError, HPOSyntaxError
-from jupyter_hpo.space import Bool, Categorical, Int, Real
+from jupyter_hpo.space import Bool, Int, Real
 
 FILENAME = "<hpo-test-cell>"
 
@@ -358,7 +358,7 @@ def test_syntax_error_in_comment_annotation():
     err = parse_error(source)
     assert "invalid '# hpo:' annotation" in str(err)
     assert err.cell_lineno == 2
-    head, echoed, carets = str(err).splitlines()
+    _head, echoed, carets = str(err).splitlines()
     assert echoed == "    " + source.splitlines()[1]
     assert carets.index("^") > echoed.index("# hpo:")
 

@@ -169,7 +169,7 @@ def test_table_values_are_html_escaped_and_sortable():
     # sorted by best metric first: the 0.9 row comes before the 0.2 row
     assert table.index("a&amp;b") < table.index("&lt;script&gt;")
     dashboard.sort_by.value = "trial"
-    header, rows = render.table_rows(study, sort_by="trial")
+    _header, rows = render.table_rows(study, sort_by="trial")
     assert [r[0] for r in rows] == [str(i) for i in range(len(study.trials))]
     assert dashboard.table.value.index(">0<") < dashboard.table.value.index(">1<")
 

@@ -106,7 +106,7 @@ def wait_for_progress(kc, msg_id: str, seconds: float) -> list[dict]:
 
 
 def test_stop_button_ends_blocking_study_and_keeps_trials(kernel):
-    km, kc = kernel
+    _km, kc = kernel
     msg_id = kc.execute(SLOW_CELL)
     messages = wait_for_progress(kc, msg_id, 4.0)
     comm_id = find_button(messages, "Stop study")
@@ -135,7 +135,7 @@ def test_interrupt_stops_study_gracefully(kernel):
     msg_id = kc.execute(SLOW_CELL)
     wait_for_progress(kc, msg_id, 4.0)
     km.interrupt_kernel()
-    reply, messages = wait_reply(kc, msg_id, timeout=60)
+    reply, _messages = wait_reply(kc, msg_id, timeout=60)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
     result = check(kc)
     assert result["counts"]["completed"] > 0

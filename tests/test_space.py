@@ -10,7 +10,6 @@ import pytest
 from jupyter_hpo.errors import HPOError, SpaceError
 from jupyter_hpo.space import Bool, Categorical, Int, Real, Space
 
-
 # --- construction and validation -------------------------------------------------------------
 
 def test_space_error_is_a_value_error_and_an_hpo_error():

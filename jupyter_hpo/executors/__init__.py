@@ -5,6 +5,6 @@ from __future__ import annotations
 from ._base import Executor, TrialHooks, TrialOutcome
 from .thread import ThreadExecutor
 
-__all__ = ["Executor", "ThreadExecutor", "TrialHooks", "TrialOutcome", "EXECUTORS"]
+__all__ = ["EXECUTORS", "Executor", "ThreadExecutor", "TrialHooks", "TrialOutcome"]
 
 EXECUTORS: dict[str, type[Executor]] = {"thread": ThreadExecutor}

@@ -9,8 +9,14 @@ from ._base import Scheduler, Suggestion
 from ._fifo import FIFOScheduler
 from ._hyperband import HyperbandScheduler
 
-__all__ = ["Scheduler", "Suggestion", "FIFOScheduler", "HyperbandScheduler", "make_scheduler",
-           "SCHEDULERS"]
+__all__ = [
+    "SCHEDULERS",
+    "FIFOScheduler",
+    "HyperbandScheduler",
+    "Scheduler",
+    "Suggestion",
+    "make_scheduler",
+]
 
 SCHEDULERS: dict[str, type[Scheduler]] = {"fifo": FIFOScheduler, "hyperband": HyperbandScheduler}
 

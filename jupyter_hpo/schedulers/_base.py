@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -80,7 +81,7 @@ class Scheduler(ABC):
             value = float(value)
         except (TypeError, ValueError):
             return None
-        return None if value != value else value
+        return None if math.isnan(value) else value
 
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.mode == "max" else a < b

@@ -9,7 +9,7 @@ from ._base import Searcher
 from ._grid import GridSearcher
 from ._random import RandomSearcher
 
-__all__ = ["Searcher", "RandomSearcher", "GridSearcher", "make_searcher", "SEARCHERS"]
+__all__ = ["SEARCHERS", "GridSearcher", "RandomSearcher", "Searcher", "make_searcher"]
 
 SEARCHERS: dict[str, type[Searcher]] = {"random": RandomSearcher, "grid": GridSearcher}
 
