@@ -10,7 +10,7 @@ from typing import Any
 
 from .annotate import CONFIG_NAME, RESULT_NAME, CellTemplate
 from .errors import HPOError
-from .trial import Trial, report
+from .trial import Trial, TrialStopped, report
 
 INJECTED_NAMES = ("report", "trial", "config", "device", CONFIG_NAME, RESULT_NAME)
 
@@ -35,7 +35,11 @@ class CellObjective:
         config = dict(trial.config)
         ns.update(report=report, trial=trial, config=config, device=device)
         ns[CONFIG_NAME] = config
-        exec(self.template.code, ns)  # noqa: S102 - running the user's own cell is the point
+        try:
+            exec(self.template.code, ns)  # noqa: S102 - running the user's own cell is the point
+        except TrialStopped as stop:
+            stop.namespace = ns  # a stopped trial may still be the best: keep its state
+            raise
         return TrialOutput(self._final_result(ns), ns)
 
     def _final_result(self, ns: dict[str, Any]) -> dict[str, Any] | None:

@@ -256,3 +256,18 @@ def test_progress_estimates_time_left_from_the_budget():
     study.run()
     assert render.progress(study) == (1.0, 0.0)
     assert render.format_duration(3725) == "1:02:05" and render.format_duration(65) == "1:05"
+
+
+def test_one_result_per_trial_is_drawn_against_the_trial_number():
+    def reward(config):
+        return config["q"]
+
+    study = Study(FunctionObjective(reward, "acc"), Space({"q": Real(0, 1)}), metric="acc",
+                  mode="max", trials=12, seed=0)
+    study.run()
+    axes = render.curves_figure(study).axes[0]
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    assert axes.get_xlabel() == "trial"
+    assert all(f"trial-{t.trial_id}" in lines for t in study.trials)
+    best_so_far = list(lines["best-so-far"].get_ydata())
+    assert best_so_far == sorted(best_so_far) and best_so_far[-1] == study.best_value

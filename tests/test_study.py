@@ -583,3 +583,19 @@ def test_cell_objective_failure_points_at_the_cell_line():
     trial = study.trials[0]
     assert trial.error == "NameError: name 'undefined_name' is not defined"
     assert '<hpo-cell>", line 3' in trial.traceback
+
+
+def test_best_trial_stopped_early_keeps_its_variables():
+    # A trial stopped early (by the scheduler or, here, the user) can still be the best one;
+    # its state where it stopped (``model`` at its next report, epoch 2) must be kept.
+    cell = ("x = Real(0, 1)\nfor epoch in range(1, 10):\n    model = ('weights', x, epoch)\n"
+            "    report(epoch=epoch, score=x if epoch < 3 else x / 10)\n")
+    template = parse_cell(cell, {})
+    study = Study(CellObjective(template, {}, "score"), template.space, metric="score",
+                  mode="max", trials=1, seed=0, scheduler="fifo")
+    study.subscribe(lambda event: study.stop_trial(0) if event.kind == "report" else None)
+    study.run()
+    trial = study.trials[0]
+    assert trial.status.value == "cancelled" and study.best_trial is trial
+    assert study.best_namespace is not None
+    assert study.best_namespace["model"] == ("weights", trial.config["x"], 2)

@@ -61,8 +61,8 @@ def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> None:
         try:
             output = objective.run(trial, trial.device)
             outcome = TrialOutcome(TrialStatus.COMPLETED, output.result, output.namespace)
-        except TrialStopped:
-            outcome = TrialOutcome(TrialStatus.STOPPED)
+        except TrialStopped as stop:
+            outcome = TrialOutcome(TrialStatus.STOPPED, namespace=getattr(stop, "namespace", None))
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the study
             outcome = TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__}: {exc}",
                                    traceback=user_traceback(exc, objective.filename))

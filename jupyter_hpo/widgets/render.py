@@ -190,7 +190,12 @@ def curves_figure(study: Any, width: float = 7.0, height: float = 3.2, dpi: int 
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     best = study.best_trial
-    for trial in list(study.trials):
+    trials = list(study.trials)
+    if all(len(trial.reports) <= 1 for trial in trials):
+        _plot_values_by_trial(axes, study, trials)
+        figure.tight_layout()
+        return figure
+    for trial in trials:
         xs, ys = _curve(study, trial)
         if not xs or trial is best:
             continue
@@ -202,7 +207,7 @@ def curves_figure(study: Any, width: float = 7.0, height: float = 3.2, dpi: int 
     if best is not None:
         xs, ys = _curve(study, best)
         axes.plot(xs, ys, color="black", linewidth=2.4, gid=f"trial-{best.trial_id}",
-                  label=f"best: trial {best.trial_id}")
+                  marker="o" if len(xs) == 1 else None, label=f"best: trial {best.trial_id}")
         axes.legend(loc="best", fontsize=8)
     has_resource = any(study.resource in r for t in list(study.trials) for r in t.reports)
     axes.set_xlabel(study.resource if has_resource else "report")
@@ -210,6 +215,28 @@ def curves_figure(study: Any, width: float = 7.0, height: float = 3.2, dpi: int 
     axes.grid(alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+def _plot_values_by_trial(axes: Any, study: Any, trials: list[Trial]) -> None:
+    """Studies with one result per trial: the metric against the trial number, coloured by
+    status, the incumbent marked, and the best-so-far line."""
+    points = [(t.trial_id, ys[0], t.status.value) for t in trials
+              for ys in [_curve(study, t)[1]] if ys]
+    for trial_id, value, status in points:
+        axes.plot([trial_id], [value], linestyle="none", marker="o", markersize=4,
+                  color=_STATUS_COLOURS.get(status, "#0969da"), gid=f"trial-{trial_id}")
+    best_so_far, best = [], None
+    for _, value, _ in points:
+        if best is None or (value > best if study.mode == "max" else value < best):
+            best = value
+        best_so_far.append(best)
+    if points:
+        axes.step([p[0] for p in points], best_so_far, where="post", color="black",
+                  linewidth=1.5, label="best so far", gid="best-so-far")
+        axes.legend(loc="best", fontsize=8)
+    axes.set_xlabel("trial")
+    axes.set_ylabel(study.metric)
+    axes.grid(alpha=0.3)
 
 
 def curves_png(study: Any) -> bytes:
