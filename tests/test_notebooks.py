@@ -1,0 +1,261 @@
+"""The example notebooks run headless in a real kernel (nbclient) and do what they say.
+
+Each notebook is executed from an in-memory copy with one extra cell appended that prints the
+kernel's state as JSON, so the assertions look at the studies and the notebook variables, not
+only at the printed text. The files on disk are never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.timeout(300)
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+QUICKSTART = NOTEBOOKS / "quickstart.ipynb"
+SEARCHERS = NOTEBOOKS / "searchers_and_schedulers.ipynb"
+
+QUICKSTART_FACTS = """import json
+_nb_df = _hpo.trials_dataframe()
+print("FACTS " + json.dumps({
+    "state": _hpo.state,
+    "counts": _hpo.counts(),
+    "rows": len(_nb_df),
+    "best_config": _hpo.best_config,
+    "best_value": _hpo.best_value,
+    "df_best": float(_nb_df["val_acc"].max()),
+    "applied": {"lr": lr, "hidden": hidden, "dropout": dropout, "activation": activation},
+    "model_is_best_trials": model is _hpo.best_namespace["model"],
+    "model_hidden": model[0].out_features,
+    "model_activation": type(model[1]).__name__,
+    "model_dropout": model[2].p,
+    "test_acc": test_acc,
+    "test_acc_again": accuracy(model, X_test, y_test),
+}))
+"""
+
+SEARCHERS_FACTS = """import json
+def _nb_study(s):
+    curves = s.training_curves()
+    df = s.trials_dataframe()
+    return {"state": s.state, "counts": s.counts(), "trials": len(s.trials),
+            "epochs_run": len(curves), "best_config": s.best_config, "best_value": s.best_value,
+            "stopped_at": sorted(int(r) for r in df.loc[df["status"] == "stopped", "resource"]),
+            "max_epoch": int(curves["epoch"].max()) if curves["epoch"].notna().any() else None,
+            "df_best": float(df[s.metric].max()),
+            "last_incumbent": float(s.incumbent_over_time()["best_value"].iloc[-1])}
+print("FACTS " + json.dumps({
+    "fifo": _nb_study(fifo), "hb": _nb_study(hb), "rs": _nb_study(rs),
+    "hb_scheduler": [type(hb.scheduler).__name__, hb.scheduler.type, hb.scheduler.eta,
+                     hb.scheduler.grace_period, hb.scheduler.max_t],
+    "applied": {"lr": lr, "wd": wd, "x": int(x), "y": int(y)},
+    "reward_at_xy": float(Z[y, x]),
+    "z_max": float(Z.max()),
+}))
+"""
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _execute(path: Path, facts_source: str, workdir: Path) -> tuple[nbformat.NotebookNode, dict]:
+    before = _digest(path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(facts_source))
+    client = NotebookClient(nb, timeout=240, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
+    client.execute()
+    assert _digest(path) == before, f"executing {path.name} changed the file on disk"
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs
+                   if o.output_type == "stream")
+    line = next(line for line in text.splitlines() if line.startswith("FACTS "))
+    nb.cells.pop()
+    return nb, json.loads(line[len("FACTS "):])
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    return _execute(QUICKSTART, QUICKSTART_FACTS, tmp_path_factory.mktemp("quickstart"))
+
+
+@pytest.fixture(scope="module")
+def searchers(tmp_path_factory):
+    return _execute(SEARCHERS, SEARCHERS_FACTS, tmp_path_factory.mktemp("searchers"))
+
+
+def _code_cell(nb, starts_with: str):
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts_with)]
+    assert len(cells) == 1, f"expected one code cell starting with {starts_with!r}"
+    return cells[0]
+
+
+def _hpo_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("%%hpo")]
+
+
+def _stream_text(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def _has_png(cell) -> bool:
+    return any("image/png" in o.get("data", {}) for o in cell.outputs
+               if o.output_type in ("display_data", "execute_result"))
+
+
+def _assert_static_summary(cell) -> None:
+    displays = [o for o in cell.outputs if o.output_type == "display_data"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.data for o in displays)
+    assert any("image/png" in o.data and o.data["image/png"] for o in displays)
+    tables = [o.data["text/html"] for o in displays if "text/html" in o.data]
+    assert any("jupyter-hpo-table" in t for t in tables)
+    assert all("text/plain" in o.data for o in displays)
+
+
+@pytest.mark.parametrize("path", [QUICKSTART, SEARCHERS], ids=lambda p: p.stem)
+def test_notebook_is_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and code[0].source.strip() == "%load_ext jupyter_hpo"
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+# ---------------------------------------------------------------------------- quickstart
+def test_quickstart_runs_every_cell(quickstart):
+    nb, _ = quickstart
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(isinstance(c.execution_count, int) for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+def test_quickstart_hyperband_study_finishes_and_stops_trials_early(quickstart):
+    nb, facts = quickstart
+    assert facts["state"] == "finished"
+    counts = facts["counts"]
+    assert facts["rows"] == 30
+    assert counts["completed"] + counts["stopped"] == 30
+    assert counts["stopped"] > 0 and counts["completed"] > 0
+    assert counts["failed"] == 0
+    assert facts["best_value"] == pytest.approx(facts["df_best"])
+    assert "maximising val_acc" in _stream_text(_hpo_cells(nb)[0])
+
+
+def test_quickstart_hpo_cell_shows_static_summary(quickstart):
+    nb, _ = quickstart
+    (cell,) = _hpo_cells(nb)
+    _assert_static_summary(cell)
+
+
+def test_quickstart_best_variables_and_model_are_applied(quickstart):
+    _, facts = quickstart
+    best = facts["best_config"]
+    assert set(best) == {"lr", "hidden", "dropout", "activation"}
+    assert facts["applied"] == best
+    assert facts["model_is_best_trials"]
+    assert facts["model_hidden"] == best["hidden"]
+    assert facts["model_activation"] == {"relu": "ReLU", "tanh": "Tanh"}[best["activation"]]
+    assert facts["model_dropout"] == pytest.approx(best["dropout"])
+    assert 1e-3 <= best["lr"] <= 1e-1 and 16 <= best["hidden"] <= 128
+
+
+def test_quickstart_best_model_is_accurate_on_the_test_set(quickstart):
+    nb, facts = quickstart
+    assert facts["test_acc"] > 0.8
+    assert facts["test_acc_again"] == pytest.approx(facts["test_acc"])
+    cell = _code_cell(nb, 'print(f"lr=')
+    assert f"test accuracy of the best trial's model: {facts['test_acc']:.3f}" \
+        in _stream_text(cell)
+
+
+def test_quickstart_shows_the_trials_table(quickstart):
+    nb, _ = quickstart
+    cell = _code_cell(nb, "df = _hpo.trials_dataframe()")
+    (result,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert "config.hidden" in result.data["text/html"]
+    assert "val_acc" in result.data["text/html"]
+
+
+# ------------------------------------------------------------- searchers and schedulers
+def test_searchers_notebook_runs_every_cell(searchers):
+    nb, _ = searchers
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(isinstance(c.execution_count, int) for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+def test_fifo_runs_every_trial_to_the_end(searchers):
+    _, facts = searchers
+    fifo = facts["fifo"]
+    assert fifo["state"] == "finished"
+    assert fifo["counts"]["completed"] == fifo["trials"] == 30
+    assert fifo["counts"]["stopped"] == 0
+    assert fifo["epochs_run"] == 30 * 10
+    assert fifo["max_epoch"] == 10
+
+
+def test_hyperband_stops_trials_at_rungs_and_runs_fewer_epochs(searchers):
+    _, facts = searchers
+    hb, fifo = facts["hb"], facts["fifo"]
+    assert facts["hb_scheduler"][1:] == ["stopping", 3, 1, 10]
+    assert hb["state"] == "finished"
+    assert hb["trials"] == 30
+    assert hb["counts"]["stopped"] > 0
+    assert hb["counts"]["completed"] + hb["counts"]["stopped"] == 30
+    assert set(hb["stopped_at"]) <= {1, 3, 9}
+    assert hb["epochs_run"] < fifo["epochs_run"]
+    assert hb["epochs_run"] == 10 * hb["counts"]["completed"] + sum(hb["stopped_at"])
+
+
+def test_fifo_and_hyperband_cells_show_static_summaries(searchers):
+    nb, _ = searchers
+    cells = _hpo_cells(nb)
+    assert len(cells) == 3
+    for cell in cells:
+        _assert_static_summary(cell)
+
+
+def test_learning_curves_plot_and_epoch_counts_are_printed(searchers):
+    nb, facts = searchers
+    cell = _code_cell(nb, "fig, axes = plt.subplots(1, 2")
+    assert _has_png(cell)
+    text = _stream_text(cell)
+    for name in ("FIFO", "Hyperband"):
+        study = facts["fifo" if name == "FIFO" else "hb"]
+        line = next(line for line in text.splitlines() if line.startswith(name))
+        assert f"{study['counts']['stopped']:2} stopped early" in line
+        assert f"{study['epochs_run']:3} epochs in total" in line
+
+
+def test_random_search_finds_a_point_near_the_higher_peak(searchers):
+    _, facts = searchers
+    rs = facts["rs"]
+    assert rs["state"] == "finished"
+    assert rs["counts"]["completed"] == rs["trials"] == 150
+    assert rs["best_value"] == pytest.approx(rs["df_best"])
+    assert rs["last_incumbent"] == pytest.approx(rs["best_value"])
+    assert rs["best_value"] <= facts["z_max"] + 1e-12
+    assert rs["best_value"] > 0.75  # the lower peak reaches only about 0.73
+
+
+def test_random_search_plots_surface_and_best_so_far(searchers):
+    nb, _ = searchers
+    assert _has_png(_code_cell(nb, 'df = rs.trials_dataframe().sort_values("trial_id")'))
+
+
+def test_searchers_notebook_applies_the_best_variables(searchers):
+    nb, facts = searchers
+    applied = facts["applied"]
+    # lr and wd were applied by both studies; hb ran last, so they hold its best trial's values
+    assert {"lr": applied["lr"], "wd": applied["wd"]} == facts["hb"]["best_config"]
+    assert {"x": applied["x"], "y": applied["y"]} == facts["rs"]["best_config"]
+    assert facts["reward_at_xy"] == pytest.approx(facts["rs"]["best_value"])
+    last = _code_cell(nb, "x, y, Z[y, x]")
+    assert f"({applied['x']}, {applied['y']}," in last.outputs[0].data["text/plain"]
