@@ -75,6 +75,8 @@ class Study:
         self.executor: Executor = executor
         self.workers = self.executor.workers
         self.max_initial_failures = max_initial_failures
+        self._only_failures = True
+        self._first_failures: list[Trial] = []
         self._needs_resource = not isinstance(self.scheduler, FIFOScheduler)
         self.trials: list[Trial] = []
         self.state = "created"
@@ -253,7 +255,7 @@ class Study:
                 if reason is TrialStatus.CANCELLED and not outcome.error:
                     outcome.error = getattr(self, "_stop_why", "stopped by the user")
             self._finalize(trial, outcome)
-            self._check_repeated_failures()
+            self._check_repeated_failures(trial)
             self._fill()
         self._emit(StudyEvent("trial_finished", trial))
         if self.done:
@@ -325,19 +327,27 @@ class Study:
             self._finished_emitted = True
             self._emit(StudyEvent("study_finished"))
 
-    def _check_repeated_failures(self) -> None:
-        """Stop when the first trials all failed with the same error (show it once)."""
-        k = min(self.max_initial_failures, self.budget or self.max_initial_failures)
-        finished = [t for t in self.trials if t.status.finished]
-        if self.error or len(finished) < k or any(
-                t.status is not TrialStatus.FAILED for t in finished):
+    def _check_repeated_failures(self, trial: Trial) -> None:
+        """Stop when the first trials all failed with the same error (show it once).
+
+        Constant time per trial: once a trial has finished without failing, or the first
+        failures differ, the rule can no longer apply.
+        """
+        if self.error or not self._only_failures:
             return
-        errors = {t.error for t in finished}
-        if len(errors) == 1:
-            first = finished[0]
+        if trial.status is not TrialStatus.FAILED:
+            self._only_failures = False
+            return
+        self._first_failures.append(trial)
+        if len({t.error for t in self._first_failures}) > 1:
+            self._only_failures = False
+            return
+        k = min(self.max_initial_failures, self.budget or self.max_initial_failures)
+        if len(self._first_failures) >= k:
+            first = self._first_failures[0]
             self.error = StudyFailedError(
-                f"the first {len(finished)} trials all failed with the same error, so the "
-                f"study stopped. Trial {first.trial_id}'s traceback:\n{first.traceback}")
+                f"the first {len(self._first_failures)} trials all failed with the same error, "
+                f"so the study stopped. Trial {first.trial_id}'s traceback:\n{first.traceback}")
             self._stop_all(TrialStatus.CANCELLED, "study stopped: repeated failures")
 
     def _emit(self, event: StudyEvent) -> None:

@@ -599,3 +599,10 @@ def test_best_trial_stopped_early_keeps_its_variables():
     assert trial.status.value == "cancelled" and study.best_trial is trial
     assert study.best_namespace is not None
     assert study.best_namespace["model"] == ("weights", trial.config["x"], 2)
+
+
+def test_thread_pool_reuses_threads_for_sequential_trials():
+    study = tune(lambda config: config["x"], Space({"x": Real(0, 1)}), metric="value",
+                 mode="max", trials=30, workers=1, seed=0)
+    assert len(study.trials) == 30
+    assert len(study.executor._threads) == 1

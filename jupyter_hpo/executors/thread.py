@@ -43,9 +43,11 @@ class ThreadExecutor(Executor):
             job = self._jobs.get()
             if job is None:
                 return
-            run_trial(*job)
-            with self._lock:
+            trial, objective, hooks = job
+            outcome = run_trial(trial, objective, hooks)
+            with self._lock:  # idle before on_finish, which may start the next trial here
                 self._idle += 1
+            hooks.on_finish(trial, outcome)
 
     def _shutdown(self) -> None:
         for _ in self._threads:
@@ -54,8 +56,8 @@ class ThreadExecutor(Executor):
             self._router.uninstall()
 
 
-def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> None:
-    """Run one trial in the current thread and hand its outcome to ``hooks.on_finish``."""
+def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
+    """Run one trial in the current thread (reports go to ``hooks``); return how it ended."""
     trial.device = default_device()
     with _TrialContext(trial, lambda values: hooks.on_report(trial, values)):
         try:
@@ -66,7 +68,7 @@ def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> None:
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the study
             outcome = TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__}: {exc}",
                                    traceback=user_traceback(exc, objective.filename))
-    hooks.on_finish(trial, outcome)
+    return outcome
 
 
 def user_traceback(exc: BaseException, filename: str) -> str:

@@ -82,6 +82,3 @@ class Scheduler(ABC):
         except (TypeError, ValueError):
             return None
         return None if math.isnan(value) else value
-
-    def _better(self, a: float, b: float) -> bool:
-        return a > b if self.mode == "max" else a < b

@@ -8,6 +8,7 @@ ASHA uses. Promotion uses ASHA's ``floor(n / η)`` so a rung must fill before it
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any
 
@@ -63,6 +64,10 @@ class HyperbandScheduler(Scheduler):
         # bracket -> level -> {trial_id: value}; insertion order is arrival order.
         self.rungs: list[dict[float, dict[int, float]]] = [
             {lv: {} for lv in bl} for bl in self._bracket_levels]
+        # bracket -> level -> sorted sort keys of the recorded values (best first), so a
+        # rung decision is a bisection instead of a scan of the rung.
+        self._sorted_keys: list[dict[float, list[float]]] = [
+            {lv: [] for lv in bl} for bl in self._bracket_levels]
         self.promoted: list[dict[float, set[int]]] = [
             {lv: set() for lv in bl} for bl in self._bracket_levels]
         self.bracket_of: dict[int, int] = {}
@@ -98,8 +103,10 @@ class HyperbandScheduler(Scheduler):
             if level > r or trial_id in rungs[level]:
                 continue
             rungs[level][trial_id] = value
+            keys = self._sorted_keys[bracket][level]
+            bisect.insort(keys, self._sort_key(value))
             if self.type == "stopping" and level < self.max_t \
-                    and not self._in_top(value, rungs[level]):
+                    and not self._in_top(value, keys):
                 decision = Decision.STOP
         if self.type == "promotion" and decision is Decision.CONTINUE:
             levels, k = self._bracket_levels[bracket], self._target[trial_id]
@@ -108,9 +115,10 @@ class HyperbandScheduler(Scheduler):
                 decision = Decision.PAUSE
         return decision
 
-    def _in_top(self, value: float, recorded: dict[int, float]) -> bool:
-        better = sum(1 for v in recorded.values() if self._better(v, value))
-        return better < math.ceil(len(recorded) / self.eta)
+    def _in_top(self, value: float, sorted_keys: list[float]) -> bool:
+        """Fewer than ceil(n / eta) of the n recorded values are strictly better."""
+        better = bisect.bisect_left(sorted_keys, self._sort_key(value))
+        return better < math.ceil(len(sorted_keys) / self.eta)
 
     def suggest(self, trial_id: int, can_start_new: bool = True) -> Suggestion | None:
         promotable = self._promotable()
