@@ -1,0 +1,77 @@
+"""Smoke test of benchmarks/overhead.py: it runs, and prints a table with both frameworks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "overhead.py"
+ROW = re.compile(r"^\| (?P<name>[^|]+) \| (?P<ours>[^|]+) \| (?P<theirs>[^|]+) \| "
+                 r"(?P<ratio>[^|]+) \|$")
+
+
+@pytest.fixture(scope="module")
+def quick_run():
+    return subprocess.run([sys.executable, str(SCRIPT), "--quick"], check=False,
+                          cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def table(quick_run):
+    rows = {}
+    for line in quick_run.stdout.splitlines():
+        match = ROW.match(line.strip())
+        if match and match["name"] not in ("measurement", "---"):
+            rows[match["name"]] = (match["ours"], match["theirs"], match["ratio"])
+    return rows
+
+
+def _row(table, *words):
+    found = [name for name in table if all(w in name for w in words)]
+    assert len(found) == 1, f"expected one row with {words}, got {found} in {list(table)}"
+    return table[found[0]]
+
+
+def test_quick_run_exits_cleanly(quick_run):
+    assert quick_run.returncode == 0, quick_run.stderr
+
+
+def test_quick_run_prints_the_machine(quick_run):
+    machine = [ln for ln in quick_run.stdout.splitlines() if ln.startswith("Machine: ")]
+    assert len(machine) == 1
+    assert "CPUs" in machine[0] and "jupyter_hpo " in machine[0] and "optuna " in machine[0]
+
+
+def test_table_has_header_and_six_rows(quick_run, table):
+    assert "| measurement | jupyter_hpo | optuna | ratio |" in quick_run.stdout
+    assert len(table) == 6
+
+
+@pytest.mark.parametrize("words", [
+    ("report()", "median"),
+    ("report()", "p99"),
+    ("20 trivial trials", "FIFO", "vs RandomSampler"),
+    ("200 trivial trials", "FIFO", "vs RandomSampler"),
+    ("trivial trials", "FIFO", "TPESampler"),
+    ("trivial trials", "Hyperband", "HyperbandPruner"),
+])
+def test_row_has_positive_numbers_for_both_frameworks(table, words):
+    ours, theirs, ratio = (float(cell) for cell in _row(table, *words))
+    assert ours > 0 and theirs > 0 and ratio > 0
+
+
+def test_ratio_is_jupyter_hpo_over_optuna(table):
+    for ours, theirs, ratio in table.values():
+        expected = float(ours) / float(theirs)
+        assert float(ratio) == pytest.approx(expected, rel=0.01)
+
+
+def test_quick_counts_are_small(table):
+    counts = sorted(int(name.split()[0]) for name in table if "trivial trials" in name)
+    assert counts == [20, 200, 200, 200]
