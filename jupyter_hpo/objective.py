@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import numbers
 from collections.abc import Callable
@@ -42,6 +43,19 @@ class CellObjective:
             raise
         return TrialOutput(self._final_result(ns), ns)
 
+    def for_process(self) -> CellObjective:
+        """A copy that carries only the notebook variables the cell reads, each checked to
+        pickle, so it can be shipped to a worker process."""
+        shipped = {}
+        for name in sorted(_names_read(self.template.source) & self.user_ns.keys()):
+            if name in INJECTED_NAMES or name.startswith("__"):
+                continue
+            value = self.user_ns[name]
+            _check_picklable(value, f"the cell uses the notebook variable {name!r} "
+                                    f"({type(value).__name__})")
+            shipped[name] = value
+        return CellObjective(self.template, shipped, self.metric)
+
     def _final_result(self, ns: dict[str, Any]) -> dict[str, Any] | None:
         """A cell without ``report`` gives its last expression or the ``--metric`` variable."""
         if self.template.calls_report:
@@ -70,6 +84,11 @@ class FunctionObjective:
         params = inspect.signature(fn).parameters
         self._extras = [n for n in ("report", "trial", "device") if n in params]
 
+    def for_process(self) -> FunctionObjective:
+        """This objective, checked to pickle (with cloudpickle) for a worker process."""
+        _check_picklable(self.fn, f"the objective {getattr(self.fn, '__name__', self.fn)!r}")
+        return self
+
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         extras = {"report": report, "trial": trial, "device": device}
         value = self.fn(dict(trial.config), **{n: extras[n] for n in self._extras})
@@ -88,3 +107,20 @@ class FunctionObjective:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _names_read(source: str) -> set[str]:
+    """Every name the cell reads (a superset of its free variables is fine here)."""
+    return {node.id for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def _check_picklable(value: Any, what: str) -> None:
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(value)
+    except Exception as exc:  # any pickling failure gets the same advice
+        raise HPOError(f"{what} cannot be sent to a worker process ({type(exc).__name__}: "
+                       f"{exc}). Create it inside the cell, or run the trials in threads with "
+                       f"--executor thread") from exc

@@ -1,9 +1,63 @@
-"""Compute slots handed to trials; the thread executor runs everything on one device."""
+"""Compute slots handed to trials: which GPUs (and how many CPU threads) a trial may use.
+
+A study has one slot per concurrent trial. With ``gpus_per_trial=0.5`` on a 2-GPU machine there
+are four slots, two per GPU; a process worker is bound to its slot for life (so
+``CUDA_VISIBLE_DEVICES`` is set before CUDA initialises), a thread trial takes a free slot and
+gets ``device = torch.device("cuda:<gpu>")``.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Any
+
+from .errors import HPOError
+
+__all__ = ["FAKE_GPUS_ENV", "Slot", "default_device", "detect_gpus", "plan_slots"]
+
+FAKE_GPUS_ENV = "JUPYTER_HPO_FAKE_GPUS"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What one concurrent trial may use: GPU ids (physical) and a CPU thread count."""
+
+    gpus: tuple[int, ...] = ()
+    cpus: float | None = None
+
+    @property
+    def label(self) -> str:
+        """``GPU 1``, ``GPUs 0,1`` or ``cpu``: what the dashboard shows."""
+        if not self.gpus:
+            return "cpu"
+        ids = ",".join(map(str, self.gpus))
+        return f"GPU{'s' if len(self.gpus) > 1 else ''} {ids}"
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables for a worker process bound to this slot."""
+        env: dict[str, str] = {}
+        if self.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, self.gpus))
+        if self.cpus is not None:
+            threads = str(max(1, int(self.cpus)))
+            env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        return env
+
+    def device(self, remapped: bool) -> Any:
+        """The ``device`` a trial in this slot sees. In a worker process whose
+        ``CUDA_VISIBLE_DEVICES`` is set (``remapped``), its first GPU is ``cuda:0``."""
+        if not self.gpus:
+            return default_device()
+        index = 0 if remapped else self.gpus[0]
+        torch = sys.modules.get("torch")
+        if torch is not None and hasattr(torch, "device"):
+            return torch.device(f"cuda:{index}")
+        return f"cuda:{index}"
 
 
 def default_device() -> Any:
@@ -16,3 +70,96 @@ def default_device() -> Any:
     if torch is not None and hasattr(torch, "device"):
         return torch.device("cpu")
     return "cpu"
+
+
+def detect_gpus() -> int:
+    """Number of GPUs: ``$JUPYTER_HPO_FAKE_GPUS`` if set (for tests), else torch's count,
+    else the lines of ``nvidia-smi -L``, else 0."""
+    fake = os.environ.get(FAKE_GPUS_ENV)
+    if fake is not None:
+        try:
+            return max(0, int(fake))
+        except ValueError:
+            raise HPOError(f"{FAKE_GPUS_ENV}={fake!r} must be a whole number of GPUs") from None
+    count = _torch_gpu_count()
+    if count:
+        return count
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    try:
+        listing = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10,
+                                 check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(1 for line in listing.stdout.splitlines() if line.startswith("GPU "))
+
+
+def _torch_gpu_count() -> int | None:
+    """torch's CUDA device count, or None without torch (or with a broken CUDA set-up)."""
+    try:
+        import torch
+
+        return int(torch.cuda.device_count())
+    except Exception:  # noqa: BLE001 - any failure means "ask nvidia-smi instead"
+        return None
+
+
+def plan_slots(workers: int | None, gpus_per_trial: float | None = None,
+               cpus_per_trial: float | None = None, gpu_count: int | None = None,
+               cpu_count: int | None = None) -> list[Slot]:
+    """The slots of a study: ``workers`` of them, fewer when GPUs or CPUs run out.
+
+    ``workers=None`` means "as many as the resources allow" (one without resource options).
+    """
+    if workers is not None and workers < 1:
+        raise HPOError(f"workers is {workers}, but must be >= 1")
+    cpus = _check_cpus(cpus_per_trial)
+    if not gpus_per_trial:
+        slots = [Slot((), cpus)] * (workers or _cpu_capacity(cpus, cpu_count) or 1)
+    else:
+        slots = _gpu_slots(gpus_per_trial, cpus,
+                           detect_gpus() if gpu_count is None else gpu_count)
+        if workers is not None:
+            slots = slots[:workers]
+    capacity = _cpu_capacity(cpus, cpu_count)
+    if capacity is not None:
+        slots = slots[:max(1, capacity)]
+    return slots
+
+
+def _check_cpus(cpus_per_trial: float | None) -> float | None:
+    if cpus_per_trial is None:
+        return None
+    if not cpus_per_trial > 0:
+        raise HPOError(f"--cpus-per-trial is {cpus_per_trial}, but must be > 0")
+    return float(cpus_per_trial)
+
+
+def _cpu_capacity(cpus: float | None, cpu_count: int | None) -> int | None:
+    if cpus is None:
+        return None
+    return int((cpu_count or os.cpu_count() or 1) // cpus)
+
+
+def _gpu_slots(per_trial: float, cpus: float | None, count: int) -> list[Slot]:
+    if per_trial < 0:
+        raise HPOError(f"--gpus-per-trial is {per_trial}, but must be > 0")
+    if count == 0:
+        raise HPOError(f"--gpus-per-trial {per_trial:g} needs a GPU, but none was found (torch "
+                       f"sees none and nvidia-smi is missing); drop --gpus-per-trial to run on "
+                       f"the CPU, or set {FAKE_GPUS_ENV}=N to test without GPUs")
+    if per_trial < 1:
+        share = round(1 / per_trial)
+        if not math.isclose(share * per_trial, 1.0, rel_tol=1e-6):
+            raise HPOError(f"--gpus-per-trial {per_trial:g} must be a whole number or a "
+                           f"fraction 1/k such as 0.5, 0.25 or 0.2, so that trials fill a GPU")
+        return [Slot((gpu,), cpus) for gpu in range(count) for _ in range(share)]
+    if not float(per_trial).is_integer():
+        raise HPOError(f"--gpus-per-trial {per_trial:g} must be a whole number or a fraction "
+                       f"1/k such as 0.5 or 0.25")
+    need = int(per_trial)
+    if need > count:
+        raise HPOError(f"--gpus-per-trial {need} needs {need} GPUs, but this machine has "
+                       f"{count}")
+    return [Slot(tuple(range(i * need, (i + 1) * need)), cpus) for i in range(count // need)]

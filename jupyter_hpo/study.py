@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import HPOError, StudyFailedError
 from .executors import EXECUTORS, Executor, TrialOutcome
+from .resources import plan_slots
 from .schedulers import FIFOScheduler, Scheduler, make_scheduler
 from .searchers import make_searcher
 from .space import Space
@@ -45,10 +46,12 @@ class Study:
                  scheduler: str | Scheduler = "fifo", searcher: str = "random",
                  searcher_options: dict[str, Any] | None = None,
                  scheduler_options: dict[str, Any] | None = None, trials: int | None = None,
-                 time_limit: float | None = None, workers: int = 1, seed: int | None = None,
-                 resource: str = "epoch", executor: str | Executor = "thread",
-                 name: str | None = None, capture_output: bool = False,
-                 max_initial_failures: int = 3) -> None:
+                 time_limit: float | None = None, workers: int | None = 1,
+                 seed: int | None = None, resource: str = "epoch",
+                 executor: str | Executor = "thread", name: str | None = None,
+                 capture_output: bool = False, max_initial_failures: int = 3,
+                 gpus_per_trial: float | None = None, cpus_per_trial: float | None = None,
+                 executor_options: dict[str, Any] | None = None) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
         if trials is not None and int(trials) < 1:
@@ -71,7 +74,9 @@ class Study:
             if executor not in EXECUTORS:
                 raise ValueError(f"executor is {executor!r}, but must be one of "
                                  f"{sorted(EXECUTORS)}")
-            executor = EXECUTORS[executor](workers, capture_output=capture_output)
+            slots = plan_slots(workers, gpus_per_trial, cpus_per_trial)
+            executor = EXECUTORS[executor](capture_output=capture_output, slots=slots,
+                                           **(executor_options or {}))
         self.executor: Executor = executor
         self.workers = self.executor.workers
         self.max_initial_failures = max_initial_failures
@@ -178,6 +183,7 @@ class Study:
             self._stop_reasons[trial_id] = TrialStatus.CANCELLED
             if trial.status is TrialStatus.PAUSED:
                 self._resume_events[trial_id].set()
+        self.executor.cancel(trial)
 
     def _stop_all(self, status: TrialStatus, why: str) -> None:
         with self._lock:

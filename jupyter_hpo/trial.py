@@ -55,6 +55,8 @@ class Trial:
     error: str = ""
     traceback: str = ""
     device: Any = "cpu"
+    resources: str = "cpu"
+    slot: int = 0
     bracket: int = 0
     output: list[str] = field(default_factory=list, repr=False)
 

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..resources import Slot
 from ..trial import Trial, TrialStatus
 
 
@@ -35,10 +36,15 @@ class Executor(ABC):
 
     name = "executor"
 
-    def __init__(self, workers: int = 1) -> None:
-        if int(workers) < 1:
-            raise ValueError(f"workers is {workers}, but must be >= 1")
-        self.workers = int(workers)
+    def __init__(self, workers: int = 1, slots: list[Slot] | None = None) -> None:
+        if slots is None:
+            if int(workers) < 1:
+                raise ValueError(f"workers is {workers}, but must be >= 1")
+            slots = [Slot()] * int(workers)
+        if not slots:
+            raise ValueError("an executor needs at least one slot")
+        self.slots: list[Slot] = list(slots)
+        self.workers = len(self.slots)
         self._closed = False
 
     def start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
@@ -52,6 +58,9 @@ class Executor(ABC):
         if not self._closed:
             self._closed = True
             self._shutdown()
+
+    def cancel(self, trial: Trial) -> None:
+        """Stop ``trial`` now if this executor can; by default it stops at its next report."""
 
     def describe(self) -> str:
         return f"{self.workers} {self.name} worker{'s' if self.workers != 1 else ''}"

@@ -8,7 +8,7 @@ import threading
 import traceback
 from typing import Any, TextIO
 
-from ..resources import default_device
+from ..resources import Slot
 from ..trial import Trial, TrialStatus, TrialStopped, _TrialContext
 from ._base import Executor, TrialHooks, TrialOutcome
 
@@ -18,9 +18,11 @@ class ThreadExecutor(Executor):
 
     name = "thread"
 
-    def __init__(self, workers: int = 1, capture_output: bool = False) -> None:
-        super().__init__(workers)
+    def __init__(self, workers: int = 1, capture_output: bool = False,
+                 slots: list[Slot] | None = None) -> None:
+        super().__init__(workers, slots)
         self.capture_output = capture_output
+        self._slot_use = [0] * len(self.slots)
         self._jobs: queue.SimpleQueue[tuple[Trial, Any, TrialHooks] | None] = queue.SimpleQueue()
         self._idle = 0
         self._threads: list[threading.Thread] = []
@@ -29,6 +31,11 @@ class ThreadExecutor(Executor):
 
     def _start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
         with self._lock:
+            index = min(range(len(self.slots)), key=self._slot_use.__getitem__)
+            self._slot_use[index] += 1
+            trial.slot = index
+            trial.resources = self.slots[index].label
+            trial.device = self.slots[index].device(remapped=False)
             if self._idle:
                 self._idle -= 1
             else:
@@ -47,6 +54,7 @@ class ThreadExecutor(Executor):
             outcome = run_trial(trial, objective, hooks)
             with self._lock:  # idle before on_finish, which may start the next trial here
                 self._idle += 1
+                self._slot_use[trial.slot] -= 1
             hooks.on_finish(trial, outcome)
 
     def _shutdown(self) -> None:
@@ -58,7 +66,6 @@ class ThreadExecutor(Executor):
 
 def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
     """Run one trial in the current thread (reports go to ``hooks``); return how it ended."""
-    trial.device = default_device()
     with _TrialContext(trial, lambda values: hooks.on_report(trial, values)):
         try:
             output = objective.run(trial, trial.device)
