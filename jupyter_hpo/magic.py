@@ -23,23 +23,21 @@ _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)h)?\s*(?:(\d+(?:\.\d*)?)m)?\s*"
 _NOT_YET = {
     "storage": "--storage (SQLite persistence)",
     "resume": "--resume",
-    "gpus_per_trial": "--gpus-per-trial",
-    "cpus_per_trial": "--cpus-per-trial",
     "address": "--address",
 }
 _HYPERBAND_ONLY = ("type", "grace_period", "reduction_factor", "brackets", "max_t")
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--time-limit") -> float:
     """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"1h"`` or ``"1h30m"``."""
     match = _DURATION.match(text or "")
     if not text or not text.strip() or match is None or not any(match.groups()):
-        raise UsageError(f"--time-limit {text!r} is not a duration: use seconds (90), 90s, "
+        raise UsageError(f"{option} {text!r} is not a duration: use seconds (90), 90s, "
                          f"30m, 1h or 1h30m")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if total <= 0:
-        raise UsageError(f"--time-limit {text!r} must be longer than 0 seconds")
+        raise UsageError(f"{option} {text!r} must be longer than 0 seconds")
     return total
 
 
@@ -93,12 +91,17 @@ class HPOMagics(Magics):
     @argument("--searcher-opt", action="append", default=[], metavar="KEY=VALUE",
               help="searcher option, repeatable (grid: points=5, shuffle=True)")
     @argument("--seed", type=int, help="seed for searcher and scheduler")
-    @argument("--workers", type=int, default=1, help="concurrent trials (default 1)")
+    @argument("--workers", type=int, help="concurrent trials (default 1, or one per GPU slot "
+                                          "with --gpus-per-trial)")
     @argument("--executor", choices=["thread", "process", "dask"], default="thread",
-              help="where trials run (default thread)")
+              help="where trials run: threads of the kernel (default) or worker processes")
+    @argument("--trial-timeout", help="process executor: fail a trial that runs longer than "
+                                      "this (90, 90s, 30m, 1h)")
     @argument("--address", help="dask scheduler address (not available yet)")
-    @argument("--gpus-per-trial", type=float, help="GPUs per trial (not available yet)")
-    @argument("--cpus-per-trial", type=float, help="CPUs per trial (not available yet)")
+    @argument("--gpus-per-trial", type=float, help="GPUs per trial: 1, 2, ... or a fraction "
+                                                   "0.5, 0.25 that packs trials onto a GPU")
+    @argument("--cpus-per-trial", type=float, help="CPU threads per trial (caps concurrent "
+                                                   "trials at CPUs / this)")
     @argument("--name", help="study name (default study-N)")
     @argument("--storage", help="SQLite file (not available yet)")
     @argument("--resume", action="store_true", help="resume a stored study (not available yet)")
@@ -146,9 +149,12 @@ class HPOMagics(Magics):
         for key, label in _NOT_YET.items():
             if getattr(args, key):
                 raise UsageError(f"{label} is not available in this version of jupyter_hpo")
-        if args.executor != "thread":
-            raise UsageError(f"--executor {args.executor} is not available in this version; "
-                             f"use --executor thread (the default)")
+        if args.executor == "dask":
+            raise UsageError("--executor dask is not available in this version; use --executor "
+                             "thread (the default) or --executor process")
+        if args.trial_timeout is not None and args.executor != "process":
+            raise UsageError("--trial-timeout needs --executor process: a thread cannot be "
+                             "killed (with threads, use --time-limit for the whole study)")
         if args.scheduler == "fifo":
             given = [f"--{k.replace('_', '-')}" for k in _HYPERBAND_ONLY
                      if getattr(args, k) is not None]
@@ -157,7 +163,7 @@ class HPOMagics(Magics):
                                  f" to --scheduler hyperband (the scheduler is fifo)")
         if args.trials is not None and args.trials < 1:
             raise UsageError(f"--trials is {args.trials}, but must be >= 1")
-        if args.workers < 1:
+        if args.workers is not None and args.workers < 1:
             raise UsageError(f"--workers is {args.workers}, but must be >= 1")
         if not args.output.isidentifier():
             raise UsageError(f"-o {args.output!r} is not a valid variable name")
@@ -237,13 +243,23 @@ class HPOMagics(Magics):
                 "grace_period": args.grace_period, "reduction_factor": args.reduction_factor,
                 "brackets": args.brackets, "type": args.type,
             }
+        executor_options = {}
+        if args.trial_timeout is not None:
+            executor_options["trial_timeout"] = parse_duration(args.trial_timeout,
+                                                               "--trial-timeout")
         try:
-            return Study(CellObjective(template, self.shell.user_ns, metric), template.space,
-                         metric=metric, mode=mode, scheduler=args.scheduler,
-                         searcher=args.searcher, searcher_options=searcher_options,
+            objective = CellObjective(template, self.shell.user_ns, metric)
+            if args.executor == "process":
+                objective = objective.for_process()  # fails now if a variable cannot pickle
+            return Study(objective, template.space, metric=metric, mode=mode,
+                         scheduler=args.scheduler, searcher=args.searcher,
+                         searcher_options=searcher_options,
                          scheduler_options=scheduler_options, trials=trials,
                          time_limit=time_limit, workers=args.workers, seed=args.seed,
-                         resource=args.resource, name=args.name, capture_output=True)
+                         resource=args.resource, name=args.name, capture_output=True,
+                         executor=args.executor, gpus_per_trial=args.gpus_per_trial,
+                         cpus_per_trial=args.cpus_per_trial,
+                         executor_options=executor_options)
         except (ValueError, HPOError) as exc:
             raise UsageError(str(exc)) from None
 

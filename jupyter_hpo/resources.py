@@ -118,8 +118,7 @@ def plan_slots(workers: int | None, gpus_per_trial: float | None = None,
     if not gpus_per_trial:
         slots = [Slot((), cpus)] * (workers or _cpu_capacity(cpus, cpu_count) or 1)
     else:
-        slots = _gpu_slots(gpus_per_trial, cpus,
-                           detect_gpus() if gpu_count is None else gpu_count)
+        slots = _gpu_slots(gpus_per_trial, cpus, gpu_count)
         if workers is not None:
             slots = slots[:workers]
     capacity = _cpu_capacity(cpus, cpu_count)
@@ -142,22 +141,22 @@ def _cpu_capacity(cpus: float | None, cpu_count: int | None) -> int | None:
     return int((cpu_count or os.cpu_count() or 1) // cpus)
 
 
-def _gpu_slots(per_trial: float, cpus: float | None, count: int) -> list[Slot]:
-    if per_trial < 0:
-        raise HPOError(f"--gpus-per-trial is {per_trial}, but must be > 0")
+def _gpu_slots(per_trial: float, cpus: float | None, count: int | None) -> list[Slot]:
+    """Slots for ``per_trial`` GPUs each on ``count`` GPUs (None: detect them)."""
+    if not per_trial > 0:
+        raise HPOError(f"--gpus-per-trial is {per_trial:g}, but must be > 0")
+    share = round(1 / per_trial) if per_trial < 1 else 1
+    if per_trial < 1 and not math.isclose(share * per_trial, 1.0, rel_tol=1e-6) \
+            or per_trial >= 1 and not float(per_trial).is_integer():
+        raise HPOError(f"--gpus-per-trial {per_trial:g} must be a whole number or a fraction "
+                       f"1/k such as 0.5, 0.25 or 0.2, so that trials fill a GPU exactly")
+    count = detect_gpus() if count is None else count
     if count == 0:
         raise HPOError(f"--gpus-per-trial {per_trial:g} needs a GPU, but none was found (torch "
                        f"sees none and nvidia-smi is missing); drop --gpus-per-trial to run on "
                        f"the CPU, or set {FAKE_GPUS_ENV}=N to test without GPUs")
     if per_trial < 1:
-        share = round(1 / per_trial)
-        if not math.isclose(share * per_trial, 1.0, rel_tol=1e-6):
-            raise HPOError(f"--gpus-per-trial {per_trial:g} must be a whole number or a "
-                           f"fraction 1/k such as 0.5, 0.25 or 0.2, so that trials fill a GPU")
         return [Slot((gpu,), cpus) for gpu in range(count) for _ in range(share)]
-    if not float(per_trial).is_integer():
-        raise HPOError(f"--gpus-per-trial {per_trial:g} must be a whole number or a fraction "
-                       f"1/k such as 0.5 or 0.25")
     need = int(per_trial)
     if need > count:
         raise HPOError(f"--gpus-per-trial {need} needs {need} GPUs, but this machine has "

@@ -48,10 +48,14 @@ class Dashboard:
 
     # ------------------------------------------------------------------ widgets
     def _build(self, header: str) -> None:
-        executor = type(self.study.executor).__name__.replace("Executor", "").lower()
-        note = " (trials share the GIL)" if executor == "thread" else ""
-        self.header = w.HTML(f"<b>jupyter_hpo · {self.study.name}</b> · {header} · "
-                             f"{self.study.workers} {executor} worker(s){note}")
+        executor = self.study.executor
+        note = {"thread": " (trials share the GIL)",
+                "process": " (each trial in its own process)"}.get(executor.name, "")
+        gpus = sorted({s.label for s in executor.slots if s.gpus})
+        on = f" on {', '.join(gpus)}" if gpus else ""
+        self.header = w.HTML(f"<b>jupyter_hpo · {html.escape(self.study.name)}</b> · "
+                             f"{html.escape(header)} · {html.escape(executor.describe())}"
+                             f"{note}{on}")
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="",
                                         bar_style="info", layout=w.Layout(width="40%"))
         self.status = w.HTML()

@@ -89,7 +89,9 @@ def table_rows(study: Any, sort_by: str = "metric", descending: bool | None = No
     """Header and rows (strings, not escaped) of the results table, sorted."""
     trials = list(study.trials)
     names = list(study.space)
-    header = ["trial", "status", *names, study.metric, study.resource, "duration", "error"]
+    show_device = any(t.resources != "cpu" for t in trials)
+    header = ["trial", "status", *names, study.metric, study.resource,
+              *(["device"] if show_device else []), "duration", "error"]
     sign = 1 if study.mode == "max" else -1
 
     def key(trial: Trial) -> tuple:
@@ -112,6 +114,7 @@ def table_rows(study: Any, sort_by: str = "metric", descending: bool | None = No
                      *(_format_value(trial.config.get(n)) for n in names),
                      "" if best is None else _format_value(best),
                      _format_value(trial.last(study.resource, "")),
+                     *([trial.resources] if show_device else []),
                      _seconds(trial.duration),
                      trial.error.splitlines()[-1] if trial.error else ""])
     return header, rows
