@@ -1,0 +1,177 @@
+"""The worker process of the process executor: ``python -m jupyter_hpo.executors._worker FD``.
+
+It talks to the kernel over the socket ``FD`` (a ``multiprocessing`` connection). Messages
+from the parent: ``("init", sys_path, slot)``, ``("objective", key, cloudpickled bytes)``,
+``("run", key, trial_id, config)`` and, in reply to a report, ``"continue"``, ``"stop"`` or
+``("error", exception)``. Messages to the parent: ``("started",)``, ``("output", text)``,
+``("report", values)`` and ``("done", status, result, error, traceback, restart)``. It exits
+on EOF and as soon as the parent process is gone, so it is never left behind as an orphan.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+PARENT_POLL_S = 0.25
+
+
+class _Channel:
+    """The connection to the parent; ``send`` is safe from any thread of the main process."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn, self.lock, self.pid = conn, threading.Lock(), os.getpid()
+
+    def send(self, message: Any) -> None:
+        with self.lock:
+            self.conn.send(message)
+
+
+class _TrialStream:
+    """``sys.stdout``/``sys.stderr`` of a trial: each write goes to the parent's trial."""
+
+    def __init__(self, channel: _Channel, fallback: Any) -> None:
+        self.channel, self.fallback = channel, fallback
+
+    def write(self, text: str) -> int:
+        if os.getpid() != self.channel.pid:  # a forked grandchild must not use the socket
+            return self.fallback.write(text)
+        if text:
+            self.channel.send(("output", str(text)))
+        return len(text)
+
+    def flush(self) -> None:
+        """Every write is sent at once."""
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fallback, name)
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit as soon as the kernel is gone (even when it was SIGKILLed mid-trial)."""
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _is_cuda_oom(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc)
+
+
+class _Worker:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.channel = _Channel(conn)
+        self.slot: Any = None
+        self.objective_key: Any = None
+        self.objective_bytes: bytes | None = None
+        self.objective: Any = None
+        self._restart = False
+
+    def serve(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)
+            kind = message[0]
+            if kind == "init":
+                sys.path[:] = list(message[1])  # so the kernel's modules import
+                self.slot = message[2]
+            elif kind == "objective":
+                self.objective_key, self.objective_bytes = message[1], message[2]
+                self.objective = None
+            elif kind == "run":
+                try:
+                    self.channel.send(("started",))  # the trial timeout counts from here
+                    self._send_outcome(self.run(message[2], message[3]))
+                except OSError:  # the kernel is gone
+                    os._exit(0)
+                if self._restart:
+                    os._exit(0)
+
+    def _send_outcome(self, outcome: tuple[Any, ...]) -> None:
+        try:
+            self.channel.send(outcome)
+        except Exception as exc:  # noqa: BLE001 - a result that does not pickle fails the trial
+            error = (f"the trial's result cannot be sent back to the kernel "
+                     f"({type(exc).__name__}: {exc})")
+            self.channel.send(("done", "failed", None, error, "", False))
+
+    def _load_objective(self) -> Any:
+        if self.objective is None:
+            import cloudpickle
+
+            self.objective = cloudpickle.loads(self.objective_bytes)
+        return self.objective
+
+    def _hook(self, values: dict[str, Any]) -> None:
+        from ..trial import TrialStopped, current_trial
+
+        self.channel.send(("report", values))
+        reply = self.conn.recv()
+        if reply in ("continue", "stop"):  # the study recorded it: keep the copy in step
+            trial = current_trial()
+            if trial is not None:
+                trial.reports.append(values)
+        if reply == "stop":
+            raise TrialStopped()
+        if isinstance(reply, tuple) and reply[0] == "error":
+            raise reply[1]
+
+    def run(self, trial_id: int, config: dict[str, Any]) -> tuple[Any, ...]:
+        from ..trial import Trial, TrialStopped, _TrialContext
+        from .thread import user_traceback
+
+        self._restart = False
+        trial = Trial(trial_id, config)
+        trial.device = self.slot.device(remapped=True)
+        stdout, stderr = sys.stdout, sys.stderr
+        sys.stdout = _TrialStream(self.channel, sys.__stdout__)
+        sys.stderr = _TrialStream(self.channel, sys.__stderr__)
+        filename = "<unknown>"
+        try:
+            with _TrialContext(trial, self._hook):
+                try:
+                    objective = self._load_objective()
+                    filename = objective.filename
+                    output = objective.run(trial, trial.device)
+                except TrialStopped:
+                    return ("done", "stopped", None, "", "", False)
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - the trial failed
+                    return self._failure(exc, user_traceback(exc, filename))
+        finally:
+            sys.stdout, sys.stderr = stdout, stderr
+        return ("done", "completed", output.result, "", "", False)
+
+    def _failure(self, exc: BaseException, tb: str) -> tuple[Any, ...]:
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, SystemExit):
+            error = f"the trial called sys.exit({exc.code!r})"
+        if _is_cuda_oom(exc):
+            self._restart = True  # a fresh process frees the GPU memory the trial held
+            error = f"CUDA out of memory ({error}); the worker process was restarted"
+        return ("done", "failed", None, error, tb, self._restart)
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel handles interrupts
+    faulthandler.enable()  # a segfault dumps the Python stack to stderr, which the kernel reads
+    parent = os.getppid()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="hpo-parent-watch").start()
+    _Worker(Connection(int(sys.argv[1]))).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""Process executor: trials run in a pool of spawned worker processes, one per slot.
+
+Each worker is a fresh interpreter (``python -m jupyter_hpo.executors._worker``, never a
+fork, so CUDA is safe) started with its slot's environment (``CUDA_VISIBLE_DEVICES``,
+``OMP_NUM_THREADS``), and bound to that slot for life. The objective is cloudpickled once and
+sent once to each worker; a trial start is then one small message. A thread in the kernel per
+worker relays reports (and the scheduler's answer), the trial's output and its outcome. A
+worker that dies (segfault, ``os._exit``, the OOM killer), hits CUDA OOM or the trial timeout
+fails only its trial and is replaced.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import pickle
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ..errors import HPOError
+from ..resources import Slot
+from ..trial import Trial, TrialStatus, TrialStopped
+from ._base import Executor, TrialHooks, TrialOutcome
+
+__all__ = ["ProcessExecutor"]
+
+CANCEL_GRACE_S = 0.5
+"""A cancelled trial may stop at a report this long before its worker is killed."""
+
+_keys = itertools.count(1)
+_live: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
+
+
+class ProcessExecutor(Executor):
+    """Runs each trial in a worker process; workers are reused and replaced after a crash."""
+
+    name = "process"
+
+    def __init__(self, workers: int = 1, capture_output: bool = False,
+                 slots: list[Slot] | None = None, trial_timeout: float | None = None) -> None:
+        super().__init__(workers, slots)
+        if trial_timeout is not None and not trial_timeout > 0:
+            raise ValueError(f"trial_timeout is {trial_timeout}, but must be > 0 seconds")
+        self.capture_output = True  # a process's output can only reach the trial's view
+        self.trial_timeout = trial_timeout
+        self._lock = threading.Lock()
+        self._pool: list[_Worker] = []
+        self._objective: Any = None
+        self._payload: tuple[int, bytes] | None = None
+        _live.add(self)
+
+    def describe(self) -> str:
+        return f"{self.workers} worker process{'es' if self.workers != 1 else ''}"
+
+    def pids(self) -> list[int]:
+        """Process ids of the live workers."""
+        with self._lock:
+            return [w.process.pid for w in self._pool if w.process is not None]
+
+    def _start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
+        payload = self._ship(objective)  # raises HPOError naming a variable that won't pickle
+        with self._lock:
+            if not self._pool:
+                self._pool = [_Worker(self, i, slot) for i, slot in enumerate(self.slots)]
+                for worker in self._pool:
+                    worker.spawn()
+            worker = self._pick()
+            worker.trial = trial
+            trial.slot = worker.slot_index
+            trial.resources = worker.slot.label
+            trial.device = worker.slot.device(remapped=False)
+        worker.jobs.put((trial, payload, hooks))
+
+    def _ship(self, objective: Any) -> tuple[int, bytes]:
+        if objective is not self._objective or self._payload is None:
+            import cloudpickle
+
+            shippable = objective.for_process()
+            self._payload = (next(_keys), cloudpickle.dumps(shippable))
+            self._objective = objective
+        return self._payload
+
+    def _pick(self) -> _Worker:
+        """An idle worker on the least used slot (paused trials keep their worker but not
+        their share of the slot); a new worker when all are busy with paused trials."""
+        use = {i: 0 for i in range(len(self.slots))}
+        for worker in self._pool:
+            if worker.trial is not None and worker.trial.status is not TrialStatus.PAUSED:
+                use[worker.slot_index] += 1
+        idle = [w for w in self._pool if w.trial is None]
+        if idle:
+            return min(idle, key=lambda w: (use[w.slot_index], w.index))
+        index = min(use, key=lambda i: (use[i], i))
+        worker = _Worker(self, len(self._pool), self.slots[index], index)
+        self._pool.append(worker)
+        worker.spawn()
+        return worker
+
+    def cancel(self, trial: Trial) -> None:
+        """The trial stops at its next report; if it has not within ``CANCEL_GRACE_S``,
+        its worker is killed (and replaced)."""
+        with self._lock:
+            worker = next((w for w in self._pool if w.trial is trial), None)
+        if worker is None:
+            return
+        timer = threading.Timer(CANCEL_GRACE_S, worker.kill_if_running, (trial, "cancelled"))
+        timer.daemon = True
+        timer.start()
+
+    def _shutdown(self) -> None:
+        with self._lock:
+            pool, self._pool = list(self._pool), []
+        for worker in pool:
+            worker.jobs.put(None)
+        _terminate([w.process for w in pool if w.process is not None])
+        _live.discard(self)
+
+
+class _Worker:
+    """One worker process (replaced when it dies) and the kernel thread that drives it."""
+
+    def __init__(self, executor: ProcessExecutor, index: int, slot: Slot,
+                 slot_index: int | None = None) -> None:
+        self.executor, self.index, self.slot = executor, index, slot
+        self.slot_index = index if slot_index is None else slot_index
+        self.trial: Trial | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.conn: Connection | None = None
+        self.sent_key: int | None = None
+        self.kill_reason: str | None = None
+        self.crash_output: list[str] = []
+        self.reader: threading.Thread | None = None
+        self.jobs: queue.SimpleQueue[tuple[Trial, tuple[int, bytes], TrialHooks] | None] = \
+            queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._work, daemon=True,
+                                       name=f"hpo-process-worker-{index}")
+        self.thread.start()
+
+    # ------------------------------------------------------------------ the process
+    def spawn(self) -> None:
+        parent_end, child_end = socket.socketpair()
+        env = {**os.environ, **self.slot.environment(), "PYTHONUNBUFFERED": "1"}
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_hpo.executors._worker", str(child_end.fileno())],
+                pass_fds=(child_end.fileno(),), env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            child_end.close()
+        self.process, self.conn = process, Connection(parent_end.detach())
+        self.sent_key, self.kill_reason, self.crash_output = None, None, []
+        self.conn.send(("init", list(sys.path), self.slot))
+        self.reader = threading.Thread(target=self._read_output, args=(process,), daemon=True,
+                                       name=f"hpo-process-output-{self.index}")
+        self.reader.start()
+
+    def _read_output(self, process: subprocess.Popen[bytes]) -> None:
+        """Output written to the worker's file descriptors (C extensions, faulthandler):
+        it goes to the running trial, and its tail explains a crash."""
+        assert process.stdout is not None
+        for line in iter(process.stdout.readline, b""):
+            text = line.decode(errors="replace")
+            if process is self.process:
+                self.crash_output = (self.crash_output + [text])[-50:]
+                trial = self.trial
+                if trial is not None:
+                    trial.output.append(text)
+        process.stdout.close()
+
+    def kill_if_running(self, trial: Trial, reason: str) -> None:
+        with self.executor._lock:
+            if self.trial is not trial or self.process is None:
+                return
+            self.kill_reason = reason
+            process = self.process
+        _kill(process)
+
+    def _retire(self) -> None:
+        """Close the connection and make sure the process is gone (and reaped)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self.process is not None:
+            _terminate([self.process])
+            if self.reader is not None:
+                self.reader.join(timeout=1)
+            self.process = None
+
+    # ------------------------------------------------------------------- the thread
+    def _work(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            trial, payload, hooks = job
+            outcome, replace = self._run(trial, payload, hooks)
+            with self.executor._lock:
+                replace = replace or self.kill_reason is not None  # killed as it finished
+                self.trial = None  # idle before on_finish, which may start the next trial here
+            if replace:
+                self._retire()
+                with self.executor._lock:
+                    if not self.executor._closed:
+                        self.spawn()
+            hooks.on_finish(trial, outcome)
+
+    def _run(self, trial: Trial, payload: tuple[int, bytes],
+             hooks: TrialHooks) -> tuple[TrialOutcome, bool]:
+        """Run ``trial`` in the worker process; the outcome, and whether to replace it."""
+        try:
+            with self.executor._lock:
+                if self.executor._closed:
+                    return TrialOutcome(TrialStatus.CANCELLED,
+                                        error="the executor was shut down"), False
+                if self.process is None:
+                    self.spawn()
+            conn = self.conn
+            assert conn is not None
+            key, data = payload
+            self.crash_output = []
+            if self.sent_key != key:
+                conn.send(("objective", key, data))
+                self.sent_key = key
+            conn.send(("run", key, trial.trial_id, dict(trial.config)))
+        except (OSError, ValueError):
+            return self._crash_outcome(), True
+        budget = self.executor.trial_timeout
+        since = time.monotonic()
+        started = False  # the clock starts when the worker (maybe still starting) takes it
+        while True:
+            wait = None if budget is None or not started \
+                else budget - (time.monotonic() - since)
+            if wait is not None and wait <= 0:
+                self.kill_if_running(trial, "timeout")
+                wait = 5.0
+            try:
+                if not conn.poll(wait):
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                return self._crash_outcome(), True
+            kind = message[0]
+            if kind == "started":
+                started, since = True, time.monotonic()
+            elif kind == "output":
+                trial.output.append(message[1])
+            elif kind == "report":
+                if budget is not None:  # time paused in on_report does not count
+                    budget -= time.monotonic() - since
+                reply = self._on_report(trial, message[1], hooks)
+                since = time.monotonic()
+                try:
+                    conn.send(reply)
+                except OSError:
+                    return self._crash_outcome(), True
+            elif kind == "done":
+                _, status, result, error, traceback, restart = message
+                return TrialOutcome(TrialStatus(status), result, None, error, traceback), restart
+
+    @staticmethod
+    def _on_report(trial: Trial, values: dict[str, Any], hooks: TrialHooks) -> Any:
+        try:
+            hooks.on_report(trial, values)
+        except TrialStopped:
+            return "stop"
+        except Exception as exc:  # noqa: BLE001 - raised in the trial, as in a thread
+            try:
+                pickle.dumps(exc)
+            except Exception:  # noqa: BLE001 - send what can be sent
+                exc = HPOError(f"{type(exc).__name__}: {exc}")
+            return ("error", exc)
+        return "continue"
+
+    def _crash_outcome(self) -> TrialOutcome:
+        """The worker died: say why (signal, exit code, timeout or cancel)."""
+        process = self.process
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                code = process.wait()
+            if self.reader is not None:
+                self.reader.join(timeout=1)
+        tail = "".join(self.crash_output)
+        if self.kill_reason == "cancelled":
+            return TrialOutcome(TrialStatus.STOPPED)
+        if self.kill_reason == "timeout":
+            return TrialOutcome(TrialStatus.FAILED, error=f"exceeded the trial timeout of "
+                                f"{self.executor.trial_timeout:g}s; its worker process was "
+                                f"killed", traceback=tail)
+        if self.executor._closed:
+            return TrialOutcome(TrialStatus.CANCELLED, error="the executor was shut down")
+        return TrialOutcome(TrialStatus.FAILED, error=describe_exit(code), traceback=tail)
+
+
+def describe_exit(code: int | None) -> str:
+    """Why a worker process ended, from its return code."""
+    if code is None:
+        return "the worker process closed its connection and was killed"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if -code == signal.SIGSEGV:
+            return f"the worker process crashed with {name} (segmentation fault)"
+        if -code == signal.SIGKILL:
+            return f"the worker process was killed ({name}) - often the out-of-memory killer"
+        if -code == signal.SIGBUS:
+            return f"the worker process crashed with {name} (bus error)"
+        if -code == signal.SIGABRT:
+            return f"the worker process aborted ({name})"
+        return f"the worker process was killed by {name}"
+    return f"the worker process exited with code {code} (os._exit or sys.exit in the trial?)"
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and whatever it started (it leads its own process group)."""
+    if process.poll() is not None:  # reaped: its pid (and group id) may belong to another
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            process.kill()
+        except ProcessLookupError:
+            pass
+
+
+def _terminate(processes: list[subprocess.Popen[bytes]], grace: float = 1.0) -> None:
+    """SIGTERM, then SIGKILL whatever is left after ``grace`` seconds; reap them all."""
+    for process in processes:
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            process.wait()
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    for executor in list(_live):
+        executor.shutdown()

@@ -1,0 +1,331 @@
+"""The process executor: real worker processes, their faults, GPU slots and clean shutdown."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import textwrap
+import threading
+import time
+
+import psutil
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from jupyter_hpo import Categorical, HPOError, Real, Study, TrialStatus
+from jupyter_hpo.annotate import parse_cell
+from jupyter_hpo.executors import EXECUTORS, ProcessExecutor
+from jupyter_hpo.objective import CellObjective, FunctionObjective
+from jupyter_hpo.space import Space
+
+pytestmark = pytest.mark.timeout(120)
+
+FAULTS = ["ok", "raise", "ok", "exit", "ok", "segfault", "ok", "sigkill", "ok", "cuda_oom", "ok",
+          "hang", "ok"]
+
+
+def make_study(fn, space, **options):
+    options.setdefault("executor", "process")
+    return Study(FunctionObjective(fn, "loss"), Space(space), metric="loss", mode="min",
+                 **options)
+
+
+def live_children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE}
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+# --------------------------------------------------------------------------- objectives
+def train(config, report):
+    print(f"training x={config['x']:.6f}")
+    for epoch in range(1, 5):
+        print(f"epoch {epoch}")
+        report(epoch=epoch, loss=config["x"] + 1 / epoch)
+
+
+def faulty(config, report):
+    kind = FAULTS[config["i"]]
+    report(epoch=1, loss=100.0 + config["i"])
+    if kind == "raise":
+        raise ValueError(f"bad trial {config['i']}")
+    if kind == "exit":
+        os._exit(3)
+    if kind == "segfault":
+        ctypes.string_at(0)
+    if kind == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "cuda_oom":
+        import torch
+
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    if kind == "hang":
+        time.sleep(60)
+    return {"loss": float(config["i"]), "pid": os.getpid()}
+
+
+def sleeper(config, report):
+    if config["x"] < 0.5:
+        print("sleeping", flush=True)
+        time.sleep(60)
+    return config["x"]
+
+
+def reports_forever(config, report):
+    epoch = 0
+    while True:
+        epoch += 1
+        time.sleep(0.05)
+        report(epoch=epoch, loss=config["x"])
+
+
+def on_gpu(config, device):
+    marker = os.path.join(config["dir"], str(os.getpid()))
+    open(marker, "w").close()
+    all_started = wait_until(lambda: len(os.listdir(config["dir"])) >= 4, timeout=30)
+    return {"loss": config["x"], "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "device": str(device), "all_running_at_once": all_started}
+
+
+# --------------------------------------------------------------------------------- tests
+def test_process_executor_is_registered():
+    assert EXECUTORS["process"] is ProcessExecutor
+
+
+def test_study_with_reports_hyperband_stops_and_captured_output():
+    study = make_study(train, {"x": Real(0, 1)}, trials=8, workers=2, seed=3,
+                       scheduler="hyperband", scheduler_options={"max_t": 4, "grace_period": 1})
+    study.run()
+    statuses = [t.status for t in study.trials]
+    assert len(study.trials) == 8
+    assert TrialStatus.STOPPED in statuses and TrialStatus.COMPLETED in statuses
+    assert set(statuses) <= {TrialStatus.STOPPED, TrialStatus.COMPLETED}
+    for trial in study.trials:
+        x = trial.config["x"]
+        assert [r["epoch"] for r in trial.reports] == list(range(1, len(trial.reports) + 1))
+        assert [r["loss"] for r in trial.reports] == [x + 1 / e for e in
+                                                      range(1, len(trial.reports) + 1)]
+        output = "".join(trial.output)
+        assert f"training x={x:.6f}" in output
+        assert output.count("epoch ") == len(trial.reports)  # a stopped trial ran no further
+        if trial.status is TrialStatus.STOPPED:
+            assert len(trial.reports) < 4
+        else:
+            assert len(trial.reports) == 4
+        assert trial.resources == "cpu" and trial.slot in (0, 1)
+    best = min(study.trials, key=lambda t: min(r["loss"] for r in t.reports))
+    assert study.best_trial is best
+
+
+def train_with_pid(config, report):
+    for epoch in range(1, 4):
+        report(epoch=epoch, loss=config["x"] / epoch, pid=os.getpid())
+
+
+def test_paused_trials_keep_their_process_and_resume_in_it():
+    study = make_study(train_with_pid, {"x": Real(0, 1)}, trials=6, workers=2, seed=1,
+                       scheduler="hyperband",
+                       scheduler_options={"max_t": 3, "grace_period": 1, "type": "promotion"})
+    study.run()
+    assert all(t.status.finished for t in study.trials)
+    promoted = [t for t in study.trials if len(t.reports) > 1]
+    assert promoted
+    for trial in study.trials:
+        assert len({r["pid"] for r in trial.reports}) == 1
+        assert [r["loss"] for r in trial.reports] == [trial.config["x"] / e for e in
+                                                      range(1, len(trial.reports) + 1)]
+
+
+def test_each_fault_fails_only_its_trial_and_the_study_goes_on():
+    study = make_study(faulty, {"i": Categorical(*range(len(FAULTS)))}, searcher="grid",
+                       workers=3, executor_options={"trial_timeout": 4})
+    study.run()
+    by_kind = {FAULTS[t.config["i"]]: t for t in study.trials if FAULTS[t.config["i"]] != "ok"}
+    assert len(study.trials) == len(FAULTS)
+    for kind, trial in by_kind.items():
+        assert trial.status is TrialStatus.FAILED, (kind, trial.status, trial.error)
+    assert by_kind["raise"].error == "ValueError: bad trial 1"
+    assert "bad trial 1" in by_kind["raise"].traceback
+    assert "faulty" in by_kind["raise"].traceback
+    assert by_kind["exit"].error == ("the worker process exited with code 3 (os._exit or "
+                                     "sys.exit in the trial?)")
+    assert by_kind["segfault"].error == ("the worker process crashed with SIGSEGV "
+                                         "(segmentation fault)")
+    assert "Segmentation fault" in by_kind["segfault"].traceback  # faulthandler's stack dump
+    assert by_kind["sigkill"].error == ("the worker process was killed (SIGKILL) - often the "
+                                        "out-of-memory killer")
+    assert by_kind["cuda_oom"].error.startswith("CUDA out of memory")
+    assert "OutOfMemoryError" in by_kind["cuda_oom"].error
+    assert by_kind["hang"].error.startswith("exceeded the trial timeout of 4s")
+    ok = [t for t in study.trials if FAULTS[t.config["i"]] == "ok"]
+    assert len(ok) == FAULTS.count("ok")
+    for trial in ok:
+        assert trial.status is TrialStatus.COMPLETED
+        assert trial.reports[0] == {"epoch": 1, "loss": 100.0 + trial.config["i"]}
+        assert trial.reports[-1]["loss"] == float(trial.config["i"])
+    assert study.best_config == {"i": 0}
+    assert study.best_value == 0.0
+    assert study.state == "finished"
+
+
+def test_stop_trial_ends_a_trial_that_never_reports():
+    study = make_study(sleeper, {"x": Categorical(0.25, 0.75)}, searcher="grid", workers=2)
+    study.start()
+    try:
+        sleeping = study.trials[0]
+        assert wait_until(lambda: "sleeping" in "".join(sleeping.output))
+        study.stop_trial(sleeping.trial_id)
+        assert study.wait(timeout=10)
+    finally:
+        study.stop(force=True)
+    assert sleeping.status is TrialStatus.CANCELLED
+    assert study.trials[1].status is TrialStatus.COMPLETED
+    assert study.best_value == 0.75
+
+
+def test_stop_and_shutdown_leave_no_worker_processes():
+    before = live_children()
+    study = make_study(reports_forever, {"x": Real(0, 1)}, trials=4, workers=2)
+    study.start()
+    try:
+        assert wait_until(lambda: all(len(t.reports) >= 2 for t in study.trials))
+        workers = study.executor.pids()
+        assert len(workers) == 2 and set(workers) <= live_children()
+        study.stop()
+        assert study.wait(timeout=10)
+    finally:
+        study.stop(force=True)
+    assert {t.status for t in study.trials} == {TrialStatus.CANCELLED}
+    assert all(gone(pid) for pid in workers)
+    assert live_children() <= before
+
+
+def test_fake_two_gpus_run_four_half_gpu_trials_at_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("JUPYTER_HPO_FAKE_GPUS", "2")
+    study = make_study(on_gpu, {"x": Categorical(0.1, 0.2, 0.3, 0.4),
+                                "dir": Categorical(str(tmp_path))},
+                       searcher="grid", workers=None, gpus_per_trial=0.5)
+    assert study.workers == 4
+    study.run()
+    results = [t.reports[-1] for t in study.trials]
+    assert all(t.status is TrialStatus.COMPLETED for t in study.trials)
+    assert all(r["all_running_at_once"] for r in results)
+    assert sorted(r["cuda_visible"] for r in results) == ["0", "0", "1", "1"]
+    assert {r["device"] for r in results} == {"cuda:0"}  # remapped inside each worker
+    for trial, result in zip(study.trials, results):
+        assert trial.resources == f"GPU {result['cuda_visible']}"
+        assert str(trial.device) == f"cuda:{result['cuda_visible']}"
+
+
+def test_unpicklable_notebook_variable_is_named_and_thread_executor_suggested():
+    namespace = {"lock": threading.Lock(), "scale": 2.0}
+    source = "x = Real(0, 1)\nwith lock:\n    loss = scale * x\n"
+    template = parse_cell(source, namespace)
+    study = Study(CellObjective(template, namespace, "loss"), template.space, metric="loss",
+                  mode="min", trials=2, executor="process")
+    with pytest.raises(HPOError, match=r"'lock' \(lock\).*--executor thread"):
+        study.start()
+    assert study.done and study.state == "failed" and study.trials == []
+    assert "'lock'" in str(study.error)
+
+
+def test_cell_objective_ships_only_the_variables_it_reads():
+    namespace = {"lock": threading.Lock(), "scale": 2.0}
+    template = parse_cell("x = Real(0, 1)\nloss = scale * x\n", namespace)
+    study = Study(CellObjective(template, namespace, "loss"), template.space, metric="loss",
+                  mode="min", trials=2, executor="process")
+    study.run()
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 2
+    for trial in study.trials:
+        assert trial.reports[-1] == {"loss": 2.0 * trial.config["x"]}
+
+
+KERNEL_CELL = textwrap.dedent("""
+    import os, time, psutil, jupyter_hpo
+    from jupyter_hpo import Real
+
+    def objective(config):
+        print("in worker", os.getpid())
+        return (config["x"] - 0.3) ** 2
+
+    study = jupyter_hpo.tune(objective, {"x": Real(0, 1)}, metric="loss", trials=4,
+                             workers=2, executor="process", seed=0)
+    print("DONE", study.counts()["completed"],
+          all("in worker" in "".join(t.output) for t in study.trials))
+
+    def forever(config):
+        print("running")
+        time.sleep(600)
+
+    background = jupyter_hpo.Study(jupyter_hpo.objective.FunctionObjective(forever, "loss"),
+                                   jupyter_hpo.Space({"x": Real(0, 1)}), metric="loss",
+                                   mode="min", trials=2, workers=2, executor="process").start()
+    deadline = time.time() + 30
+    while time.time() < deadline and not all(t.output for t in background.trials):
+        time.sleep(0.05)
+    print("PIDS", *[p.pid for p in psutil.Process().children(recursive=True)])
+""")
+
+
+def kernel_output(kc, code: str, timeout: float = 60) -> str:
+    msg_id = kc.execute(code)
+    text, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            text.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            raise AssertionError("\n".join(msg["content"]["traceback"]))
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return "".join(text)
+    raise AssertionError(f"the kernel did not finish the cell within {timeout}s")
+
+
+@pytest.mark.parametrize("sigkill", [False, True], ids=["shutdown", "sigkilled"])
+def test_kernel_runs_a_notebook_function_and_leaves_no_orphans(sigkill):
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        output = kernel_output(kc, KERNEL_CELL)
+        pids = [int(p) for p in output.split("PIDS", 1)[1].split()]
+        assert len(pids) == 2 and all(not gone(pid) for pid in pids)  # trials are running
+        if sigkill:  # as the OOM killer would: no atexit, no shutdown message
+            os.kill(km.provisioner.process.pid, signal.SIGKILL)
+            km.provisioner.process.wait()
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=sigkill)
+    assert "DONE 4 True" in output
+    assert wait_until(lambda: all(gone(pid) for pid in pids), timeout=10), \
+        [psutil.Process(p).cmdline() for p in pids if not gone(p)]
+
+
+def test_workers_are_reused_across_trials():
+    study = make_study(faulty, {"i": Categorical(0, 2, 4, 6, 8, 10)}, searcher="grid", workers=2)
+    study.run()
+    pids = {t.reports[-1]["pid"] for t in study.trials}
+    assert len(pids) <= 2
+    assert all(t.status is TrialStatus.COMPLETED for t in study.trials)
+
+
+def test_invalid_trial_timeout_is_rejected():
+    with pytest.raises(ValueError, match="trial_timeout"):
+        ProcessExecutor(trial_timeout=0)
+
