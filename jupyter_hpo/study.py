@@ -123,7 +123,7 @@ class Study:
             self._timer.daemon = True
             self._timer.start()
         with self._lock:
-            self._fill()
+            self._fill(raise_errors=True)
         return self
 
     def run(self) -> Study:
@@ -200,7 +200,10 @@ class Study:
                     if trial.status is TrialStatus.PAUSED:
                         self._resume_events[trial.trial_id].set()
             self._stop_why = why
+            running = [t for t in self.trials if not t.status.finished]
             self._finish_if_idle()
+        for trial in running:
+            self.executor.cancel(trial)  # ends process trials that never report again
 
     def _on_time_limit(self) -> None:
         self._stop_all(TrialStatus.CANCELLED, "time limit reached")
@@ -291,8 +294,23 @@ class Study:
             self.best_namespace = outcome.namespace
 
     # ------------------------------------------------------------------ the loop
-    def _fill(self) -> None:
-        """Give free workers something to do; finish the study when nothing is left."""
+    def _abandon(self, trial: Trial, exc: Exception) -> None:
+        """The executor could not start ``trial`` (e.g. the objective cannot be pickled): forget
+        the trial and fail the study with the reason, keeping the trials that did run."""
+        self.trials.pop()
+        self._alive.discard(trial.trial_id)
+        self._running -= 1
+        del self._report_times[trial.trial_id]
+        self.scheduler.on_trial_remove(trial.trial_id)
+        self.error = StudyFailedError(f"could not start trial {trial.trial_id}: {exc}")
+        self._stop_all(TrialStatus.CANCELLED, "study stopped: a trial could not start")
+
+    def _fill(self, raise_errors: bool = False) -> None:
+        """Give free workers something to do; finish the study when nothing is left.
+
+        ``raise_errors``: re-raise an executor's failure to start a trial (from ``start()``);
+        elsewhere it only fails the study, since the caller is a trial's thread.
+        """
         while not self._stopping and self._running < self.workers:
             can_start = self.budget is None or len(self.trials) < self.budget
             suggestion = self.scheduler.suggest(len(self.trials), can_start)
@@ -309,7 +327,13 @@ class Study:
             self._report_times[trial.trial_id] = []
             self._running += 1
             self._alive.add(trial.trial_id)
-            self.executor.start(trial, self.objective, self)
+            try:
+                self.executor.start(trial, self.objective, self)
+            except Exception as exc:
+                self._abandon(trial, exc)
+                if raise_errors:
+                    raise
+                return
             self._emit(StudyEvent("trial_started", trial))
         if self._running == 0:
             for tid in self.scheduler.paused_trials():

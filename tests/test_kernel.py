@@ -191,3 +191,29 @@ for epoch in range(1, 25):
     stopped = int(labels[0])
     assert statuses[stopped] == "cancelled"
     assert [s for i, s in enumerate(statuses) if i != stopped] == ["completed"] * 3
+
+
+def test_interrupt_with_process_workers_leaves_no_worker_processes(kernel):
+    km, kc = kernel
+    cell = """%%hpo --executor process --workers 2 --trials 50 --seed 0
+import time
+x = Real(0, 1)
+for epoch in range(1, 200):
+    time.sleep(0.05)
+    report(epoch=epoch, score=x)
+"""
+    msg_id = kc.execute(cell)
+    wait_for_progress(kc, msg_id, 6.0)
+    km.interrupt_kernel()
+    reply, _ = wait_reply(kc, msg_id, timeout=60)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    reply, messages = execute(kc, """import json, time, psutil
+deadline = time.monotonic() + 10
+while psutil.Process().children(recursive=True) and time.monotonic() < deadline:
+    time.sleep(0.1)
+print("CHECK", json.dumps({"children": len(psutil.Process().children(recursive=True)),
+    "statuses": sorted({t.status.value for t in _hpo.trials}), "trials": len(_hpo.trials)}))
+""")
+    result = check_output(reply, messages)
+    assert result["children"] == 0
+    assert result["statuses"] == ["cancelled"] and 2 <= result["trials"] < 50

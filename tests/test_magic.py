@@ -190,3 +190,27 @@ def test_help_lists_options(ip):
                                            ("1h", 3600), ("1h30m", 5400), ("0.5m", 30)])
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
+
+
+def test_process_executor_cell_ships_variables_and_applies_the_best_config(ip):
+    ip.user_ns["offset"] = 0.5
+    ip.user_ns.pop("x", None)
+    cell = "import os\nx = Real(0, 1)\nprint('pid', os.getpid())\nreport(score=x + offset)\n"
+    study = run(ip, "--quiet --executor process --workers 2 --trials 4 --seed 0", cell)
+    assert study.state == "finished" and study.executor.name == "process"
+    assert [t.status.value for t in study.trials] == ["completed"] * 4
+    assert study.best_value == max(t.config["x"] for t in study.trials) + 0.5
+    assert ip.user_ns["x"] == study.best_config["x"]  # the config is applied (no namespace)
+    pids = {"".join(t.output).split()[1] for t in study.trials}
+    assert str(__import__("os").getpid()) not in pids and 1 <= len(pids) <= 2
+
+
+def test_process_executor_names_an_unpicklable_variable(ip):
+    import threading
+
+    ip.user_ns["lock"] = threading.Lock()
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError, match="'lock'.*--executor thread"):
+        ip.run_cell_magic("hpo", "--quiet --executor process",
+                          "x = Real(0, 1)\nwith lock:\n    y = x\nreport(score=y)\n")
+    assert ip.user_ns.get("_hpo") is before
