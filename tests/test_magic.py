@@ -214,3 +214,14 @@ def test_process_executor_names_an_unpicklable_variable(ip):
         ip.run_cell_magic("hpo", "--quiet --executor process",
                           "x = Real(0, 1)\nwith lock:\n    y = x\nreport(score=y)\n")
     assert ip.user_ns.get("_hpo") is before
+
+
+def test_process_executor_runs_functions_and_classes_defined_in_the_notebook(ip):
+    ip.run_cell("class Scaler:\n    def __init__(self, k):\n        self.k = k\n"
+                "    def __call__(self, v):\n        return v * self.k\n"
+                "def shifted(v):\n    return v + 1\nscale = Scaler(3)\n")
+    cell = "x = Real(0, 1)\nreport(score=shifted(scale(x)))\n"
+    study = run(ip, "--quiet --executor process --trials 3 --seed 1", cell)
+    assert [t.status.value for t in study.trials] == ["completed"] * 3
+    for trial in study.trials:
+        assert trial.reports[-1]["score"] == trial.config["x"] * 3 + 1
