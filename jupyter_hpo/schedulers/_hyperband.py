@@ -50,6 +50,7 @@ class HyperbandScheduler(Scheduler):
             levels.append(level)
             level *= reduction_factor
         self.rung_levels: list[float] = levels
+        searcher.set_fidelity(resource, max_t, levels)
         below_max = [lv for lv in levels if lv < max_t]
         # One bracket per number of halvings, 0 included (Hyperband's s = 0: no early stops).
         max_brackets = len(below_max) + 1

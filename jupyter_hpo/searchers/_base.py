@@ -23,6 +23,14 @@ class Searcher(ABC):
         self.space, self.metric, self.mode, self.seed = space, metric, mode, seed
         self.rng = np.random.default_rng(seed)
         self.pending: dict[int, dict[str, Any]] = {}
+        self.resource: str | None = None
+        self.max_t: float | None = None
+        self.rung_levels: list[float] = []
+
+    def set_fidelity(self, resource: str, max_t: float, rung_levels: list[float]) -> None:
+        """Called by Hyperband: reports carry ``resource`` (up to ``max_t``) and decisions are
+        made at ``rung_levels``, so a multi-fidelity searcher can model the resource too."""
+        self.resource, self.max_t, self.rung_levels = resource, max_t, list(rung_levels)
 
     def suggest(self, trial_id: int) -> dict[str, Any] | None:
         """A configuration for a new trial, or ``None`` when the space is exhausted."""
