@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ..space import Space
@@ -9,9 +10,36 @@ from ._base import Searcher
 from ._grid import GridSearcher
 from ._random import RandomSearcher
 
-__all__ = ["SEARCHERS", "GridSearcher", "RandomSearcher", "Searcher", "make_searcher"]
+__all__ = ["SEARCHERS", "GridSearcher", "RandomSearcher", "Searcher", "make_searcher",
+           "searcher_class"]
 
-SEARCHERS: dict[str, type[Searcher]] = {"random": RandomSearcher, "grid": GridSearcher}
+SEARCHERS: dict[str, type[Searcher] | str] = {
+    "random": RandomSearcher,
+    "grid": GridSearcher,
+    # model-based searchers are imported when used (they need scikit-optimize, scipy, torch)
+    "skopt": "._skopt:SkoptSearcher",
+    "tpe": "._tpe:TPESearcher",
+    "bayesopt": "._bayesopt:BayesOptSearcher",
+    "bohb": "._bohb:BOHBSearcher",
+    "rl": "._rl:RLSearcher",
+}
+
+
+def searcher_class(name: str) -> type[Searcher]:
+    """The class registered under ``name`` (importing its module on first use)."""
+    entry = SEARCHERS.get(name)
+    if entry is None:
+        raise ValueError(f"searcher is {name!r}, but must be one of {sorted(SEARCHERS)}")
+    if isinstance(entry, str):
+        module_name, class_name = entry.split(":")
+        try:
+            module = importlib.import_module(module_name, __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{module_name.lstrip('.')}":
+                raise
+            raise ValueError(f"searcher {name!r} is not available in this version") from None
+        entry = SEARCHERS[name] = getattr(module, class_name)
+    return entry
 
 
 def make_searcher(searcher: str | Searcher, space: Space, metric: str, mode: str,
@@ -22,9 +50,7 @@ def make_searcher(searcher: str | Searcher, space: Space, metric: str, mode: str
             raise ValueError(f"searcher options {sorted(options)} given with a searcher object; "
                              f"pass them to its constructor instead")
         return searcher
-    cls = SEARCHERS.get(searcher)
-    if cls is None:
-        raise ValueError(f"searcher is {searcher!r}, but must be one of {sorted(SEARCHERS)}")
+    cls = searcher_class(searcher)
     try:
         return cls(space, metric, mode, seed, **options)
     except TypeError as exc:
