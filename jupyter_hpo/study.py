@@ -51,7 +51,8 @@ class Study:
                  executor: str | Executor = "thread", name: str | None = None,
                  capture_output: bool = False, max_initial_failures: int = 3,
                  gpus_per_trial: float | None = None, cpus_per_trial: float | None = None,
-                 executor_options: dict[str, Any] | None = None) -> None:
+                 executor_options: dict[str, Any] | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
         if trials is not None and int(trials) < 1:
@@ -102,6 +103,9 @@ class Study:
         self._resume_events: dict[int, threading.Event] = {}
         self._stopping = False
         self._timer: threading.Timer | None = None
+        # A simulated clock (benchmarks) replaces wall time; then whoever advances the clock
+        # also enforces time_limit, by calling check_time_limit().
+        self.clock: Callable[[], float] = clock or time.time
 
     # ----------------------------------------------------------------- lifecycle
     def subscribe(self, callback: Callable[[StudyEvent], None]) -> Callable[[], None]:
@@ -116,9 +120,9 @@ class Study:
             if self.state != "created":
                 raise HPOError(f"study {self.name!r} was already started")
             self.state = "running"
-            self.start_time = time.time()
+            self.start_time = self.clock()
         self._emit(StudyEvent("study_started"))
-        if self.time_limit is not None:
+        if self.time_limit is not None and self.clock is time.time:
             self._timer = threading.Timer(self.time_limit, self._on_time_limit)
             self._timer.daemon = True
             self._timer.start()
@@ -208,6 +212,13 @@ class Study:
     def _on_time_limit(self) -> None:
         self._stop_all(TrialStatus.CANCELLED, "time limit reached")
 
+    def check_time_limit(self) -> None:
+        """Stop the study if its time limit has passed on ``clock`` (for simulated clocks;
+        with wall time a timer does this)."""
+        if self.time_limit is not None and self.start_time is not None \
+                and self.clock() - self.start_time >= self.time_limit:
+            self._on_time_limit()
+
     # ------------------------------------------------------------ executor hooks
     def on_report(self, trial: Trial, values: dict[str, Any]) -> None:
         """Called by the trial (through ``report()``); raises ``TrialStopped`` to stop it."""
@@ -216,7 +227,7 @@ class Study:
             raise TrialStopped()
         self._check_report(values)
         with self._lock:
-            now = time.time()  # taken under the lock, so report times follow report order
+            now = self.clock()  # taken under the lock, so report times follow report order
             trial.reports.append(values)
             self._report_times[trial.trial_id].append(now - self.start_time)
             decision = self.scheduler.on_trial_result(trial.trial_id, values)
@@ -236,6 +247,8 @@ class Study:
             raise TrialStopped()
         if decision is Decision.PAUSE:
             self._emit(StudyEvent("trial_paused", trial))
+            if not self.executor.blocks_on_pause:
+                return  # the executor polls paused_outcome() and resumes the trial itself
             resume.wait()
             if trial.trial_id in self._stop_reasons:
                 raise TrialStopped()
@@ -249,6 +262,16 @@ class Study:
             raise HPOError(f"report() got {', '.join(values)}, but Hyperband needs the resource "
                            f"{self.resource!r} in every report, e.g. report({self.resource}="
                            f"{self.resource}, {self.metric}=...); rename it with --resource")
+
+    def paused_outcome(self, trial: Trial) -> str | None:
+        """For executors that do not block on a pause: ``None`` while ``trial`` stays paused,
+        ``"stop"`` when it must end (report it finished as stopped), ``"resume"`` when it was
+        promoted and goes on."""
+        with self._lock:
+            event = self._resume_events.get(trial.trial_id)
+            if event is None or not event.is_set():
+                return None
+            return "stop" if trial.trial_id in self._stop_reasons else "resume"
 
     def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
         """Called by the executor when a trial's code has returned or raised."""
@@ -272,7 +295,7 @@ class Study:
 
     def _finalize(self, trial: Trial, outcome: TrialOutcome) -> None:
         trial.status = outcome.status
-        trial.end_time = time.time()
+        trial.end_time = self.clock()
         trial.error, trial.traceback = outcome.error, outcome.traceback
         if outcome.result:
             trial.reports.append(outcome.result)
@@ -322,7 +345,7 @@ class Study:
                 self._running += 1
                 self._resume_events[trial.trial_id].set()
                 continue
-            trial = Trial(len(self.trials), suggestion.config)
+            trial = Trial(len(self.trials), suggestion.config, start_time=self.clock())
             self.trials.append(trial)
             self._report_times[trial.trial_id] = []
             self._running += 1
@@ -346,7 +369,7 @@ class Study:
         if self._alive or self._done.is_set() or self.state == "created":
             return
         self.state = "failed" if self.error else "finished"
-        self.end_time = time.time()
+        self.end_time = self.clock()
         if self._timer is not None:
             self._timer.cancel()
         self.executor.shutdown()
@@ -443,7 +466,7 @@ class Study:
     def elapsed(self) -> float:
         if self.start_time is None:
             return 0.0
-        return (self.end_time or time.time()) - self.start_time
+        return (self.end_time or self.clock()) - self.start_time
 
     def report_times(self, trial_id: int) -> list[float]:
         """Seconds since the study started at which each report of ``trial_id`` arrived."""

@@ -35,6 +35,9 @@ class Executor(ABC):
     """Template method: ``start``/``shutdown`` check the call, ``_start``/``_shutdown`` act."""
 
     name = "executor"
+    blocks_on_pause = True
+    """Whether a paused trial waits inside ``report()`` (threads, processes) or the executor
+    polls ``Study.paused_outcome`` (a simulated clock)."""
 
     def __init__(self, workers: int = 1, slots: list[Slot] | None = None) -> None:
         if slots is None:
