@@ -87,9 +87,11 @@ class HPOMagics(Magics):
     @argument("--max-t", type=float, help="hyperband: maximum resource (default: `epochs = N` "
                                           "in the cell)")
     @argument("--resource", default="epoch", help="resource key in report() (default epoch)")
-    @argument("--searcher", default="random", help="random or grid")
+    @argument("--searcher", default="random",
+              help="random, grid, skopt, tpe, bayesopt, bohb or rl (default random)")
     @argument("--searcher-opt", action="append", default=[], metavar="KEY=VALUE",
-              help="searcher option, repeatable (grid: points=5, shuffle=True)")
+              help="searcher option, repeatable (e.g. grid: points=5; skopt: "
+                   "base_estimator=ET, acq_func=LCB; bayesopt: kernel=exp-decay-sum)")
     @argument("--seed", type=int, help="seed for searcher and scheduler")
     @argument("--workers", type=int, help="concurrent trials (default 1, or one per GPU slot "
                                           "with --gpus-per-trial)")
