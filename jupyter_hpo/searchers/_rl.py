@@ -1,0 +1,196 @@
+"""Reinforcement-learning search: an LSTM controller trained with REINFORCE, as in ENAS and
+the RL scheduler of the seeds.
+
+Every hyperparameter is one categorical decision: categorical and boolean ones choose among
+their values, real and integer ones among ``num_bins`` levels (the centres of equal cells of
+the unit cube of ``Space.to_unit``, so log domains are binned log-uniformly). The controller
+emits the decisions one after another, feeding each choice back as the next input. After every
+``controller_batch_size`` final results it takes one Adam step on the REINFORCE loss, the
+rewards being the results standardised over all results so far (sign flipped when minimising)
+minus an exponential moving-average baseline.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ..space import Categorical, Space
+from ._base import Searcher
+
+
+def _check_int(name: str, value: Any, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
+        raise ValueError(f"{name} is {value!r}, but must be an integer >= {lo}")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, lo: float, hi: float, lo_open: bool,
+                 hi_open: bool) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) \
+        and math.isfinite(value)
+    if ok:
+        ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open
+                                                           else value <= hi)
+    if not ok:
+        interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        raise ValueError(f"{name} is {value!r}, but must be a number in {interval}")
+    return float(value)
+
+
+class RLSearcher(Searcher):
+    """Samples configurations from an LSTM policy that REINFORCE moves towards good results."""
+
+    def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
+                 controller_batch_size: int = 4, controller_lr: float = 2e-2,
+                 num_bins: int = 10, hidden_size: int = 32, ema_baseline_decay: float = 0.95,
+                 max_resample: int = 20) -> None:
+        super().__init__(space, metric, mode, seed)
+        if len(space) == 0:
+            raise ValueError("rl needs at least one hyperparameter in the space")
+        self.controller_batch_size = _check_int("controller_batch_size",
+                                                controller_batch_size, 1)
+        self.controller_lr = _check_float("controller_lr", controller_lr, 0, math.inf,
+                                          True, True)
+        self.num_bins = _check_int("num_bins", num_bins, 2)
+        self.hidden_size = _check_int("hidden_size", hidden_size, 1)
+        self.ema_baseline_decay = _check_float("ema_baseline_decay", ema_baseline_decay, 0, 1,
+                                               False, True)
+        self.max_resample = _check_int("max_resample", max_resample, 0)
+        # the values each decision chooses among
+        self.choices: list[list[Any]] = []
+        for domain in space.values():
+            if isinstance(domain, Categorical):
+                self.choices.append(list(domain.choices))
+                continue
+            values: list[Any] = []
+            for k in range(self.num_bins):
+                v = domain.from_unit((k + 0.5) / self.num_bins)
+                if not values or v != values[-1]:
+                    values.append(v)
+            self.choices.append(values)
+        self._build_controller()
+        self.actions: dict[int, list[int]] = {}  # trial_id -> decisions of its config
+        self._batch: list[tuple[list[int], float]] = []  # (decisions, value to minimise)
+        self._history: list[float] = []
+        self.baseline: float | None = None
+        self.updates = 0
+
+    def _build_controller(self) -> None:
+        """The LSTM, its per-decision embeddings and heads, initialised from ``self.rng``."""
+        import torch
+
+        self._torch = torch
+        h = self.hidden_size
+        self.cell = torch.nn.LSTMCell(h, h)
+        self.start = torch.nn.Parameter(torch.zeros(1, h))
+        self.embeddings = torch.nn.ModuleList(
+            torch.nn.Embedding(len(c), h) for c in self.choices)
+        self.heads = torch.nn.ModuleList(torch.nn.Linear(h, len(c)) for c in self.choices)
+        params = [*self.cell.parameters(), *self.embeddings.parameters(),
+                  *self.heads.parameters()]
+        with torch.no_grad():
+            for p in params:  # ENAS's uniform(-0.1, 0.1), drawn from the searcher's own rng
+                p.copy_(torch.from_numpy(self.rng.uniform(-0.1, 0.1, tuple(p.shape))))
+        self.optimizer = torch.optim.Adam([self.start, *params], lr=self.controller_lr)
+
+    def _logits(self, step: int, state: tuple[Any, Any] | None, prev: Any) -> tuple[Any, Any]:
+        inp = self.start.expand(prev.shape[0], -1) if step == 0 else \
+            self.embeddings[step - 1](prev)
+        state = self.cell(inp, state)
+        return self.heads[step](state[0]), state
+
+    def _sample_actions(self) -> list[int]:
+        torch = self._torch
+        actions: list[int] = []
+        with torch.no_grad():
+            state, prev = None, torch.zeros(1, dtype=torch.long)
+            for step in range(len(self.choices)):
+                logits, state = self._logits(step, state, prev)
+                probs = torch.softmax(logits[0].double(), 0).numpy()
+                a = int(self.rng.choice(len(probs), p=probs / probs.sum()))
+                actions.append(a)
+                prev = torch.tensor([a])
+        return actions
+
+    def _config(self, actions: list[int]) -> dict[str, Any]:
+        return {name: c[a] for name, c, a in zip(self.space, self.choices, actions)}
+
+    def _actions_of(self, config: dict[str, Any]) -> list[int]:
+        """The decisions nearest to ``config`` (for results of configs we did not propose)."""
+        out = []
+        for (name, domain), values in zip(self.space.items(), self.choices):
+            if isinstance(domain, Categorical):
+                out.append(domain.index(config[name]))
+            else:
+                u = domain.to_unit(config[name])
+                out.append(int(np.argmin([abs(domain.to_unit(v) - u) for v in values])))
+        return out
+
+    def _suggest(self, trial_id: int) -> dict[str, Any] | None:
+        pending = list(self.pending.values())
+        for _ in range(self.max_resample + 1):
+            actions = self._sample_actions()
+            config = self._config(actions)
+            if config not in pending:
+                break
+        self.actions[trial_id] = actions
+        return config
+
+    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                final: bool = False) -> None:
+        """Collect final results; every ``controller_batch_size`` of them update the policy."""
+        super().observe(trial_id, config, result, final)
+        if not final:
+            return
+        actions = self.actions.pop(trial_id, None)
+        value = result.get(self.metric)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not math.isfinite(value):
+            return
+        if actions is None:
+            if not config:
+                return
+            actions = self._actions_of(config)
+        loss = float(value) if self.mode == "min" else -float(value)
+        self._history.append(loss)
+        self._batch.append((actions, loss))
+        if len(self._batch) >= self.controller_batch_size:
+            self._update()
+
+    def remove(self, trial_id: int) -> None:
+        """Forget a failed or cancelled trial (it gives no reward)."""
+        super().remove(trial_id)
+        self.actions.pop(trial_id, None)
+
+    def _update(self) -> None:
+        """One REINFORCE step on the collected batch."""
+        torch = self._torch
+        batch, self._batch = self._batch, []
+        hist = np.asarray(self._history)
+        scale = hist.std() if len(hist) > 1 and hist.std() > 0 else 1.0
+        rewards = np.clip(-(np.array([v for _, v in batch]) - hist.mean()) / scale, -3, 3)
+        if self.baseline is None:
+            self.baseline = float(rewards.mean())
+        advantages = []
+        for r in rewards:
+            advantages.append(r - self.baseline)
+            self.baseline = (self.ema_baseline_decay * self.baseline
+                             + (1 - self.ema_baseline_decay) * float(r))
+        acts = torch.tensor([a for a, _ in batch], dtype=torch.long)
+        log_prob = torch.zeros(len(batch), dtype=torch.float32)
+        state, prev = None, torch.zeros(len(batch), dtype=torch.long)
+        for step in range(len(self.choices)):
+            logits, state = self._logits(step, state, prev)
+            log_prob = log_prob + torch.log_softmax(logits, 1).gather(
+                1, acts[:, step:step + 1])[:, 0]
+            prev = acts[:, step]
+        adv = torch.tensor(advantages, dtype=torch.float32)
+        objective = -(adv * log_prob).mean()
+        self.optimizer.zero_grad()
+        objective.backward()
+        self.optimizer.step()
+        self.updates += 1

@@ -1,0 +1,123 @@
+"""The BOHB searcher: density models per rung level, proposals, determinism, options, %%hpo."""
+
+import statistics
+
+import pytest
+from searcher_harness import mixed_loss, mixed_space, run_fifo, run_hyperband
+
+from jupyter_hpo.searchers import make_searcher
+from jupyter_hpo.searchers._bohb import BOHBSearcher
+from jupyter_hpo.space import Bool, Categorical, Int, Real, Space
+
+
+def feed(searcher, n, objective=mixed_loss, first_id=0):
+    """Suggest and finish ``n`` trials one at a time; returns the proposals' final values."""
+    values = []
+    for t in range(first_id, first_id + n):
+        config = searcher.suggest(t)
+        value = objective(config, 27.0)
+        searcher.observe(t, config, {"loss": value}, final=True)
+        values.append(value)
+    return values
+
+
+def test_model_proposals_are_much_better_than_random_under_fifo():
+    # After 40 results the good/bad densities drive proposals; the median value of the
+    # next 60 proposals is compared with random search's over 6 seeds.
+    ours, theirs = [], []
+    for seed in range(6):
+        ours.append(statistics.median(run_fifo("bohb", mixed_loss, mixed_space(), 100,
+                                               seed)[40:]))
+        theirs.append(statistics.median(run_fifo("random", mixed_loss, mixed_space(), 100,
+                                                 seed)[40:]))
+    assert all(a < 0.5 * b for a, b in zip(ours, theirs)), (ours, theirs)
+
+
+def test_under_hyperband_values_are_kept_per_rung_and_the_top_rung_is_modelled():
+    searcher = BOHBSearcher(mixed_space(), "loss", "min", seed=0)
+    searcher.set_fidelity("epoch", 27, [1, 3, 9, 27])
+    config = searcher.suggest(0)
+    for epoch in range(1, 10):
+        searcher.observe(0, config, {"epoch": epoch, "loss": float(100 - epoch)})
+    searcher.observe(0, config, {"epoch": 9, "loss": 91.0}, final=True)
+    assert {lv: rung[0][1] for lv, rung in searcher.observations.items()} == \
+        {1: 99.0, 3: 97.0, 9: 91.0}
+    # 11 observations at rung 1 (n_good 5, the other 6 bad) make it usable; rung 3 has 1
+    for t in range(1, 11):
+        c = searcher.suggest(t)
+        searcher.observe(t, c, {"epoch": 1, "loss": mixed_loss(c, 1)}, final=True)
+    good, _, bad, _ = searcher._model()
+    assert len(good) == 5 and len(bad) == 6
+    for t in range(11, 21):
+        c = searcher.suggest(t)
+        searcher.observe(t, c, {"epoch": 3, "loss": mixed_loss(c, 3)}, final=True)
+    good, _, bad, _ = searcher._model()
+    rung3 = searcher.observations[3]
+    best5 = sorted(rung3, key=lambda t: rung3[t][1])[:5]
+    assert sorted(map(tuple, good)) == sorted(tuple(rung3[t][0]) for t in best5)
+
+
+def test_maximisation_models_the_largest_values_as_good():
+    space = Space({"x": Real(0, 1)})
+    searcher = BOHBSearcher(space, "acc", "max", seed=0, random_fraction=0.0)
+    for t in range(30):
+        c = searcher.suggest(t)
+        searcher.observe(t, c, {"acc": -abs(c["x"] - 0.8)}, final=True)
+    proposals = [searcher.suggest(100 + i)["x"] for i in range(20)]
+    assert abs(statistics.median(proposals) - 0.8) < 0.1, proposals
+
+
+def test_hyperband_run_completes_and_reaches_max_t():
+    best, spent = run_hyperband("bohb", mixed_loss, mixed_space(), 400, seed=0)
+    assert spent == 400 and best < 1.0
+
+
+def test_same_seed_gives_identical_proposals():
+    a = run_fifo("bohb", mixed_loss, mixed_space(), 40, seed=3, workers=3)
+    b = run_fifo("bohb", mixed_loss, mixed_space(), 40, seed=3, workers=3)
+    c = run_fifo("bohb", mixed_loss, mixed_space(), 40, seed=4, workers=3)
+    assert a == b and a != c
+
+
+def test_pending_trials_get_distinct_proposals_in_a_small_discrete_space():
+    space = Space({"a": Categorical("x", "y", "z"), "b": Bool(), "k": Int(1, 3)})
+    searcher = BOHBSearcher(space, "loss", "min", seed=0, random_fraction=0.0)
+    feed(searcher, 20, objective=lambda c, e: (c["a"] != "x") + (c["k"] - 1) + c["b"])
+    # the model strongly prefers a=x, b=False, k=1, yet 8 pending trials get 8 configs
+    batch = [searcher.suggest(100 + i) for i in range(8)]
+    assert len({tuple(c.values()) for c in batch}) == 8
+    assert batch[0] == {"a": "x", "b": False, "k": 1}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"min_points_in_model": 1}, "min_points_in_model is 1"),
+    ({"top_n_percent": 0}, "top_n_percent is 0"),
+    ({"top_n_percent": 100}, "top_n_percent is 100"),
+    ({"num_samples": 0}, "num_samples is 0"),
+    ({"random_fraction": 1.5}, "random_fraction is 1.5"),
+    ({"bandwidth_factor": 0}, "bandwidth_factor is 0"),
+    ({"min_bandwidth": "small"}, "min_bandwidth is 'small'"),
+])
+def test_bad_options_are_rejected(options, message):
+    with pytest.raises(ValueError, match=message):
+        make_searcher("bohb", mixed_space(), "loss", "min", 0, **options)
+
+
+def test_unknown_option_is_rejected():
+    with pytest.raises(ValueError, match="does not take these options"):
+        make_searcher("bohb", mixed_space(), "loss", "min", 0, controller_lr=0.1)
+
+
+def test_usable_from_the_cell_magic_with_hyperband(ipython_shell):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    cell = ("x = Real(0.01, 1.0, log=True)\nu = Int(1, 8)\nepochs = 9\n"
+            "for epoch in range(1, epochs + 1):\n"
+            "    report(epoch=epoch, loss=(x - 0.1) ** 2 + (u - 3) ** 2 / 64 + 1 / epoch)\n")
+    ip.run_cell_magic("hpo", "--quiet --searcher bohb --scheduler hyperband --trials 30 "
+                             "--seed 0 --searcher-opt top_n_percent=20", cell)
+    study = ip.user_ns["_hpo"]
+    assert study.state == "finished" and len(study.trials) == 30
+    searcher = study.scheduler.searcher
+    assert isinstance(searcher, BOHBSearcher) and searcher.top_n_percent == 20
+    assert set(searcher.observations) >= {1, 3}
