@@ -48,16 +48,25 @@ def test_quick_run_prints_the_machine(quick_run):
     assert "CPUs" in machine[0] and "jupyter_hpo " in machine[0] and "optuna " in machine[0]
 
 
-def test_table_has_header_and_six_rows(quick_run, table):
+def test_table_has_header_and_fifteen_rows(quick_run, table):
     assert "| measurement | jupyter_hpo | optuna | ratio |" in quick_run.stdout
-    assert len(table) == 6
+    assert len(table) == 15
 
 
 @pytest.mark.parametrize("words", [
-    ("report()", "median"),
-    ("report()", "p99"),
-    ("20 trivial trials", "FIFO", "vs RandomSampler"),
-    ("200 trivial trials", "FIFO", "vs RandomSampler"),
+    ("report()", "median", "thread, 1 worker vs n_jobs=1"),
+    ("report()", "p99", "thread, 1 worker vs n_jobs=1"),
+    ("report()", "median", "process, 1 worker vs n_jobs=1"),
+    ("report()", "p99", "process, 1 worker vs n_jobs=1"),
+    ("report()", "median", "process, 2 workers vs n_jobs=2"),
+    ("report()", "p99", "process, 2 workers vs n_jobs=2"),
+    ("trial start", "warm pool", "median (ms)", "process, 2 workers vs n_jobs=2"),
+    ("trial start", "warm pool", "p99 (ms)", "process, 2 workers vs n_jobs=2"),
+    ("trial start", "cold pool", "first trial (ms)", "process, 2 workers vs n_jobs=2"),
+    ("20 trivial trials", "wall (s): FIFO", "vs RandomSampler"),
+    ("20 trivial trials", "process, 2 workers vs n_jobs=2", "vs RandomSampler"),
+    ("200 trivial trials", "wall (s): FIFO", "vs RandomSampler"),
+    ("200 trivial trials", "process, 2 workers vs n_jobs=2", "vs RandomSampler"),
     ("trivial trials", "FIFO", "TPESampler"),
     ("trivial trials", "Hyperband", "HyperbandPruner"),
 ])
@@ -74,4 +83,9 @@ def test_ratio_is_jupyter_hpo_over_optuna(table):
 
 def test_quick_counts_are_small(table):
     counts = sorted(int(name.split()[0]) for name in table if "trivial trials" in name)
-    assert counts == [20, 200, 200, 200]
+    assert counts == [20, 20, 200, 200, 200, 200]
+
+
+def test_process_rows_say_how_many_trials_and_reports(quick_run):
+    assert "report() rows: 4 trials x 50 reports" in quick_run.stdout
+    assert "Trial start rows: 20 trivial trials; warm pool: trials 2 to 19" in quick_run.stdout

@@ -19,6 +19,9 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ..trial import Trial, TrialStopped, _TrialContext, current_trial
+from .thread import user_traceback
+
 PARENT_POLL_S = 0.25
 
 
@@ -116,8 +119,6 @@ class _Worker:
         return self.objective
 
     def _hook(self, values: dict[str, Any]) -> None:
-        from ..trial import TrialStopped, current_trial
-
         self.channel.send(("report", values))
         reply = self.conn.recv()
         if reply in ("continue", "stop"):  # the study recorded it: keep the copy in step
@@ -130,8 +131,6 @@ class _Worker:
             raise reply[1]
 
     def run(self, trial_id: int, config: dict[str, Any]) -> tuple[Any, ...]:
-        from ..trial import Trial, TrialStopped, _TrialContext
-        from .thread import user_traceback
 
         self._restart = False
         trial = Trial(trial_id, config)

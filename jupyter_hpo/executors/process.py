@@ -243,7 +243,7 @@ class _Worker:
                 self.kill_if_running(trial, "timeout")
                 wait = 5.0
             try:
-                if not conn.poll(wait):
+                if wait is not None and not conn.poll(wait):
                     continue
                 message = conn.recv()
             except (EOFError, OSError):
