@@ -5,11 +5,41 @@
 
 from __future__ import annotations
 
-from .api import infer_mode, tune
-from .errors import HPOError, HPOSyntaxError, SpaceError, StudyFailedError
-from .space import Bool, Categorical, Int, Real, Space
-from .study import Study, StudyEvent
-from .trial import Decision, Trial, TrialStatus, TrialStopped, report
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__ imports
+    from .api import infer_mode, tune
+    from .errors import HPOError, HPOSyntaxError, SpaceError, StudyFailedError
+    from .space import Bool, Categorical, Int, Real, Space
+    from .study import Study, StudyEvent
+    from .trial import Decision, Trial, TrialStatus, TrialStopped, report
+
+# Public names are imported on first use (PEP 562), so that `%load_ext jupyter_hpo` and the
+# process executor's workers do not pay for numpy, pandas and the rest until they need them.
+_EXPORTS = {
+    "infer_mode": "api", "tune": "api",
+    "HPOError": "errors", "HPOSyntaxError": "errors", "SpaceError": "errors",
+    "StudyFailedError": "errors",
+    "Bool": "space", "Categorical": "space", "Int": "space", "Real": "space", "Space": "space",
+    "Study": "study", "StudyEvent": "study",
+    "Decision": "trial", "Trial": "trial", "TrialStatus": "trial", "TrialStopped": "trial",
+    "report": "trial",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_hpo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __version__ = "0.1.0"
 
