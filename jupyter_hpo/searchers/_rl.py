@@ -20,25 +20,7 @@ import numpy as np
 
 from ..space import Categorical, Space
 from ._base import Searcher
-
-
-def _check_int(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
-        raise ValueError(f"{name} is {value!r}, but must be an integer >= {lo}")
-    return int(value)
-
-
-def _check_float(name: str, value: Any, lo: float, hi: float, lo_open: bool,
-                 hi_open: bool) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) \
-        and math.isfinite(value)
-    if ok:
-        ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open
-                                                           else value <= hi)
-    if not ok:
-        interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
-        raise ValueError(f"{name} is {value!r}, but must be a number in {interval}")
-    return float(value)
+from ._options import check_float, check_int
 
 
 class RLSearcher(Searcher):
@@ -51,15 +33,15 @@ class RLSearcher(Searcher):
         super().__init__(space, metric, mode, seed)
         if len(space) == 0:
             raise ValueError("rl needs at least one hyperparameter in the space")
-        self.controller_batch_size = _check_int("controller_batch_size",
+        self.controller_batch_size = check_int("controller_batch_size",
                                                 controller_batch_size, 1)
-        self.controller_lr = _check_float("controller_lr", controller_lr, 0, math.inf,
+        self.controller_lr = check_float("controller_lr", controller_lr, 0, math.inf,
                                           True, True)
-        self.num_bins = _check_int("num_bins", num_bins, 2)
-        self.hidden_size = _check_int("hidden_size", hidden_size, 1)
-        self.ema_baseline_decay = _check_float("ema_baseline_decay", ema_baseline_decay, 0, 1,
+        self.num_bins = check_int("num_bins", num_bins, 2)
+        self.hidden_size = check_int("hidden_size", hidden_size, 1)
+        self.ema_baseline_decay = check_float("ema_baseline_decay", ema_baseline_decay, 0, 1,
                                                False, True)
-        self.max_resample = _check_int("max_resample", max_resample, 0)
+        self.max_resample = check_int("max_resample", max_resample, 0)
         # the values each decision chooses among
         self.choices: list[list[Any]] = []
         for domain in space.values():
