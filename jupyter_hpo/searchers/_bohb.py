@@ -6,6 +6,23 @@ for that level; a model is fitted on the highest level with enough observations.
 ``top_n_percent`` of them define a density ``l(x)``, the rest a density ``g(x)``; candidates
 drawn from a widened ``l`` are ranked by ``l(x) / g(x)``. Under FIFO, final results form a
 single level. Everything is computed with numpy in the unit cube of ``Space.to_unit``.
+
+Deviations from hpbandster's BOHB (its defaults are kept: ``top_n_percent`` 15,
+``num_samples`` 64, ``random_fraction`` 1/3, ``bandwidth_factor`` 3, ``min_bandwidth`` 1e-3,
+``min_points_in_model`` = dimensions + 1; ``prior_weight`` 1 is new):
+
+* continuous kernels are Gaussians truncated to [0, 1] and renormalised, so a density does
+  not lose mass near the edges and ``l / g`` has no bias towards or away from them;
+* the continuous bandwidth floor is ``max(min_bandwidth, 1 / min(100, n + 1))`` for the
+  ``n`` observations of the modelled level (hyperopt's and Optuna's clip), the same for ``l``
+  and ``g``: small models do not collapse onto their points, and neither density gets a wider
+  floor than the other (which would make ``l / g`` largest far away from every point);
+* each categorical kernel keeps a share of the uniform prior as Optuna's TPE does
+  (``prior_weight / (n + 1)`` per choice for ``n`` points), so no choice's density reaches
+  zero and sampling keeps trying the other choices while ``n`` is small;
+* both densities are mixed with the uniform density with weight ``prior_weight`` (against 1
+  per point, as Optuna's prior), so ``l / g`` tends to a constant away from all points
+  instead of being decided by the tails of the nearest kernels.
 """
 
 from __future__ import annotations
@@ -15,36 +32,64 @@ import numbers
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from ..space import Categorical, Space
 from ._base import Searcher
 
 _FINAL = math.inf  # the level of final results when no resource is known (FIFO)
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def _log_kernels(points: np.ndarray, data: np.ndarray, bw: np.ndarray,
-                 levels: np.ndarray) -> np.ndarray:
-    """Log density of the product-kernel KDE over ``data`` at each of ``points``.
+class _KDE:
+    """A product-kernel density over encoded points (truncated Gaussians and categories)."""
 
-    Continuous coordinates use Gaussian kernels (bandwidth ``bw``); categorical ones
-    (``levels`` > 0 choices, coded as indices) use the Aitchison-Aitken kernel, which keeps
-    the observed choice with probability ``1 - bw`` and spreads ``bw`` over the others.
-    """
-    diff = points[:, None, :] - data[None, :, :]  # (candidates, observations, dims)
-    cont = levels == 0
-    log_k = np.empty_like(diff)
-    if cont.any():
-        h = bw[cont]
-        log_k[:, :, cont] = (-0.5 * (diff[:, :, cont] / h) ** 2
-                             - np.log(h * math.sqrt(2 * math.pi)))
-    cat = ~cont
-    if cat.any():
-        lam, c = bw[cat], levels[cat]
-        same = np.abs(diff[:, :, cat]) < 0.5
-        log_k[:, :, cat] = np.where(same, np.log(1 - lam), np.log(lam / np.maximum(c - 1, 1)))
-    total = log_k.sum(axis=2)
-    top = total.max(axis=1, keepdims=True)
-    return (top[:, 0] + np.log(np.exp(total - top).mean(axis=1)))
+    def __init__(self, data: np.ndarray, bw: np.ndarray, levels: np.ndarray,
+                 prior_weight: float) -> None:
+        self.data, self.bw, self.levels, self.prior_weight = data, bw, levels, prior_weight
+        self.cont = levels == 0
+        mu, h = data[:, self.cont], bw[self.cont]
+        # log of each kernel's mass inside [0, 1]: the truncation's normaliser
+        self.log_mass = np.log(np.maximum(ndtr((1 - mu) / h) - ndtr(-mu / h), 1e-300))
+
+    def log_pdf(self, points: np.ndarray) -> np.ndarray:
+        """Log density at each of ``points``."""
+        diff = points[:, None, :] - self.data[None, :, :]  # (points, data, dims)
+        total = np.zeros(diff.shape[:2])
+        if self.cont.any():
+            h = self.bw[self.cont]
+            total += (-0.5 * (diff[:, :, self.cont] / h) ** 2 - np.log(h) - _LOG_SQRT_2PI
+                      - self.log_mass[None]).sum(axis=2)
+        cat = ~self.cont
+        if cat.any():
+            lam, c = self.bw[cat], self.levels[cat]
+            same = np.abs(diff[:, :, cat]) < 0.5
+            total += np.where(same, np.log1p(-lam),
+                              np.log(np.maximum(lam, 1e-300) / np.maximum(c - 1, 1))).sum(axis=2)
+        if self.prior_weight > 0:  # the uniform prior as one more component
+            log_prior = math.log(self.prior_weight) - np.log(self.levels[cat]).sum()
+            total = np.concatenate([total, np.full((len(points), 1), log_prior)], axis=1)
+        top = total.max(axis=1, keepdims=True)
+        return (top[:, 0] + np.log(np.exp(total - top).sum(axis=1))
+                - math.log(len(self.data) + self.prior_weight))
+
+    def sample(self, rng: np.random.Generator, k: int, factor: float,
+               min_bandwidth: float) -> np.ndarray:
+        """``k`` draws with continuous bandwidths widened by ``factor`` (truncated to [0, 1])."""
+        centres = self.data[rng.integers(len(self.data), size=k)]
+        out = centres.copy()
+        mu = centres[:, self.cont]
+        h = np.maximum(self.bw[self.cont] * factor, min_bandwidth)
+        lo, hi = ndtr(-mu / h), ndtr((1 - mu) / h)
+        u = lo + (hi - lo) * rng.random(mu.shape)
+        out[:, self.cont] = np.clip(mu + h * ndtri(np.clip(u, 1e-300, 1 - 1e-16)), 0, 1)
+        for j in np.flatnonzero(~self.cont):
+            c, lam = int(self.levels[j]), self.bw[j]
+            # the kernel keeps the centre's choice with probability 1 - lam
+            switch = rng.random(k) < lam
+            shift = rng.integers(1, max(c, 2), size=k)
+            out[switch, j] = (centres[switch, j] + shift[switch]) % max(c, 1)
+        return out
 
 
 class BOHBSearcher(Searcher):
@@ -53,7 +98,8 @@ class BOHBSearcher(Searcher):
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  min_points_in_model: int | None = None, top_n_percent: float = 15,
                  num_samples: int = 64, random_fraction: float = 1 / 3,
-                 bandwidth_factor: float = 3, min_bandwidth: float = 1e-3) -> None:
+                 bandwidth_factor: float = 3, min_bandwidth: float = 1e-3,
+                 prior_weight: float = 1.0) -> None:
         super().__init__(space, metric, mode, seed)
         if len(space) == 0:
             raise ValueError("bohb needs at least one hyperparameter in the space")
@@ -73,12 +119,14 @@ class BOHBSearcher(Searcher):
         self._check_real("random_fraction", random_fraction, 0, 1)
         self._check_real("bandwidth_factor", bandwidth_factor, 0, math.inf, open_lo=True)
         self._check_real("min_bandwidth", min_bandwidth, 0, 1, open_lo=True)
+        self._check_real("prior_weight", prior_weight, 0, math.inf)
         self.min_points_in_model = int(min_points_in_model)
         self.top_n_percent = float(top_n_percent)
         self.num_samples = int(num_samples)
         self.random_fraction = float(random_fraction)
         self.bandwidth_factor = float(bandwidth_factor)
         self.min_bandwidth = float(min_bandwidth)
+        self.prior_weight = float(prior_weight)
         domains = list(space.values())
         # number of choices for categorical coordinates (coded as indices), 0 for continuous
         self._levels = np.array([len(dm.choices) if isinstance(dm, Categorical) else 0
@@ -153,46 +201,35 @@ class BOHBSearcher(Searcher):
         xs = np.array([rung[t][0] for t in ids])
         return xs[:n_good], xs[n_good:n_good + n_bad]
 
-    def _bandwidth(self, data: np.ndarray) -> np.ndarray:
-        """Scott's normal-reference rule, clipped below (and for categorical coordinates,
-        above, where the kernel would favour other choices over the observed one)."""
+    def _bandwidth(self, data: np.ndarray, n_level: int) -> np.ndarray:
+        """Scott's normal-reference rule (as statsmodels' KDE in BOHB) with floors: for
+        continuous coordinates ``max(min_bandwidth, 1 / min(100, n_level + 1))``; for
+        categorical ones the prior's share ``prior_weight / (n + 1)`` per choice. Categorical
+        bandwidths are at most ``(c - 1) / c``, where the kernel becomes uniform."""
         n, d = data.shape
         bw = 1.06 * data.std(axis=0) * n ** (-1.0 / (4 + d))
-        bw = np.maximum(bw, self.min_bandwidth)
-        cat = self._levels > 0
-        bw[cat] = np.minimum(bw[cat], (self._levels[cat] - 1) / np.maximum(self._levels[cat], 1))
-        bw[cat & (self._levels == 1)] = self.min_bandwidth
+        cont, c = self._levels == 0, self._levels
+        bw[cont] = np.maximum(bw[cont], max(self.min_bandwidth, 1.0 / min(100, n_level + 1)))
+        cat = ~cont
+        share = self.prior_weight / (n + 1)
+        floor = (c[cat] - 1) * share / (1 + c[cat] * share)
+        bw[cat] = np.clip(bw[cat], np.maximum(floor, self.min_bandwidth),
+                          (c[cat] - 1) / np.maximum(c[cat], 1))
+        bw[cat & (c == 1)] = 0.0
         return bw
 
-    def _model(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """KDE data and bandwidths (good, good_bw, bad, bad_bw) on the highest usable level."""
+    def _model(self) -> tuple[_KDE, _KDE] | None:
+        """The (good, bad) densities on the highest level with enough observations."""
         for level in sorted(self.observations, reverse=True):
             split = self._split(level)
             if split is not None:
                 good, bad = split
-                return good, self._bandwidth(good), bad, self._bandwidth(bad)
+                n = len(good) + len(bad)
+                return (_KDE(good, self._bandwidth(good, n), self._levels,
+                             self.prior_weight),
+                        _KDE(bad, self._bandwidth(bad, n), self._levels,
+                             self.prior_weight))
         return None
-
-    def _sample_good(self, good: np.ndarray, bw: np.ndarray) -> np.ndarray:
-        """``num_samples`` draws from the good density with widened continuous bandwidths."""
-        rng, k = self.rng, self.num_samples
-        centres = good[rng.integers(len(good), size=k)]
-        out = centres.copy()
-        cont = self._levels == 0
-        scale = np.broadcast_to(bw * self.bandwidth_factor, centres.shape)
-        todo = np.broadcast_to(cont, centres.shape).copy()
-        for _ in range(100):  # truncated normal on [0, 1] by rejection
-            if not todo.any():
-                break
-            draw = centres[todo] + scale[todo] * rng.standard_normal(int(todo.sum()))
-            out[todo] = draw
-            todo[todo] = (draw < 0) | (draw > 1)
-        out[:, cont] = np.clip(out[:, cont], 0, 1)
-        for j in np.flatnonzero(~cont):
-            c = int(self._levels[j])
-            redraw = rng.random(k) >= 1 - bw[j]
-            out[redraw, j] = rng.integers(c, size=int(redraw.sum()))
-        return out
 
     # ------------------------------------------------------------------ proposals
     def _is_pending(self, config: dict[str, Any]) -> bool:
@@ -210,10 +247,10 @@ class BOHBSearcher(Searcher):
         model = self._model()
         if model is None or self.rng.random() < self.random_fraction:
             return self._random_config()
-        good, good_bw, bad, bad_bw = model
-        candidates = self._sample_good(good, good_bw)
-        score = (_log_kernels(candidates, good, good_bw, self._levels)
-                 - _log_kernels(candidates, bad, bad_bw, self._levels))
+        good, bad = model
+        candidates = good.sample(self.rng, self.num_samples, self.bandwidth_factor,
+                                 self.min_bandwidth)
+        score = good.log_pdf(candidates) - bad.log_pdf(candidates)
         for i in np.argsort(-score, kind="stable"):
             config = self._decode(candidates[i])
             if not self._is_pending(config):
