@@ -1,12 +1,17 @@
 """Gaussian-process Bayesian optimisation; with Hyperband, multi-fidelity as in MOBSTER.
 
-Configurations are encoded in the unit cube (numbers through ``Space.to_unit``, categories
-one-hot). With FIFO the GP models final results. With Hyperband (after ``set_fidelity``) it
-models every report at a rung level jointly over (configuration, resource), the resource
-normalised as ``log(r / r_min) / log(max_t / r_min)``, and a new configuration maximises the
-expected improvement at ``max_t`` over the best posterior mean at ``max_t`` of the configurations
-seen so far. Pending trials are fantasised at their posterior mean (kriging believer), which
-removes their neighbourhood from the search while they run.
+Configurations are encoded in the unit cube: numbers through ``Domain.to_unit`` (integers at
+the centre of their cell, log domains log-uniformly), categories one-hot. With FIFO the GP
+models final results. With Hyperband (after ``set_fidelity``) it models every result at a rung
+level jointly over (configuration, resource), the resource normalised as
+``log(r / r_min) / log(max_t / r_min)``, and a new configuration maximises the expected
+improvement at the *target level*: the largest rung level with at least five results (max_t
+once five trials got there). That is MOBSTER's and BOHB's rule: the
+acquisition is taken where the model has data, not extrapolated to max_t from a handful of
+points. EI is maximised over random candidates and perturbations of the best configurations,
+then refined by a coordinate search on the numeric columns. Pending trials are fantasised at
+their posterior mean (kriging believer), which removes their neighbourhood from the search
+while they run.
 """
 
 from __future__ import annotations
@@ -17,19 +22,31 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from ..space import Categorical, Space
+from ..space import Categorical, Int, Space
 from ._base import Searcher
-from ._gp import KERNELS, GaussianProcess, Kernel
+from ._gp import KERNELS, GaussianProcess, Kernel, single_blas_thread
 from ._options import check_int
+
+_REFINE_STARTS = 3
+_REFINE_ROUNDS = 8
+_MIN_AT_TARGET = 5
+_FIT_POINTS = 150  # hyperparameters are fitted on at most this many observations
 
 
 class BayesOptSearcher(Searcher):
-    """Matérn-5/2 ARD GP, marginal-likelihood fits, expected improvement."""
+    """Matérn-5/2 ARD GP, marginal-likelihood fits, expected improvement.
+
+    Options: ``kernel`` (``matern52``, ``matern52-res-warp``, ``exp-decay-sum``; they differ
+    only with Hyperband), ``num_init_random`` random trials before the model is used,
+    hyperparameters refitted for the first ``opt_skip_init_length`` observations and then every
+    ``opt_skip_period``-th (otherwise reused), ``num_candidates`` random candidates for EI, and
+    ``debug_log`` to print each decision (best so far, choice, EI, lengthscales).
+    """
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  kernel: str = "matern52", num_init_random: int = 5,
-                 opt_skip_period: int = 10, opt_skip_init_length: int = 150,
-                 num_candidates: int = 1000, debug_log: bool = False) -> None:
+                 opt_skip_period: int = 1, opt_skip_init_length: int = 150,
+                 num_candidates: int = 500, debug_log: bool = False) -> None:
         super().__init__(space, metric, mode, seed)
         if kernel not in KERNELS:
             raise ValueError(f"kernel is {kernel!r}, but must be one of {', '.join(KERNELS)}")
@@ -43,8 +60,28 @@ class BayesOptSearcher(Searcher):
         self.debug_log = debug_log
         self._names = list(space)
         self._sign = 1.0 if mode == "min" else -1.0
-        # (trial_id, resource or None) -> (encoded config, value to minimise)
+        self._numeric: list[int] = []  # encoded columns of Real and Int domains
+        self._ints: list[tuple[int, Int]] = []
+        self._onehot: list[slice] = []
+        column = 0
+        for name in self._names:
+            domain = space[name]
+            if isinstance(domain, Categorical):
+                self._onehot.append(slice(column, column + len(domain.choices)))
+                column += len(domain.choices)
+            else:
+                self._numeric.append(column)
+                if isinstance(domain, Int):
+                    self._ints.append((column, domain))
+                column += 1
+        self._width = column
+        # (trial_id, rung level or None) -> (encoded config, value to minimise)
         self.data: dict[tuple[int, float | None], tuple[np.ndarray, float]] = {}
+        self._observed: set[tuple[Any, ...]] = set()  # keys of the configurations in data
+        # a random rank per observation: fits use the lowest-ranked ones, a subset that changes
+        # little from one fit to the next, so warm-started fits converge in a few steps
+        self._rank: dict[tuple[int, float | None], float] = {}
+        self._rank_rng = np.random.default_rng(None if seed is None else [seed, 1])
         self._gp: GaussianProcess | None = None
         self._fits = 0
         self._fitted_at = -1
@@ -52,6 +89,7 @@ class BayesOptSearcher(Searcher):
     # ------------------------------------------------------------------ observing
     def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
                 final: bool = False) -> None:
+        """Record final results (FIFO) or the first result at or past each rung level."""
         super().observe(trial_id, config, result, final)
         if not config:
             return
@@ -59,114 +97,176 @@ class BayesOptSearcher(Searcher):
             value = float(result.get(self.metric))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return
-        if math.isnan(value):
+        if not math.isfinite(value):
             return
         if self.resource is None:
             if final:
-                self.data[(trial_id, None)] = (self._encode(config), self._sign * value)
+                self._add((trial_id, None), config, value)
             return
         try:
             r = float(result.get(self.resource))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return
-        for level in [*self.rung_levels, self.max_t]:
-            if level is not None and r >= level and (trial_id, level) not in self.data:
-                self.data[(trial_id, level)] = (self._encode(config), self._sign * value)
+        for level in self._levels():
+            if r >= level and (trial_id, level) not in self.data:
+                self._add((trial_id, level), config, value)
+
+    def _add(self, key: tuple[int, float | None], config: dict[str, Any], value: float) -> None:
+        encoded = self._encode(config)
+        self.data[key] = (encoded, self._sign * value)
+        self._observed.add(self._key(encoded))
+        self._rank[key] = float(self._rank_rng.random())
 
     # ------------------------------------------------------------------ proposing
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
-        if len({key[0] for key in self.data}) < self.num_init_random:
+        if len({key[0] for key in self.data}) < max(self.num_init_random, 2):
             return self._distinct_random()
-        x, y = self._training_data()
-        gp = self._model(x, y)
-        target = self._at_target(np.array([v for v, _ in self.data.values()]))
-        incumbent_mean = float(np.min(gp.predict(target)[0]))
+        with single_blas_thread():
+            return self._propose()
+
+    def _propose(self) -> dict[str, Any] | None:
+        """The configuration with the largest expected improvement."""
+        x, y_raw, levels = self._training_data()
+        y_mean, y_std = float(np.mean(y_raw)), float(np.std(y_raw)) or 1.0
+        y = (y_raw - y_mean) / y_std
+        refitted = self._update_model(x, y)
+        gp = self._gp
+        assert gp is not None
+        level = self._target_level()
+        incumbent = float(np.min(gp.fitted_mean()[levels == self._r(level)]))
         pending = [self._encode(c) for c in self.pending.values()]
-        if pending:  # kriging believer: pending points take their posterior mean
-            fantasy_x = self._at_target(np.array(pending))
-            fantasy_y = gp.predict(fantasy_x)[0] * gp.std + gp.mean
-            gp = self._conditioned(gp, np.vstack([x, fantasy_x]), np.concatenate([y, fantasy_y]))
-        candidates = self._candidates()
-        encoded = self._at_target(np.array([self._encode(c) for c in candidates]))
-        mean, std = gp.predict(encoded)
-        ei = _expected_improvement(incumbent_mean, mean, std)
-        taken = {tuple(np.round(v, 9)) for v in pending} | \
-            {tuple(np.round(v, 9)) for v, _ in self.data.values()}
-        order = np.argsort(-ei)
-        for index in order:
-            if tuple(np.round(self._encode(candidates[index]), 9)) not in taken:
+        if pending:  # kriging believer; a pending point predicted better is the new best
+            fantasy_x = self._at(np.array(pending), level)
+            incumbent = min(incumbent, float(np.min(gp.predict(fantasy_x)[0])))
+            gp = gp.fantasised(fantasy_x)
+        taken = {self._key(v) for v in pending} | self._observed
+        candidates = self._candidates(level)
+        ei = self._ei(gp, candidates, level, incumbent)
+        candidates, ei = self._refine(gp, candidates, ei, level, incumbent)
+        for index in np.argsort(-ei, kind="stable"):
+            if self._key(candidates[index]) not in taken:
                 break
         else:
             return self._distinct_random()
-        choice = candidates[int(index)]
+        choice = self._decode(candidates[index])
         if self.debug_log:
-            self._log(choice, ei[index], mean[index], std[index], incumbent_mean, gp, len(x))
+            mean, std = gp.predict(self._at(candidates[index:index + 1], level))
+            self._log(choice, float(ei[index]), float(mean[0]), float(std[0]), incumbent,
+                      y_mean, y_std, level, len(x), refitted)
         return choice
 
-    def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
-        rows, values = [], []
+    def _levels(self) -> list[float]:
+        levels = sorted(set(self.rung_levels) | ({self.max_t} if self.max_t else set()))
+        return [float(level) for level in levels]
+
+    def _training_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inputs, values to minimise and normalised levels (-1 with FIFO) of the data."""
+        rows, values, levels = [], [], []
         for (_, level), (encoded, value) in self.data.items():
             rows.append(encoded if level is None else np.append(encoded, self._r(level)))
             values.append(value)
-        return np.array(rows), np.array(values)
+            levels.append(self._r(level))
+        return np.array(rows), np.array(values), np.array(levels)
 
-    def _model(self, x: np.ndarray, y: np.ndarray) -> GaussianProcess:
+    def _target_level(self) -> float | None:
+        """The largest level with at least ``_MIN_AT_TARGET`` results (None with FIFO)."""
+        if self.resource is None:
+            return None
+        counts: dict[float, int] = {}
+        for _, level in self.data:
+            counts[level] = counts.get(level, 0) + 1  # type: ignore[index]
+        enough = [lv for lv, n in counts.items() if n >= _MIN_AT_TARGET]
+        return max(enough) if enough else min(counts)
+
+    def _update_model(self, x: np.ndarray, y: np.ndarray) -> bool:
         """Refit hyperparameters for the first ``opt_skip_init_length`` observations, then
-        every ``opt_skip_period``-th one; otherwise only condition on the new data."""
+        every ``opt_skip_period``-th one; otherwise only condition on the data. True if
+        refitted."""
         if self._gp is None:
-            self._gp = GaussianProcess(Kernel(self.kernel_name, x.shape[1] -
-                                              int(self.resource is not None),
+            self._gp = GaussianProcess(Kernel(self.kernel_name, self._width,
                                               self.resource is not None))
         n = len(x)
         due = n <= self.opt_skip_init_length or n - self._fitted_at >= self.opt_skip_period
         if due and n != self._fitted_at:
-            self._gp.fit(x, y, self.rng, restart=self._fits % 5 == 0)
+            # random restarts on the first fit and every tenth, warm starts from the last fit
+            subset = None
+            if n > _FIT_POINTS:
+                ranks = np.array([self._rank[key] for key in self.data])
+                subset = np.sort(np.argsort(ranks, kind="stable")[:_FIT_POINTS])
+            restarts = 2 if self._fits == 0 else int(self._fits % 10 == 0)
+            self._gp.fit(x, y, self.rng, restarts=restarts, subset=subset)
             self._fitted_at, self._fits = n, self._fits + 1
-        else:
-            self._gp.condition(x, y)
-        return self._gp
+            return True
+        self._gp.condition(x, y)
+        return False
 
-    @staticmethod
-    def _conditioned(gp: GaussianProcess, x: np.ndarray, y: np.ndarray) -> GaussianProcess:
-        copy = GaussianProcess(gp.kernel)
-        copy.condition(x, y)
-        return copy
+    def _ei(self, gp: GaussianProcess, candidates: np.ndarray, level: float | None,
+            incumbent: float) -> np.ndarray:
+        mean, std = gp.predict(self._at(candidates, level))
+        return _expected_improvement(incumbent, mean, std)
 
-    def _candidates(self) -> list[dict[str, Any]]:
-        """Random configurations plus local perturbations of the best ones seen."""
-        candidates = [self.space.sample(self.rng) for _ in range(self.num_candidates)]
-        finals = sorted(self._best_configs(), key=lambda item: item[1])[:5]
-        for config, _ in finals:
+    def _candidates(self, level: float | None) -> np.ndarray:
+        """Random encoded configurations plus perturbations of the best ones seen."""
+        rng = self.rng
+        randoms = np.zeros((self.num_candidates, self._width))
+        randoms[:, self._numeric] = rng.random((self.num_candidates, len(self._numeric)))
+        for block in self._onehot:
+            chosen = rng.integers(block.stop - block.start, size=self.num_candidates)
+            randoms[np.arange(self.num_candidates), block.start + chosen] = 1.0
+        best = sorted(((value, v) for (_, lv), (v, value) in self.data.items() if lv == level),
+                      key=lambda item: item[0])[:5]
+        local = []
+        per_scale = max(self.num_candidates // 50, 2)  # 30% of the candidates are local
+        for _, encoded in best:
             for scale in (0.02, 0.05, 0.15):
-                for _ in range(self.num_candidates // 50):
-                    candidates.append(self._perturb(config, scale))
-        return candidates
+                moved = np.repeat(encoded[None, :], per_scale, axis=0)
+                moved[:, self._numeric] += rng.normal(0.0, scale, (per_scale, len(self._numeric)))
+                for block in self._onehot:
+                    flip = rng.random(per_scale) < 2 * scale
+                    chosen = rng.integers(block.stop - block.start, size=per_scale)
+                    moved[flip, block] = 0.0
+                    moved[np.flatnonzero(flip), block.start + chosen[flip]] = 1.0
+                local.append(moved)
+        return self._snap(np.vstack([randoms, *local]))
 
-    def _best_configs(self) -> list[tuple[dict[str, Any], float]]:
-        top = self.max_t if self.resource is not None else None
-        best: dict[int, tuple[dict[str, Any], float]] = {}
-        for (trial_id, level), (encoded, value) in self.data.items():
-            if level == top or top is None:
-                best[trial_id] = (self._decode(encoded), value)
-        return list(best.values())
+    def _refine(self, gp: GaussianProcess, candidates: np.ndarray, ei: np.ndarray,
+                level: float | None, incumbent: float) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinate search from the best few candidates over the numeric columns: try a
+        step up and down along each, take the best move, halve the step when none helps."""
+        if not self._numeric:
+            return candidates, ei
+        starts = np.argsort(-ei, kind="stable")[:_REFINE_STARTS]
+        points, values = candidates[starts].copy(), ei[starts].copy()
+        steps = np.full(len(points), 0.1)
+        d = len(self._numeric)
+        for _ in range(_REFINE_ROUNDS):
+            trial = np.repeat(points, 2 * d, axis=0)
+            moves = np.concatenate([np.eye(d), -np.eye(d)])
+            trial[:, self._numeric] += np.tile(moves, (len(points), 1)) \
+                * np.repeat(steps, 2 * d)[:, None]
+            trial = self._snap(trial)
+            gains = self._ei(gp, trial, level, incumbent).reshape(len(points), 2 * d)
+            best = np.argmax(gains, axis=1)
+            for i, j in enumerate(best):
+                if gains[i, j] > values[i]:
+                    points[i], values[i] = trial[i * 2 * d + j], gains[i, j]
+                else:
+                    steps[i] /= 2
+        return np.vstack([candidates, points]), np.concatenate([ei, values])
 
-    def _perturb(self, config: dict[str, Any], scale: float) -> dict[str, Any]:
-        out = {}
-        for name in self._names:
-            domain = self.space[name]
-            if isinstance(domain, Categorical):
-                out[name] = domain.sample(self.rng) if self.rng.random() < scale * 2 \
-                    else config[name]
-            else:
-                u = domain.to_unit(config[name]) + self.rng.normal(0.0, scale)
-                out[name] = domain.from_unit(float(np.clip(u, 0.0, 1.0)))
-        return out
+    def _snap(self, encoded: np.ndarray) -> np.ndarray:
+        """Clip to the cube and move integers to the centre of their cell."""
+        if self._numeric:
+            encoded[:, self._numeric] = np.clip(encoded[:, self._numeric], 0.0, 1.0)
+        for column, domain in self._ints:
+            encoded[:, column] = [domain.to_unit(domain.from_unit(u)) for u in encoded[:, column]]
+        return encoded
 
     def _distinct_random(self) -> dict[str, Any]:
-        taken = [tuple(sorted(p.items())) for p in self.pending.values()]
+        taken = [self._key(self._encode(p)) for p in self.pending.values()]
         config = self.space.sample(self.rng)
         for _ in range(20):
-            if tuple(sorted(config.items())) not in taken:
+            if self._key(self._encode(config)) not in taken:
                 break
             config = self.space.sample(self.rng)
         return config
@@ -197,28 +297,42 @@ class BayesOptSearcher(Searcher):
                 i += 1
         return config
 
-    def _r(self, level: float) -> float:
+    def _key(self, encoded: np.ndarray) -> tuple[Any, ...]:
+        """What makes two encoded configurations the same configuration."""
+        return tuple(sorted(self._decode(encoded).items()))
+
+    def _r(self, level: float | None) -> float:
+        """The resource normalised to [0, 1] on a log scale (-1 with FIFO)."""
+        if level is None:
+            return -1.0
         r_min = self.rung_levels[0] if self.rung_levels else 1.0
         top = self.max_t or level
         if top <= r_min:
             return 1.0
         return math.log(level / r_min) / math.log(top / r_min)
 
-    def _at_target(self, encoded: np.ndarray) -> np.ndarray:
-        """Inputs at the target resource (max_t) in multi-fidelity use, else unchanged."""
-        if self.resource is None:
+    def _at(self, encoded: np.ndarray, level: float | None) -> np.ndarray:
+        """Inputs at resource ``level`` in multi-fidelity use, else unchanged."""
+        if level is None:
             return encoded
-        return np.hstack([encoded, np.ones((len(encoded), 1))])
+        return np.hstack([encoded, np.full((len(encoded), 1), self._r(level))])
 
     def _log(self, choice: dict[str, Any], ei: float, mean: float, std: float,
-             incumbent: float, gp: GaussianProcess, n: int) -> None:
-        lengths = np.exp(gp.kernel.theta[:gp.kernel._n_length])
+             incumbent: float, y_mean: float, y_std: float, level: float | None, n: int,
+             refitted: bool) -> None:
+        assert self._gp is not None
+        kernel = self._gp.kernel
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
                           for k, v in choice.items())
+        best = self._sign * (incumbent * y_std + y_mean)
+        predicted = self._sign * (mean * y_std + y_mean)
+        where = "" if level is None else f" at {self.resource}={level:g}"
         print(f"bayesopt: {n} observations ({len(self.pending)} pending), kernel "
-              f"{self.kernel_name}, fits {self._fits}; incumbent mean {incumbent:.4g}; chose "
-              f"{shown} with EI {ei:.4g} (mean {mean:.4g}, sd {std:.4g}); lengthscales "
-              f"{np.array2string(lengths, precision=3)}")
+              f"{self.kernel_name}, hyperparameters {'refitted' if refitted else 'reused'}; "
+              f"current best {self.metric} {best:.4g}{where}; chose {shown} with EI "
+              f"{ei * y_std:.4g} (predicted {predicted:.4g} +- {std * y_std:.3g}); lengthscales "
+              f"{np.array2string(kernel.part('lengthscales'), precision=3)}, noise "
+              f"{kernel.noise * y_std ** 2:.3g}")
 
 
 def _expected_improvement(best: float, mean: np.ndarray, std: np.ndarray) -> np.ndarray:

@@ -1,94 +1,220 @@
 """A small Gaussian-process regressor for the bayesopt searcher (numpy and scipy only).
 
 Kernels act on encoded inputs: a configuration in [0, 1]^d, optionally followed by one column
-for the resource (normalised to [0, 1]) in multi-fidelity use. Hyperparameters are fitted by
-maximising the log marginal likelihood (L-BFGS-B on log parameters, with bounds that keep the
-fit stable); prediction reuses one Cholesky factor.
+for the resource (normalised to [0, 1]) in multi-fidelity use. Hyperparameters (all on a log
+scale) are fitted by maximising the log marginal likelihood plus weak Gaussian log-priors, with
+L-BFGS-B on analytic gradients inside bounds that keep the fit stable; prediction reuses one
+Cholesky factor. Targets are expected to be normalised by the caller.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # pragma: no cover - installed with scikit-learn (scikit-optimize needs it)
+    ThreadpoolController = None
+
 KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum")
 _SQRT5 = math.sqrt(5.0)
+_EPS_R = 1e-6
+_controller: Any = None
 
 
-def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray) -> np.ndarray:
-    """Matérn-5/2 correlation with one lengthscale per input column (ARD)."""
-    diff = (a[:, None, :] - b[None, :, :]) / lengthscales
-    r = np.sqrt(np.maximum(np.sum(diff * diff, axis=-1), 0.0))
-    return (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * np.exp(-_SQRT5 * r)
+def single_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """Limit BLAS to one thread while the GP works: its matrices are small, and waking
+    OpenBLAS's threads for every small call (L-BFGS-B's included) made fits 10-20 times slower
+    on a busy machine."""
+    global _controller
+    if ThreadpoolController is None:
+        return contextlib.nullcontext()
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
-@dataclass
+def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
+             grad: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Matérn-5/2 correlation with one lengthscale per column (ARD); with ``grad`` also
+    dk/d(r^2) and the scaled squared differences, column by column (shape (d, n, m))."""
+    if grad:
+        diff2 = ((a.T[:, :, None] - b.T[:, None, :]) / lengthscales[:, None, None]) ** 2
+        r2 = np.sum(diff2, axis=0)
+    else:  # |a - b|^2 by a matrix product, without the (n, m, d) array
+        sa, sb = a / lengthscales, b / lengthscales
+        r2 = np.maximum(np.sum(sa * sa, axis=1)[:, None] + np.sum(sb * sb, axis=1)[None, :]
+                        - 2.0 * sa @ sb.T, 0.0)
+    r = np.sqrt(np.maximum(r2, 0.0))
+    e = np.exp(-_SQRT5 * r)
+    k = (1.0 + _SQRT5 * r + 5.0 / 3.0 * r2) * e
+    if not grad:
+        return k, None, None
+    return k, -5.0 / 6.0 * (1.0 + _SQRT5 * r) * e, diff2
+
+
 class Kernel:
     """A covariance over encoded inputs with its log-parameters ``theta``.
 
-    ``matern52``: Matérn-5/2 ARD over every column (the resource too, if any).
-    ``matern52-res-warp``: the same after warping the resource column with a learnt
-    Kumaraswamy CDF ``1 - (1 - r^a)^b``, so curves may change fast early and slowly later.
-    ``exp-decay-sum``: ``k_x(x, x') * (1 + k_exp(r, r'))`` with the exponential-decay kernel
-    ``k_exp(r, r') = beta^alpha / (r + r' + beta)^alpha`` of freeze-thaw Bayesian optimisation,
-    for learning curves that flatten as the resource grows.
+    Without a resource column every kernel is the Matérn-5/2 ARD over the configuration.
+    With one (``has_resource``):
+    ``matern52``: Matérn-5/2 ARD over (configuration, resource) jointly.
+    ``matern52-res-warp``: the same after warping the resource with a learnt Kumaraswamy CDF
+    ``1 - (1 - r^a)^b``, so curves may change fast early and slowly later.
+    ``exp-decay-sum``: ``k_x(x, x') + k_x'(x, x') * k_exp(r, r')`` with two Matérn kernels on
+    the configuration and freeze-thaw's exponential-decay kernel
+    ``k_exp(r, r') = beta^alpha / (r + r' + beta)^alpha`` for curves that flatten out.
     """
 
-    name: str
-    dims: int
-    has_resource: bool
-    theta: np.ndarray = field(init=False)
+    def __init__(self, name: str, dims: int, has_resource: bool) -> None:
+        if name not in KERNELS:
+            raise ValueError(f"kernel is {name!r}, but must be one of {', '.join(KERNELS)}")
+        self.name, self.dims, self.has_resource = name, dims, has_resource
+        self.kind = name if has_resource else "matern52"
+        n_len = dims + (1 if self.kind in ("matern52", "matern52-res-warp") and has_resource
+                        else 0)
+        # (name, size, initial, bound lo, bound hi, prior sd) of each log-parameter block
+        blocks = [("lengthscales", n_len, 0.5, 0.01, 50.0, 1.5),
+                  ("signal", 1, 1.0, 0.05, 20.0, 1.0),
+                  ("noise", 1, 1e-2, 1e-6, 1.0, 2.0)]
+        if self.kind == "matern52-res-warp":
+            blocks.append(("warp", 2, 1.0, 0.2, 5.0, 0.75))
+        if self.kind == "exp-decay-sum":
+            blocks += [("lengthscales2", dims, 0.5, 0.01, 50.0, 1.5),
+                       ("signal2", 1, 0.5, 0.01, 20.0, 1.0),
+                       ("decay", 2, 1.0, 0.1, 10.0, 1.0)]
+        self.slices: dict[str, slice] = {}
+        start, init, bounds, sds = 0, [], [], []
+        for block, size, value, lo, hi, sd in blocks:
+            self.slices[block] = slice(start, start + size)
+            start += size
+            init += [math.log(value)] * size
+            bounds += [(math.log(lo), math.log(hi))] * size
+            sds += [sd] * size
+        self.initial = np.array(init)
+        self.theta = self.initial.copy()
+        self.bounds = bounds
+        self.prior_sd = np.array(sds)
 
-    def __post_init__(self) -> None:
-        if self.name not in KERNELS:
-            raise ValueError(f"kernel is {self.name!r}, but must be one of {', '.join(KERNELS)}")
-        n_length = self.dims + (1 if self.has_resource and self.name != "exp-decay-sum" else 0)
-        extra = {"matern52-res-warp": 2, "exp-decay-sum": 2}.get(self.name, 0) \
-            if self.has_resource else 0
-        # log lengthscales, log signal variance, log noise variance, then the kernel's extras
-        self.theta = np.concatenate([np.full(n_length, math.log(0.5)), [0.0, math.log(1e-3)],
-                                     np.zeros(extra)])
-        self.bounds = ([(math.log(0.01), math.log(20.0))] * n_length
-                       + [(math.log(0.05), math.log(20.0)), (math.log(1e-6), math.log(0.5))]
-                       + [(math.log(0.1), math.log(10.0))] * extra)
-        self._n_length = n_length
+    def part(self, block: str, theta: np.ndarray | None = None) -> np.ndarray:
+        """The positive values of one parameter block."""
+        return np.exp((self.theta if theta is None else theta)[self.slices[block]])
 
     @property
     def noise(self) -> float:
-        return math.exp(self.theta[self._n_length + 1])
+        return float(self.part("noise")[0])
 
     def __call__(self, a: np.ndarray, b: np.ndarray, theta: np.ndarray | None = None
                  ) -> np.ndarray:
+        return self._evaluate(a, b, theta)
+
+    def diag(self, a: np.ndarray) -> np.ndarray:
+        """Prior variances k(a_i, a_i)."""
+        signal = self.part("signal")[0]
+        if self.kind != "exp-decay-sum":
+            return np.full(len(a), signal)
+        alpha, beta = self.part("decay")
+        decay = beta ** alpha / (2.0 * a[:, -1] + beta) ** alpha
+        return signal + self.part("signal2")[0] * decay
+
+    def with_gradients(self, x: np.ndarray, theta: np.ndarray
+                       ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        """k(x, x) and a function that maps a symmetric ``w`` to ``0.5 tr(w dK/dtheta_j)`` for
+        each log-parameter (0 for the noise, which the caller adds): the marginal
+        likelihood's gradient without one n-by-n matrix per parameter."""
+        if self.kind == "exp-decay-sum":
+            return self._exp_decay_sum_gradients(x, theta)
+        n_theta = len(theta)
+        signal = self.part("signal", theta)[0]
+        lengths = self.part("lengthscales", theta)
+        warp_derivatives = None
+        if self.kind == "matern52-res-warp":
+            x, warp_derivatives = _warp(x, *self.part("warp", theta))
+        corr, dk_dr2, diff2 = matern52(x, x, lengths, grad=True)
+        assert dk_dr2 is not None and diff2 is not None
+        k = signal * corr
+
+        def contract(w: np.ndarray) -> np.ndarray:
+            out = np.zeros(n_theta)
+            # dK/dlog l_d = signal * dk/dr2 * (-2 diff2_d)
+            out[self.slices["lengthscales"]] = -signal * (diff2.reshape(len(diff2), -1)
+                                                         @ (w * dk_dr2).ravel())
+            out[self.slices["signal"]] = 0.5 * np.sum(w * k)
+            if warp_derivatives is not None:
+                # dK_ij/dw_i = signal * dk/dr2 * 2 (w_i - w_j) / l^2, antisymmetric in i, j
+                r = x[:, -1]
+                base = w * signal * dk_dr2 * 2.0 * (r[:, None] - r[None, :]) / lengths[-1] ** 2
+                out[self.slices["warp"]] = base.sum(axis=1) @ warp_derivatives
+            return out
+
+        return k, contract
+
+    def _exp_decay_sum_gradients(self, x: np.ndarray, theta: np.ndarray
+                                 ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        n_theta = len(theta)
+        signal, signal2 = self.part("signal", theta)[0], self.part("signal2", theta)[0]
+        alpha, beta = self.part("decay", theta)
+        c1, g1, d1 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales", theta), True)
+        c2, g2, d2 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales2", theta), True)
+        assert g1 is not None and g2 is not None and d1 is not None and d2 is not None
+        total = x[:, -1][:, None] + x[:, -1][None, :] + beta
+        decay = (beta / total) ** alpha
+        first, second = signal * c1, signal2 * c2 * decay
+
+        def contract(w: np.ndarray) -> np.ndarray:
+            out = np.zeros(n_theta)
+            out[self.slices["lengthscales"]] = -signal * (d1.reshape(len(d1), -1)
+                                                         @ (w * g1).ravel())
+            out[self.slices["lengthscales2"]] = -signal2 * (d2.reshape(len(d2), -1)
+                                                           @ (w * g2 * decay).ravel())
+            out[self.slices["signal"]] = 0.5 * np.sum(w * first)
+            out[self.slices["signal2"]] = 0.5 * np.sum(w * second)
+            weighted = w * second
+            out[self.slices["decay"]] = [
+                0.5 * alpha * np.sum(weighted * (math.log(beta) - np.log(total))),
+                0.5 * alpha * beta * np.sum(weighted * (1.0 / beta - 1.0 / total))]
+            return out
+
+        return first + second, contract
+
+    def _evaluate(self, a: np.ndarray, b: np.ndarray, theta: np.ndarray | None) -> np.ndarray:
         theta = self.theta if theta is None else theta
-        lengths = np.exp(theta[:self._n_length])
-        signal = math.exp(theta[self._n_length])
-        extra = np.exp(theta[self._n_length + 2:])
-        if not self.has_resource:
-            return signal * matern52(a, b, lengths)
-        if self.name == "matern52":
-            return signal * matern52(a, b, lengths)
-        if self.name == "matern52-res-warp":
-            warp_a, warp_b = extra
-            return signal * matern52(_warp(a, warp_a, warp_b), _warp(b, warp_a, warp_b), lengths)
-        alpha, beta = extra
-        k_x = matern52(a[:, :-1], b[:, :-1], lengths)
-        r_sum = a[:, -1][:, None] + b[:, -1][None, :]
-        return signal * k_x * (1.0 + beta ** alpha / (r_sum + beta) ** alpha)
+        signal = self.part("signal", theta)[0]
+        lengths = self.part("lengthscales", theta)
+        if self.kind == "exp-decay-sum":
+            alpha, beta = self.part("decay", theta)
+            decay = (beta / (a[:, -1][:, None] + b[:, -1][None, :] + beta)) ** alpha
+            return (signal * matern52(a[:, :-1], b[:, :-1], lengths)[0]
+                    + self.part("signal2", theta)[0] * decay
+                    * matern52(a[:, :-1], b[:, :-1], self.part("lengthscales2", theta))[0])
+        if self.kind == "matern52-res-warp":
+            a = _warp(a, *self.part("warp", theta))[0]
+            b = _warp(b, *self.part("warp", theta))[0]
+        return signal * matern52(a, b, lengths)[0]
 
 
-def _warp(x: np.ndarray, a: float, b: float) -> np.ndarray:
+def _warp(x: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs with the last column warped by ``1 - (1 - r^a)^b``, and the warped column's
+    derivatives by log a and log b."""
+    r = np.clip(x[:, -1], _EPS_R, 1.0 - _EPS_R)
+    ra = r ** a
+    inner = 1.0 - ra
     warped = x.copy()
-    r = np.clip(x[:, -1], 0.0, 1.0)
-    warped[:, -1] = 1.0 - (1.0 - r ** a) ** b
-    return warped
+    warped[:, -1] = 1.0 - inner ** b
+    d_log_a = b * inner ** (b - 1.0) * ra * np.log(r) * a
+    d_log_b = -(inner ** b) * np.log(inner) * b
+    return warped, np.stack([d_log_a, d_log_b], axis=1)
 
 
 class GaussianProcess:
-    """GP regression with normalised targets; ``fit`` learns hyperparameters, ``condition``
+    """GP regression on normalised targets; ``fit`` learns hyperparameters, ``condition``
     only refactorises (for new data or fantasies)."""
 
     def __init__(self, kernel: Kernel) -> None:
@@ -97,70 +223,93 @@ class GaussianProcess:
         self.y = np.zeros(0)
 
     def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-            max_points: int = 150, restart: bool = True) -> None:
-        """Maximise the marginal likelihood (on at most ``max_points`` of the data) from the
-        current hyperparameters and, with ``restart``, from a random start too; then condition
-        on all of the data."""
-        subset = np.arange(len(x))
-        if len(x) > max_points:
-            subset = np.sort(rng.choice(len(x), size=max_points, replace=False))
-        xs, ys = x[subset], _normalise(y[subset])[0]
+            restarts: int = 0, subset: np.ndarray | None = None) -> None:
+        """Maximise the penalised marginal likelihood (on the rows ``subset`` of the data, all
+        by default) from the current hyperparameters and ``restarts`` random starts; then
+        condition on all of the data."""
+        xs, ys = (x, y) if subset is None else (x[subset], y[subset])
         starts = [self.kernel.theta]
-        if restart:
-            starts.append(np.array([rng.uniform(lo, hi) for lo, hi in self.kernel.bounds]))
-        best = None
+        for _ in range(restarts):
+            low, high = np.array(self.kernel.bounds).T
+            spread = self.kernel.initial + rng.normal(0.0, 1.0, len(low)) * self.kernel.prior_sd
+            starts.append(np.clip(spread, low, high))
+        best_value, best_theta = math.inf, self.kernel.theta
         for start in starts:
-            result = minimize(self._nll, start, args=(xs, ys), method="L-BFGS-B",
-                              bounds=self.kernel.bounds, options={"maxiter": 40})
-            if best is None or result.fun < best.fun:
-                best = result
-        if best is not None and np.isfinite(best.fun):
-            self.kernel.theta = best.x
+            result = minimize(self._objective, start, args=(xs, ys), jac=True,
+                              method="L-BFGS-B", bounds=self.kernel.bounds,
+                              options={"maxiter": 50})
+            if np.isfinite(result.fun) and result.fun < best_value:
+                best_value, best_theta = float(result.fun), result.x
+        self.kernel.theta = np.asarray(best_theta, dtype=float)
         self.condition(x, y)
 
-    def _nll(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+    def _objective(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray
+                   ) -> tuple[float, np.ndarray]:
+        """Negative log marginal likelihood minus the log-prior, and its gradient."""
+        kernel = self.kernel
+        k, contract = kernel.with_gradients(x, theta)
+        noise = math.exp(theta[kernel.slices["noise"].start])
         try:
-            noise = math.exp(theta[self.kernel._n_length + 1])
-            k = self.kernel(x, x, theta) + (noise + 1e-8) * np.eye(len(x))
-            factor = cholesky(k, lower=True)
+            factor = cholesky(k + (noise + 1e-8) * np.eye(len(x)), lower=True)
         except (np.linalg.LinAlgError, ValueError):
-            return 1e10
+            return 1e10, np.zeros_like(theta)
         alpha = cho_solve((factor, True), y)
-        return float(0.5 * y @ alpha + np.sum(np.log(np.diag(factor)))
-                     + 0.5 * len(x) * math.log(2 * math.pi))
+        inverse = cho_solve((factor, True), np.eye(len(x)))
+        w = inverse - np.outer(alpha, alpha)
+        deviation = (theta - kernel.initial) / kernel.prior_sd
+        value = (0.5 * y @ alpha + np.sum(np.log(np.diag(factor)))
+                 + 0.5 * len(x) * math.log(2 * math.pi) + 0.5 * np.sum(deviation ** 2))
+        gradient = deviation / kernel.prior_sd + contract(w)
+        gradient[kernel.slices["noise"].start] += 0.5 * noise * np.trace(w)  # dK = noise * I
+        return float(value), gradient
 
     def condition(self, x: np.ndarray, y: np.ndarray) -> None:
         """Use data ``x, y`` with the current hyperparameters."""
         self.x, self.y = x, y
-        self.y_norm, self.mean, self.std = _normalise(y)
-        k = self.kernel(x, x) + (self.kernel.noise + 1e-8) * np.eye(len(x))
+        k = self.kernel(x, x)
         jitter = 1e-8
         while True:
             try:
-                self.factor = cholesky(k + jitter * np.eye(len(x)), lower=True)
+                self.factor = cholesky(k + (self.kernel.noise + jitter) * np.eye(len(x)),
+                                       lower=True)
                 break
             except np.linalg.LinAlgError:
                 jitter *= 10
-        self.alpha = cho_solve((self.factor, True), self.y_norm)
+        self.diagonal = self.kernel.noise + jitter
+        self.alpha = cho_solve((self.factor, True), y)
+
+    def fitted_mean(self) -> np.ndarray:
+        """Posterior mean at the training inputs, without a kernel evaluation:
+        ``K alpha = y - (noise + jitter) alpha``."""
+        return self.y - self.diagonal * self.alpha
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of the normalised target at ``x``."""
+        """Posterior mean and standard deviation (of the latent function) at ``x``."""
         cross = self.kernel(x, self.x)
         mean = cross @ self.alpha
-        v = solve_triangular(self.factor, cross.T, lower=True)
-        prior = math.exp(self.kernel.theta[self.kernel._n_length])
-        if self.kernel.has_resource and self.kernel.name == "exp-decay-sum":
-            alpha, beta = np.exp(self.kernel.theta[self.kernel._n_length + 2:])
-            prior = prior * (1.0 + beta ** alpha / (2 * x[:, -1] + beta) ** alpha)
-        variance = np.maximum(prior - np.sum(v * v, axis=0), 1e-12)
+        v = solve_triangular(self.factor, cross.T, lower=True, check_finite=False)
+        variance = np.maximum(self.kernel.diag(x) - np.sum(v * v, axis=0), 1e-12)
         return mean, np.sqrt(variance)
 
-    def normalise(self, value: float) -> float:
-        return (value - self.mean) / self.std
-
-
-def _normalise(y: np.ndarray) -> tuple[np.ndarray, float, float]:
-    mean = float(np.mean(y)) if len(y) else 0.0
-    std = float(np.std(y)) if len(y) > 1 else 1.0
-    std = std if std > 1e-12 else 1.0
-    return (y - mean) / std, mean, std
+    def fantasised(self, x: np.ndarray) -> GaussianProcess:
+        """A copy also conditioned on ``x`` observed at its posterior mean (kriging believer):
+        the mean is unchanged, the uncertainty around ``x`` shrinks. The Cholesky factor grows
+        by a block instead of being recomputed."""
+        cross = self.kernel(self.x, x)
+        below = solve_triangular(self.factor, cross, lower=True, check_finite=False)
+        corner = self.kernel(x, x) + self.diagonal * np.eye(len(x)) - below.T @ below
+        jitter = 1e-10
+        while True:
+            try:
+                tail = cholesky(corner + jitter * np.eye(len(x)), lower=True)
+                break
+            except np.linalg.LinAlgError:
+                jitter *= 10
+        copy = GaussianProcess(self.kernel)
+        copy.x = np.vstack([self.x, x])
+        copy.y = np.concatenate([self.y, cross.T @ self.alpha])
+        copy.factor = np.block([[self.factor, np.zeros((len(self.x), len(x)))],
+                                [below.T, tail]])
+        copy.diagonal = self.diagonal
+        copy.alpha = cho_solve((copy.factor, True), copy.y)
+        return copy
