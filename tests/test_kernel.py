@@ -158,39 +158,47 @@ def send_comm(kc, comm_id: str, data: dict) -> None:
     kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data}))
 
 
-def test_stop_trial_picker_and_button_work_while_the_cell_runs(kernel):
+def test_stop_trial_picker_and_button_work_while_the_cell_runs(kernel, tmp_path):
     _km, kc = kernel
-    cell = """%%hpo --trials 4 --workers 2 --seed 0 --scheduler fifo
-import time
+    flag = tmp_path / "finish"  # trials run until the test creates it (at least 4 epochs)
+    cell = f"""%%hpo --trials 4 --workers 2 --seed 0 --scheduler fifo
+import os, time
 x = Real(0, 1)
-for epoch in range(1, 25):
-    time.sleep(0.25)
+for epoch in range(1, 2000):
+    time.sleep(0.05)
     report(epoch=epoch, score=x)
+    if epoch >= 4 and os.path.exists({str(flag)!r}):
+        break
 """
     msg_id = kc.execute(cell)
     messages = wait_for_progress(kc, msg_id, 0.5)
     picker = find_widget(messages, "DropdownModel", "trial")
     button = find_widget(messages, "ButtonModel", "Stop trial")
     assert picker is not None and button is not None
-    # wait until the dashboard has listed the running trials in the picker
-    deadline, labels = time.monotonic() + 20, []
-    while not labels:
-        assert time.monotonic() < deadline, "the trial picker never listed a running trial"
+    # wait until the dashboard has listed the running trials (0 and 1) in the picker
+    deadline, labels = time.monotonic() + 30, []
+    while labels != ["0", "1"]:
+        assert time.monotonic() < deadline, "the trial picker never listed the running trials"
         for m in wait_for_progress(kc, msg_id, 0.2):
             if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == picker:
                 labels = m["content"]["data"].get("state", {}).get("_options_labels") or labels
-    # pick the first running trial, as a frontend would, and press the button
-    send_comm(kc, picker, {"method": "update", "state": {"index": 0}, "buffer_paths": []})
+    # pick trial 1, as a frontend would, and press the button
+    send_comm(kc, picker, {"method": "update", "state": {"index": 1}, "buffer_paths": []})
     send_comm(kc, button, {"method": "custom", "content": {"event": "click"}})
+    deadline, confirmed = time.monotonic() + 30, False
+    while not confirmed:
+        assert time.monotonic() < deadline, "the Stop-trial click was not handled"
+        confirmed = any(m["msg_type"] == "comm_msg" and "stopping trial 1"
+                        in str(m["content"]["data"].get("state", {}).get("value", ""))
+                        for m in wait_for_progress(kc, msg_id, 0.2))
+    flag.touch()
     reply, _ = wait_reply(kc, msg_id, timeout=60)
     assert reply["status"] == "ok"
     reply, messages = execute(
         kc, "import json; print('CHECK', json.dumps([t.status.value for t in _hpo.trials]))")
     text = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
     statuses = json.loads(text.split("CHECK ", 1)[1])
-    stopped = int(labels[0])
-    assert statuses[stopped] == "cancelled"
-    assert [s for i, s in enumerate(statuses) if i != stopped] == ["completed"] * 3
+    assert statuses == ["completed", "cancelled", "completed", "completed"]
 
 
 def test_interrupt_with_process_workers_leaves_no_worker_processes(kernel):
