@@ -5,21 +5,31 @@ epoch takes. :class:`Simulation` runs a :class:`~jupyter_hpo.study.Study` whose 
 records started trials, and plays their epochs from an event queue: simulated time jumps
 from one report to the next, so a study of many hours takes seconds, and the same seed gives
 the same study.
+
+:class:`TableBenchmark` replays recorded learning curves (``benchmarks/make_tables.py`` makes
+them from real training runs). A searcher's configuration rarely matches a recorded one, so
+it is mapped to the *nearest recorded configuration*: among the rows whose categorical values
+equal the configuration's, the one closest in Euclidean distance in the unit cube of the space
+(``Space.to_unit``: log domains log-uniformly, integers by equal-width cells), the lowest row
+index on ties. The known optimum of a table is the best value any row reaches at ``max_t``.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from .executors import Executor, TrialHooks, TrialOutcome
-from .space import Space
+from .space import Categorical, Space
 from .study import Study
 from .trial import Trial, TrialStatus, TrialStopped
 
-__all__ = ["Benchmark", "SimulatedExecutor", "Simulation"]
+__all__ = ["Benchmark", "SimulatedExecutor", "Simulation", "TableBenchmark", "simulate"]
 
 
 class Benchmark(Protocol):
@@ -68,9 +78,9 @@ class Simulation:
                      resource=bench.resource, executor=SimulatedExecutor(workers),
                      clock=lambda: self.now, **options)
 
-    def run(self, study: Study, on_report: Callable[[float, Study], None] | None = None
+    def run(self, study: Study, on_report: Callable[[float, Trial], None] | None = None
             ) -> Study:
-        """Play ``study`` to its end; ``on_report(now, study)`` is called after each report."""
+        """Play ``study`` to its end; ``on_report(now, trial)`` is called after each report."""
         executor = study.executor
         if not isinstance(executor, SimulatedExecutor):
             raise TypeError("the study must use a SimulatedExecutor: build it with "
@@ -104,7 +114,7 @@ class Simulation:
             study.check_time_limit()
             self._play(study, trial, epoch, schedule, paused)
             if on_report is not None:
-                on_report(self.now, study)
+                on_report(self.now, trial)
         return study
 
     def _play(self, study: Study, trial: Trial, epoch: int,
@@ -122,3 +132,80 @@ class Simulation:
             study.on_finish(trial, TrialOutcome(TrialStatus.COMPLETED))
         else:
             schedule(trial, epoch + 1)
+
+
+def simulate(benchmark: Benchmark, workers: int = 1,
+             on_report: Callable[[float, Trial], None] | None = None, **options: Any) -> Study:
+    """Run one study on ``benchmark`` in simulated time and return it (``options`` are Study's:
+    ``scheduler``, ``searcher``, ``trials``, ``time_limit`` in simulated seconds, ``seed``...);
+    ``study.end_time`` is the simulated time at which it ended."""
+    sim = Simulation(benchmark)
+    return sim.run(sim.study(workers, **options), on_report=on_report)
+
+
+class TableBenchmark:
+    """Recorded learning curves: ``curves[row, epoch - 1]`` is the metric of configuration
+    ``row`` after ``epoch`` epochs and ``seconds[row, epoch - 1]`` the time that epoch took.
+    Configurations are looked up by nearest recorded row (see the module docstring)."""
+
+    def __init__(self, space: Space, configs: Mapping[str, Any], curves: Any, seconds: Any,
+                 metric: str = "error", mode: str = "min", resource: str = "epoch",
+                 name: str = "table") -> None:
+        self.space, self.metric, self.mode, self.resource, self.name = \
+            space, metric, mode, resource, name
+        self.curves = np.asarray(curves, dtype=np.float64)
+        self.seconds = np.asarray(seconds, dtype=np.float64)
+        rows = self.curves.shape[0]
+        if self.curves.ndim != 2 or self.seconds.shape != self.curves.shape or rows == 0:
+            raise ValueError(f"curves and seconds must be non-empty (rows, epochs) arrays of the "
+                             f"same shape, got {self.curves.shape} and {self.seconds.shape}")
+        if set(configs) != set(space):
+            raise ValueError(f"configs has columns {sorted(configs)}, but the space has "
+                             f"{sorted(space)}")
+        self.max_t = self.curves.shape[1]
+        columns = {name: list(np.asarray(configs[name]).tolist()) for name in space}
+        self.configs = [{name: columns[name][i] for name in space} for i in range(rows)]
+        self._categorical = [n for n, d in space.items() if isinstance(d, Categorical)]
+        self._numeric = [n for n in space if n not in self._categorical]
+        index = {n: i for i, n in enumerate(space)}
+        cols = [index[n] for n in self._numeric]
+        units = np.array([space.to_unit(c) for c in self.configs])
+        self._units = units[:, cols]
+        self._cols = cols
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, config in enumerate(self.configs):
+            groups.setdefault(tuple(config[n] for n in self._categorical), []).append(i)
+        self._groups = {key: np.array(rows) for key, rows in groups.items()}
+        final = self.curves[:, -1]
+        self.optimum = float(final.min() if mode == "min" else final.max())
+        self._cache: dict[tuple[Any, ...], int] = {}
+
+    @classmethod
+    def load(cls, path: str | Path, space: Space, metric: str = "error", mode: str = "min",
+             resource: str = "epoch") -> TableBenchmark:
+        """A table saved by ``benchmarks/make_tables.py``: one array per hyperparameter, one
+        (rows, epochs) array per metric and ``seconds``."""
+        with np.load(path) as data:
+            return cls(space, {n: data[n] for n in space}, data[metric], data["seconds"],
+                       metric=metric, mode=mode, resource=resource, name=Path(path).stem)
+
+    def nearest(self, config: Mapping[str, Any]) -> int:
+        """The row that stands for ``config``: same categorical values, nearest in the unit
+        cube; a KeyError if no row has those categorical values."""
+        key = tuple(config[n] for n in self.space)
+        row = self._cache.get(key)
+        if row is None:
+            group = tuple(config[n] for n in self._categorical)
+            if group not in self._groups:
+                raise KeyError(f"no recorded configuration has {dict(zip(self._categorical, group))}")
+            rows = self._groups[group]
+            u = self.space.to_unit(config)[self._cols]
+            distances = np.sum((self._units[rows] - u) ** 2, axis=1)
+            row = int(rows[int(np.argmin(distances))])
+            self._cache[key] = row
+        return row
+
+    def evaluate(self, config: Mapping[str, Any], epoch: int) -> tuple[float, float]:
+        """The metric after ``epoch`` epochs (1-based) and the seconds that epoch took."""
+        row = self.nearest(config)
+        return float(self.curves[row, epoch - 1]), float(self.seconds[row, epoch - 1])

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from jupyter_hpo import Real, Space
-from jupyter_hpo.simulation import Simulation
+import numpy as np
+import pytest
+
+from jupyter_hpo import Categorical, Int, Real, Space
+from jupyter_hpo.simulation import Simulation, TableBenchmark, simulate
 
 
 @dataclass
@@ -52,8 +58,19 @@ def test_same_seed_same_study():
 def test_hyperband_stopping_and_promotion_under_simulation():
     for variant in ("stopping", "promotion"):
         sim = Simulation(Curves())
+        seen = []
         study = sim.run(sim.study(4, trials=30, seed=0, scheduler="hyperband",
-                                  scheduler_options={"type": variant}))
+                                  scheduler_options={"type": variant}),
+                        on_report=lambda now, trial, seen=seen: seen.append((trial.trial_id,
+                                                                  trial.status.value)))
+        paused_at = {}
+        resumed = set()
+        for i, (trial_id, status) in enumerate(seen):
+            if trial_id in paused_at:
+                resumed.add(trial_id)
+            if status == "paused":
+                paused_at.setdefault(trial_id, i)
+        assert (len(resumed) > 0) == (variant == "promotion")
         counts = study.counts()
         assert study.state == "finished" and counts["running"] == counts["paused"] == 0
         assert counts["stopped"] > 0 and counts["completed"] > 0
@@ -73,5 +90,57 @@ def test_time_limit_in_simulated_time():
 def test_progress_callback_sees_every_report():
     sim = Simulation(Curves())
     seen = []
-    sim.run(sim.study(2, trials=4, seed=0), on_report=lambda now, s: seen.append(now))
-    assert len(seen) == 4 * 27 and seen == sorted(seen)
+    sim.run(sim.study(2, trials=4, seed=0),
+            on_report=lambda now, trial: seen.append((now, trial.trial_id)))
+    assert len(seen) == 4 * 27 and [now for now, _ in seen] == sorted(now for now, _ in seen)
+    assert {trial_id for _, trial_id in seen} == {0, 1, 2, 3}
+
+
+def test_nearest_configuration_lookup():
+    space = Space({"lr": Real(1e-4, 1.0, log=True), "depth": Int(1, 4),
+                   "act": Categorical("relu", "tanh")})
+    configs = {"lr": [1e-4, 1e-2, 1.0, 1e-2], "depth": [1, 4, 1, 2],
+               "act": ["relu", "relu", "relu", "tanh"]}
+    curves = np.arange(4 * 3, dtype=float).reshape(4, 3)
+    bench = TableBenchmark(space, configs, curves, np.full((4, 3), 0.5))
+    assert bench.nearest({"lr": 2e-4, "depth": 1, "act": "relu"}) == 0
+    assert bench.nearest({"lr": 5e-3, "depth": 3, "act": "relu"}) == 1  # log scale: 5e-3 ~ 1e-2
+    assert bench.nearest({"lr": 0.3, "depth": 2, "act": "relu"}) == 2
+    assert bench.nearest({"lr": 1e-4, "depth": 1, "act": "tanh"}) == 3  # categoricals exact
+    assert bench.evaluate({"lr": 0.9, "depth": 1, "act": "relu"}, 2) == (7.0, 0.5)
+    assert bench.optimum == 2.0 and bench.max_t == 3
+    with pytest.raises(ValueError, match="columns"):
+        TableBenchmark(space, {"lr": [1e-3]}, curves[:1], curves[:1])
+
+
+def test_table_benchmark_replays_under_hyperband_and_round_trips_through_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    space = Space({"a": Real(0.0, 1.0), "b": Categorical("x", "y")})
+    rows = 40
+    configs = {"a": rng.random(rows), "b": np.array(["x", "y"] * (rows // 2))}
+    epochs = np.arange(1, 10)
+    curves = (configs["a"][:, None] + 1.0 / epochs).astype(np.float16)
+    seconds = np.full((rows, 9), 1.5, dtype=np.float16)
+    np.savez_compressed(tmp_path / "t.npz", **configs, loss=curves, seconds=seconds)
+    bench = TableBenchmark.load(tmp_path / "t.npz", space, metric="loss")
+    assert bench.name == "t" and bench.max_t == 9
+    assert abs(bench.optimum - float(curves[:, -1].min())) < 1e-9
+    study = simulate(bench, workers=3, trials=30, seed=0, scheduler="hyperband")
+    counts = study.counts()
+    assert counts["completed"] + counts["stopped"] == 30 and counts["stopped"] > 0
+    for trial in study.trials:
+        row = bench.nearest(trial.config)
+        for report in trial.reports:
+            assert report["loss"] == float(curves[row, report["epoch"] - 1])
+
+
+def test_quick_benchmark_prints_the_regret_table():
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "search_quality.py"),
+                           "--quick", "--jobs", "1"], capture_output=True, text=True, cwd=root,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "| method | 0.05 budget |" in done.stdout
+    for method in ("random (FIFO)", "random + Hyperband", "Optuna Random"):
+        assert f"| {method}" in done.stdout
+    assert "branin-mf" in done.stdout

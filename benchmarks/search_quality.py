@@ -1,0 +1,584 @@
+"""Search quality: normalised regret against simulated wall time, jupyter_hpo vs its peers.
+
+Every method runs on the same benchmarks (two tables of real MLP learning curves made by
+``make_tables.py`` and three analytic multi-fidelity functions), on the same simulated clock
+with the same number of workers, for the same simulated budget, over several seeds.
+jupyter_hpo's methods are the real Study, scheduler and searcher driven by
+``jupyter_hpo.simulation``; Optuna (ask-and-tell) and Syne Tune (scheduler API) run in an event
+loop of the same kind here. The regret of a method at time ``t`` is
+``(best value reached at max_t by time t - optimum) / (median random value - optimum)``,
+capped at 1 (no result yet, or none better than a median random configuration). The budget is
+``--budget`` times the mean time one random configuration takes to train to max_t.
+
+    python benchmarks/search_quality.py            # full run (10 seeds, all methods)
+    python benchmarks/search_quality.py --quick    # 1 seed, short budget, a few methods
+
+Syne Tune runs only where it imports; keep it out of the project environment, e.g.
+``python -m venv --system-site-packages /tmp/st && /tmp/st/bin/pip install syne-tune`` and
+run this script with ``/tmp/st/bin/python``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import heapq
+import itertools
+import math
+import multiprocessing
+import platform
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jupyter_hpo import Categorical, Int, Real, Space
+from jupyter_hpo.searchers import make_searcher, searcher_class
+from jupyter_hpo.simulation import Simulation, TableBenchmark
+
+WORKERS = 4
+HERE = Path(__file__).resolve().parent
+
+
+# ------------------------------------------------------------------------ benchmarks
+def _branin(x1: float, x2: float) -> float:
+    b, c, t = 5.1 / (4 * math.pi ** 2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+_HARTMANN_A = np.array([[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]])
+_HARTMANN_P = 1e-4 * np.array([[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547],
+                               [381, 5743, 8828]])
+_HARTMANN_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+
+
+def _hartmann3(x: np.ndarray) -> float:
+    return -float(np.sum(_HARTMANN_ALPHA * np.exp(-np.sum(_HARTMANN_A * (x - _HARTMANN_P) ** 2,
+                                                          axis=1))))
+
+
+@dataclass
+class MultiFidelityBranin:
+    """Branin whose value approaches the true one as epochs pass, faster for some inputs; an
+    epoch costs 1 to 3 s depending on x2. The bias vanishes at max_t: optimum 0.397887."""
+
+    space: Space = field(default_factory=lambda: Space({"x1": Real(-5, 10), "x2": Real(0, 15)}))
+    metric: str = "loss"
+    mode: str = "min"
+    max_t: int = 27
+    resource: str = "epoch"
+    optimum: float = 0.397887
+
+    def evaluate(self, config: dict[str, Any], epoch: int) -> tuple[float, float]:
+        tau = 2.0 + 4.0 * (config["x1"] + 5) / 15
+        bias = 20.0 * (math.exp(-epoch / tau) - math.exp(-self.max_t / tau))
+        value = _branin(config["x1"], config["x2"]) + bias
+        return value, 1.0 + 2.0 * config["x2"] / 15
+
+
+@dataclass
+class MultiFidelityHartmann:
+    """Hartmann-3 (minimum -3.86278) plus a bias that decays with the epochs, whose speed
+    depends on the inputs and vanishes at max_t, so early rankings are informative but not
+    exact; an epoch costs 1 to 2 s depending on x1."""
+
+    space: Space = field(default_factory=lambda: Space(
+        {"x0": Real(0, 1), "x1": Real(0, 1), "x2": Real(0, 1)}))
+    metric: str = "loss"
+    mode: str = "min"
+    max_t: int = 27
+    resource: str = "epoch"
+    optimum: float = -3.86278
+
+    def evaluate(self, config: dict[str, Any], epoch: int) -> tuple[float, float]:
+        x = np.array([config["x0"], config["x1"], config["x2"]])
+        tau = 1.0 + 6.0 * x[2]
+        bias = (0.5 + x[0]) * (math.exp(-epoch / tau) - math.exp(-self.max_t / tau))
+        return _hartmann3(x) + bias, 1.0 + x[1]
+
+
+@dataclass
+class MLPCurves:
+    """A learning-curve family shaped like MLP training (validation error of a network over
+    lr, width, depth, dropout, activation): config-dependent asymptote and convergence
+    speed; high learning rates converge fast but end worse. Optimum 0.02."""
+
+    space: Space = field(default_factory=lambda: Space({
+        "lr": Real(1e-4, 1e-1, log=True), "width": Int(16, 512, log=True), "depth": Int(1, 4),
+        "dropout": Real(0.0, 0.6), "act": Categorical("relu", "tanh")}))
+    metric: str = "error"
+    mode: str = "min"
+    max_t: int = 27
+    resource: str = "epoch"
+    optimum: float = 0.02
+
+    def evaluate(self, config: dict[str, Any], epoch: int) -> tuple[float, float]:
+        lr = math.log10(config["lr"])
+        final = 0.02 + 0.05 * (lr + 2.5) ** 2 + 0.03 * (math.log2(config["width"]) - 7) ** 2 / 4 \
+            + 0.02 * (config["depth"] - 2) ** 2 + 0.2 * (config["dropout"] - 0.2) ** 2 \
+            + (0.0 if config["act"] == "relu" else 0.03)
+        speed = 2.0 + 8.0 * (-1 - lr) / 3  # epochs to converge: fast for large lr
+        value = final + 0.6 * math.exp(-epoch / max(speed, 0.5))
+        seconds = 0.5 + config["width"] * config["depth"] / 512
+        return value, seconds
+
+
+BENCHMARKS = {"branin-mf": MultiFidelityBranin, "hartmann3-mf": MultiFidelityHartmann,
+              "mlp-curves": MLPCurves}
+
+
+def table_space() -> Space:
+    """The space of ``make_tables.py`` (kept here so the benchmark does not import torch)."""
+    return Space({
+        "lr": Real(1e-4, 1e-1, log=True),
+        "width": Int(16, 512, log=True),
+        "depth": Int(1, 4),
+        "dropout": Real(0.0, 0.6),
+        "batch_size": Categorical(32, 64, 128, 256),
+    })
+
+
+TABLES = {"mlp-digits": ("mlp_digits.npz", "error"),
+          "mlp-breast-cancer": ("mlp_breast_cancer.npz", "logloss")}
+
+
+@functools.cache
+def load_benchmark(name: str) -> Any:
+    """A benchmark by name (tables are loaded once per process)."""
+    if name in TABLES:
+        file, metric = TABLES[name]
+        return TableBenchmark.load(HERE / "tables" / file, table_space(), metric=metric)
+    return BENCHMARKS[name]()
+
+
+def benchmark_names() -> list[str]:
+    """The tables that exist, then the analytic benchmarks."""
+    return [n for n, (file, _) in TABLES.items() if (HERE / "tables" / file).exists()] \
+        + list(BENCHMARKS)
+
+
+# --------------------------------------------------------------------------- methods
+JH_METHODS = {  # name -> (searcher, scheduler)
+    "random (FIFO)": ("random", "fifo"),
+    "random + Hyperband": ("random", "hyperband"),
+    "tpe (FIFO)": ("tpe", "fifo"),
+    "skopt GP (FIFO)": ("skopt", "fifo"),
+    "bayesopt (FIFO)": ("bayesopt", "fifo"),
+    "rl (FIFO)": ("rl", "fifo"),
+    "bayesopt + Hyperband (MOBSTER)": ("bayesopt", "hyperband"),
+    "bohb + Hyperband": ("bohb", "hyperband"),
+}
+OPTUNA_METHODS = ("Optuna TPE + HyperbandPruner", "Optuna Random + SuccessiveHalvingPruner")
+SYNE_METHODS = ("Syne Tune ASHA", "Syne Tune BOHB")
+RANDOM = "random (FIFO)"
+SEED_CAP = {"skopt GP (FIFO)": 3}  # skopt refits its GP from scratch at every suggest: slow
+
+
+def run_jupyter_hpo(bench: Any, searcher: str, scheduler: str, seed: int,
+                    budget: float) -> list[tuple[float, float]]:
+    """(simulated time, best value at max_t so far) after each improvement."""
+    sim = Simulation(bench)
+    options: dict[str, Any] = {"scheduler": scheduler, "searcher": searcher, "seed": seed,
+                               "time_limit": budget}
+    if scheduler == "hyperband":
+        options["scheduler_options"] = {"grace_period": 1, "reduction_factor": 3}
+    study = sim.study(WORKERS, **options)
+    trace: list[tuple[float, float]] = []
+    sign = 1.0 if bench.mode == "min" else -1.0
+
+    def record(now: float, trial: Any) -> None:
+        if not trial.reports:  # a report refused because the time limit had passed
+            return
+        last = trial.reports[-1]
+        if last.get(bench.resource) == bench.max_t and (
+                not trace or sign * last[bench.metric] < sign * trace[-1][1]):
+            trace.append((now, last[bench.metric]))
+
+    sim.run(study, on_report=record)
+    return trace
+
+
+class _EventLoop:
+    """The simulated clock for peer libraries: ``WORKERS`` slots, one event per epoch."""
+
+    def __init__(self, bench: Any, budget: float) -> None:
+        self.bench, self.budget, self.now = bench, budget, 0.0
+        self.events: list[tuple[float, int, Any, int]] = []
+        self.order = itertools.count()
+        self.trace: list[tuple[float, float]] = []
+        self.sign = 1.0 if bench.mode == "min" else -1.0
+
+    def schedule(self, handle: Any, config: dict[str, Any], epoch: int) -> None:
+        _, seconds = self.bench.evaluate(config, epoch)
+        heapq.heappush(self.events, (self.now + seconds, next(self.order), handle, epoch))
+
+    def next(self) -> tuple[Any, int] | None:
+        """The next (handle, epoch) to report, or None when the budget has run out."""
+        if not self.events:
+            return None
+        now, _, handle, epoch = heapq.heappop(self.events)
+        if now > self.budget:
+            return None
+        self.now = now
+        return handle, epoch
+
+    def completed(self, value: float) -> None:
+        if not self.trace or self.sign * value < self.sign * self.trace[-1][1]:
+            self.trace.append((self.now, value))
+
+
+def run_optuna(bench: Any, method: str, seed: int, budget: float) -> list[tuple[float, float]]:
+    """Optuna through ask-and-tell: report/should_prune after each simulated epoch."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if "TPE" in method:
+        sampler: Any = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+        pruner: Any = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=bench.max_t,
+                                                     reduction_factor=3)
+    else:
+        sampler = optuna.samplers.RandomSampler(seed=seed)
+        pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    direction = "minimize" if bench.mode == "min" else "maximize"
+    study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner,
+                                study_name=f"sq-{seed}")
+    distributions = {name: _optuna_distribution(domain) for name, domain in bench.space.items()}
+    loop = _EventLoop(bench, budget)
+
+    def start() -> None:
+        trial = study.ask(distributions)
+        loop.schedule(trial, trial.params, 1)
+
+    for _ in range(WORKERS):
+        start()
+    while (event := loop.next()) is not None:
+        trial, epoch = event
+        value, _ = bench.evaluate(trial.params, epoch)
+        trial.report(value, epoch)
+        if epoch == bench.max_t:
+            study.tell(trial, value)
+            loop.completed(value)
+            start()
+        elif trial.should_prune():
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            start()
+        else:
+            loop.schedule(trial, trial.params, epoch + 1)
+    return loop.trace
+
+
+def _optuna_distribution(domain: Any) -> Any:
+    import optuna
+
+    if isinstance(domain, Categorical):
+        return optuna.distributions.CategoricalDistribution(list(domain.choices))
+    if isinstance(domain, Int):
+        return optuna.distributions.IntDistribution(domain.lo, domain.hi, log=domain.log)
+    return optuna.distributions.FloatDistribution(domain.lo, domain.hi, log=domain.log)
+
+
+def syne_tune_available() -> bool:
+    try:
+        import syne_tune.optimizer.baselines  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_syne_tune(bench: Any, method: str, seed: int, budget: float
+                  ) -> list[tuple[float, float]]:
+    """Syne Tune's scheduler API (suggest / on_trial_result / on_trial_complete) on the clock."""
+    from datetime import datetime
+
+    from syne_tune import config_space as cs
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.optimizer.baselines import ASHA, BOHB
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+
+    np.random.seed(seed)  # ASHA draws brackets from numpy's global generator
+    space: dict[str, Any] = {}
+    for name, domain in bench.space.items():
+        if isinstance(domain, Categorical):
+            space[name] = cs.choice(list(domain.choices))
+        elif isinstance(domain, Int):
+            space[name] = (cs.lograndint if domain.log else cs.randint)(domain.lo, domain.hi)
+        else:
+            space[name] = (cs.loguniform if domain.log else cs.uniform)(domain.lo, domain.hi)
+    cls = ASHA if method.endswith("ASHA") else BOHB
+    scheduler = cls(space, metric=bench.metric, time_attr=bench.resource, max_t=bench.max_t,
+                    do_minimize=bench.mode == "min", random_seed=seed, grace_period=1,
+                    reduction_factor=3)
+    loop = _EventLoop(bench, budget)
+    ids = itertools.count()
+
+    def start() -> None:
+        suggestion = scheduler.suggest()
+        config = {name: suggestion.config[name] for name in bench.space}
+        trial = Trial(trial_id=next(ids), config=config, creation_time=datetime.now())
+        scheduler.on_trial_add(trial)
+        loop.schedule(trial, config, 1)
+
+    for _ in range(WORKERS):
+        start()
+    while (event := loop.next()) is not None:
+        trial, epoch = event
+        value, _ = bench.evaluate(trial.config, epoch)
+        result = {bench.metric: value, bench.resource: epoch}
+        decision = scheduler.on_trial_result(trial, result)
+        if epoch == bench.max_t:
+            scheduler.on_trial_complete(trial, result)
+            loop.completed(value)
+            start()
+        elif decision == SchedulerDecision.STOP:
+            start()
+        else:
+            loop.schedule(trial, trial.config, epoch + 1)
+    return loop.trace
+
+
+def run_method(bench: Any, method: str, seed: int, budget: float) -> list[tuple[float, float]]:
+    if method in JH_METHODS:
+        searcher, scheduler = JH_METHODS[method]
+        return run_jupyter_hpo(bench, searcher, scheduler, seed, budget)
+    if method in OPTUNA_METHODS:
+        return run_optuna(bench, method, seed, budget)
+    return run_syne_tune(bench, method, seed, budget)
+
+
+# --------------------------------------------------------------------------- report
+def regret_at(trace: list[tuple[float, float]], t: float, optimum: float, scale: float,
+              sign: float = 1.0) -> float:
+    """Normalised regret of the incumbent at time ``t`` (1 before any result)."""
+    best = math.inf
+    for when, value in trace:
+        if when > t:
+            break
+        best = value
+    if best == math.inf:
+        return 1.0
+    return min(1.0, max(0.0, sign * (best - optimum) / scale))
+
+
+@functools.cache
+def random_stats(name: str) -> tuple[float, float]:
+    """(median value at max_t of random configurations minus the optimum, in the direction of
+    improvement; mean seconds to train one random configuration to max_t)."""
+    bench = load_benchmark(name)
+    rng = np.random.default_rng(12345)
+    values, seconds = [], []
+    for _ in range(1000):
+        config = bench.space.sample(rng)
+        values.append(bench.evaluate(config, bench.max_t)[0])
+        seconds.append(sum(bench.evaluate(config, e)[1] for e in range(1, bench.max_t + 1)))
+    sign = 1.0 if bench.mode == "min" else -1.0
+    return sign * (float(np.median(values)) - bench.optimum), float(np.mean(seconds))
+
+
+def _task(args: tuple[str, str, int, float]) -> tuple[str, str, int, list[tuple[float, float]],
+                                                       float]:
+    name, method, seed, budget = args
+    warnings.filterwarnings("ignore", message="The objective has been evaluated at point")
+    started = time.perf_counter()
+    trace = run_method(load_benchmark(name), method, seed, budget)
+    return name, method, seed, trace, time.perf_counter() - started
+
+
+def suggest_times(counts: tuple[int, ...], names: list[str]) -> dict[str, dict[int, float]]:
+    """Median milliseconds of three ``suggest`` calls after ``n`` final observations (FIFO
+    use, MLPCurves' 5-dimensional mixed space)."""
+    bench = MLPCurves()
+    out: dict[str, dict[int, float]] = {}
+    for name in names:
+        searcher = make_searcher(name, bench.space, bench.metric, bench.mode, 0)
+        rng = np.random.default_rng(0)
+        times: dict[int, float] = {}
+        for n in range(max(counts)):
+            config = bench.space.sample(rng)
+            searcher.observe(n, config, {bench.metric: bench.evaluate(config, bench.max_t)[0]},
+                             final=True)
+            if n + 1 in counts:
+                samples = []
+                for k in range(3):
+                    started = time.perf_counter()
+                    searcher.suggest(10_000 + k)
+                    samples.append(1000 * (time.perf_counter() - started))
+                    searcher.remove(10_000 + k)
+                times[n + 1] = statistics.median(samples)
+        out[name] = times
+    return out
+
+
+def available(name: str) -> bool:
+    try:
+        searcher_class(name)
+    except (ValueError, ImportError) as exc:
+        print(f"note: searcher {name!r} is not available ({exc}); skipped")
+        return False
+    return True
+
+
+def time_to_reach(curve: np.ndarray, grid: np.ndarray, level: float) -> float:
+    """First time on ``grid`` at which the mean regret ``curve`` is at or below ``level``."""
+    hits = np.nonzero(curve <= level + 1e-12)[0]
+    return float(grid[hits[0]]) if len(hits) else math.inf
+
+
+def plot(curves: dict[str, dict[str, np.ndarray]], grids: dict[str, np.ndarray],
+         path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(grids)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.0), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for method, by_bench in curves.items():
+            if name in by_bench:
+                style = "-" if method in JH_METHODS else "--"
+                ax.plot(grids[name], np.maximum(by_bench[name], 1e-4), style, label=method)
+        ax.set_yscale("log")
+        ax.set_xlabel("simulated time (s)")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("normalised regret (mean over seeds)")
+    axes[0][-1].legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="1 seed, budget 4, a few methods, two benchmarks (smoke test)")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--budget", type=float, default=None,
+                        help="simulated budget in mean random trainings per benchmark "
+                             "(default 10; quick 4)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--methods", nargs="*", default=None, help="subset of methods")
+    parser.add_argument("--benchmarks", nargs="*", default=None, help="subset of benchmarks")
+    parser.add_argument("--plot", default=str(HERE / "search_quality.png"))
+    parser.add_argument("--progress", action="store_true", help="one line per run on stderr")
+    parser.add_argument("--no-suggest-times", action="store_true",
+                        help="skip the suggest() timing table")
+    args = parser.parse_args(argv)
+    seeds = range(args.seeds or (1 if args.quick else 10))
+    units = args.budget or (4.0 if args.quick else 10.0)
+    names = args.benchmarks or benchmark_names()
+    if args.quick and not args.benchmarks:
+        names = names[:1] + ["branin-mf"]
+    if args.quick:
+        methods = ["random (FIFO)", "random + Hyperband", "tpe (FIFO)",
+                   "Optuna Random + SuccessiveHalvingPruner"]
+    else:
+        methods = [m for m, (searcher, _) in JH_METHODS.items()
+                   if searcher in ("random",) or available(searcher)]
+        methods += list(OPTUNA_METHODS)
+        if syne_tune_available():
+            methods += list(SYNE_METHODS)
+        else:
+            print("note: Syne Tune does not import here; its methods are skipped")
+    methods = args.methods or methods
+    print(f"Machine: {platform.platform()}, Python {platform.python_version()}; "
+          f"{WORKERS} simulated workers, budget {units:g} mean random trainings, "
+          f"{len(seeds)} seeds, {args.jobs} processes", flush=True)
+    budgets = {name: units * random_stats(name)[1] for name in names}
+    tasks = [(name, method, seed, budgets[name]) for name in names for method in methods
+             for seed in seeds[:SEED_CAP.get(method, len(seeds))]]
+    started = time.perf_counter()
+    traces: dict[tuple[str, str], list[list[tuple[float, float]]]] = {}
+    cost: dict[str, float] = {}
+    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        for name, method, seed, trace, seconds in pool.imap(_task, tasks):
+            traces.setdefault((name, method), []).append(trace)
+            cost[method] = cost.get(method, 0.0) + seconds
+            if args.progress:
+                print(f"  {name} / {method} / seed {seed}: {seconds:.1f} s", file=sys.stderr,
+                      flush=True)
+    fractions = (0.05, 0.1, 0.2, 0.5, 1.0)
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    grids: dict[str, np.ndarray] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    for name in names:
+        bench = load_benchmark(name)
+        scale, mean_train = random_stats(name)
+        sign = 1.0 if bench.mode == "min" else -1.0
+        budget = budgets[name]
+        grid = np.linspace(budget / 200, budget, 200)
+        grids[name] = grid
+        print(f"\n### {name}: normalised regret (mean over {len(seeds)} seeds; lower is better)\n")
+        print(f"Budget {budget:.4g} simulated s = {units:g} x {mean_train:.4g} s (mean random "
+              f"training to max_t={bench.max_t}); optimum {bench.optimum:.4g} {bench.metric}, "
+              f"regret 1 = median random configuration ({bench.optimum + sign * scale:.4g}).\n")
+        print("| method | " + " | ".join(f"{f:g} budget" for f in fractions) + " |")
+        print("| --- |" + " ---: |" * len(fractions))
+        for method in methods:
+            runs = traces[(name, method)]
+            curve = np.array([statistics.mean(regret_at(tr, t, bench.optimum, scale, sign)
+                                              for tr in runs) for t in grid])
+            curves.setdefault(method, {})[name] = curve
+            row = [curve[round(f * len(grid)) - 1] for f in fractions]
+            label = method if len(runs) == len(seeds) else f"{method} ({len(runs)} seeds)"
+            print(f"| {label} | " + " | ".join(f"{r:.4f}" for r in row) + " |")
+        random_final = curves[RANDOM][name][-1] if RANDOM in curves else None
+        hb_model = [m for m in methods if m in JH_METHODS and JH_METHODS[m][1] == "hyperband"
+                    and JH_METHODS[m][0] != "random"]
+        peers = [m for m in methods if m not in JH_METHODS]
+        if random_final is not None and hb_model:
+            best = min(hb_model, key=lambda m: curves[m][name][-1])
+            reach = time_to_reach(curves[best][name], grid, random_final)
+            verdicts[name] = {
+                "best": best, "fraction": reach / budget,
+                "beats_peers": all(curves[best][name][-1] < curves[p][name][-1] for p in peers),
+                "best_peer": min(peers, key=lambda p: curves[p][name][-1]) if peers else None}
+            v = verdicts[name]
+            peer_text = (f"; best peer {v['best_peer']} "
+                         f"{curves[v['best_peer']][name][-1]:.4f}") if peers else ""
+            print(f"\nBest Hyperband+model method: {best} (final {curves[best][name][-1]:.4f}); "
+                  f"reaches random search's final regret {random_final:.4f} at "
+                  f"{v['fraction']:.2f} of the budget{peer_text}.")
+    print(f"\nSimulation wall time: {time.perf_counter() - started:.0f} s on {args.jobs} "
+          f"processes; per method (all benchmarks and seeds): "
+          + ", ".join(f"{m} {s:.0f} s" for m, s in cost.items()))
+    if not args.quick:
+        plot(curves, grids, Path(args.plot))
+        print(f"\nPlot: {args.plot}")
+        counts = (50, 200, 500)
+        models = [n for n in ("tpe", "skopt", "bayesopt", "bohb", "rl")
+                  if not args.no_suggest_times and available(n)]
+        times = suggest_times(counts, models)
+        if times:
+            print("\n### suggest() time (ms, median of 3) after n observations (FIFO, 5-d mixed "
+                  "space)\n")
+            print("| searcher | " + " | ".join(f"n={n}" for n in counts) + " |")
+            print("| --- |" + " ---: |" * len(counts))
+        for name, by_n in times.items():
+            print(f"| {name} | " + " | ".join(f"{by_n[n]:.1f}" for n in counts) + " |")
+        print("\n### Aims\n")
+        tables = [n for n in verdicts if n in TABLES]
+        fast = [n for n in tables if verdicts[n]["fraction"] <= 0.2]
+        lower = [n for n in tables if verdicts[n]["beats_peers"]]
+        print(f"- Reaches random search's final regret in <= 1/5 of the time on the tables: "
+              f"{'MET' if tables and len(fast) == len(tables) else 'NOT MET'} "
+              f"({len(fast)}/{len(tables)} tables; all benchmarks: "
+              + ", ".join(f"{n} {v['fraction']:.2f}" for n, v in verdicts.items()) + ")")
+        print(f"- Ends lower than every peer on the tables: "
+              f"{'MET' if tables and len(lower) == len(tables) else 'NOT MET'} "
+              f"({len(lower)}/{len(tables)} tables; all benchmarks: "
+              + ", ".join(f"{n} {'yes' if v['beats_peers'] else 'no'}"
+                          for n, v in verdicts.items()) + ")")
+        if "bayesopt" in times:
+            gp = times["bayesopt"][500]
+            print(f"- GP suggest < 100 ms at 500 observations: "
+                  f"{'MET' if gp < 100 else 'NOT MET'} ({gp:.1f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
