@@ -15,16 +15,16 @@ from .annotate import CellTemplate, parse_cell
 from .api import infer_mode
 from .errors import HPOError, HPOSyntaxError
 from .objective import INJECTED_NAMES, CellObjective
+from .storage import Storage
 from .study import Study
 
 DEFAULT_TRIALS = 20
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)h)?\s*(?:(\d+(?:\.\d*)?)m)?\s*"
                        r"(?:(\d+(?:\.\d*)?)s?)?\s*$")
 _NOT_YET = {
-    "storage": "--storage (SQLite persistence)",
-    "resume": "--resume",
     "address": "--address",
 }
+EXPORT_FORMATS = (".csv", ".parquet", ".json")
 _HYPERBAND_ONLY = ("type", "grace_period", "reduction_factor", "brackets", "max_t")
 
 
@@ -104,9 +104,12 @@ class HPOMagics(Magics):
                                                    "0.5, 0.25 that packs trials onto a GPU")
     @argument("--cpus-per-trial", type=float, help="CPU threads per trial (caps concurrent "
                                                    "trials at CPUs / this)")
-    @argument("--name", help="study name (default study-N)")
-    @argument("--storage", help="SQLite file (not available yet)")
-    @argument("--resume", action="store_true", help="resume a stored study (not available yet)")
+    @argument("--name", help="study name (default study-N, the first N free in the storage)")
+    @argument("--storage", help="SQLite file that keeps the study (default jupyter_hpo.db in the "
+                                "working directory, or $JUPYTER_HPO_STORAGE; `none`: keep "
+                                "nothing)")
+    @argument("--resume", action="store_true",
+              help="continue the stored study --name (after a kernel restart or crash)")
     @argument("--background", action="store_true", help="return at once; %%hpo wait joins")
     @argument("-o", dest="output", default="_hpo",
               help="variable that receives the Study (default _hpo)")
@@ -167,6 +170,11 @@ class HPOMagics(Magics):
             raise UsageError(f"--trials is {args.trials}, but must be >= 1")
         if args.workers is not None and args.workers < 1:
             raise UsageError(f"--workers is {args.workers}, but must be >= 1")
+        if args.resume and not args.name:
+            raise UsageError("--resume needs --name NAME: the study to continue (`%hpo list` "
+                             "shows the stored ones)")
+        if args.resume and _no_storage(args.storage):
+            raise UsageError("--resume needs a storage file, but --storage is none")
         if not args.output.isidentifier():
             raise UsageError(f"-o {args.output!r} is not a valid variable name")
         if args.name is not None and args.name in self.runs \
@@ -232,6 +240,15 @@ class HPOMagics(Magics):
                      mode: str) -> Study:
         trials = args.trials
         time_limit = parse_duration(args.time_limit) if args.time_limit else None
+        storage = None
+        try:
+            if not _no_storage(args.storage):
+                storage = Storage(args.storage)
+            if args.resume and trials is None and time_limit is None:
+                stored = storage.get(args.name).settings  # keep the stored budget
+                trials, time_limit = stored.get("trials"), stored.get("time_limit")
+        except HPOError as exc:
+            raise UsageError(str(exc)) from None
         if trials is None and time_limit is None and args.searcher != "grid":
             trials = DEFAULT_TRIALS
         searcher_options = {}
@@ -261,7 +278,8 @@ class HPOMagics(Magics):
                          resource=args.resource, name=args.name, capture_output=True,
                          executor=args.executor, gpus_per_trial=args.gpus_per_trial,
                          cpus_per_trial=args.cpus_per_trial,
-                         executor_options=executor_options)
+                         executor_options=executor_options, storage=storage,
+                         resume=args.resume)
         except (ValueError, HPOError) as exc:
             raise UsageError(str(exc)) from None
 
@@ -342,45 +360,75 @@ class HPOMagics(Magics):
 
     # ------------------------------------------------------------------- %hpo
     @magic_arguments()
-    @argument("command", choices=["list", "show", "stop", "best", "apply", "wait"],
-              help="what to do")
-    @argument("name", nargs="?", help="study name (default: the latest study)")
+    @argument("command", choices=["list", "show", "stop", "best", "apply", "wait", "plot",
+                                  "export", "delete"], help="what to do")
+    @argument("args", nargs="*", help="show/stop/best/apply/wait/delete [NAME]; plot KIND "
+                                      "[NAME]; export [NAME] FILE (.csv, .parquet or .json)")
     @argument("--trial", type=int, help="with stop: stop only this trial")
+    @argument("--storage", help="SQLite file to read (default: jupyter_hpo.db in the working "
+                                "directory, or $JUPYTER_HPO_STORAGE)")
     @line_magic("hpo")
-    def hpo_line(self, line: str) -> None:
-        """Manage studies of this kernel: list, show, stop [--trial ID], best, apply, wait."""
+    def hpo_line(self, line: str) -> Any:
+        """Manage studies: list, show, stop [--trial ID], best, apply, wait, plot KIND,
+        export FILE, delete; a NAME picks the study (default: the latest)."""
         args = parse_argstring(self.hpo_line, line)
-        if args.command == "list":
-            self._list()
-            return
-        run = self._run(args.name)
-        if args.command == "stop":
-            if args.trial is not None:
-                try:
-                    run.study.stop_trial(args.trial)
-                except HPOError as exc:
-                    raise UsageError(str(exc)) from None
-                print(f"jupyter_hpo: trial {args.trial} of {run.study.name} stops at its next "
-                      f"report")
-            else:
-                run.study.stop()
-                print(f"jupyter_hpo: {run.study.name} is stopping")
-        elif args.command == "wait":
-            self._join(run)
-        elif args.command == "best":
-            self._best(run.study)
-        elif args.command == "apply":
-            print(f"jupyter_hpo: {self._apply(run.study)}")
-        elif args.command == "show":
-            if run.dashboard is None:
-                from .widgets.dashboard import Dashboard
+        try:
+            return self._line_command(args)
+        except HPOError as exc:
+            raise UsageError(str(exc)) from None
 
-                run.dashboard = Dashboard(run.study, on_apply_best=lambda: self._apply(run.study))
-            run.dashboard.display()
-            if run.study.done:
-                run.dashboard.finish()
-            else:
-                run.dashboard.start_background_refresh()
+    def _line_command(self, args: Any) -> Any:
+        command, rest = args.command, list(args.args)
+        if command == "list":
+            self._list(args.storage)
+            return None
+        if command == "plot":
+            if not rest:
+                from .plots import KINDS
+
+                raise UsageError(f"%hpo plot needs a kind: {', '.join(KINDS)}")
+            kind, rest = rest[0], rest[1:]
+        if command == "export":
+            if not rest or not rest[-1].lower().endswith(EXPORT_FORMATS):
+                raise UsageError(f"%hpo export [NAME] FILE: FILE must end in "
+                                 f"{', '.join(EXPORT_FORMATS)}")
+            target, rest = rest[-1], rest[:-1]
+        if len(rest) > 1:
+            raise UsageError(f"%hpo {command}: too many arguments: {' '.join(rest)}")
+        name = rest[0] if rest else None
+        if command in ("stop", "wait"):
+            self._control(command, self._run(name), args.trial)
+        elif command == "delete":
+            self._delete(name, args.storage)
+        elif command == "show":
+            self._show(name, args.storage)
+        elif command == "best":
+            self._best(self._study(name, args.storage))
+        elif command == "apply":
+            print(f"jupyter_hpo: {self._apply(self._study(name, args.storage))}")
+        elif command == "plot":
+            from IPython.display import display
+
+            try:
+                figure = self._study(name, args.storage).plot(kind)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            display(figure)
+        elif command == "export":
+            study = self._study(name, args.storage)
+            export(study, target)
+            print(f"jupyter_hpo: wrote {len(study.trials)} trials of {study.name} to {target}")
+        return None
+
+    def _control(self, command: str, run: _Run, trial: int | None) -> None:
+        if command == "wait":
+            self._join(run)
+        elif trial is not None:
+            run.study.stop_trial(trial)
+            print(f"jupyter_hpo: trial {trial} of {run.study.name} stops at its next report")
+        else:
+            run.study.stop()
+            print(f"jupyter_hpo: {run.study.name} is stopping")
 
     def _run(self, name: str | None) -> _Run:
         if not self.runs:
@@ -388,17 +436,80 @@ class HPOMagics(Magics):
         if name is None:
             return list(self.runs.values())[-1]
         if name not in self.runs:
-            raise UsageError(f"no study named {name!r}; studies: {', '.join(self.runs)}")
+            raise UsageError(f"no study named {name!r} runs in this kernel; studies: "
+                             f"{', '.join(self.runs)}")
         return self.runs[name]
 
-    def _list(self) -> None:
-        if not self.runs:
-            print("no studies in this kernel")
+    def _storage(self, location: str | None) -> Storage:
+        return Storage(location)
+
+    def _study(self, name: str | None, storage: str | None) -> Study:
+        """The study ``name`` of this kernel, else the stored one (default: the latest)."""
+        if name is None and self.runs and storage is None:
+            return list(self.runs.values())[-1].study
+        if name is not None and name in self.runs and storage is None:
+            return self.runs[name].study
+        store = self._storage(storage)
+        if name is None:
+            studies = store.studies()
+            if not studies:
+                raise UsageError(f"no study has run in this kernel and {store.path} holds "
+                                 f"none: start one with %%hpo")
+            name = max(studies, key=lambda s: s.updated).name
+        return Study.load(name, store)
+
+    def _show(self, name: str | None, storage: str | None) -> None:
+        from .widgets.dashboard import Dashboard
+
+        run = None
+        if storage is None and self.runs and (name is None or name in self.runs):
+            run = self._run(name)
+        if run is None:  # a stored study: a static dashboard
+            study = self._study(name, storage)
+            dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study))
+            dashboard.display()
+            dashboard.finish()
             return
+        if run.dashboard is None:
+            run.dashboard = Dashboard(run.study, on_apply_best=lambda: self._apply(run.study))
+        run.dashboard.display()
+        if run.study.done:
+            run.dashboard.finish()
+        else:
+            run.dashboard.start_background_refresh()
+
+    def _delete(self, name: str | None, storage: str | None) -> None:
+        if name is None:
+            raise UsageError("%hpo delete needs the NAME of the study to delete")
+        run = self.runs.get(name)
+        if run is not None and not run.study.done:
+            raise UsageError(f"study {name!r} is running in this kernel: stop it first with "
+                             f"`%hpo stop {name}`")
+        store = run.study.storage if run is not None and run.study.storage and storage is None \
+            else self._storage(storage)
+        count = store.delete(name)
+        self.runs.pop(name, None)
+        print(f"jupyter_hpo: deleted study {name!r} and its {count} trials from {store.path}")
+
+    def _list(self, storage: str | None) -> None:
+        """This kernel's studies, then the stored ones (with their state)."""
+        lines = []
         for name, run in self.runs.items():
             s = run.study
             best = "" if s.best_value is None else f", best {s.metric}={s.best_value:.6g}"
-            print(f"{name}: {s.state}, {len(s.trials)} trials{best}")
+            where = f" [{s.storage.path}]" if s.storage is not None else " [not stored]"
+            lines.append(f"{name}: {s.state}, {len(s.trials)} trials{best} (this kernel)"
+                         f"{where}")
+        store = self._storage(storage)
+        for stored in store.studies():
+            if stored.name in self.runs and self.runs[stored.name].study.storage is not None \
+                    and self.runs[stored.name].study.storage.path == store.path:
+                continue
+            best = "" if stored.best_value is None \
+                else f", best {stored.metric}={stored.best_value:.6g}"
+            lines.append(f"{stored.name}: {stored.shown_state}, {stored.trials} trials{best} "
+                         f"[{store.path}]")
+        print("\n".join(lines) if lines else f"no studies in this kernel or in {store.path}")
 
     def _best(self, study: Study) -> None:
         trial = study.best_trial
@@ -409,6 +520,48 @@ class HPOMagics(Magics):
               f"(trial {trial.trial_id}, {trial.status.value})")
         for key, value in trial.config.items():
             print(f"  {key} = {value!r}")
+
+
+def _no_storage(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("none", "")
+
+
+def export(study: Study, target: str) -> None:
+    """Write a study's trials: CSV or Parquet (``trials_dataframe()``), or JSON with every
+    trial's configuration and reports."""
+    import json
+
+    from .storage import encode_value
+
+    suffix = target.lower().rsplit(".", 1)[-1]
+    if suffix == "json":
+        data = {"name": study.name, "metric": study.metric, "mode": study.mode,
+                "resource": study.resource, "state": study.state,
+                "best_trial": None if study.best_trial is None else study.best_trial.trial_id,
+                "trials": [{"trial_id": t.trial_id, "status": t.status.value,
+                            "config": encode_value(t.config), "start": t.start_time,
+                            "end": t.end_time, "error": t.error,
+                            "reports": [dict(encode_value(r), time=at) for r, at
+                                        in zip(t.reports, study.report_times(t.trial_id))]}
+                           for t in study.trials]}
+        with open(target, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1)
+        return
+    frame = study.trials_dataframe()
+    if suffix == "csv":
+        frame.to_csv(target, index=False)
+        return
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise HPOError("Parquet export needs pyarrow: pip install pyarrow (or "
+                       "jupyter_hpo[parquet]), or export to .csv / .json") from None
+    frame = frame.copy()
+    for column in frame.columns:  # categorical objects become their repr
+        if frame[column].dtype == object and column.startswith("config."):
+            frame[column] = [v if isinstance(v, (str, int, float, bool)) or v is None
+                             else repr(v) for v in frame[column]]
+    frame.to_parquet(target, index=False)
 
 
 _MISSING = object()

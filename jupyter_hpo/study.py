@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError, StudyFailedError
 from .executors import EXECUTORS, Executor, TrialOutcome
@@ -22,7 +23,11 @@ from .resources import plan_slots
 from .schedulers import FIFOScheduler, Scheduler, make_scheduler
 from .searchers import make_searcher
 from .space import Space
+from .storage import Storage, StoredStudy, StoredTrial
 from .trial import Decision, Trial, TrialStatus, TrialStopped
+
+if TYPE_CHECKING:
+    from .recorder import StudyRecorder
 
 __all__ = ["Study", "StudyEvent"]
 
@@ -52,7 +57,9 @@ class Study:
                  capture_output: bool = False, max_initial_failures: int = 3,
                  gpus_per_trial: float | None = None, cpus_per_trial: float | None = None,
                  executor_options: dict[str, Any] | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 storage: str | os.PathLike[str] | Storage | None = None,
+                 resume: bool = False) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
         if trials is not None and int(trials) < 1:
@@ -63,7 +70,22 @@ class Study:
         self.metric, self.mode, self.resource = metric, mode, resource
         self.budget = None if trials is None else int(trials)
         self.time_limit = time_limit
-        self.name = name or f"study-{next(_study_numbers)}"
+        if resume and storage is None:
+            raise ValueError("resume=True needs the storage that holds the study")
+        if resume and not name:
+            raise ValueError("resume=True needs the name of the study to resume")
+        self.storage: Storage | None = None
+        if storage is not None:
+            self.storage = storage if isinstance(storage, Storage) else Storage(storage)
+        self.name = name or (self.storage.unused_name() if self.storage
+                             else f"study-{next(_study_numbers)}")
+        self.settings = {"searcher": searcher, "searcher_options": searcher_options or {},
+                         "scheduler": scheduler if isinstance(scheduler, str)
+                         else type(scheduler).__name__,
+                         "scheduler_options": scheduler_options or {}, "trials": self.budget,
+                         "time_limit": time_limit, "seed": seed, "workers": workers,
+                         "executor": executor if isinstance(executor, str)
+                         else type(executor).__name__}
         searcher_obj = make_searcher(searcher, space, metric, mode, seed,
                                      **(searcher_options or {}))
         sched_opts = dict(scheduler_options or {})
@@ -106,6 +128,86 @@ class Study:
         # A simulated clock (benchmarks) replaces wall time; then whoever advances the clock
         # also enforces time_limit, by calling check_time_limit().
         self.clock: Callable[[], float] = clock or time.time
+        self._elapsed_before = 0.0  # seconds a resumed study had run before
+        self._interrupted = 0  # stored trials cut off by a dead kernel (re-run, not counted)
+        self._recorder: StudyRecorder | None = None
+        if self.storage is not None:
+            self._attach_storage(resume)
+
+    # ------------------------------------------------------------------ storage
+    def _attach_storage(self, resume: bool) -> None:
+        """Create the stored study, or lease and restore it for ``resume``."""
+        from .recorder import StudyRecorder
+
+        storage = self.storage
+        assert storage is not None
+        if not resume:
+            study_id = storage.create(self.name, self.metric, self.mode, self.resource,
+                                      self.space, self.settings)
+            self._recorder = StudyRecorder(self, storage, study_id)
+            return
+        stored = storage.find(self.name)
+        if stored is None:
+            storage.acquire(self.name)  # raises the "no study named ..." error
+            return
+        _check_same_study(stored, self)
+        stored = storage.acquire(self.name)
+        trials = storage.trials(stored.study_id, self.space)
+        self._restore(trials, stored.elapsed)
+        storage.update_settings(stored.study_id, self.settings)
+        self._recorder = StudyRecorder(self, storage, stored.study_id,
+                                       written={t.trial_id: len(t.reports) for t in trials})
+
+    def _restore(self, stored: list[StoredTrial], elapsed: float) -> None:
+        """Load stored trials: finished ones into the scheduler and searcher (rungs
+        included), interrupted ones queued to run again."""
+        searcher = self.scheduler.searcher
+        for item in stored:
+            trial = Trial(item.trial_id, item.config, status=TrialStatus(item.status),
+                          reports=list(item.reports), start_time=item.start_time,
+                          end_time=item.end_time, error=item.error, traceback=item.traceback,
+                          device=item.device, bracket=item.bracket)
+            self.trials.append(trial)
+            self._report_times[trial.trial_id] = list(item.times)
+            if trial.status is TrialStatus.INTERRUPTED:
+                self._interrupted += 1
+                searcher.restore(trial.trial_id, trial.config)
+                searcher.enqueue(trial.config)
+            else:
+                self.scheduler.restore(trial.trial_id, trial.config, trial.reports,
+                                       trial.status.value, trial.bracket)
+            if trial.status is not TrialStatus.FAILED:
+                self._only_failures = False
+        searcher.resumed(len(stored))
+        self._elapsed_before = elapsed
+        self.start_time = 0.0
+        self._recompute_incumbent()
+        self.start_time = None
+
+    @classmethod
+    def load(cls, name: str, storage: str | os.PathLike[str] | Storage | None = None) -> Study:
+        """A stored study, read-only, for tables, plots and dashboards (``Study(...,
+        resume=True)`` continues one)."""
+        from .storage import space_from_description
+
+        storage = storage if isinstance(storage, Storage) else Storage(storage)
+        stored = storage.get(name)
+        space = space_from_description(stored.space)
+        study = cls(None, space, metric=stored.metric, mode=stored.mode,
+                    resource=stored.resource, name=stored.name)
+        study.settings = stored.settings
+        study.budget = stored.settings.get("trials")
+        study.time_limit = stored.settings.get("time_limit")
+        study.storage = storage
+        trials = storage.trials(stored.study_id, space)
+        study._restore(trials, stored.elapsed)
+        study.state = stored.shown_state
+        study.start_time = time.time() - stored.elapsed
+        study.end_time = study.start_time + stored.elapsed
+        if stored.error:
+            study.error = StudyFailedError(stored.error)
+        study._done.set()
+        return study
 
     # ----------------------------------------------------------------- lifecycle
     def subscribe(self, callback: Callable[[StudyEvent], None]) -> Callable[[], None]:
@@ -120,10 +222,13 @@ class Study:
             if self.state != "created":
                 raise HPOError(f"study {self.name!r} was already started")
             self.state = "running"
-            self.start_time = self.clock()
+            self.start_time = self.clock() - self._elapsed_before
+        if self._recorder is not None:
+            self._recorder.start()
         self._emit(StudyEvent("study_started"))
         if self.time_limit is not None and self.clock is time.time:
-            self._timer = threading.Timer(self.time_limit, self._on_time_limit)
+            left = max(self.time_limit - self._elapsed_before, 0.0)
+            self._timer = threading.Timer(left, self._on_time_limit)
             self._timer.daemon = True
             self._timer.start()
         with self._lock:
@@ -157,6 +262,10 @@ class Study:
             if left <= 0:
                 break
             self._done.wait(left)
+        if self._done.is_set() and self._recorder is not None:
+            self._emit_finished()
+            self._recorder.join(None if deadline is None
+                                else max(deadline - time.monotonic(), 0.0))
         return self._done.is_set()
 
     @property
@@ -170,13 +279,19 @@ class Study:
         """
         self._stop_all(TrialStatus.CANCELLED, "stopped by the user")
         if force:
+            ended = []
             with self._lock:
                 for trial in self.trials:
                     if not trial.status.finished:
                         self._finalize(trial, TrialOutcome(TrialStatus.CANCELLED,
                                                            error="force-stopped by the user"))
+                        ended.append(trial)
                 self._alive.clear()
                 self._finish_if_idle()
+            for trial in ended:
+                self._emit(StudyEvent("trial_finished", trial))
+            if self.done:
+                self._emit_finished()
 
     def stop_trial(self, trial_id: int) -> None:
         """Stop one trial at its next report (it becomes ``cancelled``)."""
@@ -335,7 +450,7 @@ class Study:
         elsewhere it only fails the study, since the caller is a trial's thread.
         """
         while not self._stopping and self._running < self.workers:
-            can_start = self.budget is None or len(self.trials) < self.budget
+            can_start = self.budget is None or self.spent < self.budget
             suggestion = self.scheduler.suggest(len(self.trials), can_start)
             if suggestion is None:
                 break
@@ -345,7 +460,8 @@ class Study:
                 self._running += 1
                 self._resume_events[trial.trial_id].set()
                 continue
-            trial = Trial(len(self.trials), suggestion.config, start_time=self.clock())
+            trial = Trial(len(self.trials), suggestion.config, start_time=self.clock(),
+                          bracket=self.scheduler.bracket(len(self.trials)))
             self.trials.append(trial)
             self._report_times[trial.trial_id] = []
             self._running += 1
@@ -455,6 +571,11 @@ class Study:
     def best_config(self) -> dict[str, Any] | None:
         return None if self.best_trial is None else dict(self.best_trial.config)
 
+    @property
+    def spent(self) -> int:
+        """Trials that count against the budget (interrupted ones are run again instead)."""
+        return len(self.trials) - self._interrupted
+
     def counts(self) -> dict[str, int]:
         """Number of trials per status."""
         counts = {s.value: 0 for s in TrialStatus}
@@ -490,10 +611,35 @@ class Study:
 
         return incumbent_over_time(self)
 
+    def plot(self, kind: str, **options: Any) -> Any:
+        """A matplotlib figure: ``history``, ``curves``, ``parallel``, ``contour``,
+        ``importance``, ``importance-duration`` or ``incumbent`` (see the README)."""
+        from .plots import plot
+
+        return plot(self, kind, **options)
+
     def __repr__(self) -> str:
         best = "" if self.best_value is None else f", best {self.metric}={self.best_value:.4g}"
         return (f"<Study {self.name!r}: {self.state}, {len(self.trials)} trials"
                 f"{best}>")
+
+
+def _check_same_study(stored: StoredStudy, study: Study) -> None:
+    """Resuming needs the stored metric, mode, resource and space; say what differs."""
+    from .storage import describe_space
+
+    changes = [f"{what} was {old!r} and is now {new!r}" for what, old, new in (
+        ("the metric", stored.metric, study.metric), ("the mode", stored.mode, study.mode),
+        ("the resource", stored.resource, study.resource)) if old != new]
+    old_space = {name: entry["repr"] for name, entry in stored.space.items()}
+    new_space = {name: entry["repr"] for name, entry in describe_space(study.space).items()}
+    for name in sorted(set(old_space) | set(new_space)):
+        if old_space.get(name) != new_space.get(name):
+            changes.append(f"{name} was {old_space.get(name, 'absent')} and is now "
+                           f"{new_space.get(name, 'absent')}")
+    if changes:
+        raise HPOError(f"cannot resume {study.name!r}: " + "; ".join(changes) + ". Resume with "
+                       "the study's own settings, or start a new study with another --name")
 
 
 def _number(value: Any) -> float | None:

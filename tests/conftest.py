@@ -11,3 +11,12 @@ from IPython.testing.globalipapp import start_ipython
 def ipython_shell():
     """IPython's test shell (started once; ``start_ipython`` returns None after that)."""
     return start_ipython() or IPython.get_ipython()
+
+
+@pytest.fixture(autouse=True)
+def study_storage(tmp_path, monkeypatch):
+    """Each test keeps its studies in its own SQLite file (not in the working directory);
+    kernels and notebooks started by the test inherit the variable."""
+    path = tmp_path / "studies.db"
+    monkeypatch.setenv("JUPYTER_HPO_STORAGE", str(path))
+    return path

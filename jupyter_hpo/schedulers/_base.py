@@ -55,6 +55,29 @@ class Scheduler(ABC):
     def _on_trial_add(self, trial_id: int, config: dict[str, Any]) -> None:
         """Hook for schedulers that track new trials (e.g. assign a bracket)."""
 
+    def bracket(self, trial_id: int) -> int:
+        """The Hyperband bracket of a trial (0 for schedulers without brackets)."""
+        return 0
+
+    def restore(self, trial_id: int, config: dict[str, Any], reports: list[dict[str, Any]],
+                status: str, bracket: int = 0) -> None:
+        """Replay a stored, finished trial of a resumed study: its reports fill the rungs and
+        teach the searcher as if it had just run (the decisions are ignored)."""
+        self.configs[trial_id] = config
+        self.searcher.restore(trial_id, config)
+        self._on_trial_restore(trial_id, config, bracket)
+        for result in reports:
+            self.on_trial_result(trial_id, result)
+        if status in ("completed", "stopped"):
+            self.on_trial_complete(trial_id, reports[-1] if reports else None)
+        elif status == "failed":
+            self.on_trial_error(trial_id)
+        else:
+            self.on_trial_remove(trial_id)
+
+    def _on_trial_restore(self, trial_id: int, config: dict[str, Any], bracket: int) -> None:
+        """Hook: a stored trial comes back (in the ``bracket`` it ran in)."""
+
     @abstractmethod
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
         """Answer one report."""

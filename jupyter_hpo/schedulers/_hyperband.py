@@ -88,6 +88,13 @@ class HyperbandScheduler(Scheduler):
         self.bracket_of[trial_id] = bracket
         self._target[trial_id] = 0
 
+    def _on_trial_restore(self, trial_id: int, config: dict[str, Any], bracket: int) -> None:
+        self.bracket_of[trial_id] = min(max(int(bracket), 0), self.num_brackets - 1)
+        self._target[trial_id] = 0
+
+    def bracket(self, trial_id: int) -> int:
+        return self.bracket_of.get(trial_id, 0)
+
     def bracket_levels(self, bracket: int) -> list[float]:
         return self._bracket_levels[bracket]
 

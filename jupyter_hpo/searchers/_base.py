@@ -26,6 +26,7 @@ class Searcher(ABC):
         self.resource: str | None = None
         self.max_t: float | None = None
         self.rung_levels: list[float] = []
+        self.queued: list[dict[str, Any]] = []
 
     def set_fidelity(self, resource: str, max_t: float, rung_levels: list[float]) -> None:
         """Called by Hyperband: reports carry ``resource`` (up to ``max_t``) and decisions are
@@ -34,10 +35,26 @@ class Searcher(ABC):
 
     def suggest(self, trial_id: int) -> dict[str, Any] | None:
         """A configuration for a new trial, or ``None`` when the space is exhausted."""
-        config = self._suggest(trial_id)
+        config = self.queued.pop(0) if self.queued else self._suggest(trial_id)
         if config is not None:
             self.pending[trial_id] = config
         return config
+
+    def enqueue(self, config: dict[str, Any]) -> None:
+        """Propose ``config`` next, before anything of the searcher's own (e.g. the trials a
+        resumed study re-runs)."""
+        self.queued.append(dict(config))
+
+    def restore(self, trial_id: int, config: dict[str, Any]) -> None:
+        """A stored trial of a resumed study; its results follow through ``observe``.
+        Searchers that remember their proposals (grid) mark ``config`` as taken."""
+
+    def resumed(self, restored: int) -> None:
+        """After ``restored`` stored trials: a fresh random stream, so that a resumed seeded
+        study does not propose its first configurations again (still deterministic)."""
+        if restored:
+            self.rng = np.random.default_rng(None if self.seed is None
+                                             else [self.seed, restored])
 
     @abstractmethod
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:

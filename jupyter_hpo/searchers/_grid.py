@@ -25,12 +25,23 @@ class GridSearcher(Searcher):
         if shuffle:
             self._grid = [self._grid[i] for i in self.rng.permutation(len(self._grid))]
         self._next = 0
+        self._taken: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._grid)
 
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
-        if self._next >= len(self._grid):
-            return None
-        self._next += 1
-        return dict(self._grid[self._next - 1])
+        while self._next < len(self._grid):
+            self._next += 1
+            config = self._grid[self._next - 1]
+            if _key(config) not in self._taken:
+                return dict(config)
+        return None
+
+    def restore(self, trial_id: int, config: dict[str, Any]) -> None:
+        """A resumed study does not run a stored grid point again."""
+        self._taken.add(_key(config))
+
+
+def _key(config: dict[str, Any]) -> str:
+    return repr(sorted(config.items()))

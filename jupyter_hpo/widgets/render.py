@@ -42,7 +42,8 @@ def progress(study: Any) -> tuple[float, float | None]:
     of the seconds left (None when it cannot be estimated)."""
     fractions = []
     if study.budget is not None:
-        finished = sum(1 for t in list(study.trials) if t.status.finished)
+        finished = sum(1 for t in list(study.trials)
+                       if t.status.finished and t.status.value != "interrupted")
         fractions.append(finished / study.budget)
     if study.time_limit is not None:
         fractions.append(min(1.0, study.elapsed / study.time_limit))
@@ -61,7 +62,7 @@ def status_line(study: Any) -> str:
     counts = study.counts()
     _fraction, left = progress(study)
     parts = [f"{study.name}: {study.state}"]
-    total = len(study.trials)
+    total = getattr(study, "spent", len(study.trials))
     budget = f"/{study.budget}" if study.budget is not None else ""
     parts.append(f"{total}{budget} trials")
     parts.extend(f"{n} {status}" for status, n in counts.items() if n)

@@ -1,0 +1,89 @@
+"""A kernel killed with SIGKILL mid-study; a new kernel resumes the study from storage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+from test_kernel import check_output, execute
+
+pytestmark = pytest.mark.timeout(240)
+
+CELL = """%%hpo --name crash --trials 16 --workers 2 --seed 0 --quiet {extra}
+import time
+x = Real(0, 1)
+for epoch in range(1, 4):
+    time.sleep(0.15)
+    report(epoch=epoch, loss=(x - 0.4) ** 2 + 1 / epoch)
+"""
+
+
+def query(path, sql):
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def finished_trials(path):
+    """Completed trials with their configs and reports, as stored."""
+    return {tid: (config, query(path, f"SELECT seq, time, \"values\" FROM reports WHERE "
+                                      f"trial_id = {tid} ORDER BY seq"))
+            for tid, config in query(path, "SELECT trial_id, config FROM trials WHERE status = "
+                                           "'completed'")}
+
+
+def test_a_killed_kernel_loses_nothing_and_the_study_resumes(study_storage):
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        kc.execute(CELL.format(extra=""))  # blocks that kernel; we do not wait
+        deadline = time.monotonic() + 90
+        while True:
+            assert time.monotonic() < deadline, "the study never stored 4 finished trials"
+            if study_storage.exists() and len(finished_trials(study_storage)) >= 4 and \
+                    query(study_storage, "SELECT COUNT(*) FROM trials WHERE status = "
+                                         "'running'")[0][0]:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # let the writer store the latest batch
+        before = finished_trials(study_storage)
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        km.provisioner.process.wait(10)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert query(study_storage, "SELECT state FROM studies")[0][0] == "running"
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        reply, _ = execute(kc, CELL.format(extra="--resume"), timeout=150)
+        assert reply["status"] == "ok", reply
+        state = check_output(*execute(kc, """import json
+print("CHECK", json.dumps({"spent": _hpo.spent, "trials": len(_hpo.trials),
+    "statuses": [t.status.value for t in _hpo.trials], "state": _hpo.state}))
+"""))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+    statuses = state["statuses"]
+    interrupted = statuses.count("interrupted")
+    assert interrupted >= 1  # the trials running at the kill
+    assert state["spent"] == 16 and state["trials"] == 16 + interrupted
+    assert state["state"] == "finished"
+    assert all(s in ("completed", "interrupted") for s in statuses)
+    after = finished_trials(study_storage)
+    assert all(after[tid] == before[tid] for tid in before)  # nothing stored was lost
+    assert len(after) == 16
+    assert query(study_storage, "SELECT state, owner FROM studies")[0] == ("finished", None)
+    # the interrupted trials ran again with the same configuration
+    configs = dict(query(study_storage, "SELECT trial_id, config FROM trials"))
+    rerun = {configs[tid] for tid, (s,) in enumerate(
+        query(study_storage, "SELECT status FROM trials ORDER BY trial_id")) if s == "completed"}
+    assert all(configs[tid] in rerun for tid, (s,) in enumerate(
+        query(study_storage, "SELECT status FROM trials ORDER BY trial_id"))
+        if s == "interrupted")

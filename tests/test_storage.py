@@ -1,0 +1,283 @@
+"""SQLite storage: schema and file checks, round trips, resume, the %hpo commands on stored
+studies, and two processes sharing one file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+import jupyter_hpo as jh
+from jupyter_hpo import Categorical, Int, Real
+from jupyter_hpo.errors import HPOError
+from jupyter_hpo.storage import SCHEMA_VERSION, Storage, StorageError
+from jupyter_hpo.study import Study
+
+SPACE = {"x": Real(0.0, 1.0), "n": Int(1, 5), "act": Categorical("relu", "tanh")}
+
+
+def curve(config):
+    for epoch in range(1, 4):
+        jh.report(epoch=epoch, loss=(config["x"] - 0.3) ** 2 + 1.0 / epoch + config["n"] / 100)
+
+
+def rows(path, sql, *params):
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_a_study_round_trips_through_the_file(tmp_path):
+    path = tmp_path / "s.db"
+    study = jh.tune(curve, SPACE, metric="loss", trials=5, seed=0, storage=path, name="rt")
+    assert rows(path, "PRAGMA journal_mode")[0][0] == "wal"
+    assert rows(path, "PRAGMA user_version")[0][0] == SCHEMA_VERSION
+    loaded = Study.load("rt", path)
+    assert loaded.state == "finished" and loaded.best_value == study.best_value
+    assert loaded.best_config == study.best_config
+    pd.testing.assert_frame_equal(loaded.training_curves(), study.training_curves())
+    mine, theirs = study.trials_dataframe(), loaded.trials_dataframe()
+    cols = ["trial_id", "status", "config.x", "config.n", "config.act", "loss", "resource"]
+    pd.testing.assert_frame_equal(mine[cols], theirs[cols])
+    assert list(loaded.incumbent_over_time()["trial_id"]) == \
+        list(study.incumbent_over_time()["trial_id"])
+
+
+def test_errors_and_tracebacks_are_stored(tmp_path):
+    def flaky(config):
+        jh.report(epoch=1, loss=config["x"])
+        if config["x"] > 0.5:
+            raise RuntimeError(f"diverged at x={config['x']:.3f}")
+
+    jh.tune(flaky, {"x": Real(0, 1)}, metric="loss", trials=8, seed=1, storage=tmp_path / "f.db",
+            name="flaky")
+    loaded = Study.load("flaky", tmp_path / "f.db")
+    failed = [t for t in loaded.trials if t.status.value == "failed"]
+    assert failed, "seed 1 draws x > 0.5 at least once"
+    assert all("diverged at x=" in t.error and "RuntimeError" in t.traceback for t in failed)
+    assert all(t.config["x"] <= 0.5 for t in loaded.trials if t is loaded.best_trial)
+
+
+def test_reusing_a_name_says_how_to_resume(tmp_path):
+    path = tmp_path / "s.db"
+    jh.tune(curve, SPACE, metric="loss", trials=2, storage=path, name="dup")
+    with pytest.raises(HPOError, match=r"already exists .*--name dup --resume.*%hpo delete dup"):
+        jh.tune(curve, SPACE, metric="loss", trials=2, storage=path, name="dup")
+    with pytest.raises(HPOError, match="no study named 'other'.*stored studies: dup"):
+        jh.tune(curve, SPACE, metric="loss", trials=2, storage=path, name="other", resume=True)
+    changed = dict(SPACE, x=Real(0.0, 2.0))
+    with pytest.raises(HPOError, match=r"x was Real\(0.0, 1.0\) and is now Real\(0.0, 2.0\)"):
+        jh.tune(curve, changed, metric="loss", trials=4, storage=path, name="dup", resume=True)
+    assert len(Study.load("dup", path).trials) == 2  # nothing lost by the refusals
+
+
+def test_resume_continues_to_the_budget_with_new_configurations(tmp_path):
+    path = tmp_path / "s.db"
+    first = jh.tune(curve, SPACE, metric="loss", trials=4, seed=3, storage=path, name="r")
+    again = jh.tune(curve, SPACE, metric="loss", trials=10, seed=3, storage=path, name="r",
+                    resume=True)
+    assert len(again.trials) == 10 and again.spent == 10
+    configs = [tuple(t.config.values()) for t in again.trials]
+    assert configs[:4] == [tuple(t.config.values()) for t in first.trials]
+    assert len(set(configs)) == 10  # a seeded resume does not draw its first configs again
+    assert again.best_value <= first.best_value
+    times = again.incumbent_over_time()["time"]
+    assert times.is_monotonic_increasing
+    assert rows(path, "SELECT COUNT(*) FROM reports")[0][0] == 30
+
+
+def test_resume_refills_hyperband_rungs(tmp_path):
+    path = tmp_path / "s.db"
+    options = {"scheduler": "hyperband", "scheduler_options": {"max_t": 9, "grace_period": 1},
+               "metric": "loss", "seed": 0, "storage": path, "name": "hb"}
+
+    def long_curve(config):
+        for epoch in range(1, 10):
+            jh.report(epoch=epoch, loss=config["x"] + 1.0 / epoch)
+
+    jh.tune(long_curve, {"x": Real(0, 1)}, trials=12, **options)
+    resumed = Study(None, jh.Space({"x": Real(0, 1)}), mode="min", trials=20,
+                    resume=True, **{k: v for k, v in options.items() if k != "metric"},
+                    metric="loss")
+    rungs = resumed.scheduler.rungs[0]
+    assert len(rungs[1.0]) == 12  # every stored trial reached the first rung
+    assert 0 < len(rungs[3.0]) < 12  # and Hyperband's stops are in the restored rungs
+    resumed.storage.release(rows(path, "SELECT study_id FROM studies")[0][0])
+
+
+def test_resumed_grid_search_skips_the_points_already_run(tmp_path):
+    path = tmp_path / "g.db"
+    space = {"a": Categorical(1, 2, 3), "b": Categorical("u", "v")}
+    jh.tune(lambda c: c["a"], space, metric="loss", searcher="grid", trials=4, storage=path,
+            name="g")
+    rest = jh.tune(lambda c: c["a"], space, metric="loss", searcher="grid", storage=path,
+                   name="g", resume=True)
+    points = [(t.config["a"], t.config["b"]) for t in rest.trials]
+    assert len(points) == 6 and len(set(points)) == 6
+
+
+def test_categorical_objects_come_back_as_the_same_choices(tmp_path):
+    path = tmp_path / "o.db"
+    space = {"fn": Categorical(abs, round), "x": Real(-1, 1)}
+    jh.tune(lambda c: c["fn"](c["x"]), space, metric="loss", trials=4, seed=0, storage=path,
+            name="o")
+    resumed = jh.tune(lambda c: c["fn"](c["x"]), space, metric="loss", trials=6, seed=0,
+                      storage=path, name="o", resume=True)
+    assert all(t.config["fn"] in (abs, round) for t in resumed.trials)
+    shown = Study.load("o", path)  # without the cell, the repr is shown
+    assert {t.config["fn"] for t in shown.trials} <= {repr(abs), repr(round)}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"this is not a database at all " * 200, "cannot be used as jupyter_hpo storage"),
+    (None, "a SQLite database of another program"),
+])
+def test_foreign_and_corrupted_files_give_clear_errors(tmp_path, content, message):
+    path = tmp_path / "other.db"
+    if content is None:
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE invoices (id INTEGER, total REAL)")
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match=message):
+        jh.tune(curve, SPACE, metric="loss", trials=1, storage=path)
+    assert path.read_bytes() == before  # left untouched
+
+
+def test_a_damaged_database_is_reported_not_overwritten(tmp_path):
+    path = tmp_path / "s.db"
+    jh.tune(curve, SPACE, metric="loss", trials=2, storage=path, name="ok")
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # smash the schema page
+    path.write_bytes(bytes(data))
+    with pytest.raises(StorageError, match="not a SQLite file, or it is damaged"):
+        Storage(path).studies()
+
+
+def test_a_newer_schema_asks_for_an_upgrade(tmp_path):
+    path = tmp_path / "s.db"
+    Storage(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="written by a newer jupyter_hpo.*upgrade"):
+        Storage(path)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(StorageError, match="does not exist"):
+        Storage(tmp_path / "nowhere" / "s.db")
+
+
+def test_line_magic_on_stored_studies(ipython_shell, tmp_path, capsys, study_storage):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    jh.tune(curve, SPACE, metric="loss", trials=6, seed=0, storage=study_storage, name="old")
+    capsys.readouterr()
+    ip.run_line_magic("hpo", "list")
+    out = capsys.readouterr().out
+    assert "old: finished, 6 trials, best loss=" in out and str(study_storage) in out
+    ip.run_line_magic("hpo", "best old")
+    assert "old: best loss=" in capsys.readouterr().out
+    ip.user_ns.pop("x", None)
+    ip.run_line_magic("hpo", "apply old")
+    assert ip.user_ns["x"] == Study.load("old").best_config["x"]
+    for suffix in ("csv", "parquet", "json"):
+        target = tmp_path / f"old.{suffix}"
+        ip.run_line_magic("hpo", f"export old {target}")
+        assert target.exists()
+    assert list(pd.read_csv(tmp_path / "old.csv")["trial_id"]) == list(range(6))
+    assert len(pd.read_parquet(tmp_path / "old.parquet")) == 6
+    dumped = json.loads((tmp_path / "old.json").read_text())
+    assert len(dumped["trials"]) == 6 and len(dumped["trials"][0]["reports"]) == 3
+    with pytest.raises(UsageError, match="FILE must end in"):
+        ip.run_line_magic("hpo", f"export old {tmp_path / 'old.xlsx'}")
+    ip.run_line_magic("hpo", "delete old")
+    assert "deleted study 'old' and its 6 trials" in capsys.readouterr().out
+    assert rows(study_storage, "SELECT COUNT(*) FROM reports")[0][0] == 0
+    with pytest.raises(UsageError, match="no study named 'old'"):
+        ip.run_line_magic("hpo", "best old")
+
+
+def test_cell_magic_stores_by_default_and_resumes(ipython_shell, study_storage, capsys):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    cell = "x = Real(0, 1)\nfor epoch in range(1, 3):\n    report(epoch=epoch, loss=x / epoch)\n"
+    ip.run_cell_magic("hpo", "--trials 3 --quiet --name cellstudy --seed 1", cell)
+    with pytest.raises(UsageError, match="already exists"):
+        ip.run_cell_magic("hpo", "--trials 3 --quiet --name cellstudy", cell)
+    with pytest.raises(UsageError, match="--resume needs --name"):
+        ip.run_cell_magic("hpo", "--quiet --resume", cell)
+    ip.run_cell_magic("hpo", "--trials 5 --quiet --name cellstudy --resume --seed 1", cell)
+    assert len(ip.user_ns["_hpo"].trials) == 5
+    assert len(Study.load("cellstudy", study_storage).trials) == 5
+    ip.run_cell_magic("hpo", "--trials 2 --quiet --storage none", cell)
+    assert ip.user_ns["_hpo"].storage is None
+    assert [s.name for s in Storage(study_storage).studies()] == ["cellstudy"]
+
+
+# ------------------------------------------------------------ two processes, one file
+WORKER = textwrap.dedent("""
+    import sys, time
+    import jupyter_hpo as jh
+    from jupyter_hpo import Real
+    path, name, trials, pause, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), \\
+        float(sys.argv[4]), sys.argv[5] == "resume"
+    def fn(config):
+        for epoch in range(1, 6):
+            time.sleep(pause)
+            jh.report(epoch=epoch, loss=config["x"] / epoch)
+    try:
+        study = jh.tune(fn, {"x": Real(0, 1)}, metric="loss", trials=trials, workers=2,
+                        storage=path, name=name, resume=resume)
+    except Exception as exc:
+        print("REFUSED", exc)
+        sys.exit(3)
+    print("DONE", len(study.trials))
+""")
+
+
+def spawn(tmp_path, *args):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    return subprocess.Popen([sys.executable, str(script), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.timeout(120)
+def test_two_processes_write_different_studies_into_one_file(tmp_path):
+    path = tmp_path / "shared.db"
+    Storage(path)
+    procs = [spawn(tmp_path, path, name, 40, 0.0, "new") for name in ("a", "b")]
+    outputs = [p.communicate(timeout=100)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert rows(path, "PRAGMA integrity_check")[0][0] == "ok"
+    for name in ("a", "b"):
+        study = Study.load(name, path)
+        assert len(study.trials) == 40 and study.state == "finished"
+        assert all(len(t.reports) == 5 and t.status.value == "completed" for t in study.trials)
+
+
+@pytest.mark.timeout(120)
+def test_a_study_runs_in_one_process_at_a_time(tmp_path):
+    path = tmp_path / "shared.db"
+    first = spawn(tmp_path, path, "same", 2, 0.0, "new")
+    assert first.communicate(timeout=60)[0].startswith("DONE 2")
+    runner = spawn(tmp_path, path, "same", 12, 0.05, "resume")
+    deadline = time.monotonic() + 60
+    while not rows(path, "SELECT COUNT(*) FROM trials WHERE status = 'running'")[0][0]:
+        assert time.monotonic() < deadline and runner.poll() is None
+        time.sleep(0.05)
+    second = spawn(tmp_path, path, "same", 12, 0.0, "resume")
+    out = second.communicate(timeout=60)[0]
+    assert second.returncode == 3 and "is being run by another kernel" in out, out
+    assert runner.communicate(timeout=100)[0].startswith("DONE 12")
+    study = Study.load("same", path)
+    assert len(study.trials) == 12 and all(len(t.reports) == 5 for t in study.trials)
+    assert rows(path, "PRAGMA integrity_check")[0][0] == "ok"
