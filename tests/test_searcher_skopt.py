@@ -87,3 +87,16 @@ def test_usable_from_the_magic(ipython_shell):
     assert study.scheduler.searcher.base_estimator == "ET"
     assert study.scheduler.searcher.acq_func == "LCB"
     assert len({(t.config["x"], t.config["act"]) for t in study.trials}) == 8
+
+
+def test_single_value_dimensions_are_held_constant():
+    from jupyter_hpo import Categorical, Int, Real, Space
+
+    space = Space({"x": Real(-5.0, 10.0), "depth": Int(3, 3), "act": Categorical("relu")})
+    searcher = make_searcher("skopt", space, "loss", "min", 0, n_initial_points=2)
+    for trial_id in range(4):
+        config = searcher.suggest(trial_id)
+        assert config["depth"] == 3 and config["act"] == "relu"
+        searcher.observe(trial_id, config, {"loss": (config["x"] - 1.0) ** 2}, final=True)
+    only = make_searcher("skopt", Space({"depth": Int(3, 3)}), "loss", "min", 0)
+    assert only.suggest(0) == {"depth": 3}

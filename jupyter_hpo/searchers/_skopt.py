@@ -1,17 +1,20 @@
 """scikit-optimize's ``Optimizer`` as a searcher (GP, random forest, extra trees or GBRT).
 
-Asynchronous use: while trials are pending, the proposal comes from a copy of the optimizer
-told a constant lie for every pending point (the best value so far, skopt's ``cl_min``), so
-concurrent workers get different configurations.
+Each proposal comes from a fresh ``Optimizer`` told every final result plus, for each pending
+trial, a constant lie (the best value so far, skopt's ``cl_min``): one model fit per proposal,
+none per result, and concurrent workers get different configurations. Dimensions with a single
+value are held constant (skopt rejects them), and BLAS runs on one thread while skopt works.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from ..space import Categorical, Int, Space
 from ._base import Searcher
+from ._gp import single_blas_thread
 from ._options import check_int
 
 ESTIMATORS = ("GP", "RF", "ET", "GBRT")
@@ -26,7 +29,7 @@ class SkoptSearcher(Searcher):
                  n_initial_points: int = 10, acq_optimizer: str = "auto",
                  n_points: int = 1000) -> None:
         super().__init__(space, metric, mode, seed)
-        from skopt import Optimizer
+        import skopt  # noqa: F401  (a missing package is reported when the study starts)
 
         estimator = str(base_estimator).upper()
         if estimator not in ESTIMATORS:
@@ -42,29 +45,44 @@ class SkoptSearcher(Searcher):
         self.base_estimator, self.acq_func = estimator, acquisition
         self.n_initial_points = check_int("n_initial_points", n_initial_points, 1)
         self.n_points = check_int("n_points", n_points, 10)
-        self._names = list(space)
-        model: Any = estimator
-        if estimator == "GBRT":
-            model = _gbrt(self._draw_seed())
-        self.optimizer = Optimizer(
-            [_dimension(space[name]) for name in self._names], base_estimator=model,
-            acq_func=acquisition, acq_optimizer=acq_optimizer,
-            n_initial_points=self.n_initial_points, random_state=self._draw_seed(),
-            acq_optimizer_kwargs={"n_points": self.n_points, "n_restarts_optimizer": 2})
+        self.acq_optimizer = acq_optimizer
+        self._model: Any = _gbrt(self._draw_seed()) if estimator == "GBRT" else estimator
+        self._constants = {name: _only_value(space[name]) for name in space
+                           if _only_value(space[name]) is not _VARIES}
+        self._names = [name for name in space if name not in self._constants]
+        self._dimensions = [_dimension(space[name]) for name in self._names]
         self._sign = 1.0 if mode == "min" else -1.0
+        self.points: list[list[Any]] = []
+        self.values: list[float] = []
 
     def _draw_seed(self) -> int:
         return int(self.rng.integers(2 ** 31 - 1))
 
+    def fresh_optimizer(self, lies: list[list[Any]] = ()) -> Any:
+        """A fresh ``skopt.Optimizer`` told every result and a constant lie per point of
+        ``lies``, fitted once."""
+        from skopt import Optimizer
+
+        optimizer = Optimizer(
+            self._dimensions, base_estimator=self._model, acq_func=self.acq_func,
+            acq_optimizer=self.acq_optimizer, n_initial_points=self.n_initial_points,
+            random_state=self._draw_seed(),
+            acq_optimizer_kwargs={"n_points": self.n_points, "n_restarts_optimizer": 2})
+        points = self.points + list(lies)
+        if points:
+            lie = min(self.values) if self.values else 0.0
+            optimizer.tell(points, self.values + [lie] * len(lies))
+        return optimizer
+
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
-        optimizer = self.optimizer
+        if not self._names:  # every dimension has one value: one configuration
+            return dict(self._constants)
         pending = [self._point(c) for c in self.pending.values()]
-        if pending:
-            optimizer = optimizer.copy(random_state=self._draw_seed())
-            lie = min(optimizer.yi) if optimizer.yi else 0.0
-            optimizer.tell(pending, [lie] * len(pending))
-        point = optimizer.ask()
-        taken = pending + list(self.optimizer.Xi)
+        with single_blas_thread(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The objective has been evaluated at point")
+            optimizer = self.fresh_optimizer(pending)
+            point = optimizer.ask()
+        taken = pending + self.points
         for _ in range(20):  # tree models can repeat a point: keep proposals distinct
             if point not in taken:
                 break
@@ -75,14 +93,15 @@ class SkoptSearcher(Searcher):
                 final: bool = False) -> None:
         super().observe(trial_id, config, result, final)
         value = result.get(self.metric) if final else None
-        if value is None or not config:
+        if value is None or not config or not self._names:
             return
         try:
             value = float(value)
         except (TypeError, ValueError):
             return
         if not math.isnan(value):  # NaN results teach nothing
-            self.optimizer.tell(self._point(config), self._sign * value)
+            self.points.append(self._point(config))
+            self.values.append(self._sign * value)
 
     def _point(self, config: dict[str, Any]) -> list[Any]:
         return [self.space[n].index(config[n]) if isinstance(self.space[n], Categorical)
@@ -98,7 +117,19 @@ class SkoptSearcher(Searcher):
                 config[name] = int(value)
             else:
                 config[name] = float(value)
-        return config
+        return {**self._constants, **config}
+
+
+_VARIES = object()
+
+
+def _only_value(domain: Any) -> Any:
+    """The single value a domain can take (``Int(3, 3)``, one choice), or ``_VARIES``."""
+    if isinstance(domain, Categorical):
+        return domain.choices[0] if len(domain.choices) == 1 else _VARIES
+    if domain.lo == domain.hi:
+        return int(domain.lo) if isinstance(domain, Int) else float(domain.lo)
+    return _VARIES
 
 
 def _dimension(domain: Any) -> Any:
