@@ -176,7 +176,6 @@ JH_METHODS = {  # name -> (searcher, scheduler)
 OPTUNA_METHODS = ("Optuna TPE + HyperbandPruner", "Optuna Random + SuccessiveHalvingPruner")
 SYNE_METHODS = ("Syne Tune ASHA", "Syne Tune BOHB")
 RANDOM = "random (FIFO)"
-SEED_CAP = {"skopt GP (FIFO)": 3}  # skopt refits its GP from scratch at every suggest: slow
 
 
 def run_jupyter_hpo(bench: Any, searcher: str, scheduler: str, seed: int,
@@ -422,6 +421,10 @@ def available(name: str) -> bool:
     return True
 
 
+def _when(fraction: float) -> str:
+    return "never" if math.isinf(fraction) else f"at {fraction:.2f} of the budget"
+
+
 def time_to_reach(curve: np.ndarray, grid: np.ndarray, level: float) -> float:
     """First time on ``grid`` at which the mean regret ``curve`` is at or below ``level``."""
     hits = np.nonzero(curve <= level + 1e-12)[0]
@@ -452,6 +455,49 @@ def plot(curves: dict[str, dict[str, np.ndarray]], grids: dict[str, np.ndarray],
     fig.savefig(path, dpi=110)
 
 
+def report(name: str, methods: list[str], traces: dict[tuple[str, str], list[Any]],
+           budget: float, units: float, seeds: int, curves: dict[str, dict[str, np.ndarray]],
+           grids: dict[str, np.ndarray], verdicts: dict[str, dict[str, Any]]) -> None:
+    """Print one benchmark's regret table and fill its curves, grid and verdict."""
+    fractions = (0.05, 0.1, 0.2, 0.5, 1.0)
+    bench = load_benchmark(name)
+    scale, mean_train = random_stats(name)
+    sign = 1.0 if bench.mode == "min" else -1.0
+    grid = np.linspace(budget / 200, budget, 200)
+    grids[name] = grid
+    print(f"\n### {name}: normalised regret (mean over {seeds} seeds; lower is better)\n")
+    print(f"Budget {budget:.4g} simulated s = {units:g} x {mean_train:.4g} s (mean random "
+          f"training to max_t={bench.max_t}); optimum {bench.optimum:.4g} {bench.metric}, "
+          f"regret 1 = median random configuration ({bench.optimum + sign * scale:.4g}).\n")
+    print("| method | " + " | ".join(f"{f:g} budget" for f in fractions) + " |")
+    print("| --- |" + " ---: |" * len(fractions))
+    for method in methods:
+        runs = traces[(name, method)]
+        curve = np.array([statistics.mean(regret_at(tr, t, bench.optimum, scale, sign)
+                                          for tr in runs) for t in grid])
+        curves.setdefault(method, {})[name] = curve
+        row = [curve[round(f * len(grid)) - 1] for f in fractions]
+        label = method if len(runs) == seeds else f"{method} ({len(runs)} seeds)"
+        print(f"| {label} | " + " | ".join(f"{r:.4f}" for r in row) + " |")
+    random_final = curves[RANDOM][name][-1] if RANDOM in curves else None
+    hb_model = [m for m in methods if m in JH_METHODS and JH_METHODS[m][1] == "hyperband"
+                and JH_METHODS[m][0] != "random"]
+    peers = [m for m in methods if m not in JH_METHODS]
+    if random_final is not None and hb_model:
+        best = min(hb_model, key=lambda m: curves[m][name][-1])
+        reach = time_to_reach(curves[best][name], grid, random_final)
+        verdicts[name] = {
+            "best": best, "fraction": reach / budget,
+            "beats_peers": all(curves[best][name][-1] < curves[p][name][-1] for p in peers),
+            "best_peer": min(peers, key=lambda p: curves[p][name][-1]) if peers else None}
+        v = verdicts[name]
+        peer_text = (f"; best peer {v['best_peer']} "
+                     f"{curves[v['best_peer']][name][-1]:.4f}") if peers else ""
+        print(f"\nBest Hyperband+model method: {best} (final {curves[best][name][-1]:.4f}); "
+              f"reaches random search's final regret {random_final:.4f} "
+              f"{_when(v['fraction'])}{peer_text}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -468,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-suggest-times", action="store_true",
                         help="skip the suggest() timing table")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     seeds = range(args.seeds or (1 if args.quick else 10))
     units = args.budget or (4.0 if args.quick else 10.0)
     names = args.benchmarks or benchmark_names()
@@ -490,10 +537,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(seeds)} seeds, {args.jobs} processes", flush=True)
     budgets = {name: units * random_stats(name)[1] for name in names}
     tasks = [(name, method, seed, budgets[name]) for name in names for method in methods
-             for seed in seeds[:SEED_CAP.get(method, len(seeds))]]
+             for seed in seeds]
     started = time.perf_counter()
     traces: dict[tuple[str, str], list[list[tuple[float, float]]]] = {}
     cost: dict[str, float] = {}
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    grids: dict[str, np.ndarray] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    left = {name: sum(1 for task in tasks if task[0] == name) for name in names}
     with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
         for name, method, seed, trace, seconds in pool.imap(_task, tasks):
             traces.setdefault((name, method), []).append(trace)
@@ -501,48 +552,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.progress:
                 print(f"  {name} / {method} / seed {seed}: {seconds:.1f} s", file=sys.stderr,
                       flush=True)
-    fractions = (0.05, 0.1, 0.2, 0.5, 1.0)
-    curves: dict[str, dict[str, np.ndarray]] = {}
-    grids: dict[str, np.ndarray] = {}
-    verdicts: dict[str, dict[str, Any]] = {}
-    for name in names:
-        bench = load_benchmark(name)
-        scale, mean_train = random_stats(name)
-        sign = 1.0 if bench.mode == "min" else -1.0
-        budget = budgets[name]
-        grid = np.linspace(budget / 200, budget, 200)
-        grids[name] = grid
-        print(f"\n### {name}: normalised regret (mean over {len(seeds)} seeds; lower is better)\n")
-        print(f"Budget {budget:.4g} simulated s = {units:g} x {mean_train:.4g} s (mean random "
-              f"training to max_t={bench.max_t}); optimum {bench.optimum:.4g} {bench.metric}, "
-              f"regret 1 = median random configuration ({bench.optimum + sign * scale:.4g}).\n")
-        print("| method | " + " | ".join(f"{f:g} budget" for f in fractions) + " |")
-        print("| --- |" + " ---: |" * len(fractions))
-        for method in methods:
-            runs = traces[(name, method)]
-            curve = np.array([statistics.mean(regret_at(tr, t, bench.optimum, scale, sign)
-                                              for tr in runs) for t in grid])
-            curves.setdefault(method, {})[name] = curve
-            row = [curve[round(f * len(grid)) - 1] for f in fractions]
-            label = method if len(runs) == len(seeds) else f"{method} ({len(runs)} seeds)"
-            print(f"| {label} | " + " | ".join(f"{r:.4f}" for r in row) + " |")
-        random_final = curves[RANDOM][name][-1] if RANDOM in curves else None
-        hb_model = [m for m in methods if m in JH_METHODS and JH_METHODS[m][1] == "hyperband"
-                    and JH_METHODS[m][0] != "random"]
-        peers = [m for m in methods if m not in JH_METHODS]
-        if random_final is not None and hb_model:
-            best = min(hb_model, key=lambda m: curves[m][name][-1])
-            reach = time_to_reach(curves[best][name], grid, random_final)
-            verdicts[name] = {
-                "best": best, "fraction": reach / budget,
-                "beats_peers": all(curves[best][name][-1] < curves[p][name][-1] for p in peers),
-                "best_peer": min(peers, key=lambda p: curves[p][name][-1]) if peers else None}
-            v = verdicts[name]
-            peer_text = (f"; best peer {v['best_peer']} "
-                         f"{curves[v['best_peer']][name][-1]:.4f}") if peers else ""
-            print(f"\nBest Hyperband+model method: {best} (final {curves[best][name][-1]:.4f}); "
-                  f"reaches random search's final regret {random_final:.4f} at "
-                  f"{v['fraction']:.2f} of the budget{peer_text}.")
+            left[name] -= 1
+            if left[name] == 0:  # print each benchmark as soon as all its runs are in
+                report(name, methods, traces, budgets[name], units, len(seeds), curves, grids,
+                       verdicts)
     print(f"\nSimulation wall time: {time.perf_counter() - started:.0f} s on {args.jobs} "
           f"processes; per method (all benchmarks and seeds): "
           + ", ".join(f"{m} {s:.0f} s" for m, s in cost.items()))
