@@ -20,6 +20,7 @@ pytestmark = pytest.mark.timeout(300)
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 QUICKSTART = NOTEBOOKS / "quickstart.ipynb"
 SEARCHERS = NOTEBOOKS / "searchers_and_schedulers.ipynb"
+PERSISTENCE = NOTEBOOKS / "persistence_and_analysis.ipynb"
 
 QUICKSTART_FACTS = """import json
 _nb_df = _hpo.trials_dataframe()
@@ -61,6 +62,23 @@ print("FACTS " + json.dumps({
 """
 
 
+PERSISTENCE_FACTS = """import json, os
+_nb_loaded = Study.load("digits-mlp")
+_nb_df = _hpo.trials_dataframe()
+print("FACTS " + json.dumps({
+    "stopped_state": stored.state, "stopped_trials": len(stored.trials),
+    "stopped_configs": [t.config for t in stored.trials],
+    "resumed_configs": [t.config for t in _hpo.trials],
+    "spent": _hpo.spent, "state": _hpo.state, "statuses": _hpo.counts(),
+    "loaded_trials": len(_nb_loaded.trials), "loaded_state": _nb_loaded.state,
+    "loaded_best": _nb_loaded.best_value, "best": _hpo.best_value,
+    "storage": store.path, "env_storage": os.environ.get("JUPYTER_HPO_STORAGE"),
+    "csv_rows": len(pd.read_csv("digits_mlp.csv")),
+    "stopped_early": int((_nb_df["status"] == "stopped").sum()),
+}))
+"""
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -88,6 +106,11 @@ def quickstart(tmp_path_factory):
 @pytest.fixture(scope="module")
 def searchers(tmp_path_factory):
     return _execute(SEARCHERS, SEARCHERS_FACTS, tmp_path_factory.mktemp("searchers"))
+
+
+@pytest.fixture(scope="module")
+def persistence(tmp_path_factory):
+    return _execute(PERSISTENCE, PERSISTENCE_FACTS, tmp_path_factory.mktemp("persistence"))
 
 
 def _code_cell(nb, starts_with: str):
@@ -118,7 +141,7 @@ def _assert_static_summary(cell) -> None:
     assert all("text/plain" in o.data for o in displays)
 
 
-@pytest.mark.parametrize("path", [QUICKSTART, SEARCHERS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [QUICKSTART, SEARCHERS, PERSISTENCE], ids=lambda p: p.stem)
 def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
@@ -259,3 +282,29 @@ def test_searchers_notebook_applies_the_best_variables(searchers):
     assert facts["reward_at_xy"] == pytest.approx(facts["rs"]["best_value"])
     last = _code_cell(nb, "x, y, Z[y, x]")
     assert f"({applied['x']}, {applied['y']}," in last.outputs[0].data["text/plain"]
+
+
+def test_persistence_notebook_resumes_the_stopped_study_to_its_budget(persistence):
+    nb, facts = persistence
+    # the default file: $JUPYTER_HPO_STORAGE, else jupyter_hpo.db in the notebook's folder
+    assert facts["storage"] == (facts["env_storage"] or facts["storage"]) and \
+        (facts["env_storage"] or facts["storage"].endswith("persistence0/jupyter_hpo.db"))
+    assert facts["stopped_state"] == "finished" and 10 <= facts["stopped_trials"] < 30
+    # the resumed study kept every stored trial and ran only the rest of the budget
+    assert facts["resumed_configs"][:facts["stopped_trials"]] == facts["stopped_configs"]
+    assert facts["spent"] == 30 and facts["state"] == "finished"
+    assert facts["loaded_trials"] == 30 and facts["loaded_state"] == "finished"
+    assert facts["loaded_best"] == pytest.approx(facts["best"])
+    assert facts["stopped_early"] > 0  # Hyperband stopped trials in both runs
+    assert facts["csv_rows"] == 30
+    listing = _stream_text(_code_cell(nb, "%hpo list"))
+    assert "digits-mlp: finished" in listing
+
+
+@pytest.mark.parametrize("call", ['_hpo.plot("history")', '_hpo.plot("curves")',
+                                  '_hpo.plot("parallel")', '_hpo.plot("contour"',
+                                  '_hpo.plot("importance")', '_hpo.plot("importance-duration")',
+                                  "%hpo plot incumbent"])
+def test_persistence_notebook_draws_every_plot(persistence, call):
+    nb, _ = persistence
+    assert _has_png(_code_cell(nb, call))
