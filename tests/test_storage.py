@@ -13,6 +13,7 @@ import time
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
 
 import jupyter_hpo as jh
 from jupyter_hpo import Categorical, Int, Real
@@ -185,6 +186,17 @@ def test_line_magic_on_stored_studies(ipython_shell, tmp_path, capsys, study_sto
     assert "old: finished, 6 trials, best loss=" in out and str(study_storage) in out
     ip.run_line_magic("hpo", "best old")
     assert "old: best loss=" in capsys.readouterr().out
+    with capture_output() as shown:
+        ip.run_line_magic("hpo", "show old")
+    texts = [o.data.get("text/plain", "") for o in shown.outputs]
+    assert any(t.startswith("old: finished · 6/6 trials · 6 completed") for t in texts)
+    with capture_output() as drawn:
+        ip.run_line_magic("hpo", "plot history old")
+    # a figure is displayed (this terminal shell formats text only; kernels show the PNG, see
+    # test_notebooks.py)
+    assert any("Figure size" in o.data.get("text/plain", "") for o in drawn.outputs)
+    with pytest.raises(UsageError, match="unknown plot kind 'pie'"):
+        ip.run_line_magic("hpo", "plot pie old")
     ip.user_ns.pop("x", None)
     ip.run_line_magic("hpo", "apply old")
     assert ip.user_ns["x"] == Study.load("old").best_config["x"]
