@@ -10,7 +10,6 @@ a lease whose process has died (or whose heartbeat is old) is free again.
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -23,6 +22,7 @@ from typing import Any
 
 from .errors import HPOError
 from .space import Bool, Categorical, Domain, Int, Real, Space
+from .trial import as_number
 
 __all__ = [
     "DEFAULT_FILE",
@@ -358,7 +358,7 @@ class Storage:
         for (values,) in conn.execute(
                 "SELECT r.\"values\" FROM reports r JOIN trials t USING (study_id, trial_id) "
                 "WHERE r.study_id = ? AND t.status != 'failed'", (study.study_id,)):
-            value = _number(json.loads(values).get(study.metric))
+            value = as_number(json.loads(values).get(study.metric))
             if value is not None and (best is None or (value > best if study.mode == "max"
                                                        else value < best)):
                 best = value
@@ -525,13 +525,6 @@ def _study(row: dict[str, Any]) -> StoredStudy:
         updated=row["updated"], elapsed=row["elapsed"], error=row["error"],
         owner=row["owner"], heartbeat=row["heartbeat"])
 
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
 
 
 def dumps_values(values: Mapping[str, Any]) -> str:

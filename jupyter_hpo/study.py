@@ -9,7 +9,6 @@ buffers them).
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import threading
 import time
@@ -24,7 +23,7 @@ from .schedulers import FIFOScheduler, Scheduler, make_scheduler
 from .searchers import make_searcher
 from .space import Space
 from .storage import Storage, StoredStudy, StoredTrial
-from .trial import Decision, Trial, TrialStatus, TrialStopped
+from .trial import Decision, Trial, TrialStatus, TrialStopped, as_number
 
 if TYPE_CHECKING:
     from .recorder import StudyRecorder
@@ -231,6 +230,7 @@ class Study:
             self._timer = threading.Timer(left, self._on_time_limit)
             self._timer.daemon = True
             self._timer.start()
+        self.check_time_limit()  # a resumed study may have spent its time already
         with self._lock:
             self._fill(raise_errors=True)
         return self
@@ -531,7 +531,7 @@ class Study:
 
     # ------------------------------------------------------------------- results
     def _consider_incumbent(self, trial: Trial, values: dict[str, Any], now: float) -> bool:
-        value = _number(values.get(self.metric))
+        value = as_number(values.get(self.metric))
         if value is None:
             return False
         # Compare with the incumbent's value, not ``best_value``: the trial's own reports
@@ -640,11 +640,3 @@ def _check_same_study(stored: StoredStudy, study: Study) -> None:
     if changes:
         raise HPOError(f"cannot resume {study.name!r}: " + "; ".join(changes) + ". Resume with "
                        "the study's own settings, or start a new study with another --name")
-
-
-def _number(value: Any) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value

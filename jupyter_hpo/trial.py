@@ -79,6 +79,15 @@ class Trial:
         return max(values) if mode == "max" else min(values)
 
 
+def as_number(value: Any) -> float | None:
+    """``value`` as a float, or ``None`` for NaN and non-numbers."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
 def _is_number(x: Any) -> bool:
     try:
         return not math.isnan(float(x))  # rejects NaN and non-numbers

@@ -93,6 +93,26 @@ def test_resume_continues_to_the_budget_with_new_configurations(tmp_path):
     assert rows(path, "SELECT COUNT(*) FROM reports")[0][0] == 30
 
 
+def test_resume_counts_the_time_already_spent(tmp_path):
+    path = tmp_path / "t.db"
+
+    def slow(config):
+        for epoch in range(1, 4):
+            time.sleep(0.02)
+            jh.report(epoch=epoch, loss=config["x"])
+
+    first = jh.tune(slow, SPACE, metric="loss", time_limit=0.3, storage=path, name="t")
+    spent = Study.load("t", path).elapsed
+    assert spent >= 0.3 and len(first.trials) >= 2
+    again = jh.tune(slow, SPACE, metric="loss", time_limit=0.3, storage=path, name="t",
+                    resume=True)  # the time is used up: nothing new runs
+    assert len(again.trials) == len(first.trials) and again.state == "finished"
+    more = jh.tune(slow, SPACE, metric="loss", time_limit=spent + 0.3, storage=path, name="t",
+                   resume=True)
+    assert len(more.trials) > len(first.trials)
+    assert Study.load("t", path).elapsed >= spent + 0.3
+
+
 def test_resume_refills_hyperband_rungs(tmp_path):
     path = tmp_path / "s.db"
     options = {"scheduler": "hyperband", "scheduler_options": {"max_t": 9, "grace_period": 1},
