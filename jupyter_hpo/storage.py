@@ -341,12 +341,14 @@ class Storage:
         conn.execute("COMMIT")
 
     # ------------------------------------------------------------------ studies
-    def studies(self) -> list[StoredStudy]:
-        """Every stored study, oldest first, with its trial count and best value."""
+    def studies(self, name: str | None = None) -> list[StoredStudy]:
+        """Every stored study (or the one called ``name``), oldest first, with its trial
+        count and best value."""
+        where, params = ("WHERE name = ?", (name,)) if name is not None else ("", ())
         with closing(self.connect()) as conn:
-            rows = conn.execute("SELECT * FROM studies ORDER BY study_id").fetchall()
-            names = [d[0] for d in conn.execute("SELECT * FROM studies LIMIT 0").description]
-            studies = [_study(dict(zip(names, row))) for row in rows]
+            cursor = conn.execute(f"SELECT * FROM studies {where} ORDER BY study_id", params)
+            names = [d[0] for d in cursor.description]
+            studies = [_study(dict(zip(names, row))) for row in cursor.fetchall()]
             for study in studies:
                 study.trials = conn.execute("SELECT COUNT(*) FROM trials WHERE study_id = ?",
                                             (study.study_id,)).fetchone()[0]
@@ -366,10 +368,8 @@ class Storage:
 
     def find(self, name: str) -> StoredStudy | None:
         """The stored study called ``name``, or ``None``."""
-        for study in self.studies():
-            if study.name == name:
-                return study
-        return None
+        found = self.studies(name)
+        return found[0] if found else None
 
     def get(self, name: str) -> StoredStudy:
         """The stored study called ``name``; a clear error listing the others if absent."""
