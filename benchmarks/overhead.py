@@ -248,7 +248,7 @@ def optuna_plain(trials: int, sampler: optuna.samplers.BaseSampler, n_jobs: int 
     assert len(study.trials) == trials
 
 
-def optuna_hyperband(trials: int, epochs: int) -> None:
+def optuna_hyperband(trials: int, epochs: int, storage: str | None = None) -> None:
     def objective(trial):
         x = trial.suggest_float("x", -10.0, 10.0)
         value = 0.0
@@ -261,7 +261,7 @@ def optuna_hyperband(trials: int, epochs: int) -> None:
 
     pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs,
                                             reduction_factor=ETA)
-    study = optuna.create_study(direction="minimize", pruner=pruner,
+    study = optuna.create_study(direction="minimize", pruner=pruner, storage=storage,
                                 sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(objective, n_trials=trials)
     assert len(study.trials) == trials

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import optuna
+from overhead import optuna_hyperband
 
 from jupyter_hpo import Real, report, tune
 
@@ -50,26 +51,10 @@ def jh_study(trials: int, storage: str | None, latencies: list[int] | None = Non
 
 
 def optuna_study(trials: int, storage: str | None) -> float:
-    def objective(trial):
-        x = trial.suggest_float("x", -10.0, 10.0)
-        value = 0.0
-        for epoch in range(1, EPOCHS + 1):
-            value = (x - 1.0) ** 2 / epoch
-            trial.report(value, epoch)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-        return value
-
     gc.collect()
     t0 = time.perf_counter()
-    study = optuna.create_study(
-        direction="minimize", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0),
-        pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=EPOCHS))
-    study.optimize(objective, n_trials=trials)
-    seconds = time.perf_counter() - t0
-    if len(study.trials) != trials:
-        raise RuntimeError(f"expected {trials} Optuna trials, got {len(study.trials)}")
-    return seconds
+    optuna_hyperband(trials, EPOCHS, storage)
+    return time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
