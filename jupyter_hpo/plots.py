@@ -1,28 +1,39 @@
 """matplotlib figures of a study, drawn from its public tables only (so stored studies loaded
 with ``Study.load`` plot exactly like live ones).
 
-Figures are made with ``matplotlib.figure.Figure`` (no pyplot state, no GUI backend); in a
-notebook a returned figure displays itself.
+Figures are made with ``matplotlib.figure.Figure`` (no pyplot state, no GUI backend); they
+carry a ``_repr_png_`` so that a returned figure displays itself in a notebook even where
+pyplot, and with it the inline backend's display hook, was never imported. Colour maps are
+oriented so that brighter is always better, whatever the study's ``mode``.
+
+Importances (``importances``, the ``importance`` plots, the contour plot's default pair) are
+those of Optuna's mean-decrease-impurity evaluator: a random forest (64 trees, fixed seed)
+fitted on the unit-cube configurations of the finished trials that did not fail, its
+``feature_importances_`` normalised to sum to 1 (equal shares when the target is constant).
+Failed trials never count towards the best value; the history plot shows their partial
+values as crosses.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import math
 from typing import TYPE_CHECKING, Any
 
-from .space import Categorical, Space
+from .space import Categorical, Int
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .space import Domain
     from .study import Study
 
 __all__ = ["KINDS", "importances", "plot"]
 
 KINDS = ("history", "curves", "parallel", "contour", "importance", "importance-duration",
          "incumbent")
-STATUS_STYLE = {  # colour, line style: the dashboard's conventions
+STATUS_STYLE = {  # colour and line style per trial status: the dashboard's conventions
     "completed": ("tab:blue", "-"),
     "stopped": ("tab:gray", "--"),
     "cancelled": ("tab:orange", "-."),
@@ -31,16 +42,18 @@ STATUS_STYLE = {  # colour, line style: the dashboard's conventions
     "running": ("tab:green", "-"),
     "paused": ("tab:olive", "-"),
 }
+UNFINISHED = ("running", "paused")
+GRID = 80  # contour resolution per axis
 
 
 def plot(study: Study, kind: str, *, params: tuple[str, str] | None = None,
          ax: Any = None) -> Figure:
-    """The figure of ``kind`` (one of ``KINDS``) for ``study``; ``params`` picks the two
-    hyperparameters of a contour plot, ``ax`` draws into existing axes."""
+    """Draw ``kind`` (see ``KINDS``) for ``study``, into ``ax`` if given, to see how it went."""
     if kind not in KINDS:
         raise ValueError(f"unknown plot kind {kind!r}: use one of {', '.join(KINDS)}")
     if params is not None and kind != "contour":
-        raise ValueError("params only applies to the contour plot")
+        raise ValueError(f"params only applies to the contour plot, not to {kind!r}")
+    own = ax is None
     fig, ax = _axes(ax)
     if kind == "contour":
         _contour(study, ax, params)
@@ -49,10 +62,44 @@ def plot(study: Study, kind: str, *, params: tuple[str, str] | None = None,
     else:
         {"history": _history, "curves": _curves, "parallel": _parallel,
          "incumbent": _incumbent}[kind](study, ax)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
+def importances(study: Study, target: str = "metric") -> dict[str, float]:
+    """Importance of each hyperparameter for the metric or the duration, largest first."""
+    import numpy as np
+
+    try:
+        from sklearn.ensemble import RandomForestRegressor
+    except ImportError:
+        raise ImportError("hyperparameter importance needs scikit-learn: "
+                          "pip install scikit-learn") from None
+    if target not in ("metric", "duration"):
+        raise ValueError(f"target is {target!r}, but must be 'metric' or 'duration'")
+    column = study.metric if target == "metric" else "duration"
+    frame = _table(study)
+    frame = frame[~frame["status"].isin(("failed",) + UNFINISHED)
+                  & frame[study.metric].notna() & frame[column].notna()]
+    names = list(study.space)
+    if not names:
+        raise ValueError(f"study {study.name!r} has no hyperparameters to rank")
+    if len(frame) < 2:
+        raise ValueError(f"importance needs at least 2 finished trials with a value of "
+                         f"{study.metric} (failed ones do not count); study {study.name!r} "
+                         f"has {len(frame)}")
+    x = _encoded(study, frame, names)
+    y = frame[column].to_numpy(dtype=float)
+    forest = RandomForestRegressor(n_estimators=64, max_depth=64, random_state=0)
+    forest.fit(x, y)
+    raw = np.asarray(forest.feature_importances_, dtype=float)
+    total = float(raw.sum())
+    shares = raw / total if total > 0 else np.full(len(names), 1.0 / len(names))
+    return dict(sorted(zip(names, shares.tolist()), key=lambda kv: -kv[1]))
+
+
+# ---------------------------------------------------------------------------- helpers
 def _axes(ax: Any) -> tuple[Any, Any]:
     if ax is not None:
         return ax.figure, ax
@@ -62,8 +109,7 @@ def _axes(ax: Any) -> tuple[Any, Any]:
 
 @functools.cache
 def _figure_class() -> type:
-    """A ``Figure`` that displays itself as a PNG in a notebook, also where pyplot (and with
-    it the inline backend's display hook) was never imported."""
+    """A ``Figure`` that renders itself as a PNG for IPython's display."""
     from matplotlib.figure import Figure
 
     class StudyFigure(Figure):
@@ -79,90 +125,144 @@ def _direction(study: Study) -> str:
     return "higher is better" if study.mode == "max" else "lower is better"
 
 
-def _valued(study: Study) -> Any:
-    """Trials that reported the metric, failed ones excluded, in trial order."""
-    frame = study.trials_dataframe()
-    frame = frame[frame[study.metric].notna() & (frame["status"] != "failed")]
+def _metric_label(study: Study) -> str:
+    return f"{study.metric} ({_direction(study)})"
+
+
+def _cmap(study: Study) -> str:
+    return "viridis" if study.mode == "max" else "viridis_r"
+
+
+def _table(study: Study) -> Any:
+    return study.trials_dataframe().sort_values("trial_id").reset_index(drop=True)
+
+
+def _valued(study: Study, *, failed: bool = False) -> Any:
+    """Trials with a value of the metric, in trial order (failed ones only if ``failed``)."""
+    frame = _table(study)
+    frame = frame[frame[study.metric].notna()]
+    if not failed:
+        frame = frame[frame["status"] != "failed"]
     if frame.empty:
-        raise ValueError(f"study {study.name!r} has no trial that reported {study.metric} yet: "
-                         f"nothing to plot")
-    return frame.sort_values("trial_id")
+        raise ValueError(f"study {study.name!r} has no trial that reported {study.metric} yet"
+                         f"{'' if failed else ' (failed trials do not count)'}: nothing to plot")
+    return frame
 
 
-def _history(study: Study, ax: Any) -> None:
-    frame = _valued(study)
-    for status, group in frame.groupby("status", sort=False):
-        ax.scatter(group["trial_id"], group[study.metric], s=18, label=status,
-                   color=STATUS_STYLE.get(status, ("tab:blue", "-"))[0])
-    best = (frame[study.metric].cummax() if study.mode == "max"
-            else frame[study.metric].cummin())
-    ax.step(frame["trial_id"], best, where="post", color="black", linewidth=1.8,
-            label="best so far")
-    ax.set_xlabel("trial")
-    ax.set_ylabel(f"{study.metric} ({_direction(study)})")
-    ax.set_title(f"Optimisation history of {study.name}")
-    ax.legend(fontsize=8)
-
-
-def _curves(study: Study, ax: Any) -> None:
-    curves = study.training_curves()
-    if curves.empty or study.metric not in curves:
-        raise ValueError(f"study {study.name!r} has no reports of {study.metric} yet: no "
-                         f"learning curves to plot")
-    statuses = {t.trial_id: t.status.value for t in study.trials}
-    best = study.best_trial.trial_id if study.best_trial is not None else None
-    x_key = study.resource if curves[study.resource].notna().any() else None
-    seen: set[str] = set()
-    for trial_id, group in curves.groupby("trial_id", sort=True):
-        group = group[group[study.metric].notna()]
-        if group.empty:
-            continue
-        status = statuses.get(trial_id, "completed")
-        color, style = STATUS_STYLE.get(status, ("tab:blue", "-"))
-        xs = group[x_key] if x_key else range(1, len(group) + 1)
-        is_best = trial_id == best
-        ax.plot(xs, group[study.metric], style, color="black" if is_best else color,
-                linewidth=2.2 if is_best else 1.0, alpha=1.0 if is_best else 0.6,
-                marker="o" if len(group) == 1 else None, markersize=3,
-                label=f"best (trial {trial_id})" if is_best
-                else (status if status not in seen else None), zorder=3 if is_best else 2)
-        if not is_best:
-            seen.add(status)
-    ax.set_xlabel(x_key or "report")
-    ax.set_ylabel(f"{study.metric} ({_direction(study)})")
-    ax.set_title(f"Learning curves of {study.name}, by outcome")
-    ax.legend(fontsize=8)
-
-
-def _unit(space: Space, name: str, value: Any) -> float:
-    return float(space[name].to_unit(value))
+def _best_trial_id(study: Study, frame: Any) -> Any:
+    """The study's incumbent, or the best non-failed row of ``frame`` without one."""
+    incumbents = study.incumbent_over_time()
+    if not incumbents.empty:
+        return incumbents["trial_id"].iloc[-1]
+    frame = frame[(frame["status"] != "failed") & frame[study.metric].notna()]
+    if frame.empty:
+        return None
+    values = frame[study.metric]
+    return frame["trial_id"].loc[values.idxmax() if study.mode == "max" else values.idxmin()]
 
 
 def _encoded(study: Study, frame: Any, names: list[str]) -> Any:
-    """The configurations of ``frame`` in the unit cube (one column per name)."""
+    """The configurations of ``frame`` in the unit cube, one column per name."""
     import numpy as np
 
-    return np.array([[_unit(study.space, n, row[f"config.{n}"]) for n in names]
-                     for _, row in frame.iterrows()], dtype=float)
-
-
-def _ticks(study: Study, name: str, count: int = 3) -> tuple[list[float], list[str]]:
-    """Tick positions in the unit cube and their labels in the domain's units."""
-    domain = study.space[name]
-    if isinstance(domain, Categorical):
-        choices = domain.choices
-        return [domain.to_unit(c) for c in choices], [str(c) for c in choices]
-    positions = [i / (count - 1) for i in range(count)]
-    return positions, [_short(domain.from_unit(u)) for u in positions]
+    columns = [[float(study.space[n].to_unit(v)) for v in frame[f"config.{n}"].tolist()]
+               for n in names]
+    return np.array(columns, dtype=float).reshape(len(names), len(frame)).T
 
 
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
+def _ticks(domain: Domain, count: int = 5) -> tuple[list[float], list[Any]]:
+    """Ticks of ``domain`` (choices, decades or even steps) with their unit-cube positions."""
+    if isinstance(domain, Categorical):
+        values = list(domain.choices)
+    elif domain.log:
+        decades = [10.0 ** k for k in range(math.ceil(math.log10(domain.lo)),
+                                            math.floor(math.log10(domain.hi)) + 1)]
+        decades = [d for d in decades if 0.08 < domain.to_unit(d) < 0.92]  # clear of the ends
+        inner = decades[::math.ceil(len(decades) / (count - 2))] if decades else \
+            [domain.from_unit(0.5)]
+        values = [domain.lo] + [round(d) if isinstance(domain, Int) else d
+                                for d in inner] + [domain.hi]
+    else:
+        values = [domain.from_unit(i / (count - 1)) for i in range(count)]
+    values = list(dict.fromkeys(values))
+    return [float(domain.to_unit(v)) for v in values], values
+
+
+# ---------------------------------------------------------------------------- the plots
+def _history(study: Study, ax: Any) -> None:
+    frame = _valued(study, failed=True)
+    for status in STATUS_STYLE:
+        group = frame[frame["status"] == status]
+        if group.empty:
+            continue
+        failed = status == "failed"
+        ax.scatter(group["trial_id"], group[study.metric], s=22 if failed else 18,
+                   marker="x" if failed else "o", color=STATUS_STYLE[status][0],
+                   label="failed (not counted)" if failed else status, zorder=3)
+    counted = frame[frame["status"] != "failed"]
+    if not counted.empty:
+        values = counted[study.metric]
+        best = values.cummax() if study.mode == "max" else values.cummin()
+        ax.step(counted["trial_id"], best, where="post", color="black", linewidth=1.8,
+                label="best so far", zorder=2)
+    ax.set_xlabel("trial")
+    ax.set_ylabel(_metric_label(study))
+    ax.set_title(f"Optimisation history of {study.name}: best {study.metric} of each trial")
+    ax.legend(fontsize=8)
+
+
+def _curves(study: Study, ax: Any) -> None:
+    from matplotlib.lines import Line2D
+
+    curves = study.training_curves()
+    if curves.empty or study.metric not in curves or curves[study.metric].isna().all():
+        raise ValueError(f"study {study.name!r} has no reports of {study.metric} yet: no "
+                         f"learning curves to plot")
+    table = _table(study)
+    statuses = dict(zip(table["trial_id"], table["status"]))
+    best = _best_trial_id(study, table)
+    x_key = study.resource if study.resource in curves and \
+        curves[study.resource].notna().any() else None
+    seen: list[str] = []
+    best_style = None
+    for trial_id, group in curves.groupby("trial_id", sort=True):
+        group = group[group[study.metric].notna()]
+        if x_key:
+            group = group[group[x_key].notna()]
+        if group.empty:
+            continue
+        status = statuses.get(trial_id, "completed")
+        color, style = STATUS_STYLE.get(status, ("tab:blue", "-"))
+        if status not in seen:
+            seen.append(status)
+        xs = group[x_key] if x_key else range(1, len(group) + 1)
+        marker = "o" if len(group) == 1 else None
+        if trial_id == best:
+            best_style = style
+            ax.plot(xs, group[study.metric], style, color="black", linewidth=2.4,
+                    marker=marker, markersize=4, zorder=4, gid=f"trial-{trial_id}")
+        else:
+            ax.plot(xs, group[study.metric], style, color=color, linewidth=1.0, alpha=0.65,
+                    marker=marker, markersize=3, zorder=2, gid=f"trial-{trial_id}")
+    handles = [Line2D([], [], color=STATUS_STYLE[s][0], linestyle=STATUS_STYLE[s][1], label=s)
+               for s in STATUS_STYLE if s in seen]
+    if best_style is not None:
+        handles.append(Line2D([], [], color="black", linestyle=best_style, linewidth=2.4,
+                              label=f"best (trial {best})"))
+    ax.set_xlabel(x_key or "report")
+    ax.set_ylabel(_metric_label(study))
+    ax.set_title(f"Learning curves of {study.name}, by outcome")
+    ax.legend(handles=handles, fontsize=8)
+
+
 def _parallel(study: Study, ax: Any) -> None:
     import numpy as np
-    from matplotlib import cm, colors
+    from matplotlib import colormaps, colors
+    from matplotlib.cm import ScalarMappable
 
     frame = _valued(study)
     names = list(study.space)
@@ -170,56 +270,29 @@ def _parallel(study: Study, ax: Any) -> None:
     lo, hi = float(values.min()), float(values.max())
     metric_unit = (values - lo) / (hi - lo) if hi > lo else np.full(len(values), 0.5)
     points = np.column_stack([_encoded(study, frame, names), metric_unit])
-    norm = colors.Normalize(lo, hi)
-    cmap = cm.viridis if study.mode == "max" else cm.viridis_r
-    order = np.argsort(values if study.mode == "max" else -values)  # best drawn last
+    norm = colors.Normalize(lo, hi) if hi > lo else colors.Normalize(lo - 0.5, hi + 0.5)
+    cmap = colormaps[_cmap(study)]
     xs = np.arange(len(names) + 1)
+    ax.vlines(xs, 0.0, 1.0, color="0.3", linewidth=0.8, zorder=1)
+    order = np.argsort(values if study.mode == "max" else -values)  # the best drawn last
     for i in order:
-        ax.plot(xs, points[i], color=cmap(norm(values[i])), alpha=0.7, linewidth=1.0)
+        ax.plot(xs, points[i], color=cmap(norm(values[i])), alpha=0.75, linewidth=1.0,
+                zorder=2, gid=f"trial-{frame['trial_id'].iloc[i]}")
     for x, name in enumerate(names):
-        ax.axvline(x, color="0.3", linewidth=0.8)
-        for position, label in zip(*_ticks(study, name)):
-            ax.text(x + 0.04, position, label, fontsize=7, va="center")
-    ax.axvline(len(names), color="0.3", linewidth=0.8)
-    for position in (0.0, 1.0):
+        for position, value in zip(*_ticks(study.space[name])):
+            ax.text(x + 0.04, position, _short(value), fontsize=7, va="center")
+    for position in (0.0, 0.5, 1.0):
         ax.text(len(names) + 0.04, position, _short(lo + position * (hi - lo)), fontsize=7,
                 va="center")
+    log = [n for n in names if getattr(study.space[n], "log", False)]
     ax.set_xticks(xs, names + [study.metric])
     ax.set_yticks([])
-    ax.set_xlim(-0.2, len(names) + 0.5)
+    ax.set_xlim(-0.2, len(names) + 0.6)
     ax.set_ylim(-0.05, 1.05)
-    ax.set_title(f"Parallel coordinates of {study.name} ({len(frame)} trials)")
-    ax.figure.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax,
-                       label=f"{study.metric} ({_direction(study)})")
-
-
-def importances(study: Study, target: str = "metric") -> dict[str, float]:
-    """Each hyperparameter's importance for the metric (``target="metric"``) or for the
-    trial's duration (``"duration"``): a random forest's mean decrease in impurity, as in
-    Optuna's default evaluator; largest first, summing to 1."""
-    import numpy as np
-    from sklearn.ensemble import RandomForestRegressor
-
-    if target not in ("metric", "duration"):
-        raise ValueError(f"target is {target!r}, but must be 'metric' or 'duration'")
-    frame = study.trials_dataframe()
-    frame = frame[frame["status"] != "failed"]
-    if target == "metric":
-        frame = frame[frame[study.metric].notna()]
-    frame = frame[~frame["status"].isin(["running", "paused"])]
-    names = list(study.space)
-    if len(frame) < 2:
-        raise ValueError(f"importance needs at least 2 finished trials with a "
-                         f"{study.metric if target == 'metric' else 'duration'}; study "
-                         f"{study.name!r} has {len(frame)}")
-    x = _encoded(study, frame, names)
-    y = frame[study.metric if target == "metric" else "duration"].to_numpy(dtype=float)
-    forest = RandomForestRegressor(n_estimators=64, max_depth=64, random_state=0)
-    forest.fit(x, y)
-    raw = np.asarray(forest.feature_importances_, dtype=float)
-    total = raw.sum()
-    shares = raw / total if total > 0 else np.full(len(names), 1.0 / len(names))
-    return dict(sorted(zip(names, shares.tolist()), key=lambda kv: -kv[1]))
+    ax.set_title(f"Parallel coordinates of {study.name} ({len(frame)} trials)"
+                 + (f"; log scale: {', '.join(log)}" if log else ""))
+    ax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax,
+                       label=_metric_label(study))
 
 
 def _importance(study: Study, ax: Any, target: str) -> None:
@@ -229,77 +302,120 @@ def _importance(study: Study, ax: Any, target: str) -> None:
             color="tab:blue" if target == "metric" else "tab:orange")
     for y, name in enumerate(names):
         ax.text(shares[name], y, f" {shares[name]:.2f}", va="center", fontsize=8)
-    what = study.metric if target == "metric" else "trial duration"
-    ax.set_xlabel(f"importance for {what}")
+    what = f"{study.metric}" if target == "metric" else "trial duration"
+    ax.set_xlabel(f"importance for {what} (mean decrease in impurity, sums to 1)")
     ax.set_xlim(0, max(shares.values()) * 1.15 + 1e-9)
     ax.set_title(f"Hyperparameter importance for {what} ({study.name})")
 
 
+def _contour_params(study: Study, params: tuple[str, str] | None) -> tuple[str, str]:
+    """``params`` checked, or the two most important numeric hyperparameters."""
+    names = list(study.space)
+    if params is not None:
+        params = tuple(params)
+        if len(params) != 2 or params[0] == params[1] or any(p not in study.space
+                                                             for p in params):
+            raise ValueError(f"params must be two different hyperparameters of the study "
+                             f"({', '.join(names)}), got {params!r}")
+        return params[0], params[1]
+    numeric = [n for n in names if not isinstance(study.space[n], Categorical)]
+    if len(numeric) < 2:
+        raise ValueError(f"a contour plot needs two numeric hyperparameters; study "
+                         f"{study.name!r} has {', '.join(names) or 'none'}"
+                         f"{': pass params=(a, b)' if len(names) >= 2 else ''}")
+    try:
+        ranked = [n for n in importances(study) if n in numeric]
+    except ValueError:  # too few finished trials to rank: keep the space's order
+        ranked = numeric
+    return ranked[0], ranked[1]
+
+
+def _contour_axis(domain: Domain, count: int) -> tuple[Any, Any]:
+    """Grid coordinates along one axis in the domain's units and in the unit cube."""
+    import numpy as np
+
+    if isinstance(domain, Categorical):
+        grid = np.linspace(0.0, 1.0, count)
+        return grid, grid
+    lo, hi = float(domain.lo), float(domain.hi)
+    real = np.geomspace(lo, hi, count) if domain.log else np.linspace(lo, hi, count)
+    return real, np.array([domain.to_unit(v) for v in real], dtype=float)
+
+
 def _contour(study: Study, ax: Any, params: tuple[str, str] | None) -> None:
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
     from scipy.interpolate import griddata
     from scipy.spatial import QhullError
 
-    names = list(study.space)
-    numeric = [n for n in names if not isinstance(study.space[n], Categorical)]
-    if params is None:
-        if len(numeric) < 2:
-            raise ValueError(f"a contour plot needs two numeric hyperparameters; study "
-                             f"{study.name!r} has {', '.join(names)}: pass params=(a, b)")
-        ranked = [n for n in importances(study) if n in numeric]
-        params = (ranked[0], ranked[1])
-    unknown = [p for p in params if p not in study.space]
-    if len(params) != 2 or params[0] == params[1] or unknown:
-        raise ValueError(f"params must be two different hyperparameters of the study "
-                         f"({', '.join(names)}), got {params!r}")
+    params = _contour_params(study, params)
     frame = _valued(study)
     if len(frame) < 3:
-        raise ValueError(f"a contour plot needs at least 3 trials with a value; study "
-                         f"{study.name!r} has {len(frame)}")
-    points = _encoded(study, frame, list(params))
+        raise ValueError(f"a contour plot needs at least 3 trials with a value of "
+                         f"{study.metric}; study {study.name!r} has {len(frame)}")
+    domains = [study.space[p] for p in params]
+    unit_points = _encoded(study, frame, list(params))
     values = frame[study.metric].to_numpy(dtype=float)
-    grid = np.linspace(0.0, 1.0, 60)
-    gx, gy = np.meshgrid(grid, grid)
-    surface = griddata(points, values, (gx, gy), method="nearest")
+    (rx, ux), (ry, uy) = (_contour_axis(d, GRID) for d in domains)
+    gux, guy = np.meshgrid(ux, uy)
+    surface = griddata(unit_points, values, (gux, guy), method="nearest")
     try:
-        linear = griddata(points, values, (gx, gy), method="linear")
+        linear = griddata(unit_points, values, (gux, guy), method="linear")
         surface = np.where(np.isnan(linear), surface, linear)
     except (QhullError, ValueError):  # collinear points: the nearest-neighbour surface stays
         pass
-    filled = ax.contourf(gx, gy, surface, levels=12,
-                         cmap="viridis" if study.mode == "max" else "viridis_r")
-    ax.scatter(points[:, 0], points[:, 1], s=14, color="white", edgecolor="black",
-               linewidth=0.5, label="trials")
-    if study.best_trial is not None and study.best_trial.trial_id in set(frame["trial_id"]):
-        best = frame[frame["trial_id"] == study.best_trial.trial_id]
-        bp = _encoded(study, best, list(params))[0]
-        ax.scatter([bp[0]], [bp[1]], s=90, marker="*", color="red", label="best")
-    for axis, name in zip((ax.xaxis, ax.yaxis), params):
-        positions, labels = _ticks(study, name, 5)
-        axis.set_ticks(positions, labels)
-    log = {p: " (log scale)" if getattr(study.space[p], "log", False) else "" for p in params}
-    ax.set_xlabel(f"{params[0]}{log[params[0]]}")
-    ax.set_ylabel(f"{params[1]}{log[params[1]]}")
-    ax.set_title(f"{study.metric} over {params[0]} and {params[1]} ({study.name})")
+    lo, hi = float(values.min()), float(values.max())  # the surface stays within them
+    pad = max(abs(lo) * 1e-6, 1e-12)
+    levels = MaxNLocator(12).tick_values(lo, hi) if hi > lo else [lo - pad, hi + pad]
+    gx, gy = np.meshgrid(rx, ry)
+    filled = ax.contourf(gx, gy, surface, levels=levels, cmap=_cmap(study))
+
+    def coordinates(domain: Domain, column: str) -> Any:
+        if isinstance(domain, Categorical):
+            return np.array([domain.to_unit(v) for v in frame[column]], dtype=float)
+        return frame[column].to_numpy(dtype=float)
+
+    px, py = (coordinates(d, f"config.{p}") for d, p in zip(domains, params))
+    ax.scatter(px, py, s=14, color="white", edgecolor="black", linewidth=0.5, label="trials")
+    best = np.flatnonzero(frame["trial_id"].to_numpy() == _best_trial_id(study, frame))
+    if best.size:
+        ax.scatter(px[best], py[best], s=110, marker="*", color="red",
+                   label=f"best (trial {frame['trial_id'].iloc[best[0]]})", zorder=4)
+    for axis, domain, name, setter in zip((ax.xaxis, ax.yaxis), domains, params,
+                                          (ax.set_xscale, ax.set_yscale)):
+        if isinstance(domain, Categorical):
+            positions, choices = _ticks(domain)
+            axis.set_ticks(positions, [str(c) for c in choices])
+        elif domain.log:
+            setter("log")
+    ax.set_xlabel(params[0])
+    ax.set_ylabel(params[1])
+    ax.set_title(f"{study.metric} over {params[0]} and {params[1]} ({study.name}, "
+                 f"{len(frame)} trials)")
     ax.legend(fontsize=8, loc="upper right")
-    ax.figure.colorbar(filled, ax=ax, label=f"{study.metric} ({_direction(study)})")
+    ax.figure.colorbar(filled, ax=ax, label=_metric_label(study))
 
 
 def _incumbent(study: Study, ax: Any) -> None:
     frame = study.incumbent_over_time()
     if frame.empty:
-        raise ValueError(f"study {study.name!r} has no incumbent yet: no trial reported "
-                         f"{study.metric}")
-    times = list(frame["time"]) + [max(study.elapsed, float(frame["time"].iloc[-1]))]
+        raise ValueError(f"study {study.name!r} has no incumbent yet: no trial that did not "
+                         f"fail reported {study.metric}")
+    curves = study.training_curves()
+    end = float(frame["time"].iloc[-1])
+    if not curves.empty and curves["time"].notna().any():
+        end = max(end, float(curves["time"].max()))
+    times = list(frame["time"]) + [end]
     values = list(frame["best_value"]) + [float(frame["best_value"].iloc[-1])]
     ax.step(times, values, where="post", color="black", linewidth=1.8)
-    ax.scatter(frame["time"], frame["best_value"], s=16, color="tab:blue", zorder=3)
+    ax.scatter(frame["time"], frame["best_value"], s=16, color="tab:blue", zorder=3,
+               label="improvement")
     previous = None
     for t, trial_id, value in zip(frame["time"], frame["trial_id"], frame["best_value"]):
-        if trial_id != previous:  # label where a new trial takes the lead
+        if trial_id != previous:  # one label per run of improvements by the same trial
             ax.annotate(str(trial_id), (t, value), textcoords="offset points", xytext=(3, 4),
                         fontsize=7)
         previous = trial_id
     ax.set_xlabel("seconds since the study started")
-    ax.set_ylabel(f"best {study.metric} so far ({_direction(study)})")
-    ax.set_title(f"Incumbent over wall time ({study.name}); labels: the leading trial")
+    ax.set_ylabel(f"best {_metric_label(study)}")
+    ax.set_title(f"Incumbent of {study.name} over wall time (labels: the leading trial)")

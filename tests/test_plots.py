@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import time
+
+import matplotlib
+
+matplotlib.use("Agg")
 
 import numpy as np
 import pytest
+from matplotlib import colormaps, colors
 from matplotlib.collections import PathCollection
 from matplotlib.contour import QuadContourSet
 from matplotlib.figure import Figure
@@ -13,7 +19,7 @@ from matplotlib.figure import Figure
 import jupyter_hpo as jh
 from jupyter_hpo import Categorical, Int, Real
 from jupyter_hpo.errors import StudyFailedError
-from jupyter_hpo.plots import KINDS, importances
+from jupyter_hpo.plots import KINDS, importances, plot
 from jupyter_hpo.study import Study
 
 SPACE = {"x": Real(1e-3, 1.0, log=True), "noise": Real(0.0, 1.0), "units": Int(1, 30),
@@ -21,7 +27,8 @@ SPACE = {"x": Real(1e-3, 1.0, log=True), "noise": Real(0.0, 1.0), "units": Int(1
 
 
 def train(config):
-    time.sleep(config["units"] / 3000)  # the duration depends on units only
+    """loss depends on x only; the duration on units only; noise > 0.93 fails the trial."""
+    time.sleep(config["units"] / 1500)  # at most 20 ms
     for epoch in range(1, 10):
         if config["noise"] > 0.93 and epoch == 2:
             raise RuntimeError("diverged")
@@ -35,99 +42,179 @@ def study(tmp_path_factory):
                    storage=tmp_path_factory.mktemp("plots") / "s.db", name="plots")
 
 
-def statuses(study):
-    return {t.status.value for t in study.trials}
+@pytest.fixture(scope="module")
+def maximised():
+    """A FIFO study without reports that maximises a score of a and b."""
+    space = {"a": Real(0.0, 1.0), "b": Int(1, 64, log=True), "opt": Categorical("sgd", "adam")}
+    return jh.tune(lambda c: 1.0 - (c["a"] - 0.3) ** 2 + (c["opt"] == "adam") * 0.1, space,
+                   metric="score", mode="max", trials=15, seed=5)
+
+
+def with_value(study, failed=True):
+    return [t for t in study.trials if t.best(study.metric, study.mode) is not None
+            and (failed or t.status.value != "failed")]
+
+
+def scatter_count(ax):
+    return sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
 
 
 def test_the_study_has_every_outcome_to_draw(study):
-    assert {"completed", "stopped", "failed"} <= statuses(study)
+    assert {"completed", "stopped", "failed"} <= {t.status.value for t in study.trials}
+    assert any(t.status.value == "failed" and t.reports for t in study.trials)
 
 
-def test_history_shows_each_valued_trial_and_a_monotone_incumbent(study):
-    fig = study.plot("history")
-    ax = fig.axes[0]
-    valued = [t for t in study.trials if t.status.value != "failed"
-              and t.best("loss", "min") is not None]
-    points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
-    assert points == len(valued)
+def test_history_shows_each_trial_with_a_value_and_a_monotone_incumbent(study):
+    ax = study.plot("history").axes[0]
+    assert scatter_count(ax) == len(with_value(study))
+    labels = {text.get_text() for text in ax.get_legend().get_texts()}
+    assert {"completed", "stopped", "failed (not counted)", "best so far"} <= labels
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "best so far"]
     assert np.all(np.diff(line.get_ydata()) <= 0)
     assert line.get_ydata()[-1] == pytest.approx(study.best_value)
-    assert "lower is better" in ax.get_ylabel()
+    assert list(line.get_xdata()) == [t.trial_id for t in with_value(study, failed=False)]
+    assert "loss" in ax.get_ylabel() and "lower is better" in ax.get_ylabel()
+
+
+def test_history_of_a_maximised_metric_rises(maximised):
+    ax = maximised.plot("history").axes[0]
+    (line,) = ax.get_lines()
+    assert np.all(np.diff(line.get_ydata()) >= 0) and len(line.get_ydata()) == 15
+    assert line.get_ydata()[-1] == pytest.approx(maximised.best_value)
+    assert "higher is better" in ax.get_ylabel()
 
 
 def test_curves_one_line_per_trial_coloured_by_outcome(study):
     ax = study.plot("curves").axes[0]
     reporting = [t for t in study.trials if any("loss" in r for r in t.reports)]
-    assert len(ax.get_lines()) == len(reporting)
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    assert len(ax.get_lines()) == len(reporting) == len(lines)
+    best = study.best_trial
     labels = {text.get_text() for text in ax.get_legend().get_texts()}
-    assert {"stopped", "failed"} <= labels
-    assert f"best (trial {study.best_trial.trial_id})" in labels
-    assert ax.get_xlabel() == "epoch"
+    assert labels == {t.status.value for t in reporting} | {f"best (trial {best.trial_id})"}
+    emphasised = lines[f"trial-{best.trial_id}"]
+    assert emphasised.get_linewidth() > max(ln.get_linewidth() for ln in lines.values()
+                                            if ln is not emphasised)
+    assert list(emphasised.get_xdata()) == [r["epoch"] for r in best.reports]
+    stopped = next(t for t in reporting if t.status.value == "stopped")
+    assert colors.same_color(lines[f"trial-{stopped.trial_id}"].get_color(), "tab:gray")
+    assert ax.get_xlabel() == "epoch" and "lower is better" in ax.get_ylabel()
 
 
 def test_parallel_coordinates_have_an_axis_per_hyperparameter_and_the_metric(study):
     fig = study.plot("parallel")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == list(SPACE) + ["loss"]
-    valued = [t for t in study.trials if t.status.value != "failed"
-              and t.best("loss", "min") is not None]
-    polylines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == len(SPACE) + 1]
-    assert len(polylines) == len(valued)
+    valued = with_value(study, failed=False)
+    lines = ax.get_lines()
+    assert len(lines) == len(valued)
+    assert all(len(ln.get_xdata()) == len(SPACE) + 1 for ln in lines)
+    by_id = {t.trial_id: t for t in valued}
+    some = by_id[int(lines[0].get_gid().split("-")[1])]
+    expected = (math.log(some.config["x"]) - math.log(1e-3)) / (math.log(1.0) - math.log(1e-3))
+    assert lines[0].get_ydata()[0] == pytest.approx(expected)  # x on a log scale
     texts = {t.get_text() for t in ax.texts}
-    assert {"relu", "tanh"} <= texts  # categorical ticks
-    assert len(fig.axes) == 2  # the colour bar
+    assert {"relu", "tanh", "0.001", "0.01", "0.1", "1"} <= texts  # choices and decades
+    best = lines[-1]  # the best is drawn last, in the best colour
+    assert best.get_gid() == f"trial-{study.best_trial.trial_id}"
+    assert colors.same_color(best.get_color(), colormaps["viridis_r"](0.0))
+    assert len(fig.axes) == 2 and "loss" in fig.axes[1].get_ylabel()
 
 
 def test_contour_interpolates_the_metric_over_two_parameters(study):
     fig = study.plot("contour", params=("x", "units"))
     ax = fig.axes[0]
-    assert any(isinstance(c, QuadContourSet) for c in ax.collections) or \
-        any(isinstance(a, QuadContourSet) for a in ax.get_children())
-    assert ax.get_xlabel() == "x (log scale)" and ax.get_ylabel() == "units"
+    (filled,) = [c for c in ax.collections if isinstance(c, QuadContourSet)]
+    assert ax.get_xlabel() == "x" and ax.get_ylabel() == "units"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+    low, high = ax.get_xlim()
+    assert low == pytest.approx(1e-3) and high == pytest.approx(1.0)
+    assert ax.get_ylim() == pytest.approx((1, 30))
+    assert scatter_count(ax) == len(with_value(study, failed=False)) + 1  # trials and the best
+    values = [t.best("loss", "min") for t in with_value(study, failed=False)]
+    assert min(values) - 1e-9 <= filled.zmin < filled.zmax <= max(values) + 1e-9
+    assert min(filled.levels) <= min(values) and max(filled.levels) >= max(values)
+    assert len(fig.axes) == 2  # the colour bar
     default = study.plot("contour").axes[0]
-    assert default.get_xlabel().startswith("x")  # the most important parameter first
+    assert default.get_xlabel() == "x"  # the most important numeric parameter first
+    assert default.get_ylabel() in ("noise", "units")
+
+
+def test_contour_with_a_categorical_axis_labels_its_choices(maximised):
+    ax = maximised.plot("contour", params=("b", "opt")).axes[0]
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["sgd", "adam"]
 
 
 def test_importance_ranks_what_drives_the_metric_and_the_duration(study):
     shares = importances(study)
+    assert list(shares) == sorted(shares, key=shares.get, reverse=True)
     assert next(iter(shares)) == "x" and sum(shares.values()) == pytest.approx(1.0)
     assert shares["x"] > 3 * shares["noise"]
     by_time = importances(study, "duration")
-    assert next(iter(by_time)) == "units"
+    assert next(iter(by_time)) == "units" and sum(by_time.values()) == pytest.approx(1.0)
     ax = study.plot("importance-duration").axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()][-1] == "units"  # largest on top
     assert "trial duration" in ax.get_xlabel()
-    assert len(study.plot("importance").axes[0].patches) == len(SPACE)
+    ax = study.plot("importance").axes[0]
+    widths = {t.get_text(): p.get_width() for t, p in zip(ax.get_yticklabels(), ax.patches)}
+    assert widths == pytest.approx(shares)
 
 
 def test_incumbent_against_wall_time(study):
     ax = study.plot("incumbent").axes[0]
     (line,) = ax.get_lines()
     assert np.all(np.diff(line.get_xdata()) >= 0) and np.all(np.diff(line.get_ydata()) <= 0)
-    leaders = study.incumbent_over_time()["trial_id"]
-    assert len(ax.texts) == int((leaders != leaders.shift()).sum())
+    assert line.get_ydata()[-1] == pytest.approx(study.best_value)
+    improvements = study.incumbent_over_time()
+    assert scatter_count(ax) == len(improvements)
+    leaders = improvements["trial_id"]
+    assert [t.get_text() for t in ax.texts] == \
+        [str(i) for i in leaders[leaders != leaders.shift()]]
+    assert ax.get_xlabel() == "seconds since the study started"
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_stored_study_plots_like_the_live_one(study, kind):
     loaded = Study.load("plots", study.storage)
-    assert isinstance(loaded.plot(kind), Figure)
+    live, stored = study.plot(kind).axes[0], loaded.plot(kind).axes[0]
+    assert isinstance(stored.figure, Figure)
+    assert len(stored.get_lines()) == len(live.get_lines())
+    assert scatter_count(stored) == scatter_count(live)
+    assert stored.get_title() == live.get_title()
+
+
+def test_figures_display_as_png_and_draw_into_given_axes(maximised):
+    fig = maximised.plot("history")
+    assert fig._repr_png_().startswith(b"\x89PNG")
+    mine = Figure()
+    ax = mine.add_subplot(1, 2, 2)
+    assert plot(maximised, "importance", ax=ax) is mine and len(ax.patches) == 3
 
 
 def test_bad_requests_are_clear_errors(study, tmp_path):
-    with pytest.raises(ValueError, match="unknown plot kind 'pie': use one of history"):
+    with pytest.raises(ValueError, match="unknown plot kind 'pie': use one of history, curves"):
         study.plot("pie")
+    with pytest.raises(ValueError, match="params only applies to the contour plot"):
+        study.plot("history", params=("x", "units"))
     with pytest.raises(ValueError, match=r"two different hyperparameters of the study "
                                          r"\(x, noise, units, act\)"):
         study.plot("contour", params=("x", "depth"))
+    with pytest.raises(ValueError, match="target is 'time'"):
+        importances(study, "time")
     single = jh.tune(lambda c: c["a"], {"a": Real(0, 1)}, metric="loss", trials=1)
     with pytest.raises(ValueError, match="needs at least 2 finished trials"):
         single.plot("importance")
-    with pytest.raises(ValueError, match="needs two numeric hyperparameters"):
+    with pytest.raises(ValueError, match="needs two numeric hyperparameters; study '.*' has a"):
         single.plot("contour")
+    two = jh.tune(lambda c: c["a"] + c["b"], {"a": Real(0, 1), "b": Real(0, 1)},
+                  metric="loss", trials=2)
+    with pytest.raises(ValueError, match="contour plot needs at least 3 trials .* has 2"):
+        two.plot("contour")
     with pytest.raises(StudyFailedError):
-        jh.tune(lambda c: 1 / 0, {"a": Real(0, 1)}, metric="loss", trials=1,
+        jh.tune(lambda c: 1 / 0, {"a": Real(0, 1), "b": Real(0, 1)}, metric="loss", trials=1,
                 storage=tmp_path / "f.db", name="failing")
-    with pytest.raises(ValueError, match="no trial that reported loss"):
-        Study.load("failing", tmp_path / "f.db").plot("history")
+    failing = Study.load("failing", tmp_path / "f.db")
+    for kind in KINDS:
+        with pytest.raises(ValueError, match="loss|finished trials"):
+            failing.plot(kind)
