@@ -24,23 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from jupyter_hpo import Categorical, Int, Real, Space
+from search_quality import table_space
 
 EPOCHS = 30
 TABLES = Path(__file__).resolve().parent / "tables"
 DATASETS = ("digits", "breast_cancer")
 
-
-def table_space() -> Space:
-    """The space the tables sample: Adam's learning rate, width, depth, dropout, batch size."""
-    return Space({
-        "lr": Real(1e-4, 1e-1, log=True),
-        "width": Int(16, 512, log=True),
-        "depth": Int(1, 4),
-        "dropout": Real(0.0, 0.6),
-        "batch_size": Categorical(32, 64, 128, 256),
-    })
 
 
 def _data(dataset: str) -> tuple[np.ndarray, ...]:

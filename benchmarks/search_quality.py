@@ -133,7 +133,8 @@ BENCHMARKS = {"branin-mf": MultiFidelityBranin, "hartmann3-mf": MultiFidelityHar
 
 
 def table_space() -> Space:
-    """The space of ``make_tables.py`` (kept here so the benchmark does not import torch)."""
+    """The space the tables sample (make_tables.py trains it): Adam's learning rate, width, depth,
+    dropout, batch size."""
     return Space({
         "lr": Real(1e-4, 1e-1, log=True),
         "width": Int(16, 512, log=True),

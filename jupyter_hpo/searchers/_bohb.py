@@ -36,6 +36,7 @@ from scipy.special import ndtr, ndtri
 
 from ..space import Categorical, Space
 from ._base import Searcher
+from ._options import check_float
 
 _FINAL = math.inf  # the level of final results when no resource is known (FIFO)
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -112,14 +113,14 @@ class BOHBSearcher(Searcher):
             raise ValueError(f"min_points_in_model is {min_points_in_model!r}, but must be an "
                              f"integer >= 2 (BOHB's default is the number of "
                              f"hyperparameters + 1 = {d + 1})")
-        self._check_real("top_n_percent", top_n_percent, 0, 100, open_lo=True, open_hi=True)
+        check_float("top_n_percent", top_n_percent, 0, 100, lo_open=True, hi_open=True)
         if (isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral)
                 or num_samples < 1):
             raise ValueError(f"num_samples is {num_samples!r}, but must be an integer >= 1")
-        self._check_real("random_fraction", random_fraction, 0, 1)
-        self._check_real("bandwidth_factor", bandwidth_factor, 0, math.inf, open_lo=True)
-        self._check_real("min_bandwidth", min_bandwidth, 0, 1, open_lo=True)
-        self._check_real("prior_weight", prior_weight, 0, math.inf)
+        check_float("random_fraction", random_fraction, 0, 1)
+        check_float("bandwidth_factor", bandwidth_factor, 0, math.inf, lo_open=True)
+        check_float("min_bandwidth", min_bandwidth, 0, 1, lo_open=True)
+        check_float("prior_weight", prior_weight, 0, math.inf)
         self.min_points_in_model = int(min_points_in_model)
         self.top_n_percent = float(top_n_percent)
         self.num_samples = int(num_samples)
@@ -133,18 +134,6 @@ class BOHBSearcher(Searcher):
                                  for dm in domains], dtype=float)
         # level -> trial_id -> (encoded config, value to minimise)
         self.observations: dict[float, dict[int, tuple[np.ndarray, float]]] = {}
-
-    @staticmethod
-    def _check_real(name: str, value: Any, lo: float, hi: float, open_lo: bool = False,
-                    open_hi: bool = False) -> None:
-        ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
-              and math.isfinite(value))
-        if ok:
-            ok = (value > lo if open_lo else value >= lo) and (value < hi if open_hi
-                                                               else value <= hi)
-        if not ok:
-            interval = f"{'(' if open_lo else '['}{lo}, {hi}{')' if open_hi else ']'}"
-            raise ValueError(f"{name} is {value!r}, but must be a number in {interval}")
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, config: dict[str, Any]) -> np.ndarray:
