@@ -45,3 +45,15 @@ def format_location(message: str, source: str, lineno: int | None, col: int | No
     if end_col is not None and end_col > col:
         width = end_col - col
     return f"{head}\n    {line}\n    {' ' * col}{'^' * width}"
+
+
+class StorageError(HPOError):
+    """A storage cannot be used: not ours, damaged, too new, read-only, or gone."""
+
+
+class DuplicateStudyError(StorageError):
+    """A study of that name already exists in the storage."""
+
+
+class StudyNotFoundError(StorageError, LookupError):
+    """The storage holds no study of that name."""

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import HPOError
-from .space import Bool, Categorical, Domain, Int, Real, Space
-from .trial import as_number
+from ..errors import HPOError, StorageError
+from ..space import Bool, Categorical, Domain, Int, Real, Space
+from ..trial import as_number
 
 __all__ = [
     "DEFAULT_FILE",
@@ -88,10 +88,6 @@ _MIGRATIONS: dict[int, str] = {}
 
 def _statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";") if part.strip()]
-
-
-class StorageError(HPOError):
-    """The storage file cannot be used (not SQLite, another program's database, too new)."""
 
 
 def default_storage_path() -> str:

@@ -1,0 +1,292 @@
+"""The state model that live and stored studies share: frozen records, states, the direction.
+
+As in Optuna's ``FrozenTrial`` and ``StudyDirection``: a trial or a study is read as an
+immutable record, so the dashboard, the recorder, the tables, the plots and ``Study.load`` all
+read the same thing whether the study runs in this kernel or was loaded from storage. The
+direction normalises metric values once, so searchers and schedulers always minimise a finite
+"loss" and never look at ``mode`` themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .space import Space
+
+__all__ = ["Direction", "StudyRecord", "StudyState", "StudySummary", "TrialRecord",
+           "TrialStatus", "finite_number", "incumbents_of"]
+
+
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float if it is a finite real number (not a bool), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+class Direction(str, Enum):
+    """Whether the metric is minimised or maximised; ``loss`` maps values to "lower is better"."""
+
+    MIN = "min"
+    MAX = "max"
+
+    @classmethod
+    def of(cls, mode: str | Direction) -> Direction:
+        """``"min"``/``"minimize"`` or ``"max"``/``"maximize"`` (any case), or a Direction."""
+        if isinstance(mode, Direction):
+            return mode
+        text = str(mode).strip().lower() if isinstance(mode, str) else None
+        aliases = {"min": cls.MIN, "minimize": cls.MIN, "minimise": cls.MIN,
+                   "max": cls.MAX, "maximize": cls.MAX, "maximise": cls.MAX}
+        if text not in aliases:
+            raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
+        return aliases[text]
+
+    @property
+    def sign(self) -> float:
+        return 1.0 if self is Direction.MIN else -1.0
+
+    def loss(self, value: Any) -> float | None:
+        """The value to minimise, or ``None`` for a missing, non-numeric or non-finite value."""
+        number = finite_number(value)
+        return None if number is None else self.sign * number
+
+    def better(self, a: float, b: float | None) -> bool:
+        """Whether ``a`` is strictly better than ``b`` (anything beats ``None``)."""
+        return b is None or self.sign * a < self.sign * b
+
+    def best(self, values: Iterable[Any]) -> float | None:
+        """The best finite value of ``values``, or ``None``."""
+        best = None
+        for value in values:
+            number = finite_number(value)
+            if number is not None and self.better(number, best):
+                best = number
+        return best
+
+    def describe(self) -> str:
+        return "higher is better" if self is Direction.MAX else "lower is better"
+
+
+class TrialStatus(str, Enum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (TrialStatus.RUNNING, TrialStatus.PAUSED)
+
+
+class StudyState(str, Enum):
+    """``created`` -> ``running`` (-> ``stopping``) -> ``finished`` or ``failed``; a stored
+    study whose kernel died while it ran reads as ``interrupted``."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        return self in (StudyState.FINISHED, StudyState.FAILED, StudyState.INTERRUPTED)
+
+    @property
+    def active(self) -> bool:
+        """Running or stopping: trials may still report."""
+        return self in (StudyState.RUNNING, StudyState.STOPPING)
+
+
+@dataclass(frozen=True, eq=False)
+class TrialRecord:
+    """One trial as it was when the record was taken. ``times`` holds the seconds since the
+    study started at which each report arrived; ``start_time``/``end_time`` are epoch seconds."""
+
+    trial_id: int
+    config: Mapping[str, Any]
+    status: TrialStatus
+    reports: tuple[Mapping[str, Any], ...] = ()
+    times: tuple[float, ...] = ()
+    start_time: float = 0.0
+    end_time: float | None = None
+    error: str = ""
+    traceback: str = ""
+    device: str = "cpu"
+    resources: str = "cpu"
+    bracket: int = 0
+
+    def last(self, key: str, default: Any = None) -> Any:
+        """The last reported value of ``key``."""
+        for values in reversed(self.reports):
+            if key in values:
+                return values[key]
+        return default
+
+    def best(self, metric: str, direction: Direction | str) -> float | None:
+        """The best reported value of ``metric``."""
+        return Direction.of(direction).best(r.get(metric) for r in self.reports)
+
+    def duration_at(self, now: float) -> float:
+        return (self.end_time if self.end_time is not None else now) - self.start_time
+
+    @property
+    def duration(self) -> float:
+        """Seconds from start to end (to now while it runs)."""
+        import time
+
+        return self.duration_at(time.time())
+
+
+def incumbents_of(trials: Iterable[TrialRecord], metric: str,
+                  direction: Direction) -> tuple[tuple[float, int, float], ...]:
+    """``(time, trial_id, value)`` each time the best value improved, replaying the reports of
+    trials that did not fail in the order they arrived (ties: the earlier trial keeps it)."""
+    events = sorted((at, trial.trial_id, i, value)
+                    for trial in trials if trial.status is not TrialStatus.FAILED
+                    for i, (at, report) in enumerate(zip(trial.times, trial.reports))
+                    if (value := finite_number(report.get(metric))) is not None)
+    best: float | None = None
+    out = []
+    for at, trial_id, _, value in events:
+        if direction.better(value, best):
+            best = value
+            out.append((at, trial_id, value))
+    return tuple(out)
+
+
+@dataclass(frozen=True, eq=False)
+class StudySummary:
+    """One line of a storage's list of studies (no trials): what a studies panel shows."""
+
+    name: str
+    metric: str
+    direction: Direction
+    resource: str
+    state: StudyState
+    trials: int
+    best_value: float | None
+    created: float
+    updated: float
+    elapsed: float = 0.0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    error: str = ""
+    stop_reason: str = ""
+    owner: str | None = None
+    study_id: int | None = None
+
+    @property
+    def mode(self) -> str:
+        return self.direction.value
+
+    @property
+    def budget(self) -> int | None:
+        return self.settings.get("trials")
+
+
+@dataclass(frozen=True, eq=False)
+class StudyRecord:
+    """A whole study as it was when the record was taken: settings, state and every trial.
+
+    Duck-compatible with the live :class:`~jupyter_hpo.study.Study` where tables, plots and
+    the dashboard read it (``name``, ``metric``, ``mode``, ``trials``, ``best_trial``, ...).
+    """
+
+    name: str
+    metric: str
+    direction: Direction
+    resource: str
+    space: Space
+    settings: Mapping[str, Any]
+    state: StudyState
+    trials: tuple[TrialRecord, ...]
+    elapsed: float = 0.0
+    error: str = ""
+    stop_reason: str = ""
+    created: float = 0.0
+    updated: float = 0.0
+    owner: str | None = None
+    study_id: int | None = None
+    incumbents: tuple[tuple[float, int, float], ...] | None = None
+
+    @property
+    def mode(self) -> str:
+        return self.direction.value
+
+    @property
+    def budget(self) -> int | None:
+        return self.settings.get("trials")
+
+    @property
+    def time_limit(self) -> float | None:
+        return self.settings.get("time_limit")
+
+    @property
+    def done(self) -> bool:
+        return self.state.finished
+
+    @cached_property
+    def incumbent_history(self) -> tuple[tuple[float, int, float], ...]:
+        """``(time, trial_id, value)`` per improvement of the best value."""
+        if self.incumbents is not None:
+            return self.incumbents
+        return incumbents_of(self.trials, self.metric, self.direction)
+
+    @cached_property
+    def best_trial(self) -> TrialRecord | None:
+        """The trial with the best reported value among those that did not fail."""
+        history = self.incumbent_history
+        return self.trial(history[-1][1]) if history else None
+
+    @property
+    def best_value(self) -> float | None:
+        return self.incumbent_history[-1][2] if self.incumbent_history else None
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        return None if self.best_trial is None else dict(self.best_trial.config)
+
+    def trial(self, trial_id: int) -> TrialRecord:
+        """The trial ``trial_id``; a ValueError naming the ids there are."""
+        for trial in self.trials:
+            if trial.trial_id == trial_id:
+                return trial
+        ids = f"0..{len(self.trials) - 1}" if self.trials else "none yet"
+        raise ValueError(f"study {self.name!r} has no trial {trial_id!r} (its trials: {ids})")
+
+    @property
+    def spent(self) -> int:
+        """Trials that count against the budget (interrupted ones were run again instead)."""
+        return sum(1 for t in self.trials if t.status is not TrialStatus.INTERRUPTED)
+
+    def counts(self) -> dict[str, int]:
+        """Number of trials per status (every status listed)."""
+        counts = {s.value: 0 for s in TrialStatus}
+        for trial in self.trials:
+            counts[trial.status.value] += 1
+        return counts
+
+    def report_times(self, trial_id: int) -> list[float]:
+        return list(self.trial(trial_id).times)
+
+    def summary(self) -> StudySummary:
+        return StudySummary(self.name, self.metric, self.direction, self.resource, self.state,
+                            len(self.trials), self.best_value, self.created, self.updated,
+                            self.elapsed, self.settings, self.error, self.stop_reason,
+                            self.owner, self.study_id)
