@@ -8,7 +8,7 @@
    ``time.perf_counter_ns`` where the objective runs - the kernel thread for the thread
    executor, the worker process for the process executor (1 and 2 workers; each trial prints
    its samples as one JSON line at its end, and the benchmark reads them from the captured
-   ``trial.output``). Optuna's counterpart is ``trial.report(value, step)`` followed by
+   ``study.trial_output(trial_id)``). Optuna's counterpart is ``trial.report(value, step)`` followed by
    ``trial.should_prune()`` with ``HyperbandPruner`` and in-memory storage, timed together,
    with ``n_jobs`` equal to jupyter_hpo's worker count. With one worker each trial's accuracy
    curve rises with the epoch and later trials are better; with two, trials run side by side
@@ -91,10 +91,10 @@ def quantiles_us(samples_ns: list[int]) -> tuple[float, float]:
     return quantiles(samples_ns, 1000.0)
 
 
-def tagged_lines(trial: jupyter_hpo.Trial, tag: str) -> list[str]:
-    """What follows ``tag`` on each line the trial printed (captured in ``trial.output``)."""
+def tagged_lines(study: jupyter_hpo.Study, trial_id: int, tag: str) -> list[str]:
+    """What follows ``tag`` on each line the trial printed (``study.trial_output``)."""
     prefix = tag + " "
-    return [line[len(prefix):] for line in "".join(trial.output).splitlines()
+    return [line[len(prefix):] for line in study.trial_output(trial_id).splitlines()
             if line.startswith(prefix)]
 
 
@@ -138,7 +138,7 @@ def jh_process_report_latency(trials: int, reports: int, workers: int) -> list[i
                  executor="process", workers=workers, scheduler="hyperband",
                  scheduler_options={"max_t": reports, "grace_period": 1,
                                     "reduction_factor": ETA})
-    samples = [ns for t in study.trials for line in tagged_lines(t, SAMPLES_TAG)
+    samples = [ns for t in study.trials for line in tagged_lines(study, t.trial_id, SAMPLES_TAG)
                for ns in json.loads(line)]
     counts = study.counts()
     if counts["completed"] != trials or len(samples) != trials * reports:
@@ -189,10 +189,10 @@ def jh_start_latency(trials: int, workers: int) -> list[float]:
                  executor="process", workers=workers)
     latencies = []
     for trial in sorted(study.trials, key=lambda t: t.trial_id):
-        started = tagged_lines(trial, START_TAG)
+        started = tagged_lines(study, trial.trial_id, START_TAG)
         if len(started) != 1:
             raise RuntimeError(f"trial {trial.trial_id} printed {len(started)} start times: "
-                               f"{''.join(trial.output)!r}")
+                               f"{study.trial_output(trial.trial_id)!r}")
         latencies.append(float(started[0]) - trial.start_time)
     if study.counts()["completed"] != trials:
         raise RuntimeError(f"expected {trials} completed trials, got {study.counts()}")

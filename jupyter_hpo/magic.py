@@ -1,52 +1,54 @@
-"""The ``%%hpo`` cell magic and the ``%hpo`` line magic: a thin front end over :class:`Study`."""
+"""The ``%%hpo`` cell magic and the ``%hpo`` line magic: text in, a study out, and display.
+
+The magic only parses its command line and the cell into :class:`StudyOptions` (the study
+checks them) and shows what happens; everything else is the Python API's. Heavy modules
+(numpy, pandas, the study) are imported when a study runs, so ``%load_ext`` stays fast.
+"""
 
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .annotate import CellTemplate, parse_cell
-from .api import infer_mode
 from .errors import HPOError, HPOSyntaxError
-from .objective import INJECTED_NAMES, CellObjective
-from .storage import Storage
-from .study import Study
+from .options import DEFAULT_TRIALS, StudyOptions, infer_mode, parse_duration
 
-DEFAULT_TRIALS = 20
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)h)?\s*(?:(\d+(?:\.\d*)?)m)?\s*"
-                       r"(?:(\d+(?:\.\d*)?)s?)?\s*$")
-_NOT_YET = {
-    "address": "--address",
-}
+if TYPE_CHECKING:
+    from .annotate import CellTemplate
+    from .storage import BaseStorage
+    from .study import Study
+
+__all__ = ["HPOMagics", "export", "parse_duration", "parse_option_value"]
+
 EXPORT_FORMATS = (".csv", ".parquet", ".json")
-_HYPERBAND_ONLY = ("type", "grace_period", "reduction_factor", "brackets", "max_t")
-
-
-def parse_duration(text: str, option: str = "--time-limit") -> float:
-    """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"1h"`` or ``"1h30m"``."""
-    match = _DURATION.match(text or "")
-    if not text or not text.strip() or match is None or not any(match.groups()):
-        raise UsageError(f"{option} {text!r} is not a duration: use seconds (90), 90s, "
-                         f"30m, 1h or 1h30m")
-    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    total = hours * 3600 + minutes * 60 + seconds
-    if total <= 0:
-        raise UsageError(f"{option} {text!r} must be longer than 0 seconds")
-    return total
+_SCHEDULER_FLAGS = {"type": "type", "grace_period": "grace-period",
+                    "reduction_factor": "reduction-factor", "brackets": "brackets",
+                    "max_t": "max-t"}
+_STUDY_FLAGS = ("workers", "trials", "time_limit", "seed", "cpus_per_trial", "gpus_per_trial",
+                "trial_timeout", "name", "resource", "metric")
 
 
 def parse_option_value(text: str) -> Any:
     """``--searcher-opt`` values: Python literals where they parse, else strings."""
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
+
+
+def _cli(message: str) -> str:
+    """An options error in the magic's own spelling: ``workers is 0`` -> ``--workers is 0``."""
+    for key in (*_STUDY_FLAGS, *_SCHEDULER_FLAGS):
+        flag = "--" + key.replace("_", "-")
+        message = re.sub(rf"(?<![\w-]){key}(?= is | only appl| needs |, )", flag, message)
+    return message.replace("the hyperband scheduler", "--scheduler hyperband")
 
 
 @dataclass
@@ -127,21 +129,36 @@ class HPOMagics(Magics):
         are in the notebook and the Study is in ``_hpo``.
         """
         args = parse_argstring(self.hpo, line)
-        self._check_options(args)
+        if args.address:
+            raise UsageError("--address is not available in this version of jupyter_hpo")
+        if not args.output.isidentifier():
+            raise UsageError(f"-o {args.output!r} is not a valid variable name")
+        if args.name is not None and args.name in self.runs \
+                and not self.runs[args.name].study.done:
+            raise UsageError(f"a study named {args.name!r} is still running: stop it with "
+                             f"`%hpo stop {args.name}` or pick another --name")
         source = self.shell.transform_cell(cell) if self.shell else cell
         template = self._parse(source)
-        metric, mode = self._metric_and_mode(args, template)
-        study = self._build_study(args, template, metric, mode)
+        study = self._build_study(args, template)
         run = _Run(study, None, not args.no_apply, args.output)
-        if not args.quiet:
-            from .widgets.dashboard import Dashboard
+        try:
+            self.runs[study.name] = run
+            self.shell.user_ns[args.output] = study
+            if not args.quiet:
+                from .widgets.dashboard import Dashboard
 
-            run.dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study),
-                                      header=self._header(args, study, template))
-            run.dashboard.display()
-        self.runs[study.name] = run
-        self.shell.user_ns[args.output] = study
-        study.start()
+                run.dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study),
+                                          header=self._header(study, args))
+                run.dashboard.display()
+            study.start()
+        except BaseException:
+            # An interrupt (or a display error) before the study ran: end it cleanly, so
+            # that it is not left stored as running with a lease.
+            study.stop("interrupted before it started", force=True)
+            study.wait(5)
+            if run.dashboard is not None:
+                run.dashboard.finish()
+            raise
         if args.background:
             if run.dashboard is not None:
                 run.dashboard.start_background_refresh()
@@ -150,43 +167,9 @@ class HPOMagics(Magics):
             return
         self._join(run)
 
-    def _check_options(self, args: Any) -> None:
-        for key, label in _NOT_YET.items():
-            if getattr(args, key):
-                raise UsageError(f"{label} is not available in this version of jupyter_hpo")
-        if args.executor == "dask":
-            raise UsageError("--executor dask is not available in this version; use --executor "
-                             "thread (the default) or --executor process")
-        if args.trial_timeout is not None and args.executor != "process":
-            raise UsageError("--trial-timeout needs --executor process: a thread cannot be "
-                             "killed (with threads, use --time-limit for the whole study)")
-        if args.scheduler == "fifo":
-            given = [f"--{k.replace('_', '-')}" for k in _HYPERBAND_ONLY
-                     if getattr(args, k) is not None]
-            if given:
-                raise UsageError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'}"
-                                 f" to --scheduler hyperband (the scheduler is fifo)")
-        if args.trials is not None and args.trials < 1:
-            raise UsageError(f"--trials is {args.trials}, but must be >= 1")
-        if args.workers is not None and args.workers < 1:
-            raise UsageError(f"--workers is {args.workers}, but must be >= 1")
-        if args.resume and not args.name:
-            raise UsageError("--resume needs --name NAME: the study to continue (`%hpo list` "
-                             "shows the stored ones)")
-        if args.resume and _no_storage(args.storage):
-            raise UsageError("--resume needs a storage file, but --storage is none")
-        if not args.output.isidentifier():
-            raise UsageError(f"-o {args.output!r} is not a valid variable name")
-        if args.name is not None and args.name in self.runs \
-                and not self.runs[args.name].study.done:
-            raise UsageError(f"a study named {args.name!r} is still running: stop it with "
-                             f"`%hpo stop {args.name}` or pick another --name")
-        for opt in args.searcher_opt:
-            if "=" not in opt:
-                raise UsageError(f"--searcher-opt {opt!r} must look like KEY=VALUE, "
-                                 f"e.g. points=5")
-
     def _parse(self, source: str) -> CellTemplate:
+        from .annotate import parse_cell
+
         filename = "<hpo-cell>"
         try:
             filename = self.shell.compile.cache(source)
@@ -197,7 +180,8 @@ class HPOMagics(Magics):
         except HPOSyntaxError as exc:
             raise UsageError(f"HPOSyntaxError at {exc}") from None
 
-    def _metric_and_mode(self, args: Any, template: CellTemplate) -> tuple[str, str]:
+    def _metric_and_mode(self, args: Any, template: CellTemplate) -> tuple[str, str | None]:
+        """The metric and mode from the options or, where they are missing, from the cell."""
         if not template.annotations:
             raise UsageError("the cell has no hyperparameters: mark them inline, e.g. "
                              "`lr = Real(1e-4, 1e-1, log=True)` or `lr = 1e-3  # hpo: Real(...)`")
@@ -222,95 +206,101 @@ class HPOMagics(Magics):
                                  f"pass --mode min or --mode max")
             print(f"jupyter_hpo: {'maximising' if mode == 'max' else 'minimising'} {metric} "
                   f"(--mode {mode} inferred from its name)")
-        if args.scheduler == "hyperband":
-            if not template.calls_report:
-                raise UsageError("Hyperband stops trials at report() calls, but the cell never "
-                                 "calls report(): add report(epoch=..., metric=...) to the "
-                                 "training loop or use --scheduler fifo")
-            if template.reported_keys and args.resource not in template.reported_keys:
-                raise UsageError(f"Hyperband needs the resource {args.resource!r} in report(), "
-                                 f"but the cell reports {', '.join(template.reported_keys)}: "
-                                 f"add {args.resource}=... or pass --resource NAME")
-            if args.max_t is None and template.max_t is None:
-                raise UsageError("Hyperband needs the maximum resource: write `epochs = N` in "
-                                 "the cell or pass --max-t N")
         return metric, mode
 
-    def _build_study(self, args: Any, template: CellTemplate, metric: str,
-                     mode: str) -> Study:
-        trials = args.trials
-        time_limit = parse_duration(args.time_limit) if args.time_limit else None
-        storage = None
-        try:
-            if not _no_storage(args.storage):
-                storage = Storage(args.storage)
-            if args.resume and trials is None and time_limit is None:
-                stored = storage.get(args.name).settings  # keep the stored budget
-                trials, time_limit = stored.get("trials"), stored.get("time_limit")
-        except HPOError as exc:
-            raise UsageError(str(exc)) from None
-        if trials is None and time_limit is None and args.searcher != "grid":
-            trials = DEFAULT_TRIALS
+    def _options(self, args: Any, template: CellTemplate) -> StudyOptions:
+        """The study's options from the command line and the cell."""
+        from .schedulers import SCHEDULERS
+        from .storage import open_storage
+
+        metric, mode = self._metric_and_mode(args, template)
+        scheduler_class = SCHEDULERS[args.scheduler]
+        if getattr(scheduler_class, "needs_resource", False):
+            if not template.calls_report:
+                raise UsageError(f"{args.scheduler} stops trials at report() calls, but the cell "
+                                 f"never calls report(): add report(epoch=..., metric=...) to "
+                                 f"the training loop or use --scheduler fifo")
+            if template.reported_keys and args.resource not in template.reported_keys:
+                raise UsageError(f"{args.scheduler} needs the resource {args.resource!r} in "
+                                 f"report(), but the cell reports "
+                                 f"{', '.join(template.reported_keys)}: add {args.resource}=... "
+                                 f"or pass --resource NAME")
+        scheduler_options = {key: getattr(args, key) for key in _SCHEDULER_FLAGS
+                             if getattr(args, key) is not None}
+        if "max_t" not in scheduler_options and template.max_t is not None \
+                and "max_t" in getattr(scheduler_class, "OPTIONS", ("max_t",)) \
+                and getattr(scheduler_class, "needs_resource", False):
+            scheduler_options["max_t"] = template.max_t
         searcher_options = {}
         for opt in args.searcher_opt:
+            if "=" not in opt:
+                raise UsageError(f"--searcher-opt {opt!r} must look like KEY=VALUE, "
+                                 f"e.g. points=5")
             key, value = opt.split("=", 1)
             searcher_options[key.strip().replace("-", "_")] = parse_option_value(value.strip())
-        scheduler_options = {}
-        if args.scheduler == "hyperband":
-            scheduler_options = {
-                "max_t": args.max_t if args.max_t is not None else template.max_t,
-                "grace_period": args.grace_period, "reduction_factor": args.reduction_factor,
-                "brackets": args.brackets, "type": args.type,
-            }
         executor_options = {}
-        if args.trial_timeout is not None:
-            executor_options["trial_timeout"] = parse_duration(args.trial_timeout,
-                                                               "--trial-timeout")
         try:
-            objective = CellObjective(template, self.shell.user_ns, metric)
+            if args.trial_timeout is not None:
+                executor_options["trial_timeout"] = parse_duration(args.trial_timeout,
+                                                                   "--trial-timeout")
+            time_limit = parse_duration(args.time_limit, "--time-limit") \
+                if args.time_limit is not None else None
+            storage = open_storage(args.storage)
+        except (ValueError, HPOError) as exc:
+            raise UsageError(_cli(str(exc))) from None
+        if args.resume and storage is None:
+            raise UsageError("--resume needs a storage file, but --storage is none")
+        return StudyOptions(
+            metric=metric, mode=mode, trials=args.trials, time_limit=time_limit,
+            scheduler=args.scheduler, scheduler_options=scheduler_options,
+            searcher=args.searcher, searcher_options=searcher_options, seed=args.seed,
+            workers=args.workers, executor=args.executor, executor_options=executor_options,
+            gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
+            resource=args.resource, name=args.name, storage=storage, resume=args.resume,
+            capture_output=True)
+
+    def _build_study(self, args: Any, template: CellTemplate) -> Study:
+        from .objective import CellObjective
+        from .study import Study
+
+        options = self._options(args, template)
+        try:
+            objective = CellObjective(template, self.shell.user_ns, options.metric)
             if args.executor == "process":
                 objective = objective.for_process()  # fails now if a variable cannot pickle
-            return Study(objective, template.space, metric=metric, mode=mode,
-                         scheduler=args.scheduler, searcher=args.searcher,
-                         searcher_options=searcher_options,
-                         scheduler_options=scheduler_options, trials=trials,
-                         time_limit=time_limit, workers=args.workers, seed=args.seed,
-                         resource=args.resource, name=args.name, capture_output=True,
-                         executor=args.executor, gpus_per_trial=args.gpus_per_trial,
-                         cpus_per_trial=args.cpus_per_trial,
-                         executor_options=executor_options, storage=storage,
-                         resume=args.resume)
+            return Study(objective, template.space, options)
         except (ValueError, HPOError) as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(_cli(str(exc))) from None
 
-    def _header(self, args: Any, study: Study, template: CellTemplate) -> str:
-        sched = args.scheduler
-        if sched == "hyperband":
-            s = study.scheduler
-            sched = (f"hyperband ({s.type}, η={s.eta:g}, grace {s.grace_period:g}, "
-                     f"max_t {s.max_t:g}, {s.num_brackets} bracket(s))")
+    @staticmethod
+    def _header(study: Study, args: Any) -> str:
+        scheduler = study.scheduler
+        describe = getattr(scheduler, "describe", None)
+        text = describe() if callable(describe) else args.scheduler
         budget = []
         if study.budget is not None:
             budget.append(f"{study.budget} trials")
         if study.time_limit is not None:
             budget.append(f"{study.time_limit:g}s")
-        return f"{sched} · {args.searcher} search · budget {' / '.join(budget) or 'grid'}"
+        return f"{text} · {args.searcher} search · budget {' / '.join(budget) or 'grid'}"
 
     # ---------------------------------------------------------------- joining
     def _join(self, run: _Run) -> None:
-        """Block until the study ends, serving dashboard buttons; Ctrl-C stops it gracefully."""
+        """Block until the study ends, serving dashboard buttons; Ctrl-C stops it gracefully,
+        a second Ctrl-C at once."""
         study, interrupted = run.study, False
         try:
             self._block(run)
         except KeyboardInterrupt:
             interrupted = True
-            study.stop()
+            study.stop("interrupted")
             print(f"jupyter_hpo: interrupted; stopping {study.name} (running trials stop at "
                   f"their next report; interrupt again to force)")
             try:
                 self._block(run)
             except KeyboardInterrupt:
-                study.stop(force=True)
+                study.stop("interrupted twice", force=True)
+                study.wait(5)
         self._conclude(run)
         if interrupted:
             raise KeyboardInterrupt
@@ -325,6 +315,7 @@ class HPOMagics(Magics):
                 poll(0.05)
                 if run.dashboard is not None:
                     run.dashboard.refresh()
+        run.study.wait()  # the study is stored
 
     def _conclude(self, run: _Run) -> None:
         study = run.study
@@ -337,26 +328,37 @@ class HPOMagics(Magics):
         if message:
             print(f"jupyter_hpo: {message}")
 
-    def _apply(self, study: Study) -> str:
-        """Put the best trial's variables into the user namespace; say what was applied."""
-        trial = study.best_trial
-        if trial is None:
-            return "no trial has reported a value yet; nothing applied"
-        ns = study.best_namespace
+    def _apply(self, study: Study, trial_id: int | None = None) -> str:
+        """Put a trial's variables (the best's by default) into the notebook; say what."""
+        from .objective import INJECTED_NAMES
+
+        best = study.best_trial
+        if trial_id is None:
+            trial = best
+            if trial is None:
+                return "no trial has reported a value yet; nothing applied"
+        else:
+            try:
+                trial = study.trial_records([trial_id])[0]
+            except (HPOError, ValueError, IndexError) as exc:
+                raise UsageError(str(exc)) from None
+        namespace = study.best_namespace if best is not None \
+            and trial.trial_id == best.trial_id else None
         user_ns = self.shell.user_ns
-        if ns is None:
+        if namespace is None:
             user_ns.update(trial.config)
             what = "its hyperparameters (the trial's other variables are not kept)"
         else:
-            for key, value in ns.items():
+            for key, value in namespace.items():
                 if key.startswith("__") or key in INJECTED_NAMES:
                     continue
                 if user_ns.get(key, _MISSING) is not value:
                     user_ns[key] = value
             what = "its variables"
+        value = trial.best(study.metric, study.direction)
+        shown = "no value" if value is None else f"{study.metric}={value:.6g}"
         config = ", ".join(f"{k}={_short(v)}" for k, v in trial.config.items())
-        return (f"applied trial {trial.trial_id} ({study.metric}={study.best_value:.6g}), "
-                f"{what}: {config}")
+        return f"applied trial {trial.trial_id} ({shown}), {what}: {config}"
 
     # ------------------------------------------------------------------- %hpo
     @magic_arguments()
@@ -364,13 +366,14 @@ class HPOMagics(Magics):
                                   "export", "delete"], help="what to do")
     @argument("args", nargs="*", help="show/stop/best/apply/wait/delete [NAME]; plot KIND "
                                       "[NAME]; export [NAME] FILE (.csv, .parquet or .json)")
-    @argument("--trial", type=int, help="with stop: stop only this trial")
+    @argument("--trial", type=int, help="with stop: stop only this trial; with apply: apply "
+                                        "this trial instead of the best")
     @argument("--storage", help="SQLite file to read (default: jupyter_hpo.db in the working "
                                 "directory, or $JUPYTER_HPO_STORAGE)")
     @line_magic("hpo")
     def hpo_line(self, line: str) -> Any:
-        """Manage studies: list, show, stop [--trial ID], best, apply, wait, plot KIND,
-        export FILE, delete; a NAME picks the study (default: the latest)."""
+        """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
+        plot KIND, export FILE, delete; a NAME picks the study (default: the latest)."""
         args = parse_argstring(self.hpo_line, line)
         try:
             return self._line_command(args)
@@ -379,7 +382,12 @@ class HPOMagics(Magics):
 
     def _line_command(self, args: Any) -> Any:
         command, rest = args.command, list(args.args)
+        if args.trial is not None and command not in ("stop", "apply"):
+            raise UsageError(f"--trial only applies to %hpo stop and %hpo apply, not to "
+                             f"%hpo {command}")
         if command == "list":
+            if rest:
+                raise UsageError(f"%hpo list takes no NAME (got {' '.join(rest)})")
             self._list(args.storage)
             return None
         if command == "plot":
@@ -396,8 +404,10 @@ class HPOMagics(Magics):
         if len(rest) > 1:
             raise UsageError(f"%hpo {command}: too many arguments: {' '.join(rest)}")
         name = rest[0] if rest else None
-        if command in ("stop", "wait"):
-            self._control(command, self._run(name), args.trial)
+        if command == "stop":
+            self._stop(name, args.trial, args.storage)
+        elif command == "wait":
+            self._join(self._run(name))
         elif command == "delete":
             self._delete(name, args.storage)
         elif command == "show":
@@ -405,7 +415,7 @@ class HPOMagics(Magics):
         elif command == "best":
             self._best(self._study(name, args.storage))
         elif command == "apply":
-            print(f"jupyter_hpo: {self._apply(self._study(name, args.storage))}")
+            print(f"jupyter_hpo: {self._apply(self._study(name, args.storage), args.trial)}")
         elif command == "plot":
             from IPython.display import display
 
@@ -420,15 +430,36 @@ class HPOMagics(Magics):
             print(f"jupyter_hpo: wrote {len(study.trials)} trials of {study.name} to {target}")
         return None
 
-    def _control(self, command: str, run: _Run, trial: int | None) -> None:
-        if command == "wait":
-            self._join(run)
-        elif trial is not None:
-            run.study.stop_trial(trial)
-            print(f"jupyter_hpo: trial {trial} of {run.study.name} stops at its next report")
-        else:
-            run.study.stop()
-            print(f"jupyter_hpo: {run.study.name} is stopping")
+    def _stop(self, name: str | None, trial: int | None, storage: str | None) -> None:
+        """Stop a study (or one trial) of this kernel; a stored study that another kernel
+        runs is asked to stop through its storage."""
+        if storage is None and (name is None and self.runs or name in self.runs):
+            study = self._run(name).study
+            if study.done:
+                print(f"jupyter_hpo: {study.name} has already ended ({study.state}); "
+                      f"nothing to stop")
+                return
+            if trial is not None:
+                if study.stop_trial(trial):
+                    print(f"jupyter_hpo: trial {trial} of {study.name} stops at its next "
+                          f"report")
+                else:
+                    print(f"jupyter_hpo: trial {trial} of {study.name} has already ended")
+                return
+            study.stop("stopped with %hpo stop")
+            print(f"jupyter_hpo: {study.name} is stopping (running trials stop at their next "
+                  f"report)")
+            return
+        if name is None:
+            raise UsageError("no study has run in this kernel: %hpo stop NAME stops a stored "
+                             "study that another kernel runs")
+        if trial is not None:
+            raise UsageError(f"--trial works for studies of this kernel only; {name!r} is not "
+                             f"one (stop the whole study, or stop the trial in its kernel)")
+        store = self._storage(storage)
+        store.request_stop(name, by=f"%hpo stop in the kernel with process id {os.getpid()}")
+        print(f"jupyter_hpo: asked {name} to stop through {store.location}; its kernel stops it "
+              f"within a second")
 
     def _run(self, name: str | None) -> _Run:
         if not self.runs:
@@ -440,20 +471,25 @@ class HPOMagics(Magics):
                              f"{', '.join(self.runs)}")
         return self.runs[name]
 
-    def _storage(self, location: str | None) -> Storage:
-        return Storage(location)
+    def _storage(self, location: str | None) -> BaseStorage:
+        from .storage import open_storage
+
+        store = open_storage(location)
+        if store is None:
+            raise UsageError("--storage none keeps nothing, so there is nothing to read")
+        return store
 
     def _study(self, name: str | None, storage: str | None) -> Study:
         """The study ``name`` of this kernel, else the stored one (default: the latest)."""
-        if name is None and self.runs and storage is None:
-            return list(self.runs.values())[-1].study
-        if name is not None and name in self.runs and storage is None:
-            return self.runs[name].study
+        from .study import Study
+
+        if storage is None and self.runs and (name is None or name in self.runs):
+            return self._run(name).study
         store = self._storage(storage)
         if name is None:
-            studies = store.studies()
+            studies = store.list_studies()
             if not studies:
-                raise UsageError(f"no study has run in this kernel and {store.path} holds "
+                raise UsageError(f"no study has run in this kernel and {store.location} holds "
                                  f"none: start one with %%hpo")
             name = max(studies, key=lambda s: s.updated).name
         return Study.load(name, store)
@@ -461,22 +497,21 @@ class HPOMagics(Magics):
     def _show(self, name: str | None, storage: str | None) -> None:
         from .widgets.dashboard import Dashboard
 
-        run = None
         if storage is None and self.runs and (name is None or name in self.runs):
             run = self._run(name)
-        if run is None:  # a stored study: a static dashboard
-            study = self._study(name, storage)
-            dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study))
-            dashboard.display()
-            dashboard.finish()
+            if run.dashboard is None:
+                run.dashboard = Dashboard(run.study,
+                                          on_apply_best=lambda: self._apply(run.study))
+            run.dashboard.display()
+            if run.study.done:
+                run.dashboard.finish()
+            else:
+                run.dashboard.start_background_refresh()
             return
-        if run.dashboard is None:
-            run.dashboard = Dashboard(run.study, on_apply_best=lambda: self._apply(run.study))
-        run.dashboard.display()
-        if run.study.done:
-            run.dashboard.finish()
-        else:
-            run.dashboard.start_background_refresh()
+        study = self._study(name, storage)  # a stored study: a static dashboard
+        dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study))
+        dashboard.display()
+        dashboard.finish()
 
     def _delete(self, name: str | None, storage: str | None) -> None:
         if name is None:
@@ -485,31 +520,34 @@ class HPOMagics(Magics):
         if run is not None and not run.study.done:
             raise UsageError(f"study {name!r} is running in this kernel: stop it first with "
                              f"`%hpo stop {name}`")
-        store = run.study.storage if run is not None and run.study.storage and storage is None \
-            else self._storage(storage)
-        count = store.delete(name)
+        store = run.study.storage if run is not None and run.study.storage is not None \
+            and storage is None else self._storage(storage)
+        count = store.delete_study(name)
         self.runs.pop(name, None)
-        print(f"jupyter_hpo: deleted study {name!r} and its {count} trials from {store.path}")
+        print(f"jupyter_hpo: deleted study {name!r} and its {count} trials from "
+              f"{store.location}")
 
     def _list(self, storage: str | None) -> None:
         """This kernel's studies, then the stored ones (with their state)."""
         lines = []
+        shown = set()
         for name, run in self.runs.items():
             s = run.study
             best = "" if s.best_value is None else f", best {s.metric}={s.best_value:.6g}"
-            where = f" [{s.storage.path}]" if s.storage is not None else " [not stored]"
+            where = f" [{s.storage.location}]" if s.storage is not None else " [not stored]"
             lines.append(f"{name}: {s.state}, {len(s.trials)} trials{best} (this kernel)"
                          f"{where}")
+            if s.storage is not None:
+                shown.add((s.storage.location, name))
         store = self._storage(storage)
-        for stored in store.studies():
-            if stored.name in self.runs and self.runs[stored.name].study.storage is not None \
-                    and self.runs[stored.name].study.storage.path == store.path:
+        for stored in store.list_studies():
+            if (store.location, stored.name) in shown:
                 continue
             best = "" if stored.best_value is None \
                 else f", best {stored.metric}={stored.best_value:.6g}"
-            lines.append(f"{stored.name}: {stored.shown_state}, {stored.trials} trials{best} "
-                         f"[{store.path}]")
-        print("\n".join(lines) if lines else f"no studies in this kernel or in {store.path}")
+            lines.append(f"{stored.name}: {stored.state}, {stored.trials} trials{best} "
+                         f"[{store.location}]")
+        print("\n".join(lines) if lines else f"no studies in this kernel or in {store.location}")
 
     def _best(self, study: Study) -> None:
         trial = study.best_trial
@@ -517,13 +555,9 @@ class HPOMagics(Magics):
             print(f"{study.name}: no trial has reported {study.metric} yet")
             return
         print(f"{study.name}: best {study.metric}={study.best_value:.6g} "
-              f"(trial {trial.trial_id}, {trial.status.value})")
+              f"(trial {trial.trial_id}, {trial.status})")
         for key, value in trial.config.items():
             print(f"  {key} = {value!r}")
-
-
-def _no_storage(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in ("none", "")
 
 
 def export(study: Study, target: str) -> None:
@@ -533,21 +567,23 @@ def export(study: Study, target: str) -> None:
 
     from .storage import encode_value
 
+    record = study.snapshot()
     suffix = target.lower().rsplit(".", 1)[-1]
     if suffix == "json":
-        data = {"name": study.name, "metric": study.metric, "mode": study.mode,
-                "resource": study.resource, "state": study.state,
-                "best_trial": None if study.best_trial is None else study.best_trial.trial_id,
+        best = record.best_trial
+        data = {"name": record.name, "metric": record.metric, "mode": record.mode,
+                "resource": record.resource, "state": record.state.value,
+                "best_trial": None if best is None else best.trial_id,
                 "trials": [{"trial_id": t.trial_id, "status": t.status.value,
-                            "config": encode_value(t.config), "start": t.start_time,
+                            "config": encode_value(dict(t.config)), "start": t.start_time,
                             "end": t.end_time, "error": t.error,
-                            "reports": [dict(encode_value(r), time=at) for r, at
-                                        in zip(t.reports, study.report_times(t.trial_id))]}
-                           for t in study.trials]}
+                            "reports": [dict(encode_value(dict(r)), time=at)
+                                        for r, at in zip(t.reports, t.times)]}
+                           for t in record.trials]}
         with open(target, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=1)
         return
-    frame = study.trials_dataframe()
+    frame = record.trials_dataframe()
     if suffix == "csv":
         frame.to_csv(target, index=False)
         return

@@ -35,7 +35,17 @@ def finite_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-class Direction(str, Enum):
+class _TextEnum(str, Enum):
+    """A string enum that prints as its value (``f"{state}"`` gives ``finished``)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Direction(_TextEnum):
     """Whether the metric is minimised or maximised; ``loss`` maps values to "lower is better"."""
 
     MIN = "min"
@@ -79,7 +89,7 @@ class Direction(str, Enum):
         return "higher is better" if self is Direction.MAX else "lower is better"
 
 
-class TrialStatus(str, Enum):
+class TrialStatus(_TextEnum):
     RUNNING = "running"
     PAUSED = "paused"
     COMPLETED = "completed"
@@ -93,7 +103,7 @@ class TrialStatus(str, Enum):
         return self not in (TrialStatus.RUNNING, TrialStatus.PAUSED)
 
 
-class StudyState(str, Enum):
+class StudyState(_TextEnum):
     """``created`` -> ``running`` (-> ``stopping``) -> ``finished`` or ``failed``; a stored
     study whose kernel died while it ran reads as ``interrupted``."""
 
@@ -290,3 +300,28 @@ class StudyRecord:
                             len(self.trials), self.best_value, self.created, self.updated,
                             self.elapsed, self.settings, self.error, self.stop_reason,
                             self.owner, self.study_id)
+
+    # ------------------------------------------------------------- tables, plots
+    def trials_dataframe(self) -> Any:
+        """One row per trial (pandas; see the README for the columns)."""
+        from .results import trials_dataframe
+
+        return trials_dataframe(self)
+
+    def training_curves(self) -> Any:
+        """One row per report: trial_id, the resource, every reported key, time."""
+        from .results import training_curves
+
+        return training_curves(self)
+
+    def incumbent_over_time(self) -> Any:
+        """``time``, ``trial_id``, ``best_value``: one row per improvement."""
+        from .results import incumbent_over_time
+
+        return incumbent_over_time(self)
+
+    def plot(self, kind: str, **options: Any) -> Any:
+        """A matplotlib figure of this record (see ``Study.plot``)."""
+        from .plots import plot
+
+        return plot(self, kind, **options)

@@ -1,8 +1,7 @@
-"""Trials, their statuses, scheduler decisions, and the ``report()`` function trials call."""
+"""Live trials, scheduler decisions, and the ``report()`` function trials call."""
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -10,7 +9,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["Decision", "Trial", "TrialStatus", "TrialStopped", "current_trial", "report"]
+from .errors import HPOError
+from .records import Direction, TrialRecord, TrialStatus, finite_number
+
+__all__ = ["Decision", "ReportError", "Trial", "TrialStatus", "TrialStopped", "check_report",
+           "current_trial", "report"]
+
+OUTPUT_LIMIT = 1_000_000
+"""Characters of printed output kept per trial (the oldest are dropped beyond it)."""
 
 
 class TrialStopped(BaseException):
@@ -20,18 +26,8 @@ class TrialStopped(BaseException):
     """
 
 
-class TrialStatus(str, Enum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def finished(self) -> bool:
-        return self not in (TrialStatus.RUNNING, TrialStatus.PAUSED)
+class ReportError(HPOError, ValueError):
+    """A ``report()`` carried a value the study cannot use; the trial fails with this message."""
 
 
 class Decision(str, Enum):
@@ -44,12 +40,17 @@ class Decision(str, Enum):
 
 @dataclass(eq=False)
 class Trial:
-    """One evaluation of one configuration; ``reports`` grows with every ``report()``."""
+    """One evaluation of one configuration, while it runs; ``freeze()`` gives its record.
+
+    ``reports`` grows with every ``report()`` and ``report_times`` with it (seconds since the
+    study started); the study changes them under its lock.
+    """
 
     trial_id: int
     config: dict[str, Any]
     status: TrialStatus = TrialStatus.RUNNING
     reports: list[dict[str, Any]] = field(default_factory=list)
+    report_times: list[float] = field(default_factory=list)
     start_time: float = field(default_factory=time.time)
     end_time: float | None = None
     error: str = ""
@@ -59,6 +60,7 @@ class Trial:
     slot: int = 0
     bracket: int = 0
     output: list[str] = field(default_factory=list, repr=False)
+    _output_size: int = field(default=0, repr=False)
 
     @property
     def duration(self) -> float:
@@ -71,28 +73,70 @@ class Trial:
                 return values[key]
         return default
 
-    def best(self, metric: str, mode: str) -> float | None:
+    def best(self, metric: str, mode: str | Direction) -> float | None:
         """The best reported value of ``metric`` under ``mode`` ("min" or "max")."""
-        values = [r[metric] for r in self.reports if _is_number(r.get(metric))]
-        if not values:
-            return None
-        return max(values) if mode == "max" else min(values)
+        return Direction.of(mode).best(r.get(metric) for r in self.reports)
+
+    def write_output(self, text: str) -> None:
+        """Keep what the trial printed, at most ``OUTPUT_LIMIT`` characters (the newest)."""
+        self.output.append(text)
+        self._output_size += len(text)
+        if self._output_size > OUTPUT_LIMIT:
+            kept = "".join(self.output)[-OUTPUT_LIMIT // 2:]
+            self.output[:] = [f"[... earlier output dropped ...]\n{kept}"]
+            self._output_size = len(self.output[0])
+
+    def freeze(self) -> TrialRecord:
+        """A read-only record of the trial as it is now."""
+        return TrialRecord(self.trial_id, dict(self.config), self.status, tuple(self.reports),
+                           tuple(self.report_times), self.start_time, self.end_time, self.error,
+                           self.traceback, str(self.device), self.resources, self.bracket)
 
 
 def as_number(value: Any) -> float | None:
-    """``value`` as a float, or ``None`` for NaN and non-numbers."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+    """``value`` as a float, or ``None`` for non-finite values and non-numbers."""
+    return finite_number(value)
 
 
-def _is_number(x: Any) -> bool:
-    try:
-        return not math.isnan(float(x))  # rejects NaN and non-numbers
-    except (TypeError, ValueError):
-        return False
+def check_report(values: dict[str, Any], metric: str, resource: str, needs_resource: bool,
+                 last_resource: float | None) -> None:
+    """Raise :class:`ReportError` unless ``values`` is a report the study can use: the metric a
+    finite number, the resource (required with ``needs_resource``) a finite number that does not
+    decrease."""
+    if not values:
+        raise ReportError(f"report() got no values: call report({metric}=...)")
+    if metric not in values:
+        raise ReportError(f"report() got {', '.join(map(str, values))}, but the study optimises "
+                          f"{metric!r}: call report({metric}=...) or pick another --metric")
+    _check_number(metric, values[metric], "the metric")
+    if resource in values:
+        r = _check_number(resource, values[resource], "the resource")
+        if last_resource is not None and r < last_resource:
+            raise ReportError(f"report(): the resource {resource!r} is {_short(values[resource])}"
+                              f", but must not decrease (the trial reported "
+                              f"{_short(last_resource)} before)")
+    elif needs_resource:
+        raise ReportError(f"report() got {', '.join(map(str, values))}, but Hyperband needs the "
+                          f"resource {resource!r} in every report, e.g. report({resource}="
+                          f"{resource}, {metric}=...); rename it with --resource")
+
+
+def _check_number(key: str, value: Any, what: str) -> float:
+    number = finite_number(value)
+    if number is None:
+        rule = "a finite number"
+        if isinstance(value, int) and not isinstance(value, bool):
+            rule = "a number that fits in a float"
+        raise ReportError(f"report(): {what} {key!r} is {_short(value)} "
+                          f"({type(value).__name__}), but must be {rule}")
+    return number
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}...{text[-12:]} ({len(text)} characters)"
 
 
 ReportHook = Callable[[dict[str, Any]], None]

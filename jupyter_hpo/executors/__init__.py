@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._base import Executor, TrialHooks, TrialOutcome
 from .process import ProcessExecutor
 from .thread import ThreadExecutor
 
 __all__ = ["EXECUTORS", "Executor", "ProcessExecutor", "ThreadExecutor", "TrialHooks",
-           "TrialOutcome"]
+           "TrialOutcome", "make_executor"]
 
 EXECUTORS: dict[str, type[Executor]] = {"thread": ThreadExecutor, "process": ProcessExecutor}
+_PLANNED = {"dask": "--executor dask is not available in this version; use --executor thread "
+                    "(the default) or --executor process"}
+_HINTS = {"trial_timeout": " (a thread cannot be killed; with threads, use a time limit for the "
+                           "whole study)"}
+
+
+def make_executor(name: str, **options: Any) -> Executor:
+    """An executor from its name and options; options it does not take are named in the
+    error, with the executors that do take them."""
+    if name in _PLANNED:
+        raise ValueError(_PLANNED[name])
+    cls = EXECUTORS.get(name)
+    if cls is None:
+        raise ValueError(f"executor is {name!r}, but must be one of {', '.join(EXECUTORS)}")
+    common = {"slots", "workers", "capture_output"}
+    extra = sorted(k for k, v in options.items() if k not in common and k not in cls.OPTIONS
+                   and v is not None)
+    if extra:
+        takers = sorted(n for n, c in EXECUTORS.items() if set(extra) <= set(c.OPTIONS))
+        where = f"the {' or '.join(takers)} executor" if takers else "no executor"
+        hint = "".join(_HINTS.get(k, "") for k in extra)
+        raise ValueError(f"{', '.join(extra)} only appl{'ies' if len(extra) == 1 else 'y'} to "
+                         f"{where}, but the executor is {name}{hint}")
+    return cls(**{k: v for k, v in options.items() if v is not None or k in common})

@@ -38,6 +38,12 @@ class Executor(ABC):
     blocks_on_pause = True
     """Whether a paused trial waits inside ``report()`` (threads, processes) or the executor
     polls ``Study.paused_outcome`` (a simulated clock)."""
+    inline = False
+    """Whether the study proposes trials inline, right after the event that freed a worker,
+    instead of in its controller thread: for executors driven by a simulated clock, so that
+    a seeded simulation is reproducible."""
+    OPTIONS: tuple[str, ...] = ()
+    """The executor-specific options its constructor takes (``executor_options``)."""
 
     def __init__(self, workers: int = 1, slots: list[Slot] | None = None) -> None:
         if slots is None:

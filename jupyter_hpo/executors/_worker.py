@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..trial import Trial, TrialStopped, _TrialContext, current_trial
-from .thread import user_traceback
+from .thread import describe_failure, user_traceback
 
 PARENT_POLL_S = 0.25
 
@@ -147,16 +147,14 @@ class _Worker:
                     output = objective.run(trial, trial.device)
                 except TrialStopped:
                     return ("done", "stopped", None, "", "", False)
-                except (Exception, SystemExit) as exc:  # noqa: BLE001 - the trial failed
+                except BaseException as exc:  # noqa: BLE001 - the trial failed, whatever it raised
                     return self._failure(exc, user_traceback(exc, filename))
         finally:
             sys.stdout, sys.stderr = stdout, stderr
         return ("done", "completed", output.result, "", "", False)
 
     def _failure(self, exc: BaseException, tb: str) -> tuple[Any, ...]:
-        error = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, SystemExit):
-            error = f"the trial called sys.exit({exc.code!r})"
+        error = describe_failure(exc)
         if _is_cuda_oom(exc):
             self._restart = True  # a fresh process frees the GPU memory the trial held
             error = f"CUDA out of memory ({error}); the worker process was restarted"

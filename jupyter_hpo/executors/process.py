@@ -44,6 +44,7 @@ class ProcessExecutor(Executor):
     """Runs each trial in a worker process; workers are reused and replaced after a crash."""
 
     name = "process"
+    OPTIONS = ("trial_timeout",)
 
     def __init__(self, workers: int = 1, capture_output: bool = False,
                  slots: list[Slot] | None = None, trial_timeout: float | None = None) -> None:
@@ -252,7 +253,7 @@ class _Worker:
             if kind == "started":
                 started, since = True, time.monotonic()
             elif kind == "output":
-                trial.output.append(message[1])
+                trial.write_output(message[1])
             elif kind == "report":
                 if budget is not None:  # time paused in on_report does not count
                     budget -= time.monotonic() - since

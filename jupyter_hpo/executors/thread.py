@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import sys
 import threading
@@ -9,8 +10,10 @@ import traceback
 from typing import Any, TextIO
 
 from ..resources import Slot
-from ..trial import Trial, TrialStatus, TrialStopped, _TrialContext
+from ..trial import Trial, TrialStatus, TrialStopped, _TrialContext, current_trial
 from ._base import Executor, TrialHooks, TrialOutcome
+
+log = logging.getLogger(__name__)
 
 
 class ThreadExecutor(Executor):
@@ -27,7 +30,10 @@ class ThreadExecutor(Executor):
         self._idle = 0
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._router: OutputRouter | None = OutputRouter.install() if capture_output else None
+        self._capturing = False
+        if capture_output:
+            OutputRouter.acquire()
+            self._capturing = True
 
     def _start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
         with self._lock:
@@ -55,27 +61,44 @@ class ThreadExecutor(Executor):
             with self._lock:  # idle before on_finish, which may start the next trial here
                 self._idle += 1
                 self._slot_use[trial.slot] -= 1
-            hooks.on_finish(trial, outcome)
+            try:
+                hooks.on_finish(trial, outcome)
+            except Exception:  # the thread must live on to run the next trial
+                log.exception("jupyter_hpo: finishing trial %s failed", trial.trial_id)
 
     def _shutdown(self) -> None:
         for _ in self._threads:
             self._jobs.put(None)
-        if self._router is not None:
-            self._router.uninstall()
+        if self._capturing:
+            self._capturing = False
+            OutputRouter.release()
 
 
 def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
-    """Run one trial in the current thread (reports go to ``hooks``); return how it ended."""
+    """Run one trial in the current thread (reports go to ``hooks``); return how it ended.
+
+    Whatever the trial raises ends only the trial: ``sys.exit()`` and a ``KeyboardInterrupt``
+    raised by the trial's own code fail it with that reason instead of killing the thread.
+    """
     with _TrialContext(trial, lambda values: hooks.on_report(trial, values)):
         try:
             output = objective.run(trial, trial.device)
-            outcome = TrialOutcome(TrialStatus.COMPLETED, output.result, output.namespace)
+            return TrialOutcome(TrialStatus.COMPLETED, output.result, output.namespace)
         except TrialStopped as stop:
-            outcome = TrialOutcome(TrialStatus.STOPPED, namespace=getattr(stop, "namespace", None))
-        except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the study
-            outcome = TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__}: {exc}",
-                                   traceback=user_traceback(exc, objective.filename))
-    return outcome
+            return TrialOutcome(TrialStatus.STOPPED, namespace=getattr(stop, "namespace", None))
+        except BaseException as exc:  # noqa: BLE001 - a failing trial must not stop the study
+            return TrialOutcome(TrialStatus.FAILED, error=describe_failure(exc),
+                                traceback=user_traceback(exc, objective.filename))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The one-line reason a trial failed, for any exception."""
+    if isinstance(exc, SystemExit):
+        return f"the trial called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return ("the trial raised KeyboardInterrupt (to stop the study, interrupt the kernel or "
+                "press Stop study)")
+    return f"{type(exc).__name__}: {exc}"
 
 
 def user_traceback(exc: BaseException, filename: str) -> str:
@@ -86,36 +109,67 @@ def user_traceback(exc: BaseException, filename: str) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
 
 
-class OutputRouter:
-    """Sends ``print`` output of trial threads to their trial; other threads write through."""
+class _TrialStream:
+    """One of ``sys.stdout``/``sys.stderr`` while trials run: text written by a trial's thread
+    goes to that trial's output; every other thread writes through to the original stream."""
 
-    def __init__(self, stream: TextIO, trial_stream: str) -> None:
-        self.stream, self.trial_stream = stream, trial_stream
-
-    @classmethod
-    def install(cls) -> OutputRouter:
-        router = cls(sys.stdout, "stdout")
-        router.err = cls(sys.stderr, "stderr")
-        sys.stdout, sys.stderr = router, router.err  # type: ignore[assignment]
-        return router
-
-    def uninstall(self) -> None:
-        if sys.stdout is self:
-            sys.stdout = self.stream
-        if sys.stderr is self.err:
-            sys.stderr = self.err.stream
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
 
     def write(self, text: str) -> int:
-        from ..trial import current_trial
-
         trial = current_trial()
         if trial is None:
             return self.stream.write(text)
-        trial.output.append(text)
+        trial.write_output(str(text))
         return len(text)
 
     def flush(self) -> None:
-        self.stream.flush()
+        if current_trial() is None:
+            self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False if current_trial() is not None else self.stream.isatty()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
+
+
+class OutputRouter:
+    """Per-trial capture of printed output for every study of the process.
+
+    One pair of ``_TrialStream`` s is installed while any study captures output (counted), so
+    overlapping studies share it and the last one to end puts the original streams back —
+    unless someone else replaced ``sys.stdout`` meanwhile, which is then left alone.
+    """
+
+    _lock = threading.Lock()
+    _users = 0
+    _streams: tuple[_TrialStream, _TrialStream] | None = None
+
+    @classmethod
+    def acquire(cls) -> None:
+        with cls._lock:
+            if cls._users == 0:
+                streams = (_TrialStream(sys.stdout), _TrialStream(sys.stderr))
+                sys.stdout, sys.stderr = streams  # type: ignore[assignment]
+                cls._streams = streams
+            cls._users += 1
+
+    @classmethod
+    def release(cls) -> None:
+        with cls._lock:
+            if cls._users == 0:
+                return
+            cls._users -= 1
+            if cls._users or cls._streams is None:
+                return
+            out, err = cls._streams
+            if sys.stdout is out:
+                sys.stdout = out.stream
+            if sys.stderr is err:
+                sys.stderr = err.stream
+            cls._streams = None
+
+    @classmethod
+    def active(cls) -> bool:
+        return cls._users > 0

@@ -41,16 +41,29 @@ class Scheduler(ABC):
         self.searcher, self.metric, self.mode, self.resource = searcher, metric, mode, resource
         self.configs: dict[int, dict[str, Any]] = {}
 
+    needs_resource = False
+
     def suggest(self, trial_id: int, can_start_new: bool = True) -> Suggestion | None:
         """What the next free worker should do; ``None`` when there is nothing to run now."""
+        resumed = self.promote()
+        if resumed is not None:
+            return Suggestion.resume(resumed)
         if not can_start_new:
             return None
         config = self.searcher.suggest(trial_id)
         if config is None:
             return None
+        self.add_trial(trial_id, config)
+        return Suggestion.start(config)
+
+    def promote(self) -> int | None:
+        """A paused trial to resume now, or ``None``."""
+        return None
+
+    def add_trial(self, trial_id: int, config: dict[str, Any]) -> None:
+        """Register a configuration the searcher proposed for ``trial_id``."""
         self.configs[trial_id] = config
         self._on_trial_add(trial_id, config)
-        return Suggestion.start(config)
 
     def _on_trial_add(self, trial_id: int, config: dict[str, Any]) -> None:
         """Hook for schedulers that track new trials (e.g. assign a bracket)."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..searchers import Searcher
 from ..trial import Decision
-from ._base import Scheduler, Suggestion
+from ._base import Scheduler
 
 TYPES = ("stopping", "promotion")
 
@@ -128,14 +128,15 @@ class HyperbandScheduler(Scheduler):
         better = bisect.bisect_left(sorted_keys, self._sort_key(value))
         return better < math.ceil(len(sorted_keys) / self.eta)
 
-    def suggest(self, trial_id: int, can_start_new: bool = True) -> Suggestion | None:
+    needs_resource = True
+
+    def promote(self) -> int | None:
         promotable = self._promotable()
         if promotable is not None:
             bracket, level = self.bracket_of[promotable], self._paused_at.pop(promotable)
             self.promoted[bracket][level].add(promotable)
             self._target[promotable] += 1
-            return Suggestion.resume(promotable)
-        return super().suggest(trial_id, can_start_new)
+        return promotable
 
     def _promotable(self) -> int | None:
         """The paused trial to promote next: highest rung first, then best value."""

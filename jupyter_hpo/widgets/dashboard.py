@@ -192,7 +192,8 @@ class Dashboard:
         if trial_id is None or trial_id >= len(self.study.trials):
             self.output_view.value = ""
             return
-        text = render.trial_output_text(self.study.trials[trial_id])
+        text = render.trial_output_text(self.study.trials[trial_id],
+                                        self.study.trial_output(trial_id))
         self.output_view.value = (f"<pre style='max-height:300px;overflow:auto;"
                                   f"white-space:pre-wrap'>{html.escape(text)}</pre>")
 

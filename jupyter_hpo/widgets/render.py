@@ -157,9 +157,9 @@ def incumbent_html(study: Any) -> str:
             f"<ul style='margin:2px 0'>{config}</ul>")
 
 
-def trial_output_text(trial: Trial) -> str:
-    """What a trial printed, then its traceback if it failed."""
-    text = "".join(trial.output)
+def trial_output_text(trial: Any, output: str = "") -> str:
+    """What a trial printed (``output``), then its traceback if it failed."""
+    text = output
     if trial.traceback:
         text += ("\n" if text else "") + trial.traceback
     elif trial.error:

@@ -1,0 +1,191 @@
+"""One options object for ``tune()`` and ``%%hpo``: what a study runs with, checked once.
+
+The magic only turns its command line into a :class:`StudyOptions`; ``tune()`` builds one from
+keyword arguments; :class:`~jupyter_hpo.study.Study` validates it and builds the searcher, the
+scheduler and the executor from it. Each of those checks its own options (their messages name
+the value and the rule); this module checks what belongs to the study itself.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from .records import Direction
+
+if TYPE_CHECKING:
+    from .executors import Executor
+    from .schedulers import Scheduler
+    from .searchers import Searcher
+    from .space import Space
+    from .storage import BaseStorage
+
+__all__ = ["DEFAULT_TRIALS", "StudyOptions", "infer_mode", "parse_duration"]
+
+DEFAULT_TRIALS = 20
+_MIN_PATTERN = re.compile(r"loss|err|mse|mae|rmse|regret|perplexity|cost|time|latency",
+                          re.IGNORECASE)
+_MAX_PATTERN = re.compile(r"acc|auc|f1|score|precision|recall|r2|reward|return|map|ndcg|iou",
+                          re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)h)?\s*(?:(\d+(?:\.\d*)?)m)?\s*"
+                       r"(?:(\d+(?:\.\d*)?)s?)?\s*$")
+
+
+def infer_mode(metric: str) -> str | None:
+    """``"min"`` for names like ``*loss*``/``*err*``, ``"max"`` for ``*acc*``/``*auc*``/
+    ``*f1*``/``*score*``, else ``None``."""
+    if _MIN_PATTERN.search(metric):
+        return "min"
+    if _MAX_PATTERN.search(metric):
+        return "max"
+    return None
+
+
+def parse_duration(text: str | float, option: str = "time_limit") -> float:
+    """Seconds in ``90``, ``"90"``, ``"90s"``, ``"30m"``, ``"1h"`` or ``"1h30m"``."""
+    if isinstance(text, numbers.Real) and not isinstance(text, bool):
+        seconds = float(text)
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"{option} is {text!r}, but must be a finite number of seconds > 0")
+        return seconds
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None or not text.strip() or not any(match.groups()):
+        raise ValueError(f"{option} {text!r} is not a duration: use seconds (90), 90s, 30m, 1h "
+                         f"or 1h30m")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if not (math.isfinite(total) and total > 0):
+        raise ValueError(f"{option} {text!r} must be longer than 0 seconds")
+    return total
+
+
+def _check_int(name: str, value: Any, lo: int, allow_none: bool = True) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
+        raise ValueError(f"{name} is {value!r}, but must be an integer >= {lo}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """Everything a study is configured with (see the README's option table).
+
+    ``scheduler``/``searcher``/``executor``/``storage`` are names (or locations) or ready
+    objects. ``validated()`` returns a copy with ``mode`` settled (inferred from the metric's
+    name when possible) and the default budget filled in.
+    """
+
+    metric: str
+    mode: str | None = None
+    trials: int | None = None
+    time_limit: float | str | None = None
+    scheduler: str | Scheduler = "fifo"
+    scheduler_options: Mapping[str, Any] = field(default_factory=dict)
+    searcher: str | Searcher = "random"
+    searcher_options: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    workers: int | None = None
+    executor: str | Executor = "thread"
+    executor_options: Mapping[str, Any] = field(default_factory=dict)
+    gpus_per_trial: float | None = None
+    cpus_per_trial: float | None = None
+    resource: str = "epoch"
+    name: str | None = None
+    storage: str | BaseStorage | None = None
+    resume: bool = False
+    capture_output: bool = False
+    max_initial_failures: int = 3
+
+    @property
+    def direction(self) -> Direction:
+        if self.mode is None:
+            raise ValueError(f"cannot tell whether to minimise or maximise {self.metric!r}: "
+                             f"pass mode='min' or mode='max'")
+        return Direction.of(self.mode)
+
+    def validated(self) -> StudyOptions:
+        """A checked copy: a ValueError naming the value and the rule for anything wrong."""
+        if not isinstance(self.metric, str) or not self.metric.strip():
+            raise ValueError(f"metric is {self.metric!r}, but must be the name of a reported "
+                             f"value, e.g. 'val_acc'")
+        if not isinstance(self.resource, str) or not self.resource.strip():
+            raise ValueError(f"resource is {self.resource!r}, but must be the name of the "
+                             f"reported resource, e.g. 'epoch'")
+        if self.metric == self.resource:
+            raise ValueError(f"the metric and the resource are both {self.metric!r}: report the "
+                             f"metric under another name")
+        mode = self.mode if self.mode is not None else infer_mode(self.metric)
+        direction = replace(self, mode=mode).direction
+        trials = _check_int("trials", self.trials, 1)
+        time_limit = None if self.time_limit is None else parse_duration(self.time_limit)
+        _check_int("workers", self.workers, 1)
+        _check_int("seed", self.seed, 0)
+        _check_int("max_initial_failures", self.max_initial_failures, 1, allow_none=False)
+        if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()
+                                      or not self.name.isprintable() or len(self.name) > 200):
+            raise ValueError(f"name is {self.name!r}, but must be a non-empty printable string "
+                             f"of at most 200 characters")
+        if self.resume and not self.name:
+            raise ValueError("resume=True needs the name of the study to continue (`%hpo list` "
+                             "shows the stored ones)")
+        for what in ("scheduler_options", "searcher_options", "executor_options"):
+            if not isinstance(getattr(self, what), Mapping):
+                raise ValueError(f"{what} is {getattr(self, what)!r}, but must be a dict")  # noqa: TRY004
+        if trials is None and time_limit is None and self.searcher != "grid":
+            trials = DEFAULT_TRIALS
+        return replace(self, mode=direction.value, trials=trials, time_limit=time_limit,
+                       name=self.name.strip() if self.name else None)
+
+    def settings(self) -> dict[str, Any]:
+        """What storage keeps of the options (names of objects, not the objects)."""
+        data = {k: v for k, v in asdict(self).items()
+                if k in ("trials", "time_limit", "seed", "workers", "scheduler_options",
+                         "searcher_options", "executor_options", "gpus_per_trial",
+                         "cpus_per_trial")}
+        for key in ("scheduler", "searcher", "executor"):
+            value = getattr(self, key)
+            data[key] = value if isinstance(value, str) else type(value).__name__
+        return data
+
+    # ------------------------------------------------------------ components
+    def make_scheduler(self, space: Space) -> Scheduler:
+        """The scheduler with its searcher (each checks its own options)."""
+        from .schedulers import make_scheduler
+        from .searchers import make_searcher
+
+        direction = self.direction
+        if not isinstance(self.scheduler, str):
+            return self.scheduler
+        searcher = make_searcher(self.searcher, space, self.metric, direction.value, self.seed,
+                                 **dict(self.searcher_options))
+        options = dict(self.scheduler_options)
+        if self.seed is not None and "seed" in _scheduler_options(self.scheduler):
+            options.setdefault("seed", self.seed)
+        return make_scheduler(self.scheduler, searcher, self.metric, direction.value,
+                              self.resource, **options)
+
+    def make_executor(self) -> Executor:
+        """The executor, with one slot per concurrent trial."""
+        from .executors import make_executor
+        from .resources import plan_slots
+
+        if not isinstance(self.executor, str):
+            if self.executor_options:
+                raise ValueError("executor_options given with an executor object; pass them to "
+                                 "its constructor instead")
+            return self.executor
+        slots = plan_slots(self.workers, self.gpus_per_trial, self.cpus_per_trial)
+        return make_executor(self.executor, slots=slots, capture_output=self.capture_output,
+                             **dict(self.executor_options))
+
+
+def _scheduler_options(name: str) -> tuple[str, ...]:
+    from .schedulers import SCHEDULERS
+
+    cls = SCHEDULERS.get(name)
+    return tuple(getattr(cls, "OPTIONS", ())) if cls is not None else ()
