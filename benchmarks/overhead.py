@@ -23,6 +23,10 @@
    ``tune`` (thread executor with one worker; process executor with 2 workers, pool start-up
    included) against Optuna's ``study.optimize`` (``n_jobs`` 1 or 2) with in-memory storage.
 
+4. Start-up: ``%load_ext jupyter_hpo`` in a fresh IPython shell (IPython already imported,
+   as in a kernel) against ``import optuna`` in the same kind of shell, median of fresh
+   processes.
+
 Prints the machine and a Markdown table: measurement | jupyter_hpo | optuna | ratio, where
 ratio = jupyter_hpo / optuna (below 1: jupyter_hpo is faster).
 """
@@ -280,6 +284,27 @@ def row(name: str, ours: float, theirs: float) -> str:
     return f"| {name} | {ours:.4g} | {theirs:.4g} | {ours / theirs:.3g} |"
 
 
+_STARTUP = """import time
+from IPython.testing.globalipapp import start_ipython
+shell = start_ipython()
+began = time.perf_counter()
+{statement}
+print(time.perf_counter() - began)
+"""
+
+
+def startup_seconds(statement: str, runs: int) -> float:
+    """Median seconds ``statement`` takes in fresh IPython shells (one process per run)."""
+    import subprocess
+
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", _STARTUP.format(statement=statement)],
+                             capture_output=True, text=True, check=True).stdout
+        times.append(float(out.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts (smoke test)")
@@ -337,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     op_tpe_s = timed(lambda: optuna_plain(n, optuna.samplers.TPESampler(seed=0)))
     jh_hb_s = timed(lambda: jh_hyperband(n, epochs))
     op_hb_s = timed(lambda: optuna_hyperband(n, epochs))
+    startup_runs = 3 if args.quick else 7
+    jh_load = startup_seconds("shell.run_line_magic('load_ext', 'jupyter_hpo')", startup_runs)
+    op_import = startup_seconds("import optuna", startup_runs)
 
     print("## Overhead (benchmarks/overhead.py)")
     print()
@@ -364,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
               jh_fifo_s, op_tpe_s))
     print(row(f"{n} trivial trials, {epochs} reports each, wall (s): Hyperband vs "
               f"RandomSampler + HyperbandPruner", jh_hb_s, op_hb_s))
+    print(row("start-up (s): %load_ext jupyter_hpo vs import optuna, in a fresh IPython shell",
+              jh_load, op_import))
     print()
     print("ratio = jupyter_hpo / optuna: below 1 means jupyter_hpo spends less time. Rows that "
           "name no executor: thread executor, one worker, optuna n_jobs=1.")

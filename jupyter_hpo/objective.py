@@ -70,7 +70,7 @@ class CellObjective:
                            f"{self.metric!r}: end the cell with an expression giving the metric, "
                            f"assign a variable named {self.metric!r}, or call "
                            f"report({self.metric}=...)")
-        return {self.metric: float(value)}
+        return {self.metric: value}
 
 
 class FunctionObjective:
@@ -102,7 +102,7 @@ class FunctionObjective:
         if not _is_number(value):
             raise HPOError(f"the objective returned {value!r}; return a number (the value of "
                            f"{self.metric!r}) or a dict of metrics")
-        return TrialOutput({self.metric: float(value)})
+        return TrialOutput({self.metric: value})
 
 
 def _is_number(value: Any) -> bool:

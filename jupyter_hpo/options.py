@@ -12,7 +12,7 @@ import math
 import numbers
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .records import Direction
@@ -143,10 +143,10 @@ class StudyOptions:
 
     def settings(self) -> dict[str, Any]:
         """What storage keeps of the options (names of objects, not the objects)."""
-        data = {k: v for k, v in asdict(self).items()
-                if k in ("trials", "time_limit", "seed", "workers", "scheduler_options",
-                         "searcher_options", "executor_options", "gpus_per_trial",
-                         "cpus_per_trial")}
+        data = {k: getattr(self, k) for k in ("trials", "time_limit", "seed", "workers",
+                                               "gpus_per_trial", "cpus_per_trial")}
+        for key in ("scheduler_options", "searcher_options", "executor_options"):
+            data[key] = dict(getattr(self, key))
         for key in ("scheduler", "searcher", "executor"):
             value = getattr(self, key)
             data[key] = value if isinstance(value, str) else type(value).__name__

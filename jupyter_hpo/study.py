@@ -134,20 +134,25 @@ class Study:
         try:
             self._recorder = StudyRecorder(self, storage, record.study_id, written=written)
         except BaseException:
-            self._abandon_stored(storage, record.study_id)
+            self._abandon_stored(storage, record.study_id, "interrupted before it started")
             raise
 
-    def _abandon_stored(self, storage: BaseStorage, study_id: int) -> None:
-        """The stored study could not be set up (an interrupt, say): store it as ended, so it
-        is not left looking like a running study, and give up its lease."""
+    def _abandon_stored(self, storage: BaseStorage, study_id: int, why: str) -> None:
+        """The study ends before it started (an interrupt while the cell set it up, say): a new
+        study, which holds nothing, is removed from storage so the same cell can run again; a
+        resumed one is stored as ended. Either way its lease is given up."""
         from .storage import StudyUpdate
 
         try:
-            storage.write(study_id, StudyUpdate(state=StudyState.FINISHED,
-                                                stop_reason="interrupted before it started"))
-            storage.release_study(study_id)
+            if self.options.resume:
+                storage.write(study_id, StudyUpdate(state=StudyState.FINISHED,
+                                                    elapsed=self.elapsed, stop_reason=why))
+                storage.release_study(study_id)
+            else:
+                storage.release_study(study_id)
+                storage.delete_study(self.name)
         except HPOError:
-            log.exception("jupyter_hpo: could not mark study %s as ended", self.name)
+            log.exception("jupyter_hpo: could not end the stored study %s", self.name)
 
     @classmethod
     def load(cls, name: str, storage: str | BaseStorage | None = None) -> Study:
@@ -396,8 +401,11 @@ class Study:
         ``why`` is kept as the study's ``stop_reason``; ``force=True`` ends running trials now
         (as ``cancelled``) without waiting for them."""
         controller = self._live()
+        unstarted = controller.state is StudyState.CREATED
         controller.stop(why, force=force)
-        self._start_recording()  # a study stopped before it started is stored as ended
+        if unstarted and self._recorder is not None and not self._recording:
+            self._recording = True  # nothing to record: it never ran
+            self._abandon_stored(self.storage, self.study_id, why)
 
     def stop_trial(self, trial_id: int) -> bool:
         """Stop one trial at its next report (``cancelled``); False if it had already ended."""

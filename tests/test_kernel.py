@@ -140,9 +140,62 @@ def test_interrupt_stops_study_gracefully(kernel):
     result = check(kc)
     assert result["counts"]["completed"] > 0
     assert result["counts"]["running"] == 0 and result["counts"]["paused"] == 0
-    assert set(result["statuses"]) <= {"completed", "cancelled"}
+    # the two trials that were running when the interrupt came were cancelled (one of them
+    # may have just finished its last epoch)
+    assert set(result["statuses"]) == {"completed", "cancelled"}
+    assert 1 <= result["counts"]["cancelled"] <= 2
     assert result["trials"] < 500
     assert result["x"] == result["best"]["x"]
+    assert result["state"] == "finished"
+
+
+EARLY_CELL = """%%hpo --name early --trials 3 --seed 0
+x = Real(0, 1)
+report(score=x)
+"""
+
+STREAMS = """import sys, json
+from jupyter_hpo.storage import open_storage
+studies = [(s.name, s.state.value) for s in open_storage(None).list_studies()]
+hpo = globals().get("_hpo")
+print("CHECK", json.dumps({"stdout": type(sys.stdout).__name__,
+    "stderr": type(sys.stderr).__name__, "studies": studies,
+    "hpo": None if hpo is None else [hpo.name, hpo.state.value, hpo.done]}))
+"""
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.05, 0.15, 0.6])
+def test_an_interrupt_early_in_the_cell_leaves_nothing_half_done(delay):
+    """Ctrl-C while the cell is still setting up (imports, storage, dashboard): the streams
+    are the kernel's again, nothing is left stored as running, and the same cell (same
+    --name) runs again to the end."""
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        msg_id = kc.execute(EARLY_CELL)
+        time.sleep(delay)
+        km.interrupt_kernel()
+        reply, _ = wait_reply(kc, msg_id, timeout=60)
+        state = check_output(*execute(kc, STREAMS))
+        assert state["stdout"] == "OutStream" and state["stderr"] == "OutStream"
+        assert all(s != "running" and s != "created" for _, s in state["studies"])
+        if reply["status"] == "error":
+            assert reply["ename"] == "KeyboardInterrupt"
+            if state["hpo"] is not None:  # the study object existed: it is ended and bound
+                assert state["hpo"][0] == "early" and state["hpo"][2] is True
+        stored = [name for name, _ in state["studies"]]
+        # a study that never started was discarded: the same cell runs again; one that had
+        # started keeps its trials and is continued with --resume
+        cell = EARLY_CELL.replace("--name early", "--name early --resume") \
+            if "early" in stored else EARLY_CELL
+        again, _ = execute(kc, cell)
+        assert again["status"] == "ok", again
+        state = check_output(*execute(kc, STREAMS))
+        assert state["hpo"][:2] == ["early", "finished"]
+        assert ["early", "finished"] in state["studies"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def find_widget(messages: list[dict], model: str, description: str) -> str | None:

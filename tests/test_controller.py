@@ -1,0 +1,289 @@
+"""The controller loop: reports never wait for proposals, faults end only their trial, bad
+report values fail the trial with the key and value, and the study state is an enum.
+
+Every test runs real trials in real threads (the thread executor).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import pytest
+
+from jupyter_hpo import Study, tune
+from jupyter_hpo.objective import FunctionObjective
+from jupyter_hpo.options import StudyOptions
+from jupyter_hpo.records import StudyRecord, StudyState, TrialStatus
+from jupyter_hpo.schedulers import make_scheduler
+from jupyter_hpo.searchers import RandomSearcher
+from jupyter_hpo.space import Real, Space
+
+SPACE = Space({"x": Real(0, 1)})
+
+
+class GatedSearcher(RandomSearcher):
+    """Random search whose proposal for trial ``gate_at`` blocks until ``release`` is set,
+    like a model fit that takes seconds."""
+
+    def __init__(self, *args, gate_at: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate_at = gate_at
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def _suggest(self, trial_id):
+        if trial_id == self.gate_at:
+            self.inside.set()
+            self.release.wait(30)
+        return super()._suggest(trial_id)
+
+
+def test_a_slow_suggest_does_not_delay_another_trials_reports():
+    searcher = GatedSearcher(SPACE, "loss", "min", seed=0, gate_at=2)
+    scheduler = make_scheduler("fifo", searcher, "loss", "min")
+    latencies: list[float] = []
+    during_suggest: list[bool] = []
+    trial0_done = threading.Event()
+
+    def objective(config, report, trial):
+        if trial.trial_id == 0:
+            report(loss=1.0)
+            trial0_done.set()
+            return
+        if trial.trial_id == 1:
+            trial0_done.wait(10)
+            assert searcher.inside.wait(10)  # trial 2's proposal is being made now
+            for step in range(20):
+                began = time.perf_counter()
+                report(loss=float(step))
+                latencies.append(time.perf_counter() - began)
+                during_suggest.append(not searcher.release.is_set())
+            searcher.release.set()
+            return
+        report(loss=2.0)
+        return
+
+    study = Study(FunctionObjective(objective, "loss"), SPACE,
+                  StudyOptions(metric="loss", mode="min", trials=3, workers=2,
+                               scheduler=scheduler))
+    study.run()
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 3
+    # All of trial 1's reports were answered while trial 2's proposal was still blocked...
+    assert len(latencies) == 20 and all(during_suggest)
+    # ...so none of them waited for it (it blocked for as long as they took, and more).
+    assert max(latencies) < 1.0
+
+
+def test_searcher_failure_ends_the_study_with_the_reason():
+    class Broken(RandomSearcher):
+        def _suggest(self, trial_id):
+            if trial_id == 2:
+                raise RuntimeError("model fit diverged")
+            return super()._suggest(trial_id)
+
+    searcher = Broken(SPACE, "loss", "min", seed=0)
+    study = Study(FunctionObjective(lambda c: c["x"], "loss"), SPACE,
+                  StudyOptions(metric="loss", mode="min", trials=5,
+                               scheduler=make_scheduler("fifo", searcher, "loss", "min")))
+    with pytest.raises(Exception, match="model fit diverged"):
+        study.run()
+    assert study.state is StudyState.FAILED
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 2
+
+
+@pytest.mark.parametrize("body, reason", [
+    (lambda: sys.exit(3), "the trial called sys.exit(3)"),
+    (lambda: sys.exit(), "the trial called sys.exit(None)"),
+    (lambda: (_ for _ in ()).throw(KeyboardInterrupt), "the trial raised KeyboardInterrupt"),
+])
+def test_sys_exit_and_keyboard_interrupt_fail_only_their_trial(body, reason):
+    def objective(config, trial):
+        if trial.trial_id == 1:
+            body()
+        return config["x"]
+
+    study = tune(objective, SPACE, metric="loss", mode="min", trials=4, workers=2, seed=0)
+    statuses = [t.status for t in study.trials]
+    assert statuses == [TrialStatus.COMPLETED, TrialStatus.FAILED] + [TrialStatus.COMPLETED] * 2
+    assert study.trials[1].error.startswith(reason)
+    assert study.state is StudyState.FINISHED
+
+
+BAD_VALUES = [float("nan"), float("inf"), -float("inf"), "abc", None, [1, 2], 10 ** 400, True,
+              {"a": 1}, b"1"]
+
+
+@pytest.mark.parametrize("value", BAD_VALUES, ids=repr)
+def test_a_bad_metric_value_fails_the_trial_naming_key_and_value(value):
+    def objective(config, report, trial):
+        report(epoch=1, loss=value if trial.trial_id == 0 else config["x"])
+
+    study = tune(objective, SPACE, metric="loss", mode="min", trials=3, seed=0)
+    first = study.trials[0]
+    assert first.status is TrialStatus.FAILED
+    assert first.error.startswith("ReportError: report(): the metric 'loss' is ")
+    assert repr(value)[:20] in first.error and "must be" in first.error
+    assert first.reports == ()  # the bad report was not recorded
+    assert [t.status for t in study.trials[1:]] == [TrialStatus.COMPLETED] * 2
+    assert study.best_trial.trial_id in (1, 2)
+
+
+@pytest.mark.parametrize("value", ["a", None, float("nan"), 10 ** 400, [3]], ids=repr)
+def test_a_bad_resource_fails_the_trial(value):
+    def objective(config, report, trial):
+        report(epoch=value if trial.trial_id == 0 else 1, loss=config["x"])
+
+    study = tune(objective, SPACE, metric="loss", mode="min", trials=2, seed=0,
+                 scheduler="hyperband", scheduler_options={"max_t": 3})
+    assert study.trials[0].status is TrialStatus.FAILED
+    assert "the resource 'epoch' is" in study.trials[0].error
+    assert study.trials[1].status is TrialStatus.COMPLETED
+
+
+def test_a_decreasing_resource_fails_the_trial():
+    def objective(config, report):
+        report(epoch=2, loss=1.0)
+        report(epoch=1, loss=0.5)
+
+    trial = run_study(objective, trials=1).trials[0]
+    assert trial.status is TrialStatus.FAILED
+    assert "'epoch' is 1, but must not decrease" in trial.error
+    assert [r["epoch"] for r in trial.reports] == [2]
+
+
+def test_a_bad_value_swallowed_by_the_user_still_fails_the_trial():
+    def objective(config, report):
+        try:
+            report(loss=float("nan"))
+        except Exception:  # noqa: BLE001 - what a careless training loop does
+            pass
+        report(loss=1.0)  # the trial is over: this report stops it
+
+    study = run_study(objective, trials=1)
+    assert study.trials[0].status is TrialStatus.FAILED
+    assert "nan" in study.trials[0].error
+
+
+@pytest.mark.parametrize("value, message", [
+    (float("nan"), "the trial's result: the metric 'loss' is nan"),
+    (10 ** 400, "the trial's result: the metric 'loss' is 1000"),
+    ({"loss": None}, "the trial's result: the metric 'loss' is None"),
+    ("abc", "the objective returned 'abc'"),
+])
+def test_a_bad_returned_result_fails_the_trial(value, message):
+    study = run_study(lambda c: value, trials=1)
+    assert study.trials[0].status is TrialStatus.FAILED
+    assert message in study.trials[0].error
+    assert study.state is StudyState.FAILED and study.error is not None
+
+
+def test_study_state_is_an_enum_and_prints_as_its_value():
+    study = tune(lambda c: c["x"], SPACE, metric="loss", mode="min", trials=2)
+    assert study.state is StudyState.FINISHED and f"{study.state}" == "finished"
+    assert study.state == "finished"  # still compares with the plain string
+    assert repr(study).startswith("<Study") and "finished" in repr(study)
+
+
+def test_snapshot_is_a_consistent_read_only_record():
+    study = tune(lambda c: c["x"], SPACE, metric="loss", mode="max", trials=5, seed=1)
+    record = study.snapshot()
+    assert isinstance(record, StudyRecord)
+    assert record.best_trial.trial_id == study.best_trial.trial_id
+    assert record.best_value == max(t.config["x"] for t in record.trials)
+    assert [t.trial_id for t in record.trials] == list(range(5))
+    with pytest.raises(AttributeError):
+        record.trials[0].status = TrialStatus.FAILED  # frozen
+    assert record.trials_dataframe().shape[0] == 5
+
+
+def test_stop_reason_is_kept():
+    release = threading.Event()
+
+    def objective(config, report):
+        for epoch in range(1, 1000):
+            release.wait(0.01)
+            report(epoch=epoch, loss=config["x"])
+
+    study = Study(FunctionObjective(objective, "loss"), SPACE,
+                  StudyOptions(metric="loss", mode="min", trials=3))
+    study.start()
+    study.stop("stopped from a test")
+    assert study.wait(30)
+    assert study.stop_reason == "stopped from a test"
+    assert study.trials[0].status is TrialStatus.CANCELLED
+    assert study.trials[0].error == "stopped from a test"
+
+
+def test_time_limit_ends_a_study_of_fast_trials_promptly():
+    study = tune(lambda c: c["x"], SPACE, metric="loss", mode="min", time_limit=0.5)
+    assert study.state is StudyState.FINISHED and study.stop_reason == "time limit reached"
+    assert len(study.trials) > 5
+    assert study.elapsed < 30  # a stuck loop would run until the test times out
+
+
+def test_overlapping_studies_restore_stdout_and_capture_per_trial():
+    before_out, before_err = sys.stdout, sys.stderr
+    gates = {"first": threading.Event(), "second": threading.Event()}
+
+    def chatty(gate):
+        def objective(config, trial):
+            print(f"trial {trial.trial_id} of {gate} says hi")
+            gates[gate].wait(10)
+            return config["x"]
+        return FunctionObjective(objective, "loss")
+
+    options = StudyOptions(metric="loss", mode="min", trials=2, capture_output=True)
+    first = Study(chatty("first"), SPACE, options)
+    second = Study(chatty("second"), SPACE, options)
+    first.start()
+    second.start()
+    gates["first"].set()
+    assert first.wait(30)
+    assert sys.stdout is not before_out  # the second study still captures its trials
+    gates["second"].set()
+    assert second.wait(30)
+    assert sys.stdout is before_out and sys.stderr is before_err
+    for name, study in (("first", first), ("second", second)):
+        for trial in study.trials:
+            assert study.trial_output(trial.trial_id) == \
+                f"trial {trial.trial_id} of {name} says hi\n"
+
+
+def run_study(objective, **options):
+    """Run a study to its end without raising its error (so the trials can be inspected)."""
+    study = Study(FunctionObjective(objective, "loss"), SPACE,
+                  StudyOptions(metric="loss", mode="min", **options))
+    study.start()
+    assert study.wait(60)
+    return study
+
+
+def test_bad_options_name_the_value_and_the_rule():
+    cases = [
+        ({"trials": 0}, "trials is 0, but must be an integer >= 1"),
+        ({"trials": 2.5}, "trials is 2.5"),
+        ({"workers": True}, "workers is True"),
+        ({"time_limit": -1}, "time_limit is -1"),
+        ({"time_limit": "3x"}, "not a duration"),
+        ({"mode": "up"}, "mode is 'up', but must be 'min' or 'max'"),
+        ({"seed": -1}, "seed is -1"),
+        ({"resume": True}, "resume=True needs"),
+        ({"executor": "dask"}, "not available in this version"),
+        ({"executor": "thread", "executor_options": {"trial_timeout": 5}},
+         "trial_timeout only applies to the process executor"),
+        ({"name": ""}, "name is ''"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=None) as info:
+            Study(FunctionObjective(lambda c: 1.0, "loss"), SPACE,
+                  StudyOptions(metric="loss", **{"mode": "min", **options}))
+        assert message in str(info.value), (options, str(info.value))
+
+
+def test_mode_is_inferred_or_required():
+    assert StudyOptions(metric="val_acc").validated().mode == "max"
+    assert StudyOptions(metric="train_loss").validated().mode == "min"
+    with pytest.raises(ValueError, match="pass mode='min' or mode='max'"):
+        StudyOptions(metric="widgets").validated()
