@@ -27,8 +27,14 @@ _REPR = "__repr__"
 def encode_value(value: Any) -> Any:
     """A JSON-ready form of a config or reported value; objects JSON cannot hold are kept as
     ``{"__repr__": repr(value)}`` (a categorical choice is recognised again on resume)."""
-    if value is None or isinstance(value, (bool, str, float)):
+    if value is None or type(value) in (bool, str, float, int):
         return value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):  # a str subclass (an enum): its text, as json writes it
+        return str.__str__(value)
+    if isinstance(value, float):  # numpy.float64 is one
+        return float(value)
     if isinstance(value, int):
         return int(value)
     item = getattr(value, "item", None)  # numpy scalars

@@ -279,9 +279,11 @@ class SQLiteStorage(LegacyStorageAPI, BaseStorage):
         with self._check_lock:
             if self._checked:
                 return
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
             if problems != ["ok"]:
-                raise StorageDamagedError(self._damaged("; ".join(problems)))
+                lines = [line.strip() for text in problems for line in str(text).splitlines()
+                         if line.strip() and not line.startswith("***")]
+                raise StorageDamagedError(self._damaged("quick_check: " + "; ".join(lines[:3])))
             self._checked = True
 
     # -------------------------------------------------------------------- errors
@@ -292,10 +294,13 @@ class SQLiteStorage(LegacyStorageAPI, BaseStorage):
 
     def _read_only(self, doing: str) -> StorageReadOnlyError:
         self.read_only = True
-        where = self.path if os.path.exists(self.path) else os.path.dirname(self.path)
+        if os.path.exists(self.path) and not os.access(self.path, os.W_OK):
+            where = self.path
+        else:
+            where = f"the folder {os.path.dirname(self.path)}"
         return StorageReadOnlyError(
             f"cannot {doing} {self.path}: the storage is read-only (permission denied on "
-            f"{where}); its studies can still be listed and loaded. Pass another --storage to "
+            f"{where}); its studies can still be listed and loaded: pass another --storage to "
             f"store new results")
 
     def _gone(self, how: str) -> StorageGoneError:
