@@ -151,14 +151,19 @@ class StudyRecorder:
                 self._last_status, self._last_write = status, now
             self._forward_stop_request()
 
-    def _write(self, update: StudyUpdate) -> bool:
+    def _attempt(self, call: Callable[[], Any]) -> tuple[bool, Any]:
+        """``(True, call())``, or ``(False, None)`` after handling the fault: the storage gone,
+        the study deleted or taken over halt the writing; anything else is retried."""
         try:
-            self.storage.write(self.study_id, update)
+            return True, call()
         except (StorageGoneError, StudyNotFoundError, StudyStateError) as exc:
             self._halt(exc)
-            return False
         except (StorageError, sqlite3.Error, OSError) as exc:
             self._failed(exc)
+        return False, None
+
+    def _write(self, update: StudyUpdate) -> bool:
+        if not self._attempt(lambda: self.storage.write(self.study_id, update))[0]:
             return False
         if self._reported:
             self._problem(f"writing study {self._study.name!r} to {self.storage.location} works "
@@ -169,12 +174,8 @@ class StudyRecorder:
     def _forward_stop_request(self) -> None:
         if self._stop_forwarded or self._study.done:
             return
-        try:
-            by = self.storage.stop_request(self.study_id)
-        except (StorageError, sqlite3.Error, OSError) as exc:
-            self._failed(exc)
-            return
-        if by:
+        ok, by = self._attempt(lambda: self.storage.stop_request(self.study_id))
+        if ok and by:
             self._stop_forwarded = True
             self._study.stop(f"stopped from {by}")
 
