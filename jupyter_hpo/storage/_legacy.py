@@ -88,10 +88,11 @@ class LegacyStorageAPI:
     ``magic.py`` call today, as adapters over the ``BaseStorage`` methods."""
 
     path: str  # the SQLite storage's file; the methods below use its private readers
+    _file: Any
 
     def studies(self, name: str | None = None) -> list[StoredStudy]:
         """OLD API: every stored study (or the one called ``name``), oldest first."""
-        with self._reading() as conn:
+        with self._file.reading() as conn:
             if conn is None:
                 return []
             where, params = ("WHERE name = ?", (name,)) if name is not None else ("", ())
@@ -146,7 +147,7 @@ class LegacyStorageAPI:
 
     def trials(self, study_id: int, space: Space | None = None) -> list[StoredTrial]:
         """OLD API: a study's trials in id order, each with its reports."""
-        with self._reading() as conn:
+        with self._file.reading() as conn:
             if conn is None:
                 return []
             records = self._trial_records(conn, study_id, space, f"id {study_id}")
