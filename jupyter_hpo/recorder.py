@@ -113,6 +113,8 @@ class StudyRecorder:
                 if self.error is None or self._halted or self._exiting:
                     break
                 self._wake.wait(self.interval)
+        except Exception as exc:  # noqa: BLE001 - a bug must be reported, not end silently
+            self._halt(exc)
         finally:
             self._unsubscribe()
             self._release()
@@ -198,8 +200,11 @@ class StudyRecorder:
         if isinstance(exc, StorageGoneError):
             message = (f"the storage file {exc.location or self.storage.location} was "
                        f"{exc.how} while the study ran: {keep}")
-        else:
+        elif isinstance(exc, StorageError):
             message = f"study {name!r} can no longer be written to storage ({exc}): {keep}"
+        else:
+            message = (f"the recorder of study {name!r} stopped on an unexpected error "
+                       f"({exc!r}): {keep}")
         self._problem(message)
 
     def _problem(self, message: str) -> None:

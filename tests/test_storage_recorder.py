@@ -378,6 +378,21 @@ def test_a_study_whose_lease_was_taken_over_stops_writing(storage):
     assert storage.load_study("s").trials == ()
 
 
+def test_an_unexpected_error_from_the_study_is_reported_not_silent(storage):
+    study = StandInStudy()
+    recorder = StudyRecorder(study, storage, new_study(storage).study_id)
+    recorder.start()
+    study.begin()
+    for callback in list(study._subscribers):  # an event for a trial the study does not know
+        callback(Event("report", TrialRecord(42, {}, TrialStatus.RUNNING)))
+    assert study.problem.wait(30)
+    assert study.problems[0].startswith("the recorder of study 's' stopped on an unexpected "
+                                        "error (KeyError(42))")
+    study.finish()
+    recorder.join(30)
+    assert not recorder._thread.is_alive() and recorder.halted
+
+
 EXITING = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[2])

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..errors import StudyNotFoundError
 from ..records import Direction, StudyRecord, StudyState, StudySummary, TrialRecord, TrialStatus
 from ..space import Space
 from . import _common
@@ -27,7 +28,7 @@ __all__ = ["InMemoryStorage"]
 
 @dataclass
 class _Trial:
-    record: TrialRecord  # config and reports are kept encoded, below
+    record: TrialRecord  # without config and reports, which are kept encoded below
     config: dict[str, Any]
     reports: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
@@ -94,7 +95,7 @@ class InMemoryStorage(BaseStorage):
     def _by_id(self, study_id: int) -> _Study:
         study = self._ids.get(study_id)
         if study is None:
-            raise _common.StudyNotFoundError(
+            raise StudyNotFoundError(
                 f"study id {study_id} is not in {self.location}: it was deleted")
         return study
 
@@ -181,16 +182,14 @@ class InMemoryStorage(BaseStorage):
             now = self.clock()
             for record in update.trials:
                 trial = study.trials.get(record.trial_id)
-                config = encode_value(dict(record.config))
-                if trial is None:
-                    trial = study.trials[record.trial_id] = _Trial(record, config)
-                else:  # the configuration is kept as first stored
-                    trial.record = record
+                if trial is None:  # the configuration is kept as first stored
+                    trial = study.trials[record.trial_id] = _Trial(
+                        record, encode_value(dict(record.config)))
+                trial.record = replace(record, reports=(), times=())
                 start = update.reports_from.get(record.trial_id, 0)
                 for seq in range(start, min(len(record.reports), len(record.times))):
-                    trial.reports.setdefault(
+                    trial.reports.setdefault(  # a report already stored is kept
                         seq, (record.times[seq], encode_value(dict(record.reports[seq]))))
-                trial.record = replace(record, reports=(), times=())
             if update.state is not None:
                 study.state = _common.stored_state(update.state)
                 study.elapsed, study.error = update.elapsed, update.error
