@@ -486,6 +486,9 @@ def test_open_storage_turns_text_into_a_storage(tmp_path, monkeypatch):
     assert open_storage(f"file://{tmp_path}/f.db").location == str(tmp_path / "f.db")
     assert open_storage(tmp_path / "path.db").location == str(tmp_path / "path.db")
     assert open_storage(memory) is memory
+    with pytest.raises(StorageError, match=r":memory: is not a file: .*open_storage"):
+        SQLiteStorage(":memory:")
+    assert not (tmp_path / ":memory:").exists()
 
 
 @pytest.mark.parametrize("url", ["mysql://u@localhost/db", "mysql://u@localhost",

@@ -38,6 +38,9 @@ def storage_path(location: str | os.PathLike[str]) -> str:
     """The absolute path of a SQLite storage given as a path, ``sqlite:///relative/path``,
     ``sqlite:////absolute/path`` or ``file:///absolute/path``; any other URL is refused."""
     text = os.fspath(location)
+    if text.strip() in (":memory:", "sqlite://", "sqlite:///:memory:"):
+        raise StorageError(f"{text} is not a file: keep studies in memory with "
+                           f"open_storage(':memory:') or InMemoryStorage()")
     match = _URL.match(text)
     if match:
         scheme = match.group(1).lower()
