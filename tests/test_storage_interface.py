@@ -123,6 +123,13 @@ def test_a_missing_study_is_a_lookup_error_listing_the_stored_names(storage):
         assert isinstance(info.value, (LookupError, StorageError, HPOError))
 
 
+def test_an_empty_name_is_refused(storage):
+    for name in ("", "   "):
+        with pytest.raises(StorageError, match="the study name is .*, but must be non-empty"):
+            create(storage, name)
+    assert storage.list_studies() == []
+
+
 def test_default_names_take_the_first_free_number(storage):
     assert create(storage, None).name == "study-1"
     create(storage, "study-3")

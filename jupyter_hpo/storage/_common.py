@@ -7,7 +7,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 
-from ..errors import DuplicateStudyError, StudyNotFoundError, StudyStateError
+from ..errors import DuplicateStudyError, StorageError, StudyNotFoundError, StudyStateError
 from ..records import StudyState
 
 LEASE_TIMEOUT = 60.0
@@ -66,6 +66,13 @@ def first_free_name(taken: Iterable[str], prefix: str = DEFAULT_PREFIX) -> str:
     while f"{prefix}{n}" in taken:
         n += 1
     return f"{prefix}{n}"
+
+
+def check_name(name: str | None) -> None:
+    """A study name is ``None`` (choose one) or non-empty text."""
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise StorageError(f"the study name is {name!r}, but must be non-empty text (or None "
+                           f"for study-N)")
 
 
 # ------------------------------------------------------------------------- messages

@@ -136,6 +136,7 @@ class InMemoryStorage(BaseStorage):
     # ------------------------------------------------------------------ running
     def create_study(self, name: str | None, *, metric: str, direction: Direction,
                      resource: str, space: Space, settings: Mapping[str, Any]) -> StudyRecord:
+        _common.check_name(name)
         with self._lock:
             if name is None:
                 name = _common.first_free_name(self._studies)

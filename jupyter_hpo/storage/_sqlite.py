@@ -190,6 +190,7 @@ class SQLiteStorage(LegacyStorageAPI, BaseStorage):
     # ------------------------------------------------------------------ running
     def create_study(self, name: str | None, *, metric: str, direction: Direction,
                      resource: str, space: Space, settings: Mapping[str, Any]) -> StudyRecord:
+        _common.check_name(name)
         direction = Direction.of(direction)
         described, stored_settings = json.dumps(describe_space(space)), dumps(dict(settings))
         with self._file.writing("create a study in") as conn:
