@@ -48,7 +48,28 @@ def format_location(message: str, source: str, lineno: int | None, col: int | No
 
 
 class StorageError(HPOError):
-    """A storage cannot be used: not ours, damaged, too new, read-only, or gone."""
+    """A storage cannot be used: not ours, damaged, too new, read-only, or gone. Every error
+    that a storage raises is one (``sqlite3`` errors never escape), and its message names the
+    storage and says what to do."""
+
+
+class StorageDamagedError(StorageError):
+    """The storage file is not a SQLite file or its pages are damaged; nothing was written."""
+
+
+class StorageReadOnlyError(StorageError):
+    """The storage can be read but not written (permission denied); nothing was written."""
+
+
+class StorageGoneError(StorageError):
+    """The storage file was deleted or replaced by another file after it was opened; it is not
+    recreated and nothing is written anywhere else. ``how`` is ``"deleted"`` or
+    ``"replaced by another file"``."""
+
+    def __init__(self, message: str, *, location: str = "", how: str = "deleted") -> None:
+        super().__init__(message)
+        self.location = location
+        self.how = how
 
 
 class DuplicateStudyError(StorageError):
@@ -57,3 +78,8 @@ class DuplicateStudyError(StorageError):
 
 class StudyNotFoundError(StorageError, LookupError):
     """The storage holds no study of that name."""
+
+
+class StudyStateError(StorageError):
+    """The study's state does not allow the operation: another live process runs it (resume,
+    delete) or it is not running (a stop request)."""

@@ -1,137 +1,227 @@
-"""Writes a running study to storage in batches, off the report path.
+"""Writes a running study to storage in batches, off the report path, and brings stop requests
+from storage back to the study.
 
 Study events only mark trials dirty (a set insertion); a writer thread wakes every
-``interval`` seconds and writes, in one transaction, each dirty trial's row and its new reports,
-the study's state and a heartbeat. A kernel killed mid-study loses at most the last interval.
+``interval`` seconds and writes, in one ``storage.write``, each dirty trial as a record (its
+new reports only) and the study's state; then it asks the storage whether someone (another
+process, the JupyterLab panel) asked the study to stop, and if so stops it once. When nothing
+changed it writes a heartbeat every ``heartbeat_every`` seconds, so the lease stays alive and
+the stored elapsed time stays current. A kernel killed mid-study loses at most one interval.
+
+Faults never stop the study: a failed write is retried at the next flush and reported once
+through ``study.notify_problem`` (shown by the dashboard); a storage file deleted or replaced
+while the study runs, a study deleted from storage or a lease taken over by another process
+stop the writing for good (nothing is recreated or written elsewhere) and are reported at once.
+
+The study seam (what the recorder uses): ``subscribe(callback) -> unsubscribe`` with events
+that carry ``event.kind`` and ``event.trial.trial_id``, ``trial_records(trial_ids)``,
+``state`` (a ``StudyState``), ``elapsed``, ``error``, ``stop_reason``, ``done``, ``name``,
+``stop(why)`` and ``notify_problem(message)``.
 """
 
 from __future__ import annotations
 
 import atexit
+import math
 import sqlite3
 import sys
 import threading
+import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from .storage import Storage, dumps_config, dumps_values
+from .errors import StorageError, StorageGoneError, StudyNotFoundError, StudyStateError
+from .records import StudyState, TrialRecord, TrialStatus
+from .storage import BaseStorage, StudyUpdate
 
-if TYPE_CHECKING:
-    from .study import Study, StudyEvent
+__all__ = ["HEARTBEAT_EVERY", "StudyRecorder"]
 
-HEARTBEAT_EVERY = 5.0  # seconds between heartbeats while nothing else is written
+HEARTBEAT_EVERY = 5.0  # seconds between writes while nothing changes
+FINAL_ATTEMPTS = 3  # tries of the final write before giving up (then the lease times out)
 
 _live_recorders: weakref.WeakSet[StudyRecorder] = weakref.WeakSet()
 
 
 class StudyRecorder:
-    """Mirrors one study into ``storage`` while it runs."""
+    """Mirrors one study into ``storage`` while it runs. ``written`` maps trial ids to the
+    number of their reports already stored (a resumed study's)."""
 
-    def __init__(self, study: Study, storage: Storage, study_id: int,
-                 written: dict[int, int] | None = None, interval: float = 0.2) -> None:
-        self.study, self.storage, self.study_id = study, storage, study_id
-        self.interval = interval
+    def __init__(self, study: Any, storage: BaseStorage, study_id: int,
+                 written: Mapping[int, int] | None = None, *, interval: float = 0.2,
+                 heartbeat_every: float = HEARTBEAT_EVERY,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.study = study
+        self._study = study if hasattr(study, "trial_records") else _LegacyStudy(study)
+        self.storage, self.study_id = storage, study_id
+        self.interval, self.heartbeat_every, self._clock = interval, heartbeat_every, clock
         self.error: Exception | None = None
+        """The last write's error (``None`` once a write succeeds again)."""
         self._written = dict(written or {})  # trial_id -> reports already stored
+        self._seen: set[int] = set(self._written)
         self._dirty: set[int] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _dirty and _seen (events come from any thread)
+        self._flushing = threading.Lock()  # one flush at a time
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._conn: Any = None
-        self._unsubscribe = study.subscribe(self._on_event)
-        self._last_beat = 0.0
+        self._last_status: tuple[StudyState, str, str] | None = None
+        self._last_write = -math.inf
+        self._stop_forwarded = False
+        self._reported = False  # a failure of the current streak was reported
+        self._halted = False  # writing stopped for good (storage gone, study deleted, ...)
         self._exiting = False
+        self._unsubscribe = study.subscribe(self._on_event)
 
+    # --------------------------------------------------------------- lifecycle
     def start(self) -> None:
         """Start the writer thread (the study has started)."""
         self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"hpo-storage-{self.study.name}")
+                                        name=f"hpo-storage-{self._study.name}")
         _live_recorders.add(self)
         self._thread.start()
 
-    def _on_event(self, event: StudyEvent) -> None:
-        if event.trial is not None:
-            with self._lock:
-                self._dirty.add(event.trial.trial_id)
-        if event.kind in ("trial_finished", "study_finished"):
-            self._wake.set()
-
     def join(self, timeout: float | None = None) -> None:
-        """Wait until the finished study is written (the final batch included)."""
+        """Wait until the finished study is written (the final write included)."""
         if self._thread is not None:
             self._wake.set()
             self._thread.join(timeout)
 
-    def _run(self) -> None:
-        import time
+    @property
+    def halted(self) -> bool:
+        """Whether writing stopped for good (the study goes on in memory)."""
+        return self._halted
 
-        self._conn = self.storage.connect()
+    def _on_event(self, event: Any) -> None:
+        trial = getattr(event, "trial", None)
+        if trial is not None:
+            with self._lock:
+                self._dirty.add(trial.trial_id)
+                self._seen.add(trial.trial_id)
+        if event.kind in ("trial_finished", "study_finished"):
+            self._wake.set()
+
+    def _run(self) -> None:
         try:
             while True:
                 self._wake.wait(self.interval)
                 self._wake.clear()
-                done = self.study.done
-                self.flush(final=done)
-                if done or self._exiting:
+                if self._study.done or self._exiting:
                     break
-                if time.monotonic() - self._last_beat > HEARTBEAT_EVERY:
-                    self._last_beat = time.monotonic()
-                    self._write([], [], None)
+                self.flush()
+            for _ in range(FINAL_ATTEMPTS):
+                self.flush(final=True)
+                if self.error is None or self._halted or self._exiting:
+                    break
+                self._wake.wait(self.interval)
+        except Exception as exc:  # noqa: BLE001 - a bug must be reported, not end silently
+            self._halt(exc)
         finally:
             self._unsubscribe()
-            if self.error is None:
-                self._release()
-            self._conn.close()
+            self._release()
 
+    # ------------------------------------------------------------------ writing
     def flush(self, final: bool = False) -> None:
-        """Write what changed since the last flush (called by the writer thread); the
-        ``final`` flush of a finished study writes every trial's final row."""
-        with self._lock:
-            dirty, self._dirty = self._dirty, set()
-        if final:
-            dirty |= {trial.trial_id for trial in self.study.trials
-                      if trial.status.value != "interrupted"}
-        study = self.study
-        trial_rows, report_rows = [], []
-        for trial_id in sorted(dirty):
-            trial = study.trials[trial_id]
-            trial_rows.append((trial_id, dumps_config(trial.config), trial.status.value,
-                               trial.start_time, trial.end_time, trial.error, trial.traceback,
-                               str(trial.device), trial.bracket))
-            times = study.report_times(trial_id)
-            reports = list(trial.reports)
-            start = self._written.get(trial_id, 0)
-            for seq in range(start, min(len(reports), len(times))):
-                report_rows.append((trial_id, seq, times[seq], dumps_values(reports[seq])))
-        state = study.state if study.state != "stopping" else "running"
-        error = str(study.error) if study.error is not None else ""
-        if self._write(trial_rows, report_rows, (state, study.elapsed, error)):
-            for trial_id, seq, _, _ in report_rows:
-                self._written[trial_id] = max(self._written.get(trial_id, 0), seq + 1)
-        else:
+        """Write what changed since the last flush (or a heartbeat when it is due), then pass
+        on a stop request. The ``final`` flush writes every trial seen."""
+        with self._flushing:
+            if self._halted:
+                return
             with self._lock:
-                self._dirty |= dirty  # written next time
+                dirty, self._dirty = self._dirty, set()
+                if final:
+                    dirty |= self._seen
+            study = self._study
+            state = study.state
+            state = StudyState.RUNNING if state is StudyState.STOPPING else state
+            error = "" if study.error is None else str(study.error)
+            status = (state, error, study.stop_reason or "")
+            now = self._clock()
+            if dirty or final or status != self._last_status or \
+                    now - self._last_write >= self.heartbeat_every:
+                records = study.trial_records(sorted(dirty)) if dirty else []
+                update = StudyUpdate(tuple(records),
+                                     {r.trial_id: self._written.get(r.trial_id, 0)
+                                      for r in records},
+                                     state, study.elapsed, error, status[2])
+                if not self._write(update):
+                    with self._lock:
+                        self._dirty |= dirty  # written next time
+                    return
+                for r in records:
+                    stored = min(len(r.reports), len(r.times))
+                    self._written[r.trial_id] = max(self._written.get(r.trial_id, 0), stored)
+                self._last_status, self._last_write = status, now
+            self._forward_stop_request()
 
-    def _write(self, trials: list[tuple[Any, ...]], reports: list[tuple[Any, ...]],
-               state: tuple[str, float, str] | None) -> bool:
+    def _attempt(self, call: Callable[[], Any]) -> tuple[bool, Any]:
+        """``(True, call())``, or ``(False, None)`` after handling the fault: the storage gone,
+        the study deleted or taken over halt the writing; anything else is retried."""
         try:
-            self.storage.write(self._conn, self.study_id, trials, reports, state)
-        except (sqlite3.Error, OSError) as exc:  # a full disk or a locked file must not kill the study
-            if self.error is None:
-                print(f"jupyter_hpo: could not write study {self.study.name!r} to "
-                      f"{self.storage.path}: {exc} (retrying; results stay in memory)",
-                      file=sys.stderr)
-            self.error = exc
+            return True, call()
+        except (StorageGoneError, StudyNotFoundError, StudyStateError) as exc:
+            self._halt(exc)
+        except (StorageError, sqlite3.Error, OSError) as exc:
+            self._failed(exc)
+        return False, None
+
+    def _write(self, update: StudyUpdate) -> bool:
+        if not self._attempt(lambda: self.storage.write(self.study_id, update))[0]:
             return False
-        self.error = None
+        if self._reported:
+            self._problem(f"writing study {self._study.name!r} to {self.storage.location} works "
+                          f"again; nothing was lost")
+        self.error, self._reported = None, False
         return True
 
-    def _release(self) -> None:
+    def _forward_stop_request(self) -> None:
+        if self._stop_forwarded or self._study.done:
+            return
+        ok, by = self._attempt(lambda: self.storage.stop_request(self.study_id))
+        if ok and by:
+            self._stop_forwarded = True
+            self._study.stop(f"stopped from {by}")
+
+    # ------------------------------------------------------------------- faults
+    def _failed(self, exc: Exception) -> None:
+        """A write that may work next time: retried at the next flush, reported once."""
+        self.error = exc
+        if not self._reported:
+            self._reported = True
+            self._problem(f"could not write study {self._study.name!r} to "
+                          f"{self.storage.location}: {exc} (retrying every {self.interval:g} s; "
+                          f"results are kept in memory)")
+
+    def _halt(self, exc: Exception) -> None:
+        """The storage can no longer take this study: stop writing, say so once."""
+        self.error, self._halted = exc, True
+        name = self._study.name
+        keep = (f"new results are kept in memory only; export them with %hpo export {name} "
+                f"file.csv")
+        if isinstance(exc, StorageGoneError):
+            message = (f"the storage file {exc.location or self.storage.location} was "
+                       f"{exc.how} while the study ran: {keep}")
+        elif isinstance(exc, StorageError):
+            message = f"study {name!r} can no longer be written to storage ({exc}): {keep}"
+        else:
+            message = (f"the recorder of study {name!r} stopped on an unexpected error "
+                       f"({exc!r}): {keep}")
+        self._problem(message)
+
+    def _problem(self, message: str) -> None:
         try:
-            self.storage.release(self.study_id)
-        except (sqlite3.Error, OSError) as exc:  # the lease then times out on its own
-            print(f"jupyter_hpo: could not release study {self.study.name!r}: {exc}",
+            self._study.notify_problem(message)
+        except Exception as exc:  # noqa: BLE001 - the writer thread must survive it
+            print(f"jupyter_hpo: {message} (and notify_problem failed: {exc!r})",
                   file=sys.stderr)
+
+    def _release(self) -> None:
+        if self._halted:
+            return
+        try:
+            self.storage.release_study(self.study_id)
+        except (StorageError, sqlite3.Error, OSError) as exc:  # the lease then times out
+            print(f"jupyter_hpo: could not release study {self._study.name!r} in "
+                  f"{self.storage.location}: {exc}", file=sys.stderr)
 
 
 @atexit.register
@@ -143,3 +233,39 @@ def _flush_at_exit() -> None:
             recorder._exiting = True
             recorder._wake.set()
             thread.join(2.0)
+
+
+class _LegacyStudy:
+    """OLD STUDY SEAM, to be removed when ``study.py`` is ported: the new seam over the
+    current ``Study`` (``trials`` of ``Trial`` objects, ``report_times``, a string state,
+    ``stop(force=False)``, no ``notify_problem``)."""
+
+    def __init__(self, study: Any) -> None:
+        self._s = study
+
+    name = property(lambda self: self._s.name)
+    done = property(lambda self: self._s.done)
+    elapsed = property(lambda self: self._s.elapsed)
+    error = property(lambda self: self._s.error)
+    stop_reason = ""
+
+    @property
+    def state(self) -> StudyState:
+        return StudyState(str(getattr(self._s.state, "value", self._s.state)))
+
+    def trial_records(self, trial_ids: Iterable[int]) -> list[TrialRecord]:
+        records = []
+        for trial_id in trial_ids:
+            t = self._s.trials[trial_id]
+            records.append(TrialRecord(
+                t.trial_id, dict(t.config), TrialStatus(t.status.value),
+                tuple(dict(r) for r in list(t.reports)),
+                tuple(self._s.report_times(trial_id)), t.start_time, t.end_time, t.error,
+                t.traceback, str(t.device), str(t.resources), t.bracket))
+        return records
+
+    def stop(self, why: str) -> None:
+        self._s.stop()
+
+    def notify_problem(self, message: str) -> None:
+        print(f"jupyter_hpo: {message}", file=sys.stderr)

@@ -178,7 +178,7 @@ def test_a_damaged_database_is_reported_not_overwritten(tmp_path):
     data = bytearray(path.read_bytes())
     data[100:4096] = b"\xff" * (4096 - 100)  # smash the schema page
     path.write_bytes(bytes(data))
-    with pytest.raises(StorageError, match="not a SQLite file, or it is damaged"):
+    with pytest.raises(StorageError, match=r"s\.db .*damaged"):
         Storage(path).studies()
 
 
@@ -194,6 +194,44 @@ def test_a_newer_schema_asks_for_an_upgrade(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(StorageError, match="does not exist"):
         Storage(tmp_path / "nowhere" / "s.db")
+
+
+def test_the_magics_on_a_damaged_file_say_so_and_write_nothing(ipython_shell, tmp_path):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    path = tmp_path / "damaged.db"
+    for name in ("a", "b", "c"):
+        jh.tune(curve, SPACE, metric="loss", trials=12, seed=0, storage=path, name=name)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 4096 // 2
+    data[middle * 4096 + 16:(middle + 2) * 4096] = b"\x5a" * (2 * 4096 - 16)
+    path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    for line in (f"list --storage {path}", f"delete a --storage {path}"):
+        with pytest.raises(UsageError, match=f"{path} is damaged"):
+            ip.run_line_magic("hpo", line)
+    for line in (f"show {name} --storage {path}" for name in "abc"):
+        try:  # a study whose own pages are intact can still be shown
+            ip.run_line_magic("hpo", line)
+        except UsageError as exc:
+            assert f"{path} is damaged" in str(exc), line
+    cell = "x = Real(0, 1)\nreport(epoch=1, loss=x)\n"
+    for options in ("", "--name new"):
+        with pytest.raises(UsageError, match=f"{path} is damaged"):
+            ip.run_cell_magic("hpo", f"--trials 1 --quiet --storage {path} {options}", cell)
+    assert path.read_bytes() == before
+
+
+def test_a_database_url_is_refused_by_the_magic(ipython_shell, tmp_path, monkeypatch):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match=r"only SQLite files are supported as storage \(got "
+                                         r"mysql://u@localhost\): pass a file path or "
+                                         r"sqlite:///path"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet --storage mysql://u@localhost",
+                          "x = Real(0, 1)\nreport(epoch=1, loss=x)\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_line_magic_on_stored_studies(ipython_shell, tmp_path, capsys, study_storage):

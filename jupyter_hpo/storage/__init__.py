@@ -1,24 +1,79 @@
-"""Storage of studies: the ``BaseStorage`` interface and its implementations."""
+"""Storage of studies: the ``BaseStorage`` interface, its implementations, and
+``open_storage``, the one place that turns what a user typed (``--storage``, ``storage=``)
+into a storage.
+
+- :class:`SQLiteStorage`: a SQLite file (WAL), shared by kernels and processes; leases, resume,
+  stop requests from other processes, migrations of older files.
+- :class:`InMemoryStorage`: this process's memory (``tune()`` runs and tests).
+"""
 
 from __future__ import annotations
 
-from ._base import BaseStorage, StudyUpdate
-from ._sqlite import (
-    DEFAULT_FILE,
-    SCHEMA_VERSION,
-    Storage,
+import os
+
+from ..errors import (
+    DuplicateStudyError,
+    StorageDamagedError,
     StorageError,
-    StoredStudy,
-    StoredTrial,
-    default_storage_path,
+    StorageGoneError,
+    StorageReadOnlyError,
+    StudyNotFoundError,
+    StudyStateError,
+)
+from ._base import BaseStorage, StudyUpdate
+from ._codec import (
+    decode_config,
     describe_space,
     dumps_config,
     dumps_values,
     encode_value,
     space_from_description,
 )
+from ._common import LEASE_TIMEOUT, lease_alive
+from ._legacy import StoredStudy, StoredTrial
+from ._memory import InMemoryStorage
+from ._schema import SCHEMA_VERSION
+from ._sqlite import DEFAULT_FILE, SQLiteStorage, default_storage_path, storage_path
 
-__all__ = ["DEFAULT_FILE", "SCHEMA_VERSION", "BaseStorage", "Storage", "StorageError",
-           "StoredStudy", "StoredTrial", "StudyUpdate", "default_storage_path",
-           "describe_space", "dumps_config", "dumps_values", "encode_value",
-           "space_from_description"]
+Storage = SQLiteStorage
+"""OLD NAME (to be removed when the study is ported): ``SQLiteStorage``."""
+
+__all__ = ["DEFAULT_FILE", "LEASE_TIMEOUT", "SCHEMA_VERSION", "BaseStorage",
+           "DuplicateStudyError", "InMemoryStorage", "SQLiteStorage", "Storage",
+           "StorageDamagedError", "StorageError", "StorageGoneError", "StorageReadOnlyError",
+           "StoredStudy", "StoredTrial", "StudyNotFoundError", "StudyStateError", "StudyUpdate",
+           "decode_config", "default_storage_path", "describe_space", "dumps_config",
+           "dumps_values", "encode_value", "lease_alive", "open_storage",
+           "space_from_description", "storage_path"]
+
+_MEMORY = (":memory:", "sqlite://", "sqlite:///:memory:")
+
+
+def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
+                 ) -> BaseStorage | None:
+    """The storage that ``location`` names:
+
+    - ``None``: the default file, ``$JUPYTER_HPO_STORAGE`` or ``jupyter_hpo.db`` in the
+      working directory;
+    - ``"none"`` or ``""`` (any case, spaces ignored): ``None``, keep nothing;
+    - ``":memory:"`` (or ``sqlite://``): a new :class:`InMemoryStorage`;
+    - a path, ``sqlite:///relative/path``, ``sqlite:////absolute/path`` or
+      ``file:///absolute/path``: a :class:`SQLiteStorage`;
+    - a ``BaseStorage``: itself.
+
+    Any other URL (``mysql://``, ``postgresql://``, ``redis://``, ``http://``) is a
+    ``StorageError``: only SQLite files are supported.
+    """
+    if isinstance(location, BaseStorage):
+        return location
+    if location is None:
+        return SQLiteStorage(default_storage_path())
+    text = os.fspath(location)
+    if not isinstance(text, str):
+        raise StorageError(f"the storage location is {location!r}, but must be a path or "
+                           f"sqlite:///path")
+    if text.strip().lower() in ("none", ""):
+        return None
+    if text.strip() in _MEMORY:
+        return InMemoryStorage()
+    return SQLiteStorage(text)

@@ -46,6 +46,15 @@ class BaseStorage(ABC):
     location: str
     """Where the studies are (a file path, or ``":memory:"``), for messages."""
 
+    owner: str
+    """Who holds the leases this object takes: ``host:pid`` of this process."""
+
+    read_only: bool = False
+    """Whether the storage can only be read (every write raises ``StorageReadOnlyError``)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"
+
     # ------------------------------------------------------------------ reading
     @abstractmethod
     def list_studies(self) -> list[StudySummary]:
@@ -57,9 +66,11 @@ class BaseStorage(ABC):
         """The study called ``name``, or ``None``."""
 
     @abstractmethod
-    def load_study(self, name: str) -> StudyRecord:
+    def load_study(self, name: str, *, space: Space | None = None) -> StudyRecord:
         """The study called ``name`` with every trial and report (``StudyNotFoundError``
-        listing the stored names if there is none)."""
+        listing the stored names if there is none). With ``space`` (the space of the cell or
+        function that ran it), configuration values kept by ``repr`` come back as that
+        space's categorical objects, and its domains replace the stored ones they equal."""
 
     # ------------------------------------------------------------------ running
     @abstractmethod
@@ -70,9 +81,11 @@ class BaseStorage(ABC):
         name raises ``DuplicateStudyError`` saying how to resume, rename or delete."""
 
     @abstractmethod
-    def acquire_study(self, name: str) -> StudyRecord:
+    def acquire_study(self, name: str, *, space: Space | None = None) -> StudyRecord:
         """Lease the stored study ``name`` to this process to resume it: its trials that were
-        running or paused become ``interrupted``; refused while another live process holds it."""
+        running or paused become ``interrupted`` and an old stop request is cleared; refused
+        (``StudyStateError``) while another live process holds it. ``space`` as in
+        ``load_study``."""
 
     @abstractmethod
     def update_settings(self, study_id: int, settings: Mapping[str, Any]) -> None:
@@ -80,7 +93,9 @@ class BaseStorage(ABC):
 
     @abstractmethod
     def write(self, study_id: int, update: StudyUpdate) -> None:
-        """Apply ``update`` atomically and renew this process's lease (a heartbeat)."""
+        """Apply ``update`` atomically and renew this process's lease (a heartbeat). Reports
+        already stored are kept (never overwritten). ``StudyNotFoundError`` if the study was
+        deleted; ``StudyStateError`` if another process has taken the lease over."""
 
     @abstractmethod
     def release_study(self, study_id: int) -> None:
@@ -89,8 +104,10 @@ class BaseStorage(ABC):
     # ------------------------------------------------------------------ control
     @abstractmethod
     def request_stop(self, name: str, by: str) -> None:
-        """Ask the running study ``name`` to stop; ``by`` says who asked (shown to the user).
-        An error if there is no such study or it is not running."""
+        """Ask the running study ``name`` to stop; ``by`` says who asked (the study stops with
+        the reason ``f"stopped from {by}"``). ``StudyNotFoundError`` if there is no such study,
+        ``StudyStateError`` if it is not running (finished, failed, interrupted). A second
+        request while the first is pending keeps the first."""
 
     @abstractmethod
     def stop_request(self, study_id: int) -> str | None:

@@ -1,533 +1,316 @@
-"""SQLite persistence of studies: schema, migrations, leases, and the queries behind resume.
+"""A SQLite file of studies: the studies, trials and reports, leases, resume, stop requests.
 
 One file holds many studies. It runs in WAL mode so that readers (``%hpo list`` in another
 notebook) never block the kernel that writes, and every write is one short ``BEGIN IMMEDIATE``
 transaction, so several kernels can share a file. A study being run holds a *lease* (host,
-process id and a heartbeat) so that a second kernel cannot run the same study at the same time;
-a lease whose process has died (or whose heartbeat is old) is free again.
+process id and a heartbeat) so that a second kernel cannot run the same study at the same
+time; a lease whose process has died (or whose heartbeat is old) is free again. Another
+process asks a running study to stop with ``request_stop``; its recorder polls
+``stop_request``.
+
+What the file is and what its faults mean (not ours, damaged, too new, read-only, deleted or
+replaced) is ``_sqlite_file.py``'s business: every write here goes through
+``SQLiteFile.writing``, which refuses before anything is written.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..errors import HPOError, StorageError
-from ..space import Bool, Categorical, Domain, Int, Real, Space
-from ..trial import as_number
+from ..errors import StorageError, StudyNotFoundError
+from ..records import Direction, StudyRecord, StudyState, StudySummary, TrialRecord, TrialStatus
+from . import _common
+from ._base import BaseStorage, StudyUpdate
+from ._codec import (
+    decode_config,
+    decode_values,
+    describe_space,
+    dumps,
+    dumps_config,
+    dumps_values,
+    space_from_description,
+)
+from ._legacy import LegacyStorageAPI
+from ._schema import ADDED_COLUMNS
+from ._sqlite_file import DEFAULT_FILE, SQLiteFile, default_storage_path, storage_path
 
-__all__ = [
-    "DEFAULT_FILE",
-    "SCHEMA_VERSION",
-    "Storage",
-    "StorageError",
-    "StoredStudy",
-    "StoredTrial",
-    "default_storage_path",
-]
+if TYPE_CHECKING:
+    from ..space import Space
 
-DEFAULT_FILE = "jupyter_hpo.db"
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x4A48504F  # "JHPO": marks a file as ours (PRAGMA application_id)
-LEASE_TIMEOUT = 60.0  # seconds without a heartbeat after which a lease on another host is free
-_BUSY_TIMEOUT_MS = 30_000
-
-_SCHEMA_V1 = """
-CREATE TABLE studies (
-    study_id   INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL UNIQUE,
-    metric     TEXT NOT NULL,
-    mode       TEXT NOT NULL,
-    resource   TEXT NOT NULL,
-    space      TEXT NOT NULL,
-    settings   TEXT NOT NULL,
-    state      TEXT NOT NULL,
-    created    REAL NOT NULL,
-    updated    REAL NOT NULL,
-    elapsed    REAL NOT NULL DEFAULT 0,
-    error      TEXT NOT NULL DEFAULT '',
-    owner      TEXT,
-    heartbeat  REAL
-);
-CREATE TABLE trials (
-    study_id   INTEGER NOT NULL REFERENCES studies(study_id) ON DELETE CASCADE,
-    trial_id   INTEGER NOT NULL,
-    config     TEXT NOT NULL,
-    status     TEXT NOT NULL,
-    start_time REAL NOT NULL,
-    end_time   REAL,
-    error      TEXT NOT NULL DEFAULT '',
-    traceback  TEXT NOT NULL DEFAULT '',
-    device     TEXT NOT NULL DEFAULT '',
-    bracket    INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (study_id, trial_id)
-);
-CREATE TABLE reports (
-    study_id   INTEGER NOT NULL,
-    trial_id   INTEGER NOT NULL,
-    seq        INTEGER NOT NULL,
-    time       REAL NOT NULL,
-    "values"   TEXT NOT NULL,
-    PRIMARY KEY (study_id, trial_id, seq),
-    FOREIGN KEY (study_id, trial_id) REFERENCES trials(study_id, trial_id) ON DELETE CASCADE
-);
-"""
-
-# Migrations from version N to N + 1 (SQL statements separated by ";"), applied in order in
-# one transaction when a file of an older version is opened.
-_MIGRATIONS: dict[int, str] = {}
+__all__ = ["DEFAULT_FILE", "SQLiteStorage", "default_storage_path", "storage_path"]
 
 
-def _statements(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]
+class SQLiteStorage(LegacyStorageAPI, BaseStorage):
+    """A SQLite file of studies (created if missing when its folder is writable), shared by
+    kernels and processes.
 
+    ``timeout`` is how long a write waits for another process's transaction; ``owner`` and
+    ``clock`` (who takes leases, the time of heartbeats) are for tests and for tools that
+    act for another process.
+    """
 
-def default_storage_path() -> str:
-    """``$JUPYTER_HPO_STORAGE`` if set, else ``jupyter_hpo.db`` in the working directory."""
-    return os.environ.get("JUPYTER_HPO_STORAGE") or DEFAULT_FILE
+    def __init__(self, location: str | os.PathLike[str] | None = None, *, timeout: float = 30.0,
+                 owner: str | None = None, clock: _common.Clock = time.time) -> None:
+        self._file = SQLiteFile(
+            storage_path(location if location is not None else default_storage_path()),
+            timeout)
+        self.path = self.location = self._file.path
+        self.owner = owner or _common.owner_id()
+        self.clock = clock
 
+    @property
+    def read_only(self) -> bool:  # type: ignore[override]
+        return self._file.read_only
 
-def _path_of(location: str | os.PathLike[str]) -> str:
-    text = os.fspath(location)
-    for prefix in ("sqlite:///", "sqlite://"):
-        if text.startswith(prefix):
-            text = text[len(prefix):]
-            break
-    if not text:
-        raise StorageError("the storage path is empty: pass a file name such as studies.db")
-    return os.path.abspath(os.path.expanduser(text))
+    @property
+    def timeout(self) -> float:
+        return self._file.timeout
 
+    # ------------------------------------------------------------------ reading
+    def list_studies(self) -> list[StudySummary]:
+        with self._file.reading() as conn:
+            if conn is None:
+                return []
+            rows = [self._study_row(r) for r in conn.execute(
+                "SELECT * FROM studies ORDER BY study_id")]
+            return self._summaries(conn, rows)
 
-# ------------------------------------------------------------------ values and spaces
-def encode_value(value: Any) -> Any:
-    """A JSON-ready form of a config or reported value; objects JSON cannot hold are kept as
-    ``{"__repr__": repr(value)}`` (a categorical choice is recognised again on resume)."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item) and getattr(value, "shape", None) == ():
-        return encode_value(item())
-    if isinstance(value, (list, tuple)):
-        return [encode_value(v) for v in value]
-    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
-        return {k: encode_value(v) for k, v in value.items()}
-    return {"__repr__": repr(value)}
+    def find_study(self, name: str) -> StudySummary | None:
+        with self._file.reading() as conn:
+            if conn is None:
+                return None
+            rows = [self._study_row(r) for r in conn.execute(
+                "SELECT * FROM studies WHERE name = ?", (name,))]
+            return self._summaries(conn, rows)[0] if rows else None
 
+    def load_study(self, name: str, *, space: Space | None = None) -> StudyRecord:
+        with self._file.reading() as conn:
+            if conn is None:
+                raise _common.not_found(self.path, name, [])
+            return self._load(conn, self._row_named(conn, name), space)
 
-def _dumps(value: Any) -> str:
-    return json.dumps(encode_value(value), allow_nan=True)
+    def _row_named(self, conn: sqlite3.Connection, name: str) -> dict[str, Any]:
+        found = conn.execute("SELECT * FROM studies WHERE name = ?", (name,)).fetchone()
+        if found is None:
+            names = [r[0] for r in conn.execute("SELECT name FROM studies ORDER BY study_id")]
+            raise _common.not_found(self.path, name, names)
+        return self._study_row(found)
 
+    def _study_row(self, found: sqlite3.Row) -> dict[str, Any]:
+        """A study's row, decoded (columns an old read-only file lacks take their default)."""
+        row = {**ADDED_COLUMNS, **dict(found)}
+        try:
+            row["space"] = json.loads(row["space"])
+            row["settings"] = json.loads(row["settings"])
+            row["direction"] = Direction.of(row["mode"])
+            row["state"] = StudyState(row["state"])
+            for key in ("created", "updated", "elapsed"):
+                row[key] = float(row[key])
+            if not isinstance(row["space"], dict) or not isinstance(row["settings"], dict):
+                raise TypeError("its space and settings must be JSON objects")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._file.corrupt_row(f"the row of study {row.get('name')!r}", exc) from None
+        return row
 
-def decode_config(text: str, space: Space | None) -> dict[str, Any]:
-    """A stored configuration, with categorical objects matched back to ``space``'s choices."""
-    config = json.loads(text)
-    for name, value in config.items():
-        if isinstance(value, dict) and "__repr__" in value:
-            domain = space.get(name) if space is not None else None
-            if isinstance(domain, Categorical):
-                for choice in domain.choices:
-                    if repr(choice) == value["__repr__"]:
-                        config[name] = choice
-                        break
-                else:
-                    config[name] = value["__repr__"]
-            else:
-                config[name] = value["__repr__"]
-    return config
-
-
-def describe_space(space: Space) -> dict[str, dict[str, Any]]:
-    """A JSON description of ``space`` (``repr`` included, to compare spaces on resume)."""
-    described: dict[str, dict[str, Any]] = {}
-    for name, domain in space.items():
-        entry: dict[str, Any] = {"type": type(domain).__name__, "repr": repr(domain)}
-        if isinstance(domain, (Real, Int)):
-            entry.update(lo=domain.lo, hi=domain.hi, log=domain.log)
-        elif isinstance(domain, Categorical) and not isinstance(domain, Bool):
-            entry["choices"] = [encode_value(c) for c in domain.choices]
-        described[name] = entry
-    return described
-
-
-def space_from_description(described: Mapping[str, Mapping[str, Any]]) -> Space:
-    """The space of a stored study (categorical objects JSON cannot hold come back as their
-    ``repr`` strings)."""
-    domains: dict[str, Domain] = {}
-    for name, entry in described.items():
-        kind = entry["type"]
-        if kind == "Real":
-            domains[name] = Real(entry["lo"], entry["hi"], log=entry["log"])
-        elif kind == "Int":
-            domains[name] = Int(entry["lo"], entry["hi"], log=entry["log"])
-        elif kind == "Bool":
-            domains[name] = Bool()
+    def _summaries(self, conn: sqlite3.Connection,
+                   rows: list[dict[str, Any]]) -> list[StudySummary]:
+        if not rows:
+            return []
+        by_id = {row["study_id"]: row for row in rows}
+        if len(rows) == 1:
+            where, params = "WHERE r.study_id = ? AND", (rows[0]["study_id"],)
         else:
-            domains[name] = Categorical(*[c["__repr__"] if isinstance(c, dict) and "__repr__"
-                                          in c else c for c in entry["choices"]])
-    return Space(domains)
+            where, params = "WHERE", ()
+        counts = dict(conn.execute(f"SELECT study_id, COUNT(*) FROM trials r "
+                                   f"{where} 1 GROUP BY study_id", params).fetchall())
+        best: dict[int, float | None] = {}
+        for study_id, values in conn.execute(
+                "SELECT r.study_id, r.\"values\" FROM reports r JOIN trials t "
+                f"USING (study_id, trial_id) {where} t.status != 'failed'", params):
+            row = by_id.get(study_id)
+            if row is None:
+                continue
+            try:
+                value = json.loads(values).get(row["metric"])
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise self._file.corrupt_row(f"a report of study {row['name']!r}", exc) from None
+            best[study_id] = row["direction"].best((best.get(study_id), value))
+        now = self.clock()
+        return [StudySummary(
+            row["name"], row["metric"], row["direction"], row["resource"],
+            _common.shown_state(row["state"], row["owner"], row["heartbeat"], now),
+            counts.get(row["study_id"], 0), best.get(row["study_id"]), row["created"],
+            row["updated"], row["elapsed"], row["settings"], row["error"], row["stop_reason"],
+            row["owner"], row["study_id"]) for row in rows]
 
-
-# ------------------------------------------------------------------------ records
-@dataclass
-class StoredTrial:
-    """A trial as stored: its reports and the study-relative time of each."""
-
-    trial_id: int
-    config: dict[str, Any]
-    status: str
-    start_time: float
-    end_time: float | None
-    error: str
-    traceback: str
-    device: str
-    bracket: int
-    reports: list[dict[str, Any]] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-
-
-@dataclass
-class StoredStudy:
-    """A study's row; ``live`` says whether a kernel is running it now."""
-
-    study_id: int
-    name: str
-    metric: str
-    mode: str
-    resource: str
-    space: dict[str, dict[str, Any]]
-    settings: dict[str, Any]
-    state: str
-    created: float
-    updated: float
-    elapsed: float
-    error: str
-    owner: str | None
-    heartbeat: float | None
-    trials: int = 0
-    best_value: float | None = None
-
-    @property
-    def live(self) -> bool:
-        return lease_alive(self.owner, self.heartbeat)
-
-    @property
-    def shown_state(self) -> str:
-        """``running`` only while its kernel lives; a dead kernel's study is ``interrupted``."""
-        if self.state == "running" and not self.live:
-            return "interrupted"
-        return self.state
-
-
-def _owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def lease_alive(owner: str | None, heartbeat: float | None, now: float | None = None) -> bool:
-    """Whether the kernel named by ``owner`` (``host:pid``) still runs the study."""
-    if not owner:
-        return False
-    host, _, pid_text = owner.rpartition(":")
-    if host == socket.gethostname() and pid_text.isdigit():
-        pid = int(pid_text)
-        if pid == os.getpid():
-            return True
+    def _load(self, conn: sqlite3.Connection, row: dict[str, Any],
+              like: Space | None) -> StudyRecord:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-    now = time.time() if now is None else now
-    return heartbeat is not None and now - heartbeat < LEASE_TIMEOUT
+            space = space_from_description(row["space"], like=like)
+        except (TypeError, ValueError) as exc:
+            if "upgrade" in str(exc):
+                raise StorageError(f"study {row['name']!r} in {self.path}: {exc}") from None
+            raise self._file.corrupt_row(f"the space of study {row['name']!r}", exc) from None
+        trials = self._trial_records(conn, row["study_id"], space, row["name"])
+        state = _common.shown_state(row["state"], row["owner"], row["heartbeat"], self.clock())
+        return StudyRecord(row["name"], row["metric"], row["direction"], row["resource"], space,
+                           row["settings"], state, trials, row["elapsed"], row["error"],
+                           row["stop_reason"], row["created"], row["updated"], row["owner"],
+                           row["study_id"])
 
-
-# ------------------------------------------------------------------------ storage
-class Storage:
-    """A SQLite file of studies. Opening checks (and if needed creates or migrates) the file,
-    so a wrong path fails at once with a clear message."""
-
-    def __init__(self, location: str | os.PathLike[str] | None = None) -> None:
-        self.path = _path_of(location if location is not None else default_storage_path())
-        self.owner = _owner_id()
-        with closing(self.connect()) as conn:
-            self._prepare(conn)
-
-    def __repr__(self) -> str:
-        return f"Storage({self.path!r})"
-
-    def connect(self) -> sqlite3.Connection:
-        """A new connection (one per thread): WAL, foreign keys, a generous busy timeout."""
-        folder = Path(self.path).parent
-        if not folder.is_dir():
-            raise StorageError(f"cannot create {self.path}: the folder {folder} does not exist")
+    def _trial_records(self, conn: sqlite3.Connection, study_id: int, space: Space | None,
+                       name: str) -> tuple[TrialRecord, ...]:
+        reports: dict[int, list[tuple[float, dict[str, Any]]]] = {}
+        trials = []
         try:
-            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000,
-                                   isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.DatabaseError as exc:
-            raise self._unusable(exc) from None
-        return conn
+            for trial_id, at, values in conn.execute(
+                    "SELECT trial_id, time, \"values\" FROM reports WHERE study_id = ? "
+                    "ORDER BY trial_id, seq", (study_id,)):
+                reports.setdefault(trial_id, []).append((float(at), decode_values(values)))
+            for found in conn.execute("SELECT * FROM trials WHERE study_id = ? "
+                                      "ORDER BY trial_id", (study_id,)):
+                row = {**ADDED_COLUMNS, **dict(found)}
+                done = reports.get(row["trial_id"], [])
+                trials.append(TrialRecord(
+                    int(row["trial_id"]), decode_config(row["config"], space),
+                    TrialStatus(row["status"]), tuple(v for _, v in done),
+                    tuple(t for t, _ in done), float(row["start_time"]),
+                    None if row["end_time"] is None else float(row["end_time"]),
+                    row["error"], row["traceback"], row["device"], row["resources"],
+                    int(row["bracket"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._file.corrupt_row(f"a trial of study {name!r}", exc) from None
+        return tuple(trials)
 
-    def _unusable(self, exc: Exception) -> StorageError:
-        return StorageError(f"{self.path} cannot be used as jupyter_hpo storage: {exc}. It is "
-                            f"not a SQLite file, or it is damaged; pass another file with "
-                            f"--storage (the file was left untouched)")
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")]
-        except sqlite3.DatabaseError as exc:
-            raise self._unusable(exc) from None
-        if tables and app_id != APPLICATION_ID:
-            raise StorageError(
-                f"{self.path} is a SQLite database of another program (tables: "
-                f"{', '.join(sorted(tables)[:6])}), not jupyter_hpo storage; pass another "
-                f"file with --storage (the file was left untouched)")
-        if version > SCHEMA_VERSION:
-            raise StorageError(
-                f"{self.path} was written by a newer jupyter_hpo (storage schema {version}, "
-                f"this version reads up to {SCHEMA_VERSION}): upgrade jupyter_hpo to open it")
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            if not tables:
-                with self.transaction(conn):
-                    if not conn.execute("SELECT name FROM sqlite_master "
-                                        "WHERE type = 'table'").fetchall():
-                        for statement in _statements(_SCHEMA_V1):
-                            conn.execute(statement)
-                        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                return
-            if version < SCHEMA_VERSION:
-                with self.transaction(conn):
-                    current = conn.execute("PRAGMA user_version").fetchone()[0]
-                    for step in range(current, SCHEMA_VERSION):
-                        for statement in _statements(_MIGRATIONS[step]):
-                            conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise self._unusable(exc) from None
-
-    @staticmethod
-    @contextmanager
-    def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock at once (waiting up to the
-        busy timeout), so concurrent writers queue instead of failing halfway."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    # ------------------------------------------------------------------ studies
-    def studies(self, name: str | None = None) -> list[StoredStudy]:
-        """Every stored study (or the one called ``name``), oldest first, with its trial
-        count and best value."""
-        where, params = ("WHERE name = ?", (name,)) if name is not None else ("", ())
-        with closing(self.connect()) as conn:
-            cursor = conn.execute(f"SELECT * FROM studies {where} ORDER BY study_id", params)
-            names = [d[0] for d in cursor.description]
-            studies = [_study(dict(zip(names, row))) for row in cursor.fetchall()]
-            for study in studies:
-                study.trials = conn.execute("SELECT COUNT(*) FROM trials WHERE study_id = ?",
-                                            (study.study_id,)).fetchone()[0]
-                study.best_value = self._best_value(conn, study)
-        return studies
-
-    def _best_value(self, conn: sqlite3.Connection, study: StoredStudy) -> float | None:
-        best = None
-        for (values,) in conn.execute(
-                "SELECT r.\"values\" FROM reports r JOIN trials t USING (study_id, trial_id) "
-                "WHERE r.study_id = ? AND t.status != 'failed'", (study.study_id,)):
-            value = as_number(json.loads(values).get(study.metric))
-            if value is not None and (best is None or (value > best if study.mode == "max"
-                                                       else value < best)):
-                best = value
-        return best
-
-    def find(self, name: str) -> StoredStudy | None:
-        """The stored study called ``name``, or ``None``."""
-        found = self.studies(name)
-        return found[0] if found else None
-
-    def get(self, name: str) -> StoredStudy:
-        """The stored study called ``name``; a clear error listing the others if absent."""
-        study = self.find(name)
-        if study is None:
-            names = [s.name for s in self.studies()]
-            raise HPOError(f"no study named {name!r} in {self.path}; "
-                           + (f"stored studies: {', '.join(names)}" if names
-                              else "it holds no studies yet"))
-        return study
-
-    def unused_name(self, prefix: str = "study-") -> str:
-        """``study-N`` with the smallest N not taken in this file."""
-        with closing(self.connect()) as conn:
-            taken = {r[0] for r in conn.execute("SELECT name FROM studies")}
-        n = 1
-        while f"{prefix}{n}" in taken:
-            n += 1
-        return f"{prefix}{n}"
-
-    def create(self, name: str, metric: str, mode: str, resource: str, space: Space,
-               settings: Mapping[str, Any]) -> int:
-        """Store a new study, leased to this process; an error if the name is taken."""
-        now = time.time()
-        with closing(self.connect()) as conn, self.transaction(conn):
-            existing = conn.execute("SELECT study_id FROM studies WHERE name = ?",
-                                    (name,)).fetchone()
-            if existing is not None:
-                raise self.name_taken(name)
+    # ------------------------------------------------------------------ running
+    def create_study(self, name: str | None, *, metric: str, direction: Direction,
+                     resource: str, space: Space, settings: Mapping[str, Any]) -> StudyRecord:
+        _common.check_name(name)
+        direction = Direction.of(direction)
+        described, stored_settings = json.dumps(describe_space(space)), dumps(dict(settings))
+        with self._file.writing("create a study in") as conn:
+            taken = [r[0] for r in conn.execute("SELECT name FROM studies")]
+            if name is None:
+                name = _common.first_free_name(taken)
+            elif name in taken:
+                raise _common.name_taken(self.path, name)
+            now = self.clock()
             cursor = conn.execute(
                 "INSERT INTO studies (name, metric, mode, resource, space, settings, state, "
-                "created, updated, owner, heartbeat) VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?, "
-                "?, ?)", (name, metric, mode, resource, json.dumps(describe_space(space)),
-                          json.dumps(encode_value(dict(settings))), now, now, self.owner, now))
-            return int(cursor.lastrowid)
+                "created, updated, owner, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, metric, direction.value, resource, described, stored_settings,
+                 StudyState.CREATED.value, now, now, self.owner, now))
+            study_id = int(cursor.lastrowid)
+        return StudyRecord(name, metric, direction, resource, space, json.loads(stored_settings),
+                           StudyState.CREATED, (), created=now, updated=now, owner=self.owner,
+                           study_id=study_id)
 
-    def name_taken(self, name: str) -> HPOError:
-        return HPOError(f"a study named {name!r} already exists in {self.path}: continue it "
-                        f"with --name {name} --resume, pick another --name, or remove it with "
-                        f"%hpo delete {name}")
-
-    def acquire(self, name: str) -> StoredStudy:
-        """Lease the stored study ``name`` to this process for a resume; its trials that were
-        running or paused when its kernel died become ``interrupted``."""
-        now = time.time()
-        with closing(self.connect()) as conn, self.transaction(conn):
-            row = conn.execute("SELECT study_id, owner, heartbeat FROM studies WHERE name = ?",
-                               (name,)).fetchone()
-            if row is None:
-                raise self._missing(conn, name)
-            study_id, owner, heartbeat = row
-            if owner and owner != self.owner and lease_alive(owner, heartbeat, now):
-                raise HPOError(
-                    f"study {name!r} is being run by another kernel ({owner}, last seen "
-                    f"{now - (heartbeat or now):.0f} s ago): wait for it to finish or stop it "
-                    f"there; `%hpo show {name}` shows its progress from here")
-            conn.execute("UPDATE studies SET owner = ?, heartbeat = ?, updated = ? "
-                         "WHERE study_id = ?", (self.owner, now, now, study_id))
+    def acquire_study(self, name: str, *, space: Space | None = None) -> StudyRecord:
+        with self._file.writing("resume a study in") as conn:
+            row = self._row_named(conn, name)
+            now = self.clock()
+            owner, heartbeat = row["owner"], row["heartbeat"]
+            if owner and owner != self.owner and _common.lease_alive(owner, heartbeat, now):
+                raise _common.held_elsewhere(name, owner, heartbeat, now, "resume")
+            conn.execute("UPDATE studies SET owner = ?, heartbeat = ?, updated = ?, "
+                         "stop_request = NULL WHERE study_id = ?",
+                         (self.owner, now, now, row["study_id"]))
             conn.execute("UPDATE trials SET status = 'interrupted', end_time = "
-                         "COALESCE(end_time, ?, start_time), error = 'its kernel stopped while "
-                         "it ran' WHERE study_id = ? AND status IN ('running', 'paused')",
-                         (heartbeat, study_id))
-        return self.get(name)
+                         "COALESCE(end_time, ?, start_time), error = ? WHERE study_id = ? AND "
+                         "status IN ('running', 'paused')",
+                         (heartbeat, _common.INTERRUPTED_ERROR, row["study_id"]))
+            return self._load(conn, self._row_named(conn, name), space)
 
-    def _missing(self, conn: sqlite3.Connection, name: str) -> HPOError:
-        names = [r[0] for r in conn.execute("SELECT name FROM studies ORDER BY study_id")]
-        return HPOError(f"--resume: no study named {name!r} in {self.path}; "
-                        + (f"stored studies: {', '.join(names)}" if names
-                           else "it holds no studies yet"))
+    def _missing_id(self, study_id: int) -> StudyNotFoundError:
+        return StudyNotFoundError(f"study id {study_id} is not in {self.path}: it was deleted")
 
-    def release(self, study_id: int) -> None:
-        """Give up this process's lease on a study (it can be resumed elsewhere)."""
-        with closing(self.connect()) as conn, self.transaction(conn):
+    def update_settings(self, study_id: int, settings: Mapping[str, Any]) -> None:
+        stored = dumps(dict(settings))
+        with self._file.writing("update a study in") as conn:
+            if not conn.execute("UPDATE studies SET settings = ?, updated = ? WHERE study_id = ?",
+                                (stored, self.clock(), study_id)).rowcount:
+                raise self._missing_id(study_id)
+
+    def write(self, study_id: int, update: StudyUpdate) -> None:
+        trial_rows, report_rows = [], []
+        for t in update.trials:
+            trial_rows.append((study_id, t.trial_id, dumps_config(t.config), t.status.value,
+                               t.start_time, t.end_time, t.error, t.traceback, str(t.device),
+                               str(t.resources), t.bracket))
+            for seq in range(update.reports_from.get(t.trial_id, 0),
+                             min(len(t.reports), len(t.times))):
+                report_rows.append((study_id, t.trial_id, seq, t.times[seq],
+                                    dumps_values(t.reports[seq])))
+        with self._file.writing("write a study to") as conn:
+            found = conn.execute("SELECT name, owner FROM studies WHERE study_id = ?",
+                                 (study_id,)).fetchone()
+            if found is None:
+                raise self._missing_id(study_id)
+            if found["owner"] and found["owner"] != self.owner:
+                raise _common.lease_lost(found["name"], found["owner"])
+            conn.executemany(
+                "INSERT INTO trials (study_id, trial_id, config, status, start_time, end_time, "
+                "error, traceback, device, resources, bracket) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (study_id, trial_id) DO UPDATE "
+                "SET status = excluded.status, start_time = excluded.start_time, end_time = "
+                "excluded.end_time, error = excluded.error, traceback = excluded.traceback, "
+                "device = excluded.device, resources = excluded.resources, bracket = "
+                "excluded.bracket", trial_rows)
+            conn.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
+                             "\"values\") VALUES (?, ?, ?, ?, ?)", report_rows)
+            now = self.clock()
+            if update.state is not None:
+                conn.execute("UPDATE studies SET state = ?, elapsed = ?, error = ?, "
+                             "stop_reason = ?, updated = ?, owner = ?, heartbeat = ? "
+                             "WHERE study_id = ?",
+                             (_common.stored_state(update.state).value, update.elapsed,
+                              update.error, update.stop_reason, now, self.owner, now, study_id))
+            else:
+                conn.execute("UPDATE studies SET owner = ?, heartbeat = ?, updated = "
+                             "CASE WHEN ? THEN ? ELSE updated END WHERE study_id = ?",
+                             (self.owner, now, bool(trial_rows), now, study_id))
+
+    def release_study(self, study_id: int) -> None:
+        with self._file.writing("release a study in") as conn:
             conn.execute("UPDATE studies SET owner = NULL WHERE study_id = ? AND owner = ?",
                          (study_id, self.owner))
 
-    def delete(self, name: str) -> int:
-        """Remove a study and its trials; refused while a kernel runs it. Returns the number
-        of trials removed."""
-        with closing(self.connect()) as conn, self.transaction(conn):
-            row = conn.execute("SELECT study_id, owner, heartbeat, state FROM studies "
-                               "WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise self._missing(conn, name)
-            study_id, owner, heartbeat, state = row
-            if state in ("running", "created") and lease_alive(owner, heartbeat):
-                raise HPOError(f"study {name!r} is running ({owner}): stop it first with "
-                               f"`%hpo stop {name}`")
+    # ------------------------------------------------------------------ control
+    def request_stop(self, name: str, by: str) -> None:
+        with self._file.writing("ask a study to stop in") as conn:
+            row = self._row_named(conn, name)
+            now = self.clock()
+            alive = _common.lease_alive(row["owner"], row["heartbeat"], now)
+            if not (alive and row["state"] in (StudyState.RUNNING, StudyState.CREATED)):
+                raise _common.not_running(name, _common.shown_state(
+                    row["state"], row["owner"], row["heartbeat"], now))
+            conn.execute("UPDATE studies SET stop_request = COALESCE(stop_request, ?) "
+                         "WHERE study_id = ?", (str(by), row["study_id"]))
+
+    def stop_request(self, study_id: int) -> str | None:
+        with self._file.reading() as conn:
+            if conn is None or self._file.version < 2:
+                return None
+            found = conn.execute("SELECT stop_request FROM studies WHERE study_id = ?",
+                                 (study_id,)).fetchone()
+            return None if found is None else found[0]
+
+    def delete_study(self, name: str) -> int:
+        with self._file.writing("delete a study from") as conn:
+            row = self._row_named(conn, name)
+            now = self.clock()
+            if _common.lease_alive(row["owner"], row["heartbeat"], now):
+                if row["owner"] != self.owner:
+                    raise _common.held_elsewhere(name, row["owner"], row["heartbeat"], now,
+                                                 "delete")
+                if row["state"] in (StudyState.RUNNING, StudyState.CREATED):
+                    raise _common.running_here(name)
             count = conn.execute("SELECT COUNT(*) FROM trials WHERE study_id = ?",
-                                 (study_id,)).fetchone()[0]
-            conn.execute("DELETE FROM studies WHERE study_id = ?", (study_id,))
+                                 (row["study_id"],)).fetchone()[0]
+            conn.execute("DELETE FROM studies WHERE study_id = ?", (row["study_id"],))
         return int(count)
-
-    def trials(self, study_id: int, space: Space | None = None) -> list[StoredTrial]:
-        """A study's trials in id order, each with its reports."""
-        with closing(self.connect()) as conn:
-            trials = [StoredTrial(tid, decode_config(config, space), status, start, end,
-                                  error, tb, device, bracket)
-                      for tid, config, status, start, end, error, tb, device, bracket
-                      in conn.execute(
-                          "SELECT trial_id, config, status, start_time, end_time, error, "
-                          "traceback, device, bracket FROM trials WHERE study_id = ? "
-                          "ORDER BY trial_id", (study_id,))]
-            by_id = {t.trial_id: t for t in trials}
-            for tid, at, values in conn.execute(
-                    "SELECT trial_id, time, \"values\" FROM reports WHERE study_id = ? "
-                    "ORDER BY trial_id, seq", (study_id,)):
-                trial = by_id.get(tid)
-                if trial is not None:
-                    trial.reports.append(json.loads(values))
-                    trial.times.append(at)
-        return trials
-
-    # ------------------------------------------------------------------- writes
-    def write(self, conn: sqlite3.Connection, study_id: int,
-              trials: list[tuple[Any, ...]], reports: list[tuple[Any, ...]],
-              study: tuple[str, float, str] | None) -> None:
-        """One batch in one transaction: trial rows (upserted), new reports, the study's
-        state, elapsed seconds and error, and this process's heartbeat."""
-        now = time.time()
-        with self.transaction(conn):
-            conn.executemany(
-                "INSERT INTO trials (study_id, trial_id, config, status, start_time, end_time, "
-                "error, traceback, device, bracket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (study_id, trial_id) DO UPDATE SET status = excluded.status, "
-                "end_time = excluded.end_time, error = excluded.error, traceback = "
-                "excluded.traceback, device = excluded.device, bracket = excluded.bracket",
-                [(study_id, *row) for row in trials])
-            conn.executemany(
-                "INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, \"values\") "
-                "VALUES (?, ?, ?, ?, ?)", [(study_id, *row) for row in reports])
-            if study is None:
-                conn.execute("UPDATE studies SET heartbeat = ? WHERE study_id = ? AND owner = ?",
-                             (now, study_id, self.owner))
-            else:
-                state, elapsed, error = study
-                conn.execute("UPDATE studies SET state = ?, elapsed = ?, error = ?, updated = ?, "
-                             "heartbeat = ? WHERE study_id = ?",
-                             (state, elapsed, error, now, now, study_id))
-
-    def update_settings(self, study_id: int, settings: Mapping[str, Any]) -> None:
-        """Record the settings a resumed study runs with (budget, searcher, ...)."""
-        with closing(self.connect()) as conn, self.transaction(conn):
-            conn.execute("UPDATE studies SET settings = ? WHERE study_id = ?",
-                         (json.dumps(encode_value(dict(settings))), study_id))
-
-
-def _study(row: dict[str, Any]) -> StoredStudy:
-    return StoredStudy(
-        study_id=row["study_id"], name=row["name"], metric=row["metric"], mode=row["mode"],
-        resource=row["resource"], space=json.loads(row["space"]),
-        settings=json.loads(row["settings"]), state=row["state"], created=row["created"],
-        updated=row["updated"], elapsed=row["elapsed"], error=row["error"],
-        owner=row["owner"], heartbeat=row["heartbeat"])
-
-
-
-def dumps_values(values: Mapping[str, Any]) -> str:
-    """A report as stored (JSON; values JSON cannot hold are kept by ``repr``)."""
-    return _dumps(dict(values))
-
-
-def dumps_config(config: Mapping[str, Any]) -> str:
-    """A configuration as stored."""
-    return _dumps(dict(config))

@@ -1,0 +1,173 @@
+"""How values, configurations, settings and spaces are kept: JSON, with objects by ``repr``.
+
+A configuration may hold any Python object (``Categorical(abs, round)``, a class, an
+optimiser factory); JSON cannot, so such a value is kept as ``{"__repr__": repr(value)}`` and
+matched back to the space's choice of the same ``repr`` when the study is read with its space
+(a resume), or shown as the ``repr`` string without it (``%hpo show`` in another kernel).
+Both storages use this module, so they agree on what a value becomes.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .. import space as _space
+from ..errors import SpaceError
+from ..space import Bool, Categorical, Domain, Int, Real, Space
+
+__all__ = ["decode_config", "decode_values", "describe_space", "dumps", "dumps_config",
+           "dumps_values", "encode_value", "space_from_description"]
+
+_REPR = "__repr__"
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON-ready form of a config or reported value; objects JSON cannot hold are kept as
+    ``{"__repr__": repr(value)}`` (a categorical choice is recognised again on resume)."""
+    if value is None or type(value) in (bool, str, float, int):
+        return value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):  # a str subclass (an enum): its text, as json writes it
+        return str.__str__(value)
+    if isinstance(value, float):  # numpy.float64 is one
+        return float(value)
+    if isinstance(value, int):
+        return int(value)
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item) and getattr(value, "shape", None) == ():
+        return encode_value(item())
+    if isinstance(value, (list, tuple)):
+        return [encode_value(v) for v in value]
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: encode_value(v) for k, v in value.items()}
+    return {_REPR: repr(value)}
+
+
+def dumps(value: Any) -> str:
+    """``value`` as stored JSON text (NaN and infinities kept, as Python's json writes them)."""
+    return json.dumps(encode_value(value), allow_nan=True)
+
+
+def dumps_values(values: Mapping[str, Any]) -> str:
+    """A report as stored."""
+    return dumps(dict(values))
+
+
+def dumps_config(config: Mapping[str, Any]) -> str:
+    """A configuration as stored."""
+    return dumps(dict(config))
+
+
+def _is_repr(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get(_REPR), str)
+
+
+def decode_config(encoded: str | Mapping[str, Any], space: Space | None) -> dict[str, Any]:
+    """A stored configuration (JSON text or the encoded mapping), with objects kept by ``repr``
+    matched back to ``space``'s categorical choices (else left as the ``repr`` string)."""
+    config = json.loads(encoded) if isinstance(encoded, str) else dict(encoded)
+    if not isinstance(config, dict):
+        raise TypeError(f"a configuration must be a JSON object, not {type(config).__name__}")
+    for name, value in config.items():
+        if _is_repr(value):
+            text = value[_REPR]
+            domain = space.get(name) if space is not None else None
+            config[name] = text
+            if isinstance(domain, Categorical):
+                for choice in domain.choices:
+                    if repr(choice) == text:
+                        config[name] = choice
+                        break
+    return config
+
+
+def decode_values(encoded: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A stored report; values kept by ``repr`` come back as the ``repr`` string."""
+    values = json.loads(encoded) if isinstance(encoded, str) else dict(encoded)
+    if not isinstance(values, dict):
+        raise TypeError(f"a report must be a JSON object, not {type(values).__name__}")
+    return {k: v[_REPR] if _is_repr(v) else v for k, v in values.items()}
+
+
+# --------------------------------------------------------------------------- spaces
+def describe_space(space: Mapping[str, Domain]) -> dict[str, dict[str, Any]]:
+    """A JSON description of ``space``: each domain's type and ``repr`` (compared on resume,
+    and read back for domains whose arguments are literals), plus the fields of the basic
+    domains so that categorical objects survive as their ``repr``."""
+    described: dict[str, dict[str, Any]] = {}
+    for name, domain in space.items():
+        entry: dict[str, Any] = {"type": type(domain).__name__, "repr": repr(domain)}
+        if isinstance(domain, (Real, Int)):
+            entry.update(lo=domain.lo, hi=domain.hi, log=domain.log)
+        elif isinstance(domain, Categorical) and not isinstance(domain, Bool):
+            entry["choices"] = [encode_value(c) for c in domain.choices]
+        described[name] = entry
+    return described
+
+
+def _domain_types() -> dict[str, type[Domain]]:
+    return {name: obj for name, obj in vars(_space).items()
+            if isinstance(obj, type) and issubclass(obj, Domain) and not name.startswith("_")}
+
+
+def _literal_domain(text: str, types: Mapping[str, type[Domain]]) -> Domain | None:
+    """The domain written as ``text`` (``Real(0.0, 1.0, log=True)``) if it is a call of a
+    domain type with literal arguments (nothing is executed), else ``None``."""
+    def build(node: ast.AST) -> Any:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in types:
+            args = [build(a) for a in node.args]
+            kwargs = {k.arg: build(k.value) for k in node.keywords if k.arg is not None}
+            return types[node.func.id](*args, **kwargs)
+        return ast.literal_eval(node)
+
+    try:
+        domain = build(ast.parse(text, mode="eval").body)
+    except (SyntaxError, ValueError, TypeError, AttributeError, SpaceError):
+        return None
+    return domain if isinstance(domain, Domain) and repr(domain) == text else None
+
+
+def space_from_description(described: Mapping[str, Mapping[str, Any]],
+                           like: Mapping[str, Domain] | None = None) -> Space:
+    """The space of a stored study. A domain of ``like`` (the space a resuming study brings)
+    with the stored ``repr`` is used as it is, so categorical objects come back as the same
+    objects; otherwise categorical objects JSON cannot hold come back as their ``repr``
+    strings. A ``ValueError`` names an entry this version cannot read."""
+    types = _domain_types()
+    domains: dict[str, Domain] = {}
+    for name, entry in described.items():
+        if not isinstance(entry, Mapping):
+            raise TypeError(f"the space entry {name!r} is {entry!r}, not a description")
+        text = entry.get("repr")
+        mine = like.get(name) if like is not None else None
+        if mine is not None and repr(mine) == text:
+            domains[name] = mine
+            continue
+        domain = _literal_domain(text, types) if isinstance(text, str) else None
+        if domain is None:
+            domain = _structured_domain(name, entry)
+        domains[name] = domain
+    return Space(domains)
+
+
+def _structured_domain(name: str, entry: Mapping[str, Any]) -> Domain:
+    kind = entry.get("type")
+    try:
+        if kind == "Real":
+            return Real(entry["lo"], entry["hi"], log=entry["log"])
+        if kind == "Int":
+            return Int(entry["lo"], entry["hi"], log=entry["log"])
+        if kind == "Bool":
+            return Bool()
+        if "choices" in entry:
+            return Categorical(*[c[_REPR] if _is_repr(c) else c for c in entry["choices"]])
+    except (KeyError, TypeError, SpaceError) as exc:
+        raise ValueError(f"the space entry {name!r} ({entry.get('repr', kind)!r}) cannot be "
+                         f"read: {exc}") from None
+    raise ValueError(f"the space entry {name!r} is a {kind!r} domain ({entry.get('repr')!r}), "
+                     f"which this version of jupyter_hpo cannot read: upgrade jupyter_hpo")

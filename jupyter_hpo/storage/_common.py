@@ -1,0 +1,114 @@
+"""What every storage shares: leases, default names, the state a study is shown in, and the
+messages that say what went wrong and what to do, so that both storages say the same thing."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable
+
+from ..errors import DuplicateStudyError, StorageError, StudyNotFoundError, StudyStateError
+from ..records import StudyState
+
+LEASE_TIMEOUT = 60.0
+"""Seconds without a heartbeat after which a lease is free (a live process on this machine
+keeps its lease as long as it beats; a dead one loses it at once)."""
+
+DEFAULT_PREFIX = "study-"
+INTERRUPTED_ERROR = "its kernel stopped while it ran"
+
+Clock = Callable[[], float]
+
+
+def owner_id() -> str:
+    """``host:pid`` of this process: who holds a lease."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_alive(owner: str | None, heartbeat: float | None, now: float) -> bool:
+    """Whether the process named by ``owner`` (``host:pid``) still runs the study: on this
+    machine a process that has exited loses its lease at once; otherwise the lease lasts
+    ``LEASE_TIMEOUT`` seconds after the last heartbeat."""
+    if not owner:
+        return False
+    host, _, pid_text = owner.rpartition(":")
+    if host == socket.gethostname() and pid_text.isdigit():
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except (PermissionError, OSError):
+            pass
+    return heartbeat is not None and now - heartbeat < LEASE_TIMEOUT
+
+
+def shown_state(state: StudyState, owner: str | None, heartbeat: float | None,
+                now: float) -> StudyState:
+    """The state to show: a study stored as running whose process is gone is ``interrupted``."""
+    if state.active and not lease_alive(owner, heartbeat, now):
+        return StudyState.INTERRUPTED
+    return state
+
+
+def stored_state(state: StudyState) -> StudyState:
+    """What is written for ``state``: ``stopping`` is kept as ``running`` (the study still
+    runs; ``interrupted`` is only ever derived from a dead lease)."""
+    return StudyState.RUNNING if state is StudyState.STOPPING else state
+
+
+def first_free_name(taken: Iterable[str], prefix: str = DEFAULT_PREFIX) -> str:
+    """``study-N`` with the smallest N >= 1 not in ``taken``."""
+    taken = set(taken)
+    n = 1
+    while f"{prefix}{n}" in taken:
+        n += 1
+    return f"{prefix}{n}"
+
+
+def check_name(name: str | None) -> None:
+    """A study name is ``None`` (choose one) or non-empty text."""
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise StorageError(f"the study name is {name!r}, but must be non-empty text (or None "
+                           f"for study-N)")
+
+
+# ------------------------------------------------------------------------- messages
+def name_taken(location: str, name: str) -> DuplicateStudyError:
+    return DuplicateStudyError(
+        f"a study named {name!r} already exists in {location}: continue it with --name {name} "
+        f"--resume, pick another --name, or remove it with %hpo delete {name}")
+
+
+def not_found(location: str, name: str, names: list[str]) -> StudyNotFoundError:
+    stored = f"stored studies: {', '.join(names)}" if names else "it holds no studies yet"
+    return StudyNotFoundError(f"no study named {name!r} in {location}; {stored}")
+
+
+def held_elsewhere(name: str, owner: str, heartbeat: float | None, now: float,
+                   doing: str) -> StudyStateError:
+    seen = f", last seen {now - heartbeat:.0f} s ago" if heartbeat is not None else ""
+    return StudyStateError(
+        f"cannot {doing} study {name!r}: it is being run by another kernel ({owner}{seen}); "
+        f"wait for it to finish or stop it (%hpo stop {name}); `%hpo show {name}` shows its "
+        f"progress from here")
+
+
+def running_here(name: str) -> StudyStateError:
+    return StudyStateError(f"study {name!r} is running in this process: stop it first with "
+                           f"`%hpo stop {name}`")
+
+
+def not_running(name: str, state: StudyState) -> StudyStateError:
+    why = {StudyState.INTERRUPTED: "interrupted: its kernel stopped; resume it with "
+                                   f"--name {name} --resume",
+           StudyState.CREATED: "created but not started"}.get(state, state.value)
+    return StudyStateError(f"cannot stop study {name!r}: it is not running (it is {why}), so "
+                           f"there is nothing to stop")
+
+
+def lease_lost(name: str, owner: str) -> StudyStateError:
+    return StudyStateError(f"study {name!r} is now run by another process ({owner}): this "
+                           f"process lost its lease and no longer writes it")

@@ -1,0 +1,83 @@
+"""The SQLite schema of a storage file, every earlier version of it and the migrations between
+them. A file says what it is with ``PRAGMA application_id`` (ours: "JHPO") and which schema it
+has with ``PRAGMA user_version``; opening an older file migrates it in one transaction, a newer
+one is refused.
+
+Version history:
+
+1. studies, trials, reports (jupyter_hpo 0.1).
+2. ``studies.stop_request`` (who asked the study to stop, from another process or the
+   JupyterLab panel; ``NULL`` when nobody did), ``studies.stop_reason`` (why it stopped:
+   "time limit reached", "stopped from JupyterLab by alice") and ``trials.resources`` (what a
+   trial ran on, as the dashboard shows it).
+"""
+
+from __future__ import annotations
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA", "SCHEMA_V1", "SCHEMA_VERSION", "statements"]
+
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x4A48504F  # "JHPO": marks a file as ours (PRAGMA application_id)
+
+SCHEMA_V1 = """
+CREATE TABLE studies (
+    study_id   INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    metric     TEXT NOT NULL,
+    mode       TEXT NOT NULL,
+    resource   TEXT NOT NULL,
+    space      TEXT NOT NULL,
+    settings   TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    created    REAL NOT NULL,
+    updated    REAL NOT NULL,
+    elapsed    REAL NOT NULL DEFAULT 0,
+    error      TEXT NOT NULL DEFAULT '',
+    owner      TEXT,
+    heartbeat  REAL
+);
+CREATE TABLE trials (
+    study_id   INTEGER NOT NULL REFERENCES studies(study_id) ON DELETE CASCADE,
+    trial_id   INTEGER NOT NULL,
+    config     TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    start_time REAL NOT NULL,
+    end_time   REAL,
+    error      TEXT NOT NULL DEFAULT '',
+    traceback  TEXT NOT NULL DEFAULT '',
+    device     TEXT NOT NULL DEFAULT '',
+    bracket    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (study_id, trial_id)
+);
+CREATE TABLE reports (
+    study_id   INTEGER NOT NULL,
+    trial_id   INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    time       REAL NOT NULL,
+    "values"   TEXT NOT NULL,
+    PRIMARY KEY (study_id, trial_id, seq),
+    FOREIGN KEY (study_id, trial_id) REFERENCES trials(study_id, trial_id) ON DELETE CASCADE
+);
+"""
+
+# From version N to N + 1: SQL statements separated by ";", applied in order in the one
+# transaction that also sets the new user_version.
+MIGRATIONS: dict[int, str] = {
+    1: """
+ALTER TABLE studies ADD COLUMN stop_request TEXT;
+ALTER TABLE studies ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE trials ADD COLUMN resources TEXT NOT NULL DEFAULT 'cpu';
+""",
+}
+
+# A new file is made as version 1 plus every migration, so that new and migrated files have
+# the same schema by construction.
+SCHEMA = SCHEMA_V1 + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION))
+
+# Columns added after version 1, with the value an older file (read without migrating it,
+# when it is read-only) gives them.
+ADDED_COLUMNS = {"stop_request": None, "stop_reason": "", "resources": "cpu"}
+
+
+def statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

@@ -1,0 +1,320 @@
+"""One SQLite storage file: what it is, how it is opened, and what its errors mean.
+
+``SQLiteFile`` checks a file once when it is opened (ours, not damaged at the first page, not
+of a newer schema; an empty file gets the schema, an older one is migrated in one
+transaction), decides whether it can be written (a read-only file or folder is opened
+read-only, so it can still be read), and then hands out connections: ``reading()`` and
+``writing(doing)``, one short ``BEGIN IMMEDIATE`` transaction that is refused before anything
+is written if the file is read-only, was deleted or replaced since it was opened, or fails
+``PRAGMA quick_check`` (run once, before the first write). Every ``sqlite3`` error becomes a
+``StorageError`` that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import StorageDamagedError, StorageError, StorageGoneError, StorageReadOnlyError
+from ._schema import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION, statements
+
+__all__ = ["DEFAULT_FILE", "SQLiteFile", "default_storage_path", "storage_path"]
+
+DEFAULT_FILE = "jupyter_hpo.db"
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
+def default_storage_path() -> str:
+    """``$JUPYTER_HPO_STORAGE`` if set, else ``jupyter_hpo.db`` in the working directory."""
+    return os.environ.get("JUPYTER_HPO_STORAGE") or DEFAULT_FILE
+
+
+def storage_path(location: str | os.PathLike[str]) -> str:
+    """The absolute path of a SQLite storage given as a path, ``sqlite:///relative/path``,
+    ``sqlite:////absolute/path`` or ``file:///absolute/path``; any other URL is refused."""
+    text = os.fspath(location)
+    if text.strip() in (":memory:", "sqlite://", "sqlite:///:memory:"):
+        raise StorageError(f"{text} is not a file: keep studies in memory with "
+                           f"open_storage(':memory:') or InMemoryStorage()")
+    match = _URL.match(text)
+    if match:
+        scheme = match.group(1).lower()
+        if scheme not in ("sqlite", "file"):
+            raise StorageError(f"only SQLite files are supported as storage (got {text}): pass "
+                               f"a file path or sqlite:///path")
+        rest = text[match.end():]
+        if scheme == "file":
+            if rest and not rest.startswith("/"):
+                raise StorageError(f"{text} names a file on another machine ({rest.split('/')[0]}"
+                                   f"): pass a local file path or sqlite:///path")
+            text = rest
+        else:
+            text = rest.removeprefix("/")
+    if not text.strip():
+        raise StorageError(f"the storage path is empty (got {os.fspath(location)!r}): pass a "
+                           f"file name such as studies.db")
+    return os.path.abspath(os.path.expanduser(text))
+
+
+class SQLiteFile:
+    """An opened storage file (see the module docstring). ``timeout``: seconds a write waits
+    for another process's transaction before giving up."""
+
+    def __init__(self, path: str, timeout: float = 30.0) -> None:
+        self.path = path
+        self.timeout = float(timeout)
+        self.read_only = False
+        self.version = SCHEMA_VERSION  # lower only for an old file read without migrating
+        self._immutable = False  # read-only with no -shm possible: read the file as it is
+        self._identity: tuple[int, int] | None = None
+        self._checked = False  # quick_check passed (it runs before the first write)
+        self._check_lock = threading.Lock()
+        self._open()
+
+    # ------------------------------------------------------------------ opening
+    def _open(self) -> None:
+        folder = Path(self.path).parent
+        if not folder.is_dir():
+            raise StorageError(f"cannot create {self.path}: the folder {folder} does not exist")
+        if os.path.isdir(self.path):
+            raise StorageError(f"{self.path} is a folder: pass a file path such as "
+                               f"{os.path.join(self.path, DEFAULT_FILE)}")
+        exists = os.path.exists(self.path)
+        if exists and not os.access(self.path, os.R_OK):
+            raise StorageError(f"{self.path} cannot be read (permission denied): pass another "
+                               f"file with --storage")
+        self.read_only = not self._writable(exists)
+        if not exists and self.read_only:
+            return  # nothing stored here and nothing can be: reads see no studies
+        try:
+            conn = self._read_only_connection() if self.read_only else sqlite3.connect(
+                self._uri("rw" if exists else "rwc"), uri=True, timeout=self.timeout,
+                isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "open") from None
+        try:
+            self._prepare(conn)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "open") from None
+        finally:
+            conn.close()
+        stat = os.stat(self.path)
+        self._identity = (stat.st_dev, stat.st_ino)
+
+    def _writable(self, exists: bool) -> bool:
+        folder = os.path.dirname(self.path)
+        folder_ok = os.access(folder, os.W_OK | os.X_OK)
+        if not exists:
+            return folder_ok
+        if not os.access(self.path, os.W_OK):
+            return False
+        # WAL keeps -wal and -shm files beside the database: they must be creatable or exist
+        return folder_ok or all(os.access(self.path + s, os.W_OK) for s in ("-wal", "-shm"))
+
+    def _uri(self, mode: str) -> str:
+        uri = f"{Path(self.path).as_uri()}?mode={mode}"
+        return uri + "&immutable=1" if mode == "ro" and self._immutable else uri
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Check what the file is; create the schema in an empty file, migrate an older one
+        (in one transaction, after a quick_check), refuse anything else untouched."""
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if (tables or app_id) and app_id != APPLICATION_ID:
+            shown = f"tables: {', '.join(sorted(tables)[:6])}" if tables else f"id {app_id:#x}"
+            raise StorageError(
+                f"{self.path} is a SQLite database of another program ({shown}), not "
+                f"jupyter_hpo storage; pass another file with --storage (the file was left "
+                f"untouched)")
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path} was written by a newer jupyter_hpo (storage schema {version}, "
+                f"this version reads up to {SCHEMA_VERSION}): upgrade jupyter_hpo to open it "
+                f"(the file was left untouched)")
+        if tables and version < 1:
+            raise StorageDamagedError(self.damaged("it has tables but no schema version"))
+        if self.read_only:
+            self.version = version if tables else SCHEMA_VERSION
+            return
+        if not tables:
+            self._create_schema(conn)
+        elif version < SCHEMA_VERSION:
+            self._quick_check(conn)
+            with _transaction(conn):
+                current = conn.execute("PRAGMA user_version").fetchone()[0]
+                for step in range(current, SCHEMA_VERSION):
+                    for statement in statements(MIGRATIONS[step]):
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._quick_check(conn)
+            conn.execute("PRAGMA journal_mode = WAL")
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        with _transaction(conn):
+            # another process may have made it since we looked
+            if not conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                for statement in statements(SCHEMA):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("PRAGMA journal_mode = WAL")
+
+    def _read_only_connection(self) -> sqlite3.Connection:
+        """A read-only connection; when the folder is read-only too and the WAL index (-shm)
+        cannot be created, the file is read as it is (``immutable=1``: what other processes
+        have not checkpointed yet is not seen)."""
+        if not self._immutable:
+            conn = sqlite3.connect(self._uri("ro"), uri=True, timeout=self.timeout,
+                                   isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "readonly" not in str(exc) and "unable to open" not in str(exc):
+                    raise
+                self._immutable = True
+        return sqlite3.connect(self._uri("ro"), uri=True, timeout=self.timeout,
+                               isolation_level=None, check_same_thread=False)
+
+    # ------------------------------------------------------------------ sessions
+    def _check_identity(self) -> None:
+        """The file must still be the one opened (not deleted, not replaced)."""
+        if self._identity is None:
+            return
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            raise self._gone("deleted") from None
+        except OSError as exc:
+            raise StorageError(f"{self.path} cannot be reached: {exc}") from None
+        if (stat.st_dev, stat.st_ino) != self._identity:
+            raise self._gone("replaced by another file")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection | None]:
+        """A connection to read with (``None``: a read-only storage with no file)."""
+        self._check_identity()
+        if self._identity is None:
+            yield None
+            return
+        try:
+            conn = self._read_only_connection() if self.read_only else sqlite3.connect(
+                self._uri("rw"), uri=True, timeout=self.timeout, isolation_level=None,
+                check_same_thread=False)
+            try:
+                conn.row_factory = sqlite3.Row
+                yield conn
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from None
+
+    @contextmanager
+    def writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, refused before anything is written if the file
+        is read-only, gone or damaged."""
+        self._check_identity()
+        if self.read_only:
+            raise self._read_only(doing)
+        try:
+            conn = sqlite3.connect(self._uri("rw"), uri=True, timeout=self.timeout,
+                                   isolation_level=None, check_same_thread=False)
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA foreign_keys = ON")
+                self._quick_check(conn)
+                with _transaction(conn):
+                    self._check_identity()  # the file connected to is the one opened
+                    yield conn
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise self._error(exc, doing) from None
+
+    def _quick_check(self, conn: sqlite3.Connection) -> None:
+        if self._checked:
+            return
+        with self._check_lock:
+            if self._checked:
+                return
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                lines = [line.strip() for text in problems for line in str(text).splitlines()
+                         if line.strip() and not line.startswith("***")]
+                raise StorageDamagedError(self.damaged("quick_check: " + "; ".join(lines[:3])))
+            self._checked = True
+
+    # -------------------------------------------------------------------- errors
+    def damaged(self, detail: str) -> str:
+        return (f"{self.path} is damaged ({detail}); nothing was written to it. Recover what "
+                f"can be read with `sqlite3 {self.path} .recover | sqlite3 recovered.db`, or "
+                f"pass another file with --storage")
+
+    def _read_only(self, doing: str) -> StorageReadOnlyError:
+        self.read_only = True
+        if os.path.exists(self.path) and not os.access(self.path, os.W_OK):
+            where = self.path
+        else:
+            where = f"the folder {os.path.dirname(self.path)}"
+        return StorageReadOnlyError(
+            f"cannot {doing} {self.path}: the storage is read-only (permission denied on "
+            f"{where}); its studies can still be listed and loaded: pass another --storage to "
+            f"store new results")
+
+    def _gone(self, how: str) -> StorageGoneError:
+        return StorageGoneError(
+            f"the storage file {self.path} was {how} after it was opened; it is not recreated "
+            f"and nothing is written anywhere else", location=self.path, how=how)
+
+    def _error(self, exc: sqlite3.Error, doing: str) -> StorageError:
+        """The ``StorageError`` that says what ``exc`` means for this file."""
+        code = getattr(exc, "sqlite_errorname", "") or ""
+        text = str(exc)
+        if "NOTADB" in code or "not a database" in text:
+            return StorageDamagedError(
+                f"{self.path} cannot be used as jupyter_hpo storage: {text}. It is not a "
+                f"SQLite file, or it is damaged; pass another file with --storage (the file "
+                f"was left untouched)")
+        if "CORRUPT" in code or "malformed" in text or "decode" in text:
+            return StorageDamagedError(self.damaged(text))
+        if "READONLY" in code or "readonly" in text:
+            return self._read_only(doing)
+        if "BUSY" in code or "LOCKED" in code or "locked" in text:
+            return StorageError(f"cannot {doing} {self.path}: another process kept it locked "
+                                f"for more than {self.timeout:g} s ({text}); nothing was "
+                                f"written, try again")
+        if "FULL" in code or "full" in text:
+            return StorageError(f"cannot {doing} {self.path}: the disk is full ({text}); "
+                                f"nothing was written")
+        if self._identity is not None and not os.path.exists(self.path):
+            return self._gone("deleted")
+        return StorageError(f"cannot {doing} {self.path}: {text}")
+
+    def corrupt_row(self, what: str, exc: Exception) -> StorageDamagedError:
+        return StorageDamagedError(self.damaged(f"{what} cannot be read: {exc}"))
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock at once (waiting up to the
+    busy timeout), so concurrent writers queue instead of failing halfway."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite rolled back already
+        raise
+    conn.execute("COMMIT")

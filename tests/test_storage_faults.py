@@ -1,0 +1,512 @@
+"""Storage faults on real files: each is refused or reported at once with a message that names
+the file, and nothing is written. Damaged pages, a truncated file, read-only files and folders
+(checked as an unprivileged user), a file deleted or replaced while open, several processes
+creating studies at the same moment, a file of the previous schema, and locations that are not
+SQLite files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import pwd
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import traceback
+from pathlib import Path
+
+import pytest
+
+from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
+from jupyter_hpo.space import Categorical, Real, Space
+from jupyter_hpo.storage import (
+    SCHEMA_VERSION,
+    InMemoryStorage,
+    SQLiteStorage,
+    StorageDamagedError,
+    StorageError,
+    StorageGoneError,
+    StorageReadOnlyError,
+    StudyUpdate,
+    open_storage,
+)
+
+SPACE = Space({"x": Real(0.0, 1.0), "act": Categorical("relu", "tanh")})
+
+
+def create(storage, name=None):
+    return storage.create_study(name, metric="loss", direction=Direction.MIN, resource="epoch",
+                                space=SPACE, settings={"trials": 30})
+
+
+def fill(path, studies=4, trials=30, reports=10):
+    """A real storage file with several finished studies (about 40 pages of 4 KiB)."""
+    storage = SQLiteStorage(path)
+    for _ in range(studies):
+        study = create(storage)
+        records = tuple(
+            TrialRecord(i, {"x": i / trials, "act": "relu" if i % 2 else "tanh"},
+                        TrialStatus.COMPLETED,
+                        tuple({"epoch": e, "loss": (i + 1) / (e + 1), "note": "n" * 40}
+                              for e in range(1, reports + 1)),
+                        tuple(float(e) for e in range(reports)), 1.0, 2.0)
+            for i in range(trials))
+        storage.write(study.study_id, StudyUpdate(records, {}, StudyState.FINISHED, 3.0))
+        storage.release_study(study.study_id)
+    assert not Path(f"{path}-wal").exists()  # everything is in the file itself
+    return storage
+
+
+def digest(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def attempt(call):
+    """``"damaged"`` if ``call`` is refused as damaged, else its result (other errors fail)."""
+    try:
+        return call()
+    except StorageDamagedError as exc:
+        assert "damaged" in str(exc)
+        return "damaged"
+
+
+# --------------------------------------------------------------------------- damaged
+def damage(path: Path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    pages = len(data) // 4096
+    assert pages > 30
+    if how == "pages":  # overwrite the content of three pages in the middle
+        for page in range(pages // 2, pages // 2 + 3):
+            start = page * 4096
+            data[start + 16:start + 4096 - 16] = bytes((i * 7 + 3) % 256 for i in range(4064))
+    else:
+        del data[(pages // 2) * 4096:]
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["pages", "truncated"])
+def test_a_damaged_file_is_reported_and_nothing_is_written_to_it(tmp_path, how):
+    path = tmp_path / "studies.db"
+    fill(path)
+    damage(path, how)
+    before = digest(path)
+    storage = attempt(lambda: SQLiteStorage(path))
+    if storage != "damaged":  # the first page is intact: the file opens, reading finds it
+        with pytest.raises(StorageDamagedError, match=f"{path} is damaged"):
+            storage.list_studies()
+        loads = [attempt(lambda n=n: len(storage.load_study(n).trials))
+                 for n in ("study-1", "study-2", "study-3", "study-4")]
+        assert "damaged" in loads and set(loads) <= {"damaged", 30}
+        for write in (lambda s: create(s), lambda s: create(s, "new"),
+                      lambda s: s.acquire_study("study-1"), lambda s: s.delete_study("study-1"),
+                      lambda s: s.request_stop("study-1", by="me"),
+                      lambda s: s.update_settings(1, {})):
+            with pytest.raises(StorageDamagedError,
+                               match=f"{path} is damaged \\(quick_check: .*nothing was "
+                                     f"written.*--storage"):
+                write(SQLiteStorage(path))  # refused before writing, by every new object
+        with pytest.raises(StorageDamagedError):
+            create(storage)  # and by the one that read it
+    assert digest(path) == before
+
+
+def test_rows_that_cannot_be_decoded_are_reported_as_damage(tmp_path):
+    path = tmp_path / "studies.db"
+    fill(path, studies=2, trials=2, reports=2)
+    with sqlite3.connect(path) as conn:  # valid pages, nonsense in them
+        conn.execute("UPDATE studies SET settings = 'not json' WHERE name = 'study-2'")
+        conn.execute("UPDATE trials SET status = 'exploded' WHERE study_id = 1")
+    conn.close()
+    storage = SQLiteStorage(path)
+    with pytest.raises(StorageDamagedError, match="the row of study 'study-2' cannot be read"):
+        storage.list_studies()
+    with pytest.raises(StorageDamagedError, match="a trial of study 'study-1' cannot be read"):
+        storage.load_study("study-1")
+
+
+def test_a_newer_schema_is_refused_untouched(tmp_path):
+    path = tmp_path / "s.db"
+    fill(path, studies=1, trials=1, reports=1)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before = digest(path)
+    with pytest.raises(StorageError, match=f"storage schema {SCHEMA_VERSION + 1}.*upgrade "
+                                           "jupyter_hpo"):
+        SQLiteStorage(path)
+    assert digest(path) == before
+
+
+# ------------------------------------------------------------------------- read-only
+NOBODY = pwd.getpwnam("nobody")
+
+
+def unprivileged(fn, *args):
+    """``fn(*args)`` in a forked child that cannot write what root owns: tests run as root
+    here, for whom permissions do not apply, so the child becomes ``nobody`` first."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            os.close(read)
+            if os.getuid() == 0:
+                os.setgroups([])
+                os.setgid(NOBODY.pw_gid)
+                os.setuid(NOBODY.pw_uid)
+            result = ("ok", fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - sent to the parent, which fails
+            result = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        with os.fdopen(write, "wb") as out:
+            out.write(pickle.dumps(result))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        data = answer.read()
+    os.waitpid(pid, 0)
+    status, value = pickle.loads(data)
+    if status != "ok":
+        pytest.fail(f"in the unprivileged child: {value}")
+    return value
+
+
+@pytest.fixture
+def shared_folder():
+    """A folder outside pytest's private tmp (which ``nobody`` cannot enter)."""
+    folder = Path(tempfile.mkdtemp(prefix="jupyter-hpo-ro-", dir="/tmp"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def read_only_session(path: str) -> dict:
+    """In the unprivileged child: read everything, try every write."""
+    assert not os.access(path, os.W_OK) or not os.access(os.path.dirname(path), os.W_OK)
+    storage = SQLiteStorage(path)
+    out = {"read_only": storage.read_only,
+           "names": [s.name for s in storage.list_studies()],
+           "trials": len(storage.load_study("study-1").trials),
+           "best": storage.find_study("study-1").best_value,
+           "stop_request": storage.stop_request(1), "refusals": {}}
+    record = TrialRecord(99, {"x": 0.5, "act": "relu"}, TrialStatus.COMPLETED)
+    writes = {"create": lambda: create(storage), "acquire": lambda: storage.acquire_study("study-1"),
+              "delete": lambda: storage.delete_study("study-1"),
+              "request_stop": lambda: storage.request_stop("study-1", by="me"),
+              "write": lambda: storage.write(1, StudyUpdate((record,))),
+              "update_settings": lambda: storage.update_settings(1, {}),
+              "release": lambda: storage.release_study(1)}
+    for what, call in writes.items():
+        try:
+            call()
+            out["refusals"][what] = None
+        except StorageReadOnlyError as exc:
+            out["refusals"][what] = str(exc)
+    return out
+
+
+def check_read_only(path: Path, out: dict) -> None:
+    assert out["read_only"] is True
+    assert out["names"][:2] == ["study-1", "study-2"] and out["trials"] == 30
+    assert out["best"] == pytest.approx(1 / 11) and out["stop_request"] is None
+    for what, message in out["refusals"].items():
+        assert message is not None, f"{what} was not refused"
+        assert f"{path}: the storage is read-only (permission denied on " in message
+        assert "pass another --storage" in message
+
+
+def test_a_read_only_file_can_be_read_and_every_write_is_refused(shared_folder):
+    path = shared_folder / "studies.db"
+    fill(path)
+    os.chmod(path, 0o644)  # root's file, readable by everyone
+    os.chmod(shared_folder, 0o777)  # the folder is writable: SQLite can keep its -shm there
+    before = digest(path)
+    out = unprivileged(read_only_session, str(path))
+    check_read_only(path, out)
+    assert all(f"permission denied on {path})" in message for message in out["refusals"].values())
+    assert digest(path) == before
+
+
+def test_a_file_in_a_read_only_folder_can_be_read(shared_folder):
+    path = shared_folder / "studies.db"
+    fill(path)
+    os.chmod(path, 0o666)  # the file itself is writable, but WAL needs the folder
+    before = digest(path)
+    out = unprivileged(read_only_session, str(path))
+    check_read_only(path, out)
+    assert all(f"permission denied on the folder {shared_folder})" in message
+               for message in out["refusals"].values())
+    assert digest(path) == before
+    assert sorted(p.name for p in shared_folder.iterdir()) == ["studies.db"]
+
+
+def test_a_read_only_file_of_the_previous_schema_is_read_without_migrating(shared_folder):
+    path = shared_folder / "old.db"
+    make_v1_file(path)
+    os.chmod(path, 0o644)
+    before = digest(path)
+
+    def read(p):
+        storage = SQLiteStorage(p)
+        record = storage.load_study("old")
+        return (storage.read_only, [s.name for s in storage.list_studies()],
+                [(t.status.value, t.resources, len(t.reports)) for t in record.trials],
+                record.stop_reason, storage.stop_request(record.study_id))
+
+    read_only, names, trials, stop_reason, request = unprivileged(read, str(path))
+    assert read_only and names == ["old", "other"]
+    assert trials == [("completed", "cpu", 2), ("failed", "cpu", 1), ("running", "cpu", 1)]
+    assert (stop_reason, request) == ("", None)
+    assert digest(path) == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+
+
+def test_sqlite_refusing_a_write_is_reported_as_read_only(shared_folder):
+    """The file became read-only after it was opened: SQLite's "attempt to write a readonly
+    database" becomes the same read-only error (not "damaged")."""
+    os.chown(shared_folder, NOBODY.pw_uid, NOBODY.pw_gid)
+    path = str(shared_folder / "mine.db")
+
+    def session(p):
+        storage = SQLiteStorage(p)
+        study = create(storage, "s")
+        assert storage.read_only is False
+        os.chmod(p, 0o444)
+        try:
+            storage.write(study.study_id, StudyUpdate(state=StudyState.RUNNING))
+        except StorageReadOnlyError as exc:
+            return str(exc), storage.read_only, len(storage.list_studies())
+        return None, storage.read_only, 0
+
+    message, read_only, listed = unprivileged(session, path)
+    assert message is not None and f"cannot write a study to {path}: the storage is " \
+        "read-only (permission denied" in message
+    assert read_only is True and listed == 1  # refused at once from now on, still readable
+
+
+# ------------------------------------------------------------------ deleted or replaced
+def test_a_deleted_file_is_reported_and_never_recreated(tmp_path):
+    path = tmp_path / "studies.db"
+    storage = SQLiteStorage(path)
+    study = create(storage, "s")
+    for leftover in tmp_path.glob("studies.db*"):
+        leftover.unlink()
+    record = TrialRecord(0, {"x": 0.5, "act": "relu"}, TrialStatus.COMPLETED)
+    for call in (lambda: storage.write(study.study_id, StudyUpdate((record,))),
+                 lambda: create(storage, "t"), lambda: storage.request_stop("s", by="me"),
+                 lambda: storage.stop_request(study.study_id), storage.list_studies,
+                 lambda: storage.release_study(study.study_id)):
+        with pytest.raises(StorageGoneError, match=f"{path} was deleted after it was opened; "
+                                                   "it is not recreated") as info:
+            call()
+        assert info.value.how == "deleted" and info.value.location == str(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_replaced_file_is_not_written(tmp_path):
+    path, other = tmp_path / "studies.db", tmp_path / "other.db"
+    storage = SQLiteStorage(path)
+    study = create(storage, "s")
+    fill(other, studies=1, trials=2, reports=2)
+    os.replace(other, path)
+    before = digest(path)
+    with pytest.raises(StorageGoneError, match="was replaced by another file"):
+        storage.write(study.study_id, StudyUpdate(state=StudyState.RUNNING))
+    with pytest.raises(StorageGoneError):
+        storage.list_studies()
+    assert digest(path) == before
+    assert [s.name for s in SQLiteStorage(path).list_studies()] == ["study-1"]  # reopened
+
+
+# ------------------------------------------------------------------ concurrent creators
+CREATOR = textwrap.dedent("""
+    import sys
+    from jupyter_hpo.records import Direction
+    from jupyter_hpo.space import Real, Space
+    from jupyter_hpo.storage import SQLiteStorage
+    print("ready", flush=True)
+    sys.stdin.readline()  # all start together
+    storage = SQLiteStorage(sys.argv[1])
+    study = storage.create_study(None, metric="loss", direction=Direction.MIN,
+                                 resource="epoch", space=Space({"x": Real(0, 1)}), settings={})
+    print(study.name, flush=True)
+""")
+
+
+@pytest.mark.timeout(180)
+def test_processes_starting_at_once_get_distinct_default_names(tmp_path):
+    path = tmp_path / "shared.db"  # not there yet: they also race to create the file
+    script = tmp_path / "creator.py"
+    script.write_text(CREATOR)
+    for first in (1, 5):
+        procs = [subprocess.Popen([sys.executable, str(script), str(path)], text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for _ in range(4)]
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready"
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        results = [proc.communicate(timeout=120) for proc in procs]
+        assert all(proc.returncode == 0 for proc in procs), [err for _, err in results]
+        names = sorted(out.strip() for out, _ in results)
+        assert names == sorted(f"study-{i}" for i in range(first, first + 4))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM studies").fetchone()[0] == 8
+    conn.close()
+
+
+# ----------------------------------------------------------------- schema 1 -> schema 2
+SCHEMA_V1 = """
+CREATE TABLE studies (
+    study_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, metric TEXT NOT NULL,
+    mode TEXT NOT NULL, resource TEXT NOT NULL, space TEXT NOT NULL, settings TEXT NOT NULL,
+    state TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+    elapsed REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', owner TEXT, heartbeat REAL);
+CREATE TABLE trials (
+    study_id INTEGER NOT NULL REFERENCES studies(study_id) ON DELETE CASCADE,
+    trial_id INTEGER NOT NULL, config TEXT NOT NULL, status TEXT NOT NULL,
+    start_time REAL NOT NULL, end_time REAL, error TEXT NOT NULL DEFAULT '',
+    traceback TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',
+    bracket INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (study_id, trial_id));
+CREATE TABLE reports (
+    study_id INTEGER NOT NULL, trial_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+    time REAL NOT NULL, "values" TEXT NOT NULL, PRIMARY KEY (study_id, trial_id, seq),
+    FOREIGN KEY (study_id, trial_id) REFERENCES trials(study_id, trial_id) ON DELETE CASCADE);
+PRAGMA application_id = 1246253135;
+PRAGMA user_version = 1;
+"""
+
+V1_SPACE = ('{"lr": {"type": "Real", "repr": "Real(0.0001, 0.1, log=True)", "lo": 0.0001, '
+            '"hi": 0.1, "log": true}, "fn": {"type": "Categorical", "repr": '
+            '"Categorical(<built-in function abs>, \'relu\')", "choices": [{"__repr__": '
+            '"<built-in function abs>"}, "relu"]}}')
+
+
+def make_v1_file(path, *, extra: str = "") -> None:
+    """A storage file as jupyter_hpo 0.1 (schema 1) wrote it, made with its own SQL."""
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_V1)
+    conn.execute("INSERT INTO studies VALUES (1, 'old', 'loss', 'min', 'epoch', ?, "
+                 "'{\"trials\": 3, \"seed\": 0}', 'finished', 10.0, 20.0, 9.5, '', NULL, 19.0)",
+                 (V1_SPACE,))
+    conn.execute("INSERT INTO studies VALUES (2, 'other', 'acc', 'max', 'step', '{}', '{}', "
+                 "'failed', 30.0, 40.0, 1.0, 'it broke', NULL, 39.0)")
+    conn.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (1, 0, '{"lr": 0.01, "fn": {"__repr__": "<built-in function abs>"}}', "completed",
+         11.0, 12.0, "", "", "cuda:0", 1),
+        (1, 1, '{"lr": 0.05, "fn": "relu"}', "failed", 12.0, 13.0, "diverged",
+         "Traceback ...", "cpu", 0),
+        (1, 2, '{"lr": 0.001, "fn": "relu"}', "running", 13.0, None, "", "", "cpu", 0)])
+    conn.executemany("INSERT INTO reports VALUES (?, ?, ?, ?, ?)", [
+        (1, 0, 0, 0.5, '{"epoch": 1, "loss": 0.8}'), (1, 0, 1, 1.5, '{"epoch": 2, "loss": 0.4}'),
+        (1, 1, 0, 2.0, '{"epoch": 1, "loss": 0.1}'), (1, 2, 0, 3.0, '{"epoch": 1, "loss": 0.6}')])
+    conn.commit()
+    conn.executescript(extra)
+    conn.close()
+
+
+def test_a_file_of_schema_1_is_migrated_and_keeps_everything(tmp_path):
+    path = tmp_path / "old.db"
+    make_v1_file(path)
+    storage = SQLiteStorage(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
+        assert {"stop_request", "stop_reason"} <= columns
+    conn.close()
+    assert [(s.name, s.state, s.trials, s.best_value) for s in storage.list_studies()] == [
+        ("old", StudyState.FINISHED, 3, 0.4), ("other", StudyState.FAILED, 0, None)]
+    space = Space({"lr": Real(1e-4, 1e-1, log=True), "fn": Categorical(abs, "relu")})
+    old = storage.load_study("old", space=space)
+    assert (old.metric, old.direction, old.resource, old.elapsed) == ("loss", Direction.MIN,
+                                                                       "epoch", 9.5)
+    assert dict(old.settings) == {"trials": 3, "seed": 0} and old.stop_reason == ""
+    assert [t.config for t in old.trials] == [{"lr": 0.01, "fn": abs}, {"lr": 0.05, "fn": "relu"},
+                                              {"lr": 0.001, "fn": "relu"}]
+    first, failed, running = old.trials
+    assert first.reports == ({"epoch": 1, "loss": 0.8}, {"epoch": 2, "loss": 0.4})
+    assert first.times == (0.5, 1.5) and (first.device, first.bracket) == ("cuda:0", 1)
+    assert first.resources == "cpu" and (failed.error, failed.traceback) == ("diverged",
+                                                                             "Traceback ...")
+    assert running.status is TrialStatus.RUNNING and running.end_time is None
+    assert old.best_value == 0.4 and old.best_trial.trial_id == 0  # the failed 0.1 is out
+    assert storage.load_study("other").error == "it broke"
+    resumed = storage.acquire_study("old", space=space)  # v2 features work on it
+    assert resumed.trials[2].status is TrialStatus.INTERRUPTED
+    storage.write(resumed.study_id, StudyUpdate(state=StudyState.RUNNING))
+    storage.request_stop("old", by="alice")
+    assert storage.stop_request(resumed.study_id) == "alice"
+
+
+def test_a_migration_that_fails_leaves_the_file_as_it_was(tmp_path):
+    """The migration runs in one transaction: a step that fails undoes the steps before it."""
+    path = tmp_path / "odd.db"
+    # a v1 file that already has the last column the migration adds: its third step fails
+    make_v1_file(path, extra="ALTER TABLE trials ADD COLUMN resources TEXT;")
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    before = digest(path)
+    with pytest.raises(StorageError, match=f"cannot open {path}: duplicate column name: "
+                                           "resources"):
+        SQLiteStorage(path)
+    assert digest(path) == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
+        assert "stop_request" not in columns  # the first step was undone
+    conn.close()
+
+
+# ------------------------------------------------------------------------- locations
+def test_open_storage_turns_text_into_a_storage(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JUPYTER_HPO_STORAGE", raising=False)
+    default = open_storage(None)
+    assert isinstance(default, SQLiteStorage)
+    assert default.location == str(tmp_path / "jupyter_hpo.db")
+    monkeypatch.setenv("JUPYTER_HPO_STORAGE", str(tmp_path / "env.db"))
+    assert open_storage(None).location == str(tmp_path / "env.db")
+    for nothing in ("none", "None", "", "  NONE "):
+        assert open_storage(nothing) is None
+    memory = open_storage(":memory:")
+    assert isinstance(memory, InMemoryStorage) and open_storage(":memory:") is not memory
+    assert isinstance(open_storage("sqlite://"), InMemoryStorage)
+    assert open_storage("rel.db").location == str(tmp_path / "rel.db")
+    assert open_storage("sqlite:///sub.db").location == str(tmp_path / "sub.db")
+    assert open_storage(f"sqlite:///{tmp_path}/abs.db").location == str(tmp_path / "abs.db")
+    assert f"sqlite:///{tmp_path}".startswith("sqlite:////")
+    assert open_storage(f"file://{tmp_path}/f.db").location == str(tmp_path / "f.db")
+    assert open_storage(tmp_path / "path.db").location == str(tmp_path / "path.db")
+    assert open_storage(memory) is memory
+    with pytest.raises(StorageError, match=r":memory: is not a file: .*open_storage"):
+        SQLiteStorage(":memory:")
+    assert not (tmp_path / ":memory:").exists()
+
+
+@pytest.mark.parametrize("url", ["mysql://u@localhost/db", "mysql://u@localhost",
+                                 "postgresql://user:secret@db.example.com:5432/studies",
+                                 "redis://localhost:6379/0", "http://example.com/studies.db"])
+def test_other_urls_are_refused_and_nothing_is_created(tmp_path, monkeypatch, url):
+    monkeypatch.chdir(tmp_path)
+    for make in (open_storage, SQLiteStorage):
+        with pytest.raises(StorageError) as info:
+            make(url)
+        assert str(info.value) == (f"only SQLite files are supported as storage (got {url}): "
+                                   f"pass a file path or sqlite:///path")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_folder_and_a_folder_given_as_file_are_clear_errors(tmp_path):
+    with pytest.raises(StorageError, match=f"the folder {tmp_path / 'nowhere'} does not exist"):
+        open_storage(str(tmp_path / "nowhere" / "s.db"))
+    with pytest.raises(StorageError, match="is a folder: pass a file path such as"):
+        open_storage(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
