@@ -121,16 +121,12 @@ def _figure_class() -> type:
     return StudyFigure
 
 
-def _direction(study: Study) -> str:
-    return "higher is better" if study.mode == "max" else "lower is better"
-
-
 def _metric_label(study: Study) -> str:
-    return f"{study.metric} ({_direction(study)})"
+    return f"{study.metric} ({study.direction.describe()})"
 
 
 def _cmap(study: Study) -> str:
-    return "viridis" if study.mode == "max" else "viridis_r"
+    return "viridis_r" if study.direction.sign > 0 else "viridis"
 
 
 def _table(study: Study) -> Any:
@@ -157,8 +153,8 @@ def _best_trial_id(study: Study, frame: Any) -> Any:
     frame = frame[(frame["status"] != "failed") & frame[study.metric].notna()]
     if frame.empty:
         return None
-    values = frame[study.metric]
-    return frame["trial_id"].loc[values.idxmax() if study.mode == "max" else values.idxmin()]
+    losses = frame[study.metric] * study.direction.sign
+    return frame["trial_id"].loc[losses.idxmin()]
 
 
 def _encoded(study: Study, frame: Any, names: list[str]) -> Any:
@@ -205,8 +201,8 @@ def _history(study: Study, ax: Any) -> None:
                    label="failed (not counted)" if failed else status, zorder=3)
     counted = frame[frame["status"] != "failed"]
     if not counted.empty:
-        values = counted[study.metric]
-        best = values.cummax() if study.mode == "max" else values.cummin()
+        sign = study.direction.sign
+        best = (counted[study.metric] * sign).cummin() * sign
         ax.step(counted["trial_id"], best, where="post", color="black", linewidth=1.8,
                 label="best so far", zorder=2)
     ax.set_xlabel("trial")
@@ -274,7 +270,7 @@ def _parallel(study: Study, ax: Any) -> None:
     cmap = colormaps[_cmap(study)]
     xs = np.arange(len(names) + 1)
     ax.vlines(xs, 0.0, 1.0, color="0.3", linewidth=0.8, zorder=1)
-    order = np.argsort(values if study.mode == "max" else -values)  # the best drawn last
+    order = np.argsort(-study.direction.sign * values)  # the best drawn last
     for i in order:
         ax.plot(xs, points[i], color=cmap(norm(values[i])), alpha=0.75, linewidth=1.0,
                 zorder=2, gid=f"trial-{frame['trial_id'].iloc[i]}")

@@ -28,11 +28,11 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import StorageError, StorageGoneError, StudyNotFoundError, StudyStateError
-from .records import StudyState, TrialRecord, TrialStatus
+from .records import StudyState
 from .storage import BaseStorage, StudyUpdate
 
 __all__ = ["HEARTBEAT_EVERY", "StudyRecorder"]
@@ -52,7 +52,7 @@ class StudyRecorder:
                  heartbeat_every: float = HEARTBEAT_EVERY,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.study = study
-        self._study = study if hasattr(study, "trial_records") else _LegacyStudy(study)
+        self._study = study
         self.storage, self.study_id = storage, study_id
         self.interval, self.heartbeat_every, self._clock = interval, heartbeat_every, clock
         self.error: Exception | None = None
@@ -233,39 +233,3 @@ def _flush_at_exit() -> None:
             recorder._exiting = True
             recorder._wake.set()
             thread.join(2.0)
-
-
-class _LegacyStudy:
-    """OLD STUDY SEAM, to be removed when ``study.py`` is ported: the new seam over the
-    current ``Study`` (``trials`` of ``Trial`` objects, ``report_times``, a string state,
-    ``stop(force=False)``, no ``notify_problem``)."""
-
-    def __init__(self, study: Any) -> None:
-        self._s = study
-
-    name = property(lambda self: self._s.name)
-    done = property(lambda self: self._s.done)
-    elapsed = property(lambda self: self._s.elapsed)
-    error = property(lambda self: self._s.error)
-    stop_reason = ""
-
-    @property
-    def state(self) -> StudyState:
-        return StudyState(str(getattr(self._s.state, "value", self._s.state)))
-
-    def trial_records(self, trial_ids: Iterable[int]) -> list[TrialRecord]:
-        records = []
-        for trial_id in trial_ids:
-            t = self._s.trials[trial_id]
-            records.append(TrialRecord(
-                t.trial_id, dict(t.config), TrialStatus(t.status.value),
-                tuple(dict(r) for r in list(t.reports)),
-                tuple(self._s.report_times(trial_id)), t.start_time, t.end_time, t.error,
-                t.traceback, str(t.device), str(t.resources), t.bracket))
-        return records
-
-    def stop(self, why: str) -> None:
-        self._s.stop()
-
-    def notify_problem(self, message: str) -> None:
-        print(f"jupyter_hpo: {message}", file=sys.stderr)

@@ -76,7 +76,7 @@ class Study:
         if options.resume:
             if self.storage is None:
                 raise ValueError("resume=True needs the storage that holds the study")
-            stored = self.storage.load_study(options.name or "")
+            stored = self.storage.load_study(options.name or "", space=self.space)
             if options.trials is None and options.time_limit is None:
                 options = replace(options, trials=stored.budget, time_limit=stored.time_limit)
         self.options = options = options.validated()
@@ -120,7 +120,7 @@ class Study:
             written: dict[int, int] = {}
         else:
             _check_same_study(stored, self)
-            record = storage.acquire_study(stored.name)
+            record = storage.acquire_study(stored.name, space=self.space)
             storage.update_settings(record.study_id, self.settings)
             trials = [Trial(t.trial_id, dict(t.config), status=t.status, reports=list(t.reports),
                             report_times=list(t.times), start_time=t.start_time,

@@ -18,7 +18,7 @@ from IPython.utils.capture import capture_output
 import jupyter_hpo as jh
 from jupyter_hpo import Categorical, Int, Real
 from jupyter_hpo.errors import HPOError
-from jupyter_hpo.storage import SCHEMA_VERSION, Storage, StorageError
+from jupyter_hpo.storage import SCHEMA_VERSION, SQLiteStorage, StorageError
 from jupyter_hpo.study import Study
 
 SPACE = {"x": Real(0.0, 1.0), "n": Int(1, 5), "act": Categorical("relu", "tanh")}
@@ -179,21 +179,21 @@ def test_a_damaged_database_is_reported_not_overwritten(tmp_path):
     data[100:4096] = b"\xff" * (4096 - 100)  # smash the schema page
     path.write_bytes(bytes(data))
     with pytest.raises(StorageError, match=r"s\.db .*damaged"):
-        Storage(path).studies()
+        SQLiteStorage(path).list_studies()
 
 
 def test_a_newer_schema_asks_for_an_upgrade(tmp_path):
     path = tmp_path / "s.db"
-    Storage(path)
+    SQLiteStorage(path)
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StorageError, match="written by a newer jupyter_hpo.*upgrade"):
-        Storage(path)
+        SQLiteStorage(path)
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(StorageError, match="does not exist"):
-        Storage(tmp_path / "nowhere" / "s.db")
+        SQLiteStorage(tmp_path / "nowhere" / "s.db")
 
 
 def test_the_magics_on_a_damaged_file_say_so_and_write_nothing(ipython_shell, tmp_path):
@@ -289,7 +289,7 @@ def test_cell_magic_stores_by_default_and_resumes(ipython_shell, study_storage, 
     assert len(Study.load("cellstudy", study_storage).trials) == 5
     ip.run_cell_magic("hpo", "--trials 2 --quiet --storage none", cell)
     assert ip.user_ns["_hpo"].storage is None
-    assert [s.name for s in Storage(study_storage).studies()] == ["cellstudy"]
+    assert [s.name for s in SQLiteStorage(study_storage).list_studies()] == ["cellstudy"]
 
 
 # ------------------------------------------------------------ two processes, one file
@@ -323,7 +323,7 @@ def spawn(tmp_path, *args):
 @pytest.mark.timeout(120)
 def test_two_processes_write_different_studies_into_one_file(tmp_path):
     path = tmp_path / "shared.db"
-    Storage(path)
+    SQLiteStorage(path)
     procs = [spawn(tmp_path, path, name, 40, 0.0, "new") for name in ("a", "b")]
     outputs = [p.communicate(timeout=100)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs

@@ -30,18 +30,14 @@ from ._codec import (
     space_from_description,
 )
 from ._common import LEASE_TIMEOUT, lease_alive
-from ._legacy import StoredStudy, StoredTrial
 from ._memory import InMemoryStorage
 from ._schema import SCHEMA_VERSION
 from ._sqlite import DEFAULT_FILE, SQLiteStorage, default_storage_path, storage_path
 
-Storage = SQLiteStorage
-"""OLD NAME (to be removed when the study is ported): ``SQLiteStorage``."""
-
 __all__ = ["DEFAULT_FILE", "LEASE_TIMEOUT", "SCHEMA_VERSION", "BaseStorage",
-           "DuplicateStudyError", "InMemoryStorage", "SQLiteStorage", "Storage",
+           "DuplicateStudyError", "InMemoryStorage", "SQLiteStorage",
            "StorageDamagedError", "StorageError", "StorageGoneError", "StorageReadOnlyError",
-           "StoredStudy", "StoredTrial", "StudyNotFoundError", "StudyStateError", "StudyUpdate",
+           "StudyNotFoundError", "StudyStateError", "StudyUpdate",
            "decode_config", "default_storage_path", "describe_space", "dumps_config",
            "dumps_values", "encode_value", "lease_alive", "open_storage",
            "space_from_description", "storage_path"]

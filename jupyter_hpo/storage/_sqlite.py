@@ -35,7 +35,6 @@ from ._codec import (
     dumps_values,
     space_from_description,
 )
-from ._legacy import LegacyStorageAPI
 from ._schema import ADDED_COLUMNS
 from ._sqlite_file import DEFAULT_FILE, SQLiteFile, default_storage_path, storage_path
 
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_FILE", "SQLiteStorage", "default_storage_path", "storage_path"]
 
 
-class SQLiteStorage(LegacyStorageAPI, BaseStorage):
+class SQLiteStorage(BaseStorage):
     """A SQLite file of studies (created if missing when its folder is writable), shared by
     kernels and processes.
 
