@@ -761,6 +761,16 @@ def test_cells_without_await_are_not_async():
     assert execute(t, {"x": 0.5})[RESULT_NAME] == 0.5
 
 
+def test_async_cell_through_the_objective():
+    from jupyter_hpo.objective import CellObjective
+    from jupyter_hpo.trial import Trial
+
+    objective = CellObjective(parse(ASYNC_CELL), {}, "score")
+    output = objective.run(Trial(0, {"x": 2.0}), "cpu")
+    assert output.result == {"score": 5.0}
+    assert output.namespace["y"] == 4.0
+
+
 def test_async_cell_errors_propagate():
     t = parse("import asyncio\nx = Int(1, 3)\nawait asyncio.sleep(0)\n1 / 0\n")
     with pytest.raises(ZeroDivisionError):
