@@ -579,7 +579,7 @@ class _CellParser:
             tree.body[-1] = ast.copy_location(ast.Assign(targets=[target], value=last.value),
                                               last)
         code = self._compile(tree, scan)
-        if code is None or self.errors:
+        if code is None or self.collect:  # diagnostics need no template
             return None
         annotations = [f.annotation() for f in found]
         return CellTemplate(self.source, self.filename, code, annotations, max_t,
