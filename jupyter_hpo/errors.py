@@ -78,7 +78,8 @@ def format_location(message: str, source: str, lineno: int | None, col: int | No
     line = lines[lineno - 1]
     col = max(0, col or 0)
     end = col + 1 if end_col is None or end_col <= col else end_col
-    pad = "".join("\t" if c == "\t" else " " for c in _shown(line[:col]))
+    pad = _shown(line[:col])
+    pad = "".join("\t" if c == "\t" else " " for c in pad) if "\t" in pad else " " * len(pad)
     pad += " " * (col - len(line))  # past the end of the line (an error at end of input)
     width = len(_shown(line[col:end])) + max(0, end - max(col, len(line)))
     return f"{head}\n    {_shown(line)}\n    {pad}{'^' * width}"
