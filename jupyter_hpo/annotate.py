@@ -383,7 +383,9 @@ def _short_repr(value: Any, limit: int = 200) -> str:
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - e.g. an int too long to print
-        text = f"<{type(value).__name__}>"
+        if isinstance(value, int):
+            return f"<an int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        return f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -798,9 +800,11 @@ class _CellParser:
                           self.lines[end_lineno - 1][:end_col]])
 
     def _diagnosed(self, f: _Found) -> DiagnosedAnnotation:
-        if f.domain is not None:
-            domain = _short_repr(f.domain, limit=sys.maxsize)
-        else:
+        try:
+            domain = repr(f.domain) if f.domain is not None else None
+        except Exception:  # noqa: BLE001 - e.g. a choice too long to print
+            domain = None
+        if domain is None:
             domain = f.text if f.text is not None else self._source_text(f.call)
         return DiagnosedAnnotation(f.name, domain, f.form, *self.span(f.call),
                                    evaluated=f.domain is not None)

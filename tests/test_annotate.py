@@ -788,3 +788,11 @@ def test_async_cell_inside_a_running_event_loop_is_a_clear_error():
             t.execute({})
 
     asyncio.run(main())
+
+
+def test_values_too_long_to_print_do_not_break_messages():
+    big = "0x" + "f" * 5000  # a literal Python parses but cannot print in decimal
+    err = parse_error(f"x = {big}  # hpo: Int(1, 4)\n")
+    assert "the default <an int of about 6021 digits> of 'x' is outside Int(1, 4" in str(err)
+    err = parse_error(f"x = Int(1, {big})\n")
+    assert "bad annotation for 'x': OverflowError: int too large to convert to float" in str(err)

@@ -213,3 +213,9 @@ def test_a_range_over_several_lines_shows_one_caret():
     err = HPOSyntaxError("bad", "x = f(\n  1)\n", 1, 4, 4, end_lineno=2)
     assert error_span(err) == (1, 4, 2, 4)
     assert str(err) == "cell line 1: bad\n    x = f(\n        ^"
+
+
+def test_a_domain_too_long_to_print_is_shown_as_written():
+    big = "0x" + "f" * 5000
+    (a,) = diagnose_cell(f"x = Categorical(1, {big})\n").annotations
+    assert a.evaluated and a.domain == f"Categorical(1, {big})"
