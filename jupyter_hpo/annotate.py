@@ -576,7 +576,8 @@ class _CellParser:
                 setattr(parent, name, _lookup(hp_name, node))
             else:
                 getattr(parent, name)[index] = _lookup(hp_name, node)
-        if isinstance(last, ast.Expr) and has_result:
+        if has_result:
+            assert isinstance(last, ast.Expr)
             target = ast.copy_location(ast.Name(id=RESULT_NAME, ctx=ast.Store()), last)
             tree.body[-1] = ast.copy_location(ast.Assign(targets=[target], value=last.value),
                                               last)
