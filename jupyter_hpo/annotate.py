@@ -2,7 +2,13 @@
 
 Annotations are found with ``ast`` (and ``tokenize`` for ``# hpo:`` comments), evaluated once
 to validate them before any trial starts, and replaced by lookups in the per-trial config so
-the cell is compiled once and executed per trial.
+the cell is compiled once and executed per trial. :func:`diagnose_cell` runs the same parser
+for an editor (no kernel): it reports every error, not just the first, and evaluates only
+literal arguments.
+
+Whatever the input, the parser raises (or reports) only :class:`HPOSyntaxError`, at a cell line
+as Python counts lines: only ``\\n``, ``\\r\\n`` and ``\\r`` end a line. The syntax tree is
+walked without recursion, so a deeply nested cell fails only where Python itself gives up.
 """
 
 from __future__ import annotations
@@ -11,12 +17,16 @@ import ast
 import builtins
 import difflib
 import io
+import operator
+import re
+import sys
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from inspect import CO_COROUTINE
 from types import CodeType
 from typing import Any
 
-from .errors import HPOSyntaxError, SpaceError
+from .errors import HPOError, HPOSyntaxError, SpaceError, python_lines
 from .space import Bool, Categorical, Domain, Int, Real, Space
 
 __all__ = [
@@ -24,7 +34,10 @@ __all__ = [
     "CONSTRUCTORS",
     "RESULT_NAME",
     "Annotation",
+    "CellDiagnostics",
     "CellTemplate",
+    "DiagnosedAnnotation",
+    "diagnose_cell",
     "parse_cell",
 ]
 
@@ -41,11 +54,18 @@ _PEER_NAMES = {
     "Loguniform": "Real(..., log=True)", "Integer": "Int", "Randint": "Int",
     "Choice": "Categorical", "Choices": "Categorical", "Boolean": "Bool",
 }
+_HPO_COMMENT = re.compile(r"#\s*hpo:", re.IGNORECASE)  # a quick test before tokenizing
+_TOO_DEEP = "the cell is nested too deeply for Python's parser"
 
 
 @dataclass
 class Annotation:
-    """One hyperparameter found in the cell."""
+    """One hyperparameter found in the cell.
+
+    The position is that of the code a trial's value replaces (the constructor call, or the
+    literal of a ``# hpo:`` comment annotation), as ``ast`` gives it: 1-based lines, columns
+    in UTF-8 bytes.
+    """
 
     name: str
     domain: Domain
@@ -70,6 +90,7 @@ class CellTemplate:
     reported_keys: list[str] = field(default_factory=list)
     calls_report: bool = False
     has_result_expr: bool = False
+    is_async: bool = False  # top-level ``await`` / ``async for`` / ``async with``
 
     @property
     def space(self) -> Space:
@@ -80,13 +101,34 @@ class CellTemplate:
         """The literal values of ``# hpo:`` comment annotations."""
         return {a.name: a.default for a in self.annotations if a.has_default}
 
+    def execute(self, namespace: dict[str, Any]) -> None:
+        """Run the compiled cell with ``namespace`` as its globals.
+
+        A cell with top-level ``await`` compiles to a coroutine, which runs to completion in a
+        new event loop (``asyncio.run``): trials run in worker threads or processes, where no
+        loop is running.
+        """
+        if not self.is_async:
+            exec(self.code, namespace)  # noqa: S102 - running the user's own cell is the point
+            return
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(eval(self.code, namespace))  # the user's own cell
+            return
+        raise HPOError("the cell uses top-level await, so it must run in a thread without a "
+                       "running event loop, but this thread runs one: run it from a worker "
+                       "thread or process")
+
     def render(self, config: dict[str, Any]) -> str:
         """The cell source with each annotation replaced by its value in ``config``.
 
         Comment annotations keep their comment and only change the literal, so rendering the
         defaults gives back the original cell.
         """
-        lines = [line.encode() for line in self.source.splitlines(keepends=True)]
+        lines = [line.encode() for line in python_lines(self.source, keepends=True)]
         edits = sorted(self.annotations, key=lambda a: (a.lineno, a.col), reverse=True)
         for a in edits:
             if a.name not in config:
@@ -101,109 +143,45 @@ class CellTemplate:
         return b"".join(lines).decode()
 
 
-def _error(message: str, source: str, node: ast.AST | None) -> HPOSyntaxError:
-    if node is None:
-        return HPOSyntaxError(message, source)
-    lineno = getattr(node, "lineno", None)
-    col = getattr(node, "col_offset", None)
-    end_col = getattr(node, "end_col_offset", None)
-    if getattr(node, "end_lineno", lineno) != lineno:
-        end_col = None
-    line = source.splitlines()[lineno - 1] if lineno else ""
-    col, end_col = _char_cols(line, col, end_col)
-    return HPOSyntaxError(message, source, lineno, col, end_col)
+@dataclass(frozen=True)
+class DiagnosedAnnotation:
+    """An annotation as :func:`diagnose_cell` reports it to an editor.
+
+    The range is the constructor call (inside the comment for the comment form): 1-based
+    lines, 0-based character columns, end exclusive. ``domain`` is the domain's ``repr``, or
+    the call's source text when an argument names a variable only the kernel knows
+    (``evaluated`` is then False).
+    """
+
+    name: str
+    domain: str
+    form: str
+    lineno: int
+    col: int
+    end_lineno: int
+    end_col: int
+    evaluated: bool = True
 
 
-def _char_cols(line: str, *byte_cols: int | None) -> tuple[int | None, ...]:
-    """Convert ``ast``'s UTF-8 byte offsets into character columns for the caret."""
-    raw = line.encode()
-    return tuple(None if c is None else len(raw[:c].decode(errors="replace")) for c in byte_cols)
+@dataclass
+class CellDiagnostics:
+    """Every annotation and every error :func:`diagnose_cell` found in a cell."""
 
+    annotations: list[DiagnosedAnnotation]
+    errors: list[HPOSyntaxError]
 
-def _constructor_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-            and node.func.id in CONSTRUCTORS:
-        return node.func.id
-    return None
+    @property
+    def ok(self) -> bool:
+        return not self.errors
 
-
-class _Finder(ast.NodeVisitor):
-    """Collects constructor calls with their parents, defined names and ``report`` keys."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[ast.Call, ast.AST | None]] = []
-        self.defined: set[str] = set()
-        self.reported_keys: list[str] = []
-        self.calls_report = False
-        self.other_calls: list[ast.Call] = []
-        self._parents: list[ast.AST] = []
-
-    def generic_visit(self, node: ast.AST) -> None:
-        self._parents.append(node)
-        super().generic_visit(node)
-        self._parents.pop()
-
-    def visit_Call(self, node: ast.Call) -> None:
-        parent = self._parents[-1] if self._parents else None
-        if _constructor_name(node):
-            self.calls.append((node, parent))
-        elif isinstance(node.func, ast.Name):
-            self.other_calls.append(node)
-            if node.func.id == "report":
-                self.calls_report = True
-                for kw in node.keywords:
-                    if kw.arg and kw.arg not in self.reported_keys:
-                        self.reported_keys.append(kw.arg)
-        self.generic_visit(node)
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Store):
-            self.defined.add(node.id)
-
-    def _define(self, node: ast.AST) -> None:
-        self.defined.add(node.name)  # type: ignore[attr-defined]
-        self.generic_visit(node)
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _define
-
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        for alias in node.names:
-            self.defined.add((alias.asname or alias.name).split(".")[0])
-
-    visit_ImportFrom = visit_Import
-
-
-class _Replace(ast.NodeTransformer):
-    """Swaps annotation nodes for ``__hpo_config__[name]`` lookups."""
-
-    def __init__(self, replacements: dict[int, str]) -> None:
-        self.replacements = replacements
-
-    def visit(self, node: ast.AST) -> ast.AST:
-        name = self.replacements.get(id(node))
-        if name is None:
-            return super().visit(node)
-        lookup = ast.Subscript(value=ast.Name(id=CONFIG_NAME, ctx=ast.Load()),
-                               slice=ast.Constant(value=name), ctx=ast.Load())
-        return ast.copy_location(lookup, node)
-
-
-def _comments(source: str) -> dict[int, tuple[str, int]]:
-    """``{line: (expression text, column)}`` for every ``# hpo:`` comment."""
-    found: dict[int, tuple[str, int]] = {}
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return found
-    for tok in tokens:
-        if tok.type != tokenize.COMMENT:
-            continue
-        body = tok.string[1:].strip()
-        if body.lower().startswith("hpo:"):
-            expr = body[4:].strip()
-            col = tok.start[1] + tok.string.index(expr) if expr else tok.start[1]
-            found[tok.start[0]] = (expr, col)
-    return found
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (for the Jupyter server extension)."""
+        return {
+            "annotations": [asdict(a) for a in self.annotations],
+            "errors": [{"message": e.reason, "lineno": e.cell_lineno, "col": e.cell_col,
+                        "end_lineno": e.cell_end_lineno, "end_col": e.cell_end_col}
+                       for e in self.errors],
+        }
 
 
 def parse_cell(source: str, namespace: dict[str, Any] | None = None,
@@ -213,55 +191,115 @@ def parse_cell(source: str, namespace: dict[str, Any] | None = None,
     ``namespace`` (the user namespace) is where annotation arguments that are not literals,
     such as ``Int(16, MAX_UNITS)``, are looked up.
     """
-    try:
-        tree = ast.parse(source, filename)
-    except SyntaxError as exc:
-        col = (exc.offset or 1) - 1
-        raise HPOSyntaxError(f"invalid Python syntax: {exc.msg}", source, exc.lineno,
-                             col) from None
-    env = dict(namespace or {})
-    env.update(CONSTRUCTORS)
-    finder = _Finder()
-    finder.visit(tree)
-    annotations: list[Annotation] = []
-    replacements: dict[int, str] = {}
+    template = _CellParser(source, dict(namespace or {}), filename, collect=False).parse()
+    assert template is not None  # without collect=True, the first error was raised
+    return template
 
-    statements = [n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AnnAssign))]
-    for lineno, (expr, col) in sorted(_comments(source).items()):
-        annotation, stmt = _comment_annotation(source, lineno, expr, col, statements, env)
-        annotations.append(annotation)
-        replacements[id(stmt.value)] = annotation.name
 
-    nested = {id(arg) for call, _ in finder.calls
-              for arg in ast.walk(call) if arg is not call}
-    for call, _ in finder.calls:
-        if id(call) in nested:
-            raise _error(_NESTED_MESSAGE, source, call)
-    for call, parent in finder.calls:
-        name, form = _code_annotation_name(source, call, parent)
-        domain = _evaluate(source, call, env, name)
-        annotations.append(Annotation(name, domain, call.lineno, call.col_offset,
-                                      call.end_lineno or call.lineno,
-                                      call.end_col_offset or call.col_offset, form))
-        replacements[id(call)] = name
+def diagnose_cell(source: str) -> CellDiagnostics:
+    """Every annotation and every error of ``source``, without a kernel.
 
-    _check_unknown_constructors(source, finder, env)
-    annotations.sort(key=lambda a: (a.lineno, a.col))
-    _check_duplicates(source, annotations)
+    The same parser as :func:`parse_cell`, but errors are collected (in cell order) instead of
+    raising the first. With no namespace, only literal arguments are evaluated: an annotation
+    whose argument names a variable (``Int(16, MAX_UNITS)``) is reported with its source text
+    as its domain and is not an error.
+    """
+    parser = _CellParser(source, None, "<hpo-cell>", collect=True)
+    parser.parse()
+    errors = sorted(parser.errors, key=lambda e: (e.cell_lineno or 0, e.cell_col or 0))
+    return CellDiagnostics(parser.diagnosed, errors)
 
-    max_t = _max_t(tree, replacements)
-    has_result = bool(tree.body) and isinstance(tree.body[-1], ast.Expr) \
-        and not _is_report_call(tree.body[-1].value)
-    tree = _Replace(replacements).visit(tree)
-    if has_result:
-        last = tree.body[-1]
-        tree.body[-1] = ast.copy_location(
-            ast.Assign(targets=[ast.Name(id=RESULT_NAME, ctx=ast.Store())], value=last.value),
-            last)
-    ast.fix_missing_locations(tree)
-    code = compile(tree, filename, "exec")
-    return CellTemplate(source, filename, code, annotations, max_t, finder.reported_keys,
-                        finder.calls_report, has_result)
+
+# --- the tree, walked without recursion -------------------------------------------------
+
+@dataclass
+class _Site:
+    """A constructor call, where it sits in the tree and the constructor call around it."""
+
+    call: ast.Call
+    parent: ast.AST
+    field: str
+    index: int | None
+    enclosing: ast.Call | None
+
+
+@dataclass
+class _Scan:
+    sites: list[_Site] = field(default_factory=list)
+    defined: set[str] = field(default_factory=set)
+    reported_keys: list[str] = field(default_factory=list)
+    calls_report: bool = False
+    other_calls: list[ast.Call] = field(default_factory=list)
+    assignments: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
+    depth: int = 0
+    deepest: ast.AST | None = None
+
+
+def _constructor_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id in CONSTRUCTORS:
+        return node.func.id
+    return None
+
+
+def _scan(tree: ast.AST) -> _Scan:
+    """One pre-order pass over ``tree`` with an explicit stack: constructor calls, defined
+    names, ``report`` calls, assignments and the deepest node."""
+    scan = _Scan()
+    keys: set[str] = set()
+    stack: list[tuple[ast.AST, Any, str, int | None, int, ast.Call | None]] = \
+        [(tree, None, "", None, 0, None)]
+    while stack:
+        node, parent, name, index, depth, enclosing = stack.pop()
+        if depth > scan.depth and hasattr(node, "lineno"):
+            scan.depth, scan.deepest = depth, node
+        inside = enclosing
+        if isinstance(node, ast.Call):
+            if _constructor_name(node):
+                scan.sites.append(_Site(node, parent, name, index, enclosing))
+                inside = node
+            elif isinstance(node.func, ast.Name):
+                scan.other_calls.append(node)
+                if node.func.id == "report":
+                    scan.calls_report = True
+                    for kw in node.keywords:
+                        if kw.arg and kw.arg not in keys:
+                            keys.add(kw.arg)
+                            scan.reported_keys.append(kw.arg)
+        elif isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                scan.defined.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scan.defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                scan.defined.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            scan.defined.add(node.arg)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+            if node.name:
+                scan.defined.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            scan.assignments.append(node)
+        children = []
+        for child_field in node._fields:
+            value = getattr(node, child_field, None)
+            if isinstance(value, ast.AST):
+                children.append((value, node, child_field, None, depth + 1, inside))
+            elif isinstance(value, list):
+                children.extend((item, node, child_field, i, depth + 1, inside)
+                                for i, item in enumerate(value)
+                                if isinstance(item, ast.AST) and type(item) is not ast.Constant)
+        stack.extend(reversed(children))  # constants in lists (long literals) are leaves
+    return scan
+
+
+def _lookup(name: str, node: ast.AST) -> ast.Subscript:
+    """``__hpo_config__[name]`` at ``node``'s position."""
+    loc = {key: getattr(node, key) for key in ("lineno", "col_offset", "end_lineno",
+                                               "end_col_offset")}
+    return ast.Subscript(value=ast.Name(id=CONFIG_NAME, ctx=ast.Load(), **loc),
+                         slice=ast.Constant(value=name, **loc), ctx=ast.Load(), **loc)
 
 
 def _is_report_call(node: ast.AST) -> bool:
@@ -269,110 +307,86 @@ def _is_report_call(node: ast.AST) -> bool:
         and node.func.id == "report"
 
 
-def _explicit_name(source: str, call: ast.Call) -> str | None:
+# --- evaluating annotation arguments without a kernel ------------------------------------
+
+class _NotLiteral(Exception):
+    """An argument that only the kernel can evaluate (a variable, a call, ...)."""
+
+
+_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+           ast.Pow: operator.pow}
+_ITERABLE = (tuple, list, set, frozenset, dict, str, bytes)
+
+
+def _literal(node: ast.AST, depth: int = 0) -> Any:
+    """The value of a literal expression: constants, containers and arithmetic on numbers
+    (small enough to compute at once); anything else raises :class:`_NotLiteral`."""
+    if depth > 50:
+        raise _NotLiteral
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        items: list[Any] = []
+        for elt in node.elts:
+            if isinstance(elt, ast.Starred):
+                value = _literal(elt.value, depth + 1)
+                if not isinstance(value, _ITERABLE):
+                    raise _NotLiteral
+                items.extend(value)
+            else:
+                items.append(_literal(elt, depth + 1))
+        kind = {ast.Tuple: tuple, ast.List: list, ast.Set: set}[type(node)]
+        return kind(items)
+    if isinstance(node, ast.Dict):
+        if any(key is None for key in node.keys):
+            raise _NotLiteral
+        return {_literal(k, depth + 1): _literal(v, depth + 1)
+                for k, v in zip(node.keys, node.values) if k is not None}
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        operand = _literal(node.operand, depth + 1)
+        if not isinstance(operand, (int, float, complex)):
+            raise _NotLiteral
+        return _UNARY[type(node.op)](operand)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _literal(node.left, depth + 1), _literal(node.right, depth + 1)
+        if not (isinstance(left, (int, float, complex))
+                and isinstance(right, (int, float, complex))):
+            raise _NotLiteral
+        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int) \
+                and abs(left) > 1 and abs(left).bit_length() * abs(right) > 10_000:
+            raise _NotLiteral  # a huge number: leave it to the kernel
+        return _BINARY[type(node.op)](left, right)
+    raise _NotLiteral
+
+
+def _literal_arguments(call: ast.Call) -> tuple[list[Any], dict[str, Any]]:
+    args: list[Any] = []
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            value = _literal(arg.value)
+            if not isinstance(value, _ITERABLE):
+                raise _NotLiteral
+            args.extend(value)
+        else:
+            args.append(_literal(arg))
+    kwargs: dict[str, Any] = {}
     for kw in call.keywords:
-        if kw.arg == "name":
-            if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
-                raise _error("name= must be a string literal, e.g. name='lr'", source, kw.value)
-            if not kw.value.value.isidentifier():
-                raise _error(f"name={kw.value.value!r} is not a valid Python identifier",
-                             source, kw.value)
-            return kw.value.value
-    return None
+        if kw.arg is None:
+            raise _NotLiteral
+        kwargs[kw.arg] = _literal(kw.value)
+    return args, kwargs
 
 
-def _code_annotation_name(source: str, call: ast.Call, parent: ast.AST | None) -> tuple[str, str]:
-    explicit = _explicit_name(source, call)
-    if explicit:
-        return explicit, "explicit"
-    if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is call:
-        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
-        if len(targets) == 1 and isinstance(targets[0], ast.Name):
-            return targets[0].id, "assignment"
-    if isinstance(parent, ast.keyword) and parent.arg:
-        return parent.arg, "keyword"
-    ctor = _constructor_name(call)
-    raise _error(f"cannot tell which hyperparameter this {ctor}(...) is: assign it to one "
-                 f"variable (x = {ctor}(...)), pass it as a keyword argument (f(x={ctor}(...))) "
-                 f"or give it a name ({ctor}(..., name='x'))", source, call)
-
-
-def _evaluate(source: str, call: ast.Call, env: dict[str, Any], name: str) -> Domain:
-    """Build the domain by evaluating the constructor call; errors point at the call."""
-    ctor = _constructor_name(call) or "the annotation"
-    expr = ast.Expression(body=call)
+def _short_repr(value: Any, limit: int = 200) -> str:
     try:
-        domain = eval(compile(expr, "<hpo-annotation>", "eval"), env)
-    except SpaceError as exc:
-        raise _error(f"bad annotation for {name!r}: {exc}", source, call) from None
-    except TypeError as exc:
-        raise _error(f"bad annotation for {name!r}: {ctor}() {_strip_qualname(exc)}",
-                     source, call) from None
-    except NameError as exc:
-        raise _error(f"bad annotation for {name!r}: {exc}; define it in an earlier cell",
-                     source, call) from None
-    except Exception as exc:  # noqa: BLE001 - any failure of user code in the arguments
-        raise _error(f"bad annotation for {name!r}: {type(exc).__name__}: {exc}",
-                     source, call) from None
-    domain.name = name
-    return domain
-
-
-def _strip_qualname(exc: TypeError) -> str:
-    text = str(exc)
-    return text.split("() ", 1)[1] if "() " in text else text
-
-
-def _comment_annotation(source: str, lineno: int, expr: str, col: int,
-                        statements: list[ast.AST], env: dict[str, Any]) -> tuple[Annotation, Any]:
-    line = source.splitlines()[lineno - 1]
-    if not expr:
-        raise HPOSyntaxError("'# hpo:' must be followed by a space, e.g. "
-                             "'# hpo: Real(1e-4, 1e-1, log=True)'", source, lineno, col)
-    try:
-        call = ast.parse(expr, mode="eval").body
-    except SyntaxError as exc:
-        raise HPOSyntaxError(f"invalid '# hpo:' annotation: {exc.msg}", source, lineno,
-                             col + max(0, (exc.offset or 1) - 1)) from None
-    ast.increment_lineno(call, lineno - 1)
-    for node in ast.walk(call):
-        if hasattr(node, "col_offset"):
-            node.col_offset += len(line[:col].encode())
-            node.end_col_offset = (node.end_col_offset or 0) + len(line[:col].encode())
-    ctor = call.func.id if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) else None
-    if ctor not in CONSTRUCTORS:
-        hint = _suggest(ctor) if ctor else ""
-        raise _error(f"unknown search space {expr!r} in '# hpo:' comment: use Real, Int, "
-                     f"Categorical or Bool{hint}", source, call)
-    inner = next((n for n in ast.walk(call) if n is not call and _constructor_name(n)), None)
-    if inner is not None:
-        raise _error(_NESTED_MESSAGE, source, inner)
-    candidates = [s for s in statements
-                  if s.lineno <= lineno <= (s.end_lineno or s.lineno) and s.value is not None]
-    stmt = max(candidates, key=lambda s: (s.lineno, s.col_offset), default=None)
-    targets = [] if stmt is None else (stmt.targets if isinstance(stmt, ast.Assign)
-                                       else [stmt.target])
-    if stmt is None or len(targets) != 1 or not isinstance(targets[0], ast.Name):
-        raise _error("a '# hpo:' comment must end an assignment to one variable, e.g. "
-                     "'lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)'", source, call)
-    if _constructor_name(stmt.value):
-        raise _error("this line already has a search space: drop either the '# hpo:' comment "
-                     "or the constructor", source, call)
-    name = _explicit_name(source, call) or targets[0].id
-    domain = _evaluate(source, call, env, name)
-    value_node = stmt.value
-    try:
-        default, has_default = ast.literal_eval(value_node), True
-    except ValueError:
-        default, has_default = None, False
-    if has_default and not domain.contains(default):
-        raise _error(f"the default {default!r} of {name!r} is outside {domain!r}", source,
-                     value_node)
-    annotation = Annotation(name, domain, value_node.lineno, value_node.col_offset,
-                            value_node.end_lineno or value_node.lineno,
-                            value_node.end_col_offset or value_node.col_offset, "comment",
-                            default, has_default)
-    return annotation, stmt
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - e.g. an int too long to print
+        if isinstance(value, int):
+            return f"<an int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _suggest(name: str) -> str:
@@ -382,37 +396,427 @@ def _suggest(name: str) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def _check_unknown_constructors(source: str, finder: _Finder, env: dict[str, Any]) -> None:
-    """Flag calls to undefined names that look like misspelt space constructors."""
-    for call in finder.other_calls:
-        name = call.func.id  # type: ignore[attr-defined]
-        if name in env or name in finder.defined or hasattr(builtins, name):
-            continue
-        hint = _suggest(name)
-        if hint:
-            raise _error(f"unknown search space {name}(...): use Real, Int, Categorical or "
-                         f"Bool{hint}", source, call)
+def _strip_qualname(exc: TypeError) -> str:
+    text = str(exc)
+    return text.split("() ", 1)[1] if "() " in text else text
 
 
-def _check_duplicates(source: str, annotations: list[Annotation]) -> None:
-    seen: dict[str, Annotation] = {}
-    for a in annotations:
-        first = seen.setdefault(a.name, a)
-        if first is not a:
-            line = source.splitlines()[a.lineno - 1]
-            col, end = _char_cols(line, a.col, a.end_col if a.end_lineno == a.lineno else None)
-            raise HPOSyntaxError(
-                f"hyperparameter {a.name!r} is defined twice, at cell lines {first.lineno} and "
-                f"{a.lineno}: rename one of them or give it name='...'", source, a.lineno,
-                col, end)
+# --- the parser --------------------------------------------------------------------------
+
+@dataclass
+class _Found:
+    """An annotation being built: ``node`` is the code a trial's value replaces (its position
+    in ``lineno``/``col``), ``call`` the constructor call, ``domain`` None while an argument
+    is unknown (diagnostics only), ``text`` the comment's expression."""
+
+    name: str
+    form: str
+    domain: Domain | None
+    node: ast.expr
+    call: ast.Call
+    text: str | None = None
+    default: Any = None
+    has_default: bool = False
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return self.node.lineno, self.node.col_offset
+
+    def annotation(self) -> Annotation:
+        node = self.node
+        assert self.domain is not None  # parse_cell has a kernel namespace: always evaluated
+        return Annotation(self.name, self.domain, node.lineno, node.col_offset,
+                          node.end_lineno or node.lineno, node.end_col_offset or node.col_offset,
+                          self.form, self.default, self.has_default)
 
 
-def _max_t(tree: ast.Module, replacements: dict[int, str]) -> int | None:
+class _CellParser:
+    """One parse of one cell, shared by :func:`parse_cell` (raise the first error) and
+    :func:`diagnose_cell` (``collect`` every error; ``env`` None: evaluate literals only)."""
+
+    def __init__(self, source: str, env: dict[str, Any] | None, filename: str,
+                 collect: bool) -> None:
+        self.source = source
+        # Python reads \r\n and \r as \n; so does everything below, tokenize included.
+        self.text = source.replace("\r\n", "\n").replace("\r", "\n") if "\r" in source \
+            else source
+        self.lines = python_lines(self.text)
+        self.env = None if env is None else {**env, **CONSTRUCTORS}
+        self.filename, self.collect = filename, collect
+        self.errors: list[HPOSyntaxError] = []
+        self.diagnosed: list[DiagnosedAnnotation] = []
+        self._raw: dict[int, bytes | None] = {}
+
+    # -- errors and positions
+
+    def fail(self, error: HPOSyntaxError) -> None:
+        if not self.collect:
+            raise error
+        self.errors.append(error)
+
+    def char_col(self, lineno: int, byte_col: int) -> int:
+        """``ast``'s UTF-8 byte offset on ``lineno`` as a character column."""
+        if lineno not in self._raw:
+            line = self.lines[lineno - 1] if 1 <= lineno <= len(self.lines) else ""
+            self._raw[lineno] = None if line.isascii() else line.encode()
+        raw = self._raw[lineno]
+        return byte_col if raw is None else len(raw[:byte_col].decode(errors="replace"))
+
+    def span(self, node: ast.AST) -> tuple[int, int, int, int]:
+        """``node``'s range: 1-based lines, 0-based character columns."""
+        lineno, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+        end_lineno = getattr(node, "end_lineno", None) or lineno
+        end_col = getattr(node, "end_col_offset", None)
+        return (lineno, self.char_col(lineno, col), end_lineno,
+                self.char_col(end_lineno, col if end_col is None else end_col))
+
+    def at(self, message: str, lineno: int, col: int, end_lineno: int | None = None,
+           end_col: int | None = None) -> HPOSyntaxError:
+        return HPOSyntaxError(message, self.text, lineno, col, end_col, end_lineno=end_lineno)
+
+    def error(self, message: str, node: ast.AST) -> HPOSyntaxError:
+        lineno, col, end_lineno, end_col = self.span(node)
+        return self.at(message, lineno, col, end_lineno, end_col)
+
+    def at_index(self, message: str, index: int) -> HPOSyntaxError:
+        lineno = self.text.count("\n", 0, index) + 1
+        col = index - (self.text.rfind("\n", 0, index) + 1)
+        return self.at(message, lineno, col, lineno, col + 1)
+
+    def syntax_error(self, exc: SyntaxError, byte_offsets: bool,
+                     prefix: str = "invalid Python syntax", line_shift: int = 0,
+                     col_shift: int = 0) -> HPOSyntaxError:
+        """``exc`` located in the cell (an error at the end of input is put at the end of the
+        last line). ``ast.parse`` gives character offsets, ``compile`` of a tree bytes."""
+        count = max(1, len(self.lines))
+        lineno = min(max(1, (exc.lineno or 1) + line_shift), count)
+        line = self.lines[lineno - 1] if self.lines else ""
+        past_end = (exc.lineno or 1) + line_shift > count
+
+        def column(n: int, offset: int | None) -> int:
+            if offset is None or offset < 1:
+                return col_shift if n == lineno else 0
+            col = self.char_col(n, offset - 1) if byte_offsets else offset - 1
+            return min(col + (col_shift if n == lineno else 0), len(self.lines[n - 1]))
+
+        col = len(line) if past_end else column(lineno, exc.offset)
+        end_lineno, end_col = lineno, col + 1
+        exc_end = (exc.end_lineno or 0) + line_shift
+        if not past_end and exc.end_offset and exc_end >= lineno and exc_end <= count:
+            end = column(exc_end, exc.end_offset)
+            if exc_end > lineno or end > col:
+                end_lineno, end_col = exc_end, end
+        message = f"{prefix}: {exc.msg}"
+        if exc.msg in ("'return' outside function", "'yield' outside function"):
+            message += (" (a %%hpo cell runs at the top level: report results with "
+                        "report(...) or end the cell with an expression)")
+        return self.at(message, lineno, col, end_lineno, end_col)
+
+    def too_deep(self, node: ast.AST | None, depth: int = 0) -> HPOSyntaxError:
+        if node is None:  # Python could not even build the tree: blame the longest line
+            lineno = max(range(1, len(self.lines) + 1), key=lambda n: len(self.lines[n - 1]),
+                         default=1)
+            line = self.lines[lineno - 1] if self.lines else ""
+            col = len(line) - len(line.lstrip())
+            return self.at(f"{_TOO_DEEP}: Python ran out of stack building its syntax tree. "
+                           f"Split long chains of operators, attributes, calls or brackets "
+                           f"into several statements", lineno, col)
+        what = f"nested {depth} levels deep" if depth else "nested too deeply"
+        return self.error(f"{_TOO_DEEP}: the expression here is {what}, and Python gives up "
+                          f"at about {sys.getrecursionlimit()} levels. Split it into several "
+                          f"statements", node)
+
+    # -- the passes
+
+    def parse(self) -> CellTemplate | None:
+        tree = self._tree()
+        if tree is None:
+            return None
+        scan = _scan(tree)
+        found: list[_Found] = []
+        slots: list[tuple[Any, str, int | None, str, ast.AST]] = []
+
+        by_line = self._assignments_by_line(scan.assignments)
+        for lineno, expr, col in self._comments():
+            try:
+                item, stmt = self._comment_annotation(lineno, expr, col, by_line)
+            except HPOSyntaxError as exc:
+                self.fail(exc)
+                continue
+            found.append(item)
+            slots.append((stmt, "value", None, item.name, item.node))
+
+        outer = {id(site.enclosing) for site in scan.sites if site.enclosing is not None}
+        for site in scan.sites:
+            if site.enclosing is not None:
+                self.fail(self.error(_NESTED_MESSAGE, site.call))
+        for site in scan.sites:
+            if site.enclosing is not None or id(site.call) in outer:
+                continue
+            try:
+                name, form = self._code_name(site.call, site.parent)
+                domain = self._evaluate(site.call, name)
+            except HPOSyntaxError as exc:
+                self.fail(exc)
+                continue
+            found.append(_Found(name, form, domain, site.call, site.call))
+            slots.append((site.parent, site.field, site.index, name, site.call))
+
+        self._check_unknown_constructors(scan)
+        found.sort(key=lambda f: f.position)
+        self._check_duplicates(found)
+        if self.collect:
+            self.diagnosed = [self._diagnosed(f) for f in found]
+
+        max_t = _max_t(tree, {id(node) for *_, node in slots})
+        last = tree.body[-1] if tree.body else None
+        has_result = isinstance(last, ast.Expr) and not _is_report_call(last.value)
+        for parent, name, index, hp_name, node in slots:
+            if index is None:
+                setattr(parent, name, _lookup(hp_name, node))
+            else:
+                getattr(parent, name)[index] = _lookup(hp_name, node)
+        if has_result:
+            assert isinstance(last, ast.Expr)
+            target = ast.copy_location(ast.Name(id=RESULT_NAME, ctx=ast.Store()), last)
+            tree.body[-1] = ast.copy_location(ast.Assign(targets=[target], value=last.value),
+                                              last)
+        code = self._compile(tree, scan)
+        if code is None or self.collect:  # diagnostics need no template
+            return None
+        annotations = [f.annotation() for f in found]
+        return CellTemplate(self.source, self.filename, code, annotations, max_t,
+                            scan.reported_keys, scan.calls_report, has_result,
+                            bool(code.co_flags & CO_COROUTINE))
+
+    def _tree(self) -> ast.Module | None:
+        nul = self.text.find("\x00")
+        if nul >= 0:
+            self.fail(self.at_index("the cell contains a NUL character (\\x00), which Python "
+                                    "source cannot contain: delete it", nul))
+            return None
+        try:
+            self.text.encode()
+        except UnicodeEncodeError as exc:
+            char = self.text[exc.start]
+            self.fail(self.at_index(f"the cell contains the lone surrogate character "
+                                    f"U+{ord(char):04X}, which is not valid Unicode text: "
+                                    f"delete it", exc.start))
+            return None
+        try:
+            return ast.parse(self.text, self.filename)
+        except SyntaxError as exc:
+            self.fail(self.syntax_error(exc, byte_offsets=False))
+        except (RecursionError, MemoryError):
+            self.fail(self.too_deep(None))
+        return None
+
+    def _compile(self, tree: ast.Module, scan: _Scan) -> CodeType | None:
+        try:
+            return compile(tree, self.filename, "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except SyntaxError as exc:
+            self.fail(self.syntax_error(exc, byte_offsets=True))
+        except (RecursionError, MemoryError):
+            self.fail(self.too_deep(scan.deepest or tree.body[0], scan.depth))
+        return None
+
+    def _comments(self) -> list[tuple[int, str, int]]:
+        """``(line, expression text, column)`` for every ``# hpo:`` comment."""
+        found: list[tuple[int, str, int]] = []
+        if not _HPO_COMMENT.search(self.text):
+            return found
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(self.text).readline))
+        except (tokenize.TokenError, SyntaxError):
+            return found
+        for tok in tokens:
+            if tok.type != tokenize.COMMENT:
+                continue
+            body = tok.string[1:].strip()
+            if body.lower().startswith("hpo:"):
+                expr = body[4:].strip()
+                col = tok.start[1] + tok.string.index(expr) if expr else tok.start[1]
+                found.append((tok.start[0], expr, col))
+        return found
+
+    @staticmethod
+    def _assignments_by_line(assignments: list[ast.Assign | ast.AnnAssign]) \
+            -> dict[int, ast.Assign | ast.AnnAssign]:
+        """For each line, the last assignment (with a value) that spans it. Assignments do
+        not nest, so this is linear in the number of lines."""
+        by_line: dict[int, ast.Assign | ast.AnnAssign] = {}
+        for stmt in assignments:
+            if stmt.value is None:
+                continue
+            for n in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1):
+                other = by_line.get(n)
+                if other is None or (stmt.lineno, stmt.col_offset) > (other.lineno,
+                                                                       other.col_offset):
+                    by_line[n] = stmt
+        return by_line
+
+    def _comment_annotation(self, lineno: int, expr: str, col: int,
+                            by_line: dict[int, ast.Assign | ast.AnnAssign]) -> tuple[_Found, Any]:
+        line = self.lines[lineno - 1]
+        if not expr:
+            raise self.at("'# hpo:' must be followed by a space, e.g. "
+                          "'# hpo: Real(1e-4, 1e-1, log=True)'", lineno, col)
+        try:
+            call = ast.parse(expr, mode="eval").body
+        except SyntaxError as exc:
+            if exc.lineno != 1:  # the comment is one line: an error past it is at its end
+                exc.lineno, exc.offset, exc.end_lineno = 1, len(expr) + 1, None
+            raise self.syntax_error(exc, False, "invalid '# hpo:' annotation", lineno - 1,
+                                    col) from None
+        except (RecursionError, MemoryError):
+            raise self.at(f"{_TOO_DEEP}: the '# hpo:' annotation is nested too deeply",
+                          lineno, col) from None
+        shift = len(line[:col].encode())
+        for node in ast.walk(call):
+            if "lineno" in node._attributes:
+                node.lineno += lineno - 1
+                node.end_lineno = (node.end_lineno or 1) + lineno - 1
+                node.col_offset += shift
+                node.end_col_offset = (node.end_col_offset or 0) + shift
+        ctor = call.func.id if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+            else None
+        if ctor not in CONSTRUCTORS:
+            hint = _suggest(ctor) if ctor else ""
+            raise self.error(f"unknown search space {_short_repr(expr)} in '# hpo:' comment: "
+                             f"use Real, Int, Categorical or Bool{hint}", call)
+        assert isinstance(call, ast.Call)
+        inner = next((n for n in ast.walk(call) if n is not call and _constructor_name(n)), None)
+        if inner is not None:
+            raise self.error(_NESTED_MESSAGE, inner)
+        stmt = by_line.get(lineno)
+        targets = [] if stmt is None else (stmt.targets if isinstance(stmt, ast.Assign)
+                                           else [stmt.target])
+        if stmt is None or len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            raise self.error("a '# hpo:' comment must end an assignment to one variable, e.g. "
+                             "'lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)'", call)
+        value_node = stmt.value
+        assert value_node is not None  # by_line holds assignments with a value
+        if _constructor_name(value_node):
+            raise self.error("this line already has a search space: drop either the '# hpo:' "
+                             "comment or the constructor", call)
+        name = self._explicit_name(call) or targets[0].id
+        domain = self._evaluate(call, name)
+        try:
+            default, has_default = ast.literal_eval(value_node), True
+        except Exception:  # noqa: BLE001 - anything but a plain literal: no default
+            default, has_default = None, False
+        if has_default and domain is not None:
+            try:
+                inside = domain.contains(default)
+            except Exception:  # noqa: BLE001 - a value the domain cannot even compare
+                inside = False
+            if not inside:
+                raise self.error(f"the default {_short_repr(default)} of {name!r} is outside "
+                                 f"{_short_repr(domain)}", value_node)
+        return _Found(name, "comment", domain, value_node, call, expr, default, has_default), stmt
+
+    def _explicit_name(self, call: ast.Call) -> str | None:
+        for kw in call.keywords:
+            if kw.arg == "name":
+                if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
+                    raise self.error("name= must be a string literal, e.g. name='lr'", kw.value)
+                if not kw.value.value.isidentifier():
+                    raise self.error(f"name={_short_repr(kw.value.value)} is not a valid Python "
+                                     f"identifier", kw.value)
+                return kw.value.value
+        return None
+
+    def _code_name(self, call: ast.Call, parent: ast.AST | None) -> tuple[str, str]:
+        explicit = self._explicit_name(call)
+        if explicit:
+            return explicit, "explicit"
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is call:
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                return targets[0].id, "assignment"
+        if isinstance(parent, ast.keyword) and parent.arg:
+            return parent.arg, "keyword"
+        ctor = _constructor_name(call)
+        raise self.error(f"cannot tell which hyperparameter this {ctor}(...) is: assign it to "
+                         f"one variable (x = {ctor}(...)), pass it as a keyword argument "
+                         f"(f(x={ctor}(...))) or give it a name ({ctor}(..., name='x'))", call)
+
+    def _evaluate(self, call: ast.Call, name: str) -> Domain | None:
+        """Build the domain by evaluating the constructor call; errors point at the call.
+        Without a kernel (``env`` None) only literal arguments are evaluated: None otherwise."""
+        ctor = _constructor_name(call) or "the annotation"
+        bad = f"bad annotation for {name!r}"
+        try:
+            try:  # literal arguments (the usual case) need neither compile nor a namespace
+                args, kwargs = _literal_arguments(call)
+            except _NotLiteral:
+                if self.env is None:
+                    return None
+                code = compile(ast.Expression(body=call), "<hpo-annotation>", "eval")
+                domain = eval(code, self.env)
+            else:
+                domain = CONSTRUCTORS[ctor](*args, **kwargs)
+        except SpaceError as exc:
+            raise self.error(f"{bad}: {exc}", call) from None
+        except (RecursionError, MemoryError):
+            raise self.too_deep(call) from None
+        except SyntaxError as exc:  # e.g. await or yield in an argument
+            raise self.error(f"{bad}: {exc.msg}", call) from None
+        except TypeError as exc:
+            raise self.error(f"{bad}: {ctor}() {_strip_qualname(exc)}", call) from None
+        except NameError as exc:
+            raise self.error(f"{bad}: {exc}; define it in an earlier cell", call) from None
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code in the arguments
+            raise self.error(f"{bad}: {type(exc).__name__}: {exc}", call) from None
+        domain.name = name
+        return domain
+
+    def _check_unknown_constructors(self, scan: _Scan) -> None:
+        """Flag calls to undefined names that look like misspelt space constructors."""
+        env = self.env if self.env is not None else CONSTRUCTORS
+        for call in scan.other_calls:
+            name = call.func.id  # type: ignore[attr-defined]
+            if name in env or name in scan.defined or hasattr(builtins, name):
+                continue
+            hint = _suggest(name)
+            if hint:
+                self.fail(self.error(f"unknown search space {name}(...): use Real, Int, "
+                                     f"Categorical or Bool{hint}", call))
+
+    def _check_duplicates(self, found: list[_Found]) -> None:
+        seen: dict[str, _Found] = {}
+        for f in found:
+            first = seen.setdefault(f.name, f)
+            if first is not f:
+                self.fail(self.error(
+                    f"hyperparameter {f.name!r} is defined twice, at cell lines "
+                    f"{first.node.lineno} and {f.node.lineno}: rename one of them or give "
+                    f"it name='...'", f.node))
+
+    def _source_text(self, node: ast.AST) -> str:
+        lineno, col, end_lineno, end_col = self.span(node)
+        if lineno == end_lineno:
+            return self.lines[lineno - 1][col:end_col]
+        return "\n".join([self.lines[lineno - 1][col:], *self.lines[lineno:end_lineno - 1],
+                          self.lines[end_lineno - 1][:end_col]])
+
+    def _diagnosed(self, f: _Found) -> DiagnosedAnnotation:
+        try:
+            domain = repr(f.domain) if f.domain is not None else None
+        except Exception:  # noqa: BLE001 - e.g. a choice too long to print
+            domain = None
+        if domain is None:
+            domain = f.text if f.text is not None else self._source_text(f.call)
+        return DiagnosedAnnotation(f.name, domain, f.form, *self.span(f.call),
+                                   evaluated=f.domain is not None)
+
+
+def _max_t(tree: ast.Module, replaced: set[int]) -> int | None:
     """``epochs = N`` at the top level of the cell gives Hyperband's maximum resource."""
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
                 and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id == MAX_T_NAME \
-                and id(stmt.value) not in replacements \
+                and id(stmt.value) not in replaced \
                 and isinstance(stmt.value, ast.Constant) and type(stmt.value.value) is int:
             return stmt.value.value
     return None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
 
 class HPOError(Exception):
     """Root of every error raised by jupyter_hpo."""
@@ -12,14 +17,26 @@ class SpaceError(HPOError, ValueError):
 
 
 class HPOSyntaxError(HPOError, SyntaxError):
-    """A ``%%hpo`` cell or annotation is malformed; the message points at the cell line."""
+    """A ``%%hpo`` cell or annotation is malformed; the message points at the cell line.
+
+    ``cell_lineno``/``cell_end_lineno`` are 1-based cell lines and ``cell_col``/``cell_end_col``
+    0-based character columns (the end is exclusive); ``reason`` is the message without the
+    location. ``str(err)`` is the message, the cell line and carets under the range (one caret
+    when the range spans several lines).
+    """
 
     def __init__(self, message: str, source: str = "", lineno: int | None = None,
-                 col: int | None = None, end_col: int | None = None) -> None:
+                 col: int | None = None, end_col: int | None = None, *,
+                 end_lineno: int | None = None) -> None:
         self.reason = message
         self.cell_lineno = lineno
         self.cell_col = col
-        text = format_location(message, source, lineno, col, end_col)
+        self.cell_end_lineno = lineno if end_lineno is None else end_lineno
+        if end_col is None and col is not None:
+            end_col = col + 1
+        self.cell_end_col = end_col
+        one_line = end_lineno is None or end_lineno == lineno
+        text = format_location(message, source, lineno, col, end_col if one_line else None)
         super().__init__(text)
 
     def __str__(self) -> str:
@@ -30,21 +47,42 @@ class StudyFailedError(HPOError):
     """The study stopped because its first trials all failed with the same error."""
 
 
+@functools.lru_cache(maxsize=8)
+def python_lines(source: str, keepends: bool = False) -> tuple[str, ...]:
+    """The lines of ``source`` as Python numbers them: only ``\\n``, ``\\r\\n`` and ``\\r`` end
+    a line (``str.splitlines`` also splits at ``\\x0b``, ``\\x0c``, ``\\x1c``-``\\x1e``,
+    ``\\x85``, U+2028 and U+2029, which Python keeps inside a line)."""
+    lines = _LINE.findall(source)
+    if not keepends:
+        lines = [line.rstrip("\r\n") for line in lines]
+    return tuple(lines)
+
+
+def _shown(text: str) -> str:
+    """``text`` as echoed under an error: characters that would break or hide the line (line
+    separators, NUL, other controls) are written as escapes; tabs are kept."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\t" else ascii(c)[1:-1] for c in text)
+
+
 def format_location(message: str, source: str, lineno: int | None, col: int | None,
                     end_col: int | None = None) -> str:
     """Return ``message`` followed by the offending cell line and a caret under the column."""
     if lineno is None:
         return message
-    lines = source.splitlines()
+    lines = python_lines(source)
     head = f"cell line {lineno}: {message}"
     if not 1 <= lineno <= len(lines):
         return head
     line = lines[lineno - 1]
     col = max(0, col or 0)
-    width = 1
-    if end_col is not None and end_col > col:
-        width = end_col - col
-    return f"{head}\n    {line}\n    {' ' * col}{'^' * width}"
+    end = col + 1 if end_col is None or end_col <= col else end_col
+    pad = _shown(line[:col])
+    pad = "".join("\t" if c == "\t" else " " for c in pad) if "\t" in pad else " " * len(pad)
+    pad += " " * (col - len(line))  # past the end of the line (an error at end of input)
+    width = len(_shown(line[col:end])) + max(0, end - max(col, len(line)))
+    return f"{head}\n    {_shown(line)}\n    {pad}{'^' * width}"
 
 
 class StorageError(HPOError):

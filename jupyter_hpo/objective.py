@@ -37,7 +37,7 @@ class CellObjective:
         ns.update(report=report, trial=trial, config=config, device=device)
         ns[CONFIG_NAME] = config
         try:
-            exec(self.template.code, ns)  # noqa: S102 - running the user's own cell is the point
+            self.template.execute(ns)
         except TrialStopped as stop:
             stop.namespace = ns  # a stopped trial may still be the best: keep its state
             raise

@@ -11,11 +11,12 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .errors import SpaceError
+
+if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
+    import numpy as np
 
 __all__ = ["Bool", "Categorical", "Domain", "Int", "Real", "Space"]
 
@@ -180,22 +181,59 @@ class Categorical(Domain):
         if not choices:
             raise SpaceError("Categorical needs at least one choice, e.g. "
                              "Categorical('relu', 'tanh')")
-        for i, c in enumerate(choices):
-            if any(c == d and type(c) is type(d) for d in choices[:i]):
-                raise SpaceError(f"Categorical: choice {c!r} appears more than once")
         self.choices = tuple(choices)
+        # Lookup tables keep building the domain and index() linear in the number of choices:
+        # (type, value) -> first index (a choice of the same type and value is a duplicate) and
+        # value -> first index (equal values of any type: 1 == 1.0 == True). Unhashable choices
+        # are compared one by one.
+        self._exact: dict[tuple[type, Any], int] = {}
+        self._loose: dict[Any, int] = {}
+        self._unhashable: list[int] = []
+        for i, c in enumerate(self.choices):
+            try:
+                first = self._exact.setdefault((type(c), c), i)
+            except TypeError:
+                first = None
+            if first == i and not self._unhashable:  # new and hashable: the usual case
+                self._loose.setdefault(c, i)
+                continue
+            first = self._find(c, exact=True)
+            if first is not None and first < i:
+                raise SpaceError(f"Categorical: choice {c!r} appears more than once (positions "
+                                 f"{first} and {i}), but the choices must be distinct")
+            try:
+                self._loose.setdefault(c, i)
+            except TypeError:
+                self._unhashable.append(i)
+
+    def _find(self, value: Any, exact: bool) -> int | None:
+        """The first index of a choice equal to ``value`` (and of its type if ``exact``)."""
+        def same(c: Any) -> bool:
+            return bool(c == value) and (not exact or type(c) is type(value))
+
+        try:
+            i = self._exact.get((type(value), value)) if exact else self._loose.get(value)
+        except TypeError:  # an unhashable value is compared with every choice
+            return next((j for j, c in enumerate(self.choices) if same(c)), None)
+        if i is not None and not same(self.choices[i]):  # found by identity only (NaN)
+            return next((j for j, c in enumerate(self.choices) if same(c)), None)
+        for j in self._unhashable:  # an unhashable choice may equal a hashable value
+            if i is not None and j > i:
+                break
+            if same(self.choices[j]):
+                return j
+        return i
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.choices[int(rng.integers(len(self.choices)))]
 
     def index(self, value: Any) -> int:
-        for i, c in enumerate(self.choices):
-            if c == value and type(c) is type(value):
-                return i
-        for i, c in enumerate(self.choices):
-            if c == value:
-                return i
-        raise SpaceError(f"{value!r} is not one of the choices {self.choices!r}")
+        i = self._find(value, exact=True)
+        if i is None:
+            i = self._find(value, exact=False)
+        if i is None:
+            raise SpaceError(f"{value!r} is not one of the choices {self.choices!r}")
+        return i
 
     def to_unit(self, value: Any) -> float:
         return (self.index(value) + 0.5) / len(self.choices)
@@ -256,6 +294,8 @@ class Space(Mapping[str, Domain]):
         return {name: d.sample(rng) for name, d in self._domains.items()}
 
     def to_unit(self, config: Mapping[str, Any]) -> np.ndarray:
+        import numpy as np
+
         return np.array([d.to_unit(config[n]) for n, d in self._domains.items()], dtype=float)
 
     def from_unit(self, u: np.ndarray) -> dict[str, Any]:

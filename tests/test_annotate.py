@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import traceback
 
 import pytest
 
 from jupyter_hpo.annotate import CONFIG_NAME, RESULT_NAME, parse_cell
-from jupyter_hpo.errors import HPOError, HPOSyntaxError
+from jupyter_hpo.errors import HPOError, HPOSyntaxError, python_lines
 from jupyter_hpo.space import Bool, Int, Real
 
 FILENAME = "<hpo-test-cell>"
@@ -35,9 +36,9 @@ def check_location(err, source, lineno, underlined):
     """The message names cell line ``lineno``, echoes it, and puts carets under ``underlined``."""
     assert isinstance(err, HPOError) and isinstance(err, SyntaxError)
     assert err.cell_lineno == lineno
-    head, echoed, carets = str(err).splitlines()
+    head, echoed, carets = str(err).split("\n")
     assert head.startswith(f"cell line {lineno}: ")
-    code_line = source.splitlines()[lineno - 1]
+    code_line = python_lines(source)[lineno - 1]  # as Python counts lines
     assert echoed == "    " + code_line
     assert carets.startswith("    ")
     marks = carets[4:]
@@ -497,3 +498,301 @@ def test_errors_are_raised_before_any_code_runs():
     with pytest.raises(HPOSyntaxError):
         parse("side_effect(1)\nx = Real(1, 0)\n", {"side_effect": ran.append})
     assert ran == []
+
+
+# --- any input: only HPOSyntaxError, at a line of the cell ---------------------------------
+
+def check_range(err, lineno, col, end_lineno=None, end_col=None):
+    assert (err.cell_lineno, err.cell_col) == (lineno, col)
+    if end_col is not None:
+        assert (err.cell_end_lineno, err.cell_end_col) == (end_lineno or lineno, end_col)
+
+
+@pytest.fixture
+def ipython_recursion_limit():
+    """The recursion limit a kernel runs with (IPython raises Python's 1000 to 3000)."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(3000)
+    yield
+    sys.setrecursionlimit(previous)
+
+
+def test_long_operator_chains_are_walked_without_recursion():
+    terms = sys.getrecursionlimit() * 7 // 10  # deeper than a recursive ast.NodeVisitor goes
+    chain = "+".join(["1"] * terms)
+    t = parse(f"x = Real(0, 1)\ny = {chain}\nreport(loss=x + y)\n")
+    assert t.reported_keys == ["loss"] and list(t.space) == ["x"]
+    assert run(t, {"x": 0.5}, {"report": lambda **kw: None})["y"] == terms
+
+
+def test_the_1500_term_sum_of_the_issue_parses_in_a_kernel(ipython_recursion_limit):
+    t = parse("x = Int(1, 3)\ny = " + "+".join(["1"] * 1500) + "\n")
+    assert run(t, {"x": 1})["y"] == 1500
+
+
+def too_long_chain(prefix="y = "):
+    return prefix + "+".join(["1"] * 3 * sys.getrecursionlimit())
+
+
+@pytest.mark.parametrize("source,lineno", [
+    (too_long_chain() + "\n", 1),
+    ("a = 1\nb = 2\n" + too_long_chain() + "\nz = 3\n", 3),
+    ("a = 1\ny = " + "+".join(["1"] * 100_000) + "\n", 2),
+    ("y = a" + ".b" * 100_000 + "\n", 1),
+    ("y = f" + "()" * 100_000 + "\n", 1),
+    ("y = a" + "[0]" * 100_000 + "\n", 1),
+    ("y = " + "-" * 100_000 + "1\n", 1),
+    ("y = " + "not " * 100_000 + "1\n", 1),
+    ("y = " + "lambda: " * 100_000 + "1\n", 1),
+    ("y = " + "1 if 1 else " * 100_000 + "1\n", 1),
+    ("y = " + "**".join(["2"] * 100_000) + "\n", 1),
+], ids=["chain", "chain-line-3", "100k-sum", "attributes", "calls", "subscripts", "minus",
+        "not", "lambda", "if-else", "power"])
+def test_nesting_too_deep_for_python(source, lineno):
+    err = parse_error(source)
+    assert "the cell is nested too deeply for Python's parser" in str(err)
+    assert "Split" in str(err)
+    assert err.cell_lineno == lineno
+    assert str(err).startswith(f"cell line {lineno}: ")
+
+
+@pytest.mark.parametrize("opening,closing", [("(", ")"), ("[", "]"), ("{", "}")])
+def test_deep_brackets(opening, closing):
+    source = "x = 1\ny = " + opening * 100_000 + "1" + closing * 100_000 + "\n"
+    err = parse_error(source)
+    assert "too many nested parentheses" in str(err)
+    assert err.cell_lineno == 2
+
+
+def test_deep_nesting_inside_an_annotation_argument():
+    source = too_long_chain("a = 1\nx = Int(1, ") + ")\n"
+    err = parse_error(source, {})
+    assert "nested too deeply" in str(err)
+    assert err.cell_lineno == 2
+
+
+def test_deep_indentation():
+    source = "".join(" " * i + "if x:\n" for i in range(120)) + " " * 120 + "pass\n"
+    err = parse_error(source)
+    assert "too many levels of indentation" in str(err)
+    assert 1 <= err.cell_lineno <= 121
+
+
+@pytest.mark.parametrize("value", ["{[1]: 2}", "{[1]}", "[1] * 2", "f(1)", "{1: {2: [3]}}['x']"])
+def test_comment_annotation_with_a_value_literal_eval_rejects(value):
+    t = parse(f"x = {value}  # hpo: Int(1, 4)\n", {"f": abs})
+    assert t.defaults == {}
+    assert [(a.name, a.form) for a in t.annotations] == [("x", "comment")]
+
+
+@pytest.mark.parametrize("source,lineno,underlined,message", [
+    ("x = 1\nreturn 3\n", 2, "return 3", "'return' outside function"),
+    ("x = 1\nif x:\n    return\n", 3, "return", "'return' outside function"),
+    ("s = 'é'; return 3\n", 1, "return 3", "'return' outside function"),
+    ("yield 1\n", 1, "yield 1", "'yield' outside function"),
+    ("a = 1\nyield from g\n", 2, "yield from g", "'yield' outside function"),
+    ("nonlocal x\n", 1, "nonlocal x", "nonlocal declaration not allowed at module level"),
+    ("for i in x:\n    pass\nbreak\n", 3, "break", "'break' outside loop"),
+    ("continue\n", 1, "continue", "'continue' not properly in loop"),
+    ("from __future__ import braces\n", 1, "f", "not a chance"),
+    ("def f(a, a):\n    pass\n", 1, "a", "duplicate argument 'a' in function definition"),
+    ("x: int = 1\nglobal x\n", 2, "global x", "annotated name 'x' can't be global"),
+    ("def f():\n    await g()\n", 2, "await g()", "'await' outside async function"),
+])
+def test_compile_time_syntax_errors(source, lineno, underlined, message):
+    err = parse_error(source)
+    assert f"invalid Python syntax: {message}" in str(err)
+    check_location(err, source, lineno, underlined)
+
+
+def test_top_level_return_says_how_to_give_a_result():
+    err = parse_error("x = Real(0, 1)\nreturn x\n")
+    assert "report(...) or end the cell with an expression" in str(err)
+
+
+def test_syntax_error_at_the_end_of_input_is_on_the_last_line():
+    source = "x = 1\nif x:\n"
+    err = parse_error(source)
+    assert "expected an indented block" in str(err)
+    assert err.cell_lineno == 2 and err.cell_col == len("if x:")
+
+
+@pytest.mark.parametrize("source,lineno,col", [
+    ("x = 1\ny = 2\x00 + 1\n", 2, 5),
+    ("\x00", 1, 0),
+    ("s = 'ab\x00c'\n", 1, 7),
+    ("a = 1  # \x00\n", 1, 9),
+    ("a = 1\rb = 'é\x00'\n", 2, 6),
+    ("lr = 1e-3  # hpo: Real(0, 1)\n\x00", 2, 0),
+])
+def test_nul_character(source, lineno, col):
+    err = parse_error(source)
+    assert "the cell contains a NUL character (\\x00)" in str(err)
+    check_range(err, lineno, col, lineno, col + 1)
+    _head, echoed, carets = str(err).split("\n")
+    assert "\\x00" in echoed and "\x00" not in str(err)
+    assert carets.index("^") == echoed.index("\\x00") and carets.count("^") == 4
+
+
+def test_lone_surrogate():
+    err = parse_error("a = 1\nb = '\ud800'\n")
+    assert "the cell contains the lone surrogate character U+D800" in str(err)
+    check_range(err, 2, 5)
+
+
+# --- line breaks as Python counts them ------------------------------------------------------
+
+NOT_LINE_BREAKS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
+
+
+def test_python_lines_splits_like_python():
+    text = "a\rb\r\nc\nd" + "".join(NOT_LINE_BREAKS) + "e\n\nf"
+    assert python_lines(text) == ("a", "b", "c", "d" + "".join(NOT_LINE_BREAKS) + "e", "", "f")
+    assert "".join(python_lines(text, keepends=True)) == text
+    assert python_lines("") == () and python_lines("x\n") == ("x",)
+
+
+@pytest.mark.parametrize("char", NOT_LINE_BREAKS)
+def test_characters_that_do_not_end_a_python_line(char):
+    source = f"s = 'a{char}b'  # note{char}more\nlr = Real(1, 0)\n"
+    err = parse_error(source)
+    check_location(err, source, 2, "Real(1, 0)")
+    source = f"s = 'a{char}b'  # note{char}\nlr = 5.0  # hpo: Real(0, 1)\n"
+    err = parse_error(source)
+    assert "the default 5.0 of 'lr' is outside" in str(err)
+    check_location(err, source, 2, "5.0")
+    t = parse(f"s = 'a{char}b'\nlr = 0.5  # hpo: Real(0, 1){char}\nn = Int(1, 3)\n")
+    assert [(a.name, a.lineno) for a in t.annotations] == [("lr", 2), ("n", 3)]
+    assert t.defaults == {"lr": 0.5}
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\x85", "\x0b", "\x1c"])
+def test_non_printable_character_in_code_is_located_and_shown_escaped(char):
+    source = f"a = 1\nb = 2 {char}\nc = 3\n"
+    err = parse_error(source)
+    assert f"invalid non-printable character U+{ord(char):04X}" in str(err)
+    assert (err.cell_lineno, err.cell_col) == (2, 6)
+    _head, echoed, carets = str(err).split("\n")
+    escape = ascii(char)[1:-1]
+    assert echoed == "    b = 2 " + escape
+    assert carets == "    " + " " * 6 + "^" * len(escape)
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+def test_carriage_return_line_breaks(newline):
+    source = newline.join(["a = 1", "lr = Real(1, 0)", ""])
+    err = parse_error(source)
+    check_range(err, 2, 5, 2, 15)
+    assert str(err).split("\n")[1] == "    lr = Real(1, 0)"
+    source = newline.join(["a = 1", "b = 2", "lr = 5.0  # hpo: Real(0, 1)", ""])
+    err = parse_error(source)
+    assert "the default 5.0 of 'lr' is outside" in str(err)
+    check_range(err, 3, 5, 3, 8)
+    source = newline.join(["a = 1", "lr = 1e-3  # hpo: Real(1e-4, 1e-1)", "b = lr * 2", ""])
+    t = parse(source)
+    assert [(a.name, a.lineno) for a in t.annotations] == [("lr", 2)]
+    assert t.render(t.defaults) == source
+    assert t.render({"lr": 0.05}) == source.replace("1e-3", "0.05")
+    assert run(t, {"lr": 0.05})["b"] == 0.1
+
+
+def test_syntax_error_after_carriage_returns():
+    err = parse_error("a = 1\rb = 2\rc = (\r")
+    assert "'(' was never closed" in str(err)
+    check_range(err, 3, 4)
+
+
+def test_tab_before_the_caret_is_kept_so_the_caret_lines_up():
+    source = "if True:\n\tx = Real(1, 0)\n"
+    err = parse_error(source)
+    _head, echoed, carets = str(err).split("\n")
+    assert echoed == "    \tx = Real(1, 0)"
+    assert carets == "    \t    " + "^" * len("Real(1, 0)")
+
+
+# --- top-level await ---------------------------------------------------------------------
+
+ASYNC_CELL = (
+    "import asyncio\n"
+    "x = Real(0, 10)\n"
+    "await asyncio.sleep(0)\n"
+    "async def double(v):\n"
+    "    await asyncio.sleep(0)\n"
+    "    return 2 * v\n"
+    "y = await double(x)\n"
+    "y + 1\n"
+)
+
+
+def execute(template, config, namespace=None):
+    ns = dict(namespace or {})
+    ns[CONFIG_NAME] = dict(config)
+    template.execute(ns)
+    return ns
+
+
+def test_top_level_await():
+    t = parse(ASYNC_CELL)
+    assert t.is_async and t.has_result_expr and list(t.space) == ["x"]
+    ns = execute(t, {"x": 1.5})
+    assert ns["y"] == 3.0 and ns[RESULT_NAME] == 4.0
+
+
+@pytest.mark.parametrize("body", [
+    "async for v in agen():\n    total += v\n",
+    "async with actx() as v:\n    total += v\n",
+    "total += sum([v async for v in agen()])\n",
+])
+def test_top_level_async_for_and_with(body):
+    helpers = (
+        "import contextlib\n"
+        "async def agen():\n    yield 1\n    yield 2\n"
+        "@contextlib.asynccontextmanager\n"
+        "async def actx():\n    yield 5\n"
+    )
+    t = parse(helpers + "total = Int(0, 3)\n" + body + "total\n")
+    assert t.is_async
+    assert execute(t, {"total": 1})[RESULT_NAME] in (4, 6)
+
+
+def test_cells_without_await_are_not_async():
+    t = parse("x = Real(0, 1)\nasync def f():\n    await g()\nx\n")
+    assert not t.is_async
+    assert execute(t, {"x": 0.5})[RESULT_NAME] == 0.5
+
+
+def test_async_cell_through_the_objective():
+    from jupyter_hpo.objective import CellObjective
+    from jupyter_hpo.trial import Trial
+
+    objective = CellObjective(parse(ASYNC_CELL), {}, "score")
+    output = objective.run(Trial(0, {"x": 2.0}), "cpu")
+    assert output.result == {"score": 5.0}
+    assert output.namespace["y"] == 4.0
+
+
+def test_async_cell_errors_propagate():
+    t = parse("import asyncio\nx = Int(1, 3)\nawait asyncio.sleep(0)\n1 / 0\n")
+    with pytest.raises(ZeroDivisionError):
+        execute(t, {"x": 1})
+
+
+def test_async_cell_inside_a_running_event_loop_is_a_clear_error():
+    import asyncio
+
+    t = parse("import asyncio\nawait asyncio.sleep(0)\n")
+
+    async def main():
+        with pytest.raises(HPOError, match="top-level await, so it must run in a thread "
+                                           "without a running event loop"):
+            t.execute({})
+
+    asyncio.run(main())
+
+
+def test_values_too_long_to_print_do_not_break_messages():
+    big = "0x" + "f" * 5000  # a literal Python parses but cannot print in decimal
+    err = parse_error(f"x = {big}  # hpo: Int(1, 4)\n")
+    assert "the default <an int of about 6021 digits> of 'x' is outside Int(1, 4" in str(err)
+    err = parse_error(f"x = Int(1, {big})\n")
+    assert "bad annotation for 'x': OverflowError: int too large to convert to float" in str(err)

@@ -103,6 +103,90 @@ def test_categorical_accepts_one_list():
     assert Categorical(["a", "b"]).choices == ("a", "b")
 
 
+class Counted:
+    """A hashable choice that counts the ``==`` comparisons made on it."""
+
+    comparisons = 0
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        Counted.comparisons += 1
+        return isinstance(other, Counted) and self.value == other.value
+
+    def __hash__(self):
+        return hash(self.value)
+
+
+def test_categorical_construction_and_lookup_are_linear():
+    n = 3000
+    Counted.comparisons = 0
+    d = Categorical(*[Counted(i) for i in range(n)])
+    assert Counted.comparisons < 5 * n  # a pairwise duplicate check makes n * (n - 1) / 2
+    Counted.comparisons = 0
+    assert [d.index(Counted(i)) for i in range(n)] == list(range(n))
+    assert d.to_unit(Counted(n - 1)) == pytest.approx((n - 0.5) / n)
+    assert Counted.comparisons < 10 * n
+
+
+def test_categorical_of_many_literals():
+    d = Categorical(*range(100_000))
+    assert d.index(99_999) == 99_999 and d.from_unit(0.0) == 0
+    strings = Categorical(*[f"s{i}" for i in range(100_000)])
+    assert strings.contains("s4242") and not strings.contains("s100000")
+    with pytest.raises(SpaceError, match=r"choice 77 appears more than once \(positions 77 and "
+                                         r"100000\), but the choices must be distinct"):
+        Categorical(*range(100_000), 77)
+
+
+@pytest.mark.parametrize("choices,duplicate", [
+    ((1, 1.0, True, 2, 1), "1"),
+    ((1.0, 1, 1.0), "1.0"),
+    ((True, 1, False, True), "True"),
+    (([1], (1,), [1.0]), r"\[1.0\]"),  # unhashable: equal and of the same type
+    (({"a": 1}, {"a": 1.0}), r"\{'a': 1.0\}"),
+    (((1, [2]), (1, [2])), r"\(1, \[2\]\)"),
+])
+def test_categorical_duplicates_are_equal_values_of_one_type(choices, duplicate):
+    with pytest.raises(SpaceError, match=f"choice {duplicate} appears more than once"):
+        Categorical(*choices)
+
+
+def test_categorical_index_prefers_the_same_type_then_any_equal_value():
+    d = Categorical(1.0, "a", [1], True, 1)
+    assert (d.index(1), d.index(1.0), d.index(True)) == (4, 0, 3)
+    assert d.index([1]) == 2 and d.index([1.0]) == 2  # unhashable values still match
+    assert Categorical(1.0, 2.0).index(1) == 0  # no int: the first equal value
+    nan = float("nan")
+    d = Categorical(nan, nan)  # NaN never equals itself, so it is not a duplicate...
+    assert not d.contains(nan)  # ...and it cannot be found
+    with pytest.raises(SpaceError, match=r"\[2\] is not one of the choices"):
+        Categorical([1], 2).index([2])
+
+
+def test_importing_the_parser_does_not_import_numpy():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    code = ("import sys, jupyter_hpo.annotate, jupyter_hpo.space; "
+            "assert 'numpy' not in sys.modules, 'numpy was imported'")
+    result = subprocess.run([sys.executable, "-c", code], check=False, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_space_to_unit_still_returns_a_float_array():
+    space = Space({"x": Real(0, 10), "c": Categorical("a", "b")})
+    u = space.to_unit({"x": 5.0, "c": "b"})
+    assert isinstance(u, np.ndarray) and u.dtype == float
+    assert u.tolist() == [0.5, 0.75]
+
+
 def test_domain_name_must_be_identifier():
     with pytest.raises(SpaceError, match=r"name is 'a b', but must be a Python identifier"):
         Real(0, 1, name="a b")
