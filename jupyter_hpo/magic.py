@@ -248,6 +248,9 @@ class HPOMagics(Magics):
             storage = open_storage(args.storage)
         except (ValueError, HPOError) as exc:
             raise UsageError(_cli(str(exc))) from None
+        if args.resume and not args.name:
+            raise UsageError("--resume needs --name NAME: the study to continue (`%hpo list` "
+                             "shows the stored ones)")
         if args.resume and storage is None:
             raise UsageError("--resume needs a storage file, but --storage is none")
         return StudyOptions(

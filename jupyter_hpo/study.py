@@ -74,6 +74,8 @@ class Study:
         self.storage = _storage_of(options.storage)
         stored = None
         if options.resume:
+            if not options.name:
+                raise ValueError("resume=True needs the name of the study to continue")
             if self.storage is None:
                 raise ValueError("resume=True needs the storage that holds the study")
             stored = self.storage.load_study(options.name or "", space=self.space)

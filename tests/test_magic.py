@@ -98,7 +98,7 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --time-limit 3x", "x = Real(0, 1)\nreport(acc=x)\n", "not a duration"),
     ("--quiet --executor dask", "x = Real(0, 1)\nreport(acc=x)\n", "not available"),
     ("--quiet --trial-timeout 5", "x = Real(0, 1)\nreport(acc=x)\n",
-     "--trial-timeout needs --executor process"),
+     "--trial-timeout only applies to the process executor, but the executor is thread"),
     ("--quiet --executor process --trial-timeout 0", "x = Real(0, 1)\nreport(acc=x)\n",
      "--trial-timeout '0' must be longer than 0 seconds"),
     ("--quiet --gpus-per-trial 0.3", "x = Real(0, 1)\nreport(acc=x)\n",
@@ -108,7 +108,7 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --workers 0", "x = Real(0, 1)\nreport(acc=x)\n", "--workers is 0"),
     ("--quiet --searcher nope", "x = Real(0, 1)\nreport(acc=x)\n", "searcher is 'nope'"),
     ("--quiet --scheduler hyperband --max-t 9 --reduction-factor 1",
-     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n", "reduction_factor is 1.0, but must be >= 2"),
+     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n", "--reduction-factor is 1.0, but must be >= 2"),
 ])
 def test_bad_options_are_usage_errors(ip, line, cell, message):
     before = ip.user_ns.get("_hpo")
@@ -201,7 +201,7 @@ def test_process_executor_cell_ships_variables_and_applies_the_best_config(ip):
     assert [t.status.value for t in study.trials] == ["completed"] * 4
     assert study.best_value == max(t.config["x"] for t in study.trials) + 0.5
     assert ip.user_ns["x"] == study.best_config["x"]  # the config is applied (no namespace)
-    pids = {"".join(t.output).split()[1] for t in study.trials}
+    pids = {study.trial_output(t.trial_id).split()[1] for t in study.trials}
     assert str(__import__("os").getpid()) not in pids and 1 <= len(pids) <= 2
 
 

@@ -129,7 +129,8 @@ def test_resume_refills_hyperband_rungs(tmp_path):
     rungs = resumed.scheduler.rungs[0]
     assert len(rungs[1.0]) == 12  # every stored trial reached the first rung
     assert 0 < len(rungs[3.0]) < 12  # and Hyperband's stops are in the restored rungs
-    resumed.storage.release(rows(path, "SELECT study_id FROM studies")[0][0])
+    resumed.stop()  # never started: stored as ended, its lease given up
+    assert jh.storage.SQLiteStorage(path).find_study("hb").state == "finished"
 
 
 def test_resumed_grid_search_skips_the_points_already_run(tmp_path):
@@ -138,7 +139,7 @@ def test_resumed_grid_search_skips_the_points_already_run(tmp_path):
     jh.tune(lambda c: c["a"], space, metric="loss", searcher="grid", trials=4, storage=path,
             name="g")
     rest = jh.tune(lambda c: c["a"], space, metric="loss", searcher="grid", storage=path,
-                   name="g", resume=True)
+                   name="g", resume=True, trials=6)
     points = [(t.config["a"], t.config["b"]) for t in rest.trials]
     assert len(points) == 6 and len(set(points)) == 6
 
