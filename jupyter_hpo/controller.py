@@ -72,6 +72,7 @@ class Controller:
         self.incumbents: list[tuple[float, int, float]] = []
 
         self._lock = threading.Lock()
+        self._proposing = threading.Lock()  # one proposer at a time: ids stay in order
         self._done = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -84,6 +85,7 @@ class Controller:
         self._exhausted = False
         self._only_failures = True
         self._first_failures: list[Trial] = []
+        self._start_error: Exception | None = None
         self._finishing = False  # decided under the lock; _complete() then ends the study
         self._completed = False
 
@@ -124,7 +126,8 @@ class Controller:
         return (self.end_time if self.end_time is not None else self.clock()) - self.start_time
 
     def start(self) -> None:
-        """Start proposing trials (in the controller thread, or inline)."""
+        """Start the first trials (in the calling thread), then the controller thread that
+        proposes the others (or propose inline, for a simulated clock)."""
         with self._lock:
             if self.state is not StudyState.CREATED:
                 raise RuntimeError("the study was already started")
@@ -135,6 +138,9 @@ class Controller:
         if self.inline:
             self._fill()
             return
+        self._fill()  # the first trials start before start() returns
+        if self._start_error is not None:
+            raise self._start_error  # e.g. the objective cannot be shipped: the study failed
         self._thread = threading.Thread(target=self._loop, daemon=True, name="hpo-controller")
         self._thread.start()
 
@@ -233,10 +239,16 @@ class Controller:
             return 1.0
         return min(1.0, max(0.0, self.time_limit - (self.clock() - self.start_time)) + 0.001)
 
-    def _fill(self) -> None:
-        """Give free workers something to do; settle paused trials and finish when idle."""
-        while self._step():
-            pass
+    def _fill(self, wait: bool = True) -> bool:
+        """Give free workers something to do; settle paused trials and finish when idle.
+        With ``wait=False`` it gives up (returns False) when another thread is proposing."""
+        if not self._proposing.acquire(blocking=wait):
+            return False
+        try:
+            while self._step():
+                pass
+        finally:
+            self._proposing.release()
         with self._lock:
             if self._running == 0 and not self._can_start():
                 for trial_id in self.scheduler.paused_trials():
@@ -245,6 +257,7 @@ class Controller:
                         self._resume_events[trial_id].set()
             self._finish_if_idle()
         self._complete()
+        return True
 
     def _can_start(self) -> bool:
         return (self.state is StudyState.RUNNING and not self._exhausted
@@ -302,6 +315,7 @@ class Controller:
             self._alive.discard(trial.trial_id)
             self._running -= 1
             self.scheduler.on_trial_remove(trial.trial_id)
+            self._start_error = exc
         self._fail(f"could not start trial {trial.trial_id}: {exc}")
 
     def _fail(self, message: str, details: str = "") -> None:
@@ -369,7 +383,10 @@ class Controller:
             raise TrialStopped()
         if decision is Decision.PAUSE:
             self.emit("trial_paused", trial, None)
-            self._freed()
+            if self.inline:
+                self._fill()
+            else:
+                self._wake.set()  # the loop proposes: this report waits only for its promotion
             if not self.executor.blocks_on_pause:
                 return  # the executor polls paused_outcome() and resumes the trial itself
             resume.wait()
@@ -423,13 +440,9 @@ class Controller:
         self.emit("trial_finished", trial, None)
         if repeated:
             self.stop("study stopped: repeated failures")
-        self._freed()
-
-    def _freed(self) -> None:
-        """A worker became free: propose now (inline) or wake the loop."""
-        if self.inline:
-            self._fill()
-        else:
+        # The thread that delivered the finish has nothing else to do: it proposes the next
+        # trial itself (no hand-over to the loop), unless the loop is proposing already.
+        if not self._fill(wait=self.inline):
             self._wake.set()
 
     def _end(self, trial: Trial, status: TrialStatus, error: str = "", tb: str = "") -> None:

@@ -141,6 +141,7 @@ class TrialRecord:
     device: str = "cpu"
     resources: str = "cpu"
     bracket: int = 0
+    slot: int = 0
 
     def last(self, key: str, default: Any = None) -> Any:
         """The last reported value of ``key``."""

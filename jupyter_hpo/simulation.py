@@ -51,6 +51,7 @@ class SimulatedExecutor(Executor):
 
     name = "simulated"
     blocks_on_pause = False
+    inline = True
 
     def __init__(self, workers: int = 1, capture_output: bool = False,
                  slots: list[Any] | None = None) -> None:

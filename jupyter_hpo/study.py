@@ -218,9 +218,20 @@ class Study:
         return self.controller.elapsed if self.controller else self._record.elapsed
 
     @property
+    def start_time(self) -> float | None:
+        """When the study started, on its clock (a resumed study: shifted by the time it had
+        already run, so ``elapsed`` counts both)."""
+        return self.controller.start_time if self.controller else None
+
+    @property
     def end_time(self) -> float | None:
         """When the study ended, on its clock (for a simulated clock: the simulated time)."""
         return self.controller.end_time if self.controller else None
+
+    @property
+    def workers(self) -> int | None:
+        """Trials that run at once (live studies)."""
+        return self.controller.workers if self.controller else None
 
     @property
     def executor(self) -> Executor | None:

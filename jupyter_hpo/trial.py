@@ -90,7 +90,8 @@ class Trial:
         """A read-only record of the trial as it is now."""
         return TrialRecord(self.trial_id, dict(self.config), self.status, tuple(self.reports),
                            tuple(self.report_times), self.start_time, self.end_time, self.error,
-                           self.traceback, str(self.device), self.resources, self.bracket)
+                           self.traceback, str(self.device), self.resources, self.bracket,
+                           self.slot)
 
 
 def as_number(value: Any) -> float | None:

@@ -48,9 +48,9 @@ def test_quick_run_prints_the_machine(quick_run):
     assert "CPUs" in machine[0] and "jupyter_hpo " in machine[0] and "optuna " in machine[0]
 
 
-def test_table_has_header_and_fifteen_rows(quick_run, table):
+def test_table_has_header_and_sixteen_rows(quick_run, table):
     assert "| measurement | jupyter_hpo | optuna | ratio |" in quick_run.stdout
-    assert len(table) == 15
+    assert len(table) == 16
 
 
 @pytest.mark.parametrize("words", [
@@ -69,6 +69,7 @@ def test_table_has_header_and_fifteen_rows(quick_run, table):
     ("200 trivial trials", "process, 2 workers vs n_jobs=2", "vs RandomSampler"),
     ("trivial trials", "FIFO", "TPESampler"),
     ("trivial trials", "Hyperband", "HyperbandPruner"),
+    ("start-up (s)", "%load_ext jupyter_hpo", "import optuna"),
 ])
 def test_row_has_positive_numbers_for_both_frameworks(table, words):
     ours, theirs, ratio = (float(cell) for cell in _row(table, *words))

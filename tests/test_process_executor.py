@@ -121,7 +121,7 @@ def test_study_with_reports_hyperband_stops_and_captured_output():
         assert [r["epoch"] for r in trial.reports] == list(range(1, len(trial.reports) + 1))
         assert [r["loss"] for r in trial.reports] == [x + 1 / e for e in
                                                       range(1, len(trial.reports) + 1)]
-        output = "".join(trial.output)
+        output = study.trial_output(trial.trial_id)
         assert f"training x={x:.6f}" in output
         assert output.count("epoch ") == len(trial.reports)  # a stopped trial ran no further
         if trial.status is TrialStatus.STOPPED:
@@ -130,7 +130,7 @@ def test_study_with_reports_hyperband_stops_and_captured_output():
             assert len(trial.reports) == 4
         assert trial.resources == "cpu" and trial.slot in (0, 1)
     best = min(study.trials, key=lambda t: min(r["loss"] for r in t.reports))
-    assert study.best_trial is best
+    assert study.best_trial.trial_id == best.trial_id
 
 
 def train_with_pid(config, report):
@@ -188,13 +188,13 @@ def test_stop_trial_ends_a_trial_that_never_reports():
     study = make_study(sleeper, {"x": Categorical(0.25, 0.75)}, searcher="grid", workers=2)
     study.start()
     try:
-        sleeping = study.trials[0]
-        assert wait_until(lambda: "sleeping" in "".join(sleeping.output))
-        study.stop_trial(sleeping.trial_id)
+        sleeping = study.trials[0].trial_id
+        assert wait_until(lambda: "sleeping" in study.trial_output(sleeping))
+        study.stop_trial(sleeping)
         assert study.wait(timeout=10)
     finally:
         study.stop(force=True)
-    assert sleeping.status is TrialStatus.CANCELLED
+    assert study.trials[sleeping].status is TrialStatus.CANCELLED
     assert study.trials[1].status is TrialStatus.COMPLETED
     assert study.best_value == 0.75
 
@@ -241,7 +241,7 @@ def test_unpicklable_notebook_variable_is_named_and_thread_executor_suggested():
                   mode="min", trials=2, executor="process")
     with pytest.raises(HPOError, match=r"'lock' \(lock\).*--executor thread"):
         study.start()
-    assert study.done and study.state == "failed" and study.trials == []
+    assert study.done and study.state == "failed" and study.trials == ()
     assert "'lock'" in str(study.error)
 
 
@@ -267,7 +267,7 @@ KERNEL_CELL = textwrap.dedent("""
     study = jupyter_hpo.tune(objective, {"x": Real(0, 1)}, metric="loss", trials=4,
                              workers=2, executor="process", seed=0)
     print("DONE", study.counts()["completed"],
-          all("in worker" in "".join(t.output) for t in study.trials))
+          all("in worker" in study.trial_output(t.trial_id) for t in study.trials))
 
     def forever(config):
         print("running")
@@ -277,7 +277,7 @@ KERNEL_CELL = textwrap.dedent("""
                                    jupyter_hpo.Space({"x": Real(0, 1)}), metric="loss",
                                    mode="min", trials=2, workers=2, executor="process").start()
     deadline = time.time() + 30
-    while time.time() < deadline and not all(t.output for t in background.trials):
+    while time.time() < deadline and not all(background.trial_output(t.trial_id) for t in background.trials):
         time.sleep(0.05)
     print("PIDS", *[p.pid for p in psutil.Process().children(recursive=True)])
 """)
