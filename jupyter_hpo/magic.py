@@ -8,8 +8,12 @@ checks them) and shows what happens; everything else is the Python API's. Heavy 
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import re
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +23,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .errors import HPOError, HPOSyntaxError
 from .options import DEFAULT_TRIALS, StudyOptions, infer_mode, parse_duration
+from .records import StudyState
 
 if TYPE_CHECKING:
     from .annotate import CellTemplate
@@ -49,6 +54,26 @@ def _cli(message: str) -> str:
         flag = "--" + key.replace("_", "-")
         message = re.sub(rf"(?<![\w-]){key}(?= is | only appl| needs |, )", flag, message)
     return message.replace("the hyperband scheduler", "--scheduler hyperband")
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[Callable[[], bool]]:
+    """Keep SIGINT (the kernel's interrupt) from raising inside the block; yields a function
+    that says whether one came. Outside the main thread it defers nothing."""
+    received = threading.Event()
+
+    def keep(signum: int, frame: Any) -> None:
+        received.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, keep)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield received.is_set
+        return
+    try:
+        yield received.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -138,27 +163,32 @@ class HPOMagics(Magics):
             raise UsageError(f"a study named {args.name!r} is still running: stop it with "
                              f"`%hpo stop {args.name}` or pick another --name")
         source = self.shell.transform_cell(cell) if self.shell else cell
-        template = self._parse(source)
-        study = self._build_study(args, template)
-        run = _Run(study, None, not args.no_apply, args.output)
-        try:
+        # Setting up (imports, storage, the dashboard) is not interrupted half-way: an
+        # interrupt meanwhile is kept and acted on once the study is in a consistent state.
+        with deferred_interrupts() as interrupted:
+            template = self._parse(source)
+            study = self._build_study(args, template)
+            run = _Run(study, None, not args.no_apply, args.output)
             self.runs[study.name] = run
             self.shell.user_ns[args.output] = study
-            if not args.quiet:
-                from .widgets.dashboard import Dashboard
+            try:
+                if not args.quiet and not interrupted():
+                    from .widgets.dashboard import Dashboard
 
-                run.dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study),
-                                          header=self._header(study, args))
-                run.dashboard.display()
-            study.start()
-        except BaseException:
-            # An interrupt (or a display error) before the study ran: end it cleanly, so
-            # that it is not left stored as running with a lease.
-            study.stop("interrupted before it started", force=True)
-            study.wait(5)
-            if run.dashboard is not None:
-                run.dashboard.finish()
-            raise
+                    run.dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study),
+                                              header=self._header(study, args))
+                    run.dashboard.display()
+                if not interrupted():
+                    study.start()
+            except BaseException:
+                self._abandon(run)  # e.g. a display error: nothing is left half-started
+                raise
+        if interrupted():
+            if study.state is StudyState.CREATED:
+                self._abandon(run)
+                raise KeyboardInterrupt
+            self._join(run, interrupted=True)
+            return
         if args.background:
             if run.dashboard is not None:
                 run.dashboard.start_background_refresh()
@@ -287,12 +317,22 @@ class HPOMagics(Magics):
             budget.append(f"{study.time_limit:g}s")
         return f"{text} · {args.searcher} search · budget {' / '.join(budget) or 'grid'}"
 
+    @staticmethod
+    def _abandon(run: _Run) -> None:
+        """End a study that could not start: nothing is left stored as running."""
+        run.study.stop("interrupted before it started", force=True)
+        run.study.wait(5)
+        if run.dashboard is not None:
+            run.dashboard.finish()
+
     # ---------------------------------------------------------------- joining
-    def _join(self, run: _Run) -> None:
+    def _join(self, run: _Run, interrupted: bool = False) -> None:
         """Block until the study ends, serving dashboard buttons; Ctrl-C stops it gracefully,
-        a second Ctrl-C at once."""
-        study, interrupted = run.study, False
+        a second Ctrl-C at once (``interrupted``: the first one came already)."""
+        study = run.study
         try:
+            if interrupted:
+                raise KeyboardInterrupt
             self._block(run)
         except KeyboardInterrupt:
             interrupted = True
