@@ -63,6 +63,7 @@ class Controller:
         self.state = StudyState.CREATED
         self.error: StudyFailedError | None = None
         self.stop_reason = ""
+        self.stopped_at: float | None = None  # seconds into the study when it was stopped
         self.start_time: float | None = None
         self.end_time: float | None = None
         self.elapsed_before = 0.0
@@ -167,6 +168,7 @@ class Controller:
             if self.state is StudyState.RUNNING:
                 self.state = StudyState.STOPPING
                 self.stop_reason = why
+                self.stopped_at = self.elapsed
             for trial in self.trials:
                 if not trial.status.finished:
                     self._stop_reasons.setdefault(trial.trial_id, TrialStatus.CANCELLED)

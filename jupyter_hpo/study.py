@@ -214,6 +214,11 @@ class Study:
         return self.controller.stop_reason if self.controller else self._record.stop_reason
 
     @property
+    def stopped_at(self) -> float | None:
+        """Seconds into the study at which it was asked to stop (live studies)."""
+        return self.controller.stopped_at if self.controller else None
+
+    @property
     def elapsed(self) -> float:
         return self.controller.elapsed if self.controller else self._record.elapsed
 

@@ -487,12 +487,15 @@ def test_workers_limit_with_sleeping_objectives():
     lock = threading.Lock()
     running = [0]
     peak = [0]
+    together = threading.Barrier(3, timeout=30)  # breaks unless 3 trials run at once
 
-    def fn(config, report):
+    def fn(config, report, trial):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
         try:
+            if trial.trial_id < 3:
+                together.wait()
             for epoch in range(1, 4):
                 time.sleep(0.002)
                 report(epoch=epoch, score=config["x"])
@@ -502,7 +505,7 @@ def test_workers_limit_with_sleeping_objectives():
 
     study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=20, workers=3)
     assert study.counts()["completed"] == 20
-    assert 1 <= peak[0] <= 3
+    assert peak[0] == 3  # three at once, never four
 
 
 # ---------------------------------------------------------------------- CellObjective
