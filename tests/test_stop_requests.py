@@ -1,0 +1,109 @@
+"""Stopping a study from outside its process, through storage (what the JupyterLab panel and
+``%hpo stop NAME`` in another kernel do)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+from jupyter_hpo import Real
+from jupyter_hpo.objective import FunctionObjective
+from jupyter_hpo.options import StudyOptions
+from jupyter_hpo.records import StudyState, TrialStatus
+from jupyter_hpo.storage import SQLiteStorage
+from jupyter_hpo.study import Study
+
+SPACE = {"x": Real(0, 1)}
+
+
+def endless(config, report):
+    for epoch in range(1, 100_000):
+        time.sleep(0.01)
+        report(epoch=epoch, loss=config["x"])
+
+
+def test_another_process_stops_a_running_study_through_storage(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(FunctionObjective(endless, "loss"), SPACE,
+                  StudyOptions(metric="loss", mode="min", trials=10, workers=2, storage=path,
+                               name="long"))
+    stopped = threading.Event()
+    study.subscribe(lambda e: stopped.set() if e.kind == "study_finished" else None)
+    study.start()
+    subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        from jupyter_hpo.storage import SQLiteStorage
+        SQLiteStorage({str(path)!r}).request_stop("long", by="alice in JupyterLab")
+        """)], check=True)
+    asked = time.monotonic()
+    assert stopped.wait(30)
+    picked_up = time.monotonic() - asked
+    assert study.stop_reason == "stopped from alice in JupyterLab"
+    assert {t.status for t in study.trials} == {TrialStatus.CANCELLED}
+    assert picked_up < 5  # polled every 0.2 s; the contract is within a second on an idle box
+    study.wait(10)
+    stored = SQLiteStorage(path).load_study("long")
+    assert stored.state is StudyState.FINISHED
+    assert stored.stop_reason == "stopped from alice in JupyterLab"
+    assert len(stored.trials) == 2
+
+
+def test_percent_hpo_stop_asks_a_study_of_another_process_to_stop(ipython_shell, tmp_path,
+                                                                 capsys):
+    path = tmp_path / "s.db"
+    runner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        import jupyter_hpo as jh
+        def endless(config, report):
+            for epoch in range(1, 100_000):
+                time.sleep(0.01)
+                report(epoch=epoch, loss=config["x"])
+        study = jh.tune(endless, {{"x": jh.Real(0, 1)}}, metric="loss", trials=5,
+                        storage={str(path)!r}, name="elsewhere")
+        print("DONE", study.stop_reason, flush=True)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            found = SQLiteStorage(path).find_study("elsewhere") if path.exists() else None
+            if found is not None and found.state is StudyState.RUNNING:
+                break
+            time.sleep(0.05)
+        ip = ipython_shell
+        ip.run_line_magic("load_ext", "jupyter_hpo")
+        ip.run_line_magic("hpo", f"stop elsewhere --storage {path}")
+        assert "asked elsewhere to stop" in capsys.readouterr().out
+        out, _ = runner.communicate(timeout=60)
+    finally:
+        runner.kill()
+    assert runner.returncode == 0
+    assert "DONE stopped from %hpo stop in the kernel with process id" in out
+    assert SQLiteStorage(path).load_study("elsewhere").state is StudyState.FINISHED
+
+
+def test_percent_hpo_stop_of_a_finished_study_says_so(ipython_shell, capsys):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.run_cell_magic("hpo", "--quiet --trials 2 --name done-already",
+                      "x = Real(0, 1)\nreport(loss=x)\n")
+    capsys.readouterr()
+    ip.run_line_magic("hpo", "stop done-already")
+    out = capsys.readouterr().out
+    assert "has already ended (finished); nothing to stop" in out
+    assert "is stopping" not in out
+
+
+def test_percent_hpo_apply_trial_applies_that_trial(ipython_shell, capsys):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.run_cell_magic("hpo", "--quiet --trials 4 --seed 3 --name pick",
+                      "x = Real(0, 1)\nreport(loss=x)\n")
+    study = ip.user_ns["_hpo"]
+    other = next(t for t in study.trials if t.trial_id != study.best_trial.trial_id)
+    ip.run_line_magic("hpo", f"apply pick --trial {other.trial_id}")
+    assert ip.user_ns["x"] == other.config["x"] != study.best_config["x"]
+    assert f"applied trial {other.trial_id}" in capsys.readouterr().out
+    ip.run_line_magic("hpo", "apply pick")
+    assert ip.user_ns["x"] == study.best_config["x"]
