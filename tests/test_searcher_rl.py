@@ -92,6 +92,36 @@ def test_failed_trials_give_no_reward():
     assert searcher.updates == 0 and searcher.pending == {} and searcher.actions == {}
 
 
+def test_pickle_keeps_the_policy_and_the_optimiser_state():
+    import pickle
+
+    import torch
+
+    searcher = RLSearcher(letters_space(), "loss", "min", seed=0, controller_batch_size=2)
+    for trial_id in range(6):
+        config = searcher.suggest(trial_id)
+        searcher.observe(trial_id, config, {"loss": letters_loss(config)}, final=True)
+    clone = pickle.loads(pickle.dumps(searcher))
+    assert clone.updates == searcher.updates == 3
+
+    def tensors(s):
+        adam = s.optimizer.state_dict()["state"]
+        return ([s.start, *s._weights()]
+                + [v for state in adam.values() for v in state.values()])
+
+    same = {f"c{i}": "a" for i in range(len(TARGETS))}
+    for _ in range(2):
+        mine, theirs = tensors(searcher), tensors(clone)
+        assert len(mine) == len(theirs) > 10
+        assert all(torch.equal(a, b) for a, b in zip(mine, theirs))
+        for s in (searcher, clone):  # the same two results: the same update
+            s.observe(90, same, {"loss": 1.0}, final=True)
+            s.observe(91, dict(same, c0="b"), {"loss": 2.0}, final=True)
+    assert searcher.updates == clone.updates == 5
+    assert [searcher.suggest(10 + i) for i in range(5)] == [clone.suggest(10 + i)
+                                                             for i in range(5)]
+
+
 @pytest.mark.parametrize("options, message", [
     ({"controller_batch_size": 0}, "controller_batch_size is 0"),
     ({"controller_batch_size": 2.5}, "controller_batch_size is 2.5"),

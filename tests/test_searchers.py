@@ -170,8 +170,8 @@ def test_grid_rejects_fewer_than_one_point():
 
 # ------------------------------------------------------------------------- protocol
 def test_searchers_reject_an_unknown_mode():
-    with pytest.raises(ValueError, match="mode is 'maximize'"):
-        RandomSearcher(mixed_space(), "acc", "maximize")
+    with pytest.raises(ValueError, match="mode is 'best'"):
+        RandomSearcher(mixed_space(), "acc", "best")
     with pytest.raises(ValueError, match="mode is 'down'"):
         GridSearcher(mixed_space(), "acc", "down")
 

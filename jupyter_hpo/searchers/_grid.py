@@ -15,6 +15,9 @@ class GridSearcher(Searcher):
     picture early when the budget is smaller than the grid.
     """
 
+    name = "grid"
+    OPTIONS = ("points", "shuffle")
+
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  points: int = 5, shuffle: bool = False) -> None:
         super().__init__(space, metric, mode, seed)
@@ -38,7 +41,7 @@ class GridSearcher(Searcher):
                 return dict(config)
         return None
 
-    def restore(self, trial_id: int, config: dict[str, Any]) -> None:
+    def _restore(self, trial_id: int, config: dict[str, Any]) -> None:
         """A resumed study does not run a stored grid point again."""
         self._taken.add(_key(config))
 
