@@ -172,9 +172,10 @@ def test_stopping_interleaved_trials_across_rungs_and_between_rungs():
         assert decide(s, 0, epoch, 0.0) is C
     assert decide(s, 1, 9, 0.99) is C    # rung 9: n=1
     assert decide(s, 0, 9, 0.6) is S     # rung 9: n=2, ceil=1, better .99 (1); 9 < max_t
-    assert s.rungs[0] == {1: {0: 0.5, 1: 0.9, 2: 0.6, 3: 0.7},
-                          3: {0: 0.6, 1: 0.92, 3: 0.75},
-                          9: {1: 0.99, 0: 0.6}}
+    # rungs record losses: the accuracies negated (mode max)
+    assert s.rungs[0] == {1: {0: -0.5, 1: -0.9, 2: -0.6, 3: -0.7},
+                          3: {0: -0.6, 1: -0.92, 3: -0.75},
+                          9: {1: -0.99, 0: -0.6}}
 
 
 def test_no_decision_is_made_at_max_t():
@@ -206,11 +207,11 @@ def test_report_past_several_rungs_is_recorded_at_each_of_them():
     start(s, 0, 1)
     assert decide(s, 0, 4, 0.7) is C           # records at rungs 1 and 3 (n=1 each)
     assert decide(s, 1, 3, 0.8) is C           # rungs 1 and 3: n=2, ceil=1, better 0
-    assert s.rungs[0][1] == {0: 0.7, 1: 0.8}
-    assert s.rungs[0][3] == {0: 0.7, 1: 0.8}
+    assert s.rungs[0][1] == {0: -0.7, 1: -0.8}  # losses: mode max negates
+    assert s.rungs[0][3] == {0: -0.7, 1: -0.8}
     assert s.rungs[0][9] == {}
     assert decide(s, 0, 4, 0.1) is C           # already recorded at rungs 1 and 3
-    assert s.rungs[0][1][0] == 0.7
+    assert s.rungs[0][1][0] == -0.7
 
 
 def test_reports_without_metric_or_resource_or_from_unknown_trials_continue():
@@ -224,7 +225,7 @@ def test_reports_without_metric_or_resource_or_from_unknown_trials_continue():
     assert s.on_trial_result(2, {"epoch": 1, "acc": float("nan")}) is C   # NaN
     assert s.on_trial_result(2, {"epoch": 1, "acc": "n/a"}) is C          # not a number
     assert s.on_trial_result(99, {"epoch": 1, "acc": 0.0}) is C           # never suggested
-    assert s.rungs[0][1] == {0: 0.9, 1: 0.8}
+    assert s.rungs[0][1] == {0: -0.9, 1: -0.8}
     assert decide(s, 2, 1, 0.0) is S
 
 
@@ -247,7 +248,7 @@ def test_brackets_keep_separate_rungs():
     # in bracket 1, rung 3 has seen only this value: n=1, kept although .9 and .8 are better
     # (in bracket 0's rung 3 it would be n=3, ceil=1, better 2: stopped)
     assert decide(s, d, 3, 0.1) is C
-    assert s.rungs[1] == {3: {d: 0.1}, 9: {}}
+    assert s.rungs[1] == {3: {d: -0.1}, 9: {}}
 
 
 def test_stopping_variant_never_pauses():
@@ -379,7 +380,7 @@ def test_promotion_ignores_the_budget():
 # ============================================================================ validation
 @pytest.mark.parametrize("options, message", [
     ({"max_t": None}, "Hyperband needs max_t"),
-    ({"type": "async"}, "type is 'async', but must be one of ('stopping', 'promotion')"),
+    ({"type": "async"}, "type is 'async', but must be one of stopping, promotion"),
     ({"max_t": 0}, "max_t is 0, but must be > 0"),
     ({"max_t": -5}, "max_t is -5, but must be > 0"),
     ({"grace_period": 0}, "grace_period is 0, but must be > 0"),
@@ -393,6 +394,42 @@ def test_hyperband_rejects_bad_options(options, message):
     with pytest.raises(ValueError) as info:
         hyperband(**options)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"max_t": math.inf}, "max_t is inf, but must be a finite number > 0"),
+    ({"max_t": math.nan}, "max_t is nan, but must be a finite number > 0"),
+    ({"max_t": "9"}, "max_t is '9', but must be a finite number > 0"),
+    ({"max_t": True}, "max_t is True, but must be a finite number > 0"),
+    ({"grace_period": math.inf}, "grace_period is inf, but must be a finite number > 0"),
+    ({"grace_period": False}, "grace_period is False, but must be a finite number > 0"),
+    ({"reduction_factor": math.inf}, ("reduction_factor is inf, but must be a finite number "
+                                     ">= 2")),
+    ({"reduction_factor": math.nan}, "reduction_factor is nan, but must be a finite number"),
+    ({"reduction_factor": "3"}, "reduction_factor is '3', but must be a finite number >= 2"),
+    ({"brackets": 1.5}, "brackets is 1.5, but must be an integer >= 1"),
+    ({"brackets": True}, "brackets is True, but must be an integer >= 1"),
+    ({"brackets": "2"}, "brackets is '2', but must be an integer >= 1"),
+    ({"type": 3}, "type is 3, but must be one of stopping, promotion"),
+    ({"seed": -1}, "seed is -1, but must be an integer >= 0"),
+    ({"seed": 1.5}, "seed is 1.5, but must be an integer >= 0"),
+    # 1e-30 * 2**k <= 1e6 for k = 0..119: 120 rung levels
+    ({"grace_period": 1e-30, "reduction_factor": 2, "max_t": 1e6},
+     ("give 120 rung levels (grace_period * reduction_factor**k <= max_t), but at most 100 "
+     "are allowed")),
+    # max_t / grace_period overflows a float; the count is taken with logarithms
+    ({"grace_period": 1e-300, "max_t": 1e300}, "give 1258 rung levels"),
+])
+def test_hyperband_rejects_non_finite_and_unbounded_settings_at_once(options, message):
+    searcher = RandomSearcher(space(), "acc", "max", seed=0)
+    with pytest.raises(ValueError) as info:
+        HyperbandScheduler(searcher, "acc", "max", **{"max_t": 10, **options})
+    assert message in str(info.value)
+
+
+def test_hyperband_accepts_a_hundred_rungs():
+    s = hyperband(grace_period=1, reduction_factor=2, max_t=2.0 ** 99)
+    assert len(s.rung_levels) == 100 and s.rung_levels[-1] == 2.0 ** 99
 
 
 def test_schedulers_reject_an_unknown_mode():
@@ -419,6 +456,67 @@ def test_make_scheduler_builds_by_name():
     assert (default.rung_levels, default.num_brackets, default.type) == ([1, 3, 9], 1,
                                                                          "stopping")
     assert make_scheduler(hb, searcher, "loss", "min") is hb
+
+
+def test_each_scheduler_declares_its_options():
+    assert FIFOScheduler.OPTIONS == ("max_t", "seed")
+    assert HyperbandScheduler.OPTIONS == ("max_t", "grace_period", "reduction_factor",
+                                          "brackets", "type", "seed")
+    assert (FIFOScheduler.needs_resource, HyperbandScheduler.needs_resource) == (False, True)
+    searcher = RandomSearcher(space(), "acc", "max")
+    with pytest.raises(ValueError, match="grace_period only applies to the hyperband "
+                                         "scheduler"):
+        make_scheduler("fifo", searcher, "acc", "max", grace_period=2)
+    with pytest.raises(ValueError) as info:
+        make_scheduler("fifo", searcher, "acc", "max", grace_period=2, patience=3)
+    assert str(info.value) == ("grace_period only applies to the hyperband scheduler; the fifo "
+                               "scheduler does not take patience (its options: max_t, seed)")
+    with pytest.raises(ValueError, match=r"the hyperband scheduler does not take patience \(its "
+                                         r"options: max_t, grace_period, reduction_factor, "
+                                         r"brackets, type, seed\)"):
+        make_scheduler("hyperband", searcher, "acc", "max", max_t=9, patience=3)
+
+
+def test_describe_gives_a_one_line_header():
+    assert FIFOScheduler(RandomSearcher(space(), "acc", "max"), "acc", "max").describe() \
+        == "fifo"
+    assert hyperband(max_t=27).describe() == \
+        "hyperband (stopping, η=3, grace 1, max_t 27, 1 bracket)"
+    assert hyperband(max_t=81, grace_period=3, reduction_factor=2.5, brackets=3,
+                     type="promotion").describe() == \
+        "hyperband (promotion, η=2.5, grace 3, max_t 81, 3 brackets)"
+
+
+@pytest.mark.parametrize("kind", ["stopping", "promotion"])
+def test_the_parts_of_suggest_called_one_by_one_give_the_same_run(kind):
+    """What a controller does: ``promote`` and ``add_trial`` under its lock, the searcher's
+    ``suggest`` outside it; the same as the synchronous ``suggest``."""
+
+    class Parts:
+        def __init__(self, scheduler):
+            self.scheduler = scheduler
+
+        def __getattr__(self, name):
+            return getattr(self.scheduler, name)
+
+        def suggest(self, trial_id, can_start_new=True):
+            resume = self.scheduler.promote()
+            if resume is not None:
+                return Suggestion.resume(resume)
+            if not can_start_new:
+                return None
+            config = self.scheduler.searcher.suggest(trial_id)
+            if config is None:
+                return None
+            self.scheduler.add_trial(trial_id, config)
+            return Suggestion.start(config)
+
+    whole = simulation(kind, seed=4).run()
+    parts = simulation(kind, seed=4)
+    parts.scheduler = Parts(parts.scheduler)
+    parts.run()
+    assert parts.log == whole.log
+    assert any(entry[0] == "resume" for entry in whole.log) == (kind == "promotion")
 
 
 def test_make_scheduler_errors():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from searcher_harness import curve_loss, mixed_loss, mixed_space, run_fifo, run_hyperband
 
-from jupyter_hpo.searchers import make_searcher
 from jupyter_hpo.searchers._bohb import _KDE, BOHBSearcher
 from jupyter_hpo.space import Bool, Categorical, Int, Real, Space
 
@@ -164,38 +163,3 @@ def test_pending_trials_get_distinct_proposals_in_a_small_discrete_space():
     batch = [searcher.suggest(100 + i) for i in range(8)]
     assert len({tuple(c.values()) for c in batch}) == 8
     assert batch[0] == {"a": "x", "b": False, "k": 1}
-
-
-@pytest.mark.parametrize("options, message", [
-    ({"min_points_in_model": 1}, "min_points_in_model is 1"),
-    ({"top_n_percent": 0}, "top_n_percent is 0"),
-    ({"top_n_percent": 100}, "top_n_percent is 100"),
-    ({"num_samples": 0}, "num_samples is 0"),
-    ({"random_fraction": 1.5}, "random_fraction is 1.5"),
-    ({"bandwidth_factor": 0}, "bandwidth_factor is 0"),
-    ({"min_bandwidth": "small"}, "min_bandwidth is 'small'"),
-    ({"prior_weight": -1}, "prior_weight is -1"),
-])
-def test_bad_options_are_rejected(options, message):
-    with pytest.raises(ValueError, match=message):
-        make_searcher("bohb", mixed_space(), "loss", "min", 0, **options)
-
-
-def test_unknown_option_is_rejected():
-    with pytest.raises(ValueError, match="does not take these options"):
-        make_searcher("bohb", mixed_space(), "loss", "min", 0, controller_lr=0.1)
-
-
-def test_usable_from_the_cell_magic_with_hyperband(ipython_shell):
-    ip = ipython_shell
-    ip.run_line_magic("load_ext", "jupyter_hpo")
-    cell = ("x = Real(0.01, 1.0, log=True)\nu = Int(1, 8)\nepochs = 9\n"
-            "for epoch in range(1, epochs + 1):\n"
-            "    report(epoch=epoch, loss=(x - 0.1) ** 2 + (u - 3) ** 2 / 64 + 1 / epoch)\n")
-    ip.run_cell_magic("hpo", "--quiet --searcher bohb --scheduler hyperband --trials 30 "
-                             "--seed 0 --searcher-opt top_n_percent=20", cell)
-    study = ip.user_ns["_hpo"]
-    assert study.state == "finished" and len(study.trials) == 30
-    searcher = study.scheduler.searcher
-    assert isinstance(searcher, BOHBSearcher) and searcher.top_n_percent == 20
-    assert set(searcher.observations) >= {1, 3}

@@ -62,33 +62,6 @@ def test_maximising_uses_the_negated_metric():
     assert max(values[10:]) > max(values[:10])
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"base_estimator": "SVM"}, "base_estimator is 'SVM', but must be one of GP, RF, ET, GBRT"),
-    ({"acq_func": "UCB"}, "acq_func is 'UCB', but must be one of EI, LCB, PI, gp_hedge"),
-    ({"n_initial_points": 0}, "n_initial_points is 0, but must be an integer >= 1"),
-    ({"acq_optimizer": "adam"}, "acq_optimizer is 'adam'"),
-])
-def test_bad_options_are_clear_errors(options, message):
-    with pytest.raises(ValueError) as info:
-        make_searcher("skopt", branin_space(), "loss", "min", 0, **options)
-    assert message in str(info.value)
-
-
-def test_usable_from_the_magic(ipython_shell):
-    ip = ipython_shell
-    ip.run_line_magic("load_ext", "jupyter_hpo")
-    ip.run_cell_magic("hpo", "--quiet --searcher skopt --searcher-opt base_estimator=ET "
-                             "--searcher-opt acq_func=LCB --searcher-opt n_initial_points=4 "
-                             "--trials 8 --workers 2 --seed 0",
-                      "x = Real(0, 1)\nact = Categorical('a', 'b')\n"
-                      "report(loss=(x - 0.3) ** 2 + (act == 'b'))\n")
-    study = ip.user_ns["_hpo"]
-    assert study.state == "finished" and len(study.trials) == 8
-    assert study.scheduler.searcher.base_estimator == "ET"
-    assert study.scheduler.searcher.acq_func == "LCB"
-    assert len({(t.config["x"], t.config["act"]) for t in study.trials}) == 8
-
-
 def test_single_value_dimensions_are_held_constant():
     from jupyter_hpo import Categorical, Int, Real, Space
 

@@ -48,28 +48,3 @@ def test_maximising_and_ignoring_results_without_the_metric():
     searcher.observe(0, {"x1": 0.0, "x2": 1.0}, {"other": 1.0}, final=True)
     searcher.observe(1, {"x1": 0.0, "x2": 1.0}, {"loss": float("nan")}, final=True)
     assert searcher.results == {}
-
-
-@pytest.mark.parametrize("options, message", [
-    ({"n_startup": 0}, "n_startup is 0, but must be an integer >= 1"),
-    ({"gamma": 1.0}, "gamma is 1.0, but must be a number in (0, 1)"),
-    ({"n_ei_candidates": "many"}, "n_ei_candidates is 'many'"),
-    ({"prior_weight": 0}, "prior_weight is 0, but must be a number in (0, inf)"),
-])
-def test_bad_options_are_clear_errors(options, message):
-    with pytest.raises(ValueError) as info:
-        make_searcher("tpe", branin_space(), "loss", "min", 0, **options)
-    assert message in str(info.value)
-
-
-def test_usable_from_the_magic(ipython_shell):
-    ip = ipython_shell
-    ip.run_line_magic("load_ext", "jupyter_hpo")
-    ip.run_cell_magic("hpo", "--quiet --searcher tpe --searcher-opt n_startup=5 --trials 20 "
-                             "--workers 2 --seed 0",
-                      "x = Real(0, 1)\nunits = Int(8, 256, log=True)\n"
-                      "report(loss=(x - 0.3) ** 2 + abs(units - 64) / 256)\n")
-    study = ip.user_ns["_hpo"]
-    assert study.state == "finished" and len(study.trials) == 20
-    assert study.scheduler.searcher.n_startup == 5
-    assert study.best_value < 0.1

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from jupyter_hpo.searchers import GridSearcher, RandomSearcher, Searcher, make_searcher
@@ -160,18 +161,68 @@ def test_grid_returns_copies_of_its_points():
     searcher = GridSearcher(Space({"a": Categorical("x", "y")}), "acc", "max", points=2)
     first = searcher.suggest(0)
     first["a"] = "changed"
-    assert searcher._grid[0] == {"a": "x"}
+    assert searcher.point(0) == {"a": "x"}
 
 
 def test_grid_rejects_fewer_than_one_point():
-    with pytest.raises(ValueError, match="points is 0, but must be >= 1"):
+    with pytest.raises(ValueError, match="points is 0, but must be an integer >= 1"):
         GridSearcher(grid_space(), "acc", "max", points=0)
+
+
+def test_grid_of_a_trillion_points_is_indexed_not_built():
+    space = Space({f"x{i}": Real(0.0, 1.0) for i in range(4)})
+    searcher = GridSearcher(space, "acc", "max", points=1000)
+    assert len(searcher) == 1000 ** 4
+    assert draw(searcher, 3) == [{"x0": 0.0, "x1": 0.0, "x2": 0.0, "x3": x}
+                                 for x in (0.0, 1 / 999, 2 / 999)]
+    # the last point: every digit 999
+    assert searcher.point(1000 ** 4 - 1) == {f"x{i}": 1.0 for i in range(4)}
+    shuffled = GridSearcher(space, "acc", "max", seed=0, points=1000, shuffle=True)
+    configs = draw(shuffled, 50)
+    assert len({tuple(c.values()) for c in configs}) == 50
+    for config in configs:
+        space.validate(config)
+
+
+def test_grid_refuses_an_axis_of_more_than_a_million_values():
+    with pytest.raises(ValueError, match=r"the grid of 'x' \(Real\(0.0, 1.0\)\) would have "
+                                         r"2,000,000 values with points=2000000, but at most "
+                                         r"1,000,000 per hyperparameter are allowed"):
+        GridSearcher(Space({"x": Real(0.0, 1.0)}), "acc", "max", points=2_000_000)
+    # a wide integer range is fine with a few points, and so are a million values
+    assert len(GridSearcher(Space({"n": Int(0, 10 ** 12)}), "acc", "max", points=5)) == 5
+    assert len(GridSearcher(Space({"n": Int(1, 10 ** 6)}), "acc", "max",
+                            points=10 ** 6)) == 10 ** 6
+
+
+@pytest.mark.parametrize("points", [1e12, 2.0, "5", True, None])
+def test_grid_points_must_be_an_integer(points):
+    with pytest.raises(ValueError, match=f"points is {points!r}, but must be an integer >= 1"):
+        GridSearcher(grid_space(), "acc", "max", points=points)
+
+
+@pytest.mark.parametrize("n", [*range(1, 40), 100, 1000, 4097, 20011])
+def test_grid_shuffle_is_a_permutation_of_every_size(n):
+    from jupyter_hpo.searchers._grid import _Permutation
+
+    order = [_Permutation(n, np.random.default_rng(n))(i) for i in range(n)]
+    assert sorted(order) == list(range(n))
+    if n >= 10:
+        assert order != list(range(n))
+
+
+def test_grid_skips_restored_points_and_proposes_enqueued_ones_first():
+    searcher = GridSearcher(Space({"a": Categorical(1, 2, 3, 4)}), "acc", "max")
+    searcher.restore(0, {"a": 1})
+    searcher.restore(1, {"a": 3})
+    searcher.enqueue({"a": 3})  # interrupted: it runs again
+    assert draw(searcher, 4, first_id=2) == [{"a": 3}, {"a": 2}, {"a": 4}, None]
 
 
 # ------------------------------------------------------------------------- protocol
 def test_searchers_reject_an_unknown_mode():
-    with pytest.raises(ValueError, match="mode is 'maximize'"):
-        RandomSearcher(mixed_space(), "acc", "maximize")
+    with pytest.raises(ValueError, match="mode is 'best'"):
+        RandomSearcher(mixed_space(), "acc", "best")
     with pytest.raises(ValueError, match="mode is 'down'"):
         GridSearcher(mixed_space(), "acc", "down")
 

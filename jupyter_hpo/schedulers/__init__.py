@@ -23,17 +23,36 @@ SCHEDULERS: dict[str, type[Scheduler]] = {"fifo": FIFOScheduler, "hyperband": Hy
 
 def make_scheduler(scheduler: str | Scheduler, searcher: Searcher, metric: str, mode: str,
                    resource: str = "epoch", **options: Any) -> Scheduler:
-    """A scheduler object from a name (``"fifo"``, ``"hyperband"``) and its options."""
+    """A scheduler object from a name (``"fifo"``, ``"hyperband"``) and its options.
+
+    Options given as ``None`` take the scheduler's defaults; an option the scheduler does not
+    take (its class's ``OPTIONS``) is an error that says which scheduler takes it."""
     if isinstance(scheduler, Scheduler):
         return scheduler
     cls = SCHEDULERS.get(scheduler)
     if cls is None:
         raise ValueError(f"scheduler is {scheduler!r}, but must be one of {sorted(SCHEDULERS)}")
-    if cls is FIFOScheduler:
-        extra = sorted(k for k, v in options.items() if v is not None and k != "seed"
-                       and k != "max_t")
-        if extra:
-            raise ValueError(f"{', '.join(extra)} only apply to the hyperband scheduler")
-        return FIFOScheduler(searcher, metric, mode, resource)
     options = {k: v for k, v in options.items() if v is not None}
-    return HyperbandScheduler(searcher, metric, mode, resource, **options)
+    unknown = sorted(set(options) - set(cls.OPTIONS))
+    if unknown:
+        raise ValueError(_unknown_options(scheduler, cls, unknown))
+    return cls(searcher, metric, mode, resource, **options)
+
+
+def _unknown_options(name: str, cls: type[Scheduler], unknown: list[str]) -> str:
+    """E.g. "grace_period, max_t only apply to the hyperband scheduler"."""
+    by_owners: dict[tuple[str, ...], list[str]] = {}
+    for option in unknown:
+        owners = tuple(other for other, c in SCHEDULERS.items() if option in c.OPTIONS)
+        by_owners.setdefault(owners, []).append(option)
+    parts = []
+    for owners, options in by_owners.items():
+        listed = ", ".join(options)
+        verb = "applies" if len(options) == 1 else "apply"
+        if owners:
+            parts.append(f"{listed} only {verb} to the {' and '.join(owners)} scheduler"
+                         f"{'s' if len(owners) > 1 else ''}")
+        else:
+            takes = ", ".join(cls.OPTIONS) or "none"
+            parts.append(f"the {name} scheduler does not take {listed} (its options: {takes})")
+    return "; ".join(parts)

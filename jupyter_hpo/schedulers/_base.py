@@ -1,12 +1,20 @@
-"""The Scheduler protocol: decides what runs next and answers every report."""
+"""The Scheduler protocol: decides what runs next and answers every report.
+
+A scheduler owns its searcher (as in Syne Tune). A driver that does one thing at a time calls
+``suggest``; a controller that must answer reports while a model is being fitted calls the
+parts separately: ``promote`` (fast; a paused trial to resume) and ``add_trial`` (fast) under
+its decision lock, ``searcher.suggest`` (possibly slow) outside it, in its own thread. Reports
+reach the searcher through its non-blocking ``observe``, so ``on_trial_result`` never waits
+for a proposal in progress.
+"""
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from ..records import Direction
 from ..searchers import Searcher
 from ..trial import Decision
 
@@ -30,24 +38,39 @@ class Suggestion:
 class Scheduler(ABC):
     """Owns a searcher; pure, synchronous and deterministic, so a simulated clock can drive it.
 
-    The study calls ``suggest`` when a worker is free, ``on_trial_result`` on every report and
-    one of ``on_trial_complete`` / ``on_trial_error`` / ``on_trial_remove`` when a trial ends.
+    The driver calls ``suggest`` (or ``promote``, ``searcher.suggest`` and ``add_trial``) when
+    a worker is free, ``on_trial_result`` on every report and one of ``on_trial_complete`` /
+    ``on_trial_error`` / ``on_trial_remove`` when a trial ends. Metric values are read through
+    ``direction.loss``: finite, lower is better, ``None`` for anything else.
     """
+
+    #: the name ``make_scheduler`` knows the scheduler by
+    name: ClassVar[str] = "custom"
+    #: the keyword options the constructor takes besides searcher, metric, mode and resource
+    OPTIONS: ClassVar[tuple[str, ...]] = ()
+    #: whether every report must carry the resource (e.g. ``epoch``) for the scheduler to work
+    needs_resource: ClassVar[bool] = False
 
     def __init__(self, searcher: Searcher, metric: str, mode: str,
                  resource: str = "epoch") -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
-        self.searcher, self.metric, self.mode, self.resource = searcher, metric, mode, resource
+        self.direction = Direction.of(mode)
+        self.searcher, self.metric, self.resource = searcher, metric, resource
+        self.mode = self.direction.value  # "min" or "max", for code that reads the string
         self.configs: dict[int, dict[str, Any]] = {}
 
-    needs_resource = False
+    def describe(self) -> str:
+        """A one-line description for headers, e.g. ``"fifo"``."""
+        return self.name
 
+    # ------------------------------------------------------------------ what runs next
     def suggest(self, trial_id: int, can_start_new: bool = True) -> Suggestion | None:
-        """What the next free worker should do; ``None`` when there is nothing to run now."""
-        resumed = self.promote()
-        if resumed is not None:
-            return Suggestion.resume(resumed)
+        """What the next free worker should do; ``None`` when there is nothing to run now.
+
+        The synchronous composition of the parts: a promotion if there is one, else (when
+        ``can_start_new``) the searcher's proposal registered with ``add_trial``."""
+        resume = self.promote()
+        if resume is not None:
+            return Suggestion.resume(resume)
         if not can_start_new:
             return None
         config = self.searcher.suggest(trial_id)
@@ -57,11 +80,11 @@ class Scheduler(ABC):
         return Suggestion.start(config)
 
     def promote(self) -> int | None:
-        """A paused trial to resume now, or ``None``."""
+        """A paused trial to resume now (the promotion is recorded), or ``None``."""
         return None
 
     def add_trial(self, trial_id: int, config: dict[str, Any]) -> None:
-        """Register a configuration the searcher proposed for ``trial_id``."""
+        """Register a configuration the searcher proposed for ``trial_id``, which starts now."""
         self.configs[trial_id] = config
         self._on_trial_add(trial_id, config)
 
@@ -72,6 +95,28 @@ class Scheduler(ABC):
         """The Hyperband bracket of a trial (0 for schedulers without brackets)."""
         return 0
 
+    def paused_trials(self) -> list[int]:
+        """Trials waiting for a promotion (only the promotion variant of Hyperband has any)."""
+        return []
+
+    # ------------------------------------------------------------------ trial events
+    @abstractmethod
+    def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
+        """Answer one report."""
+
+    def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
+        """The trial ended normally (``result``: its last report, if any)."""
+        self.searcher.observe(trial_id, self.configs.get(trial_id, {}), result or {}, final=True)
+
+    def on_trial_error(self, trial_id: int) -> None:
+        """The trial failed."""
+        self.searcher.remove(trial_id)
+
+    def on_trial_remove(self, trial_id: int) -> None:
+        """The trial was cancelled by the user or the study's budget."""
+        self.searcher.remove(trial_id)
+
+    # ------------------------------------------------------------------ resuming
     def restore(self, trial_id: int, config: dict[str, Any], reports: list[dict[str, Any]],
                 status: str, bracket: int = 0) -> None:
         """Replay a stored, finished trial of a resumed study: its reports fill the rungs and
@@ -90,31 +135,3 @@ class Scheduler(ABC):
 
     def _on_trial_restore(self, trial_id: int, config: dict[str, Any], bracket: int) -> None:
         """Hook: a stored trial comes back (in the ``bracket`` it ran in)."""
-
-    @abstractmethod
-    def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
-        """Answer one report."""
-
-    def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
-        """The trial ended normally (``result``: its last report, if any)."""
-        self.searcher.observe(trial_id, self.configs.get(trial_id, {}), result or {}, final=True)
-
-    def on_trial_error(self, trial_id: int) -> None:
-        """The trial failed."""
-        self.searcher.remove(trial_id)
-
-    def on_trial_remove(self, trial_id: int) -> None:
-        """The trial was cancelled by the user or the study's budget."""
-        self.searcher.remove(trial_id)
-
-    def paused_trials(self) -> list[int]:
-        """Trials waiting for a promotion (only the promotion variant of Hyperband has any)."""
-        return []
-
-    def _value(self, result: dict[str, Any]) -> float | None:
-        value = result.get(self.metric)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return None
-        return None if math.isnan(value) else value

@@ -4,25 +4,46 @@ Rung levels are ``grace_period * reduction_factor**k <= max_t``. A trial's value
 "in the top 1/η" when fewer than ``ceil(n / η)`` of the ``n`` values recorded at that rung (its
 own included) are strictly better; this is the same cut as the (1 - 1/η) quantile that Ray's
 ASHA uses. Promotion uses ASHA's ``floor(n / η)`` so a rung must fill before it promotes.
+Rungs record losses (``direction.loss`` of the metric: lower is better); a report whose metric
+or resource is missing, not a number or not finite is recorded nowhere and continues.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 
+from ..records import finite_number
 from ..searchers import Searcher
+from ..searchers._options import check_choice, check_int, check_seed
 from ..trial import Decision
 from ._base import Scheduler
 
 TYPES = ("stopping", "promotion")
+#: the most rung levels a setting may give (grace_period * reduction_factor**k <= max_t)
+MAX_RUNGS = 100
+
+
+def _check_number(name: str, value: Any, lo: float, rule: str) -> float:
+    """A finite real number (not a bool) ``> lo`` (``>= lo`` when ``rule`` says so)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise ValueError(f"{name} is {value!r}, but must be a finite number {rule}")
+    if not (value >= lo if rule.startswith(">=") else value > lo):
+        raise ValueError(f"{name} is {value!r}, but must be {rule}")
+    return value
 
 
 class HyperbandScheduler(Scheduler):
     """Stops (``type="stopping"``) or pauses and later promotes (``"promotion"``) trials."""
+
+    name = "hyperband"
+    OPTIONS = ("max_t", "grace_period", "reduction_factor", "brackets", "type", "seed")
+    needs_resource = True
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
                  max_t: float | None = None, grace_period: float = 1,
@@ -32,21 +53,27 @@ class HyperbandScheduler(Scheduler):
         if max_t is None:
             raise ValueError("Hyperband needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N")
-        if type not in TYPES:
-            raise ValueError(f"type is {type!r}, but must be one of {TYPES}")
-        if not max_t > 0:
-            raise ValueError(f"max_t is {max_t}, but must be > 0")
-        if not grace_period > 0:
-            raise ValueError(f"grace_period is {grace_period}, but must be > 0")
+        self.type = check_choice("type", type, TYPES)
+        _check_number("max_t", max_t, 0, "> 0")
+        _check_number("grace_period", grace_period, 0, "> 0")
         if grace_period > max_t:
             raise ValueError(f"grace_period is {grace_period}, but must be <= max_t ({max_t})")
-        if not reduction_factor >= 2:
-            raise ValueError(f"reduction_factor is {reduction_factor}, but must be >= 2")
+        _check_number("reduction_factor", reduction_factor, 2, ">= 2")
+        brackets = check_int("brackets", brackets, 1)
+        seed = check_seed(seed)
+        # k <= log(max_t / grace_period) / log(eta), computed without overflowing the ratio
+        rungs = math.floor((math.log(max_t) - math.log(grace_period))
+                           / math.log(reduction_factor) + 1e-9) + 1
+        if rungs > MAX_RUNGS:
+            raise ValueError(f"grace_period={grace_period}, reduction_factor={reduction_factor} "
+                             f"and max_t={max_t} give {rungs} rung levels "
+                             f"(grace_period * reduction_factor**k <= max_t), but at most "
+                             f"{MAX_RUNGS} are allowed: raise grace_period or reduction_factor "
+                             f"or lower max_t")
         self.max_t, self.grace_period, self.eta = max_t, grace_period, reduction_factor
-        self.type = type
         levels = []
         level = grace_period
-        while level <= max_t * (1 + 1e-9):
+        while level <= max_t * (1 + 1e-9) and len(levels) < MAX_RUNGS:
             levels.append(level)
             level *= reduction_factor
         self.rung_levels: list[float] = levels
@@ -54,26 +81,31 @@ class HyperbandScheduler(Scheduler):
         below_max = [lv for lv in levels if lv < max_t]
         # One bracket per number of halvings, 0 included (Hyperband's s = 0: no early stops).
         max_brackets = len(below_max) + 1
-        if not 1 <= int(brackets) <= max_brackets:
+        if brackets > max_brackets:
             raise ValueError(f"brackets is {brackets}, but with grace_period={grace_period}, "
                              f"reduction_factor={reduction_factor} and max_t={max_t} at most "
                              f"{max_brackets} bracket(s) exist (rungs {below_max})")
-        self.num_brackets = int(brackets)
+        self.num_brackets = brackets
         self._bracket_levels = [levels[b:] for b in range(self.num_brackets)]
         self._bracket_probs = self._bracket_distribution(len(below_max))
         self.rng = np.random.default_rng(seed)
-        # bracket -> level -> {trial_id: value}; insertion order is arrival order.
+        # bracket -> level -> {trial_id: loss}; insertion order is arrival order.
         self.rungs: list[dict[float, dict[int, float]]] = [
             {lv: {} for lv in bl} for bl in self._bracket_levels]
-        # bracket -> level -> sorted sort keys of the recorded values (best first), so a
-        # rung decision is a bisection instead of a scan of the rung.
-        self._sorted_keys: list[dict[float, list[float]]] = [
+        # bracket -> level -> sorted losses recorded there, so a rung decision is a
+        # bisection instead of a scan of the rung.
+        self._sorted_losses: list[dict[float, list[float]]] = [
             {lv: [] for lv in bl} for bl in self._bracket_levels]
         self.promoted: list[dict[float, set[int]]] = [
             {lv: set() for lv in bl} for bl in self._bracket_levels]
         self.bracket_of: dict[int, int] = {}
         self._paused_at: dict[int, float] = {}
         self._target: dict[int, int] = {}
+
+    def describe(self) -> str:
+        n = self.num_brackets
+        return (f"hyperband ({self.type}, η={self.eta:g}, grace {self.grace_period:g}, "
+                f"max_t {self.max_t:g}, {n} bracket{'s' if n > 1 else ''})")
 
     def _bracket_distribution(self, halvings: int) -> np.ndarray:
         """Hyperband's share of trials per bracket: ``eta**s / (s + 1)`` for ``s`` halvings."""
@@ -101,8 +133,9 @@ class HyperbandScheduler(Scheduler):
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
         config = self.configs.get(trial_id, {})
         self.searcher.observe(trial_id, config, result)
-        r, value = result.get(self.resource), self._value(result)
-        if r is None or value is None or trial_id not in self.bracket_of:
+        r = finite_number(result.get(self.resource))
+        loss = self.direction.loss(result.get(self.metric))
+        if r is None or loss is None or trial_id not in self.bracket_of:
             return Decision.CONTINUE
         bracket = self.bracket_of[trial_id]
         rungs = self.rungs[bracket]
@@ -110,11 +143,11 @@ class HyperbandScheduler(Scheduler):
         for level in self._bracket_levels[bracket]:
             if level > r or trial_id in rungs[level]:
                 continue
-            rungs[level][trial_id] = value
-            keys = self._sorted_keys[bracket][level]
-            bisect.insort(keys, self._sort_key(value))
+            rungs[level][trial_id] = loss
+            losses = self._sorted_losses[bracket][level]
+            bisect.insort(losses, loss)
             if self.type == "stopping" and level < self.max_t \
-                    and not self._in_top(value, keys):
+                    and not self._in_top(loss, losses):
                 decision = Decision.STOP
         if self.type == "promotion" and decision is Decision.CONTINUE:
             levels, k = self._bracket_levels[bracket], self._target[trial_id]
@@ -123,20 +156,20 @@ class HyperbandScheduler(Scheduler):
                 decision = Decision.PAUSE
         return decision
 
-    def _in_top(self, value: float, sorted_keys: list[float]) -> bool:
-        """Fewer than ceil(n / eta) of the n recorded values are strictly better."""
-        better = bisect.bisect_left(sorted_keys, self._sort_key(value))
-        return better < math.ceil(len(sorted_keys) / self.eta)
-
-    needs_resource = True
+    def _in_top(self, loss: float, sorted_losses: list[float]) -> bool:
+        """Fewer than ceil(n / eta) of the n recorded losses are strictly lower."""
+        better = bisect.bisect_left(sorted_losses, loss)
+        return better < math.ceil(len(sorted_losses) / self.eta)
 
     def promote(self) -> int | None:
-        promotable = self._promotable()
-        if promotable is not None:
-            bracket, level = self.bracket_of[promotable], self._paused_at.pop(promotable)
-            self.promoted[bracket][level].add(promotable)
-            self._target[promotable] += 1
-        return promotable
+        """The best promotable paused trial (highest rung first, then lowest loss), recorded
+        as promoted to its next rung; ``None`` when no paused trial may go on yet."""
+        trial_id = self._promotable()
+        if trial_id is not None:
+            bracket, level = self.bracket_of[trial_id], self._paused_at.pop(trial_id)
+            self.promoted[bracket][level].add(trial_id)
+            self._target[trial_id] += 1
+        return trial_id
 
     def _promotable(self) -> int | None:
         """The paused trial to promote next: highest rung first, then best value."""
@@ -144,13 +177,10 @@ class HyperbandScheduler(Scheduler):
         for tid, level in self._paused_at.items():
             recorded = self.rungs[self.bracket_of[tid]][level]
             k = math.floor(len(recorded) / self.eta)
-            top = sorted(recorded, key=lambda t: (self._sort_key(recorded[t]), t))[:k]
+            top = sorted(recorded, key=lambda t: (recorded[t], t))[:k]
             if tid in top:
-                candidates.append((-level, self._sort_key(recorded[tid]), tid))
+                candidates.append((-level, recorded[tid], tid))
         return min(candidates)[2] if candidates else None
-
-    def _sort_key(self, value: float) -> float:
-        return -value if self.mode == "max" else value
 
     def paused_trials(self) -> list[int]:
         return list(self._paused_at)

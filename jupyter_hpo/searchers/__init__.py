@@ -44,14 +44,17 @@ def searcher_class(name: str) -> type[Searcher]:
 
 def make_searcher(searcher: str | Searcher, space: Space, metric: str, mode: str,
                   seed: int | None = None, **options: Any) -> Searcher:
-    """A searcher object from a name (``"random"``, ``"grid"``) and its options."""
+    """A searcher object from a name (``"random"``, ``"grid"``) and its options (the class's
+    ``OPTIONS``; anything else is refused with the list of those it takes)."""
     if isinstance(searcher, Searcher):
         if options:
             raise ValueError(f"searcher options {sorted(options)} given with a searcher object; "
                              f"pass them to its constructor instead")
         return searcher
     cls = searcher_class(searcher)
-    try:
-        return cls(space, metric, mode, seed, **options)
-    except TypeError as exc:
-        raise ValueError(f"searcher {searcher!r} does not take these options: {exc}") from None
+    unknown = sorted(set(options) - set(cls.OPTIONS))
+    if unknown:
+        takes = ", ".join(cls.OPTIONS) or "none"
+        raise ValueError(f"searcher {searcher!r} does not take these options: "
+                         f"{', '.join(unknown)} (its options: {takes})")
+    return cls(space, metric, mode, seed, **options)

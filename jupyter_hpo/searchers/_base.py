@@ -1,71 +1,189 @@
-"""The Searcher protocol: proposes configurations and learns from their results."""
+"""The Searcher protocol: proposes configurations and learns from their results.
+
+A searcher is a plain, deterministic object, but one that may be used from several threads
+at once: the study's controller asks for a proposal in its own thread (a model fit can take
+seconds) while trial threads report. The public methods that tell the searcher something
+(``observe``, ``remove``, ``restore``, ``enqueue``, ``resumed``) never wait for a proposal:
+they put the operation into an inbox and apply the inbox right away when no ``suggest`` runs;
+``suggest`` applies the inbox before it proposes and again when it is done. In one thread
+every operation therefore takes effect at once, in call order, exactly as if there were no
+inbox; across threads an operation that arrives while a proposal is being made takes effect
+right after it, before the next proposal.
+
+Subclasses implement the hooks ``_suggest``, ``_observe``, ``_remove`` and ``_restore``; the
+base keeps the pending trials and reads results through ``loss`` and ``level`` (finite
+numbers, lower is better), so no searcher looks at ``mode`` or checks for NaN itself.
+"""
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from typing import Any
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..records import Direction, finite_number
 from ..space import Space
 
 
 class Searcher(ABC):
-    """Proposes configurations; pure, synchronous and deterministic given ``seed``.
+    """Proposes configurations; deterministic given ``seed`` and the order of the calls.
 
     ``suggest`` marks the proposal pending until ``observe(..., final=True)`` or ``remove``;
     model-based searchers use the pending set so concurrent workers get different proposals.
     """
 
+    #: the name ``make_searcher`` knows the searcher by
+    name: ClassVar[str] = "custom"
+    #: the keyword options the constructor takes besides space, metric, mode and seed
+    OPTIONS: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None) -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode is {mode!r}, but must be 'min' or 'max'")
-        self.space, self.metric, self.mode, self.seed = space, metric, mode, seed
+        self.direction = Direction.of(mode)
+        self.space, self.metric, self.seed = space, metric, seed
+        self.mode = self.direction.value  # "min" or "max", for code that reads the string
         self.rng = np.random.default_rng(seed)
         self.pending: dict[int, dict[str, Any]] = {}
         self.resource: str | None = None
         self.max_t: float | None = None
         self.rung_levels: list[float] = []
         self.queued: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._inbox: deque[tuple[str, tuple[Any, ...]]] = deque()
+
+    # ------------------------------------------------------------------ reading results
+    def loss(self, result: Mapping[str, Any]) -> float | None:
+        """The metric of ``result`` as a finite value to minimise; ``None`` when it is
+        missing, not a number (bools included), NaN or infinite."""
+        return self.direction.loss(result.get(self.metric))
+
+    def level(self, result: Mapping[str, Any]) -> float | None:
+        """The resource of ``result`` as a finite number (``None`` without one, or before
+        ``set_fidelity``)."""
+        return None if self.resource is None else finite_number(result.get(self.resource))
 
     def set_fidelity(self, resource: str, max_t: float, rung_levels: list[float]) -> None:
         """Called by Hyperband: reports carry ``resource`` (up to ``max_t``) and decisions are
         made at ``rung_levels``, so a multi-fidelity searcher can model the resource too."""
         self.resource, self.max_t, self.rung_levels = resource, max_t, list(rung_levels)
 
+    def describe(self) -> str:
+        """A short description for headers, e.g. ``"random search"``."""
+        return f"{self.name} search"
+
+    # ------------------------------------------------------------------ proposing
     def suggest(self, trial_id: int) -> dict[str, Any] | None:
-        """A configuration for a new trial, or ``None`` when the space is exhausted."""
-        config = self.queued.pop(0) if self.queued else self._suggest(trial_id)
-        if config is not None:
-            self.pending[trial_id] = config
+        """A configuration for a new trial, or ``None`` when the space is exhausted.
+
+        Everything told to the searcher before the call is applied first; what other threads
+        tell it while it proposes waits in the inbox and is applied before this returns or,
+        at the latest, before the next proposal."""
+        try:
+            with self._lock:
+                self._apply_inbox()
+                config = self.queued.pop(0) if self.queued else self._suggest(trial_id)
+                if config is not None:
+                    self.pending[trial_id] = config
+        finally:
+            self._drain()
         return config
 
-    def enqueue(self, config: dict[str, Any]) -> None:
-        """Propose ``config`` next, before anything of the searcher's own (e.g. the trials a
-        resumed study re-runs)."""
-        self.queued.append(dict(config))
+    @abstractmethod
+    def _suggest(self, trial_id: int) -> dict[str, Any] | None:
+        """Subclasses propose here (under the lock; ``self.pending`` holds the other
+        proposals still running)."""
+
+    # ------------------------------------------------------------------ being told
+    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                final: bool = False) -> None:
+        """Learn from a report (``final``: the trial has ended with this result)."""
+        self._post("observe", trial_id, config, result, final)
+
+    def remove(self, trial_id: int) -> None:
+        """Forget a pending trial that failed or was cancelled (its results teach nothing)."""
+        self._post("remove", trial_id)
 
     def restore(self, trial_id: int, config: dict[str, Any]) -> None:
         """A stored trial of a resumed study; its results follow through ``observe``.
         Searchers that remember their proposals (grid) mark ``config`` as taken."""
+        self._post("restore", trial_id, config)
+
+    def enqueue(self, config: dict[str, Any]) -> None:
+        """Propose ``config`` next, before anything of the searcher's own (e.g. the trials a
+        resumed study re-runs)."""
+        self._post("enqueue", dict(config))
 
     def resumed(self, restored: int) -> None:
         """After ``restored`` stored trials: a fresh random stream, so that a resumed seeded
         study does not propose its first configurations again (still deterministic)."""
+        self._post("resumed", restored)
+
+    # ------------------------------------------------------------------ hooks
+    def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                 final: bool) -> None:
+        """Subclasses learn from a report here (``pending`` is already updated)."""
+
+    def _remove(self, trial_id: int) -> None:
+        """Subclasses forget what they kept about a failed or cancelled trial here."""
+
+    def _restore(self, trial_id: int, config: dict[str, Any]) -> None:
+        """Subclasses note a stored trial of a resumed study here."""
+
+    # ------------------------------------------------------------------ the inbox
+    def _post(self, operation: str, *args: Any) -> None:
+        self._inbox.append((operation, args))
+        self._drain()
+
+    def _drain(self) -> None:
+        """Apply the inbox unless another thread holds the lock. That thread drains after it
+        releases the lock, and it does so after this thread's append: nothing is left behind.
+        """
+        while self._inbox and self._lock.acquire(blocking=False):
+            try:
+                self._apply_inbox()
+            finally:
+                self._lock.release()
+
+    def _apply_inbox(self) -> None:
+        """Apply every queued operation in order (the caller holds the lock)."""
+        while self._inbox:
+            operation, args = self._inbox.popleft()
+            getattr(self, f"_apply_{operation}")(*args)
+
+    def _apply_observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                       final: bool) -> None:
+        if final:
+            self.pending.pop(trial_id, None)
+        self._observe(trial_id, config, result, final)
+
+    def _apply_remove(self, trial_id: int) -> None:
+        self.pending.pop(trial_id, None)
+        self._remove(trial_id)
+
+    def _apply_restore(self, trial_id: int, config: dict[str, Any]) -> None:
+        self._restore(trial_id, config)
+
+    def _apply_enqueue(self, config: dict[str, Any]) -> None:
+        self.queued.append(config)
+
+    def _apply_resumed(self, restored: int) -> None:
         if restored:
             self.rng = np.random.default_rng(None if self.seed is None
                                              else [self.seed, restored])
 
-    @abstractmethod
-    def _suggest(self, trial_id: int) -> dict[str, Any] | None:
-        """Subclasses propose here."""
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything told so far applied; without the lock and the (empty) inbox."""
+        with self._lock:
+            self._apply_inbox()
+            state = self.__dict__.copy()
+        del state["_lock"], state["_inbox"]
+        return state
 
-    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
-                final: bool = False) -> None:
-        """Learn from a report (``final``: the trial has ended with this result)."""
-        if final:
-            self.pending.pop(trial_id, None)
-
-    def remove(self, trial_id: int) -> None:
-        """Forget a pending trial that failed or was cancelled."""
-        self.pending.pop(trial_id, None)
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._inbox = deque()

@@ -24,8 +24,8 @@ from scipy.special import ndtr
 
 from ..space import Categorical, Int, Space
 from ._base import Searcher
-from ._gp import KERNELS, GaussianProcess, Kernel, single_blas_thread
-from ._options import check_int
+from ._gp import KERNELS, GaussianProcess, Kernel
+from ._options import check_bool, check_choice, check_int
 
 _REFINE_STARTS = 3
 _REFINE_ROUNDS = 8
@@ -43,23 +43,22 @@ class BayesOptSearcher(Searcher):
     ``debug_log`` to print each decision (best so far, choice, EI, lengthscales).
     """
 
+    name = "bayesopt"
+    OPTIONS = ("kernel", "num_init_random", "opt_skip_period", "opt_skip_init_length",
+               "num_candidates", "debug_log")
+
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  kernel: str = "matern52", num_init_random: int = 5,
                  opt_skip_period: int = 1, opt_skip_init_length: int = 150,
                  num_candidates: int = 500, debug_log: bool = False) -> None:
         super().__init__(space, metric, mode, seed)
-        if kernel not in KERNELS:
-            raise ValueError(f"kernel is {kernel!r}, but must be one of {', '.join(KERNELS)}")
-        self.kernel_name = kernel
+        self.kernel_name = check_choice("kernel", kernel, KERNELS)
         self.num_init_random = check_int("num_init_random", num_init_random, 1)
         self.opt_skip_period = check_int("opt_skip_period", opt_skip_period, 1)
         self.opt_skip_init_length = check_int("opt_skip_init_length", opt_skip_init_length, 0)
         self.num_candidates = check_int("num_candidates", num_candidates, 10)
-        if not isinstance(debug_log, bool):
-            raise ValueError(f"debug_log is {debug_log!r}, but must be True or False")  # noqa: TRY004 - option errors are ValueErrors
-        self.debug_log = debug_log
+        self.debug_log = check_bool("debug_log", debug_log)
         self._names = list(space)
-        self._sign = 1.0 if mode == "min" else -1.0
         self._numeric: list[int] = []  # encoded columns of Real and Int domains
         self._ints: list[tuple[int, Int]] = []
         self._onehot: list[slice] = []
@@ -87,33 +86,29 @@ class BayesOptSearcher(Searcher):
         self._fitted_at = -1
 
     # ------------------------------------------------------------------ observing
-    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
-                final: bool = False) -> None:
+    def describe(self) -> str:
+        return f"bayesopt search ({self.kernel_name})"
+
+    def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                 final: bool) -> None:
         """Record final results (FIFO) or the first result at or past each rung level."""
-        super().observe(trial_id, config, result, final)
-        if not config:
-            return
-        try:
-            value = float(result.get(self.metric))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return
-        if not math.isfinite(value):
+        loss = self.loss(result) if config else None
+        if loss is None:
             return
         if self.resource is None:
             if final:
-                self._add((trial_id, None), config, value)
+                self._add((trial_id, None), config, loss)
             return
-        try:
-            r = float(result.get(self.resource))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        r = self.level(result)
+        if r is None:
             return
         for level in self._levels():
             if r >= level and (trial_id, level) not in self.data:
-                self._add((trial_id, level), config, value)
+                self._add((trial_id, level), config, loss)
 
-    def _add(self, key: tuple[int, float | None], config: dict[str, Any], value: float) -> None:
+    def _add(self, key: tuple[int, float | None], config: dict[str, Any], loss: float) -> None:
         encoded = self._encode(config)
-        self.data[key] = (encoded, self._sign * value)
+        self.data[key] = (encoded, loss)
         self._observed.add(self._key(encoded))
         self._rank[key] = float(self._rank_rng.random())
 
@@ -121,8 +116,7 @@ class BayesOptSearcher(Searcher):
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         if len({key[0] for key in self.data}) < max(self.num_init_random, 2):
             return self._distinct_random()
-        with single_blas_thread():
-            return self._propose()
+        return self._propose()
 
     def _propose(self) -> dict[str, Any] | None:
         """The configuration with the largest expected improvement."""
@@ -324,8 +318,9 @@ class BayesOptSearcher(Searcher):
         kernel = self._gp.kernel
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
                           for k, v in choice.items())
-        best = self._sign * (incumbent * y_std + y_mean)
-        predicted = self._sign * (mean * y_std + y_mean)
+        sign = self.direction.sign  # back from losses to the metric's values
+        best = sign * (incumbent * y_std + y_mean)
+        predicted = sign * (mean * y_std + y_mean)
         where = "" if level is None else f" at {self.resource}={level:g}"
         print(f"bayesopt: {n} observations ({len(self.pending)} pending), kernel "
               f"{self.kernel_name}, hyperparameters {'refitted' if refitted else 'reused'}; "

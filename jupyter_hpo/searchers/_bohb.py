@@ -28,7 +28,6 @@ Deviations from hpbandster's BOHB (its defaults are kept: ``top_n_percent`` 15,
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ from scipy.special import ndtr, ndtri
 
 from ..space import Categorical, Space
 from ._base import Searcher
-from ._options import check_float
+from ._options import check_float, check_int
 
 _FINAL = math.inf  # the level of final results when no resource is known (FIFO)
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -96,6 +95,10 @@ class _KDE:
 class BOHBSearcher(Searcher):
     """Proposes the candidate with the largest ratio of good to bad density, as in BOHB."""
 
+    name = "bohb"
+    OPTIONS = ("min_points_in_model", "top_n_percent", "num_samples", "random_fraction",
+               "bandwidth_factor", "min_bandwidth", "prior_weight")
+
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  min_points_in_model: int | None = None, top_n_percent: float = 15,
                  num_samples: int = 64, random_fraction: float = 1 / 3,
@@ -107,27 +110,19 @@ class BOHBSearcher(Searcher):
         d = len(space)
         if min_points_in_model is None:
             min_points_in_model = d + 1
-        if (isinstance(min_points_in_model, bool)
-                or not isinstance(min_points_in_model, numbers.Integral)
-                or min_points_in_model < 2):
-            raise ValueError(f"min_points_in_model is {min_points_in_model!r}, but must be an "
-                             f"integer >= 2 (BOHB's default is the number of "
-                             f"hyperparameters + 1 = {d + 1})")
-        check_float("top_n_percent", top_n_percent, 0, 100, lo_open=True, hi_open=True)
-        if (isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral)
-                or num_samples < 1):
-            raise ValueError(f"num_samples is {num_samples!r}, but must be an integer >= 1")
-        check_float("random_fraction", random_fraction, 0, 1)
-        check_float("bandwidth_factor", bandwidth_factor, 0, math.inf, lo_open=True)
-        check_float("min_bandwidth", min_bandwidth, 0, 1, lo_open=True)
-        check_float("prior_weight", prior_weight, 0, math.inf)
-        self.min_points_in_model = int(min_points_in_model)
-        self.top_n_percent = float(top_n_percent)
-        self.num_samples = int(num_samples)
-        self.random_fraction = float(random_fraction)
-        self.bandwidth_factor = float(bandwidth_factor)
-        self.min_bandwidth = float(min_bandwidth)
-        self.prior_weight = float(prior_weight)
+        try:
+            self.min_points_in_model = check_int("min_points_in_model", min_points_in_model, 2)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (BOHB's default is the number of hyperparameters + 1 = "
+                             f"{d + 1})") from None
+        self.top_n_percent = check_float("top_n_percent", top_n_percent, 0, 100,
+                                         lo_open=True, hi_open=True)
+        self.num_samples = check_int("num_samples", num_samples, 1)
+        self.random_fraction = check_float("random_fraction", random_fraction, 0, 1)
+        self.bandwidth_factor = check_float("bandwidth_factor", bandwidth_factor, 0, math.inf,
+                                            lo_open=True)
+        self.min_bandwidth = check_float("min_bandwidth", min_bandwidth, 0, 1, lo_open=True)
+        self.prior_weight = check_float("prior_weight", prior_weight, 0, math.inf)
         domains = list(space.values())
         # number of choices for categorical coordinates (coded as indices), 0 for continuous
         self._levels = np.array([len(dm.choices) if isinstance(dm, Categorical) else 0
@@ -156,23 +151,20 @@ class BOHBSearcher(Searcher):
             levels.add(float(self.max_t))
         return sorted(lv for lv in levels if lv <= r * (1 + 1e-9))
 
-    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
-                final: bool = False) -> None:
+    def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                 final: bool) -> None:
         """Record the value at every rung level the report reached (or the final value)."""
-        super().observe(trial_id, config, result, final)
-        value = result.get(self.metric)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not math.isfinite(value) or not config:
+        loss = self.loss(result) if config else None
+        if loss is None:
             return
-        loss = float(value) if self.mode == "min" else -float(value)
         if self.resource is None:
             if final:
                 self.observations.setdefault(_FINAL, {})[trial_id] = (self._encode(config), loss)
             return
-        r = result.get(self.resource)
-        if isinstance(r, bool) or not isinstance(r, numbers.Real):
+        r = self.level(result)
+        if r is None:
             return
-        for level in self._levels_reached(float(r)):
+        for level in self._levels_reached(r):
             rung = self.observations.setdefault(level, {})
             if trial_id not in rung:
                 rung[trial_id] = (self._encode(config), loss)

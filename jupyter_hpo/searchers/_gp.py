@@ -9,36 +9,16 @@ Cholesky factor. Targets are expected to be normalised by the caller.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 
-try:
-    from threadpoolctl import ThreadpoolController
-except ImportError:  # pragma: no cover - installed with scikit-learn (scikit-optimize needs it)
-    ThreadpoolController = None
-
 KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum")
 _SQRT5 = math.sqrt(5.0)
 _EPS_R = 1e-6
-_controller: Any = None
-
-
-def single_blas_thread() -> contextlib.AbstractContextManager[Any]:
-    """Limit BLAS to one thread while the GP works: its matrices are small, and waking
-    OpenBLAS's threads for every small call (L-BFGS-B's included) made fits 10-20 times slower
-    on a busy machine."""
-    global _controller
-    if ThreadpoolController is None:
-        return contextlib.nullcontext()
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
 
 
 def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,

@@ -10,5 +10,7 @@ from ._base import Searcher
 class RandomSearcher(Searcher):
     """Samples every hyperparameter independently (log-uniform where ``log=True``)."""
 
+    name = "random"
+
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         return self.space.sample(self.rng)

@@ -13,7 +13,6 @@ minus an exponential moving-average baseline.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,11 @@ from ._options import check_float, check_int
 
 class RLSearcher(Searcher):
     """Samples configurations from an LSTM policy that REINFORCE moves towards good results."""
+
+    name = "rl"
+    OPTIONS = ("controller_batch_size", "controller_lr", "num_bins", "hidden_size",
+               "ema_baseline_decay", "max_resample")
+    _TORCH_STATE = ("cell", "start", "embeddings", "heads", "optimizer")
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  controller_batch_size: int = 4, controller_lr: float = 2e-2,
@@ -55,6 +59,7 @@ class RLSearcher(Searcher):
                     values.append(v)
             self.choices.append(values)
         self._build_controller()
+        self._initialise_controller()
         self.actions: dict[int, list[int]] = {}  # trial_id -> decisions of its config
         self._batch: list[tuple[list[int], float]] = []  # (decisions, value to minimise)
         self._history: list[float] = []
@@ -62,22 +67,51 @@ class RLSearcher(Searcher):
         self.updates = 0
 
     def _build_controller(self) -> None:
-        """The LSTM, its per-decision embeddings and heads, initialised from ``self.rng``."""
+        """The LSTM, its per-decision embeddings and heads, and their optimiser."""
         import torch
 
-        self._torch = torch
         h = self.hidden_size
         self.cell = torch.nn.LSTMCell(h, h)
         self.start = torch.nn.Parameter(torch.zeros(1, h))
         self.embeddings = torch.nn.ModuleList(
             torch.nn.Embedding(len(c), h) for c in self.choices)
         self.heads = torch.nn.ModuleList(torch.nn.Linear(h, len(c)) for c in self.choices)
-        params = [*self.cell.parameters(), *self.embeddings.parameters(),
-                  *self.heads.parameters()]
+        self.optimizer = torch.optim.Adam([self.start, *self._weights()],
+                                          lr=self.controller_lr)
+
+    def _weights(self) -> list[Any]:
+        return [*self.cell.parameters(), *self.embeddings.parameters(),
+                *self.heads.parameters()]
+
+    def _initialise_controller(self) -> None:
+        """ENAS's uniform(-0.1, 0.1) weights, drawn from the searcher's own rng."""
+        import torch
+
         with torch.no_grad():
-            for p in params:  # ENAS's uniform(-0.1, 0.1), drawn from the searcher's own rng
+            for p in self._weights():
                 p.copy_(torch.from_numpy(self.rng.uniform(-0.1, 0.1, tuple(p.shape))))
-        self.optimizer = torch.optim.Adam([self.start, *params], lr=self.controller_lr)
+
+    def describe(self) -> str:
+        return f"rl search (LSTM controller, {self.updates} updates)"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The torch modules and the optimiser as state dicts of tensors."""
+        state = super().__getstate__()
+        for name in self._TORCH_STATE:
+            value = state[name]
+            state[name] = value.detach().clone() if name == "start" else value.state_dict()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import torch
+
+        saved = {name: state.pop(name) for name in self._TORCH_STATE}
+        super().__setstate__(state)
+        self._build_controller()
+        with torch.no_grad():
+            self.start.copy_(saved.pop("start"))
+        for name, value in saved.items():
+            getattr(self, name).load_state_dict(value)
 
     def _logits(self, step: int, state: tuple[Any, Any] | None, prev: Any) -> tuple[Any, Any]:
         inp = self.start.expand(prev.shape[0], -1) if step == 0 else \
@@ -86,7 +120,8 @@ class RLSearcher(Searcher):
         return self.heads[step](state[0]), state
 
     def _sample_actions(self) -> list[int]:
-        torch = self._torch
+        import torch
+
         actions: list[int] = []
         with torch.no_grad():
             state, prev = None, torch.zeros(1, dtype=torch.long)
@@ -122,35 +157,32 @@ class RLSearcher(Searcher):
         self.actions[trial_id] = actions
         return config
 
-    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
-                final: bool = False) -> None:
+    def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                 final: bool) -> None:
         """Collect final results; every ``controller_batch_size`` of them update the policy."""
-        super().observe(trial_id, config, result, final)
         if not final:
             return
         actions = self.actions.pop(trial_id, None)
-        value = result.get(self.metric)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not math.isfinite(value):
+        loss = self.loss(result)
+        if loss is None:
             return
         if actions is None:
             if not config:
                 return
             actions = self._actions_of(config)
-        loss = float(value) if self.mode == "min" else -float(value)
         self._history.append(loss)
         self._batch.append((actions, loss))
         if len(self._batch) >= self.controller_batch_size:
             self._update()
 
-    def remove(self, trial_id: int) -> None:
+    def _remove(self, trial_id: int) -> None:
         """Forget a failed or cancelled trial (it gives no reward)."""
-        super().remove(trial_id)
         self.actions.pop(trial_id, None)
 
     def _update(self) -> None:
         """One REINFORCE step on the collected batch."""
-        torch = self._torch
+        import torch
+
         batch, self._batch = self._batch, []
         hist = np.asarray(self._history)
         scale = hist.std() if len(hist) > 1 and hist.std() > 0 else 1.0

@@ -3,19 +3,17 @@
 Each proposal comes from a fresh ``Optimizer`` told every final result plus, for each pending
 trial, a constant lie (the best value so far, skopt's ``cl_min``): one model fit per proposal,
 none per result, and concurrent workers get different configurations. Dimensions with a single
-value are held constant (skopt rejects them), and BLAS runs on one thread while skopt works.
+value are held constant (skopt rejects them).
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
 from ..space import Categorical, Int, Space
 from ._base import Searcher
-from ._gp import single_blas_thread
-from ._options import check_int
+from ._options import check_choice, check_int
 
 ESTIMATORS = ("GP", "RF", "ET", "GBRT")
 ACQUISITIONS = ("EI", "LCB", "PI", "gp_hedge")
@@ -24,6 +22,9 @@ ACQUISITIONS = ("EI", "LCB", "PI", "gp_hedge")
 class SkoptSearcher(Searcher):
     """Bayesian optimisation with ``skopt.Optimizer``; final results only (FIFO use)."""
 
+    name = "skopt"
+    OPTIONS = ("base_estimator", "acq_func", "n_initial_points", "acq_optimizer", "n_points")
+
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  base_estimator: str = "GP", acq_func: str = "gp_hedge",
                  n_initial_points: int = 10, acq_optimizer: str = "auto",
@@ -31,29 +32,25 @@ class SkoptSearcher(Searcher):
         super().__init__(space, metric, mode, seed)
         import skopt  # noqa: F401  (a missing package is reported when the study starts)
 
-        estimator = str(base_estimator).upper()
-        if estimator not in ESTIMATORS:
-            raise ValueError(f"base_estimator is {base_estimator!r}, but must be one of "
-                             f"{', '.join(ESTIMATORS)}")
-        acquisition = {a.lower(): a for a in ACQUISITIONS}.get(str(acq_func).lower())
-        if acquisition is None:
-            raise ValueError(f"acq_func is {acq_func!r}, but must be one of "
-                             f"{', '.join(ACQUISITIONS)}")
-        if acq_optimizer not in ("auto", "sampling", "lbfgs"):
-            raise ValueError(f"acq_optimizer is {acq_optimizer!r}, but must be auto, sampling "
-                             f"or lbfgs")
-        self.base_estimator, self.acq_func = estimator, acquisition
+        self.base_estimator = check_choice("base_estimator", base_estimator, ESTIMATORS,
+                                           ignore_case=True)
+        self.acq_func = check_choice("acq_func", acq_func, ACQUISITIONS, ignore_case=True)
         self.n_initial_points = check_int("n_initial_points", n_initial_points, 1)
+        self.acq_optimizer = check_choice("acq_optimizer", acq_optimizer,
+                                          ("auto", "sampling", "lbfgs"))
         self.n_points = check_int("n_points", n_points, 10)
-        self.acq_optimizer = acq_optimizer
-        self._model: Any = _gbrt(self._draw_seed()) if estimator == "GBRT" else estimator
+        # GBRT is built for each fit from this seed (a name for the others), so that the
+        # searcher pickles
+        self._gbrt_seed = self._draw_seed() if self.base_estimator == "GBRT" else None
         self._constants = {name: _only_value(space[name]) for name in space
                            if _only_value(space[name]) is not _VARIES}
         self._names = [name for name in space if name not in self._constants]
         self._dimensions = [_dimension(space[name]) for name in self._names]
-        self._sign = 1.0 if mode == "min" else -1.0
         self.points: list[list[Any]] = []
         self.values: list[float] = []
+
+    def describe(self) -> str:
+        return f"skopt search ({self.base_estimator}, {self.acq_func})"
 
     def _draw_seed(self) -> int:
         return int(self.rng.integers(2 ** 31 - 1))
@@ -63,8 +60,9 @@ class SkoptSearcher(Searcher):
         ``lies``, fitted once."""
         from skopt import Optimizer
 
+        model = self.base_estimator if self._gbrt_seed is None else _gbrt(self._gbrt_seed)
         optimizer = Optimizer(
-            self._dimensions, base_estimator=self._model, acq_func=self.acq_func,
+            self._dimensions, base_estimator=model, acq_func=self.acq_func,
             acq_optimizer=self.acq_optimizer, n_initial_points=self.n_initial_points,
             random_state=self._draw_seed(),
             acq_optimizer_kwargs={"n_points": self.n_points, "n_restarts_optimizer": 2})
@@ -78,7 +76,7 @@ class SkoptSearcher(Searcher):
         if not self._names:  # every dimension has one value: one configuration
             return dict(self._constants)
         pending = [self._point(c) for c in self.pending.values()]
-        with single_blas_thread(), warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The objective has been evaluated at point")
             optimizer = self.fresh_optimizer(pending)
             point = optimizer.ask()
@@ -89,19 +87,12 @@ class SkoptSearcher(Searcher):
             point = optimizer.space.rvs(random_state=self._draw_seed())[0]
         return self._config(point)
 
-    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
-                final: bool = False) -> None:
-        super().observe(trial_id, config, result, final)
-        value = result.get(self.metric) if final else None
-        if value is None or not config or not self._names:
-            return
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return
-        if not math.isnan(value):  # NaN results teach nothing
+    def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                 final: bool) -> None:
+        loss = self.loss(result) if final and config and self._names else None
+        if loss is not None:
             self.points.append(self._point(config))
-            self.values.append(self._sign * value)
+            self.values.append(loss)
 
     def _point(self, config: dict[str, Any]) -> list[Any]:
         return [self.space[n].index(config[n]) if isinstance(self.space[n], Categorical)

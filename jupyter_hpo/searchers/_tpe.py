@@ -23,6 +23,9 @@ from ._options import check_float, check_int
 class TPESearcher(Searcher):
     """Univariate TPE over the space's unit cube; random for the first ``n_startup`` trials."""
 
+    name = "tpe"
+    OPTIONS = ("n_startup", "gamma", "n_ei_candidates", "prior_weight")
+
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  n_startup: int = 10, gamma: float = 0.25, n_ei_candidates: int = 24,
                  prior_weight: float = 1.0) -> None:
@@ -33,20 +36,13 @@ class TPESearcher(Searcher):
         self.prior_weight = check_float("prior_weight", prior_weight, 0, math.inf,
                                         lo_open=True, hi_open=True)
         self._names = list(space)
-        self._sign = 1.0 if mode == "min" else -1.0
-        self.results: dict[int, tuple[dict[str, Any], float]] = {}
+        self.results: dict[int, tuple[dict[str, Any], float]] = {}  # trial -> (config, loss)
 
-    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
-                final: bool = False) -> None:
-        super().observe(trial_id, config, result, final)
-        if not final or not config:
-            return
-        try:
-            value = float(result.get(self.metric))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return
-        if not math.isnan(value):
-            self.results[trial_id] = (dict(config), self._sign * value)
+    def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                 final: bool) -> None:
+        loss = self.loss(result) if final and config else None
+        if loss is not None:
+            self.results[trial_id] = (dict(config), loss)
 
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         if len(self.results) < self.n_startup:
