@@ -53,7 +53,7 @@ def _cli(message: str) -> str:
     for key in (*_STUDY_FLAGS, *_SCHEDULER_FLAGS):
         flag = "--" + key.replace("_", "-")
         message = re.sub(rf"(?<![\w-]){key}(?= is | only appl| needs |, )", flag, message)
-    return message.replace("the hyperband scheduler", "--scheduler hyperband")
+    return re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
 
 
 @contextlib.contextmanager

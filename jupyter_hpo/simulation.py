@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .executors import Executor, TrialHooks, TrialOutcome
+from .schedulers import SCHEDULERS
 from .space import Categorical, Space
 from .study import Study
 from .trial import Trial, TrialStatus, TrialStopped
@@ -73,7 +74,8 @@ class Simulation:
         """A Study on this benchmark that uses the simulated clock and executor; ``options``
         are Study's (``scheduler``, ``searcher``, ``trials``, ``time_limit``, ``seed``, ...)."""
         bench = self.benchmark
-        if options.get("scheduler") == "hyperband":
+        scheduler = SCHEDULERS.get(options.get("scheduler"))
+        if scheduler is not None and "max_t" in scheduler.OPTIONS:
             options.setdefault("scheduler_options", {}).setdefault("max_t", bench.max_t)
         return Study(None, bench.space, metric=bench.metric, mode=bench.mode,
                      resource=bench.resource, executor=SimulatedExecutor(workers),

@@ -442,8 +442,10 @@ def test_schedulers_reject_an_unknown_mode():
 
 def test_make_scheduler_builds_by_name():
     searcher = RandomSearcher(space(), "loss", "min")
-    fifo = make_scheduler("fifo", searcher, "loss", "min", seed=1, max_t=10)
+    fifo = make_scheduler("fifo", searcher, "loss", "min", seed=1)
     assert type(fifo) is FIFOScheduler and fifo.searcher is searcher
+    with pytest.raises(ValueError, match="max_t only applies to the hyperband scheduler"):
+        make_scheduler("fifo", searcher, "loss", "min", max_t=10)
     hb = make_scheduler("hyperband", searcher, "loss", "min", resource="step", max_t=50,
                         grace_period=2, reduction_factor=3, brackets=3, type="promotion",
                         seed=4)
@@ -459,7 +461,7 @@ def test_make_scheduler_builds_by_name():
 
 
 def test_each_scheduler_declares_its_options():
-    assert FIFOScheduler.OPTIONS == ("max_t", "seed")
+    assert FIFOScheduler.OPTIONS == ("seed",)
     assert HyperbandScheduler.OPTIONS == ("max_t", "grace_period", "reduction_factor",
                                           "brackets", "type", "seed")
     assert (FIFOScheduler.needs_resource, HyperbandScheduler.needs_resource) == (False, True)
@@ -470,7 +472,7 @@ def test_each_scheduler_declares_its_options():
     with pytest.raises(ValueError) as info:
         make_scheduler("fifo", searcher, "acc", "max", grace_period=2, patience=3)
     assert str(info.value) == ("grace_period only applies to the hyperband scheduler; the fifo "
-                               "scheduler does not take patience (its options: max_t, seed)")
+                               "scheduler does not take patience (its options: seed)")
     with pytest.raises(ValueError, match=r"the hyperband scheduler does not take patience \(its "
                                          r"options: max_t, grace_period, reduction_factor, "
                                          r"brackets, type, seed\)"):
