@@ -97,8 +97,9 @@ class Dashboard:
             return want[slot][1]
 
         self.header = w.HTML(self._header_html(header))
-        self.progress = w.FloatProgress(value=initial("progress"), min=0.0, max=1.0,
-                                        bar_style="info", layout=w.Layout(width="40%"))
+        value, style = initial("progress")
+        self.progress = w.FloatProgress(value=value, min=0.0, max=1.0, bar_style=style,
+                                        layout=w.Layout(width="40%"))
         self.status = w.HTML(initial("status"))
         self.error = w.HTML(initial("error"))
         self.warnings = w.HTML(initial("problems"))
@@ -126,6 +127,7 @@ class Dashboard:
         self.outputs = w.Accordion(children=[output_box], selected_index=None)
         self.outputs.set_title(0, "Trial output and tracebacks")
         self._table_due = now + self.table_interval
+        self._next_refresh = now + self.interval  # the widgets show the study as it is now
         self._stale = {"curves": now}
 
         self.stop_study_button.on_click(lambda _: self.stop_study())
@@ -282,7 +284,10 @@ class Dashboard:
             if bytes(widget.value) == value:
                 return
         self._spend()
-        if slot in _PICKERS:
+        if slot == "progress":
+            with widget.hold_sync():  # one message
+                widget.value, widget.bar_style = value
+        elif slot in _PICKERS:
             with widget.hold_sync():  # one message; the choice is kept only if still listed
                 picked = widget.value
                 widget.options = value
@@ -302,7 +307,8 @@ class Dashboard:
         first_line = record.error.splitlines()[0] if record.error.strip() else ""
         values = {
             "status": ("status", html.escape(render.status_line(digest))),
-            "progress": ("progress", round(fraction, 2)),
+            "progress": ("progress", (round(fraction, 2), "info" if not record.done else
+                                      "danger" if record.error else "success")),
             "error": ("error", "" if not first_line else
                       f"<pre style='color:#cf222e;white-space:pre-wrap'>StudyFailedError: "
                       f"{html.escape(render.shorten(first_line, 2000))}</pre>"),
@@ -379,10 +385,6 @@ class Dashboard:
             self._finished = True
             self._unsubscribe()
             self._update(self._clock(), final=True)
-            style = "danger" if self.digest.record.error else "success"
-            if self.progress.bar_style != style:
-                self._spend()
-                self.progress.bar_style = style
 
     def show_summary(self) -> None:
         """Display a static summary (PNG of the curves, HTML table, text) that a saved
@@ -394,6 +396,8 @@ class Dashboard:
 
 def _shows(widget: Any, slot: str) -> Any:
     """What ``widget`` shows, in the form ``_wanted`` computes it."""
+    if slot == "progress":
+        return widget.value, widget.bar_style
     if slot in _PICKERS:
         return tuple(widget.options)
     if slot in _BUTTONS:
