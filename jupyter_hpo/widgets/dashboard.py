@@ -20,7 +20,6 @@ What it costs is bounded whatever the number of trials and the rate of reports (
 
 from __future__ import annotations
 
-import base64
 import html
 import threading
 import time
@@ -33,6 +32,7 @@ from IPython.display import display, update_display
 from . import render
 from .curves import curves_png, load_matplotlib
 from .digest import StudyDigest, trial_of
+from .summary import summary_bundles
 
 __all__ = ["Dashboard", "summary_bundles"]
 
@@ -149,7 +149,7 @@ class Dashboard:
         study = self.study
         parts = [f"<b>jupyter_hpo · {html.escape(study.name)}</b>"]
         if not header:
-            header = _describe_settings(study)
+            header = render.describe_settings(study)
         if header:
             parts.append(html.escape(header))
         executor = getattr(study, "executor", None)
@@ -412,38 +412,3 @@ def _curves_signature(digest: StudyDigest) -> tuple:
     return (digest.total, sum(digest.finished_counts.values()),
             None if best is None else (best.trial_id, len(best.reports)),
             tuple((t.trial_id, len(t.reports), t.status.value) for t in digest.unfinished))
-
-
-def _describe_settings(study: Any) -> str:
-    """Scheduler, searcher and budget, for a dashboard shown without a header."""
-    scheduler = getattr(study, "scheduler", None)
-    describe = getattr(scheduler, "describe", None)
-    settings = getattr(study, "settings", None) or {}
-    text = describe() if callable(describe) else settings.get("scheduler") or ""
-    searcher = settings.get("searcher")
-    parts = [str(text)] if text else []
-    if searcher:
-        parts.append(f"{searcher} search")
-    budget = []
-    if settings.get("trials") is not None:
-        budget.append(f"{settings['trials']} trials")
-    if settings.get("time_limit") is not None:
-        budget.append(f"{settings['time_limit']:g}s")
-    if budget:
-        parts.append(f"budget {' / '.join(budget)}")
-    return " · ".join(parts)
-
-
-def summary_bundles(source: Any, png: bytes | None = None
-                    ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Two display bundles: the curves (image/png) and the results (text/html), each with
-    a text/plain fallback. ``source`` is a Study, a StudyRecord or a StudyDigest; ``png``
-    reuses curves already drawn of the same state."""
-    digest = render.digest_of(source)
-    record = digest.record
-    image = base64.b64encode(png if png else curves_png(digest)).decode("ascii")
-    text = render.text_summary(digest)
-    table = (f"<div><b>{html.escape(render.status_line(digest))}</b></div>"
-             f"{render.incumbent_html(digest)}{render.table_html(digest)}")
-    return ({"image/png": image, "text/plain": f"<learning curves of {record.name}>"},
-            {"text/html": table, "text/plain": text})

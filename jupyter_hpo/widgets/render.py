@@ -20,9 +20,9 @@ from .digest import KEPT_BEST, StudyDigest, record_of, trial_of
 if TYPE_CHECKING:
     from ..records import StudyRecord, TrialRecord
 
-__all__ = ["OUTPUT_SHOWN", "TABLE_ROWS", "best_trial", "digest_of", "format_duration",
-           "incumbent_html", "problems_html", "progress", "shorten", "status_line", "table_html",
-           "table_rows", "text_summary", "trial_output_text"]
+__all__ = ["OUTPUT_SHOWN", "TABLE_ROWS", "best_trial", "describe_settings", "digest_of",
+           "format_duration", "incumbent_html", "problems_html", "progress", "shorten",
+           "status_line", "table_html", "table_rows", "text_summary", "trial_output_text"]
 
 TABLE_ROWS = 25
 """Rows of the results table shown live and in the summary; a note counts the others."""
@@ -290,3 +290,23 @@ def text_summary(source: Any, limit: int = 10) -> str:
     if record.error:
         lines.append(f"StudyFailedError: {shorten(record.error.splitlines()[0], 500)}")
     return "\n".join(lines)
+
+
+def describe_settings(study: Any) -> str:
+    """Scheduler, searcher and budget, for a dashboard shown without a header."""
+    scheduler = getattr(study, "scheduler", None)
+    describe = getattr(scheduler, "describe", None)
+    settings = getattr(study, "settings", None) or {}
+    text = describe() if callable(describe) else settings.get("scheduler") or ""
+    searcher = settings.get("searcher")
+    parts = [str(text)] if text else []
+    if searcher:
+        parts.append(f"{searcher} search")
+    budget = []
+    if settings.get("trials") is not None:
+        budget.append(f"{settings['trials']} trials")
+    if settings.get("time_limit") is not None:
+        budget.append(f"{settings['time_limit']:g}s")
+    if budget:
+        parts.append(f"budget {' / '.join(budget)}")
+    return " · ".join(parts)
