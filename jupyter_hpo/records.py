@@ -26,6 +26,14 @@ __all__ = ["Direction", "StudyRecord", "StudyState", "StudySummary", "TrialRecor
 
 def finite_number(value: Any) -> float | None:
     """``value`` as a float if it is a finite real number (not a bool), else ``None``."""
+    kind = type(value)
+    if kind is float:  # the common cases first, without the ABC checks below
+        return value if math.isfinite(value) else None
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:  # 10**400: no float holds it
+            return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     try:
@@ -70,7 +78,9 @@ class Direction(_TextEnum):
     def loss(self, value: Any) -> float | None:
         """The value to minimise, or ``None`` for a missing, non-numeric or non-finite value."""
         number = finite_number(value)
-        return None if number is None else self.sign * number
+        if number is None or self is Direction.MIN:
+            return number
+        return -number
 
     def better(self, a: float, b: float | None) -> bool:
         """Whether ``a`` is strictly better than ``b`` (anything beats ``None``)."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError, StudyFailedError
 from .options import StudyOptions
-from .records import StudyRecord, StudyState, TrialRecord, TrialStatus
+from .records import StudyRecord, StudyState, TrialRecord, TrialStatus, finite_number
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -100,7 +100,7 @@ class Study:
                 metric=self.metric, direction=self.direction, resource=self.resource,
                 budget=options.trials, time_limit=options.time_limit,
                 clock=clock or time.time, max_initial_failures=options.max_initial_failures,
-                emit=self._emit)
+                emit=self._emit, subscribers=self._subscribers)
             self.name = options.name or f"study-{next(_study_numbers)}"
             if self.storage is not None:
                 self._attach_storage(stored)
@@ -127,7 +127,8 @@ class Study:
             trials = [Trial(t.trial_id, dict(t.config), status=t.status, reports=list(t.reports),
                             report_times=list(t.times), start_time=t.start_time,
                             end_time=t.end_time, error=t.error, traceback=t.traceback,
-                            device=t.device, resources=t.resources, bracket=t.bracket)
+                            device=t.device, resources=t.resources, bracket=t.bracket,
+                            last_resource=finite_number(t.last(self.resource)))
                       for t in record.trials]
             self.controller.restore(trials, record.elapsed)
             written = {t.trial_id: len(t.reports) for t in record.trials}

@@ -61,6 +61,7 @@ class Trial:
     bracket: int = 0
     output: list[str] = field(default_factory=list, repr=False)
     _output_size: int = field(default=0, repr=False)
+    last_resource: float | None = field(default=None, repr=False)
 
     @property
     def duration(self) -> float:
@@ -100,26 +101,28 @@ def as_number(value: Any) -> float | None:
 
 
 def check_report(values: dict[str, Any], metric: str, resource: str, needs_resource: bool,
-                 last_resource: float | None) -> None:
-    """Raise :class:`ReportError` unless ``values`` is a report the study can use: the metric a
-    finite number, the resource (required with ``needs_resource``) a finite number that does not
-    decrease."""
-    if not values:
-        raise ReportError(f"report() got no values: call report({metric}=...)")
+                 last_resource: float | None) -> tuple[float, float | None]:
+    """The metric and the resource of ``values`` as floats, or :class:`ReportError` unless
+    ``values`` is a report the study can use: the metric a finite number, the resource
+    (required with ``needs_resource``) a finite number that does not decrease."""
     if metric not in values:
+        if not values:
+            raise ReportError(f"report() got no values: call report({metric}=...)")
         raise ReportError(f"report() got {', '.join(map(str, values))}, but the study optimises "
                           f"{metric!r}: call report({metric}=...) or pick another --metric")
-    _check_number(metric, values[metric], "the metric")
-    if resource in values:
-        r = _check_number(resource, values[resource], "the resource")
-        if last_resource is not None and r < last_resource:
-            raise ReportError(f"report(): the resource {resource!r} is {_short(values[resource])}"
-                              f", but must not decrease (the trial reported "
-                              f"{_short(last_resource)} before)")
-    elif needs_resource:
-        raise ReportError(f"report() got {', '.join(map(str, values))}, but Hyperband needs the "
-                          f"resource {resource!r} in every report, e.g. report({resource}="
-                          f"{resource}, {metric}=...); rename it with --resource")
+    value = _check_number(metric, values[metric], "the metric")
+    if resource not in values:
+        if needs_resource:
+            raise ReportError(f"report() got {', '.join(map(str, values))}, but Hyperband needs "
+                              f"the resource {resource!r} in every report, e.g. report("
+                              f"{resource}={resource}, {metric}=...); rename it with --resource")
+        return value, None
+    r = _check_number(resource, values[resource], "the resource")
+    if last_resource is not None and r < last_resource:
+        raise ReportError(f"report(): the resource {resource!r} is {_short(values[resource])}, "
+                          f"but must not decrease (the trial reported {_short(last_resource)} "
+                          f"before)")
+    return value, r
 
 
 def _check_number(key: str, value: Any, what: str) -> float:
