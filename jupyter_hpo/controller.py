@@ -85,7 +85,8 @@ class Controller:
         self._stop_reasons: dict[int, TrialStatus] = {}
         self._invalid: dict[int, str] = {}  # trials that reported a value we cannot use
         self._resume_events: dict[int, threading.Event] = {}
-        self._records: dict[int, TrialRecord] = {}  # frozen records of finished trials
+        # frozen records by trial id: a finished trial's is made once; None while it runs
+        self._records: list[TrialRecord | None] = []
         self._exhausted = False
         self._interrupted = 0  # restored trials whose kernel died: run again, not counted
         self._only_failures = True
@@ -110,7 +111,7 @@ class Controller:
                                        trial.status.value, trial.bracket)
             if trial.status is not TrialStatus.FAILED:
                 self._only_failures = False
-            self._records[trial.trial_id] = trial.freeze()
+            self._records.append(trial.freeze())
         searcher.resumed(len(trials))
         self.elapsed_before = elapsed
         self._recompute_incumbent()
@@ -305,6 +306,7 @@ class Controller:
             trial = Trial(trial_id, dict(config), start_time=self.clock(),
                           bracket=self.scheduler.bracket(trial_id))
             self.trials.append(trial)
+            self._records.append(None)
             self._running += 1
             self._alive.add(trial_id)
         try:
@@ -319,6 +321,7 @@ class Controller:
         """The executor could not start ``trial``: forget it and fail the study with why."""
         with self._lock:
             self.trials.pop()
+            self._records.pop()
             self._alive.discard(trial.trial_id)
             self._running -= 1
             self.scheduler.on_trial_remove(trial.trial_id)
@@ -534,11 +537,17 @@ class Controller:
             return self.records_locked(trial_ids)
 
     def records_locked(self, trial_ids: Iterable[int] | None = None) -> list[TrialRecord]:
-        """``records()`` for a caller that holds the lock (finished trials' records are
-        cached, so a snapshot copies only the running ones)."""
-        ids = range(len(self.trials)) if trial_ids is None else trial_ids
+        """``records()`` for a caller that holds the lock. Finished trials' records are made
+        once, so a snapshot of a large study copies a list and freezes only the running
+        trials."""
+        if trial_ids is None:
+            out = list(self._records)
+            for trial_id in self._alive:  # exactly the trials without a record yet
+                out[trial_id] = self.trials[trial_id].freeze()
+            return out
         out = []
-        for trial_id in ids:
-            record = self._records.get(trial_id)
-            out.append(record if record is not None else self._trial(trial_id).freeze())
+        for trial_id in trial_ids:
+            self._trial(trial_id)
+            record = self._records[trial_id]
+            out.append(record if record is not None else self.trials[trial_id].freeze())
         return out

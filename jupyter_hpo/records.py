@@ -285,6 +285,9 @@ class StudyRecord:
 
     def trial(self, trial_id: int) -> TrialRecord:
         """The trial ``trial_id``; a ValueError naming the ids there are."""
+        if isinstance(trial_id, int) and 0 <= trial_id < len(self.trials) \
+                and self.trials[trial_id].trial_id == trial_id:
+            return self.trials[trial_id]  # ids are positions, as a study numbers them
         for trial in self.trials:
             if trial.trial_id == trial_id:
                 return trial

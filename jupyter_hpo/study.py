@@ -274,11 +274,21 @@ class Study:
             return [self._record.trial(t) for t in trial_ids]
         return self.controller.records(list(trial_ids))
 
-    def trial_output(self, trial_id: int) -> str:
-        """What a live trial printed (stored studies keep no output)."""
+    def trial_output(self, trial_id: int, tail: int | None = None) -> str:
+        """What a live trial printed (its last ``tail`` characters; stored studies keep no
+        output)."""
         if self.controller is None:
             return ""
-        return "".join(self.controller._trial(trial_id).output)
+        output = self.controller._trial(trial_id).output
+        if tail is None:
+            return "".join(output)
+        pieces, size = [], 0
+        for piece in reversed(output):
+            pieces.append(piece)
+            size += len(piece)
+            if size >= tail:
+                break
+        return "".join(reversed(pieces))[-tail:] if tail > 0 else ""
 
     @property
     def best_trial(self) -> TrialRecord | None:

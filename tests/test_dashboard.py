@@ -184,7 +184,7 @@ class ChurningStudy:
         for callback in list(self._subscribers):
             callback(StudyEvent(kind, None, data or {}))
 
-    def trial_output(self, trial_id: int) -> str:
+    def trial_output(self, trial_id: int, tail: int | None = None) -> str:
         return f"trial {trial_id} printed this at step {self.step}\n"
 
     def stop(self, why="stopped by the user", force=False):

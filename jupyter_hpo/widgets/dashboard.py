@@ -360,7 +360,8 @@ class Dashboard:
         trial = trial_of(self.digest.record, trial_id)
         if trial is None:
             return ""
-        text = render.trial_output_text(trial, self.study.trial_output(trial_id))
+        text = render.trial_output_text(
+            trial, self.study.trial_output(trial_id, tail=render.OUTPUT_SHOWN))
         return (f"<pre style='max-height:300px;overflow:auto;white-space:pre-wrap'>"
                 f"{html.escape(text)}</pre>")
 
