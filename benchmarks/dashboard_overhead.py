@@ -42,17 +42,8 @@ from jupyter_client.manager import start_new_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Until the storage port lands, `jupyter_hpo.storage` has no `open_storage` and `%%hpo`
-# cannot even parse `--storage none`; this stands in for it (`none` only) and does nothing
-# once the real one exists.
 SETUP = """%load_ext jupyter_hpo
-import os, jupyter_hpo.storage as _storage
-if not hasattr(_storage, "open_storage"):
-    def _open_storage(location=None):
-        if location is not None and str(location).lower() == "none":
-            return None
-        raise RuntimeError("this checkout's storage port is incomplete: use --storage none")
-    _storage.open_storage = _open_storage
+import os
 print("PID", os.getpid())
 """
 

@@ -21,17 +21,7 @@ pytestmark = pytest.mark.timeout(180)
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Until the storage port lands, `%%hpo` cannot parse `--storage none` without this stand-in
-# for `jupyter_hpo.storage.open_storage`; it does nothing once the real one exists.
-SETUP = """%load_ext jupyter_hpo
-import jupyter_hpo.storage as _storage
-if not hasattr(_storage, "open_storage"):
-    def _open_storage(location=None):
-        if location is not None and str(location).lower() == "none":
-            return None
-        raise RuntimeError("this checkout's storage port is incomplete: use --storage none")
-    _storage.open_storage = _open_storage
-"""
+SETUP = "%load_ext jupyter_hpo\n"
 
 CELL = """%%hpo --trials 4 --workers 2 --seed 0 --scheduler fifo --metric score --mode max --storage none
 import time
