@@ -1,187 +1,48 @@
-"""Parse a ``%%hpo`` cell into a :class:`CellTemplate`: its search space and compiled code.
-
-Annotations are found with ``ast`` (and ``tokenize`` for ``# hpo:`` comments), evaluated once
-to validate them before any trial starts, and replaced by lookups in the per-trial config so
-the cell is compiled once and executed per trial. :func:`diagnose_cell` runs the same parser
-for an editor (no kernel): it reports every error, not just the first, and evaluates only
-literal arguments.
-
-Whatever the input, the parser raises (or reports) only :class:`HPOSyntaxError`, at a cell line
-as Python counts lines: only ``\\n``, ``\\r\\n`` and ``\\r`` end a line. The syntax tree is
-walked without recursion, so a deeply nested cell fails only where Python itself gives up.
-"""
+"""The parser: one pass over a cell that finds, names, evaluates and checks its annotations
+and compiles the cell with each annotation replaced by a lookup in the trial's config."""
 
 from __future__ import annotations
 
 import ast
 import builtins
-import difflib
 import io
-import operator
 import re
 import sys
 import tokenize
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from inspect import CO_COROUTINE
 from types import CodeType
 from typing import Any
 
-from .errors import HPOError, HPOSyntaxError, SpaceError, python_lines
-from .space import Bool, Categorical, Domain, Int, Real, Space
+from ..errors import HPOSyntaxError, SpaceError, python_lines
+from ..space import Domain
+from ._template import (
+    CONSTRUCTORS,
+    MAX_T_NAME,
+    RESULT_NAME,
+    Annotation,
+    CellDiagnostics,
+    CellTemplate,
+    DiagnosedAnnotation,
+)
+from ._tree import (
+    _constructor_name,
+    _is_report_call,
+    _literal_arguments,
+    _lookup,
+    _NotLiteral,
+    _Scan,
+    _scan,
+    _short_repr,
+    _strip_qualname,
+    _suggest,
+)
 
-__all__ = [
-    "CONFIG_NAME",
-    "CONSTRUCTORS",
-    "RESULT_NAME",
-    "Annotation",
-    "CellDiagnostics",
-    "CellTemplate",
-    "DiagnosedAnnotation",
-    "diagnose_cell",
-    "parse_cell",
-]
-
-CONSTRUCTORS: dict[str, type[Domain]] = {
-    "Real": Real, "Int": Int, "Categorical": Categorical, "Bool": Bool,
-}
-CONFIG_NAME = "__hpo_config__"
-RESULT_NAME = "__hpo_result__"
 _NESTED_MESSAGE = ("a search space cannot contain another one (conditional spaces are not "
                    "supported)")
-MAX_T_NAME = "epochs"
-_PEER_NAMES = {
-    "Float": "Real", "Uniform": "Real", "LogUniform": "Real(..., log=True)",
-    "Loguniform": "Real(..., log=True)", "Integer": "Int", "Randint": "Int",
-    "Choice": "Categorical", "Choices": "Categorical", "Boolean": "Bool",
-}
 _HPO_COMMENT = re.compile(r"#\s*hpo:", re.IGNORECASE)  # a quick test before tokenizing
 _TOO_DEEP = "the cell is nested too deeply for Python's parser"
 
-
-@dataclass
-class Annotation:
-    """One hyperparameter found in the cell.
-
-    The position is that of the code a trial's value replaces (the constructor call, or the
-    literal of a ``# hpo:`` comment annotation), as ``ast`` gives it: 1-based lines, columns
-    in UTF-8 bytes.
-    """
-
-    name: str
-    domain: Domain
-    lineno: int
-    col: int
-    end_lineno: int
-    end_col: int
-    form: str  # "assignment", "keyword", "explicit" or "comment"
-    default: Any = None
-    has_default: bool = False
-
-
-@dataclass
-class CellTemplate:
-    """A parsed cell: the space, where each hyperparameter came from, and the compiled code."""
-
-    source: str
-    filename: str
-    code: CodeType
-    annotations: list[Annotation]
-    max_t: int | None = None
-    reported_keys: list[str] = field(default_factory=list)
-    calls_report: bool = False
-    has_result_expr: bool = False
-    is_async: bool = False  # top-level ``await`` / ``async for`` / ``async with``
-
-    @property
-    def space(self) -> Space:
-        return Space({a.name: a.domain for a in self.annotations})
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        """The literal values of ``# hpo:`` comment annotations."""
-        return {a.name: a.default for a in self.annotations if a.has_default}
-
-    def execute(self, namespace: dict[str, Any]) -> None:
-        """Run the compiled cell with ``namespace`` as its globals.
-
-        A cell with top-level ``await`` compiles to a coroutine, which runs to completion in a
-        new event loop (``asyncio.run``): trials run in worker threads or processes, where no
-        loop is running.
-        """
-        if not self.is_async:
-            exec(self.code, namespace)  # noqa: S102 - running the user's own cell is the point
-            return
-        import asyncio
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            asyncio.run(eval(self.code, namespace))  # the user's own cell
-            return
-        raise HPOError("the cell uses top-level await, so it must run in a thread without a "
-                       "running event loop, but this thread runs one: run it from a worker "
-                       "thread or process")
-
-    def render(self, config: dict[str, Any]) -> str:
-        """The cell source with each annotation replaced by its value in ``config``.
-
-        Comment annotations keep their comment and only change the literal, so rendering the
-        defaults gives back the original cell.
-        """
-        lines = [line.encode() for line in python_lines(self.source, keepends=True)]
-        edits = sorted(self.annotations, key=lambda a: (a.lineno, a.col), reverse=True)
-        for a in edits:
-            if a.name not in config:
-                continue
-            value = config[a.name]
-            if a.has_default and type(value) is type(a.default) and value == a.default:
-                continue  # keep the literal as written (``1e-3`` rather than ``0.001``)
-            text = repr(value).encode()
-            first, last = lines[a.lineno - 1], lines[a.end_lineno - 1]
-            merged = first[: a.col] + text + last[a.end_col:]
-            lines[a.lineno - 1: a.end_lineno] = [merged]
-        return b"".join(lines).decode()
-
-
-@dataclass(frozen=True)
-class DiagnosedAnnotation:
-    """An annotation as :func:`diagnose_cell` reports it to an editor.
-
-    The range is the constructor call (inside the comment for the comment form): 1-based
-    lines, 0-based character columns, end exclusive. ``domain`` is the domain's ``repr``, or
-    the call's source text when an argument names a variable only the kernel knows
-    (``evaluated`` is then False).
-    """
-
-    name: str
-    domain: str
-    form: str
-    lineno: int
-    col: int
-    end_lineno: int
-    end_col: int
-    evaluated: bool = True
-
-
-@dataclass
-class CellDiagnostics:
-    """Every annotation and every error :func:`diagnose_cell` found in a cell."""
-
-    annotations: list[DiagnosedAnnotation]
-    errors: list[HPOSyntaxError]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form (for the Jupyter server extension)."""
-        return {
-            "annotations": [asdict(a) for a in self.annotations],
-            "errors": [{"message": e.reason, "lineno": e.cell_lineno, "col": e.cell_col,
-                        "end_lineno": e.cell_end_lineno, "end_col": e.cell_end_col}
-                       for e in self.errors],
-        }
 
 
 def parse_cell(source: str, namespace: dict[str, Any] | None = None,
@@ -210,198 +71,6 @@ def diagnose_cell(source: str) -> CellDiagnostics:
     return CellDiagnostics(parser.diagnosed, errors)
 
 
-# --- the tree, walked without recursion -------------------------------------------------
-
-@dataclass
-class _Site:
-    """A constructor call, where it sits in the tree and the constructor call around it."""
-
-    call: ast.Call
-    parent: ast.AST
-    field: str
-    index: int | None
-    enclosing: ast.Call | None
-
-
-@dataclass
-class _Scan:
-    sites: list[_Site] = field(default_factory=list)
-    defined: set[str] = field(default_factory=set)
-    reported_keys: list[str] = field(default_factory=list)
-    calls_report: bool = False
-    other_calls: list[ast.Call] = field(default_factory=list)
-    assignments: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
-    depth: int = 0
-    deepest: ast.AST | None = None
-
-
-def _constructor_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-            and node.func.id in CONSTRUCTORS:
-        return node.func.id
-    return None
-
-
-def _scan(tree: ast.AST) -> _Scan:
-    """One pre-order pass over ``tree`` with an explicit stack: constructor calls, defined
-    names, ``report`` calls, assignments and the deepest node."""
-    scan = _Scan()
-    keys: set[str] = set()
-    stack: list[tuple[ast.AST, Any, str, int | None, int, ast.Call | None]] = \
-        [(tree, None, "", None, 0, None)]
-    while stack:
-        node, parent, name, index, depth, enclosing = stack.pop()
-        if depth > scan.depth and hasattr(node, "lineno"):
-            scan.depth, scan.deepest = depth, node
-        inside = enclosing
-        if isinstance(node, ast.Call):
-            if _constructor_name(node):
-                scan.sites.append(_Site(node, parent, name, index, enclosing))
-                inside = node
-            elif isinstance(node.func, ast.Name):
-                scan.other_calls.append(node)
-                if node.func.id == "report":
-                    scan.calls_report = True
-                    for kw in node.keywords:
-                        if kw.arg and kw.arg not in keys:
-                            keys.add(kw.arg)
-                            scan.reported_keys.append(kw.arg)
-        elif isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Store):
-                scan.defined.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            scan.defined.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                scan.defined.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, ast.arg):
-            scan.defined.add(node.arg)
-        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
-            if node.name:
-                scan.defined.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            scan.assignments.append(node)
-        children = []
-        for child_field in node._fields:
-            value = getattr(node, child_field, None)
-            if isinstance(value, ast.AST):
-                children.append((value, node, child_field, None, depth + 1, inside))
-            elif isinstance(value, list):
-                children.extend((item, node, child_field, i, depth + 1, inside)
-                                for i, item in enumerate(value)
-                                if isinstance(item, ast.AST) and type(item) is not ast.Constant)
-        stack.extend(reversed(children))  # constants in lists (long literals) are leaves
-    return scan
-
-
-def _lookup(name: str, node: ast.AST) -> ast.Subscript:
-    """``__hpo_config__[name]`` at ``node``'s position."""
-    loc = {key: getattr(node, key) for key in ("lineno", "col_offset", "end_lineno",
-                                               "end_col_offset")}
-    return ast.Subscript(value=ast.Name(id=CONFIG_NAME, ctx=ast.Load(), **loc),
-                         slice=ast.Constant(value=name, **loc), ctx=ast.Load(), **loc)
-
-
-def _is_report_call(node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-        and node.func.id == "report"
-
-
-# --- evaluating annotation arguments without a kernel ------------------------------------
-
-class _NotLiteral(Exception):
-    """An argument that only the kernel can evaluate (a variable, a call, ...)."""
-
-
-_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-           ast.Pow: operator.pow}
-_ITERABLE = (tuple, list, set, frozenset, dict, str, bytes)
-
-
-def _literal(node: ast.AST, depth: int = 0) -> Any:
-    """The value of a literal expression: constants, containers and arithmetic on numbers
-    (small enough to compute at once); anything else raises :class:`_NotLiteral`."""
-    if depth > 50:
-        raise _NotLiteral
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        items: list[Any] = []
-        for elt in node.elts:
-            if isinstance(elt, ast.Starred):
-                value = _literal(elt.value, depth + 1)
-                if not isinstance(value, _ITERABLE):
-                    raise _NotLiteral
-                items.extend(value)
-            else:
-                items.append(_literal(elt, depth + 1))
-        kind = {ast.Tuple: tuple, ast.List: list, ast.Set: set}[type(node)]
-        return kind(items)
-    if isinstance(node, ast.Dict):
-        if any(key is None for key in node.keys):
-            raise _NotLiteral
-        return {_literal(k, depth + 1): _literal(v, depth + 1)
-                for k, v in zip(node.keys, node.values) if k is not None}
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        operand = _literal(node.operand, depth + 1)
-        if not isinstance(operand, (int, float, complex)):
-            raise _NotLiteral
-        return _UNARY[type(node.op)](operand)
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _literal(node.left, depth + 1), _literal(node.right, depth + 1)
-        if not (isinstance(left, (int, float, complex))
-                and isinstance(right, (int, float, complex))):
-            raise _NotLiteral
-        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int) \
-                and abs(left) > 1 and abs(left).bit_length() * abs(right) > 10_000:
-            raise _NotLiteral  # a huge number: leave it to the kernel
-        return _BINARY[type(node.op)](left, right)
-    raise _NotLiteral
-
-
-def _literal_arguments(call: ast.Call) -> tuple[list[Any], dict[str, Any]]:
-    args: list[Any] = []
-    for arg in call.args:
-        if isinstance(arg, ast.Starred):
-            value = _literal(arg.value)
-            if not isinstance(value, _ITERABLE):
-                raise _NotLiteral
-            args.extend(value)
-        else:
-            args.append(_literal(arg))
-    kwargs: dict[str, Any] = {}
-    for kw in call.keywords:
-        if kw.arg is None:
-            raise _NotLiteral
-        kwargs[kw.arg] = _literal(kw.value)
-    return args, kwargs
-
-
-def _short_repr(value: Any, limit: int = 200) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # noqa: BLE001 - e.g. an int too long to print
-        if isinstance(value, int):
-            return f"<an int of about {int(value.bit_length() * 0.30103) + 1} digits>"
-        return f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _suggest(name: str) -> str:
-    if name in _PEER_NAMES:
-        return f" (did you mean {_PEER_NAMES[name]}?)"
-    close = difflib.get_close_matches(name, list(CONSTRUCTORS), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def _strip_qualname(exc: TypeError) -> str:
-    text = str(exc)
-    return text.split("() ", 1)[1] if "() " in text else text
-
-
-# --- the parser --------------------------------------------------------------------------
 
 @dataclass
 class _Found:
