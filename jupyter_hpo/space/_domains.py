@@ -1,4 +1,4 @@
-"""Search-space domains: validation, seeded sampling, the unit-cube mapping and grids.
+"""The domains: one hyperparameter's values, validated, sampled, mapped to [0, 1] and gridded.
 
 Every domain maps to one coordinate of the unit cube so model-based searchers can work on
 ``[0, 1]^d`` whatever the mix of real, integer and categorical hyperparameters.
@@ -6,19 +6,17 @@ Every domain maps to one coordinate of the unit cube so model-based searchers ca
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import SpaceError
+from ..errors import SpaceError
 
 if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
     import numpy as np
 
-__all__ = ["Bool", "Categorical", "Domain", "Int", "Real", "Space"]
+__all__ = ["Bool", "Categorical", "Domain", "Int", "Real"]
 
 
 def _check_number(kind: str, what: str, value: Any) -> float:
@@ -265,60 +263,3 @@ class Bool(Categorical):
 
     def __repr__(self) -> str:
         return f"Bool(name={self.name!r})" if self.name else "Bool()"
-
-
-class Space(Mapping[str, Domain]):
-    """An ordered mapping of hyperparameter names to domains."""
-
-    def __init__(self, domains: Mapping[str, Domain] | None = None) -> None:
-        self._domains: dict[str, Domain] = {}
-        for name, domain in (domains or {}).items():
-            if not isinstance(domain, Domain):
-                raise SpaceError(f"the space entry {name!r} is {domain!r}, but must be "
-                                 f"Real(...), Int(...), Categorical(...) or Bool()")
-            self._domains[name] = domain
-
-    def __getitem__(self, name: str) -> Domain:
-        return self._domains[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._domains)
-
-    def __len__(self) -> int:
-        return len(self._domains)
-
-    def __repr__(self) -> str:
-        return f"Space({self._domains!r})"
-
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {name: d.sample(rng) for name, d in self._domains.items()}
-
-    def to_unit(self, config: Mapping[str, Any]) -> np.ndarray:
-        import numpy as np
-
-        return np.array([d.to_unit(config[n]) for n, d in self._domains.items()], dtype=float)
-
-    def from_unit(self, u: np.ndarray) -> dict[str, Any]:
-        if len(u) != len(self._domains):
-            raise SpaceError(f"point has {len(u)} coordinates, but the space has "
-                             f"{len(self._domains)} dimensions")
-        return {n: d.from_unit(x) for (n, d), x in zip(self._domains.items(), u)}
-
-    def grid(self, points: int = 5) -> Iterator[dict[str, Any]]:
-        """Cartesian product of every domain's grid, in a fixed order."""
-        names = list(self._domains)
-        axes = [self._domains[n].grid(points) for n in names]
-        for values in itertools.product(*axes):
-            yield dict(zip(names, values))
-
-    def grid_size(self, points: int = 5) -> int:
-        return math.prod(len(d.grid(points)) for d in self._domains.values())
-
-    def validate(self, config: Mapping[str, Any]) -> None:
-        """Raise ``SpaceError`` unless ``config`` names every hyperparameter with a valid value."""
-        missing = [n for n in self._domains if n not in config]
-        if missing:
-            raise SpaceError(f"config lacks hyperparameters {missing}")
-        for n, d in self._domains.items():
-            if not d.contains(config[n]):
-                raise SpaceError(f"{n}={config[n]!r} is outside {d!r}")
