@@ -18,7 +18,7 @@ from ..errors import HPOSyntaxError, SpaceError, python_lines
 from ..space import Domain
 from ._template import (
     CONSTRUCTORS,
-    MAX_T_NAME,
+    MAX_T_NAMES,
     RESULT_NAME,
     Annotation,
     CellDiagnostics,
@@ -42,7 +42,6 @@ _NESTED_MESSAGE = ("a search space cannot contain another one (conditional space
                    "supported)")
 _HPO_COMMENT = re.compile(r"#\s*hpo:", re.IGNORECASE)  # a quick test before tokenizing
 _TOO_DEEP = "the cell is nested too deeply for Python's parser"
-
 
 
 def parse_cell(source: str, namespace: dict[str, Any] | None = None,
@@ -69,7 +68,6 @@ def diagnose_cell(source: str) -> CellDiagnostics:
     parser.parse()
     errors = sorted(parser.errors, key=lambda e: (e.cell_lineno or 0, e.cell_col or 0))
     return CellDiagnostics(parser.diagnosed, errors)
-
 
 
 @dataclass
@@ -481,11 +479,13 @@ class _CellParser:
 
 
 def _max_t(tree: ast.Module, replaced: set[int]) -> int | None:
-    """``epochs = N`` at the top level of the cell gives Hyperband's maximum resource."""
+    """``max_t = N`` or ``epochs = N`` (an int literal) at the top level of the cell gives
+    Hyperband's maximum resource; ``max_t`` wins when both are there."""
+    found: dict[str, int] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
-                and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id == MAX_T_NAME \
-                and id(stmt.value) not in replaced \
+                and isinstance(stmt.targets[0], ast.Name) \
+                and stmt.targets[0].id in MAX_T_NAMES and id(stmt.value) not in replaced \
                 and isinstance(stmt.value, ast.Constant) and type(stmt.value.value) is int:
-            return stmt.value.value
-    return None
+            found.setdefault(stmt.targets[0].id, stmt.value.value)
+    return next((found[name] for name in MAX_T_NAMES if name in found), None)

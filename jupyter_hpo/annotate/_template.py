@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import HPOError, HPOSyntaxError, python_lines
 from ..space import Bool, Categorical, Domain, Int, Real, Space
 
-__all__ = ["CONFIG_NAME", "CONSTRUCTORS", "MAX_T_NAME", "RESULT_NAME", "Annotation",
+__all__ = ["CONFIG_NAME", "CONSTRUCTORS", "MAX_T_NAME", "MAX_T_NAMES", "RESULT_NAME", "Annotation",
            "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation"]
 
 CONSTRUCTORS: dict[str, type[Domain]] = {
@@ -19,6 +19,9 @@ CONSTRUCTORS: dict[str, type[Domain]] = {
 CONFIG_NAME = "__hpo_config__"
 RESULT_NAME = "__hpo_result__"
 MAX_T_NAME = "epochs"
+#: top-level assignments that give Hyperband's maximum resource, the first one found wins
+#: (``max_t = N`` names nothing else, so it comes before ``epochs = N``; the seeds' spelling)
+MAX_T_NAMES = ("max_t", MAX_T_NAME)
 
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 from abc import ABC, abstractmethod
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpaceError
@@ -62,13 +63,39 @@ class Domain(ABC):
         return hash(repr(self))
 
 
+def _bound(kind: str, short: str, long: str, value: Any, keyword: Any) -> Any:
+    """One bound, given positionally (``lo``) or by the seeds' keyword (``lower=``)."""
+    if value is None and keyword is None:
+        raise SpaceError(f"{kind} needs both bounds, e.g. {kind}(0, 10) or "
+                         f"{kind}(lower=0, upper=10), but {short} ({long}=) is missing")
+    if value is not None and keyword is not None:
+        raise SpaceError(f"{kind}: {short}={value!r} and {long}={keyword!r} are the same bound: "
+                         f"give it once")
+    return keyword if value is None else value
+
+
+def _decimals(x: float) -> int:
+    """Digits after the point in the shortest repr of ``x`` (``0.1`` -> 1, ``1e-05`` -> 5)."""
+    exponent = Decimal(repr(float(x))).as_tuple().exponent
+    return min(15, max(0, -exponent)) if isinstance(exponent, int) else 15
+
+
 class _Numeric(Domain):
+    """Bounds ``lo <= x <= hi`` (also as ``lower=``/``upper=``), a log scale or a ``step``.
+
+    A stepped domain has the values ``lo, lo + step, ..., hi`` (``hi - lo`` must be a multiple
+    of ``step``); each value owns an equal cell of the unit cube, so ``from_unit``, ``sample``
+    and ``grid`` give values on the step only, whatever point of [0, 1] a searcher picks.
+    """
+
     kind = "Real"
 
-    def __init__(self, lo: float, hi: float, log: bool = False, name: str | None = None) -> None:
+    def __init__(self, lo: float | None = None, hi: float | None = None, log: bool = False,
+                 name: str | None = None, *, lower: float | None = None,
+                 upper: float | None = None, step: float | None = None) -> None:
         super().__init__(name)
-        lo = _check_number(self.kind, "lo", lo)
-        hi = _check_number(self.kind, "hi", hi)
+        lo = _check_number(self.kind, "lo", _bound(self.kind, "lo", "lower", lo, lower))
+        hi = _check_number(self.kind, "hi", _bound(self.kind, "hi", "upper", hi, upper))
         if not isinstance(log, bool):
             raise SpaceError(f"{self.kind}: log is {log!r}, but must be True or False")
         if lo >= hi and not (self.kind == "Int" and lo == hi):
@@ -77,6 +104,64 @@ class _Numeric(Domain):
         if log and lo <= 0:
             raise SpaceError(f"{self.kind}: log=True needs lo > 0, but lo is {lo!r}")
         self.lo, self.hi, self.log = lo, hi, log
+        self.step = step
+        self._count = 0  # values of a stepped domain (0: not stepped)
+        if step is not None and not (self.kind == "Int" and step == 1):
+            self._count = self._check_step(step)
+
+    def _check_step(self, step: Any) -> int:
+        """The number of values ``lo + k * step``; a SpaceError unless ``step`` fits."""
+        step = _check_number(self.kind, "step", step)
+        if step <= 0:
+            raise SpaceError(f"{self.kind}: step is {step!r}, but must be > 0")
+        if self.log:
+            raise SpaceError(f"{self.kind}: step={step!r} cannot be combined with log=True "
+                             f"(a log scale has no even steps)")
+        n = (self.hi - self.lo) / step
+        whole = round(n)
+        if abs(n - whole) > 1e-9 * max(1.0, abs(n)):
+            below, above = (self._on_step(self.lo + k * step)
+                            for k in (math.floor(n), math.ceil(n)))
+            raise SpaceError(f"{self.kind}: hi={self.hi!r} is not on the step: hi - lo must be "
+                             f"a multiple of step={step!r} (e.g. hi={below!r} or hi={above!r})")
+        return int(whole) + 1
+
+    @property
+    def stepped(self) -> bool:
+        """Whether the domain takes only the values ``lo + k * step``."""
+        return self._count > 0
+
+    def _on_step(self, x: float) -> float:
+        if self.kind == "Int":
+            return round(x)
+        digits = max(_decimals(self.lo), _decimals(self.step))
+        return float(round(x, digits))
+
+    def _value_at(self, k: int) -> Any:
+        value = min(self.hi, max(self.lo, self._on_step(self.lo + k * self.step)))
+        return int(value) if self.kind == "Int" else float(value)
+
+    def _index_of(self, value: float) -> int:
+        return min(self._count - 1, max(0, round((value - self.lo) / self.step)))
+
+    def _stepped_to_unit(self, value: float) -> float:
+        return (self._index_of(value) + 0.5) / self._count
+
+    def _stepped_from_unit(self, u: float) -> Any:
+        k = int(min(1.0, max(0.0, float(u))) * self._count)
+        return self._value_at(min(k, self._count - 1))
+
+    def _stepped_grid(self, points: int) -> list[Any]:
+        if self._count <= points:
+            return [self._value_at(k) for k in range(self._count)]
+        if points == 1:
+            return [self._value_at((self._count - 1) // 2)]
+        ks = sorted({round(i * (self._count - 1) / (points - 1)) for i in range(points)})
+        return [self._value_at(k) for k in ks]
+
+    def _on_the_step(self, value: float) -> bool:
+        n = (value - self.lo) / self.step
+        return abs(n - round(n)) <= 1e-9 * max(1.0, abs(n))
 
     def _warp(self, x: float) -> float:
         return math.log(x) if self.log else float(x)
@@ -97,12 +182,13 @@ class _Numeric(Domain):
 
     def __repr__(self) -> str:
         log = ", log=True" if self.log else ""
+        step = f", step={self.step!r}" if self.stepped else ""
         name = f", name={self.name!r}" if self.name else ""
-        return f"{self.kind}({self.lo!r}, {self.hi!r}{log}{name})"
+        return f"{self.kind}({self.lo!r}, {self.hi!r}{log}{step}{name})"
 
 
 class Real(_Numeric):
-    """A float in ``[lo, hi]``, uniform or (``log=True``) log-uniform."""
+    """A float in ``[lo, hi]``, uniform or (``log=True``) log-uniform, or on a ``step``."""
 
     kind = "Real"
 
@@ -110,33 +196,42 @@ class Real(_Numeric):
         return self.from_unit(rng.random())
 
     def to_unit(self, value: float) -> float:
-        return self._unit(value)
+        return self._stepped_to_unit(value) if self._count else self._unit(value)
 
     def from_unit(self, u: float) -> float:
+        if self._count:
+            return self._stepped_from_unit(u)
         return min(self.hi, max(self.lo, self._from_unit_float(u)))
 
     def grid(self, points: int) -> list[float]:
         if points < 1:
             raise SpaceError(f"grid points is {points}, but must be >= 1")
+        if self._count:
+            return self._stepped_grid(points)
         if points == 1:
             return [self.from_unit(0.5)]
         return [self.from_unit(i / (points - 1)) for i in range(points)]
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, numbers.Real) and self.lo <= value <= self.hi
+        return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                and self.lo <= value <= self.hi
+                and (not self._count or self._on_the_step(value)))
 
 
 class Int(_Numeric):
-    """An integer in ``[lo, hi]`` (both included), uniform or log-uniform."""
+    """An integer in ``[lo, hi]`` (both included), uniform or log-uniform, or on a ``step``."""
 
     kind = "Int"
 
-    def __init__(self, lo: int, hi: int, log: bool = False, name: str | None = None) -> None:
-        for what, v in (("lo", lo), ("hi", hi)):
+    def __init__(self, lo: int | None = None, hi: int | None = None, log: bool = False,
+                 name: str | None = None, *, lower: int | None = None,
+                 upper: int | None = None, step: int = 1) -> None:
+        lo, hi = _bound("Int", "lo", "lower", lo, lower), _bound("Int", "hi", "upper", hi, upper)
+        for what, v in (("lo", lo), ("hi", hi), ("step", step)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise SpaceError(f"Int: {what} is {v!r}, but must be an integer "
                                  f"(use Real for floats)")
-        super().__init__(int(lo), int(hi), log, name)
+        super().__init__(int(lo), int(hi), log, name, step=int(step))
 
     def sample(self, rng: np.random.Generator) -> int:
         return self.from_unit(rng.random())
@@ -146,10 +241,14 @@ class Int(_Numeric):
         return self._warp(self.lo - 0.5), self._warp(self.hi + 0.5)
 
     def to_unit(self, value: int) -> float:
+        if self._count:
+            return self._stepped_to_unit(value)
         a, b = self._cell_bounds()
         return min(1.0, max(0.0, (self._warp(value) - a) / (b - a)))
 
     def from_unit(self, u: float) -> int:
+        if self._count:
+            return self._stepped_from_unit(u)
         a, b = self._cell_bounds()
         x = self._unwarp(a + min(1.0, max(0.0, float(u))) * (b - a))
         return int(min(self.hi, max(self.lo, round(x))))
@@ -157,6 +256,8 @@ class Int(_Numeric):
     def grid(self, points: int) -> list[int]:
         if points < 1:
             raise SpaceError(f"grid points is {points}, but must be >= 1")
+        if self._count:
+            return self._stepped_grid(points)
         if self.hi - self.lo + 1 <= points:
             return list(range(self.lo, self.hi + 1))
         if points == 1:
@@ -166,7 +267,8 @@ class Int(_Numeric):
 
     def contains(self, value: Any) -> bool:
         return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-                and self.lo <= value <= self.hi)
+                and self.lo <= value <= self.hi
+                and (not self._count or (value - self.lo) % self.step == 0))
 
 
 class Categorical(Domain):

@@ -103,6 +103,8 @@ def describe_space(space: Mapping[str, Domain]) -> dict[str, dict[str, Any]]:
         entry: dict[str, Any] = {"type": type(domain).__name__, "repr": repr(domain)}
         if isinstance(domain, (Real, Int)):
             entry.update(lo=domain.lo, hi=domain.hi, log=domain.log)
+            if domain.stepped:
+                entry["step"] = domain.step
         elif isinstance(domain, Categorical) and not isinstance(domain, Bool):
             entry["choices"] = [encode_value(c) for c in domain.choices]
         described[name] = entry
@@ -159,9 +161,9 @@ def _structured_domain(name: str, entry: Mapping[str, Any]) -> Domain:
     kind = entry.get("type")
     try:
         if kind == "Real":
-            return Real(entry["lo"], entry["hi"], log=entry["log"])
+            return Real(entry["lo"], entry["hi"], log=entry["log"], step=entry.get("step"))
         if kind == "Int":
-            return Int(entry["lo"], entry["hi"], log=entry["log"])
+            return Int(entry["lo"], entry["hi"], log=entry["log"], step=entry.get("step", 1))
         if kind == "Bool":
             return Bool()
         if "choices" in entry:
