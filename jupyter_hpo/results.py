@@ -6,6 +6,7 @@ tables.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -16,13 +17,16 @@ if TYPE_CHECKING:
 
 
 def trials_dataframe(record: StudyRecord) -> pd.DataFrame:
-    """trial_id, status, config.<name>..., <metric>, resource, start, duration, error."""
+    """trial_id, status, config.<name>..., <metric>, resource, start, duration, error.
+
+    A hyperparameter that was inactive in a trial (a conditional one whose condition did not
+    hold) is NaN in its ``config.<name>`` column."""
     names = list(record.space)
     now = time.time()
     rows = []
     for trial in record.trials:
         row = {"trial_id": trial.trial_id, "status": trial.status.value}
-        row.update({f"config.{n}": trial.config.get(n) for n in names})
+        row.update({f"config.{n}": trial.config.get(n, math.nan) for n in names})
         row[record.metric] = trial.best(record.metric, record.direction)
         row["resource"] = trial.last(record.resource)
         row["start"] = pd.Timestamp(trial.start_time, unit="s")

@@ -15,7 +15,8 @@ from types import CodeType
 from typing import Any
 
 from ..errors import HPOSyntaxError, SpaceError, python_lines
-from ..space import Domain
+from ..space import Condition, Domain
+from ._conditions import CellConditions
 from ._template import (
     CONSTRUCTORS,
     MAX_T_NAMES,
@@ -38,8 +39,9 @@ from ._tree import (
     _suggest,
 )
 
-_NESTED_MESSAGE = ("a search space cannot contain another one (conditional spaces are not "
-                   "supported)")
+_NESTED_MESSAGE = ("a search space cannot contain another one: for a hyperparameter that only "
+                   "matters for some values of another, put its annotation under "
+                   "`if other == value:`")
 _HPO_COMMENT = re.compile(r"#\s*hpo:", re.IGNORECASE)  # a quick test before tokenizing
 _TOO_DEEP = "the cell is nested too deeply for Python's parser"
 
@@ -84,6 +86,7 @@ class _Found:
     text: str | None = None
     default: Any = None
     has_default: bool = False
+    when: Condition | None = None  # active only when this holds (annotations under `if`)
 
     @property
     def position(self) -> tuple[int, int]:
@@ -232,6 +235,8 @@ class _CellParser:
         self._check_unknown_constructors(scan)
         found.sort(key=lambda f: f.position)
         self._check_duplicates(found)
+        if found:
+            self._attach_conditions(tree, found)
         if self.collect:
             self.diagnosed = [self._diagnosed(f) for f in found]
 
@@ -382,6 +387,24 @@ class _CellParser:
                                  f"{_short_repr(domain)}", value_node)
         return _Found(name, "comment", domain, value_node, call, expr, default, has_default), stmt
 
+    def _attach_conditions(self, tree: ast.Module, found: list[_Found]) -> None:
+        """Each annotation's condition from the ``if``s around it (see ``_conditions.py``),
+        set on its domain; a test that cannot be read is reported once."""
+        conditions = CellConditions(self, tree, found)
+        domains: dict[str, Domain] = {}
+        reported: set[int] = set()
+        for f in found:
+            try:
+                f.when = conditions.condition_of(f, domains)
+            except HPOSyntaxError as exc:
+                if id(exc) not in reported:
+                    reported.add(id(exc))
+                    self.fail(exc)
+                continue
+            if f.domain is not None:
+                f.domain.when = f.when
+                domains[f.name] = f.domain
+
     def _explicit_name(self, call: ast.Call) -> str | None:
         for kw in call.keywords:
             if kw.arg == "name":
@@ -475,7 +498,8 @@ class _CellParser:
         if domain is None:
             domain = f.text if f.text is not None else self._source_text(f.call)
         return DiagnosedAnnotation(f.name, domain, f.form, *self.span(f.call),
-                                   evaluated=f.domain is not None)
+                                   evaluated=f.domain is not None,
+                                   when=None if f.when is None else f.when.source())
 
 
 def _max_t(tree: ast.Module, replaced: set[int]) -> int | None:

@@ -118,7 +118,8 @@ class DiagnosedAnnotation:
     The range is the constructor call (inside the comment for the comment form): 1-based
     lines, 0-based character columns, end exclusive. ``domain`` is the domain's ``repr``, or
     the call's source text when an argument names a variable only the kernel knows
-    (``evaluated`` is then False).
+    (``evaluated`` is then False). ``when`` is the condition under which the hyperparameter
+    is active (the ``if`` around it), or None.
     """
 
     name: str
@@ -129,6 +130,7 @@ class DiagnosedAnnotation:
     end_lineno: int
     end_col: int
     evaluated: bool = True
+    when: str | None = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpaceError
+from ._conditions import Condition, ConditionError, as_condition
 
 if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
     import numpy as np
@@ -29,12 +30,29 @@ def _check_number(kind: str, what: str, value: Any) -> float:
 
 
 class Domain(ABC):
-    """One hyperparameter's set of values; ``name`` is filled in from the annotation."""
+    """One hyperparameter's set of values; ``name`` is filled in from the annotation.
 
-    def __init__(self, name: str | None = None) -> None:
+    ``when`` makes the hyperparameter conditional: it is active (sampled, part of the trial's
+    config) only when the condition holds on the other hyperparameters, e.g.
+    ``Int(3, 7, when="arch == 'cnn'")`` (see ``_conditions.py``). In a ``%%hpo`` cell the
+    condition comes from the ``if`` the annotation sits under.
+    """
+
+    def __init__(self, name: str | None = None, when: Any = None) -> None:
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
             raise SpaceError(f"name is {name!r}, but must be a Python identifier")
         self.name = name
+        try:
+            condition = as_condition(when)
+        except ConditionError as exc:
+            raise SpaceError(str(exc)) from None
+        self.when: Condition | None = None if condition is None or condition.kind == "true" \
+            else condition
+
+    def _extras(self) -> str:
+        """``, when=..., name=...`` for ``repr``."""
+        when = f", when={self.when.source()!r}" if self.when is not None else ""
+        return when + (f", name={self.name!r}" if self.name else "")
 
     @abstractmethod
     def sample(self, rng: np.random.Generator) -> Any:
@@ -92,8 +110,9 @@ class _Numeric(Domain):
 
     def __init__(self, lo: float | None = None, hi: float | None = None, log: bool = False,
                  name: str | None = None, *, lower: float | None = None,
-                 upper: float | None = None, step: float | None = None) -> None:
-        super().__init__(name)
+                 upper: float | None = None, step: float | None = None,
+                 when: Any = None) -> None:
+        super().__init__(name, when)
         lo = _check_number(self.kind, "lo", _bound(self.kind, "lo", "lower", lo, lower))
         hi = _check_number(self.kind, "hi", _bound(self.kind, "hi", "upper", hi, upper))
         if not isinstance(log, bool):
@@ -183,8 +202,7 @@ class _Numeric(Domain):
     def __repr__(self) -> str:
         log = ", log=True" if self.log else ""
         step = f", step={self.step!r}" if self.stepped else ""
-        name = f", name={self.name!r}" if self.name else ""
-        return f"{self.kind}({self.lo!r}, {self.hi!r}{log}{step}{name})"
+        return f"{self.kind}({self.lo!r}, {self.hi!r}{log}{step}{self._extras()})"
 
 
 class Real(_Numeric):
@@ -225,13 +243,13 @@ class Int(_Numeric):
 
     def __init__(self, lo: int | None = None, hi: int | None = None, log: bool = False,
                  name: str | None = None, *, lower: int | None = None,
-                 upper: int | None = None, step: int = 1) -> None:
+                 upper: int | None = None, step: int = 1, when: Any = None) -> None:
         lo, hi = _bound("Int", "lo", "lower", lo, lower), _bound("Int", "hi", "upper", hi, upper)
         for what, v in (("lo", lo), ("hi", hi), ("step", step)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise SpaceError(f"Int: {what} is {v!r}, but must be an integer "
                                  f"(use Real for floats)")
-        super().__init__(int(lo), int(hi), log, name, step=int(step))
+        super().__init__(int(lo), int(hi), log, name, step=int(step), when=when)
 
     def sample(self, rng: np.random.Generator) -> int:
         return self.from_unit(rng.random())
@@ -274,8 +292,8 @@ class Int(_Numeric):
 class Categorical(Domain):
     """One of a fixed list of choices (any Python values, compared by equality)."""
 
-    def __init__(self, *choices: Any, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, *choices: Any, name: str | None = None, when: Any = None) -> None:
+        super().__init__(name, when)
         if len(choices) == 1 and isinstance(choices[0], (list, tuple)):
             choices = tuple(choices[0])
         if not choices:
@@ -353,15 +371,14 @@ class Categorical(Domain):
         return True
 
     def __repr__(self) -> str:
-        name = f", name={self.name!r}" if self.name else ""
-        return f"Categorical({', '.join(map(repr, self.choices))}{name})"
+        return f"Categorical({', '.join(map(repr, self.choices))}{self._extras()})"
 
 
 class Bool(Categorical):
     """``False`` or ``True``."""
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(False, True, name=name)
+    def __init__(self, name: str | None = None, when: Any = None) -> None:
+        super().__init__(False, True, name=name, when=when)
 
     def __repr__(self) -> str:
-        return f"Bool(name={self.name!r})" if self.name else "Bool()"
+        return f"Bool({self._extras().removeprefix(', ')})"
