@@ -272,3 +272,33 @@ def test_tune_with_when_and_stored_study(tmp_path):
     resumed = tune(objective, SPACE, metric="score", mode="max", trials=14, seed=0,
                    storage=storage, name="cond", resume=True)
     assert len(resumed.trials) == 14
+
+
+# --- every searcher -----------------------------------------------------------------------
+
+SEARCHER_OPTIONS = {  # options that let the models start early in 16 trials
+    "random": {}, "grid": {"points": 2}, "tpe": {"n_startup": 4}, "skopt": {"n_initial_points": 4},
+    "bayesopt": {"num_init_random": 4}, "bohb": {"min_points_in_model": 2}, "rl": {},
+}
+CONDITIONAL_SEARCHERS = ["random", "grid"]
+
+
+def cnn_wins(config):
+    """Best at arch=cnn, kernel=7, channels=32, pool=True; mlp is worse."""
+    if config["arch"] == "cnn":
+        return config["kernel"] + config["channels"] / 8 + 2 * config.get("pool", False) \
+            - abs(math.log10(config["lr"]) + 2)
+    return config["hidden"] / 64 - abs(math.log10(config["lr"]) + 2)
+
+
+@pytest.mark.parametrize("searcher", CONDITIONAL_SEARCHERS)
+def test_every_searcher_proposes_valid_conditional_configurations(searcher):
+    space = Space(SPACE)
+    study = tune(lambda c: (space.validate(c), cnn_wins(c))[1], SPACE, metric="score",
+                 mode="max", trials=16, seed=3, searcher=searcher,
+                 searcher_options=SEARCHER_OPTIONS[searcher])
+    assert study.counts()["completed"] == len(study.trials) == 16, \
+        [t.error for t in study.trials if t.error]
+    assert {t.config["arch"] for t in study.trials} == {"mlp", "cnn"}
+    for trial in study.trials:
+        assert trial.config.get("channels", 8) in (8, 16, 24, 32)
