@@ -280,7 +280,7 @@ SEARCHER_OPTIONS = {  # options that let the models start early in 16 trials
     "random": {}, "grid": {"points": 2}, "tpe": {"n_startup": 4}, "skopt": {"n_initial_points": 4},
     "bayesopt": {"num_init_random": 4}, "bohb": {"min_points_in_model": 2}, "rl": {},
 }
-CONDITIONAL_SEARCHERS = ["random", "grid"]
+CONDITIONAL_SEARCHERS = ["random", "grid", "tpe"]
 
 
 def cnn_wins(config):
@@ -302,3 +302,29 @@ def test_every_searcher_proposes_valid_conditional_configurations(searcher):
     assert {t.config["arch"] for t in study.trials} == {"mlp", "cnn"}
     for trial in study.trials:
         assert trial.config.get("channels", 8) in (8, 16, 24, 32)
+
+
+def observed(searcher, n, seed=0):
+    """``searcher`` told ``n`` random configurations of SPACE with their ``cnn_wins`` score."""
+    rng = np.random.default_rng(seed)
+    space = Space(SPACE)
+    for i in range(n):
+        config = space.sample(rng)
+        searcher.observe(-1 - i, config, {"score": cnn_wins(config)}, final=True)
+    return searcher
+
+
+def test_tpe_models_a_conditional_hyperparameter_on_the_trials_that_used_it():
+    from jupyter_hpo.searchers._tpe import TPESearcher
+
+    searcher = observed(TPESearcher(Space(SPACE), "score", "max", seed=0, n_startup=5), 40)
+    proposals = [searcher.suggest(i) for i in range(12)]
+    for config in proposals:
+        Space(SPACE).validate(config)
+    cnn = [c for c in proposals if c["arch"] == "cnn"]
+    assert len(cnn) >= 9 and sum(c["kernel"] >= 6 for c in cnn) >= len(cnn) * 2 // 3
+    good = [c for c, _ in sorted(searcher.results.values(), key=lambda r: r[1])[:5]]
+    # the density of kernel is built from configurations that have one
+    assert searcher._log_density({"arch": "mlp", "lr": 0.01, "hidden": 64}, good) < \
+        searcher._log_density({"arch": "cnn", "lr": 0.01, "kernel": 7, "channels": 32,
+                               "pool": True}, good)
