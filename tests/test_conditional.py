@@ -280,7 +280,7 @@ SEARCHER_OPTIONS = {  # options that let the models start early in 16 trials
     "random": {}, "grid": {"points": 2}, "tpe": {"n_startup": 4}, "skopt": {"n_initial_points": 4},
     "bayesopt": {"num_init_random": 4}, "bohb": {"min_points_in_model": 2}, "rl": {},
 }
-CONDITIONAL_SEARCHERS = ["random", "grid", "tpe"]
+CONDITIONAL_SEARCHERS = ["random", "grid", "tpe", "skopt"]
 
 
 def cnn_wins(config):
@@ -328,3 +328,24 @@ def test_tpe_models_a_conditional_hyperparameter_on_the_trials_that_used_it():
     assert searcher._log_density({"arch": "mlp", "lr": 0.01, "hidden": 64}, good) < \
         searcher._log_density({"arch": "cnn", "lr": 0.01, "kernel": 7, "channels": 32,
                                "pool": True}, good)
+
+
+def test_skopt_encodes_inactive_as_a_value_of_its_own():
+    pytest.importorskip("skopt")
+    from jupyter_hpo.searchers._skopt import SkoptSearcher
+
+    space = Space(SPACE)
+    searcher = SkoptSearcher(space, "score", "max", seed=0, n_initial_points=3)
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        config = space.sample(rng)
+        point = searcher._point(config)
+        for dimension, value in zip(searcher._dimensions, point):
+            assert value in dimension  # told points lie in their dimensions
+        assert searcher._config(point) == config
+    mlp = searcher._point({"arch": "mlp", "lr": 0.01, "hidden": 64})
+    names = searcher._names
+    assert mlp[names.index("kernel")] == INACTIVE and mlp[names.index("pool")] == 2
+    observed(searcher, 12)
+    for i in range(4):
+        space.validate(searcher.suggest(i))

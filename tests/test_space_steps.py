@@ -122,7 +122,7 @@ def test_max_t_at_the_top_level_is_the_maximum_resource(source, max_t):
     assert parse_cell(source).max_t == max_t
 
 
-@pytest.mark.parametrize("searcher", ["random", "grid", "tpe", "bayesopt", "bohb", "rl"])
+@pytest.mark.parametrize("searcher", ["random", "grid", "tpe", "skopt", "bayesopt", "bohb", "rl"])
 def test_every_searcher_proposes_values_on_the_step(searcher):
     space = {"units": Int(0, 96, step=32), "p": Real(0, 0.5, step=0.1), "lr": Real(1e-3, 1e-1)}
     options = {"searcher_options": {"points": 3}} if searcher == "grid" else {}

@@ -150,6 +150,19 @@ class _Numeric(Domain):
         """Whether the domain takes only the values ``lo + k * step``."""
         return self._count > 0
 
+    @property
+    def step_count(self) -> int:
+        """How many values a stepped domain has (0 when it is not stepped)."""
+        return self._count
+
+    def value_at(self, k: int) -> Any:
+        """The ``k``-th value of a stepped domain, ``lo + k * step`` (0-based)."""
+        return self._value_at(k)
+
+    def index_of(self, value: float) -> int:
+        """The position of ``value`` among a stepped domain's values."""
+        return self._index_of(value)
+
     def _on_step(self, x: float) -> float:
         if self.kind == "Int":
             return round(x)
