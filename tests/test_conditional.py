@@ -280,7 +280,7 @@ SEARCHER_OPTIONS = {  # options that let the models start early in 16 trials
     "random": {}, "grid": {"points": 2}, "tpe": {"n_startup": 4}, "skopt": {"n_initial_points": 4},
     "bayesopt": {"num_init_random": 4}, "bohb": {"min_points_in_model": 2}, "rl": {},
 }
-CONDITIONAL_SEARCHERS = ["random", "grid", "tpe", "skopt"]
+CONDITIONAL_SEARCHERS = ["random", "grid", "tpe", "skopt", "bayesopt"]
 
 
 def cnn_wins(config):
@@ -349,3 +349,25 @@ def test_skopt_encodes_inactive_as_a_value_of_its_own():
     observed(searcher, 12)
     for i in range(4):
         space.validate(searcher.suggest(i))
+
+
+def test_bayesopt_imputes_inactive_columns_and_sees_only_real_configurations():
+    from jupyter_hpo.searchers._bayesopt import BayesOptSearcher
+
+    space = Space(SPACE)
+    searcher = BayesOptSearcher(space, "score", "max", seed=0, num_init_random=3,
+                                num_candidates=50)
+    mlp = searcher._encode({"arch": "mlp", "lr": 0.01, "hidden": 64})
+    # columns: arch (2, one-hot), lr, kernel, channels, pool (2, one-hot), hidden
+    assert list(mlp[3:7]) == [INACTIVE, INACTIVE, 0.0, 0.0] and list(mlp[:2]) == [1.0, 0.0]
+    rng = np.random.default_rng(0)
+    candidates = searcher._snap(rng.random((40, searcher._width)) * 1.6 - 0.55)
+    for row in candidates:  # every snapped candidate is the encoding of a configuration
+        config = searcher._decode(row)
+        space.validate(config)
+        assert np.allclose(searcher._encode(config), row)
+    observed(searcher, 10)
+    proposals = [searcher.suggest(i) for i in range(6)]
+    for config in proposals:
+        space.validate(config)
+    assert sum(c["arch"] == "cnn" for c in proposals) >= 4

@@ -12,6 +12,15 @@ points. EI is maximised over random candidates and perturbations of the best con
 then refined by a coordinate search on the numeric columns. Pending trials are fantasised at
 their posterior mean (kriging believer), which removes their neighbourhood from the search
 while they run.
+
+Stepped domains are snapped like integers: every candidate is moved to the centre of its
+value's cell before EI is computed, so EI is evaluated where a trial would run. Conditional
+hyperparameters are imputed as SMAC does: an inactive numeric column holds -0.5 (outside the
+cube, one distinct value that the kernel keeps away from every active value) and an inactive
+categorical block is all zeros. Each candidate is decoded in order (hyperparameters its
+earlier values make inactive are dropped; an active one whose column still says "inactive",
+as after perturbing a configuration where it was inactive, is drawn at random) and encoded
+again, so the GP only ever sees encodings of real configurations.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from ..space import Categorical, Int, Space
+from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
 from ._gp import KERNELS, GaussianProcess, Kernel
 from ._options import check_bool, check_choice, check_int
@@ -61,7 +70,7 @@ class BayesOptSearcher(Searcher):
         self.debug_log = check_bool("debug_log", debug_log)
         self._names = list(space)
         self._numeric: list[int] = []  # encoded columns of Real and Int domains
-        self._ints: list[tuple[int, Int]] = []
+        self._ints: list[tuple[int, Any]] = []  # columns snapped to a value's cell
         self._onehot: list[slice] = []
         column = 0
         for name in self._names:
@@ -71,7 +80,7 @@ class BayesOptSearcher(Searcher):
                 column += len(domain.choices)
             else:
                 self._numeric.append(column)
-                if isinstance(domain, Int):
+                if isinstance(domain, Int) or domain.stepped:
                     self._ints.append((column, domain))
                 column += 1
         self._width = column
@@ -250,7 +259,10 @@ class BayesOptSearcher(Searcher):
         return np.vstack([candidates, points]), np.concatenate([ei, values])
 
     def _snap(self, encoded: np.ndarray) -> np.ndarray:
-        """Clip to the cube and move integers to the centre of their cell."""
+        """Clip to the cube and move integers (and steps) to the centre of their cell; in a
+        conditional space, re-encode each row's configuration."""
+        if self.space.conditional:
+            return np.array([self._encode(self._decode(row, self.rng)) for row in encoded])
         if self._numeric:
             encoded[:, self._numeric] = np.clip(encoded[:, self._numeric], 0.0, 1.0)
         for column, domain in self._ints:
@@ -273,23 +285,33 @@ class BayesOptSearcher(Searcher):
             domain = self.space[name]
             if isinstance(domain, Categorical):
                 onehot = [0.0] * len(domain.choices)
-                onehot[domain.index(config[name])] = 1.0
+                if name in config:  # an inactive block stays all zeros
+                    onehot[domain.index(config[name])] = 1.0
                 parts.extend(onehot)
             else:
-                parts.append(domain.to_unit(config[name]))
+                parts.append(domain.to_unit(config[name]) if name in config else INACTIVE)
         return np.array(parts)
 
-    def _decode(self, encoded: np.ndarray) -> dict[str, Any]:
-        config, i = {}, 0
+    def _decode(self, encoded: np.ndarray, rng: np.random.Generator | None = None
+                ) -> dict[str, Any]:
+        """The configuration of an encoding (active hyperparameters only). With ``rng``, an
+        active one encoded as inactive (a column nearer -0.5 than 0, an all-zero block) is
+        drawn at random; without, it is clipped."""
+        config: dict[str, Any] = {}
+        i = 0
         for name in self._names:
             domain = self.space[name]
+            k = len(domain.choices) if isinstance(domain, Categorical) else 1
+            part, i = encoded[i:i + k], i + k
+            if not self.space.is_active(name, config):
+                continue
             if isinstance(domain, Categorical):
-                k = len(domain.choices)
-                config[name] = domain.choices[int(np.argmax(encoded[i:i + k]))]
-                i += k
+                config[name] = domain.sample(rng) if rng is not None and not part.any() \
+                    else domain.choices[int(np.argmax(part))]
+            elif rng is not None and part[0] < INACTIVE / 2:
+                config[name] = domain.sample(rng)
             else:
-                config[name] = domain.from_unit(float(encoded[i]))
-                i += 1
+                config[name] = domain.from_unit(float(part[0]))
         return config
 
     def _key(self, encoded: np.ndarray) -> tuple[Any, ...]:
