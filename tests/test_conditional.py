@@ -280,7 +280,7 @@ SEARCHER_OPTIONS = {  # options that let the models start early in 16 trials
     "random": {}, "grid": {"points": 2}, "tpe": {"n_startup": 4}, "skopt": {"n_initial_points": 4},
     "bayesopt": {"num_init_random": 4}, "bohb": {"min_points_in_model": 2}, "rl": {},
 }
-CONDITIONAL_SEARCHERS = ["random", "grid", "tpe", "skopt", "bayesopt"]
+CONDITIONAL_SEARCHERS = ["random", "grid", "tpe", "skopt", "bayesopt", "bohb"]
 
 
 def cnn_wins(config):
@@ -371,3 +371,37 @@ def test_bayesopt_imputes_inactive_columns_and_sees_only_real_configurations():
     for config in proposals:
         space.validate(config)
     assert sum(c["arch"] == "cnn" for c in proposals) >= 4
+
+
+def test_bohb_imputes_inactive_coordinates_from_configurations_that_have_them():
+    from jupyter_hpo.searchers._bohb import BOHBSearcher
+
+    space = Space(SPACE)
+    searcher = BOHBSearcher(space, "score", "max", seed=0, min_points_in_model=2)
+    encoded = searcher._encode({"arch": "mlp", "lr": 0.01, "hidden": 64})
+    assert np.isnan(encoded[[2, 3, 4]]).all() and not np.isnan(encoded[[0, 1, 5]]).any()
+    data = np.array([searcher._encode(space.sample(np.random.default_rng(s)))
+                     for s in range(12)])
+    imputed = searcher._impute(data)
+    assert not np.isnan(imputed).any()
+    kernels = data[:, 2][~np.isnan(data[:, 2])]
+    assert set(imputed[:, 2]) <= set(kernels)  # values that active configurations had
+    observed(searcher, 30)
+    proposals = [searcher.suggest(i) for i in range(8)]
+    for config in proposals:
+        space.validate(config)
+    assert sum(c["arch"] == "cnn" for c in proposals) >= 5
+
+
+def test_bohb_with_hyperband_on_a_conditional_space():
+    space = Space(SPACE)
+
+    def train(config, report):
+        for epoch in range(1, 10):
+            report(epoch=epoch, score=cnn_wins(config) * (1 - 0.5 ** epoch))
+        space.validate(config)
+
+    study = tune(train, SPACE, metric="score", mode="max", trials=30, seed=0, searcher="bohb",
+                 searcher_options={"min_points_in_model": 2}, scheduler="hyperband",
+                 scheduler_options={"max_t": 9})
+    assert study.counts()["failed"] == 0 and study.counts()["stopped"] > 0
