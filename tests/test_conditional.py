@@ -280,7 +280,7 @@ SEARCHER_OPTIONS = {  # options that let the models start early in 16 trials
     "random": {}, "grid": {"points": 2}, "tpe": {"n_startup": 4}, "skopt": {"n_initial_points": 4},
     "bayesopt": {"num_init_random": 4}, "bohb": {"min_points_in_model": 2}, "rl": {},
 }
-CONDITIONAL_SEARCHERS = ["random", "grid", "tpe", "skopt", "bayesopt", "bohb"]
+CONDITIONAL_SEARCHERS = list(SEARCHER_OPTIONS)
 
 
 def cnn_wins(config):
@@ -405,3 +405,23 @@ def test_bohb_with_hyperband_on_a_conditional_space():
                  searcher_options={"min_points_in_model": 2}, scheduler="hyperband",
                  scheduler_options={"max_t": 9})
     assert study.counts()["failed"] == 0 and study.counts()["stopped"] > 0
+
+
+def test_rl_skips_decisions_for_inactive_hyperparameters():
+    pytest.importorskip("torch")
+    from jupyter_hpo.searchers._rl import RLSearcher
+
+    space = Space(SPACE)
+    searcher = RLSearcher(space, "score", "max", seed=0, controller_batch_size=4)
+    actions = searcher._actions_of({"arch": "mlp", "lr": 0.01, "hidden": 64})
+    assert actions[2:5] == [-1, -1, -1] and actions[0] == 0
+    for i in range(8):
+        config = searcher.suggest(i)
+        space.validate(config)
+        assert [a == -1 for a in searcher.actions[i]] == [n not in config for n in space]
+    observed(searcher, 8)
+    assert searcher.updates == 2  # the policy learnt from batches with skipped decisions
+    import pickle
+
+    again = pickle.loads(pickle.dumps(searcher))
+    assert again.suggest(99) == searcher.suggest(99)
