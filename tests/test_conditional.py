@@ -393,7 +393,8 @@ def test_bohb_imputes_inactive_coordinates_from_configurations_that_have_them():
     assert sum(c["arch"] == "cnn" for c in proposals) >= 5
 
 
-def test_bohb_with_hyperband_on_a_conditional_space():
+@pytest.mark.parametrize("searcher", ["bohb", "bayesopt"])
+def test_multi_fidelity_searchers_with_hyperband_on_a_conditional_space(searcher):
     space = Space(SPACE)
 
     def train(config, report):
@@ -401,8 +402,8 @@ def test_bohb_with_hyperband_on_a_conditional_space():
             report(epoch=epoch, score=cnn_wins(config) * (1 - 0.5 ** epoch))
         space.validate(config)
 
-    study = tune(train, SPACE, metric="score", mode="max", trials=30, seed=0, searcher="bohb",
-                 searcher_options={"min_points_in_model": 2}, scheduler="hyperband",
+    study = tune(train, SPACE, metric="score", mode="max", trials=30, seed=0, searcher=searcher,
+                 searcher_options=SEARCHER_OPTIONS[searcher], scheduler="hyperband",
                  scheduler_options={"max_t": 9})
     assert study.counts()["failed"] == 0 and study.counts()["stopped"] > 0
 
