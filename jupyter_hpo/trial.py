@@ -13,7 +13,7 @@ from .errors import HPOError
 from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
 
 __all__ = ["Decision", "ReportError", "Trial", "TrialStatus", "TrialStopped", "check_report",
-           "current_trial", "report"]
+           "current_trial", "log_line", "report"]
 
 OUTPUT_LIMIT = 1_000_000
 """Characters of printed output kept per trial (the oldest are dropped beyond it)."""
@@ -149,6 +149,17 @@ class _TrialContext:
 
     def __exit__(self, *exc: object) -> None:
         _local.context = self._previous
+
+
+def log_line(text: str) -> None:
+    """Print ``text`` where the notebook shows it, also from a trial's thread (whose own
+    prints go to that trial's output): searchers' and schedulers' ``debug_log`` lines."""
+    context = getattr(_local, "context", None)
+    _local.context = None
+    try:
+        print(text, flush=True)
+    finally:
+        _local.context = context
 
 
 def current_trial() -> Trial | None:

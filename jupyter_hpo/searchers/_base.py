@@ -43,6 +43,9 @@ class Searcher(ABC):
     #: whether reports before a trial's end (rung results) teach the searcher anything; when
     #: not, ``observe`` ignores them at once (the report path stays a few microseconds)
     uses_progress: ClassVar[bool] = False
+    #: print each proposal (and, with Hyperband, each stop / pause / promote decision);
+    #: every searcher takes ``debug_log=True`` (see ``make_searcher``)
+    debug_log: bool = False
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None) -> None:
         self.direction = Direction.of(mode)
@@ -87,11 +90,17 @@ class Searcher(ABC):
         try:
             with self._lock:
                 self._apply_inbox()
-                config = self.queued.pop(0) if self.queued else self._suggest(trial_id)
+                queued = bool(self.queued)
+                config = self.queued.pop(0) if queued else self._suggest(trial_id)
                 if config is not None:
                     self.pending[trial_id] = config
         finally:
             self._drain()
+        if self.debug_log and config is not None:
+            from ..trial import log_line
+
+            log_line(f"{self.name}: trial {trial_id} gets {config}"
+                     f"{' (queued)' if queued else ''}")
         return config
 
     @abstractmethod
