@@ -24,11 +24,15 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from .checkpoints import Checkpoint, remove
 from .errors import HPOError, StudyFailedError
+from .keeping import DEFAULT_KEEP_NAMESPACES, TrialKeeper
 from .records import Direction, StudyState, TrialRecord, TrialStatus, finite_number
-from .trial import Decision, ReportError, Trial, TrialStopped, check_report
+from .trial import Decision, ReportError, Trial, TrialReleased, TrialStopped, check_report
+from .trial_queue import Queued, TrialQueue
 
 if TYPE_CHECKING:
     from .executors import Executor, TrialOutcome
@@ -50,7 +54,9 @@ class Controller:
                  metric: str, direction: Direction, resource: str, budget: int | None,
                  time_limit: float | None, clock: Callable[[], float],
                  max_initial_failures: int, emit: Emit,
-                 subscribers: list[Any] | None = None) -> None:
+                 subscribers: list[Any] | None = None,
+                 keep_namespaces: int = DEFAULT_KEEP_NAMESPACES,
+                 keep_checkpoints: bool = False) -> None:
         self.scheduler, self.executor, self.objective = scheduler, executor, objective
         self.metric, self.direction, self.resource = metric, direction, resource
         self._sign = direction.sign
@@ -71,9 +77,11 @@ class Controller:
         self.end_time: float | None = None
         self.elapsed_before = 0.0
         self.best_trial: Trial | None = None
-        self.best_namespace: dict[str, Any] | None = None
         self.best_value: float | None = None
         self.incumbents: list[tuple[float, int, float]] = []
+        self.queue = TrialQueue()
+        self.keeper = TrialKeeper(metric, direction, keep_namespaces, keep_checkpoints)
+        self.checkpoint_dir: str | None = None  # where trials save checkpoints (the study's)
 
         self._lock = threading.Lock()
         self._proposing = threading.Lock()  # one proposer at a time: ids stay in order
@@ -94,6 +102,20 @@ class Controller:
         self._start_error: Exception | None = None
         self._finishing = False  # decided under the lock; _complete() then ends the study
         self._completed = False
+        self._with_checkpoints: set[int] = set()  # trials that hold a checkpoint file
+        self._released: set[int] = set()  # paused trials whose code ended (worker freed)
+        self._releasing: set[int] = set()  # released, but their worker has not reported back
+        self._restart_after_release: set[int] = set()  # promoted while still releasing
+
+    @property
+    def best_namespace(self) -> dict[str, Any] | None:
+        """The best trial's variables (thread executor), once it has finished."""
+        return self.keeper.namespace(None if self.best_trial is None
+                                     else self.best_trial.trial_id)
+
+    def namespace_of(self, trial_id: int) -> dict[str, Any] | None:
+        """A trial's variables, if they were kept (the best few; thread executor)."""
+        return self.keeper.namespace(trial_id)
 
     # ------------------------------------------------------------------ restore
     def restore(self, trials: list[Trial], elapsed: float) -> None:
@@ -102,10 +124,12 @@ class Controller:
         searcher = self.scheduler.searcher
         for trial in trials:
             self.trials.append(trial)
+            if trial.checkpoint is not None:
+                self._with_checkpoints.add(trial.trial_id)
             if trial.status is TrialStatus.INTERRUPTED:
                 self._interrupted += 1
                 searcher.restore(trial.trial_id, trial.config)
-                searcher.enqueue(trial.config)
+                self.queue.add_rerun(trial)
             else:
                 self.scheduler.restore(trial.trial_id, trial.config, trial.reports,
                                        trial.status.value, trial.bracket)
@@ -175,13 +199,16 @@ class Controller:
                 self.state = StudyState.STOPPING
                 self.stop_reason = why
                 self.stopped_at = self.elapsed
+            ended = []
             for trial in self.trials:
                 if not trial.status.finished:
                     self._stop_reasons.setdefault(trial.trial_id, TrialStatus.CANCELLED)
                     if trial.status is TrialStatus.PAUSED:
                         self._resume_events[trial.trial_id].set()
-                    cancel.append(trial)
-            ended = []
+                    if self._end_released(trial, TrialStatus.CANCELLED, why):
+                        ended.append(trial)
+                    else:
+                        cancel.append(trial)
             if force:
                 for trial in cancel:
                     if trial.trial_id in self._alive:
@@ -208,7 +235,11 @@ class Controller:
             self._stop_reasons[trial_id] = TrialStatus.CANCELLED
             if trial.status is TrialStatus.PAUSED:
                 self._resume_events[trial_id].set()
-        self.executor.cancel(trial)
+            ended = self._end_released(trial, TrialStatus.CANCELLED, "stopped by the user")
+        if ended:
+            self.emit("trial_finished", trial, None)
+        else:
+            self.executor.cancel(trial)
         self._wake.set()
         return True
 
@@ -257,13 +288,21 @@ class Controller:
                 pass
         finally:
             self._proposing.release()
+        ended = []
         with self._lock:
             if self._running == 0 and not self._can_start():
                 for trial_id in self.scheduler.paused_trials():
                     if trial_id in self._alive:  # never promoted: it ends as stopped
                         self._stop_reasons.setdefault(trial_id, TrialStatus.STOPPED)
                         self._resume_events[trial_id].set()
+                        trial = self.trials[trial_id]
+                        if self._end_released(trial, TrialStatus.STOPPED):
+                            ended.append(trial)
+            dropped = self._prune_checkpoints() if ended else []
             self._finish_if_idle()
+        self._drop_checkpoints(dropped)
+        for trial in ended:
+            self.emit("trial_finished", trial, None)
         self._complete()
         return True
 
@@ -273,6 +312,7 @@ class Controller:
 
     def _step(self) -> bool:
         """Resume or start one trial if a worker is free; True if one was."""
+        restart = False
         with self._lock:
             if self.state is not StudyState.RUNNING or self._running >= self.workers:
                 return False
@@ -280,15 +320,31 @@ class Controller:
             if resumed is not None:
                 trial = self.trials[resumed]
                 trial.status = TrialStatus.RUNNING
-                self._running += 1
-                self._resume_events[resumed].set()
+                if resumed in self._releasing:  # still holds its worker: run again once free
+                    self._released.discard(resumed)
+                    self._restart_after_release.add(resumed)
+                elif resumed in self._released:  # its code ended at the pause: run it again
+                    self._released.discard(resumed)
+                    self._running += 1
+                    restart = True
+                    trial.restore_from = trial.checkpoint
+                else:
+                    self._running += 1
+                    self._resume_events[resumed].set()
             elif not self._can_start():
                 return False
             else:
                 trial_id = len(self.trials)
+                queued = self.queue.pop()
+                if queued is not None:
+                    self.scheduler.searcher.enqueue(dict(queued.config))
         if resumed is not None:
             self.emit("trial_resumed", trial, None)
+            if restart:
+                self._restart(trial)
             return True
+        if queued is not None:
+            self.emit("queue", None, None)
         try:
             config = self.scheduler.searcher.suggest(trial_id)  # may take seconds: no lock
         except Exception as exc:  # noqa: BLE001 - a failing searcher ends the study clearly
@@ -296,19 +352,26 @@ class Controller:
                        f"({type(exc).__name__}: {exc})", traceback.format_exc())
             return False
         with self._lock:
-            if config is None:
-                self._exhausted = True
-                return False
-            if self.state is not StudyState.RUNNING:
+            if config is None or self.state is not StudyState.RUNNING:
+                if queued is not None:
+                    self.queue.push_front(queued)
+                if config is None:
+                    self._exhausted = True
+                    return False
                 self.scheduler.searcher.remove(trial_id)
                 return False
             self.scheduler.add_trial(trial_id, config)
             trial = Trial(trial_id, dict(config), start_time=self.clock(),
-                          bracket=self.scheduler.bracket(trial_id))
+                          bracket=self.scheduler.bracket(trial_id),
+                          enqueued=None if queued is None else queued.enqueued,
+                          checkpoint_dir=self.checkpoint_dir)
+            adopted = self._continue_from(trial, queued)
             self.trials.append(trial)
             self._records.append(None)
             self._running += 1
             self._alive.add(trial_id)
+        if adopted is not None:
+            self.emit("trial_updated", adopted, None)  # its checkpoint moved to the re-run
         try:
             self.executor.start(trial, self.objective, self)
         except Exception as exc:  # noqa: BLE001 - e.g. the objective cannot be pickled
@@ -316,6 +379,40 @@ class Controller:
             return False
         self.emit("trial_started", trial, None)
         return True
+
+    def _continue_from(self, trial: Trial, queued: Queued | None) -> Trial | None:
+        """Under the lock: a re-run of an interrupted trial that saved a checkpoint continues
+        from it: it takes the checkpoint over (returned: the interrupted trial, whose record
+        changes) and the reports made up to it, so its curve is whole."""
+        old = None if queued is None else queued.rerun_of
+        if old is None or old.checkpoint is None:
+            return None
+        checkpoint = old.checkpoint
+        # the checkpoint is saved just before the report of the same step (see checkpoint()):
+        # that report belongs to the state it holds
+        kept = min(checkpoint.reports + 1, len(old.reports), len(old.report_times))
+        trial.reports.extend(dict(r) for r in old.reports[:kept])
+        trial.report_times.extend(old.report_times[:kept])
+        if kept:
+            trial.last_resource = finite_number(trial.last(self.resource))
+        trial.checkpoint = trial.restore_from = checkpoint
+        old.checkpoint = None
+        self._records[old.trial_id] = old.freeze()
+        self._with_checkpoints.discard(old.trial_id)
+        self._with_checkpoints.add(trial.trial_id)
+        return old
+
+    def _restart(self, trial: Trial) -> None:
+        """Run a released trial again (promoted); it continues from its checkpoint."""
+        try:
+            self.executor.start(trial, self.objective, self)
+        except Exception as exc:  # noqa: BLE001 - the trial fails, the study goes on
+            from .executors import TrialOutcome
+
+            with self._lock:
+                trial.status = TrialStatus.RUNNING
+            self.on_finish(trial, TrialOutcome(TrialStatus.FAILED, error=f"could not resume "
+                                                                         f"the trial: {exc}"))
 
     def _abandon(self, trial: Trial, exc: Exception) -> None:
         """The executor could not start ``trial``: forget it and fail the study with why."""
@@ -381,13 +478,21 @@ class Controller:
                 trial.last_resource = resource
             decision = self.scheduler.on_trial_result(trial_id, values)
             improved = self._improve(trial, value, now)
-            resume = None
+            resume, release = None, False
             if decision is Decision.STOP:
                 self._stop_reasons[trial_id] = TrialStatus.STOPPED
             elif decision is Decision.PAUSE:
                 trial.status = TrialStatus.PAUSED
-                self._running -= 1
                 resume = self._resume_events[trial_id] = threading.Event()
+                # with a checkpoint saved since its last report, the trial frees its worker
+                # (it holds it, and counts as running, until its code has ended)
+                release = self.executor.releases_paused and trial.checkpoint is not None \
+                    and trial.checkpoint.reports == len(trial.reports) - 1
+                if release:
+                    self._released.add(trial_id)
+                    self._releasing.add(trial_id)
+                else:
+                    self._running -= 1
         if self._subscribers:  # the report path builds no event nobody reads
             self.emit("report", trial, {"values": values, "decision": decision})
             if improved:
@@ -400,6 +505,8 @@ class Controller:
                 self._fill()
             else:
                 self._wake.set()  # the loop proposes: this report waits only for its promotion
+            if release:
+                raise TrialReleased()  # its code ends; promoted, it runs again from restore()
             if not self.executor.blocks_on_pause:
                 return  # the executor polls paused_outcome() and resumes the trial itself
             resume.wait()
@@ -418,6 +525,9 @@ class Controller:
 
     def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
         """The trial's code returned or raised (from the executor's thread)."""
+        if outcome.status is TrialStatus.PAUSED:
+            self._on_released(trial)
+            return
         with self._lock:
             if trial.trial_id not in self._alive:
                 return  # force-stopped earlier
@@ -447,9 +557,13 @@ class Controller:
                 trial.report_times.append(now)
                 self._consider_incumbent(trial, result, now)
             self._end(trial, status, error, tb)
-            if outcome.namespace is not None and self.best_trial is trial:
-                self.best_namespace = outcome.namespace
+            if status is not TrialStatus.FAILED:
+                self.keeper.keep_namespace(trial, outcome.namespace, self.trials,
+                                           None if self.best_trial is None
+                                           else self.best_trial.trial_id)
             repeated = self._repeated_failure(trial)
+            dropped = self._prune_checkpoints()
+        self._drop_checkpoints(dropped)
         self.emit("trial_finished", trial, None)
         if repeated:
             self.stop("study stopped: repeated failures")
@@ -457,6 +571,96 @@ class Controller:
         # trial itself (no hand-over to the loop), unless the loop is proposing already.
         if not self._fill(wait=self.inline):
             self._wake.set()
+
+    def _on_released(self, trial: Trial) -> None:
+        """A paused trial's code ended (``TrialReleased``) and its worker is free: it waits for
+        its promotion without one, or restarts now if it was promoted meanwhile."""
+        trial_id = trial.trial_id
+        restart = ended = False
+        with self._lock:
+            self._releasing.discard(trial_id)
+            if trial_id in self._restart_after_release:  # promoted meanwhile
+                self._restart_after_release.discard(trial_id)
+                if trial_id in self._stop_reasons:  # and then stopped: end it
+                    trial.status = TrialStatus.PAUSED
+                    self._released.add(trial_id)
+                else:
+                    restart = True  # on the worker it held all along
+                    trial.restore_from = trial.checkpoint
+            if not restart:
+                self._running -= 1  # its worker is free
+            if not restart and trial_id in self._stop_reasons:
+                ended = self._end_released(trial, self._stop_reasons[trial_id],
+                                           self.stop_reason or "stopped by the user")
+            dropped = self._prune_checkpoints() if ended else []
+        self._drop_checkpoints(dropped)
+        if ended:
+            self.emit("trial_finished", trial, None)
+        if restart:
+            self._restart(trial)
+        elif not self._fill(wait=self.inline):
+            self._wake.set()
+
+    def _end_released(self, trial: Trial, status: TrialStatus, error: str = "") -> bool:
+        """Under the lock: end a released trial (no code of it runs) with ``status``; True
+        if it was one."""
+        trial_id = trial.trial_id
+        if trial_id not in self._released or trial_id in self._releasing \
+                or trial_id not in self._alive:
+            return False
+        self._released.discard(trial_id)
+        self._alive.discard(trial_id)
+        if status is TrialStatus.CANCELLED and not error:
+            error = self.stop_reason or "stopped by the user"
+        self._end(trial, status, error if status is TrialStatus.CANCELLED else "")
+        return True
+
+    def on_side(self, trial: Trial, kind: str, data: Any) -> None:
+        """What a trial tells besides reports (from its thread, never on the report path):
+        ``("set", attrs)`` user attributes, ``("checkpoint", Checkpoint)`` a new checkpoint
+        (the one it replaces is deleted if it was another file)."""
+        previous = None
+        with self._lock:
+            if kind == "set":
+                trial.user_attrs.update(data)
+            elif kind == "checkpoint":
+                previous = trial.checkpoint
+                trial.checkpoint = replace(data, reports=len(trial.reports))
+                self._with_checkpoints.add(trial.trial_id)
+            else:
+                raise HPOError(f"unknown message {kind!r} from trial {trial.trial_id}")
+        if previous is not None and previous.path != data.path:
+            remove(previous)  # e.g. the checkpoint it continued from
+        self.emit("trial_updated", trial, None)
+
+    def _prune_checkpoints(self) -> list[Checkpoint]:
+        """Under the lock: forget the checkpoints no longer kept (see ``keeping.py``); the
+        caller deletes the files outside the lock (``_drop_checkpoints``)."""
+        if not self._with_checkpoints:
+            return []
+        holders = [self.trials[i] for i in sorted(self._with_checkpoints)]
+        dropped = []
+        for trial, checkpoint in self.keeper.prune(holders):
+            trial.checkpoint = None
+            self._with_checkpoints.discard(trial.trial_id)
+            if trial.status.finished:
+                self._records[trial.trial_id] = trial.freeze()
+            dropped.append(checkpoint)
+        return dropped
+
+    def _drop_checkpoints(self, dropped: list[Checkpoint]) -> None:
+        for checkpoint in dropped:
+            remove(checkpoint)
+
+    def enqueue(self, config: dict[str, Any]) -> None:
+        """Run ``config`` (a checked, possibly partial configuration) before the searcher's own
+        proposals, after what was enqueued before."""
+        with self._lock:
+            if self.state.finished:
+                raise HPOError("the study has ended: resume it to run more configurations")
+            self.queue.add(config)
+        self.emit("queue", None, None)
+        self._wake.set()
 
     def _end(self, trial: Trial, status: TrialStatus, error: str = "", tb: str = "") -> None:
         """Under the lock: mark ``trial`` finished and tell the scheduler how it ended."""
@@ -507,15 +711,13 @@ class Controller:
         best = self.best_value
         if best is not None and not self._sign * value < self._sign * best:
             return False
-        if self.best_trial is not trial:
-            self.best_namespace = None
         self.best_trial, self.best_value = trial, value
         self.incumbents.append((at, trial.trial_id, value))
         return True
 
     def _recompute_incumbent(self) -> None:
         """The incumbent failed: replay the other trials' reports in arrival order."""
-        self.best_trial, self.best_value, self.best_namespace = None, None, None
+        self.best_trial, self.best_value = None, None
         self.incumbents = []
         history = sorted((at, t.trial_id, i) for t in self.trials
                          if t.status is not TrialStatus.FAILED

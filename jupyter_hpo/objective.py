@@ -11,9 +11,10 @@ from typing import Any
 
 from .annotate import CONFIG_NAME, RESULT_NAME, CellTemplate
 from .errors import HPOError
-from .trial import Trial, TrialStopped, report
+from .trial import Trial, TrialStopped, checkpoint, report, restore
 
-INJECTED_NAMES = ("report", "trial", "config", "device", CONFIG_NAME, RESULT_NAME)
+INJECTED_NAMES = ("report", "trial", "config", "device", "checkpoint", "restore", CONFIG_NAME,
+                  RESULT_NAME)
 
 
 @dataclass
@@ -34,7 +35,8 @@ class CellObjective:
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         ns = dict(self.user_ns)
         config = dict(trial.config)
-        ns.update(report=report, trial=trial, config=config, device=device)
+        ns.update(report=report, trial=trial, config=config, device=device,
+                  checkpoint=checkpoint, restore=restore)
         ns[CONFIG_NAME] = config
         try:
             self.template.execute(ns)
@@ -74,7 +76,8 @@ class CellObjective:
 
 
 class FunctionObjective:
-    """Calls ``fn(config)``, passing ``report``/``trial``/``device`` too if ``fn`` takes them."""
+    """Calls ``fn(config)``, passing ``report``/``trial``/``device``/``checkpoint``/``restore``
+    too if ``fn`` takes them."""
 
     def __init__(self, fn: Callable[..., Any], metric: str) -> None:
         if not callable(fn):
@@ -82,7 +85,8 @@ class FunctionObjective:
         self.fn, self.metric = fn, metric
         self.filename = getattr(getattr(fn, "__code__", None), "co_filename", "<function>")
         params = inspect.signature(fn).parameters
-        self._extras = [n for n in ("report", "trial", "device") if n in params]
+        self._extras = [n for n in ("report", "trial", "device", "checkpoint", "restore")
+                        if n in params]
 
     def for_process(self) -> FunctionObjective:
         """This objective, checked to pickle (with cloudpickle) for a worker process."""
@@ -90,7 +94,8 @@ class FunctionObjective:
         return self
 
     def run(self, trial: Trial, device: Any) -> TrialOutput:
-        extras = {"report": report, "trial": trial, "device": device}
+        extras = {"report": report, "trial": trial, "device": device, "checkpoint": checkpoint,
+                  "restore": restore}
         value = self.fn(dict(trial.config), **{n: extras[n] for n in self._extras})
         if value is None:
             if not trial.reports:

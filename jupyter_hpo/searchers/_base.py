@@ -91,7 +91,12 @@ class Searcher(ABC):
             with self._lock:
                 self._apply_inbox()
                 queued = bool(self.queued)
-                config = self.queued.pop(0) if queued else self._suggest(trial_id)
+                if queued:
+                    config = self.queued.pop(0)
+                    if any(n not in config for n in self.space.active(config)):
+                        config = self._complete(config, trial_id)
+                else:
+                    config = self._suggest(trial_id)
                 if config is not None:
                     self.pending[trial_id] = config
         finally:
@@ -107,6 +112,17 @@ class Searcher(ABC):
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         """Subclasses propose here (under the lock; ``self.pending`` holds the other
         proposals still running)."""
+
+    def _complete(self, partial: dict[str, Any], trial_id: int) -> dict[str, Any]:
+        """A partial configuration that was enqueued, completed: its values, the rest from a
+        proposal of this searcher (drawn at random where the proposal has none, e.g. for a
+        hyperparameter the partial values make active). A searcher that remembers its
+        proposals is told to forget this one when the result differs from it."""
+        proposal = self._suggest(trial_id) or {}
+        config = self.space.complete(partial, proposal, self.rng)
+        if config != proposal:
+            self._remove(trial_id)
+        return config
 
     # ------------------------------------------------------------------ being told
     def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],

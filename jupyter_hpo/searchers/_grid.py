@@ -72,6 +72,11 @@ class GridSearcher(Searcher):
                 return config
         return None
 
+    def _complete(self, partial: dict[str, Any], trial_id: int) -> dict[str, Any]:
+        """An enqueued partial configuration gets random values for the rest, so that no
+        point of the grid is used up (or skipped) by it."""
+        return self.space.complete(partial, {}, self.rng)
+
     def _restore(self, trial_id: int, config: dict[str, Any]) -> None:
         """A resumed study does not run a stored grid point again."""
         self._taken.add(_key(config))
