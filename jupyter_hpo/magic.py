@@ -37,7 +37,7 @@ _SCHEDULER_FLAGS = {"type": "type", "grace_period": "grace-period",
                     "reduction_factor": "reduction-factor", "brackets": "brackets",
                     "max_t": "max-t"}
 _STUDY_FLAGS = ("workers", "trials", "time_limit", "seed", "cpus_per_trial", "gpus_per_trial",
-                "trial_timeout", "name", "resource", "metric")
+                "trial_timeout", "name", "resource", "metric", "keep_namespaces", "warm_start")
 
 
 def parse_option_value(text: str) -> Any:
@@ -137,6 +137,18 @@ class HPOMagics(Magics):
                                 "nothing)")
     @argument("--resume", action="store_true",
               help="continue the stored study --name (after a kernel restart or crash)")
+    @argument("--enqueue", action="append", default=[], metavar="CONFIG",
+              help="a configuration to run first, as a dict, e.g. '{\"lr\": 0.01}' "
+                   "(repeatable; missing hyperparameters are filled in by the searcher)")
+    @argument("--warm-start", metavar="NAME",
+              help="a stored study whose results the searcher learns from first (not counted "
+                   "in the budget)")
+    @argument("--keep-checkpoints", action="store_true",
+              help="keep every trial's checkpoint (default: only the best trials' and those "
+                   "of unfinished trials)")
+    @argument("--keep-namespaces", type=int, metavar="K",
+              help="keep the variables of the K best trials for %%hpo apply --trial "
+                   "(thread executor; default 3)")
     @argument("--background", action="store_true", help="return at once; %%hpo wait joins")
     @argument("-o", dest="output", default="_hpo",
               help="variable that receives the Study (default _hpo)")
@@ -283,6 +295,12 @@ class HPOMagics(Magics):
                              "shows the stored ones)")
         if args.resume and storage is None:
             raise UsageError("--resume needs a storage file, but --storage is none")
+        if args.warm_start and storage is None:
+            raise UsageError("--warm-start reads a stored study, but --storage is none")
+        points = [_enqueued(text) for text in args.enqueue]
+        extra: dict[str, Any] = {}
+        if args.keep_namespaces is not None:
+            extra["keep_namespaces"] = args.keep_namespaces
         return StudyOptions(
             metric=metric, mode=mode, trials=args.trials, time_limit=time_limit,
             scheduler=args.scheduler, scheduler_options=scheduler_options,
@@ -290,7 +308,8 @@ class HPOMagics(Magics):
             workers=args.workers, executor=args.executor, executor_options=executor_options,
             gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
             resource=args.resource, name=args.name, storage=storage, resume=args.resume,
-            capture_output=True)
+            capture_output=True, points_to_evaluate=points, warm_start=args.warm_start,
+            keep_checkpoints=args.keep_checkpoints, **extra)
 
     def _build_study(self, args: Any, template: CellTemplate) -> Study:
         from .objective import CellObjective
@@ -301,9 +320,12 @@ class HPOMagics(Magics):
             objective = CellObjective(template, self.shell.user_ns, options.metric)
             if args.executor == "process":
                 objective = objective.for_process()  # fails now if a variable cannot pickle
-            return Study(objective, template.space, options)
+            study = Study(objective, template.space, options)
         except (ValueError, HPOError) as exc:
             raise UsageError(_cli(str(exc))) from None
+        for note in study.notes:
+            print(f"jupyter_hpo: {note}")
+        return study
 
     @staticmethod
     def _header(study: Study, args: Any) -> str:
@@ -373,35 +395,12 @@ class HPOMagics(Magics):
 
     def _apply(self, study: Study, trial_id: int | None = None) -> str:
         """Put a trial's variables (the best's by default) into the notebook; say what."""
-        from .objective import INJECTED_NAMES
+        from .applying import apply_trial
 
-        best = study.best_trial
-        if trial_id is None:
-            trial = best
-            if trial is None:
-                return "no trial has reported a value yet; nothing applied"
-        else:
-            try:
-                trial = study.trial_records([trial_id])[0]
-            except (HPOError, ValueError, IndexError) as exc:
-                raise UsageError(str(exc)) from None
-        namespace = study.best_namespace if best is not None \
-            and trial.trial_id == best.trial_id else None
-        user_ns = self.shell.user_ns
-        if namespace is None:
-            user_ns.update(trial.config)
-            what = "its hyperparameters (the trial's other variables are not kept)"
-        else:
-            for key, value in namespace.items():
-                if key.startswith("__") or key in INJECTED_NAMES:
-                    continue
-                if user_ns.get(key, _MISSING) is not value:
-                    user_ns[key] = value
-            what = "its variables"
-        value = trial.best(study.metric, study.direction)
-        shown = "no value" if value is None else f"{study.metric}={value:.6g}"
-        config = ", ".join(f"{k}={_short(v)}" for k, v in trial.config.items())
-        return f"applied trial {trial.trial_id} ({shown}), {what}: {config}"
+        try:
+            return apply_trial(study, trial_id, self.shell.user_ns)
+        except HPOError as exc:
+            raise UsageError(str(exc)) from None
 
     # ------------------------------------------------------------------- %hpo
     @magic_arguments()
@@ -542,6 +541,7 @@ class HPOMagics(Magics):
 
         if storage is None and self.runs and (name is None or name in self.runs):
             run = self._run(name)
+            _print_checkpoints(run.study)
             if run.dashboard is None:
                 run.dashboard = Dashboard(run.study,
                                           on_apply_best=lambda: self._apply(run.study))
@@ -552,6 +552,7 @@ class HPOMagics(Magics):
                 run.dashboard.start_background_refresh()
             return
         study = self._study(name, storage)  # a stored study: a static dashboard
+        _print_checkpoints(study)
         dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study))
         dashboard.display()
         dashboard.finish()
@@ -643,8 +644,34 @@ def export(study: Study, target: str) -> None:
     frame.to_parquet(target, index=False)
 
 
-_MISSING = object()
+def _enqueued(text: str) -> dict[str, Any]:
+    """``--enqueue`` text: a JSON object or a Python dict literal."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = parse_option_value(text)
+    if not isinstance(value, dict):
+        raise UsageError(f"--enqueue {text!r} must be a dict of hyperparameter values, e.g. "
+                         f"--enqueue '{{\"lr\": 0.01}}'")
+    return value
 
 
-def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+def _print_checkpoints(study: Study) -> None:
+    """The disk use of a study's checkpoints (``%hpo show``)."""
+    files, size = study.checkpoint_use()
+    if not files:
+        return
+    keep = "every trial's" if (study.settings or {}).get("keep_checkpoints") \
+        else "those of unfinished trials and of the 5 best"
+    print(f"jupyter_hpo: checkpoints of {study.name}: {files} file{'s' if files != 1 else ''}, "
+          f"{_size(size)} in {study.checkpoint_dir} (kept: {keep})")
+
+
+def _size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} bytes"
