@@ -645,9 +645,12 @@ def export(study: Study, target: str) -> None:
 
 
 def _enqueued(text: str) -> dict[str, Any]:
-    """``--enqueue`` text: a JSON object or a Python dict literal."""
+    """``--enqueue`` text: a JSON object or a Python dict literal (quoted or not)."""
     import json
 
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
     try:
         value = json.loads(text)
     except ValueError:
