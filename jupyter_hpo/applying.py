@@ -62,7 +62,7 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
         elif study.controller is not None:
             what += " (its other variables stayed in its worker process)"
         if trial.checkpoint is not None:
-            what += f"; its checkpoint: study.trial_records([{trial.trial_id}])[0].restore()"
+            what += f"; its checkpoint: study.trials[{trial.trial_id}].restore()"
     else:
         for key, value in kept.items():
             if key.startswith("__") or key in INJECTED_NAMES:
