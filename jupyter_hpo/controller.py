@@ -24,15 +24,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .checkpoints import Checkpoint, remove
+from .controller_trials import TrialStateMixin
 from .errors import HPOError, StudyFailedError
 from .keeping import DEFAULT_KEEP_NAMESPACES, TrialKeeper
 from .records import Direction, StudyState, TrialRecord, TrialStatus, finite_number
 from .trial import Decision, ReportError, Trial, TrialReleased, TrialStopped, check_report
-from .trial_queue import Queued, TrialQueue
+from .trial_queue import TrialQueue
 
 if TYPE_CHECKING:
     from .executors import Executor, TrialOutcome
@@ -45,7 +44,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[str, "Trial | None", "dict[str, Any] | None"], None]
 
 
-class Controller:
+class Controller(TrialStateMixin):
     """Runs trials of ``objective`` on ``executor`` as ``scheduler`` decides, within a budget
     of ``budget`` trials and ``time_limit`` seconds; ``emit(kind, trial, data)`` publishes
     events (called outside the lock)."""
@@ -380,40 +379,6 @@ class Controller:
         self.emit("trial_started", trial, None)
         return True
 
-    def _continue_from(self, trial: Trial, queued: Queued | None) -> Trial | None:
-        """Under the lock: a re-run of an interrupted trial that saved a checkpoint continues
-        from it: it takes the checkpoint over (returned: the interrupted trial, whose record
-        changes) and the reports made up to it, so its curve is whole."""
-        old = None if queued is None else queued.rerun_of
-        if old is None or old.checkpoint is None:
-            return None
-        checkpoint = old.checkpoint
-        # the checkpoint is saved just before the report of the same step (see checkpoint()):
-        # that report belongs to the state it holds
-        kept = min(checkpoint.reports + 1, len(old.reports), len(old.report_times))
-        trial.reports.extend(dict(r) for r in old.reports[:kept])
-        trial.report_times.extend(old.report_times[:kept])
-        if kept:
-            trial.last_resource = finite_number(trial.last(self.resource))
-        trial.checkpoint = trial.restore_from = checkpoint
-        old.checkpoint = None
-        self._records[old.trial_id] = old.freeze()
-        self._with_checkpoints.discard(old.trial_id)
-        self._with_checkpoints.add(trial.trial_id)
-        return old
-
-    def _restart(self, trial: Trial) -> None:
-        """Run a released trial again (promoted); it continues from its checkpoint."""
-        try:
-            self.executor.start(trial, self.objective, self)
-        except Exception as exc:  # noqa: BLE001 - the trial fails, the study goes on
-            from .executors import TrialOutcome
-
-            with self._lock:
-                trial.status = TrialStatus.RUNNING
-            self.on_finish(trial, TrialOutcome(TrialStatus.FAILED, error=f"could not resume "
-                                                                         f"the trial: {exc}"))
-
     def _abandon(self, trial: Trial, exc: Exception) -> None:
         """The executor could not start ``trial``: forget it and fail the study with why."""
         with self._lock:
@@ -571,86 +536,6 @@ class Controller:
         # trial itself (no hand-over to the loop), unless the loop is proposing already.
         if not self._fill(wait=self.inline):
             self._wake.set()
-
-    def _on_released(self, trial: Trial) -> None:
-        """A paused trial's code ended (``TrialReleased``) and its worker is free: it waits for
-        its promotion without one, or restarts now if it was promoted meanwhile."""
-        trial_id = trial.trial_id
-        restart = ended = False
-        with self._lock:
-            self._releasing.discard(trial_id)
-            if trial_id in self._restart_after_release:  # promoted meanwhile
-                self._restart_after_release.discard(trial_id)
-                if trial_id in self._stop_reasons:  # and then stopped: end it
-                    trial.status = TrialStatus.PAUSED
-                    self._released.add(trial_id)
-                else:
-                    restart = True  # on the worker it held all along
-                    trial.restore_from = trial.checkpoint
-            if not restart:
-                self._running -= 1  # its worker is free
-            if not restart and trial_id in self._stop_reasons:
-                ended = self._end_released(trial, self._stop_reasons[trial_id],
-                                           self.stop_reason or "stopped by the user")
-            dropped = self._prune_checkpoints() if ended else []
-        self._drop_checkpoints(dropped)
-        if ended:
-            self.emit("trial_finished", trial, None)
-        if restart:
-            self._restart(trial)
-        elif not self._fill(wait=self.inline):
-            self._wake.set()
-
-    def _end_released(self, trial: Trial, status: TrialStatus, error: str = "") -> bool:
-        """Under the lock: end a released trial (no code of it runs) with ``status``; True
-        if it was one."""
-        trial_id = trial.trial_id
-        if trial_id not in self._released or trial_id in self._releasing \
-                or trial_id not in self._alive:
-            return False
-        self._released.discard(trial_id)
-        self._alive.discard(trial_id)
-        if status is TrialStatus.CANCELLED and not error:
-            error = self.stop_reason or "stopped by the user"
-        self._end(trial, status, error if status is TrialStatus.CANCELLED else "")
-        return True
-
-    def on_side(self, trial: Trial, kind: str, data: Any) -> None:
-        """What a trial tells besides reports (from its thread, never on the report path):
-        ``("set", attrs)`` user attributes, ``("checkpoint", Checkpoint)`` a new checkpoint
-        (the one it replaces is deleted if it was another file)."""
-        previous = None
-        with self._lock:
-            if kind == "set":
-                trial.user_attrs.update(data)
-            elif kind == "checkpoint":
-                previous = trial.checkpoint
-                trial.checkpoint = replace(data, reports=len(trial.reports))
-                self._with_checkpoints.add(trial.trial_id)
-            else:
-                raise HPOError(f"unknown message {kind!r} from trial {trial.trial_id}")
-        if previous is not None and previous.path != data.path:
-            remove(previous)  # e.g. the checkpoint it continued from
-        self.emit("trial_updated", trial, None)
-
-    def _prune_checkpoints(self) -> list[Checkpoint]:
-        """Under the lock: forget the checkpoints no longer kept (see ``keeping.py``); the
-        caller deletes the files outside the lock (``_drop_checkpoints``)."""
-        if not self._with_checkpoints:
-            return []
-        holders = [self.trials[i] for i in sorted(self._with_checkpoints)]
-        dropped = []
-        for trial, checkpoint in self.keeper.prune(holders):
-            trial.checkpoint = None
-            self._with_checkpoints.discard(trial.trial_id)
-            if trial.status.finished:
-                self._records[trial.trial_id] = trial.freeze()
-            dropped.append(checkpoint)
-        return dropped
-
-    def _drop_checkpoints(self, dropped: list[Checkpoint]) -> None:
-        for checkpoint in dropped:
-            remove(checkpoint)
 
     def enqueue(self, config: dict[str, Any]) -> None:
         """Run ``config`` (a checked, possibly partial configuration) before the searcher's own

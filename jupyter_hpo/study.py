@@ -70,6 +70,8 @@ class Study(SettingsReader):
                  clock: Callable[[], float] | None = None, **kwargs: Any) -> None:
         from .controller import Controller
         from .space import Space
+        from .trial_queue import points_to_queue
+        from .warmstart import warm_start_from
 
         if options is None:
             options = StudyOptions(**kwargs)
@@ -113,61 +115,23 @@ class Study(SettingsReader):
             self.name = options.name or f"study-{next(_study_numbers)}"
             self.notes: list[str] = []
             """What the study said while it was set up (a warm start's summary, ...)."""
-            self._prepare_trials(options.points_to_evaluate, stored)
+            points, note = points_to_queue(self.space, options.points_to_evaluate, stored)
+            self.notes += [note] if note else []
             if self.storage is not None:
                 self._attach_storage(stored)
             self.controller.checkpoint_dir = self.checkpoint_dir
-            self._enqueue_stored(stored)
-            self._warm_start(stored)
+            for config in [*(stored.queue if stored is not None else ()), *points]:
+                self.controller.queue.add(config)
+            source = options.warm_start if options.warm_start is not None or stored is None \
+                else stored.settings.get("warm_start")  # a resume warm-starts again
+            if source is not None:
+                self.notes.append(warm_start_from(source, self.storage,
+                                                  self.controller.scheduler.searcher,
+                                                  self.space, self.metric, self.direction,
+                                                  self.resource))
         except BaseException:
             executor.shutdown()  # e.g. an interrupt while the study was being stored
             raise
-
-    def _prepare_trials(self, points: Any, stored: StudyRecord | None) -> None:
-        """Check ``points_to_evaluate`` against the space and queue them (on a resume, after
-        the stored queue, and without those the study ran or queued already)."""
-        seen = [dict(t.enqueued) for t in stored.trials if t.enqueued is not None] \
-            if stored is not None else []
-        seen += [dict(c) for c in stored.queue] if stored is not None else []
-        repeated = 0
-        self._points: list[dict[str, Any]] = []
-        for i, point in enumerate(points):
-            self.space.check_partial(point, f"points_to_evaluate[{i}]")
-            if dict(point) in seen:
-                repeated += 1
-                continue
-            self._points.append(dict(point))
-        if repeated:
-            self.notes.append(f"{repeated} of the configurations to evaluate first were run or "
-                              f"queued by this study already, so they were not queued again")
-
-    def _enqueue_stored(self, stored: StudyRecord | None) -> None:
-        assert self.controller is not None
-        for config in ([dict(c) for c in stored.queue] if stored is not None else []):
-            self.controller.queue.add(config)
-        for config in self._points:
-            self.controller.queue.add(config)
-
-    def _warm_start(self, stored: StudyRecord | None) -> None:
-        """Feed the searcher a stored study's results (``warm_start``; on a resume, the one
-        stored in the settings unless another is given)."""
-        from .warmstart import warm_start
-
-        source = self.options.warm_start
-        if source is None and stored is not None:
-            source = stored.settings.get("warm_start")
-        if source is None:
-            return
-        if isinstance(source, str):
-            if self.storage is None:
-                raise HPOError(f"warm_start={source!r} names a stored study, but this study has "
-                               f"no storage to read it from: pass storage=... (or the Study)")
-            record = self.storage.load_study(source)
-        else:
-            record = source.snapshot() if hasattr(source, "snapshot") else source
-        assert self.controller is not None
-        self.notes.append(warm_start(self.controller.scheduler.searcher, record, self.space,
-                                     self.metric, self.direction, self.resource))
 
     @property
     def checkpoint_dir(self) -> str:

@@ -10,11 +10,15 @@ so a crash loses none of it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Queued", "TrialQueue"]
+if TYPE_CHECKING:
+    from .records import StudyRecord
+    from .space import Space
+
+__all__ = ["Queued", "TrialQueue", "points_to_queue"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +67,24 @@ class TrialQueue:
     def holds(self, config: Mapping[str, Any]) -> bool:
         """Whether the user's part holds ``config`` already."""
         return any(dict(item.config) == dict(config) for item in self._user)
+
+
+def points_to_queue(space: Space, points: Sequence[Mapping[str, Any]],
+                    stored: StudyRecord | None) -> tuple[list[dict[str, Any]], str]:
+    """``points_to_evaluate`` checked against ``space`` (a ``SpaceError`` names the point and
+    the rule), without those a resumed study ran or queued already; and a note saying how
+    many were left out."""
+    seen = []
+    if stored is not None:
+        seen = [dict(t.enqueued) for t in stored.trials if t.enqueued is not None]
+        seen += [dict(c) for c in stored.queue]
+    kept, repeated = [], 0
+    for i, point in enumerate(points):
+        space.check_partial(point, f"points_to_evaluate[{i}]")
+        if dict(point) in seen:
+            repeated += 1
+        else:
+            kept.append(dict(point))
+    note = (f"{repeated} of the configurations to evaluate first were run or queued by this "
+            f"study already, so they were not queued again") if repeated else ""
+    return kept, note

@@ -22,8 +22,9 @@ from .records import Direction, StudyRecord, TrialStatus
 if TYPE_CHECKING:
     from .searchers import Searcher
     from .space import Space
+    from .storage import BaseStorage
 
-__all__ = ["warm_start"]
+__all__ = ["warm_start", "warm_start_from"]
 
 
 def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: str,
@@ -55,6 +56,20 @@ def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: st
         _tell(searcher, -1 - index, config, trial.reports, resource)
         used += 1
     return _summary(source, searcher, used, len(source.trials), skipped, examples, dropped)
+
+
+def warm_start_from(source: Any, storage: BaseStorage | None, searcher: Searcher, space: Space,
+                    metric: str, direction: Direction, resource: str) -> str:
+    """``warm_start`` from ``source``: a study's name in ``storage``, a ``Study`` or a
+    ``StudyRecord``."""
+    if isinstance(source, str):
+        if storage is None:
+            raise HPOError(f"warm_start={source!r} names a stored study, but this study has no "
+                           f"storage to read it from: pass storage=... (or the Study)")
+        record = storage.load_study(source)
+    else:
+        record = source.snapshot() if hasattr(source, "snapshot") else source
+    return warm_start(searcher, record, space, metric, direction, resource)
 
 
 def _fit(config: dict[str, Any], space: Space, dropped: set[str]
