@@ -26,7 +26,8 @@ from ..errors import HPOSyntaxError, SpaceError
 from ..space import Condition, ConditionError, Domain, check_condition, condition_from_node
 
 if TYPE_CHECKING:
-    from ._parser import _CellParser, _Found
+    from ._parser import _CellParser
+    from ._template import _Found
 
 __all__ = ["CellConditions"]
 

@@ -3,12 +3,13 @@ gets, and the names the parser shares (the constructors, the injected config and
 
 from __future__ import annotations
 
+import ast
 from dataclasses import asdict, dataclass, field
 from types import CodeType
 from typing import Any
 
 from ..errors import HPOError, HPOSyntaxError, python_lines
-from ..space import Bool, Categorical, Domain, Int, Real, Space
+from ..space import Bool, Categorical, Condition, Domain, Int, Real, Space
 
 __all__ = ["CONFIG_NAME", "CONSTRUCTORS", "MAX_T_NAME", "MAX_T_NAMES", "RESULT_NAME", "Annotation",
            "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation"]
@@ -153,3 +154,36 @@ class CellDiagnostics:
                        for e in self.errors],
         }
 
+
+_NESTED_MESSAGE = ("a search space cannot contain another one: for a hyperparameter that only "
+                   "matters for some values of another, put its annotation under "
+                   "`if other == value:`")
+_TOO_DEEP = "the cell is nested too deeply for Python's parser"
+
+
+@dataclass
+class _Found:
+    """An annotation being built: ``node`` is the code a trial's value replaces (its position
+    in ``lineno``/``col``), ``call`` the constructor call, ``domain`` None while an argument
+    is unknown (diagnostics only), ``text`` the comment's expression."""
+
+    name: str
+    form: str
+    domain: Domain | None
+    node: ast.expr
+    call: ast.Call
+    text: str | None = None
+    default: Any = None
+    has_default: bool = False
+    when: Condition | None = None  # active only when this holds (annotations under `if`)
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return self.node.lineno, self.node.col_offset
+
+    def annotation(self) -> Annotation:
+        node = self.node
+        assert self.domain is not None  # parse_cell has a kernel namespace: always evaluated
+        return Annotation(self.name, self.domain, node.lineno, node.col_offset,
+                          node.end_lineno or node.lineno, node.end_col_offset or node.col_offset,
+                          self.form, self.default, self.has_default)
