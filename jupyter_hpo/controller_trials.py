@@ -120,7 +120,7 @@ class TrialStateMixin:
             remove(previous)  # e.g. the checkpoint it continued from
         self.emit("trial_updated", trial, None)
 
-    def _prune_checkpoints(self) -> list[Checkpoint]:
+    def _prune_checkpoints(self) -> list[tuple[Trial, Checkpoint]]:
         """Under the lock: forget the checkpoints no longer kept (see ``keeping.py``); the
         caller deletes the files outside the lock (``_drop_checkpoints``)."""
         if not self._with_checkpoints:
@@ -132,9 +132,12 @@ class TrialStateMixin:
             self._with_checkpoints.discard(trial.trial_id)
             if trial.status.finished:
                 self._records[trial.trial_id] = trial.freeze()
-            dropped.append(checkpoint)
+            dropped.append((trial, checkpoint))
         return dropped
 
-    def _drop_checkpoints(self, dropped: list[Checkpoint]) -> None:
-        for checkpoint in dropped:
+    def _drop_checkpoints(self, dropped: list[tuple[Trial, Checkpoint]]) -> None:
+        """Delete the files of ``_prune_checkpoints`` and say that those trials changed (their
+        stored records lose the checkpoint too)."""
+        for trial, checkpoint in dropped:
             remove(checkpoint)
+            self.emit("trial_updated", trial, None)

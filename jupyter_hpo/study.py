@@ -45,7 +45,8 @@ _study_numbers = itertools.count(1)
 @dataclass
 class StudyEvent:
     """``kind`` is one of: study_started, trial_started, report, trial_paused, trial_resumed,
-    trial_finished, incumbent, study_finished, problem (``data["message"]``)."""
+    trial_finished, trial_updated (user attributes or checkpoint), incumbent, queue (the
+    enqueued configurations changed), study_finished, problem (``data["message"]``)."""
 
     kind: str
     trial: Trial | None = None

@@ -61,6 +61,9 @@ def test_finished_trials_keep_only_the_best_checkpoints(tmp_path):
     assert study.best_trial.restore() == {"epoch": 9, "x": study.best_config["x"]}
     assert study.checkpoint_use() == (KEEP_BEST, sum(os.path.getsize(
         os.path.join(study.checkpoint_dir, f)) for f in files(study)))
+    stored = storage.load_study("fifo")  # the stored records say which files are left
+    assert [t.trial_id for t in stored.trials if t.checkpoint] == \
+        sorted(t.trial_id for t in best)
     with pytest.raises(HPOError, match=r"trial \d+ has no checkpoint: it never called "
                                        r"checkpoint\(obj\), or its checkpoint was removed"):
         next(t for t in study.trials if t.checkpoint is None).restore()
