@@ -66,7 +66,7 @@ def fed(searcher, trials, top_every):
 
 
 def test_opt_skip_num_max_resource_refits_only_for_new_results_at_max_t():
-    options = dict(num_init_random=2, opt_skip_init_length=0, num_candidates=50)
+    options = {"num_init_random": 2, "opt_skip_init_length": 0, "num_candidates": 50}
     skipping = fed(make_searcher("bayesopt", mixed_space(), "loss", "min", 0,
                                  opt_skip_num_max_resource=True, **options), 12, 4)
     every = fed(make_searcher("bayesopt", mixed_space(), "loss", "min", 0, **options), 12, 4)
@@ -101,11 +101,11 @@ def test_debug_log_prints_hyperband_decisions(capsys):
                  scheduler="hyperband", scheduler_options={"max_t": 9, "type": "promotion"},
                  searcher_options={"debug_log": True})
     out = capsys.readouterr().out
-    assert len(re.findall(r"^random: trial \d+ gets \{'x': ", out, re.M)) == 12
+    assert len(re.findall(r"^random: trial \d+ gets \{'x': ", out, re.MULTILINE)) == 12
     pauses = re.findall(r"^hyperband: trial (\d+) reached rung 1 \(epoch=1\) with loss=\S+, "
-                        r"rank \d+ of \d+ there -> pause", out, re.M)
+                        r"rank \d+ of \d+ there -> pause", out, re.MULTILINE)
     promotions = re.findall(r"^hyperband: promote trial (\d+) from rung (\d+) \(rank (\d+) of "
-                            r"(\d+) there\)", out, re.M)
+                            r"(\d+) there\)", out, re.MULTILINE)
     assert len(pauses) == 12 and promotions
     promoted = {int(t) for t, *_ in promotions}
     reached_3 = {t.trial_id for t in study.trials if t.last("epoch") >= 3}
@@ -115,7 +115,7 @@ def test_debug_log_prints_hyperband_decisions(capsys):
                     searcher_options={"debug_log": True})
     out = capsys.readouterr().out
     stops = re.findall(r"^hyperband: trial (\d+) reached rung \d .* -> stop \(not in the top "
-                       r"1/3\)$", out, re.M)
+                       r"1/3\)$", out, re.MULTILINE)
     assert {int(t) for t in stops} == {t.trial_id for t in stopping.trials
                                        if t.status == "stopped"}
 
@@ -129,3 +129,26 @@ def test_debug_log_goes_to_the_notebook_not_to_a_trial(ipython_shell, capsys):
     study = ipython_shell.user_ns["_hpo"]
     assert "hyperband: trial 0 reached rung 1" in capsys.readouterr().out
     assert not any("hyperband:" in study.trial_output(t.trial_id) for t in study.trials)
+
+
+def test_seed_spellings_through_the_magic(ipython_shell):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.run_cell_magic(
+        "hpo", "--scheduler hyperband --trials 8 --seed 0 --quiet --searcher bayesopt "
+        "--searcher-opt gp_resource_kernel=exp-decay-delta1 --searcher-opt num_init_random=3 "
+        "--searcher-opt opt_skip_num_max_resource=True",
+        "lr = Real(lower=1e-3, upper=1e-1, log=True)\n"
+        "units = Int(lower=0, upper=96, step=32)\n"
+        "p = 0.2  # hpo: Real(0, 0.5, step=0.1)\n"
+        "max_t = 9\n"
+        "for epoch in range(1, max_t + 1):\n"
+        "    report(epoch=epoch, loss=(lr - 0.01) ** 2 + units / 1000 + p / epoch)\n")
+    study = ip.user_ns["_hpo"]
+    assert study.scheduler.max_t == 9 and study.counts()["failed"] == 0
+    searcher = study.scheduler.searcher
+    assert searcher.kernel_name == "exp-decay-delta1" and searcher.opt_skip_num_max_resource
+    for trial in study.trials:
+        assert trial.config["units"] in (0, 32, 64, 96)
+        assert trial.config["p"] in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+        assert 1e-3 <= trial.config["lr"] <= 1e-1
