@@ -66,6 +66,9 @@ class TrialStateMixin:
         restart = ended = False
         with self._lock:
             self._releasing.discard(trial_id)
+            if trial_id not in self._alive:  # force-stopped while it let go of its worker
+                self._restart_after_release.discard(trial_id)
+                return
             if trial_id in self._restart_after_release:  # promoted meanwhile
                 self._restart_after_release.discard(trial_id)
                 if trial_id in self._stop_reasons:  # and then stopped: end it

@@ -262,3 +262,36 @@ print("CHECK", json.dumps([{"id": t.trial_id, "status": t.status.value, "config"
         assert trial["epochs"] == list(range(1, 8))
         assert trial["epochs"][:trial["attrs"]["resumed_at"] - 1] == \
             origin["epochs"][:trial["attrs"]["resumed_at"] - 1]
+
+
+def test_stopping_a_study_ends_released_trials(tmp_path):
+    import threading
+
+    from jupyter_hpo.objective import FunctionObjective
+    from jupyter_hpo.study import Study
+
+    def slow(config, report, trial, checkpoint, restore):
+        state = restore()
+        for epoch in range(1 if state is None else state + 1, 10):
+            time.sleep(0.05)
+            checkpoint(epoch)
+            report(epoch=epoch, loss=config["x"] / epoch)
+
+    study = Study(FunctionObjective(slow, "loss"), SPACE, metric="loss", mode="min",
+                  trials=40, seed=0, workers=2, executor="process", scheduler="hyperband",
+                  scheduler_options={"max_t": 9, "type": "promotion"})
+    study.start()
+    released = threading.Event()
+
+    def watch(event):
+        if event.kind == "trial_paused":
+            released.set()
+
+    study.subscribe(watch)
+    assert released.wait(60)
+    time.sleep(0.3)
+    study.stop("enough")
+    assert study.wait(60)
+    statuses = {t.status.value for t in study.trials}
+    assert statuses <= {"completed", "stopped", "cancelled"} and "cancelled" in statuses
+    assert study.state == "finished" and study.stop_reason == "enough"
