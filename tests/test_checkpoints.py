@@ -219,9 +219,12 @@ def test_resume_after_a_crash_continues_from_the_last_checkpoint(study_storage):
     from test_kernel import check_output, execute
 
     def running_with_checkpoint():
-        with sqlite3.connect(study_storage) as conn:
-            rows = conn.execute("SELECT checkpoint FROM trials WHERE status = 'running' AND "
-                                "checkpoint IS NOT NULL").fetchall()
+        try:
+            with sqlite3.connect(study_storage) as conn:
+                rows = conn.execute("SELECT checkpoint FROM trials WHERE status = 'running' "
+                                    "AND checkpoint IS NOT NULL").fetchall()
+        except sqlite3.OperationalError:  # the kernel is still making the file
+            return []
         return [json.loads(r[0])["reports"] for r in rows]
 
     km, kc = start_new_kernel(kernel_name="python3")
