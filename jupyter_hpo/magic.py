@@ -181,6 +181,7 @@ class HPOMagics(Magics):
             template = self._parse(source)
             study = self._build_study(args, template)
             run = _Run(study, None, not args.no_apply, args.output)
+            self.runs.pop(study.name, None)  # the latest study is the last entry
             self.runs[study.name] = run
             self.shell.user_ns[args.output] = study
             try:
