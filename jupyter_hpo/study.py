@@ -447,6 +447,9 @@ class Study:
     def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
         self._live().on_finish(trial, outcome)
 
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        self._live().on_executor_error(message, details)
+
     def paused_outcome(self, trial: Trial) -> str | None:
         return self._live().paused_outcome(trial)
 

@@ -30,6 +30,10 @@ class TrialHooks(Protocol):
     def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
         """Take a finished trial."""
 
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        """The executor can run no more trials: the study stops with ``message`` (its stop
+        reason too, so no colon) and ``details``."""
+
 
 class Executor(ABC):
     """Template method: ``start``/``shutdown`` check the call, ``_start``/``_shutdown`` act."""
