@@ -136,8 +136,8 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> ClusterHandle:
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        raise HPOError(f"cannot reach the Dask scheduler at {address} within {timeout:g}s "
-                       f"({type(exc).__name__}: {exc}); is the scheduler running "
+        raise HPOError(f"cannot reach the Dask cluster at {address} within {timeout:g}s "
+                       f"({type(exc).__name__}: {exc}); is its scheduler running "
                        f"(`dask scheduler`) and is the address right?") from None
     return ClusterHandle(client, client.scheduler.address, "Dask cluster")
 

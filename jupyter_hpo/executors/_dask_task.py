@@ -14,9 +14,11 @@ and rejoins once it is promoted.
 from __future__ import annotations
 
 import contextlib
+import linecache
 import threading
 import time
 from collections import OrderedDict
+from types import CodeType
 from typing import Any
 
 from ..resources import Slot, default_device
@@ -41,8 +43,16 @@ def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], c
     """Run one trial on this worker; returns how it ended (the kernel learns it over the
     queue, with the result and the traceback)."""
     link = _Link(channel)
-    if link.start() != "go":
-        return "stopped"
+    try:
+        if link.start() != "go":
+            return "stopped"
+        return _run(link, payload, key, trial_id, config, gpu, cpus)
+    finally:
+        link.close()
+
+
+def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str, Any],
+         gpu: bool, cpus: float | None) -> str:
     trial = _WorkerTrial(trial_id, dict(config))
     trial.link = link
     trial.device = Slot((0,)).device(remapped=True) if gpu else default_device()
@@ -55,7 +65,7 @@ def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], c
         with _TrialContext(trial, link.report), _thread_limit(cpus):
             try:
                 objective = _load(key, payload)
-                filename = objective.filename
+                filename = _user_filename(objective)
                 output = objective.run(trial, trial.device)
             except TrialStopped:
                 outcome: tuple[Any, ...] = ("done", "stopped", None, "", "")
@@ -73,16 +83,37 @@ def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], c
 
 
 def _load(key: str, payload: bytes) -> Any:
-    """The cloudpickled objective, unpickled once per worker process (a few kept)."""
+    """The cloudpickled objective, unpickled once per worker process (a few kept). A cell's
+    source is put in ``linecache`` so that tracebacks show its lines here too."""
     with _objectives_lock:
         objective = _objectives.get(key)
         if objective is None:
             import cloudpickle
 
             objective = _objectives[key] = cloudpickle.loads(payload)
+            template = getattr(objective, "template", None)
+            if template is not None:  # cloudpickle renamed the code's file: name it again
+                template.code = _renamed(template.code, template.filename)
+                lines = template.source.splitlines(keepends=True)
+                linecache.cache[template.filename] = (len(template.source), None, lines,
+                                                      template.filename)
             while len(_objectives) > 4:
                 _objectives.popitem(last=False)
         return objective
+
+
+def _renamed(code: CodeType, filename: str) -> CodeType:
+    """``code`` and the code objects it holds (functions, comprehensions) in ``filename``."""
+    consts = tuple(_renamed(c, filename) if isinstance(c, CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
+def _user_filename(objective: Any) -> str:
+    """The file of the user's code as it runs here: a function shipped by value is renamed
+    by cloudpickle, and the traceback starts at its first frame."""
+    code = getattr(getattr(objective, "fn", None), "__code__", None)
+    return code.co_filename if code is not None else objective.filename
 
 
 @contextlib.contextmanager
@@ -186,6 +217,12 @@ class _Link:
         except Exception:  # noqa: BLE001 - worker internals differ between versions
             return True
         return task is not None and task.state not in ("cancelled", "released", "forgotten")
+
+    def close(self) -> None:
+        """Let go of the queues (the scheduler drops one when both ends have let go)."""
+        for queue in (self.up, self.down):
+            with contextlib.suppress(Exception):  # the scheduler may be gone
+                queue.close()
 
     def finish(self, outcome: tuple[Any, ...]) -> None:
         """Send the rest of the output and the outcome (a result that cannot be pickled

@@ -77,7 +77,7 @@ class _Run:
     waiting: bool = False  # a report waits for the study's answer
     told_paused: bool = False
     cancelled: bool = False
-    done: bool = False  # the task sent its outcome
+    done: bool = False  # the task sent its outcome (else the kernel ended the trial)
     finished: bool = False
 
 
@@ -147,6 +147,8 @@ class DaskExecutor(Executor):
 
         from ._dask_task import run_trial
 
+        if self.client.status != "running" and not self._lost:
+            self._cluster_lost(ConnectionError(f"the client is {self.client.status}"))
         if self._lost:
             raise HPOError(self._lost)
         key, payload = self._ship(objective)
@@ -209,10 +211,6 @@ class DaskExecutor(Executor):
                 _, status, result, error, tb = message
                 run.done = True
                 self._finish(run, TrialOutcome(TrialStatus(status), result, None, error, tb))
-        if run.done:  # nobody waits on the queues any more (else they are left to the cluster)
-            for queue in (run.up, run.down):
-                with contextlib.suppress(Exception):  # the cluster may be gone
-                    queue.close()
 
     def _label(self, worker: str) -> str:
         need = ", ".join(f"{k} {v:g}" for k, v in self.need.items())
@@ -252,6 +250,9 @@ class DaskExecutor(Executor):
             self._put(run, "stop")
             with contextlib.suppress(Exception):  # the cluster may be gone
                 run.up.put(("closed",))
+        for queue in (run.up, run.down):  # the scheduler drops them once the task let go too
+            with contextlib.suppress(Exception):  # the cluster may be gone
+                queue.close()
         with contextlib.suppress(Exception):  # the cluster may be gone
             run.future.release()
         run.hooks.on_finish(run.trial, outcome)
@@ -266,6 +267,10 @@ class DaskExecutor(Executor):
 
     def _task_failed(self, run: _Run) -> None:
         future = run.future
+        if future.status == "cancelled" and not self._closed and not self._lost \
+                and self.client.status != "running":  # the client gave up on the scheduler
+            self._cluster_lost(ConnectionError(f"the client is {self.client.status}"))
+            return
         if future.status == "cancelled":
             if self._lost:
                 outcome = TrialOutcome(TrialStatus.FAILED, error=self._lost)
@@ -308,6 +313,9 @@ class DaskExecutor(Executor):
         while not self._watch_stop.wait(WATCH_INTERVAL_S):
             try:
                 status = self.client.status
+                if status in ("closing", "closed") and not self._closed:
+                    self._cluster_lost(ConnectionError(f"the client is {status}"))
+                    return
                 if status != "running":
                     raise ConnectionError(f"the connection to the scheduler is {status}")
                 workers = set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
@@ -335,12 +343,16 @@ class DaskExecutor(Executor):
     def _cluster_lost(self, exc: BaseException) -> None:
         """The scheduler is gone: the study ends with that error; finished trials stay."""
         reason = f"{type(exc).__name__}: {exc}"
-        self._lost = (f"the Dask cluster ({self.handle.name}) went away ({reason}); the "
-                      f"finished trials are kept")
+        summary = "the Dask cluster went away; the finished trials are kept"
+        details = f"{self.handle.name} is unreachable ({reason})"
+        with self._lock:
+            if self._lost:
+                return
+            self._lost = f"{summary}\n{details}"
         log.error("jupyter_hpo: %s", self._lost)
         fail = getattr(self._hooks, "on_executor_error", None)
         if fail is not None:
-            fail(self._lost)
+            fail(summary, details)
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
