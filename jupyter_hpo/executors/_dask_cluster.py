@@ -18,7 +18,7 @@ from ..errors import HPOError
 from ..resources import Slot
 
 __all__ = ["CONNECT_TIMEOUT_S", "ClusterHandle", "capacity", "connect", "is_dask_client",
-           "own_local_cluster", "trial_resources", "use_client"]
+           "own_local_cluster", "scheduler_info", "trial_resources", "use_client"]
 
 CONNECT_TIMEOUT_S = 5.0
 """How long connecting to a scheduler address may take before the study fails (seconds)."""
@@ -39,6 +39,15 @@ def is_dask_client(value: Any) -> bool:
     """Whether ``value`` is a ``distributed.Client`` (without importing ``distributed``)."""
     return any(c.__name__ == "Client" and c.__module__.startswith("distributed")
                for c in type(value).__mro__)
+
+
+def scheduler_info(client: Any, workers: int = -1) -> dict[str, Any]:
+    """The scheduler's identity with ``workers`` of its workers (-1: all); versions of
+    ``distributed`` before ``n_workers`` existed list them all."""
+    try:
+        return client.scheduler_info(n_workers=workers)
+    except TypeError:
+        return client.scheduler_info()
 
 
 def trial_resources(gpus_per_trial: float | None,
@@ -73,7 +82,7 @@ class ClusterHandle:
     def dashboard_link(self) -> str | None:
         """The Dask dashboard's URL, or None when the scheduler serves none (no bokeh)."""
         try:
-            services = self.client.scheduler_info(n_workers=0).get("services", {})
+            services = scheduler_info(self.client, 0).get("services", {})
             if "dashboard" not in services:
                 return None
             link = self.client.dashboard_link
@@ -160,7 +169,7 @@ def capacity(handle: ClusterHandle, need: dict[str, float],
     workers: dict[str, Any] = {}
     deadline = time.monotonic() + wait
     while True:
-        workers = handle.client.scheduler_info(n_workers=-1).get("workers", {})
+        workers = scheduler_info(handle.client).get("workers", {})
         if workers or time.monotonic() >= deadline:
             break
         time.sleep(0.1)

@@ -43,6 +43,7 @@ from ._dask_cluster import (
     capacity,
     connect,
     own_local_cluster,
+    scheduler_info,
     trial_resources,
     use_client,
 )
@@ -318,7 +319,7 @@ class DaskExecutor(Executor):
                     return
                 if status != "running":
                     raise ConnectionError(f"the connection to the scheduler is {status}")
-                workers = set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+                workers = set(scheduler_info(self.client).get("workers", {}))
                 down_since = None
             except Exception as exc:  # noqa: BLE001 - any failure to reach the scheduler
                 if self._closed:
