@@ -4,11 +4,11 @@ The task talks to the kernel over two ``distributed.Queue`` s named after the tr
 served by the Dask scheduler (which the kernel and every worker already reach, wherever the
 cluster runs). On ``<channel>-up`` it puts ``("started", worker_address)``, ``("output",
 text)``, ``("report", values)`` and finally ``("done", status, result, error, traceback)``.
-On ``<channel>-down`` the kernel answers the start with ``"go"`` (or ``"stop"``: a re-run
-after the worker that ran the trial died), a report with ``"continue"``, ``"stop"`` or
+On ``<channel>-down`` the kernel answers a report with ``"continue"``, ``"stop"`` or
 ``("error", exception)``, and says ``"paused"`` while a report waits for a promotion: the task
 then secedes from the worker's thread pool, so that the worker runs another trial meanwhile,
-and rejoins once it is promoted.
+and rejoins once it is promoted. A task that Dask runs again after its worker died finds
+``"stop"`` waiting: the kernel has failed that trial already.
 """
 
 from __future__ import annotations
@@ -44,8 +44,7 @@ def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], c
     queue, with the result and the traceback)."""
     link = _Link(channel)
     try:
-        if link.start() != "go":
-            return "stopped"
+        link.up.put(("started", link.worker.address))
         return _run(link, payload, key, trial_id, config, gpu, cpus)
     finally:
         link.close()
@@ -150,10 +149,6 @@ class _Link:
         self.pending: list[str] = []
         self.closed = threading.Event()
 
-    def start(self) -> Any:
-        self.up.put(("started", self.worker.address))
-        return self._reply()
-
     def write(self, text: str) -> None:
         with self.lock:
             self.pending.append(text)
@@ -197,18 +192,16 @@ class _Link:
         from distributed import rejoin, secede
 
         seceded = False
-        try:
-            while True:
-                reply = self.down.get()
-                if reply == "paused":
-                    if not seceded:
-                        secede()
-                        seceded = True
-                    continue
-                return reply
-        finally:
-            if seceded:
+        while True:
+            reply = self.down.get()
+            if reply == "paused":
+                if not seceded:
+                    secede()
+                    seceded = True
+                continue
+            if seceded and reply != "stop":  # promoted: wait for a thread of the pool
                 rejoin()
+            return reply
 
     def _wanted(self) -> bool:
         """False once the scheduler released this task (cancelled, or its client left)."""

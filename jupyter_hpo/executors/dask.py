@@ -78,6 +78,7 @@ class _Run:
     waiting: bool = False  # a report waits for the study's answer
     told_paused: bool = False
     cancelled: bool = False
+    lost: str = ""  # why the kernel failed it (its worker died, the cluster went away)
     done: bool = False  # the task sent its outcome (else the kernel ended the trial)
     finished: bool = False
 
@@ -123,6 +124,7 @@ class DaskExecutor(Executor):
         self._lost: str | None = None
         self._hooks: TrialHooks | None = None
         self._cancels: list[threading.Thread] = []
+        self._ending: list[Any] = []  # futures of finished trials whose task may still return
         self._watch_stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True,
                                          name="hpo-dask-watcher")
@@ -144,8 +146,6 @@ class DaskExecutor(Executor):
 
     # ------------------------------------------------------------------ starting
     def _start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
-        from distributed import Queue
-
         from ._dask_task import run_trial
 
         if self.client.status != "running" and not self._lost:
@@ -155,8 +155,6 @@ class DaskExecutor(Executor):
         key, payload = self._ship(objective)
         self._hooks = hooks
         run = _Run(trial, hooks, f"jupyter-hpo-{self._token}-{trial.trial_id}")
-        run.up = Queue(f"{run.channel}-up", client=self.client)
-        run.down = Queue(f"{run.channel}-down", client=self.client)
         gpu = "GPU" in self.need
         trial.device = "cuda:0" if gpu else "cpu"
         trial.resources = "dask (queued)"
@@ -184,7 +182,17 @@ class DaskExecutor(Executor):
     # ---------------------------------------------------------------- the relay
     def _relay(self, run: _Run) -> None:
         """The kernel's end of one trial's queues: output, reports and its outcome."""
+        from distributed import Queue
+
         trial = run.trial
+        up = Queue(f"{run.channel}-up", client=self.client)  # made here, while Dask schedules
+        down = Queue(f"{run.channel}-down", client=self.client)
+        with run.lock:
+            run.up, run.down = up, down
+            if run.finished:  # ended before its queues existed: _finish could not close them
+                for queue in (up, down):
+                    queue.close()
+                return
         while not run.finished:
             try:
                 message = run.up.get()  # no timeout: the scheduler logs each one as an error
@@ -204,7 +212,6 @@ class DaskExecutor(Executor):
                 if run.worker is None:
                     run.worker = message[1]
                     trial.resources = self._label(message[1])
-                    self._put(run, "go")
                 else:  # Dask ran the task again: the worker that ran it died
                     self._put(run, "stop")
                     self._lose(run, f"{DIED} ({run.worker})")
@@ -247,21 +254,31 @@ class DaskExecutor(Executor):
             run.finished = True
         with self._lock:
             self._runs.pop(run.trial.trial_id, None)
-        if not run.done:  # ended by the kernel: a task still waiting stops, the relay ends
+        if run.up is None:
+            pass  # its relay has not made the queues yet; it closes them when it does
+        elif not run.done:  # ended by the kernel: a task still waiting stops, the relay ends
             self._put(run, "stop")
             with contextlib.suppress(Exception):  # the cluster may be gone
                 run.up.put(("closed",))
         for queue in (run.up, run.down):  # the scheduler drops them once the task let go too
             with contextlib.suppress(Exception):  # the cluster may be gone
-                queue.close()
-        with contextlib.suppress(Exception):  # the cluster may be gone
-            run.future.release()
+                if queue is not None:
+                    queue.close()
+        with self._lock:  # a task that is still returning is waited for at shutdown
+            self._ending = [f for f in self._ending if not f.done()]
+            if not run.future.done():
+                self._ending.append(run.future)
+        if run.future.done():
+            run.future.release()  # else Dask would run it again if its result got lost
         run.hooks.on_finish(run.trial, outcome)
 
     def _on_done(self, run: _Run) -> None:
         """Dask's callback: a task that errored, was cancelled or lost ends its trial (a task
         that returned has sent its outcome over the queue)."""
-        if run.finished or run.future.status == "finished":
+        if run.finished:
+            run.future.release()  # the study has its outcome: Dask may forget the task
+            return
+        if run.future.status == "finished":
             return
         threading.Thread(target=self._task_failed, args=(run,), daemon=True,
                          name=f"hpo-dask-failed-{run.trial.trial_id}").start()
@@ -273,8 +290,8 @@ class DaskExecutor(Executor):
             self._cluster_lost(ConnectionError(f"the client is {self.client.status}"))
             return
         if future.status == "cancelled":
-            if self._lost:
-                outcome = TrialOutcome(TrialStatus.FAILED, error=self._lost)
+            if run.lost or self._lost:
+                outcome = TrialOutcome(TrialStatus.FAILED, error=run.lost or self._lost)
             elif run.cancelled or self._closed:
                 outcome = TrialOutcome(TrialStatus.STOPPED)
             else:
@@ -296,8 +313,10 @@ class DaskExecutor(Executor):
 
     def _lose(self, run: _Run, why: str) -> None:
         """The trial's worker (or the whole cluster) is gone: the trial fails with ``why``."""
-        if run.finished or run.cancelled:
-            return
+        with run.lock:
+            if run.finished or run.cancelled or run.lost:
+                return
+            run.lost = why
         if run.trial.status is TrialStatus.PAUSED:  # its relay waits for a promotion
             stop_trial = getattr(run.hooks, "stop_trial", None)
             if stop_trial is not None:
@@ -408,11 +427,27 @@ class DaskExecutor(Executor):
         for timer in timers:
             if timer is not threading.current_thread():
                 timer.join(timeout=70)
+        self._wait_for_tasks()
         if self._payload is not None:
             with contextlib.suppress(Exception):  # the cluster may be gone
                 self._payload[1].release()
         self.handle.close()
         _live.discard(self)
+
+
+    def _wait_for_tasks(self, timeout: float = 10.0) -> None:
+        """Until the tasks of finished trials have returned (a trial reports its end just
+        before its task returns), so that none runs once the study has ended."""
+        from distributed import wait
+
+        with self._lock:
+            futures, self._ending = [f for f in self._ending if not f.done()], []
+        if futures and self.client.status == "running":
+            with contextlib.suppress(Exception):  # a timeout, or the cluster went away
+                wait(futures, timeout=timeout)
+        for future in futures:
+            with contextlib.suppress(Exception):
+                future.release()
 
 
 def _executing(key: str, dask_worker: Any) -> bool:
