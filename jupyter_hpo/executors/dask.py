@@ -125,6 +125,7 @@ class DaskExecutor(Executor):
         self._hooks: TrialHooks | None = None
         self._cancels: list[threading.Thread] = []
         self._ending: list[Any] = []  # futures of finished trials whose task may still return
+        self._free: list[str] = []  # workers whose trial has just ended
         self._watch_stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True,
                                          name="hpo-dask-watcher")
@@ -158,10 +159,13 @@ class DaskExecutor(Executor):
         gpu = "GPU" in self.need
         trial.device = "cuda:0" if gpu else "cpu"
         trial.resources = "dask (queued)"
+        with self._lock:  # a worker whose trial just ended takes the next one (Dask would
+            free = self._free.pop() if self._free else None  # else queue it anywhere)
         run.future = self.client.submit(
             run_trial, payload, key, trial.trial_id, dict(trial.config), run.channel, gpu,
             self.need.get("CPU"), key=f"hpo-trial-{trial.trial_id}-{self._token}",
-            resources=self.need or None, pure=False)
+            resources=self.need or None, pure=False, workers=[free] if free else None,
+            allow_other_workers=bool(free))
         with self._lock:
             self._runs[trial.trial_id] = run
         run.future.add_done_callback(lambda _: self._on_done(run))
@@ -254,6 +258,8 @@ class DaskExecutor(Executor):
             run.finished = True
         with self._lock:
             self._runs.pop(run.trial.trial_id, None)
+            if run.done and run.worker is not None:
+                self._free.append(run.worker)
         if run.up is None:
             pass  # its relay has not made the queues yet; it closes them when it does
         elif not run.done:  # ended by the kernel: a task still waiting stops, the relay ends
