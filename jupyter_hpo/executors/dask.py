@@ -398,28 +398,33 @@ class DaskExecutor(Executor):
             self._cancels.append(timer)
         timer.start()
 
-    def _force_cancel(self, run: _Run) -> None:
-        if run.finished or self._lost:
-            return
-        run.cancelled = True
-        with contextlib.suppress(Exception):  # the cluster may be gone
-            run.future.cancel()  # Dask's callback ends the trial (as stopped)
-        self._put(run, "stop")  # a task waiting for an answer ends now
-        worker = run.worker
-        if worker is None or self.owns_cluster and self._closed:
-            return  # never started, or its worker is closed with the cluster
+    def _force_cancel(self, *runs: _Run) -> None:
+        """Cancel the runs' tasks now; a task still running user code half a second later
+        has its worker restarted (unless the worker runs another trial of the study)."""
+        runs = tuple(r for r in runs if not r.finished and not self._lost)
+        for run in runs:
+            run.cancelled = True
+            with contextlib.suppress(Exception):  # the cluster may be gone
+                run.future.cancel()  # Dask's callback ends the trial (as stopped)
+            self._put(run, "stop")  # a task waiting for an answer ends now
+        started = [r for r in runs if r.worker is not None]
+        if not started or self.owns_cluster and self._closed:
+            return  # never started, or their workers close with the cluster
         time.sleep(0.5)
-        with self._lock:
-            shared = any(r.worker == worker for r in self._runs.values() if r is not run)
-        try:
-            still = self.client.run(_executing, run.future.key, workers=[worker]).get(worker)
-            if still and not shared:
-                log.warning("jupyter_hpo: trial %s ignored its stop; restarting its Dask "
-                            "worker %s", run.trial.trial_id, worker)
-                self.client.restart_workers([worker], timeout=60, raise_for_error=False)
-        except Exception:  # the worker may be gone already
-            log.debug("jupyter_hpo: could not end trial %s's task", run.trial.trial_id,
-                      exc_info=True)
+        for run in started:
+            worker = run.worker
+            with self._lock:
+                shared = any(r.worker == worker for r in self._runs.values()
+                             if r not in runs)
+            try:
+                still = self.client.run(_executing, run.future.key, workers=[worker])
+                if still.get(worker) and not shared:
+                    log.warning("jupyter_hpo: trial %s ignored its stop; restarting its Dask "
+                                "worker %s", run.trial.trial_id, worker)
+                    self.client.restart_workers([worker], timeout=60, raise_for_error=False)
+            except Exception:  # the worker may be gone already
+                log.debug("jupyter_hpo: could not end trial %s's task", run.trial.trial_id,
+                          exc_info=True)
 
     # ---------------------------------------------------------------- shutdown
     def _shutdown(self) -> None:
@@ -428,8 +433,7 @@ class DaskExecutor(Executor):
             runs, timers = list(self._runs.values()), list(self._cancels)
         for timer in timers:
             timer.cancel()
-        for run in runs:
-            self._force_cancel(run)
+        self._force_cancel(*runs)
         for timer in timers:
             if timer is not threading.current_thread():
                 timer.join(timeout=70)
@@ -439,7 +443,6 @@ class DaskExecutor(Executor):
                 self._payload[1].release()
         self.handle.close()
         _live.discard(self)
-
 
     def _wait_for_tasks(self, timeout: float = 10.0) -> None:
         """Until the tasks of finished trials have returned (a trial reports its end just
