@@ -372,7 +372,7 @@ def test_unreachable_address_fails_fast_before_any_trial(ipython_shell):
     with pytest.raises(UsageError, match="--address applies to --executor dask"):
         ip.run_cell_magic("hpo", f"--address {address} --quiet",
                           "x = Real(0, 1)\nreport(loss=x)\n")
-    with pytest.raises(HPOError, match="must be a Dask scheduler address"):
+    with pytest.raises(ValueError, match="must be a Dask scheduler address"):
         DaskExecutor(address="not an address")
 
 

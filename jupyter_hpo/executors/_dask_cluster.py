@@ -60,7 +60,7 @@ def trial_resources(gpus_per_trial: float | None,
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value) or value <= 0:
-            raise HPOError(f"{option} is {value!r}, but must be a number > 0")
+            raise ValueError(f"{option} is {value!r}, but must be a number > 0")
         need[name] = float(value)
     return need
 
@@ -136,10 +136,10 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> ClusterHandle:
     """A client of the scheduler at ``address``; an HPOError naming the address and the
     reason when it cannot be reached within ``timeout`` seconds."""
     if not isinstance(address, str) or not _ADDRESS.match(address.strip()):
-        raise HPOError(f"address is {address!r}, but must be a Dask scheduler address such as "
+        raise ValueError(f"address is {address!r}, but must be a Dask scheduler address such as "
                        f"tcp://host:8786")
     if not (isinstance(timeout, (int, float)) and timeout > 0):
-        raise HPOError(f"connect_timeout is {timeout!r}, but must be a number of seconds > 0")
+        raise ValueError(f"connect_timeout is {timeout!r}, but must be a number of seconds > 0")
     distributed = _distributed()
     address = address.strip()
     try:

@@ -96,7 +96,7 @@ class DaskExecutor(Executor):
                  gpus_per_trial: float | None = None,
                  cpus_per_trial: float | None = None) -> None:
         if address is not None and client is not None:
-            raise HPOError("pass the Dask cluster's address or a Client, not both")
+            raise ValueError("pass the Dask cluster's address or a Client, not both")
         self.need = trial_resources(gpus_per_trial, cpus_per_trial)
         self.capture_output = True  # a task's output can only reach the trial's view
         if client is not None:
