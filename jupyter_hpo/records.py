@@ -134,8 +134,45 @@ class StudyState(_TextEnum):
         return self in (StudyState.RUNNING, StudyState.STOPPING)
 
 
+class ReportsReader:
+    """What a trial's ``reports`` say: shared by the live ``Trial`` and its record."""
+
+    reports: Any
+
+    def last(self, key: str, default: Any = None) -> Any:
+        """The last reported value of ``key``."""
+        for values in reversed(self.reports):
+            if key in values:
+                return values[key]
+        return default
+
+    def best(self, metric: str, direction: Direction | str) -> float | None:
+        """The best reported value of ``metric`` under ``direction`` ("min" or "max")."""
+        return Direction.of(direction).best(r.get(metric) for r in self.reports)
+
+
+class SettingsReader:
+    """What a study's ``direction`` and ``settings`` say: shared by the live ``Study``, its
+    record and a storage's summary of it."""
+
+    direction: Direction
+    settings: Mapping[str, Any]
+
+    @property
+    def mode(self) -> str:
+        return self.direction.value
+
+    @property
+    def budget(self) -> int | None:
+        return self.settings.get("trials")
+
+    @property
+    def time_limit(self) -> float | None:
+        return self.settings.get("time_limit")
+
+
 @dataclass(frozen=True, eq=False)
-class TrialRecord:
+class TrialRecord(ReportsReader):
     """One trial as it was when the record was taken. ``times`` holds the seconds since the
     study started at which each report arrived; ``start_time``/``end_time`` are epoch seconds."""
 
@@ -152,17 +189,6 @@ class TrialRecord:
     resources: str = "cpu"
     bracket: int = 0
     slot: int = 0
-
-    def last(self, key: str, default: Any = None) -> Any:
-        """The last reported value of ``key``."""
-        for values in reversed(self.reports):
-            if key in values:
-                return values[key]
-        return default
-
-    def best(self, metric: str, direction: Direction | str) -> float | None:
-        """The best reported value of ``metric``."""
-        return Direction.of(direction).best(r.get(metric) for r in self.reports)
 
     def duration_at(self, now: float) -> float:
         return (self.end_time if self.end_time is not None else now) - self.start_time
@@ -193,7 +219,7 @@ def incumbents_of(trials: Iterable[TrialRecord], metric: str,
 
 
 @dataclass(frozen=True, eq=False)
-class StudySummary:
+class StudySummary(SettingsReader):
     """One line of a storage's list of studies (no trials): what a studies panel shows."""
 
     name: str
@@ -212,17 +238,9 @@ class StudySummary:
     owner: str | None = None
     study_id: int | None = None
 
-    @property
-    def mode(self) -> str:
-        return self.direction.value
-
-    @property
-    def budget(self) -> int | None:
-        return self.settings.get("trials")
-
 
 @dataclass(frozen=True, eq=False)
-class StudyRecord:
+class StudyRecord(SettingsReader):
     """A whole study as it was when the record was taken: settings, state and every trial.
 
     Duck-compatible with the live :class:`~jupyter_hpo.study.Study` where tables, plots and
@@ -245,18 +263,6 @@ class StudyRecord:
     owner: str | None = None
     study_id: int | None = None
     incumbents: tuple[tuple[float, int, float], ...] | None = None
-
-    @property
-    def mode(self) -> str:
-        return self.direction.value
-
-    @property
-    def budget(self) -> int | None:
-        return self.settings.get("trials")
-
-    @property
-    def time_limit(self) -> float | None:
-        return self.settings.get("time_limit")
 
     @property
     def done(self) -> bool:

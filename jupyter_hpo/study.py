@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError, StudyFailedError
 from .options import StudyOptions
-from .records import StudyRecord, StudyState, TrialRecord, TrialStatus, finite_number
+from .records import (
+    SettingsReader,
+    StudyRecord,
+    StudyState,
+    TrialRecord,
+    TrialStatus,
+    finite_number,
+)
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -49,7 +56,7 @@ class StudyEvent:
         return None if self.trial is None else self.trial.trial_id
 
 
-class Study:
+class Study(SettingsReader):
     """Runs trials of ``objective`` over ``space`` and keeps their results.
 
     Options come as a :class:`StudyOptions` or as its fields in keyword arguments (``metric``,
@@ -184,18 +191,6 @@ class Study:
         return study
 
     # ------------------------------------------------------------------ reading
-    @property
-    def mode(self) -> str:
-        return self.direction.value
-
-    @property
-    def budget(self) -> int | None:
-        return self.settings.get("trials")
-
-    @property
-    def time_limit(self) -> float | None:
-        return self.settings.get("time_limit")
-
     @property
     def state(self) -> StudyState:
         return self.controller.state if self.controller else self._record.state

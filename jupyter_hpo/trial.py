@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from .errors import HPOError
-from .records import Direction, TrialRecord, TrialStatus, finite_number
+from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
 
 __all__ = ["Decision", "ReportError", "Trial", "TrialStatus", "TrialStopped", "check_report",
            "current_trial", "report"]
@@ -39,7 +39,7 @@ class Decision(str, Enum):
 
 
 @dataclass(eq=False)
-class Trial:
+class Trial(ReportsReader):
     """One evaluation of one configuration, while it runs; ``freeze()`` gives its record.
 
     ``reports`` grows with every ``report()`` and ``report_times`` with it (seconds since the
@@ -66,17 +66,6 @@ class Trial:
     @property
     def duration(self) -> float:
         return (self.end_time or time.time()) - self.start_time
-
-    def last(self, key: str, default: Any = None) -> Any:
-        """The last reported value of ``key``."""
-        for values in reversed(self.reports):
-            if key in values:
-                return values[key]
-        return default
-
-    def best(self, metric: str, mode: str | Direction) -> float | None:
-        """The best reported value of ``metric`` under ``mode`` ("min" or "max")."""
-        return Direction.of(mode).best(r.get(metric) for r in self.reports)
 
     def write_output(self, text: str) -> None:
         """Keep what the trial printed, at most ``OUTPUT_LIMIT`` characters (the newest)."""
