@@ -100,7 +100,11 @@ class ClusterHandle:
                 logging.getLogger(__name__).debug("closing the Dask client failed",
                                                   exc_info=True)
         if self.cluster is not None:
-            self.cluster.close(timeout=20)
+            try:
+                self.cluster.close(timeout=20)
+            except Exception:  # e.g. at interpreter exit, after Dask closed its own loop
+                logging.getLogger(__name__).warning("closing the study's LocalCluster failed",
+                                                    exc_info=True)
 
 
 def own_local_cluster(slots: list[Slot], need: dict[str, float]) -> ClusterHandle:
