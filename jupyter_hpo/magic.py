@@ -370,8 +370,9 @@ class HPOMagics(Magics):
             except KeyboardInterrupt:
                 study.stop("interrupted twice", force=True)
                 study.wait(5)
-        self._conclude(run)
-        if interrupted:
+        with deferred_interrupts() as interrupted_again:  # the final drawing, uncut
+            self._conclude(run)
+        if interrupted or interrupted_again():
             raise KeyboardInterrupt
         if study.error is not None:
             raise UsageError(f"StudyFailedError: {study.error}")
@@ -381,9 +382,12 @@ class HPOMagics(Magics):
 
         with serving_ui_events() as poll:
             while not run.study.done:
-                poll(0.05)
+                poll(0.05)  # an interrupt lands here, or in the wait below
                 if run.dashboard is not None:
-                    run.dashboard.refresh()
+                    with deferred_interrupts() as interrupted:  # drawing may import
+                        run.dashboard.refresh()                # matplotlib: never cut it
+                    if interrupted():
+                        raise KeyboardInterrupt
         run.study.wait()  # the study is stored
 
     def _conclude(self, run: _Run) -> None:
