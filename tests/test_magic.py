@@ -228,3 +228,12 @@ def test_process_executor_runs_functions_and_classes_defined_in_the_notebook(ip)
     assert [t.status.value for t in study.trials] == ["completed"] * 3
     for trial in study.trials:
         assert trial.reports[-1]["score"] == trial.config["x"] * 3 + 1
+
+
+def test_process_executor_tracebacks_show_the_cells_own_lines(ip):
+    with pytest.raises(UsageError):
+        ip.run_cell_magic("hpo", "--quiet --executor process --trials 3 --storage none",
+                          "x = Real(0, 1)\ny = 1\nraise ValueError('boom')\nreport(acc=x)\n")
+    traceback = ip.user_ns["_hpo"].trials[0].traceback
+    assert "line 3, in <module>\n    raise ValueError('boom')" in traceback
+    assert "_worker.py" not in traceback and "<dynamic-code>" not in traceback

@@ -14,11 +14,9 @@ and rejoins once it is promoted. A task that Dask runs again after its worker di
 from __future__ import annotations
 
 import contextlib
-import linecache
 import threading
 import time
 from collections import OrderedDict
-from types import CodeType
 from typing import Any
 
 from ..resources import Slot, default_device
@@ -64,7 +62,7 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
         with _TrialContext(trial, link.report), _thread_limit(cpus):
             try:
                 objective = _load(key, payload)
-                filename = _user_filename(objective)
+                filename = objective.filename
                 output = objective.run(trial, trial.device)
             except TrialStopped:
                 outcome: tuple[Any, ...] = ("done", "stopped", None, "", "")
@@ -82,37 +80,16 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
 
 
 def _load(key: str, payload: bytes) -> Any:
-    """The cloudpickled objective, unpickled once per worker process (a few kept). A cell's
-    source is put in ``linecache`` so that tracebacks show its lines here too."""
+    """The cloudpickled objective, unpickled once per worker process (a few kept)."""
     with _objectives_lock:
         objective = _objectives.get(key)
         if objective is None:
             import cloudpickle
 
             objective = _objectives[key] = cloudpickle.loads(payload)
-            template = getattr(objective, "template", None)
-            if template is not None:  # cloudpickle renamed the code's file: name it again
-                template.code = _renamed(template.code, template.filename)
-                lines = template.source.splitlines(keepends=True)
-                linecache.cache[template.filename] = (len(template.source), None, lines,
-                                                      template.filename)
             while len(_objectives) > 4:
                 _objectives.popitem(last=False)
         return objective
-
-
-def _renamed(code: CodeType, filename: str) -> CodeType:
-    """``code`` and the code objects it holds (functions, comprehensions) in ``filename``."""
-    consts = tuple(_renamed(c, filename) if isinstance(c, CodeType) else c
-                   for c in code.co_consts)
-    return code.replace(co_filename=filename, co_consts=consts)
-
-
-def _user_filename(objective: Any) -> str:
-    """The file of the user's code as it runs here: a function shipped by value is renamed
-    by cloudpickle, and the traceback starts at its first frame."""
-    code = getattr(getattr(objective, "fn", None), "__code__", None)
-    return code.co_filename if code is not None else objective.filename
 
 
 @contextlib.contextmanager
