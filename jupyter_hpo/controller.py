@@ -478,6 +478,11 @@ class Controller(TrialStateMixin):
             if trial_id in self._stop_reasons:
                 raise TrialStopped()
 
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        """The executor can run no more trials (e.g. its Dask cluster went away): the study
+        stops with ``message`` (then ``details``) as its error; finished trials are kept."""
+        self._fail(message, details)
+
     def paused_outcome(self, trial: Trial) -> str | None:
         """For executors that do not block on a pause: ``None`` while ``trial`` stays paused,
         ``"stop"`` when it must end (report it finished as stopped), ``"resume"`` when it goes

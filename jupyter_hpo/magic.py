@@ -123,10 +123,14 @@ class HPOMagics(Magics):
     @argument("--workers", type=int, help="concurrent trials (default 1, or one per GPU slot "
                                           "with --gpus-per-trial)")
     @argument("--executor", choices=["thread", "process", "dask"], default="thread",
-              help="where trials run: threads of the kernel (default) or worker processes")
+              help="where trials run: threads of the kernel (default), worker processes, or "
+                   "tasks on a Dask cluster (a LocalCluster of --workers processes without "
+                   "--address)")
     @argument("--trial-timeout", help="process executor: fail a trial that runs longer than "
                                       "this (90, 90s, 30m, 1h)")
-    @argument("--address", help="dask scheduler address (not available yet)")
+    @argument("--address", help="dask executor: the scheduler of an existing cluster "
+                                "(tcp://host:8786), or the name of a distributed.Client in the "
+                                "notebook")
     @argument("--gpus-per-trial", type=float, help="GPUs per trial: 1, 2, ... or a fraction "
                                                    "0.5, 0.25 that packs trials onto a GPU")
     @argument("--cpus-per-trial", type=float, help="CPU threads per trial (caps concurrent "
@@ -166,8 +170,6 @@ class HPOMagics(Magics):
         are in the notebook and the Study is in ``_hpo``.
         """
         args = parse_argstring(self.hpo, line)
-        if args.address:
-            raise UsageError("--address is not available in this version of jupyter_hpo")
         if not args.output.isidentifier():
             raise UsageError(f"-o {args.output!r} is not a valid variable name")
         if args.name is not None and args.name in self.runs \
@@ -281,8 +283,18 @@ class HPOMagics(Magics):
                                  f"e.g. points=5")
             key, value = opt.split("=", 1)
             searcher_options[key.strip().replace("-", "_")] = parse_option_value(value.strip())
-        executor_options = {}
+        executor_options: dict[str, Any] = {}
+        executor: Any = args.executor
+        if args.address is not None and args.executor != "dask":
+            raise UsageError(f"--address applies to --executor dask, but the executor is "
+                             f"{args.executor}: add --executor dask")
         try:
+            if args.address is not None:
+                cluster = self._cluster(args.address)
+                if isinstance(cluster, str):
+                    executor_options["address"] = cluster
+                else:
+                    executor = cluster  # a distributed.Client: trials run on its cluster
             if args.trial_timeout is not None:
                 executor_options["trial_timeout"] = parse_duration(args.trial_timeout,
                                                                    "--trial-timeout")
@@ -306,11 +318,25 @@ class HPOMagics(Magics):
             metric=metric, mode=mode, trials=args.trials, time_limit=time_limit,
             scheduler=args.scheduler, scheduler_options=scheduler_options,
             searcher=args.searcher, searcher_options=searcher_options, seed=args.seed,
-            workers=args.workers, executor=args.executor, executor_options=executor_options,
+            workers=args.workers, executor=executor, executor_options=executor_options,
             gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
             resource=args.resource, name=args.name, storage=storage, resume=args.resume,
             capture_output=True, points_to_evaluate=points, warm_start=args.warm_start,
             keep_checkpoints=args.keep_checkpoints, **extra)
+
+    def _cluster(self, address: str) -> Any:
+        """``--address``: a scheduler address (returned as it is), or the name of a
+        ``distributed.Client`` in the notebook (the client is returned)."""
+        from .executors._dask_cluster import is_dask_client
+
+        value = self.shell.user_ns.get(address) if address.isidentifier() else None
+        if value is not None:
+            if not is_dask_client(value):
+                raise ValueError(f"--address {address} names a {type(value).__name__}, but must "
+                                 f"be a scheduler address (tcp://host:8786) or a "
+                                 f"distributed.Client")
+            return value
+        return address
 
     def _build_study(self, args: Any, template: CellTemplate) -> Study:
         from .objective import CellObjective
@@ -319,7 +345,7 @@ class HPOMagics(Magics):
         options = self._options(args, template)
         try:
             objective = CellObjective(template, self.shell.user_ns, options.metric)
-            if args.executor == "process":
+            if args.executor in ("process", "dask"):
                 objective = objective.for_process()  # fails now if a variable cannot pickle
             study = Study(objective, template.space, options)
         except (ValueError, HPOError) as exc:
@@ -367,8 +393,9 @@ class HPOMagics(Magics):
             except KeyboardInterrupt:
                 study.stop("interrupted twice", force=True)
                 study.wait(5)
-        self._conclude(run)
-        if interrupted:
+        with deferred_interrupts() as interrupted_again:  # the final drawing, uncut
+            self._conclude(run)
+        if interrupted or interrupted_again():
             raise KeyboardInterrupt
         if study.error is not None:
             raise UsageError(f"StudyFailedError: {study.error}")
@@ -378,9 +405,12 @@ class HPOMagics(Magics):
 
         with serving_ui_events() as poll:
             while not run.study.done:
-                poll(0.05)
+                poll(0.05)  # an interrupt lands here, or in the wait below
                 if run.dashboard is not None:
-                    run.dashboard.refresh()
+                    with deferred_interrupts() as interrupted:  # drawing may import
+                        run.dashboard.refresh()                # matplotlib: never cut it
+                    if interrupted():
+                        raise KeyboardInterrupt
         run.study.wait()  # the study is stored
 
     def _conclude(self, run: _Run) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ast
 import inspect
+import linecache
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from .annotate import CONFIG_NAME, RESULT_NAME, CellTemplate
@@ -31,6 +33,17 @@ class CellObjective:
     def __init__(self, template: CellTemplate, user_ns: dict[str, Any], metric: str) -> None:
         self.template, self.user_ns, self.metric = template, user_ns, metric
         self.filename = template.filename
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled in a worker (process or Dask): cloudpickle names shipped code
+        ``<dynamic-code>``, so the cell's code gets its own file name back and its source goes
+        into ``linecache``: tracebacks there show the cell's lines, as in the kernel."""
+        self.__dict__.update(state)
+        template = self.template
+        template.code = _in_file(template.code, template.filename)
+        lines = template.source.splitlines(keepends=True)
+        linecache.cache[template.filename] = (len(template.source), None, lines,
+                                              template.filename)
 
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         ns = dict(self.user_ns)
@@ -83,10 +96,16 @@ class FunctionObjective:
         if not callable(fn):
             raise TypeError(f"the objective is {fn!r}, but must be a callable taking a config")
         self.fn, self.metric = fn, metric
-        self.filename = getattr(getattr(fn, "__code__", None), "co_filename", "<function>")
+        self.filename = _code_file(fn)
         params = inspect.signature(fn).parameters
         self._extras = [n for n in ("report", "trial", "device", "checkpoint", "restore")
                         if n in params]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled in a worker: a function shipped by value now lives in another file (its
+        traceback starts at its first frame there)."""
+        self.__dict__.update(state)
+        self.filename = _code_file(self.fn)
 
     def for_process(self) -> FunctionObjective:
         """This objective, checked to pickle (with cloudpickle) for a worker process."""
@@ -108,6 +127,17 @@ class FunctionObjective:
             raise HPOError(f"the objective returned {value!r}; return a number (the value of "
                            f"{self.metric!r}) or a dict of metrics")
         return TrialOutput({self.metric: value})
+
+
+def _code_file(fn: Callable[..., Any]) -> str:
+    return getattr(getattr(fn, "__code__", None), "co_filename", "<function>")
+
+
+def _in_file(code: CodeType, filename: str) -> CodeType:
+    """``code`` and the code objects it holds (functions, comprehensions) in ``filename``."""
+    consts = tuple(_in_file(c, filename) if isinstance(c, CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 def _is_number(value: Any) -> bool:

@@ -77,7 +77,7 @@ class StudyOptions:
     """Everything a study is configured with (see the README's option table).
 
     ``scheduler``/``searcher``/``executor``/``storage`` are names (or locations) or ready
-    objects. ``validated()`` returns a copy with ``mode`` settled (inferred from the metric's
+    objects; ``executor`` may also be a ``distributed.Client`` (trials run on its cluster). ``validated()`` returns a copy with ``mode`` settled (inferred from the metric's
     name when possible) and the default budget filled in.
 
     ``points_to_evaluate``: configurations (possibly partial) to run first, in order;
@@ -177,7 +177,7 @@ class StudyOptions:
             data[key] = dict(getattr(self, key))
         for key in ("scheduler", "searcher", "executor"):
             value = getattr(self, key)
-            data[key] = value if isinstance(value, str) else type(value).__name__
+            data[key] = value if isinstance(value, str) else _component_name(value)
         return data
 
     # ------------------------------------------------------------ components
@@ -200,8 +200,18 @@ class StudyOptions:
     def make_executor(self) -> Executor:
         """The executor, with one slot per concurrent trial."""
         from .executors import make_executor
+        from .executors._dask_cluster import is_dask_client
         from .resources import plan_slots
 
+        if is_dask_client(self.executor) or self.executor == "dask":
+            # The cluster's workers hold the GPUs and CPUs: the executor maps the options to
+            # Dask worker resources (and plans local slots only for a cluster it starts).
+            options = dict(self.executor_options)
+            if is_dask_client(self.executor):
+                options["client"] = self.executor
+            return make_executor("dask", workers=self.workers, capture_output=True,
+                                 gpus_per_trial=self.gpus_per_trial,
+                                 cpus_per_trial=self.cpus_per_trial, **options)
         if not isinstance(self.executor, str):
             if self.executor_options:
                 raise ValueError("executor_options given with an executor object; pass them to "
@@ -210,6 +220,13 @@ class StudyOptions:
         slots = plan_slots(self.workers, self.gpus_per_trial, self.cpus_per_trial)
         return make_executor(self.executor, slots=slots, capture_output=self.capture_output,
                              **dict(self.executor_options))
+
+
+def _component_name(value: Any) -> str:
+    """What storage keeps of an object option: ``dask`` for a Dask client, else its class."""
+    from .executors._dask_cluster import is_dask_client
+
+    return "dask" if is_dask_client(value) else type(value).__name__
 
 
 def _scheduler_options(name: str) -> tuple[str, ...]:

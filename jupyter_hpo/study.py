@@ -527,6 +527,9 @@ class Study(SettingsReader):
     def on_side(self, trial: Trial, kind: str, data: Any) -> None:
         self._live().on_side(trial, kind, data)
 
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        self._live().on_executor_error(message, details)
+
     def paused_outcome(self, trial: Trial) -> str | None:
         return self._live().paused_outcome(trial)
 

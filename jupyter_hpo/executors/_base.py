@@ -35,6 +35,10 @@ class TrialHooks(Protocol):
         """Take what a trial tells besides reports: ``("set", attrs)``,
         ``("checkpoint", Checkpoint)``."""
 
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        """The executor can run no more trials: the study stops with ``message`` (its stop
+        reason too, so no colon) and ``details``."""
+
 
 class Executor(ABC):
     """Template method: ``start``/``shutdown`` check the call, ``_start``/``_shutdown`` act."""
