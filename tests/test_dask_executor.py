@@ -202,6 +202,37 @@ def test_promotion_pauses_free_the_worker(fresh):
     assert running_tasks(fresh) == []
 
 
+def counting(config, report, trial, checkpoint, restore):
+    """Nine epochs, a checkpoint before each report; says where it resumed, and on which
+    worker process it ran."""
+    state = restore()
+    start = 1 if state is None else state["epoch"] + 1
+    if state is not None:
+        trial.set(resumed_at=start)
+    trial.set(pid=os.getpid())
+    for epoch in range(start, 10):
+        checkpoint({"epoch": epoch, "x": config["x"]})
+        report(epoch=epoch, loss=config["x"] / epoch)
+
+
+def test_promoted_trials_continue_from_checkpoints_as_new_tasks(fresh, tmp_path):
+    """With checkpoints, a paused trial ends its task (its worker is free) and a new task
+    continues it from its checkpoint when it is promoted; trial.set reaches the kernel."""
+    study = make_study(counting, {"x": Real(0, 1)}, executor=fresh, trials=9, seed=1,
+                       scheduler="hyperband", storage=str(tmp_path / "runs.db"),
+                       scheduler_options={"max_t": 9, "type": "promotion"})
+    study.run()
+    resumed = [t for t in study.trials if "resumed_at" in t.user_attrs]
+    assert resumed and study.counts()["failed"] == 0
+    for trial in study.trials:
+        epochs = [r["epoch"] for r in trial.reports]
+        assert epochs == list(range(1, len(epochs) + 1))
+        assert "pid" in trial.user_attrs
+    assert len({t.user_attrs["pid"] for t in study.trials}) <= 2  # the cluster's 2 workers
+    assert study.best_trial.restore() == {"epoch": 9, "x": study.best_config["x"]}
+    assert running_tasks(fresh) == []
+
+
 def test_killed_worker_fails_only_its_trial(fresh):
     """A worker SIGKILLed mid-trial fails that trial; a trial's exception keeps its
     traceback; the others complete on the surviving (and restarted) workers."""

@@ -4,10 +4,13 @@ The task talks to the kernel over two ``distributed.Queue`` s named after the tr
 served by the Dask scheduler (which the kernel and every worker already reach, wherever the
 cluster runs). On ``<channel>-up`` it puts ``("started", worker_address)``, ``("output",
 text)``, ``("report", values)`` and finally ``("done", status, result, error, traceback)``.
-On ``<channel>-down`` the kernel answers a report with ``"continue"``, ``"stop"`` or
+On ``<channel>-down`` the kernel answers a report with ``"continue"``, ``"stop"``,
+``"release"`` (the trial paused after saving a checkpoint: its code ends, status ``released``,
+and a new task runs it again from the checkpoint when it is promoted) or
 ``("error", exception)``, and says ``"paused"`` while a report waits for a promotion: the task
 then secedes from the worker's thread pool, so that the worker runs another trial meanwhile,
-and rejoins once it is promoted. A task that Dask runs again after its worker died finds
+and rejoins once it is promoted. ``("side", kind, data)`` on ``<channel>-up`` carries what the
+trial tells besides reports (``trial.set`` attributes, a new checkpoint). A task that Dask runs again after its worker died finds
 ``"stop"`` waiting: the kernel has failed that trial already.
 """
 
@@ -20,7 +23,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ..resources import Slot, default_device
-from ..trial import Trial, TrialStopped, _TrialContext, current_trial
+from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
 from .thread import OutputRouter, describe_failure, user_traceback
 
 __all__ = ["run_trial"]
@@ -37,20 +40,22 @@ _objectives_lock = threading.Lock()
 
 
 def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], channel: str,
-              gpu: bool, cpus: float | None) -> str:
+              gpu: bool, cpus: float | None, extra: dict[str, Any] | None = None) -> str:
     """Run one trial on this worker; returns how it ended (the kernel learns it over the
-    queue, with the result and the traceback)."""
+    queue, with the result and the traceback). ``extra``: the trial's ``checkpoint_dir``
+    and the checkpoint to ``restore_from``."""
     link = _Link(channel)
     try:
         link.up.put(("started", link.worker.address))
-        return _run(link, payload, key, trial_id, config, gpu, cpus)
+        return _run(link, payload, key, trial_id, config, gpu, cpus, extra or {})
     finally:
         link.close()
 
 
 def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str, Any],
-         gpu: bool, cpus: float | None) -> str:
-    trial = _WorkerTrial(trial_id, dict(config))
+         gpu: bool, cpus: float | None, extra: dict[str, Any]) -> str:
+    trial = _WorkerTrial(trial_id, dict(config), checkpoint_dir=extra.get("checkpoint_dir"),
+                         restore_from=extra.get("restore_from"))
     trial.link = link
     trial.device = Slot((0,)).device(remapped=True) if gpu else default_device()
     OutputRouter.acquire()
@@ -59,13 +64,16 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
     flusher.start()
     filename = "<unknown>"
     try:
-        with _TrialContext(trial, link.report), _thread_limit(cpus):
+        with _TrialContext(trial, link.report, lambda kind, data: link.side(trial, kind, data)), \
+                _thread_limit(cpus):
             try:
                 objective = _load(key, payload)
                 filename = objective.filename
                 output = objective.run(trial, trial.device)
             except TrialStopped:
                 outcome: tuple[Any, ...] = ("done", "stopped", None, "", "")
+            except TrialReleased:
+                outcome = ("done", "released", None, "", "")
             except BaseException as exc:  # noqa: BLE001 - the trial failed, whatever it raised
                 outcome = ("done", "failed", None, describe_failure(exc),
                            user_traceback(exc, filename))
@@ -160,8 +168,25 @@ class _Link:
                 trial.reports.append(values)
         if reply == "stop":
             raise TrialStopped()
+        if reply == "release":
+            raise TrialReleased()
         if isinstance(reply, tuple) and reply[0] == "error":
             raise reply[1]
+
+    def side(self, trial: Trial, kind: str, data: Any) -> None:
+        """``trial.set`` attributes and new checkpoints, to the kernel (no answer)."""
+        if kind == "set":
+            trial.user_attrs.update(data)
+        with self.lock:
+            self._flush_locked()
+            try:
+                self.up.put(("side", kind, data))
+            except Exception as exc:  # noqa: BLE001 - e.g. an attribute that does not pickle
+                from ..errors import HPOError
+
+                raise HPOError(f"trial.set(): the values cannot be sent to the kernel "
+                               f"({type(exc).__name__}: {exc}); set numbers, strings or other "
+                               f"picklable values") from None
 
     def _reply(self) -> Any:
         """The kernel's next answer; while the trial is paused its thread leaves the

@@ -14,6 +14,10 @@ module only maps trials onto them:
   measures the round trip (and the alternatives).
 - Faults and cancels (a dead worker, a lost cluster, Stop trial) are handled by the
   :class:`~._dask_faults.FaultHandling` mixin.
+- A paused trial that saved a checkpoint since its last report ends its task and frees its
+  worker (``releases_paused``); promoted, it runs again as a new task from that checkpoint.
+  The checkpoint folder is next to the storage file, so a cluster on other machines needs
+  that folder on a shared file system.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any
 
 from ..errors import HPOError
 from ..resources import Slot, plan_slots
-from ..trial import Trial, TrialStatus, TrialStopped
+from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped
 from ._base import Executor, TrialHooks, TrialOutcome
 from ._dask_cluster import (
     CONNECT_TIMEOUT_S,
@@ -55,6 +59,7 @@ class DaskExecutor(FaultHandling, Executor):
 
     name = "dask"
     OPTIONS = ("address", "client", "connect_timeout", "gpus_per_trial", "cpus_per_trial")
+    releases_paused = True
 
     def __init__(self, workers: int | None = None, capture_output: bool = False,
                  slots: list[Slot] | None = None, address: str | None = None,
@@ -92,6 +97,7 @@ class DaskExecutor(FaultHandling, Executor):
         self._cancels: list[threading.Thread] = []
         self._ending: list[Any] = []  # futures of finished trials whose task may still return
         self._free: list[str] = []  # workers whose trial has just ended
+        self._runs_of: dict[int, int] = {}  # trial id -> tasks it ran (released, promoted)
         self._watch_stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True,
                                          name="hpo-dask-watcher")
@@ -116,15 +122,19 @@ class DaskExecutor(FaultHandling, Executor):
             raise HPOError(self._lost)
         key, payload = self._ship(objective)
         self._hooks = hooks
-        run = TrialRun(trial, hooks, f"jupyter-hpo-{self._token}-{trial.trial_id}")
+        with self._lock:  # a trial promoted after it freed its worker runs as a new task
+            attempt = self._runs_of[trial.trial_id] = self._runs_of.get(trial.trial_id, 0) + 1
+        suffix = f"{trial.trial_id}" if attempt == 1 else f"{trial.trial_id}-{attempt}"
+        run = TrialRun(trial, hooks, f"jupyter-hpo-{self._token}-{suffix}")
         gpu = "GPU" in self.need
         trial.device = "cuda:0" if gpu else "cpu"
         trial.resources = "dask (queued)"
         with self._lock:  # a worker whose trial just ended takes the next one (Dask would
             free = self._free.pop() if self._free else None  # else queue it anywhere)
+        extra = {"checkpoint_dir": trial.checkpoint_dir, "restore_from": trial.restore_from}
         run.future = self.client.submit(
             run_trial, payload, key, trial.trial_id, dict(trial.config), run.channel, gpu,
-            self.need.get("CPU"), key=f"hpo-trial-{trial.trial_id}-{self._token}",
+            self.need.get("CPU"), extra, key=f"hpo-trial-{suffix}-{self._token}",
             resources=self.need or None, pure=False, workers=[free] if free else None,
             allow_other_workers=bool(free))
         with self._lock:
@@ -173,6 +183,12 @@ class DaskExecutor(FaultHandling, Executor):
                 trial.write_output(message[1])
             elif kind == "report":
                 self._answer(run, message[1])
+            elif kind == "side":
+                try:
+                    run.hooks.on_side(trial, message[1], message[2])
+                except Exception:  # the trial goes on
+                    log.exception("jupyter_hpo: trial %s's %s message", trial.trial_id,
+                                  message[1])
             elif kind == "started":
                 if run.worker is None:
                     run.worker = message[1]
@@ -183,7 +199,8 @@ class DaskExecutor(FaultHandling, Executor):
             elif kind == "done":
                 _, status, result, error, tb = message
                 run.done = True
-                self._finish(run, TrialOutcome(TrialStatus(status), result, None, error, tb))
+                status = TrialStatus.PAUSED if status == "released" else TrialStatus(status)
+                self._finish(run, TrialOutcome(status, result, None, error, tb))
 
     def _label(self, worker: str) -> str:
         need = ", ".join(f"{k} {v:g}" for k, v in self.need.items())
@@ -197,6 +214,8 @@ class DaskExecutor(FaultHandling, Executor):
             reply: Any = "continue"
         except TrialStopped:
             reply = "stop"
+        except TrialReleased:
+            reply = "release"
         except Exception as exc:  # noqa: BLE001 - raised in the trial, as in a thread
             reply = ("error", _sendable(exc))
         with run.lock:
