@@ -72,6 +72,7 @@ class FaultHandling:
     _lost: str | None
     _hooks: TrialHooks | None
     _cancels: list[threading.Thread]
+    _lost_keys: set[str]
     _watch_stop: threading.Event
 
     def _finish(self, run: TrialRun, outcome: TrialOutcome) -> None:  # DaskExecutor's
@@ -126,6 +127,8 @@ class FaultHandling:
             if run.finished or run.cancelled or run.lost:
                 return
             run.lost = why
+        with contextlib.suppress(Exception):
+            self._lost_keys.add(run.future.key)  # Dask may be running it again elsewhere
         if run.trial.status is TrialStatus.PAUSED:  # its relay waits for a promotion
             stop_trial = getattr(run.hooks, "stop_trial", None)
             if stop_trial is not None:
@@ -228,6 +231,33 @@ class FaultHandling:
             except Exception:  # the worker may be gone already
                 log.debug("jupyter_hpo: could not end trial %s's task", run.trial.trial_id,
                           exc_info=True)
+
+
+    def _end_lost_tasks(self, timeout: float = 5.0) -> None:
+        """At shutdown: Dask re-runs a task whose worker died, and cancelling does not stop a
+        task already running; wait for such re-runs of lost trials to end (they stop at their
+        first report), then restart the workers where one still runs."""
+        keys = sorted(self._lost_keys)
+        if not keys or self.client.status != "running" or self.owns_cluster:
+            return  # an owned cluster closes with the study, and its workers with it
+        deadline = time.monotonic() + timeout
+        busy: list[str] = []
+        while time.monotonic() < deadline:
+            try:
+                found = self.client.run(_executing_any, keys)
+            except Exception:  # noqa: BLE001 - the cluster may be gone
+                return
+            busy = [worker for worker, running in found.items() if running]
+            if not busy:
+                return
+            time.sleep(0.1)
+        with contextlib.suppress(Exception):
+            self.client.restart_workers(busy, timeout=60, raise_for_error=False)
+
+
+def _executing_any(keys: list[str], dask_worker: Any) -> bool:
+    """On a worker (``Client.run``): whether any of ``keys`` still runs in a thread there."""
+    return any(_executing(key, dask_worker) for key in keys)
 
 
 def _executing(key: str, dask_worker: Any) -> bool:

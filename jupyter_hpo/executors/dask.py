@@ -90,6 +90,7 @@ class DaskExecutor(FaultHandling, Executor):
         self._token = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
         self._runs: dict[int, TrialRun] = {}
+        self._lost_keys: set[str] = set()  # tasks of trials whose worker died
         self._objective: Any = None
         self._payload: tuple[str, Any] | None = None
         self._lost: str | None = None
@@ -270,6 +271,7 @@ class DaskExecutor(FaultHandling, Executor):
             if timer is not threading.current_thread():
                 timer.join(timeout=70)
         self._wait_for_tasks()
+        self._end_lost_tasks()
         if self._payload is not None:
             with contextlib.suppress(Exception):  # the cluster may be gone
                 self._payload[1].release()
