@@ -63,6 +63,7 @@ abstract class StudyChart {
   protected chart: Chart | null = null;
   protected trials = new Map<number, ITrial>();
   private _canvas: HTMLCanvasElement;
+  private _live: HTMLElement;
 
   constructor(
     readonly title: string,
@@ -71,7 +72,26 @@ abstract class StudyChart {
     this.node = document.createElement('div');
     this.node.className = `jp-hpo-chart ${className}`;
     this._canvas = document.createElement('canvas');
-    this.node.appendChild(this._canvas);
+    this._canvas.setAttribute('role', 'img');
+    this._canvas.setAttribute('aria-label', title);
+    // The canvas tooltip's text, for screen readers (a canvas has no text of its own).
+    this._live = document.createElement('div');
+    this._live.className = 'jp-hpo-chart-hover';
+    this._live.setAttribute('aria-live', 'polite');
+    this.node.append(this._canvas, this._live);
+  }
+
+  /** Mirror the tooltip shown on the canvas as text. */
+  private _announce(tooltip: any): void {
+    if (!tooltip || tooltip.opacity === 0) {
+      return;
+    }
+    const lines: string[] = [
+      ...(tooltip.title ?? []),
+      ...(tooltip.body ?? []).flatMap((b: { lines: string[] }) => b.lines),
+      ...(tooltip.afterBody ?? [])
+    ];
+    this._live.textContent = lines.join('\n');
   }
 
   protected abstract datasets(study: IStudy): ChartDataset<'line' | 'scatter', Point[]>[];
@@ -96,6 +116,7 @@ abstract class StudyChart {
             legend: { display: false },
             title: { display: true, text: this.title },
             tooltip: {
+              external: context => this._announce(context.tooltip),
               callbacks: {
                 title: items => this.tooltipTitle(items),
                 label: item => this.tooltipLabel(item, study.metric),
