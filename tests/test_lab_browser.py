@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -403,3 +404,40 @@ def test_screenshot_of_the_panel_and_the_study_view(lab, tmp_path):
     wanted = os.environ.get("JUPYTER_HPO_SCREENSHOT")
     if wanted:
         Path(wanted).write_bytes(data)
+
+
+def test_the_panel_polls_only_while_a_study_runs(lab):
+    page = lab.page
+    page.goto(lab.page_url("lab?reset"))
+    open_panel(page)
+    page.locator("#jupyter-hpo-studies .jp-hpo-study, #jupyter-hpo-studies .jp-hpo-empty"
+                 ":has-text('No studies')").first.wait_for()  # the first listing came
+    requests: list[tuple[float, str]] = []
+    page.on("request", lambda r: requests.append((time.monotonic(), r.url)))
+    page.wait_for_timeout(6000)
+    assert [u for _, u in requests if "/jupyter-hpo/studies" in u] == []  # nothing runs
+    assert sum("/jupyter-hpo/watch" in u for _, u in requests) <= 2  # one held open
+    # a study started by a script: found through the watch, then followed every second
+    script = textwrap.dedent(f"""
+        import time
+        from jupyter_hpo import Real, tune
+        def objective(config, report):
+            for epoch in range(1, 31):
+                time.sleep(0.1)
+                report(epoch=epoch, loss=config["x"] / epoch)
+        tune(objective, {{"x": Real(0, 1)}}, metric="loss", mode="min", trials=6, workers=2,
+             storage={str(lab.root / "jupyter_hpo.db")!r}, name="script")
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        row = study_row(page, "script")
+        row.wait_for(timeout=60_000)
+        wait_until(lambda: row.get_attribute("data-state") == "running", 60, "the script's study")
+        started = len([u for _, u in requests if "/jupyter-hpo/studies" in u])
+        page.wait_for_timeout(4000)
+        during = len([u for _, u in requests if "/jupyter-hpo/studies" in u]) - started
+        assert during >= 2  # at least every 2 s while it runs
+    finally:
+        assert process.wait(120) == 0
+    wait_until(lambda: row.get_attribute("data-state") == "finished", 30, "the panel showing "
+               "the script's study finished")
