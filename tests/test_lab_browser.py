@@ -8,6 +8,7 @@ taken here (``JUPYTER_HPO_SCREENSHOT=docs/lab-extension.png`` writes it)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -49,7 +50,8 @@ def lab(tmp_path_factory):
     """A JupyterLab server and a browser page logged in to it."""
     base = tmp_path_factory.mktemp("lab")
     with jupyter_server("lab", base) as server, chromium() as browser:
-        context = browser.new_context(viewport={"width": 1500, "height": 950})
+        context = browser.new_context(viewport={"width": 1500, "height": 950},
+                                      permissions=["clipboard-read", "clipboard-write"])
         page = context.new_page()
         page.set_default_timeout(60_000)
         errors: list[str] = []
@@ -330,6 +332,21 @@ def test_study_strings_are_shown_as_text_and_run_no_script(lab):
         assert page.locator(f"{where} img").count() == 0
         assert page.locator(f"{where} b").count() == 0
         assert page.locator(f"{where} script").count() == 0
+
+    # copy the best configuration, then delete the study after the confirmation dialog
+    row.locator("button.jp-hpo-copy").click()
+    wait_until(lambda: page.evaluate("navigator.clipboard.readText()"), 10, "the copy")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == record.best_config
+    row.locator("button.jp-hpo-delete").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert f'Delete the study "{XSS}" and its 12 trials' in dialog.inner_text()
+    assert dialog.locator("img").count() == 0
+    dialog.locator("button", has_text="Delete").click()
+    row.wait_for(state="detached")
+    assert storage(lab).find_study(XSS) is None
+    assert page.locator(".jp-hpo-view:visible").count() == 0  # its view was closed
+    assert page.evaluate("window.__hpo_xss") is None
     assert lab.errors == []
 
 
@@ -387,15 +404,38 @@ def test_commands_insert_a_template_and_stop_every_study(lab):
         "stopped from JupyterLab")
 
 
+SCREENSHOT_STUDY = """
+import math, time
+from jupyter_hpo import Categorical, Int, Real, tune
+def objective(config, report):
+    for epoch in range(1, 28):
+        time.sleep(0.005)
+        report(epoch=epoch, val_loss=0.1 * (math.log10(config["lr"]) + 2.5) ** 2
+               + 8 / config["units"] + (0.05 if config["act"] == "tanh" else 0) + 1.5 / epoch)
+tune(objective, {"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256, log=True),
+                 "act": Categorical("relu", "tanh")},
+     metric="val_loss", mode="min", trials=40, workers=2, seed=3, scheduler="hyperband",
+     scheduler_options={"max_t": 27}, storage=STORAGE, name="mlp-hyperband")
+"""
+
+
 def test_screenshot_of_the_panel_and_the_study_view(lab, tmp_path):
+    script = SCREENSHOT_STUDY.replace("STORAGE", repr(str(lab.root / "jupyter_hpo.db")))
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
     page = lab.page
     page.goto(lab.page_url("lab?reset"))
     open_panel(page)
-    study_row(page, "slow").locator("button.jp-hpo-open").click()
+    study_row(page, "mlp-hyperband").locator("button.jp-hpo-open").click()
     view = page.locator(".jp-hpo-view:visible")
     view.locator("tr.jp-hpo-trial-row").first.wait_for()
-    record = storage(lab).load_study("slow")
+    assert view.locator("button.jp-hpo-view-stop").is_hidden()  # it has finished
+    record = storage(lab).load_study("mlp-hyperband")
+    view.locator("th[data-column='metric']").click()
     view.locator(f"tr.jp-hpo-trial-row[data-trial='{record.best_trial.trial_id}']").click()
+    news = page.locator(".jp-Notification-Toast-Close, .Toastify__close-button")
+    if news.count():
+        news.first.click()
+    page.mouse.move(0, 0)
     page.wait_for_timeout(500)
     target = tmp_path / "lab-extension.png"
     page.screenshot(path=str(target))

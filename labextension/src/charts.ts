@@ -126,7 +126,11 @@ abstract class StudyChart {
             }
           },
           scales: {
-            x: { type: 'linear', title: { display: true, text: axes.x } },
+            x: {
+              type: 'linear',
+              title: { display: true, text: axes.x },
+              ticks: axes.x === 'trial' ? { precision: 0 } : {}
+            },
             y: { type: 'linear', title: { display: true, text: axes.y } }
           }
         }
