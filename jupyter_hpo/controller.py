@@ -49,11 +49,14 @@ class Controller:
     def __init__(self, *, scheduler: Scheduler, executor: Executor, objective: Any,
                  metric: str, direction: Direction, resource: str, budget: int | None,
                  time_limit: float | None, clock: Callable[[], float],
-                 max_initial_failures: int, emit: Emit) -> None:
+                 max_initial_failures: int, emit: Emit,
+                 subscribers: list[Any] | None = None) -> None:
         self.scheduler, self.executor, self.objective = scheduler, executor, objective
         self.metric, self.direction, self.resource = metric, direction, resource
+        self._sign = direction.sign
         self.budget, self.time_limit = budget, time_limit
         self.clock, self.emit = clock, emit
+        self._subscribers = subscribers if subscribers is not None else [emit]
         self.max_initial_failures = max_initial_failures
         self.workers = executor.workers
         self.inline = executor.inline
@@ -82,8 +85,10 @@ class Controller:
         self._stop_reasons: dict[int, TrialStatus] = {}
         self._invalid: dict[int, str] = {}  # trials that reported a value we cannot use
         self._resume_events: dict[int, threading.Event] = {}
-        self._records: dict[int, TrialRecord] = {}  # frozen records of finished trials
+        # frozen records by trial id: a finished trial's is made once; None while it runs
+        self._records: list[TrialRecord | None] = []
         self._exhausted = False
+        self._interrupted = 0  # restored trials whose kernel died: run again, not counted
         self._only_failures = True
         self._first_failures: list[Trial] = []
         self._start_error: Exception | None = None
@@ -98,6 +103,7 @@ class Controller:
         for trial in trials:
             self.trials.append(trial)
             if trial.status is TrialStatus.INTERRUPTED:
+                self._interrupted += 1
                 searcher.restore(trial.trial_id, trial.config)
                 searcher.enqueue(trial.config)
             else:
@@ -105,7 +111,7 @@ class Controller:
                                        trial.status.value, trial.bracket)
             if trial.status is not TrialStatus.FAILED:
                 self._only_failures = False
-            self._records[trial.trial_id] = trial.freeze()
+            self._records.append(trial.freeze())
         searcher.resumed(len(trials))
         self.elapsed_before = elapsed
         self._recompute_incumbent()
@@ -118,7 +124,7 @@ class Controller:
     @property
     def spent(self) -> int:
         """Trials that count against the budget (interrupted ones are run again instead)."""
-        return sum(1 for t in self.trials if t.status is not TrialStatus.INTERRUPTED)
+        return len(self.trials) - self._interrupted
 
     @property
     def elapsed(self) -> float:
@@ -300,6 +306,7 @@ class Controller:
             trial = Trial(trial_id, dict(config), start_time=self.clock(),
                           bracket=self.scheduler.bracket(trial_id))
             self.trials.append(trial)
+            self._records.append(None)
             self._running += 1
             self._alive.add(trial_id)
         try:
@@ -314,6 +321,7 @@ class Controller:
         """The executor could not start ``trial``: forget it and fail the study with why."""
         with self._lock:
             self.trials.pop()
+            self._records.pop()
             self._alive.discard(trial.trial_id)
             self._running -= 1
             self.scheduler.on_trial_remove(trial.trial_id)
@@ -359,8 +367,8 @@ class Controller:
             raise TrialStopped()
         values = dict(values)
         try:
-            check_report(values, self.metric, self.resource, self.needs_resource,
-                         finite_number(trial.last(self.resource)))
+            value, resource = check_report(values, self.metric, self.resource,
+                                           self.needs_resource, trial.last_resource)
         except ReportError as exc:
             with self._lock:
                 self._invalid.setdefault(trial_id, str(exc))
@@ -369,8 +377,10 @@ class Controller:
             now = self.clock() - self.start_time
             trial.reports.append(values)
             trial.report_times.append(now)
+            if resource is not None:
+                trial.last_resource = resource
             decision = self.scheduler.on_trial_result(trial_id, values)
-            improved = self._consider_incumbent(trial, values, now)
+            improved = self._improve(trial, value, now)
             resume = None
             if decision is Decision.STOP:
                 self._stop_reasons[trial_id] = TrialStatus.STOPPED
@@ -378,9 +388,10 @@ class Controller:
                 trial.status = TrialStatus.PAUSED
                 self._running -= 1
                 resume = self._resume_events[trial_id] = threading.Event()
-        self.emit("report", trial, {"values": values, "decision": decision})
-        if improved:
-            self.emit("incumbent", trial, {"value": self.best_value})
+        if self._subscribers:  # the report path builds no event nobody reads
+            self.emit("report", trial, {"values": values, "decision": decision})
+            if improved:
+                self.emit("incumbent", trial, {"value": self.best_value})
         if decision is Decision.STOP:
             raise TrialStopped()
         if decision is Decision.PAUSE:
@@ -489,7 +500,12 @@ class Controller:
     # ---------------------------------------------------------------- results
     def _consider_incumbent(self, trial: Trial, values: dict[str, Any], at: float) -> bool:
         value = finite_number(values.get(self.metric))
-        if value is None or not self.direction.better(value, self.best_value):
+        return value is not None and self._improve(trial, value, at)
+
+    def _improve(self, trial: Trial, value: float, at: float) -> bool:
+        """Under the lock: ``value`` of ``trial`` becomes the incumbent if it is better."""
+        best = self.best_value
+        if best is not None and not self._sign * value < self._sign * best:
             return False
         if self.best_trial is not trial:
             self.best_namespace = None
@@ -521,11 +537,17 @@ class Controller:
             return self.records_locked(trial_ids)
 
     def records_locked(self, trial_ids: Iterable[int] | None = None) -> list[TrialRecord]:
-        """``records()`` for a caller that holds the lock (finished trials' records are
-        cached, so a snapshot copies only the running ones)."""
-        ids = range(len(self.trials)) if trial_ids is None else trial_ids
+        """``records()`` for a caller that holds the lock. Finished trials' records are made
+        once, so a snapshot of a large study copies a list and freezes only the running
+        trials."""
+        if trial_ids is None:
+            out = list(self._records)
+            for trial_id in self._alive:  # exactly the trials without a record yet
+                out[trial_id] = self.trials[trial_id].freeze()
+            return out
         out = []
-        for trial_id in ids:
-            record = self._records.get(trial_id)
-            out.append(record if record is not None else self._trial(trial_id).freeze())
+        for trial_id in trial_ids:
+            self._trial(trial_id)
+            record = self._records[trial_id]
+            out.append(record if record is not None else self.trials[trial_id].freeze())
         return out

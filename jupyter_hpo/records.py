@@ -26,6 +26,14 @@ __all__ = ["Direction", "StudyRecord", "StudyState", "StudySummary", "TrialRecor
 
 def finite_number(value: Any) -> float | None:
     """``value`` as a float if it is a finite real number (not a bool), else ``None``."""
+    kind = type(value)
+    if kind is float:  # the common cases first, without the ABC checks below
+        return value if math.isfinite(value) else None
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:  # 10**400: no float holds it
+            return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     try:
@@ -70,7 +78,9 @@ class Direction(_TextEnum):
     def loss(self, value: Any) -> float | None:
         """The value to minimise, or ``None`` for a missing, non-numeric or non-finite value."""
         number = finite_number(value)
-        return None if number is None else self.sign * number
+        if number is None or self is Direction.MIN:
+            return number
+        return -number
 
     def better(self, a: float, b: float | None) -> bool:
         """Whether ``a`` is strictly better than ``b`` (anything beats ``None``)."""
@@ -124,8 +134,45 @@ class StudyState(_TextEnum):
         return self in (StudyState.RUNNING, StudyState.STOPPING)
 
 
+class ReportsReader:
+    """What a trial's ``reports`` say: shared by the live ``Trial`` and its record."""
+
+    reports: Any
+
+    def last(self, key: str, default: Any = None) -> Any:
+        """The last reported value of ``key``."""
+        for values in reversed(self.reports):
+            if key in values:
+                return values[key]
+        return default
+
+    def best(self, metric: str, direction: Direction | str) -> float | None:
+        """The best reported value of ``metric`` under ``direction`` ("min" or "max")."""
+        return Direction.of(direction).best(r.get(metric) for r in self.reports)
+
+
+class SettingsReader:
+    """What a study's ``direction`` and ``settings`` say: shared by the live ``Study``, its
+    record and a storage's summary of it."""
+
+    direction: Direction
+    settings: Mapping[str, Any]
+
+    @property
+    def mode(self) -> str:
+        return self.direction.value
+
+    @property
+    def budget(self) -> int | None:
+        return self.settings.get("trials")
+
+    @property
+    def time_limit(self) -> float | None:
+        return self.settings.get("time_limit")
+
+
 @dataclass(frozen=True, eq=False)
-class TrialRecord:
+class TrialRecord(ReportsReader):
     """One trial as it was when the record was taken. ``times`` holds the seconds since the
     study started at which each report arrived; ``start_time``/``end_time`` are epoch seconds."""
 
@@ -142,17 +189,6 @@ class TrialRecord:
     resources: str = "cpu"
     bracket: int = 0
     slot: int = 0
-
-    def last(self, key: str, default: Any = None) -> Any:
-        """The last reported value of ``key``."""
-        for values in reversed(self.reports):
-            if key in values:
-                return values[key]
-        return default
-
-    def best(self, metric: str, direction: Direction | str) -> float | None:
-        """The best reported value of ``metric``."""
-        return Direction.of(direction).best(r.get(metric) for r in self.reports)
 
     def duration_at(self, now: float) -> float:
         return (self.end_time if self.end_time is not None else now) - self.start_time
@@ -183,7 +219,7 @@ def incumbents_of(trials: Iterable[TrialRecord], metric: str,
 
 
 @dataclass(frozen=True, eq=False)
-class StudySummary:
+class StudySummary(SettingsReader):
     """One line of a storage's list of studies (no trials): what a studies panel shows."""
 
     name: str
@@ -202,17 +238,9 @@ class StudySummary:
     owner: str | None = None
     study_id: int | None = None
 
-    @property
-    def mode(self) -> str:
-        return self.direction.value
-
-    @property
-    def budget(self) -> int | None:
-        return self.settings.get("trials")
-
 
 @dataclass(frozen=True, eq=False)
-class StudyRecord:
+class StudyRecord(SettingsReader):
     """A whole study as it was when the record was taken: settings, state and every trial.
 
     Duck-compatible with the live :class:`~jupyter_hpo.study.Study` where tables, plots and
@@ -235,18 +263,6 @@ class StudyRecord:
     owner: str | None = None
     study_id: int | None = None
     incumbents: tuple[tuple[float, int, float], ...] | None = None
-
-    @property
-    def mode(self) -> str:
-        return self.direction.value
-
-    @property
-    def budget(self) -> int | None:
-        return self.settings.get("trials")
-
-    @property
-    def time_limit(self) -> float | None:
-        return self.settings.get("time_limit")
 
     @property
     def done(self) -> bool:
@@ -275,6 +291,9 @@ class StudyRecord:
 
     def trial(self, trial_id: int) -> TrialRecord:
         """The trial ``trial_id``; a ValueError naming the ids there are."""
+        if isinstance(trial_id, int) and 0 <= trial_id < len(self.trials) \
+                and self.trials[trial_id].trial_id == trial_id:
+            return self.trials[trial_id]  # ids are positions, as a study numbers them
         for trial in self.trials:
             if trial.trial_id == trial_id:
                 return trial

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError, StudyFailedError
 from .options import StudyOptions
-from .records import StudyRecord, StudyState, TrialRecord, TrialStatus
+from .records import (
+    SettingsReader,
+    StudyRecord,
+    StudyState,
+    TrialRecord,
+    TrialStatus,
+    finite_number,
+)
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -49,7 +56,7 @@ class StudyEvent:
         return None if self.trial is None else self.trial.trial_id
 
 
-class Study:
+class Study(SettingsReader):
     """Runs trials of ``objective`` over ``space`` and keeps their results.
 
     Options come as a :class:`StudyOptions` or as its fields in keyword arguments (``metric``,
@@ -100,7 +107,7 @@ class Study:
                 metric=self.metric, direction=self.direction, resource=self.resource,
                 budget=options.trials, time_limit=options.time_limit,
                 clock=clock or time.time, max_initial_failures=options.max_initial_failures,
-                emit=self._emit)
+                emit=self._emit, subscribers=self._subscribers)
             self.name = options.name or f"study-{next(_study_numbers)}"
             if self.storage is not None:
                 self._attach_storage(stored)
@@ -127,7 +134,8 @@ class Study:
             trials = [Trial(t.trial_id, dict(t.config), status=t.status, reports=list(t.reports),
                             report_times=list(t.times), start_time=t.start_time,
                             end_time=t.end_time, error=t.error, traceback=t.traceback,
-                            device=t.device, resources=t.resources, bracket=t.bracket)
+                            device=t.device, resources=t.resources, bracket=t.bracket,
+                            last_resource=finite_number(t.last(self.resource)))
                       for t in record.trials]
             self.controller.restore(trials, record.elapsed)
             written = {t.trial_id: len(t.reports) for t in record.trials}
@@ -183,18 +191,6 @@ class Study:
         return study
 
     # ------------------------------------------------------------------ reading
-    @property
-    def mode(self) -> str:
-        return self.direction.value
-
-    @property
-    def budget(self) -> int | None:
-        return self.settings.get("trials")
-
-    @property
-    def time_limit(self) -> float | None:
-        return self.settings.get("time_limit")
-
     @property
     def state(self) -> StudyState:
         return self.controller.state if self.controller else self._record.state
@@ -273,11 +269,21 @@ class Study:
             return [self._record.trial(t) for t in trial_ids]
         return self.controller.records(list(trial_ids))
 
-    def trial_output(self, trial_id: int) -> str:
-        """What a live trial printed (stored studies keep no output)."""
+    def trial_output(self, trial_id: int, tail: int | None = None) -> str:
+        """What a live trial printed (its last ``tail`` characters; stored studies keep no
+        output)."""
         if self.controller is None:
             return ""
-        return "".join(self.controller._trial(trial_id).output)
+        output = self.controller._trial(trial_id).output
+        if tail is None:
+            return "".join(output)
+        pieces, size = [], 0
+        for piece in reversed(output):
+            pieces.append(piece)
+            size += len(piece)
+            if size >= tail:
+                break
+        return "".join(reversed(pieces))[-tail:] if tail > 0 else ""
 
     @property
     def best_trial(self) -> TrialRecord | None:

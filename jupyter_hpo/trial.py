@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from .errors import HPOError
-from .records import Direction, TrialRecord, TrialStatus, finite_number
+from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
 
 __all__ = ["Decision", "ReportError", "Trial", "TrialStatus", "TrialStopped", "check_report",
            "current_trial", "report"]
@@ -39,7 +39,7 @@ class Decision(str, Enum):
 
 
 @dataclass(eq=False)
-class Trial:
+class Trial(ReportsReader):
     """One evaluation of one configuration, while it runs; ``freeze()`` gives its record.
 
     ``reports`` grows with every ``report()`` and ``report_times`` with it (seconds since the
@@ -61,21 +61,11 @@ class Trial:
     bracket: int = 0
     output: list[str] = field(default_factory=list, repr=False)
     _output_size: int = field(default=0, repr=False)
+    last_resource: float | None = field(default=None, repr=False)
 
     @property
     def duration(self) -> float:
         return (self.end_time or time.time()) - self.start_time
-
-    def last(self, key: str, default: Any = None) -> Any:
-        """The last reported value of ``key``."""
-        for values in reversed(self.reports):
-            if key in values:
-                return values[key]
-        return default
-
-    def best(self, metric: str, mode: str | Direction) -> float | None:
-        """The best reported value of ``metric`` under ``mode`` ("min" or "max")."""
-        return Direction.of(mode).best(r.get(metric) for r in self.reports)
 
     def write_output(self, text: str) -> None:
         """Keep what the trial printed, at most ``OUTPUT_LIMIT`` characters (the newest)."""
@@ -100,26 +90,28 @@ def as_number(value: Any) -> float | None:
 
 
 def check_report(values: dict[str, Any], metric: str, resource: str, needs_resource: bool,
-                 last_resource: float | None) -> None:
-    """Raise :class:`ReportError` unless ``values`` is a report the study can use: the metric a
-    finite number, the resource (required with ``needs_resource``) a finite number that does not
-    decrease."""
-    if not values:
-        raise ReportError(f"report() got no values: call report({metric}=...)")
+                 last_resource: float | None) -> tuple[float, float | None]:
+    """The metric and the resource of ``values`` as floats, or :class:`ReportError` unless
+    ``values`` is a report the study can use: the metric a finite number, the resource
+    (required with ``needs_resource``) a finite number that does not decrease."""
     if metric not in values:
+        if not values:
+            raise ReportError(f"report() got no values: call report({metric}=...)")
         raise ReportError(f"report() got {', '.join(map(str, values))}, but the study optimises "
                           f"{metric!r}: call report({metric}=...) or pick another --metric")
-    _check_number(metric, values[metric], "the metric")
-    if resource in values:
-        r = _check_number(resource, values[resource], "the resource")
-        if last_resource is not None and r < last_resource:
-            raise ReportError(f"report(): the resource {resource!r} is {_short(values[resource])}"
-                              f", but must not decrease (the trial reported "
-                              f"{_short(last_resource)} before)")
-    elif needs_resource:
-        raise ReportError(f"report() got {', '.join(map(str, values))}, but Hyperband needs the "
-                          f"resource {resource!r} in every report, e.g. report({resource}="
-                          f"{resource}, {metric}=...); rename it with --resource")
+    value = _check_number(metric, values[metric], "the metric")
+    if resource not in values:
+        if needs_resource:
+            raise ReportError(f"report() got {', '.join(map(str, values))}, but Hyperband needs "
+                              f"the resource {resource!r} in every report, e.g. report("
+                              f"{resource}={resource}, {metric}=...); rename it with --resource")
+        return value, None
+    r = _check_number(resource, values[resource], "the resource")
+    if last_resource is not None and r < last_resource:
+        raise ReportError(f"report(): the resource {resource!r} is {_short(values[resource])}, "
+                          f"but must not decrease (the trial reported {_short(last_resource)} "
+                          f"before)")
+    return value, r
 
 
 def _check_number(key: str, value: Any, what: str) -> float:

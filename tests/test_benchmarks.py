@@ -90,3 +90,29 @@ def test_quick_counts_are_small(table):
 def test_process_rows_say_how_many_trials_and_reports(quick_run):
     assert "report() rows: 4 trials x 50 reports" in quick_run.stdout
     assert "Trial start rows: 20 trivial trials; warm pool: trials 2 to 19" in quick_run.stdout
+
+
+# ------------------------------------------------ benchmarks/dashboard_overhead.py
+DASHBOARD_SCRIPT = ROOT / "benchmarks" / "dashboard_overhead.py"
+DASHBOARD_ROW = re.compile(r"^\| (?P<name>[^|]+) \| (?P<live>[^|]+) \| (?P<quiet>[^|]+) \|$")
+
+
+@pytest.fixture(scope="module")
+def dashboard_run():
+    return subprocess.run([sys.executable, str(DASHBOARD_SCRIPT), "--quick"], check=False,
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+
+def test_dashboard_overhead_quick_run_measures_both_modes(dashboard_run):
+    assert dashboard_run.returncode == 0, dashboard_run.stderr
+    out = dashboard_run.stdout
+    assert out.count("| measurement | dashboard | --quiet |") == 2
+    assert sum(ln.startswith("Machine: ") for ln in out.splitlines()) == 1
+    tables = [{m["name"]: (m["live"], m["quiet"]) for ln in part.splitlines()
+               if (m := DASHBOARD_ROW.match(ln.strip()))}
+              for part in out.split("### ")[1:]]
+    for rows in tables:
+        assert int(rows["widget comm_msg"][0]) > 0 and int(rows["widget comm_msg"][1]) == 0
+        assert float(rows["kernel CPU (s)"][0]) > 0 and float(rows["kernel CPU (s)"][1]) > 0
+        assert int(rows["trials run"][0]) > 0 and int(rows["trials run"][1]) > 0
+    assert "dashboard cost:" in out and "WARNING" not in out

@@ -401,6 +401,8 @@ def test_observe_never_waits_for_a_proposal_in_another_thread(searcher, schedule
 
 def test_many_threads_observing_while_one_suggests_lose_nothing():
     class Counting(searcher_class("random")):
+        uses_progress = True  # so every report reaches the inbox
+
         def _observe(self, trial_id, config, result, final):
             self.observed = getattr(self, "observed", 0) + 1
 

@@ -1,26 +1,119 @@
-"""The dashboard, driven through its real ipywidgets objects and a real Study."""
+"""The dashboard, driven through its real ipywidgets objects and real (or recorded) studies.
+
+Messages are counted where ipywidgets sends them: every widget's comm ``send`` (one call per
+message to the frontend) and the dashboard's ``update_display`` calls. Time is a fake clock
+wherever the dashboard's cadence matters, so no assertion depends on how fast this machine is.
+"""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import html
 import threading
 import time
+from collections import Counter
+from types import SimpleNamespace
 
+import ipywidgets as w
 import pytest
 from IPython.utils.capture import capture_output
 
 from jupyter_hpo import Study, report
 from jupyter_hpo.objective import FunctionObjective
+from jupyter_hpo.records import Direction, StudyRecord, StudyState, TrialRecord, TrialStatus
 from jupyter_hpo.space import Categorical, Real, Space
+from jupyter_hpo.study import StudyEvent
+from jupyter_hpo.widgets import curves as curves_module
+from jupyter_hpo.widgets import dashboard as dashboard_module
 from jupyter_hpo.widgets import render
 from jupyter_hpo.widgets.dashboard import Dashboard, summary_bundles
 
 pytestmark = pytest.mark.timeout(120)
 
+PAYLOAD = "<img src=x onerror=alert(1)>"
+ESCAPED = html.escape(PAYLOAD)
+MAX_LINES = curves_module.MAX_CURVES
+
 
 @pytest.fixture(scope="module", autouse=True)
 def ipython(ipython_shell):
     return ipython_shell
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def widgets_of(root: w.Widget):
+    """Every widget of the dashboard's tree: boxes' children, accordions, layouts, styles."""
+    seen, stack = set(), [root]
+    while stack:
+        widget = stack.pop()
+        if not isinstance(widget, w.Widget) or widget.model_id in seen:
+            continue
+        seen.add(widget.model_id)
+        yield widget
+        stack.extend(getattr(widget, "children", ()))
+        stack.extend(getattr(widget, name, None) for name in ("layout", "style"))
+
+
+class Sent:
+    """Counts the messages the dashboard's widgets send (comm ``send`` calls) and its display
+    updates, from ``with Sent(dashboard) as sent:`` on."""
+
+    def __init__(self, dashboard: Dashboard, monkeypatch=None) -> None:
+        self.dashboard = dashboard
+        self.by_widget: Counter[str] = Counter()
+        self.display_updates = 0
+        self._restore = []
+        self._monkeypatch = monkeypatch
+
+    def __enter__(self):
+        names = {id(getattr(self.dashboard, n)): n for n in vars(self.dashboard)
+                 if isinstance(getattr(self.dashboard, n), w.Widget)}
+        for widget in widgets_of(self.dashboard.widget):
+            comm, name = widget.comm, names.get(id(widget), type(widget).__name__)
+            original = comm.send
+
+            def send(*args, _original=original, _name=name, **kwargs):
+                self.by_widget[_name] += 1
+                return _original(*args, **kwargs)
+
+            comm.send = send
+            self._restore.append((comm, original))
+        if self._monkeypatch is not None:
+            original_update = dashboard_module.update_display
+
+            def update_display(*args, **kwargs):
+                self.display_updates += 1
+                return original_update(*args, **kwargs)
+
+            self._monkeypatch.setattr(dashboard_module, "update_display", update_display)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for comm, original in self._restore:
+            comm.send = original
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_widget.values()) + self.display_updates
+
+
+def table_ids(table: str) -> list[str]:
+    """The first cell (the trial id) of every row of a results table."""
+    rows = table.split("<tbody>")[1].split("<tr")[1:]
+    return [row.split("</td>")[0].rsplit(">", 1)[1] for row in rows]
 
 
 def curve(config):
@@ -33,23 +126,119 @@ def make_study(fn=curve, trials=20, workers=2, space=None, **options) -> Study:
     options.setdefault("scheduler", "hyperband")
     if options["scheduler"] == "hyperband":
         options.setdefault("scheduler_options", {"max_t": 9})
-    return Study(FunctionObjective(fn, "acc"), space, metric="acc", mode="max", trials=trials,
+    options.setdefault("metric", "acc")
+    return Study(FunctionObjective(fn, options["metric"]), space, mode="max", trials=trials,
                  workers=workers, seed=0, **options)
 
 
-def run_with(dashboard: Dashboard, study: Study) -> None:
+def run_with(dashboard: Dashboard, study: Study, clock: Clock | None = None) -> None:
     study.start()
     while not study.done:
         study.wait(0.02)
+        if clock is not None:
+            clock.advance(0.5)
         dashboard.refresh()
     dashboard.finish()
 
 
-def test_display_has_widget_view_and_text_fallback():
+# ---------------------------------------------------------------- records built by hand
+def trial_record(trial_id: int, status: str, values=(), config=None, **fields) -> TrialRecord:
+    reports = tuple({"epoch": i + 1, "acc": v} for i, v in enumerate(values))
+    return TrialRecord(trial_id, config or {"q": 0.5}, TrialStatus(status), reports,
+                       tuple(float(i) for i in range(len(reports))), start_time=100.0 + trial_id,
+                       end_time=None if status in ("running", "paused") else 110.0 + trial_id,
+                       **fields)
+
+
+def study_record(trials, name="recorded", state="finished", incumbents=None, **fields):
+    return StudyRecord(name, "acc", Direction.MAX, "epoch", Space({"q": Real(0, 1)}),
+                       {"trials": len(trials), "scheduler": "hyperband", "searcher": "random"},
+                       StudyState(state), tuple(trials), elapsed=12.0, updated=200.0,
+                       incumbents=incumbents, **fields)
+
+
+class ChurningStudy:
+    """A live study (duck-typed like Study) whose every snapshot differs from the last in
+    everything the dashboard shows: every running trial reports, the oldest one ends, a new
+    one starts, the best value improves, and every fifth step a problem is reported."""
+
+    def __init__(self, workers: int = 6) -> None:
+        self.name, self.metric, self.resource = "churn", "acc", "epoch"
+        self.direction, self.space = Direction.MAX, Space({"q": Real(0, 1)})
+        self.settings = {"trials": 400, "scheduler": "fifo", "searcher": "random"}
+        self.executor = SimpleNamespace(name="thread", slots=[],
+                                        describe=lambda: f"{workers} thread workers")
+        self.scheduler, self.problems, self.done = None, [], False
+        self.workers, self.step, self.events = workers, 0, 0
+        self._subscribers = []
+        self._finished: list[TrialRecord] = []
+        self._running: list[dict] = []
+        self._incumbents: list[tuple[float, int, float]] = []
+
+    def subscribe(self, callback):
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def _emit(self, kind, data=None):
+        self.events += 1
+        for callback in list(self._subscribers):
+            callback(StudyEvent(kind, None, data or {}))
+
+    def trial_output(self, trial_id: int, tail: int | None = None) -> str:
+        return f"trial {trial_id} printed this at step {self.step}\n"
+
+    def stop(self, why="stopped by the user", force=False):
+        self.done = True
+
+    def stop_trial(self, trial_id):
+        return True
+
+    def _advance(self) -> None:
+        self.step += 1
+        for trial in self._running:
+            value = trial["id"] + len(trial["reports"]) / 1000
+            trial["reports"].append({"epoch": len(trial["reports"]) + 1, "acc": value})
+            self._emit("report")
+            if not self._incumbents or value > self._incumbents[-1][2]:
+                self._incumbents.append((float(self.step), trial["id"], value))
+        if len(self._running) >= self.workers:
+            trial = self._running.pop(0)
+            status = ("completed", "stopped", "failed", "cancelled")[trial["id"] % 4]
+            self._finished.append(self._freeze(trial, TrialStatus(status)))
+            self._emit("trial_finished")
+            if status == "failed" and self._incumbents and \
+                    self._incumbents[-1][1] == trial["id"]:
+                self._incumbents = [i for i in self._incumbents if i[1] != trial["id"]]
+        trial_id = len(self._finished) + len(self._running)
+        self._running.append({"id": trial_id, "reports": [], "q": (trial_id * 0.37) % 1})
+        self._emit("trial_started")
+        if self.step % 5 == 0:
+            self._emit("problem", {"message": f"storage trouble #{self.step}"})
+
+    def _freeze(self, trial: dict, status: TrialStatus) -> TrialRecord:
+        return TrialRecord(trial["id"], {"q": trial["q"]}, status, tuple(trial["reports"]),
+                           tuple(float(i) for i in range(len(trial["reports"]))),
+                           start_time=float(trial["id"]),
+                           end_time=None if not status.finished else float(self.step),
+                           error="boom" if status is TrialStatus.FAILED else "")
+
+    def snapshot(self) -> StudyRecord:
+        if not self.done:
+            self._advance()
+        trials = self._finished + [self._freeze(t, TrialStatus.RUNNING) for t in self._running]
+        return StudyRecord(self.name, self.metric, self.direction, self.resource, self.space,
+                           self.settings, StudyState.FINISHED if self.done
+                           else StudyState.RUNNING, tuple(trials), elapsed=float(self.step),
+                           updated=float(self.step), incumbents=tuple(self._incumbents))
+
+
+# ------------------------------------------------------------------------- display
+def test_display_sends_no_widget_update_and_has_a_text_fallback():
     study = make_study()
     dashboard = Dashboard(study, header="unit test")
-    with capture_output() as captured:
+    with Sent(dashboard) as sent, capture_output() as captured:
         dashboard.display()
+    assert sent.total == 0  # the initial values went out with the widgets themselves
     data = captured.outputs[0].data
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == \
         dashboard.widget.model_id
@@ -59,48 +248,336 @@ def test_display_has_widget_view_and_text_fallback():
 
 
 def test_finished_dashboard_shows_results_and_disables_stop_buttons():
-    study = make_study()
+    study = make_study(trials=30, workers=4)
     dashboard = Dashboard(study)
     run_with(dashboard, study)
     assert dashboard.progress.value == 1.0 and dashboard.progress.bar_style == "success"
     assert dashboard.stop_study_button.disabled and dashboard.stop_trial_button.disabled
     assert f"trial {study.best_trial.trial_id}" in dashboard.incumbent.value
     assert f"{study.best_value:.6g}" in dashboard.incumbent.value
-    assert dashboard.table.value.count("<tr") == 1 + 20
+    # the table keeps to its top rows, best first, and says how many are not shown
+    assert dashboard.table.value.count("<tr") == 1 + render.TABLE_ROWS
+    assert f"{30 - render.TABLE_ROWS:,} more trial(s) not shown" in dashboard.table.value
+    assert table_ids(dashboard.table.value)[0] == str(study.best_trial.trial_id)
     assert "finished" in dashboard.status.value and "stopped" in dashboard.status.value
     assert bytes(dashboard.curves.value).startswith(b"\x89PNG")
 
 
-def test_updates_are_coalesced_however_many_reports_arrive():
+# ---------------------------------------------------------------- cost: messages
+def test_a_burst_of_events_is_coalesced_into_one_refresh_per_interval():
+    clock = Clock()
     study = make_study(trials=60, workers=4)
-    dashboard = Dashboard(study, interval=3600)
-    dashboard.refresh()
-    renders_before = dashboard.renders
-    study.start()
-    while not study.done:
-        study.wait(0.005)
-        assert dashboard.refresh() is False
-    assert dashboard.events > 200
-    assert dashboard.renders == renders_before
-    dashboard.finish()
-    assert dashboard.renders == renders_before + 1
-
-
-def test_a_change_is_drawn_once_the_wait_has_passed():
-    study = make_study(trials=4, workers=1)
-    dashboard = Dashboard(study, interval=0.0)
+    dashboard = Dashboard(study, clock=clock)
+    assert dashboard.refresh() is False  # the widgets were built showing the study as it is
+    clock.advance(dashboard.interval)
     assert dashboard.refresh() is True
-    assert dashboard.refresh() is False  # nothing changed since
+    study.run()  # hundreds of events while the clock stands still
+    assert dashboard.events > 200
+    with Sent(dashboard) as sent:
+        assert [dashboard.refresh() for _ in range(50)] == [False] * 50
+        assert sent.total == 0
+        clock.advance(dashboard.interval)
+        assert dashboard.refresh() is True
+    assert sent.by_widget["status"] == 1 and "60/60 trials" in dashboard.status.value
+    assert sent.by_widget["progress"] == 1 and dashboard.progress.value == 1.0
+
+
+@pytest.mark.parametrize("step", [0.05, 0.5, 3.0])
+def test_widget_messages_are_bounded_whatever_the_rate_of_change(step, monkeypatch):
+    """Every snapshot differs in everything shown; refreshes are asked for every ``step``
+    simulated seconds: the widgets still send at most burst + max_rate * t messages."""
+    clock = Clock()
+    study = ChurningStudy()
+    dashboard = Dashboard(study, clock=clock)
+    with capture_output():
+        dashboard.display()
+    dashboard.outputs.selected_index = 0  # the output view is open: it must follow too
+    dashboard.output_picker.value = dashboard.output_picker.options[0]
+    seconds = 60.0
+    with Sent(dashboard, monkeypatch) as sent:
+        for _ in range(round(seconds / step)):
+            clock.advance(step)
+            dashboard.refresh()
+    assert sent.total <= dashboard.burst + dashboard.max_rate * seconds
+    # ... and it is not quiet because it skipped work: everything kept being updated
+    assert study.events > 100
+    for widget in ("status", "progress", "table", "curves", "incumbent", "trial_picker",
+                   "warnings", "output_view"):
+        assert sent.by_widget[widget] >= 3, (widget, sent.by_widget)
+    assert dashboard.drawings <= 1 + seconds / dashboard.curves_interval
+
+
+def test_widget_messages_are_bounded_for_a_real_study_reporting_fast(monkeypatch):
+    clock = Clock()
+
+    def fast(config):
+        for epoch in range(1, 51):
+            time.sleep(0.0005)  # about 6,000 reports a second in all
+            report(epoch=epoch, acc=config["q"] * epoch)
+
+    study = make_study(fast, trials=200, workers=4, scheduler="fifo")
+    dashboard = Dashboard(study, clock=clock)
+    calls = 0
+    with Sent(dashboard, monkeypatch) as sent:
+        study.start()
+        while not study.done:
+            clock.advance(0.25)  # simulated time runs faster than the study: many refreshes
+            dashboard.refresh()
+            calls += 1
+            time.sleep(0.001)
+    assert dashboard.events >= 200 * 50
+    assert sent.by_widget["status"] >= 2 and sent.by_widget["table"] >= 1
+    assert sent.total <= dashboard.burst + dashboard.max_rate * calls * 0.25
+    assert dashboard.renders <= 1 + calls * 0.25 / dashboard.interval
+
+
+def test_nothing_is_sent_when_nothing_changed(monkeypatch):
+    study = make_study(trials=10)
+    dashboard = Dashboard(study)
+    run_with(dashboard, study)
+    drawn = dashboard.drawings
+    with Sent(dashboard, monkeypatch) as sent:
+        for _ in range(3):
+            dashboard.refresh(force=True)
+        dashboard.finish()
+    assert sent.total == 0
+    assert dashboard.drawings == drawn  # not drawn again: nothing changed
+
+
+def test_curves_are_drawn_only_when_they_change():
+    clock = Clock()
+    study = make_study(trials=8, workers=2)
+    dashboard = Dashboard(study, clock=clock)
+    clock.advance(dashboard.interval)
+    dashboard.refresh()
+    drawn = dashboard.drawings
+    assert drawn == 1  # the (empty) curves, once
+    for _ in range(5):  # nothing ran: the curves are the same
+        clock.advance(10)
+        dashboard.refresh()
+    assert dashboard.drawings == drawn
     study.run()
-    # the wait grows with the cost of a redraw (10x), so poll until it has passed
-    deadline = time.monotonic() + 30
-    while not dashboard.refresh():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    clock.advance(10)
+    dashboard.refresh()
+    assert dashboard.drawings == drawn + 1
+
+
+def test_slow_drawing_is_drawn_less_often(monkeypatch):
+    """When a figure takes long to draw, the curves wait longer than curves_interval: at
+    most cpu_share of the time goes to drawing."""
+    clock = Clock()
+    real_png = dashboard_module.curves_png
+
+    def slow_png(source):
+        clock.advance(0.5)  # as if drawing took half a second
+        return real_png(source)
+
+    monkeypatch.setattr(dashboard_module, "curves_png", slow_png)
+    study = ChurningStudy()
+    dashboard = Dashboard(study, clock=clock, cpu_share=0.05)
+    for _ in range(200):
+        clock.advance(1.0)
+        dashboard.refresh()
+    elapsed = 200 * 1.0 + dashboard.drawings * 0.5
+    assert 2 <= dashboard.drawings <= 1 + elapsed * 0.05 / 0.5
+
+
+# ---------------------------------------------------------------- cost: drawing
+def big_record(trials=3000, reports=400, running=30):
+    shared = [tuple({"epoch": e, "acc": (k + 1) * (1 - 0.99 ** e)} for e in range(1, reports + 1))
+              for k in range(10)]
+    times = tuple(float(j) for j in range(reports))
+    records = []
+    for i in range(trials):
+        status = TrialStatus.RUNNING if i >= trials - running else \
+            (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)[i % 3]
+        records.append(TrialRecord(i, {"q": i / trials}, status, shared[i % 10], times,
+                                   start_time=float(i),
+                                   end_time=None if status is TrialStatus.RUNNING
+                                   else float(i + 5)))
+    incumbents = ((1.0, 9, shared[9][-1]["acc"]),)
+    return study_record(records, state="running", incumbents=incumbents)
+
+
+def test_curves_of_thousands_of_trials_draw_a_bounded_number_of_lines_and_points():
+    record = big_record()
+    axes = curves_module.curves_figure(record).axes[0]
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    assert len(lines) <= MAX_LINES
+    assert max(len(line.get_xdata()) for line in lines.values()) <= curves_module.CURVE_POINTS
+    # the incumbent, bold, and every running trial (up to RUNNING_CURVES) are among them
+    assert lines["trial-9"].get_linewidth() > 2
+    running = [t.trial_id for t in record.trials if t.status is TrialStatus.RUNNING]
+    assert sum(f"trial-{i}" in lines for i in running) == curves_module.RUNNING_CURVES
+    # the last point of a downsampled curve is the last report
+    assert lines["trial-9"].get_xdata()[-1] == 400
+    hidden = 3000 - len(lines)
+    assert axes.get_title(loc="left").startswith(f"{hidden:,} of 3,000 trials not drawn")
+
+
+def test_one_result_per_trial_of_many_trials_draws_a_bounded_number_of_points():
+    trials = [trial_record(i, "completed", [((i * 7919) % 10007) / 10007]) for i in range(20_000)]
+    record = study_record(trials)
+    axes = curves_module.curves_figure(record).axes[0]
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    points = sum(len(line.get_xdata()) for gid, line in lines.items() if gid.startswith("status"))
+    assert points <= curves_module.SCATTER_POINTS
+    assert max(lines["status-completed"].get_ydata()) == record.best_value
+    steps = list(lines["best-so-far"].get_ydata())
+    assert steps == sorted(steps) and steps[-1] == record.best_value and len(steps) < 100
+    assert axes.get_title(loc="left").startswith(f"{20_000 - points:,} of 20,000 trials")
+
+
+def test_end_of_a_huge_study_draws_once_and_shows_bounded_html(monkeypatch):
+    study = Study.from_record(big_record())
+    dashboard = Dashboard(study)
+    with Sent(dashboard, monkeypatch) as sent, capture_output() as captured:
+        dashboard.display()
+        dashboard.finish()
+        dashboard.show_summary()
+    assert dashboard.drawings == 1  # the summary reuses the final drawing
+    assert sent.total <= len(dashboard_module._PRIORITY) + 2
+    image, table = (output.data for output in captured.outputs[1:])
+    assert base64.b64decode(image["image/png"]) == bytes(dashboard.curves.value)
+    assert len(image["image/png"]) < 400_000
+    assert table["text/html"].count("<tr") == 1 + render.TABLE_ROWS
+    assert f"{3000 - render.TABLE_ROWS:,} more trial(s)" in table["text/html"]
+    assert len(table["text/plain"].splitlines()) <= 15
+
+
+# ------------------------------------------------------------------------- escaping
+def test_every_user_string_is_escaped():
+    def evil(config, trial):
+        print(PAYLOAD)
+        report(**{PAYLOAD: 0.5 + trial.trial_id, "epoch": 1})
+        if trial.trial_id == 1:
+            raise ValueError(PAYLOAD)
+
+    study = make_study(evil, trials=3, workers=1, scheduler="fifo", metric=PAYLOAD,
+                       name=PAYLOAD, capture_output=True, max_initial_failures=10,
+                       space=Space({"label": Categorical(PAYLOAD, "plain")}))
+    dashboard = Dashboard(study, header=PAYLOAD, on_apply_best=lambda: PAYLOAD)
+    study.start()
+    study.notify_problem(PAYLOAD)
+    study.wait()
+    dashboard.finish()
+    dashboard.apply_button.click()
+    dashboard.outputs.selected_index = 0
+    texts = {}
+    for trial_id in range(3):
+        dashboard.output_picker.value = trial_id
+        texts[trial_id] = dashboard.output_view.value
+    assert "ValueError: " + ESCAPED in texts[1]
+    assert all(ESCAPED in text for text in texts.values())
+    _image, summary = summary_bundles(study)
+    shown = {name: getattr(dashboard, name).value for name in
+             ("header", "status", "warnings", "incumbent", "table", "message")}
+    shown.update(outputs="".join(texts.values()), summary=summary["text/html"])
+    for name, value in shown.items():
+        assert PAYLOAD not in value, name
+        assert ESCAPED in value, name
+    # the failed trial's error, in the table, is escaped too
+    assert f"ValueError: {ESCAPED}" in dashboard.table.value
+
+
+def test_errors_and_tracebacks_of_recorded_studies_are_escaped():
+    trials = [trial_record(0, "completed", [0.5], config={"q": PAYLOAD}),
+              trial_record(1, "failed", [0.9], error=f"KeyError: {PAYLOAD}",
+                           traceback=f"Traceback ...\nKeyError: {PAYLOAD}")]
+    record = study_record(trials, name=PAYLOAD, error=f"{PAYLOAD}\nmore", stop_reason=PAYLOAD)
+    study = Study.from_record(record)
+    dashboard = Dashboard(study)
+    dashboard.finish()
+    dashboard.outputs.selected_index = 0
+    dashboard.output_picker.value = 1
+    for name in ("header", "status", "error", "incumbent", "table", "output_view"):
+        value = getattr(dashboard, name).value
+        assert PAYLOAD not in value and ESCAPED in value, name
+
+
+# ------------------------------------------------------------ what the user is told
+def test_the_stop_reason_is_shown():
+    def slow(config):
+        for epoch in range(1, 400):
+            time.sleep(0.01)
+            report(epoch=epoch, acc=config["q"])
+
+    study = make_study(slow, trials=10, scheduler="fifo")
+    dashboard = Dashboard(study)
+    study.start()
+    while not study.trials:
+        time.sleep(0.01)
+    study.stop("stopped from JupyterLab by alice")
+    dashboard.refresh(force=True)
+    assert "(stopped from JupyterLab by alice)" in dashboard.status.value
+    study.wait()
+    dashboard.finish()
+    assert "finished (stopped from JupyterLab by alice)" in dashboard.status.value
+    with capture_output() as captured:
+        dashboard.show_summary()
+    assert "stopped from JupyterLab by alice" in captured.outputs[1].data["text/plain"]
+
+
+def test_time_limit_is_given_as_the_reason():
+    def slow(config):
+        for epoch in range(1, 1000):
+            time.sleep(0.01)
+            report(epoch=epoch, acc=config["q"])
+
+    study = make_study(slow, trials=None, time_limit=0.3, scheduler="fifo")
+    dashboard = Dashboard(study)
+    run_with(dashboard, study)
+    assert "finished (time limit reached)" in dashboard.status.value
+
+
+def test_problems_are_shown_in_a_warning_area():
+    study = make_study(trials=4)
+    study.notify_problem("storage trouble: database is locked")  # before the dashboard
+    dashboard = Dashboard(study)
+    assert "database is locked" in dashboard.warnings.value
+    study.start()
+    for i in range(8):
+        study.notify_problem(f"storage trouble #{i}")
+    study.wait()
+    dashboard.finish()
+    warnings = dashboard.warnings.value
+    assert "storage trouble #7" in warnings and "storage trouble #3" in warnings
+    assert "storage trouble #2" not in warnings  # only the latest are listed ...
+    assert f"and {9 - render.PROBLEMS_SHOWN} earlier" in warnings  # ... and the rest counted
+    assert dashboard.problem_count == 9
+
+
+def test_no_warning_area_without_problems():
+    study = make_study(trials=3)
+    dashboard = Dashboard(study)
+    run_with(dashboard, study)
+    assert dashboard.warnings.value == ""
+
+
+def test_a_loaded_study_shows_a_static_dashboard():
+    live = make_study(trials=6)
+    live.run()
+    study = Study.from_record(live.snapshot())
+    assert study.executor is None
+    dashboard = Dashboard(study, on_apply_best=lambda: "applied")
+    with capture_output() as captured:
+        dashboard.display()
+        dashboard.finish()
+        dashboard.show_summary()
+    assert "loaded from storage" in dashboard.header.value
+    assert "hyperband" in dashboard.header.value and "6 trials" in dashboard.header.value
+    assert dashboard.stop_study_button.disabled and dashboard.stop_trial_button.disabled
+    assert "6/6 trials" in dashboard.status.value
+    assert bytes(dashboard.curves.value).startswith(b"\x89PNG")
     assert dashboard.refresh() is False
-    assert "4/4 trials" in dashboard.status.value
+    dashboard.stop_study()
+    assert "nothing to stop" in dashboard.message.value
+    dashboard.apply_button.click()
+    assert dashboard.message.value == "applied"
+    assert len(captured.outputs) == 3
 
 
+# ------------------------------------------------------------------------- buttons
 def test_stop_study_button_stops_a_running_study():
     def slow(config):
         for epoch in range(1, 200):
@@ -115,6 +592,7 @@ def test_stop_study_button_stops_a_running_study():
     dashboard.stop_study_button.click()
     assert study.wait(30)
     assert "stopping" in dashboard.message.value
+    assert study.stop_reason == "stopped from the dashboard"
     assert len(study.trials) < 50
     assert study.counts()["running"] == 0 and study.counts()["cancelled"] >= 1
 
@@ -145,6 +623,21 @@ def test_stop_trial_button_stops_the_chosen_trial_only():
     assert "trial 1" in dashboard.message.value
 
 
+def test_the_trial_picker_never_moves_to_another_trial_by_itself():
+    clock = Clock()
+    study = ChurningStudy(workers=3)
+    dashboard = Dashboard(study, clock=clock)
+    picked = dashboard.trial_picker.options[0]
+    dashboard.trial_picker.value = picked
+    for _ in range(10):  # the picked trial ends, others start
+        clock.advance(5)
+        dashboard.refresh()
+    assert picked not in dashboard.trial_picker.options
+    assert dashboard.trial_picker.value is None  # not some other trial, stopped by mistake
+    dashboard.stop_trial_button.click()
+    assert dashboard.message.value == "no running trial to stop"
+
+
 def test_apply_best_button_calls_back_and_shows_the_escaped_message():
     study = make_study(trials=3)
     applied = []
@@ -155,31 +648,28 @@ def test_apply_best_button_calls_back_and_shows_the_escaped_message():
     assert dashboard.message.value == "applied &lt;q&gt;"
 
 
-def test_table_values_are_html_escaped_and_sortable():
+def test_table_is_sortable():
     def fn(config):
-        report(acc={"<script>alert(1)</script>": 0.2, "a&b": 0.9}[config["name"]])
+        report(acc={"low": 0.2, "high": 0.9}[config["name"]])
 
-    space = Space({"name": Categorical("<script>alert(1)</script>", "a&b")})
+    space = Space({"name": Categorical("low", "high")})
     study = make_study(fn, trials=6, space=space, scheduler="fifo", searcher="grid")
     dashboard = Dashboard(study)
     run_with(dashboard, study)
     table = dashboard.table.value
-    assert "<script>" not in table and "&lt;script&gt;alert(1)&lt;/script&gt;" in table
-    assert "a&amp;b" in table
-    # sorted by best metric first: the 0.9 row comes before the 0.2 row
-    assert table.index("a&amp;b") < table.index("&lt;script&gt;")
+    assert table.index("high") < table.index("low")  # best metric first
     dashboard.sort_by.value = "trial"
-    _header, rows = render.table_rows(study, sort_by="trial")
-    assert [r[0] for r in rows] == [str(i) for i in range(len(study.trials))]
-    assert dashboard.table.value.index(">0<") < dashboard.table.value.index(">1<")
+    assert table_ids(dashboard.table.value) == [str(i) for i in range(len(study.trials))]
 
 
+# ------------------------------------------------------------------ curves, output
 def test_curves_mark_stopped_trials_and_the_incumbent():
     study = make_study(trials=30, workers=4)
     study.run()
-    figure = render.curves_figure(study)
+    figure = curves_module.curves_figure(study)
     lines = {line.get_gid(): line for line in figure.axes[0].get_lines()}
-    assert len(lines) == 30
+    assert len(lines) == 30  # few trials: every one is drawn
+    assert figure.axes[0].get_title(loc="left") == ""
     best = lines[f"trial-{study.best_trial.trial_id}"]
     assert best.get_linewidth() > 2 and best.get_color() == "black"
     stopped = [t for t in study.trials if t.status.value == "stopped"]
@@ -188,6 +678,24 @@ def test_curves_mark_stopped_trials_and_the_incumbent():
         assert lines[f"trial-{trial.trial_id}"].get_linestyle() == "--"
         assert len(lines[f"trial-{trial.trial_id}"].get_xdata()) < 9
     assert figure.axes[0].get_xlabel() == "epoch" and figure.axes[0].get_ylabel() == "acc"
+
+
+def test_one_result_per_trial_is_drawn_against_the_trial_number():
+    def reward(config):
+        return config["q"]
+
+    study = Study(FunctionObjective(reward, "acc"), Space({"q": Real(0, 1)}), metric="acc",
+                  mode="max", trials=12, seed=0)
+    study.run()
+    axes = curves_module.curves_figure(study).axes[0]
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    assert axes.get_xlabel() == "trial"
+    points = lines["status-completed"]
+    assert sorted(points.get_xdata()) == list(range(12))
+    assert dict(zip(points.get_xdata(), points.get_ydata())) == {
+        t.trial_id: t.reports[-1]["acc"] for t in study.trials}
+    best_so_far = list(lines["best-so-far"].get_ydata())
+    assert best_so_far == sorted(best_so_far) and best_so_far[-1] == study.best_value
 
 
 def test_trial_output_and_tracebacks_are_viewable_per_trial():
@@ -203,12 +711,23 @@ def test_trial_output_and_tracebacks_are_viewable_per_trial():
     run_with(dashboard, study)
     failed = next(t for t in study.trials if t.status.value == "failed")
     ok = next(t for t in study.trials if t.status.value == "completed")
+    assert failed.trial_id in dashboard.output_picker.options
     dashboard.output_picker.value = failed.trial_id
+    assert dashboard.output_view.value == ""  # the view is closed: nothing is sent
+    dashboard.outputs.selected_index = 0
     assert "hello from q=" in dashboard.output_view.value
     assert "ValueError: q too large" in dashboard.output_view.value
     dashboard.output_picker.value = ok.trial_id
     assert f"hello from q={ok.config['q']:.3f}" in dashboard.output_view.value
     assert "Traceback" not in dashboard.output_view.value
+
+
+def test_long_output_is_cut_to_its_end():
+    trial = trial_record(0, "failed", traceback="T" * 50_000)
+    text = render.trial_output_text(trial, "a" * 30_000 + "the end")
+    assert len(text) < 2 * render.OUTPUT_SHOWN + 200
+    assert "earlier characters of the output not shown" in text
+    assert "the end" in text and text.endswith("T")
 
 
 def test_study_error_is_shown_once():
@@ -219,7 +738,6 @@ def test_study_error_is_shown_once():
     dashboard = Dashboard(study)
     run_with(dashboard, study)
     assert study.state == "failed"
-    assert dashboard.error.layout.display is None
     assert dashboard.error.value.count("StudyFailedError") == 1
     assert dashboard.progress.bar_style == "danger"
 
@@ -231,7 +749,7 @@ def test_static_summary_has_png_html_and_text():
     with capture_output() as captured:
         dashboard.show_summary()
     kinds = [set(output.data) for output in captured.outputs]
-    assert {"image/png", "text/plain"} in kinds and {"text/html", "text/plain"} in kinds
+    assert kinds == [{"image/png", "text/plain"}, {"text/html", "text/plain"}]
     image, table = summary_bundles(study)
     assert base64.b64decode(image["image/png"]).startswith(b"\x89PNG")
     assert "jupyter-hpo-table" in table["text/html"]
@@ -246,28 +764,18 @@ def test_background_refresh_finishes_the_dashboard():
     dashboard.start_background_refresh(period=0.02)
     assert study.wait(30)
     dashboard._refresher.join(10)
+    assert not dashboard._refresher.is_alive()
     assert dashboard.stop_study_button.disabled
-    assert dashboard.progress.value == 1.0
+    assert dashboard.progress.value == 1.0 and "10/10 trials" in dashboard.status.value
 
 
 def test_progress_estimates_time_left_from_the_budget():
     study = make_study(trials=4)
     assert render.progress(study) == (0.0, None)
+    record = study_record([trial_record(0, "completed", [0.1]),
+                           trial_record(1, "running", [0.2])], state="running")
+    record = dataclasses.replace(record, settings={"trials": 4})
+    assert render.progress(record) == (0.25, pytest.approx(36.0))  # 12 s for a quarter
     study.run()
     assert render.progress(study) == (1.0, 0.0)
     assert render.format_duration(3725) == "1:02:05" and render.format_duration(65) == "1:05"
-
-
-def test_one_result_per_trial_is_drawn_against_the_trial_number():
-    def reward(config):
-        return config["q"]
-
-    study = Study(FunctionObjective(reward, "acc"), Space({"q": Real(0, 1)}), metric="acc",
-                  mode="max", trials=12, seed=0)
-    study.run()
-    axes = render.curves_figure(study).axes[0]
-    lines = {line.get_gid(): line for line in axes.get_lines()}
-    assert axes.get_xlabel() == "trial"
-    assert all(f"trial-{t.trial_id}" in lines for t in study.trials)
-    best_so_far = list(lines["best-so-far"].get_ydata())
-    assert best_so_far == sorted(best_so_far) and best_so_far[-1] == study.best_value

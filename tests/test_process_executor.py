@@ -60,6 +60,11 @@ def train(config, report):
         report(epoch=epoch, loss=config["x"] + 1 / epoch)
 
 
+class OutOfMemoryError(RuntimeError):
+    """Stands for ``torch.cuda.OutOfMemoryError`` (importing torch in a trial can take longer
+    than the trial timeout on a busy machine)."""
+
+
 def faulty(config, report):
     kind = FAULTS[config["i"]]
     report(epoch=1, loss=100.0 + config["i"])
@@ -71,10 +76,8 @@ def faulty(config, report):
         ctypes.string_at(0)
     if kind == "sigkill":
         os.kill(os.getpid(), signal.SIGKILL)
-    if kind == "cuda_oom":
-        import torch
-
-        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    if kind == "cuda_oom":  # what torch raises, told apart by its name as torch's is; no
+        raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")  # torch import
     if kind == "hang":
         time.sleep(60)
     return {"loss": float(config["i"]), "pid": os.getpid()}
@@ -329,3 +332,21 @@ def test_invalid_trial_timeout_is_rejected():
     with pytest.raises(ValueError, match="trial_timeout"):
         ProcessExecutor(trial_timeout=0)
 
+
+
+def torch_oom(config, report):
+    import torch
+
+    report(epoch=1, loss=1.0)
+    if config["i"] == 0:
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    return {"loss": float(config["i"]), "pid": os.getpid()}
+
+
+def test_torch_cuda_out_of_memory_restarts_the_worker():
+    study = make_study(torch_oom, {"i": Categorical(0, 1)}, searcher="grid", workers=1)
+    study.run()
+    oom, ok = study.trials
+    assert oom.status is TrialStatus.FAILED and ok.status is TrialStatus.COMPLETED
+    assert oom.error.startswith("CUDA out of memory (OutOfMemoryError: CUDA out of memory")
+    assert oom.error.endswith("the worker process was restarted")

@@ -536,7 +536,10 @@ def test_make_scheduler_errors():
 
 # ============================================================================ FIFO
 class RecordingSearcher(RandomSearcher):
-    """A real random searcher that also keeps what it was told."""
+    """A real random searcher that also keeps what it was told (every report: it says it
+    learns from progress, as bayesopt and bohb do)."""
+
+    uses_progress = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -600,6 +603,18 @@ def test_hyperband_forwards_reports_to_the_searcher():
     s.on_trial_remove(0)
     assert searcher.seen == [(0, {"epoch": 1, "acc": 0.5}, False)]
     assert searcher.pending == {}
+
+
+def test_searchers_that_ignore_progress_are_not_sent_every_report():
+    searcher = RandomSearcher(space(), "acc", "max", seed=0)
+    told = []
+    searcher._post = lambda *args: told.append(args)  # what reaches the inbox
+    s = HyperbandScheduler(searcher, "acc", "max", max_t=9)
+    start(s, 0)
+    s.on_trial_result(0, {"epoch": 1, "acc": 0.5})
+    assert told == []  # the report path skips a searcher that only learns from final results
+    s.on_trial_complete(0, {"epoch": 9, "acc": 0.7})
+    assert [t[0] for t in told] == ["observe"]
 
 
 def test_scheduler_is_abstract():

@@ -96,7 +96,6 @@ class _Worker:
                 self.objective = None
             elif kind == "run":
                 try:
-                    self.channel.send(("started",))  # the trial timeout counts from here
                     self._send_outcome(self.run(message[2], message[3]))
                 except OSError:  # the kernel is gone
                     os._exit(0)
@@ -131,7 +130,6 @@ class _Worker:
             raise reply[1]
 
     def run(self, trial_id: int, config: dict[str, Any]) -> tuple[Any, ...]:
-
         self._restart = False
         trial = Trial(trial_id, config)
         trial.device = self.slot.device(remapped=True)
@@ -142,8 +140,11 @@ class _Worker:
         try:
             with _TrialContext(trial, self._hook):
                 try:
-                    objective = self._load_objective()
-                    filename = objective.filename
+                    try:
+                        objective = self._load_objective()
+                        filename = objective.filename
+                    finally:  # the trial timeout counts from here: unpickling the objective
+                        self.channel.send(("started",))  # (imports included) is not the trial
                     output = objective.run(trial, trial.device)
                 except TrialStopped:
                     return ("done", "stopped", None, "", "", False)

@@ -26,5 +26,6 @@ class FIFOScheduler(Scheduler):
         self.seed = seed
 
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
-        self.searcher.observe(trial_id, self.configs.get(trial_id, {}), result)
+        if self.searcher.uses_progress:
+            self.searcher.observe(trial_id, self.configs.get(trial_id, {}), result)
         return Decision.CONTINUE

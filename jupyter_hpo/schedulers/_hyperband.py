@@ -101,6 +101,9 @@ class HyperbandScheduler(Scheduler):
         self.bracket_of: dict[int, int] = {}
         self._paused_at: dict[int, float] = {}
         self._target: dict[int, int] = {}
+        # trial -> how many of its bracket's levels it has been recorded at (a prefix, since
+        # a trial's resource never decreases), so a report looks at one level, not all
+        self._recorded: dict[int, int] = {}
 
     def describe(self) -> str:
         n = self.num_brackets
@@ -119,10 +122,12 @@ class HyperbandScheduler(Scheduler):
             bracket = int(self.rng.choice(self.num_brackets, p=self._bracket_probs))
         self.bracket_of[trial_id] = bracket
         self._target[trial_id] = 0
+        self._recorded[trial_id] = 0
 
     def _on_trial_restore(self, trial_id: int, config: dict[str, Any], bracket: int) -> None:
         self.bracket_of[trial_id] = min(max(int(bracket), 0), self.num_brackets - 1)
         self._target[trial_id] = 0
+        self._recorded[trial_id] = 0
 
     def bracket(self, trial_id: int) -> int:
         return self.bracket_of.get(trial_id, 0)
@@ -131,24 +136,27 @@ class HyperbandScheduler(Scheduler):
         return self._bracket_levels[bracket]
 
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
-        config = self.configs.get(trial_id, {})
-        self.searcher.observe(trial_id, config, result)
+        if self.searcher.uses_progress:
+            self.searcher.observe(trial_id, self.configs.get(trial_id, {}), result)
         r = finite_number(result.get(self.resource))
         loss = self.direction.loss(result.get(self.metric))
         if r is None or loss is None or trial_id not in self.bracket_of:
             return Decision.CONTINUE
         bracket = self.bracket_of[trial_id]
         rungs = self.rungs[bracket]
+        levels = self._bracket_levels[bracket]
         decision = Decision.CONTINUE
-        for level in self._bracket_levels[bracket]:
-            if level > r or trial_id in rungs[level]:
-                continue
+        k = self._recorded[trial_id]
+        while k < len(levels) and levels[k] <= r:
+            level = levels[k]
+            k += 1
             rungs[level][trial_id] = loss
             losses = self._sorted_losses[bracket][level]
             bisect.insort(losses, loss)
             if self.type == "stopping" and level < self.max_t \
                     and not self._in_top(loss, losses):
                 decision = Decision.STOP
+        self._recorded[trial_id] = k
         if self.type == "promotion" and decision is Decision.CONTINUE:
             levels, k = self._bracket_levels[bracket], self._target[trial_id]
             if k < len(levels) and r >= levels[k] and levels[k] < self.max_t:

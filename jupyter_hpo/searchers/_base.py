@@ -40,6 +40,9 @@ class Searcher(ABC):
     name: ClassVar[str] = "custom"
     #: the keyword options the constructor takes besides space, metric, mode and seed
     OPTIONS: ClassVar[tuple[str, ...]] = ()
+    #: whether reports before a trial's end (rung results) teach the searcher anything; when
+    #: not, ``observe`` ignores them at once (the report path stays a few microseconds)
+    uses_progress: ClassVar[bool] = False
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None) -> None:
         self.direction = Direction.of(mode)
@@ -100,7 +103,8 @@ class Searcher(ABC):
     def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
                 final: bool = False) -> None:
         """Learn from a report (``final``: the trial has ended with this result)."""
-        self._post("observe", trial_id, config, result, final)
+        if final or self.uses_progress:
+            self._post("observe", trial_id, config, result, final)
 
     def remove(self, trial_id: int) -> None:
         """Forget a pending trial that failed or was cancelled (its results teach nothing)."""

@@ -46,6 +46,7 @@ class BayesOptSearcher(Searcher):
     name = "bayesopt"
     OPTIONS = ("kernel", "num_init_random", "opt_skip_period", "opt_skip_init_length",
                "num_candidates", "debug_log")
+    uses_progress = True  # models every rung result with Hyperband
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  kernel: str = "matern52", num_init_random: int = 5,

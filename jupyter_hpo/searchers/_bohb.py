@@ -98,6 +98,7 @@ class BOHBSearcher(Searcher):
     name = "bohb"
     OPTIONS = ("min_points_in_model", "top_n_percent", "num_samples", "random_fraction",
                "bandwidth_factor", "min_bandwidth", "prior_weight")
+    uses_progress = True  # models every rung result with Hyperband
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  min_points_in_model: int | None = None, top_n_percent: float = 15,

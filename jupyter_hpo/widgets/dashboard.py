@@ -1,8 +1,21 @@
 """The live dashboard of a study: progress, curves, incumbent, table, buttons, trial output.
 
-It only subscribes to study events: an event marks the view dirty (cheap, in the trial's
-thread) and ``refresh()`` redraws at most once per ``interval`` seconds, so hundreds of
-trials reporting quickly cost one redraw a second, not one per report.
+What it costs is bounded whatever the number of trials and the rate of reports (measured in
+``benchmarks/dashboard_overhead.py``):
+
+- Study events only mark the view dirty (cheap, in the trial's thread). ``refresh()`` does
+  the work at most once per ``interval`` seconds and reads one ``study.snapshot()`` per
+  refresh; a :class:`~.digest.StudyDigest` reads each finished trial once.
+- Every widget assignment is a message to the frontend, so a widget is only given a value
+  that differs from the one it shows, and updates are paid from a token bucket: at most
+  ``burst`` at once and ``max_rate`` a second on average, the longest-waiting first. In any
+  ``t`` seconds the refreshes send at most ``burst + max_rate * t`` widget messages.
+- The curves are redrawn only when what they show changed, at most every
+  ``curves_interval`` seconds and less often when drawing is slow (at most ``cpu_share`` of the
+  time goes to drawing); the table and the trial output follow every ``table_interval``
+  seconds, the output only while its view is open.
+- What is drawn and listed is bounded (see :mod:`.curves` and :mod:`.render`), at the end of
+  the study too: the final redraw and the static summary draw the same bounded figure once.
 """
 
 from __future__ import annotations
@@ -17,185 +30,340 @@ import ipywidgets as w
 from IPython.display import display, update_display
 
 from . import render
+from .curves import curves_png, load_matplotlib
+from .digest import StudyDigest, trial_of
+from .summary import summary_bundles
 
-__all__ = ["Dashboard"]
+__all__ = ["Dashboard", "summary_bundles"]
 
 _SORT_OPTIONS = [("best metric", "metric"), ("trial id", "trial"), ("duration", "duration")]
+_PICKED = 100  # trials listed at most in each trial picker
+# When two updates have waited equally long, the first of these goes first.
+_PRIORITY = ("error", "status", "progress", "problems", "stop_study", "stop_trial",
+             "trial_picker", "incumbent", "curves", "table", "output_picker", "output_view")
+_PICKERS = ("trial_picker", "output_picker")
+_BUTTONS = ("stop_study", "stop_trial")
 
 
 class Dashboard:
-    """Widgets for one study. Build and display it on the kernel's main thread."""
+    """Widgets for one study, live or loaded. Build and display it on the kernel's main
+    thread; ``refresh()`` may be called as often as one likes (it decides when to redraw)."""
 
     def __init__(self, study: Any, on_apply_best: Callable[[], str | None] | None = None,
-                 header: str = "", interval: float = 1.0,
-                 fallback_interval: float = 10.0) -> None:
+                 header: str = "", interval: float = 1.0, fallback_interval: float = 10.0, *,
+                 max_rate: float = 3.0, burst: int = 6, curves_interval: float = 2.0,
+                 table_interval: float = 3.0, cpu_share: float = 0.03,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.study = study
         self.on_apply_best = on_apply_best
-        self.interval = interval
-        self.fallback_interval = fallback_interval
-        self.renders = 0
+        self.interval, self.fallback_interval = interval, fallback_interval
+        self.max_rate, self.burst = max_rate, burst
+        self.curves_interval, self.table_interval = curves_interval, table_interval
+        self.cpu_share = cpu_share
+        self.live = getattr(study, "executor", None) is not None
+        self.renders = 0  # refreshes that read a snapshot
+        self.updates = 0  # widget updates sent (each one a message to the frontend)
+        self.drawings = 0  # curve figures drawn
         self.events = 0
-        self._dirty = True
-        self._last_render = 0.0
-        self._last_fallback = 0.0
-        self._render_cost = 0.0
+        self.problems: list[str] = list(getattr(study, "problems", None) or ())
+        self.problem_count = len(self.problems)
+        self.digest = StudyDigest(study.metric, study.direction, study.resource)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._dirty = False
         self._finished = False
-        self._lock = threading.Lock()
+        self._tokens = float(burst)
+        self._token_time = clock()
+        self._next_refresh = 0.0
+        self._stale: dict[str, float] = {}
+        self._curves_due = 0.0
+        self._table_due = 0.0
+        self._drawn: tuple | None = None  # what the curves image shows
+        self._png: bytes = b""
+        self._fallback_due = 0.0
+        self._fallback_text = ""
         self._display_id: str | None = None
         self._refresher: threading.Thread | None = None
+        self.digest.update(study.snapshot())
         self._build(header)
-        self._unsubscribe = study.subscribe(self._on_event)
+        self._unsubscribe = study.subscribe(self._on_event) if self.live else (lambda: None)
 
     # ------------------------------------------------------------------ widgets
     def _build(self, header: str) -> None:
-        executor = self.study.executor
-        note = {"thread": " (trials share the GIL)",
-                "process": " (each trial in its own process)"}.get(executor.name, "")
-        gpus = sorted({s.label for s in executor.slots if s.gpus})
-        on = f" on {', '.join(gpus)}" if gpus else ""
-        self.header = w.HTML(f"<b>jupyter_hpo · {html.escape(self.study.name)}</b> · "
-                             f"{html.escape(header)} · {html.escape(executor.describe())}"
-                             f"{note}{on}")
-        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="",
-                                        bar_style="info", layout=w.Layout(width="40%"))
-        self.status = w.HTML()
-        self.error = w.HTML(layout=w.Layout(display="none"))
+        now = self._clock()
+        want = self._wanted(now, everything=True)
+
+        def initial(slot: str) -> Any:
+            return want[slot][1]
+
+        self.header = w.HTML(self._header_html(header))
+        value, style = initial("progress")
+        self.progress = w.FloatProgress(value=value, min=0.0, max=1.0, bar_style=style,
+                                        layout=w.Layout(width="40%"))
+        self.status = w.HTML(initial("status"))
+        self.error = w.HTML(initial("error"))
+        self.warnings = w.HTML(initial("problems"))
         self.curves = w.Image(format="png", layout=w.Layout(max_width="640px"))
-        self.incumbent = w.HTML()
+        self.incumbent = w.HTML(initial("incumbent"))
         self.sort_by = w.Dropdown(options=_SORT_OPTIONS, value="metric", description="sort by",
                                   layout=w.Layout(width="220px"))
-        self.table = w.HTML()
+        self.table = w.HTML(initial("table"))
         self.stop_study_button = w.Button(description="Stop study", button_style="danger",
-                                          icon="stop", tooltip="no new trials; running ones "
-                                          "stop at their next report")
-        self.trial_picker = w.Dropdown(options=[], description="trial",
+                                          icon="stop", disabled=initial("stop_study"),
+                                          tooltip="no new trials; running ones stop at their "
+                                                  "next report")
+        self.trial_picker = w.Dropdown(options=initial("trial_picker"), description="trial",
                                        layout=w.Layout(width="160px"))
         self.stop_trial_button = w.Button(description="Stop trial", button_style="warning",
+                                          disabled=initial("stop_trial"),
                                           tooltip="stop the chosen trial at its next report")
         self.apply_button = w.Button(description="Apply best", button_style="success",
                                      tooltip="put the best trial's variables into the notebook")
         self.message = w.HTML()
-        self.output_picker = w.Dropdown(options=[], description="trial",
-                                        layout=w.Layout(width="160px"))
+        self.output_picker = w.Dropdown(options=initial("output_picker"), value=None,
+                                        description="output of", layout=w.Layout(width="180px"))
         self.output_view = w.HTML()
         output_box = w.VBox([self.output_picker, self.output_view])
         self.outputs = w.Accordion(children=[output_box], selected_index=None)
         self.outputs.set_title(0, "Trial output and tracebacks")
+        self._table_due = now + self.table_interval
+        self._next_refresh = now + self.interval  # the widgets show the study as it is now
+        self._stale = {"curves": now}
 
         self.stop_study_button.on_click(lambda _: self.stop_study())
         self.stop_trial_button.on_click(lambda _: self.stop_trial())
         self.apply_button.on_click(lambda _: self.apply_best())
-        self.sort_by.observe(lambda _: self._mark_and_render(), names="value")
-        self.output_picker.observe(lambda _: self._render_output(), names="value")
+        self.sort_by.observe(lambda _: self._redraw("table"), names="value")
+        self.output_picker.observe(lambda _: self._redraw("output_view"), names="value")
+        self.outputs.observe(lambda _: self._redraw("output_view"), names="selected_index")
 
         buttons = w.HBox([self.stop_study_button, self.trial_picker, self.stop_trial_button,
                           self.apply_button, self.message])
         self.widget = w.VBox([
-            self.header, w.HBox([self.progress, self.status]), self.error, buttons,
-            w.HBox([self.curves, self.incumbent]), self.sort_by, self.table, self.outputs,
+            self.header, w.HBox([self.progress, self.status]), self.error, self.warnings,
+            buttons, w.HBox([self.curves, self.incumbent]), self.sort_by, self.table,
+            self.outputs,
         ])
+
+    def _header_html(self, header: str) -> str:
+        study = self.study
+        parts = [f"<b>jupyter_hpo · {html.escape(study.name)}</b>"]
+        if not header:
+            header = render.describe_settings(study)
+        if header:
+            parts.append(html.escape(header))
+        executor = getattr(study, "executor", None)
+        if executor is None:
+            parts.append("loaded from storage (read-only)")
+        else:
+            note = {"thread": " (trials share the GIL)",
+                    "process": " (each trial in its own process)"}.get(executor.name, "")
+            gpus = sorted({s.label for s in executor.slots if s.gpus})
+            on = f" on {', '.join(gpus)}" if gpus else ""
+            parts.append(f"{html.escape(executor.describe())}{note}{html.escape(on)}")
+        return " · ".join(parts)
 
     # ------------------------------------------------------------------ actions
     def stop_study(self) -> None:
         """What the Stop-study button does."""
-        self.study.stop()
-        self.message.value = "stopping: running trials stop at their next report"
-        self._mark_and_render()
+        if not self.live or self.study.done:
+            self._say("the study has ended; nothing to stop")
+            return
+        self.study.stop("stopped from the dashboard")
+        self._say("stopping: running trials stop at their next report")
+        self.refresh(force=True)
 
     def stop_trial(self) -> None:
         """What the Stop-trial button does: stop the trial chosen in the picker."""
         trial_id = self.trial_picker.value
-        if trial_id is None:
-            self.message.value = "no running trial to stop"
+        if trial_id is None or not self.live:
+            self._say("no running trial to stop")
             return
-        self.study.stop_trial(trial_id)
-        self.message.value = f"stopping trial {trial_id} at its next report"
-        self._mark_and_render()
+        if self.study.stop_trial(trial_id):
+            self._say(f"stopping trial {trial_id} at its next report")
+        else:
+            self._say(f"trial {trial_id} has already ended")
+        self.refresh(force=True)
 
     def apply_best(self) -> None:
         """What the Apply-best button does."""
         if self.on_apply_best is None:
-            self.message.value = "apply is not available here"
+            self._say("apply is not available here")
             return
-        self.message.value = html.escape(self.on_apply_best() or "")
+        self._say(self.on_apply_best() or "")
+
+    def _say(self, text: str) -> None:
+        value = html.escape(text)
+        if self.message.value != value:
+            self._spend()
+            self.message.value = value
 
     # ------------------------------------------------------------------ display
     def display(self) -> None:
         """Show the dashboard with a text/plain fallback for frontends without widgets."""
-        self._render()
         self._display_id = f"jupyter-hpo-{id(self)}"
+        self._fallback_due = self._clock() + self.fallback_interval
         display(self._bundle(), raw=True, display_id=self._display_id)
 
     def _bundle(self) -> dict[str, Any]:
+        self._fallback_text = render.status_line(self.digest)
         return {"application/vnd.jupyter.widget-view+json": {
                     "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id},
-                "text/plain": render.status_line(self.study)}
+                "text/plain": self._fallback_text}
 
     def _on_event(self, event: Any) -> None:
         self.events += 1
         self._dirty = True
+        if event.kind == "problem":
+            self.problems.append(str(event.data.get("message", "")))
+            self.problem_count += 1
+            del self.problems[:-render.PROBLEMS_SHOWN]
 
-    def _mark_and_render(self) -> None:
-        self._dirty = True
-        self.refresh(force=True)
-
-    def refresh(self, force: bool = False) -> bool:
-        """Redraw if something changed and the last redraw is old enough; True if redrawn.
-
-        The wait between redraws grows with their cost, so large studies stay responsive.
-        """
-        now = time.monotonic()
-        wait = max(self.interval, 10 * self._render_cost)
-        if not force and (not self._dirty or now - self._last_render < wait):
-            self._update_progress()
-            return False
-        self._render()
-        return True
-
-    def _update_progress(self) -> None:
-        fraction, _ = render.progress(self.study)
-        self.progress.value = fraction
-        self.status.value = html.escape(render.status_line(self.study))
-
-    def _render(self) -> None:
+    def _redraw(self, slot: str) -> None:
+        """A user asked for ``slot`` (a new sort order, another trial's output): now."""
         with self._lock:
-            started = time.monotonic()
-            self._dirty = False
-            study = self.study
-            self._update_progress()
-            if study.error is not None:
-                first = str(study.error).splitlines()[0]
-                self.error.value = (f"<pre style='color:#cf222e;white-space:pre-wrap'>"
-                                    f"StudyFailedError: {html.escape(first)}</pre>")
-                self.error.layout.display = None
-            self.curves.value = render.curves_png(study)
-            self.incumbent.value = render.incumbent_html(study)
-            self.table.value = render.table_html(study, sort_by=self.sort_by.value)
-            running = [t.trial_id for t in list(study.trials) if not t.status.finished]
-            if list(self.trial_picker.options) != running:
-                self.trial_picker.options = running
-            self.stop_trial_button.disabled = not running or self._finished
-            ids = [t.trial_id for t in list(study.trials)]
-            if len(self.output_picker.options) != len(ids):
-                self.output_picker.options = ids
-            self._render_output()
-            self.renders += 1
-            self._last_render = time.monotonic()
-            self._render_cost = self._last_render - started
-            if self._display_id and (self._finished or self._last_render - self._last_fallback
-                                     >= self.fallback_interval):
-                self._last_fallback = self._last_render
+            self._stale.setdefault(slot, float("-inf"))
+            self._table_due = float("-inf")  # the table, the pickers and the output view
+            self.refresh(force=True)
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self, force: bool = False) -> bool:
+        """Redraw what changed if the last refresh is ``interval`` seconds old (``force``:
+        now); True if it read the study. Cheap when it is not time yet."""
+        now = self._clock()
+        if not force and (now < self._next_refresh or self._finished
+                          or (not self._dirty and self.study.done and not self._stale)):
+            return False
+        with self._lock:
+            if self._finished and not force:
+                return False
+            self._update(now, final=False, debt=force)
+            return True
+
+    def _update(self, now: float, final: bool, debt: bool = False) -> None:
+        """Read one snapshot and send what changed, as the token bucket allows (``final``:
+        everything; ``debt``: a user's action may overdraw the bucket)."""
+        self._dirty = False
+        self.digest.update(self.study.snapshot())
+        self.renders += 1
+        self._tokens = min(float(self.burst),
+                           self._tokens + (now - self._token_time) * self.max_rate)
+        self._token_time = now
+        want = self._wanted(now, everything=final)
+        for slot in [s for s in self._stale if s not in want]:
+            del self._stale[slot]
+        order = sorted(want, key=lambda s: (self._stale.setdefault(s, now), _PRIORITY.index(s)))
+        for slot in order:
+            if not final and self._tokens < 1 and not (debt and self._tokens > -self.burst):
+                break
+            widget_name, value = want[slot]
+            self._apply(slot, getattr(self, widget_name), value)
+            del self._stale[slot]
+        self._next_refresh = now + self.interval
+        if self._display_id is not None and (final or now >= self._fallback_due):
+            self._fallback_due = now + self.fallback_interval
+            if render.status_line(self.digest) != self._fallback_text and (final or
+                                                                            self._tokens >= 1):
+                self._spend()
                 update_display(self._bundle(), raw=True, display_id=self._display_id)
 
-    def _render_output(self) -> None:
+    def _spend(self) -> None:
+        self._tokens -= 1
+        self.updates += 1
+
+    def _apply(self, slot: str, widget: Any, value: Any) -> None:
+        if slot == "curves":
+            load_matplotlib()  # its first import is not part of what a drawing costs
+            started = self._clock()
+            value, self._drawn = value()
+            finished = self._clock()
+            self._png = value
+            self.drawings += 1
+            self._curves_due = finished + max(self.curves_interval,
+                                              (finished - started) / self.cpu_share)
+            if bytes(widget.value) == value:
+                return
+        self._spend()
+        if slot == "progress":
+            with widget.hold_sync():  # one message
+                widget.value, widget.bar_style = value
+        elif slot in _PICKERS:
+            with widget.hold_sync():  # one message; the choice is kept only if still listed
+                picked = widget.value
+                widget.options = value
+                widget.value = picked if picked in value else None
+        elif slot in _BUTTONS:
+            widget.disabled = value
+        else:
+            widget.value = value
+
+    def _wanted(self, now: float, everything: bool) -> dict[str, tuple[str, Any]]:
+        """The slots whose widget shows something else than it should: slot -> (widget
+        attribute, new value or, for the curves, a function that draws them)."""
+        digest = self.digest
+        record = digest.record
+        fraction, _left = render.progress(digest)
+        running = [t.trial_id for t in digest.unfinished][:_PICKED]
+        first_line = record.error.splitlines()[0] if record.error.strip() else ""
+        values = {
+            "status": ("status", html.escape(render.status_line(digest))),
+            "progress": ("progress", (round(fraction, 2), "info" if not record.done else
+                                      "danger" if record.error else "success")),
+            "error": ("error", "" if not first_line else
+                      f"<pre style='color:#cf222e;white-space:pre-wrap'>StudyFailedError: "
+                      f"{html.escape(render.shorten(first_line, 2000))}</pre>"),
+            "problems": ("warnings", render.problems_html(self.problems, self.problem_count)),
+            "incumbent": ("incumbent", render.incumbent_html(digest)),
+            "trial_picker": ("trial_picker", tuple(running)),
+            "stop_study": ("stop_study_button", self._finished or not self.live),
+            "stop_trial": ("stop_trial_button", not running or self._finished
+                           or not self.live),
+        }
+        if everything or now >= self._table_due or "table" in self._stale:
+            self._table_due = now + self.table_interval
+            values["table"] = ("table", render.table_html(digest, sort_by=self.sort_by.value
+                                                          if hasattr(self, "sort_by")
+                                                          else "metric"))
+            values["output_picker"] = ("output_picker", self._output_choices())
+            if self._output_visible():
+                values["output_view"] = ("output_view", self._output_html())
+        drawn = _curves_signature(digest)
+        if drawn != self._drawn and (everything or now >= self._curves_due):
+            values["curves"] = ("curves", lambda: (curves_png(digest), drawn))
+        if not hasattr(self, "widget"):  # building: every value is the initial one
+            return values
+        return {slot: (name, value) for slot, (name, value) in values.items()
+                if slot == "curves" or _shows(getattr(self, name), slot) != value}
+
+    def _output_choices(self) -> tuple[int, ...]:
+        """A bounded list of trials worth reading: the running ones, the best, the latest
+        failures, and the one picked."""
+        digest = self.digest
+        record = digest.record
+        chosen = {t.trial_id for t in digest.unfinished[:_PICKED // 2]}
+        chosen.update(digest.best_finished(10))
+        chosen.update(digest.failed[-10:])
+        best = render.best_trial(record)
+        if best is not None:
+            chosen.add(best.trial_id)
+        picked = getattr(getattr(self, "output_picker", None), "value", None)
+        if picked is not None:
+            chosen.add(picked)
+        return tuple(sorted(chosen))
+
+    def _output_visible(self) -> bool:
+        return hasattr(self, "outputs") and self.outputs.selected_index == 0 \
+            and self.output_picker.value is not None
+
+    def _output_html(self) -> str:
         trial_id = self.output_picker.value
-        if trial_id is None or trial_id >= len(self.study.trials):
-            self.output_view.value = ""
-            return
-        text = render.trial_output_text(self.study.trials[trial_id],
-                                        self.study.trial_output(trial_id))
-        self.output_view.value = (f"<pre style='max-height:300px;overflow:auto;"
-                                  f"white-space:pre-wrap'>{html.escape(text)}</pre>")
+        trial = trial_of(self.digest.record, trial_id)
+        if trial is None:
+            return ""
+        text = render.trial_output_text(
+            trial, self.study.trial_output(trial_id, tail=render.OUTPUT_SHOWN))
+        return (f"<pre style='max-height:300px;overflow:auto;white-space:pre-wrap'>"
+                f"{html.escape(text)}</pre>")
 
     # ----------------------------------------------------------------- lifecycle
     def start_background_refresh(self, period: float = 0.5) -> None:
@@ -211,31 +379,37 @@ class Dashboard:
         self._refresher.start()
 
     def finish(self) -> None:
-        """Final redraw; the stop buttons are disabled once the study has ended."""
-        if self._finished:
-            return
-        self._finished = True
-        self.stop_study_button.disabled = True
-        self.stop_trial_button.disabled = True
-        self.progress.bar_style = "danger" if self.study.error is not None else "success"
-        self._unsubscribe()
-        self._render()
+        """Final redraw (bounded like every other); the stop buttons are disabled."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+            self._unsubscribe()
+            self._update(self._clock(), final=True)
 
     def show_summary(self) -> None:
         """Display a static summary (PNG of the curves, HTML table, text) that a saved
-        notebook keeps without a kernel."""
-        for bundle in summary_bundles(self.study):
+        notebook keeps without a kernel; it reuses the final drawing."""
+        png = self._png if self._drawn == _curves_signature(self.digest) else None
+        for bundle in summary_bundles(self.digest, png=png):
             display(bundle, raw=True)
 
 
-def summary_bundles(study: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Two display bundles: the curves (image/png) and the results (text/html), each with
-    a text/plain fallback."""
-    import base64
+def _shows(widget: Any, slot: str) -> Any:
+    """What ``widget`` shows, in the form ``_wanted`` computes it."""
+    if slot == "progress":
+        return widget.value, widget.bar_style
+    if slot in _PICKERS:
+        return tuple(widget.options)
+    if slot in _BUTTONS:
+        return widget.disabled
+    return widget.value
 
-    png = base64.b64encode(render.curves_png(study)).decode("ascii")
-    text = render.text_summary(study)
-    table = (f"<div><b>{html.escape(render.status_line(study))}</b></div>"
-             f"{render.incumbent_html(study)}{render.table_html(study)}")
-    return ({"image/png": png, "text/plain": f"<learning curves of {study.name}>"},
-            {"text/html": table, "text/plain": text})
+
+def _curves_signature(digest: StudyDigest) -> tuple:
+    """Changes whenever the curves would be drawn differently."""
+    record = digest.record
+    best = render.best_trial(record)
+    return (digest.total, sum(digest.finished_counts.values()),
+            None if best is None else (best.trial_id, len(best.reports)),
+            tuple((t.trial_id, len(t.reports), t.status.value) for t in digest.unfinished))

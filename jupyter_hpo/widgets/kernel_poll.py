@@ -6,11 +6,25 @@ reads the shell messages that reach the main thread itself, handles widget (comm
 at once and keeps everything else (the next cell's ``execute_request``, ...) to hand back to
 the kernel, in order, when the wait ends. The idea is jupyter_ui_poll's; this version reads
 ipykernel 7's inproc shell socket directly, which is all ipykernel 7 offers for it.
+
+The kernel's busy/idle status stays right meanwhile. A frontend shows the state of the last
+``status`` message on iopub, whatever request it answers (JupyterLab does). While the cell
+runs, the kernel still answers some requests in other threads, each ending with an ``idle``:
+control requests (the ``kernel_info_request`` jupyter_server sends when a browser tab
+connects, the debugger's ``debug_request``, a resource monitor's ``usage_request``) and shell
+messages sent on a subshell that ipykernel dispatches in that subshell's thread (JupyterLab
+>= 4.4 sends comm messages on a subshell). Each of those made the kernel look idle while the
+cell ran. So while the wait lasts every such ``idle`` is followed by a ``busy`` for the
+executing request, and the comm messages handled here get their own ``busy``/``idle`` (the
+ipywidgets frontend waits for that ``idle`` before it sends the widget's next change),
+followed by the same ``busy``. The cell still ends with exactly one ``idle`` for its
+``execute_request``, which the kernel publishes once the wait is over.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -60,12 +74,18 @@ class _ShellReader:
         handler = self.kernel.shell_handlers.get(msg[1]["header"]["msg_type"])
         if handler is None:
             return 0
+        publish = getattr(self.kernel, "_publish_status", None)
+        if callable(publish):
+            publish("busy", "shell", msg[1])
         try:
             result = handler(self.stream, *msg)
             if hasattr(result, "close"):
                 result.close()
         except Exception:
             self.kernel.log.exception("jupyter_hpo: error in a widget message handler")
+        finally:
+            if callable(publish):
+                publish("idle", "shell", msg[1])  # then busy again: see _BusyWhileWaiting
         return 1
 
     def _comm_message(self, frames: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
@@ -93,6 +113,54 @@ class _ShellReader:
                 io_loop.add_callback(callback, frames)
         self.deferred.clear()
         self.poller.unregister(self.socket)
+
+
+class _BusyWhileWaiting:
+    """While installed, every ``idle`` status the kernel publishes for another request than
+    the executing one is followed by a ``busy`` for the executing one.
+
+    It wraps the kernel's ``_publish_status`` (ipykernel's one way of publishing a status,
+    from any thread). A lock orders the two messages against ``remove()``, so no ``busy`` can
+    follow the cell's final ``idle``.
+    """
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+        self.parent = kernel.get_parent("shell")
+        self.msg_id = _msg_id(self.parent)
+        self.lock = threading.Lock()
+        self.original: Any = None
+        self.active = False
+
+    def install(self) -> None:
+        original = getattr(self.kernel, "_publish_status", None)
+        if not callable(original) or self.msg_id is None:
+            return
+        self.original = original
+        self.kernel._publish_status = self.publish
+        self.active = True
+
+    def publish(self, status: str, channel: str, parent: Any = None) -> None:
+        with self.lock:
+            self.original(status, channel, parent)
+            if not self.active or status != "idle":
+                return
+            answered = parent or self.kernel.get_parent(channel)
+            if _msg_id(answered) != self.msg_id:
+                self.original("busy", "shell", self.parent)
+
+    def remove(self) -> None:
+        with self.lock:
+            if not self.active:
+                return
+            self.active = False
+            if self.kernel.__dict__.get("_publish_status") == self.publish:
+                del self.kernel._publish_status
+
+
+def _msg_id(message: Any) -> str | None:
+    header = message.get("header") if isinstance(message, dict) else None
+    return header.get("msg_id") if isinstance(header, dict) else None
 
 
 def _main_shell_stream(kernel: Any) -> Any | None:
@@ -125,8 +193,13 @@ def serving_ui_events() -> Iterator[Callable[[float], Any]]:
     if stream is None or getattr(stream, "socket", None) is None:
         yield time.sleep
         return
-    reader = _ShellReader(kernel, stream)
+    busy = _BusyWhileWaiting(kernel)
+    busy.install()
     try:
-        yield reader.poll
+        reader = _ShellReader(kernel, stream)
+        try:
+            yield reader.poll
+        finally:
+            reader.hand_back()
     finally:
-        reader.hand_back()
+        busy.remove()

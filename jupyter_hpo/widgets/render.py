@@ -1,30 +1,58 @@
-"""Pure renderers from a Study to PNG, HTML and text; the dashboard and the summary share them.
+"""Pure renderers from a study to text and HTML; the live dashboard and the static summary
+share them (the curves are in :mod:`.curves`).
 
-Nothing here touches widgets, so that the same pictures and tables appear live and in the
-static summary that a saved notebook keeps.
+Each takes a Study, a StudyRecord or a :class:`~.digest.StudyDigest` (what the dashboard
+passes, so that one snapshot serves a whole refresh) and nothing here touches widgets. What
+they produce is bounded whatever the size of the study: the table shows its top rows and says
+how many more there are, long values and outputs are cut, and every user string (names,
+configurations, errors, tracebacks, printed output, problems) is HTML-escaped.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..trial import Trial
+from ..records import TrialStatus
+from .digest import KEPT_BEST, StudyDigest, record_of, trial_of
 
-__all__ = ["curves_figure", "curves_png", "format_duration", "incumbent_html", "progress", "status_line",
-           "table_html", "table_rows", "text_summary", "trial_output_text"]
+if TYPE_CHECKING:
+    from ..records import StudyRecord, TrialRecord
 
-_LINE_STYLES = {
-    "stopped": {"color": "#8c959f", "linestyle": "--", "linewidth": 0.8, "alpha": 0.7},
-    "failed": {"color": "#cf222e", "linestyle": ":", "linewidth": 0.8},
-    "cancelled": {"color": "#bf8700", "linestyle": "-.", "linewidth": 0.8, "alpha": 0.7},
-    "interrupted": {"color": "#bf8700", "linestyle": "-.", "linewidth": 0.8, "alpha": 0.7},
-}
+__all__ = ["OUTPUT_SHOWN", "TABLE_ROWS", "best_trial", "describe_settings", "digest_of",
+           "format_duration", "incumbent_html", "problems_html", "progress", "shorten",
+           "status_line", "table_html", "table_rows", "text_summary", "trial_output_text"]
+
+TABLE_ROWS = 25
+"""Rows of the results table shown live and in the summary; a note counts the others."""
+OUTPUT_SHOWN = 20_000
+"""Characters of a trial's output (and of its traceback) shown; the oldest are cut."""
+VALUE_SHOWN = 80
+"""Characters of one configuration value or error line shown in the table."""
+PROBLEMS_SHOWN = 5
+"""Most recent problem messages shown; a note counts the earlier ones."""
+
 _STATUS_COLOURS = {"completed": "#1a7f37", "stopped": "#8c959f", "cancelled": "#bf8700",
                    "failed": "#cf222e", "running": "#0969da", "paused": "#8250df",
                    "interrupted": "#bf8700"}
+
+
+def digest_of(source: Any) -> StudyDigest:
+    """``source`` itself if it is a StudyDigest, else a new digest of its record (a Study is
+    read through ``snapshot()``, once)."""
+    if isinstance(source, StudyDigest):
+        return source
+    record = record_of(source)
+    digest = StudyDigest(record.metric, record.direction, record.resource)
+    digest.update(record)
+    return digest
+
+
+def best_trial(record: StudyRecord) -> TrialRecord | None:
+    """The incumbent, found without scanning every trial."""
+    history = record.incumbent_history
+    return trial_of(record, history[-1][1]) if history else None
 
 
 def format_duration(seconds: float | None) -> str:
@@ -37,95 +65,148 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def progress(study: Any) -> tuple[float, float | None]:
+def shorten(text: str, limit: int = VALUE_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def progress(source: Any) -> tuple[float, float | None]:
     """Fraction of the budget spent (trials or time, whichever is further) and an estimate
     of the seconds left (None when it cannot be estimated)."""
-    fractions = []
-    if study.budget is not None:
-        finished = sum(1 for t in list(study.trials)
-                       if t.status.finished and t.status.value != "interrupted")
-        fractions.append(finished / study.budget)
-    if study.time_limit is not None:
-        fractions.append(min(1.0, study.elapsed / study.time_limit))
-    if study.done:
+    digest = digest_of(source)
+    record = digest.record
+    if record.done:
         return 1.0, 0.0
+    fractions = []
+    if record.budget is not None:
+        counts = digest.finished_counts
+        finished = sum(counts.values()) - counts.get(TrialStatus.INTERRUPTED.value, 0)
+        fractions.append(finished / record.budget)
+    if record.time_limit is not None:
+        fractions.append(min(1.0, record.elapsed / record.time_limit))
     if not fractions:
         return 0.0, None
     fraction = min(1.0, max(fractions))
     if fraction <= 0:
         return 0.0, None
-    return fraction, study.elapsed * (1 - fraction) / fraction
+    return fraction, record.elapsed * (1 - fraction) / fraction
 
 
-def status_line(study: Any) -> str:
-    """One line: state, trials by status, elapsed and remaining time, best value."""
-    counts = study.counts()
-    _fraction, left = progress(study)
-    parts = [f"{study.name}: {study.state}"]
-    total = getattr(study, "spent", len(study.trials))
-    budget = f"/{study.budget}" if study.budget is not None else ""
-    parts.append(f"{total}{budget} trials")
-    parts.extend(f"{n} {status}" for status, n in counts.items() if n)
-    parts.append(f"{format_duration(study.elapsed)} elapsed")
-    if not study.done and left is not None:
+def state_text(record: StudyRecord) -> str:
+    """``running``, ``stopping (stopped from JupyterLab by alice)``, ``finished (time limit
+    reached)``: the state and, once the study was stopped, why."""
+    state = str(record.state)
+    return f"{state} ({record.stop_reason})" if record.stop_reason else state
+
+
+def status_line(source: Any) -> str:
+    """One line: state (and why it stopped), trials by status, elapsed and remaining time, the
+    best value. Plain text (escape it for HTML)."""
+    digest = digest_of(source)
+    record = digest.record
+    _fraction, left = progress(digest)
+    parts = [f"{record.name}: {state_text(record)}"]
+    budget = f"/{record.budget}" if record.budget is not None else ""
+    parts.append(f"{digest.spent}{budget} trials")
+    parts.extend(f"{n} {status}" for status, n in digest.counts().items() if n)
+    parts.append(f"{format_duration(record.elapsed)} elapsed")
+    if not record.done and left is not None:
         parts.append(f"~{format_duration(left)} left")
-    if study.best_value is not None:
-        parts.append(f"best {study.metric}={study.best_value:.6g} "
-                     f"(trial {study.best_trial.trial_id})")
+    best = best_trial(record)
+    if best is not None and record.best_value is not None:
+        parts.append(f"best {record.metric}={record.best_value:.6g} (trial {best.trial_id})")
     return " · ".join(parts)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return shorten(str(value))
 
 
 def _seconds(seconds: float) -> str:
     return f"{seconds:.1f}s" if seconds < 60 else format_duration(seconds)
 
 
-def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def _ranked(digest: StudyDigest, sort_by: str, limit: int | None) -> list[TrialRecord]:
+    """Trials in table order: by metric, best first (trials that failed or have no value
+    after the others, by id); by duration, longest first; by trial id, ascending. With a
+    ``limit`` of at most KEPT_BEST only the candidates are sorted, not every trial."""
+    record = digest.record
+    trials = record.trials
+    if sort_by == "trial":
+        return list(trials if limit is None else trials[:limit])
+    bounded = limit is not None and limit <= KEPT_BEST
+    now = record.updated or None
+    if sort_by == "duration":
+        if bounded:
+            chosen = [trial_of(record, i) for i in digest.longest_finished(limit)]
+            chosen += digest.unfinished
+        else:
+            chosen = list(trials)
+        chosen.sort(key=lambda t: (-_duration(t, now), t.trial_id))
+        return chosen if limit is None else chosen[:limit]
+    sign = digest.direction.sign
+
+    def valued(trial: TrialRecord) -> bool:
+        return trial.status is not TrialStatus.FAILED and digest.best_value(trial) is not None
+
+    if bounded:
+        candidates = [trial_of(record, i) for i in digest.best_finished(limit)]
+        candidates += [t for t in digest.unfinished if valued(t)]
+        if len(candidates) < limit:  # few trials have a value: the others follow, by id
+            others = []
+            for trial in trials:
+                if not valued(trial):
+                    others.append(trial)
+                    if len(others) == limit:
+                        break
+            candidates += others
+    else:
+        candidates = list(trials)
+    good = sorted((t for t in candidates if valued(t)),
+                  key=lambda t: (sign * digest.best_value(t), t.trial_id))
+    rest = sorted((t for t in candidates if not valued(t)), key=lambda t: t.trial_id)
+    ordered = good + rest
+    return ordered if limit is None else ordered[:limit]
 
 
-def table_rows(study: Any, sort_by: str = "metric", descending: bool | None = None,
-               limit: int | None = None) -> tuple[list[str], list[list[str]]]:
-    """Header and rows (strings, not escaped) of the results table, sorted."""
-    trials = list(study.trials)
-    names = list(study.space)
-    show_device = any(t.resources != "cpu" for t in trials)
-    header = ["trial", "status", *names, study.metric, study.resource,
+def _duration(trial: TrialRecord, now: float | None) -> float:
+    return trial.duration if now is None else trial.duration_at(now)
+
+
+def table_rows(source: Any, sort_by: str = "metric", limit: int | None = None
+               ) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (strings, not escaped) of the results table: ``sort_by`` is
+    ``metric`` (best first), ``duration`` (longest first) or ``trial`` (by id)."""
+    digest = digest_of(source)
+    record = digest.record
+    names = list(record.space)
+    show_device = digest.shows_device
+    header = ["trial", "status", *names, record.metric, record.resource,
               *(["device"] if show_device else []), "duration", "error"]
-    sign = 1 if study.mode == "max" else -1
-
-    def key(trial: Trial) -> tuple:
-        if sort_by == "metric":
-            value = trial.best(study.metric, study.mode)
-            return (value is not None, sign * value if value is not None else 0.0)
-        if sort_by == "duration":
-            return (True, trial.duration)
-        return (True, trial.trial_id)
-
-    if descending is None:
-        descending = sort_by in ("metric", "duration")
-    trials.sort(key=key, reverse=descending)
-    if limit is not None:
-        trials = trials[:limit]
+    now = record.updated or None
     rows = []
-    for trial in trials:
-        best = trial.best(study.metric, study.mode)
+    for trial in _ranked(digest, sort_by, limit):
+        best = digest.best_value(trial)
+        error = trial.error.splitlines()[-1] if trial.error.strip() else ""
         rows.append([str(trial.trial_id), trial.status.value,
                      *(_format_value(trial.config.get(n)) for n in names),
                      "" if best is None else _format_value(best),
-                     _format_value(trial.last(study.resource, "")),
+                     _format_value(trial.last(record.resource, "")),
                      *([trial.resources] if show_device else []),
-                     _seconds(trial.duration),
-                     trial.error.splitlines()[-1] if trial.error else ""])
+                     _seconds(_duration(trial, now)), shorten(error)])
     return header, rows
 
 
-def table_html(study: Any, sort_by: str = "metric", descending: bool | None = None,
-               limit: int | None = 50) -> str:
-    """The results table as escaped HTML (the best trial's row in bold)."""
-    header, rows = table_rows(study, sort_by, descending, limit)
-    best_id = str(study.best_trial.trial_id) if study.best_trial is not None else None
+def table_html(source: Any, sort_by: str = "metric", limit: int = TABLE_ROWS) -> str:
+    """The top ``limit`` rows of the results table as escaped HTML (the best trial's row in
+    bold), and how many trials are not shown."""
+    digest = digest_of(source)
+    record = digest.record
+    header, rows = table_rows(digest, sort_by, limit)
+    best = best_trial(record)
+    best_id = str(best.trial_id) if best is not None else None
     head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(h)}</th>"
                    for h in header)
     body = []
@@ -137,130 +218,95 @@ def table_html(study: Any, sort_by: str = "metric", descending: bool | None = No
             style = f"padding:2px 8px;color:{colour}" if i == 1 else "padding:2px 8px"
             cells.append(f"<td style='{style}'>{html.escape(cell)}</td>")
         body.append(f"<tr style='font-weight:{weight}'>{''.join(cells)}</tr>")
-    more = len(study.trials) - len(rows)
-    note = (f"<div style='color:#57606a'>{more} more trial(s) not shown; "
-            f"<code>_hpo.trials_dataframe()</code> has them all</div>" if more > 0 else "")
+    more = digest.total - len(rows)
+    note = (f"<div class='jupyter-hpo-more' style='color:#57606a'>{more:,} more trial(s) not "
+            f"shown; <code>_hpo.trials_dataframe()</code> has them all</div>" if more > 0
+            else "")
     return (f"<table class='jupyter-hpo-table' style='border-collapse:collapse;"
             f"font-size:12px'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
             f"</table>{note}")
 
 
-def incumbent_html(study: Any) -> str:
+def incumbent_html(source: Any) -> str:
     """The best trial so far: value and configuration, escaped."""
-    trial = study.best_trial
-    if trial is None:
+    record = source.record if isinstance(source, StudyDigest) else record_of(source)
+    trial = best_trial(record)
+    if trial is None or record.best_value is None:
         return "<i>no result yet</i>"
-    config = "".join(f"<li><code>{html.escape(k)} = {html.escape(_format_value(v))}</code></li>"
-                     for k, v in trial.config.items())
-    return (f"<b>best {html.escape(study.metric)} = {study.best_value:.6g}</b> "
+    config = "".join(f"<li><code>{html.escape(str(k))} = {html.escape(_format_value(v))}"
+                     f"</code></li>" for k, v in trial.config.items())
+    return (f"<b>best {html.escape(record.metric)} = {record.best_value:.6g}</b> "
             f"(trial {trial.trial_id}, {html.escape(trial.status.value)})"
             f"<ul style='margin:2px 0'>{config}</ul>")
 
 
+def problems_html(problems: list[str], total: int | None = None) -> str:
+    """A warning box with the most recent problems (escaped); empty when there are none."""
+    if not problems:
+        return ""
+    total = len(problems) if total is None else total
+    shown = problems[-PROBLEMS_SHOWN:]
+    items = "".join(f"<li>{html.escape(shorten(p, 500))}</li>" for p in shown)
+    earlier = total - len(shown)
+    note = f"<div>and {earlier:,} earlier</div>" if earlier > 0 else ""
+    return (f"<div class='jupyter-hpo-problems' style='background:#fff8c5;border:1px solid "
+            f"#d4a72c;padding:2px 8px;margin:2px 0'><b>⚠ problems</b>"
+            f"<ul style='margin:2px 0'>{items}</ul>{note}</div>")
+
+
+def _tail(text: str, what: str) -> str:
+    if len(text) <= OUTPUT_SHOWN:
+        return text
+    return (f"[... {len(text) - OUTPUT_SHOWN:,} earlier characters of the {what} not shown]\n"
+            f"{text[-OUTPUT_SHOWN:]}")
+
+
 def trial_output_text(trial: Any, output: str = "") -> str:
-    """What a trial printed (``output``), then its traceback if it failed."""
-    text = output
-    if trial.traceback:
-        text += ("\n" if text else "") + trial.traceback
-    elif trial.error:
-        text += ("\n" if text else "") + trial.error
+    """What a trial printed (``output``), then its traceback if it failed; each cut to its
+    last OUTPUT_SHOWN characters."""
+    text = _tail(output, "output")
+    error = trial.traceback or trial.error
+    if error:
+        text += ("\n" if text else "") + _tail(error, "traceback")
     return text or "(no output)"
 
 
-def _curve(study: Any, trial: Trial) -> tuple[list[float], list[float]]:
-    xs, ys = [], []
-    for i, values in enumerate(list(trial.reports), start=1):
-        y = values.get(study.metric)
-        try:
-            y = float(y)
-        except (TypeError, ValueError):
-            continue
-        x = values.get(study.resource, i)
-        try:
-            xs.append(float(x))
-        except (TypeError, ValueError):
-            xs.append(float(i))
-        ys.append(y)
-    return xs, ys
-
-
-def curves_figure(study: Any, width: float = 7.0, height: float = 3.2, dpi: int = 80) -> Any:
-    """Learning curves, one line per trial: running in colour, stopped dashed grey, failed
-    dotted red, cancelled dash-dot amber, the incumbent bold black (a matplotlib Figure)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=dpi)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    best = study.best_trial
-    trials = list(study.trials)
-    if all(len(trial.reports) <= 1 for trial in trials):
-        _plot_values_by_trial(axes, study, trials)
-        figure.tight_layout()
-        return figure
-    for trial in trials:
-        xs, ys = _curve(study, trial)
-        if not xs or trial is best:
-            continue
-        style = _LINE_STYLES.get(trial.status.value,
-                                 {"color": f"C{trial.trial_id % 10}", "linestyle": "-",
-                                      "linewidth": 1.0, "alpha": 0.8})
-        axes.plot(xs, ys, marker="." if len(xs) == 1 else None, gid=f"trial-{trial.trial_id}",
-                  **style)
+def text_summary(source: Any, limit: int = 10) -> str:
+    """The plain-text summary: status line, best configuration, the top trials."""
+    digest = digest_of(source)
+    record = digest.record
+    lines = [status_line(digest)]
+    best = best_trial(record)
     if best is not None:
-        xs, ys = _curve(study, best)
-        axes.plot(xs, ys, color="black", linewidth=2.4, gid=f"trial-{best.trial_id}",
-                  marker="o" if len(xs) == 1 else None, label=f"best: trial {best.trial_id}")
-        axes.legend(loc="best", fontsize=8)
-    has_resource = any(study.resource in r for t in list(study.trials) for r in t.reports)
-    axes.set_xlabel(study.resource if has_resource else "report")
-    axes.set_ylabel(study.metric)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    return figure
-
-
-def _plot_values_by_trial(axes: Any, study: Any, trials: list[Trial]) -> None:
-    """Studies with one result per trial: the metric against the trial number, coloured by
-    status, the incumbent marked, and the best-so-far line."""
-    points = [(t.trial_id, ys[0], t.status.value) for t in trials
-              for ys in [_curve(study, t)[1]] if ys]
-    for trial_id, value, status in points:
-        axes.plot([trial_id], [value], linestyle="none", marker="o", markersize=4,
-                  color=_STATUS_COLOURS.get(status, "#0969da"), gid=f"trial-{trial_id}")
-    best_so_far, best = [], None
-    for _, value, _ in points:
-        if best is None or (value > best if study.mode == "max" else value < best):
-            best = value
-        best_so_far.append(best)
-    if points:
-        axes.step([p[0] for p in points], best_so_far, where="post", color="black",
-                  linewidth=1.5, label="best so far", gid="best-so-far")
-        axes.legend(loc="best", fontsize=8)
-    axes.set_xlabel("trial")
-    axes.set_ylabel(study.metric)
-    axes.grid(alpha=0.3)
-
-
-def curves_png(study: Any) -> bytes:
-    """The learning curves as PNG bytes."""
-    buffer = io.BytesIO()
-    curves_figure(study).savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def text_summary(study: Any) -> str:
-    """The plain-text summary: status line, best configuration, top trials."""
-    lines = [status_line(study)]
-    if study.best_trial is not None:
-        config = ", ".join(f"{k}={_format_value(v)}" for k, v in study.best_trial.config.items())
-        lines.append(f"best: trial {study.best_trial.trial_id}: {config}")
-    header, rows = table_rows(study, limit=10)
+        config = ", ".join(f"{k}={_format_value(v)}" for k, v in best.config.items())
+        lines.append(f"best: trial {best.trial_id}: {config}")
+    header, rows = table_rows(digest, limit=limit)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
-    if study.error is not None:
-        lines.append(f"StudyFailedError: {str(study.error).splitlines()[0]}")
+    if digest.total > len(rows):
+        lines.append(f"({digest.total - len(rows):,} more trials not shown)")
+    if record.error:
+        lines.append(f"StudyFailedError: {shorten(record.error.splitlines()[0], 500)}")
     return "\n".join(lines)
+
+
+def describe_settings(study: Any) -> str:
+    """Scheduler, searcher and budget, for a dashboard shown without a header."""
+    scheduler = getattr(study, "scheduler", None)
+    describe = getattr(scheduler, "describe", None)
+    settings = getattr(study, "settings", None) or {}
+    text = describe() if callable(describe) else settings.get("scheduler") or ""
+    searcher = settings.get("searcher")
+    parts = [str(text)] if text else []
+    if searcher:
+        parts.append(f"{searcher} search")
+    budget = []
+    if settings.get("trials") is not None:
+        budget.append(f"{settings['trials']} trials")
+    if settings.get("time_limit") is not None:
+        budget.append(f"{settings['time_limit']:g}s")
+    if budget:
+        parts.append(f"budget {' / '.join(budget)}")
+    return " · ".join(parts)

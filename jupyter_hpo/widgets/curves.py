@@ -1,0 +1,184 @@
+"""The learning curves as a matplotlib figure (and PNG), drawing a bounded amount.
+
+Whatever the number of trials and reports, a figure draws at most ``MAX_CURVES`` lines
+(every trial's while there are no more) of at most ``CURVE_POINTS`` points each: the incumbent (bold black), the running trials, the best finished ones and an evenly
+spaced sample of the others; the title says how many trials are not drawn. A study whose
+trials report once is drawn as points against the trial number (at most ``SCATTER_POINTS``)
+with the best-so-far line.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+from ..records import TrialStatus
+from .digest import StudyDigest, downsample, trial_of
+from .render import best_trial, digest_of
+
+if TYPE_CHECKING:
+    from ..records import TrialRecord
+
+__all__ = ["BEST_CURVES", "CURVE_POINTS", "MAX_CURVES", "RUNNING_CURVES", "SAMPLED_CURVES",
+           "SCATTER_POINTS", "curves_figure", "curves_png", "load_matplotlib", "select_curves"]
+
+RUNNING_CURVES = 20
+BEST_CURVES = 15
+SAMPLED_CURVES = 20
+CURVE_POINTS = 200
+SCATTER_POINTS = 2000
+MAX_CURVES = 1 + RUNNING_CURVES + BEST_CURVES + SAMPLED_CURVES
+_SCATTER_BEST = 200  # of which the best values, always drawn
+
+_LINE_STYLES = {
+    "stopped": {"color": "#8c959f", "linestyle": "--", "linewidth": 0.8, "alpha": 0.7},
+    "failed": {"color": "#cf222e", "linestyle": ":", "linewidth": 0.8},
+    "cancelled": {"color": "#bf8700", "linestyle": "-.", "linewidth": 0.8, "alpha": 0.7},
+    "interrupted": {"color": "#bf8700", "linestyle": "-.", "linewidth": 0.8, "alpha": 0.7},
+}
+_POINT_COLOURS = {"completed": "#1a7f37", "stopped": "#8c959f", "cancelled": "#bf8700",
+                  "failed": "#cf222e", "running": "#0969da", "paused": "#8250df",
+                  "interrupted": "#bf8700"}
+
+
+def select_curves(digest: StudyDigest) -> list[TrialRecord]:
+    """The trials whose curves are drawn, the incumbent last (so it is drawn on top): the
+    running trials (their best first), the best finished ones, and an evenly spaced sample
+    of the rest."""
+    record = digest.record
+    trials = record.trials
+    best = best_trial(record)
+    chosen: dict[int, TrialRecord] = {}
+
+    def take(trial: TrialRecord | None) -> None:
+        if trial is not None and trial.reports and trial.trial_id not in chosen \
+                and (best is None or trial.trial_id != best.trial_id):
+            chosen[trial.trial_id] = trial
+
+    if len(trials) <= MAX_CURVES:  # few trials: every one
+        for trial in trials:
+            take(trial)
+        return [*chosen.values(), *([best] if best is not None and best.reports else [])]
+    sign = digest.direction.sign
+    running = sorted(digest.unfinished, key=lambda t: (
+        digest.best_value(t) is None, sign * (digest.best_value(t) or 0.0), t.trial_id))
+    for trial in running[:RUNNING_CURVES]:
+        take(trial)
+    for trial_id in digest.best_finished(BEST_CURVES + 1):
+        take(trial_of(record, trial_id))
+    n = len(trials)
+    if n > len(chosen) + 1:
+        for i in range(SAMPLED_CURVES):
+            take(trials[round(i * (n - 1) / max(1, SAMPLED_CURVES - 1))])
+    out = list(chosen.values())
+    if best is not None and best.reports:
+        out.append(best)
+    return out
+
+
+def load_matplotlib() -> tuple[Any, Any]:
+    """Matplotlib's Figure and Agg canvas (imported on first use: ``%load_ext`` stays fast)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    return Figure, FigureCanvasAgg
+
+
+def curves_figure(source: Any, width: float = 7.0, height: float = 3.2, dpi: int = 80) -> Any:
+    """Learning curves (a matplotlib Figure): running in colour, stopped dashed grey, failed
+    dotted red, cancelled dash-dot amber, the incumbent bold black."""
+    Figure, FigureCanvasAgg = load_matplotlib()
+    digest = digest_of(source)
+    figure = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    if digest.max_reports <= 1:
+        _plot_values_by_trial(axes, digest)
+    else:
+        _plot_curves(axes, digest)
+    axes.set_ylabel(digest.metric)
+    axes.grid(alpha=0.3)
+    figure.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.16)
+    return figure
+
+
+def _plot_curves(axes: Any, digest: StudyDigest) -> None:
+    selected = select_curves(digest)
+    best = best_trial(digest.record)
+    for trial in selected:
+        xs, ys = downsample(*digest.curve(trial), CURVE_POINTS)
+        if not xs:
+            continue
+        if best is not None and trial.trial_id == best.trial_id:
+            axes.plot(xs, ys, color="black", linewidth=2.4, gid=f"trial-{trial.trial_id}",
+                      marker="o" if len(xs) == 1 else None,
+                      label=f"best: trial {trial.trial_id}")
+            axes.legend(loc="best", fontsize=8)
+            continue
+        style = _LINE_STYLES.get(trial.status.value,
+                                 {"color": f"C{trial.trial_id % 10}", "linestyle": "-",
+                                  "linewidth": 1.0, "alpha": 0.8})
+        axes.plot(xs, ys, marker="." if len(xs) == 1 else None, gid=f"trial-{trial.trial_id}",
+                  **style)
+    digest.keep_curves(t.trial_id for t in selected)
+    hidden = digest.total - len(selected)
+    if hidden > 0:
+        title = axes.set_title(f"{hidden:,} of {digest.total:,} trials not drawn (drawn: the "
+                               f"best, running, {BEST_CURVES} next best, a sample)",
+                               loc="left", fontsize=8, color="#57606a")
+        title.set_gid("not-drawn")
+    axes.set_xlabel(digest.resource if digest.has_resource else "report")
+
+
+def _plot_values_by_trial(axes: Any, digest: StudyDigest) -> None:
+    """Studies with one result per trial: the metric against the trial number, coloured by
+    status, and the best-so-far line."""
+    points = []
+    for trial in digest.record.trials:
+        value = digest.best_value(trial)
+        if value is not None:
+            points.append((trial.trial_id, value, trial.status.value))
+    drawn = points
+    if len(points) > SCATTER_POINTS:
+        sign = digest.direction.sign
+        best = sorted(range(len(points)), key=lambda i: sign * points[i][1])[:_SCATTER_BEST]
+        rest = SCATTER_POINTS - len(best)
+        sample = {round(i * (len(points) - 1) / (rest - 1)) for i in range(rest)}
+        drawn = [points[i] for i in sorted(sample | set(best))]
+    by_status: dict[str, tuple[list[int], list[float]]] = {}
+    for trial_id, value, status in drawn:
+        xs, ys = by_status.setdefault(status, ([], []))
+        xs.append(trial_id)
+        ys.append(value)
+    for status, (xs, ys) in by_status.items():
+        axes.plot(xs, ys, linestyle="none", marker="o", markersize=4,
+                  color=_POINT_COLOURS.get(status, "#0969da"), gid=f"status-{status}",
+                  label=status)
+    steps_x, steps_y, best = [], [], None
+    for trial_id, value, status in points:
+        if status != TrialStatus.FAILED.value and digest.direction.better(value, best):
+            best = value
+            steps_x.append(trial_id)
+            steps_y.append(value)
+    if steps_x:
+        if steps_x[-1] != points[-1][0]:
+            steps_x.append(points[-1][0])
+            steps_y.append(best)
+        axes.step(steps_x, steps_y, where="post", color="black", linewidth=1.5,
+                  label="best so far", gid="best-so-far")
+        axes.legend(loc="best", fontsize=8)
+    hidden = digest.total - len(drawn)
+    if hidden > 0:
+        title = axes.set_title(f"{hidden:,} of {digest.total:,} trials not drawn (drawn: "
+                               f"the {_SCATTER_BEST} best and a sample)" if len(points) >
+                               SCATTER_POINTS else f"{hidden:,} trials without a value",
+                               loc="left", fontsize=8, color="#57606a")
+        title.set_gid("not-drawn")
+    axes.set_xlabel("trial")
+
+
+def curves_png(source: Any) -> bytes:
+    """The learning curves as PNG bytes."""
+    buffer = io.BytesIO()
+    curves_figure(source).savefig(buffer, format="png")
+    return buffer.getvalue()
