@@ -8,6 +8,7 @@ taken here (``JUPYTER_HPO_SCREENSHOT=docs/lab-extension.png`` writes it)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -30,6 +31,16 @@ from jupyter_hpo.records import TrialStatus
 from jupyter_hpo.storage import SQLiteStorage
 
 pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """pytest-jupyter's loop fixture (autouse for every test once tests/test_server.py loads
+    that plugin) made the thread's current loop, which Playwright's sync API would then run
+    and the fixture fail to close; here it is a loop of its own that nothing else uses."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
 
 SLOW_CELL = """%%hpo --name slow --trials 200 --workers 2 --seed 0
 import time
@@ -181,7 +192,8 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab):
     row.locator("button.jp-hpo-open").click()
     view = page.locator(".jp-hpo-view:visible")
     view.wait_for()
-    assert view.locator(".jp-hpo-view-title").inner_text() == "slow"
+    title = view.locator(".jp-hpo-view-title")
+    wait_until(lambda: title.inner_text() == "slow", 30, "the study view showing the study")
     assert view.locator("canvas").count() == 3
     record = storage(lab).load_study("slow")
     rows = view.locator("tr.jp-hpo-trial-row")
@@ -315,7 +327,8 @@ def test_study_strings_are_shown_as_text_and_run_no_script(lab):
     assert row.locator(".jp-hpo-study-name").inner_text() == XSS
     row.locator("button.jp-hpo-open").click()
     view = page.locator(".jp-hpo-view:visible")
-    assert view.locator(".jp-hpo-view-title").inner_text() == XSS
+    title = view.locator(".jp-hpo-view-title")
+    wait_until(lambda: title.inner_text() == XSS, 30, "the study view showing the name")
     view.locator("tr.jp-hpo-trial-row").first.wait_for()
     table = view.locator("table.jp-hpo-trials").inner_text()
     assert XSS in table and "<b>bold</b>" in table
@@ -366,7 +379,7 @@ def test_the_cell_dashboards_stop_button_works_while_the_cell_runs(lab):
                "the cell ending")
     record = storage(lab).load_study("dashboard")
     assert record.state.value == "finished"
-    assert record.stop_reason == "stopped by the user"
+    assert record.stop_reason == "stopped from the dashboard"  # the button's reason
     assert {t.status for t in record.trials} <= {TrialStatus.COMPLETED, TrialStatus.CANCELLED}
 
 

@@ -4,6 +4,7 @@ editor underlines a bad annotation with the magic's message as the user types.""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -13,6 +14,16 @@ from jupyter_hpo.records import TrialStatus
 from jupyter_hpo.storage import SQLiteStorage
 
 pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """pytest-jupyter's loop fixture (autouse for every test once tests/test_server.py loads
+    that plugin) made the thread's current loop, which Playwright's sync API would then run
+    and the fixture fail to close; here it is a loop of its own that nothing else uses."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
 
 CELL = """%%hpo --name nb7 --trials 200 --workers 2 --seed 0
 import time
@@ -63,7 +74,7 @@ def test_the_dashboard_and_its_stop_button_work_while_the_cell_runs(notebook7):
     wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 60,
                "the cell ending after Stop")
     record = storage.load_study("nb7")
-    assert record.state.value == "finished" and record.stop_reason == "stopped by the user"
+    assert record.state.value == "finished" and record.stop_reason == "stopped from the dashboard"
     assert {t.status for t in record.trials} <= {TrialStatus.COMPLETED, TrialStatus.CANCELLED}
 
 

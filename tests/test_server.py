@@ -93,6 +93,10 @@ async def test_lists_the_studies_of_every_storage_file_in_the_root(jp_fetch, jp_
     one = await get_json(jp_fetch, "studies", storage="project/runs.db")
     assert [s["name"] for s in one["studies"]] == ["renamed-file"]
 
+    run_study(jp_root_dir / "new" / "jupyter_hpo.db", "new-file")  # a new file appears
+    fresh = await get_json(jp_fetch, "studies", fresh="1")
+    assert "new/jupyter_hpo.db" in [s["path"] for s in fresh["storages"]]
+
 
 @pytest.mark.parametrize("jp_server_config", [
     {"ServerApp": {"jpserver_extensions": {"jupyter_hpo.server": True}},

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ __all__ = ["OutsideRootError", "StorageFiles", "is_ours"]
 _SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages"}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+DISCOVERY_TTL = 2.0  # seconds a walk of the root is reused (the panel asks every second)
 
 
 class OutsideRootError(ValueError):
@@ -60,6 +62,7 @@ class StorageFiles:
         self.extra = extra
         self._opened: dict[str, _Opened] = {}
         self._lock = threading.Lock()
+        self._discovered: tuple[float, list[str]] | None = None
 
     # ------------------------------------------------------------------ paths
     def resolve(self, relative: str) -> str:
@@ -100,9 +103,20 @@ class StorageFiles:
             return None, None  # nothing stored there yet
         return self.relative(absolute), None
 
-    def discover(self) -> list[str]:
+    def discover(self, fresh: bool = False) -> list[str]:
         """Every storage file under the root, as relative paths, sorted; hidden folders and
-        ``node_modules`` are skipped, and so are symbolic links that leave the root."""
+        ``node_modules`` are skipped, and so are symbolic links that leave the root. A walk
+        is reused for ``DISCOVERY_TTL`` seconds unless ``fresh``."""
+        with self._lock:
+            cached = self._discovered
+        if not fresh and cached is not None and time.monotonic() - cached[0] < DISCOVERY_TTL:
+            return list(cached[1])
+        found = self._walk()
+        with self._lock:
+            self._discovered = (time.monotonic(), found)
+        return list(found)
+
+    def _walk(self) -> list[str]:
         found: set[str] = set()
         for folder, folders, files in os.walk(self.root, followlinks=False):
             depth = 0 if folder == self.root else len(Path(folder).relative_to(self.root).parts)

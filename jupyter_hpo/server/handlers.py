@@ -9,7 +9,7 @@ study's recorder picks up within a second, in whichever kernel or process runs i
 
 | method | path | what |
 | --- | --- | --- |
-| GET | ``studies[?storage=PATH]`` | every storage file the server sees and their studies |
+| GET | ``studies[?storage=PATH][&fresh=1]`` | storage files and their studies (fresh: walk now) |
 | GET | ``study?storage=PATH&name=NAME`` | one study: settings, space, trials, curves, incumbents |
 | DELETE | ``study?storage=PATH&name=NAME`` | delete a study that no live process runs |
 | POST | ``stop`` ``{"storage", "name"}`` | ask a running study to stop |
@@ -138,17 +138,18 @@ class StudiesHandler(_Handler):
     @web.authenticated
     async def get(self) -> None:
         named = self.get_query_argument("storage", None)
+        fresh = self.get_query_argument("fresh", "") == "1"
         if named:
             with self._mapped_errors(named):
                 self.files.resolve(named)  # refuse a path outside the root before anything
-        listing = await self._run(lambda: self._listing(named))
+        listing = await self._run(lambda: self._listing(named, fresh))
         owners = await kernel_owners(self.kernel_manager, self.session_manager)
         for study in listing["studies"]:
             study["kernel"] = owners.get(study["owner"] or "")
         self.finish(json.dumps(listing))
 
-    def _listing(self, named: str | None) -> dict[str, Any]:
-        paths = [named] if named else self.files.discover()
+    def _listing(self, named: str | None, fresh: bool) -> dict[str, Any]:
+        paths = [named] if named else self.files.discover(fresh)
         storages: list[dict[str, Any]] = []
         studies: list[dict[str, Any]] = []
         for path in paths:
@@ -228,7 +229,7 @@ class WatchHandler(_Handler):
         while token == since and time.monotonic() < deadline and not self._closed:
             await asyncio.sleep(WATCH_STEP)
             if time.monotonic() - discovered > WATCH_DISCOVER:
-                paths = await loop.run_in_executor(None, self.files.discover)
+                paths = await loop.run_in_executor(None, self.files.discover, True)
                 discovered = time.monotonic()
             token = self._token(paths)
         if not self._closed:

@@ -100,7 +100,7 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
       icon: hpoIcon,
       execute: () => {
         app.shell.activateById(panel.id);
-        void model.refresh();
+        void model.refresh(true);
       }
     });
     app.commands.addCommand(CommandIDs.openStudy, {
@@ -165,7 +165,7 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
     // A %%hpo cell that ran (or was stopped) changes the list at once.
     NotebookActions.executed.connect((_, { cell }) => {
       if (cell.model.sharedModel.getSource().trimStart().startsWith('%%hpo')) {
-        void model.refresh();
+        void model.refresh(true);
       }
     });
 

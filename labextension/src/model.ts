@@ -23,6 +23,7 @@ export class StudiesModel {
   private _disposed = false;
   private _refreshing: Promise<void> | null = null;
   private _again = false;
+  private _fresh = false;
 
   /** The last listing (null before the first answer). */
   get listing(): IListing | null {
@@ -52,8 +53,12 @@ export class StudiesModel {
     void this.refresh();
   }
 
-  /** Fetch the list now (calls made during a refresh are merged into one more). */
-  refresh(): Promise<void> {
+  /**
+   * Fetch the list now (calls made during a refresh are merged into one more); `fresh`
+   * makes the server look for new storage files at once.
+   */
+  refresh(fresh = false): Promise<void> {
+    this._fresh = this._fresh || fresh;
     if (this._refreshing) {
       this._again = true;
       return this._refreshing;
@@ -71,7 +76,9 @@ export class StudiesModel {
   private async _refresh(): Promise<void> {
     this._clearSchedule();
     try {
-      this._listing = await requestAPI<IListing>('studies');
+      const query: Record<string, string> = this._fresh ? { fresh: '1' } : {};
+      this._fresh = false;
+      this._listing = await requestAPI<IListing>('studies', {}, query);
       this._error = null;
     } catch (error) {
       this._error = (error as Error).message;
@@ -137,7 +144,7 @@ export class StudiesModel {
     }
     if (!controller.signal.aborted && this._watch === controller) {
       this._watch = null;
-      void this.refresh();
+      void this.refresh(true);
     }
   }
 

@@ -41,7 +41,7 @@ export class StudiesPanel extends Widget {
     header.appendChild(element('h2', 'jp-hpo-panel-title', 'HPO studies'));
     const refresh = element('button', 'jp-Button jp-mod-styled jp-hpo-refresh', 'Refresh');
     refresh.title = 'Read the storage files again';
-    refresh.addEventListener('click', () => void model.refresh());
+    refresh.addEventListener('click', () => void model.refresh(true));
     header.appendChild(refresh);
     this.node.appendChild(header);
     this._body = element('div', 'jp-hpo-panel-body');
