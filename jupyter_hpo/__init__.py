@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .errors import HPOError, HPOSyntaxError, SpaceError, StudyFailedError
     from .space import Bool, Categorical, Int, Real, Space
     from .study import Study, StudyEvent
-    from .trial import Decision, Trial, TrialStatus, TrialStopped, report
+    from .trial import Decision, Trial, TrialStatus, TrialStopped, checkpoint, report, restore
 
 # Public names are imported on first use (PEP 562), so that `%load_ext jupyter_hpo` and the
 # process executor's workers do not pay for numpy, pandas and the rest until they need them.
@@ -24,7 +24,7 @@ _EXPORTS = {
     "Bool": "space", "Categorical": "space", "Int": "space", "Real": "space", "Space": "space",
     "Study": "study", "StudyEvent": "study",
     "Decision": "trial", "Trial": "trial", "TrialStatus": "trial", "TrialStopped": "trial",
-    "report": "trial",
+    "report": "trial", "checkpoint": "trial", "restore": "trial",
 }
 
 
@@ -46,8 +46,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Bool", "Categorical", "Decision", "HPOError", "HPOSyntaxError", "Int", "Real", "Space",
     "SpaceError", "Study", "StudyEvent", "StudyFailedError", "Trial", "TrialStatus",
-    "TrialStopped", "infer_mode", "load_ipython_extension", "report", "tune",
-    "unload_ipython_extension",
+    "TrialStopped", "checkpoint", "infer_mode", "load_ipython_extension", "report", "restore",
+    "tune", "unload_ipython_extension",
 ]
 
 

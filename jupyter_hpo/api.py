@@ -23,7 +23,12 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
     (``scheduler``, ``searcher``, ``workers``, ``time_limit``, ``seed``, ``storage``, ...).
     Without ``trials`` or ``time_limit``, 20 trials run (the whole grid for
     ``searcher="grid"``). Nothing is stored unless ``storage`` is given.
+    ``points_to_evaluate`` are run first (partial ones completed by the searcher),
+    ``warm_start`` feeds a stored study's results to the searcher first; what that did is
+    printed (and kept in ``study.notes``).
     """
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)
     study = Study(FunctionObjective(fn, metric), Space(space), study_options)
+    for note in study.notes:
+        print(f"jupyter_hpo: {note}")
     return study.run()

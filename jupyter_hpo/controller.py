@@ -26,9 +26,12 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from .controller_trials import TrialStateMixin
 from .errors import HPOError, StudyFailedError
+from .keeping import DEFAULT_KEEP_NAMESPACES, TrialKeeper
 from .records import Direction, StudyState, TrialRecord, TrialStatus, finite_number
-from .trial import Decision, ReportError, Trial, TrialStopped, check_report
+from .trial import Decision, ReportError, Trial, TrialReleased, TrialStopped, check_report
+from .trial_queue import TrialQueue
 
 if TYPE_CHECKING:
     from .executors import Executor, TrialOutcome
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[str, "Trial | None", "dict[str, Any] | None"], None]
 
 
-class Controller:
+class Controller(TrialStateMixin):
     """Runs trials of ``objective`` on ``executor`` as ``scheduler`` decides, within a budget
     of ``budget`` trials and ``time_limit`` seconds; ``emit(kind, trial, data)`` publishes
     events (called outside the lock)."""
@@ -50,7 +53,9 @@ class Controller:
                  metric: str, direction: Direction, resource: str, budget: int | None,
                  time_limit: float | None, clock: Callable[[], float],
                  max_initial_failures: int, emit: Emit,
-                 subscribers: list[Any] | None = None) -> None:
+                 subscribers: list[Any] | None = None,
+                 keep_namespaces: int = DEFAULT_KEEP_NAMESPACES,
+                 keep_checkpoints: bool = False) -> None:
         self.scheduler, self.executor, self.objective = scheduler, executor, objective
         self.metric, self.direction, self.resource = metric, direction, resource
         self._sign = direction.sign
@@ -71,9 +76,11 @@ class Controller:
         self.end_time: float | None = None
         self.elapsed_before = 0.0
         self.best_trial: Trial | None = None
-        self.best_namespace: dict[str, Any] | None = None
         self.best_value: float | None = None
         self.incumbents: list[tuple[float, int, float]] = []
+        self.queue = TrialQueue()
+        self.keeper = TrialKeeper(metric, direction, keep_namespaces, keep_checkpoints)
+        self.checkpoint_dir: str | None = None  # where trials save checkpoints (the study's)
 
         self._lock = threading.Lock()
         self._proposing = threading.Lock()  # one proposer at a time: ids stay in order
@@ -94,6 +101,20 @@ class Controller:
         self._start_error: Exception | None = None
         self._finishing = False  # decided under the lock; _complete() then ends the study
         self._completed = False
+        self._with_checkpoints: set[int] = set()  # trials that hold a checkpoint file
+        self._released: set[int] = set()  # paused trials whose code ended (worker freed)
+        self._releasing: set[int] = set()  # released, but their worker has not reported back
+        self._restart_after_release: set[int] = set()  # promoted while still releasing
+
+    @property
+    def best_namespace(self) -> dict[str, Any] | None:
+        """The best trial's variables (thread executor), once it has finished."""
+        return self.keeper.namespace(None if self.best_trial is None
+                                     else self.best_trial.trial_id)
+
+    def namespace_of(self, trial_id: int) -> dict[str, Any] | None:
+        """A trial's variables, if they were kept (the best few; thread executor)."""
+        return self.keeper.namespace(trial_id)
 
     # ------------------------------------------------------------------ restore
     def restore(self, trials: list[Trial], elapsed: float) -> None:
@@ -102,10 +123,12 @@ class Controller:
         searcher = self.scheduler.searcher
         for trial in trials:
             self.trials.append(trial)
+            if trial.checkpoint is not None:
+                self._with_checkpoints.add(trial.trial_id)
             if trial.status is TrialStatus.INTERRUPTED:
                 self._interrupted += 1
                 searcher.restore(trial.trial_id, trial.config)
-                searcher.enqueue(trial.config)
+                self.queue.add_rerun(trial)
             else:
                 self.scheduler.restore(trial.trial_id, trial.config, trial.reports,
                                        trial.status.value, trial.bracket)
@@ -175,13 +198,16 @@ class Controller:
                 self.state = StudyState.STOPPING
                 self.stop_reason = why
                 self.stopped_at = self.elapsed
+            ended = []
             for trial in self.trials:
                 if not trial.status.finished:
                     self._stop_reasons.setdefault(trial.trial_id, TrialStatus.CANCELLED)
                     if trial.status is TrialStatus.PAUSED:
                         self._resume_events[trial.trial_id].set()
-                    cancel.append(trial)
-            ended = []
+                    if self._end_released(trial, TrialStatus.CANCELLED, why):
+                        ended.append(trial)
+                    else:
+                        cancel.append(trial)
             if force:
                 for trial in cancel:
                     if trial.trial_id in self._alive:
@@ -208,7 +234,11 @@ class Controller:
             self._stop_reasons[trial_id] = TrialStatus.CANCELLED
             if trial.status is TrialStatus.PAUSED:
                 self._resume_events[trial_id].set()
-        self.executor.cancel(trial)
+            ended = self._end_released(trial, TrialStatus.CANCELLED, "stopped by the user")
+        if ended:
+            self.emit("trial_finished", trial, None)
+        else:
+            self.executor.cancel(trial)
         self._wake.set()
         return True
 
@@ -257,13 +287,21 @@ class Controller:
                 pass
         finally:
             self._proposing.release()
+        ended = []
         with self._lock:
             if self._running == 0 and not self._can_start():
                 for trial_id in self.scheduler.paused_trials():
                     if trial_id in self._alive:  # never promoted: it ends as stopped
                         self._stop_reasons.setdefault(trial_id, TrialStatus.STOPPED)
                         self._resume_events[trial_id].set()
+                        trial = self.trials[trial_id]
+                        if self._end_released(trial, TrialStatus.STOPPED):
+                            ended.append(trial)
+            dropped = self._prune_checkpoints() if ended else []
             self._finish_if_idle()
+        self._drop_checkpoints(dropped)
+        for trial in ended:
+            self.emit("trial_finished", trial, None)
         self._complete()
         return True
 
@@ -273,6 +311,7 @@ class Controller:
 
     def _step(self) -> bool:
         """Resume or start one trial if a worker is free; True if one was."""
+        restart = False
         with self._lock:
             if self.state is not StudyState.RUNNING or self._running >= self.workers:
                 return False
@@ -280,15 +319,31 @@ class Controller:
             if resumed is not None:
                 trial = self.trials[resumed]
                 trial.status = TrialStatus.RUNNING
-                self._running += 1
-                self._resume_events[resumed].set()
+                if resumed in self._releasing:  # still holds its worker: run again once free
+                    self._released.discard(resumed)
+                    self._restart_after_release.add(resumed)
+                elif resumed in self._released:  # its code ended at the pause: run it again
+                    self._released.discard(resumed)
+                    self._running += 1
+                    restart = True
+                    trial.restore_from = trial.checkpoint
+                else:
+                    self._running += 1
+                    self._resume_events[resumed].set()
             elif not self._can_start():
                 return False
             else:
                 trial_id = len(self.trials)
+                queued = self.queue.pop()
+                if queued is not None:
+                    self.scheduler.searcher.enqueue(dict(queued.config))
         if resumed is not None:
             self.emit("trial_resumed", trial, None)
+            if restart:
+                self._restart(trial)
             return True
+        if queued is not None:
+            self.emit("queue", None, None)
         try:
             config = self.scheduler.searcher.suggest(trial_id)  # may take seconds: no lock
         except Exception as exc:  # noqa: BLE001 - a failing searcher ends the study clearly
@@ -296,19 +351,26 @@ class Controller:
                        f"({type(exc).__name__}: {exc})", traceback.format_exc())
             return False
         with self._lock:
-            if config is None:
-                self._exhausted = True
-                return False
-            if self.state is not StudyState.RUNNING:
+            if config is None or self.state is not StudyState.RUNNING:
+                if queued is not None:
+                    self.queue.push_front(queued)
+                if config is None:
+                    self._exhausted = True
+                    return False
                 self.scheduler.searcher.remove(trial_id)
                 return False
             self.scheduler.add_trial(trial_id, config)
             trial = Trial(trial_id, dict(config), start_time=self.clock(),
-                          bracket=self.scheduler.bracket(trial_id))
+                          bracket=self.scheduler.bracket(trial_id),
+                          enqueued=None if queued is None else queued.enqueued,
+                          checkpoint_dir=self.checkpoint_dir)
+            adopted = self._continue_from(trial, queued)
             self.trials.append(trial)
             self._records.append(None)
             self._running += 1
             self._alive.add(trial_id)
+        if adopted is not None:
+            self.emit("trial_updated", adopted, None)  # its checkpoint moved to the re-run
         try:
             self.executor.start(trial, self.objective, self)
         except Exception as exc:  # noqa: BLE001 - e.g. the objective cannot be pickled
@@ -381,13 +443,21 @@ class Controller:
                 trial.last_resource = resource
             decision = self.scheduler.on_trial_result(trial_id, values)
             improved = self._improve(trial, value, now)
-            resume = None
+            resume, release = None, False
             if decision is Decision.STOP:
                 self._stop_reasons[trial_id] = TrialStatus.STOPPED
             elif decision is Decision.PAUSE:
                 trial.status = TrialStatus.PAUSED
-                self._running -= 1
                 resume = self._resume_events[trial_id] = threading.Event()
+                # with a checkpoint saved since its last report, the trial frees its worker
+                # (it holds it, and counts as running, until its code has ended)
+                release = self.executor.releases_paused and trial.checkpoint is not None \
+                    and trial.checkpoint.reports == len(trial.reports) - 1
+                if release:
+                    self._released.add(trial_id)
+                    self._releasing.add(trial_id)
+                else:
+                    self._running -= 1
         if self._subscribers:  # the report path builds no event nobody reads
             self.emit("report", trial, {"values": values, "decision": decision})
             if improved:
@@ -400,11 +470,18 @@ class Controller:
                 self._fill()
             else:
                 self._wake.set()  # the loop proposes: this report waits only for its promotion
+            if release:
+                raise TrialReleased()  # its code ends; promoted, it runs again from restore()
             if not self.executor.blocks_on_pause:
                 return  # the executor polls paused_outcome() and resumes the trial itself
             resume.wait()
             if trial_id in self._stop_reasons:
                 raise TrialStopped()
+
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        """The executor can run no more trials (e.g. its Dask cluster went away): the study
+        stops with ``message`` (then ``details``) as its error; finished trials are kept."""
+        self._fail(message, details)
 
     def paused_outcome(self, trial: Trial) -> str | None:
         """For executors that do not block on a pause: ``None`` while ``trial`` stays paused,
@@ -418,6 +495,9 @@ class Controller:
 
     def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
         """The trial's code returned or raised (from the executor's thread)."""
+        if outcome.status is TrialStatus.PAUSED:
+            self._on_released(trial)
+            return
         with self._lock:
             if trial.trial_id not in self._alive:
                 return  # force-stopped earlier
@@ -447,9 +527,13 @@ class Controller:
                 trial.report_times.append(now)
                 self._consider_incumbent(trial, result, now)
             self._end(trial, status, error, tb)
-            if outcome.namespace is not None and self.best_trial is trial:
-                self.best_namespace = outcome.namespace
+            if status is not TrialStatus.FAILED:
+                self.keeper.keep_namespace(trial, outcome.namespace, self.trials,
+                                           None if self.best_trial is None
+                                           else self.best_trial.trial_id)
             repeated = self._repeated_failure(trial)
+            dropped = self._prune_checkpoints()
+        self._drop_checkpoints(dropped)
         self.emit("trial_finished", trial, None)
         if repeated:
             self.stop("study stopped: repeated failures")
@@ -457,6 +541,16 @@ class Controller:
         # trial itself (no hand-over to the loop), unless the loop is proposing already.
         if not self._fill(wait=self.inline):
             self._wake.set()
+
+    def enqueue(self, config: dict[str, Any]) -> None:
+        """Run ``config`` (a checked, possibly partial configuration) before the searcher's own
+        proposals, after what was enqueued before."""
+        with self._lock:
+            if self.state.finished:
+                raise HPOError("the study has ended: resume it to run more configurations")
+            self.queue.add(config)
+        self.emit("queue", None, None)
+        self._wake.set()
 
     def _end(self, trial: Trial, status: TrialStatus, error: str = "", tb: str = "") -> None:
         """Under the lock: mark ``trial`` finished and tell the scheduler how it ended."""
@@ -507,15 +601,13 @@ class Controller:
         best = self.best_value
         if best is not None and not self._sign * value < self._sign * best:
             return False
-        if self.best_trial is not trial:
-            self.best_namespace = None
         self.best_trial, self.best_value = trial, value
         self.incumbents.append((at, trial.trial_id, value))
         return True
 
     def _recompute_incumbent(self) -> None:
         """The incumbent failed: replay the other trials' reports in arrival order."""
-        self.best_trial, self.best_value, self.best_namespace = None, None, None
+        self.best_trial, self.best_value = None, None
         self.incumbents = []
         history = sorted((at, t.trial_id, i) for t in self.trials
                          if t.status is not TrialStatus.FAILED

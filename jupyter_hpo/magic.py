@@ -37,7 +37,7 @@ _SCHEDULER_FLAGS = {"type": "type", "grace_period": "grace-period",
                     "reduction_factor": "reduction-factor", "brackets": "brackets",
                     "max_t": "max-t"}
 _STUDY_FLAGS = ("workers", "trials", "time_limit", "seed", "cpus_per_trial", "gpus_per_trial",
-                "trial_timeout", "name", "resource", "metric")
+                "trial_timeout", "name", "resource", "metric", "keep_namespaces", "warm_start")
 
 
 def parse_option_value(text: str) -> Any:
@@ -123,10 +123,14 @@ class HPOMagics(Magics):
     @argument("--workers", type=int, help="concurrent trials (default 1, or one per GPU slot "
                                           "with --gpus-per-trial)")
     @argument("--executor", choices=["thread", "process", "dask"], default="thread",
-              help="where trials run: threads of the kernel (default) or worker processes")
+              help="where trials run: threads of the kernel (default), worker processes, or "
+                   "tasks on a Dask cluster (a LocalCluster of --workers processes without "
+                   "--address)")
     @argument("--trial-timeout", help="process executor: fail a trial that runs longer than "
                                       "this (90, 90s, 30m, 1h)")
-    @argument("--address", help="dask scheduler address (not available yet)")
+    @argument("--address", help="dask executor: the scheduler of an existing cluster "
+                                "(tcp://host:8786), or the name of a distributed.Client in the "
+                                "notebook")
     @argument("--gpus-per-trial", type=float, help="GPUs per trial: 1, 2, ... or a fraction "
                                                    "0.5, 0.25 that packs trials onto a GPU")
     @argument("--cpus-per-trial", type=float, help="CPU threads per trial (caps concurrent "
@@ -137,6 +141,18 @@ class HPOMagics(Magics):
                                 "nothing)")
     @argument("--resume", action="store_true",
               help="continue the stored study --name (after a kernel restart or crash)")
+    @argument("--enqueue", action="append", default=[], metavar="CONFIG",
+              help="a configuration to run first, as a dict, e.g. '{\"lr\": 0.01}' "
+                   "(repeatable; missing hyperparameters are filled in by the searcher)")
+    @argument("--warm-start", metavar="NAME",
+              help="a stored study whose results the searcher learns from first (not counted "
+                   "in the budget)")
+    @argument("--keep-checkpoints", action="store_true",
+              help="keep every trial's checkpoint (default: only the best trials' and those "
+                   "of unfinished trials)")
+    @argument("--keep-namespaces", type=int, metavar="K",
+              help="keep the variables of the K best trials for %%hpo apply --trial "
+                   "(thread executor; default 3)")
     @argument("--background", action="store_true", help="return at once; %%hpo wait joins")
     @argument("-o", dest="output", default="_hpo",
               help="variable that receives the Study (default _hpo)")
@@ -154,8 +170,6 @@ class HPOMagics(Magics):
         are in the notebook and the Study is in ``_hpo``.
         """
         args = parse_argstring(self.hpo, line)
-        if args.address:
-            raise UsageError("--address is not available in this version of jupyter_hpo")
         if not args.output.isidentifier():
             raise UsageError(f"-o {args.output!r} is not a valid variable name")
         if args.name is not None and args.name in self.runs \
@@ -169,6 +183,7 @@ class HPOMagics(Magics):
             template = self._parse(source)
             study = self._build_study(args, template)
             run = _Run(study, None, not args.no_apply, args.output)
+            self.runs.pop(study.name, None)  # the latest study is the last entry
             self.runs[study.name] = run
             self.shell.user_ns[args.output] = study
             try:
@@ -268,8 +283,18 @@ class HPOMagics(Magics):
                                  f"e.g. points=5")
             key, value = opt.split("=", 1)
             searcher_options[key.strip().replace("-", "_")] = parse_option_value(value.strip())
-        executor_options = {}
+        executor_options: dict[str, Any] = {}
+        executor: Any = args.executor
+        if args.address is not None and args.executor != "dask":
+            raise UsageError(f"--address applies to --executor dask, but the executor is "
+                             f"{args.executor}: add --executor dask")
         try:
+            if args.address is not None:
+                cluster = self._cluster(args.address)
+                if isinstance(cluster, str):
+                    executor_options["address"] = cluster
+                else:
+                    executor = cluster  # a distributed.Client: trials run on its cluster
             if args.trial_timeout is not None:
                 executor_options["trial_timeout"] = parse_duration(args.trial_timeout,
                                                                    "--trial-timeout")
@@ -283,14 +308,35 @@ class HPOMagics(Magics):
                              "shows the stored ones)")
         if args.resume and storage is None:
             raise UsageError("--resume needs a storage file, but --storage is none")
+        if args.warm_start and storage is None:
+            raise UsageError("--warm-start reads a stored study, but --storage is none")
+        points = [_enqueued(text) for text in args.enqueue]
+        extra: dict[str, Any] = {}
+        if args.keep_namespaces is not None:
+            extra["keep_namespaces"] = args.keep_namespaces
         return StudyOptions(
             metric=metric, mode=mode, trials=args.trials, time_limit=time_limit,
             scheduler=args.scheduler, scheduler_options=scheduler_options,
             searcher=args.searcher, searcher_options=searcher_options, seed=args.seed,
-            workers=args.workers, executor=args.executor, executor_options=executor_options,
+            workers=args.workers, executor=executor, executor_options=executor_options,
             gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
             resource=args.resource, name=args.name, storage=storage, resume=args.resume,
-            capture_output=True)
+            capture_output=True, points_to_evaluate=points, warm_start=args.warm_start,
+            keep_checkpoints=args.keep_checkpoints, **extra)
+
+    def _cluster(self, address: str) -> Any:
+        """``--address``: a scheduler address (returned as it is), or the name of a
+        ``distributed.Client`` in the notebook (the client is returned)."""
+        from .executors._dask_cluster import is_dask_client
+
+        value = self.shell.user_ns.get(address) if address.isidentifier() else None
+        if value is not None:
+            if not is_dask_client(value):
+                raise ValueError(f"--address {address} names a {type(value).__name__}, but must "
+                                 f"be a scheduler address (tcp://host:8786) or a "
+                                 f"distributed.Client")
+            return value
+        return address
 
     def _build_study(self, args: Any, template: CellTemplate) -> Study:
         from .objective import CellObjective
@@ -299,11 +345,14 @@ class HPOMagics(Magics):
         options = self._options(args, template)
         try:
             objective = CellObjective(template, self.shell.user_ns, options.metric)
-            if args.executor == "process":
+            if args.executor in ("process", "dask"):
                 objective = objective.for_process()  # fails now if a variable cannot pickle
-            return Study(objective, template.space, options)
+            study = Study(objective, template.space, options)
         except (ValueError, HPOError) as exc:
             raise UsageError(_cli(str(exc))) from None
+        for note in study.notes:
+            print(f"jupyter_hpo: {note}")
+        return study
 
     @staticmethod
     def _header(study: Study, args: Any) -> str:
@@ -344,8 +393,9 @@ class HPOMagics(Magics):
             except KeyboardInterrupt:
                 study.stop("interrupted twice", force=True)
                 study.wait(5)
-        self._conclude(run)
-        if interrupted:
+        with deferred_interrupts() as interrupted_again:  # the final drawing, uncut
+            self._conclude(run)
+        if interrupted or interrupted_again():
             raise KeyboardInterrupt
         if study.error is not None:
             raise UsageError(f"StudyFailedError: {study.error}")
@@ -355,9 +405,12 @@ class HPOMagics(Magics):
 
         with serving_ui_events() as poll:
             while not run.study.done:
-                poll(0.05)
+                poll(0.05)  # an interrupt lands here, or in the wait below
                 if run.dashboard is not None:
-                    run.dashboard.refresh()
+                    with deferred_interrupts() as interrupted:  # drawing may import
+                        run.dashboard.refresh()                # matplotlib: never cut it
+                    if interrupted():
+                        raise KeyboardInterrupt
         run.study.wait()  # the study is stored
 
     def _conclude(self, run: _Run) -> None:
@@ -373,35 +426,12 @@ class HPOMagics(Magics):
 
     def _apply(self, study: Study, trial_id: int | None = None) -> str:
         """Put a trial's variables (the best's by default) into the notebook; say what."""
-        from .objective import INJECTED_NAMES
+        from .applying import apply_trial
 
-        best = study.best_trial
-        if trial_id is None:
-            trial = best
-            if trial is None:
-                return "no trial has reported a value yet; nothing applied"
-        else:
-            try:
-                trial = study.trial_records([trial_id])[0]
-            except (HPOError, ValueError, IndexError) as exc:
-                raise UsageError(str(exc)) from None
-        namespace = study.best_namespace if best is not None \
-            and trial.trial_id == best.trial_id else None
-        user_ns = self.shell.user_ns
-        if namespace is None:
-            user_ns.update(trial.config)
-            what = "its hyperparameters (the trial's other variables are not kept)"
-        else:
-            for key, value in namespace.items():
-                if key.startswith("__") or key in INJECTED_NAMES:
-                    continue
-                if user_ns.get(key, _MISSING) is not value:
-                    user_ns[key] = value
-            what = "its variables"
-        value = trial.best(study.metric, study.direction)
-        shown = "no value" if value is None else f"{study.metric}={value:.6g}"
-        config = ", ".join(f"{k}={_short(v)}" for k, v in trial.config.items())
-        return f"applied trial {trial.trial_id} ({shown}), {what}: {config}"
+        try:
+            return apply_trial(study, trial_id, self.shell.user_ns)
+        except HPOError as exc:
+            raise UsageError(str(exc)) from None
 
     # ------------------------------------------------------------------- %hpo
     @magic_arguments()
@@ -542,6 +572,7 @@ class HPOMagics(Magics):
 
         if storage is None and self.runs and (name is None or name in self.runs):
             run = self._run(name)
+            _print_checkpoints(run.study)
             if run.dashboard is None:
                 run.dashboard = Dashboard(run.study,
                                           on_apply_best=lambda: self._apply(run.study))
@@ -552,6 +583,7 @@ class HPOMagics(Magics):
                 run.dashboard.start_background_refresh()
             return
         study = self._study(name, storage)  # a stored study: a static dashboard
+        _print_checkpoints(study)
         dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study))
         dashboard.display()
         dashboard.finish()
@@ -643,8 +675,37 @@ def export(study: Study, target: str) -> None:
     frame.to_parquet(target, index=False)
 
 
-_MISSING = object()
+def _enqueued(text: str) -> dict[str, Any]:
+    """``--enqueue`` text: a JSON object or a Python dict literal (quoted or not)."""
+    import json
+
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = parse_option_value(text)
+    if not isinstance(value, dict):
+        raise UsageError(f"--enqueue {text!r} must be a dict of hyperparameter values, e.g. "
+                         f"--enqueue '{{\"lr\": 0.01}}'")
+    return value
 
 
-def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+def _print_checkpoints(study: Study) -> None:
+    """The disk use of a study's checkpoints (``%hpo show``)."""
+    files, size = study.checkpoint_use()
+    if not files:
+        return
+    keep = "every trial's" if (study.settings or {}).get("keep_checkpoints") \
+        else "those of unfinished trials and of the 5 best"
+    print(f"jupyter_hpo: checkpoints of {study.name}: {files} file{'s' if files != 1 else ''}, "
+          f"{_size(size)} in {study.checkpoint_dir} (kept: {keep})")
+
+
+def _size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} bytes"

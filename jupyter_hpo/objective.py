@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import ast
 import inspect
+import linecache
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from .annotate import CONFIG_NAME, RESULT_NAME, CellTemplate
 from .errors import HPOError
-from .trial import Trial, TrialStopped, report
+from .trial import Trial, TrialStopped, checkpoint, report, restore
 
-INJECTED_NAMES = ("report", "trial", "config", "device", CONFIG_NAME, RESULT_NAME)
+INJECTED_NAMES = ("report", "trial", "config", "device", "checkpoint", "restore", CONFIG_NAME,
+                  RESULT_NAME)
 
 
 @dataclass
@@ -31,10 +34,22 @@ class CellObjective:
         self.template, self.user_ns, self.metric = template, user_ns, metric
         self.filename = template.filename
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled in a worker (process or Dask): cloudpickle names shipped code
+        ``<dynamic-code>``, so the cell's code gets its own file name back and its source goes
+        into ``linecache``: tracebacks there show the cell's lines, as in the kernel."""
+        self.__dict__.update(state)
+        template = self.template
+        template.code = _in_file(template.code, template.filename)
+        lines = template.source.splitlines(keepends=True)
+        linecache.cache[template.filename] = (len(template.source), None, lines,
+                                              template.filename)
+
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         ns = dict(self.user_ns)
         config = dict(trial.config)
-        ns.update(report=report, trial=trial, config=config, device=device)
+        ns.update(report=report, trial=trial, config=config, device=device,
+                  checkpoint=checkpoint, restore=restore)
         ns[CONFIG_NAME] = config
         try:
             self.template.execute(ns)
@@ -74,15 +89,23 @@ class CellObjective:
 
 
 class FunctionObjective:
-    """Calls ``fn(config)``, passing ``report``/``trial``/``device`` too if ``fn`` takes them."""
+    """Calls ``fn(config)``, passing ``report``/``trial``/``device``/``checkpoint``/``restore``
+    too if ``fn`` takes them."""
 
     def __init__(self, fn: Callable[..., Any], metric: str) -> None:
         if not callable(fn):
             raise TypeError(f"the objective is {fn!r}, but must be a callable taking a config")
         self.fn, self.metric = fn, metric
-        self.filename = getattr(getattr(fn, "__code__", None), "co_filename", "<function>")
+        self.filename = _code_file(fn)
         params = inspect.signature(fn).parameters
-        self._extras = [n for n in ("report", "trial", "device") if n in params]
+        self._extras = [n for n in ("report", "trial", "device", "checkpoint", "restore")
+                        if n in params]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled in a worker: a function shipped by value now lives in another file (its
+        traceback starts at its first frame there)."""
+        self.__dict__.update(state)
+        self.filename = _code_file(self.fn)
 
     def for_process(self) -> FunctionObjective:
         """This objective, checked to pickle (with cloudpickle) for a worker process."""
@@ -90,7 +113,8 @@ class FunctionObjective:
         return self
 
     def run(self, trial: Trial, device: Any) -> TrialOutput:
-        extras = {"report": report, "trial": trial, "device": device}
+        extras = {"report": report, "trial": trial, "device": device, "checkpoint": checkpoint,
+                  "restore": restore}
         value = self.fn(dict(trial.config), **{n: extras[n] for n in self._extras})
         if value is None:
             if not trial.reports:
@@ -103,6 +127,17 @@ class FunctionObjective:
             raise HPOError(f"the objective returned {value!r}; return a number (the value of "
                            f"{self.metric!r}) or a dict of metrics")
         return TrialOutput({self.metric: value})
+
+
+def _code_file(fn: Callable[..., Any]) -> str:
+    return getattr(getattr(fn, "__code__", None), "co_filename", "<function>")
+
+
+def _in_file(code: CodeType, filename: str) -> CodeType:
+    """``code`` and the code objects it holds (functions, comprehensions) in ``filename``."""
+    consts = tuple(_in_file(c, filename) if isinstance(c, CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 def _is_number(value: Any) -> bool:

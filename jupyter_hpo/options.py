@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .keeping import DEFAULT_KEEP_NAMESPACES
 from .records import Direction
 
 if TYPE_CHECKING:
@@ -76,8 +77,15 @@ class StudyOptions:
     """Everything a study is configured with (see the README's option table).
 
     ``scheduler``/``searcher``/``executor``/``storage`` are names (or locations) or ready
-    objects. ``validated()`` returns a copy with ``mode`` settled (inferred from the metric's
+    objects; ``executor`` may also be a ``distributed.Client`` (trials run on its cluster). ``validated()`` returns a copy with ``mode`` settled (inferred from the metric's
     name when possible) and the default budget filled in.
+
+    ``points_to_evaluate``: configurations (possibly partial) to run first, in order;
+    ``warm_start``: a stored study (its name in ``storage``, a ``Study`` or a
+    ``StudyRecord``) whose results the searcher learns from before the first proposal;
+    ``keep_checkpoints``: keep every trial's checkpoint (not only those of the best and the
+    unfinished trials); ``keep_namespaces``: how many of the best trials' variables are kept
+    for ``study.apply`` (thread executor).
     """
 
     metric: str
@@ -100,6 +108,10 @@ class StudyOptions:
     resume: bool = False
     capture_output: bool = False
     max_initial_failures: int = 3
+    points_to_evaluate: Sequence[Mapping[str, Any]] = ()
+    warm_start: Any = None
+    keep_checkpoints: bool = False
+    keep_namespaces: int = DEFAULT_KEEP_NAMESPACES
 
     @property
     def direction(self) -> Direction:
@@ -136,20 +148,36 @@ class StudyOptions:
         for what in ("scheduler_options", "searcher_options", "executor_options"):
             if not isinstance(getattr(self, what), Mapping):
                 raise ValueError(f"{what} is {getattr(self, what)!r}, but must be a dict")  # noqa: TRY004
+        points = self.points_to_evaluate
+        if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Sequence) \
+                or not all(isinstance(p, Mapping) for p in points):
+            raise ValueError(f"points_to_evaluate is {points!r}, but must be a list of dicts of "
+                             f"hyperparameter values, e.g. [{{'lr': 0.01}}]")
+        if not isinstance(self.keep_checkpoints, bool):
+            raise ValueError(f"keep_checkpoints is {self.keep_checkpoints!r}, but must be True "  # noqa: TRY004
+                             f"or False")
+        _check_int("keep_namespaces", self.keep_namespaces, 0, allow_none=False)
+        if isinstance(self.warm_start, str) and not self.warm_start.strip():
+            raise ValueError("warm_start is '', but must name a stored study")
         if trials is None and time_limit is None and self.searcher != "grid":
             trials = DEFAULT_TRIALS
         return replace(self, mode=direction.value, trials=trials, time_limit=time_limit,
-                       name=self.name.strip() if self.name else None)
+                       name=self.name.strip() if self.name else None,
+                       points_to_evaluate=tuple(dict(p) for p in points))
 
     def settings(self) -> dict[str, Any]:
         """What storage keeps of the options (names of objects, not the objects)."""
         data = {k: getattr(self, k) for k in ("trials", "time_limit", "seed", "workers",
-                                               "gpus_per_trial", "cpus_per_trial")}
+                                               "gpus_per_trial", "cpus_per_trial",
+                                               "keep_checkpoints", "keep_namespaces")}
+        if self.warm_start is not None:
+            data["warm_start"] = self.warm_start if isinstance(self.warm_start, str) \
+                else getattr(self.warm_start, "name", repr(self.warm_start))
         for key in ("scheduler_options", "searcher_options", "executor_options"):
             data[key] = dict(getattr(self, key))
         for key in ("scheduler", "searcher", "executor"):
             value = getattr(self, key)
-            data[key] = value if isinstance(value, str) else type(value).__name__
+            data[key] = value if isinstance(value, str) else _component_name(value)
         return data
 
     # ------------------------------------------------------------ components
@@ -172,8 +200,18 @@ class StudyOptions:
     def make_executor(self) -> Executor:
         """The executor, with one slot per concurrent trial."""
         from .executors import make_executor
+        from .executors._dask_cluster import is_dask_client
         from .resources import plan_slots
 
+        if is_dask_client(self.executor) or self.executor == "dask":
+            # The cluster's workers hold the GPUs and CPUs: the executor maps the options to
+            # Dask worker resources (and plans local slots only for a cluster it starts).
+            options = dict(self.executor_options)
+            if is_dask_client(self.executor):
+                options["client"] = self.executor
+            return make_executor("dask", workers=self.workers, capture_output=True,
+                                 gpus_per_trial=self.gpus_per_trial,
+                                 cpus_per_trial=self.cpus_per_trial, **options)
         if not isinstance(self.executor, str):
             if self.executor_options:
                 raise ValueError("executor_options given with an executor object; pass them to "
@@ -182,6 +220,13 @@ class StudyOptions:
         slots = plan_slots(self.workers, self.gpus_per_trial, self.cpus_per_trial)
         return make_executor(self.executor, slots=slots, capture_output=self.capture_output,
                              **dict(self.executor_options))
+
+
+def _component_name(value: Any) -> str:
+    """What storage keeps of an object option: ``dask`` for a Dask client, else its class."""
+    from .executors._dask_cluster import is_dask_client
+
+    return "dask" if is_dask_client(value) else type(value).__name__
 
 
 def _scheduler_options(name: str) -> tuple[str, ...]:

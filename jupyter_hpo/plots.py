@@ -21,7 +21,7 @@ import io
 import math
 from typing import TYPE_CHECKING, Any
 
-from .space import Categorical, Int
+from .space import INACTIVE, Categorical, Int
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -158,12 +158,18 @@ def _best_trial_id(study: Study, frame: Any) -> Any:
 
 
 def _encoded(study: Study, frame: Any, names: list[str]) -> Any:
-    """The configurations of ``frame`` in the unit cube, one column per name."""
+    """The configurations of ``frame`` in the unit cube, one column per name; a
+    hyperparameter that was inactive in a trial (NaN in the table) is at ``INACTIVE``."""
     import numpy as np
 
-    columns = [[float(study.space[n].to_unit(v)) for v in frame[f"config.{n}"].tolist()]
-               for n in names]
+    columns = [[INACTIVE if _missing(v) else float(study.space[n].to_unit(v))
+                for v in frame[f"config.{n}"].tolist()] for n in names]
     return np.array(columns, dtype=float).reshape(len(names), len(frame)).T
+
+
+def _missing(value: Any) -> bool:
+    """An inactive hyperparameter's cell of the table."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _short(value: Any) -> str:
@@ -280,11 +286,14 @@ def _parallel(study: Study, ax: Any) -> None:
     for position in (0.0, 0.5, 1.0):
         ax.text(len(names) + 0.04, position, _short(lo + position * (hi - lo)), fontsize=7,
                 va="center")
+    inactive = [x for x in range(len(names)) if (points[:, x] == INACTIVE).any()]
+    for x in inactive:  # conditional hyperparameters: trials where they were not used
+        ax.text(x + 0.04, INACTIVE, "inactive", fontsize=7, va="center", style="italic")
     log = [n for n in names if getattr(study.space[n], "log", False)]
     ax.set_xticks(xs, names + [study.metric])
     ax.set_yticks([])
     ax.set_xlim(-0.2, len(names) + 0.6)
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylim(INACTIVE - 0.1 if inactive else -0.05, 1.05)
     ax.set_title(f"Parallel coordinates of {study.name} ({len(frame)} trials)"
                  + (f"; log scale: {', '.join(log)}" if log else ""))
     ax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax,
@@ -323,6 +332,17 @@ def _contour_params(study: Study, params: tuple[str, str] | None) -> tuple[str, 
         ranked = [n for n in importances(study) if n in numeric]
     except ValueError:  # too few finished trials to rank: keep the space's order
         ranked = numeric
+    if study.space.conditional:  # the most important pair that is active together in 3 trials
+        try:
+            frame = _valued(study)
+        except ValueError:
+            return ranked[0], ranked[1]
+        for i, a in enumerate(ranked):
+            for b in ranked[i + 1:]:
+                together = sum(not (_missing(x) or _missing(y)) for x, y in
+                               zip(frame[f"config.{a}"], frame[f"config.{b}"]))
+                if together >= 3:
+                    return a, b
     return ranked[0], ranked[1]
 
 
@@ -346,9 +366,13 @@ def _contour(study: Study, ax: Any, params: tuple[str, str] | None) -> None:
 
     params = _contour_params(study, params)
     frame = _valued(study)
+    both = [not (_missing(a) or _missing(b)) for a, b in
+            zip(frame[f"config.{params[0]}"], frame[f"config.{params[1]}"])]
+    frame = frame[both]  # trials in which both hyperparameters were active
     if len(frame) < 3:
         raise ValueError(f"a contour plot needs at least 3 trials with a value of "
-                         f"{study.metric}; study {study.name!r} has {len(frame)}")
+                         f"{study.metric} (and {params[0]} and {params[1]} active); study "
+                         f"{study.name!r} has {len(frame)}")
     domains = [study.space[p] for p in params]
     unit_points = _encoded(study, frame, list(params))
     values = frame[study.metric].to_numpy(dtype=float)

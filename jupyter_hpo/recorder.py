@@ -16,6 +16,7 @@ stop the writing for good (nothing is recreated or written elsewhere) and are re
 The study seam (what the recorder uses): ``subscribe(callback) -> unsubscribe`` with events
 that carry ``event.kind`` and ``event.trial.trial_id``, ``trial_records(trial_ids)``,
 ``state`` (a ``StudyState``), ``elapsed``, ``error``, ``stop_reason``, ``done``, ``name``,
+``queue`` (the enqueued configurations not started yet; a ``queue`` event says it changed),
 ``stop(why)`` and ``notify_problem(message)``.
 """
 
@@ -60,6 +61,7 @@ class StudyRecorder:
         self._written = dict(written or {})  # trial_id -> reports already stored
         self._seen: set[int] = set(self._written)
         self._dirty: set[int] = set()
+        self._queue_dirty = True  # the queue is written with the first flush
         self._lock = threading.Lock()  # guards _dirty and _seen (events come from any thread)
         self._flushing = threading.Lock()  # one flush at a time
         self._wake = threading.Event()
@@ -97,6 +99,8 @@ class StudyRecorder:
             with self._lock:
                 self._dirty.add(trial.trial_id)
                 self._seen.add(trial.trial_id)
+        if event.kind == "queue":
+            self._queue_dirty = True
         if event.kind in ("trial_finished", "study_finished"):
             self._wake.set()
 
@@ -130,22 +134,25 @@ class StudyRecorder:
                 dirty, self._dirty = self._dirty, set()
                 if final:
                     dirty |= self._seen
+                queue_dirty, self._queue_dirty = self._queue_dirty or final, False
             study = self._study
             state = study.state
             state = StudyState.RUNNING if state is StudyState.STOPPING else state
             error = "" if study.error is None else str(study.error)
             status = (state, error, study.stop_reason or "")
             now = self._clock()
-            if dirty or final or status != self._last_status or \
+            if dirty or final or queue_dirty or status != self._last_status or \
                     now - self._last_write >= self.heartbeat_every:
                 records = study.trial_records(sorted(dirty)) if dirty else []
+                queue = tuple(getattr(study, "queue", ())) if queue_dirty else None
                 update = StudyUpdate(tuple(records),
                                      {r.trial_id: self._written.get(r.trial_id, 0)
                                       for r in records},
-                                     state, study.elapsed, error, status[2])
+                                     state, study.elapsed, error, status[2], queue)
                 if not self._write(update):
                     with self._lock:
                         self._dirty |= dirty  # written next time
+                        self._queue_dirty = self._queue_dirty or queue_dirty
                     return
                 for r in records:
                     stored = min(len(r.reports), len(r.times))

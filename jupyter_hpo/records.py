@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .checkpoints import Checkpoint
     from .space import Space
 
 __all__ = ["Direction", "StudyRecord", "StudyState", "StudySummary", "TrialRecord",
@@ -174,7 +175,10 @@ class SettingsReader:
 @dataclass(frozen=True, eq=False)
 class TrialRecord(ReportsReader):
     """One trial as it was when the record was taken. ``times`` holds the seconds since the
-    study started at which each report arrived; ``start_time``/``end_time`` are epoch seconds."""
+    study started at which each report arrived; ``start_time``/``end_time`` are epoch seconds.
+    ``user_attrs`` are what the trial set with ``trial.set(key=value)``; ``checkpoint`` is its
+    last saved state (``restore()`` loads it); ``enqueued`` the (partial) configuration it was
+    enqueued with, None when the searcher proposed it."""
 
     trial_id: int
     config: Mapping[str, Any]
@@ -189,6 +193,23 @@ class TrialRecord(ReportsReader):
     resources: str = "cpu"
     bracket: int = 0
     slot: int = 0
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    checkpoint: Checkpoint | None = None
+    enqueued: Mapping[str, Any] | None = None
+
+    def restore(self, map_location: Any = None) -> Any:
+        """The object the trial saved last with ``checkpoint(obj)`` (e.g. its model), also
+        from a stored study in a fresh kernel. ``map_location`` is passed to ``torch.load``
+        (``"cpu"`` to load a GPU model on a machine without one)."""
+        from .checkpoints import load
+        from .errors import HPOError
+
+        if self.checkpoint is None:
+            raise HPOError(f"trial {self.trial_id} has no checkpoint: it never called "
+                           f"checkpoint(obj), or its checkpoint was removed because it was "
+                           f"stopped early, failed or is not among the best trials (keep every "
+                           f"one with --keep-checkpoints)")
+        return load(self.checkpoint, map_location)
 
     def duration_at(self, now: float) -> float:
         return (self.end_time if self.end_time is not None else now) - self.start_time
@@ -263,6 +284,8 @@ class StudyRecord(SettingsReader):
     owner: str | None = None
     study_id: int | None = None
     incumbents: tuple[tuple[float, int, float], ...] | None = None
+    queue: tuple[Mapping[str, Any], ...] = ()
+    """Configurations enqueued (``study.enqueue``) that no trial has started yet."""
 
     @property
     def done(self) -> bool:
@@ -322,11 +345,12 @@ class StudyRecord(SettingsReader):
                             self.owner, self.study_id)
 
     # ------------------------------------------------------------- tables, plots
-    def trials_dataframe(self) -> Any:
-        """One row per trial (pandas; see the README for the columns)."""
+    def trials_dataframe(self, attrs: Iterable[str] | None = None) -> Any:
+        """One row per trial (pandas; see the README for the columns); ``attrs`` picks
+        columns (see ``Study.trials_dataframe``)."""
         from .results import trials_dataframe
 
-        return trials_dataframe(self)
+        return trials_dataframe(self, attrs)
 
     def training_curves(self) -> Any:
         """One row per report: trial_id, the resource, every reported key, time."""

@@ -6,7 +6,9 @@ tables.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -15,25 +17,76 @@ if TYPE_CHECKING:
     from .records import StudyRecord
 
 
-def trials_dataframe(record: StudyRecord) -> pd.DataFrame:
-    """trial_id, status, config.<name>..., <metric>, resource, start, duration, error."""
+#: Optuna's ``attrs`` names and what they are here
+ALIASES = {"number": "trial_id", "state": "status", "params": "config", "value": "value",
+           "user_attrs": "user", "datetime_start": "start", "datetime_complete": "end"}
+GROUPS = ("trial_id", "status", "config", "value", "resource", "start", "end", "duration",
+          "error", "user")
+DEFAULT = ("trial_id", "status", "config", "value", "resource", "start", "duration", "error",
+           "user")
+
+
+def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) -> pd.DataFrame:
+    """trial_id, status, config.<name>..., <metric>, resource, start, duration, error and
+    user.<key> per attribute set with ``trial.set`` (when some trial set one).
+
+    A hyperparameter that was inactive in a trial (a conditional one whose condition did not
+    hold) is NaN in its ``config.<name>`` column. ``attrs`` picks the columns, in its order:
+    the groups ``trial_id``, ``status``, ``config``, the metric (or ``value``), ``resource``,
+    ``start``, ``end``, ``duration``, ``error``, ``user``, Optuna's names for them
+    (``number``, ``state``, ``params``, ``value``, ``user_attrs``, ``datetime_start``,
+    ``datetime_complete``), or single columns (``config.lr``, ``user.note``)."""
     names = list(record.space)
+    keys: list[str] = []
+    for trial in record.trials:
+        for key in trial.user_attrs:
+            if key not in keys:
+                keys.append(key)
+    groups = {"trial_id": ["trial_id"], "status": ["status"],
+              "config": [f"config.{n}" for n in names], "value": [record.metric],
+              "resource": ["resource"], "start": ["start"], "end": ["end"],
+              "duration": ["duration"], "error": ["error"], "user": [f"user.{k}" for k in keys]}
+    columns = _columns(attrs, groups, record.metric)
     now = time.time()
     rows = []
     for trial in record.trials:
         row = {"trial_id": trial.trial_id, "status": trial.status.value}
-        row.update({f"config.{n}": trial.config.get(n) for n in names})
+        row.update({f"config.{n}": trial.config.get(n, math.nan) for n in names})
         row[record.metric] = trial.best(record.metric, record.direction)
         row["resource"] = trial.last(record.resource)
         row["start"] = pd.Timestamp(trial.start_time, unit="s")
+        row["end"] = pd.NaT if trial.end_time is None else pd.Timestamp(trial.end_time, unit="s")
         row["duration"] = trial.duration_at(now)
         row["error"] = trial.error
-        rows.append(row)
-    columns = (["trial_id", "status"] + [f"config.{n}" for n in names]
-               + [record.metric, "resource", "start", "duration", "error"])
+        row.update({f"user.{k}": trial.user_attrs.get(k, math.nan) for k in keys})
+        rows.append({c: row[c] for c in columns})
     frame = pd.DataFrame(rows, columns=columns)
-    frame[record.metric] = frame[record.metric].astype(float)
+    if record.metric in frame:
+        frame[record.metric] = frame[record.metric].astype(float)
     return frame
+
+
+def _columns(attrs: Iterable[str] | None, groups: dict[str, list[str]], metric: str
+             ) -> list[str]:
+    """The columns ``attrs`` asks for (see ``trials_dataframe``); a ValueError names an
+    unknown one and lists the others."""
+    if attrs is None:
+        return [c for group in DEFAULT for c in groups[group]]
+    if isinstance(attrs, str):
+        attrs = (attrs,)
+    every = [c for group in GROUPS for c in groups[group]]
+    columns: list[str] = []
+    for attr in attrs:
+        group = ALIASES.get(attr, attr)
+        group = "value" if group == metric else group
+        chosen = groups.get(group) if group in GROUPS else ([attr] if attr in every else None)
+        if chosen is None:
+            raise ValueError(f"attrs names {attr!r}, which is not a column of the trials: use "
+                             f"{', '.join(g if g != 'value' else metric for g in GROUPS)}, "
+                             f"Optuna's {', '.join(ALIASES)}, or a column such as "
+                             f"{every[2] if len(every) > 2 else 'config.<name>'}")
+        columns.extend(c for c in chosen if c not in columns)
+    return columns
 
 
 def training_curves(record: StudyRecord) -> pd.DataFrame:

@@ -45,7 +45,8 @@ _study_numbers = itertools.count(1)
 @dataclass
 class StudyEvent:
     """``kind`` is one of: study_started, trial_started, report, trial_paused, trial_resumed,
-    trial_finished, incumbent, study_finished, problem (``data["message"]``)."""
+    trial_finished, trial_updated (user attributes or checkpoint), incumbent, queue (the
+    enqueued configurations changed), study_finished, problem (``data["message"]``)."""
 
     kind: str
     trial: Trial | None = None
@@ -70,6 +71,8 @@ class Study(SettingsReader):
                  clock: Callable[[], float] | None = None, **kwargs: Any) -> None:
         from .controller import Controller
         from .space import Space
+        from .trial_queue import points_to_queue
+        from .warmstart import warm_start_from
 
         if options is None:
             options = StudyOptions(**kwargs)
@@ -107,13 +110,51 @@ class Study(SettingsReader):
                 metric=self.metric, direction=self.direction, resource=self.resource,
                 budget=options.trials, time_limit=options.time_limit,
                 clock=clock or time.time, max_initial_failures=options.max_initial_failures,
-                emit=self._emit, subscribers=self._subscribers)
+                emit=self._emit, subscribers=self._subscribers,
+                keep_namespaces=options.keep_namespaces,
+                keep_checkpoints=options.keep_checkpoints)
             self.name = options.name or f"study-{next(_study_numbers)}"
+            self.notes: list[str] = []
+            """What the study said while it was set up (a warm start's summary, ...)."""
+            points, note = points_to_queue(self.space, options.points_to_evaluate, stored)
+            self.notes += [note] if note else []
             if self.storage is not None:
                 self._attach_storage(stored)
+            self.controller.checkpoint_dir = self.checkpoint_dir
+            for config in [*(stored.queue if stored is not None else ()), *points]:
+                self.controller.queue.add(config)
+            source = options.warm_start if options.warm_start is not None or stored is None \
+                else stored.settings.get("warm_start")  # a resume warm-starts again
+            if source is not None:
+                self.notes.append(warm_start_from(source, self.storage,
+                                                  self.controller.scheduler.searcher,
+                                                  self.space, self.metric, self.direction,
+                                                  self.resource))
         except BaseException:
             executor.shutdown()  # e.g. an interrupt while the study was being stored
             raise
+
+    @property
+    def checkpoint_dir(self) -> str:
+        """The folder of this study's trial checkpoints (next to its storage file)."""
+        folder = getattr(self, "_checkpoint_dir", None)
+        if folder is None:
+            if self.storage is not None and self.study_id is not None:
+                folder = self.storage.checkpoint_dir(self.study_id)
+            else:
+                from .checkpoints import temporary_folder
+
+                folder = temporary_folder()
+            self._checkpoint_dir = folder
+        return folder
+
+    def checkpoint_use(self) -> tuple[int, int]:
+        """``(files, bytes)`` of this study's checkpoints on disk."""
+        from .checkpoints import disk_use
+
+        if self.controller is None and (self.storage is None or self.study_id is None):
+            return 0, 0
+        return disk_use(self.checkpoint_dir)
 
     def _attach_storage(self, stored: StudyRecord | None) -> None:
         """Create the stored study, or lease the stored one and restore its trials."""
@@ -135,9 +176,15 @@ class Study(SettingsReader):
                             report_times=list(t.times), start_time=t.start_time,
                             end_time=t.end_time, error=t.error, traceback=t.traceback,
                             device=t.device, resources=t.resources, bracket=t.bracket,
-                            last_resource=finite_number(t.last(self.resource)))
+                            last_resource=finite_number(t.last(self.resource)),
+                            user_attrs=dict(t.user_attrs), checkpoint=t.checkpoint,
+                            enqueued=None if t.enqueued is None else dict(t.enqueued))
                       for t in record.trials]
             self.controller.restore(trials, record.elapsed)
+            from .checkpoints import remove_orphans
+
+            remove_orphans(storage.checkpoint_dir(record.study_id),
+                           {t.checkpoint.file for t in record.trials if t.checkpoint})
             written = {t.trial_id: len(t.reports) for t in record.trials}
             self.created = record.created
         self.name, self.study_id = record.name, record.study_id
@@ -187,6 +234,7 @@ class Study(SettingsReader):
         study._subscribers, study.problems = [], []
         study._record, study._recorder, study.controller = record, None, None
         study._recording = False
+        study.notes = []
         study.study_id, study.created = record.study_id, record.created
         return study
 
@@ -251,10 +299,11 @@ class Study(SettingsReader):
             trials = c.records_locked()
             state, elapsed, incumbents = c.state, c.elapsed, tuple(c.incumbents)
             error, stop_reason = c.error, c.stop_reason
+            queue = c.queue.pending()
         return StudyRecord(self.name, self.metric, self.direction, self.resource, self.space,
                            self.settings, state, tuple(trials), elapsed,
                            "" if error is None else str(error), stop_reason, self.created,
-                           time.time(), None, self.study_id, incumbents)
+                           time.time(), None, self.study_id, incumbents, queue)
 
     @property
     def trials(self) -> tuple[TrialRecord, ...]:
@@ -309,6 +358,37 @@ class Study(SettingsReader):
         """The best trial's variables (thread executor, live studies only)."""
         return self.controller.best_namespace if self.controller else None
 
+    def namespace_of(self, trial_id: int) -> dict[str, Any] | None:
+        """A trial's variables if they were kept (the best few; thread executor)."""
+        return self.controller.namespace_of(trial_id) if self.controller else None
+
+    @property
+    def queue(self) -> tuple[dict[str, Any], ...]:
+        """Configurations enqueued (``enqueue``, ``points_to_evaluate``) not started yet."""
+        if self.controller is None:
+            return tuple(dict(c) for c in self._record.queue)
+        with self.controller._lock:
+            return self.controller.queue.pending()
+
+    def enqueue(self, config: Mapping[str, Any]) -> None:
+        """Run ``config`` next, before the searcher's own proposals (after what was enqueued
+        before), as Optuna's ``enqueue_trial``. A partial configuration is completed by the
+        searcher; a conditional hyperparameter needs the values its condition reads. It counts
+        against the budget like any trial; stored studies keep it until a trial starts."""
+        controller = self._live()
+        self.space.check_partial(config, "the enqueued configuration")
+        controller.enqueue(dict(config))
+
+    def apply(self, trial_id: int | None = None,
+              namespace: dict[str, Any] | None = None) -> str:
+        """Put a trial (the best by default) into the notebook: all its variables when they
+        were kept (thread executor, the best few trials), else its hyperparameters. Returns
+        what was done. ``namespace`` defaults to the notebook's."""
+        from .applying import apply_trial, notebook_namespace
+
+        return apply_trial(self, trial_id, notebook_namespace() if namespace is None
+                           else namespace)
+
     @property
     def spent(self) -> int:
         return self.controller.spent if self.controller else self._record.spent
@@ -324,9 +404,11 @@ class Study(SettingsReader):
         """Seconds since the study started at which each report of ``trial_id`` arrived."""
         return list(self.trial_records([trial_id])[0].times)
 
-    def trials_dataframe(self) -> Any:
-        """One row per trial (see the README for the columns)."""
-        return self.snapshot().trials_dataframe()
+    def trials_dataframe(self, attrs: Iterable[str] | None = None) -> Any:
+        """One row per trial (see the README for the columns); ``attrs`` picks columns, as
+        Optuna's does (``("trial_id", "config", "user")``, ``("number", "value",
+        "params")``, ...)."""
+        return self.snapshot().trials_dataframe(attrs)
 
     def training_curves(self) -> Any:
         """One row per report: trial_id, the resource, every reported key, time."""
@@ -441,6 +523,12 @@ class Study(SettingsReader):
 
     def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
         self._live().on_finish(trial, outcome)
+
+    def on_side(self, trial: Trial, kind: str, data: Any) -> None:
+        self._live().on_side(trial, kind, data)
+
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        self._live().on_executor_error(message, details)
 
     def paused_outcome(self, trial: Trial) -> str | None:
         return self._live().paused_outcome(trial)

@@ -7,13 +7,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError
 from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
 
-__all__ = ["Decision", "ReportError", "Trial", "TrialStatus", "TrialStopped", "check_report",
-           "current_trial", "report"]
+if TYPE_CHECKING:
+    from .checkpoints import Checkpoint
+
+__all__ = ["Decision", "ReportError", "Trial", "TrialReleased", "TrialStatus", "TrialStopped",
+           "check_report", "checkpoint", "current_trial", "log_line", "report", "restore"]
 
 OUTPUT_LIMIT = 1_000_000
 """Characters of printed output kept per trial (the oldest are dropped beyond it)."""
@@ -24,6 +27,13 @@ class TrialStopped(BaseException):
 
     It derives from ``BaseException`` so that a user's ``except Exception`` does not swallow it.
     """
+
+
+class TrialReleased(BaseException):
+    """Raised inside a trial by ``report()`` when the trial pauses (Hyperband's promotion
+    variant) after saving its state with ``checkpoint()``: its code ends and its worker is
+    free for another trial; when it is promoted it runs again and continues from
+    ``restore()``."""
 
 
 class ReportError(HPOError, ValueError):
@@ -62,10 +72,29 @@ class Trial(ReportsReader):
     output: list[str] = field(default_factory=list, repr=False)
     _output_size: int = field(default=0, repr=False)
     last_resource: float | None = field(default=None, repr=False)
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Checkpoint | None = None
+    enqueued: dict[str, Any] | None = None
+    checkpoint_dir: str | None = field(default=None, repr=False)
+    restore_from: Checkpoint | None = field(default=None, repr=False)
+    timeout_used: float = field(default=0.0, repr=False)  # seconds of runs before a pause
+    _side: SideHook | None = field(default=None, repr=False)
 
     @property
     def duration(self) -> float:
         return (self.end_time or time.time()) - self.start_time
+
+    def set(self, **attrs: Any) -> None:
+        """Keep user attributes with the trial, e.g. ``trial.set(train_loss=0.3,
+        note="diverged")``: stored with the study and shown as ``user.<key>`` columns of
+        ``trials_dataframe()``. Only while the trial runs (from any of its threads)."""
+        for key in attrs:
+            if not key:
+                raise ValueError("trial.set() needs attribute names, e.g. trial.set(note='ok')")
+        side = self._side
+        if side is None:
+            raise HPOError(f"trial.set() works only while trial {self.trial_id} runs")
+        side("set", dict(attrs))
 
     def write_output(self, text: str) -> None:
         """Keep what the trial printed, at most ``OUTPUT_LIMIT`` characters (the newest)."""
@@ -81,7 +110,8 @@ class Trial(ReportsReader):
         return TrialRecord(self.trial_id, dict(self.config), self.status, tuple(self.reports),
                            tuple(self.report_times), self.start_time, self.end_time, self.error,
                            self.traceback, str(self.device), self.resources, self.bracket,
-                           self.slot)
+                           self.slot, dict(self.user_attrs), self.checkpoint,
+                           None if self.enqueued is None else dict(self.enqueued))
 
 
 def as_number(value: Any) -> float | None:
@@ -133,22 +163,41 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 ReportHook = Callable[[dict[str, Any]], None]
+SideHook = Callable[[str, Any], None]
+"""What a trial tells its study besides reports: ``("set", attrs)`` and ``("checkpoint",
+Checkpoint)``; never on the report path."""
 _local = threading.local()
 
 
 class _TrialContext:
-    """Binds a trial and its report hook to the current thread while the trial runs."""
+    """Binds a trial and its report hook (and side hook) to the current thread while the trial
+    runs."""
 
-    def __init__(self, trial: Trial, hook: ReportHook) -> None:
-        self.trial, self.hook = trial, hook
+    def __init__(self, trial: Trial, hook: ReportHook, side: SideHook | None = None) -> None:
+        self.trial, self.hook, self.side = trial, hook, side
 
     def __enter__(self) -> _TrialContext:  # noqa: PYI034 - final class
         self._previous = getattr(_local, "context", None)
         _local.context = self
+        if self.side is not None:
+            self.trial._side = self.side
         return self
 
     def __exit__(self, *exc: object) -> None:
         _local.context = self._previous
+        if self.side is not None:
+            self.trial._side = None
+
+
+def log_line(text: str) -> None:
+    """Print ``text`` where the notebook shows it, also from a trial's thread (whose own
+    prints go to that trial's output): searchers' and schedulers' ``debug_log`` lines."""
+    context = getattr(_local, "context", None)
+    _local.context = None
+    try:
+        print(text, flush=True)
+    finally:
+        _local.context = context
 
 
 def current_trial() -> Trial | None:
@@ -168,3 +217,37 @@ def report(**values: Any) -> None:
         raise RuntimeError("report() was called outside a trial: call it from a %%hpo cell "
                            "or from a function run by jupyter_hpo.tune()")
     context.hook(values)
+
+
+def checkpoint(obj: Any) -> None:
+    """Save ``obj`` (a model, a ``state_dict``, a dict of them, any picklable object) as the
+    running trial's checkpoint, replacing its previous one: torch objects with ``torch.save``,
+    others with cloudpickle. ``restore()`` gives it back when the trial resumes (promoted by
+    Hyperband after freeing its worker, or run again by ``--resume`` after a crash), and
+    ``study.trials[i].restore()`` after the study. Save before ``report()``: a trial that
+    pauses at a report can free its worker only if its checkpoint is that recent."""
+    from .checkpoints import save
+
+    context = _context("checkpoint")
+    trial = context.trial
+    if trial.checkpoint_dir is None or context.side is None:
+        raise HPOError("checkpoint() needs a study that keeps checkpoints")
+    context.side("checkpoint", save(obj, trial.checkpoint_dir, trial.trial_id,
+                                    len(trial.reports)))
+
+
+def restore(map_location: Any = None) -> Any:
+    """The object the running trial saved last with ``checkpoint(obj)``, or ``None`` when it
+    starts from scratch. ``map_location`` is passed to ``torch.load``."""
+    from .checkpoints import load
+
+    source = _context("restore").trial.restore_from
+    return None if source is None else load(source, map_location)
+
+
+def _context(what: str) -> _TrialContext:
+    context = getattr(_local, "context", None)
+    if context is None:
+        raise RuntimeError(f"{what}() was called outside a trial: call it from a %%hpo cell or "
+                           f"from a function run by jupyter_hpo.tune()")
+    return context

@@ -446,10 +446,10 @@ def test_undefined_name_in_comment_annotation():
 
 
 def test_wrong_constructor_arguments():
-    source = "x = Real(0, 1, step=0.1)\n"
+    source = "x = Real(0, 1, steps=0.1)\n"
     err = parse_error(source)
-    assert "bad annotation for 'x': Real() got an unexpected keyword argument 'step'" in str(err)
-    check_location(err, source, 1, "Real(0, 1, step=0.1)")
+    assert "bad annotation for 'x': Real() got an unexpected keyword argument 'steps'" in str(err)
+    check_location(err, source, 1, "Real(0, 1, steps=0.1)")
 
 
 def test_failing_argument_expression():

@@ -501,9 +501,10 @@ def test_options_tables_match_the_constructors():
 
 @pytest.mark.parametrize("searcher, options, message", [
     ("random", {"points": 3}, ("searcher 'random' does not take these options: points "
-                              "(its options: none)")),
+                              "(its options: debug_log)")),
     ("grid", {"acq_func": "LCB"}, ("does not take these options: acq_func (its options: "
-                                  "points, shuffle)")),
+                                  "points, shuffle, debug_log)")),
+    ("grid", {"debug_log": "yes"}, "debug_log is 'yes', but must be True or False"),
     ("grid", {"points": 0}, "points is 0, but must be an integer >= 1"),
     ("grid", {"points": 1e12}, "points is 1000000000000.0, but must be an integer >= 1"),
     ("grid", {"points": 3.0}, "points is 3.0, but must be an integer"),

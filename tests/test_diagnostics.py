@@ -102,7 +102,7 @@ ONE_MISTAKE = [
     "x = 3  # hpo: Categorical(Int(1, 2), 3)\n",
     "nm = 'lr'\nx = f(Real(0, 1, name=nm))\n",
     "x = Real(0, 1, name='learning rate')\n",
-    "x = Real(0, 1, step=0.1)\n",
+    "x = Real(0, 1, steps=0.1)\n",
     "x = Real(0, 1 / 0)\n",
     "lr = 5.0  # hpo: Real(1e-4, 1e-1)\n",
     "print(1)  # hpo: Real(1e-4, 1e-1)\n",

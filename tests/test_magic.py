@@ -98,7 +98,8 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --metric nope", "x = Real(0, 1)\nreport(acc=x)\n", "not among the values"),
     ("--quiet", "x = 3\nreport(acc=x)\n", "no hyperparameters"),
     ("--quiet --time-limit 3x", "x = Real(0, 1)\nreport(acc=x)\n", "not a duration"),
-    ("--quiet --executor dask", "x = Real(0, 1)\nreport(acc=x)\n", "not available"),
+    ("--quiet --address tcp://127.0.0.1:1", "x = Real(0, 1)\nreport(acc=x)\n",
+     "--address applies to --executor dask, but the executor is thread"),
     ("--quiet --trial-timeout 5", "x = Real(0, 1)\nreport(acc=x)\n",
      "--trial-timeout only applies to the process executor, but the executor is thread"),
     ("--quiet --executor process --trial-timeout 0", "x = Real(0, 1)\nreport(acc=x)\n",
@@ -227,3 +228,12 @@ def test_process_executor_runs_functions_and_classes_defined_in_the_notebook(ip)
     assert [t.status.value for t in study.trials] == ["completed"] * 3
     for trial in study.trials:
         assert trial.reports[-1]["score"] == trial.config["x"] * 3 + 1
+
+
+def test_process_executor_tracebacks_show_the_cells_own_lines(ip):
+    with pytest.raises(UsageError):
+        ip.run_cell_magic("hpo", "--quiet --executor process --trials 3 --storage none",
+                          "x = Real(0, 1)\ny = 1\nraise ValueError('boom')\nreport(acc=x)\n")
+    traceback = ip.user_ns["_hpo"].trials[0].traceback
+    assert "line 3, in <module>\n    raise ValueError('boom')" in traceback
+    assert "_worker.py" not in traceback and "<dynamic-code>" not in traceback

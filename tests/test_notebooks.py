@@ -21,6 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 QUICKSTART = NOTEBOOKS / "quickstart.ipynb"
 SEARCHERS = NOTEBOOKS / "searchers_and_schedulers.ipynb"
 PERSISTENCE = NOTEBOOKS / "persistence_and_analysis.ipynb"
+CONDITIONAL = NOTEBOOKS / "conditional_and_checkpoints.ipynb"
 
 QUICKSTART_FACTS = """import json
 _nb_df = _hpo.trials_dataframe()
@@ -79,6 +80,25 @@ print("FACTS " + json.dumps({
 """
 
 
+CONDITIONAL_FACTS = """import json, os
+_nb_df = _hpo.trials_dataframe()
+print("FACTS " + json.dumps({
+    "state": _hpo.state, "counts": _hpo.counts(), "executor": _hpo.executor.name,
+    "scheduler": [type(_hpo.scheduler).__name__, _hpo.scheduler.type],
+    "configs": [dict(t.config) for t in _hpo.trials],
+    "resumed": {str(t.trial_id): t.user_attrs.get("resumed_at") for t in _hpo.trials},
+    "epochs": {str(t.trial_id): [r["epoch"] for r in t.reports] for t in _hpo.trials},
+    "nan_hidden_for_cnn": bool(_nb_df.loc[_nb_df["config.arch"] == "cnn",
+                                          "config.hidden"].isna().all()),
+    "nan_kernel_for_mlp": bool(_nb_df.loc[_nb_df["config.arch"] == "mlp",
+                                          "config.kernel"].isna().all()),
+    "checkpoint_files": sorted(os.listdir(_hpo.checkpoint_dir)),
+    "with_checkpoint": sorted(t.checkpoint.file for t in _hpo.trials if t.checkpoint),
+    "best": _hpo.best_trial.trial_id, "test_acc": test_acc,
+}))
+"""
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -106,6 +126,12 @@ def quickstart(tmp_path_factory):
 @pytest.fixture(scope="module")
 def searchers(tmp_path_factory):
     return _execute(SEARCHERS, SEARCHERS_FACTS, tmp_path_factory.mktemp("searchers"))
+
+
+@pytest.fixture(scope="module")
+def conditional(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("conditional")
+    return (*_execute(CONDITIONAL, CONDITIONAL_FACTS, workdir), workdir)
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +167,8 @@ def _assert_static_summary(cell) -> None:
     assert all("text/plain" in o.data for o in displays)
 
 
-@pytest.mark.parametrize("path", [QUICKSTART, SEARCHERS, PERSISTENCE], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [QUICKSTART, SEARCHERS, PERSISTENCE, CONDITIONAL],
+                         ids=lambda p: p.stem)
 def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
@@ -308,3 +335,55 @@ def test_persistence_notebook_resumes_the_stopped_study_to_its_budget(persistenc
 def test_persistence_notebook_draws_every_plot(persistence, call):
     nb, _ = persistence
     assert _has_png(_code_cell(nb, call))
+
+
+# ------------------------------------------------- conditional spaces and checkpoints
+def test_conditional_notebook_runs_every_cell(conditional):
+    nb, _, _ = conditional
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(isinstance(c.execution_count, int) for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    _assert_static_summary(_hpo_cells(nb)[0])
+
+
+def test_conditional_notebook_samples_each_architecture_with_its_own_hyperparameters(
+        conditional):
+    _, facts, _ = conditional
+    assert facts["state"] == "finished" and facts["counts"]["failed"] == 0
+    archs = {c["arch"] for c in facts["configs"]}
+    assert archs == {"mlp", "cnn"}
+    for config in facts["configs"]:
+        expected = {"arch", "lr"} | ({"channels", "kernel"} if config["arch"] == "cnn"
+                                     else {"hidden"})
+        assert set(config) == expected
+        assert config.get("channels", 4) % 4 == 0 and config.get("hidden", 32) % 32 == 0
+    assert facts["nan_hidden_for_cnn"] and facts["nan_kernel_for_mlp"]
+
+
+def test_conditional_notebook_promoted_process_trials_resume_from_checkpoints(conditional):
+    nb, facts, _ = conditional
+    assert facts["executor"] == "process" and facts["scheduler"] == ["HyperbandScheduler",
+                                                                     "promotion"]
+    resumed = {tid: at for tid, at in facts["resumed"].items() if at is not None}
+    assert resumed and facts["counts"]["completed"] >= 1
+    for tid, at in resumed.items():
+        epochs = facts["epochs"][tid]
+        assert at in (2, 4) and epochs == list(range(1, len(epochs) + 1))
+    # only the best finished trials keep a checkpoint file; stopped ones lost theirs
+    assert facts["checkpoint_files"] == facts["with_checkpoint"]
+    assert f"trial-{facts['best']}.pt" in facts["checkpoint_files"]
+    assert len(facts["checkpoint_files"]) <= min(5, facts["counts"]["completed"])
+    show = _stream_text(_code_cell(nb, "%hpo show digits-arch"))
+    assert f"checkpoints of digits-arch: {len(facts['checkpoint_files'])} file" in show
+
+
+def test_conditional_notebook_restores_the_best_model_in_a_fresh_kernel(conditional):
+    nb, facts, workdir = conditional
+    cell = _code_cell(nb, "# a fresh kernel needs only this cell")
+    in_notebook = _stream_text(cell)
+    assert f"restored trial {facts['best']} (" in in_notebook
+    assert f"test accuracy {facts['test_acc']:.3f}" in in_notebook and facts["test_acc"] > 0.85
+    fresh = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell.source)])
+    NotebookClient(fresh, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    assert _stream_text(fresh.cells[0]) == in_notebook

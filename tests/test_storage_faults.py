@@ -416,10 +416,12 @@ def test_a_file_of_schema_1_is_migrated_and_keeps_everything(tmp_path):
     make_v1_file(path)
     storage = SQLiteStorage(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         columns = {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
-        assert {"stop_request", "stop_reason"} <= columns
+        assert {"stop_request", "stop_reason", "queue"} <= columns
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(trials)")}
+        assert {"resources", "user_attrs", "checkpoint", "enqueued"} <= columns
     conn.close()
     assert [(s.name, s.state, s.trials, s.best_value) for s in storage.list_studies()] == [
         ("old", StudyState.FINISHED, 3, 0.4), ("other", StudyState.FAILED, 0, None)]
@@ -443,6 +445,29 @@ def test_a_file_of_schema_1_is_migrated_and_keeps_everything(tmp_path):
     storage.write(resumed.study_id, StudyUpdate(state=StudyState.RUNNING))
     storage.request_stop("old", by="alice")
     assert storage.stop_request(resumed.study_id) == "alice"
+
+
+def test_a_file_of_schema_2_is_migrated_to_3_keeping_everything(tmp_path):
+    """Version 2 files (user_version 2: schema 1 plus the first migration) get the columns of
+    user attributes, checkpoints, enqueued configurations and the queue."""
+    from jupyter_hpo.storage._schema import MIGRATIONS
+
+    path = tmp_path / "v2.db"
+    make_v1_file(path)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(MIGRATIONS[1] + "PRAGMA user_version = 2;")
+        conn.execute("UPDATE trials SET resources = 'gpu 0' WHERE trial_id = 0")
+    conn.close()
+    storage = SQLiteStorage(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    conn.close()
+    space = Space({"lr": Real(1e-4, 1e-1, log=True), "fn": Categorical(abs, "relu")})
+    old = storage.load_study("old", space=space)
+    first = old.trials[0]
+    assert first.resources == "gpu 0" and first.reports[-1] == {"epoch": 2, "loss": 0.4}
+    assert dict(first.user_attrs) == {} and first.checkpoint is None and first.enqueued is None
+    assert old.queue == () and len(old.trials) == 3
 
 
 def test_a_migration_that_fails_leaves_the_file_as_it_was(tmp_path):

@@ -442,3 +442,42 @@ def test_delete(storage, clock):
         storage.load_study("gone")
     again = create(storage, "gone")  # the name is free again, with nothing of the old study
     assert storage.load_study("gone").trials == () and again.study_id != study.study_id
+
+
+# ------------------------------------------------------------------ schema 3: what trials carry
+def test_user_attributes_checkpoints_and_enqueued_configurations_are_kept(storage):
+    from jupyter_hpo.checkpoints import Checkpoint
+
+    record = create(storage)
+    folder = storage.checkpoint_dir(record.study_id)
+    checkpoint = Checkpoint(f"{folder}/trial-0.pt", 1234, 3, "torch", 500.0)
+    first = trial(0, user_attrs={"note": "ok", "loss_curve": [1, 2], "obj": object},
+                  checkpoint=checkpoint, enqueued={"x": 0.0})
+    run(storage, record.study_id, first, trial(1), queue=({"x": 0.5}, {"act": "tanh"}))
+    loaded = storage.load_study("s", space=SPACE)
+    a, b = loaded.trials
+    assert dict(a.user_attrs) == {"note": "ok", "loss_curve": [1, 2], "obj": repr(object)}
+    assert a.checkpoint == checkpoint and a.enqueued == {"x": 0.0}
+    assert dict(b.user_attrs) == {} and b.checkpoint is None and b.enqueued is None
+    assert loaded.queue == ({"x": 0.5}, {"act": "tanh"})
+    # a later write updates attributes and checkpoint, and leaves the queue alone
+    run(storage, record.study_id, trial(0, user_attrs={"note": "better"}, enqueued={"x": 0.0}))
+    again = storage.load_study("s")
+    assert dict(again.trials[0].user_attrs) == {"note": "better"}
+    assert again.trials[0].checkpoint is None and again.queue == loaded.queue
+    run(storage, record.study_id, queue=())
+    assert storage.load_study("s").queue == ()
+
+
+def test_deleting_a_study_removes_its_checkpoints(storage):
+    import os
+
+    record = create(storage)
+    folder = storage.checkpoint_dir(record.study_id)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "trial-0.pkl"), "wb") as handle:
+        handle.write(b"state")
+    run(storage, record.study_id, trial(0), state=StudyState.FINISHED)
+    storage.release_study(record.study_id)
+    storage.delete_study("s")
+    assert not os.path.exists(folder)

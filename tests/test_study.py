@@ -529,7 +529,7 @@ def test_cell_objective_runs_each_trial_in_a_shallow_copy():
     user_ns = {"counter": 10, "shared_log": [], "markers": [], "Marker": Marker}
     template = parse_cell(CELL, user_ns)
     study = Study(CellObjective(template, user_ns, "score"), template.space, metric="score",
-                  mode="max", trials=6, workers=2, seed=0)
+                  mode="max", trials=6, workers=2, seed=0, keep_namespaces=1)
     study.run()
     assert study.counts()["completed"] == 6
 

@@ -1,19 +1,21 @@
-"""Executors run trials: in threads of the kernel or in worker processes (same protocol)."""
+"""Executors run trials: in threads of the kernel, in worker processes or as tasks on a Dask
+cluster (same protocol). ``distributed`` is imported only when a Dask executor is made."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ._base import Executor, TrialHooks, TrialOutcome
+from .dask import DaskExecutor
 from .process import ProcessExecutor
 from .thread import ThreadExecutor
 
-__all__ = ["EXECUTORS", "Executor", "ProcessExecutor", "ThreadExecutor", "TrialHooks",
+__all__ = ["EXECUTORS", "DaskExecutor", "Executor", "ProcessExecutor", "ThreadExecutor", "TrialHooks",
            "TrialOutcome", "make_executor"]
 
-EXECUTORS: dict[str, type[Executor]] = {"thread": ThreadExecutor, "process": ProcessExecutor}
-_PLANNED = {"dask": "--executor dask is not available in this version; use --executor thread "
-                    "(the default) or --executor process"}
+EXECUTORS: dict[str, type[Executor]] = {"thread": ThreadExecutor, "process": ProcessExecutor,
+                                        "dask": DaskExecutor}
+_PLANNED: dict[str, str] = {}
 _HINTS = {"trial_timeout": " (a thread cannot be killed; with threads, use a time limit for the "
                            "whole study)"}
 

@@ -28,7 +28,16 @@ class TrialHooks(Protocol):
         """Record a report; raises ``TrialStopped`` to stop the trial."""
 
     def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
-        """Take a finished trial."""
+        """Take a finished trial (``status`` PAUSED: a paused trial's code ended to free its
+        worker; it is run again when promoted)."""
+
+    def on_side(self, trial: Trial, kind: str, data: Any) -> None:
+        """Take what a trial tells besides reports: ``("set", attrs)``,
+        ``("checkpoint", Checkpoint)``."""
+
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        """The executor can run no more trials: the study stops with ``message`` (its stop
+        reason too, so no colon) and ``details``."""
 
 
 class Executor(ABC):
@@ -38,6 +47,10 @@ class Executor(ABC):
     blocks_on_pause = True
     """Whether a paused trial waits inside ``report()`` (threads, processes) or the executor
     polls ``Study.paused_outcome`` (a simulated clock)."""
+    releases_paused = False
+    """Whether a paused trial that saved a checkpoint since its last report ends its code
+    (``TrialReleased``) to free its worker, and is started again when promoted (process
+    executor), instead of waiting inside ``report()`` with its worker (threads)."""
     inline = False
     """Whether the study proposes trials inline, right after the event that freed a worker,
     instead of in its controller thread: for executors driven by a simulated clock, so that

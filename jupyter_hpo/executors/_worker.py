@@ -2,11 +2,13 @@
 
 It talks to the kernel over the socket ``FD`` (a ``multiprocessing`` connection). Messages
 from the parent: ``("init", sys_path, slot)``, ``("objective", key, cloudpickled bytes)``,
-``("run", key, trial_id, config)`` and, in reply to a report, ``"continue"``, ``"stop"`` or
-``("error", exception)``. Messages to the parent: ``("started",)``, ``("output", text)``,
-``("report", values)`` and ``("done", status, result, error, traceback, restart)``. It exits
-on EOF and as soon as the parent process is gone, so it is never left behind as an orphan.
-"""
+``("run", key, trial_id, config, {"checkpoint_dir": ..., "restore_from": Checkpoint | None})``
+and, in reply to a report, ``"continue"``, ``"stop"``, ``"release"`` (the trial paused after
+saving a checkpoint: its code ends, status ``released``) or ``("error", exception)``. Messages
+to the parent: ``("started",)``, ``("output", text)``, ``("report", values)``,
+``("side", kind, data)`` (``trial.set`` attributes, a new checkpoint; no reply) and
+``("done", status, result, error, traceback, restart)``. It exits on EOF and as soon as the
+parent process is gone, so it is never left behind as an orphan."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ..trial import Trial, TrialStopped, _TrialContext, current_trial
+from ..errors import HPOError
+from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
 from .thread import describe_failure, user_traceback
 
 PARENT_POLL_S = 0.25
@@ -96,7 +99,8 @@ class _Worker:
                 self.objective = None
             elif kind == "run":
                 try:
-                    self._send_outcome(self.run(message[2], message[3]))
+                    extra = message[4] if len(message) > 4 else {}
+                    self._send_outcome(self.run(message[2], message[3], **extra))
                 except OSError:  # the kernel is gone
                     os._exit(0)
                 if self._restart:
@@ -126,19 +130,36 @@ class _Worker:
                 trial.reports.append(values)
         if reply == "stop":
             raise TrialStopped()
+        if reply == "release":
+            raise TrialReleased()
         if isinstance(reply, tuple) and reply[0] == "error":
             raise reply[1]
 
-    def run(self, trial_id: int, config: dict[str, Any]) -> tuple[Any, ...]:
+    def _side(self, trial: Trial, kind: str, data: Any) -> None:
+        """``trial.set`` attributes and new checkpoints, to the parent (no reply)."""
+        if kind == "set":
+            trial.user_attrs.update(data)
+        try:
+            self.channel.send(("side", kind, data))
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. an attribute that does not pickle
+            raise HPOError(f"trial.set(): the values cannot be sent to the kernel "
+                           f"({type(exc).__name__}: {exc}); set numbers, strings or other "
+                           f"picklable values") from None
+
+    def run(self, trial_id: int, config: dict[str, Any], checkpoint_dir: str | None = None,
+            restore_from: Any = None) -> tuple[Any, ...]:
         self._restart = False
-        trial = Trial(trial_id, config)
+        trial = Trial(trial_id, config, checkpoint_dir=checkpoint_dir, restore_from=restore_from)
         trial.device = self.slot.device(remapped=True)
         stdout, stderr = sys.stdout, sys.stderr
         sys.stdout = _TrialStream(self.channel, sys.__stdout__)
         sys.stderr = _TrialStream(self.channel, sys.__stderr__)
         filename = "<unknown>"
         try:
-            with _TrialContext(trial, self._hook):
+            with _TrialContext(trial, self._hook,
+                               lambda kind, data: self._side(trial, kind, data)):
                 try:
                     try:
                         objective = self._load_objective()
@@ -148,6 +169,8 @@ class _Worker:
                     output = objective.run(trial, trial.device)
                 except TrialStopped:
                     return ("done", "stopped", None, "", "", False)
+                except TrialReleased:
+                    return ("done", "released", None, "", "", False)
                 except BaseException as exc:  # noqa: BLE001 - the trial failed, whatever it raised
                     return self._failure(exc, user_traceback(exc, filename))
         finally:

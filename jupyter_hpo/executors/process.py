@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import HPOError
 from ..resources import Slot
-from ..trial import Trial, TrialStatus, TrialStopped
+from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped
 from ._base import Executor, TrialHooks, TrialOutcome
 
 __all__ = ["ProcessExecutor"]
@@ -41,10 +41,13 @@ _live: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
 
 
 class ProcessExecutor(Executor):
-    """Runs each trial in a worker process; workers are reused and replaced after a crash."""
+    """Runs each trial in a worker process; workers are reused and replaced after a crash. A
+    paused trial that saved a checkpoint since its last report frees its worker (its code
+    ends) and is started again, from its checkpoint, when promoted."""
 
     name = "process"
     OPTIONS = ("trial_timeout",)
+    releases_paused = True
 
     def __init__(self, workers: int = 1, capture_output: bool = False,
                  slots: list[Slot] | None = None, trial_timeout: float | None = None) -> None:
@@ -231,10 +234,14 @@ class _Worker:
             if self.sent_key != key:
                 conn.send(("objective", key, data))
                 self.sent_key = key
-            conn.send(("run", key, trial.trial_id, dict(trial.config)))
+            conn.send(("run", key, trial.trial_id, dict(trial.config),
+                       {"checkpoint_dir": trial.checkpoint_dir,
+                        "restore_from": trial.restore_from}))
         except (OSError, ValueError):
             return self._crash_outcome(), True
         budget = self.executor.trial_timeout
+        if budget is not None:  # the runs of a trial that paused and resumed share it
+            budget -= trial.timeout_used
         since = time.monotonic()
         started = False  # the clock starts when the worker (maybe still starting) takes it
         while True:
@@ -254,6 +261,8 @@ class _Worker:
                 started, since = True, time.monotonic()
             elif kind == "output":
                 trial.write_output(message[1])
+            elif kind == "side":
+                self._on_side(trial, message[1], message[2], hooks)
             elif kind == "report":
                 if budget is not None:  # time paused in on_report does not count
                     budget -= time.monotonic() - since
@@ -265,7 +274,22 @@ class _Worker:
                     return self._crash_outcome(), True
             elif kind == "done":
                 _, status, result, error, traceback, restart = message
+                if status == "released":  # paused with a checkpoint: its worker is free
+                    if budget is not None:
+                        trial.timeout_used = self.executor.trial_timeout - budget + (
+                            time.monotonic() - since)
+                    return TrialOutcome(TrialStatus.PAUSED), restart
                 return TrialOutcome(TrialStatus(status), result, None, error, traceback), restart
+
+    @staticmethod
+    def _on_side(trial: Trial, kind: str, data: Any, hooks: TrialHooks) -> None:
+        try:
+            hooks.on_side(trial, kind, data)
+        except Exception:  # noqa: BLE001 - the trial goes on; say why in its output
+            import traceback
+
+            trial.write_output(f"jupyter_hpo: could not take the trial's {kind} message:\n"
+                               f"{traceback.format_exc()}")
 
     @staticmethod
     def _on_report(trial: Trial, values: dict[str, Any], hooks: TrialHooks) -> Any:
@@ -273,6 +297,8 @@ class _Worker:
             hooks.on_report(trial, values)
         except TrialStopped:
             return "stop"
+        except TrialReleased:
+            return "release"
         except Exception as exc:  # noqa: BLE001 - raised in the trial, as in a thread
             try:
                 pickle.dumps(exc)

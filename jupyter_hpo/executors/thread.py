@@ -10,7 +10,14 @@ import traceback
 from typing import Any, TextIO
 
 from ..resources import Slot
-from ..trial import Trial, TrialStatus, TrialStopped, _TrialContext, current_trial
+from ..trial import (
+    Trial,
+    TrialReleased,
+    TrialStatus,
+    TrialStopped,
+    _TrialContext,
+    current_trial,
+)
 from ._base import Executor, TrialHooks, TrialOutcome
 
 log = logging.getLogger(__name__)
@@ -80,12 +87,16 @@ def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
     Whatever the trial raises ends only the trial: ``sys.exit()`` and a ``KeyboardInterrupt``
     raised by the trial's own code fail it with that reason instead of killing the thread.
     """
-    with _TrialContext(trial, lambda values: hooks.on_report(trial, values)):
+    side = getattr(hooks, "on_side", None)
+    with _TrialContext(trial, lambda values: hooks.on_report(trial, values),
+                       None if side is None else lambda kind, data: side(trial, kind, data)):
         try:
             output = objective.run(trial, trial.device)
             return TrialOutcome(TrialStatus.COMPLETED, output.result, output.namespace)
         except TrialStopped as stop:
             return TrialOutcome(TrialStatus.STOPPED, namespace=getattr(stop, "namespace", None))
+        except TrialReleased:
+            return TrialOutcome(TrialStatus.PAUSED)
         except BaseException as exc:  # noqa: BLE001 - a failing trial must not stop the study
             return TrialOutcome(TrialStatus.FAILED, error=describe_failure(exc),
                                 traceback=user_traceback(exc, objective.filename))

@@ -6,6 +6,9 @@ own included) are strictly better; this is the same cut as the (1 - 1/η) quanti
 ASHA uses. Promotion uses ASHA's ``floor(n / η)`` so a rung must fill before it promotes.
 Rungs record losses (``direction.loss`` of the metric: lower is better); a report whose metric
 or resource is missing, not a number or not finite is recorded nowhere and continues.
+
+With the searcher's ``debug_log`` each decision at a rung (continue, stop, pause) and each
+promotion is printed with the trial's rank at the rung, as the seeds' ``debug_log`` does.
 """
 
 from __future__ import annotations
@@ -147,6 +150,7 @@ class HyperbandScheduler(Scheduler):
         levels = self._bracket_levels[bracket]
         decision = Decision.CONTINUE
         k = self._recorded[trial_id]
+        reached = k
         while k < len(levels) and levels[k] <= r:
             level = levels[k]
             k += 1
@@ -162,7 +166,24 @@ class HyperbandScheduler(Scheduler):
             if k < len(levels) and r >= levels[k] and levels[k] < self.max_t:
                 self._paused_at[trial_id] = levels[k]
                 decision = Decision.PAUSE
+        if self.searcher.debug_log and self._recorded[trial_id] > reached:
+            self._log_rung(trial_id, result, levels[self._recorded[trial_id] - 1], loss,
+                           decision)
         return decision
+
+    def _log_rung(self, trial_id: int, result: dict[str, Any], level: float, loss: float,
+                  decision: Decision) -> None:
+        """``debug_log``: a trial's decision at the rung it reached."""
+        from ..trial import log_line
+
+        losses = self._sorted_losses[self.bracket_of[trial_id]][level]
+        rank = bisect.bisect_left(losses, loss) + 1
+        why = {Decision.STOP: f"stop (not in the top 1/{self.eta:g})",
+               Decision.PAUSE: "pause (until it can be promoted)",
+               Decision.CONTINUE: "continue"}[decision]
+        log_line(f"hyperband: trial {trial_id} reached rung {level:g} ({self.resource}="
+                 f"{result.get(self.resource)}) with {self.metric}={result.get(self.metric)}, "
+                 f"rank {rank} of {len(losses)} there -> {why}")
 
     def _in_top(self, loss: float, sorted_losses: list[float]) -> bool:
         """Fewer than ceil(n / eta) of the n recorded losses are strictly lower."""
@@ -177,6 +198,13 @@ class HyperbandScheduler(Scheduler):
             bracket, level = self.bracket_of[trial_id], self._paused_at.pop(trial_id)
             self.promoted[bracket][level].add(trial_id)
             self._target[trial_id] += 1
+            if self.searcher.debug_log:
+                from ..trial import log_line
+
+                recorded = self.rungs[bracket][level]
+                rank = sorted(recorded, key=lambda t: (recorded[t], t)).index(trial_id) + 1
+                log_line(f"hyperband: promote trial {trial_id} from rung {level:g} (rank {rank} "
+                         f"of {len(recorded)} there)")
         return trial_id
 
     def _promotable(self) -> int | None:

@@ -8,6 +8,7 @@ from typing import Any
 from ..space import Space
 from ._base import Searcher
 from ._grid import GridSearcher
+from ._options import check_bool
 from ._random import RandomSearcher
 
 __all__ = ["SEARCHERS", "GridSearcher", "RandomSearcher", "Searcher", "make_searcher",
@@ -52,9 +53,16 @@ def make_searcher(searcher: str | Searcher, space: Space, metric: str, mode: str
                              f"pass them to its constructor instead")
         return searcher
     cls = searcher_class(searcher)
+    debug_log = None
+    if "debug_log" in options and "debug_log" not in cls.OPTIONS:  # every searcher takes it
+        debug_log = check_bool("debug_log", options.pop("debug_log"))
     unknown = sorted(set(options) - set(cls.OPTIONS))
     if unknown:
-        takes = ", ".join(cls.OPTIONS) or "none"
+        takes = ", ".join((*cls.OPTIONS, "debug_log")) if "debug_log" not in cls.OPTIONS \
+            else ", ".join(cls.OPTIONS)
         raise ValueError(f"searcher {searcher!r} does not take these options: "
                          f"{', '.join(unknown)} (its options: {takes})")
-    return cls(space, metric, mode, seed, **options)
+    made = cls(space, metric, mode, seed, **options)
+    if debug_log is not None:
+        made.debug_log = debug_log
+    return made

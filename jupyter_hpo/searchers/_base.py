@@ -43,6 +43,9 @@ class Searcher(ABC):
     #: whether reports before a trial's end (rung results) teach the searcher anything; when
     #: not, ``observe`` ignores them at once (the report path stays a few microseconds)
     uses_progress: ClassVar[bool] = False
+    #: print each proposal (and, with Hyperband, each stop / pause / promote decision);
+    #: every searcher takes ``debug_log=True`` (see ``make_searcher``)
+    debug_log: bool = False
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None) -> None:
         self.direction = Direction.of(mode)
@@ -87,17 +90,39 @@ class Searcher(ABC):
         try:
             with self._lock:
                 self._apply_inbox()
-                config = self.queued.pop(0) if self.queued else self._suggest(trial_id)
+                queued = bool(self.queued)
+                if queued:
+                    config = self.queued.pop(0)
+                    if any(n not in config for n in self.space.active(config)):
+                        config = self._complete(config, trial_id)
+                else:
+                    config = self._suggest(trial_id)
                 if config is not None:
                     self.pending[trial_id] = config
         finally:
             self._drain()
+        if self.debug_log and config is not None:
+            from ..trial import log_line
+
+            log_line(f"{self.name}: trial {trial_id} gets {config}"
+                     f"{' (queued)' if queued else ''}")
         return config
 
     @abstractmethod
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         """Subclasses propose here (under the lock; ``self.pending`` holds the other
         proposals still running)."""
+
+    def _complete(self, partial: dict[str, Any], trial_id: int) -> dict[str, Any]:
+        """A partial configuration that was enqueued, completed: its values, the rest from a
+        proposal of this searcher (drawn at random where the proposal has none, e.g. for a
+        hyperparameter the partial values make active). A searcher that remembers its
+        proposals is told to forget this one when the result differs from it."""
+        proposal = self._suggest(trial_id) or {}
+        config = self.space.complete(partial, proposal, self.rng)
+        if config != proposal:
+            self._remove(trial_id)
+        return config
 
     # ------------------------------------------------------------------ being told
     def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],

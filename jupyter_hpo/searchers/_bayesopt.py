@@ -12,6 +12,15 @@ points. EI is maximised over random candidates and perturbations of the best con
 then refined by a coordinate search on the numeric columns. Pending trials are fantasised at
 their posterior mean (kriging believer), which removes their neighbourhood from the search
 while they run.
+
+Stepped domains are snapped like integers: every candidate is moved to the centre of its
+value's cell before EI is computed, so EI is evaluated where a trial would run. Conditional
+hyperparameters are imputed as SMAC does: an inactive numeric column holds -0.5 (outside the
+cube, one distinct value that the kernel keeps away from every active value) and an inactive
+categorical block is all zeros. Each candidate is decoded in order (hyperparameters its
+earlier values make inactive are dropped; an active one whose column still says "inactive",
+as after perturbing a configuration where it was inactive, is drawn at random) and encoded
+again, so the GP only ever sees encodings of real configurations.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from ..space import Categorical, Int, Space
+from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
 from ._gp import KERNELS, GaussianProcess, Kernel
 from ._options import check_bool, check_choice, check_int
@@ -36,24 +45,37 @@ _FIT_POINTS = 150  # hyperparameters are fitted on at most this many observation
 class BayesOptSearcher(Searcher):
     """Matérn-5/2 ARD GP, marginal-likelihood fits, expected improvement.
 
-    Options: ``kernel`` (``matern52``, ``matern52-res-warp``, ``exp-decay-sum``; they differ
-    only with Hyperband), ``num_init_random`` random trials before the model is used,
-    hyperparameters refitted for the first ``opt_skip_init_length`` observations and then every
-    ``opt_skip_period``-th (otherwise reused), ``num_candidates`` random candidates for EI, and
-    ``debug_log`` to print each decision (best so far, choice, EI, lengthscales).
+    Options: ``kernel`` (``matern52``, ``matern52-res-warp``, ``exp-decay-sum``,
+    ``exp-decay-combined``, ``exp-decay-delta1``; they differ only with Hyperband; the seeds'
+    name ``gp_resource_kernel`` is accepted for it), ``num_init_random`` random trials before
+    the model is used, hyperparameters refitted for the first ``opt_skip_init_length``
+    observations and then every ``opt_skip_period``-th (otherwise reused) or, with
+    ``opt_skip_num_max_resource`` and Hyperband, only when a new result at ``max_t`` came in,
+    ``num_candidates`` random candidates for EI, and ``debug_log`` to print each decision
+    (the best result observed, the choice, EI, lengthscales).
     """
 
     name = "bayesopt"
-    OPTIONS = ("kernel", "num_init_random", "opt_skip_period", "opt_skip_init_length",
-               "num_candidates", "debug_log")
+    OPTIONS = ("kernel", "gp_resource_kernel", "num_init_random", "opt_skip_period",
+               "opt_skip_init_length", "opt_skip_num_max_resource", "num_candidates",
+               "debug_log")
     uses_progress = True  # models every rung result with Hyperband
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
-                 kernel: str = "matern52", num_init_random: int = 5,
+                 kernel: str | None = None, num_init_random: int = 5,
                  opt_skip_period: int = 1, opt_skip_init_length: int = 150,
-                 num_candidates: int = 500, debug_log: bool = False) -> None:
+                 num_candidates: int = 500, debug_log: bool = False,
+                 gp_resource_kernel: str | None = None,
+                 opt_skip_num_max_resource: bool = False) -> None:
         super().__init__(space, metric, mode, seed)
-        self.kernel_name = check_choice("kernel", kernel, KERNELS)
+        if kernel is not None and gp_resource_kernel is not None and kernel != gp_resource_kernel:
+            raise ValueError(f"kernel is {kernel!r} and gp_resource_kernel is "
+                             f"{gp_resource_kernel!r}, but they name the same option: give one")
+        self.kernel_name = check_choice("kernel", kernel or gp_resource_kernel or "matern52",
+                                        KERNELS)
+        self.opt_skip_num_max_resource = check_bool("opt_skip_num_max_resource",
+                                                    opt_skip_num_max_resource)
+        self._fitted_at_max = -1  # results at max_t when the hyperparameters were last fitted
         self.num_init_random = check_int("num_init_random", num_init_random, 1)
         self.opt_skip_period = check_int("opt_skip_period", opt_skip_period, 1)
         self.opt_skip_init_length = check_int("opt_skip_init_length", opt_skip_init_length, 0)
@@ -61,7 +83,7 @@ class BayesOptSearcher(Searcher):
         self.debug_log = check_bool("debug_log", debug_log)
         self._names = list(space)
         self._numeric: list[int] = []  # encoded columns of Real and Int domains
-        self._ints: list[tuple[int, Int]] = []
+        self._ints: list[tuple[int, Any]] = []  # columns snapped to a value's cell
         self._onehot: list[slice] = []
         column = 0
         for name in self._names:
@@ -71,7 +93,7 @@ class BayesOptSearcher(Searcher):
                 column += len(domain.choices)
             else:
                 self._numeric.append(column)
-                if isinstance(domain, Int):
+                if isinstance(domain, Int) or domain.stepped:
                     self._ints.append((column, domain))
                 column += 1
         self._width = column
@@ -146,8 +168,9 @@ class BayesOptSearcher(Searcher):
         choice = self._decode(candidates[index])
         if self.debug_log:
             mean, std = gp.predict(self._at(candidates[index:index + 1], level))
+            observed = y_raw[levels == self._r(level)]
             self._log(choice, float(ei[index]), float(mean[0]), float(std[0]), incumbent,
-                      y_mean, y_std, level, len(x), refitted)
+                      float(np.min(observed)), y_mean, y_std, level, len(x), refitted)
         return choice
 
     def _levels(self) -> list[float]:
@@ -175,14 +198,22 @@ class BayesOptSearcher(Searcher):
 
     def _update_model(self, x: np.ndarray, y: np.ndarray) -> bool:
         """Refit hyperparameters for the first ``opt_skip_init_length`` observations, then
-        every ``opt_skip_period``-th one; otherwise only condition on the data. True if
+        every ``opt_skip_period``-th one (with ``opt_skip_num_max_resource`` under Hyperband:
+        when a new result at max_t came in); otherwise only condition on the data. True if
         refitted."""
         if self._gp is None:
             self._gp = GaussianProcess(Kernel(self.kernel_name, self._width,
                                               self.resource is not None))
         n = len(x)
-        due = n <= self.opt_skip_init_length or n - self._fitted_at >= self.opt_skip_period
+        at_max = sum(1 for _, level in self.data if level is not None
+                     and self.max_t is not None and level >= self.max_t)
+        if self.opt_skip_num_max_resource and self.resource is not None:
+            later = at_max > self._fitted_at_max
+        else:
+            later = n - self._fitted_at >= self.opt_skip_period
+        due = n <= self.opt_skip_init_length or later
         if due and n != self._fitted_at:
+            self._fitted_at_max = at_max
             # random restarts on the first fit and every tenth, warm starts from the last fit
             subset = None
             if n > _FIT_POINTS:
@@ -250,7 +281,10 @@ class BayesOptSearcher(Searcher):
         return np.vstack([candidates, points]), np.concatenate([ei, values])
 
     def _snap(self, encoded: np.ndarray) -> np.ndarray:
-        """Clip to the cube and move integers to the centre of their cell."""
+        """Clip to the cube and move integers (and steps) to the centre of their cell; in a
+        conditional space, re-encode each row's configuration."""
+        if self.space.conditional:
+            return np.array([self._encode(self._decode(row, self.rng)) for row in encoded])
         if self._numeric:
             encoded[:, self._numeric] = np.clip(encoded[:, self._numeric], 0.0, 1.0)
         for column, domain in self._ints:
@@ -273,23 +307,33 @@ class BayesOptSearcher(Searcher):
             domain = self.space[name]
             if isinstance(domain, Categorical):
                 onehot = [0.0] * len(domain.choices)
-                onehot[domain.index(config[name])] = 1.0
+                if name in config:  # an inactive block stays all zeros
+                    onehot[domain.index(config[name])] = 1.0
                 parts.extend(onehot)
             else:
-                parts.append(domain.to_unit(config[name]))
+                parts.append(domain.to_unit(config[name]) if name in config else INACTIVE)
         return np.array(parts)
 
-    def _decode(self, encoded: np.ndarray) -> dict[str, Any]:
-        config, i = {}, 0
+    def _decode(self, encoded: np.ndarray, rng: np.random.Generator | None = None
+                ) -> dict[str, Any]:
+        """The configuration of an encoding (active hyperparameters only). With ``rng``, an
+        active one encoded as inactive (a column nearer -0.5 than 0, an all-zero block) is
+        drawn at random; without, it is clipped."""
+        config: dict[str, Any] = {}
+        i = 0
         for name in self._names:
             domain = self.space[name]
+            k = len(domain.choices) if isinstance(domain, Categorical) else 1
+            part, i = encoded[i:i + k], i + k
+            if not self.space.is_active(name, config):
+                continue
             if isinstance(domain, Categorical):
-                k = len(domain.choices)
-                config[name] = domain.choices[int(np.argmax(encoded[i:i + k]))]
-                i += k
+                config[name] = domain.sample(rng) if rng is not None and not part.any() \
+                    else domain.choices[int(np.argmax(part))]
+            elif rng is not None and part[0] < INACTIVE / 2:
+                config[name] = domain.sample(rng)
             else:
-                config[name] = domain.from_unit(float(encoded[i]))
-                i += 1
+                config[name] = domain.from_unit(float(part[0]))
         return config
 
     def _key(self, encoded: np.ndarray) -> tuple[Any, ...]:
@@ -313,22 +357,28 @@ class BayesOptSearcher(Searcher):
         return np.hstack([encoded, np.full((len(encoded), 1), self._r(level))])
 
     def _log(self, choice: dict[str, Any], ei: float, mean: float, std: float,
-             incumbent: float, y_mean: float, y_std: float, level: float | None, n: int,
-             refitted: bool) -> None:
+             incumbent: float, best_loss: float, y_mean: float, y_std: float,
+             level: float | None, n: int, refitted: bool) -> None:
+        """One line per model-based proposal. ``best_loss`` is the best result observed (at
+        the target level); ``incumbent`` (normalised) is what EI improves on: the model's
+        lowest mean there, or a pending trial's prediction if lower."""
+        from ..trial import log_line
+
         assert self._gp is not None
         kernel = self._gp.kernel
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
                           for k, v in choice.items())
         sign = self.direction.sign  # back from losses to the metric's values
-        best = sign * (incumbent * y_std + y_mean)
+        reference = sign * (incumbent * y_std + y_mean)
         predicted = sign * (mean * y_std + y_mean)
         where = "" if level is None else f" at {self.resource}={level:g}"
-        print(f"bayesopt: {n} observations ({len(self.pending)} pending), kernel "
-              f"{self.kernel_name}, hyperparameters {'refitted' if refitted else 'reused'}; "
-              f"current best {self.metric} {best:.4g}{where}; chose {shown} with EI "
-              f"{ei * y_std:.4g} (predicted {predicted:.4g} +- {std * y_std:.3g}); lengthscales "
-              f"{np.array2string(kernel.part('lengthscales'), precision=3)}, noise "
-              f"{kernel.noise * y_std ** 2:.3g}")
+        log_line(f"bayesopt: {n} observations ({len(self.pending)} pending), kernel "
+                 f"{self.kernel_name}, hyperparameters {'refitted' if refitted else 'reused'}; "
+                 f"best observed {self.metric} {sign * best_loss:.4g}{where} (EI measured "
+                 f"against {reference:.4g}); chose {shown} with EI {ei * y_std:.4g} "
+                 f"(predicted {predicted:.4g} +- {std * y_std:.3g}); lengthscales "
+                 f"{np.array2string(kernel.part('lengthscales'), precision=3)}, noise "
+                 f"{kernel.noise * y_std ** 2:.3g}")
 
 
 def _expected_improvement(best: float, mean: np.ndarray, std: np.ndarray) -> np.ndarray:

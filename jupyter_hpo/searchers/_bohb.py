@@ -23,6 +23,13 @@ Deviations from hpbandster's BOHB (its defaults are kept: ``top_n_percent`` 15,
 * both densities are mixed with the uniform density with weight ``prior_weight`` (against 1
   per point, as Optuna's prior), so ``l / g`` tends to a constant away from all points
   instead of being decided by the tails of the nearest kernels.
+
+Conditional spaces as hpbandster's BOHB handles them: an inactive hyperparameter is encoded
+as NaN, and before a density is fitted each NaN is imputed with the value of that
+hyperparameter in another configuration of the same set (good or bad) where it was active,
+drawn at random (a random value when none has it). Candidates are drawn and scored on every
+coordinate, and decoded in order, so the hyperparameters a candidate's values make inactive
+are dropped. Stepped domains need nothing: a drawn coordinate decodes to a step.
 """
 
 from __future__ import annotations
@@ -133,8 +140,9 @@ class BOHBSearcher(Searcher):
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, config: dict[str, Any]) -> np.ndarray:
-        """Unit-cube coordinates, with categorical coordinates replaced by choice indices."""
-        x = self.space.to_unit(config)
+        """Unit-cube coordinates, with categorical coordinates replaced by choice indices
+        (NaN for an inactive hyperparameter)."""
+        x = self.space.to_unit(config, inactive=math.nan)
         cat = self._levels > 0
         x[cat] = np.floor(x[cat] * self._levels[cat])
         return x
@@ -205,13 +213,31 @@ class BOHBSearcher(Searcher):
         for level in sorted(self.observations, reverse=True):
             split = self._split(level)
             if split is not None:
-                good, bad = split
+                good, bad = (self._impute(xs) for xs in split)
                 n = len(good) + len(bad)
                 return (_KDE(good, self._bandwidth(good, n), self._levels,
                              self.prior_weight),
                         _KDE(bad, self._bandwidth(bad, n), self._levels,
                              self.prior_weight))
         return None
+
+    def _impute(self, data: np.ndarray) -> np.ndarray:
+        """``data`` with each NaN (an inactive hyperparameter) replaced by that coordinate of
+        another row where it is active, drawn at random; a random value when no row is."""
+        missing = np.isnan(data)
+        if not missing.any():
+            return data
+        data = data.copy()
+        for j in np.flatnonzero(missing.any(axis=0)):
+            rows = np.flatnonzero(missing[:, j])
+            valid = np.flatnonzero(~missing[:, j])
+            if len(valid):
+                data[rows, j] = data[self.rng.choice(valid, size=len(rows)), j]
+            elif self._levels[j] > 0:
+                data[rows, j] = self.rng.integers(int(self._levels[j]), size=len(rows))
+            else:
+                data[rows, j] = self.rng.random(len(rows))
+        return data
 
     # ------------------------------------------------------------------ proposals
     def _is_pending(self, config: dict[str, Any]) -> bool:

@@ -16,7 +16,9 @@ import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 
-KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum")
+KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum", "exp-decay-combined",
+           "exp-decay-delta1")
+_DELTA_KINDS = ("exp-decay-combined", "exp-decay-delta1")
 _SQRT5 = math.sqrt(5.0)
 _EPS_R = 1e-6
 
@@ -51,6 +53,16 @@ class Kernel:
     ``exp-decay-sum``: ``k_x(x, x') + k_x'(x, x') * k_exp(r, r')`` with two Matérn kernels on
     the configuration and freeze-thaw's exponential-decay kernel
     ``k_exp(r, r') = beta^alpha / (r + r' + beta)^alpha`` for curves that flatten out.
+    ``exp-decay-combined`` and ``exp-decay-delta1``: the exponential-decay family of Tiao,
+    Klein, Archambeau and Seeger (2020, arXiv:2003.10865), the covariance of
+    ``f(x) (1 - delta e^(-lambda r)) + gamma e^(-lambda r)`` for a Matérn GP ``f`` and a
+    Gamma-distributed decay rate ``lambda`` shared by all curves, with
+    ``kappa(r) = E[e^(-lambda r)] = (beta / (r + beta))^alpha``:
+    ``s k_x(x, x') (1 - delta (kappa(r) + kappa(r') - delta kappa(r + r')))
+    + gamma^2 (kappa(r + r') - kappa(r) kappa(r'))``. ``delta`` is learnt in (0, 1] for
+    ``combined`` and fixed at 1 for ``delta1`` (every curve starts from the same value and
+    decays towards ``f(x)``). Targets are normalised to mean 0, so the paper's mean function
+    is left out: the prior mean is 0 at every resource.
     """
 
     def __init__(self, name: str, dims: int, has_resource: bool) -> None:
@@ -58,6 +70,7 @@ class Kernel:
             raise ValueError(f"kernel is {name!r}, but must be one of {', '.join(KERNELS)}")
         self.name, self.dims, self.has_resource = name, dims, has_resource
         self.kind = name if has_resource else "matern52"
+        self.fixed_delta = 1.0 if self.kind == "exp-decay-delta1" else None
         n_len = dims + (1 if self.kind in ("matern52", "matern52-res-warp") and has_resource
                         else 0)
         # (name, size, initial, bound lo, bound hi, prior sd) of each log-parameter block
@@ -70,6 +83,10 @@ class Kernel:
             blocks += [("lengthscales2", dims, 0.5, 0.01, 50.0, 1.5),
                        ("signal2", 1, 0.5, 0.01, 20.0, 1.0),
                        ("decay", 2, 1.0, 0.1, 10.0, 1.0)]
+        if self.kind in _DELTA_KINDS:
+            blocks += [("decay", 2, 1.0, 0.1, 10.0, 1.0), ("gamma", 1, 0.5, 0.01, 20.0, 1.0)]
+            if self.fixed_delta is None:
+                blocks.append(("delta", 1, 0.5, 1e-3, 1.0, 1.0))
         self.slices: dict[str, slice] = {}
         start, init, bounds, sds = 0, [], [], []
         for block, size, value, lo, hi, sd in blocks:
@@ -98,6 +115,13 @@ class Kernel:
     def diag(self, a: np.ndarray) -> np.ndarray:
         """Prior variances k(a_i, a_i)."""
         signal = self.part("signal")[0]
+        if self.kind in _DELTA_KINDS:
+            alpha, beta = self.part("decay")
+            r = a[:, -1]
+            k1, k2 = (beta / (r + beta)) ** alpha, (beta / (2.0 * r + beta)) ** alpha
+            delta, gamma = self._delta(self.theta), self.part("gamma")[0]
+            return (signal * (1.0 - 2.0 * delta * k1 + delta ** 2 * k2)
+                    + gamma ** 2 * (k2 - k1 ** 2))
         if self.kind != "exp-decay-sum":
             return np.full(len(a), signal)
         alpha, beta = self.part("decay")
@@ -111,6 +135,8 @@ class Kernel:
         likelihood's gradient without one n-by-n matrix per parameter."""
         if self.kind == "exp-decay-sum":
             return self._exp_decay_sum_gradients(x, theta)
+        if self.kind in _DELTA_KINDS:
+            return self._exp_decay_delta_gradients(x, theta)
         n_theta = len(theta)
         signal = self.part("signal", theta)[0]
         lengths = self.part("lengthscales", theta)
@@ -164,8 +190,69 @@ class Kernel:
 
         return first + second, contract
 
+    # ------------------------------------------------- the exponential-decay family (delta)
+    def _delta(self, theta: np.ndarray) -> float:
+        if self.fixed_delta is not None:
+            return self.fixed_delta
+        return float(self.part("delta", theta)[0])
+
+    def _exp_decay_delta(self, a: np.ndarray, b: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        signal = self.part("signal", theta)[0]
+        gamma = self.part("gamma", theta)[0]
+        delta = self._delta(theta)
+        alpha, beta = self.part("decay", theta)
+        ra, rb = a[:, -1], b[:, -1]
+        ki, kj = (beta / (ra + beta)) ** alpha, (beta / (rb + beta)) ** alpha
+        kij = (beta / (ra[:, None] + rb[None, :] + beta)) ** alpha
+        shape = 1.0 - delta * (ki[:, None] + kj[None, :]) + delta ** 2 * kij
+        corr = matern52(a[:, :-1], b[:, :-1], self.part("lengthscales", theta))[0]
+        return signal * corr * shape + gamma ** 2 * (kij - ki[:, None] * kj[None, :])
+
+    def _exp_decay_delta_gradients(self, x: np.ndarray, theta: np.ndarray
+                                   ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        n_theta = len(theta)
+        signal, gamma = self.part("signal", theta)[0], self.part("gamma", theta)[0]
+        alpha, beta = self.part("decay", theta)
+        delta = self._delta(theta)
+        r = x[:, -1]
+        corr, dk_dr2, diff2 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales", theta),
+                                       True)
+        assert dk_dr2 is not None and diff2 is not None
+        total = r[:, None] + r[None, :]
+        k1 = (beta / (r + beta)) ** alpha
+        k2 = (beta / (total + beta)) ** alpha
+        outer_sum, outer_product = k1[:, None] + k1[None, :], k1[:, None] * k1[None, :]
+        shape = 1.0 - delta * outer_sum + delta ** 2 * k2
+        resource = k2 - outer_product
+        first = signal * corr * shape
+        # d kappa / d log alpha = alpha kappa log(beta / (r + beta)),
+        # d kappa / d log beta = alpha kappa r / (r + beta)
+        derivatives = []
+        for d1, d2 in ((alpha * k1 * np.log(beta / (r + beta)),
+                        alpha * k2 * np.log(beta / (total + beta))),
+                       (alpha * k1 * r / (r + beta), alpha * k2 * total / (total + beta))):
+            d_shape = -delta * (d1[:, None] + d1[None, :]) + delta ** 2 * d2
+            d_resource = d2 - d1[:, None] * k1[None, :] - k1[:, None] * d1[None, :]
+            derivatives.append(signal * corr * d_shape + gamma ** 2 * d_resource)
+
+        def contract(w: np.ndarray) -> np.ndarray:
+            out = np.zeros(n_theta)
+            out[self.slices["lengthscales"]] = -signal * (diff2.reshape(len(diff2), -1)
+                                                         @ (w * shape * dk_dr2).ravel())
+            out[self.slices["signal"]] = 0.5 * np.sum(w * first)
+            out[self.slices["gamma"]] = np.sum(w * gamma ** 2 * resource)
+            out[self.slices["decay"]] = [0.5 * np.sum(w * d) for d in derivatives]
+            if self.fixed_delta is None:
+                d_shape = delta * (-outer_sum + 2.0 * delta * k2)
+                out[self.slices["delta"]] = 0.5 * np.sum(w * signal * corr * d_shape)
+            return out
+
+        return first + gamma ** 2 * resource, contract
+
     def _evaluate(self, a: np.ndarray, b: np.ndarray, theta: np.ndarray | None) -> np.ndarray:
         theta = self.theta if theta is None else theta
+        if self.kind in _DELTA_KINDS:
+            return self._exp_decay_delta(a, b, theta)
         signal = self.part("signal", theta)[0]
         lengths = self.part("lengthscales", theta)
         if self.kind == "exp-decay-sum":

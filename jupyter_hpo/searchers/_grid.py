@@ -1,8 +1,10 @@
 """Grid search: the Cartesian product of per-hyperparameter grids, in order, never built.
 
-The grid is indexed instead of listed: point ``i`` is read off the mixed-radix digits of ``i``
-(the last hyperparameter varies fastest, as in ``itertools.product``), so a grid of 10**12
-points costs no more memory than one of ten. ``shuffle=True`` visits the indices in the order
+The grid is indexed instead of listed (``Space.grid_index``): point ``i`` is read off the
+mixed-radix digits of ``i`` (the last hyperparameter varies fastest, as in
+``itertools.product``), so a grid of 10**12 points costs no more memory than one of ten. In a
+conditional space the grid holds the active combinations only: inactive hyperparameters are
+skipped, not multiplied in (see ``space/_grid.py``). ``shuffle=True`` visits the indices in the order
 of a seeded pseudo-random permutation of ``range(n)``: a four-round Feistel network on the
 smallest even number of bits that holds ``n - 1``, with cycle walking (indices that land
 outside ``range(n)`` are encrypted again; fewer than four rounds of walking are expected).
@@ -11,7 +13,6 @@ outside ``range(n)`` are encrypted again; fewer than four rounds of walking are 
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import Any
 
 from ..space import Categorical, Domain, Int, Real, Space
@@ -44,9 +45,8 @@ class GridSearcher(Searcher):
                                  f"values with points={self.points}, but at most "
                                  f"{MAX_AXIS_VALUES:,} per hyperparameter are allowed; use "
                                  f"fewer points or another searcher")
-        self._names = list(space)
-        self._axes = [list(space[name].grid(self.points)) for name in self._names]
-        self._size = math.prod(len(axis) for axis in self._axes)
+        self._index = space.grid_index(self.points)
+        self._size = len(self._index)
         self._permutation = _Permutation(self._size, self.rng) if self.shuffle else None
         self._next = 0
         self._taken: set[str] = set()
@@ -60,11 +60,7 @@ class GridSearcher(Searcher):
 
     def point(self, index: int) -> dict[str, Any]:
         """The ``index``-th point of the grid in ``itertools.product`` order."""
-        values = []
-        for axis in reversed(self._axes):
-            index, digit = divmod(index, len(axis))
-            values.append(axis[digit])
-        return dict(zip(self._names, reversed(values)))
+        return self._index[index]
 
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         while self._next < self._size:
@@ -75,6 +71,11 @@ class GridSearcher(Searcher):
             if _key(config) not in self._taken:
                 return config
         return None
+
+    def _complete(self, partial: dict[str, Any], trial_id: int) -> dict[str, Any]:
+        """An enqueued partial configuration gets random values for the rest, so that no
+        point of the grid is used up (or skipped) by it."""
+        return self.space.complete(partial, {}, self.rng)
 
     def _restore(self, trial_id: int, config: dict[str, Any]) -> None:
         """A resumed study does not run a stored grid point again."""

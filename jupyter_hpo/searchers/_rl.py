@@ -8,6 +8,13 @@ emits the decisions one after another, feeding each choice back as the next inpu
 ``controller_batch_size`` final results it takes one Adam step on the REINFORCE loss, the
 rewards being the results standardised over all results so far (sign flipped when minimising)
 minus an exponential moving-average baseline.
+
+In a conditional space the controller still steps through every hyperparameter (its state
+carries the earlier choices), but a hyperparameter that the earlier choices make inactive
+gets no decision: nothing is sampled for it, the next step is fed a "skipped" token of its
+own, and it adds nothing to the policy's log-probability, so REINFORCE credits only the
+decisions that shaped the configuration. Stepped domains are binned over their steps (a bin
+centre decodes to a step).
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ class RLSearcher(Searcher):
                 if not values or v != values[-1]:
                     values.append(v)
             self.choices.append(values)
+        self.conditional = space.conditional
         self._build_controller()
         self._initialise_controller()
         self.actions: dict[int, list[int]] = {}  # trial_id -> decisions of its config
@@ -73,8 +81,9 @@ class RLSearcher(Searcher):
         h = self.hidden_size
         self.cell = torch.nn.LSTMCell(h, h)
         self.start = torch.nn.Parameter(torch.zeros(1, h))
+        skip = int(self.conditional)  # one more input: "this decision was skipped"
         self.embeddings = torch.nn.ModuleList(
-            torch.nn.Embedding(len(c), h) for c in self.choices)
+            torch.nn.Embedding(len(c) + skip, h) for c in self.choices)
         self.heads = torch.nn.ModuleList(torch.nn.Linear(h, len(c)) for c in self.choices)
         self.optimizer = torch.optim.Adam([self.start, *self._weights()],
                                           lr=self.controller_lr)
@@ -120,27 +129,36 @@ class RLSearcher(Searcher):
         return self.heads[step](state[0]), state
 
     def _sample_actions(self) -> list[int]:
+        """One decision per hyperparameter (-1 where it is inactive)."""
         import torch
 
         actions: list[int] = []
+        config: dict[str, Any] = {}
         with torch.no_grad():
             state, prev = None, torch.zeros(1, dtype=torch.long)
-            for step in range(len(self.choices)):
+            for step, name in enumerate(self.space):
                 logits, state = self._logits(step, state, prev)
+                if not self.space.is_active(name, config):
+                    actions.append(-1)
+                    prev = torch.tensor([len(self.choices[step])])  # the "skipped" input
+                    continue
                 probs = torch.softmax(logits[0].double(), 0).numpy()
                 a = int(self.rng.choice(len(probs), p=probs / probs.sum()))
                 actions.append(a)
+                config[name] = self.choices[step][a]
                 prev = torch.tensor([a])
         return actions
 
     def _config(self, actions: list[int]) -> dict[str, Any]:
-        return {name: c[a] for name, c, a in zip(self.space, self.choices, actions)}
+        return {name: c[a] for name, c, a in zip(self.space, self.choices, actions) if a >= 0}
 
     def _actions_of(self, config: dict[str, Any]) -> list[int]:
         """The decisions nearest to ``config`` (for results of configs we did not propose)."""
         out = []
         for (name, domain), values in zip(self.space.items(), self.choices):
-            if isinstance(domain, Categorical):
+            if name not in config:
+                out.append(-1)  # inactive: no decision
+            elif isinstance(domain, Categorical):
                 out.append(domain.index(config[name]))
             else:
                 u = domain.to_unit(config[name])
@@ -199,9 +217,11 @@ class RLSearcher(Searcher):
         state, prev = None, torch.zeros(len(batch), dtype=torch.long)
         for step in range(len(self.choices)):
             logits, state = self._logits(step, state, prev)
-            log_prob = log_prob + torch.log_softmax(logits, 1).gather(
-                1, acts[:, step:step + 1])[:, 0]
-            prev = acts[:, step]
+            decided = acts[:, step] >= 0  # inactive hyperparameters add nothing
+            chosen = torch.log_softmax(logits, 1).gather(
+                1, acts[:, step:step + 1].clamp(min=0))[:, 0]
+            log_prob = log_prob + torch.where(decided, chosen, torch.zeros_like(chosen))
+            prev = torch.where(decided, acts[:, step], len(self.choices[step]))
         adv = torch.tensor(advantages, dtype=torch.float32)
         objective = -(adv * log_prob).mean()
         self.optimizer.zero_grad()

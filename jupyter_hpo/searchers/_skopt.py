@@ -4,6 +4,14 @@ Each proposal comes from a fresh ``Optimizer`` told every final result plus, for
 trial, a constant lie (the best value so far, skopt's ``cl_min``): one model fit per proposal,
 none per result, and concurrent workers get different configurations. Dimensions with a single
 value are held constant (skopt rejects them).
+
+Stepped domains are skopt ``Integer`` dimensions over the index of the step, so every proposal
+is on the step. A conditional hyperparameter gets one more value that stands for "inactive"
+(SMAC's imputation): a categorical one an extra category, a numeric one its unit-cube
+coordinate on ``Real(-0.5, 1)``, whose value -0.5 means inactive. Every configuration is told
+as it ran (inactive hyperparameters at their "inactive" value), so the model sees what was
+evaluated; a proposal is decoded in order, dropping hyperparameters its earlier values make
+inactive, and an active one that the model put at "inactive" is drawn at random.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ..space import Categorical, Int, Space
+from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
 from ._options import check_choice, check_int
 
@@ -45,7 +53,8 @@ class SkoptSearcher(Searcher):
         self._constants = {name: _only_value(space[name]) for name in space
                            if _only_value(space[name]) is not _VARIES}
         self._names = [name for name in space if name not in self._constants]
-        self._dimensions = [_dimension(space[name]) for name in self._names]
+        self._dimensions = [_dimension(space[name], name in space.conditions)
+                            for name in self._names]
         self.points: list[list[Any]] = []
         self.values: list[float] = []
 
@@ -74,7 +83,7 @@ class SkoptSearcher(Searcher):
 
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         if not self._names:  # every dimension has one value: one configuration
-            return dict(self._constants)
+            return self._config([])
         pending = [self._point(c) for c in self.pending.values()]
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The objective has been evaluated at point")
@@ -95,20 +104,48 @@ class SkoptSearcher(Searcher):
             self.values.append(loss)
 
     def _point(self, config: dict[str, Any]) -> list[Any]:
-        return [self.space[n].index(config[n]) if isinstance(self.space[n], Categorical)
-                else config[n] for n in self._names]
+        point: list[Any] = []
+        for name in self._names:
+            domain = self.space[name]
+            conditional = name in self.space.conditions
+            if name not in config:  # inactive: its own value
+                point.append(len(domain.choices) if isinstance(domain, Categorical)
+                             else INACTIVE)
+            elif isinstance(domain, Categorical):
+                point.append(domain.index(config[name]))
+            elif conditional:
+                point.append(float(domain.to_unit(config[name])))
+            elif domain.stepped:
+                point.append(domain.index_of(config[name]))
+            else:
+                point.append(config[name])
+        return point
 
     def _config(self, point: list[Any]) -> dict[str, Any]:
-        config = {}
-        for name, value in zip(self._names, point):
-            domain = self.space[name]
+        values = dict(zip(self._names, point))
+        config: dict[str, Any] = {}
+        for name, domain in self.space.items():
+            if not self.space.is_active(name, config):
+                continue
+            if name in self._constants:
+                config[name] = self._constants[name]
+                continue
+            value = values[name]
+            conditional = name in self.space.conditions
             if isinstance(domain, Categorical):
-                config[name] = domain.choices[int(value)]
+                index = int(value)
+                config[name] = domain.choices[index] if index < len(domain.choices) \
+                    else domain.sample(self.rng)  # the model chose "inactive"
+            elif conditional:
+                config[name] = domain.sample(self.rng) if value < 0 \
+                    else domain.from_unit(float(value))
+            elif domain.stepped:
+                config[name] = domain.value_at(int(value))
             elif isinstance(domain, Int):
                 config[name] = int(value)
             else:
                 config[name] = float(value)
-        return {**self._constants, **config}
+        return config
 
 
 _VARIES = object()
@@ -123,13 +160,18 @@ def _only_value(domain: Any) -> Any:
     return _VARIES
 
 
-def _dimension(domain: Any) -> Any:
-    """The skopt dimension of a domain (categoricals by index, so any object works)."""
+def _dimension(domain: Any, conditional: bool = False) -> Any:
+    """The skopt dimension of a domain: categoricals by index (so any object works), stepped
+    numbers by the index of their step; a conditional one with a value for "inactive"."""
     from skopt.space import Categorical as SkCategorical
     from skopt.space import Integer, Real
 
     if isinstance(domain, Categorical):
-        return SkCategorical(list(range(len(domain.choices))))
+        return SkCategorical(list(range(len(domain.choices) + int(conditional))))
+    if conditional:
+        return Real(INACTIVE, 1.0)
+    if domain.stepped:
+        return Integer(0, domain.step_count - 1)
     prior = "log-uniform" if domain.log else "uniform"
     if isinstance(domain, Int):
         return Integer(domain.lo, domain.hi, prior=prior)

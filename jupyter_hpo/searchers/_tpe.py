@@ -5,6 +5,12 @@ per hyperparameter (truncated Gaussians on the unit cube for numbers, smoothed f
 categories), both mixed with a uniform prior. ``n_ei_candidates`` points drawn from the good
 density are ranked by ``l(x) / g(x)``, which is what maximises expected improvement. Pending
 trials count as bad results (a constant liar), so concurrent workers are sent elsewhere.
+
+Conditional spaces are what the tree in TPE's name is for: a candidate is drawn hyperparameter
+by hyperparameter in order, skipping those its earlier values make inactive, and each
+hyperparameter's densities are built from the configurations in which it was active, so a
+conditional hyperparameter is modelled on the trials that used it and scored only where it is
+active.
 """
 
 from __future__ import annotations
@@ -71,14 +77,18 @@ class TPESearcher(Searcher):
     # ------------------------------------------------------------- the densities
     def _sample(self, configs: list[dict[str, Any]]) -> dict[str, Any]:
         """One draw from the Parzen density of ``configs`` (the prior included)."""
-        config = {}
+        config: dict[str, Any] = {}
         for name in self._names:
+            if not self.space.is_active(name, config):
+                continue
             domain = self.space[name]
             if isinstance(domain, Categorical):
-                weights = self._category_weights(domain, [c[name] for c in configs])
+                weights = self._category_weights(domain, [c[name] for c in configs
+                                                          if name in c])
                 config[name] = domain.choices[int(self.rng.choice(len(weights), p=weights))]
                 continue
-            mus, sigmas, weights = self._kernels([domain.to_unit(c[name]) for c in configs])
+            mus, sigmas, weights = self._kernels([domain.to_unit(c[name]) for c in configs
+                                                  if name in c])
             k = int(self.rng.choice(len(mus), p=weights))
             lo, hi = ndtr((0.0 - mus[k]) / sigmas[k]), ndtr((1.0 - mus[k]) / sigmas[k])
             u = float(np.clip(mus[k] + sigmas[k] * ndtri(self.rng.uniform(lo, hi)), 0, 1))
@@ -88,12 +98,15 @@ class TPESearcher(Searcher):
     def _log_density(self, config: dict[str, Any], configs: list[dict[str, Any]]) -> float:
         total = 0.0
         for name in self._names:
+            if name not in config:  # inactive: no factor
+                continue
             domain = self.space[name]
+            values = [c[name] for c in configs if name in c]
             if isinstance(domain, Categorical):
-                weights = self._category_weights(domain, [c[name] for c in configs])
+                weights = self._category_weights(domain, values)
                 total += math.log(weights[domain.index(config[name])])
                 continue
-            mus, sigmas, weights = self._kernels([domain.to_unit(c[name]) for c in configs])
+            mus, sigmas, weights = self._kernels([domain.to_unit(v) for v in values])
             x = domain.to_unit(config[name])
             mass = ndtr((1.0 - mus) / sigmas) - ndtr((0.0 - mus) / sigmas)
             pdf = np.exp(-0.5 * ((x - mus) / sigmas) ** 2) / (sigmas * math.sqrt(2 * math.pi))

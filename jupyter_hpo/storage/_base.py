@@ -28,7 +28,8 @@ class StudyUpdate:
 
     ``trials`` are upserted whole; of each trial's reports only those from index
     ``reports_from[trial_id]`` on are new (the writer remembers what it wrote). ``state`` is
-    ``None`` for a heartbeat that changes nothing else.
+    ``None`` for a heartbeat that changes nothing else; ``queue`` (the enqueued configurations
+    not started yet) is ``None`` when it did not change.
     """
 
     trials: tuple[TrialRecord, ...] = ()
@@ -37,6 +38,7 @@ class StudyUpdate:
     elapsed: float = 0.0
     error: str = ""
     stop_reason: str = ""
+    queue: tuple[Mapping[str, Any], ...] | None = None
 
 
 class BaseStorage(ABC):
@@ -54,6 +56,17 @@ class BaseStorage(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
+
+    def checkpoint_dir(self, study_id: int) -> str:
+        """The folder where study ``study_id`` keeps its trials' checkpoints. A storage
+        without a file of its own gives one temporary folder per study (removed when the
+        process exits); the SQLite storage keeps them next to its file."""
+        from ..checkpoints import temporary_folder
+
+        folders: dict[int, str] = self.__dict__.setdefault("_checkpoint_dirs", {})
+        if study_id not in folders:
+            folders[study_id] = temporary_folder()
+        return folders[study_id]
 
     # ------------------------------------------------------------------ reading
     @abstractmethod

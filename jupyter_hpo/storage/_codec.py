@@ -103,8 +103,12 @@ def describe_space(space: Mapping[str, Domain]) -> dict[str, dict[str, Any]]:
         entry: dict[str, Any] = {"type": type(domain).__name__, "repr": repr(domain)}
         if isinstance(domain, (Real, Int)):
             entry.update(lo=domain.lo, hi=domain.hi, log=domain.log)
+            if domain.stepped:
+                entry["step"] = domain.step
         elif isinstance(domain, Categorical) and not isinstance(domain, Bool):
             entry["choices"] = [encode_value(c) for c in domain.choices]
+        if domain.when is not None:
+            entry["when"] = domain.when.source()
         described[name] = entry
     return described
 
@@ -157,15 +161,19 @@ def space_from_description(described: Mapping[str, Mapping[str, Any]],
 
 def _structured_domain(name: str, entry: Mapping[str, Any]) -> Domain:
     kind = entry.get("type")
+    when = entry.get("when")
     try:
         if kind == "Real":
-            return Real(entry["lo"], entry["hi"], log=entry["log"])
+            return Real(entry["lo"], entry["hi"], log=entry["log"], step=entry.get("step"),
+                        when=when)
         if kind == "Int":
-            return Int(entry["lo"], entry["hi"], log=entry["log"])
+            return Int(entry["lo"], entry["hi"], log=entry["log"], step=entry.get("step", 1),
+                       when=when)
         if kind == "Bool":
-            return Bool()
+            return Bool(when=when)
         if "choices" in entry:
-            return Categorical(*[c[_REPR] if _is_repr(c) else c for c in entry["choices"]])
+            return Categorical(*[c[_REPR] if _is_repr(c) else c for c in entry["choices"]],
+                               when=when)
     except (KeyError, TypeError, SpaceError) as exc:
         raise ValueError(f"the space entry {name!r} ({entry.get('repr', kind)!r}) cannot be "
                          f"read: {exc}") from None

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..checkpoints import remove_folder
 from ..errors import StudyNotFoundError
 from ..records import Direction, StudyRecord, StudyState, StudySummary, TrialRecord, TrialStatus
 from ..space import Space
@@ -31,6 +32,7 @@ class _Trial:
     record: TrialRecord  # without config and reports, which are kept encoded below
     config: dict[str, Any]
     reports: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    user_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class _Study:
     stop_reason: str = ""
     stop_request: str | None = None
     trials: dict[int, _Trial] = field(default_factory=dict)
+    queue: list[Any] = field(default_factory=list)  # encoded configurations
 
 
 class InMemoryStorage(BaseStorage):
@@ -107,9 +110,13 @@ class InMemoryStorage(BaseStorage):
         for trial_id in sorted(study.trials):
             trial = study.trials[trial_id]
             seqs = sorted(trial.reports)
+            enqueued = trial.record.enqueued
             out.append(replace(trial.record, config=decode_config(trial.config, space),
                                 reports=tuple(decode_values(trial.reports[s][1]) for s in seqs),
-                                times=tuple(trial.reports[s][0] for s in seqs)))
+                                times=tuple(trial.reports[s][0] for s in seqs),
+                                user_attrs=decode_values(trial.user_attrs),
+                                enqueued=None if enqueued is None
+                                else decode_config(enqueued, space)))
         return tuple(out)
 
     def _summary(self, study: _Study) -> StudySummary:
@@ -131,7 +138,8 @@ class InMemoryStorage(BaseStorage):
                            shown_space, dict(study.settings), self._shown(study),
                            self._trials(study, shown_space), study.elapsed, study.error,
                            study.stop_reason, study.created, study.updated, study.owner,
-                           study.study_id)
+                           study.study_id,
+                           queue=tuple(decode_config(c, shown_space) for c in study.queue))
 
     # ------------------------------------------------------------------ running
     def create_study(self, name: str | None, *, metric: str, direction: Direction,
@@ -186,11 +194,16 @@ class InMemoryStorage(BaseStorage):
                 if trial is None:  # the configuration is kept as first stored
                     trial = study.trials[record.trial_id] = _Trial(
                         record, encode_value(dict(record.config)))
-                trial.record = replace(record, reports=(), times=())
+                trial.record = replace(record, reports=(), times=(), user_attrs={},
+                                       enqueued=None if record.enqueued is None
+                                       else encode_value(dict(record.enqueued)))
+                trial.user_attrs = encode_value(dict(record.user_attrs))
                 start = update.reports_from.get(record.trial_id, 0)
                 for seq in range(start, min(len(record.reports), len(record.times))):
                     trial.reports.setdefault(  # a report already stored is kept
                         seq, (record.times[seq], encode_value(dict(record.reports[seq]))))
+            if update.queue is not None:
+                study.queue = [encode_value(dict(c)) for c in update.queue]
             if update.state is not None:
                 study.state = _common.stored_state(update.state)
                 study.elapsed, study.error = update.elapsed, update.error
@@ -232,6 +245,8 @@ class InMemoryStorage(BaseStorage):
                 if study.state in (StudyState.RUNNING, StudyState.CREATED):
                     raise _common.running_here(name)
             del self._studies[name], self._ids[study.study_id]
+            folder = self.__dict__.get("_checkpoint_dirs", {}).pop(study.study_id, None)
+            remove_folder(folder)  # its trials' checkpoints too
             return len(study.trials)
 
 

@@ -10,13 +10,19 @@ Version history:
    JupyterLab panel; ``NULL`` when nobody did), ``studies.stop_reason`` (why it stopped:
    "time limit reached", "stopped from JupyterLab by alice") and ``trials.resources`` (what a
    trial ran on, as the dashboard shows it).
+3. ``trials.user_attrs`` (JSON object: what the trial set with ``trial.set(key=value)``),
+   ``trials.checkpoint`` (JSON: the file of its last checkpoint in the study's checkpoint
+   folder, its size and the reports it had then; ``NULL`` without one), ``trials.enqueued``
+   (JSON: the configuration it was enqueued with; ``NULL`` when the searcher proposed it) and
+   ``studies.queue`` (JSON list: configurations enqueued that no trial has started yet, so a
+   crash loses none of them).
 """
 
 from __future__ import annotations
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA", "SCHEMA_V1", "SCHEMA_VERSION", "statements"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4A48504F  # "JHPO": marks a file as ours (PRAGMA application_id)
 
 SCHEMA_V1 = """
@@ -68,6 +74,12 @@ ALTER TABLE studies ADD COLUMN stop_request TEXT;
 ALTER TABLE studies ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE trials ADD COLUMN resources TEXT NOT NULL DEFAULT 'cpu';
 """,
+    2: """
+ALTER TABLE trials ADD COLUMN user_attrs TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE trials ADD COLUMN checkpoint TEXT;
+ALTER TABLE trials ADD COLUMN enqueued TEXT;
+ALTER TABLE studies ADD COLUMN queue TEXT NOT NULL DEFAULT '[]';
+""",
 }
 
 # A new file is made as version 1 plus every migration, so that new and migrated files have
@@ -76,7 +88,8 @@ SCHEMA = SCHEMA_V1 + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION))
 
 # Columns added after version 1, with the value an older file (read without migrating it,
 # when it is read-only) gives them.
-ADDED_COLUMNS = {"stop_request": None, "stop_reason": "", "resources": "cpu"}
+ADDED_COLUMNS = {"stop_request": None, "stop_reason": "", "resources": "cpu",
+                 "user_attrs": "{}", "checkpoint": None, "enqueued": None, "queue": "[]"}
 
 
 def statements(script: str) -> list[str]:

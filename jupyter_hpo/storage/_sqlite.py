@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..checkpoints import Checkpoint, folder_for, remove_folder
 from ..errors import StorageError, StudyNotFoundError
 from ..records import Direction, StudyRecord, StudyState, StudySummary, TrialRecord, TrialStatus
 from . import _common
@@ -157,15 +158,24 @@ class SQLiteStorage(BaseStorage):
             raise self._file.corrupt_row(f"the space of study {row['name']!r}", exc) from None
         trials = self._trial_records(conn, row["study_id"], space, row["name"])
         state = _common.shown_state(row["state"], row["owner"], row["heartbeat"], self.clock())
+        try:
+            queue = tuple(decode_config(dict(c), space) for c in json.loads(row["queue"]))
+        except (TypeError, ValueError) as exc:
+            raise self._file.corrupt_row(f"the queue of study {row['name']!r}", exc) from None
         return StudyRecord(row["name"], row["metric"], row["direction"], row["resource"], space,
                            row["settings"], state, trials, row["elapsed"], row["error"],
                            row["stop_reason"], row["created"], row["updated"], row["owner"],
-                           row["study_id"])
+                           row["study_id"], queue=queue)
+
+    def checkpoint_dir(self, study_id: int) -> str:
+        """Where study ``study_id`` keeps its trials' checkpoints: next to the file."""
+        return folder_for(self.path, study_id)
 
     def _trial_records(self, conn: sqlite3.Connection, study_id: int, space: Space | None,
                        name: str) -> tuple[TrialRecord, ...]:
         reports: dict[int, list[tuple[float, dict[str, Any]]]] = {}
         trials = []
+        folder = self.checkpoint_dir(study_id)
         try:
             for trial_id, at, values in conn.execute(
                     "SELECT trial_id, time, \"values\" FROM reports WHERE study_id = ? "
@@ -175,13 +185,17 @@ class SQLiteStorage(BaseStorage):
                                       "ORDER BY trial_id", (study_id,)):
                 row = {**ADDED_COLUMNS, **dict(found)}
                 done = reports.get(row["trial_id"], [])
+                enqueued = row["enqueued"]
                 trials.append(TrialRecord(
                     int(row["trial_id"]), decode_config(row["config"], space),
                     TrialStatus(row["status"]), tuple(v for _, v in done),
                     tuple(t for t, _ in done), float(row["start_time"]),
                     None if row["end_time"] is None else float(row["end_time"]),
                     row["error"], row["traceback"], row["device"], row["resources"],
-                    int(row["bracket"])))
+                    int(row["bracket"]), 0, decode_values(row["user_attrs"]),
+                    None if row["checkpoint"] is None else Checkpoint.from_json(
+                        json.loads(row["checkpoint"]), folder),
+                    None if enqueued is None else decode_config(enqueued, space)))
         except (KeyError, TypeError, ValueError) as exc:
             raise self._file.corrupt_row(f"a trial of study {name!r}", exc) from None
         return tuple(trials)
@@ -240,7 +254,9 @@ class SQLiteStorage(BaseStorage):
         for t in update.trials:
             trial_rows.append((study_id, t.trial_id, dumps_config(t.config), t.status.value,
                                t.start_time, t.end_time, t.error, t.traceback, str(t.device),
-                               str(t.resources), t.bracket))
+                               str(t.resources), t.bracket, dumps_values(t.user_attrs),
+                               None if t.checkpoint is None else dumps(t.checkpoint.to_json()),
+                               None if t.enqueued is None else dumps_config(t.enqueued)))
             for seq in range(update.reports_from.get(t.trial_id, 0),
                              min(len(t.reports), len(t.times))):
                 report_rows.append((study_id, t.trial_id, seq, t.times[seq],
@@ -254,15 +270,19 @@ class SQLiteStorage(BaseStorage):
                 raise _common.lease_lost(found["name"], found["owner"])
             conn.executemany(
                 "INSERT INTO trials (study_id, trial_id, config, status, start_time, end_time, "
-                "error, traceback, device, resources, bracket) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (study_id, trial_id) DO UPDATE "
-                "SET status = excluded.status, start_time = excluded.start_time, end_time = "
-                "excluded.end_time, error = excluded.error, traceback = excluded.traceback, "
-                "device = excluded.device, resources = excluded.resources, bracket = "
-                "excluded.bracket", trial_rows)
+                "error, traceback, device, resources, bracket, user_attrs, checkpoint, "
+                "enqueued) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "(study_id, trial_id) DO UPDATE SET status = excluded.status, start_time = "
+                "excluded.start_time, end_time = excluded.end_time, error = excluded.error, "
+                "traceback = excluded.traceback, device = excluded.device, resources = "
+                "excluded.resources, bracket = excluded.bracket, user_attrs = "
+                "excluded.user_attrs, checkpoint = excluded.checkpoint", trial_rows)
             conn.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
                              "\"values\") VALUES (?, ?, ?, ?, ?)", report_rows)
             now = self.clock()
+            if update.queue is not None:
+                conn.execute("UPDATE studies SET queue = ? WHERE study_id = ?",
+                             (dumps([dict(c) for c in update.queue]), study_id))
             if update.state is not None:
                 conn.execute("UPDATE studies SET state = ?, elapsed = ?, error = ?, "
                              "stop_reason = ?, updated = ?, owner = ?, heartbeat = ? "
@@ -312,4 +332,5 @@ class SQLiteStorage(BaseStorage):
             count = conn.execute("SELECT COUNT(*) FROM trials WHERE study_id = ?",
                                  (row["study_id"],)).fetchone()[0]
             conn.execute("DELETE FROM studies WHERE study_id = ?", (row["study_id"],))
+        remove_folder(self.checkpoint_dir(row["study_id"]))  # its trials' checkpoints too
         return int(count)

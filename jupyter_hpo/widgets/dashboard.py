@@ -161,6 +161,10 @@ class Dashboard:
             gpus = sorted({s.label for s in executor.slots if s.gpus})
             on = f" on {', '.join(gpus)}" if gpus else ""
             parts.append(f"{html.escape(executor.describe())}{note}{html.escape(on)}")
+            link = getattr(executor, "dashboard_link", None)
+            if isinstance(link, str) and link.startswith(("http://", "https://")):
+                parts.append(f'<a href="{html.escape(link, quote=True)}" target="_blank" '
+                             f'rel="noopener">Dask dashboard</a>')
         return " · ".join(parts)
 
     # ------------------------------------------------------------------ actions

@@ -191,7 +191,8 @@ def table_rows(source: Any, sort_by: str = "metric", limit: int | None = None
         best = digest.best_value(trial)
         error = trial.error.splitlines()[-1] if trial.error.strip() else ""
         rows.append([str(trial.trial_id), trial.status.value,
-                     *(_format_value(trial.config.get(n)) for n in names),
+                     *(_format_value(trial.config[n]) if n in trial.config else "–"
+                       for n in names),  # – : inactive (a conditional hyperparameter)
                      "" if best is None else _format_value(best),
                      _format_value(trial.last(record.resource, "")),
                      *([trial.resources] if show_device else []),

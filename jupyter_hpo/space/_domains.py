@@ -1,4 +1,4 @@
-"""Search-space domains: validation, seeded sampling, the unit-cube mapping and grids.
+"""The domains: one hyperparameter's values, validated, sampled, mapped to [0, 1] and gridded.
 
 Every domain maps to one coordinate of the unit cube so model-based searchers can work on
 ``[0, 1]^d`` whatever the mix of real, integer and categorical hyperparameters.
@@ -6,19 +6,19 @@ Every domain maps to one coordinate of the unit cube so model-based searchers ca
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .errors import SpaceError
+from ..errors import SpaceError
+from ._conditions import Condition, ConditionError, as_condition
 
 if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
     import numpy as np
 
-__all__ = ["Bool", "Categorical", "Domain", "Int", "Real", "Space"]
+__all__ = ["Bool", "Categorical", "Domain", "Int", "Real"]
 
 
 def _check_number(kind: str, what: str, value: Any) -> float:
@@ -30,12 +30,29 @@ def _check_number(kind: str, what: str, value: Any) -> float:
 
 
 class Domain(ABC):
-    """One hyperparameter's set of values; ``name`` is filled in from the annotation."""
+    """One hyperparameter's set of values; ``name`` is filled in from the annotation.
 
-    def __init__(self, name: str | None = None) -> None:
+    ``when`` makes the hyperparameter conditional: it is active (sampled, part of the trial's
+    config) only when the condition holds on the other hyperparameters, e.g.
+    ``Int(3, 7, when="arch == 'cnn'")`` (see ``_conditions.py``). In a ``%%hpo`` cell the
+    condition comes from the ``if`` the annotation sits under.
+    """
+
+    def __init__(self, name: str | None = None, when: Any = None) -> None:
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
             raise SpaceError(f"name is {name!r}, but must be a Python identifier")
         self.name = name
+        try:
+            condition = as_condition(when)
+        except ConditionError as exc:
+            raise SpaceError(str(exc)) from None
+        self.when: Condition | None = None if condition is None or condition.kind == "true" \
+            else condition
+
+    def _extras(self) -> str:
+        """``, when=..., name=...`` for ``repr``."""
+        when = f", when={self.when.source()!r}" if self.when is not None else ""
+        return when + (f", name={self.name!r}" if self.name else "")
 
     @abstractmethod
     def sample(self, rng: np.random.Generator) -> Any:
@@ -64,13 +81,40 @@ class Domain(ABC):
         return hash(repr(self))
 
 
+def _bound(kind: str, short: str, long: str, value: Any, keyword: Any) -> Any:
+    """One bound, given positionally (``lo``) or by the seeds' keyword (``lower=``)."""
+    if value is None and keyword is None:
+        raise SpaceError(f"{kind} needs both bounds, e.g. {kind}(0, 10) or "
+                         f"{kind}(lower=0, upper=10), but {short} ({long}=) is missing")
+    if value is not None and keyword is not None:
+        raise SpaceError(f"{kind}: {short}={value!r} and {long}={keyword!r} are the same bound: "
+                         f"give it once")
+    return keyword if value is None else value
+
+
+def _decimals(x: float) -> int:
+    """Digits after the point in the shortest repr of ``x`` (``0.1`` -> 1, ``1e-05`` -> 5)."""
+    exponent = Decimal(repr(float(x))).as_tuple().exponent
+    return min(15, max(0, -exponent)) if isinstance(exponent, int) else 15
+
+
 class _Numeric(Domain):
+    """Bounds ``lo <= x <= hi`` (also as ``lower=``/``upper=``), a log scale or a ``step``.
+
+    A stepped domain has the values ``lo, lo + step, ..., hi`` (``hi - lo`` must be a multiple
+    of ``step``); each value owns an equal cell of the unit cube, so ``from_unit``, ``sample``
+    and ``grid`` give values on the step only, whatever point of [0, 1] a searcher picks.
+    """
+
     kind = "Real"
 
-    def __init__(self, lo: float, hi: float, log: bool = False, name: str | None = None) -> None:
-        super().__init__(name)
-        lo = _check_number(self.kind, "lo", lo)
-        hi = _check_number(self.kind, "hi", hi)
+    def __init__(self, lo: float | None = None, hi: float | None = None, log: bool = False,
+                 name: str | None = None, *, lower: float | None = None,
+                 upper: float | None = None, step: float | None = None,
+                 when: Any = None) -> None:
+        super().__init__(name, when)
+        lo = _check_number(self.kind, "lo", _bound(self.kind, "lo", "lower", lo, lower))
+        hi = _check_number(self.kind, "hi", _bound(self.kind, "hi", "upper", hi, upper))
         if not isinstance(log, bool):
             raise SpaceError(f"{self.kind}: log is {log!r}, but must be True or False")
         if lo >= hi and not (self.kind == "Int" and lo == hi):
@@ -79,6 +123,77 @@ class _Numeric(Domain):
         if log and lo <= 0:
             raise SpaceError(f"{self.kind}: log=True needs lo > 0, but lo is {lo!r}")
         self.lo, self.hi, self.log = lo, hi, log
+        self.step = step
+        self._count = 0  # values of a stepped domain (0: not stepped)
+        if step is not None and not (self.kind == "Int" and step == 1):
+            self._count = self._check_step(step)
+
+    def _check_step(self, step: Any) -> int:
+        """The number of values ``lo + k * step``; a SpaceError unless ``step`` fits."""
+        step = _check_number(self.kind, "step", step)
+        if step <= 0:
+            raise SpaceError(f"{self.kind}: step is {step!r}, but must be > 0")
+        if self.log:
+            raise SpaceError(f"{self.kind}: step={step!r} cannot be combined with log=True "
+                             f"(a log scale has no even steps)")
+        n = (self.hi - self.lo) / step
+        whole = round(n)
+        if abs(n - whole) > 1e-9 * max(1.0, abs(n)):
+            below, above = (self._on_step(self.lo + k * step)
+                            for k in (math.floor(n), math.ceil(n)))
+            raise SpaceError(f"{self.kind}: hi={self.hi!r} is not on the step: hi - lo must be "
+                             f"a multiple of step={step!r} (e.g. hi={below!r} or hi={above!r})")
+        return int(whole) + 1
+
+    @property
+    def stepped(self) -> bool:
+        """Whether the domain takes only the values ``lo + k * step``."""
+        return self._count > 0
+
+    @property
+    def step_count(self) -> int:
+        """How many values a stepped domain has (0 when it is not stepped)."""
+        return self._count
+
+    def value_at(self, k: int) -> Any:
+        """The ``k``-th value of a stepped domain, ``lo + k * step`` (0-based)."""
+        return self._value_at(k)
+
+    def index_of(self, value: float) -> int:
+        """The position of ``value`` among a stepped domain's values."""
+        return self._index_of(value)
+
+    def _on_step(self, x: float) -> float:
+        if self.kind == "Int":
+            return round(x)
+        digits = max(_decimals(self.lo), _decimals(self.step))
+        return float(round(x, digits))
+
+    def _value_at(self, k: int) -> Any:
+        value = min(self.hi, max(self.lo, self._on_step(self.lo + k * self.step)))
+        return int(value) if self.kind == "Int" else float(value)
+
+    def _index_of(self, value: float) -> int:
+        return min(self._count - 1, max(0, round((value - self.lo) / self.step)))
+
+    def _stepped_to_unit(self, value: float) -> float:
+        return (self._index_of(value) + 0.5) / self._count
+
+    def _stepped_from_unit(self, u: float) -> Any:
+        k = int(min(1.0, max(0.0, float(u))) * self._count)
+        return self._value_at(min(k, self._count - 1))
+
+    def _stepped_grid(self, points: int) -> list[Any]:
+        if self._count <= points:
+            return [self._value_at(k) for k in range(self._count)]
+        if points == 1:
+            return [self._value_at((self._count - 1) // 2)]
+        ks = sorted({round(i * (self._count - 1) / (points - 1)) for i in range(points)})
+        return [self._value_at(k) for k in ks]
+
+    def _on_the_step(self, value: float) -> bool:
+        n = (value - self.lo) / self.step
+        return abs(n - round(n)) <= 1e-9 * max(1.0, abs(n))
 
     def _warp(self, x: float) -> float:
         return math.log(x) if self.log else float(x)
@@ -99,12 +214,12 @@ class _Numeric(Domain):
 
     def __repr__(self) -> str:
         log = ", log=True" if self.log else ""
-        name = f", name={self.name!r}" if self.name else ""
-        return f"{self.kind}({self.lo!r}, {self.hi!r}{log}{name})"
+        step = f", step={self.step!r}" if self.stepped else ""
+        return f"{self.kind}({self.lo!r}, {self.hi!r}{log}{step}{self._extras()})"
 
 
 class Real(_Numeric):
-    """A float in ``[lo, hi]``, uniform or (``log=True``) log-uniform."""
+    """A float in ``[lo, hi]``, uniform or (``log=True``) log-uniform, or on a ``step``."""
 
     kind = "Real"
 
@@ -112,33 +227,42 @@ class Real(_Numeric):
         return self.from_unit(rng.random())
 
     def to_unit(self, value: float) -> float:
-        return self._unit(value)
+        return self._stepped_to_unit(value) if self._count else self._unit(value)
 
     def from_unit(self, u: float) -> float:
+        if self._count:
+            return self._stepped_from_unit(u)
         return min(self.hi, max(self.lo, self._from_unit_float(u)))
 
     def grid(self, points: int) -> list[float]:
         if points < 1:
             raise SpaceError(f"grid points is {points}, but must be >= 1")
+        if self._count:
+            return self._stepped_grid(points)
         if points == 1:
             return [self.from_unit(0.5)]
         return [self.from_unit(i / (points - 1)) for i in range(points)]
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, numbers.Real) and self.lo <= value <= self.hi
+        return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                and self.lo <= value <= self.hi
+                and (not self._count or self._on_the_step(value)))
 
 
 class Int(_Numeric):
-    """An integer in ``[lo, hi]`` (both included), uniform or log-uniform."""
+    """An integer in ``[lo, hi]`` (both included), uniform or log-uniform, or on a ``step``."""
 
     kind = "Int"
 
-    def __init__(self, lo: int, hi: int, log: bool = False, name: str | None = None) -> None:
-        for what, v in (("lo", lo), ("hi", hi)):
+    def __init__(self, lo: int | None = None, hi: int | None = None, log: bool = False,
+                 name: str | None = None, *, lower: int | None = None,
+                 upper: int | None = None, step: int = 1, when: Any = None) -> None:
+        lo, hi = _bound("Int", "lo", "lower", lo, lower), _bound("Int", "hi", "upper", hi, upper)
+        for what, v in (("lo", lo), ("hi", hi), ("step", step)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise SpaceError(f"Int: {what} is {v!r}, but must be an integer "
                                  f"(use Real for floats)")
-        super().__init__(int(lo), int(hi), log, name)
+        super().__init__(int(lo), int(hi), log, name, step=int(step), when=when)
 
     def sample(self, rng: np.random.Generator) -> int:
         return self.from_unit(rng.random())
@@ -148,10 +272,14 @@ class Int(_Numeric):
         return self._warp(self.lo - 0.5), self._warp(self.hi + 0.5)
 
     def to_unit(self, value: int) -> float:
+        if self._count:
+            return self._stepped_to_unit(value)
         a, b = self._cell_bounds()
         return min(1.0, max(0.0, (self._warp(value) - a) / (b - a)))
 
     def from_unit(self, u: float) -> int:
+        if self._count:
+            return self._stepped_from_unit(u)
         a, b = self._cell_bounds()
         x = self._unwarp(a + min(1.0, max(0.0, float(u))) * (b - a))
         return int(min(self.hi, max(self.lo, round(x))))
@@ -159,6 +287,8 @@ class Int(_Numeric):
     def grid(self, points: int) -> list[int]:
         if points < 1:
             raise SpaceError(f"grid points is {points}, but must be >= 1")
+        if self._count:
+            return self._stepped_grid(points)
         if self.hi - self.lo + 1 <= points:
             return list(range(self.lo, self.hi + 1))
         if points == 1:
@@ -168,14 +298,15 @@ class Int(_Numeric):
 
     def contains(self, value: Any) -> bool:
         return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-                and self.lo <= value <= self.hi)
+                and self.lo <= value <= self.hi
+                and (not self._count or (value - self.lo) % self.step == 0))
 
 
 class Categorical(Domain):
     """One of a fixed list of choices (any Python values, compared by equality)."""
 
-    def __init__(self, *choices: Any, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, *choices: Any, name: str | None = None, when: Any = None) -> None:
+        super().__init__(name, when)
         if len(choices) == 1 and isinstance(choices[0], (list, tuple)):
             choices = tuple(choices[0])
         if not choices:
@@ -253,72 +384,14 @@ class Categorical(Domain):
         return True
 
     def __repr__(self) -> str:
-        name = f", name={self.name!r}" if self.name else ""
-        return f"Categorical({', '.join(map(repr, self.choices))}{name})"
+        return f"Categorical({', '.join(map(repr, self.choices))}{self._extras()})"
 
 
 class Bool(Categorical):
     """``False`` or ``True``."""
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(False, True, name=name)
+    def __init__(self, name: str | None = None, when: Any = None) -> None:
+        super().__init__(False, True, name=name, when=when)
 
     def __repr__(self) -> str:
-        return f"Bool(name={self.name!r})" if self.name else "Bool()"
-
-
-class Space(Mapping[str, Domain]):
-    """An ordered mapping of hyperparameter names to domains."""
-
-    def __init__(self, domains: Mapping[str, Domain] | None = None) -> None:
-        self._domains: dict[str, Domain] = {}
-        for name, domain in (domains or {}).items():
-            if not isinstance(domain, Domain):
-                raise SpaceError(f"the space entry {name!r} is {domain!r}, but must be "
-                                 f"Real(...), Int(...), Categorical(...) or Bool()")
-            self._domains[name] = domain
-
-    def __getitem__(self, name: str) -> Domain:
-        return self._domains[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._domains)
-
-    def __len__(self) -> int:
-        return len(self._domains)
-
-    def __repr__(self) -> str:
-        return f"Space({self._domains!r})"
-
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {name: d.sample(rng) for name, d in self._domains.items()}
-
-    def to_unit(self, config: Mapping[str, Any]) -> np.ndarray:
-        import numpy as np
-
-        return np.array([d.to_unit(config[n]) for n, d in self._domains.items()], dtype=float)
-
-    def from_unit(self, u: np.ndarray) -> dict[str, Any]:
-        if len(u) != len(self._domains):
-            raise SpaceError(f"point has {len(u)} coordinates, but the space has "
-                             f"{len(self._domains)} dimensions")
-        return {n: d.from_unit(x) for (n, d), x in zip(self._domains.items(), u)}
-
-    def grid(self, points: int = 5) -> Iterator[dict[str, Any]]:
-        """Cartesian product of every domain's grid, in a fixed order."""
-        names = list(self._domains)
-        axes = [self._domains[n].grid(points) for n in names]
-        for values in itertools.product(*axes):
-            yield dict(zip(names, values))
-
-    def grid_size(self, points: int = 5) -> int:
-        return math.prod(len(d.grid(points)) for d in self._domains.values())
-
-    def validate(self, config: Mapping[str, Any]) -> None:
-        """Raise ``SpaceError`` unless ``config`` names every hyperparameter with a valid value."""
-        missing = [n for n in self._domains if n not in config]
-        if missing:
-            raise SpaceError(f"config lacks hyperparameters {missing}")
-        for n, d in self._domains.items():
-            if not d.contains(config[n]):
-                raise SpaceError(f"{n}={config[n]!r} is outside {d!r}")
+        return f"Bool({self._extras().removeprefix(', ')})"

@@ -1,0 +1,120 @@
+"""``# hpo:`` comment annotations: ``lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)``.
+
+A mixin of the parser (``_CellParser``): the comments are found with ``tokenize``, each one's
+expression is parsed on its own and placed at the comment's position in the cell, and the
+assignment it ends gives the name and the default value.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from typing import Any
+
+from ._template import _NESTED_MESSAGE, _TOO_DEEP, CONSTRUCTORS, _Found
+from ._tree import _constructor_name, _short_repr, _suggest
+
+__all__ = ["CommentAnnotations"]
+
+_HPO_COMMENT = re.compile(r"#\s*hpo:", re.IGNORECASE)  # a quick test before tokenizing
+
+
+class CommentAnnotations:
+    """How the parser reads ``# hpo:`` comments."""
+
+    def _comments(self) -> list[tuple[int, str, int]]:
+        """``(line, expression text, column)`` for every ``# hpo:`` comment."""
+        found: list[tuple[int, str, int]] = []
+        if not _HPO_COMMENT.search(self.text):
+            return found
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(self.text).readline))
+        except (tokenize.TokenError, SyntaxError):
+            return found
+        for tok in tokens:
+            if tok.type != tokenize.COMMENT:
+                continue
+            body = tok.string[1:].strip()
+            if body.lower().startswith("hpo:"):
+                expr = body[4:].strip()
+                col = tok.start[1] + tok.string.index(expr) if expr else tok.start[1]
+                found.append((tok.start[0], expr, col))
+        return found
+
+    @staticmethod
+    def _assignments_by_line(assignments: list[ast.Assign | ast.AnnAssign]) \
+            -> dict[int, ast.Assign | ast.AnnAssign]:
+        """For each line, the last assignment (with a value) that spans it. Assignments do
+        not nest, so this is linear in the number of lines."""
+        by_line: dict[int, ast.Assign | ast.AnnAssign] = {}
+        for stmt in assignments:
+            if stmt.value is None:
+                continue
+            for n in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1):
+                other = by_line.get(n)
+                if other is None or (stmt.lineno, stmt.col_offset) > (other.lineno,
+                                                                       other.col_offset):
+                    by_line[n] = stmt
+        return by_line
+
+    def _comment_annotation(self, lineno: int, expr: str, col: int,
+                            by_line: dict[int, ast.Assign | ast.AnnAssign]) -> tuple[_Found, Any]:
+        line = self.lines[lineno - 1]
+        if not expr:
+            raise self.at("'# hpo:' must be followed by a space, e.g. "
+                          "'# hpo: Real(1e-4, 1e-1, log=True)'", lineno, col)
+        try:
+            call = ast.parse(expr, mode="eval").body
+        except SyntaxError as exc:
+            if exc.lineno != 1:  # the comment is one line: an error past it is at its end
+                exc.lineno, exc.offset, exc.end_lineno = 1, len(expr) + 1, None
+            raise self.syntax_error(exc, False, "invalid '# hpo:' annotation", lineno - 1,
+                                    col) from None
+        except (RecursionError, MemoryError):
+            raise self.at(f"{_TOO_DEEP}: the '# hpo:' annotation is nested too deeply",
+                          lineno, col) from None
+        shift = len(line[:col].encode())
+        for node in ast.walk(call):
+            if "lineno" in node._attributes:
+                node.lineno += lineno - 1
+                node.end_lineno = (node.end_lineno or 1) + lineno - 1
+                node.col_offset += shift
+                node.end_col_offset = (node.end_col_offset or 0) + shift
+        ctor = call.func.id if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+            else None
+        if ctor not in CONSTRUCTORS:
+            hint = _suggest(ctor) if ctor else ""
+            raise self.error(f"unknown search space {_short_repr(expr)} in '# hpo:' comment: "
+                             f"use Real, Int, Categorical or Bool{hint}", call)
+        assert isinstance(call, ast.Call)
+        inner = next((n for n in ast.walk(call) if n is not call and _constructor_name(n)), None)
+        if inner is not None:
+            raise self.error(_NESTED_MESSAGE, inner)
+        stmt = by_line.get(lineno)
+        targets = [] if stmt is None else (stmt.targets if isinstance(stmt, ast.Assign)
+                                           else [stmt.target])
+        if stmt is None or len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            raise self.error("a '# hpo:' comment must end an assignment to one variable, e.g. "
+                             "'lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)'", call)
+        value_node = stmt.value
+        assert value_node is not None  # by_line holds assignments with a value
+        if _constructor_name(value_node):
+            raise self.error("this line already has a search space: drop either the '# hpo:' "
+                             "comment or the constructor", call)
+        name = self._explicit_name(call) or targets[0].id
+        domain = self._evaluate(call, name)
+        try:
+            default, has_default = ast.literal_eval(value_node), True
+        except Exception:  # noqa: BLE001 - anything but a plain literal: no default
+            default, has_default = None, False
+        if has_default and domain is not None:
+            try:
+                inside = domain.contains(default)
+            except Exception:  # noqa: BLE001 - a value the domain cannot even compare
+                inside = False
+            if not inside:
+                raise self.error(f"the default {_short_repr(default)} of {name!r} is outside "
+                                 f"{_short_repr(domain)}", value_node)
+        return _Found(name, "comment", domain, value_node, call, expr, default, has_default), stmt

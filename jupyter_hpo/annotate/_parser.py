@@ -1,0 +1,385 @@
+"""The parser: one pass over a cell that finds, names, evaluates and checks its annotations
+and compiles the cell with each annotation replaced by a lookup in the trial's config."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import sys
+from inspect import CO_COROUTINE
+from types import CodeType
+from typing import Any
+
+from ..errors import HPOSyntaxError, SpaceError, python_lines
+from ..space import Domain
+from ._comments import CommentAnnotations
+from ._conditions import CellConditions
+from ._template import (
+    _NESTED_MESSAGE,
+    _TOO_DEEP,
+    CONSTRUCTORS,
+    MAX_T_NAMES,
+    RESULT_NAME,
+    CellDiagnostics,
+    CellTemplate,
+    DiagnosedAnnotation,
+    _Found,
+)
+from ._tree import (
+    _constructor_name,
+    _is_report_call,
+    _literal_arguments,
+    _lookup,
+    _NotLiteral,
+    _Scan,
+    _scan,
+    _short_repr,
+    _strip_qualname,
+    _suggest,
+)
+
+
+def parse_cell(source: str, namespace: dict[str, Any] | None = None,
+               filename: str = "<hpo-cell>") -> CellTemplate:
+    """Parse and compile ``source``; raise :class:`HPOSyntaxError` pointing at the bad line.
+
+    ``namespace`` (the user namespace) is where annotation arguments that are not literals,
+    such as ``Int(16, MAX_UNITS)``, are looked up.
+    """
+    template = _CellParser(source, dict(namespace or {}), filename, collect=False).parse()
+    assert template is not None  # without collect=True, the first error was raised
+    return template
+
+
+def diagnose_cell(source: str) -> CellDiagnostics:
+    """Every annotation and every error of ``source``, without a kernel.
+
+    The same parser as :func:`parse_cell`, but errors are collected (in cell order) instead of
+    raising the first. With no namespace, only literal arguments are evaluated: an annotation
+    whose argument names a variable (``Int(16, MAX_UNITS)``) is reported with its source text
+    as its domain and is not an error.
+    """
+    parser = _CellParser(source, None, "<hpo-cell>", collect=True)
+    parser.parse()
+    errors = sorted(parser.errors, key=lambda e: (e.cell_lineno or 0, e.cell_col or 0))
+    return CellDiagnostics(parser.diagnosed, errors)
+
+
+class _CellParser(CommentAnnotations):
+    """One parse of one cell, shared by :func:`parse_cell` (raise the first error) and
+    :func:`diagnose_cell` (``collect`` every error; ``env`` None: evaluate literals only)."""
+
+    def __init__(self, source: str, env: dict[str, Any] | None, filename: str,
+                 collect: bool) -> None:
+        self.source = source
+        # Python reads \r\n and \r as \n; so does everything below, tokenize included.
+        self.text = source.replace("\r\n", "\n").replace("\r", "\n") if "\r" in source \
+            else source
+        self.lines = python_lines(self.text)
+        self.env = None if env is None else {**env, **CONSTRUCTORS}
+        self.filename, self.collect = filename, collect
+        self.errors: list[HPOSyntaxError] = []
+        self.diagnosed: list[DiagnosedAnnotation] = []
+        self._raw: dict[int, bytes | None] = {}
+
+    # -- errors and positions
+
+    def fail(self, error: HPOSyntaxError) -> None:
+        if not self.collect:
+            raise error
+        self.errors.append(error)
+
+    def char_col(self, lineno: int, byte_col: int) -> int:
+        """``ast``'s UTF-8 byte offset on ``lineno`` as a character column."""
+        if lineno not in self._raw:
+            line = self.lines[lineno - 1] if 1 <= lineno <= len(self.lines) else ""
+            self._raw[lineno] = None if line.isascii() else line.encode()
+        raw = self._raw[lineno]
+        return byte_col if raw is None else len(raw[:byte_col].decode(errors="replace"))
+
+    def span(self, node: ast.AST) -> tuple[int, int, int, int]:
+        """``node``'s range: 1-based lines, 0-based character columns."""
+        lineno, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+        end_lineno = getattr(node, "end_lineno", None) or lineno
+        end_col = getattr(node, "end_col_offset", None)
+        return (lineno, self.char_col(lineno, col), end_lineno,
+                self.char_col(end_lineno, col if end_col is None else end_col))
+
+    def at(self, message: str, lineno: int, col: int, end_lineno: int | None = None,
+           end_col: int | None = None) -> HPOSyntaxError:
+        return HPOSyntaxError(message, self.text, lineno, col, end_col, end_lineno=end_lineno)
+
+    def error(self, message: str, node: ast.AST) -> HPOSyntaxError:
+        lineno, col, end_lineno, end_col = self.span(node)
+        return self.at(message, lineno, col, end_lineno, end_col)
+
+    def at_index(self, message: str, index: int) -> HPOSyntaxError:
+        lineno = self.text.count("\n", 0, index) + 1
+        col = index - (self.text.rfind("\n", 0, index) + 1)
+        return self.at(message, lineno, col, lineno, col + 1)
+
+    def syntax_error(self, exc: SyntaxError, byte_offsets: bool,
+                     prefix: str = "invalid Python syntax", line_shift: int = 0,
+                     col_shift: int = 0) -> HPOSyntaxError:
+        """``exc`` located in the cell (an error at the end of input is put at the end of the
+        last line). ``ast.parse`` gives character offsets, ``compile`` of a tree bytes."""
+        count = max(1, len(self.lines))
+        lineno = min(max(1, (exc.lineno or 1) + line_shift), count)
+        line = self.lines[lineno - 1] if self.lines else ""
+        past_end = (exc.lineno or 1) + line_shift > count
+
+        def column(n: int, offset: int | None) -> int:
+            if offset is None or offset < 1:
+                return col_shift if n == lineno else 0
+            col = self.char_col(n, offset - 1) if byte_offsets else offset - 1
+            return min(col + (col_shift if n == lineno else 0), len(self.lines[n - 1]))
+
+        col = len(line) if past_end else column(lineno, exc.offset)
+        end_lineno, end_col = lineno, col + 1
+        exc_end = (exc.end_lineno or 0) + line_shift
+        if not past_end and exc.end_offset and exc_end >= lineno and exc_end <= count:
+            end = column(exc_end, exc.end_offset)
+            if exc_end > lineno or end > col:
+                end_lineno, end_col = exc_end, end
+        message = f"{prefix}: {exc.msg}"
+        if exc.msg in ("'return' outside function", "'yield' outside function"):
+            message += (" (a %%hpo cell runs at the top level: report results with "
+                        "report(...) or end the cell with an expression)")
+        return self.at(message, lineno, col, end_lineno, end_col)
+
+    def too_deep(self, node: ast.AST | None, depth: int = 0) -> HPOSyntaxError:
+        if node is None:  # Python could not even build the tree: blame the longest line
+            lineno = max(range(1, len(self.lines) + 1), key=lambda n: len(self.lines[n - 1]),
+                         default=1)
+            line = self.lines[lineno - 1] if self.lines else ""
+            col = len(line) - len(line.lstrip())
+            return self.at(f"{_TOO_DEEP}: Python ran out of stack building its syntax tree. "
+                           f"Split long chains of operators, attributes, calls or brackets "
+                           f"into several statements", lineno, col)
+        what = f"nested {depth} levels deep" if depth else "nested too deeply"
+        return self.error(f"{_TOO_DEEP}: the expression here is {what}, and Python gives up "
+                          f"at about {sys.getrecursionlimit()} levels. Split it into several "
+                          f"statements", node)
+
+    # -- the passes
+
+    def parse(self) -> CellTemplate | None:
+        tree = self._tree()
+        if tree is None:
+            return None
+        scan = _scan(tree)
+        found: list[_Found] = []
+        slots: list[tuple[Any, str, int | None, str, ast.AST]] = []
+
+        by_line = self._assignments_by_line(scan.assignments)
+        for lineno, expr, col in self._comments():
+            try:
+                item, stmt = self._comment_annotation(lineno, expr, col, by_line)
+            except HPOSyntaxError as exc:
+                self.fail(exc)
+                continue
+            found.append(item)
+            slots.append((stmt, "value", None, item.name, item.node))
+
+        outer = {id(site.enclosing) for site in scan.sites if site.enclosing is not None}
+        for site in scan.sites:
+            if site.enclosing is not None:
+                self.fail(self.error(_NESTED_MESSAGE, site.call))
+        for site in scan.sites:
+            if site.enclosing is not None or id(site.call) in outer:
+                continue
+            try:
+                name, form = self._code_name(site.call, site.parent)
+                domain = self._evaluate(site.call, name)
+            except HPOSyntaxError as exc:
+                self.fail(exc)
+                continue
+            found.append(_Found(name, form, domain, site.call, site.call))
+            slots.append((site.parent, site.field, site.index, name, site.call))
+
+        self._check_unknown_constructors(scan)
+        found.sort(key=lambda f: f.position)
+        self._check_duplicates(found)
+        if found:
+            self._attach_conditions(tree, found)
+        if self.collect:
+            self.diagnosed = [self._diagnosed(f) for f in found]
+
+        max_t = _max_t(tree, {id(node) for *_, node in slots})
+        last = tree.body[-1] if tree.body else None
+        has_result = isinstance(last, ast.Expr) and not _is_report_call(last.value)
+        for parent, name, index, hp_name, node in slots:
+            if index is None:
+                setattr(parent, name, _lookup(hp_name, node))
+            else:
+                getattr(parent, name)[index] = _lookup(hp_name, node)
+        if has_result:
+            assert isinstance(last, ast.Expr)
+            target = ast.copy_location(ast.Name(id=RESULT_NAME, ctx=ast.Store()), last)
+            tree.body[-1] = ast.copy_location(ast.Assign(targets=[target], value=last.value),
+                                              last)
+        code = self._compile(tree, scan)
+        if code is None or self.collect:  # diagnostics need no template
+            return None
+        annotations = [f.annotation() for f in found]
+        return CellTemplate(self.source, self.filename, code, annotations, max_t,
+                            scan.reported_keys, scan.calls_report, has_result,
+                            bool(code.co_flags & CO_COROUTINE))
+
+    def _tree(self) -> ast.Module | None:
+        nul = self.text.find("\x00")
+        if nul >= 0:
+            self.fail(self.at_index("the cell contains a NUL character (\\x00), which Python "
+                                    "source cannot contain: delete it", nul))
+            return None
+        try:
+            self.text.encode()
+        except UnicodeEncodeError as exc:
+            char = self.text[exc.start]
+            self.fail(self.at_index(f"the cell contains the lone surrogate character "
+                                    f"U+{ord(char):04X}, which is not valid Unicode text: "
+                                    f"delete it", exc.start))
+            return None
+        try:
+            return ast.parse(self.text, self.filename)
+        except SyntaxError as exc:
+            self.fail(self.syntax_error(exc, byte_offsets=False))
+        except (RecursionError, MemoryError):
+            self.fail(self.too_deep(None))
+        return None
+
+    def _compile(self, tree: ast.Module, scan: _Scan) -> CodeType | None:
+        try:
+            return compile(tree, self.filename, "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except SyntaxError as exc:
+            self.fail(self.syntax_error(exc, byte_offsets=True))
+        except (RecursionError, MemoryError):
+            self.fail(self.too_deep(scan.deepest or tree.body[0], scan.depth))
+        return None
+
+    def _attach_conditions(self, tree: ast.Module, found: list[_Found]) -> None:
+        """Each annotation's condition from the ``if``s around it (see ``_conditions.py``),
+        set on its domain; a test that cannot be read is reported once."""
+        conditions = CellConditions(self, tree, found)
+        domains: dict[str, Domain] = {}
+        reported: set[int] = set()
+        for f in found:
+            try:
+                f.when = conditions.condition_of(f, domains)
+            except HPOSyntaxError as exc:
+                if id(exc) not in reported:
+                    reported.add(id(exc))
+                    self.fail(exc)
+                continue
+            if f.domain is not None:
+                f.domain.when = f.when
+                domains[f.name] = f.domain
+
+    def _explicit_name(self, call: ast.Call) -> str | None:
+        for kw in call.keywords:
+            if kw.arg == "name":
+                if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
+                    raise self.error("name= must be a string literal, e.g. name='lr'", kw.value)
+                if not kw.value.value.isidentifier():
+                    raise self.error(f"name={_short_repr(kw.value.value)} is not a valid Python "
+                                     f"identifier", kw.value)
+                return kw.value.value
+        return None
+
+    def _code_name(self, call: ast.Call, parent: ast.AST | None) -> tuple[str, str]:
+        explicit = self._explicit_name(call)
+        if explicit:
+            return explicit, "explicit"
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is call:
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                return targets[0].id, "assignment"
+        if isinstance(parent, ast.keyword) and parent.arg:
+            return parent.arg, "keyword"
+        ctor = _constructor_name(call)
+        raise self.error(f"cannot tell which hyperparameter this {ctor}(...) is: assign it to "
+                         f"one variable (x = {ctor}(...)), pass it as a keyword argument "
+                         f"(f(x={ctor}(...))) or give it a name ({ctor}(..., name='x'))", call)
+
+    def _evaluate(self, call: ast.Call, name: str) -> Domain | None:
+        """Build the domain by evaluating the constructor call; errors point at the call.
+        Without a kernel (``env`` None) only literal arguments are evaluated: None otherwise."""
+        ctor = _constructor_name(call) or "the annotation"
+        bad = f"bad annotation for {name!r}"
+        try:
+            try:  # literal arguments (the usual case) need neither compile nor a namespace
+                args, kwargs = _literal_arguments(call)
+            except _NotLiteral:
+                if self.env is None:
+                    return None
+                code = compile(ast.Expression(body=call), "<hpo-annotation>", "eval")
+                domain = eval(code, self.env)
+            else:
+                domain = CONSTRUCTORS[ctor](*args, **kwargs)
+        except SpaceError as exc:
+            raise self.error(f"{bad}: {exc}", call) from None
+        except (RecursionError, MemoryError):
+            raise self.too_deep(call) from None
+        except SyntaxError as exc:  # e.g. await or yield in an argument
+            raise self.error(f"{bad}: {exc.msg}", call) from None
+        except TypeError as exc:
+            raise self.error(f"{bad}: {ctor}() {_strip_qualname(exc)}", call) from None
+        except NameError as exc:
+            raise self.error(f"{bad}: {exc}; define it in an earlier cell", call) from None
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code in the arguments
+            raise self.error(f"{bad}: {type(exc).__name__}: {exc}", call) from None
+        domain.name = name
+        return domain
+
+    def _check_unknown_constructors(self, scan: _Scan) -> None:
+        """Flag calls to undefined names that look like misspelt space constructors."""
+        env = self.env if self.env is not None else CONSTRUCTORS
+        for call in scan.other_calls:
+            name = call.func.id  # type: ignore[attr-defined]
+            if name in env or name in scan.defined or hasattr(builtins, name):
+                continue
+            hint = _suggest(name)
+            if hint:
+                self.fail(self.error(f"unknown search space {name}(...): use Real, Int, "
+                                     f"Categorical or Bool{hint}", call))
+
+    def _check_duplicates(self, found: list[_Found]) -> None:
+        seen: dict[str, _Found] = {}
+        for f in found:
+            first = seen.setdefault(f.name, f)
+            if first is not f:
+                self.fail(self.error(
+                    f"hyperparameter {f.name!r} is defined twice, at cell lines "
+                    f"{first.node.lineno} and {f.node.lineno}: rename one of them or give "
+                    f"it name='...'", f.node))
+
+    def _source_text(self, node: ast.AST) -> str:
+        lineno, col, end_lineno, end_col = self.span(node)
+        if lineno == end_lineno:
+            return self.lines[lineno - 1][col:end_col]
+        return "\n".join([self.lines[lineno - 1][col:], *self.lines[lineno:end_lineno - 1],
+                          self.lines[end_lineno - 1][:end_col]])
+
+    def _diagnosed(self, f: _Found) -> DiagnosedAnnotation:
+        try:
+            domain = repr(f.domain) if f.domain is not None else None
+        except Exception:  # noqa: BLE001 - e.g. a choice too long to print
+            domain = None
+        if domain is None:
+            domain = f.text if f.text is not None else self._source_text(f.call)
+        return DiagnosedAnnotation(f.name, domain, f.form, *self.span(f.call),
+                                   evaluated=f.domain is not None,
+                                   when=None if f.when is None else f.when.source())
+
+
+def _max_t(tree: ast.Module, replaced: set[int]) -> int | None:
+    """``max_t = N`` or ``epochs = N`` (an int literal) at the top level of the cell gives
+    Hyperband's maximum resource; ``max_t`` wins when both are there."""
+    found: dict[str, int] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], ast.Name) \
+                and stmt.targets[0].id in MAX_T_NAMES and id(stmt.value) not in replaced \
+                and isinstance(stmt.value, ast.Constant) and type(stmt.value.value) is int:
+            found.setdefault(stmt.targets[0].id, stmt.value.value)
+    return next((found[name] for name in MAX_T_NAMES if name in found), None)

@@ -1,0 +1,189 @@
+"""What a parsed cell is: its annotations, the compiled template and the diagnostics an editor
+gets, and the names the parser shares (the constructors, the injected config and result)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import asdict, dataclass, field
+from types import CodeType
+from typing import Any
+
+from ..errors import HPOError, HPOSyntaxError, python_lines
+from ..space import Bool, Categorical, Condition, Domain, Int, Real, Space
+
+__all__ = ["CONFIG_NAME", "CONSTRUCTORS", "MAX_T_NAME", "MAX_T_NAMES", "RESULT_NAME", "Annotation",
+           "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation"]
+
+CONSTRUCTORS: dict[str, type[Domain]] = {
+    "Real": Real, "Int": Int, "Categorical": Categorical, "Bool": Bool,
+}
+CONFIG_NAME = "__hpo_config__"
+RESULT_NAME = "__hpo_result__"
+MAX_T_NAME = "epochs"
+#: top-level assignments that give Hyperband's maximum resource, the first one found wins
+#: (``max_t = N`` names nothing else, so it comes before ``epochs = N``; the seeds' spelling)
+MAX_T_NAMES = ("max_t", MAX_T_NAME)
+
+
+
+
+@dataclass
+class Annotation:
+    """One hyperparameter found in the cell.
+
+    The position is that of the code a trial's value replaces (the constructor call, or the
+    literal of a ``# hpo:`` comment annotation), as ``ast`` gives it: 1-based lines, columns
+    in UTF-8 bytes.
+    """
+
+    name: str
+    domain: Domain
+    lineno: int
+    col: int
+    end_lineno: int
+    end_col: int
+    form: str  # "assignment", "keyword", "explicit" or "comment"
+    default: Any = None
+    has_default: bool = False
+
+
+@dataclass
+class CellTemplate:
+    """A parsed cell: the space, where each hyperparameter came from, and the compiled code."""
+
+    source: str
+    filename: str
+    code: CodeType
+    annotations: list[Annotation]
+    max_t: int | None = None
+    reported_keys: list[str] = field(default_factory=list)
+    calls_report: bool = False
+    has_result_expr: bool = False
+    is_async: bool = False  # top-level ``await`` / ``async for`` / ``async with``
+
+    @property
+    def space(self) -> Space:
+        return Space({a.name: a.domain for a in self.annotations})
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The literal values of ``# hpo:`` comment annotations."""
+        return {a.name: a.default for a in self.annotations if a.has_default}
+
+    def execute(self, namespace: dict[str, Any]) -> None:
+        """Run the compiled cell with ``namespace`` as its globals.
+
+        A cell with top-level ``await`` compiles to a coroutine, which runs to completion in a
+        new event loop (``asyncio.run``): trials run in worker threads or processes, where no
+        loop is running.
+        """
+        if not self.is_async:
+            exec(self.code, namespace)  # noqa: S102 - running the user's own cell is the point
+            return
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(eval(self.code, namespace))  # the user's own cell
+            return
+        raise HPOError("the cell uses top-level await, so it must run in a thread without a "
+                       "running event loop, but this thread runs one: run it from a worker "
+                       "thread or process")
+
+    def render(self, config: dict[str, Any]) -> str:
+        """The cell source with each annotation replaced by its value in ``config``.
+
+        Comment annotations keep their comment and only change the literal, so rendering the
+        defaults gives back the original cell.
+        """
+        lines = [line.encode() for line in python_lines(self.source, keepends=True)]
+        edits = sorted(self.annotations, key=lambda a: (a.lineno, a.col), reverse=True)
+        for a in edits:
+            if a.name not in config:
+                continue
+            value = config[a.name]
+            if a.has_default and type(value) is type(a.default) and value == a.default:
+                continue  # keep the literal as written (``1e-3`` rather than ``0.001``)
+            text = repr(value).encode()
+            first, last = lines[a.lineno - 1], lines[a.end_lineno - 1]
+            merged = first[: a.col] + text + last[a.end_col:]
+            lines[a.lineno - 1: a.end_lineno] = [merged]
+        return b"".join(lines).decode()
+
+
+@dataclass(frozen=True)
+class DiagnosedAnnotation:
+    """An annotation as :func:`diagnose_cell` reports it to an editor.
+
+    The range is the constructor call (inside the comment for the comment form): 1-based
+    lines, 0-based character columns, end exclusive. ``domain`` is the domain's ``repr``, or
+    the call's source text when an argument names a variable only the kernel knows
+    (``evaluated`` is then False). ``when`` is the condition under which the hyperparameter
+    is active (the ``if`` around it), or None.
+    """
+
+    name: str
+    domain: str
+    form: str
+    lineno: int
+    col: int
+    end_lineno: int
+    end_col: int
+    evaluated: bool = True
+    when: str | None = None
+
+
+@dataclass
+class CellDiagnostics:
+    """Every annotation and every error :func:`diagnose_cell` found in a cell."""
+
+    annotations: list[DiagnosedAnnotation]
+    errors: list[HPOSyntaxError]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (for the Jupyter server extension)."""
+        return {
+            "annotations": [asdict(a) for a in self.annotations],
+            "errors": [{"message": e.reason, "lineno": e.cell_lineno, "col": e.cell_col,
+                        "end_lineno": e.cell_end_lineno, "end_col": e.cell_end_col}
+                       for e in self.errors],
+        }
+
+
+_NESTED_MESSAGE = ("a search space cannot contain another one: for a hyperparameter that only "
+                   "matters for some values of another, put its annotation under "
+                   "`if other == value:`")
+_TOO_DEEP = "the cell is nested too deeply for Python's parser"
+
+
+@dataclass
+class _Found:
+    """An annotation being built: ``node`` is the code a trial's value replaces (its position
+    in ``lineno``/``col``), ``call`` the constructor call, ``domain`` None while an argument
+    is unknown (diagnostics only), ``text`` the comment's expression."""
+
+    name: str
+    form: str
+    domain: Domain | None
+    node: ast.expr
+    call: ast.Call
+    text: str | None = None
+    default: Any = None
+    has_default: bool = False
+    when: Condition | None = None  # active only when this holds (annotations under `if`)
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return self.node.lineno, self.node.col_offset
+
+    def annotation(self) -> Annotation:
+        node = self.node
+        assert self.domain is not None  # parse_cell has a kernel namespace: always evaluated
+        return Annotation(self.name, self.domain, node.lineno, node.col_offset,
+                          node.end_lineno or node.lineno, node.end_col_offset or node.col_offset,
+                          self.form, self.default, self.has_default)

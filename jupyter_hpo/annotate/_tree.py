@@ -1,0 +1,209 @@
+"""The cell's syntax tree, walked without recursion, and what can be read off it without a
+kernel: constructor calls, defined names, ``report`` calls, literal annotation arguments."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._template import CONFIG_NAME, CONSTRUCTORS
+
+_PEER_NAMES = {
+    "Float": "Real", "Uniform": "Real", "LogUniform": "Real(..., log=True)",
+    "Loguniform": "Real(..., log=True)", "Integer": "Int", "Randint": "Int",
+    "Choice": "Categorical", "Choices": "Categorical", "Boolean": "Bool",
+}
+
+
+@dataclass
+class _Site:
+    """A constructor call, where it sits in the tree and the constructor call around it."""
+
+    call: ast.Call
+    parent: ast.AST
+    field: str
+    index: int | None
+    enclosing: ast.Call | None
+
+
+@dataclass
+class _Scan:
+    sites: list[_Site] = field(default_factory=list)
+    defined: set[str] = field(default_factory=set)
+    reported_keys: list[str] = field(default_factory=list)
+    calls_report: bool = False
+    other_calls: list[ast.Call] = field(default_factory=list)
+    assignments: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
+    depth: int = 0
+    deepest: ast.AST | None = None
+
+
+def _constructor_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id in CONSTRUCTORS:
+        return node.func.id
+    return None
+
+
+def _scan(tree: ast.AST) -> _Scan:
+    """One pre-order pass over ``tree`` with an explicit stack: constructor calls, defined
+    names, ``report`` calls, assignments and the deepest node."""
+    scan = _Scan()
+    keys: set[str] = set()
+    stack: list[tuple[ast.AST, Any, str, int | None, int, ast.Call | None]] = \
+        [(tree, None, "", None, 0, None)]
+    while stack:
+        node, parent, name, index, depth, enclosing = stack.pop()
+        if depth > scan.depth and hasattr(node, "lineno"):
+            scan.depth, scan.deepest = depth, node
+        inside = enclosing
+        if isinstance(node, ast.Call):
+            if _constructor_name(node):
+                scan.sites.append(_Site(node, parent, name, index, enclosing))
+                inside = node
+            elif isinstance(node.func, ast.Name):
+                scan.other_calls.append(node)
+                if node.func.id == "report":
+                    scan.calls_report = True
+                    for kw in node.keywords:
+                        if kw.arg and kw.arg not in keys:
+                            keys.add(kw.arg)
+                            scan.reported_keys.append(kw.arg)
+        elif isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                scan.defined.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scan.defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                scan.defined.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            scan.defined.add(node.arg)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+            if node.name:
+                scan.defined.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            scan.assignments.append(node)
+        children = []
+        for child_field in node._fields:
+            value = getattr(node, child_field, None)
+            if isinstance(value, ast.AST):
+                children.append((value, node, child_field, None, depth + 1, inside))
+            elif isinstance(value, list):
+                children.extend((item, node, child_field, i, depth + 1, inside)
+                                for i, item in enumerate(value)
+                                if isinstance(item, ast.AST) and type(item) is not ast.Constant)
+        stack.extend(reversed(children))  # constants in lists (long literals) are leaves
+    return scan
+
+
+def _lookup(name: str, node: ast.AST) -> ast.Subscript:
+    """``__hpo_config__[name]`` at ``node``'s position."""
+    loc = {key: getattr(node, key) for key in ("lineno", "col_offset", "end_lineno",
+                                               "end_col_offset")}
+    return ast.Subscript(value=ast.Name(id=CONFIG_NAME, ctx=ast.Load(), **loc),
+                         slice=ast.Constant(value=name, **loc), ctx=ast.Load(), **loc)
+
+
+def _is_report_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+        and node.func.id == "report"
+
+
+# --- evaluating annotation arguments without a kernel ------------------------------------
+
+class _NotLiteral(Exception):
+    """An argument that only the kernel can evaluate (a variable, a call, ...)."""
+
+
+_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+           ast.Pow: operator.pow}
+_ITERABLE = (tuple, list, set, frozenset, dict, str, bytes)
+
+
+def _literal(node: ast.AST, depth: int = 0) -> Any:
+    """The value of a literal expression: constants, containers and arithmetic on numbers
+    (small enough to compute at once); anything else raises :class:`_NotLiteral`."""
+    if depth > 50:
+        raise _NotLiteral
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        items: list[Any] = []
+        for elt in node.elts:
+            if isinstance(elt, ast.Starred):
+                value = _literal(elt.value, depth + 1)
+                if not isinstance(value, _ITERABLE):
+                    raise _NotLiteral
+                items.extend(value)
+            else:
+                items.append(_literal(elt, depth + 1))
+        kind = {ast.Tuple: tuple, ast.List: list, ast.Set: set}[type(node)]
+        return kind(items)
+    if isinstance(node, ast.Dict):
+        if any(key is None for key in node.keys):
+            raise _NotLiteral
+        return {_literal(k, depth + 1): _literal(v, depth + 1)
+                for k, v in zip(node.keys, node.values) if k is not None}
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        operand = _literal(node.operand, depth + 1)
+        if not isinstance(operand, (int, float, complex)):
+            raise _NotLiteral
+        return _UNARY[type(node.op)](operand)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _literal(node.left, depth + 1), _literal(node.right, depth + 1)
+        if not (isinstance(left, (int, float, complex))
+                and isinstance(right, (int, float, complex))):
+            raise _NotLiteral
+        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int) \
+                and abs(left) > 1 and abs(left).bit_length() * abs(right) > 10_000:
+            raise _NotLiteral  # a huge number: leave it to the kernel
+        return _BINARY[type(node.op)](left, right)
+    raise _NotLiteral
+
+
+def _literal_arguments(call: ast.Call) -> tuple[list[Any], dict[str, Any]]:
+    args: list[Any] = []
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            value = _literal(arg.value)
+            if not isinstance(value, _ITERABLE):
+                raise _NotLiteral
+            args.extend(value)
+        else:
+            args.append(_literal(arg))
+    kwargs: dict[str, Any] = {}
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise _NotLiteral
+        kwargs[kw.arg] = _literal(kw.value)
+    return args, kwargs
+
+
+def _short_repr(value: Any, limit: int = 200) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - e.g. an int too long to print
+        if isinstance(value, int):
+            return f"<an int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _suggest(name: str) -> str:
+    if name in _PEER_NAMES:
+        return f" (did you mean {_PEER_NAMES[name]}?)"
+    close = difflib.get_close_matches(name, list(CONSTRUCTORS), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _strip_qualname(exc: TypeError) -> str:
+    text = str(exc)
+    return text.split("() ", 1)[1] if "() " in text else text
+
+

@@ -1,0 +1,80 @@
+"""Putting a trial into the notebook: ``study.apply(trial_id)`` and ``%hpo apply``.
+
+With the thread executor the variables of the best few trials are kept (``keep_namespaces``),
+so applying one of them sets all its variables (its ``model``, ...), as the end of a study does
+for the best trial. Otherwise (a trial whose variables were not kept, a process worker's trial,
+a study loaded from storage) its hyperparameters are set, and its checkpoint, if it saved one,
+is named.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import HPOError
+
+if TYPE_CHECKING:
+    from .study import Study
+
+__all__ = ["apply_trial", "notebook_namespace"]
+
+_MISSING = object()
+
+
+def notebook_namespace() -> dict[str, Any]:
+    """The namespace of the running IPython kernel, else ``__main__``'s."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None:
+        return shell.user_ns
+    import __main__
+
+    return vars(__main__)
+
+
+def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -> str:
+    """Set trial ``trial_id``'s variables (or hyperparameters) in ``namespace`` (the best
+    trial by default); return what was done."""
+    from .objective import INJECTED_NAMES
+
+    best = study.best_trial
+    if trial_id is None:
+        if best is None:
+            return "no trial has reported a value yet; nothing applied"
+        trial = best
+    else:
+        try:
+            trial = study.trial_records([trial_id])[0]
+        except (HPOError, ValueError, IndexError, TypeError) as exc:
+            raise HPOError(str(exc)) from None
+    kept = study.namespace_of(trial.trial_id)
+    if kept is None:
+        namespace.update(trial.config)
+        what = "its hyperparameters"
+        if study.controller is not None and study.executor is not None \
+                and study.executor.name == "thread":
+            what += (f" (its other variables were not kept: only the "
+                     f"{study.options.keep_namespaces} best trials' are)")
+        elif study.controller is not None:
+            what += " (its other variables stayed in its worker process)"
+        if trial.checkpoint is not None:
+            what += f"; its checkpoint: study.trials[{trial.trial_id}].restore()"
+    else:
+        for key, value in kept.items():
+            if key.startswith("__") or key in INJECTED_NAMES:
+                continue
+            if namespace.get(key, _MISSING) is not value:
+                namespace[key] = value
+        what = "its variables"
+    value = trial.best(study.metric, study.direction)
+    shown = "no value" if value is None else f"{study.metric}={value:.6g}"
+    config = ", ".join(f"{k}={_short(v)}" for k, v in trial.config.items())
+    return f"applied trial {trial.trial_id} ({shown}), {what}: {config}"
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)

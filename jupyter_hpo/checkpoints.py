@@ -1,0 +1,228 @@
+"""Trial checkpoints: ``checkpoint(obj)`` saves a trial's state, ``restore()`` gives it back.
+
+A checkpoint is one file per trial in the study's checkpoint folder, next to the storage file
+(``runs.db`` keeps study 3's in ``runs.db.checkpoints/3/``; a study without a storage file
+uses a temporary folder removed when the process exits). Only the last checkpoint of a trial
+is kept: a new one replaces it atomically (written to a temporary file, then renamed). Torch
+objects (a module, a tensor, an optimizer, or a dict/list/tuple holding one) are written with
+``torch.save``, anything else with cloudpickle; both pickle classes defined in the notebook by
+value, so ``restore()`` works in a fresh kernel without the class.
+
+Which checkpoints are kept (see :func:`kept`): those of running, paused and interrupted trials
+(they resume from them), and of the ``KEEP_BEST`` best finished trials; a trial that was stopped
+early or failed, or that drops out of the best, loses its file, unless the study keeps every
+checkpoint (``--keep-checkpoints``). Disk use is therefore bounded by the trials in flight plus
+``KEEP_BEST``.
+
+Nothing here runs on the report path: saving is the trial's own call, and the study learns of a
+new checkpoint through a separate message.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import HPOError
+
+__all__ = ["KEEP_BEST", "Checkpoint", "disk_use", "folder_for", "kept", "load", "remove",
+           "remove_folder", "remove_orphans", "save", "temporary_folder"]
+
+KEEP_BEST = 5
+"""Finished trials whose checkpoints are kept (the best ones by the metric)."""
+
+_temporary_root: list[str] = []  # this process's folder for studies without a storage file
+_temporary_count = 0
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A trial's saved state: the file, its size, how many reports the trial had made when it
+    was saved, how it was written (``torch`` or ``pickle``) and when (epoch seconds)."""
+
+    path: str
+    bytes: int
+    reports: int
+    kind: str
+    time: float
+
+    @property
+    def file(self) -> str:
+        return os.path.basename(self.path)
+
+    def to_json(self) -> dict[str, Any]:
+        """What storage keeps (the file name: the folder follows the storage file)."""
+        return {"file": self.file, "bytes": self.bytes, "reports": self.reports,
+                "kind": self.kind, "time": self.time}
+
+    @classmethod
+    def from_json(cls, data: Any, folder: str) -> Checkpoint | None:
+        if not isinstance(data, dict) or not isinstance(data.get("file"), str):
+            return None
+        return cls(os.path.join(folder, os.path.basename(data["file"])), int(data["bytes"]),
+                   int(data["reports"]), str(data["kind"]), float(data["time"]))
+
+
+def folder_for(storage_path: str, study_id: int) -> str:
+    """The checkpoint folder of study ``study_id`` kept in the SQLite file ``storage_path``."""
+    return os.path.join(f"{storage_path}.checkpoints", str(int(study_id)))
+
+
+def temporary_folder() -> str:
+    """A folder for a study without a storage file (made when a trial saves a checkpoint,
+    removed with the others of this process when it exits)."""
+    global _temporary_count
+    with _lock:
+        if not _temporary_root:
+            _temporary_root.append(os.path.join(
+                tempfile.gettempdir(), f"jupyter_hpo-checkpoints-{os.getpid()}-"
+                                       f"{secrets.token_hex(4)}"))
+        _temporary_count += 1
+        return os.path.join(_temporary_root[0], str(_temporary_count))
+
+
+@atexit.register
+def _remove_temporary() -> None:
+    for folder in _temporary_root:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ saving and loading
+def save(obj: Any, folder: str, trial_id: int, reports: int) -> Checkpoint:
+    """Write ``obj`` as trial ``trial_id``'s checkpoint (replacing its previous one)."""
+    os.makedirs(folder, exist_ok=True)
+    torch_like = _uses_torch(obj)
+    path = os.path.join(folder, f"trial-{trial_id}.{'pt' if torch_like else 'pkl'}")
+    partial = f"{path}.{os.getpid()}-{threading.get_ident()}.partial"
+    import cloudpickle
+
+    try:
+        with open(partial, "wb") as handle:
+            if torch_like:
+                import torch
+
+                torch.save(obj, handle, pickle_module=cloudpickle)
+            else:
+                cloudpickle.dump(obj, handle)
+        os.replace(partial, path)
+    except BaseException as exc:
+        try:
+            os.unlink(partial)
+        except OSError:
+            pass
+        if isinstance(exc, Exception):
+            raise HPOError(f"checkpoint(): could not save a {type(obj).__name__} to {path} "
+                           f"({type(exc).__name__}: {exc})") from exc
+        raise
+    other = path[:-2] + "pkl" if torch_like else path[:-3] + "pt"
+    if os.path.exists(other):  # the trial saved the other kind before
+        os.unlink(other)
+    return Checkpoint(path, os.path.getsize(path), reports, "torch" if torch_like else "pickle",
+                      time.time())
+
+
+def load(checkpoint: Checkpoint, map_location: Any = None) -> Any:
+    """The object saved in ``checkpoint`` (``map_location`` as in ``torch.load``)."""
+    if not os.path.exists(checkpoint.path):
+        raise HPOError(f"the checkpoint {checkpoint.path} is gone (removed with its study, or "
+                       f"moved without its storage file)")
+    if checkpoint.kind == "torch":
+        import torch
+
+        return torch.load(checkpoint.path, map_location=map_location, weights_only=False)
+    import cloudpickle
+
+    with open(checkpoint.path, "rb") as handle:
+        return cloudpickle.load(handle)
+
+
+def _uses_torch(obj: Any, depth: int = 0) -> bool:
+    """Whether ``obj`` is, or holds (in dicts, lists and tuples), a torch module, tensor or
+    optimizer; torch is only looked at when it was imported already."""
+    torch = sys.modules.get("torch")
+    if torch is None or depth > 3:
+        return False
+    if isinstance(obj, (torch.nn.Module, torch.Tensor, torch.optim.Optimizer)):
+        return True
+    if isinstance(obj, dict):
+        return any(_uses_torch(v, depth + 1) for v in list(obj.values())[:1000])
+    if isinstance(obj, (list, tuple)):
+        return any(_uses_torch(v, depth + 1) for v in obj[:1000])
+    return False
+
+
+# ------------------------------------------------------------------ what is kept
+def remove(checkpoint: Checkpoint | None) -> None:
+    """Delete a checkpoint's file (a file already gone is fine)."""
+    if checkpoint is None:
+        return
+    try:
+        os.unlink(checkpoint.path)
+    except FileNotFoundError:
+        pass
+
+
+def kept(trials: Iterable[Any], metric: str, direction: Any, keep_all: bool = False,
+         best: int = KEEP_BEST) -> set[int]:
+    """The trial ids (among ``trials``, records or live trials with a ``checkpoint``) whose
+    checkpoints stay: running, paused and interrupted trials, and the ``best`` best of the
+    finished ones that were not stopped early or failed; every one with ``keep_all``."""
+    with_files = [t for t in trials if t.checkpoint is not None]
+    if keep_all:
+        return {t.trial_id for t in with_files}
+    keep = {t.trial_id for t in with_files
+            if t.status.value in ("running", "paused", "interrupted")}
+    finished = []
+    for t in with_files:
+        if t.status.value in ("completed", "cancelled"):
+            value = t.best(metric, direction)
+            if value is not None:
+                finished.append((direction.sign * value, t.trial_id))
+    keep.update(trial_id for _, trial_id in sorted(finished)[:best])
+    return keep
+
+
+def disk_use(folder: str | None) -> tuple[int, int]:
+    """``(files, bytes)`` of the checkpoints in ``folder``."""
+    if not folder or not os.path.isdir(folder):
+        return 0, 0
+    files = total = 0
+    for entry in os.scandir(folder):
+        if entry.is_file() and not entry.name.endswith(".partial"):
+            files += 1
+            total += entry.stat().st_size
+    return files, total
+
+
+def remove_orphans(folder: str, referenced: set[str]) -> None:
+    """Delete checkpoint files of a resumed study that no trial refers to (saved just before a
+    crash, before the study stored that it had them; or half-written)."""
+    if not os.path.isdir(folder):
+        return
+    for entry in os.scandir(folder):
+        if entry.is_file() and entry.name not in referenced:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def remove_folder(folder: str | None) -> None:
+    """Delete a study's checkpoint folder (when the study is deleted)."""
+    if folder and os.path.isdir(folder):
+        shutil.rmtree(folder, ignore_errors=True)
+        parent = os.path.dirname(folder)
+        try:
+            os.rmdir(parent)  # the storage's folder of checkpoints, when it is now empty
+        except OSError:
+            pass

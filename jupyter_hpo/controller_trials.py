@@ -1,0 +1,146 @@
+"""The parts of the controller that deal with what trials leave behind: checkpoints (which
+files stay, a re-run that continues from an interrupted trial's) and paused trials that freed
+their worker (they run again from their checkpoint when promoted), and user attributes.
+
+A mixin of :class:`~jupyter_hpo.controller.Controller`: the methods use its lock, trials and
+executor; those whose name says "under the lock" expect the caller to hold it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .checkpoints import Checkpoint, remove
+from .errors import HPOError
+from .records import TrialStatus, finite_number
+
+if TYPE_CHECKING:
+    from .trial import Trial
+    from .trial_queue import Queued
+
+__all__ = ["TrialStateMixin"]
+
+
+class TrialStateMixin:
+    """Checkpoints, released pauses and user attributes of the controller's trials."""
+
+    def _continue_from(self, trial: Trial, queued: Queued | None) -> Trial | None:
+        """Under the lock: a re-run of an interrupted trial that saved a checkpoint continues
+        from it: it takes the checkpoint over (returned: the interrupted trial, whose record
+        changes) and the reports made up to it, so its curve is whole."""
+        old = None if queued is None else queued.rerun_of
+        if old is None or old.checkpoint is None:
+            return None
+        checkpoint = old.checkpoint
+        # the checkpoint is saved just before the report of the same step (see checkpoint()):
+        # that report belongs to the state it holds
+        kept = min(checkpoint.reports + 1, len(old.reports), len(old.report_times))
+        trial.reports.extend(dict(r) for r in old.reports[:kept])
+        trial.report_times.extend(old.report_times[:kept])
+        if kept:
+            trial.last_resource = finite_number(trial.last(self.resource))
+        trial.checkpoint = trial.restore_from = checkpoint
+        old.checkpoint = None
+        self._records[old.trial_id] = old.freeze()
+        self._with_checkpoints.discard(old.trial_id)
+        self._with_checkpoints.add(trial.trial_id)
+        return old
+
+    def _restart(self, trial: Trial) -> None:
+        """Run a released trial again (promoted); it continues from its checkpoint."""
+        try:
+            self.executor.start(trial, self.objective, self)
+        except Exception as exc:  # noqa: BLE001 - the trial fails, the study goes on
+            from .executors import TrialOutcome
+
+            with self._lock:
+                trial.status = TrialStatus.RUNNING
+            self.on_finish(trial, TrialOutcome(TrialStatus.FAILED, error=f"could not resume "
+                                                                         f"the trial: {exc}"))
+
+    def _on_released(self, trial: Trial) -> None:
+        """A paused trial's code ended (``TrialReleased``) and its worker is free: it waits for
+        its promotion without one, or restarts now if it was promoted meanwhile."""
+        trial_id = trial.trial_id
+        restart = ended = False
+        with self._lock:
+            self._releasing.discard(trial_id)
+            if trial_id not in self._alive:  # force-stopped while it let go of its worker
+                self._restart_after_release.discard(trial_id)
+                return
+            if trial_id in self._restart_after_release:  # promoted meanwhile
+                self._restart_after_release.discard(trial_id)
+                if trial_id in self._stop_reasons:  # and then stopped: end it
+                    trial.status = TrialStatus.PAUSED
+                    self._released.add(trial_id)
+                else:
+                    restart = True  # on the worker it held all along
+                    trial.restore_from = trial.checkpoint
+            if not restart:
+                self._running -= 1  # its worker is free
+            if not restart and trial_id in self._stop_reasons:
+                ended = self._end_released(trial, self._stop_reasons[trial_id],
+                                           self.stop_reason or "stopped by the user")
+            dropped = self._prune_checkpoints() if ended else []
+        self._drop_checkpoints(dropped)
+        if ended:
+            self.emit("trial_finished", trial, None)
+        if restart:
+            self._restart(trial)
+        elif not self._fill(wait=self.inline):
+            self._wake.set()
+
+    def _end_released(self, trial: Trial, status: TrialStatus, error: str = "") -> bool:
+        """Under the lock: end a released trial (no code of it runs) with ``status``; True
+        if it was one."""
+        trial_id = trial.trial_id
+        if trial_id not in self._released or trial_id in self._releasing \
+                or trial_id not in self._alive:
+            return False
+        self._released.discard(trial_id)
+        self._alive.discard(trial_id)
+        if status is TrialStatus.CANCELLED and not error:
+            error = self.stop_reason or "stopped by the user"
+        self._end(trial, status, error if status is TrialStatus.CANCELLED else "")
+        return True
+
+    def on_side(self, trial: Trial, kind: str, data: Any) -> None:
+        """What a trial tells besides reports (from its thread, never on the report path):
+        ``("set", attrs)`` user attributes, ``("checkpoint", Checkpoint)`` a new checkpoint
+        (the one it replaces is deleted if it was another file)."""
+        previous = None
+        with self._lock:
+            if kind == "set":
+                trial.user_attrs.update(data)
+            elif kind == "checkpoint":
+                previous = trial.checkpoint
+                trial.checkpoint = replace(data, reports=len(trial.reports))
+                self._with_checkpoints.add(trial.trial_id)
+            else:
+                raise HPOError(f"unknown message {kind!r} from trial {trial.trial_id}")
+        if previous is not None and previous.path != data.path:
+            remove(previous)  # e.g. the checkpoint it continued from
+        self.emit("trial_updated", trial, None)
+
+    def _prune_checkpoints(self) -> list[tuple[Trial, Checkpoint]]:
+        """Under the lock: forget the checkpoints no longer kept (see ``keeping.py``); the
+        caller deletes the files outside the lock (``_drop_checkpoints``)."""
+        if not self._with_checkpoints:
+            return []
+        holders = [self.trials[i] for i in sorted(self._with_checkpoints)]
+        dropped = []
+        for trial, checkpoint in self.keeper.prune(holders):
+            trial.checkpoint = None
+            self._with_checkpoints.discard(trial.trial_id)
+            if trial.status.finished:
+                self._records[trial.trial_id] = trial.freeze()
+            dropped.append((trial, checkpoint))
+        return dropped
+
+    def _drop_checkpoints(self, dropped: list[tuple[Trial, Checkpoint]]) -> None:
+        """Delete the files of ``_prune_checkpoints`` and say that those trials changed (their
+        stored records lose the checkpoint too)."""
+        for trial, checkpoint in dropped:
+            remove(checkpoint)
+            self.emit("trial_updated", trial, None)

@@ -1,0 +1,205 @@
+"""Where the Dask executor's trials run: a ``LocalCluster`` the study owns, or an existing
+cluster given by its scheduler's address or by a ``distributed.Client``.
+
+Only this module and :mod:`.dask` / :mod:`._dask_task` import ``distributed``, and only when a
+study uses the Dask executor, so ``import jupyter_hpo`` stays light.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import HPOError
+from ..resources import Slot
+
+__all__ = ["CONNECT_TIMEOUT_S", "ClusterHandle", "capacity", "connect", "is_dask_client",
+           "own_local_cluster", "scheduler_info", "trial_resources", "use_client"]
+
+CONNECT_TIMEOUT_S = 5.0
+"""How long connecting to a scheduler address may take before the study fails (seconds)."""
+
+_ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx|inproc)://)?[\w.\-\[\]:]+:\d+$")
+_INSTALL = "the Dask executor needs `distributed`: pip install 'jupyter_hpo[dask]'"
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise HPOError(_INSTALL) from exc
+    return distributed
+
+
+def is_dask_client(value: Any) -> bool:
+    """Whether ``value`` is a ``distributed.Client`` (without importing ``distributed``)."""
+    return any(c.__name__ == "Client" and c.__module__.startswith("distributed")
+               for c in type(value).__mro__)
+
+
+def scheduler_info(client: Any, workers: int = -1) -> dict[str, Any]:
+    """The scheduler's identity with ``workers`` of its workers (-1: all); versions of
+    ``distributed`` before ``n_workers`` existed list them all."""
+    try:
+        return client.scheduler_info(n_workers=workers)
+    except TypeError:
+        return client.scheduler_info()
+
+
+def trial_resources(gpus_per_trial: float | None,
+                    cpus_per_trial: float | None) -> dict[str, float]:
+    """The Dask worker resources one trial needs: ``{"GPU": g, "CPU": c}`` (those given)."""
+    need: dict[str, float] = {}
+    for name, value, option in (("GPU", gpus_per_trial, "gpus_per_trial"),
+                                ("CPU", cpus_per_trial, "cpus_per_trial")):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{option} is {value!r}, but must be a number > 0")
+        need[name] = float(value)
+    return need
+
+
+@dataclass
+class ClusterHandle:
+    """A client connected to the cluster, what owns what, and how to name it."""
+
+    client: Any
+    address: str
+    kind: str  # "LocalCluster", "Dask cluster", or the cluster's class (e.g. SLURMCluster)
+    cluster: Any = None  # the LocalCluster the study owns (closed with it)
+    owns_client: bool = True  # False for a Client the user passed (never closed)
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind} {self.address}"
+
+    def dashboard_link(self) -> str | None:
+        """The Dask dashboard's URL, or None when the scheduler serves none (no bokeh)."""
+        try:
+            services = scheduler_info(self.client, 0).get("services", {})
+            if "dashboard" not in services:
+                return None
+            link = self.client.dashboard_link
+        except Exception:  # noqa: BLE001 - a missing link must not break a study
+            return None
+        return link if isinstance(link, str) and link.startswith(("http://", "https://")) \
+            else None
+
+    def close(self) -> None:
+        """Close what the study owns; a cluster given by the user is left running."""
+        if self.owns_client:
+            try:
+                self.client.close(timeout=10)
+            except Exception:  # closing a dead connection may fail
+                logging.getLogger(__name__).debug("closing the Dask client failed",
+                                                  exc_info=True)
+        if self.cluster is not None:
+            try:
+                self.cluster.close(timeout=20)
+            except Exception:  # e.g. at interpreter exit, after Dask closed its own loop
+                logging.getLogger(__name__).warning("closing the study's LocalCluster failed",
+                                                    exc_info=True)
+
+
+def own_local_cluster(slots: list[Slot], need: dict[str, float]) -> ClusterHandle:
+    """A ``LocalCluster`` of one single-threaded worker process per slot, on 127.0.0.1.
+
+    Each worker is started with its slot's environment (``CUDA_VISIBLE_DEVICES``,
+    ``OMP_NUM_THREADS``) before CUDA can initialise, and declares the resources one trial
+    needs, so trials are placed by Dask exactly as on a remote cluster. Ports are picked by
+    the system, so several studies (and users) on one machine never collide.
+    """
+    distributed = _distributed()
+    from distributed.system import MEMORY_LIMIT
+
+    cluster = distributed.LocalCluster(
+        n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1", scheduler_port=0,
+        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+        memory_limit=int(MEMORY_LIMIT // max(1, len(slots))), resources=need or None)
+    try:
+        template = cluster.new_spec
+        for index, slot in enumerate(slots):
+            options = {**template["options"], "env": slot.environment()}
+            cluster.worker_spec[f"hpo-{index}"] = {"cls": template["cls"], "options": options}
+        cluster.scale(len(slots))
+        client = distributed.Client(cluster, set_as_default=False)
+        client.wait_for_workers(len(slots), timeout=120)
+    except BaseException:
+        cluster.close()
+        raise
+    return ClusterHandle(client, cluster.scheduler_address, "LocalCluster", cluster)
+
+
+def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> ClusterHandle:
+    """A client of the scheduler at ``address``; an HPOError naming the address and the
+    reason when it cannot be reached within ``timeout`` seconds."""
+    if not isinstance(address, str) or not _ADDRESS.match(address.strip()):
+        raise ValueError(f"address is {address!r}, but must be a Dask scheduler address such as "
+                       f"tcp://host:8786")
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"connect_timeout is {timeout!r}, but must be a number of seconds > 0")
+    distributed = _distributed()
+    address = address.strip()
+    try:
+        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise HPOError(f"cannot reach the Dask cluster at {address} within {timeout:g}s "
+                       f"({type(exc).__name__}: {exc}); is its scheduler running "
+                       f"(`dask scheduler`) and is the address right?") from None
+    return ClusterHandle(client, client.scheduler.address, "Dask cluster")
+
+
+def use_client(client: Any) -> ClusterHandle:
+    """The cluster of a ``distributed.Client`` the user made; it is never closed by us."""
+    if getattr(client, "status", None) != "running":
+        raise HPOError(f"the Dask client {client!r} is {getattr(client, 'status', 'unknown')}, "
+                       f"but must be running: create a new Client")
+    cluster = getattr(client, "cluster", None)
+    kind = type(cluster).__name__ if cluster is not None else "Dask cluster"
+    return ClusterHandle(client, client.scheduler.address, kind, owns_client=False)
+
+
+def capacity(handle: ClusterHandle, need: dict[str, float],
+             wait: float = CONNECT_TIMEOUT_S) -> int:
+    """How many trials the cluster's workers can run at once (threads, and resources when a
+    trial needs some). An HPOError when it has no workers after ``wait`` seconds, or when no
+    worker has a resource a trial needs, naming the resource."""
+    workers: dict[str, Any] = {}
+    deadline = time.monotonic() + wait
+    while True:
+        workers = scheduler_info(handle.client).get("workers", {})
+        if workers or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    if not workers:
+        raise HPOError(f"the {handle.name} has no workers: start some (`dask worker "
+                       f"{handle.address} --nthreads 1`, or cluster.scale(n)) and run the study "
+                       f"again")
+    for resource, amount in need.items():
+        best = max(float(w.get("resources", {}).get(resource, 0)) for w in workers.values())
+        if best < amount:
+            option = "--gpus-per-trial" if resource == "GPU" else "--cpus-per-trial"
+            have = sorted({_resources_text(w) for w in workers.values()})
+            raise HPOError(
+                f"{option} {amount:g} needs Dask workers with the resource {resource}={amount:g}, "
+                f"but none of the {len(workers)} workers of the {handle.name} has it (theirs: "
+                f"{'; '.join(have)}). Start workers with `dask worker {handle.address} "
+                f"--resources {resource}={amount:g}`, or drop {option}")
+    total = 0
+    for info in workers.values():
+        slots = int(info.get("nthreads", 1))
+        for resource, amount in need.items():
+            slots = min(slots, int(float(info.get("resources", {}).get(resource, 0)) // amount))
+        total += slots
+    return max(1, total)
+
+
+def _resources_text(info: dict[str, Any]) -> str:
+    resources = info.get("resources") or {}
+    return ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "no resources"

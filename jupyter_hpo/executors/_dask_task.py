@@ -1,0 +1,232 @@
+"""The worker side of the Dask executor: one trial is one Dask task, :func:`run_trial`.
+
+The task talks to the kernel over two ``distributed.Queue`` s named after the trial, both
+served by the Dask scheduler (which the kernel and every worker already reach, wherever the
+cluster runs). On ``<channel>-up`` it puts ``("started", worker_address)``, ``("output",
+text)``, ``("report", values)`` and finally ``("done", status, result, error, traceback)``.
+On ``<channel>-down`` the kernel answers a report with ``"continue"``, ``"stop"``,
+``"release"`` (the trial paused after saving a checkpoint: its code ends, status ``released``,
+and a new task runs it again from the checkpoint when it is promoted) or
+``("error", exception)``, and says ``"paused"`` while a report waits for a promotion: the task
+then secedes from the worker's thread pool, so that the worker runs another trial meanwhile,
+and rejoins once it is promoted. ``("side", kind, data)`` on ``<channel>-up`` carries what the
+trial tells besides reports (``trial.set`` attributes, a new checkpoint). A task that Dask runs again after its worker died finds
+``"stop"`` waiting: the kernel has failed that trial already.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from ..resources import Slot, default_device
+from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
+from .thread import OutputRouter, describe_failure, user_traceback
+
+__all__ = ["run_trial"]
+
+OUTPUT_FLUSH_S = 0.5
+"""Printed output reaches the kernel at least this often (and with every report)."""
+WANTED_CHECK_S = 2.0
+"""This often the task checks that Dask still wants it: a task cancelled behind the
+kernel's back (its client left) then answers its own wait with ``"stop"`` and ends. Waits on
+the queues have no timeout, because the scheduler logs every timed-out wait as an error."""
+
+_objectives: OrderedDict[str, Any] = OrderedDict()  # payload key -> objective, per process
+_objectives_lock = threading.Lock()
+
+
+def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], channel: str,
+              gpu: bool, cpus: float | None, extra: dict[str, Any] | None = None) -> str:
+    """Run one trial on this worker; returns how it ended (the kernel learns it over the
+    queue, with the result and the traceback). ``extra``: the trial's ``checkpoint_dir``
+    and the checkpoint to ``restore_from``."""
+    link = _Link(channel)
+    try:
+        link.up.put(("started", link.worker.address))
+        return _run(link, payload, key, trial_id, config, gpu, cpus, extra or {})
+    finally:
+        link.close()
+
+
+def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str, Any],
+         gpu: bool, cpus: float | None, extra: dict[str, Any]) -> str:
+    trial = _WorkerTrial(trial_id, dict(config), checkpoint_dir=extra.get("checkpoint_dir"),
+                         restore_from=extra.get("restore_from"))
+    trial.link = link
+    trial.device = Slot((0,)).device(remapped=True) if gpu else default_device()
+    OutputRouter.acquire()
+    flusher = threading.Thread(target=link.watch, daemon=True,
+                               name=f"hpo-dask-output-{trial_id}")
+    flusher.start()
+    filename = "<unknown>"
+    try:
+        with _TrialContext(trial, link.report, lambda kind, data: link.side(trial, kind, data)), \
+                _thread_limit(cpus):
+            try:
+                objective = _load(key, payload)
+                filename = objective.filename
+                output = objective.run(trial, trial.device)
+            except TrialStopped:
+                outcome: tuple[Any, ...] = ("done", "stopped", None, "", "")
+            except TrialReleased:
+                outcome = ("done", "released", None, "", "")
+            except BaseException as exc:  # noqa: BLE001 - the trial failed, whatever it raised
+                outcome = ("done", "failed", None, describe_failure(exc),
+                           user_traceback(exc, filename))
+            else:
+                outcome = ("done", "completed", output.result, "", "")
+    finally:
+        link.closed.set()
+        flusher.join()
+        OutputRouter.release()
+    link.finish(outcome)
+    return outcome[1]
+
+
+def _load(key: str, payload: bytes) -> Any:
+    """The cloudpickled objective, unpickled once per worker process (a few kept)."""
+    with _objectives_lock:
+        objective = _objectives.get(key)
+        if objective is None:
+            import cloudpickle
+
+            objective = _objectives[key] = cloudpickle.loads(payload)
+            while len(_objectives) > 4:
+                _objectives.popitem(last=False)
+        return objective
+
+
+@contextlib.contextmanager
+def _thread_limit(cpus: float | None) -> Any:
+    """Limit BLAS/OpenMP threads to the trial's CPUs (``--cpus-per-trial``)."""
+    if cpus is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(max(1, int(cpus))):
+        yield
+
+
+class _WorkerTrial(Trial):
+    """The worker's copy of the trial: what it prints goes to the kernel."""
+
+    link: _Link
+
+    def write_output(self, text: str) -> None:
+        self.link.write(text)
+
+
+class _Link:
+    """The trial's two queues; ``send`` is safe from the trial's threads."""
+
+    def __init__(self, channel: str) -> None:
+        from distributed import Queue, get_worker
+
+        self.worker = get_worker()
+        self.key = self.worker.get_current_task()
+        self.up, self.down = Queue(f"{channel}-up"), Queue(f"{channel}-down")
+        self.lock = threading.Lock()
+        self.pending: list[str] = []
+        self.closed = threading.Event()
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            self.pending.append(text)
+
+    def _flush_locked(self) -> None:
+        if self.pending:
+            text, self.pending = "".join(self.pending), []
+            self.up.put(("output", text))
+
+    def watch(self) -> None:
+        """While the trial runs: send its output every ``OUTPUT_FLUSH_S``, and end a wait
+        for the kernel's answer once Dask no longer wants the task."""
+        checked = time.monotonic()
+        while not self.closed.wait(OUTPUT_FLUSH_S):
+            with self.lock:
+                self._flush_locked()
+            if time.monotonic() - checked >= WANTED_CHECK_S:
+                checked = time.monotonic()
+                if not self._wanted():
+                    self.down.put("stop")
+                    return
+
+    def report(self, values: dict[str, Any]) -> None:
+        """The report hook: send ``values`` and act on the kernel's answer."""
+        with self.lock:
+            self._flush_locked()
+            self.up.put(("report", values))
+        reply = self._reply()
+        if reply in ("continue", "stop"):  # the study recorded it: keep the copy in step
+            trial = current_trial()
+            if trial is not None:
+                trial.reports.append(values)
+        if reply == "stop":
+            raise TrialStopped()
+        if reply == "release":
+            raise TrialReleased()
+        if isinstance(reply, tuple) and reply[0] == "error":
+            raise reply[1]
+
+    def side(self, trial: Trial, kind: str, data: Any) -> None:
+        """``trial.set`` attributes and new checkpoints, to the kernel (no answer)."""
+        if kind == "set":
+            trial.user_attrs.update(data)
+        with self.lock:
+            self._flush_locked()
+            try:
+                self.up.put(("side", kind, data))
+            except Exception as exc:  # noqa: BLE001 - e.g. an attribute that does not pickle
+                from ..errors import HPOError
+
+                raise HPOError(f"trial.set(): the values cannot be sent to the kernel "
+                               f"({type(exc).__name__}: {exc}); set numbers, strings or other "
+                               f"picklable values") from None
+
+    def _reply(self) -> Any:
+        """The kernel's next answer; while the trial is paused its thread leaves the
+        worker's pool (``secede``) and comes back (``rejoin``) when it is promoted."""
+        from distributed import rejoin, secede
+
+        seceded = False
+        while True:
+            reply = self.down.get()
+            if reply == "paused":
+                if not seceded:
+                    secede()
+                    seceded = True
+                continue
+            if seceded and reply != "stop":  # promoted: wait for a thread of the pool
+                rejoin()
+            return reply
+
+    def _wanted(self) -> bool:
+        """False once the scheduler released this task (cancelled, or its client left)."""
+        try:
+            task = self.worker.state.tasks.get(self.key)
+        except Exception:  # noqa: BLE001 - worker internals differ between versions
+            return True
+        return task is not None and task.state not in ("cancelled", "released", "forgotten")
+
+    def close(self) -> None:
+        """Let go of the queues (the scheduler drops one when both ends have let go)."""
+        for queue in (self.up, self.down):
+            with contextlib.suppress(Exception):  # the scheduler may be gone
+                queue.close()
+
+    def finish(self, outcome: tuple[Any, ...]) -> None:
+        """Send the rest of the output and the outcome (a result that cannot be pickled
+        fails the trial instead)."""
+        with self.lock:
+            self._flush_locked()
+            try:
+                self.up.put(outcome)
+            except Exception as exc:  # noqa: BLE001 - e.g. the result does not pickle
+                error = (f"the trial's result cannot be sent back to the kernel "
+                         f"({type(exc).__name__}: {exc})")
+                self.up.put(("done", "failed", None, error, ""))

@@ -1,0 +1,307 @@
+"""Dask executor: each trial is a task on a Dask ``distributed`` cluster.
+
+Dask does the placement (worker ``resources``), the transport and the failure detection; this
+module only maps trials onto them:
+
+- The cluster is a ``LocalCluster`` the study starts and closes (one single-threaded worker
+  process per slot), or an existing one given by its scheduler's address or a ``Client``,
+  which is never closed.
+- The objective is cloudpickled once (with the notebook variables the cell reads, each
+  checked) and scattered to the workers once; a trial start is one ``Client.submit``.
+- ``report()`` inside the task round-trips over two ``distributed.Queue`` s per trial,
+  served by the scheduler (see :mod:`._dask_task`); a kernel thread per running trial
+  relays the reports to the study and its answers back. ``benchmarks/dask_overhead.py``
+  measures the round trip (and the alternatives).
+- Faults and cancels (a dead worker, a lost cluster, Stop trial) are handled by the
+  :class:`~._dask_faults.FaultHandling` mixin.
+- A paused trial that saved a checkpoint since its last report ends its task and frees its
+  worker (``releases_paused``); promoted, it runs again as a new task from that checkpoint.
+  The checkpoint folder is next to the storage file, so a cluster on other machines needs
+  that folder on a shared file system.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import threading
+import time
+import uuid
+import weakref
+from typing import Any
+
+from ..errors import HPOError
+from ..resources import Slot, plan_slots
+from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped
+from ._base import Executor, TrialHooks, TrialOutcome
+from ._dask_cluster import (
+    CONNECT_TIMEOUT_S,
+    ClusterHandle,
+    capacity,
+    connect,
+    own_local_cluster,
+    trial_resources,
+    use_client,
+)
+from ._dask_faults import DIED, FaultHandling, TrialRun
+
+__all__ = ["DIED", "DaskExecutor"]
+
+log = logging.getLogger(__name__)
+
+_live: weakref.WeakSet[DaskExecutor] = weakref.WeakSet()
+
+
+class DaskExecutor(FaultHandling, Executor):
+    """Runs each trial as a task on a Dask cluster (a LocalCluster it owns, or one given by
+    ``address`` or ``client``)."""
+
+    name = "dask"
+    OPTIONS = ("address", "client", "connect_timeout", "gpus_per_trial", "cpus_per_trial")
+    releases_paused = True
+
+    def __init__(self, workers: int | None = None, capture_output: bool = False,
+                 slots: list[Slot] | None = None, address: str | None = None,
+                 client: Any = None, connect_timeout: float = CONNECT_TIMEOUT_S,
+                 gpus_per_trial: float | None = None,
+                 cpus_per_trial: float | None = None) -> None:
+        if address is not None and client is not None:
+            raise ValueError("pass the Dask cluster's address or a Client, not both")
+        self.need = trial_resources(gpus_per_trial, cpus_per_trial)
+        self.capture_output = True  # a task's output can only reach the trial's view
+        if client is not None:
+            handle = use_client(client)
+        elif address:
+            handle = connect(address, connect_timeout)
+        else:
+            slots = slots or plan_slots(workers, gpus_per_trial, cpus_per_trial)
+            handle = own_local_cluster(slots, self.need)
+        try:
+            count = len(slots) if handle.cluster is not None and slots \
+                else workers or capacity(handle, self.need, connect_timeout)
+            super().__init__(count)
+            self.dashboard_link = handle.dashboard_link()
+        except BaseException:
+            handle.close()
+            raise
+        self.handle: ClusterHandle = handle
+        self.client = handle.client
+        self._token = uuid.uuid4().hex[:12]
+        self._lock = threading.Lock()
+        self._runs: dict[int, TrialRun] = {}
+        self._objective: Any = None
+        self._payload: tuple[str, Any] | None = None
+        self._lost: str | None = None
+        self._hooks: TrialHooks | None = None
+        self._cancels: list[threading.Thread] = []
+        self._ending: list[Any] = []  # futures of finished trials whose task may still return
+        self._free: list[str] = []  # workers whose trial has just ended
+        self._runs_of: dict[int, int] = {}  # trial id -> tasks it ran (released, promoted)
+        self._watch_stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                         name="hpo-dask-watcher")
+        self._watcher.start()
+        _live.add(self)
+
+    def describe(self) -> str:
+        return (f"{self.workers} trial{'s' if self.workers != 1 else ''} at once on Dask "
+                f"({self.handle.name})")
+
+    @property
+    def owns_cluster(self) -> bool:
+        return self.handle.cluster is not None
+
+    # ------------------------------------------------------------------ starting
+    def _start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
+        from ._dask_task import run_trial
+
+        if self.client.status != "running" and not self._lost:
+            self._cluster_lost(ConnectionError(f"the client is {self.client.status}"))
+        if self._lost:
+            raise HPOError(self._lost)
+        key, payload = self._ship(objective)
+        self._hooks = hooks
+        with self._lock:  # a trial promoted after it freed its worker runs as a new task
+            attempt = self._runs_of[trial.trial_id] = self._runs_of.get(trial.trial_id, 0) + 1
+        suffix = f"{trial.trial_id}" if attempt == 1 else f"{trial.trial_id}-{attempt}"
+        run = TrialRun(trial, hooks, f"jupyter-hpo-{self._token}-{suffix}")
+        gpu = "GPU" in self.need
+        trial.device = "cuda:0" if gpu else "cpu"
+        trial.resources = "dask (queued)"
+        with self._lock:  # a worker whose trial just ended takes the next one (Dask would
+            free = self._free.pop() if self._free else None  # else queue it anywhere)
+        extra = {"checkpoint_dir": trial.checkpoint_dir, "restore_from": trial.restore_from}
+        run.future = self.client.submit(
+            run_trial, payload, key, trial.trial_id, dict(trial.config), run.channel, gpu,
+            self.need.get("CPU"), extra, key=f"hpo-trial-{suffix}-{self._token}",
+            resources=self.need or None, pure=False, workers=[free] if free else None,
+            allow_other_workers=bool(free))
+        with self._lock:
+            self._runs[trial.trial_id] = run
+        run.future.add_done_callback(lambda _: self._on_done(run))
+        threading.Thread(target=self._relay, args=(run,), daemon=True,
+                         name=f"hpo-dask-trial-{trial.trial_id}").start()
+
+    def _ship(self, objective: Any) -> tuple[str, Any]:
+        """The objective, pickled once and scattered to the workers once."""
+        if objective is not self._objective or self._payload is None:
+            import cloudpickle
+
+            data = cloudpickle.dumps(objective.for_process())  # names a variable that won't
+            future = self.client.scatter(data, broadcast=True, hash=False)
+            self._payload = (uuid.uuid4().hex, future)
+            self._objective = objective
+        return self._payload
+
+    # ---------------------------------------------------------------- the relay
+    def _relay(self, run: TrialRun) -> None:
+        """The kernel's end of one trial's queues: output, reports and its outcome."""
+        from distributed import Queue
+
+        trial = run.trial
+        up = Queue(f"{run.channel}-up", client=self.client)  # made here, while Dask schedules
+        down = Queue(f"{run.channel}-down", client=self.client)
+        with run.lock:
+            run.up, run.down = up, down
+            if run.finished:  # ended before its queues existed: _finish could not close them
+                for queue in (up, down):
+                    queue.close()
+                return
+        while not run.finished:
+            try:
+                message = run.up.get()  # no timeout: the scheduler logs each one as an error
+            except BaseException:  # noqa: BLE001 - the connection is in trouble: the watcher decides
+                if run.finished or self._closed:
+                    break
+                time.sleep(0.2)
+                continue
+            kind = message[0]
+            if kind == "closed":
+                break
+            if kind == "output":
+                trial.write_output(message[1])
+            elif kind == "report":
+                self._answer(run, message[1])
+            elif kind == "side":
+                try:
+                    run.hooks.on_side(trial, message[1], message[2])
+                except Exception:  # the trial goes on
+                    log.exception("jupyter_hpo: trial %s's %s message", trial.trial_id,
+                                  message[1])
+            elif kind == "started":
+                if run.worker is None:
+                    run.worker = message[1]
+                    trial.resources = self._label(message[1])
+                else:  # Dask ran the task again: the worker that ran it died
+                    self._put(run, "stop")
+                    self._lose(run, f"{DIED} ({run.worker})")
+            elif kind == "done":
+                _, status, result, error, tb = message
+                run.done = True
+                status = TrialStatus.PAUSED if status == "released" else TrialStatus(status)
+                self._finish(run, TrialOutcome(status, result, None, error, tb))
+
+    def _label(self, worker: str) -> str:
+        need = ", ".join(f"{k} {v:g}" for k, v in self.need.items())
+        return f"{need + ' on ' if need else ''}{worker}"
+
+    def _answer(self, run: TrialRun, values: dict[str, Any]) -> None:
+        with run.lock:
+            run.waiting, run.told_paused = True, False
+        try:
+            run.hooks.on_report(run.trial, values)
+            reply: Any = "continue"
+        except TrialStopped:
+            reply = "stop"
+        except TrialReleased:
+            reply = "release"
+        except Exception as exc:  # noqa: BLE001 - raised in the trial, as in a thread
+            reply = ("error", _sendable(exc))
+        with run.lock:
+            run.waiting = False
+            self._put(run, reply)
+
+    @staticmethod
+    def _put(run: TrialRun, message: Any) -> None:
+        try:
+            run.down.put(message)
+        except Exception:  # the task or the cluster is gone
+            log.debug("jupyter_hpo: could not answer trial %s", run.trial.trial_id,
+                      exc_info=True)
+
+    def _finish(self, run: TrialRun, outcome: TrialOutcome) -> None:
+        """Hand the trial's outcome to the study, once, whoever sees it first."""
+        with run.lock:
+            if run.finished:
+                return
+            run.finished = True
+        with self._lock:
+            self._runs.pop(run.trial.trial_id, None)
+            if run.done and run.worker is not None:
+                self._free.append(run.worker)
+        if run.up is None:
+            pass  # its relay has not made the queues yet; it closes them when it does
+        elif not run.done:  # ended by the kernel: a task still waiting stops, the relay ends
+            self._put(run, "stop")
+            with contextlib.suppress(Exception):  # the cluster may be gone
+                run.up.put(("closed",))
+        for queue in (run.up, run.down):  # the scheduler drops them once the task let go too
+            with contextlib.suppress(Exception):  # the cluster may be gone
+                if queue is not None:
+                    queue.close()
+        with self._lock:  # a task that is still returning is waited for at shutdown
+            self._ending = [f for f in self._ending if not f.done()]
+            if not run.future.done():
+                self._ending.append(run.future)
+        if run.future.done():
+            run.future.release()  # else Dask would run it again if its result got lost
+        run.hooks.on_finish(run.trial, outcome)
+
+    # ---------------------------------------------------------------- shutdown
+    def _shutdown(self) -> None:
+        self._watch_stop.set()
+        with self._lock:
+            runs, timers = list(self._runs.values()), list(self._cancels)
+        for timer in timers:
+            timer.cancel()
+        self._force_cancel(*runs)
+        for timer in timers:
+            if timer is not threading.current_thread():
+                timer.join(timeout=70)
+        self._wait_for_tasks()
+        if self._payload is not None:
+            with contextlib.suppress(Exception):  # the cluster may be gone
+                self._payload[1].release()
+        self.handle.close()
+        _live.discard(self)
+
+    def _wait_for_tasks(self, timeout: float = 10.0) -> None:
+        """Until the tasks of finished trials have returned (a trial reports its end just
+        before its task returns), so that none runs once the study has ended."""
+        from distributed import wait
+
+        with self._lock:
+            futures, self._ending = [f for f in self._ending if not f.done()], []
+        if futures and self.client.status == "running":
+            with contextlib.suppress(Exception):  # a timeout, or the cluster went away
+                wait(futures, timeout=timeout)
+        for future in futures:
+            with contextlib.suppress(Exception):
+                future.release()
+
+
+def _sendable(exc: Exception) -> Exception:
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - send what can be sent
+        return HPOError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    for executor in list(_live):
+        executor.shutdown()

@@ -1,0 +1,123 @@
+"""Warm starts: a stored study's results as prior observations of a new study's searcher.
+
+The finished trials (completed or stopped early) of the source study are told to the searcher
+as if they had just run, under trial ids below zero, before its first proposal; they are not
+trials of the new study and do not count against its budget. A model-based searcher learns
+from them (with Hyperband a multi-fidelity one from every report too); random and grid search
+learn nothing from results, which the summary says.
+
+The spaces may differ: a configuration is used when, after dropping the hyperparameters the
+new space does not have (and those its values make inactive), it is a complete configuration
+of the new space. What was skipped, and why, is in the summary the study shows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from .errors import HPOError, SpaceError
+from .records import Direction, StudyRecord, TrialStatus
+
+if TYPE_CHECKING:
+    from .searchers import Searcher
+    from .space import Space
+    from .storage import BaseStorage
+
+__all__ = ["warm_start", "warm_start_from"]
+
+
+def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: str,
+               direction: Direction, resource: str) -> str:
+    """Tell ``searcher`` the results of ``source``; return what was used and skipped."""
+    if source.metric != metric:
+        raise HPOError(f"cannot warm-start from {source.name!r}: it optimised "
+                       f"{source.metric!r}, but this study optimises {metric!r}")
+    if source.direction is not direction:
+        raise HPOError(f"cannot warm-start from {source.name!r}: it was to {source.mode}imise "
+                       f"{metric!r}, but this study is to {direction.value}imise it")
+    skipped: Counter[str] = Counter()
+    examples: list[str] = []
+    dropped: set[str] = set()
+    used = 0
+    for index, trial in enumerate(source.trials):
+        if trial.status not in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
+            skipped[f"{trial.status.value}"] += 1
+            continue
+        if trial.best(metric, direction) is None:
+            skipped["without a value"] += 1
+            continue
+        config, why = _fit(dict(trial.config), space, dropped)
+        if config is None:
+            skipped["outside this space"] += 1
+            if len(examples) < 3:
+                examples.append(f"trial {trial.trial_id}: {why}")
+            continue
+        _tell(searcher, -1 - index, config, trial.reports, resource)
+        used += 1
+    return _summary(source, searcher, used, len(source.trials), skipped, examples, dropped)
+
+
+def warm_start_from(source: Any, storage: BaseStorage | None, searcher: Searcher, space: Space,
+                    metric: str, direction: Direction, resource: str) -> str:
+    """``warm_start`` from ``source``: a study's name in ``storage``, a ``Study`` or a
+    ``StudyRecord``."""
+    if isinstance(source, str):
+        if storage is None:
+            raise HPOError(f"warm_start={source!r} names a stored study, but this study has no "
+                           f"storage to read it from: pass storage=... (or the Study)")
+        record = storage.load_study(source)
+    else:
+        record = source.snapshot() if hasattr(source, "snapshot") else source
+    return warm_start(searcher, record, space, metric, direction, resource)
+
+
+def _fit(config: dict[str, Any], space: Space, dropped: set[str]
+         ) -> tuple[dict[str, Any] | None, str]:
+    """``config`` as a configuration of ``space``, or None and why not."""
+    for name in [n for n in config if n not in space]:
+        dropped.add(name)
+        del config[name]
+    for name in [n for n in config if not space.is_active(n, config)]:
+        del config[name]
+    try:
+        space.validate(config)
+    except SpaceError as exc:
+        return None, str(exc)
+    return config, ""
+
+
+def _tell(searcher: Searcher, trial_id: int, config: dict[str, Any],
+          reports: Any, resource: str) -> None:
+    """As the scheduler would: every report to a searcher that learns from progress (under
+    Hyperband), then the last one as the final result."""
+    if not reports:
+        return
+    if searcher.uses_progress and searcher.resource is not None:
+        for values in reports:
+            if resource in values:
+                searcher.observe(trial_id, config, dict(values))
+    searcher.observe(trial_id, config, dict(reports[-1]), final=True)
+
+
+def _learns(searcher: Searcher) -> bool:
+    from .searchers import Searcher
+
+    return type(searcher)._observe is not Searcher._observe
+
+
+def _summary(source: StudyRecord, searcher: Searcher, used: int, total: int,
+             skipped: Counter[str], examples: list[str], dropped: set[str]) -> str:
+    text = (f"warm start from {source.name!r}: {used} of its {total} trials given to the "
+            f"{searcher.name} searcher as prior observations (not counted in the budget)")
+    if not _learns(searcher):
+        text += f"; {searcher.describe()} does not learn from results, so they change nothing"
+    if skipped:
+        parts = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items()))
+        text += f"; skipped {sum(skipped.values())}: {parts}"
+        if examples:
+            text += f" ({'; '.join(examples)})"
+    if dropped:
+        text += (f"; not in this study's space, so left out of its configurations: "
+                 f"{', '.join(sorted(dropped))}")
+    return text

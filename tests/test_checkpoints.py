@@ -1,0 +1,300 @@
+"""Trial checkpoints: ``checkpoint(obj)`` / ``restore()`` in trials, bounded files next to the
+storage, paused process trials that free their worker, resumes that continue from the last
+checkpoint, and restoring the best trial's object from a stored study in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jupyter_hpo import Real, checkpoint, restore, tune
+from jupyter_hpo.checkpoints import KEEP_BEST
+from jupyter_hpo.errors import HPOError
+from jupyter_hpo.storage import SQLiteStorage
+
+ROOT = Path(__file__).resolve().parents[1]
+SPACE = {"x": Real(0, 1)}
+
+
+def counting(config, report, trial, checkpoint, restore):
+    """Nine epochs; saves before each report; says where it resumed."""
+    state = restore()
+    start = 1 if state is None else state["epoch"] + 1
+    if state is not None:
+        trial.set(resumed_at=start)
+    trial.set(pid=os.getpid())
+    for epoch in range(start, 10):
+        checkpoint({"epoch": epoch, "x": config["x"]})
+        report(epoch=epoch, loss=config["x"] / epoch)
+
+
+def files(study):
+    folder = study.checkpoint_dir
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def fresh_python(code: str) -> dict:
+    """Run ``code`` in a new interpreter; its last line of output is JSON."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- saving, keeping, restoring ---------------------------------------------------------
+
+def test_finished_trials_keep_only_the_best_checkpoints(tmp_path):
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    study = tune(counting, SPACE, metric="loss", mode="min", trials=9, seed=0,
+                 storage=storage, name="fifo")
+    best = sorted(study.trials, key=lambda t: t.best("loss", "min"))[:KEEP_BEST]
+    assert files(study) == sorted(f"trial-{t.trial_id}.pkl" for t in best)
+    assert {t.trial_id for t in study.trials if t.checkpoint} == {t.trial_id for t in best}
+    assert study.checkpoint_dir == f"{storage.path}.checkpoints/{study.study_id}"
+    assert study.best_trial.restore() == {"epoch": 9, "x": study.best_config["x"]}
+    assert study.checkpoint_use() == (KEEP_BEST, sum(os.path.getsize(
+        os.path.join(study.checkpoint_dir, f)) for f in files(study)))
+    stored = storage.load_study("fifo")  # the stored records say which files are left
+    assert [t.trial_id for t in stored.trials if t.checkpoint] == \
+        sorted(t.trial_id for t in best)
+    with pytest.raises(HPOError, match=r"trial \d+ has no checkpoint: it never called "
+                                       r"checkpoint\(obj\), or its checkpoint was removed"):
+        next(t for t in study.trials if t.checkpoint is None).restore()
+
+
+def test_keep_checkpoints_keeps_every_one(tmp_path):
+    study = tune(counting, SPACE, metric="loss", mode="min", trials=7, seed=0,
+                 storage=SQLiteStorage(tmp_path / "runs.db"), keep_checkpoints=True)
+    assert len(files(study)) == 7 and all(t.checkpoint for t in study.trials)
+
+
+def test_stopped_trials_lose_their_checkpoints():
+    study = tune(counting, SPACE, metric="loss", mode="min", trials=12, seed=0,
+                 scheduler="hyperband", scheduler_options={"max_t": 9})
+    stopped = [t for t in study.trials if t.status == "stopped"]
+    assert stopped and all(t.checkpoint is None for t in stopped)
+    completed = {f"trial-{t.trial_id}.pkl" for t in study.trials if t.status == "completed"}
+    assert set(files(study)) <= completed and 0 < len(files(study)) <= KEEP_BEST
+    assert study.best_trial.restore()["epoch"] == 9  # without a storage file: a temp folder
+
+
+def test_checkpoint_and_restore_outside_a_trial_say_so():
+    with pytest.raises(RuntimeError, match=r"checkpoint\(\) was called outside a trial"):
+        checkpoint({"a": 1})
+    with pytest.raises(RuntimeError, match=r"restore\(\) was called outside a trial"):
+        restore()
+
+
+def test_torch_objects_are_saved_with_torch_and_restored_in_a_fresh_process(tmp_path):
+    torch = pytest.importorskip("torch")
+    db = str(tmp_path / "runs.db")
+
+    def train(config, report, checkpoint):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(),
+                                    torch.nn.Linear(4, 1))
+        with torch.no_grad():
+            model[2].bias.fill_(config["x"])
+        checkpoint({"model": model, "note": "whole module"})
+        with torch.no_grad():
+            report(loss=float(model(torch.ones(1, 3))[0, 0]) ** 2)
+
+    study = tune(train, SPACE, metric="loss", mode="min", trials=4, seed=0, storage=db,
+                 name="torch")
+    best = study.best_trial
+    assert best.checkpoint.kind == "torch" and best.checkpoint.file.endswith(".pt")
+    with torch.no_grad():
+        expected = float(best.restore()["model"](torch.ones(1, 3))[0, 0])
+    out = fresh_python(f"""
+import json, torch
+from jupyter_hpo import Study
+state = Study.load("torch", {db!r}).best_trial.restore(map_location="cpu")
+with torch.no_grad():
+    out = float(state["model"](torch.ones(1, 3))[0, 0])
+print(json.dumps({{"out": out,
+                  "note": state["note"], "type": type(state["model"]).__name__}}))
+""")
+    assert out == {"out": pytest.approx(expected), "note": "whole module", "type": "Sequential"}
+
+
+# --- the process executor: paused trials free their worker ---------------------------------
+
+def hyperband_promotion(objective, **options):
+    return tune(objective, SPACE, metric="loss", mode="min", trials=10, seed=0, workers=2,
+                executor="process", scheduler="hyperband",
+                scheduler_options={"max_t": 9, "type": "promotion"}, **options)
+
+
+def without_checkpoints(config, report, trial):
+    trial.set(pid=os.getpid())
+    for epoch in range(1, 10):
+        report(epoch=epoch, loss=config["x"] / epoch)
+
+
+def test_paused_process_trials_free_their_worker_and_resume_from_checkpoints(tmp_path):
+    db = str(tmp_path / "runs.db")
+    study = hyperband_promotion(counting, storage=db, name="promo")
+    assert study.counts()["failed"] == 0 and study.counts()["completed"] >= 1
+    resumed = [t for t in study.trials if "resumed_at" in t.user_attrs]
+    assert resumed  # promoted trials ran again from their checkpoints
+    for trial in study.trials:
+        epochs = [r["epoch"] for r in trial.reports]
+        assert epochs == list(range(1, len(epochs) + 1))  # no epoch lost or repeated
+    for trial in resumed:
+        assert trial.user_attrs["resumed_at"] >= 2
+    # two workers did everything: paused trials did not hold on to theirs
+    assert len({t.user_attrs["pid"] for t in study.trials}) <= 2
+    holding = hyperband_promotion(without_checkpoints)
+    assert len({t.user_attrs["pid"] for t in holding.trials}) > 2  # they hold their workers
+    best = study.best_trial.trial_id
+    out = fresh_python(f"""
+import json
+from jupyter_hpo import Study
+study = Study.load("promo", {db!r})
+print(json.dumps({{"best": study.best_trial.trial_id, "state": study.best_trial.restore()}}))
+""")
+    assert out == {"best": best, "state": {"epoch": 9, "x": study.best_config["x"]}}
+
+
+# --- %%hpo: --keep-checkpoints and %hpo show ----------------------------------------------
+
+CELL = """x = Real(0, 1)
+state = restore()
+for epoch in range((state or 0) + 1, 4):
+    checkpoint(epoch)
+    report(epoch=epoch, loss=x / epoch)
+"""
+
+
+@pytest.fixture(scope="module")
+def ip(ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    return ipython_shell
+
+
+def test_magic_checkpoints_and_show_disk_use(ip, tmp_path, capsys):
+    db = tmp_path / "runs.db"
+    ip.run_cell_magic("hpo", f"--trials 7 --seed 0 --quiet --storage {db} --name m "
+                             f"--keep-checkpoints", CELL)
+    study = ip.user_ns["_hpo"]
+    assert len(files(study)) == 7
+    capsys.readouterr()
+    ip.run_line_magic("hpo", f"show m --storage {db}")
+    line = next(x for x in capsys.readouterr().out.splitlines() if "checkpoints of m" in x)
+    assert line.startswith("jupyter_hpo: checkpoints of m: 7 files, ")
+    assert f"in {study.checkpoint_dir} (kept: every trial's)" in line
+    ip.run_line_magic("hpo", f"delete m --storage {db}")
+    assert not os.path.exists(study.checkpoint_dir)
+
+
+# --- --resume after a kernel crash ------------------------------------------------------
+
+CRASH_CELL = """%%hpo --name crash --trials 6 --workers 2 --seed 0 --quiet {extra}
+import time
+x = Real(0, 1)
+state = restore()
+start = 1 if state is None else state + 1
+if state is not None:
+    trial.set(resumed_at=start)
+for epoch in range(start, 8):
+    time.sleep(0.25)
+    checkpoint(epoch)
+    report(epoch=epoch, loss=x / epoch)
+"""
+
+
+@pytest.mark.timeout(240)
+def test_resume_after_a_crash_continues_from_the_last_checkpoint(study_storage):
+    import signal
+    import sqlite3
+
+    from jupyter_client.manager import start_new_kernel
+    from test_kernel import check_output, execute
+
+    def running_with_checkpoint():
+        try:
+            with sqlite3.connect(study_storage) as conn:
+                rows = conn.execute("SELECT checkpoint FROM trials WHERE status = 'running' "
+                                    "AND checkpoint IS NOT NULL").fetchall()
+        except sqlite3.OperationalError:  # the kernel is still making the file
+            return []
+        return [json.loads(r[0])["reports"] for r in rows]
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        kc.execute(CRASH_CELL.format(extra=""))
+        deadline = time.monotonic() + 90
+        while not (study_storage.exists() and any(n >= 2 for n in running_with_checkpoint())):
+            assert time.monotonic() < deadline, "no running trial stored a checkpoint"
+            time.sleep(0.05)
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        km.provisioner.process.wait(10)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        reply, _ = execute(kc, CRASH_CELL.format(extra="--resume"), timeout=150)
+        assert reply["status"] == "ok", reply
+        state = check_output(*execute(kc, """import json
+print("CHECK", json.dumps([{"id": t.trial_id, "status": t.status.value, "config": t.config,
+    "epochs": [r["epoch"] for r in t.reports], "attrs": dict(t.user_attrs),
+    "checkpoint": None if t.checkpoint is None else t.checkpoint.file} for t in _hpo.trials]))
+"""))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    interrupted = [t for t in state if t["status"] == "interrupted"]
+    continued = [t for t in state if "resumed_at" in t["attrs"]]
+    assert interrupted and continued
+    for trial in continued:
+        origin = next(t for t in interrupted if t["config"] == trial["config"])
+        assert origin["checkpoint"] is None  # it moved to the trial that continued it
+        assert trial["attrs"]["resumed_at"] >= 3 and trial["status"] == "completed"
+        # its curve is whole: the reports up to the checkpoint, then the new ones
+        assert trial["epochs"] == list(range(1, 8))
+        assert trial["epochs"][:trial["attrs"]["resumed_at"] - 1] == \
+            origin["epochs"][:trial["attrs"]["resumed_at"] - 1]
+
+
+def test_stopping_a_study_ends_released_trials(tmp_path):
+    import threading
+
+    from jupyter_hpo.objective import FunctionObjective
+    from jupyter_hpo.study import Study
+
+    def slow(config, report, trial, checkpoint, restore):
+        state = restore()
+        for epoch in range(1 if state is None else state + 1, 10):
+            time.sleep(0.05)
+            checkpoint(epoch)
+            report(epoch=epoch, loss=config["x"] / epoch)
+
+    study = Study(FunctionObjective(slow, "loss"), SPACE, metric="loss", mode="min",
+                  trials=40, seed=0, workers=2, executor="process", scheduler="hyperband",
+                  scheduler_options={"max_t": 9, "type": "promotion"})
+    study.start()
+    released = threading.Event()
+
+    def watch(event):
+        if event.kind == "trial_paused":
+            released.set()
+
+    study.subscribe(watch)
+    assert released.wait(60)
+    time.sleep(0.3)
+    study.stop("enough")
+    assert study.wait(60)
+    statuses = {t.status.value for t in study.trials}
+    assert statuses <= {"completed", "stopped", "cancelled"} and "cancelled" in statuses
+    assert study.state == "finished" and study.stop_reason == "enough"

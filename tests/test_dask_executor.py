@@ -1,0 +1,427 @@
+"""The Dask executor on real clusters: LocalClusters of worker processes, and a scheduler and
+workers started as subprocesses (``dask scheduler`` / ``dask worker``) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cloudpickle
+import pytest
+from distributed import Client, LocalCluster
+from IPython.core.error import UsageError
+
+from jupyter_hpo import HPOError, Int, Real, Study, TrialStatus, tune
+from jupyter_hpo.executors import DaskExecutor
+from jupyter_hpo.executors.dask import DIED
+from jupyter_hpo.objective import FunctionObjective
+from jupyter_hpo.space import Space
+
+pytestmark = pytest.mark.timeout(240)
+
+# Objectives defined here travel by value, so workers started as subprocesses (which cannot
+# import this test module) run them too.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_until(condition, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def running_tasks(client: Client) -> list[str]:
+    """What the scheduler has processing plus what any worker still executes."""
+    processing = [str(k) for keys in client.processing().values() for k in keys]
+    executing = client.run(_executing_keys)
+    return sorted(processing + [k for keys in executing.values() for k in keys])
+
+
+def _executing_keys(dask_worker) -> list[str]:
+    state = dask_worker.state
+    return [str(ts.key) for ts in set(state.executing) | set(state.long_running)]
+
+
+def make_study(fn, space, **options) -> Study:
+    return Study(FunctionObjective(fn, "loss"), Space(space), metric="loss", mode="min",
+                 **options)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of two single-threaded worker processes that outlives each study."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      scheduler_port=0, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+@pytest.fixture
+def fresh(client):
+    """The shared client with both workers up (a test may have restarted one)."""
+    client.wait_for_workers(2, timeout=60)
+    yield client
+    client.wait_for_workers(2, timeout=60)
+
+
+# --------------------------------------------------------------------------- objectives
+def curve(config, report):
+    print(f"trial x={config['x']:.4f}")
+    for epoch in range(1, 10):
+        time.sleep(0.02)
+        report(epoch=epoch, loss=config["x"] + 1 / epoch)
+
+
+def faulty(config, report):
+    report(epoch=1, loss=10.0 + config["i"])
+    if config["i"] == 1:
+        raise ValueError(f"bad trial {config['i']}")
+    if config["i"] == 2:
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.5)
+    return {"loss": float(config["i"]), "pid": os.getpid()}
+
+
+def slow(config, report):
+    for epoch in range(1, 200):
+        time.sleep(0.05)
+        report(epoch=epoch, loss=config["x"])
+
+
+def deaf(config, report):
+    """Trial 0 reports once, then computes for a minute without reporting."""
+    report(epoch=1, loss=config["i"])
+    if config["i"] == 0:
+        time.sleep(60)
+    slow({"x": 1.0}, report)
+
+
+# --------------------------------------------------------------------------- LocalCluster
+def test_magic_hyperband_on_an_owned_local_cluster(ipython_shell, monkeypatch):
+    """%%hpo --executor dask: a LocalCluster of --workers processes with the GPU resource
+    (faked GPUs), Hyperband stops trials, output and the header reach the dashboard, and the
+    cluster is closed with the study."""
+    from jupyter_hpo.widgets.dashboard import Dashboard
+
+    monkeypatch.setenv("JUPYTER_HPO_FAKE_GPUS", "1")
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.user_ns["offset"] = 0.5  # a notebook variable the cell reads: it travels
+    cell = ("import os\n"
+            "x = Real(0.0, 1.0)\n"
+            "epochs = 9\n"
+            "print('on', os.environ.get('CUDA_VISIBLE_DEVICES'), device)\n"
+            "for epoch in range(1, epochs + 1):\n"
+            "    report(epoch=epoch, loss=x + offset / epoch)\n")
+    ip.run_cell_magic("hpo", "--executor dask --workers 2 --gpus-per-trial 0.5 --trials 12 "
+                             "--scheduler hyperband --seed 3 --quiet", cell)
+    study = ip.user_ns["_hpo"]
+    assert study.state.value == "finished" and study.error is None
+    counts = study.counts()
+    assert counts["completed"] >= 1 and counts["stopped"] >= 1
+    assert counts["completed"] + counts["stopped"] == 12
+    assert {t.resources.split(" on ")[0] for t in study.trials} == {"GPU 0.5"}
+    workers = {t.resources.split(" on ")[1] for t in study.trials}
+    assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
+    for trial in study.trials:
+        assert study.trial_output(trial.trial_id) == "on 0 cuda:0\n"
+    assert ip.user_ns["x"] == study.best_config["x"]
+    executor = study.executor
+    assert executor.owns_cluster and executor.client.status == "closed"
+    assert executor.handle.cluster.status.name == "closed"
+    header = Dashboard(study).header.value
+    assert "LocalCluster tcp://127.0.0.1:" in header
+    assert executor.dashboard_link.startswith("http://127.0.0.1:")
+    assert f'<a href="{executor.dashboard_link}"' in header
+    executor.dashboard_link = 'http://127.0.0.1:1/"><script>alert(1)</script>'
+    header = Dashboard(study).header.value
+    assert "<script>" not in header and "&quot;&gt;&lt;script&gt;" in header
+
+
+def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
+    """--address NAME uses a Client of the notebook; a failing cell's traceback shows the
+    cell's own lines; the client is left open."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.user_ns["dask_client"] = fresh
+    cell = ("x = Int(0, 3)\n"
+            "if x == 2:\n"
+            "    raise RuntimeError('no good: ' + str(x))\n"
+            "report(loss=x)\n")
+    ip.run_cell_magic("hpo", "--executor dask --address dask_client --searcher grid --quiet "
+                             "-o _hpo_dask_client", cell)
+    study = ip.user_ns["_hpo_dask_client"]
+    assert study.workers == 2 and "(LocalCluster tcp://127.0.0.1:" in study.executor.describe()
+    failed = [t for t in study.trials if t.status is TrialStatus.FAILED]
+    assert [t.config["x"] for t in failed] == [2]
+    assert failed[0].error == "RuntimeError: no good: 2"
+    assert "raise RuntimeError('no good: ' + str(x))" in failed[0].traceback
+    assert study.counts()["completed"] == 3
+    assert fresh.status == "running"
+    with pytest.raises(UsageError, match="--address dask_study names a Study"):
+        ip.user_ns["dask_study"] = study
+        ip.run_cell_magic("hpo", "--executor dask --address dask_study --quiet", cell)
+
+
+def test_promotion_pauses_free_the_worker(fresh):
+    """Hyperband promotion on 2 workers: paused trials leave their worker thread (secede),
+    so more than 2 trials are alive at once, and promoted ones go on."""
+    events = []
+    study = make_study(curve, {"x": Real(0, 1)}, executor=fresh, trials=9, seed=1,
+                       scheduler="hyperband",
+                       scheduler_options={"max_t": 9, "type": "promotion"})
+    study.subscribe(lambda e: events.append((e.kind, e.trial.trial_id if e.trial else None)))
+    study.run()
+    kinds = [k for k, _ in events]
+    assert "trial_paused" in kinds and "trial_resumed" in kinds
+    alive = most = 0
+    for kind, _ in events:
+        alive += {"trial_started": 1, "trial_finished": -1}.get(kind, 0)
+        most = max(most, alive)
+    assert most > 2
+    assert all(t.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED) for t in study.trials)
+    assert any(len(t.reports) == 9 for t in study.trials)
+    assert fresh.status == "running"  # a client given by the user is never closed
+    assert running_tasks(fresh) == []
+
+
+def counting(config, report, trial, checkpoint, restore):
+    """Nine epochs, a checkpoint before each report; says where it resumed, and on which
+    worker process it ran."""
+    state = restore()
+    start = 1 if state is None else state["epoch"] + 1
+    if state is not None:
+        trial.set(resumed_at=start)
+    trial.set(pid=os.getpid())
+    for epoch in range(start, 10):
+        checkpoint({"epoch": epoch, "x": config["x"]})
+        report(epoch=epoch, loss=config["x"] / epoch)
+
+
+def test_promoted_trials_continue_from_checkpoints_as_new_tasks(fresh, tmp_path):
+    """With checkpoints, a paused trial ends its task (its worker is free) and a new task
+    continues it from its checkpoint when it is promoted; trial.set reaches the kernel."""
+    study = make_study(counting, {"x": Real(0, 1)}, executor=fresh, trials=9, seed=1,
+                       scheduler="hyperband", storage=str(tmp_path / "runs.db"),
+                       scheduler_options={"max_t": 9, "type": "promotion"})
+    study.run()
+    resumed = [t for t in study.trials if "resumed_at" in t.user_attrs]
+    assert resumed and study.counts()["failed"] == 0
+    for trial in study.trials:
+        epochs = [r["epoch"] for r in trial.reports]
+        assert epochs == list(range(1, len(epochs) + 1))
+        assert "pid" in trial.user_attrs
+    assert len({t.user_attrs["pid"] for t in study.trials}) <= 2  # the cluster's 2 workers
+    assert study.best_trial.restore() == {"epoch": 9, "x": study.best_config["x"]}
+    assert running_tasks(fresh) == []
+
+
+def test_killed_worker_fails_only_its_trial(fresh):
+    """A worker SIGKILLed mid-trial fails that trial; a trial's exception keeps its
+    traceback; the others complete on the surviving (and restarted) workers."""
+    study = make_study(faulty, {"i": Int(0, 4)}, executor=fresh, searcher="grid", trials=5)
+    study.run()
+    by_id = {t.trial_id: t for t in study.trials}
+    assert by_id[2].status is TrialStatus.FAILED and by_id[2].error.startswith(DIED)
+    assert by_id[1].status is TrialStatus.FAILED
+    assert by_id[1].error == "ValueError: bad trial 1"
+    assert by_id[1].traceback.startswith("Traceback (most recent call last):\n  File ")
+    assert "in faulty" in by_id[1].traceback and "run_trial" not in by_id[1].traceback
+    for i in (0, 3, 4):
+        assert by_id[i].status is TrialStatus.COMPLETED, by_id[i].error
+    assert study.error is None and study.state.value == "finished"
+    assert running_tasks(fresh) == []
+
+
+def test_resources_no_worker_has(fresh):
+    for option, value, resource in (("gpus_per_trial", 1, "GPU"), ("cpus_per_trial", 2, "CPU")):
+        with pytest.raises(HPOError) as info:
+            tune(curve, {"x": Real(0, 1)}, metric="loss", executor=fresh, **{option: value})
+        message = str(info.value)
+        flag = "--" + option.replace("_", "-")
+        assert f"{flag} {value} needs Dask workers with the resource {resource}={value}" \
+            in message
+        assert "none of the 2 workers" in message and "no resources" in message
+    assert running_tasks(fresh) == []
+
+
+def test_interrupt_cancels_the_tasks(fresh):
+    """Ctrl-C during study.run(): running trials end cancelled and the scheduler has no task
+    left."""
+    study = make_study(slow, {"x": Real(0, 1)}, executor=fresh, workers=2, trials=6)
+    reports = []
+
+    def on_event(event):
+        if event.kind == "report":
+            reports.append(event)
+            if len(reports) == 4:
+                _thread.interrupt_main()
+
+    study.subscribe(on_event)
+    with pytest.raises(KeyboardInterrupt):
+        study.run()
+    assert study.done and len(study.trials) == 2
+    assert all(t.status is TrialStatus.CANCELLED for t in study.trials)
+    assert wait_until(lambda: running_tasks(fresh) == [], 10)
+
+
+def test_stop_trial_and_stop_study(fresh):
+    """Stop trial on a trial that no longer reports: its task is cancelled and its worker
+    restarted; Stop study then ends the other trial; nothing is left running."""
+    study = make_study(deaf, {"i": Int(0, 1)}, executor=fresh, searcher="grid", workers=2,
+                       trials=2)
+    study.start()
+    assert wait_until(lambda: all(t.reports for t in study.trials) and len(study.trials) == 2)
+    assert study.stop_trial(0)
+    assert wait_until(lambda: study.trials[0].status is TrialStatus.CANCELLED, 30)
+    assert study.trials[1].status is TrialStatus.RUNNING
+    study.stop()
+    assert study.wait(30)
+    assert [t.status for t in study.trials] == [TrialStatus.CANCELLED] * 2
+    assert study.state.value == "finished"
+    assert wait_until(lambda: running_tasks(fresh) == [], 20)
+
+
+# --------------------------------------------------------------------------- external
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def external_cluster(tmp_path: Path, workers: int = 2):
+    """``dask scheduler`` and ``dask worker`` (with nannies) as subprocesses on 127.0.0.1."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
+        "PYTHONPATH", "")]), "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+    scheduler_file = tmp_path / f"scheduler-{time.monotonic_ns()}.json"
+    cli = [sys.executable, "-m", "distributed.cli"]
+    processes = [subprocess.Popen(
+        [*cli[:2], "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--no-dashboard", "--scheduler-file", str(scheduler_file)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        assert wait_until(scheduler_file.exists, 60), "the scheduler did not start"
+        time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        processes.append(subprocess.Popen(
+            [*cli[:2], "distributed.cli.dask_worker", address, "--nworkers", str(workers),
+             "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        with Client(address, timeout=30, set_as_default=False) as client:
+            client.wait_for_workers(workers, timeout=90)
+        yield address, processes
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def test_external_cluster_by_address(tmp_path, ipython_shell):
+    with external_cluster(tmp_path) as (address, processes):
+        study = make_study(curve, {"x": Real(0, 1)}, executor="dask", trials=4, seed=0,
+                           executor_options={"address": address})
+        assert study.workers == 2  # the cluster's capacity: 2 workers of one thread
+        assert study.executor.describe() == f"2 trials at once on Dask (Dask cluster " \
+                                            f"{address})"
+        study.run()
+        assert study.counts()["completed"] == 4
+        assert all(t.resources.startswith("tcp://127.0.0.1:") for t in study.trials)
+        assert study.trial_output(0).startswith("trial x=")
+        assert all(p.poll() is None for p in processes)  # never closed by the study
+        with Client(address, timeout=10, set_as_default=False) as client:
+            assert len(client.scheduler_info(n_workers=-1)["workers"]) == 2
+            assert running_tasks(client) == []
+            assert client.run_on_scheduler(_queues) == []  # every trial's queues released
+
+
+def _queues(dask_scheduler) -> list[str]:
+    return sorted(dask_scheduler.extensions["queues"].queues)
+
+
+def test_cluster_disappearing_ends_the_study(tmp_path, study_storage):
+    with external_cluster(tmp_path, workers=1) as (address, processes):
+        study = make_study(first_quick, {"x": Real(0, 1)},
+                           executor="dask", executor_options={"address": address},
+                           trials=5, storage=str(study_storage), name="lost")
+        study.start()
+        assert wait_until(lambda: study.counts()["completed"] >= 1 and
+                          any(t.reports for t in study.trials if not t.status.finished), 60)
+        os.killpg(processes[0].pid, signal.SIGKILL)  # the scheduler
+        assert study.wait(60)
+    assert study.state.value == "failed"
+    assert str(study.error).startswith("the Dask cluster went away; the finished trials are "
+                                       f"kept\nDask cluster {address} is unreachable (")
+    assert study.stop_reason == "study stopped: the Dask cluster went away; the finished " \
+                                "trials are kept"
+    completed = [t for t in study.trials if t.status is TrialStatus.COMPLETED]
+    assert len(completed) >= 1
+    stored = Study.load("lost", str(study_storage))
+    assert [t.trial_id for t in stored.trials if t.status is TrialStatus.COMPLETED] == \
+        [t.trial_id for t in completed]
+    assert "went away" in str(stored.error)
+
+
+def first_quick(config, report, trial):
+    """Trial 0 ends at once; the others report for about 5 s."""
+    for epoch in range(1, 3 if trial.trial_id == 0 else 100):
+        time.sleep(0.05)
+        report(epoch=epoch, loss=config["x"])
+
+
+def test_unreachable_address_fails_fast_before_any_trial(ipython_shell):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(HPOError) as info:
+        make_study(curve, {"x": Real(0, 1)}, executor="dask",
+                   executor_options={"address": address, "connect_timeout": 1.0})
+    assert time.monotonic() - started < 20
+    assert f"cannot reach the Dask cluster at {address} within 1s" in str(info.value)
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    with pytest.raises(UsageError, match=f"cannot reach the Dask cluster at {address}"):
+        ip.run_cell_magic("hpo", f"--executor dask --address {address} --quiet",
+                          "x = Real(0, 1)\nreport(loss=x)\n")
+    with pytest.raises(UsageError, match="--address applies to --executor dask"):
+        ip.run_cell_magic("hpo", f"--address {address} --quiet",
+                          "x = Real(0, 1)\nreport(loss=x)\n")
+    with pytest.raises(ValueError, match="must be a Dask scheduler address"):
+        DaskExecutor(address="not an address")
+
+
+def test_unpicklable_variable_is_an_error_before_any_trial(ipython_shell):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.user_ns["guard"] = threading.Lock()
+    ip.user_ns.pop("_hpo_dask_unpicklable", None)
+    with pytest.raises(UsageError, match="notebook variable 'guard'"):
+        ip.run_cell_magic("hpo", "--executor dask --quiet -o _hpo_dask_unpicklable",
+                          "x = Real(0, 1)\nwith guard:\n    report(loss=x)\n")
+    assert "_hpo_dask_unpicklable" not in ip.user_ns
+
+
+def test_import_and_load_ext_do_not_import_dask():
+    script = ("import sys, jupyter_hpo, jupyter_hpo.magic, jupyter_hpo.executors\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+              "('dask', 'distributed')))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,235 @@
+"""Known configurations first (``study.enqueue``, ``points_to_evaluate``, ``%%hpo --enqueue``)
+and warm starts from a stored study (``warm_start=``, ``%%hpo --warm-start``)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from jupyter_hpo import Categorical, Int, Real, Study, tune
+from jupyter_hpo.storage import SQLiteStorage
+
+SPACE = {"lr": Real(1e-3, 1e-1, log=True), "units": Int(8, 64, step=8),
+         "act": Categorical("relu", "tanh")}
+
+
+def score(config):
+    return config["units"] / 64 - abs(config["lr"] - 0.01) * 10 + (config["act"] == "tanh")
+
+
+# --- enqueue ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("searcher", ["random", "grid", "tpe", "bayesopt", "rl"])
+def test_points_to_evaluate_run_first_in_order_and_partial_ones_are_completed(searcher):
+    points = [{"lr": 0.01, "units": 64, "act": "tanh"}, {"lr": 0.05}, {"act": "relu", "units": 8}]
+    study = tune(score, SPACE, metric="score", mode="max", trials=6, seed=0, searcher=searcher,
+                 points_to_evaluate=points,
+                 searcher_options={"points": 2} if searcher == "grid" else {})
+    first = [dict(t.config) for t in study.trials[:3]]
+    assert first[0] == points[0]
+    assert first[1]["lr"] == 0.05 and set(first[1]) == set(SPACE)
+    assert (first[2]["act"], first[2]["units"]) == ("relu", 8) and set(first[2]) == set(SPACE)
+    assert [t.enqueued for t in study.trials[:3]] == points
+    assert all(t.enqueued is None for t in study.trials[3:])
+    assert len(study.trials) == 6  # they count against the budget
+
+
+def test_grid_keeps_its_points_when_a_partial_configuration_is_enqueued():
+    space = {"a": Categorical(1, 2), "b": Categorical("x", "y")}
+    study = tune(lambda c: c["a"], space, metric="score", mode="max", searcher="grid",
+                 points_to_evaluate=[{"a": 2}])
+    grid = [dict(t.config) for t in study.trials[1:]]
+    assert grid == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "b": "x"},
+                    {"a": 2, "b": "y"}]
+
+
+def test_study_enqueue_while_it_runs():
+    release = threading.Event()
+
+    def slow(config):
+        release.wait(10)
+        return score(config)
+
+    from jupyter_hpo.objective import FunctionObjective
+
+    study = Study(FunctionObjective(slow, "score"), SPACE, metric="score", mode="max",
+                  trials=4, workers=1, seed=0)
+    study.start()
+    study.enqueue({"lr": 0.02, "units": 16, "act": "relu"})
+    study.enqueue({"act": "tanh"})
+    assert study.queue == ({"lr": 0.02, "units": 16, "act": "relu"}, {"act": "tanh"})
+    release.set()
+    study.wait()
+    assert dict(study.trials[1].config) == {"lr": 0.02, "units": 16, "act": "relu"}
+    assert study.trials[2].config["act"] == "tanh" and study.queue == ()
+    with pytest.raises(Exception, match="the study has ended"):
+        study.enqueue({"act": "relu"})
+
+
+@pytest.mark.parametrize("point, message", [
+    ({"lrr": 0.1}, (r"points_to_evaluate\[0\] names 'lrr', which is not a hyperparameter "
+                    r"of the study \(its hyperparameters: lr, units, act\)")),
+    ({"lr": 5.0}, r"has lr=5.0, which is outside Real\(0.001, 0.1, log=True\)"),
+    ({"units": 12}, r"has units=12, which is outside Int\(8, 64, step=8\)"),
+    ("lr=0.1", "must be a list of dicts"),
+])
+def test_bad_points_name_the_value_and_the_rule(point, message):
+    points = point if isinstance(point, str) else [point]
+    with pytest.raises(ValueError, match=message):
+        tune(score, SPACE, metric="score", mode="max", trials=2, points_to_evaluate=points)
+
+
+def test_conditional_points_need_what_their_condition_reads():
+    space = {"arch": Categorical("mlp", "cnn"), "kernel": Int(3, 7, when="arch == 'cnn'")}
+    with pytest.raises(ValueError, match="kernel is only used when arch == 'cnn': give arch"):
+        tune(lambda c: 1.0, space, metric="score", mode="max", points_to_evaluate=[{"kernel": 5}])
+    study = tune(lambda c: c.get("kernel", 0), space, metric="score", mode="max", trials=3,
+                 points_to_evaluate=[{"arch": "cnn", "kernel": 5}, {"arch": "mlp"}])
+    assert [dict(t.config) for t in study.trials[:2]] == [{"arch": "cnn", "kernel": 5},
+                                                         {"arch": "mlp"}]
+
+
+def test_the_queue_is_stored_and_resumed_once(tmp_path):
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    points = [{"units": 8}, {"units": 16}, {"units": 24}, {"units": 32}]
+    gate = threading.Event()
+
+    def first_waits(config):
+        gate.wait(10)
+        return score(config)
+
+    from jupyter_hpo.objective import FunctionObjective
+
+    study = Study(FunctionObjective(first_waits, "score"), SPACE, metric="score", mode="max",
+                  trials=10, workers=1, seed=0, storage=storage, name="q",
+                  points_to_evaluate=points)
+    study.start()
+    study.stop("stopped early")  # trial 0 runs on, the rest of the queue stays
+    gate.set()
+    study.wait()
+    stored = storage.load_study("q")
+    assert len(stored.trials) == 1 and [dict(c) for c in stored.queue] == points[1:]
+    resumed = tune(score, SPACE, metric="score", mode="max", trials=6, seed=0,
+                   storage=storage, name="q", resume=True, points_to_evaluate=points)
+    units = [t.config["units"] for t in resumed.trials]
+    assert units[:4] == [8, 16, 24, 32]  # each point once: the stored queue, not again
+    assert "4 of the configurations to evaluate first were run or queued by this study " \
+        "already" in " ".join(resumed.notes)
+    assert resumed.queue == () and storage.load_study("q").queue == ()
+
+
+# --- warm start ---------------------------------------------------------------------------
+
+def old_study(storage, name="old", space=None, trials=12, **options):
+    return tune(score, space or SPACE, metric="score", mode="max", trials=trials, seed=1,
+                storage=storage, name=name, **options)
+
+
+def test_warm_start_feeds_stored_results_without_spending_the_budget(tmp_path, capsys):
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    old_study(storage)
+    study = tune(score, SPACE, metric="score", mode="max", trials=3, seed=2, storage=storage,
+                 name="new", searcher="tpe", searcher_options={"n_startup": 5},
+                 warm_start="old")
+    assert len(study.trials) == 3 and study.spent == 3
+    searcher = study.scheduler.searcher
+    assert sorted(i for i in searcher.results if i < 0) == list(range(-12, 0))
+    out = capsys.readouterr().out
+    assert "jupyter_hpo: warm start from 'old': 12 of its 12 trials given to the tpe searcher " \
+           "as prior observations (not counted in the budget)" in out
+    # with 12 prior results, tpe proposes from its model at once (n_startup=5)
+    assert study.trials[0].config != tune(score, SPACE, metric="score", mode="max", trials=1,
+                                          seed=2, searcher="tpe").trials[0].config
+    assert Study.load("new", storage).settings["warm_start"] == "old"
+
+
+def test_warm_start_says_what_it_skipped(tmp_path):
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    wide = dict(SPACE, lr=Real(1e-4, 1.0, log=True), extra=Int(1, 3))
+    base = {"units": 16, "act": "relu", "extra": 2}
+    points = [dict(base, lr=0.5), dict(base, lr=0.9), dict(base, lr=0.01), dict(base, lr=0.02)]
+
+    def fails_on_units_24(config):
+        if config["units"] == 24:
+            raise RuntimeError("boom")
+        return score(config)
+
+    tune(fails_on_units_24, wide, metric="score", mode="max", trials=5, seed=1,
+         storage=storage, name="old", points_to_evaluate=[*points, dict(base, units=24,
+                                                                         lr=0.03)])
+    study = tune(score, SPACE, metric="score", mode="max", trials=1, storage=storage,
+                 name="new", searcher="random", warm_start="old")
+    note = study.notes[-1]
+    assert "warm start from 'old': 2 of its 5 trials given to the random searcher" in note
+    assert "random search does not learn from results, so they change nothing" in note
+    assert "skipped 3: 1 failed, 2 outside this space (trial 0: lr=0.5 is outside " \
+           "Real(0.001, 0.1, log=True); trial 1: lr=0.9 is outside" in note
+    assert "not in this study's space, so left out of its configurations: extra" in note
+
+
+def test_warm_start_needs_the_same_metric_and_mode(tmp_path):
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    old_study(storage, trials=2)
+    with pytest.raises(Exception, match="cannot warm-start from 'old': it optimised 'score', "
+                                        "but this study optimises 'loss'"):
+        tune(score, SPACE, metric="loss", mode="min", storage=storage, warm_start="old")
+    with pytest.raises(Exception, match="it was to maximise 'score', but this study is to "
+                                        "minimise it"):
+        tune(score, SPACE, metric="score", mode="min", storage=storage, warm_start="old")
+    with pytest.raises(Exception, match="no study named 'nope'"):
+        tune(score, SPACE, metric="score", mode="max", storage=storage, warm_start="nope")
+
+
+def test_warm_start_from_a_study_object_and_multi_fidelity(tmp_path):
+    def train(config, report):
+        for epoch in range(1, 10):
+            report(epoch=epoch, score=score(config) * epoch / 9)
+
+    old = tune(train, SPACE, metric="score", mode="max", trials=8, seed=0,
+               scheduler="hyperband", scheduler_options={"max_t": 9})
+    study = tune(train, SPACE, metric="score", mode="max", trials=2, seed=0,
+                 scheduler="hyperband", scheduler_options={"max_t": 9}, searcher="bohb",
+                 searcher_options={"min_points_in_model": 2}, warm_start=old)
+    levels = study.scheduler.searcher.observations
+    assert any(trial_id < 0 for rung in levels.values() for trial_id in rung)
+    assert len(study.trials) == 2
+
+
+# --- the magic ----------------------------------------------------------------------------
+
+CELL = """lr = Real(1e-3, 1e-1, log=True)
+units = Int(8, 64, step=8)
+act = Categorical("relu", "tanh")
+report(score=units / 64 - abs(lr - 0.01) * 10 + (act == "tanh"))
+"""
+
+
+@pytest.fixture(scope="module")
+def ip(ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    return ipython_shell
+
+
+def test_magic_enqueue_and_warm_start(ip, capsys):
+    ip.run_cell_magic("hpo", "--name first --trials 4 --seed 0 --quiet "
+                             "--enqueue '{\"lr\": 0.01, \"units\": 64, \"act\": \"tanh\"}' "
+                             "--enqueue \"{'units': 8}\"", CELL)
+    first = ip.user_ns["_hpo"]
+    assert dict(first.trials[0].config) == {"lr": 0.01, "units": 64, "act": "tanh"}
+    assert first.trials[1].config["units"] == 8 and first.trials[1].enqueued == {"units": 8}
+    capsys.readouterr()
+    ip.run_cell_magic("hpo", "--name second --trials 2 --seed 0 --quiet --searcher tpe "
+                             "--warm-start first", CELL)
+    assert "jupyter_hpo: warm start from 'first': 4 of its 4 trials given to the tpe " \
+           "searcher" in capsys.readouterr().out
+    assert len(ip.user_ns["_hpo"].trials) == 2
+
+
+def test_magic_refuses_a_bad_enqueue(ip):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match=r"--enqueue '\[1, 2\]' must be a dict"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet --enqueue '[1, 2]'", CELL)
+    with pytest.raises(UsageError, match="names 'units2', which is not a hyperparameter"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet --enqueue '{\"units2\": 8}'", CELL)
