@@ -1,0 +1,54 @@
+"""The Jupyter server extension of jupyter_hpo: REST handlers under ``/jupyter-hpo/`` over the
+storage interface and the cell parser, used by the JupyterLab extension (studies panel, study
+view, editor diagnostics, status bar).
+
+It is enabled by ``etc/jupyter/jupyter_server_config.d/jupyter_hpo.json``, which the package
+installs; ``jupyter server extension list`` shows it. Settings (``jupyter_server_config.py``
+or ``--JupyterHPO.search_depth=3``):
+
+- ``JupyterHPO.search_depth``: how many folders below the server's root are searched for
+  storage files (default 2).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from traitlets import Int
+from traitlets.config import Configurable
+
+__all__ = ["JupyterHPO"]
+
+
+class JupyterHPO(Configurable):
+    """Settings of the jupyter_hpo server extension."""
+
+    search_depth = Int(
+        2, config=True,
+        help="How many folders below the server's root are searched for storage files "
+             "(jupyter_hpo.db, and *.db/*.sqlite files written by jupyter_hpo); 0 searches "
+             "the root only.")
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "jupyter_hpo.server"}]
+
+
+def _load_jupyter_server_extension(server_app: Any) -> None:
+    """Register the handlers on the running server."""
+    from .files import StorageFiles
+    from .handlers import handlers
+
+    settings = JupyterHPO(config=server_app.config)
+    if settings.search_depth < 0:
+        raise ValueError(f"JupyterHPO.search_depth is {settings.search_depth}, but must be "
+                         f">= 0")
+    web_app = server_app.web_app
+    files = StorageFiles(server_app.root_dir, settings.search_depth,
+                         os.environ.get("JUPYTER_HPO_STORAGE"))
+    web_app.settings["jupyter_hpo_files"] = files
+    web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    server_app.log.info("jupyter_hpo: studies panel handlers at %sjupyter-hpo/ (root %s, "
+                        "depth %d)", web_app.settings["base_url"], files.root,
+                        settings.search_depth)

@@ -1,0 +1,304 @@
+/**
+ * The study view's charts, drawn by Chart.js (canvas: study strings are never markup):
+ * learning curves, the history of trial values and the incumbent over time. Hovering a point
+ * shows its trial, status and configuration.
+ */
+import {
+  Chart,
+  ChartDataset,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  ScatterController,
+  Title,
+  Tooltip,
+  TooltipItem
+} from 'chart.js';
+
+import { formatNumber, formatValue, IStudy, ITrial, TrialStatus } from './types';
+
+Chart.register(
+  LineController,
+  ScatterController,
+  LineElement,
+  PointElement,
+  LinearScale,
+  Tooltip,
+  Legend,
+  Title,
+  Filler
+);
+
+/** A colour per trial status (as the dashboard's curves). */
+export const STATUS_COLORS: Record<TrialStatus, string> = {
+  running: '#1f77b4',
+  paused: '#bcbd22',
+  completed: '#2ca02c',
+  stopped: '#ff7f0e',
+  cancelled: '#7f7f7f',
+  failed: '#d62728',
+  interrupted: '#9467bd'
+};
+
+type Point = { x: number; y: number; trial: number };
+
+function configLines(trial: ITrial | undefined): string[] {
+  if (!trial) {
+    return [];
+  }
+  return Object.entries(trial.config).map(([k, v]) => `${k} = ${formatValue(v)}`);
+}
+
+function metricOf(report: { [key: string]: unknown }, metric: string): number | null {
+  const value = report[metric];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** One chart of the study view; `update` replaces its data without animation. */
+abstract class StudyChart {
+  readonly node: HTMLElement;
+  protected chart: Chart | null = null;
+  protected trials = new Map<number, ITrial>();
+  private _canvas: HTMLCanvasElement;
+  private _live: HTMLElement;
+
+  constructor(
+    readonly title: string,
+    className: string
+  ) {
+    this.node = document.createElement('div');
+    this.node.className = `jp-hpo-chart ${className}`;
+    this._canvas = document.createElement('canvas');
+    this._canvas.setAttribute('role', 'img');
+    this._canvas.setAttribute('aria-label', title);
+    // The canvas tooltip's text, for screen readers (a canvas has no text of its own).
+    this._live = document.createElement('div');
+    this._live.className = 'jp-hpo-chart-hover';
+    this._live.setAttribute('aria-live', 'polite');
+    this.node.append(this._canvas, this._live);
+  }
+
+  /** Mirror the tooltip shown on the canvas as text. */
+  private _announce(tooltip: any): void {
+    if (!tooltip || tooltip.opacity === 0) {
+      return;
+    }
+    const lines: string[] = [
+      ...(tooltip.title ?? []),
+      ...(tooltip.body ?? []).flatMap((b: { lines: string[] }) => b.lines),
+      ...(tooltip.afterBody ?? [])
+    ];
+    this._live.textContent = lines.join('\n');
+  }
+
+  protected abstract datasets(study: IStudy): ChartDataset<'line' | 'scatter', Point[]>[];
+  protected abstract axes(study: IStudy): { x: string; y: string };
+
+  update(study: IStudy): void {
+    this.trials = new Map(study.trials_detail.map(t => [t.trial_id, t]));
+    const datasets = this.datasets(study);
+    const axes = this.axes(study);
+    if (!this.chart) {
+      this.chart = new Chart(this._canvas, {
+        type: 'line',
+        data: { datasets },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          parsing: false,
+          normalized: true,
+          interaction: { mode: 'nearest', intersect: false },
+          plugins: {
+            legend: { display: false },
+            title: { display: true, text: this.title },
+            tooltip: {
+              external: context => this._announce(context.tooltip),
+              callbacks: {
+                title: items => this.tooltipTitle(items),
+                label: item => this.tooltipLabel(item, study.metric),
+                afterBody: items =>
+                  configLines(this.trials.get((items[0]?.raw as Point | undefined)?.trial ?? -1))
+              }
+            }
+          },
+          scales: {
+            x: {
+              type: 'linear',
+              title: { display: true, text: axes.x },
+              ticks: axes.x === 'trial' ? { precision: 0 } : {}
+            },
+            y: { type: 'linear', title: { display: true, text: axes.y } }
+          }
+        }
+      });
+    } else {
+      this.chart.data.datasets = datasets;
+      const scales = this.chart.options.scales as any;
+      scales.x.title.text = axes.x;
+      scales.y.title.text = axes.y;
+      this.chart.update('none');
+    }
+  }
+
+  protected tooltipTitle(items: TooltipItem<any>[]): string {
+    const point = items[0]?.raw as Point | undefined;
+    const trial = point ? this.trials.get(point.trial) : undefined;
+    return trial ? `trial ${trial.trial_id} (${trial.status})` : '';
+  }
+
+  protected tooltipLabel(item: TooltipItem<any>, metric: string): string {
+    const point = item.raw as Point;
+    return `${metric} ${formatNumber(point.y)} at ${formatNumber(point.x)}`;
+  }
+
+  dispose(): void {
+    this.chart?.destroy();
+    this.chart = null;
+  }
+}
+
+/** Every trial's metric against the resource, coloured by status; the best trial in black. */
+export class CurvesChart extends StudyChart {
+  constructor() {
+    super('Learning curves', 'jp-hpo-chart-curves');
+  }
+
+  protected axes(study: IStudy): { x: string; y: string } {
+    return { x: study.resource, y: study.metric };
+  }
+
+  protected datasets(study: IStudy): ChartDataset<'line', Point[]>[] {
+    return study.trials_detail.map(trial => {
+      const best = trial.trial_id === study.best_trial;
+      const data: Point[] = [];
+      trial.reports.forEach((report, i) => {
+        const y = metricOf(report, study.metric);
+        const resource = report[study.resource];
+        const x = typeof resource === 'number' ? resource : i + 1;
+        if (y !== null) {
+          data.push({ x, y, trial: trial.trial_id });
+        }
+      });
+      const color = best ? '#000000' : STATUS_COLORS[trial.status];
+      return {
+        type: 'line',
+        label: `trial ${trial.trial_id}`,
+        data,
+        borderColor: color,
+        backgroundColor: color,
+        borderWidth: best ? 3 : 1.5,
+        borderDash: trial.status === 'stopped' ? [4, 3] : [],
+        pointRadius: 1.5,
+        order: best ? 0 : 1
+      };
+    });
+  }
+
+  protected tooltipLabel(item: TooltipItem<any>, metric: string): string {
+    const point = item.raw as Point;
+    return `${metric} ${formatNumber(point.y)} at ${formatNumber(point.x)}`;
+  }
+}
+
+/** Each trial's best value against its number, coloured by status, and the best so far. */
+export class HistoryChart extends StudyChart {
+  constructor() {
+    super('History', 'jp-hpo-chart-history');
+  }
+
+  protected axes(study: IStudy): { x: string; y: string } {
+    return { x: 'trial', y: study.metric };
+  }
+
+  protected datasets(study: IStudy): ChartDataset<'line' | 'scatter', Point[]>[] {
+    const points: Point[] = [];
+    const colors: string[] = [];
+    const bestSoFar: Point[] = [];
+    let best: number | null = null;
+    const sorted = [...study.trials_detail].sort((a, b) => a.trial_id - b.trial_id);
+    for (const trial of sorted) {
+      if (trial.best === null) {
+        continue;
+      }
+      points.push({ x: trial.trial_id, y: trial.best, trial: trial.trial_id });
+      colors.push(STATUS_COLORS[trial.status]);
+      if (
+        trial.status !== 'failed' &&
+        (best === null || (study.mode === 'min' ? trial.best < best : trial.best > best))
+      ) {
+        best = trial.best;
+      }
+      if (best !== null) {
+        bestSoFar.push({ x: trial.trial_id, y: best, trial: trial.trial_id });
+      }
+    }
+    return [
+      {
+        type: 'scatter',
+        label: 'trials',
+        data: points,
+        pointBackgroundColor: colors,
+        pointBorderColor: colors,
+        pointRadius: 4,
+        pointHoverRadius: 6
+      },
+      {
+        type: 'line',
+        label: 'best so far',
+        data: bestSoFar,
+        borderColor: '#000000',
+        backgroundColor: '#000000',
+        borderWidth: 1.5,
+        stepped: 'before',
+        pointRadius: 0
+      }
+    ];
+  }
+
+  protected tooltipLabel(item: TooltipItem<any>, metric: string): string {
+    const point = item.raw as Point;
+    const what = item.dataset.label === 'best so far' ? 'best so far' : 'best';
+    return `${what} ${metric} ${formatNumber(point.y)}`;
+  }
+}
+
+/** The best value against seconds since the study started. */
+export class IncumbentChart extends StudyChart {
+  constructor() {
+    super('Incumbent over time', 'jp-hpo-chart-incumbent');
+  }
+
+  protected axes(study: IStudy): { x: string; y: string } {
+    return { x: 'seconds since the start', y: `best ${study.metric}` };
+  }
+
+  protected datasets(study: IStudy): ChartDataset<'line', Point[]>[] {
+    const data: Point[] = study.incumbents
+      .filter(([, , value]) => value !== null)
+      .map(([at, trial, value]) => ({ x: at, y: value as number, trial }));
+    if (data.length > 0) {
+      data.push({ ...data[data.length - 1], x: Math.max(study.elapsed, data[data.length - 1].x) });
+    }
+    return [
+      {
+        type: 'line',
+        label: 'incumbent',
+        data,
+        borderColor: '#1f77b4',
+        backgroundColor: '#1f77b4',
+        stepped: 'before',
+        pointRadius: 3,
+        borderWidth: 2
+      }
+    ];
+  }
+
+  protected tooltipLabel(item: TooltipItem<any>, metric: string): string {
+    const point = item.raw as Point;
+    return `best ${metric} ${formatNumber(point.y)} after ${formatNumber(point.x)} s`;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The JupyterLab (and Notebook 7) extension of jupyter_hpo:
+ * - `jupyter-hpo:studies`: the studies panel, the study view, the status bar item and the
+ *   commands (open the panel, insert a `%%hpo` template cell, stop all running studies);
+ * - `jupyter-hpo:diagnostics`: `%%hpo` annotations checked in the editor as you type.
+ */
+import {
+  ILabShell,
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { IStatusBar } from '@jupyterlab/statusbar';
+
+import { hpoDiagnostics } from './diagnostics';
+import { hpoIcon } from './icons';
+import { StudiesModel } from './model';
+import { StudiesPanel } from './panel';
+import { StudiesStatus } from './statusbar';
+import { StudyView, studyViewId } from './studyView';
+
+export namespace CommandIDs {
+  export const openPanel = 'jupyter-hpo:open-panel';
+  export const openStudy = 'jupyter-hpo:open-study';
+  export const insertTemplate = 'jupyter-hpo:insert-template';
+  export const stopAll = 'jupyter-hpo:stop-all';
+}
+
+/** The cell that "Insert a %%hpo template cell" adds: runnable as it is. */
+export const TEMPLATE = `%%hpo --trials 20 --workers 2 --scheduler hyperband
+lr     = Real(1e-4, 1e-1, log=True)
+units  = Int(16, 256, log=True)
+act    = Categorical("relu", "tanh")
+epochs = 10              # Hyperband's max_t is taken from here
+
+for epoch in range(1, epochs + 1):
+    # replace with one epoch of your training and its validation loss
+    val_loss = abs(lr - 0.01) * 10 + 16 / units + (0.1 if act == "tanh" else 0) + 1 / epoch
+    report(epoch=epoch, val_loss=val_loss)
+`;
+
+const CATEGORY = 'Hyperparameter optimisation';
+
+const studiesPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-hpo:studies',
+  description: 'Studies panel, study view, status bar item and commands of jupyter_hpo.',
+  autoStart: true,
+  optional: [ILayoutRestorer, IStatusBar, ICommandPalette, INotebookTracker, ILabShell],
+  activate: (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    statusBar: IStatusBar | null,
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null
+  ) => {
+    const model = new StudiesModel();
+    const views = new Map<string, MainAreaWidget<StudyView>>();
+
+    const openStudy = (storage: string, name: string) => {
+      const id = studyViewId(storage, name);
+      let widget = views.get(id);
+      if (!widget || widget.isDisposed) {
+        const content = new StudyView(model, storage, name);
+        widget = new MainAreaWidget({ content });
+        widget.id = id;
+        widget.title.label = name;
+        widget.title.caption = content.title.caption;
+        widget.title.icon = hpoIcon;
+        widget.title.closable = true;
+        views.set(id, widget);
+        app.shell.add(widget, 'main');
+      }
+      app.shell.activateById(widget.id);
+    };
+
+    const panel = new StudiesPanel(model, {
+      open: study => openStudy(study.storage, study.name)
+    });
+    panel.title.icon = hpoIcon;
+    app.shell.add(panel, 'left', { rank: 650 });
+    restorer?.add(panel, 'jupyter-hpo-studies');
+
+    // A deleted study closes its view.
+    model.changed.connect(() => {
+      const present = new Set(model.studies.map(s => studyViewId(s.storage, s.name)));
+      for (const [id, widget] of views) {
+        if (model.listing && !present.has(id) && widget.content.study) {
+          widget.dispose();
+          views.delete(id);
+        }
+      }
+    });
+
+    app.commands.addCommand(CommandIDs.openPanel, {
+      label: 'Open the HPO studies panel',
+      caption: 'Show every hyperparameter study of the storage files the server sees',
+      icon: hpoIcon,
+      execute: () => {
+        app.shell.activateById(panel.id);
+        void model.refresh(true);
+      }
+    });
+    app.commands.addCommand(CommandIDs.openStudy, {
+      label: args => `Open HPO study ${args.name ?? ''}`,
+      execute: args => openStudy(String(args.storage), String(args.name))
+    });
+    app.commands.addCommand(CommandIDs.insertTemplate, {
+      label: 'Insert a %%hpo template cell',
+      caption: 'Insert a cell that runs a hyperparameter study below the active cell',
+      isEnabled: () => !!notebooks?.currentWidget,
+      execute: () => {
+        const current = notebooks?.currentWidget;
+        if (!current) {
+          return;
+        }
+        const notebook = current.content;
+        NotebookActions.insertBelow(notebook);
+        const cell = notebook.activeCell;
+        if (cell) {
+          cell.model.sharedModel.setSource(TEMPLATE);
+        }
+        notebook.mode = 'edit';
+      }
+    });
+    app.commands.addCommand(CommandIDs.stopAll, {
+      label: 'Stop all running HPO studies',
+      caption: 'Ask every running study (in any kernel) to stop',
+      execute: async () => {
+        await model.refresh();
+        const failures: string[] = [];
+        for (const study of model.running) {
+          try {
+            await model.stop(study);
+          } catch (error) {
+            failures.push(`${study.name}: ${(error as Error).message}`);
+          }
+        }
+        if (failures.length) {
+          await showErrorMessage('Some studies could not be stopped', failures.join('\n'));
+        }
+      }
+    });
+    if (palette) {
+      for (const command of [CommandIDs.openPanel, CommandIDs.insertTemplate, CommandIDs.stopAll]) {
+        palette.addItem({ command, category: CATEGORY });
+      }
+    }
+
+    if (statusBar) {
+      const item = new StudiesStatus(model, () => {
+        void app.commands.execute(CommandIDs.openPanel);
+      });
+      statusBar.registerStatusItem('jupyter-hpo:status', {
+        item,
+        align: 'left',
+        rank: 5,
+        isActive: () => item.active,
+        activeStateChanged: model.changed
+      });
+    }
+
+    // A %%hpo cell that ran (or was stopped) changes the list at once.
+    NotebookActions.executed.connect((_, { cell }) => {
+      if (cell.model.sharedModel.getSource().trimStart().startsWith('%%hpo')) {
+        void model.refresh(true);
+      }
+    });
+
+    model.start();
+  }
+};
+
+const diagnosticsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-hpo:diagnostics',
+  description: '%%hpo annotations highlighted and checked in the editor, without a kernel.',
+  autoStart: true,
+  requires: [IEditorExtensionRegistry],
+  activate: (app: JupyterFrontEnd, registry: IEditorExtensionRegistry) => {
+    registry.addExtension({
+      name: 'jupyter-hpo:diagnostics',
+      factory: () => EditorExtensionRegistry.createImmutableExtension(hpoDiagnostics())
+    });
+  }
+};
+
+export default [studiesPlugin, diagnosticsPlugin];

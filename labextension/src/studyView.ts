@@ -1,0 +1,371 @@
+/**
+ * The study view (a main-area tab): progress, live learning curves, history and incumbent
+ * charts, the trials table (sortable, filtered by text and status) and one trial's
+ * configuration, reports, error and traceback. Refreshed every second while the study runs;
+ * every string from the study is set as text.
+ */
+import { showErrorMessage } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+import { CurvesChart, HistoryChart, IncumbentChart } from './charts';
+import { StudiesModel, RUNNING_INTERVAL } from './model';
+import { ownerText, progressText } from './panel';
+import {
+  element,
+  formatAgo,
+  formatDuration,
+  formatNumber,
+  formatValue,
+  isActive,
+  IStudy,
+  ITrial,
+  TrialStatus
+} from './types';
+
+type Column = {
+  id: string;
+  label: string;
+  value: (t: ITrial) => string | number | null;
+  text: (t: ITrial) => string;
+};
+
+/** The widget id of the view of a study. */
+export function studyViewId(storage: string, name: string): string {
+  let hash = 0;
+  for (const c of `${storage}\u0000${name}`) {
+    hash = (hash * 31 + c.codePointAt(0)!) | 0;
+  }
+  return `jupyter-hpo-study-${(hash >>> 0).toString(36)}`;
+}
+
+export class StudyView extends Widget {
+  private _study: IStudy | null = null;
+  private _timer: number | null = null;
+  private _charts = [new CurvesChart(), new HistoryChart(), new IncumbentChart()];
+  private _header = element('div', 'jp-hpo-view-header');
+  private _title = element('h2', 'jp-hpo-view-title');
+  private _state = element('span', 'jp-hpo-badge');
+  private _facts = element('div', 'jp-hpo-view-facts');
+  private _bar = element('div', 'jp-hpo-progress-bar');
+  private _stop = element('button', 'jp-Button jp-mod-styled jp-mod-warn jp-hpo-view-stop', 'Stop study');
+  private _message = element('div', 'jp-hpo-error-text');
+  private _filter = element('input', 'jp-mod-styled jp-hpo-filter');
+  private _statusFilter = element('select', 'jp-mod-styled jp-hpo-status-filter');
+  private _table = element('table', 'jp-hpo-trials');
+  private _detail = element('div', 'jp-hpo-trial-detail');
+  private _sortColumn = 'trial_id';
+  private _sortAscending = true;
+  private _selected: number | null = null;
+  private _columnsKey = '';
+
+  constructor(
+    private _model: StudiesModel,
+    readonly storage: string,
+    readonly name: string
+  ) {
+    super();
+    this.id = studyViewId(storage, name);
+    this.addClass('jp-hpo-view');
+    this.title.label = name;
+    this.title.caption = `${name} (${storage})`;
+    this.title.closable = true;
+
+    const top = element('div', 'jp-hpo-view-top');
+    top.append(this._title, this._state, this._stop);
+    this._stop.addEventListener('click', () => void this._stopStudy());
+    const progress = element('div', 'jp-hpo-progress jp-hpo-view-progress');
+    progress.appendChild(this._bar);
+    this._header.append(top, progress, this._facts, this._message);
+
+    const charts = element('div', 'jp-hpo-charts');
+    for (const chart of this._charts) {
+      charts.appendChild(chart.node);
+    }
+
+    const tools = element('div', 'jp-hpo-table-tools');
+    this._filter.placeholder = 'Filter trials (any text: a value, a status, an error)';
+    this._filter.type = 'search';
+    this._filter.addEventListener('input', () => this._renderTable());
+    for (const status of ['all', 'running', 'paused', 'completed', 'stopped', 'cancelled', 'failed', 'interrupted']) {
+      const option = element('option', '', status === 'all' ? 'every status' : status);
+      option.value = status;
+      this._statusFilter.appendChild(option);
+    }
+    this._statusFilter.addEventListener('change', () => this._renderTable());
+    tools.append(this._filter, this._statusFilter);
+    const tableBox = element('div', 'jp-hpo-table-box');
+    tableBox.appendChild(this._table);
+    const lower = element('div', 'jp-hpo-lower');
+    const left = element('div', 'jp-hpo-table-side');
+    left.append(tools, tableBox);
+    lower.append(left, this._detail);
+    this.node.append(this._header, charts, lower);
+    this._detail.appendChild(element('div', 'jp-hpo-empty', 'Select a trial to see its configuration, reports and traceback.'));
+  }
+
+  get study(): IStudy | null {
+    return this._study;
+  }
+
+  protected onAfterAttach(): void {
+    void this.refresh();
+  }
+
+  protected onBeforeDetach(): void {
+    this._clearTimer();
+  }
+
+  dispose(): void {
+    this._clearTimer();
+    this._charts.forEach(c => c.dispose());
+    super.dispose();
+  }
+
+  private _clearTimer(): void {
+    if (this._timer !== null) {
+      window.clearTimeout(this._timer);
+      this._timer = null;
+    }
+  }
+
+  /** Load the study again (and again every second while it runs). */
+  async refresh(): Promise<void> {
+    this._clearTimer();
+    try {
+      this._study = await this._model.study(this.storage, this.name);
+      this._message.textContent = '';
+    } catch (error) {
+      this._message.textContent = (error as Error).message;
+    }
+    if (this.isDisposed) {
+      return;
+    }
+    this._render();
+    if (this.isAttached && (!this._study || isActive(this._study.state))) {
+      this._timer = window.setTimeout(() => void this.refresh(), RUNNING_INTERVAL);
+    }
+  }
+
+  private async _stopStudy(): Promise<void> {
+    if (!this._study) {
+      return;
+    }
+    this._stop.disabled = true;
+    try {
+      await this._model.stop(this._study);
+    } catch (error) {
+      await showErrorMessage('Stop failed', (error as Error).message);
+    }
+    await this.refresh();
+  }
+
+  private _render(): void {
+    const study = this._study;
+    if (!study) {
+      return;
+    }
+    this._title.textContent = study.name;
+    this._state.className = `jp-hpo-badge jp-hpo-badge-${study.state}`;
+    this._state.textContent = study.state;
+    this._stop.hidden = !isActive(study.state);
+    this._stop.disabled = study.state === 'stopping';
+    const fraction = study.budget ? Math.min(1, study.trials / study.budget) : 0;
+    this._bar.style.width = `${Math.round(fraction * 100)}%`;
+    const counts = Object.entries(study.counts)
+      .filter(([, n]) => n > 0)
+      .map(([status, n]) => `${n} ${status}`)
+      .join(', ');
+    const facts = [
+      `${progressText(study)}${counts ? ` (${counts})` : ''}`,
+      `best ${study.metric} ${formatNumber(study.best_value)} (${study.mode === 'min' ? 'lower' : 'higher'} is better)` +
+        (study.best_trial !== null ? ` · trial ${study.best_trial}` : ''),
+      `elapsed ${formatDuration(study.elapsed)} · updated ${formatAgo(study.updated)}`,
+      [ownerText(study), study.storage].filter(Boolean).join(' · ')
+    ];
+    if (study.stop_reason) {
+      facts.push(study.stop_reason);
+    }
+    if (study.error) {
+      facts.push(study.error);
+    }
+    this._facts.replaceChildren(...facts.map(f => element('div', 'jp-hpo-fact', f)));
+    if (this.isAttached) {
+      for (const chart of this._charts) {
+        chart.update(study);
+      }
+    }
+    this._renderTable();
+    this._renderDetail();
+  }
+
+  private _columns(study: IStudy): Column[] {
+    const names = Object.keys(study.space);
+    for (const trial of study.trials_detail) {
+      for (const key of Object.keys(trial.config)) {
+        if (!names.includes(key)) {
+          names.push(key);
+        }
+      }
+    }
+    const last = (t: ITrial) => {
+      const r = t.reports[t.reports.length - 1];
+      const v = r ? r[study.resource] : null;
+      return typeof v === 'number' ? v : null;
+    };
+    const duration = (t: ITrial) =>
+      (t.end_time ?? Date.now() / 1000) - t.start_time;
+    const columns: Column[] = [
+      { id: 'trial_id', label: 'trial', value: t => t.trial_id, text: t => String(t.trial_id) },
+      { id: 'status', label: 'status', value: t => t.status, text: t => t.status },
+      ...names.map(name => ({
+        id: `config.${name}`,
+        label: name,
+        value: (t: ITrial) => {
+          const v = t.config[name];
+          return typeof v === 'number' ? v : formatValue(v);
+        },
+        text: (t: ITrial) => formatValue(t.config[name])
+      })),
+      { id: 'metric', label: study.metric, value: t => t.best, text: t => formatNumber(t.best) },
+      { id: 'resource', label: study.resource, value: last, text: t => formatNumber(last(t)) },
+      { id: 'duration', label: 'duration', value: duration, text: t => formatDuration(duration(t)) },
+      { id: 'error', label: 'error', value: t => t.error, text: t => t.error.split('\n')[0] }
+    ];
+    return columns;
+  }
+
+  private _renderTable(): void {
+    const study = this._study;
+    if (!study) {
+      return;
+    }
+    const columns = this._columns(study);
+    const key = JSON.stringify(columns.map(c => c.label)) + this._sortColumn + this._sortAscending;
+    if (key !== this._columnsKey) {
+      this._columnsKey = key;
+      const head = element('thead');
+      const row = element('tr');
+      for (const column of columns) {
+        const th = element('th', 'jp-hpo-sortable', column.label);
+        th.dataset.column = column.id;
+        if (column.id === this._sortColumn) {
+          th.classList.add(this._sortAscending ? 'jp-hpo-sorted-up' : 'jp-hpo-sorted-down');
+          th.setAttribute('aria-sort', this._sortAscending ? 'ascending' : 'descending');
+        }
+        th.title = 'Sort by this column';
+        th.addEventListener('click', () => {
+          if (this._sortColumn === column.id) {
+            this._sortAscending = !this._sortAscending;
+          } else {
+            this._sortColumn = column.id;
+            this._sortAscending = true;
+          }
+          this._renderTable();
+        });
+        row.appendChild(th);
+      }
+      head.appendChild(row);
+      this._table.replaceChildren(head, element('tbody'));
+    }
+    const text = this._filter.value.trim().toLowerCase();
+    const status = this._statusFilter.value as TrialStatus | 'all';
+    const column = columns.find(c => c.id === this._sortColumn) ?? columns[0];
+    const rows = study.trials_detail
+      .filter(t => status === 'all' || t.status === status)
+      .filter(
+        t =>
+          !text ||
+          columns.some(c => c.text(t).toLowerCase().includes(text))
+      )
+      .sort((a, b) => {
+        const va = column.value(a);
+        const vb = column.value(b);
+        let order: number;
+        if (va === null || vb === null) {
+          order = va === null ? (vb === null ? 0 : 1) : -1;
+          return order; // missing values last in both directions
+        }
+        order = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb));
+        return this._sortAscending ? order : -order;
+      });
+    const body = element('tbody');
+    for (const trial of rows) {
+      const tr = element('tr', `jp-hpo-trial-row jp-hpo-status-${trial.status}`);
+      tr.dataset.trial = String(trial.trial_id);
+      if (trial.trial_id === this._selected) {
+        tr.classList.add('jp-mod-selected');
+      }
+      for (const c of columns) {
+        tr.appendChild(element('td', '', c.text(trial)));
+      }
+      tr.addEventListener('click', () => {
+        this._selected = trial.trial_id;
+        this._renderTable();
+        this._renderDetail();
+      });
+      body.appendChild(tr);
+    }
+    this._table.tBodies[0]?.replaceWith(body);
+  }
+
+  private _renderDetail(): void {
+    const study = this._study;
+    const trial = study?.trials_detail.find(t => t.trial_id === this._selected);
+    if (!study || !trial) {
+      return;
+    }
+    const nodes: HTMLElement[] = [];
+    nodes.push(element('h3', '', `Trial ${trial.trial_id} · ${trial.status}`));
+    const facts = [
+      `best ${study.metric} ${formatNumber(trial.best)}`,
+      `ran on ${trial.resources || trial.device}`,
+      `started ${new Date(trial.start_time * 1000).toLocaleTimeString()}`,
+      `duration ${formatDuration((trial.end_time ?? Date.now() / 1000) - trial.start_time)}`
+    ];
+    nodes.push(element('div', 'jp-hpo-fact', facts.join(' · ')));
+    nodes.push(element('h4', '', 'Configuration'));
+    const config = element('table', 'jp-hpo-config');
+    for (const [k, v] of Object.entries(trial.config)) {
+      const tr = element('tr');
+      tr.append(element('th', '', k), element('td', '', formatValue(v)));
+      config.appendChild(tr);
+    }
+    nodes.push(config);
+    nodes.push(element('h4', '', `Reports (${trial.reports.length})`));
+    const keys: string[] = [];
+    for (const r of trial.reports) {
+      for (const k of Object.keys(r)) {
+        if (!keys.includes(k)) {
+          keys.push(k);
+        }
+      }
+    }
+    const reports = element('table', 'jp-hpo-reports');
+    const head = element('tr');
+    for (const k of [...keys, 'time (s)']) {
+      head.appendChild(element('th', '', k));
+    }
+    reports.appendChild(head);
+    trial.reports.forEach((r, i) => {
+      const tr = element('tr');
+      for (const k of keys) {
+        tr.appendChild(element('td', '', formatValue(r[k])));
+      }
+      tr.appendChild(element('td', '', formatNumber(trial.times[i] ?? null)));
+      reports.appendChild(tr);
+    });
+    nodes.push(reports);
+    if (trial.error) {
+      nodes.push(element('h4', '', 'Error'));
+      nodes.push(element('pre', 'jp-hpo-trial-error', trial.error));
+    }
+    if (trial.traceback) {
+      const details = element('details', 'jp-hpo-traceback');
+      details.open = true;
+      details.appendChild(element('summary', '', 'Traceback'));
+      details.appendChild(element('pre', '', trial.traceback));
+      nodes.push(details);
+    }
+    this._detail.replaceChildren(...nodes);
+  }
+}

@@ -1,0 +1,162 @@
+"""Real JupyterLab / Notebook 7 servers and Debian's Chromium driven by Playwright, for the
+browser tests. Nothing is faked: the server is ``jupyter lab`` (or ``jupyter notebook``) as
+installed, with the extension enabled by its installed config, kernels are real kernels, and
+the browser is the ``chromium`` package (Playwright's own browser download is not used).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def chromium_path() -> str:
+    """Debian's chromium (``apt-get install chromium``; .ci/run installs it)."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("the browser tests need Debian's chromium: apt-get install -y chromium "
+                "(.ci/run installs it)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running Jupyter server: its root folder, URL and token."""
+
+    root: Path
+    url: str
+    token: str
+    process: subprocess.Popen
+    log: Path
+
+    def page_url(self, path: str) -> str:
+        return f"{self.url}{path}{'&' if '?' in path else '?'}token={self.token}"
+
+    def api(self, path: str) -> object:
+        request = urllib.request.Request(f"{self.url}{path}",
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+
+@contextmanager
+def jupyter_server(app: str, base: Path) -> Iterator[Server]:
+    """``jupyter lab`` or ``jupyter notebook`` serving ``base/root`` on a free port, with its
+    own config, data-less runtime and workspace folders; the default storage of its kernels
+    is ``root/jupyter_hpo.db``."""
+    root = base / "root"
+    root.mkdir(parents=True)
+    for folder in ("runtime", "workspaces", "ipython", "config"):
+        (base / folder).mkdir()
+    port, token = free_port(), "hpo-test-token"
+    env = dict(os.environ)
+    env.update(JUPYTER_RUNTIME_DIR=str(base / "runtime"), IPYTHONDIR=str(base / "ipython"),
+               JUPYTER_HPO_STORAGE=str(root / "jupyter_hpo.db"),
+               JUPYTER_CONFIG_DIR=str(base / "config"), PYTHONUNBUFFERED="1")
+    log = base / f"{app}.log"
+    command = [sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}",
+               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={base / 'workspaces'}",
+               "--LabApp.news_url=None", "--ServerApp.open_browser=False",
+               "--ServerApp.allow_root=True"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                   cwd=root)
+    server = Server(root, f"http://127.0.0.1:{port}/", token, process, log)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"jupyter {app} exited: {log.read_text()[-3000:]}")
+            try:
+                server.api("api/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"jupyter {app} did not start: {log.read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """A headless Debian Chromium under Playwright; yields the browser."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    """A notebook of code cells with the python3 kernel (opened without a kernel dialog)."""
+    notebook = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"cell{i}",
+                   "metadata": {}, "outputs": [], "source": source}
+                  for i, source in enumerate(cells)],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook))
+
+
+def wait_until(condition, timeout: float, what: str, step: float = 0.2):
+    """Poll ``condition()`` until it returns something truthy (returned) or fail after
+    ``timeout`` seconds saying ``what`` did not happen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        time.sleep(step)
+
+
+def magic_error_line(body: str) -> str:
+    """The first line of the error that ``%%hpo`` prints for a cell ``body`` (the magic
+    formats ``HPOSyntaxError at {error}``)."""
+    from jupyter_hpo.annotate import parse_cell
+    from jupyter_hpo.errors import HPOSyntaxError
+
+    try:
+        parse_cell(body, {})
+    except HPOSyntaxError as exc:
+        return f"HPOSyntaxError at {exc}".splitlines()[0]
+    raise AssertionError(f"{body!r} parses without an error")

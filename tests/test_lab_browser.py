@@ -1,0 +1,496 @@
+"""The JupyterLab extension in real JupyterLab, in Debian's Chromium, through Playwright:
+a study run from a notebook appears in the studies panel and updates while it runs, Stop in
+the panel stops it in the kernel, a study of another kernel (a --background one) is listed and
+stopped, the study view shows charts, table and a trial, bad annotations are underlined with
+the magic's message as the user types, study strings are shown as text and run no script,
+and the cell dashboard's Stop button works while the cell runs. The README's screenshot is
+taken here (``JUPYTER_HPO_SCREENSHOT=docs/lab-extension.png`` writes it)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from browser_support import (
+    chromium,
+    jupyter_server,
+    magic_error_line,
+    wait_until,
+    write_notebook,
+)
+
+from jupyter_hpo.records import TrialStatus
+from jupyter_hpo.storage import SQLiteStorage
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """pytest-jupyter's loop fixture (autouse for every test once tests/test_server.py loads
+    that plugin) made the thread's current loop, which Playwright's sync API would then run
+    and the fixture fail to close; here it is a loop of its own that nothing else uses."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+SLOW_CELL = """%%hpo --name slow --trials 200 --workers 2 --seed 0
+import time
+x = Real(0, 1)
+act = Categorical("relu", "tanh")
+for epoch in range(1, 41):
+    time.sleep(0.05)
+    report(epoch=epoch, loss=x / epoch)
+"""
+
+DASHBOARD_CELL = SLOW_CELL.replace("--name slow", "--name dashboard")
+
+XSS = '<img src=x onerror="window.__hpo_xss=1">'
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server and a browser page logged in to it."""
+    base = tmp_path_factory.mktemp("lab")
+    with jupyter_server("lab", base) as server, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1500, "height": 950},
+                                      permissions=["clipboard-read", "clipboard-write"])
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        server.page = page
+        server.errors = errors
+        yield server
+        context.close()
+
+
+def storage(server) -> SQLiteStorage:
+    return SQLiteStorage(server.root / "jupyter_hpo.db")
+
+
+def open_notebook(lab, name: str, cells: list[str]):
+    """Open a notebook of ``cells`` in JupyterLab and wait for its kernel."""
+    write_notebook(lab.root / name, cells)
+    page = lab.page
+    page.goto(lab.page_url(f"lab/tree/{name}?reset"))  # only this notebook open
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.wait_for()
+    accept_kernel_dialog(page)
+    wait_until(lambda: kernel_state(lab, name) == "idle", 120, f"the kernel of {name}")
+    accept_kernel_dialog(page)
+    return page
+
+
+def kernel_state(lab, name: str) -> str | None:
+    """The execution state of the kernel of the notebook ``name``, as the server knows it."""
+    for session in lab.api("api/sessions"):
+        if session["path"] == name:
+            return session["kernel"]["execution_state"]
+    return None
+
+
+def accept_kernel_dialog(page) -> None:
+    """Accept JupyterLab's "Select Kernel" dialog (the notebook's python3) if it is shown."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    try:
+        dialog.wait_for(timeout=3000)
+    except Exception:  # noqa: BLE001 - not shown this time
+        return
+    dialog.locator("button", has_text="Select").click()
+    dialog.wait_for(state="detached")
+
+
+def run_cell(page, index: int) -> None:
+    """Run the ``index``-th cell of the current notebook (Shift+Enter in its editor)."""
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(index)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def open_panel(page) -> None:
+    """Show the studies panel (a click on its tab in the left sidebar)."""
+    panel = page.locator("#jupyter-hpo-studies")
+    if not panel.is_visible():
+        page.locator(".jp-SideBar li[data-id='jupyter-hpo-studies']").click()
+    panel.wait_for(state="visible")
+
+
+def marked(editor, kind: str) -> list[str]:
+    """The texts marked as ``jp-hpo-{kind}`` in an editor, one per mark (CodeMirror splits
+    a mark into several spans where syntax highlighting starts or ends)."""
+    return editor.evaluate("""(root, cls) => {
+        const out = [];
+        let last = null;
+        for (const el of root.querySelectorAll('.' + cls)) {
+            if (el.parentElement.closest('.' + cls)) continue;
+            const key = el.getAttribute('data-hpo-message') ?? el.getAttribute('data-hpo-domain');
+            if (last !== null && last.key === key && last.line === el.closest('.cm-line')) {
+                out[out.length - 1] += el.textContent;
+            } else {
+                out.push(el.textContent);
+            }
+            last = {key, line: el.closest('.cm-line')};
+        }
+        return out;
+    }""", f"jp-hpo-{kind}")
+
+
+def study_row(page, name: str):
+    return page.locator("#jupyter-hpo-studies .jp-hpo-study").filter(
+        has=page.locator(".jp-hpo-study-name", has_text=re.compile(f"^{re.escape(name)}$")))
+
+
+# ---------------------------------------------------------------------------- tests
+def test_a_study_run_from_a_notebook_appears_updates_and_stops_from_the_panel(lab):
+    page = open_notebook(lab, "run.ipynb", ["%load_ext jupyter_hpo", SLOW_CELL])
+    run_cell(page, 0)
+    run_cell(page, 1)
+    open_panel(page)
+    row = study_row(page, "slow")
+    row.wait_for()
+    wait_until(lambda: row.get_attribute("data-state") == "running", 60, "the study running")
+    first = int(row.get_attribute("data-trials"))
+    wait_until(lambda: int(row.get_attribute("data-trials")) > first, 60,
+               "the panel showing more trials")  # updated live, without a click
+    assert "run.ipynb" in row.locator(".jp-hpo-study-owner").inner_text()
+    assert "slow" in storage(lab).find_study("slow").name
+    status = page.locator(".jp-hpo-status")
+    status.wait_for()
+    assert re.search(r"HPO: 1 running · \d+/200", status.inner_text())
+
+    row.locator("button.jp-hpo-stop").click()
+    wait_until(lambda: row.get_attribute("data-state") == "finished", 60,
+               "the study finishing after Stop in the panel")
+    record = storage(lab).load_study("slow")
+    assert record.stop_reason.startswith("stopped from JupyterLab")
+    statuses = {t.status for t in record.trials}
+    assert TrialStatus.CANCELLED in statuses  # the trials running at the stop
+    assert statuses <= {TrialStatus.COMPLETED, TrialStatus.CANCELLED}
+    # the cell ended in the kernel and its dashboard says who stopped it
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(1)
+    prompt = cell.locator(".jp-InputArea-prompt")
+    wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 60,
+               "the cell ending")
+    output = cell.locator(".jp-OutputArea")
+    wait_until(lambda: "stopped from JupyterLab" in output.inner_text(), 30,
+               "the cell's dashboard showing who stopped the study")
+    assert status.is_hidden() or "none running" in status.inner_text()
+
+
+def test_the_study_view_shows_charts_the_table_and_a_trial(lab):
+    page = lab.page
+    open_panel(page)
+    row = study_row(page, "slow")
+    row.locator("button.jp-hpo-open").click()
+    view = page.locator(".jp-hpo-view:visible")
+    view.wait_for()
+    title = view.locator(".jp-hpo-view-title")
+    wait_until(lambda: title.inner_text() == "slow", 30, "the study view showing the study")
+    assert view.locator("canvas").count() == 3
+    record = storage(lab).load_study("slow")
+    rows = view.locator("tr.jp-hpo-trial-row")
+    wait_until(lambda: rows.count() == len(record.trials), 30, "one row per trial")
+
+    # sorting: by the metric, then the other way round
+    view.locator("th[data-column='metric']").click()
+    values = [float(v) for v in view.locator(
+        "tr.jp-hpo-trial-row td:nth-child(5)").all_inner_texts() if v != "–"]
+    assert values == sorted(values)
+    view.locator("th[data-column='metric']").click()
+    values = [float(v) for v in view.locator(
+        "tr.jp-hpo-trial-row td:nth-child(5)").all_inner_texts() if v != "–"]
+    assert values == sorted(values, reverse=True)
+    # filtering by status and by text
+    view.locator("select.jp-hpo-status-filter").select_option("cancelled")
+    cancelled = sum(1 for t in record.trials if t.status is TrialStatus.CANCELLED)
+    assert rows.count() == cancelled
+    view.locator("select.jp-hpo-status-filter").select_option("all")
+    view.locator("input.jp-hpo-filter").fill("tanh")
+    assert rows.count() == sum(1 for t in record.trials if t.config["act"] == "tanh")
+    view.locator("input.jp-hpo-filter").fill("")
+
+    # one trial: configuration, reports
+    best = record.best_trial
+    view.locator(f"tr.jp-hpo-trial-row[data-trial='{best.trial_id}']").click()
+    detail = view.locator(".jp-hpo-trial-detail")
+    assert f"Trial {best.trial_id}" in detail.inner_text()
+    assert detail.locator(".jp-hpo-reports tr").count() == len(best.reports) + 1
+    assert best.config["act"] in detail.locator(".jp-hpo-config").inner_text()
+
+    # hovering the history chart shows a trial and its configuration
+    canvas = view.locator(".jp-hpo-chart-history canvas")
+    box = canvas.bounding_box()
+    hover = view.locator(".jp-hpo-chart-history .jp-hpo-chart-hover")
+    for fx in (0.3, 0.5, 0.7, 0.9):
+        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5)
+        page.wait_for_timeout(200)
+        if hover.text_content():
+            break
+    text = hover.text_content()
+    assert re.search(r"trial \d+ \((completed|cancelled)\)", text)
+    assert "x = " in text and "act = " in text
+
+
+def test_a_background_study_of_another_kernel_is_listed_and_stopped(lab):
+    from jupyter_client.manager import start_new_kernel
+
+    env = dict(os.environ, JUPYTER_HPO_STORAGE=str(lab.root / "jupyter_hpo.db"))
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(lab.root), env=env)
+    try:
+        kc.execute_interactive("%load_ext jupyter_hpo", timeout=60)
+        kc.execute_interactive(SLOW_CELL.replace("--name slow", "--name elsewhere --background"),
+                               timeout=60)
+        page = lab.page
+        open_panel(page)
+        row = study_row(page, "elsewhere")
+        row.wait_for(timeout=60_000)  # found through the watch: nobody clicked refresh
+        wait_until(lambda: row.get_attribute("data-state") == "running", 60,
+                   "the other kernel's study running")
+        owner = row.locator(".jp-hpo-study-owner").inner_text()
+        assert f":{km.provisioner.pid}" in owner  # not this server's kernel: its process
+        row.locator("button.jp-hpo-stop").click()
+        wait_until(lambda: row.get_attribute("data-state") == "finished", 60,
+                   "the other kernel's study stopping")
+        outputs: list[str] = []
+        kc.execute_interactive(
+            "print(_hpo.state, '|', _hpo.stop_reason)", timeout=60,
+            output_hook=lambda m: outputs.append(m["content"].get("text", "")))
+        text = "".join(outputs)
+        assert text.startswith("finished |")
+        assert "stopped from JupyterLab" in text
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_a_bad_annotation_is_underlined_with_the_magics_message_as_you_type(lab):
+    page = open_notebook(lab, "edit.ipynb", ["x = 1"])
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.locator(
+        ".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("%%hpo --trials 5\nlr = Real(1e-4, 1e-1, log=True)\nunits = Int(256, 16)")
+    body = "lr = Real(1e-4, 1e-1, log=True)\nunits = Int(256, 16)"
+    error = editor.locator(".jp-hpo-error").first
+    error.wait_for(timeout=2000)  # within 2 s of the last keystroke
+    assert error.get_attribute("data-hpo-message") == magic_error_line(body)
+    assert marked(editor, "error") == ["Int(256, 16)"]
+    assert marked(editor, "annotation") == ["Real(1e-4, 1e-1, log=True)"]
+    error.hover()
+    tooltip = page.locator(".jp-hpo-tooltip")
+    tooltip.wait_for(timeout=5000)
+    assert tooltip.inner_text() == magic_error_line(body)
+    editor.locator(".jp-hpo-annotation").first.hover()
+    page.locator(".jp-hpo-tooltip", has_text="lr: Real(0.0001, 0.1, log=True").wait_for(
+        timeout=5000)
+
+    # fixing the bounds removes the underline, a new mistake brings another
+    editor.click()
+    page.keyboard.press("Control+End")
+    for _ in range(len("256, 16)")):
+        page.keyboard.press("Backspace")
+    page.keyboard.type("16, 256)\nact = Float(0, 1)")
+    new_body = "lr = Real(1e-4, 1e-1, log=True)\nunits = Int(16, 256)\nact = Float(0, 1)"
+    editor.locator(".jp-hpo-error", has_text="Float").first.wait_for(timeout=2000)
+    assert marked(editor, "error") == ["Float(0, 1)"]
+    assert editor.locator(".jp-hpo-error").first.get_attribute("data-hpo-message") == \
+        magic_error_line(new_body)
+    assert "did you mean Real?" in magic_error_line(new_body)
+    assert marked(editor, "annotation") == ["Real(1e-4, 1e-1, log=True)", "Int(16, 256)"]
+
+
+def test_study_strings_are_shown_as_text_and_run_no_script(lab):
+    script = textwrap.dedent(f"""
+        from jupyter_hpo import Categorical, Real, tune
+        def objective(config, report):
+            if config["x"] > 0.7:
+                raise ValueError({XSS!r} + " <script>window.__hpo_xss=3</script>")
+            report(epoch=1, loss=config["x"])
+        tune(objective, {{"x": Real(0, 1), "choice": Categorical({XSS!r}, "<b>bold</b>")}},
+             metric="loss", mode="min", trials=12, seed=1, storage={str(lab.root /
+             "jupyter_hpo.db")!r}, name={XSS!r})
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    page = lab.page
+    open_panel(page)
+    page.locator("#jupyter-hpo-studies .jp-hpo-refresh").click()
+    row = study_row(page, XSS)
+    row.wait_for()
+    assert row.locator(".jp-hpo-study-name").inner_text() == XSS
+    row.locator("button.jp-hpo-open").click()
+    view = page.locator(".jp-hpo-view:visible")
+    title = view.locator(".jp-hpo-view-title")
+    wait_until(lambda: title.inner_text() == XSS, 30, "the study view showing the name")
+    view.locator("tr.jp-hpo-trial-row").first.wait_for()
+    table = view.locator("table.jp-hpo-trials").inner_text()
+    assert XSS in table and "<b>bold</b>" in table
+    record = storage(lab).load_study(XSS)
+    failed = next(t for t in record.trials if t.status is TrialStatus.FAILED)
+    view.locator(f"tr.jp-hpo-trial-row[data-trial='{failed.trial_id}']").click()
+    detail = view.locator(".jp-hpo-trial-detail")
+    assert "<script>window.__hpo_xss=3</script>" in detail.locator(
+        ".jp-hpo-trial-error").inner_text()
+    assert "Traceback" in detail.locator(".jp-hpo-traceback pre").inner_text()
+    page.wait_for_timeout(500)  # an image that failed to load would have fired by now
+    assert page.evaluate("window.__hpo_xss") is None
+    for where in ("#jupyter-hpo-studies", ".jp-hpo-view"):
+        assert page.locator(f"{where} img").count() == 0
+        assert page.locator(f"{where} b").count() == 0
+        assert page.locator(f"{where} script").count() == 0
+
+    # copy the best configuration, then delete the study after the confirmation dialog
+    row.locator("button.jp-hpo-copy").click()
+    wait_until(lambda: page.evaluate("navigator.clipboard.readText()"), 10, "the copy")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == record.best_config
+    row.locator("button.jp-hpo-delete").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert f'Delete the study "{XSS}" and its 12 trials' in dialog.inner_text()
+    assert dialog.locator("img").count() == 0
+    dialog.locator("button", has_text="Delete").click()
+    row.wait_for(state="detached")
+    assert storage(lab).find_study(XSS) is None
+    assert page.locator(".jp-hpo-view:visible").count() == 0  # its view was closed
+    assert page.evaluate("window.__hpo_xss") is None
+    assert lab.errors == []
+
+
+def test_the_cell_dashboards_stop_button_works_while_the_cell_runs(lab):
+    page = open_notebook(lab, "dashboard.ipynb", ["%load_ext jupyter_hpo", DASHBOARD_CELL])
+    run_cell(page, 0)
+    run_cell(page, 1)
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(1)
+    stop = cell.locator("button", has_text="Stop study")
+    stop.wait_for(timeout=60_000)
+    wait_until(lambda: len(storage(lab).load_study("dashboard").trials) >= 2, 60,
+               "two trials started")
+    prompt = cell.locator(".jp-InputArea-prompt")
+    assert prompt.inner_text().strip() == "[*]:"  # the cell is still running
+    stop.click()
+    wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 60,
+               "the cell ending")
+    record = storage(lab).load_study("dashboard")
+    assert record.state.value == "finished"
+    assert record.stop_reason == "stopped from the dashboard"  # the button's reason
+    assert {t.status for t in record.trials} <= {TrialStatus.COMPLETED, TrialStatus.CANCELLED}
+
+
+def test_commands_insert_a_template_and_stop_every_study(lab):
+    page = open_notebook(lab, "commands.ipynb", ["%load_ext jupyter_hpo"])
+    run_cell(page, 0)  # also adds an empty cell below and selects it
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
+    wait_until(lambda: cells.count() == 2, 10, "the empty cell after the first")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+Shift+c")
+    palette = page.locator(".lm-CommandPalette-input")
+    palette.fill("Insert a %%hpo template cell")
+    page.locator(".lm-CommandPalette-item", has_text="Insert a %%hpo template cell").click()
+    wait_until(lambda: cells.count() == 3, 10, "the template cell inserted")
+    template = cells.nth(2)
+    assert template.locator(".cm-content").inner_text().startswith("%%hpo --trials 20")
+    template.locator(".jp-hpo-annotation").first.wait_for(timeout=5000)
+    assert template.locator(".jp-hpo-error").count() == 0
+    assert len(marked(template, "annotation")) == 3
+    # a study runs from it; "Stop all running HPO studies" stops it
+    template.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type(SLOW_CELL.replace("--name slow", "--name templated"))
+    run_cell(page, 2)
+    wait_until(lambda: storage(lab).find_study("templated") is not None and
+               storage(lab).find_study("templated").state.value == "running", 60,
+               "the study running")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+Shift+c")
+    palette.fill("Stop all running HPO studies")
+    page.locator(".lm-CommandPalette-item", has_text="Stop all running HPO studies").click()
+    wait_until(lambda: storage(lab).find_study("templated").state.value == "finished", 60,
+               "the study stopped by the command")
+    assert storage(lab).find_study("templated").stop_reason.startswith(
+        "stopped from JupyterLab")
+
+
+SCREENSHOT_STUDY = """
+import math, time
+from jupyter_hpo import Categorical, Int, Real, tune
+def objective(config, report):
+    for epoch in range(1, 28):
+        time.sleep(0.005)
+        report(epoch=epoch, val_loss=0.1 * (math.log10(config["lr"]) + 2.5) ** 2
+               + 8 / config["units"] + (0.05 if config["act"] == "tanh" else 0) + 1.5 / epoch)
+tune(objective, {"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256, log=True),
+                 "act": Categorical("relu", "tanh")},
+     metric="val_loss", mode="min", trials=40, workers=2, seed=3, scheduler="hyperband",
+     scheduler_options={"max_t": 27}, storage=STORAGE, name="mlp-hyperband")
+"""
+
+
+def test_screenshot_of_the_panel_and_the_study_view(lab, tmp_path):
+    script = SCREENSHOT_STUDY.replace("STORAGE", repr(str(lab.root / "jupyter_hpo.db")))
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+    page = lab.page
+    page.goto(lab.page_url("lab?reset"))
+    open_panel(page)
+    study_row(page, "mlp-hyperband").locator("button.jp-hpo-open").click()
+    view = page.locator(".jp-hpo-view:visible")
+    view.locator("tr.jp-hpo-trial-row").first.wait_for()
+    assert view.locator("button.jp-hpo-view-stop").is_hidden()  # it has finished
+    record = storage(lab).load_study("mlp-hyperband")
+    view.locator("th[data-column='metric']").click()
+    view.locator(f"tr.jp-hpo-trial-row[data-trial='{record.best_trial.trial_id}']").click()
+    news = page.locator(".jp-Notification-Toast-Close, .Toastify__close-button")
+    if news.count():
+        news.first.click()
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(500)
+    target = tmp_path / "lab-extension.png"
+    page.screenshot(path=str(target))
+    data = target.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 20_000
+    wanted = os.environ.get("JUPYTER_HPO_SCREENSHOT")
+    if wanted:
+        Path(wanted).write_bytes(data)
+
+
+def test_the_panel_polls_only_while_a_study_runs(lab):
+    page = lab.page
+    page.goto(lab.page_url("lab?reset"))
+    open_panel(page)
+    page.locator("#jupyter-hpo-studies .jp-hpo-study, #jupyter-hpo-studies .jp-hpo-empty"
+                 ":has-text('No studies')").first.wait_for()  # the first listing came
+    requests: list[tuple[float, str]] = []
+    page.on("request", lambda r: requests.append((time.monotonic(), r.url)))
+    page.wait_for_timeout(6000)
+    assert [u for _, u in requests if "/jupyter-hpo/studies" in u] == []  # nothing runs
+    assert sum("/jupyter-hpo/watch" in u for _, u in requests) <= 2  # one held open
+    # a study started by a script: found through the watch, then followed every second
+    script = textwrap.dedent(f"""
+        import time
+        from jupyter_hpo import Real, tune
+        def objective(config, report):
+            for epoch in range(1, 31):
+                time.sleep(0.1)
+                report(epoch=epoch, loss=config["x"] / epoch)
+        tune(objective, {{"x": Real(0, 1)}}, metric="loss", mode="min", trials=6, workers=2,
+             storage={str(lab.root / "jupyter_hpo.db")!r}, name="script")
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        row = study_row(page, "script")
+        row.wait_for(timeout=60_000)
+        wait_until(lambda: row.get_attribute("data-state") == "running", 60, "the script's study")
+        started = len([u for _, u in requests if "/jupyter-hpo/studies" in u])
+        page.wait_for_timeout(4000)
+        during = len([u for _, u in requests if "/jupyter-hpo/studies" in u]) - started
+        assert during >= 2  # at least every 2 s while it runs
+    finally:
+        assert process.wait(120) == 0
+    wait_until(lambda: row.get_attribute("data-state") == "finished", 30, "the panel showing "
+               "the script's study finished")

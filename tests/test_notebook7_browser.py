@@ -1,0 +1,99 @@
+"""The same extension in Notebook 7 (real ``jupyter notebook``, Debian's Chromium, Playwright):
+the cell dashboard shows progress and its Stop button works while the cell runs, and the
+editor underlines a bad annotation with the magic's message as the user types."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from browser_support import chromium, jupyter_server, magic_error_line, wait_until, write_notebook
+
+from jupyter_hpo.records import TrialStatus
+from jupyter_hpo.storage import SQLiteStorage
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """pytest-jupyter's loop fixture (autouse for every test once tests/test_server.py loads
+    that plugin) made the thread's current loop, which Playwright's sync API would then run
+    and the fixture fail to close; here it is a loop of its own that nothing else uses."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+CELL = """%%hpo --name nb7 --trials 200 --workers 2 --seed 0
+import time
+x = Real(0, 1)
+for epoch in range(1, 41):
+    time.sleep(0.05)
+    report(epoch=epoch, loss=x / epoch)
+"""
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory):
+    base = tmp_path_factory.mktemp("nb7")
+    with jupyter_server("notebook", base) as server, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 950})
+        page.set_default_timeout(60_000)
+        write_notebook(server.root / "nb7.ipynb", ["%load_ext jupyter_hpo", CELL, "x = 1"])
+        page.goto(server.page_url("notebooks/nb7.ipynb"))
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        wait_until(lambda: any(s["path"] == "nb7.ipynb"
+                               and s["kernel"]["execution_state"] == "idle"
+                               for s in server.api("api/sessions")), 120, "the kernel")
+        server.page = page
+        yield server
+
+
+def cell(page, index: int):
+    return page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+
+def test_the_dashboard_and_its_stop_button_work_while_the_cell_runs(notebook7):
+    page = notebook7.page
+    for index in (0, 1):
+        cell(page, index).locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+    running = cell(page, 1)
+    stop = running.locator("button", has_text="Stop study")
+    stop.wait_for(timeout=60_000)
+    storage = SQLiteStorage(notebook7.root / "jupyter_hpo.db")
+    wait_until(lambda: storage.find_study("nb7") is not None
+               and storage.find_study("nb7").trials >= 3, 60, "three trials started")
+    progress = running.locator(".jp-OutputArea")
+    wait_until(lambda: re.search(r"nb7: running · \d+/200 trials", progress.inner_text()), 30,
+               "the dashboard's progress line")
+    prompt = running.locator(".jp-InputArea-prompt")
+    assert prompt.inner_text().strip() == "[*]:"  # the cell is still running
+    stop.click()
+    wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 60,
+               "the cell ending after Stop")
+    record = storage.load_study("nb7")
+    assert record.state.value == "finished" and record.stop_reason == "stopped from the dashboard"
+    assert {t.status for t in record.trials} <= {TrialStatus.COMPLETED, TrialStatus.CANCELLED}
+
+
+def test_a_bad_annotation_is_underlined_with_the_magics_message(notebook7):
+    page = notebook7.page
+    editor = cell(page, 2).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("%%hpo\nact = Categorical()\nlr = Real(0, 1, log=True)")
+    body = "act = Categorical()\nlr = Real(0, 1, log=True)"
+    error = editor.locator(".jp-hpo-error").first
+    error.wait_for(timeout=2000)  # within 2 s of the last keystroke
+    assert error.get_attribute("data-hpo-message") == magic_error_line(body)
+    messages = set(editor.evaluate(
+        "root => [...root.querySelectorAll('.jp-hpo-error')]"
+        ".map(e => e.getAttribute('data-hpo-message'))"))
+    assert len(messages) == 2  # both mistakes, each with its own message
+    assert any("log=True needs lo > 0" in m and "cell line 2" in m for m in messages)
+    error.hover()
+    tooltip = page.locator(".jp-hpo-tooltip")
+    tooltip.wait_for(timeout=5000)
+    assert tooltip.inner_text() == magic_error_line(body)

@@ -1,0 +1,433 @@
+"""The server extension's REST handlers on a real jupyter_server (pytest-jupyter's
+``jp_fetch``), over real SQLite files: listing, one study, stop, delete, watch, parse; a
+damaged and a foreign file; paths outside the root; requests without a token or XSRF."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+from jupyter_hpo import Categorical, Real, tune
+from jupyter_hpo.objective import FunctionObjective
+from jupyter_hpo.options import StudyOptions
+from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
+from jupyter_hpo.space import Space
+from jupyter_hpo.storage import SQLiteStorage, StudyUpdate
+from jupyter_hpo.study import Study
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+SPACE = Space({"x": Real(0.0, 1.0), "act": Categorical("relu", "tanh")})
+
+
+@pytest.fixture
+def jp_server_config(jp_root_dir, monkeypatch):
+    """The extension enabled as its installed config enables it; the default storage
+    variable (set for every test by conftest) points inside the root."""
+    monkeypatch.setenv("JUPYTER_HPO_STORAGE", str(jp_root_dir / "env" / "studies.db"))
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_hpo.server": True}}}
+
+
+def run_study(path: Path, name: str, trials: int = 4, space=SPACE) -> Study:
+    """A finished study with real reports, stored in ``path``."""
+    def objective(config, report):
+        for epoch in range(1, 4):
+            report(epoch=epoch, loss=config["x"] / epoch)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tune(objective, space, metric="loss", mode="min", trials=trials, seed=0,
+                storage=str(path), name=name)
+
+
+async def get_json(jp_fetch, *parts, **params):
+    response = await jp_fetch("jupyter-hpo", *parts, params=params)
+    assert response.code == 200
+    return json.loads(response.body)
+
+
+async def refused(jp_fetch, *parts, code, method="GET", body=None, **params):
+    """The JSON message of a request that must be refused with ``code``."""
+    with pytest.raises(HTTPClientError) as caught:
+        await jp_fetch("jupyter-hpo", *parts, method=method, body=body, params=params,
+                       allow_nonstandard_methods=True)
+    assert caught.value.code == code, caught.value.response.body
+    return json.loads(caught.value.response.body)["message"]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------------ listing
+async def test_lists_the_studies_of_every_storage_file_in_the_root(jp_fetch, jp_root_dir):
+    run_study(jp_root_dir / "jupyter_hpo.db", "top")
+    run_study(jp_root_dir / "project" / "runs.db", "renamed-file", trials=3)
+    run_study(jp_root_dir / "env" / "studies.db", "from-env", trials=2)
+    run_study(jp_root_dir / "a" / "b" / "c" / "jupyter_hpo.db", "too-deep")
+    (jp_root_dir / "notes.db").write_bytes(b"not ours")  # a .db that is not ours: skipped
+
+    listing = await get_json(jp_fetch, "studies")
+    paths = [s["path"] for s in listing["storages"]]
+    assert paths == ["env/studies.db", "jupyter_hpo.db", "project/runs.db"]
+    assert all(s["error"] is None for s in listing["storages"])
+    studies = {s["name"]: s for s in listing["studies"]}
+    assert set(studies) == {"top", "renamed-file", "from-env"}
+    top = studies["top"]
+    assert top["storage"] == "jupyter_hpo.db"
+    assert top["state"] == "finished" and top["trials"] == 4 and top["budget"] == 4
+    assert top["metric"] == "loss" and top["mode"] == "min"
+    stored = SQLiteStorage(jp_root_dir / "jupyter_hpo.db").find_study("top")
+    assert top["best_value"] == pytest.approx(stored.best_value)
+    assert top["updated"] == pytest.approx(stored.updated)
+    assert listing["running"] == 0
+
+    one = await get_json(jp_fetch, "studies", storage="project/runs.db")
+    assert [s["name"] for s in one["studies"]] == ["renamed-file"]
+
+    run_study(jp_root_dir / "new" / "jupyter_hpo.db", "new-file")  # a new file appears
+    fresh = await get_json(jp_fetch, "studies", fresh="1")
+    assert "new/jupyter_hpo.db" in [s["path"] for s in fresh["storages"]]
+
+
+@pytest.mark.parametrize("jp_server_config", [
+    {"ServerApp": {"jpserver_extensions": {"jupyter_hpo.server": True}},
+     "JupyterHPO": {"search_depth": 0}}])
+async def test_search_depth_is_configurable(jp_fetch, jp_root_dir):
+    run_study(jp_root_dir / "jupyter_hpo.db", "top")
+    run_study(jp_root_dir / "sub" / "jupyter_hpo.db", "below")
+    listing = await get_json(jp_fetch, "studies")
+    assert [s["name"] for s in listing["studies"]] == ["top"]
+
+
+async def test_one_study_with_trials_curves_and_incumbents(jp_fetch, jp_root_dir):
+    study = run_study(jp_root_dir / "jupyter_hpo.db", "detail")
+    data = await get_json(jp_fetch, "study", storage="jupyter_hpo.db", name="detail")
+    assert data["name"] == "detail" and data["state"] == "finished"
+    assert set(data["space"]) == {"x", "act"}
+    assert data["space"]["x"]["type"] == "Real"
+    assert len(data["trials_detail"]) == 4
+    for trial, record in zip(data["trials_detail"], study.trials):
+        assert trial["trial_id"] == record.trial_id
+        assert trial["status"] == "completed"
+        assert trial["config"] == dict(record.config)
+        assert trial["reports"] == [dict(r) for r in record.reports]
+        assert trial["times"] == pytest.approx(list(record.times))
+    assert data["best_trial"] == study.best_trial.trial_id
+    assert data["best_config"] == study.best_config
+    assert data["incumbents"][-1][1:] == [study.best_trial.trial_id,
+                                          pytest.approx(study.best_value)]
+    assert data["counts"]["completed"] == 4
+
+
+async def test_a_missing_study_or_file_is_404_with_the_names_there_are(jp_fetch, jp_root_dir):
+    run_study(jp_root_dir / "jupyter_hpo.db", "present")
+    message = await refused(jp_fetch, "study", code=404, storage="jupyter_hpo.db",
+                            name="absent")
+    assert "absent" in message and "present" in message
+    message = await refused(jp_fetch, "study", code=404, storage="nothing.db", name="x")
+    assert "nothing.db" in message
+    assert not (jp_root_dir / "nothing.db").exists()  # nothing is created
+    assert "'name' is required" in await refused(jp_fetch, "study", code=400,
+                                                 storage="jupyter_hpo.db")
+
+
+async def test_paths_outside_the_root_are_refused(jp_fetch, jp_root_dir, tmp_path):
+    outside = tmp_path / "outside" / "jupyter_hpo.db"
+    run_study(outside, "secret")
+    (jp_root_dir / "link").symlink_to(outside.parent, target_is_directory=True)
+    (jp_root_dir / "link.db").symlink_to(outside)
+    for path in (str(outside), "../outside/jupyter_hpo.db", "link/jupyter_hpo.db", "link.db"):
+        message = await refused(jp_fetch, "study", code=403, storage=path, name="secret")
+        assert "outside the server's root" in message
+        assert "outside the server's root" in await refused(
+            jp_fetch, "studies", code=403, storage=path)
+        assert "outside the server's root" in await refused(
+            jp_fetch, "stop", code=403, method="POST",
+            body=json.dumps({"storage": path, "name": "secret"}))
+        assert "outside the server's root" in await refused(
+            jp_fetch, "study", code=403, method="DELETE", storage=path, name="secret")
+    listing = await get_json(jp_fetch, "studies")
+    assert listing["studies"] == []  # the link into the outside is not followed
+    assert SQLiteStorage(outside).find_study("secret") is not None
+
+
+@pytest.mark.parametrize("jp_server_config", [
+    {"ServerApp": {"jpserver_extensions": {"jupyter_hpo.server": True}}}])
+async def test_the_storage_variable_outside_the_root_is_named_not_shown(
+        jp_fetch, jp_root_dir, study_storage):
+    # conftest points $JUPYTER_HPO_STORAGE at tmp_path/studies.db, outside the root
+    run_study(study_storage, "elsewhere")
+    listing = await get_json(jp_fetch, "studies")
+    assert listing["studies"] == []
+    assert len(listing["notes"]) == 1
+    assert "$JUPYTER_HPO_STORAGE" in listing["notes"][0]
+    assert "outside the server's root" in listing["notes"][0]
+
+
+# ------------------------------------------------------------------------------ damaged, foreign
+def fill(path: Path) -> None:
+    """A storage file of about 40 pages with finished studies."""
+    storage = SQLiteStorage(path)
+    for _ in range(4):
+        study = storage.create_study(None, metric="loss", direction=Direction.MIN,
+                                     resource="epoch", space=SPACE, settings={"trials": 30})
+        records = tuple(
+            TrialRecord(i, {"x": i / 30, "act": "relu"}, TrialStatus.COMPLETED,
+                        tuple({"epoch": e, "loss": (i + 1) / e, "note": "n" * 40}
+                              for e in range(1, 11)),
+                        tuple(float(e) for e in range(10)), 1.0, 2.0)
+            for i in range(30))
+        storage.write(study.study_id, StudyUpdate(records, {}, StudyState.FINISHED, 3.0))
+        storage.release_study(study.study_id)
+
+
+def damage(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    pages = len(data) // 4096
+    for page in range(pages // 2, pages // 2 + 3):
+        start = page * 4096
+        data[start + 16:start + 4096 - 16] = bytes((i * 7 + 3) % 256 for i in range(4064))
+    path.write_bytes(bytes(data))
+
+
+async def test_a_damaged_file_is_reported_and_left_untouched(jp_fetch, jp_root_dir):
+    run_study(jp_root_dir / "jupyter_hpo.db", "healthy")
+    damaged = jp_root_dir / "old" / "jupyter_hpo.db"
+    damaged.parent.mkdir()
+    fill(damaged)
+    damage(damaged)
+    before = digest(damaged)
+    listing = await get_json(jp_fetch, "studies")
+    entry = {s["path"]: s for s in listing["storages"]}["old/jupyter_hpo.db"]
+    assert "is damaged" in entry["error"] and "sqlite3" in entry["error"]
+    assert [s["name"] for s in listing["studies"]] == ["healthy"]  # the others still listed
+    for name in ("study-1", "study-2", "study-3", "study-4"):
+        try:
+            await jp_fetch("jupyter-hpo", "study",
+                           params={"storage": "old/jupyter_hpo.db", "name": name})
+        except HTTPClientError as exc:
+            assert exc.code == 422
+            assert "is damaged" in json.loads(exc.response.body)["message"]
+    for method, body in (("POST", {"storage": "old/jupyter_hpo.db", "name": "study-1"}),):
+        message = await refused(jp_fetch, "stop", code=422, method=method,
+                                body=json.dumps(body))
+        assert "is damaged" in message and "nothing was written" in message
+    message = await refused(jp_fetch, "study", code=422, method="DELETE",
+                            storage="old/jupyter_hpo.db", name="study-2")
+    assert "is damaged" in message
+    assert digest(damaged) == before
+
+
+async def test_a_foreign_database_is_refused_untouched(jp_fetch, jp_root_dir):
+    foreign = jp_root_dir / "jupyter_hpo.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        conn.execute("INSERT INTO invoices (total) VALUES (12.5)")
+    conn.close()
+    other = jp_root_dir / "shop.db"  # another program's file under another name: not listed
+    other.write_bytes(foreign.read_bytes())
+    before = digest(foreign)
+    listing = await get_json(jp_fetch, "studies")
+    assert [s["path"] for s in listing["storages"]] == ["jupyter_hpo.db"]
+    assert "another program (tables: invoices)" in listing["storages"][0]["error"]
+    message = await refused(jp_fetch, "study", code=422, storage="shop.db", name="x")
+    assert "another program" in message and "left untouched" in message
+    message = await refused(jp_fetch, "stop", code=422, method="POST",
+                            body=json.dumps({"storage": "jupyter_hpo.db", "name": "x"}))
+    assert "another program" in message
+    assert digest(foreign) == before
+
+
+# ------------------------------------------------------------------------------ stop, delete
+def endless(config, report):
+    for epoch in range(1, 100_000):
+        time.sleep(0.01)
+        report(epoch=epoch, loss=config["x"])
+
+
+async def test_stop_stops_a_running_study_which_says_who_stopped_it(jp_fetch, jp_root_dir):
+    path = jp_root_dir / "jupyter_hpo.db"
+    study = Study(FunctionObjective(endless, "loss"), {"x": Real(0, 1)},
+                  StudyOptions(metric="loss", mode="min", trials=10, workers=2,
+                               storage=path, name="long"))
+    study.start()
+    try:
+        deadline = time.monotonic() + 30  # its first write comes within a fraction of a second
+        listing = await get_json(jp_fetch, "studies")
+        while listing["running"] == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            listing = await get_json(jp_fetch, "studies")
+        assert listing["running"] == 1
+        assert listing["studies"][0]["state"] == "running"
+        assert listing["studies"][0]["owner"].endswith(f":{os.getpid()}")
+        answer = json.loads((await jp_fetch(
+            "jupyter-hpo", "stop", method="POST",
+            body=json.dumps({"storage": "jupyter_hpo.db", "name": "long"}))).body)
+        assert answer["stopping"] == "long" and answer["by"].startswith("JupyterLab")
+        assert study.wait(30)
+    finally:
+        study.stop("test cleanup")
+        study.wait(30)
+    assert study.stop_reason == f"stopped from {answer['by']}"
+    statuses = {t.status for t in study.trials}
+    assert statuses == {TrialStatus.CANCELLED}
+    data = await get_json(jp_fetch, "study", storage="jupyter_hpo.db", name="long")
+    assert data["state"] == "finished" and data["stop_reason"] == study.stop_reason
+    message = await refused(jp_fetch, "stop", code=409, method="POST",
+                            body=json.dumps({"storage": "jupyter_hpo.db", "name": "long"}))
+    assert "long" in message and "not running" in message
+
+
+async def test_delete_removes_a_finished_study_and_refuses_a_running_one(jp_fetch, jp_root_dir):
+    path = jp_root_dir / "jupyter_hpo.db"
+    run_study(path, "old")
+    answer = json.loads((await jp_fetch("jupyter-hpo", "study", method="DELETE",
+                                        params={"storage": "jupyter_hpo.db",
+                                                "name": "old"})).body)
+    assert answer == {"deleted": "old", "storage": "jupyter_hpo.db", "trials": 4}
+    assert SQLiteStorage(path).find_study("old") is None
+    storage = SQLiteStorage(path)
+    running = storage.create_study("live", metric="loss", direction=Direction.MIN,
+                                   resource="epoch", space=SPACE, settings={})
+    storage.write(running.study_id, StudyUpdate(state=StudyState.RUNNING))
+    message = await refused(jp_fetch, "study", code=409, method="DELETE",
+                            storage="jupyter_hpo.db", name="live")
+    assert "live" in message
+    assert SQLiteStorage(path).find_study("live") is not None
+    storage.release_study(running.study_id)
+
+
+async def test_the_watch_answers_when_a_storage_file_changes(jp_fetch, jp_root_dir):
+    path = jp_root_dir / "jupyter_hpo.db"
+    run_study(path, "first")
+    token = (await get_json(jp_fetch, "watch", since=""))["token"]
+    same = await get_json(jp_fetch, "watch", since=token, timeout="1")
+    assert same["token"] == token  # nothing changed: the same token after the timeout
+    writer = threading.Timer(0.5, lambda: run_study(path, "second"))
+    writer.start()
+    changed = await get_json(jp_fetch, "watch", since=token, timeout="60")
+    writer.join()
+    assert changed["token"] != token
+    names = [s["name"] for s in (await get_json(jp_fetch, "studies"))["studies"]]
+    assert "second" in names
+
+
+# ------------------------------------------------------------------------------ parse
+def magic_message(shell, body: str) -> str:
+    """The first line of the error ``%%hpo`` gives for ``body``."""
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        shell.run_cell_magic("hpo", "--trials 1 --storage none", body)
+    return str(caught.value).splitlines()[0]
+
+
+@pytest.mark.parametrize("body, line", [
+    ("lr = Real(1, 0)\nfor e in range(2):\n    report(epoch=e, loss=lr)\n", 2),
+    ("x = 1\nact = Choice('a', 'b')\nreport(loss=x)\n", 3),
+    ("lr = Real(0, 1)\nlr = Int(1, 3)\nreport(loss=lr)\n", 3),
+    ("d = 0.1  # hpo: Float(0, 0.5)\nreport(loss=d)\n", 2),
+    ("lr = Real(0, 1, log=True)\nreport(loss=lr)\n", 2),
+])
+async def test_parse_gives_the_magics_message_at_the_cells_line(jp_fetch, ipython_shell,
+                                                                body, line):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    source = "%%hpo --trials 3\n" + body
+    response = await jp_fetch("jupyter-hpo", "parse", method="POST",
+                              body=json.dumps({"source": source}))
+    data = json.loads(response.body)
+    assert data["magic"] is True
+    first = data["errors"][0]
+    assert first["message"] == magic_message(ipython_shell, body)
+    assert first["lineno"] == line  # a line of the whole cell, %%hpo being line 1
+    text = source.splitlines()[first["lineno"] - 1]
+    assert 0 <= first["col"] < first["end_col"] <= len(text) + 1
+
+
+async def test_parse_lists_annotations_with_their_domains(jp_fetch):
+    source = ("%%hpo --trials 3\nlr = Real(1e-4, 1e-1, log=True)\n"
+              "act = Categorical('relu', 'tanh')\ndrop = 0.1  # hpo: Real(0.0, 0.5)\n"
+              "units = Int(16, MAX_UNITS)\nreport(loss=lr)\n")
+    data = json.loads((await jp_fetch("jupyter-hpo", "parse", method="POST",
+                                      body=json.dumps({"source": source}))).body)
+    assert data["errors"] == []
+    found = {a["name"]: a for a in data["annotations"]}
+    assert set(found) == {"lr", "act", "drop", "units"}
+    lines = source.splitlines()
+    for a in found.values():
+        assert lines[a["lineno"] - 1][a["col"]:a["end_col"]].startswith(
+            ("Real", "Categorical", "Int"))
+    assert found["lr"]["domain"].startswith("Real(0.0001, 0.1, log=True")
+    assert found["drop"]["form"] == "comment"
+    assert found["units"]["evaluated"] is False  # MAX_UNITS is the kernel's
+
+
+async def test_parse_ignores_cells_without_the_magic(jp_fetch):
+    for source in ("lr = Real(1, 0)\n", "%%hpox\nlr = Real(1, 0)", "", "%%time\nx = 1"):
+        data = json.loads((await jp_fetch("jupyter-hpo", "parse", method="POST",
+                                          body=json.dumps({"source": source}))).body)
+        assert data == {"magic": False, "annotations": [], "errors": []}
+    assert "'source'" in await refused(jp_fetch, "parse", code=400, method="POST",
+                                       body=json.dumps({"code": "x"}))
+    assert "not JSON" in await refused(jp_fetch, "parse", code=400, method="POST",
+                                       body="{nope")
+
+
+# ------------------------------------------------------------------------------ security
+async def test_requests_without_the_token_are_refused(jp_fetch, jp_serverapp, jp_base_url,
+                                                      jp_http_port, jp_root_dir):
+    run_study(jp_root_dir / "jupyter_hpo.db", "private")
+    await jp_fetch("jupyter-hpo", "studies")  # the server is up
+    client = AsyncHTTPClient()
+    base = f"http://localhost:{jp_http_port}{jp_base_url}jupyter-hpo/"
+    for method, path, body in (
+            ("GET", "studies", None),
+            ("GET", "study?storage=jupyter_hpo.db&name=private", None),
+            ("GET", "watch?since=&timeout=0", None),
+            ("POST", "stop", json.dumps({"storage": "jupyter_hpo.db", "name": "private"})),
+            ("DELETE", "study?storage=jupyter_hpo.db&name=private", None),
+            ("POST", "parse", json.dumps({"source": "%%hpo\nx = Real(0, 1)"}))):
+        with pytest.raises(HTTPClientError) as caught:
+            await client.fetch(base + path, method=method, body=body,
+                               allow_nonstandard_methods=True, follow_redirects=False)
+        assert caught.value.code == 403, (method, path)
+    assert SQLiteStorage(jp_root_dir / "jupyter_hpo.db").find_study("private") is not None
+
+
+async def test_writes_with_a_login_cookie_need_the_xsrf_token(jp_serverapp, http_server_client,
+                                                              jp_base_url, jp_http_port,
+                                                              jp_root_dir):
+    run_study(jp_root_dir / "jupyter_hpo.db", "kept")
+    client = AsyncHTTPClient()
+    root = f"http://localhost:{jp_http_port}{jp_base_url}"
+    login = await client.fetch(f"{root}login", raise_error=False)
+    cookies = dict(c.split(";", 1)[0].split("=", 1)
+                   for c in login.headers.get_list("Set-Cookie"))
+    xsrf = cookies["_xsrf"]
+    answer = await client.fetch(
+        f"{root}login?next=/", method="POST", follow_redirects=False, raise_error=False,
+        body=f"password={jp_serverapp.identity_provider.token}&_xsrf={xsrf}",
+        headers={"Cookie": f"_xsrf={xsrf}"})
+    cookies.update(c.split(";", 1)[0].split("=", 1)
+                   for c in answer.headers.get_list("Set-Cookie"))
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    url = f"{root}jupyter-hpo/study?storage=jupyter_hpo.db&name=kept"
+    read = await client.fetch(url, headers={"Cookie": cookie})  # logged in by the cookie
+    assert json.loads(read.body)["name"] == "kept"
+    with pytest.raises(HTTPClientError) as caught:  # a write without the XSRF token
+        await client.fetch(url, method="DELETE", headers={"Cookie": cookie})
+    assert caught.value.code == 403
+    assert b"_xsrf" in caught.value.response.body
+    assert SQLiteStorage(jp_root_dir / "jupyter_hpo.db").find_study("kept") is not None
+    done = await client.fetch(url, method="DELETE",
+                              headers={"Cookie": cookie, "X-XSRFToken": xsrf})
+    assert json.loads(done.body)["deleted"] == "kept"
