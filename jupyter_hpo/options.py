@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .keeping import DEFAULT_KEEP_NAMESPACES
 from .records import Direction
 
 if TYPE_CHECKING:
@@ -28,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TRIALS", "StudyOptions", "infer_mode", "parse_duration"]
 
 DEFAULT_TRIALS = 20
+DEFAULT_KEEP_NAMESPACES = 3
+"""Trials whose variables are kept for ``apply`` (the best ones, thread executor)."""
 _MIN_PATTERN = re.compile(r"loss|err|mse|mae|rmse|regret|perplexity|cost|time|latency",
                           re.IGNORECASE)
 _MAX_PATTERN = re.compile(r"acc|auc|f1|score|precision|recall|r2|reward|return|map|ndcg|iou",

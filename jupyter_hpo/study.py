@@ -71,7 +71,7 @@ class Study(SettingsReader):
                  clock: Callable[[], float] | None = None, **kwargs: Any) -> None:
         from .controller import Controller
         from .space import Space
-        from .trial_queue import points_to_queue
+        from .controller.queue import points_to_queue
         from .warmstart import warm_start_from
 
         if options is None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .records import StudyRecord
-    from .space import Space
+    from ..records import StudyRecord
+    from ..space import Space
 
 __all__ = ["Queued", "TrialQueue", "points_to_queue"]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .checkpoints import KEEP_BEST, Checkpoint, kept
-from .records import Direction
+from ..checkpoints import KEEP_BEST, Checkpoint, kept
+from ..options import DEFAULT_KEEP_NAMESPACES
+from ..records import Direction
 
 __all__ = ["DEFAULT_KEEP_NAMESPACES", "TrialKeeper"]
 
-DEFAULT_KEEP_NAMESPACES = 3
 
 
 class TrialKeeper:

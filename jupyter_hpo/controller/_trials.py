@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .checkpoints import Checkpoint, remove
-from .errors import HPOError
-from .records import TrialStatus, finite_number
+from ..checkpoints import Checkpoint, remove
+from ..errors import HPOError
+from ..records import TrialStatus, finite_number
 
 if TYPE_CHECKING:
-    from .trial import Trial
-    from .trial_queue import Queued
+    from ..trial import Trial
+    from .queue import Queued
 
 __all__ = ["TrialStateMixin"]
 
@@ -52,7 +52,7 @@ class TrialStateMixin:
         try:
             self.executor.start(trial, self.objective, self)
         except Exception as exc:  # noqa: BLE001 - the trial fails, the study goes on
-            from .executors import TrialOutcome
+            from ..executors import TrialOutcome
 
             with self._lock:
                 trial.status = TrialStatus.RUNNING

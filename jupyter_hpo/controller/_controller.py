@@ -23,19 +23,21 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .controller_trials import TrialStateMixin
-from .errors import HPOError, StudyFailedError
+from ..errors import HPOError, StudyFailedError
+from ..records import Direction, StudyState, TrialRecord, TrialStatus
+from ..trial import Trial
+from ._events import TrialEventsMixin
+from ._results import ResultsMixin
+from ._trials import TrialStateMixin
 from .keeping import DEFAULT_KEEP_NAMESPACES, TrialKeeper
-from .records import Direction, StudyState, TrialRecord, TrialStatus, finite_number
-from .trial import Decision, ReportError, Trial, TrialReleased, TrialStopped, check_report
-from .trial_queue import TrialQueue
+from .queue import TrialQueue
 
 if TYPE_CHECKING:
-    from .executors import Executor, TrialOutcome
-    from .schedulers import Scheduler
+    from ..executors import Executor
+    from ..schedulers import Scheduler
 
 __all__ = ["Controller"]
 
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[str, "Trial | None", "dict[str, Any] | None"], None]
 
 
-class Controller(TrialStateMixin):
+class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
     """Runs trials of ``objective`` on ``executor`` as ``scheduler`` decides, within a budget
     of ``budget`` trials and ``time_limit`` seconds; ``emit(kind, trial, data)`` publishes
     events (called outside the lock)."""
@@ -420,128 +422,6 @@ class Controller(TrialStateMixin):
             self._wake.set()
             self.emit("study_finished", None, None)
 
-    # ----------------------------------------------------- executor hooks
-    def on_report(self, trial: Trial, values: dict[str, Any]) -> None:
-        """A trial reported (from its own thread): record it and answer; raises
-        ``TrialStopped`` to stop the trial, waits while it is paused (threads, processes)."""
-        trial_id = trial.trial_id
-        if trial_id in self._stop_reasons or trial_id in self._invalid:
-            raise TrialStopped()
-        values = dict(values)
-        try:
-            value, resource = check_report(values, self.metric, self.resource,
-                                           self.needs_resource, trial.last_resource)
-        except ReportError as exc:
-            with self._lock:
-                self._invalid.setdefault(trial_id, str(exc))
-            raise
-        with self._lock:
-            now = self.clock() - self.start_time
-            trial.reports.append(values)
-            trial.report_times.append(now)
-            if resource is not None:
-                trial.last_resource = resource
-            decision = self.scheduler.on_trial_result(trial_id, values)
-            improved = self._improve(trial, value, now)
-            resume, release = None, False
-            if decision is Decision.STOP:
-                self._stop_reasons[trial_id] = TrialStatus.STOPPED
-            elif decision is Decision.PAUSE:
-                trial.status = TrialStatus.PAUSED
-                resume = self._resume_events[trial_id] = threading.Event()
-                # with a checkpoint saved since its last report, the trial frees its worker
-                # (it holds it, and counts as running, until its code has ended)
-                release = self.executor.releases_paused and trial.checkpoint is not None \
-                    and trial.checkpoint.reports == len(trial.reports) - 1
-                if release:
-                    self._released.add(trial_id)
-                    self._releasing.add(trial_id)
-                else:
-                    self._running -= 1
-        if self._subscribers:  # the report path builds no event nobody reads
-            self.emit("report", trial, {"values": values, "decision": decision})
-            if improved:
-                self.emit("incumbent", trial, {"value": self.best_value})
-        if decision is Decision.STOP:
-            raise TrialStopped()
-        if decision is Decision.PAUSE:
-            self.emit("trial_paused", trial, None)
-            if self.inline:
-                self._fill()
-            else:
-                self._wake.set()  # the loop proposes: this report waits only for its promotion
-            if release:
-                raise TrialReleased()  # its code ends; promoted, it runs again from restore()
-            if not self.executor.blocks_on_pause:
-                return  # the executor polls paused_outcome() and resumes the trial itself
-            resume.wait()
-            if trial_id in self._stop_reasons:
-                raise TrialStopped()
-
-    def on_executor_error(self, message: str, details: str = "") -> None:
-        """The executor can run no more trials (e.g. its Dask cluster went away): the study
-        stops with ``message`` (then ``details``) as its error; finished trials are kept."""
-        self._fail(message, details)
-
-    def paused_outcome(self, trial: Trial) -> str | None:
-        """For executors that do not block on a pause: ``None`` while ``trial`` stays paused,
-        ``"stop"`` when it must end (report it finished as stopped), ``"resume"`` when it goes
-        on."""
-        with self._lock:
-            event = self._resume_events.get(trial.trial_id)
-            if event is None or not event.is_set():
-                return None
-            return "stop" if trial.trial_id in self._stop_reasons else "resume"
-
-    def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
-        """The trial's code returned or raised (from the executor's thread)."""
-        if outcome.status is TrialStatus.PAUSED:
-            self._on_released(trial)
-            return
-        with self._lock:
-            if trial.trial_id not in self._alive:
-                return  # force-stopped earlier
-            self._alive.discard(trial.trial_id)
-            if trial.status is TrialStatus.RUNNING:
-                self._running -= 1
-            status, error, tb = outcome.status, outcome.error, outcome.traceback
-            result = outcome.result
-            if result is not None and status is TrialStatus.COMPLETED:
-                try:
-                    check_report(dict(result), self.metric, self.resource, False, None)
-                except ReportError as exc:
-                    self._invalid.setdefault(trial.trial_id, str(exc).replace(
-                        "report()", "the trial's result", 1))
-                    result = None
-            if trial.trial_id in self._invalid:
-                error = f"ReportError: {self._invalid[trial.trial_id]}"
-                tb = tb if status is TrialStatus.FAILED and tb else error
-                status = TrialStatus.FAILED
-            elif status is TrialStatus.STOPPED:
-                status = self._stop_reasons.get(trial.trial_id, TrialStatus.STOPPED)
-                if status is TrialStatus.CANCELLED and not error:
-                    error = self.stop_reason or "stopped by the user"
-            if result:
-                now = self.clock() - self.start_time
-                trial.reports.append(dict(result))
-                trial.report_times.append(now)
-                self._consider_incumbent(trial, result, now)
-            self._end(trial, status, error, tb)
-            if status is not TrialStatus.FAILED:
-                self.keeper.keep_namespace(trial, outcome.namespace, self.trials,
-                                           None if self.best_trial is None
-                                           else self.best_trial.trial_id)
-            repeated = self._repeated_failure(trial)
-            dropped = self._prune_checkpoints()
-        self._drop_checkpoints(dropped)
-        self.emit("trial_finished", trial, None)
-        if repeated:
-            self.stop("study stopped: repeated failures")
-        # The thread that delivered the finish has nothing else to do: it proposes the next
-        # trial itself (no hand-over to the loop), unless the loop is proposing already.
-        if not self._fill(wait=self.inline):
-            self._wake.set()
-
     def enqueue(self, config: dict[str, Any]) -> None:
         """Run ``config`` (a checked, possibly partial configuration) before the searcher's own
         proposals, after what was enqueued before."""
@@ -551,95 +431,3 @@ class Controller(TrialStateMixin):
             self.queue.add(config)
         self.emit("queue", None, None)
         self._wake.set()
-
-    def _end(self, trial: Trial, status: TrialStatus, error: str = "", tb: str = "") -> None:
-        """Under the lock: mark ``trial`` finished and tell the scheduler how it ended."""
-        trial.status, trial.error, trial.traceback = status, error, tb
-        trial.end_time = self.clock()
-        if status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
-            self.scheduler.on_trial_complete(trial.trial_id,
-                                             trial.reports[-1] if trial.reports else None)
-        elif status is TrialStatus.FAILED:
-            self.scheduler.on_trial_error(trial.trial_id)
-            if self.best_trial is trial:
-                self._recompute_incumbent()
-        else:
-            self.scheduler.on_trial_remove(trial.trial_id)
-        self._records[trial.trial_id] = trial.freeze()
-
-    def _repeated_failure(self, trial: Trial) -> bool:
-        """Under the lock: True (and ``error`` set) when the first trials all failed with the
-        same error, so the study stops and shows it once. Constant time: once a trial ended
-        well, or the errors differ, the rule can no longer apply."""
-        if self.error or not self._only_failures:
-            return False
-        if trial.status is not TrialStatus.FAILED:
-            if trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
-                self._only_failures = False
-            return False
-        self._first_failures.append(trial)
-        if len({t.error for t in self._first_failures}) > 1:
-            self._only_failures = False
-            return False
-        k = min(self.max_initial_failures, self.budget or self.max_initial_failures)
-        if len(self._first_failures) < k:
-            return False
-        first = self._first_failures[0]
-        self.error = StudyFailedError(
-            f"the first {len(self._first_failures)} trials all failed with the same error, "
-            f"so the study stopped. Trial {first.trial_id}'s traceback:\n"
-            f"{first.traceback or first.error}")
-        return True
-
-    # ---------------------------------------------------------------- results
-    def _consider_incumbent(self, trial: Trial, values: dict[str, Any], at: float) -> bool:
-        value = finite_number(values.get(self.metric))
-        return value is not None and self._improve(trial, value, at)
-
-    def _improve(self, trial: Trial, value: float, at: float) -> bool:
-        """Under the lock: ``value`` of ``trial`` becomes the incumbent if it is better."""
-        best = self.best_value
-        if best is not None and not self._sign * value < self._sign * best:
-            return False
-        self.best_trial, self.best_value = trial, value
-        self.incumbents.append((at, trial.trial_id, value))
-        return True
-
-    def _recompute_incumbent(self) -> None:
-        """The incumbent failed: replay the other trials' reports in arrival order."""
-        self.best_trial, self.best_value = None, None
-        self.incumbents = []
-        history = sorted((at, t.trial_id, i) for t in self.trials
-                         if t.status is not TrialStatus.FAILED
-                         for i, at in enumerate(t.report_times[:len(t.reports)]))
-        for at, trial_id, i in history:
-            trial = self.trials[trial_id]
-            self._consider_incumbent(trial, trial.reports[i], at)
-
-    def _trial(self, trial_id: int) -> Trial:
-        if isinstance(trial_id, bool) or not isinstance(trial_id, int) \
-                or not 0 <= trial_id < len(self.trials):
-            ids = f"0..{len(self.trials) - 1}" if self.trials else "none yet"
-            raise HPOError(f"the study has no trial {trial_id!r} (its trials: {ids})")
-        return self.trials[trial_id]
-
-    def records(self, trial_ids: Iterable[int] | None = None) -> list[TrialRecord]:
-        """Frozen records of the trials (all, or those in ``trial_ids``), taken together."""
-        with self._lock:
-            return self.records_locked(trial_ids)
-
-    def records_locked(self, trial_ids: Iterable[int] | None = None) -> list[TrialRecord]:
-        """``records()`` for a caller that holds the lock. Finished trials' records are made
-        once, so a snapshot of a large study copies a list and freezes only the running
-        trials."""
-        if trial_ids is None:
-            out = list(self._records)
-            for trial_id in self._alive:  # exactly the trials without a record yet
-                out[trial_id] = self.trials[trial_id].freeze()
-            return out
-        out = []
-        for trial_id in trial_ids:
-            self._trial(trial_id)
-            record = self._records[trial_id]
-            out.append(record if record is not None else self.trials[trial_id].freeze())
-        return out

@@ -1,0 +1,159 @@
+"""The controller's answers to the events executors deliver: a report (checked, recorded,
+decided by the scheduler), a pause, a trial's end and an executor's failure.
+
+A mixin of :class:`~jupyter_hpo.controller.Controller`: these run in the thread that delivers
+the event and hold the controller's lock only for the decision, never during a proposal.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..records import TrialStatus
+from ..trial import Decision, ReportError, Trial, TrialReleased, TrialStopped, check_report
+
+if TYPE_CHECKING:
+    from ..executors import TrialOutcome
+
+__all__ = ["TrialEventsMixin"]
+
+
+class TrialEventsMixin:
+    """``on_report``, ``paused_outcome``, ``on_finish``, ``on_executor_error`` and ``_end``."""
+
+    def on_report(self, trial: Trial, values: dict[str, Any]) -> None:
+        """A trial reported (from its own thread): record it and answer; raises
+        ``TrialStopped`` to stop the trial, waits while it is paused (threads, processes)."""
+        trial_id = trial.trial_id
+        if trial_id in self._stop_reasons or trial_id in self._invalid:
+            raise TrialStopped()
+        values = dict(values)
+        try:
+            value, resource = check_report(values, self.metric, self.resource,
+                                           self.needs_resource, trial.last_resource)
+        except ReportError as exc:
+            with self._lock:
+                self._invalid.setdefault(trial_id, str(exc))
+            raise
+        with self._lock:
+            now = self.clock() - self.start_time
+            trial.reports.append(values)
+            trial.report_times.append(now)
+            if resource is not None:
+                trial.last_resource = resource
+            decision = self.scheduler.on_trial_result(trial_id, values)
+            improved = self._improve(trial, value, now)
+            resume, release = None, False
+            if decision is Decision.STOP:
+                self._stop_reasons[trial_id] = TrialStatus.STOPPED
+            elif decision is Decision.PAUSE:
+                trial.status = TrialStatus.PAUSED
+                resume = self._resume_events[trial_id] = threading.Event()
+                # with a checkpoint saved since its last report, the trial frees its worker
+                # (it holds it, and counts as running, until its code has ended)
+                release = self.executor.releases_paused and trial.checkpoint is not None \
+                    and trial.checkpoint.reports == len(trial.reports) - 1
+                if release:
+                    self._released.add(trial_id)
+                    self._releasing.add(trial_id)
+                else:
+                    self._running -= 1
+        if self._subscribers:  # the report path builds no event nobody reads
+            self.emit("report", trial, {"values": values, "decision": decision})
+            if improved:
+                self.emit("incumbent", trial, {"value": self.best_value})
+        if decision is Decision.STOP:
+            raise TrialStopped()
+        if decision is Decision.PAUSE:
+            self.emit("trial_paused", trial, None)
+            if self.inline:
+                self._fill()
+            else:
+                self._wake.set()  # the loop proposes: this report waits only for its promotion
+            if release:
+                raise TrialReleased()  # its code ends; promoted, it runs again from restore()
+            if not self.executor.blocks_on_pause:
+                return  # the executor polls paused_outcome() and resumes the trial itself
+            resume.wait()
+            if trial_id in self._stop_reasons:
+                raise TrialStopped()
+
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        """The executor can run no more trials (e.g. its Dask cluster went away): the study
+        stops with ``message`` (then ``details``) as its error; finished trials are kept."""
+        self._fail(message, details)
+
+    def paused_outcome(self, trial: Trial) -> str | None:
+        """For executors that do not block on a pause: ``None`` while ``trial`` stays paused,
+        ``"stop"`` when it must end (report it finished as stopped), ``"resume"`` when it goes
+        on."""
+        with self._lock:
+            event = self._resume_events.get(trial.trial_id)
+            if event is None or not event.is_set():
+                return None
+            return "stop" if trial.trial_id in self._stop_reasons else "resume"
+
+    def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
+        """The trial's code returned or raised (from the executor's thread)."""
+        if outcome.status is TrialStatus.PAUSED:
+            self._on_released(trial)
+            return
+        with self._lock:
+            if trial.trial_id not in self._alive:
+                return  # force-stopped earlier
+            self._alive.discard(trial.trial_id)
+            if trial.status is TrialStatus.RUNNING:
+                self._running -= 1
+            status, error, tb = outcome.status, outcome.error, outcome.traceback
+            result = outcome.result
+            if result is not None and status is TrialStatus.COMPLETED:
+                try:
+                    check_report(dict(result), self.metric, self.resource, False, None)
+                except ReportError as exc:
+                    self._invalid.setdefault(trial.trial_id, str(exc).replace(
+                        "report()", "the trial's result", 1))
+                    result = None
+            if trial.trial_id in self._invalid:
+                error = f"ReportError: {self._invalid[trial.trial_id]}"
+                tb = tb if status is TrialStatus.FAILED and tb else error
+                status = TrialStatus.FAILED
+            elif status is TrialStatus.STOPPED:
+                status = self._stop_reasons.get(trial.trial_id, TrialStatus.STOPPED)
+                if status is TrialStatus.CANCELLED and not error:
+                    error = self.stop_reason or "stopped by the user"
+            if result:
+                now = self.clock() - self.start_time
+                trial.reports.append(dict(result))
+                trial.report_times.append(now)
+                self._consider_incumbent(trial, result, now)
+            self._end(trial, status, error, tb)
+            if status is not TrialStatus.FAILED:
+                self.keeper.keep_namespace(trial, outcome.namespace, self.trials,
+                                           None if self.best_trial is None
+                                           else self.best_trial.trial_id)
+            repeated = self._repeated_failure(trial)
+            dropped = self._prune_checkpoints()
+        self._drop_checkpoints(dropped)
+        self.emit("trial_finished", trial, None)
+        if repeated:
+            self.stop("study stopped: repeated failures")
+        # The thread that delivered the finish has nothing else to do: it proposes the next
+        # trial itself (no hand-over to the loop), unless the loop is proposing already.
+        if not self._fill(wait=self.inline):
+            self._wake.set()
+
+    def _end(self, trial: Trial, status: TrialStatus, error: str = "", tb: str = "") -> None:
+        """Under the lock: mark ``trial`` finished and tell the scheduler how it ended."""
+        trial.status, trial.error, trial.traceback = status, error, tb
+        trial.end_time = self.clock()
+        if status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
+            self.scheduler.on_trial_complete(trial.trial_id,
+                                             trial.reports[-1] if trial.reports else None)
+        elif status is TrialStatus.FAILED:
+            self.scheduler.on_trial_error(trial.trial_id)
+            if self.best_trial is trial:
+                self._recompute_incumbent()
+        else:
+            self.scheduler.on_trial_remove(trial.trial_id)
+        self._records[trial.trial_id] = trial.freeze()

@@ -1,0 +1,100 @@
+"""The parts of the controller that keep the results: the incumbent (best trial and its
+history), the rule that stops a study whose first trials all fail the same way, and the frozen
+records that snapshots read.
+
+A mixin of :class:`~jupyter_hpo.controller.Controller`: the methods use its lock, trials and
+settings; those whose name or docstring says "under the lock" expect the caller to hold it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import HPOError, StudyFailedError
+from ..records import TrialRecord, TrialStatus, finite_number
+
+if TYPE_CHECKING:
+    from ..trial import Trial
+
+__all__ = ["ResultsMixin"]
+
+
+class ResultsMixin:
+    """Incumbent, repeated failures and records of the controller's trials."""
+
+    def _repeated_failure(self, trial: Trial) -> bool:
+        """Under the lock: True (and ``error`` set) when the first trials all failed with the
+        same error, so the study stops and shows it once. Constant time: once a trial ended
+        well, or the errors differ, the rule can no longer apply."""
+        if self.error or not self._only_failures:
+            return False
+        if trial.status is not TrialStatus.FAILED:
+            if trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
+                self._only_failures = False
+            return False
+        self._first_failures.append(trial)
+        if len({t.error for t in self._first_failures}) > 1:
+            self._only_failures = False
+            return False
+        k = min(self.max_initial_failures, self.budget or self.max_initial_failures)
+        if len(self._first_failures) < k:
+            return False
+        first = self._first_failures[0]
+        self.error = StudyFailedError(
+            f"the first {len(self._first_failures)} trials all failed with the same error, "
+            f"so the study stopped. Trial {first.trial_id}'s traceback:\n"
+            f"{first.traceback or first.error}")
+        return True
+
+    def _consider_incumbent(self, trial: Trial, values: dict[str, Any], at: float) -> bool:
+        value = finite_number(values.get(self.metric))
+        return value is not None and self._improve(trial, value, at)
+
+    def _improve(self, trial: Trial, value: float, at: float) -> bool:
+        """Under the lock: ``value`` of ``trial`` becomes the incumbent if it is better."""
+        best = self.best_value
+        if best is not None and not self._sign * value < self._sign * best:
+            return False
+        self.best_trial, self.best_value = trial, value
+        self.incumbents.append((at, trial.trial_id, value))
+        return True
+
+    def _recompute_incumbent(self) -> None:
+        """The incumbent failed: replay the other trials' reports in arrival order."""
+        self.best_trial, self.best_value = None, None
+        self.incumbents = []
+        history = sorted((at, t.trial_id, i) for t in self.trials
+                         if t.status is not TrialStatus.FAILED
+                         for i, at in enumerate(t.report_times[:len(t.reports)]))
+        for at, trial_id, i in history:
+            trial = self.trials[trial_id]
+            self._consider_incumbent(trial, trial.reports[i], at)
+
+    def _trial(self, trial_id: int) -> Trial:
+        if isinstance(trial_id, bool) or not isinstance(trial_id, int) \
+                or not 0 <= trial_id < len(self.trials):
+            ids = f"0..{len(self.trials) - 1}" if self.trials else "none yet"
+            raise HPOError(f"the study has no trial {trial_id!r} (its trials: {ids})")
+        return self.trials[trial_id]
+
+    def records(self, trial_ids: Iterable[int] | None = None) -> list[TrialRecord]:
+        """Frozen records of the trials (all, or those in ``trial_ids``), taken together."""
+        with self._lock:
+            return self.records_locked(trial_ids)
+
+    def records_locked(self, trial_ids: Iterable[int] | None = None) -> list[TrialRecord]:
+        """``records()`` for a caller that holds the lock. Finished trials' records are made
+        once, so a snapshot of a large study copies a list and freezes only the running
+        trials."""
+        if trial_ids is None:
+            out = list(self._records)
+            for trial_id in self._alive:  # exactly the trials without a record yet
+                out[trial_id] = self.trials[trial_id].freeze()
+            return out
+        out = []
+        for trial_id in trial_ids:
+            self._trial(trial_id)
+            record = self._records[trial_id]
+            out.append(record if record is not None else self.trials[trial_id].freeze())
+        return out
