@@ -1,0 +1,209 @@
+"""What a study says about itself, live or loaded: its state, trials, best trial and
+tables. A mixin of :class:`~jupyter_hpo.study.Study` that reads the controller of a live
+study and the record of a loaded one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StudyFailedError
+from ..records import StudyRecord, StudyState, TrialRecord, TrialStatus
+
+if TYPE_CHECKING:
+    from ..executors import Executor
+    from ..schedulers import Scheduler
+
+__all__ = ["StudyReading"]
+
+
+class StudyReading:
+    """Reading a study (see the module docstring)."""
+
+    @property
+    def state(self) -> StudyState:
+        return self.controller.state if self.controller else self._record.state
+
+    @property
+    def done(self) -> bool:
+        return self.controller.done if self.controller else True
+
+    @property
+    def error(self) -> StudyFailedError | None:
+        if self.controller:
+            return self.controller.error
+        return StudyFailedError(self._record.error) if self._record.error else None
+
+    @property
+    def stop_reason(self) -> str:
+        return self.controller.stop_reason if self.controller else self._record.stop_reason
+
+    @property
+    def stopped_at(self) -> float | None:
+        """Seconds into the study at which it was asked to stop (live studies)."""
+        return self.controller.stopped_at if self.controller else None
+
+    @property
+    def elapsed(self) -> float:
+        return self.controller.elapsed if self.controller else self._record.elapsed
+
+    @property
+    def start_time(self) -> float | None:
+        """When the study started, on its clock (a resumed study: shifted by the time it had
+        already run, so ``elapsed`` counts both)."""
+        return self.controller.start_time if self.controller else None
+
+    @property
+    def end_time(self) -> float | None:
+        """When the study ended, on its clock (for a simulated clock: the simulated time)."""
+        return self.controller.end_time if self.controller else None
+
+    @property
+    def workers(self) -> int | None:
+        """Trials that run at once (live studies)."""
+        return self.controller.workers if self.controller else None
+
+    @property
+    def executor(self) -> Executor | None:
+        return self.controller.executor if self.controller else None
+
+    @property
+    def scheduler(self) -> Scheduler | None:
+        return self.controller.scheduler if self.controller else None
+
+    def snapshot(self) -> StudyRecord:
+        """The whole study as a read-only record (a consistent copy while it runs)."""
+        c = self.controller
+        if c is None:
+            return self._record
+        with c._lock:
+            trials = c.records_locked()
+            state, elapsed, incumbents = c.state, c.elapsed, tuple(c.incumbents)
+            error, stop_reason = c.error, c.stop_reason
+            queue = c.queue.pending()
+        return StudyRecord(self.name, self.metric, self.direction, self.resource, self.space,
+                           self.settings, state, tuple(trials), elapsed,
+                           "" if error is None else str(error), stop_reason, self.created,
+                           time.time(), None, self.study_id, incumbents, queue)
+
+    @property
+    def trials(self) -> tuple[TrialRecord, ...]:
+        """Every trial, as read-only records."""
+        if self.controller is None:
+            return self._record.trials
+        return tuple(self.controller.records())
+
+    def trial_records(self, trial_ids: Iterable[int]) -> list[TrialRecord]:
+        """Records of some trials, taken together."""
+        if self.controller is None:
+            return [self._record.trial(t) for t in trial_ids]
+        return self.controller.records(list(trial_ids))
+
+    def trial_output(self, trial_id: int, tail: int | None = None) -> str:
+        """What a live trial printed (its last ``tail`` characters; stored studies keep no
+        output)."""
+        if self.controller is None:
+            return ""
+        output = self.controller._trial(trial_id).output
+        if tail is None:
+            return "".join(output)
+        pieces, size = [], 0
+        for piece in reversed(output):
+            pieces.append(piece)
+            size += len(piece)
+            if size >= tail:
+                break
+        return "".join(reversed(pieces))[-tail:] if tail > 0 else ""
+
+    @property
+    def best_trial(self) -> TrialRecord | None:
+        """The trial with the best reported value among those that did not fail."""
+        c = self.controller
+        if c is None:
+            return self._record.best_trial
+        with c._lock:
+            best = c.best_trial
+            return None if best is None else c.records_locked([best.trial_id])[0]
+
+    @property
+    def best_value(self) -> float | None:
+        return self.controller.best_value if self.controller else self._record.best_value
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        best = self.best_trial
+        return None if best is None else dict(best.config)
+
+    @property
+    def best_namespace(self) -> dict[str, Any] | None:
+        """The best trial's variables (thread executor, live studies only)."""
+        return self.controller.best_namespace if self.controller else None
+
+    def namespace_of(self, trial_id: int) -> dict[str, Any] | None:
+        """A trial's variables if they were kept (the best few; thread executor)."""
+        return self.controller.namespace_of(trial_id) if self.controller else None
+
+    @property
+    def queue(self) -> tuple[dict[str, Any], ...]:
+        """Configurations enqueued (``enqueue``, ``points_to_evaluate``) not started yet."""
+        if self.controller is None:
+            return tuple(dict(c) for c in self._record.queue)
+        with self.controller._lock:
+            return self.controller.queue.pending()
+
+    def enqueue(self, config: Mapping[str, Any]) -> None:
+        """Run ``config`` next, before the searcher's own proposals (after what was enqueued
+        before), as Optuna's ``enqueue_trial``. A partial configuration is completed by the
+        searcher; a conditional hyperparameter needs the values its condition reads. It counts
+        against the budget like any trial; stored studies keep it until a trial starts."""
+        controller = self._live()
+        self.space.check_partial(config, "the enqueued configuration")
+        controller.enqueue(dict(config))
+
+    def apply(self, trial_id: int | None = None,
+              namespace: dict[str, Any] | None = None) -> str:
+        """Put a trial (the best by default) into the notebook: all its variables when they
+        were kept (thread executor, the best few trials), else its hyperparameters. Returns
+        what was done. ``namespace`` defaults to the notebook's."""
+        from ..applying import apply_trial, notebook_namespace
+
+        return apply_trial(self, trial_id, notebook_namespace() if namespace is None
+                           else namespace)
+
+    @property
+    def spent(self) -> int:
+        return self.controller.spent if self.controller else self._record.spent
+
+    def counts(self) -> dict[str, int]:
+        """Number of trials per status (every status listed)."""
+        counts = {s.value: 0 for s in TrialStatus}
+        for trial in self.trials:
+            counts[trial.status.value] += 1
+        return counts
+
+    def report_times(self, trial_id: int) -> list[float]:
+        """Seconds since the study started at which each report of ``trial_id`` arrived."""
+        return list(self.trial_records([trial_id])[0].times)
+
+    def trials_dataframe(self, attrs: Iterable[str] | None = None) -> Any:
+        """One row per trial (see the README for the columns); ``attrs`` picks columns, as
+        Optuna's does (``("trial_id", "config", "user")``, ``("number", "value",
+        "params")``, ...)."""
+        return self.snapshot().trials_dataframe(attrs)
+
+    def training_curves(self) -> Any:
+        """One row per report: trial_id, the resource, every reported key, time."""
+        return self.snapshot().training_curves()
+
+    def incumbent_over_time(self) -> Any:
+        """``time``, ``trial_id``, ``best_value``: one row per improvement."""
+        return self.snapshot().incumbent_over_time()
+
+    def plot(self, kind: str, **options: Any) -> Any:
+        """A matplotlib figure: ``history``, ``curves``, ``parallel``, ``contour``,
+        ``importance``, ``importance-duration`` or ``incumbent`` (see the README)."""
+        from ..plots import plot
+
+        return plot(self.snapshot(), kind, **options)
+

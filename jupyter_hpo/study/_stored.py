@@ -1,0 +1,133 @@
+"""The storage side of a live study: creating or leasing its stored copy (restoring the
+trials of a resumed one), ending a stored study that never started, and its checkpoint
+folder. A mixin of :class:`~jupyter_hpo.study.Study`."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..errors import HPOError
+from ..records import StudyRecord, StudyState, finite_number
+
+if TYPE_CHECKING:
+    from ..storage import BaseStorage
+    from ._study import Study
+
+__all__ = ["StoredStudyMixin", "check_same_study", "is_storage", "storage_of"]
+
+log = logging.getLogger(__name__)
+
+
+class StoredStudyMixin:
+    """Storage and checkpoints of a study."""
+
+    @property
+    def checkpoint_dir(self) -> str:
+        """The folder of this study's trial checkpoints (next to its storage file)."""
+        folder = getattr(self, "_checkpoint_dir", None)
+        if folder is None:
+            if self.storage is not None and self.study_id is not None:
+                folder = self.storage.checkpoint_dir(self.study_id)
+            else:
+                from ..checkpoints import temporary_folder
+
+                folder = temporary_folder()
+            self._checkpoint_dir = folder
+        return folder
+
+    def checkpoint_use(self) -> tuple[int, int]:
+        """``(files, bytes)`` of this study's checkpoints on disk."""
+        from ..checkpoints import disk_use
+
+        if self.controller is None and (self.storage is None or self.study_id is None):
+            return 0, 0
+        return disk_use(self.checkpoint_dir)
+
+    def _attach_storage(self, stored: StudyRecord | None) -> None:
+        """Create the stored study, or lease the stored one and restore its trials."""
+        from ..recorder import StudyRecorder
+        from ..trial import Trial
+
+        storage = self.storage
+        assert storage is not None and self.controller is not None
+        if stored is None:
+            record = storage.create_study(self.options.name, metric=self.metric,
+                                          direction=self.direction, resource=self.resource,
+                                          space=self.space, settings=self.settings)
+            written: dict[int, int] = {}
+        else:
+            check_same_study(stored, self)
+            record = storage.acquire_study(stored.name, space=self.space)
+            storage.update_settings(record.study_id, self.settings)
+            trials = [Trial(t.trial_id, dict(t.config), status=t.status, reports=list(t.reports),
+                            report_times=list(t.times), start_time=t.start_time,
+                            end_time=t.end_time, error=t.error, traceback=t.traceback,
+                            device=t.device, resources=t.resources, bracket=t.bracket,
+                            last_resource=finite_number(t.last(self.resource)),
+                            user_attrs=dict(t.user_attrs), checkpoint=t.checkpoint,
+                            enqueued=None if t.enqueued is None else dict(t.enqueued))
+                      for t in record.trials]
+            self.controller.restore(trials, record.elapsed)
+            from ..checkpoints import remove_orphans
+
+            remove_orphans(storage.checkpoint_dir(record.study_id),
+                           {t.checkpoint.file for t in record.trials if t.checkpoint})
+            written = {t.trial_id: len(t.reports) for t in record.trials}
+            self.created = record.created
+        self.name, self.study_id = record.name, record.study_id
+        try:
+            self._recorder = StudyRecorder(self, storage, record.study_id, written=written)
+        except BaseException:
+            self._abandon_stored(storage, record.study_id, "interrupted before it started")
+            raise
+
+    def _abandon_stored(self, storage: BaseStorage, study_id: int, why: str) -> None:
+        """The study ends before it started (an interrupt while the cell set it up, say): a new
+        study, which holds nothing, is removed from storage so the same cell can run again; a
+        resumed one is stored as ended. Either way its lease is given up."""
+        from ..storage import StudyUpdate
+
+        try:
+            if self.options.resume:
+                storage.write(study_id, StudyUpdate(state=StudyState.FINISHED,
+                                                    elapsed=self.elapsed, stop_reason=why))
+                storage.release_study(study_id)
+            else:
+                storage.release_study(study_id)
+                storage.delete_study(self.name)
+        except HPOError:
+            log.exception("jupyter_hpo: could not end the stored study %s", self.name)
+
+
+def is_storage(value: Any) -> bool:
+    from ..storage import BaseStorage
+
+    return isinstance(value, BaseStorage)
+
+
+def storage_of(value: Any) -> BaseStorage | None:
+    """``None`` keeps nothing; a location is opened; a storage object is used as it is."""
+    if value is None or is_storage(value):
+        return value
+    from ..storage import open_storage
+
+    return open_storage(value)
+
+
+def check_same_study(stored: StudyRecord, study: Study) -> None:
+    """Resuming needs the stored metric, mode, resource and space; say what differs."""
+    changes = [f"{what} was {old!r} and is now {new!r}" for what, old, new in (
+        ("the metric", stored.metric, study.metric),
+        ("the mode", stored.direction.value, study.direction.value),
+        ("the resource", stored.resource, study.resource)) if old != new]
+    old_space = {name: repr(domain) for name, domain in stored.space.items()}
+    new_space = {name: repr(domain) for name, domain in study.space.items()}
+    for name in sorted(set(old_space) | set(new_space)):
+        if old_space.get(name) != new_space.get(name):
+            changes.append(f"{name} was {old_space.get(name, 'absent')} and is now "
+                           f"{new_space.get(name, 'absent')}")
+    if changes:
+        raise HPOError(f"cannot resume {study.name!r}: " + "; ".join(changes) + ". Resume with "
+                       "the study's own settings, or start a new study with another --name")
+

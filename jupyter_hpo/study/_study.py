@@ -1,0 +1,277 @@
+"""``Study``: the user-facing handle of a study, live (run by a controller) or loaded.
+
+A live study joins its options, a :class:`~jupyter_hpo.controller.Controller` (the loop that
+owns the scheduler and searcher) and, when it is stored, a recorder that mirrors it into
+storage. A loaded study (``Study.load``) has no controller and no executor: it only reads a
+:class:`~jupyter_hpo.records.StudyRecord`. Tables, plots and the dashboard read the same
+record either way (``snapshot()``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ..errors import HPOError
+from ..options import StudyOptions
+from ..records import (
+    SettingsReader,
+    StudyRecord,
+    StudyState,
+)
+
+if TYPE_CHECKING:
+    from ..controller import Controller
+    from ..executors import TrialOutcome
+    from ..recorder import StudyRecorder
+    from ..space import Space
+    from ..storage import BaseStorage
+    from ..trial import Trial
+
+from ._reading import StudyReading
+from ._stored import StoredStudyMixin, is_storage, storage_of
+
+__all__ = ["Study", "StudyEvent"]
+
+log = logging.getLogger(__name__)
+_study_numbers = itertools.count(1)
+
+
+@dataclass
+class StudyEvent:
+    """``kind`` is one of: study_started, trial_started, report, trial_paused, trial_resumed,
+    trial_finished, trial_updated (user attributes or checkpoint), incumbent, queue (the
+    enqueued configurations changed), study_finished, problem (``data["message"]``)."""
+
+    kind: str
+    trial: Trial | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trial_id(self) -> int | None:
+        return None if self.trial is None else self.trial.trial_id
+
+
+class Study(StudyReading, StoredStudyMixin, SettingsReader):
+    """Runs trials of ``objective`` over ``space`` and keeps their results.
+
+    Options come as a :class:`StudyOptions` or as its fields in keyword arguments (``metric``,
+    ``mode``, ``trials``, ``scheduler``, ``searcher``, ``workers``, ``storage``, ...); ``clock``
+    replaces wall time (a simulated clock then also enforces ``time_limit`` through
+    ``check_time_limit()``).
+    """
+
+    def __init__(self, objective: Any, space: Space | Mapping[str, Any],
+                 options: StudyOptions | None = None, *,
+                 clock: Callable[[], float] | None = None, **kwargs: Any) -> None:
+        from ..controller import Controller
+        from ..space import Space
+        from ..warmstart import warm_start_from
+        from ..controller.queue import points_to_queue
+
+        if options is None:
+            options = StudyOptions(**kwargs)
+        elif kwargs:
+            raise TypeError(f"pass either options or keyword options, not both "
+                            f"(got {sorted(kwargs)})")
+        self.objective = objective
+        self.space = space if isinstance(space, Space) else Space(space)
+        self.storage = storage_of(options.storage)
+        stored = None
+        if options.resume:
+            if not options.name:
+                raise ValueError("resume=True needs the name of the study to continue")
+            if self.storage is None:
+                raise ValueError("resume=True needs the storage that holds the study")
+            stored = self.storage.load_study(options.name or "", space=self.space)
+            if options.trials is None and options.time_limit is None:
+                options = replace(options, trials=stored.budget, time_limit=stored.time_limit)
+        self.options = options = options.validated()
+        self.direction = options.direction
+        self.metric, self.resource = options.metric, options.resource
+        self.settings = options.settings()
+        self._subscribers: list[Callable[[StudyEvent], None]] = []
+        self.problems: list[str] = []
+        self._record: StudyRecord | None = None
+        self._recorder: StudyRecorder | None = None
+        self.study_id: int | None = None
+        self.created = time.time()
+        self._recording = False
+        scheduler = options.make_scheduler(self.space)
+        executor = options.make_executor()
+        try:
+            self.controller: Controller | None = Controller(
+                scheduler=scheduler, executor=executor, objective=objective,
+                metric=self.metric, direction=self.direction, resource=self.resource,
+                budget=options.trials, time_limit=options.time_limit,
+                clock=clock or time.time, max_initial_failures=options.max_initial_failures,
+                emit=self._emit, subscribers=self._subscribers,
+                keep_namespaces=options.keep_namespaces,
+                keep_checkpoints=options.keep_checkpoints)
+            self.name = options.name or f"study-{next(_study_numbers)}"
+            self.notes: list[str] = []
+            """What the study said while it was set up (a warm start's summary, ...)."""
+            points, note = points_to_queue(self.space, options.points_to_evaluate, stored)
+            self.notes += [note] if note else []
+            if self.storage is not None:
+                self._attach_storage(stored)
+            self.controller.checkpoint_dir = self.checkpoint_dir
+            for config in [*(stored.queue if stored is not None else ()), *points]:
+                self.controller.queue.add(config)
+            source = options.warm_start if options.warm_start is not None or stored is None \
+                else stored.settings.get("warm_start")  # a resume warm-starts again
+            if source is not None:
+                self.notes.append(warm_start_from(source, self.storage,
+                                                  self.controller.scheduler.searcher,
+                                                  self.space, self.metric, self.direction,
+                                                  self.resource))
+        except BaseException:
+            executor.shutdown()  # e.g. an interrupt while the study was being stored
+            raise
+
+    @classmethod
+    def load(cls, name: str, storage: str | BaseStorage | None = None) -> Study:
+        """A stored study, read-only, for tables, plots and dashboards (``resume=True``
+        continues one). ``storage`` defaults to the default file."""
+        from ..storage import open_storage
+
+        store = storage if is_storage(storage) else open_storage(storage)
+        if store is None:
+            raise HPOError("Study.load needs a storage (the file the study was kept in)")
+        return cls.from_record(store.load_study(name), store)
+
+    @classmethod
+    def from_record(cls, record: StudyRecord, storage: BaseStorage | None = None) -> Study:
+        """A read-only study over ``record``: no controller, no executor."""
+        study = cls.__new__(cls)
+        study.objective, study.space, study.storage = None, record.space, storage
+        study.options = None
+        study.direction, study.metric, study.resource = (record.direction, record.metric,
+                                                         record.resource)
+        study.settings, study.name = dict(record.settings), record.name
+        study._subscribers, study.problems = [], []
+        study._record, study._recorder, study.controller = record, None, None
+        study._recording = False
+        study.notes = []
+        study.study_id, study.created = record.study_id, record.created
+        return study
+
+    # ---------------------------------------------------------------- running
+    def _live(self) -> Controller:
+        if self.controller is None:
+            raise HPOError(f"study {self.name!r} was loaded from storage and is read-only: "
+                           f"continue it with resume=True (%%hpo --name {self.name} --resume)")
+        return self.controller
+
+    def subscribe(self, callback: Callable[[StudyEvent], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on every event (in the thread that caused it; keep it
+        quick); returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, kind: str, trial: Trial | None = None,
+              data: dict[str, Any] | None = None) -> None:
+        if not self._subscribers:
+            return
+        event = StudyEvent(kind, trial, data or {})
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken subscriber must not break the study
+                log.exception("jupyter_hpo: a study event subscriber failed")
+
+    def notify_problem(self, message: str) -> None:
+        """Something the user must know that does not stop the study (e.g. storage trouble):
+        kept in ``problems`` and shown by the dashboard."""
+        self.problems.append(message)
+        self._emit("problem", None, {"message": message})
+
+    def start(self) -> Study:
+        """Start trials and return at once; ``wait()`` joins."""
+        controller = self._live()
+        self._start_recording()
+        controller.start()
+        return self
+
+    def _start_recording(self) -> None:
+        if self._recorder is not None and not self._recording:
+            self._recording = True
+            self._recorder.start()
+
+    def run(self) -> Study:
+        """Start and wait; Ctrl-C stops the study gracefully (a second one at once), then
+        re-raises. Raises :class:`StudyFailedError` when the study failed."""
+        self.start()
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            self.stop("interrupted")
+            try:
+                self.wait()
+            except KeyboardInterrupt:
+                self.stop("interrupted twice", force=True)
+                self.wait(5)
+            raise
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the study has finished (and is stored), or ``timeout`` seconds; True if
+        it has finished."""
+        if self.controller is None:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        finished = self.controller.wait(timeout)
+        if finished and self._recorder is not None:
+            self._recorder.join(None if deadline is None
+                                else max(deadline - time.monotonic(), 0.0))
+        return finished
+
+    def stop(self, why: str = "stopped by the user", force: bool = False) -> None:
+        """No new trials; running ones stop at their next report and become ``cancelled``.
+        ``why`` is kept as the study's ``stop_reason``; ``force=True`` ends running trials now
+        (as ``cancelled``) without waiting for them."""
+        controller = self._live()
+        unstarted = controller.state is StudyState.CREATED
+        controller.stop(why, force=force)
+        if unstarted and self._recorder is not None and not self._recording:
+            self._recording = True  # nothing to record: it never ran
+            self._abandon_stored(self.storage, self.study_id, why)
+
+    def stop_trial(self, trial_id: int) -> bool:
+        """Stop one trial at its next report (``cancelled``); False if it had already ended."""
+        return self._live().stop_trial(trial_id)
+
+    # ------------------------------------------------- hooks for executors
+    def on_report(self, trial: Trial, values: dict[str, Any]) -> None:
+        self._live().on_report(trial, values)
+
+    def on_finish(self, trial: Trial, outcome: TrialOutcome) -> None:
+        self._live().on_finish(trial, outcome)
+
+    def on_side(self, trial: Trial, kind: str, data: Any) -> None:
+        self._live().on_side(trial, kind, data)
+
+    def on_executor_error(self, message: str, details: str = "") -> None:
+        self._live().on_executor_error(message, details)
+
+    def paused_outcome(self, trial: Trial) -> str | None:
+        return self._live().paused_outcome(trial)
+
+    def check_time_limit(self) -> None:
+        """Stop the study if its time limit has passed on its clock (simulated clocks)."""
+        self._live().check_time_limit()
+
+    def __repr__(self) -> str:
+        best = "" if self.best_value is None else f", best {self.metric}={self.best_value:.4g}"
+        return f"<Study {self.name!r}: {self.state.value}, {len(self.trials)} trials{best}>"
