@@ -165,6 +165,7 @@ def benchmark_names() -> list[str]:
 
 # --------------------------------------------------------------------------- methods
 JH_METHODS = {  # name -> (searcher, scheduler)
+    "default (auto)": ("auto", "auto"),
     "random (FIFO)": ("random", "fifo"),
     "random + Hyperband": ("random", "hyperband"),
     "tpe (FIFO)": ("tpe", "fifo"),

@@ -104,8 +104,10 @@ class HPOMagics(Magics):
     @argument("--trials", type=int, help=f"number of trials (default {DEFAULT_TRIALS}, the "
                                          f"whole grid for --searcher grid)")
     @argument("--time-limit", help="stop the study after this long: 90, 90s, 30m, 1h30m")
-    @argument("--scheduler", choices=["fifo", "hyperband"], default="fifo",
-              help="fifo runs every trial to the end; hyperband stops or pauses poor trials")
+    @argument("--scheduler", choices=["auto", "fifo", "hyperband"], default="auto",
+              help="auto (default) stops poor trials where early epochs predict the final "
+                   "result, as measured while the study runs; fifo runs every trial to the "
+                   "end; hyperband stops or pauses poor trials")
     @argument("--type", choices=["stopping", "promotion"],
               help="hyperband variant (default stopping)")
     @argument("--grace-period", type=float, help="hyperband: first rung (default 1)")
@@ -114,8 +116,8 @@ class HPOMagics(Magics):
     @argument("--max-t", type=float, help="hyperband: maximum resource (default: `epochs = N` "
                                           "in the cell)")
     @argument("--resource", default="epoch", help="resource key in report() (default epoch)")
-    @argument("--searcher", default="random",
-              help="random, grid, skopt, tpe, bayesopt, bohb or rl (default random)")
+    @argument("--searcher", default="auto",
+              help="auto (default: bayesopt), random, grid, skopt, tpe, bayesopt, bohb or rl")
     @argument("--searcher-opt", action="append", default=[], metavar="KEY=VALUE",
               help="searcher option, repeatable (e.g. grid: points=5; skopt: "
                    "base_estimator=ET, acq_func=LCB; bayesopt: kernel=exp-decay-sum)")
@@ -191,7 +193,7 @@ class HPOMagics(Magics):
                     from .widgets.dashboard import Dashboard
 
                     run.dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study),
-                                              header=self._header(study, args))
+                                              header=lambda: self._header(study, args))
                     run.dashboard.display()
                 if not interrupted():
                     study.start()
@@ -272,9 +274,11 @@ class HPOMagics(Magics):
                                  f"or pass --resource NAME")
         scheduler_options = {key: getattr(args, key) for key in _SCHEDULER_FLAGS
                              if getattr(args, key) is not None}
+        reports_resource = template.calls_report and (not template.reported_keys
+                                                      or args.resource in template.reported_keys)
         if "max_t" not in scheduler_options and template.max_t is not None \
                 and "max_t" in getattr(scheduler_class, "OPTIONS", ("max_t",)) \
-                and getattr(scheduler_class, "needs_resource", False):
+                and (getattr(scheduler_class, "needs_resource", False) or reports_resource):
             scheduler_options["max_t"] = template.max_t
         searcher_options = {}
         for opt in args.searcher_opt:
@@ -364,7 +368,9 @@ class HPOMagics(Magics):
             budget.append(f"{study.budget} trials")
         if study.time_limit is not None:
             budget.append(f"{study.time_limit:g}s")
-        return f"{text} · {args.searcher} search · budget {' / '.join(budget) or 'grid'}"
+        searcher = scheduler.searcher.describe() if hasattr(scheduler, "searcher") \
+            else f"{args.searcher} search"
+        return f"{text} · {searcher} · budget {' / '.join(budget) or 'grid'}"
 
     @staticmethod
     def _abandon(run: _Run) -> None:

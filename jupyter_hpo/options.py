@@ -93,9 +93,9 @@ class StudyOptions:
     mode: str | None = None
     trials: int | None = None
     time_limit: float | str | None = None
-    scheduler: str | Scheduler = "fifo"
+    scheduler: str | Scheduler = "auto"
     scheduler_options: Mapping[str, Any] = field(default_factory=dict)
-    searcher: str | Searcher = "random"
+    searcher: str | Searcher = "auto"
     searcher_options: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
     workers: int | None = None

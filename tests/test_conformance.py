@@ -44,6 +44,7 @@ SEARCHER_OPTIONS: dict[str, dict[str, Any]] = {
     "bayesopt": {"num_init_random": 3, "num_candidates": 50},
     "bohb": {"min_points_in_model": 2, "random_fraction": 0.2},
     "rl": {"controller_batch_size": 1, "hidden_size": 8},
+    "auto": {"num_init_random": 3, "num_candidates": 50},
 }
 SCHEDULER_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "fifo": ("fifo", {}),
@@ -52,8 +53,12 @@ SCHEDULER_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
                                 "type": "promotion"}),
     "brackets2": ("hyperband", {"max_t": MAX_T, "grace_period": 1, "reduction_factor": 3,
                                 "brackets": 2}),
+    # the default; small sample sizes so that its rungs adapt within a few trials
+    "auto": ("auto", {"max_t": MAX_T, "min_pairs": 3, "full_fraction": 0.3}),
+    "auto-no-max-t": ("auto", {}),
 }
-ALLOWED = {"fifo": {C}, "stopping": {C, S}, "promotion": {C, P}, "brackets2": {C, S}}
+ALLOWED = {"fifo": {C}, "stopping": {C, S}, "promotion": {C, P}, "brackets2": {C, S},
+           "auto": {C, S}, "auto-no-max-t": {C}}
 # trial -> (how it ends, the epoch it does not report because it ended first): 1 fails at
 # once, 2 after one report (if it gets there), 4 is cancelled at once, 6 after two reports
 FATES = {1: ("failed", 1), 2: ("failed", 2), 4: ("cancelled", 1), 6: ("cancelled", 3)}
@@ -231,7 +236,8 @@ def test_lifecycle(searcher, scheduler):
     if scheduler == "promotion":
         assert any(entry[0] == "resume" for entry in run.log)
     if isinstance(sched, HyperbandScheduler):
-        assert sched.needs_resource
+        # auto runs trials that never report the resource to the end instead of refusing them
+        assert sched.needs_resource == (scheduler != "auto")
         # NaN, infinity and a missing metric are recorded at no rung
         for bracket in sched.rungs:
             for recorded in bracket.values():
@@ -559,7 +565,8 @@ def test_bad_searcher_options_are_clear_errors(searcher, options, message):
 def test_every_searcher_and_scheduler_describes_itself():
     for name in SEARCHERS:
         text = build(name, "fifo").searcher.describe()
-        assert text.startswith(f"{name} search") and "\n" not in text
+        assert text.startswith("auto: bayesopt search" if name == "auto"
+                               else f"{name} search") and "\n" not in text
     assert build("random", "fifo").describe() == "fifo"
     assert build("random", "stopping").describe() == \
         "hyperband (stopping, η=3, grace 1, max_t 9, 1 bracket)"

@@ -340,7 +340,7 @@ def test_a_study_runs_in_one_process_at_a_time(tmp_path):
     path = tmp_path / "shared.db"
     first = spawn(tmp_path, path, "same", 2, 0.0, "new")
     assert first.communicate(timeout=60)[0].startswith("DONE 2")
-    runner = spawn(tmp_path, path, "same", 12, 0.05, "resume")
+    runner = spawn(tmp_path, path, "same", 12, 0.2, "resume")  # runs for 5 s or more
     deadline = time.monotonic() + 60
     while not rows(path, "SELECT COUNT(*) FROM trials WHERE status = 'running'")[0][0]:
         assert time.monotonic() < deadline and runner.poll() is None

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..searchers import Searcher
+from ._adaptive import AdaptiveScheduler, AutoFIFOScheduler
 from ._base import Scheduler, Suggestion
 from ._fifo import FIFOScheduler
 from ._hyperband import HyperbandScheduler
 
 __all__ = [
     "SCHEDULERS",
+    "AdaptiveScheduler",
+    "AutoFIFOScheduler",
     "FIFOScheduler",
     "HyperbandScheduler",
     "Scheduler",
@@ -18,15 +21,18 @@ __all__ = [
     "make_scheduler",
 ]
 
-SCHEDULERS: dict[str, type[Scheduler]] = {"fifo": FIFOScheduler, "hyperband": HyperbandScheduler}
+SCHEDULERS: dict[str, type[Scheduler]] = {"auto": AdaptiveScheduler, "fifo": FIFOScheduler,
+                                          "hyperband": HyperbandScheduler}
 
 
 def make_scheduler(scheduler: str | Scheduler, searcher: Searcher, metric: str, mode: str,
                    resource: str = "epoch", **options: Any) -> Scheduler:
-    """A scheduler object from a name (``"fifo"``, ``"hyperband"``) and its options.
+    """A scheduler object from a name (``"auto"``, ``"fifo"``, ``"hyperband"``) and its
+    options.
 
     Options given as ``None`` take the scheduler's defaults; an option the scheduler does not
-    take (its class's ``OPTIONS``) is an error that says which scheduler takes it."""
+    take (its class's ``OPTIONS``) is an error that says which scheduler takes it. ``auto``
+    with no option but ``seed`` and no ``max_t`` has no rungs: it is FIFO."""
     if isinstance(scheduler, Scheduler):
         return scheduler
     cls = SCHEDULERS.get(scheduler)
@@ -36,6 +42,8 @@ def make_scheduler(scheduler: str | Scheduler, searcher: Searcher, metric: str, 
     unknown = sorted(set(options) - set(cls.OPTIONS))
     if unknown:
         raise ValueError(_unknown_options(scheduler, cls, unknown))
+    if cls is AdaptiveScheduler and set(options) <= {"seed"}:
+        return AutoFIFOScheduler(searcher, metric, mode, resource, **options)
     return cls(searcher, metric, mode, resource, **options)
 
 

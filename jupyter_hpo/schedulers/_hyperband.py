@@ -157,8 +157,7 @@ class HyperbandScheduler(Scheduler):
             rungs[level][trial_id] = loss
             losses = self._sorted_losses[bracket][level]
             bisect.insort(losses, loss)
-            if self.type == "stopping" and level < self.max_t \
-                    and not self._in_top(loss, losses):
+            if self.type == "stopping" and self._cut(trial_id, level, loss, losses):
                 decision = Decision.STOP
         self._recorded[trial_id] = k
         if self.type == "promotion" and decision is Decision.CONTINUE:
@@ -184,6 +183,12 @@ class HyperbandScheduler(Scheduler):
         log_line(f"hyperband: trial {trial_id} reached rung {level:g} ({self.resource}="
                  f"{result.get(self.resource)}) with {self.metric}={result.get(self.metric)}, "
                  f"rank {rank} of {len(losses)} there -> {why}")
+
+    def _cut(self, trial_id: int, level: float, loss: float, sorted_losses: list[float]
+             ) -> bool:
+        """Whether the stopping variant stops ``trial_id`` at rung ``level`` (its ``loss``
+        already in ``sorted_losses``): below max_t and not in the top 1/eta."""
+        return level < self.max_t and not self._in_top(loss, sorted_losses)
 
     def _in_top(self, loss: float, sorted_losses: list[float]) -> bool:
         """Fewer than ceil(n / eta) of the n recorded losses are strictly lower."""

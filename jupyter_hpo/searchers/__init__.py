@@ -23,6 +23,7 @@ SEARCHERS: dict[str, type[Searcher] | str] = {
     "bayesopt": "._bayesopt:BayesOptSearcher",
     "bohb": "._bohb:BOHBSearcher",
     "rl": "._rl:RLSearcher",
+    "auto": "._auto:AutoSearcher",  # the default: bayesopt
 }
 
 

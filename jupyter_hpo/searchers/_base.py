@@ -56,6 +56,9 @@ class Searcher(ABC):
         self.resource: str | None = None
         self.max_t: float | None = None
         self.rung_levels: list[float] = []
+        #: the rung levels whose results teach the searcher (None: all of them); a scheduler
+        #: that finds that a level's results do not predict the final ones leaves it out
+        self.trusted_levels: frozenset[float] | None = None
         self.queued: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._inbox: deque[tuple[str, tuple[Any, ...]]] = deque()
@@ -75,6 +78,11 @@ class Searcher(ABC):
         """Called by Hyperband: reports carry ``resource`` (up to ``max_t``) and decisions are
         made at ``rung_levels``, so a multi-fidelity searcher can model the resource too."""
         self.resource, self.max_t, self.rung_levels = resource, max_t, list(rung_levels)
+
+    def trust_levels(self, levels: list[float]) -> None:
+        """Learn only from results at these rung levels (and max_t) from now on; the results
+        kept at other levels stay, unused while they are not trusted."""
+        self._post("trust", frozenset(float(level) for level in levels))
 
     def describe(self) -> str:
         """A short description for headers, e.g. ``"random search"``."""
@@ -194,6 +202,9 @@ class Searcher(ABC):
 
     def _apply_restore(self, trial_id: int, config: dict[str, Any]) -> None:
         self._restore(trial_id, config)
+
+    def _apply_trust(self, levels: frozenset[float]) -> None:
+        self.trusted_levels = levels
 
     def _apply_enqueue(self, config: dict[str, Any]) -> None:
         self.queued.append(config)

@@ -137,7 +137,7 @@ class BayesOptSearcher(Searcher):
 
     # ------------------------------------------------------------------ proposing
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
-        if len({key[0] for key in self.data}) < max(self.num_init_random, 2):
+        if len({key[0] for key, _ in self._used()}) < max(self.num_init_random, 2):
             return self._distinct_random()
         return self._propose()
 
@@ -177,10 +177,20 @@ class BayesOptSearcher(Searcher):
         levels = sorted(set(self.rung_levels) | ({self.max_t} if self.max_t else set()))
         return [float(level) for level in levels]
 
+    def _used(self) -> list[tuple[tuple[int, float | None], tuple[np.ndarray, float]]]:
+        """The observations the model learns from: all of them, or those at the levels the
+        scheduler trusts (and at max_t)."""
+        trusted = self.trusted_levels
+        if trusted is None:
+            return list(self.data.items())
+        return [item for item in self.data.items() if item[0][1] is None
+                or item[0][1] in trusted or (self.max_t is not None
+                                             and item[0][1] >= self.max_t)]
+
     def _training_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inputs, values to minimise and normalised levels (-1 with FIFO) of the data."""
         rows, values, levels = [], [], []
-        for (_, level), (encoded, value) in self.data.items():
+        for (_, level), (encoded, value) in self._used():
             rows.append(encoded if level is None else np.append(encoded, self._r(level)))
             values.append(value)
             levels.append(self._r(level))
@@ -191,7 +201,7 @@ class BayesOptSearcher(Searcher):
         if self.resource is None:
             return None
         counts: dict[float, int] = {}
-        for _, level in self.data:
+        for (_, level), _value in self._used():
             counts[level] = counts.get(level, 0) + 1  # type: ignore[index]
         enough = [lv for lv, n in counts.items() if n >= _MIN_AT_TARGET]
         return max(enough) if enough else min(counts)
@@ -217,7 +227,7 @@ class BayesOptSearcher(Searcher):
             # random restarts on the first fit and every tenth, warm starts from the last fit
             subset = None
             if n > _FIT_POINTS:
-                ranks = np.array([self._rank[key] for key in self.data])
+                ranks = np.array([self._rank[key] for key, _ in self._used()])
                 subset = np.sort(np.argsort(ranks, kind="stable")[:_FIT_POINTS])
             restarts = 2 if self._fits == 0 else int(self._fits % 10 == 0)
             self._gp.fit(x, y, self.rng, restarts=restarts, subset=subset)

@@ -69,9 +69,9 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                  options: StudyOptions | None = None, *,
                  clock: Callable[[], float] | None = None, **kwargs: Any) -> None:
         from ..controller import Controller
+        from ..controller.queue import points_to_queue
         from ..space import Space
         from ..warmstart import warm_start_from
-        from ..controller.queue import points_to_queue
 
         if options is None:
             options = StudyOptions(**kwargs)

@@ -39,7 +39,7 @@ __all__ = ["Dashboard", "summary_bundles"]
 _SORT_OPTIONS = [("best metric", "metric"), ("trial id", "trial"), ("duration", "duration")]
 _PICKED = 100  # trials listed at most in each trial picker
 # When two updates have waited equally long, the first of these goes first.
-_PRIORITY = ("error", "status", "progress", "problems", "stop_study", "stop_trial",
+_PRIORITY = ("error", "header", "status", "progress", "problems", "stop_study", "stop_trial",
              "trial_picker", "incumbent", "curves", "table", "output_picker", "output_view")
 _PICKERS = ("trial_picker", "output_picker")
 _BUTTONS = ("stop_study", "stop_trial")
@@ -50,7 +50,8 @@ class Dashboard:
     thread; ``refresh()`` may be called as often as one likes (it decides when to redraw)."""
 
     def __init__(self, study: Any, on_apply_best: Callable[[], str | None] | None = None,
-                 header: str = "", interval: float = 1.0, fallback_interval: float = 10.0, *,
+                 header: str | Callable[[], str] = "", interval: float = 1.0,
+                 fallback_interval: float = 10.0, *,
                  max_rate: float = 3.0, burst: int = 6, curves_interval: float = 2.0,
                  table_interval: float = 3.0, cpu_share: float = 0.03,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -85,18 +86,19 @@ class Dashboard:
         self._display_id: str | None = None
         self._refresher: threading.Thread | None = None
         self.digest.update(study.snapshot())
-        self._build(header)
+        self._header_text = header if callable(header) else (lambda: header)
+        self._build()
         self._unsubscribe = study.subscribe(self._on_event) if self.live else (lambda: None)
 
     # ------------------------------------------------------------------ widgets
-    def _build(self, header: str) -> None:
+    def _build(self) -> None:
         now = self._clock()
         want = self._wanted(now, everything=True)
 
         def initial(slot: str) -> Any:
             return want[slot][1]
 
-        self.header = w.HTML(self._header_html(header))
+        self.header = w.HTML(initial("header"))
         value, style = initial("progress")
         self.progress = w.FloatProgress(value=value, min=0.0, max=1.0, bar_style=style,
                                         layout=w.Layout(width="40%"))
@@ -145,8 +147,11 @@ class Dashboard:
             self.outputs,
         ])
 
-    def _header_html(self, header: str) -> str:
+    def _header_html(self) -> str:
+        """Study, scheduler, searcher, budget and executor; the scheduler's part may change
+        while the study runs (the ``auto`` scheduler says when and why it adapts)."""
         study = self.study
+        header = self._header_text()
         parts = [f"<b>jupyter_hpo · {html.escape(study.name)}</b>"]
         if not header:
             header = render.describe_settings(study)
@@ -310,6 +315,7 @@ class Dashboard:
         running = [t.trial_id for t in digest.unfinished][:_PICKED]
         first_line = record.error.splitlines()[0] if record.error.strip() else ""
         values = {
+            "header": ("header", self._header_html()),
             "status": ("status", html.escape(render.status_line(digest))),
             "progress": ("progress", (round(fraction, 2), "info" if not record.done else
                                       "danger" if record.error else "success")),

@@ -1,0 +1,189 @@
+"""The default scheduler, ``auto``: Hyperband's early stopping where early results predict the
+final ones, and less or none of it where they do not.
+
+Early stopping pays when a trial's rank after a few epochs predicts its final rank; when
+learning curves cross (a validation log-loss that rises again as a model overfits, a boosting
+model whose first stages rank configurations differently from its last) it throws away the
+late bloomers and ends worse than plain random search. Which kind a problem is cannot be
+known in advance, so this scheduler measures it while the study runs, on trials that went on:
+the first ``min_pairs`` trials and then a share ``full_fraction`` of the others run to max_t
+whatever their rungs say, and so does every trial that no active rung has judged. On those
+trials, a sample that early results did not select, it computes the Spearman rank correlation
+ρ between each rung's value and the value at max_t. Each rung then keeps a share of the
+trials that reach it that follows ρ: all of them at ρ <= ``rho_low``, Hyperband's top 1/η at
+ρ >= ``rho_high``, linearly in between; before a rung has ``min_pairs`` measurements it cuts
+as Hyperband does. This is asynchronous successive halving (ASHA) whose cuts adapt, in the
+spirit of PASHA (Bohdal et al., 2023), which grows the maximum resource while the rankings of
+the top rungs disagree; here the evidence is the rank correlation with the final value.
+
+A searcher that models rung results (``bayesopt``, multi-fidelity as in MOBSTER) is told to use
+only the rungs that cut and max_t, so values that predict nothing do not mislead its model.
+
+Without ``max_t`` (no ``epochs = N`` in the cell, no ``--max-t``) there are no rungs:
+``make_scheduler`` gives a FIFO scheduler that says why (``AutoFIFOScheduler``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any
+
+import numpy as np
+
+from ..records import finite_number
+from ..searchers import Searcher
+from ..searchers._options import check_float, check_int
+from ..trial import Decision
+from ._fifo import FIFOScheduler
+from ._hyperband import HyperbandScheduler
+
+
+class AdaptiveScheduler(HyperbandScheduler):
+    """ASHA (stopping, one bracket) whose cut at each rung follows the measured rank
+    correlation between that rung and max_t (see the module docstring)."""
+
+    name = "auto"
+    OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
+               "full_fraction", "rho_low", "rho_high")
+    needs_resource = False  # without report() or the resource, trials simply run to the end
+
+    def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
+                 max_t: float | None = None, grace_period: float = 1,
+                 reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
+                 full_fraction: float = 0.1, rho_low: float = 0.2,
+                 rho_high: float = 0.7) -> None:
+        super().__init__(searcher, metric, mode, resource, max_t=max_t,
+                         grace_period=grace_period, reduction_factor=reduction_factor,
+                         brackets=1, type="stopping", seed=seed)
+        self.min_pairs = check_int("min_pairs", min_pairs, 3)
+        self.full_fraction = check_float("full_fraction", full_fraction, 0.0, 1.0)
+        self.rho_low = check_float("rho_low", rho_low, -1.0, 1.0)
+        self.rho_high = check_float("rho_high", rho_high, -1.0, 1.0)
+        if self.rho_high <= self.rho_low:
+            raise ValueError(f"rho_high is {rho_high}, but must be larger than rho_low "
+                             f"({rho_low})")
+        self.cut_levels = [lv for lv in self.rung_levels if lv < self.max_t]
+        #: rung level -> share of the trials reaching it that go on (1/η: Hyperband's cut)
+        self.keep: dict[float, float] = {lv: 1 / self.eta for lv in self.cut_levels}
+        #: rung level -> Spearman ρ with the value at max_t (None: not enough trials yet)
+        self.correlation: dict[float, float | None] = {lv: None for lv in self.cut_levels}
+        self._full: set[int] = set()  # trials that run to max_t whatever their rungs say
+        self._unjudged: set[int] = set()  # trials no active cut has judged
+        self._finals: dict[int, float] = {}  # unjudged trials that reached max_t -> loss
+        self._added = 0
+
+    # ------------------------------------------------------------------ describing
+    def describe(self) -> str:
+        return (f"auto: hyperband stopping (η={self.eta:g}, grace {self.grace_period:g}, "
+                f"max_t {self.max_t:g}) that adapts to the learning curves; {self.reason()}")
+
+    def reason(self) -> str:
+        """What the cuts are now and why, e.g. "rank correlation 0.10 between epochs 3 and
+        27: stopping fewer trials (keeps 100%)"."""
+        if not self.cut_levels:
+            return f"no rung below max_t {self.max_t:g}: every trial runs to the end"
+        measured = [lv for lv in self.cut_levels if self.correlation[lv] is not None]
+        if not measured:
+            return (f"measuring whether early {self._plural()} predict the final result "
+                    f"({len(self._finals)} of {self.min_pairs} trials at max_t)")
+        parts = []
+        for level in measured:
+            keep = self.keep[level]
+            verdict = ("not stopping there" if keep >= 1 else
+                       f"stopping as Hyperband (top 1/{self.eta:g})"
+                       if keep <= 1 / self.eta + 1e-12 else
+                       f"stopping fewer trials (keeps {keep:.0%})")
+            parts.append(f"rank correlation {self.correlation[level]:.2f} between "
+                         f"{self._plural()} {level:g} and {self.max_t:g}: {verdict}")
+        return "; ".join(parts)
+
+    def _plural(self) -> str:
+        return self.resource if self.resource.endswith("s") else f"{self.resource}s"
+
+    # ------------------------------------------------------------------ trials
+    def _on_trial_add(self, trial_id: int, config: dict[str, Any]) -> None:
+        super()._on_trial_add(trial_id, config)
+        self._added += 1
+        self._unjudged.add(trial_id)
+        if len(self._full) < max(self.min_pairs, self.full_fraction * self._added):
+            self._full.add(trial_id)
+
+    def _cut(self, trial_id: int, level: float, loss: float, sorted_losses: list[float]
+             ) -> bool:
+        if level >= self.max_t or trial_id in self._full:
+            return False
+        keep = self.keep[level]
+        if keep >= 1:
+            return False
+        self._unjudged.discard(trial_id)
+        better = bisect.bisect_left(sorted_losses, loss)
+        return better >= math.ceil(len(sorted_losses) * keep - 1e-9)
+
+    def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
+        decision = super().on_trial_result(trial_id, result)
+        if trial_id in self._unjudged and trial_id not in self._finals:
+            r = finite_number(result.get(self.resource))
+            loss = self.direction.loss(result.get(self.metric))
+            if r is not None and loss is not None and r >= self.max_t:
+                self._finals[trial_id] = loss
+                self._adapt()
+        return decision
+
+    # ------------------------------------------------------------------ adapting
+    def _adapt(self) -> None:
+        """Recompute each rung's correlation with max_t and its keep share; tell the
+        searcher which rungs' results still carry information."""
+        before = dict(self.keep)
+        rungs = self.rungs[0]
+        for level in self.cut_levels:
+            recorded = rungs[level]
+            pairs = [(recorded[t], final) for t, final in self._finals.items() if t in recorded]
+            if len(pairs) < self.min_pairs:
+                continue
+            rho = spearman(np.array(pairs))
+            self.correlation[level] = rho
+            strength = min(max((rho - self.rho_low) / (self.rho_high - self.rho_low), 0.0), 1.0)
+            self.keep[level] = 1.0 - (1.0 - 1.0 / self.eta) * strength
+        if self.keep != before:
+            self.searcher.trust_levels([lv for lv in self.rung_levels
+                                        if lv >= self.max_t or self.keep[lv] < 1])
+            if self.searcher.debug_log:
+                from ..trial import log_line
+
+                log_line(f"auto: {self.reason()}")
+
+
+def spearman(pairs: np.ndarray) -> float:
+    """Spearman's rank correlation of the two columns of ``pairs`` (ties get their mean
+    rank); 0 when either column is constant."""
+    ranks = np.column_stack([_ranks(pairs[:, 0]), _ranks(pairs[:, 1])])
+    ranks -= ranks.mean(axis=0)
+    norms = np.sqrt((ranks ** 2).sum(axis=0))
+    if norms[0] == 0 or norms[1] == 0:
+        return 0.0
+    return float((ranks[:, 0] * ranks[:, 1]).sum() / (norms[0] * norms[1]))
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values), dtype=float)
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return sums[inverse] / counts[inverse]
+
+
+class AutoFIFOScheduler(FIFOScheduler):
+    """What ``auto`` is without max_t: FIFO, with a description that says why."""
+
+    name = "auto"
+
+    def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
+                 seed: int | None = None, why: str = "no max_t") -> None:
+        super().__init__(searcher, metric, mode, resource, seed=seed)
+        self.why = why
+
+    def describe(self) -> str:
+        return (f"auto: every trial runs to the end ({self.why}; write `epochs = N` in the cell "
+                f"or pass --max-t N for early stopping)")
