@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from .executors import Executor, TrialHooks, TrialOutcome
+from .options import StudyOptions
+from .records import Direction
 from .schedulers import SCHEDULERS
 from .space import Categorical, Space
 from .study import Study
@@ -74,7 +76,7 @@ class Simulation:
         """A Study on this benchmark that uses the simulated clock and executor; ``options``
         are Study's (``scheduler``, ``searcher``, ``trials``, ``time_limit``, ``seed``, ...)."""
         bench = self.benchmark
-        scheduler = SCHEDULERS.get(options.get("scheduler"))
+        scheduler = SCHEDULERS.get(options.get("scheduler", StudyOptions.scheduler))
         if scheduler is not None and "max_t" in scheduler.OPTIONS:
             options.setdefault("scheduler_options", {}).setdefault("max_t", bench.max_t)
         return Study(None, bench.space, metric=bench.metric, mode=bench.mode,
@@ -180,7 +182,8 @@ class TableBenchmark:
             groups.setdefault(tuple(config[n] for n in self._categorical), []).append(i)
         self._groups = {key: np.array(rows) for key, rows in groups.items()}
         final = self.curves[:, -1]
-        self.optimum = float(final.min() if mode == "min" else final.max())
+        self.optimum = float(final.min() if Direction.of(mode) is Direction.MIN
+                             else final.max())
         self._cache: dict[tuple[Any, ...], int] = {}
 
     @classmethod

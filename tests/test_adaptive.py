@@ -1,0 +1,237 @@
+"""The default method: the ``auto`` scheduler (ASHA whose cuts follow the measured rank
+correlation between rungs and max_t) with the ``auto`` searcher (bayesopt)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from jupyter_hpo import Real, tune
+from jupyter_hpo.schedulers import AdaptiveScheduler, AutoFIFOScheduler, make_scheduler
+from jupyter_hpo.schedulers._adaptive import spearman
+from jupyter_hpo.searchers import make_searcher
+from jupyter_hpo.simulation import Simulation
+from jupyter_hpo.space import Space
+from jupyter_hpo.trial import Decision
+
+MAX_T = 27  # rungs 1, 3, 9 below it
+
+
+def scheduler(searcher: str = "random", **options: Any) -> AdaptiveScheduler:
+    space = Space({"x": Real(0.0, 1.0)})
+    made = make_scheduler("auto", make_searcher(searcher, space, "loss", "min", 0), "loss",
+                          "min", "epoch", max_t=MAX_T, seed=0, **options)
+    assert isinstance(made, AdaptiveScheduler)
+    return made
+
+
+def run_trial(sched: AdaptiveScheduler, trial_id: int, x: float, curve) -> list[Decision]:
+    """Start a trial at ``x`` and report its whole curve until it is stopped."""
+    sched.add_trial(trial_id, {"x": x})
+    decisions = []
+    for epoch in range(1, MAX_T + 1):
+        decision = sched.on_trial_result(trial_id, {"epoch": epoch, "loss": curve(x, epoch)})
+        decisions.append(decision)
+        if decision is Decision.STOP:
+            break
+    sched.on_trial_complete(trial_id, {"epoch": epoch, "loss": curve(x, epoch)})
+    return decisions
+
+
+def crossing(x: float, epoch: int) -> float:
+    """Early ranks are the reverse of the final ranks."""
+    return x if epoch < MAX_T else 1.0 - x
+
+
+def parallel(x: float, epoch: int) -> float:
+    """Every epoch ranks configurations as the last one does."""
+    return x + 1.0 / epoch
+
+
+# ---------------------------------------------------------------------------- the statistic
+def test_spearman_matches_scipy_with_ties():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        pairs = rng.integers(0, 5, size=(12, 2)).astype(float)
+        expected = spearmanr(pairs[:, 0], pairs[:, 1]).statistic
+        got = spearman(pairs)
+        assert got == pytest.approx(0.0 if math.isnan(expected) else expected, abs=1e-12)
+    assert spearman(np.array([[1.0, 3.0], [1.0, 2.0], [1.0, 1.0]])) == 0.0
+
+
+# ---------------------------------------------------------------------------- adapting
+def test_the_first_trials_run_to_max_t_and_the_others_are_cut_as_in_hyperband():
+    sched = scheduler(min_pairs=4, full_fraction=0.0)
+    for tid in range(4):  # the worst early values first: still never stopped
+        assert Decision.STOP not in run_trial(sched, tid, 0.9 - 0.1 * tid, parallel)
+    assert sched.correlation[1] == pytest.approx(1.0)
+    decisions = run_trial(sched, 4, 0.95, parallel)
+    assert decisions[-1] is Decision.STOP and len(decisions) == 1
+    assert "rank correlation 1.00 between epochs 1 and 27: stopping as Hyperband (top 1/3)" \
+        in sched.describe()
+
+
+def test_crossing_curves_switch_the_cuts_off_and_the_searcher_forgets_the_rungs():
+    sched = scheduler(min_pairs=4, full_fraction=0.0)
+    assert "measuring whether early epochs predict the final result (0 of 4" \
+        in sched.describe()
+    for tid in range(4):
+        run_trial(sched, tid, 0.2 * tid, crossing)
+    assert sched.correlation == {1: pytest.approx(-1.0), 3: pytest.approx(-1.0),
+                                 9: pytest.approx(-1.0)}
+    assert sched.keep == {1: 1.0, 3: 1.0, 9: 1.0}
+    assert "rank correlation -1.00 between epochs 3 and 27: not stopping there" \
+        in sched.describe()
+    assert sched.searcher.trusted_levels == frozenset({MAX_T})
+    # a trial far worse than every other at every rung now runs to the end
+    decisions = run_trial(sched, 4, 0.99, crossing)
+    assert len(decisions) == MAX_T and Decision.STOP not in decisions
+
+
+def test_a_weak_correlation_keeps_more_trials_than_hyperband():
+    sched = scheduler(min_pairs=6, full_fraction=0.0, rho_low=0.0, rho_high=1.0)
+    finals = [0.1, 0.3, 0.2, 0.5, 0.4, 0.6]  # early ranks 0..5: rho = 0.83
+
+    def curve(x: float, epoch: int) -> float:
+        return x if epoch < MAX_T else finals[int(round(x * 10))]
+
+    for tid in range(6):
+        run_trial(sched, tid, tid / 10, curve)
+    rho = sched.correlation[1]
+    assert rho == pytest.approx(spearmanr(range(6), finals).statistic)
+    assert sched.keep[1] == pytest.approx(1 - (1 - 1 / 3) * rho)
+    assert f"stopping fewer trials (keeps {sched.keep[1]:.0%})" in sched.describe()
+
+
+def test_a_bayesopt_searcher_learns_only_from_trusted_rungs():
+    sched = scheduler("auto", min_pairs=4, full_fraction=0.0)
+    for tid in range(4):
+        run_trial(sched, tid, 0.2 * tid, crossing)
+    searcher = sched.searcher
+    used = {level for (_, level), _ in searcher._used()}
+    assert used == {float(MAX_T)}
+    assert {level for _, level in searcher.data} == {1.0, 3.0, 9.0, 27.0}  # kept, unused
+
+
+def test_auto_without_max_t_is_fifo_and_says_why():
+    space = Space({"x": Real(0.0, 1.0)})
+    made = make_scheduler("auto", make_searcher("auto", space, "loss", "min", 0), "loss",
+                          "min", seed=1)
+    assert isinstance(made, AutoFIFOScheduler)
+    assert made.on_trial_result(0, {"epoch": 1, "loss": 1.0}) is Decision.CONTINUE
+    assert "auto: every trial runs to the end (no max_t" in made.describe()
+    assert "--max-t" in made.describe()
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"min_pairs": 2}, "min_pairs is 2, but must be an integer >= 3"),
+    ({"full_fraction": 1.5}, "full_fraction is 1.5, but must be a number in [0.0, 1.0]"),
+    ({"rho_low": 0.5, "rho_high": 0.5}, "rho_high is 0.5, but must be larger than rho_low"),
+    ({"type": "promotion"}, "type only applies to the hyperband scheduler"),
+    ({"grace_period": 2}, "Hyperband needs max_t"),
+])
+def test_bad_options_say_what_is_wrong(options, message):
+    space = Space({"x": Real(0.0, 1.0)})
+    searcher = make_searcher("random", space, "loss", "min", 0)
+    with pytest.raises(ValueError) as info:
+        if "grace_period" in options:
+            make_scheduler("auto", searcher, "loss", "min", **options)
+        else:
+            make_scheduler("auto", searcher, "loss", "min", max_t=MAX_T, **options)
+    assert message in str(info.value)
+
+
+# ---------------------------------------------------------------------------- the default
+def test_tune_uses_the_auto_scheduler_and_searcher_by_default():
+    def objective(config, report):
+        for epoch in range(1, 4):
+            report(epoch=epoch, loss=config["x"] + 1 / epoch)
+
+    study = tune(objective, {"x": Real(0, 1)}, metric="loss", trials=6, seed=0)
+    assert isinstance(study.scheduler, AutoFIFOScheduler)  # tune() has no max_t here
+    assert study.scheduler.searcher.name == "auto"
+    hb = tune(objective, {"x": Real(0, 1)}, metric="loss", trials=6, seed=0,
+              scheduler_options={"max_t": 3})
+    assert isinstance(hb.scheduler, AdaptiveScheduler) and hb.scheduler.max_t == 3
+
+
+@dataclass
+class Curves:
+    """Learning curves over a 2-d space: final value ``(x-0.3)^2 + (y-0.6)^2``. With
+    ``crossing``, configurations that end well converge slowly (their early values are the
+    worst); without, every epoch ranks configurations as the last does."""
+
+    crossing: bool
+    space: Space = field(default_factory=lambda: Space({"x": Real(0.0, 1.0),
+                                                        "y": Real(0.0, 1.0)}))
+    metric: str = "loss"
+    mode: str = "min"
+    max_t: int = 27
+    resource: str = "epoch"
+    optimum: float = 0.0
+
+    def evaluate(self, config: dict[str, Any], epoch: int) -> tuple[float, float]:
+        final = (config["x"] - 0.3) ** 2 + (config["y"] - 0.6) ** 2
+        if self.crossing:
+            tau = 0.5 + 20.0 * math.exp(-8.0 * final)  # the best converge slowest
+            return final + 1.5 * (math.exp(-epoch / tau) - math.exp(-self.max_t / tau)), 1.0
+        return final + 0.5 * (1.0 + final) * math.exp(-epoch / 4.0), 1.0
+
+
+KEPT: dict[tuple[bool, int], dict[float, float]] = {}  # (crossing, seed) -> rung -> share
+
+
+def final_regret(bench: Curves, seed: int, **options: Any) -> float:
+    """The best value at max_t after a budget of 8 full trainings on 4 workers."""
+    sim = Simulation(bench)
+    study = sim.run(sim.study(4, seed=seed, time_limit=8 * bench.max_t, **options))
+    finals = [t.reports[-1]["loss"] for t in study.trials
+              if t.reports and t.reports[-1]["epoch"] == bench.max_t]
+    if isinstance(study.scheduler, AdaptiveScheduler):
+        KEPT[bench.crossing, seed] = dict(study.scheduler.keep)
+    return min(finals) - bench.optimum
+
+
+def test_the_default_is_deterministic_under_a_seed():
+    bench = Curves(crossing=False)
+
+    def run(seed: int) -> list[tuple[Any, ...]]:
+        sim = Simulation(bench)
+        study = sim.run(sim.study(4, seed=seed, time_limit=3 * bench.max_t))
+        assert isinstance(study.scheduler, AdaptiveScheduler)
+        return [(t.trial_id, tuple(sorted(t.config.items())), t.status.value, len(t.reports))
+                for t in study.trials]
+
+    first = run(7)
+    assert run(7) == first
+    assert run(8) != first
+
+
+SEEDS = range(4)
+
+
+def test_the_default_is_no_worse_than_random_search_where_curves_cross():
+    bench = Curves(crossing=True)
+    default = np.mean([final_regret(bench, seed) for seed in SEEDS])
+    random = np.mean([final_regret(bench, seed, scheduler="fifo", searcher="random")
+                      for seed in SEEDS])
+    hyperband = np.mean([final_regret(bench, seed, scheduler="hyperband", searcher="random")
+                         for seed in SEEDS])
+    assert hyperband > 2 * random, "the problem must be one where early stopping misleads"
+    assert default <= random, (default, random)
+    # in the end every rung keeps more than half its trials (Hyperband: a third)
+    assert all(min(KEPT[True, seed].values()) > 0.5 for seed in SEEDS), KEPT
+
+
+def test_the_default_beats_random_search_where_curves_do_not_cross():
+    bench = Curves(crossing=False)
+    default = np.mean([final_regret(bench, seed) for seed in SEEDS])
+    random = np.mean([final_regret(bench, seed, scheduler="fifo", searcher="random")
+                      for seed in SEEDS])
+    assert default < 0.5 * random, (default, random)
+    assert all(max(KEPT[False, seed].values()) < 0.5 for seed in SEEDS), KEPT
