@@ -247,6 +247,19 @@ def test_display_sends_no_widget_update_and_has_a_text_fallback():
     assert "thread worker" in dashboard.header.value and "GIL" in dashboard.header.value
 
 
+def test_the_header_follows_the_auto_schedulers_description_while_the_study_runs():
+    study = make_study(trials=40, workers=2, scheduler="auto", searcher="random",
+                       scheduler_options={"max_t": 9, "min_pairs": 3})
+    dashboard = Dashboard(study)
+    assert "measuring whether early epochs predict the final result (0 of 3" \
+        in dashboard.header.value
+    run_with(dashboard, study)
+    measured = study.scheduler.reason()
+    assert "rank correlation" in measured and "between epochs 1 and 9" in measured
+    assert html.escape(measured) in dashboard.header.value
+    assert "measuring" not in dashboard.header.value
+
+
 def test_finished_dashboard_shows_results_and_disables_stop_buttons():
     study = make_study(trials=30, workers=4)
     dashboard = Dashboard(study)
