@@ -11,7 +11,8 @@ acquisition is taken where the model has data, not extrapolated to max_t from a 
 points. EI is maximised over random candidates and perturbations of the best configurations,
 then refined by a coordinate search on the numeric columns. Pending trials are fantasised at
 their posterior mean (kriging believer), which removes their neighbourhood from the search
-while they run.
+while they run; only the 16 latest are, since with Hyperband's promotion variant paused trials
+stay pending and may number hundreds (each has its rung results in the model already).
 
 With Hyperband a study of a few hundred trials gives thousands of rung results, so decisions
 stay cheap by summarising them: the GP conditions on at most 128 observations (at each rung
@@ -51,6 +52,7 @@ _FIT_POINTS = 150  # hyperparameters are fitted on at most this many observation
 _MAX_DATA = 128  # with Hyperband the model conditions on at most this many observations,
 _KEEP_BEST = 16  # among them the best this many at each rung level
 _REFIT_GROWTH = 1.5  # with Hyperband, refit when the observations grew by this factor
+_MAX_FANTASIES = 16  # the latest pending trials fantasised (paused ones may pile up)
 _SNAP_TABLE = 1024  # domains with at most this many values are snapped by a lookup table
 
 
@@ -133,6 +135,8 @@ class BayesOptSearcher(Searcher):
         self._counts: dict[float | None, int] = {}  # observations per level
         self._trials: set[int] = set()  # trials with an observation
         self._tables: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # column -> snap
+        # trial -> (pending configuration, its encoding, its key)
+        self._pending_cache: dict[int, tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]] = {}
         self._gp: GaussianProcess | None = None
         self._fits = 0
         self._fitted_at = -1
@@ -192,12 +196,12 @@ class BayesOptSearcher(Searcher):
         assert gp is not None
         level = self._target_level()
         incumbent = float(np.min(gp.fitted_mean()[levels == self._r(level)]))
-        pending = [self._encode(c) for c in self.pending.values()]
+        pending = self._pending_points()
         if pending:  # kriging believer; a pending point predicted better is the new best
-            fantasy_x = self._at(np.array(pending), level)
+            fantasy_x = self._at(np.array([v for v, _ in pending[-_MAX_FANTASIES:]]), level)
             incumbent = min(incumbent, float(np.min(gp.predict(fantasy_x)[0])))
             gp = gp.fantasised(fantasy_x)
-        taken = {self._key(v) for v in pending}
+        taken = {key for _, key in pending}
         candidates = self._candidates(level)
         ei = self._ei(gp, candidates, level, incumbent)
         candidates, ei = self._refine(gp, candidates, ei, level, incumbent)
@@ -214,6 +218,21 @@ class BayesOptSearcher(Searcher):
             self._log(choice, float(ei[index]), float(mean[0]), float(std[0]), incumbent,
                       float(np.min(observed)), y_mean, y_std, level, len(x), refitted)
         return choice
+
+    def _pending_points(self) -> list[tuple[np.ndarray, tuple[Any, ...]]]:
+        """The encoding and key of each pending configuration, oldest first; each is computed
+        once per proposal it stays pending for, not once per later proposal."""
+        cache = self._pending_cache
+        for trial_id in [t for t in cache if t not in self.pending]:
+            del cache[trial_id]
+        points = []
+        for trial_id, config in self.pending.items():
+            cached = cache.get(trial_id)
+            if cached is None or cached[0] is not config:
+                encoded = self._encode(config)
+                cached = cache[trial_id] = (config, encoded, self._key(encoded))
+            points.append((cached[1], cached[2]))
+        return points
 
     def _levels(self) -> list[float]:
         levels = sorted(set(self.rung_levels) | ({self.max_t} if self.max_t else set()))
@@ -384,7 +403,7 @@ class BayesOptSearcher(Searcher):
         return self._tables[column]
 
     def _distinct_random(self) -> dict[str, Any]:
-        taken = [self._key(self._encode(p)) for p in self.pending.values()]
+        taken = {key for _, key in self._pending_points()}
         config = self.space.sample(self.rng)
         for _ in range(20):
             if self._key(self._encode(config)) not in taken:
