@@ -10,6 +10,7 @@ from searcher_harness import mixed_loss, mixed_space
 
 from jupyter_hpo.searchers import make_searcher
 from jupyter_hpo.searchers._bayesopt import _KEEP_BEST, _MAX_DATA
+from jupyter_hpo.searchers._bayesopt_parts import summary_rows
 from jupyter_hpo.space import Int, Real, Space
 
 LEVELS = [1, 3, 9, 27]
@@ -38,7 +39,8 @@ def test_the_model_conditions_on_a_bounded_summary_that_keeps_the_best_of_each_l
     x = searcher._gp.x
     assert len(searcher.data) == 350 and x.shape == (_MAX_DATA, searcher._width + 1)
     n = len(searcher.data)
-    rows = searcher._summary(searcher._ys[:n], searcher._rs[:n], searcher._ranks[:n])
+    rows = summary_rows(searcher._ys[:n], searcher._rs[:n], searcher._ranks[:n], _MAX_DATA,
+                        _KEEP_BEST)
     for level in (1.0, 3.0, 9.0):
         at_level = sorted(loss for (_, lv), (_, loss) in searcher.data.items() if lv == level)
         kept = sorted(searcher._ys[rows][searcher._rs[rows] == searcher._r(level)])

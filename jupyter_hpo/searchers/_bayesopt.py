@@ -38,10 +38,10 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
 
 from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
+from ._bayesopt_parts import expected_improvement, one_blas_thread, snap_table, summary_rows
 from ._gp import KERNELS, GaussianProcess, Kernel
 from ._options import check_bool, check_choice, check_int
 
@@ -183,7 +183,7 @@ class BayesOptSearcher(Searcher):
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         if len(self._trials) < max(self.num_init_random, 2):
             return self._distinct_random()
-        with _one_blas_thread():
+        with one_blas_thread():
             return self._propose()
 
     def _propose(self) -> dict[str, Any] | None:
@@ -245,24 +245,9 @@ class BayesOptSearcher(Searcher):
         xs, ys, rs, ranks = self._xs[:n], self._ys[:n], self._rs[:n], self._ranks[:n]
         if self.resource is None:
             return xs.copy(), ys.copy(), rs.copy(), ranks.copy()
-        rows = self._summary(ys, rs, ranks)
+        rows = summary_rows(ys, rs, ranks, _MAX_DATA, _KEEP_BEST)
         x = np.hstack([xs[rows], rs[rows, None]])
         return x, ys[rows], rs[rows], ranks[rows]
-
-    def _summary(self, ys: np.ndarray, rs: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-        """The rows the multi-fidelity model keeps (all up to ``_MAX_DATA``): at each level
-        the ``_KEEP_BEST`` best, then the others by level (highest first) and rank."""
-        n = len(ys)
-        if n <= _MAX_DATA:
-            return np.arange(n)
-        keep = np.zeros(n, dtype=bool)
-        for r in np.unique(rs):
-            at = np.flatnonzero(rs == r)
-            keep[at[np.argsort(ys[at], kind="stable")[:_KEEP_BEST]]] = True
-        order = np.lexsort((ranks, -rs))
-        rest = order[~keep[order]][:max(_MAX_DATA - int(keep.sum()), 0)]
-        keep[rest] = True
-        return np.flatnonzero(keep)
 
     def _target_level(self) -> float | None:
         """The largest level with at least ``_MIN_AT_TARGET`` results (None with FIFO)."""
@@ -309,7 +294,7 @@ class BayesOptSearcher(Searcher):
     def _ei(self, gp: GaussianProcess, candidates: np.ndarray, level: float | None,
             incumbent: float) -> np.ndarray:
         mean, std = gp.predict(self._at(candidates, level))
-        return _expected_improvement(incumbent, mean, std)
+        return expected_improvement(incumbent, mean, std)
 
     def _candidates(self, level: float | None) -> np.ndarray:
         """Random encoded configurations plus perturbations of the best ones seen."""
@@ -369,7 +354,9 @@ class BayesOptSearcher(Searcher):
         if self._numeric:
             encoded[:, self._numeric] = np.clip(encoded[:, self._numeric], 0.0, 1.0)
         for column, domain in self._ints:
-            table = self._snap_table(column, domain)
+            if column not in self._tables:
+                self._tables[column] = snap_table(domain, _SNAP_TABLE)
+            table = self._tables[column]
             if table is None:
                 encoded[:, column] = [domain.to_unit(domain.from_unit(u))
                                       for u in encoded[:, column]]
@@ -378,29 +365,6 @@ class BayesOptSearcher(Searcher):
                 encoded[:, column] = centres[np.searchsorted(edges, encoded[:, column],
                                                              side="right")]
         return encoded
-
-    def _snap_table(self, column: int, domain: Any) -> tuple[np.ndarray, np.ndarray] | None:
-        """For a domain of at most ``_SNAP_TABLE`` values: the points of [0, 1] where
-        ``from_unit`` moves to the next value (found once by bisection) and the centre of each
-        value's cell, so snapping is one ``searchsorted``; None for larger domains."""
-        if column not in self._tables:
-            count = domain._count or domain.hi - domain.lo + 1  # values of the domain
-            table = None
-            if count <= _SNAP_TABLE:
-                values = sorted(set(domain.grid(count)))
-                centres = np.array([domain.to_unit(v) for v in values])
-                edges = []
-                for i in range(1, len(values)):
-                    lo, hi = float(centres[i - 1]), float(centres[i])
-                    for _ in range(80):  # the smallest u whose value is values[i]
-                        mid = 0.5 * (lo + hi)
-                        if mid in (lo, hi):
-                            break
-                        lo, hi = (lo, mid) if domain.from_unit(mid) >= values[i] else (mid, hi)
-                    edges.append(hi)
-                table = np.array(edges), centres
-            self._tables[column] = table
-        return self._tables[column]
 
     def _distinct_random(self) -> dict[str, Any]:
         taken = {key for _, key in self._pending_points()}
@@ -490,23 +454,3 @@ class BayesOptSearcher(Searcher):
                  f"(predicted {predicted:.4g} +- {std * y_std:.3g}); lengthscales "
                  f"{np.array2string(kernel.part('lengthscales'), precision=3)}, noise "
                  f"{kernel.noise * y_std ** 2:.3g}")
-
-
-_BLAS: Any = None
-
-
-def _one_blas_thread() -> Any:
-    """A context in which BLAS runs on one thread (the controller is made once: it lists the
-    loaded libraries, which takes milliseconds)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
-
-
-def _expected_improvement(best: float, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """EI for minimisation, in the GP's normalised units."""
-    z = (best - mean) / std
-    return (best - mean) * ndtr(z) + std * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
