@@ -113,8 +113,9 @@ def test_a_bayesopt_searcher_learns_only_from_trusted_rungs():
     for tid in range(4):
         run_trial(sched, tid, 0.2 * tid, crossing)
     searcher = sched.searcher
-    used = {level for (_, level), _ in searcher._used()}
-    assert used == {float(MAX_T)}
+    _, values, levels, _ = searcher._training_data()
+    assert set(levels) == {1.0} and len(values) == 4  # max_t only (normalised to 1)
+    assert searcher._target_level() == MAX_T
     assert {level for _, level in searcher.data} == {1.0, 3.0, 9.0, 27.0}  # kept, unused
 
 

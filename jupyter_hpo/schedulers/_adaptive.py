@@ -109,16 +109,16 @@ class AdaptiveScheduler(HyperbandScheduler):
         if len(self._full) < max(self.min_pairs, self.full_fraction * self._added):
             self._full.add(trial_id)
 
-    def _cut(self, trial_id: int, level: float, loss: float, sorted_losses: list[float]
-             ) -> bool:
+    def _cut(self, trial_id: int, level: float, loss: float,
+             pairs: list[tuple[float, int]]) -> bool:
         if level >= self.max_t or trial_id in self._full:
             return False
         keep = self.keep[level]
         if keep >= 1:
             return False
         self._unjudged.discard(trial_id)
-        better = bisect.bisect_left(sorted_losses, loss)
-        return better >= math.ceil(len(sorted_losses) * keep - 1e-9)
+        better = bisect.bisect_left(pairs, (loss,))
+        return better >= math.ceil(len(pairs) * keep - 1e-9)
 
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
         decision = super().on_trial_result(trial_id, result)

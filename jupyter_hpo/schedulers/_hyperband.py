@@ -7,6 +7,11 @@ ASHA uses. Promotion uses ASHA's ``floor(n / η)`` so a rung must fill before it
 Rungs record losses (``direction.loss`` of the metric: lower is better); a report whose metric
 or resource is missing, not a number or not finite is recorded nowhere and continues.
 
+Every decision is O(log n) in the trials of a rung (plus a list insertion, a memmove): each rung
+keeps its recorded ``(loss, trial_id)`` pairs sorted, and the promotion variant also keeps its
+paused trials sorted the same way. A paused trial is promotable when its rank among the rung's
+pairs is below ``floor(n / η)``, so only the best paused trial of each rung needs checking.
+
 With the searcher's ``debug_log`` each decision at a rung (continue, stop, pause) and each
 promotion is printed with the trial's rank at the rung, as the seeds' ``debug_log`` does.
 """
@@ -95,9 +100,12 @@ class HyperbandScheduler(Scheduler):
         # bracket -> level -> {trial_id: loss}; insertion order is arrival order.
         self.rungs: list[dict[float, dict[int, float]]] = [
             {lv: {} for lv in bl} for bl in self._bracket_levels]
-        # bracket -> level -> sorted losses recorded there, so a rung decision is a
+        # bracket -> level -> sorted (loss, trial_id) recorded there, so a rung decision is a
         # bisection instead of a scan of the rung.
-        self._sorted_losses: list[dict[float, list[float]]] = [
+        self._sorted: list[dict[float, list[tuple[float, int]]]] = [
+            {lv: [] for lv in bl} for bl in self._bracket_levels]
+        # bracket -> level -> sorted (loss, trial_id) of the trials paused there
+        self._paused_sorted: list[dict[float, list[tuple[float, int]]]] = [
             {lv: [] for lv in bl} for bl in self._bracket_levels]
         self.promoted: list[dict[float, set[int]]] = [
             {lv: set() for lv in bl} for bl in self._bracket_levels]
@@ -155,15 +163,15 @@ class HyperbandScheduler(Scheduler):
             level = levels[k]
             k += 1
             rungs[level][trial_id] = loss
-            losses = self._sorted_losses[bracket][level]
-            bisect.insort(losses, loss)
-            if self.type == "stopping" and self._cut(trial_id, level, loss, losses):
+            pairs = self._sorted[bracket][level]
+            bisect.insort(pairs, (loss, trial_id))
+            if self.type == "stopping" and self._cut(trial_id, level, loss, pairs):
                 decision = Decision.STOP
         self._recorded[trial_id] = k
         if self.type == "promotion" and decision is Decision.CONTINUE:
             levels, k = self._bracket_levels[bracket], self._target[trial_id]
             if k < len(levels) and r >= levels[k] and levels[k] < self.max_t:
-                self._paused_at[trial_id] = levels[k]
+                self._pause(trial_id, bracket, levels[k])
                 decision = Decision.PAUSE
         if self.searcher.debug_log and self._recorded[trial_id] > reached:
             self._log_rung(trial_id, result, levels[self._recorded[trial_id] - 1], loss,
@@ -175,8 +183,8 @@ class HyperbandScheduler(Scheduler):
         """``debug_log``: a trial's decision at the rung it reached."""
         from ..trial import log_line
 
-        losses = self._sorted_losses[self.bracket_of[trial_id]][level]
-        rank = bisect.bisect_left(losses, loss) + 1
+        losses = self._sorted[self.bracket_of[trial_id]][level]
+        rank = bisect.bisect_left(losses, (loss,)) + 1
         why = {Decision.STOP: f"stop (not in the top 1/{self.eta:g})",
                Decision.PAUSE: "pause (until it can be promoted)",
                Decision.CONTINUE: "continue"}[decision]
@@ -184,50 +192,82 @@ class HyperbandScheduler(Scheduler):
                  f"{result.get(self.resource)}) with {self.metric}={result.get(self.metric)}, "
                  f"rank {rank} of {len(losses)} there -> {why}")
 
-    def _cut(self, trial_id: int, level: float, loss: float, sorted_losses: list[float]
-             ) -> bool:
-        """Whether the stopping variant stops ``trial_id`` at rung ``level`` (its ``loss``
-        already in ``sorted_losses``): below max_t and not in the top 1/eta."""
-        return level < self.max_t and not self._in_top(loss, sorted_losses)
+    def _cut(self, trial_id: int, level: float, loss: float,
+             pairs: list[tuple[float, int]]) -> bool:
+        """Whether the stopping variant stops ``trial_id`` at rung ``level`` (its ``(loss,
+        trial_id)`` already in the rung's sorted ``pairs``): below max_t and not in the top
+        1/eta."""
+        return level < self.max_t and not self._in_top(loss, pairs)
 
-    def _in_top(self, loss: float, sorted_losses: list[float]) -> bool:
+    def _in_top(self, loss: float, pairs: list[tuple[float, int]]) -> bool:
         """Fewer than ceil(n / eta) of the n recorded losses are strictly lower."""
-        better = bisect.bisect_left(sorted_losses, loss)
-        return better < math.ceil(len(sorted_losses) / self.eta)
+        better = bisect.bisect_left(pairs, (loss,))
+        return better < math.ceil(len(pairs) / self.eta)
+
+    def _pause(self, trial_id: int, bracket: int, level: float) -> None:
+        """Record ``trial_id`` as paused at ``level`` (once, however often it reports there)."""
+        if self._paused_at.get(trial_id) == level:
+            return
+        self._unpause(trial_id)
+        self._paused_at[trial_id] = level
+        bisect.insort(self._paused_sorted[bracket][level],
+                      (self.rungs[bracket][level][trial_id], trial_id))
+
+    def _unpause(self, trial_id: int) -> float | None:
+        """Take ``trial_id`` off the paused lists; the level it was paused at, if any."""
+        level = self._paused_at.pop(trial_id, None)
+        if level is not None:
+            bracket = self.bracket_of[trial_id]
+            paused = self._paused_sorted[bracket][level]
+            paused.pop(bisect.bisect_left(paused, (self.rungs[bracket][level][trial_id],
+                                                   trial_id)))
+        return level
+
+    def _rank(self, trial_id: int, bracket: int, level: float) -> int:
+        """How many pairs recorded at the rung come before the trial's (loss, trial_id)."""
+        return bisect.bisect_left(self._sorted[bracket][level],
+                                  (self.rungs[bracket][level][trial_id], trial_id))
 
     def promote(self) -> int | None:
         """The best promotable paused trial (highest rung first, then lowest loss), recorded
         as promoted to its next rung; ``None`` when no paused trial may go on yet."""
         trial_id = self._promotable()
         if trial_id is not None:
-            bracket, level = self.bracket_of[trial_id], self._paused_at.pop(trial_id)
+            bracket = self.bracket_of[trial_id]
+            level = self._unpause(trial_id)
+            assert level is not None
             self.promoted[bracket][level].add(trial_id)
             self._target[trial_id] += 1
             if self.searcher.debug_log:
                 from ..trial import log_line
 
-                recorded = self.rungs[bracket][level]
-                rank = sorted(recorded, key=lambda t: (recorded[t], t)).index(trial_id) + 1
+                rank = self._rank(trial_id, bracket, level) + 1
                 log_line(f"hyperband: promote trial {trial_id} from rung {level:g} (rank {rank} "
-                         f"of {len(recorded)} there)")
+                         f"of {len(self.rungs[bracket][level])} there)")
         return trial_id
 
     def _promotable(self) -> int | None:
-        """The paused trial to promote next: highest rung first, then best value."""
-        candidates = []
-        for tid, level in self._paused_at.items():
-            recorded = self.rungs[self.bracket_of[tid]][level]
-            k = math.floor(len(recorded) / self.eta)
-            top = sorted(recorded, key=lambda t: (recorded[t], t))[:k]
-            if tid in top:
-                candidates.append((-level, recorded[tid], tid))
-        return min(candidates)[2] if candidates else None
+        """The paused trial to promote next: highest rung first, then best value. A rung's
+        best paused trial is the only one there that can be promotable: its rank among the
+        rung's values (ties by trial id) must be below floor(n / eta)."""
+        best: tuple[float, float, int] | None = None
+        for bracket, rungs in enumerate(self._paused_sorted):
+            for level, paused in rungs.items():
+                if not paused:
+                    continue
+                loss, tid = paused[0]
+                k = math.floor(len(self._sorted[bracket][level]) / self.eta)
+                if self._rank(tid, bracket, level) < k:
+                    candidate = (-level, loss, tid)
+                    if best is None or candidate < best:
+                        best = candidate
+        return None if best is None else best[2]
 
     def paused_trials(self) -> list[int]:
         return list(self._paused_at)
 
     def _forget(self, trial_id: int) -> None:
-        self._paused_at.pop(trial_id, None)
+        self._unpause(trial_id)
 
     def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
         self._forget(trial_id)

@@ -11,7 +11,16 @@ acquisition is taken where the model has data, not extrapolated to max_t from a 
 points. EI is maximised over random candidates and perturbations of the best configurations,
 then refined by a coordinate search on the numeric columns. Pending trials are fantasised at
 their posterior mean (kriging believer), which removes their neighbourhood from the search
-while they run.
+while they run; only the 16 latest are, since with Hyperband's promotion variant paused trials
+stay pending and may number hundreds (each has its rung results in the model already).
+
+With Hyperband a study of a few hundred trials gives thousands of rung results, so decisions
+stay cheap by summarising them: the GP conditions on at most 128 observations (at each rung
+level its 16 best, then the rest by level, highest first, and within a level by a random rank
+fixed when the result came in), and by default its hyperparameters are refitted on a geometric
+schedule (whenever the observations have grown by half since the last fit). BLAS keeps its
+threads: limiting them for the process while a proposal runs would also slow the trials' own
+numpy code in the kernel's other threads.
 
 Stepped domains are snapped like integers: every candidate is moved to the centre of its
 value's cell before EI is computed, so EI is evaluated where a trial would run. Conditional
@@ -29,10 +38,10 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
 
 from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
+from ._bayesopt_parts import expected_improvement, snap_table, summary_rows
 from ._gp import KERNELS, GaussianProcess, Kernel
 from ._options import check_bool, check_choice, check_int
 
@@ -40,6 +49,11 @@ _REFINE_STARTS = 3
 _REFINE_ROUNDS = 8
 _MIN_AT_TARGET = 5
 _FIT_POINTS = 150  # hyperparameters are fitted on at most this many observations
+_MAX_DATA = 128  # with Hyperband the model conditions on at most this many observations,
+_KEEP_BEST = 16  # among them the best this many at each rung level
+_REFIT_GROWTH = 1.5  # with Hyperband, refit when the observations grew by this factor
+_MAX_FANTASIES = 16  # the latest pending trials fantasised (paused ones may pile up)
+_SNAP_TABLE = 1024  # domains with at most this many values are snapped by a lookup table
 
 
 class BayesOptSearcher(Searcher):
@@ -49,10 +63,12 @@ class BayesOptSearcher(Searcher):
     ``exp-decay-combined``, ``exp-decay-delta1``; they differ only with Hyperband; the seeds'
     name ``gp_resource_kernel`` is accepted for it), ``num_init_random`` random trials before
     the model is used, hyperparameters refitted for the first ``opt_skip_init_length``
-    observations and then every ``opt_skip_period``-th (otherwise reused) or, with
-    ``opt_skip_num_max_resource`` and Hyperband, only when a new result at ``max_t`` came in,
-    ``num_candidates`` random candidates for EI, and ``debug_log`` to print each decision
-    (the best result observed, the choice, EI, lengthscales).
+    observations (default 150; 0 with Hyperband) and then every ``opt_skip_period``-th
+    (default 1; with Hyperband, when neither option is given, whenever the observations grew
+    by half since the last fit) or, with ``opt_skip_num_max_resource`` and Hyperband, only
+    when a new result at ``max_t`` came in, ``num_candidates`` random candidates for EI, and
+    ``debug_log`` to print each decision (the best result observed, the choice, EI,
+    lengthscales).
     """
 
     name = "bayesopt"
@@ -63,7 +79,8 @@ class BayesOptSearcher(Searcher):
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  kernel: str | None = None, num_init_random: int = 5,
-                 opt_skip_period: int = 1, opt_skip_init_length: int = 150,
+                 opt_skip_period: int | None = None,
+                 opt_skip_init_length: int | None = None,
                  num_candidates: int = 500, debug_log: bool = False,
                  gp_resource_kernel: str | None = None,
                  opt_skip_num_max_resource: bool = False) -> None:
@@ -77,8 +94,14 @@ class BayesOptSearcher(Searcher):
                                                     opt_skip_num_max_resource)
         self._fitted_at_max = -1  # results at max_t when the hyperparameters were last fitted
         self.num_init_random = check_int("num_init_random", num_init_random, 1)
-        self.opt_skip_period = check_int("opt_skip_period", opt_skip_period, 1)
-        self.opt_skip_init_length = check_int("opt_skip_init_length", opt_skip_init_length, 0)
+        # with Hyperband and neither option given, refits follow a geometric schedule
+        self._geometric = opt_skip_period is None and opt_skip_init_length is None
+        self.opt_skip_period = check_int("opt_skip_period", 1 if opt_skip_period is None
+                                         else opt_skip_period, 1)
+        self._init_length = opt_skip_init_length
+        self.opt_skip_init_length = check_int("opt_skip_init_length",
+                                              150 if opt_skip_init_length is None
+                                              else opt_skip_init_length, 0)
         self.num_candidates = check_int("num_candidates", num_candidates, 10)
         self.debug_log = check_bool("debug_log", debug_log)
         self._names = list(space)
@@ -104,6 +127,16 @@ class BayesOptSearcher(Searcher):
         # little from one fit to the next, so warm-started fits converge in a few steps
         self._rank: dict[tuple[int, float | None], float] = {}
         self._rank_rng = np.random.default_rng(None if seed is None else [seed, 1])
+        # the data as arrays that grow by doubling (rows in the order of data): encoded
+        # configuration, value, normalised level and rank, so a proposal copies nothing
+        self._row: dict[tuple[int, float | None], int] = {}
+        self._xs = np.zeros((16, self._width))
+        self._ys, self._rs, self._ranks = np.zeros(16), np.zeros(16), np.zeros(16)
+        self._counts: dict[float | None, int] = {}  # observations per level
+        self._trials: set[int] = set()  # trials with an observation
+        self._tables: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # column -> snap
+        # trial -> (pending configuration, its encoding, its key)
+        self._pending_cache: dict[int, tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]] = {}
         self._gp: GaussianProcess | None = None
         self._fits = 0
         self._fitted_at = -1
@@ -133,35 +166,48 @@ class BayesOptSearcher(Searcher):
         encoded = self._encode(config)
         self.data[key] = (encoded, loss)
         self._observed.add(self._key(encoded))
-        self._rank[key] = float(self._rank_rng.random())
+        self._rank[key] = rank = float(self._rank_rng.random())
+        row = self._row.get(key)
+        if row is None:
+            row = self._row[key] = len(self._row)
+            self._counts[key[1]] = self._counts.get(key[1], 0) + 1
+            self._trials.add(key[0])
+            if row == len(self._ys):
+                self._xs = np.vstack([self._xs, np.zeros_like(self._xs)])
+                self._ys, self._rs, self._ranks = (np.concatenate([a, np.zeros_like(a)])
+                                                   for a in (self._ys, self._rs, self._ranks))
+        self._xs[row], self._ys[row] = encoded, loss
+        self._rs[row], self._ranks[row] = self._r(key[1]), rank
 
     # ------------------------------------------------------------------ proposing
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
-        if len({key[0] for key, _ in self._used()}) < max(self.num_init_random, 2):
+        if len(self._trials) < max(self.num_init_random, 2) \
+                or not any(self._trusted(level) for level in self._counts):
             return self._distinct_random()
         return self._propose()
 
     def _propose(self) -> dict[str, Any] | None:
         """The configuration with the largest expected improvement."""
-        x, y_raw, levels = self._training_data()
+        x, y_raw, levels, ranks = self._training_data()
         y_mean, y_std = float(np.mean(y_raw)), float(np.std(y_raw)) or 1.0
         y = (y_raw - y_mean) / y_std
-        refitted = self._update_model(x, y)
+        refitted = self._update_model(x, y, ranks)
         gp = self._gp
         assert gp is not None
         level = self._target_level()
         incumbent = float(np.min(gp.fitted_mean()[levels == self._r(level)]))
-        pending = [self._encode(c) for c in self.pending.values()]
+        pending = self._pending_points()
         if pending:  # kriging believer; a pending point predicted better is the new best
-            fantasy_x = self._at(np.array(pending), level)
+            fantasy_x = self._at(np.array([v for v, _ in pending[-_MAX_FANTASIES:]]), level)
             incumbent = min(incumbent, float(np.min(gp.predict(fantasy_x)[0])))
             gp = gp.fantasised(fantasy_x)
-        taken = {self._key(v) for v in pending} | self._observed
+        taken = {key for _, key in pending}
         candidates = self._candidates(level)
         ei = self._ei(gp, candidates, level, incumbent)
         candidates, ei = self._refine(gp, candidates, ei, level, incumbent)
         for index in np.argsort(-ei, kind="stable"):
-            if self._key(candidates[index]) not in taken:
+            key = self._key(candidates[index])
+            if key not in taken and key not in self._observed:
                 break
         else:
             return self._distinct_random()
@@ -173,61 +219,80 @@ class BayesOptSearcher(Searcher):
                       float(np.min(observed)), y_mean, y_std, level, len(x), refitted)
         return choice
 
+    def _pending_points(self) -> list[tuple[np.ndarray, tuple[Any, ...]]]:
+        """The encoding and key of each pending configuration, oldest first; each is computed
+        once per proposal it stays pending for, not once per later proposal."""
+        cache = self._pending_cache
+        for trial_id in [t for t in cache if t not in self.pending]:
+            del cache[trial_id]
+        points = []
+        for trial_id, config in self.pending.items():
+            cached = cache.get(trial_id)
+            if cached is None or cached[0] is not config:
+                encoded = self._encode(config)
+                cached = cache[trial_id] = (config, encoded, self._key(encoded))
+            points.append((cached[1], cached[2]))
+        return points
+
     def _levels(self) -> list[float]:
         levels = sorted(set(self.rung_levels) | ({self.max_t} if self.max_t else set()))
         return [float(level) for level in levels]
 
-    def _used(self) -> list[tuple[tuple[int, float | None], tuple[np.ndarray, float]]]:
-        """The observations the model learns from: all of them, or those at the levels the
-        scheduler trusts (and at max_t)."""
-        trusted = self.trusted_levels
-        if trusted is None:
-            return list(self.data.items())
-        return [item for item in self.data.items() if item[0][1] is None
-                or item[0][1] in trusted or (self.max_t is not None
-                                             and item[0][1] >= self.max_t)]
+    def _training_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Inputs, values to minimise, normalised levels (-1 with FIFO) and ranks of the data
+        the model conditions on: all of it with FIFO, a summary with Hyperband."""
+        n = len(self._row)
+        xs, ys, rs, ranks = self._xs[:n], self._ys[:n], self._rs[:n], self._ranks[:n]
+        if self.resource is None:
+            return xs.copy(), ys.copy(), rs.copy(), ranks.copy()
+        used = np.arange(n)
+        if self.trusted_levels is not None:  # the levels the scheduler trusts, and max_t
+            trusted = [self._r(level) for level in self.trusted_levels]
+            used = np.flatnonzero(np.isin(rs, trusted) | (rs >= 1.0))
+        rows = used[summary_rows(ys[used], rs[used], ranks[used], _MAX_DATA, _KEEP_BEST)]
+        x = np.hstack([xs[rows], rs[rows, None]])
+        return x, ys[rows], rs[rows], ranks[rows]
 
-    def _training_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Inputs, values to minimise and normalised levels (-1 with FIFO) of the data."""
-        rows, values, levels = [], [], []
-        for (_, level), (encoded, value) in self._used():
-            rows.append(encoded if level is None else np.append(encoded, self._r(level)))
-            values.append(value)
-            levels.append(self._r(level))
-        return np.array(rows), np.array(values), np.array(levels)
+    def _trusted(self, level: float | None) -> bool:
+        """Whether results at ``level`` teach the model (see ``Searcher.trust_levels``)."""
+        return self.trusted_levels is None or level is None or level in self.trusted_levels \
+            or (self.max_t is not None and level >= self.max_t)
 
     def _target_level(self) -> float | None:
-        """The largest level with at least ``_MIN_AT_TARGET`` results (None with FIFO)."""
+        """The largest trusted level with at least ``_MIN_AT_TARGET`` results (None with
+        FIFO)."""
         if self.resource is None:
             return None
-        counts: dict[float, int] = {}
-        for (_, level), _value in self._used():
-            counts[level] = counts.get(level, 0) + 1  # type: ignore[index]
+        counts = {level: n for level, n in self._counts.items() if self._trusted(level)}
         enough = [lv for lv, n in counts.items() if n >= _MIN_AT_TARGET]
-        return max(enough) if enough else min(counts)
+        return max(enough) if enough else min(counts)  # type: ignore[type-var]
 
-    def _update_model(self, x: np.ndarray, y: np.ndarray) -> bool:
+    def _update_model(self, x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> bool:
         """Refit hyperparameters for the first ``opt_skip_init_length`` observations, then
         every ``opt_skip_period``-th one (with ``opt_skip_num_max_resource`` under Hyperband:
-        when a new result at max_t came in); otherwise only condition on the data. True if
+        when a new result at max_t came in; with Hyperband and neither option given: when the
+        observations grew by ``_REFIT_GROWTH``); otherwise only condition on the data. True if
         refitted."""
         if self._gp is None:
             self._gp = GaussianProcess(Kernel(self.kernel_name, self._width,
                                               self.resource is not None))
-        n = len(x)
-        at_max = sum(1 for _, level in self.data if level is not None
+        n = len(self._row)
+        multi = self.resource is not None
+        at_max = sum(count for level, count in self._counts.items() if level is not None
                      and self.max_t is not None and level >= self.max_t)
-        if self.opt_skip_num_max_resource and self.resource is not None:
+        init_length = 0 if multi and self._init_length is None else self.opt_skip_init_length
+        if self.opt_skip_num_max_resource and multi:
             later = at_max > self._fitted_at_max
+        elif multi and self._geometric:
+            later = n >= _REFIT_GROWTH * self._fitted_at
         else:
             later = n - self._fitted_at >= self.opt_skip_period
-        due = n <= self.opt_skip_init_length or later
+        due = n <= init_length or later
         if due and n != self._fitted_at:
             self._fitted_at_max = at_max
             # random restarts on the first fit and every tenth, warm starts from the last fit
             subset = None
-            if n > _FIT_POINTS:
-                ranks = np.array([self._rank[key] for key, _ in self._used()])
+            if len(x) > _FIT_POINTS:
                 subset = np.sort(np.argsort(ranks, kind="stable")[:_FIT_POINTS])
             restarts = 2 if self._fits == 0 else int(self._fits % 10 == 0)
             self._gp.fit(x, y, self.rng, restarts=restarts, subset=subset)
@@ -239,7 +304,7 @@ class BayesOptSearcher(Searcher):
     def _ei(self, gp: GaussianProcess, candidates: np.ndarray, level: float | None,
             incumbent: float) -> np.ndarray:
         mean, std = gp.predict(self._at(candidates, level))
-        return _expected_improvement(incumbent, mean, std)
+        return expected_improvement(incumbent, mean, std)
 
     def _candidates(self, level: float | None) -> np.ndarray:
         """Random encoded configurations plus perturbations of the best ones seen."""
@@ -249,11 +314,12 @@ class BayesOptSearcher(Searcher):
         for block in self._onehot:
             chosen = rng.integers(block.stop - block.start, size=self.num_candidates)
             randoms[np.arange(self.num_candidates), block.start + chosen] = 1.0
-        best = sorted(((value, v) for (_, lv), (v, value) in self.data.items() if lv == level),
-                      key=lambda item: item[0])[:5]
+        n = len(self._row)
+        at = np.flatnonzero(self._rs[:n] == self._r(level))
+        best = self._xs[at[np.argsort(self._ys[at], kind="stable")[:5]]]
         local = []
         per_scale = max(self.num_candidates // 50, 2)  # 30% of the candidates are local
-        for _, encoded in best:
+        for encoded in best:
             for scale in (0.02, 0.05, 0.15):
                 moved = np.repeat(encoded[None, :], per_scale, axis=0)
                 moved[:, self._numeric] += rng.normal(0.0, scale, (per_scale, len(self._numeric)))
@@ -298,11 +364,20 @@ class BayesOptSearcher(Searcher):
         if self._numeric:
             encoded[:, self._numeric] = np.clip(encoded[:, self._numeric], 0.0, 1.0)
         for column, domain in self._ints:
-            encoded[:, column] = [domain.to_unit(domain.from_unit(u)) for u in encoded[:, column]]
+            if column not in self._tables:
+                self._tables[column] = snap_table(domain, _SNAP_TABLE)
+            table = self._tables[column]
+            if table is None:
+                encoded[:, column] = [domain.to_unit(domain.from_unit(u))
+                                      for u in encoded[:, column]]
+            else:
+                edges, centres = table
+                encoded[:, column] = centres[np.searchsorted(edges, encoded[:, column],
+                                                             side="right")]
         return encoded
 
     def _distinct_random(self) -> dict[str, Any]:
-        taken = [self._key(self._encode(p)) for p in self.pending.values()]
+        taken = {key for _, key in self._pending_points()}
         config = self.space.sample(self.rng)
         for _ in range(20):
             if self._key(self._encode(config)) not in taken:
@@ -389,9 +464,3 @@ class BayesOptSearcher(Searcher):
                  f"(predicted {predicted:.4g} +- {std * y_std:.3g}); lengthscales "
                  f"{np.array2string(kernel.part('lengthscales'), precision=3)}, noise "
                  f"{kernel.noise * y_std ** 2:.3g}")
-
-
-def _expected_improvement(best: float, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """EI for minimisation, in the GP's normalised units."""
-    z = (best - mean) / std
-    return (best - mean) * ndtr(z) + std * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)

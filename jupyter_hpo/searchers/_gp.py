@@ -30,15 +30,24 @@ def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
     if grad:
         diff2 = ((a.T[:, :, None] - b.T[:, None, :]) / lengthscales[:, None, None]) ** 2
         r2 = np.sum(diff2, axis=0)
-    else:  # |a - b|^2 by a matrix product, without the (n, m, d) array
+    else:  # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
         sa, sb = a / lengthscales, b / lengthscales
-        r2 = np.maximum(np.sum(sa * sa, axis=1)[:, None] + np.sum(sb * sb, axis=1)[None, :]
-                        - 2.0 * sa @ sb.T, 0.0)
+        r2 = sa @ sb.T
+        r2 *= -2.0
+        r2 += np.sum(sa * sa, axis=1)[:, None]
+        r2 += np.sum(sb * sb, axis=1)[None, :]
+        np.maximum(r2, 0.0, out=r2)
+        r = np.sqrt(r2)
+        k = _SQRT5 * r
+        k += 1.0
+        r2 *= 5.0 / 3.0
+        k += r2
+        r *= -_SQRT5
+        k *= np.exp(r, out=r)
+        return k, None, None
     r = np.sqrt(np.maximum(r2, 0.0))
     e = np.exp(-_SQRT5 * r)
     k = (1.0 + _SQRT5 * r + 5.0 / 3.0 * r2) * e
-    if not grad:
-        return k, None, None
     return k, -5.0 / 6.0 * (1.0 + _SQRT5 * r) * e, diff2
 
 

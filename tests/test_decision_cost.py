@@ -1,0 +1,45 @@
+"""Smoke test of benchmarks/decision_cost.py: it runs, and prints both tables with every row."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "decision_cost.py"
+METHODS = ("ASHA (random + Hyperband stopping)", "bayesopt + Hyperband stopping (MOBSTER)",
+           "random + Hyperband promotion", "bayesopt + Hyperband promotion",
+           "bohb + Hyperband stopping", "Optuna TPE + HyperbandPruner",
+           "Optuna Random + HyperbandPruner")
+NUMBER = r"\s*[0-9.]+\s*"
+
+
+@pytest.fixture(scope="module")
+def quick_run():
+    return subprocess.run([sys.executable, str(SCRIPT), "--quick"], check=False, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_quick_run_exits_cleanly(quick_run):
+    assert quick_run.returncode == 0, quick_run.stderr
+    assert quick_run.stdout.startswith("Machine: ")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_has_a_row_of_positive_numbers(quick_run, method):
+    rows = [line for line in quick_run.stdout.splitlines() if line.startswith(f"| {method} |")]
+    assert len(rows) == 1, quick_run.stdout
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")[1:]]
+    trials, reports, seconds, per_report, per_trial, ratio = (float(c) for c in cells)
+    assert trials == 40 and reports >= trials
+    assert seconds > 0 and per_report > 0 and per_trial > 0 and ratio > 0
+
+
+def test_the_promotion_scaling_table_has_a_row_per_size(quick_run):
+    for n in (100, 200, 400):
+        assert re.search(rf"^\| {n} \|{NUMBER}\|{NUMBER}\|", quick_run.stdout, re.MULTILINE), \
+            quick_run.stdout

@@ -1,0 +1,130 @@
+"""The promotion variant's bookkeeping gives exactly the naive rule's promotions: a paused
+trial may go on when it is in the top floor(n / eta) of its rung (ties by trial id); the
+highest rung goes first, then the lowest loss, then the lowest trial id."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from jupyter_hpo.schedulers import HyperbandScheduler
+from jupyter_hpo.searchers import make_searcher
+from jupyter_hpo.space import Real, Space
+from jupyter_hpo.trial import Decision
+
+
+class NaivePromotion:
+    """The rule written out directly: re-rank every rung for every paused trial."""
+
+    def __init__(self, scheduler: HyperbandScheduler) -> None:
+        self.scheduler = scheduler
+
+    def best(self) -> int | None:
+        s = self.scheduler
+        candidates = []
+        for tid, level in s._paused_at.items():
+            recorded = s.rungs[s.bracket_of[tid]][level]
+            k = math.floor(len(recorded) / s.eta)
+            top = sorted(recorded, key=lambda t: (recorded[t], t))[:k]
+            if tid in top:
+                candidates.append((-level, recorded[tid], tid))
+        return min(candidates)[2] if candidates else None
+
+
+def _scheduler(brackets: int, seed: int, eta: float = 3) -> HyperbandScheduler:
+    space = Space({"x": Real(0.0, 1.0)})
+    searcher = make_searcher("random", space, "loss", "min", seed=seed)
+    return HyperbandScheduler(searcher, "loss", "min", max_t=27, grace_period=1,
+                              reduction_factor=eta, brackets=brackets, type="promotion",
+                              seed=seed)
+
+
+def _run(brackets: int, seed: int, eta: float, steps: int) -> list[tuple[str, int | None]]:
+    """A random sequence of starts, reports (coarse losses, so ties are common), resumes and
+    endings; every promotion is checked against the naive rule."""
+    rng = random.Random(seed)
+    s = _scheduler(brackets, seed, eta)
+    naive = NaivePromotion(s)
+    running: dict[int, float] = {}  # trial -> its last resource
+    next_id, events = 0, []
+    for _ in range(steps):
+        action = rng.random()
+        active = sorted(t for t in running if t >= 0)
+        if action < 0.35 or not active:
+            expected = naive.best()
+            suggestion = s.suggest(next_id)
+            assert suggestion is not None
+            if suggestion.resume_trial is not None:
+                assert suggestion.resume_trial == expected
+                events.append(("resume", suggestion.resume_trial))
+                running[suggestion.resume_trial] = running.pop(-suggestion.resume_trial - 1)
+            else:
+                assert expected is None
+                running[next_id] = 0
+                events.append(("start", next_id))
+                next_id += 1
+        elif action < 0.9:
+            tid = rng.choice(active)
+            epoch = running[tid] + rng.choice((1, 1, 1, 2, 5))
+            loss = rng.choice((0.1, 0.2, 0.3, 0.3, 0.5)) if rng.random() < 0.5 \
+                else round(rng.random(), 2)
+            decision = s.on_trial_result(tid, {"epoch": epoch, "loss": loss})
+            events.append((decision.value, tid))
+            running[tid] = epoch
+            if decision is Decision.PAUSE:
+                running[-tid - 1] = running.pop(tid)  # parked until a resume
+            elif epoch >= 27:
+                s.on_trial_complete(tid, {"epoch": epoch, "loss": loss})
+                running.pop(tid)
+        else:
+            parked = sorted(t for t in running if t < 0)
+            if parked and rng.random() < 0.5:
+                key = rng.choice(parked)
+                ending = rng.choice(("complete", "error", "remove"))
+                tid = -key - 1
+                running.pop(key)
+            else:
+                tid = rng.choice(active)
+                ending = rng.choice(("error", "remove"))
+                running.pop(tid)
+            {"complete": lambda t: s.on_trial_complete(t, None), "error": s.on_trial_error,
+             "remove": s.on_trial_remove}[ending](tid)
+            events.append((ending, tid))
+        assert sorted(s.paused_trials()) == sorted(-t - 1 for t in running if t < 0)
+    while True:
+        expected = naive.best()
+        assert s.promote() == expected
+        if expected is None:
+            return events
+        events.append(("resume", expected))
+
+
+@pytest.mark.parametrize("brackets", [1, 2, 4])
+@pytest.mark.parametrize("seed", range(6))
+def test_promotions_match_the_naive_rule(brackets, seed):
+    events = _run(brackets, seed, eta=3, steps=600)
+    assert any(kind == "resume" for kind, _ in events)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_promotions_match_the_naive_rule_with_eta_two(seed):
+    _run(brackets=3, seed=seed, eta=2, steps=400)
+
+
+def test_debug_log_rank_of_a_promotion_counts_ties_by_trial_id(capsys):
+    space = Space({"x": Real(0.0, 1.0)})
+    searcher = make_searcher("random", space, "loss", "min", seed=0, debug_log=True)
+    s = HyperbandScheduler(searcher, "loss", "min", max_t=9, grace_period=1,
+                           reduction_factor=3, type="promotion", seed=0)
+    for tid in range(6):
+        assert s.suggest(tid).config is not None
+    for tid, loss in enumerate((0.5, 0.2, 0.2, 0.9, 0.2, 0.7)):
+        assert s.on_trial_result(tid, {"epoch": 1, "loss": loss}) is Decision.PAUSE
+    assert s.promote() == 1
+    assert s.promote() == 2
+    assert s.promote() is None
+    out = capsys.readouterr().out
+    assert "promote trial 1 from rung 1 (rank 1 of 6 there)" in out
+    assert "promote trial 2 from rung 1 (rank 2 of 6 there)" in out

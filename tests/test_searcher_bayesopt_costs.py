@@ -1,0 +1,117 @@
+"""What keeps the bayesopt searcher's decisions cheap with Hyperband: a bounded summary of the
+rung results, refits on a geometric schedule, and snapping by a lookup table."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+from searcher_harness import mixed_loss, mixed_space
+
+from jupyter_hpo.searchers import make_searcher
+from jupyter_hpo.searchers._bayesopt import _KEEP_BEST, _MAX_DATA
+from jupyter_hpo.searchers._bayesopt_parts import summary_rows
+from jupyter_hpo.space import Int, Real, Space
+
+LEVELS = [1, 3, 9, 27]
+
+
+def _observed(trials: int, seed: int = 0, **options):
+    """A Hyperband-mode searcher told about ``trials`` random trials at rungs 1 and 3 (every
+    third also at 9)."""
+    space = mixed_space()
+    searcher = make_searcher("bayesopt", space, "loss", "min", seed, **options)
+    searcher.set_fidelity("epoch", 27, LEVELS)
+    rng = np.random.default_rng(seed)
+    for trial_id in range(trials):
+        config = space.sample(rng)
+        for epoch in (1, 3, 9) if trial_id % 3 == 0 else (1, 3):
+            searcher.observe(trial_id, config, {"epoch": epoch, "loss": mixed_loss(config, epoch)})
+        searcher.observe(trial_id, config, {"epoch": epoch, "loss": mixed_loss(config, epoch)},
+                         final=True)
+    return searcher
+
+
+def test_the_model_conditions_on_a_bounded_summary_that_keeps_the_best_of_each_level():
+    searcher = _observed(150)
+    config = searcher.suggest(150)
+    assert all(mixed_space()[name].contains(v) for name, v in config.items())
+    x = searcher._gp.x
+    assert len(searcher.data) == 350 and x.shape == (_MAX_DATA, searcher._width + 1)
+    n = len(searcher.data)
+    rows = summary_rows(searcher._ys[:n], searcher._rs[:n], searcher._ranks[:n], _MAX_DATA,
+                        _KEEP_BEST)
+    for level in (1.0, 3.0, 9.0):
+        at_level = sorted(loss for (_, lv), (_, loss) in searcher.data.items() if lv == level)
+        kept = sorted(searcher._ys[rows][searcher._rs[rows] == searcher._r(level)])
+        assert kept[:_KEEP_BEST] == at_level[:_KEEP_BEST]
+    # every result at the highest level fits in, so all 50 are kept
+    assert int(np.sum(x[:, -1] == searcher._r(9.0))) == 50
+
+
+def test_small_data_is_kept_whole():
+    searcher = _observed(20)
+    searcher.suggest(20)
+    assert len(searcher._gp.x) == len(searcher.data) == 47
+
+
+def test_refits_follow_a_geometric_schedule_with_hyperband():
+    space = mixed_space()
+    searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_candidates=50)
+    searcher.set_fidelity("epoch", 27, LEVELS)
+    fitted_at = []
+    for trial_id in range(60):
+        fits = searcher._fits
+        config = searcher.suggest(trial_id)
+        if searcher._fits > fits:
+            fitted_at.append(len(searcher.data))
+        for epoch in (1, 3):
+            searcher.observe(trial_id, config, {"epoch": epoch, "loss": mixed_loss(config, epoch)})
+        searcher.observe(trial_id, config, {"epoch": 3, "loss": mixed_loss(config, 3)},
+                         final=True)
+    assert fitted_at[0] == 10  # the first model-based proposal, after 5 random trials
+    assert all(b >= 1.5 * a for a, b in pairwise(fitted_at))
+    assert all(b <= 1.5 * a + 2 for a, b in pairwise(fitted_at))
+    assert len(fitted_at) == searcher._fits == 6  # 10, 16, 24, 36, 54, 82 observations
+
+
+def test_explicit_opt_skip_options_keep_their_meaning_with_hyperband():
+    searcher = make_searcher("bayesopt", mixed_space(), "loss", "min", 0, num_candidates=50,
+                             opt_skip_init_length=0, opt_skip_period=1)
+    searcher.set_fidelity("epoch", 27, LEVELS)
+    for trial_id in range(12):
+        config = searcher.suggest(trial_id)
+        searcher.observe(trial_id, config, {"epoch": 1, "loss": mixed_loss(config, 1)},
+                         final=True)
+    assert searcher._fits == 7  # every model-based proposal
+
+
+def test_snapping_by_table_gives_the_domains_own_cells():
+    space = Space({"width": Int(16, 512, log=True), "depth": Int(1, 4),
+                   "p": Real(0.0, 1.0, step=0.1), "big": Int(0, 5000), "lr": Real(1e-4, 1e-1)})
+    searcher = make_searcher("bayesopt", space, "loss", "min", 0)
+    rng = np.random.default_rng(0)
+    points = rng.random((3000, searcher._width)) * 1.2 - 0.1
+    snapped = searcher._snap(points.copy())
+    clipped = np.clip(points, 0.0, 1.0)
+    for column, domain in searcher._ints:
+        expected = [domain.to_unit(domain.from_unit(u)) for u in clipped[:, column]]
+        np.testing.assert_array_equal(snapped[:, column], expected)
+        table = searcher._tables[column]
+        assert (table is None) == (domain == space["big"])
+        if table is not None:  # at the cell edges and one float either side
+            edges = table[0]
+            near = np.concatenate([edges, np.nextafter(edges, -1.0), np.nextafter(edges, 2.0)])
+            grid = np.tile(near[:, None], (1, searcher._width))
+            expected = [domain.to_unit(domain.from_unit(u)) for u in near]
+            np.testing.assert_array_equal(searcher._snap(grid)[:, column], expected)
+
+
+def test_many_pending_trials_get_distinct_proposals_and_only_the_latest_are_fantasised():
+    searcher = _observed(10, num_candidates=50)
+    proposals = [searcher.suggest(trial_id) for trial_id in range(10, 50)]  # 40 paused ones
+    assert len({tuple(sorted(c.items())) for c in proposals}) == 40
+    assert len(searcher._pending_cache) == 39  # those pending at the last proposal
+    searcher.observe(10, proposals[0], {"epoch": 1, "loss": 1.0}, final=True)
+    searcher.suggest(50)
+    assert 10 not in searcher._pending_cache and len(searcher._pending_cache) == 39
