@@ -58,6 +58,7 @@ class Case:
 
 def steady_cell(trials: int, reports: int, workers: int, flags: str) -> str:
     return (f"%%hpo --trials {trials} --workers {workers} --seed 0 --scheduler fifo "
+            f"--searcher random "
             f"--metric score --mode max --storage none {flags}\n"
             f"import time\n"
             f"x = Real(0, 1)\n"
@@ -68,6 +69,7 @@ def steady_cell(trials: int, reports: int, workers: int, flags: str) -> str:
 
 def time_limit_cell(seconds: float, workers: int, flags: str) -> str:
     return (f"%%hpo --time-limit {seconds:g} --workers {workers} --seed 0 --scheduler fifo "
+            f"--searcher random "
             f"--metric score --mode max --storage none {flags}\n"
             f"x = Real(0, 1)\n"
             f"for epoch in range(1, 6):\n"

@@ -157,7 +157,7 @@ def jupyter_hpo_reports(executor, trials: int, epochs: int) -> list[float]:
         "executor": executor, "workers": 2}
     study = Study(FunctionObjective(lambda c, report: timed_reports(c, report, epochs), "acc"),
                   Space({"x": Real(0, 1)}), metric="acc", mode="max", trials=trials,
-                  scheduler="hyperband", scheduler_options={"max_t": epochs}, seed=0,
+                  scheduler="hyperband", searcher="random", scheduler_options={"max_t": epochs}, seed=0,
                   **options)
     study.run()
     samples = []
@@ -219,7 +219,7 @@ def jupyter_hpo_study(executor, trials: int, seconds: float, workers: int) -> fl
         "executor": executor, "workers": workers}
     study = Study(FunctionObjective(lambda c: sleep_trial(c, seconds), "value"),
                   Space({"x": Real(0, 1)}), metric="value", mode="max", trials=trials,
-                  seed=0, **options)
+                  seed=0, scheduler="fifo", searcher="random", **options)
     started = time.perf_counter()
     study.run()
     return time.perf_counter() - started

@@ -61,7 +61,8 @@ def main() -> int:
     for share in (1, 0.5, 0.25):
         started = time.perf_counter()
         study = tune(functools.partial(train, epochs=args.epochs), space, metric="acc", mode="max", trials=args.trials,
-                     executor="process", gpus_per_trial=share, workers=None, seed=0)
+                     executor="process", gpus_per_trial=share, workers=None, seed=0,
+                     scheduler="fifo", searcher="random")
         wall = time.perf_counter() - started
         done = study.counts()["completed"]
         print(f"| {share:g} | {study.workers} | {done}/{args.trials} | {wall:.1f} | "

@@ -114,7 +114,7 @@ def jh_report_latency(trials: int, reports: int) -> list[int]:
             samples.append(time.perf_counter_ns() - t0)
 
     study = tune(objective, SPACE, metric="acc", mode="max", trials=trials, seed=0,
-                 workers=1, scheduler="hyperband",
+                 workers=1, scheduler="hyperband", searcher="random",
                  scheduler_options={"max_t": reports, "grace_period": 1,
                                     "reduction_factor": ETA})
     counts = study.counts()
@@ -139,7 +139,7 @@ def jh_process_report_latency(trials: int, reports: int, workers: int) -> list[i
             print(SAMPLES_TAG, json.dumps(samples))
 
     study = tune(objective, SPACE, metric="acc", mode="max", trials=trials, seed=0,
-                 executor="process", workers=workers, scheduler="hyperband",
+                 executor="process", workers=workers, scheduler="hyperband", searcher="random",
                  scheduler_options={"max_t": reports, "grace_period": 1,
                                     "reduction_factor": ETA})
     samples = [ns for t in study.trials for line in tagged_lines(study, t.trial_id, SAMPLES_TAG)
@@ -190,7 +190,7 @@ def jh_start_latency(trials: int, workers: int) -> list[float]:
         return (config["x"] - 1.0) ** 2
 
     study = tune(objective, SPACE, metric="loss", mode="min", trials=trials, seed=0,
-                 executor="process", workers=workers)
+                 executor="process", workers=workers, scheduler="fifo", searcher="random")
     latencies = []
     for trial in sorted(study.trials, key=lambda t: t.trial_id):
         started = tagged_lines(study, trial.trial_id, START_TAG)
@@ -230,7 +230,8 @@ def timed(fn) -> float:
 
 def jh_fifo(trials: int, executor: str = "thread", workers: int = 1) -> None:
     study = tune(lambda config: (config["x"] - 1.0) ** 2, SPACE, metric="loss", mode="min",
-                 trials=trials, seed=0, executor=executor, workers=workers)
+                 trials=trials, seed=0, executor=executor, workers=workers,
+                 scheduler="fifo", searcher="random")
     assert study.counts()["completed"] == trials
 
 
@@ -240,7 +241,7 @@ def jh_hyperband(trials: int, epochs: int) -> None:
             report(epoch=epoch, loss=(config["x"] - 1.0) ** 2 / epoch)
 
     study = tune(objective, SPACE, metric="loss", mode="min", trials=trials, seed=0,
-                 scheduler="hyperband",
+                 scheduler="hyperband", searcher="random",
                  scheduler_options={"max_t": epochs, "reduction_factor": ETA})
     assert len(study.trials) == trials and all(t.status.finished for t in study.trials)
 

@@ -42,7 +42,7 @@ def jh_study(trials: int, storage: str | None, latencies: list[int] | None = Non
     gc.collect()
     t0 = time.perf_counter()
     study = tune(objective, SPACE, metric="loss", mode="min", trials=trials, seed=0,
-                 scheduler="hyperband", scheduler_options={"max_t": EPOCHS},
+                 scheduler="hyperband", searcher="random", scheduler_options={"max_t": EPOCHS},
                  storage=storage, name="bench" if storage else None)
     seconds = time.perf_counter() - t0
     if len(study.trials) != trials:

@@ -53,6 +53,7 @@ def _cli(message: str) -> str:
     for key in (*_STUDY_FLAGS, *_SCHEDULER_FLAGS):
         flag = "--" + key.replace("_", "-")
         message = re.sub(rf"(?<![\w-]){key}(?= is | only appl| needs |, )", flag, message)
+    message = re.sub(r"the (\w+) and (\w+) schedulers", r"--scheduler \1 and \2", message)
     return re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
 
 

@@ -134,7 +134,7 @@ def test_auto_without_max_t_is_fifo_and_says_why():
     ({"full_fraction": 1.5}, "full_fraction is 1.5, but must be a number in [0.0, 1.0]"),
     ({"rho_low": 0.5, "rho_high": 0.5}, "rho_high is 0.5, but must be larger than rho_low"),
     ({"type": "promotion"}, "type only applies to the hyperband scheduler"),
-    ({"grace_period": 2}, "Hyperband needs max_t"),
+    ({"grace_period": 2}, "early stopping needs max_t"),
 ])
 def test_bad_options_say_what_is_wrong(options, message):
     space = Space({"x": Real(0.0, 1.0)})

@@ -288,3 +288,18 @@ def test_mode_is_inferred_or_required():
     assert StudyOptions(metric="train_loss").validated().mode == "min"
     with pytest.raises(ValueError, match="pass mode='min' or mode='max'"):
         StudyOptions(metric="widgets").validated()
+
+
+def test_the_time_limit_ends_a_study_whose_proposals_are_slower_than_its_trials():
+    class SlowSearcher(RandomSearcher):
+        def _suggest(self, trial_id):
+            time.sleep(0.02)  # the trials end while the next proposal is being made
+            return super()._suggest(trial_id)
+
+    space = Space({"x": Real(0, 1)})
+    study = Study(FunctionObjective(lambda config: config["x"], "loss"), space, metric="loss",
+                  mode="min", time_limit=0.3, workers=2,
+                  searcher=SlowSearcher(space, "loss", "min", 0))
+    study.start()
+    assert study.wait(60), "the study never noticed its time limit"
+    assert study.stop_reason == "time limit reached"

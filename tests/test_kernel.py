@@ -236,7 +236,7 @@ for epoch in range(1, 2000):
         break
 """
     msg_id = kc.execute(cell)
-    messages = wait_for_progress(kc, msg_id, 0.5)
+    messages = wait_for_progress(kc, msg_id, 3.0)  # the trials run until the flag exists
     picker = find_widget(messages, "DropdownModel", "trial")
     button = find_widget(messages, "ButtonModel", "Stop trial")
     assert picker is not None and button is not None

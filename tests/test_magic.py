@@ -84,10 +84,12 @@ def test_grid_runs_whole_grid(ip):
 
 @pytest.mark.parametrize("line, cell, message", [
     ("--quiet", "x = Real(1, 0)\nreport(acc=x)\n", "cell line 1"),
+    ("--quiet --scheduler fifo --grace-period 2", "x = Real(0, 1)\nreport(acc=x)\n",
+     "--grace-period only applies to --scheduler auto and hyperband"),
+    ("--quiet --scheduler fifo --max-t 5", "x = Real(0, 1)\nreport(acc=x)\n",
+     "--max-t only applies to --scheduler auto and hyperband"),
     ("--quiet --grace-period 2", "x = Real(0, 1)\nreport(acc=x)\n",
-     "--grace-period only applies to --scheduler hyperband"),
-    ("--quiet --max-t 5", "x = Real(0, 1)\nreport(acc=x)\n",
-     "--max-t only applies to --scheduler hyperband"),
+     "early stopping needs --max-t"),
     ("--quiet --bogus", "x = Real(0, 1)\nreport(acc=x)\n", "unrecognized arguments"),
     ("--quiet --scheduler hyperband", "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
      "epochs = N"),

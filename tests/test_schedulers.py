@@ -15,6 +15,7 @@ import pickle
 import pytest
 
 from jupyter_hpo.schedulers import (
+    AdaptiveScheduler,
     FIFOScheduler,
     HyperbandScheduler,
     Scheduler,
@@ -444,7 +445,8 @@ def test_make_scheduler_builds_by_name():
     searcher = RandomSearcher(space(), "loss", "min")
     fifo = make_scheduler("fifo", searcher, "loss", "min", seed=1)
     assert type(fifo) is FIFOScheduler and fifo.searcher is searcher
-    with pytest.raises(ValueError, match="max_t only applies to the hyperband scheduler"):
+    with pytest.raises(ValueError, match="max_t only applies to the auto and hyperband "
+                                         "schedulers"):
         make_scheduler("fifo", searcher, "loss", "min", max_t=10)
     hb = make_scheduler("hyperband", searcher, "loss", "min", resource="step", max_t=50,
                         grace_period=2, reduction_factor=3, brackets=3, type="promotion",
@@ -464,15 +466,19 @@ def test_each_scheduler_declares_its_options():
     assert FIFOScheduler.OPTIONS == ("seed",)
     assert HyperbandScheduler.OPTIONS == ("max_t", "grace_period", "reduction_factor",
                                           "brackets", "type", "seed")
-    assert (FIFOScheduler.needs_resource, HyperbandScheduler.needs_resource) == (False, True)
+    assert AdaptiveScheduler.OPTIONS == ("max_t", "grace_period", "reduction_factor", "seed",
+                                         "min_pairs", "full_fraction", "rho_low", "rho_high")
+    assert (FIFOScheduler.needs_resource, HyperbandScheduler.needs_resource,
+            AdaptiveScheduler.needs_resource) == (False, True, False)
     searcher = RandomSearcher(space(), "acc", "max")
-    with pytest.raises(ValueError, match="grace_period only applies to the hyperband "
-                                         "scheduler"):
+    with pytest.raises(ValueError, match="grace_period only applies to the auto and "
+                                         "hyperband schedulers"):
         make_scheduler("fifo", searcher, "acc", "max", grace_period=2)
     with pytest.raises(ValueError) as info:
         make_scheduler("fifo", searcher, "acc", "max", grace_period=2, patience=3)
-    assert str(info.value) == ("grace_period only applies to the hyperband scheduler; the fifo "
-                               "scheduler does not take patience (its options: seed)")
+    assert str(info.value) == ("grace_period only applies to the auto and hyperband "
+                               "schedulers; the fifo scheduler does not take patience (its "
+                               "options: seed)")
     with pytest.raises(ValueError, match=r"the hyperband scheduler does not take patience \(its "
                                          r"options: max_t, grace_period, reduction_factor, "
                                          r"brackets, type, seed\)"):
@@ -524,9 +530,11 @@ def test_the_parts_of_suggest_called_one_by_one_give_the_same_run(kind):
 def test_make_scheduler_errors():
     searcher = RandomSearcher(space(), "acc", "max")
     with pytest.raises(ValueError, match=r"scheduler is 'asha', but must be one of "
-                                         r"\['fifo', 'hyperband'\]"):
+                                         r"\['auto', 'fifo', 'hyperband'\]"):
         make_scheduler("asha", searcher, "acc", "max")
-    with pytest.raises(ValueError, match="brackets, grace_period only apply to the hyperband"):
+    with pytest.raises(ValueError, match="brackets only applies to the hyperband scheduler; "
+                                         "grace_period only applies to the auto and "
+                                         "hyperband schedulers"):
         make_scheduler("fifo", searcher, "acc", "max", grace_period=2, brackets=2)
     with pytest.raises(ValueError, match="Hyperband needs max_t"):
         make_scheduler("hyperband", searcher, "acc", "max", max_t=None)

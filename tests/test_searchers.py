@@ -242,8 +242,8 @@ def test_make_searcher_builds_by_name_with_options():
 
 def test_make_searcher_rejects_unknown_names():
     with pytest.raises(ValueError, match=r"searcher is 'bayes', but must be one of "
-                                         r"\['bayesopt', 'bohb', 'grid', 'random', 'rl', "
-                                         r"'skopt', 'tpe'\]"):
+                                         r"\['auto', 'bayesopt', 'bohb', 'grid', 'random', "
+                                         r"'rl', 'skopt', 'tpe'\]"):
         make_searcher("bayes", mixed_space(), "acc", "max")
     with pytest.raises(ValueError, match="searcher is 'Random'"):
         make_searcher("Random", mixed_space(), "acc", "max")

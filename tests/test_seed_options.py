@@ -99,7 +99,7 @@ def test_debug_log_prints_hyperband_decisions(capsys):
 
     study = tune(train, space, metric="loss", mode="min", trials=12, seed=1,
                  scheduler="hyperband", scheduler_options={"max_t": 9, "type": "promotion"},
-                 searcher_options={"debug_log": True})
+                 searcher="random", searcher_options={"debug_log": True})
     out = capsys.readouterr().out
     assert len(re.findall(r"^random: trial \d+ gets \{'x': ", out, re.MULTILINE)) == 12
     pauses = re.findall(r"^hyperband: trial (\d+) reached rung 1 \(epoch=1\) with loss=\S+, "

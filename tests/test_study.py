@@ -71,7 +71,7 @@ def guaranteed_rung1_stops(qs: list[float], workers: int, eta: int) -> list[int]
 
 def test_hyperband_stopping_stops_bad_trials_and_finds_best_q():
     study = tune(curve_objective, {"q": Real(0.1, 1)}, metric="val_acc", mode="max",
-                 trials=50, workers=4, seed=0, scheduler="hyperband",
+                 trials=50, workers=4, seed=0, scheduler="hyperband", searcher="random",
                  scheduler_options={"max_t": MAX_T, "grace_period": GRACE,
                                     "reduction_factor": ETA})
     assert study.state == "finished"

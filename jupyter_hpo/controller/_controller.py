@@ -314,6 +314,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
     def _step(self) -> bool:
         """Resume or start one trial if a worker is free; True if one was."""
         restart = False
+        self._check_time_limit()  # trials may end as fast as proposals are made
         with self._lock:
             if self.state is not StudyState.RUNNING or self._running >= self.workers:
                 return False

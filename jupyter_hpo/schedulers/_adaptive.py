@@ -53,6 +53,11 @@ class AdaptiveScheduler(HyperbandScheduler):
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7) -> None:
+        if max_t is None:
+            raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
+                             "write `epochs = N` in the cell or pass --max-t N (without "
+                             "early-stopping options the auto scheduler runs every trial to "
+                             "the end)")
         super().__init__(searcher, metric, mode, resource, max_t=max_t,
                          grace_period=grace_period, reduction_factor=reduction_factor,
                          brackets=1, type="stopping", seed=seed)

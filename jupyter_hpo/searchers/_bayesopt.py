@@ -18,7 +18,9 @@ With Hyperband a study of a few hundred trials gives thousands of rung results, 
 stay cheap by summarising them: the GP conditions on at most 128 observations (at each rung
 level its 16 best, then the rest by level, highest first, and within a level by a random rank
 fixed when the result came in), and by default its hyperparameters are refitted on a geometric
-schedule (whenever the observations have grown by half since the last fit). BLAS keeps its
+schedule (whenever the observations have grown by half since the last fit). Without Hyperband
+it conditions on at most 400 final results (the 100 best and a fixed random sample of the
+others), so a study of thousands of short trials stays cheap. BLAS keeps its
 threads: limiting them for the process while a proposal runs would also slow the trials' own
 numpy code in the kernel's other threads.
 
@@ -51,6 +53,8 @@ _MIN_AT_TARGET = 5
 _FIT_POINTS = 150  # hyperparameters are fitted on at most this many observations
 _MAX_DATA = 128  # with Hyperband the model conditions on at most this many observations,
 _KEEP_BEST = 16  # among them the best this many at each rung level
+_MAX_FINAL_DATA = 400  # without Hyperband, at most this many final results (the 100 best and
+_KEEP_BEST_FINAL = 100  # a fixed random sample of the others), so long studies stay cheap
 _REFIT_GROWTH = 1.5  # with Hyperband, refit when the observations grew by this factor
 _MAX_FANTASIES = 16  # the latest pending trials fantasised (paused ones may pile up)
 _SNAP_TABLE = 1024  # domains with at most this many values are snapped by a lookup table
@@ -240,11 +244,14 @@ class BayesOptSearcher(Searcher):
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Inputs, values to minimise, normalised levels (-1 with FIFO) and ranks of the data
-        the model conditions on: all of it with FIFO, a summary with Hyperband."""
+        the model conditions on: a summary of at most 400 final results with FIFO (the 100 best
+        and a fixed random sample), of at most 128 rung results with Hyperband, at the levels
+        the scheduler trusts."""
         n = len(self._row)
         xs, ys, rs, ranks = self._xs[:n], self._ys[:n], self._rs[:n], self._ranks[:n]
         if self.resource is None:
-            return xs.copy(), ys.copy(), rs.copy(), ranks.copy()
+            rows = summary_rows(ys, rs, ranks, _MAX_FINAL_DATA, _KEEP_BEST_FINAL)
+            return xs[rows], ys[rows], rs[rows], ranks[rows]
         used = np.arange(n)
         if self.trusted_levels is not None:  # the levels the scheduler trusts, and max_t
             trusted = [self._r(level) for level in self.trusted_levels]
