@@ -181,7 +181,7 @@ def describe(name: str) -> str:
         train = float(data["seconds"].astype(np.float64).sum(axis=1).mean())
         spent = float(data["generation_seconds"])
     rho = rank_correlations(path, metric)
-    return (f"| `{file}` | {rows} | {metric} | {final.min():.4g} / {np.median(final):.4g} | "
+    return (f"| {name} (`{file}`) | {rows} | {metric} | {final.min():.4g} / {np.median(final):.4g} | "
             f"{train:.2f} s | {spent:.0f} s | {path.stat().st_size / 1e3:.0f} KB | "
             + " / ".join(f"{rho[e]:.2f}" for e in CHECK_EPOCHS) + " |")
 
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--minutes has {len(minutes)} values, but --tables names "
                      f"{len(args.tables)} tables")
     if args.correlations:
-        print("| table | rows | metric | best / median at epoch 30 | mean training time | "
+        print("| benchmark (table) | rows | metric | best / median at epoch 30 | mean training time | "
               "generation | size | Spearman epoch 1 / 3 / 9 vs 30 |")
         print("| --- | ---: | --- | --- | ---: | ---: | ---: | --- |")
         for name, (file, *_) in TABLES.items():
