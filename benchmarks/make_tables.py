@@ -1,15 +1,20 @@
 """Learning-curve tables for the search-quality benchmark, from real training runs.
 
-Trains small PyTorch MLPs (CPU, one thread per process) on scikit-learn's bundled datasets
-(no network) for configurations drawn at random from a five-dimensional space, and records,
-after every epoch, the validation error, the validation log-loss and the wall seconds the
-epoch took. Each dataset gets a time budget; the workers train configurations in a fixed
-order until it runs out, so the table holds every configuration that finished. Tables are
-stored as ``benchmarks/tables/<name>.npz`` (curves as float16) and replayed by
-``jupyter_hpo.simulation.TableBenchmark``.
+Each table is a kind of model on one dataset that ships with scikit-learn or is generated (no
+network), for configurations drawn at random from the kind's space (``TABLE_SPACES`` in
+``search_quality.py``): ``mlp`` small PyTorch MLPs (digits, breast_cancer), ``gbm`` gradient
+boosting in stages of 10 trees (hastie), ``forest`` a random forest grown 4 trees an epoch
+(digits), ``net`` small scikit-learn MLPs (synth). After every epoch (30) it records the
+validation error, the validation log-loss and the wall seconds the epoch took. Each table gets
+a time budget; the workers train configurations in a fixed order until it runs out, so the
+table holds every configuration that finished. Tables are stored as
+``benchmarks/tables/<kind>_<dataset>.npz`` (curves as float16) and replayed by
+``jupyter_hpo.simulation.TableBenchmark``; the Spearman rank correlations between the metric
+at epochs 1, 3, 9 and at epoch 30 say whether the curves cross.
 
-    python benchmarks/make_tables.py                      # digits 11 min + breast_cancer 3 min
-    python benchmarks/make_tables.py --minutes 11 3 --workers 2
+    python benchmarks/make_tables.py --tables gbm_hastie --minutes 12 --workers 1
+    python benchmarks/make_tables.py --probe 5 --tables forest_digits   # seconds per config
+    python benchmarks/make_tables.py --correlations                     # of the stored tables
 """
 
 from __future__ import annotations
@@ -20,34 +25,25 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from search_quality import table_space
+from search_quality import TABLE_SPACES, TABLES
+from table_kinds import EPOCHS, load_data, train_forest, train_gbm, train_net
 
-EPOCHS = 30
-TABLES = Path(__file__).resolve().parent / "tables"
-DATASETS = ("digits", "breast_cancer")
-
-
-
-def _data(dataset: str) -> tuple[np.ndarray, ...]:
-    from sklearn import datasets
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
-
-    x, y = getattr(datasets, f"load_{dataset}")(return_X_y=True)
-    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=1 / 3, random_state=0,
-                                                      stratify=y)
-    scaler = StandardScaler().fit(x_train)
-    return (scaler.transform(x_train).astype(np.float32), y_train.astype(np.int64),
-            scaler.transform(x_val).astype(np.float32), y_val.astype(np.int64))
+TABLE_DIR = Path(__file__).resolve().parent / "tables"
+DEFAULT_MINUTES = {"mlp_digits": 11.0, "mlp_breast_cancer": 3.0, "gbm_hastie": 12.0,
+                   "forest_digits": 10.0, "net_synth": 10.0}
+CHECK_EPOCHS = (1, 3, 9)
+Trainer = Callable[[dict[str, Any], tuple[np.ndarray, ...], int],
+                   tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def train(config: dict[str, Any], data: tuple[np.ndarray, ...], seed: int
+def train_mlp(config: dict[str, Any], data: tuple[np.ndarray, ...], seed: int
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-epoch validation error, validation log-loss and wall seconds of one training run."""
+    """A small PyTorch MLP (Adam, minibatches): per-epoch validation error, log-loss, seconds."""
     import torch
     from torch import nn
 
@@ -82,29 +78,57 @@ def train(config: dict[str, Any], data: tuple[np.ndarray, ...], seed: int
     return errors, np.minimum(losses, 1e4), seconds
 
 
+TRAINERS: dict[str, Trainer] = {"mlp": train_mlp, "gbm": train_gbm, "forest": train_forest,
+                                "net": train_net}
+
+
 def _worker(args: tuple[str, int, int, float, list[dict[str, Any]], set[int]]
             ) -> list[tuple[int, Any]]:
-    import torch
+    """Train this worker's share of the configurations not in ``skip`` until the deadline."""
+    from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(1)
-    dataset, rank, workers, deadline, configs, skip = args
-    data = _data(dataset)
+    table, rank, workers, deadline, configs, skip = args
+    kind, dataset = table.split("_", 1)
+    if kind == "mlp":
+        import torch
+
+        torch.set_num_threads(1)
+    data = load_data(dataset)
     done = []
-    for index in [i for i in range(len(configs)) if i not in skip][rank::workers]:
-        if time.time() >= deadline:
-            break
-        done.append((index, train(configs[index], data, seed=index)))
+    with threadpool_limits(1):
+        for index in [i for i in range(len(configs)) if i not in skip][rank::workers]:
+            if time.time() >= deadline:
+                break
+            done.append((index, TRAINERS[kind](configs[index], data, index)))
     return done
 
 
-def make_table(dataset: str, seconds: float, workers: int, extend: bool = False,
-               max_configs: int = 20_000) -> Path:
-    """Train configurations of ``dataset`` for ``seconds`` on ``workers`` processes and save
-    them; with ``extend``, keep the rows of the existing table and train further ones."""
-    space = table_space()
+def _configs(kind: str, count: int) -> list[dict[str, Any]]:
+    """The fixed, seeded list of configurations a table of ``kind`` trains in order."""
+    space = TABLE_SPACES[kind]()
     rng = np.random.default_rng(0)
-    configs = [space.sample(rng) for _ in range(max_configs)]
-    path = TABLES / f"mlp_{dataset}.npz"
+    return [space.sample(rng) for _ in range(count)]
+
+
+def _train(table: str, seconds: float, workers: int, configs: list[dict[str, Any]],
+           skip: set[int]) -> list[tuple[int, Any]]:
+    """Rows trained in ``seconds`` on ``workers`` processes (inline for one worker)."""
+    deadline = time.time() + seconds
+    jobs = [(table, r, workers, deadline, configs, skip) for r in range(workers)]
+    if workers == 1:
+        return _worker(jobs[0])
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [row for part in pool.map(_worker, jobs) for row in part]
+
+
+def make_table(table: str, seconds: float, workers: int, extend: bool = False,
+               max_configs: int = 20_000) -> Path:
+    """Train configurations of ``table`` (``<kind>_<dataset>``) for ``seconds`` on ``workers``
+    processes and save them; with ``extend``, keep the existing rows and train further ones."""
+    kind = table.split("_", 1)[0]
+    space = TABLE_SPACES[kind]()
+    configs = _configs(kind, max_configs)
+    path = TABLE_DIR / f"{table}.npz"
     rows: list[tuple[int, Any]] = []
     spent = 0.0
     if extend and path.exists():
@@ -112,16 +136,12 @@ def make_table(dataset: str, seconds: float, workers: int, extend: bool = False,
             rows = [(int(i), (old["error"][k], old["logloss"][k], old["seconds"][k]))
                     for k, i in enumerate(old["index"])]
             spent = float(old["generation_seconds"])
-    deadline = time.time() + seconds
     started = time.perf_counter()
-    skip = {i for i, _ in rows}
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        parts = pool.map(_worker, [(dataset, r, workers, deadline, configs, skip)
-                                   for r in range(workers)])
+    rows += _train(table, seconds, workers, configs, {i for i, _ in rows})
     spent += time.perf_counter() - started
-    rows = sorted(rows + [row for part in parts for row in part], key=lambda row: row[0])
+    rows.sort(key=lambda row: row[0])
     kept = [configs[i] for i, _ in rows]
-    TABLES.mkdir(exist_ok=True)
+    TABLE_DIR.mkdir(exist_ok=True)
     np.savez_compressed(
         path,
         **{name: np.array([c[name] for c in kept]) for name in space},
@@ -130,27 +150,86 @@ def make_table(dataset: str, seconds: float, workers: int, extend: bool = False,
         logloss=np.array([r[1][1] for r in rows], dtype=np.float16),
         seconds=np.array([r[1][2] for r in rows], dtype=np.float16),
         generation_seconds=np.array(spent),
-        info=np.array(f"{dataset}: {len(rows)} MLP configurations x {EPOCHS} epochs, "
+        info=np.array(f"{table}: {len(rows)} {kind} configurations x {EPOCHS} epochs, "
                       f"{spent:.0f} s on {workers} processes, {os.cpu_count()} cores, "
-                      f"{platform.machine()}, torch 1 thread per process"),
+                      f"{platform.machine()}, one thread per process"),
     )
-    print(f"{dataset}: {len(rows)} configurations, {spent:.0f} s on {workers} processes in all "
-          f"-> {path.name} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
+    print(f"{table}: {len(rows)} configurations, {spent:.0f} s on {workers} processes in all "
+          f"-> {path.name} ({path.stat().st_size / 1e3:.0f} KB)", flush=True)
     return path
+
+
+def rank_correlations(path: Path, metric: str) -> dict[int, float]:
+    """Spearman correlation over all rows between ``metric`` at CHECK_EPOCHS and at the last
+    epoch: near 1, early rankings predict the final one; low, the curves cross."""
+    from scipy.stats import spearmanr
+
+    with np.load(path) as data:
+        curves = data[metric].astype(np.float64)
+    return {e: float(spearmanr(curves[:, e - 1], curves[:, -1]).statistic)
+            for e in CHECK_EPOCHS}
+
+
+def describe(name: str) -> str:
+    """One markdown row for benchmark ``name``: rows, metric, best/median at max_t, mean
+    training time, generation time, size, rank correlations."""
+    file, metric, _, _ = TABLES[name]
+    path = TABLE_DIR / file
+    with np.load(path) as data:
+        final = data[metric][:, -1].astype(np.float64)
+        rows = len(final)
+        train = float(data["seconds"].astype(np.float64).sum(axis=1).mean())
+        spent = float(data["generation_seconds"])
+    rho = rank_correlations(path, metric)
+    return (f"| {name} (`{file}`) | {rows} | {metric} | {final.min():.4g} / {np.median(final):.4g} | "
+            f"{train:.2f} s | {spent:.0f} s | {path.stat().st_size / 1e3:.0f} KB | "
+            + " / ".join(f"{rho[e]:.2f}" for e in CHECK_EPOCHS) + " |")
+
+
+def probe(table: str, count: int) -> None:
+    """Train the first ``count`` configurations of ``table`` and print the seconds each took."""
+    kind, dataset = table.split("_", 1)
+    data = load_data(dataset)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        for index, config in enumerate(_configs(kind, count)):
+            started = time.perf_counter()
+            TRAINERS[kind](config, data, index)
+            print(f"{table} #{index}: {time.perf_counter() - started:.2f} s {config}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, nargs=2, default=(11.0, 3.0),
-                        metavar=("DIGITS", "BREAST_CANCER"))
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tables", nargs="*", choices=list(DEFAULT_MINUTES),
+                        default=list(DEFAULT_MINUTES))
+    parser.add_argument("--minutes", type=float, nargs="*", default=None,
+                        help="one budget per table (default: DEFAULT_MINUTES)")
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--extend", action="store_true",
                         help="keep the existing rows and train further configurations")
-    parser.add_argument("--only", choices=DATASETS, default=None, help="one dataset")
+    parser.add_argument("--probe", type=int, default=0, metavar="N",
+                        help="only time the first N configurations of each table")
+    parser.add_argument("--correlations", action="store_true",
+                        help="only print the markdown rows of the stored tables")
     args = parser.parse_args(argv)
-    for dataset, minutes in zip(DATASETS, args.minutes):
-        if args.only in (None, dataset):
-            make_table(dataset, 60 * minutes, args.workers, extend=args.extend)
+    minutes = args.minutes or [DEFAULT_MINUTES[t] for t in args.tables]
+    if len(minutes) != len(args.tables):
+        parser.error(f"--minutes has {len(minutes)} values, but --tables names "
+                     f"{len(args.tables)} tables")
+    if args.correlations:
+        print("| benchmark (table) | rows | metric | best / median at epoch 30 | mean training time | "
+              "generation | size | Spearman epoch 1 / 3 / 9 vs 30 |")
+        print("| --- | ---: | --- | --- | ---: | ---: | ---: | --- |")
+        for name, (file, *_) in TABLES.items():
+            if (TABLE_DIR / file).exists():
+                print(describe(name))
+        return 0
+    for table, budget in zip(args.tables, minutes):
+        if args.probe:
+            probe(table, args.probe)
+        else:
+            make_table(table, 60 * budget, args.workers, extend=args.extend)
     return 0
 
 

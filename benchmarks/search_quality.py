@@ -1,7 +1,8 @@
 """Search quality: normalised regret against simulated wall time, jupyter_hpo vs its peers.
 
-Every method runs on the same benchmarks (two tables of real MLP learning curves made by
-``make_tables.py`` and three analytic multi-fidelity functions), on the same simulated clock
+Every method runs on the same benchmarks (tables of real learning curves made by
+``make_tables.py``: PyTorch and scikit-learn MLPs, gradient boosting, a random forest; and three
+analytic multi-fidelity functions), on the same simulated clock
 with the same number of workers, for the same simulated budget, over several seeds.
 jupyter_hpo's methods are the real Study, scheduler and searcher driven by
 ``jupyter_hpo.simulation``; Optuna (ask-and-tell) and Syne Tune (scheduler API) run in an event
@@ -12,10 +13,13 @@ capped at 1 (no result yet, or none better than a median random configuration). 
 
     python benchmarks/search_quality.py            # full run (10 seeds, all methods)
     python benchmarks/search_quality.py --quick    # 1 seed, short budget, a few methods
+    python benchmarks/search_quality.py --methods "random (FIFO)" "Syne Tune ASHA" \
+        --benchmarks gbm-hastie --markdown /tmp/sq.md    # rows in this order, saved as markdown
 
-Syne Tune runs only where it imports; keep it out of the project environment, e.g.
-``python -m venv --system-site-packages /tmp/st && /tmp/st/bin/pip install syne-tune`` and
-run this script with ``/tmp/st/bin/python``.
+Syne Tune runs only where it imports; keep it out of the project environment:
+``python -m venv --system-site-packages /tmp/st``, then ``/tmp/st/bin/pip install --no-deps
+syne-tune`` plus dill, statsmodels, patsy, formulaic, interface_meta, sortedcontainers, and
+run this script with ``/tmp/st/bin/python`` (see RESULTS.md, "Syne Tune").
 """
 
 from __future__ import annotations
@@ -144,22 +148,66 @@ def table_space() -> Space:
     })
 
 
-TABLES = {"mlp-digits": ("mlp_digits.npz", "error"),
-          "mlp-breast-cancer": ("mlp_breast_cancer.npz", "logloss")}
+def gbm_space() -> Space:
+    """Gradient boosting (make_tables.py ``gbm``): step size, tree shape and row/feature
+    subsampling; no categorical, so the nearest-row lookup sees every row."""
+    return Space({
+        "learning_rate": Real(1e-3, 1.0, log=True),
+        "max_depth": Int(1, 8),
+        "min_samples_leaf": Int(1, 100, log=True),
+        "subsample": Real(0.3, 1.0),
+        "max_features": Real(0.1, 1.0),
+    })
+
+
+def forest_space() -> Space:
+    """Random forest (make_tables.py ``forest``): tree shape, feature subsampling, and two
+    small categoricals (four row groups for the nearest-row lookup)."""
+    return Space({
+        "max_depth": Int(2, 32, log=True),
+        "min_samples_leaf": Int(1, 30, log=True),
+        "max_features": Real(0.02, 1.0, log=True),
+        "bootstrap": Categorical(True, False),
+        "criterion": Categorical("gini", "entropy"),
+    })
+
+
+def net_space() -> Space:
+    """Small scikit-learn MLPs (make_tables.py ``net``): like ``table_space`` with an L2
+    penalty in place of dropout and narrower nets, so thousands of rows fit in minutes."""
+    return Space({
+        "lr": Real(1e-4, 1e-1, log=True),
+        "width": Int(4, 128, log=True),
+        "depth": Int(1, 3),
+        "alpha": Real(1e-6, 1e-1, log=True),
+        "batch_size": Categorical(32, 64, 128, 256),
+    })
+
+
+TABLE_SPACES = {"mlp": table_space, "gbm": gbm_space, "forest": forest_space,
+                "net": net_space}
+TABLES = {  # benchmark -> (file, metric, space, mode)
+    "mlp-digits": ("mlp_digits.npz", "error", table_space, "min"),
+    "mlp-breast-cancer": ("mlp_breast_cancer.npz", "logloss", table_space, "min"),
+    "gbm-hastie": ("gbm_hastie.npz", "logloss", gbm_space, "min"),
+    "forest-digits": ("forest_digits.npz", "error", forest_space, "min"),
+    "mlp-synth": ("net_synth.npz", "error", net_space, "min"),
+    "mlp-synth-logloss": ("net_synth.npz", "logloss", net_space, "min"),  # curves cross
+}
 
 
 @functools.cache
 def load_benchmark(name: str) -> Any:
     """A benchmark by name (tables are loaded once per process)."""
     if name in TABLES:
-        file, metric = TABLES[name]
-        return TableBenchmark.load(HERE / "tables" / file, table_space(), metric=metric)
+        file, metric, space, mode = TABLES[name]
+        return TableBenchmark.load(HERE / "tables" / file, space(), metric=metric, mode=mode)
     return BENCHMARKS[name]()
 
 
 def benchmark_names() -> list[str]:
     """The tables that exist, then the analytic benchmarks."""
-    return [n for n, (file, _) in TABLES.items() if (HERE / "tables" / file).exists()] \
+    return [n for n, (file, *_) in TABLES.items() if (HERE / "tables" / file).exists()] \
         + list(BENCHMARKS)
 
 
@@ -177,6 +225,7 @@ JH_METHODS = {  # name -> (searcher, scheduler)
 }
 OPTUNA_METHODS = ("Optuna TPE + HyperbandPruner", "Optuna Random + SuccessiveHalvingPruner")
 SYNE_METHODS = ("Syne Tune ASHA", "Syne Tune BOHB")
+ALL_METHODS = (*JH_METHODS, *OPTUNA_METHODS, *SYNE_METHODS)
 RANDOM = "random (FIFO)"
 
 
@@ -423,6 +472,20 @@ def available(name: str) -> bool:
     return True
 
 
+class Markdown:
+    """Prints lines and keeps them, so that ``--markdown FILE`` can save what was printed."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, text: str) -> None:
+        print(text)
+        self.lines.append(text)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text("\n".join(self.lines).strip("\n") + "\n")
+
+
 def _when(fraction: float) -> str:
     return "never" if math.isinf(fraction) else f"at {fraction:.2f} of the budget"
 
@@ -459,20 +522,22 @@ def plot(curves: dict[str, dict[str, np.ndarray]], grids: dict[str, np.ndarray],
 
 def report(name: str, methods: list[str], traces: dict[tuple[str, str], list[Any]],
            budget: float, units: float, seeds: int, curves: dict[str, dict[str, np.ndarray]],
-           grids: dict[str, np.ndarray], verdicts: dict[str, dict[str, Any]]) -> None:
-    """Print one benchmark's regret table and fill its curves, grid and verdict."""
+           grids: dict[str, np.ndarray], verdicts: dict[str, dict[str, Any]],
+           out: Markdown) -> None:
+    """Write one benchmark's regret table to ``out`` and fill its curves, grid and
+    verdict."""
     fractions = (0.05, 0.1, 0.2, 0.5, 1.0)
     bench = load_benchmark(name)
     scale, mean_train = random_stats(name)
     sign = 1.0 if bench.mode == "min" else -1.0
     grid = np.linspace(budget / 200, budget, 200)
     grids[name] = grid
-    print(f"\n### {name}: normalised regret (mean over {seeds} seeds; lower is better)\n")
-    print(f"Budget {budget:.4g} simulated s = {units:g} x {mean_train:.4g} s (mean random "
-          f"training to max_t={bench.max_t}); optimum {bench.optimum:.4g} {bench.metric}, "
-          f"regret 1 = median random configuration ({bench.optimum + sign * scale:.4g}).\n")
-    print("| method | " + " | ".join(f"{f:g} budget" for f in fractions) + " |")
-    print("| --- |" + " ---: |" * len(fractions))
+    out(f"\n### {name}: normalised regret (mean over {seeds} seeds; lower is better)\n")
+    out(f"Budget {budget:.4g} simulated s = {units:g} x {mean_train:.4g} s (mean random "
+        f"training to max_t={bench.max_t}); optimum {bench.optimum:.4g} {bench.metric}, "
+        f"regret 1 = median random configuration ({bench.optimum + sign * scale:.4g}).\n")
+    out("| method | " + " | ".join(f"{f:g} budget" for f in fractions) + " |")
+    out("| --- |" + " ---: |" * len(fractions))
     for method in methods:
         runs = traces[(name, method)]
         curve = np.array([statistics.mean(regret_at(tr, t, bench.optimum, scale, sign)
@@ -480,7 +545,7 @@ def report(name: str, methods: list[str], traces: dict[tuple[str, str], list[Any
         curves.setdefault(method, {})[name] = curve
         row = [curve[round(f * len(grid)) - 1] for f in fractions]
         label = method if len(runs) == seeds else f"{method} ({len(runs)} seeds)"
-        print(f"| {label} | " + " | ".join(f"{r:.4f}" for r in row) + " |")
+        out(f"| {label} | " + " | ".join(f"{r:.4f}" for r in row) + " |")
     random_final = curves[RANDOM][name][-1] if RANDOM in curves else None
     hb_model = [m for m in methods if m in JH_METHODS and JH_METHODS[m][1] == "hyperband"
                 and JH_METHODS[m][0] != "random"]
@@ -495,9 +560,9 @@ def report(name: str, methods: list[str], traces: dict[tuple[str, str], list[Any
         v = verdicts[name]
         peer_text = (f"; best peer {v['best_peer']} "
                      f"{curves[v['best_peer']][name][-1]:.4f}") if peers else ""
-        print(f"\nBest Hyperband+model method: {best} (final {curves[best][name][-1]:.4f}); "
-              f"reaches random search's final regret {random_final:.4f} "
-              f"{_when(v['fraction'])}{peer_text}.")
+        out(f"\nBest Hyperband+model method: {best} (final {curves[best][name][-1]:.4f}); "
+            f"reaches random search's final regret {random_final:.4f} "
+            f"{_when(v['fraction'])}{peer_text}.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -509,13 +574,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="simulated budget in mean random trainings per benchmark "
                              "(default 10; quick 4)")
     parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
-    parser.add_argument("--methods", nargs="*", default=None, help="subset of methods")
+    parser.add_argument("--methods", nargs="*", default=None,
+                        help="subset of methods, printed in this order")
     parser.add_argument("--benchmarks", nargs="*", default=None, help="subset of benchmarks")
     parser.add_argument("--plot", default=str(HERE / "search_quality.png"))
     parser.add_argument("--progress", action="store_true", help="one line per run on stderr")
     parser.add_argument("--no-suggest-times", action="store_true",
                         help="skip the suggest() timing table")
+    parser.add_argument("--markdown", default=None, metavar="FILE",
+                        help="also write the per-benchmark tables and the aims to FILE")
     args = parser.parse_args(argv)
+    unknown = [m for m in args.methods or () if m not in ALL_METHODS]
+    if unknown:
+        parser.error(f"unknown methods {unknown}; known: {list(ALL_METHODS)}")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     seeds = range(args.seeds or (1 if args.quick else 10))
     units = args.budget or (4.0 if args.quick else 10.0)
@@ -542,22 +613,23 @@ def main(argv: list[str] | None = None) -> int:
              for seed in seeds]
     started = time.perf_counter()
     traces: dict[tuple[str, str], list[list[tuple[float, float]]]] = {}
-    cost: dict[str, float] = {}
+    cost = dict.fromkeys(methods, 0.0)
     curves: dict[str, dict[str, np.ndarray]] = {}
     grids: dict[str, np.ndarray] = {}
     verdicts: dict[str, dict[str, Any]] = {}
+    out = Markdown()
     left = {name: sum(1 for task in tasks if task[0] == name) for name in names}
     with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
         for name, method, seed, trace, seconds in pool.imap(_task, tasks):
             traces.setdefault((name, method), []).append(trace)
-            cost[method] = cost.get(method, 0.0) + seconds
+            cost[method] += seconds
             if args.progress:
                 print(f"  {name} / {method} / seed {seed}: {seconds:.1f} s", file=sys.stderr,
                       flush=True)
             left[name] -= 1
             if left[name] == 0:  # print each benchmark as soon as all its runs are in
                 report(name, methods, traces, budgets[name], units, len(seeds), curves, grids,
-                       verdicts)
+                       verdicts, out)
     print(f"\nSimulation wall time: {time.perf_counter() - started:.0f} s on {args.jobs} "
           f"processes; per method (all benchmarks and seeds): "
           + ", ".join(f"{m} {s:.0f} s" for m, s in cost.items()))
@@ -575,23 +647,26 @@ def main(argv: list[str] | None = None) -> int:
             print("| --- |" + " ---: |" * len(counts))
         for name, by_n in times.items():
             print(f"| {name} | " + " | ".join(f"{by_n[n]:.1f}" for n in counts) + " |")
-        print("\n### Aims\n")
+        out("\n### Aims\n")
         tables = [n for n in verdicts if n in TABLES]
         fast = [n for n in tables if verdicts[n]["fraction"] <= 0.2]
         lower = [n for n in tables if verdicts[n]["beats_peers"]]
-        print(f"- Reaches random search's final regret in <= 1/5 of the time on the tables: "
-              f"{'MET' if tables and len(fast) == len(tables) else 'NOT MET'} "
-              f"({len(fast)}/{len(tables)} tables; all benchmarks: "
-              + ", ".join(f"{n} {v['fraction']:.2f}" for n, v in verdicts.items()) + ")")
-        print(f"- Ends lower than every peer on the tables: "
-              f"{'MET' if tables and len(lower) == len(tables) else 'NOT MET'} "
-              f"({len(lower)}/{len(tables)} tables; all benchmarks: "
-              + ", ".join(f"{n} {'yes' if v['beats_peers'] else 'no'}"
-                          for n, v in verdicts.items()) + ")")
+        out(f"- Reaches random search's final regret in <= 1/5 of the time on the tables: "
+            f"{'MET' if tables and len(fast) == len(tables) else 'NOT MET'} "
+            f"({len(fast)}/{len(tables)} tables; all benchmarks: "
+            + ", ".join(f"{n} {v['fraction']:.2f}" for n, v in verdicts.items()) + ")")
+        out(f"- Ends lower than every peer on the tables: "
+            f"{'MET' if tables and len(lower) == len(tables) else 'NOT MET'} "
+            f"({len(lower)}/{len(tables)} tables; all benchmarks: "
+            + ", ".join(f"{n} {'yes' if v['beats_peers'] else 'no'}"
+                        for n, v in verdicts.items()) + ")")
         if "bayesopt" in times:
             gp = times["bayesopt"][500]
-            print(f"- GP suggest < 100 ms at 500 observations: "
-                  f"{'MET' if gp < 100 else 'NOT MET'} ({gp:.1f} ms)")
+            out(f"- GP suggest < 100 ms at 500 observations: "
+                f"{'MET' if gp < 100 else 'NOT MET'} ({gp:.1f} ms)")
+    if args.markdown:
+        out.save(args.markdown)
+        print(f"\nMarkdown: {args.markdown}")
     return 0
 
 

@@ -134,13 +134,41 @@ def test_table_benchmark_replays_under_hyperband_and_round_trips_through_npz(tmp
             assert report["loss"] == float(curves[row, report["epoch"] - 1])
 
 
-def test_quick_benchmark_prints_the_regret_table():
+def test_quick_benchmark_prints_the_regret_table(tmp_path):
     root = Path(__file__).resolve().parent.parent
+    markdown = tmp_path / "sq.md"
     done = subprocess.run([sys.executable, str(root / "benchmarks" / "search_quality.py"),
-                           "--quick", "--jobs", "1"], capture_output=True, text=True, cwd=root,
-                          timeout=300, check=False)
+                           "--quick", "--jobs", "1", "--markdown", str(markdown)],
+                          capture_output=True, text=True, cwd=root, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "| method | 0.05 budget |" in done.stdout
     for method in ("random (FIFO)", "random + Hyperband", "Optuna Random"):
         assert f"| {method}" in done.stdout
     assert "branin-mf" in done.stdout
+    saved = markdown.read_text()
+    assert "### branin-mf: normalised regret" in saved and "| random (FIFO) |" in saved
+    assert "Machine:" not in saved
+
+
+def test_benchmark_rejects_an_unknown_method():
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "search_quality.py"),
+                           "--methods", "no such method", "--benchmarks", "branin-mf"],
+                          capture_output=True, text=True, cwd=root, timeout=120, check=False)
+    assert done.returncode == 2 and "unknown methods ['no such method']" in done.stderr
+
+
+@pytest.mark.parametrize("table", ["gbm_hastie", "forest_digits", "net_synth"])
+def test_make_tables_trains_a_row_that_the_benchmark_replays(table, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import make_tables
+    import search_quality
+
+    monkeypatch.setattr(make_tables, "TABLE_DIR", tmp_path)
+    path = make_tables.make_table(table, seconds=5, workers=1, max_configs=2)
+    kind = table.split("_")[0]
+    bench = TableBenchmark.load(path, search_quality.TABLE_SPACES[kind](), metric="logloss")
+    assert bench.max_t == make_tables.EPOCHS and len(bench.configs) >= 1
+    value, seconds = bench.evaluate(bench.configs[0], bench.max_t)
+    assert 0 <= value < 1e4 and seconds > 0
+    assert set(make_tables.rank_correlations(path, "error")) == {1, 3, 9}
