@@ -227,6 +227,7 @@ OPTUNA_METHODS = ("Optuna TPE + HyperbandPruner", "Optuna Random + SuccessiveHal
 SYNE_METHODS = ("Syne Tune ASHA", "Syne Tune BOHB")
 ALL_METHODS = (*JH_METHODS, *OPTUNA_METHODS, *SYNE_METHODS)
 RANDOM = "random (FIFO)"
+DEFAULT = "default (auto)"
 
 
 def run_jupyter_hpo(bench: Any, searcher: str, scheduler: str, seed: int,
@@ -526,7 +527,7 @@ def report(name: str, methods: list[str], traces: dict[tuple[str, str], list[Any
            out: Markdown) -> None:
     """Write one benchmark's regret table to ``out`` and fill its curves, grid and
     verdict."""
-    fractions = (0.05, 0.1, 0.2, 0.5, 1.0)
+    fractions = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
     bench = load_benchmark(name)
     scale, mean_train = random_stats(name)
     sign = 1.0 if bench.mode == "min" else -1.0
@@ -563,6 +564,37 @@ def report(name: str, methods: list[str], traces: dict[tuple[str, str], list[Any
         out(f"\nBest Hyperband+model method: {best} (final {curves[best][name][-1]:.4f}); "
             f"reaches random search's final regret {random_final:.4f} "
             f"{_when(v['fraction'])}{peer_text}.")
+    if DEFAULT in methods and random_final is not None:
+        verdicts.setdefault(name, {})["default"] = judge_default(name, curves, grid, peers)
+        out("\n" + default_line(verdicts[name]["default"]))
+
+
+def judge_default(name: str, curves: dict[str, dict[str, np.ndarray]], grid: np.ndarray,
+                  peers: list[str]) -> dict[str, Any]:
+    """The default's final regret against random search's and the best peer's, when it reaches
+    random search's final regret, and whether early stopping helps here at all (random +
+    Hyperband ends below random search)."""
+    final, random_final = curves[DEFAULT][name][-1], curves[RANDOM][name][-1]
+    peer = min(peers, key=lambda p: curves[p][name][-1]) if peers else None
+    hyperband = curves.get("random + Hyperband", {}).get(name)
+    return {"final": final, "random": random_final, "peer": peer,
+            "peer_final": curves[peer][name][-1] if peer else math.inf,
+            "reach": time_to_reach(curves[DEFAULT][name], grid, random_final) / grid[-1],
+            "informative": None if hyperband is None else bool(hyperband[-1] < random_final)}
+
+
+def default_line(v: dict[str, Any]) -> str:
+    """One benchmark's verdict on the default, in words."""
+    peer = (f"the best peer's {v['peer_final']:.4f} ({v['peer']}): "
+            f"{'at or below' if v['final'] <= v['peer_final'] else 'ABOVE'}") if v["peer"] \
+        else "no peer ran"
+    kind = {None: "", True: "; early stopping helps here (random + Hyperband ends below "
+                            "random search)",
+            False: "; early stopping misleads here (random + Hyperband ends above random "
+                   "search)"}[v["informative"]]
+    return (f"Default (auto): final {v['final']:.4f} against random search's {v['random']:.4f}: "
+            f"{'not worse' if v['final'] <= v['random'] else 'WORSE'}; against {peer}; reaches "
+            f"random search's final regret {_when(v['reach'])}{kind}.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -647,19 +679,21 @@ def main(argv: list[str] | None = None) -> int:
             print("| --- |" + " ---: |" * len(counts))
         for name, by_n in times.items():
             print(f"| {name} | " + " | ".join(f"{by_n[n]:.1f}" for n in counts) + " |")
-        out("\n### Aims\n")
-        tables = [n for n in verdicts if n in TABLES]
-        fast = [n for n in tables if verdicts[n]["fraction"] <= 0.2]
-        lower = [n for n in tables if verdicts[n]["beats_peers"]]
-        out(f"- Reaches random search's final regret in <= 1/5 of the time on the tables: "
-            f"{'MET' if tables and len(fast) == len(tables) else 'NOT MET'} "
-            f"({len(fast)}/{len(tables)} tables; all benchmarks: "
-            + ", ".join(f"{n} {v['fraction']:.2f}" for n, v in verdicts.items()) + ")")
-        out(f"- Ends lower than every peer on the tables: "
-            f"{'MET' if tables and len(lower) == len(tables) else 'NOT MET'} "
-            f"({len(lower)}/{len(tables)} tables; all benchmarks: "
-            + ", ".join(f"{n} {'yes' if v['beats_peers'] else 'no'}"
-                        for n, v in verdicts.items()) + ")")
+        out("\n### Aims of the default (auto)\n")
+        judged = {n: v["default"] for n, v in verdicts.items() if "default" in v}
+        for text, ok in (
+                ("Ends at or below the best peer", lambda v: v["final"] <= v["peer_final"]),
+                ("Ends no worse than random search", lambda v: v["final"] <= v["random"])):
+            met = [n for n, v in judged.items() if ok(v)]
+            out(f"- {text}: {'MET' if judged and len(met) == len(judged) else 'NOT MET'} "
+                f"({len(met)}/{len(judged)} benchmarks; not on: "
+                f"{', '.join(n for n in judged if n not in met) or 'none'})")
+        helps = {n: v for n, v in judged.items() if v["informative"]}
+        fast = [n for n, v in helps.items() if v["reach"] <= 0.3]
+        out(f"- Reaches random search's final regret in at most 0.3 of the budget where early "
+            f"stopping helps: {'MET' if helps and len(fast) == len(helps) else 'NOT MET'} "
+            f"({len(fast)}/{len(helps)}: "
+            + ", ".join(f"{n} {v['reach']:.2f}" for n, v in helps.items()) + ")")
         if "bayesopt" in times:
             gp = times["bayesopt"][500]
             out(f"- GP suggest < 100 ms at 500 observations: "
