@@ -98,7 +98,7 @@ def test_a_weak_correlation_keeps_more_trials_than_hyperband():
     finals = [0.1, 0.3, 0.2, 0.5, 0.4, 0.6]  # early ranks 0..5: rho = 0.83
 
     def curve(x: float, epoch: int) -> float:
-        return x if epoch < MAX_T else finals[int(round(x * 10))]
+        return x if epoch < MAX_T else finals[round(x * 10)]
 
     for tid in range(6):
         run_trial(sched, tid, tid / 10, curve)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+
 def expected_improvement(best: float, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """EI for minimisation, in the GP's normalised units."""
     z = (best - mean) / std

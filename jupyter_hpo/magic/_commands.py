@@ -1,0 +1,204 @@
+"""The ``%hpo`` line commands: list, show, stop, best, apply, wait, plot, export, delete, on
+this kernel's studies and on stored ones."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from ._export import EXPORT_FORMATS, export, print_checkpoints
+from ._running import Run
+
+if TYPE_CHECKING:
+    from ..storage import BaseStorage
+    from ..study import Study
+
+
+class LineCommands:
+    """What ``%hpo COMMAND`` does (a part of ``HPOMagics``)."""
+
+    shell: Any
+    runs: dict[str, Run]
+
+    def _line_command(self, args: Any) -> Any:
+        command, rest = args.command, list(args.args)
+        if args.trial is not None and command not in ("stop", "apply"):
+            raise UsageError(f"--trial only applies to %hpo stop and %hpo apply, not to "
+                             f"%hpo {command}")
+        if command == "list":
+            if rest:
+                raise UsageError(f"%hpo list takes no NAME (got {' '.join(rest)})")
+            self._list(args.storage)
+            return None
+        if command == "plot":
+            if not rest:
+                from ..plots import KINDS
+
+                raise UsageError(f"%hpo plot needs a kind: {', '.join(KINDS)}")
+            kind, rest = rest[0], rest[1:]
+        if command == "export":
+            if not rest or not rest[-1].lower().endswith(EXPORT_FORMATS):
+                raise UsageError(f"%hpo export [NAME] FILE: FILE must end in "
+                                 f"{', '.join(EXPORT_FORMATS)}")
+            target, rest = rest[-1], rest[:-1]
+        if len(rest) > 1:
+            raise UsageError(f"%hpo {command}: too many arguments: {' '.join(rest)}")
+        name = rest[0] if rest else None
+        if command == "stop":
+            self._stop(name, args.trial, args.storage)
+        elif command == "wait":
+            self._join(self._run(name))
+        elif command == "delete":
+            self._delete(name, args.storage)
+        elif command == "show":
+            self._show(name, args.storage)
+        elif command == "best":
+            self._best(self._study(name, args.storage))
+        elif command == "apply":
+            print(f"jupyter_hpo: {self._apply(self._study(name, args.storage), args.trial)}")
+        elif command == "plot":
+            from IPython.display import display
+
+            try:
+                figure = self._study(name, args.storage).plot(kind)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            display(figure)
+        elif command == "export":
+            study = self._study(name, args.storage)
+            export(study, target)
+            print(f"jupyter_hpo: wrote {len(study.trials)} trials of {study.name} to {target}")
+        return None
+
+    def _stop(self, name: str | None, trial: int | None, storage: str | None) -> None:
+        """Stop a study (or one trial) of this kernel; a stored study that another kernel
+        runs is asked to stop through its storage."""
+        if storage is None and (name is None and self.runs or name in self.runs):
+            study = self._run(name).study
+            if study.done:
+                print(f"jupyter_hpo: {study.name} has already ended ({study.state}); "
+                      f"nothing to stop")
+                return
+            if trial is not None:
+                if study.stop_trial(trial):
+                    print(f"jupyter_hpo: trial {trial} of {study.name} stops at its next "
+                          f"report")
+                else:
+                    print(f"jupyter_hpo: trial {trial} of {study.name} has already ended")
+                return
+            study.stop("stopped with %hpo stop")
+            print(f"jupyter_hpo: {study.name} is stopping (running trials stop at their next "
+                  f"report)")
+            return
+        if name is None:
+            raise UsageError("no study has run in this kernel: %hpo stop NAME stops a stored "
+                             "study that another kernel runs")
+        if trial is not None:
+            raise UsageError(f"--trial works for studies of this kernel only; {name!r} is not "
+                             f"one (stop the whole study, or stop the trial in its kernel)")
+        store = self._storage(storage)
+        store.request_stop(name, by=f"%hpo stop in the kernel with process id {os.getpid()}")
+        print(f"jupyter_hpo: asked {name} to stop through {store.location}; its kernel stops it "
+              f"within a second")
+
+    def _run(self, name: str | None) -> Run:
+        if not self.runs:
+            raise UsageError("no study has run in this kernel yet: start one with %%hpo")
+        if name is None:
+            return list(self.runs.values())[-1]
+        if name not in self.runs:
+            raise UsageError(f"no study named {name!r} runs in this kernel; studies: "
+                             f"{', '.join(self.runs)}")
+        return self.runs[name]
+
+    def _storage(self, location: str | None) -> BaseStorage:
+        from ..storage import open_storage
+
+        store = open_storage(location)
+        if store is None:
+            raise UsageError("--storage none keeps nothing, so there is nothing to read")
+        return store
+
+    def _study(self, name: str | None, storage: str | None) -> Study:
+        """The study ``name`` of this kernel, else the stored one (default: the latest)."""
+        from ..study import Study
+
+        if storage is None and self.runs and (name is None or name in self.runs):
+            return self._run(name).study
+        store = self._storage(storage)
+        if name is None:
+            studies = store.list_studies()
+            if not studies:
+                raise UsageError(f"no study has run in this kernel and {store.location} holds "
+                                 f"none: start one with %%hpo")
+            name = max(studies, key=lambda s: s.updated).name
+        return Study.load(name, store)
+
+    def _show(self, name: str | None, storage: str | None) -> None:
+        from ..widgets.dashboard import Dashboard
+
+        if storage is None and self.runs and (name is None or name in self.runs):
+            run = self._run(name)
+            print_checkpoints(run.study)
+            if run.dashboard is None:
+                run.dashboard = Dashboard(run.study,
+                                          on_apply_best=lambda: self._apply(run.study))
+            run.dashboard.display()
+            if run.study.done:
+                run.dashboard.finish()
+            else:
+                run.dashboard.start_background_refresh()
+            return
+        study = self._study(name, storage)  # a stored study: a static dashboard
+        print_checkpoints(study)
+        dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study))
+        dashboard.display()
+        dashboard.finish()
+
+    def _delete(self, name: str | None, storage: str | None) -> None:
+        if name is None:
+            raise UsageError("%hpo delete needs the NAME of the study to delete")
+        run = self.runs.get(name)
+        if run is not None and not run.study.done:
+            raise UsageError(f"study {name!r} is running in this kernel: stop it first with "
+                             f"`%hpo stop {name}`")
+        store = run.study.storage if run is not None and run.study.storage is not None \
+            and storage is None else self._storage(storage)
+        count = store.delete_study(name)
+        self.runs.pop(name, None)
+        print(f"jupyter_hpo: deleted study {name!r} and its {count} trials from "
+              f"{store.location}")
+
+    def _list(self, storage: str | None) -> None:
+        """This kernel's studies, then the stored ones (with their state)."""
+        lines = []
+        shown = set()
+        for name, run in self.runs.items():
+            s = run.study
+            best = "" if s.best_value is None else f", best {s.metric}={s.best_value:.6g}"
+            where = f" [{s.storage.location}]" if s.storage is not None else " [not stored]"
+            lines.append(f"{name}: {s.state}, {len(s.trials)} trials{best} (this kernel)"
+                         f"{where}")
+            if s.storage is not None:
+                shown.add((s.storage.location, name))
+        store = self._storage(storage)
+        for stored in store.list_studies():
+            if (store.location, stored.name) in shown:
+                continue
+            best = "" if stored.best_value is None \
+                else f", best {stored.metric}={stored.best_value:.6g}"
+            lines.append(f"{stored.name}: {stored.state}, {stored.trials} trials{best} "
+                         f"[{store.location}]")
+        print("\n".join(lines) if lines else f"no studies in this kernel or in {store.location}")
+
+    def _best(self, study: Study) -> None:
+        trial = study.best_trial
+        if trial is None:
+            print(f"{study.name}: no trial has reported {study.metric} yet")
+            return
+        print(f"{study.name}: best {study.metric}={study.best_value:.6g} "
+              f"(trial {trial.trial_id}, {trial.status})")
+        for key, value in trial.config.items():
+            print(f"  {key} = {value!r}")

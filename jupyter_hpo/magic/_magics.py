@@ -1,0 +1,167 @@
+"""The ``HPOMagics`` class: the ``%%hpo`` cell magic's and the ``%hpo`` line magic's command
+lines (``magic_arguments``), put together from the parts of this package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from ..errors import HPOError
+from ..options import DEFAULT_TRIALS
+from ..records import StudyState
+from ._commands import LineCommands
+from ._interrupts import deferred_interrupts
+from ._options import CellOptions
+from ._running import CellRunning, Run
+
+
+@magics_class
+class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
+    """``%%hpo`` runs the cell as a hyperparameter study; ``%hpo`` manages studies."""
+
+    def __init__(self, shell: Any = None) -> None:
+        super().__init__(shell)
+        self.runs: dict[str, Run] = {}
+
+    # ------------------------------------------------------------------ %%hpo
+    @magic_arguments()
+    @argument("--metric", help="reported value to optimise (inferred when the cell reports "
+                               "one metric)")
+    @argument("--mode", choices=["min", "max"], help="minimise or maximise the metric (inferred "
+                                                      "for names like *loss*, *err* -> min, "
+                                                      "*acc*, *auc*, *f1*, *score* -> max)")
+    @argument("--trials", type=int, help=f"number of trials (default {DEFAULT_TRIALS}, the "
+                                         f"whole grid for --searcher grid)")
+    @argument("--time-limit", help="stop the study after this long: 90, 90s, 30m, 1h30m")
+    @argument("--scheduler", choices=["auto", "fifo", "hyperband"], default="auto",
+              help="auto (default) stops poor trials where early epochs predict the final "
+                   "result, as measured while the study runs; fifo runs every trial to the "
+                   "end; hyperband stops or pauses poor trials")
+    @argument("--type", choices=["stopping", "promotion"],
+              help="hyperband variant (default stopping)")
+    @argument("--grace-period", type=float, help="hyperband: first rung (default 1)")
+    @argument("--reduction-factor", type=float, help="hyperband: eta (default 3)")
+    @argument("--brackets", type=int, help="hyperband: number of brackets (default 1)")
+    @argument("--max-t", type=float, help="hyperband: maximum resource (default: `epochs = N` "
+                                          "in the cell)")
+    @argument("--resource", default="epoch", help="resource key in report() (default epoch)")
+    @argument("--searcher", default="auto",
+              help="auto (default: bayesopt), random, grid, skopt, tpe, bayesopt, bohb or rl")
+    @argument("--searcher-opt", action="append", default=[], metavar="KEY=VALUE",
+              help="searcher option, repeatable (e.g. grid: points=5; skopt: "
+                   "base_estimator=ET, acq_func=LCB; bayesopt: kernel=exp-decay-sum)")
+    @argument("--seed", type=int, help="seed for searcher and scheduler")
+    @argument("--workers", type=int, help="concurrent trials (default 1, or one per GPU slot "
+                                          "with --gpus-per-trial)")
+    @argument("--executor", choices=["thread", "process", "dask"], default="thread",
+              help="where trials run: threads of the kernel (default), worker processes, or "
+                   "tasks on a Dask cluster (a LocalCluster of --workers processes without "
+                   "--address)")
+    @argument("--trial-timeout", help="process executor: fail a trial that runs longer than "
+                                      "this (90, 90s, 30m, 1h)")
+    @argument("--address", help="dask executor: the scheduler of an existing cluster "
+                                "(tcp://host:8786), or the name of a distributed.Client in the "
+                                "notebook")
+    @argument("--gpus-per-trial", type=float, help="GPUs per trial: 1, 2, ... or a fraction "
+                                                   "0.5, 0.25 that packs trials onto a GPU")
+    @argument("--cpus-per-trial", type=float, help="CPU threads per trial (caps concurrent "
+                                                   "trials at CPUs / this)")
+    @argument("--name", help="study name (default study-N, the first N free in the storage)")
+    @argument("--storage", help="SQLite file that keeps the study (default jupyter_hpo.db in the "
+                                "working directory, or $JUPYTER_HPO_STORAGE; `none`: keep "
+                                "nothing)")
+    @argument("--resume", action="store_true",
+              help="continue the stored study --name (after a kernel restart or crash)")
+    @argument("--enqueue", action="append", default=[], metavar="CONFIG",
+              help="a configuration to run first, as a dict, e.g. '{\"lr\": 0.01}' "
+                   "(repeatable; missing hyperparameters are filled in by the searcher)")
+    @argument("--warm-start", metavar="NAME",
+              help="a stored study whose results the searcher learns from first (not counted "
+                   "in the budget)")
+    @argument("--keep-checkpoints", action="store_true",
+              help="keep every trial's checkpoint (default: only the best trials' and those "
+                   "of unfinished trials)")
+    @argument("--keep-namespaces", type=int, metavar="K",
+              help="keep the variables of the K best trials for %%hpo apply --trial "
+                   "(thread executor; default 3)")
+    @argument("--background", action="store_true", help="return at once; %%hpo wait joins")
+    @argument("-o", dest="output", default="_hpo",
+              help="variable that receives the Study (default _hpo)")
+    @argument("--no-apply", action="store_true",
+              help="do not put the best trial's variables into the notebook")
+    @argument("--quiet", action="store_true", help="no dashboard")
+    @cell_magic
+    def hpo(self, line: str, cell: str) -> None:
+        """Run the cell as a hyperparameter study.
+
+        Mark hyperparameters inline: ``lr = Real(1e-4, 1e-1, log=True)``, ``units=Int(16,
+        256)``, ``Categorical("relu", "tanh")``, ``Bool()``, or ``lr = 1e-3  # hpo: Real(...)``.
+        Inside the cell, ``report(epoch=..., val_acc=...)`` sends metrics, and ``trial``,
+        ``config`` and ``device`` are defined. When the study ends the best trial's variables
+        are in the notebook and the Study is in ``_hpo``.
+        """
+        args = parse_argstring(self.hpo, line)
+        if not args.output.isidentifier():
+            raise UsageError(f"-o {args.output!r} is not a valid variable name")
+        if args.name is not None and args.name in self.runs \
+                and not self.runs[args.name].study.done:
+            raise UsageError(f"a study named {args.name!r} is still running: stop it with "
+                             f"`%hpo stop {args.name}` or pick another --name")
+        source = self.shell.transform_cell(cell) if self.shell else cell
+        # Setting up (imports, storage, the dashboard) is not interrupted half-way: an
+        # interrupt meanwhile is kept and acted on once the study is in a consistent state.
+        with deferred_interrupts() as interrupted:
+            template = self._parse(source)
+            study = self._build_study(args, template)
+            run = Run(study, None, not args.no_apply, args.output)
+            self.runs.pop(study.name, None)  # the latest study is the last entry
+            self.runs[study.name] = run
+            self.shell.user_ns[args.output] = study
+            try:
+                if not args.quiet and not interrupted():
+                    from ..widgets.dashboard import Dashboard
+
+                    run.dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study),
+                                              header=lambda: self._header(study, args))
+                    run.dashboard.display()
+                if not interrupted():
+                    study.start()
+            except BaseException:
+                self._abandon(run)  # e.g. a display error: nothing is left half-started
+                raise
+        if interrupted():
+            if study.state is StudyState.CREATED:
+                self._abandon(run)
+                raise KeyboardInterrupt
+            self._join(run, interrupted=True)
+            return
+        if args.background:
+            if run.dashboard is not None:
+                run.dashboard.start_background_refresh()
+            print(f"jupyter_hpo: {study.name} runs in the background; `%hpo wait "
+                  f"{study.name}` joins it, `%hpo stop {study.name}` stops it")
+            return
+        self._join(run)
+
+    # ------------------------------------------------------------------- %hpo
+    @magic_arguments()
+    @argument("command", choices=["list", "show", "stop", "best", "apply", "wait", "plot",
+                                  "export", "delete"], help="what to do")
+    @argument("args", nargs="*", help="show/stop/best/apply/wait/delete [NAME]; plot KIND "
+                                      "[NAME]; export [NAME] FILE (.csv, .parquet or .json)")
+    @argument("--trial", type=int, help="with stop: stop only this trial; with apply: apply "
+                                        "this trial instead of the best")
+    @argument("--storage", help="SQLite file to read (default: jupyter_hpo.db in the working "
+                                "directory, or $JUPYTER_HPO_STORAGE)")
+    @line_magic("hpo")
+    def hpo_line(self, line: str) -> Any:
+        """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
+        plot KIND, export FILE, delete; a NAME picks the study (default: the latest)."""
+        args = parse_argstring(self.hpo_line, line)
+        try:
+            return self._line_command(args)
+        except HPOError as exc:
+            raise UsageError(str(exc)) from None

@@ -1,0 +1,181 @@
+"""From the ``%%hpo`` command line and the parsed cell to a :class:`Study`: the metric and mode,
+the study's options, the cluster of ``--address``, the header line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from ..errors import HPOError, HPOSyntaxError
+from ..options import StudyOptions, infer_mode, parse_duration
+from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, parse_option_value
+
+if TYPE_CHECKING:
+    from ..annotate import CellTemplate
+    from ..study import Study
+
+
+class CellOptions:
+    """What ``%%hpo`` reads from its command line and its cell (a part of ``HPOMagics``)."""
+
+    shell: Any
+
+    def _parse(self, source: str) -> CellTemplate:
+        from ..annotate import parse_cell
+
+        filename = "<hpo-cell>"
+        try:
+            filename = self.shell.compile.cache(source)
+        except (AttributeError, TypeError):
+            pass
+        try:
+            return parse_cell(source, self.shell.user_ns, filename)
+        except HPOSyntaxError as exc:
+            raise UsageError(f"HPOSyntaxError at {exc}") from None
+
+    def _metric_and_mode(self, args: Any, template: CellTemplate) -> tuple[str, str | None]:
+        """The metric and mode from the options or, where they are missing, from the cell."""
+        if not template.annotations:
+            raise UsageError("the cell has no hyperparameters: mark them inline, e.g. "
+                             "`lr = Real(1e-4, 1e-1, log=True)` or `lr = 1e-3  # hpo: Real(...)`")
+        keys = [k for k in template.reported_keys if k != args.resource]
+        metric = args.metric
+        if metric is None:
+            if not template.calls_report:
+                raise UsageError("the cell never calls report(): pass --metric NAME (the "
+                                 "variable or last expression that holds the result) and --mode")
+            if len(keys) != 1:
+                raise UsageError(f"the cell reports {', '.join(keys) or 'no metric'}: pick the "
+                                 f"one to optimise with --metric")
+            metric = keys[0]
+        elif template.calls_report and template.reported_keys and metric not in keys:
+            raise UsageError(f"--metric {metric} is not among the values the cell reports "
+                             f"({', '.join(keys)})")
+        mode = args.mode
+        if mode is None:
+            mode = infer_mode(metric)
+            if mode is None:
+                raise UsageError(f"cannot tell whether to minimise or maximise {metric!r}: "
+                                 f"pass --mode min or --mode max")
+            print(f"jupyter_hpo: {'maximising' if mode == 'max' else 'minimising'} {metric} "
+                  f"(--mode {mode} inferred from its name)")
+        return metric, mode
+
+    def _options(self, args: Any, template: CellTemplate) -> StudyOptions:
+        """The study's options from the command line and the cell."""
+        from ..schedulers import SCHEDULERS
+        from ..storage import open_storage
+
+        metric, mode = self._metric_and_mode(args, template)
+        scheduler_class = SCHEDULERS[args.scheduler]
+        if getattr(scheduler_class, "needs_resource", False):
+            if not template.calls_report:
+                raise UsageError(f"{args.scheduler} stops trials at report() calls, but the cell "
+                                 f"never calls report(): add report(epoch=..., metric=...) to "
+                                 f"the training loop or use --scheduler fifo")
+            if template.reported_keys and args.resource not in template.reported_keys:
+                raise UsageError(f"{args.scheduler} needs the resource {args.resource!r} in "
+                                 f"report(), but the cell reports "
+                                 f"{', '.join(template.reported_keys)}: add {args.resource}=... "
+                                 f"or pass --resource NAME")
+        scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
+                             if getattr(args, key) is not None}
+        reports_resource = template.calls_report and (not template.reported_keys
+                                                      or args.resource in template.reported_keys)
+        if "max_t" not in scheduler_options and template.max_t is not None \
+                and "max_t" in getattr(scheduler_class, "OPTIONS", ("max_t",)) \
+                and (getattr(scheduler_class, "needs_resource", False) or reports_resource):
+            scheduler_options["max_t"] = template.max_t
+        searcher_options = {}
+        for opt in args.searcher_opt:
+            if "=" not in opt:
+                raise UsageError(f"--searcher-opt {opt!r} must look like KEY=VALUE, "
+                                 f"e.g. points=5")
+            key, value = opt.split("=", 1)
+            searcher_options[key.strip().replace("-", "_")] = parse_option_value(value.strip())
+        executor_options: dict[str, Any] = {}
+        executor: Any = args.executor
+        if args.address is not None and args.executor != "dask":
+            raise UsageError(f"--address applies to --executor dask, but the executor is "
+                             f"{args.executor}: add --executor dask")
+        try:
+            if args.address is not None:
+                cluster = self._cluster(args.address)
+                if isinstance(cluster, str):
+                    executor_options["address"] = cluster
+                else:
+                    executor = cluster  # a distributed.Client: trials run on its cluster
+            if args.trial_timeout is not None:
+                executor_options["trial_timeout"] = parse_duration(args.trial_timeout,
+                                                                   "--trial-timeout")
+            time_limit = parse_duration(args.time_limit, "--time-limit") \
+                if args.time_limit is not None else None
+            storage = open_storage(args.storage)
+        except (ValueError, HPOError) as exc:
+            raise UsageError(cli_message(str(exc))) from None
+        if args.resume and not args.name:
+            raise UsageError("--resume needs --name NAME: the study to continue (`%hpo list` "
+                             "shows the stored ones)")
+        if args.resume and storage is None:
+            raise UsageError("--resume needs a storage file, but --storage is none")
+        if args.warm_start and storage is None:
+            raise UsageError("--warm-start reads a stored study, but --storage is none")
+        points = [enqueued_config(text) for text in args.enqueue]
+        extra: dict[str, Any] = {}
+        if args.keep_namespaces is not None:
+            extra["keep_namespaces"] = args.keep_namespaces
+        return StudyOptions(
+            metric=metric, mode=mode, trials=args.trials, time_limit=time_limit,
+            scheduler=args.scheduler, scheduler_options=scheduler_options,
+            searcher=args.searcher, searcher_options=searcher_options, seed=args.seed,
+            workers=args.workers, executor=executor, executor_options=executor_options,
+            gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
+            resource=args.resource, name=args.name, storage=storage, resume=args.resume,
+            capture_output=True, points_to_evaluate=points, warm_start=args.warm_start,
+            keep_checkpoints=args.keep_checkpoints, **extra)
+
+    def _cluster(self, address: str) -> Any:
+        """``--address``: a scheduler address (returned as it is), or the name of a
+        ``distributed.Client`` in the notebook (the client is returned)."""
+        from ..executors._dask_cluster import is_dask_client
+
+        value = self.shell.user_ns.get(address) if address.isidentifier() else None
+        if value is not None:
+            if not is_dask_client(value):
+                raise ValueError(f"--address {address} names a {type(value).__name__}, but must "
+                                 f"be a scheduler address (tcp://host:8786) or a "
+                                 f"distributed.Client")
+            return value
+        return address
+
+    def _build_study(self, args: Any, template: CellTemplate) -> Study:
+        from ..objective import CellObjective
+        from ..study import Study
+
+        options = self._options(args, template)
+        try:
+            objective = CellObjective(template, self.shell.user_ns, options.metric)
+            if args.executor in ("process", "dask"):
+                objective = objective.for_process()  # fails now if a variable cannot pickle
+            study = Study(objective, template.space, options)
+        except (ValueError, HPOError) as exc:
+            raise UsageError(cli_message(str(exc))) from None
+        for note in study.notes:
+            print(f"jupyter_hpo: {note}")
+        return study
+
+    @staticmethod
+    def _header(study: Study, args: Any) -> str:
+        scheduler = study.scheduler
+        describe = getattr(scheduler, "describe", None)
+        text = describe() if callable(describe) else args.scheduler
+        budget = []
+        if study.budget is not None:
+            budget.append(f"{study.budget} trials")
+        if study.time_limit is not None:
+            budget.append(f"{study.time_limit:g}s")
+        searcher = scheduler.searcher.describe() if hasattr(scheduler, "searcher") \
+            else f"{args.searcher} search"
+        return f"{text} · {searcher} · budget {' / '.join(budget) or 'grid'}"
+

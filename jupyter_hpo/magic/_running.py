@@ -1,0 +1,98 @@
+"""Running a ``%%hpo`` study in the cell: the blocking join that serves the dashboard's
+buttons, interrupts, and what the cell leaves behind (the best trial's variables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from ..errors import HPOError
+from ._interrupts import deferred_interrupts
+
+if TYPE_CHECKING:
+    from ..study import Study
+
+
+@dataclass
+class Run:
+    """A study started by the magic, with how it should end."""
+
+    study: Study
+    dashboard: Any
+    apply: bool
+    out_name: str
+
+
+class CellRunning:
+    """Joining and concluding a study of the cell (a part of ``HPOMagics``)."""
+
+    shell: Any
+
+    @staticmethod
+    def _abandon(run: Run) -> None:
+        """End a study that could not start: nothing is left stored as running."""
+        run.study.stop("interrupted before it started", force=True)
+        run.study.wait(5)
+        if run.dashboard is not None:
+            run.dashboard.finish()
+
+    # ---------------------------------------------------------------- joining
+    def _join(self, run: Run, interrupted: bool = False) -> None:
+        """Block until the study ends, serving dashboard buttons; Ctrl-C stops it gracefully,
+        a second Ctrl-C at once (``interrupted``: the first one came already)."""
+        study = run.study
+        try:
+            if interrupted:
+                raise KeyboardInterrupt
+            self._block(run)
+        except KeyboardInterrupt:
+            interrupted = True
+            study.stop("interrupted")
+            print(f"jupyter_hpo: interrupted; stopping {study.name} (running trials stop at "
+                  f"their next report; interrupt again to force)")
+            try:
+                self._block(run)
+            except KeyboardInterrupt:
+                study.stop("interrupted twice", force=True)
+                study.wait(5)
+        with deferred_interrupts() as interrupted_again:  # the final drawing, uncut
+            self._conclude(run)
+        if interrupted or interrupted_again():
+            raise KeyboardInterrupt
+        if study.error is not None:
+            raise UsageError(f"StudyFailedError: {study.error}")
+
+    def _block(self, run: Run) -> None:
+        from ..widgets.kernel_poll import serving_ui_events
+
+        with serving_ui_events() as poll:
+            while not run.study.done:
+                poll(0.05)  # an interrupt lands here, or in the wait below
+                if run.dashboard is not None:
+                    with deferred_interrupts() as interrupted:  # drawing may import
+                        run.dashboard.refresh()                # matplotlib: never cut it
+                    if interrupted():
+                        raise KeyboardInterrupt
+        run.study.wait()  # the study is stored
+
+    def _conclude(self, run: Run) -> None:
+        study = run.study
+        if run.dashboard is not None:
+            run.dashboard.finish()
+        self.shell.user_ns[run.out_name] = study
+        message = self._apply(study) if run.apply else None
+        if run.dashboard is not None:
+            run.dashboard.show_summary()
+        if message:
+            print(f"jupyter_hpo: {message}")
+
+    def _apply(self, study: Study, trial_id: int | None = None) -> str:
+        """Put a trial's variables (the best's by default) into the notebook; say what."""
+        from ..applying import apply_trial
+
+        try:
+            return apply_trial(study, trial_id, self.shell.user_ns)
+        except HPOError as exc:
+            raise UsageError(str(exc)) from None

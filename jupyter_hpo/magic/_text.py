@@ -1,0 +1,50 @@
+"""The magic's own spelling: option values, ``--enqueue`` dicts, and error messages that name
+``--flags`` instead of keyword arguments."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from IPython.core.error import UsageError
+
+SCHEDULER_FLAGS = {"type": "type", "grace_period": "grace-period",
+                    "reduction_factor": "reduction-factor", "brackets": "brackets",
+                    "max_t": "max-t"}
+STUDY_FLAGS = ("workers", "trials", "time_limit", "seed", "cpus_per_trial", "gpus_per_trial",
+                "trial_timeout", "name", "resource", "metric", "keep_namespaces", "warm_start")
+
+
+def parse_option_value(text: str) -> Any:
+    """``--searcher-opt`` values: Python literals where they parse, else strings."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def cli_message(message: str) -> str:
+    """An options error in the magic's own spelling: ``workers is 0`` -> ``--workers is 0``."""
+    for key in (*STUDY_FLAGS, *SCHEDULER_FLAGS):
+        flag = "--" + key.replace("_", "-")
+        message = re.sub(rf"(?<![\w-]){key}(?= is | only appl| needs |, )", flag, message)
+    message = re.sub(r"the (\w+) and (\w+) schedulers", r"--scheduler \1 and \2", message)
+    return re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
+
+
+def enqueued_config(text: str) -> dict[str, Any]:
+    """``--enqueue`` text: a JSON object or a Python dict literal (quoted or not)."""
+    import json
+
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = parse_option_value(text)
+    if not isinstance(value, dict):
+        raise UsageError(f"--enqueue {text!r} must be a dict of hyperparameter values, e.g. "
+                         f"--enqueue '{{\"lr\": 0.01}}'")
+    return value
