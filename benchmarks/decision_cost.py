@@ -51,6 +51,7 @@ OURS = {
     "random + Hyperband promotion": ("random", "promotion"),
     "bayesopt + Hyperband promotion": ("bayesopt", "promotion"),
     "bohb + Hyperband stopping": ("bohb", "stopping"),
+    "default (auto scheduler + auto searcher)": ("auto", "auto"),
 }
 OPTUNA = ("Optuna TPE + HyperbandPruner", "Optuna Random + HyperbandPruner")
 ASHA = "ASHA (random + Hyperband stopping)"
@@ -99,9 +100,11 @@ class Cost:
 def run_ours(bench: Any, searcher: str, kind: str, trials: int, seed: int) -> Cost:
     """A simulated study with every scheduler and searcher call timed."""
     sim = Simulation(bench)
-    study = sim.study(WORKERS, searcher=searcher, scheduler="hyperband", trials=trials,
-                      seed=seed, scheduler_options={"grace_period": GRACE,
-                                                    "reduction_factor": ETA, "type": kind})
+    options: dict[str, Any] = {"grace_period": GRACE, "reduction_factor": ETA}
+    if kind != "auto":  # the auto scheduler is always the stopping kind
+        options["type"] = kind
+    study = sim.study(WORKERS, searcher=searcher, scheduler="auto" if kind == "auto"
+                      else "hyperband", trials=trials, seed=seed, scheduler_options=options)
     controller = study.controller
     assert controller is not None
     scheduler = controller.scheduler

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "decision_cost.py"
 METHODS = ("ASHA (random + Hyperband stopping)", "bayesopt + Hyperband stopping (MOBSTER)",
            "random + Hyperband promotion", "bayesopt + Hyperband promotion",
-           "bohb + Hyperband stopping", "Optuna TPE + HyperbandPruner",
-           "Optuna Random + HyperbandPruner")
+           "bohb + Hyperband stopping", "default (auto scheduler + auto searcher)",
+           "Optuna TPE + HyperbandPruner", "Optuna Random + HyperbandPruner")
 NUMBER = r"\s*[0-9.]+\s*"
 
 
