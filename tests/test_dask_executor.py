@@ -185,7 +185,7 @@ def test_promotion_pauses_free_the_worker(fresh):
     so more than 2 trials are alive at once, and promoted ones go on."""
     events = []
     study = make_study(curve, {"x": Real(0, 1)}, executor=fresh, trials=9, seed=1,
-                       scheduler="hyperband",
+                       scheduler="hyperband", searcher="random",
                        scheduler_options={"max_t": 9, "type": "promotion"})
     study.subscribe(lambda e: events.append((e.kind, e.trial.trial_id if e.trial else None)))
     study.run()

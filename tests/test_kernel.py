@@ -240,13 +240,18 @@ for epoch in range(1, 2000):
     picker = find_widget(messages, "DropdownModel", "trial")
     button = find_widget(messages, "ButtonModel", "Stop trial")
     assert picker is not None and button is not None
-    # wait until the dashboard has listed the running trials (0 and 1) in the picker
-    deadline, labels = time.monotonic() + 30, []
-    while labels != ["0", "1"]:
-        assert time.monotonic() < deadline, "the trial picker never listed the running trials"
-        for m in wait_for_progress(kc, msg_id, 0.2):
-            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == picker:
+    # wait until the dashboard has listed the running trials (0 and 1) in the picker (its
+    # first state or an update, possibly among the messages already read)
+    deadline, labels, seen = time.monotonic() + 30, [], messages
+    while True:
+        for m in seen:
+            if m["msg_type"] in ("comm_open", "comm_msg") \
+                    and m["content"]["comm_id"] == picker:
                 labels = m["content"]["data"].get("state", {}).get("_options_labels") or labels
+        if labels == ["0", "1"]:
+            break
+        assert time.monotonic() < deadline, "the trial picker never listed the running trials"
+        seen = wait_for_progress(kc, msg_id, 0.2)
     # pick trial 1, as a frontend would, and press the button
     send_comm(kc, picker, {"method": "update", "state": {"index": 1}, "buffer_paths": []})
     send_comm(kc, button, {"method": "custom", "content": {"event": "click"}})

@@ -26,8 +26,18 @@ class AutoSearcher(BayesOptSearcher):
     OPTIONS = (*BayesOptSearcher.OPTIONS, "random_fraction")
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
-                 random_fraction: float = 0.25, **options: Any) -> None:
-        super().__init__(space, metric, mode, seed, **options)
+                 kernel: str | None = None, num_init_random: int = 5,
+                 opt_skip_period: int | None = None, opt_skip_init_length: int | None = None,
+                 num_candidates: int = 500, debug_log: bool = False,
+                 gp_resource_kernel: str | None = None,
+                 opt_skip_num_max_resource: bool = False,
+                 random_fraction: float = 0.25) -> None:
+        super().__init__(space, metric, mode, seed, kernel=kernel,
+                         num_init_random=num_init_random, opt_skip_period=opt_skip_period,
+                         opt_skip_init_length=opt_skip_init_length,
+                         num_candidates=num_candidates, debug_log=debug_log,
+                         gp_resource_kernel=gp_resource_kernel,
+                         opt_skip_num_max_resource=opt_skip_num_max_resource)
         self.random_fraction = check_float("random_fraction", random_fraction, 0.0, 1.0)
 
     def describe(self) -> str:
