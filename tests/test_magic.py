@@ -239,3 +239,26 @@ def test_process_executor_tracebacks_show_the_cells_own_lines(ip):
     traceback = ip.user_ns["_hpo"].trials[0].traceback
     assert "line 3, in <module>\n    raise ValueError('boom')" in traceback
     assert "_worker.py" not in traceback and "<dynamic-code>" not in traceback
+
+
+@pytest.mark.parametrize("cell, adaptive", [
+    ("epochs = 9\nx = Real(0, 1)\nfor epoch in range(1, epochs + 1):\n"
+     "    report(epoch=epoch, loss=x / epoch)\n", True),
+    ("epochs = 9\nx = Real(0, 1)\nloss = x\n", False),  # never reports: no rungs
+    ("epochs = 9\nx = Real(0, 1)\nfor step in range(1, epochs + 1):\n"
+     "    report(step=step, loss=x / step)\n", False),  # reports no epoch
+    ("x = Real(0, 1)\nfor epoch in range(1, 10):\n    report(epoch=epoch, loss=x / epoch)\n",
+     False),  # no max_t
+])
+def test_the_default_method_adapts_when_the_cell_gives_max_t(ip, cell, adaptive):
+    from jupyter_hpo.schedulers import AdaptiveScheduler, AutoFIFOScheduler
+
+    study = run(ip, "--trials 8 --workers 2 --seed 0 --quiet --metric loss --mode min", cell)
+    assert study.state == "finished" and len(study.trials) == 8
+    assert study.scheduler.searcher.name == "auto"
+    if adaptive:
+        assert isinstance(study.scheduler, AdaptiveScheduler) and study.scheduler.max_t == 9
+        assert study.scheduler.describe().startswith("auto: hyperband stopping")
+    else:
+        assert isinstance(study.scheduler, AutoFIFOScheduler)
+        assert "every trial runs to the end" in study.scheduler.describe()

@@ -184,11 +184,7 @@ class AutoFIFOScheduler(FIFOScheduler):
 
     name = "auto"
 
-    def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
-                 seed: int | None = None, why: str = "no max_t") -> None:
-        super().__init__(searcher, metric, mode, resource, seed=seed)
-        self.why = why
-
     def describe(self) -> str:
-        return (f"auto: every trial runs to the end ({self.why}; write `epochs = N` in the cell "
-                f"or pass --max-t N for early stopping)")
+        return (f"auto: every trial runs to the end (early stopping needs the largest resource, "
+                f"`epochs = N` in the cell or --max-t N, and report({self.resource}=...) in "
+                f"the training loop)")
