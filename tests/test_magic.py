@@ -242,11 +242,11 @@ def test_process_executor_tracebacks_show_the_cells_own_lines(ip):
 
 
 @pytest.mark.parametrize("cell, adaptive", [
-    ("epochs = 9\nx = Real(0, 1)\nfor epoch in range(1, epochs + 1):\n"
-     "    report(epoch=epoch, loss=x / epoch)\n", True),
+    (("epochs = 9\nx = Real(0, 1)\nfor epoch in range(1, epochs + 1):\n"
+     "    report(epoch=epoch, loss=x / epoch)\n"), True),
     ("epochs = 9\nx = Real(0, 1)\nloss = x\n", False),  # never reports: no rungs
-    ("epochs = 9\nx = Real(0, 1)\nfor step in range(1, epochs + 1):\n"
-     "    report(step=step, loss=x / step)\n", False),  # reports no epoch
+    (("epochs = 9\nx = Real(0, 1)\nfor step in range(1, epochs + 1):\n"
+     "    report(step=step, loss=x / step)\n"), False),  # reports no epoch
     ("x = Real(0, 1)\nfor epoch in range(1, 10):\n    report(epoch=epoch, loss=x / epoch)\n",
      False),  # no max_t
 ])
