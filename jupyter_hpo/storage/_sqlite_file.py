@@ -123,10 +123,14 @@ class SQLiteFile:
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """Check what the file is; create the schema in an empty file, migrate an older one
         (in one transaction, after a quick_check), refuse anything else untouched."""
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        # one statement, so one snapshot: another process may be creating the schema, and
+        # its tables must not be seen without its application id
+        app_id, version, names = conn.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id), "
+            "(SELECT user_version FROM pragma_user_version), "
+            "(SELECT group_concat(name, char(10)) FROM sqlite_master WHERE type = 'table')"
+        ).fetchone()
+        tables = names.split("\n") if names else []
         if (tables or app_id) and app_id != APPLICATION_ID:
             shown = f"tables: {', '.join(sorted(tables)[:6])}" if tables else f"id {app_id:#x}"
             raise StorageError(
