@@ -16,6 +16,7 @@ trial tells besides reports (``trial.set`` attributes, a new checkpoint). A task
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -195,7 +196,12 @@ class _Link:
 
         seceded = False
         while True:
-            reply = self.down.get()
+            try:
+                reply = self.down.get(timeout=1.0)
+            except (TimeoutError, asyncio.TimeoutError):
+                if self._wanted():
+                    continue
+                reply = "stop"  # cancelled while it waited: end instead of waiting for good
             if reply == "paused":
                 if not seceded:
                     secede()

@@ -264,6 +264,8 @@ class DaskExecutor(FaultHandling, Executor):
         self._watch_stop.set()
         with self._lock:
             runs, timers = list(self._runs.values()), list(self._cancels)
+            keys = {str(r.future.key) for r in runs if r.future is not None} \
+                | {str(f.key) for f in self._ending}
         for timer in timers:
             timer.cancel()
         self._force_cancel(*runs)
@@ -272,11 +274,25 @@ class DaskExecutor(FaultHandling, Executor):
                 timer.join(timeout=70)
         self._wait_for_tasks()
         self._end_lost_tasks()
+        self._wait_until_released(keys)
         if self._payload is not None:
             with contextlib.suppress(Exception):  # the cluster may be gone
                 self._payload[1].release()
         self.handle.close()
         _live.discard(self)
+
+    def _wait_until_released(self, keys: set[str], timeout: float = 10.0) -> None:
+        """Until the scheduler runs none of ``keys`` (a cancel reaches it asynchronously), so
+        that no task of the study is left processing once it has ended."""
+        deadline = time.monotonic() + timeout
+        while keys and time.monotonic() < deadline and self.client.status == "running":
+            try:
+                processing = {str(k) for ks in self.client.processing().values() for k in ks}
+            except Exception:  # noqa: BLE001 - the cluster may be gone
+                return
+            if not keys & processing:
+                return
+            time.sleep(0.05)
 
     def _wait_for_tasks(self, timeout: float = 10.0) -> None:
         """Until the tasks of finished trials have returned (a trial reports its end just
@@ -290,6 +306,8 @@ class DaskExecutor(FaultHandling, Executor):
                 wait(futures, timeout=timeout)
         for future in futures:
             with contextlib.suppress(Exception):
+                if not future.done():  # its task sees the cancel and ends within a second
+                    future.cancel()
                 future.release()
 
 
