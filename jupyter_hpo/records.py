@@ -222,6 +222,14 @@ class TrialRecord(ReportsReader):
         return self.duration_at(time.time())
 
 
+def status_counts(trials: Iterable[Any]) -> dict[str, int]:
+    """Number of ``trials`` (live trials or records) per status, every status listed."""
+    counts = {s.value: 0 for s in TrialStatus}
+    for trial in trials:
+        counts[trial.status.value] += 1
+    return counts
+
+
 def incumbents_of(trials: Iterable[TrialRecord], metric: str,
                   direction: Direction) -> tuple[tuple[float, int, float], ...]:
     """``(time, trial_id, value)`` each time the best value improved, replaying the reports of
@@ -330,10 +338,7 @@ class StudyRecord(SettingsReader):
 
     def counts(self) -> dict[str, int]:
         """Number of trials per status (every status listed)."""
-        counts = {s.value: 0 for s in TrialStatus}
-        for trial in self.trials:
-            counts[trial.status.value] += 1
-        return counts
+        return status_counts(self.trials)
 
     def report_times(self, trial_id: int) -> list[float]:
         return list(self.trial(trial_id).times)

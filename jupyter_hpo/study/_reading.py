@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StudyFailedError
-from ..records import StudyRecord, StudyState, TrialRecord, TrialStatus
+from ..records import StudyRecord, StudyState, TrialRecord, status_counts
 
 if TYPE_CHECKING:
     from ..executors import Executor
@@ -177,10 +177,7 @@ class StudyReading:
 
     def counts(self) -> dict[str, int]:
         """Number of trials per status (every status listed)."""
-        counts = {s.value: 0 for s in TrialStatus}
-        for trial in self.trials:
-            counts[trial.status.value] += 1
-        return counts
+        return status_counts(self.trials)
 
     def report_times(self, trial_id: int) -> list[float]:
         """Seconds since the study started at which each report of ``trial_id`` arrived."""
