@@ -112,8 +112,12 @@ def test_process_executor_is_registered():
 
 
 def test_study_with_reports_hyperband_stops_and_captured_output():
+    # x rises trial by trial, so whatever order the two workers report in, each late trial
+    # meets a rung holding better results (stopped) and trial 0 is best everywhere (completed)
+    points = [{"x": i / 8} for i in range(8)]
     study = make_study(train, {"x": Real(0, 1)}, trials=8, workers=2, seed=3,
-                       scheduler="hyperband", scheduler_options={"max_t": 4, "grace_period": 1})
+                       scheduler="hyperband", scheduler_options={"max_t": 4, "grace_period": 1},
+                       points_to_evaluate=points)
     study.run()
     statuses = [t.status for t in study.trials]
     assert len(study.trials) == 8
