@@ -128,6 +128,26 @@ def test_fit_gives_an_irrelevant_input_a_longer_lengthscale_and_predicts_well():
     assert np.max(np.abs(mean - np.sin(6 * test[:, 0]))) < 0.1
 
 
+def test_predictions_reusing_work_arrays_match_the_closed_form():
+    """predict() writes kernel matrices into reused arrays: calls of different sizes, in any
+    order, give the GP posterior computed from scratch."""
+    rng = np.random.default_rng(2)
+    x, y = rng.random((30, 3)), rng.normal(size=30)
+    gp = GaussianProcess(Kernel("matern52", 3, False))
+    gp.kernel.theta = gp.kernel.initial + rng.normal(0.0, 0.3, len(gp.kernel.initial))
+    gp.condition(x, y)
+    k = gp.kernel(x, x) + gp.diagonal * np.eye(30)
+    for size in (200, 7, 500, 1, 200):
+        test = rng.random((size, 3))
+        cross = gp.kernel(test, x)
+        mean, std = gp.predict(test)
+        fantasy_mean = gp.fantasised(test[:2]).predict(test)[0]
+        np.testing.assert_allclose(mean, cross @ np.linalg.solve(k, y), atol=1e-8)
+        variance = gp.kernel.diag(test) - np.einsum("ij,ji->i", cross, np.linalg.solve(k, cross.T))
+        np.testing.assert_allclose(std, np.sqrt(np.maximum(variance, 1e-12)), atol=1e-6)
+        np.testing.assert_allclose(fantasy_mean, mean, atol=1e-6)
+
+
 def test_kriging_believer_keeps_the_mean_and_shrinks_the_uncertainty_at_pending_points():
     rng = np.random.default_rng(1)
     gp = GaussianProcess(Kernel("matern52", 2, False))

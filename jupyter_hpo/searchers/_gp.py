@@ -23,25 +23,48 @@ _SQRT5 = math.sqrt(5.0)
 _EPS_R = 1e-6
 
 
+class Scratch:
+    """Reusable work arrays for kernel matrices of repeated predictions. Allocating a fresh
+    array of a few hundred KB per call costs more than the arithmetic: the allocator hands
+    large blocks back to the system, so every new one page-faults in again."""
+
+    def __init__(self) -> None:
+        self._flat: dict[str, np.ndarray] = {}
+
+    def array(self, slot: str, shape: tuple[int, int]) -> np.ndarray:
+        """A C-ordered array of ``shape`` whose contents are undefined; it stays valid until
+        the next request for ``slot``."""
+        size = shape[0] * shape[1]
+        flat = self._flat.get(slot)
+        if flat is None or flat.size < size:
+            flat = self._flat[slot] = np.empty(max(size, 2 * (0 if flat is None else flat.size)))
+        return flat[:size].reshape(shape)
+
+
 def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
-             grad: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+             grad: bool = False, scratch: Scratch | None = None
+             ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Matérn-5/2 correlation with one lengthscale per column (ARD); with ``grad`` also
-    dk/d(r^2) and the scaled squared differences, column by column (shape (d, n, m))."""
+    dk/d(r^2) and the scaled squared differences, column by column (shape (d, n, m)).
+    Without ``grad`` and with ``scratch``, the result lives in ``scratch``'s slot "k"."""
     if grad:
         diff2 = ((a.T[:, :, None] - b.T[:, None, :]) / lengthscales[:, None, None]) ** 2
         r2 = np.sum(diff2, axis=0)
     else:  # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
+        shape = (len(a), len(b))
+        r = np.empty(shape) if scratch is None else scratch.array("r", shape)
+        k = np.empty(shape) if scratch is None else scratch.array("k", shape)
         sa, sb = a / lengthscales, b / lengthscales
-        r2 = sa @ sb.T
-        r2 *= -2.0
-        r2 += np.sum(sa * sa, axis=1)[:, None]
-        r2 += np.sum(sb * sb, axis=1)[None, :]
-        np.maximum(r2, 0.0, out=r2)
-        r = np.sqrt(r2)
-        k = _SQRT5 * r
+        np.matmul(sa, sb.T, out=r)
+        r *= -2.0
+        r += np.einsum("ij,ij->i", sa, sa)[:, None]
+        r += np.einsum("ij,ij->i", sb, sb)[None, :]
+        np.maximum(r, 0.0, out=r)
+        np.sqrt(r, out=r)
+        np.multiply(r, 5.0 / 3.0, out=k)  # k = 1 + sqrt5 r + 5/3 r^2
+        k += _SQRT5
+        k *= r
         k += 1.0
-        r2 *= 5.0 / 3.0
-        k += r2
         r *= -_SQRT5
         k *= np.exp(r, out=r)
         return k, None, None
@@ -120,6 +143,15 @@ class Kernel:
     def __call__(self, a: np.ndarray, b: np.ndarray, theta: np.ndarray | None = None
                  ) -> np.ndarray:
         return self._evaluate(a, b, theta)
+
+    def cross(self, a: np.ndarray, b: np.ndarray, scratch: Scratch) -> np.ndarray:
+        """k(a, b) with the current hyperparameters, in ``scratch`` for the plain Matérn
+        kernel (the one prediction at many candidates uses most)."""
+        if self.kind != "matern52":
+            return self._evaluate(a, b, None)
+        k = matern52(a, b, self.part("lengthscales"), scratch=scratch)[0]
+        k *= self.part("signal")[0]
+        return k
 
     def diag(self, a: np.ndarray) -> np.ndarray:
         """Prior variances k(a_i, a_i)."""
@@ -297,6 +329,7 @@ class GaussianProcess:
         self.kernel = kernel
         self.x = np.zeros((0, kernel.dims + int(kernel.has_resource)))
         self.y = np.zeros(0)
+        self.scratch = Scratch()
 
     def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
             restarts: int = 0, subset: np.ndarray | None = None) -> None:
@@ -361,10 +394,11 @@ class GaussianProcess:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation (of the latent function) at ``x``."""
-        cross = self.kernel(x, self.x)
+        cross = self.kernel.cross(x, self.x, self.scratch)
         mean = cross @ self.alpha
-        v = solve_triangular(self.factor, cross.T, lower=True, check_finite=False)
-        variance = np.maximum(self.kernel.diag(x) - np.sum(v * v, axis=0), 1e-12)
+        v = solve_triangular(self.factor, cross.T, lower=True, check_finite=False,
+                             overwrite_b=True)
+        variance = np.maximum(self.kernel.diag(x) - np.einsum("ij,ij->j", v, v), 1e-12)
         return mean, np.sqrt(variance)
 
     def fantasised(self, x: np.ndarray) -> GaussianProcess:
@@ -382,6 +416,7 @@ class GaussianProcess:
             except np.linalg.LinAlgError:
                 jitter *= 10
         copy = GaussianProcess(self.kernel)
+        copy.scratch = self.scratch  # one proposal at a time uses either
         copy.x = np.vstack([self.x, x])
         copy.y = np.concatenate([self.y, cross.T @ self.alpha])
         copy.factor = np.block([[self.factor, np.zeros((len(self.x), len(x)))],
