@@ -162,6 +162,45 @@ def test_tune_uses_the_auto_scheduler_and_searcher_by_default():
     assert isinstance(hb.scheduler, AdaptiveScheduler) and hb.scheduler.max_t == 3
 
 
+def proposals(searcher: str, trials: int = 14, **options: Any) -> list[dict[str, Any]]:
+    """What a searcher proposes for a 2-d quadratic, told each final result in turn."""
+    space = Space({"x": Real(0.0, 1.0), "y": Real(0.0, 1.0)})
+    made = make_searcher(searcher, space, "loss", "min", 3, **options)
+    configs = []
+    for trial_id in range(trials):
+        config = made.suggest(trial_id)
+        configs.append(config)
+        made.observe(trial_id, config,
+                     {"loss": (config["x"] - 0.3) ** 2 + (config["y"] - 0.6) ** 2}, final=True)
+    return configs
+
+
+def test_the_auto_searcher_is_bayesopt_unless_asked_for_random_proposals():
+    assert proposals("auto") == proposals("bayesopt")
+    assert "random" not in make_searcher("auto", Space({"x": Real(0, 1)}), "loss", "min",
+                                         0).describe()
+
+
+def test_random_proposals_replace_a_share_of_the_models_own():
+    """Each trial's coin comes from the seed and its id: the same under a seed, and the model's
+    proposals for the other trials are drawn as bayesopt's are (the first five are random
+    either way)."""
+    model = proposals("bayesopt", trials=40)
+    mixed = proposals("auto", trials=40, random_fraction=0.5)
+    assert mixed == proposals("auto", trials=40, random_fraction=0.5)
+    assert mixed[:5] == model[:5] and mixed[5:] != model[5:]
+    space = Space({"x": Real(0, 1)})
+    coins = [make_searcher("auto", space, "loss", "min", seed, random_fraction=0.25)
+             for seed in (0, 0, 1)]
+    turns = [[c._random_turn(trial_id) for trial_id in range(2000)] for c in coins]
+    assert turns[0] == turns[1] != turns[2]
+    assert 0.22 < np.mean(turns[0]) < 0.28
+    everything = proposals("auto", trials=12, random_fraction=1.0)
+    assert everything[5:] != model[5:12]
+    assert "50% random" in make_searcher("auto", Space({"x": Real(0, 1)}), "loss", "min", 0,
+                                         random_fraction=0.5).describe()
+
+
 @dataclass
 class Curves:
     """Learning curves over a 2-d space: final value ``(x-0.3)^2 + (y-0.6)^2``. With
