@@ -77,8 +77,9 @@ class Simulation:
         are Study's (``scheduler``, ``searcher``, ``trials``, ``time_limit``, ``seed``, ...)."""
         bench = self.benchmark
         scheduler = SCHEDULERS.get(options.get("scheduler", StudyOptions.scheduler))
-        if scheduler is not None and "max_t" in scheduler.OPTIONS:
-            options.setdefault("scheduler_options", {}).setdefault("max_t", bench.max_t)
+        if scheduler is not None and "max_t" in scheduler.OPTIONS:  # a copy: the caller's
+            options["scheduler_options"] = {  # dict may serve other benchmarks' studies
+                "max_t": bench.max_t, **(options.get("scheduler_options") or {})}
         return Study(None, bench.space, metric=bench.metric, mode=bench.mode,
                      resource=bench.resource, executor=SimulatedExecutor(workers),
                      clock=lambda: self.now, **options)

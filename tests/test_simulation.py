@@ -55,6 +55,23 @@ def test_same_seed_same_study():
     assert run(1) != run(2)
 
 
+def test_one_options_dict_serves_benchmarks_of_different_max_t():
+    """The benchmark's max_t goes into a copy of the caller's scheduler options: a dict reused
+    for another benchmark does not carry the first one's max_t along."""
+    options = {"grace_period": 1}
+    short, long = Curves(), Curves()
+    short.max_t, long.max_t = 9, 27
+    first = Simulation(short).study(2, trials=2, seed=0, scheduler="hyperband",
+                                    scheduler_options=options)
+    second = Simulation(long).study(2, trials=2, seed=0, scheduler="hyperband",
+                                    scheduler_options=options)
+    assert options == {"grace_period": 1}
+    assert (first.scheduler.max_t, second.scheduler.max_t) == (9, 27)
+    explicit = Simulation(long).study(2, trials=2, seed=0, scheduler="hyperband",
+                                      scheduler_options={"max_t": 3})
+    assert explicit.scheduler.max_t == 3
+
+
 def test_hyperband_stopping_and_promotion_under_simulation():
     for variant in ("stopping", "promotion"):
         sim = Simulation(Curves())
