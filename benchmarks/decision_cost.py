@@ -97,14 +97,16 @@ class Cost:
         return 1000 * self.seconds / max(self.trials, 1)
 
 
-def run_ours(bench: Any, searcher: str, kind: str, trials: int, seed: int) -> Cost:
+def run_ours(bench: Any, searcher: str, kind: str, trials: int, seed: int,
+             searcher_options: dict[str, Any] | None = None) -> Cost:
     """A simulated study with every scheduler and searcher call timed."""
     sim = Simulation(bench)
     options: dict[str, Any] = {"grace_period": GRACE, "reduction_factor": ETA}
     if kind != "auto":  # the auto scheduler is always the stopping kind
         options["type"] = kind
     study = sim.study(WORKERS, searcher=searcher, scheduler="auto" if kind == "auto"
-                      else "hyperband", trials=trials, seed=seed, scheduler_options=options)
+                      else "hyperband", trials=trials, seed=seed, scheduler_options=options,
+                      searcher_options=searcher_options or {})
     controller = study.controller
     assert controller is not None
     scheduler = controller.scheduler

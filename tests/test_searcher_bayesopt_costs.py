@@ -56,8 +56,9 @@ def test_small_data_is_kept_whole():
 
 
 def test_refits_follow_a_geometric_schedule_with_hyperband():
-    space = mixed_space()
-    searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_candidates=50)
+    space = mixed_space()  # a fresh acquisition per proposal, so every proposal may refit
+    searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_candidates=50,
+                             batch_fraction=0.0)
     searcher.set_fidelity("epoch", 27, LEVELS)
     fitted_at = []
     for trial_id in range(60):

@@ -35,13 +35,15 @@ class AutoSearcher(BayesOptSearcher):
                  num_candidates: int = 500, debug_log: bool = False,
                  gp_resource_kernel: str | None = None,
                  opt_skip_num_max_resource: bool = False,
+                 batch_fraction: float | None = None,
                  random_fraction: float = 0.0) -> None:
         super().__init__(space, metric, mode, seed, kernel=kernel,
                          num_init_random=num_init_random, opt_skip_period=opt_skip_period,
                          opt_skip_init_length=opt_skip_init_length,
                          num_candidates=num_candidates, debug_log=debug_log,
                          gp_resource_kernel=gp_resource_kernel,
-                         opt_skip_num_max_resource=opt_skip_num_max_resource)
+                         opt_skip_num_max_resource=opt_skip_num_max_resource,
+                         batch_fraction=batch_fraction)
         self.random_fraction = check_float("random_fraction", random_fraction, 0.0, 1.0)
         self._coins = np.random.default_rng()  # only without a seed (see _random_turn)
 

@@ -20,7 +20,12 @@ level its 16 best, then the rest by level, highest first, and within a level by 
 fixed when the result came in), and by default its hyperparameters are refitted on a geometric
 schedule (whenever the observations have grown by half since the last fit). Without Hyperband
 it conditions on at most 400 final results (the 100 best and a fixed random sample of the
-others), so a study of thousands of short trials stays cheap. BLAS keeps its
+others), so a study of thousands of short trials stays cheap. With Hyperband one acquisition
+also serves several trials (``_proposal_batch.py``): the candidates it ranked are ranked again
+after each pick is fantasised, and the next proposals take the runners-up until a tenth of the
+trials observed so far have been served, a new best arrives at the target level, or the target
+level or the trusted rungs change; the first pick is the proposal a fresh model makes. BLAS
+keeps its
 threads: limiting them for the process while a proposal runs would also slow the trials' own
 numpy code in the kernel's other threads.
 
@@ -45,7 +50,8 @@ from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
 from ._bayesopt_parts import expected_improvement, snap_table, summary_rows
 from ._gp import KERNELS, GaussianProcess, Kernel
-from ._options import check_bool, check_choice, check_int
+from ._options import check_bool, check_choice, check_float, check_int
+from ._proposal_batch import ProposalBatch
 
 _REFINE_STARTS = 3
 _REFINE_ROUNDS = 8
@@ -58,6 +64,8 @@ _KEEP_BEST_FINAL = 100  # a fixed random sample of the others), so long studies 
 _REFIT_GROWTH = 1.5  # with Hyperband, refit when the observations grew by this factor
 _MAX_FANTASIES = 16  # the latest pending trials fantasised (paused ones may pile up)
 _SNAP_TABLE = 1024  # domains with at most this many values are snapped by a lookup table
+_BATCH_FRACTION = 0.1  # with Hyperband, one acquisition proposes for a tenth of the trials
+_BATCH_POOL = 128  # a batch picks from at least this many candidates, the best by EI
 
 
 class BayesOptSearcher(Searcher):
@@ -72,13 +80,16 @@ class BayesOptSearcher(Searcher):
     by half since the last fit) or, with ``opt_skip_num_max_resource`` and Hyperband, only
     when a new result at ``max_t`` came in, ``num_candidates`` random candidates for EI, and
     ``debug_log`` to print each decision (the best result observed, the choice, EI,
-    lengthscales).
+    lengthscales), and ``batch_fraction``: one acquisition proposes configurations for up to
+    this fraction of the trials observed so far (at least one), each later pick taken from the
+    same ranked candidates after the earlier picks are fantasised (default 0.1 with Hyperband,
+    where trials are many and short; 0 with FIFO: a fresh model for every proposal).
     """
 
     name = "bayesopt"
     OPTIONS = ("kernel", "gp_resource_kernel", "num_init_random", "opt_skip_period",
                "opt_skip_init_length", "opt_skip_num_max_resource", "num_candidates",
-               "debug_log")
+               "debug_log", "batch_fraction")
     uses_progress = True  # models every rung result with Hyperband
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
@@ -87,7 +98,8 @@ class BayesOptSearcher(Searcher):
                  opt_skip_init_length: int | None = None,
                  num_candidates: int = 500, debug_log: bool = False,
                  gp_resource_kernel: str | None = None,
-                 opt_skip_num_max_resource: bool = False) -> None:
+                 opt_skip_num_max_resource: bool = False,
+                 batch_fraction: float | None = None) -> None:
         super().__init__(space, metric, mode, seed)
         if kernel is not None and gp_resource_kernel is not None and kernel != gp_resource_kernel:
             raise ValueError(f"kernel is {kernel!r} and gp_resource_kernel is "
@@ -108,6 +120,9 @@ class BayesOptSearcher(Searcher):
                                               else opt_skip_init_length, 0)
         self.num_candidates = check_int("num_candidates", num_candidates, 10)
         self.debug_log = check_bool("debug_log", debug_log)
+        self.batch_fraction = None if batch_fraction is None \
+            else check_float("batch_fraction", batch_fraction, 0.0, 1.0)
+        self._batch: ProposalBatch | None = None  # the proposals of the last acquisition
         self._names = list(space)
         self._numeric: list[int] = []  # encoded columns of Real and Int domains
         self._ints: list[tuple[int, Any]] = []  # columns snapped to a value's cell
@@ -182,6 +197,9 @@ class BayesOptSearcher(Searcher):
                                                    for a in (self._ys, self._rs, self._ranks))
         self._xs[row], self._ys[row] = encoded, loss
         self._rs[row], self._ranks[row] = self._r(key[1]), rank
+        batch = self._batch
+        if batch is not None and key[1] == batch.context[0] and loss < batch.best:
+            self._batch = None  # a new best where EI is taken: the ranking is out of date
 
     # ------------------------------------------------------------------ proposing
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
@@ -191,7 +209,24 @@ class BayesOptSearcher(Searcher):
         return self._propose()
 
     def _propose(self) -> dict[str, Any] | None:
-        """The configuration with the largest expected improvement."""
+        """The next pick of the current batch of proposals while it is valid, else a fresh
+        proposal: the configuration with the largest expected improvement."""
+        pending = self._pending_points()
+        taken = {key for _, key in pending}
+        batch = self._batch
+        if batch is not None and batch.context == self._batch_context():
+            index = batch.pick(lambda i: self._untaken(batch.candidates[i], taken))
+            if index is not None:
+                choice = self._decode(batch.candidates[index])
+                if self.debug_log:
+                    self._log_pick(choice, batch)
+                return choice
+        return self._fresh_proposal(pending, taken)
+
+    def _fresh_proposal(self, pending: list[tuple[np.ndarray, tuple[Any, ...]]],
+                        taken: set[tuple[Any, ...]]) -> dict[str, Any] | None:
+        """Fit or condition the model, rank random and local candidates by EI, refine the best
+        by coordinate search, and keep them all as a new batch whose best pick is returned."""
         x, y_raw, levels, ranks = self._training_data()
         y_mean, y_std = float(np.mean(y_raw)), float(np.std(y_raw)) or 1.0
         y = (y_raw - y_mean) / y_std
@@ -200,28 +235,55 @@ class BayesOptSearcher(Searcher):
         assert gp is not None
         level = self._target_level()
         incumbent = float(np.min(gp.fitted_mean()[levels == self._r(level)]))
-        pending = self._pending_points()
         if pending:  # kriging believer; a pending point predicted better is the new best
             fantasy_x = self._at(np.array([v for v, _ in pending[-_MAX_FANTASIES:]]), level)
             incumbent = min(incumbent, float(np.min(gp.predict(fantasy_x)[0])))
             gp = gp.fantasised(fantasy_x)
-        taken = {key for _, key in pending}
         candidates = self._candidates(level)
-        ei = self._ei(gp, candidates, level, incumbent)
-        candidates, ei = self._refine(gp, candidates, ei, level, incumbent)
-        for index in np.argsort(-ei, kind="stable"):
-            key = self._key(candidates[index])
-            if key not in taken and key not in self._observed:
-                break
-        else:
+        mean, variance, factors = gp.posterior(self._at(candidates, level))
+        ei = expected_improvement(incumbent, mean, np.sqrt(variance))
+        points = self._refine(gp, candidates, ei, level, incumbent)
+        if len(points):
+            more = gp.posterior(self._at(points, level))
+            candidates = np.vstack([candidates, points])
+            mean, variance = np.concatenate([mean, more[0]]), np.concatenate([variance, more[1]])
+            factors = np.hstack([factors, more[2]])
+        size = self._batch_size()
+        if size > 1:  # later picks come from the best by EI: fantasies only lower EI
+            ei = expected_improvement(incumbent, mean, np.sqrt(variance))
+            kept = np.sort(np.argsort(-ei, kind="stable")[:max(_BATCH_POOL, 2 * size)])
+            candidates, mean, variance = candidates[kept], mean[kept], variance[kept]
+            factors = factors[:, kept]
+        batch = self._batch = ProposalBatch(
+            candidates, self._at(candidates, level), mean, variance, factors, gp.kernel,
+            gp.diagonal, incumbent, size, self._batch_context(),
+            float(np.min(y_raw[levels == self._r(level)])))
+        index = batch.pick(lambda i: self._untaken(candidates[i], taken))
+        if index is None:
+            self._batch = None
             return self._distinct_random()
         choice = self._decode(candidates[index])
         if self.debug_log:
-            mean, std = gp.predict(self._at(candidates[index:index + 1], level))
-            observed = y_raw[levels == self._r(level)]
-            self._log(choice, float(ei[index]), float(mean[0]), float(std[0]), incumbent,
-                      float(np.min(observed)), y_mean, y_std, level, len(x), refitted)
+            self._log(choice, batch.picked_ei, float(mean[index]), batch.picked_std, incumbent,
+                      batch.best, y_mean, y_std, level, len(x), refitted)
         return choice
+
+    def _untaken(self, encoded: np.ndarray, taken: set[tuple[Any, ...]]) -> bool:
+        """Whether no pending trial runs and no observed one ran this configuration."""
+        key = self._key(encoded)
+        return key not in taken and key not in self._observed
+
+    def _batch_context(self) -> tuple[Any, ...]:
+        """What a batch of proposals depends on besides the data: the level EI is taken at
+        and the rungs the model learns from."""
+        return self._target_level(), self.trusted_levels
+
+    def _batch_size(self) -> int:
+        """How many proposals one acquisition gives (see ``batch_fraction``)."""
+        fraction = self.batch_fraction
+        if fraction is None:
+            fraction = _BATCH_FRACTION if self.resource is not None else 0.0
+        return max(1, int(fraction * len(self._trials)))
 
     def _pending_points(self) -> list[tuple[np.ndarray, tuple[Any, ...]]]:
         """The encoding and key of each pending configuration, oldest first; each is computed
@@ -339,11 +401,12 @@ class BayesOptSearcher(Searcher):
         return self._snap(np.vstack([randoms, *local]))
 
     def _refine(self, gp: GaussianProcess, candidates: np.ndarray, ei: np.ndarray,
-                level: float | None, incumbent: float) -> tuple[np.ndarray, np.ndarray]:
+                level: float | None, incumbent: float) -> np.ndarray:
         """Coordinate search from the best few candidates over the numeric columns: try a
-        step up and down along each, take the best move, halve the step when none helps."""
+        step up and down along each, take the best move, halve the step when none helps.
+        Returns the points it ends at."""
         if not self._numeric:
-            return candidates, ei
+            return candidates[:0]
         starts = np.argsort(-ei, kind="stable")[:_REFINE_STARTS]
         points, values = candidates[starts].copy(), ei[starts].copy()
         steps = np.full(len(points), 0.1)
@@ -361,7 +424,7 @@ class BayesOptSearcher(Searcher):
                     points[i], values[i] = trial[i * 2 * d + j], gains[i, j]
                 else:
                     steps[i] /= 2
-        return np.vstack([candidates, points]), np.concatenate([ei, values])
+        return points
 
     def _snap(self, encoded: np.ndarray) -> np.ndarray:
         """Clip to the cube and move integers (and steps) to the centre of their cell; in a
@@ -447,6 +510,16 @@ class BayesOptSearcher(Searcher):
         if level is None:
             return encoded
         return np.hstack([encoded, np.full((len(encoded), 1), self._r(level))])
+
+    def _log_pick(self, choice: dict[str, Any], batch: ProposalBatch) -> None:
+        """One line per proposal taken from a batch."""
+        from ..trial import log_line
+
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
+                          for k, v in choice.items())
+        log_line(f"bayesopt: chose {shown}, pick {batch.made} of the last acquisition's "
+                 f"batch (up to {batch.made + batch.left}), normalised EI "
+                 f"{batch.picked_ei:.4g} after fantasising the earlier picks")
 
     def _log(self, choice: dict[str, Any], ei: float, mean: float, std: float,
              incumbent: float, best_loss: float, y_mean: float, y_std: float,

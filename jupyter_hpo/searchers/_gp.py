@@ -401,6 +401,16 @@ class GaussianProcess:
         variance = np.maximum(self.kernel.diag(x) - np.einsum("ij,ij->j", v, v), 1e-12)
         return mean, np.sqrt(variance)
 
+    def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior mean and variance (of the latent function) at ``x``, and
+        ``L^-1 K(X, x)``, which later rank-1 updates of the posterior at ``x`` reuse."""
+        cross = self.kernel(x, self.x)
+        mean = cross @ self.alpha
+        factors = solve_triangular(self.factor, cross.T, lower=True, check_finite=False)
+        variance = np.maximum(self.kernel.diag(x) - np.einsum("ij,ij->j", factors, factors),
+                              1e-12)
+        return mean, variance, factors
+
     def fantasised(self, x: np.ndarray) -> GaussianProcess:
         """A copy also conditioned on ``x`` observed at its posterior mean (kriging believer):
         the mean is unchanged, the uncertainty around ``x`` shrinks. The Cholesky factor grows

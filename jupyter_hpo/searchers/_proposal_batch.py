@@ -1,0 +1,89 @@
+"""Several proposals from one acquisition: the candidates of a model-based proposal, ranked
+again by expected improvement after each pick is fantasised (kriging believer), so the next
+trials take the runners-up without fitting and predicting again.
+
+A fresh proposal costs a GP prediction over hundreds of candidates and a local search; a pick
+from a batch costs one rank-1 update of the candidates' posterior variance, O(candidates x
+observations). The posterior mean stays as it was (a believer's fantasy is its own mean), the
+variance near each pick shrinks, so later picks spread out as concurrent proposals do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ._bayesopt_parts import expected_improvement
+
+
+class ProposalBatch:
+    """The candidates of one acquisition and their posterior, updated pick by pick.
+
+    ``candidates`` are the encoded configurations and ``inputs`` what the ``kernel`` sees
+    (with the resource column in multi-fidelity use); ``factors`` is ``L^-1 K(X, inputs)``
+    for the Cholesky factor ``L`` of the training covariance; ``noise`` is the diagonal added
+    to a fantasy (the model's noise and jitter).
+    """
+
+    def __init__(self, candidates: np.ndarray, inputs: np.ndarray, mean: np.ndarray,
+                 variance: np.ndarray, factors: np.ndarray,
+                 kernel: Callable[[np.ndarray, np.ndarray], np.ndarray], noise: float,
+                 incumbent: float, size: int, context: object, best: float) -> None:
+        self.candidates, self.inputs = candidates, inputs
+        self.mean, self.variance, self.factors = mean, variance, factors
+        self.kernel, self.noise = kernel, noise
+        self.incumbent = incumbent
+        self.picked_ei = self.picked_std = 0.0  # of the last pick, before it was fantasised
+        self.left = size  # picks this batch may still give
+        self.context = context  # what the batch was made for (level, trusted rungs, ...)
+        self.best = best  # the best result observed where EI is taken, when it was made
+        self.made = 0  # picks given so far
+        self._updates = np.zeros((size, len(candidates)))  # u_j of each fantasised pick
+        self._excluded = np.zeros(len(candidates), dtype=bool)
+
+    def expected_improvement(self) -> np.ndarray:
+        """EI of every candidate under the current fantasies; -inf where excluded."""
+        std = np.sqrt(np.maximum(self.variance, 1e-12))
+        ei = expected_improvement(self.incumbent, self.mean, std)
+        ei[self._excluded] = -np.inf
+        return ei
+
+    def exclude(self, index: int) -> None:
+        """Never pick candidate ``index`` (taken by a pending or observed configuration)."""
+        self._excluded[index] = True
+
+    def pick(self, acceptable: Callable[[int], bool]) -> int | None:
+        """The index of the candidate with the largest EI that ``acceptable`` accepts (others
+        it rejects are excluded on the way), fantasised at its mean; None when none is left."""
+        if self.left <= 0:
+            return None
+        ei = self.expected_improvement()
+        while True:
+            index = int(np.argmax(ei))
+            if ei[index] == -np.inf:
+                return None
+            if acceptable(index):
+                break
+            self.exclude(index)
+            ei[index] = -np.inf
+        self.picked_ei = float(ei[index])
+        self.picked_std = float(np.sqrt(max(self.variance[index], 1e-12)))
+        self._fantasise(index)
+        self.left -= 1
+        self.made += 1
+        return index
+
+    def _fantasise(self, index: int) -> None:
+        """Condition the candidates' posterior on candidate ``index`` observed at its mean."""
+        prior = self.kernel(self.inputs, self.inputs[index:index + 1])[:, 0]
+        covariance = prior - self.factors[:, index] @ self.factors
+        earlier = self._updates[:self.made]
+        if len(earlier):
+            covariance -= earlier[:, index] @ earlier
+        scale = float(covariance[index]) + self.noise
+        update = self._updates[self.made]
+        np.divide(covariance, np.sqrt(max(scale, 1e-12)), out=update)
+        self.variance = self.variance - update * update
+        self.incumbent = min(self.incumbent, float(self.mean[index]))
+        self.exclude(index)
