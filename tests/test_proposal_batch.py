@@ -28,7 +28,7 @@ def _gp_and_batch(kernel: str, has_resource: bool, size: int = 5, seed: int = 0)
     inputs = rng.random((60, width))
     mean, variance, factors = gp.posterior(inputs)
     incumbent = float(np.min(gp.fitted_mean()))
-    batch = ProposalBatch(inputs[:, :3], inputs, mean, variance, factors, gp.kernel,
+    batch = ProposalBatch(inputs[:, :3], inputs, mean, variance, factors.copy(), gp.kernel,
                           gp.diagonal, incumbent, size, context=None, best=incumbent)
     return gp, inputs, batch
 
@@ -37,6 +37,7 @@ def _gp_and_batch(kernel: str, has_resource: bool, size: int = 5, seed: int = 0)
                                                   ("exp-decay-combined", True)])
 def test_each_pick_sees_the_gp_conditioned_on_the_earlier_picks(kernel, has_resource):
     gp, inputs, batch = _gp_and_batch(kernel, has_resource)
+    gp.predict(np.random.default_rng(5).random((90, inputs.shape[1])))  # other work arrays
     mean, std = gp.predict(inputs)
     np.testing.assert_allclose(batch.mean, mean, atol=1e-8)
     np.testing.assert_allclose(np.sqrt(batch.variance), std, atol=1e-6)

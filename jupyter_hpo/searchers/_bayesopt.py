@@ -242,18 +242,18 @@ class BayesOptSearcher(Searcher):
         candidates = self._candidates(level)
         mean, variance, factors = gp.posterior(self._at(candidates, level))
         ei = expected_improvement(incumbent, mean, np.sqrt(variance))
+        size = self._batch_size()
+        # the batch keeps the best candidates by EI (fantasies only lower EI), then the points
+        # the coordinate search ends at
+        kept = np.sort(np.argsort(-ei, kind="stable")[:max(_BATCH_POOL, 2 * size)])
+        factors = factors[:, kept]  # a copy: the search below reuses the work arrays
         points = self._refine(gp, candidates, ei, level, incumbent)
+        candidates, mean, variance = candidates[kept], mean[kept], variance[kept]
         if len(points):
             more = gp.posterior(self._at(points, level))
             candidates = np.vstack([candidates, points])
             mean, variance = np.concatenate([mean, more[0]]), np.concatenate([variance, more[1]])
             factors = np.hstack([factors, more[2]])
-        size = self._batch_size()
-        if size > 1:  # later picks come from the best by EI: fantasies only lower EI
-            ei = expected_improvement(incumbent, mean, np.sqrt(variance))
-            kept = np.sort(np.argsort(-ei, kind="stable")[:max(_BATCH_POOL, 2 * size)])
-            candidates, mean, variance = candidates[kept], mean[kept], variance[kept]
-            factors = factors[:, kept]
         batch = self._batch = ProposalBatch(
             candidates, self._at(candidates, level), mean, variance, factors, gp.kernel,
             gp.diagonal, incumbent, size, self._batch_context(),

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy.linalg import cho_solve, cholesky, solve_triangular
+from scipy.linalg import cho_solve, cholesky, lapack, solve_triangular
 from scipy.optimize import minimize
 
 KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum", "exp-decay-combined",
@@ -44,34 +44,51 @@ class Scratch:
 def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
              grad: bool = False, scratch: Scratch | None = None
              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Matérn-5/2 correlation with one lengthscale per column (ARD); with ``grad`` also
-    dk/d(r^2) and the scaled squared differences, column by column (shape (d, n, m)).
-    Without ``grad`` and with ``scratch``, the result lives in ``scratch``'s slot "k"."""
+    """Matérn-5/2 correlation with one lengthscale per column (ARD); with ``grad`` (for
+    ``a`` = ``b``) also dk/d(r^2) and the scaled inputs ``a / lengthscales`` that
+    ``ard_contract`` takes. Without ``grad`` and with ``scratch``, the result lives in
+    ``scratch``'s slot "k"."""
+    shape = (len(a), len(b))
     if grad:
-        diff2 = ((a.T[:, :, None] - b.T[:, None, :]) / lengthscales[:, None, None]) ** 2
-        r2 = np.sum(diff2, axis=0)
-    else:  # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
-        shape = (len(a), len(b))
+        r = np.empty(shape)
+        k = np.empty(shape)
+    else:
         r = np.empty(shape) if scratch is None else scratch.array("r", shape)
         k = np.empty(shape) if scratch is None else scratch.array("k", shape)
-        sa, sb = a / lengthscales, b / lengthscales
-        np.matmul(sa, sb.T, out=r)
-        r *= -2.0
-        r += np.einsum("ij,ij->i", sa, sa)[:, None]
-        r += np.einsum("ij,ij->i", sb, sb)[None, :]
-        np.maximum(r, 0.0, out=r)
-        np.sqrt(r, out=r)
-        np.multiply(r, 5.0 / 3.0, out=k)  # k = 1 + sqrt5 r + 5/3 r^2
-        k += _SQRT5
-        k *= r
-        k += 1.0
+    # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
+    sa, sb = a / lengthscales, b / lengthscales
+    np.matmul(sa, sb.T, out=r)
+    r *= -2.0
+    r += np.einsum("ij,ij->i", sa, sa)[:, None]
+    r += np.einsum("ij,ij->i", sb, sb)[None, :]
+    np.maximum(r, 0.0, out=r)
+    if grad:
+        np.fill_diagonal(r, 0.0)
+    np.sqrt(r, out=r)
+    np.multiply(r, 5.0 / 3.0, out=k)  # k = 1 + sqrt5 r + 5/3 r^2
+    k += _SQRT5
+    k *= r
+    k += 1.0
+    if not grad:
         r *= -_SQRT5
         k *= np.exp(r, out=r)
         return k, None, None
-    r = np.sqrt(np.maximum(r2, 0.0))
     e = np.exp(-_SQRT5 * r)
-    k = (1.0 + _SQRT5 * r + 5.0 / 3.0 * r2) * e
-    return k, -5.0 / 6.0 * (1.0 + _SQRT5 * r) * e, diff2
+    k *= e
+    dk_dr2 = r  # -5/6 (1 + sqrt5 r) e, in r's array
+    dk_dr2 *= _SQRT5
+    dk_dr2 += 1.0
+    dk_dr2 *= e
+    dk_dr2 *= -5.0 / 6.0
+    return k, dk_dr2, sa
+
+
+def ard_contract(scaled: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """For each column d of ``scaled`` (inputs divided by their lengthscales), the sum over
+    i, j of ``(scaled[i, d] - scaled[j, d])^2 q[i, j]``, in O(n^2 d) without an (d, n, n)
+    array: the squared differences' part of the lengthscale gradients."""
+    sums = q.sum(axis=1) + q.sum(axis=0)
+    return (scaled * scaled).T @ sums - 2.0 * np.einsum("id,id->d", scaled, q @ scaled)
 
 
 class Kernel:
@@ -184,15 +201,14 @@ class Kernel:
         warp_derivatives = None
         if self.kind == "matern52-res-warp":
             x, warp_derivatives = _warp(x, *self.part("warp", theta))
-        corr, dk_dr2, diff2 = matern52(x, x, lengths, grad=True)
-        assert dk_dr2 is not None and diff2 is not None
+        corr, dk_dr2, scaled = matern52(x, x, lengths, grad=True)
+        assert dk_dr2 is not None and scaled is not None
         k = signal * corr
 
         def contract(w: np.ndarray) -> np.ndarray:
             out = np.zeros(n_theta)
-            # dK/dlog l_d = signal * dk/dr2 * (-2 diff2_d)
-            out[self.slices["lengthscales"]] = -signal * (diff2.reshape(len(diff2), -1)
-                                                         @ (w * dk_dr2).ravel())
+            # dK/dlog l_d = signal * dk/dr2 * (-2 (x_id - x_jd)^2 / l_d^2)
+            out[self.slices["lengthscales"]] = -signal * ard_contract(scaled, w * dk_dr2)
             out[self.slices["signal"]] = 0.5 * np.sum(w * k)
             if warp_derivatives is not None:
                 # dK_ij/dw_i = signal * dk/dr2 * 2 (w_i - w_j) / l^2, antisymmetric in i, j
@@ -208,19 +224,17 @@ class Kernel:
         n_theta = len(theta)
         signal, signal2 = self.part("signal", theta)[0], self.part("signal2", theta)[0]
         alpha, beta = self.part("decay", theta)
-        c1, g1, d1 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales", theta), True)
-        c2, g2, d2 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales2", theta), True)
-        assert g1 is not None and g2 is not None and d1 is not None and d2 is not None
+        c1, g1, s1 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales", theta), True)
+        c2, g2, s2 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales2", theta), True)
+        assert g1 is not None and g2 is not None and s1 is not None and s2 is not None
         total = x[:, -1][:, None] + x[:, -1][None, :] + beta
         decay = (beta / total) ** alpha
         first, second = signal * c1, signal2 * c2 * decay
 
         def contract(w: np.ndarray) -> np.ndarray:
             out = np.zeros(n_theta)
-            out[self.slices["lengthscales"]] = -signal * (d1.reshape(len(d1), -1)
-                                                         @ (w * g1).ravel())
-            out[self.slices["lengthscales2"]] = -signal2 * (d2.reshape(len(d2), -1)
-                                                           @ (w * g2 * decay).ravel())
+            out[self.slices["lengthscales"]] = -signal * ard_contract(s1, w * g1)
+            out[self.slices["lengthscales2"]] = -signal2 * ard_contract(s2, w * g2 * decay)
             out[self.slices["signal"]] = 0.5 * np.sum(w * first)
             out[self.slices["signal2"]] = 0.5 * np.sum(w * second)
             weighted = w * second
@@ -256,9 +270,9 @@ class Kernel:
         alpha, beta = self.part("decay", theta)
         delta = self._delta(theta)
         r = x[:, -1]
-        corr, dk_dr2, diff2 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales", theta),
-                                       True)
-        assert dk_dr2 is not None and diff2 is not None
+        corr, dk_dr2, scaled = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales", theta),
+                                        True)
+        assert dk_dr2 is not None and scaled is not None
         total = r[:, None] + r[None, :]
         k1 = (beta / (r + beta)) ** alpha
         k2 = (beta / (total + beta)) ** alpha
@@ -278,8 +292,8 @@ class Kernel:
 
         def contract(w: np.ndarray) -> np.ndarray:
             out = np.zeros(n_theta)
-            out[self.slices["lengthscales"]] = -signal * (diff2.reshape(len(diff2), -1)
-                                                         @ (w * shape * dk_dr2).ravel())
+            out[self.slices["lengthscales"]] = -signal * ard_contract(scaled,
+                                                                      w * shape * dk_dr2)
             out[self.slices["signal"]] = 0.5 * np.sum(w * first)
             out[self.slices["gamma"]] = np.sum(w * gamma ** 2 * resource)
             out[self.slices["decay"]] = [0.5 * np.sum(w * d) for d in derivatives]
@@ -358,15 +372,22 @@ class GaussianProcess:
         kernel = self.kernel
         k, contract = kernel.with_gradients(x, theta)
         noise = math.exp(theta[kernel.slices["noise"].start])
-        try:
-            factor = cholesky(k + (noise + 1e-8) * np.eye(len(x)), lower=True)
-        except (np.linalg.LinAlgError, ValueError):
+        covariance = np.array(k, order="F")  # contract() still needs k itself
+        covariance[np.diag_indices_from(covariance)] += noise + 1e-8
+        factor, info = lapack.dpotrf(covariance, lower=True, clean=False, overwrite_a=True)
+        if info != 0 or not np.all(np.isfinite(np.diag(factor))):
             return 1e10, np.zeros_like(theta)
         alpha = cho_solve((factor, True), y)
-        inverse = cho_solve((factor, True), np.eye(len(x)))
-        w = inverse - np.outer(alpha, alpha)
+        log_det = np.sum(np.log(np.diag(factor)))
+        inverse, info = lapack.dpotri(factor, lower=True, overwrite_c=True)  # K^-1's lower half
+        if info != 0:
+            return 1e10, np.zeros_like(theta)
+        w = np.tril(inverse, -1)
+        w += w.T
+        w[np.diag_indices_from(w)] = np.diag(inverse)
+        w -= np.outer(alpha, alpha)
         deviation = (theta - kernel.initial) / kernel.prior_sd
-        value = (0.5 * y @ alpha + np.sum(np.log(np.diag(factor)))
+        value = (0.5 * y @ alpha + log_det
                  + 0.5 * len(x) * math.log(2 * math.pi) + 0.5 * np.sum(deviation ** 2))
         gradient = deviation / kernel.prior_sd + contract(w)
         gradient[kernel.slices["noise"].start] += 0.5 * noise * np.trace(w)  # dK = noise * I
@@ -403,10 +424,12 @@ class GaussianProcess:
 
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posterior mean and variance (of the latent function) at ``x``, and
-        ``L^-1 K(X, x)``, which later rank-1 updates of the posterior at ``x`` reuse."""
-        cross = self.kernel(x, self.x)
+        ``L^-1 K(X, x)``, which rank-1 updates of the posterior at ``x`` reuse; it lives in
+        the work arrays, valid until the next prediction (copy what is kept)."""
+        cross = self.kernel.cross(x, self.x, self.scratch)
         mean = cross @ self.alpha
-        factors = solve_triangular(self.factor, cross.T, lower=True, check_finite=False)
+        factors = solve_triangular(self.factor, cross.T, lower=True, check_finite=False,
+                                   overwrite_b=True)
         variance = np.maximum(self.kernel.diag(x) - np.einsum("ij,ij->j", factors, factors),
                               1e-12)
         return mean, variance, factors

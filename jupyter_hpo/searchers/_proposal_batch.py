@@ -69,7 +69,10 @@ class ProposalBatch:
             ei[index] = -np.inf
         self.picked_ei = float(ei[index])
         self.picked_std = float(np.sqrt(max(self.variance[index], 1e-12)))
-        self._fantasise(index)
+        if self.left > 1:  # a later pick will look at the posterior
+            self._fantasise(index)
+        else:
+            self.exclude(index)
         self.left -= 1
         self.made += 1
         return index
