@@ -123,6 +123,9 @@ class BayesOptSearcher(Searcher):
         self.batch_fraction = None if batch_fraction is None \
             else check_float("batch_fraction", batch_fraction, 0.0, 1.0)
         self._batch: ProposalBatch | None = None  # the proposals of the last acquisition
+        # trial -> (its configuration, encoding, key), shared by the trial's rung results
+        self._codes: dict[int, tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]] = {}
+        self._level_cache: tuple[Any, list[float]] = (None, [])
         self._names = list(space)
         self._numeric: list[int] = []  # encoded columns of Real and Int domains
         self._ints: list[tuple[int, Any]] = []  # columns snapped to a value's cell
@@ -182,9 +185,13 @@ class BayesOptSearcher(Searcher):
                 self._add((trial_id, level), config, loss)
 
     def _add(self, key: tuple[int, float | None], config: dict[str, Any], loss: float) -> None:
-        encoded = self._encode(config)
+        codes = self._codes.get(key[0])
+        if codes is None or codes[0] is not config:  # a trial's levels share its encoding
+            encoded = self._encode(config)
+            codes = self._codes[key[0]] = (config, encoded, self._key(encoded))
+        encoded = codes[1]
         self.data[key] = (encoded, loss)
-        self._observed.add(self._key(encoded))
+        self._observed.add(codes[2])
         self._rank[key] = rank = float(self._rank_rng.random())
         row = self._row.get(key)
         if row is None:
@@ -301,8 +308,12 @@ class BayesOptSearcher(Searcher):
         return points
 
     def _levels(self) -> list[float]:
-        levels = sorted(set(self.rung_levels) | ({self.max_t} if self.max_t else set()))
-        return [float(level) for level in levels]
+        """The rung levels and max_t, ascending (computed once per fidelity setting)."""
+        setting = (self.max_t, tuple(self.rung_levels))
+        if self._level_cache[0] != setting:
+            levels = sorted(set(self.rung_levels) | ({self.max_t} if self.max_t else set()))
+            self._level_cache = (setting, [float(level) for level in levels])
+        return self._level_cache[1]
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Inputs, values to minimise, normalised levels (-1 with FIFO) and ranks of the data
