@@ -193,3 +193,12 @@ def test_a_pickled_searcher_goes_on_with_its_batch():
     copy = pickle.loads(pickle.dumps(searcher))
     assert [searcher.suggest(t) for t in range(61, 64)] == [copy.suggest(t) for t in range(61, 64)]
     assert copy._batch.made == 4
+
+
+def test_debug_log_says_which_proposals_come_from_a_batch(capsys):
+    searcher = _hyperband_searcher(60, debug_log=True)
+    searcher.suggest(60)
+    searcher.suggest(61)
+    out = capsys.readouterr().out
+    assert "hyperparameters refitted" in out  # the fresh acquisition explains itself
+    assert "pick 2 of the last acquisition's batch (up to 6)" in out
