@@ -83,7 +83,8 @@ class BayesOptSearcher(Searcher):
     lengthscales), and ``batch_fraction``: one acquisition proposes configurations for up to
     this fraction of the trials observed so far (at least one), each later pick taken from the
     same ranked candidates after the earlier picks are fantasised (default 0.1 with Hyperband,
-    where trials are many and short; 0 with FIFO: a fresh model for every proposal).
+    where trials are many and short; 0 with FIFO: a fresh model for every proposal; the refit
+    options are checked at each fresh acquisition).
     """
 
     name = "bayesopt"
