@@ -201,4 +201,6 @@ def test_debug_log_says_which_proposals_come_from_a_batch(capsys):
     searcher.suggest(61)
     out = capsys.readouterr().out
     assert "hyperparameters refitted" in out  # the fresh acquisition explains itself
-    assert "pick 2 of the last acquisition's batch (up to 6)" in out
+    assert "pick 2 of the last acquisition's batch (up to 6): EI " in out
+    predicted = float(out.split("pick 2 of")[1].split("(predicted ")[1].split(" +-")[0])
+    assert 0.0 < predicted < 15.0  # in the loss's units (mixed_loss is 1.2-12), not z-scores

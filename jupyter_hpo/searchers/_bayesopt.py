@@ -127,6 +127,7 @@ class BayesOptSearcher(Searcher):
         # trial -> (its configuration, encoding, key), shared by the trial's rung results
         self._codes: dict[int, tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]] = {}
         self._level_cache: tuple[Any, list[float]] = (None, [])
+        self._batch_scale = (0.0, 1.0)  # (mean, sd) that normalised the batch's targets
         self._names = list(space)
         self._numeric: list[int] = []  # encoded columns of Real and Int domains
         self._ints: list[tuple[int, Any]] = []  # columns snapped to a value's cell
@@ -266,6 +267,7 @@ class BayesOptSearcher(Searcher):
             candidates, self._at(candidates, level), mean, variance, factors, gp.kernel,
             gp.diagonal, incumbent, size, self._batch_context(),
             float(np.min(y_raw[levels == self._r(level)])))
+        self._batch_scale = (y_mean, y_std)  # what the batch's normalised values mean
         index = batch.pick(lambda i: self._untaken(candidates[i], taken))
         if index is None:
             self._batch = None
@@ -524,14 +526,17 @@ class BayesOptSearcher(Searcher):
         return np.hstack([encoded, np.full((len(encoded), 1), self._r(level))])
 
     def _log_pick(self, choice: dict[str, Any], batch: ProposalBatch) -> None:
-        """One line per proposal taken from a batch."""
+        """One line per proposal taken from a batch, in the metric's units."""
         from ..trial import log_line
 
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
                           for k, v in choice.items())
+        y_mean, y_std = self._batch_scale
+        predicted = self.direction.sign * (batch.picked_mean * y_std + y_mean)
         log_line(f"bayesopt: chose {shown}, pick {batch.made} of the last acquisition's "
-                 f"batch (up to {batch.made + batch.left}), normalised EI "
-                 f"{batch.picked_ei:.4g} after fantasising the earlier picks")
+                 f"batch (up to {batch.made + batch.left}): EI {batch.picked_ei * y_std:.4g} "
+                 f"(predicted {predicted:.4g} +- {batch.picked_std * y_std:.3g}) after "
+                 f"fantasising the earlier picks")
 
     def _log(self, choice: dict[str, Any], ei: float, mean: float, std: float,
              incumbent: float, best_loss: float, y_mean: float, y_std: float,

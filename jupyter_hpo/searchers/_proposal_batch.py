@@ -34,7 +34,8 @@ class ProposalBatch:
         self.mean, self.variance, self.factors = mean, variance, factors
         self.kernel, self.noise = kernel, noise
         self.incumbent = incumbent
-        self.picked_ei = self.picked_std = 0.0  # of the last pick, before it was fantasised
+        # EI, mean and sd of the last pick, before it was fantasised
+        self.picked_ei = self.picked_mean = self.picked_std = 0.0
         self.left = size  # picks this batch may still give
         self.context = context  # what the batch was made for (level, trusted rungs, ...)
         self.best = best  # the best result observed where EI is taken, when it was made
@@ -67,7 +68,7 @@ class ProposalBatch:
                 break
             self.exclude(index)
             ei[index] = -np.inf
-        self.picked_ei = float(ei[index])
+        self.picked_ei, self.picked_mean = float(ei[index]), float(self.mean[index])
         self.picked_std = float(np.sqrt(max(self.variance[index], 1e-12)))
         if self.left > 1:  # a later pick will look at the posterior
             self._fantasise(index)
