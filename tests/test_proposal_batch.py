@@ -204,3 +204,19 @@ def test_debug_log_says_which_proposals_come_from_a_batch(capsys):
     assert "pick 2 of the last acquisition's batch (up to 6): EI " in out
     predicted = float(out.split("pick 2 of")[1].split("(predicted ")[1].split(" +-")[0])
     assert 0.0 < predicted < 15.0  # in the loss's units (mixed_loss is 1.2-12), not z-scores
+
+
+@pytest.mark.parametrize("hyperband", [False, True])
+def test_the_last_untried_configuration_is_found_beyond_the_batch_pool(hyperband):
+    """The batch keeps only the best candidates by EI; when every one of them was tried, the
+    proposal still comes from the rest of the ranking, not at random."""
+    space = Space({"x": Int(0, 9)})
+    searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_init_random=2)
+    if hyperband:
+        searcher.set_fidelity("epoch", 27, LEVELS)
+    for trial_id, x in enumerate(range(9)):  # all but x = 9, the worst by the trend
+        result = {"loss": float((x - 3) ** 2)}
+        if hyperband:
+            result["epoch"] = 1
+        searcher.observe(trial_id, {"x": x}, result, final=True)
+    assert searcher.suggest(9) == {"x": 9}

@@ -254,9 +254,11 @@ class BayesOptSearcher(Searcher):
         size = self._batch_size()
         # the batch keeps the best candidates by EI (fantasies only lower EI), then the points
         # the coordinate search ends at
-        kept = np.sort(np.argsort(-ei, kind="stable")[:max(_BATCH_POOL, 2 * size)])
+        ranking = np.argsort(-ei, kind="stable")
+        kept = np.sort(ranking[:max(_BATCH_POOL, 2 * size)])
         factors = factors[:, kept]  # a copy: the search below reuses the work arrays
         points = self._refine(gp, candidates, ei, level, incumbent)
+        others = candidates[ranking[len(kept):]]  # by EI, if everything kept was tried
         candidates, mean, variance = candidates[kept], mean[kept], variance[kept]
         if len(points):
             more = gp.posterior(self._at(points, level))
@@ -271,7 +273,8 @@ class BayesOptSearcher(Searcher):
         index = batch.pick(lambda i: self._untaken(candidates[i], taken))
         if index is None:
             self._batch = None
-            return self._distinct_random()
+            row = next((row for row in others if self._untaken(row, taken)), None)
+            return self._distinct_random() if row is None else self._decode(row)
         choice = self._decode(candidates[index])
         if self.debug_log:
             self._log(choice, batch.picked_ei, float(mean[index]), batch.picked_std, incumbent,
