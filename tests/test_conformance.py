@@ -535,6 +535,9 @@ def test_options_tables_match_the_constructors():
     ("bayesopt", {"opt_skip_period": 1.5}, "opt_skip_period is 1.5, but must be an integer"),
     ("bayesopt", {"num_candidates": 5}, "num_candidates is 5, but must be an integer >= 10"),
     ("bayesopt", {"debug_log": "yes"}, "debug_log is 'yes', but must be True or False"),
+    ("bayesopt", {"batch_fraction": -0.1}, ("batch_fraction is -0.1, but must be a number in "
+                                           "[0.0, 1.0]")),
+    ("auto", {"batch_fraction": "all"}, "batch_fraction is 'all', but must be a number in"),
     ("bayesopt", {"kernal": "matern52"}, "does not take these options: kernal"),
     ("bohb", {"min_points_in_model": 1}, ("min_points_in_model is 1, but must be an integer "
                                          ">= 2 (BOHB's default is the number of "
