@@ -27,6 +27,13 @@ def query(path, sql):
         return conn.execute(sql).fetchall()
 
 
+def has_tables(path):
+    """Whether the study's tables are there: the file appears before the kernel commits its
+    schema, and a poll can fall between the two."""
+    return path.exists() and bool(query(path, "SELECT COUNT(*) FROM sqlite_master WHERE "
+                                               "type = 'table' AND name = 'trials'")[0][0])
+
+
 def finished_trials(path):
     """Completed trials with their configs and reports, as stored."""
     return {tid: (config, query(path, f"SELECT seq, time, \"values\" FROM reports WHERE "
@@ -43,7 +50,7 @@ def test_a_killed_kernel_loses_nothing_and_the_study_resumes(study_storage):
         deadline = time.monotonic() + 90
         while True:
             assert time.monotonic() < deadline, "the study never stored 4 finished trials"
-            if study_storage.exists() and len(finished_trials(study_storage)) >= 4 and \
+            if has_tables(study_storage) and len(finished_trials(study_storage)) >= 4 and \
                     query(study_storage, "SELECT COUNT(*) FROM trials WHERE status = "
                                          "'running'")[0][0]:
                 break
