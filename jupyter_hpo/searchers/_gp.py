@@ -49,12 +49,9 @@ def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
     ``ard_contract`` takes. Without ``grad`` and with ``scratch``, the result lives in
     ``scratch``'s slot "k"."""
     shape = (len(a), len(b))
-    if grad:
-        r = np.empty(shape)
-        k = np.empty(shape)
-    else:
-        r = np.empty(shape) if scratch is None else scratch.array("r", shape)
-        k = np.empty(shape) if scratch is None else scratch.array("k", shape)
+    reuse = None if grad else scratch  # the gradients' arrays outlive the call
+    r = np.empty(shape) if reuse is None else reuse.array("r", shape)
+    k = np.empty(shape) if reuse is None else reuse.array("k", shape)
     # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
     sa, sb = a / lengthscales, b / lengthscales
     np.matmul(sa, sb.T, out=r)
@@ -415,11 +412,7 @@ class GaussianProcess:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation (of the latent function) at ``x``."""
-        cross = self.kernel.cross(x, self.x, self.scratch)
-        mean = cross @ self.alpha
-        v = solve_triangular(self.factor, cross.T, lower=True, check_finite=False,
-                             overwrite_b=True)
-        variance = np.maximum(self.kernel.diag(x) - np.einsum("ij,ij->j", v, v), 1e-12)
+        mean, variance, _ = self.posterior(x)
         return mean, np.sqrt(variance)
 
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
