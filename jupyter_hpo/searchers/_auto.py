@@ -6,9 +6,9 @@ stopping (it models final results) and with it (it models rung results jointly o
 resource, as MOBSTER does); with the ``auto`` scheduler it learns only from the rungs whose
 results predict the final ones. A share ``random_fraction`` of the proposals can be random (as
 BOHB and SMAC interleave random configurations), a hedge for rugged or noisy problems where a
-model misleads; measured on the nine benchmarks of ``benchmarks/search_quality.py`` (10 seeds)
-it did not pay (the sum of the final regrets 0.56 with a quarter random, 0.54 without), so it
-is off by default. It takes ``bayesopt``'s options besides.
+model misleads; measured on the six learning-curve tables of ``benchmarks/search_quality.py``
+(10 seeds) it did not pay (the sum of the final regrets 0.50 with a quarter random, 0.46
+without; ``benchmarks/RESULTS.md``), so it is off by default. It takes ``bayesopt``'s options besides.
 """
 
 from __future__ import annotations
