@@ -140,6 +140,9 @@ def end_cell(kc, iopub: Iopub, cell_id: str) -> None:
 def test_a_widget_click_during_the_cell_keeps_the_kernel_busy(kernel):
     kc = kernel
     iopub, cell_id = start_cell(kc)
+    # a click before any trial reported would only say so: wait until the status shows a best
+    iopub.wait_for("showing a best score", lambda m: m["msg_type"] == "comm_msg" and
+                   "best score=" in str(m["content"]["data"].get("state", {})), timeout=60)
     click_id = click(kc, find_button(iopub, "Apply best"))
     # the click is answered as any request is: busy, then idle (the ipywidgets frontend
     # waits for this idle before it sends the widget's next change) ...
