@@ -46,12 +46,12 @@ def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Matérn-5/2 correlation with one lengthscale per column (ARD); with ``grad`` (for
     ``a`` = ``b``) also dk/d(r^2) and the scaled inputs ``a / lengthscales`` that
-    ``ard_contract`` takes. Without ``grad`` and with ``scratch``, the result lives in
-    ``scratch``'s slot "k"."""
+    ``ard_contract`` takes. With ``scratch`` the results live in its work arrays (slots "r"
+    and "k"; with ``grad`` "gr", "gk" and "ge"), valid until the next call that uses them."""
     shape = (len(a), len(b))
-    reuse = None if grad else scratch  # the gradients' arrays outlive the call
-    r = np.empty(shape) if reuse is None else reuse.array("r", shape)
-    k = np.empty(shape) if reuse is None else reuse.array("k", shape)
+    slots = ("gr", "gk") if grad else ("r", "k")
+    r, k = (np.empty(shape) for _ in slots) if scratch is None \
+        else (scratch.array(slot, shape) for slot in slots)
     # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
     sa, sb = a / lengthscales, b / lengthscales
     np.matmul(sa, sb.T, out=r)
@@ -70,7 +70,9 @@ def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
         r *= -_SQRT5
         k *= np.exp(r, out=r)
         return k, None, None
-    e = np.exp(-_SQRT5 * r)
+    e = np.empty(shape) if scratch is None else scratch.array("ge", shape)
+    np.multiply(r, -_SQRT5, out=e)
+    np.exp(e, out=e)
     k *= e
     dk_dr2 = r  # -5/6 (1 + sqrt5 r) e, in r's array
     dk_dr2 *= _SQRT5
@@ -183,11 +185,13 @@ class Kernel:
         decay = beta ** alpha / (2.0 * a[:, -1] + beta) ** alpha
         return signal + self.part("signal2")[0] * decay
 
-    def with_gradients(self, x: np.ndarray, theta: np.ndarray
+    def with_gradients(self, x: np.ndarray, theta: np.ndarray, scratch: Scratch | None = None
                        ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
         """k(x, x) and a function that maps a symmetric ``w`` to ``0.5 tr(w dK/dtheta_j)`` for
         each log-parameter (0 for the noise, which the caller adds): the marginal
-        likelihood's gradient without one n-by-n matrix per parameter."""
+        likelihood's gradient without one n-by-n matrix per parameter. With ``scratch`` (the
+        plain and warped Matérn kernels) both use its work arrays: call the function before
+        the next use of ``scratch``."""
         if self.kind == "exp-decay-sum":
             return self._exp_decay_sum_gradients(x, theta)
         if self.kind in _DELTA_KINDS:
@@ -198,15 +202,17 @@ class Kernel:
         warp_derivatives = None
         if self.kind == "matern52-res-warp":
             x, warp_derivatives = _warp(x, *self.part("warp", theta))
-        corr, dk_dr2, scaled = matern52(x, x, lengths, grad=True)
+        k, dk_dr2, scaled = matern52(x, x, lengths, grad=True, scratch=scratch)
         assert dk_dr2 is not None and scaled is not None
-        k = signal * corr
+        k *= signal
+        product = np.empty(k.shape) if scratch is None else scratch.array("gq", k.shape)
 
         def contract(w: np.ndarray) -> np.ndarray:
             out = np.zeros(n_theta)
             # dK/dlog l_d = signal * dk/dr2 * (-2 (x_id - x_jd)^2 / l_d^2)
-            out[self.slices["lengthscales"]] = -signal * ard_contract(scaled, w * dk_dr2)
-            out[self.slices["signal"]] = 0.5 * np.sum(w * k)
+            out[self.slices["lengthscales"]] = -signal * ard_contract(
+                scaled, np.multiply(w, dk_dr2, out=product))
+            out[self.slices["signal"]] = 0.5 * np.sum(np.multiply(w, k, out=product))
             if warp_derivatives is not None:
                 # dK_ij/dw_i = signal * dk/dr2 * 2 (w_i - w_j) / l^2, antisymmetric in i, j
                 r = x[:, -1]
@@ -341,6 +347,7 @@ class GaussianProcess:
         self.x = np.zeros((0, kernel.dims + int(kernel.has_resource)))
         self.y = np.zeros(0)
         self.scratch = Scratch()
+        self._upper_mask = np.zeros((0, 0), dtype=bool)
 
     def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
             restarts: int = 0, subset: np.ndarray | None = None) -> None:
@@ -366,29 +373,38 @@ class GaussianProcess:
     def _objective(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray
                    ) -> tuple[float, np.ndarray]:
         """Negative log marginal likelihood minus the log-prior, and its gradient."""
-        kernel = self.kernel
-        k, contract = kernel.with_gradients(x, theta)
+        kernel, scratch, n = self.kernel, self.scratch, len(x)
+        k, contract = kernel.with_gradients(x, theta, scratch)
         noise = math.exp(theta[kernel.slices["noise"].start])
-        covariance = np.array(k, order="F")  # contract() still needs k itself
-        covariance[np.diag_indices_from(covariance)] += noise + 1e-8
+        covariance = scratch.array("cov", (n, n)).T  # Fortran order, factorised in place
+        np.copyto(covariance, k)  # contract() still needs k itself
+        np.einsum("ii->i", covariance)[:] += noise + 1e-8
         factor, info = lapack.dpotrf(covariance, lower=True, clean=False, overwrite_a=True)
         if info != 0 or not np.all(np.isfinite(np.diag(factor))):
             return 1e10, np.zeros_like(theta)
-        alpha = cho_solve((factor, True), y)
+        alpha = lapack.dpotrs(factor, y, lower=True)[0]
         log_det = np.sum(np.log(np.diag(factor)))
         inverse, info = lapack.dpotri(factor, lower=True, overwrite_c=True)  # K^-1's lower half
         if info != 0:
             return 1e10, np.zeros_like(theta)
-        w = np.tril(inverse, -1)
-        w += w.T
-        w[np.diag_indices_from(w)] = np.diag(inverse)
-        w -= np.outer(alpha, alpha)
+        w = scratch.array("w", (n, n))  # K^-1 - alpha alpha^T, both halves
+        np.copyto(w, inverse)
+        np.copyto(w, inverse.T, where=self._upper(n))
+        outer = scratch.array("outer", (n, n))
+        w -= np.multiply(alpha[:, None], alpha[None, :], out=outer)
         deviation = (theta - kernel.initial) / kernel.prior_sd
         value = (0.5 * y @ alpha + log_det
                  + 0.5 * len(x) * math.log(2 * math.pi) + 0.5 * np.sum(deviation ** 2))
         gradient = deviation / kernel.prior_sd + contract(w)
         gradient[kernel.slices["noise"].start] += 0.5 * noise * np.trace(w)  # dK = noise * I
         return float(value), gradient
+
+    def _upper(self, n: int) -> np.ndarray:
+        """A mask of the strict upper triangle of an n-by-n matrix (kept for repeated fits)."""
+        mask = self._upper_mask
+        if mask.shape != (n, n):
+            mask = self._upper_mask = np.triu(np.ones((n, n), dtype=bool), 1)
+        return mask
 
     def condition(self, x: np.ndarray, y: np.ndarray) -> None:
         """Use data ``x, y`` with the current hyperparameters."""
