@@ -171,12 +171,18 @@ def spearman(pairs: np.ndarray) -> float:
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 0, ties sharing their mean rank (one sort)."""
+    n = len(values)
     order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(len(values), dtype=float)
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    sums = np.bincount(inverse, weights=ranks)
-    return sums[inverse] / counts[inverse]
+    ordered = values[order]
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], n)  # one past each group of ties
+    ranks = np.empty(n)
+    ranks[order] = ((starts + ends - 1) / 2.0)[np.cumsum(new) - 1]
+    return ranks
 
 
 class AutoFIFOScheduler(FIFOScheduler):

@@ -41,6 +41,7 @@ class ProposalBatch:
         self.best = best  # the best result observed where EI is taken, when it was made
         self.made = 0  # picks given so far
         self._updates = np.zeros((size, len(candidates)))  # u_j of each fantasised pick
+        self._prior: np.ndarray | None = None  # the candidates' prior covariance, when needed
         self._excluded = np.zeros(len(candidates), dtype=bool)
 
     def expected_improvement(self) -> np.ndarray:
@@ -80,8 +81,9 @@ class ProposalBatch:
 
     def _fantasise(self, index: int) -> None:
         """Condition the candidates' posterior on candidate ``index`` observed at its mean."""
-        prior = self.kernel(self.inputs, self.inputs[index:index + 1])[:, 0]
-        covariance = prior - self.factors[:, index] @ self.factors
+        if self._prior is None:  # one kernel matrix for the batch, not a column per pick
+            self._prior = self.kernel(self.inputs, self.inputs)
+        covariance = self._prior[index] - self.factors[:, index] @ self.factors
         earlier = self._updates[:self.made]
         if len(earlier):
             covariance -= earlier[:, index] @ earlier
