@@ -42,6 +42,7 @@ again, so the GP only ever sees encodings of real configurations.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -224,9 +225,10 @@ class BayesOptSearcher(Searcher):
         taken = {key for _, key in pending}
         batch = self._batch
         if batch is not None and batch.context == self._batch_context():
-            index = batch.pick(lambda i: self._untaken(batch.candidates[i], taken))
+            untaken, decoded = self._untaken_test(batch.candidates, taken)
+            index = batch.pick(untaken)
             if index is not None:
-                choice = self._decode(batch.candidates[index])
+                choice = decoded[index]
                 if self.debug_log:
                     self._log_pick(choice, batch)
                 return choice
@@ -270,21 +272,31 @@ class BayesOptSearcher(Searcher):
             gp.diagonal, incumbent, size, self._batch_context(),
             float(np.min(y_raw[levels == self._r(level)])))
         self._batch_scale = (y_mean, y_std)  # what the batch's normalised values mean
-        index = batch.pick(lambda i: self._untaken(candidates[i], taken))
+        untaken, decoded = self._untaken_test(candidates, taken)
+        index = batch.pick(untaken)
         if index is None:
             self._batch = None
-            row = next((row for row in others if self._untaken(row, taken)), None)
-            return self._distinct_random() if row is None else self._decode(row)
-        choice = self._decode(candidates[index])
+            untaken, decoded = self._untaken_test(others, taken)
+            row = next((i for i in range(len(others)) if untaken(i)), None)
+            return self._distinct_random() if row is None else decoded[row]
+        choice = decoded[index]
         if self.debug_log:
             self._log(choice, batch.picked_ei, float(mean[index]), batch.picked_std, incumbent,
                       batch.best, y_mean, y_std, level, len(x), refitted)
         return choice
 
-    def _untaken(self, encoded: np.ndarray, taken: set[tuple[Any, ...]]) -> bool:
-        """Whether no pending trial runs and no observed one ran this configuration."""
-        key = self._key(encoded)
-        return key not in taken and key not in self._observed
+    def _untaken_test(self, candidates: np.ndarray, taken: set[tuple[Any, ...]]
+                      ) -> tuple[Callable[[int], bool], dict[int, dict[str, Any]]]:
+        """A test of whether no pending trial runs and no observed one ran candidate ``i``'s
+        configuration, and the configurations it decoded on the way (by index)."""
+        decoded: dict[int, dict[str, Any]] = {}
+
+        def untaken(i: int) -> bool:
+            config = decoded[i] = self._decode(candidates[i])
+            key = tuple(sorted(config.items()))
+            return key not in taken and key not in self._observed
+
+        return untaken, decoded
 
     def _batch_context(self) -> tuple[Any, ...]:
         """What a batch of proposals depends on besides the data: the level EI is taken at
