@@ -171,6 +171,13 @@ class Searcher(ABC):
 
     # ------------------------------------------------------------------ the inbox
     def _post(self, operation: str, *args: Any) -> None:
+        if not self._inbox and self._lock.acquire(blocking=False):
+            try:  # nothing queued and no other thread inside: apply it now
+                getattr(self, f"_apply_{operation}")(*args)
+            finally:
+                self._lock.release()
+            self._drain()  # what other threads queued meanwhile
+            return
         self._inbox.append((operation, args))
         self._drain()
 

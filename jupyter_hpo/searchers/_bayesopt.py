@@ -185,8 +185,10 @@ class BayesOptSearcher(Searcher):
         r = self.level(result)
         if r is None:
             return
-        for level in self._levels():
-            if r >= level and (trial_id, level) not in self.data:
+        for level in self._levels():  # ascending
+            if r < level:
+                break
+            if (trial_id, level) not in self.data:
                 self._add((trial_id, level), config, loss)
 
     def _add(self, key: tuple[int, float | None], config: dict[str, Any], loss: float) -> None:
