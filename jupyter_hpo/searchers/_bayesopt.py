@@ -55,9 +55,7 @@ from ._options import check_bool, check_choice, check_float, check_int
 from ._proposal_batch import ProposalBatch
 
 _REFINE_STARTS = 3
-_REFINE_ROUNDS = 4  # each tries steps of three sizes (8 rounds of one size before)
-_REFINE_STEP = 0.1  # the first step of the coordinate search, in the unit cube
-_REFINE_SCALES = (1.0, 0.25, 0.0625)  # the sizes tried per round, relative to the step
+_REFINE_ROUNDS = 8
 _MIN_AT_TARGET = 5
 _FIT_POINTS = 150  # hyperparameters are fitted on at most this many observations
 _MAX_DATA = 128  # with Hyperband the model conditions on at most this many observations,
@@ -435,32 +433,28 @@ class BayesOptSearcher(Searcher):
 
     def _refine(self, gp: GaussianProcess, candidates: np.ndarray, ei: np.ndarray,
                 level: float | None, incumbent: float) -> np.ndarray:
-        """Coordinate search from the best few candidates over the numeric columns: try steps
-        of three sizes up and down along each, take the best move and go on at its size, or
-        go on finer than all three when none helps. Returns the points it ends at."""
+        """Coordinate search from the best few candidates over the numeric columns: try a
+        step up and down along each, take the best move, halve the step when none helps.
+        Returns the points it ends at."""
         if not self._numeric:
             return candidates[:0]
         starts = np.argsort(-ei, kind="stable")[:_REFINE_STARTS]
         points, values = candidates[starts].copy(), ei[starts].copy()
-        steps = np.full(len(points), _REFINE_STEP)
+        steps = np.full(len(points), 0.1)
         d = len(self._numeric)
-        scales = np.repeat(_REFINE_SCALES, 2 * d)  # the scale of each move
-        moves = np.tile(np.concatenate([np.eye(d), -np.eye(d)]), (len(_REFINE_SCALES), 1)) \
-            * scales[:, None]
-        per = len(moves)
         for _ in range(_REFINE_ROUNDS):
-            trial = np.repeat(points, per, axis=0)
+            trial = np.repeat(points, 2 * d, axis=0)
+            moves = np.concatenate([np.eye(d), -np.eye(d)])
             trial[:, self._numeric] += np.tile(moves, (len(points), 1)) \
-                * np.repeat(steps, per)[:, None]
+                * np.repeat(steps, 2 * d)[:, None]
             trial = self._snap(trial)
-            gains = self._ei(gp, trial, level, incumbent).reshape(len(points), per)
+            gains = self._ei(gp, trial, level, incumbent).reshape(len(points), 2 * d)
             best = np.argmax(gains, axis=1)
             for i, j in enumerate(best):
                 if gains[i, j] > values[i]:
-                    points[i], values[i] = trial[i * per + j], gains[i, j]
-                    steps[i] *= scales[j]
+                    points[i], values[i] = trial[i * 2 * d + j], gains[i, j]
                 else:
-                    steps[i] *= _REFINE_SCALES[-1] / 2
+                    steps[i] /= 2
         return points
 
     def _snap(self, encoded: np.ndarray) -> np.ndarray:

@@ -21,9 +21,6 @@ KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum", "exp-decay-combined
 _DELTA_KINDS = ("exp-decay-combined", "exp-decay-delta1")
 _SQRT5 = math.sqrt(5.0)
 _EPS_R = 1e-6
-_FIT_FTOL = 1e-5  # L-BFGS-B stops when an iteration gains less than this share of the
-# objective (about 1e-3 nats for a hundred observations); scipy's default 2e-9 took half
-# again as many evaluations for no change in the fitted model that matters
 
 
 class Scratch:
@@ -367,7 +364,7 @@ class GaussianProcess:
         for start in starts:
             result = minimize(self._objective, start, args=(xs, ys), jac=True,
                               method="L-BFGS-B", bounds=self.kernel.bounds,
-                              options={"maxiter": 50, "ftol": _FIT_FTOL})
+                              options={"maxiter": 50})
             if np.isfinite(result.fun) and result.fun < best_value:
                 best_value, best_theta = float(result.fun), result.x
         self.kernel.theta = np.asarray(best_theta, dtype=float)
