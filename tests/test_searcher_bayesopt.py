@@ -115,6 +115,29 @@ def test_marginal_likelihood_gradients_match_finite_differences(kernel, has_reso
     np.testing.assert_allclose(analytic, numeric, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("kernel", ["matern52", "matern52-res-warp"])
+def test_marginal_likelihood_is_the_textbook_value_whatever_the_work_arrays_held(kernel):
+    """The objective reuses the GP's work arrays (kernel, gradient, inverse): evaluations on
+    data of other sizes, in any order, and predictions in between must not leak into it."""
+    rng = np.random.default_rng(5)
+    gp = GaussianProcess(Kernel(kernel, 2, True))
+    theta = gp.kernel.initial + rng.normal(0.0, 0.3, len(gp.kernel.initial))
+    data = [(rng.random((n, 3)), rng.normal(size=n)) for n in (30, 12, 45)]
+    first = [gp._objective(theta, x, y) for x, y in data]
+    gp.condition(*data[2])
+    gp.predict(rng.random((200, 3)))
+    for (x, y), (value, gradient) in zip(reversed(data), reversed(first)):
+        again, again_gradient = gp._objective(theta, x, y)
+        noise = gp.kernel.part("noise", theta)[0]
+        k = gp.kernel(x, x, theta) + (noise + 1e-8) * np.eye(len(x))
+        deviation = (theta - gp.kernel.initial) / gp.kernel.prior_sd
+        expected = (0.5 * y @ np.linalg.solve(k, y) + 0.5 * np.linalg.slogdet(k)[1]
+                    + 0.5 * len(x) * np.log(2 * np.pi) + 0.5 * np.sum(deviation ** 2))
+        assert again == pytest.approx(expected, rel=1e-9)
+        assert again == value
+        np.testing.assert_array_equal(again_gradient, gradient)
+
+
 def test_fit_gives_an_irrelevant_input_a_longer_lengthscale_and_predicts_well():
     rng = np.random.default_rng(0)
     x = rng.random((40, 2))
