@@ -229,6 +229,27 @@ def test_a_read_only_file_can_be_read_and_every_write_is_refused(shared_folder):
     assert digest(path) == before
 
 
+def test_a_read_only_file_without_tables_reads_as_no_studies(shared_folder):
+    """An empty file (or one whose creator has not committed the schema yet) that this process
+    cannot write: no studies, as when there is no file, not an SQL error."""
+    path = shared_folder / "empty.db"
+    path.touch()
+    os.chmod(path, 0o644)
+
+    def read(p):
+        storage = SQLiteStorage(p)
+        try:
+            storage.load_study("study-1")
+        except StorageError as exc:
+            missing = str(exc)
+        return storage.read_only, storage.list_studies(), storage.find_study("x"), missing
+
+    read_only, studies, found, missing = unprivileged(read, str(path))
+    assert read_only and studies == [] and found is None
+    assert "study-1" in missing and "no such table" not in missing
+    assert path.stat().st_size == 0
+
+
 def test_a_file_in_a_read_only_folder_can_be_read(shared_folder):
     path = shared_folder / "studies.db"
     fill(path)

@@ -205,7 +205,8 @@ class SQLiteFile:
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection | None]:
-        """A connection to read with (``None``: a read-only storage with no file)."""
+        """A connection to read with (``None``: a read-only storage with no file, or a file
+        without tables yet: empty, or another process has not committed its schema)."""
         self._check_identity()
         if self._identity is None:
             yield None
@@ -216,7 +217,12 @@ class SQLiteFile:
                 check_same_thread=False)
             try:
                 conn.row_factory = sqlite3.Row
-                yield conn
+                if self.read_only and conn.execute(
+                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'"
+                ).fetchone() is None:
+                    yield None  # a writable storage made its schema when it opened the file
+                else:
+                    yield conn
             finally:
                 conn.close()
         except sqlite3.Error as exc:
