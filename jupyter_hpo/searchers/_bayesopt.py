@@ -295,7 +295,7 @@ class BayesOptSearcher(Searcher):
 
         def untaken(i: int) -> bool:
             config = decoded[i] = self._decode(candidates[i])
-            key = tuple(sorted(config.items()))
+            key = _config_key(config)
             return key not in taken and key not in self._observed
 
         return untaken, decoded
@@ -524,7 +524,7 @@ class BayesOptSearcher(Searcher):
 
     def _key(self, encoded: np.ndarray) -> tuple[Any, ...]:
         """What makes two encoded configurations the same configuration."""
-        return tuple(sorted(self._decode(encoded).items()))
+        return _config_key(self._decode(encoded))
 
     def _r(self, level: float | None) -> float:
         """The resource normalised to [0, 1] on a log scale (-1 with FIFO)."""
@@ -578,3 +578,8 @@ class BayesOptSearcher(Searcher):
                  f"(predicted {predicted:.4g} +- {std * y_std:.3g}); lengthscales "
                  f"{np.array2string(kernel.part('lengthscales'), precision=3)}, noise "
                  f"{kernel.noise * y_std ** 2:.3g}")
+
+
+def _config_key(config: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two decoded configurations the same configuration."""
+    return tuple(sorted(config.items()))
