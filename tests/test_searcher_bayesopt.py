@@ -19,7 +19,15 @@ from searcher_harness import (
 )
 
 from jupyter_hpo.searchers import make_searcher
-from jupyter_hpo.searchers._gp import KERNELS, GaussianProcess, Kernel, matern52
+from jupyter_hpo.searchers._gp import (
+    KERNELS,
+    GaussianProcess,
+    Kernel,
+    cholesky_lower,
+    cholesky_solve,
+    matern52,
+    solve_lower,
+)
 
 HYPERBAND_LEVELS = [1, 3, 9, 27]
 
@@ -182,6 +190,29 @@ def test_kriging_believer_keeps_the_mean_and_shrinks_the_uncertainty_at_pending_
     before, after = gp.predict(pending)[1][0], fantasy.predict(pending)[1][0]
     assert after < 0.5 * before and after <= np.sqrt(gp.kernel.noise)  # one noisy observation
     assert np.all(fantasy.predict(elsewhere)[1] <= gp.predict(elsewhere)[1] + 1e-9)
+
+
+
+def test_lapack_helpers_give_scipys_results_bit_for_bit_and_refuse_non_finite_input():
+    """The GP calls LAPACK directly (scipy's wrappers cost more than a small solve): the
+    factor, triangular solves in either memory order, and Cholesky solves are scipy's own."""
+    from scipy.linalg import cho_solve, cholesky, solve_triangular
+
+    rng = np.random.default_rng(4)
+    x = rng.random((40, 3))
+    k = matern52(x, x, np.full(3, 0.4))[0] + 1e-3 * np.eye(40)
+    factor = cholesky_lower(k.copy())
+    assert np.array_equal(factor, cholesky(k, lower=True))
+    b = rng.normal(size=(40, 7))
+    for layout in (np.asfortranarray(factor), np.ascontiguousarray(factor)):
+        assert np.array_equal(solve_lower(layout, b),
+                              solve_triangular(layout, b, lower=True, check_finite=False))
+    assert np.array_equal(cholesky_solve(factor, b[:, 0]), cho_solve((factor, True), b[:, 0]))
+    with pytest.raises(np.linalg.LinAlgError, match="positive definite"):
+        cholesky_lower(k - 2 * np.eye(40))
+    k[3, 5] = k[5, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        cholesky_lower(k)
 
 
 # ---------------------------------------------------------------- protocol

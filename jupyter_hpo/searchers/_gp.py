@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy.linalg import cho_solve, cholesky, lapack, solve_triangular
+from scipy.linalg import lapack
 from scipy.optimize import minimize
 
 KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum", "exp-decay-combined",
@@ -88,6 +88,39 @@ def ard_contract(scaled: np.ndarray, q: np.ndarray) -> np.ndarray:
     array: the squared differences' part of the lengthscale gradients."""
     sums = q.sum(axis=1) + q.sum(axis=0)
     return (scaled * scaled).T @ sums - 2.0 * np.einsum("id,id->d", scaled, q @ scaled)
+
+
+def cholesky_lower(a: np.ndarray) -> np.ndarray:
+    """The lower Cholesky factor of ``a`` (LAPACK ``potrf``, as ``scipy.linalg.cholesky``
+    computes it, without its wrappers' overhead, which a small matrix feels); raises
+    ``LinAlgError`` when ``a`` is not positive definite, ``ValueError`` when not finite."""
+    factor, info = lapack.dpotrf(a, lower=True, clean=True)
+    if info == 0 and np.all(np.isfinite(np.diag(factor))):  # a non-finite entry spreads there
+        return factor
+    if info != 0 and np.all(np.isfinite(a)):
+        raise np.linalg.LinAlgError(f"not positive definite (potrf info {info})")
+    raise ValueError("the covariance matrix has a NaN or infinite entry")
+
+
+def solve_lower(factor: np.ndarray, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
+    """``factor^-1 b`` for a lower-triangular ``factor`` (LAPACK ``trtrs`` called the way
+    ``scipy.linalg.solve_triangular`` calls it, so the results are the same bits)."""
+    if factor.flags.f_contiguous:
+        x, info = lapack.dtrtrs(factor, b, lower=True, overwrite_b=overwrite_b)
+    else:  # the transposed system, as trtrs expects Fortran order
+        x, info = lapack.dtrtrs(factor.T, b, lower=False, trans=1, overwrite_b=overwrite_b)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"singular triangular factor (trtrs info {info})")
+    return x
+
+
+def cholesky_solve(factor: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``A^-1 b`` from ``A``'s lower Cholesky ``factor`` (LAPACK ``potrs``, as
+    ``scipy.linalg.cho_solve``)."""
+    x, info = lapack.dpotrs(factor, b, lower=True)
+    if info != 0:
+        raise ValueError(f"illegal argument to potrs (info {info})")
+    return x
 
 
 class Kernel:
@@ -413,13 +446,12 @@ class GaussianProcess:
         jitter = 1e-8
         while True:
             try:
-                self.factor = cholesky(k + (self.kernel.noise + jitter) * np.eye(len(x)),
-                                       lower=True)
+                self.factor = cholesky_lower(k + (self.kernel.noise + jitter) * np.eye(len(x)))
                 break
             except np.linalg.LinAlgError:
                 jitter *= 10
         self.diagonal = self.kernel.noise + jitter
-        self.alpha = cho_solve((self.factor, True), y)
+        self.alpha = cholesky_solve(self.factor, y)
 
     def fitted_mean(self) -> np.ndarray:
         """Posterior mean at the training inputs, without a kernel evaluation:
@@ -437,8 +469,7 @@ class GaussianProcess:
         the work arrays, valid until the next prediction (copy what is kept)."""
         cross = self.kernel.cross(x, self.x, self.scratch)
         mean = cross @ self.alpha
-        factors = solve_triangular(self.factor, cross.T, lower=True, check_finite=False,
-                                   overwrite_b=True)
+        factors = solve_lower(self.factor, cross.T, overwrite_b=True)
         variance = np.maximum(self.kernel.diag(x) - np.einsum("ij,ij->j", factors, factors),
                               1e-12)
         return mean, variance, factors
@@ -448,12 +479,12 @@ class GaussianProcess:
         the mean is unchanged, the uncertainty around ``x`` shrinks. The Cholesky factor grows
         by a block instead of being recomputed."""
         cross = self.kernel(self.x, x)
-        below = solve_triangular(self.factor, cross, lower=True, check_finite=False)
+        below = solve_lower(self.factor, cross)
         corner = self.kernel(x, x) + self.diagonal * np.eye(len(x)) - below.T @ below
         jitter = 1e-10
         while True:
             try:
-                tail = cholesky(corner + jitter * np.eye(len(x)), lower=True)
+                tail = cholesky_lower(corner + jitter * np.eye(len(x)))
                 break
             except np.linalg.LinAlgError:
                 jitter *= 10
@@ -464,5 +495,5 @@ class GaussianProcess:
         copy.factor = np.block([[self.factor, np.zeros((len(self.x), len(x)))],
                                 [below.T, tail]])
         copy.diagonal = self.diagonal
-        copy.alpha = cho_solve((copy.factor, True), copy.y)
+        copy.alpha = cholesky_solve(copy.factor, copy.y)
         return copy
