@@ -9,8 +9,9 @@ import numpy as np
 from searcher_harness import mixed_loss, mixed_space
 
 from jupyter_hpo.searchers import make_searcher
-from jupyter_hpo.searchers._bayesopt import _KEEP_BEST, _MAX_DATA
+from jupyter_hpo.searchers._bayesopt import _FIT_POINTS_MULTI, _KEEP_BEST, _MAX_DATA
 from jupyter_hpo.searchers._bayesopt_parts import summary_rows
+from jupyter_hpo.searchers._gp import GaussianProcess
 from jupyter_hpo.space import Int, Real, Space
 
 LEVELS = [1, 3, 9, 27]
@@ -47,6 +48,33 @@ def test_the_model_conditions_on_a_bounded_summary_that_keeps_the_best_of_each_l
         assert kept[:_KEEP_BEST] == at_level[:_KEEP_BEST]
     # every result at the highest level fits in, so all 50 are kept
     assert int(np.sum(x[:, -1] == searcher._r(9.0))) == 50
+
+
+
+def test_hyperparameters_are_fitted_on_a_stable_subset_and_the_model_conditions_on_all(
+        monkeypatch):
+    """With Hyperband the fit (cubic in its rows, ~20 evaluations) sees at most
+    _FIT_POINTS_MULTI of the summary's rows, those of lowest random rank, so consecutive fits
+    share most of them; the posterior still conditions on the whole summary."""
+    fitted: list[tuple[int, np.ndarray]] = []
+    fit = GaussianProcess.fit
+
+    def recording(self, x, y, rng, restarts=0, subset=None):
+        fitted.append((len(x), x if subset is None else x[subset]))
+        return fit(self, x, y, rng, restarts=restarts, subset=subset)
+
+    monkeypatch.setattr(GaussianProcess, "fit", recording)
+    searcher = _observed(150)
+    searcher.suggest(150)
+    rows, used = fitted[-1]
+    assert rows == _MAX_DATA and len(used) == _FIT_POINTS_MULTI < _MAX_DATA
+    assert len(searcher._gp.x) == _MAX_DATA
+    n = len(searcher.data)
+    summary = summary_rows(searcher._ys[:n], searcher._rs[:n], searcher._ranks[:n], _MAX_DATA,
+                           _KEEP_BEST)
+    lowest = np.sort(summary[np.argsort(searcher._ranks[summary], kind="stable")]
+                     [:_FIT_POINTS_MULTI])
+    assert np.array_equal(used[:, :-1], searcher._xs[lowest])
 
 
 def test_small_data_is_kept_whole():

@@ -58,7 +58,8 @@ from ._proposal_batch import ProposalBatch
 _REFINE_STARTS = 3
 _REFINE_ROUNDS = 8
 _MIN_AT_TARGET = 5
-_FIT_POINTS = 150  # hyperparameters are fitted on at most this many observations
+_FIT_POINTS = 150  # hyperparameters are fitted on at most this many observations,
+_FIT_POINTS_MULTI = 64  # with Hyperband on at most this many (of the at most _MAX_DATA)
 _MAX_DATA = 128  # with Hyperband the model conditions on at most this many observations,
 _KEEP_BEST = 16  # among them the best this many at each rung level
 _MAX_FINAL_DATA = 400  # without Hyperband, at most this many final results (the 100 best and
@@ -394,8 +395,9 @@ class BayesOptSearcher(Searcher):
             self._fitted_at_max = at_max
             # random restarts on the first fit and every tenth, warm starts from the last fit
             subset = None
-            if len(x) > _FIT_POINTS:
-                subset = np.sort(np.argsort(ranks, kind="stable")[:_FIT_POINTS])
+            limit = _FIT_POINTS if self.resource is None else _FIT_POINTS_MULTI
+            if len(x) > limit:
+                subset = np.sort(np.argsort(ranks, kind="stable")[:limit])
             restarts = 2 if self._fits == 0 else int(self._fits % 10 == 0)
             self._gp.fit(x, y, self.rng, restarts=restarts, subset=subset)
             self._fitted_at, self._fits = n, self._fits + 1
