@@ -50,7 +50,6 @@ import numpy as np
 from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
 from ._bayesopt_parts import expected_improvement, snap_table, summary_rows
-from ._blas_threads import one_blas_thread
 from ._gp import KERNELS, GaussianProcess, Kernel
 from ._options import check_bool, check_choice, check_float, check_int
 from ._proposal_batch import ProposalBatch
@@ -220,8 +219,7 @@ class BayesOptSearcher(Searcher):
         if len(self._trials) < max(self.num_init_random, 2) \
                 or not any(self._trusted(level) for level in self._counts):
             return self._distinct_random()
-        with one_blas_thread():
-            return self._propose()
+        return self._propose()
 
     def _propose(self) -> dict[str, Any] | None:
         """The next pick of the current batch of proposals while it is valid, else a fresh
