@@ -28,6 +28,7 @@ import argparse
 import functools
 import heapq
 import itertools
+import json
 import math
 import multiprocessing
 import platform
@@ -597,6 +598,22 @@ def default_line(v: dict[str, Any]) -> str:
             f"random search's final regret {_when(v['reach'])}{kind}.")
 
 
+def write_finals(path: Path, traces: dict[tuple[str, str], list[list[tuple[float, float]]]],
+                 budgets: dict[str, float]) -> None:
+    """Each run's final regret and its regret at 0.3 of the budget, by benchmark, method and
+    seed (runs come back in seed order), as JSON."""
+    finals: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for (name, method), runs in traces.items():
+        bench = load_benchmark(name)
+        scale, sign = random_stats(name)[0], 1.0 if bench.mode == "min" else -1.0
+        finals.setdefault(name, {})[method] = {
+            fraction: [regret_at(trace, share * budgets[name], bench.optimum, scale, sign)
+                       for trace in runs]
+            for fraction, share in (("final", 1.0), ("at_0.3", 0.3))}
+    path.write_text(json.dumps(finals, indent=1))
+    print(f"Per-seed regrets: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -615,6 +632,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the suggest() timing table")
     parser.add_argument("--markdown", default=None, metavar="FILE",
                         help="also write the per-benchmark tables and the aims to FILE")
+    parser.add_argument("--finals", default=None, metavar="FILE",
+                        help="write each seed's final regret and its regret at 0.3 of the "
+                             "budget as JSON to FILE (benchmark -> method -> lists by seed), "
+                             "for standard errors and paired comparisons")
     args = parser.parse_args(argv)
     unknown = [m for m in args.methods or () if m not in ALL_METHODS]
     if unknown:
@@ -662,6 +683,8 @@ def main(argv: list[str] | None = None) -> int:
             if left[name] == 0:  # print each benchmark as soon as all its runs are in
                 report(name, methods, traces, budgets[name], units, len(seeds), curves, grids,
                        verdicts, out)
+    if args.finals:
+        write_finals(Path(args.finals), traces, budgets)
     print(f"\nSimulation wall time: {time.perf_counter() - started:.0f} s on {args.jobs} "
           f"processes; per method (all benchmarks and seeds): "
           + ", ".join(f"{m} {s:.0f} s" for m, s in cost.items()))

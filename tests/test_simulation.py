@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -151,11 +152,12 @@ def test_table_benchmark_replays_under_hyperband_and_round_trips_through_npz(tmp
             assert report["loss"] == float(curves[row, report["epoch"] - 1])
 
 
-def test_quick_benchmark_prints_the_regret_table(tmp_path):
+def test_quick_benchmark_prints_the_regret_table_and_writes_per_seed_regrets(tmp_path):
     root = Path(__file__).resolve().parent.parent
-    markdown = tmp_path / "sq.md"
+    markdown, finals = tmp_path / "sq.md", tmp_path / "finals.json"
     done = subprocess.run([sys.executable, str(root / "benchmarks" / "search_quality.py"),
-                           "--quick", "--jobs", "1", "--markdown", str(markdown)],
+                           "--quick", "--jobs", "1", "--markdown", str(markdown),
+                           "--finals", str(finals)],
                           capture_output=True, text=True, cwd=root, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "| method | 0.05 budget |" in done.stdout
@@ -165,6 +167,13 @@ def test_quick_benchmark_prints_the_regret_table(tmp_path):
     saved = markdown.read_text()
     assert "### branin-mf: normalised regret" in saved and "| random (FIFO) |" in saved
     assert "Machine:" not in saved
+    per_seed = json.loads(finals.read_text())  # one seed: its regrets are the table's last column
+    regrets = per_seed["branin-mf"]["random (FIFO)"]
+    assert len(regrets["final"]) == len(regrets["at_0.3"]) == 1
+    assert 0 <= regrets["final"][0] <= regrets["at_0.3"][0] <= 1
+    row = next(line for line in saved.split("### branin-mf")[1].splitlines()
+               if line.startswith("| random (FIFO) |"))
+    assert float(row.strip("| ").split("|")[-1]) == pytest.approx(regrets["final"][0], abs=1e-4)
 
 
 def test_benchmark_rejects_an_unknown_method():
