@@ -598,6 +598,15 @@ def default_line(v: dict[str, Any]) -> str:
             f"random search's final regret {_when(v['reach'])}{kind}.")
 
 
+def _one_blas_thread() -> None:
+    """Each worker process computes with one BLAS thread: the simulated studies already run
+    side by side, and OpenBLAS's threads spinning on top of them made a run several times
+    slower (and its GP results differ in the last bits from one-thread runs)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def write_finals(path: Path, traces: dict[tuple[str, str], list[list[tuple[float, float]]]],
                  budgets: dict[str, float]) -> None:
     """Each run's final regret and its regret at 0.3 of the budget, by benchmark, method and
@@ -672,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts: dict[str, dict[str, Any]] = {}
     out = Markdown()
     left = {name: sum(1 for task in tasks if task[0] == name) for name in names}
-    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+    with multiprocessing.get_context("fork").Pool(args.jobs, initializer=_one_blas_thread) as pool:
         for name, method, seed, trace, seconds in pool.imap(_task, tasks):
             traces.setdefault((name, method), []).append(trace)
             cost[method] += seconds
