@@ -25,6 +25,7 @@ from jupyter_hpo.searchers._gp import (
     Kernel,
     cholesky_lower,
     cholesky_solve,
+    jittered_cholesky,
     matern52,
     solve_lower,
 )
@@ -210,6 +211,10 @@ def test_lapack_helpers_give_scipys_results_bit_for_bit_and_refuse_non_finite_in
     assert np.array_equal(cholesky_solve(factor, b[:, 0]), cho_solve((factor, True), b[:, 0]))
     with pytest.raises(np.linalg.LinAlgError, match="positive definite"):
         cholesky_lower(k - 2 * np.eye(40))
+    # a matrix short of positive definite factorises once the jitter has grown enough
+    factor, jitter = jittered_cholesky(-1e-7 * np.eye(4), 0.0, 1e-10)
+    assert jitter == pytest.approx(1e-6)
+    np.testing.assert_allclose(factor @ factor.T, (jitter - 1e-7) * np.eye(4))
     k[3, 5] = k[5, 3] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         cholesky_lower(k)

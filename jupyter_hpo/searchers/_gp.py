@@ -102,6 +102,19 @@ def cholesky_lower(a: np.ndarray) -> np.ndarray:
     raise ValueError("the covariance matrix has a NaN or infinite entry")
 
 
+
+def jittered_cholesky(a: np.ndarray, diagonal: float, jitter: float
+                      ) -> tuple[np.ndarray, float]:
+    """The lower Cholesky factor of ``a + (diagonal + jitter) I``, the jitter growing tenfold
+    until the matrix factorises; and the jitter that did."""
+    eye = np.eye(len(a))
+    while True:
+        try:
+            return cholesky_lower(a + (diagonal + jitter) * eye), jitter
+        except np.linalg.LinAlgError:
+            jitter *= 10
+
+
 def solve_lower(factor: np.ndarray, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
     """``factor^-1 b`` for a lower-triangular ``factor`` (LAPACK ``trtrs`` called the way
     ``scipy.linalg.solve_triangular`` calls it, so the results are the same bits)."""
@@ -443,13 +456,7 @@ class GaussianProcess:
         """Use data ``x, y`` with the current hyperparameters."""
         self.x, self.y = x, y
         k = self.kernel(x, x)
-        jitter = 1e-8
-        while True:
-            try:
-                self.factor = cholesky_lower(k + (self.kernel.noise + jitter) * np.eye(len(x)))
-                break
-            except np.linalg.LinAlgError:
-                jitter *= 10
+        self.factor, jitter = jittered_cholesky(k, self.kernel.noise, 1e-8)
         self.diagonal = self.kernel.noise + jitter
         self.alpha = cholesky_solve(self.factor, y)
 
@@ -481,13 +488,7 @@ class GaussianProcess:
         cross = self.kernel(self.x, x)
         below = solve_lower(self.factor, cross)
         corner = self.kernel(x, x) + self.diagonal * np.eye(len(x)) - below.T @ below
-        jitter = 1e-10
-        while True:
-            try:
-                tail = cholesky_lower(corner + jitter * np.eye(len(x)))
-                break
-            except np.linalg.LinAlgError:
-                jitter *= 10
+        tail, _ = jittered_cholesky(corner, 0.0, 1e-10)
         copy = GaussianProcess(self.kernel)
         copy.scratch = self.scratch  # one proposal at a time uses either
         copy.x = np.vstack([self.x, x])
