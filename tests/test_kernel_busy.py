@@ -9,6 +9,7 @@ runs - a widget click on the shell channel, a ``kernel_info_request`` on the con
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import time
@@ -39,6 +40,11 @@ class Iopub:
         self.kc, self.messages = kc, []
 
     def read(self, seconds: float) -> None:
+        """Read messages for ``seconds`` (0: until one came or 0.05 s passed)."""
+        if seconds == 0:
+            with contextlib.suppress(queue.Empty):
+                self.messages.append(self.kc.get_iopub_msg(timeout=0.05))
+            return
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
@@ -46,7 +52,9 @@ class Iopub:
             except queue.Empty:
                 pass
 
-    def wait_for(self, what: str, predicate, timeout: float = 30) -> dict:
+    def wait_for(self, what: str, predicate, timeout: float = 30, step: float = 0.1) -> dict:
+        """The first message so far that matches; reads more, ``step`` seconds at a time (0:
+        one message at a time), until one does."""
         deadline = time.monotonic() + timeout
         start = 0
         while True:
@@ -57,7 +65,7 @@ class Iopub:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no iopub message {what} within {timeout}s; statuses: "
                                      f"{self.statuses()[-8:]}")
-            self.read(0.1)
+            self.read(step)
 
     def statuses(self) -> list[tuple[str, str, str]]:
         """(state, parent msg_type, parent msg_id) of every status message so far."""
@@ -151,6 +159,22 @@ def test_a_widget_click_during_the_cell_keeps_the_kernel_busy(kernel):
     iopub.wait_for("from the click's handler", lambda m: m["msg_type"] == "comm_msg" and
                    "applied trial" in str(m["content"]["data"].get("state", {})))
     # ... and the kernel says busy again at once: the cell still runs
+    assert_busy_for(iopub, cell_id, after=done)
+    end_cell(kc, iopub, cell_id)
+
+
+def test_a_request_answered_while_the_dashboard_is_built_keeps_the_kernel_busy(kernel):
+    # a browser tab may connect at any moment of the cell: here, as soon as the cell's first
+    # widget exists, before the dashboard is shown and the study waited for
+    kc = kernel
+    iopub = Iopub(kc)
+    cell_id = kc.execute(CELL)
+    iopub.wait_for("opening the cell's first widget", lambda m: m["msg_type"] == "comm_open"
+                   and m["parent_header"].get("msg_id") == cell_id, step=0)
+    request = kc.session.msg("kernel_info_request", {})
+    kc.control_channel.send(request)
+    done = iopub.wait_for("answering kernel_info",
+                          is_status("idle", request["header"]["msg_id"]))
     assert_busy_for(iopub, cell_id, after=done)
     end_cell(kc, iopub, cell_id)
 

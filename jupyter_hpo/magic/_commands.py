@@ -49,7 +49,10 @@ class LineCommands:
         if command == "stop":
             self._stop(name, args.trial, args.storage)
         elif command == "wait":
-            self._join(self._run(name))
+            from ..widgets.kernel_poll import keeping_kernel_busy
+
+            with keeping_kernel_busy():  # the final drawing too
+                self._join(self._run(name))
         elif command == "delete":
             self._delete(name, args.storage)
         elif command == "show":

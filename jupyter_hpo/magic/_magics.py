@@ -110,6 +110,14 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                 and not self.runs[args.name].study.done:
             raise UsageError(f"a study named {args.name!r} is still running: stop it with "
                              f"`%hpo stop {args.name}` or pick another --name")
+        from ..widgets.kernel_poll import keeping_kernel_busy
+
+        with keeping_kernel_busy():  # from showing the dashboard to the final drawing
+            self._run_cell(args, cell)
+
+    def _run_cell(self, args: Any, cell: str) -> None:
+        """Build the cell's study, show its dashboard, start it and (unless --background)
+        wait for it."""
         source = self.shell.transform_cell(cell) if self.shell else cell
         # Setting up (imports, storage, the dashboard) is not interrupted half-way: an
         # interrupt meanwhile is kept and acted on once the study is in a consistent state.

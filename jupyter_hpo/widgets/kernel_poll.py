@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["serving_ui_events"]
+__all__ = ["keeping_kernel_busy", "serving_ui_events"]
 
 _HANDLED_AT_ONCE = frozenset({"comm_msg"})
 
@@ -133,8 +133,10 @@ class _BusyWhileWaiting:
         self.active = False
 
     def install(self) -> None:
+        """Wrap the kernel's status publishing, unless it is wrapped already (nested use)."""
         original = getattr(self.kernel, "_publish_status", None)
-        if not callable(original) or self.msg_id is None:
+        if not callable(original) or self.msg_id is None \
+                or isinstance(getattr(original, "__self__", None), _BusyWhileWaiting):
             return
         self.original = original
         self.kernel._publish_status = self.publish
@@ -182,6 +184,27 @@ def _current_kernel() -> Any | None:
 
 
 @contextlib.contextmanager
+def keeping_kernel_busy() -> Iterator[None]:
+    """While the block runs, the kernel shows busy for the executing request, whatever other
+    requests it answers in other threads meanwhile (see the module's docstring).
+
+    ``%%hpo`` holds it from its first line to its last, so that the time between showing the
+    dashboard and waiting for the study, and the final drawing, are covered too. Nested uses
+    are no-ops; outside a kernel it does nothing.
+    """
+    kernel = _current_kernel()
+    if kernel is None or not callable(getattr(kernel, "get_parent", None)):
+        yield
+        return
+    busy = _BusyWhileWaiting(kernel)
+    busy.install()
+    try:
+        yield
+    finally:
+        busy.remove()
+
+
+@contextlib.contextmanager
 def serving_ui_events() -> Iterator[Callable[[float], Any]]:
     """Yield ``poll(timeout)``: wait up to ``timeout`` seconds, serving widget messages.
 
@@ -193,13 +216,9 @@ def serving_ui_events() -> Iterator[Callable[[float], Any]]:
     if stream is None or getattr(stream, "socket", None) is None:
         yield time.sleep
         return
-    busy = _BusyWhileWaiting(kernel)
-    busy.install()
-    try:
+    with keeping_kernel_busy():
         reader = _ShellReader(kernel, stream)
         try:
             yield reader.poll
         finally:
             reader.hand_back()
-    finally:
-        busy.remove()
