@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
@@ -78,11 +79,18 @@ def format_location(message: str, source: str, lineno: int | None, col: int | No
     line = lines[lineno - 1]
     col = max(0, col or 0)
     end = col + 1 if end_col is None or end_col <= col else end_col
-    pad = _shown(line[:col])
-    pad = "".join("\t" if c == "\t" else " " for c in pad) if "\t" in pad else " " * len(pad)
+    pad = "".join("\t" if c == "\t" else " " * _columns(c) for c in _shown(line[:col]))
     pad += " " * (col - len(line))  # past the end of the line (an error at end of input)
-    width = len(_shown(line[col:end])) + max(0, end - max(col, len(line)))
-    return f"{head}\n    {_shown(line)}\n    {pad}{'^' * width}"
+    width = sum(map(_columns, _shown(line[col:end]))) + max(0, end - max(col, len(line)))
+    return f"{head}\n    {_shown(line)}\n    {pad}{'^' * max(width, 1)}"
+
+
+def _columns(char: str) -> int:
+    """How many columns ``char`` takes in a monospaced font: 2 for East Asian wide and
+    full-width characters, 0 for combining marks, else 1 (as Python's own tracebacks count)."""
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
 class StorageError(HPOError):

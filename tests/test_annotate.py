@@ -493,6 +493,19 @@ def test_caret_counts_characters_not_bytes():
     check_location(err, source, 1, "Real(1, 0)")
 
 
+def test_carets_line_up_under_wide_characters_and_combining_marks():
+    # a monospaced font gives East Asian wide characters two columns and combining marks none
+    err = parse_error("名前 = Real(1, 0)\n")
+    _head, echoed, carets = str(err).split("\n")
+    assert echoed == "    名前 = Real(1, 0)"
+    assert carets == "    " + " " * 7 + "^" * 10
+    err = parse_error('label = "e\u0301"; lr = Int(5, 1)\n')  # é as e + combining acute
+    assert str(err).split("\n")[2] == "    " + " " * 18 + "^" * 9  # 19 code points
+    err = parse_error('pet = Categorical("猫", "犬", "猫")\n')  # wide characters under carets
+    _head, echoed, carets = str(err).split("\n")
+    assert carets == "    " + " " * 6 + "^" * (len('Categorical("猫", "犬", "猫")') + 3)
+
+
 def test_errors_are_raised_before_any_code_runs():
     ran = []
     with pytest.raises(HPOSyntaxError):
