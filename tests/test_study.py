@@ -588,6 +588,27 @@ def test_cell_objective_failure_points_at_the_cell_line():
     assert '<hpo-cell>", line 3' in trial.traceback
 
 
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_bad_report_fails_the_trial_with_a_traceback_that_ends_at_the_cell_line(executor):
+    user_ns = {}
+    template = parse_cell("x = Real(0, 1)\nfor epoch in range(1, 3):\n"
+                          "    report(epoch=epoch, score=float('nan') if x > 2 else 'high')\n",
+                          user_ns)
+    study = Study(CellObjective(template, user_ns, None), template.space, metric="score",
+                  mode="max", trials=2, workers=1, seed=0, executor=executor)
+    with pytest.raises(StudyFailedError):
+        study.run()
+    trial = study.trials[0]
+    assert trial.error == ("ReportError: report(): the metric 'score' is 'high' (str), but must "
+                           "be a finite number")
+    lines = trial.traceback.rstrip().splitlines()
+    frames = [line for line in lines if line.startswith("  File ")]
+    # the cell's line is the last frame: report()'s own checks are not shown
+    assert frames[-1] == '  File "<hpo-cell>", line 3, in <module>'
+    assert lines[-1] == f"jupyter_hpo.trial.{trial.error}"
+    assert "jupyter_hpo" not in "".join(lines[:-1])
+
+
 def test_best_trial_stopped_early_keeps_its_variables():
     # A trial stopped early (by the scheduler or, here, the user) can still be the best one;
     # its state where it stopped (``model`` at its next report, epoch 2) must be kept.

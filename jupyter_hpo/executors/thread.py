@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sys
 import threading
 import traceback
 from typing import Any, TextIO
 
+from ..errors import HPOError
 from ..resources import Slot
 from ..trial import (
     Trial,
@@ -113,11 +115,28 @@ def describe_failure(exc: BaseException) -> str:
 
 
 def user_traceback(exc: BaseException, filename: str) -> str:
-    """The traceback from the first frame of the user's code on, so our frames are hidden."""
+    """The traceback from the first frame of the user's code on, so our frames are hidden.
+    For our own errors (``HPOError``: ``report()``'s checks, ...) it also ends at the user's
+    call, since the frames inside jupyter_hpo say nothing the message does not."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != filename:
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+    tb = tb or exc.__traceback__
+    limit = None
+    if isinstance(exc, HPOError):
+        frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(tb)]
+        while frames and _in_package(frames[-1]):
+            frames.pop()
+        limit = len(frames) or None
+    return "".join(traceback.format_exception(type(exc), exc, tb, limit=limit))
+
+
+def _in_package(filename: str) -> bool:
+    """Whether ``filename`` is a module of jupyter_hpo."""
+    return os.path.abspath(filename).startswith(_PACKAGE)
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class _TrialStream:
