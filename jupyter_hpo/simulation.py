@@ -12,6 +12,10 @@ it is mapped to the *nearest recorded configuration*: among the rows whose categ
 equal the configuration's, the one closest in Euclidean distance in the unit cube of the space
 (``Space.to_unit``: log domains log-uniformly, integers by equal-width cells), the lowest row
 index on ties. The known optimum of a table is the best value any row reaches at ``max_t``.
+
+A recorded value that is not a finite number (a diverged training run's NaN) is reported as
+it is, so the simulated trial fails at that epoch with ``report()``'s error, as a real one
+would, and the study goes on; the optimum is taken over the finite values.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from .executors import Executor, TrialHooks, TrialOutcome
+from .executors.thread import describe_failure
 from .options import StudyOptions
 from .records import Direction
 from .schedulers import SCHEDULERS
 from .space import Categorical, Space
 from .study import Study
-from .trial import Trial, TrialStatus, TrialStopped
+from .trial import ReportError, Trial, TrialStatus, TrialStopped
 
 __all__ = ["Benchmark", "SimulatedExecutor", "Simulation", "TableBenchmark", "simulate"]
 
@@ -132,6 +137,9 @@ class Simulation:
         except TrialStopped:
             study.on_finish(trial, TrialOutcome(TrialStatus.STOPPED))
             return
+        except ReportError as exc:  # a value that is not a finite number: the trial fails
+            study.on_finish(trial, TrialOutcome(TrialStatus.FAILED, error=describe_failure(exc)))
+            return
         if trial.status is TrialStatus.PAUSED:
             paused.append((trial, epoch))
         elif epoch >= bench.max_t:
@@ -182,7 +190,13 @@ class TableBenchmark:
         for i, config in enumerate(self.configs):
             groups.setdefault(tuple(config[n] for n in self._categorical), []).append(i)
         self._groups = {key: np.array(rows) for key, rows in groups.items()}
-        final = self.curves[:, -1]
+        if not np.all(np.isfinite(self.seconds)) or np.any(self.seconds < 0):
+            raise ValueError("seconds must hold finite durations >= 0 (the time each epoch "
+                             "took)")
+        final = self.curves[:, -1][np.isfinite(self.curves[:, -1])]
+        if not len(final):
+            raise ValueError(f"no row has a finite {metric} at the last epoch, so the table "
+                             f"has no optimum")
         self.optimum = float(final.min() if Direction.of(mode) is Direction.MIN
                              else final.max())
         self._cache: dict[tuple[Any, ...], int] = {}

@@ -152,6 +152,42 @@ def test_table_benchmark_replays_under_hyperband_and_round_trips_through_npz(tmp
             assert report["loss"] == float(curves[row, report["epoch"] - 1])
 
 
+@pytest.mark.parametrize("scheduler,searcher", [("auto", "auto"), ("hyperband", "bayesopt"),
+                                                ("fifo", "random")])
+def test_a_diverged_row_fails_its_simulated_trials_and_the_study_goes_on(scheduler, searcher):
+    # a recorded NaN (a training run that diverged) fails the trial reporting it, as report()
+    # does in a real trial; the table's optimum is taken over the finite values
+    rng = np.random.default_rng(0)
+    space = Space({"a": Real(0.0, 1.0)})
+    configs = {"a": np.linspace(0.0, 1.0, 40)}
+    curves = configs["a"][:, None] + 1.0 / np.arange(1, 10) + 0.01 * rng.random((40, 9))
+    diverged = (configs["a"] > 0.1) & (configs["a"] < 0.4)  # good early, NaN from epoch 4 on
+    curves[diverged, 3:] = np.nan
+    bench = TableBenchmark(space, configs, curves, np.full((40, 9), 1.0), metric="loss")
+    assert bench.optimum == float(np.nanmin(curves[:, -1]))
+    study = simulate(bench, workers=2, trials=40, seed=0, scheduler=scheduler,
+                     searcher=searcher)
+    assert study.state == "finished" and len(study.trials) == 40
+    failed = [t for t in study.trials if t.status.value == "failed"]
+    assert failed and all(bench.nearest(t.config) in np.flatnonzero(diverged)
+                          for t in failed)
+    for trial in failed:
+        assert trial.error == ("ReportError: report(): the metric 'loss' is nan (float), but "
+                               "must be a finite number")
+        assert [r["epoch"] for r in trial.reports] == [1, 2, 3]
+    assert study.best_trial.status.value != "failed"
+
+
+def test_a_table_without_a_finite_final_value_or_with_bad_durations_is_refused():
+    space = Space({"a": Real(0.0, 1.0)})
+    curves = np.array([[1.0, np.nan], [0.5, np.inf]])
+    with pytest.raises(ValueError, match="no row has a finite loss at the last epoch"):
+        TableBenchmark(space, {"a": [0.1, 0.9]}, curves, np.ones((2, 2)), metric="loss")
+    for seconds in (np.array([[1.0, np.nan], [1.0, 1.0]]), -np.ones((2, 2))):
+        with pytest.raises(ValueError, match="seconds must hold finite durations >= 0"):
+            TableBenchmark(space, {"a": [0.1, 0.9]}, np.ones((2, 2)), seconds, metric="loss")
+
+
 def test_quick_benchmark_prints_the_regret_table_and_writes_per_seed_regrets(tmp_path):
     root = Path(__file__).resolve().parent.parent
     markdown, finals = tmp_path / "sq.md", tmp_path / "finals.json"
