@@ -428,7 +428,13 @@ def random_stats(name: str) -> tuple[float, float]:
         values.append(bench.evaluate(config, bench.max_t)[0])
         seconds.append(sum(bench.evaluate(config, e)[1] for e in range(1, bench.max_t + 1)))
     sign = 1.0 if bench.mode == "min" else -1.0
-    return sign * (float(np.median(values)) - bench.optimum), float(np.mean(seconds))
+    losses = sign * np.array(values)
+    losses[~np.isfinite(losses)] = np.inf  # a diverged run (NaN) is as bad as it gets
+    median = float(np.median(losses))
+    if not np.isfinite(median):
+        raise ValueError(f"{name}: at least half of the random configurations end without a "
+                         f"finite {bench.metric}, so regrets have no scale")
+    return median - sign * bench.optimum, float(np.mean(seconds))
 
 
 def _task(args: tuple[str, str, int, float]) -> tuple[str, str, int, list[tuple[float, float]],

@@ -234,3 +234,28 @@ def test_make_tables_trains_a_row_that_the_benchmark_replays(table, tmp_path, mo
     value, seconds = bench.evaluate(bench.configs[0], bench.max_t)
     assert 0 <= value < 1e4 and seconds > 0
     assert set(make_tables.rank_correlations(path, "error")) == {1, 3, 9}
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_regret_scale_counts_a_diverged_random_configuration_as_the_worst(mode, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import search_quality
+
+    space = Space({"a": Real(0.0, 1.0)})
+    a = np.linspace(0.0, 1.0, 101)
+    final = a if mode == "min" else -a  # the lower a, the better
+    curves = np.repeat(final[:, None], 2, axis=1)
+    curves[a > 0.6, 1] = np.nan  # 40% of the space diverges: the median is a finite row's
+    bench = TableBenchmark(space, {"a": a}, curves, np.ones((101, 2)), metric="v", mode=mode)
+    monkeypatch.setattr(search_quality, "load_benchmark", lambda name: bench)
+    search_quality.random_stats.cache_clear()
+    scale, seconds = search_quality.random_stats("diverging")
+    # the median random configuration is still a = 0.5 (the diverged ones rank last); were
+    # they dropped it would be a = 0.3
+    assert 0.45 < scale < 0.55 and seconds == 2.0
+    curves[a > 0.4, 1] = np.nan  # now most of it diverges
+    bench = TableBenchmark(space, {"a": a}, curves, np.ones((101, 2)), metric="v", mode=mode)
+    search_quality.random_stats.cache_clear()
+    with pytest.raises(ValueError, match="half of the random configurations"):
+        search_quality.random_stats("diverging")
+    search_quality.random_stats.cache_clear()
