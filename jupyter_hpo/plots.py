@@ -325,9 +325,11 @@ def _contour_params(study: Study, params: tuple[str, str] | None) -> tuple[str, 
         return params[0], params[1]
     numeric = [n for n in names if not isinstance(study.space[n], Categorical)]
     if len(numeric) < 2:
+        hint = "" if len(names) < 2 else (
+            f": name two (categorical ones too) with study.plot('contour', "
+            f"params=({names[0]!r}, {names[1]!r}))")
         raise ValueError(f"a contour plot needs two numeric hyperparameters; study "
-                         f"{study.name!r} has {', '.join(names) or 'none'}"
-                         f"{': pass params=(a, b)' if len(names) >= 2 else ''}")
+                         f"{study.name!r} has {', '.join(names) or 'none'}{hint}")
     try:
         ranked = [n for n in importances(study) if n in numeric]
     except ValueError:  # too few finished trials to rank: keep the space's order

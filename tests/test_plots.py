@@ -209,6 +209,12 @@ def test_bad_requests_are_clear_errors(study, tmp_path):
         single.plot("importance")
     with pytest.raises(ValueError, match="needs two numeric hyperparameters; study '.*' has a"):
         single.plot("contour")
+    mixed = jh.tune(lambda c: c["a"], {"a": Real(0, 1), "act": Categorical("relu", "tanh")},
+                    metric="loss", trials=3, seed=0)
+    with pytest.raises(ValueError, match=r"has a, act: name two \(categorical ones too\) with "
+                                         r"study.plot\('contour', params=\('a', 'act'\)\)"):
+        mixed.plot("contour")
+    assert mixed.plot("contour", params=("a", "act")) is not None  # what the message says works
     two = jh.tune(lambda c: c["a"] + c["b"], {"a": Real(0, 1), "b": Real(0, 1)},
                   metric="loss", trials=2)
     with pytest.raises(ValueError, match="contour plot needs at least 3 trials .* has 2"):
