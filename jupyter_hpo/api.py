@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,8 +29,20 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
     ``warm_start`` feeds a stored study's results to the searcher first; what that did is
     printed (and kept in ``study.notes``).
     """
+    _check_option_names(options)
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)
     study = Study(FunctionObjective(fn, metric), Space(space), study_options)
     for note in study.notes:
         print(f"jupyter_hpo: {note}")
     return study.run()
+
+
+def _check_option_names(options: Mapping[str, Any]) -> None:
+    """A TypeError naming an unknown option and the nearest known one (a typo is common)."""
+    known = [f.name for f in dataclasses.fields(StudyOptions)]
+    for name in options:
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {near[0]}=...? " if near else ""
+            raise TypeError(f"tune() got an unknown option {name}=...; {hint}its options are "
+                            f"{', '.join(known)}")

@@ -97,9 +97,17 @@ class FunctionObjective:
             raise TypeError(f"the objective is {fn!r}, but must be a callable taking a config")
         self.fn, self.metric = fn, metric
         self.filename = _code_file(fn)
-        params = inspect.signature(fn).parameters
+        signature = inspect.signature(fn)
         self._extras = [n for n in ("report", "trial", "device", "checkpoint", "restore")
-                        if n in params]
+                        if n in signature.parameters]
+        try:
+            signature.bind({}, **{n: None for n in self._extras})
+        except TypeError:
+            raise TypeError(f"the objective {getattr(fn, '__name__', fn)!r} takes "
+                            f"{signature}, but is called as fn(config) (with report, trial, "
+                            f"device, checkpoint, restore as keywords if it names them): give "
+                            f"it one positional parameter for the configuration, e.g. "
+                            f"def fn(config): ...") from None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled in a worker: a function shipped by value now lives in another file (its

@@ -16,6 +16,7 @@ import pytest
 import jupyter_hpo
 from jupyter_hpo import HPOError, Study, StudyFailedError, TrialStatus, TrialStopped, report, tune
 from jupyter_hpo.annotate import parse_cell
+from jupyter_hpo.errors import SpaceError
 from jupyter_hpo.objective import CellObjective, FunctionObjective
 from jupyter_hpo.space import Categorical, Int, Real, Space
 
@@ -172,6 +173,34 @@ def test_tune_needs_a_mode_it_cannot_infer():
 
 
 # ------------------------------------------------------------------------- failures
+def test_tune_refuses_bad_arguments_before_any_trial_with_what_to_do():
+    with pytest.raises(TypeError, match=r"unknown option schedular=\.\.\.; did you mean "
+                                        r"scheduler=\.\.\.\?"):
+        tune(lambda config: 1.0, {"x": Real(0, 1)}, metric="loss", schedular="fifo")
+    with pytest.raises(TypeError, match=r"the objective '<lambda>' takes \(\), but is called "
+                                        r"as fn\(config\)"):
+        tune(lambda: 1.0, {"x": Real(0, 1)}, metric="loss", trials=1)
+    with pytest.raises(SpaceError, match=r"the space is a list \(\[Real\(0, 1\)\]\), but must "
+                                         r"map names to domains"):
+        tune(lambda config: 1.0, [Real(0, 1)], metric="loss", trials=1)
+
+    def fn(config, report, device=None):  # the keywords it names are passed: it is accepted
+        report(loss=config["x"])
+
+    assert tune(fn, {"x": Real(0, 1)}, metric="loss", trials=2).state == "finished"
+
+
+def test_an_objective_returning_nothing_fails_with_the_message_alone():
+    study = Study(FunctionObjective(lambda config: None, "loss"), Space({"x": Real(0, 1)}),
+                  metric="loss", mode="min", trials=3, workers=1, seed=0)
+    with pytest.raises(StudyFailedError):
+        study.run()
+    # no frame of the trial's own code is involved: the traceback is the message alone
+    assert study.trials[0].traceback == (
+        "jupyter_hpo.errors.HPOError: the objective returned None and never called report(): "
+        "return the value of 'loss' or report it\n")
+
+
 def test_failing_trial_is_recorded_with_traceback_and_others_continue():
     def fn(config, trial):
         if trial.trial_id == 1:

@@ -127,7 +127,9 @@ def user_traceback(exc: BaseException, filename: str) -> str:
         frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(tb)]
         while frames and _in_package(frames[-1]):
             frames.pop()
-        limit = len(frames) or None
+        if not frames:  # raised by jupyter_hpo about what the trial did: the message says it
+            return "".join(traceback.format_exception_only(type(exc), exc))
+        limit = len(frames)
     return "".join(traceback.format_exception(type(exc), exc, tb, limit=limit))
 
 

@@ -18,6 +18,7 @@ searcher needs is here, so searchers handle conditional spaces through the space
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,10 @@ class Space(Mapping[str, Domain]):
     def __init__(self, domains: Mapping[str, Domain] | None = None) -> None:
         self._domains: dict[str, Domain] = {}
         self.conditions: dict[str, Condition] = {}
+        if domains is not None and not isinstance(domains, Mapping):
+            raise SpaceError(f"the space is a {type(domains).__name__} ({reprlib.repr(domains)}), "
+                             f"but must map names to domains, "
+                             f"e.g. {{'lr': Real(1e-4, 1e-1, log=True), 'units': Int(16, 256)}}")
         for name, domain in (domains or {}).items():
             if not isinstance(domain, Domain):
                 raise SpaceError(f"the space entry {name!r} is {domain!r}, but must be "
@@ -273,3 +278,4 @@ def _can_hold(condition: Condition, domains: Mapping[str, Domain]) -> bool:
         if condition.holds(dict(zip(names, probe))):
             return True
     return False
+
