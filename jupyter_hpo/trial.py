@@ -128,7 +128,8 @@ def check_report(values: dict[str, Any], metric: str, resource: str, needs_resou
         if not values:
             raise ReportError(f"report() got no values: call report({metric}=...)")
         raise ReportError(f"report() got {', '.join(map(str, values))}, but the study optimises "
-                          f"{metric!r}: call report({metric}=...) or pick another --metric")
+                          f"{metric!r}: call report({metric}=...) or pick another metric (%%hpo "
+                          f"--metric, tune(metric=...))")
     value = _check_number(metric, values[metric], "the metric")
     if resource not in values:
         if needs_resource:
