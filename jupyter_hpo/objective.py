@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
-from .annotate import CONFIG_NAME, RESULT_NAME, CellTemplate
+from .annotate import CELL_NAMES, CONFIG_NAME, RESULT_NAME, CellTemplate
 from .errors import HPOError
 from .trial import Trial, TrialStopped, checkpoint, report, restore
 
-INJECTED_NAMES = ("report", "trial", "config", "device", "checkpoint", "restore", CONFIG_NAME,
-                  RESULT_NAME)
+INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME)
 
 
 @dataclass

@@ -493,6 +493,21 @@ def test_caret_counts_characters_not_bytes():
     check_location(err, source, 1, "Real(1, 0)")
 
 
+@pytest.mark.parametrize("source,underlined", [
+    ("report = Real(0, 1)\n", "Real(0, 1)"),
+    ('device = "cpu"  # hpo: Categorical("cpu", "cuda")\n', '"cpu"'),
+    ("x = Int(1, 3, name='trial')\n", "Int(1, 3, name='trial')"),
+    ("fit(config=Real(0, 1))\n", "Real(0, 1)"),
+])
+def test_a_hyperparameter_cannot_take_a_name_each_trial_defines(source, underlined):
+    err = parse_error(source)
+    name = next(n for n in ("report", "device", "trial", "config") if n in source)
+    assert f"a hyperparameter cannot be called {name!r}: each trial defines {name!r} as " \
+        in str(err)
+    assert f"call it something else, e.g. {name}_choice" in str(err)
+    check_location(err, source, 1, underlined)
+
+
 def test_carets_line_up_under_wide_characters_and_combining_marks():
     # a monospaced font gives East Asian wide characters two columns and combining marks none
     err = parse_error("名前 = Real(1, 0)\n")

@@ -13,6 +13,7 @@ walked without recursion, so a deeply nested cell fails only where Python itself
 
 from ._parser import diagnose_cell, parse_cell
 from ._template import (
+    CELL_NAMES,
     CONFIG_NAME,
     CONSTRUCTORS,
     MAX_T_NAME,
@@ -25,6 +26,7 @@ from ._template import (
 )
 
 __all__ = [
+    "CELL_NAMES",
     "CONFIG_NAME",
     "CONSTRUCTORS",
     "MAX_T_NAME",

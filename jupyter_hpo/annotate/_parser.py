@@ -17,6 +17,7 @@ from ._conditions import CellConditions
 from ._template import (
     _NESTED_MESSAGE,
     _TOO_DEEP,
+    CELL_NAMES,
     CONSTRUCTORS,
     MAX_T_NAMES,
     RESULT_NAME,
@@ -200,6 +201,7 @@ class _CellParser(CommentAnnotations):
         self._check_unknown_constructors(scan)
         found.sort(key=lambda f: f.position)
         self._check_duplicates(found)
+        self._check_cell_names(found)
         if found:
             self._attach_conditions(tree, found)
         if self.collect:
@@ -352,6 +354,15 @@ class _CellParser(CommentAnnotations):
                     f"hyperparameter {f.name!r} is defined twice, at cell lines "
                     f"{first.node.lineno} and {f.node.lineno}: rename one of them or give "
                     f"it name='...'", f.node))
+
+    def _check_cell_names(self, found: list[_Found]) -> None:
+        """A hyperparameter may not take a name that each trial defines (``report``, ...)."""
+        for f in found:
+            if f.name in CELL_NAMES:
+                self.fail(self.error(
+                    f"a hyperparameter cannot be called {f.name!r}: each trial defines "
+                    f"{f.name!r} as {CELL_NAMES[f.name]}; call it something else, e.g. "
+                    f"{f.name}_choice", f.node))
 
     def _source_text(self, node: ast.AST) -> str:
         lineno, col, end_lineno, end_col = self.span(node)

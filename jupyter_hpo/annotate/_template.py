@@ -11,11 +11,21 @@ from typing import Any
 from ..errors import HPOError, HPOSyntaxError, python_lines
 from ..space import Bool, Categorical, Condition, Domain, Int, Real, Space
 
-__all__ = ["CONFIG_NAME", "CONSTRUCTORS", "MAX_T_NAME", "MAX_T_NAMES", "RESULT_NAME", "Annotation",
-           "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation"]
+__all__ = ["CELL_NAMES", "CONFIG_NAME", "CONSTRUCTORS", "MAX_T_NAME", "MAX_T_NAMES", "RESULT_NAME",
+           "Annotation", "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation"]
 
 CONSTRUCTORS: dict[str, type[Domain]] = {
     "Real": Real, "Int": Int, "Categorical": Categorical, "Bool": Bool,
+}
+#: the names each trial of a cell finds defined, and what they are (a hyperparameter may not
+#: take one: it would hide it from the cell)
+CELL_NAMES = {
+    "report": "report(), which sends the trial's metrics",
+    "trial": "the running trial",
+    "config": "the trial's configuration",
+    "device": "the trial's device",
+    "checkpoint": "checkpoint(), which saves the trial's state",
+    "restore": "restore(), which loads a saved state",
 }
 CONFIG_NAME = "__hpo_config__"
 RESULT_NAME = "__hpo_result__"
