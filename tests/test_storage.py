@@ -269,6 +269,10 @@ def test_line_magic_on_stored_studies(ipython_shell, tmp_path, capsys, study_sto
     assert len(dumped["trials"]) == 6 and len(dumped["trials"][0]["reports"]) == 3
     with pytest.raises(UsageError, match="FILE must end in"):
         ip.run_line_magic("hpo", f"export old {tmp_path / 'old.xlsx'}")
+    for suffix in ("csv", "json"):  # a folder that does not exist
+        with pytest.raises(UsageError, match=f"cannot write {tmp_path / 'no' / 'old'}.{suffix}: "
+                                             f".*pick a file in a folder that exists"):
+            ip.run_line_magic("hpo", f"export old {tmp_path / 'no' / 'old'}.{suffix}")
     ip.run_line_magic("hpo", "delete old")
     assert "deleted study 'old' and its 6 trials" in capsys.readouterr().out
     assert rows(study_storage, "SELECT COUNT(*) FROM reports")[0][0] == 0

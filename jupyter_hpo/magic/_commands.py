@@ -71,7 +71,12 @@ class LineCommands:
             display(figure)
         elif command == "export":
             study = self._study(name, args.storage)
-            export(study, target)
+            try:
+                export(study, target)
+            except OSError as exc:  # a missing folder, no permission, a full disk
+                reason = exc.strerror or str(exc)
+                raise UsageError(f"cannot write {target}: {reason}; pick a file in a folder "
+                                 f"that exists and that you can write to") from None
             print(f"jupyter_hpo: wrote {len(study.trials)} trials of {study.name} to {target}")
         return None
 
