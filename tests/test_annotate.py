@@ -496,8 +496,7 @@ def test_caret_counts_characters_not_bytes():
 @pytest.mark.parametrize("source,underlined", [
     ("report = Real(0, 1)\n", "Real(0, 1)"),
     ('device = "cpu"  # hpo: Categorical("cpu", "cuda")\n', '"cpu"'),
-    ("x = Int(1, 3, name='trial')\n", "Int(1, 3, name='trial')"),
-    ("fit(config=Real(0, 1))\n", "Real(0, 1)"),
+    ("trial: int = Int(1, 3)\n", "Int(1, 3)"),
 ])
 def test_a_hyperparameter_cannot_take_a_name_each_trial_defines(source, underlined):
     err = parse_error(source)
@@ -506,6 +505,12 @@ def test_a_hyperparameter_cannot_take_a_name_each_trial_defines(source, underlin
         in str(err)
     assert f"call it something else, e.g. {name}_choice" in str(err)
     check_location(err, source, 1, underlined)
+
+
+def test_a_keyword_argument_may_share_a_name_each_trial_defines():
+    # only a variable of that name would hide it from the cell
+    template = parse("fit(config=Real(0, 1))\nx = Int(1, 3, name='trial')\n")
+    assert list(template.space) == ["config", "trial"]
 
 
 def test_carets_line_up_under_wide_characters_and_combining_marks():

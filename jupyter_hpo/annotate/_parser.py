@@ -356,9 +356,10 @@ class _CellParser(CommentAnnotations):
                     f"it name='...'", f.node))
 
     def _check_cell_names(self, found: list[_Found]) -> None:
-        """A hyperparameter may not take a name that each trial defines (``report``, ...)."""
+        """A variable that holds a hyperparameter may not take a name that each trial defines
+        (``report``, ...): the cell would lose it. (A keyword argument's name hides nothing.)"""
         for f in found:
-            if f.name in CELL_NAMES:
+            if f.name in CELL_NAMES and f.form in ("assignment", "comment"):
                 self.fail(self.error(
                     f"a hyperparameter cannot be called {f.name!r}: each trial defines "
                     f"{f.name!r} as {CELL_NAMES[f.name]}; call it something else, e.g. "

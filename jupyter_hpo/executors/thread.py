@@ -134,8 +134,8 @@ def user_traceback(exc: BaseException, filename: str) -> str:
 
 
 def _in_package(filename: str) -> bool:
-    """Whether ``filename`` is a module of jupyter_hpo."""
-    return os.path.abspath(filename).startswith(_PACKAGE)
+    """Whether ``filename`` is a module of jupyter_hpo (``<...>`` names cells and such)."""
+    return not filename.startswith("<") and os.path.abspath(filename).startswith(_PACKAGE)
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
