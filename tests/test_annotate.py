@@ -497,13 +497,14 @@ def test_caret_counts_characters_not_bytes():
     ("report = Real(0, 1)\n", "Real(0, 1)"),
     ('device = "cpu"  # hpo: Categorical("cpu", "cuda")\n', '"cpu"'),
     ("trial: int = Int(1, 3)\n", "Int(1, 3)"),
+    ("checkpoint = Int(1, 3, name='every')\n", "Int(1, 3, name='every')"),
 ])
 def test_a_hyperparameter_cannot_take_a_name_each_trial_defines(source, underlined):
     err = parse_error(source)
-    name = next(n for n in ("report", "device", "trial", "config") if n in source)
-    assert f"a hyperparameter cannot be called {name!r}: each trial defines {name!r} as " \
-        in str(err)
-    assert f"call it something else, e.g. {name}_choice" in str(err)
+    name = next(n for n in ("report", "device", "trial", "checkpoint") if n in source)
+    assert f"a hyperparameter cannot be assigned to {name!r}: each trial defines {name!r} " \
+        f"as " in str(err)
+    assert f"call the variable something else, e.g. {name}_choice" in str(err)
     check_location(err, source, 1, underlined)
 
 

@@ -171,6 +171,7 @@ class _CellParser(CommentAnnotations):
         scan = _scan(tree)
         found: list[_Found] = []
         slots: list[tuple[Any, str, int | None, str, ast.AST]] = []
+        variables: list[tuple[str, ast.AST]] = []  # (variable assigned a value, the value)
 
         by_line = self._assignments_by_line(scan.assignments)
         for lineno, expr, col in self._comments():
@@ -181,6 +182,7 @@ class _CellParser(CommentAnnotations):
                 continue
             found.append(item)
             slots.append((stmt, "value", None, item.name, item.node))
+            variables.append((item.name, item.node))
 
         outer = {id(site.enclosing) for site in scan.sites if site.enclosing is not None}
         for site in scan.sites:
@@ -197,11 +199,14 @@ class _CellParser(CommentAnnotations):
                 continue
             found.append(_Found(name, form, domain, site.call, site.call))
             slots.append((site.parent, site.field, site.index, name, site.call))
+            variable = _assigned_variable(site.parent)
+            if variable is not None:
+                variables.append((variable, site.call))
 
         self._check_unknown_constructors(scan)
         found.sort(key=lambda f: f.position)
         self._check_duplicates(found)
-        self._check_cell_names(found)
+        self._check_cell_names(variables)
         if found:
             self._attach_conditions(tree, found)
         if self.collect:
@@ -355,15 +360,15 @@ class _CellParser(CommentAnnotations):
                     f"{first.node.lineno} and {f.node.lineno}: rename one of them or give "
                     f"it name='...'", f.node))
 
-    def _check_cell_names(self, found: list[_Found]) -> None:
+    def _check_cell_names(self, variables: list[tuple[str, ast.AST]]) -> None:
         """A variable that holds a hyperparameter may not take a name that each trial defines
         (``report``, ...): the cell would lose it. (A keyword argument's name hides nothing.)"""
-        for f in found:
-            if f.name in CELL_NAMES and f.form in ("assignment", "comment"):
+        for name, node in variables:
+            if name in CELL_NAMES:
                 self.fail(self.error(
-                    f"a hyperparameter cannot be called {f.name!r}: each trial defines "
-                    f"{f.name!r} as {CELL_NAMES[f.name]}; call it something else, e.g. "
-                    f"{f.name}_choice", f.node))
+                    f"a hyperparameter cannot be assigned to {name!r}: each trial defines "
+                    f"{name!r} as {CELL_NAMES[name]}; call the variable something else, e.g. "
+                    f"{name}_choice", node))
 
     def _source_text(self, node: ast.AST) -> str:
         lineno, col, end_lineno, end_col = self.span(node)
@@ -395,3 +400,14 @@ def _max_t(tree: ast.Module, replaced: set[int]) -> int | None:
                 and isinstance(stmt.value, ast.Constant) and type(stmt.value.value) is int:
             found.setdefault(stmt.targets[0].id, stmt.value.value)
     return next((found[name] for name in MAX_T_NAMES if name in found), None)
+
+
+def _assigned_variable(node: ast.AST | None) -> str | None:
+    """The one variable an assignment statement binds (``x = ...``, ``x: T = ...``), if any."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target: ast.AST = node.targets[0]
+    elif isinstance(node, ast.AnnAssign):
+        target = node.target
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) else None
