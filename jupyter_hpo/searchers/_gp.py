@@ -102,7 +102,6 @@ def cholesky_lower(a: np.ndarray) -> np.ndarray:
     raise ValueError("the covariance matrix has a NaN or infinite entry")
 
 
-
 def jittered_cholesky(a: np.ndarray, diagonal: float, jitter: float
                       ) -> tuple[np.ndarray, float]:
     """The lower Cholesky factor of ``a + (diagonal + jitter) I``, the jitter growing tenfold

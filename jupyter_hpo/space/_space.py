@@ -278,4 +278,3 @@ def _can_hold(condition: Condition, domains: Mapping[str, Domain]) -> bool:
         if condition.holds(dict(zip(names, probe))):
             return True
     return False
-

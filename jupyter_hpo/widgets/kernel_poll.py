@@ -14,11 +14,12 @@ control requests (the ``kernel_info_request`` jupyter_server sends when a browse
 connects, the debugger's ``debug_request``, a resource monitor's ``usage_request``) and shell
 messages sent on a subshell that ipykernel dispatches in that subshell's thread (JupyterLab
 >= 4.4 sends comm messages on a subshell). Each of those made the kernel look idle while the
-cell ran. So while the wait lasts every such ``idle`` is followed by a ``busy`` for the
+cell ran. So while ``keeping_kernel_busy`` is held (``%%hpo`` holds it from its first line
+to its last, the wait here included) every such ``idle`` is followed by a ``busy`` for the
 executing request, and the comm messages handled here get their own ``busy``/``idle`` (the
 ipywidgets frontend waits for that ``idle`` before it sends the widget's next change),
 followed by the same ``busy``. The cell still ends with exactly one ``idle`` for its
-``execute_request``, which the kernel publishes once the wait is over.
+``execute_request``, which the kernel publishes once the magic has returned.
 """
 
 from __future__ import annotations
