@@ -250,6 +250,44 @@ def test_killed_worker_fails_only_its_trial(fresh):
     assert running_tasks(fresh) == []
 
 
+def sleeps_in_trials_0_and_1(config, report, trial):
+    trial.set(pid=os.getpid())
+    report(epoch=1, loss=float(config["i"]))
+    if config["i"] < 2:
+        time.sleep(60)  # the test kills every worker meanwhile
+
+
+def test_trials_run_after_the_workers_holding_the_objective_died(fresh, caplog):
+    """Dask keeps one copy of scattered data: when every worker that held the objective dies,
+    the running trials fail, and the queued and later trials run on the restarted workers
+    (the objective is sent again) instead of failing as cancelled."""
+    study = make_study(sleeps_in_trials_0_and_1, {"i": Int(0, 4)}, executor=fresh,
+                       searcher="grid", trials=5, workers=3)  # trial 2 waits for a worker
+    old_pids = set(fresh.run(os.getpid).values())
+
+    def kill_every_worker():
+        def running() -> bool:
+            return sum(t.trial_id < 2 and bool(t.reports) for t in study.trials) == 2
+
+        assert wait_until(running, timeout=60)
+        for pid in old_pids:
+            os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_every_worker)
+    killer.start()
+    with caplog.at_level(logging.WARNING, logger="jupyter_hpo"):
+        study.run()
+    killer.join()
+    by_id = {t.trial_id: t for t in study.trials}
+    for i in (0, 1):
+        assert by_id[i].status is TrialStatus.FAILED and by_id[i].error.startswith(DIED)
+    for i in (2, 3, 4):
+        assert by_id[i].status is TrialStatus.COMPLETED, by_id[i].error
+        assert by_id[i].user_attrs["pid"] not in old_pids
+    assert "lost the objective's data" in caplog.text
+    assert study.error is None and running_tasks(fresh) == []
+
+
 def test_resources_no_worker_has(fresh):
     for option, value, resource in (("gpus_per_trial", 1, "GPU"), ("cpus_per_trial", 2, "CPU")):
         with pytest.raises(HPOError) as info:

@@ -8,6 +8,9 @@ Dask tells what went wrong; this module turns it into trial outcomes:
   be reached for ``CLUSTER_LOST_AFTER_S`` (or a client that gave up on it) ends the study
   with that error. It also tells a paused trial's task that it is paused, so that it frees
   its worker thread.
+- Dask keeps one copy of the scattered objective; if its worker dies, Dask cancels every
+  task that needs it: a trial that had not started runs again (the objective is sent again),
+  one that had started fails as its worker died.
 - ``cancel`` lets the trial stop at its next report; after ``CANCEL_GRACE_S`` its task is
   cancelled and, if it still runs (no report came), its worker is restarted by its nanny.
 """
@@ -22,6 +25,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import HPOError
 from ..trial import Trial, TrialStatus
 from ._base import TrialHooks, TrialOutcome
 from ._dask_cluster import ClusterHandle, scheduler_info
@@ -37,6 +41,8 @@ CANCEL_GRACE_S = 1.0
 """A cancelled trial may stop at a report this long before its task is cancelled."""
 WATCH_INTERVAL_S = 0.5
 CLUSTER_LOST_AFTER_S = 5.0
+MAX_RESUBMITS = 3
+"""A trial not yet started runs again this often when the objective's data is lost."""
 """The scheduler may be unreachable this long before the study ends with an error."""
 
 
@@ -74,8 +80,19 @@ class FaultHandling:
     _cancels: list[threading.Thread]
     _lost_keys: set[str]
     _watch_stop: threading.Event
+    _objective: Any
+    _resubmits: dict[int, int]
 
     def _finish(self, run: TrialRun, outcome: TrialOutcome) -> None:  # DaskExecutor's
+        raise NotImplementedError
+
+    def _end_task(self, run: TrialRun) -> None:  # DaskExecutor's
+        raise NotImplementedError
+
+    def _start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:  # DaskExecutor's
+        raise NotImplementedError
+
+    def _payload_lost(self) -> bool:  # DaskExecutor's
         raise NotImplementedError
 
     @staticmethod
@@ -104,6 +121,11 @@ class FaultHandling:
                 outcome = TrialOutcome(TrialStatus.FAILED, error=run.lost or self._lost)
             elif run.cancelled or self._closed:
                 outcome = TrialOutcome(TrialStatus.STOPPED)
+            elif self._payload_lost() and run.worker is None:  # never ran: it runs again
+                self._submit_again(run)
+                return
+            elif self._payload_lost():  # the worker running it held the objective's data
+                outcome = TrialOutcome(TrialStatus.FAILED, error=f"{DIED} ({run.worker})")
             else:
                 outcome = TrialOutcome(TrialStatus.FAILED, error="its Dask task was cancelled "
                                        "from outside the study")
@@ -120,6 +142,26 @@ class FaultHandling:
                 outcome = TrialOutcome(TrialStatus.FAILED, error=describe_failure(exc),
                                        traceback=text)
         self._finish(run, outcome)
+
+    def _submit_again(self, run: TrialRun) -> None:
+        """A trial whose task Dask cancelled before it started, because the objective's data
+        was lost with a worker, runs as a new task (``_start`` sends the data again)."""
+        with run.lock:
+            if run.finished:
+                return
+            run.finished = True  # this task is over; the trial is not
+        self._end_task(run)
+        trial_id = run.trial.trial_id
+        with self._lock:
+            tries = self._resubmits[trial_id] = self._resubmits.get(trial_id, 0) + 1
+        try:
+            if tries > MAX_RESUBMITS:
+                raise HPOError(f"the Dask cluster lost the objective's data {tries} times "
+                               "before the trial could start")
+            self._start(run.trial, self._objective, run.hooks)
+        except Exception as exc:  # noqa: BLE001 - e.g. the cluster went away meanwhile
+            run.hooks.on_finish(run.trial, TrialOutcome(TrialStatus.FAILED,
+                                                         error=describe_failure(exc)))
 
     def _lose(self, run: TrialRun, why: str) -> None:
         """The trial's worker (or the whole cluster) is gone: the trial fails with ``why``."""

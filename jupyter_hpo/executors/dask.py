@@ -7,7 +7,8 @@ module only maps trials onto them:
   process per slot), or an existing one given by its scheduler's address or a ``Client``,
   which is never closed.
 - The objective is cloudpickled once (with the notebook variables the cell reads, each
-  checked) and scattered to the workers once; a trial start is one ``Client.submit``.
+  checked) and scattered to the workers once (again only if the cluster lost it with a
+  worker); a trial start is one ``Client.submit``.
 - ``report()`` inside the task round-trips over two ``distributed.Queue`` s per trial,
   served by the scheduler (see :mod:`._dask_task`); a kernel thread per running trial
   relays the reports to the study and its answers back. ``benchmarks/dask_overhead.py``
@@ -92,13 +93,16 @@ class DaskExecutor(FaultHandling, Executor):
         self._runs: dict[int, TrialRun] = {}
         self._lost_keys: set[str] = set()  # tasks of trials whose worker died
         self._objective: Any = None
-        self._payload: tuple[str, Any] | None = None
+        self._payload: tuple[str, Any] | None = None  # (the objective's key, its Dask future)
+        self._pickled = b""
+        self._ship_lock = threading.Lock()
         self._lost: str | None = None
         self._hooks: TrialHooks | None = None
         self._cancels: list[threading.Thread] = []
         self._ending: list[Any] = []  # futures of finished trials whose task may still return
         self._free: list[str] = []  # workers whose trial has just ended
         self._runs_of: dict[int, int] = {}  # trial id -> tasks it ran (released, promoted)
+        self._resubmits: dict[int, int] = {}  # trial id -> times its objective's data was lost
         self._watch_stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True,
                                          name="hpo-dask-watcher")
@@ -145,15 +149,29 @@ class DaskExecutor(FaultHandling, Executor):
                          name=f"hpo-dask-trial-{trial.trial_id}").start()
 
     def _ship(self, objective: Any) -> tuple[str, Any]:
-        """The objective, pickled once and scattered to the workers once."""
-        if objective is not self._objective or self._payload is None:
-            import cloudpickle
+        """The objective, pickled once and scattered to the workers; scattered again (the
+        same bytes) if the cluster lost it: Dask keeps one copy of scattered data (its
+        active memory manager drops the others), which dies with its worker."""
+        with self._ship_lock:
+            if objective is not self._objective or self._payload is None:
+                import cloudpickle
 
-            data = cloudpickle.dumps(objective.for_process())  # names a variable that won't
-            future = self.client.scatter(data, broadcast=True, hash=False)
-            self._payload = (uuid.uuid4().hex, future)
-            self._objective = objective
-        return self._payload
+                # for_process raises an HPOError naming a variable that will not pickle
+                self._pickled = cloudpickle.dumps(objective.for_process())
+                self._payload = (uuid.uuid4().hex, self._scatter(self._pickled))
+                self._objective = objective
+            elif self._payload_lost():
+                log.warning("jupyter_hpo: the Dask cluster lost the objective's data with a "
+                            "worker; sending it again")
+                self._payload = (self._payload[0], self._scatter(self._pickled))
+            return self._payload
+
+    def _scatter(self, data: bytes) -> Any:
+        return self.client.scatter(data, broadcast=True, hash=False)
+
+    def _payload_lost(self) -> bool:
+        """Whether the scattered objective is gone (its only holder died)."""
+        return self._payload is not None and self._payload[1].status != "finished"
 
     # ---------------------------------------------------------------- the relay
     def _relay(self, run: TrialRun) -> None:
@@ -237,8 +255,14 @@ class DaskExecutor(FaultHandling, Executor):
             if run.finished:
                 return
             run.finished = True
+        self._end_task(run)
+        run.hooks.on_finish(run.trial, outcome)
+
+    def _end_task(self, run: TrialRun) -> None:
+        """Forget a task that has ended (or that the kernel gave up on) and close its queues."""
         with self._lock:
-            self._runs.pop(run.trial.trial_id, None)
+            if self._runs.get(run.trial.trial_id) is run:
+                del self._runs[run.trial.trial_id]
             if run.done and run.worker is not None:
                 self._free.append(run.worker)
         if run.up is None:
@@ -257,7 +281,6 @@ class DaskExecutor(FaultHandling, Executor):
                 self._ending.append(run.future)
         if run.future.done():
             run.future.release()  # else Dask would run it again if its result got lost
-        run.hooks.on_finish(run.trial, outcome)
 
     # ---------------------------------------------------------------- shutdown
     def _shutdown(self) -> None:
