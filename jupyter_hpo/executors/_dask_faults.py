@@ -41,9 +41,9 @@ CANCEL_GRACE_S = 1.0
 """A cancelled trial may stop at a report this long before its task is cancelled."""
 WATCH_INTERVAL_S = 0.5
 CLUSTER_LOST_AFTER_S = 5.0
+"""The scheduler may be unreachable this long before the study ends with an error."""
 MAX_RESUBMITS = 3
 """A trial not yet started runs again this often when the objective's data is lost."""
-"""The scheduler may be unreachable this long before the study ends with an error."""
 
 
 @dataclass(eq=False)
