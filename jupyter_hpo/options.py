@@ -222,6 +222,17 @@ class StudyOptions:
         return make_executor(self.executor, slots=slots, capture_output=self.capture_output,
                              **dict(self.executor_options))
 
+    def slots_note(self, executor: Executor) -> str | None:
+        """Why ``executor`` runs fewer trials at once than asked (this machine's CPUs or GPUs),
+        for the study's notes; None for a cluster's or a user's own executor."""
+        from .resources import slots_note
+
+        if not isinstance(self.executor, str) \
+                or self.executor == "dask" and not getattr(executor, "owns_cluster", False):
+            return None
+        return slots_note(self.workers, self.gpus_per_trial, self.cpus_per_trial,
+                          executor.workers)
+
 
 def _component_name(value: Any) -> str:
     """What storage keeps of an object option: ``dask`` for a Dask client, else its class."""

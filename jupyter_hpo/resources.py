@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import HPOError
 
-__all__ = ["FAKE_GPUS_ENV", "Slot", "default_device", "detect_gpus", "plan_slots"]
+__all__ = ["FAKE_GPUS_ENV", "Slot", "default_device", "detect_gpus", "plan_slots", "slots_note"]
 
 FAKE_GPUS_ENV = "JUPYTER_HPO_FAKE_GPUS"
 
@@ -125,6 +125,26 @@ def plan_slots(workers: int | None, gpus_per_trial: float | None = None,
     if capacity is not None:
         slots = slots[:max(1, capacity)]
     return slots
+
+
+def slots_note(workers: int | None, gpus_per_trial: float | None,
+               cpus_per_trial: float | None, slots: int,
+               cpu_count: int | None = None) -> str | None:
+    """Why fewer trials run at once than ``workers`` asked for, or why a trial gets more CPU
+    threads than the machine has; None when the plan is what was asked."""
+    cpus = cpu_count or os.cpu_count() or 1
+    if cpus_per_trial and cpus_per_trial > cpus:
+        return (f"--cpus-per-trial {cpus_per_trial:g} is more than the {cpus} CPUs of this "
+                f"machine: one trial runs at a time, with {cpus_per_trial:g} threads")
+    if workers is None or slots >= workers:
+        return None
+    runs = f"{slots} trial{'s run' if slots != 1 else ' runs'} at once"
+    capacity = _cpu_capacity(cpus_per_trial, cpus)
+    if capacity is not None and capacity <= slots:
+        return (f"--workers {workers}: {runs}, as many as {cpus} CPUs allow with "
+                f"--cpus-per-trial {cpus_per_trial:g}")
+    return f"--workers {workers}: {runs}, as many as the GPUs hold with --gpus-per-trial " \
+           f"{gpus_per_trial:g}"
 
 
 def _check_cpus(cpus_per_trial: float | None) -> float | None:

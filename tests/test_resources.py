@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 
@@ -9,7 +10,7 @@ import pytest
 
 from jupyter_hpo import HPOError, Real, Space, Study
 from jupyter_hpo.objective import FunctionObjective
-from jupyter_hpo.resources import FAKE_GPUS_ENV, Slot, detect_gpus, plan_slots
+from jupyter_hpo.resources import FAKE_GPUS_ENV, Slot, detect_gpus, plan_slots, slots_note
 from jupyter_hpo.widgets import render
 
 
@@ -49,6 +50,37 @@ def test_cpus_per_trial_caps_concurrency_and_sets_thread_counts():
     assert slots[0].environment() == {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
     assert len(plan_slots(None, cpus_per_trial=1, cpu_count=3)) == 3
     assert len(plan_slots(2, cpus_per_trial=8, cpu_count=4)) == 1  # never zero slots
+
+
+def test_slots_note_says_why_fewer_trials_run_at_once_than_asked():
+    assert slots_note(8, None, 2, 2, cpu_count=4) == (
+        "--workers 8: 2 trials run at once, as many as 4 CPUs allow with --cpus-per-trial 2")
+    assert slots_note(2, None, 8, 1, cpu_count=4) == (
+        "--cpus-per-trial 8 is more than the 4 CPUs of this machine: one trial runs at a time, "
+        "with 8 threads")
+    assert slots_note(3, 1, None, 2, cpu_count=4) == (
+        "--workers 3: 2 trials run at once, as many as the GPUs hold with --gpus-per-trial 1")
+    assert slots_note(2, None, 2, 2, cpu_count=4) is None
+    assert slots_note(None, None, 1, 4, cpu_count=4) is None
+    assert slots_note(None, 0.5, None, 4, cpu_count=4) is None
+
+
+def test_a_study_notes_the_workers_it_could_not_run(monkeypatch, capsys):
+    monkeypatch.setenv(FAKE_GPUS_ENV, "1")
+    fn = FunctionObjective(lambda config: config["x"], "v")
+    study = Study(fn, Space({"x": Real(0, 1)}), metric="v", mode="max", trials=2, workers=3,
+                  gpus_per_trial=0.5)
+    assert study.workers == 2
+    assert study.notes == [("--workers 3: 2 trials run at once, as many as the GPUs hold "
+                            "with --gpus-per-trial 0.5")]
+    too_many = (os.cpu_count() or 1) + 1
+    study = Study(fn, Space({"x": Real(0, 1)}), metric="v", mode="max", trials=2,
+                  cpus_per_trial=too_many)
+    assert study.workers == 1
+    assert study.notes == [(f"--cpus-per-trial {too_many} is more than the "
+                            f"{os.cpu_count()} CPUs of this machine: one trial runs at a time, "
+                            f"with {too_many} threads")]
+    assert Study(fn, Space({"x": Real(0, 1)}), metric="v", mode="max", workers=2).notes == []
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -115,6 +115,8 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             self.name = options.name or f"study-{next(_study_numbers)}"
             self.notes: list[str] = []
             """What the study said while it was set up (a warm start's summary, ...)."""
+            slots = options.slots_note(executor)
+            self.notes += [slots] if slots else []
             points, note = points_to_queue(self.space, options.points_to_evaluate, stored)
             self.notes += [note] if note else []
             if self.storage is not None:
