@@ -13,7 +13,7 @@ from typing import Any
 
 from .annotate import CELL_NAMES, CONFIG_NAME, RESULT_NAME, CellTemplate
 from .errors import HPOError
-from .trial import Trial, TrialStopped, checkpoint, report, restore
+from .trial import Trial, TrialStopped, checkpoint, plain_value, plain_values, report, restore
 
 INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME)
 
@@ -74,11 +74,11 @@ class CellObjective:
         """A cell without ``report`` gives its last expression or the ``--metric`` variable."""
         if self.template.calls_report:
             return None
-        value = ns.get(RESULT_NAME) if self.template.has_result_expr else None
+        value = plain_value(ns.get(RESULT_NAME)) if self.template.has_result_expr else None
         if isinstance(value, dict):
-            return value
+            return plain_values(value)
         if not _is_number(value):
-            value = ns.get(self.metric)
+            value = plain_value(ns.get(self.metric))
         if not _is_number(value):
             raise HPOError(f"the cell never calls report() and produced no number for "
                            f"{self.metric!r}: end the cell with an expression giving the metric, "
@@ -122,14 +122,14 @@ class FunctionObjective:
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         extras = {"report": report, "trial": trial, "device": device, "checkpoint": checkpoint,
                   "restore": restore}
-        value = self.fn(dict(trial.config), **{n: extras[n] for n in self._extras})
+        value = plain_value(self.fn(dict(trial.config), **{n: extras[n] for n in self._extras}))
         if value is None:
             if not trial.reports:
                 raise HPOError(f"the objective returned None and never called report(): return "
                                f"the value of {self.metric!r} or report it")
             return TrialOutput()
         if isinstance(value, dict):
-            return TrialOutput(dict(value))
+            return TrialOutput(plain_values(value))
         if not _is_number(value):
             raise HPOError(f"the objective returned {value!r}; return a number (the value of "
                            f"{self.metric!r}) or a dict of metrics")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -114,6 +115,29 @@ class Trial(ReportsReader):
                            None if self.enqueued is None else dict(self.enqueued))
 
 
+_PLAIN = (float, int, str, bool, type(None))
+
+
+def plain_value(value: Any) -> Any:
+    """A numpy scalar, 0-d array or 0-d tensor (``loss`` rather than ``loss.item()``) as the
+    Python number it holds, so that a report keeps no array (nor a GPU tensor and its graph)
+    alive; any other value as it is."""
+    if type(value) in _PLAIN:
+        return value
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        try:
+            return item()
+        except Exception:  # noqa: BLE001 - not a scalar after all: checked as it is
+            return value
+    return value
+
+
+def plain_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with each numpy or torch scalar as a Python number (see ``plain_value``)."""
+    return {key: plain_value(value) for key, value in values.items()}
+
+
 def as_number(value: Any) -> float | None:
     """``value`` as a float, or ``None`` for non-finite values and non-numbers."""
     return finite_number(value)
@@ -151,6 +175,10 @@ def _check_number(key: str, value: Any, what: str) -> float:
         rule = "a finite number"
         if isinstance(value, int) and not isinstance(value, bool):
             rule = "a number that fits in a float"
+        elif isinstance(getattr(value, "shape", None), tuple):  # an array or a tensor
+            shape = tuple(value.shape)
+            rule = (f"one number, not an array of shape {shape}: report e.g. "
+                    f"{'value.item()' if math.prod(shape) == 1 else 'value.mean().item()'}")
         raise ReportError(f"report(): {what} {key!r} is {_short(value)} "
                           f"({type(value).__name__}), but must be {rule}")
     return number
@@ -217,7 +245,7 @@ def report(**values: Any) -> None:
     if context is None:
         raise RuntimeError("report() was called outside a trial: call it from a %%hpo cell "
                            "or from a function run by jupyter_hpo.tune()")
-    context.hook(values)
+    context.hook(plain_values(values))
 
 
 def checkpoint(obj: Any) -> None:

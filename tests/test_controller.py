@@ -179,6 +179,50 @@ def test_a_bad_returned_result_fails_the_trial(value, message):
     assert study.state is StudyState.FAILED and study.error is not None
 
 
+def test_numpy_and_torch_scalars_are_kept_as_python_numbers(tmp_path):
+    """``report(loss=loss)`` with a 0-d tensor (or a numpy scalar or 0-d array) works as with
+    ``loss.item()``: the report and the stored study hold floats, not the tensor."""
+    import numpy as np
+    import torch
+
+    def objective(config, report):
+        weight = torch.tensor(config["x"], requires_grad=True)
+        loss = (weight - 0.3) ** 2
+        report(epoch=np.int64(1), loss=loss, acc=np.array(0.5), lr=np.float32(0.25))
+        return {"loss": loss.detach(), "steps": torch.tensor(3)}
+
+    storage = str(tmp_path / "s.db")
+    study = tune(objective, SPACE, metric="loss", mode="min", trials=3, seed=0,
+                 storage=storage, name="scalars")
+    assert study.counts()["completed"] == 3
+    for trial in study.trials:
+        expected = (trial.config["x"] - 0.3) ** 2
+        first, result = trial.reports
+        assert first == {"epoch": 1, "loss": pytest.approx(expected), "acc": 0.5, "lr": 0.25}
+        assert result == {"loss": pytest.approx(expected), "steps": 3}
+        assert {type(v) for r in trial.reports for v in r.values()} <= {int, float}
+    stored = Study.load("scalars", storage)
+    assert [t.reports for t in stored.trials] == [t.reports for t in study.trials]
+    assert study.best_value == min(r["loss"] for t in study.trials for r in t.reports)
+    cell_like = run_study(lambda c: np.float64(c["x"]) * np.ones(()), trials=2)
+    assert cell_like.counts()["completed"] == 2
+
+
+@pytest.mark.parametrize("value, hint", [
+    ([0.5], "not an array of shape (1,): report e.g. value.item()"),
+    ([0.5, 0.7], "not an array of shape (2,): report e.g. value.mean().item()"),
+])
+def test_an_array_metric_says_how_to_report_one_number(value, hint):
+    import numpy as np
+
+    def objective(config, report):
+        report(loss=np.array(value))
+
+    error = run_study(objective, trials=1).trials[0].error
+    assert error.startswith("ReportError: report(): the metric 'loss' is array(")
+    assert f"(ndarray), but must be one number, {hint}" in error
+
+
 def test_study_state_is_an_enum_and_prints_as_its_value():
     study = tune(lambda c: c["x"], SPACE, metric="loss", mode="min", trials=2)
     assert study.state is StudyState.FINISHED and f"{study.state}" == "finished"
