@@ -87,6 +87,24 @@ def test_int_accepts_numpy_integers():
     assert type(d.lo) is int
 
 
+def test_real_keeps_numpy_bounds_and_step_as_python_floats():
+    """So that the space can be stored (JSON) and prints as the user would write it."""
+    d = Real(np.float32(0.5), np.float64(2.0), step=np.float32(0.5))
+    assert (d.lo, d.hi, d.step) == (0.5, 2.0, 0.5)
+    assert {type(d.lo), type(d.hi), type(d.step)} == {float}
+    assert repr(d) == "Real(0.5, 2.0, step=0.5)"
+    assert repr(Real(0, 1)) == "Real(0, 1)"  # plain numbers print as written
+
+
+@pytest.mark.parametrize("name, shown", [(1, "an object of type int"), ("", "an empty string"),
+                                         (None, "an object of type NoneType")])
+def test_space_names_must_be_non_empty_strings(name, shown):
+    with pytest.raises(SpaceError) as info:
+        Space({name: Real(0, 1)})
+    assert f"the space entry {name!r} is named by {shown}, but a name must be a non-empty " \
+           "string (a key of the configuration)" in str(info.value)
+
+
 def test_empty_categorical():
     with pytest.raises(SpaceError, match=r"Categorical needs at least one choice, e\.g\. Categorical\('relu', 'tanh'\)"):
         Categorical()

@@ -156,6 +156,38 @@ def test_categorical_objects_come_back_as_the_same_choices(tmp_path):
     assert {t.config["fn"] for t in shown.trials} <= {repr(abs), repr(round)}
 
 
+LAYERS = ((64,), (128, 64), [32, 32], {"width": 16})  # tuples, a list and a dict as choices
+
+
+@pytest.mark.parametrize("searcher", ["auto", "bayesopt", "random", "grid", "tpe", "skopt",
+                                      "bohb", "rl"])
+def test_tuple_list_and_dict_choices_work_in_every_searcher_and_come_back_stored(tmp_path,
+                                                                                 searcher):
+    """``hidden_layer_sizes=Categorical((64,), (128, 64))``: JSON keeps a tuple as a list, and
+    the model-based searchers key configurations by value; both must give the choices back."""
+    path = tmp_path / "layers.db"
+
+    def objective(config):
+        return len(config["layers"]) + config["x"]
+
+    def space():
+        return {"layers": Categorical(*LAYERS), "x": Real(0, 1)}
+
+    first = jh.tune(objective, space(), metric="loss", trials=6, seed=0, searcher=searcher,
+                    storage=path, name="layers")
+    resumed = jh.tune(objective, space(), metric="loss", trials=9, seed=0, searcher=searcher,
+                      storage=path, name="layers", resume=True)
+    for study in (first, resumed, Study.load("layers", path)):
+        assert study.counts()["completed"] == len(study.trials), \
+            [t.error for t in study.trials if t.error]
+        for trial in study.trials:
+            value = trial.config["layers"]
+            assert any(type(value) is type(c) and value == c for c in LAYERS), value
+    assert len(resumed.trials) == 9
+    assert [t.config for t in Study.load("layers", path).trials] == \
+        [t.config for t in resumed.trials]
+
+
 @pytest.mark.parametrize("content, message", [
     (b"this is not a database at all " * 200, "cannot be used as jupyter_hpo storage"),
     (None, "a SQLite database of another program"),

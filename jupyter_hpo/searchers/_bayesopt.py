@@ -583,5 +583,19 @@ class BayesOptSearcher(Searcher):
 
 
 def _config_key(config: dict[str, Any]) -> tuple[Any, ...]:
-    """What makes two decoded configurations the same configuration."""
-    return tuple(sorted(config.items()))
+    """What makes two decoded configurations the same configuration (a choice that cannot be
+    hashed, such as a list or a dict, by its ``repr``)."""
+    key = tuple(sorted(config.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return tuple((name, _hashable(value)) for name, value in key)
+    return key
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return ("__repr__", repr(value))
+    return value

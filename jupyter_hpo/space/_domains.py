@@ -26,7 +26,7 @@ def _check_number(kind: str, what: str, value: Any) -> float:
         raise SpaceError(f"{kind}: {what} is {value!r}, but must be a number")
     if not math.isfinite(value):
         raise SpaceError(f"{kind}: {what} is {value!r}, but must be finite")
-    return value
+    return value if type(value) in (int, float) else float(value)  # numpy.float32(0.1), ...
 
 
 class Domain(ABC):
@@ -123,6 +123,9 @@ class _Numeric(Domain):
         if log and lo <= 0:
             raise SpaceError(f"{self.kind}: log=True needs lo > 0, but lo is {lo!r}")
         self.lo, self.hi, self.log = lo, hi, log
+        if step is not None and not isinstance(step, bool) and isinstance(step, numbers.Real) \
+                and type(step) not in (int, float) and math.isfinite(step):
+            step = float(step)  # a numpy number, kept and stored as a float
         self.step = step
         self._count = 0  # values of a stepped domain (0: not stepped)
         if step is not None and not (self.kind == "Int" and step == 1):

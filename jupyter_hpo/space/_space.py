@@ -51,6 +51,12 @@ class Space(Mapping[str, Domain]):
                              f"but must map names to domains, "
                              f"e.g. {{'lr': Real(1e-4, 1e-1, log=True), 'units': Int(16, 256)}}")
         for name, domain in (domains or {}).items():
+            if not isinstance(name, str) or not name:
+                what = "an empty string" if name == "" else f"an object of type {type(name).__name__}"
+                example = "x" if name in ("", None) else str(name)
+                raise SpaceError(f"the space entry {name!r} is named by {what}, but a name must "
+                                 f"be a non-empty string (a key of the configuration), e.g. "
+                                 f"{{{example!r}: {domain!r}}}")
             if not isinstance(domain, Domain):
                 raise SpaceError(f"the space entry {name!r} is {domain!r}, but must be "
                                  f"Real(...), Int(...), Categorical(...) or Bool()")

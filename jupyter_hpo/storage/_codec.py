@@ -68,12 +68,18 @@ def _is_repr(value: Any) -> bool:
 
 def decode_config(encoded: str | Mapping[str, Any], space: Space | None) -> dict[str, Any]:
     """A stored configuration (JSON text or the encoded mapping), with objects kept by ``repr``
-    matched back to ``space``'s categorical choices (else left as the ``repr`` string)."""
+    matched back to ``space``'s categorical choices (else left as the ``repr`` string), and
+    JSON arrays and objects too (a tuple choice was stored as a list)."""
     config = json.loads(encoded) if isinstance(encoded, str) else dict(encoded)
     if not isinstance(config, dict):
         raise TypeError(f"a configuration must be a JSON object, not {type(config).__name__}")
     for name, value in config.items():
-        if _is_repr(value):
+        if isinstance(value, (list, dict)) and not _is_repr(value) and space is not None:
+            domain = space.get(name)
+            if isinstance(domain, Categorical):
+                config[name] = next((c for c in domain.choices if encode_value(c) == value),
+                                    value)
+        elif _is_repr(value):
             text = value[_REPR]
             domain = space.get(name) if space is not None else None
             config[name] = text
