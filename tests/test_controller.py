@@ -223,6 +223,36 @@ def test_an_array_metric_says_how_to_report_one_number(value, hint):
     assert f"(ndarray), but must be one number, {hint}" in error
 
 
+def test_a_study_takes_a_plain_function_as_tune_does():
+    """``Study(fn, space, ...)`` used to hang: the executor's thread died on the function (it
+    has no ``run``), and the trial never ended."""
+    study = Study(lambda config: config["x"], SPACE, metric="loss", mode="min", trials=3,
+                  seed=0)
+    study.run()
+    assert study.counts()["completed"] == 3
+    assert study.best_value == min(t.config["x"] for t in study.trials)
+    with pytest.raises(TypeError, match="the objective is 3, but must be a function taking "
+                                        "the configuration"):
+        Study(3, SPACE, metric="loss", mode="min")
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_exception_whose_str_fails_fails_its_trial_and_the_study_ends():
+    def objective(config, trial):
+        if trial.trial_id == 0:
+            raise UnprintableError()
+        return config["x"]
+
+    study = run_study(objective, trials=3, seed=0)
+    assert study.trials[0].status is TrialStatus.FAILED
+    assert study.trials[0].error == "UnprintableError: <exception str() failed>"
+    assert [t.status for t in study.trials[1:]] == [TrialStatus.COMPLETED] * 2
+
+
 def test_study_state_is_an_enum_and_prints_as_its_value():
     study = tune(lambda c: c["x"], SPACE, metric="loss", mode="min", trials=2)
     assert study.state is StudyState.FINISHED and f"{study.state}" == "finished"

@@ -44,6 +44,20 @@ def test_grid_keeps_its_points_when_a_partial_configuration_is_enqueued():
                     {"a": 2, "b": "y"}]
 
 
+def test_a_list_enqueued_for_a_tuple_choice_runs_that_choice():
+    """JSON text (``--enqueue '{"layers": [128, 64]}'``) has no tuples: a list with the items
+    of a tuple choice means that choice."""
+    space = {"layers": Categorical((64,), (128, 64)), "x": Real(0, 1)}
+    study = Study(lambda c: len(c["layers"]) + c["x"], space, metric="loss", mode="min",
+                  trials=3, points_to_evaluate=[{"layers": [128, 64], "x": 0.5}])
+    study.enqueue({"layers": [64]})
+    study.run()
+    assert study.trials[0].config == {"layers": (128, 64), "x": 0.5}
+    assert study.trials[1].config["layers"] == (64,)
+    with pytest.raises(ValueError, match=r"has layers=\[32\], which is outside"):
+        study.space.check_partial(study.space.matched_choices({"layers": [32]}))
+
+
 def test_study_enqueue_while_it_runs():
     release = threading.Event()
 

@@ -80,6 +80,7 @@ def points_to_queue(space: Space, points: Sequence[Mapping[str, Any]],
         seen += [dict(c) for c in stored.queue]
     kept, repeated = [], 0
     for i, point in enumerate(points):
+        point = space.matched_choices(point)
         space.check_partial(point, f"points_to_evaluate[{i}]")
         if dict(point) in seen:
             repeated += 1

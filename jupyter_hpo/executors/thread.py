@@ -66,7 +66,12 @@ class ThreadExecutor(Executor):
             if job is None:
                 return
             trial, objective, hooks = job
-            outcome = run_trial(trial, objective, hooks)
+            try:
+                outcome = run_trial(trial, objective, hooks)
+            except BaseException as exc:  # noqa: BLE001 - failing to describe a failure: the
+                log.exception("jupyter_hpo: trial %s", trial.trial_id)  # trial still ends
+                outcome = TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__} while "
+                                       f"ending the trial (see the log)")
             with self._lock:  # idle before on_finish, which may start the next trial here
                 self._idle += 1
                 self._slot_use[trial.slot] -= 1
@@ -101,7 +106,8 @@ def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
             return TrialOutcome(TrialStatus.PAUSED)
         except BaseException as exc:  # noqa: BLE001 - a failing trial must not stop the study
             return TrialOutcome(TrialStatus.FAILED, error=describe_failure(exc),
-                                traceback=user_traceback(exc, objective.filename))
+                                traceback=user_traceback(exc, getattr(objective, "filename",
+                                                                      "<objective>")))
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -111,7 +117,11 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return ("the trial raised KeyboardInterrupt (to stop the study, interrupt the kernel or "
                 "press Stop study)")
-    return f"{type(exc).__name__}: {exc}"
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ fails, as Python shows it
+        text = "<exception str() failed>"
+    return f"{type(exc).__name__}: {text}"
 
 
 def user_traceback(exc: BaseException, filename: str) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SpaceError
 from ._conditions import Condition
-from ._domains import Domain
+from ._domains import Categorical, Domain
 
 if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
     import numpy as np
@@ -191,6 +191,20 @@ class Space(Mapping[str, Domain]):
                                  f"{self.conditions[n]}")
             if not d.contains(config[n]):
                 raise SpaceError(f"{n}={config[n]!r} is outside {d!r}")
+
+    def matched_choices(self, partial: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``partial`` with a list or tuple given for a categorical choice of the other kind
+        replaced by the choice (``[128, 64]`` from JSON text for the choice ``(128, 64)``)."""
+        if not isinstance(partial, Mapping):
+            return partial
+        matched = dict(partial)
+        for name, value in partial.items():
+            domain = self._domains.get(name)
+            if isinstance(domain, Categorical) and isinstance(value, (list, tuple)) \
+                    and not domain.contains(value):
+                matched[name] = next((c for c in domain.choices if isinstance(c, (list, tuple))
+                                      and list(c) == list(value)), value)
+        return matched
 
     def check_partial(self, partial: Mapping[str, Any], what: str = "the configuration"
                       ) -> None:

@@ -158,6 +158,7 @@ class StudyReading:
         searcher; a conditional hyperparameter needs the values its condition reads. It counts
         against the budget like any trial; stored studies keep it until a trial starts."""
         controller = self._live()
+        config = self.space.matched_choices(config)
         self.space.check_partial(config, "the enqueued configuration")
         controller.enqueue(dict(config))
 

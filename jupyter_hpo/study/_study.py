@@ -78,7 +78,6 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         elif kwargs:
             raise TypeError(f"pass either options or keyword options, not both "
                             f"(got {sorted(kwargs)})")
-        self.objective = objective
         self.space = space if isinstance(space, Space) else Space(space)
         self.storage = storage_of(options.storage)
         stored = None
@@ -93,6 +92,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         self.options = options = options.validated()
         self.direction = options.direction
         self.metric, self.resource = options.metric, options.resource
+        self.objective = objective = _as_objective(objective, self.metric)
         self.settings = options.settings()
         self._subscribers: list[Callable[[StudyEvent], None]] = []
         self.problems: list[str] = []
@@ -277,3 +277,16 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
     def __repr__(self) -> str:
         best = "" if self.best_value is None else f", best {self.metric}={self.best_value:.4g}"
         return f"<Study {self.name!r}: {self.state.value}, {len(self.trials)} trials{best}>"
+
+
+def _as_objective(objective: Any, metric: str) -> Any:
+    """An objective the executors can run: a plain function is called as ``fn(config)``, as
+    ``tune()`` calls it (its number is ``metric``)."""
+    if callable(getattr(objective, "run", None)):
+        return objective
+    if callable(objective):
+        from ..objective import FunctionObjective
+
+        return FunctionObjective(objective, metric)
+    raise TypeError(f"the objective is {objective!r}, but must be a function taking the "
+                    f"configuration, e.g. def train(config): ..., or an objective object")
