@@ -243,8 +243,7 @@ def report(**values: Any) -> None:
     """
     context = getattr(_local, "context", None)
     if context is None:
-        raise RuntimeError("report() was called outside a trial: call it from a %%hpo cell "
-                           "or from a function run by jupyter_hpo.tune()")
+        raise RuntimeError(_outside("report"))
     context.hook(plain_values(values))
 
 
@@ -277,6 +276,16 @@ def restore(map_location: Any = None) -> Any:
 def _context(what: str) -> _TrialContext:
     context = getattr(_local, "context", None)
     if context is None:
-        raise RuntimeError(f"{what}() was called outside a trial: call it from a %%hpo cell or "
-                           f"from a function run by jupyter_hpo.tune()")
+        raise RuntimeError(_outside(what))
     return context
+
+
+def _outside(what: str) -> str:
+    where = threading.current_thread()
+    if where is threading.main_thread() or where.name.startswith("hpo-"):
+        return (f"{what}() was called outside a trial: call it from a %%hpo cell or from a "
+                f"function run by jupyter_hpo.tune()")
+    return (f"{what}() was called in the thread {where.name!r}, which is not a trial's own "
+            f"thread (a thread the trial started, a data loader's or a callback's): call it "
+            f"from the trial's code itself, e.g. collect the values in that thread and report "
+            f"them from the training loop")

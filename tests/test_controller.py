@@ -236,6 +236,28 @@ def test_a_study_takes_a_plain_function_as_tune_does():
         Study(3, SPACE, metric="loss", mode="min")
 
 
+def test_report_from_a_thread_the_trial_started_says_where_to_call_it():
+    seen = []
+
+    def objective(config, report):
+        def in_background():
+            try:
+                report(loss=1.0)
+            except RuntimeError as exc:
+                seen.append(str(exc))
+
+        helper = threading.Thread(target=in_background, name="loader")
+        helper.start()
+        helper.join()
+        return config["x"]
+
+    assert run_study(objective, trials=1).counts()["completed"] == 1
+    assert seen == ["report() was called in the thread 'loader', which is not a trial's own "
+                    "thread (a thread the trial started, a data loader's or a callback's): "
+                    "call it from the trial's code itself, e.g. collect the values in that "
+                    "thread and report them from the training loop"]
+
+
 class UnprintableError(Exception):
     def __str__(self) -> str:
         raise RuntimeError("no text")
