@@ -252,10 +252,10 @@ def test_report_from_a_thread_the_trial_started_says_where_to_call_it():
         return config["x"]
 
     assert run_study(objective, trials=1).counts()["completed"] == 1
-    assert seen == ["report() was called in the thread 'loader', which is not a trial's own "
-                    "thread (a thread the trial started, a data loader's or a callback's): "
-                    "call it from the trial's code itself, e.g. collect the values in that "
-                    "thread and report them from the training loop"]
+    assert seen == [("report() was called in the thread 'loader', which is not a trial's own "
+                     "thread (a thread the trial started, a data loader's or a callback's): "
+                     "call it from the trial's code itself, e.g. collect the values in that "
+                     "thread and report them from the training loop")]
 
 
 class UnprintableError(Exception):

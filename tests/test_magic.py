@@ -91,6 +91,9 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --grace-period 2", "x = Real(0, 1)\nreport(acc=x)\n",
      "early stopping needs --max-t"),
     ("--quiet --bogus", "x = Real(0, 1)\nreport(acc=x)\n", "unrecognized arguments"),
+    ("--quiet --trails 5 --sedd=3", "x = Real(0, 1)\nreport(acc=x)\n",
+     ("unrecognized arguments: --trails 5 --sedd=3; did you mean --trials instead of "
+      "--trails, --seed instead of --sedd? (%%hpo? lists the options)")),
     ("--quiet --scheduler hyperband", "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
      "epochs = N"),
     ("--quiet --scheduler hyperband --max-t 3", "x = Real(0, 1)\ny = x\n",
@@ -121,6 +124,15 @@ def test_bad_options_are_usage_errors(ip, line, cell, message):
         ip.run_cell_magic("hpo", line, cell)
     assert message in str(info.value)
     assert ip.user_ns.get("_hpo") is before  # nothing ran, nothing was replaced
+
+
+def test_a_misspelt_line_magic_option_names_the_nearest_one(ip):
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("hpo", "list --storrage runs.db")
+    assert str(info.value) == ("unrecognized arguments: --storrage runs.db; did you mean "
+                               "--storage instead of --storrage? (%hpo? lists the options)")
+    with pytest.raises(UsageError, match=r"^unrecognized arguments: zzz$"):
+        ip.run_cell_magic("hpo", "--quiet zzz", "x = Real(0, 1)\nreport(acc=x)\n")
 
 
 def test_syntax_error_points_at_cell_line(ip):

@@ -68,8 +68,8 @@ class ThreadExecutor(Executor):
             trial, objective, hooks = job
             try:
                 outcome = run_trial(trial, objective, hooks)
-            except BaseException as exc:  # noqa: BLE001 - failing to describe a failure: the
-                log.exception("jupyter_hpo: trial %s", trial.trial_id)  # trial still ends
+            except BaseException as exc:  # failing to describe a failure still ends the trial
+                log.exception("jupyter_hpo: trial %s", trial.trial_id)
                 outcome = TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__} while "
                                        f"ending the trial (see the log)")
             with self._lock:  # idle before on_finish, which may start the next trial here

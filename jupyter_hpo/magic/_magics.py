@@ -3,6 +3,7 @@ lines (``magic_arguments``), put together from the parts of this package."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -103,7 +104,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         ``config`` and ``device`` are defined. When the study ends the best trial's variables
         are in the notebook and the Study is in ``_hpo``.
         """
-        args = parse_argstring(self.hpo, line)
+        args = _parse(self.hpo, line)
         if not args.output.isidentifier():
             raise UsageError(f"-o {args.output!r} is not a valid variable name")
         if args.name is not None and args.name in self.runs \
@@ -168,8 +169,30 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     def hpo_line(self, line: str) -> Any:
         """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
         plot KIND, export FILE, delete; a NAME picks the study (default: the latest)."""
-        args = parse_argstring(self.hpo_line, line)
+        args = _parse(self.hpo_line, line)
         try:
             return self._line_command(args)
         except HPOError as exc:
             raise UsageError(str(exc)) from None
+
+
+def _parse(magic: Any, line: str) -> Any:
+    """``parse_argstring``, with the nearest option named for a misspelt one
+    ("unrecognized arguments: --trails 5; did you mean --trials?")."""
+    try:
+        return parse_argstring(magic, line)
+    except UsageError as exc:
+        message = str(exc)
+        if not message.startswith("unrecognized arguments:"):
+            raise
+        known = [o for a in magic.parser._actions for o in a.option_strings if o.startswith("--")]
+        words = message.split(":", 1)[1].split()
+        guesses = [(w, difflib.get_close_matches(w.split("=")[0], known, n=1, cutoff=0.6))
+                   for w in words if w.startswith("-")]
+        hints = [f"{close[0]} instead of {word.split('=')[0]}" for word, close in guesses
+                 if close]
+        if not hints:
+            raise
+        help_ = "%%hpo?" if magic.__name__ == "hpo" else "%hpo?"
+        raise UsageError(f"{message}; did you mean {', '.join(hints)}? ({help_} lists the "
+                         f"options)") from None
