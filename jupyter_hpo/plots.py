@@ -178,9 +178,9 @@ def _short(value: Any) -> str:
 
 def _ticks(domain: Domain, count: int = 5) -> tuple[list[float], list[Any]]:
     """Ticks of ``domain`` (choices, decades or even steps) with their unit-cube positions."""
-    if isinstance(domain, Categorical):
-        values = list(domain.choices)
-    elif domain.log:
+    if isinstance(domain, Categorical):  # distinct already, and maybe unhashable (lists)
+        return [float(domain.to_unit(v)) for v in domain.choices], list(domain.choices)
+    if domain.log:
         decades = [10.0 ** k for k in range(math.ceil(math.log10(domain.lo)),
                                             math.floor(math.log10(domain.hi)) + 1)]
         decades = [d for d in decades if 0.08 < domain.to_unit(d) < 0.92]  # clear of the ends

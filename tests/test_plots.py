@@ -148,6 +148,22 @@ def test_contour_with_a_categorical_axis_labels_its_choices(maximised):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["sgd", "adam"]
 
 
+def test_choices_that_cannot_be_hashed_are_drawn_as_their_text(tmp_path):
+    """``Categorical((64,), [32, 32], {"width": 16})``: the axes that list choices used to
+    fail with "unhashable type: 'list'"; a stored study draws them the same way."""
+    space = {"layers": Categorical((64,), [32, 32], {"width": 16}), "x": Real(0, 1)}
+    live = jh.tune(lambda c: len(c["layers"]) + c["x"], space, metric="loss", trials=6, seed=0,
+                   storage=tmp_path / "s.db", name="layers")
+    labels = ["(64,)", "[32, 32]", "{'width': 16}"]
+    for study in (live, Study.load("layers", tmp_path / "s.db")):
+        parallel = study.plot("parallel").axes[0]
+        assert set(labels) <= {t.get_text() for t in parallel.texts}
+        assert len(parallel.get_lines()) == 6
+        contour = study.plot("contour", params=("x", "layers")).axes[0]
+        assert [t.get_text() for t in contour.get_yticklabels()] == labels
+        assert study.plot("importance") is not None
+
+
 def test_importance_ranks_what_drives_the_metric_and_the_duration(study):
     shares = importances(study)
     assert list(shares) == sorted(shares, key=shares.get, reverse=True)
