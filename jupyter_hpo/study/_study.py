@@ -281,8 +281,9 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
 
 def _as_objective(objective: Any, metric: str) -> Any:
     """An objective the executors can run: a plain function is called as ``fn(config)``, as
-    ``tune()`` calls it (its number is ``metric``)."""
-    if callable(getattr(objective, "run", None)):
+    ``tune()`` calls it (its number is ``metric``); ``None`` for an executor that runs no
+    objective (a simulation's)."""
+    if objective is None or callable(getattr(objective, "run", None)):
         return objective
     if callable(objective):
         from ..objective import FunctionObjective
