@@ -105,6 +105,23 @@ def test_space_names_must_be_non_empty_strings(name, shown):
            "string (a key of the configuration)" in str(info.value)
 
 
+def test_numpy_arrays_as_choices():
+    """Arrays compare element by element, so ``choice == value`` is not a bool: building the
+    domain used to raise numpy's "truth value of an array is ambiguous"."""
+    import jupyter_hpo as jh
+
+    choices = (np.array([1, 2]), np.array([3, 4, 5]), np.array([1, 3]))
+    d = Categorical(*choices)
+    assert [d.index(np.array(c)) for c in choices] == [0, 1, 2]
+    assert d.contains(np.array([1, 3])) and not d.contains(np.array([1, 4]))
+    assert not d.contains(np.array([1, 2, 3]))
+    with pytest.raises(SpaceError, match="appears more than once"):
+        Categorical(np.array([1, 2]), np.array([1, 2]))
+    study = jh.tune(lambda c: float(c["w"].sum()), {"w": d}, metric="loss", trials=6, seed=0)
+    assert study.counts()["completed"] == 6
+    assert any(study.best_config["w"] is c for c in choices)
+
+
 def test_empty_categorical():
     with pytest.raises(SpaceError, match=r"Categorical needs at least one choice, e\.g\. Categorical\('relu', 'tanh'\)"):
         Categorical()

@@ -29,6 +29,20 @@ def _check_number(kind: str, what: str, value: Any) -> float:
     return value if type(value) in (int, float) else float(value)  # numpy.float32(0.1), ...
 
 
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` as a bool, also for numpy arrays (which compare element by element)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # "the truth value of an array ... is ambiguous"
+        shape = getattr(a, "shape", None)
+        if shape is None or shape != getattr(b, "shape", None):
+            return a is b
+        try:
+            return bool((a == b).all())
+        except (TypeError, ValueError, AttributeError):
+            return a is b
+
+
 class Domain(ABC):
     """One hyperparameter's set of values; ``name`` is filled in from the annotation.
 
@@ -343,7 +357,7 @@ class Categorical(Domain):
     def _find(self, value: Any, exact: bool) -> int | None:
         """The first index of a choice equal to ``value`` (and of its type if ``exact``)."""
         def same(c: Any) -> bool:
-            return bool(c == value) and (not exact or type(c) is type(value))
+            return _equal(c, value) and (not exact or type(c) is type(value))
 
         try:
             i = self._exact.get((type(value), value)) if exact else self._loose.get(value)
