@@ -126,6 +126,21 @@ def test_bad_options_are_usage_errors(ip, line, cell, message):
     assert ip.user_ns.get("_hpo") is before  # nothing ran, nothing was replaced
 
 
+def test_quoted_option_values_lose_their_quotes(ip, tmp_path, capsys):
+    """IPython splits a magic's line keeping quotes (as on Windows): a quoted name or a path
+    with a space used to keep them (the name ``"my study"``, a file that could not be made)."""
+    folder = tmp_path / "with space"
+    folder.mkdir()
+    storage = folder / "runs.db"
+    study = run(ip, f'--quiet --trials 2 --seed 0 --storage "{storage}" --name "my study" '
+                    f"--enqueue '{{\"x\": 0.5}}'", "x = Real(0, 1)\nreport(acc=x)\n")
+    assert study.name == "my study" and study.storage.location == str(storage)
+    assert study.trials[0].config == {"x": 0.5}
+    capsys.readouterr()
+    ip.run_line_magic("hpo", f"best 'my study' --storage \"{storage}\"")
+    assert capsys.readouterr().out.startswith("my study: best acc=")
+
+
 def test_a_misspelt_line_magic_option_names_the_nearest_one(ip):
     with pytest.raises(UsageError) as info:
         ip.run_line_magic("hpo", "list --storrage runs.db")

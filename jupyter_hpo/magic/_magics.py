@@ -177,10 +177,12 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
 
 
 def _parse(magic: Any, line: str) -> Any:
-    """``parse_argstring``, with the nearest option named for a misspelt one
-    ("unrecognized arguments: --trails 5; did you mean --trials?")."""
+    """``parse_argstring``, with quotes around a value removed (IPython splits the line as
+    Windows does, keeping them: ``--name "my study"`` gave the name ``"my study"``) and the
+    nearest option named for a misspelt one ("unrecognized arguments: --trails 5; did you
+    mean --trials?")."""
     try:
-        return parse_argstring(magic, line)
+        args = parse_argstring(magic, line)
     except UsageError as exc:
         message = str(exc)
         if not message.startswith("unrecognized arguments:"):
@@ -196,3 +198,17 @@ def _parse(magic: Any, line: str) -> Any:
         help_ = "%%hpo?" if magic.__name__ == "hpo" else "%hpo?"
         raise UsageError(f"{message}; did you mean {', '.join(hints)}? ({help_} lists the "
                          f"options)") from None
+    for key, value in list(vars(args).items()):
+        if isinstance(value, list):
+            setattr(args, key, [_unquoted(v) for v in value])
+        else:
+            setattr(args, key, _unquoted(value))
+    return args
+
+
+def _unquoted(value: Any) -> Any:
+    """``value`` without one pair of matching quotes around it."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] \
+            and value[0] in "'\"":
+        return value[1:-1]
+    return value
