@@ -238,16 +238,39 @@ def test_epochs_gives_max_t():
     assert parse("epochs = 20\nfor e in range(epochs):\n    pass\n").max_t == 20
 
 
-@pytest.mark.parametrize("source", [
-    "n = 20\n",
-    "epochs = Int(5, 50)\n",
-    "epochs = 20  # hpo: Int(5, 50)\n",
-    "epochs = 2.5\n",
-    "epochs = True\n",
-    "if True:\n    epochs = 20\n",
+@pytest.mark.parametrize("source, namespace, max_t", [
+    ("epochs = EPOCHS\n", {"EPOCHS": 12}, 12),
+    ("epochs = 2 * EPOCHS - 1\n", {"EPOCHS": 12}, 23),
+    ("base = 4\nepochs = base ** 2\n", {}, 16),
+    ("base = 4\nbase = 5\nepochs = base\n", {"base": 99}, 5),
+    ("epochs = 2.5\n", {}, 2.5),
+    ("epochs = 20 / 2\n", {}, 10),
+    ("epochs = Int(5, 50)\n", {}, 50),
+    ("epochs = 20  # hpo: Int(5, 50)\n", {}, 50),
+    ("epochs = Categorical(9, 27, 3)\n", {}, 27),
+    ("epochs = EPOCHS\nmax_t = 7\n", {"EPOCHS": 12}, 7),
+    ("huge = 10 ** 10 ** 9\nepochs = 8\n", {}, 8),  # not computed (it would take minutes)
 ])
-def test_no_max_t(source):
-    assert parse(source).max_t is None
+def test_max_t_from_names_arithmetic_and_searched_epochs(source, namespace, max_t):
+    found = parse(source, namespace).max_t
+    assert found == max_t and type(found) is type(max_t)
+
+
+@pytest.mark.parametrize("source, namespace", [
+    ("n = 20\n", {}),
+    ("epochs = True\n", {}),
+    ("if True:\n    epochs = 20\n", {}),
+    ("epochs = EPOCHS\n", {}),  # not defined in the notebook
+    ("epochs = EPOCHS\n", {"EPOCHS": "12"}),
+    ("epochs = len(schedule)\n", {"schedule": [1, 2]}),  # nothing is called to find it
+    ("n = len(x)\nepochs = n\n", {"n": 99, "x": [1]}),  # the notebook's n is stale
+    ("for n in range(3):\n    pass\nepochs = n\n", {"n": 99}),
+    ("epochs = -3\n", {}),
+    ("epochs = 1 / 0\n", {}),
+    ("epochs = Categorical(9, 'all')\n", {}),
+])
+def test_no_max_t(source, namespace):
+    assert parse(source, namespace).max_t is None
 
 
 def test_reported_keys_in_order_without_duplicates():

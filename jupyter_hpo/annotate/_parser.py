@@ -14,12 +14,12 @@ from ..errors import HPOSyntaxError, SpaceError, python_lines
 from ..space import Domain
 from ._comments import CommentAnnotations
 from ._conditions import CellConditions
+from ._max_t import infer_max_t
 from ._template import (
     _NESTED_MESSAGE,
     _TOO_DEEP,
     CELL_NAMES,
     CONSTRUCTORS,
-    MAX_T_NAMES,
     RESULT_NAME,
     CellDiagnostics,
     CellTemplate,
@@ -212,7 +212,7 @@ class _CellParser(CommentAnnotations):
         if self.collect:
             self.diagnosed = [self._diagnosed(f) for f in found]
 
-        max_t = _max_t(tree, {id(node) for *_, node in slots})
+        max_t = infer_max_t(tree, {id(f.node): f.domain for f in found}, self.env)
         last = tree.body[-1] if tree.body else None
         has_result = isinstance(last, ast.Expr) and not _is_report_call(last.value)
         for parent, name, index, hp_name, node in slots:
@@ -387,19 +387,6 @@ class _CellParser(CommentAnnotations):
         return DiagnosedAnnotation(f.name, domain, f.form, *self.span(f.call),
                                    evaluated=f.domain is not None,
                                    when=None if f.when is None else f.when.source())
-
-
-def _max_t(tree: ast.Module, replaced: set[int]) -> int | None:
-    """``max_t = N`` or ``epochs = N`` (an int literal) at the top level of the cell gives
-    Hyperband's maximum resource; ``max_t`` wins when both are there."""
-    found: dict[str, int] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
-                and isinstance(stmt.targets[0], ast.Name) \
-                and stmt.targets[0].id in MAX_T_NAMES and id(stmt.value) not in replaced \
-                and isinstance(stmt.value, ast.Constant) and type(stmt.value.value) is int:
-            found.setdefault(stmt.targets[0].id, stmt.value.value)
-    return next((found[name] for name in MAX_T_NAMES if name in found), None)
 
 
 def _assigned_variable(node: ast.AST | None) -> str | None:

@@ -65,7 +65,7 @@ class CellTemplate:
     filename: str
     code: CodeType
     annotations: list[Annotation]
-    max_t: int | None = None
+    max_t: float | None = None
     reported_keys: list[str] = field(default_factory=list)
     calls_report: bool = False
     has_result_expr: bool = False

@@ -1,0 +1,106 @@
+"""Hyperband's maximum resource read from the cell: ``max_t = N`` or ``epochs = N`` at its top
+level (``max_t`` wins when both are there).
+
+``N`` may be an int literal, arithmetic on numbers and names (``epochs = EPOCHS``,
+``epochs = 2 * base``) whose values come from the notebook or from earlier top-level
+assignments of the cell, or a hyperparameter (``epochs = Int(5, 50)``: its largest value).
+Nothing is called while reading it: only names, numbers and arithmetic are evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import numbers
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..space import Categorical, Domain, Int, Real
+from ._template import MAX_T_NAMES
+
+__all__ = ["infer_max_t"]
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg, ast.UAdd: operator.pos,
+}
+
+
+_MAX_EXPONENT = 64
+
+
+class _Unknown(Exception):
+    """The expression is not plain arithmetic on known numbers."""
+
+
+def infer_max_t(tree: ast.Module, domains: Mapping[int, Domain | None],
+                env: Mapping[str, Any] | None) -> float | None:
+    """The maximum resource the cell names, or None. ``domains`` maps the ``id`` of each
+    annotated node to its domain; ``env`` is the notebook's namespace (None: literals only)."""
+    known: dict[str, Any] = {}  # top-level names of the cell with a number so far (None:
+    found: dict[str, float] = {}  # assigned something else, so the notebook's value is stale)
+    for stmt in tree.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    known[node.id] = None
+            continue
+        name = stmt.targets[0].id
+        if id(stmt.value) in domains:
+            value = _largest(domains[id(stmt.value)])
+        else:
+            try:
+                value = _evaluate(stmt.value, known, env or {})
+            except (_Unknown, ArithmeticError, ValueError, TypeError, RecursionError):
+                value = None
+        known[name] = value
+        if name in MAX_T_NAMES and name not in found:
+            resource = _resource(value)
+            if resource is not None:
+                found[name] = resource
+    return next((found[name] for name in MAX_T_NAMES if name in found), None)
+
+
+def _evaluate(node: ast.AST, known: Mapping[str, Any], env: Mapping[str, Any]) -> Any:
+    if isinstance(node, ast.Constant) and _is_number(node.value):
+        return node.value
+    if isinstance(node, ast.Name):
+        value = known[node.id] if node.id in known else env.get(node.id)
+        if not _is_number(value):
+            raise _Unknown(node.id)
+        return value
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _evaluate(node.left, known, env), _evaluate(node.right, known, env)
+        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
+            raise _Unknown("a power too large to compute")  # 10 ** 10 ** 9 would take minutes
+        return _BINARY[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        return _UNARY[type(node.op)](_evaluate(node.operand, known, env))
+    raise _Unknown(type(node).__name__)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _largest(domain: Domain | None) -> Any:
+    """The largest value a hyperparameter takes (an epochs budget that is searched)."""
+    if isinstance(domain, (Int, Real)):
+        return domain.hi
+    if isinstance(domain, Categorical):
+        numbers_ = [c for c in domain.choices if _is_number(c)]
+        return max(numbers_) if len(numbers_) == len(domain.choices) else None
+    return None
+
+
+def _resource(value: Any) -> float | None:
+    """``value`` as a maximum resource: a finite number > 0 (an int when it is whole)."""
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
