@@ -249,7 +249,8 @@ def test_epochs_gives_max_t():
     ("epochs = 20  # hpo: Int(5, 50)\n", {}, 50),
     ("epochs = Categorical(9, 27, 3)\n", {}, 27),
     ("epochs = EPOCHS\nmax_t = 7\n", {"EPOCHS": 12}, 7),
-    ("huge = 10 ** 10 ** 9\nepochs = 8\n", {}, 8),  # not computed (it would take minutes)
+    ("huge = 10 ** 10 ** 9\nepochs = 8\n", {}, 8),
+    ("epochs: int = 30\n", {}, 30),  # not computed (it would take minutes)
 ])
 def test_max_t_from_names_arithmetic_and_searched_epochs(source, namespace, max_t):
     found = parse(source, namespace).max_t

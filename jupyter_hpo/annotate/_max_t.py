@@ -45,13 +45,16 @@ def infer_max_t(tree: ast.Module, domains: Mapping[int, Domain | None],
     known: dict[str, Any] = {}  # top-level names of the cell with a number so far (None:
     found: dict[str, float] = {}  # assigned something else, so the notebook's value is stale)
     for stmt in tree.body:
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)):
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+            else stmt.target if isinstance(stmt, ast.AnnAssign) and stmt.value is not None \
+            else None
+        if not isinstance(target, ast.Name):
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     known[node.id] = None
             continue
-        name = stmt.targets[0].id
+        assert isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None
+        name = target.id
         if id(stmt.value) in domains:
             value = _largest(domains[id(stmt.value)])
         else:
