@@ -115,7 +115,8 @@ def test_cell_step_errors_point_at_the_line():
     ("epochs = 20\nmax_t = 9\n", 9),
     ("max_t = 9\nepochs = 20\n", 9),
     ("epochs = 20\n", 20),
-    ("max_t = 2.5\nepochs = 4\n", 4),
+    ("max_t = 2.5\nepochs = 4\n", 2.5),  # a resource need not be whole (a data fraction)
+    ("max_t = True\nepochs = 4\n", 4),
     ("if True:\n    max_t = 9\n", None),
 ])
 def test_max_t_at_the_top_level_is_the_maximum_resource(source, max_t):
