@@ -17,6 +17,7 @@ from ._commands import LineCommands
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions
 from ._running import CellRunning, Run
+from ._text import unquoted
 
 
 @magics_class
@@ -200,15 +201,8 @@ def _parse(magic: Any, line: str) -> Any:
                          f"options)") from None
     for key, value in list(vars(args).items()):
         if isinstance(value, list):
-            setattr(args, key, [_unquoted(v) for v in value])
+            setattr(args, key, [unquoted(v) for v in value])
         else:
-            setattr(args, key, _unquoted(value))
+            setattr(args, key, unquoted(value))
     return args
 
-
-def _unquoted(value: Any) -> Any:
-    """``value`` without one pair of matching quotes around it."""
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] \
-            and value[0] in "'\"":
-        return value[1:-1]
-    return value

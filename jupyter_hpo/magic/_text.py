@@ -33,13 +33,20 @@ def cli_message(message: str) -> str:
     return re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
 
 
+def unquoted(value: Any) -> Any:
+    """``value`` without one pair of matching quotes around it (IPython splits a magic's line
+    keeping them)."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] \
+            and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
 def enqueued_config(text: str) -> dict[str, Any]:
     """``--enqueue`` text: a JSON object or a Python dict literal (quoted or not)."""
     import json
 
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        text = text[1:-1]
+    text = unquoted(text.strip())
     try:
         value = json.loads(text)
     except ValueError:

@@ -17,6 +17,7 @@ from typing import Any
 from .. import space as _space
 from ..errors import SpaceError
 from ..space import Bool, Categorical, Domain, Int, Real, Space
+from ..trial import plain_value
 
 __all__ = ["decode_config", "decode_values", "describe_space", "dumps", "dumps_config",
            "dumps_values", "encode_value", "space_from_description"]
@@ -37,9 +38,9 @@ def encode_value(value: Any) -> Any:
         return float(value)
     if isinstance(value, int):
         return int(value)
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item) and getattr(value, "shape", None) == ():
-        return encode_value(item())
+    plain = plain_value(value)  # numpy scalars, 0-d arrays and tensors
+    if plain is not value:
+        return encode_value(plain)
     if isinstance(value, (list, tuple)):
         return [encode_value(v) for v in value]
     if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
