@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import traceback
 from pathlib import Path
 
@@ -379,6 +380,31 @@ def test_processes_starting_at_once_get_distinct_default_names(tmp_path):
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT COUNT(*) FROM studies").fetchone()[0] == 8
+    conn.close()
+
+
+def test_the_switch_to_wal_waits_while_another_connection_writes(tmp_path):
+    """Turning a rollback-journal file into WAL needs it to itself, and SQLite refuses that at
+    once (no busy wait) while another connection holds the write lock; opening waits for it
+    instead of failing with "database is locked" (processes creating one new file hit this)."""
+    path = tmp_path / "old.db"
+    SQLiteStorage(path).create_study("s", metric="loss", direction=Direction.MIN,
+                                     resource="epoch", space=SPACE, settings={})
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        assert conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    conn.close()
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # as another process opening the file does
+    release = threading.Timer(0.5, writer.execute, ("COMMIT",))
+    release.start()
+    try:
+        storage = SQLiteStorage(path)
+    finally:
+        release.join()
+        writer.close()
+    assert [s.name for s in storage.list_studies()] == ["s"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
 
 

@@ -13,9 +13,11 @@ is written if the file is read-only, was deleted or replaced since it was opened
 from __future__ import annotations
 
 import os
+import random
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,7 +161,7 @@ class SQLiteFile:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self._quick_check(conn)
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._switch_to_wal(conn)
 
     def _create_schema(self, conn: sqlite3.Connection) -> None:
         with _transaction(conn):
@@ -169,7 +171,21 @@ class SQLiteFile:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        self._switch_to_wal(conn)
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
+        """``PRAGMA journal_mode = WAL``, tried again until ``timeout``: the switch needs the
+        file to itself, and SQLite answers "database is locked" at once (without its busy
+        wait) while another process that opens the new file at the same moment reads it."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(0.005, 0.05))
 
     def _read_only_connection(self) -> sqlite3.Connection:
         """A read-only connection; when the folder is read-only too and the WAL index (-shm)
