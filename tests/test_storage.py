@@ -229,6 +229,37 @@ def test_missing_folder_is_a_clear_error(tmp_path):
         SQLiteStorage(tmp_path / "nowhere" / "s.db")
 
 
+def test_reading_a_file_that_does_not_exist_creates_nothing(tmp_path):
+    path = tmp_path / "later.db"
+    reader = SQLiteStorage(path)
+    assert reader.list_studies() == [] and reader.find_study("a") is None
+    with pytest.raises(HPOError, match="no study named 'a'"):
+        Study.load("a", path)
+    assert list(tmp_path.iterdir()) == []
+    jh.tune(curve, SPACE, metric="loss", trials=2, seed=0, storage=path, name="a")
+    assert [s.name for s in reader.list_studies()] == ["a"]  # the file another storage made
+    writer = SQLiteStorage(tmp_path / "first-write.db")
+    assert not (tmp_path / "first-write.db").exists()
+    writer.create_study("b", metric="loss", direction=jh.records.Direction.MIN,
+                        resource="epoch", space=jh.Space(SPACE), settings={})
+    assert [s.name for s in SQLiteStorage(tmp_path / "first-write.db").list_studies()] == ["b"]
+
+
+def test_the_line_magics_leave_no_file_where_nothing_is_stored(ipython_shell, tmp_path,
+                                                                study_storage):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    with capture_output() as shown:
+        ip.run_line_magic("hpo", "list")
+        ip.run_line_magic("hpo", f"list --storage {tmp_path / 'typo.csv'}")
+    assert "no studies" in shown.stdout
+    for line in ("show", "best nosuch", f"export nosuch {tmp_path / 'out.csv'}",
+                 "delete nosuch", "stop nosuch"):
+        with pytest.raises(UsageError):
+            ip.run_line_magic("hpo", line)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_magics_on_a_damaged_file_say_so_and_write_nothing(ipython_shell, tmp_path):
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")

@@ -20,6 +20,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from ..checkpoints import Checkpoint, folder_for, remove_folder
@@ -93,6 +94,14 @@ class SQLiteStorage(BaseStorage):
             if conn is None:
                 raise _common.not_found(self.path, name, [])
             return self._load(conn, self._row_named(conn, name), space)
+
+    def _writing_named(self, name: str, doing: str
+                       ) -> AbstractContextManager[sqlite3.Connection]:
+        """A write to the stored study ``name``; where the file does not exist, neither does
+        the study, and no file is created to say so."""
+        if not self._file.present():
+            raise _common.not_found(self.path, name, [])
+        return self._file.writing(doing)
 
     def _row_named(self, conn: sqlite3.Connection, name: str) -> dict[str, Any]:
         found = conn.execute("SELECT * FROM studies WHERE name = ?", (name,)).fetchone()
@@ -224,7 +233,7 @@ class SQLiteStorage(BaseStorage):
                            study_id=study_id)
 
     def acquire_study(self, name: str, *, space: Space | None = None) -> StudyRecord:
-        with self._file.writing("resume a study in") as conn:
+        with self._writing_named(name, "resume a study in") as conn:
             row = self._row_named(conn, name)
             now = self.clock()
             owner, heartbeat = row["owner"], row["heartbeat"]
@@ -301,7 +310,7 @@ class SQLiteStorage(BaseStorage):
 
     # ------------------------------------------------------------------ control
     def request_stop(self, name: str, by: str) -> None:
-        with self._file.writing("ask a study to stop in") as conn:
+        with self._writing_named(name, "ask a study to stop in") as conn:
             row = self._row_named(conn, name)
             now = self.clock()
             alive = _common.lease_alive(row["owner"], row["heartbeat"], now)
@@ -320,7 +329,7 @@ class SQLiteStorage(BaseStorage):
             return None if found is None else found[0]
 
     def delete_study(self, name: str) -> int:
-        with self._file.writing("delete a study from") as conn:
+        with self._writing_named(name, "delete a study from") as conn:
             row = self._row_named(conn, name)
             now = self.clock()
             if _common.lease_alive(row["owner"], row["heartbeat"], now):

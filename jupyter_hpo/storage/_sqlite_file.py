@@ -6,8 +6,10 @@ transaction), decides whether it can be written (a read-only file or folder is o
 read-only, so it can still be read), and then hands out connections: ``reading()`` and
 ``writing(doing)``, one short ``BEGIN IMMEDIATE`` transaction that is refused before anything
 is written if the file is read-only, was deleted or replaced since it was opened, or fails
-``PRAGMA quick_check`` (run once, before the first write). Every ``sqlite3`` error becomes a
-``StorageError`` that names the file and says what to do.
+``PRAGMA quick_check`` (run once, before the first write). A file that does not exist yet is
+created by the first write, so listing or loading studies never leaves an empty database
+behind. Every ``sqlite3`` error becomes a ``StorageError`` that names the file and says what
+to do.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class SQLiteFile:
         self._identity: tuple[int, int] | None = None
         self._checked = False  # quick_check passed (it runs before the first write)
         self._check_lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._open()
 
     # ------------------------------------------------------------------ opening
@@ -91,11 +94,16 @@ class SQLiteFile:
             raise StorageError(f"{self.path} cannot be read (permission denied): pass another "
                                f"file with --storage")
         self.read_only = not self._writable(exists)
-        if not exists and self.read_only:
-            return  # nothing stored here and nothing can be: reads see no studies
+        if exists:
+            self._connect(create=False)
+        # else nothing is stored here yet: reads see no studies, and the first write creates
+        # the file, so listing or loading never leaves an empty database behind
+
+    def _connect(self, create: bool) -> None:
+        """Check (and, in a new file, create) the schema; remember which file this is."""
         try:
             conn = self._read_only_connection() if self.read_only else sqlite3.connect(
-                self._uri("rw" if exists else "rwc"), uri=True, timeout=self.timeout,
+                self._uri("rwc" if create else "rw"), uri=True, timeout=self.timeout,
                 isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise self._error(exc, "open") from None
@@ -107,6 +115,30 @@ class SQLiteFile:
             conn.close()
         stat = os.stat(self.path)
         self._identity = (stat.st_dev, stat.st_ino)
+
+    def _opened(self, create: bool) -> bool:
+        """Whether the file is open: opened now if it has appeared since (another process
+        created it), or created now with ``create`` (the first write) where it can be."""
+        if self._identity is not None:
+            return True
+        with self._open_lock:
+            if self._identity is None:
+                exists = os.path.exists(self.path)
+                if not exists and not create:
+                    return False
+                folder = Path(self.path).parent
+                if not exists and not folder.is_dir():
+                    raise StorageError(f"cannot create {self.path}: the folder {folder} no "
+                                       f"longer exists")
+                self.read_only = not self._writable(exists)
+                if not exists and self.read_only:
+                    return False  # the write is refused as read-only
+                self._connect(create=not exists)
+        return True
+
+    def present(self) -> bool:
+        """Whether the file exists (opened now if another process has created it since)."""
+        return self._opened(create=False)
 
     def _writable(self, exists: bool) -> bool:
         folder = os.path.dirname(self.path)
@@ -224,7 +256,7 @@ class SQLiteFile:
         """A connection to read with (``None``: a read-only storage with no file, or a file
         without tables yet: empty, or another process has not committed its schema)."""
         self._check_identity()
-        if self._identity is None:
+        if not self._opened(create=False):
             yield None
             return
         try:
@@ -249,6 +281,8 @@ class SQLiteFile:
         """One ``BEGIN IMMEDIATE`` transaction, refused before anything is written if the file
         is read-only, gone or damaged."""
         self._check_identity()
+        if not self.read_only:
+            self._opened(create=True)
         if self.read_only:
             raise self._read_only(doing)
         try:
