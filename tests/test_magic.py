@@ -69,6 +69,26 @@ def test_cell_without_report_uses_metric_variable(ip):
     assert ip.user_ns["x"] == study.best_config["x"]
 
 
+def test_cell_without_report_or_metric_optimises_the_variable_its_last_line_assigns(ip, capsys):
+    study = run(ip, "--trials 6 --seed 2 --quiet",
+                "x = Real(-2, 2)\nval_loss = (x - 0.5) ** 2\n")
+    assert "minimising val_loss (the variable the cell's last line assigns" in \
+        capsys.readouterr().out
+    assert study.metric == "val_loss" and study.mode == "min"
+    assert [t.last("val_loss") for t in study.trials] == \
+        [(t.config["x"] - 0.5) ** 2 for t in study.trials]
+    study = run(ip, "--trials 3 --mode max --quiet", "x = Real(0, 1)\ngain = x\ngain *= 2\n")
+    assert "optimising gain, the variable the cell's last line assigns" in \
+        capsys.readouterr().out
+    assert study.best_value == max(2 * t.config["x"] for t in study.trials)
+    with pytest.raises(UsageError, match="its result is 'model', the variable its last line "
+                                         "assigns; cannot tell whether to minimise or "
+                                         "maximise it: pass --mode"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet", "x = Real(0, 1)\nmodel = x\n")
+    with pytest.raises(UsageError, match="never calls report"):  # the last line is the space
+        ip.run_cell_magic("hpo", "--trials 1 --quiet", "y = 2\nx = Real(0, 1)\n")
+
+
 def test_cell_without_report_uses_last_expression(ip):
     study = run(ip, "--trials 4 --metric value --mode max --quiet",
                 "k = Int(1, 5)\nk * 10\n")

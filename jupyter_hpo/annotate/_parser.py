@@ -229,9 +229,13 @@ class _CellParser(CommentAnnotations):
         if code is None or self.collect:  # diagnostics need no template
             return None
         annotations = [f.annotation() for f in found]
+        assigned = _assigned_variable(last) or (
+            last.target.id if isinstance(last, ast.AugAssign)
+            and isinstance(last.target, ast.Name) else None)
         return CellTemplate(self.source, self.filename, code, annotations, max_t,
                             scan.reported_keys, scan.calls_report, has_result,
-                            bool(code.co_flags & CO_COROUTINE))
+                            bool(code.co_flags & CO_COROUTINE),
+                            None if assigned in {f.name for f in found} else assigned)
 
     def _tree(self) -> ast.Module | None:
         nul = self.text.find("\x00")

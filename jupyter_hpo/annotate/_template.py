@@ -70,6 +70,9 @@ class CellTemplate:
     calls_report: bool = False
     has_result_expr: bool = False
     is_async: bool = False  # top-level ``await`` / ``async for`` / ``async with``
+    #: the variable the cell's last statement assigns (``loss = ...``), if it is one variable
+    #: and not a hyperparameter: the result of a cell without ``report`` or ``--metric``
+    last_assigned: str | None = None
 
     @property
     def space(self) -> Space:

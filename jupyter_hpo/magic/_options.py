@@ -40,11 +40,13 @@ class CellOptions:
             raise UsageError("the cell has no hyperparameters: mark them inline, e.g. "
                              "`lr = Real(1e-4, 1e-1, log=True)` or `lr = 1e-3  # hpo: Real(...)`")
         keys = [k for k in template.reported_keys if k != args.resource]
-        metric = args.metric
-        if metric is None:
-            if not template.calls_report:
+        metric, from_last_line = args.metric, False
+        if metric is None and not template.calls_report:
+            if template.has_result_expr or template.last_assigned is None:
                 raise UsageError("the cell never calls report(): pass --metric NAME (the "
                                  "variable or last expression that holds the result) and --mode")
+            metric, from_last_line = template.last_assigned, True
+        if metric is None:
             if len(keys) != 1:
                 raise UsageError(f"the cell reports {', '.join(keys) or 'no metric'}: pick the "
                                  f"one to optimise with --metric")
@@ -55,11 +57,20 @@ class CellOptions:
         mode = args.mode
         if mode is None:
             mode = infer_mode(metric)
+            if mode is None and from_last_line:
+                raise UsageError(f"the cell never calls report(), so its result is {metric!r}, "
+                                 f"the variable its last line assigns; cannot tell whether to "
+                                 f"minimise or maximise it: pass --mode min or --mode max "
+                                 f"(and --metric NAME for another variable)")
             if mode is None:
                 raise UsageError(f"cannot tell whether to minimise or maximise {metric!r}: "
                                  f"pass --mode min or --mode max")
+            source = "the variable the cell's last line assigns; " if from_last_line else ""
             print(f"jupyter_hpo: {'maximising' if mode == 'max' else 'minimising'} {metric} "
-                  f"(--mode {mode} inferred from its name)")
+                  f"({source}--mode {mode} inferred from its name)")
+        elif from_last_line:
+            print(f"jupyter_hpo: optimising {metric}, the variable the cell's last line "
+                  f"assigns (--metric NAME picks another)")
         return metric, mode
 
     def _options(self, args: Any, template: CellTemplate) -> StudyOptions:
