@@ -225,8 +225,16 @@ def test_stop_background_study_and_trial(ip):
 def test_line_magic_errors(ip):
     with pytest.raises(UsageError, match="no study named 'missing'"):
         ip.run_line_magic("hpo", "best missing")
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="invalid choice: 'frobnicate'") as raised:
         ip.run_line_magic("hpo", "frobnicate")
+    assert "did you mean" not in str(raised.value)
+    with pytest.raises(UsageError, match="invalid choice: 'lst'.*; did you mean %hpo list\\?"):
+        ip.run_line_magic("hpo", "lst")
+    with pytest.raises(UsageError, match="^%hpo needs a command: list, show, .* or delete"):
+        ip.run_line_magic("hpo", "")
+    with pytest.raises(UsageError, match="^--trials is an option of %%hpo, which runs a cell as "
+                                         "a study: write %%hpo \\(two percent signs\\)"):
+        ip.run_line_magic("hpo", "--trials 5 --workers 2")
 
 
 def test_help_lists_options(ip):

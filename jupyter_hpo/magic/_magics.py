@@ -19,6 +19,8 @@ from ._options import CellOptions
 from ._running import CellRunning, Run
 from ._text import unquoted
 
+LINE_COMMANDS = ("list", "show", "stop", "best", "apply", "wait", "plot", "export", "delete")
+
 
 @magics_class
 class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
@@ -158,8 +160,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
 
     # ------------------------------------------------------------------- %hpo
     @magic_arguments()
-    @argument("command", choices=["list", "show", "stop", "best", "apply", "wait", "plot",
-                                  "export", "delete"], help="what to do")
+    @argument("command", choices=LINE_COMMANDS, help="what to do")
     @argument("args", nargs="*", help="show/stop/best/apply/wait/delete [NAME]; plot KIND "
                                       "[NAME]; export [NAME] FILE (.csv, .parquet or .json)")
     @argument("--trial", type=int, help="with stop: stop only this trial; with apply: apply "
@@ -170,11 +171,39 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     def hpo_line(self, line: str) -> Any:
         """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
         plot KIND, export FILE, delete; a NAME picks the study (default: the latest)."""
-        args = _parse(self.hpo_line, line)
+        try:
+            args = _parse(self.hpo_line, line)
+        except UsageError as exc:
+            raise UsageError(_line_hint(str(exc), line, _options_of(self.hpo))) from None
         try:
             return self._line_command(args)
         except HPOError as exc:
             raise UsageError(str(exc)) from None
+
+
+def _options_of(magic: Any) -> list[str]:
+    """The long options of a ``magic_arguments`` magic."""
+    return [o for a in magic.parser._actions for o in a.option_strings if o.startswith("--")]
+
+
+def _line_hint(message: str, line: str, cell_options: list[str]) -> str:
+    """What to do about a ``%hpo`` line that names no command, a misspelt one, or the options
+    of ``%%hpo`` (a cell magic written with one percent sign)."""
+    words = line.split()
+    commands = ", ".join(LINE_COMMANDS[:-1]) + f" or {LINE_COMMANDS[-1]}"
+    if not words:
+        return (f"%hpo needs a command: {commands} (%hpo? describes them); to run a cell as a "
+                f"study, write %%hpo (two percent signs) as the cell's first line")
+    option = words[0].split("=")[0]
+    if option in cell_options and option not in ("--storage", "--trial"):
+        return (f"{option} is an option of %%hpo, which runs a cell as a study: write %%hpo "
+                f"(two percent signs) and its options as the first line of the cell, with the "
+                f"training code below it; %hpo (one percent sign) takes a command: {commands}")
+    if "invalid choice" in message:
+        close = difflib.get_close_matches(words[0].lower(), LINE_COMMANDS, n=1, cutoff=0.6)
+        if close:
+            return f"{message}; did you mean %hpo {close[0]}?"
+    return message
 
 
 def _parse(magic: Any, line: str) -> Any:
@@ -188,7 +217,7 @@ def _parse(magic: Any, line: str) -> Any:
         message = str(exc)
         if not message.startswith("unrecognized arguments:"):
             raise
-        known = [o for a in magic.parser._actions for o in a.option_strings if o.startswith("--")]
+        known = _options_of(magic)
         words = message.split(":", 1)[1].split()
         guesses = [(w, difflib.get_close_matches(w.split("=")[0], known, n=1, cutoff=0.6))
                    for w in words if w.startswith("-")]
