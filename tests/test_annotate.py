@@ -7,6 +7,7 @@ import traceback
 
 import pytest
 
+import jupyter_hpo
 from jupyter_hpo.annotate import CONFIG_NAME, RESULT_NAME, parse_cell
 from jupyter_hpo.errors import HPOError, HPOSyntaxError, python_lines
 from jupyter_hpo.space import Bool, Int, Real
@@ -141,6 +142,34 @@ def test_namespace_supplies_non_literal_arguments():
 
 
 # --- compiled code --------------------------------------------------------------------
+
+@pytest.mark.parametrize("source, namespace", [
+    ("import jupyter_hpo as jh\nlr = jh.Real(0, 1)\nn = jh.Int(1, 4)\n", {}),
+    ("lr = jh.Real(0, 1)\nn = jh.space.Int(1, 4)\n", {"jh": jupyter_hpo}),
+    ("import jupyter_hpo.space\nlr = jupyter_hpo.space.Real(0, 1)\nn = jupyter_hpo.Int(1, 4)\n",
+     {}),
+    ("from jupyter_hpo import space as sp\nlr = sp.Real(0, 1)\nn = sp.Int(1, 4)\n", {}),
+    ("from jupyter_hpo import Real as R, Int as I\nlr = R(0, 1)\nn = I(1, 4)\n", {}),
+    ("lr = R(0, 1)\nn = I(1, 4)\n", {"R": Real, "I": Int}),
+])
+def test_constructors_through_the_package_or_renamed_are_annotations(source, namespace):
+    template = parse(source + "loss = lr * n\n", namespace)
+    assert template.space == parse("lr = Real(0, 1)\nn = Int(1, 4)\n").space
+    assert run(template, {"lr": 0.5, "n": 3}, namespace)["loss"] == 1.5
+
+
+def test_constructors_of_other_modules_are_ordinary_code():
+    class Other:
+        @staticmethod
+        def Real(lo, hi):
+            return (lo, hi)
+
+    template = parse("lr = other.Real(0, 1)\nu = Real(0, 2)\n", {"other": Other})
+    assert list(template.space) == ["u"]
+    assert run(template, {"u": 1.0}, {"other": Other})["lr"] == (0, 1)
+    error = parse_error("import jupyter_hpo as jh\nx = jh.Real(1, 0)\n")
+    assert error.cell_lineno == 2 and "bounds are reversed" in str(error)
+
 
 def test_config_name_is_the_documented_one():
     assert CONFIG_NAME == "__hpo_config__"

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import HPOSyntaxError, SpaceError, python_lines
 from ..space import Domain
+from ._aliases import plain_constructor_calls
 from ._comments import CommentAnnotations
 from ._conditions import CellConditions
 from ._max_t import infer_max_t
@@ -168,6 +169,7 @@ class _CellParser(CommentAnnotations):
         tree = self._tree()
         if tree is None:
             return None
+        plain_constructor_calls(tree, self.env)
         scan = _scan(tree)
         found: list[_Found] = []
         slots: list[tuple[Any, str, int | None, str, ast.AST]] = []
