@@ -136,9 +136,16 @@ class StudyState(_TextEnum):
 
 
 class ReportsReader:
-    """What a trial's ``reports`` say: shared by the live ``Trial`` and its record."""
+    """What a trial's ``reports`` say, and its ``id``: shared by the live ``Trial`` and its
+    record."""
 
+    trial_id: int
     reports: Any
+
+    @property
+    def id(self) -> int:
+        """The trial's number in its study (``trial_id``): ``trial.id`` in a cell."""
+        return self.trial_id
 
     def last(self, key: str, default: Any = None) -> Any:
         """The last reported value of ``key``."""

@@ -89,6 +89,14 @@ def test_cell_without_report_or_metric_optimises_the_variable_its_last_line_assi
         ip.run_cell_magic("hpo", "--trials 1 --quiet", "y = 2\nx = Real(0, 1)\n")
 
 
+def test_the_cell_reads_its_trial_id_and_config(ip):
+    study = run(ip, "--trials 3 --seed 0 --quiet --metric loss",
+                "x = Real(0, 1)\nreport(loss=x, id_seen=trial.id, x_seen=config['x'])\n")
+    for t in study.trials:
+        assert t.last("id_seen") == t.trial_id == t.id
+        assert t.last("x_seen") == t.config["x"]
+
+
 def test_cell_without_report_uses_last_expression(ip):
     study = run(ip, "--trials 4 --metric value --mode max --quiet",
                 "k = Int(1, 5)\nk * 10\n")
