@@ -43,6 +43,29 @@ def _check_option_names(options: Mapping[str, Any]) -> None:
     for name in options:
         if name not in known:
             near = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {near[0]}=...? " if near else ""
+            hint = _component_option(name, options) or (
+                f"did you mean {near[0]}=...? " if near else "")
             raise TypeError(f"tune() got an unknown option {name}=...; {hint}its options are "
                             f"{', '.join(known)}")
+
+
+def _component_option(name: str, options: Mapping[str, Any]) -> str:
+    """Where an option of a scheduler, an executor or the chosen searcher goes
+    (``max_t=27`` is ``scheduler_options={"max_t": 27}``); empty if it is none of those."""
+    from .executors import EXECUTORS
+    from .schedulers import SCHEDULERS
+    from .searchers import searcher_class
+
+    for kind, classes in (("scheduler", SCHEDULERS.values()), ("executor", EXECUTORS.values())):
+        if any(name in cls.OPTIONS for cls in classes):
+            article = "an" if kind == "executor" else "a"
+            return f"{name} is {article} {kind} option: pass {kind}_options={{{name!r}: ...}}; "
+    searcher = options.get("searcher") or "auto"
+    try:
+        in_searcher = isinstance(searcher, str) and name in searcher_class(searcher).OPTIONS
+    except (ImportError, ValueError):
+        in_searcher = False
+    if in_searcher:
+        return (f"{name} is an option of the {searcher} searcher: pass "
+                f"searcher_options={{{name!r}: ...}}; ")
+    return ""

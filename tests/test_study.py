@@ -177,6 +177,12 @@ def test_tune_refuses_bad_arguments_before_any_trial_with_what_to_do():
     with pytest.raises(TypeError, match=r"unknown option schedular=\.\.\.; did you mean "
                                         r"scheduler=\.\.\.\?"):
         tune(lambda config: 1.0, {"x": Real(0, 1)}, metric="loss", schedular="fifo")
+    cases = [({"max_t": 9}, r"max_t is a scheduler option: pass scheduler_options=\{'max_t'"),
+             ({"trial_timeout": 5}, r"trial_timeout is an executor option: pass executor_"),
+             ({"searcher": "grid", "points": 3}, r"points is an option of the grid searcher")]
+    for given, where in cases:
+        with pytest.raises(TypeError, match=where):
+            tune(lambda config: 1.0, {"x": Real(0, 1)}, metric="loss", **given)
     with pytest.raises(TypeError, match=r"the objective '<lambda>' takes \(\), but is called "
                                         r"as fn\(config\)"):
         tune(lambda: 1.0, {"x": Real(0, 1)}, metric="loss", trials=1)
