@@ -271,3 +271,33 @@ def test_custom_searcher_subclass_works_through_the_protocol():
     searcher = Fixed(Space({"x": Real(0.0, 1.0)}), "acc", "max")
     assert draw(searcher, 3) == [{"x": 0.0}, {"x": 0.1}, None]
     assert set(searcher.pending) == {0, 1}
+
+
+@pytest.mark.parametrize("searcher", ["skopt", "tpe", "bayesopt", "bohb", "rl", "auto"])
+@pytest.mark.parametrize("scale", [1e300, -1e300])
+def test_model_based_searchers_learn_from_losses_near_the_float_limit(searcher, scale):
+    """A diverging training reports 1e300: the models' squares of such losses overflowed
+    (scikit-optimize then stopped the study with "Input contains NaN"). The losses reach the
+    models compressed beyond 1e100, in the same order, and a study runs without warnings."""
+    import warnings
+
+    from jupyter_hpo import tune
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study = tune(lambda c: scale * (c["x"] + c["units"]), {"x": Real(0.5, 1.0),
+                     "units": Int(1, 3)}, metric="loss", mode="min", trials=14,
+                     searcher=searcher, seed=0)
+    assert study.counts()["completed"] == 14
+    assert study.best_value == min(scale * (t.config["x"] + t.config["units"])
+                                   for t in study.trials)
+
+
+def test_model_values_keep_the_order_and_stay_finite_to_square():
+    from jupyter_hpo.searchers._base import model_value
+
+    values = [-1.7e308, -1e300, -1e101, -1e100, -3.0, 0.0, 2.5, 1e100, 1e101, 1e200, 1.7e308]
+    mapped = [model_value(v) for v in values]
+    assert mapped == sorted(mapped) and len(set(mapped)) == len(mapped)
+    assert mapped[3:8] == values[3:8]  # unchanged up to 1e100
+    assert all(math.isfinite(v * v * 1000) for v in mapped)

@@ -17,6 +17,7 @@ numbers, lower is better), so no searcher looks at ``mode`` or checks for NaN it
 
 from __future__ import annotations
 
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
@@ -27,6 +28,17 @@ import numpy as np
 
 from ..records import Direction, finite_number
 from ..space import Space
+
+_HUGE = 1e100
+
+
+def model_value(loss: float) -> float:
+    """``loss`` itself up to ±1e100; beyond, ``±1e100 * (1 + log10(|loss| / 1e100))``, which
+    keeps the order but stays below ±3e102, so a model's squares and variances of a diverging
+    training's losses (1e300) cannot overflow (scikit-optimize's GP failed with NaN there)."""
+    if -_HUGE <= loss <= _HUGE:
+        return loss
+    return math.copysign(_HUGE * (1.0 + math.log10(abs(loss) / _HUGE)), loss)
 
 
 class Searcher(ABC):
@@ -66,8 +78,10 @@ class Searcher(ABC):
     # ------------------------------------------------------------------ reading results
     def loss(self, result: Mapping[str, Any]) -> float | None:
         """The metric of ``result`` as a finite value to minimise; ``None`` when it is
-        missing, not a number (bools included), NaN or infinite."""
-        return self.direction.loss(result.get(self.metric))
+        missing, not a number (bools included), NaN or infinite. Beyond ±1e100 it is
+        compressed (see ``model_value``)."""
+        loss = self.direction.loss(result.get(self.metric))
+        return None if loss is None else model_value(loss)
 
     def level(self, result: Mapping[str, Any]) -> float | None:
         """The resource of ``result`` as a finite number (``None`` without one, or before
