@@ -56,6 +56,15 @@ def test_metric_and_mode_inferred_and_printed(ip, capsys):
     assert ip.user_ns["_hpo"].mode == "min"
 
 
+def test_mode_is_also_taken_as_tune_spells_it(ip):
+    for given, mode in (("maximize", "max"), ("MIN", "min"), ("maximise", "max")):
+        assert run(ip, f"--trials 1 --quiet --mode {given}",
+                   "u = Real(0, 1)\nreport(value=u)\n").mode == mode
+    with pytest.raises(UsageError, match=r"argument --mode: invalid choice: 'best' \(choose "
+                                         r"from 'min', 'max'\)"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet --mode best", "u = Real(0, 1)\n")
+
+
 def test_output_name_and_no_apply(ip):
     ip.user_ns["w"] = "untouched"
     study = run(ip, "--trials 3 --quiet -o mystudy --no-apply", "w = Real(0, 1)\nreport(score=w)\n")

@@ -3,6 +3,7 @@ lines (``magic_arguments``), put together from the parts of this package."""
 
 from __future__ import annotations
 
+import argparse
 import difflib
 from typing import Any
 
@@ -12,12 +13,22 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from ..errors import HPOError
 from ..options import DEFAULT_TRIALS
-from ..records import StudyState
+from ..records import Direction, StudyState
 from ._commands import LineCommands
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions
 from ._running import CellRunning, Run
 from ._text import unquoted
+
+
+def _mode(text: str) -> str:
+    """``--mode``: ``min`` or ``max``, also spelt as ``tune()`` takes them (``maximize``)."""
+    try:
+        return Direction.of(unquoted(text)).value
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from 'min', "
+                                         f"'max')") from None
+
 
 LINE_COMMANDS = ("list", "show", "stop", "best", "apply", "wait", "plot", "export", "delete")
 
@@ -34,9 +45,9 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     @magic_arguments()
     @argument("--metric", help="reported value to optimise (inferred when the cell reports "
                                "one metric)")
-    @argument("--mode", choices=["min", "max"], help="minimise or maximise the metric (inferred "
-                                                      "for names like *loss*, *err* -> min, "
-                                                      "*acc*, *auc*, *f1*, *score* -> max)")
+    @argument("--mode", type=_mode, help="min or max: minimise or maximise the metric (inferred "
+                                         "for names like *loss*, *err* -> min, *acc*, *auc*, "
+                                         "*f1*, *score* -> max)")
     @argument("--trials", type=int, help=f"number of trials (default {DEFAULT_TRIALS}, the "
                                          f"whole grid for --searcher grid)")
     @argument("--time-limit", help="stop the study after this long: 90, 90s, 30m, 1h30m")
