@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import inspect
 import linecache
 import numbers
@@ -122,7 +123,10 @@ class FunctionObjective:
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         extras = {"report": report, "trial": trial, "device": device, "checkpoint": checkpoint,
                   "restore": restore}
-        value = plain_value(self.fn(dict(trial.config), **{n: extras[n] for n in self._extras}))
+        value = self.fn(dict(trial.config), **{n: extras[n] for n in self._extras})
+        if inspect.iscoroutine(value):  # an async def objective, run as an async cell is
+            value = asyncio.run(value)  # trials run in worker threads, where no loop runs
+        value = plain_value(value)
         if value is None:
             if not trial.reports:
                 raise HPOError(f"the objective returned None and never called report(): return "

@@ -5,6 +5,7 @@ Every test runs real trials in real threads (the thread executor); objectives ar
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import math
 import threading
@@ -354,6 +355,8 @@ def test_stop_before_start_and_stop_after_finish_are_harmless():
                   metric="score", mode="max", trials=2)
     study.stop()
     assert study.done and study.trials == ()
+    with pytest.raises(RuntimeError, match=r"stopped before it started \(stopped by the user\)"):
+        study.run()
     finished = tune(lambda c: c["x"], {"x": Real(0, 1)}, metric="score", mode="max", trials=2)
     finished.stop()
     assert finished.state == "finished" and finished.counts()["completed"] == 2
@@ -492,6 +495,21 @@ def test_function_result_dict_and_number():
                 metric="score", mode="max", trials=3)
     with pytest.raises(StudyFailedError, match="returned 'nope'"):
         bad.run()
+
+
+def test_an_async_objective_runs_to_its_end_in_each_trial():
+    async def train(config):
+        for epoch in range(1, 4):
+            await asyncio.sleep(0.001)
+            report(epoch=epoch, loss=config["x"] / epoch)
+        return {"loss": config["x"] / 3, "done": 1}
+
+    for executor in ("thread", "process"):
+        study = tune(train, {"x": Real(0, 1)}, metric="loss", trials=3, seed=0,
+                     executor=executor)
+        assert study.counts()["completed"] == 3
+        assert all([r["loss"] for r in t.reports] == [t.config["x"] / e for e in (1, 2, 3, 3)]
+                   for t in study.trials)
 
 
 # ----------------------------------------------------------------------- concurrency

@@ -162,7 +162,11 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         proposes the others (or propose inline, for a simulated clock)."""
         with self._lock:
             if self.state is not StudyState.CREATED:
-                raise RuntimeError("the study was already started")
+                if self.start_time is None:  # stop() came first
+                    raise RuntimeError(f"the study was stopped before it started "
+                                       f"({self.stop_reason}): create a new one to run it")
+                raise RuntimeError("the study was already started: a study runs once (resume a "
+                                   "stored one with resume=True to run more trials)")
             self.state = StudyState.RUNNING
             self.start_time = self.clock() - self.elapsed_before
         self.emit("study_started", None, None)
