@@ -178,6 +178,9 @@ def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
     with pytest.raises(UsageError, match="--address dask_study names a Study"):
         ip.user_ns["dask_study"] = study
         ip.run_cell_magic("hpo", "--executor dask --address dask_study --quiet", cell)
+    with pytest.raises(UsageError, match="--address no_client_here: no variable 'no_client_here' "
+                                         "is defined in the notebook"):
+        ip.run_cell_magic("hpo", "--executor dask --address no_client_here --quiet", cell)
 
 
 def test_promotion_pauses_free_the_worker(fresh):

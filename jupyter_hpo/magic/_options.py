@@ -158,6 +158,10 @@ class CellOptions:
                                  f"be a scheduler address (tcp://host:8786) or a "
                                  f"distributed.Client")
             return value
+        if address.isidentifier():  # no scheme, no port: meant as a notebook variable
+            raise ValueError(f"--address {address}: no variable {address!r} is defined in the "
+                             f"notebook; pass a scheduler address (tcp://host:8786) or the name "
+                             f"of a distributed.Client created in an earlier cell")
         return address
 
     def _build_study(self, args: Any, template: CellTemplate) -> Study:
