@@ -6,7 +6,6 @@ import ast
 import asyncio
 import inspect
 import linecache
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType
@@ -14,6 +13,7 @@ from typing import Any
 
 from .annotate import CELL_NAMES, CONFIG_NAME, RESULT_NAME, CellTemplate
 from .errors import HPOError
+from .records import is_number
 from .trial import Trial, TrialStopped, checkpoint, plain_value, plain_values, report, restore
 
 INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME)
@@ -78,9 +78,9 @@ class CellObjective:
         value = plain_value(ns.get(RESULT_NAME)) if self.template.has_result_expr else None
         if isinstance(value, dict):
             return plain_values(value)
-        if not _is_number(value):
+        if not is_number(value):
             value = plain_value(ns.get(self.metric))
-        if not _is_number(value):
+        if not is_number(value):
             raise HPOError(f"the cell never calls report() and produced no number for "
                            f"{self.metric!r}: end the cell with an expression giving the metric, "
                            f"assign a variable named {self.metric!r}, or call "
@@ -134,7 +134,7 @@ class FunctionObjective:
             return TrialOutput()
         if isinstance(value, dict):
             return TrialOutput(plain_values(value))
-        if not _is_number(value):
+        if not is_number(value):
             raise HPOError(f"the objective returned {value!r}; return a number (the value of "
                            f"{self.metric!r}) or a dict of metrics")
         return TrialOutput({self.metric: value})
@@ -149,10 +149,6 @@ def _in_file(code: CodeType, filename: str) -> CodeType:
     consts = tuple(_in_file(c, filename) if isinstance(c, CodeType) else c
                    for c in code.co_consts)
     return code.replace(co_filename=filename, co_consts=consts)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _names_read(source: str) -> set[str]:

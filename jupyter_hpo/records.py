@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from .space import Space
 
 __all__ = ["Direction", "StudyRecord", "StudyState", "StudySummary", "TrialRecord",
-           "TrialStatus", "finite_number", "incumbents_of"]
+           "TrialStatus", "finite_number", "incumbents_of", "is_number"]
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a real number (not a bool; NaN and infinities count)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def finite_number(value: Any) -> float | None:

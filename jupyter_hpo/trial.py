@@ -241,10 +241,7 @@ def report(**values: Any) -> None:
     Raises ``TrialStopped`` when the scheduler (or the user) stops the trial; a paused trial
     blocks here until it is promoted.
     """
-    context = getattr(_local, "context", None)
-    if context is None:
-        raise RuntimeError(_outside("report"))
-    context.hook(plain_values(values))
+    _context("report").hook(plain_values(values))
 
 
 def checkpoint(obj: Any) -> None:

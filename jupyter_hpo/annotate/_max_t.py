@@ -11,25 +11,15 @@ from __future__ import annotations
 
 import ast
 import math
-import numbers
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from ..records import is_number
 from ..space import Categorical, Domain, Int, Real
 from ._template import MAX_T_NAMES
+from ._tree import _BINARY, _UNARY
 
 __all__ = ["infer_max_t"]
-
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow,
-    ast.Mod: operator.mod,
-}
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
-    ast.USub: operator.neg, ast.UAdd: operator.pos,
-}
-
 
 _MAX_EXPONENT = 64
 
@@ -71,11 +61,11 @@ def infer_max_t(tree: ast.Module, domains: Mapping[int, Domain | None],
 
 
 def _evaluate(node: ast.AST, known: Mapping[str, Any], env: Mapping[str, Any]) -> Any:
-    if isinstance(node, ast.Constant) and _is_number(node.value):
+    if isinstance(node, ast.Constant) and is_number(node.value):
         return node.value
     if isinstance(node, ast.Name):
         value = known[node.id] if node.id in known else env.get(node.id)
-        if not _is_number(value):
+        if not is_number(value):
             raise _Unknown(node.id)
         return value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -88,22 +78,18 @@ def _evaluate(node: ast.AST, known: Mapping[str, Any], env: Mapping[str, Any]) -
     raise _Unknown(type(node).__name__)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _largest(domain: Domain | None) -> Any:
     """The largest value a hyperparameter takes (an epochs budget that is searched)."""
     if isinstance(domain, (Int, Real)):
         return domain.hi
     if isinstance(domain, Categorical):
-        numbers_ = [c for c in domain.choices if _is_number(c)]
+        numbers_ = [c for c in domain.choices if is_number(c)]
         return max(numbers_) if len(numbers_) == len(domain.choices) else None
     return None
 
 
 def _resource(value: Any) -> float | None:
     """``value`` as a maximum resource: a finite number > 0 (an int when it is whole)."""
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+    if not is_number(value) or not math.isfinite(value) or value <= 0:
         return None
     return int(value) if float(value).is_integer() else float(value)
