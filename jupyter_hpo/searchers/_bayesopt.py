@@ -193,8 +193,11 @@ class BayesOptSearcher(Searcher):
     def _add(self, key: tuple[int, float | None], config: dict[str, Any], loss: float) -> None:
         codes = self._codes.get(key[0])
         if codes is None or codes[0] is not config:  # a trial's levels share its encoding
-            encoded = self._encode(config)
-            codes = self._codes[key[0]] = (config, encoded, self._key(encoded))
+            codes = self._pending_cache.get(key[0])  # computed while the trial was pending
+            if codes is None or codes[0] is not config:
+                encoded = self._encode(config)
+                codes = (config, encoded, self._key(encoded))
+            self._codes[key[0]] = codes
         encoded = codes[1]
         self.data[key] = (encoded, loss)
         self._observed.add(codes[2])
@@ -444,11 +447,10 @@ class BayesOptSearcher(Searcher):
         points, values = candidates[starts].copy(), ei[starts].copy()
         steps = np.full(len(points), 0.1)
         d = len(self._numeric)
+        moves = np.tile(np.concatenate([np.eye(d), -np.eye(d)]), (len(points), 1))
         for _ in range(_REFINE_ROUNDS):
             trial = np.repeat(points, 2 * d, axis=0)
-            moves = np.concatenate([np.eye(d), -np.eye(d)])
-            trial[:, self._numeric] += np.tile(moves, (len(points), 1)) \
-                * np.repeat(steps, 2 * d)[:, None]
+            trial[:, self._numeric] += moves * np.repeat(steps, 2 * d)[:, None]
             trial = self._snap(trial)
             gains = self._ei(gp, trial, level, incumbent).reshape(len(points), 2 * d)
             best = np.argmax(gains, axis=1)
