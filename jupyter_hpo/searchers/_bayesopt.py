@@ -129,6 +129,7 @@ class BayesOptSearcher(Searcher):
         # trial -> (its configuration, encoding, key), shared by the trial's rung results
         self._codes: dict[int, tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]] = {}
         self._level_cache: tuple[Any, list[float]] = (None, [])
+        self._next_level: dict[int, float] = {}  # trial -> the lowest level it has no result at
         self._batch_scale = (0.0, 1.0)  # (mean, sd) that normalised the batch's targets
         self._names = list(space)
         self._numeric: list[int] = []  # encoded columns of Real and Int domains
@@ -174,21 +175,24 @@ class BayesOptSearcher(Searcher):
     def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
                  final: bool) -> None:
         """Record final results (FIFO) or the first result at or past each rung level."""
-        loss = self.loss(result) if config else None
-        if loss is None:
-            return
         if self.resource is None:
-            if final:
+            loss = self.loss(result) if config and final else None
+            if loss is not None:
                 self._add((trial_id, None), config, loss)
             return
         r = self.level(result)
-        if r is None:
+        if r is None or r < self._next_level.get(trial_id, -math.inf):
+            return  # most reports fall between rung levels: nothing to record
+        loss = self.loss(result) if config else None
+        if loss is None:
             return
-        for level in self._levels():  # ascending
+        levels = self._levels()  # ascending
+        for level in levels:
             if r < level:
                 break
             if (trial_id, level) not in self.data:
                 self._add((trial_id, level), config, loss)
+        self._next_level[trial_id] = next((level for level in levels if level > r), math.inf)
 
     def _add(self, key: tuple[int, float | None], config: dict[str, Any], loss: float) -> None:
         codes = self._codes.get(key[0])
