@@ -9,7 +9,9 @@ method's study runs ``--repeat`` times (3), the methods in turns, and the least 
 the same study makes the same decisions, so the least is the one the machine disturbed least.
 Optuna's TPE and random samplers with its ``HyperbandPruner`` run on the same benchmark through
 ask-and-tell in the same kind of event loop, timing ``study.ask``, ``trial.report``,
-``trial.should_prune`` and ``study.tell``. A second table times the promotion variant of
+``trial.should_prune`` and ``study.tell``. A second table counts the process's CPU while the
+proposing thread sleeps after a FIFO bayesopt proposal: what BLAS worker threads burn spinning
+after the GP's calls (none with ``OPENBLAS_NUM_THREADS=1``). A third times the promotion variant of
 Hyperband alone (random searcher): each trial reports epoch 1 and then the next ``suggest``
 runs, so the paused trials pile up; its total (the least of 3 runs) should grow about
 linearly.
@@ -203,6 +205,31 @@ def promotion_scaling(n: int, seed: int = 0) -> float:
     return time.process_time() - start
 
 
+def idle_cpu_after_proposals(observed: int = 100, proposals: int = 5, idle: float = 0.3,
+                             seed: int = 0) -> list[tuple[float, float]]:
+    """CPU seconds of a FIFO bayesopt proposal (one acquisition each, after ``observed``
+    final results) and of the whole process during the ``idle`` seconds after it, while the
+    calling thread sleeps: what BLAS threads left spinning burn (OpenBLAS's threads wait for
+    work in a busy loop for about 0.1 s after each multithreaded call)."""
+    bench = BENCHMARKS["branin-mf"]()
+    searcher = make_searcher("bayesopt", bench.space, "loss", "min", seed=seed)
+    rng = np.random.default_rng(seed)
+    for trial_id in range(observed):
+        config = bench.space.sample(rng)
+        searcher.observe(trial_id, config, {"loss": float(bench.evaluate(config, bench.max_t)[0])},
+                         final=True)
+    rows = []
+    for trial_id in range(observed, observed + proposals):
+        time.sleep(idle)  # whatever ran before has stopped spinning
+        start = time.process_time()
+        searcher.suggest(trial_id)
+        middle = time.process_time()
+        time.sleep(idle)
+        rows.append((middle - start, time.process_time() - middle))
+        searcher.remove(trial_id)
+    return rows
+
+
 def machine() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -255,6 +282,16 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{cost.per_report_ms / reference.per_report_ms:.1f}" if reference else "-"
         print(f"| {method} | {cost.trials} | {cost.reports} | {cost.seconds:.3f} "
               f"| {cost.per_report_ms:.3f} | {cost.per_trial_ms:.3f} | {ratio} |")
+    print()
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"CPU after a FIFO bayesopt proposal (100 final results; OPENBLAS_NUM_THREADS "
+          f"{threads}), the proposing thread asleep for 0.3 s afterwards:")
+    print()
+    print("| proposal | proposal CPU (ms) | process CPU during the 0.3 s after it (ms) |")
+    print("| ---: | ---: | ---: |")
+    for i, (proposal, after) in enumerate(idle_cpu_after_proposals(proposals=3 if args.quick
+                                                                  else 5)):
+        print(f"| {i + 1} | {1000 * proposal:.1f} | {1000 * after:.1f} |")
     print()
     print("Promotion variant alone (each trial reports epoch 1, then the next suggest):")
     print()

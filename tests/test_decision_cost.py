@@ -43,3 +43,11 @@ def test_the_promotion_scaling_table_has_a_row_per_size(quick_run):
     for n in (100, 200, 400):
         assert re.search(rf"^\| {n} \|{NUMBER}\|{NUMBER}\|", quick_run.stdout, re.MULTILINE), \
             quick_run.stdout
+
+
+def test_the_cpu_after_proposals_table_has_a_row_per_proposal(quick_run):
+    table = quick_run.stdout.split("CPU after a FIFO bayesopt proposal", 1)[1]
+    for i in (1, 2, 3):
+        row = re.search(rf"^\| {i} \|({NUMBER})\|({NUMBER})\|$", table, re.MULTILINE)
+        assert row, quick_run.stdout
+        assert float(row.group(1)) > 0 and float(row.group(2)) >= 0
