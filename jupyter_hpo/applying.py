@@ -40,10 +40,16 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
     """Set trial ``trial_id``'s variables (or hyperparameters) in ``namespace`` (the best
     trial by default); return what was done."""
     from .objective import INJECTED_NAMES
+    from .records import TrialStatus
 
     best = study.best_trial
     if trial_id is None:
         if best is None:
+            trials = study.trials
+            failed = [t.trial_id for t in trials if t.status is TrialStatus.FAILED]
+            if failed:
+                return (f"no trial has reported a value: {len(failed)} of {len(trials)} trials "
+                        f"failed (study.trials[{failed[0]}].error says why); nothing applied")
             return "no trial has reported a value yet; nothing applied"
         trial = best
     else:

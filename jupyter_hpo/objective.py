@@ -66,8 +66,8 @@ class CellObjective:
             if name in INJECTED_NAMES or name.startswith("__"):
                 continue
             value = self.user_ns[name]
-            _check_picklable(value, f"the cell uses the notebook variable {name!r} "
-                                    f"({type(value).__name__})")
+            _check_picklable(value, f"the notebook variable {name!r} "
+                                    f"({type(value).__name__}) that the cell reads")
             shipped[name] = value
         return CellObjective(self.template, shipped, self.metric)
 

@@ -293,6 +293,16 @@ def test_process_executor_names_an_unpicklable_variable(ip):
     assert ip.user_ns.get("_hpo") is before
 
 
+def test_a_study_whose_trials_all_failed_says_so_instead_of_nothing_reported(ip, capsys):
+    # a different error each time: the same one in every first trial stops the study instead
+    ip.run_cell_magic("hpo", "--quiet --trials 2 --mode min --storage none",
+                      "x = Real(0, 1)\nraise ValueError(f'no data for {x}')\nreport(y=x)\n")
+    out = capsys.readouterr().out
+    assert "no trial has reported a value: 2 of 2 trials failed" in out
+    assert "study.trials[0].error says why" in out and "nothing applied" in out
+    assert "ValueError: no data for" in ip.user_ns["_hpo"].trials[0].error
+
+
 def test_process_executor_runs_functions_and_classes_defined_in_the_notebook(ip):
     ip.run_cell("class Scaler:\n    def __init__(self, k):\n        self.k = k\n"
                 "    def __call__(self, v):\n        return v * self.k\n"

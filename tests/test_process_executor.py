@@ -246,7 +246,8 @@ def test_unpicklable_notebook_variable_is_named_and_thread_executor_suggested():
     template = parse_cell(source, namespace)
     study = Study(CellObjective(template, namespace, "loss"), template.space, metric="loss",
                   mode="min", trials=2, executor="process")
-    with pytest.raises(HPOError, match=r"'lock' \(lock\).*--executor thread"):
+    with pytest.raises(HPOError, match=r"variable 'lock' \(lock\) that the cell reads cannot "
+                                       r"be sent to a worker process.*--executor thread"):
         study.start()
     assert study.done and study.state == "failed" and study.trials == ()
     assert "'lock'" in str(study.error)
