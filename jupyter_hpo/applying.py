@@ -61,7 +61,9 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
     if kept is None:
         namespace.update(trial.config)
         what = "its hyperparameters"
-        if study.controller is not None and study.executor is not None \
+        if study.controller is not None and trial.trial_id in study.controller.restored:
+            what += " (it ran before the study was resumed: its other variables are gone)"
+        elif study.controller is not None and study.executor is not None \
                 and study.executor.name == "thread":
             what += (f" (its other variables were not kept: only the "
                      f"{study.options.keep_namespaces} best trials' are)")

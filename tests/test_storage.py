@@ -359,6 +359,25 @@ def test_cell_magic_stores_by_default_and_resumes(ipython_shell, study_storage, 
     assert [s.name for s in SQLiteStorage(study_storage).list_studies()] == ["cellstudy"]
 
 
+def test_resuming_a_study_that_spent_its_budget_says_nothing_runs(ipython_shell, study_storage,
+                                                                 capsys):
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    cell = "x = Real(0, 1)\nreport(loss=x)\nmodel = [x]\n"
+    ip.run_cell_magic("hpo", "--trials 3 --quiet --name spent", cell)
+    best = ip.user_ns["_hpo"].best_trial.trial_id
+    capsys.readouterr()
+    ip.run_cell_magic("hpo", "--trials 3 --quiet --name spent --resume", cell)
+    out = capsys.readouterr().out
+    assert "spent already ran 3 trials, its budget of 3: nothing to run" in out
+    assert f"applied trial {best}" in out
+    assert "it ran before the study was resumed: its other variables are gone" in out
+    assert "only the 3 best trials' are" not in out  # the reason it gave before
+    ip.run_cell_magic("hpo", "--trials 4 --quiet --name spent --resume", cell)
+    assert "nothing to run" not in capsys.readouterr().out
+    assert len(ip.user_ns["_hpo"].trials) == 4
+
+
 # ------------------------------------------------------------ two processes, one file
 WORKER = textwrap.dedent("""
     import sys, time

@@ -98,6 +98,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._records: list[TrialRecord | None] = []
         self._exhausted = False
         self._interrupted = 0  # restored trials whose kernel died: run again, not counted
+        self.restored: set[int] = set()  # trials of a resumed study that ran before it
         self._only_failures = True
         self._first_failures: list[Trial] = []
         self._start_error: Exception | None = None
@@ -125,6 +126,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         searcher = self.scheduler.searcher
         for trial in trials:
             self.trials.append(trial)
+            self.restored.add(trial.trial_id)
             if trial.checkpoint is not None:
                 self._with_checkpoints.add(trial.trial_id)
             if trial.status is TrialStatus.INTERRUPTED:

@@ -121,6 +121,8 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             self.notes += [note] if note else []
             if self.storage is not None:
                 self._attach_storage(stored)
+            if stored is not None:
+                self.notes += _nothing_left_to_run(self.name, self.controller, options.trials)
             self.controller.checkpoint_dir = self.checkpoint_dir
             for config in [*(stored.queue if stored is not None else ()), *points]:
                 self.controller.queue.add(config)
@@ -291,3 +293,13 @@ def _as_objective(objective: Any, metric: str) -> Any:
         return FunctionObjective(objective, metric)
     raise TypeError(f"the objective is {objective!r}, but must be a function taking the "
                     f"configuration, e.g. def train(config): ..., or an objective object")
+
+
+def _nothing_left_to_run(name: str, controller: Controller, budget: int | None) -> list[str]:
+    """A note when a resumed study has already spent its trial budget (and has no
+    interrupted trial to run again), so that the cell does not seem to have run silently."""
+    spent = controller.spent
+    if budget is None or spent < budget or len(controller.trials) > spent:
+        return []
+    return [(f"{name} already ran {spent} trials, its budget of {budget}: nothing to run; "
+             f"give a larger --trials (trials=) to run more")]
