@@ -331,6 +331,11 @@ def test_line_magic_on_stored_studies(ipython_shell, tmp_path, capsys, study_sto
     assert len(dumped["trials"]) == 6 and len(dumped["trials"][0]["reports"]) == 3
     with pytest.raises(UsageError, match="FILE must end in"):
         ip.run_line_magic("hpo", f"export old {tmp_path / 'old.xlsx'}")
+    with pytest.raises(UsageError, match=r"'old' is not such a file \(to export the study 'old': "
+                                         r"%hpo export old old.csv\)"):
+        ip.run_line_magic("hpo", "export old")
+    with pytest.raises(UsageError, match=r"\(no FILE given\)"):
+        ip.run_line_magic("hpo", "export")
     for suffix in ("csv", "json"):  # a folder that does not exist
         with pytest.raises(UsageError, match=f"cannot write {tmp_path / 'no' / 'old'}.{suffix}: "
                                              f".*pick a file in a folder that exists"):

@@ -40,8 +40,11 @@ class LineCommands:
             kind, rest = rest[0], rest[1:]
         if command == "export":
             if not rest or not rest[-1].lower().endswith(EXPORT_FORMATS):
-                raise UsageError(f"%hpo export [NAME] FILE: FILE must end in "
-                                 f"{', '.join(EXPORT_FORMATS)}")
+                formats = ", ".join(EXPORT_FORMATS)
+                got = (f"; {rest[-1]!r} is not such a file (to export the study "
+                       f"{rest[-1]!r}: %hpo export {rest[-1]} {rest[-1]}.csv)") if len(rest) == 1 \
+                    else f"; got {' '.join(rest)}" if rest else " (no FILE given)"
+                raise UsageError(f"%hpo export [NAME] FILE: FILE must end in {formats}{got}")
             target, rest = rest[-1], rest[:-1]
         if len(rest) > 1:
             raise UsageError(f"%hpo {command}: too many arguments: {' '.join(rest)}")
