@@ -39,7 +39,7 @@ def notebook_namespace() -> dict[str, Any]:
 def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -> str:
     """Set trial ``trial_id``'s variables (or hyperparameters) in ``namespace`` (the best
     trial by default); return what was done."""
-    from .objective import INJECTED_NAMES
+    from .objective import INJECTED_KEY, INJECTED_NAMES
     from .records import TrialStatus
 
     best = study.best_trial
@@ -72,9 +72,10 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
         if trial.checkpoint is not None:
             what += f"; its checkpoint: study.trials[{trial.trial_id}].restore()"
     else:
+        injected = kept.get(INJECTED_KEY, {})
         for key, value in kept.items():
-            if key.startswith("__") or key in INJECTED_NAMES:
-                continue
+            if key.startswith("__") or key in INJECTED_NAMES and injected.get(key) is value:
+                continue  # what each trial finds defined, unless the cell rebound the name
             if namespace.get(key, _MISSING) is not value:
                 namespace[key] = value
         what = "its variables"

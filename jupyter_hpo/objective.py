@@ -16,7 +16,8 @@ from .errors import HPOError
 from .records import is_number
 from .trial import Trial, TrialStopped, checkpoint, plain_value, plain_values, report, restore
 
-INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME)
+INJECTED_KEY = "__hpo_injected__"
+INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, INJECTED_KEY)
 
 
 @dataclass
@@ -48,9 +49,11 @@ class CellObjective:
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         ns = dict(self.user_ns)
         config = dict(trial.config)
-        ns.update(report=report, trial=trial, config=config, device=device,
-                  checkpoint=checkpoint, restore=restore)
+        injected = {"report": report, "trial": trial, "config": config, "device": device,
+                    "checkpoint": checkpoint, "restore": restore}
+        ns.update(injected)
         ns[CONFIG_NAME] = config
+        ns[INJECTED_KEY] = injected  # what the cell found, so that what it rebound is its own
         try:
             self.template.execute(ns)
         except TrialStopped as stop:

@@ -71,6 +71,29 @@ def test_keyword_argument_names_the_hyperparameter():
     assert t.space["units"] == Int(16, 256, name="units")
 
 
+def test_defaults_dict_keys_unpacking_and_walrus_name_the_hyperparameter():
+    source = ("def build(width, lr=Real(1e-4, 1e-1, log=True), *, act=Categorical('a', 'b')):\n"
+              "    return width, lr, act\n"
+              "scale = lambda k=Int(1, 4): 2 * k\n"
+              "cfg = {'units': Int(16, 256), **{'p': 0.5}}\n"
+              "x, y = Real(0, 1), 3\n"
+              "loss = (beta := Real(0, 2)) + x\n")
+    t = parse(source)
+    assert [(a.name, a.form) for a in t.annotations] == [
+        ("lr", "default"), ("act", "default"), ("k", "default"), ("units", "dict key"),
+        ("x", "tuple assignment"), ("beta", "assignment")]
+    config = {"lr": 0.01, "act": "b", "k": 3, "units": 64, "x": 0.25, "beta": 1.5}
+    ns = run(t, config)
+    assert ns["build"](8) == (8, 0.01, "b") and ns["scale"]() == 6
+    assert ns["cfg"] == {"units": 64, "p": 0.5} and (ns["x"], ns["y"]) == (0.25, 3)
+    assert ns["loss"] == 1.75
+
+
+def test_a_hyperparameter_unpacked_into_a_cell_name_is_refused():
+    err = parse_error("report, y = Real(0, 1), 2\n")
+    assert "a hyperparameter cannot be assigned to 'report'" in str(err)
+
+
 def test_explicit_name_anywhere():
     t = parse('model = make(Categorical("relu", "tanh", name="act"), 3)\n')
     (a,) = t.annotations
@@ -447,7 +470,10 @@ def test_duplicate_keyword_names():
 
 @pytest.mark.parametrize("source,underlined", [
     ("print(Real(0, 1))\n", "Real(0, 1)"),
-    ("a, b = Int(1, 3), 4\n", "Int(1, 3)"),
+    ("a, *b = Int(1, 3), 4, 5\n", "Int(1, 3)"),
+    ("(a, b), c = (Int(1, 3), 4), 5\n", "Int(1, 3)"),
+    ("d = {1: Real(0, 1)}\n", "Real(0, 1)"),
+    ("d = {'not a name': Real(0, 1)}\n", "Real(0, 1)"),
     ("x = Real(0, 1) * 2\n", "Real(0, 1)"),
     ("Bool()\n", "Bool()"),
 ])

@@ -303,6 +303,21 @@ def test_a_study_whose_trials_all_failed_says_so_instead_of_nothing_reported(ip,
     assert "ValueError: no data for" in ip.user_ns["_hpo"].trials[0].error
 
 
+def test_a_cell_that_rebinds_config_or_device_gets_its_own_values_applied(ip):
+    ip.user_ns.pop("config", None)
+    ip.user_ns["device"] = "mine"
+    ip.run_cell_magic("hpo", "--quiet --trials 3 --mode min --storage none --seed 0",
+                      "config = {'lr': Real(0, 1), 'units': Int(1, 4)}\n"
+                      "loss = config['lr'] * config['units']\n")
+    study = ip.user_ns["_hpo"]
+    assert ip.user_ns["config"] == study.best_config  # the cell's dict, with the best values
+    assert ip.user_ns["loss"] == study.best_value
+    assert ip.user_ns["device"] == "mine"  # found defined by the trial, not rebound: kept
+    from jupyter_hpo.trial import Trial
+
+    assert not isinstance(ip.user_ns.get("trial"), Trial)  # what each trial found: not applied
+
+
 def test_process_executor_runs_functions_and_classes_defined_in_the_notebook(ip):
     ip.run_cell("class Scaler:\n    def __init__(self, k):\n        self.k = k\n"
                 "    def __call__(self, v):\n        return v * self.k\n"

@@ -186,6 +186,7 @@ class _CellParser(CommentAnnotations):
             slots.append((stmt, "value", None, item.name, item.node))
             variables.append((item.name, item.node))
 
+        self._unpacked = _unpacked_targets(scan.assignments)
         outer = {id(site.enclosing) for site in scan.sites if site.enclosing is not None}
         for site in scan.sites:
             if site.enclosing is not None:
@@ -201,7 +202,8 @@ class _CellParser(CommentAnnotations):
                 continue
             found.append(_Found(name, form, domain, site.call, site.call))
             slots.append((site.parent, site.field, site.index, name, site.call))
-            variable = _assigned_variable(site.parent)
+            variable = _assigned_variable(site.parent) or (
+                name if form == "tuple assignment" else None)
             if variable is not None:
                 variables.append((variable, site.call))
 
@@ -309,6 +311,14 @@ class _CellParser(CommentAnnotations):
                 return targets[0].id, "assignment"
         if isinstance(parent, ast.keyword) and parent.arg:
             return parent.arg, "keyword"
+        if isinstance(parent, ast.NamedExpr) and parent.value is call:
+            return parent.target.id, "assignment"
+        named = _default_of(call, parent) or _dict_key_of(call, parent)
+        if named is not None:
+            return named
+        names = self._unpacked.get(id(parent)) if isinstance(parent, ast.Tuple) else None
+        if names is not None:
+            return names[parent.elts.index(call)], "tuple assignment"
         ctor = _constructor_name(call)
         raise self.error(f"cannot tell which hyperparameter this {ctor}(...) is: assign it to "
                          f"one variable (x = {ctor}(...)), pass it as a keyword argument "
@@ -393,6 +403,48 @@ class _CellParser(CommentAnnotations):
         return DiagnosedAnnotation(f.name, domain, f.form, *self.span(f.call),
                                    evaluated=f.domain is not None,
                                    when=None if f.when is None else f.when.source())
+
+
+def _default_of(call: ast.Call, parent: ast.AST | None) -> tuple[str, str] | None:
+    """The parameter whose default value ``call`` is (``def f(lr=Real(...))``, lambdas too)."""
+    if not isinstance(parent, ast.arguments):
+        return None
+    for i, default in enumerate(parent.kw_defaults):
+        if default is call:
+            return parent.kwonlyargs[i].arg, "default"
+    positional = [*parent.posonlyargs, *parent.args]
+    for i, default in enumerate(parent.defaults):
+        if default is call:
+            return positional[len(positional) - len(parent.defaults) + i].arg, "default"
+    return None
+
+
+def _dict_key_of(call: ast.Call, parent: ast.AST | None) -> tuple[str, str] | None:
+    """The string key (an identifier) whose value ``call`` is in a dict display
+    (``{"lr": Real(...)}``)."""
+    if not isinstance(parent, ast.Dict):
+        return None
+    for key, value in zip(parent.keys, parent.values):
+        if value is call and isinstance(key, ast.Constant) and isinstance(key.value, str) \
+                and key.value.isidentifier():
+            return key.value, "dict key"
+    return None
+
+
+def _unpacked_targets(assignments: list[ast.Assign | ast.AnnAssign]) -> dict[int, list[str]]:
+    """For each ``a, b = x, y`` (names only, as many as values): id of the value tuple ->
+    the names, so ``x, y = Real(...), Int(...)`` names each hyperparameter by its target."""
+    unpacked = {}
+    for node in assignments:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1 \
+                or not isinstance(node.value, ast.Tuple):
+            continue
+        target = node.targets[0]
+        if isinstance(target, (ast.Tuple, ast.List)) \
+                and all(isinstance(t, ast.Name) for t in target.elts) \
+                and len(target.elts) == len(node.value.elts):
+            unpacked[id(node.value)] = [t.id for t in target.elts if isinstance(t, ast.Name)]
+    return unpacked
 
 
 def _assigned_variable(node: ast.AST | None) -> str | None:

@@ -52,7 +52,8 @@ class Annotation:
     col: int
     end_lineno: int
     end_col: int
-    form: str  # "assignment", "keyword", "explicit" or "comment"
+    form: str  # "assignment", "keyword", "explicit", "comment", "default", "dict key" or
+    # "tuple assignment"
     default: Any = None
     has_default: bool = False
 
