@@ -491,6 +491,22 @@ def test_space_rejects_non_domains():
         Space({"lr": 0.1})
 
 
+@pytest.mark.parametrize("value,hint", [
+    ((0, 1), "(a range? {'x': Real(0, 1)} or Int(0, 1))"),
+    ((1e-4, 0.1), "(a range? {'x': Real(0.0001, 0.1)})"),
+    ([16, 32, 64], "(choices? {'x': Categorical(16, 32, 64)})"),
+    (("a", "b", "c", "d", "e"), "(choices? {'x': Categorical('a', 'b', 'c', 'd', ...)})"),
+    (0.5, ("(a fixed value? leave it out of the space and set it in the objective, or search it "
+          "as {'x': Categorical(0.5)})")),
+    (Real, ("is Real, but must be Real(...), Int(...), Categorical(...) or Bool(): call it, "
+           "e.g. {'x': Real(...)}")),
+])
+def test_a_space_entry_that_is_no_domain_gets_a_hint_of_what_was_meant(value, hint):
+    with pytest.raises(SpaceError) as info:
+        Space({"x": value})
+    assert hint in str(info.value)
+
+
 def test_validate_accepts_a_valid_config():
     space = Space({"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256), "act": Categorical("relu", "tanh")})
     space.validate({"lr": 1e-2, "units": 16, "act": "relu", "extra": 1})

@@ -190,6 +190,9 @@ def test_tune_refuses_bad_arguments_before_any_trial_with_what_to_do():
     with pytest.raises(SpaceError, match=r"the space is a list \(\[Real\(0, 1\)\]\), but must "
                                          r"map names to domains"):
         tune(lambda config: 1.0, [Real(0, 1)], metric="loss", trials=1)
+    with pytest.raises(SpaceError, match=r"the space is empty, so every trial would run the same "
+                                         r"configuration: give at least one hyperparameter"):
+        tune(lambda config: 1.0, {}, metric="loss", trials=1)
 
     def fn(config, report, device=None):  # the keywords it names are passed: it is accepted
         report(loss=config["x"])

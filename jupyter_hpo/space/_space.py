@@ -39,6 +39,22 @@ INACTIVE = -0.5
 _PROBES = 20_000  # combinations tried to see whether a condition can be true
 
 
+def _domain_hint(name: str, value: Any) -> str:
+    """What a space entry that is not a domain was probably meant to be."""
+    if isinstance(value, type) and issubclass(value, Domain):
+        return f": call it, e.g. {{{name!r}: {value.__name__}(...)}}"
+    if isinstance(value, tuple) and len(value) == 2 \
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        ints = f" or Int{value!r}" if all(isinstance(v, int) for v in value) else ""
+        return f" (a range? {{{name!r}: Real{value!r}}}{ints})"
+    if isinstance(value, (list, tuple, set)) and value:
+        choices = ", ".join(repr(v) for v in list(value)[:4]) + (", ..." if len(value) > 4
+                                                                 else "")
+        return f" (choices? {{{name!r}: Categorical({choices})}})"
+    return (" (a fixed value? leave it out of the space and set it in the objective, or "
+            f"search it as {{{name!r}: Categorical({reprlib.repr(value)})}})")
+
+
 class Space(Mapping[str, Domain]):
     """An ordered mapping of hyperparameter names to domains; ``conditions`` maps each
     conditional hyperparameter to its condition (from the domains' ``when``)."""
@@ -58,8 +74,10 @@ class Space(Mapping[str, Domain]):
                                  f"be a non-empty string (a key of the configuration), e.g. "
                                  f"{{{example!r}: {domain!r}}}")
             if not isinstance(domain, Domain):
-                raise SpaceError(f"the space entry {name!r} is {domain!r}, but must be "
-                                 f"Real(...), Int(...), Categorical(...) or Bool()")
+                shown = domain.__name__ if isinstance(domain, type) else reprlib.repr(domain)
+                raise SpaceError(f"the space entry {name!r} is {shown}, but must "
+                                 f"be Real(...), Int(...), Categorical(...) or "
+                                 f"Bool(){_domain_hint(name, domain)}")
             if domain.when is not None:
                 check_condition(name, domain.when, self._domains, order=list(domains or {}))
                 self.conditions[name] = domain.when

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import HPOError
+from ..errors import HPOError, SpaceError
 from ..options import StudyOptions
 from ..records import (
     SettingsReader,
@@ -79,6 +79,10 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             raise TypeError(f"pass either options or keyword options, not both "
                             f"(got {sorted(kwargs)})")
         self.space = space if isinstance(space, Space) else Space(space)
+        if not self.space:
+            raise SpaceError("the space is empty, so every trial would run the same "
+                             "configuration: give at least one hyperparameter, e.g. "
+                             "{'lr': Real(1e-4, 1e-1, log=True)}")
         self.storage = storage_of(options.storage)
         stored = None
         if options.resume:
