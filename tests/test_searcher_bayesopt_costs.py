@@ -138,9 +138,14 @@ def test_snapping_by_table_gives_the_domains_own_cells():
 
 def test_many_pending_trials_get_distinct_proposals_and_only_the_latest_are_fantasised():
     searcher = _observed(10, num_candidates=50)
+    encoded = []
+    encode = searcher._encode
+    searcher._encode = lambda config: encoded.append(config) or encode(config)
     proposals = [searcher.suggest(trial_id) for trial_id in range(10, 50)]  # 40 paused ones
     assert len({tuple(sorted(c.items())) for c in proposals}) == 40
-    assert len(searcher._pending_cache) == 39  # those pending at the last proposal
+    # each pending configuration was encoded once (at the first proposal after it), not once
+    # per later proposal: the last proposal's own is not encoded yet
+    assert encoded == proposals[:39]
     searcher.observe(10, proposals[0], {"epoch": 1, "loss": 1.0}, final=True)
     searcher.suggest(50)
-    assert 10 not in searcher._pending_cache and len(searcher._pending_cache) == 39
+    assert encoded == proposals  # trial 10's result reused its encoding; trial 49 was new

@@ -126,7 +126,7 @@ class BayesOptSearcher(Searcher):
         self.batch_fraction = None if batch_fraction is None \
             else check_float("batch_fraction", batch_fraction, 0.0, 1.0)
         self._batch: ProposalBatch | None = None  # the proposals of the last acquisition
-        # trial -> (its configuration, encoding, key), shared by the trial's rung results
+        # trial -> (its configuration, encoding, key), pending or observed (see _codes_of)
         self._codes: dict[int, tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]] = {}
         self._level_cache: tuple[Any, list[float]] = (None, [])
         self._next_level: dict[int, float] = {}  # trial -> the lowest level it has no result at
@@ -162,8 +162,6 @@ class BayesOptSearcher(Searcher):
         self._counts: dict[float | None, int] = {}  # observations per level
         self._trials: set[int] = set()  # trials with an observation
         self._tables: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # column -> snap
-        # trial -> (pending configuration, its encoding, its key)
-        self._pending_cache: dict[int, tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]] = {}
         self._gp: GaussianProcess | None = None
         self._fits = 0
         self._fitted_at = -1
@@ -195,13 +193,7 @@ class BayesOptSearcher(Searcher):
         self._next_level[trial_id] = next((level for level in levels if level > r), math.inf)
 
     def _add(self, key: tuple[int, float | None], config: dict[str, Any], loss: float) -> None:
-        codes = self._codes.get(key[0])
-        if codes is None or codes[0] is not config:  # a trial's levels share its encoding
-            codes = self._pending_cache.get(key[0])  # computed while the trial was pending
-            if codes is None or codes[0] is not config:
-                encoded = self._encode(config)
-                codes = (config, encoded, self._key(encoded))
-            self._codes[key[0]] = codes
+        codes = self._codes_of(key[0], config)  # shared by the trial's levels and proposals
         encoded = codes[1]
         self.data[key] = (encoded, loss)
         self._observed.add(codes[2])
@@ -321,19 +313,19 @@ class BayesOptSearcher(Searcher):
         return max(1, int(fraction * len(self._trials)))
 
     def _pending_points(self) -> list[tuple[np.ndarray, tuple[Any, ...]]]:
-        """The encoding and key of each pending configuration, oldest first; each is computed
-        once per proposal it stays pending for, not once per later proposal."""
-        cache = self._pending_cache
-        for trial_id in [t for t in cache if t not in self.pending]:
-            del cache[trial_id]
-        points = []
-        for trial_id, config in self.pending.items():
-            cached = cache.get(trial_id)
-            if cached is None or cached[0] is not config:
-                encoded = self._encode(config)
-                cached = cache[trial_id] = (config, encoded, self._key(encoded))
-            points.append((cached[1], cached[2]))
-        return points
+        """The encoding and key of each pending configuration, oldest first (each computed
+        once per trial, not once per proposal)."""
+        return [self._codes_of(trial_id, config)[1:] for trial_id, config in self.pending.items()]
+
+    def _codes_of(self, trial_id: int, config: dict[str, Any]
+                  ) -> tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]:
+        """``(config, its encoding, its key)`` for a trial, computed once: while the trial is
+        pending, proposals fantasise it; its rung results reuse it."""
+        codes = self._codes.get(trial_id)
+        if codes is None or codes[0] is not config:
+            encoded = self._encode(config)
+            codes = self._codes[trial_id] = (config, encoded, self._key(encoded))
+        return codes
 
     def _levels(self) -> list[float]:
         """The rung levels and max_t, ascending (computed once per fidelity setting)."""
