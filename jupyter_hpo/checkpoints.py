@@ -176,7 +176,9 @@ def kept(trials: Iterable[Any], metric: str, direction: Any, keep_all: bool = Fa
          best: int = KEEP_BEST) -> set[int]:
     """The trial ids (among ``trials``, records or live trials with a ``checkpoint``) whose
     checkpoints stay: running, paused and interrupted trials, and the ``best`` best of the
-    finished ones that were not stopped early or failed; every one with ``keep_all``."""
+    finished ones that did not fail, stopped ones included (the study's best trial may have
+    been stopped: paused at a rung when the budget ran out, or cut after its best epoch);
+    every one with ``keep_all``."""
     with_files = [t for t in trials if t.checkpoint is not None]
     if keep_all:
         return {t.trial_id for t in with_files}
@@ -184,7 +186,7 @@ def kept(trials: Iterable[Any], metric: str, direction: Any, keep_all: bool = Fa
             if t.status.value in ("running", "paused", "interrupted")}
     finished = []
     for t in with_files:
-        if t.status.value in ("completed", "cancelled"):
+        if t.status.value in ("completed", "cancelled", "stopped"):
             value = t.best(metric, direction)
             if value is not None:
                 finished.append((direction.sign * value, t.trial_id))

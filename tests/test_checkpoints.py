@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_hpo import Real, checkpoint, restore, tune
+from jupyter_hpo import Real, Study, checkpoint, restore, tune
 from jupyter_hpo.checkpoints import KEEP_BEST
 from jupyter_hpo.errors import HPOError
 from jupyter_hpo.storage import SQLiteStorage
@@ -75,14 +75,29 @@ def test_keep_checkpoints_keeps_every_one(tmp_path):
     assert len(files(study)) == 7 and all(t.checkpoint for t in study.trials)
 
 
-def test_stopped_trials_lose_their_checkpoints():
+def test_stopped_trials_keep_their_checkpoints_only_among_the_best():
     study = tune(counting, SPACE, metric="loss", mode="min", trials=12, seed=0,
                  scheduler="hyperband", scheduler_options={"max_t": 9})
-    stopped = [t for t in study.trials if t.status == "stopped"]
+    ranked = sorted((t for t in study.trials if t.status != "failed"),
+                    key=lambda t: t.best("loss", "min"))
+    assert files(study) == sorted(f"trial-{t.trial_id}.pkl" for t in ranked[:KEEP_BEST])
+    stopped = [t for t in ranked[KEEP_BEST:] if t.status == "stopped"]
     assert stopped and all(t.checkpoint is None for t in stopped)
-    completed = {f"trial-{t.trial_id}.pkl" for t in study.trials if t.status == "completed"}
-    assert set(files(study)) <= completed and 0 < len(files(study)) <= KEEP_BEST
     assert study.best_trial.restore()["epoch"] == 9  # without a storage file: a temp folder
+
+
+def test_the_best_trial_keeps_its_checkpoint_when_the_budget_ends_it_paused(tmp_path):
+    # four trials of the promotion variant: the one promoted to epoch 3 is the best and is
+    # still paused there when the budget runs out, so the study ends it as stopped
+    study = tune(counting, SPACE, metric="loss", mode="min", trials=4, seed=0,
+                 scheduler="hyperband", scheduler_options={"max_t": 9, "type": "promotion"},
+                 storage=SQLiteStorage(tmp_path / "runs.db"), name="paused")
+    best = study.best_trial
+    assert best.status == "stopped" and best.checkpoint is not None
+    assert best.restore() == {"epoch": max(r["epoch"] for r in best.reports),
+                              "x": study.best_config["x"]}
+    assert Study.load("paused", tmp_path / "runs.db").best_trial.restore()["x"] == \
+        study.best_config["x"]
 
 
 def test_checkpoint_and_restore_outside_a_trial_say_so():
