@@ -236,6 +236,24 @@ def test_make_tables_trains_a_row_that_the_benchmark_replays(table, tmp_path, mo
     assert set(make_tables.rank_correlations(path, "error")) == {1, 3, 9}
 
 
+def test_every_committed_table_loads_with_its_space_and_replays_its_best_row():
+    """Each benchmark of TABLES (the held-out one included) has its table committed, its
+    space matches the table's columns, and the nearest-row lookup finds a row itself."""
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        import search_quality
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    for name, (file, metric, space, mode) in search_quality.TABLES.items():
+        bench = TableBenchmark.load(root / "benchmarks" / "tables" / file, space(), metric=metric,
+                                    mode=mode)
+        pick = np.nanargmin if mode == "min" else np.nanargmax
+        value, seconds = bench.evaluate(bench.configs[int(pick(bench.curves[:, -1]))],
+                                        bench.max_t)
+        assert value == bench.optimum and seconds > 0, name
+
+
 @pytest.mark.parametrize("mode", ["min", "max"])
 def test_regret_scale_counts_a_diverged_random_configuration_as_the_worst(mode, monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
