@@ -241,6 +241,15 @@ def test_bool_is_false_true():
     assert repr(Bool()) == "Bool()"
 
 
+@pytest.mark.parametrize("value", [True, False])
+def test_bool_given_a_value_says_it_takes_none_instead_of_blaming_the_name(value):
+    with pytest.raises(SpaceError, match=rf"Bool takes no value: Bool\(\) searches False and "
+                                         rf"True \(got Bool\({value}\)\); to keep {value} "
+                                         rf"fixed, assign {value}") as caught:
+        Bool(value)
+    assert "identifier" not in str(caught.value)
+
+
 def test_domains_compare_by_value():
     assert Real(0, 1, log=False) == Real(0, 1)
     assert Real(0, 1) != Int(0, 1)

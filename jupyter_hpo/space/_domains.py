@@ -408,6 +408,10 @@ class Bool(Categorical):
     """``False`` or ``True``."""
 
     def __init__(self, name: str | None = None, when: Any = None) -> None:
+        if isinstance(name, bool):  # Bool(True), as if it took a default value
+            raise SpaceError(f"Bool takes no value: Bool() searches False and True (got "
+                             f"Bool({name})); to keep {name} fixed, assign {name} instead of "
+                             f"a Bool, or write Categorical({name}) for a one-value choice")
         super().__init__(False, True, name=name, when=when)
 
     def __repr__(self) -> str:
