@@ -187,6 +187,30 @@ def test_a_misspelt_line_magic_option_names_the_nearest_one(ip):
         ip.run_cell_magic("hpo", "--quiet zzz", "x = Real(0, 1)\nreport(acc=x)\n")
 
 
+@pytest.mark.parametrize("line,shown", [
+    ("%time lr = Real(0, 1)", "`%time lr = Real(0, 1)` to %time"),
+    ("%time lr = 0.1  # hpo: Real(0, 1)", "`%time lr = 0.1  # hpo: Real(0, 1)` to %time"),
+    ("%timeit -n1 -r1 lr = jh.Real(0, 1)", "`%timeit -n1 -r1 lr = jh.Real(0, 1)` to %timeit"),
+])
+def test_a_hyperparameter_in_a_line_magic_is_refused_at_its_line(ip, line, shown):
+    """IPython turns a line magic into a call with the line as a string: the annotation in it
+    would be lost (the cell then had "no hyperparameters", or the trial got a Real object)."""
+    cell = f"import jupyter_hpo as jh\nx = Int(1, 3)\n{line}\nreport(loss=x)\n"
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 1", cell)
+    text = str(info.value)
+    assert text.startswith("HPOSyntaxError at cell line 3: a hyperparameter inside a line "
+                           "magic is not seen: IPython hands " + shown)
+    assert "put the assignment on a line of its own" in text
+
+
+def test_a_line_magic_without_a_hyperparameter_runs_in_the_trial(ip):
+    study = run(ip, "--quiet --trials 2 --seed 0 --metric loss -o timed",
+                "x = Real(0, 1)\n%time y = 2 * x\nreport(loss=y)\n")
+    assert [t.status.value for t in study.trials] == ["completed", "completed"]
+    assert all(t.reports[-1]["loss"] == 2 * t.config["x"] for t in study.trials)
+
+
 def test_syntax_error_points_at_cell_line(ip):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--quiet", "a = 1\nb = Real(0, 1, log=True)\nreport(acc=b)\n")

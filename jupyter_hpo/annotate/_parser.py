@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import HPOSyntaxError, SpaceError, python_lines
 from ..space import Domain
 from ._aliases import plain_constructor_calls
-from ._comments import CommentAnnotations
+from ._comments import _HPO_COMMENT, CommentAnnotations
 from ._conditions import CellConditions
 from ._max_t import infer_max_t
 from ._template import (
@@ -208,6 +208,7 @@ class _CellParser(CommentAnnotations):
                 variables.append((variable, site.call))
 
         self._check_unknown_constructors(scan)
+        self._check_magic_lines(tree)
         found.sort(key=lambda f: f.position)
         self._check_duplicates(found)
         self._check_cell_names(variables)
@@ -366,6 +367,19 @@ class _CellParser(CommentAnnotations):
                 self.fail(self.error(f"unknown search space {name}(...): use Real, Int, "
                                      f"Categorical or Bool{hint}", call))
 
+    def _check_magic_lines(self, tree: ast.Module) -> None:
+        """Flag a hyperparameter written in a line magic (``%time lr = Real(0, 1)``): IPython
+        hands the line to the magic as text, so the annotation would not be seen."""
+        for node in ast.walk(tree):
+            magic = _line_magic(node)
+            if magic is None or not _marks_hyperparameter(magic[1], self.env, tree):
+                continue
+            name, line = magic
+            self.fail(self.error(
+                f"a hyperparameter inside a line magic is not seen: IPython hands "
+                f"`%{name} {line}` to %{name} as text; put the assignment on a line of its "
+                f"own and apply %{name} to a line that uses it", node))
+
     def _check_duplicates(self, found: list[_Found]) -> None:
         seen: dict[str, _Found] = {}
         for f in found:
@@ -403,6 +417,39 @@ class _CellParser(CommentAnnotations):
         return DiagnosedAnnotation(f.name, domain, f.form, *self.span(f.call),
                                    evaluated=f.domain is not None,
                                    when=None if f.when is None else f.when.source())
+
+
+def _line_magic(node: ast.AST) -> tuple[str, str] | None:
+    """``(magic name, its line)`` for IPython's transform of ``%name line``:
+    ``get_ipython().run_line_magic('name', 'line')``; None for anything else."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "run_line_magic" and len(node.args) >= 2):
+        return None
+    name, line = node.args[0], node.args[1]
+    if isinstance(name, ast.Constant) and isinstance(name.value, str) \
+            and isinstance(line, ast.Constant) and isinstance(line.value, str):
+        return name.value, line.value
+    return None
+
+
+def _marks_hyperparameter(code: str, env: dict[str, Any] | None, cell: ast.Module) -> bool:
+    """Whether ``code`` (a magic's line in ``cell``) holds a space constructor call, also
+    through an alias the cell imports, or an ``# hpo:`` comment."""
+    if _HPO_COMMENT.search(code):
+        return True
+    words = code.split()
+    for start in range(len(words)):  # the code after the magic's options (%timeit -n1 ...)
+        try:
+            line = ast.parse(" ".join(words[start:]))
+            break
+        except (SyntaxError, ValueError):
+            continue
+    else:
+        return False
+    imports = [node for node in cell.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    tree = ast.Module(body=[*imports, *line.body], type_ignores=[])
+    plain_constructor_calls(tree, env)
+    return any(_constructor_name(node) for node in ast.walk(tree))
 
 
 def _default_of(call: ast.Call, parent: ast.AST | None) -> tuple[str, str] | None:
