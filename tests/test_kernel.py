@@ -296,3 +296,42 @@ print("CHECK", json.dumps({"children": len(psutil.Process().children(recursive=T
     assert result["children"] == 0
     # each trial runs 10 s, so only the first two (one per worker) had started
     assert result["statuses"] == ["cancelled"] and result["trials"] == 2
+
+
+def test_what_trials_display_or_clear_goes_to_their_output_not_the_cell(kernel, tmp_path):
+    """A training loop that draws with plt.show(), displays or clears its output each epoch:
+    in the cell that put one figure per trial (one twice, from two threads) under the
+    dashboard, figures left open were all drawn when the cell ended, and clear_output()
+    wiped the dashboard. They now go to each trial's output as text."""
+    _, kc = kernel
+    check_output(*execute(kc, "%matplotlib inline\nimport json\nimport matplotlib.pyplot as plt\n"
+                              "from IPython.display import display, clear_output\n"
+                              "print('CHECK {}')"))
+    cell = (f"%%hpo --trials 4 --workers 2 --seed 0 --metric loss --name figs "
+            f"--storage {tmp_path / 'figs.db'}\n"
+            "x = Real(0, 1)\n"
+            "fig, ax = plt.subplots()\n"
+            "ax.plot([0, 1], [0, x])\n"
+            "plt.show()\n"
+            "plt.figure()\n"
+            "clear_output(wait=True)\n"
+            "display('shown by a trial')\n"
+            "print('printed by a trial')\n"
+            "report(epoch=1, loss=x)\n")
+    reply, messages = execute(kc, cell, timeout=120)
+    assert reply["status"] == "ok", reply
+    assert "clear_output" not in [m["msg_type"] for m in messages]
+    shown = [m["content"]["data"].get("text/plain", "") for m in messages
+             if m["msg_type"] in ("display_data", "execute_result")]
+    assert any(text.startswith("figs: finished") for text in shown)  # the dashboard's summary
+    assert not any("Figure" in text or "shown by a trial" in text for text in shown)
+    state = check_output(*execute(kc, "print('CHECK', json.dumps({'open': plt.get_fignums(), "
+                                      "'out': [_hpo.trial_output(t.trial_id) for t in _hpo.trials]}))"))
+    assert state["open"] == []
+    for output in state["out"]:
+        assert "[display] <Figure size 640x480 with 1 Axes>" in output
+        assert "[display] 'shown by a trial'" in output and "printed by a trial" in output
+    _, after = execute(kc, "display('from the cell')\nplt.plot([1, 2])\nplt.show()")
+    shown = [m["content"]["data"].get("text/plain", "") for m in after
+             if m["msg_type"] == "display_data"]
+    assert "'from the cell'" in shown and any(text.startswith("<Figure") for text in shown)

@@ -8,7 +8,7 @@ import queue
 import sys
 import threading
 import traceback
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from ..errors import HPOError
 from ..resources import Slot
@@ -176,17 +176,83 @@ class _TrialStream:
         return getattr(self.stream, name)
 
 
-class OutputRouter:
-    """Per-trial capture of printed output for every study of the process.
+class _TrialDisplays:
+    """IPython's display publisher while trials run: what a trial's thread displays (a figure
+    its ``plt.show()`` draws, a widget, ``display(x)``) goes to that trial's output as text and
+    its ``clear_output()`` is dropped, since both would land in the cell, whose output is the
+    study's dashboard (a training loop that clears its output each epoch wiped it). Other
+    threads publish as before."""
 
-    One pair of ``_TrialStream`` s is installed while any study captures output (counted), so
-    overlapping studies share it and the last one to end puts the original streams back —
-    unless someone else replaced ``sys.stdout`` meanwhile, which is then left alone.
+    def __init__(self, publisher: Any) -> None:
+        self.publisher = publisher
+        self.original = {name: publisher.__dict__.get(name) for name in ("publish", "clear_output")}
+        self.publish, self.clear = publisher.publish, publisher.clear_output
+
+    @classmethod
+    def install(cls) -> _TrialDisplays | None:
+        """Wrap the running IPython shell's publisher; None outside IPython."""
+        shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+        publisher = getattr(shell, "display_pub", None)
+        if publisher is None:
+            return None
+        displays = cls(publisher)
+        publisher.publish, publisher.clear_output = displays._publish, displays._clear_output
+        return displays
+
+    def uninstall(self) -> None:
+        """Put the publisher's own methods back, unless someone replaced them meanwhile."""
+        for name, wrapper in (("publish", self._publish), ("clear_output", self._clear_output)):
+            if self.publisher.__dict__.get(name) != wrapper:
+                continue
+            if self.original[name] is None:
+                delattr(self.publisher, name)
+            else:
+                setattr(self.publisher, name, self.original[name])
+
+    def _publish(self, data: Any, *args: Any, **kwargs: Any) -> None:
+        trial = current_trial()
+        if trial is None:
+            self.publish(data, *args, **kwargs)
+            return
+        text = data.get("text/plain") if isinstance(data, dict) else None
+        shown = text if isinstance(text, str) else f"({', '.join(map(str, data or ()))})"
+        trial.write_output(f"[display] {shown}\n")
+
+    def _clear_output(self, *args: Any, **kwargs: Any) -> None:
+        if current_trial() is None:
+            self.clear(*args, **kwargs)
+
+
+def _open_figures() -> set[int]:
+    """The numbers of pyplot's open figures (none when pyplot was never imported)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return set(pyplot.get_fignums()) if pyplot is not None else set()
+
+
+def _close_figures_since(before: set[int]) -> None:
+    """Close pyplot figures opened while trials ran: the inline backend would draw every one
+    of them under the cell when it ends (a figure per trial, and without ``plt.show()``)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return
+    for number in set(pyplot.get_fignums()) - before:
+        pyplot.close(number)
+
+
+class OutputRouter:
+    """Per-trial capture of printed and displayed output for every study of the process.
+
+    One pair of ``_TrialStream`` s (and one wrapper of IPython's display publisher) is
+    installed while any study captures output (counted), so overlapping studies share it and
+    the last one to end puts the originals back — unless someone else replaced ``sys.stdout``
+    meanwhile, which is then left alone — and closes the pyplot figures opened meanwhile.
     """
 
     _lock = threading.Lock()
     _users = 0
     _streams: tuple[_TrialStream, _TrialStream] | None = None
+    _displays: _TrialDisplays | None = None
+    _figures: ClassVar[set[int]] = set()  # pyplot's figures open when the first study began
 
     @classmethod
     def acquire(cls) -> None:
@@ -195,6 +261,8 @@ class OutputRouter:
                 streams = (_TrialStream(sys.stdout), _TrialStream(sys.stderr))
                 sys.stdout, sys.stderr = streams  # type: ignore[assignment]
                 cls._streams = streams
+                cls._displays = _TrialDisplays.install()
+                cls._figures = _open_figures()
             cls._users += 1
 
     @classmethod
@@ -211,6 +279,10 @@ class OutputRouter:
             if sys.stderr is err:
                 sys.stderr = err.stream
             cls._streams = None
+            if cls._displays is not None:
+                cls._displays.uninstall()
+                cls._displays = None
+            _close_figures_since(cls._figures)
 
     @classmethod
     def active(cls) -> bool:
