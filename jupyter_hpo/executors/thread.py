@@ -8,7 +8,7 @@ import queue
 import sys
 import threading
 import traceback
-from typing import Any, ClassVar, TextIO
+from typing import Any, TextIO
 
 from ..errors import HPOError
 from ..resources import Slot
@@ -223,36 +223,19 @@ class _TrialDisplays:
             self.clear(*args, **kwargs)
 
 
-def _open_figures() -> set[int]:
-    """The numbers of pyplot's open figures (none when pyplot was never imported)."""
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    return set(pyplot.get_fignums()) if pyplot is not None else set()
-
-
-def _close_figures_since(before: set[int]) -> None:
-    """Close pyplot figures opened while trials ran: the inline backend would draw every one
-    of them under the cell when it ends (a figure per trial, and without ``plt.show()``)."""
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is None:
-        return
-    for number in set(pyplot.get_fignums()) - before:
-        pyplot.close(number)
-
-
 class OutputRouter:
     """Per-trial capture of printed and displayed output for every study of the process.
 
     One pair of ``_TrialStream`` s (and one wrapper of IPython's display publisher) is
     installed while any study captures output (counted), so overlapping studies share it and
     the last one to end puts the originals back — unless someone else replaced ``sys.stdout``
-    meanwhile, which is then left alone — and closes the pyplot figures opened meanwhile.
+    meanwhile, which is then left alone.
     """
 
     _lock = threading.Lock()
     _users = 0
     _streams: tuple[_TrialStream, _TrialStream] | None = None
     _displays: _TrialDisplays | None = None
-    _figures: ClassVar[set[int]] = set()  # pyplot's figures open when the first study began
 
     @classmethod
     def acquire(cls) -> None:
@@ -262,7 +245,6 @@ class OutputRouter:
                 sys.stdout, sys.stderr = streams  # type: ignore[assignment]
                 cls._streams = streams
                 cls._displays = _TrialDisplays.install()
-                cls._figures = _open_figures()
             cls._users += 1
 
     @classmethod
@@ -282,7 +264,6 @@ class OutputRouter:
             if cls._displays is not None:
                 cls._displays.uninstall()
                 cls._displays = None
-            _close_figures_since(cls._figures)
 
     @classmethod
     def active(cls) -> bool:

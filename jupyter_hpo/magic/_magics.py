@@ -15,6 +15,7 @@ from ..errors import HPOError
 from ..options import DEFAULT_TRIALS
 from ..records import Direction, StudyState
 from ._commands import LineCommands
+from ._figures import close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions
 from ._running import CellRunning, Run
@@ -136,6 +137,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         source = self.shell.transform_cell(cell) if self.shell else cell
         # Setting up (imports, storage, the dashboard) is not interrupted half-way: an
         # interrupt meanwhile is kept and acted on once the study is in a consistent state.
+        figures = open_figures()
         with deferred_interrupts() as interrupted:
             template = self._parse(source)
             study = self._build_study(args, template)
@@ -159,7 +161,10 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
             if study.state is StudyState.CREATED:
                 self._abandon(run)
                 raise KeyboardInterrupt
-            self._join(run, interrupted=True)
+            try:
+                self._join(run, interrupted=True)
+            finally:
+                close_figures_since(figures)
             return
         if args.background:
             if run.dashboard is not None:
@@ -167,7 +172,10 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
             print(f"jupyter_hpo: {study.name} runs in the background; `%hpo wait "
                   f"{study.name}` joins it, `%hpo stop {study.name}` stops it")
             return
-        self._join(run)
+        try:
+            self._join(run)
+        finally:
+            close_figures_since(figures)  # the trials' own (see _figures.py)
 
     # ------------------------------------------------------------------- %hpo
     @magic_arguments()
