@@ -298,15 +298,18 @@ print("CHECK", json.dumps({"children": len(psutil.Process().children(recursive=T
     assert result["statuses"] == ["cancelled"] and result["trials"] == 2
 
 
-def test_what_trials_display_or_clear_goes_to_their_output_not_the_cell(kernel, tmp_path):
-    """A training loop that draws with plt.show(), displays or clears its output each epoch:
-    in the cell that put one figure per trial (one twice, from two threads) under the
-    dashboard, figures left open were all drawn when the cell ended, and clear_output()
-    wiped the dashboard. They now go to each trial's output as text."""
+def test_what_trials_display_log_or_clear_goes_to_their_output_not_the_cell(kernel, tmp_path):
+    """A training loop that draws with plt.show(), displays, logs or clears its output each
+    epoch: in the cell that put one figure per trial (one twice, from two threads) under the
+    dashboard, figures left open were all drawn when the cell ended, log lines of a handler
+    set up before the study went to the cell, and clear_output() wiped the dashboard. They
+    now go to each trial's output as text."""
     _, kc = kernel
-    check_output(*execute(kc, "%matplotlib inline\nimport json\nimport matplotlib.pyplot as plt\n"
+    check_output(*execute(kc, "%matplotlib inline\nimport json, logging\n"
+                              "import matplotlib.pyplot as plt\n"
                               "from IPython.display import display, clear_output\n"
-                              "print('CHECK {}')"))
+                              "logging.basicConfig(level=logging.INFO, force=True)\n"
+                              "log = logging.getLogger('train')\nprint('CHECK {}')"))
     cell = (f"%%hpo --trials 4 --workers 2 --seed 0 --metric loss --name figs "
             f"--storage {tmp_path / 'figs.db'}\n"
             "x = Real(0, 1)\n"
@@ -317,6 +320,7 @@ def test_what_trials_display_or_clear_goes_to_their_output_not_the_cell(kernel, 
             "clear_output(wait=True)\n"
             "display('shown by a trial')\n"
             "print('printed by a trial')\n"
+            "log.info('logged by a trial')\n"
             "report(epoch=1, loss=x)\n")
     reply, messages = execute(kc, cell, timeout=120)
     assert reply["status"] == "ok", reply
@@ -325,13 +329,19 @@ def test_what_trials_display_or_clear_goes_to_their_output_not_the_cell(kernel, 
              if m["msg_type"] in ("display_data", "execute_result")]
     assert any(text.startswith("figs: finished") for text in shown)  # the dashboard's summary
     assert not any("Figure" in text or "shown by a trial" in text for text in shown)
+    streamed = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
+    assert "by a trial" not in streamed  # the handler holds the notebook's stderr itself
     state = check_output(*execute(kc, "print('CHECK', json.dumps({'open': plt.get_fignums(), "
                                       "'out': [_hpo.trial_output(t.trial_id) for t in _hpo.trials]}))"))
     assert state["open"] == []
     for output in state["out"]:
         assert "[display] <Figure size 640x480 with 1 Axes>" in output
         assert "[display] 'shown by a trial'" in output and "printed by a trial" in output
-    _, after = execute(kc, "display('from the cell')\nplt.plot([1, 2])\nplt.show()")
+        assert "INFO:train:logged by a trial" in output
+    _, after = execute(kc, "display('from the cell')\nplt.plot([1, 2])\nplt.show()\n"
+                           "log.info('logged by the cell')")
     shown = [m["content"]["data"].get("text/plain", "") for m in after
              if m["msg_type"] == "display_data"]
     assert "'from the cell'" in shown and any(text.startswith("<Figure") for text in shown)
+    assert "INFO:train:logged by the cell" in "".join(
+        m["content"]["text"] for m in after if m["msg_type"] == "stream")

@@ -8,7 +8,7 @@ import queue
 import sys
 import threading
 import traceback
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from ..errors import HPOError
 from ..resources import Slot
@@ -223,24 +223,65 @@ class _TrialDisplays:
             self.clear(*args, **kwargs)
 
 
+class _HeldStream:
+    """The notebook's own stream while trials run, for writers that hold it instead of
+    looking up ``sys.stdout`` (a logging handler set up before the study keeps ``sys.stderr``
+    as it was, so a trial's log lines went to the cell): what a trial's thread writes to it
+    goes to that trial's output. Streams whose ``write`` cannot be replaced (a plain
+    ``TextIOWrapper``) are left alone."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.original = getattr(stream, "__dict__", {}).get("write")
+        self.write = stream.write
+
+    @classmethod
+    def install(cls, stream: Any) -> _HeldStream | None:
+        held = cls(stream)
+        try:
+            stream.write = held._write
+        except (AttributeError, TypeError):
+            return None
+        return held
+
+    def uninstall(self) -> None:
+        """Give the stream its own ``write`` back, unless someone replaced it meanwhile."""
+        if self.stream.__dict__.get("write") != self._write:
+            return
+        if self.original is None:
+            del self.stream.write
+        else:
+            self.stream.write = self.original
+
+    def _write(self, text: str) -> int:
+        trial = current_trial()
+        if trial is None:
+            return self.write(text)
+        trial.write_output(str(text))
+        return len(text)
+
+
 class OutputRouter:
     """Per-trial capture of printed and displayed output for every study of the process.
 
-    One pair of ``_TrialStream`` s (and one wrapper of IPython's display publisher) is
-    installed while any study captures output (counted), so overlapping studies share it and
-    the last one to end puts the originals back — unless someone else replaced ``sys.stdout``
-    meanwhile, which is then left alone.
+    One pair of ``_TrialStream`` s (with hooks on the streams they replace, and one wrapper
+    of IPython's display publisher) is installed while any study captures output (counted), so
+    overlapping studies share it and the last one to end puts the originals back — unless
+    someone else replaced ``sys.stdout`` meanwhile, which is then left alone.
     """
 
     _lock = threading.Lock()
     _users = 0
     _streams: tuple[_TrialStream, _TrialStream] | None = None
     _displays: _TrialDisplays | None = None
+    _held: ClassVar[list[_HeldStream]] = []
 
     @classmethod
     def acquire(cls) -> None:
         with cls._lock:
             if cls._users == 0:
+                held = (_HeldStream.install(sys.stdout), _HeldStream.install(sys.stderr))
+                cls._held = [hook for hook in held if hook is not None]
                 streams = (_TrialStream(sys.stdout), _TrialStream(sys.stderr))
                 sys.stdout, sys.stderr = streams  # type: ignore[assignment]
                 cls._streams = streams
@@ -264,6 +305,9 @@ class OutputRouter:
             if cls._displays is not None:
                 cls._displays.uninstall()
                 cls._displays = None
+            for hook in reversed(cls._held):  # the last one installed wraps the others
+                hook.uninstall()
+            cls._held = []
 
     @classmethod
     def active(cls) -> bool:
