@@ -484,6 +484,17 @@ def test_unnamed_annotation(source, underlined):
     check_location(err, source, 1, underlined)
 
 
+@pytest.mark.parametrize("source,underlined,article", [
+    ("lr = Real(0, 1) if flag else 0.1\n", "Real(0, 1)", "a Real"),
+    ("units = 64 if small else Int(16, 256)\n", "Int(16, 256)", "an Int"),
+])
+def test_a_conditional_expression_points_to_the_if_statement(source, underlined, article):
+    err = parse_error(source)
+    assert str(err).startswith(f"cell line 1: {article}(...) in a conditional expression")
+    assert "write an if statement (if cond: x = " in str(err)
+    check_location(err, source, 1, underlined)
+
+
 @pytest.mark.parametrize("source,underlined", [
     ("x = Categorical(Int(1, 3), 5)\n", "Int(1, 3)"),
     ("x = Real(Int(1, 3), 5)\n", "Int(1, 3)"),

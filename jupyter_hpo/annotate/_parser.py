@@ -321,6 +321,13 @@ class _CellParser(CommentAnnotations):
         if names is not None:
             return names[parent.elts.index(call)], "tuple assignment"
         ctor = _constructor_name(call)
+        if isinstance(parent, ast.IfExp) and call is not parent.test:
+            article = "an" if str(ctor)[:1] in "AEIOU" else "a"
+            raise self.error(f"{article} {ctor}(...) in a conditional expression (x = {ctor}(...) "
+                             f"if cond else 0.1) cannot be a hyperparameter: write an if "
+                             f"statement (if cond: x = {ctor}(...), else: x = 0.1), which makes "
+                             f"x a hyperparameter only where cond holds (cond may only read the "
+                             f"cell's hyperparameters)", call)
         raise self.error(f"cannot tell which hyperparameter this {ctor}(...) is: assign it to "
                          f"one variable (x = {ctor}(...)), pass it as a keyword argument "
                          f"(f(x={ctor}(...))) or give it a name ({ctor}(..., name='x'))", call)
