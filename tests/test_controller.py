@@ -13,6 +13,7 @@ import time
 import pytest
 
 from jupyter_hpo import Study, tune
+from jupyter_hpo.errors import StudyFailedError
 from jupyter_hpo.objective import FunctionObjective
 from jupyter_hpo.options import StudyOptions
 from jupyter_hpo.records import StudyRecord, StudyState, TrialStatus
@@ -109,6 +110,28 @@ def test_sys_exit_and_keyboard_interrupt_fail_only_their_trial(body, reason):
     assert statuses == [TrialStatus.COMPLETED, TrialStatus.FAILED] + [TrialStatus.COMPLETED] * 2
     assert study.trials[1].error.startswith(reason)
     assert study.state is StudyState.FINISHED
+
+
+def test_argparse_in_a_trial_says_it_parsed_the_kernels_command_line(monkeypatch):
+    """A script's parse_args() pasted into a cell reads the kernel's sys.argv (-f
+    kernel.json) and exits with 2: the study's error says why instead of "SystemExit: 2"."""
+    import argparse
+
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
+
+    def objective(config):
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=config["x"])
+        return parser.parse_args().lr
+
+    with pytest.raises(StudyFailedError) as caught:
+        tune(objective, SPACE, metric="loss", mode="min", trials=3, seed=0)
+    text = str(caught.value)
+    assert text.rstrip().endswith(
+        "(the trial called sys.exit(2) from argparse, which parsed the kernel's own command "
+        "line (sys.argv): in a notebook call parser.parse_args([]) (its output says what it "
+        "refused))")
+    assert "SystemExit: 2" in text
 
 
 BAD_VALUES = [float("nan"), float("inf"), -float("inf"), "abc", None, [1, 2], 10 ** 400, True,

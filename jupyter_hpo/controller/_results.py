@@ -41,10 +41,12 @@ class ResultsMixin:
         if len(self._first_failures) < k:
             return False
         first = self._first_failures[0]
+        detail = first.traceback or first.error
+        if first.traceback and first.error and first.error not in first.traceback:
+            detail = f"{first.traceback.rstrip()}\n({first.error})"  # e.g. why sys.exit(2)
         self.error = StudyFailedError(
             f"the first {len(self._first_failures)} trials all failed with the same error, "
-            f"so the study stopped. Trial {first.trial_id}'s traceback:\n"
-            f"{first.traceback or first.error}")
+            f"so the study stopped. Trial {first.trial_id}'s traceback:\n{detail}")
         return True
 
     def _consider_incumbent(self, trial: Trial, values: dict[str, Any], at: float) -> bool:

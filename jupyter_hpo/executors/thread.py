@@ -113,6 +113,10 @@ def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
 def describe_failure(exc: BaseException) -> str:
     """The one-line reason a trial failed, for any exception."""
     if isinstance(exc, SystemExit):
+        if _raised_by_argparse(exc):
+            return (f"the trial called sys.exit({exc.code!r}) from argparse, which parsed the "
+                    f"kernel's own command line (sys.argv): in a notebook call "
+                    f"parser.parse_args([]) (its output says what it refused)")
         return f"the trial called sys.exit({exc.code!r})"
     if isinstance(exc, KeyboardInterrupt):
         return ("the trial raised KeyboardInterrupt (to stop the study, interrupt the kernel or "
@@ -122,6 +126,12 @@ def describe_failure(exc: BaseException) -> str:
     except Exception:  # noqa: BLE001 - an exception whose __str__ fails, as Python shows it
         text = "<exception str() failed>"
     return f"{type(exc).__name__}: {text}"
+
+
+def _raised_by_argparse(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of ``argparse`` (a script's ``parse_args()`` in a cell)."""
+    return any(os.path.basename(frame.f_code.co_filename) == "argparse.py"
+               for frame, _ in traceback.walk_tb(exc.__traceback__))
 
 
 def user_traceback(exc: BaseException, filename: str) -> str:
