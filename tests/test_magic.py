@@ -56,6 +56,31 @@ def test_metric_and_mode_inferred_and_printed(ip, capsys):
     assert ip.user_ns["_hpo"].mode == "min"
 
 
+@pytest.mark.parametrize("line,cell,metric", [
+    ("--metric val_acc", "m = {'epoch': 1, 'val_acc': u}\nreport(**m)\n", "val_acc"),
+    ("--metric val_acc", "report(epoch=1, loss=1 - u, **{'val_acc': u})\n", "val_acc"),
+    ('--metric "val acc"', "report(epoch=1, **{'val acc': u})\n", "val acc"),
+    ("--scheduler hyperband --max-t 3 --metric acc",
+     "for e in range(1, 4):\n    report(**{'epoch': e, 'acc': u * e})\n", "acc"),
+])
+def test_values_passed_to_report_through_double_star_are_not_refused(ip, line, cell, metric):
+    """report(**values) hides its keys until the cell runs: the keys written out beside it
+    were taken for all of them ("--metric val_acc is not among the values the cell reports
+    (loss)")."""
+    study = run(ip, f"--trials 2 --quiet --seed 0 {line}", "u = Real(0, 1)\n" + cell)
+    assert study.metric == metric and study.counts()["failed"] == 0
+    assert all(t.reports and metric in t.reports[-1] for t in study.trials)
+
+
+def test_without_metric_a_double_star_report_asks_for_it(ip):
+    for cell, besides in (("report(**m)\n", ""), ("report(a=u, b=u, **m)\n", " (besides a, b)")):
+        with pytest.raises(UsageError) as caught:
+            ip.run_cell_magic("hpo", "--trials 1 --quiet", "u = Real(0, 1)\nm = {}\n" + cell)
+        assert str(caught.value) == (f"the cell passes values to report() through **{besides}, "
+                                     f"so the metric to optimise is not known before it runs: "
+                                     f"pass --metric NAME")
+
+
 def test_mode_is_also_taken_as_tune_spells_it(ip):
     for given, mode in (("maximize", "max"), ("MIN", "min"), ("maximise", "max")):
         assert run(ip, f"--trials 1 --quiet --mode {given}",

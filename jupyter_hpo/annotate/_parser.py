@@ -240,7 +240,8 @@ class _CellParser(CommentAnnotations):
         return CellTemplate(self.source, self.filename, code, annotations, max_t,
                             scan.reported_keys, scan.calls_report, has_result,
                             bool(code.co_flags & CO_COROUTINE),
-                            None if assigned in {f.name for f in found} else assigned)
+                            None if assigned in {f.name for f in found} else assigned,
+                            scan.reports_unpacked)
 
     def _tree(self) -> ast.Module | None:
         nul = self.text.find("\x00")

@@ -74,6 +74,9 @@ class CellTemplate:
     #: the variable the cell's last statement assigns (``loss = ...``), if it is one variable
     #: and not a hyperparameter: the result of a cell without ``report`` or ``--metric``
     last_assigned: str | None = None
+    #: whether a report() call passes values through ``**``: ``reported_keys`` may then miss
+    #: some of the keys the cell reports
+    reports_unpacked: bool = False
 
     @property
     def space(self) -> Space:

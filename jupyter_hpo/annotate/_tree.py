@@ -35,6 +35,7 @@ class _Scan:
     defined: set[str] = field(default_factory=set)
     reported_keys: list[str] = field(default_factory=list)
     calls_report: bool = False
+    reports_unpacked: bool = False  # a report(**values): its keys are known only at run time
     other_calls: list[ast.Call] = field(default_factory=list)
     assignments: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
     depth: int = 0
@@ -69,7 +70,9 @@ def _scan(tree: ast.AST) -> _Scan:
                 if node.func.id == "report":
                     scan.calls_report = True
                     for kw in node.keywords:
-                        if kw.arg and kw.arg not in keys:
+                        if kw.arg is None:
+                            scan.reports_unpacked = True
+                        elif kw.arg not in keys:
                             keys.add(kw.arg)
                             scan.reported_keys.append(kw.arg)
         elif isinstance(node, ast.Name):

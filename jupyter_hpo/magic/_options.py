@@ -46,12 +46,19 @@ class CellOptions:
                 raise UsageError("the cell never calls report(): pass --metric NAME (the "
                                  "variable or last expression that holds the result) and --mode")
             metric, from_last_line = template.last_assigned, True
+        unpacked = template.reports_unpacked  # report(**values): more keys than these
         if metric is None:
+            if len(keys) != 1 and unpacked:
+                known = f" (besides {', '.join(keys)})" if keys else ""
+                raise UsageError(f"the cell passes values to report() through **{known}, so "
+                                 f"the metric to optimise is not known before it runs: pass "
+                                 f"--metric NAME")
             if len(keys) != 1:
                 raise UsageError(f"the cell reports {', '.join(keys) or 'no metric'}: pick the "
                                  f"one to optimise with --metric")
             metric = keys[0]
-        elif template.calls_report and template.reported_keys and metric not in keys:
+        elif template.calls_report and template.reported_keys and not unpacked \
+                and metric not in keys:
             raise UsageError(f"--metric {metric} is not among the values the cell reports "
                              f"({', '.join(keys)})")
         mode = args.mode
@@ -85,15 +92,17 @@ class CellOptions:
                 raise UsageError(f"{args.scheduler} stops trials at report() calls, but the cell "
                                  f"never calls report(): add report(epoch=..., metric=...) to "
                                  f"the training loop or use --scheduler fifo")
-            if template.reported_keys and args.resource not in template.reported_keys:
+            if template.reported_keys and not template.reports_unpacked \
+                    and args.resource not in template.reported_keys:
                 raise UsageError(f"{args.scheduler} needs the resource {args.resource!r} in "
                                  f"report(), but the cell reports "
                                  f"{', '.join(template.reported_keys)}: add {args.resource}=... "
                                  f"or pass --resource NAME")
         scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
                              if getattr(args, key) is not None}
-        reports_resource = template.calls_report and (not template.reported_keys
-                                                      or args.resource in template.reported_keys)
+        reports_resource = template.calls_report and (
+            not template.reported_keys or template.reports_unpacked
+            or args.resource in template.reported_keys)
         if "max_t" not in scheduler_options and template.max_t is not None \
                 and "max_t" in getattr(scheduler_class, "OPTIONS", ("max_t",)) \
                 and (getattr(scheduler_class, "needs_resource", False) or reports_resource):
