@@ -337,6 +337,8 @@ def magic_message(shell, body: str) -> str:
     ("lr = Real(0, 1)\nlr = Int(1, 3)\nreport(loss=lr)\n", 3),
     ("d = 0.1  # hpo: Float(0, 0.5)\nreport(loss=d)\n", 2),
     ("lr = Real(0, 1, log=True)\nreport(loss=lr)\n", 2),
+    # IPython rewrites the %time line into a longer call: the underline stays on the line
+    ("x = Int(1, 3)\n%time lr = Real(0, 1)\nreport(loss=x)\n", 3),
 ])
 async def test_parse_gives_the_magics_message_at_the_cells_line(jp_fetch, ipython_shell,
                                                                 body, line):

@@ -45,7 +45,9 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
             or lines[0].lstrip()[len(MAGIC):][:1] not in ("", " ", "\t", "\n", "\r"):
         return {"magic": False, "annotations": [], "errors": []}
     body = "".join(lines[1:])
-    diagnostics = diagnose_cell(_transformed(body)).to_dict()
+    transformed = _transformed(body)
+    diagnostics = diagnose_cell(transformed).to_dict()
+    written, parsed = python_lines(body), python_lines(transformed)
     for annotation in diagnostics["annotations"]:
         annotation["lineno"] += 1
         annotation["end_lineno"] += 1
@@ -59,4 +61,10 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
         error["col"] = error["col"] or 0
         if error["end_col"] is None:
             error["end_col"] = error["col"] + 1
+        if lineno is not None and 0 < lineno <= len(written) \
+                and written[lineno - 1] != parsed[lineno - 1]:
+            # a line IPython rewrote (%time ...): its columns are the rewrite's, so the
+            # whole line as written is underlined
+            error["col"], error["end_col"] = 0, len(written[lineno - 1].rstrip("\r\n"))
+            error["end_lineno"] = error["lineno"]
     return {"magic": True, **diagnostics}
