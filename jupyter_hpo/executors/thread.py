@@ -161,6 +161,16 @@ def _in_package(filename: str) -> bool:
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
+def _to_trial(text: str, write: Any) -> int:
+    """Send ``text`` to the output of the trial running in this thread, or through ``write``
+    outside a trial."""
+    trial = current_trial()
+    if trial is None:
+        return write(text)
+    trial.write_output(str(text))
+    return len(text)
+
+
 class _TrialStream:
     """One of ``sys.stdout``/``sys.stderr`` while trials run: text written by a trial's thread
     goes to that trial's output; every other thread writes through to the original stream."""
@@ -169,11 +179,7 @@ class _TrialStream:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        trial = current_trial()
-        if trial is None:
-            return self.stream.write(text)
-        trial.write_output(str(text))
-        return len(text)
+        return _to_trial(text, self.stream.write)
 
     def flush(self) -> None:
         if current_trial() is None:
@@ -186,6 +192,26 @@ class _TrialStream:
         return getattr(self.stream, name)
 
 
+class _MethodHook:
+    """One method of one object replaced by ``wrapper`` (an instance attribute) until
+    ``undo``; the wrapper gets the object's own method before the hook is made, so a call
+    from another thread meanwhile finds it."""
+
+    def __init__(self, target: Any, name: str, wrapper: Any) -> None:
+        self.target, self.name, self.wrapper = target, name, wrapper
+        self.shadowed = getattr(target, "__dict__", {}).get(name)  # an attribute it replaces
+        setattr(target, name, wrapper)  # AttributeError / TypeError where it cannot be set
+
+    def undo(self) -> None:
+        """Put the method back, unless someone replaced the wrapper meanwhile."""
+        if self.target.__dict__.get(self.name) != self.wrapper:
+            return
+        if self.shadowed is None:
+            delattr(self.target, self.name)
+        else:
+            setattr(self.target, self.name, self.shadowed)
+
+
 class _TrialDisplays:
     """IPython's display publisher while trials run: what a trial's thread displays (a figure
     its ``plt.show()`` draws, a widget, ``display(x)``) goes to that trial's output as text and
@@ -194,30 +220,21 @@ class _TrialDisplays:
     threads publish as before."""
 
     def __init__(self, publisher: Any) -> None:
-        self.publisher = publisher
-        self.original = {name: publisher.__dict__.get(name) for name in ("publish", "clear_output")}
         self.publish, self.clear = publisher.publish, publisher.clear_output
+        self.hooks = (_MethodHook(publisher, "publish", self._publish),
+                      _MethodHook(publisher, "clear_output", self._clear_output))
 
     @classmethod
     def install(cls) -> _TrialDisplays | None:
         """Wrap the running IPython shell's publisher; None outside IPython."""
         shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
         publisher = getattr(shell, "display_pub", None)
-        if publisher is None:
-            return None
-        displays = cls(publisher)
-        publisher.publish, publisher.clear_output = displays._publish, displays._clear_output
-        return displays
+        return None if publisher is None else cls(publisher)
 
     def uninstall(self) -> None:
         """Put the publisher's own methods back, unless someone replaced them meanwhile."""
-        for name, wrapper in (("publish", self._publish), ("clear_output", self._clear_output)):
-            if self.publisher.__dict__.get(name) != wrapper:
-                continue
-            if self.original[name] is None:
-                delattr(self.publisher, name)
-            else:
-                setattr(self.publisher, name, self.original[name])
+        for hook in self.hooks:
+            hook.undo()
 
     def _publish(self, data: Any, *args: Any, **kwargs: Any) -> None:
         trial = current_trial()
@@ -233,42 +250,17 @@ class _TrialDisplays:
             self.clear(*args, **kwargs)
 
 
-class _HeldStream:
+def _hold_stream(stream: Any) -> _MethodHook | None:
     """The notebook's own stream while trials run, for writers that hold it instead of
     looking up ``sys.stdout`` (a logging handler set up before the study keeps ``sys.stderr``
     as it was, so a trial's log lines went to the cell): what a trial's thread writes to it
-    goes to that trial's output. Streams whose ``write`` cannot be replaced (a plain
-    ``TextIOWrapper``) are left alone."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.original = getattr(stream, "__dict__", {}).get("write")
-        self.write = stream.write
-
-    @classmethod
-    def install(cls, stream: Any) -> _HeldStream | None:
-        held = cls(stream)
-        try:
-            stream.write = held._write
-        except (AttributeError, TypeError):
-            return None
-        return held
-
-    def uninstall(self) -> None:
-        """Give the stream its own ``write`` back, unless someone replaced it meanwhile."""
-        if self.stream.__dict__.get("write") != self._write:
-            return
-        if self.original is None:
-            del self.stream.write
-        else:
-            self.stream.write = self.original
-
-    def _write(self, text: str) -> int:
-        trial = current_trial()
-        if trial is None:
-            return self.write(text)
-        trial.write_output(str(text))
-        return len(text)
+    goes to that trial's output. None for a stream whose ``write`` cannot be replaced (a plain
+    ``TextIOWrapper``), which is left alone."""
+    write = stream.write
+    try:
+        return _MethodHook(stream, "write", lambda text: _to_trial(text, write))
+    except (AttributeError, TypeError):
+        return None
 
 
 class OutputRouter:
@@ -284,13 +276,13 @@ class OutputRouter:
     _users = 0
     _streams: tuple[_TrialStream, _TrialStream] | None = None
     _displays: _TrialDisplays | None = None
-    _held: ClassVar[list[_HeldStream]] = []
+    _held: ClassVar[list[_MethodHook]] = []
 
     @classmethod
     def acquire(cls) -> None:
         with cls._lock:
             if cls._users == 0:
-                held = (_HeldStream.install(sys.stdout), _HeldStream.install(sys.stderr))
+                held = (_hold_stream(sys.stdout), _hold_stream(sys.stderr))
                 cls._held = [hook for hook in held if hook is not None]
                 streams = (_TrialStream(sys.stdout), _TrialStream(sys.stderr))
                 sys.stdout, sys.stderr = streams  # type: ignore[assignment]
@@ -316,7 +308,7 @@ class OutputRouter:
                 cls._displays.uninstall()
                 cls._displays = None
             for hook in reversed(cls._held):  # the last one installed wraps the others
-                hook.uninstall()
+                hook.undo()
             cls._held = []
 
     @classmethod
