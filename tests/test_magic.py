@@ -345,11 +345,12 @@ def test_process_executor_names_an_unpicklable_variable(ip):
 def test_a_study_whose_trials_all_failed_says_so_instead_of_nothing_reported(ip, capsys):
     # a different error each time: the same one in every first trial stops the study instead
     ip.run_cell_magic("hpo", "--quiet --trials 2 --mode min --storage none",
-                      "x = Real(0, 1)\nraise ValueError(f'no data for {x}')\nreport(y=x)\n")
+                      "x = Real(0, 1)\nside = ['left', 'right'][trial.trial_id]\n"
+                      "raise ValueError(f'no data on the {side}')\nreport(y=x)\n")
     out = capsys.readouterr().out
     assert "no trial has reported a value: 2 of 2 trials failed" in out
     assert "study.trials[0].error says why" in out and "nothing applied" in out
-    assert "ValueError: no data for" in ip.user_ns["_hpo"].trials[0].error
+    assert "ValueError: no data on the left" in ip.user_ns["_hpo"].trials[0].error
 
 
 def test_a_cell_that_rebinds_config_or_device_gets_its_own_values_applied(ip):

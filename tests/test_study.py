@@ -256,6 +256,15 @@ def test_tune_raises_study_failed_error_for_repeated_failures():
         tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=8, workers=2)
 
 
+def test_errors_that_differ_only_in_their_numbers_fail_the_study():
+    def fn(config):  # the same bug, with a size that depends on the configuration
+        units = int(config["units"])
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied (32x{units} and 128x10)")
+
+    with pytest.raises(StudyFailedError, match=r"same error \(but for the numbers in it\)"):
+        tune(fn, {"units": Int(16, 256)}, metric="loss", mode="min", trials=8, seed=0)
+
+
 def test_different_errors_do_not_fail_the_study():
     calls = []
     lock = threading.Lock()
@@ -277,8 +286,10 @@ def test_different_errors_do_not_fail_the_study():
 
 
 def test_all_trials_failing_differently_still_finishes():
+    reasons = ["out of paper", "disk full", "bad weather", "no coffee"]
+
     def fn(config, trial):
-        raise RuntimeError(f"trial {trial.trial_id} broke")
+        raise RuntimeError(f"trial {trial.trial_id} broke: {reasons[trial.trial_id]}")
 
     study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=4, workers=2)
     assert study.state == "finished"

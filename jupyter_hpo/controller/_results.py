@@ -8,6 +8,7 @@ settings; those whose name or docstring says "under the lock" expect the caller 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +26,9 @@ class ResultsMixin:
 
     def _repeated_failure(self, trial: Trial) -> bool:
         """Under the lock: True (and ``error`` set) when the first trials all failed with the
-        same error, so the study stops and shows it once. Constant time: once a trial ended
-        well, or the errors differ, the rule can no longer apply."""
+        same error (up to its numbers: see ``error_shape``), so the study stops and shows it
+        once. Constant time: once a trial ended well, or the errors differ, the rule can no
+        longer apply."""
         if self.error or not self._only_failures:
             return False
         if trial.status is not TrialStatus.FAILED:
@@ -34,7 +36,7 @@ class ResultsMixin:
                 self._only_failures = False
             return False
         self._first_failures.append(trial)
-        if len({t.error for t in self._first_failures}) > 1:
+        if len({error_shape(t.error) for t in self._first_failures}) > 1:
             self._only_failures = False
             return False
         k = min(self.max_initial_failures, self.budget or self.max_initial_failures)
@@ -44,9 +46,11 @@ class ResultsMixin:
         detail = first.traceback or first.error
         if first.traceback and first.error and first.error not in first.traceback:
             detail = f"{first.traceback.rstrip()}\n({first.error})"  # e.g. why sys.exit(2)
+        numbers = ("" if len({t.error for t in self._first_failures}) == 1
+                   else " (but for the numbers in it)")
         self.error = StudyFailedError(
-            f"the first {len(self._first_failures)} trials all failed with the same error, "
-            f"so the study stopped. Trial {first.trial_id}'s traceback:\n{detail}")
+            f"the first {len(self._first_failures)} trials all failed with the same error"
+            f"{numbers}, so the study stopped. Trial {first.trial_id}'s traceback:\n{detail}")
         return True
 
     def _consider_incumbent(self, trial: Trial, values: dict[str, Any], at: float) -> bool:
@@ -100,3 +104,13 @@ class ResultsMixin:
             record = self._records[trial_id]
             out.append(record if record is not None else self.trials[trial_id].freeze())
         return out
+
+
+_NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+
+
+def error_shape(error: str | None) -> str | None:
+    """``error`` with each number replaced by ``#``: the same bug in every trial often says
+    something that depends on the configuration ("shapes (32x64 and 128x10)", "tried to
+    allocate 2.00 GiB", "the objective returned (0.42, 1)") or an object's address."""
+    return None if error is None else _NUMBER.sub("#", error)
