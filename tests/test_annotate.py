@@ -538,7 +538,8 @@ def test_undefined_name_in_comment_annotation():
 def test_wrong_constructor_arguments():
     source = "x = Real(0, 1, steps=0.1)\n"
     err = parse_error(source)
-    assert "bad annotation for 'x': Real() got an unexpected keyword argument 'steps'" in str(err)
+    assert ("bad annotation for 'x': Real() got an unknown argument steps=...: did you mean "
+            "step=?; it takes Real(lo, hi, log=False") in str(err)
     check_location(err, source, 1, "Real(0, 1, steps=0.1)")
 
 

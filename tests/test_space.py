@@ -391,6 +391,36 @@ def test_categorical_round_trip(domain):
     assert units == sorted(units) and len(set(units)) == len(units)
 
 
+@pytest.mark.parametrize("make, says", [
+    (lambda: Real(low=1e-4, high=0.1), r"Real\(\) got an unknown argument low=\.\.\.: write lo"),
+    (lambda: Real(1e-4, 0.1, log_scale=True), r"unknown argument log_scale=.*write log=True"),
+    (lambda: Int(16, 256, q=16), r"Int\(\) got an unknown argument q=.*write step="),
+    (lambda: Real(0, 1, stpe=0.1), r"unknown argument stpe=.*did you mean step=\?"),
+    (lambda: Real(0, 1, default=0.5), r"has no default.*--enqueue"),
+    (lambda: Bool(default=True), r"Bool\(\) got an unknown argument default=.*has no default"),
+    (lambda: Categorical(choices=["a", "b"]), r"give the choices as arguments"),
+    (lambda: Real(0, 1, condition="x > 1"), r"write when="),
+    (lambda: Real(0, 1, False, "lr", 3), (r"Real\(\) got 5 arguments without names, but takes "
+                                          r"at most 4 \(lo, hi, log, name\)")),
+    (lambda: Int(1, 9, 2), (r"log is 2, but must be True or False \(the third argument is log; "
+                            r"a step is written step=2\)")),
+])
+def test_an_argument_a_domain_does_not_take_says_what_to_write(make, says):
+    with pytest.raises(SpaceError, match=says) as info:
+        make()
+    assert "_Numeric" not in str(info.value) and "__init__" not in str(info.value)
+
+
+def test_domains_still_copy_and_pickle_after_the_argument_check():
+    import copy
+    import pickle
+
+    for domain in (Real(0, 1, step=0.5), Int(1, 9, log=True), Categorical("a", "b", name="x"),
+                   Bool(when="x == 'a'")):
+        assert repr(pickle.loads(pickle.dumps(domain))) == repr(domain)
+        assert repr(copy.deepcopy(domain)) == repr(domain)
+
+
 def test_bool_round_trip_keeps_type():
     d = Bool()
     assert d.from_unit(d.to_unit(True)) is True

@@ -10,7 +10,7 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ..errors import SpaceError
 from ._conditions import Condition, ConditionError, as_condition
@@ -51,6 +51,10 @@ class Domain(ABC):
     ``Int(3, 7, when="arch == 'cnn'")`` (see ``_conditions.py``). In a ``%%hpo`` cell the
     condition comes from the ``if`` the annotation sits under.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        _check_arguments(cls, args, kwargs)
+        return super().__new__(cls)
 
     def __init__(self, name: str | None = None, when: Any = None) -> None:
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
@@ -106,6 +110,67 @@ def _bound(kind: str, short: str, long: str, value: Any, keyword: Any) -> Any:
     return keyword if value is None else value
 
 
+#: keywords of other libraries (Optuna, hyperopt, Ray Tune, AutoGluon) -> what to write here
+_OTHER_KEYWORDS = {
+    "low": "lo (or lower=)", "high": "hi (or upper=)", "min": "lo (or lower=)",
+    "max": "hi (or upper=)", "log_scale": "log=True", "logscale": "log=True",
+    "loguniform": "log=True", "log_uniform": "log=True", "q": "step=", "quantization": "step=",
+    "step_size": "step=", "interval": "step=", "condition": "when=", "active_if": "when=",
+}
+_NO_DEFAULT = ("default", "init", "initial", "value", "default_value")
+
+
+def _check_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse arguments the domain does not take with what to write instead, before Python's
+    "_Numeric.__init__() got an unexpected keyword argument" (which names a private class)."""
+    import inspect
+
+    kind = "Real" if cls.__name__ == "_Numeric" else cls.__name__
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    keywords = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key in kwargs:
+        if key in keywords:
+            continue
+        if key in _NO_DEFAULT:
+            hint = ("a hyperparameter has no default: the searcher picks every value. To run a "
+                    "known configuration first, pass it with --enqueue '{\"lr\": 0.001}' "
+                    "(tune(points_to_evaluate=[{...}]))")
+        elif cls.__name__ in ("Categorical", "Bool") and key in ("choices", "values",
+                                                                "options", "categories"):
+            hint = f"give the choices as arguments: {kind}('relu', 'tanh') (or one list)"
+        elif key in _OTHER_KEYWORDS and _OTHER_KEYWORDS[key].split("=")[0].split()[0] in keywords:
+            hint = f"write {_OTHER_KEYWORDS[key]}"
+        else:
+            import difflib
+
+            close = difflib.get_close_matches(key, keywords, n=1)
+            hint = f"did you mean {close[0]}=?" if close else ""
+        raise SpaceError(f"{kind}() got an unknown argument {key}=...: {hint + '; ' if hint else ''}"
+                         f"it takes {_signature_text(kind, parameters)}")
+    positional = [p for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+    if len(args) > len(positional) and not any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        raise SpaceError(f"{kind}() got {len(args)} arguments without names, but takes at most "
+                         f"{len(positional)} ({', '.join(p.name for p in positional)}): "
+                         f"it takes {_signature_text(kind, parameters)}")
+
+
+def _signature_text(kind: str, parameters: list[Any]) -> str:
+    """e.g. ``Real(lo, hi, log=False, name=None, *, lower=None, upper=None, step=None, ...)``."""
+    parts, starred = [], False
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            parts.append(f"*{p.name}")
+            starred = True
+            continue
+        if p.kind is p.KEYWORD_ONLY and not starred:
+            parts.append("*")
+            starred = True
+        default = p.default
+        parts.append(p.name if default is p.empty or (default is None and p.name in ("lo", "hi"))
+                     else f"{p.name}={default!r}")
+    return f"{kind}({', '.join(parts)})"
+
+
 def _decimals(x: float) -> int:
     """Digits after the point in the shortest repr of ``x`` (``0.1`` -> 1, ``1e-05`` -> 5)."""
     exponent = Decimal(repr(float(x))).as_tuple().exponent
@@ -130,7 +195,10 @@ class _Numeric(Domain):
         lo = _check_number(self.kind, "lo", _bound(self.kind, "lo", "lower", lo, lower))
         hi = _check_number(self.kind, "hi", _bound(self.kind, "hi", "upper", hi, upper))
         if not isinstance(log, bool):
-            raise SpaceError(f"{self.kind}: log is {log!r}, but must be True or False")
+            step_hint = (f" (the third argument is log; a step is written step={log!r})"
+                         if isinstance(log, numbers.Real) and log not in (0, 1) else "")
+            raise SpaceError(f"{self.kind}: log is {log!r}, but must be True or False"
+                             f"{step_hint}")
         if lo >= hi and not (self.kind == "Int" and lo == hi):
             raise SpaceError(f"{self.kind}: bounds are reversed or empty: lo={lo!r} must be "
                              f"{'<=' if self.kind == 'Int' else '<'} hi={hi!r}")
