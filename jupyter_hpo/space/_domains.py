@@ -10,12 +10,14 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpaceError
 from ._conditions import Condition, ConditionError, as_condition
 
 if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
+    from typing import Self  # Python 3.11
+
     import numpy as np
 
 __all__ = ["Bool", "Categorical", "Domain", "Int", "Real"]
