@@ -40,13 +40,24 @@ class CellOptions:
             raise UsageError("the cell has no hyperparameters: mark them inline, e.g. "
                              "`lr = Real(1e-4, 1e-1, log=True)` or `lr = 1e-3  # hpo: Real(...)`")
         keys = [k for k in template.reported_keys if k != args.resource]
+        unpacked = template.reports_unpacked  # report(**values): more keys than these
+        if args.resource != StudyOptions.resource and template.reported_keys and not unpacked \
+                and args.resource not in template.reported_keys:
+            raise UsageError(f"--resource {args.resource} is not among the values the cell "
+                             f"reports ({', '.join(template.reported_keys)}): name the one "
+                             f"that counts the training's progress (epochs, steps)")
+        if args.metric is not None and args.metric == args.resource and keys:
+            raise UsageError(f"--metric {args.metric} is the resource (the progress report() "
+                             f"counts, --resource {args.resource}), not a result to optimise: "
+                             f"the cell's other values are {', '.join(keys)} (if "
+                             f"{args.resource} is the result, pass --resource with the key "
+                             f"that counts the progress)")
         metric, from_last_line = args.metric, False
         if metric is None and not template.calls_report:
             if template.has_result_expr or template.last_assigned is None:
                 raise UsageError("the cell never calls report(): pass --metric NAME (the "
                                  "variable or last expression that holds the result) and --mode")
             metric, from_last_line = template.last_assigned, True
-        unpacked = template.reports_unpacked  # report(**values): more keys than these
         if metric is None:
             if len(keys) != 1 and unpacked:
                 known = f" (besides {', '.join(keys)})" if keys else ""
