@@ -129,5 +129,7 @@ def check_same_study(stored: StudyRecord, study: Study) -> None:
                            f"{new_space.get(name, 'absent')}")
     if changes:
         raise HPOError(f"cannot resume {study.name!r}: " + "; ".join(changes) + ". Resume with "
-                       "the study's own settings, or start a new study with another --name")
+                       f"the study's own settings, or start a new study with another --name "
+                       f"that learns from this one's trials: --warm-start {study.name} "
+                       f"(tune(warm_start={study.name!r}))")
 
