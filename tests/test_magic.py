@@ -164,8 +164,8 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet", "x = Real(0, 1)\nreport(loss=x, acc=x)\n", "pick the one to optimise"),
     ("--quiet --metric nope", "x = Real(0, 1)\nreport(acc=x)\n", "not among the values"),
     ("--quiet --metric epoch --mode max", "x = Real(0, 1)\nreport(epoch=1, loss=x)\n",
-     "--metric epoch is the resource (the progress report() counts, --resource epoch), not a "
-     "result to optimise: the cell's other values are loss"),
+     ("--metric epoch is the resource (the progress report() counts, --resource epoch), not a "
+      "result to optimise: the cell's other values are loss")),
     ("--quiet --resource step", "x = Real(0, 1)\nreport(epoch=1, loss=x)\n",
      "--resource step is not among the values the cell reports (epoch, loss)"),
     ("--quiet", "x = 3\nreport(acc=x)\n", "no hyperparameters"),
