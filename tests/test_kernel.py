@@ -298,6 +298,37 @@ print("CHECK", json.dumps({"children": len(psutil.Process().children(recursive=T
     assert result["statuses"] == ["cancelled"] and result["trials"] == 2
 
 
+def test_widgets_a_trial_displays_are_written_as_they_are_when_its_code_ends(kernel, tmp_path):
+    """A progress widget (what tqdm.auto's bar is in a notebook) went to the trial's output as
+    its first state ("0%"); it is now written when the trial's code ends, as it is then, and
+    one closed by then (tqdm's leave=False) is left out."""
+    _, kc = kernel
+    check_output(*execute(kc, "import json\nimport ipywidgets as widgets\n"
+                              "from IPython.display import display\nprint('CHECK {}')"))
+    cell = (f"%%hpo --trials 2 --seed 0 --metric loss --quiet "
+            f"--storage {tmp_path / 'widgets.db'}\n"
+            "x = Real(0, 1)\n"
+            "bar = widgets.IntProgress(value=0, max=3, description='epochs')\n"
+            "display(bar)\n"
+            "inner = widgets.IntProgress(value=0, max=5, description='batches')\n"
+            "display(inner)\n"
+            "for epoch in range(1, 4):\n"
+            "    bar.value = epoch\n"
+            "inner.close()\n"
+            "report(loss=x)\n")
+    reply, messages = execute(kc, cell, timeout=120)
+    assert reply["status"] == "ok", reply
+    assert not any("IntProgress" in m["content"].get("data", {}).get("text/plain", "")
+                   for m in messages if m["msg_type"] == "display_data")
+    state = check_output(*execute(kc, (
+        "print('CHECK', json.dumps({'out': [_hpo.trial_output(t.trial_id) for t in _hpo.trials],"
+        " 'hooked': 'format' in vars(get_ipython().display_formatter)}))")))
+    assert state["hooked"] is False  # the formatter has its own method back
+    for output in state["out"]:
+        assert "[display] IntProgress(value=3, description='epochs', max=3)" in output
+        assert "value=0" not in output and "batches" not in output
+
+
 def test_what_trials_display_log_or_clear_goes_to_their_output_not_the_cell(kernel, tmp_path):
     """A training loop that draws with plt.show(), displays, logs or clears its output each
     epoch: in the cell that put one figure per trial (one twice, from two threads) under the

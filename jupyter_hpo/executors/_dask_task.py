@@ -25,7 +25,8 @@ from typing import Any
 
 from ..resources import Slot, default_device
 from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
-from .thread import OutputRouter, describe_failure, user_traceback
+from ._output import OutputRouter
+from .thread import describe_failure, user_traceback
 
 __all__ = ["run_trial"]
 
