@@ -193,6 +193,17 @@ def test_bad_options_are_usage_errors(ip, line, cell, message):
     assert ip.user_ns.get("_hpo") is before  # nothing ran, nothing was replaced
 
 
+def test_hpo_below_the_first_line_says_to_move_it_to_the_top(ip, capsys):
+    ip.user_ns.pop("below", None)
+    result = ip.run_cell("# tune the learning rate\n%%hpo --trials 2 --metric loss\n"
+                         "x = Real(0, 1)\nbelow = 'ran'\nreport(loss=x)\n")
+    assert isinstance(result.error_in_exec, UsageError)
+    message = str(result.error_in_exec)
+    assert message.startswith("%%hpo must be the first line of the cell")
+    assert "Move %%hpo --trials 2 --metric loss to the top of the cell" in message
+    assert "below" not in ip.user_ns  # the training code did not run as plain code
+
+
 def test_quoted_option_values_lose_their_quotes(ip, tmp_path, capsys):
     """IPython splits a magic's line keeping quotes (as on Windows): a quoted name or a path
     with a space used to keep them (the name ``"my study"``, a file that could not be made)."""

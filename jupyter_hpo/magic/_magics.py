@@ -199,6 +199,16 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         except HPOError as exc:
             raise UsageError(str(exc)) from None
 
+    @line_magic("%hpo")
+    def hpo_misplaced(self, line: str) -> None:
+        """``%%hpo`` below a cell's first line, which IPython calls as a line magic named
+        ``%hpo``: say where it goes instead of "Line magic function `%%hpo` not found"."""
+        options = f" {line.strip()}" if line.strip() else ""
+        raise UsageError(f"%%hpo must be the first line of the cell: IPython runs a cell magic "
+                         f"only there, and here a comment or code comes before it. Move "
+                         f"%%hpo{options} to the top of the cell (comments go below it); the "
+                         f"lines above it ran, the ones below did not")
+
 
 def _options_of(magic: Any) -> list[str]:
     """The long options of a ``magic_arguments`` magic."""
