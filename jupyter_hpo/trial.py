@@ -235,13 +235,24 @@ def current_trial() -> Trial | None:
     return context.trial if context else None
 
 
-def report(**values: Any) -> None:
-    """Send metrics of the running trial, e.g. ``report(epoch=3, val_acc=0.91)``.
+def report(*unnamed: Any, **values: Any) -> None:
+    """Send metrics of the running trial, by name: ``report(epoch=3, val_acc=0.91)``.
 
     Raises ``TrialStopped`` when the scheduler (or the user) stops the trial; a paused trial
-    blocks here until it is promoted.
+    blocks here until it is promoted. Values without a name are refused with how to name them.
     """
+    if unnamed:
+        raise TypeError(unnamed_report_message(len(unnamed)))
     _context("report").hook(plain_values(values))
+
+
+def unnamed_report_message(count: int) -> str:
+    """Why ``report(value)`` is refused and what to write (also the cell parser's message)."""
+    values = "a value" if count == 1 else f"{count} values"
+    return (f"report() takes its values by name, e.g. report(epoch=epoch, val_loss=loss), "
+            f"but got {values} without a name: name each one (a dict of metrics is passed "
+            f"as report(**metrics); Optuna's trial.report(value, step) is "
+            f"report(epoch=step, <metric>=value))")
 
 
 def checkpoint(obj: Any) -> None:

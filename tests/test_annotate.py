@@ -543,6 +543,15 @@ def test_wrong_constructor_arguments():
     check_location(err, source, 1, "Real(0, 1, steps=0.1)")
 
 
+def test_report_with_unnamed_values_is_refused_at_its_line():
+    source = "x = Real(0, 1)\nfor epoch in range(3):\n    report(x, epoch)\n"
+    err = parse_error(source)
+    assert "report() takes its values by name" in str(err) and "got 2 values" in str(err)
+    check_location(err, source, 3, "report(x, epoch)")
+    # a cell that defines its own report() may call it as it likes
+    parse_cell("def report(*values):\n    pass\nx = Real(0, 1)\nreport(x)\n")
+
+
 def test_failing_argument_expression():
     source = "x = Real(0, 1 / 0)\n"
     err = parse_error(source)

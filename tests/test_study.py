@@ -133,6 +133,20 @@ def test_report_outside_a_trial_raises_runtime_error():
         jupyter_hpo.trial.report(epoch=1)
 
 
+@pytest.mark.parametrize("call, count", [
+    (lambda c: report(c["x"]), "a value"),
+    (lambda c: report(c["x"], 1), "2 values"),  # Optuna's trial.report(value, step)
+    (lambda c: report({"loss": c["x"]}), "a value"),
+])
+def test_report_with_unnamed_values_says_to_name_them(call, count):
+    with pytest.raises(StudyFailedError) as info:
+        tune(call, {"x": Real(0, 1)}, metric="loss", mode="min", trials=3, seed=0)
+    message = str(info.value)
+    assert f"report() takes its values by name, e.g. report(epoch=epoch, val_loss=loss), but " \
+           f"got {count} without a name" in message
+    assert "report(**metrics)" in message and "positional" not in message
+
+
 def test_report_without_the_metric_fails_the_trial_naming_the_metric():
     def fn(config, report):
         report(epoch=1, loss=config["x"])

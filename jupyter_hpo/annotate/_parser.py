@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import HPOSyntaxError, SpaceError, python_lines
 from ..space import Domain
+from ..trial import unnamed_report_message
 from ._aliases import plain_constructor_calls
 from ._comments import _HPO_COMMENT, CommentAnnotations
 from ._conditions import CellConditions
@@ -208,6 +209,7 @@ class _CellParser(CommentAnnotations):
                 variables.append((variable, site.call))
 
         self._check_unknown_constructors(scan)
+        self._check_unnamed_reports(scan)
         self._check_magic_lines(tree)
         found.sort(key=lambda f: f.position)
         self._check_duplicates(found)
@@ -374,6 +376,14 @@ class _CellParser(CommentAnnotations):
             if hint:
                 self.fail(self.error(f"unknown search space {name}(...): use Real, Int, "
                                      f"Categorical or Bool{hint}", call))
+
+    def _check_unnamed_reports(self, scan: _Scan) -> None:
+        """Flag ``report(value)``: the cell's ``report`` (unless it defines its own) takes
+        values by name only, so the trial would fail at its first report."""
+        if "report" in scan.defined:
+            return
+        for call in scan.unnamed_reports:
+            self.fail(self.error(unnamed_report_message(len(call.args)), call))
 
     def _check_magic_lines(self, tree: ast.Module) -> None:
         """Flag a hyperparameter written in a line magic (``%time lr = Real(0, 1)``): IPython

@@ -36,6 +36,7 @@ class _Scan:
     reported_keys: list[str] = field(default_factory=list)
     calls_report: bool = False
     reports_unpacked: bool = False  # a report(**values): its keys are known only at run time
+    unnamed_reports: list[ast.Call] = field(default_factory=list)  # report(value)
     other_calls: list[ast.Call] = field(default_factory=list)
     assignments: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
     depth: int = 0
@@ -69,6 +70,8 @@ def _scan(tree: ast.AST) -> _Scan:
                 scan.other_calls.append(node)
                 if node.func.id == "report":
                     scan.calls_report = True
+                    if node.args:
+                        scan.unnamed_reports.append(node)
                     for kw in node.keywords:
                         if kw.arg is None:
                             scan.reports_unpacked = True
