@@ -331,7 +331,8 @@ def test_line_magic_on_stored_studies(ipython_shell, tmp_path, capsys, study_sto
     assert len(pd.read_parquet(tmp_path / "old.parquet")) == 6
     dumped = json.loads((tmp_path / "old.json").read_text())
     assert len(dumped["trials"]) == 6 and len(dumped["trials"][0]["reports"]) == 3
-    with pytest.raises(UsageError, match="FILE must end in"):
+    with pytest.raises(UsageError, match=r"FILE must end in .*; '\S*old.xlsx' does not \(e\.g\. "
+                                         r"%hpo export old \S*old\.csv\)"):
         ip.run_line_magic("hpo", f"export old {tmp_path / 'old.xlsx'}")
     with pytest.raises(UsageError, match=r"'old' is not such a file \(to export the study 'old': "
                                          r"%hpo export old old.csv\)"):

@@ -43,7 +43,8 @@ class LineCommands:
                 formats = ", ".join(EXPORT_FORMATS)
                 got = (f"; {rest[-1]!r} is not such a file (to export the study "
                        f"{rest[-1]!r}: %hpo export {rest[-1]} {rest[-1]}.csv)") if len(rest) == 1 \
-                    else f"; got {' '.join(rest)}" if rest else " (no FILE given)"
+                    else (f"; {rest[-1]!r} does not (e.g. %hpo export {' '.join(rest[:-1])} "
+                          f"{rest[-1].rsplit('.', 1)[0]}.csv)") if rest else " (no FILE given)"
                 raise UsageError(f"%hpo export [NAME] FILE: FILE must end in {formats}{got}")
             target, rest = rest[-1], rest[:-1]
         if len(rest) > 1:
