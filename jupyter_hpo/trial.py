@@ -12,15 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError
 from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
+from .terminal import TerminalText
 
 if TYPE_CHECKING:
     from .checkpoints import Checkpoint
 
 __all__ = ["Decision", "ReportError", "Trial", "TrialReleased", "TrialStatus", "TrialStopped",
            "check_report", "checkpoint", "current_trial", "log_line", "report", "restore"]
-
-OUTPUT_LIMIT = 1_000_000
-"""Characters of printed output kept per trial (the oldest are dropped beyond it)."""
 
 
 class TrialStopped(BaseException):
@@ -70,8 +68,7 @@ class Trial(ReportsReader):
     resources: str = "cpu"
     slot: int = 0
     bracket: int = 0
-    output: list[str] = field(default_factory=list, repr=False)
-    _output_size: int = field(default=0, repr=False)
+    output: TerminalText = field(default_factory=TerminalText, repr=False)
     last_resource: float | None = field(default=None, repr=False)
     user_attrs: dict[str, Any] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
@@ -98,13 +95,9 @@ class Trial(ReportsReader):
         side("set", dict(attrs))
 
     def write_output(self, text: str) -> None:
-        """Keep what the trial printed, at most ``OUTPUT_LIMIT`` characters (the newest)."""
-        self.output.append(text)
-        self._output_size += len(text)
-        if self._output_size > OUTPUT_LIMIT:
-            kept = "".join(self.output)[-OUTPUT_LIMIT // 2:]
-            self.output[:] = [f"[... earlier output dropped ...]\n{kept}"]
-            self._output_size = len(self.output[0])
+        """Keep what the trial printed, as a terminal shows it (progress bars redraw their
+        line) and at most ``OUTPUT_LIMIT`` characters (the newest)."""
+        self.output.write(text)
 
     def freeze(self) -> TrialRecord:
         """A read-only record of the trial as it is now."""

@@ -177,7 +177,7 @@ class _Worker:
                 self.crash_output = (self.crash_output + [text])[-50:]
                 trial = self.trial
                 if trial is not None:
-                    trial.output.append(text)
+                    trial.write_output(text)
         process.stdout.close()
 
     def kill_if_running(self, trial: Trial, reason: str) -> None:

@@ -106,15 +106,7 @@ class StudyReading:
         if self.controller is None:
             return ""
         output = self.controller._trial(trial_id).output
-        if tail is None:
-            return "".join(output)
-        pieces, size = [], 0
-        for piece in reversed(output):
-            pieces.append(piece)
-            size += len(piece)
-            if size >= tail:
-                break
-        return "".join(reversed(pieces))[-tail:] if tail > 0 else ""
+        return output.text() if tail is None else output.tail(tail)
 
     @property
     def best_trial(self) -> TrialRecord | None:
