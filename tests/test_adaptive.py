@@ -93,6 +93,28 @@ def test_crossing_curves_switch_the_cuts_off_and_the_searcher_forgets_the_rungs(
     assert len(decisions) == MAX_T and Decision.STOP not in decisions
 
 
+def test_trials_of_a_loop_that_counts_from_0_measure_the_correlation_when_they_end():
+    """``for epoch in range(epochs): report(epoch=epoch, ...)`` reports 0 .. max_t - 1 and
+    never reaches max_t: the trials that ran to their end measure rho when they complete
+    (before, the scheduler kept measuring forever and cut crossing curves as Hyperband)."""
+    sched = scheduler(min_pairs=4, full_fraction=0.0)
+    for tid in range(4):
+        sched.add_trial(tid, {"x": 0.2 * tid})
+        for epoch in range(MAX_T):  # 0 .. 26
+            loss = 0.2 * tid if epoch < MAX_T - 1 else 1.0 - 0.2 * tid  # crossing at the end
+            assert sched.on_trial_result(tid, {"epoch": epoch, "loss": loss}) is Decision.CONTINUE
+        sched.on_trial_complete(tid, {"epoch": MAX_T - 1, "loss": loss})
+    assert sched.correlation == {1: pytest.approx(-1.0), 3: pytest.approx(-1.0),
+                                 9: pytest.approx(-1.0)}
+    assert sched.keep == {1: 1.0, 3: 1.0, 9: 1.0}
+    # one that ends before the last rung (stopped by the user, an early-stopping callback)
+    # says nothing about the final value
+    sched.add_trial(4, {"x": 0.9})
+    sched.on_trial_result(4, {"epoch": 2, "loss": 0.9})
+    sched.on_trial_complete(4, {"epoch": 2, "loss": 0.9})
+    assert 4 not in sched._finals
+
+
 def test_a_weak_correlation_keeps_more_trials_than_hyperband():
     sched = scheduler(min_pairs=6, full_fraction=0.0, rho_low=0.0, rho_high=1.0)
     finals = [0.1, 0.3, 0.2, 0.5, 0.4, 0.6]  # early ranks 0..5: rho = 0.83

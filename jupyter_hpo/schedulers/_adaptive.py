@@ -135,6 +135,20 @@ class AdaptiveScheduler(HyperbandScheduler):
                 self._adapt()
         return decision
 
+    def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
+        """An unjudged trial that ended below max_t after its last rung also gives a final
+        value: a loop over ``range(epochs)`` reports epochs 0 to N - 1 and never reaches
+        max_t = N (an early-stopping callback in the training code ends it sooner)."""
+        super().on_trial_complete(trial_id, result)
+        if trial_id not in self._unjudged or trial_id in self._finals or not result \
+                or not self.cut_levels:
+            return
+        r = finite_number(result.get(self.resource))
+        loss = self.direction.loss(result.get(self.metric))
+        if r is not None and loss is not None and r >= self.cut_levels[-1]:
+            self._finals[trial_id] = loss
+            self._adapt()
+
     # ------------------------------------------------------------------ adapting
     def _adapt(self) -> None:
         """Recompute each rung's correlation with max_t and its keep share; tell the
