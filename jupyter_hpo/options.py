@@ -33,8 +33,13 @@ _MIN_PATTERN = re.compile(r"loss|err|mse|mae|rmse|regret|perplexity|cost|time|la
                           re.IGNORECASE)
 _MAX_PATTERN = re.compile(r"acc|auc|f1|score|precision|recall|r2|reward|return|map|ndcg|iou",
                           re.IGNORECASE)
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)h)?\s*(?:(\d+(?:\.\d*)?)m)?\s*"
-                       r"(?:(\d+(?:\.\d*)?)s?)?\s*$")
+#: one part of a duration, a number and its unit ("1.5h", "30 min", "2 hours", "90")
+_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*,?", re.IGNORECASE)
+_UNITS = {**dict.fromkeys(("", "s", "sec", "secs", "second", "seconds"), 1.0),
+          **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
+          **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
+          **dict.fromkeys(("d", "day", "days"), 86400.0)}
+_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$")  # [h:]mm:ss
 
 
 def infer_mode(metric: str) -> str | None:
@@ -48,21 +53,40 @@ def infer_mode(metric: str) -> str | None:
 
 
 def parse_duration(text: str | float, option: str = "time_limit") -> float:
-    """Seconds in ``90``, ``"90"``, ``"90s"``, ``"30m"``, ``"1h"`` or ``"1h30m"``."""
+    """Seconds in ``90``, ``"90"``, ``"90s"``, ``"30m"``, ``"30 min"``, ``"1.5h"``,
+    ``"1h30m"``, ``"2 hours"``, ``"1d"`` or ``"1:30:00"`` (units in any case)."""
     if isinstance(text, numbers.Real) and not isinstance(text, bool):
         seconds = float(text)
         if not (math.isfinite(seconds) and seconds > 0):
             raise ValueError(f"{option} is {text!r}, but must be a finite number of seconds > 0")
         return seconds
-    match = _DURATION.match(text) if isinstance(text, str) else None
-    if match is None or not text.strip() or not any(match.groups()):
-        raise ValueError(f"{option} {text!r} is not a duration: use seconds (90), 90s, 30m, 1h "
-                         f"or 1h30m")
-    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    total = hours * 3600 + minutes * 60 + seconds
+    total = _duration_seconds(text) if isinstance(text, str) else None
+    if total is None:
+        raise ValueError(f"{option} {text!r} is not a duration: use seconds (90), 90s, 30m, "
+                         f"1.5h, 1h30m, 2 hours or 1:30:00")
     if not (math.isfinite(total) and total > 0):
         raise ValueError(f"{option} {text!r} must be longer than 0 seconds")
     return total
+
+
+def _duration_seconds(text: str) -> float | None:
+    """The seconds ``text`` spells, or None when it is no duration."""
+    clock = _CLOCK.match(text)
+    if clock is not None:
+        hours, minutes, seconds = clock.groups()
+        return float(hours or 0) * 3600 + float(minutes) * 60 + float(seconds)
+    total, position, units = 0.0, 0, []
+    while position < len(text) and text[position:].strip():
+        part = _DURATION_PART.match(text, position)
+        if part is None or part.end() == position or part.group(2).lower() not in _UNITS:
+            return None
+        unit = _UNITS[part.group(2).lower()]
+        if units and unit >= units[-1]:  # "30m 1h", "5 5": not a duration
+            return None
+        units.append(unit)
+        total += float(part.group(1)) * unit
+        position = part.end()
+    return total if units else None
 
 
 def _check_int(name: str, value: Any, lo: int, allow_none: bool = True) -> int | None:

@@ -328,10 +328,20 @@ def test_help_lists_options(ip):
         assert option in doc
 
 
-@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("30m", 1800),
-                                           ("1h", 3600), ("1h30m", 5400), ("0.5m", 30)])
+@pytest.mark.parametrize("text, seconds", [
+    ("90", 90), ("90s", 90), ("30m", 1800), ("1h", 3600), ("1h30m", 5400), ("0.5m", 30),
+    ("1.5h", 5400), ("30min", 1800), ("90 sec", 90), ("2 hours", 7200), ("1H", 3600),
+    ("10M", 600), ("1h 30m", 5400), ("1 hour, 30 minutes", 5400), ("1d", 86400),
+    ("1:30:00", 5400), ("05:00", 300), (".5h", 1800)])
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["3x", "1e3", "30m 1h", "5 5", "h", "1hh", "-5", "", "1:xx"])
+def test_what_is_not_a_duration_says_what_is(text):
+    with pytest.raises(ValueError, match=r"is not a duration: use seconds \(90\), 90s, 30m, "
+                                         r"1\.5h, 1h30m, 2 hours or 1:30:00"):
+        parse_duration(text)
 
 
 def test_process_executor_cell_ships_variables_and_applies_the_best_config(ip):
