@@ -82,6 +82,7 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
             else:
                 outcome = ("done", "completed", output.result, "", "")
     finally:
+        OutputRouter.trial_ended(trial)  # widgets it displayed (a worker in the kernel)
         link.closed.set()
         flusher.join()
         OutputRouter.release()
