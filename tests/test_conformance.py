@@ -439,7 +439,7 @@ def fifo_run(searcher: str, ending: dict[int, tuple[str, list[dict[str, Any]]]],
     ``ending[t][1]`` and then ends as ``ending[t][0]``; the other trials report their loss
     at epoch 1 and complete."""
     sched = build(searcher, "fifo", mode="min")
-    proposals, running = [], []
+    proposals, running, finals = [], [], []
     for tid in range(trials):
         running.append(tid)
         proposals.append(key(sched.suggest(tid).config))
@@ -447,10 +447,14 @@ def fifo_run(searcher: str, ending: dict[int, tuple[str, list[dict[str, Any]]]],
             continue
         done = running.pop(0)
         how, reports = ending.get(done, ("complete", [{"loss": loss(sched.configs[done], 1)}]))
+        if how == "worst":  # complete with the worst final loss so far
+            how, reports = "complete", [{"loss": max(finals)}]
         for report in reports:
             sched.on_trial_result(done, report)
         if how == "complete":
             sched.on_trial_complete(done, reports[-1] if reports else None)
+            if reports and isinstance(reports[-1].get("loss"), float):
+                finals.append(reports[-1]["loss"])
         elif how == "error":
             sched.on_trial_error(done)
         else:
@@ -459,13 +463,22 @@ def fifo_run(searcher: str, ending: dict[int, tuple[str, list[dict[str, Any]]]],
 
 
 @every
-def test_failed_and_cancelled_trials_teach_nothing(searcher):
+def test_what_failed_and_cancelled_trials_reported_teaches_nothing(searcher):
     # under FIFO every searcher learns from final results only: what a trial reported before
     # it failed or was cancelled must not change any later proposal
     misleading = [{"loss": -1e6}, {"loss": -1e9}]
     told = fifo_run(searcher, {2: ("error", misleading), 4: ("remove", misleading)})
     silent = fifo_run(searcher, {2: ("error", []), 4: ("remove", [])})
     assert told == silent
+
+
+@every
+def test_a_failed_trial_counts_as_the_worst_final_result_so_far(searcher):
+    # a training that diverged or ran out of memory says its configuration is bad: every
+    # searcher proposes as if it had ended with the worst final loss seen (SMAC's crash cost)
+    failed = fifo_run(searcher, {2: ("error", []), 5: ("error", [])})
+    worst = fifo_run(searcher, {2: ("worst", []), 5: ("worst", [])})
+    assert failed == worst
 
 
 @every

@@ -109,8 +109,8 @@ class Scheduler(ABC):
         self.searcher.observe(trial_id, self.configs.get(trial_id, {}), result or {}, final=True)
 
     def on_trial_error(self, trial_id: int) -> None:
-        """The trial failed."""
-        self.searcher.remove(trial_id)
+        """The trial failed: the searcher counts its configuration as the worst result."""
+        self.searcher.fail(trial_id, self.configs.get(trial_id, {}))
 
     def on_trial_remove(self, trial_id: int) -> None:
         """The trial was cancelled by the user or the study's budget."""

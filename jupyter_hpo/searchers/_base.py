@@ -72,6 +72,9 @@ class Searcher(ABC):
         #: that finds that a level's results do not predict the final ones leaves it out
         self.trusted_levels: frozenset[float] | None = None
         self.queued: list[dict[str, Any]] = []
+        #: the worst final loss seen, what a failed trial counts as (see ``fail``)
+        self.worst_loss: float | None = None
+        self._failed: list[tuple[int, dict[str, Any]]] = []  # failed before any final loss
         self._lock = threading.Lock()
         self._inbox: deque[tuple[str, tuple[Any, ...]]] = deque()
 
@@ -154,8 +157,16 @@ class Searcher(ABC):
             self._post("observe", trial_id, config, result, final)
 
     def remove(self, trial_id: int) -> None:
-        """Forget a pending trial that failed or was cancelled (its results teach nothing)."""
+        """Forget a pending trial that was cancelled (its results teach nothing)."""
         self._post("remove", trial_id)
+
+    def fail(self, trial_id: int, config: dict[str, Any]) -> None:
+        """A trial failed (its training diverged to NaN, ran out of memory, raised): learn
+        that ``config`` ends as badly as the worst final result seen (SMAC's crash cost), so
+        a model does not keep proposing where trials fail (without it, bayesopt sent 35 of
+        40 trials into a region where every one failed: unseen, it looked promising). Before
+        the first final result, it is learnt when that comes."""
+        self._post("fail", trial_id, config)
 
     def restore(self, trial_id: int, config: dict[str, Any]) -> None:
         """A stored trial of a resumed study; its results follow through ``observe``.
@@ -216,10 +227,26 @@ class Searcher(ABC):
         if final:
             self.pending.pop(trial_id, None)
         self._observe(trial_id, config, result, final)
+        loss = self.loss(result) if final else None
+        if loss is not None and (self.worst_loss is None or loss > self.worst_loss):
+            self.worst_loss = loss
+            failed, self._failed = self._failed, []
+            for failed_id, failed_config in failed:
+                self._apply_fail(failed_id, failed_config)
 
     def _apply_remove(self, trial_id: int) -> None:
         self.pending.pop(trial_id, None)
         self._remove(trial_id)
+
+    def _apply_fail(self, trial_id: int, config: dict[str, Any]) -> None:
+        if self.worst_loss is None:
+            self._apply_remove(trial_id)
+            self._failed.append((trial_id, config))
+            return
+        result = {self.metric: self.direction.sign * self.worst_loss}
+        if self.resource is not None and self.max_t is not None:
+            result[self.resource] = self.max_t
+        self._apply_observe(trial_id, config, result, True)
 
     def _apply_restore(self, trial_id: int, config: dict[str, Any]) -> None:
         self._restore(trial_id, config)
