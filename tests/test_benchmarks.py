@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/overhead.py: it runs, and prints a table with both frameworks."""
+"""Smoke tests of the benchmark scripts: they run, and print their tables with the peers."""
 
 from __future__ import annotations
 
@@ -116,3 +116,23 @@ def test_dashboard_overhead_quick_run_measures_both_modes(dashboard_run):
         assert float(rows["kernel CPU (s)"][0]) > 0 and float(rows["kernel CPU (s)"][1]) > 0
         assert int(rows["trials run"][0]) > 0 and int(rows["trials run"][1]) > 0
     assert "dashboard cost:" in out and "WARNING" not in out
+
+
+# ------------------------------------------------ benchmarks/failures.py
+FAILURES_ROW = re.compile(r"^\| (?P<name>[^|]+) \| (?P<per_seed>[\d, ]+) \| (?P<mean>[\d.]+) \| "
+                          r"(?P<best>[^|]+) \| (?P<seconds>[\d.]+) \|$")
+
+
+def test_failures_benchmark_counts_failed_trials_of_every_method():
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "failures.py"),
+                          "--seeds", "2", "--trials", "12"], check=False, cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = {m["name"]: m for ln in run.stdout.splitlines()
+            if (m := FAILURES_ROW.match(ln.strip()))}
+    assert set(rows) == {"default (auto)", "bayesopt", "tpe", "random", "Optuna TPE",
+                         "Optuna GP", "Optuna random"}
+    for row in rows.values():
+        counts = [int(c) for c in row["per_seed"].split(",")]
+        assert len(counts) == 2 and all(0 <= c <= 12 for c in counts)
+        assert float(row["mean"]) == pytest.approx(sum(counts) / 2)
