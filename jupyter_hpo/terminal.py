@@ -11,8 +11,7 @@ are dropped, since the dashboard shows plain text, and so are spaces at the end 
 (left where a shorter line overwrote a longer one). Unlike a terminal, text printed onto a
 line that a carriage return redraws (``print()`` while a bar runs) starts a line below it, so
 printed lines stay whole, as in a notebook's output, where the bar is on stderr and the print
-on stdout. Only the last ``WINDOW`` lines can still
-change; lines above them are final.
+on stdout. Only the last ``WINDOW`` lines can still change; lines above them are final.
 """
 
 from __future__ import annotations
@@ -55,33 +54,33 @@ class TerminalText:
 
     def text(self) -> str:
         """Everything kept, as the terminal shows it now."""
-        with self._lock:
-            window = "\n".join(line.rstrip(" ") for line in self._lines)
-            head = "[... earlier output dropped ...]\n" if self._dropped else ""
-            return head + "".join(self._final) + window
+        return self.tail(None)
 
-    def tail(self, size: int) -> str:
-        """The last ``size`` characters of ``text()``, joining only the lines they need."""
-        if size <= 0:
+    def tail(self, size: int | None) -> str:
+        """The last ``size`` characters of ``text()`` (all with None), joining only the
+        lines they need."""
+        if size is not None and size <= 0:
             return ""
         with self._lock:
             pieces = ["\n".join(line.rstrip(" ") for line in self._lines)]
             length = len(pieces[0])
             for line in reversed(self._final):
-                if length >= size:
+                if size is not None and length >= size:
                     break
                 pieces.append(line)
                 length += len(line)
             else:
                 if self._dropped:
                     pieces.append("[... earlier output dropped ...]\n")
-        return "".join(reversed(pieces))[-size:]
+        text = "".join(reversed(pieces))
+        return text if size is None else text[-size:]
 
     # ------------------------------------------------------------------ the terminal
     def _apply(self, piece: str) -> None:
         if piece in ("\n", "\r\n"):
             self._row += 1
-            self._col = self._redrawn = 0
+            self._col = 0
+            self._redrawn = False
             if self._row == len(self._lines):
                 self._lines.append("")
         elif piece == "\r":

@@ -105,8 +105,7 @@ class StudyReading:
         output)."""
         if self.controller is None:
             return ""
-        output = self.controller._trial(trial_id).output
-        return output.text() if tail is None else output.tail(tail)
+        return self.controller._trial(trial_id).output.tail(tail)
 
     @property
     def best_trial(self) -> TrialRecord | None:
