@@ -411,6 +411,18 @@ def test_an_argument_a_domain_does_not_take_says_what_to_write(make, says):
     assert "_Numeric" not in str(info.value) and "__init__" not in str(info.value)
 
 
+def test_a_domain_subclass_with_its_own_keyword_options_is_not_refused():
+    class PriorReal(Real):
+        def __init__(self, lo, hi, **options):
+            self.prior = options.pop("prior", None)
+            super().__init__(lo, hi, **options)
+
+    domain = PriorReal(0, 1, prior="normal", log=False)
+    assert domain.prior == "normal" and (domain.lo, domain.hi) == (0, 1)
+    with pytest.raises(SpaceError, match=r"it takes PriorReal\(lo, hi, \*\*options\)"):
+        PriorReal(0, 1, 2)
+
+
 def test_domains_still_copy_and_pickle_after_the_argument_check():
     import copy
     import pickle

@@ -130,8 +130,9 @@ def _check_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     kind = "Real" if cls.__name__ == "_Numeric" else cls.__name__
     parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
     keywords = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)  # a subclass's **options
     for key in kwargs:
-        if key in keywords:
+        if key in keywords or any_keyword:
             continue
         if key in _NO_DEFAULT:
             hint = ("a hyperparameter has no default: the searcher picks every value. To run a "
@@ -160,8 +161,8 @@ def _signature_text(kind: str, parameters: list[Any]) -> str:
     """e.g. ``Real(lo, hi, log=False, name=None, *, lower=None, upper=None, step=None, ...)``."""
     parts, starred = [], False
     for p in parameters:
-        if p.kind is p.VAR_POSITIONAL:
-            parts.append(f"*{p.name}")
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            parts.append(f"{'*' if p.kind is p.VAR_POSITIONAL else '**'}{p.name}")
             starred = True
             continue
         if p.kind is p.KEYWORD_ONLY and not starred:
