@@ -115,6 +115,35 @@ def test_trials_of_a_loop_that_counts_from_0_measure_the_correlation_when_they_e
     assert 4 not in sched._finals
 
 
+def test_a_measuring_trial_that_fails_or_is_cancelled_is_replaced_by_the_next_one():
+    """One of the first min_pairs trials fails (or is cancelled, or stopped by the user before
+    its end): the next new trial runs to max_t in its place; before, the measurement waited
+    for min_pairs finals that never came (until a tenth of all trials outnumbered it)."""
+    sched = scheduler(min_pairs=4, full_fraction=0.0)
+    for tid in range(4):
+        sched.add_trial(tid, {"x": 0.2 * tid})
+    sched.on_trial_result(0, {"epoch": 1, "loss": 0.5})
+    sched.on_trial_error(0)  # a diverged training
+    sched.on_trial_remove(1)  # cancelled
+    sched.on_trial_result(2, {"epoch": 2, "loss": 0.5})
+    sched.on_trial_complete(2, {"epoch": 2, "loss": 0.5})  # stopped by the user
+    for tid in range(3, 7):
+        if tid > 3:
+            sched.add_trial(tid, {"x": 0.1 * tid})
+        assert Decision.STOP not in run_trial_from_the_start(sched, tid, parallel)
+    assert sched.correlation[1] == pytest.approx(1.0)  # 4 finals: 3, 4, 5 and 6
+    assert sched._full == {3, 4, 5, 6}
+
+
+def run_trial_from_the_start(sched: AdaptiveScheduler, trial_id: int, curve) -> list[Decision]:
+    """Report the whole curve of a trial already added, then complete it."""
+    x = sched.configs[trial_id]["x"]
+    decisions = [sched.on_trial_result(trial_id, {"epoch": e, "loss": curve(x, e)})
+                 for e in range(1, MAX_T + 1)]
+    sched.on_trial_complete(trial_id, {"epoch": MAX_T, "loss": curve(x, MAX_T)})
+    return decisions
+
+
 def test_a_weak_correlation_keeps_more_trials_than_hyperband():
     sched = scheduler(min_pairs=6, full_fraction=0.0, rho_low=0.0, rho_high=1.0)
     finals = [0.1, 0.3, 0.2, 0.5, 0.4, 0.6]  # early ranks 0..5: rho = 0.83

@@ -140,14 +140,29 @@ class AdaptiveScheduler(HyperbandScheduler):
         value: a loop over ``range(epochs)`` reports epochs 0 to N - 1 and never reaches
         max_t = N (an early-stopping callback in the training code ends it sooner)."""
         super().on_trial_complete(trial_id, result)
-        if trial_id not in self._unjudged or trial_id in self._finals or not result \
-                or not self.cut_levels:
-            return
-        r = finite_number(result.get(self.resource))
-        loss = self.direction.loss(result.get(self.metric))
-        if r is not None and loss is not None and r >= self.cut_levels[-1]:
-            self._finals[trial_id] = loss
-            self._adapt()
+        if trial_id in self._unjudged and trial_id not in self._finals and result \
+                and self.cut_levels:
+            r = finite_number(result.get(self.resource))
+            loss = self.direction.loss(result.get(self.metric))
+            if r is not None and loss is not None and r >= self.cut_levels[-1]:
+                self._finals[trial_id] = loss
+                self._adapt()
+        self._ended(trial_id)
+
+    def on_trial_error(self, trial_id: int) -> None:
+        super().on_trial_error(trial_id)
+        self._ended(trial_id)
+
+    def on_trial_remove(self, trial_id: int) -> None:
+        super().on_trial_remove(trial_id)
+        self._ended(trial_id)
+
+    def _ended(self, trial_id: int) -> None:
+        """A trial meant to run to max_t that ended without a final value (it failed, was
+        cancelled or stopped by the user) leaves its place to the next new trial, so that
+        the measurement still gets ``min_pairs`` of them."""
+        if trial_id in self._full and trial_id not in self._finals:
+            self._full.discard(trial_id)
 
     # ------------------------------------------------------------------ adapting
     def _adapt(self) -> None:
