@@ -6,6 +6,7 @@ Every domain maps to one coordinate of the unit cube so model-based searchers ca
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from abc import ABC, abstractmethod
@@ -125,10 +126,10 @@ _NO_DEFAULT = ("default", "init", "initial", "value", "default_value")
 def _check_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Refuse arguments the domain does not take with what to write instead, before Python's
     "_Numeric.__init__() got an unexpected keyword argument" (which names a private class)."""
-    import inspect
-
+    if not args and not kwargs:  # unpickling and copying call __new__ with nothing
+        return
     kind = "Real" if cls.__name__ == "_Numeric" else cls.__name__
-    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    parameters = _parameters(cls)
     keywords = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)  # a subclass's **options
     for key in kwargs:
@@ -155,6 +156,14 @@ def _check_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -
         raise SpaceError(f"{kind}() got {len(args)} arguments without names, but takes at most "
                          f"{len(positional)} ({', '.join(p.name for p in positional)}): "
                          f"it takes {_signature_text(kind, parameters)}")
+
+
+@functools.cache
+def _parameters(cls: type) -> list[Any]:
+    """The parameters of ``cls.__init__`` after ``self`` (read once per class)."""
+    import inspect
+
+    return list(inspect.signature(cls.__init__).parameters.values())[1:]
 
 
 def _signature_text(kind: str, parameters: list[Any]) -> str:
