@@ -30,11 +30,15 @@ SPACE = Space({"x": Real(0.0, 1.0), "act": Categorical("relu", "tanh")})
 
 
 @pytest.fixture
-def jp_server_config(jp_root_dir, monkeypatch):
+def jp_server_config(jp_root_dir, monkeypatch, request):
     """The extension enabled as its installed config enables it; the default storage
-    variable (set for every test by conftest) points inside the root."""
-    monkeypatch.setenv("JUPYTER_HPO_STORAGE", str(jp_root_dir / "env" / "studies.db"))
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_hpo.server": True}}}
+    variable (set for every test by conftest) points inside the root, at ``env/studies.db``
+    or at the ``storage`` of an indirect parameter, whose ``config`` is added."""
+    param = getattr(request, "param", {})
+    storage = param.get("storage", "env/studies.db")
+    monkeypatch.setenv("JUPYTER_HPO_STORAGE", str(jp_root_dir / storage))
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_hpo.server": True}},
+            **param.get("config", {})}
 
 
 def run_study(path: Path, name: str, trials: int = 4, space=SPACE) -> Study:
@@ -171,6 +175,48 @@ async def test_the_storage_variable_outside_the_root_is_named_not_shown(
     assert len(listing["notes"]) == 1
     assert "$JUPYTER_HPO_STORAGE" in listing["notes"][0]
     assert "outside the server's root" in listing["notes"][0]
+
+
+async def contents_names(jp_fetch, folder: str = "") -> set[str]:
+    """The names the server's contents API lists in ``folder`` (what the file browser shows)."""
+    response = await jp_fetch("api", "contents", folder)
+    return {entry["name"] for entry in json.loads(response.body)["content"]}
+
+
+SIDECARS = ("-wal", "-shm", "-journal")
+
+
+async def test_sqlite_files_beside_a_storage_are_not_in_the_file_browser(jp_fetch, jp_root_dir):
+    # a vanishing -wal or -journal fails the whole folder listing ("Directory not found")
+    run_study(jp_root_dir / "jupyter_hpo.db", "top")
+    (jp_root_dir / "runs.sqlite").write_bytes(b"")
+    (jp_root_dir / "env").mkdir(exist_ok=True)
+    (jp_root_dir / "env" / "studies.db").write_bytes(b"")
+    for name in ("jupyter_hpo.db", "runs.sqlite", "env/studies.db"):
+        for sidecar in SIDECARS:
+            (jp_root_dir / f"{name}{sidecar}").write_bytes(b"x")
+    (jp_root_dir / "my-journal").write_text("kept")  # not a SQLite sidecar: listed
+    assert await contents_names(jp_fetch) == {
+        "jupyter_hpo.db", "runs.sqlite", "env", "my-journal"}
+    assert await contents_names(jp_fetch, "env") == {"studies.db"}
+
+
+@pytest.mark.parametrize("jp_server_config", [
+    {"storage": "studies.hpo", "config": {"ContentsManager": {"hide_globs": ["*.tmp"]}}}],
+    indirect=True)
+async def test_a_storage_named_otherwise_by_the_variable_has_its_files_hidden_too(
+        jp_fetch, jp_root_dir):
+    for name in ("studies.hpo", "studies.hpo-wal", "studies.hpo-journal", "scratch.tmp"):
+        (jp_root_dir / name).write_bytes(b"")
+    assert await contents_names(jp_fetch) == {"studies.hpo"}  # the user's *.tmp still hidden
+
+
+@pytest.mark.parametrize("jp_server_config", [
+    {"config": {"JupyterHPO": {"hide_sqlite_files": False}}}], indirect=True)
+async def test_the_sqlite_files_can_be_shown(jp_fetch, jp_root_dir):
+    run_study(jp_root_dir / "jupyter_hpo.db", "top")
+    (jp_root_dir / "jupyter_hpo.db-wal").write_bytes(b"x")
+    assert "jupyter_hpo.db-wal" in await contents_names(jp_fetch)
 
 
 # ------------------------------------------------------------------------------ damaged, foreign

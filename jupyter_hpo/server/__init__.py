@@ -8,6 +8,8 @@ or ``--JupyterHPO.search_depth=3``):
 
 - ``JupyterHPO.search_depth``: how many folders below the server's root are searched for
   storage files (default 2).
+- ``JupyterHPO.hide_sqlite_files``: keep SQLite's ``-wal``, ``-shm`` and ``-journal`` files
+  out of the file browser (default True; see the setting's help for why).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Int
+from traitlets import Bool, Int
 from traitlets.config import Configurable
 
 __all__ = ["JupyterHPO"]
@@ -30,6 +32,14 @@ class JupyterHPO(Configurable):
              "(jupyter_hpo.db, and *.db/*.sqlite files written by jupyter_hpo); 0 searches "
              "the root only.")
 
+    hide_sqlite_files = Bool(
+        True, config=True,
+        help="Hide the files SQLite keeps next to a storage file while it writes (-wal, -shm, "
+             "-journal) from the file browser, by adding their patterns to "
+             "ContentsManager.hide_globs. They appear and vanish with every write of a "
+             "running study, and one that vanishes while the server lists its folder fails "
+             "the whole listing: JupyterLab then shows 'Directory not found'.")
+
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "jupyter_hpo.server"}]
@@ -37,18 +47,26 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the handlers on the running server."""
-    from .files import StorageFiles
+    from .files import StorageFiles, sqlite_sidecar_globs
     from .handlers import handlers
 
     settings = JupyterHPO(config=server_app.config)
     if settings.search_depth < 0:
         raise ValueError(f"JupyterHPO.search_depth is {settings.search_depth}, but must be "
                          f">= 0")
+    storage_env = os.environ.get("JUPYTER_HPO_STORAGE")
+    if settings.hide_sqlite_files:
+        _hide(server_app.contents_manager, sqlite_sidecar_globs(storage_env))
     web_app = server_app.web_app
-    files = StorageFiles(server_app.root_dir, settings.search_depth,
-                         os.environ.get("JUPYTER_HPO_STORAGE"))
+    files = StorageFiles(server_app.root_dir, settings.search_depth, storage_env)
     web_app.settings["jupyter_hpo_files"] = files
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     server_app.log.info("jupyter_hpo: studies panel handlers at %sjupyter-hpo/ (root %s, "
                         "depth %d)", web_app.settings["base_url"], files.root,
                         settings.search_depth)
+
+
+def _hide(contents_manager: Any, globs: list[str]) -> None:
+    """Add ``globs`` to the contents manager's ``hide_globs``, keeping the user's own."""
+    hidden = list(contents_manager.hide_globs)
+    contents_manager.hide_globs = hidden + [glob for glob in globs if glob not in hidden]
