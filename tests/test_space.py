@@ -250,6 +250,15 @@ def test_bool_given_a_value_says_it_takes_none_instead_of_blaming_the_name(value
     assert "identifier" not in str(caught.value)
 
 
+@pytest.mark.parametrize("args, shown", [((0, 1), "0, 1"), ((1,), "1")])
+def test_bool_given_values_says_it_takes_none_and_names_categorical(args, shown):
+    with pytest.raises(SpaceError, match=rf"Bool takes no values: Bool\(\) searches False and "
+                                         rf"True \(got Bool\({shown}\)\); for other values "
+                                         rf"write Categorical\({shown}\)") as caught:
+        Bool(*args)
+    assert "identifier" not in str(caught.value)
+
+
 def test_domains_compare_by_value():
     assert Real(0, 1, log=False) == Real(0, 1)
     assert Real(0, 1) != Int(0, 1)

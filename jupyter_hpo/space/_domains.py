@@ -492,6 +492,10 @@ class Bool(Categorical):
             raise SpaceError(f"Bool takes no value: Bool() searches False and True (got "
                              f"Bool({name})); to keep {name} fixed, assign {name} instead of "
                              f"a Bool, or write Categorical({name}) for a one-value choice")
+        if name is not None and not isinstance(name, str):  # Bool(0, 1), as if it took values
+            given = ", ".join(repr(value) for value in (name, when) if value is not None)
+            raise SpaceError(f"Bool takes no values: Bool() searches False and True (got "
+                             f"Bool({given})); for other values write Categorical({given})")
         super().__init__(False, True, name=name, when=when)
 
     def __repr__(self) -> str:
