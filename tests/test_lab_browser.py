@@ -27,6 +27,7 @@ from browser_support import (
     write_notebook,
 )
 
+from jupyter_hpo.magic._text import misplaced_message
 from jupyter_hpo.records import TrialStatus
 from jupyter_hpo.storage import SQLiteStorage
 
@@ -305,6 +306,24 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message_as_you_type(lab)
         magic_error_line(new_body)
     assert "did you mean Real?" in magic_error_line(new_body)
     assert marked(editor, "annotation") == ["Real(1e-4, 1e-1, log=True)", "Int(16, 256)"]
+
+    # a comment above %%hpo: the magic's line is underlined with "must be the first line",
+    # the text the kernel starts its error with
+    page.keyboard.press("Control+Home")
+    page.keyboard.type("# tuning\n")
+    error = editor.locator(".jp-hpo-error", has_text="%%hpo --trials 5")
+    error.wait_for(timeout=2000)
+    assert marked(editor, "error") == ["%%hpo --trials 5"]
+    assert marked(editor, "annotation") == []
+    message = error.get_attribute("data-hpo-message")
+    assert message == misplaced_message(" --trials 5")
+    assert message.startswith("%%hpo must be the first line of the cell")
+    # a blank line above %%hpo is what IPython allows: checked as usual
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Shift+End")
+    page.keyboard.press("Backspace")
+    editor.locator(".jp-hpo-error", has_text="Float").first.wait_for(timeout=2000)
+    assert marked(editor, "error") == ["Float(0, 1)"]
 
 
 def test_study_strings_are_shown_as_text_and_run_no_script(lab):

@@ -419,6 +419,42 @@ async def test_parse_lists_annotations_with_their_domains(jp_fetch):
     assert found["units"]["evaluated"] is False  # MAX_UNITS is the kernel's
 
 
+async def parse(jp_fetch, source: str) -> dict:
+    return json.loads((await jp_fetch("jupyter-hpo", "parse", method="POST",
+                                      body=json.dumps({"source": source}))).body)
+
+
+@pytest.mark.parametrize("above, options", [
+    ("# tune the learning rate\n", " --trials 3"), ("x = 1\n\n", ""), ("import math\n", " -v")])
+async def test_parse_underlines_a_misplaced_magic_with_the_kernels_error(
+        jp_fetch, ipython_shell, above, options):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    source = f"{above}%%hpo{options}\nlr = Real(1, 0)\nreport(loss=lr)\n"
+    data = await parse(jp_fetch, source)
+    assert data["magic"] is True and data["annotations"] == []
+    (error,) = data["errors"]
+    line = source.count("\n", 0, source.index("%%hpo")) + 1
+    assert (error["lineno"], error["end_lineno"], error["col"]) == (line, line, 0)
+    assert error["end_col"] == len(f"%%hpo{options}")
+    result = ipython_shell.run_cell(source)  # the kernel stops at the same line, saying why
+    assert str(result.error_in_exec).startswith(error["message"])
+    assert f"Move %%hpo{options} to the top of the cell" in error["message"]
+
+
+async def test_parse_checks_a_cell_whose_magic_follows_blank_lines(jp_fetch, ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    body = "lr = Real(1, 0)\nreport(loss=lr)\n"
+    data = await parse(jp_fetch, "\n  \n%%hpo --trials 3\n" + body)  # IPython runs it as %%hpo
+    assert data["magic"] is True
+    assert data["errors"][0]["message"] == magic_message(ipython_shell, body)
+    assert data["errors"][0]["lineno"] == 4
+
+
+async def test_parse_leaves_a_magic_inside_a_string_alone(jp_fetch):
+    data = await parse(jp_fetch, 'template = """\n%%hpo --trials 3\nlr = Real(1, 0)\n"""\n')
+    assert data == {"magic": False, "annotations": [], "errors": []}
+
+
 async def test_parse_ignores_cells_without_the_magic(jp_fetch):
     for source in ("lr = Real(1, 0)\n", "%%hpox\nlr = Real(1, 0)", "", "%%time\nx = 1"):
         data = json.loads((await jp_fetch("jupyter-hpo", "parse", method="POST",

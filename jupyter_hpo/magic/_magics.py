@@ -19,7 +19,7 @@ from ._figures import close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions
 from ._running import CellRunning, Run
-from ._text import unquoted
+from ._text import misplaced_message, unquoted
 
 
 def _mode(text: str) -> str:
@@ -203,11 +203,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     def hpo_misplaced(self, line: str) -> None:
         """``%%hpo`` below a cell's first line, which IPython calls as a line magic named
         ``%hpo``: say where it goes instead of "Line magic function `%%hpo` not found"."""
-        options = f" {line.strip()}" if line.strip() else ""
-        raise UsageError(f"%%hpo must be the first line of the cell: IPython runs a cell magic "
-                         f"only there, and here a comment or code comes before it. Move "
-                         f"%%hpo{options} to the top of the cell (comments go below it); the "
-                         f"lines above it ran, the ones below did not")
+        raise UsageError(misplaced_message(line) + "; the lines above it ran, the ones below "
+                                                   "did not")
 
 
 def _options_of(magic: Any) -> list[str]:

@@ -55,3 +55,12 @@ def enqueued_config(text: str) -> dict[str, Any]:
         raise UsageError(f"--enqueue {text!r} must be a dict of hyperparameter values, e.g. "
                          f"--enqueue '{{\"lr\": 0.01}}'")
     return value
+
+
+def misplaced_message(options: str) -> str:
+    """What to do about ``%%hpo`` below a cell's first line (the magic's error, and the
+    editor's underline on that line)."""
+    options = f" {options.strip()}" if options.strip() else ""
+    return (f"%%hpo must be the first line of the cell: IPython runs a cell magic only there, "
+            f"and here a comment or code comes before it. Move %%hpo{options} to the top of the "
+            f"cell (comments go below it)")

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..annotate import diagnose_cell
 from ..errors import python_lines
+from ..magic._text import misplaced_message
 
 __all__ = ["MAGIC", "cell_diagnostics"]
 
@@ -33,31 +34,66 @@ def _transformed(body: str) -> str:
     return text if len(python_lines(text)) == len(python_lines(body)) else body
 
 
+def _is_magic(line: str) -> bool:
+    """Whether ``line`` is ``%%hpo`` with or without options (indentation allowed)."""
+    text = line.lstrip()
+    return text.startswith(MAGIC) and text[len(MAGIC):][:1] in ("", " ", "\t", "\n", "\r")
+
+
+def _misplaced(lines: list[str], first: int) -> dict[str, Any] | None:
+    """The error for the first ``%%hpo`` line below line ``first`` (the cell's first line that
+    is not blank) that IPython would call as the line magic ``%hpo``, or None."""
+    below = [i for i in range(first + 1, len(lines)) if _is_magic(lines[i])]
+    if not below:
+        return None
+    try:  # what IPython makes of it: not a %%hpo inside a string, say
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        runs = python_lines(TransformerManager().transform_cell("".join(lines[first:])))
+    except Exception:  # noqa: BLE001 - a cell IPython cannot transform: trust the lines
+        runs = []
+    if len(runs) == len(lines) - first:
+        below = [i for i in below if "run_line_magic('%hpo'" in runs[i - first]]
+    if not below:
+        return None
+    line = lines[below[0]].rstrip("\r\n")
+    col = len(line) - len(line.lstrip())
+    message = misplaced_message(line.strip()[len(MAGIC):])
+    return {"lineno": below[0] + 1, "col": col, "end_lineno": below[0] + 1,
+            "end_col": len(line), "message": message, "reason": message}
+
+
 def cell_diagnostics(source: str) -> dict[str, Any]:
     """``{"magic": bool, "annotations": [...], "errors": [...]}`` for a cell's source.
 
-    A cell whose first line is not ``%%hpo`` gets ``magic: False`` and nothing else. Lines are
-    1-based lines of the whole cell, columns 0-based characters (end exclusive); each error's
-    ``message`` is what the magic prints.
+    A cell whose first line that is not blank is ``%%hpo`` is parsed as the magic parses it; a
+    cell with ``%%hpo`` further down gets the magic's error on that line; any other cell gets
+    ``magic: False`` and nothing else. Lines are 1-based lines of the whole cell, columns
+    0-based characters (end exclusive); each error's ``message`` is what the magic prints.
     """
     lines = python_lines(source, keepends=True)
-    if not lines or not lines[0].lstrip().startswith(MAGIC) \
-            or lines[0].lstrip()[len(MAGIC):][:1] not in ("", " ", "\t", "\n", "\r"):
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
         return {"magic": False, "annotations": [], "errors": []}
-    body = "".join(lines[1:])
+    if not _is_magic(lines[first]):
+        misplaced = _misplaced(lines, first)
+        return {"magic": misplaced is not None, "annotations": [],
+                "errors": [misplaced] if misplaced else []}
+    shift = first + 1  # the lines above the body: blank ones and %%hpo
+    body = "".join(lines[shift:])
     transformed = _transformed(body)
     diagnostics = diagnose_cell(transformed).to_dict()
     written, parsed = python_lines(body), python_lines(transformed)
     for annotation in diagnostics["annotations"]:
-        annotation["lineno"] += 1
-        annotation["end_lineno"] += 1
+        annotation["lineno"] += shift
+        annotation["end_lineno"] += shift
     for error in diagnostics["errors"]:
         reason, lineno = error["message"], error["lineno"]
         error["reason"] = reason
         error["message"] = (f"HPOSyntaxError at cell line {lineno}: {reason}"
                             if lineno is not None else f"HPOSyntaxError at {reason}")
-        error["end_lineno"] = (error["end_lineno"] or lineno or 1) + 1
-        error["lineno"] = (lineno or 1) + 1
+        error["end_lineno"] = (error["end_lineno"] or lineno or 1) + shift
+        error["lineno"] = (lineno or 1) + shift
         error["col"] = error["col"] or 0
         if error["end_col"] is None:
             error["end_col"] = error["col"] + 1

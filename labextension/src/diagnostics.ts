@@ -1,6 +1,7 @@
 /**
  * `%%hpo` diagnostics in the editor: in a cell whose first line is `%%hpo`, every annotation
- * is highlighted and every bad one underlined with the message the magic would print; the
+ * is highlighted and every bad one underlined with the message the magic would print, and a
+ * `%%hpo` below the first line is underlined with the magic's "must be the first line"; the
  * cell is checked by the server's parser (no kernel) 300 ms after the last keystroke.
  * Hovering an annotation shows its domain, hovering an error its message.
  */
@@ -20,7 +21,8 @@ import { IDiagnostics } from './types';
 /** Milliseconds between the last keystroke and the check. */
 export const DEBOUNCE = 300;
 
-const MAGIC = /^\s*%%hpo(\s|$)/;
+/** A `%%hpo` line anywhere in the cell (the server says whether it is well placed). */
+const MAGIC = /^\s*%%hpo(\s|$)/m;
 
 /** One marked range: an annotation (with its domain) or an error (with its message). */
 interface IMark {
@@ -152,7 +154,7 @@ const checker = ViewPlugin.fromClass(
       const view = this._view;
       const doc = view.state.doc;
       const request = ++this._request;
-      if (!MAGIC.test(doc.line(1).text)) {
+      if (!MAGIC.test(doc.toString())) {
         if (this._hadMarks) {
           this._hadMarks = false;
           view.dispatch({ effects: setMarks.of([]) });
