@@ -173,6 +173,7 @@ class StudyOptions:
         for what in ("scheduler_options", "searcher_options", "executor_options"):
             if not isinstance(getattr(self, what), Mapping):
                 raise ValueError(f"{what} is {getattr(self, what)!r}, but must be a dict")  # noqa: TRY004
+        self._check_components()
         points = self.points_to_evaluate
         if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Sequence) \
                 or not all(isinstance(p, Mapping) for p in points):
@@ -189,6 +190,41 @@ class StudyOptions:
         return replace(self, mode=direction.value, trials=trials, time_limit=time_limit,
                        name=self.name.strip() if self.name else None,
                        points_to_evaluate=tuple(dict(p) for p in points))
+
+    def _check_components(self) -> None:
+        """Refuse a scheduler, searcher or executor that is neither a name nor an object of
+        its kind (a class instead of an instance, a number), and options or a searcher given
+        beside a scheduler object, which holds its own."""
+        from .executors import EXECUTORS, Executor
+        from .executors._dask_cluster import is_dask_client
+        from .schedulers import SCHEDULERS, Scheduler
+        from .searchers import SEARCHERS, Searcher
+
+        kinds = (("scheduler", Scheduler, SCHEDULERS), ("searcher", Searcher, SEARCHERS),
+                 ("executor", Executor, EXECUTORS))
+        for what, base, names in kinds:
+            value = getattr(self, what)
+            if isinstance(value, (str, base)) or what == "executor" and is_dask_client(value):
+                continue
+            if isinstance(value, type) and issubclass(value, base):
+                raise ValueError(f"{what} is the class {value.__name__}, but must be a name or "  # noqa: TRY004
+                                 f"an object: pass {value.__name__}(...)")
+            article = "an" if base.__name__[0] in "AEIOU" else "a"
+            raise ValueError(f"{what} is {value!r} ({type(value).__name__}), but must be one of "
+                             f"{', '.join(repr(n) for n in names)} or {article} {base.__name__} "
+                             f"object")
+        if isinstance(self.scheduler, Scheduler):
+            name = type(self.scheduler).__name__
+            if self.scheduler_options:
+                raise ValueError(f"scheduler_options given with a scheduler object ({name}); "
+                                 f"pass them to its constructor instead")
+            if self.searcher != "auto" and self.searcher is not self.scheduler.searcher:
+                raise ValueError(f"searcher given with a scheduler object ({name}), which holds "
+                                 f"its own searcher: pass the searcher to the scheduler's "
+                                 f"constructor instead")
+            if self.searcher_options:
+                raise ValueError(f"searcher_options given with a scheduler object ({name}); "
+                                 f"pass them to its searcher's constructor instead")
 
     def settings(self) -> dict[str, Any]:
         """What storage keeps of the options (names of objects, not the objects)."""

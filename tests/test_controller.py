@@ -402,6 +402,48 @@ def test_bad_options_name_the_value_and_the_rule():
         assert message in str(info.value), (options, str(info.value))
 
 
+def test_components_that_are_neither_names_nor_objects_are_refused_clearly(tmp_path):
+    from jupyter_hpo.errors import StorageError
+    from jupyter_hpo.executors import ThreadExecutor
+    from jupyter_hpo.schedulers import HyperbandScheduler
+    from jupyter_hpo.searchers import make_searcher
+
+    scheduler = HyperbandScheduler(make_searcher("random", SPACE, "loss", "min"), "loss",
+                                   "min", max_t=3)
+    cases = [
+        ({"scheduler": 3}, ("scheduler is 3 (int), but must be one of 'auto', 'fifo', "
+                           "'hyperband' or a Scheduler object")),
+        ({"scheduler": HyperbandScheduler}, ("scheduler is the class HyperbandScheduler, but "
+                                            "must be a name or an object: pass "
+                                            "HyperbandScheduler(...)")),
+        ({"searcher": RandomSearcher}, "pass RandomSearcher(...)"),
+        ({"searcher": 1.5}, "searcher is 1.5 (float), but must be one of 'random'"),
+        ({"executor": ThreadExecutor}, "pass ThreadExecutor(...)"),
+        ({"executor": None}, ("executor is None (NoneType), but must be one of 'thread', "
+                             "'process', 'dask' or an Executor object")),
+        ({"scheduler": scheduler, "searcher": "tpe"},
+         "searcher given with a scheduler object (HyperbandScheduler), which holds its own"),
+        ({"scheduler": scheduler, "scheduler_options": {"max_t": 9}},
+         "scheduler_options given with a scheduler object"),
+        ({"scheduler": scheduler, "searcher_options": {"num_init_random": 2}},
+         "searcher_options given with a scheduler object"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError) as info:
+            StudyOptions(metric="loss", mode="min", **options).validated()
+        assert message in str(info.value), (options, str(info.value))
+    StudyOptions(metric="loss", mode="min", scheduler=scheduler,
+                 searcher=scheduler.searcher).validated()  # its own searcher, named again
+    for storage, hint in ((3, ""), (False, " (to keep nothing, pass 'none')")):
+        with pytest.raises(StorageError) as info:
+            Study(FunctionObjective(lambda c: 1.0, "loss"), SPACE,
+                  StudyOptions(metric="loss", mode="min", storage=storage))
+        assert str(info.value) == (
+            f"the storage location is {storage!r} ({type(storage).__name__}), but must be a "
+            f"path, sqlite:///path, ':memory:', 'none' or a storage object such as "
+            f"SQLiteStorage(path){hint}")
+
+
 def test_mode_is_inferred_or_required():
     assert StudyOptions(metric="val_acc").validated().mode == "max"
     assert StudyOptions(metric="train_loss").validated().mode == "min"

@@ -64,10 +64,12 @@ def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
         return location
     if location is None:
         return SQLiteStorage(default_storage_path())
-    text = os.fspath(location)
+    text = os.fspath(location) if isinstance(location, (str, os.PathLike)) else None
     if not isinstance(text, str):
-        raise StorageError(f"the storage location is {location!r}, but must be a path or "
-                           f"sqlite:///path")
+        hint = " (to keep nothing, pass 'none')" if location is False else ""
+        raise StorageError(f"the storage location is {location!r} ({type(location).__name__}), "
+                           f"but must be a path, sqlite:///path, ':memory:', 'none' or a "
+                           f"storage object such as SQLiteStorage(path){hint}")
     if text.strip().lower() in ("none", ""):
         return None
     if text.strip() in _MEMORY:
