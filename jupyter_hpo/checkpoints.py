@@ -98,12 +98,18 @@ def _remove_temporary() -> None:
 
 
 # ------------------------------------------------------------------ saving and loading
+def partial_path(path: str) -> str:
+    """Where a checkpoint for ``path`` is written before it is renamed to ``path`` (one per
+    process and thread, so two writers never share one)."""
+    return f"{path}.{os.getpid()}-{threading.get_ident()}.partial"
+
+
 def save(obj: Any, folder: str, trial_id: int, reports: int) -> Checkpoint:
     """Write ``obj`` as trial ``trial_id``'s checkpoint (replacing its previous one)."""
     os.makedirs(folder, exist_ok=True)
     torch_like = _uses_torch(obj)
     path = os.path.join(folder, f"trial-{trial_id}.{'pt' if torch_like else 'pkl'}")
-    partial = f"{path}.{os.getpid()}-{threading.get_ident()}.partial"
+    partial = partial_path(path)
     import cloudpickle
 
     try:

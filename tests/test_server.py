@@ -186,8 +186,12 @@ async def contents_names(jp_fetch, folder: str = "") -> set[str]:
 SIDECARS = ("-wal", "-shm", "-journal")
 
 
-async def test_sqlite_files_beside_a_storage_are_not_in_the_file_browser(jp_fetch, jp_root_dir):
-    # a vanishing -wal or -journal fails the whole folder listing ("Directory not found")
+async def test_files_that_come_and_go_during_a_study_are_not_in_the_file_browser(
+        jp_fetch, jp_root_dir):
+    # a -wal or -journal that vanishes while the server lists the folder fails the whole
+    # listing, which JupyterLab shows as "Directory not found"
+    from jupyter_hpo.checkpoints import folder_for, partial_path
+
     run_study(jp_root_dir / "jupyter_hpo.db", "top")
     (jp_root_dir / "runs.sqlite").write_bytes(b"")
     (jp_root_dir / "env").mkdir(exist_ok=True)
@@ -199,6 +203,13 @@ async def test_sqlite_files_beside_a_storage_are_not_in_the_file_browser(jp_fetc
     assert await contents_names(jp_fetch) == {
         "jupyter_hpo.db", "runs.sqlite", "env", "my-journal"}
     assert await contents_names(jp_fetch, "env") == {"studies.db"}
+    # a checkpoint being written, beside a written one (listed)
+    folder = Path(folder_for(str(jp_root_dir / "jupyter_hpo.db"), 1))
+    folder.mkdir(parents=True)
+    (folder / "trial-3.pkl").write_bytes(b"x")
+    Path(partial_path(str(folder / "trial-4.pt"))).write_bytes(b"x")
+    relative = folder.relative_to(jp_root_dir).as_posix()
+    assert await contents_names(jp_fetch, relative) == {"trial-3.pkl"}
 
 
 @pytest.mark.parametrize("jp_server_config", [
@@ -212,7 +223,7 @@ async def test_a_storage_named_otherwise_by_the_variable_has_its_files_hidden_to
 
 
 @pytest.mark.parametrize("jp_server_config", [
-    {"config": {"JupyterHPO": {"hide_sqlite_files": False}}}], indirect=True)
+    {"config": {"JupyterHPO": {"hide_transient_files": False}}}], indirect=True)
 async def test_the_sqlite_files_can_be_shown(jp_fetch, jp_root_dir):
     run_study(jp_root_dir / "jupyter_hpo.db", "top")
     (jp_root_dir / "jupyter_hpo.db-wal").write_bytes(b"x")

@@ -8,8 +8,9 @@ or ``--JupyterHPO.search_depth=3``):
 
 - ``JupyterHPO.search_depth``: how many folders below the server's root are searched for
   storage files (default 2).
-- ``JupyterHPO.hide_sqlite_files``: keep SQLite's ``-wal``, ``-shm`` and ``-journal`` files
-  out of the file browser (default True; see the setting's help for why).
+- ``JupyterHPO.hide_transient_files``: keep SQLite's ``-wal``, ``-shm`` and ``-journal``
+  files and checkpoints being written out of the file browser (default True; see the
+  setting's help for why).
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ class JupyterHPO(Configurable):
              "(jupyter_hpo.db, and *.db/*.sqlite files written by jupyter_hpo); 0 searches "
              "the root only.")
 
-    hide_sqlite_files = Bool(
+    hide_transient_files = Bool(
         True, config=True,
         help="Hide the files SQLite keeps next to a storage file while it writes (-wal, -shm, "
-             "-journal) from the file browser, by adding their patterns to "
-             "ContentsManager.hide_globs. They appear and vanish with every write of a "
-             "running study, and one that vanishes while the server lists its folder fails "
-             "the whole listing: JupyterLab then shows 'Directory not found'.")
+             "-journal) and checkpoints being written (trial-3.pkl.*.partial) from the file "
+             "browser, by adding their patterns to ContentsManager.hide_globs. They appear and "
+             "vanish while a study runs, and one that vanishes while the server lists its "
+             "folder fails the whole listing: JupyterLab then shows 'Directory not found'.")
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -47,7 +48,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the handlers on the running server."""
-    from .files import StorageFiles, sqlite_sidecar_globs
+    from .files import StorageFiles, transient_file_globs
     from .handlers import handlers
 
     settings = JupyterHPO(config=server_app.config)
@@ -55,8 +56,8 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
         raise ValueError(f"JupyterHPO.search_depth is {settings.search_depth}, but must be "
                          f">= 0")
     storage_env = os.environ.get("JUPYTER_HPO_STORAGE")
-    if settings.hide_sqlite_files:
-        _hide(server_app.contents_manager, sqlite_sidecar_globs(storage_env))
+    if settings.hide_transient_files:
+        _hide(server_app.contents_manager, transient_file_globs(storage_env))
     web_app = server_app.web_app
     files = StorageFiles(server_app.root_dir, settings.search_depth, storage_env)
     web_app.settings["jupyter_hpo_files"] = files

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..storage import DEFAULT_FILE, SQLiteStorage
 from ..storage._schema import APPLICATION_ID
 
-__all__ = ["OutsideRootError", "StorageFiles", "is_ours", "sqlite_sidecar_globs"]
+__all__ = ["OutsideRootError", "StorageFiles", "is_ours", "transient_file_globs"]
 
 _SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages"}
@@ -30,13 +30,16 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 DISCOVERY_TTL = 2.0  # seconds a walk of the root is reused (the panel asks every second)
 
 
-def sqlite_sidecar_globs(extra: str | None = None) -> list[str]:
-    """File-name patterns of the files SQLite keeps next to a storage file while it writes
-    (``-wal``, ``-shm``, ``-journal``) for every storage suffix and for ``extra``'s name."""
+def transient_file_globs(extra: str | None = None) -> list[str]:
+    """File-name patterns of the files that come and go while a study runs: those SQLite keeps
+    next to a storage file while it writes (``-wal``, ``-shm``, ``-journal``, for every storage
+    suffix and for ``extra``'s name) and a checkpoint being written (``trial-3.pkl.*.partial``,
+    renamed to ``trial-3.pkl`` when complete)."""
     names = [f"*{suffix}" for suffix in _SUFFIXES]
     if extra and not extra.endswith(_SUFFIXES):
         names.append(os.path.basename(extra))
-    return [f"{name}-{kind}" for name in names for kind in ("wal", "shm", "journal")]
+    sqlite = [f"{name}-{kind}" for name in names for kind in ("wal", "shm", "journal")]
+    return [*sqlite, "trial-*.partial"]
 
 
 class OutsideRootError(ValueError):
