@@ -319,6 +319,37 @@ def test_line_magic_errors(ip):
         ip.run_line_magic("hpo", "--trials 5 --workers 2")
 
 
+@pytest.mark.parametrize("line, hint", [
+    ("resume mystudy", ("; to continue a stored study, run its cell again with %%hpo --name NAME "
+                       "--resume (tune(..., name=NAME, resume=True))")),
+    ("results mystudy", ("; %hpo show NAME shows a study's trials, %hpo export NAME FILE.csv "
+                        "writes them")),
+    ("run", "; to run a study, write %%hpo (two percent signs)"),
+    ("rm mystudy", "; did you mean %hpo delete?"),
+    ("kill", "; did you mean %hpo stop?"),
+])
+def test_line_commands_users_reach_for_say_what_to_write(ip, line, hint):
+    with pytest.raises(UsageError) as raised:
+        ip.run_line_magic("hpo", line)
+    message = str(raised.value)
+    assert message.startswith(f"argument command: invalid choice: '{line.split()[0]}'")
+    assert hint in message
+
+
+def test_plot_with_a_name_where_the_kind_goes_says_the_order(ip):
+    run(ip, "--trials 2 --name drawn", "x = Real(0, 1)\nreport(loss=x)\n")
+    kinds = "history, curves, parallel, contour, importance, importance-duration, incumbent"
+    for line, hint in (("plot drawn", ("the kind comes first, then the study's NAME (e.g. %hpo "
+                                      "plot history drawn)")),
+                       ("plot drawn curves", "(e.g. %hpo plot curves drawn)"),
+                       ("plot histroy drawn", "; did you mean history?")):
+        with pytest.raises(UsageError) as raised:
+            ip.run_line_magic("hpo", line)
+        message = str(raised.value)
+        assert message.startswith(f"unknown plot kind '{line.split()[1]}': use one of {kinds}")
+        assert hint in message
+
+
 def test_help_lists_options(ip):
     doc = ip.find_cell_magic("hpo").__doc__
     for option in ("--metric", "--mode", "--trials", "--time-limit", "--scheduler", "--type",

@@ -33,11 +33,13 @@ class LineCommands:
             self._list(args.storage)
             return None
         if command == "plot":
-            if not rest:
-                from ..plots import KINDS
+            from ..plots import KINDS
 
+            if not rest:
                 raise UsageError(f"%hpo plot needs a kind: {', '.join(KINDS)}")
             kind, rest = rest[0], rest[1:]
+            if kind not in KINDS:
+                raise UsageError(_plot_kind_hint(kind, rest, KINDS))
         if command == "export":
             if not rest or not rest[-1].lower().endswith(EXPORT_FORMATS):
                 formats = ", ".join(EXPORT_FORMATS)
@@ -214,3 +216,17 @@ class LineCommands:
               f"(trial {trial.trial_id}, {trial.status})")
         for key, value in trial.config.items():
             print(f"  {key} = {value!r}")
+
+
+def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
+    """What to do about ``%hpo plot WORD``: a misspelt kind, or a study's name written before
+    its kind (``%hpo plot mystudy history``) or without one."""
+    import difflib
+
+    message = f"unknown plot kind {kind!r}: use one of {', '.join(kinds)}"
+    close = difflib.get_close_matches(kind.lower(), kinds, n=1, cutoff=0.6)
+    if close:
+        return f"{message}; did you mean {close[0]}?"
+    example = rest[0] if rest and rest[0] in kinds else kinds[0]
+    return (f"{message}; the kind comes first, then the study's NAME "
+            f"(e.g. %hpo plot {example} {kind})")

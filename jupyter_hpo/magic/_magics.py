@@ -32,6 +32,20 @@ def _mode(text: str) -> str:
 
 
 LINE_COMMANDS = ("list", "show", "stop", "best", "apply", "wait", "plot", "export", "delete")
+_RESUME = ("to continue a stored study, run its cell again with %%hpo --name NAME --resume "
+           "(tune(..., name=NAME, resume=True))")
+_RESULTS = ("%hpo show NAME shows a study's trials, %hpo export NAME FILE.csv writes them, and "
+            "_hpo.trials_dataframe() is the table as a DataFrame")
+_RUN = "to run a study, write %%hpo (two percent signs) and its options as the cell's first line"
+# commands users reach for that %hpo spells otherwise: what to write instead
+_OTHER_COMMANDS = {
+    "resume": _RESUME, "continue": _RESUME, "restart": _RESUME,
+    "results": _RESULTS, "table": _RESULTS, "trials": _RESULTS, "dataframe": _RESULTS,
+    "df": _RESULTS, "run": _RUN, "start": _RUN, "tune": _RUN,
+    "ls": "did you mean %hpo list?", "rm": "did you mean %hpo delete?",
+    "remove": "did you mean %hpo delete?", "cancel": "did you mean %hpo stop?",
+    "kill": "did you mean %hpo stop?", "abort": "did you mean %hpo stop?",
+}
 
 
 @magics_class
@@ -226,6 +240,9 @@ def _line_hint(message: str, line: str, cell_options: list[str]) -> str:
                 f"(two percent signs) and its options as the first line of the cell, with the "
                 f"training code below it; %hpo (one percent sign) takes a command: {commands}")
     if "invalid choice" in message:
+        hint = _OTHER_COMMANDS.get(words[0].lower())
+        if hint:
+            return f"{message}; {hint}"
         close = difflib.get_close_matches(words[0].lower(), LINE_COMMANDS, n=1, cutoff=0.6)
         if close:
             return f"{message}; did you mean %hpo {close[0]}?"
