@@ -319,6 +319,13 @@ def test_line_magic_errors(ip):
         ip.run_line_magic("hpo", "--trials 5 --workers 2")
 
 
+def line_error(ip, line: str) -> str:
+    """The message of the UsageError that ``%hpo line`` raises."""
+    with pytest.raises(UsageError) as raised:
+        ip.run_line_magic("hpo", line)
+    return str(raised.value)
+
+
 @pytest.mark.parametrize("line, hint", [
     ("resume mystudy", ("; to continue a stored study, run its cell again with %%hpo --name NAME "
                        "--resume (tune(..., name=NAME, resume=True))")),
@@ -329,9 +336,7 @@ def test_line_magic_errors(ip):
     ("kill", "; did you mean %hpo stop?"),
 ])
 def test_line_commands_users_reach_for_say_what_to_write(ip, line, hint):
-    with pytest.raises(UsageError) as raised:
-        ip.run_line_magic("hpo", line)
-    message = str(raised.value)
+    message = line_error(ip, line)
     assert message.startswith(f"argument command: invalid choice: '{line.split()[0]}'")
     assert hint in message
 
@@ -343,9 +348,7 @@ def test_plot_with_a_name_where_the_kind_goes_says_the_order(ip):
                                       "plot history drawn)")),
                        ("plot drawn curves", "(e.g. %hpo plot curves drawn)"),
                        ("plot histroy drawn", "; did you mean history?")):
-        with pytest.raises(UsageError) as raised:
-            ip.run_line_magic("hpo", line)
-        message = str(raised.value)
+        message = line_error(ip, line)
         assert message.startswith(f"unknown plot kind '{line.split()[1]}': use one of {kinds}")
         assert hint in message
 
