@@ -4,7 +4,9 @@ The finished trials (completed or stopped early) of the source study are told to
 as if they had just run, under trial ids below zero, before its first proposal; they are not
 trials of the new study and do not count against its budget. A model-based searcher learns
 from them (with Hyperband a multi-fidelity one from every report too); random and grid search
-learn nothing from results, which the summary says.
+learn nothing from results, which the summary says. Its failed trials are told as failures
+(``Searcher.fail``: as bad as the worst result), as a resumed study's are, when some trial of
+it finished: a study whose every trial failed had a broken objective, not bad regions.
 
 The spaces may differ: a configuration is used when, after dropping the hyperparameters the
 new space does not have (and those its values make inactive), it is a complete configuration
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["warm_start", "warm_start_from"]
 
+_FINISHED = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
+
 
 def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: str,
                direction: Direction, resource: str) -> str:
@@ -39,12 +43,17 @@ def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: st
     skipped: Counter[str] = Counter()
     examples: list[str] = []
     dropped: set[str] = set()
-    used = 0
-    for index, trial in enumerate(source.trials):
-        if trial.status not in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
+    used = failures = 0
+    finished = [t for t in source.trials if t.status in _FINISHED
+                and t.best(metric, direction) is not None]
+    # the failures last, so that each counts as the worst result of the whole study
+    order = sorted(enumerate(source.trials), key=lambda item: item[1].status is TrialStatus.FAILED)
+    for index, trial in order:
+        failed = trial.status is TrialStatus.FAILED and bool(finished)
+        if trial.status not in _FINISHED and not failed:
             skipped[f"{trial.status.value}"] += 1
             continue
-        if trial.best(metric, direction) is None:
+        if not failed and trial.best(metric, direction) is None:
             skipped["without a value"] += 1
             continue
         config, why = _fit(dict(trial.config), space, dropped)
@@ -53,9 +62,14 @@ def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: st
             if len(examples) < 3:
                 examples.append(f"trial {trial.trial_id}: {why}")
             continue
-        _tell(searcher, -1 - index, config, trial.reports, resource)
+        if failed:
+            searcher.fail(-1 - index, config)
+            failures += 1
+        else:
+            _tell(searcher, -1 - index, config, trial.reports, resource)
         used += 1
-    return _summary(source, searcher, used, len(source.trials), skipped, examples, dropped)
+    return _summary(source, searcher, used, failures, len(source.trials), skipped, examples,
+                    dropped)
 
 
 def warm_start_from(source: Any, storage: BaseStorage | None, searcher: Searcher, space: Space,
@@ -106,10 +120,13 @@ def _learns(searcher: Searcher) -> bool:
     return type(searcher)._observe is not Searcher._observe
 
 
-def _summary(source: StudyRecord, searcher: Searcher, used: int, total: int,
+def _summary(source: StudyRecord, searcher: Searcher, used: int, failures: int, total: int,
              skipped: Counter[str], examples: list[str], dropped: set[str]) -> str:
     text = (f"warm start from {source.name!r}: {used} of its {total} trials given to the "
             f"{searcher.name} searcher as prior observations (not counted in the budget)")
+    if failures:
+        text += (f", {failures} of them failed trials, learnt as ending as badly as the worst "
+                 f"result")
     if not _learns(searcher):
         text += f"; {searcher.describe()} does not learn from results, so they change nothing"
     if skipped:

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from jupyter_hpo import Categorical, Int, Real, Study, tune
+from jupyter_hpo.errors import StudyFailedError
 from jupyter_hpo.storage import SQLiteStorage
 
 SPACE = {"lr": Real(1e-3, 1e-1, log=True), "units": Int(8, 64, step=8),
@@ -175,11 +176,48 @@ def test_warm_start_says_what_it_skipped(tmp_path):
     study = tune(score, SPACE, metric="score", mode="max", trials=1, storage=storage,
                  name="new", searcher="random", warm_start="old")
     note = study.notes[-1]
-    assert "warm start from 'old': 2 of its 5 trials given to the random searcher" in note
+    assert "warm start from 'old': 3 of its 5 trials given to the random searcher as prior " \
+           "observations (not counted in the budget), 1 of them failed trials, learnt as " \
+           "ending as badly as the worst result" in note
     assert "random search does not learn from results, so they change nothing" in note
-    assert "skipped 3: 1 failed, 2 outside this space (trial 0: lr=0.5 is outside " \
+    assert "skipped 2: 2 outside this space (trial 0: lr=0.5 is outside " \
            "Real(0.001, 0.1, log=True); trial 1: lr=0.9 is outside" in note
     assert "not in this study's space, so left out of its configurations: extra" in note
+
+
+def test_warm_start_teaches_failures_as_the_worst_result_unless_nothing_finished(tmp_path):
+    storage = SQLiteStorage(tmp_path / "runs.db")
+
+    def fails_on_tanh(config):
+        if config["act"] == "tanh":
+            raise RuntimeError("diverged")
+        return score(config)
+
+    old = tune(fails_on_tanh, SPACE, metric="score", mode="max", trials=10, seed=3,
+               storage=storage, name="old")
+    failed = {-1 - i: t.config for i, t in enumerate(old.trials) if t.error}
+    finished = [score(t.config) for t in old.trials if not t.error]
+    assert failed and finished
+    study = tune(score, SPACE, metric="score", mode="max", trials=1, seed=2, storage=storage,
+                 name="new", searcher="tpe", warm_start="old")
+    results = study.scheduler.searcher.results
+    assert sorted(i for i in results if i < 0) == list(range(-10, 0))  # the failed ones too
+    for trial_id, config in failed.items():  # as bad as the worst (tpe minimises -score)
+        assert results[trial_id] == (config, pytest.approx(-min(finished)))
+    assert f"{len(failed)} of them failed trials, learnt as ending as badly as the worst " \
+           f"result" in study.notes[-1]
+
+    def broken(config):
+        raise NameError("name 'modle' is not defined")
+
+    with pytest.raises(StudyFailedError):
+        tune(broken, SPACE, metric="score", mode="max", trials=4, seed=3, storage=storage,
+             name="broken")
+    study = tune(score, SPACE, metric="score", mode="max", trials=1, storage=storage,
+                 name="after-fix", searcher="tpe", warm_start="broken")
+    assert not [i for i in study.scheduler.searcher.results if i < 0]  # broken, not bad regions
+    assert "0 of its 4 trials given" in study.notes[-1]
+    assert "skipped 4: 4 failed" in study.notes[-1]
 
 
 def test_warm_start_needs_the_same_metric_and_mode(tmp_path):
