@@ -14,7 +14,16 @@ from typing import Any
 from .annotate import CELL_NAMES, CONFIG_NAME, RESULT_NAME, CellTemplate
 from .errors import HPOError
 from .records import is_number
-from .trial import Trial, TrialStopped, checkpoint, plain_value, plain_values, report, restore
+from .trial import (
+    Trial,
+    TrialStopped,
+    checkpoint,
+    not_a_number,
+    plain_value,
+    plain_values,
+    report,
+    restore,
+)
 
 INJECTED_KEY = "__hpo_injected__"
 INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, INJECTED_KEY)
@@ -34,6 +43,11 @@ class CellObjective:
     def __init__(self, template: CellTemplate, user_ns: dict[str, Any], metric: str) -> None:
         self.template, self.user_ns, self.metric = template, user_ns, metric
         self.filename = template.filename
+        # a cell without report() whose result is the --metric variable: the notebook's own
+        # variable of that name is left out of a trial's namespace unless the cell reads it,
+        # so that a trial that does not assign it has no result instead of the notebook's
+        self.drops_metric = not template.calls_report \
+            and metric not in _names_read(template.source)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled in a worker (process or Dask): cloudpickle names shipped code
@@ -48,6 +62,8 @@ class CellObjective:
 
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         ns = dict(self.user_ns)
+        if self.drops_metric:
+            ns.pop(self.metric, None)
         config = dict(trial.config)
         injected = {"report": report, "trial": trial, "config": config, "device": device,
                     "checkpoint": checkpoint, "restore": restore}
@@ -84,11 +100,24 @@ class CellObjective:
         if not is_number(value):
             value = plain_value(ns.get(self.metric))
         if not is_number(value):
-            raise HPOError(f"the cell never calls report() and produced no number for "
-                           f"{self.metric!r}: end the cell with an expression giving the metric, "
-                           f"assign a variable named {self.metric!r}, or call "
-                           f"report({self.metric}=...)")
+            raise HPOError(self._no_number(ns))
         return {self.metric: value}
+
+    def _no_number(self, ns: dict[str, Any]) -> str:
+        """Why a cell without ``report`` gave no result: what its ``--metric`` variable or its
+        last expression held instead, or that it has neither."""
+        if self.metric in ns:
+            what, value = f"the cell's variable {self.metric!r}", ns[self.metric]
+            how = f"assign e.g. {self.metric} = {{}}"
+        elif self.template.has_result_expr:
+            what, value = "the cell's last expression", ns.get(RESULT_NAME)
+            how = "end the cell with e.g. {}"
+        else:
+            return (f"the cell never calls report() and produced no number for {self.metric!r}: "
+                    f"end the cell with an expression giving the metric, assign a variable "
+                    f"named {self.metric!r}, or call report({self.metric}=...)")
+        return (f"the cell never calls report(), so its result is {what}, which is "
+                f"{not_a_number(value, how)}")
 
 
 class FunctionObjective:
@@ -152,6 +181,25 @@ def _in_file(code: CodeType, filename: str) -> CodeType:
     consts = tuple(_in_file(c, filename) if isinstance(c, CodeType) else c
                    for c in code.co_consts)
     return code.replace(co_filename=filename, co_consts=consts)
+
+
+def may_bind(source: str, name: str) -> bool:
+    """Whether the cell may assign ``name`` (False only when it surely does not: no
+    assignment, loop, ``with``, import, definition or ``del`` of it, and no ``exec``,
+    ``globals()`` or ``import *`` that could)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+            return True
+        if isinstance(node, ast.Name) and node.id in ("exec", "globals", "vars", "locals"):
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                alias.name == "*" or (alias.asname or alias.name.split(".")[0]) == name
+                for alias in node.names):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                and node.name == name:
+            return True
+    return False
 
 
 def _names_read(source: str) -> set[str]:

@@ -165,16 +165,22 @@ def check_report(values: dict[str, Any], metric: str, resource: str, needs_resou
 def _check_number(key: str, value: Any, what: str) -> float:
     number = finite_number(value)
     if number is None:
-        rule = "a finite number"
-        if isinstance(value, int) and not isinstance(value, bool):
-            rule = "a number that fits in a float"
-        elif isinstance(getattr(value, "shape", None), tuple):  # an array or a tensor
-            shape = tuple(value.shape)
-            rule = (f"one number, not an array of shape {shape}: report e.g. "
-                    f"{'value.item()' if math.prod(shape) == 1 else 'value.mean().item()'}")
-        raise ReportError(f"report(): {what} {key!r} is {_short(value)} "
-                          f"({type(value).__name__}), but must be {rule}")
+        raise ReportError(f"report(): {what} {key!r} is {not_a_number(value)}")
     return number
+
+
+def not_a_number(value: Any, how: str = "report e.g. {}") -> str:
+    """``value`` and what a result must be instead ("array([...]) (ndarray), but must be one
+    number, not an array of shape (3,): report e.g. value.mean().item()"; ``how`` says where
+    the one-number expression goes)."""
+    rule = "a finite number"
+    if isinstance(value, int) and not isinstance(value, bool):
+        rule = "a number that fits in a float"
+    elif isinstance(getattr(value, "shape", None), tuple):  # an array or a tensor
+        shape = tuple(value.shape)
+        one = "value.item()" if math.prod(shape) == 1 else "value.mean().item()"
+        rule = f"one number, not an array of shape {shape}: {how.format(one)}"
+    return f"{_short(value)} ({type(value).__name__}), but must be {rule}"
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -137,6 +137,35 @@ def test_cell_without_report_uses_last_expression(ip):
     assert {t.last("value") for t in study.trials} == {10.0 * t.config["k"] for t in study.trials}
 
 
+def test_a_cell_result_that_is_not_one_number_says_what_it_was(ip):
+    ip.run_cell("import numpy as np")
+    cases = [
+        ("--metric acc --mode max", "acc = np.array([C, 2 * C])",
+         (r"the cell never calls report\(\), so its result is the cell's variable 'acc', which "
+         r"is array\(\[.*\]\) \(ndarray\), but must be one number, not an array of shape "
+         r"\(2,\): assign e.g. acc = value.mean\(\).item\(\)")),
+        ("--metric acc --mode max", "np.array([C])",
+         (r"its result is the cell's last expression, which is array\(\[.*\]\) \(ndarray\), "
+         r"but must be one number, not an array of shape \(1,\): end the cell with e.g. "
+         r"value.item\(\)")),
+        ("--metric acc --mode max", "label = 'high'",
+         (r"--metric acc: the cell never calls report\(\), does not end with an expression and "
+          r"never assigns acc, so no trial would have a result \(a notebook variable acc is "
+          r"not one\)")),
+        ("--metric acc --mode max", "if C > 2:\n    acc = C",
+         r"the cell never calls report\(\) and produced no number for 'acc'"),
+    ]
+    ip.user_ns["acc"] = 0.5  # the notebook's own acc is never a trial's result
+    for line, last, message in cases:
+        with pytest.raises(UsageError, match=message):
+            ip.run_cell_magic("hpo", f"--trials 2 --quiet {line}",
+                              f"C = Real(0.1, 1)\n{last}\n")
+    with pytest.raises(UsageError, match=r"pass --metric NAME and --mode min or max, where NAME "
+                                         r"is a variable the cell assigns or any name for the "
+                                         r"value of its last expression"):
+        ip.run_cell_magic("hpo", "--trials 2 --quiet", "C = Real(0.1, 1)\nC * 2\n")
+
+
 def test_grid_runs_whole_grid(ip):
     study = run(ip, "--searcher grid --quiet",
                 "a = Categorical(1, 2, 3)\nb = Bool()\nreport(score=a + b)\n")

@@ -55,8 +55,10 @@ class CellOptions:
         metric, from_last_line = args.metric, False
         if metric is None and not template.calls_report:
             if template.has_result_expr or template.last_assigned is None:
-                raise UsageError("the cell never calls report(): pass --metric NAME (the "
-                                 "variable or last expression that holds the result) and --mode")
+                raise UsageError("the cell never calls report(): pass --metric NAME and "
+                                 "--mode min or max, where NAME is a variable the cell assigns "
+                                 "or any name for the value of its last expression (e.g. "
+                                 "--metric acc --mode max)")
             metric, from_last_line = template.last_assigned, True
         if metric is None:
             if len(keys) != 1 and unpacked:
@@ -72,6 +74,13 @@ class CellOptions:
                 and metric not in keys:
             raise UsageError(f"--metric {metric} is not among the values the cell reports "
                              f"({', '.join(keys)})")
+        elif not template.calls_report and not template.has_result_expr \
+                and not _may_bind(template.source, metric):
+            raise UsageError(f"--metric {metric}: the cell never calls report(), does not end "
+                             f"with an expression and never assigns {metric}, so no trial "
+                             f"would have a result (a notebook variable {metric} is not one): "
+                             f"assign it ({metric} = ...), end the cell with the expression "
+                             f"that gives it, or call report({metric}=...)")
         mode = args.mode
         if mode is None:
             mode = infer_mode(metric)
@@ -214,3 +223,8 @@ class CellOptions:
             else f"{args.searcher} search"
         return f"{text} · {searcher} · budget {' / '.join(budget) or 'grid'}"
 
+
+def _may_bind(source: str, name: str) -> bool:
+    from ..objective import may_bind  # the trial's module, imported when a study runs
+
+    return may_bind(source, name)
