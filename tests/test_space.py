@@ -259,6 +259,28 @@ def test_bool_given_values_says_it_takes_none_and_names_categorical(args, shown)
     assert "identifier" not in str(caught.value)
 
 
+def test_a_domain_used_as_a_value_says_the_cell_runs_only_under_the_magic():
+    import math
+
+    uses = [lambda d: d + 1, lambda d: 2 * d, lambda d: d / 3, lambda d: -d, lambda d: d > 0.5,
+            lambda d: math.log(d), lambda d: range(d), lambda d: round(d), lambda d: float(d)]
+    for domain, example in ((Real(1e-4, 1e-1, log=True), ("x = 0.00316  # hpo: "
+                                                          "Real(0.0001, 0.1, log=True)")),
+                            (Int(16, 256, name="units"), ("units = 136  # hpo: Int(16, 256, "
+                                                         "name='units')")),
+                            (Categorical("relu", "tanh"), ("x = 'relu'  # hpo: "
+                                                          "Categorical('relu', 'tanh')"))):
+        for use in uses:
+            with pytest.raises(TypeError) as caught:
+                use(domain)
+            assert str(caught.value) == (
+                f"{domain!r} is a search space, not a value: a cell that assigns it runs only "
+                f"as a study, with %%hpo as its first line (each trial then gets a value). To "
+                f"run the cell on its own too, write a value with the space in a comment: "
+                f"{example}")
+    assert Real(0, 1) == Real(0, 1) and len({Real(0, 1), Real(0, 1)}) == 1 and bool(Real(0, 1))
+
+
 def test_domains_compare_by_value():
     assert Real(0, 1, log=False) == Real(0, 1)
     assert Real(0, 1) != Int(0, 1)

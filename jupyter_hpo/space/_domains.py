@@ -101,6 +101,23 @@ class Domain(ABC):
     def __hash__(self) -> int:
         return hash(repr(self))
 
+    def _not_a_value(self, *_: Any) -> Any:
+        """A domain used as a value (``lr * 2``, ``math.log(lr)``, ``range(units)``): the cell
+        ran without ``%%hpo``, which would have given each trial a value."""
+        value = self.grid(1)[0]
+        shown = f"{value:.3g}" if isinstance(value, float) else repr(value)
+        example = f"{self.name or 'x'} = {shown}  # hpo: {self!r}"
+        raise TypeError(f"{self!r} is a search space, not a value: a cell that assigns it runs "
+                        f"only as a study, with %%hpo as its first line (each trial then gets a "
+                        f"value). To run the cell on its own too, write a value with the space "
+                        f"in a comment: {example}")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _not_a_value
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _not_a_value
+    __mod__ = __rmod__ = __pow__ = __rpow__ = __neg__ = __pos__ = __abs__ = _not_a_value
+    __float__ = __int__ = __index__ = __round__ = _not_a_value
+    __lt__ = __le__ = __gt__ = __ge__ = _not_a_value
+
 
 def _bound(kind: str, short: str, long: str, value: Any, keyword: Any) -> Any:
     """One bound, given positionally (``lo``) or by the seeds' keyword (``lower=``)."""
