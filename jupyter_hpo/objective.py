@@ -26,6 +26,9 @@ from .trial import (
 )
 
 INJECTED_KEY = "__hpo_injected__"
+# names through which a cell may read or bind any variable (``%time acc = ...`` becomes a call
+# of get_ipython().run_line_magic with the statement as text)
+_DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals", "get_ipython"})
 INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, INJECTED_KEY)
 
 
@@ -46,8 +49,9 @@ class CellObjective:
         # a cell without report() whose result is the --metric variable: the notebook's own
         # variable of that name is left out of a trial's namespace unless the cell reads it,
         # so that a trial that does not assign it has no result instead of the notebook's
-        self.drops_metric = not template.calls_report \
-            and metric not in _names_read(template.source)
+        read = _names_read(template.source)
+        self.drops_metric = not template.calls_report and metric not in read \
+            and not read & _DYNAMIC
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled in a worker (process or Dask): cloudpickle names shipped code
@@ -186,11 +190,11 @@ def _in_file(code: CodeType, filename: str) -> CodeType:
 def may_bind(source: str, name: str) -> bool:
     """Whether the cell may assign ``name`` (False only when it surely does not: no
     assignment, loop, ``with``, import, definition or ``del`` of it, and no ``exec``,
-    ``globals()`` or ``import *`` that could)."""
+    ``globals()``, ``import *`` or IPython magic, ``%time acc = ...``, that could)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
             return True
-        if isinstance(node, ast.Name) and node.id in ("exec", "globals", "vars", "locals"):
+        if isinstance(node, ast.Name) and node.id in _DYNAMIC:
             return True
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
                 alias.name == "*" or (alias.asname or alias.name.split(".")[0]) == name

@@ -160,6 +160,10 @@ def test_a_cell_result_that_is_not_one_number_says_what_it_was(ip):
         with pytest.raises(UsageError, match=message):
             ip.run_cell_magic("hpo", f"--trials 2 --quiet {line}",
                               f"C = Real(0.1, 1)\n{last}\n")
+    # a line magic may assign it: the cell runs, with its own acc as the result
+    study = run(ip, "--trials 2 --quiet --metric acc --mode max",
+                "C = Real(0.1, 1)\n%time acc = 2 * C\ndone = True\n")
+    assert [t.last("acc") for t in study.trials] == [2 * t.config["C"] for t in study.trials]
     with pytest.raises(UsageError, match=r"pass --metric NAME and --mode min or max, where NAME "
                                          r"is a variable the cell assigns or any name for the "
                                          r"value of its last expression"):

@@ -225,6 +225,7 @@ class CellOptions:
 
 
 def _may_bind(source: str, name: str) -> bool:
+    """``objective.may_bind``, imported when a cell is checked (not at ``%load_ext``)."""
     from ..objective import may_bind  # the trial's module, imported when a study runs
 
     return may_bind(source, name)
