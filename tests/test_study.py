@@ -279,6 +279,19 @@ def test_errors_that_differ_only_in_their_numbers_fail_the_study():
         tune(fn, {"units": Int(16, 256)}, metric="loss", mode="min", trials=8, seed=0)
 
 
+def test_errors_that_differ_in_the_padding_of_printed_arrays_fail_the_study():
+    import numpy as np
+
+    xs = iter([0.3, 0.36180915, 0.25, 0.7, 0.1, 0.2, 0.4, 0.6])  # "[0.3, 0.6]", "[0.36, 0.72 ]"
+
+    def fn(config):
+        values = np.array([x := next(xs), 2 * x])
+        raise ValueError(f"the result {values!r} is not one number")
+
+    with pytest.raises(StudyFailedError, match=r"same error \(but for the numbers in it\)"):
+        tune(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=8, workers=1, seed=0)
+
+
 def test_different_errors_do_not_fail_the_study():
     calls = []
     lock = threading.Lock()

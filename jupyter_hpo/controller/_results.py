@@ -106,11 +106,13 @@ class ResultsMixin:
         return out
 
 
+_SPACES = re.compile(r"[ \t]+")
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 
 
 def error_shape(error: str | None) -> str | None:
     """``error`` with each number replaced by ``#``: the same bug in every trial often says
     something that depends on the configuration ("shapes (32x64 and 128x10)", "tried to
-    allocate 2.00 GiB", "the objective returned (0.42, 1)") or an object's address."""
-    return None if error is None else _NUMBER.sub("#", error)
+    allocate 2.00 GiB", "the objective returned (0.42, 1)") or an object's address; spaces
+    are dropped too (numpy pads the numbers of an array to one width: "[0.36, 0.7 ]")."""
+    return None if error is None else _SPACES.sub("", _NUMBER.sub("#", error))
