@@ -26,10 +26,10 @@ from .trial import (
 )
 
 INJECTED_KEY = "__hpo_injected__"
+INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, INJECTED_KEY)
 # names through which a cell may read or bind any variable (``%time acc = ...`` becomes a call
 # of get_ipython().run_line_magic with the statement as text)
 _DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals", "get_ipython"})
-INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, INJECTED_KEY)
 
 
 @dataclass

@@ -44,12 +44,12 @@ def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: st
     examples: list[str] = []
     dropped: set[str] = set()
     used = failures = 0
-    finished = [t for t in source.trials if t.status in _FINISHED
-                and t.best(metric, direction) is not None]
+    any_finished = any(t.status in _FINISHED and t.best(metric, direction) is not None
+                       for t in source.trials)
     # the failures last, so that each counts as the worst result of the whole study
     order = sorted(enumerate(source.trials), key=lambda item: item[1].status is TrialStatus.FAILED)
     for index, trial in order:
-        failed = trial.status is TrialStatus.FAILED and bool(finished)
+        failed = trial.status is TrialStatus.FAILED and any_finished
         if trial.status not in _FINISHED and not failed:
             skipped[f"{trial.status.value}"] += 1
             continue
