@@ -20,18 +20,24 @@ __all__ = ["MAGIC", "cell_diagnostics"]
 MAGIC = "%%hpo"
 
 
-def _transformed(body: str) -> str:
-    """The body as the magic sees it (``shell.transform_cell``), when IPython's transformer
-    keeps every line where it was; else the body as written."""
+def _as_run(text: str) -> str | None:
+    """``text`` as IPython runs it (``shell.transform_cell``), when its transformer keeps every
+    line where it was; else None (also when IPython cannot transform it)."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # pragma: no cover - IPython is a dependency
-        return body
+        return None
     try:
-        text = TransformerManager().transform_cell(body)
-    except Exception:  # noqa: BLE001 - a cell IPython cannot transform is parsed as written
-        return body
-    return text if len(python_lines(text)) == len(python_lines(body)) else body
+        ran = TransformerManager().transform_cell(text)
+    except Exception:  # noqa: BLE001 - a cell IPython cannot transform is taken as written
+        return None
+    return ran if len(python_lines(ran)) == len(python_lines(text)) else None
+
+
+def _transformed(body: str) -> str:
+    """The body as the magic sees it, where lines stay in place; else the body as written."""
+    ran = _as_run(body)
+    return body if ran is None else ran
 
 
 def _is_magic(line: str) -> bool:
@@ -46,13 +52,9 @@ def _misplaced(lines: list[str], first: int) -> dict[str, Any] | None:
     below = [i for i in range(first + 1, len(lines)) if _is_magic(lines[i])]
     if not below:
         return None
-    try:  # what IPython makes of it: not a %%hpo inside a string, say
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        runs = python_lines(TransformerManager().transform_cell("".join(lines[first:])))
-    except Exception:  # noqa: BLE001 - a cell IPython cannot transform: trust the lines
-        runs = []
-    if len(runs) == len(lines) - first:
+    ran = _as_run("".join(lines[first:]))  # not a %%hpo inside a string, say
+    if ran is not None:  # else trust the lines
+        runs = python_lines(ran)
         below = [i for i in below if "run_line_magic('%hpo'" in runs[i - first]]
     if not below:
         return None
