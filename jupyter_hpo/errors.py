@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import Any
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
@@ -45,7 +46,11 @@ class HPOSyntaxError(HPOError, SyntaxError):
 
 
 class StudyFailedError(HPOError):
-    """The study stopped because its first trials all failed with the same error."""
+    """The study failed: its first trials all failed with the same error, every trial failed,
+    a trial could not start or the study loop broke. ``study`` is the study (its trials, for
+    their errors) when ``Study.run()`` or ``tune()`` raised it."""
+
+    study: Any = None
 
 
 @functools.lru_cache(maxsize=8)

@@ -435,15 +435,20 @@ def test_process_executor_names_an_unpicklable_variable(ip):
     assert ip.user_ns.get("_hpo") is before
 
 
-def test_a_study_whose_trials_all_failed_says_so_instead_of_nothing_reported(ip, capsys):
-    # a different error each time: the same one in every first trial stops the study instead
-    ip.run_cell_magic("hpo", "--quiet --trials 2 --mode min --storage none",
-                      "x = Real(0, 1)\nside = ['left', 'right'][trial.trial_id]\n"
-                      "raise ValueError(f'no data on the {side}')\nreport(y=x)\n")
-    out = capsys.readouterr().out
-    assert "no trial has reported a value: 2 of 2 trials failed" in out
-    assert "study.trials[0].error says why" in out and "nothing applied" in out
-    assert "ValueError: no data on the left" in ip.user_ns["_hpo"].trials[0].error
+def test_a_study_whose_trials_all_failed_stops_run_all_naming_the_errors(ip, capsys):
+    # a different error each time: the same one in every first trial stops the study earlier
+    with pytest.raises(UsageError) as caught:
+        ip.run_cell_magic("hpo", "--quiet --trials 2 --mode min --storage none",
+                          "x = Real(0, 1)\nside = ['left', 'right'][trial.trial_id]\n"
+                          "raise ValueError(f'no data on the {side}')\nreport(y=x)\n")
+    text = str(caught.value)
+    assert text.startswith("StudyFailedError: all 2 trials failed (2 different errors)")
+    assert "ValueError: no data on the left (trial 0)" in text
+    assert "ValueError: no data on the right (trial 1)" in text
+    assert "nothing applied" not in capsys.readouterr().out  # the error says it once
+    study = ip.user_ns["_hpo"]
+    assert study.state == "failed"
+    assert "ValueError: no data on the left" in study.trials[0].error
 
 
 def test_a_cell_that_rebinds_config_or_device_gets_its_own_values_applied(ip):

@@ -312,16 +312,48 @@ def test_different_errors_do_not_fail_the_study():
     assert len({t.error for t in study.trials[:3]}) == 3
 
 
-def test_all_trials_failing_differently_still_finishes():
+def test_a_study_whose_every_trial_failed_differently_fails_naming_each_error():
     reasons = ["out of paper", "disk full", "bad weather", "no coffee"]
 
     def fn(config, trial):
         raise RuntimeError(f"trial {trial.trial_id} broke: {reasons[trial.trial_id]}")
 
-    study = tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=4, workers=2)
-    assert study.state == "finished"
-    assert study.counts()["failed"] == 4
+    with pytest.raises(StudyFailedError) as caught:
+        tune(fn, {"x": Real(0, 1)}, metric="score", mode="max", trials=4, workers=2)
+    text = str(caught.value)
+    assert text.startswith("all 4 trials failed (4 different errors), so no trial reported "
+                           "'score':")
+    for i, reason in enumerate(reasons):
+        assert f"RuntimeError: trial {i} broke: {reason} (trial {i})" in text
+    assert "Trial 0's traceback:\nTraceback (most recent call last)" in text
+    study = caught.value.study  # the trials stay in reach though tune() returned nothing
+    assert study.state == "failed" and study.counts()["failed"] == 4
     assert study.best_trial is None and study.best_value is None and study.best_config is None
+
+
+def test_a_failing_study_groups_the_trials_of_each_error():
+    def fn(config, trial):
+        raise (KeyError("left") if trial.trial_id % 2 else ValueError("right"))
+
+    with pytest.raises(StudyFailedError) as caught:  # 2 errors: the repeated rule never fires
+        tune(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=9, workers=1)
+    text = str(caught.value)
+    assert "all 9 trials failed (2 different errors)" in text
+    assert "ValueError: right (trials 0, 2, 4, 6, 8)" in text
+    assert "KeyError: 'left' (trials 1, 3, 5, 7)" in text
+
+
+def test_a_stopped_study_whose_trials_failed_is_not_a_failed_study():
+    def fn(config, trial):
+        if trial.trial_id == 1:
+            trial_study.stop()
+        raise RuntimeError(f"broken {trial.trial_id}")
+
+    trial_study = Study(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=10,
+                        workers=1, storage=None, max_initial_failures=5)
+    trial_study.run()  # the user stopped it: that ended it, not the failures
+    assert trial_study.state == "finished" and trial_study.error is None
+    assert trial_study.counts()["failed"] == 2
 
 
 # ------------------------------------------------------------------ budget and stopping

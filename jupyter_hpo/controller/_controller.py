@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["Controller"]
 
 log = logging.getLogger(__name__)
+_TIME_LIMIT = "time limit reached"  # the stop reason of a study that ran out of time
 
 Emit = Callable[[str, "Trial | None", "dict[str, Any] | None"], None]
 
@@ -258,7 +259,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         if self.time_limit is not None and self.start_time is not None \
                 and self.state is StudyState.RUNNING \
                 and self.clock() - self.start_time >= self.time_limit:
-            self.stop("time limit reached")
+            self.stop(_TIME_LIMIT)
 
     # ---------------------------------------------------------------- the loop
     def _loop(self) -> None:
@@ -413,6 +414,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         if self.state is StudyState.RUNNING and self._can_start():
             return
         self._finishing = True
+        if self.error is None and self.stop_reason in ("", _TIME_LIMIT):
+            self.error = self._all_failed()
         self.state = StudyState.FAILED if self.error is not None else StudyState.FINISHED
         self.end_time = self.clock() if self.start_time is not None else None
 

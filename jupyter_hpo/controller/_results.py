@@ -53,6 +53,26 @@ class ResultsMixin:
             f"{numbers}, so the study stopped. Trial {first.trial_id}'s traceback:\n{detail}")
         return True
 
+    def _all_failed(self) -> StudyFailedError | None:
+        """Under the lock, when the study ends on its own: an error when every trial failed
+        (on different errors, or the repeated-failure rule would have stopped it), so a
+        notebook's "Run All" stops there instead of going on without a result."""
+        if not self.trials or any(t.status is not TrialStatus.FAILED for t in self.trials):
+            return None
+        by_error: dict[str, list[int]] = {}
+        for trial in self.trials:
+            by_error.setdefault(_last_line(trial.error), []).append(trial.trial_id)
+        shown = [f"  {error} (trial{'s' if len(ids) > 1 else ''} "
+                 f"{', '.join(map(str, ids[:5]))}{', ...' if len(ids) > 5 else ''})"
+                 for error, ids in list(by_error.items())[:5]]
+        more = len(by_error) - len(shown)
+        first = self.trials[0]
+        return StudyFailedError(
+            f"all {len(self.trials)} trials failed ({len(by_error)} different errors), so no "
+            f"trial reported {self.metric!r}:\n" + "\n".join(shown)
+            + (f"\n  and {more} more" if more > 0 else "")
+            + f"\nTrial {first.trial_id}'s traceback:\n{first.traceback or first.error}")
+
     def _consider_incumbent(self, trial: Trial, values: dict[str, Any], at: float) -> bool:
         value = finite_number(values.get(self.metric))
         return value is not None and self._improve(trial, value, at)
@@ -108,6 +128,12 @@ class ResultsMixin:
 
 _SPACES = re.compile(r"[ \t]+")
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+
+
+def _last_line(error: str | None) -> str:
+    """The line of an error message that names it (a traceback's last one)."""
+    lines = [line for line in (error or "unknown error").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "unknown error"
 
 
 def error_shape(error: str | None) -> str | None:

@@ -82,7 +82,8 @@ class CellRunning:
         if run.dashboard is not None:
             run.dashboard.finish()
         self.shell.user_ns[run.out_name] = study
-        message = self._apply(study) if run.apply else None
+        failed_outright = study.error is not None and study.best_trial is None
+        message = self._apply(study) if run.apply and not failed_outright else None
         if run.dashboard is not None:
             run.dashboard.show_summary()
         if message:

@@ -229,8 +229,10 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                 self.stop("interrupted twice", force=True)
                 self.wait(5)
             raise
-        if self.error is not None:
-            raise self.error
+        error = self.error
+        if error is not None:
+            error.study = self  # tune() returns nothing then: the trials stay in reach
+            raise error
         return self
 
     def wait(self, timeout: float | None = None) -> bool:
