@@ -30,6 +30,7 @@ INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, INJECTED_KEY)
 # names through which a cell may read or bind any variable (``%time acc = ...`` becomes a call
 # of get_ipython().run_line_magic with the statement as text)
 _DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals", "get_ipython"})
+_MISSING = object()
 
 
 @dataclass
@@ -102,10 +103,29 @@ class CellObjective:
         if isinstance(value, dict):
             return plain_values(value)
         if not is_number(value):
+            if self._left_unassigned(ns):
+                raise HPOError(self._unassigned_message(ns[self.metric]))
             value = plain_value(ns.get(self.metric))
         if not is_number(value):
             raise HPOError(self._no_number(ns))
         return {self.metric: value}
+
+    def _left_unassigned(self, ns: dict[str, Any]) -> bool:
+        """Whether the ``--metric`` variable still holds the notebook's own object: a cell
+        that reads it and assigns it only on some paths did not assign it in this trial. Not
+        for Python ints, which the interpreter shares (a count of 0 may be a fresh result)."""
+        mine = ns.get(self.metric, _MISSING)
+        return mine is self.user_ns.get(self.metric, _MISSING) and mine is not _MISSING \
+            and not isinstance(mine, int)
+
+    def _unassigned_message(self, value: Any) -> str:
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else f"{shown[:37]}..."
+        return (f"the cell never calls report(), so its result is the cell's variable "
+                f"{self.metric!r}, but this trial did not assign it: it still holds the "
+                f"notebook's own {shown}, which the cell reads (does it assign "
+                f"{self.metric} only on some paths, e.g. inside an if?). Assign "
+                f"{self.metric} on every path, or call report({self.metric}=...)")
 
     def _no_number(self, ns: dict[str, Any]) -> str:
         """Why a cell without ``report`` gave no result: what its ``--metric`` variable or its

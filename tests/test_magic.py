@@ -170,6 +170,28 @@ def test_a_cell_result_that_is_not_one_number_says_what_it_was(ip):
         ip.run_cell_magic("hpo", "--trials 2 --quiet", "C = Real(0.1, 1)\nC * 2\n")
 
 
+def test_a_trial_that_leaves_the_notebooks_metric_variable_unassigned_fails(ip):
+    # the cell reads acc (so the notebook's acc stays in reach) and assigns it on one path
+    ip.user_ns["acc"] = 0.93
+    study = run(ip, "--trials 6 --quiet --metric acc --mode max --searcher random --seed 3",
+                "C = Real(0, 1)\nprint('before:', acc)\nif C > 0.5:\n    acc = 2 * C\n")
+    for t in study.trials:
+        if t.config["C"] > 0.5:
+            assert t.status is TrialStatus.COMPLETED and t.last("acc") == 2 * t.config["C"]
+        else:
+            assert t.status is TrialStatus.FAILED
+            assert ("but this trial did not assign it: it still holds the notebook's own 0.93, "
+                    "which the cell reads") in t.error
+            assert "Assign acc on every path, or call report(acc=...)" in t.error
+    assert {t.status for t in study.trials} == {TrialStatus.COMPLETED, TrialStatus.FAILED}
+    assert ip.user_ns["acc"] != 0.93  # the best trial's own acc was applied
+    # a count the cell assigns may be the very int object the notebook holds: still a result
+    ip.user_ns["errors"] = 0
+    study = run(ip, "--trials 2 --quiet --metric errors --mode min",
+                "C = Real(0, 1)\nprint(errors)\nerrors = int(C > 2)\n")
+    assert [t.last("errors") for t in study.trials] == [0, 0]
+
+
 def test_grid_runs_whole_grid(ip):
     study = run(ip, "--searcher grid --quiet",
                 "a = Categorical(1, 2, 3)\nb = Bool()\nreport(score=a + b)\n")
