@@ -298,6 +298,36 @@ def test_a_hyperparameter_in_a_line_magic_is_refused_at_its_line(ip, line, shown
     assert text.startswith("HPOSyntaxError at cell line 3: a hyperparameter inside a line "
                            "magic is not seen: IPython hands " + shown)
     assert "put the assignment on a line of its own" in text
+    assert f"\n    {line}\n    {'^' * len(line)}" in text  # the line as written, not rewritten
+
+
+@pytest.mark.parametrize("second", ["%%hpo --trials 5", "  %%hpo"])
+def test_a_second_hpo_line_in_the_cell_is_refused_before_any_trial(ip, second):
+    """IPython runs a %%hpo below the first line as the line magic %hpo in every trial: each
+    one failed with the misplaced-magic error; now the cell is refused at that line."""
+    cell = f"x = Real(0, 1)\nif x > 2:\n{second}\nreport(loss=x)\n" if second[0] == " " \
+        else f"x = Real(0, 1)\n{second}\nreport(loss=x)\n"
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 3", cell)
+    text = str(info.value)
+    line = 3 if second[0] == " " else 2
+    assert text.startswith(f"HPOSyntaxError at cell line {line}: a second {second.strip()}: "
+                           f"the cell already runs as a study from its first line")
+    assert "remove it and put its options on the first line" in text
+    assert f"\n    {second}\n" in text
+    assert ip.user_ns.get("_hpo") is before  # no study ran
+
+
+def test_a_reported_hyperparameter_is_not_taken_for_the_metric(ip, capsys):
+    study = run(ip, "--quiet --trials 2 --seed 0",
+                "lr = Real(0.1, 1)\nreport(acc=2 * lr, lr=lr)\n")
+    assert study.metric == "acc" and study.mode == "max"
+    assert ("optimising acc, the value the cell reports that is not a hyperparameter "
+            "(--metric NAME picks another)") in capsys.readouterr().out
+    with pytest.raises(UsageError, match="the cell reports loss, acc: pick the one"):
+        ip.run_cell_magic("hpo", "--quiet --trials 1",
+                          "lr = Real(0.1, 1)\nreport(loss=lr, acc=lr, lr=lr)\n")
 
 
 def test_a_line_magic_without_a_hyperparameter_runs_in_the_trial(ip):

@@ -390,6 +390,14 @@ class _CellParser(CommentAnnotations):
         hands the line to the magic as text, so the annotation would not be seen."""
         for node in ast.walk(tree):
             magic = _line_magic(node)
+            if magic is not None and magic[0] == "%hpo":  # a second %%hpo below the first
+                options = f" {magic[1].strip()}" if magic[1].strip() else ""
+                self.fail(self.error(
+                    f"a second %%hpo{options}: the cell already runs as a study from its "
+                    f"first line, and IPython would run this line in every trial (as the line "
+                    f"magic %hpo, which fails); remove it and put its options on the first "
+                    f"line", node))
+                continue
             if magic is None or not _marks_hyperparameter(magic[1], self.env, tree):
                 continue
             name, line = magic

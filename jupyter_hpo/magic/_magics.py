@@ -153,7 +153,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         # interrupt meanwhile is kept and acted on once the study is in a consistent state.
         figures = open_figures()
         with deferred_interrupts() as interrupted:
-            template = self._parse(source)
+            template = self._parse(source, cell)
             study = self._build_study(args, template)
             run = Run(study, None, not args.no_apply, args.output)
             self.runs.pop(study.name, None)  # the latest study is the last entry

@@ -21,7 +21,10 @@ class CellOptions:
 
     shell: Any
 
-    def _parse(self, source: str) -> CellTemplate:
+    def _parse(self, source: str, written: str | None = None) -> CellTemplate:
+        """The cell's template from ``source`` (the body as IPython transformed it); an error on
+        a line IPython rewrote (``%time ...``, a second ``%%hpo``) shows that line as
+        ``written``."""
         from ..annotate import parse_cell
 
         filename = "<hpo-cell>"
@@ -32,7 +35,7 @@ class CellOptions:
         try:
             return parse_cell(source, self.shell.user_ns, filename)
         except HPOSyntaxError as exc:
-            raise UsageError(f"HPOSyntaxError at {exc}") from None
+            raise UsageError(f"HPOSyntaxError at {_as_written(exc, source, written)}") from None
 
     def _metric_and_mode(self, args: Any, template: CellTemplate) -> tuple[str, str | None]:
         """The metric and mode from the options or, where they are missing, from the cell."""
@@ -66,6 +69,12 @@ class CellOptions:
                 raise UsageError(f"the cell passes values to report() through **{known}, so "
                                  f"the metric to optimise is not known before it runs: pass "
                                  f"--metric NAME")
+            results = [k for k in keys if k not in {a.name for a in template.annotations}]
+            if len(results) == 1 and len(keys) > 1:  # report(acc=acc, lr=lr) logs lr
+                print(f"jupyter_hpo: optimising {results[0]}, the value the cell reports that "
+                      f"is not a hyperparameter (--metric NAME picks another)")
+            if results:  # the candidates are the values that are not hyperparameters
+                keys = results
             if len(keys) != 1:
                 raise UsageError(f"the cell reports {', '.join(keys) or 'no metric'}: pick the "
                                  f"one to optimise with --metric")
@@ -229,3 +238,20 @@ def _may_bind(source: str, name: str) -> bool:
     from ..objective import may_bind  # the trial's module, imported when a study runs
 
     return may_bind(source, name)
+
+
+def _as_written(error: HPOSyntaxError, source: str, written: str | None) -> HPOSyntaxError:
+    """``error`` pointing at the line as the user wrote it when IPython rewrote that line (the
+    whole line underlined, as the editor does), else ``error`` itself."""
+    from ..errors import python_lines
+
+    lineno = error.cell_lineno
+    if written is None or lineno is None:
+        return error
+    ran, lines = python_lines(source), python_lines(written)
+    if len(ran) != len(lines) or not 1 <= lineno <= len(lines) \
+            or ran[lineno - 1] == lines[lineno - 1]:
+        return error
+    line = lines[lineno - 1]
+    start = len(line) - len(line.lstrip())
+    return HPOSyntaxError(error.reason, written, lineno, start, len(line.rstrip()))
