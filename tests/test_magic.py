@@ -426,6 +426,19 @@ def test_line_commands_users_reach_for_say_what_to_write(ip, line, hint):
     assert hint in message
 
 
+@pytest.mark.parametrize("line, message", [
+    ("apply mystudy 3", ("%hpo apply: too many arguments: mystudy 3 (%hpo apply [NAME] "
+                         "[--trial N]); a trial is named with --trial: %hpo apply mystudy "
+                         "--trial 3")),
+    ("stop mystudy 12", "a trial is named with --trial: %hpo stop mystudy --trial 12"),
+    ("show my study", ("%hpo show: too many arguments: my study (%hpo show [NAME]); a study "
+                       "name with spaces goes in quotes: %hpo show \"my study\"")),
+    ("plot history a b", "%hpo plot: too many arguments: a b (%hpo plot KIND [NAME])"),
+])
+def test_extra_words_after_a_line_command_say_what_it_takes(ip, line, message):
+    assert message in line_error(ip, line)
+
+
 def test_plot_with_a_name_where_the_kind_goes_says_the_order(ip):
     run(ip, "--trials 2 --name drawn", "x = Real(0, 1)\nreport(loss=x)\n")
     kinds = "history, curves, parallel, contour, importance, importance-duration, incumbent"

@@ -50,7 +50,7 @@ class LineCommands:
                 raise UsageError(f"%hpo export [NAME] FILE: FILE must end in {formats}{got}")
             target, rest = rest[-1], rest[:-1]
         if len(rest) > 1:
-            raise UsageError(f"%hpo {command}: too many arguments: {' '.join(rest)}")
+            raise UsageError(_too_many(command, rest))
         name = rest[0] if rest else None
         if command == "stop":
             self._stop(name, args.trial, args.storage)
@@ -230,3 +230,17 @@ def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
     example = rest[0] if rest and rest[0] in kinds else kinds[0]
     return (f"{message}; the kind comes first, then the study's NAME "
             f"(e.g. %hpo plot {example} {kind})")
+
+
+def _too_many(command: str, rest: list[str]) -> str:
+    """Why ``%hpo COMMAND`` refused its words: it takes one study NAME (and a trial by
+    ``--trial``)."""
+    usage = {"plot": "%hpo plot KIND [NAME]", "export": "%hpo export [NAME] FILE"}.get(
+        command, f"%hpo {command} [NAME]" + (" [--trial N]" if command in ("stop", "apply")
+                                            else ""))
+    message = f"%hpo {command}: too many arguments: {' '.join(rest)} ({usage})"
+    if command in ("stop", "apply") and len(rest) == 2 and rest[1].isdigit():
+        return (f"{message}; a trial is named with --trial: %hpo {command} {rest[0]} "
+                f"--trial {rest[1]}")
+    return f"{message}; a study name with spaces goes in quotes: %hpo {command} \"my study\""
+
