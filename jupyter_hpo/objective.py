@@ -151,6 +151,12 @@ class FunctionObjective:
     def __init__(self, fn: Callable[..., Any], metric: str) -> None:
         if not callable(fn):
             raise TypeError(f"the objective is {fn!r}, but must be a callable taking a config")
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise TypeError(f"the objective {getattr(fn, '__name__', fn)!r} is a generator "
+                            f"function (it uses yield), so a trial would get a generator and "
+                            f"no value: report each value with report(epoch=..., "
+                            f"{metric}=...) instead of yield (name report as a parameter: "
+                            f"def fn(config, report)) and return the final value or nothing")
         self.fn, self.metric = fn, metric
         self.filename = _code_file(fn)
         signature = inspect.signature(fn)

@@ -551,7 +551,11 @@ def test_options_tables_match_the_constructors():
     ("bayesopt", {"batch_fraction": -0.1}, ("batch_fraction is -0.1, but must be a number in "
                                            "[0.0, 1.0]")),
     ("auto", {"batch_fraction": "all"}, "batch_fraction is 'all', but must be a number in"),
-    ("bayesopt", {"kernal": "matern52"}, "does not take these options: kernal"),
+    ("bayesopt", {"kernal": "matern52"}, ("does not take these options: kernal (its options: "
+                                         "kernel, ")),
+    ("bayesopt", {"kernal": "matern52"}, ("debug_log, batch_fraction); did you mean kernel "
+                                        "instead of kernal?")),
+    ("tpe", {"n_startup_trials": 3}, "did you mean n_startup instead of n_startup_trials?"),
     ("bohb", {"min_points_in_model": 1}, ("min_points_in_model is 1, but must be an integer "
                                          ">= 2 (BOHB's default is the number of "
                                          "hyperparameters + 1 = 5)")),

@@ -112,6 +112,18 @@ def test_sys_exit_and_keyboard_interrupt_fail_only_their_trial(body, reason):
     assert study.state is StudyState.FINISHED
 
 
+def test_a_generator_objective_is_refused_before_any_trial():
+    def train(config):
+        for epoch in range(3):
+            yield {"loss": config["x"] / (epoch + 1)}
+
+    with pytest.raises(TypeError, match=r"^the objective 'train' is a generator function \(it "
+                                        r"uses yield\), so a trial would get a generator and no "
+                                        r"value: report each value with report\(epoch=\.\.\., "
+                                        r"loss=\.\.\.\) instead of yield"):
+        tune(train, SPACE, metric="loss", mode="min", trials=2, storage=None)
+
+
 def test_argparse_in_a_trial_says_it_parsed_the_kernels_command_line(monkeypatch):
     """A script's parse_args() pasted into a cell reads the kernel's sys.argv (-f
     kernel.json) and exits with 2: the study's error says why instead of "SystemExit: 2"."""

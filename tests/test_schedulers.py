@@ -483,6 +483,10 @@ def test_each_scheduler_declares_its_options():
                                          r"options: max_t, grace_period, reduction_factor, "
                                          r"brackets, type, seed\)"):
         make_scheduler("hyperband", searcher, "acc", "max", max_t=9, patience=3)
+    with pytest.raises(ValueError, match=r"\(its options: max_t, grace_period, .*\); did you "
+                                         r"mean grace_period instead of grace, reduction_factor "
+                                         r"instead of reduction_factr\?$"):
+        make_scheduler("hyperband", searcher, "acc", "max", max_t=9, grace=2, reduction_factr=2)
 
 
 def test_describe_gives_a_one_line_header():

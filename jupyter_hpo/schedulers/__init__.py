@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..searchers import Searcher
+from ..searchers import Searcher, nearest_options
 from ._adaptive import AdaptiveScheduler, AutoFIFOScheduler
 from ._base import Scheduler, Suggestion
 from ._fifo import FIFOScheduler
@@ -62,5 +62,6 @@ def _unknown_options(name: str, cls: type[Scheduler], unknown: list[str]) -> str
                          f"{'s' if len(owners) > 1 else ''}")
         else:
             takes = ", ".join(cls.OPTIONS) or "none"
-            parts.append(f"the {name} scheduler does not take {listed} (its options: {takes})")
+            parts.append(f"the {name} scheduler does not take {listed} (its options: {takes})"
+                         f"{nearest_options(options, list(cls.OPTIONS))}")
     return "; ".join(parts)

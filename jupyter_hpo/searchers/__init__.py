@@ -44,6 +44,21 @@ def searcher_class(name: str) -> type[Searcher]:
     return entry
 
 
+def nearest_options(unknown: list[str], known: list[str]) -> str:
+    """"; did you mean n_startup instead of n_startup_trials?" for misspelt options (or
+    another library's names for them), else ""."""
+    import difflib
+
+    def nearest(name: str) -> list[str]:
+        prefixed = [k for k in known if len(min(k, name, key=len)) >= 3
+                    and (k.startswith(name) or name.startswith(k))]  # grace, n_startup_trials
+        return prefixed[:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+
+    hints = [f"{close[0]} instead of {name}" for name in unknown
+             for close in [nearest(name)] if close]
+    return f"; did you mean {', '.join(hints)}?" if hints else ""
+
+
 def make_searcher(searcher: str | Searcher, space: Space, metric: str, mode: str,
                   seed: int | None = None, **options: Any) -> Searcher:
     """A searcher object from a name (``"random"``, ``"grid"``) and its options (the class's
@@ -62,7 +77,8 @@ def make_searcher(searcher: str | Searcher, space: Space, metric: str, mode: str
         takes = ", ".join((*cls.OPTIONS, "debug_log")) if "debug_log" not in cls.OPTIONS \
             else ", ".join(cls.OPTIONS)
         raise ValueError(f"searcher {searcher!r} does not take these options: "
-                         f"{', '.join(unknown)} (its options: {takes})")
+                         f"{', '.join(unknown)} (its options: {takes})"
+                         f"{nearest_options(unknown, takes.split(', '))}")
     made = cls(space, metric, mode, seed, **options)
     if debug_log is not None:
         made.debug_log = debug_log
