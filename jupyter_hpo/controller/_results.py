@@ -68,7 +68,8 @@ class ResultsMixin:
         more = len(by_error) - len(shown)
         first = self.trials[0]
         return StudyFailedError(
-            f"all {len(self.trials)} trials failed ({len(by_error)} different errors), so no "
+            f"all {len(self.trials)} trials failed ("
+            f"{'1 error' if len(by_error) == 1 else f'{len(by_error)} different errors'}), so no "
             f"trial reported {self.metric!r}:\n" + "\n".join(shown)
             + (f"\n  and {more} more" if more > 0 else "")
             + f"\nTrial {first.trial_id}'s traceback:\n{first.traceback or first.error}")

@@ -243,4 +243,3 @@ def _too_many(command: str, rest: list[str]) -> str:
         return (f"{message}; a trial is named with --trial: %hpo {command} {rest[0]} "
                 f"--trial {rest[1]}")
     return f"{message}; a study name with spaces goes in quotes: %hpo {command} \"my study\""
-
