@@ -343,6 +343,21 @@ def test_a_failing_study_groups_the_trials_of_each_error():
     assert "KeyError: 'left' (trials 1, 3, 5, 7)" in text
 
 
+def test_a_study_out_of_time_with_only_failures_fails_too():
+    def fn(config):
+        time.sleep(0.2)
+        raise RuntimeError("no GPU left")
+
+    with pytest.raises(StudyFailedError) as caught:  # the repeated rule would need 10 trials
+        tune(fn, {"x": Real(0, 1)}, metric="loss", mode="min", time_limit=0.3, workers=1,
+             max_initial_failures=10, storage=None)
+    study = caught.value.study
+    assert study.stop_reason == "time limit reached" and study.state == "failed"
+    n = len(study.trials)
+    assert str(caught.value).startswith(f"all {n} trials failed (1 error), so no trial "
+                                        f"reported 'loss':\n  RuntimeError: no GPU left (trial")
+
+
 def test_a_stopped_study_whose_trials_failed_is_not_a_failed_study():
     def fn(config, trial):
         if trial.trial_id == 1:
