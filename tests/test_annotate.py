@@ -907,8 +907,10 @@ def test_async_cell_through_the_objective():
 
 def test_async_cell_errors_propagate():
     t = parse("import asyncio\nx = Int(1, 3)\nawait asyncio.sleep(0)\n1 / 0\n")
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(ZeroDivisionError) as raised:
         execute(t, {"x": 1})
+    # raised outside our check for a running loop: no "During handling of ..." before it
+    assert raised.value.__context__ is None
 
 
 def test_async_cell_inside_a_running_event_loop_is_a_clear_error():

@@ -102,6 +102,10 @@ class CellTemplate:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            running = False
+        else:
+            running = True
+        if not running:  # outside the except block: the cell's own errors chain to nothing
             asyncio.run(eval(self.code, namespace))  # the user's own cell
             return
         raise HPOError("the cell uses top-level await, so it must run in a thread without a "
