@@ -157,13 +157,14 @@ def test_magic_hyperband_on_an_owned_local_cluster(ipython_shell, monkeypatch):
 
 def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
     """--address NAME uses a Client of the notebook; a failing cell's traceback shows the
-    cell's own lines; the client is left open."""
+    cell's own lines and those of a notebook function it calls (cloudpickle ships that as
+    <dynamic-code>, without lines); the client is left open."""
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")
     ip.user_ns["dask_client"] = fresh
+    ip.run_cell("def check(x):\n    if x == 2:\n        raise RuntimeError('no good: ' + str(x))\n")
     cell = ("x = Int(0, 3)\n"
-            "if x == 2:\n"
-            "    raise RuntimeError('no good: ' + str(x))\n"
+            "check(x)\n"
             "report(loss=x)\n")
     ip.run_cell_magic("hpo", "--executor dask --address dask_client --searcher grid --quiet "
                              "-o _hpo_dask_client", cell)
@@ -172,7 +173,9 @@ def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
     failed = [t for t in study.trials if t.status is TrialStatus.FAILED]
     assert [t.config["x"] for t in failed] == [2]
     assert failed[0].error == "RuntimeError: no good: 2"
-    assert "raise RuntimeError('no good: ' + str(x))" in failed[0].traceback
+    assert "    check(x)\n" in failed[0].traceback  # the cell's line
+    assert "raise RuntimeError('no good: ' + str(x))" in failed[0].traceback  # the function's
+    assert "<dynamic-code>" not in failed[0].traceback
     assert study.counts()["completed"] == 3
     assert fresh.status == "running"
     with pytest.raises(UsageError, match="--address dask_study names a Study"):

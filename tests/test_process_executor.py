@@ -264,6 +264,29 @@ def test_cell_objective_ships_only_the_variables_it_reads():
         assert trial.reports[-1] == {"loss": 2.0 * trial.config["x"]}
 
 
+def test_a_trial_failing_in_a_notebook_function_shows_its_cell_lines(ipython_shell):
+    """cloudpickle names the code it ships by value <dynamic-code>: a helper defined in
+    another cell failed in the worker as 'File "<dynamic-code>", line 2, in helper' without
+    its line; the traceback now names the helper's cell and shows the line, as threads do."""
+    from IPython.core.error import UsageError
+
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.run_cell("def load_batch(sizes):\n    return sizes['train']\n\n"
+                "class Trainer:\n    def fit(self):\n        raise ValueError('no data')\n")
+    for body, line, error in (("report(loss=load_batch({}) * x)", "return sizes['train']",
+                               "KeyError: 'train'"),
+                              ("Trainer().fit()\nreport(loss=x)", "raise ValueError('no data')",
+                               "ValueError: no data")):
+        with pytest.raises(UsageError) as caught:
+            ip.run_cell_magic("hpo", "--quiet --trials 3 --mode min --executor process",
+                              f"x = Real(0, 1)\n{body}\n")
+        text = str(caught.value)
+        assert "<dynamic-code>" not in text and text.rstrip().endswith(error)
+        assert f"\n    {line}\n" in text  # the helper's own line, from its cell
+        assert "<ipython-input-" in text.split(f"\n    {line}\n")[0].splitlines()[-1]
+
+
 KERNEL_CELL = textwrap.dedent("""
     import os, time, psutil, jupyter_hpo
     from jupyter_hpo import Real

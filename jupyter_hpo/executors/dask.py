@@ -154,10 +154,10 @@ class DaskExecutor(FaultHandling, Executor):
         active memory manager drops the others), which dies with its worker."""
         with self._ship_lock:
             if objective is not self._objective or self._payload is None:
-                import cloudpickle
+                from ._shipping import dumps
 
                 # for_process raises an HPOError naming a variable that will not pickle
-                self._pickled = cloudpickle.dumps(objective.for_process())
+                self._pickled = dumps(objective.for_process())
                 self._payload = (uuid.uuid4().hex, self._scatter(self._pickled))
                 self._objective = objective
             elif self._payload_lost():

@@ -86,10 +86,10 @@ class ProcessExecutor(Executor):
 
     def _ship(self, objective: Any) -> tuple[int, bytes]:
         if objective is not self._objective or self._payload is None:
-            import cloudpickle
+            from ._shipping import dumps
 
             shippable = objective.for_process()
-            self._payload = (next(_keys), cloudpickle.dumps(shippable))
+            self._payload = (next(_keys), dumps(shippable))
             self._objective = objective
         return self._payload
 
