@@ -254,15 +254,28 @@ def unnamed_report_message(count: int) -> str:
             f"report(epoch=step, <metric>=value))")
 
 
-def checkpoint(obj: Any) -> None:
+_NOTHING = object()
+
+
+def checkpoint(obj: Any = _NOTHING, /, **objects: Any) -> None:
     """Save ``obj`` (a model, a ``state_dict``, a dict of them, any picklable object) as the
     running trial's checkpoint, replacing its previous one: torch objects with ``torch.save``,
-    others with cloudpickle. ``restore()`` gives it back when the trial resumes (promoted by
-    Hyperband after freeing its worker, or run again by ``--resume`` after a crash), and
-    ``study.trials[i].restore()`` after the study. Save before ``report()``: a trial that
-    pauses at a report can free its worker only if its checkpoint is that recent."""
+    others with cloudpickle; ``checkpoint(model=m, optimizer=o)`` saves the dict of them.
+    ``restore()`` gives it back when the trial resumes (promoted by Hyperband after freeing its
+    worker, or run again by ``--resume`` after a crash), and ``study.trials[i].restore()``
+    after the study. Save before ``report()``: a trial that pauses at a report can free its
+    worker only if its checkpoint is that recent."""
     from .checkpoints import save
 
+    if obj is _NOTHING and not objects:
+        raise TypeError("checkpoint() needs what to save, e.g. checkpoint(model.state_dict()) "
+                        "or checkpoint(model=model.state_dict(), optimizer=opt.state_dict())")
+    if obj is not _NOTHING and objects:
+        raise TypeError(f"checkpoint() takes one object or named ones, not both: name the "
+                        f"first one too, e.g. checkpoint(state=..., "
+                        f"{', '.join(f'{k}=...' for k in objects)})")
+    if obj is _NOTHING:
+        obj = objects
     context = _context("checkpoint")
     trial = context.trial
     if trial.checkpoint_dir is None or context.side is None:

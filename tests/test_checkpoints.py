@@ -100,6 +100,28 @@ def test_the_best_trial_keeps_its_checkpoint_when_the_budget_ends_it_paused(tmp_
         study.best_config["x"]
 
 
+def test_named_objects_are_saved_as_a_dict_and_a_missing_one_is_a_clear_error():
+    def named(config, checkpoint, trial):
+        if trial.trial_id == 1:
+            checkpoint()
+        checkpoint(epoch=1, weights=[config["x"]])
+        return config["x"]
+
+    study = tune(named, SPACE, metric="loss", mode="min", trials=3, seed=0)
+    assert study.trials[0].restore() == {"epoch": 1, "weights": [study.trials[0].config["x"]]}
+    assert study.trials[1].error == (
+        "TypeError: checkpoint() needs what to save, e.g. checkpoint(model.state_dict()) or "
+        "checkpoint(model=model.state_dict(), optimizer=opt.state_dict())")
+
+    def both(config, checkpoint):
+        checkpoint({"a": 1}, optimizer=2)
+
+    with pytest.raises(HPOError, match=r"checkpoint\(\) takes one object or named ones, not "
+                                       r"both: name the first one too, e.g. "
+                                       r"checkpoint\(state=\.\.\., optimizer=\.\.\.\)"):
+        tune(both, SPACE, metric="loss", mode="min", trials=3, seed=0)
+
+
 def test_checkpoint_and_restore_outside_a_trial_say_so():
     with pytest.raises(RuntimeError, match=r"checkpoint\(\) was called outside a trial"):
         checkpoint({"a": 1})
