@@ -328,6 +328,7 @@ def test_a_study_whose_every_trial_failed_differently_fails_naming_each_error():
     assert "Trial 0's traceback:\nTraceback (most recent call last)" in text
     study = caught.value.study  # the trials stay in reach though tune() returned nothing
     assert study.state == "failed" and study.counts()["failed"] == 4
+    assert study.stop_reason == "every trial failed"  # what %hpo list and show say
     assert study.best_trial is None and study.best_value is None and study.best_config is None
 
 

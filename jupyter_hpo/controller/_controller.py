@@ -416,6 +416,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._finishing = True
         if self.error is None and self.stop_reason in ("", _TIME_LIMIT):
             self.error = self._all_failed()
+            if self.error is not None and not self.stop_reason:
+                self.stop_reason = "every trial failed"
         self.state = StudyState.FAILED if self.error is not None else StudyState.FINISHED
         self.end_time = self.clock() if self.start_time is not None else None
 
