@@ -458,6 +458,9 @@ def test_help_lists_options(ip):
                    "--resource", "--searcher", "--searcher-opt", "--seed", "--workers",
                    "--executor", "--background", "-o", "--no-apply", "--quiet"):
         assert option in doc
+    # each usage names the magic as it is written (it read %hpo and %hpo_line)
+    assert doc.split("\n")[2].startswith("  %%hpo [--metric METRIC]")
+    assert ip.find_line_magic("hpo").__doc__.split("\n")[2].startswith("  %hpo [--trial TRIAL]")
 
 
 @pytest.mark.parametrize("text, seconds", [

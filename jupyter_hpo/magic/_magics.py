@@ -57,7 +57,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         self.runs: dict[str, Run] = {}
 
     # ------------------------------------------------------------------ %%hpo
-    @magic_arguments()
+    @magic_arguments(name="%hpo")  # its usage then reads %%hpo, not %hpo
     @argument("--metric", help="reported value to optimise (inferred when the cell reports "
                                "one metric)")
     @argument("--mode", type=_mode, help="min or max: minimise or maximise the metric (inferred "
@@ -192,7 +192,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
             close_figures_since(figures)  # the trials' own (see _figures.py)
 
     # ------------------------------------------------------------------- %hpo
-    @magic_arguments()
+    @magic_arguments(name="hpo")  # %hpo, not the method's name
     @argument("command", choices=LINE_COMMANDS, help="what to do")
     @argument("args", nargs="*", help="show/stop/best/apply/wait/delete [NAME]; plot KIND "
                                       "[NAME]; export [NAME] FILE (.csv, .parquet or .json)")
