@@ -149,3 +149,48 @@ def test_many_pending_trials_get_distinct_proposals_and_only_the_latest_are_fant
     searcher.observe(10, proposals[0], {"epoch": 1, "loss": 1.0}, final=True)
     searcher.suggest(50)
     assert encoded == proposals  # trial 10's result reused its encoding; trial 49 was new
+
+
+def test_large_products_go_to_scipys_blas_and_give_numpys_results():
+    """GP products large enough for OpenBLAS to start threads use the library of the
+    factorisations (see _blas.py); small ones stay with numpy. Either way: numpy's values,
+    in every memory layout the GP passes, with ``out`` filled in place."""
+    from jupyter_hpo.searchers._blas import _THREADED, product
+
+    rng = np.random.default_rng(0)
+    for m, k, n, large in [(12, 3, 144, False), (650, 30, 144, True), (60, 501, 60, True)]:
+        a, b = rng.random((m, k)), rng.random((n, k))
+        assert (m * k * n >= _THREADED) == large  # both paths are exercised
+        out = np.empty((m, n))
+        result = product(a, b.T, out=out)
+        assert np.shares_memory(result, out) and result.flags.c_contiguous
+        np.testing.assert_allclose(out, a @ b.T, rtol=1e-12)
+        np.testing.assert_allclose(product(np.asfortranarray(b), a.T), b @ a.T, rtol=1e-12)
+        v, w = rng.random(m), rng.random(k)
+        np.testing.assert_allclose(product(a, w), a @ w, rtol=1e-12)
+        np.testing.assert_allclose(product(v, a), v @ a, rtol=1e-12)
+        np.testing.assert_allclose(product(a[:, 1], a), a[:, 1] @ a, rtol=1e-12)  # a strided v
+    assert product(np.zeros((0, 3)), rng.random((3, 7))).shape == (0, 7)
+
+
+def test_a_wide_space_fits_and_predicts_as_a_small_one_does():
+    """Five hundred one-hot columns: the fit and the posterior run through the large-product
+    path and agree with the formulas computed by numpy directly."""
+    from jupyter_hpo.searchers._gp import Kernel
+
+    rng = np.random.default_rng(1)
+    n, d = 60, 501
+    x = np.zeros((n, d))
+    x[:, 0] = rng.random(n)
+    x[np.arange(n), 1 + rng.integers(d - 1, size=n)] = 1.0
+    y = np.sin(6 * x[:, 0]) + rng.normal(0, 0.05, n)
+    gp = GaussianProcess(Kernel("matern52", d, False))
+    gp.fit(x, y, rng)
+    test = x[:20] + rng.normal(0, 0.01, (20, d))
+    mean, variance, _ = gp.posterior(test)
+    k_star = gp.kernel(test, x)
+    k = gp.kernel(x, x) + gp.diagonal * np.eye(n)
+    np.testing.assert_allclose(mean, k_star @ np.linalg.solve(k, y), rtol=1e-6, atol=1e-8)
+    expected = gp.kernel.diag(test) - np.einsum("ij,ji->i", k_star, np.linalg.solve(k, k_star.T))
+    np.testing.assert_allclose(variance, np.maximum(expected, 1e-12), rtol=1e-5, atol=1e-8)
+    assert np.corrcoef(gp.fitted_mean(), y)[0, 1] > 0.9  # the fit learnt the signal

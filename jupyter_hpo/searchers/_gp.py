@@ -16,6 +16,8 @@ import numpy as np
 from scipy.linalg import lapack
 from scipy.optimize import minimize
 
+from ._blas import product
+
 KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum", "exp-decay-combined",
            "exp-decay-delta1")
 _DELTA_KINDS = ("exp-decay-combined", "exp-decay-delta1")
@@ -54,7 +56,7 @@ def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
         else (scratch.array(slot, shape) for slot in slots)
     # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
     sa, sb = a / lengthscales, b / lengthscales
-    np.matmul(sa, sb.T, out=r)
+    product(sa, sb.T, out=r)
     r *= -2.0
     r += np.einsum("ij,ij->i", sa, sa)[:, None]
     r += np.einsum("ij,ij->i", sb, sb)[None, :]
@@ -87,7 +89,8 @@ def ard_contract(scaled: np.ndarray, q: np.ndarray) -> np.ndarray:
     i, j of ``(scaled[i, d] - scaled[j, d])^2 q[i, j]``, in O(n^2 d) without an (d, n, n)
     array: the squared differences' part of the lengthscale gradients."""
     sums = q.sum(axis=1) + q.sum(axis=0)
-    return (scaled * scaled).T @ sums - 2.0 * np.einsum("id,id->d", scaled, q @ scaled)
+    return product((scaled * scaled).T, sums) - 2.0 * np.einsum("id,id->d", scaled,
+                                                                  product(q, scaled))
 
 
 def cholesky_lower(a: np.ndarray) -> np.ndarray:
@@ -474,7 +477,7 @@ class GaussianProcess:
         ``L^-1 K(X, x)``, which rank-1 updates of the posterior at ``x`` reuse; it lives in
         the work arrays, valid until the next prediction (copy what is kept)."""
         cross = self.kernel.cross(x, self.x, self.scratch)
-        mean = cross @ self.alpha
+        mean = product(cross, self.alpha)
         factors = solve_lower(self.factor, cross.T, overwrite_b=True)
         variance = np.maximum(self.kernel.diag(x) - np.einsum("ij,ij->j", factors, factors),
                               1e-12)
@@ -486,12 +489,12 @@ class GaussianProcess:
         by a block instead of being recomputed."""
         cross = self.kernel(self.x, x)
         below = solve_lower(self.factor, cross)
-        corner = self.kernel(x, x) + self.diagonal * np.eye(len(x)) - below.T @ below
+        corner = self.kernel(x, x) + self.diagonal * np.eye(len(x)) - product(below.T, below)
         tail, _ = jittered_cholesky(corner, 0.0, 1e-10)
         copy = GaussianProcess(self.kernel)
         copy.scratch = self.scratch  # one proposal at a time uses either
         copy.x = np.vstack([self.x, x])
-        copy.y = np.concatenate([self.y, cross.T @ self.alpha])
+        copy.y = np.concatenate([self.y, product(cross.T, self.alpha)])
         copy.factor = np.block([[self.factor, np.zeros((len(self.x), len(x)))],
                                 [below.T, tail]])
         copy.diagonal = self.diagonal

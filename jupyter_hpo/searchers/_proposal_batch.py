@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._bayesopt_parts import expected_improvement
+from ._blas import product
 
 
 class ProposalBatch:
@@ -83,10 +84,10 @@ class ProposalBatch:
         """Condition the candidates' posterior on candidate ``index`` observed at its mean."""
         if self._prior is None:  # one kernel matrix for the batch, not a column per pick
             self._prior = self.kernel(self.inputs, self.inputs)
-        covariance = self._prior[index] - self.factors[:, index] @ self.factors
+        covariance = self._prior[index] - product(self.factors[:, index], self.factors)
         earlier = self._updates[:self.made]
         if len(earlier):
-            covariance -= earlier[:, index] @ earlier
+            covariance -= product(earlier[:, index], earlier)
         scale = float(covariance[index]) + self.noise
         update = self._updates[self.made]
         np.divide(covariance, np.sqrt(max(scale, 1e-12)), out=update)
