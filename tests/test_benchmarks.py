@@ -136,3 +136,23 @@ def test_failures_benchmark_counts_failed_trials_of_every_method():
         counts = [int(c) for c in row["per_seed"].split(",")]
         assert len(counts) == 2 and all(0 <= c <= 12 for c in counts)
         assert float(row["mean"]) == pytest.approx(sum(counts) / 2)
+
+
+# ------------------------------------------------ benchmarks/wide_spaces.py
+WIDE_ROW = re.compile(r"^\| (?P<space>[^|]+) \| (?P<trials>\d+) \| (?P<method>[^|]+) \| "
+                      r"(?P<threads>default|1) \| (?P<wall>[\d.]+) \| (?P<cpu>[\d.]+) \|$")
+
+
+def test_wide_spaces_benchmark_times_ours_with_both_thread_settings_and_the_peers():
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "wide_spaces.py"),
+                          "--quick"], check=False, cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    rows = [m for ln in run.stdout.splitlines() if (m := WIDE_ROW.match(ln.strip()))]
+    assert len(rows) == 12  # 3 spaces x (ours twice, Optuna's GP and TPE samplers)
+    assert {(m["method"].strip(), m["threads"]) for m in rows} == {
+        ("jupyter_hpo default (auto, GP)", "default"), ("jupyter_hpo default (auto, GP)", "1"),
+        ("Optuna GPSampler", "default"), ("Optuna TPESampler", "default")}
+    assert {m["space"].strip() for m in rows} == {"12 reals", "40 reals",
+                                                  "1 real + a 500-way categorical"}
+    assert all(float(m["wall"]) > 0 and float(m["cpu"]) > 0 for m in rows)
