@@ -171,6 +171,10 @@ def test_large_products_go_to_scipys_blas_and_give_numpys_results():
         np.testing.assert_allclose(product(v, a), v @ a, rtol=1e-12)
         np.testing.assert_allclose(product(a[:, 1], a), a[:, 1] @ a, rtol=1e-12)  # a strided v
     assert product(np.zeros((0, 3)), rng.random((3, 7))).shape == (0, 7)
+    a, b = rng.random((650, 30)), rng.random((30, 144))
+    out = np.empty((144, 650)).T  # Fortran-ordered: BLAS writes to a copy, then into it
+    assert product(a, b, out=out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12)
 
 
 def test_a_wide_space_fits_and_predicts_as_a_small_one_does():

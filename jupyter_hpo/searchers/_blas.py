@@ -38,8 +38,11 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     fa, ta = _fortran(a.T)
     if out is None:
         return blas.dgemm(1.0, fb, fa, trans_a=tb, trans_b=ta).T
-    return blas.dgemm(1.0, fb, fa, beta=0.0, c=out.T, trans_a=tb, trans_b=ta,
-                      overwrite_c=True).T
+    result = blas.dgemm(1.0, fb, fa, beta=0.0, c=out.T, trans_a=tb, trans_b=ta,
+                        overwrite_c=True).T
+    if not np.shares_memory(result, out):  # f2py copied ``out`` (not C-ordered float64)
+        out[...] = result
+    return out
 
 
 def _fortran(x: np.ndarray) -> tuple[np.ndarray, int]:
