@@ -1,9 +1,10 @@
 """Proposal cost in wide spaces: the default searcher's GP with OpenBLAS's default threads and
-with one, next to Optuna's samplers, in the same run.
+with one, and our TPE, next to Optuna's samplers, in the same run.
 
 Each row is one study of a cheap objective (a sum of the numbers plus a value per category) in
 a fresh interpreter, so that ``OPENBLAS_NUM_THREADS`` takes effect: ours is
-``jupyter_hpo.tune`` with its defaults (the auto searcher, FIFO: no resource) and one worker;
+``jupyter_hpo.tune`` with its defaults (the auto searcher, FIFO: no resource) and one worker,
+and with ``searcher="tpe"``;
 Optuna's is ``study.optimize`` with ``GPSampler`` (its Gaussian process) and ``TPESampler``.
 Wall-clock and process CPU seconds of the whole study, objective included (it costs
 microseconds). Wide spaces are where the GP's matrix products grow large enough for OpenBLAS
@@ -25,6 +26,7 @@ import sys
 SPACES = {"12 reals": (12, 0, 200), "40 reals": (40, 0, 120),
           "1 real + a 500-way categorical": (1, 500, 60)}
 OURS = "jupyter_hpo default (auto, GP)"
+OUR_TPE = "jupyter_hpo tpe"
 PEERS = ("Optuna GPSampler", "Optuna TPESampler")
 
 CHILD = r"""
@@ -39,7 +41,8 @@ if method.startswith("jupyter_hpo"):
     if choices:
         space["cat"] = Categorical(*[f"c{i}" for i in range(choices)])
     tune(lambda c: value([c[f"x{i}"] for i in range(reals)], c.get("cat")), space,
-         metric="loss", mode="min", trials=trials, workers=1, seed=0, storage=None)
+         metric="loss", mode="min", trials=trials, workers=1, seed=0, storage=None,
+         searcher="tpe" if method.endswith("tpe") else "auto")
 else:
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -80,7 +83,7 @@ def main() -> None:
     print("| --- | ---: | --- | --- | ---: | ---: |")
     for name, (reals, choices, trials) in SPACES.items():
         trials = max(10, trials // 5) if args.quick else trials
-        rows = [(OURS, None), (OURS, "1"), *((peer, None) for peer in PEERS)]
+        rows = [(OURS, None), (OURS, "1"), (OUR_TPE, None), *((peer, None) for peer in PEERS)]
         for method, threads in rows:
             wall, cpu = run(method, reals, choices, trials, threads)
             shown = "default" if threads is None else threads

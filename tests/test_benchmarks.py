@@ -149,10 +149,11 @@ def test_wide_spaces_benchmark_times_ours_with_both_thread_settings_and_the_peer
                          timeout=600)
     assert run.returncode == 0, run.stderr
     rows = [m for ln in run.stdout.splitlines() if (m := WIDE_ROW.match(ln.strip()))]
-    assert len(rows) == 12  # 3 spaces x (ours twice, Optuna's GP and TPE samplers)
+    assert len(rows) == 15  # 3 spaces x (our GP twice, our TPE, Optuna's GP and TPE samplers)
     assert {(m["method"].strip(), m["threads"]) for m in rows} == {
         ("jupyter_hpo default (auto, GP)", "default"), ("jupyter_hpo default (auto, GP)", "1"),
-        ("Optuna GPSampler", "default"), ("Optuna TPESampler", "default")}
+        ("jupyter_hpo tpe", "default"), ("Optuna GPSampler", "default"),
+        ("Optuna TPESampler", "default")}
     assert {m["space"].strip() for m in rows} == {"12 reals", "40 reals",
                                                   "1 real + a 500-way categorical"}
     assert all(float(m["wall"]) > 0 and float(m["cpu"]) > 0 for m in rows)

@@ -323,7 +323,8 @@ def test_tpe_models_a_conditional_hyperparameter_on_the_trials_that_used_it():
         Space(SPACE).validate(config)
     cnn = [c for c in proposals if c["arch"] == "cnn"]
     assert len(cnn) >= 9 and sum(c["kernel"] >= 6 for c in cnn) >= len(cnn) * 2 // 3
-    good = [c for c, _ in sorted(searcher.results.values(), key=lambda r: r[1])[:5]]
+    good = searcher._densities([c for c, _ in sorted(searcher.results.values(),
+                                                     key=lambda r: r[1])[:5]])
     # the density of kernel is built from configurations that have one
     assert searcher._log_density({"arch": "mlp", "lr": 0.01, "hidden": 64}, good) < \
         searcher._log_density({"arch": "cnn", "lr": 0.01, "kernel": 7, "channels": 32,

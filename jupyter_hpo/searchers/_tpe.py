@@ -55,8 +55,9 @@ class TPESearcher(Searcher):
             return self._distinct(self.space.sample(self.rng))
         ranked = sorted(self.results.values(), key=lambda item: item[1])
         n_good = max(1, math.ceil(self.gamma * len(ranked)))
-        good = [config for config, _ in ranked[:n_good]]
-        bad = [config for config, _ in ranked[n_good:]] + list(self.pending.values())
+        good = self._densities([config for config, _ in ranked[:n_good]])
+        bad = self._densities([config for config, _ in ranked[n_good:]]
+                              + list(self.pending.values()))
         candidates = [self._sample(good) for _ in range(self.n_ei_candidates)]
         scores = [self._log_density(c, good) - self._log_density(c, bad) for c in candidates]
         taken = [tuple(sorted(p.items())) for p in self.pending.values()]
@@ -75,40 +76,53 @@ class TPESearcher(Searcher):
         return config
 
     # ------------------------------------------------------------- the densities
-    def _sample(self, configs: list[dict[str, Any]]) -> dict[str, Any]:
-        """One draw from the Parzen density of ``configs`` (the prior included)."""
+    def _densities(self, configs: list[dict[str, Any]]) -> dict[str, tuple[np.ndarray, ...]]:
+        """Each hyperparameter's Parzen density over ``configs`` (those in which it is active),
+        built once per proposal for all its candidates: the category weights, or the kernels'
+        centres, bandwidths, weights and the mass each keeps inside the unit interval."""
+        densities: dict[str, tuple[np.ndarray, ...]] = {}
+        for name in self._names:
+            domain = self.space[name]
+            values = [c[name] for c in configs if name in c]
+            if isinstance(domain, Categorical):
+                densities[name] = (self._category_weights(domain, values),)
+                continue
+            mus, sigmas, weights = self._kernels([domain.to_unit(v) for v in values])
+            mass = ndtr((1.0 - mus) / sigmas) - ndtr((0.0 - mus) / sigmas)
+            densities[name] = (mus, sigmas, weights, mass)
+        return densities
+
+    def _sample(self, densities: dict[str, tuple[np.ndarray, ...]]) -> dict[str, Any]:
+        """One draw from the Parzen densities (the prior included)."""
         config: dict[str, Any] = {}
         for name in self._names:
             if not self.space.is_active(name, config):
                 continue
             domain = self.space[name]
             if isinstance(domain, Categorical):
-                weights = self._category_weights(domain, [c[name] for c in configs
-                                                          if name in c])
+                (weights,) = densities[name]
                 config[name] = domain.choices[int(self.rng.choice(len(weights), p=weights))]
                 continue
-            mus, sigmas, weights = self._kernels([domain.to_unit(c[name]) for c in configs
-                                                  if name in c])
+            mus, sigmas, weights, _ = densities[name]
             k = int(self.rng.choice(len(mus), p=weights))
             lo, hi = ndtr((0.0 - mus[k]) / sigmas[k]), ndtr((1.0 - mus[k]) / sigmas[k])
             u = float(np.clip(mus[k] + sigmas[k] * ndtri(self.rng.uniform(lo, hi)), 0, 1))
             config[name] = domain.from_unit(u)
         return config
 
-    def _log_density(self, config: dict[str, Any], configs: list[dict[str, Any]]) -> float:
+    def _log_density(self, config: dict[str, Any],
+                     densities: dict[str, tuple[np.ndarray, ...]]) -> float:
         total = 0.0
         for name in self._names:
             if name not in config:  # inactive: no factor
                 continue
             domain = self.space[name]
-            values = [c[name] for c in configs if name in c]
             if isinstance(domain, Categorical):
-                weights = self._category_weights(domain, values)
+                (weights,) = densities[name]
                 total += math.log(weights[domain.index(config[name])])
                 continue
-            mus, sigmas, weights = self._kernels([domain.to_unit(v) for v in values])
+            mus, sigmas, weights, mass = densities[name]
             x = domain.to_unit(config[name])
-            mass = ndtr((1.0 - mus) / sigmas) - ndtr((0.0 - mus) / sigmas)
             pdf = np.exp(-0.5 * ((x - mus) / sigmas) ** 2) / (sigmas * math.sqrt(2 * math.pi))
             total += math.log(float(np.sum(weights * pdf / mass)) + 1e-300)
         return total
