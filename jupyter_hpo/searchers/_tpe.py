@@ -59,7 +59,7 @@ class TPESearcher(Searcher):
         bad = self._densities([config for config, _ in ranked[n_good:]]
                               + list(self.pending.values()))
         candidates = [self._sample(good) for _ in range(self.n_ei_candidates)]
-        scores = [self._log_density(c, good) - self._log_density(c, bad) for c in candidates]
+        scores = self._log_densities(candidates, good) - self._log_densities(candidates, bad)
         taken = [tuple(sorted(p.items())) for p in self.pending.values()]
         for index in np.argsort(scores)[::-1]:
             if tuple(sorted(candidates[index].items())) not in taken:
@@ -110,22 +110,27 @@ class TPESearcher(Searcher):
             config[name] = domain.from_unit(u)
         return config
 
-    def _log_density(self, config: dict[str, Any],
-                     densities: dict[str, tuple[np.ndarray, ...]]) -> float:
-        total = 0.0
+    def _log_densities(self, candidates: list[dict[str, Any]],
+                       densities: dict[str, tuple[np.ndarray, ...]]) -> np.ndarray:
+        """The log density of each candidate, a hyperparameter at a time for all of them (an
+        inactive hyperparameter adds no factor)."""
+        totals = np.zeros(len(candidates))
         for name in self._names:
-            if name not in config:  # inactive: no factor
+            rows = [i for i, config in enumerate(candidates) if name in config]
+            if not rows:
                 continue
             domain = self.space[name]
             if isinstance(domain, Categorical):
                 (weights,) = densities[name]
-                total += math.log(weights[domain.index(config[name])])
+                for i in rows:
+                    totals[i] += math.log(weights[domain.index(candidates[i][name])])
                 continue
             mus, sigmas, weights, mass = densities[name]
-            x = domain.to_unit(config[name])
+            x = np.array([domain.to_unit(candidates[i][name]) for i in rows])[:, None]
             pdf = np.exp(-0.5 * ((x - mus) / sigmas) ** 2) / (sigmas * math.sqrt(2 * math.pi))
-            total += math.log(float(np.sum(weights * pdf / mass)) + 1e-300)
-        return total
+            for i, value in zip(rows, np.sum(weights * pdf / mass, axis=1), strict=True):
+                totals[i] += math.log(float(value) + 1e-300)
+        return totals
 
     def _kernels(self, points: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Centres, bandwidths and weights: one Gaussian per point (bandwidth: the larger gap
