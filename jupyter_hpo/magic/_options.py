@@ -69,7 +69,8 @@ class CellOptions:
                 raise UsageError(f"the cell passes values to report() through **{known}, so "
                                  f"the metric to optimise is not known before it runs: pass "
                                  f"--metric NAME")
-            results = [k for k in keys if k not in {a.name for a in template.annotations}]
+            hyperparameters = set(template.space)
+            results = [k for k in keys if k not in hyperparameters]
             if len(results) == 1 and len(keys) > 1:  # report(acc=acc, lr=lr) logs lr
                 print(f"jupyter_hpo: optimising {results[0]}, the value the cell reports that "
                       f"is not a hyperparameter (--metric NAME picks another)")
