@@ -16,6 +16,7 @@ values as crosses.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import io
 import math
@@ -46,22 +47,30 @@ UNFINISHED = ("running", "paused")
 GRID = 80  # contour resolution per axis
 
 
-def plot(study: Study, kind: str, *, params: tuple[str, str] | None = None,
-         ax: Any = None) -> Figure:
-    """Draw ``kind`` (see ``KINDS``) for ``study``, into ``ax`` if given, to see how it went."""
+def plot(study: Study, kind: str = "history", *, params: tuple[str, str] | None = None,
+         metric: str | None = None, ax: Any = None) -> Figure:
+    """Draw ``kind`` (see ``KINDS``; the optimisation history by default) for ``study``, into
+    ``ax`` if given, to see how it went. ``metric`` draws the learning curves of another
+    reported value (``train_loss`` beside the optimised ``val_loss``)."""
     if kind not in KINDS:
-        raise ValueError(f"unknown plot kind {kind!r}: use one of {', '.join(KINDS)}")
+        close = difflib.get_close_matches(str(kind).lower(), KINDS, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown plot kind {kind!r}: use one of {', '.join(KINDS)}{hint}")
     if params is not None and kind != "contour":
         raise ValueError(f"params only applies to the contour plot, not to {kind!r}")
+    if metric is not None and kind != "curves":
+        raise ValueError(f"metric only applies to the curves plot, not to {kind!r} (which "
+                         f"shows the study's metric, {study.metric})")
     own = ax is None
     fig, ax = _axes(ax)
     if kind == "contour":
         _contour(study, ax, params)
+    elif kind == "curves":
+        _curves(study, ax, study.metric if metric is None else metric)
     elif kind.startswith("importance"):
         _importance(study, ax, "duration" if kind == "importance-duration" else "metric")
     else:
-        {"history": _history, "curves": _curves, "parallel": _parallel,
-         "incumbent": _incumbent}[kind](study, ax)
+        {"history": _history, "parallel": _parallel, "incumbent": _incumbent}[kind](study, ax)
     if own:
         fig.tight_layout()
     return fig
@@ -217,12 +226,14 @@ def _history(study: Study, ax: Any) -> None:
     ax.legend(fontsize=8)
 
 
-def _curves(study: Study, ax: Any) -> None:
+def _curves(study: Study, ax: Any, metric: str) -> None:
     from matplotlib.lines import Line2D
 
     curves = study.training_curves()
-    if curves.empty or study.metric not in curves or curves[study.metric].isna().all():
-        raise ValueError(f"study {study.name!r} has no reports of {study.metric} yet: no "
+    if metric != study.metric:
+        _check_reported(study, curves, metric)
+    if curves.empty or metric not in curves or curves[metric].isna().all():
+        raise ValueError(f"study {study.name!r} has no reports of {metric} yet: no "
                          f"learning curves to plot")
     table = _table(study)
     statuses = dict(zip(table["trial_id"], table["status"]))
@@ -232,7 +243,7 @@ def _curves(study: Study, ax: Any) -> None:
     seen: list[str] = []
     best_style = None
     for trial_id, group in curves.groupby("trial_id", sort=True):
-        group = group[group[study.metric].notna()]
+        group = group[group[metric].notna()]
         if x_key:
             group = group[group[x_key].notna()]
         if group.empty:
@@ -245,10 +256,10 @@ def _curves(study: Study, ax: Any) -> None:
         marker = "o" if len(group) == 1 else None
         if trial_id == best:
             best_style = style
-            ax.plot(xs, group[study.metric], style, color="black", linewidth=2.4,
+            ax.plot(xs, group[metric], style, color="black", linewidth=2.4,
                     marker=marker, markersize=4, zorder=4, gid=f"trial-{trial_id}")
         else:
-            ax.plot(xs, group[study.metric], style, color=color, linewidth=1.0, alpha=0.65,
+            ax.plot(xs, group[metric], style, color=color, linewidth=1.0, alpha=0.65,
                     marker=marker, markersize=3, zorder=2, gid=f"trial-{trial_id}")
     handles = [Line2D([], [], color=STATUS_STYLE[s][0], linestyle=STATUS_STYLE[s][1], label=s)
                for s in STATUS_STYLE if s in seen]
@@ -256,9 +267,21 @@ def _curves(study: Study, ax: Any) -> None:
         handles.append(Line2D([], [], color="black", linestyle=best_style, linewidth=2.4,
                               label=f"best (trial {best})"))
     ax.set_xlabel(x_key or "report")
-    ax.set_ylabel(_metric_label(study))
-    ax.set_title(f"Learning curves of {study.name}, by outcome")
+    ax.set_ylabel(_metric_label(study) if metric == study.metric else metric)
+    other = "" if metric == study.metric else f" ({metric}; best by {study.metric})"
+    ax.set_title(f"Learning curves of {study.name}{other}, by outcome")
     ax.legend(handles=handles, fontsize=8)
+
+
+def _check_reported(study: Study, curves: Any, metric: str) -> None:
+    """A ``metric`` that the study's trials never reported: say which values they did."""
+    if metric in curves and metric not in ("trial_id", "time"):
+        return
+    reported = [c for c in curves.columns if c not in ("trial_id", "time", study.resource)]
+    close = difflib.get_close_matches(metric, reported, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"study {study.name!r} has no reports of {metric!r}: its trials "
+                     f"reported {', '.join(reported) or 'nothing yet'}{hint}")
 
 
 def _parallel(study: Study, ax: Any) -> None:

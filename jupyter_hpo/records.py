@@ -381,7 +381,7 @@ class StudyRecord(SettingsReader):
 
         return incumbent_over_time(self)
 
-    def plot(self, kind: str, **options: Any) -> Any:
+    def plot(self, kind: str = "history", **options: Any) -> Any:
         """A matplotlib figure of this record (see ``Study.plot``)."""
         from .plots import plot
 

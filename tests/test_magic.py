@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
 
 from jupyter_hpo import Study, TrialStatus
 from jupyter_hpo.magic import parse_duration
@@ -433,7 +434,7 @@ def test_line_commands_users_reach_for_say_what_to_write(ip, line, hint):
     ("stop mystudy 12", "a trial is named with --trial: %hpo stop mystudy --trial 12"),
     ("show my study", ("%hpo show: too many arguments: my study (%hpo show [NAME]); a study "
                        "name with spaces goes in quotes: %hpo show \"my study\"")),
-    ("plot history a b", "%hpo plot: too many arguments: a b (%hpo plot KIND [NAME])"),
+    ("plot history a b", "%hpo plot: too many arguments: a b (%hpo plot [KIND] [NAME])"),
 ])
 def test_extra_words_after_a_line_command_say_what_it_takes(ip, line, message):
     assert message in line_error(ip, line)
@@ -449,6 +450,21 @@ def test_plot_with_a_name_where_the_kind_goes_says_the_order(ip):
         message = line_error(ip, line)
         assert message.startswith(f"unknown plot kind '{line.split()[1]}': use one of {kinds}")
         assert hint in message
+
+
+def test_plot_draws_the_history_by_default_and_curves_of_another_reported_value(ip):
+    run(ip, "--trials 3 --name two_values --metric loss --quiet",
+        "x = Real(0, 1)\nfor epoch in range(1, 3):\n    report(epoch=epoch, loss=x, "
+        "train_loss=x / epoch)\n")
+    for line in ("plot", "plot curves two_values --metric train_loss"):
+        with capture_output() as drawn:
+            ip.run_line_magic("hpo", line)
+        assert any("Figure size" in o.data.get("text/plain", "") for o in drawn.outputs)
+    assert "did you mean 'train_loss'" in line_error(ip, "plot curves --metric train_los")
+    assert line_error(ip, "plot history --metric train_loss") == (
+        "--metric only applies to %hpo plot curves, not to history")
+    assert line_error(ip, "best --metric train_loss").startswith(
+        "--metric only applies to %hpo plot curves, not to %hpo best")
 
 
 def test_help_lists_options(ip):

@@ -27,12 +27,14 @@ SPACE = {"x": Real(1e-3, 1.0, log=True), "noise": Real(0.0, 1.0), "units": Int(1
 
 
 def train(config):
-    """loss depends on x only; the duration on units only; noise > 0.93 fails the trial."""
+    """loss depends on x only; the duration and train_loss on units only; noise > 0.93 fails
+    the trial."""
     time.sleep(config["units"] / 1500)  # at most 20 ms
     for epoch in range(1, 10):
         if config["noise"] > 0.93 and epoch == 2:
             raise RuntimeError("diverged")
-        jh.report(epoch=epoch, loss=abs(np.log10(config["x"]) + 1.5) + 1.0 / epoch)
+        jh.report(epoch=epoch, loss=abs(np.log10(config["x"]) + 1.5) + 1.0 / epoch,
+                  train_loss=config["units"] / 30 + 0.5 / epoch)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +103,27 @@ def test_curves_one_line_per_trial_coloured_by_outcome(study):
     stopped = next(t for t in reporting if t.status.value == "stopped")
     assert colors.same_color(lines[f"trial-{stopped.trial_id}"].get_color(), "tab:gray")
     assert ax.get_xlabel() == "epoch" and "lower is better" in ax.get_ylabel()
+
+
+def test_curves_of_another_reported_value_keep_the_best_trial_by_the_metric(study):
+    ax = study.plot("curves", metric="train_loss").axes[0]
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    reporting = [t for t in study.trials if any("train_loss" in r for r in t.reports)]
+    assert set(lines) == {f"trial-{t.trial_id}" for t in reporting}
+    best = study.best_trial  # by loss, not by train_loss
+    assert min(t.config["units"] for t in reporting) != best.config["units"]
+    emphasised = lines[f"trial-{best.trial_id}"]
+    assert list(emphasised.get_ydata()) == [r["train_loss"] for r in best.reports]
+    assert emphasised.get_linewidth() == max(ln.get_linewidth() for ln in lines.values())
+    assert ax.get_ylabel() == "train_loss" and "best by loss" in ax.get_title()
+    again = study.plot("curves", metric="loss").axes[0]  # the metric itself: as by default
+    assert again.get_ylabel() == study.plot("curves").axes[0].get_ylabel()
+
+
+def test_the_default_plot_is_the_history(study):
+    default, history = study.plot().axes[0], study.plot("history").axes[0]
+    assert default.get_title() == history.get_title()
+    assert scatter_count(default) == scatter_count(history) == len(with_value(study))
 
 
 def test_parallel_coordinates_have_an_axis_per_hyperparameter_and_the_metric(study):
@@ -215,6 +238,14 @@ def test_bad_requests_are_clear_errors(study, tmp_path):
         study.plot("pie")
     with pytest.raises(ValueError, match="params only applies to the contour plot"):
         study.plot("history", params=("x", "units"))
+    with pytest.raises(ValueError, match=r"unknown plot kind 'curve': .*; did you mean 'curves'"):
+        study.plot("curve")
+    with pytest.raises(ValueError, match="metric only applies to the curves plot, not to "
+                                         "'history' \\(which shows the study's metric, loss\\)"):
+        study.plot("history", metric="train_loss")
+    with pytest.raises(ValueError, match="has no reports of 'train_los': its trials reported "
+                                         "loss, train_loss; did you mean 'train_loss'"):
+        study.plot("curves", metric="train_los")
     with pytest.raises(ValueError, match=r"two different hyperparameters of the study "
                                          r"\(x, noise, units, act\)"):
         study.plot("contour", params=("x", "depth"))

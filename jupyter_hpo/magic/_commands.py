@@ -32,14 +32,17 @@ class LineCommands:
                 raise UsageError(f"%hpo list takes no NAME (got {' '.join(rest)})")
             self._list(args.storage)
             return None
+        if args.metric is not None and command != "plot":
+            raise UsageError(f"--metric only applies to %hpo plot curves, not to %hpo {command}"
+                             f" (a study's metric is set by %%hpo --metric when it runs)")
         if command == "plot":
             from ..plots import KINDS
 
-            if not rest:
-                raise UsageError(f"%hpo plot needs a kind: {', '.join(KINDS)}")
-            kind, rest = rest[0], rest[1:]
+            kind, rest = (rest[0], rest[1:]) if rest else ("history", rest)
             if kind not in KINDS:
                 raise UsageError(_plot_kind_hint(kind, rest, KINDS))
+            if args.metric is not None and kind != "curves":
+                raise UsageError(f"--metric only applies to %hpo plot curves, not to {kind}")
         if command == "export":
             if not rest or not rest[-1].lower().endswith(EXPORT_FORMATS):
                 formats = ", ".join(EXPORT_FORMATS)
@@ -71,7 +74,8 @@ class LineCommands:
             from IPython.display import display
 
             try:
-                figure = self._study(name, args.storage).plot(kind)
+                options = {} if args.metric is None else {"metric": args.metric}
+                figure = self._study(name, args.storage).plot(kind, **options)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
             display(figure)
@@ -235,7 +239,7 @@ def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
 def _too_many(command: str, rest: list[str]) -> str:
     """Why ``%hpo COMMAND`` refused its words: it takes one study NAME (and a trial by
     ``--trial``)."""
-    usage = {"plot": "%hpo plot KIND [NAME]", "export": "%hpo export [NAME] FILE"}.get(
+    usage = {"plot": "%hpo plot [KIND] [NAME]", "export": "%hpo export [NAME] FILE"}.get(
         command, f"%hpo {command} [NAME]" + (" [--trial N]" if command in ("stop", "apply")
                                             else ""))
     message = f"%hpo {command}: too many arguments: {' '.join(rest)} ({usage})"

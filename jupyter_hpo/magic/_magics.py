@@ -194,16 +194,19 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     # ------------------------------------------------------------------- %hpo
     @magic_arguments(name="hpo")  # %hpo, not the method's name
     @argument("command", choices=LINE_COMMANDS, help="what to do")
-    @argument("args", nargs="*", help="show/stop/best/apply/wait/delete [NAME]; plot KIND "
+    @argument("args", nargs="*", help="show/stop/best/apply/wait/delete [NAME]; plot [KIND] "
                                       "[NAME]; export [NAME] FILE (.csv, .parquet or .json)")
     @argument("--trial", type=int, help="with stop: stop only this trial; with apply: apply "
                                         "this trial instead of the best")
+    @argument("--metric", help="with plot curves: the learning curves of this reported value "
+                               "instead of the study's metric")
     @argument("--storage", help="SQLite file to read (default: jupyter_hpo.db in the working "
                                 "directory, or $JUPYTER_HPO_STORAGE)")
     @line_magic("hpo")
     def hpo_line(self, line: str) -> Any:
         """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
-        plot KIND, export FILE, delete; a NAME picks the study (default: the latest)."""
+        plot [KIND] [--metric KEY], export FILE, delete; a NAME picks the study (default: the
+        latest)."""
         try:
             args = _parse(self.hpo_line, line)
         except UsageError as exc:

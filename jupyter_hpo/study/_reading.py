@@ -189,9 +189,10 @@ class StudyReading:
         """``time``, ``trial_id``, ``best_value``: one row per improvement."""
         return self.snapshot().incumbent_over_time()
 
-    def plot(self, kind: str, **options: Any) -> Any:
-        """A matplotlib figure: ``history``, ``curves``, ``parallel``, ``contour``,
-        ``importance``, ``importance-duration`` or ``incumbent`` (see the README)."""
+    def plot(self, kind: str = "history", **options: Any) -> Any:
+        """A matplotlib figure: ``history`` (the default), ``curves`` (``metric=`` another
+        reported value), ``parallel``, ``contour``, ``importance``, ``importance-duration`` or
+        ``incumbent`` (see the README)."""
         from ..plots import plot
 
         return plot(self.snapshot(), kind, **options)
