@@ -64,6 +64,19 @@ def python_lines(source: str, keepends: bool = False) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def rewritten_span(written: str, ran: str, lineno: int) -> tuple[int, int] | None:
+    """The columns to underline on line ``lineno`` of ``written`` when IPython rewrote that
+    line into ``ran`` (``%time ...`` runs as ``get_ipython().run_line_magic(...)``, whose
+    columns mean nothing in what the user wrote): the whole line from its indentation. None
+    when the line ran as written or the two sources do not line up."""
+    lines, ran_lines = python_lines(written), python_lines(ran)
+    if len(lines) != len(ran_lines) or not 1 <= lineno <= len(lines) \
+            or lines[lineno - 1] == ran_lines[lineno - 1]:
+        return None
+    line = lines[lineno - 1]
+    return len(line) - len(line.lstrip()), len(line.rstrip())
+
+
 def _shown(text: str) -> str:
     """``text`` as echoed under an error: characters that would break or hide the line (line
     separators, NUL, other controls) are written as escapes; tabs are kept."""

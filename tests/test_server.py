@@ -413,6 +413,22 @@ async def test_parse_gives_the_magics_message_at_the_cells_line(jp_fetch, ipytho
     assert 0 <= first["col"] < first["end_col"] <= len(text) + 1
 
 
+async def test_a_rewritten_line_is_underlined_whole_from_its_indentation(jp_fetch, ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    body = "for i in range(2):\n    %time lr = Real(1, 0)\n    report(epoch=i, loss=lr)\n"
+    data = json.loads((await jp_fetch("jupyter-hpo", "parse", method="POST", body=json.dumps(
+        {"source": "%%hpo --trials 3\n" + body}))).body)
+    (error,) = data["errors"]
+    line = "    %time lr = Real(1, 0)"
+    assert (error["lineno"], error["col"], error["end_col"]) == (3, 4, len(line))
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError) as caught:  # the kernel's caret covers the same columns
+        ipython_shell.run_cell_magic("hpo", "--trials 1 --storage none", body)
+    shown = str(caught.value).splitlines()
+    assert shown[-2:] == ["    " + line, "        " + "^" * len(line.strip())]
+
+
 async def test_parse_lists_annotations_with_their_domains(jp_fetch):
     source = ("%%hpo --trials 3\nlr = Real(1e-4, 1e-1, log=True)\n"
               "act = Categorical('relu', 'tanh')\ndrop = 0.1  # hpo: Real(0.0, 0.5)\n"

@@ -244,15 +244,11 @@ def _may_bind(source: str, name: str) -> bool:
 def _as_written(error: HPOSyntaxError, source: str, written: str | None) -> HPOSyntaxError:
     """``error`` pointing at the line as the user wrote it when IPython rewrote that line (the
     whole line underlined, as the editor does), else ``error`` itself."""
-    from ..errors import python_lines
+    from ..errors import rewritten_span
 
     lineno = error.cell_lineno
-    if written is None or lineno is None:
+    span = None if written is None or lineno is None \
+        else rewritten_span(written, source, lineno)
+    if span is None:
         return error
-    ran, lines = python_lines(source), python_lines(written)
-    if len(ran) != len(lines) or not 1 <= lineno <= len(lines) \
-            or ran[lineno - 1] == lines[lineno - 1]:
-        return error
-    line = lines[lineno - 1]
-    start = len(line) - len(line.lstrip())
-    return HPOSyntaxError(error.reason, written, lineno, start, len(line.rstrip()))
+    return HPOSyntaxError(error.reason, written, lineno, *span)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..annotate import diagnose_cell
-from ..errors import python_lines
+from ..errors import python_lines, rewritten_span
 from ..magic._text import misplaced_message
 
 __all__ = ["MAGIC", "cell_diagnostics"]
@@ -85,7 +85,6 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
     body = "".join(lines[shift:])
     transformed = _transformed(body)
     diagnostics = diagnose_cell(transformed).to_dict()
-    written, parsed = python_lines(body), python_lines(transformed)
     for annotation in diagnostics["annotations"]:
         annotation["lineno"] += shift
         annotation["end_lineno"] += shift
@@ -99,10 +98,8 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
         error["col"] = error["col"] or 0
         if error["end_col"] is None:
             error["end_col"] = error["col"] + 1
-        if lineno is not None and 0 < lineno <= len(written) \
-                and written[lineno - 1] != parsed[lineno - 1]:
-            # a line IPython rewrote (%time ...): its columns are the rewrite's, so the
-            # whole line as written is underlined
-            error["col"], error["end_col"] = 0, len(written[lineno - 1].rstrip("\r\n"))
+        span = None if lineno is None else rewritten_span(body, transformed, lineno)
+        if span is not None:  # a line IPython rewrote (%time ...): the line as written
+            error["col"], error["end_col"] = span
             error["end_lineno"] = error["lineno"]
     return {"magic": True, **diagnostics}
