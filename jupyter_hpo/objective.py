@@ -165,11 +165,15 @@ class FunctionObjective:
         try:
             signature.bind({}, **{n: None for n in self._extras})
         except TypeError:
-            raise TypeError(f"the objective {getattr(fn, '__name__', fn)!r} takes "
-                            f"{signature}, but is called as fn(config) (with report, trial, "
-                            f"device, checkpoint, restore as keywords if it names them): give "
-                            f"it one positional parameter for the configuration, e.g. "
-                            f"def fn(config): ...") from None
+            name = getattr(fn, "__name__", fn)
+            optuna = "" if list(signature.parameters)[:1] != ["trial"] else (
+                f"; an Optuna objective(trial) that calls trial.suggest_float('lr', ...) is "
+                f"written here as def {name}(config) reading config['lr'], with the space "
+                f"given to tune(): space={{'lr': Real(1e-5, 1e-1, log=True)}}")
+            raise TypeError(f"the objective {name!r} takes {signature}, but is called as "
+                            f"fn(config) (with report, trial, device, checkpoint, restore as "
+                            f"keywords if it names them): give it one positional parameter "
+                            f"for the configuration, e.g. def fn(config): ...{optuna}") from None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled in a worker: a function shipped by value now lives in another file (its

@@ -17,6 +17,8 @@ from enum import Enum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from .other_names import STUDY_NAMES, TRIAL_NAMES, OtherNamesHint
+
 if TYPE_CHECKING:
     from .checkpoints import Checkpoint
     from .space import Space
@@ -185,13 +187,14 @@ class SettingsReader:
 
 
 @dataclass(frozen=True, eq=False)
-class TrialRecord(ReportsReader):
+class TrialRecord(ReportsReader, OtherNamesHint):
     """One trial as it was when the record was taken. ``times`` holds the seconds since the
     study started at which each report arrived; ``start_time``/``end_time`` are epoch seconds.
     ``user_attrs`` are what the trial set with ``trial.set(key=value)``; ``checkpoint`` is its
     last saved state (``restore()`` loads it); ``enqueued`` the (partial) configuration it was
     enqueued with, None when the searcher proposed it."""
 
+    other_names = TRIAL_NAMES  # Optuna's trial.params, ... say what to write
     trial_id: int
     config: Mapping[str, Any]
     status: TrialStatus
@@ -281,13 +284,14 @@ class StudySummary(SettingsReader):
 
 
 @dataclass(frozen=True, eq=False)
-class StudyRecord(SettingsReader):
+class StudyRecord(SettingsReader, OtherNamesHint):
     """A whole study as it was when the record was taken: settings, state and every trial.
 
     Duck-compatible with the live :class:`~jupyter_hpo.study.Study` where tables, plots and
     the dashboard read it (``name``, ``metric``, ``mode``, ``trials``, ``best_trial``, ...).
     """
 
+    other_names = STUDY_NAMES  # Optuna's best_params, ... say what to write
     name: str
     metric: str
     direction: Direction

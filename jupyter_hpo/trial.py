@@ -11,6 +11,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError
+from .other_names import TRIAL_NAMES, OtherNamesHint
 from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
 from .terminal import TerminalText
 
@@ -48,13 +49,14 @@ class Decision(str, Enum):
 
 
 @dataclass(eq=False)
-class Trial(ReportsReader):
+class Trial(ReportsReader, OtherNamesHint):
     """One evaluation of one configuration, while it runs; ``freeze()`` gives its record.
 
     ``reports`` grows with every ``report()`` and ``report_times`` with it (seconds since the
     study started); the study changes them under its lock.
     """
 
+    other_names = TRIAL_NAMES  # Optuna's trial.suggest_float, ... say what to write
     trial_id: int
     config: dict[str, Any]
     status: TrialStatus = TrialStatus.RUNNING

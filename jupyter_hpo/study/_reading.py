@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StudyFailedError
+from ..other_names import STUDY_NAMES, OtherNamesHint
 from ..records import StudyRecord, StudyState, TrialRecord, status_counts
 
 if TYPE_CHECKING:
@@ -18,8 +19,10 @@ if TYPE_CHECKING:
 __all__ = ["StudyReading"]
 
 
-class StudyReading:
+class StudyReading(OtherNamesHint):
     """Reading a study (see the module docstring)."""
+
+    other_names = STUDY_NAMES  # Optuna's best_params, ... say what to write
 
     @property
     def state(self) -> StudyState:

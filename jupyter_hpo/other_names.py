@@ -1,0 +1,113 @@
+"""What other HPO libraries call the attributes of a study or a trial that are named otherwise
+here, so that ``study.best_params`` (Optuna), ``result_grid.get_best_result()`` (Ray Tune) or
+``scheduler.get_best_config()`` (AutoGluon) written out of habit says what to write instead of
+a bare ``AttributeError``; other misspellings name the nearest attribute."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, ClassVar
+
+#: name -> (the library that uses it, or "", what to write here)
+STUDY_NAMES: dict[str, tuple[str, str]] = {
+    "best_params": ("Optuna", "study.best_config"),
+    "best_trials": ("Optuna", "study.best_trial (one metric, one best trial)"),
+    "get_trials": ("Optuna", "study.trials"),
+    "n_trials": ("Optuna", "len(study.trials)"),
+    "optimize": ("Optuna", ("tune(fn, space, ...), which runs a study (a Study(...) runs with "
+                           ".run())")),
+    "enqueue_trial": ("Optuna", "study.enqueue(config)"),
+    "set_user_attr": ("Optuna", ("trial.set(key=value) inside the objective (attributes belong "
+                                "to trials here)")),
+    "user_attrs": ("Optuna", ("the user.<key> columns of study.trials_dataframe() (each trial's "
+                             "trial.user_attrs)")),
+    "best_trial_id": ("", "study.best_trial.trial_id"),
+    "get_best_result": ("Ray Tune", ("study.best_trial (and study.best_config, "
+                                    "study.best_value)")),
+    "get_dataframe": ("Ray Tune", "study.trials_dataframe()"),
+    "dataframe": ("Ray Tune", "study.trials_dataframe()"),
+    "results": ("Ray Tune", "study.trials"),
+    "results_df": ("Ray Tune", "study.trials_dataframe()"),
+    "best_result": ("Ray Tune", ("study.best_trial.reports[-1] (the best value: "
+                                "study.best_value)")),
+    "best_checkpoint": ("Ray Tune", ("study.best_trial.checkpoint (study.best_trial.restore() "
+                                    "loads it)")),
+    "get_best_config": ("AutoGluon", "study.best_config"),
+    "get_best_reward": ("AutoGluon", "study.best_value"),
+    "get_training_curves": ("AutoGluon", ("study.training_curves() (a table) or "
+                                         "study.plot('curves')")),
+    "training_history": ("AutoGluon", "study.training_curves()"),
+    "join_jobs": ("AutoGluon", "study.wait()"),
+    "best_params_": ("scikit-learn", "study.best_config"),
+    "best_score_": ("scikit-learn", "study.best_value"),
+    "cv_results_": ("scikit-learn", "study.trials_dataframe()"),
+    "best_estimator_": ("scikit-learn", ("the best trial's variables, which %%hpo puts into the "
+                                        "notebook (study.apply(); study.best_namespace)")),
+}
+
+_SUGGEST = ("Optuna", ("a domain in the space given to tune() (space={'lr': Real(1e-5, 1e-1, "
+                      "log=True)}, Int, Categorical) or marked in the %%hpo cell; the trial's "
+                      "value is config['lr']"))
+
+#: the same for a trial, its record and the ``trial`` a running objective gets
+TRIAL_NAMES: dict[str, tuple[str, str]] = {
+    "number": ("Optuna", "trial.trial_id"),
+    "params": ("Optuna", "trial.config"),
+    "state": ("Optuna", "trial.status"),
+    "value": ("Optuna", ("trial.best(metric, mode) (its best reported value) or "
+                        "trial.reports[-1] (its last report)")),
+    "values": ("Optuna", "trial.best(metric, mode) or trial.reports[-1]"),
+    "intermediate_values": ("Optuna", ("trial.reports (one dict per report(), with the "
+                                      "resource)")),
+    "datetime_start": ("Optuna", "trial.start_time (epoch seconds)"),
+    "datetime_complete": ("Optuna", "trial.end_time (epoch seconds)"),
+    "set_user_attr": ("Optuna", "trial.set(key=value)"),
+    "suggest_float": _SUGGEST,
+    "suggest_int": _SUGGEST,
+    "suggest_categorical": _SUGGEST,
+    "suggest_uniform": _SUGGEST,
+    "suggest_loguniform": _SUGGEST,
+    "suggest_discrete_uniform": _SUGGEST,
+    "should_prune": ("Optuna", ("nothing instead: report(...) raises TrialStopped when the "
+                               "scheduler stops the trial, which ends it there")),
+    "report": ("Optuna", ("report(epoch=step, <metric>=value), imported from jupyter_hpo or "
+                         "taken as a parameter: def fn(config, report)")),
+    "last_result": ("Ray Tune", "trial.reports[-1]"),
+    "metrics": ("Ray Tune", "trial.reports[-1]"),
+    "metrics_dataframe": ("Ray Tune", ("study.training_curves() (a row per report of every "
+                                      "trial)")),
+}
+
+
+def missing_attribute(obj: Any, name: str, names: dict[str, tuple[str, str]]
+                      ) -> AttributeError:
+    """The error for ``obj.name``: what to write when another library uses ``name``, else the
+    nearest public attribute, if one is close."""
+    message = f"{type(obj).__name__!r} object has no attribute {name!r}"
+    if not name.startswith("_"):
+        if name in names:
+            library, instead = names[name]
+            message += f" ({library}'s name): use {instead}" if library \
+                else f": use {instead}"
+        else:
+            public = [a for a in dir(obj) if not a.startswith("_")]
+            close = difflib.get_close_matches(name, public, n=1, cutoff=0.7)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+    error = AttributeError(message)
+    error.name = name  # Python's own "Did you mean" would repeat the hint (it needs obj too)
+    return error
+
+
+class OtherNamesHint:
+    """A mixin whose missing public attributes raise ``missing_attribute``'s error with the
+    names in ``other_names``."""
+
+    other_names: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # dunder probes (pickle, IPython's display) stay cheap
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if hasattr(type(self), name):  # a property that raised AttributeError: its own error
+            return object.__getattribute__(self, name)
+        raise missing_attribute(self, name, self.other_names)
