@@ -43,13 +43,13 @@ def jp_asyncio_loop():
     yield loop
     loop.close()
 
-SLOW_CELL = """%%hpo --name slow --trials 200 --workers 2 --seed 0
+SLOW_CELL = """%%hpo --name slow --trials 200 --workers 2 --seed 0 --metric loss
 import time
 x = Real(0, 1)
 act = Categorical("relu", "tanh")
 for epoch in range(1, 41):
     time.sleep(0.05)
-    report(epoch=epoch, loss=x / epoch)
+    report(epoch=epoch, loss=x / epoch, train_loss=x / (2 * epoch))
 """
 
 DASHBOARD_CELL = SLOW_CELL.replace("--name slow", "--name dashboard")
@@ -225,6 +225,25 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab):
     assert f"Trial {best.trial_id}" in detail.inner_text()
     assert detail.locator(".jp-hpo-reports tr").count() == len(best.reports) + 1
     assert best.config["act"] in detail.locator(".jp-hpo-config").inner_text()
+
+    # the learning curves of another reported value, picked above the chart
+    picker = view.locator("select.jp-hpo-curves-value")
+    assert picker.locator("option").all_inner_texts() == ["loss (the metric)", "train_loss"]
+    curves = view.locator(".jp-hpo-chart-curves canvas")
+    assert curves.get_attribute("aria-label") == "Learning curves"
+    picker.select_option("train_loss")
+    assert curves.get_attribute("aria-label") == (
+        "Learning curves of train_loss (black: the best trial by loss)")
+    box = curves.bounding_box()
+    curves_hover = view.locator(".jp-hpo-chart-curves .jp-hpo-chart-hover")
+    for fx in (0.2, 0.4, 0.6, 0.8):
+        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.7)
+        page.wait_for_timeout(200)
+        if curves_hover.text_content():
+            break
+    assert re.search(r"train_loss [\d.e-]+ at \d+", curves_hover.text_content())
+    picker.select_option("loss")
+    assert curves.get_attribute("aria-label") == "Learning curves"
 
     # hovering the history chart shows a trial and its configuration
     canvas = view.locator(".jp-hpo-chart-history canvas")

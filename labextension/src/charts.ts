@@ -97,10 +97,17 @@ abstract class StudyChart {
   protected abstract datasets(study: IStudy): ChartDataset<'line' | 'scatter', Point[]>[];
   protected abstract axes(study: IStudy): { x: string; y: string };
 
+  /** What the chart shows of `study`, in words: the canvas's accessible name. */
+  protected heading(study: IStudy): string {
+    return this.title;
+  }
+
   update(study: IStudy): void {
     this.trials = new Map(study.trials_detail.map(t => [t.trial_id, t]));
     const datasets = this.datasets(study);
     const axes = this.axes(study);
+    const heading = this.heading(study);
+    this._canvas.setAttribute('aria-label', heading);
     if (!this.chart) {
       this.chart = new Chart(this._canvas, {
         type: 'line',
@@ -161,14 +168,59 @@ abstract class StudyChart {
   }
 }
 
-/** Every trial's metric against the resource, coloured by status; the best trial in black. */
+/**
+ * Every trial's metric (or another reported value, picked above the chart) against the
+ * resource, coloured by status; the best trial by the metric in black.
+ */
 export class CurvesChart extends StudyChart {
+  private _picker = document.createElement('select');
+  private _picked: string | null = null; // the value the user picked; null: the metric
+  private _drawn = '';
+  private _study: IStudy | null = null;
+
   constructor() {
     super('Learning curves', 'jp-hpo-chart-curves');
+    this._picker.className = 'jp-mod-styled jp-hpo-curves-value';
+    this._picker.title = 'The reported value whose curves are drawn';
+    this._picker.setAttribute('aria-label', 'Reported value drawn');
+    this._picker.addEventListener('change', () => {
+      this._picked = this._picker.value;
+      if (this._study) {
+        this.update(this._study);
+      }
+    });
+    this.node.prepend(this._picker);
+  }
+
+  update(study: IStudy): void {
+    this._study = study;
+    const values = reportedValues(study);
+    this._drawn =
+      this._picked !== null && values.includes(this._picked) ? this._picked : study.metric;
+    const options = Array.from(this._picker.options).map(o => o.value);
+    if (options.join('\u0000') !== values.join('\u0000')) {
+      this._picker.replaceChildren(
+        ...values.map(value => {
+          const option = document.createElement('option');
+          option.value = value;
+          option.textContent = value === study.metric ? `${value} (the metric)` : value;
+          return option;
+        })
+      );
+    }
+    this._picker.value = this._drawn;
+    this._picker.hidden = values.length < 2;
+    super.update(study);
+  }
+
+  protected heading(study: IStudy): string {
+    return this._drawn === study.metric
+      ? this.title
+      : `${this.title} of ${this._drawn} (black: the best trial by ${study.metric})`;
   }
 
   protected axes(study: IStudy): { x: string; y: string } {
-    return { x: study.resource, y: study.metric };
+    return { x: study.resource, y: this._drawn };
   }
 
   protected datasets(study: IStudy): ChartDataset<'line', Point[]>[] {
@@ -176,7 +228,7 @@ export class CurvesChart extends StudyChart {
       const best = trial.trial_id === study.best_trial;
       const data: Point[] = [];
       trial.reports.forEach((report, i) => {
-        const y = metricOf(report, study.metric);
+        const y = metricOf(report, this._drawn);
         const resource = report[study.resource];
         const x = typeof resource === 'number' ? resource : i + 1;
         if (y !== null) {
@@ -200,8 +252,24 @@ export class CurvesChart extends StudyChart {
 
   protected tooltipLabel(item: TooltipItem<any>, metric: string): string {
     const point = item.raw as Point;
-    return `${metric} ${formatNumber(point.y)} at ${formatNumber(point.x)}`;
+    return `${this._drawn || metric} ${formatNumber(point.y)} at ${formatNumber(point.x)}`;
   }
+}
+
+/** The numeric values the study's trials reported besides the resource, the metric first. */
+function reportedValues(study: IStudy): string[] {
+  const keys = new Set<string>();
+  for (const trial of study.trials_detail) {
+    for (const report of trial.reports) {
+      for (const [key, value] of Object.entries(report)) {
+        if (key !== study.resource && typeof value === 'number' && Number.isFinite(value)) {
+          keys.add(key);
+        }
+      }
+    }
+  }
+  keys.delete(study.metric);
+  return [study.metric, ...[...keys].sort()];
 }
 
 /** Each trial's best value against its number, coloured by status, and the best so far. */
