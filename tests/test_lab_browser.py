@@ -234,29 +234,27 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab):
     picker.select_option("train_loss")
     assert curves.get_attribute("aria-label") == (
         "Learning curves of train_loss (black: the best trial by loss)")
-    box = curves.bounding_box()
-    curves_hover = view.locator(".jp-hpo-chart-curves .jp-hpo-chart-hover")
-    for fx in (0.2, 0.4, 0.6, 0.8):
-        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.7)
-        page.wait_for_timeout(200)
-        if curves_hover.text_content():
-            break
-    assert re.search(r"train_loss [\d.e-]+ at \d+", curves_hover.text_content())
+    assert re.search(r"train_loss [\d.e-]+ at \d+", hover_text(page, view, "curves", 0.7))
     picker.select_option("loss")
     assert curves.get_attribute("aria-label") == "Learning curves"
 
     # hovering the history chart shows a trial and its configuration
-    canvas = view.locator(".jp-hpo-chart-history canvas")
-    box = canvas.bounding_box()
-    hover = view.locator(".jp-hpo-chart-history .jp-hpo-chart-hover")
-    for fx in (0.3, 0.5, 0.7, 0.9):
-        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5)
+    text = hover_text(page, view, "history", 0.5)
+    assert re.search(r"trial \d+ \((completed|cancelled)\)", text)
+    assert "x = " in text and "act = " in text
+
+
+def hover_text(page, view, chart: str, height: float) -> str:
+    """What a chart of the study view says about the point under the mouse, moved across
+    the chart at ``height`` (a fraction of it, from the top) until it says something."""
+    box = view.locator(f".jp-hpo-chart-{chart} canvas").bounding_box()
+    hover = view.locator(f".jp-hpo-chart-{chart} .jp-hpo-chart-hover")
+    for fx in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * height)
         page.wait_for_timeout(200)
         if hover.text_content():
             break
-    text = hover.text_content()
-    assert re.search(r"trial \d+ \((completed|cancelled)\)", text)
-    assert "x = " in text and "act = " in text
+    return hover.text_content()
 
 
 def test_a_background_study_of_another_kernel_is_listed_and_stopped(lab):
