@@ -198,3 +198,35 @@ def test_a_wide_space_fits_and_predicts_as_a_small_one_does():
     expected = gp.kernel.diag(test) - np.einsum("ij,ji->i", k_star, np.linalg.solve(k, k_star.T))
     np.testing.assert_allclose(variance, np.maximum(expected, 1e-12), rtol=1e-5, atol=1e-8)
     assert np.corrcoef(gp.fitted_mean(), y)[0, 1] > 0.9  # the fit learnt the signal
+
+
+def test_predictions_reuse_the_scaled_inputs_only_while_data_and_hyperparameters_stand():
+    """The training inputs scaled by the lengthscales are kept between predictions; a refit
+    (new hyperparameters) or new data computes them again, so every prediction has the bits
+    of a fresh model's."""
+    from jupyter_hpo.searchers._gp import Kernel
+
+    rng = np.random.default_rng(3)
+    x, test = rng.random((40, 3)), rng.random((25, 3))
+    y = np.sin(5 * x[:, 0]) + x[:, 1]
+    gp = GaussianProcess(Kernel("matern52", 3, False))
+
+    def fresh_posterior() -> list[np.ndarray]:
+        other = GaussianProcess(Kernel("matern52", 3, False))
+        other.kernel.theta = gp.kernel.theta.copy()
+        other.condition(gp.x, gp.y)
+        return [a.copy() for a in other.posterior(test)]
+
+    gp.condition(x, y)
+    first = [a.copy() for a in gp.posterior(test)]
+    kept = gp._scaled_inputs()
+    assert all(np.array_equal(a, b) for a, b in zip(first, fresh_posterior()))
+    gp.posterior(test)
+    assert gp._scaled_inputs() is kept  # the same data and hyperparameters: reused
+    gp.fit(x, y, rng)  # new hyperparameters
+    assert gp._scaled_inputs() is not kept
+    assert all(np.array_equal(a, b) for a, b in zip(gp.posterior(test), fresh_posterior()))
+    kept = gp._scaled_inputs()
+    gp.condition(x[:30], y[:30])  # new data
+    assert gp._scaled_inputs() is not kept
+    assert all(np.array_equal(a, b) for a, b in zip(gp.posterior(test), fresh_posterior()))

@@ -147,6 +147,10 @@ class BayesOptSearcher(Searcher):
                     self._ints.append((column, domain))
                 column += 1
         self._width = column
+        # the numeric columns as a slice where they are contiguous (a view, not a copy)
+        self._numeric_columns: slice | list[int] = self._numeric if not self._numeric or \
+            self._numeric != list(range(self._numeric[0], self._numeric[-1] + 1)) \
+            else slice(self._numeric[0], self._numeric[-1] + 1)
         # (trial_id, rung level or None) -> (encoded config, value to minimise)
         self.data: dict[tuple[int, float | None], tuple[np.ndarray, float]] = {}
         self._observed: set[tuple[Any, ...]] = set()  # keys of the configurations in data
@@ -444,17 +448,18 @@ class BayesOptSearcher(Searcher):
         steps = np.full(len(points), 0.1)
         d = len(self._numeric)
         moves = np.tile(np.concatenate([np.eye(d), -np.eye(d)]), (len(points), 1))
+        numeric, starts_at = self._numeric_columns, np.arange(len(points))
         for _ in range(_REFINE_ROUNDS):
             trial = np.repeat(points, 2 * d, axis=0)
-            trial[:, self._numeric] += moves * np.repeat(steps, 2 * d)[:, None]
+            trial[:, numeric] += moves * np.repeat(steps, 2 * d)[:, None]
             trial = self._snap(trial)
             gains = self._ei(gp, trial, level, incumbent).reshape(len(points), 2 * d)
             best = np.argmax(gains, axis=1)
-            for i, j in enumerate(best):
-                if gains[i, j] > values[i]:
-                    points[i], values[i] = trial[i * 2 * d + j], gains[i, j]
-                else:
-                    steps[i] /= 2
+            gain = gains[starts_at, best]
+            better = gain > values  # each start moves to its best step, or halves its step
+            points[better], values[better] = trial[starts_at[better] * 2 * d + best[better]], \
+                gain[better]
+            steps[~better] /= 2
         return points
 
     def _snap(self, encoded: np.ndarray) -> np.ndarray:
@@ -463,7 +468,8 @@ class BayesOptSearcher(Searcher):
         if self.space.conditional:
             return np.array([self._encode(self._decode(row, self.rng)) for row in encoded])
         if self._numeric:
-            encoded[:, self._numeric] = np.clip(encoded[:, self._numeric], 0.0, 1.0)
+            numeric = self._numeric_columns
+            encoded[:, numeric] = np.clip(encoded[:, numeric], 0.0, 1.0)
         for column, domain in self._ints:
             if column not in self._tables:
                 self._tables[column] = snap_table(domain, _SNAP_TABLE)

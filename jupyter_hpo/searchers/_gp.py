@@ -43,23 +43,34 @@ class Scratch:
         return flat[:size].reshape(shape)
 
 
+def scaled_rows(x: np.ndarray, lengthscales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x / lengthscales`` and its rows' squared norms: what ``matern52`` computes of its
+    ``b``, kept by a caller that predicts many times against the same training inputs."""
+    scaled = x / lengthscales
+    return scaled, np.einsum("ij,ij->i", scaled, scaled)
+
+
 def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
-             grad: bool = False, scratch: Scratch | None = None
+             grad: bool = False, scratch: Scratch | None = None,
+             scaled_b: tuple[np.ndarray, np.ndarray] | None = None
              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Matérn-5/2 correlation with one lengthscale per column (ARD); with ``grad`` (for
     ``a`` = ``b``) also dk/d(r^2) and the scaled inputs ``a / lengthscales`` that
     ``ard_contract`` takes. With ``scratch`` the results live in its work arrays (slots "r"
-    and "k"; with ``grad`` "gr", "gk" and "ge"), valid until the next call that uses them."""
+    and "k"; with ``grad`` "gr", "gk" and "ge"), valid until the next call that uses them.
+    ``scaled_b`` is ``scaled_rows(b, lengthscales)`` when the caller keeps it (the same
+    bits)."""
     shape = (len(a), len(b))
     slots = ("gr", "gk") if grad else ("r", "k")
     r, k = (np.empty(shape) for _ in slots) if scratch is None \
         else (scratch.array(slot, shape) for slot in slots)
     # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
-    sa, sb = a / lengthscales, b / lengthscales
+    sa = a / lengthscales
+    sb, b_norms = scaled_rows(b, lengthscales) if scaled_b is None else scaled_b
     product(sa, sb.T, out=r)
     r *= -2.0
     r += np.einsum("ij,ij->i", sa, sa)[:, None]
-    r += np.einsum("ij,ij->i", sb, sb)[None, :]
+    r += b_norms[None, :]
     np.maximum(r, 0.0, out=r)
     if grad:
         np.fill_diagonal(r, 0.0)
@@ -208,12 +219,14 @@ class Kernel:
                  ) -> np.ndarray:
         return self._evaluate(a, b, theta)
 
-    def cross(self, a: np.ndarray, b: np.ndarray, scratch: Scratch) -> np.ndarray:
+    def cross(self, a: np.ndarray, b: np.ndarray, scratch: Scratch,
+              scaled_b: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """k(a, b) with the current hyperparameters, in ``scratch`` for the plain Matérn
-        kernel (the one prediction at many candidates uses most)."""
+        kernel (the one prediction at many candidates uses most; ``scaled_b`` as for
+        ``matern52``)."""
         if self.kind != "matern52":
             return self._evaluate(a, b, None)
-        k = matern52(a, b, self.part("lengthscales"), scratch=scratch)[0]
+        k = matern52(a, b, self.part("lengthscales"), scratch=scratch, scaled_b=scaled_b)[0]
         k *= self.part("signal")[0]
         return k
 
@@ -396,6 +409,8 @@ class GaussianProcess:
         self.y = np.zeros(0)
         self.scratch = Scratch()
         self._upper_mask = np.zeros((0, 0), dtype=bool)
+        # (theta, x, scaled_rows(x, lengthscales)) of the last prediction
+        self._scaled: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None
 
     def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
             restarts: int = 0, subset: np.ndarray | None = None) -> None:
@@ -476,12 +491,24 @@ class GaussianProcess:
         """Posterior mean and variance (of the latent function) at ``x``, and
         ``L^-1 K(X, x)``, which rank-1 updates of the posterior at ``x`` reuse; it lives in
         the work arrays, valid until the next prediction (copy what is kept)."""
-        cross = self.kernel.cross(x, self.x, self.scratch)
+        cross = self.kernel.cross(x, self.x, self.scratch, self._scaled_inputs())
         mean = product(cross, self.alpha)
         factors = solve_lower(self.factor, cross.T, overwrite_b=True)
         variance = np.maximum(self.kernel.diag(x) - np.einsum("ij,ij->j", factors, factors),
                               1e-12)
         return mean, variance, factors
+
+    def _scaled_inputs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The training inputs scaled by the plain Matérn kernel's lengthscales (see
+        ``scaled_rows``), computed once per data and hyperparameters, not per prediction."""
+        kernel = self.kernel
+        if kernel.kind != "matern52":
+            return None
+        if self._scaled is None or self._scaled[0] is not kernel.theta \
+                or self._scaled[1] is not self.x:
+            self._scaled = (kernel.theta, self.x,
+                            scaled_rows(self.x, kernel.part("lengthscales")))
+        return self._scaled[2]
 
     def fantasised(self, x: np.ndarray) -> GaussianProcess:
         """A copy also conditioned on ``x`` observed at its posterior mean (kriging believer):
