@@ -457,8 +457,8 @@ class BayesOptSearcher(Searcher):
             best = np.argmax(gains, axis=1)
             gain = gains[starts_at, best]
             better = gain > values  # each start moves to its best step, or halves its step
-            points[better], values[better] = trial[starts_at[better] * 2 * d + best[better]], \
-                gain[better]
+            points[better] = trial[starts_at[better] * 2 * d + best[better]]
+            values[better] = gain[better]
             steps[~better] /= 2
         return points
 
