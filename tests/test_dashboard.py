@@ -711,6 +711,44 @@ def test_one_result_per_trial_is_drawn_against_the_trial_number():
     assert best_so_far == sorted(best_so_far) and best_so_far[-1] == study.best_value
 
 
+def two_values(config):
+    for epoch in range(1, 10):
+        report(epoch=epoch, acc=1 - 1.8 ** -(config["q"] * epoch), train_loss=config["q"] / epoch,
+               note="text")
+
+
+def test_the_curves_menu_draws_another_reported_value_and_the_summary_the_metric():
+    study = make_study(two_values, trials=8)
+    dashboard = Dashboard(study)
+    run_with(dashboard, study)
+    menu = dashboard.curve_values
+    assert menu.options == ("acc", "train_loss") and menu.value == "acc"  # numbers only
+    assert menu.layout.display is None  # shown: there is a choice
+    metric_png = bytes(dashboard.curves.value)
+    menu.value = "train_loss"  # as a click in the frontend does
+    assert bytes(dashboard.curves.value) != metric_png
+    axes = curves_module.curves_figure(dashboard.digest).axes[0]
+    assert axes.get_ylabel() == "train_loss"
+    best = study.best_trial
+    line = {ln.get_gid(): ln for ln in axes.get_lines()}[f"trial-{best.trial_id}"]
+    assert list(line.get_ydata()) == [r["train_loss"] for r in best.reports]
+    assert line.get_label() == f"best by acc: trial {best.trial_id}"
+    with capture_output() as captured:  # a saved notebook keeps the metric's curves
+        dashboard.show_summary()
+    image = captured.outputs[0].data["image/png"]
+    assert base64.b64decode(image) == curves_module.curves_png(study)
+    menu.value = "acc"
+    assert bytes(dashboard.curves.value) == metric_png
+
+
+def test_the_curves_menu_is_hidden_without_a_choice():
+    one = make_study(trials=4)
+    dashboard = Dashboard(one)
+    run_with(dashboard, one)
+    assert dashboard.curve_values.options == ("acc",)
+    assert dashboard.curve_values.layout.display == "none"
+
+
 def test_trial_output_and_tracebacks_are_viewable_per_trial():
     def noisy(config):
         print(f"hello from q={config['q']:.3f}")

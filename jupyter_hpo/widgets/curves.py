@@ -85,7 +85,8 @@ def load_matplotlib() -> tuple[Any, Any]:
 
 
 def curves_figure(source: Any, width: float = 7.0, height: float = 3.2, dpi: int = 80) -> Any:
-    """Learning curves (a matplotlib Figure): running in colour, stopped dashed grey, failed
+    """Learning curves (a matplotlib Figure) of the digest's drawn value (the metric unless
+    the dashboard's menu chose another): running in colour, stopped dashed grey, failed
     dotted red, cancelled dash-dot amber, the incumbent bold black."""
     Figure, FigureCanvasAgg = load_matplotlib()
     digest = digest_of(source)
@@ -94,9 +95,10 @@ def curves_figure(source: Any, width: float = 7.0, height: float = 3.2, dpi: int
     axes = figure.add_subplot()
     if digest.max_reports <= 1:
         _plot_values_by_trial(axes, digest)
+        axes.set_ylabel(digest.metric)
     else:
         _plot_curves(axes, digest)
-    axes.set_ylabel(digest.metric)
+        axes.set_ylabel(digest.drawn)
     axes.grid(alpha=0.3)
     figure.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.16)
     return figure
@@ -110,9 +112,10 @@ def _plot_curves(axes: Any, digest: StudyDigest) -> None:
         if not xs:
             continue
         if best is not None and trial.trial_id == best.trial_id:
+            by = "" if digest.drawn == digest.metric else f" by {digest.metric}"
             axes.plot(xs, ys, color="black", linewidth=2.4, gid=f"trial-{trial.trial_id}",
                       marker="o" if len(xs) == 1 else None,
-                      label=f"best: trial {trial.trial_id}")
+                      label=f"best{by}: trial {trial.trial_id}")
             axes.legend(loc="best", fontsize=8)
             continue
         style = _LINE_STYLES.get(trial.status.value,

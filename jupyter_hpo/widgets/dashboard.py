@@ -40,8 +40,9 @@ _SORT_OPTIONS = [("best metric", "metric"), ("trial id", "trial"), ("duration", 
 _PICKED = 100  # trials listed at most in each trial picker
 # When two updates have waited equally long, the first of these goes first.
 _PRIORITY = ("error", "header", "status", "progress", "problems", "stop_study", "stop_trial",
-             "trial_picker", "incumbent", "curves", "table", "output_picker", "output_view")
-_PICKERS = ("trial_picker", "output_picker")
+             "trial_picker", "incumbent", "curves", "curve_values", "table", "output_picker",
+             "output_view")
+_PICKERS = ("trial_picker", "output_picker", "curve_values")
 _BUTTONS = ("stop_study", "stop_trial")
 
 
@@ -85,6 +86,7 @@ class Dashboard:
         self._fallback_text = ""
         self._display_id: str | None = None
         self._refresher: threading.Thread | None = None
+        self._listing_values = False  # the curves' menu is being given its options
         self.digest.update(study.snapshot())
         self._header_text = header if callable(header) else (lambda: header)
         self._build()
@@ -106,6 +108,10 @@ class Dashboard:
         self.error = w.HTML(initial("error"))
         self.warnings = w.HTML(initial("problems"))
         self.curves = w.Image(format="png", layout=w.Layout(max_width="640px"))
+        values = initial("curve_values")
+        self.curve_values = w.Dropdown(  # another reported value's curves (train_loss, ...)
+            options=values, value=self.digest.metric, description="curves of",
+            layout=w.Layout(width="240px", display=None if len(values) > 1 else "none"))
         self.incumbent = w.HTML(initial("incumbent"))
         self.sort_by = w.Dropdown(options=_SORT_OPTIONS, value="metric", description="sort by",
                                   layout=w.Layout(width="220px"))
@@ -136,6 +142,7 @@ class Dashboard:
         self.stop_trial_button.on_click(lambda _: self.stop_trial())
         self.apply_button.on_click(lambda _: self.apply_best())
         self.sort_by.observe(lambda _: self._redraw("table"), names="value")
+        self.curve_values.observe(lambda change: self._draw_value(change["new"]), names="value")
         self.output_picker.observe(lambda _: self._redraw("output_view"), names="value")
         self.outputs.observe(lambda _: self._redraw("output_view"), names="selected_index")
 
@@ -143,7 +150,8 @@ class Dashboard:
                           self.apply_button, self.message])
         self.widget = w.VBox([
             self.header, w.HBox([self.progress, self.status]), self.error, self.warnings,
-            buttons, w.HBox([self.curves, self.incumbent]), self.sort_by, self.table,
+            buttons, w.HBox([w.VBox([self.curve_values, self.curves]), self.incumbent]),
+            self.sort_by, self.table,
             self.outputs,
         ])
 
@@ -228,6 +236,15 @@ class Dashboard:
             self.problem_count += 1
             del self.problems[:-render.PROBLEMS_SHOWN]
 
+    def _draw_value(self, value: str | None) -> None:
+        """The user picked the reported value whose curves are drawn: draw them now."""
+        if value is None or self._listing_values:
+            return
+        with self._lock:
+            self.digest.set_drawn(value)
+            self._curves_due = float("-inf")
+            self._redraw("curves")
+
     def _redraw(self, slot: str) -> None:
         """A user asked for ``slot`` (a new sort order, another trial's output): now."""
         with self._lock:
@@ -296,6 +313,16 @@ class Dashboard:
         if slot == "progress":
             with widget.hold_sync():  # one message
                 widget.value, widget.bar_style = value
+        elif slot == "curve_values":
+            self._listing_values = True  # the menu's own changes are no user's choice
+            try:
+                with widget.hold_sync():  # one message; shown once there is a choice
+                    picked = widget.value
+                    widget.options = value
+                    widget.value = picked if picked in value else self.digest.metric
+                    widget.layout.display = None if len(value) > 1 else "none"
+            finally:
+                self._listing_values = False
         elif slot in _PICKERS:
             with widget.hold_sync():  # one message; the choice is kept only if still listed
                 picked = widget.value
@@ -325,6 +352,9 @@ class Dashboard:
             "problems": ("warnings", render.problems_html(self.problems, self.problem_count)),
             "incumbent": ("incumbent", render.incumbent_html(digest)),
             "trial_picker": ("trial_picker", tuple(running)),
+            # curves of another reported value: only where trials report more than once
+            "curve_values": ("curve_values", digest.values if digest.max_reports > 1
+                             else (digest.metric,)),
             "stop_study": ("stop_study_button", self._finished or not self.live),
             "stop_trial": ("stop_trial_button", not running or self._finished
                            or not self.live),
@@ -400,6 +430,7 @@ class Dashboard:
     def show_summary(self) -> None:
         """Display a static summary (PNG of the curves, HTML table, text) that a saved
         notebook keeps without a kernel; it reuses the final drawing."""
+        self.digest.set_drawn(self.digest.metric)  # a saved notebook shows the metric's
         png = self._png if self._drawn == _curves_signature(self.digest) else None
         for bundle in summary_bundles(self.digest, png=png):
             display(bundle, raw=True)
@@ -420,6 +451,6 @@ def _curves_signature(digest: StudyDigest) -> tuple:
     """Changes whenever the curves would be drawn differently."""
     record = digest.record
     best = render.best_trial(record)
-    return (digest.total, sum(digest.finished_counts.values()),
+    return (digest.drawn, digest.total, sum(digest.finished_counts.values()),
             None if best is None else (best.trial_id, len(best.reports)),
             tuple((t.trial_id, len(t.reports), t.status.value) for t in digest.unfinished))

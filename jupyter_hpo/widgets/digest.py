@@ -75,6 +75,8 @@ class StudyDigest:
 
     def __init__(self, metric: str, direction: Direction | str, resource: str) -> None:
         self.metric, self.resource = metric, resource
+        self.drawn = metric  # the reported value the curves show (``set_drawn``)
+        self._values: dict[str, None] = {metric: None}  # numeric reported keys, in order seen
         self.direction = Direction.of(direction)
         self.record: StudyRecord | None = None
         self.finished_counts: Counter[str] = Counter()
@@ -121,12 +123,17 @@ class StudyDigest:
         and the number of reports."""
         best = None
         reports = trial.reports
+        known = self._values
         for values in reports[start:] if start else reports:
             value = finite_number(values.get(self.metric))
             if value is not None and self.direction.better(value, best):
                 best = value
             if not self.has_resource and self.resource in values:
                 self.has_resource = True
+            for key, reported in values.items():
+                if key not in known and key != self.resource \
+                        and finite_number(reported) is not None:
+                    known[key] = None
         self.max_reports = max(self.max_reports, len(reports))
         if trial.resources != "cpu":
             self.shows_device = True
@@ -189,14 +196,27 @@ class StudyDigest:
         return [-neg_id for _, neg_id in heapq.nlargest(k, self._longest)]
 
     # ---------------------------------------------------------------- curves
+    @property
+    def values(self) -> tuple[str, ...]:
+        """The numbers the trials reported besides the resource: the metric, then the others
+        (``train_loss`` beside ``val_loss``) in the order they first came."""
+        return tuple(self._values)
+
+    def set_drawn(self, value: str) -> None:
+        """Draw the curves of another reported value (the metric's again with ``metric``)."""
+        if value != self.drawn:
+            self.drawn = value
+            self._curves.clear()
+
     def curve(self, trial: TrialRecord) -> tuple[list[float], list[float]]:
-        """The trial's points: the resource (else the report number) and the metric value;
-        read incrementally, kept only for trials passed to ``keep_curves``."""
+        """The trial's points: the resource (else the report number) and the value drawn (the
+        metric unless ``set_drawn`` chose another); read incrementally, kept only for trials
+        passed to ``keep_curves``."""
         state = self._curves.setdefault(trial.trial_id, _Curve())
         reports = trial.reports
         for number in range(state.seen, len(reports)):
             values = reports[number]
-            y = finite_number(values.get(self.metric))
+            y = finite_number(values.get(self.drawn))
             if y is None:
                 continue
             x = finite_number(values.get(self.resource, number + 1))
