@@ -410,6 +410,15 @@ def test_the_cell_dashboards_stop_button_works_while_the_cell_runs(lab):
                "two trials started")
     prompt = cell.locator(".jp-InputArea-prompt")
     assert prompt.inner_text().strip() == "[*]:"  # the cell is still running
+    # the curves of another reported value, picked while the cell runs
+    menu = cell.locator(".widget-dropdown", has_text="curves of").locator("select")
+    menu.wait_for(state="visible", timeout=60_000)
+    image = cell.locator(".widget-image").first
+    before = image.get_attribute("src")
+    menu.select_option("train_loss")
+    wait_until(lambda: image.get_attribute("src") != before, 30, "the curves redrawn")
+    if os.environ.get("JUPYTER_HPO_DASHBOARD_SHOT"):
+        cell.screenshot(path=os.environ["JUPYTER_HPO_DASHBOARD_SHOT"])
     stop.click()
     wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 60,
                "the cell ending")
