@@ -273,15 +273,22 @@ def _curves(study: Study, ax: Any, metric: str) -> None:
     ax.legend(handles=handles, fontsize=8)
 
 
-def _check_reported(study: Study, curves: Any, metric: str) -> None:
-    """A ``metric`` that the study's trials never reported: say which values they did."""
-    if metric in curves and metric not in ("trial_id", "time"):
-        return
+def _check_reported(study: Study, curves: Any, metric: Any) -> None:
+    """A ``metric`` that the study's trials never reported (or the resource, the x axis): say
+    which values they did."""
     reported = [c for c in curves.columns if c not in ("trial_id", "time", study.resource)]
+    if metric in reported:
+        return
+    listed = f"its trials reported {', '.join(reported) or 'nothing yet'}"
+    if not isinstance(metric, str):
+        raise TypeError(f"metric is {metric!r}, but must be the name of a reported value: "
+                         f"{listed}")
+    if metric == study.resource:
+        raise ValueError(f"{metric!r} is the resource, the curves' x axis, not a value to "
+                         f"draw: {listed}")
     close = difflib.get_close_matches(metric, reported, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"study {study.name!r} has no reports of {metric!r}: its trials "
-                     f"reported {', '.join(reported) or 'nothing yet'}{hint}")
+    raise ValueError(f"study {study.name!r} has no reports of {metric!r}: {listed}{hint}")
 
 
 def _parallel(study: Study, ax: Any) -> None:

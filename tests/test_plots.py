@@ -246,6 +246,10 @@ def test_bad_requests_are_clear_errors(study, tmp_path):
     with pytest.raises(ValueError, match="has no reports of 'train_los': its trials reported "
                                          "loss, train_loss; did you mean 'train_loss'"):
         study.plot("curves", metric="train_los")
+    with pytest.raises(ValueError, match="'epoch' is the resource, the curves' x axis"):
+        study.plot("curves", metric="epoch")
+    with pytest.raises(TypeError, match="metric is 3, but must be the name of a reported"):
+        study.plot("curves", metric=3)
     with pytest.raises(ValueError, match=r"two different hyperparameters of the study "
                                          r"\(x, noise, units, act\)"):
         study.plot("contour", params=("x", "depth"))
