@@ -230,3 +230,23 @@ def test_predictions_reuse_the_scaled_inputs_only_while_data_and_hyperparameters
     gp.condition(x[:30], y[:30])  # new data
     assert gp._scaled_inputs() is not kept
     assert all(np.array_equal(a, b) for a, b in zip(gp.posterior(test), fresh_posterior()))
+
+
+def test_reports_between_rung_levels_return_before_the_inbox():
+    """Most reports of a running trial fall between rung levels: they teach the model nothing
+    and return at once, without queueing behind a proposal that holds the searcher; a report
+    that reaches the next level is queued and applied when the proposal ends."""
+    searcher = _observed(6)
+    config = mixed_space().sample(np.random.default_rng(9))
+    searcher.observe(99, config, {"epoch": 1, "loss": 0.5})  # rung 1: next level is 3
+    assert (99, 1.0) in searcher.data
+    searcher._lock.acquire()  # a proposal running in another thread
+    try:
+        searcher.observe(99, config, {"epoch": 2, "loss": 0.4})  # below rung 3
+        assert not searcher._inbox
+        searcher.observe(99, config, {"epoch": 3, "loss": 0.3})  # rung 3: queued
+        assert len(searcher._inbox) == 1 and (99, 3.0) not in searcher.data
+    finally:
+        searcher._lock.release()
+    searcher.observe(99, config, {"epoch": 4, "loss": 0.2})  # drains the queue on the way
+    assert (99, 3.0) in searcher.data and not searcher._inbox

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from ..records import finite_number
 from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
 from ._bayesopt_parts import expected_improvement, snap_table, summary_rows
@@ -173,6 +174,19 @@ class BayesOptSearcher(Searcher):
     # ------------------------------------------------------------------ observing
     def describe(self) -> str:
         return f"bayesopt search ({self.kernel_name})"
+
+    def observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
+                final: bool = False) -> None:
+        """Learn from a report; most reports of a running trial fall between rung levels (or
+        come without Hyperband) and teach nothing, so they return before the inbox. Levels only
+        grow, so a level read without the lock is never above the one ``_observe`` checks."""
+        if not final:
+            if self.resource is None:
+                return
+            r = finite_number(result.get(self.resource))
+            if r is None or r < self._next_level.get(trial_id, -math.inf):
+                return
+        super().observe(trial_id, config, result, final)
 
     def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
                  final: bool) -> None:
