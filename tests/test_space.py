@@ -618,3 +618,22 @@ def test_contains():
     assert Int(1, 3).contains(2) and not Int(1, 3).contains(2.0) and not Int(0, 3).contains(True)
     assert Categorical("a").contains("a") and not Categorical("a").contains("b")
     assert Bool().contains(True)
+
+
+# --- how many configurations a space has -----------------------------------------------------
+@pytest.mark.parametrize("domains, size", [
+    ({"a": Categorical("x", "y"), "b": Bool()}, 4),
+    ({"a": Categorical("x", "y"), "n": Int(1, 5)}, 10),
+    ({"n": Int(1, 64, log=True)}, 64),
+    ({"n": Int(2, 64, step=2), "r": Real(0.0, 1.0, step=0.25)}, 32 * 5),
+    ({"arch": Categorical("mlp", "cnn"), "k": Categorical(3, 5, when="arch == 'cnn'")}, 3),
+    ({"a": Categorical("x", "y"), "r": Real(0.0, 1.0)}, None),  # continuous
+    ({"n": Int(0, 10**9)}, None),  # more values than the limit
+])
+def test_a_space_counts_its_configurations_when_it_has_finitely_many(domains, size):
+    space = Space(domains)
+    assert space.size() == size
+    if size is not None and size <= 200:  # the count is what sampling can reach
+        rng = np.random.default_rng(0)
+        seen = {tuple(sorted(space.sample(rng).items())) for _ in range(4000)}
+        assert len(seen) == size

@@ -772,3 +772,25 @@ def test_thread_pool_reuses_threads_for_sequential_trials():
                  mode="max", trials=30, workers=1, seed=0)
     assert len(study.trials) == 30
     assert len(study.executor._threads) == 1
+
+
+def test_a_space_smaller_than_the_budget_says_its_configurations_will_run_again(capsys):
+    space = {"opt": Categorical("adam", "sgd"), "act": Categorical("relu", "tanh")}
+    study = tune(lambda c: len(c["opt"]), space, metric="loss", trials=6, searcher="random",
+                 seed=0)
+    note = ("jupyter_hpo: the space has only 4 configurations and the study runs 6 trials: the "
+            "random searcher will run some of them more than once (--searcher grid, "
+            "searcher='grid', runs each once)")
+    assert note in capsys.readouterr().out
+    configs = [tuple(sorted(t.config.items())) for t in study.trials]
+    assert len(configs) == 6 and len(set(configs)) <= 4  # what the note warned of
+    timed = Study(FunctionObjective(lambda c: 1.0, "loss"), Space(space), metric="loss",
+                  time_limit=1.0)
+    assert timed.notes == [note.replace("jupyter_hpo: ", "").replace(
+        "runs 6 trials", "runs trials until its time limit").replace("random", "auto")]
+    for quiet in ({"trials": 4}, {"trials": 20, "searcher": "grid"},
+                  {"trials": 20, "space": {**space, "lr": Real(0.1, 1.0)}}):
+        options = {"trials": 20, **quiet}
+        other = Study(FunctionObjective(lambda c: 1.0, "loss"),
+                      Space(options.pop("space", space)), metric="loss", **options)
+        assert not any("configuration" in n for n in other.notes), quiet

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SpaceError
 from ._conditions import Condition
-from ._domains import Categorical, Domain
+from ._domains import Categorical, Domain, Int
 
 if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
     import numpy as np
@@ -189,6 +189,15 @@ class Space(Mapping[str, Domain]):
         for i in range(len(index)):
             yield index[i]
 
+    def size(self, limit: int = 100_000) -> int | None:
+        """How many distinct configurations the space has (active combinations only), when
+        every domain has finitely many values, at most ``limit`` each; None otherwise."""
+        for domain in self._domains.values():
+            count = _value_count(domain)
+            if count is None or count > limit:
+                return None
+        return self.grid_size(limit)
+
     def grid_size(self, points: int = 5) -> int:
         if not self.conditions:
             return math.prod(len(d.grid(points)) for d in self._domains.values())
@@ -316,3 +325,14 @@ def _can_hold(condition: Condition, domains: Mapping[str, Domain]) -> bool:
         if condition.holds(dict(zip(names, probe))):
             return True
     return False
+
+
+def _value_count(domain: Domain) -> int | None:
+    """How many values ``domain`` takes; None for a continuous one."""
+    if isinstance(domain, Categorical):
+        return len(domain.choices)
+    if getattr(domain, "stepped", False):
+        return domain.step_count  # type: ignore[attr-defined]
+    if isinstance(domain, Int):
+        return domain.hi - domain.lo + 1
+    return None

@@ -121,6 +121,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             """What the study said while it was set up (a warm start's summary, ...)."""
             slots = options.slots_note(executor)
             self.notes += [slots] if slots else []
+            self.notes += _repeats_note(self.space, options)
             points, note = points_to_queue(self.space, options.points_to_evaluate, stored)
             self.notes += [note] if note else []
             if self.storage is not None:
@@ -299,6 +300,25 @@ def _as_objective(objective: Any, metric: str) -> Any:
         return FunctionObjective(objective, metric)
     raise TypeError(f"the objective is {objective!r}, but must be a function taking the "
                     f"configuration, e.g. def train(config): ..., or an objective object")
+
+
+def _repeats_note(space: Space, options: StudyOptions) -> list[str]:
+    """A note when the space has fewer configurations than the study will run (only
+    categorical and integer hyperparameters, say): every searcher but grid then runs some of
+    them again, which a user may not expect of the budget."""
+    if options.searcher == "grid":
+        return []
+    size = space.size()
+    if size is None or (options.trials is not None and size >= options.trials):
+        return []
+    runs = f"{options.trials} trials" if options.trials is not None \
+        else "trials until its time limit"
+    searcher = options.searcher if isinstance(options.searcher, str) \
+        else type(options.searcher).__name__
+    plural = "" if size == 1 else "s"
+    return [(f"the space has only {size} configuration{plural} and the study runs {runs}: the "
+            f"{searcher} searcher will run some of them more than once (--searcher grid, "
+            f"searcher='grid', runs each once)")]
 
 
 def _nothing_left_to_run(name: str, controller: Controller, budget: int | None) -> list[str]:
