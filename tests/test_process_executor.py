@@ -264,6 +264,24 @@ def test_cell_objective_ships_only_the_variables_it_reads():
         assert trial.reports[-1] == {"loss": 2.0 * trial.config["x"]}
 
 
+def test_display_in_a_worker_process_writes_to_the_trial_output_as_in_a_thread(ipython_shell):
+    """IPython makes display() a builtin for a notebook's code; a worker process has no
+    shell, and a cell calling display() failed there with NameError."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    cell = "x = Int(0, 9)\ndisplay({'x': x}, [x, x])\nreport(loss=x)\n"
+    outputs = {}
+    for executor in ("process", "thread"):
+        ip.run_cell_magic("hpo", f"--quiet --trials 2 --seed 1 --executor {executor} "
+                                 f"-o _hpo_display_{executor}", cell)
+        study = ip.user_ns[f"_hpo_display_{executor}"]
+        assert study.counts()["completed"] == 2
+        outputs[executor] = [study.trial_output(t.trial_id) for t in study.trials]
+        x = study.trials[0].config["x"]
+        assert outputs[executor][0] == f"[display] {{'x': {x}}}\n[display] [{x}, {x}]\n"
+    assert outputs["process"] == outputs["thread"]
+
+
 def test_a_trial_failing_in_a_notebook_function_shows_its_cell_lines(ipython_shell):
     """cloudpickle names the code it ships by value <dynamic-code>: a helper defined in
     another cell failed in the worker as 'File "<dynamic-code>", line 2, in helper' without

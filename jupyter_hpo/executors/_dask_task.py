@@ -25,7 +25,7 @@ from typing import Any
 
 from ..resources import Slot, default_device
 from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
-from ._output import OutputRouter
+from ._output import OutputRouter, provide_display
 from .thread import describe_failure, user_traceback
 
 __all__ = ["run_trial"]
@@ -61,6 +61,7 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
     trial.link = link
     trial.device = Slot((0,)).device(remapped=True) if gpu else default_device()
     OutputRouter.acquire()
+    provide_display()  # a worker process has no IPython shell to make display() a builtin
     flusher = threading.Thread(target=link.watch, daemon=True,
                                name=f"hpo-dask-output-{trial_id}")
     flusher.start()

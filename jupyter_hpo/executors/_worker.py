@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import HPOError
 from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
+from ._output import provide_display
 from .thread import describe_failure, user_traceback
 
 PARENT_POLL_S = 0.25
@@ -188,6 +189,7 @@ class _Worker:
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel handles interrupts
     faulthandler.enable()  # a segfault dumps the Python stack to stderr, which the kernel reads
+    provide_display()  # the builtin display() of the notebook's code
     parent = os.getppid()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
                      name="hpo-parent-watch").start()
