@@ -629,6 +629,8 @@ def test_contains():
     ({"arch": Categorical("mlp", "cnn"), "k": Categorical(3, 5, when="arch == 'cnn'")}, 3),
     ({"a": Categorical("x", "y"), "r": Real(0.0, 1.0)}, None),  # continuous
     ({"n": Int(0, 10**9)}, None),  # more values than the limit
+    ({"c": Int(0, 2000), "k": Categorical(1, 2, when="c == 0")}, 2002),
+    ({"c": Int(0, 200), "d": Int(0, 200), "k": Bool(when="c == 0 and d == 0")}, None),
 ])
 def test_a_space_counts_its_configurations_when_it_has_finitely_many(domains, size):
     space = Space(domains)

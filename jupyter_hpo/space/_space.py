@@ -189,12 +189,17 @@ class Space(Mapping[str, Domain]):
         for i in range(len(index)):
             yield index[i]
 
-    def size(self, limit: int = 100_000) -> int | None:
+    def size(self, limit: int = 10_000) -> int | None:
         """How many distinct configurations the space has (active combinations only), when
-        every domain has finitely many values, at most ``limit`` each; None otherwise."""
+        every domain has finitely many values and their product is at most ``limit`` (so
+        counting stays cheap); None otherwise."""
+        bound = 1
         for domain in self._domains.values():
             count = _value_count(domain)
-            if count is None or count > limit:
+            if count is None:
+                return None
+            bound *= count
+            if bound > limit:
                 return None
         return self.grid_size(limit)
 

@@ -308,7 +308,7 @@ def _repeats_note(space: Space, options: StudyOptions) -> list[str]:
     them again, which a user may not expect of the budget."""
     if options.searcher == "grid":
         return []
-    size = space.size()
+    size = space.size(limit=max(options.trials or 0, 10_000))
     if size is None or (options.trials is not None and size >= options.trials):
         return []
     runs = f"{options.trials} trials" if options.trials is not None \
