@@ -788,7 +788,11 @@ def test_a_space_smaller_than_the_budget_says_its_configurations_will_run_again(
                   time_limit=1.0)
     assert timed.notes == [note.replace("jupyter_hpo: ", "").replace(
         "runs 6 trials", "runs trials until its time limit").replace("random", "auto")]
+    from jupyter_hpo.searchers import make_searcher
+
+    grid = make_searcher("grid", Space(space), "loss", "min")
     for quiet in ({"trials": 4}, {"trials": 20, "searcher": "grid"},
+                  {"trials": 20, "searcher": grid},
                   {"trials": 20, "space": {**space, "lr": Real(0.1, 1.0)}}):
         options = {"trials": 20, **quiet}
         other = Study(FunctionObjective(lambda c: 1.0, "loss"),

@@ -306,15 +306,15 @@ def _repeats_note(space: Space, options: StudyOptions) -> list[str]:
     """A note when the space has fewer configurations than the study will run (only
     categorical and integer hyperparameters, say): every searcher but grid then runs some of
     them again, which a user may not expect of the budget."""
-    if options.searcher == "grid":
+    searcher = options.searcher if isinstance(options.searcher, str) \
+        else getattr(options.searcher, "name", type(options.searcher).__name__)
+    if searcher == "grid":
         return []
     size = space.size(limit=max(options.trials or 0, 10_000))
     if size is None or (options.trials is not None and size >= options.trials):
         return []
     runs = f"{options.trials} trials" if options.trials is not None \
         else "trials until its time limit"
-    searcher = options.searcher if isinstance(options.searcher, str) \
-        else type(options.searcher).__name__
     plural = "" if size == 1 else "s"
     return [(f"the space has only {size} configuration{plural} and the study runs {runs}: the "
             f"{searcher} searcher will run some of them more than once (--searcher grid, "
