@@ -261,8 +261,8 @@ function reportedValues(study: IStudy): string[] {
   const keys = new Set<string>();
   for (const trial of study.trials_detail) {
     for (const report of trial.reports) {
-      for (const [key, value] of Object.entries(report)) {
-        if (key !== study.resource && typeof value === 'number' && Number.isFinite(value)) {
+      for (const key of Object.keys(report)) {
+        if (key !== study.resource && metricOf(report, key) !== null) {
           keys.add(key);
         }
       }
