@@ -7,6 +7,8 @@ scheduler (``on_trial_result``, ``suggest``, ``promote``, ``add_trial``, the tri
 and into its searcher (``suggest``): the decisions, without the study's own bookkeeping. Each
 method's study runs ``--repeat`` times (3), the methods in turns, and the least CPU counts:
 the same study makes the same decisions, so the least is the one the machine disturbed least.
+With ``--seeds N`` each method runs the studies of N seeds and the table sums them: one
+seed's report count moves the per-report ratio by as much as a change of the decisions does.
 Optuna's TPE and random samplers with its ``HyperbandPruner`` run on the same benchmark through
 ask-and-tell in the same kind of event loop, timing ``study.ask``, ``trial.report``,
 ``trial.should_prune`` and ``study.tell``. A second table counts the process's CPU while the
@@ -18,6 +20,7 @@ linearly.
 
     python benchmarks/decision_cost.py            # 750 trials per method (a few minutes)
     python benchmarks/decision_cost.py --quick    # a few seconds (tests/test_decision_cost.py)
+    python benchmarks/decision_cost.py --seeds 5  # the first table over 5 studies per method
 """
 
 from __future__ import annotations
@@ -91,6 +94,11 @@ class Cost:
 
     def __init__(self, seconds: float, reports: int, trials: int) -> None:
         self.seconds, self.reports, self.trials = seconds, reports, trials
+
+    def __add__(self, other: Cost) -> Cost:
+        """Two studies' costs together (several seeds of one method)."""
+        return Cost(self.seconds + other.seconds, self.reports + other.reports,
+                    self.trials + other.trials)
 
     @property
     def per_report_ms(self) -> float:
@@ -244,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=None, help="trials per study (750)")
     parser.add_argument("--benchmark", default="branin-mf", choices=sorted(BENCHMARKS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="studies of seeds --seed, --seed + 1, ...; the first table sums "
+                             "their CPU, reports and trials (1)")
     parser.add_argument("--methods", nargs="*", default=None, help="subset of the methods")
     parser.add_argument("--repeat", type=int, default=None,
                         help="studies per method, in turns; the least CPU counts (3; quick 1)")
@@ -262,18 +273,25 @@ def main(argv: list[str] | None = None) -> int:
         peers = ", optuna not installed"
     print(f"Machine: {machine()}{peers}")
     print(f"Benchmark {args.benchmark}, {trials} trials, {WORKERS} workers, grace period "
-          f"{GRACE}, reduction factor {ETA}, max_t {bench.max_t}, seed {args.seed}")
+          f"{GRACE}, reduction factor {ETA}, max_t {bench.max_t}, "
+          + (f"seed {args.seed}" if args.seeds == 1 else
+             f"seeds {args.seed}-{args.seed + args.seeds - 1} (the table sums their studies)"))
     print()
     costs: dict[str, Cost] = {}
-    for _ in range(args.repeat or (1 if args.quick else 3)):  # in turns: the machine drifts
-        for method in methods:
-            if method in OURS:
-                cost = run_ours(bench, *OURS[method], trials, args.seed)
-            else:
-                cost = run_optuna(bench, method, trials, args.seed)
-            print(f"  {method}: {cost.seconds:.2f} s", file=sys.stderr, flush=True)
-            if method not in costs or cost.seconds < costs[method].seconds:
-                costs[method] = cost
+    for seed in range(args.seed, args.seed + args.seeds):
+        least: dict[str, Cost] = {}
+        for _ in range(args.repeat or (1 if args.quick else 3)):  # in turns: the machine drifts
+            for method in methods:
+                if method in OURS:
+                    cost = run_ours(bench, *OURS[method], trials, seed)
+                else:
+                    cost = run_optuna(bench, method, trials, seed)
+                print(f"  {method}, seed {seed}: {cost.seconds:.2f} s", file=sys.stderr,
+                      flush=True)
+                if method not in least or cost.seconds < least[method].seconds:
+                    least[method] = cost
+        for method, cost in least.items():
+            costs[method] = costs[method] + cost if method in costs else cost
     reference = costs.get(ASHA)
     print("| method | trials | reports | decisions CPU (s) | per report (ms) | per trial (ms) "
           "| per report / ASHA |")

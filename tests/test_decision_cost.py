@@ -51,3 +51,23 @@ def test_the_cpu_after_proposals_table_has_a_row_per_proposal(quick_run):
         row = re.search(rf"^\| {i} \|({NUMBER})\|({NUMBER})\|$", table, re.MULTILINE)
         assert row, quick_run.stdout
         assert float(row.group(1)) > 0 and float(row.group(2)) >= 0
+
+
+def _asha_row(*args: str) -> list[str]:
+    run = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--sizes", "100", "--methods",
+                          METHODS[0], *args], check=True, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    row = next(line for line in run.stdout.splitlines() if line.startswith(f"| {METHODS[0]} |"))
+    return [cell.strip() for cell in row.strip("|").split("|")[1:]]
+
+
+def test_seeds_sum_the_studies_of_each_seed(quick_run):
+    """--seeds 2 sums the trials and reports of the studies of seeds 0 and 1 (each seeded
+    study makes the same decisions, so its report count is the single-seed run's)."""
+    first = next(line for line in quick_run.stdout.splitlines()
+                 if line.startswith(f"| {METHODS[0]} |"))
+    seed0 = [cell.strip() for cell in first.strip("|").split("|")[1:]]
+    seed1, both = _asha_row("--seed", "1"), _asha_row("--seeds", "2")
+    assert int(both[0]) == int(seed0[0]) + int(seed1[0]) == 80
+    assert int(both[1]) == int(seed0[1]) + int(seed1[1])
+    assert int(seed0[1]) != int(seed1[1])  # the seeds' studies differ
