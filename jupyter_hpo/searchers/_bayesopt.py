@@ -25,8 +25,8 @@ also serves several trials (``_proposal_batch.py``): the candidates it ranked ar
 after each pick is fantasised, and the next proposals take the runners-up until 15% of the
 trials observed so far have been served, a new best arrives at the target level, or the target
 level or the trusted rungs change; the first pick is the proposal a fresh model makes. BLAS
-keeps its threads: limiting them for the process while a proposal runs would also slow the trials' own
-numpy code in the kernel's other threads.
+keeps its threads: limiting them for the process while a proposal runs would also slow the
+trials' own numpy code in the kernel's other threads.
 
 Stepped domains are snapped like integers: every candidate is moved to the centre of its
 value's cell before EI is computed, so EI is evaluated where a trial would run. Conditional
