@@ -1,11 +1,13 @@
 """What other HPO libraries call the attributes of a study or a trial that are named otherwise
 here, so that ``study.best_params`` (Optuna), ``result_grid.get_best_result()`` (Ray Tune) or
 ``scheduler.get_best_config()`` (AutoGluon) written out of habit says what to write instead of
-a bare ``AttributeError``; other misspellings name the nearest attribute."""
+a bare ``AttributeError``; other misspellings name the nearest attribute. Likewise for the
+names of schedulers and searchers (``scheduler="asha"``, ``searcher="optuna"``)."""
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 #: name -> (the library that uses it, or "", what to write here)
@@ -77,6 +79,86 @@ TRIAL_NAMES: dict[str, tuple[str, str]] = {
     "metrics_dataframe": ("Ray Tune", ("study.training_curves() (a row per report of every "
                                       "trial)")),
 }
+
+
+#: scheduler names of other libraries -> (the libraries that use it, what it is here)
+SCHEDULER_NAMES: dict[str, tuple[str, str]] = {
+    "asha": ("Ray Tune's and Syne Tune's", "'hyperband', whose default type 'stopping' is ASHA"),
+    "async_hyperband": ("Ray Tune's", "'hyperband' (asynchronous, as ASHA)"),
+    "asynchyperband": ("Ray Tune's", "'hyperband' (asynchronous, as ASHA)"),
+    "hyperband_stopping": ("Syne Tune's", "'hyperband' (type 'stopping', its default)"),
+    "hyperband_promotion": ("Syne Tune's", ("'hyperband' with type 'promotion' (--type "
+                                            "promotion, scheduler_options={'type': "
+                                            "'promotion'})")),
+    "successive_halving": ("Optuna's", "'hyperband' (one bracket, its default)"),
+    "sha": ("", "'hyperband' (one bracket, its default, is successive halving)"),
+    "median": ("Ray Tune's and Optuna's", ("'auto' (which stops early where early results "
+                                          "are found to predict final ones) or 'hyperband' "
+                                          "(there is no median rule)")),
+    "median_stopping": ("Ray Tune's", "'auto' or 'hyperband' (there is no median rule)"),
+    "mobster": ("Syne Tune's", "'hyperband' with the searcher 'bayesopt'"),
+    "bohb": ("", "the searcher 'bohb', with the scheduler 'hyperband'"),
+    "none": ("", "'fifo', which runs every trial to the end"),
+}
+
+#: searcher names of other libraries -> (the libraries that use it, what it is here)
+SEARCHER_NAMES: dict[str, tuple[str, str]] = {
+    "optuna": ("", "'tpe' (Optuna's default sampler)"),
+    "hyperopt": ("", "'tpe' (Hyperopt's algorithm)"),
+    "bo": ("", "'bayesopt' (a Gaussian process) or 'skopt'"),
+    "bayesian": ("", "'bayesopt' (a Gaussian process) or 'skopt'"),
+    "bayesian_optimization": ("", "'bayesopt' (a Gaussian process) or 'skopt'"),
+    "gp": ("", "'bayesopt' (a Gaussian process) or 'skopt'"),
+    "random_search": ("", "'random'"),
+    "grid_search": ("", "'grid'"),
+    "kde": ("Syne Tune's", "'bohb' (kernel density models per rung)"),
+    "mobster": ("Syne Tune's", "'bayesopt' with the scheduler 'hyperband'"),
+}
+
+#: executor names people reach for -> what they are here
+EXECUTOR_NAMES: dict[str, tuple[str, str]] = {
+    "processes": ("", "'process'"),
+    "multiprocessing": ("", "'process'"),
+    "mp": ("", "'process'"),
+    "threads": ("", "'thread'"),
+    "threading": ("", "'thread'"),
+    "distributed": ("", "'dask' (a Dask cluster through distributed)"),
+}
+
+
+def other_choice(kind: str, value: Any, choices: Iterable[str]) -> str:
+    """What an unknown scheduler, searcher or executor name (``kind``) means here, as the end
+    of an error message: another library's name, a scheduler given as a searcher (or the
+    other way round), or the nearest spelling of one of ``choices``; ``""`` when there is
+    nothing to say."""
+    if not isinstance(value, str):
+        return ""
+    choices = list(choices)
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in choices:
+        return f"; did you mean {key!r}?"
+    tables = {"scheduler": SCHEDULER_NAMES, "searcher": SEARCHER_NAMES,
+              "executor": EXECUTOR_NAMES}
+    library, meaning = tables[kind].get(key, ("", ""))
+    if meaning:
+        return f"; {value!r} ({library} name) here is {meaning}" if library \
+            else f"; {value!r} here is {meaning}"
+    other = {"scheduler": "searcher", "searcher": "scheduler"}.get(kind)
+    if other and key in _registry(other):
+        return f"; {key!r} is a {other}: {other}={key!r} (--{other} {key})"
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _registry(kind: str) -> Iterable[str]:
+    """The names ``make_scheduler`` or ``make_searcher`` know."""
+    if kind == "scheduler":
+        from .schedulers import SCHEDULERS
+
+        return SCHEDULERS
+    from .searchers import SEARCHERS
+
+    return SEARCHERS
 
 
 def missing_attribute(obj: Any, name: str, names: dict[str, tuple[str, str]]

@@ -117,3 +117,70 @@ def test_a_property_that_fails_keeps_its_own_error():
 
     with pytest.raises(AttributeError, match="'Broken' object has no attribute 'settings'"):
         _ = Broken().best_config
+
+
+# ---------------------------------------------------------------- scheduler, searcher, executor
+def objective(config):
+    return config["x"]
+
+
+def tune_error(**choice) -> str:
+    with pytest.raises(ValueError) as info:
+        jh.tune(objective, {"x": Real(0, 1)}, metric="loss", mode="min", trials=2,
+                storage="none", **choice)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("choice, says", [
+    ({"scheduler": "asha"}, "'asha' (Ray Tune's and Syne Tune's name) here is 'hyperband'"),
+    ({"scheduler": "ASHA"}, "'ASHA' (Ray Tune's and Syne Tune's name) here is 'hyperband'"),
+    ({"scheduler": "Hyperband"}, "; did you mean 'hyperband'?"),
+    ({"scheduler": "hyperbnd"}, "; did you mean 'hyperband'?"),
+    ({"scheduler": "bayesopt"}, "'bayesopt' is a searcher: searcher='bayesopt'"),
+    ({"searcher": "optuna"}, "'optuna' here is 'tpe' (Optuna's default sampler)"),
+    ({"searcher": "hyperband"}, "'hyperband' is a scheduler: scheduler='hyperband'"),
+    ({"searcher": "bayseopt"}, "; did you mean 'bayesopt'?"),
+    ({"executor": "mp"}, "'mp' here is 'process'"),
+    ({"executor": "threads"}, "'threads' here is 'thread'"),
+])
+def test_another_librarys_scheduler_searcher_or_executor_name_says_what_it_is_here(choice,
+                                                                                  says):
+    message = tune_error(**choice)
+    assert message.startswith(f"{next(iter(choice))} is {next(iter(choice.values()))!r}, but "
+                              f"must be one of")
+    assert message.endswith(says) or f"{says} (" in message or f"{says}," in message
+
+
+def test_a_name_nothing_resembles_gets_only_the_list():
+    assert tune_error(searcher="xyz").endswith("'skopt', 'tpe']")
+
+
+@pytest.mark.parametrize("kind", ["scheduler", "searcher", "executor"])
+def test_every_name_in_the_tables_points_to_a_name_that_exists(kind):
+    """The first quoted name each entry gives is one that tune() takes, for that kind or, where
+    the entry says so, for the other."""
+    from jupyter_hpo.executors import EXECUTORS
+    from jupyter_hpo.other_names import EXECUTOR_NAMES, SCHEDULER_NAMES, SEARCHER_NAMES
+    from jupyter_hpo.schedulers import SCHEDULERS
+    from jupyter_hpo.searchers import SEARCHERS
+
+    table = {"scheduler": SCHEDULER_NAMES, "searcher": SEARCHER_NAMES,
+             "executor": EXECUTOR_NAMES}[kind]
+    for name, (_, meaning) in table.items():
+        first = meaning.split("'")[1]
+        other = "the searcher" in meaning or "the scheduler" in meaning
+        known = {"scheduler": SCHEDULERS, "searcher": SEARCHERS, "executor": EXECUTORS}[kind]
+        assert first in (set(SCHEDULERS) | set(SEARCHERS) if other else known), (name, meaning)
+        assert name not in known  # an entry never shadows a real name
+
+
+def test_the_magic_says_it_for_its_choices_too(ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    result = ipython_shell.run_cell("%%hpo --scheduler asha --storage none --quiet\n"
+                                    "x = Real(0, 1)\nfor epoch in range(1, 3):\n"
+                                    "    report(epoch=epoch, loss=x)")
+    assert "invalid choice: 'asha'" in str(result.error_in_exec)
+    assert "here is 'hyperband'" in str(result.error_in_exec)
+    result = ipython_shell.run_cell("%%hpo --executor processes --storage none --quiet\n"
+                                    "x = Real(0, 1)\nloss = x")
+    assert str(result.error_in_exec).endswith("'processes' here is 'process'")

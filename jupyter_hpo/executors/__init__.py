@@ -27,7 +27,10 @@ def make_executor(name: str, **options: Any) -> Executor:
         raise ValueError(_PLANNED[name])
     cls = EXECUTORS.get(name)
     if cls is None:
-        raise ValueError(f"executor is {name!r}, but must be one of {', '.join(EXECUTORS)}")
+        from ..other_names import other_choice
+
+        raise ValueError(f"executor is {name!r}, but must be one of {', '.join(EXECUTORS)}"
+                         f"{other_choice('executor', name, EXECUTORS)}")
     common = {"slots", "workers", "capture_output"}
     extra = sorted(k for k, v in options.items() if k not in common and k not in cls.OPTIONS
                    and v is not None)

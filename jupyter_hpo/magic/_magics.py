@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -261,6 +262,16 @@ def _parse(magic: Any, line: str) -> Any:
         args = parse_argstring(magic, line)
     except UsageError as exc:
         message = str(exc)
+        chosen = re.match(r"argument --(scheduler|executor): invalid choice: '(.*)' \(",
+                          message)
+        if chosen:  # another library's name for one, or a misspelling
+            from ..executors import EXECUTORS
+            from ..other_names import other_choice
+            from ..schedulers import SCHEDULERS
+
+            kind, value = chosen.groups()
+            names = SCHEDULERS if kind == "scheduler" else EXECUTORS
+            raise UsageError(message + other_choice(kind, value, names)) from None
         if not message.startswith("unrecognized arguments:"):
             raise
         known = _options_of(magic)

@@ -37,7 +37,10 @@ def make_scheduler(scheduler: str | Scheduler, searcher: Searcher, metric: str, 
         return scheduler
     cls = SCHEDULERS.get(scheduler)
     if cls is None:
-        raise ValueError(f"scheduler is {scheduler!r}, but must be one of {sorted(SCHEDULERS)}")
+        from ..other_names import other_choice
+
+        raise ValueError(f"scheduler is {scheduler!r}, but must be one of {sorted(SCHEDULERS)}"
+                         f"{other_choice('scheduler', scheduler, SCHEDULERS)}")
     options = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(options) - set(cls.OPTIONS))
     if unknown:

@@ -31,7 +31,10 @@ def searcher_class(name: str) -> type[Searcher]:
     """The class registered under ``name`` (importing its module on first use)."""
     entry = SEARCHERS.get(name)
     if entry is None:
-        raise ValueError(f"searcher is {name!r}, but must be one of {sorted(SEARCHERS)}")
+        from ..other_names import other_choice
+
+        raise ValueError(f"searcher is {name!r}, but must be one of {sorted(SEARCHERS)}"
+                         f"{other_choice('searcher', name, SEARCHERS)}")
     if isinstance(entry, str):
         module_name, class_name = entry.split(":")
         try:
