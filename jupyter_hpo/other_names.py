@@ -125,6 +125,22 @@ EXECUTOR_NAMES: dict[str, tuple[str, str]] = {
     "distributed": ("", "'dask' (a Dask cluster through distributed)"),
 }
 
+#: scheduler and searcher options as other libraries (or the Hyperband paper) name them
+OPTION_NAMES: dict[str, str] = {
+    "eta": "reduction_factor",
+    "max_epochs": "max_t",
+    "max_resource": "max_t",
+    "max_budget": "max_t",
+    "r_max": "max_t",
+    "min_t": "grace_period",
+    "min_resource": "grace_period",
+    "min_budget": "grace_period",
+    "r_min": "grace_period",
+    "n_startup_trials": "n_startup",
+    "n_initial_points": "num_init_random",
+    "n_ei_candidates": "num_candidates",
+}
+
 
 def other_choice(kind: str, value: Any, choices: Iterable[str]) -> str:
     """What an unknown scheduler, searcher or executor name (``kind``) means here, as the end

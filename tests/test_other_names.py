@@ -184,3 +184,25 @@ def test_the_magic_says_it_for_its_choices_too(ipython_shell):
     result = ipython_shell.run_cell("%%hpo --executor processes --storage none --quiet\n"
                                     "x = Real(0, 1)\nloss = x")
     assert str(result.error_in_exec).endswith("'processes' here is 'process'")
+
+
+@pytest.mark.parametrize("options, says", [
+    ({"scheduler": "hyperband", "scheduler_options": {"max_t": 3, "eta": 3}},
+     "did you mean reduction_factor instead of eta?"),
+    ({"scheduler": "auto", "scheduler_options": {"max_epochs": 3}},
+     "did you mean max_t instead of max_epochs?"),
+    ({"searcher": "bayesopt", "searcher_options": {"n_initial_points": 3}},
+     "did you mean num_init_random instead of n_initial_points?"),
+])
+def test_another_librarys_option_name_names_ours(options, says):
+    assert tune_error(**options).endswith(says)
+
+
+def test_every_option_alias_names_an_option_that_exists():
+    from jupyter_hpo.other_names import OPTION_NAMES
+    from jupyter_hpo.schedulers import SCHEDULERS
+    from jupyter_hpo.searchers import SEARCHERS, searcher_class
+
+    taken = {o for cls in SCHEDULERS.values() for o in cls.OPTIONS}
+    taken |= {o for name in SEARCHERS for o in searcher_class(name).OPTIONS}
+    assert set(OPTION_NAMES.values()) <= taken
