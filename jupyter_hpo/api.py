@@ -39,12 +39,18 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
 
 def _check_option_names(options: Mapping[str, Any]) -> None:
     """A TypeError naming an unknown option and the nearest known one (a typo is common)."""
+    from .other_names import STUDY_OPTION_NAMES
+
     known = [f.name for f in dataclasses.fields(StudyOptions)]
     for name in options:
         if name not in known:
-            near = difflib.get_close_matches(name, known, n=1)
-            hint = _component_option(name, options) or (
+            whose, ours = STUDY_OPTION_NAMES.get(name, ("", ""))
+            near = [ours] if ours in known else difflib.get_close_matches(name, known, n=1)
+            hint = _component_option(ours or name, options) or (
                 f"did you mean {near[0]}=...? " if near else "")
+            if ours:
+                hint = f"{name} is {whose} name: {hint}" if whose \
+                    else f"{name} means {ours}: {hint}"
             raise TypeError(f"tune() got an unknown option {name}=...; {hint}its options are "
                             f"{', '.join(known)}")
 

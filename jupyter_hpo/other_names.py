@@ -141,6 +141,29 @@ OPTION_NAMES: dict[str, str] = {
     "n_ei_candidates": "num_candidates",
 }
 
+#: options of tune() and %%hpo as other libraries name them -> (whose name, ours)
+STUDY_OPTION_NAMES: dict[str, tuple[str, str]] = {
+    "n_trials": ("Optuna's", "trials"),
+    "num_samples": ("Ray Tune's", "trials"),
+    "num_trials": ("AutoGluon's", "trials"),
+    "n_jobs": ("Optuna's", "workers"),
+    "max_concurrent_trials": ("Ray Tune's", "workers"),
+    "n_workers": ("Syne Tune's", "workers"),
+    "num_workers": ("", "workers"),
+    "timeout": ("Optuna's", "time_limit"),
+    "time_budget_s": ("Ray Tune's", "time_limit"),
+    "max_wallclock_time": ("Syne Tune's", "time_limit"),
+    "direction": ("Optuna's", "mode"),
+    "sampler": ("Optuna's", "searcher"),
+    "search_alg": ("Ray Tune's", "searcher"),
+    "pruner": ("Optuna's", "scheduler"),
+    "study_name": ("Optuna's", "name"),
+    "load_if_exists": ("Optuna's", "resume"),
+    "random_state": ("", "seed"),
+    "eta": ("the Hyperband paper's", "reduction_factor"),
+    "max_epochs": ("", "max_t"),
+}
+
 
 def other_choice(kind: str, value: Any, choices: Iterable[str]) -> str:
     """What an unknown scheduler, searcher or executor name (``kind``) means here, as the end

@@ -206,3 +206,47 @@ def test_every_option_alias_names_an_option_that_exists():
     taken = {o for cls in SCHEDULERS.values() for o in cls.OPTIONS}
     taken |= {o for name in SEARCHERS for o in searcher_class(name).OPTIONS}
     assert set(OPTION_NAMES.values()) <= taken
+
+
+@pytest.mark.parametrize("option, says", [
+    ({"n_trials": 3}, "n_trials is Optuna's name: did you mean trials=...?"),
+    ({"num_samples": 3}, "num_samples is Ray Tune's name: did you mean trials=...?"),
+    ({"n_jobs": 2}, "n_jobs is Optuna's name: did you mean workers=...?"),
+    ({"timeout": 5}, "timeout is Optuna's name: did you mean time_limit=...?"),
+    ({"direction": "minimize"}, "direction is Optuna's name: did you mean mode=...?"),
+    ({"sampler": "tpe"}, "sampler is Optuna's name: did you mean searcher=...?"),
+    ({"eta": 3}, ("eta is the Hyperband paper's name: reduction_factor is a scheduler option: "
+                  "pass scheduler_options={'reduction_factor': ...}")),
+])
+def test_tune_names_its_option_for_another_librarys(option, says):
+    with pytest.raises(TypeError) as info:
+        jh.tune(objective, {"x": Real(0, 1)}, metric="loss", mode="min", storage="none",
+                **option)
+    assert f"unknown option {next(iter(option))}=...; {says}" in str(info.value)
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("--n-trials 3", "--trials"), ("--num-samples 3", "--trials"), ("--n-jobs 2", "--workers"),
+    ("--timeout 5", "--time-limit"), ("--direction min", "--mode"), ("--sampler tpe", "--searcher"),
+    ("--pruner hyperband", "--scheduler"), ("--eta 3", "--reduction-factor"),
+    ("--max-epochs 3", "--max-t"), ("--trails 3", "--trials"),
+])
+def test_the_magic_names_its_option_for_another_librarys(ipython_shell, written, meant):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    result = ipython_shell.run_cell(f"%%hpo {written} --storage none --quiet\n"
+                                    "x = Real(0, 1)\nloss = x")
+    option = written.split()[0]
+    assert f"did you mean {meant} instead of {option}?" in str(result.error_in_exec)
+
+
+def test_every_study_option_alias_names_an_option_that_exists():
+    import dataclasses
+
+    from jupyter_hpo.options import StudyOptions
+    from jupyter_hpo.other_names import STUDY_OPTION_NAMES
+    from jupyter_hpo.schedulers import SCHEDULERS
+
+    known = {f.name for f in dataclasses.fields(StudyOptions)}
+    known |= {o for cls in SCHEDULERS.values() for o in cls.OPTIONS}
+    assert {ours for _, ours in STUDY_OPTION_NAMES.values()} <= known
+    assert not set(STUDY_OPTION_NAMES) & known  # an alias never shadows an option

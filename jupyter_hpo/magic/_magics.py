@@ -225,6 +225,18 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                                                    "did not")
 
 
+def _nearest_option(word: str, known: list[str]) -> list[str]:
+    """The option meant by an unknown ``--word``: ours for another library's name
+    (``--n-trials``, ``--timeout``, ``--eta``), else the nearest spelling."""
+    from ..other_names import STUDY_OPTION_NAMES
+
+    ours = STUDY_OPTION_NAMES.get(word.lstrip("-").replace("-", "_"), ("", ""))[1]
+    option = "--" + ours.replace("_", "-")
+    if ours and option in known:
+        return [option]
+    return difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+
+
 def _options_of(magic: Any) -> list[str]:
     """The long options of a ``magic_arguments`` magic."""
     return [o for a in magic.parser._actions for o in a.option_strings if o.startswith("--")]
@@ -276,8 +288,8 @@ def _parse(magic: Any, line: str) -> Any:
             raise
         known = _options_of(magic)
         words = message.split(":", 1)[1].split()
-        guesses = [(w, difflib.get_close_matches(w.split("=")[0], known, n=1, cutoff=0.6))
-                   for w in words if w.startswith("-")]
+        guesses = [(w, _nearest_option(w.split("=")[0], known)) for w in words
+                   if w.startswith("-")]
         hints = [f"{close[0]} instead of {word.split('=')[0]}" for word, close in guesses
                  if close]
         if not hints:
