@@ -39,18 +39,21 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
 
 def _check_option_names(options: Mapping[str, Any]) -> None:
     """A TypeError naming an unknown option and the nearest known one (a typo is common)."""
-    from .other_names import STUDY_OPTION_NAMES
+    from .other_names import OPTION_NAMES
 
     known = [f.name for f in dataclasses.fields(StudyOptions)]
     for name in options:
         if name not in known:
-            whose, ours = STUDY_OPTION_NAMES.get(name, ("", ""))
-            near = [ours] if ours in known else difflib.get_close_matches(name, known, n=1)
-            hint = _component_option(ours or name, options) or (
-                f"did you mean {near[0]}=...? " if near else "")
-            if ours:
-                hint = f"{name} is {whose} name: {hint}" if whose \
-                    else f"{name} means {ours}: {hint}"
+            hint = _component_option(name, options)
+            whose, ours = OPTION_NAMES.get(name, ("", ""))
+            meant = _component_option(ours, options) or (
+                f"did you mean {ours}=...? " if ours in known else "") if ours else ""
+            if not hint and meant:  # another library's name: n_jobs, timeout, eta, ...
+                hint = (f"{name} is {whose} name: " if whose else f"{name} means {ours}: ") \
+                    + meant
+            if not hint:
+                near = difflib.get_close_matches(name, known, n=1)
+                hint = f"did you mean {near[0]}=...? " if near else ""
             raise TypeError(f"tune() got an unknown option {name}=...; {hint}its options are "
                             f"{', '.join(known)}")
 

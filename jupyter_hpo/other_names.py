@@ -125,24 +125,9 @@ EXECUTOR_NAMES: dict[str, tuple[str, str]] = {
     "distributed": ("", "'dask' (a Dask cluster through distributed)"),
 }
 
-#: scheduler and searcher options as other libraries (or the Hyperband paper) name them
-OPTION_NAMES: dict[str, str] = {
-    "eta": "reduction_factor",
-    "max_epochs": "max_t",
-    "max_resource": "max_t",
-    "max_budget": "max_t",
-    "r_max": "max_t",
-    "min_t": "grace_period",
-    "min_resource": "grace_period",
-    "min_budget": "grace_period",
-    "r_min": "grace_period",
-    "n_startup_trials": "n_startup",
-    "n_initial_points": "num_init_random",
-    "n_ei_candidates": "num_candidates",
-}
-
-#: options of tune() and %%hpo as other libraries name them -> (whose name, ours)
-STUDY_OPTION_NAMES: dict[str, tuple[str, str]] = {
+#: options of tune(), %%hpo, the schedulers and the searchers as other libraries (or the
+#: Hyperband paper) name them -> (whose name, or "", ours)
+OPTION_NAMES: dict[str, tuple[str, str]] = {
     "n_trials": ("Optuna's", "trials"),
     "num_samples": ("Ray Tune's", "trials"),
     "num_trials": ("AutoGluon's", "trials"),
@@ -162,6 +147,16 @@ STUDY_OPTION_NAMES: dict[str, tuple[str, str]] = {
     "random_state": ("", "seed"),
     "eta": ("the Hyperband paper's", "reduction_factor"),
     "max_epochs": ("", "max_t"),
+    "max_resource": ("", "max_t"),
+    "max_budget": ("", "max_t"),
+    "r_max": ("", "max_t"),
+    "min_t": ("", "grace_period"),
+    "min_resource": ("", "grace_period"),
+    "min_budget": ("", "grace_period"),
+    "r_min": ("", "grace_period"),
+    "n_startup_trials": ("Optuna's", "n_startup"),
+    "n_initial_points": ("scikit-optimize's", "num_init_random"),
+    "n_ei_candidates": ("Optuna's", "num_candidates"),
 }
 
 

@@ -228,9 +228,9 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
 def _nearest_option(word: str, known: list[str]) -> list[str]:
     """The option meant by an unknown ``--word``: ours for another library's name
     (``--n-trials``, ``--timeout``, ``--eta``), else the nearest spelling."""
-    from ..other_names import STUDY_OPTION_NAMES
+    from ..other_names import OPTION_NAMES
 
-    ours = STUDY_OPTION_NAMES.get(word.lstrip("-").replace("-", "_"), ("", ""))[1]
+    ours = OPTION_NAMES.get(word.lstrip("-").replace("-", "_"), ("", ""))[1]
     option = "--" + ours.replace("_", "-")
     if ours and option in known:
         return [option]

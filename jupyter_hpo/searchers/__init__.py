@@ -55,8 +55,9 @@ def nearest_options(unknown: list[str], known: list[str]) -> str:
     from ..other_names import OPTION_NAMES
 
     def nearest(name: str) -> list[str]:
-        if OPTION_NAMES.get(name) in known:  # eta (Hyperband's paper), max_epochs, ...
-            return [OPTION_NAMES[name]]
+        ours = OPTION_NAMES.get(name, ("", ""))[1]
+        if ours in known:  # eta (the Hyperband paper's name), max_epochs, ...
+            return [ours]
         prefixed = [k for k in known if len(min(k, name, key=len)) >= 3
                     and (k.startswith(name) or name.startswith(k))]  # grace, n_startup_trials
         return prefixed[:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
