@@ -401,6 +401,53 @@ def test_unknown_constructor_hints(ctor, hint):
     check_location(err, source, 1, ctor)
 
 
+@pytest.mark.parametrize("call,hint", [
+    ("loguniform(1e-4, 1e-1)", "did you mean Real(..., log=True)?"),
+    ("uniform(0, 1)", "did you mean Real?"),
+    ("randint(1, 10)", "did you mean Int?"),
+    ("choice(['a', 'b'])", "did you mean Categorical?"),
+    ("grid_search([1, 2])", "did you mean Categorical (and --searcher grid)?"),
+])
+def test_ray_tunes_functions_called_without_their_module_say_what_to_write(call, hint):
+    source = f"x = Real(0, 1)\nv = {call}\n"
+    err = parse_error(source)
+    assert f"unknown search space {call.split('(')[0]}(...)" in str(err) and hint in str(err)
+    check_location(err, source, 2, call)
+
+
+def test_lowercase_peer_names_the_notebook_or_cell_defines_are_ordinary_calls():
+    """choice, uniform, randint are common functions (random, numpy): defined in the
+    notebook or the cell they are called, and the editor, which cannot see earlier cells,
+    leaves them alone."""
+    from jupyter_hpo.annotate import diagnose_cell
+
+    source = "x = Real(0, 1)\nv = choice([x, 1])\n"
+    assert len(parse(source, {"choice": min}).annotations) == 1
+    assert len(parse("from random import choice\n" + source).annotations) == 1
+    assert diagnose_cell(source).to_dict()["errors"] == []
+    assert diagnose_cell("v = Integer(1, 5)\n").to_dict()["errors"]  # capitalised: still
+
+
+@pytest.mark.parametrize("source, says", [
+    ("lr = tune.loguniform(1e-4, 1e-1)", ("cell line 1 calls tune.loguniform(...), Ray Tune's "
+                                         "way of writing a search space: write Real(..., "
+                                         "log=True) there instead")),
+    ("import ray\nlr = ray.tune.choice([1, 2])", ("cell line 2 calls ray.tune.choice(...), Ray "
+                                                  "Tune's way")),
+    ("lr = hp.randint('lr', 5)", ("calls hp.randint(...), Hyperopt's way of writing a search "
+                                 "space: write Int there instead")),
+    ("n = trial.suggest_int('n', 1, 3)", ("calls trial.suggest_int(...), Optuna's way of "
+                                         "writing a search space: write Int there instead")),
+    ("x = np.random.uniform(0, 1)", ""),
+    ("x = rng.choice([1, 2])", ""),
+])
+def test_a_search_space_written_as_another_library_writes_it_is_found(source, says):
+    from jupyter_hpo.annotate._tree import peer_space_call
+
+    found = peer_space_call(source)
+    assert (says in found and found.startswith("; cell line ")) if says else found == ""
+
+
 def test_names_defined_by_the_user_are_not_unknown_constructors():
     t = parse("def Float(a, b):\n    return a\nlr = Float(1, 2)\n")
     assert t.annotations == []

@@ -247,3 +247,18 @@ def test_every_option_alias_names_an_option_that_exists():
     # another searcher's own option (tpe's, skopt's, bohb's) is named only where it is unknown
     assert set(OPTION_NAMES) & searchers == {"n_ei_candidates", "n_initial_points",
                                              "num_samples"}
+
+
+def test_a_cell_without_hyperparameters_says_where_it_wrote_another_librarys_space(
+        ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    ipython_shell.user_ns["tune"] = type("Tune", (), {"loguniform": staticmethod(min)})
+    try:
+        result = ipython_shell.run_cell("%%hpo --storage none --quiet\n"
+                                        "lr = tune.loguniform(1e-4, 1e-1)\nloss = lr")
+    finally:
+        del ipython_shell.user_ns["tune"]
+    message = str(result.error_in_exec)
+    assert message.startswith("the cell has no hyperparameters: mark them inline")
+    assert message.endswith("; cell line 1 calls tune.loguniform(...), Ray Tune's way of "
+                            "writing a search space: write Real(..., log=True) there instead")

@@ -29,6 +29,7 @@ from ._template import (
     _Found,
 )
 from ._tree import (
+    PEER_NAMES,
     _constructor_name,
     _is_report_call,
     _literal_arguments,
@@ -372,6 +373,8 @@ class _CellParser(CommentAnnotations):
             name = call.func.id  # type: ignore[attr-defined]
             if name in env or name in scan.defined or hasattr(builtins, name):
                 continue
+            if self.env is None and name.islower() and name in PEER_NAMES:
+                continue  # the editor cannot see earlier cells, which may import choice
             hint = _suggest(name)
             if hint:
                 self.fail(self.error(f"unknown search space {name}(...): use Real, Int, "

@@ -11,10 +11,15 @@ from typing import Any
 
 from ._template import CONFIG_NAME, CONSTRUCTORS
 
-_PEER_NAMES = {
+PEER_NAMES = {
     "Float": "Real", "Uniform": "Real", "LogUniform": "Real(..., log=True)",
     "Loguniform": "Real(..., log=True)", "Integer": "Int", "Randint": "Int",
     "Choice": "Categorical", "Choices": "Categorical", "Boolean": "Bool",
+    # Ray Tune's and Hyperopt's functions, called without their module
+    "uniform": "Real", "quniform": "Real(..., step=...)", "loguniform": "Real(..., log=True)",
+    "qloguniform": "Real(..., log=True)", "randint": "Int", "qrandint": "Int(..., step=...)",
+    "lograndint": "Int(..., log=True)", "qlograndint": "Int(..., log=True)",
+    "choice": "Categorical", "grid_search": "Categorical (and --searcher grid)",
 }
 
 
@@ -201,9 +206,41 @@ def _short_repr(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_OPTUNA_SUGGESTS = {
+    "suggest_float": "Real (log=True for a log scale)", "suggest_uniform": "Real",
+    "suggest_loguniform": "Real(..., log=True)", "suggest_discrete_uniform": "Real(..., step=...)",
+    "suggest_int": "Int", "suggest_categorical": "Categorical",
+}
+
+
+def peer_space_call(source: str) -> str:
+    """Where a cell writes its search space as another library does (``tune.loguniform(...)``
+    of Ray Tune, ``hp.choice(...)`` of Hyperopt, ``trial.suggest_float(...)`` of Optuna), as
+    the end of the message for a cell without hyperparameters; ``""`` if it does not."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        attr, owner = node.func.attr, ast.unparse(node.func.value).split(".")[-1]
+        if attr in _OPTUNA_SUGGESTS:
+            library, ours = "Optuna's", _OPTUNA_SUGGESTS[attr]
+        elif attr in PEER_NAMES and owner in ("tune", "hp"):  # not np.random.uniform
+            library = "Hyperopt's" if owner == "hp" else "Ray Tune's"
+            ours = PEER_NAMES[attr]
+        else:
+            continue
+        written = f"{ast.unparse(node.func)}(...)"
+        return (f"; cell line {node.lineno} calls {written}, {library} way of writing a "
+                f"search space: write {ours} there instead")
+    return ""
+
+
 def _suggest(name: str) -> str:
-    if name in _PEER_NAMES:
-        return f" (did you mean {_PEER_NAMES[name]}?)"
+    if name in PEER_NAMES:
+        return f" (did you mean {PEER_NAMES[name]}?)"
     close = difflib.get_close_matches(name, list(CONSTRUCTORS), n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 

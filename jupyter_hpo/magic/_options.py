@@ -40,8 +40,11 @@ class CellOptions:
     def _metric_and_mode(self, args: Any, template: CellTemplate) -> tuple[str, str | None]:
         """The metric and mode from the options or, where they are missing, from the cell."""
         if not template.annotations:
+            from ..annotate._tree import peer_space_call
+
             raise UsageError("the cell has no hyperparameters: mark them inline, e.g. "
-                             "`lr = Real(1e-4, 1e-1, log=True)` or `lr = 1e-3  # hpo: Real(...)`")
+                             "`lr = Real(1e-4, 1e-1, log=True)` or `lr = 1e-3  # hpo: Real(...)`"
+                             + peer_space_call(template.source))
         keys = [k for k in template.reported_keys if k != args.resource]
         unpacked = template.reports_unpacked  # report(**values): more keys than these
         if args.resource != StudyOptions.resource and template.reported_keys and not unpacked \
