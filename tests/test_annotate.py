@@ -428,6 +428,12 @@ def test_lowercase_peer_names_the_notebook_or_cell_defines_are_ordinary_calls():
     assert diagnose_cell("v = Integer(1, 5)\n").to_dict()["errors"]  # capitalised: still
 
 
+@pytest.mark.parametrize("call", ["choice([x, 1])", "Integer(1, 3)"])
+def test_a_star_import_in_the_cell_may_define_any_name(call):
+    source = f"from somewhere import *\nx = Real(0, 1)\nv = {call}\n"
+    assert [a.name for a in parse(source).annotations] == ["x"]
+
+
 @pytest.mark.parametrize("source, says", [
     ("lr = tune.loguniform(1e-4, 1e-1)", ("cell line 1 calls tune.loguniform(...), Ray Tune's "
                                          "way of writing a search space: write Real(..., "

@@ -367,7 +367,10 @@ class _CellParser(CommentAnnotations):
         return domain
 
     def _check_unknown_constructors(self, scan: _Scan) -> None:
-        """Flag calls to undefined names that look like misspelt space constructors."""
+        """Flag calls to undefined names that look like misspelt space constructors (none
+        after a ``from m import *``, which may define any of them)."""
+        if scan.star_import:
+            return
         env = self.env if self.env is not None else CONSTRUCTORS
         for call in scan.other_calls:
             name = call.func.id  # type: ignore[attr-defined]

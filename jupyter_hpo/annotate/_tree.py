@@ -43,6 +43,7 @@ class _Scan:
     reports_unpacked: bool = False  # a report(**values): its keys are known only at run time
     unnamed_reports: list[ast.Call] = field(default_factory=list)  # report(value)
     other_calls: list[ast.Call] = field(default_factory=list)
+    star_import: bool = False  # from m import *: which names the cell defines is not known
     assignments: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
     depth: int = 0
     deepest: ast.AST | None = None
@@ -91,6 +92,7 @@ def _scan(tree: ast.AST) -> _Scan:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 scan.defined.add((alias.asname or alias.name).split(".")[0])
+                scan.star_import = scan.star_import or alias.name == "*"
         elif isinstance(node, ast.arg):
             scan.defined.add(node.arg)
         elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
