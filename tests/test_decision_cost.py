@@ -29,11 +29,16 @@ def test_quick_run_exits_cleanly(quick_run):
     assert quick_run.stdout.startswith("Machine: ")
 
 
+def row_cells(stdout: str, method: str) -> list[str]:
+    """The numbers of ``method``'s row of the first table (it must have exactly one)."""
+    rows = [line for line in stdout.splitlines() if line.startswith(f"| {method} |")]
+    assert len(rows) == 1, stdout
+    return [cell.strip() for cell in rows[0].strip("|").split("|")[1:]]
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_each_method_has_a_row_of_positive_numbers(quick_run, method):
-    rows = [line for line in quick_run.stdout.splitlines() if line.startswith(f"| {method} |")]
-    assert len(rows) == 1, quick_run.stdout
-    cells = [cell.strip() for cell in rows[0].strip("|").split("|")[1:]]
+    cells = row_cells(quick_run.stdout, method)
     trials, reports, seconds, per_report, per_trial, ratio = (float(c) for c in cells)
     assert trials == 40 and reports >= trials
     assert seconds > 0 and per_report > 0 and per_trial > 0 and ratio > 0
@@ -57,16 +62,13 @@ def _asha_row(*args: str) -> list[str]:
     run = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--sizes", "100", "--methods",
                           METHODS[0], *args], check=True, cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
-    row = next(line for line in run.stdout.splitlines() if line.startswith(f"| {METHODS[0]} |"))
-    return [cell.strip() for cell in row.strip("|").split("|")[1:]]
+    return row_cells(run.stdout, METHODS[0])
 
 
 def test_seeds_sum_the_studies_of_each_seed(quick_run):
     """--seeds 2 sums the trials and reports of the studies of seeds 0 and 1 (each seeded
     study makes the same decisions, so its report count is the single-seed run's)."""
-    first = next(line for line in quick_run.stdout.splitlines()
-                 if line.startswith(f"| {METHODS[0]} |"))
-    seed0 = [cell.strip() for cell in first.strip("|").split("|")[1:]]
+    seed0 = row_cells(quick_run.stdout, METHODS[0])
     seed1, both = _asha_row("--seed", "1"), _asha_row("--seeds", "2")
     assert int(both[0]) == int(seed0[0]) + int(seed1[0]) == 80
     assert int(both[1]) == int(seed0[1]) + int(seed1[1])
