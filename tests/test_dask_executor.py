@@ -17,12 +17,14 @@ import time
 from pathlib import Path
 
 import cloudpickle
+import dask
 import pytest
 from distributed import Client, LocalCluster
 from IPython.core.error import UsageError
 
 from jupyter_hpo import HPOError, Int, Real, Study, TrialStatus, tune
 from jupyter_hpo.executors import DaskExecutor
+from jupyter_hpo.executors._dask_cluster import scheduler_info
 from jupyter_hpo.executors.dask import DIED
 from jupyter_hpo.objective import FunctionObjective
 from jupyter_hpo.space import Space
@@ -398,6 +400,20 @@ def test_external_cluster_by_address(tmp_path, ipython_shell):
             assert len(client.scheduler_info(n_workers=-1)["workers"]) == 2
             assert running_tasks(client) == []
             assert client.run_on_scheduler(_queues) == []  # every trial's queues released
+
+
+def test_the_watcher_sees_every_worker_while_the_client_refreshes_its_copy():
+    """The watcher asks the scheduler for its workers; the client's own refresh of its cached
+    identity (without workers, every few ms here) must never make a live worker look dead
+    (it did about once in 50 reads, and every running trial then failed as its worker died)."""
+    with dask.config.set({"distributed.client.scheduler-info-interval": "2ms"}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                         dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        expected = set(cluster.scheduler.workers)
+        assert len(expected) == 2
+        seen = [set(scheduler_info(client).get("workers", {})) for _ in range(1500)]
+    assert all(workers == expected for workers in seen)
 
 
 def _queues(dask_scheduler) -> list[str]:

@@ -42,12 +42,17 @@ def is_dask_client(value: Any) -> bool:
 
 
 def scheduler_info(client: Any, workers: int = -1) -> dict[str, Any]:
-    """The scheduler's identity with ``workers`` of its workers (-1: all); versions of
-    ``distributed`` before ``n_workers`` existed list them all."""
+    """The scheduler's identity with ``workers`` of its workers (-1: all), asked of the
+    scheduler now; versions of ``distributed`` before ``n_workers`` existed list them all.
+
+    Not ``client.scheduler_info()``: that returns the client's cached copy, which the client's
+    own periodic refresh (without workers) may overwrite between the fetch and the return, so
+    that a live cluster reads as having no workers."""
+    identity = client.scheduler.identity
     try:
-        return client.scheduler_info(n_workers=workers)
+        return dict(client.sync(identity, n_workers=workers))
     except TypeError:
-        return client.scheduler_info()
+        return dict(client.sync(identity))
 
 
 def trial_resources(gpus_per_trial: float | None,
