@@ -93,6 +93,42 @@ def test_crossing_curves_switch_the_cuts_off_and_the_searcher_forgets_the_rungs(
     assert len(decisions) == MAX_T and Decision.STOP not in decisions
 
 
+def test_before_trials_reach_max_t_each_rung_is_measured_against_the_highest_rung_reached():
+    """Until min_pairs unjudged trials reach max_t, a rung's correlation is measured against
+    the highest rung that min_pairs of them reached (the header says "so far"), so that curves
+    that cross early stop the cuts early; max_t's own measurement replaces it."""
+    sched = scheduler(min_pairs=4, full_fraction=0.0)
+
+    def curve(x: float, epoch: int) -> float:  # ranks reverse at epoch 9 and again at 27
+        return 1.0 - x if 9 <= epoch < MAX_T else x
+
+    xs = [0.1, 0.3, 0.5, 0.7]
+    for tid, x in enumerate(xs):
+        sched.add_trial(tid, {"x": x})
+    for epoch in range(1, 10):  # all four reach rung 9 together; none reaches max_t
+        for tid, x in enumerate(xs):
+            assert sched.on_trial_result(tid, {"epoch": epoch, "loss": curve(x, epoch)}) \
+                is Decision.CONTINUE
+    assert sched.correlation == {1: pytest.approx(-1.0), 3: pytest.approx(-1.0), 9: None}
+    assert sched.reference == {1: 9, 3: 9}
+    assert sched.keep == {1: 1.0, 3: 1.0, 9: pytest.approx(1 / 3)}
+    assert ("rank correlation -1.00 between epochs 1 and 9 (so far; 27 once 4 trials reach "
+            "it): not stopping there") in sched.describe()
+    sched.add_trial(4, {"x": 0.9})  # the worst at epochs 1 and 3: not cut there now
+    for epoch in (1, 2, 3):
+        assert sched.on_trial_result(4, {"epoch": epoch, "loss": 0.9}) is Decision.CONTINUE
+    for epoch in range(10, MAX_T + 1):
+        for tid, x in enumerate(xs):
+            sched.on_trial_result(tid, {"epoch": epoch, "loss": curve(x, epoch)})
+    assert sched.correlation == {1: pytest.approx(1.0), 3: pytest.approx(1.0),
+                                 9: pytest.approx(-1.0)}
+    assert sched.reference == {1: MAX_T, 3: MAX_T, 9: MAX_T}
+    assert sched.keep == {1: pytest.approx(1 / 3), 3: pytest.approx(1 / 3), 9: 1.0}
+    assert "so far" not in sched.describe()
+    sched.add_trial(5, {"x": 0.95})  # the worst at epoch 1 is cut there again
+    assert sched.on_trial_result(5, {"epoch": 1, "loss": 0.95}) is Decision.STOP
+
+
 def test_trials_of_a_loop_that_counts_from_0_measure_the_correlation_when_they_end():
     """``for epoch in range(epochs): report(epoch=epoch, ...)`` reports 0 .. max_t - 1 and
     never reaches max_t: the trials that ran to their end measure rho when they complete
@@ -316,8 +352,9 @@ def test_the_default_is_no_worse_than_random_search_where_curves_cross():
                          for seed in SEEDS])
     assert hyperband > 2 * random, "the problem must be one where early stopping misleads"
     assert default <= random, (default, random)
-    # in the end every rung keeps more than half its trials (Hyperband: a third)
-    assert all(min(KEPT[True, seed].values()) > 0.5 for seed in SEEDS), KEPT
+    # in the end every rung keeps more than Hyperband's third, and three quarters on average
+    kept = [share for seed in SEEDS for share in KEPT[True, seed].values()]
+    assert min(kept) > 0.4 and np.mean(kept) > 0.75, KEPT
 
 
 def test_the_default_beats_random_search_where_curves_do_not_cross():

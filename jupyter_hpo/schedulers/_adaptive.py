@@ -12,9 +12,12 @@ trials, a sample that early results did not select, it computes the Spearman ran
 ρ between each rung's value and the value at max_t. Each rung then keeps a share of the
 trials that reach it that follows ρ: all of them at ρ <= ``rho_low``, Hyperband's top 1/η at
 ρ >= ``rho_high``, linearly in between; before a rung has ``min_pairs`` measurements it cuts
-as Hyperband does. This is asynchronous successive halving (ASHA) whose cuts adapt, in the
-spirit of PASHA (Bohdal et al., 2023), which grows the maximum resource while the rankings of
-the top rungs disagree; here the evidence is the rank correlation with the final value.
+as Hyperband does. Until ``min_pairs`` of these trials reach max_t (most of a short study),
+a rung's ρ is measured against the highest rung that ``min_pairs`` of them reached, so that
+curves that cross by then stop the cuts sooner. This is asynchronous successive halving
+(ASHA) whose cuts adapt, in the spirit of PASHA (Bohdal et al., 2023), which grows the maximum
+resource while the rankings of the top rungs disagree; here the evidence is the rank
+correlation with the final value.
 
 A searcher that models rung results (``bayesopt``, multi-fidelity as in MOBSTER) is told to use
 only the rungs that cut and max_t, so values that predict nothing do not mislead its model.
@@ -76,6 +79,12 @@ class AdaptiveScheduler(HyperbandScheduler):
         self._full: set[int] = set()  # trials that run to max_t whatever their rungs say
         self._unjudged: set[int] = set()  # trials no active cut has judged
         self._finals: dict[int, float] = {}  # unjudged trials that reached max_t -> loss
+        #: cut level -> unjudged trials that reached it -> loss; None once every cut level's
+        #: correlation is measured against max_t
+        self._free: dict[float, dict[int, float]] | None = {lv: {} for lv in self.cut_levels}
+        #: cut level -> the level its correlation is measured against (max_t once it can be)
+        self.reference: dict[float, float] = {}
+        self._free_new = False
         self._added = 0
 
     # ------------------------------------------------------------------ describing
@@ -100,8 +109,14 @@ class AdaptiveScheduler(HyperbandScheduler):
                        if keep <= 1 / self.eta + 1e-12 else
                        f"stopping fewer trials (keeps {keep:.0%})")
             parts.append(f"rank correlation {self.correlation[level]:.2f} between "
-                         f"{self._plural()} {level:g} and {self.max_t:g}: {verdict}")
+                         f"{self._plural()} {level:g} and {self.reference[level]:g}"
+                         f"{self._so_far(level)}: {verdict}")
         return "; ".join(parts)
+
+    def _so_far(self, level: float) -> str:
+        if self.reference[level] >= self.max_t:
+            return ""
+        return f" (so far; {self.max_t:g} once {self.min_pairs} trials reach it)"
 
     def _plural(self) -> str:
         return self.resource if self.resource.endswith("s") else f"{self.resource}s"
@@ -116,7 +131,12 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     def _cut(self, trial_id: int, level: float, loss: float,
              pairs: list[tuple[float, int]]) -> bool:
-        if level >= self.max_t or trial_id in self._full:
+        if level >= self.max_t:
+            return False
+        if self._free is not None and trial_id in self._unjudged:
+            self._free[level][trial_id] = loss
+            self._free_new = True
+        if trial_id in self._full:
             return False
         keep = self.keep[level]
         if keep >= 1:
@@ -127,6 +147,9 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
         decision = super().on_trial_result(trial_id, result)
+        if self._free_new:
+            self._free_new = False
+            self._adapt()
         if trial_id in self._unjudged and trial_id not in self._finals:
             r = finite_number(result.get(self.resource))
             loss = self.direction.loss(result.get(self.metric))
@@ -173,12 +196,18 @@ class AdaptiveScheduler(HyperbandScheduler):
         for level in self.cut_levels:
             recorded = rungs[level]
             pairs = [(recorded[t], final) for t, final in self._finals.items() if t in recorded]
+            reference = self.max_t
             if len(pairs) < self.min_pairs:
-                continue
+                pairs, reference = self._proxy_pairs(level)
+                if len(pairs) < self.min_pairs:
+                    continue
             rho = spearman(np.array(pairs))
             self.correlation[level] = rho
+            self.reference[level] = reference
             strength = min(max((rho - self.rho_low) / (self.rho_high - self.rho_low), 0.0), 1.0)
             self.keep[level] = 1.0 - (1.0 - 1.0 / self.eta) * strength
+        if all(self.reference.get(lv) == self.max_t for lv in self.cut_levels):
+            self._free = None
         if self.keep != before:
             self.searcher.trust_levels([lv for lv in self.rung_levels
                                         if lv >= self.max_t or self.keep[lv] < 1])
@@ -186,6 +215,23 @@ class AdaptiveScheduler(HyperbandScheduler):
                 from ..trial import log_line
 
                 log_line(f"auto: {self.reason()}")
+
+    def _proxy_pairs(self, level: float) -> tuple[list[tuple[float, float]], float]:
+        """Before enough unjudged trials reach max_t: ``level``'s values paired with those of
+        the highest cut level above it that at least ``min_pairs`` unjudged trials reached."""
+        if self._free is None:
+            return [], self.max_t
+        below = self._free[level]
+        for upper in reversed(self.cut_levels):
+            if upper <= level:
+                break
+            above = self._free[upper]
+            if len(above) < self.min_pairs:
+                continue
+            pairs = [(below[t], loss) for t, loss in above.items() if t in below]
+            if len(pairs) >= self.min_pairs:
+                return pairs, upper
+        return [], self.max_t
 
 
 def spearman(pairs: np.ndarray) -> float:
