@@ -53,7 +53,7 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
                  max_t: float | None = None, grace_period: float = 1,
-                 reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 8,
+                 reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7) -> None:
         if max_t is None:
