@@ -91,15 +91,15 @@ def _worse_than_everything(searcher, trial_id):
     return config
 
 
-def test_with_hyperband_one_acquisition_serves_15_percent_of_the_trials_observed():
+def test_with_hyperband_one_acquisition_serves_30_percent_of_the_trials_observed():
     searcher = _hyperband_searcher(60)
     configs = [searcher.suggest(60)]
     batch = searcher._batch
-    assert batch is not None and batch.made + batch.left == 9  # 15% of 60 trials
-    configs += [searcher.suggest(trial_id) for trial_id in range(61, 69)]
+    assert batch is not None and batch.made + batch.left == 18  # 30% of 60 trials
+    configs += [searcher.suggest(trial_id) for trial_id in range(61, 78)]
     assert searcher._batch is batch and batch.left == 0
-    assert len({tuple(sorted(c.items())) for c in configs}) == 9
-    searcher.suggest(69)
+    assert len({tuple(sorted(c.items())) for c in configs}) == 18
+    searcher.suggest(78)
     assert searcher._batch is not batch  # used up: a fresh acquisition
 
 
@@ -201,7 +201,7 @@ def test_debug_log_says_which_proposals_come_from_a_batch(capsys):
     searcher.suggest(61)
     out = capsys.readouterr().out
     assert "hyperparameters refitted" in out  # the fresh acquisition explains itself
-    assert "pick 2 of the last acquisition's batch (up to 9): EI " in out
+    assert "pick 2 of the last acquisition's batch (up to 18): EI " in out
     predicted = float(out.split("pick 2 of")[1].split("(predicted ")[1].split(" +-")[0])
     assert 0.0 < predicted < 15.0  # in the loss's units (mixed_loss is 1.2-12), not z-scores
 

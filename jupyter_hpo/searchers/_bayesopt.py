@@ -22,7 +22,7 @@ schedule (whenever the observations have grown by half since the last fit). With
 it conditions on at most 400 final results (the 100 best and a fixed random sample of the
 others), so a study of thousands of short trials stays cheap. With Hyperband one acquisition
 also serves several trials (``_proposal_batch.py``): the candidates it ranked are ranked again
-after each pick is fantasised, and the next proposals take the runners-up until 15% of the
+after each pick is fantasised, and the next proposals take the runners-up until 30% of the
 trials observed so far have been served, a new best arrives at the target level, or the target
 level or the trusted rungs change; the first pick is the proposal a fresh model makes. BLAS
 keeps its threads: limiting them for the process while a proposal runs would also slow the
@@ -66,7 +66,7 @@ _KEEP_BEST_FINAL = 100  # a fixed random sample of the others), so long studies 
 _REFIT_GROWTH = 1.5  # with Hyperband, refit when the observations grew by this factor
 _MAX_FANTASIES = 16  # the latest pending trials fantasised (paused ones may pile up)
 _SNAP_TABLE = 1024  # domains with at most this many values are snapped by a lookup table
-_BATCH_FRACTION = 0.15  # with Hyperband, one acquisition proposes for 15% of the trials
+_BATCH_FRACTION = 0.3  # with Hyperband, one acquisition proposes for 30% of the trials
 _BATCH_POOL = 128  # a batch picks from at least this many candidates, the best by EI
 
 
@@ -84,7 +84,7 @@ class BayesOptSearcher(Searcher):
     ``debug_log`` to print each decision (the best result observed, the choice, EI,
     lengthscales), and ``batch_fraction``: one acquisition proposes configurations for up to
     this fraction of the trials observed so far (at least one), each later pick taken from the
-    same ranked candidates after the earlier picks are fantasised (default 0.15 with Hyperband,
+    same ranked candidates after the earlier picks are fantasised (default 0.3 with Hyperband,
     where trials are many and short; 0 with FIFO: a fresh model for every proposal; the refit
     options are checked at each fresh acquisition).
     """
