@@ -86,7 +86,7 @@ def test_every_kernel_runs_with_fifo_and_gives_valid_configs(kernel):
 def test_every_kernel_runs_with_hyperband_and_models_the_rungs(kernel):
     best, spent = run_hyperband("bayesopt", mixed_loss, mixed_space(), 120, 0, kernel=kernel)
     assert spent == 120 and best < 2.5
-    searcher = fed_searcher(kernel)
+    searcher = fed_searcher(kernel, batch_fraction=0)  # a fresh model for each proposal
     assert {level for _, level in searcher.data} == {1.0, 3.0}
     config = searcher.suggest(8)
     assert all(mixed_space()[name].contains(v) for name, v in config.items())
@@ -287,7 +287,7 @@ def test_debug_log_explains_each_decision(capsys):
 
 
 def test_debug_log_names_the_target_level_with_hyperband(capsys):
-    fed_searcher(debug_log=True).suggest(8)
+    fed_searcher(debug_log=True, batch_fraction=0).suggest(8)
     line = capsys.readouterr().out.strip().splitlines()[-2]
     assert line.startswith("bayesopt: 16 observations") and "at epoch=3" in line
 

@@ -106,7 +106,7 @@ def test_refits_follow_a_geometric_schedule_with_hyperband():
 
 def test_explicit_opt_skip_options_keep_their_meaning_with_hyperband():
     searcher = make_searcher("bayesopt", mixed_space(), "loss", "min", 0, num_candidates=50,
-                             opt_skip_init_length=0, opt_skip_period=1)
+                             opt_skip_init_length=0, opt_skip_period=1, batch_fraction=0)
     searcher.set_fidelity("epoch", 27, LEVELS)
     for trial_id in range(12):
         config = searcher.suggest(trial_id)

@@ -66,7 +66,8 @@ def fed(searcher, trials, top_every):
 
 
 def test_opt_skip_num_max_resource_refits_only_for_new_results_at_max_t():
-    options = {"num_init_random": 2, "opt_skip_init_length": 0, "num_candidates": 50}
+    options = {"num_init_random": 2, "opt_skip_init_length": 0, "num_candidates": 50,
+               "batch_fraction": 0}  # refit options are checked at each fresh acquisition
     skipping = fed(make_searcher("bayesopt", mixed_space(), "loss", "min", 0,
                                  opt_skip_num_max_resource=True, **options), 12, 4)
     every = fed(make_searcher("bayesopt", mixed_space(), "loss", "min", 0, **options), 12, 4)
