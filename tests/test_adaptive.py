@@ -76,6 +76,29 @@ def test_the_first_trials_run_to_max_t_and_the_others_are_cut_as_in_hyperband():
         in sched.describe()
 
 
+@pytest.mark.parametrize("unmeasured_keep, stopped", [(0.5, [1, 3, 5]), (1 / 3, [1, 2, 3, 5]),
+                                                     (1.0, [])])
+def test_before_rho_is_measured_a_rung_keeps_the_better_half(unmeasured_keep, stopped):
+    """The first min_pairs trials are still running (no rung measured): the trials after
+    them are cut at rung 1 keeping ``unmeasured_keep`` of those recorded there (the better
+    half by default; Hyperband's third with 1/3; none cut with 1)."""
+    sched = scheduler(min_pairs=4, full_fraction=0.0, unmeasured_keep=unmeasured_keep)
+    for tid in range(4):  # the measuring trials report epoch 1 only, so far
+        sched.add_trial(tid, {"x": 0.1 * tid})
+        assert sched.on_trial_result(tid, {"epoch": 1, "loss": 0.1 * tid}) is Decision.CONTINUE
+    cut = []
+    for tid, loss in zip(range(4, 10), (0.05, 0.12, 0.11, 0.5, 0.02, 0.18)):
+        sched.add_trial(tid, {"x": loss})
+        if sched.on_trial_result(tid, {"epoch": 1, "loss": loss}) is Decision.STOP:
+            cut.append(tid - 4)
+    assert cut == stopped
+    assert sched.correlation == {1: None, 3: None, 9: None}
+    half = {0.5: "each rung keeps the better half", 1.0: "no rung stops trials"}
+    assert ("measuring whether early epochs predict the final result (0 of 4 trials at max_t); "
+            f"until then {half.get(unmeasured_keep, 'each rung keeps the best 33%')}") \
+        in sched.describe()
+
+
 def test_crossing_curves_switch_the_cuts_off_and_the_searcher_forgets_the_rungs():
     sched = scheduler(min_pairs=4, full_fraction=0.0)
     assert "measuring whether early epochs predict the final result (0 of 4" \
@@ -111,7 +134,7 @@ def test_before_trials_reach_max_t_each_rung_is_measured_against_the_highest_run
                 is Decision.CONTINUE
     assert sched.correlation == {1: pytest.approx(-1.0), 3: pytest.approx(-1.0), 9: None}
     assert sched.reference == {1: 9, 3: 9}
-    assert sched.keep == {1: 1.0, 3: 1.0, 9: pytest.approx(1 / 3)}
+    assert sched.keep == {1: 1.0, 3: 1.0, 9: 0.5}  # rung 9: not measured, the better half
     assert ("rank correlation -1.00 between epochs 1 and 9 (so far; 27 once 4 trials reach "
             "it): not stopping there") in sched.describe()
     sched.add_trial(4, {"x": 0.9})  # the worst at epochs 1 and 3: not cut there now
@@ -221,6 +244,8 @@ def test_auto_without_max_t_is_fifo_and_says_why():
     ({"min_pairs": 2}, "min_pairs is 2, but must be an integer >= 3"),
     ({"full_fraction": 1.5}, "full_fraction is 1.5, but must be a number in [0.0, 1.0]"),
     ({"rho_low": 0.5, "rho_high": 0.5}, "rho_high is 0.5, but must be larger than rho_low"),
+    ({"unmeasured_keep": 0}, "unmeasured_keep is 0, but must be a number in (0.0, 1.0]"),
+    ({"unmeasured_keep": 1.5}, "unmeasured_keep is 1.5, but must be a number in (0.0, 1.0]"),
     ({"type": "promotion"}, "type only applies to the hyperband scheduler"),
     ({"grace_period": 2}, "early stopping needs max_t"),
 ])

@@ -11,10 +11,11 @@ whatever their rungs say, and so does every trial that no active rung has judged
 trials, a sample that early results did not select, it computes the Spearman rank correlation
 ρ between each rung's value and the value at max_t. Each rung then keeps a share of the
 trials that reach it that follows ρ: all of them at ρ <= ``rho_low``, Hyperband's top 1/η at
-ρ >= ``rho_high``, linearly in between; before a rung has ``min_pairs`` measurements it cuts
-as Hyperband does. Until ``min_pairs`` of these trials reach max_t (most of a short study),
-a rung's ρ is measured against the highest rung that ``min_pairs`` of them reached, so that
-curves that cross by then stop the cuts sooner. This is asynchronous successive halving
+ρ >= ``rho_high``, linearly in between; before a rung has ``min_pairs`` measurements it keeps
+a share ``unmeasured_keep`` (the better half: a hedge between Hyperband's third and no cut).
+Until ``min_pairs`` of these trials reach max_t (most of a short study), a rung's ρ is
+measured against the highest rung that ``min_pairs`` of them reached, so that curves that
+cross by then stop the cuts sooner. This is asynchronous successive halving
 (ASHA) whose cuts adapt, in the spirit of PASHA (Bohdal et al., 2023), which grows the maximum
 resource while the rankings of the top rungs disagree; here the evidence is the rank
 correlation with the final value.
@@ -48,14 +49,14 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep")
     needs_resource = False  # without report() or the resource, trials simply run to the end
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
                  max_t: float | None = None, grace_period: float = 1,
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
-                 rho_high: float = 0.7) -> None:
+                 rho_high: float = 0.7, unmeasured_keep: float = 0.5) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (without "
@@ -71,9 +72,12 @@ class AdaptiveScheduler(HyperbandScheduler):
         if self.rho_high <= self.rho_low:
             raise ValueError(f"rho_high is {rho_high}, but must be larger than rho_low "
                              f"({rho_low})")
+        self.unmeasured_keep = check_float("unmeasured_keep", unmeasured_keep, 0.0, 1.0,
+                                           lo_open=True)
         self.cut_levels = [lv for lv in self.rung_levels if lv < self.max_t]
-        #: rung level -> share of the trials reaching it that go on (1/η: Hyperband's cut)
-        self.keep: dict[float, float] = {lv: 1 / self.eta for lv in self.cut_levels}
+        #: rung level -> share of the trials reaching it that go on (1/η: Hyperband's cut;
+        #: ``unmeasured_keep`` until the rung's ρ is measured)
+        self.keep: dict[float, float] = {lv: self.unmeasured_keep for lv in self.cut_levels}
         #: rung level -> Spearman ρ with the value at max_t (None: not enough trials yet)
         self.correlation: dict[float, float | None] = {lv: None for lv in self.cut_levels}
         self._full: set[int] = set()  # trials that run to max_t whatever their rungs say
@@ -101,7 +105,8 @@ class AdaptiveScheduler(HyperbandScheduler):
         measured = [lv for lv in self.cut_levels if self.correlation[lv] is not None]
         if not measured:
             return (f"measuring whether early {self._plural()} predict the final result "
-                    f"({len(self._finals)} of {self.min_pairs} trials at max_t)")
+                    f"({len(self._finals)} of {self.min_pairs} trials at max_t); until then "
+                    f"{self._unmeasured()}")
         parts = []
         for level in measured:
             keep = self.keep[level]
@@ -113,6 +118,13 @@ class AdaptiveScheduler(HyperbandScheduler):
                          f"{self._plural()} {level:g} and {self.reference[level]:g}"
                          f"{self._so_far(level)}: {verdict}")
         return "; ".join(parts)
+
+    def _unmeasured(self) -> str:
+        keep = self.unmeasured_keep
+        if keep >= 1:
+            return "no rung stops trials"
+        return ("each rung keeps the better half" if keep == 0.5 else
+                f"each rung keeps the best {keep:.0%}")
 
     def _so_far(self, level: float) -> str:
         if self.reference[level] >= self.max_t:
