@@ -137,6 +137,7 @@ def test_before_trials_reach_max_t_each_rung_is_measured_against_the_highest_run
     assert sched.keep == {1: 1.0, 3: 1.0, 9: 0.5}  # rung 9: not measured, the better half
     assert ("rank correlation -1.00 between epochs 1 and 9 (so far; 27 once 4 trials reach "
             "it): not stopping there") in sched.describe()
+    assert sched.describe().endswith("; epochs 9 not measured yet: each keeps the better half")
     sched.add_trial(4, {"x": 0.9})  # the worst at epochs 1 and 3: not cut there now
     for epoch in (1, 2, 3):
         assert sched.on_trial_result(4, {"epoch": epoch, "loss": 0.9}) is Decision.CONTINUE

@@ -15,10 +15,10 @@ trials that reach it that follows ρ: all of them at ρ <= ``rho_low``, Hyperban
 a share ``unmeasured_keep`` (the better half: a hedge between Hyperband's third and no cut).
 Until ``min_pairs`` of these trials reach max_t (most of a short study), a rung's ρ is
 measured against the highest rung that ``min_pairs`` of them reached, so that curves that
-cross by then stop the cuts sooner. This is asynchronous successive halving
-(ASHA) whose cuts adapt, in the spirit of PASHA (Bohdal et al., 2023), which grows the maximum
-resource while the rankings of the top rungs disagree; here the evidence is the rank
-correlation with the final value.
+cross by then stop the cuts sooner. This is asynchronous successive halving (ASHA) whose cuts
+adapt, in the spirit of PASHA (Bohdal et al., 2023), which grows the maximum resource while the
+rankings of the top rungs disagree; here the evidence is the rank correlation with the final
+value.
 
 A searcher that models rung results (``bayesopt``, multi-fidelity as in MOBSTER) is told to use
 only the rungs that cut and max_t, so values that predict nothing do not mislead its model.
@@ -117,6 +117,10 @@ class AdaptiveScheduler(HyperbandScheduler):
             parts.append(f"rank correlation {self.correlation[level]:.2f} between "
                          f"{self._plural()} {level:g} and {self.reference[level]:g}"
                          f"{self._so_far(level)}: {verdict}")
+        unmeasured = [f"{level:g}" for level in self.cut_levels if level not in measured]
+        if unmeasured:
+            parts.append(f"{self._plural()} {', '.join(unmeasured)} not measured yet: "
+                         f"{self._unmeasured().replace('each rung', 'each')}")
         return "; ".join(parts)
 
     def _unmeasured(self) -> str:
