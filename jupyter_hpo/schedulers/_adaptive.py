@@ -88,7 +88,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         self._free: dict[float, dict[int, float]] | None = {lv: {} for lv in self.cut_levels}
         #: cut level -> the level its correlation is measured against (max_t once it can be)
         self.reference: dict[float, float] = {}
-        self._measured_on: dict[float, tuple[float, int]] = {}  # level -> (reference, pairs)
+        self._pair_counts: dict[float, int] = {}  # cut level -> pairs its ρ was measured on
         self._free_new = False
         self._added = 0
 
@@ -218,9 +218,10 @@ class AdaptiveScheduler(HyperbandScheduler):
                 pairs, reference = self._proxy_pairs(level)
                 if len(pairs) < self.min_pairs:
                     continue
-            if self._measured_on.get(level) == (reference, len(pairs)):
+            if self.reference.get(level) == reference \
+                    and self._pair_counts.get(level) == len(pairs):
                 continue  # pairs only grow: the same count against the same level, same pairs
-            self._measured_on[level] = (reference, len(pairs))
+            self._pair_counts[level] = len(pairs)
             rho = spearman(np.array(pairs))
             self.correlation[level] = rho
             self.reference[level] = reference
