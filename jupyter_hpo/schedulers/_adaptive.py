@@ -106,7 +106,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         if not measured:
             return (f"measuring whether early {self._plural()} predict the final result "
                     f"({len(self._finals)} of {self.min_pairs} trials at max_t); until then "
-                    f"{self._unmeasured()}")
+                    f"{self._unmeasured('each rung')}")
         parts = []
         for level in measured:
             keep = self.keep[level]
@@ -120,15 +120,16 @@ class AdaptiveScheduler(HyperbandScheduler):
         unmeasured = [f"{level:g}" for level in self.cut_levels if level not in measured]
         if unmeasured:
             parts.append(f"{self._plural()} {', '.join(unmeasured)} not measured yet: "
-                         f"{self._unmeasured().replace('each rung', 'each')}")
+                         f"{self._unmeasured('each')}")
         return "; ".join(parts)
 
-    def _unmeasured(self) -> str:
+    def _unmeasured(self, who: str) -> str:
+        """What rungs keep before their ρ is measured, said of ``who``."""
         keep = self.unmeasured_keep
         if keep >= 1:
             return "no rung stops trials"
-        return ("each rung keeps the better half" if keep == 0.5 else
-                f"each rung keeps the best {keep:.0%}")
+        return (f"{who} keeps the better half" if keep == 0.5 else
+                f"{who} keeps the best {keep:.0%}")
 
     def _so_far(self, level: float) -> str:
         if self.reference[level] >= self.max_t:
