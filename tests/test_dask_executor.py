@@ -4,6 +4,7 @@ workers started as subprocesses (``dask scheduler`` / ``dask worker``) on 127.0.
 from __future__ import annotations
 
 import _thread
+import asyncio
 import contextlib
 import json
 import logging
@@ -189,6 +190,24 @@ def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
     with pytest.raises(UsageError, match="--address no_client_here: no variable 'no_client_here' "
                                          "is defined in the notebook"):
         ip.run_cell_magic("hpo", "--executor dask --address no_client_here --quiet", cell)
+
+
+def test_an_asynchronous_client_is_refused_with_the_synchronous_one_to_pass(fresh):
+    """A Client made with asynchronous=True (``await Client(..., asynchronous=True)`` in a
+    notebook) returns awaitables the study's threads cannot use: refused before any trial,
+    naming the synchronous Client of the same cluster; the client stays open."""
+    address = fresh.scheduler.address
+
+    async def refused() -> tuple[str, str]:
+        async with Client(address, asynchronous=True, set_as_default=False) as async_client:
+            with pytest.raises(HPOError) as caught:
+                make_study(curve, {"x": Real(0, 1)}, executor=async_client, trials=2)
+            return str(caught.value), async_client.status
+
+    message, status = asyncio.run(refused())
+    assert "was made with asynchronous=True" in message
+    assert f"pass Client({address!r}) (the same cluster) instead" in message
+    assert status == "running"
 
 
 def test_promotion_pauses_free_the_worker(fresh):

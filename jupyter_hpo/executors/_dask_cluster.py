@@ -165,6 +165,11 @@ def use_client(client: Any) -> ClusterHandle:
     if getattr(client, "status", None) != "running":
         raise HPOError(f"the Dask client {client!r} is {getattr(client, 'status', 'unknown')}, "
                        f"but must be running: create a new Client")
+    if getattr(client, "asynchronous", False):
+        raise HPOError(f"the Dask client {client!r} was made with asynchronous=True, but the "
+                       f"study drives the cluster from its own threads and needs a synchronous "
+                       f"Client: pass Client({client.scheduler.address!r}) (the same cluster) "
+                       f"instead")
     cluster = getattr(client, "cluster", None)
     kind = type(cluster).__name__ if cluster is not None else "Dask cluster"
     return ClusterHandle(client, client.scheduler.address, kind, owns_client=False)
