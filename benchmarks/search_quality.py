@@ -515,8 +515,10 @@ def plot(curves: dict[str, dict[str, np.ndarray]], grids: dict[str, np.ndarray],
     import matplotlib.pyplot as plt
 
     names = list(grids)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.0), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    columns = min(len(names), 4)  # a grid of rows, so eleven benchmarks stay readable
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.6 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
         for method, by_bench in curves.items():
             if name in by_bench:
                 style = "-" if method in JH_METHODS else "--"
@@ -525,8 +527,16 @@ def plot(curves: dict[str, dict[str, np.ndarray]], grids: dict[str, np.ndarray],
         ax.set_xlabel("simulated time (s)")
         ax.set_title(name)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("normalised regret (mean over seeds)")
-    axes[0][-1].legend(fontsize=7, loc="upper right")
+    for row in axes:
+        row[0].set_ylabel("normalised regret (mean over seeds)")
+    spare = axes.flat[len(names):]
+    for ax in spare:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if len(spare):  # the legend fills the first empty panel
+        spare[0].legend(handles, labels, fontsize=8, loc="center")
+    else:
+        axes.flat[len(names) - 1].legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

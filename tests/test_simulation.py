@@ -236,6 +236,34 @@ def test_make_tables_trains_a_row_that_the_benchmark_replays(table, tmp_path, mo
     assert set(make_tables.rank_correlations(path, "error")) == {1, 3, 9}
 
 
+@pytest.mark.parametrize("benchmarks, shape", [(1, (1, 1)), (4, (1, 4)), (5, (2, 4)),
+                                               (11, (3, 4))])
+def test_the_plot_lays_benchmarks_out_in_rows_of_four(benchmarks, shape, tmp_path, monkeypatch):
+    """One panel per benchmark, four to a row, the legend in the first empty panel (or in the
+    last benchmark's when the grid is full)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import matplotlib.pyplot as plt
+    import search_quality
+
+    grids = {f"bench-{i}": np.linspace(0.1, 1.0, 5) for i in range(benchmarks)}
+    curves = {method: {name: np.linspace(1.0, 0.1 * (k + 1), 5) for name in grids}
+              for k, method in enumerate(["default (auto)", "Syne Tune ASHA"])}
+    figures = []
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, *a, **k: figures.append(fig))
+    search_quality.plot(curves, grids, tmp_path / "plot.png")
+    (figure,) = figures
+    panels = [ax for ax in figure.axes if ax.axison]
+    assert [ax.get_title() for ax in panels] == list(grids)
+    rows = {round(ax.get_position().y0, 3) for ax in figure.axes}
+    columns = {round(ax.get_position().x0, 3) for ax in figure.axes}
+    assert (len(rows), len(columns)) == shape
+    legends = [ax for ax in figure.axes if ax.get_legend() is not None]
+    assert len(legends) == 1
+    assert [t.get_text() for t in legends[0].get_legend().get_texts()] == list(curves)
+    assert legends[0].axison == (benchmarks % min(benchmarks, 4) == 0)  # a full grid
+    plt.close(figure)
+
+
 def test_every_committed_table_loads_with_its_space_and_replays_its_best_row():
     """Each benchmark of TABLES (the held-out one included) has its table committed, its
     space matches the table's columns, and the nearest-row lookup finds a row itself."""
