@@ -72,8 +72,8 @@ def _observe(searcher, trial_id, config, epochs):
                                         "loss": mixed_loss(config, epochs[-1])}, final=True)
 
 
-def _hyperband_searcher(trials: int, seed: int = 0, **options):
-    searcher = make_searcher("bayesopt", mixed_space(), "loss", "min", seed,
+def _hyperband_searcher(trials: int, seed: int = 0, name: str = "bayesopt", **options):
+    searcher = make_searcher(name, mixed_space(), "loss", "min", seed,
                              num_candidates=100, **options)
     searcher.set_fidelity("epoch", 27, LEVELS)
     rng = np.random.default_rng(seed)
@@ -91,15 +91,19 @@ def _worse_than_everything(searcher, trial_id):
     return config
 
 
-def test_with_hyperband_one_acquisition_serves_30_percent_of_the_trials_observed():
-    searcher = _hyperband_searcher(60)
+@pytest.mark.parametrize("name, size", [("auto", 18), ("bayesopt", 60)])
+def test_with_hyperband_one_acquisition_serves_a_share_of_the_trials_observed(name, size):
+    """The auto searcher's batches serve 30% of the trials observed (18 of 60), bayesopt's
+    (MOBSTER) all of them; each pick is a distinct configuration; a used-up batch makes way
+    for a fresh acquisition."""
+    searcher = _hyperband_searcher(60, name=name)
     configs = [searcher.suggest(60)]
     batch = searcher._batch
-    assert batch is not None and batch.made + batch.left == 18  # 30% of 60 trials
-    configs += [searcher.suggest(trial_id) for trial_id in range(61, 78)]
+    assert batch is not None and batch.made + batch.left == size
+    configs += [searcher.suggest(trial_id) for trial_id in range(61, 60 + size)]
     assert searcher._batch is batch and batch.left == 0
-    assert len({tuple(sorted(c.items())) for c in configs}) == 18
-    searcher.suggest(78)
+    assert len({tuple(sorted(c.items())) for c in configs}) == size
+    searcher.suggest(60 + size)
     assert searcher._batch is not batch  # used up: a fresh acquisition
 
 
@@ -201,7 +205,7 @@ def test_debug_log_says_which_proposals_come_from_a_batch(capsys):
     searcher.suggest(61)
     out = capsys.readouterr().out
     assert "hyperparameters refitted" in out  # the fresh acquisition explains itself
-    assert "pick 2 of the last acquisition's batch (up to 18): EI " in out
+    assert "pick 2 of the last acquisition's batch (up to 60): EI " in out  # all 60 observed
     predicted = float(out.split("pick 2 of")[1].split("(predicted ")[1].split(" +-")[0])
     assert 0.0 < predicted < 15.0  # in the loss's units (mixed_loss is 1.2-12), not z-scores
 

@@ -28,6 +28,9 @@ class AutoSearcher(BayesOptSearcher):
 
     name = "auto"
     OPTIONS = (*BayesOptSearcher.OPTIONS, "random_fraction")
+    #: smaller batches than bayesopt's under Hyperband: under the auto scheduler, whose trials
+    #: run longer, batches of all the trials observed ended worse (benchmarks/RESULTS.md)
+    default_batch_fraction = 0.3
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  kernel: str | None = None, num_init_random: int = 5,

@@ -22,9 +22,9 @@ schedule (whenever the observations have grown by half since the last fit). With
 it conditions on at most 400 final results (the 100 best and a fixed random sample of the
 others), so a study of thousands of short trials stays cheap. With Hyperband one acquisition
 also serves several trials (``_proposal_batch.py``): the candidates it ranked are ranked again
-after each pick is fantasised, and the next proposals take the runners-up until 30% of the
-trials observed so far have been served, a new best arrives at the target level, or the target
-level or the trusted rungs change; the first pick is the proposal a fresh model makes. BLAS
+after each pick is fantasised, and the next proposals take the runners-up until as many
+trials as were observed (30% of them for the ``auto`` searcher) have been served, a new best
+arrives at the target level, or the target level or the trusted rungs change; the first pick is the proposal a fresh model makes. BLAS
 keeps its threads: limiting them for the process while a proposal runs would also slow the
 trials' own numpy code in the kernel's other threads.
 
@@ -66,7 +66,6 @@ _KEEP_BEST_FINAL = 100  # a fixed random sample of the others), so long studies 
 _REFIT_GROWTH = 1.5  # with Hyperband, refit when the observations grew by this factor
 _MAX_FANTASIES = 16  # the latest pending trials fantasised (paused ones may pile up)
 _SNAP_TABLE = 1024  # domains with at most this many values are snapped by a lookup table
-_BATCH_FRACTION = 0.3  # with Hyperband, one acquisition proposes for 30% of the trials
 _BATCH_POOL = 128  # a batch picks from at least this many candidates, the best by EI
 
 
@@ -84,12 +83,16 @@ class BayesOptSearcher(Searcher):
     ``debug_log`` to print each decision (the best result observed, the choice, EI,
     lengthscales), and ``batch_fraction``: one acquisition proposes configurations for up to
     this fraction of the trials observed so far (at least one), each later pick taken from the
-    same ranked candidates after the earlier picks are fantasised (default 0.3 with Hyperband,
-    where trials are many and short; 0 with FIFO: a fresh model for every proposal; the refit
-    options are checked at each fresh acquisition).
+    same ranked candidates after the earlier picks are fantasised (default 1 with Hyperband,
+    where trials are many and short, 0.3 for the ``auto`` searcher; 0 with FIFO: a fresh model
+    for every proposal; the refit options are checked at each fresh acquisition).
     """
 
     name = "bayesopt"
+    #: with Hyperband, one acquisition proposes for up to this share of the trials observed:
+    #: all of them, so a batch ends when it is used up, a new best comes in where EI is taken,
+    #: or the rungs the model learns from change (the ``auto`` searcher takes 0.3)
+    default_batch_fraction = 1.0
     OPTIONS = ("kernel", "gp_resource_kernel", "num_init_random", "opt_skip_period",
                "opt_skip_init_length", "opt_skip_num_max_resource", "num_candidates",
                "debug_log", "batch_fraction")
@@ -326,7 +329,7 @@ class BayesOptSearcher(Searcher):
         """How many proposals one acquisition gives (see ``batch_fraction``)."""
         fraction = self.batch_fraction
         if fraction is None:
-            fraction = _BATCH_FRACTION if self.resource is not None else 0.0
+            fraction = self.default_batch_fraction if self.resource is not None else 0.0
         return max(1, int(fraction * len(self._trials)))
 
     def _pending_points(self) -> list[tuple[np.ndarray, tuple[Any, ...]]]:
