@@ -7,6 +7,8 @@ scheduler (``on_trial_result``, ``suggest``, ``promote``, ``add_trial``, the tri
 and into its searcher (``suggest``): the decisions, without the study's own bookkeeping. Each
 method's study runs ``--repeat`` times (3), the methods in turns, and the least CPU counts:
 the same study makes the same decisions, so the least is the one the machine disturbed least.
+Each study starts after 0.3 s idle, so BLAS threads a GP study before it left spinning are not
+counted in its calls (with OpenBLAS's default threads they were, ASHA's included).
 With ``--seeds N`` each method runs the studies of N seeds and the table sums them: one
 seed's report count moves the per-report ratio by as much as a change of the decisions does.
 Optuna's TPE and random samplers with its ``HyperbandPruner`` run on the same benchmark through
@@ -62,6 +64,9 @@ OURS = {
 }
 OPTUNA = ("Optuna TPE + HyperbandPruner", "Optuna Random + HyperbandPruner")
 ASHA = "ASHA (random + Hyperband stopping)"
+#: idle time before each timed study: OpenBLAS's worker threads spin for about 0.1 s of CPU after
+#: a GP's calls, which would otherwise be counted in the next study's calls (ASHA's included)
+SETTLE_S = 0.3
 SCHEDULER_CALLS = ("on_trial_result", "suggest", "promote", "add_trial", "on_trial_complete",
                    "on_trial_error", "on_trial_remove")
 
@@ -282,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         least: dict[str, Cost] = {}
         for _ in range(args.repeat or (1 if args.quick else 3)):  # in turns: the machine drifts
             for method in methods:
+                time.sleep(SETTLE_S)
                 if method in OURS:
                     cost = run_ours(bench, *OURS[method], trials, seed)
                 else:
