@@ -28,8 +28,8 @@ class AutoSearcher(BayesOptSearcher):
 
     name = "auto"
     OPTIONS = (*BayesOptSearcher.OPTIONS, "random_fraction")
-    #: smaller batches than bayesopt's under Hyperband: under the auto scheduler, whose trials
-    #: run longer, batches of all the trials observed ended worse (benchmarks/RESULTS.md)
+    #: smaller batches than bayesopt's under Hyperband: with the auto scheduler, batches of all
+    #: the trials observed ended worse on the benchmarks (benchmarks/RESULTS.md)
     default_batch_fraction = 0.3
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,

@@ -24,9 +24,9 @@ others), so a study of thousands of short trials stays cheap. With Hyperband one
 also serves several trials (``_proposal_batch.py``): the candidates it ranked are ranked again
 after each pick is fantasised, and the next proposals take the runners-up until as many
 trials as were observed (30% of them for the ``auto`` searcher) have been served, a new best
-arrives at the target level, or the target level or the trusted rungs change; the first pick is the proposal a fresh model makes. BLAS
-keeps its threads: limiting them for the process while a proposal runs would also slow the
-trials' own numpy code in the kernel's other threads.
+arrives at the target level, or the target level or the trusted rungs change; the first pick
+is the proposal a fresh model makes. BLAS keeps its threads: limiting them for the process
+while a proposal runs would also slow the trials' own numpy code in the kernel's other threads.
 
 Stepped domains are snapped like integers: every candidate is moved to the centre of its
 value's cell before EI is computed, so EI is evaluated where a trial would run. Conditional
