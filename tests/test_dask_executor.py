@@ -198,15 +198,22 @@ def test_an_asynchronous_client_is_refused_with_the_synchronous_one_to_pass(fres
     naming the synchronous Client of the same cluster; the client stays open."""
     address = fresh.scheduler.address
 
-    async def refused() -> tuple[str, str]:
+    async def refused() -> tuple[str, str, str]:
         async with Client(address, asynchronous=True, set_as_default=False) as async_client:
             with pytest.raises(HPOError) as caught:
                 make_study(curve, {"x": Real(0, 1)}, executor=async_client, trials=2)
-            return str(caught.value), async_client.status
+            unawaited = Client(address, asynchronous=True, set_as_default=False)
+            with pytest.raises(HPOError) as before_start:  # not awaited: no scheduler yet
+                make_study(curve, {"x": Real(0, 1)}, executor=unawaited, trials=2)
+            async with unawaited:  # started and closed, so nothing is left for its __del__
+                pass
+            return str(caught.value), str(before_start.value), async_client.status
 
-    message, status = asyncio.run(refused())
+    message, unawaited, status = asyncio.run(refused())
     assert "was made with asynchronous=True" in message
     assert f"pass Client({address!r}) (the same cluster) instead" in message
+    assert "was made with asynchronous=True" in unawaited
+    assert "pass a Client made without it instead" in unawaited
     assert status == "running"
 
 

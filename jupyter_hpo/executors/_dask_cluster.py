@@ -162,14 +162,16 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> ClusterHandle:
 
 def use_client(client: Any) -> ClusterHandle:
     """The cluster of a ``distributed.Client`` the user made; it is never closed by us."""
+    if getattr(client, "asynchronous", False):  # awaited or not: refused before its status
+        address = getattr(getattr(client, "scheduler", None), "address", None)
+        instead = (f"Client({address!r}) (the same cluster)" if address
+                   else "a Client made without it")
+        raise HPOError(f"the Dask client {client!r} was made with asynchronous=True, but the "
+                       f"study drives the cluster from its own threads and needs a synchronous "
+                       f"Client: pass {instead} instead")
     if getattr(client, "status", None) != "running":
         raise HPOError(f"the Dask client {client!r} is {getattr(client, 'status', 'unknown')}, "
                        f"but must be running: create a new Client")
-    if getattr(client, "asynchronous", False):
-        raise HPOError(f"the Dask client {client!r} was made with asynchronous=True, but the "
-                       f"study drives the cluster from its own threads and needs a synchronous "
-                       f"Client: pass Client({client.scheduler.address!r}) (the same cluster) "
-                       f"instead")
     cluster = getattr(client, "cluster", None)
     kind = type(cluster).__name__ if cluster is not None else "Dask cluster"
     return ClusterHandle(client, client.scheduler.address, kind, owns_client=False)
