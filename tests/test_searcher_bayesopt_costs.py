@@ -9,7 +9,7 @@ import numpy as np
 from searcher_harness import mixed_loss, mixed_space
 
 from jupyter_hpo.searchers import make_searcher
-from jupyter_hpo.searchers._bayesopt import _FIT_POINTS_MULTI, _KEEP_BEST, _MAX_DATA
+from jupyter_hpo.searchers._bayesopt import _FIT_POINTS_MULTI, _KEEP_BEST, _MAX_DATA, _MAX_FANTASIES
 from jupyter_hpo.searchers._bayesopt_parts import summary_rows
 from jupyter_hpo.searchers._gp import GaussianProcess
 from jupyter_hpo.space import Int, Real, Space
@@ -149,6 +149,24 @@ def test_many_pending_trials_get_distinct_proposals_and_only_the_latest_are_fant
     searcher.observe(10, proposals[0], {"epoch": 1, "loss": 1.0}, final=True)
     searcher.suggest(50)
     assert encoded == proposals  # trial 10's result reused its encoding; trial 49 was new
+
+
+def test_a_proposal_does_not_walk_the_paused_trials_one_by_one():
+    # the promotion variant leaves trials pending at a rung by the hundred; their configurations
+    # are taken through their rung results, so a proposal looks only at the latest few of them
+    searcher = _observed(10, num_candidates=50)
+    paused = []
+    for trial_id in range(10, 70):
+        config = searcher.suggest(trial_id)
+        searcher.observe(trial_id, config, {"epoch": 1, "loss": mixed_loss(config, 1)})
+        paused.append(tuple(sorted(config.items())))
+    looked_at = []
+    codes_of = searcher._codes_of
+    searcher._codes_of = lambda trial_id, config: looked_at.append(trial_id) or codes_of(
+        trial_id, config)
+    proposal = searcher.suggest(70)
+    assert sorted(set(looked_at)) == list(range(70 - _MAX_FANTASIES, 70))
+    assert len(searcher.pending) == 61 and tuple(sorted(proposal.items())) not in paused
 
 
 def test_large_products_go_to_scipys_blas_and_give_numpys_results():

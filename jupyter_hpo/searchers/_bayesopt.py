@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -243,8 +244,7 @@ class BayesOptSearcher(Searcher):
     def _propose(self) -> dict[str, Any] | None:
         """The next pick of the current batch of proposals while it is valid, else a fresh
         proposal: the configuration with the largest expected improvement."""
-        pending = self._pending_points()
-        taken = {key for _, key in pending}
+        fantasies, taken = self._pending_points()
         batch = self._batch
         if batch is not None and batch.context == self._batch_context():
             untaken, decoded = self._untaken_test(batch.candidates, taken)
@@ -254,10 +254,10 @@ class BayesOptSearcher(Searcher):
                 if self.debug_log:
                     self._log_pick(choice, batch)
                 return choice
-        return self._fresh_proposal(pending, taken)
+        return self._fresh_proposal(fantasies, taken)
 
-    def _fresh_proposal(self, pending: list[tuple[np.ndarray, tuple[Any, ...]]],
-                        taken: set[tuple[Any, ...]]) -> dict[str, Any] | None:
+    def _fresh_proposal(self, fantasies: list[np.ndarray], taken: set[tuple[Any, ...]]
+                        ) -> dict[str, Any] | None:
         """Fit or condition the model, rank random and local candidates by EI, refine the best
         by coordinate search, and keep them all as a new batch whose best pick is returned."""
         x, y_raw, levels, ranks = self._training_data()
@@ -268,8 +268,8 @@ class BayesOptSearcher(Searcher):
         assert gp is not None
         level = self._target_level()
         incumbent = float(np.min(gp.fitted_mean()[levels == self._r(level)]))
-        if pending:  # kriging believer; a pending point predicted better is the new best
-            fantasy_x = self._at(np.array([v for v, _ in pending[-_MAX_FANTASIES:]]), level)
+        if fantasies:  # kriging believer; a pending point predicted better is the new best
+            fantasy_x = self._at(np.array(fantasies), level)
             incumbent = min(incumbent, float(np.min(gp.predict(fantasy_x)[0])))
             gp = gp.fantasised(fantasy_x)
         candidates = self._candidates(level)
@@ -332,10 +332,17 @@ class BayesOptSearcher(Searcher):
             fraction = self.default_batch_fraction if self.resource is not None else 0.0
         return max(1, int(fraction * len(self._trials)))
 
-    def _pending_points(self) -> list[tuple[np.ndarray, tuple[Any, ...]]]:
-        """The encoding and key of each pending configuration, oldest first (each computed
-        once per trial, not once per proposal)."""
-        return [self._codes_of(trial_id, config)[1:] for trial_id, config in self.pending.items()]
+    def _pending_points(self) -> tuple[list[np.ndarray], set[tuple[Any, ...]]]:
+        """The encodings of the ``_MAX_FANTASIES`` latest pending configurations, oldest first,
+        and the keys of the pending ones without an observation (an observed one's key is in
+        ``_observed``). Paused trials of the promotion variant stay pending by the hundred, so
+        neither walks them all in Python (each encoding is computed once per trial)."""
+        pending = self.pending
+        latest = list(islice(reversed(pending.items()), _MAX_FANTASIES))
+        fantasies = [self._codes_of(trial_id, config)[1] for trial_id, config in reversed(latest)]
+        taken = {self._codes_of(trial_id, pending[trial_id])[2]
+                 for trial_id in pending.keys() - self._trials}
+        return fantasies, taken
 
     def _codes_of(self, trial_id: int, config: dict[str, Any]
                   ) -> tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]:
@@ -500,7 +507,8 @@ class BayesOptSearcher(Searcher):
         return encoded
 
     def _distinct_random(self) -> dict[str, Any]:
-        taken = {key for _, key in self._pending_points()}
+        taken = {self._codes_of(trial_id, config)[2]
+                 for trial_id, config in self.pending.items()}
         config = self.space.sample(self.rng)
         for _ in range(20):
             if self._key(self._encode(config)) not in taken:
