@@ -168,6 +168,8 @@ def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
     ip.run_cell("def check(x):\n    if x == 2:\n        raise RuntimeError('no good: ' + str(x))\n")
     cell = ("x = Int(0, 3)\n"
             "display({'x': x})\n"  # IPython's builtin in the notebook; the worker's own here
+            "from IPython.display import display as shown\n"  # IPython's own: the same there
+            "shown([x])\n"
             "check(x)\n"
             "report(loss=x)\n")
     ip.run_cell_magic("hpo", "--executor dask --address dask_client --searcher grid --quiet "
@@ -182,7 +184,8 @@ def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
     assert "<dynamic-code>" not in failed[0].traceback
     assert study.counts()["completed"] == 3
     for trial in study.trials:  # display() in a worker process, as from a trial thread
-        assert study.trial_output(trial.trial_id) == f"[display] {{'x': {trial.config['x']}}}\n"
+        x = trial.config["x"]
+        assert study.trial_output(trial.trial_id) == f"[display] {{'x': {x}}}\n[display] [{x}]\n"
     assert fresh.status == "running"
     with pytest.raises(UsageError, match="--address dask_study names a Study"):
         ip.user_ns["dask_study"] = study

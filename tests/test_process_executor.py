@@ -282,6 +282,32 @@ def test_display_in_a_worker_process_writes_to_the_trial_output_as_in_a_thread(i
     assert outputs["process"] == outputs["thread"]
 
 
+def test_ipythons_own_display_and_clear_output_in_a_worker_process_act_as_in_a_thread(
+        ipython_shell):
+    """Without a shell, IPython's display() printed the object bare and clear_output() wrote
+    terminal escape codes into the trial's output; a cell importing them now gets what a
+    trial thread gets."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    cell = ("from IPython.display import clear_output, display\n"
+            "import IPython.display\n"
+            "x = Int(0, 9)\n"
+            "clear_output(wait=True)\n"
+            "display({'x': x})\n"
+            "IPython.display.display([x, x])\n"
+            "report(loss=x)\n")
+    outputs = {}
+    for executor in ("process", "thread"):
+        ip.run_cell_magic("hpo", f"--quiet --trials 2 --seed 1 --executor {executor} "
+                                 f"-o _hpo_ipython_display_{executor}", cell)
+        study = ip.user_ns[f"_hpo_ipython_display_{executor}"]
+        assert study.counts()["completed"] == 2
+        outputs[executor] = [study.trial_output(t.trial_id) for t in study.trials]
+        x = study.trials[0].config["x"]
+        assert outputs[executor][0] == f"[display] {{'x': {x}}}\n[display] [{x}, {x}]\n"
+    assert outputs["process"] == outputs["thread"]
+
+
 def test_a_trial_failing_in_a_notebook_function_shows_its_cell_lines(ipython_shell):
     """cloudpickle names the code it ships by value <dynamic-code>: a helper defined in
     another cell failed in the worker as 'File "<dynamic-code>", line 2, in helper' without

@@ -25,7 +25,8 @@ from typing import Any
 
 from ..resources import Slot, default_device
 from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
-from ._output import OutputRouter, provide_display
+from ._output import OutputRouter
+from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
 
 __all__ = ["run_trial"]

@@ -10,31 +10,7 @@ from typing import Any, ClassVar, TextIO
 
 from ..trial import current_trial
 
-__all__ = ["OutputRouter", "provide_display"]
-
-
-def provide_display() -> None:
-    """Give a worker process the ``display`` that IPython makes a builtin for a notebook's
-    code (a cell calling ``display(df)`` raised NameError in worker processes): each object's
-    text goes to the trial's output as ``[display] ...``, as a trial thread's does. A process
-    that has one (IPython's, in a kernel) keeps it."""
-    import builtins
-
-    if not hasattr(builtins, "display"):
-        builtins.display = _display_in_worker  # type: ignore[attr-defined]
-
-
-def _display_in_worker(*objs: Any, raw: bool = False, **_options: Any) -> None:
-    """``display()`` without an IPython shell: the text/plain of each object, printed."""
-    from IPython.lib.pretty import pretty
-
-    for obj in objs:
-        if raw and isinstance(obj, dict):  # a MIME bundle
-            text = obj.get("text/plain")
-            shown = text if isinstance(text, str) else f"({', '.join(map(str, obj))})"
-        else:
-            shown = pretty(obj)
-        print(f"[display] {shown}")
+__all__ = ["OutputRouter"]
 
 
 def _to_trial(text: str, write: Any) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import HPOError
 from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
-from ._output import provide_display
+from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
 
 PARENT_POLL_S = 0.25
