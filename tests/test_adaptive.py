@@ -238,7 +238,8 @@ def test_auto_without_max_t_is_fifo_and_says_why():
     assert made.on_trial_result(0, {"epoch": 1, "loss": 1.0}) is Decision.CONTINUE
     assert made.describe() == (
         "auto: every trial runs to the end (early stopping needs the largest resource, "
-        "`epochs = N` in the cell or --max-t N, and report(epoch=...) in the training loop)")
+        "`epochs = N` in the cell, --max-t N or tune()'s scheduler_options={'max_t': N}, and "
+        "report(epoch=...) in the training loop)")
 
 
 @pytest.mark.parametrize("options, message", [

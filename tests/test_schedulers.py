@@ -541,7 +541,10 @@ def test_make_scheduler_errors():
                                          "grace_period only applies to the auto and "
                                          "hyperband schedulers"):
         make_scheduler("fifo", searcher, "acc", "max", grace_period=2, brackets=2)
-    with pytest.raises(ValueError, match="Hyperband needs max_t"):
+    with pytest.raises(ValueError, match=r"Hyperband needs max_t, the largest resource a trial "
+                                         r"reaches: write `epochs = N` in the cell or pass "
+                                         r"--max-t N \(with tune\(\): "
+                                         r"scheduler_options=\{'max_t': N\}\)"):
         make_scheduler("hyperband", searcher, "acc", "max", max_t=None)
     with pytest.raises(ValueError, match="reduction_factor is 1"):
         make_scheduler("hyperband", searcher, "acc", "max", max_t=9, reduction_factor=1)

@@ -59,9 +59,9 @@ class AdaptiveScheduler(HyperbandScheduler):
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
-                             "write `epochs = N` in the cell or pass --max-t N (without "
-                             "early-stopping options the auto scheduler runs every trial to "
-                             "the end)")
+                             "write `epochs = N` in the cell or pass --max-t N (with tune(): "
+                             "scheduler_options={'max_t': N}; without early-stopping options "
+                             "the auto scheduler runs every trial to the end)")
         super().__init__(searcher, metric, mode, resource, max_t=max_t,
                          grace_period=grace_period, reduction_factor=reduction_factor,
                          brackets=1, type="stopping", seed=seed)
@@ -289,5 +289,5 @@ class AutoFIFOScheduler(FIFOScheduler):
 
     def describe(self) -> str:
         return (f"auto: every trial runs to the end (early stopping needs the largest resource, "
-                f"`epochs = N` in the cell or --max-t N, and report({self.resource}=...) in "
-                f"the training loop)")
+                f"`epochs = N` in the cell, --max-t N or tune()'s scheduler_options="
+                f"{{'max_t': N}}, and report({self.resource}=...) in the training loop)")

@@ -60,7 +60,8 @@ class HyperbandScheduler(Scheduler):
         super().__init__(searcher, metric, mode, resource)
         if max_t is None:
             raise ValueError("Hyperband needs max_t, the largest resource a trial reaches: "
-                             "write `epochs = N` in the cell or pass --max-t N")
+                             "write `epochs = N` in the cell or pass --max-t N (with tune(): "
+                             "scheduler_options={'max_t': N})")
         self.type = check_choice("type", type, TYPES)
         _check_number("max_t", max_t, 0, "> 0")
         _check_number("grace_period", grace_period, 0, "> 0")
