@@ -105,11 +105,18 @@ class Simulation:
             heapq.heappush(events, (self.now + seconds, next(order), epoch, trial))
 
         study.start()
+        controller = study.controller
+        assert controller is not None
+        polled = -1  # the controller's pause signals when the paused trials were last polled
         while not study.done:
             for trial in executor.started:
                 schedule(trial, 1)
             executor.started.clear()
-            for trial, epoch in list(paused):
+            if controller.pause_signals == polled:
+                paused_now = []  # no paused trial was told to go on or to end since
+            else:
+                polled, paused_now = controller.pause_signals, list(paused)
+            for trial, epoch in paused_now:
                 outcome = study.paused_outcome(trial)
                 if outcome is not None:
                     paused.remove((trial, epoch))

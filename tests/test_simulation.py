@@ -96,6 +96,37 @@ def test_hyperband_stopping_and_promotion_under_simulation():
         assert study.best_trial is best or best.status.value == "stopped"
 
 
+def test_paused_trials_are_signalled_once_and_polled_only_after_a_signal():
+    """A promotion study leaves hundreds of trials paused: each is told once to go on or to
+    end (the study's end told every paused trial again each time one of them ended), and the
+    simulated executor asks for their outcomes only after some paused trial was told (it
+    asked for every paused trial's at every event)."""
+    sim = Simulation(Curves())
+    study = sim.study(4, trials=300, seed=0, scheduler="hyperband",
+                      scheduler_options={"type": "promotion"})
+    controller = study.controller
+    signalled, log = [], []
+    signal, outcome = controller._signal, study.paused_outcome
+    controller._signal = lambda trial_id: (signalled.append(trial_id), log.append("signal"),
+                                           signal(trial_id))[-1]
+    study.paused_outcome = lambda trial: (log.append("poll"), outcome(trial))[-1]
+    sim.run(study, on_report=lambda now, trial: log.append("event"))
+    counts = study.counts()
+    assert study.state == "finished" and counts["paused"] == 0 and counts["stopped"] > 100
+    pauses = sum(1 for t in study.trials for r in t.reports if r["epoch"] in (1, 3, 9))
+    resumed = sum(1 for t in study.trials for r in t.reports if r["epoch"] in (2, 4, 10))
+    stopped_paused = sum(1 for t in study.trials if t.status.value == "stopped")
+    assert len(signalled) == resumed + stopped_paused <= pauses  # once per pause at most
+    told, rounds = True, 0  # a trial was told something since the last round of polls began
+    for previous, entry in zip(["event", *log], log):
+        if entry == "signal":
+            told = True
+        elif entry == "poll" and previous == "event":  # a round of polls begins
+            assert told
+            told, rounds = False, rounds + 1
+    assert 0 < rounds <= len(signalled)
+
+
 def test_time_limit_in_simulated_time():
     sim = Simulation(Curves())
     study = sim.run(sim.study(2, time_limit=100.0, seed=0))

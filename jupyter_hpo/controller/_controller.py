@@ -95,6 +95,10 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._stop_reasons: dict[int, TrialStatus] = {}
         self._invalid: dict[int, str] = {}  # trials that reported a value we cannot use
         self._resume_events: dict[int, threading.Event] = {}
+        #: how many times a paused trial was told to go on or to end; an executor that polls
+        #: ``paused_outcome`` (a simulated clock) polls its paused trials again only after it
+        #: changed, not at every event (hundreds of trials stay paused in a promotion study)
+        self.pause_signals = 0
         # frozen records by trial id: a finished trial's is made once; None while it runs
         self._records: list[TrialRecord | None] = []
         self._exhausted = False
@@ -212,7 +216,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                 if not trial.status.finished:
                     self._stop_reasons.setdefault(trial.trial_id, TrialStatus.CANCELLED)
                     if trial.status is TrialStatus.PAUSED:
-                        self._resume_events[trial.trial_id].set()
+                        self._signal(trial.trial_id)
                     if self._end_released(trial, TrialStatus.CANCELLED, why):
                         ended.append(trial)
                     else:
@@ -242,7 +246,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                 return False
             self._stop_reasons[trial_id] = TrialStatus.CANCELLED
             if trial.status is TrialStatus.PAUSED:
-                self._resume_events[trial_id].set()
+                self._signal(trial_id)
             ended = self._end_released(trial, TrialStatus.CANCELLED, "stopped by the user")
         if ended:
             self.emit("trial_finished", trial, None)
@@ -281,6 +285,12 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             self.stop("study stopped: internal error", force=True)
         self._complete()
 
+    def _signal(self, trial_id: int) -> None:
+        """Under the lock: wake paused trial ``trial_id`` (to go on, or to end when it has a
+        stop reason)."""
+        self._resume_events[trial_id].set()
+        self.pause_signals += 1
+
     def _time_left(self) -> float:
         if self.time_limit is None or self.start_time is None:
             return 1.0
@@ -300,9 +310,12 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         with self._lock:
             if self._running == 0 and not self._can_start():
                 for trial_id in self.scheduler.paused_trials():
-                    if trial_id in self._alive:  # never promoted: it ends as stopped
+                    # never promoted: it ends as stopped (one told so already, or stopped by
+                    # the user, was signalled then: each trial ending here made this loop
+                    # signal every other paused trial again, O(paused^2) at a study's end)
+                    if trial_id in self._alive and trial_id not in self._stop_reasons:
                         self._stop_reasons.setdefault(trial_id, TrialStatus.STOPPED)
-                        self._resume_events[trial_id].set()
+                        self._signal(trial_id)
                         trial = self.trials[trial_id]
                         if self._end_released(trial, TrialStatus.STOPPED):
                             ended.append(trial)
@@ -339,7 +352,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                     trial.restore_from = trial.checkpoint
                 else:
                     self._running += 1
-                    self._resume_events[resumed].set()
+                    self._signal(resumed)
             elif not self._can_start():
                 return False
             else:
