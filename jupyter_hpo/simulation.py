@@ -98,32 +98,19 @@ class Simulation:
                             "Simulation.study()")
         events: list[tuple[float, int, int, Trial]] = []
         order = itertools.count()
-        paused: list[tuple[Trial, int]] = []
 
         def schedule(trial: Trial, epoch: int) -> None:
             _, seconds = self.benchmark.evaluate(trial.config, epoch)
             heapq.heappush(events, (self.now + seconds, next(order), epoch, trial))
 
         study.start()
-        controller = study.controller
-        assert controller is not None
-        polled = -1  # the controller's pause signals when the paused trials were last polled
+        assert study.controller is not None
+        paused = _PausedTrials(study, schedule)
         while not study.done:
             for trial in executor.started:
                 schedule(trial, 1)
             executor.started.clear()
-            if controller.pause_signals == polled:
-                paused_now = []  # no paused trial was told to go on or to end since
-            else:
-                polled, paused_now = controller.pause_signals, list(paused)
-            for trial, epoch in paused_now:
-                outcome = study.paused_outcome(trial)
-                if outcome is not None:
-                    paused.remove((trial, epoch))
-                    if outcome == "resume":
-                        schedule(trial, epoch + 1)
-                    else:
-                        study.on_finish(trial, TrialOutcome(TrialStatus.STOPPED))
+            paused.settle()
             if not events:
                 if executor.started:
                     continue
@@ -136,7 +123,7 @@ class Simulation:
         return study
 
     def _play(self, study: Study, trial: Trial, epoch: int,
-              schedule: Callable[[Trial, int], None], paused: list[tuple[Trial, int]]) -> None:
+              schedule: Callable[[Trial, int], None], paused: _PausedTrials) -> None:
         bench = self.benchmark
         value, _ = bench.evaluate(trial.config, epoch)
         try:
@@ -148,11 +135,63 @@ class Simulation:
             study.on_finish(trial, TrialOutcome(TrialStatus.FAILED, error=describe_failure(exc)))
             return
         if trial.status is TrialStatus.PAUSED:
-            paused.append((trial, epoch))
+            paused.add(trial, epoch)
         elif epoch >= bench.max_t:
             study.on_finish(trial, TrialOutcome(TrialStatus.COMPLETED))
         else:
             schedule(trial, epoch + 1)
+
+
+class _PausedTrials:
+    """The simulated trials waiting at a pause, and the controller's word on them: a trial it
+    told to go on is scheduled for its next epoch, one it told to end ends as stopped. Only the
+    trials told something are looked at (hundreds stay paused in a promotion study), in the
+    order they paused, as if each paused trial were asked in turn."""
+
+    def __init__(self, study: Study, schedule: Callable[[Trial, int], None]) -> None:
+        assert study.controller is not None
+        self.study, self.schedule = study, schedule
+        self.told = study.controller.pause_signals  # ids, in the order they were told
+        self.seen = 0  # how many of them were taken
+        self.waiting: dict[int, tuple[int, Trial, int]] = {}  # id -> (order, trial, epoch)
+        self.order = itertools.count()
+        self.later: list[tuple[int, int]] = []  # (order, id) told while later ones were settled
+
+    def add(self, trial: Trial, epoch: int) -> None:
+        self.waiting[trial.trial_id] = (next(self.order), trial, epoch)
+
+    def settle(self) -> None:
+        """Resume or end every paused trial the controller told something since the last
+        call (and those it tells meanwhile that paused after the one being settled)."""
+        due, self.later = self.later, []
+        heapq.heapify(due)
+        self._take(due, -1)
+        while due:
+            position, trial_id = heapq.heappop(due)
+            entry = self.waiting.get(trial_id)
+            if entry is None or entry[0] != position:
+                continue  # told twice
+            outcome = self.study.paused_outcome(entry[1])
+            if outcome is None:
+                continue
+            del self.waiting[trial_id]
+            if outcome == "resume":
+                self.schedule(entry[1], entry[2] + 1)
+            else:
+                self.study.on_finish(entry[1], TrialOutcome(TrialStatus.STOPPED))
+            self._take(due, position)
+
+    def _take(self, due: list[tuple[int, int]], position: int) -> None:
+        """Queue the newly told paused trials: those that paused after ``position`` now,
+        the others for the next call."""
+        for trial_id in self.told[self.seen:]:
+            entry = self.waiting.get(trial_id)
+            if entry is not None:
+                if entry[0] > position:
+                    heapq.heappush(due, (entry[0], trial_id))
+                else:
+                    self.later.append((entry[0], trial_id))
+        self.seen = len(self.told)
 
 
 def simulate(benchmark: Benchmark, workers: int = 1,

@@ -95,10 +95,10 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._stop_reasons: dict[int, TrialStatus] = {}
         self._invalid: dict[int, str] = {}  # trials that reported a value we cannot use
         self._resume_events: dict[int, threading.Event] = {}
-        #: how many times a paused trial was told to go on or to end; an executor that polls
-        #: ``paused_outcome`` (a simulated clock) polls its paused trials again only after it
-        #: changed, not at every event (hundreds of trials stay paused in a promotion study)
-        self.pause_signals = 0
+        #: the ids of paused trials as they are told to go on or to end: an executor that
+        #: polls ``paused_outcome`` (a simulated clock) asks about these, not about every
+        #: paused trial at every event (hundreds stay paused in a promotion study)
+        self.pause_signals: list[int] = []
         # frozen records by trial id: a finished trial's is made once; None while it runs
         self._records: list[TrialRecord | None] = []
         self._exhausted = False
@@ -289,7 +289,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         """Under the lock: wake paused trial ``trial_id`` (to go on, or to end when it has a
         stop reason)."""
         self._resume_events[trial_id].set()
-        self.pause_signals += 1
+        self.pause_signals.append(trial_id)
 
     def _time_left(self) -> float:
         if self.time_limit is None or self.start_time is None:
