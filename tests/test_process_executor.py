@@ -264,43 +264,25 @@ def test_cell_objective_ships_only_the_variables_it_reads():
         assert trial.reports[-1] == {"loss": 2.0 * trial.config["x"]}
 
 
-def test_display_in_a_worker_process_writes_to_the_trial_output_as_in_a_thread(ipython_shell):
-    """IPython makes display() a builtin for a notebook's code; a worker process has no
-    shell, and a cell calling display() failed there with NameError."""
+@pytest.mark.parametrize("cell", [
+    # IPython makes display() a builtin for a notebook's code; a worker process has no shell,
+    # and a cell calling display() failed there with NameError
+    "x = Int(0, 9)\ndisplay({'x': x}, [x, x])\nreport(loss=x)\n",
+    # without a shell, IPython's own display() printed the object bare and clear_output()
+    # wrote terminal escape codes into the trial's output
+    ("from IPython.display import clear_output, display\nimport IPython.display\n"
+     "x = Int(0, 9)\nclear_output(wait=True)\ndisplay({'x': x})\n"
+     "IPython.display.display([x, x])\nreport(loss=x)\n"),
+], ids=["builtin", "ipython"])
+def test_display_in_a_worker_process_writes_to_the_trial_output_as_in_a_thread(ipython_shell,
+                                                                               cell):
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")
-    cell = "x = Int(0, 9)\ndisplay({'x': x}, [x, x])\nreport(loss=x)\n"
     outputs = {}
     for executor in ("process", "thread"):
         ip.run_cell_magic("hpo", f"--quiet --trials 2 --seed 1 --executor {executor} "
                                  f"-o _hpo_display_{executor}", cell)
         study = ip.user_ns[f"_hpo_display_{executor}"]
-        assert study.counts()["completed"] == 2
-        outputs[executor] = [study.trial_output(t.trial_id) for t in study.trials]
-        x = study.trials[0].config["x"]
-        assert outputs[executor][0] == f"[display] {{'x': {x}}}\n[display] [{x}, {x}]\n"
-    assert outputs["process"] == outputs["thread"]
-
-
-def test_ipythons_own_display_and_clear_output_in_a_worker_process_act_as_in_a_thread(
-        ipython_shell):
-    """Without a shell, IPython's display() printed the object bare and clear_output() wrote
-    terminal escape codes into the trial's output; a cell importing them now gets what a
-    trial thread gets."""
-    ip = ipython_shell
-    ip.run_line_magic("load_ext", "jupyter_hpo")
-    cell = ("from IPython.display import clear_output, display\n"
-            "import IPython.display\n"
-            "x = Int(0, 9)\n"
-            "clear_output(wait=True)\n"
-            "display({'x': x})\n"
-            "IPython.display.display([x, x])\n"
-            "report(loss=x)\n")
-    outputs = {}
-    for executor in ("process", "thread"):
-        ip.run_cell_magic("hpo", f"--quiet --trials 2 --seed 1 --executor {executor} "
-                                 f"-o _hpo_ipython_display_{executor}", cell)
-        study = ip.user_ns[f"_hpo_ipython_display_{executor}"]
         assert study.counts()["completed"] == 2
         outputs[executor] = [study.trial_output(t.trial_id) for t in study.trials]
         x = study.trials[0].config["x"]
