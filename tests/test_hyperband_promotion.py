@@ -128,3 +128,40 @@ def test_debug_log_rank_of_a_promotion_counts_ties_by_trial_id(capsys):
     out = capsys.readouterr().out
     assert "promote trial 1 from rung 1 (rank 1 of 6 there)" in out
     assert "promote trial 2 from rung 1 (rank 2 of 6 there)" in out
+
+
+def test_skopt_lies_about_running_trials_only_not_paused_ones():
+    """skopt tells its model a constant lie (the best value so far) for each pending trial,
+    so concurrent proposals differ; a trial paused at a rung does not run, and lies about
+    dozens of them made skopt's proposals much worse in a promotion study."""
+    space = Space({"x": Real(0.0, 1.0)})
+    searcher = make_searcher("skopt", space, "loss", "min", seed=0, n_initial_points=2)
+    s = HyperbandScheduler(searcher, "loss", "min", max_t=9, grace_period=1,
+                           reduction_factor=3, type="promotion", seed=0)
+    for tid in range(6):
+        assert s.suggest(tid).config is not None
+    for tid in range(6):
+        assert s.on_trial_result(tid, {"epoch": 1, "loss": 1.0 + tid}) is Decision.PAUSE
+    assert set(searcher.pending) == searcher.paused_pending == set(range(6))
+    assert s.promote() == 0
+    assert searcher.paused_pending == set(range(1, 6))  # trial 0 runs again
+    s.on_trial_complete(0, {"epoch": 9, "loss": 0.25})
+    assert set(searcher.pending) == searcher.paused_pending == set(range(1, 6))
+    told = []
+    fresh = searcher.fresh_optimizer
+    searcher.fresh_optimizer = lambda lies: told.append(len(lies)) or fresh(lies)
+    proposal = searcher.suggest(6)
+    assert told == [0]  # trial 0's result, no lie for the five paused trials
+    assert proposal["x"] not in {s.configs[t]["x"] for t in range(6)}
+
+
+@pytest.mark.parametrize("name", ["random", "tpe", "bayesopt"])
+def test_other_searchers_are_not_told_about_pauses(name):
+    """Random search and tpe keep no lies; bayesopt fantasises only the latest pending trials
+    and has the paused ones' rung results already."""
+    searcher = make_searcher(name, Space({"x": Real(0.0, 1.0)}), "loss", "min", seed=0)
+    s = HyperbandScheduler(searcher, "loss", "min", max_t=9, grace_period=1,
+                           reduction_factor=3, type="promotion", seed=0)
+    assert s.suggest(0).config is not None
+    assert s.on_trial_result(0, {"epoch": 1, "loss": 1.0}) is Decision.PAUSE
+    assert searcher.pending == {0: s.configs[0]} and not searcher.paused_pending

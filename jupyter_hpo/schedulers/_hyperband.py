@@ -174,6 +174,7 @@ class HyperbandScheduler(Scheduler):
             if k < len(levels) and r >= levels[k] and levels[k] < self.max_t:
                 self._pause(trial_id, bracket, levels[k])
                 decision = Decision.PAUSE
+                self.searcher.paused(trial_id)
         if self.searcher.debug_log and self._recorded[trial_id] > reached:
             self._log_rung(trial_id, result, levels[self._recorded[trial_id] - 1], loss,
                            decision)
@@ -239,6 +240,7 @@ class HyperbandScheduler(Scheduler):
             assert level is not None
             self.promoted[bracket][level].add(trial_id)
             self._target[trial_id] += 1
+            self.searcher.promoted(trial_id)
             if self.searcher.debug_log:
                 from ..trial import log_line
 

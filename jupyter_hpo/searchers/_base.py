@@ -55,6 +55,9 @@ class Searcher(ABC):
     #: whether reports before a trial's end (rung results) teach the searcher anything; when
     #: not, ``observe`` ignores them at once (the report path stays a few microseconds)
     uses_progress: ClassVar[bool] = False
+    #: whether the searcher is told which pending trials Hyperband's promotion variant has
+    #: paused at a rung (``paused_pending``), e.g. not to fantasise them as running ones
+    tracks_pauses: ClassVar[bool] = False
     #: print each proposal (and, with Hyperband, each stop / pause / promote decision);
     #: every searcher takes ``debug_log=True`` (see ``make_searcher``)
     debug_log: bool = False
@@ -72,6 +75,8 @@ class Searcher(ABC):
         #: that finds that a level's results do not predict the final ones leaves it out
         self.trusted_levels: frozenset[float] | None = None
         self.queued: list[dict[str, Any]] = []
+        #: pending trials paused at a rung and not promoted since (with ``tracks_pauses``)
+        self.paused_pending: set[int] = set()
         #: the worst final loss seen, what a failed trial counts as (see ``fail``)
         self.worst_loss: float | None = None
         self._failed: list[tuple[int, dict[str, Any]]] = []  # failed before any final loss
@@ -160,6 +165,19 @@ class Searcher(ABC):
         """Forget a pending trial that was cancelled (its results teach nothing)."""
         self._post("remove", trial_id)
 
+    def paused(self, trial_id: int) -> None:
+        """Hyperband's promotion variant paused the trial at a rung: it stays pending (it may
+        be promoted; most never are and end with the study) but does not run. A searcher
+        that fantasises running trials (``tracks_pauses``) leaves it out: skopt told dozens
+        of paused trials to its model as lies at the best value so far."""
+        if self.tracks_pauses:
+            self._post("paused", trial_id)
+
+    def promoted(self, trial_id: int) -> None:
+        """A paused trial goes on to its next rung: it runs again (see ``paused``)."""
+        if self.tracks_pauses:
+            self._post("promoted", trial_id)
+
     def fail(self, trial_id: int, config: dict[str, Any]) -> None:
         """A trial failed (its training diverged to NaN, ran out of memory, raised): learn
         that ``config`` ends as badly as the worst final result seen (SMAC's crash cost), so
@@ -226,6 +244,7 @@ class Searcher(ABC):
                        final: bool) -> None:
         if final:
             self.pending.pop(trial_id, None)
+            self.paused_pending.discard(trial_id)
         self._observe(trial_id, config, result, final)
         loss = self.loss(result) if final else None
         if loss is not None and (self.worst_loss is None or loss > self.worst_loss):
@@ -236,7 +255,15 @@ class Searcher(ABC):
 
     def _apply_remove(self, trial_id: int) -> None:
         self.pending.pop(trial_id, None)
+        self.paused_pending.discard(trial_id)
         self._remove(trial_id)
+
+    def _apply_paused(self, trial_id: int) -> None:
+        if trial_id in self.pending:  # not ended meanwhile
+            self.paused_pending.add(trial_id)
+
+    def _apply_promoted(self, trial_id: int) -> None:
+        self.paused_pending.discard(trial_id)
 
     def _apply_fail(self, trial_id: int, config: dict[str, Any]) -> None:
         if self.worst_loss is None:

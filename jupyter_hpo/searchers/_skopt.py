@@ -1,9 +1,10 @@
 """scikit-optimize's ``Optimizer`` as a searcher (GP, random forest, extra trees or GBRT).
 
-Each proposal comes from a fresh ``Optimizer`` told every final result plus, for each pending
-trial, a constant lie (the best value so far, skopt's ``cl_min``): one model fit per proposal,
-none per result, and concurrent workers get different configurations. Dimensions with a single
-value are held constant (skopt rejects them).
+Each proposal comes from a fresh ``Optimizer`` told every final result plus, for each trial
+still running (not one paused at a rung of Hyperband's promotion variant), a constant lie (the
+best value so far, skopt's ``cl_min``): one model fit per proposal, none per result, and
+concurrent workers get different configurations.
+Dimensions with a single value are held constant (skopt rejects them).
 
 Stepped domains are skopt ``Integer`` dimensions over the index of the step, so every proposal
 is on the step. A conditional hyperparameter gets one more value that stands for "inactive"
@@ -32,6 +33,7 @@ class SkoptSearcher(Searcher):
 
     name = "skopt"
     OPTIONS = ("base_estimator", "acq_func", "n_initial_points", "acq_optimizer", "n_points")
+    tracks_pauses = True  # a paused trial is not lied about as a running one
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  base_estimator: str = "GP", acq_func: str = "gp_hedge",
@@ -84,12 +86,13 @@ class SkoptSearcher(Searcher):
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         if not self._names:  # every dimension has one value: one configuration
             return self._config([])
-        pending = [self._point(c) for c in self.pending.values()]
+        pending = {trial_id: self._point(c) for trial_id, c in self.pending.items()}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The objective has been evaluated at point")
-            optimizer = self.fresh_optimizer(pending)
+            optimizer = self.fresh_optimizer([point for trial_id, point in pending.items()
+                                              if trial_id not in self.paused_pending])
             point = optimizer.ask()
-        taken = pending + self.points
+        taken = list(pending.values()) + self.points
         for _ in range(20):  # tree models can repeat a point: keep proposals distinct
             if point not in taken:
                 break
