@@ -104,7 +104,6 @@ class Simulation:
             heapq.heappush(events, (self.now + seconds, next(order), epoch, trial))
 
         study.start()
-        assert study.controller is not None
         paused = _PausedTrials(study, schedule)
         while not study.done:
             for trial in executor.started:

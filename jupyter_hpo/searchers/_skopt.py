@@ -3,8 +3,8 @@
 Each proposal comes from a fresh ``Optimizer`` told every final result plus, for each trial
 still running (not one paused at a rung of Hyperband's promotion variant), a constant lie (the
 best value so far, skopt's ``cl_min``): one model fit per proposal, none per result, and
-concurrent workers get different configurations.
-Dimensions with a single value are held constant (skopt rejects them).
+concurrent workers get different configurations. Dimensions with a single value are held
+constant (skopt rejects them).
 
 Stepped domains are skopt ``Integer`` dimensions over the index of the step, so every proposal
 is on the step. A conditional hyperparameter gets one more value that stands for "inactive"
@@ -86,11 +86,11 @@ class SkoptSearcher(Searcher):
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         if not self._names:  # every dimension has one value: one configuration
             return self._config([])
-        pending = {trial_id: self._point(c) for trial_id, c in self.pending.items()}
+        pending = {other: self._point(c) for other, c in self.pending.items()}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The objective has been evaluated at point")
-            optimizer = self.fresh_optimizer([point for trial_id, point in pending.items()
-                                              if trial_id not in self.paused_pending])
+            optimizer = self.fresh_optimizer([point for other, point in pending.items()
+                                              if other not in self.paused_pending])
             point = optimizer.ask()
         taken = list(pending.values()) + self.points
         for _ in range(20):  # tree models can repeat a point: keep proposals distinct
