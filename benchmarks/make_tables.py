@@ -3,12 +3,12 @@
 Each table is a kind of model on one dataset that ships with scikit-learn or is generated (no
 network), for configurations drawn at random from the kind's space (``TABLE_SPACES`` in
 ``search_quality.py``): ``mlp`` small PyTorch MLPs (digits, breast_cancer), ``gbm`` gradient
-boosting in stages of 10 trees (hastie, breast_cancer), ``forest`` a random forest grown 4 trees an epoch
-(digits), ``net`` small scikit-learn MLPs (synth). After every epoch (30) it records the
-validation error, the validation log-loss and the wall seconds the epoch took. Each table gets
-a time budget; the workers train configurations in a fixed order until it runs out, so the
-table holds every configuration that finished. Tables are stored as
-``benchmarks/tables/<kind>_<dataset>.npz`` (curves as float16) and replayed by
+boosting in stages of 10 trees (hastie, breast_cancer, wine), ``forest`` a random forest grown 4
+trees an epoch (digits, breast_cancer), ``net`` small scikit-learn MLPs (synth, digits). After
+every epoch (30) it records the validation error, the validation log-loss and the wall seconds
+the epoch took. Each table gets a time budget; the workers train configurations in a fixed
+order until it runs out, so the table holds every configuration that finished. Tables are
+stored as ``benchmarks/tables/<kind>_<dataset>.npz`` (curves as float16) and replayed by
 ``jupyter_hpo.simulation.TableBenchmark``; the Spearman rank correlations between the metric
 at epochs 1, 3, 9 and at epoch 30 say whether the curves cross.
 
@@ -35,7 +35,8 @@ from table_kinds import EPOCHS, load_data, train_forest, train_gbm, train_net
 
 TABLE_DIR = Path(__file__).resolve().parent / "tables"
 DEFAULT_MINUTES = {"mlp_digits": 11.0, "mlp_breast_cancer": 3.0, "gbm_hastie": 12.0,
-                   "forest_digits": 10.0, "net_synth": 10.0, "gbm_breast_cancer": 10.0}
+                   "forest_digits": 10.0, "net_synth": 10.0, "gbm_breast_cancer": 10.0,
+                   "gbm_wine": 4.0, "net_digits": 4.0, "forest_breast_cancer": 4.0}
 CHECK_EPOCHS = (1, 3, 9)
 Trainer = Callable[[dict[str, Any], tuple[np.ndarray, ...], int],
                    tuple[np.ndarray, np.ndarray, np.ndarray]]
