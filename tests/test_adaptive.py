@@ -72,8 +72,8 @@ def test_the_first_trials_run_to_max_t_and_the_others_are_cut_as_in_hyperband():
     assert sched.correlation[1] == pytest.approx(1.0)
     decisions = run_trial(sched, 4, 0.95, parallel)
     assert decisions[-1] is Decision.STOP and len(decisions) == 1
-    assert "rank correlation 1.00 between epochs 1 and 27: stopping as Hyperband (top 1/3)" \
-        in sched.describe()
+    assert ("rank correlation 1.00 over 4 trials between epochs 1 and 27, 0.82 with the prior: "
+            "stopping as Hyperband (top 1/3)") in sched.describe()
 
 
 @pytest.mark.parametrize("unmeasured_keep, stopped", [(0.5, [1, 3, 5]), (1 / 3, [1, 2, 3, 5]),
@@ -108,8 +108,8 @@ def test_crossing_curves_switch_the_cuts_off_and_the_searcher_forgets_the_rungs(
     assert sched.correlation == {1: pytest.approx(-1.0), 3: pytest.approx(-1.0),
                                  9: pytest.approx(-1.0)}
     assert sched.keep == {1: 1.0, 3: 1.0, 9: 1.0}
-    assert "rank correlation -1.00 between epochs 3 and 27: not stopping there" \
-        in sched.describe()
+    assert ("rank correlation -1.00 over 4 trials between epochs 3 and 27, -0.32 with the "
+            "prior: not stopping there") in sched.describe()
     assert sched.searcher.trusted_levels == frozenset({MAX_T})
     # a trial far worse than every other at every rung now runs to the end
     decisions = run_trial(sched, 4, 0.99, crossing)
@@ -135,8 +135,8 @@ def test_before_trials_reach_max_t_each_rung_is_measured_against_the_highest_run
     assert sched.correlation == {1: pytest.approx(-1.0), 3: pytest.approx(-1.0), 9: None}
     assert sched.reference == {1: 9, 3: 9}
     assert sched.keep == {1: 1.0, 3: 1.0, 9: 0.5}  # rung 9: not measured, the better half
-    assert ("rank correlation -1.00 between epochs 1 and 9 (so far; 27 once 4 trials reach "
-            "it): not stopping there") in sched.describe()
+    assert ("rank correlation -1.00 over 4 trials between epochs 1 and 9 (so far; 27 once 4 "
+            "trials reach it), -0.32 with the prior: not stopping there") in sched.describe()
     assert sched.describe().endswith("; epochs 9 not measured yet: each keeps the better half")
     sched.add_trial(4, {"x": 0.9})  # the worst at epochs 1 and 3: not cut there now
     for epoch in (1, 2, 3):
@@ -205,7 +205,8 @@ def run_trial_from_the_start(sched: AdaptiveScheduler, trial_id: int, curve) -> 
 
 
 def test_a_weak_correlation_keeps_more_trials_than_hyperband():
-    sched = scheduler(min_pairs=6, full_fraction=0.0, rho_low=0.0, rho_high=1.0)
+    sched = scheduler(min_pairs=6, full_fraction=0.0, rho_low=0.0, rho_high=1.0,
+                      prior_pairs=0)
     finals = [0.1, 0.3, 0.2, 0.5, 0.4, 0.6]  # early ranks 0..5: rho = 0.83
 
     def curve(x: float, epoch: int) -> float:
@@ -217,6 +218,39 @@ def test_a_weak_correlation_keeps_more_trials_than_hyperband():
     assert rho == pytest.approx(spearmanr(range(6), finals).statistic)
     assert sched.keep[1] == pytest.approx(1 - (1 - 1 / 3) * rho)
     assert f"stopping fewer trials (keeps {sched.keep[1]:.0%})" in sched.describe()
+    assert "with the prior" not in sched.describe()
+
+
+@pytest.mark.parametrize("trials", [6, 60])
+def test_a_correlation_measured_on_few_trials_is_weighed_with_the_prior(trials):
+    """ρ on n trials counts as n trials' worth against prior_pairs' worth of the ρ at which a
+    rung keeps unmeasured_keep (0.575 with the defaults): one unlucky measurement on the first
+    6 trials does not switch the cuts off for the rest of the study, and the prior fades as
+    trials are measured."""
+    sched = scheduler(min_pairs=trials, full_fraction=0.0)
+    assert sched.prior_rho == pytest.approx(0.2 + 0.5 * (1 - 0.5) / (1 - 1 / 3))
+    early = np.arange(trials)
+    # final ranks that early ones barely predict: the first seeded shuffle with ρ in (0.05, 0.15)
+    finals = next(f for f in (np.random.default_rng(seed).permutation(trials)
+                              for seed in range(1000))
+                  if 0.05 < spearmanr(early, f).statistic < 0.15)
+
+    def curve(x: float, epoch: int) -> float:
+        tid = round(x * 1000)
+        return float(early[tid] if epoch < MAX_T else finals[tid])
+
+    for tid in range(trials):
+        run_trial(sched, tid, tid / 1000, curve)
+    rho = sched.correlation[1]
+    assert rho == pytest.approx(spearmanr(early, finals).statistic)
+    assert rho < sched.rho_low  # measured alone, it would switch the cuts at rung 1 off
+    weighed = (trials * rho + 3 * sched.prior_rho) / (trials + 3)
+    assert sched.weighed_correlation[1] == pytest.approx(weighed)
+    assert sched.keep[1] == pytest.approx(
+        1 - (1 - 1 / 3) * min(max((weighed - 0.2) / 0.5, 0), 1))
+    assert (sched.keep[1] < 1) == (trials == 6)
+    assert (f"rank correlation {rho:.2f} over {trials} trials between epochs 1 and 27, "
+            f"{weighed:.2f} with the prior") in sched.describe()
 
 
 def test_a_bayesopt_searcher_learns_only_from_trusted_rungs():

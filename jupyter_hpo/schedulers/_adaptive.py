@@ -13,6 +13,10 @@ trials, a sample that early results did not select, it computes the Spearman ran
 trials that reach it that follows ρ: all of them at ρ <= ``rho_low``, Hyperband's top 1/η at
 ρ >= ``rho_high``, linearly in between; before a rung has ``min_pairs`` measurements it keeps
 a share ``unmeasured_keep`` (the better half: a hedge between Hyperband's third and no cut).
+That hedge is also a prior: a ρ measured on n trials counts as the average of n trials that
+showed it and ``prior_pairs`` that showed the ρ at which a rung keeps ``unmeasured_keep``, since
+on 6 trials ρ's standard error is about 0.5 and one unlucky measurement would otherwise switch
+the cuts off (or to Hyperband's) for the rest of a short study.
 Until ``min_pairs`` of these trials reach max_t (most of a short study), a rung's ρ is
 measured against the highest rung that ``min_pairs`` of them reached, so that curves that
 cross by then stop the cuts sooner. This is asynchronous successive halving (ASHA) whose cuts
@@ -49,14 +53,15 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high", "unmeasured_keep")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs")
     needs_resource = False  # without report() or the resource, trials simply run to the end
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
                  max_t: float | None = None, grace_period: float = 1,
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
-                 rho_high: float = 0.7, unmeasured_keep: float = 0.5) -> None:
+                 rho_high: float = 0.7, unmeasured_keep: float = 0.5,
+                 prior_pairs: float = 3) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -74,12 +79,20 @@ class AdaptiveScheduler(HyperbandScheduler):
                              f"({rho_low})")
         self.unmeasured_keep = check_float("unmeasured_keep", unmeasured_keep, 0.0, 1.0,
                                            lo_open=True)
+        self.prior_pairs = check_float("prior_pairs", prior_pairs, 0.0, math.inf,
+                                       hi_open=True)
+        #: the ρ at which a rung keeps ``unmeasured_keep``: what is assumed before measuring
+        self.prior_rho = self.rho_low + (self.rho_high - self.rho_low) \
+            * (1.0 - self.unmeasured_keep) / (1.0 - 1.0 / self.eta)
         self.cut_levels = [lv for lv in self.rung_levels if lv < self.max_t]
         #: rung level -> share of the trials reaching it that go on (1/η: Hyperband's cut;
         #: ``unmeasured_keep`` until the rung's ρ is measured)
         self.keep: dict[float, float] = {lv: self.unmeasured_keep for lv in self.cut_levels}
         #: rung level -> Spearman ρ with the value at max_t (None: not enough trials yet)
         self.correlation: dict[float, float | None] = {lv: None for lv in self.cut_levels}
+        #: rung level -> ρ weighed with the prior (``prior_pairs``), which sets the keep share
+        self.weighed_correlation: dict[float, float | None] = {
+            lv: None for lv in self.cut_levels}
         self._full: set[int] = set()  # trials that run to max_t whatever their rungs say
         self._unjudged: set[int] = set()  # trials no active cut has judged
         self._finals: dict[int, float] = {}  # unjudged trials that reached max_t -> loss
@@ -114,9 +127,12 @@ class AdaptiveScheduler(HyperbandScheduler):
                        f"stopping as Hyperband (top 1/{self.eta:g})"
                        if keep <= 1 / self.eta + 1e-12 else
                        f"stopping fewer trials (keeps {keep:.0%})")
-            parts.append(f"rank correlation {self.correlation[level]:.2f} between "
-                         f"{self._plural()} {level:g} and {self.reference[level]:g}"
-                         f"{self._so_far(level)}: {verdict}")
+            prior = f", {self.weighed_correlation[level]:.2f} with the prior" \
+                if self.prior_pairs else ""
+            parts.append(f"rank correlation {self.correlation[level]:.2f} over "
+                         f"{self._pair_counts[level]} trials between {self._plural()} "
+                         f"{level:g} and {self.reference[level]:g}{self._so_far(level)}"
+                         f"{prior}: {verdict}")
         unmeasured = [f"{level:g}" for level in self.cut_levels if level not in measured]
         if unmeasured:
             parts.append(f"{self._plural()} {', '.join(unmeasured)} not measured yet: "
@@ -226,7 +242,11 @@ class AdaptiveScheduler(HyperbandScheduler):
             rho = spearman(np.array(pairs))
             self.correlation[level] = rho
             self.reference[level] = reference
-            strength = min(max((rho - self.rho_low) / (self.rho_high - self.rho_low), 0.0), 1.0)
+            weighed = (len(pairs) * rho + self.prior_pairs * self.prior_rho) \
+                / (len(pairs) + self.prior_pairs)
+            self.weighed_correlation[level] = weighed
+            strength = min(max((weighed - self.rho_low) / (self.rho_high - self.rho_low), 0.0),
+                           1.0)
             self.keep[level] = 1.0 - (1.0 - 1.0 / self.eta) * strength
         if all(self.reference.get(lv) == self.max_t for lv in self.cut_levels):
             self._free = None
