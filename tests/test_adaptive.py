@@ -282,6 +282,8 @@ def test_auto_without_max_t_is_fifo_and_says_why():
     ({"rho_low": 0.5, "rho_high": 0.5}, "rho_high is 0.5, but must be larger than rho_low"),
     ({"unmeasured_keep": 0}, "unmeasured_keep is 0, but must be a number in (0.0, 1.0]"),
     ({"unmeasured_keep": 1.5}, "unmeasured_keep is 1.5, but must be a number in (0.0, 1.0]"),
+    ({"prior_pairs": -1}, "prior_pairs is -1, but must be a number in [0.0, inf)"),
+    ({"prior_pairs": "3"}, "prior_pairs is '3', but must be a number in [0.0, inf)"),
     ({"type": "promotion"}, "type only applies to the hyperband scheduler"),
     ({"grace_period": 2}, "early stopping needs max_t"),
 ])
