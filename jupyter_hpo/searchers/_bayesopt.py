@@ -244,7 +244,7 @@ class BayesOptSearcher(Searcher):
     def _propose(self) -> dict[str, Any] | None:
         """The next pick of the current batch of proposals while it is valid, else a fresh
         proposal: the configuration with the largest expected improvement."""
-        fantasies, taken = self._pending_points()
+        taken = self._taken()
         batch = self._batch
         if batch is not None and batch.context == self._batch_context():
             untaken, decoded = self._untaken_test(batch.candidates, taken)
@@ -254,7 +254,7 @@ class BayesOptSearcher(Searcher):
                 if self.debug_log:
                     self._log_pick(choice, batch)
                 return choice
-        return self._fresh_proposal(fantasies, taken)
+        return self._fresh_proposal(self._fantasies(), taken)
 
     def _fresh_proposal(self, fantasies: list[np.ndarray], taken: set[tuple[Any, ...]]
                         ) -> dict[str, Any] | None:
@@ -332,17 +332,19 @@ class BayesOptSearcher(Searcher):
             fraction = self.default_batch_fraction if self.resource is not None else 0.0
         return max(1, int(fraction * len(self._trials)))
 
-    def _pending_points(self) -> tuple[list[np.ndarray], set[tuple[Any, ...]]]:
-        """The encodings of the ``_MAX_FANTASIES`` latest pending configurations, oldest first,
-        and the keys of the pending ones without an observation (an observed one's key is in
-        ``_observed``). Paused trials of the promotion variant stay pending by the hundred, so
-        neither walks them all in Python (each encoding is computed once per trial)."""
+    def _fantasies(self) -> list[np.ndarray]:
+        """The encodings of the ``_MAX_FANTASIES`` latest pending configurations, oldest
+        first (paused trials of the promotion variant stay pending by the hundred; each
+        encoding is computed once per trial). Only a fresh acquisition fantasises them."""
+        latest = list(islice(reversed(self.pending.items()), _MAX_FANTASIES))
+        return [self._codes_of(trial_id, config)[1] for trial_id, config in reversed(latest)]
+
+    def _taken(self) -> set[tuple[Any, ...]]:
+        """The keys of the pending configurations without an observation (an observed one's
+        key is in ``_observed``), without walking the paused trials in Python."""
         pending = self.pending
-        latest = list(islice(reversed(pending.items()), _MAX_FANTASIES))
-        fantasies = [self._codes_of(trial_id, config)[1] for trial_id, config in reversed(latest)]
-        taken = {self._codes_of(trial_id, pending[trial_id])[2]
-                 for trial_id in pending.keys() - self._trials}
-        return fantasies, taken
+        return {self._codes_of(trial_id, pending[trial_id])[2]
+                for trial_id in pending.keys() - self._trials}
 
     def _codes_of(self, trial_id: int, config: dict[str, Any]
                   ) -> tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]:
