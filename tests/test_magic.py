@@ -240,6 +240,20 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --searcher nope", "x = Real(0, 1)\nreport(acc=x)\n", "searcher is 'nope'"),
     ("--quiet --scheduler hyperband --max-t 9 --reduction-factor 1",
      "x = Real(0, 1)\nreport(epoch=1, acc=x)\n", "--reduction-factor is 1.0, but must be >= 2"),
+    ("--quiet --scheduler-opt min_pairs", "x = Real(0, 1)\nreport(acc=x)\n",
+     "--scheduler-opt 'min_pairs' must look like KEY=VALUE, e.g. min_pairs=8"),
+    ("--quiet --max-t 9 --scheduler-opt min_pair=4",
+     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
+     ("--scheduler auto does not take min_pair (its options: --max-t, --grace-period, "
+      "--reduction-factor, --seed, min_pairs, full_fraction, rho_low, rho_high, "
+      "unmeasured_keep, prior_pairs); did you mean min_pairs instead of min_pair?")),
+    ("--quiet --max-t 9 --scheduler-opt min_pairs=2",
+     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n", "min_pairs is 2, but must be an integer >= 3"),
+    ("--quiet --scheduler fifo --scheduler-opt full_fraction=0.2",
+     "x = Real(0, 1)\nreport(acc=x)\n", "full_fraction only applies to --scheduler auto"),
+    ("--quiet --max-t 9 --grace-period 2 --scheduler-opt grace_period=3",
+     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
+     "--scheduler-opt grace_period=... and --grace-period both set grace_period: keep one"),
 ])
 def test_bad_options_are_usage_errors(ip, line, cell, message):
     before = ip.user_ns.get("_hpo")
@@ -471,7 +485,8 @@ def test_help_lists_options(ip):
     doc = ip.find_cell_magic("hpo").__doc__
     for option in ("--metric", "--mode", "--trials", "--time-limit", "--scheduler", "--type",
                    "--grace-period", "--reduction-factor", "--brackets", "--max-t",
-                   "--resource", "--searcher", "--searcher-opt", "--seed", "--workers",
+                   "--scheduler-opt", "--resource", "--searcher", "--searcher-opt", "--seed",
+                   "--workers",
                    "--executor", "--background", "-o", "--no-apply", "--quiet"):
         assert option in doc
     # each usage names the magic as it is written (it read %hpo and %hpo_line)
@@ -591,3 +606,19 @@ def test_the_default_method_adapts_when_the_cell_gives_max_t(ip, cell, adaptive)
     else:
         assert isinstance(study.scheduler, AutoFIFOScheduler)
         assert "every trial runs to the end" in study.scheduler.describe()
+
+
+def test_scheduler_opt_sets_the_auto_schedulers_own_options(ip):
+    """The auto scheduler's options that have no flag of their own (and any other scheduler
+    option, in the scheduler's spelling or with dashes) come through --scheduler-opt."""
+    cell = ("epochs = 9\nx = Real(0, 1)\nfor epoch in range(1, epochs + 1):\n"
+            "    report(epoch=epoch, loss=x / epoch)\n")
+    study = run(ip, "--trials 10 --workers 2 --seed 0 --quiet --scheduler-opt min_pairs=4 "
+                    "--scheduler-opt full_fraction=0.5 --scheduler-opt unmeasured-keep=1 "
+                    "--scheduler-opt grace_period=3", cell)
+    scheduler = study.scheduler
+    assert study.state == "finished" and len(study.trials) == 10
+    assert (scheduler.min_pairs, scheduler.full_fraction, scheduler.unmeasured_keep,
+            scheduler.grace_period, scheduler.max_t) == (4, 0.5, 1.0, 3, 9)
+    assert scheduler.cut_levels == [3]
+    assert "between epochs 3 and 9" in scheduler.describe()

@@ -78,6 +78,9 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     @argument("--brackets", type=int, help="hyperband: number of brackets (default 1)")
     @argument("--max-t", type=float, help="hyperband: maximum resource (default: `epochs = N` "
                                           "in the cell)")
+    @argument("--scheduler-opt", action="append", default=[], metavar="KEY=VALUE",
+              help="scheduler option, repeatable (e.g. auto: min_pairs=8, full_fraction=0.2, "
+                   "unmeasured_keep=1)")
     @argument("--resource", default="epoch", help="resource key in report() (default epoch)")
     @argument("--searcher", default="auto",
               help="auto (default: bayesopt), random, grid, skopt, tpe, bayesopt, bohb or rl")

@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 
 from ..errors import HPOError, HPOSyntaxError
 from ..options import StudyOptions, infer_mode, parse_duration
-from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, parse_option_value
+from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, key_values
 
 if TYPE_CHECKING:
     from ..annotate import CellTemplate
@@ -133,6 +133,12 @@ class CellOptions:
                                  f"or pass --resource NAME")
         scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
                              if getattr(args, key) is not None}
+        for key, value in key_values(args.scheduler_opt, "--scheduler-opt",
+                                     "min_pairs=8").items():
+            if key in scheduler_options:
+                raise UsageError(f"--scheduler-opt {key}=... and --{SCHEDULER_FLAGS[key]} both "
+                                 f"set {key}: keep one")
+            scheduler_options[key] = value
         reports_resource = template.calls_report and (
             not template.reported_keys or template.reports_unpacked
             or args.resource in template.reported_keys)
@@ -140,13 +146,7 @@ class CellOptions:
                 and "max_t" in getattr(scheduler_class, "OPTIONS", ("max_t",)) \
                 and (getattr(scheduler_class, "needs_resource", False) or reports_resource):
             scheduler_options["max_t"] = template.max_t
-        searcher_options = {}
-        for opt in args.searcher_opt:
-            if "=" not in opt:
-                raise UsageError(f"--searcher-opt {opt!r} must look like KEY=VALUE, "
-                                 f"e.g. points=5")
-            key, value = opt.split("=", 1)
-            searcher_options[key.strip().replace("-", "_")] = parse_option_value(value.strip())
+        searcher_options = key_values(args.searcher_opt, "--searcher-opt", "points=5")
         executor_options: dict[str, Any] = {}
         executor: Any = args.executor
         if args.address is not None and args.executor != "dask":

@@ -24,6 +24,18 @@ def parse_option_value(text: str) -> Any:
         return text
 
 
+def key_values(options: list[str], flag: str, example: str) -> dict[str, Any]:
+    """The ``KEY=VALUE`` words of a repeatable option (``--searcher-opt``,
+    ``--scheduler-opt``) as keyword arguments; a later KEY wins."""
+    values = {}
+    for opt in options:
+        if "=" not in opt:
+            raise UsageError(f"{flag} {opt!r} must look like KEY=VALUE, e.g. {example}")
+        key, value = opt.split("=", 1)
+        values[key.strip().replace("-", "_")] = parse_option_value(value.strip())
+    return values
+
+
 def cli_message(message: str) -> str:
     """An options error in the magic's own spelling: ``workers is 0`` -> ``--workers is 0``."""
     for key in (*STUDY_FLAGS, *SCHEDULER_FLAGS):
