@@ -248,9 +248,11 @@ def test_grid_runs_whole_grid(ip):
       "--reduction-factor, --seed, min_pairs, full_fraction, rho_low, rho_high, "
       "unmeasured_keep, prior_pairs); did you mean min_pairs instead of min_pair?")),
     ("--quiet --max-t 9 --scheduler-opt min_pairs=2",
-     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n", "min_pairs is 2, but must be an integer >= 3"),
+     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
+     "--scheduler-opt min_pairs is 2, but must be an integer >= 3"),
     ("--quiet --scheduler fifo --scheduler-opt full_fraction=0.2",
-     "x = Real(0, 1)\nreport(acc=x)\n", "full_fraction only applies to --scheduler auto"),
+     "x = Real(0, 1)\nreport(acc=x)\n",
+     "--scheduler-opt full_fraction only applies to --scheduler auto"),
     ("--quiet --max-t 9 --grace-period 2 --scheduler-opt grace_period=3",
      "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
      "--scheduler-opt grace_period=... and --grace-period both set grace_period: keep one"),

@@ -37,10 +37,18 @@ def key_values(options: list[str], flag: str, example: str) -> dict[str, Any]:
 
 
 def cli_message(message: str) -> str:
-    """An options error in the magic's own spelling: ``workers is 0`` -> ``--workers is 0``."""
+    """An options error in the magic's own spelling: ``workers is 0`` -> ``--workers is 0``,
+    ``min_pairs is 2`` -> ``--scheduler-opt min_pairs is 2`` (an option without a flag)."""
+    from ..schedulers import SCHEDULERS
+
     for key in (*STUDY_FLAGS, *SCHEDULER_FLAGS):
         flag = "--" + key.replace("_", "-")
         message = re.sub(rf"(?<![\w-]){key}(?= is | only appl| needs |, )", flag, message)
+    flagless = {option for cls in SCHEDULERS.values() for option in cls.OPTIONS} \
+        - set(SCHEDULER_FLAGS) - set(STUDY_FLAGS)
+    for key in sorted(flagless):
+        message = re.sub(rf"(?<![\w-]){key}(?= is | only appl)", f"--scheduler-opt {key}",
+                         message)
     message = re.sub(r"the (\w+) and (\w+) schedulers", r"--scheduler \1 and \2", message)
     return re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
 
