@@ -52,11 +52,21 @@ __all__ = [
 
 
 def load_ipython_extension(ipython) -> None:
-    """Register ``%%hpo`` and ``%hpo`` (called by ``%load_ext jupyter_hpo``)."""
+    """Register ``%%hpo`` and ``%hpo`` (called by ``%load_ext jupyter_hpo``), and the input
+    transformer that lets an indented ``%%hpo`` below the first line say where it goes."""
     from .magic import HPOMagics
+    from .magic._indented import dedent_misplaced_hpo
 
     ipython.register_magics(HPOMagics)
+    transformers = getattr(ipython, "input_transformers_post", None)
+    if transformers is not None and dedent_misplaced_hpo not in transformers:
+        transformers.append(dedent_misplaced_hpo)
 
 
 def unload_ipython_extension(ipython) -> None:
-    """Nothing to undo beyond what IPython does itself."""
+    """Remove the input transformer; IPython undoes the rest itself."""
+    from .magic._indented import dedent_misplaced_hpo
+
+    transformers = getattr(ipython, "input_transformers_post", None)
+    if transformers is not None and dedent_misplaced_hpo in transformers:
+        transformers.remove(dedent_misplaced_hpo)

@@ -276,6 +276,30 @@ def test_hpo_below_the_first_line_says_to_move_it_to_the_top(ip, capsys):
     assert "below" not in ip.user_ns  # the training code did not run as plain code
 
 
+@pytest.mark.parametrize("cell", [
+    "x = 1\n    %%hpo --trials 2 --metric loss\ny = Real(0, 1)\nbelow = 'ran'\n",
+    "if True:\n    x = 1\n        %%hpo --trials 2 --metric loss\n    below = 'ran'\n",
+    "for i in range(1):\n    %%hpo --trials 2 --metric loss\n    below = 'ran'\n"])
+def test_an_indented_hpo_below_the_first_line_also_says_to_move_it(ip, cell):
+    """IPython rewrites it as an indented call of the line magic; where no block expects the
+    indentation that was Python's IndentationError on the rewritten line."""
+    ip.user_ns.pop("below", None)
+    result = ip.run_cell(cell)
+    assert isinstance(result.error_in_exec, UsageError), result.error_before_exec
+    assert str(result.error_in_exec).startswith("%%hpo must be the first line of the cell")
+    assert "Move %%hpo --trials 2 --metric loss to the top" in str(result.error_in_exec)
+    assert "below" not in ip.user_ns
+
+
+def test_the_transformer_leaves_other_cells_alone(ip):
+    from jupyter_hpo.magic._indented import dedent_misplaced_hpo
+
+    assert dedent_misplaced_hpo in ip.input_transformers_post
+    lines = ["x = 1\n", "    y = 2\n"]  # an IndentationError that is not ours stays
+    assert dedent_misplaced_hpo(lines) is lines
+    assert ip.run_cell("x = 1\n    y = 2\n").error_before_exec.__class__ is IndentationError
+
+
 def test_quoted_option_values_lose_their_quotes(ip, tmp_path, capsys):
     """IPython splits a magic's line keeping quotes (as on Windows): a quoted name or a path
     with a space used to keep them (the name ``"my study"``, a file that could not be made)."""
