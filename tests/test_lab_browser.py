@@ -364,6 +364,19 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message_as_you_type(lab)
     editor.locator(".jp-hpo-error", has_text="Float").first.wait_for(timeout=2000)
     assert marked(editor, "error") == ["Float(0, 1)"]
 
+    # a misspelt option on the %%hpo line (below the blank one): its options are underlined
+    # with the magic's "did you mean"
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("End")
+    page.keyboard.type(" --trails 3")
+    options = editor.locator(".jp-hpo-error", has_text="--trails")
+    options.first.wait_for(timeout=2000)
+    assert marked(editor, "error") == ["--trials 5 --trails 3", "Float(0, 1)"]
+    assert options.first.get_attribute("data-hpo-message") == (
+        "unrecognized arguments: --trails 3; did you mean --trials instead of --trails? "
+        "(%%hpo? lists the options)")
+
 
 def test_study_strings_are_shown_as_text_and_run_no_script(lab):
     script = textwrap.dedent(f"""

@@ -469,6 +469,32 @@ async def test_parse_underlines_a_misplaced_magic_with_the_kernels_error(
     assert f"Move %%hpo{options} to the top of the cell" in error["message"]
 
 
+@pytest.mark.parametrize("magic, options", [
+    ("%%hpo --trails 5", "--trails 5"), ("%%hpo --trials five", "--trials five"),
+    ("  %%hpo  --scheduler asha --trials 3", "--scheduler asha --trials 3"),
+    ("%%hpo --trials 3 --scheduler-opt", "--trials 3 --scheduler-opt")])
+async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_shell, magic,
+                                                              options):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    body = "lr = Real(0, 1)\nreport(loss=lr)\n"
+    data = await parse(jp_fetch, f"{magic}\n{body}")
+    (error,) = data["errors"]
+    assert (error["lineno"], error["end_lineno"]) == (1, 1)
+    assert magic[error["col"]:error["end_col"]] == options
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError) as caught:  # the kernel's message, word for word
+        ipython_shell.run_cell_magic("hpo", magic.strip()[len("%%hpo"):], body)
+    assert error["message"] == str(caught.value)
+
+
+@pytest.mark.parametrize("magic", ["%%hpo --trials 3 --scheduler-opt min_pairs=8",
+                                   "%%hpo --trials $n", "%%hpo --enqueue '{\"lr\": 0.5}'"])
+async def test_parse_accepts_good_options_and_leaves_expansions_to_the_kernel(jp_fetch, magic):
+    data = await parse(jp_fetch, f"{magic}\nlr = Real(0, 1)\nreport(loss=lr)\n")
+    assert data["magic"] is True and data["errors"] == []
+
+
 async def test_parse_checks_a_cell_whose_magic_follows_blank_lines(jp_fetch, ipython_shell):
     ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
     body = "lr = Real(1, 0)\nreport(loss=lr)\n"

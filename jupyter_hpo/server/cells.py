@@ -65,6 +65,29 @@ def _misplaced(lines: list[str], first: int) -> dict[str, Any] | None:
             "end_col": len(line), "message": message, "reason": message}
 
 
+def _options_error(line: str, lineno: int) -> dict[str, Any] | None:
+    """The magic's error for the options on the ``%%hpo`` line ``line`` (an unknown or
+    misspelt option, a value of the wrong type, a choice it does not have), or None. A line
+    with IPython's ``$name`` or ``{expression}`` is not checked: the kernel expands those."""
+    from IPython.core.error import UsageError
+
+    from ..magic._magics import HPOMagics, _parse
+
+    text = line.rstrip("\r\n")
+    options = text.strip()[len(MAGIC):]
+    if not options.strip() or "$" in options or "{" in options:
+        return None
+    try:
+        _parse(HPOMagics.hpo, options)
+    except UsageError as exc:
+        col = len(text) - len(text.lstrip()) + len(MAGIC)
+        col += len(options) - len(options.lstrip())
+        message = str(exc)
+        return {"lineno": lineno, "col": col, "end_lineno": lineno,
+                "end_col": len(text.rstrip()), "message": message, "reason": message}
+    return None
+
+
 def cell_diagnostics(source: str) -> dict[str, Any]:
     """``{"magic": bool, "annotations": [...], "errors": [...]}`` for a cell's source.
 
@@ -102,4 +125,7 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
         if span is not None:  # a line IPython rewrote (%time ...): the line as written
             error["col"], error["end_col"] = span
             error["end_lineno"] = error["lineno"]
+    options = _options_error(lines[first], first + 1)
+    if options is not None:  # the kernel stops at the options before it reads the cell
+        diagnostics["errors"].insert(0, options)
     return {"magic": True, **diagnostics}
