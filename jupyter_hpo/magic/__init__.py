@@ -5,12 +5,13 @@ checks them) and shows what happens; everything else is the Python API's. Heavy 
 (numpy, pandas, the study) are imported when a study runs, so ``%load_ext`` stays fast.
 Modules: ``_magics`` (the command lines), ``_options`` (command line and cell to a study),
 ``_running`` (joining and concluding it), ``_commands`` (``%hpo`` commands), ``_export``,
-``_text`` (the magic's spelling of values and errors), ``_interrupts``.
+``_text`` (the magic's spelling of values and errors), ``_interrupts``, ``_indented`` (an
+indented ``%%hpo`` below the first line).
 """
 
 from ..options import parse_duration
 from ._export import export
-from ._magics import HPOMagics
+from ._magics import HPOMagics, parse_cell_options
 from ._text import parse_option_value
 
-__all__ = ["HPOMagics", "export", "parse_duration", "parse_option_value"]
+__all__ = ["HPOMagics", "export", "parse_cell_options", "parse_duration", "parse_option_value"]

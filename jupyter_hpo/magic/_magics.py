@@ -137,7 +137,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         ``config`` and ``device`` are defined. When the study ends the best trial's variables
         are in the notebook and the Study is in ``_hpo``.
         """
-        args = _parse(self.hpo, line)
+        args = parse_cell_options(line)
         if not args.output.isidentifier():
             raise UsageError(f"-o {args.output!r} is not a valid variable name")
         if args.name is not None and args.name in self.runs \
@@ -266,6 +266,12 @@ def _line_hint(message: str, line: str, cell_options: list[str]) -> str:
         if close:
             return f"{message}; did you mean %hpo {close[0]}?"
     return message
+
+
+def parse_cell_options(options: str) -> Any:
+    """The options of a ``%%hpo`` line as the magic parses them; a UsageError carries the
+    magic's message (the editor's diagnostics show the same text before the cell runs)."""
+    return _parse(HPOMagics.hpo, options)
 
 
 def _parse(magic: Any, line: str) -> Any:

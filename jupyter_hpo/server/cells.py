@@ -71,14 +71,14 @@ def _options_error(line: str, lineno: int) -> dict[str, Any] | None:
     with IPython's ``$name`` or ``{expression}`` is not checked: the kernel expands those."""
     from IPython.core.error import UsageError
 
-    from ..magic._magics import HPOMagics, _parse
+    from ..magic import parse_cell_options
 
     text = line.rstrip("\r\n")
     options = text.strip()[len(MAGIC):]
     if not options.strip() or "$" in options or "{" in options:
         return None
     try:
-        _parse(HPOMagics.hpo, options)
+        parse_cell_options(options)
     except UsageError as exc:
         col = len(text) - len(text.lstrip()) + len(MAGIC)
         col += len(options) - len(options.lstrip())
