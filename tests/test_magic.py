@@ -300,6 +300,17 @@ def test_the_transformer_leaves_other_cells_alone(ip):
     assert ip.run_cell("x = 1\n    y = 2\n").error_before_exec.__class__ is IndentationError
 
 
+def test_unloading_removes_the_transformer_and_loading_adds_it_once(ip):
+    from jupyter_hpo import load_ipython_extension, unload_ipython_extension
+    from jupyter_hpo.magic._indented import dedent_misplaced_hpo
+
+    unload_ipython_extension(ip)
+    assert dedent_misplaced_hpo not in ip.input_transformers_post
+    load_ipython_extension(ip)
+    load_ipython_extension(ip)
+    assert ip.input_transformers_post.count(dedent_misplaced_hpo) == 1
+
+
 def test_quoted_option_values_lose_their_quotes(ip, tmp_path, capsys):
     """IPython splits a magic's line keeping quotes (as on Windows): a quoted name or a path
     with a space used to keep them (the name ``"my study"``, a file that could not be made)."""
