@@ -10,7 +10,6 @@ import ast
 import re
 
 _CALL = re.compile(r"[ \t]+(get_ipython\(\)\.run_line_magic\('%hpo',.*)", re.DOTALL)
-_INDENT = re.compile(r"[ \t]*")
 
 
 def dedent_misplaced_hpo(lines: list[str]) -> list[str]:
@@ -27,9 +26,8 @@ def dedent_misplaced_hpo(lines: list[str]) -> list[str]:
         if call is None:
             return lines
         above = next((line for line in reversed(lines[:row]) if line.strip()), "")
-        indent = _INDENT.match(above)
         fixed = list(lines)
-        fixed[row] = (indent.group(0) if indent else "") + call.group(1)
+        fixed[row] = above[:len(above) - len(above.lstrip())] + call.group(1)
         return fixed
     except (SyntaxError, ValueError):
         return lines
