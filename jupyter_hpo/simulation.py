@@ -150,6 +150,7 @@ class _PausedTrials:
     def __init__(self, study: Study, schedule: Callable[[Trial, int], None]) -> None:
         assert study.controller is not None
         self.study, self.schedule = study, schedule
+        assert study.controller.pause_signals is not None  # kept for a non-blocking executor
         self.told = study.controller.pause_signals  # ids, in the order they were told
         self.seen = 0  # how many of them were taken
         self.waiting: dict[int, tuple[int, Trial, int]] = {}  # id -> (order, trial, epoch)

@@ -123,6 +123,8 @@ def test_hyperband_promotion_finishes_with_nothing_running_or_paused():
     assert study.best_trial.status is TrialStatus.COMPLETED
     assert study.best_trial.last("epoch") == MAX_T
     assert events[-1] == "study_finished"
+    # paused threads wait on their own event: no list of the signals grows with the study
+    assert study.controller.pause_signals is None
 
 
 # --------------------------------------------------------------------- report() errors

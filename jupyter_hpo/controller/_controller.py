@@ -97,8 +97,9 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._resume_events: dict[int, threading.Event] = {}
         #: the ids of paused trials as they are told to go on or to end: an executor that
         #: polls ``paused_outcome`` (a simulated clock) asks about these, not about every
-        #: paused trial at every event (hundreds stay paused in a promotion study)
-        self.pause_signals: list[int] = []
+        #: paused trial at every event (hundreds stay paused in a promotion study); None
+        #: for executors whose paused trials wait on their own event (nothing reads it)
+        self.pause_signals: list[int] | None = None if executor.blocks_on_pause else []
         # frozen records by trial id: a finished trial's is made once; None while it runs
         self._records: list[TrialRecord | None] = []
         self._exhausted = False
@@ -289,7 +290,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         """Under the lock: wake paused trial ``trial_id`` (to go on, or to end when it has a
         stop reason)."""
         self._resume_events[trial_id].set()
-        self.pause_signals.append(trial_id)
+        if self.pause_signals is not None:
+            self.pause_signals.append(trial_id)
 
     def _time_left(self) -> float:
         if self.time_limit is None or self.start_time is None:
