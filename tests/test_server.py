@@ -472,7 +472,15 @@ async def test_parse_underlines_a_misplaced_magic_with_the_kernels_error(
 @pytest.mark.parametrize("magic, options", [
     ("%%hpo --trails 5", "--trails 5"), ("%%hpo --trials five", "--trials five"),
     ("  %%hpo  --scheduler asha --trials 3", "--scheduler asha --trials 3"),
-    ("%%hpo --trials 3 --scheduler-opt", "--trials 3 --scheduler-opt")])
+    ("%%hpo --trials 3 --scheduler-opt", "--trials 3 --scheduler-opt"),
+    # checked before the magic reads the cell: values, KEY=VALUE words, options needing another
+    ("%%hpo --trials 3 --workers 0", "--trials 3 --workers 0"),
+    ("%%hpo --time-limit 3x", "--time-limit 3x"),
+    ("%%hpo --trials 3 --scheduler-opt grace_period", "--trials 3 --scheduler-opt grace_period"),
+    ("%%hpo --trials 2 --address tcp://127.0.0.1:1", "--trials 2 --address tcp://127.0.0.1:1"),
+    ("%%hpo --resume --trials 2", "--resume --trials 2"),
+    ("%%hpo --storage none --warm-start old", "--storage none --warm-start old"),
+    ("%%hpo --trials 2 --enqueue 3", "--trials 2 --enqueue 3")])
 async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_shell, magic,
                                                               options):
     ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
@@ -489,6 +497,7 @@ async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_
 
 
 @pytest.mark.parametrize("magic", ["%%hpo --trials 3 --scheduler-opt min_pairs=8",
+                                   "%%hpo --trials 3 --workers 2 --time-limit 5m --storage none",
                                    "%%hpo --trials $n", "%%hpo --enqueue '{\"lr\": 0.5}'"])
 async def test_parse_accepts_good_options_and_leaves_expansions_to_the_kernel(jp_fetch, magic):
     data = await parse(jp_fetch, f"{magic}\nlr = Real(0, 1)\nreport(loss=lr)\n")

@@ -18,7 +18,7 @@ from ..records import Direction, StudyState
 from ._commands import LineCommands
 from ._figures import close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
-from ._options import CellOptions
+from ._options import CellOptions, check_line_options
 from ._running import CellRunning, Run
 from ._text import misplaced_message, unquoted
 
@@ -269,9 +269,12 @@ def _line_hint(message: str, line: str, cell_options: list[str]) -> str:
 
 
 def parse_cell_options(options: str) -> Any:
-    """The options of a ``%%hpo`` line as the magic parses them; a UsageError carries the
-    magic's message (the editor's diagnostics show the same text before the cell runs)."""
-    return _parse(HPOMagics.hpo, options)
+    """The options of a ``%%hpo`` line as the magic parses and checks them before it reads
+    the cell (``check_line_options``); a UsageError carries the magic's message (the editor's
+    diagnostics show the same text before the cell runs)."""
+    args = _parse(HPOMagics.hpo, options)
+    check_line_options(args)
+    return args
 
 
 def _parse(magic: Any, line: str) -> Any:

@@ -3,6 +3,7 @@ the study's options, the cluster of ``--address``, the header line."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -131,14 +132,8 @@ class CellOptions:
                                  f"report(), but the cell reports "
                                  f"{', '.join(template.reported_keys)}: add {args.resource}=... "
                                  f"or pass --resource NAME")
-        scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
-                             if getattr(args, key) is not None}
-        for key, value in key_values(args.scheduler_opt, "--scheduler-opt",
-                                     "min_pairs=8").items():
-            if key in scheduler_options:
-                raise UsageError(f"--scheduler-opt {key}=... and --{SCHEDULER_FLAGS[key]} both "
-                                 f"set {key}: keep one")
-            scheduler_options[key] = value
+        line = check_line_options(args)
+        scheduler_options = line.scheduler_options
         reports_resource = template.calls_report and (
             not template.reported_keys or template.reports_unpacked
             or args.resource in template.reported_keys)
@@ -146,12 +141,10 @@ class CellOptions:
                 and "max_t" in getattr(scheduler_class, "OPTIONS", ("max_t",)) \
                 and (getattr(scheduler_class, "needs_resource", False) or reports_resource):
             scheduler_options["max_t"] = template.max_t
-        searcher_options = key_values(args.searcher_opt, "--searcher-opt", "points=5")
         executor_options: dict[str, Any] = {}
+        if line.trial_timeout is not None:
+            executor_options["trial_timeout"] = line.trial_timeout
         executor: Any = args.executor
-        if args.address is not None and args.executor != "dask":
-            raise UsageError(f"--address applies to --executor dask, but the executor is "
-                             f"{args.executor}: add --executor dask")
         try:
             if args.address is not None:
                 cluster = self._cluster(args.address)
@@ -159,33 +152,20 @@ class CellOptions:
                     executor_options["address"] = cluster
                 else:
                     executor = cluster  # a distributed.Client: trials run on its cluster
-            if args.trial_timeout is not None:
-                executor_options["trial_timeout"] = parse_duration(args.trial_timeout,
-                                                                   "--trial-timeout")
-            time_limit = parse_duration(args.time_limit, "--time-limit") \
-                if args.time_limit is not None else None
             storage = open_storage(args.storage)
         except (ValueError, HPOError) as exc:
             raise UsageError(cli_message(str(exc))) from None
-        if args.resume and not args.name:
-            raise UsageError("--resume needs --name NAME: the study to continue (`%hpo list` "
-                             "shows the stored ones)")
-        if args.resume and storage is None:
-            raise UsageError("--resume needs a storage file, but --storage is none")
-        if args.warm_start and storage is None:
-            raise UsageError("--warm-start reads a stored study, but --storage is none")
-        points = [enqueued_config(text) for text in args.enqueue]
         extra: dict[str, Any] = {}
         if args.keep_namespaces is not None:
             extra["keep_namespaces"] = args.keep_namespaces
         return StudyOptions(
-            metric=metric, mode=mode, trials=args.trials, time_limit=time_limit,
+            metric=metric, mode=mode, trials=args.trials, time_limit=line.time_limit,
             scheduler=args.scheduler, scheduler_options=scheduler_options,
-            searcher=args.searcher, searcher_options=searcher_options, seed=args.seed,
+            searcher=args.searcher, searcher_options=line.searcher_options, seed=args.seed,
             workers=args.workers, executor=executor, executor_options=executor_options,
             gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
             resource=args.resource, name=args.name, storage=storage, resume=args.resume,
-            capture_output=True, points_to_evaluate=points, warm_start=args.warm_start,
+            capture_output=True, points_to_evaluate=line.points, warm_start=args.warm_start,
             keep_checkpoints=args.keep_checkpoints, **extra)
 
     def _cluster(self, address: str) -> Any:
@@ -235,6 +215,59 @@ class CellOptions:
         searcher = scheduler.searcher.describe() if hasattr(scheduler, "searcher") \
             else f"{args.searcher} search"
         return f"{text} · {searcher} · budget {' / '.join(budget) or 'grid'}"
+
+
+@dataclass
+class LineOptions:
+    """What the ``%%hpo`` line alone says, read and checked (see ``check_line_options``)."""
+
+    scheduler_options: dict[str, Any]
+    searcher_options: dict[str, Any]
+    time_limit: float | None
+    trial_timeout: float | None
+    points: list[dict[str, Any]]
+
+
+def check_line_options(args: Any) -> LineOptions:
+    """The checks of a ``%%hpo`` line's options that need neither the cell nor the kernel:
+    ``KEY=VALUE`` words, durations, numbers out of range, options that need another one. A
+    UsageError in the magic's words; the magic makes them first, and the editor's diagnostics
+    make them before the cell runs."""
+    from ..storage import keeps_nothing
+
+    scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
+                         if getattr(args, key) is not None}
+    for key, value in key_values(args.scheduler_opt, "--scheduler-opt",
+                                 "min_pairs=8").items():
+        if key in scheduler_options:
+            raise UsageError(f"--scheduler-opt {key}=... and --{SCHEDULER_FLAGS[key]} both "
+                             f"set {key}: keep one")
+        scheduler_options[key] = value
+    searcher_options = key_values(args.searcher_opt, "--searcher-opt", "points=5")
+    if args.address is not None and args.executor != "dask":
+        raise UsageError(f"--address applies to --executor dask, but the executor is "
+                         f"{args.executor}: add --executor dask")
+    if args.resume and not args.name:
+        raise UsageError("--resume needs --name NAME: the study to continue (`%hpo list` "
+                         "shows the stored ones)")
+    if args.storage is not None and keeps_nothing(args.storage):
+        if args.resume:
+            raise UsageError("--resume needs a storage file, but --storage is none")
+        if args.warm_start:
+            raise UsageError("--warm-start reads a stored study, but --storage is none")
+    try:
+        trial_timeout = parse_duration(args.trial_timeout, "--trial-timeout") \
+            if args.trial_timeout is not None else None
+        time_limit = parse_duration(args.time_limit, "--time-limit") \
+            if args.time_limit is not None else None
+        numbers = {"keep_namespaces": args.keep_namespaces} \
+            if args.keep_namespaces is not None else {}
+        StudyOptions(metric="metric", mode="min", trials=args.trials, seed=args.seed,
+                     workers=args.workers, name=args.name, **numbers).validated()
+    except (ValueError, HPOError) as exc:
+        raise UsageError(cli_message(str(exc))) from None
+    points = [enqueued_config(text) for text in args.enqueue]
+    return LineOptions(scheduler_options, searcher_options, time_limit, trial_timeout, points)
 
 
 def _may_bind(source: str, name: str) -> bool:

@@ -45,6 +45,12 @@ __all__ = ["DEFAULT_FILE", "LEASE_TIMEOUT", "SCHEMA_VERSION", "BaseStorage",
 _MEMORY = (":memory:", "sqlite://", "sqlite:///:memory:")
 
 
+def keeps_nothing(location: str) -> bool:
+    """Whether ``location`` asks for no storage: ``"none"`` or ``""`` (any case, spaces
+    ignored)."""
+    return location.strip().lower() in ("none", "")
+
+
 def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
                  ) -> BaseStorage | None:
     """The storage that ``location`` names:
@@ -70,7 +76,7 @@ def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
         raise StorageError(f"the storage location is {location!r} ({type(location).__name__}), "
                            f"but must be a path, sqlite:///path, ':memory:', 'none' or a "
                            f"storage object such as SQLiteStorage(path){hint}")
-    if text.strip().lower() in ("none", ""):
+    if keeps_nothing(text):
         return None
     if text.strip() in _MEMORY:
         return InMemoryStorage()
