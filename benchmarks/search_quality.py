@@ -234,6 +234,7 @@ JH_METHODS = {  # name -> (searcher, scheduler)
     "rl (FIFO)": ("rl", "fifo"),
     "bayesopt + Hyperband (MOBSTER)": ("bayesopt", "hyperband"),
     "bohb + Hyperband": ("bohb", "hyperband"),
+    "tpe + Hyperband": ("tpe", "hyperband"),
 }
 OPTUNA_METHODS = ("Optuna TPE + HyperbandPruner", "Optuna Random + SuccessiveHalvingPruner")
 SYNE_METHODS = ("Syne Tune ASHA", "Syne Tune BOHB")

@@ -112,6 +112,7 @@ class HyperbandScheduler(Scheduler):
             {lv: set() for lv in bl} for bl in self._bracket_levels]
         self.bracket_of: dict[int, int] = {}
         self._paused_at: dict[int, float] = {}
+        self._stopped: set[int] = set()  # trials stopped at a rung that have not ended yet
         self._target: dict[int, int] = {}
         # trial -> how many of its bracket's levels it has been recorded at (a prefix, since
         # a trial's resource never decreases), so a report looks at one level, not all
@@ -169,6 +170,8 @@ class HyperbandScheduler(Scheduler):
             if self.type == "stopping" and self._cut(trial_id, level, loss, pairs):
                 decision = Decision.STOP
         self._recorded[trial_id] = k
+        if decision is Decision.STOP:
+            self._stopped.add(trial_id)
         if self.type == "promotion" and decision is Decision.CONTINUE:
             levels, k = self._bracket_levels[bracket], self._target[trial_id]
             if k < len(levels) and r >= levels[k] and levels[k] < self.max_t:
@@ -271,9 +274,17 @@ class HyperbandScheduler(Scheduler):
 
     def _forget(self, trial_id: int) -> None:
         self._unpause(trial_id)
+        self._stopped.discard(trial_id)
 
     def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
+        """A trial that ended; one stopped at a rung, or left paused there when the study
+        ended, teaches a searcher that does not learn from those (``learns_stopped``)
+        nothing: it is forgotten as a cancelled one is."""
+        early = trial_id in self._stopped or trial_id in self._paused_at
         self._forget(trial_id)
+        if early and not self.searcher.learns_stopped:
+            self.searcher.remove(trial_id)
+            return
         super().on_trial_complete(trial_id, result)
 
     def on_trial_error(self, trial_id: int) -> None:

@@ -55,6 +55,11 @@ class Searcher(ABC):
     #: whether reports before a trial's end (rung results) teach the searcher anything; when
     #: not, ``observe`` ignores them at once (the report path stays a few microseconds)
     uses_progress: ClassVar[bool] = False
+    #: whether a trial that Hyperband stopped at a rung (or left paused there) teaches the
+    #: searcher its last result as if it were final; when not, the searcher learns only from
+    #: the trials that ran to the end (``tpe``: learning from stopped trials made it worse
+    #: than random search under Hyperband, see the README)
+    learns_stopped: ClassVar[bool] = True
     #: whether the searcher is told which pending trials Hyperband's promotion variant has
     #: paused at a rung (``paused_pending``), e.g. not to fantasise them as running ones
     tracks_pauses: ClassVar[bool] = False

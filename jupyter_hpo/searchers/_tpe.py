@@ -11,6 +11,11 @@ by hyperparameter in order, skipping those its earlier values make inactive, and
 hyperparameter's densities are built from the configurations in which it was active, so a
 conditional hyperparameter is modelled on the trials that used it and scored only where it is
 active.
+
+Under Hyperband it learns only from the trials that ran to the end, not from those stopped (or
+left paused) at a rung: learning their rung results, as they were or ranked below every
+finished trial as Optuna's TPE ranks pruned ones, made it end worse than random search with the
+same Hyperband on 15 of 17 benchmarks (``benchmarks/RESULTS.md``, "tpe under Hyperband").
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class TPESearcher(Searcher):
     """Univariate TPE over the space's unit cube; random for the first ``n_startup`` trials."""
 
     name = "tpe"
+    learns_stopped = False  # see the module docstring
     OPTIONS = ("n_startup", "gamma", "n_ei_candidates", "prior_weight")
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
