@@ -480,7 +480,13 @@ async def test_parse_underlines_a_misplaced_magic_with_the_kernels_error(
     ("%%hpo --trials 2 --address tcp://127.0.0.1:1", "--trials 2 --address tcp://127.0.0.1:1"),
     ("%%hpo --resume --trials 2", "--resume --trials 2"),
     ("%%hpo --storage none --warm-start old", "--storage none --warm-start old"),
-    ("%%hpo --trials 2 --enqueue 3", "--trials 2 --enqueue 3")])
+    ("%%hpo --trials 2 --enqueue 3", "--trials 2 --enqueue 3"),
+    # option names the scheduler or the searcher does not take, with the nearest
+    ("%%hpo --trials 3 --scheduler-opt min_pair=3", "--trials 3 --scheduler-opt min_pair=3"),
+    ("%%hpo --searcher tpe --searcher-opt n_startup_trials=3",
+     "--searcher tpe --searcher-opt n_startup_trials=3"),
+    ("%%hpo --scheduler fifo --grace-period 2", "--scheduler fifo --grace-period 2"),
+    ("%%hpo --searcher hyperopt", "--searcher hyperopt")])
 async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_shell, magic,
                                                               options):
     ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
@@ -498,6 +504,8 @@ async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_
 
 @pytest.mark.parametrize("magic", ["%%hpo --trials 3 --scheduler-opt min_pairs=8",
                                    "%%hpo --trials 3 --workers 2 --time-limit 5m --storage none",
+                                   ("%%hpo --scheduler hyperband --scheduler-opt type=promotion"
+                                    " --searcher tpe --searcher-opt n_startup=3"),
                                    "%%hpo --trials $n", "%%hpo --enqueue '{\"lr\": 0.5}'"])
 async def test_parse_accepts_good_options_and_leaves_expansions_to_the_kernel(jp_fetch, magic):
     data = await parse(jp_fetch, f"{magic}\nlr = Real(0, 1)\nreport(loss=lr)\n")

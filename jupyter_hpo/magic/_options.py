@@ -230,9 +230,12 @@ class LineOptions:
 
 def check_line_options(args: Any) -> LineOptions:
     """The checks of a ``%%hpo`` line's options that need neither the cell nor the kernel:
-    ``KEY=VALUE`` words, durations, numbers out of range, options that need another one. A
+    ``KEY=VALUE`` words and the scheduler's and searcher's option names, durations, numbers
+    out of range, options that need another one. A
     UsageError in the magic's words; the magic makes them first, and the editor's diagnostics
     make them before the cell runs."""
+    from ..schedulers import scheduler_class
+    from ..searchers import searcher_class
     from ..storage import keeps_nothing
 
     scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
@@ -264,6 +267,8 @@ def check_line_options(args: Any) -> LineOptions:
             if args.keep_namespaces is not None else {}
         StudyOptions(metric="metric", mode="min", trials=args.trials, seed=args.seed,
                      workers=args.workers, name=args.name, **numbers).validated()
+        scheduler_class(args.scheduler, scheduler_options)
+        searcher_class(args.searcher, searcher_options)
     except (ValueError, HPOError) as exc:
         raise UsageError(cli_message(str(exc))) from None
     points = [enqueued_config(text) for text in args.enqueue]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..searchers import Searcher, nearest_options
@@ -19,6 +20,7 @@ __all__ = [
     "Scheduler",
     "Suggestion",
     "make_scheduler",
+    "scheduler_class",
 ]
 
 SCHEDULERS: dict[str, type[Scheduler]] = {"auto": AdaptiveScheduler, "fifo": FIFOScheduler,
@@ -35,19 +37,26 @@ def make_scheduler(scheduler: str | Scheduler, searcher: Searcher, metric: str, 
     with no option but ``seed`` and no ``max_t`` has no rungs: it is FIFO."""
     if isinstance(scheduler, Scheduler):
         return scheduler
-    cls = SCHEDULERS.get(scheduler)
-    if cls is None:
-        from ..other_names import other_choice
-
-        raise ValueError(f"scheduler is {scheduler!r}, but must be one of {sorted(SCHEDULERS)}"
-                         f"{other_choice('scheduler', scheduler, SCHEDULERS)}")
     options = {k: v for k, v in options.items() if v is not None}
-    unknown = sorted(set(options) - set(cls.OPTIONS))
-    if unknown:
-        raise ValueError(_unknown_options(scheduler, cls, unknown))
+    cls = scheduler_class(scheduler, options)
     if cls is AdaptiveScheduler and set(options) <= {"seed"}:
         return AutoFIFOScheduler(searcher, metric, mode, resource, **options)
     return cls(searcher, metric, mode, resource, **options)
+
+
+def scheduler_class(name: str, options: Iterable[str] = ()) -> type[Scheduler]:
+    """The scheduler class registered under ``name``, which must take every option named in
+    ``options`` (a ValueError says which scheduler takes an option, or the nearest name)."""
+    cls = SCHEDULERS.get(name)
+    if cls is None:
+        from ..other_names import other_choice
+
+        raise ValueError(f"scheduler is {name!r}, but must be one of {sorted(SCHEDULERS)}"
+                         f"{other_choice('scheduler', name, SCHEDULERS)}")
+    unknown = sorted(set(options) - set(cls.OPTIONS))
+    if unknown:
+        raise ValueError(_unknown_options(name, cls, unknown))
+    return cls
 
 
 def _unknown_options(name: str, cls: type[Scheduler], unknown: list[str]) -> str:

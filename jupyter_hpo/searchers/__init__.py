@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from typing import Any
 
 from ..space import Space
@@ -27,8 +28,23 @@ SEARCHERS: dict[str, type[Searcher] | str] = {
 }
 
 
-def searcher_class(name: str) -> type[Searcher]:
-    """The class registered under ``name`` (importing its module on first use)."""
+def searcher_class(name: str, options: Iterable[str] = ()) -> type[Searcher]:
+    """The class registered under ``name`` (importing its module on first use), which must
+    take every option named in ``options`` (``debug_log`` is taken by all; a ValueError lists
+    those it takes and the nearest name)."""
+    cls = _registered(name)
+    unknown = sorted(set(options) - set(cls.OPTIONS) - {"debug_log"})
+    if unknown:
+        takes = ", ".join((*cls.OPTIONS, "debug_log")) if "debug_log" not in cls.OPTIONS \
+            else ", ".join(cls.OPTIONS)
+        raise ValueError(f"searcher {name!r} does not take these options: "
+                         f"{', '.join(unknown)} (its options: {takes})"
+                         f"{nearest_options(unknown, takes.split(', '))}")
+    return cls
+
+
+def _registered(name: str) -> type[Searcher]:
+    """The class registered under ``name``, its module imported on first use."""
     entry = SEARCHERS.get(name)
     if entry is None:
         from ..other_names import other_choice
@@ -76,17 +92,10 @@ def make_searcher(searcher: str | Searcher, space: Space, metric: str, mode: str
             raise ValueError(f"searcher options {sorted(options)} given with a searcher object; "
                              f"pass them to its constructor instead")
         return searcher
-    cls = searcher_class(searcher)
+    cls = searcher_class(searcher, options)
     debug_log = None
     if "debug_log" in options and "debug_log" not in cls.OPTIONS:  # every searcher takes it
         debug_log = check_bool("debug_log", options.pop("debug_log"))
-    unknown = sorted(set(options) - set(cls.OPTIONS))
-    if unknown:
-        takes = ", ".join((*cls.OPTIONS, "debug_log")) if "debug_log" not in cls.OPTIONS \
-            else ", ".join(cls.OPTIONS)
-        raise ValueError(f"searcher {searcher!r} does not take these options: "
-                         f"{', '.join(unknown)} (its options: {takes})"
-                         f"{nearest_options(unknown, takes.split(', '))}")
     made = cls(space, metric, mode, seed, **options)
     if debug_log is not None:
         made.debug_log = debug_log
