@@ -257,8 +257,31 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab, slow_study):
     assert curves.get_attribute("aria-label") == (
         "Learning curves of train_loss (black: the best trial by loss)")
     assert re.search(r"train_loss [\d.e-]+ at \d+", hover_text(page, view, "curves", 0.7))
+
+    # the picked value and the table's order (the metric, descending) survive a reload
+    page.reload()
+    page.locator(".jp-SideBar li[data-id='jupyter-hpo-studies']").wait_for()
+    open_panel(page)
+    study_row(page, slow_study).locator("button.jp-hpo-open").click()
+    view = page.locator(".jp-hpo-view:visible")
+    wait_until(lambda: view.locator("tr.jp-hpo-trial-row").count() == len(record.trials), 30,
+               "the study view reopened after the reload")
+    picker = view.locator("select.jp-hpo-curves-value")
+    curves = view.locator(".jp-hpo-chart-curves canvas")
+    assert picker.input_value() == "train_loss"
+    assert curves.get_attribute("aria-label") == (
+        "Learning curves of train_loss (black: the best trial by loss)")
+    assert view.locator("th[data-column='metric']").get_attribute("aria-sort") == "descending"
+    values = [float(v) for v in view.locator(
+        "tr.jp-hpo-trial-row td:nth-child(5)").all_inner_texts() if v != "–"]
+    assert values == sorted(values, reverse=True)
+    # back to the metric and the trials' order, which are kept no more
     picker.select_option("loss")
     assert curves.get_attribute("aria-label") == "Learning curves"
+    view.locator("th[data-column='trial_id']").click()
+    assert view.locator("th[data-column='trial_id']").get_attribute("aria-sort") == "ascending"
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith("
+                         "'jupyter-hpo-study-'))") == []
 
     # hovering the history chart shows a trial and its configuration
     text = hover_text(page, view, "history", 0.5)

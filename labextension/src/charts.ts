@@ -18,6 +18,8 @@ import {
   TooltipItem
 } from 'chart.js';
 
+import { keepChoice, keptChoice } from './choices';
+
 import { formatNumber, formatValue, IStudy, ITrial, TrialStatus } from './types';
 
 Chart.register(
@@ -58,7 +60,7 @@ function metricOf(report: { [key: string]: unknown }, metric: string): number | 
 }
 
 /** One chart of the study view; `update` replaces its data without animation. */
-abstract class StudyChart {
+export abstract class StudyChart {
   readonly node: HTMLElement;
   protected chart: Chart | null = null;
   protected trials = new Map<number, ITrial>();
@@ -178,13 +180,18 @@ export class CurvesChart extends StudyChart {
   private _drawn = '';
   private _study: IStudy | null = null;
 
-  constructor() {
+  /** `memory`: the local-storage key the picked value is kept under (none: not kept). */
+  constructor(private _memory: string | null = null) {
     super('Learning curves', 'jp-hpo-chart-curves');
+    this._picked = _memory === null ? null : keptChoice(_memory);
     this._picker.className = 'jp-mod-styled jp-hpo-curves-value';
     this._picker.title = 'The reported value whose curves are drawn';
     this._picker.setAttribute('aria-label', 'Reported value drawn');
     this._picker.addEventListener('change', () => {
       this._picked = this._picker.value;
+      if (this._memory !== null) {
+        keepChoice(this._memory, this._picked === this._study?.metric ? null : this._picked);
+      }
       if (this._study) {
         this.update(this._study);
       }

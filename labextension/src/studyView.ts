@@ -7,7 +7,8 @@
 import { showErrorMessage } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { CurvesChart, HistoryChart, IncumbentChart } from './charts';
+import { CurvesChart, HistoryChart, IncumbentChart, StudyChart } from './charts';
+import { keepChoice, keptChoice } from './choices';
 import { StudiesModel, RUNNING_INTERVAL } from './model';
 import { ownerText, progressText } from './panel';
 import {
@@ -41,7 +42,7 @@ export function studyViewId(storage: string, name: string): string {
 export class StudyView extends Widget {
   private _study: IStudy | null = null;
   private _timer: number | null = null;
-  private _charts = [new CurvesChart(), new HistoryChart(), new IncumbentChart()];
+  private _charts: StudyChart[];
   private _header = element('div', 'jp-hpo-view-header');
   private _title = element('h2', 'jp-hpo-view-title');
   private _state = element('span', 'jp-hpo-badge');
@@ -65,6 +66,12 @@ export class StudyView extends Widget {
   ) {
     super();
     this.id = studyViewId(storage, name);
+    // the curves' value and the table's order are kept per study across reloads
+    this._charts = [new CurvesChart(`${this.id}:curves`), new HistoryChart(), new IncumbentChart()];
+    const sort = parsedSort(keptChoice(`${this.id}:sort`));
+    if (sort) {
+      [this._sortColumn, this._sortAscending] = sort;
+    }
     this.addClass('jp-hpo-view');
     this.title.label = name;
     this.title.caption = `${name} (${storage})`;
@@ -260,6 +267,11 @@ export class StudyView extends Widget {
             this._sortColumn = column.id;
             this._sortAscending = true;
           }
+          const initial = this._sortColumn === 'trial_id' && this._sortAscending;
+          keepChoice(
+            `${this.id}:sort`,
+            initial ? null : JSON.stringify([this._sortColumn, this._sortAscending])
+          );
           this._renderTable();
         });
         row.appendChild(th);
@@ -368,4 +380,17 @@ export class StudyView extends Widget {
     }
     this._detail.replaceChildren(...nodes);
   }
+}
+
+/** A kept table order, `[column, ascending]`, or null when `text` is not one. */
+function parsedSort(text: string | null): [string, boolean] | null {
+  try {
+    const value: unknown = JSON.parse(text ?? 'null');
+    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'boolean') {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // not JSON: the default order
+  }
+  return null;
 }
