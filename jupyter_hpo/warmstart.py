@@ -1,7 +1,8 @@
 """Warm starts: a stored study's results as prior observations of a new study's searcher.
 
-The finished trials (completed or stopped early) of the source study are told to the searcher
-as if they had just run, under trial ids below zero, before its first proposal; they are not
+The finished trials (completed or stopped early; completed only for a searcher that does not
+learn from stopped trials, ``tpe``) of the source study are told to the searcher as if they had
+just run, under trial ids below zero, before its first proposal; they are not
 trials of the new study and do not count against its budget. A model-based searcher learns
 from them (with Hyperband a multi-fidelity one from every report too); random and grid search
 learn nothing from results, which the summary says. Its failed trials are told as failures
@@ -55,6 +56,10 @@ def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: st
             continue
         if not failed and trial.best(metric, direction) is None:
             skipped["without a value"] += 1
+            continue
+        if trial.status is TrialStatus.STOPPED and not searcher.learns_stopped:
+            skipped[f"stopped early ({searcher.name} learns only from trials that ran to the "
+                    f"end)"] += 1
             continue
         config, why = _fit(dict(trial.config), space, dropped)
         if config is None:

@@ -9,6 +9,7 @@ import pytest
 
 from jupyter_hpo import Categorical, Int, Real, Study, tune
 from jupyter_hpo.errors import StudyFailedError
+from jupyter_hpo.records import TrialStatus
 from jupyter_hpo.storage import SQLiteStorage
 
 SPACE = {"lr": Real(1e-3, 1e-1, log=True), "units": Int(8, 64, step=8),
@@ -247,6 +248,31 @@ def test_warm_start_from_a_study_object_and_multi_fidelity(tmp_path):
     levels = study.scheduler.searcher.observations
     assert any(trial_id < 0 for rung in levels.values() for trial_id in rung)
     assert len(study.trials) == 2
+
+
+
+def test_warm_start_gives_tpe_only_the_trials_that_ran_to_the_end(tmp_path):
+    """tpe learns from no trial Hyperband stopped (see test_searcher_tpe.py), so a warm start
+    leaves a stored study's stopped trials out of it too, and says so; bayesopt takes them."""
+    def train(config, report):
+        for epoch in range(1, 10):
+            report(epoch=epoch, score=score(config) * epoch / 9)
+
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    old = tune(train, SPACE, metric="score", mode="max", trials=12, seed=0, storage=storage,
+               name="old", scheduler="hyperband", scheduler_options={"max_t": 9})
+    completed = [t for t in old.trials if t.status is TrialStatus.COMPLETED]
+    stopped = [t for t in old.trials if t.status is TrialStatus.STOPPED]
+    assert completed and stopped
+    study = tune(train, SPACE, metric="score", mode="max", trials=1, seed=0, storage=storage,
+                 name="new", scheduler="hyperband", scheduler_options={"max_t": 9},
+                 searcher="tpe", warm_start="old")
+    assert len([i for i in study.scheduler.searcher.results if i < 0]) == len(completed)
+    assert (f"skipped {len(stopped)}: {len(stopped)} stopped early (tpe learns only from "
+            f"trials that ran to the end)") in study.notes[-1]
+    study = tune(train, SPACE, metric="score", mode="max", trials=1, seed=0, storage=storage,
+                 name="newer", searcher="bayesopt", warm_start="old")
+    assert f"{len(completed) + len(stopped)} of its 12 trials given" in study.notes[-1]
 
 
 # --- the magic ----------------------------------------------------------------------------
