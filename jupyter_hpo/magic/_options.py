@@ -235,7 +235,7 @@ def check_line_options(args: Any) -> LineOptions:
     UsageError in the magic's words; the magic makes them first, and the editor's diagnostics
     make them before the cell runs."""
     from ..schedulers import scheduler_class
-    from ..searchers import searcher_class
+    from ..searchers import SEARCHERS, searcher_class
     from ..storage import keeps_nothing
 
     scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
@@ -268,7 +268,8 @@ def check_line_options(args: Any) -> LineOptions:
         StudyOptions(metric="metric", mode="min", trials=args.trials, seed=args.seed,
                      workers=args.workers, name=args.name, **numbers).validated()
         scheduler_class(args.scheduler, scheduler_options)
-        searcher_class(args.searcher, searcher_options)
+        if searcher_options or args.searcher not in SEARCHERS:  # else no module to import
+            searcher_class(args.searcher, searcher_options)
     except (ValueError, HPOError) as exc:
         raise UsageError(cli_message(str(exc))) from None
     points = [enqueued_config(text) for text in args.enqueue]
