@@ -137,7 +137,9 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         ``config`` and ``device`` are defined. When the study ends the best trial's variables
         are in the notebook and the Study is in ``_hpo``.
         """
-        args = parse_cell_options(line)
+        # only parsed here: the line's checks (check_line_options) import the schedulers and
+        # numpy, so they come with the setup below, which an interrupt cannot cut in half
+        args = _parse(HPOMagics.hpo, line)
         if not args.output.isidentifier():
             raise UsageError(f"-o {args.output!r} is not a valid variable name")
         if args.name is not None and args.name in self.runs \
