@@ -116,3 +116,18 @@ def test_tpe_does_not_learn_trials_left_paused_when_a_promotion_study_ends():
     for tid in (1, 2):  # the study ends
         s.on_trial_complete(tid, {"epoch": 1, "loss": float(tid)})
     assert list(searcher.results) == [0] and not searcher.pending
+
+
+@pytest.mark.parametrize("variant", ["promotion", "stopping"])
+def test_a_resumed_study_gives_tpe_its_completed_trials_not_its_stopped_ones(variant):
+    """A resumed study replays its stored trials; they end as stored, whatever the replay's
+    decisions (the promotion variant's replay pauses every trial at its first rung): tpe
+    learns the completed one and forgets the stopped one, skopt learns both."""
+    reports = [{"epoch": e, "loss": 1.0 / e} for e in range(1, 10)]
+    learnt = {}
+    for name in ("tpe", "skopt"):
+        searcher, s = _hyperband(name, type=variant)
+        s.restore(0, {"x": 0.5}, reports, "completed")
+        s.restore(1, {"x": 0.7}, reports[:3], "stopped")
+        learnt[name] = sorted(searcher.results) if name == "tpe" else searcher.values
+    assert learnt == {"tpe": [0], "skopt": [1 / 9, 1 / 3]}

@@ -113,6 +113,7 @@ class HyperbandScheduler(Scheduler):
         self.bracket_of: dict[int, int] = {}
         self._paused_at: dict[int, float] = {}
         self._stopped: set[int] = set()  # trials stopped at a rung that have not ended yet
+        self._restoring: str | None = None  # the stored status of the trial being restored
         self._target: dict[int, int] = {}
         # trial -> how many of its bracket's levels it has been recorded at (a prefix, since
         # a trial's resource never decreases), so a report looks at one level, not all
@@ -272,6 +273,17 @@ class HyperbandScheduler(Scheduler):
     def paused_trials(self) -> list[int]:
         return list(self._paused_at)
 
+    def restore(self, trial_id: int, config: dict[str, Any], reports: list[dict[str, Any]],
+                status: str, bracket: int = 0) -> None:
+        """A stored trial ends as it was stored: a completed one is learnt whatever its
+        replayed reports paused or stopped (the promotion variant's replay pauses every trial
+        at its first rung), a stopped one as stopped early (see ``on_trial_complete``)."""
+        self._restoring = status
+        try:
+            super().restore(trial_id, config, reports, status, bracket)
+        finally:
+            self._restoring = None
+
     def _forget(self, trial_id: int) -> None:
         self._unpause(trial_id)
         self._stopped.discard(trial_id)
@@ -280,7 +292,10 @@ class HyperbandScheduler(Scheduler):
         """A trial that ended; one stopped at a rung, or left paused there when the study
         ended, teaches a searcher that does not learn from those (``learns_stopped``)
         nothing: it is forgotten as a cancelled one is."""
-        early = trial_id in self._stopped or trial_id in self._paused_at
+        if self._restoring is not None:  # as stored: the replay's pauses are not the run's
+            early = self._restoring == "stopped"
+        else:
+            early = trial_id in self._stopped or trial_id in self._paused_at
         self._forget(trial_id)
         if early and not self.searcher.learns_stopped:
             self.searcher.remove(trial_id)
