@@ -231,9 +231,9 @@ class LineOptions:
 def check_line_options(args: Any) -> LineOptions:
     """The checks of a ``%%hpo`` line's options that need neither the cell nor the kernel:
     ``KEY=VALUE`` words and the scheduler's and searcher's option names, durations, numbers
-    out of range, options that need another one. A
-    UsageError in the magic's words; the magic makes them first, and the editor's diagnostics
-    make them before the cell runs."""
+    out of range, options that need another one. A UsageError in the magic's words; the magic
+    makes them in the study's setup (which defers interrupts: they import the schedulers), the
+    editor's diagnostics before the cell runs."""
     from ..schedulers import scheduler_class
     from ..searchers import SEARCHERS, searcher_class
     from ..storage import keeps_nothing
