@@ -154,9 +154,48 @@ OPTION_NAMES: dict[str, tuple[str, str]] = {
     "min_resource": ("", "grace_period"),
     "min_budget": ("", "grace_period"),
     "r_min": ("", "grace_period"),
+    "db": ("", "storage"),
+    "database": ("", "storage"),
+    "db_path": ("", "storage"),
+    "sqlite": ("", "storage"),
+    "study": ("", "name"),
+    "jobs": ("", "workers"),
+    "parallel": ("", "workers"),
+    "parallelism": ("", "workers"),
+    "concurrency": ("", "workers"),
+    "max_concurrent": ("Ray Tune's", "workers"),
+    "epochs": ("", "max_t"),
+    "num_epochs": ("", "max_t"),
+    "n_epochs": ("", "max_t"),
+    "algo": ("Hyperopt's", "searcher"),
+    "algorithm": ("", "searcher"),
+    "search_algorithm": ("", "searcher"),
+    "early_stopping": ("", "scheduler"),
+    "monitor": ("Keras's and Lightning's", "metric"),
     "n_startup_trials": ("Optuna's", "n_startup"),
     "n_initial_points": ("scikit-optimize's", "num_init_random"),
     "n_ei_candidates": ("Optuna's", "num_candidates"),
+}
+
+
+#: words written as ``%%hpo`` options that mean one of its flags with a value, or a flag only
+#: the magic has (tune() has no dashboard) -> what to write
+FLAG_NAMES: dict[str, str] = {
+    "maximize": "--mode max",
+    "maximise": "--mode max",
+    "minimize": "--mode min",
+    "minimise": "--mode min",
+    "no_dashboard": "--quiet",
+    "no_widgets": "--quiet",
+    "no_display": "--quiet",
+    "no_progress_bar": "--quiet",
+    "silent": "--quiet",
+    "async": "--background",
+    "no_wait": "--background",
+    "nowait": "--background",
+    "continue": "--resume",
+    "objective": "--metric",
+    "budget": "--trials (a number of trials) or --time-limit (a duration)",
 }
 
 

@@ -205,6 +205,9 @@ def test_another_librarys_option_name_names_ours(options, says):
     ({"timeout": 5}, "timeout is Optuna's name: did you mean time_limit=...?"),
     ({"direction": "minimize"}, "direction is Optuna's name: did you mean mode=...?"),
     ({"sampler": "tpe"}, "sampler is Optuna's name: did you mean searcher=...?"),
+    ({"jobs": 2}, "jobs means workers: did you mean workers=...?"),
+    ({"epochs": 20}, ("epochs means max_t: max_t is a scheduler option: pass "
+                      "scheduler_options={'max_t': ...}")),
     ({"eta": 3}, ("eta is the Hyperband paper's name: reduction_factor is a scheduler option: "
                   "pass scheduler_options={'reduction_factor': ...}")),
 ])
@@ -220,6 +223,14 @@ def test_tune_names_its_option_for_another_librarys(option, says):
     ("--timeout 5", "--time-limit"), ("--direction min", "--mode"), ("--sampler tpe", "--searcher"),
     ("--pruner hyperband", "--scheduler"), ("--eta 3", "--reduction-factor"),
     ("--max-epochs 3", "--max-t"), ("--trails 3", "--trials"),
+    ("--db x.db", "--storage"), ("--sqlite x.db", "--storage"), ("--study s", "--name"),
+    ("--jobs 2", "--workers"), ("--epochs 3", "--max-t"), ("--algo tpe", "--searcher"),
+    ("--maximize", "--mode max"), ("--minimize", "--mode min"), ("--no-dashboard", "--quiet"),
+    ("--async", "--background"), ("--seed-value 3", "--seed"),
+    ("--budget 5", "--trials (a number of trials) or --time-limit (a duration)"),
+    ("--min-pairs 3", "--scheduler-opt min_pairs=..."),
+    ("--n-startup-trials 3", "--searcher-opt n_startup=... (an option of tpe)"),
+    ("--kernel matern52", "--searcher-opt kernel=... (an option of bayesopt and auto)"),
 ])
 def test_the_magic_names_its_option_for_another_librarys(ipython_shell, written, meant):
     ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
@@ -227,6 +238,24 @@ def test_the_magic_names_its_option_for_another_librarys(ipython_shell, written,
                                     "x = Real(0, 1)\nloss = x")
     option = written.split()[0]
     assert f"did you mean {meant} instead of {option}?" in str(result.error_in_exec)
+
+
+def test_an_unknown_option_with_no_near_one_names_none(ipython_shell):
+    """Only names that are close count: --verbose is like none of ours (compared with their
+    dashes, as before, --db was "--seed" and --sqlite "--quiet")."""
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    result = ipython_shell.run_cell("%%hpo --verbose --storage none --quiet\n"
+                                    "x = Real(0, 1)\nloss = x")
+    assert str(result.error_in_exec) == "unrecognized arguments: --verbose"
+
+
+def test_every_flag_alias_names_a_flag_of_the_magic():
+    from jupyter_hpo.magic._magics import HPOMagics, _options_of
+    from jupyter_hpo.other_names import FLAG_NAMES
+
+    flags = _options_of(HPOMagics.hpo)
+    assert all(meant.split()[0] in flags for meant in FLAG_NAMES.values())
+    assert not {"--" + name.replace("_", "-") for name in FLAG_NAMES} & set(flags)
 
 
 def test_every_option_alias_names_an_option_that_exists():

@@ -230,16 +230,53 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                                                    "did not")
 
 
-def _nearest_option(word: str, known: list[str]) -> list[str]:
-    """The option meant by an unknown ``--word``: ours for another library's name
-    (``--n-trials``, ``--timeout``, ``--eta``), else the nearest spelling."""
-    from ..other_names import OPTION_NAMES
+def _nearest_option(word: str, known: list[str]) -> str:
+    """What an unknown ``--word`` most likely means: ours for another library's name
+    (``--n-trials``, ``--timeout``, ``--db``), a flag with its value (``--maximize``: ``--mode
+    max``), a scheduler's or searcher's option as ``--scheduler-opt``/``--searcher-opt``
+    (``--min-pairs``, ``--n-startup-trials``), else the nearest spelling or an option the word
+    begins with; "" when none is close. The option names are compared without their dashes, which every one shares."""
+    from ..other_names import FLAG_NAMES, OPTION_NAMES
 
-    ours = OPTION_NAMES.get(word.lstrip("-").replace("-", "_"), ("", ""))[1]
-    option = "--" + ours.replace("_", "-")
-    if ours and option in known:
-        return [option]
-    return difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    def flag(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    key = word.lstrip("-").replace("-", "_").lower()
+    meant = FLAG_NAMES.get(key, "")
+    if meant and meant.split()[0] in known:
+        return meant
+    ours = OPTION_NAMES.get(key, ("", ""))[1] or key
+    if flag(ours) in known:
+        return flag(ours)
+    if "--searcher-opt" in known:
+        component = _component_flag(ours)
+        if component:
+            return component
+    names = [option[2:].replace("-", "_") for option in known]
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or [
+        name for name in names if key.startswith(name + "_")]  # --seed-value, --resume-from
+    return flag(close[0]) if close else ""
+
+
+def _component_flag(name: str) -> str:
+    """``--scheduler-opt NAME=...`` or ``--searcher-opt NAME=...`` (saying which searchers
+    take it) for an option of a scheduler or a searcher; "" for neither."""
+    from ..schedulers import SCHEDULERS
+    from ..searchers import SEARCHERS, searcher_class
+
+    if any(name in cls.OPTIONS for cls in SCHEDULERS.values()):
+        return f"--scheduler-opt {name}=..."
+    takers = []
+    for searcher in SEARCHERS:
+        try:
+            if name in searcher_class(searcher).OPTIONS:
+                takers.append(searcher)
+        except (ImportError, ValueError):  # a searcher whose library is not installed
+            continue
+    if not takers:
+        return ""
+    whose = takers[0] if len(takers) == 1 else ", ".join(takers[:-1]) + f" and {takers[-1]}"
+    return f"--searcher-opt {name}=... (an option of {whose})"
 
 
 def _options_of(magic: Any) -> list[str]:
@@ -302,10 +339,10 @@ def _parse(magic: Any, line: str) -> Any:
             raise
         known = _options_of(magic)
         words = message.split(":", 1)[1].split()
-        guesses = [(w, _nearest_option(w.split("=")[0], known)) for w in words
-                   if w.startswith("-")]
-        hints = [f"{close[0]} instead of {word.split('=')[0]}" for word, close in guesses
-                 if close]
+        with deferred_interrupts():  # the guesses may import the schedulers and searchers
+            guesses = [(w.split("=")[0], _nearest_option(w.split("=")[0], known))
+                       for w in words if w.startswith("-")]
+        hints = [f"{meant} instead of {word}" for word, meant in guesses if meant]
         if not hints:
             raise
         help_ = "%%hpo?" if magic.__name__ == "hpo" else "%hpo?"
