@@ -426,6 +426,40 @@ def test_background_wait_best_list_apply(ip, capsys):
     assert ip.user_ns["z"] == study.best_config["z"]
 
 
+def test_wait_on_an_ended_study_keeps_the_trial_applied_since(ip, capsys):
+    """%hpo wait ends a study once: after the cell applied the best trial and the user applied
+    another, waiting again leaves that one in the notebook and says the study has ended."""
+    study = run(ip, "--trials 4 --seed 1 --quiet --name ended",
+                "z = Real(0, 1)\nreport(score=z)\n")
+    other = next(t for t in study.trials if t is not study.best_trial)
+    ip.run_line_magic("hpo", f"apply ended --trial {other.trial_id}")
+    capsys.readouterr()
+    ip.run_line_magic("hpo", "wait ended")
+    assert ip.user_ns["z"] == other.config["z"] != study.best_config["z"]
+    assert capsys.readouterr().out == (
+        f"jupyter_hpo: ended has already ended (finished): best score={study.best_value:.6g} "
+        f"(trial {study.best_trial.trial_id}); `%hpo apply ended` puts the best trial's "
+        f"variables into the notebook again, `%hpo show ended` draws its dashboard\n")
+
+
+def test_a_study_not_found_names_this_kernels_studies(ip, tmp_path):
+    """A name found neither in this kernel nor in the storage read: the error names the
+    kernel's studies (kept in another file) and the nearest name; an empty --storage file
+    says the kernel's studies are read without it."""
+    run(ip, f"--trials 2 --quiet --name kept1 --storage {tmp_path / 'elsewhere.db'}",
+        "z = Real(0, 1)\nreport(score=z)\n")
+    for command in ("show kept", "delete kept"):
+        with pytest.raises(UsageError) as info:
+            ip.run_line_magic("hpo", command)
+        message = str(info.value)
+        assert message.startswith("no study named 'kept' in ") and "this kernel's studies: " \
+            in message and "kept1" in message and message.endswith("; did you mean 'kept1'?")
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("hpo", f"show --storage {tmp_path / 'other.db'}")
+    assert str(info.value).startswith(f"{tmp_path / 'other.db'} holds no studies; this kernel's (")
+    assert str(info.value).endswith(") are read without --storage")
+
+
 def test_stop_background_study_and_trial(ip):
     ip.run_cell_magic("hpo", "--trials 50 --workers 2 --quiet --background --name slow",
                       "import time\nz = Real(0, 1)\nfor epoch in range(200):\n"

@@ -3,11 +3,13 @@ this kernel's studies and on stored ones."""
 
 from __future__ import annotations
 
+import difflib
 import os
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from ..errors import StudyNotFoundError
 from ._export import EXPORT_FORMATS, export, print_checkpoints
 from ._running import Run
 
@@ -60,8 +62,12 @@ class LineCommands:
         elif command == "wait":
             from ..widgets.kernel_poll import keeping_kernel_busy
 
+            run = self._run(name)
+            if run.concluded:  # joined already: its best trial was applied then
+                print(f"jupyter_hpo: {_ended(run.study)}")
+                return None
             with keeping_kernel_busy():  # the final drawing too
-                self._join(self._run(name))
+                self._join(run)
         elif command == "delete":
             self._delete(name, args.storage)
         elif command == "show":
@@ -141,18 +147,36 @@ class LineCommands:
 
     def _study(self, name: str | None, storage: str | None) -> Study:
         """The study ``name`` of this kernel, else the stored one (default: the latest)."""
-        from ..study import Study
-
         if storage is None and self.runs and (name is None or name in self.runs):
             return self._run(name).study
         store = self._storage(storage)
         if name is None:
             studies = store.list_studies()
             if not studies:
+                if self.runs:
+                    raise UsageError(f"{store.location} holds no studies; this kernel's "
+                                     f"({', '.join(self.runs)}) are read without --storage")
                 raise UsageError(f"no study has run in this kernel and {store.location} holds "
                                  f"none: start one with %%hpo")
             name = max(studies, key=lambda s: s.updated).name
-        return Study.load(name, store)
+        return self._load(name, store)
+
+    def _load(self, name: str, store: BaseStorage) -> Study:
+        """The stored study ``name``; not found, the error also names this kernel's studies
+        (kept elsewhere, or not at all) and the nearest name."""
+        from ..study import Study
+
+        try:
+            return Study.load(name, store)
+        except StudyNotFoundError as exc:
+            raise UsageError(self._not_found(str(exc), name, store)) from None
+
+    def _not_found(self, message: str, name: str, store: BaseStorage) -> str:
+        names = list(self.runs) + [s.name for s in store.list_studies()]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        if self.runs:
+            message += f"; this kernel's studies: {', '.join(self.runs)}"
+        return message + (f"; did you mean {close[0]!r}?" if close else "")
 
     def _show(self, name: str | None, storage: str | None) -> None:
         from ..widgets.dashboard import Dashboard
@@ -184,7 +208,10 @@ class LineCommands:
                              f"`%hpo stop {name}`")
         store = run.study.storage if run is not None and run.study.storage is not None \
             and storage is None else self._storage(storage)
-        count = store.delete_study(name)
+        try:
+            count = store.delete_study(name)
+        except StudyNotFoundError as exc:
+            raise UsageError(self._not_found(str(exc), name, store)) from None
         self.runs.pop(name, None)
         print(f"jupyter_hpo: deleted study {name!r} and its {count} trials from "
               f"{store.location}")
@@ -225,8 +252,6 @@ class LineCommands:
 def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
     """What to do about ``%hpo plot WORD``: a misspelt kind, or a study's name written before
     its kind (``%hpo plot mystudy history``) or without one."""
-    import difflib
-
     message = f"unknown plot kind {kind!r}: use one of {', '.join(kinds)}"
     close = difflib.get_close_matches(kind.lower(), kinds, n=1, cutoff=0.6)
     if close:
@@ -234,6 +259,17 @@ def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
     example = rest[0] if rest and rest[0] in kinds else kinds[0]
     return (f"{message}; the kind comes first, then the study's NAME "
             f"(e.g. %hpo plot {example} {kind})")
+
+
+def _ended(study: Study) -> str:
+    """What ``%hpo wait`` says of a study whose ending was done before (its best trial
+    applied then, perhaps replaced since by ``%hpo apply --trial``)."""
+    best = study.best_trial
+    found = "" if best is None else \
+        f": best {study.metric}={study.best_value:.6g} (trial {best.trial_id})"
+    return (f"{study.name} has already ended ({study.state}){found}; `%hpo apply "
+            f"{study.name}` puts the best trial's variables into the notebook again, `%hpo show "
+            f"{study.name}` draws its dashboard")
 
 
 def _too_many(command: str, rest: list[str]) -> str:

@@ -23,6 +23,7 @@ class Run:
     dashboard: Any
     apply: bool
     out_name: str
+    concluded: bool = False  # its ending is done: the dashboard's summary, the best applied
 
 
 class CellRunning:
@@ -79,6 +80,7 @@ class CellRunning:
 
     def _conclude(self, run: Run) -> None:
         study = run.study
+        run.concluded = True
         if run.dashboard is not None:
             run.dashboard.finish()
         self.shell.user_ns[run.out_name] = study
