@@ -792,6 +792,33 @@ def test_compile_time_syntax_errors(source, lineno, underlined, message):
     check_location(err, source, lineno, underlined)
 
 
+@pytest.mark.parametrize("source,lineno,says", [
+    ("x = Real(0,\u00a01)\ny = 1\u00a0+ 2\n", 1,
+     ("invalid non-printable character U+00A0 (a non-breaking space: type a plain space "
+     "instead; the cell has 2 of them; pasted from a web page or a PDF?)")),
+    ("act = Categorical(\u201crelu\u201d, 'tanh')\n", 1,
+     ("invalid character '\u201c' (U+201C) (a typographic quote: use a straight one, \" or '; "
+     "the cell has 2 of them")),
+    ("x = Real(0, 1)\nloss = x \u2013 1\n", 2, "(an en dash: use - for a minus sign; pasted"),
+    ("x = Real(0, 1)\u200b\n", 1, "(a zero-width space, invisible in the editor: delete it;"),
+    ("\ufeffx = Real(0, 1)\n", 1, ("(a byte-order mark, which a file saved as UTF-8 with BOM "
+     "starts with: delete it)")),
+    ("lr = 1e-3  # hpo: Real(1e-4,\u00a01e-1)\n", 1, ("invalid '# hpo:' annotation: invalid "
+     "non-printable character U+00A0 (a non-breaking space: type a plain space instead;")),
+])
+def test_a_pasted_character_says_what_it_is_and_what_to_type(source, lineno, says):
+    """Python only names the code point of a typographic quote, a dash or an invisible space
+    that a pasted line brings; the error says which it is and what to write instead."""
+    err = parse_error(source)
+    assert says in str(err)
+    assert err.cell_lineno == lineno
+
+
+def test_other_invalid_characters_keep_pythons_message():
+    err = parse_error("x = Real(0, 1)\nloss = x \u20ac 1\n")
+    assert str(err).splitlines()[0].endswith("invalid character '\u20ac' (U+20AC)")
+
+
 def test_top_level_return_says_how_to_give_a_result():
     err = parse_error("x = Real(0, 1)\nreturn x\n")
     assert "report(...) or end the cell with an expression" in str(err)

@@ -14,6 +14,7 @@ from ..errors import HPOSyntaxError, SpaceError, python_lines
 from ..space import Domain
 from ..trial import unnamed_report_message
 from ._aliases import plain_constructor_calls
+from ._characters import character_hint
 from ._comments import _HPO_COMMENT, CommentAnnotations
 from ._conditions import CellConditions
 from ._max_t import infer_max_t
@@ -145,7 +146,7 @@ class _CellParser(CommentAnnotations):
             end = column(exc_end, exc.end_offset)
             if exc_end > lineno or end > col:
                 end_lineno, end_col = exc_end, end
-        message = f"{prefix}: {exc.msg}"
+        message = f"{prefix}: {exc.msg}{character_hint(exc.msg, self.text)}"
         if exc.msg in ("'return' outside function", "'yield' outside function"):
             message += (" (a %%hpo cell runs at the top level: report results with "
                         "report(...) or end the cell with an expression)")
