@@ -256,6 +256,19 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --max-t 9 --grace-period 2 --scheduler-opt grace_period=3",
      "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
      "--scheduler-opt grace_period=... and --grace-period both set grace_period: keep one"),
+    ("--quiet \u2014trials 3", "x = Real(0, 1)\nreport(acc=x)\n",
+     ("unrecognized arguments: \u2014trials 3; did you mean --trials instead of \u2014trials "
+      "(\u2014 is a dash that an editor or a chat app made of --: type two hyphens)?")),
+    ("--quiet --name \u201cmy study\u201d", "x = Real(0, 1)\nreport(acc=x)\n",
+     ("unrecognized arguments: study\u201d; the line has typographic quotes (\u201c \u201d), "
+      "which are not quotes here: write straight ones, \" or '")),
+    ("--quiet --mode \u2018max\u2019", "x = Real(0, 1)\nreport(acc=x)\n",
+     "the line has typographic quotes (\u2018 \u2019)"),
+    ("--quiet --enqueue '{\u201cx\u201d: 0.5}'", "x = Real(0, 1)\nreport(acc=x)\n",
+     ("must be a dict of hyperparameter values, e.g. --enqueue '{\"lr\": 0.01}'; it has "
+     "typographic quotes (\u201c \u201d)")),
+    ("--quiet --enqueue '{\"x\": 0.5}' --enqueue '{\"x\": 5}'", "x = Real(0, 1)\nreport(acc=x)\n",
+     "--enqueue number 2 has x=5, which is outside Real(0, 1"),
 ])
 def test_bad_options_are_usage_errors(ip, line, cell, message):
     before = ip.user_ns.get("_hpo")

@@ -20,7 +20,7 @@ from ._figures import close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions, check_line_options
 from ._running import CellRunning, Run
-from ._text import misplaced_message, unquoted
+from ._text import DASHES, misplaced_message, typographic_quotes_hint, unquoted
 
 
 def _mode(text: str) -> str:
@@ -235,13 +235,14 @@ def _nearest_option(word: str, known: list[str]) -> str:
     (``--n-trials``, ``--timeout``, ``--db``), a flag with its value (``--maximize``: ``--mode
     max``), a scheduler's or searcher's option as ``--scheduler-opt``/``--searcher-opt``
     (``--min-pairs``, ``--n-startup-trials``), else the nearest spelling or an option the word
-    begins with; "" when none is close. The option names are compared without their dashes, which every one shares."""
+    begins with; "" when none is close. The option names are compared without their dashes,
+    which every one shares (and which an editor may have made an em dash)."""
     from ..other_names import FLAG_NAMES, OPTION_NAMES
 
     def flag(name: str) -> str:
         return "--" + name.replace("_", "-")
 
-    key = word.lstrip("-").replace("-", "_").lower()
+    key = word.lstrip("-" + DASHES).replace("-", "_").lower()
     meant = FLAG_NAMES.get(key, "")
     if meant and meant.split()[0] in known:
         return meant
@@ -320,7 +321,8 @@ def _parse(magic: Any, line: str) -> Any:
     """``parse_argstring``, with quotes around a value removed (IPython splits the line as
     Windows does, keeping them: ``--name "my study"`` gave the name ``"my study"``) and the
     nearest option named for a misspelt one ("unrecognized arguments: --trails 5; did you
-    mean --trials?")."""
+    mean --trials?"), also for one whose "--" an editor made a dash (``—trials``), and
+    typographic quotes (“my study”), which are not quotes to IPython, pointed out."""
     try:
         args = parse_argstring(magic, line)
     except UsageError as exc:
@@ -335,19 +337,25 @@ def _parse(magic: Any, line: str) -> Any:
             kind, value = chosen.groups()
             names = SCHEDULERS if kind == "scheduler" else EXECUTORS
             raise UsageError(message + other_choice(kind, value, names)) from None
+        quotes = typographic_quotes_hint(line, "the line")
         if not message.startswith("unrecognized arguments:"):
+            if quotes:
+                raise UsageError(message + quotes) from None
             raise
         known = _options_of(magic)
         words = message.split(":", 1)[1].split()
         with deferred_interrupts():  # the guesses may import the schedulers and searchers
             guesses = [(w.split("=")[0], _nearest_option(w.split("=")[0], known))
-                       for w in words if w.startswith("-")]
-        hints = [f"{meant} instead of {word}" for word, meant in guesses if meant]
-        if not hints:
+                       for w in words if w[0] in "-" + DASHES]
+        hints = [f"{meant} instead of {word}" + (
+            f" ({word[0]} is a dash that an editor or a chat app made of --: type two "
+            f"hyphens)" if word[0] in DASHES else "") for word, meant in guesses if meant]
+        if not hints and not quotes:
             raise
         help_ = "%%hpo?" if magic.__name__ == "hpo" else "%hpo?"
-        raise UsageError(f"{message}; did you mean {', '.join(hints)}? ({help_} lists the "
-                         f"options)") from None
+        meant = f"; did you mean {', '.join(hints)}? ({help_} lists the options)" if hints \
+            else ""
+        raise UsageError(message + meant + quotes) from None
     for key, value in list(vars(args).items()):
         if isinstance(value, list):
             setattr(args, key, [unquoted(v) for v in value])

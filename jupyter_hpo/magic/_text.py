@@ -38,7 +38,8 @@ def key_values(options: list[str], flag: str, example: str) -> dict[str, Any]:
 
 def cli_message(message: str) -> str:
     """An options error in the magic's own spelling: ``workers is 0`` -> ``--workers is 0``,
-    ``min_pairs is 2`` -> ``--scheduler-opt min_pairs is 2`` (an option without a flag)."""
+    ``min_pairs is 2`` -> ``--scheduler-opt min_pairs is 2`` (an option without a flag),
+    ``points_to_evaluate[0]`` -> ``--enqueue number 1``."""
     from ..schedulers import SCHEDULERS
 
     for key in (*STUDY_FLAGS, *SCHEDULER_FLAGS):
@@ -49,6 +50,8 @@ def cli_message(message: str) -> str:
     for key in sorted(flagless):
         message = re.sub(rf"(?<![\w-]){key}(?= is | only appl)", f"--scheduler-opt {key}",
                          message)
+    message = re.sub(r"points_to_evaluate\[(\d+)\]",
+                     lambda m: f"--enqueue number {int(m.group(1)) + 1}", message)
     message = re.sub(r"the (\w+) and (\w+) schedulers", r"--scheduler \1 and \2", message)
     return re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
 
@@ -73,8 +76,24 @@ def enqueued_config(text: str) -> dict[str, Any]:
         value = parse_option_value(text)
     if not isinstance(value, dict):
         raise UsageError(f"--enqueue {text!r} must be a dict of hyperparameter values, e.g. "
-                         f"--enqueue '{{\"lr\": 0.01}}'")
+                         f"--enqueue '{{\"lr\": 0.01}}'{typographic_quotes_hint(text)}")
     return value
+
+
+#: quotes that editors and chat apps put in place of straight ones
+TYPOGRAPHIC_QUOTES = "\u201c\u201d\u201e\u2018\u2019\u201a\u00ab\u00bb"
+#: dashes that editors make of "--" (an em dash) or "-"
+DASHES = "\u2014\u2013\u2212"
+
+
+def typographic_quotes_hint(text: str, holder: str = "it") -> str:
+    """``"; it has typographic quotes (“ ”), which are not quotes here: ..."`` when ``text``
+    holds quotes that are not straight ones, else ``""`` (``holder`` names ``text``)."""
+    found = sorted({c for c in text if c in TYPOGRAPHIC_QUOTES}, key=text.index)
+    if not found:
+        return ""
+    return (f"; {holder} has typographic quotes ({' '.join(found)}), which are not quotes "
+            f"here: write straight ones, \" or '")
 
 
 def misplaced_message(options: str) -> str:
