@@ -581,6 +581,31 @@ def test_undefined_name_in_annotation():
     check_location(err, source, 2, "Int(16, MAX_UNITS)")
 
 
+@pytest.mark.parametrize("source,name,where", [
+    ("n = 256\nunits = Int(16, n)\n", "n", 1),
+    ("for k in range(3):\n    pass\nunits = Int(1, k)\n", "k", 1),
+    ("import math as m\nlr = Real(0, m.pi)\n", "m", 1),
+    ("x = 1\nunits = 32  # hpo: Int(16, top)\ntop = 64\n", "top", 3),
+])
+def test_a_name_the_cell_sets_itself_says_the_space_is_read_first(source, name, where):
+    """A bound the cell computes is not set when the space is read (before any trial)."""
+    err = parse_error(source)
+    assert (f"name '{name}' is not defined: the cell sets it (cell line {where}), but the "
+            f"search space is read before the cell runs; define it in an earlier cell") in str(err)
+
+
+@pytest.mark.parametrize("value,hint", [
+    ("np.array(64.0)", " (a one-element ndarray: write float(...) or its .item())"),
+    ("np.array([64])", " (a one-element ndarray: write float(...) or its .item())"),
+    ("np.array([16, 64])", ""),
+])
+def test_a_one_element_array_as_a_bound_says_how_to_make_it_a_number(value, hint):
+    import numpy as np
+
+    err = parse_error(f"units = Real(16, {value})\n", {"np": np})
+    assert str(err).splitlines()[0].endswith(f"but must be a number{hint}")
+
+
 def test_undefined_name_in_comment_annotation():
     source = "units = 32  # hpo: Int(16, MAX_UNITS)\n"
     err = parse_error(source)

@@ -361,7 +361,12 @@ class _CellParser(CommentAnnotations):
         except TypeError as exc:
             raise self.error(f"{bad}: {ctor}() {_strip_qualname(exc)}", call) from None
         except NameError as exc:
-            raise self.error(f"{bad}: {exc}; define it in an earlier cell", call) from None
+            line = _assigned_line(self.text, getattr(exc, "name", None))
+            where = "" if line is None else (
+                f": the cell sets it (cell line {line}), but the search space is read before "
+                f"the cell runs")
+            raise self.error(f"{bad}: {exc}{where}; define it in an earlier cell",
+                             call) from None
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code in the arguments
             raise self.error(f"{bad}: {type(exc).__name__}: {exc}", call) from None
         domain.name = name
@@ -536,3 +541,21 @@ def _assigned_variable(node: ast.AST | None) -> str | None:
     else:
         return None
     return target.id if isinstance(target, ast.Name) else None
+
+
+def _assigned_line(text: str, name: str | None) -> int | None:
+    """The first cell line that binds ``name`` (an assignment, a loop, an import, a def),
+    or None."""
+    if not name:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    lines = [node.lineno for node in ast.walk(tree)
+             if isinstance(node, ast.Name) and node.id == name
+             and isinstance(node.ctx, ast.Store)
+             or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+             and node.name == name
+             or isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name]
+    return min(lines, default=None)

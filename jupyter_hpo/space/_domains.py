@@ -26,7 +26,11 @@ __all__ = ["Bool", "Categorical", "Domain", "Int", "Real"]
 
 def _check_number(kind: str, what: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SpaceError(f"{kind}: {what} is {value!r}, but must be a number")
+        one = getattr(value, "ndim", None) == 0 or getattr(value, "size", None) == 1 \
+            or callable(getattr(value, "numel", None)) and value.numel() == 1
+        hint = f" (a one-element {type(value).__name__}: write float(...) or its .item())" \
+            if one and callable(getattr(value, "item", None)) else ""
+        raise SpaceError(f"{kind}: {what} is {value!r}, but must be a number{hint}")
     if not math.isfinite(value):
         raise SpaceError(f"{kind}: {what} is {value!r}, but must be finite")
     return value if type(value) in (int, float) else float(value)  # numpy.float32(0.1), ...
