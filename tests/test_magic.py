@@ -384,6 +384,26 @@ def test_a_second_hpo_line_in_the_cell_is_refused_before_any_trial(ip, second):
     assert ip.user_ns.get("_hpo") is before  # no study ran
 
 
+def test_a_value_reported_as_text_is_not_taken_for_the_metric(ip, capsys):
+    """report(phase='train', note=f'...') logs text beside the metric: the metric is the one
+    value the cell writes as something that can be a number."""
+    study = run(ip, "--quiet --trials 2 --seed 0",
+                "lr = Real(0.1, 1)\nfor epoch in range(1, 3):\n"
+                "    report(epoch=epoch, loss=lr / epoch, phase='train', note=f'lr {lr}', "
+                "tags=['a'], lr=lr)\n")
+    assert study.metric == "loss" and study.mode == "min"
+    assert study.trials[0].reports[-1]["phase"] == "train"
+    assert ("optimising loss, the only number the cell reports that is not a hyperparameter "
+            "(phase, note and tags are not numbers; --metric NAME picks another)"
+            ) in capsys.readouterr().out
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 1",
+                          "lr = Real(0.1, 1)\nreport(epoch=1, phase='train', done=True)\n")
+    assert str(info.value) == ("the cell reports no number: it gives phase and done a value "
+                               "that is not one (text, None, a container); report the value "
+                               "to optimise, e.g. report(loss=loss)")
+
+
 def test_a_reported_hyperparameter_is_not_taken_for_the_metric(ip, capsys):
     study = run(ip, "--quiet --trials 2 --seed 0",
                 "lr = Real(0.1, 1)\nreport(acc=2 * lr, lr=lr)\n")

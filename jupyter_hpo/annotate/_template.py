@@ -77,6 +77,9 @@ class CellTemplate:
     #: whether a report() call passes values through ``**``: ``reported_keys`` may then miss
     #: some of the keys the cell reports
     reports_unpacked: bool = False
+    #: reported keys that the cell gives a literal that is not a number (``phase='train'``):
+    #: never the metric
+    text_keys: list[str] = field(default_factory=list)
 
     @property
     def space(self) -> Space:

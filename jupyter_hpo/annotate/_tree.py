@@ -41,12 +41,24 @@ class _Scan:
     reported_keys: list[str] = field(default_factory=list)
     calls_report: bool = False
     reports_unpacked: bool = False  # a report(**values): its keys are known only at run time
+    #: reported keys given a literal that is not a number somewhere (report(phase='train'))
+    text_keys: list[str] = field(default_factory=list)
     unnamed_reports: list[ast.Call] = field(default_factory=list)  # report(value)
     other_calls: list[ast.Call] = field(default_factory=list)
     star_import: bool = False  # from m import *: which names the cell defines is not known
     assignments: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
     depth: int = 0
     deepest: ast.AST | None = None
+
+
+def _not_a_number(value: ast.expr) -> bool:
+    """Whether ``value`` is written as something no metric can be: text, None, a bool, a
+    container or a function."""
+    if isinstance(value, ast.Constant):
+        return value.value is None or isinstance(value.value, (str, bytes, bool))
+    return isinstance(value, (ast.JoinedStr, ast.Dict, ast.List, ast.Set, ast.Tuple,
+                              ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp,
+                              ast.Lambda))
 
 
 def _constructor_name(node: ast.AST) -> str | None:
@@ -81,9 +93,12 @@ def _scan(tree: ast.AST) -> _Scan:
                     for kw in node.keywords:
                         if kw.arg is None:
                             scan.reports_unpacked = True
-                        elif kw.arg not in keys:
-                            keys.add(kw.arg)
-                            scan.reported_keys.append(kw.arg)
+                        else:
+                            if kw.arg not in keys:
+                                keys.add(kw.arg)
+                                scan.reported_keys.append(kw.arg)
+                            if _not_a_number(kw.value) and kw.arg not in scan.text_keys:
+                                scan.text_keys.append(kw.arg)
         elif isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 scan.defined.add(node.id)

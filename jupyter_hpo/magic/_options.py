@@ -74,10 +74,22 @@ class CellOptions:
                                  f"the metric to optimise is not known before it runs: pass "
                                  f"--metric NAME")
             hyperparameters = set(template.space)
-            results = [k for k in keys if k not in hyperparameters]
+            texts = [k for k in keys if k in template.text_keys]  # report(phase='train')
+            results = [k for k in keys if k not in hyperparameters and k not in texts]
+            if keys and len(texts) == len(keys):
+                raise UsageError(f"the cell reports no number: it gives {_listed(texts)} a "
+                                 f"value that is not one (text, None, a container); report "
+                                 f"the value to optimise, e.g. report(loss=loss)")
             if len(results) == 1 and len(keys) > 1:  # report(acc=acc, lr=lr) logs lr
-                print(f"jupyter_hpo: optimising {results[0]}, the value the cell reports that "
-                      f"is not a hyperparameter (--metric NAME picks another)")
+                what = "the value the cell reports that is not a hyperparameter ("
+                if texts:
+                    logged = any(k in hyperparameters for k in keys)
+                    what = (f"the only number the cell reports"
+                            f"{' that is not a hyperparameter' if logged else ''} "
+                            f"({_listed(texts)} {'is' if len(texts) == 1 else 'are'} not "
+                            f"numbers; ").replace("is not numbers", "is not a number")
+                print(f"jupyter_hpo: optimising {results[0]}, {what}--metric NAME picks "
+                      f"another)")
             if results:  # the candidates are the values that are not hyperparameters
                 keys = results
             if len(keys) != 1:
@@ -294,3 +306,8 @@ def _as_written(error: HPOSyntaxError, source: str, written: str | None) -> HPOS
     if span is None:
         return error
     return HPOSyntaxError(error.reason, written, lineno, *span)
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
