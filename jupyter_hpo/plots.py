@@ -369,13 +369,31 @@ def _contour_params(study: Study, params: tuple[str, str] | None) -> tuple[str, 
             frame = _valued(study)
         except ValueError:
             return ranked[0], ranked[1]
-        for i, a in enumerate(ranked):
-            for b in ranked[i + 1:]:
-                together = sum(not (_missing(x) or _missing(y)) for x, y in
-                               zip(frame[f"config.{a}"], frame[f"config.{b}"]))
-                if together >= 3:
-                    return a, b
+        pair = _active_pair(frame, ranked)
+        if pair is None:
+            other = _active_pair(frame, names)
+            hint = "" if other is None else (
+                f": name two that are, categorical ones too, with study.plot('contour', "
+                f"params={other!r})")
+            raise ValueError(f"a contour plot needs two numeric hyperparameters active "
+                             f"together in at least 3 trials with a value of {study.metric}; "
+                             f"in study {study.name!r} no two of {', '.join(numeric)} are "
+                             f"(each is active only where other hyperparameters take certain "
+                             f"values){hint}")
+        return pair
     return ranked[0], ranked[1]
+
+
+def _active_pair(frame: Any, names: list[str]) -> tuple[str, str] | None:
+    """The first two of ``names`` (in order) active together in at least 3 rows of
+    ``frame``."""
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            together = sum(not (_missing(x) or _missing(y)) for x, y in
+                           zip(frame[f"config.{a}"], frame[f"config.{b}"]))
+            if together >= 3:
+                return a, b
+    return None
 
 
 def _contour_axis(domain: Domain, count: int) -> tuple[Any, Any]:

@@ -266,6 +266,16 @@ def test_bad_requests_are_clear_errors(study, tmp_path):
                                          r"study.plot\('contour', params=\('a', 'act'\)\)"):
         mixed.plot("contour")
     assert mixed.plot("contour", params=("a", "act")) is not None  # what the message says works
+    branches = jh.tune(lambda c: c.get("u", 0) + c.get("v", 0),
+                       {"m": Categorical("a", "b"), "u": Real(0, 1, when={"m": "a"}),
+                        "v": Real(1, 5, when={"m": "b"})}, metric="loss", trials=10, seed=0)
+    with pytest.raises(ValueError) as info:  # u and v are never active in the same trial
+        branches.plot("contour")
+    assert str(info.value).endswith(
+        f"in study {branches.name!r} no two of u, v are (each is active only where other "
+        f"hyperparameters take certain values): name two that are, categorical ones too, "
+        f"with study.plot('contour', params=('m', 'u'))")
+    assert branches.plot("contour", params=("m", "u")) is not None  # what the message says
     two = jh.tune(lambda c: c["a"] + c["b"], {"a": Real(0, 1), "b": Real(0, 1)},
                   metric="loss", trials=2)
     with pytest.raises(ValueError, match="contour plot needs at least 3 trials .* has 2"):
