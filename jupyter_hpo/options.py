@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -160,7 +161,15 @@ class StudyOptions:
         direction = replace(self, mode=mode).direction
         trials = _check_int("trials", self.trials, 1)
         time_limit = None if self.time_limit is None else parse_duration(self.time_limit)
-        _check_int("workers", self.workers, 1)
+        try:
+            _check_int("workers", self.workers, 1)
+        except ValueError as exc:
+            if isinstance(self.workers, int) and self.workers < 0:  # joblib's n_jobs=-1
+                raise ValueError(f"{exc} (-1 for every CPU is joblib's and Optuna's n_jobs "
+                                 f"convention; here give the number of trials to run at "
+                                 f"once, e.g. {os.cpu_count() or 1}, this machine's CPU "
+                                 f"count)") from None
+            raise
         _check_int("seed", self.seed, 0)
         _check_int("max_initial_failures", self.max_initial_failures, 1, allow_none=False)
         if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()

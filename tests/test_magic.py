@@ -237,6 +237,9 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --cpus-per-trial -1", "x = Real(0, 1)\nreport(acc=x)\n",
      "--cpus-per-trial is -1.0, but must be > 0"),
     ("--quiet --workers 0", "x = Real(0, 1)\nreport(acc=x)\n", "--workers is 0"),
+    ("--quiet --workers -1", "x = Real(0, 1)\nreport(acc=x)\n",
+     ("--workers is -1, but must be an integer >= 1 (-1 for every CPU is joblib's and "
+      "Optuna's n_jobs convention; here give the number of trials to run at once, e.g. ")),
     ("--quiet --searcher nope", "x = Real(0, 1)\nreport(acc=x)\n", "searcher is 'nope'"),
     ("--quiet --scheduler hyperband --max-t 9 --reduction-factor 1",
      "x = Real(0, 1)\nreport(epoch=1, acc=x)\n", "--reduction-factor is 1.0, but must be >= 2"),
