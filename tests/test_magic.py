@@ -237,6 +237,10 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --cpus-per-trial -1", "x = Real(0, 1)\nreport(acc=x)\n",
      "--cpus-per-trial is -1.0, but must be > 0"),
     ("--quiet --workers 0", "x = Real(0, 1)\nreport(acc=x)\n", "--workers is 0"),
+    ("--quiet", "x = Real(0, 1)\nfor step in range(3):\n    trial.report(x, step)\nx\n",
+     ("the cell never calls report(): cell line 3 calls trial.report(...), Optuna's way; here "
+      "each trial calls report() itself, with its values by name: report(epoch=step, "
+      "loss=value)")),
     ("--quiet --workers -1", "x = Real(0, 1)\nreport(acc=x)\n",
      ("--workers is -1, but must be an integer >= 1 (-1 for every CPU is joblib's and "
       "Optuna's n_jobs convention; here give the number of trials to run at once, e.g. ")),

@@ -245,7 +245,8 @@ class _CellParser(CommentAnnotations):
                             scan.reported_keys, scan.calls_report, has_result,
                             bool(code.co_flags & CO_COROUTINE),
                             None if assigned in {f.name for f in found} else assigned,
-                            scan.reports_unpacked, scan.text_keys)
+                            scan.reports_unpacked, scan.text_keys,
+                            sorted(scan.trial_reports))
 
     def _tree(self) -> ast.Module | None:
         nul = self.text.find("\x00")

@@ -43,6 +43,7 @@ class _Scan:
     reports_unpacked: bool = False  # a report(**values): its keys are known only at run time
     #: reported keys given a literal that is not a number somewhere (report(phase='train'))
     text_keys: list[str] = field(default_factory=list)
+    trial_reports: list[int] = field(default_factory=list)  # lines of trial.report(...) (Optuna)
     unnamed_reports: list[ast.Call] = field(default_factory=list)  # report(value)
     other_calls: list[ast.Call] = field(default_factory=list)
     star_import: bool = False  # from m import *: which names the cell defines is not known
@@ -84,6 +85,9 @@ def _scan(tree: ast.AST) -> _Scan:
             if _constructor_name(node):
                 scan.sites.append(_Site(node, parent, name, index, enclosing))
                 inside = node
+            elif isinstance(node.func, ast.Attribute) and node.func.attr == "report" \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "trial":
+                scan.trial_reports.append(node.lineno)
             elif isinstance(node.func, ast.Name):
                 scan.other_calls.append(node)
                 if node.func.id == "report":
