@@ -241,6 +241,8 @@ def test_grid_runs_whole_grid(ip):
      ("the cell never calls report(): cell line 3 calls trial.report(...), Optuna's way; here "
       "each trial calls report() itself, with its values by name: report(epoch=step, "
       "loss=value)")),
+    ("--quiet", "x = Real(0, 1)\ntune.report(loss=x)\n",
+     "cell line 2 calls tune.report(...), Ray Tune's way; here each trial calls report()"),
     ("--quiet --workers -1", "x = Real(0, 1)\nreport(acc=x)\n",
      ("--workers is -1, but must be an integer >= 1 (-1 for every CPU is joblib's and "
       "Optuna's n_jobs convention; here give the number of trials to run at once, e.g. ")),

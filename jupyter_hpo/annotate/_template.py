@@ -80,8 +80,9 @@ class CellTemplate:
     #: reported keys that the cell gives a literal that is not a number (``phase='train'``):
     #: never the metric
     text_keys: list[str] = field(default_factory=list)
-    #: cell lines that call ``trial.report(...)`` (Optuna's way) instead of ``report(...)``
-    trial_report_lines: list[int] = field(default_factory=list)
+    #: (line, receiver) of calls such as ``trial.report(...)`` (Optuna's way) or
+    #: ``tune.report(...)`` (Ray Tune's) instead of ``report(...)``, in line order
+    peer_reports: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def space(self) -> Space:

@@ -43,13 +43,19 @@ class _Scan:
     reports_unpacked: bool = False  # a report(**values): its keys are known only at run time
     #: reported keys given a literal that is not a number somewhere (report(phase='train'))
     text_keys: list[str] = field(default_factory=list)
-    trial_reports: list[int] = field(default_factory=list)  # lines of trial.report(...) (Optuna)
+    #: (line, receiver) of calls such as trial.report(...) (Optuna's), tune.report(...) (Ray's)
+    peer_reports: list[tuple[int, str]] = field(default_factory=list)
     unnamed_reports: list[ast.Call] = field(default_factory=list)  # report(value)
     other_calls: list[ast.Call] = field(default_factory=list)
     star_import: bool = False  # from m import *: which names the cell defines is not known
     assignments: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
     depth: int = 0
     deepest: ast.AST | None = None
+
+
+#: objects whose ``.report(...)`` other libraries' training code calls -> whose way it is
+PEER_REPORTS = {"trial": "Optuna's", "tune": "Ray Tune's", "session": "Ray Tune's",
+                "train": "Ray Train's"}
 
 
 def _not_a_number(value: ast.expr) -> bool:
@@ -86,8 +92,9 @@ def _scan(tree: ast.AST) -> _Scan:
                 scan.sites.append(_Site(node, parent, name, index, enclosing))
                 inside = node
             elif isinstance(node.func, ast.Attribute) and node.func.attr == "report" \
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "trial":
-                scan.trial_reports.append(node.lineno)
+                    and isinstance(node.func.value, ast.Name) \
+                    and node.func.value.id in PEER_REPORTS:
+                scan.peer_reports.append((node.lineno, node.func.value.id))
             elif isinstance(node.func, ast.Name):
                 scan.other_calls.append(node)
                 if node.func.id == "report":

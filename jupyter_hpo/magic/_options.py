@@ -61,11 +61,14 @@ class CellOptions:
                              f"that counts the progress)")
         metric, from_last_line = args.metric, False
         if metric is None and not template.calls_report:
-            if template.trial_report_lines:
-                raise UsageError(f"the cell never calls report(): cell line "
-                                 f"{template.trial_report_lines[0]} calls trial.report(...), "
-                                 f"Optuna's way; here each trial calls report() itself, with "
-                                 f"its values by name: report(epoch=step, loss=value)")
+            if template.peer_reports:
+                from ..annotate._tree import PEER_REPORTS
+
+                line, receiver = template.peer_reports[0]
+                raise UsageError(f"the cell never calls report(): cell line {line} calls "
+                                 f"{receiver}.report(...), {PEER_REPORTS[receiver]} way; here "
+                                 f"each trial calls report() itself, with its values by name: "
+                                 f"report(epoch=step, loss=value)")
             if template.has_result_expr or template.last_assigned is None:
                 raise UsageError("the cell never calls report(): pass --metric NAME and "
                                  "--mode min or max, where NAME is a variable the cell assigns "
