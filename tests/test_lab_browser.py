@@ -258,8 +258,10 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab, slow_study):
         "Learning curves of train_loss (black: the best trial by loss)")
     assert re.search(r"train_loss [\d.e-]+ at \d+", hover_text(page, view, "curves", 0.7))
 
-    # the picked value and the table's order (the metric, descending) survive a reload
-    page.reload()
+    # the picked value and the table's order (the metric, descending) survive a reload (with
+    # ?reset, as every page here is opened: a plain reload restores the open panel while
+    # open_panel clicks its tab, which could close it again)
+    page.goto(lab.page_url("lab?reset"))
     page.locator(".jp-SideBar li[data-id='jupyter-hpo-studies']").wait_for()
     open_panel(page)
     study_row(page, slow_study).locator("button.jp-hpo-open").click()
