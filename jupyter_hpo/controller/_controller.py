@@ -19,6 +19,7 @@ reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -32,6 +33,7 @@ from ..trial import Trial
 from ._events import TrialEventsMixin
 from ._results import ResultsMixin
 from ._trials import TrialStateMixin
+from .blas_threads import one_blas_thread
 from .keeping import DEFAULT_KEEP_NAMESPACES, TrialKeeper
 from .queue import TrialQueue
 
@@ -369,8 +371,10 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             return True
         if queued is not None:
             self.emit("queue", None, None)
-        try:
-            config = self.scheduler.searcher.suggest(trial_id)  # may take seconds: no lock
+        searcher = self.scheduler.searcher
+        try:  # may take seconds: no lock; BLAS threads would fight the trials' (blas_threads)
+            with one_blas_thread() if searcher.uses_blas else contextlib.nullcontext():
+                config = searcher.suggest(trial_id)
         except Exception as exc:  # noqa: BLE001 - a failing searcher ends the study clearly
             self._fail(f"the searcher failed to propose trial {trial_id} "
                        f"({type(exc).__name__}: {exc})", traceback.format_exc())

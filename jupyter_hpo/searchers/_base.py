@@ -63,6 +63,9 @@ class Searcher(ABC):
     #: whether the searcher is told which pending trials Hyperband's promotion variant has
     #: paused at a rung (``paused_pending``), e.g. not to fantasise them as running ones
     tracks_pauses: ClassVar[bool] = False
+    #: whether a proposal makes many small BLAS and LAPACK calls (a GP's fit and predictions):
+    #: the study then runs it with one BLAS thread (``controller/blas_threads.py``)
+    uses_blas: ClassVar[bool] = False
     #: print each proposal (and, with Hyperband, each stop / pause / promote decision);
     #: every searcher takes ``debug_log=True`` (see ``make_searcher``)
     debug_log: bool = False

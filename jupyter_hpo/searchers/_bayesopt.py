@@ -89,6 +89,8 @@ class BayesOptSearcher(Searcher):
     for every proposal; the refit options are checked at each fresh acquisition).
     """
 
+    uses_blas = True  # GP fits and predictions: one BLAS thread while proposing
+
     name = "bayesopt"
     #: with Hyperband, one acquisition proposes for up to this share of the trials observed:
     #: all of them, so a batch ends when it is used up, a new best comes in where EI is taken,

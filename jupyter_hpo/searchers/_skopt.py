@@ -31,6 +31,8 @@ ACQUISITIONS = ("EI", "LCB", "PI", "gp_hedge")
 class SkoptSearcher(Searcher):
     """Bayesian optimisation with ``skopt.Optimizer``; final results only (FIFO use)."""
 
+    uses_blas = True  # GP fits and predictions: one BLAS thread while proposing
+
     name = "skopt"
     OPTIONS = ("base_estimator", "acq_func", "n_initial_points", "acq_optimizer", "n_points")
     tracks_pauses = True  # a paused trial is not lied about as a running one

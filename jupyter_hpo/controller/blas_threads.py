@@ -1,0 +1,82 @@
+"""One BLAS thread while the study proposes a trial.
+
+A model-based proposal (a GP fit and its predictions) makes many small BLAS and LAPACK calls.
+With OpenBLAS's default threads, each call wakes worker threads that then spin, and in a
+kernel whose other threads (the trials, the dashboard's loop) want the same cores the calls
+wait on each other: a proposal of the default searcher that takes 3-7 ms alone took 0.2-0.7 s
+between trials of a study in a 2-core kernel, which then ran under half as many trials. The
+matrices of a proposal are small enough that one thread is as fast, so the study runs its
+proposals with one (through threadpoolctl, as scikit-learn does) and restores the previous
+limits afterwards; proposals of concurrent studies share one limit, kept until the last ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["one_blas_thread"]
+
+_lock = threading.Lock()
+_depth = 0  # proposals running now (several studies may propose at once)
+_limiter: Any = None  # the limits set by the first of them, restored by the last
+_controller: Any = None
+_modules_seen = -1  # len(sys.modules) when the controller looked for BLAS libraries
+
+
+def _blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, looked up again when modules were
+    imported since (scipy's OpenBLAS loads with the first model-based proposal, torch's with
+    the first trial that imports it)."""
+    global _controller, _modules_seen
+    if _controller is None or len(sys.modules) != _modules_seen:
+        from threadpoolctl import ThreadpoolController
+
+        with warnings.catch_warnings():  # e.g. two OpenMP runtimes: not ours to report
+            warnings.simplefilter("ignore")
+            _controller = ThreadpoolController()
+        _modules_seen = len(sys.modules)
+    return _controller
+
+
+@contextlib.contextmanager
+def _in_control() -> Iterator[None]:
+    """Let this thread set OpenBLAS's process-wide limit. threadpoolctl (3.8) lets only the
+    first thread that set it change it again while that thread lives, and silently ignores
+    the others; a study proposes from whichever thread is free (the loop, a trial's), and the
+    thread that restores the limit may not be the one that set it."""
+    from threadpoolctl import OpenBLASController
+
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)  # older: no owner
+    if clear is not None:
+        clear(force=True)
+    try:
+        yield
+    finally:
+        if clear is not None:
+            clear(force=True)
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Limit every loaded BLAS library to one thread inside the block (nested and concurrent
+    blocks share the limit), then restore what was set before."""
+    global _depth, _limiter
+    with _lock:
+        if _depth == 0:
+            with _in_control():
+                _limiter = _blas_controller().limit(limits=1, user_api="blas")
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                with _in_control():
+                    _limiter.restore_original_limits()
+                _limiter = None
