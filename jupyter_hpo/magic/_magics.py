@@ -20,7 +20,7 @@ from ._figures import close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions, check_line_options
 from ._running import CellRunning, Run
-from ._text import DASHES, misplaced_message, typographic_quotes_hint, unquoted
+from ._text import DASHES, listed, misplaced_message, typographic_quotes_hint, unquoted
 
 
 def _mode(text: str) -> str:
@@ -276,8 +276,7 @@ def _component_flag(name: str) -> str:
             continue
     if not takers:
         return ""
-    whose = takers[0] if len(takers) == 1 else ", ".join(takers[:-1]) + f" and {takers[-1]}"
-    return f"--searcher-opt {name}=... (an option of {whose})"
+    return f"--searcher-opt {name}=... (an option of {listed(takers)})"
 
 
 def _options_of(magic: Any) -> list[str]:

@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 
 from ..errors import HPOError, HPOSyntaxError
 from ..options import StudyOptions, infer_mode, parse_duration
-from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, key_values
+from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, key_values, listed
 
 if TYPE_CHECKING:
     from ..annotate import CellTemplate
@@ -85,7 +85,7 @@ class CellOptions:
             texts = [k for k in keys if k in template.text_keys]  # report(phase='train')
             results = [k for k in keys if k not in hyperparameters and k not in texts]
             if keys and len(texts) == len(keys):
-                raise UsageError(f"the cell reports no number: it gives {_listed(texts)} a "
+                raise UsageError(f"the cell reports no number: it gives {listed(texts)} a "
                                  f"value that is not one (text, None, a container); report "
                                  f"the value to optimise, e.g. report(loss=loss)")
             if len(results) == 1 and len(keys) > 1:  # report(acc=acc, lr=lr) logs lr
@@ -94,7 +94,7 @@ class CellOptions:
                     logged = any(k in hyperparameters for k in keys)
                     what = (f"the only number the cell reports"
                             f"{' that is not a hyperparameter' if logged else ''} "
-                            f"({_listed(texts)} {'is' if len(texts) == 1 else 'are'} not "
+                            f"({listed(texts)} {'is' if len(texts) == 1 else 'are'} not "
                             f"numbers; ").replace("is not numbers", "is not a number")
                 print(f"jupyter_hpo: optimising {results[0]}, {what}--metric NAME picks "
                       f"another)")
@@ -314,8 +314,3 @@ def _as_written(error: HPOSyntaxError, source: str, written: str | None) -> HPOS
     if span is None:
         return error
     return HPOSyntaxError(error.reason, written, lineno, *span)
-
-
-def _listed(names: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -86,6 +86,11 @@ TYPOGRAPHIC_QUOTES = "\u201c\u201d\u201e\u2018\u2019\u201a\u00ab\u00bb"
 DASHES = "\u2014\u2013\u2212"
 
 
+def listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def typographic_quotes_hint(text: str, holder: str = "it") -> str:
     """``"; it has typographic quotes (“ ”), which are not quotes here: ..."`` when ``text``
     holds quotes that are not straight ones, else ``""`` (``holder`` names ``text``)."""
