@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -116,9 +117,15 @@ _PLAIN = (float, int, str, bool, type(None))
 def plain_value(value: Any) -> Any:
     """A numpy scalar, 0-d array or 0-d tensor (``loss`` rather than ``loss.item()``) as the
     Python number it holds, so that a report keeps no array (nor a GPU tensor and its graph)
-    alive; any other value as it is."""
+    alive, and any other real number (a ``Fraction``) as a float, so that storage keeps it as
+    a number; any other value as it is."""
     if type(value) in _PLAIN:
         return value
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            return int(value) if isinstance(value, numbers.Integral) else float(value)
+        except (OverflowError, TypeError, ValueError):  # checked (and refused) as it is
+            return value
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "shape", None) == ():
         try:

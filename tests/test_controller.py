@@ -243,6 +243,25 @@ def test_numpy_and_torch_scalars_are_kept_as_python_numbers(tmp_path):
     assert cell_like.counts()["completed"] == 2
 
 
+def test_other_real_numbers_are_kept_as_floats(tmp_path):
+    """A metric reported as a Fraction (any numbers.Real) was accepted but stored as its repr,
+    'Fraction(1, 3)': the stored study then had no best value and nothing to plot."""
+    from fractions import Fraction
+
+    def objective(config, report):
+        report(epoch=1, loss=Fraction(1, 3) + Fraction(int(10 * config["x"]), 10))
+        return {"loss": Fraction(1, 4)}
+
+    storage = str(tmp_path / "s.db")
+    study = tune(objective, SPACE, metric="loss", mode="min", trials=3, seed=0,
+                 storage=storage, name="fractions")
+    assert {type(v) for t in study.trials for r in t.reports for v in r.values()} \
+        <= {int, float}
+    stored = Study.load("fractions", storage)
+    assert [t.reports for t in stored.trials] == [t.reports for t in study.trials]
+    assert stored.best_value == study.best_value == 0.25
+
+
 @pytest.mark.parametrize("value, hint", [
     ([0.5], "not an array of shape (1,): report e.g. value.item()"),
     ([0.5, 0.7], "not an array of shape (2,): report e.g. value.mean().item()"),
