@@ -13,6 +13,7 @@ limits afterwards; proposals of concurrent studies share one limit, kept until t
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import threading
 import warnings
@@ -20,6 +21,8 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["one_blas_thread"]
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _depth = 0  # proposals running now (several studies may propose at once)
@@ -68,15 +71,18 @@ def one_blas_thread() -> Iterator[None]:
     global _depth, _limiter
     with _lock:
         if _depth == 0:
-            with _in_control():
-                _limiter = _blas_controller().limit(limits=1, user_api="blas")
+            try:
+                with _in_control():
+                    _limiter = _blas_controller().limit(limits=1, user_api="blas")
+            except Exception:  # a library threadpoolctl cannot drive: the proposal runs as is
+                log.debug("jupyter_hpo: cannot limit the BLAS threads", exc_info=True)
         _depth += 1
     try:
         yield
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0:
+            if _depth == 0 and _limiter is not None:
                 with _in_control():
                     _limiter.restore_original_limits()
                 _limiter = None
