@@ -370,7 +370,7 @@ def _contour_params(study: Study, params: tuple[str, str] | None) -> tuple[str, 
         except ValueError:
             return ranked[0], ranked[1]
         pair = _active_pair(frame, ranked)
-        if pair is None:
+        if pair is None and len(frame) >= 3 and _active_pair(frame, ranked, 1) is None:
             other = _active_pair(frame, names)
             hint = "" if other is None else (
                 f": name two that are, categorical ones too, with study.plot('contour', "
@@ -380,18 +380,19 @@ def _contour_params(study: Study, params: tuple[str, str] | None) -> tuple[str, 
                              f"in study {study.name!r} no two of {', '.join(numeric)} are "
                              f"(each is active only where other hyperparameters take certain "
                              f"values){hint}")
-        return pair
-    return ranked[0], ranked[1]
+        if pair is not None:
+            return pair
+    return ranked[0], ranked[1]  # too few trials yet: _contour says so
 
 
-def _active_pair(frame: Any, names: list[str]) -> tuple[str, str] | None:
-    """The first two of ``names`` (in order) active together in at least 3 rows of
+def _active_pair(frame: Any, names: list[str], least: int = 3) -> tuple[str, str] | None:
+    """The first two of ``names`` (in order) active together in at least ``least`` rows of
     ``frame``."""
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             together = sum(not (_missing(x) or _missing(y)) for x, y in
                            zip(frame[f"config.{a}"], frame[f"config.{b}"]))
-            if together >= 3:
+            if together >= least:
                 return a, b
     return None
 
