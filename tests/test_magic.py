@@ -484,6 +484,13 @@ def test_wait_on_an_ended_study_keeps_the_trial_applied_since(ip, capsys):
         f"variables into the notebook again, `%hpo show ended` draws its dashboard\n")
 
 
+def test_a_line_command_option_an_editor_made_a_dash_says_so(ip):
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("hpo", "list \u2014storage runs.db")
+    assert str(info.value) == ("%hpo list: \u2014storage starts with \u2014, a dash that an "
+                               "editor or a chat app made of --: type two hyphens (--storage)")
+
+
 def test_a_study_not_found_names_this_kernels_studies(ip, tmp_path):
     """A name found neither in this kernel nor in the storage read: the error names the
     kernel's studies (kept in another file) and the nearest name; an empty --storage file

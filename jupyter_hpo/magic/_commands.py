@@ -12,6 +12,7 @@ from IPython.core.error import UsageError
 from ..errors import StudyNotFoundError
 from ._export import EXPORT_FORMATS, export, print_checkpoints
 from ._running import Run
+from ._text import DASHES
 
 if TYPE_CHECKING:
     from ..storage import BaseStorage
@@ -26,6 +27,11 @@ class LineCommands:
 
     def _line_command(self, args: Any) -> Any:
         command, rest = args.command, list(args.args)
+        dashed = next((word for word in rest if word[:1] in DASHES), None)
+        if dashed is not None:  # an editor made a dash of "--": not an option to argparse
+            raise UsageError(f"%hpo {command}: {dashed} starts with {dashed[0]}, a dash that an "
+                             f"editor or a chat app made of --: type two hyphens "
+                             f"(--{dashed.lstrip('-' + DASHES)})")
         if args.trial is not None and command not in ("stop", "apply"):
             raise UsageError(f"--trial only applies to %hpo stop and %hpo apply, not to "
                              f"%hpo {command}")
@@ -173,7 +179,7 @@ class LineCommands:
 
     def _not_found(self, message: str, name: str, store: BaseStorage) -> str:
         names = list(self.runs) + [s.name for s in store.list_studies()]
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)  # not study-6 for mine
         if self.runs:
             message += f"; this kernel's studies: {', '.join(self.runs)}"
         return message + (f"; did you mean {close[0]!r}?" if close else "")
