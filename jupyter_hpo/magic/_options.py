@@ -92,10 +92,10 @@ class CellOptions:
                 what = "the value the cell reports that is not a hyperparameter ("
                 if texts:
                     logged = any(k in hyperparameters for k in keys)
+                    are_not = "is not a number" if len(texts) == 1 else "are not numbers"
                     what = (f"the only number the cell reports"
                             f"{' that is not a hyperparameter' if logged else ''} "
-                            f"({listed(texts)} {'is' if len(texts) == 1 else 'are'} not "
-                            f"numbers; ").replace("is not numbers", "is not a number")
+                            f"({listed(texts)} {are_not}; ")
                 print(f"jupyter_hpo: optimising {results[0]}, {what}--metric NAME picks "
                       f"another)")
             if results:  # the candidates are the values that are not hyperparameters
