@@ -58,8 +58,10 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
         except (HPOError, ValueError, IndexError, TypeError) as exc:
             raise HPOError(str(exc)) from None
     kept = study.namespace_of(trial.trial_id)
+    config, missing = dict(trial.config), []
     if kept is None:
-        namespace.update(trial.config)
+        config, missing = _objects_of(config, namespace)
+        namespace.update(config)
         what = "its hyperparameters"
         if study.controller is not None and trial.trial_id in study.controller.restored:
             what += " (it ran before the study was resumed: its other variables are gone)"
@@ -81,8 +83,30 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
         what = "its variables"
     value = trial.best(study.metric, study.direction)
     shown = "no value" if value is None else f"{study.metric}={value:.6g}"
-    config = ", ".join(f"{k}={_short(v)}" for k, v in trial.config.items())
-    return f"applied trial {trial.trial_id} ({shown}), {what}: {config}"
+    listed = ", ".join(f"{k}={_short(v)}" for k, v in config.items())
+    return f"applied trial {trial.trial_id} ({shown}), {what}: {listed}{''.join(missing)}"
+
+
+def _objects_of(config: dict[str, Any], namespace: dict[str, Any]
+                ) -> tuple[dict[str, Any], list[str]]:
+    """``config`` with each value storage kept only by its ``repr`` replaced by the notebook's
+    object of that ``repr``, and a sentence for each one not found (left out, not set as
+    text)."""
+    from .storage import StoredRepr
+    from .stored_objects import find_object
+
+    found, missing = {}, []
+    for name, value in config.items():
+        if not isinstance(value, StoredRepr):
+            found[name] = value
+            continue
+        ok, obj, hint = find_object(str(value), namespace)
+        if ok:
+            found[name] = obj
+        else:
+            missing.append(f"; {name} not set: the storage file keeps it only as its repr "
+                           f"{value!s}, an object it cannot hold: {hint}")
+    return found, missing
 
 
 def _short(value: Any) -> str:

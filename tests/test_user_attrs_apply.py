@@ -144,3 +144,56 @@ def test_apply_with_processes_and_stored_studies_sets_hyperparameters(ip, tmp_pa
     loaded = Study.load("p", storage)
     ns = {}
     assert "applied trial 2" in loaded.apply(2, ns) and ns == dict(loaded.trials[2].config)
+
+
+OBJECT_CELL = """act = Categorical(Relu, square, abs, Color.RED, OrderedDict, lambda v: v)
+x = Real(0, 1)
+report(score=x + (1 if act is abs else 0))
+"""
+
+
+def test_a_stored_study_applies_objects_kept_by_their_repr(ip, tmp_path, capsys):
+    """Read in another kernel, a choice JSON cannot hold (a class, a function, an enum
+    member) is put into the notebook as the object of that repr, looked up by its name, or
+    left unset with what to do: never as its repr's text."""
+    ip.run_cell("import enum\nfrom collections import OrderedDict\nclass Relu: pass\n"
+                "def square(v): return v * v\nclass Color(enum.Enum):\n    RED = 1\n")
+    storage = str(tmp_path / "objects.db")
+    ip.run_cell_magic("hpo", f"--trials 12 --seed 2 --quiet --name objects --storage {storage} "
+                             f"--no-apply", OBJECT_CELL)
+    stored = Study.load("objects", storage)
+    by_choice = {}
+    for trial in stored.trials:
+        by_choice.setdefault(str(trial.config["act"]).split(" at ")[0], trial.trial_id)
+    assert len(by_choice) >= 5, by_choice  # the test needs most choices drawn
+    expected = {"<class '__main__.Relu'>": "Relu", "<function square": "square",
+                "<built-in function abs>": "abs", "<Color.RED: 1>": None,
+                "<class 'collections.OrderedDict'>": "OrderedDict"}
+    for text, trial_id in by_choice.items():
+        ns = {}
+        ip.run_line_magic("hpo", f"apply objects --storage {storage} --trial {trial_id}")
+        capsys.readouterr()
+        message = stored.apply(trial_id, ns)  # a notebook that defines nothing
+        if text == "<function <lambda>":
+            assert "act" not in ip.user_ns or not isinstance(ip.user_ns["act"], str)
+            assert "act not set: the storage file keeps it only as its repr <function " \
+                   "<lambda> at 0x" in message and "a lambda has no name to look it up by" \
+                   in message and "act" not in ns
+            continue
+        name = expected[text]
+        wanted = ip.user_ns["Color"].RED if name is None else abs if name == "abs" \
+            else ip.user_ns[name]
+        assert ip.user_ns["act"] is wanted, text  # the notebook's own object
+        if text in ("<built-in function abs>", "<class 'collections.OrderedDict'>"):
+            assert ns["act"] is wanted  # found among builtins and imported modules
+        else:
+            assert "act" not in ns and "act not set" in message
+            assert ("define or import the class Relu in the notebook" if name == "Relu" else
+                    "define or import the function square" if name == "square" else
+                    "define or import the member Color.RED") in message, message
+    # the text is stored as a repr again, not as a plain string
+    from jupyter_hpo.storage import StoredRepr, encode_value
+
+    value = stored.trials[by_choice["<class '__main__.Relu'>"]].config["act"]
+    assert isinstance(value, StoredRepr)
+    assert encode_value(value) == {"__repr__": "<class '__main__.Relu'>"}

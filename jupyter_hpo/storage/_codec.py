@@ -19,10 +19,17 @@ from ..errors import SpaceError
 from ..space import Bool, Categorical, Domain, Int, Real, Space
 from ..trial import plain_value
 
-__all__ = ["decode_config", "decode_values", "describe_space", "dumps", "dumps_config",
-           "dumps_values", "encode_value", "space_from_description"]
+__all__ = ["StoredRepr", "decode_config", "decode_values", "describe_space", "dumps",
+           "dumps_config", "dumps_values", "encode_value", "space_from_description"]
 
 _REPR = "__repr__"
+
+
+class StoredRepr(str):
+    """A configuration value that storage kept by its ``repr`` (an object JSON cannot hold),
+    read without a space that has the object: the text, marked so that applying the trial can
+    look the object up (or say it cannot) instead of setting a string, and stored again as a
+    ``repr``."""
 
 
 def encode_value(value: Any) -> Any:
@@ -30,6 +37,8 @@ def encode_value(value: Any) -> Any:
     ``{"__repr__": repr(value)}`` (a categorical choice is recognised again on resume)."""
     if value is None or type(value) in (bool, str, float, int):
         return value
+    if isinstance(value, StoredRepr):
+        return {_REPR: str.__str__(value)}
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, str):  # a str subclass (an enum): its text, as json writes it
@@ -70,7 +79,8 @@ def _is_repr(value: Any) -> bool:
 def decode_config(encoded: str | Mapping[str, Any], space: Space | None) -> dict[str, Any]:
     """A stored configuration (JSON text or the encoded mapping), with objects kept by ``repr``
     matched back to ``space``'s categorical choices (else left as the ``repr`` string), and
-    JSON arrays and objects too (a tuple choice was stored as a list)."""
+    JSON arrays and objects too (a tuple choice was stored as a list); an object not matched
+    comes back as a ``StoredRepr``."""
     config = json.loads(encoded) if isinstance(encoded, str) else dict(encoded)
     if not isinstance(config, dict):
         raise TypeError(f"a configuration must be a JSON object, not {type(config).__name__}")
@@ -83,7 +93,7 @@ def decode_config(encoded: str | Mapping[str, Any], space: Space | None) -> dict
         elif _is_repr(value):
             text = value[_REPR]
             domain = space.get(name) if space is not None else None
-            config[name] = text
+            config[name] = StoredRepr(text)
             if isinstance(domain, Categorical):
                 for choice in domain.choices:
                     if repr(choice) == text:
