@@ -26,39 +26,37 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _depth = 0  # proposals running now (several studies may propose at once)
-_limiter: Any = None  # the limits set by the first of them, restored by the last
-_controller: Any = None
-_modules_seen = -1  # len(sys.modules) when the controller looked for BLAS libraries
+_changed: list[tuple[Any, int]] = []  # (library, its limit before) set by the first of them
+_libraries: list[Any] = []
+_modules_seen = -1  # len(sys.modules) when the BLAS libraries were looked up
 
 
-def _blas_controller() -> Any:
-    """threadpoolctl's view of the loaded BLAS libraries, looked up again when modules were
-    imported since (scipy's OpenBLAS loads with the first model-based proposal, torch's with
-    the first trial that imports it)."""
-    global _controller, _modules_seen
-    if _controller is None or len(sys.modules) != _modules_seen:
+def _blas_libraries() -> list[Any]:
+    """threadpoolctl's controllers of the loaded BLAS libraries, looked up again when modules
+    were imported since (scipy's OpenBLAS loads with the first model-based proposal, torch's
+    with the first trial that imports it)."""
+    global _libraries, _modules_seen
+    if len(sys.modules) != _modules_seen:
         from threadpoolctl import ThreadpoolController
 
         with warnings.catch_warnings():  # e.g. two OpenMP runtimes: not ours to report
             warnings.simplefilter("ignore")
-            _controller = ThreadpoolController()
+            controller = ThreadpoolController()
+        _libraries = list(controller.select(user_api="blas").lib_controllers)
         _modules_seen = len(sys.modules)
-    return _controller
+    return _libraries
 
 
-@contextlib.contextmanager
-def _in_control() -> Iterator[None]:
-    """Let this thread set OpenBLAS's process-wide limit. threadpoolctl (3.8) lets only the
-    first thread that set it change it again while that thread lives, and silently ignores
-    the others; a study proposes from whichever thread is free (the loop, a trial's), and the
-    thread that restores the limit may not be the one that set it."""
-    from threadpoolctl import OpenBLASController
-
-    clear = getattr(OpenBLASController, "clear_controlling_thread", None)  # older: no owner
+def _set_limit(library: Any, threads: int) -> None:
+    """Set one library's limit from this thread. threadpoolctl (3.8) lets only the first
+    thread that set OpenBLAS's process-wide limit change it again while that thread lives,
+    and silently ignores the others; a study proposes from whichever thread is free (the
+    loop, a trial's), and the thread that restores the limit may not be the one that set it."""
+    clear = getattr(type(library), "clear_controlling_thread", None)  # older: no owner
     if clear is not None:
         clear(force=True)
     try:
-        yield
+        library.set_num_threads(threads)
     finally:
         if clear is not None:
             clear(force=True)
@@ -67,13 +65,18 @@ def _in_control() -> Iterator[None]:
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Limit every loaded BLAS library to one thread inside the block (nested and concurrent
-    blocks share the limit), then restore what was set before."""
-    global _depth, _limiter
+    blocks share the limit), then restore what was set before. A library already at one
+    thread (``OPENBLAS_NUM_THREADS=1``) is left alone: the block then costs a few
+    microseconds, which a proposal taken from a batch (tens of microseconds) feels."""
+    global _depth
     with _lock:
         if _depth == 0:
             try:
-                with _in_control():
-                    _limiter = _blas_controller().limit(limits=1, user_api="blas")
+                for library in _blas_libraries():
+                    before = library.get_num_threads()
+                    if before is not None and before != 1:
+                        _set_limit(library, 1)
+                        _changed.append((library, before))
             except Exception:  # a library threadpoolctl cannot drive: the proposal runs as is
                 log.debug("jupyter_hpo: cannot limit the BLAS threads", exc_info=True)
         _depth += 1
@@ -82,7 +85,11 @@ def one_blas_thread() -> Iterator[None]:
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0 and _limiter is not None:
-                with _in_control():
-                    _limiter.restore_original_limits()
-                _limiter = None
+            if _depth == 0:
+                while _changed:
+                    library, before = _changed.pop()
+                    try:
+                        _set_limit(library, before)
+                    except Exception:  # as above: logged, the study goes on
+                        log.debug("jupyter_hpo: cannot restore the BLAS threads",
+                                  exc_info=True)
