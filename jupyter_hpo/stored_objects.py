@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from .storage import without_address
+
 __all__ = ["find_object"]
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 #: (pattern of a repr, what it names); group 1 is the dotted path to look up
 _NAMED = (
     (re.compile(r"<class '([\w.<>]+)'>"), "class"),
@@ -44,9 +45,9 @@ def find_object(text: str, namespace: Mapping[str, Any]) -> tuple[bool, Any, str
     path = match.group(1).split(".")
     if path[0] == "__main__":  # defined in a notebook cell
         path = path[1:]
-    wanted = _ADDRESS.sub("", text)
+    wanted = without_address(text)
     matches = [obj for obj in _reachable(path, namespace)
-               if _ADDRESS.sub("", _safe_repr(obj)) == wanted]
+               if without_address(_safe_repr(obj)) == wanted]
     distinct = list({id(obj): obj for obj in matches}.values())
     if len(distinct) == 1:
         return True, distinct[0], ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -94,3 +95,56 @@ print("CHECK", json.dumps({"spent": _hpo.spent, "trials": len(_hpo.trials),
     assert all(configs[tid] in rerun for tid, (s,) in enumerate(
         query(study_storage, "SELECT status FROM trials ORDER BY trial_id"))
         if s == "interrupted")
+
+
+DEFINITIONS = """def square(v):
+    return v * v
+
+def cube(v):
+    return v ** 3
+"""
+
+OBJECT_CELL = """%%hpo --name fns --trials {trials} --seed 1 --quiet {extra}
+act = Categorical(square, cube, abs)
+x = Real(0.5, 1.0)
+report(loss=act(x))
+"""
+
+SHOW = """import json
+print("CHECK", json.dumps({"trials": len(_hpo.trials),
+    "acts": [getattr(t.config["act"], "__name__", repr(t.config["act"])) for t in _hpo.trials],
+    "own": [t.config["act"] in (square, cube, abs) for t in _hpo.trials],
+    "best": act.__name__, "applied_is_own": act in (square, cube, abs)}))
+"""
+
+
+def run_in_new_kernel(*cells):
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        replies = [execute(kc, cell, timeout=120) for cell in cells]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return replies
+
+
+def test_a_study_of_the_notebooks_functions_resumes_in_a_new_kernel(study_storage):
+    """A function's repr holds its memory address, which changes with every kernel: the
+    resumed study takes the new kernel's functions of the same names for the stored trials'
+    (it was refused: "act was Categorical('<function square at 0x7f...>', ...) and is now
+    ...")."""
+    first = run_in_new_kernel(DEFINITIONS, OBJECT_CELL.format(trials=6, extra=""), SHOW)
+    assert first[1][0]["status"] == "ok", first[1]
+    before = check_output(*first[2])
+    stored = [json.loads(c)["act"]["__repr__"] for (c,) in query(
+        study_storage, "SELECT config FROM trials ORDER BY trial_id")
+        if isinstance(json.loads(c)["act"], dict)]
+    assert any(" at 0x" in text for text in stored)  # the addresses the new kernel lacks
+
+    second = run_in_new_kernel(DEFINITIONS, OBJECT_CELL.format(trials=9, extra="--resume"),
+                               SHOW)
+    assert second[1][0]["status"] == "ok", second[1]
+    after = check_output(*second[2])
+    assert after["trials"] == 9 and after["acts"][:6] == before["acts"]
+    assert all(after["own"]) and after["applied_is_own"]  # objects, never their repr's text

@@ -158,6 +158,27 @@ def test_categorical_objects_come_back_as_the_same_choices(tmp_path):
     assert {t.config["fn"] for t in shown.trials} <= {repr(abs), repr(round)}
 
 
+def test_a_resume_refused_for_choices_that_print_alike_says_why(tmp_path):
+    """Two lambdas differ only in their memory addresses, which the next kernel changes:
+    the refusal says so and what to do, instead of listing two reprs that look the same."""
+    import types
+
+    def kernel_copy(function):
+        return types.FunctionType(function.__code__, function.__globals__, function.__name__)
+
+    first, second = (lambda v: v), (lambda v: -v)
+    path = tmp_path / "l.db"
+    jh.tune(lambda c: c["fn"](c["x"]), {"fn": Categorical(first, second), "x": Real(0, 1)},
+            metric="loss", trials=2, seed=0, storage=path, name="l")
+    space = {"fn": Categorical(kernel_copy(first), kernel_copy(second)), "x": Real(0, 1)}
+    with pytest.raises(HPOError, match=r"fn was Categorical\(.*\) and is now Categorical"
+                                       r"\(.*\) \(they differ only in memory addresses, which "
+                                       r"change with every kernel: .*two lambdas; give each a "
+                                       r"name with def\)"):
+        jh.tune(lambda c: c["fn"](c["x"]), space, metric="loss", trials=4, seed=0,
+                storage=path, name="l", resume=True)
+
+
 LAYERS = ((64,), (128, 64), [32, 32], {"width": 16})  # tuples, a list and a dict as choices
 
 

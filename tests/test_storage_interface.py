@@ -241,6 +241,42 @@ def test_categorical_objects_come_back_as_the_same_objects_with_the_space(storag
     assert loaded.space["x"] is changed["x"]
 
 
+def kernel_copy(function):
+    """The same function as another kernel defines it: equal but for its memory address."""
+    import types
+
+    copy = types.FunctionType(function.__code__, function.__globals__, function.__name__)
+    copy.__qualname__ = function.__qualname__
+    return copy
+
+
+def square(v):
+    return v * v
+
+
+def test_functions_of_another_kernel_are_matched_without_their_addresses(storage, kind):
+    """A function's repr holds its memory address, which changes with every kernel; a space
+    brought by a resume in a new kernel takes the stored trials' functions by name, unless two
+    choices print alike without their addresses (lambdas)."""
+    space = Space({"fn": Categorical(square, abs), "x": Real(-1.0, 1.0)})
+    study = create(storage, "f", space=space)
+    run(storage, study.study_id, trial(0, config={"fn": square, "x": 0.5}))
+    again = kernel_copy(square)
+    assert repr(again) != repr(square)
+    new_space = Space({"fn": Categorical(again, abs), "x": Real(-1.0, 1.0)})
+    loaded = storage.load_study("f", space=new_space)
+    assert loaded.space["fn"] is new_space["fn"]
+    if kind == "sqlite":  # the in-memory storage holds the objects themselves
+        assert loaded.trials[0].config["fn"] is again
+    first, second = (lambda v: v), (lambda v: -v)
+    space = Space({"fn": Categorical(first, second)})
+    study = create(storage, "lambdas", space=space)
+    run(storage, study.study_id, trial(0, config={"fn": second}))
+    new_space = Space({"fn": Categorical(kernel_copy(first), kernel_copy(second))})
+    loaded = storage.load_study("lambdas", space=new_space)
+    assert loaded.space["fn"] is not new_space["fn"]  # which lambda is which cannot be told
+
+
 def test_update_settings(storage):
     study = create(storage)
     storage.update_settings(study.study_id, {"trials": 40, "searcher": "tpe"})

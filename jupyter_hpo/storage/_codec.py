@@ -2,8 +2,9 @@
 
 A configuration may hold any Python object (``Categorical(abs, round)``, a class, an
 optimiser factory); JSON cannot, so such a value is kept as ``{"__repr__": repr(value)}`` and
-matched back to the space's choice of the same ``repr`` when the study is read with its space
-(a resume), or shown as the ``repr`` string without it (``%hpo show`` in another kernel).
+matched back to the space's choice of the same ``repr`` (memory addresses aside, which change
+with every kernel) when the study is read with its space (a resume), or shown as the ``repr``
+without it (``%hpo show`` in another kernel; ``%hpo apply`` looks the object up by name).
 Both storages use this module, so they agree on what a value becomes.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,16 +22,28 @@ from ..space import Bool, Categorical, Domain, Int, Real, Space
 from ..trial import plain_value
 
 __all__ = ["StoredRepr", "decode_config", "decode_values", "describe_space", "dumps",
-           "dumps_config", "dumps_values", "encode_value", "space_from_description"]
+           "dumps_config", "dumps_values", "encode_value", "same_domain",
+           "space_from_description", "without_address"]
 
 _REPR = "__repr__"
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def without_address(text: str) -> str:
+    """A ``repr`` without the memory addresses in it (``<function f at 0x7f...>``), which
+    change with every kernel: what stays the same for the same object after a restart."""
+    return _ADDRESS.sub("", text)
 
 
 class StoredRepr(str):
-    """A configuration value that storage kept by its ``repr`` (an object JSON cannot hold),
-    read without a space that has the object: the text, marked so that applying the trial can
-    look the object up (or say it cannot) instead of setting a string, and stored again as a
-    ``repr``."""
+    """A configuration value or choice that storage kept by its ``repr`` (an object JSON
+    cannot hold), read without a space that has the object: the text, marked so that applying
+    the trial can look the object up (or say it cannot) instead of setting a string, and
+    stored again as a ``repr``. It shows as the object did (``<class 'm.Relu'>``, not
+    ``"<class 'm.Relu'>"``), so a stored domain prints as it was written."""
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
 
 
 def encode_value(value: Any) -> Any:
@@ -91,15 +105,36 @@ def decode_config(encoded: str | Mapping[str, Any], space: Space | None) -> dict
                 config[name] = next((c for c in domain.choices if encode_value(c) == value),
                                     value)
         elif _is_repr(value):
-            text = value[_REPR]
             domain = space.get(name) if space is not None else None
-            config[name] = StoredRepr(text)
-            if isinstance(domain, Categorical):
-                for choice in domain.choices:
-                    if repr(choice) == text:
-                        config[name] = choice
-                        break
+            config[name] = _choice_of(domain, value[_REPR]) if isinstance(domain, Categorical) \
+                else StoredRepr(value[_REPR])
     return config
+
+
+def _choice_of(domain: Categorical, text: str) -> Any:
+    """The choice whose ``repr`` is ``text``; else the one choice whose ``repr`` differs from it
+    only in memory addresses (the same function, stored by another kernel); else the text."""
+    for choice in domain.choices:
+        if repr(choice) == text:
+            return choice
+    bare = without_address(text)
+    alike = [choice for choice in domain.choices if without_address(repr(choice)) == bare]
+    return alike[0] if len(alike) == 1 else StoredRepr(text)
+
+
+def same_domain(domain: Domain, text: str) -> bool:
+    """Whether ``domain`` is the one stored as ``text``: the same ``repr``, or one that
+    differs only in memory addresses where no two choices print alike without them (two
+    lambdas could not be told apart)."""
+    mine = repr(domain)
+    if mine == text:
+        return True
+    if without_address(mine) != without_address(text):
+        return False
+    if not isinstance(domain, Categorical):
+        return True
+    bare = [without_address(repr(choice)) for choice in domain.choices]
+    return len(set(bare)) == len(bare)
 
 
 def decode_values(encoded: str | Mapping[str, Any]) -> dict[str, Any]:
@@ -156,9 +191,10 @@ def _literal_domain(text: str, types: Mapping[str, type[Domain]]) -> Domain | No
 def space_from_description(described: Mapping[str, Mapping[str, Any]],
                            like: Mapping[str, Domain] | None = None) -> Space:
     """The space of a stored study. A domain of ``like`` (the space a resuming study brings)
-    with the stored ``repr`` is used as it is, so categorical objects come back as the same
-    objects; otherwise categorical objects JSON cannot hold come back as their ``repr``
-    strings. A ``ValueError`` names an entry this version cannot read."""
+    with the stored ``repr`` (memory addresses aside: the cell's functions after a restart) is
+    used as it is, so categorical objects come back as the same objects; otherwise categorical
+    objects JSON cannot hold come back as their ``repr`` (``StoredRepr``). A ``ValueError``
+    names an entry this version cannot read."""
     types = _domain_types()
     domains: dict[str, Domain] = {}
     for name, entry in described.items():
@@ -166,7 +202,7 @@ def space_from_description(described: Mapping[str, Mapping[str, Any]],
             raise TypeError(f"the space entry {name!r} is {entry!r}, not a description")
         text = entry.get("repr")
         mine = like.get(name) if like is not None else None
-        if mine is not None and repr(mine) == text:
+        if mine is not None and isinstance(text, str) and same_domain(mine, text):
             domains[name] = mine
             continue
         domain = _literal_domain(text, types) if isinstance(text, str) else None
@@ -189,8 +225,8 @@ def _structured_domain(name: str, entry: Mapping[str, Any]) -> Domain:
         if kind == "Bool":
             return Bool(when=when)
         if "choices" in entry:
-            return Categorical(*[c[_REPR] if _is_repr(c) else c for c in entry["choices"]],
-                               when=when)
+            return Categorical(*[StoredRepr(c[_REPR]) if _is_repr(c) else c
+                                 for c in entry["choices"]], when=when)
     except (KeyError, TypeError, SpaceError) as exc:
         raise ValueError(f"the space entry {name!r} ({entry.get('repr', kind)!r}) cannot be "
                          f"read: {exc}") from None

@@ -22,7 +22,7 @@ from ..records import Direction, StudyRecord, StudyState, StudySummary, TrialRec
 from ..space import Space
 from . import _common
 from ._base import BaseStorage, StudyUpdate
-from ._codec import decode_config, decode_values, encode_value
+from ._codec import decode_config, decode_values, encode_value, same_domain
 
 __all__ = ["InMemoryStorage"]
 
@@ -132,8 +132,8 @@ class InMemoryStorage(BaseStorage):
     def _record(self, study: _Study, space: Space | None) -> StudyRecord:
         shown_space = study.space
         if space is not None:  # the caller's domains where they equal the stored ones
-            shown_space = Space({n: space[n] if n in space and repr(space[n]) == repr(d) else d
-                                 for n, d in study.space.items()})
+            shown_space = Space({n: space[n] if n in space and same_domain(space[n], repr(d))
+                                 else d for n, d in study.space.items()})
         return StudyRecord(study.name, study.metric, study.direction, study.resource,
                            shown_space, dict(study.settings), self._shown(study),
                            self._trials(study, shown_space), study.elapsed, study.error,

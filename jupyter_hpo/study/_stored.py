@@ -117,6 +117,8 @@ def storage_of(value: Any) -> BaseStorage | None:
 
 def check_same_study(stored: StudyRecord, study: Study) -> None:
     """Resuming needs the stored metric, mode, resource and space; say what differs."""
+    from ..storage import without_address
+
     changes = [f"{what} was {old!r} and is now {new!r}" for what, old, new in (
         ("the metric", stored.metric, study.metric),
         ("the mode", stored.direction.value, study.direction.value),
@@ -124,9 +126,12 @@ def check_same_study(stored: StudyRecord, study: Study) -> None:
     old_space = {name: repr(domain) for name, domain in stored.space.items()}
     new_space = {name: repr(domain) for name, domain in study.space.items()}
     for name in sorted(set(old_space) | set(new_space)):
-        if old_space.get(name) != new_space.get(name):
-            changes.append(f"{name} was {old_space.get(name, 'absent')} and is now "
-                           f"{new_space.get(name, 'absent')}")
+        old, new = old_space.get(name, "absent"), new_space.get(name, "absent")
+        if old != new:
+            alike = " (they differ only in memory addresses, which change with every kernel: " \
+                "some of its choices print alike without them, such as two lambdas; give " \
+                "each a name with def)" if without_address(old) == without_address(new) else ""
+            changes.append(f"{name} was {old} and is now {new}{alike}")
     if changes:
         raise HPOError(f"cannot resume {study.name!r}: " + "; ".join(changes) + ". Resume with "
                        f"the study's own settings, or start a new study with another --name "
