@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError, SpaceError
 from .records import Direction, StudyRecord, TrialStatus
+from .space import Categorical
+from .storage import StoredRepr, choice_of
 
 if TYPE_CHECKING:
     from .searchers import Searcher
@@ -85,7 +87,7 @@ def warm_start_from(source: Any, storage: BaseStorage | None, searcher: Searcher
         if storage is None:
             raise HPOError(f"warm_start={source!r} names a stored study, but this study has no "
                            f"storage to read it from: pass storage=... (or the Study)")
-        record = storage.load_study(source)
+        record = storage.load_study(source, space=space)  # its objects as this space's
     else:
         record = source.snapshot() if hasattr(source, "snapshot") else source
     return warm_start(searcher, record, space, metric, direction, resource)
@@ -99,6 +101,10 @@ def _fit(config: dict[str, Any], space: Space, dropped: set[str]
         del config[name]
     for name in [n for n in config if not space.is_active(n, config)]:
         del config[name]
+    for name, value in config.items():  # an object stored by its repr: this space's choice
+        domain = space.get(name)
+        if isinstance(value, StoredRepr) and isinstance(domain, Categorical):
+            config[name] = choice_of(domain, str(value))
     try:
         space.validate(config)
     except SpaceError as exc:

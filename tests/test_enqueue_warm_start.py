@@ -312,3 +312,29 @@ def test_magic_refuses_a_bad_enqueue(ip):
         ip.run_cell_magic("hpo", "--trials 1 --quiet --enqueue '[1, 2]'", CELL)
     with pytest.raises(UsageError, match="names 'units2', which is not a hyperparameter"):
         ip.run_cell_magic("hpo", "--trials 1 --quiet --enqueue '{\"units2\": 8}'", CELL)
+
+
+def square(v):
+    return v * v
+
+
+def test_warm_start_matches_the_notebooks_functions_of_another_kernel(tmp_path):
+    """The stored trials' functions are taken as the new space's functions of the same
+    names, their memory addresses aside (a new kernel defines them anew)."""
+    import types
+
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    tune(lambda c: c["fn"](c["x"]), {"fn": Categorical(square, abs), "x": Real(-1, 1)},
+         metric="loss", trials=6, seed=0, storage=storage, name="old")
+    again = types.FunctionType(square.__code__, square.__globals__, "square")
+    again.__qualname__ = square.__qualname__
+    study = tune(lambda c: c["fn"](c["x"]), {"fn": Categorical(again, abs), "x": Real(-1, 1)},
+                 metric="loss", trials=1, seed=0, storage=storage, name="new",
+                 searcher="random", warm_start="old")
+    assert "6 of its 6 trials given to the random searcher" in study.notes[-1], study.notes
+    # a changed domain (one more choice) is not the stored one: its choices are still found
+    study = tune(lambda c: c["fn"](c["x"]),
+                 {"fn": Categorical(again, abs, round), "x": Real(-1, 1)}, metric="loss",
+                 trials=1, seed=0, storage=storage, name="wider", searcher="random",
+                 warm_start="old")
+    assert "6 of its 6 trials given to the random searcher" in study.notes[-1], study.notes

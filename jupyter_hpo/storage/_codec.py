@@ -21,8 +21,8 @@ from ..errors import SpaceError
 from ..space import Bool, Categorical, Domain, Int, Real, Space
 from ..trial import plain_value
 
-__all__ = ["StoredRepr", "decode_config", "decode_values", "describe_space", "dumps",
-           "dumps_config", "dumps_values", "encode_value", "same_domain",
+__all__ = ["StoredRepr", "choice_of", "decode_config", "decode_values", "describe_space",
+           "dumps", "dumps_config", "dumps_values", "encode_value", "same_domain",
            "space_from_description", "without_address"]
 
 _REPR = "__repr__"
@@ -106,12 +106,12 @@ def decode_config(encoded: str | Mapping[str, Any], space: Space | None) -> dict
                                     value)
         elif _is_repr(value):
             domain = space.get(name) if space is not None else None
-            config[name] = _choice_of(domain, value[_REPR]) if isinstance(domain, Categorical) \
+            config[name] = choice_of(domain, value[_REPR]) if isinstance(domain, Categorical) \
                 else StoredRepr(value[_REPR])
     return config
 
 
-def _choice_of(domain: Categorical, text: str) -> Any:
+def choice_of(domain: Categorical, text: str) -> Any:
     """The choice whose ``repr`` is ``text``; else the one choice whose ``repr`` differs from it
     only in memory addresses (the same function, stored by another kernel); else the text."""
     for choice in domain.choices:
