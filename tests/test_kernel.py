@@ -376,3 +376,47 @@ def test_what_trials_display_log_or_clear_goes_to_their_output_not_the_cell(kern
     assert "'from the cell'" in shown and any(text.startswith("<Figure") for text in shown)
     assert "INFO:train:logged by the cell" in "".join(
         m["content"]["text"] for m in after if m["msg_type"] == "stream")
+
+
+FIGURE_CELL = """%%hpo --background --name figures --trials 2 --workers 2 --seed 0 --quiet --metric loss
+import time
+x = Real(0, 1)
+fig, ax = plt.subplots()
+ax.plot([0, x])
+time.sleep(2.5)  # the notebook's next cell runs meanwhile
+ax.plot([x, 0])
+report(loss=x, still_open=int(plt.fignum_exists(fig.number)), lines=len(ax.lines))
+"""
+
+OWN_FIGURE = """import time
+time.sleep(0.8)
+plt.figure()
+plt.plot([1, 2, 3])
+"""
+
+
+def images(messages: list[dict]) -> int:
+    return sum(1 for m in messages if m["msg_type"] in ("display_data", "execute_result")
+               and "image/png" in m["content"].get("data", {}))
+
+
+def test_background_trials_figures_are_not_drawn_under_other_cells(kernel):
+    """With --background the notebook's cells run while trials draw: a cell draws its own
+    figure only, the trials keep theirs open, and they are closed once the study has ended
+    (the inline backend drew every open figure under whichever cell ended, and closed
+    them)."""
+    _km, kc = kernel
+    execute(kc, "%matplotlib inline\nimport matplotlib.pyplot as plt")
+    reply, messages = execute(kc, FIGURE_CELL)
+    assert reply["status"] == "ok", reply
+    assert images(messages) == 0  # the trials had begun drawing when the cell ended
+    reply, messages = execute(kc, OWN_FIGURE)
+    assert reply["status"] == "ok", reply
+    assert images(messages) == 1  # its own, not also the two trials'
+    execute(kc, "%hpo wait figures")
+    result = check_output(*execute(kc, """import json
+print("CHECK", json.dumps({"reports": [t.reports[-1] for t in _hpo.trials],
+    "open": plt.get_fignums()}))
+"""))
+    assert [(r["still_open"], r["lines"]) for r in result["reports"]] == [(1, 2), (1, 2)]
+    assert result["open"] == []  # closed once the study ended, and drawn nowhere

@@ -16,7 +16,7 @@ from ..errors import HPOError
 from ..options import DEFAULT_TRIALS
 from ..records import Direction, StudyState
 from ._commands import LineCommands
-from ._figures import close_figures_since, open_figures
+from ._figures import BackgroundFigures, close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions, check_line_options
 from ._running import CellRunning, Run
@@ -56,6 +56,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
         self.runs: dict[str, Run] = {}
+        self._figures: BackgroundFigures | None = None  # background trials' pyplot figures
 
     # ------------------------------------------------------------------ %%hpo
     @magic_arguments(name="%hpo")  # its usage then reads %%hpo, not %hpo
@@ -173,6 +174,10 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                                               header=lambda: self._header(study, args))
                     run.dashboard.display()
                 if not interrupted():
+                    if args.background:  # its trials' figures are drawn under no other cell
+                        if self._figures is None:
+                            self._figures = BackgroundFigures(self.shell)
+                        self._figures.add(study)
                     study.start()
             except BaseException:
                 self._abandon(run)  # e.g. a display error: nothing is left half-started
