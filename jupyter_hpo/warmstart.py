@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError, SpaceError
 from .records import Direction, StudyRecord, TrialStatus
-from .space import Categorical
-from .storage import StoredRepr, choice_of
 
 if TYPE_CHECKING:
     from .searchers import Searcher
@@ -101,10 +99,7 @@ def _fit(config: dict[str, Any], space: Space, dropped: set[str]
         del config[name]
     for name in [n for n in config if not space.is_active(n, config)]:
         del config[name]
-    for name, value in config.items():  # an object stored by its repr: this space's choice
-        domain = space.get(name)
-        if isinstance(value, StoredRepr) and isinstance(domain, Categorical):
-            config[name] = choice_of(domain, str(value))
+    config = dict(space.matched_choices(config))  # an object stored by its repr: its choice
     try:
         space.validate(config)
     except SpaceError as exc:

@@ -338,3 +338,23 @@ def test_warm_start_matches_the_notebooks_functions_of_another_kernel(tmp_path):
                  trials=1, seed=0, storage=storage, name="wider", searcher="random",
                  warm_start="old")
     assert "6 of its 6 trials given to the random searcher" in study.notes[-1], study.notes
+
+
+def test_a_stored_configuration_of_another_kernel_can_be_enqueued(tmp_path):
+    """``Study.load(...).best_config`` in a new kernel holds a function as its repr; enqueued
+    (or given as points_to_evaluate), it runs the new kernel's function of that name."""
+    import types
+
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    tune(lambda c: c["fn"](c["x"]), {"fn": Categorical(square, abs), "x": Real(-1, 1)},
+         metric="loss", trials=4, seed=0, storage=storage, name="old")
+    best = Study.load("old", storage).best_config
+    assert isinstance(best["fn"], str)  # read without the space: the repr
+    again = types.FunctionType(square.__code__, square.__globals__, "square")
+    again.__qualname__ = square.__qualname__
+    space = {"fn": Categorical(again, abs), "x": Real(-1, 1)}
+    study = tune(lambda c: c["fn"](c["x"]), space, metric="loss", trials=1, seed=0,
+                 points_to_evaluate=[best])
+    expected = abs if best["fn"] == repr(abs) else again
+    assert study.trials[0].config["fn"] is expected
+    assert study.trials[0].config["x"] == best["x"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import re
 from abc import ABC, abstractmethod
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,15 @@ if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser doe
 
     import numpy as np
 
-__all__ = ["Bool", "Categorical", "Domain", "Int", "Real"]
+__all__ = ["Bool", "Categorical", "Domain", "Int", "Real", "without_address"]
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def without_address(text: str) -> str:
+    """A ``repr`` without the memory addresses in it (``<function f at 0x7f...>``), which
+    change with every kernel: what stays the same for the same object after a restart."""
+    return _ADDRESS.sub("", text)
 
 
 def _check_number(kind: str, what: str, value: Any) -> float:
@@ -472,6 +481,19 @@ class Categorical(Domain):
             if same(self.choices[j]):
                 return j
         return i
+
+    def find_by_repr(self, text: str) -> tuple[bool, Any]:
+        """``(True, choice)`` for the choice whose ``repr`` is ``text`` (how storage keeps an
+        object JSON cannot hold), else for the one choice whose ``repr`` differs from it only
+        in memory addresses (a function as another kernel defined it); ``(False, None)`` when
+        there is none, or several (two lambdas)."""
+        reprs = [repr(choice) for choice in self.choices]
+        if text in reprs:
+            return True, self.choices[reprs.index(text)]
+        bare = without_address(text)
+        alike = [c for c, shown in zip(self.choices, reprs, strict=True)
+                 if without_address(shown) == bare]
+        return (True, alike[0]) if len(alike) == 1 else (False, None)
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.choices[int(rng.integers(len(self.choices)))]

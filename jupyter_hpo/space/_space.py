@@ -226,16 +226,23 @@ class Space(Mapping[str, Domain]):
 
     def matched_choices(self, partial: Mapping[str, Any]) -> Mapping[str, Any]:
         """``partial`` with a list or tuple given for a categorical choice of the other kind
-        replaced by the choice (``[128, 64]`` from JSON text for the choice ``(128, 64)``)."""
+        replaced by the choice (``[128, 64]`` from JSON text for the choice ``(128, 64)``), and
+        a choice's ``repr`` by the choice (a configuration read from storage in another kernel:
+        ``<function relu at 0x...>`` for ``relu``)."""
         if not isinstance(partial, Mapping):
             return partial
         matched = dict(partial)
         for name, value in partial.items():
             domain = self._domains.get(name)
-            if isinstance(domain, Categorical) and isinstance(value, (list, tuple)) \
-                    and not domain.contains(value):
+            if not isinstance(domain, Categorical) or domain.contains(value):
+                continue
+            if isinstance(value, (list, tuple)):
                 matched[name] = next((c for c in domain.choices if isinstance(c, (list, tuple))
                                       and list(c) == list(value)), value)
+            elif isinstance(value, str):
+                found, choice = domain.find_by_repr(value)
+                if found:
+                    matched[name] = choice
         return matched
 
     def check_partial(self, partial: Mapping[str, Any], what: str = "the configuration"

@@ -23,7 +23,6 @@ from ..errors import (
 from ._base import BaseStorage, StudyUpdate
 from ._codec import (
     StoredRepr,
-    choice_of,
     decode_config,
     describe_space,
     dumps_config,
@@ -40,7 +39,7 @@ from ._sqlite import DEFAULT_FILE, SQLiteStorage, default_storage_path, storage_
 __all__ = ["DEFAULT_FILE", "LEASE_TIMEOUT", "SCHEMA_VERSION", "BaseStorage",
            "DuplicateStudyError", "InMemoryStorage", "SQLiteStorage",
            "StorageDamagedError", "StorageError", "StorageGoneError", "StorageReadOnlyError",
-           "StoredRepr", "StudyNotFoundError", "StudyStateError", "StudyUpdate", "choice_of",
+           "StoredRepr", "StudyNotFoundError", "StudyStateError", "StudyUpdate",
            "decode_config", "default_storage_path", "describe_space", "dumps_config",
            "dumps_values", "encode_value", "lease_alive", "open_storage",
            "space_from_description", "storage_path", "without_address"]

@@ -12,27 +12,20 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from .. import space as _space
 from ..errors import SpaceError
 from ..space import Bool, Categorical, Domain, Int, Real, Space
+from ..space._domains import without_address
 from ..trial import plain_value
 
-__all__ = ["StoredRepr", "choice_of", "decode_config", "decode_values", "describe_space",
+__all__ = ["StoredRepr", "decode_config", "decode_values", "describe_space",
            "dumps", "dumps_config", "dumps_values", "encode_value", "same_domain",
            "space_from_description", "without_address"]
 
 _REPR = "__repr__"
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-def without_address(text: str) -> str:
-    """A ``repr`` without the memory addresses in it (``<function f at 0x7f...>``), which
-    change with every kernel: what stays the same for the same object after a restart."""
-    return _ADDRESS.sub("", text)
 
 
 class StoredRepr(str):
@@ -106,20 +99,16 @@ def decode_config(encoded: str | Mapping[str, Any], space: Space | None) -> dict
                                     value)
         elif _is_repr(value):
             domain = space.get(name) if space is not None else None
-            config[name] = choice_of(domain, value[_REPR]) if isinstance(domain, Categorical) \
+            config[name] = _choice_of(domain, value[_REPR]) if isinstance(domain, Categorical) \
                 else StoredRepr(value[_REPR])
     return config
 
 
-def choice_of(domain: Categorical, text: str) -> Any:
-    """The choice whose ``repr`` is ``text``; else the one choice whose ``repr`` differs from it
-    only in memory addresses (the same function, stored by another kernel); else the text."""
-    for choice in domain.choices:
-        if repr(choice) == text:
-            return choice
-    bare = without_address(text)
-    alike = [choice for choice in domain.choices if without_address(repr(choice)) == bare]
-    return alike[0] if len(alike) == 1 else StoredRepr(text)
+def _choice_of(domain: Categorical, text: str) -> Any:
+    """The choice of ``domain`` stored as ``text`` (``Categorical.find_by_repr``), else the
+    text as a ``StoredRepr``."""
+    found, choice = domain.find_by_repr(text)
+    return choice if found else StoredRepr(text)
 
 
 def same_domain(domain: Domain, text: str) -> bool:
