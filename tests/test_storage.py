@@ -179,6 +179,25 @@ def test_a_resume_refused_for_choices_that_print_alike_says_why(tmp_path):
                 storage=path, name="l", resume=True)
 
 
+def test_resuming_with_another_method_says_so(tmp_path):
+    """Allowed (a loaded Optuna study takes a new sampler too), but not silently: the stored
+    settings become the new ones."""
+    path = tmp_path / "m.db"
+    space = {"x": Real(0, 1)}
+    jh.tune(lambda c: c["x"], space, metric="loss", trials=4, seed=0, storage=path, name="m",
+            searcher="random")
+    study = jh.tune(lambda c: c["x"], space, metric="loss", trials=6, seed=0, storage=path,
+                    name="m", searcher="tpe", searcher_options={"n_startup": 2}, resume=True)
+    assert study.notes[-1] == ("m continues with another method than it ran with (searcher "
+                               "'random' -> 'tpe'; searcher options {} -> {'n_startup': 2}): "
+                               "the new one starts from its 4 stored trials, and its stored "
+                               "settings are the new ones")
+    assert Study.load("m", path).settings["searcher"] == "tpe"
+    study = jh.tune(lambda c: c["x"], space, metric="loss", trials=7, seed=0, storage=path,
+                    name="m", searcher="tpe", searcher_options={"n_startup": 2}, resume=True)
+    assert not any("another method" in note for note in study.notes)
+
+
 LAYERS = ((64,), (128, 64), [32, 32], {"width": 16})  # tuples, a list and a dict as choices
 
 

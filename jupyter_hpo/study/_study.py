@@ -128,6 +128,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                 self._attach_storage(stored)
             if stored is not None:
                 self.notes += _nothing_left_to_run(self.name, self.controller, options.trials)
+                self.notes += _changed_method(self.name, stored, self.settings)
             self.controller.checkpoint_dir = self.checkpoint_dir
             for config in [*(stored.queue if stored is not None else ()), *points]:
                 self.controller.queue.add(config)
@@ -319,6 +320,21 @@ def _repeats_note(space: Space, options: StudyOptions) -> list[str]:
     return [(f"the space has only {size} configuration{plural} and the study runs {runs}: the "
             f"{searcher} searcher will run some of them more than once (--searcher grid, "
             f"searcher='grid', runs each once)")]
+
+
+def _changed_method(name: str, stored: StudyRecord, settings: Mapping[str, Any]) -> list[str]:
+    """A note when a study is resumed with another scheduler or searcher (or other options
+    of them) than it ran with: allowed, as a new sampler for a loaded Optuna study is, but not
+    silently, since the stored settings become the new ones."""
+    before = stored.settings
+    changed = [f"{key.replace('_', ' ')} {before[key]!r} -> {settings.get(key)!r}"
+               for key in ("scheduler", "searcher", "scheduler_options", "searcher_options")
+               if key in before and before[key] != settings.get(key)]
+    if not changed:
+        return []
+    return [(f"{name} continues with another method than it ran with ({'; '.join(changed)}): "
+             f"the new one starts from its {len(stored.trials)} stored trials, and its stored "
+             f"settings are the new ones")]
 
 
 def _nothing_left_to_run(name: str, controller: Controller, budget: int | None) -> list[str]:
