@@ -380,6 +380,7 @@ def test_what_trials_display_log_or_clear_goes_to_their_output_not_the_cell(kern
 
 FIGURE_CELL = """%%hpo --background --name figures --trials 2 --workers 2 --seed 0 --quiet --metric loss
 import time
+import matplotlib.pyplot as plt
 x = Real(0, 1)
 fig, ax = plt.subplots()
 ax.plot([0, x])
@@ -389,6 +390,7 @@ report(loss=x, still_open=int(plt.fignum_exists(fig.number)), lines=len(ax.lines
 """
 
 OWN_FIGURE = """import time
+import matplotlib.pyplot as plt
 time.sleep(0.8)
 plt.figure()
 plt.plot([1, 2, 3])
@@ -400,13 +402,15 @@ def images(messages: list[dict]) -> int:
                and "image/png" in m["content"].get("data", {}))
 
 
-def test_background_trials_figures_are_not_drawn_under_other_cells(kernel):
+@pytest.mark.parametrize("imported_before", [True, False])
+def test_background_trials_figures_are_not_drawn_under_other_cells(kernel, imported_before):
     """With --background the notebook's cells run while trials draw: a cell draws its own
     figure only, the trials keep theirs open, and they are closed once the study has ended
     (the inline backend drew every open figure under whichever cell ended, and closed
-    them)."""
+    them). Also when the trials are the first to import pyplot."""
     _km, kc = kernel
-    execute(kc, "%matplotlib inline\nimport matplotlib.pyplot as plt")
+    if imported_before:
+        execute(kc, "%matplotlib inline\nimport matplotlib.pyplot as plt")
     reply, messages = execute(kc, FIGURE_CELL)
     assert reply["status"] == "ok", reply
     assert images(messages) == 0  # the trials had begun drawing when the cell ended

@@ -9,12 +9,15 @@ closed when the study has ended (the best trial's applied ``fig`` still draws it
 A ``--background`` study's trials draw while the notebook's other cells run, and each of those
 cells would draw the trials' figures under itself and close them under the trials' hands. So
 while background studies run, pyplot figures made in a trial's thread are noted (a
-``figure.hooks`` entry, matplotlib's hook for new pyplot figures), left out of the inline
-backend's drawing at the end of every cell and kept open, and closed at the end of the first
-cell after the last background study has ended."""
+``figure.hooks`` entry, matplotlib's hook for new pyplot figures; matplotlib is loaded first
+when the cell plots), left out of the inline backend's drawing at the end of every cell and
+kept open, and closed at the end of the first cell after the last background study has ended."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import re
 import sys
 import weakref
 from typing import Any
@@ -22,6 +25,8 @@ from typing import Any
 from ..trial import current_trial
 
 HOOK = "jupyter_hpo.magic._figures:note_trial_figure"
+#: what a cell that draws with matplotlib (or a library on it) likely contains
+_PLOTS = re.compile(r"matplotlib|pyplot|\bplt\.|seaborn|\bsns\.|\.plot\(")
 _trial_figures: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
@@ -53,36 +58,39 @@ class BackgroundFigures:
     def __init__(self, shell: Any) -> None:
         self.shell = shell
         self.studies: list[Any] = []  # background studies started; ended ones are dropped
-        self._hidden: dict[Any, Any] = {}  # figure number -> manager, during the drawing
 
-    def add(self, study: Any) -> None:
-        """Keep ``study``'s trial figures out of the cells until it has ended."""
-        if not self.studies:
-            callbacks = self.shell.events.callbacks["post_execute"]
-            callbacks.insert(0, self._hide)  # before the inline backend draws
-            callbacks.append(self._restore)  # after it has drawn and closed
+    def add(self, study: Any, source: str) -> None:
+        """Keep ``study``'s trial figures out of the cells until it has ended. A cell that
+        plots (``source``) has matplotlib loaded first, so that the figures of trials that
+        import pyplot themselves are noted too."""
+        if not self.studies:  # first, so it draws before the inline backend's own callback
+            self.shell.events.callbacks["post_execute"].insert(0, self._draw_cell_figures)
         self.studies.append(study)
+        if "matplotlib" not in sys.modules and _PLOTS.search(source):
+            with contextlib.suppress(ImportError):
+                importlib.import_module("matplotlib")
         _install_hook()
 
-    def _hide(self) -> None:
-        """Take the trials' figures out of pyplot's list while the inline backend draws."""
+    def _draw_cell_figures(self) -> None:
+        """Have the inline backend draw (and close) the cell's figures with the trials'
+        taken out of pyplot's list meanwhile: its own callback, later in the same round, then
+        has nothing left to draw. Once every background study has ended, close the trials'
+        figures and stop watching."""
         _install_hook()  # pyplot may have been imported since the study started
+        inline = sys.modules.get("matplotlib_inline.backend_inline")
         helpers = sys.modules.get("matplotlib._pylab_helpers")
-        if helpers is None:
-            return
-        figures = helpers.Gcf.figs
-        for number, manager in list(figures.items()):
-            if manager.canvas.figure in _trial_figures:
-                self._hidden[number] = figures.pop(number)
-
-    def _restore(self) -> None:
-        """Give the trials their figures back; once every background study has ended, close
-        them and stop watching."""
-        helpers = sys.modules.get("matplotlib._pylab_helpers")
-        hidden, self._hidden = self._hidden, {}
-        if helpers is not None:
-            for number, manager in hidden.items():
-                helpers.Gcf.figs.setdefault(number, manager)
+        callbacks = self.shell.events.callbacks["post_execute"]
+        if inline is not None and helpers is not None and inline.flush_figures in callbacks:
+            figures = helpers.Gcf.figs
+            hidden = {number: manager for number, manager in list(figures.items())
+                      if manager.canvas.figure in _trial_figures}
+            for number in hidden:
+                figures.pop(number, None)
+            try:
+                inline.flush_figures()
+            finally:
+                for number, manager in hidden.items():
+                    figures.setdefault(number, manager)
         self.studies = [study for study in self.studies if not study.done]
         if self.studies:
             return
@@ -91,10 +99,8 @@ class BackgroundFigures:
             for figure in list(_trial_figures):
                 pyplot.close(figure)
         _trial_figures.clear()
-        callbacks = self.shell.events.callbacks["post_execute"]
-        for callback in (self._hide, self._restore):
-            if callback in callbacks:
-                callbacks.remove(callback)
+        if self._draw_cell_figures in callbacks:
+            callbacks.remove(self._draw_cell_figures)
         _remove_hook()
 
 

@@ -177,7 +177,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                     if args.background:  # its trials' figures are drawn under no other cell
                         if self._figures is None:
                             self._figures = BackgroundFigures(self.shell)
-                        self._figures.add(study)
+                        self._figures.add(study, source)
                     study.start()
             except BaseException:
                 self._abandon(run)  # e.g. a display error: nothing is left half-started
