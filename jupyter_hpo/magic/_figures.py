@@ -104,16 +104,22 @@ class BackgroundFigures:
         _remove_hook()
 
 
+def _hooks() -> Any:
+    """matplotlib's rcParams when it is loaded and has ``figure.hooks`` (3.7 and later)."""
+    matplotlib = sys.modules.get("matplotlib")
+    params = getattr(matplotlib, "rcParams", None)
+    return params if params is not None and "figure.hooks" in params else None
+
+
 def _install_hook() -> None:
     """Add ``note_trial_figure`` to matplotlib's ``figure.hooks`` (when matplotlib is loaded:
     a trial that imports pyplot first makes its first figures unnoted)."""
-    matplotlib = sys.modules.get("matplotlib")
-    if matplotlib is not None and HOOK not in matplotlib.rcParams["figure.hooks"]:
-        matplotlib.rcParams["figure.hooks"] = [*matplotlib.rcParams["figure.hooks"], HOOK]
+    params = _hooks()
+    if params is not None and HOOK not in params["figure.hooks"]:
+        params["figure.hooks"] = [*params["figure.hooks"], HOOK]
 
 
 def _remove_hook() -> None:
-    matplotlib = sys.modules.get("matplotlib")
-    if matplotlib is not None and HOOK in matplotlib.rcParams["figure.hooks"]:
-        matplotlib.rcParams["figure.hooks"] = [
-            hook for hook in matplotlib.rcParams["figure.hooks"] if hook != HOOK]
+    params = _hooks()
+    if params is not None and HOOK in params["figure.hooks"]:
+        params["figure.hooks"] = [hook for hook in params["figure.hooks"] if hook != HOOK]
