@@ -81,8 +81,13 @@ def _reachable(path: list[str], namespace: Mapping[str, Any]) -> list[Any]:
 
 
 def _walk(obj: Any, path: list[str]) -> Any:
+    """``obj.a.b`` for ``path`` ``["a", "b"]``, or None; an attribute whose lookup fails (a
+    property that raises, a lazy module that cannot load) is not the one looked for."""
     for name in path:
-        obj = getattr(obj, name, None)
+        try:
+            obj = getattr(obj, name, None)
+        except Exception:  # noqa: BLE001 - see above
+            return None
         if obj is None:
             return None
     return obj
