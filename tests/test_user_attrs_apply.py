@@ -198,3 +198,28 @@ def test_a_stored_study_applies_objects_kept_by_their_repr(ip, tmp_path, capsys)
     value = stored.trials[by_choice["<class '__main__.Relu'>"]].config["act"]
     assert isinstance(value, StoredRepr)
     assert encode_value(value) == {"__repr__": "<class '__main__.Relu'>"}
+
+
+def test_looking_up_a_stored_choice_survives_attributes_that_raise():
+    """The notebook may hold a module whose attributes load lazily and fail, or an object
+    whose property raises: the lookup skips them and says what to do."""
+    import types
+
+    from jupyter_hpo.stored_objects import find_object
+
+    class Lazy(types.ModuleType):
+        def __getattr__(self, name):
+            raise ImportError(f"cannot load {name}")
+
+    found, _, hint = find_object("<function relu at 0x7f0012345678>",
+                                 {"lazy": Lazy("lazy"), "np": pytest})
+    assert not found and hint == ("define or import the function relu in the notebook and "
+                                  "apply again")
+    found, obj, _ = find_object("<function relu at 0x7f0012345678>",
+                                {"lazy": Lazy("lazy"), "relu": objective})
+    assert not found  # a function of another name is not taken for relu
+    relu = types.FunctionType(objective.__code__, globals(), "relu")
+    relu.__qualname__ = "relu"
+    found, obj, _ = find_object(repr(relu).replace(hex(id(relu)), "0x7f0012345678"),
+                                {"lazy": Lazy("lazy"), "relu": relu})
+    assert found and obj is relu
