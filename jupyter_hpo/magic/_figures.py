@@ -19,6 +19,7 @@ import contextlib
 import importlib
 import re
 import sys
+import threading
 import weakref
 from typing import Any
 
@@ -28,6 +29,7 @@ HOOK = "jupyter_hpo.magic._figures:note_trial_figure"
 #: what a cell that draws with matplotlib (or a library on it) likely contains
 _PLOTS = re.compile(r"matplotlib|pyplot|\bplt\.|seaborn|\bsns\.|\.plot\(")
 _trial_figures: weakref.WeakSet[Any] = weakref.WeakSet()
+_drawing = threading.Lock()  # held while the inline backend draws a cell's figures
 
 
 def open_figures() -> set[int]:
@@ -46,9 +48,13 @@ def close_figures_since(before: set[int]) -> None:
 
 
 def note_trial_figure(figure: Any) -> None:
-    """A ``figure.hooks`` entry: remember a figure that pyplot made in a trial's thread."""
+    """A ``figure.hooks`` entry: remember a figure that pyplot made in a trial's thread. Hooks
+    run before pyplot lists the figure, so waiting here while a cell's figures are drawn keeps
+    a figure made meanwhile out of that drawing (which ends by closing every listed one)."""
     if current_trial() is not None:
         _trial_figures.add(figure)
+        with _drawing:
+            pass
 
 
 class BackgroundFigures:
@@ -81,16 +87,8 @@ class BackgroundFigures:
         helpers = sys.modules.get("matplotlib._pylab_helpers")
         callbacks = self.shell.events.callbacks["post_execute"]
         if inline is not None and helpers is not None and inline.flush_figures in callbacks:
-            figures = helpers.Gcf.figs
-            hidden = {number: manager for number, manager in list(figures.items())
-                      if manager.canvas.figure in _trial_figures}
-            for number in hidden:
-                figures.pop(number, None)
-            try:
-                inline.flush_figures()
-            finally:
-                for number, manager in hidden.items():
-                    figures.setdefault(number, manager)
+            with _drawing:
+                _draw_without_trials(inline, helpers.Gcf.figs)
         self.studies = [study for study in self.studies if not study.done]
         if self.studies:
             return
@@ -102,6 +100,20 @@ class BackgroundFigures:
         if self._draw_cell_figures in callbacks:
             callbacks.remove(self._draw_cell_figures)
         _remove_hook()
+
+
+def _draw_without_trials(inline: Any, figures: dict[Any, Any]) -> None:
+    """The inline backend's drawing (and closing) of pyplot's figures, with the trials'
+    figures taken out of pyplot's list meanwhile."""
+    hidden = {number: manager for number, manager in list(figures.items())
+              if manager.canvas.figure in _trial_figures}
+    for number in hidden:
+        figures.pop(number, None)
+    try:
+        inline.flush_figures()
+    finally:
+        for number, manager in hidden.items():
+            figures.setdefault(number, manager)
 
 
 def _hooks() -> Any:
