@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from .storage import without_address
+from .space import without_address
 
 __all__ = ["find_object"]
 

@@ -29,7 +29,6 @@ from ._codec import (
     dumps_values,
     encode_value,
     space_from_description,
-    without_address,
 )
 from ._common import LEASE_TIMEOUT, lease_alive
 from ._memory import InMemoryStorage
@@ -42,7 +41,7 @@ __all__ = ["DEFAULT_FILE", "LEASE_TIMEOUT", "SCHEMA_VERSION", "BaseStorage",
            "StoredRepr", "StudyNotFoundError", "StudyStateError", "StudyUpdate",
            "decode_config", "default_storage_path", "describe_space", "dumps_config",
            "dumps_values", "encode_value", "lease_alive", "open_storage",
-           "space_from_description", "storage_path", "without_address"]
+           "space_from_description", "storage_path"]
 
 _MEMORY = (":memory:", "sqlite://", "sqlite:///:memory:")
 

@@ -17,13 +17,12 @@ from typing import Any
 
 from .. import space as _space
 from ..errors import SpaceError
-from ..space import Bool, Categorical, Domain, Int, Real, Space
-from ..space._domains import without_address
+from ..space import Bool, Categorical, Domain, Int, Real, Space, without_address
 from ..trial import plain_value
 
 __all__ = ["StoredRepr", "decode_config", "decode_values", "describe_space",
            "dumps", "dumps_config", "dumps_values", "encode_value", "same_domain",
-           "space_from_description", "without_address"]
+           "space_from_description"]
 
 _REPR = "__repr__"
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError
 from ..records import StudyRecord, StudyState, finite_number
+from ..space import without_address
 
 if TYPE_CHECKING:
     from ..storage import BaseStorage
@@ -117,8 +118,6 @@ def storage_of(value: Any) -> BaseStorage | None:
 
 def check_same_study(stored: StudyRecord, study: Study) -> None:
     """Resuming needs the stored metric, mode, resource and space; say what differs."""
-    from ..storage import without_address
-
     changes = [f"{what} was {old!r} and is now {new!r}" for what, old, new in (
         ("the metric", stored.metric, study.metric),
         ("the mode", stored.direction.value, study.direction.value),
