@@ -15,6 +15,12 @@ at epochs 1, 3, 9 and at epoch 30 say whether the curves cross.
     python benchmarks/make_tables.py --tables gbm_hastie --minutes 12 --workers 1
     python benchmarks/make_tables.py --probe 5 --tables forest_digits   # seconds per config
     python benchmarks/make_tables.py --correlations                     # of the stored tables
+
+Any other pair of a kind and a dataset (``iris``, ``wine``, ``digits``, ``breast_cancer``,
+``hastie``, ``synth``) makes a table the benchmark replays with ``--table``:
+
+    python benchmarks/make_tables.py --tables gbm_iris --minutes 3 --workers 2 --out /tmp/t
+    python benchmarks/search_quality.py --table /tmp/t/gbm_iris.npz --seeds 10
 """
 
 from __future__ import annotations
@@ -31,12 +37,13 @@ from typing import Any
 
 import numpy as np
 from search_quality import TABLE_SPACES, TABLES
-from table_kinds import EPOCHS, load_data, train_forest, train_gbm, train_net
+from table_kinds import DATASETS, EPOCHS, load_data, train_forest, train_gbm, train_net
 
 TABLE_DIR = Path(__file__).resolve().parent / "tables"
 DEFAULT_MINUTES = {"mlp_digits": 11.0, "mlp_breast_cancer": 3.0, "gbm_hastie": 12.0,
                    "forest_digits": 10.0, "net_synth": 10.0, "gbm_breast_cancer": 10.0,
                    "gbm_wine": 4.0, "net_digits": 4.0, "forest_breast_cancer": 4.0}
+OTHER_MINUTES = 4.0  # a table of another kind and dataset than those above
 CHECK_EPOCHS = (1, 3, 9)
 Trainer = Callable[[dict[str, Any], tuple[np.ndarray, ...], int],
                    tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -123,13 +130,15 @@ def _train(table: str, seconds: float, workers: int, configs: list[dict[str, Any
 
 
 def make_table(table: str, seconds: float, workers: int, extend: bool = False,
-               max_configs: int = 20_000) -> Path:
+               max_configs: int = 20_000, directory: Path | None = None) -> Path:
     """Train configurations of ``table`` (``<kind>_<dataset>``) for ``seconds`` on ``workers``
-    processes and save them; with ``extend``, keep the existing rows and train further ones."""
+    processes and save them in ``directory`` (``TABLE_DIR``); with ``extend``, keep the
+    existing rows and train further ones."""
     kind = table.split("_", 1)[0]
     space = TABLE_SPACES[kind]()
     configs = _configs(kind, max_configs)
-    path = TABLE_DIR / f"{table}.npz"
+    directory = TABLE_DIR if directory is None else directory
+    path = directory / f"{table}.npz"
     rows: list[tuple[int, Any]] = []
     spent = 0.0
     if extend and path.exists():
@@ -142,7 +151,7 @@ def make_table(table: str, seconds: float, workers: int, extend: bool = False,
     spent += time.perf_counter() - started
     rows.sort(key=lambda row: row[0])
     kept = [configs[i] for i, _ in rows]
-    TABLE_DIR.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         path,
         **{name: np.array([c[name] for c in kept]) for name in space},
@@ -156,7 +165,13 @@ def make_table(table: str, seconds: float, workers: int, extend: bool = False,
                       f"{platform.machine()}, one thread per process"),
     )
     print(f"{table}: {len(rows)} configurations, {spent:.0f} s on {workers} processes in all "
-          f"-> {path.name} ({path.stat().st_size / 1e3:.0f} KB)", flush=True)
+          f"-> {path} ({path.stat().st_size / 1e3:.0f} KB)", flush=True)
+    if len(rows) > 2:  # whether the curves cross
+        for metric in ("error", "logloss"):
+            rho = rank_correlations(path, metric)
+            print(f"  {metric}: Spearman epoch " + " / ".join(map(str, CHECK_EPOCHS))
+                  + f" vs {EPOCHS}: " + " / ".join(f"{rho[e]:.2f}" for e in CHECK_EPOCHS),
+                  flush=True)
     return path
 
 
@@ -200,13 +215,29 @@ def probe(table: str, count: int) -> None:
             print(f"{table} #{index}: {time.perf_counter() - started:.2f} s {config}", flush=True)
 
 
+def table_name(text: str) -> str:
+    """An argparse type: ``<kind>_<dataset>`` for a kind with a trainer and a dataset
+    ``load_data`` knows."""
+    kind, _, dataset = text.partition("_")
+    if kind not in TRAINERS or dataset not in DATASETS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not <kind>_<dataset> with a kind of {', '.join(TRAINERS)} and a "
+            f"dataset of {', '.join(DATASETS)} (e.g. gbm_iris)")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", nargs="*", choices=list(DEFAULT_MINUTES),
-                        default=list(DEFAULT_MINUTES))
+    parser.add_argument("--tables", nargs="*", type=table_name, default=list(DEFAULT_MINUTES),
+                        help="<kind>_<dataset> (default: the benchmark's own tables); another "
+                             f"pair trains {OTHER_MINUTES:g} minutes unless --minutes says")
     parser.add_argument("--minutes", type=float, nargs="*", default=None,
                         help="one budget per table (default: DEFAULT_MINUTES)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=TABLE_DIR, metavar="DIR",
+                        help="where the tables go (default benchmarks/tables; a table of "
+                             "another pair than the benchmark's runs with search_quality.py "
+                             "--table FILE)")
     parser.add_argument("--extend", action="store_true",
                         help="keep the existing rows and train further configurations")
     parser.add_argument("--probe", type=int, default=0, metavar="N",
@@ -214,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--correlations", action="store_true",
                         help="only print the markdown rows of the stored tables")
     args = parser.parse_args(argv)
-    minutes = args.minutes or [DEFAULT_MINUTES[t] for t in args.tables]
+    minutes = args.minutes or [DEFAULT_MINUTES.get(t, OTHER_MINUTES) for t in args.tables]
     if len(minutes) != len(args.tables):
         parser.error(f"--minutes has {len(minutes)} values, but --tables names "
                      f"{len(args.tables)} tables")
@@ -230,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.probe:
             probe(table, args.probe)
         else:
-            make_table(table, 60 * budget, args.workers, extend=args.extend)
+            make_table(table, 60 * budget, args.workers, extend=args.extend,
+                       directory=args.out)
     return 0
 
 

@@ -15,6 +15,7 @@ capped at 1 (no result yet, or none better than a median random configuration). 
     python benchmarks/search_quality.py --quick    # 1 seed, short budget, a few methods
     python benchmarks/search_quality.py --methods "random (FIFO)" "Syne Tune ASHA" \
         --benchmarks gbm-hastie --markdown /tmp/sq.md    # rows in this order, saved as markdown
+    python benchmarks/search_quality.py --table my_curves.npz:val_loss    # a table of yours
 
 Syne Tune runs only where it imports; keep it out of the project environment:
 ``python -m venv --system-site-packages /tmp/st``, then ``/tmp/st/bin/pip install --no-deps
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from external_tables import Table, table_benchmarks
 
 from jupyter_hpo import Categorical, Int, Real, Space
 from jupyter_hpo.searchers import make_searcher, searcher_class
@@ -208,9 +210,17 @@ TABLES = {  # benchmark -> (file, metric, space, mode)
 }
 
 
+#: benchmarks from ``--table`` files (name -> (file, metric, mode, space)), set before the
+#: worker processes fork
+EXTERNAL: dict[str, Table] = {}
+
+
 @functools.cache
 def load_benchmark(name: str) -> Any:
     """A benchmark by name (tables are loaded once per process)."""
+    if name in EXTERNAL:
+        path, metric, mode, space = EXTERNAL[name]
+        return TableBenchmark.load(path, space, metric=metric, mode=mode)
     if name in TABLES:
         file, metric, space, mode = TABLES[name]
         return TableBenchmark.load(HERE / "tables" / file, space(), metric=metric, mode=mode)
@@ -619,8 +629,8 @@ def default_line(v: dict[str, Any]) -> str:
         else "no peer ran"
     kind = {None: "", True: "; early stopping helps here (random + Hyperband ends below "
                             "random search)",
-            False: "; early stopping misleads here (random + Hyperband ends above random "
-                   "search)"}[v["informative"]]
+            False: "; early stopping does not help here (random + Hyperband ends at or above "
+                   "random search)"}[v["informative"]]
     return (f"Default (auto): final {v['final']:.4f} against random search's {v['random']:.4f}: "
             f"{'not worse' if v['final'] <= v['random'] else 'WORSE'}; against {peer}; reaches "
             f"random search's final regret {_when(v['reach'])}{kind}.")
@@ -663,6 +673,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="*", default=None,
                         help="subset of methods, printed in this order")
     parser.add_argument("--benchmarks", nargs="*", default=None, help="subset of benchmarks")
+    parser.add_argument("--table", action="append", default=[], metavar="FILE[:METRIC[:MODE]]",
+                        help="also a learning-curve table from elsewhere (.npz in make_tables.py's "
+                             "layout; every metric, minimised, unless named); with --table only "
+                             "these run unless --benchmarks names others (see external_tables.py)")
     parser.add_argument("--plot", default=str(HERE / "search_quality.png"))
     parser.add_argument("--progress", action="store_true", help="one line per run on stderr")
     parser.add_argument("--no-suggest-times", action="store_true",
@@ -677,11 +691,20 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in args.methods or () if m not in ALL_METHODS]
     if unknown:
         parser.error(f"unknown methods {unknown}; known: {list(ALL_METHODS)}")
+    for spec in args.table:
+        try:
+            EXTERNAL.update(table_benchmarks(spec, TABLE_SPACES))
+        except ValueError as exc:
+            parser.error(str(exc))
+    known = [*benchmark_names(), *EXTERNAL]
+    unknown = [b for b in args.benchmarks or () if b not in known]
+    if unknown:
+        parser.error(f"unknown benchmarks {unknown}; known: {known}")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     seeds = range(args.seeds or (1 if args.quick else 10))
     units = args.budget or (4.0 if args.quick else 10.0)
-    names = args.benchmarks or benchmark_names()
-    if args.quick and not args.benchmarks:
+    names = args.benchmarks or list(EXTERNAL) or benchmark_names()
+    if args.quick and not args.benchmarks and not EXTERNAL:
         names = names[:1] + ["branin-mf"]
     if args.quick:
         methods = ["random (FIFO)", "random + Hyperband", "tpe (FIFO)",
@@ -750,10 +773,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{', '.join(n for n in judged if n not in met) or 'none'})")
         helps = {n: v for n, v in judged.items() if v["informative"]}
         fast = [n for n, v in helps.items() if v["reach"] <= 0.3]
+        verdict = ("MET" if len(fast) == len(helps) else "NOT MET") if helps else \
+            "no benchmark here where it does"
         out(f"- Reaches random search's final regret in at most 0.3 of the budget where early "
-            f"stopping helps: {'MET' if helps and len(fast) == len(helps) else 'NOT MET'} "
-            f"({len(fast)}/{len(helps)}: "
-            + ", ".join(f"{n} {v['reach']:.2f}" for n, v in helps.items()) + ")")
+            f"stopping helps: {verdict} ({len(fast)}/{len(helps)}"
+            + "".join(f"{', ' if i else ': '}{n} {v['reach']:.2f}"
+                      for i, (n, v) in enumerate(helps.items())) + ")")
         if "bayesopt" in times:
             gp = times["bayesopt"][500]
             out(f"- GP suggest < 100 ms at 500 observations: "

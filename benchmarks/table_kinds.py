@@ -17,6 +17,8 @@ EPOCHS = 30
 GBM_STAGES = 10  # boosting stages per epoch
 FOREST_TREES = 4  # trees added per epoch
 MAX_LOSS = 1e4
+#: classification data that ship with scikit-learn (``load_<name>``) or are generated
+DATASETS = ("hastie", "synth", "iris", "wine", "digits", "breast_cancer")
 
 
 def load_data(dataset: str) -> tuple[np.ndarray, ...]:
@@ -32,8 +34,10 @@ def load_data(dataset: str) -> tuple[np.ndarray, ...]:
         x, y = datasets.make_classification(n_samples=1500, n_features=20, n_informative=10,
                                             n_redundant=4, n_classes=3, flip_y=0.03,
                                             random_state=0)
-    else:
+    elif dataset in DATASETS:
         x, y = getattr(datasets, f"load_{dataset}")(return_X_y=True)
+    else:
+        raise ValueError(f"no dataset {dataset!r}; datasets: {', '.join(DATASETS)}")
     x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=1 / 3, random_state=0,
                                                       stratify=y)
     scaler = StandardScaler().fit(x_train)

@@ -1,0 +1,135 @@
+"""search_quality.py --table: learning-curve tables from elsewhere, with their space read from
+the file's kind or inferred from its columns, run against the peers like the built-in ones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jupyter_hpo import Categorical, Int, Real
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "search_quality.py"
+
+
+@pytest.fixture
+def external(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import external_tables
+    import search_quality
+
+    return external_tables, search_quality
+
+
+def write_table(path: Path, rows: int = 400, seed: int = 0) -> Path:
+    """A table of another tool's making: a log-uniform learning rate, a uniform momentum, a
+    depth of consecutive integers, batch sizes, an optimiser's name; a loss that falls with
+    the epochs towards a configuration's final value, and an accuracy that rises."""
+    rng = np.random.default_rng(seed)
+    lr = 10 ** rng.uniform(-4, -1, rows)
+    momentum = rng.uniform(0.5, 0.99, rows)
+    depth = rng.integers(1, 6, rows)
+    batch = rng.choice([16, 64, 256], rows)
+    optimiser = rng.choice(["adam", "sgd"], rows)
+    final = (0.1 + 0.05 * (np.log10(lr) + 2.5) ** 2 + 0.02 * (depth - 3) ** 2
+             + 0.1 * (momentum - 0.9) ** 2 + 0.03 * (optimiser == "sgd"))
+    epochs = np.arange(1, 21)
+    loss = final[:, None] + np.exp(-epochs[None, :] * lr[:, None] * 100)
+    seconds = np.repeat((0.5 + depth * 0.1)[:, None], len(epochs), axis=1)
+    np.savez(path, lr=lr, momentum=momentum, depth=depth, batch_size=batch, optimiser=optimiser,
+             val_loss=loss, val_acc=1.0 - loss / 2, seconds=seconds)
+    return path
+
+
+def test_a_space_is_inferred_from_the_columns_of_another_tools_table(external, tmp_path):
+    external_tables, search_quality = external
+    path = write_table(tmp_path / "curves.npz")
+    found = external_tables.table_benchmarks(str(path), search_quality.TABLE_SPACES)
+    assert set(found) == {"curves-val_loss", "curves-val_acc"}
+    _, metric, mode, space = found["curves-val_loss"]
+    assert (metric, mode) == ("val_loss", "min")
+    lr, momentum, depth = space["lr"], space["momentum"], space["depth"]
+    assert isinstance(lr, Real) and lr.log and 1e-4 <= lr.lo < 2e-4 and 0.09 < lr.hi <= 0.1
+    assert isinstance(momentum, Real) and not momentum.log
+    assert isinstance(depth, Int) and (depth.lo, depth.hi) == (1, 5)
+    assert isinstance(space["batch_size"], Categorical)
+    assert space["batch_size"].choices == (16, 64, 256)
+    assert space["optimiser"].choices == ("adam", "sgd")
+    # the simulation replays the rows: a row's own configuration gives its own curve
+    bench = search_quality.TableBenchmark.load(path, space, metric="val_acc", mode="max")
+    with np.load(path) as data:
+        row = {name: data[name][7].item() for name in space}
+        assert bench.evaluate(row, 20)[0] == pytest.approx(float(data["val_acc"][7, -1]))
+
+
+def test_a_make_tables_file_of_a_known_kind_gets_that_kinds_space(external, tmp_path):
+    external_tables, search_quality = external
+    source = ROOT / "benchmarks" / "tables" / "gbm_wine.npz"
+    found = external_tables.table_benchmarks(f"{source}:error", search_quality.TABLE_SPACES)
+    assert list(found) == ["gbm_wine-error"]
+    assert found["gbm_wine-error"][3] == search_quality.gbm_space()
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("{dir}/none.npz", "no file"),
+    ("{table}:accuracy", "has no metric 'accuracy'"),
+    ("{table}:val_loss:down", "the mode is 'down', but must be min or max"),
+    ("{junk}", "is not a readable .npz table"),
+    ("{noseconds}", "has no (rows, epochs) array 'seconds'"),
+])
+def test_a_bad_table_spec_says_what_is_wrong(external, tmp_path, spec, message):
+    external_tables, search_quality = external
+    table = write_table(tmp_path / "t.npz", rows=20)
+    (tmp_path / "junk.npz").write_text("not a table")
+    np.savez(tmp_path / "noseconds.npz", lr=np.ones(3), loss=np.ones((3, 2)))
+    spec = spec.format(dir=tmp_path, table=table, junk=tmp_path / "junk.npz",
+                       noseconds=tmp_path / "noseconds.npz")
+    with pytest.raises(ValueError, match="--table .*" + __import__("re").escape(message)):
+        external_tables.table_benchmarks(spec, search_quality.TABLE_SPACES)
+
+
+def test_search_quality_runs_every_method_on_a_table_given_by_file(tmp_path):
+    path = write_table(tmp_path / "curves.npz")
+    markdown = tmp_path / "sq.md"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--jobs", "1",
+                           "--table", f"{path}:val_acc:max", "--markdown", str(markdown)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    saved = markdown.read_text()
+    assert "### curves-val_acc: normalised regret" in saved
+    assert "branin-mf" not in saved  # only the tables given run
+    assert f"optimum {np.load(path)['val_acc'][:, -1].max():.4g} val_acc" in saved
+    rows = [line for line in saved.splitlines() if line.startswith("| random (FIFO) |")]
+    regrets = [float(cell) for cell in rows[0].strip("| ").split("|")[1:]]
+    assert all(0.0 <= r <= 1.0 for r in regrets) and regrets[-1] < 1.0  # maximised, not min
+
+
+def test_search_quality_refuses_a_bad_table_or_an_unknown_benchmark(tmp_path):
+    for args, message in ((["--table", str(tmp_path / "none.npz")], "no file"),
+                          (["--benchmarks", "no-such"], "unknown benchmarks ['no-such']")):
+        done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120, check=False)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_make_tables_makes_a_table_of_another_dataset_that_the_benchmark_runs(external,
+                                                                              tmp_path, capsys):
+    import make_tables
+
+    assert make_tables.main(["--tables", "gbm_iris", "--minutes", "0.1", "--workers", "1",
+                             "--out", str(tmp_path)]) == 0
+    path = tmp_path / "gbm_iris.npz"
+    assert "error: Spearman epoch 1 / 3 / 9 vs 30" in capsys.readouterr().out
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--jobs", "1",
+                           "--table", f"{path}:logloss"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "### gbm_iris-logloss: normalised regret" in done.stdout
+    with pytest.raises(SystemExit) as exit_info:
+        make_tables.main(["--tables", "gbm_moons"])
+    assert exit_info.value.code == 2
+    assert "'gbm_moons' is not <kind>_<dataset>" in capsys.readouterr().err
