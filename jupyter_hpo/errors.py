@@ -111,6 +111,19 @@ def _columns(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
+_PLAIN_WORD = re.compile(r"[\w.+\-/:@=,%]+")
+
+
+def command_word(text: str) -> str:
+    """``text`` as one word of a ``%hpo`` / ``%%hpo`` line: as it is, or in quotes when it
+    holds spaces, quotes or the like (the line is split into words keeping quotes, which the
+    magic then removes), so that a command a message suggests runs as written."""
+    if _PLAIN_WORD.fullmatch(text):
+        return text
+    quote = "'" if '"' in text and "'" not in text else '"'
+    return quote + text + quote
+
+
 class StorageError(HPOError):
     """A storage cannot be used: not ours, damaged, too new, read-only, or gone. Every error
     that a storage raises is one (``sqlite3`` errors never escape), and its message names the

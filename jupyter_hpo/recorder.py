@@ -32,7 +32,13 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import StorageError, StorageGoneError, StudyNotFoundError, StudyStateError
+from .errors import (
+    StorageError,
+    StorageGoneError,
+    StudyNotFoundError,
+    StudyStateError,
+    command_word,
+)
 from .records import StudyState
 from .storage import BaseStorage, StudyUpdate
 
@@ -202,8 +208,8 @@ class StudyRecorder:
         """The storage can no longer take this study: stop writing, say so once."""
         self.error, self._halted = exc, True
         name = self._study.name
-        keep = (f"new results are kept in memory only; export them with %hpo export {name} "
-                f"file.csv")
+        keep = (f"new results are kept in memory only; export them with %hpo export "
+                f"{command_word(name)} file.csv")
         if isinstance(exc, StorageGoneError):
             message = (f"the storage file {exc.location or self.storage.location} was "
                        f"{exc.how} while the study ran: {keep}")

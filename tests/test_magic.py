@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
@@ -346,6 +348,27 @@ def test_quoted_option_values_lose_their_quotes(ip, tmp_path, capsys):
     capsys.readouterr()
     ip.run_line_magic("hpo", f"best 'my study' --storage \"{storage}\"")
     assert capsys.readouterr().out.startswith("my study: best acc=")
+
+
+@pytest.mark.parametrize("name", ["my study", "it's", 'the "big" one'])
+def test_commands_that_messages_suggest_run_as_written_for_names_with_spaces(ip, tmp_path,
+                                                                             capsys, name):
+    """A message's ``--name NAME --resume`` and ``%hpo delete NAME`` quote a name that needs
+    it (they gave ``%hpo delete my study``, which is two words)."""
+    storage = tmp_path / "runs.db"
+    cell = "x = Real(0, 1)\nreport(acc=x)\n"
+    line = f"--quiet --seed 0 --storage {storage} --trials"
+    quoted = "'" + name + "'" if '"' in name else f'"{name}"'
+    run(ip, f"{line} 2 --name {quoted}", cell)
+    with pytest.raises(UsageError) as info:
+        run(ip, f"{line} 2 --name {quoted}", cell)
+    message = str(info.value)
+    resume = re.search(r"continue it with (--name .*? --resume)", message).group(1)
+    delete = re.search(r"remove it with %hpo (delete .*)$", message).group(1)
+    assert run(ip, f"{line} 3 {resume}", cell).name == name
+    capsys.readouterr()
+    ip.run_line_magic("hpo", f"{delete} --storage {storage}")
+    assert capsys.readouterr().out.startswith(f"jupyter_hpo: deleted study {name!r} and its 3 ")
 
 
 def test_a_misspelt_line_magic_option_names_the_nearest_one(ip):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..errors import StudyNotFoundError
+from ..errors import StudyNotFoundError, command_word
 from ._export import EXPORT_FORMATS, export, print_checkpoints
 from ._running import Run
 from ._text import DASHES
@@ -211,7 +211,7 @@ class LineCommands:
         run = self.runs.get(name)
         if run is not None and not run.study.done:
             raise UsageError(f"study {name!r} is running in this kernel: stop it first with "
-                             f"`%hpo stop {name}`")
+                             f"`%hpo stop {command_word(name)}`")
         store = run.study.storage if run is not None and run.study.storage is not None \
             and storage is None else self._storage(storage)
         try:
@@ -273,9 +273,10 @@ def _ended(study: Study) -> str:
     best = study.best_trial
     found = "" if best is None else \
         f": best {study.metric}={study.best_value:.6g} (trial {best.trial_id})"
-    return (f"{study.name} has already ended ({study.state}){found}; `%hpo apply "
-            f"{study.name}` puts the best trial's variables into the notebook again, `%hpo show "
-            f"{study.name}` draws its dashboard")
+    word = command_word(study.name)
+    return (f"{study.name} has already ended ({study.state}){found}; `%hpo apply {word}` puts "
+            f"the best trial's variables into the notebook again, `%hpo show {word}` draws its "
+            f"dashboard")
 
 
 def _too_many(command: str, rest: list[str]) -> str:

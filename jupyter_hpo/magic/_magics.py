@@ -12,7 +12,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ..errors import HPOError
+from ..errors import HPOError, command_word
 from ..options import DEFAULT_TRIALS
 from ..records import Direction, StudyState
 from ._commands import LineCommands
@@ -146,7 +146,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         if args.name is not None and args.name in self.runs \
                 and not self.runs[args.name].study.done:
             raise UsageError(f"a study named {args.name!r} is still running: stop it with "
-                             f"`%hpo stop {args.name}` or pick another --name")
+                             f"`%hpo stop {command_word(args.name)}` or pick another "
+                             f"--name")
         from ..widgets.kernel_poll import keeping_kernel_busy
 
         with keeping_kernel_busy():  # from showing the dashboard to the final drawing
@@ -194,8 +195,9 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         if args.background:
             if run.dashboard is not None:
                 run.dashboard.start_background_refresh()
-            print(f"jupyter_hpo: {study.name} runs in the background; `%hpo wait "
-                  f"{study.name}` joins it, `%hpo stop {study.name}` stops it")
+            word = command_word(study.name)
+            print(f"jupyter_hpo: {study.name} runs in the background; `%hpo wait {word}` "
+                  f"joins it, `%hpo stop {word}` stops it")
             return
         try:
             self._join(run)

@@ -7,7 +7,13 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 
-from ..errors import DuplicateStudyError, StorageError, StudyNotFoundError, StudyStateError
+from ..errors import (
+    DuplicateStudyError,
+    StorageError,
+    StudyNotFoundError,
+    StudyStateError,
+    command_word,
+)
 from ..records import StudyState
 
 LEASE_TIMEOUT = 60.0
@@ -78,8 +84,9 @@ def check_name(name: str | None) -> None:
 # ------------------------------------------------------------------------- messages
 def name_taken(location: str, name: str) -> DuplicateStudyError:
     return DuplicateStudyError(
-        f"a study named {name!r} already exists in {location}: continue it with --name {name} "
-        f"--resume, pick another --name, or remove it with %hpo delete {name}")
+        f"a study named {name!r} already exists in {location}: continue it with --name "
+        f"{command_word(name)} --resume, pick another --name, or remove it with %hpo delete "
+        f"{command_word(name)}")
 
 
 def not_found(location: str, name: str, names: list[str]) -> StudyNotFoundError:
@@ -92,18 +99,19 @@ def held_elsewhere(name: str, owner: str, heartbeat: float | None, now: float,
     seen = f", last seen {now - heartbeat:.0f} s ago" if heartbeat is not None else ""
     return StudyStateError(
         f"cannot {doing} study {name!r}: it is being run by another kernel ({owner}{seen}); "
-        f"wait for it to finish or stop it (%hpo stop {name}); `%hpo show {name}` shows its "
+        f"wait for it to finish or stop it (%hpo stop {command_word(name)}); `%hpo show "
+        f"{command_word(name)}` shows its "
         f"progress from here")
 
 
 def running_here(name: str) -> StudyStateError:
     return StudyStateError(f"study {name!r} is running in this process: stop it first with "
-                           f"`%hpo stop {name}`")
+                           f"`%hpo stop {command_word(name)}`")
 
 
 def not_running(name: str, state: StudyState) -> StudyStateError:
     why = {StudyState.INTERRUPTED: "interrupted: its kernel stopped; resume it with "
-                                   f"--name {name} --resume",
+                                   f"--name {command_word(name)} --resume",
            StudyState.CREATED: "created but not started"}.get(state, state.value)
     return StudyStateError(f"cannot stop study {name!r}: it is not running (it is {why}), so "
                            f"there is nothing to stop")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import HPOError, SpaceError
+from ..errors import HPOError, SpaceError, command_word
 from ..options import StudyOptions
 from ..records import (
     SettingsReader,
@@ -174,7 +174,8 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
     def _live(self) -> Controller:
         if self.controller is None:
             raise HPOError(f"study {self.name!r} was loaded from storage and is read-only: "
-                           f"continue it with resume=True (%%hpo --name {self.name} --resume)")
+                           f"continue it with resume=True (%%hpo --name "
+                           f"{command_word(self.name)} --resume)")
         return self.controller
 
     def subscribe(self, callback: Callable[[StudyEvent], None]) -> Callable[[], None]:
