@@ -59,9 +59,11 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
             raise HPOError(str(exc)) from None
     kept = study.namespace_of(trial.trial_id)
     config, missing = dict(trial.config), []
+    listed = ", ".join(f"{k}={_short(v)}" for k, v in config.items())
     if kept is None:
         config, missing = _objects_of(config, namespace)
-        namespace.update(config)
+        listed, unset = _set_variables(config, study.settings.get("variables", {}), namespace)
+        missing[:0] = unset
         what = "its hyperparameters"
         if study.controller is not None and trial.trial_id in study.controller.restored:
             what += " (it ran before the study was resumed: its other variables are gone)"
@@ -80,11 +82,32 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
                 continue  # what each trial finds defined, unless the cell rebound the name
             if namespace.get(key, _MISSING) is not value:
                 namespace[key] = value
-        what = "its variables"
+        what = "its variables; its hyperparameters"
     value = trial.best(study.metric, study.direction)
     shown = "no value" if value is None else f"{study.metric}={value:.6g}"
-    listed = ", ".join(f"{k}={_short(v)}" for k, v in config.items())
     return f"applied trial {trial.trial_id} ({shown}), {what}: {listed}{''.join(missing)}"
+
+
+def _set_variables(config: dict[str, Any], variables: dict[str, str | None],
+                   namespace: dict[str, Any]) -> tuple[str, list[str]]:
+    """Set each hyperparameter's variable in ``namespace``: the cell's variable of the same
+    name, or the one ``variables`` (the study's ``settings["variables"]``) names; one the cell
+    uses inside an expression has none and is not set. Returns the list of what was set and a
+    sentence for what was not."""
+    shown, inside = [], []
+    for name, value in config.items():
+        variable = variables.get(name, name)
+        if variable is None:
+            inside.append(f"{name}={_short(value)}")
+            continue
+        namespace[variable] = value
+        shown.append(f"{variable}={_short(value)}"
+                     + (f" ({name})" if variable != name else ""))
+    if not inside:
+        return ", ".join(shown), []
+    how = ("these values inside expressions, not as variables of their own" if len(inside) > 1
+           else "this value inside an expression, not as a variable of its own")
+    return ", ".join(shown), [f"; {', '.join(inside)} not set: the cell uses {how}"]
 
 
 def _objects_of(config: dict[str, Any], namespace: dict[str, Any]

@@ -146,6 +146,36 @@ def test_apply_with_processes_and_stored_studies_sets_hyperparameters(ip, tmp_pa
     assert "applied trial 2" in loaded.apply(2, ns) and ns == dict(loaded.trials[2].config)
 
 
+RENAMED_CELL = """layers = []
+x = Real(0, 1)
+layers.append(Int(1, 4, name="depth"))
+cfg = {"lr": Real(1e-4, 1e-1, log=True)}
+kernel = Int(1, 3, name="kernel_size")
+m = 0.9  # hpo: Real(0.5, 0.99, name="momentum")
+report(score=x + layers[0] + cfg["lr"] + kernel + m)
+"""
+
+
+@pytest.mark.parametrize("executor", ["process", "thread"])
+def test_applied_hyperparameters_go_into_the_cells_variables(ip, tmp_path, executor):
+    """A hyperparameter named apart from its variable sets that variable, one used inside an
+    expression sets nothing (a worker's trial set ``depth``, ``lr`` and ``kernel_size``,
+    names the cell never assigns), in the live study and in the stored one."""
+    storage = str(tmp_path / "runs.db")
+    ip.run_cell_magic("hpo", f"--trials 5 --seed 1 --quiet --executor {executor} --name r "
+                             f"--storage {storage} --no-apply --keep-namespaces 0", RENAMED_CELL)
+    for study in (ip.user_ns["_hpo"], Study.load("r", storage)):
+        config, ns = study.trials[3].config, {}
+        message = study.apply(3, ns)
+        assert ns == {"x": config["x"], "kernel": config["kernel_size"],
+                      "m": config["momentum"]}
+        assert f"kernel={config['kernel_size']} (kernel_size)" in message
+        assert (f"; depth={config['depth']}, lr={config['lr']:.4g} not set: the cell uses these "
+                f"values inside expressions, not as variables of their own") in message
+    assert Study.load("r", storage).settings["variables"] == {
+        "depth": None, "lr": None, "kernel_size": "kernel", "momentum": "m"}
+
+
 OBJECT_CELL = """act = Categorical(Relu, square, abs, Color.RED, OrderedDict, lambda v: v)
 x = Real(0, 1)
 report(score=x + (1 if act is abs else 0))

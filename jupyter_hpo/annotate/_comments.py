@@ -117,4 +117,5 @@ class CommentAnnotations:
             if not inside:
                 raise self.error(f"the default {_short_repr(default)} of {name!r} is outside "
                                  f"{_short_repr(domain)}", value_node)
-        return _Found(name, "comment", domain, value_node, call, expr, default, has_default), stmt
+        return _Found(name, "comment", domain, value_node, call, expr, default, has_default,
+                      variable=targets[0].id), stmt

@@ -203,10 +203,9 @@ class _CellParser(CommentAnnotations):
             except HPOSyntaxError as exc:
                 self.fail(exc)
                 continue
-            found.append(_Found(name, form, domain, site.call, site.call))
+            variable = self._bound_variable(site.call, site.parent)
+            found.append(_Found(name, form, domain, site.call, site.call, variable=variable))
             slots.append((site.parent, site.field, site.index, name, site.call))
-            variable = _assigned_variable(site.parent) or (
-                name if form == "tuple assignment" else None)
             if variable is not None:
                 variables.append((variable, site.call))
 
@@ -307,6 +306,16 @@ class _CellParser(CommentAnnotations):
                                      f"identifier", kw.value)
                 return kw.value.value
         return None
+
+    def _bound_variable(self, call: ast.Call, parent: ast.AST | None) -> str | None:
+        """The variable the cell assigns ``call``'s value to (``x = ...``, ``(x := ...)``,
+        ``x, y = ..., ...``), None for a value inside an expression."""
+        if isinstance(parent, ast.NamedExpr) and parent.value is call:
+            return parent.target.id
+        names = self._unpacked.get(id(parent)) if isinstance(parent, ast.Tuple) else None
+        if names is not None:
+            return names[parent.elts.index(call)]
+        return _assigned_variable(parent)
 
     def _code_name(self, call: ast.Call, parent: ast.AST | None) -> tuple[str, str]:
         explicit = self._explicit_name(call)

@@ -56,6 +56,9 @@ class Annotation:
     # "tuple assignment"
     default: Any = None
     has_default: bool = False
+    #: the variable the cell assigns the value to (``kernel = Int(1, 2, name="k")``), None
+    #: for a value inside an expression (``layers.append(Int(...))``, a dict value)
+    variable: str | None = None
 
 
 @dataclass
@@ -203,6 +206,7 @@ class _Found:
     default: Any = None
     has_default: bool = False
     when: Condition | None = None  # active only when this holds (annotations under `if`)
+    variable: str | None = None  # the variable the value is assigned to (see Annotation)
 
     @property
     def position(self) -> tuple[int, int]:
@@ -213,4 +217,4 @@ class _Found:
         assert self.domain is not None  # parse_cell has a kernel namespace: always evaluated
         return Annotation(self.name, self.domain, node.lineno, node.col_offset,
                           node.end_lineno or node.lineno, node.end_col_offset or node.col_offset,
-                          self.form, self.default, self.has_default)
+                          self.form, self.default, self.has_default, self.variable)

@@ -98,6 +98,9 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         self.metric, self.resource = options.metric, options.resource
         self.objective = objective = _as_objective(objective, self.metric)
         self.settings = options.settings()
+        renamed = _renamed_variables(objective)
+        if renamed:  # so that applying a trial of the stored study sets the cell's variables
+            self.settings["variables"] = renamed
         self._subscribers: list[Callable[[StudyEvent], None]] = []
         self.problems: list[str] = []
         self._record: StudyRecord | None = None
@@ -321,6 +324,15 @@ def _repeats_note(space: Space, options: StudyOptions) -> list[str]:
     return [(f"the space has only {size} configuration{plural} and the study runs {runs}: the "
             f"{searcher} searcher will run some of them more than once (--searcher grid, "
             f"searcher='grid', runs each once)")]
+
+
+def _renamed_variables(objective: Any) -> dict[str, str | None]:
+    """For a cell's hyperparameters that are not a variable of the same name: the variable the
+    cell assigns each to (``kernel = Int(1, 2, name="k")``: ``{"k": "kernel"}``), or None for
+    a value inside an expression (a dict value, ``layers.append(Int(...))``)."""
+    template = getattr(objective, "template", None)
+    annotations = getattr(template, "annotations", ())
+    return {a.name: a.variable for a in annotations if a.variable != a.name}
 
 
 def _changed_method(name: str, stored: StudyRecord, settings: Mapping[str, Any]) -> list[str]:
