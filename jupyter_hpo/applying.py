@@ -75,6 +75,7 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
             what += " (its other variables stayed in its worker process)"
         if trial.checkpoint is not None:
             what += f"; its checkpoint: study.trials[{trial.trial_id}].restore()"
+        what += ":"
     else:
         injected = kept.get(INJECTED_KEY, {})
         for key, value in kept.items():
@@ -82,10 +83,10 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
                 continue  # what each trial finds defined, unless the cell rebound the name
             if namespace.get(key, _MISSING) is not value:
                 namespace[key] = value
-        what = "its variables; its hyperparameters"
+        what = "its variables, with"  # the hyperparameters' values follow
     value = trial.best(study.metric, study.direction)
     shown = "no value" if value is None else f"{study.metric}={value:.6g}"
-    return f"applied trial {trial.trial_id} ({shown}), {what}: {listed}{''.join(missing)}"
+    return f"applied trial {trial.trial_id} ({shown}), {what} {listed}{''.join(missing)}"
 
 
 def _set_variables(config: dict[str, Any], variables: dict[str, str | None],

@@ -18,7 +18,7 @@ from IPython.utils.capture import capture_output
 import jupyter_hpo as jh
 from jupyter_hpo import Categorical, Int, Real
 from jupyter_hpo.errors import HPOError
-from jupyter_hpo.storage import SCHEMA_VERSION, SQLiteStorage, StorageError
+from jupyter_hpo.storage import SCHEMA_VERSION, SQLiteStorage, StorageError, open_storage
 from jupyter_hpo.study import Study
 
 SPACE = {"x": Real(0.0, 1.0), "n": Int(1, 5), "act": Categorical("relu", "tanh")}
@@ -78,6 +78,24 @@ def test_reusing_a_name_says_how_to_resume(tmp_path):
                                        r"--warm-start dup \(tune\(warm_start='dup'\)\)"):
         jh.tune(curve, changed, metric="loss", trials=4, storage=path, name="dup", resume=True)
     assert len(Study.load("dup", path).trials) == 2  # nothing lost by the refusals
+
+
+def test_memory_storage_keeps_a_study_for_the_rest_of_the_process():
+    """Every ":memory:" names this process's store: a study kept there is found again by
+    name (it was a new, empty store each time: resume and load found nothing, and a reused
+    name was accepted)."""
+    name = f"mem-{time.time_ns()}"  # the store outlives this test
+    first = jh.tune(curve, SPACE, metric="loss", trials=3, seed=0, storage=":memory:", name=name)
+    loaded = Study.load(name, ":memory:")
+    assert loaded.best_value == first.best_value and len(loaded.trials) == 3
+    with pytest.raises(HPOError, match="already exists in :memory:"):
+        jh.tune(curve, SPACE, metric="loss", trials=3, storage=":memory:", name=name)
+    again = jh.tune(curve, SPACE, metric="loss", trials=5, seed=0, storage="sqlite://",
+                    name=name, resume=True)
+    assert len(again.trials) == 5 and again.best_value <= first.best_value
+    open_storage(":memory:").delete_study(name)
+    with pytest.raises(HPOError, match=f"no study named '{name}' in :memory:"):
+        Study.load(name, ":memory:")
 
 
 def test_resume_continues_to_the_budget_with_new_configurations(tmp_path):

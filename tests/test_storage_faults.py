@@ -548,9 +548,10 @@ def test_open_storage_turns_text_into_a_storage(tmp_path, monkeypatch):
     assert open_storage(None).location == str(tmp_path / "env.db")
     for nothing in ("none", "None", "", "  NONE "):
         assert open_storage(nothing) is None
-    memory = open_storage(":memory:")
-    assert isinstance(memory, InMemoryStorage) and open_storage(":memory:") is not memory
-    assert isinstance(open_storage("sqlite://"), InMemoryStorage)
+    memory = open_storage(":memory:")  # this process's store, whichever spelling names it
+    assert isinstance(memory, InMemoryStorage) and open_storage(":memory:") is memory
+    assert open_storage("sqlite://") is memory and open_storage(" sqlite:///:memory:") is memory
+    assert InMemoryStorage() is not memory
     assert open_storage("rel.db").location == str(tmp_path / "rel.db")
     assert open_storage("sqlite:///sub.db").location == str(tmp_path / "sub.db")
     assert open_storage(f"sqlite:///{tmp_path}/abs.db").location == str(tmp_path / "abs.db")

@@ -4,12 +4,14 @@ into a storage.
 
 - :class:`SQLiteStorage`: a SQLite file (WAL), shared by kernels and processes; leases, resume,
   stop requests from other processes, migrations of older files.
-- :class:`InMemoryStorage`: this process's memory (``tune()`` runs and tests).
+- :class:`InMemoryStorage`: this process's memory (``tune()`` runs and tests); ``":memory:"``
+  names one per process.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 from ..errors import (
     DuplicateStudyError,
@@ -44,6 +46,8 @@ __all__ = ["DEFAULT_FILE", "LEASE_TIMEOUT", "SCHEMA_VERSION", "BaseStorage",
            "space_from_description", "storage_path"]
 
 _MEMORY = (":memory:", "sqlite://", "sqlite:///:memory:")
+_process_memory: list[InMemoryStorage] = []  # the one store every ":memory:" names
+_process_memory_lock = threading.Lock()
 
 
 def keeps_nothing(location: str) -> bool:
@@ -59,7 +63,9 @@ def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
     - ``None``: the default file, ``$JUPYTER_HPO_STORAGE`` or ``jupyter_hpo.db`` in the
       working directory;
     - ``"none"`` or ``""`` (any case, spaces ignored): ``None``, keep nothing;
-    - ``":memory:"`` (or ``sqlite://``): a new :class:`InMemoryStorage`;
+    - ``":memory:"`` (or ``sqlite://``): this process's :class:`InMemoryStorage`, the same
+      one each time, so a study kept there can be listed, loaded and resumed until the
+      process ends (``InMemoryStorage()`` makes a store of its own);
     - a path, ``sqlite:///relative/path``, ``sqlite:////absolute/path`` or
       ``file:///absolute/path``: a :class:`SQLiteStorage`;
     - a ``BaseStorage``: itself.
@@ -80,5 +86,8 @@ def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
     if keeps_nothing(text):
         return None
     if text.strip() in _MEMORY:
-        return InMemoryStorage()
+        with _process_memory_lock:
+            if not _process_memory:
+                _process_memory.append(InMemoryStorage())
+            return _process_memory[0]
     return SQLiteStorage(text)
