@@ -98,6 +98,9 @@ def _check_int(name: str, value: Any, lo: int, allow_none: bool = True) -> int |
     return int(value)
 
 
+_OPTION_DICTS = ("scheduler_options", "searcher_options", "executor_options")
+
+
 @dataclass(frozen=True)
 class StudyOptions:
     """Everything a study is configured with (see the README's option table).
@@ -119,13 +122,13 @@ class StudyOptions:
     trials: int | None = None
     time_limit: float | str | None = None
     scheduler: str | Scheduler = "auto"
-    scheduler_options: Mapping[str, Any] = field(default_factory=dict)
+    scheduler_options: Mapping[str, Any] | None = field(default_factory=dict)
     searcher: str | Searcher = "auto"
-    searcher_options: Mapping[str, Any] = field(default_factory=dict)
+    searcher_options: Mapping[str, Any] | None = field(default_factory=dict)
     seed: int | None = None
     workers: int | None = None
     executor: str | Executor = "thread"
-    executor_options: Mapping[str, Any] = field(default_factory=dict)
+    executor_options: Mapping[str, Any] | None = field(default_factory=dict)
     gpus_per_trial: float | None = None
     cpus_per_trial: float | None = None
     resource: str = "epoch"
@@ -148,6 +151,9 @@ class StudyOptions:
 
     def validated(self) -> StudyOptions:
         """A checked copy: a ValueError naming the value and the rule for anything wrong."""
+        unset = {key: {} for key in _OPTION_DICTS if getattr(self, key) is None}
+        if unset:  # None, the usual "no options" of a keyword argument: no options
+            return replace(self, **unset).validated()
         if not isinstance(self.metric, str) or not self.metric.strip():
             raise ValueError(f"metric is {self.metric!r}, but must be the name of a reported "
                              f"value, e.g. 'val_acc'")
@@ -179,7 +185,7 @@ class StudyOptions:
         if self.resume and not self.name:
             raise ValueError("resume=True needs the name of the study to continue (`%hpo list` "
                              "shows the stored ones)")
-        for what in ("scheduler_options", "searcher_options", "executor_options"):
+        for what in _OPTION_DICTS:
             if not isinstance(getattr(self, what), Mapping):
                 raise ValueError(f"{what} is {getattr(self, what)!r}, but must be a dict")  # noqa: TRY004
         self._check_components()

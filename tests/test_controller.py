@@ -425,12 +425,23 @@ def test_bad_options_name_the_value_and_the_rule():
         ({"executor": "thread", "executor_options": {"trial_timeout": 5}},
          "trial_timeout only applies to the process executor"),
         ({"name": ""}, "name is ''"),
+        ({"scheduler_options": 3}, "scheduler_options is 3, but must be a dict"),
     ]
     for options, message in cases:
         with pytest.raises(ValueError, match=None) as info:
             Study(FunctionObjective(lambda c: 1.0, "loss"), SPACE,
                   StudyOptions(metric="loss", **{"mode": "min", **options}))
         assert message in str(info.value), (options, str(info.value))
+
+
+def test_none_for_an_options_dict_means_no_options():
+    """``scheduler_options=None`` is the usual "no options" of a keyword argument (it was
+    refused: "scheduler_options is None, but must be a dict")."""
+    options = StudyOptions(metric="loss", mode="min", scheduler="hyperband",
+                           scheduler_options=None, searcher_options=None,
+                           executor_options=None).validated()
+    assert (options.scheduler_options, options.searcher_options,
+            options.executor_options) == ({}, {}, {})
 
 
 def test_components_that_are_neither_names_nor_objects_are_refused_clearly(tmp_path):
