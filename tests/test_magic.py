@@ -8,7 +8,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from jupyter_hpo import Study, TrialStatus
+from jupyter_hpo import Real, Study, TrialStatus
 from jupyter_hpo.magic import parse_duration
 
 TOY = """
@@ -369,6 +369,21 @@ def test_commands_that_messages_suggest_run_as_written_for_names_with_spaces(ip,
     capsys.readouterr()
     ip.run_line_magic("hpo", f"{delete} --storage {storage}")
     assert capsys.readouterr().out.startswith(f"jupyter_hpo: deleted study {name!r} and its 3 ")
+
+
+def test_stopping_a_trial_of_a_study_not_in_this_kernel_says_why(ip, tmp_path):
+    """``%hpo stop NAME --trial N``: a name no storage holds is not found (it said that --trial
+    works for this kernel's studies only, as for a study another kernel runs)."""
+    import jupyter_hpo as jh
+
+    storage = tmp_path / "runs.db"
+    jh.tune(lambda c: {"loss": c["x"]}, {"x": Real(0, 1)}, metric="loss", trials=2,
+            storage=storage, name="elsewhere")
+    with pytest.raises(UsageError, match=r"^no study named 'nosuch' in .*runs\.db"):
+        ip.run_line_magic("hpo", f"stop nosuch --trial 3 --storage {storage}")
+    with pytest.raises(UsageError, match=r"--trial works for studies of this kernel only; "
+                                         r"'elsewhere' is not one"):
+        ip.run_line_magic("hpo", f"stop elsewhere --trial 1 --storage {storage}")
 
 
 def test_a_misspelt_line_magic_option_names_the_nearest_one(ip):

@@ -125,10 +125,13 @@ class LineCommands:
         if name is None:
             raise UsageError("no study has run in this kernel: %hpo stop NAME stops a stored "
                              "study that another kernel runs")
+        store = self._storage(storage)
         if trial is not None:
+            if store.find_study(name) is None:
+                raise UsageError(self._not_found(f"no study named {name!r} in {store.location}",
+                                                 name, store))
             raise UsageError(f"--trial works for studies of this kernel only; {name!r} is not "
                              f"one (stop the whole study, or stop the trial in its kernel)")
-        store = self._storage(storage)
         store.request_stop(name, by=f"%hpo stop in the kernel with process id {os.getpid()}")
         print(f"jupyter_hpo: asked {name} to stop through {store.location}; its kernel stops it "
               f"within a second")
