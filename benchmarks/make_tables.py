@@ -42,7 +42,9 @@ from table_kinds import DATASETS, EPOCHS, load_data, train_forest, train_gbm, tr
 TABLE_DIR = Path(__file__).resolve().parent / "tables"
 DEFAULT_MINUTES = {"mlp_digits": 11.0, "mlp_breast_cancer": 3.0, "gbm_hastie": 12.0,
                    "forest_digits": 10.0, "net_synth": 10.0, "gbm_breast_cancer": 10.0,
-                   "gbm_wine": 4.0, "net_digits": 4.0, "forest_breast_cancer": 4.0}
+                   "gbm_wine": 4.0, "net_digits": 4.0, "forest_breast_cancer": 4.0,
+                   "net_breast_cancer": 3.0, "forest_wine": 3.0, "gbm_synth": 4.0,
+                   "mlp_wine": 3.0}
 OTHER_MINUTES = 4.0  # a table of another kind and dataset than those above
 CHECK_EPOCHS = (1, 3, 9)
 Trainer = Callable[[dict[str, Any], tuple[np.ndarray, ...], int],
