@@ -27,20 +27,25 @@ if TYPE_CHECKING:
     from .space import Space
     from .storage import BaseStorage
 
-__all__ = ["warm_start", "warm_start_from"]
+__all__ = ["check_source", "source_record", "warm_start"]
 
 _FINISHED = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
 
 
-def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: str,
-               direction: Direction, resource: str) -> str:
-    """Tell ``searcher`` the results of ``source``; return what was used and skipped."""
+def check_source(source: StudyRecord, metric: str, direction: Direction) -> None:
+    """Refuse a source study that optimised another metric or in the other direction."""
     if source.metric != metric:
         raise HPOError(f"cannot warm-start from {source.name!r}: it optimised "
                        f"{source.metric!r}, but this study optimises {metric!r}")
     if source.direction is not direction:
         raise HPOError(f"cannot warm-start from {source.name!r}: it was to {source.mode}imise "
                        f"{metric!r}, but this study is to {direction.value}imise it")
+
+
+def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: str,
+               direction: Direction, resource: str) -> str:
+    """Tell ``searcher`` the results of ``source``; return what was used and skipped."""
+    check_source(source, metric, direction)
     skipped: Counter[str] = Counter()
     examples: list[str] = []
     dropped: set[str] = set()
@@ -77,18 +82,25 @@ def warm_start(searcher: Searcher, source: StudyRecord, space: Space, metric: st
                     dropped)
 
 
-def warm_start_from(source: Any, storage: BaseStorage | None, searcher: Searcher, space: Space,
-                    metric: str, direction: Direction, resource: str) -> str:
-    """``warm_start`` from ``source``: a study's name in ``storage``, a ``Study`` or a
-    ``StudyRecord``."""
+def source_record(source: Any, storage: BaseStorage | None, space: Space, metric: str,
+                  direction: Direction) -> StudyRecord:
+    """The study to warm-start from, checked: ``source`` is a study's name in ``storage``, a
+    ``Study`` or a ``StudyRecord``. A study reads it before it stores itself, so that a
+    refusal leaves nothing behind."""
     if isinstance(source, str):
         if storage is None:
             raise HPOError(f"warm_start={source!r} names a stored study, but this study has no "
                            f"storage to read it from: pass storage=... (or the Study)")
         record = storage.load_study(source, space=space)  # its objects as this space's
+    elif hasattr(source, "snapshot"):
+        record = source.snapshot()
+    elif isinstance(source, StudyRecord):
+        record = source
     else:
-        record = source.snapshot() if hasattr(source, "snapshot") else source
-    return warm_start(searcher, record, space, metric, direction, resource)
+        raise HPOError(f"warm_start is {source!r} ({type(source).__name__}), but must be the "
+                       f"name of a stored study, a Study or a StudyRecord")
+    check_source(record, metric, direction)
+    return record
 
 
 def _fit(config: dict[str, Any], space: Space, dropped: set[str]

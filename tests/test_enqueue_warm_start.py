@@ -235,6 +235,48 @@ def test_warm_start_needs_the_same_metric_and_mode(tmp_path):
         tune(score, SPACE, metric="score", mode="max", storage=storage, warm_start="nope")
 
 
+def test_a_refused_warm_start_leaves_nothing_stored(tmp_path):
+    """A warm start refused (another mode, a name not stored, not a study) is refused before
+    the new study is stored: the corrected call runs under the same name (the half-made study
+    stayed behind, "already exists"), and a resumed study keeps its settings."""
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    old_study(storage, trials=2)
+    for source, mode in (("old", "min"), ("nope", "max"), (5, "max")):
+        with pytest.raises(Exception, match="cannot warm-start|no study named 'nope'|"
+                                            "warm_start is 5 \\(int\\)"):
+            tune(score, SPACE, metric="score", mode=mode, trials=2, storage=storage,
+                 name="new", warm_start=source)
+        assert [s.name for s in storage.list_studies()] == ["old"]
+    tune(score, SPACE, metric="score", mode="max", trials=2, storage=storage, name="new",
+         warm_start="old")
+    with pytest.raises(Exception, match="no study named 'nope'"):
+        tune(score, SPACE, metric="score", mode="max", trials=4, storage=storage, name="new",
+             resume=True, warm_start="nope")
+    stored = Study.load("new", storage)
+    assert stored.settings["warm_start"] == "old" and stored.settings["trials"] == 2
+    again = tune(score, SPACE, metric="score", mode="max", trials=4, storage=storage,
+                 name="new", resume=True)  # warm-starts from "old" again, as it was stored
+    assert len(again.trials) == 4 and "warm start from 'old'" in " ".join(again.notes)
+
+
+def test_an_interrupt_after_the_study_was_stored_removes_it(tmp_path, monkeypatch):
+    """Ctrl-C while the study is set up after it was stored (here: while its warm start is
+    told to the searcher) removes a new study, so the same cell runs again."""
+    import jupyter_hpo.warmstart
+
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    old_study(storage, trials=2)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jupyter_hpo.warmstart, "warm_start", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tune(score, SPACE, metric="score", mode="max", trials=2, storage=storage, name="new",
+             warm_start="old")
+    assert [s.name for s in storage.list_studies()] == ["old"]
+
+
 def test_warm_start_from_a_study_object_and_multi_fidelity(tmp_path):
     def train(config, report):
         for epoch in range(1, 10):

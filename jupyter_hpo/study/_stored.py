@@ -83,6 +83,22 @@ class StoredStudyMixin:
             self._abandon_stored(storage, record.study_id, "interrupted before it started")
             raise
 
+    def _undo_attach(self, stored: StudyRecord | None) -> None:
+        """Setting the study up failed after it was stored: a new study, which holds nothing,
+        is removed, a resumed one gets its settings back and its lease given up, so that the
+        corrected cell runs as if this one had not."""
+        storage, study_id = self.storage, self.study_id
+        if storage is None or study_id is None or self._recorder is None:
+            return
+        try:
+            if stored is not None:
+                storage.update_settings(study_id, stored.settings)
+            storage.release_study(study_id)
+            if stored is None:
+                storage.delete_study(self.name)
+        except HPOError:
+            log.exception("jupyter_hpo: could not undo storing the study %s", self.name)
+
     def _abandon_stored(self, storage: BaseStorage, study_id: int, why: str) -> None:
         """The study ends before it started (an interrupt while the cell set it up, say): a new
         study, which holds nothing, is removed from storage so the same cell can run again; a

@@ -71,7 +71,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         from ..controller import Controller
         from ..controller.queue import points_to_queue
         from ..space import Space
-        from ..warmstart import warm_start_from
+        from ..warmstart import source_record, warm_start
 
         if options is None:
             options = StudyOptions(**kwargs)
@@ -127,6 +127,10 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             self.notes += _repeats_note(self.space, options)
             points, note = points_to_queue(self.space, options.points_to_evaluate, stored)
             self.notes += [note] if note else []
+            source = options.warm_start if options.warm_start is not None or stored is None \
+                else stored.settings.get("warm_start")  # a resume warm-starts again
+            warm = None if source is None else source_record(
+                source, self.storage, self.space, self.metric, self.direction)
             if self.storage is not None:
                 self._attach_storage(stored)
             if stored is not None:
@@ -135,15 +139,13 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             self.controller.checkpoint_dir = self.checkpoint_dir
             for config in [*(stored.queue if stored is not None else ()), *points]:
                 self.controller.queue.add(config)
-            source = options.warm_start if options.warm_start is not None or stored is None \
-                else stored.settings.get("warm_start")  # a resume warm-starts again
-            if source is not None:
-                self.notes.append(warm_start_from(source, self.storage,
-                                                  self.controller.scheduler.searcher,
-                                                  self.space, self.metric, self.direction,
-                                                  self.resource))
+            if warm is not None:
+                self.notes.append(warm_start(self.controller.scheduler.searcher, warm,
+                                             self.space, self.metric, self.direction,
+                                             self.resource))
         except BaseException:
             executor.shutdown()  # e.g. an interrupt while the study was being stored
+            self._undo_attach(stored)
             raise
 
     @classmethod
