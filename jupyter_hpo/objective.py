@@ -80,7 +80,7 @@ class CellObjective:
         except TrialStopped as stop:
             stop.namespace = ns  # a stopped trial may still be the best: keep its state
             raise
-        return TrialOutput(self._final_result(ns), ns)
+        return TrialOutput(self._final_result(ns, trial), ns)
 
     def for_process(self) -> CellObjective:
         """A copy that carries only the notebook variables the cell reads, each checked to
@@ -95,9 +95,15 @@ class CellObjective:
             shipped[name] = value
         return CellObjective(self.template, shipped, self.metric)
 
-    def _final_result(self, ns: dict[str, Any]) -> dict[str, Any] | None:
-        """A cell without ``report`` gives its last expression or the ``--metric`` variable."""
+    def _final_result(self, ns: dict[str, Any], trial: Trial) -> dict[str, Any] | None:
+        """A cell without ``report`` gives its last expression or the ``--metric`` variable;
+        a cell with it must have called it in this trial (else the trial has no value)."""
         if self.template.calls_report:
+            if not trial.reports:
+                raise HPOError(f"this trial ended without calling report(), so it has no "
+                               f"value of {self.metric!r}: the cell calls report() only on "
+                               f"some paths (inside an if, or a loop that ran no iteration?); "
+                               f"make every trial report {self.metric}")
             return None
         value = plain_value(ns.get(RESULT_NAME)) if self.template.has_result_expr else None
         if isinstance(value, dict):

@@ -692,6 +692,23 @@ def test_process_executor_names_an_unpicklable_variable(ip):
     assert ip.user_ns.get("_hpo") is before
 
 
+def test_a_trial_of_a_reporting_cell_that_never_reported_fails(ip):
+    """A cell that calls report() only on some paths: a trial that ends without a report has
+    no value, and fails saying so (it was "completed", and a study in which no trial reported
+    "finished" with nothing applied)."""
+    cell = "x = Real(0, 1)\nif x > 0.5:\n    report(loss=x)\n"
+    ip.run_cell_magic("hpo", "--quiet --trials 8 --seed 1 --mode min --storage none", cell)
+    study = ip.user_ns["_hpo"]
+    silent = [t for t in study.trials if not t.reports]
+    assert silent and all(t.status is TrialStatus.FAILED for t in silent)
+    assert "this trial ended without calling report(), so it has no value of 'loss'" \
+        in silent[0].error
+    assert all(t.status is TrialStatus.COMPLETED for t in study.trials if t.reports)
+    with pytest.raises(UsageError, match="the first 3 trials all failed with the same error"):
+        ip.run_cell_magic("hpo", "--quiet --trials 5 --mode min --storage none",
+                          cell.replace("0.5", "2"))
+
+
 def test_a_study_whose_trials_all_failed_stops_run_all_naming_the_errors(ip, capsys):
     # a different error each time: the same one in every first trial stops the study earlier
     with pytest.raises(UsageError) as caught:
