@@ -500,6 +500,49 @@ def test_empty_comment_annotation():
     assert err.cell_lineno == 1
 
 
+#: comments that are an annotation but for a misspelt marker (word, separator, or both)
+MISSPELT_MARKERS = [
+    ("# hpo Real(0, 1)", "# hpo"), ("# hpo : Real(0,1)", "# hpo :"),
+    ("# hpo= Real(0, 1)", "# hpo="), ("# hop: Real(0, 1)", "# hop:"),
+    ("# hpo - Real(0, 1)", "# hpo -"), ("#hp0: Int(1, 3)", "#hp0:"),
+    ("# phpo: Real(0, 1)", "# phpo:"), ("# Hpo Categorical('a', 'b')", "# Hpo"),
+    ("# hp: Bool()", "# hp:"), ("# hpo.Real(0, 1)", "# hpo."),
+]
+
+
+@pytest.mark.parametrize("comment, marker", MISSPELT_MARKERS)
+def test_a_misspelt_hpo_marker_is_refused_at_the_comment(comment, marker):
+    """Such a comment was ignored without a word: the study searched y only and x kept 0.5."""
+    source = f"x = 0.5  {comment}\ny = Real(0, 1)\n"
+    err = parse_error(source)
+    expr = comment[len(marker):].strip()
+    assert err.reason == ("this comment looks like a hyperparameter annotation but is not one: "
+                          f"write `# hpo: {expr}`")
+    check_location(err, source, 1, marker)
+
+
+def test_a_cell_whose_only_annotation_is_misspelt_is_told_where_it_is():
+    source = "a = 1\nlr = 1e-3  # hop: Real(1e-4, 1e-1, log=True)\nreport(loss=lr)\n"
+    err = parse_error(source)
+    assert "write `# hpo: Real(1e-4, 1e-1, log=True)`" in err.reason
+    check_location(err, source, 2, "# hop:")
+
+
+@pytest.mark.parametrize("comment", [
+    "# hpo settings below", "# hyperparameters: lr and units", "# see hpo docs: Real numbers",
+    "# https://example.org/hpo/Real(0,1)", "# Real(0, 1) would be too wide",
+    "# hpo settings: Real(0, 1)", "# x = 0.5  # hop: Real(0, 1)", "# shop: Real(0, 1)",
+    "# TODO: Real(0, 1)", "# top: Int(1, 3)", "## hpo: Real(0, 1)", "# hpoReal(0, 1)",
+    "# hpo is Real(0, 1) below", "# hpo: the learning rate, Real(0, 1)",
+])
+def test_ordinary_comments_are_not_taken_for_misspelt_markers(comment):
+    source = f"x = 0.5  {comment}\ny = Real(0, 1)\n"
+    if comment.startswith("# hpo:"):  # the accepted form: its own errors, not a misspelling
+        assert "looks like a hyperparameter annotation" not in parse_error(source).reason
+        return
+    assert [a.name for a in parse(source).annotations] == ["y"]
+
+
 def test_duplicate_names_mention_both_lines():
     source = "lr = Real(0, 1)\nz = 3\nlr = Real(0, 2)\n"
     err = parse_error(source)

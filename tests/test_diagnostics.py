@@ -113,6 +113,7 @@ ONE_MISTAKE = [
     "a = 1\rb = Real(1, 0)\r\n",
     "s = 'a\u2028b'\nb = Real(1, 0)\n",
     "y = " + "+".join(["1"] * 100_000) + "\n",
+    "x = 0.5  # hop: Real(0, 1)\ny = Real(0, 1)\n",
 ]
 
 
@@ -219,3 +220,29 @@ def test_a_domain_too_long_to_print_is_shown_as_written():
     big = "0x" + "f" * 5000
     (a,) = diagnose_cell(f"x = Categorical(1, {big})\n").annotations
     assert a.evaluated and a.domain == f"Categorical(1, {big})"
+
+
+# --- misspelt markers, as the editor shows them -------------------------
+
+def test_misspelt_markers_are_reported_with_the_other_errors():
+    source = ("x = 0.5  # hpo Real(0, 1)\n"      # 1 misspelt: no colon
+              "y = Real(1, 0)\n"                 # 2 reversed bounds
+              "z = 2  # hop: Int(1, 3)\n"        # 3 misspelt: letters swapped
+              "w = 1  # hpo settings: Int(1, 3)\n"  # an ordinary comment
+              "v = 0.1  # HPO: Real(0, 1)\n")    # the marker in capitals is the marker
+    d = diagnose_cell(source)
+    assert [e.cell_lineno for e in d.errors] == [1, 2, 3]
+    assert d.errors[0].reason == ("this comment looks like a hyperparameter annotation but is "
+                                  "not one: write `# hpo: Real(0, 1)`")
+    assert error_span(d.errors[0]) == span(source, 1, "# hpo")
+    assert error_span(d.errors[2]) == span(source, 3, "# hop:")
+    assert [a.name for a in d.annotations] == ["v"]
+
+
+def test_the_editor_underlines_a_misspelt_marker_at_its_cell_line():
+    from jupyter_hpo.server.cells import cell_diagnostics
+
+    data = cell_diagnostics("%%hpo\nx = 0.5  # hop: Real(0, 1)\ny = Real(0, 1)\n")
+    (error,) = data["errors"]
+    assert (error["lineno"], error["col"], error["end_col"]) == (2, 9, 15)
+    assert error["message"].startswith("HPOSyntaxError at cell line 1: this comment looks like")

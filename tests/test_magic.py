@@ -431,6 +431,38 @@ def test_a_second_hpo_line_in_the_cell_is_refused_before_any_trial(ip, second):
     assert ip.user_ns.get("_hpo") is before  # no study ran
 
 
+@pytest.mark.parametrize("comment", ["# hpo Real(0, 1)", "# hpo : Real(0,1)",
+                                     "# hpo= Real(0, 1)", "# hop: Real(0, 1)",
+                                     "# hpo - Real(0, 1)"])
+def test_a_misspelt_hpo_marker_is_refused_before_any_trial(ip, comment):
+    """The comment was ignored: the study searched y alone and x stayed 0.5, without a word."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 2",
+                          f"x = 0.5  {comment}\ny = Real(0, 1)\nreport(loss=x + y)\n")
+    expr = comment[comment.index("Real"):]
+    assert str(info.value).startswith(
+        f"HPOSyntaxError at cell line 1: this comment looks like a hyperparameter annotation "
+        f"but is not one: write `# hpo: {expr}`\n    x = 0.5  {comment}\n             ^")
+    assert ip.user_ns.get("_hpo") is before
+
+
+def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
+    """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 2", "x = 0.5  # hop: Real(0, 1)\n"
+                                                        "report(loss=x)\n")
+    text = str(info.value)
+    assert text.startswith("HPOSyntaxError at cell line 1: this comment looks like")
+    assert "no hyperparameters" not in text
+
+
+def test_the_hpo_marker_in_capitals_marks_a_hyperparameter(ip):
+    study = run(ip, "--quiet --trials 3 --seed 0",
+                "x = 0.5  # HPO: Real(0, 1)\ny = Real(0, 1)\nreport(loss=x + y)\n")
+    assert set(study.space) == {"x", "y"}
+
+
 def test_a_value_reported_as_text_is_not_taken_for_the_metric(ip, capsys):
     """report(phase='train', note=f'...') logs text beside the metric: the metric is the one
     value the cell writes as something that can be a number."""

@@ -2,7 +2,9 @@
 
 A mixin of the parser (``_CellParser``): the comments are found with ``tokenize``, each one's
 expression is parsed on its own and placed at the comment's position in the cell, and the
-assignment it ends gives the name and the default value.
+assignment it ends gives the name and the default value. A comment that is an annotation but
+for a misspelt marker (``# hop: Real(0, 1)``, ``# hpo Real(0, 1)``) is found too, so that it is
+refused instead of being an ordinary comment that leaves its variable out of the search.
 """
 
 from __future__ import annotations
@@ -13,35 +15,65 @@ import re
 import tokenize
 from typing import Any
 
+from ..errors import HPOSyntaxError
 from ._template import _NESTED_MESSAGE, _TOO_DEEP, CONSTRUCTORS, _Found
-from ._tree import _constructor_name, _short_repr, _suggest
+from ._tree import PEER_NAMES, _constructor_name, _short_repr, _suggest
 
 __all__ = ["CommentAnnotations"]
 
 _HPO_COMMENT = re.compile(r"#\s*hpo:", re.IGNORECASE)  # a quick test before tokenizing
+_MARKER = "hpo"
+#: a comment that starts as an annotation does, but perhaps with another marker: ``#``, a
+#: word, punctuation or spaces (no word, no bracket), then a constructor's call (ours, or
+#: another library's name, which the annotation then says is not ours)
+_MARKER_LIKE = re.compile(r"#[ \t]*(?P<word>\w+)(?P<sep>[^\w\n(]*)(?P<call>\b(?:"
+                          + "|".join(sorted({*CONSTRUCTORS, *PEER_NAMES}, key=len, reverse=True))
+                          + r")[ \t]*\()")
+_SHOWN = 80  # the most characters of the expression a misspelt marker's message repeats
 
 
 class CommentAnnotations:
     """How the parser reads ``# hpo:`` comments."""
 
-    def _comments(self) -> list[tuple[int, str, int]]:
-        """``(line, expression text, column)`` for every ``# hpo:`` comment."""
-        found: list[tuple[int, str, int]] = []
-        if not _HPO_COMMENT.search(self.text):
-            return found
+    def _comment_tokens(self) -> list[tokenize.TokenInfo]:
+        """The cell's comments, or none when no comment can be an annotation or a misspelt
+        one (most cells: tokenizing is skipped) or the cell cannot be tokenized (its syntax
+        error is reported by then)."""
+        if not (_HPO_COMMENT.search(self.text) or _MARKER_LIKE.search(self.text)):
+            return []
         try:
             tokens = list(tokenize.generate_tokens(io.StringIO(self.text).readline))
         except (tokenize.TokenError, SyntaxError):
-            return found
-        for tok in tokens:
-            if tok.type != tokenize.COMMENT:
-                continue
-            body = tok.string[1:].strip()
-            if body.lower().startswith("hpo:"):
-                expr = body[4:].strip()
+            return []
+        return [tok for tok in tokens if tok.type == tokenize.COMMENT]
+
+    @staticmethod
+    def _comments(comments: list[tokenize.TokenInfo]) -> list[tuple[int, str, int]]:
+        """``(line, expression text, column)`` for every ``# hpo:`` comment among
+        ``comments`` (the marker in any case, with or without a space after ``#``)."""
+        found: list[tuple[int, str, int]] = []
+        for tok in comments:
+            if _is_marked(tok.string):
+                expr = tok.string[1:].strip()[len(_MARKER) + 1:].strip()
                 col = tok.start[1] + tok.string.index(expr) if expr else tok.start[1]
                 found.append((tok.start[0], expr, col))
         return found
+
+    def _misspelt_markers(self, comments: list[tokenize.TokenInfo]) -> list[HPOSyntaxError]:
+        """An error for each of ``comments`` that reads as an annotation whose ``hpo:``
+        marker is misspelt (``# hop: Real(0, 1)``, ``# hpo Real(0, 1)``, ``# hpo= Real(0,
+        1)``), under the marker as written: without it the comment would silently leave its
+        variable out of the search. :func:`_misspelt_marker` says what counts."""
+        errors = []
+        for tok in comments:
+            found = _misspelt_marker(tok.string)
+            if found is not None:
+                end, expr = found
+                lineno, col = tok.start
+                errors.append(self.at(f"this comment looks like a hyperparameter annotation "
+                                      f"but is not one: write `# {_MARKER}: {expr}`", lineno,
+                                      col, lineno, col + end))
+        return errors
 
     @staticmethod
     def _assignments_by_line(assignments: list[ast.Assign | ast.AnnAssign]) \
@@ -119,3 +151,48 @@ class CommentAnnotations:
                                  f"{_short_repr(domain)}", value_node)
         return _Found(name, "comment", domain, value_node, call, expr, default, has_default,
                       variable=targets[0].id), stmt
+
+
+def _is_marked(comment: str) -> bool:
+    """Whether ``comment`` (with its ``#``) is an annotation: ``# hpo:``, the marker in any
+    case, with or without spaces after ``#``."""
+    return comment[1:].strip().lower().startswith(f"{_MARKER}:")
+
+
+def _misspelt_marker(comment: str) -> tuple[int, str] | None:
+    """For a comment that looks like an annotation but is not one, where its marker ends (the
+    characters underlined) and its expression (shortened); None for any other comment.
+
+    It looks like one when, right after ``#`` and spaces, a word at most one letter away from
+    ``hpo`` (case aside: ``hop``, ``hp0``, ``phpo``, ``hp``, ``hpo`` itself) is followed by
+    punctuation or spaces only and then a constructor's call (``Real(``, ``Int(``, also
+    another library's name such as ``Float(``); the annotation itself (``# hpo: ...``) is not
+    one. So prose (``# hpo settings: Real numbers``, ``# see hpo docs``), a URL, a
+    commented-out line (``# x = 1  # hpo: Real(0, 1)``) and ``## hpo: ...`` never are.
+    """
+    if _is_marked(comment):
+        return None
+    match = _MARKER_LIKE.match(comment)
+    if match is None or not _one_edit_from(match["word"].lower(), _MARKER):
+        return None
+    end = match.end("word") + len(match["sep"].rstrip())
+    expr = comment[match.start("call"):].strip()
+    if len(expr) > _SHOWN:
+        expr = expr[:_SHOWN - 3] + "..."
+    return end, expr
+
+
+def _one_edit_from(word: str, target: str) -> bool:
+    """Whether ``word`` is ``target`` or one edit away from it: a letter changed, added or
+    removed, or two neighbouring letters swapped (``hop`` for ``hpo``)."""
+    if word == target:
+        return True
+    if len(word) == len(target):
+        wrong = [i for i, (a, b) in enumerate(zip(word, target)) if a != b]
+        return len(wrong) == 1 or (len(wrong) == 2 and wrong[1] == wrong[0] + 1
+                                   and word[wrong[0]] == target[wrong[1]]
+                                   and word[wrong[1]] == target[wrong[0]])
+    if abs(len(word) - len(target)) != 1:
+        return False
+    longer, shorter = (word, target) if len(word) > len(target) else (target, word)
+    return any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))

@@ -179,7 +179,8 @@ class _CellParser(CommentAnnotations):
         variables: list[tuple[str, ast.AST]] = []  # (variable assigned a value, the value)
 
         by_line = self._assignments_by_line(scan.assignments)
-        for lineno, expr, col in self._comments():
+        comments = self._comment_tokens()
+        for lineno, expr, col in self._comments(comments):
             try:
                 item, stmt = self._comment_annotation(lineno, expr, col, by_line)
             except HPOSyntaxError as exc:
@@ -188,6 +189,8 @@ class _CellParser(CommentAnnotations):
             found.append(item)
             slots.append((stmt, "value", None, item.name, item.node))
             variables.append((item.name, item.node))
+        for error in self._misspelt_markers(comments):
+            self.fail(error)
 
         self._unpacked = _unpacked_targets(scan.assignments)
         outer = {id(site.enclosing) for site in scan.sites if site.enclosing is not None}
