@@ -73,7 +73,26 @@ def rewritten_span(written: str, ran: str, lineno: int) -> tuple[int, int] | Non
     if len(lines) != len(ran_lines) or not 1 <= lineno <= len(lines) \
             or lines[lineno - 1] == ran_lines[lineno - 1]:
         return None
-    line = lines[lineno - 1]
+    return whole_line_span(written, lineno)
+
+
+def cell_magic_line(written: str, ran: str) -> int | None:
+    """The line of ``written`` that IPython ran as a cell magic, when it made all of
+    ``written`` one call (``%%name line`` as its first line that is not blank, indented or not,
+    becomes ``get_ipython().run_cell_magic('name', 'line', 'the lines below')``, whose columns
+    mean nothing in what the user wrote); None for any other rewrite."""
+    if len(python_lines(ran.rstrip("\n"))) != 1 \
+            or not ran.startswith("get_ipython().run_cell_magic("):
+        return None
+    lines = python_lines(written)
+    first = next((n for n, line in enumerate(lines, 1) if line.strip()), None)
+    return first if first is not None and lines[first - 1].lstrip().startswith("%%") else None
+
+
+def whole_line_span(text: str, lineno: int) -> tuple[int, int]:
+    """The columns of line ``lineno`` of ``text`` from its indentation to its end, the span
+    shown for a line IPython rewrote."""
+    line = python_lines(text)[lineno - 1]
     return len(line) - len(line.lstrip()), len(line.rstrip())
 
 

@@ -114,6 +114,8 @@ ONE_MISTAKE = [
     "s = 'a\u2028b'\nb = Real(1, 0)\n",
     "y = " + "+".join(["1"] * 100_000) + "\n",
     "x = 0.5  # hop: Real(0, 1)\ny = Real(0, 1)\n",
+    # a second %%hpo right below the first, as IPython hands the cell's body to the magic
+    "get_ipython().run_cell_magic('hpo', '--trials 5', 'x = Real(0, 1)\\n')\n",
 ]
 
 
@@ -222,7 +224,7 @@ def test_a_domain_too_long_to_print_is_shown_as_written():
     assert a.evaluated and a.domain == f"Categorical(1, {big})"
 
 
-# --- misspelt markers, as the editor shows them -------------------------
+# --- misspelt markers and a second %%hpo, as the editor shows them -------------------------
 
 def test_misspelt_markers_are_reported_with_the_other_errors():
     source = ("x = 0.5  # hpo Real(0, 1)\n"      # 1 misspelt: no colon
@@ -237,6 +239,24 @@ def test_misspelt_markers_are_reported_with_the_other_errors():
     assert error_span(d.errors[0]) == span(source, 1, "# hpo")
     assert error_span(d.errors[2]) == span(source, 3, "# hop:")
     assert [a.name for a in d.annotations] == ["v"]
+
+
+@pytest.mark.parametrize("blank, second", [
+    ("", "%%hpo --trials 5"), ("\n", "%%hpo --trials 5"), ("", "  %%hpo --trials 5")])
+def test_the_editor_underlines_a_second_hpo_right_below_the_first(blank, second):
+    """IPython runs that line as a cell magic with the rest of the cell as its text: the editor
+    said "invalid Python syntax" (and the magic "the cell has no hyperparameters")."""
+    from jupyter_hpo.server.cells import cell_diagnostics
+
+    source = f"%%hpo --trials 2\n{blank}{second}\nx = Real(0, 1)\nz = x\n"
+    (error,) = cell_diagnostics(source)["errors"]
+    line = source.splitlines().index(second) + 1
+    col = len(second) - len(second.lstrip())
+    assert (error["lineno"], error["end_lineno"], error["col"], error["end_col"]) == (
+        line, line, col, len(second))
+    assert error["message"].startswith(f"HPOSyntaxError at cell line {line - 1}: a second %%hpo "
+                                       f"--trials 5: the cell already runs as a study")
+    assert error["message"].endswith("remove it and put its options on the first line")
 
 
 def test_the_editor_underlines_a_misspelt_marker_at_its_cell_line():

@@ -431,6 +431,25 @@ def test_a_second_hpo_line_in_the_cell_is_refused_before_any_trial(ip, second):
     assert ip.user_ns.get("_hpo") is before  # no study ran
 
 
+@pytest.mark.parametrize("blank, second", [
+    ("", "%%hpo --trials 5"), ("\n", "%%hpo --trials 5"), ("", "  %%hpo")])
+def test_a_second_hpo_right_below_the_first_is_refused_at_its_line(ip, blank, second):
+    """There IPython runs it as a cell magic that takes the rest of the cell as text, so the
+    magic said "the cell has no hyperparameters"; now it says what a later line's does."""
+    cell = f"{blank}{second}\nx = Real(0, 1)\nz = x\n"
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 2", cell)
+    text = str(info.value)
+    line = cell.splitlines().index(second) + 1
+    assert text.startswith(f"HPOSyntaxError at cell line {line}: a second {second.strip()}: "
+                           f"the cell already runs as a study from its first line")
+    assert "remove it and put its options on the first line" in text
+    indent = len(second) - len(second.lstrip())
+    assert text.endswith(f"\n    {second}\n    {' ' * indent}{'^' * len(second.strip())}")
+    assert ip.user_ns.get("_hpo") is before  # no study ran
+
+
 @pytest.mark.parametrize("comment", ["# hpo Real(0, 1)", "# hpo : Real(0,1)",
                                      "# hpo= Real(0, 1)", "# hop: Real(0, 1)",
                                      "# hpo - Real(0, 1)"])

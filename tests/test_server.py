@@ -397,6 +397,7 @@ def magic_message(shell, body: str) -> str:
     # IPython rewrites the %time line into a longer call: the underline stays on the line
     ("x = Int(1, 3)\n%time lr = Real(0, 1)\nreport(loss=x)\n", 3),
     ("x = Real(0, 1)\n%%hpo --trials 5\nreport(loss=x)\n", 3),  # a second %%hpo, rewritten
+    ("%%hpo --trials 5\nx = Real(0, 1)\nreport(loss=x)\n", 2),  # right below: a cell magic
     ("x = 0.5  # hop: Real(0, 1)\nreport(loss=x)\n", 2),  # a misspelt marker
 ])
 async def test_parse_gives_the_magics_message_at_the_cells_line(jp_fetch, ipython_shell,

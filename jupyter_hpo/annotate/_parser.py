@@ -411,17 +411,22 @@ class _CellParser(CommentAnnotations):
             self.fail(self.error(unnamed_report_message(len(call.args)), call))
 
     def _check_magic_lines(self, tree: ast.Module) -> None:
-        """Flag a hyperparameter written in a line magic (``%time lr = Real(0, 1)``): IPython
-        hands the line to the magic as text, so the annotation would not be seen."""
+        """Flag a second ``%%hpo`` (right below the first, IPython makes the whole cell that
+        cell magic's call; further down, a call of the line magic ``%hpo``) and a
+        hyperparameter written in a line magic (``%time lr = Real(0, 1)``): IPython hands the
+        line to the magic as text, so the annotation would not be seen."""
         for node in ast.walk(tree):
-            magic = _line_magic(node)
-            if magic is not None and magic[0] == "%hpo":  # a second %%hpo below the first
-                options = f" {magic[1].strip()}" if magic[1].strip() else ""
-                self.fail(self.error(
-                    f"a second %%hpo{options}: the cell already runs as a study from its "
-                    f"first line, and IPython would run this line in every trial (as the line "
-                    f"magic %hpo, which fails); remove it and put its options on the first "
-                    f"line", node))
+            magic = _magic_call(node, "run_cell_magic")
+            if magic is not None and magic[0] == "hpo":  # right below the first %%hpo
+                self.fail(self.error(_second_magic_message(
+                    magic[1], "IPython would hand it the lines below this one as text, so "
+                              "this study would see no hyperparameters"), node))
+                continue
+            magic = _magic_call(node, "run_line_magic")
+            if magic is not None and magic[0] == "%hpo":  # a second %%hpo further down
+                self.fail(self.error(_second_magic_message(
+                    magic[1], "IPython would run this line in every trial (as the line magic "
+                              "%hpo, which fails)"), node))
                 continue
             if magic is None or not _marks_hyperparameter(magic[1], self.env, tree):
                 continue
@@ -470,11 +475,21 @@ class _CellParser(CommentAnnotations):
                                    when=None if f.when is None else f.when.source())
 
 
-def _line_magic(node: ast.AST) -> tuple[str, str] | None:
-    """``(magic name, its line)`` for IPython's transform of ``%name line``:
-    ``get_ipython().run_line_magic('name', 'line')``; None for anything else."""
+def _second_magic_message(options: str, why: str) -> str:
+    """The error for a second ``%%hpo`` (with ``options``) inside a ``%%hpo`` cell, where
+    ``why`` says what IPython would do with it there."""
+    options = f" {options.strip()}" if options.strip() else ""
+    return (f"a second %%hpo{options}: the cell already runs as a study from its first line, "
+            f"and {why}; remove it and put its options on the first line")
+
+
+def _magic_call(node: ast.AST, method: str) -> tuple[str, str] | None:
+    """``(magic name, its line)`` for IPython's transform of a magic into a call of
+    ``method``: ``get_ipython().run_line_magic('name', 'line')`` for ``%name line``, and
+    ``get_ipython().run_cell_magic('name', 'line', 'body')`` for a cell whose first line is
+    ``%%name line`` (the whole cell becomes that call); None for anything else."""
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "run_line_magic" and len(node.args) >= 2):
+            and node.func.attr == method and len(node.args) >= 2):
         return None
     name, line = node.args[0], node.args[1]
     if isinstance(name, ast.Constant) and isinstance(name.value, str) \

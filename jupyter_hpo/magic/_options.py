@@ -305,12 +305,19 @@ def _may_bind(source: str, name: str) -> bool:
 
 def _as_written(error: HPOSyntaxError, source: str, written: str | None) -> HPOSyntaxError:
     """``error`` pointing at the line as the user wrote it when IPython rewrote that line (the
-    whole line underlined, as the editor does), else ``error`` itself."""
-    from ..errors import rewritten_span
+    whole line underlined, as the editor does), else ``error`` itself. Where IPython made the
+    whole cell one call (a second ``%%hpo`` right below the first is a cell magic), the error
+    is on that magic's line."""
+    from ..errors import cell_magic_line, rewritten_span, whole_line_span
 
     lineno = error.cell_lineno
-    span = None if written is None or lineno is None \
-        else rewritten_span(written, source, lineno)
+    if written is None or lineno is None:
+        return error
+    magic = cell_magic_line(written, source)
+    if magic is not None:
+        lineno, span = magic, whole_line_span(written, magic)
+    else:
+        span = rewritten_span(written, source, lineno)
     if span is None:
         return error
     return HPOSyntaxError(error.reason, written, lineno, *span)

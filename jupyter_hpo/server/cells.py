@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..annotate import diagnose_cell
-from ..errors import python_lines, rewritten_span
+from ..errors import cell_magic_line, python_lines, rewritten_span, whole_line_span
 from ..magic._text import misplaced_message
 
 __all__ = ["MAGIC", "cell_diagnostics"]
@@ -20,9 +20,10 @@ __all__ = ["MAGIC", "cell_diagnostics"]
 MAGIC = "%%hpo"
 
 
-def _as_run(text: str) -> str | None:
+def _as_run(text: str, keep_lines: bool = True) -> str | None:
     """``text`` as IPython runs it (``shell.transform_cell``), when its transformer keeps every
-    line where it was; else None (also when IPython cannot transform it)."""
+    line where it was (or ``keep_lines`` is False); else None (also when IPython cannot
+    transform it)."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # pragma: no cover - IPython is a dependency
@@ -31,13 +32,18 @@ def _as_run(text: str) -> str | None:
         ran = TransformerManager().transform_cell(text)
     except Exception:  # noqa: BLE001 - a cell IPython cannot transform is taken as written
         return None
-    return ran if len(python_lines(ran)) == len(python_lines(text)) else None
+    return ran if not keep_lines or len(python_lines(ran)) == len(python_lines(text)) else None
 
 
 def _transformed(body: str) -> str:
-    """The body as the magic sees it, where lines stay in place; else the body as written."""
-    ran = _as_run(body)
-    return body if ran is None else ran
+    """The body as the magic sees it, where lines stay in place, or where a second ``%%hpo``
+    right below the first makes all of it that magic's call (which the parser refuses, at
+    that line); else the body as written."""
+    ran = _as_run(body, keep_lines=False)
+    if ran is None or len(python_lines(ran)) == len(python_lines(body)):
+        return body if ran is None else ran
+    magic = cell_magic_line(body, ran)
+    return ran if magic is not None and _is_magic(python_lines(body)[magic - 1]) else body
 
 
 def _is_magic(line: str) -> bool:
@@ -111,8 +117,12 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
     for annotation in diagnostics["annotations"]:
         annotation["lineno"] += shift
         annotation["end_lineno"] += shift
+    magic = cell_magic_line(body, transformed)  # the whole body is that line's cell magic
     for error in diagnostics["errors"]:
         reason, lineno = error["message"], error["lineno"]
+        if magic is not None:
+            lineno = error["lineno"] = error["end_lineno"] = magic
+            error["col"], error["end_col"] = whole_line_span(body, magic)
         error["reason"] = reason
         error["message"] = (f"HPOSyntaxError at cell line {lineno}: {reason}"
                             if lineno is not None else f"HPOSyntaxError at {reason}")
