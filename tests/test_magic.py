@@ -848,3 +848,31 @@ def test_scheduler_opt_sets_the_auto_schedulers_own_options(ip):
             scheduler.grace_period, scheduler.max_t) == (4, 0.5, 1.0, 3, 9)
     assert scheduler.cut_levels == [3]
     assert "between epochs 3 and 9" in scheduler.describe()
+
+
+# ------------------------------------------------------------------ the line's words
+CELL = "x = Real(0, 1)\nloss = x\n"
+
+
+@pytest.mark.parametrize("line, opens", [
+    ("--quiet --name 'my study", "'my study"),
+    ("--quiet --trials 2 --enqueue '{\"x\": 0.5}", "'{\"x\": 0.5}"),
+    ('--quiet --storage "runs/all studies.db --trials 2', '"runs/all studies.db --trials 2'),
+])
+def test_an_unclosed_quote_on_the_hpo_line_says_where_it_opens(ip, line, opens):
+    """shlex's bare ``ValueError: No closing quotation`` came out with its traceback."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", line, CELL)
+    quote = opens[0]
+    assert str(info.value).startswith(f"the %%hpo line has an unclosed {quote} quote: it opens "
+                                      f"at {opens} and nothing closes it; put a {quote} where "
+                                      f"the value ends")
+    assert ip.user_ns.get("_hpo") is before
+
+
+def test_an_unclosed_quote_on_the_line_magic_says_where_it_opens(ip):
+    assert line_error(ip, "show 'x").startswith(
+        "the %hpo line has an unclosed ' quote: it opens at 'x and nothing closes it")
+    assert line_error(ip, 'delete --storage s.db "my study').startswith(
+        "the %hpo line has an unclosed \" quote: it opens at \"my study and")

@@ -488,7 +488,11 @@ async def test_parse_underlines_a_misplaced_magic_with_the_kernels_error(
     ("%%hpo --searcher tpe --searcher-opt n_startup_trials=3",
      "--searcher tpe --searcher-opt n_startup_trials=3"),
     ("%%hpo --scheduler fifo --grace-period 2", "--scheduler fifo --grace-period 2"),
-    ("%%hpo --searcher hyperopt", "--searcher hyperopt")])
+    ("%%hpo --searcher hyperopt", "--searcher hyperopt"),
+    # a quote being typed (this was a 500: shlex's ValueError)
+    ("%%hpo --trials 3 --name 'my study", "--trials 3 --name 'my study"),
+    ('%%hpo --storage "runs/all studies.db --trials 3',
+     '--storage "runs/all studies.db --trials 3')])
 async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_shell, magic,
                                                               options):
     ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
@@ -502,6 +506,22 @@ async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_
     with pytest.raises(UsageError) as caught:  # the kernel's message, word for word
         ipython_shell.run_cell_magic("hpo", magic.strip()[len("%%hpo"):], body)
     assert error["message"] == str(caught.value)
+
+
+async def test_parse_answers_every_prefix_of_a_line_being_typed(jp_fetch):
+    """Each keystroke sends the cell: a half-typed quote or option is a diagnostic on the
+    magic's line, never a server error."""
+    line = "%%hpo --name 'my study' --mode max --storage \"runs/all.db\" --mode min"
+    body = "\nlr = Real(0, 1)\nreport(loss=lr)\n"
+    messages = []
+    for end in range(len("%%hpo "), len(line) + 1):
+        data = await parse(jp_fetch, line[:end] + body)
+        assert data["magic"] is True
+        messages += [e["message"] for e in data["errors"] if e["lineno"] == 1]
+    assert any(m.startswith("the %%hpo line has an unclosed ' quote: it opens at 'my") for m
+               in messages)
+    assert any(m.startswith('the %%hpo line has an unclosed " quote: it opens at "runs') for m
+               in messages)
 
 
 @pytest.mark.parametrize("magic", ["%%hpo --trials 3 --scheduler-opt min_pairs=8",

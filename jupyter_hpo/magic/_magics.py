@@ -10,7 +10,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import HPOError, command_word
 from ..options import DEFAULT_TRIALS
@@ -20,7 +20,14 @@ from ._figures import BackgroundFigures, close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions, check_line_options
 from ._running import CellRunning, Run
-from ._text import DASHES, listed, misplaced_message, typographic_quotes_hint, unquoted
+from ._text import (
+    DASHES,
+    listed,
+    misplaced_message,
+    split_line,
+    typographic_quotes_hint,
+    unquoted,
+)
 
 
 def _mode(text: str) -> str:
@@ -324,13 +331,16 @@ def parse_cell_options(options: str) -> Any:
 
 
 def _parse(magic: Any, line: str) -> Any:
-    """``parse_argstring``, with quotes around a value removed (IPython splits the line as
-    Windows does, keeping them: ``--name "my study"`` gave the name ``"my study"``) and the
-    nearest option named for a misspelt one ("unrecognized arguments: --trails 5; did you
-    mean --trials?"), also for one whose "--" an editor made a dash (``—trials``), and
-    typographic quotes (“my study”), which are not quotes to IPython, pointed out."""
+    """``parse_argstring``'s split and parse, with quotes around a value removed (IPython
+    splits the line as Windows does, keeping them: ``--name "my study"`` gave the name ``"my
+    study"``) and the nearest option named for a misspelt one ("unrecognized arguments:
+    --trails 5; did you mean --trials?"), also for one whose "--" an editor made a dash
+    (``—trials``), and typographic quotes (“my study”), which are not quotes to IPython,
+    pointed out. An unclosed quote is a UsageError (``split_line``)."""
+    holder = "the %%hpo line" if magic.__name__ == "hpo" else "the %hpo line"
+    words = split_line(line, holder)
     try:
-        args = parse_argstring(magic, line)
+        args = magic.parser.parse_args(words)
     except UsageError as exc:
         message = str(exc)
         chosen = re.match(r"argument --(scheduler|executor): invalid choice: '(.*)' \(",

@@ -86,6 +86,27 @@ TYPOGRAPHIC_QUOTES = "\u201c\u201d\u201e\u2018\u2019\u201a\u00ab\u00bb"
 DASHES = "\u2014\u2013\u2212"
 
 
+def split_line(line: str, holder: str) -> list[str]:
+    """The words of a magic's line as IPython splits them (``arg_split``: quotes kept, as on
+    Windows). A quote that nothing closes is a UsageError showing where it opens, for the
+    magic and for the editor, which checks the line while it is typed (shlex's bare
+    "No closing quotation" said neither which quote nor where). ``holder`` names the line:
+    "the %%hpo line"."""
+    from IPython.utils.process import arg_split
+
+    try:
+        return arg_split(line)
+    except ValueError:
+        rest = arg_split(line, strict=False)[-1].rstrip()  # from the open quote to the end
+    shown = rest if len(rest) <= 40 else rest[:37] + "..."
+    quote = rest[:1] if rest[:1] in "'\"" else "'"
+    other = "'" if quote == '"' else '"'
+    raise UsageError(f"{holder} has an unclosed {quote} quote: it opens at {shown} and nothing "
+                     f"closes it; put a {quote} where the value ends (a value with {quote} in "
+                     f"it goes in {other} quotes){typographic_quotes_hint(line, 'the line')}"
+                     ) from None
+
+
 def listed(names: list[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
