@@ -876,3 +876,53 @@ def test_an_unclosed_quote_on_the_line_magic_says_where_it_opens(ip):
         "the %hpo line has an unclosed ' quote: it opens at 'x and nothing closes it")
     assert line_error(ip, 'delete --storage s.db "my study').startswith(
         "the %hpo line has an unclosed \" quote: it opens at \"my study and")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("--mode max --mode min", "--mode given twice (max, then min): give it once"),
+    ("--mode maximize --mode min", "--mode given twice (max, then min): give it once"),
+    ("--scheduler fifo --scheduler hyperband",
+     "--scheduler given twice (fifo, then hyperband): give it once"),
+    ("--name a --name b", "--name given twice (a, then b): give it once"),
+    ("--name 'my study' --name b", "--name given twice ('my study', then b): give it once"),
+    ("--trials 2 --trials 2", "--trials given twice (2, then 2): give it once"),
+    ("-o a -o b", "-o given twice (a, then b): give it once"),
+    ("--storage none --storage x.db", "--storage given twice (none, then x.db): give it once"),
+])
+def test_an_option_given_twice_is_refused(ip, tmp_path, monkeypatch, line, message):
+    """argparse kept the last one silently (``--storage none --storage x.db`` wrote to x.db)."""
+    monkeypatch.chdir(tmp_path)
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f"--quiet {line}", CELL)
+    assert str(info.value) == message
+    assert ip.user_ns.get("_hpo") is before and not (tmp_path / "x.db").exists()
+
+
+def test_the_repeatable_options_stay_repeatable(ip):
+    from jupyter_hpo.magic import parse_cell_options
+
+    args = parse_cell_options("--enqueue '{\"x\": 0.1}' --enqueue \"{'x': 0.2}\" "
+                              "--scheduler-opt min_pairs=4 --scheduler-opt full_fraction=0.5 "
+                              "--searcher grid --searcher-opt points=3 --searcher-opt "
+                              "shuffle=True")
+    assert args.enqueue == ['{"x": 0.1}', "{'x': 0.2}"]
+    assert args.scheduler_opt == ["min_pairs=4", "full_fraction=0.5"]
+    assert args.searcher_opt == ["points=3", "shuffle=True"]
+
+
+@pytest.mark.parametrize("config, message", [
+    ('\'{"x": 0.5, "x": 0.6}\'',
+     ("--enqueue '{\"x\": 0.5, \"x\": 0.6}' gives x twice (0.5, then 0.6): give each "
+      "hyperparameter once")),
+    ("\"{'x': 0.5, 'act': 'a', 'act': 'b'}\"", "gives act twice ('a', then 'b')"),
+    ("\"{1: 0.5, 1.0: 0.6}\"", "gives 1 twice (0.5, then 0.6)"),
+])
+def test_an_enqueued_configuration_that_gives_a_key_twice_is_refused(ip, config, message):
+    """json.loads and ast.literal_eval both keep a repeated key's last value silently."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f"--quiet --metric loss --mode min --enqueue {config}",
+                          "x = Real(0, 1)\nact = Categorical('a', 'b')\nloss = x\n")
+    assert message in str(info.value)
+    assert ip.user_ns.get("_hpo") is before

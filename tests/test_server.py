@@ -489,10 +489,12 @@ async def test_parse_underlines_a_misplaced_magic_with_the_kernels_error(
      "--searcher tpe --searcher-opt n_startup_trials=3"),
     ("%%hpo --scheduler fifo --grace-period 2", "--scheduler fifo --grace-period 2"),
     ("%%hpo --searcher hyperopt", "--searcher hyperopt"),
-    # a quote being typed (this was a 500: shlex's ValueError)
+    # a quote being typed (this was a 500: shlex's ValueError), an option given twice
     ("%%hpo --trials 3 --name 'my study", "--trials 3 --name 'my study"),
     ('%%hpo --storage "runs/all studies.db --trials 3',
-     '--storage "runs/all studies.db --trials 3')])
+     '--storage "runs/all studies.db --trials 3'),
+    ("%%hpo --mode max --trials 3 --mode min", "--mode max --trials 3 --mode min"),
+    ("%%hpo --storage none --storage x.db", "--storage none --storage x.db")])
 async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_shell, magic,
                                                               options):
     ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
@@ -522,6 +524,7 @@ async def test_parse_answers_every_prefix_of_a_line_being_typed(jp_fetch):
                in messages)
     assert any(m.startswith('the %%hpo line has an unclosed " quote: it opens at "runs') for m
                in messages)
+    assert messages[-1] == "--mode given twice (max, then min): give it once"
 
 
 @pytest.mark.parametrize("magic", ["%%hpo --trials 3 --scheduler-opt min_pairs=8",

@@ -39,6 +39,30 @@ def _mode(text: str) -> str:
                                          f"'max')") from None
 
 
+_GIVEN = "_given_once"  # the namespace's record of the Once options given (see _parse)
+
+
+class Once(argparse.Action):
+    """argparse's ``store`` for an option that takes one value: given a second time it is a
+    UsageError, where argparse kept the last one silently (``--storage none --storage x.db``
+    wrote to x.db). The repeatable options (``action="append"``) are not Once."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        given = namespace.__dict__.setdefault(_GIVEN, {})
+        if self.dest in given:
+            flag = max(self.option_strings, key=len)  # --mode, also when written --mo
+            raise UsageError(f"{flag} given twice ({given[self.dest]}, then {values}): give "
+                             f"it once")
+        given[self.dest] = values
+        setattr(namespace, self.dest, values)
+
+
+def once(*names: str, **options: Any) -> Any:
+    """``magic_arguments.argument`` for an option that takes one value (``Once``)."""
+    return argument(*names, action=Once, **options)
+
+
 LINE_COMMANDS = ("list", "show", "stop", "best", "apply", "wait", "plot", "export", "delete")
 _RESUME = ("to continue a stored study, run its cell again with %%hpo --name NAME --resume "
            "(tune(..., name=NAME, resume=True))")
@@ -67,71 +91,71 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
 
     # ------------------------------------------------------------------ %%hpo
     @magic_arguments(name="%hpo")  # its usage then reads %%hpo, not %hpo
-    @argument("--metric", help="reported value to optimise (inferred when the cell reports "
-                               "one metric)")
-    @argument("--mode", type=_mode, help="min or max: minimise or maximise the metric (inferred "
-                                         "for names like *loss*, *err* -> min, *acc*, *auc*, "
-                                         "*f1*, *score* -> max)")
-    @argument("--trials", type=int, help=f"number of trials (default {DEFAULT_TRIALS}, the "
-                                         f"whole grid for --searcher grid)")
-    @argument("--time-limit", help="stop the study after this long: 90, 90s, 30m, 1h30m")
-    @argument("--scheduler", choices=["auto", "fifo", "hyperband"], default="auto",
-              help="auto (default) stops poor trials where early epochs predict the final "
-                   "result, as measured while the study runs; fifo runs every trial to the "
-                   "end; hyperband stops or pauses poor trials")
-    @argument("--type", choices=["stopping", "promotion"],
-              help="hyperband variant (default stopping)")
-    @argument("--grace-period", type=float, help="hyperband: first rung (default 1)")
-    @argument("--reduction-factor", type=float, help="hyperband: eta (default 3)")
-    @argument("--brackets", type=int, help="hyperband: number of brackets (default 1)")
-    @argument("--max-t", type=float, help="hyperband: maximum resource (default: `epochs = N` "
-                                          "in the cell)")
+    @once("--metric", help="reported value to optimise (inferred when the cell reports "
+                           "one metric)")
+    @once("--mode", type=_mode, help="min or max: minimise or maximise the metric (inferred "
+                                     "for names like *loss*, *err* -> min, *acc*, *auc*, "
+                                     "*f1*, *score* -> max)")
+    @once("--trials", type=int, help=f"number of trials (default {DEFAULT_TRIALS}, the "
+                                     f"whole grid for --searcher grid)")
+    @once("--time-limit", help="stop the study after this long: 90, 90s, 30m, 1h30m")
+    @once("--scheduler", choices=["auto", "fifo", "hyperband"], default="auto",
+          help="auto (default) stops poor trials where early epochs predict the final "
+               "result, as measured while the study runs; fifo runs every trial to the "
+               "end; hyperband stops or pauses poor trials")
+    @once("--type", choices=["stopping", "promotion"],
+          help="hyperband variant (default stopping)")
+    @once("--grace-period", type=float, help="hyperband: first rung (default 1)")
+    @once("--reduction-factor", type=float, help="hyperband: eta (default 3)")
+    @once("--brackets", type=int, help="hyperband: number of brackets (default 1)")
+    @once("--max-t", type=float, help="hyperband: maximum resource (default: `epochs = N` "
+                                      "in the cell)")
     @argument("--scheduler-opt", action="append", default=[], metavar="KEY=VALUE",
               help="scheduler option, repeatable (e.g. auto: min_pairs=8, full_fraction=0.2, "
                    "unmeasured_keep=1)")
-    @argument("--resource", default="epoch", help="resource key in report() (default epoch)")
-    @argument("--searcher", default="auto",
-              help="auto (default: bayesopt), random, grid, skopt, tpe, bayesopt, bohb or rl")
+    @once("--resource", default="epoch", help="resource key in report() (default epoch)")
+    @once("--searcher", default="auto",
+          help="auto (default: bayesopt), random, grid, skopt, tpe, bayesopt, bohb or rl")
     @argument("--searcher-opt", action="append", default=[], metavar="KEY=VALUE",
               help="searcher option, repeatable (e.g. grid: points=5; skopt: "
                    "base_estimator=ET, acq_func=LCB; bayesopt: kernel=exp-decay-sum)")
-    @argument("--seed", type=int, help="seed for searcher and scheduler")
-    @argument("--workers", type=int, help="concurrent trials (default 1, or one per GPU slot "
-                                          "with --gpus-per-trial)")
-    @argument("--executor", choices=["thread", "process", "dask"], default="thread",
-              help="where trials run: threads of the kernel (default), worker processes, or "
-                   "tasks on a Dask cluster (a LocalCluster of --workers processes without "
-                   "--address)")
-    @argument("--trial-timeout", help="process executor: fail a trial that runs longer than "
-                                      "this (90, 90s, 30m, 1h)")
-    @argument("--address", help="dask executor: the scheduler of an existing cluster "
-                                "(tcp://host:8786), or the name of a distributed.Client in the "
-                                "notebook")
-    @argument("--gpus-per-trial", type=float, help="GPUs per trial: 1, 2, ... or a fraction "
-                                                   "0.5, 0.25 that packs trials onto a GPU")
-    @argument("--cpus-per-trial", type=float, help="CPU threads per trial (caps concurrent "
-                                                   "trials at CPUs / this)")
-    @argument("--name", help="study name (default study-N, the first N free in the storage)")
-    @argument("--storage", help="SQLite file that keeps the study (default jupyter_hpo.db in the "
-                                "working directory, or $JUPYTER_HPO_STORAGE; `none`: keep "
-                                "nothing)")
+    @once("--seed", type=int, help="seed for searcher and scheduler")
+    @once("--workers", type=int, help="concurrent trials (default 1, or one per GPU slot "
+                                      "with --gpus-per-trial)")
+    @once("--executor", choices=["thread", "process", "dask"], default="thread",
+          help="where trials run: threads of the kernel (default), worker processes, or "
+               "tasks on a Dask cluster (a LocalCluster of --workers processes without "
+               "--address)")
+    @once("--trial-timeout", help="process executor: fail a trial that runs longer than "
+                                  "this (90, 90s, 30m, 1h)")
+    @once("--address", help="dask executor: the scheduler of an existing cluster "
+                            "(tcp://host:8786), or the name of a distributed.Client in the "
+                            "notebook")
+    @once("--gpus-per-trial", type=float, help="GPUs per trial: 1, 2, ... or a fraction "
+                                               "0.5, 0.25 that packs trials onto a GPU")
+    @once("--cpus-per-trial", type=float, help="CPU threads per trial (caps concurrent "
+                                               "trials at CPUs / this)")
+    @once("--name", help="study name (default study-N, the first N free in the storage)")
+    @once("--storage", help="SQLite file that keeps the study (default jupyter_hpo.db in the "
+                            "working directory, or $JUPYTER_HPO_STORAGE; `none`: keep "
+                            "nothing)")
     @argument("--resume", action="store_true",
               help="continue the stored study --name (after a kernel restart or crash)")
     @argument("--enqueue", action="append", default=[], metavar="CONFIG",
               help="a configuration to run first, as a dict, e.g. '{\"lr\": 0.01}' "
                    "(repeatable; missing hyperparameters are filled in by the searcher)")
-    @argument("--warm-start", metavar="NAME",
-              help="a stored study whose results the searcher learns from first (not counted "
-                   "in the budget)")
+    @once("--warm-start", metavar="NAME",
+          help="a stored study whose results the searcher learns from first (not counted "
+               "in the budget)")
     @argument("--keep-checkpoints", action="store_true",
               help="keep every trial's checkpoint (default: only the best trials' and those "
                    "of unfinished trials)")
-    @argument("--keep-namespaces", type=int, metavar="K",
-              help="keep the variables of the K best trials for %%hpo apply --trial "
-                   "(thread executor; default 3)")
+    @once("--keep-namespaces", type=int, metavar="K",
+          help="keep the variables of the K best trials for %%hpo apply --trial "
+               "(thread executor; default 3)")
     @argument("--background", action="store_true", help="return at once; %%hpo wait joins")
-    @argument("-o", dest="output", default="_hpo",
-              help="variable that receives the Study (default _hpo)")
+    @once("-o", dest="output", default="_hpo",
+          help="variable that receives the Study (default _hpo)")
     @argument("--no-apply", action="store_true",
               help="do not put the best trial's variables into the notebook")
     @argument("--quiet", action="store_true", help="no dashboard")
@@ -216,12 +240,12 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     @argument("command", choices=LINE_COMMANDS, help="what to do")
     @argument("args", nargs="*", help="show/stop/best/apply/wait/delete [NAME]; plot [KIND] "
                                       "[NAME]; export [NAME] FILE (.csv, .parquet or .json)")
-    @argument("--trial", type=int, help="with stop: stop only this trial; with apply: apply "
-                                        "this trial instead of the best")
-    @argument("--metric", help="with plot curves: the learning curves of this reported value "
-                               "instead of the study's metric")
-    @argument("--storage", help="SQLite file to read (default: jupyter_hpo.db in the working "
-                                "directory, or $JUPYTER_HPO_STORAGE)")
+    @once("--trial", type=int, help="with stop: stop only this trial; with apply: apply "
+                                    "this trial instead of the best")
+    @once("--metric", help="with plot curves: the learning curves of this reported value "
+                           "instead of the study's metric")
+    @once("--storage", help="SQLite file to read (default: jupyter_hpo.db in the working "
+                            "directory, or $JUPYTER_HPO_STORAGE)")
     @line_magic("hpo")
     def hpo_line(self, line: str) -> Any:
         """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
@@ -336,7 +360,8 @@ def _parse(magic: Any, line: str) -> Any:
     study"``) and the nearest option named for a misspelt one ("unrecognized arguments:
     --trails 5; did you mean --trials?"), also for one whose "--" an editor made a dash
     (``—trials``), and typographic quotes (“my study”), which are not quotes to IPython,
-    pointed out. An unclosed quote is a UsageError (``split_line``)."""
+    pointed out. An unclosed quote is a UsageError (``split_line``), and so is an option that
+    takes one value given twice (``Once``)."""
     holder = "the %%hpo line" if magic.__name__ == "hpo" else "the %hpo line"
     words = split_line(line, holder)
     try:
@@ -372,6 +397,7 @@ def _parse(magic: Any, line: str) -> Any:
         meant = f"; did you mean {', '.join(hints)}? ({help_} lists the options)" if hints \
             else ""
         raise UsageError(message + meant + quotes) from None
+    vars(args).pop(_GIVEN, None)
     for key, value in list(vars(args).items()):
         if isinstance(value, list):
             setattr(args, key, [unquoted(v) for v in value])

@@ -66,18 +66,45 @@ def unquoted(value: Any) -> Any:
 
 
 def enqueued_config(text: str) -> dict[str, Any]:
-    """``--enqueue`` text: a JSON object or a Python dict literal (quoted or not)."""
+    """``--enqueue`` text: a JSON object or a Python dict literal (quoted or not). A key given
+    twice is refused: both parsers keep the last value silently, so the configuration run
+    would not be the one meant."""
     import json
 
     text = unquoted(text.strip())
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=lambda pairs: _once_each(text, pairs))
     except ValueError:
         value = parse_option_value(text)
+        if isinstance(value, dict):
+            _check_literal_keys(text)
     if not isinstance(value, dict):
         raise UsageError(f"--enqueue {text!r} must be a dict of hyperparameter values, e.g. "
                          f"--enqueue '{{\"lr\": 0.01}}'{typographic_quotes_hint(text)}")
     return value
+
+
+def _once_each(text: str, pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    """The dict of an ``--enqueue`` object's ``(key, value)`` pairs; a UsageError naming the
+    first key that ``text`` gives twice."""
+    values: dict[Any, Any] = {}
+    for key, value in pairs:
+        if key in values:
+            first = next(k for k in values if k == key)  # 1 for 1.0 after 1, as written first
+            shown = first if isinstance(first, str) else repr(first)
+            raise UsageError(f"--enqueue {text!r} gives {shown} twice ({values[key]!r}, then "
+                             f"{value!r}): give each hyperparameter once")
+        values[key] = value
+    return values
+
+
+def _check_literal_keys(text: str) -> None:
+    """Refuse a key given twice in any dict of ``text``, a Python literal that evaluates to a
+    dict (``ast.literal_eval`` keeps the last value of a repeated key)."""
+    for node in ast.walk(ast.parse(text.strip(), mode="eval")):
+        if isinstance(node, ast.Dict):
+            _once_each(text, [(ast.literal_eval(key), ast.literal_eval(value))
+                              for key, value in zip(node.keys, node.values) if key is not None])
 
 
 #: quotes that editors and chat apps put in place of straight ones
