@@ -926,3 +926,23 @@ def test_an_enqueued_configuration_that_gives_a_key_twice_is_refused(ip, config,
                           "x = Real(0, 1)\nact = Categorical('a', 'b')\nloss = x\n")
     assert message in str(info.value)
     assert ip.user_ns.get("_hpo") is before
+
+
+def test_line_command_options_may_come_before_the_name_and_file(ip, tmp_path, capsys):
+    """``%hpo show --storage s.db good`` said "unrecognized arguments: good"."""
+    import jupyter_hpo as jh
+
+    storage = tmp_path / "s.db"
+    jh.tune(lambda c: {"loss": c["x"]}, {"x": Real(0, 1)}, metric="loss", trials=2,
+            storage=storage, name="good")
+    capsys.readouterr()
+    ip.run_line_magic("hpo", f"best --storage {storage} good")
+    assert capsys.readouterr().out.startswith("good: best loss=")
+    target = tmp_path / "e.csv"
+    ip.run_line_magic("hpo", f"export --storage {storage} good {target}")
+    assert capsys.readouterr().out == f"jupyter_hpo: wrote 2 trials of good to {target}\n"
+    assert target.read_text().count("\n") == 3  # the header and two trials
+    assert "too many arguments: good extra" in line_error(
+        ip, f"best --storage {storage} good extra")
+    assert line_error(ip, f"best good --storage {storage} --storage x.db") == (
+        f"--storage given twice ({storage}, then x.db): give it once")

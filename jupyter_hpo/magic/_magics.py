@@ -252,7 +252,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         plot [KIND] [--metric KEY], export FILE, delete; a NAME picks the study (default: the
         latest)."""
         try:
-            args = _parse(self.hpo_line, line)
+            args = _parse(self.hpo_line, line, intermixed=True)
         except UsageError as exc:
             raise UsageError(_line_hint(str(exc), line, _options_of(self.hpo))) from None
         try:
@@ -354,18 +354,33 @@ def parse_cell_options(options: str) -> Any:
     return args
 
 
-def _parse(magic: Any, line: str) -> Any:
+def _parse_words(parser: argparse.ArgumentParser, words: list[str], intermixed: bool) -> Any:
+    """``parser.parse_args(words)``; with ``intermixed``, positional words that follow an
+    option are also taken as positional, as a shell command takes them (``%hpo show --storage
+    runs.db mlp``, where argparse called ``mlp`` an unrecognised argument). The words are
+    parsed so only when every word ``parse_args`` left over is positional, which keeps its
+    message for a misspelt option and its value (``unrecognized arguments: --storrage
+    runs.db``, where the second parse would take ``runs.db`` for a NAME)."""
+    args, extras = parser.parse_known_args(words)
+    if extras and intermixed and not any(word.startswith("-") for word in extras):
+        args, extras = parser.parse_known_intermixed_args(words)
+    if extras:  # as parse_args says it
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
     """``parse_argstring``'s split and parse, with quotes around a value removed (IPython
     splits the line as Windows does, keeping them: ``--name "my study"`` gave the name ``"my
     study"``) and the nearest option named for a misspelt one ("unrecognized arguments:
     --trails 5; did you mean --trials?"), also for one whose "--" an editor made a dash
     (``—trials``), and typographic quotes (“my study”), which are not quotes to IPython,
     pointed out. An unclosed quote is a UsageError (``split_line``), and so is an option that
-    takes one value given twice (``Once``)."""
+    takes one value given twice (``Once``); ``intermixed``: see ``_parse_words``."""
     holder = "the %%hpo line" if magic.__name__ == "hpo" else "the %hpo line"
     words = split_line(line, holder)
     try:
-        args = magic.parser.parse_args(words)
+        args = _parse_words(magic.parser, words, intermixed)
     except UsageError as exc:
         message = str(exc)
         chosen = re.match(r"argument --(scheduler|executor): invalid choice: '(.*)' \(",
