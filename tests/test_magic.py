@@ -928,6 +928,17 @@ def test_an_enqueued_configuration_that_gives_a_key_twice_is_refused(ip, config,
     assert ip.user_ns.get("_hpo") is before
 
 
+@pytest.mark.parametrize("option, example", [("--scheduler-opt", "min_pairs=8"),
+                                             ("--searcher-opt", "points=5")])
+def test_a_key_value_option_without_its_key_says_so(ip, option, example):
+    """``--scheduler-opt =3`` was "--scheduler auto does not take  (its options: ...)", an
+    option with an empty name."""
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f"--quiet --metric loss --mode min {option} =3", CELL)
+    assert str(info.value) == (f"{option} '=3' must look like KEY=VALUE (its KEY is missing), "
+                               f"e.g. {example}")
+
+
 def test_line_command_options_may_come_before_the_name_and_file(ip, tmp_path, capsys):
     """``%hpo show --storage s.db good`` said "unrecognized arguments: good"."""
     import jupyter_hpo as jh

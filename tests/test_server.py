@@ -489,12 +489,14 @@ async def test_parse_underlines_a_misplaced_magic_with_the_kernels_error(
      "--searcher tpe --searcher-opt n_startup_trials=3"),
     ("%%hpo --scheduler fifo --grace-period 2", "--scheduler fifo --grace-period 2"),
     ("%%hpo --searcher hyperopt", "--searcher hyperopt"),
-    # a quote being typed (this was a 500: shlex's ValueError), an option given twice
+    # a quote being typed (this was a 500: shlex's ValueError), an option given twice, a
+    # KEY=VALUE word without its KEY
     ("%%hpo --trials 3 --name 'my study", "--trials 3 --name 'my study"),
     ('%%hpo --storage "runs/all studies.db --trials 3',
      '--storage "runs/all studies.db --trials 3'),
     ("%%hpo --mode max --trials 3 --mode min", "--mode max --trials 3 --mode min"),
-    ("%%hpo --storage none --storage x.db", "--storage none --storage x.db")])
+    ("%%hpo --storage none --storage x.db", "--storage none --storage x.db"),
+    ("%%hpo --trials 3 --scheduler-opt =3", "--trials 3 --scheduler-opt =3")])
 async def test_parse_underlines_the_options_the_magic_refuses(jp_fetch, ipython_shell, magic,
                                                               options):
     ipython_shell.run_line_magic("load_ext", "jupyter_hpo")

@@ -26,12 +26,16 @@ def parse_option_value(text: str) -> Any:
 
 def key_values(options: list[str], flag: str, example: str) -> dict[str, Any]:
     """The ``KEY=VALUE`` words of a repeatable option (``--searcher-opt``,
-    ``--scheduler-opt``) as keyword arguments; a later KEY wins."""
+    ``--scheduler-opt``) as keyword arguments; a later KEY wins. A word without ``=`` or
+    without a KEY (``=3``, which the scheduler then said it "does not take" under an empty
+    name) is refused as not being KEY=VALUE."""
     values = {}
     for opt in options:
-        if "=" not in opt:
-            raise UsageError(f"{flag} {opt!r} must look like KEY=VALUE, e.g. {example}")
-        key, value = opt.split("=", 1)
+        key, equals, value = opt.partition("=")
+        if not equals or not key.strip():
+            missing = " (its KEY is missing)" if equals else ""
+            raise UsageError(f"{flag} {opt!r} must look like KEY=VALUE{missing}, e.g. "
+                             f"{example}")
         values[key.strip().replace("-", "_")] = parse_option_value(value.strip())
     return values
 
