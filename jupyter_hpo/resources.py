@@ -164,7 +164,7 @@ def _cpu_capacity(cpus: float | None, cpu_count: int | None) -> int | None:
 def _gpu_slots(per_trial: float, cpus: float | None, count: int | None) -> list[Slot]:
     """Slots for ``per_trial`` GPUs each on ``count`` GPUs (None: detect them)."""
     if not per_trial > 0:
-        raise HPOError(f"--gpus-per-trial is {per_trial:g}, but must be > 0")
+        raise HPOError(f"--gpus-per-trial is {per_trial:g}, but must be > 0 (or 0 for none)")
     share = round(1 / per_trial) if per_trial < 1 else 1
     if per_trial < 1 and not math.isclose(share * per_trial, 1.0, rel_tol=1e-6) \
             or per_trial >= 1 and not float(per_trial).is_integer():

@@ -564,6 +564,19 @@ def test_open_storage_turns_text_into_a_storage(tmp_path, monkeypatch):
     assert not (tmp_path / ":memory:").exists()
 
 
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_sqlites_own_file_of_a_database_is_not_a_storage(tmp_path, suffix):
+    """``runs.db-wal`` next to ``runs.db`` is SQLite's: a study kept there was lost when
+    ``runs.db``'s last connection closed and SQLite removed the file."""
+    database = tmp_path / "runs.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(StorageError, match=rf"runs\.db{suffix} is the .* SQLite keeps next to "
+                                           rf"the database .*runs\.db, not a storage file"):
+        open_storage(f"{database}{suffix}")
+    assert isinstance(open_storage(tmp_path / f"notes{suffix}"), SQLiteStorage)  # no notes
+
+
 @pytest.mark.parametrize("url", ["mysql://u@localhost/db", "mysql://u@localhost",
                                  "postgresql://user:secret@db.example.com:5432/studies",
                                  "redis://localhost:6379/0", "http://example.com/studies.db"])

@@ -62,7 +62,25 @@ def storage_path(location: str | os.PathLike[str]) -> str:
     if not text.strip():
         raise StorageError(f"the storage path is empty (got {os.fspath(location)!r}): pass a "
                            f"file name such as studies.db")
-    return os.path.abspath(os.path.expanduser(text))
+    path = os.path.abspath(os.path.expanduser(text))
+    _refuse_side_file(path)
+    return path
+
+
+#: the files SQLite keeps next to a database ``x.db``: ``x.db-wal`` and so on
+_SIDE_FILES = {"-wal": "write-ahead log", "-shm": "shared-memory index",
+               "-journal": "rollback journal"}
+
+
+def _refuse_side_file(path: str) -> None:
+    """Refuse a path that is one of SQLite's own files of an existing database: SQLite
+    deletes or rewrites it as that database is used, so a study kept in it would be lost."""
+    for suffix, what in _SIDE_FILES.items():
+        database = path.removesuffix(suffix)
+        if database != path and os.path.isfile(database):
+            raise StorageError(f"{path} is the {what} SQLite keeps next to the database "
+                               f"{database}, not a storage file of its own (a study kept "
+                               f"there would be lost when SQLite removes it): pass {database}")
 
 
 class SQLiteFile:
