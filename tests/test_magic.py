@@ -126,6 +126,19 @@ def test_cell_without_report_or_metric_optimises_the_variable_its_last_line_assi
         ip.run_cell_magic("hpo", "--trials 1 --quiet", "y = 2\nx = Real(0, 1)\n")
 
 
+def test_a_metric_given_as_the_resource_is_pointed_out(ip):
+    """``--resource loss`` where ``--metric loss`` was meant left 'epoch' as the metric, and
+    the refusal only asked for --mode."""
+    cell = "x = Real(0, 1)\nfor epoch in range(3):\n    report(epoch=epoch, loss=x)\n"
+    with pytest.raises(UsageError, match=r"maximise 'epoch': pass --mode min or --mode max "
+                                         r"\(--resource loss makes 'loss' the count of training "
+                                         r"progress, .* did you mean --metric loss\?\)"):
+        ip.run_cell_magic("hpo", "--resource loss --trials 1 --quiet --storage none", cell)
+    with pytest.raises(UsageError, match=r"maximise 'thing': pass --mode min or --mode max$"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet --storage none",
+                          cell.replace("loss=", "thing="))
+
+
 def test_the_cell_reads_its_trial_id_and_config(ip):
     study = run(ip, "--trials 3 --seed 0 --quiet --metric loss",
                 "x = Real(0, 1)\nreport(loss=x, id_seen=trial.id, x_seen=config['x'])\n")

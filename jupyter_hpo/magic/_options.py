@@ -124,8 +124,12 @@ class CellOptions:
                                  f"minimise or maximise it: pass --mode min or --mode max "
                                  f"(and --metric NAME for another variable)")
             if mode is None:
+                swapped = "" if args.metric is not None or infer_mode(args.resource) is None \
+                    else (f" (--resource {args.resource} makes {args.resource!r} the count of "
+                          f"training progress, so the value left to optimise is {metric!r}: "
+                          f"did you mean --metric {args.resource}?)")
                 raise UsageError(f"cannot tell whether to minimise or maximise {metric!r}: "
-                                 f"pass --mode min or --mode max")
+                                 f"pass --mode min or --mode max{swapped}")
             source = "the variable the cell's last line assigns; " if from_last_line else ""
             print(f"jupyter_hpo: {'maximising' if mode == 'max' else 'minimising'} {metric} "
                   f"({source}--mode {mode} inferred from its name)")
