@@ -17,6 +17,7 @@ from .records import is_number
 from .trial import (
     Trial,
     TrialStopped,
+    _short,
     checkpoint,
     not_a_number,
     plain_value,
@@ -84,7 +85,14 @@ class CellObjective:
 
     def for_process(self) -> CellObjective:
         """A copy that carries only the notebook variables the cell reads, each checked to
-        pickle, so it can be shipped to a worker process."""
+        pickle, so it can be shipped to a worker process; the choices of the cell's
+        hyperparameters, which the copy holds too (each trial's configuration refers to them),
+        are checked as well."""
+        for annotation in self.template.annotations:
+            for choice in getattr(annotation.domain, "choices", ()):
+                _check_picklable(choice, f"the choice {_short(choice)} "
+                                         f"({type(choice).__name__}) of the hyperparameter "
+                                         f"{annotation.name!r}", _CHOICE_ADVICE)
         shipped = {}
         for name in sorted(_names_read(self.template.source) & self.user_ns.keys()):
             if name in INJECTED_NAMES or name.startswith("__"):
@@ -248,12 +256,16 @@ def _names_read(source: str) -> set[str]:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
-def _check_picklable(value: Any, what: str) -> None:
+_CHOICE_ADVICE = ("Choose among names or numbers and create the object from the choice "
+                  "inside the cell")
+
+
+def _check_picklable(value: Any, what: str, advice: str = "Create it inside the cell") -> None:
     import cloudpickle
 
     try:
         cloudpickle.dumps(value)
     except Exception as exc:  # any pickling failure gets the same advice
         raise HPOError(f"{what} cannot be sent to a worker process ({type(exc).__name__}: "
-                       f"{exc}). Create it inside the cell, or run the trials in threads with "
+                       f"{exc}). {advice}, or run the trials in threads with "
                        f"--executor thread") from exc

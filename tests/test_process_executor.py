@@ -264,6 +264,61 @@ def test_cell_objective_ships_only_the_variables_it_reads():
         assert trial.reports[-1] == {"loss": 2.0 * trial.config["x"]}
 
 
+def test_a_notebook_function_class_or_lambda_as_a_choice_reaches_the_trial(ipython_shell):
+    """The configuration went to the worker with plain pickle: a notebook function or class
+    as a choice failed every trial ("Can't get attribute 'relu'", blamed on os._exit), and a
+    lambda killed the kernel's thread for the worker, so the cell hung. It is cloudpickled now,
+    and a choice the cell's variables hold is that same object in the worker."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.run_cell("def relu(a):\n    return a\n\nclass Net:\n    pass\n")
+    cells = {"function": "act = Categorical(relu, 3)\nloss = 1.0 if act is relu else 2.0\n",
+             "class": "act = Categorical(Net, 3)\nloss = 1.0 if act is Net else 2.0\n",
+             "lambda": "act = Categorical(lambda a: a - 1.0, abs)\nloss = act(-1.0)\n"}
+    for name, cell in cells.items():
+        ip.run_cell_magic("hpo", f"--executor process --trials 2 --searcher grid --quiet "
+                                 f"-o _hpo_choice_{name}", cell)
+        study = ip.user_ns[f"_hpo_choice_{name}"]
+        assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 2, \
+            [t.error for t in study.trials]
+        assert sorted(t.reports[-1]["loss"] for t in study.trials) == [-2.0, 1.0] \
+            if name == "lambda" else [1.0, 2.0]  # 1.0: act is relu (Net) in the worker
+
+
+def test_a_choice_that_cannot_be_sent_is_named_before_any_trial():
+    namespace = {"threading": threading}
+    template = parse_cell("act = Categorical(threading.Lock(), 1)\nloss = 1.0\n", namespace)
+    study = Study(CellObjective(template, namespace, "loss"), template.space, metric="loss",
+                  mode="min", trials=2, executor="process")
+    with pytest.raises(HPOError, match=r"the choice <unlocked _thread.lock object at \w+> "
+                                       r"\(lock\) of the hyperparameter 'act' cannot be sent "
+                                       r"to a worker process.*--executor thread"):
+        study.start()
+    assert study.done and study.state == "failed" and study.trials == ()
+
+
+def call_choice(config):
+    return config["f"]() if callable(config["f"]) else config["f"]
+
+
+def test_a_configuration_that_cannot_be_sent_fails_only_its_trial():
+    """tune()'s space is not shipped with the objective, so its choices go with each trial: a
+    lambda works, and a lock fails its trial, naming it (it killed the kernel's thread for the
+    worker, and the study waited for that trial forever)."""
+    study = make_study(call_choice, {"f": Categorical(0.5, lambda: 0.25, threading.Lock(), 2.0)},
+                       searcher="grid", workers=1)
+    study.start()
+    assert study.wait(timeout=60), "the study hung"
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 2 + [
+        TrialStatus.FAILED, TrialStatus.COMPLETED]
+    assert [t.reports[-1]["loss"] for t in study.trials if t.reports] == [0.5, 0.25, 2.0]
+    assert study.trials[2].error.startswith(
+        "the configuration cannot be sent to the worker process: 'f' is <unlocked "
+        "_thread.lock object at ")
+    assert "(lock), which cannot be pickled (TypeError: cannot pickle '_thread.lock' " \
+           "object)" in study.trials[2].error
+
+
 @pytest.mark.parametrize("cell", [
     # IPython makes display() a builtin for a notebook's code; a worker process has no shell,
     # and a cell calling display() failed there with NameError

@@ -6,6 +6,12 @@ failure in a helper defined in another cell read ``File "<dynamic-code>", line 2
 without the line. Code compiled from a notebook cell (IPython keeps the cell's source in
 ``linecache``, without a file behind it) is shipped instead with its file name and the cell's
 lines, which the worker puts back into its own ``linecache``.
+
+A trial's configuration is pickled the same way, once per trial, with references to the objects
+the shipped objective holds: a choice that the objective holds too (``Categorical(relu, ...)``,
+``relu`` a notebook function the cell reads) is that same object in the worker, so ``act is
+relu`` holds there as in a thread, and the choice is not copied for each trial. Other values
+(a ``lambda`` written in the choices of ``tune()``'s space) are copied.
 """
 
 from __future__ import annotations
@@ -13,14 +19,67 @@ from __future__ import annotations
 import io
 import linecache
 import marshal
+import pickle
 import types
 from typing import Any
 
-__all__ = ["dumps"]
+__all__ = ["Shipment", "dumps", "loads", "loads_with"]
 
 
 def dumps(obj: Any) -> bytes:
     """``cloudpickle.dumps(obj)``, keeping the file name and source lines of notebook code."""
+    buffer = io.BytesIO()
+    _pickler(buffer).dump(obj)
+    return buffer.getvalue()
+
+
+class Shipment:
+    """``obj`` pickled for a worker (``data``), and the objects that pickle holds, so that
+    ``dumps_with`` can refer to them (see the module's docstring)."""
+
+    def __init__(self, obj: Any) -> None:
+        buffer = io.BytesIO()
+        pickler = _pickler(buffer)
+        pickler.dump(obj)
+        self.data = buffer.getvalue()
+        # id -> (position in the pickle's memo, object): holding the objects keeps their ids
+        # theirs for as long as this shipment lives
+        self._held: dict[int, tuple[int, Any]] = pickler.memo.copy()
+
+    def dumps_with(self, value: Any) -> bytes:
+        """``value`` pickled as ``dumps`` does, each object that ``obj`` holds as a reference
+        to its copy in the worker (``loads_with`` there)."""
+        buffer = io.BytesIO()
+        _pickler(buffer, self._held).dump(value)
+        return buffer.getvalue()
+
+
+def loads(data: bytes) -> tuple[Any, dict[int, Any]]:
+    """In the worker: the object of a ``Shipment`` and the objects its pickle holds, by
+    position (what ``loads_with`` resolves references with)."""
+    unpickler = pickle.Unpickler(io.BytesIO(data))
+    obj = unpickler.load()
+    return obj, unpickler.memo.copy()
+
+
+def loads_with(data: bytes, held: dict[int, Any]) -> Any:
+    """In the worker: a value pickled by ``Shipment.dumps_with``, its references resolved to
+    the objects ``loads`` gave."""
+    return _Unpickler(io.BytesIO(data), held).load()
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, held: dict[int, Any]) -> None:
+        super().__init__(file)
+        self.held = held
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self.held[pid]
+
+
+def _pickler(buffer: io.BytesIO, held: dict[int, tuple[int, Any]] | None = None) -> Any:
+    """A cloudpickle pickler that keeps the file name and source lines of notebook code and,
+    with ``held``, writes each of those objects as a reference to its position."""
     import cloudpickle
 
     class _Pickler(cloudpickle.Pickler):
@@ -32,9 +91,13 @@ def dumps(obj: Any) -> bytes:
                                            tuple(entry[2]))
             return super().reducer_override(value)
 
-    buffer = io.BytesIO()
-    _Pickler(buffer, protocol=cloudpickle.DEFAULT_PROTOCOL).dump(obj)
-    return buffer.getvalue()
+    class _ReferringPickler(_Pickler):
+        def persistent_id(self, value: Any) -> int | None:
+            entry = held.get(id(value))
+            return entry[0] if entry is not None and entry[1] is value else None
+
+    cls = _ReferringPickler if held else _Pickler
+    return cls(buffer, protocol=cloudpickle.DEFAULT_PROTOCOL)
 
 
 def _code_in_file(data: bytes, filename: str, lines: tuple[str, ...]) -> types.CodeType:

@@ -2,7 +2,9 @@
 
 It talks to the kernel over the socket ``FD`` (a ``multiprocessing`` connection). Messages
 from the parent: ``("init", sys_path, slot)``, ``("objective", key, cloudpickled bytes)``,
-``("run", key, trial_id, config, {"checkpoint_dir": ..., "restore_from": Checkpoint | None})``
+``("run", key, trial_id, config bytes, {"checkpoint_dir": ..., "restore_from": Checkpoint |
+None})`` (the configuration pickled by ``_shipping.Shipment.dumps_with``: a choice that the
+objective holds too is that object here)
 and, in reply to a report, ``"continue"``, ``"stop"``, ``"release"`` (the trial paused after
 saving a checkpoint: its code ends, status ``released``) or ``("error", exception)``. Messages
 to the parent: ``("started",)``, ``("output", text)``, ``("report", values)``,
@@ -23,6 +25,7 @@ from typing import Any
 
 from ..errors import HPOError
 from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
+from ._shipping import loads, loads_with
 from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
 
@@ -83,6 +86,7 @@ class _Worker:
         self.objective_key: Any = None
         self.objective_bytes: bytes | None = None
         self.objective: Any = None
+        self.held: dict[int, Any] = {}  # what the objective's pickle holds, by position
         self._restart = False
 
     def serve(self) -> None:
@@ -117,10 +121,17 @@ class _Worker:
 
     def _load_objective(self) -> Any:
         if self.objective is None:
-            import cloudpickle
-
-            self.objective = cloudpickle.loads(self.objective_bytes)
+            assert self.objective_bytes is not None
+            self.objective, self.held = loads(self.objective_bytes)
         return self.objective
+
+    def _read_config(self, data: bytes) -> dict[str, Any]:
+        """The trial's configuration, its choices resolved to the objective's objects."""
+        try:
+            return loads_with(data, self.held)
+        except Exception as exc:  # e.g. a choice of a module that is not importable here
+            raise HPOError(f"the trial's configuration cannot be read in the worker process "
+                           f"({type(exc).__name__}: {exc})") from exc
 
     def _hook(self, values: dict[str, Any]) -> None:
         self.channel.send(("report", values))
@@ -149,10 +160,10 @@ class _Worker:
                            f"({type(exc).__name__}: {exc}); set numbers, strings or other "
                            f"picklable values") from None
 
-    def run(self, trial_id: int, config: dict[str, Any], checkpoint_dir: str | None = None,
+    def run(self, trial_id: int, config: bytes, checkpoint_dir: str | None = None,
             restore_from: Any = None) -> tuple[Any, ...]:
         self._restart = False
-        trial = Trial(trial_id, config, checkpoint_dir=checkpoint_dir, restore_from=restore_from)
+        trial = Trial(trial_id, {}, checkpoint_dir=checkpoint_dir, restore_from=restore_from)
         trial.device = self.slot.device(remapped=True)
         stdout, stderr = sys.stdout, sys.stderr
         sys.stdout = _TrialStream(self.channel, sys.__stdout__)
@@ -165,6 +176,7 @@ class _Worker:
                     try:
                         objective = self._load_objective()
                         filename = objective.filename
+                        trial.config = self._read_config(config)
                     finally:  # the trial timeout counts from here: unpickling the objective
                         self.channel.send(("started",))  # (imports included) is not the trial
                     output = objective.run(trial, trial.device)

@@ -3,10 +3,11 @@
 Each worker is a fresh interpreter (``python -m jupyter_hpo.executors._worker``, never a
 fork, so CUDA is safe) started with its slot's environment (``CUDA_VISIBLE_DEVICES``,
 ``OMP_NUM_THREADS``), and bound to that slot for life. The objective is cloudpickled once and
-sent once to each worker; a trial start is then one small message. A thread in the kernel per
-worker relays reports (and the scheduler's answer), the trial's output and its outcome. A
-worker that dies (segfault, ``os._exit``, the OOM killer), hits CUDA OOM or the trial timeout
-fails only its trial and is replaced.
+sent once to each worker; a trial start is then one small message, its configuration
+cloudpickled too, with references to the objects the objective holds (``_shipping``). A
+thread in the kernel per worker relays reports (and the scheduler's answer), the trial's
+output and its outcome. A worker that dies (segfault, ``os._exit``, the OOM killer), hits CUDA
+OOM or the trial timeout fails only its trial and is replaced.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import weakref
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError
 from ..resources import Slot
-from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped
+from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped, _short
 from ._base import Executor, TrialHooks, TrialOutcome
+
+if TYPE_CHECKING:
+    from ._shipping import Shipment
 
 __all__ = ["ProcessExecutor"]
 
@@ -59,7 +64,7 @@ class ProcessExecutor(Executor):
         self._lock = threading.Lock()
         self._pool: list[_Worker] = []
         self._objective: Any = None
-        self._payload: tuple[int, bytes] | None = None
+        self._payload: tuple[int, Shipment] | None = None
         _live.add(self)
 
     def describe(self) -> str:
@@ -84,12 +89,19 @@ class ProcessExecutor(Executor):
             trial.device = worker.slot.device(remapped=False)
         worker.jobs.put((trial, payload, hooks))
 
-    def _ship(self, objective: Any) -> tuple[int, bytes]:
+    def _ship(self, objective: Any) -> tuple[int, Shipment]:
+        """The objective pickled for the workers (once per objective), with its key."""
         if objective is not self._objective or self._payload is None:
-            from ._shipping import dumps
+            from ._shipping import Shipment
 
             shippable = objective.for_process()
-            self._payload = (next(_keys), dumps(shippable))
+            try:
+                shipment = Shipment(shippable)
+            except Exception as exc:  # for_process checked what it knows of: say what failed
+                raise HPOError(f"the trial's code cannot be sent to a worker process "
+                               f"({type(exc).__name__}: {exc}): run the trials in threads "
+                               f"with --executor thread") from exc
+            self._payload = (next(_keys), shipment)
             self._objective = objective
         return self._payload
 
@@ -143,7 +155,7 @@ class _Worker:
         self.kill_reason: str | None = None
         self.crash_output: list[str] = []
         self.reader: threading.Thread | None = None
-        self.jobs: queue.SimpleQueue[tuple[Trial, tuple[int, bytes], TrialHooks] | None] = \
+        self.jobs: queue.SimpleQueue[tuple[Trial, tuple[int, Shipment], TrialHooks] | None] = \
             queue.SimpleQueue()
         self.thread = threading.Thread(target=self._work, daemon=True,
                                        name=f"hpo-process-worker-{index}")
@@ -206,7 +218,10 @@ class _Worker:
             if job is None:
                 return
             trial, payload, hooks = job
-            outcome, replace = self._run(trial, payload, hooks)
+            try:
+                outcome, replace = self._run(trial, payload, hooks)
+            except Exception:  # noqa: BLE001 - the trial ends, this thread lives on
+                outcome, replace = _executor_failure(), True
             with self.executor._lock:
                 replace = replace or self.kill_reason is not None  # killed as it finished
                 self.trial = None  # idle before on_finish, which may start the next trial here
@@ -217,9 +232,15 @@ class _Worker:
                         self.spawn()
             hooks.on_finish(trial, outcome)
 
-    def _run(self, trial: Trial, payload: tuple[int, bytes],
+    def _run(self, trial: Trial, payload: tuple[int, Shipment],
              hooks: TrialHooks) -> tuple[TrialOutcome, bool]:
         """Run ``trial`` in the worker process; the outcome, and whether to replace it."""
+        key, shipment = payload
+        try:
+            config = shipment.dumps_with(dict(trial.config))
+        except Exception as exc:  # noqa: BLE001 - a value that does not pickle fails its trial
+            return TrialOutcome(TrialStatus.FAILED,
+                                error=unsendable_config(trial.config, shipment, exc)), False
         try:
             with self.executor._lock:
                 if self.executor._closed:
@@ -229,12 +250,11 @@ class _Worker:
                     self.spawn()
             conn = self.conn
             assert conn is not None
-            key, data = payload
             self.crash_output = []
             if self.sent_key != key:
-                conn.send(("objective", key, data))
+                conn.send(("objective", key, shipment.data))
                 self.sent_key = key
-            conn.send(("run", key, trial.trial_id, dict(trial.config),
+            conn.send(("run", key, trial.trial_id, config,
                        {"checkpoint_dir": trial.checkpoint_dir,
                         "restore_from": trial.restore_from}))
         except (OSError, ValueError):
@@ -329,6 +349,32 @@ class _Worker:
         if self.executor._closed:
             return TrialOutcome(TrialStatus.CANCELLED, error="the executor was shut down")
         return TrialOutcome(TrialStatus.FAILED, error=describe_exit(code), traceback=tail)
+
+
+def unsendable_config(config: dict[str, Any], shipment: Shipment, exc: Exception) -> str:
+    """Why a trial's configuration cannot be sent to its worker, naming the first value that
+    does not pickle (a choice the objective holds was checked before the first trial; this is
+    one it does not, e.g. a value given to --enqueue or a choice of tune()'s space)."""
+    for name, value in config.items():
+        try:
+            shipment.dumps_with(value)
+        except Exception as error:  # noqa: BLE001 - any pickling failure names the value
+            return (f"the configuration cannot be sent to the worker process: {name!r} is "
+                    f"{_short(value)} ({type(value).__name__}), which cannot be pickled "
+                    f"({type(error).__name__}: {error}); make it a value that pickles (a name, "
+                    f"and build the object in the trial from it), or run the trials in threads "
+                    f"with --executor thread")
+    return (f"the configuration cannot be sent to the worker process "
+            f"({type(exc).__name__}: {exc})")
+
+
+def _executor_failure() -> TrialOutcome:
+    """A failure of this executor itself while it ran a trial: that trial fails (with the
+    traceback) and its worker is replaced, instead of the thread dying and the study waiting
+    for the trial forever."""
+    return TrialOutcome(TrialStatus.FAILED, error="the process executor failed while running "
+                        "the trial (a bug in jupyter_hpo; the traceback says where)",
+                        traceback=traceback.format_exc())
 
 
 def describe_exit(code: int | None) -> str:
