@@ -319,6 +319,28 @@ def test_a_configuration_that_cannot_be_sent_fails_only_its_trial():
            "object)" in study.trials[2].error
 
 
+def report_a_lock(config, report):
+    report(loss=config["x"], extra=threading.Lock())
+
+
+def test_a_report_value_that_cannot_be_sent_names_its_key():
+    """A thread trial keeps any reported value; a process trial failed with pickle's raw
+    TypeError and a traceback through _worker.py and multiprocessing."""
+    study = make_study(report_a_lock, {"x": Real(0, 1)}, trials=1)
+    study.start()
+    assert study.wait(timeout=60)
+    (trial,) = study.trials
+    assert trial.status is TrialStatus.FAILED
+    assert trial.error.startswith("ReportError: report(): 'extra' is <unlocked _thread.lock "
+                                  "object at ")
+    assert trial.error.endswith("(lock), which cannot be sent to the kernel from a worker "
+                                "process (TypeError: cannot pickle '_thread.lock' object): "
+                                "report numbers, strings or other picklable values, or run "
+                                "the trials in threads with --executor thread")
+    assert "_worker.py" not in trial.traceback and "reduction.py" not in trial.traceback
+    assert "report(loss=config[\"x\"], extra=threading.Lock())" in trial.traceback
+
+
 @pytest.mark.parametrize("cell", [
     # IPython makes display() a builtin for a notebook's code; a worker process has no shell,
     # and a cell calling display() failed there with NameError

@@ -56,7 +56,11 @@ def test_a_value_that_cannot_reach_the_kernel_fails_the_process_trial():
     study.wait()
     (trial,) = study.trials
     assert trial.status == "failed"
-    assert "trial.set(): the values cannot be sent to the kernel" in trial.error
+    assert "trial.set(): 'lock' is <unlocked _thread.lock object at " in trial.error
+    assert trial.error.endswith("(lock), which cannot be sent to the kernel from a worker process "
+                                "(TypeError: cannot pickle '_thread.lock' object): set numbers, "
+                                "strings or other picklable values, or run the trials in threads "
+                                "with --executor thread")
 
 
 # --- trials_dataframe(attrs=...) ------------------------------------------------------------

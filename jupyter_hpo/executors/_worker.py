@@ -21,10 +21,19 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from ..errors import HPOError
-from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
+from ..trial import (
+    ReportError,
+    Trial,
+    TrialReleased,
+    TrialStopped,
+    _short,
+    _TrialContext,
+    current_trial,
+)
 from ._shipping import loads, loads_with
 from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
@@ -76,6 +85,22 @@ def _watch_parent(parent: int) -> None:
 
 def _is_cuda_oom(exc: BaseException) -> bool:
     return type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc)
+
+
+def _unsendable(call: str, values: dict[str, Any], exc: Exception, advice: str) -> str:
+    """Why ``values`` (of ``report()`` or ``trial.set()``) cannot reach the kernel, naming the
+    first that does not pickle: a thread trial keeps any value, a process trial only what
+    pickles."""
+    for key, value in values.items():
+        try:
+            ForkingPickler.dumps(value)
+        except Exception as error:  # noqa: BLE001 - any pickling failure names the value
+            return (f"{call}: {key!r} is {_short(value)} ({type(value).__name__}), which "
+                    f"cannot be sent to the kernel from a worker process "
+                    f"({type(error).__name__}: {error}): {advice}, or run the trials in "
+                    f"threads with --executor thread")
+    return (f"{call}: the values cannot be sent to the kernel from a worker process "
+            f"({type(exc).__name__}: {exc}): {advice}")
 
 
 class _Worker:
@@ -134,7 +159,13 @@ class _Worker:
                            f"({type(exc).__name__}: {exc})") from exc
 
     def _hook(self, values: dict[str, Any]) -> None:
-        self.channel.send(("report", values))
+        try:
+            self.channel.send(("report", values))
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. a value that does not pickle
+            raise ReportError(_unsendable("report()", values, exc, "report numbers, strings "
+                                          "or other picklable values")) from None
         reply = self.conn.recv()
         if reply in ("continue", "stop"):  # the study recorded it: keep the copy in step
             trial = current_trial()
@@ -156,9 +187,8 @@ class _Worker:
         except OSError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. an attribute that does not pickle
-            raise HPOError(f"trial.set(): the values cannot be sent to the kernel "
-                           f"({type(exc).__name__}: {exc}); set numbers, strings or other "
-                           f"picklable values") from None
+            raise HPOError(_unsendable("trial.set()", data, exc, "set numbers, strings or "
+                                       "other picklable values")) from None
 
     def run(self, trial_id: int, config: bytes, checkpoint_dir: str | None = None,
             restore_from: Any = None) -> tuple[Any, ...]:
