@@ -16,6 +16,7 @@ from jupyter_client.manager import start_new_kernel
 from jupyter_hpo import Categorical, HPOError, Real, Study, TrialStatus
 from jupyter_hpo.annotate import parse_cell
 from jupyter_hpo.executors import EXECUTORS, ProcessExecutor
+from jupyter_hpo.executors.process import describe_exit
 from jupyter_hpo.objective import CellObjective, FunctionObjective
 from jupyter_hpo.space import Space
 
@@ -189,6 +190,17 @@ def test_each_fault_fails_only_its_trial_and_the_study_goes_on():
     assert study.best_config == {"i": 0}
     assert study.best_value == 0.0
     assert study.state == "finished"
+
+
+def test_a_worker_that_died_of_its_own_error_is_not_blamed_on_the_trial():
+    """A worker that failed to read its configuration exited with code 1 and its traceback,
+    and the trial's error asked whether the trial had called os._exit or sys.exit."""
+    tail = ('Traceback (most recent call last):\n  File "/x/jupyter_hpo/executors/_worker.py", '
+            'line 104, in serve\nAttributeError: Can\'t get attribute \'relu\'\n')
+    assert describe_exit(1, tail) == ("the worker process exited with code 1 after an error "
+                                      "outside the trial's code (its traceback follows)")
+    assert describe_exit(1, "") == ("the worker process exited with code 1 (os._exit or "
+                                    "sys.exit in the trial?)")
 
 
 def test_stop_trial_ends_a_trial_that_never_reports():

@@ -348,7 +348,7 @@ class _Worker:
                                 f"killed", traceback=tail)
         if self.executor._closed:
             return TrialOutcome(TrialStatus.CANCELLED, error="the executor was shut down")
-        return TrialOutcome(TrialStatus.FAILED, error=describe_exit(code), traceback=tail)
+        return TrialOutcome(TrialStatus.FAILED, error=describe_exit(code, tail), traceback=tail)
 
 
 def unsendable_config(config: dict[str, Any], shipment: Shipment, exc: Exception) -> str:
@@ -377,8 +377,9 @@ def _executor_failure() -> TrialOutcome:
                         traceback=traceback.format_exc())
 
 
-def describe_exit(code: int | None) -> str:
-    """Why a worker process ended, from its return code."""
+def describe_exit(code: int | None, tail: str = "") -> str:
+    """Why a worker process ended, from its return code (and the ``tail`` of what it wrote to
+    its own stderr: the trial's prints go to the trial, so a traceback there is the worker's)."""
     if code is None:
         return "the worker process closed its connection and was killed"
     if code < 0:
@@ -395,6 +396,9 @@ def describe_exit(code: int | None) -> str:
         if -code == signal.SIGABRT:
             return f"the worker process aborted ({name})"
         return f"the worker process was killed by {name}"
+    if code == 1 and "Traceback (most recent call last):" in tail:
+        return ("the worker process exited with code 1 after an error outside the trial's code "
+                "(its traceback follows)")
     return f"the worker process exited with code {code} (os._exit or sys.exit in the trial?)"
 
 
