@@ -327,6 +327,15 @@ def test_real_samples_are_floats_within_bounds():
     assert min(values) < -1.5 and max(values) > 2.5
 
 
+@pytest.mark.parametrize("domain", [Real(0, 1), Real(1, 3), Real(1, 100, log=True)])
+def test_a_real_with_integer_bounds_gives_floats_at_its_bounds(domain):
+    """``from_unit`` at (or, by rounding, just past) a bound gave the bound itself, an int
+    for ``Real(0, 1)``: bayesopt's proposals at a bound reached trials as ``x == 0`` (int)."""
+    for u in (0.0, 1.0, -1e-12, 1.0 + 1e-12, 1e-300):
+        assert isinstance(domain.from_unit(u), float)
+    assert domain.from_unit(0.0) == domain.lo and domain.from_unit(1.0) == domain.hi
+
+
 def test_int_samples_are_ints_covering_every_value():
     rng = np.random.default_rng(4)
     values = [Int(0, 3).sample(rng) for _ in range(2000)]

@@ -359,7 +359,7 @@ class Real(_Numeric):
     def from_unit(self, u: float) -> float:
         if self._count:
             return self._stepped_from_unit(u)
-        return min(self.hi, max(self.lo, self._from_unit_float(u)))
+        return float(min(self.hi, max(self.lo, self._from_unit_float(u))))  # Real(0, 1): 0.0
 
     def grid(self, points: int) -> list[float]:
         if points < 1:
