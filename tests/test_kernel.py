@@ -149,6 +149,8 @@ def test_interrupt_stops_study_gracefully(kernel):
     km.interrupt_kernel()
     reply, _messages = wait_reply(kc, msg_id, timeout=60)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    shown = "\n".join(reply["traceback"])  # the magic's frames are hidden from the user
+    assert "skipping hidden" in shown and "_magics.py" not in shown
     result = check(kc)
     assert result["counts"]["completed"] > 0
     assert result["counts"]["running"] == 0 and result["counts"]["paused"] == 0

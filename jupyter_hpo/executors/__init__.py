@@ -11,13 +11,13 @@ from .process import ProcessExecutor
 from .thread import ThreadExecutor
 
 __all__ = ["EXECUTORS", "DaskExecutor", "Executor", "ProcessExecutor", "ThreadExecutor", "TrialHooks",
-           "TrialOutcome", "make_executor"]
+           "TrialOutcome", "check_options", "make_executor"]
 
 EXECUTORS: dict[str, type[Executor]] = {"thread": ThreadExecutor, "process": ProcessExecutor,
                                         "dask": DaskExecutor}
 _PLANNED: dict[str, str] = {}
-_HINTS = {"trial_timeout": " (a thread cannot be killed; with threads, use a time limit for the "
-                           "whole study)"}
+_HINTS = {("trial_timeout", "thread"): " (a thread cannot be killed; with threads, use a time "
+                                       "limit for the whole study)"}  # (option, executor)
 
 
 def make_executor(name: str, **options: Any) -> Executor:
@@ -31,13 +31,22 @@ def make_executor(name: str, **options: Any) -> Executor:
 
         raise ValueError(f"executor is {name!r}, but must be one of {', '.join(EXECUTORS)}"
                          f"{other_choice('executor', name, EXECUTORS)}")
-    common = {"slots", "workers", "capture_output"}
-    extra = sorted(k for k, v in options.items() if k not in common and k not in cls.OPTIONS
+    check_options(name, options)
+    return cls(**{k: v for k, v in options.items() if v is not None or k in _COMMON})
+
+
+_COMMON = {"slots", "workers", "capture_output"}  # what every executor takes
+
+
+def check_options(name: str, options: dict[str, Any]) -> None:
+    """Refuse options (not None) that the executor ``name`` does not take, naming the
+    executors that do; the ``%%hpo`` line is checked with it before the cell is read."""
+    cls = EXECUTORS[name]
+    extra = sorted(k for k, v in options.items() if k not in _COMMON and k not in cls.OPTIONS
                    and v is not None)
     if extra:
         takers = sorted(n for n, c in EXECUTORS.items() if set(extra) <= set(c.OPTIONS))
         where = f"the {' or '.join(takers)} executor" if takers else "no executor"
-        hint = "".join(_HINTS.get(k, "") for k in extra)
+        hint = "".join(_HINTS.get((k, name), "") for k in extra)
         raise ValueError(f"{', '.join(extra)} only appl{'ies' if len(extra) == 1 else 'y'} to "
                          f"{where}, but the executor is {name}{hint}")
-    return cls(**{k: v for k, v in options.items() if v is not None or k in common})

@@ -181,12 +181,14 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                              f"--name")
         from ..widgets.kernel_poll import keeping_kernel_busy
 
+        __tracebackhide__ = True  # an interrupt's traceback shows the cell, not our frames
         with keeping_kernel_busy():  # from showing the dashboard to the final drawing
             self._run_cell(args, cell)
 
     def _run_cell(self, args: Any, cell: str) -> None:
         """Build the cell's study, show its dashboard, start it and (unless --background)
         wait for it."""
+        __tracebackhide__ = True
         source = self.shell.transform_cell(cell) if self.shell else cell
         # Setting up (imports, storage, the dashboard) is not interrupted half-way: an
         # interrupt meanwhile is kept and acted on once the study is in a consistent state.

@@ -258,6 +258,7 @@ def check_line_options(args: Any) -> LineOptions:
     out of range, options that need another one. A UsageError in the magic's words; the magic
     makes them in the study's setup (which defers interrupts: they import the schedulers), the
     editor's diagnostics before the cell runs."""
+    from ..executors import check_options as check_executor_options
     from ..schedulers import scheduler_class
     from ..searchers import SEARCHERS, searcher_class
     from ..storage import keeps_nothing
@@ -291,6 +292,7 @@ def check_line_options(args: Any) -> LineOptions:
             if args.keep_namespaces is not None else {}
         StudyOptions(metric="metric", mode="min", trials=args.trials, seed=args.seed,
                      workers=args.workers, name=args.name, **numbers).validated()
+        check_executor_options(args.executor, {"trial_timeout": trial_timeout})
         scheduler_class(args.scheduler, scheduler_options)
         if searcher_options or args.searcher not in SEARCHERS:  # else no module to import
             searcher_class(args.searcher, searcher_options)

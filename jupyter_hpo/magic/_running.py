@@ -43,6 +43,7 @@ class CellRunning:
     def _join(self, run: Run, interrupted: bool = False) -> None:
         """Block until the study ends, serving dashboard buttons; Ctrl-C stops it gracefully,
         a second Ctrl-C at once (``interrupted``: the first one came already)."""
+        __tracebackhide__ = True  # the KeyboardInterrupt raised below shows the cell only
         study = run.study
         try:
             if interrupted:
