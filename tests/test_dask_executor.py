@@ -158,6 +158,66 @@ def test_magic_hyperband_on_an_owned_local_cluster(ipython_shell, monkeypatch):
     assert "<script>" not in header and "&quot;&gt;&lt;script&gt;" in header
 
 
+INTERRUPTED_CELL = """%%hpo --executor dask --workers 2 --trials 6 --scheduler fifo --seed 1 --quiet
+import os, time
+x = Real(0, 1)
+try:  # the first trial to start kills its worker: the nanny starts a new one
+    os.close(os.open(os.path.join(marks, "killed"), os.O_CREAT | os.O_EXCL))
+    os.kill(os.getpid(), 9)
+except FileExistsError:
+    pass
+for epoch in range(1, 31):
+    time.sleep(0.3)
+    report(epoch=epoch, loss=x + 1 / epoch)
+    if epoch == 2:
+        open(os.path.join(marks, f"running-{os.getpid()}"), "w").close()
+"""
+
+
+def test_interrupting_the_kernel_cancels_the_trials_on_its_own_local_cluster(tmp_path,
+                                                                             monkeypatch):
+    """The LocalCluster's worker processes are in the kernel's process group, so the stop
+    button's SIGINT reaches them too: they (a worker the nanny restarted after a crash too)
+    ignore it, and the running trials are cancelled at their next report, the best so far
+    is applied and the cluster is closed; no worker dies with KeyboardInterrupt."""
+    from jupyter_client.manager import start_new_kernel
+    from test_kernel import check_output, execute, wait_reply
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        execute(kc, f"%load_ext jupyter_hpo\nmarks = {str(marks)!r}")
+        msg_id = kc.execute(INTERRUPTED_CELL)
+        # two workers' pids have reported: the survivor's and the restarted worker's
+        assert wait_until(lambda: len(list(marks.glob("running-*"))) == 2, 90)
+        km.interrupt_kernel()
+        reply, messages = wait_reply(kc, msg_id, timeout=60)
+        assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+        text = "".join(m["content"].get("text", "") for m in messages
+                       if m["msg_type"] == "stream")
+        assert "KeyboardInterrupt" not in text and "Dask Worker process" not in text, text
+        assert "jupyter_hpo: applied trial" in text, text
+        result = check_output(*execute(kc, """import json
+print("CHECK", json.dumps({"trials": [[t.status.value, t.error] for t in _hpo.trials],
+    "best": _hpo.best_config, "x": x, "client": _hpo.executor.client.status,
+    "cluster": _hpo.executor.handle.cluster.status.name}))
+"""))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    statuses = [status for status, _ in result["trials"]]
+    assert statuses.count("failed") == 1, result
+    assert next(e for s, e in result["trials"] if s == "failed").startswith(DIED)
+    # the two running when the interrupt came (one of them on the restarted worker)
+    assert statuses.count("cancelled") == 2, result
+    assert set(statuses) <= {"failed", "cancelled", "completed"}, result
+    assert result["x"] == result["best"]["x"]
+    assert result["client"] == "closed" and result["cluster"] == "closed"
+
+
 def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
     """--address NAME uses a Client of the notebook; a failing cell's traceback shows the
     cell's own lines and those of a notebook function it calls (cloudpickle ships that as

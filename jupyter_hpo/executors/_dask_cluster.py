@@ -118,10 +118,14 @@ def own_local_cluster(slots: list[Slot], need: dict[str, float]) -> ClusterHandl
     Each worker is started with its slot's environment (``CUDA_VISIBLE_DEVICES``,
     ``OMP_NUM_THREADS``) before CUDA can initialise, and declares the resources one trial
     needs, so trials are placed by Dask exactly as on a remote cluster. Ports are picked by
-    the system, so several studies (and users) on one machine never collide.
+    the system, so several studies (and users) on one machine never collide. The worker
+    processes ignore SIGINT (:class:`._dask_worker.StudyWorker`): they share the kernel's
+    process group, and interrupting the kernel must cancel the trials, not kill their workers.
     """
     distributed = _distributed()
     from distributed.system import MEMORY_LIMIT
+
+    from ._dask_worker import StudyWorker
 
     cluster = distributed.LocalCluster(
         n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1", scheduler_port=0,
@@ -130,7 +134,8 @@ def own_local_cluster(slots: list[Slot], need: dict[str, float]) -> ClusterHandl
     try:
         template = cluster.new_spec
         for index, slot in enumerate(slots):
-            options = {**template["options"], "env": slot.environment()}
+            options = {**template["options"], "env": slot.environment(),
+                       "worker_class": StudyWorker}
             cluster.worker_spec[f"hpo-{index}"] = {"cls": template["cls"], "options": options}
         cluster.scale(len(slots))
         client = distributed.Client(cluster, set_as_default=False)
