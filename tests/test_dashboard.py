@@ -647,8 +647,54 @@ def test_the_trial_picker_never_moves_to_another_trial_by_itself():
         dashboard.refresh()
     assert picked not in dashboard.trial_picker.options
     assert dashboard.trial_picker.value is None  # not some other trial, stopped by mistake
-    dashboard.stop_trial_button.click()
-    assert dashboard.message.value == "no running trial to stop"
+    assert dashboard.stop_trial_button.disabled
+    dashboard.stop_trial_button.click()  # a click the frontend sent before it was disabled
+    assert dashboard.message.value == "choose a running trial in the menu first"
+
+
+def test_stop_trial_is_enabled_only_while_a_running_trial_is_chosen():
+    """Running trials listed but none chosen: the button is disabled (it used to be enabled
+    and answer "no running trial to stop" while the status said "2 running")."""
+    clock = Clock()
+    study = ChurningStudy(workers=2)
+    dashboard = Dashboard(study, clock=clock)
+    clock.advance(5)
+    dashboard.refresh()
+    assert len(dashboard.trial_picker.options) == 2 and dashboard.trial_picker.value is None
+    assert "2 running" in dashboard.status.value
+    assert dashboard.stop_trial_button.disabled
+    dashboard.trial_picker.value = dashboard.trial_picker.options[-1]  # the user chooses
+    assert not dashboard.stop_trial_button.disabled  # at once, not at the next refresh
+    dashboard.trial_picker.value = None
+    assert dashboard.stop_trial_button.disabled
+    dashboard.trial_picker.value = picked = dashboard.trial_picker.options[-1]
+    for _ in range(3):  # the chosen trial ends: unselected and disabled in the same refresh
+        clock.advance(5)
+        dashboard.refresh()
+    assert picked not in dashboard.trial_picker.options
+    assert dashboard.trial_picker.value is None and dashboard.stop_trial_button.disabled
+
+
+def test_the_end_of_a_stopped_study_clears_the_stopping_message():
+    """"stopping: ..." is true only until the study ends; the final dashboard (a
+    --background one too) says why it ended in its status line, not "stopping"."""
+    def slow(config):
+        for epoch in range(1, 200):
+            time.sleep(0.01)
+            report(epoch=epoch, acc=config["q"])
+
+    study = make_study(slow, trials=50, scheduler="fifo")
+    dashboard = Dashboard(study, interval=0.05)
+    study.start()
+    dashboard.start_background_refresh(period=0.02)
+    while len(study.trials) < 2:
+        time.sleep(0.01)
+    dashboard.stop_study_button.click()
+    assert dashboard.message.value.startswith("stopping")
+    assert study.wait(30)
+    dashboard._refresher.join(10)
+    assert "stopped from the dashboard" in dashboard.status.value
+    assert dashboard.message.value == ""
 
 
 def test_apply_best_button_calls_back_and_shows_the_escaped_message():

@@ -87,6 +87,8 @@ class Dashboard:
         self._display_id: str | None = None
         self._refresher: threading.Thread | None = None
         self._listing_values = False  # the curves' menu is being given its options
+        self._listing_trials = False  # the trial menu is being given its options
+        self._transient = False  # the message line says what happens until the study ends
         self.digest.update(study.snapshot())
         self._header_text = header if callable(header) else (lambda: header)
         self._build()
@@ -120,11 +122,13 @@ class Dashboard:
                                           icon="stop", disabled=initial("stop_study"),
                                           tooltip="no new trials; running ones stop at their "
                                                   "next report")
-        self.trial_picker = w.Dropdown(options=initial("trial_picker"), description="trial",
+        self.trial_picker = w.Dropdown(options=initial("trial_picker"), value=None,
+                                       description="trial",  # nothing chosen by itself
                                        layout=w.Layout(width="160px"))
         self.stop_trial_button = w.Button(description="Stop trial", button_style="warning",
                                           disabled=initial("stop_trial"),
-                                          tooltip="stop the chosen trial at its next report")
+                                          tooltip="stop the trial chosen in the menu at its "
+                                                  "next report (choose a running trial first)")
         self.apply_button = w.Button(description="Apply best", button_style="success",
                                      tooltip="put the best trial's variables into the notebook")
         self.message = w.HTML()
@@ -141,6 +145,7 @@ class Dashboard:
         self.stop_study_button.on_click(lambda _: self.stop_study())
         self.stop_trial_button.on_click(lambda _: self.stop_trial())
         self.apply_button.on_click(lambda _: self.apply_best())
+        self.trial_picker.observe(lambda _: self._trial_chosen(), names="value")
         self.sort_by.observe(lambda _: self._redraw("table"), names="value")
         self.curve_values.observe(lambda change: self._draw_value(change["new"]), names="value")
         self.output_picker.observe(lambda _: self._redraw("output_view"), names="value")
@@ -187,17 +192,21 @@ class Dashboard:
             self._say("the study has ended; nothing to stop")
             return
         self.study.stop("stopped from the dashboard")
-        self._say("stopping: running trials stop at their next report")
+        self._say("stopping: running trials stop at their next report", transient=True)
         self.refresh(force=True)
 
     def stop_trial(self) -> None:
-        """What the Stop-trial button does: stop the trial chosen in the picker."""
+        """What the Stop-trial button does: stop the trial chosen in the picker. The button
+        is disabled until a running trial is chosen; a click that was sent before the
+        frontend learnt that says what to do."""
         trial_id = self.trial_picker.value
         if trial_id is None or not self.live:
-            self._say("no running trial to stop")
+            self._say("choose a running trial in the menu first"
+                      if self.live and self.trial_picker.options and not self._finished
+                      else "no running trial to stop")
             return
         if self.study.stop_trial(trial_id):
-            self._say(f"stopping trial {trial_id} at its next report")
+            self._say(f"stopping trial {trial_id} at its next report", transient=True)
         else:
             self._say(f"trial {trial_id} has already ended")
         self.refresh(force=True)
@@ -209,7 +218,10 @@ class Dashboard:
             return
         self._say(self.on_apply_best() or "")
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, transient: bool = False) -> None:
+        """Show ``text`` next to the buttons; ``transient``: it describes what happens until
+        the study ends (``stopping: ...``), so the end of the study clears it."""
+        self._transient = transient
         value = html.escape(text)
         if self.message.value != value:
             self._spend()
@@ -244,6 +256,19 @@ class Dashboard:
             self.digest.set_drawn(value)
             self._curves_due = float("-inf")
             self._redraw("curves")
+
+    def _trial_chosen(self) -> None:
+        """The user chose a trial in the menu (or none): the Stop-trial button follows at
+        once, whatever the token bucket holds (one message, for a user's action), from the
+        trials the menu lists. The menu's own changes (a chosen trial that ended is
+        unselected) are part of the refresh that makes them, which sets the button too."""
+        if self._listing_trials:
+            return
+        with self._lock:
+            disabled = (self.trial_picker.value not in self.trial_picker.options
+                        or self._finished or not self.live)
+            if self.stop_trial_button.disabled != disabled:
+                self._apply("stop_trial", self.stop_trial_button, disabled)
 
     def _redraw(self, slot: str) -> None:
         """A user asked for ``slot`` (a new sort order, another trial's output): now."""
@@ -324,10 +349,14 @@ class Dashboard:
             finally:
                 self._listing_values = False
         elif slot in _PICKERS:
-            with widget.hold_sync():  # one message; the choice is kept only if still listed
-                picked = widget.value
-                widget.options = value
-                widget.value = picked if picked in value else None
+            self._listing_trials = slot == "trial_picker"
+            try:
+                with widget.hold_sync():  # one message; the choice is kept only if listed
+                    picked = widget.value
+                    widget.options = value
+                    widget.value = picked if picked in value else None
+            finally:
+                self._listing_trials = False
         elif slot in _BUTTONS:
             widget.disabled = value
         else:
@@ -340,6 +369,8 @@ class Dashboard:
         record = digest.record
         fraction, _left = render.progress(digest)
         running = [t.trial_id for t in digest.unfinished][:_PICKED]
+        # the trial the menu shows once it lists ``running``: a choice is kept while listed
+        chosen = getattr(getattr(self, "trial_picker", None), "value", None)
         first_line = record.error.splitlines()[0] if record.error.strip() else ""
         values = {
             "header": ("header", self._header_html()),
@@ -356,7 +387,8 @@ class Dashboard:
             "curve_values": ("curve_values", digest.values if digest.max_reports > 1
                              else (digest.metric,)),
             "stop_study": ("stop_study_button", self._finished or not self.live),
-            "stop_trial": ("stop_trial_button", not running or self._finished
+            # enabled only while a running trial is chosen: a click says which trial stops
+            "stop_trial": ("stop_trial_button", chosen not in running or self._finished
                            or not self.live),
         }
         if everything or now >= self._table_due or "table" in self._stale:
@@ -419,13 +451,17 @@ class Dashboard:
         self._refresher.start()
 
     def finish(self) -> None:
-        """Final redraw (bounded like every other); the stop buttons are disabled."""
+        """Final redraw (bounded like every other); the stop buttons are disabled and a
+        message about the stop under way (``stopping: ...``) is cleared: it has happened,
+        and the status line says why the study ended."""
         with self._lock:
             if self._finished:
                 return
             self._finished = True
             self._unsubscribe()
             self._update(self._clock(), final=True)
+            if self._transient:
+                self._say("")
 
     def show_summary(self) -> None:
         """Display a static summary (PNG of the curves, HTML table, text) that a saved
