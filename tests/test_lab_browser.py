@@ -3,8 +3,10 @@ a study run from a notebook appears in the studies panel and updates while it ru
 the panel stops it in the kernel, a study of another kernel (a --background one) is listed and
 stopped, the study view shows charts, table and a trial, bad annotations are underlined with
 the magic's message as the user types, study strings are shown as text and run no script,
-and the cell dashboard's Stop button works while the cell runs. The README's screenshot is
-taken here (``JUPYTER_HPO_SCREENSHOT=docs/lab-extension.png`` writes it)."""
+the cell dashboard's Stop button works while the cell runs, and "updated Ns ago" keeps
+counting while nothing is requested. The README's screenshot is taken here
+(``JUPYTER_HPO_SCREENSHOT=docs/lab-extension.png`` writes it). The servers load the extension
+that is installed, or the first one on ``JUPYTER_PATH`` (a worktree's build, see the README)."""
 
 from __future__ import annotations
 
@@ -477,11 +479,22 @@ def test_the_cell_dashboards_stop_button_works_while_the_cell_runs(lab):
     before = image.get_attribute("src")
     menu.select_option("train_loss")
     wait_until(lambda: image.get_attribute("src") != before, 30, "the curves redrawn")
+    # running trials listed, none chosen: Stop trial is disabled (it was enabled and said
+    # "no running trial to stop" while the status line said "2 running")
+    trials = cell.locator(".widget-dropdown:has(label:text-is('trial')) select")
+    wait_until(lambda: trials.locator("option").count() >= 1, 30, "the trial menu listing")
+    assert trials.evaluate("select => select.selectedIndex") == -1
+    assert cell.locator("button", has_text="Stop trial").is_disabled()
     if os.environ.get("JUPYTER_HPO_DASHBOARD_SHOT"):
         cell.screenshot(path=os.environ["JUPYTER_HPO_DASHBOARD_SHOT"])
     stop.click()
+    wait_until(lambda: "stopping: running trials" in cell.inner_text(), 30, "the stop said")
     wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 60,
                "the cell ending")
+    # the study has ended: the status line says why, the "stopping" line is gone
+    wait_until(lambda: "stopping: running trials" not in cell.inner_text(), 10,
+               "the stopping line cleared")
+    assert "stopped from the dashboard" in cell.inner_text()
     record = storage(lab).load_study("dashboard")
     assert record.state.value == "finished"
     assert record.stop_reason == "stopped from the dashboard"  # the button's reason
@@ -599,3 +612,38 @@ def test_the_panel_polls_only_while_a_study_runs(lab):
         assert process.wait(120) == 0
     wait_until(lambda: row.get_attribute("data-state") == "finished", 30, "the panel showing "
                "the script's study finished")
+
+
+def test_updated_ago_keeps_counting_without_requests(lab):
+    """While no study runs the panel and the view of a finished study read nothing, yet their
+    "updated Ns ago" keeps counting (a local timer renders it again; it used to stay at what
+    the last listing said for minutes)."""
+    page = lab.page
+    page.goto(lab.page_url("lab?reset"))
+    open_panel(page)
+    tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
+         metric="loss", mode="min", trials=2, workers=1, seed=0, name="ticking",
+         storage=str(lab.root / "jupyter_hpo.db"))
+    row = study_row(page, "ticking")
+    row.wait_for(timeout=60_000)
+    wait_until(lambda: row.get_attribute("data-state") == "finished", 30, "the study listed")
+    page.wait_for_timeout(1500)  # the listings the end of the study caused have come
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    updated = row.locator(".jp-hpo-updated")
+    first = updated.inner_text()
+    assert re.fullmatch(r"updated \d+s ago", first), first
+    wait_until(lambda: updated.inner_text() != first, 10, f"{first!r} counting on")
+    assert re.fullmatch(r"updated \d+s ago", updated.inner_text())
+    # the study view of the finished study: read once, then only its text is rendered again
+    row.locator("button.jp-hpo-open").click()
+    view = page.locator(".jp-hpo-view:visible")
+    fact = view.locator(".jp-hpo-fact", has_text="updated")
+    fact.wait_for()
+    page.wait_for_timeout(500)
+    opened = len(requests)
+    before = fact.inner_text()
+    assert re.search(r"elapsed .* · updated \d+s ago$", before), before
+    wait_until(lambda: fact.inner_text() != before, 10, f"{before!r} counting on")
+    assert [u for u in requests if "/jupyter-hpo/studies" in u] == []  # nothing was listed
+    assert [u for u in requests[opened:] if "/jupyter-hpo/study?" in u] == []

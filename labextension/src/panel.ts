@@ -7,8 +7,9 @@
 import { Clipboard, Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
+import { AgoTicker, showAgo } from './ago';
 import { StudiesModel } from './model';
-import { element, formatAgo, formatNumber, IStudySummary, isActive } from './types';
+import { element, formatNumber, IStudySummary, isActive } from './types';
 
 /** What the panel asks the application to do. */
 export interface IPanelActions {
@@ -49,6 +50,20 @@ export class StudiesPanel extends Widget {
     this.node.appendChild(this._body);
     model.changed.connect(this._render, this);
     this._render();
+  }
+
+  /** "updated … ago" keeps counting between listings (there are none while nothing runs). */
+  protected onAfterAttach(): void {
+    this._ticker.start();
+  }
+
+  protected onBeforeDetach(): void {
+    this._ticker.stop();
+  }
+
+  dispose(): void {
+    this._ticker.stop();
+    super.dispose();
   }
 
   private _render(): void {
@@ -115,6 +130,7 @@ export class StudiesPanel extends Widget {
   private _list = element('div', 'jp-hpo-study-list');
   private _rows = new Map<string, StudyRow>();
   private _body: HTMLElement;
+  private _ticker = new AgoTicker(this);
 }
 
 /** One study's entry in the panel, updated in place as the study changes. */
@@ -162,7 +178,7 @@ class StudyRow {
     this._bar.style.width = `${Math.round(fraction * 100)}%`;
     this._trials.textContent = progressText(study);
     this._best.textContent = `best ${study.metric} ${formatNumber(study.best_value)} (${study.mode})`;
-    this._updated.textContent = `updated ${formatAgo(study.updated)}`;
+    showAgo(this._updated, study.updated, 'updated ');
     const owner = ownerText(study);
     this._owner.textContent = [owner, showStorage ? study.storage : '']
       .filter(Boolean)

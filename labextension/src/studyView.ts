@@ -7,13 +7,13 @@
 import { showErrorMessage } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
+import { AgoTicker, showAgo } from './ago';
 import { CurvesChart, HistoryChart, IncumbentChart, StudyChart } from './charts';
 import { keepChoice, keptChoice } from './choices';
 import { StudiesModel, RUNNING_INTERVAL } from './model';
 import { ownerText, progressText } from './panel';
 import {
   element,
-  formatAgo,
   formatDuration,
   formatNumber,
   formatValue,
@@ -58,6 +58,7 @@ export class StudyView extends Widget {
   private _sortAscending = true;
   private _selected: number | null = null;
   private _columnsKey = '';
+  private _ticker = new AgoTicker(this);
 
   constructor(
     private _model: StudiesModel,
@@ -116,14 +117,17 @@ export class StudyView extends Widget {
 
   protected onAfterAttach(): void {
     void this.refresh();
+    this._ticker.start(); // "updated … ago" keeps counting once the study is no longer read
   }
 
   protected onBeforeDetach(): void {
     this._clearTimer();
+    this._ticker.stop();
   }
 
   dispose(): void {
     this._clearTimer();
+    this._ticker.stop();
     this._charts.forEach(c => c.dispose());
     super.dispose();
   }
@@ -186,7 +190,7 @@ export class StudyView extends Widget {
       `${progressText(study)}${counts ? ` (${counts})` : ''}`,
       `best ${study.metric} ${formatNumber(study.best_value)} (${study.mode === 'min' ? 'lower' : 'higher'} is better)` +
         (study.best_trial !== null ? ` · trial ${study.best_trial}` : ''),
-      `elapsed ${formatDuration(study.elapsed)} · updated ${formatAgo(study.updated)}`,
+      '', // elapsed and updated, below
       [ownerText(study), study.storage].filter(Boolean).join(' · ')
     ];
     if (study.stop_reason) {
@@ -195,7 +199,9 @@ export class StudyView extends Widget {
     if (study.error) {
       facts.push(study.error);
     }
-    this._facts.replaceChildren(...facts.map(f => element('div', 'jp-hpo-fact', f)));
+    const nodes = facts.map(f => element('div', 'jp-hpo-fact', f));
+    showAgo(nodes[2], study.updated, `elapsed ${formatDuration(study.elapsed)} · updated `);
+    this._facts.replaceChildren(...nodes);
     if (this.isAttached) {
       for (const chart of this._charts) {
         chart.update(study);
