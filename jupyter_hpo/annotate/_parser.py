@@ -267,10 +267,32 @@ class _CellParser(CommentAnnotations):
         try:
             return ast.parse(self.text, self.filename)
         except SyntaxError as exc:
-            self.fail(self.syntax_error(exc, byte_offsets=False))
+            self.fail(self._indented_magic(exc.lineno) or self.syntax_error(exc,
+                                                                            byte_offsets=False))
         except (RecursionError, MemoryError):
             self.fail(self.too_deep(None))
         return None
+
+    def _indented_magic(self, lineno: int | None) -> HPOSyntaxError | None:
+        """The second-``%%hpo`` error for line ``lineno`` when it is an indented ``%%hpo``
+        line, which IPython 9 makes an indented call of the line magic ``%hpo``: Python's
+        "unexpected indent" there would hide what is wrong."""
+        lines = python_lines(self.text)
+        if lineno is None or not 1 <= lineno <= len(lines):
+            return None
+        line = lines[lineno - 1]
+        try:
+            statement = ast.parse(line.strip()).body
+        except SyntaxError:
+            return None
+        magic = _magic_call(statement[0].value, "run_line_magic") \
+            if len(statement) == 1 and isinstance(statement[0], ast.Expr) else None
+        if magic is None or magic[0] != "%hpo":
+            return None
+        return self.at(_second_magic_message(magic[1], "IPython would run this line in every "
+                                                       "trial (as the line magic %hpo, which "
+                                                       "fails)"),
+                       lineno, len(line) - len(line.lstrip()), lineno, len(line.rstrip()))
 
     def _compile(self, tree: ast.Module, scan: _Scan) -> CodeType | None:
         try:
