@@ -1,9 +1,12 @@
 """Trial checkpoints: ``checkpoint(obj)`` saves a trial's state, ``restore()`` gives it back.
 
-A checkpoint is one file per trial in the study's checkpoint folder, next to the storage file
+Each checkpoint is a new file in the study's checkpoint folder, next to the storage file
 (``runs.db`` keeps study 3's in ``runs.db.checkpoints/3/``; a study without a storage file
-uses a temporary folder removed when the process exits). Only the last checkpoint of a trial
-is kept: a new one replaces it atomically (written to a temporary file, then renamed). Torch
+uses a temporary folder removed when the process exits), named ``trial-<id>-<random>.pkl``
+(``.pt``) and written to a temporary file, then renamed. A file is never rewritten: the study
+records a checkpoint only with the report that follows it and deletes the one it replaces once
+the storage holds the new one (see ``controller/_trials.py``), so the checkpoint that storage
+names is always on disk and always matches the reports stored with it. Torch
 objects (a module, a tensor, an optimizer, or a dict/list/tuple holding one) are written with
 ``torch.save``, anything else with cloudpickle; both pickle classes defined in the notebook by
 value, so ``restore()`` works in a fresh kernel without the class.
@@ -105,10 +108,12 @@ def partial_path(path: str) -> str:
 
 
 def save(obj: Any, folder: str, trial_id: int, reports: int) -> Checkpoint:
-    """Write ``obj`` as trial ``trial_id``'s checkpoint (replacing its previous one)."""
+    """Write ``obj`` as a new checkpoint file of trial ``trial_id`` (its previous ones stay:
+    the study deletes them once it has recorded this one)."""
     os.makedirs(folder, exist_ok=True)
     torch_like = _uses_torch(obj)
-    path = os.path.join(folder, f"trial-{trial_id}.{'pt' if torch_like else 'pkl'}")
+    path = os.path.join(folder, f"trial-{trial_id}-{secrets.token_hex(4)}."
+                                f"{'pt' if torch_like else 'pkl'}")
     partial = partial_path(path)
     import cloudpickle
 
@@ -130,9 +135,6 @@ def save(obj: Any, folder: str, trial_id: int, reports: int) -> Checkpoint:
             raise HPOError(f"checkpoint(): could not save a {type(obj).__name__} to {path} "
                            f"({type(exc).__name__}: {exc})") from exc
         raise
-    other = path[:-2] + "pkl" if torch_like else path[:-3] + "pt"
-    if os.path.exists(other):  # the trial saved the other kind before
-        os.unlink(other)
     return Checkpoint(path, os.path.getsize(path), reports, "torch" if torch_like else "pickle",
                       time.time())
 

@@ -17,7 +17,8 @@ The study seam (what the recorder uses): ``subscribe(callback) -> unsubscribe`` 
 that carry ``event.kind`` and ``event.trial.trial_id``, ``trial_records(trial_ids)``,
 ``state`` (a ``StudyState``), ``elapsed``, ``error``, ``stop_reason``, ``done``, ``name``,
 ``queue`` (the enqueued configurations not started yet; a ``queue`` event says it changed),
-``stop(why)`` and ``notify_problem(message)``.
+``stop(why)``, ``notify_problem(message)`` and, optionally, ``checkpoints_stored(records)``
+(called after each write with the records it stored).
 """
 
 from __future__ import annotations
@@ -163,6 +164,9 @@ class StudyRecorder:
                 for r in records:
                     stored = min(len(r.reports), len(r.times))
                     self._written[r.trial_id] = max(self._written.get(r.trial_id, 0), stored)
+                stored_hook = getattr(study, "checkpoints_stored", None)
+                if records and stored_hook is not None:
+                    stored_hook(records)  # the checkpoint files they replaced can go
                 self._last_status, self._last_write = status, now
             self._forward_stop_request()
 

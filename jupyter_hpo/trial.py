@@ -78,6 +78,10 @@ class Trial(ReportsReader, OtherNamesHint):
     enqueued: dict[str, Any] | None = None
     checkpoint_dir: str | None = field(default=None, repr=False)
     restore_from: Checkpoint | None = field(default=None, repr=False)
+    #: saved since the last report: it becomes ``checkpoint`` with the next report (whose
+    #: epoch it holds) or when the trial ends, so that a stored checkpoint always comes with
+    #: the report that follows it
+    new_checkpoint: Checkpoint | None = field(default=None, repr=False)
     timeout_used: float = field(default=0.0, repr=False)  # seconds of runs before a pause
     _side: SideHook | None = field(default=None, repr=False)
 

@@ -55,7 +55,9 @@ def test_finished_trials_keep_only_the_best_checkpoints(tmp_path):
     study = tune(counting, SPACE, metric="loss", mode="min", trials=9, seed=0,
                  storage=storage, name="fifo")
     best = sorted(study.trials, key=lambda t: t.best("loss", "min"))[:KEEP_BEST]
-    assert files(study) == sorted(f"trial-{t.trial_id}.pkl" for t in best)
+    assert files(study) == sorted(t.checkpoint.file for t in best)
+    assert all(t.checkpoint.file.startswith(f"trial-{t.trial_id}-") for t in best)
+    assert all(t.checkpoint.file.endswith(".pkl") for t in best)
     assert {t.trial_id for t in study.trials if t.checkpoint} == {t.trial_id for t in best}
     assert study.checkpoint_dir == f"{storage.path}.checkpoints/{study.study_id}"
     assert study.best_trial.restore() == {"epoch": 9, "x": study.best_config["x"]}
@@ -80,7 +82,7 @@ def test_stopped_trials_keep_their_checkpoints_only_among_the_best():
                  scheduler="hyperband", scheduler_options={"max_t": 9})
     ranked = sorted((t for t in study.trials if t.status != "failed"),
                     key=lambda t: t.best("loss", "min"))
-    assert files(study) == sorted(f"trial-{t.trial_id}.pkl" for t in ranked[:KEEP_BEST])
+    assert files(study) == sorted(t.checkpoint.file for t in ranked[:KEEP_BEST])
     stopped = [t for t in ranked[KEEP_BEST:] if t.status == "stopped"]
     assert stopped and all(t.checkpoint is None for t in stopped)
     assert study.best_trial.restore()["epoch"] == 9  # without a storage file: a temp folder
@@ -335,3 +337,56 @@ def test_stopping_a_study_ends_released_trials(tmp_path):
     statuses = {t.status.value for t in study.trials}
     assert statuses <= {"completed", "stopped", "cancelled"} and "cancelled" in statuses
     assert study.state == "finished" and study.stop_reason == "enough"
+
+
+# --- a crash between a checkpoint and the report that follows it ---------------------------
+
+CRASHING = """
+import os, signal, sys, time
+from jupyter_hpo import Real, tune
+
+db, kill_at, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+def fn(config, report, trial, checkpoint, restore):
+    state = restore()
+    start = 1 if state is None else state["epoch"] + 1
+    trial.set(**({} if state is None else {"resumed_at": start}))
+    for epoch in range(start, 11):
+        time.sleep(0.02)
+        checkpoint(epoch=epoch, x=config["x"])
+        if epoch == kill_at and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)  # after the checkpoint, before its report
+        report(epoch=epoch, loss=config["x"] + 1 / epoch)
+        if epoch == kill_at - 1 and not os.path.exists(marker):
+            time.sleep(0.6)  # the writer stores everything so far
+
+tune(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=2, seed=0, workers=1,
+     storage=db, name="rs", resume=os.path.exists(marker))
+"""
+
+
+@pytest.mark.parametrize("kill_at", [4, 10])
+def test_a_crash_after_a_checkpoint_resumes_from_the_stored_one(tmp_path, kill_at):
+    """The process dies after ``checkpoint()`` and before the ``report()`` of the same epoch:
+    the resumed trial continues from the checkpoint whose report was stored, so its curve has
+    every epoch once (it restored the newer file: epoch 4 was missing, and a kill at the
+    last epoch left a trial that restored epoch 10, ran nothing and failed)."""
+    db, marker = str(tmp_path / "runs.db"), str(tmp_path / "killed")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.run([sys.executable, "-c", CRASHING, db, str(kill_at), marker], env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert first.returncode == -9, first.stderr
+    second = subprocess.run([sys.executable, "-c", CRASHING, db, str(kill_at), marker],
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert second.returncode == 0, second.stderr
+    study = Study.load("rs", db)
+    interrupted = [t for t in study.trials if t.status == "interrupted"]
+    assert len(interrupted) == 1 and interrupted[0].checkpoint is None  # taken over
+    rerun = next(t for t in study.trials[1:] if t.config == interrupted[0].config)
+    assert rerun.status == "completed", rerun.error
+    assert rerun.user_attrs["resumed_at"] == kill_at  # from the stored checkpoint
+    assert [r["epoch"] for r in rerun.reports] == list(range(1, 11))
+    assert rerun.restore() == {"epoch": 10, "x": rerun.config["x"]}
+    kept = {t.checkpoint.file for t in study.trials if t.checkpoint}
+    assert sorted(os.listdir(study.checkpoint_dir)) == sorted(kept)  # nothing else left

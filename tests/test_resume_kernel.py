@@ -148,3 +148,68 @@ def test_a_study_of_the_notebooks_functions_resumes_in_a_new_kernel(study_storag
     after = check_output(*second[2])
     assert after["trials"] == 9 and after["acts"][:6] == before["acts"]
     assert all(after["own"]) and after["applied_is_own"]  # objects, never their repr's text
+
+
+CHECKPOINT_CELL = """%%hpo --scheduler fifo --executor process --workers 2 --trials 4 --seed 0 --name rs --quiet {extra}
+import os, signal, time
+x = Real(0, 1)
+state = restore(); start = 1 if state is None else state['epoch'] + 1
+trial.set(started_at=start)
+for epoch in range(start, 11):
+    time.sleep(0.2)
+    if epoch == 4 and not os.path.exists({marker!r}):
+        time.sleep(0.5)  # the kernel stores the reports and checkpoint of epoch 3
+    checkpoint(epoch=epoch, x=x)
+    if epoch == 4 and not os.path.exists({marker!r}):
+        try:
+            open({marker!r}, 'x').close()
+        except FileExistsError:  # the other worker was first
+            pass
+        else:  # the kernel dies after this checkpoint, before its report
+            os.kill(os.getppid(), signal.SIGKILL)
+            time.sleep(3)
+    report(epoch=epoch, loss=x + 1 / epoch)
+"""
+
+
+def test_a_resumed_process_trial_restores_the_checkpoint_of_its_stored_reports(study_storage,
+                                                                                tmp_path):
+    """The kernel dies between a worker's checkpoint and its report (and the other worker may
+    save once more before it notices): the stored reports end an epoch before the newest file.
+    The resumed trials continue from the checkpoint stored with their reports, so every curve
+    is whole (it restored the newer file: the resumed trial reported 1, 2, 3, 5, ..., 10)."""
+    marker = str(tmp_path / "killed")
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        kc.execute(CHECKPOINT_CELL.format(extra="", marker=marker))
+        km.provisioner.process.wait(90)  # a worker kills it
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert os.path.exists(marker)
+    assert query(study_storage, "SELECT state FROM studies")[0][0] == "running"
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        reply, _ = execute(kc, CHECKPOINT_CELL.format(extra="--resume", marker=marker),
+                           timeout=150)
+        assert reply["status"] == "ok", reply
+        trials = check_output(*execute(kc, """import json, os
+print("CHECK", json.dumps([{"status": t.status.value, "config": t.config,
+    "epochs": [r["epoch"] for r in t.reports], "start": t.user_attrs.get("started_at"),
+    "file": t.checkpoint and t.checkpoint.file} for t in _hpo.trials]
+    + [sorted(os.listdir(_hpo.checkpoint_dir))]))
+"""))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    files = trials.pop()
+    interrupted = [t for t in trials if t["status"] == "interrupted"]
+    completed = [t for t in trials if t["status"] == "completed"]
+    assert interrupted and len(completed) == 4 and len(trials) == 4 + len(interrupted)
+    assert all(t["epochs"] == list(range(1, 11)) for t in completed), completed
+    reruns = [t for t in completed if t["start"] > 1]
+    assert reruns and all(any(t["config"] == i["config"] for i in interrupted) for t in reruns)
+    assert files == sorted(t["file"] for t in trials if t["file"])  # no file left behind

@@ -38,6 +38,7 @@ from .keeping import DEFAULT_KEEP_NAMESPACES, TrialKeeper
 from .queue import TrialQueue
 
 if TYPE_CHECKING:
+    from ..checkpoints import Checkpoint
     from ..executors import Executor
     from ..schedulers import Scheduler
 
@@ -113,6 +114,11 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._finishing = False  # decided under the lock; _complete() then ends the study
         self._completed = False
         self._with_checkpoints: set[int] = set()  # trials that hold a checkpoint file
+        #: set when the study is stored: a checkpoint file that a trial no longer holds is
+        #: deleted once storage has recorded what replaced it (``checkpoints_stored``), so
+        #: the file that storage names is there after a crash; until then it waits here
+        self.defer_removal = False
+        self._retired: dict[int, list[Checkpoint]] = {}
         self._released: set[int] = set()  # paused trials whose code ended (worker freed)
         self._releasing: set[int] = set()  # released, but their worker has not reported back
         self._restart_after_release: set[int] = set()  # promoted while still releasing

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..checkpoints import remove
 from ..records import TrialStatus
 from ..trial import Decision, ReportError, Trial, TrialReleased, TrialStopped, check_report
 
@@ -38,6 +39,7 @@ class TrialEventsMixin:
             raise
         with self._lock:
             now = self.clock() - self.start_time
+            replaced = self._take_new_checkpoint(trial)  # saved for the epoch of this report
             trial.reports.append(values)
             trial.report_times.append(now)
             if resource is not None:
@@ -59,6 +61,8 @@ class TrialEventsMixin:
                     self._releasing.add(trial_id)
                 else:
                     self._running -= 1
+        if replaced is not None:  # nothing is stored: no record names it
+            remove(replaced)
         if self._subscribers:  # the report path builds no event nobody reads
             self.emit("report", trial, {"values": values, "decision": decision})
             if improved:
@@ -147,6 +151,7 @@ class TrialEventsMixin:
         """Under the lock: mark ``trial`` finished and tell the scheduler how it ended."""
         trial.status, trial.error, trial.traceback = status, error, tb
         trial.end_time = self.clock()
+        remove(self._take_new_checkpoint(trial))  # saved after its last report: its final state
         if status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
             self.scheduler.on_trial_complete(trial.trial_id,
                                              trial.reports[-1] if trial.reports else None)

@@ -107,21 +107,75 @@ class TrialStateMixin:
 
     def on_side(self, trial: Trial, kind: str, data: Any) -> None:
         """What a trial tells besides reports (from its thread, never on the report path):
-        ``("set", attrs)`` user attributes, ``("checkpoint", Checkpoint)`` a new checkpoint
-        (the one it replaces is deleted if it was another file)."""
-        previous = None
+        ``("set", attrs)`` user attributes, ``("checkpoint", Checkpoint)`` a new checkpoint.
+
+        A new checkpoint is the trial's ``new_checkpoint`` until its next report (or its end):
+        it holds the epoch that report is about, so it becomes ``trial.checkpoint`` with it
+        (``_take_new_checkpoint``) and storage records the two together. A crash between the
+        save and the report leaves the stored reports with the checkpoint before, whose file
+        is still there: a resumed trial never restores a state newer than its stored curve. A
+        checkpoint replaced before any report was never recorded: its file goes now."""
+        unrecorded = None
         with self._lock:
             if kind == "set":
                 trial.user_attrs.update(data)
             elif kind == "checkpoint":
-                previous = trial.checkpoint
-                trial.checkpoint = replace(data, reports=len(trial.reports))
-                self._with_checkpoints.add(trial.trial_id)
+                if trial.trial_id in self._alive:
+                    unrecorded = trial.new_checkpoint
+                    trial.new_checkpoint = replace(data, reports=len(trial.reports))
+                else:  # saved after the trial was ended (force-stopped): nobody takes it
+                    unrecorded = data
             else:
                 raise HPOError(f"unknown message {kind!r} from trial {trial.trial_id}")
-        if previous is not None and previous.path != data.path:
-            remove(previous)  # e.g. the checkpoint it continued from
+        if kind == "checkpoint":
+            if unrecorded is not None and unrecorded.path != data.path:
+                remove(unrecorded)
+            return  # the trial's record changes with its next report
         self.emit("trial_updated", trial, None)
+
+    def _take_new_checkpoint(self, trial: Trial) -> Checkpoint | None:
+        """Under the lock: the checkpoint saved since the last report becomes the trial's (at
+        its next report, or when it ends); returns the file to delete now (nothing while the
+        study is stored: storage still names the replaced one until its next write)."""
+        new = trial.new_checkpoint
+        if new is None:
+            return None
+        trial.new_checkpoint = None
+        previous, trial.checkpoint = trial.checkpoint, new
+        self._with_checkpoints.add(trial.trial_id)
+        if previous is None or previous.path == new.path:
+            return None
+        return self._retire(trial.trial_id, previous)
+
+    def _retire(self, trial_id: int, checkpoint: Checkpoint) -> Checkpoint | None:
+        """Under the lock: trial ``trial_id`` no longer holds ``checkpoint``. Returned to be
+        deleted now when nothing is stored; kept until storage has recorded the trial without
+        it otherwise (``checkpoints_stored``)."""
+        if not self.defer_removal:
+            return checkpoint
+        self._retired.setdefault(trial_id, []).append(checkpoint)
+        return None
+
+    def checkpoints_stored(self, records: Any) -> None:
+        """Storage has just recorded ``records`` (the recorder's write): delete the files of
+        those trials that the records no longer name."""
+        gone = []
+        with self._lock:
+            if not self._retired:
+                return
+            for record in records:
+                files = self._retired.get(record.trial_id)
+                if not files:
+                    continue
+                named = None if record.checkpoint is None else record.checkpoint.path
+                gone += [c for c in files if c.path != named]
+                left = [c for c in files if c.path == named]
+                if left:
+                    self._retired[record.trial_id] = left
+                else:
+                    del self._retired[record.trial_id]
+        for checkpoint in gone:
+            remove(checkpoint)
 
     def _prune_checkpoints(self) -> list[tuple[Trial, Checkpoint]]:
         """Under the lock: forget the checkpoints no longer kept (see ``keeping.py``); the
@@ -135,12 +189,13 @@ class TrialStateMixin:
             self._with_checkpoints.discard(trial.trial_id)
             if trial.status.finished:
                 self._records[trial.trial_id] = trial.freeze()
-            dropped.append((trial, checkpoint))
+            dropped.append((trial, self._retire(trial.trial_id, checkpoint)))
         return dropped
 
-    def _drop_checkpoints(self, dropped: list[tuple[Trial, Checkpoint]]) -> None:
-        """Delete the files of ``_prune_checkpoints`` and say that those trials changed (their
-        stored records lose the checkpoint too)."""
+    def _drop_checkpoints(self, dropped: list[tuple[Trial, Checkpoint | None]]) -> None:
+        """Delete the files of ``_prune_checkpoints`` (a stored study's once storage has
+        recorded it) and say that those trials changed (their stored records lose the
+        checkpoint too)."""
         for trial, checkpoint in dropped:
             remove(checkpoint)
             self.emit("trial_updated", trial, None)

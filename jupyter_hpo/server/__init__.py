@@ -36,8 +36,8 @@ class JupyterHPO(Configurable):
     hide_transient_files = Bool(
         True, config=True,
         help="Hide the files SQLite keeps next to a storage file while it writes (-wal, -shm, "
-             "-journal) and checkpoints being written (trial-3.pkl.*.partial) from the file "
-             "browser, by adding their patterns to ContentsManager.hide_globs. They appear and "
+             "-journal) and checkpoints being written (trial-3-1a2b3c4d.pkl.*.partial) from the "
+             "file browser, by adding their patterns to ContentsManager.hide_globs. They appear and "
              "vanish while a study runs, and one that vanishes while the server lists its "
              "folder fails the whole listing: JupyterLab then shows 'Directory not found'.")
 

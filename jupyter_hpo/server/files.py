@@ -33,8 +33,8 @@ DISCOVERY_TTL = 2.0  # seconds a walk of the root is reused (the panel asks ever
 def transient_file_globs(extra: str | None = None) -> list[str]:
     """File-name patterns of the files that come and go while a study runs: those SQLite keeps
     next to a storage file while it writes (``-wal``, ``-shm``, ``-journal``, for every storage
-    suffix and for ``extra``'s name) and a checkpoint being written (``trial-3.pkl.*.partial``,
-    renamed to ``trial-3.pkl`` when complete)."""
+    suffix and for ``extra``'s name) and a checkpoint being written
+    (``trial-3-1a2b3c4d.pkl.*.partial``, renamed to ``trial-3-1a2b3c4d.pkl`` when complete)."""
     names = [f"*{suffix}" for suffix in _SUFFIXES]
     if extra and not extra.endswith(_SUFFIXES):
         names.append(os.path.basename(extra))

@@ -37,6 +37,11 @@ class StoredStudyMixin:
             self._checkpoint_dir = folder
         return folder
 
+    def checkpoints_stored(self, records: Any) -> None:
+        """The recorder stored ``records``: the checkpoint files they replaced can go."""
+        if self.controller is not None:
+            self.controller.checkpoints_stored(records)
+
     def checkpoint_use(self) -> tuple[int, int]:
         """``(files, bytes)`` of this study's checkpoints on disk."""
         from ..checkpoints import disk_use
@@ -77,6 +82,8 @@ class StoredStudyMixin:
             written = {t.trial_id: len(t.reports) for t in record.trials}
             self.created = record.created
         self.name, self.study_id = record.name, record.study_id
+        # a checkpoint file that a trial no longer holds goes once storage says so
+        self.controller.defer_removal = True
         try:
             self._recorder = StudyRecorder(self, storage, record.study_id, written=written)
         except BaseException:
