@@ -390,3 +390,60 @@ def test_a_crash_after_a_checkpoint_resumes_from_the_stored_one(tmp_path, kill_a
     assert rerun.restore() == {"epoch": 10, "x": rerun.config["x"]}
     kept = {t.checkpoint.file for t in study.trials if t.checkpoint}
     assert sorted(os.listdir(study.checkpoint_dir)) == sorted(kept)  # nothing else left
+
+
+PROMOTION_CRASH = """
+import os, signal, sys, time
+from jupyter_hpo import Real, tune
+
+db, marker = sys.argv[1], sys.argv[2]
+
+def fn(config, report, trial, checkpoint, restore):
+    state = restore()
+    start = 1 if state is None else state["epoch"] + 1
+    trial.set(started_at=start)
+    for epoch in range(start, 10):
+        time.sleep(0.1)
+        checkpoint(epoch=epoch, x=config["x"])
+        if epoch == 5 and not os.path.exists(marker):
+            time.sleep(0.5)  # the study stores everything so far
+            open(marker, "w").close()
+            os.kill(os.getppid(), signal.SIGKILL)  # the study's process dies
+            time.sleep(3)
+        report(epoch=epoch, loss=config["x"] + 1 / epoch)
+
+tune(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=9, seed=0, workers=2,
+     executor="process", scheduler="hyperband", searcher="random",
+     scheduler_options={"max_t": 9, "type": "promotion"}, storage=db, name="promo",
+     resume=os.path.exists(marker))
+"""
+
+
+def test_a_resumed_promotion_study_keeps_each_trial_where_it_stood(tmp_path):
+    """Killed while six trials wait at rung 1, two at rung 3 and one runs on to 9: the re-runs
+    take their rungs over, so the paused ones wait there (promoted only by their rank) and the
+    running one goes on (each re-run ran one more epoch at once and stopped at epoch 2, not a
+    rung, and the running one was paused again at epochs 5 and 6, rungs it had passed)."""
+    db, marker = str(tmp_path / "runs.db"), str(tmp_path / "killed")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.run([sys.executable, "-c", PROMOTION_CRASH, db, marker], env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert first.returncode == -9, first.stderr
+    second = subprocess.run([sys.executable, "-c", PROMOTION_CRASH, db, marker], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert second.returncode == 0, second.stderr
+    study = Study.load("promo", db)
+    interrupted = [t for t in study.trials if t.status == "interrupted"]
+    reruns = study.trials[9:]
+    assert len(interrupted) == 9 and len(reruns) == 9  # all nine were paused or running
+    for trial in reruns:
+        epochs = [r["epoch"] for r in trial.reports]
+        assert epochs == list(range(1, len(epochs) + 1))  # whole: none missing or repeated
+        if trial.status == "stopped":
+            assert epochs[-1] in (1, 3)  # never promoted: it ends at the rung it waited at
+        else:
+            assert trial.status == "completed" and epochs[-1] == 9
+        if "started_at" in trial.user_attrs:  # it ran again: from its checkpoint
+            assert trial.user_attrs["started_at"] in (2, 4, 5)
+    went_on = [t for t in reruns if t.user_attrs.get("started_at") == 5]
+    assert len(went_on) == 1 and went_on[0].status == "completed"  # the one that ran on

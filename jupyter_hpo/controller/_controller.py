@@ -122,6 +122,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._released: set[int] = set()  # paused trials whose code ended (worker freed)
         self._releasing: set[int] = set()  # released, but their worker has not reported back
         self._restart_after_release: set[int] = set()  # promoted while still releasing
+        self._to_readmit: list[Trial] = []  # interrupted trials with a checkpoint (restore)
+        self._ready: list[int] = []  # re-runs of those that run on as soon as a worker frees
 
     @property
     def best_namespace(self) -> dict[str, Any] | None:
@@ -146,7 +148,10 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             if trial.status is TrialStatus.INTERRUPTED:
                 self._interrupted += 1
                 searcher.restore(trial.trial_id, trial.config)
-                self.queue.add_rerun(trial)
+                if trial.checkpoint is not None:
+                    self._to_readmit.append(trial)  # see _readmit
+                else:
+                    self.queue.add_rerun(trial)
             else:
                 self.scheduler.restore(trial.trial_id, trial.config, trial.reports,
                                        trial.status.value, trial.bracket)
@@ -187,6 +192,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             self.start_time = self.clock() - self.elapsed_before
         self.emit("study_started", None, None)
         self._check_time_limit()
+        self._readmit()
         if self.inline:
             self._fill()
             return
@@ -348,7 +354,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         with self._lock:
             if self.state is not StudyState.RUNNING or self._running >= self.workers:
                 return False
-            resumed = self.scheduler.promote()
+            # a re-run that continues from its checkpoint first (_readmit), then a promotion
+            resumed = self._ready.pop(0) if self._ready else self.scheduler.promote()
             if resumed is not None:
                 trial = self.trials[resumed]
                 trial.status = TrialStatus.RUNNING

@@ -47,6 +47,49 @@ class TrialStateMixin:
         self._with_checkpoints.add(trial.trial_id)
         return old
 
+    def _readmit(self) -> None:
+        """A resumed study's interrupted trials that saved a checkpoint come back before any
+        other trial starts, each as a new trial that takes over the checkpoint and the reports
+        up to it (``_continue_from``), which the scheduler answers again (``readmit``), so it
+        knows where the trial stood: one that was paused at a rung of Hyperband's promotion
+        variant is paused there again, without a worker, until it is promoted (or the study
+        ends); the others wait as released trials in ``_ready``, which ``_step`` runs again
+        from their checkpoint before any promotion or new trial."""
+        import threading
+
+        from ..trial import Decision, Trial
+        from .queue import Queued
+
+        searcher = self.scheduler.searcher
+        while True:
+            with self._lock:
+                if not self._to_readmit or not self._can_start():
+                    return
+                old = self._to_readmit.pop(0)
+                trial_id = len(self.trials)
+                searcher.enqueue(dict(old.config))
+            config = searcher.suggest(trial_id)  # the enqueued configuration
+            with self._lock:
+                if config is None:
+                    return
+                trial = Trial(trial_id, dict(config), status=TrialStatus.PAUSED,
+                              start_time=self.clock(), bracket=old.bracket,
+                              checkpoint_dir=self.checkpoint_dir)
+                adopted = self._continue_from(trial, Queued(dict(old.config), old))
+                decision = self.scheduler.readmit(trial_id, dict(config), list(trial.reports),
+                                                  old.bracket)
+                self.trials.append(trial)
+                self._records.append(None)
+                self._alive.add(trial_id)
+                self._released.add(trial_id)
+                self._resume_events[trial_id] = threading.Event()
+                if decision is not Decision.PAUSE:
+                    self._ready.append(trial_id)
+            if adopted is not None:
+                self.emit("trial_updated", adopted, None)
+            self.emit("trial_started", trial, None)
+            self.emit("trial_paused", trial, None)
+
     def _restart(self, trial: Trial) -> None:
         """Run a released trial again (promoted); it continues from its checkpoint."""
         try:
@@ -100,6 +143,8 @@ class TrialStateMixin:
             return False
         self._released.discard(trial_id)
         self._alive.discard(trial_id)
+        if trial_id in self._ready:
+            self._ready.remove(trial_id)
         if status is TrialStatus.CANCELLED and not error:
             error = self.stop_reason or "stopped by the user"
         self._end(trial, status, error if status is TrialStatus.CANCELLED else "")

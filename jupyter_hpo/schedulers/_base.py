@@ -117,6 +117,25 @@ class Scheduler(ABC):
         self.searcher.remove(trial_id)
 
     # ------------------------------------------------------------------ resuming
+    def readmit(self, trial_id: int, config: dict[str, Any], reports: list[dict[str, Any]],
+                bracket: int = 0) -> Decision:
+        """``trial_id`` re-runs an interrupted trial of a resumed study from its checkpoint,
+        with the interrupted trial's ``reports`` up to it: it joins the ``bracket`` that trial
+        ran in and the reports are answered again, so the scheduler knows where it stood (its
+        rungs); returns ``PAUSE`` when it stands paused at a rung (it waits for a promotion
+        without running), else ``CONTINUE`` (it runs on from the checkpoint)."""
+        self.configs[trial_id] = config
+        self._on_trial_restore(trial_id, config, bracket)
+        decision = Decision.CONTINUE
+        for result in reports:
+            decision = self._replay(trial_id, result, decision)
+        return Decision.PAUSE if decision is Decision.PAUSE else Decision.CONTINUE
+
+    def _replay(self, trial_id: int, result: dict[str, Any], before: Decision) -> Decision:
+        """Hook: answer a carried-over report of a re-run (``before``: the answer to the
+        report before it, which the trial went on from)."""
+        return self.on_trial_result(trial_id, result)
+
     def restore(self, trial_id: int, config: dict[str, Any], reports: list[dict[str, Any]],
                 status: str, bracket: int = 0) -> None:
         """Replay a stored, finished trial of a resumed study: its reports fill the rungs and

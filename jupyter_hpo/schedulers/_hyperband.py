@@ -284,6 +284,22 @@ class HyperbandScheduler(Scheduler):
         finally:
             self._restoring = None
 
+    def _replay(self, trial_id: int, result: dict[str, Any], before: Decision) -> Decision:
+        """A carried-over report of a re-run (``readmit``): the trial went on after a pause,
+        so it had been promoted from that rung; a cut at a rung it had passed is not made
+        again (it ran on then)."""
+        if before is Decision.PAUSE:
+            level = self._unpause(trial_id)
+            if level is not None:
+                self.promoted[self.bracket_of[trial_id]][level].add(trial_id)
+                self._target[trial_id] += 1
+                self.searcher.promoted(trial_id)
+        decision = self.on_trial_result(trial_id, result)
+        if decision is Decision.STOP:
+            self._stopped.discard(trial_id)
+            return Decision.CONTINUE
+        return decision
+
     def _forget(self, trial_id: int) -> None:
         self._unpause(trial_id)
         self._stopped.discard(trial_id)
