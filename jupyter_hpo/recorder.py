@@ -18,7 +18,8 @@ that carry ``event.kind`` and ``event.trial.trial_id``, ``trial_records(trial_id
 ``state`` (a ``StudyState``), ``elapsed``, ``error``, ``stop_reason``, ``done``, ``name``,
 ``queue`` (the enqueued configurations not started yet; a ``queue`` event says it changed),
 ``stop(why)``, ``notify_problem(message)`` and, optionally, ``checkpoints_stored(records)``
-(called after each write with the records it stored).
+(called after each write with the records it stored) and ``storage_halted()`` (writing
+stopped for good).
 """
 
 from __future__ import annotations
@@ -211,6 +212,9 @@ class StudyRecorder:
     def _halt(self, exc: Exception) -> None:
         """The storage can no longer take this study: stop writing, say so once."""
         self.error, self._halted = exc, True
+        halted_hook = getattr(self._study, "storage_halted", None)
+        if halted_hook is not None:  # replaced checkpoint files no longer wait for a write
+            halted_hook()
         name = self._study.name
         keep = (f"new results are kept in memory only; export them with %hpo export "
                 f"{command_word(name)} file.csv")

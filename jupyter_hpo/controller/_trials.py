@@ -201,6 +201,16 @@ class TrialStateMixin:
         self._retired.setdefault(trial_id, []).append(checkpoint)
         return None
 
+    def storage_halted(self) -> None:
+        """Storage takes no more writes (its file was deleted, ...): nothing waits for it, so
+        replaced checkpoint files go at once from now on."""
+        with self._lock:
+            self.defer_removal = False
+            gone = [c for files in self._retired.values() for c in files]
+            self._retired.clear()
+        for checkpoint in gone:
+            remove(checkpoint)
+
     def checkpoints_stored(self, records: Any) -> None:
         """Storage has just recorded ``records`` (the recorder's write): delete the files of
         those trials that the records no longer name."""

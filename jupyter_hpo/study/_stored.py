@@ -42,6 +42,11 @@ class StoredStudyMixin:
         if self.controller is not None:
             self.controller.checkpoints_stored(records)
 
+    def storage_halted(self) -> None:
+        """The recorder stopped writing for good: replaced checkpoint files go at once."""
+        if self.controller is not None:
+            self.controller.storage_halted()
+
     def checkpoint_use(self) -> tuple[int, int]:
         """``(files, bytes)`` of this study's checkpoints on disk."""
         from ..checkpoints import disk_use
