@@ -281,9 +281,11 @@ class _CellParser(CommentAnnotations):
         if lineno is None or not 1 <= lineno <= len(lines):
             return None
         line = lines[lineno - 1]
+        if not line.lstrip().startswith("get_ipython().run_line_magic("):
+            return None
         try:
             statement = ast.parse(line.strip()).body
-        except SyntaxError:
+        except (SyntaxError, RecursionError, MemoryError):
             return None
         magic = _magic_call(statement[0].value, "run_line_magic") \
             if len(statement) == 1 and isinstance(statement[0], ast.Expr) else None
