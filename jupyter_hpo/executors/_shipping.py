@@ -21,9 +21,10 @@ import linecache
 import marshal
 import pickle
 import types
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Shipment", "dumps", "loads", "loads_with"]
+__all__ = ["Shipment", "dumps", "first_unpicklable", "loads", "loads_with"]
 
 
 def dumps(obj: Any) -> bytes:
@@ -52,6 +53,18 @@ class Shipment:
         buffer = io.BytesIO()
         _pickler(buffer, self._held).dump(value)
         return buffer.getvalue()
+
+
+def first_unpicklable(values: dict[str, Any], pickles: Callable[[Any], Any]
+                      ) -> tuple[str, Any, Exception] | None:
+    """The first ``(key, value, error)`` of ``values`` whose value ``pickles`` fails on (a
+    message names it), or None."""
+    for key, value in values.items():
+        try:
+            pickles(value)
+        except Exception as error:  # noqa: BLE001 - any pickling failure names the value
+            return key, value, error
+    return None
 
 
 def loads(data: bytes) -> tuple[Any, dict[int, Any]]:

@@ -34,7 +34,7 @@ from ..trial import (
     _TrialContext,
     current_trial,
 )
-from ._shipping import loads, loads_with
+from ._shipping import first_unpicklable, loads, loads_with
 from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
 
@@ -91,14 +91,12 @@ def _unsendable(call: str, values: dict[str, Any], exc: Exception, advice: str) 
     """Why ``values`` (of ``report()`` or ``trial.set()``) cannot reach the kernel, naming the
     first that does not pickle: a thread trial keeps any value, a process trial only what
     pickles."""
-    for key, value in values.items():
-        try:
-            ForkingPickler.dumps(value)
-        except Exception as error:  # noqa: BLE001 - any pickling failure names the value
-            return (f"{call}: {key!r} is {_short(value)} ({type(value).__name__}), which "
-                    f"cannot be sent to the kernel from a worker process "
-                    f"({type(error).__name__}: {error}): {advice}, or run the trials in "
-                    f"threads with --executor thread")
+    found = first_unpicklable(values, ForkingPickler.dumps)
+    if found is not None:
+        key, value, error = found
+        return (f"{call}: {key!r} is {_short(value)} ({type(value).__name__}), which cannot be "
+                f"sent to the kernel from a worker process ({type(error).__name__}: {error}): "
+                f"{advice}, or run the trials in threads with --executor thread")
     return (f"{call}: the values cannot be sent to the kernel from a worker process "
             f"({type(exc).__name__}: {exc}): {advice}")
 

@@ -355,15 +355,16 @@ def unsendable_config(config: dict[str, Any], shipment: Shipment, exc: Exception
     """Why a trial's configuration cannot be sent to its worker, naming the first value that
     does not pickle (a choice the objective holds was checked before the first trial; this is
     one it does not, e.g. a value given to --enqueue or a choice of tune()'s space)."""
-    for name, value in config.items():
-        try:
-            shipment.dumps_with(value)
-        except Exception as error:  # noqa: BLE001 - any pickling failure names the value
-            return (f"the configuration cannot be sent to the worker process: {name!r} is "
-                    f"{_short(value)} ({type(value).__name__}), which cannot be pickled "
-                    f"({type(error).__name__}: {error}); make it a value that pickles (a name, "
-                    f"and build the object in the trial from it), or run the trials in threads "
-                    f"with --executor thread")
+    from ._shipping import first_unpicklable
+
+    found = first_unpicklable(config, shipment.dumps_with)
+    if found is not None:
+        name, value, error = found
+        return (f"the configuration cannot be sent to the worker process: {name!r} is "
+                f"{_short(value)} ({type(value).__name__}), which cannot be pickled "
+                f"({type(error).__name__}: {error}); make it a value that pickles (a name, and "
+                f"build the object in the trial from it), or run the trials in threads with "
+                f"--executor thread")
     return (f"the configuration cannot be sent to the worker process "
             f"({type(exc).__name__}: {exc})")
 
