@@ -266,3 +266,23 @@ def test_the_editor_underlines_a_misspelt_marker_at_its_cell_line():
     (error,) = data["errors"]
     assert (error["lineno"], error["col"], error["end_col"]) == (2, 9, 15)
     assert error["message"].startswith("HPOSyntaxError at cell line 1: this comment looks like")
+
+
+@pytest.mark.parametrize("magic", ["%%time", "%%capture out"])
+def test_another_cell_magic_right_below_hpo_is_pointed_out(magic, ipython_shell):
+    """IPython makes the rest of the cell that magic's text: the magic said "the cell has no
+    hyperparameters" and the editor "invalid Python syntax"."""
+    from IPython.core.error import UsageError
+
+    from jupyter_hpo.server.cells import cell_diagnostics
+
+    body = f"{magic}\nx = Real(0, 1)\nloss = x\n"
+    (error,) = cell_diagnostics(f"%%hpo --trials 2\n{body}")["errors"]
+    name = magic.split()[0]
+    assert (error["lineno"], error["col"], error["end_col"]) == (2, 0, len(magic))
+    assert error["reason"].startswith(f"{name} below %%hpo: IPython runs a cell magic only on "
+                                      f"a cell's first line")
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    with pytest.raises(UsageError) as caught:  # the kernel's message, word for word
+        ipython_shell.run_cell_magic("hpo", "--trials 2 --quiet --storage none", body)
+    assert str(caught.value).startswith(error["message"])

@@ -446,6 +446,13 @@ class _CellParser(CommentAnnotations):
                     magic[1], "IPython would hand it the lines below this one as text, so "
                               "this study would see no hyperparameters"), node))
                 continue
+            if magic is not None:  # another cell magic right below %%hpo (%%time)
+                self.fail(self.error(
+                    f"%%{magic[0]} below %%hpo: IPython runs a cell magic only on a cell's "
+                    f"first line, and here it would take the lines below it as its text, so "
+                    f"this study would see no hyperparameters; remove %%{magic[0]} (a line "
+                    f"magic such as %time applies to one line of the cell)", node))
+                continue
             magic = _magic_call(node, "run_line_magic")
             if magic is not None and magic[0] == "%hpo":  # a second %%hpo further down
                 self.fail(self.error(_second_magic_message(

@@ -36,14 +36,13 @@ def _as_run(text: str, keep_lines: bool = True) -> str | None:
 
 
 def _transformed(body: str) -> str:
-    """The body as the magic sees it, where lines stay in place, or where a second ``%%hpo``
-    right below the first makes all of it that magic's call (which the parser refuses, at
-    that line); else the body as written."""
+    """The body as the magic sees it, where lines stay in place, or where a cell magic right
+    below ``%%hpo`` (a second one, ``%%time``) makes all of it that magic's call (which the
+    parser refuses, at that line); else the body as written."""
     ran = _as_run(body, keep_lines=False)
     if ran is None or len(python_lines(ran)) == len(python_lines(body)):
         return body if ran is None else ran
-    magic = cell_magic_line(body, ran)
-    return ran if magic is not None and _is_magic(python_lines(body)[magic - 1]) else body
+    return ran if cell_magic_line(body, ran) is not None else body
 
 
 def _is_magic(line: str) -> bool:
