@@ -89,6 +89,7 @@ class Dashboard:
         self._listing_values = False  # the curves' menu is being given its options
         self._listing_trials = False  # the trial menu is being given its options
         self._transient = False  # the message line says what happens until the study ends
+        self._stopping_trial: int | None = None  # the trial Stop trial stops, until it ends
         self.digest.update(study.snapshot())
         self._header_text = header if callable(header) else (lambda: header)
         self._build()
@@ -207,6 +208,7 @@ class Dashboard:
             return
         if self.study.stop_trial(trial_id):
             self._say(f"stopping trial {trial_id} at its next report", transient=True)
+            self._stopping_trial = trial_id
         else:
             self._say(f"trial {trial_id} has already ended")
         self.refresh(force=True)
@@ -297,6 +299,7 @@ class Dashboard:
         self._dirty = False
         self.digest.update(self.study.snapshot())
         self.renders += 1
+        self._trial_stopped()
         self._tokens = min(float(self.burst),
                            self._tokens + (now - self._token_time) * self.max_rate)
         self._token_time = now
@@ -317,6 +320,16 @@ class Dashboard:
                                                                             self._tokens >= 1):
                 self._spend()
                 update_display(self._bundle(), raw=True, display_id=self._display_id)
+
+    def _trial_stopped(self) -> None:
+        """Once the trial that Stop trial stops has ended, the message says so instead of
+        "stopping trial N at its next report" (which stayed until the study ended)."""
+        stopping = self._stopping_trial
+        if stopping is None or any(t.trial_id == stopping for t in self.digest.unfinished):
+            return
+        self._stopping_trial = None
+        if self._transient and self.message.value.startswith(f"stopping trial {stopping} "):
+            self._say(f"trial {stopping} stopped")
 
     def _spend(self) -> None:
         self._tokens -= 1
