@@ -354,6 +354,9 @@ def test_magic_refuses_a_bad_enqueue(ip):
         ip.run_cell_magic("hpo", "--trials 1 --quiet --enqueue '[1, 2]'", CELL)
     with pytest.raises(UsageError, match="names 'units2', which is not a hyperparameter"):
         ip.run_cell_magic("hpo", "--trials 1 --quiet --enqueue '{\"units2\": 8}'", CELL)
+    with pytest.raises(UsageError) as caught:  # the domain as written, not with its name=
+        ip.run_cell_magic("hpo", "--trials 1 --quiet --enqueue '{\"units\": 999}'", CELL)
+    assert str(caught.value).endswith("has units=999, which is outside Int(8, 64, step=8)")
 
 
 def square(v):

@@ -6,6 +6,7 @@ Every domain maps to one coordinate of the unit cube so model-based searchers ca
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import numbers
@@ -82,6 +83,13 @@ class Domain(ABC):
             raise SpaceError(str(exc)) from None
         self.when: Condition | None = None if condition is None or condition.kind == "true" \
             else condition
+
+    def unnamed_repr(self) -> str:
+        """``repr`` without ``name=...``: for messages that name the hyperparameter already
+        ("x=5, which is outside Real(0, 1)", not "... Real(0, 1, name='x')")."""
+        plain = copy.copy(self)
+        plain.name = None
+        return repr(plain)
 
     def _extras(self) -> str:
         """``, when=..., name=...`` for ``repr``."""

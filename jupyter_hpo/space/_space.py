@@ -261,7 +261,8 @@ class Space(Mapping[str, Domain]):
         for name, value in partial.items():
             domain = self._domains[name]
             if not domain.contains(value):
-                raise SpaceError(f"{what} has {name}={value!r}, which is outside {domain!r}")
+                raise SpaceError(f"{what} has {name}={value!r}, which is outside "
+                                 f"{domain.unnamed_repr()}")
             condition = self.conditions.get(name)
             if condition is None:
                 continue
