@@ -21,6 +21,7 @@ import re
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ..trial import current_trial
@@ -30,6 +31,7 @@ HOOK = "jupyter_hpo.magic._figures:note_trial_figure"
 _PLOTS = re.compile(r"matplotlib|pyplot|\bplt\.|seaborn|\bsns\.|\.plot\(")
 _trial_figures: weakref.WeakSet[Any] = weakref.WeakSet()
 _drawing = threading.Lock()  # held while the inline backend draws a cell's figures
+_original_show: Any = None  # the inline backend's show while ours stands in its place
 
 
 def open_figures() -> set[int]:
@@ -48,13 +50,18 @@ def close_figures_since(before: set[int]) -> None:
 
 
 def note_trial_figure(figure: Any) -> None:
-    """A ``figure.hooks`` entry: remember a figure that pyplot made in a trial's thread. Hooks
-    run before pyplot lists the figure, so waiting here while a cell's figures are drawn keeps
-    a figure made meanwhile out of that drawing (which ends by closing every listed one)."""
+    """A ``figure.hooks`` entry: remember a figure that pyplot made in a trial's thread, and
+    list it in pyplot's figures now, under the lock that a cell's drawing holds. Hooks run
+    just before pyplot lists the figure itself: a drawing that began in between saw it
+    neither as listed nor as a trial's and drew it under the cell (a fresh-clone CI run had
+    one such image under the %%hpo cell). Listing it twice is harmless."""
     if current_trial() is not None:
         _trial_figures.add(figure)
-        with _drawing:
-            pass
+        with _drawing:  # a drawing under way ends first: it closes every listed figure
+            helpers = sys.modules.get("matplotlib._pylab_helpers")
+            manager = getattr(figure.canvas, "manager", None)
+            if helpers is not None and manager is not None:
+                helpers.Gcf.set_active(manager)
 
 
 class BackgroundFigures:
@@ -69,26 +76,21 @@ class BackgroundFigures:
         """Keep ``study``'s trial figures out of the cells until it has ended. A cell that
         plots (``source``) has matplotlib loaded first, so that the figures of trials that
         import pyplot themselves are noted too."""
-        if not self.studies:  # first, so it draws before the inline backend's own callback
-            self.shell.events.callbacks["post_execute"].insert(0, self._draw_cell_figures)
+        if not self.studies:  # first: the inline backend's callback then draws with ours
+            self.shell.events.callbacks["post_execute"].insert(0, self._watch)
         self.studies.append(study)
         if "matplotlib" not in sys.modules and _PLOTS.search(source):
             with contextlib.suppress(ImportError):
                 importlib.import_module("matplotlib")
         _install_hook()
+        _install_show()
 
-    def _draw_cell_figures(self) -> None:
-        """Have the inline backend draw (and close) the cell's figures with the trials'
-        taken out of pyplot's list meanwhile: its own callback, later in the same round, then
-        has nothing left to draw. Once every background study has ended, close the trials'
-        figures and stop watching."""
-        _install_hook()  # pyplot may have been imported since the study started
-        inline = sys.modules.get("matplotlib_inline.backend_inline")
-        helpers = sys.modules.get("matplotlib._pylab_helpers")
-        callbacks = self.shell.events.callbacks["post_execute"]
-        if inline is not None and helpers is not None and inline.flush_figures in callbacks:
-            with _drawing:
-                _draw_without_trials(inline, helpers.Gcf.figs)
+    def _watch(self) -> None:
+        """A ``post_execute`` callback: keep the hook and the inline backend's ``show`` ours
+        (pyplot may have been imported since the study started); once every background study
+        has ended, close the trials' figures and stop watching."""
+        _install_hook()
+        _install_show()
         self.studies = [study for study in self.studies if not study.done]
         if self.studies:
             return
@@ -97,20 +99,62 @@ class BackgroundFigures:
             for figure in list(_trial_figures):
                 pyplot.close(figure)
         _trial_figures.clear()
-        if self._draw_cell_figures in callbacks:
-            callbacks.remove(self._draw_cell_figures)
+        callbacks = self.shell.events.callbacks["post_execute"]
+        if self._watch in callbacks:
+            callbacks.remove(self._watch)
         _remove_hook()
+        _restore_show()
 
 
-def _draw_without_trials(inline: Any, figures: dict[Any, Any]) -> None:
-    """The inline backend's drawing (and closing) of pyplot's figures, with the trials'
-    figures taken out of pyplot's list meanwhile."""
+def _install_show() -> None:
+    """Put ``_show_without_trials`` in the inline backend's place of ``show``, which its
+    ``flush_figures`` (the ``post_execute`` callback that draws and closes a cell's figures)
+    looks up when it runs, so whichever cell ends draws the trials' figures neither in this
+    round nor later, whatever the order of the callbacks. The flags the backend keeps on
+    ``show`` move with it."""
+    global _original_show
+    inline = sys.modules.get("matplotlib_inline.backend_inline")
+    if inline is None or getattr(inline.show, "_hides_trials", False):
+        return
+    original = _original_show = inline.show
+
+    def show(close: Any = None, block: Any = None) -> Any:
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        if helpers is None:
+            return original(close, block)
+        with _drawing:  # a trial's new figure waits in the hook until this drawing is over
+            return _without_trials(helpers.Gcf.figs, lambda: original(close, block))
+
+    show.__doc__ = original.__doc__
+    show._hides_trials = True  # type: ignore[attr-defined]
+    for flag in ("_draw_called", "_to_draw"):
+        if hasattr(original, flag):
+            setattr(show, flag, getattr(original, flag))
+    inline.show = show
+
+
+def _restore_show() -> None:
+    """Give the inline backend its own ``show`` back, with the flags it keeps on it."""
+    global _original_show
+    inline = sys.modules.get("matplotlib_inline.backend_inline")
+    original, _original_show = _original_show, None
+    if inline is None or original is None or not getattr(inline.show, "_hides_trials", False):
+        return
+    for flag in ("_draw_called", "_to_draw"):
+        if hasattr(inline.show, flag):
+            setattr(original, flag, getattr(inline.show, flag))
+    inline.show = original
+
+
+def _without_trials(figures: dict[Any, Any], draw: Callable[[], Any]) -> Any:
+    """``draw()`` (the inline backend's drawing and closing of pyplot's figures) with the
+    trials' figures taken out of pyplot's list meanwhile."""
     hidden = {number: manager for number, manager in list(figures.items())
               if manager.canvas.figure in _trial_figures}
     for number in hidden:
         figures.pop(number, None)
     try:
-        inline.flush_figures()
+        return draw()
     finally:
         for number, manager in hidden.items():
             figures.setdefault(number, manager)
