@@ -22,6 +22,7 @@ import io
 import math
 from typing import TYPE_CHECKING, Any
 
+from .results import curve_column, curve_key, metric_column
 from .space import INACTIVE, Categorical, Int
 
 if TYPE_CHECKING:
@@ -87,10 +88,11 @@ def importances(study: Study, target: str = "metric") -> dict[str, float]:
                           "pip install scikit-learn") from None
     if target not in ("metric", "duration"):
         raise ValueError(f"target is {target!r}, but must be 'metric' or 'duration'")
-    column = study.metric if target == "metric" else "duration"
+    value = metric_column(study.metric)
+    column = value if target == "metric" else "duration"
     frame = _table(study)
     frame = frame[~frame["status"].isin(("failed",) + UNFINISHED)
-                  & frame[study.metric].notna() & frame[column].notna()]
+                  & frame[value].notna() & frame[column].notna()]
     names = list(study.space)
     if not names:
         raise ValueError(f"study {study.name!r} has no hyperparameters to rank")
@@ -145,7 +147,7 @@ def _table(study: Study) -> Any:
 def _valued(study: Study, *, failed: bool = False) -> Any:
     """Trials with a value of the metric, in trial order (failed ones only if ``failed``)."""
     frame = _table(study)
-    frame = frame[frame[study.metric].notna()]
+    frame = frame[frame[metric_column(study.metric)].notna()]
     if not failed:
         frame = frame[frame["status"] != "failed"]
     if frame.empty:
@@ -159,10 +161,11 @@ def _best_trial_id(study: Study, frame: Any) -> Any:
     incumbents = study.incumbent_over_time()
     if not incumbents.empty:
         return incumbents["trial_id"].iloc[-1]
-    frame = frame[(frame["status"] != "failed") & frame[study.metric].notna()]
+    value = metric_column(study.metric)
+    frame = frame[(frame["status"] != "failed") & frame[value].notna()]
     if frame.empty:
         return None
-    losses = frame[study.metric] * study.direction.sign
+    losses = frame[value] * study.direction.sign
     return frame["trial_id"].loc[losses.idxmin()]
 
 
@@ -206,18 +209,19 @@ def _ticks(domain: Domain, count: int = 5) -> tuple[list[float], list[Any]]:
 # ---------------------------------------------------------------------------- the plots
 def _history(study: Study, ax: Any) -> None:
     frame = _valued(study, failed=True)
+    value = metric_column(study.metric)
     for status in STATUS_STYLE:
         group = frame[frame["status"] == status]
         if group.empty:
             continue
         failed = status == "failed"
-        ax.scatter(group["trial_id"], group[study.metric], s=22 if failed else 18,
+        ax.scatter(group["trial_id"], group[value], s=22 if failed else 18,
                    marker="x" if failed else "o", color=STATUS_STYLE[status][0],
                    label="failed (not counted)" if failed else status, zorder=3)
     counted = frame[frame["status"] != "failed"]
     if not counted.empty:
         sign = study.direction.sign
-        best = (counted[study.metric] * sign).cummin() * sign
+        best = (counted[value] * sign).cummin() * sign
         ax.step(counted["trial_id"], best, where="post", color="black", linewidth=1.8,
                 label="best so far", zorder=2)
     ax.set_xlabel("trial")
@@ -232,7 +236,8 @@ def _curves(study: Study, ax: Any, metric: str) -> None:
     curves = study.training_curves()
     if metric != study.metric:
         _check_reported(study, curves, metric)
-    if curves.empty or metric not in curves or curves[metric].isna().all():
+    column = curve_column(metric)
+    if curves.empty or column not in curves or curves[column].isna().all():
         raise ValueError(f"study {study.name!r} has no reports of {metric} yet: no "
                          f"learning curves to plot")
     table = _table(study)
@@ -243,7 +248,7 @@ def _curves(study: Study, ax: Any, metric: str) -> None:
     seen: list[str] = []
     best_style = None
     for trial_id, group in curves.groupby("trial_id", sort=True):
-        group = group[group[metric].notna()]
+        group = group[group[column].notna()]
         if x_key:
             group = group[group[x_key].notna()]
         if group.empty:
@@ -256,10 +261,10 @@ def _curves(study: Study, ax: Any, metric: str) -> None:
         marker = "o" if len(group) == 1 else None
         if trial_id == best:
             best_style = style
-            ax.plot(xs, group[metric], style, color="black", linewidth=2.4,
+            ax.plot(xs, group[column], style, color="black", linewidth=2.4,
                     marker=marker, markersize=4, zorder=4, gid=f"trial-{trial_id}")
         else:
-            ax.plot(xs, group[metric], style, color=color, linewidth=1.0, alpha=0.65,
+            ax.plot(xs, group[column], style, color=color, linewidth=1.0, alpha=0.65,
                     marker=marker, markersize=3, zorder=2, gid=f"trial-{trial_id}")
     handles = [Line2D([], [], color=STATUS_STYLE[s][0], linestyle=STATUS_STYLE[s][1], label=s)
                for s in STATUS_STYLE if s in seen]
@@ -276,7 +281,8 @@ def _curves(study: Study, ax: Any, metric: str) -> None:
 def _check_reported(study: Study, curves: Any, metric: Any) -> None:
     """A ``metric`` that the study's trials never reported (or the resource, the x axis): say
     which values they did."""
-    reported = [c for c in curves.columns if c not in ("trial_id", "time", study.resource)]
+    reported = [curve_key(c) for c in curves.columns
+                if c not in ("trial_id", "time", study.resource)]
     if metric in reported:
         return
     listed = f"its trials reported {', '.join(reported) or 'nothing yet'}"
@@ -298,7 +304,7 @@ def _parallel(study: Study, ax: Any) -> None:
 
     frame = _valued(study)
     names = list(study.space)
-    values = frame[study.metric].to_numpy(dtype=float)
+    values = frame[metric_column(study.metric)].to_numpy(dtype=float)
     lo, hi = float(values.min()), float(values.max())
     metric_unit = (values - lo) / (hi - lo) if hi > lo else np.full(len(values), 0.5)
     points = np.column_stack([_encoded(study, frame, names), metric_unit])
@@ -426,7 +432,7 @@ def _contour(study: Study, ax: Any, params: tuple[str, str] | None) -> None:
                          f"{study.name!r} has {len(frame)}")
     domains = [study.space[p] for p in params]
     unit_points = _encoded(study, frame, list(params))
-    values = frame[study.metric].to_numpy(dtype=float)
+    values = frame[metric_column(study.metric)].to_numpy(dtype=float)
     (rx, ux), (ry, uy) = (_contour_axis(d, GRID) for d in domains)
     gux, guy = np.meshgrid(ux, uy)
     surface = griddata(unit_points, values, (gux, guy), method="nearest")

@@ -24,6 +24,28 @@ GROUPS = ("trial_id", "status", "config", "value", "resource", "start", "end", "
           "error", "user")
 DEFAULT = ("trial_id", "status", "config", "value", "resource", "start", "duration", "error",
            "user")
+#: columns of the two tables that a reported value of the same name does not replace
+TRIAL_COLUMNS = ("trial_id", "status", "resource", "start", "end", "duration", "error")
+CURVE_COLUMNS = ("trial_id", "time")
+PREFIX = "report."
+
+
+def metric_column(metric: str) -> str:
+    """The column of ``trials_dataframe()`` that holds ``metric``: its name, or
+    ``report.<metric>`` where the table has a column of that name (``--metric error``)."""
+    clash = metric in TRIAL_COLUMNS or metric.startswith(("config.", "user.", PREFIX))
+    return PREFIX + metric if clash else metric
+
+
+def curve_column(key: str) -> str:
+    """The column of ``training_curves()`` that holds the reported ``key``: its name, or
+    ``report.<key>`` for ``report(time=...)`` and ``report(trial_id=...)``."""
+    return PREFIX + key if key in CURVE_COLUMNS or key.startswith(PREFIX) else key
+
+
+def curve_key(column: str) -> str:
+    """The reported key that ``curve_column`` named ``column``."""
+    return column.removeprefix(PREFIX)
 
 
 def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) -> pd.DataFrame:
@@ -31,19 +53,20 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
     user.<key> per attribute set with ``trial.set`` (when some trial set one).
 
     A hyperparameter that was inactive in a trial (a conditional one whose condition did not
-    hold) is NaN in its ``config.<name>`` column. ``attrs`` picks the columns, in its order:
+    hold) is NaN in its ``config.<name>`` column. A metric named like one of the other
+    columns (``error``, ``duration``) is the column ``report.<metric>`` (``metric_column``). ``attrs`` picks the columns, in its order:
     the groups ``trial_id``, ``status``, ``config``, the metric (or ``value``), ``resource``,
     ``start``, ``end``, ``duration``, ``error``, ``user``, Optuna's names for them
     (``number``, ``state``, ``params``, ``value``, ``user_attrs``, ``datetime_start``,
     ``datetime_complete``), or single columns (``config.lr``, ``user.note``)."""
-    names = list(record.space)
+    names, metric = list(record.space), metric_column(record.metric)
     keys: list[str] = []
     for trial in record.trials:
         for key in trial.user_attrs:
             if key not in keys:
                 keys.append(key)
     groups = {"trial_id": ["trial_id"], "status": ["status"],
-              "config": [f"config.{n}" for n in names], "value": [record.metric],
+              "config": [f"config.{n}" for n in names], "value": [metric],
               "resource": ["resource"], "start": ["start"], "end": ["end"],
               "duration": ["duration"], "error": ["error"], "user": [f"user.{k}" for k in keys]}
     columns = _columns(attrs, groups, record.metric)
@@ -52,7 +75,7 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
     for trial in record.trials:
         row = {"trial_id": trial.trial_id, "status": trial.status.value}
         row.update({f"config.{n}": trial.config.get(n, math.nan) for n in names})
-        row[record.metric] = trial.best(record.metric, record.direction)
+        row[metric] = trial.best(record.metric, record.direction)
         row["resource"] = trial.last(record.resource)
         row["start"] = pd.Timestamp(trial.start_time, unit="s")
         row["end"] = pd.NaT if trial.end_time is None else pd.Timestamp(trial.end_time, unit="s")
@@ -61,8 +84,8 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
         row.update({f"user.{k}": trial.user_attrs.get(k, math.nan) for k in keys})
         rows.append({c: row[c] for c in columns})
     frame = pd.DataFrame(rows, columns=columns)
-    if record.metric in frame:
-        frame[record.metric] = frame[record.metric].astype(float)
+    if metric in frame:
+        frame[metric] = frame[metric].astype(float)
     return frame
 
 
@@ -78,11 +101,11 @@ def _columns(attrs: Iterable[str] | None, groups: dict[str, list[str]], metric: 
     columns: list[str] = []
     for attr in attrs:
         group = ALIASES.get(attr, attr)
-        group = "value" if group == metric else group
+        group = "value" if group == metric and metric_column(metric) == metric else group
         chosen = groups.get(group) if group in GROUPS else ([attr] if attr in every else None)
         if chosen is None:
             raise ValueError(f"attrs names {attr!r}, which is not a column of the trials: use "
-                             f"{', '.join(g if g != 'value' else metric for g in GROUPS)}, "
+                             f"{', '.join(g if g != 'value' else groups[g][0] for g in GROUPS)}, "
                              f"Optuna's {', '.join(ALIASES)}, or a column such as "
                              f"{every[2] if len(every) > 2 else 'config.<name>'}")
         columns.extend(c for c in chosen if c not in columns)
@@ -90,12 +113,13 @@ def _columns(attrs: Iterable[str] | None, groups: dict[str, list[str]], metric: 
 
 
 def training_curves(record: StudyRecord) -> pd.DataFrame:
-    """Long form: one row per report with trial_id, the resource, every key and time."""
+    """Long form: one row per report with trial_id, the resource, every key and time (a key
+    named ``time`` or ``trial_id`` is the column ``report.<key>``)."""
     rows = []
     for trial in record.trials:
         for values, at in zip(trial.reports, trial.times):
             row = {"trial_id": trial.trial_id, record.resource: values.get(record.resource)}
-            row.update(values)
+            row.update((curve_column(k), v) for k, v in values.items())
             row["time"] = at
             rows.append(row)
     keys: list[str] = ["trial_id", record.resource]
