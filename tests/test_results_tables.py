@@ -3,6 +3,10 @@ the tables' own columns (``--metric error``, ``report(time=...)``)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -64,3 +68,48 @@ def test_every_plot_draws_a_metric_named_like_a_column(studies):
         assert {tuple(line.get_ydata()) for line in ax.get_lines()} == {(10.0, 20.0, 30.0)}
         with pytest.raises(ValueError, match="its trials reported error, time, trial_id"):
             study.plot("curves", metric="tme")
+
+
+KILLED = """
+import os, sys, threading
+sys.path.insert(0, {root!r})
+import jupyter_hpo as jh
+from jupyter_hpo import Real
+from jupyter_hpo.storage import SQLiteStorage
+
+reported = threading.Event()
+
+def train(config):
+    for epoch in range(1, 1000):
+        jh.report(epoch=epoch, loss=config["x"] / epoch)
+        if epoch == 2:
+            reported.set()
+        threading.Event().wait(0.01)
+
+study = jh.Study(train, {{"x": Real(0, 1)}}, metric="loss", trials=4, workers=2, seed=0,
+                 storage={path!r}, name="killed")
+study.start()
+reported.wait(60)
+storage = SQLiteStorage({path!r})
+while not any(len(t.reports) >= 2 for t in storage.load_study("killed").trials):
+    threading.Event().wait(0.05)
+os._exit(0)  # the kernel dies while both trials run
+"""
+
+
+def test_a_study_whose_kernel_died_reads_interrupted_not_running(tmp_path):
+    """``Study.load`` after the kernel died: its table says ``interrupted`` with a fixed
+    duration and the reason, and the curves draw those trials as interrupted."""
+    path = tmp_path / "s.db"
+    root = str(Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", KILLED.format(root=root, path=str(path))],
+                   check=True, timeout=120)
+    study = Study.load("killed", path)
+    assert study.state == "interrupted"
+    frame = study.trials_dataframe()
+    assert set(frame["status"]) == {"interrupted"} and len(frame) == 2
+    assert set(frame["error"]) == {"its kernel stopped while it ran"}
+    assert list(Study.load("killed", path).trials_dataframe()["duration"]) == \
+        list(frame["duration"])  # ended: it does not keep growing
+    labels = {t.get_text() for t in study.plot("curves").axes[0].get_legend().get_texts()}
+    assert "interrupted" in labels and "running" not in labels

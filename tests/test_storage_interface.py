@@ -322,6 +322,31 @@ def test_heartbeats_keep_the_lease_of_another_machine_alive(storage, clock):
     assert resumed.trials[0].status is TrialStatus.INTERRUPTED
 
 
+def test_a_study_whose_kernel_died_shows_its_unfinished_trials_interrupted(storage, clock):
+    """Read without resuming (``Study.load`` after a kernel restart), the trials that ran when
+    the lease lapsed read as ``interrupted``, ended at the last heartbeat, not as ``running``
+    with a duration that grows; the file keeps them as they were, for a resume."""
+    storage.owner = "elsewhere:1"
+    study = create(storage)
+    run(storage, study.study_id, trial(0), trial(1, TrialStatus.RUNNING, losses=(0.4, 0.3)),
+        trial(2, TrialStatus.PAUSED))
+    heartbeat = clock.now
+    storage.owner = "here:2"
+    assert [t.status for t in storage.load_study("s").trials] == \
+        [TrialStatus.COMPLETED, TrialStatus.RUNNING, TrialStatus.PAUSED]  # its lease holds
+    clock.now += LEASE_TIMEOUT + 1
+    loaded = storage.load_study("s")
+    assert loaded.state is StudyState.INTERRUPTED
+    assert [t.status for t in loaded.trials] == \
+        [TrialStatus.COMPLETED, TrialStatus.INTERRUPTED, TrialStatus.INTERRUPTED]
+    assert [t.end_time for t in loaded.trials] == [200.0, heartbeat, heartbeat]
+    assert [t.error for t in loaded.trials[1:]] == ["its kernel stopped while it ran"] * 2
+    assert loaded.trials[1].reports == ({"epoch": 1, "loss": 0.4}, {"epoch": 2, "loss": 0.3})
+    resumed = storage.acquire_study("s")  # what resuming records: the same
+    assert [(t.status, t.end_time) for t in resumed.trials] == \
+        [(t.status, t.end_time) for t in loaded.trials]
+
+
 def test_a_heartbeat_changes_nothing_else(storage, clock):
     study = create(storage)
     run(storage, study.study_id, trial(0, TrialStatus.RUNNING), elapsed=4.0,

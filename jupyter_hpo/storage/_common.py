@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from ..errors import (
     DuplicateStudyError,
@@ -14,7 +15,7 @@ from ..errors import (
     StudyStateError,
     command_word,
 )
-from ..records import StudyState
+from ..records import StudyState, TrialRecord, TrialStatus
 
 LEASE_TIMEOUT = 60.0
 """Seconds without a heartbeat after which a lease is free (a live process on this machine
@@ -57,6 +58,18 @@ def shown_state(state: StudyState, owner: str | None, heartbeat: float | None,
     if state.active and not lease_alive(owner, heartbeat, now):
         return StudyState.INTERRUPTED
     return state
+
+
+def shown_trials(trials: Iterable[TrialRecord], state: StudyState,
+                 heartbeat: float | None) -> tuple[TrialRecord, ...]:
+    """The trials to show: in a study shown ``interrupted``, one stored as running or paused
+    is ``interrupted`` too, ended at the study's last heartbeat (as a resume records it)."""
+    if state is not StudyState.INTERRUPTED:
+        return tuple(trials)
+    return tuple(t if t.status.finished else replace(
+        t, status=TrialStatus.INTERRUPTED, error=INTERRUPTED_ERROR,
+        end_time=max(t.start_time, t.start_time if heartbeat is None else heartbeat))
+        for t in trials)
 
 
 def stored_state(state: StudyState) -> StudyState:

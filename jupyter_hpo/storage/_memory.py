@@ -134,11 +134,12 @@ class InMemoryStorage(BaseStorage):
         if space is not None:  # the caller's domains where they equal the stored ones
             shown_space = Space({n: space[n] if n in space and same_domain(space[n], repr(d))
                                  else d for n, d in study.space.items()})
+        state = self._shown(study)
+        trials = _common.shown_trials(self._trials(study, shown_space), state, study.heartbeat)
         return StudyRecord(study.name, study.metric, study.direction, study.resource,
-                           shown_space, dict(study.settings), self._shown(study),
-                           self._trials(study, shown_space), study.elapsed, study.error,
-                           study.stop_reason, study.created, study.updated, study.owner,
-                           study.study_id,
+                           shown_space, dict(study.settings), state, trials, study.elapsed,
+                           study.error, study.stop_reason, study.created, study.updated,
+                           study.owner, study.study_id,
                            queue=tuple(decode_config(c, shown_space) for c in study.queue))
 
     # ------------------------------------------------------------------ running

@@ -165,8 +165,9 @@ class SQLiteStorage(BaseStorage):
             if "upgrade" in str(exc):
                 raise StorageError(f"study {row['name']!r} in {self.path}: {exc}") from None
             raise self._file.corrupt_row(f"the space of study {row['name']!r}", exc) from None
-        trials = self._trial_records(conn, row["study_id"], space, row["name"])
         state = _common.shown_state(row["state"], row["owner"], row["heartbeat"], self.clock())
+        trials = _common.shown_trials(self._trial_records(conn, row["study_id"], space,
+                                                          row["name"]), state, row["heartbeat"])
         try:
             queue = tuple(decode_config(dict(c), space) for c in json.loads(row["queue"]))
         except (TypeError, ValueError) as exc:
