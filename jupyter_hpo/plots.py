@@ -208,6 +208,8 @@ def _ticks(domain: Domain, count: int = 5) -> tuple[list[float], list[Any]]:
 
 # ---------------------------------------------------------------------------- the plots
 def _history(study: Study, ax: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     frame = _valued(study, failed=True)
     value = metric_column(study.metric)
     for status in STATUS_STYLE:
@@ -224,6 +226,7 @@ def _history(study: Study, ax: Any) -> None:
         best = (counted[value] * sign).cummin() * sign
         ax.step(counted["trial_id"], best, where="post", color="black", linewidth=1.8,
                 label="best so far", zorder=2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # never trial 0.5
     ax.set_xlabel("trial")
     ax.set_ylabel(_metric_label(study))
     ax.set_title(f"Optimisation history of {study.name}: best {study.metric} of each trial")
@@ -319,7 +322,7 @@ def _parallel(study: Study, ax: Any) -> None:
     for x, name in enumerate(names):
         for position, value in zip(*_ticks(study.space[name])):
             ax.text(x + 0.04, position, _short(value), fontsize=7, va="center")
-    for position in (0.0, 0.5, 1.0):
+    for position in (0.0, 0.5, 1.0) if hi > lo else (0.5,):  # one value: drawn at the middle
         ax.text(len(names) + 0.04, position, _short(lo + position * (hi - lo)), fontsize=7,
                 va="center")
     inactive = [x for x in range(len(names)) if (points[:, x] == INACTIVE).any()]

@@ -287,3 +287,17 @@ def test_bad_requests_are_clear_errors(study, tmp_path):
     for kind in KINDS:
         with pytest.raises(ValueError, match="loss|finished trials"):
             failing.plot(kind)
+
+
+def test_a_single_value_is_labelled_once_and_trials_are_whole_numbers():
+    """One trial (or one value of the metric): the history's axis shows trial numbers, not
+    -0.04 ... 0.04, and the parallel plot's metric axis names the value once, where its line
+    is, instead of the same number at the bottom, the middle and the top."""
+    single = jh.tune(lambda c: c["a"], {"a": Real(0, 1)}, metric="loss", trials=1, seed=0)
+    ax = single.plot("history").axes[0]
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())
+    ax = single.plot("parallel").axes[0]
+    (line,) = ax.get_lines()
+    on_metric_axis = [t for t in ax.texts if t.get_position()[0] > 1]
+    assert [(t.get_text(), t.get_position()[1]) for t in on_metric_axis] == \
+        [(f"{single.best_value:.3g}", line.get_ydata()[-1])]
