@@ -90,16 +90,20 @@ def importances(study: Study, target: str = "metric") -> dict[str, float]:
         raise ValueError(f"target is {target!r}, but must be 'metric' or 'duration'")
     value = metric_column(study.metric)
     column = value if target == "metric" else "duration"
-    frame = _table(study)
-    frame = frame[~frame["status"].isin(("failed",) + UNFINISHED)
-                  & frame[value].notna() & frame[column].notna()]
+    table = _table(study)
+    unfinished = table["status"].isin(UNFINISHED)
+    frame = table[~unfinished & (table["status"] != "failed") & table[value].notna()
+                  & table[column].notna()]
     names = list(study.space)
     if not names:
         raise ValueError(f"study {study.name!r} has no hyperparameters to rank")
     if len(frame) < 2:
+        running = int(unfinished.sum())
+        later = f"; {running} more still running or paused: try again when they have ended" \
+            if running else ""
         raise ValueError(f"importance needs at least 2 finished trials with a value of "
                          f"{study.metric} (failed ones do not count); study {study.name!r} "
-                         f"has {len(frame)}")
+                         f"has {len(frame)}{later}")
     x = _encoded(study, frame, names)
     y = frame[column].to_numpy(dtype=float)
     forest = RandomForestRegressor(n_estimators=64, max_depth=64, random_state=0)

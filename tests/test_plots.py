@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import matplotlib
@@ -301,3 +302,26 @@ def test_a_single_value_is_labelled_once_and_trials_are_whole_numbers():
     on_metric_axis = [t for t in ax.texts if t.get_position()[0] > 1]
     assert [(t.get_text(), t.get_position()[1]) for t in on_metric_axis] == \
         [(f"{single.best_value:.3g}", line.get_ydata()[-1])]
+
+
+def test_importance_of_a_study_still_running_says_to_wait_for_its_trials():
+    release, started = threading.Event(), threading.Semaphore(0)
+
+    def held(config):
+        jh.report(epoch=1, loss=config["a"])
+        started.release()
+        release.wait(60)
+
+    running = Study(held, {"a": Real(0, 1), "b": Real(0, 1)}, metric="loss", trials=2,
+                    workers=2, seed=0)
+    running.start()
+    try:
+        assert started.acquire(timeout=60) and started.acquire(timeout=60)
+        with pytest.raises(ValueError, match=r"needs at least 2 finished trials .* has 0; 2 "
+                                             r"more still running or paused: try again when "
+                                             r"they have ended"):
+            running.plot("importance")
+    finally:
+        release.set()
+        running.wait()
+    assert running.plot("importance") is not None
