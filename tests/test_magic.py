@@ -686,6 +686,8 @@ def test_plot_with_a_name_where_the_kind_goes_says_the_order(ip):
         message = line_error(ip, line)
         assert message.startswith(f"unknown plot kind '{line.split()[1]}': use one of {kinds}")
         assert hint in message
+    assert line_error(ip, "plot scatter drawn") == f"unknown plot kind 'scatter': use one of " \
+                                                   f"{kinds}"  # the order was right
 
 
 def test_plot_draws_the_history_by_default_and_curves_of_another_reported_value(ip):

@@ -265,6 +265,8 @@ def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(kind.lower(), kinds, n=1, cutoff=0.6)
     if close:
         return f"{message}; did you mean {close[0]}?"
+    if rest and rest[0] not in kinds:  # %hpo plot scatter NAME: the order was right
+        return message
     example = rest[0] if rest and rest[0] in kinds else kinds[0]
     return (f"{message}; the kind comes first, then the study's NAME "
             f"(e.g. %hpo plot {example} {kind})")
