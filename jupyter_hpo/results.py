@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -58,7 +59,8 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
     the groups ``trial_id``, ``status``, ``config``, the metric (or ``value``), ``resource``,
     ``start``, ``end``, ``duration``, ``error``, ``user``, Optuna's names for them
     (``number``, ``state``, ``params``, ``value``, ``user_attrs``, ``datetime_start``,
-    ``datetime_complete``), or single columns (``config.lr``, ``user.note``)."""
+    ``datetime_complete``), or single columns (``config.lr``, ``user.note``). ``start`` and
+    ``end`` are local times, as the notebook's clock shows them."""
     names, metric = list(record.space), metric_column(record.metric)
     keys: list[str] = []
     for trial in record.trials:
@@ -77,8 +79,8 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
         row.update({f"config.{n}": trial.config.get(n, math.nan) for n in names})
         row[metric] = trial.best(record.metric, record.direction)
         row["resource"] = trial.last(record.resource)
-        row["start"] = pd.Timestamp(trial.start_time, unit="s")
-        row["end"] = pd.NaT if trial.end_time is None else pd.Timestamp(trial.end_time, unit="s")
+        row["start"] = _local(trial.start_time)
+        row["end"] = pd.NaT if trial.end_time is None else _local(trial.end_time)
         row["duration"] = trial.duration_at(now)
         row["error"] = trial.error
         row.update({f"user.{k}": trial.user_attrs.get(k, math.nan) for k in keys})
@@ -87,6 +89,11 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
     if metric in frame:
         frame[metric] = frame[metric].astype(float)
     return frame
+
+
+def _local(seconds: float) -> pd.Timestamp:
+    """Epoch ``seconds`` as this machine's wall-clock time (naive, as Optuna's tables)."""
+    return pd.Timestamp(datetime.fromtimestamp(seconds))
 
 
 def _columns(attrs: Iterable[str] | None, groups: dict[str, list[str]], metric: str

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import pandas as pd
 import pytest
 
 import jupyter_hpo as jh
@@ -113,3 +116,20 @@ def test_a_study_whose_kernel_died_reads_interrupted_not_running(tmp_path):
         list(frame["duration"])  # ended: it does not keep growing
     labels = {t.get_text() for t in study.plot("curves").axes[0].get_legend().get_texts()}
     assert "interrupted" in labels and "running" not in labels
+
+
+def test_start_and_end_are_the_local_wall_clock_time(monkeypatch):
+    """A notebook five and a half hours east of UTC reads its trials' start and end in its
+    own time, as Optuna's ``datetime_start`` (they were UTC, without saying so)."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        study = jh.tune(lambda c: c["x"], SPACE, metric="loss", trials=2, seed=0)
+        frame = study.trials_dataframe(attrs=("start", "end"))
+        for trial, start, end in zip(study.trials, frame["start"], frame["end"]):
+            assert start.to_pydatetime() == datetime.fromtimestamp(trial.start_time)
+            assert end.to_pydatetime() == datetime.fromtimestamp(trial.end_time)
+            assert start - pd.Timestamp(trial.start_time, unit="s") > pd.Timedelta(hours=5)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

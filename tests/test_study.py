@@ -10,6 +10,7 @@ import gc
 import math
 import threading
 import time
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -529,7 +530,7 @@ def test_trials_dataframe_columns_and_values(table_study):
             == trial.config
         assert row["val_acc"] == max(r["val_acc"] for r in trial.reports)
         assert row["resource"] == trial.reports[-1]["epoch"]
-        assert row["start"] == pd.Timestamp(trial.start_time, unit="s")
+        assert row["start"] == datetime.fromtimestamp(trial.start_time)  # local time
         assert row["duration"] == pytest.approx(trial.end_time - trial.start_time)
         assert row["duration"] >= 0
     assert dict(zip(df["trial_id"], df["status"]))[2] == "failed"
