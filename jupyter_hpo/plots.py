@@ -20,6 +20,7 @@ import difflib
 import functools
 import io
 import math
+import numbers
 from typing import TYPE_CHECKING, Any
 
 from .results import curve_column, curve_key, metric_column
@@ -244,9 +245,10 @@ def _curves(study: Study, ax: Any, metric: str) -> None:
     if metric != study.metric:
         _check_reported(study, curves, metric)
     column = curve_column(metric)
-    if curves.empty or column not in curves or curves[column].isna().all():
+    if curves.empty or column not in curves:
         raise ValueError(f"study {study.name!r} has no reports of {metric} yet: no "
                          f"learning curves to plot")
+    _check_numeric(study, curves, metric)
     table = _table(study)
     statuses = dict(zip(table["trial_id"], table["status"]))
     best = _best_trial_id(study, table)
@@ -302,6 +304,27 @@ def _check_reported(study: Study, curves: Any, metric: Any) -> None:
     close = difflib.get_close_matches(metric, reported, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"study {study.name!r} has no reports of {metric!r}: {listed}{hint}")
+
+
+def _numeric(values: Any) -> bool:
+    """Whether ``values`` (a column of reports) hold a number and nothing but numbers."""
+    present = values.dropna()
+    return not present.empty and all(isinstance(v, numbers.Real) for v in present)
+
+
+def _check_numeric(study: Study, curves: Any, metric: str) -> None:
+    """A reported value that the curves cannot draw: never a number, or not only numbers."""
+    values = curves[curve_column(metric)].dropna()
+    if _numeric(values):
+        return
+    drawable = [curve_key(c) for c in curves.columns if c not in ("trial_id", "time",
+                                                                  study.resource)
+                and _numeric(curves[c])]
+    bad = next((v for v in values if not isinstance(v, numbers.Real)), None)
+    what = f"every report of {metric!r} is NaN or None" if values.empty else \
+        f"{metric!r} is not a number in every report (one is {bad!r}, {type(bad).__name__})"
+    raise ValueError(f"{what}: the learning curves draw numbers; study {study.name!r} "
+                     f"reported {', '.join(drawable) or 'none'} as numbers")
 
 
 def _parallel(study: Study, ax: Any) -> None:

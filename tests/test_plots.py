@@ -325,3 +325,28 @@ def test_importance_of_a_study_still_running_says_to_wait_for_its_trials():
         release.set()
         running.wait()
     assert running.plot("importance") is not None
+
+
+def test_curves_of_a_value_that_is_not_a_number_say_which_ones_are(tmp_path):
+    """``report(..., phase="warmup", sizes=[64, 32], skipped=None)``: the curves of those said
+    'setting an array element with a sequence', drew the text as categories, or said that
+    nothing was reported; now each is a clear error that lists the values it can draw."""
+    def train(config):
+        for epoch in range(1, 4):
+            jh.report(epoch=epoch, loss=config["x"] / epoch, phase=f"phase {epoch}",
+                      sizes=[64, 32], skipped=None, lr=np.float32(0.1 / epoch),
+                      improved=epoch % 2 == 1)
+
+    jh.tune(train, {"x": Real(0, 1)}, metric="loss", trials=2, seed=0,
+            storage=tmp_path / "s.db", name="mixed")
+    study = Study.load("mixed", tmp_path / "s.db")
+    drawable = "study 'mixed' reported loss, lr, improved as numbers"
+    not_numbers = "is not a number in every report (one is"
+    for metric, what in (("phase", f"'phase' {not_numbers} 'phase 1', str)"),
+                         ("sizes", f"'sizes' {not_numbers} [64, 32], list)"),
+                         ("skipped", "every report of 'skipped' is NaN or None")):
+        with pytest.raises(ValueError) as info:
+            study.plot("curves", metric=metric)
+        assert str(info.value) == f"{what}: the learning curves draw numbers; {drawable}"
+    for metric in ("lr", "improved"):
+        assert len(study.plot("curves", metric=metric).axes[0].get_lines()) == 2
