@@ -184,6 +184,20 @@ def test_grid_of_a_trillion_points_is_indexed_not_built():
         space.validate(config)
 
 
+def test_grid_of_more_points_than_sys_maxsize_runs_in_order_and_shuffled():
+    # 32 hyperparameters of 5 values: 5**32 (about 2e22) points, beyond what len() can count
+    space = Space({f"x{i}": Real(0.0, 1.0) for i in range(32)})
+    searcher = GridSearcher(space, "acc", "max")
+    assert searcher.size == space.grid_size() == 5 ** 32
+    assert "23,283,064,365,386,962,890,625 points" in searcher.describe()
+    assert draw(searcher, 2) == [{**dict.fromkeys(space, 0.0), "x31": x} for x in (0.0, 0.25)]
+    shuffled = GridSearcher(space, "acc", "max", seed=0, shuffle=True)
+    configs = draw(shuffled, 20)
+    assert len({tuple(c.values()) for c in configs}) == 20
+    for config in configs:
+        space.validate(config)
+
+
 def test_grid_refuses_an_axis_of_more_than_a_million_values():
     with pytest.raises(ValueError, match=r"the grid of 'x' \(Real\(0.0, 1.0\)\) would have "
                                          r"2,000,000 values with points=2000000, but at most "

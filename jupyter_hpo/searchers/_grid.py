@@ -46,10 +46,15 @@ class GridSearcher(Searcher):
                                  f"{MAX_AXIS_VALUES:,} per hyperparameter are allowed; use "
                                  f"fewer points or another searcher")
         self._index = space.grid_index(self.points)
-        self._size = len(self._index)
+        self._size = self._index.size
         self._permutation = _Permutation(self._size, self.rng) if self.shuffle else None
         self._next = 0
         self._taken: set[str] = set()
+
+    @property
+    def size(self) -> int:
+        """How many points the grid has (``len()`` fails beyond ``sys.maxsize`` points)."""
+        return self._size
 
     def __len__(self) -> int:
         return self._size

@@ -58,6 +58,11 @@ class GridIndex:
             total += math.prod(len(self._axes[n]) for n in free)
         self._size = total
 
+    @property
+    def size(self) -> int:
+        """How many points the grid has; unlike ``len()`` not bounded by ``sys.maxsize``."""
+        return self._size
+
     def __len__(self) -> int:
         return self._size
 

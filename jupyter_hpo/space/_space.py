@@ -186,7 +186,7 @@ class Space(Mapping[str, Domain]):
         """Every active combination of the domains' grids, in a fixed order (the last
         hyperparameter varies fastest, as in ``itertools.product``)."""
         index = self.grid_index(points)
-        for i in range(len(index)):
+        for i in range(index.size):
             yield index[i]
 
     def size(self, limit: int = 10_000) -> int | None:
@@ -206,7 +206,7 @@ class Space(Mapping[str, Domain]):
     def grid_size(self, points: int = 5) -> int:
         if not self.conditions:
             return math.prod(len(d.grid(points)) for d in self._domains.values())
-        return len(self.grid_index(points))
+        return self.grid_index(points).size
 
     # ------------------------------------------------------------------ checking
     def validate(self, config: Mapping[str, Any]) -> None:
