@@ -265,6 +265,8 @@ class StudyOptions:
         direction = self.direction
         if not isinstance(self.scheduler, str):
             return self.scheduler
+        _check_option_names(self.scheduler, self.searcher, self.scheduler_options,
+                            self.searcher_options)
         searcher = make_searcher(self.searcher, space, self.metric, direction.value, self.seed,
                                  **dict(self.searcher_options))
         options = dict(self.scheduler_options)
@@ -307,6 +309,21 @@ class StudyOptions:
             return None
         return slots_note(self.workers, self.gpus_per_trial, self.cpus_per_trial,
                           executor.workers)
+
+
+def _check_option_names(scheduler: str, searcher: Any, scheduler_options: Mapping[str, Any],
+                        searcher_options: Mapping[str, Any]) -> None:
+    """The scheduler's and searcher's own checks of their option names, before the options
+    are passed on as keywords (where ``seed`` or ``resource`` collide with arguments)."""
+    from .schedulers import scheduler_class
+    from .searchers import searcher_class
+
+    scheduler_class(scheduler, scheduler_options)
+    if isinstance(searcher, str):
+        searcher_class(searcher, searcher_options)
+    elif searcher_options:
+        raise ValueError(f"searcher options {sorted(searcher_options)} given with a searcher "
+                         f"object; pass them to its constructor instead")
 
 
 def _component_name(value: Any) -> str:

@@ -280,6 +280,11 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --max-t 9 --grace-period 2 --scheduler-opt grace_period=3",
      "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
      "--scheduler-opt grace_period=... and --grace-period both set grace_period: keep one"),
+    ("--quiet --max-t 9 --scheduler-opt resource=step",
+     "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
+     "; --resource is set for the whole study, not here: tune(resource=...), %%hpo --resource"),
+    ("--quiet --searcher-opt seed=3", "x = Real(0, 1)\nreport(acc=x)\n",
+     "; --seed is set for the whole study, not here: tune(seed=...), %%hpo --seed"),
     ("--quiet \u2014trials 3", "x = Real(0, 1)\nreport(acc=x)\n",
      ("unrecognized arguments: \u2014trials 3; did you mean --trials instead of \u2014trials "
       "(\u2014 is a dash that an editor or a chat app made of --: type two hyphens)?")),

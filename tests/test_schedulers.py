@@ -490,6 +490,21 @@ def test_each_scheduler_declares_its_options():
         make_scheduler("hyperband", searcher, "acc", "max", max_t=9, grace=2, reduction_factr=2)
 
 
+@pytest.mark.parametrize(("kind", "option"), [
+    ("scheduler", "resource"), ("scheduler", "metric"), ("scheduler", "mode"),
+    ("scheduler", "searcher"), ("searcher", "seed"), ("searcher", "metric")])
+def test_a_study_option_among_the_components_options_says_where_it_goes(kind, option):
+    from jupyter_hpo import tune
+
+    options = {"max_t": 3, option: "step"} if kind == "scheduler" else {option: 3}
+    with pytest.raises(ValueError, match=rf"does not take {'these options: ' * (kind == 'searcher')}"
+                                         rf"{option} \(its options: .*\); {option} is set for "
+                                         rf"the whole study, not here: tune\({option}=\.\.\.\), "
+                                         rf"%%hpo --{option}$"):
+        tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min",
+             trials=2, scheduler="hyperband", searcher="random", **{f"{kind}_options": options})
+
+
 def test_describe_gives_a_one_line_header():
     assert FIFOScheduler(RandomSearcher(space(), "acc", "max"), "acc", "max").describe() \
         == "fifo"

@@ -79,8 +79,15 @@ def nearest_options(unknown: list[str], known: list[str]) -> str:
         return prefixed[:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
 
     hints = [f"{close[0]} instead of {name}" for name in unknown
-             for close in [nearest(name)] if close]
-    return f"; did you mean {', '.join(hints)}?" if hints else ""
+             for close in [nearest(name)] if close and name not in STUDY_LEVEL]
+    study = [name for name in unknown if name in STUDY_LEVEL]
+    return (f"; did you mean {', '.join(hints)}?" if hints else "") + "".join(
+        f"; {name} is set for the whole study, not here: tune({name}=...), %%hpo "
+        f"--{name}" for name in study)
+
+
+#: options of the study itself, which a scheduler's or searcher's options cannot set
+STUDY_LEVEL = ("metric", "mode", "resource", "seed", "searcher", "scheduler")
 
 
 def make_searcher(searcher: str | Searcher, space: Space, metric: str, mode: str,
