@@ -60,6 +60,29 @@ def test_a_list_enqueued_for_a_tuple_choice_runs_that_choice():
         study.space.check_partial(study.space.matched_choices({"layers": [32]}))
 
 
+def test_enqueued_values_have_the_types_the_searchers_give():
+    """A Real gets a float and an Int an int whatever number was written (``1`` for a Real,
+    ``2.0`` from JSON or a numpy number for an Int), and a choice is the space's own object."""
+    import numpy as np
+
+    layers = (128, 64)
+    space = {"x": Real(0, 1), "n": Int(1, 4), "m": Int(0, 8, step=2),
+             "layers": Categorical((64,), layers)}
+    points = [{"x": 1, "n": 2.0, "m": np.int64(4), "layers": (128, 64)},
+              {"x": np.float32(0.5), "n": np.int64(3), "layers": [128, 64]}]
+    study = Study(lambda c: c["x"], space, metric="loss", mode="min", trials=3,
+                  points_to_evaluate=points)
+    study.enqueue({"x": 0, "n": np.float64(4.0)})
+    study.run()
+    first, second, third = (study.trials[i].config for i in range(3))
+    assert (first["x"], first["n"], first["m"]) == (1.0, 2, 4)
+    assert (second["x"], second["n"], third["x"], third["n"]) == (0.5, 3, 0.0, 4)
+    for config in (first, second, third):
+        assert type(config["x"]) is float and type(config["n"]) is int
+        assert type(config["m"]) is int and config["layers"] in space["layers"].choices
+    assert first["layers"] is layers and second["layers"] is layers
+
+
 def test_study_enqueue_while_it_runs():
     release = threading.Event()
 
@@ -87,7 +110,9 @@ def test_study_enqueue_while_it_runs():
     ({"lrr": 0.1}, (r"points_to_evaluate\[0\] names 'lrr', which is not a hyperparameter "
                     r"of the study \(its hyperparameters: lr, units, act\)")),
     ({"lr": 5.0}, r"has lr=5.0, which is outside Real\(0.001, 0.1, log=True\)"),
-    ({"units": 12}, r"has units=12, which is outside Int\(8, 64, step=8\)"),
+    ({"units": 12}, r"has units=12, which is not on the step of Int\(8, 64, step=8\)"),
+    ({"units": 80}, r"has units=80, which is outside Int\(8, 64, step=8\)"),
+    ({"units": 16.5}, r"has units=16.5, which is not an integer: Int\(8, 64, step=8\) takes"),
     ("lr=0.1", "must be a list of dicts"),
 ])
 def test_bad_points_name_the_value_and_the_rule(point, message):

@@ -18,13 +18,14 @@ searcher needs is here, so searchers handle conditional spaces through the space
 from __future__ import annotations
 
 import math
+import numbers
 import reprlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpaceError
 from ._conditions import Condition
-from ._domains import Categorical, Domain, Int
+from ._domains import Categorical, Domain, Int, Real
 
 if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
     import numpy as np
@@ -225,16 +226,24 @@ class Space(Mapping[str, Domain]):
                 raise SpaceError(f"{n}={config[n]!r} is outside {d!r}")
 
     def matched_choices(self, partial: Mapping[str, Any]) -> Mapping[str, Any]:
-        """``partial`` with a list or tuple given for a categorical choice of the other kind
-        replaced by the choice (``[128, 64]`` from JSON text for the choice ``(128, 64)``), and
-        a choice's ``repr`` by the choice (a configuration read from storage in another kernel:
-        ``<function relu at 0x...>`` for ``relu``)."""
+        """``partial`` with its values as the searchers give them: a number of a ``Real`` as a
+        float and a whole number of an ``Int`` as an int (``1`` -> ``1.0``, ``2.0`` -> ``2``,
+        numpy numbers too), a categorical value as the choice itself; a list or tuple given
+        for a choice of the other kind is that choice (``[128, 64]`` from JSON text for
+        ``(128, 64)``), and so is a choice's ``repr`` (a configuration read from storage in
+        another kernel: ``<function relu at 0x...>`` for ``relu``)."""
         if not isinstance(partial, Mapping):
             return partial
         matched = dict(partial)
         for name, value in partial.items():
             domain = self._domains.get(name)
-            if not isinstance(domain, Categorical) or domain.contains(value):
+            if domain is not None and not isinstance(domain, Categorical):
+                number = as_number_of(domain, value)
+                matched[name] = number if domain.contains(number) else value
+            if not isinstance(domain, Categorical):
+                continue
+            if domain.contains(value):
+                matched[name] = domain.choices[domain.index(value)]
                 continue
             if isinstance(value, (list, tuple)):
                 matched[name] = next((c for c in domain.choices if isinstance(c, (list, tuple))
@@ -261,8 +270,8 @@ class Space(Mapping[str, Domain]):
         for name, value in partial.items():
             domain = self._domains[name]
             if not domain.contains(value):
-                raise SpaceError(f"{what} has {name}={value!r}, which is outside "
-                                 f"{domain.unnamed_repr()}")
+                raise SpaceError(f"{what} has {name}={value!r}, which is "
+                                 f"{_not_in(domain, value)}")
             condition = self.conditions.get(name)
             if condition is None:
                 continue
@@ -274,6 +283,31 @@ class Space(Mapping[str, Domain]):
                 shown = ", ".join(f"{n}={partial[n]!r}" for n in sorted(condition.names))
                 raise SpaceError(f"{what} has {name}={value!r}, but {name} is only used when "
                                  f"{condition}, and {what} has {shown}")
+
+
+def _not_in(domain: Domain, value: Any) -> str:
+    """Why ``value`` is not in ``domain``: "outside Int(1, 4)", or for a number between the
+    bounds "not an integer: Int(1, 4) takes whole numbers" or "not on the step of ..."."""
+    shown = domain.unnamed_repr()
+    lo, hi = getattr(domain, "lo", None), getattr(domain, "hi", None)
+    if lo is None or isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not lo <= value <= hi:
+        return f"outside {shown}"
+    if isinstance(domain, Int) and not float(value).is_integer():
+        return f"not an integer: {shown} takes whole numbers"
+    return f"not on the step of {shown}"
+
+
+def as_number_of(domain: Domain, value: Any) -> Any:
+    """``value`` as the type ``domain`` gives (float for ``Real``, int for ``Int``) when it is
+    a number that converts exactly (not a bool, not ``2.5`` for an ``Int``); else unchanged."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    if isinstance(domain, Int):
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        return int(value) if math.isfinite(value) and float(value).is_integer() else value
+    return float(value) if isinstance(domain, Real) else value
 
 
 def check_condition(name: str, condition: Condition, before: Mapping[str, Domain],
