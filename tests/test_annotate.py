@@ -1079,4 +1079,5 @@ def test_values_too_long_to_print_do_not_break_messages():
     err = parse_error(f"x = {big}  # hpo: Int(1, 4)\n")
     assert "the default <an int of about 6021 digits> of 'x' is outside Int(1, 4" in str(err)
     err = parse_error(f"x = Int(1, {big})\n")
-    assert "bad annotation for 'x': OverflowError: int too large to convert to float" in str(err)
+    assert "bad annotation for 'x': Int: hi is an integer of about 6021 digits, but must be " \
+        "within the floats' range" in str(err)

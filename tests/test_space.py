@@ -30,9 +30,34 @@ def test_real_reversed_bounds():
         Real(1, 0)
 
 
-def test_real_empty_interval_is_rejected():
-    with pytest.raises(SpaceError, match="reversed or empty"):
+def test_real_of_one_value_is_rejected_with_what_to_write():
+    with pytest.raises(SpaceError, match=r"^Real: lo and hi are both 0.5, a range of one value: "
+                                         r"to keep the hyperparameter at 0.5, assign 0.5 instead "
+                                         r"of a Real \(or write Categorical\(0.5\)\)$"):
         Real(0.5, 0.5)
+
+
+def test_real_wider_than_the_floats_is_rejected():
+    """hi - lo overflowed to inf: every value drawn (and the grid's inner points) was hi."""
+    with pytest.raises(SpaceError, match=r"Real: the range from lo=-1e\+308 to hi=1e\+308 is "
+                                         r"wider than the largest float \(hi - lo overflows\)"):
+        Real(-1e308, 1e308)
+    wide = Real(-8e307, 8e307)
+    values = [wide.sample(np.random.default_rng(seed)) for seed in range(20)]
+    assert len(set(values)) == 20 and wide.grid(3) == [-8e307, 0.0, 8e307]
+
+
+@pytest.mark.parametrize("cls", [Real, Int])
+def test_bounds_beyond_the_floats_are_a_space_error(cls):
+    with pytest.raises(SpaceError, match=rf"^{cls.__name__}: hi is an integer of about 401 digits, but "
+                                         rf"must be within the floats' range"):
+        cls(0, 10 ** 400)
+
+
+def test_int_grid_beyond_two_to_the_53_stays_inside_the_bounds():
+    d = Int(-10 ** 30, 10 ** 30)
+    assert d.grid(3) == [-10 ** 30, 0, 10 ** 30]
+    assert all(d.contains(v) for v in Int(1, 10 ** 20 + 1).grid(7))
 
 
 def test_int_reversed_bounds_mentions_le():

@@ -41,7 +41,13 @@ def _check_number(kind: str, what: str, value: Any) -> float:
         hint = f" (a one-element {type(value).__name__}: write float(...) or its .item())" \
             if one and callable(getattr(value, "item", None)) else ""
         raise SpaceError(f"{kind}: {what} is {value!r}, but must be a number{hint}")
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond the floats (10**400)
+        digits = int(int(value).bit_length() * math.log10(2)) + 1  # str() refuses 4300+
+        raise SpaceError(f"{kind}: {what} is an integer of about {digits} digits, but must be "
+                         f"within the floats' range (about ±1.8e308)") from None
+    if not finite:
         raise SpaceError(f"{kind}: {what} is {value!r}, but must be finite")
     return value if type(value) in (int, float) else float(value)  # numpy.float32(0.1), ...
 
@@ -249,11 +255,19 @@ class _Numeric(Domain):
                          if isinstance(log, numbers.Real) and log not in (0, 1) else "")
             raise SpaceError(f"{self.kind}: log is {log!r}, but must be True or False"
                              f"{step_hint}")
+        if lo == hi and self.kind == "Real":
+            raise SpaceError(f"Real: lo and hi are both {lo!r}, a range of one value: to keep "
+                             f"the hyperparameter at {lo!r}, assign {lo!r} instead of a Real "
+                             f"(or write Categorical({lo!r}))")
         if lo >= hi and not (self.kind == "Int" and lo == hi):
             raise SpaceError(f"{self.kind}: bounds are reversed or empty: lo={lo!r} must be "
                              f"{'<=' if self.kind == 'Int' else '<'} hi={hi!r}")
         if log and lo <= 0:
             raise SpaceError(f"{self.kind}: log=True needs lo > 0, but lo is {lo!r}")
+        if not log and math.isinf(float(hi) - float(lo)):
+            raise SpaceError(f"{self.kind}: the range from lo={lo!r} to hi={hi!r} is wider "
+                             f"than the largest float (hi - lo overflows), so every value "
+                             f"drawn would be a bound: narrow it")
         self.lo, self.hi, self.log = lo, hi, log
         if step is not None and not isinstance(step, bool) and isinstance(step, numbers.Real) \
                 and type(step) not in (int, float) and math.isfinite(step):
@@ -428,7 +442,8 @@ class Int(_Numeric):
             return list(range(self.lo, self.hi + 1))
         if points == 1:
             return [round(self._from_unit_float(0.5))]
-        values = [round(self._from_unit_float(i / (points - 1))) for i in range(points)]
+        values = [min(self.hi, max(self.lo, round(self._from_unit_float(i / (points - 1)))))
+                  for i in range(points)]  # a float beyond 2**53 rounds past the bounds
         return sorted(set(values))
 
     def contains(self, value: Any) -> bool:
