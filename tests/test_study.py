@@ -770,6 +770,24 @@ def test_best_trial_stopped_early_keeps_its_variables():
     assert study.best_namespace["model"] == ("weights", trial.config["x"], 2)
 
 
+def test_a_grid_smaller_than_the_budget_says_the_study_ends_with_it(capsys):
+    space = {"x": Real(0, 1), "act": Categorical("relu", "tanh")}
+    study = tune(lambda c: c["x"], space, metric="loss", trials=30, searcher="grid",
+                 points_to_evaluate=[{"x": 0.3, "act": "relu"}])
+    assert len(study.trials) == 11
+    assert ("jupyter_hpo: the grid has only 10 points and the study asks for 30 trials: it ends "
+            "after 11 (more values per real or wide integer hyperparameter: --searcher-opt "
+            "points=N, searcher_options={'points': N}; now 5)") in capsys.readouterr().out
+    choices = Study(FunctionObjective(lambda c: 1.0, "loss"), Space({"act": space["act"]}),
+                    metric="loss", trials=3, searcher="grid")
+    ends = "the grid has only 2 points and the study asks for 3 trials: it ends after 2"
+    assert choices.notes == [ends]
+    for trials in (10, None):
+        enough = Study(FunctionObjective(lambda c: 1.0, "loss"), Space(space), metric="loss",
+                       trials=trials, searcher="grid")
+        assert not any("grid" in note for note in enough.notes)
+
+
 def test_thread_pool_reuses_threads_for_sequential_trials():
     study = tune(lambda config: config["x"], Space({"x": Real(0, 1)}), metric="value",
                  mode="max", trials=30, workers=1, seed=0)

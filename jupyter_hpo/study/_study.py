@@ -125,6 +125,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             slots = options.slots_note(executor)
             self.notes += [slots] if slots else []
             self.notes += _repeats_note(self.space, options)
+            self.notes += _short_grid_note(scheduler.searcher, options)
             points, note = points_to_queue(self.space, options.points_to_evaluate, stored)
             self.notes += [note] if note else []
             source = options.warm_start if options.warm_start is not None or stored is None \
@@ -326,6 +327,26 @@ def _repeats_note(space: Space, options: StudyOptions) -> list[str]:
     return [(f"the space has only {size} configuration{plural} and the study runs {runs}: the "
             f"{searcher} searcher will run some of them more than once (--searcher grid, "
             f"searcher='grid', runs each once)")]
+
+
+def _short_grid_note(searcher: Any, options: StudyOptions) -> list[str]:
+    """A note when a grid has fewer points than the study's trials: the study ends when the
+    grid does, with fewer trials than asked."""
+    from ..searchers import GridSearcher
+
+    if not isinstance(searcher, GridSearcher) or options.trials is None:
+        return []
+    runs = searcher.size + len(options.points_to_evaluate)
+    if runs >= options.trials:
+        return []
+    plural = "" if searcher.size == 1 else "s"
+    finer = any(len(domain.grid(searcher.points + 1)) > len(domain.grid(searcher.points))
+                for domain in searcher.space.values())
+    hint = (f" (more values per real or wide integer hyperparameter: --searcher-opt "
+            f"points=N, searcher_options={{'points': N}}; now {searcher.points})") if finer \
+        else ""
+    return [(f"the grid has only {searcher.size} point{plural} and the study asks for "
+             f"{options.trials} trials: it ends after {runs}{hint}")]
 
 
 def _renamed_variables(objective: Any) -> dict[str, str | None]:
