@@ -64,6 +64,9 @@ def test_step_one_int_is_the_plain_int():
      "(e.g. hi=224 or hi=256)")),
     (lambda: Real(0, 1, step=0.3), ("hi - lo must be a multiple of step=0.3 (e.g. hi=0.9 or "
                                    "hi=1.2)")),
+    (lambda: Real(0, 1, step=2), ("Real: hi=1 is not on the step: hi - lo must be a multiple "
+                                  "of step=2 (e.g. hi=2.0, or a step of at most 1)")),
+    (lambda: Int(3, 4, step=2), "step=2 (e.g. hi=5, or a step of at most 1)"),
     (lambda: Real(1, 10, log=True, step=1.0), "step=1.0 cannot be combined with log=True"),
     (lambda: Int(0, 10, step=0), "Int: step is 0, but must be > 0"),
     (lambda: Real(0, 1, step=-0.1), "Real: step is -0.1, but must be > 0"),

@@ -290,8 +290,10 @@ class _Numeric(Domain):
         if abs(n - whole) > 1e-9 * max(1.0, abs(n)):
             below, above = (self._on_step(self.lo + k * step)
                             for k in (math.floor(n), math.ceil(n)))
+            ways = f"hi={below!r} or hi={above!r}" if n >= 1 else \
+                f"hi={above!r}, or a step of at most {self.hi - self.lo!r}"  # lo itself: no range
             raise SpaceError(f"{self.kind}: hi={self.hi!r} is not on the step: hi - lo must be "
-                             f"a multiple of step={step!r} (e.g. hi={below!r} or hi={above!r})")
+                             f"a multiple of step={step!r} (e.g. {ways})")
         return int(whole) + 1
 
     @property
