@@ -676,6 +676,9 @@ def test_line_commands_users_reach_for_say_what_to_write(ip, line, hint):
     ("show my study", ("%hpo show: too many arguments: my study (%hpo show [NAME]); a study "
                        "name with spaces goes in quotes: %hpo show \"my study\"")),
     ("plot history a b", "%hpo plot: too many arguments: a b (%hpo plot [KIND] [NAME])"),
+    ("apply mystudy --trial 1 2", ("too many arguments: mystudy 2 (%hpo apply [NAME] [--trial "
+                                   "N]); --trial takes one trial number, and it was given "
+                                   "--trial 1: %hpo apply mystudy --trial 1")),
 ])
 def test_extra_words_after_a_line_command_say_what_it_takes(ip, line, message):
     assert message in line_error(ip, line)

@@ -61,7 +61,7 @@ class LineCommands:
                 raise UsageError(f"%hpo export [NAME] FILE: FILE must end in {formats}{got}")
             target, rest = rest[-1], rest[:-1]
         if len(rest) > 1:
-            raise UsageError(_too_many(command, rest))
+            raise UsageError(_too_many(command, rest, getattr(args, "trial", None)))
         name = rest[0] if rest else None
         if command == "stop":
             self._stop(name, args.trial, args.storage)
@@ -284,14 +284,17 @@ def _ended(study: Study) -> str:
             f"dashboard")
 
 
-def _too_many(command: str, rest: list[str]) -> str:
+def _too_many(command: str, rest: list[str], trial: int | None = None) -> str:
     """Why ``%hpo COMMAND`` refused its words: it takes one study NAME (and a trial by
-    ``--trial``)."""
+    ``--trial``, given as ``trial`` or not at all)."""
     usage = {"plot": "%hpo plot [KIND] [NAME]", "export": "%hpo export [NAME] FILE"}.get(
         command, f"%hpo {command} [NAME]" + (" [--trial N]" if command in ("stop", "apply")
                                             else ""))
     message = f"%hpo {command}: too many arguments: {' '.join(rest)} ({usage})"
     if command in ("stop", "apply") and len(rest) == 2 and rest[1].isdigit():
+        if trial is not None:  # --trial 1 2: not a trial to move behind --trial
+            return (f"{message}; --trial takes one trial number, and it was given --trial "
+                    f"{trial}: %hpo {command} {rest[0]} --trial {trial}")
         return (f"{message}; a trial is named with --trial: %hpo {command} {rest[0]} "
                 f"--trial {rest[1]}")
     return f"{message}; a study name with spaces goes in quotes: %hpo {command} \"my study\""
