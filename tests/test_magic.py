@@ -59,6 +59,13 @@ def test_metric_and_mode_inferred_and_printed(ip, capsys):
     assert ip.user_ns["_hpo"].mode == "min"
 
 
+def test_a_refused_cell_prints_no_inferred_mode_before_its_error(ip, capsys):
+    with pytest.raises(UsageError, match="which is outside Real"):
+        ip.run_cell_magic("hpo", "--trials 2 --quiet --enqueue '{\"u\": 5}'",
+                          "u = Real(0, 1)\nreport(train_loss=u)\n")
+    assert "minimising" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("line,cell,metric", [
     ("--metric val_acc", "m = {'epoch': 1, 'val_acc': u}\nreport(**m)\n", "val_acc"),
     ("--metric val_acc", "report(epoch=1, loss=1 - u, **{'val_acc': u})\n", "val_acc"),

@@ -38,8 +38,10 @@ class CellOptions:
         except HPOSyntaxError as exc:
             raise UsageError(f"HPOSyntaxError at {_as_written(exc, source, written)}") from None
 
-    def _metric_and_mode(self, args: Any, template: CellTemplate) -> tuple[str, str | None]:
-        """The metric and mode from the options or, where they are missing, from the cell."""
+    def _metric_and_mode(self, args: Any, template: CellTemplate
+                         ) -> tuple[str, str | None, str | None]:
+        """The metric and mode from the options or, where they are missing, from the cell,
+        and the note that says what was inferred (printed once the study is built)."""
         if not template.annotations:
             from ..annotate._tree import peer_space_call
 
@@ -115,7 +117,7 @@ class CellOptions:
                              f"would have a result (a notebook variable {metric} is not one): "
                              f"assign it ({metric} = ...), end the cell with the expression "
                              f"that gives it, or call report({metric}=...)")
-        mode = args.mode
+        mode, note = args.mode, None
         if mode is None:
             mode = infer_mode(metric)
             if mode is None and from_last_line:
@@ -131,19 +133,20 @@ class CellOptions:
                 raise UsageError(f"cannot tell whether to minimise or maximise {metric!r}: "
                                  f"pass --mode min or --mode max{swapped}")
             source = "the variable the cell's last line assigns; " if from_last_line else ""
-            print(f"jupyter_hpo: {'maximising' if mode == 'max' else 'minimising'} {metric} "
-                  f"({source}--mode {mode} inferred from its name)")
+            note = (f"{'maximising' if mode == 'max' else 'minimising'} {metric} "
+                    f"({source}--mode {mode} inferred from its name)")
         elif from_last_line:
-            print(f"jupyter_hpo: optimising {metric}, the variable the cell's last line "
-                  f"assigns (--metric NAME picks another)")
-        return metric, mode
+            note = (f"optimising {metric}, the variable the cell's last line assigns "
+                    f"(--metric NAME picks another)")
+        return metric, mode, note
 
-    def _options(self, args: Any, template: CellTemplate) -> StudyOptions:
-        """The study's options from the command line and the cell."""
+    def _options(self, args: Any, template: CellTemplate) -> tuple[StudyOptions, str | None]:
+        """The study's options from the command line and the cell, and the note on what was
+        inferred of the metric and mode."""
         from ..schedulers import SCHEDULERS
         from ..storage import open_storage
 
-        metric, mode = self._metric_and_mode(args, template)
+        metric, mode, note = self._metric_and_mode(args, template)
         scheduler_class = SCHEDULERS[args.scheduler]
         if getattr(scheduler_class, "needs_resource", False):
             if not template.calls_report:
@@ -190,7 +193,7 @@ class CellOptions:
             gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
             resource=args.resource, name=args.name, storage=storage, resume=args.resume,
             capture_output=True, points_to_evaluate=line.points, warm_start=args.warm_start,
-            keep_checkpoints=args.keep_checkpoints, **extra)
+            keep_checkpoints=args.keep_checkpoints, **extra), note
 
     def _cluster(self, address: str) -> Any:
         """``--address``: a scheduler address (returned as it is), or the name of a
@@ -214,7 +217,7 @@ class CellOptions:
         from ..objective import CellObjective
         from ..study import Study
 
-        options = self._options(args, template)
+        options, inferred = self._options(args, template)
         try:
             objective = CellObjective(template, self.shell.user_ns, options.metric)
             if args.executor in ("process", "dask"):
@@ -222,7 +225,7 @@ class CellOptions:
             study = Study(objective, template.space, options)
         except (ValueError, HPOError) as exc:
             raise UsageError(cli_message(str(exc))) from None
-        for note in study.notes:
+        for note in (inferred, *study.notes) if inferred else study.notes:  # after any refusal
             print(f"jupyter_hpo: {note}")
         return study
 
