@@ -34,7 +34,10 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
     study = Study(FunctionObjective(fn, metric), Space(space), study_options)
     for note in study.notes:
         print(f"jupyter_hpo: {note}")
-    return study.run()
+    study.run()
+    if study.unstored:
+        print(f"jupyter_hpo: {study.unstored}")
+    return study
 
 
 def _check_option_names(options: Mapping[str, Any]) -> None:

@@ -9,7 +9,10 @@ changed it writes a heartbeat every ``heartbeat_every`` seconds, so the lease st
 the stored elapsed time stays current. A kernel killed mid-study loses at most one interval.
 
 Faults never stop the study: a failed write is retried at the next flush and reported once
-through ``study.notify_problem`` (shown by the dashboard); a storage file deleted or replaced
+through ``study.notify_problem`` (shown by the dashboard). A study that ends while its final
+write fails (the file locked by another process) is not waited for: ``join`` returns and the
+writer keeps trying in the background until the write goes through or the interpreter exits,
+then releases the study. A storage file deleted or replaced
 while the study runs, a study deleted from storage or a lease taken over by another process
 stop the writing for good (nothing is recreated or written elsewhere) and are reported at once.
 
@@ -47,7 +50,6 @@ from .storage import BaseStorage, StudyUpdate
 __all__ = ["HEARTBEAT_EVERY", "StudyRecorder"]
 
 HEARTBEAT_EVERY = 5.0  # seconds between writes while nothing changes
-FINAL_ATTEMPTS = 3  # tries of the final write before giving up (then the lease times out)
 
 _live_recorders: weakref.WeakSet[StudyRecorder] = weakref.WeakSet()
 
@@ -80,6 +82,10 @@ class StudyRecorder:
         self._reported = False  # a failure of the current streak was reported
         self._halted = False  # writing stopped for good (storage gone, study deleted, ...)
         self._exiting = False
+        self._settled = threading.Event()  # stored and released, halted, or left to retry
+        self.retrying = False
+        """The study ended but its final write failed: the writer keeps trying."""
+        self._unstored = ""
         self._unsubscribe = study.subscribe(self._on_event)
 
     # --------------------------------------------------------------- lifecycle
@@ -91,10 +97,17 @@ class StudyRecorder:
         self._thread.start()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait until the finished study is written (the final write included)."""
+        """Wait until the finished study is written (the final write included) and released,
+        or until its final write has failed once (the writer then keeps trying)."""
         if self._thread is not None:
             self._wake.set()
-            self._thread.join(timeout)
+            if self._settled.wait(timeout) and not self.retrying:
+                self._thread.join()
+
+    @property
+    def unstored(self) -> str | None:
+        """What to tell the user while the ended study's final write is still failing."""
+        return self._unstored if self.retrying and self.error is not None else None
 
     @property
     def halted(self) -> bool:
@@ -120,16 +133,33 @@ class StudyRecorder:
                 if self._study.done or self._exiting:
                     break
                 self.flush()
-            for _ in range(FINAL_ATTEMPTS):
+            if self.error is None:  # a write that just failed is retried in the background
                 self.flush(final=True)
-                if self.error is None or self._halted or self._exiting:
-                    break
-                self._wake.wait(self.interval)
+            if self.error is not None and not self._halted and not self._exiting:
+                self._retry_final_write()
         except Exception as exc:  # noqa: BLE001 - a bug must be reported, not end silently
             self._halt(exc)
         finally:
             self._unsubscribe()
             self._release()
+            self._settled.set()
+
+    def _retry_final_write(self) -> None:
+        """The study ended but is not stored: let ``join`` return, say so, and keep trying
+        until the write goes through (the lease holds meanwhile, since this process lives)."""
+        self.retrying = True
+        self._settled.set()
+        name = self._study.name
+        self._unstored = (f"study {name!r} ended before it could be stored in "
+                          f"{self.storage.location} ({self.error}); this kernel keeps trying "
+                          f"every {self.interval:g} s and stores it once the file is free (its "
+                          f"results are kept in memory; %hpo export {command_word(name)} "
+                          f"file.csv saves them now)")
+        self._problem(self._unstored)
+        while self.error is not None and not self._halted and not self._exiting:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush(final=True)
 
     # ------------------------------------------------------------------ writing
     def flush(self, final: bool = False) -> None:

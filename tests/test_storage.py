@@ -472,6 +472,37 @@ def spawn(tmp_path, *args):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def test_a_study_ending_under_another_process_lock_says_so_and_is_stored_later(tmp_path,
+                                                                              capsys):
+    """tune() returns while the file is locked, says the study is not stored yet, and the
+    kernel stores it once the lock is gone."""
+    path = tmp_path / "s.db"
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    def objective(config):
+        if config["x"] > 0.5:  # the last trial: another process takes the write lock
+            blocker.execute("BEGIN IMMEDIATE")
+        return config["x"]
+
+    study = jh.tune(objective, {"x": Categorical(0.25, 0.75)}, metric="loss", mode="min",
+                    searcher="grid", storage=SQLiteStorage(path, timeout=0.05), name="locked")
+    try:
+        said = capsys.readouterr().out
+        assert "study 'locked' ended before it could be stored in" in said
+        assert "keeps trying every 0.2 s and stores it once the file is free" in said
+        assert study.unstored is not None
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    deadline = time.monotonic() + 60
+    while study.unstored is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    loaded = SQLiteStorage(path).load_study("locked")
+    assert sorted(t.config["x"] for t in loaded.trials) == [0.25, 0.75]
+    assert {t.status.value for t in loaded.trials} == {"completed"}
+    assert loaded.state.value == "finished"
+
+
 @pytest.mark.timeout(120)
 def test_two_processes_write_different_studies_into_one_file(tmp_path):
     path = tmp_path / "shared.db"

@@ -296,6 +296,47 @@ def test_a_failed_write_is_retried_and_reported_once(tmp_path):
     assert study.problems[1] == f"writing study 's' to {path} works again; nothing was lost"
 
 
+def test_a_study_that_ends_while_the_file_is_locked_is_stored_once_the_lock_goes(tmp_path):
+    """The final write fails while another process holds the write lock: join() returns (the
+    cell ends), and the writer keeps trying until the lock goes, then releases the study
+    (it gave up after three tries: the last trials were never stored and the study stayed
+    'running', leased by a live kernel, for as long as that kernel ran)."""
+    path = tmp_path / "studies.db"
+    storage = SQLiteStorage(path, timeout=0.05)
+    record = new_study(storage)
+    study = StandInStudy()
+    recorder = StudyRecorder(study, storage, record.study_id)
+    recorder.start()
+    study.begin()
+    study.start_trial(0, x=0.5)
+    study.report(0, 1.0, epoch=1, loss=0.9)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        study.report(0, 2.0, epoch=2, loss=0.5)
+        study.finish_trial(0)
+        study.start_trial(1, x=0.25)
+        study.report(1, 3.0, epoch=1, loss=0.75)
+        study.finish_trial(1, TrialStatus.STOPPED)
+        study.finish()
+        recorder.join(30)
+        assert recorder.error is not None and recorder._thread.is_alive()
+        assert any("keeps trying" in problem for problem in study.problems)
+        for _ in range(20):  # well past the three tries it used to give up after
+            recorder._wake.set()
+            time.sleep(0.06)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    recorder._thread.join(30)
+    assert recorder.error is None and not recorder._thread.is_alive()
+    loaded = SQLiteStorage(path).load_study("s")
+    assert [(t.status, len(t.reports)) for t in loaded.trials] == [
+        (TrialStatus.COMPLETED, 2), (TrialStatus.STOPPED, 1)]
+    assert loaded.state is StudyState.FINISHED and loaded.owner is None
+    assert study.problems[-1] == f"writing study 's' to {path} works again; nothing was lost"
+
+
 def test_a_storage_file_deleted_while_the_study_runs_is_reported_and_not_recreated(tmp_path):
     path = tmp_path / "studies.db"
     storage = SQLiteStorage(path)

@@ -91,6 +91,8 @@ class CellRunning:
             run.dashboard.show_summary()
         if message:
             print(f"jupyter_hpo: {message}")
+        if study.unstored:
+            print(f"jupyter_hpo: {study.unstored}")
 
     def _apply(self, study: Study, trial_id: int | None = None) -> str:
         """Put a trial's variables (the best's by default) into the notebook; say what."""

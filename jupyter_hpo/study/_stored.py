@@ -37,6 +37,13 @@ class StoredStudyMixin:
             self._checkpoint_dir = folder
         return folder
 
+    @property
+    def unstored(self) -> str | None:
+        """Why the ended study is not stored yet (its file locked by another process), while
+        its writer still tries; ``None`` once it is stored, or when it keeps nothing."""
+        recorder = getattr(self, "_recorder", None)
+        return None if recorder is None else recorder.unstored
+
     def checkpoints_stored(self, records: Any) -> None:
         """The recorder stored ``records``: the checkpoint files they replaced can go."""
         if self.controller is not None:
