@@ -47,11 +47,26 @@ from .errors import (
 from .records import StudyState
 from .storage import BaseStorage, StudyUpdate
 
-__all__ = ["HEARTBEAT_EVERY", "StudyRecorder"]
+__all__ = ["HEARTBEAT_EVERY", "StudyRecorder", "recorder_holding"]
 
 HEARTBEAT_EVERY = 5.0  # seconds between writes while nothing changes
 
 _live_recorders: weakref.WeakSet[StudyRecorder] = weakref.WeakSet()
+
+
+def recorder_holding(storage: BaseStorage, study_id: int) -> StudyRecorder | None:
+    """The recorder of this process that still holds study ``study_id`` of ``storage`` (its
+    study is set up, runs, or is still being stored), if any."""
+    key = _lease_key(storage, study_id)
+    for recorder in list(_live_recorders):
+        if not recorder.closed and _lease_key(recorder.storage, recorder.study_id) == key:
+            return recorder
+    return None
+
+
+def _lease_key(storage: BaseStorage, study_id: int) -> tuple[Any, int]:
+    """Storages of one file are alike (a file's path); in-memory ones are their own."""
+    return getattr(storage, "path", None) or id(storage), study_id
 
 
 class StudyRecorder:
@@ -86,14 +101,16 @@ class StudyRecorder:
         self.retrying = False
         """The study ended but its final write failed: the writer keeps trying."""
         self._unstored = ""
+        self.closed = False
+        """The study's lease is given up (or lost): nothing more is written."""
         self._unsubscribe = study.subscribe(self._on_event)
+        _live_recorders.add(self)
 
     # --------------------------------------------------------------- lifecycle
     def start(self) -> None:
         """Start the writer thread (the study has started)."""
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"hpo-storage-{self._study.name}")
-        _live_recorders.add(self)
         self._thread.start()
 
     def join(self, timeout: float | None = None) -> None:
@@ -142,7 +159,12 @@ class StudyRecorder:
         finally:
             self._unsubscribe()
             self._release()
+            self.close()
             self._settled.set()
+
+    def close(self) -> None:
+        """Give up the study without writing (its lease is released, or lost)."""
+        self.closed = True
 
     def _retry_final_write(self) -> None:
         """The study ended but is not stored: let ``join`` return, say so, and keep trying

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pandas as pd
@@ -534,3 +535,32 @@ def test_a_study_runs_in_one_process_at_a_time(tmp_path):
     study = Study.load("same", path)
     assert len(study.trials) == 12 and all(len(t.reports) == 5 for t in study.trials)
     assert rows(path, "PRAGMA integrity_check")[0][0] == "ok"
+
+
+@pytest.mark.parametrize("where", ["file", ":memory:"])
+def test_a_study_running_in_this_process_is_not_resumed_by_another(tmp_path, where):
+    """A second Study of this process resuming a study the first still runs is refused (both
+    wrote its trials under the one lease of the process: trial ids and reports mixed)."""
+    storage = str(tmp_path / "s.db") if where == "file" else ":memory:"
+    release = threading.Event()
+
+    def slow(config):
+        release.wait(60)
+        return config["x"]
+
+    def study(trials=4, **options):
+        return Study(slow, {"x": Real(0, 1)}, metric="loss", mode="min", trials=trials,
+                     workers=2, storage=storage, name=f"busy-{where}", seed=0, **options)
+
+    first = study().start()
+    try:
+        with pytest.raises(HPOError, match="it is still running in this kernel: stop it"):
+            study(resume=True)
+    finally:
+        release.set()
+        first.wait()
+    assert len(first.trials) == 4
+    again = study(resume=True, trials=6).run()  # once it has ended, it resumes
+    stored = Study.load(f"busy-{where}", storage)
+    assert [t.trial_id for t in stored.trials] == list(range(6))
+    assert {t.status.value for t in stored.trials} == {"completed"} and len(again.trials) == 6

@@ -76,6 +76,7 @@ class StoredStudyMixin:
             written: dict[int, int] = {}
         else:
             check_same_study(stored, self)
+            _refuse_running_here(storage, stored)
             record = storage.acquire_study(stored.name, space=self.space)
             storage.update_settings(record.study_id, self.settings)
             trials = [Trial(t.trial_id, dict(t.config), status=t.status, reports=list(t.reports),
@@ -109,6 +110,7 @@ class StoredStudyMixin:
         storage, study_id = self.storage, self.study_id
         if storage is None or study_id is None or self._recorder is None:
             return
+        self._recorder.close()
         try:
             if stored is not None:
                 storage.update_settings(study_id, stored.settings)
@@ -124,6 +126,8 @@ class StoredStudyMixin:
         resumed one is stored as ended. Either way its lease is given up."""
         from ..storage import StudyUpdate
 
+        if self._recorder is not None:
+            self._recorder.close()
         try:
             if self.options.resume:
                 storage.write(study_id, StudyUpdate(state=StudyState.FINISHED,
@@ -134,6 +138,25 @@ class StoredStudyMixin:
                 storage.delete_study(self.name)
         except HPOError:
             log.exception("jupyter_hpo: could not end the stored study %s", self.name)
+
+
+def _refuse_running_here(storage: BaseStorage, stored: StudyRecord) -> None:
+    """A study that another Study of this process still runs (or still stores) is not
+    resumed: both would write its trials, under the same lease."""
+    from ..errors import command_word
+    from ..recorder import recorder_holding
+
+    holder = recorder_holding(storage, stored.study_id)
+    if holder is None:
+        return
+    word = command_word(stored.name)
+    if holder.study.done:
+        why = (f"it ended in this kernel but is still being written to {storage.location} "
+               f"(another process holds the file's write lock); resume it once that is done")
+    else:
+        why = (f"it is still running in this kernel: stop it (%hpo stop {word}, study.stop()) "
+               f"and wait for it (%hpo wait {word}, study.wait()), then resume")
+    raise HPOError(f"cannot resume study {stored.name!r}: {why}")
 
 
 def is_storage(value: Any) -> bool:
