@@ -564,3 +564,25 @@ def test_a_study_running_in_this_process_is_not_resumed_by_another(tmp_path, whe
     stored = Study.load(f"busy-{where}", storage)
     assert [t.trial_id for t in stored.trials] == list(range(6))
     assert {t.status.value for t in stored.trials} == {"completed"} and len(again.trials) == 6
+
+
+def test_a_cell_study_resumes_from_a_script_with_the_same_space(ipython_shell, study_storage):
+    """The cell's parser names its domains (Real(0, 1, name='x')) and tune()'s space does not:
+    the same space, so a script continues the notebook's study (it was refused: "x was
+    Real(0, 1, name='x') and is now Real(0, 1)")."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.run_cell("def relu(v):\n    return max(v, 0)\n\ndef tanh(v):\n    return v\n")
+    relu, tanh = ip.user_ns["relu"], ip.user_ns["tanh"]
+    ip.run_cell_magic("hpo", "--name scripted --trials 2 --seed 0 --quiet --metric loss",
+                      "x = Real(0, 1)\nact = Categorical(relu, tanh)\nloss = act(x)\n")
+    study = jh.tune(lambda config: config["act"](config["x"]),
+                    {"x": Real(0, 1), "act": Categorical(relu, tanh)}, metric="loss",
+                    mode="min", trials=5, seed=1, storage=study_storage, name="scripted",
+                    resume=True)
+    assert [t.trial_id for t in study.trials] == list(range(5))
+    assert {t.config["act"] for t in study.trials} <= {relu, tanh}
+    with pytest.raises(HPOError, match=r"x was Real\(0, 1\) and is now Real\(0, 2\)"):
+        jh.tune(lambda config: config["x"], {"x": Real(0, 2), "act": Categorical(relu, tanh)},
+                metric="loss", mode="min", trials=6, storage=study_storage, name="scripted",
+                resume=True)

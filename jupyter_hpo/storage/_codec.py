@@ -110,11 +110,15 @@ def _choice_of(domain: Categorical, text: str) -> Any:
     return choice if found else StoredRepr(text)
 
 
-def same_domain(domain: Domain, text: str) -> bool:
-    """Whether ``domain`` is the one stored as ``text``: the same ``repr``, or one that
-    differs only in memory addresses where no two choices print alike without them (two
-    lambdas could not be told apart)."""
-    mine = repr(domain)
+def same_domain(domain: Domain, text: str, name: str | None = None) -> bool:
+    """Whether ``domain`` is the one stored as ``text`` under ``name``: the same ``repr``
+    (with or without ``name=``, which a cell's parser gives and ``tune()``'s space does not),
+    or one that differs only in memory addresses where no two choices print alike without
+    them (two lambdas could not be told apart)."""
+    mine = domain.unnamed_repr()
+    named = f", name={name!r})"
+    if name is not None and text.endswith(named):
+        text = text[:-len(named)] + ")"
     if mine == text:
         return True
     if without_address(mine) != without_address(text):
@@ -190,7 +194,7 @@ def space_from_description(described: Mapping[str, Mapping[str, Any]],
             raise TypeError(f"the space entry {name!r} is {entry!r}, not a description")
         text = entry.get("repr")
         mine = like.get(name) if like is not None else None
-        if mine is not None and isinstance(text, str) and same_domain(mine, text):
+        if mine is not None and isinstance(text, str) and same_domain(mine, text, name):
             domains[name] = mine
             continue
         domain = _literal_domain(text, types) if isinstance(text, str) else None

@@ -132,7 +132,7 @@ class InMemoryStorage(BaseStorage):
     def _record(self, study: _Study, space: Space | None) -> StudyRecord:
         shown_space = study.space
         if space is not None:  # the caller's domains where they equal the stored ones
-            shown_space = Space({n: space[n] if n in space and same_domain(space[n], repr(d))
+            shown_space = Space({n: space[n] if n in space and same_domain(space[n], repr(d), n)
                                  else d for n, d in study.space.items()})
         state = self._shown(study)
         trials = _common.shown_trials(self._trials(study, shown_space), state, study.heartbeat)

@@ -180,8 +180,8 @@ def check_same_study(stored: StudyRecord, study: Study) -> None:
         ("the metric", stored.metric, study.metric),
         ("the mode", stored.direction.value, study.direction.value),
         ("the resource", stored.resource, study.resource)) if old != new]
-    old_space = {name: repr(domain) for name, domain in stored.space.items()}
-    new_space = {name: repr(domain) for name, domain in study.space.items()}
+    old_space = {name: domain.unnamed_repr() for name, domain in stored.space.items()}
+    new_space = {name: domain.unnamed_repr() for name, domain in study.space.items()}
     for name in sorted(set(old_space) | set(new_space)):
         old, new = old_space.get(name, "absent"), new_space.get(name, "absent")
         if old != new:
