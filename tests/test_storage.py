@@ -586,3 +586,30 @@ def test_a_cell_study_resumes_from_a_script_with_the_same_space(ipython_shell, s
         jh.tune(lambda config: config["x"], {"x": Real(0, 2), "act": Categorical(relu, tanh)},
                 metric="loss", mode="min", trials=6, storage=study_storage, name="scripted",
                 resume=True)
+
+
+def test_the_line_magic_reads_a_study_that_was_continued_elsewhere_from_storage(
+        ipython_shell, tmp_path, capsys, study_storage):
+    """A study run in this kernel and then resumed by another kernel (a script here) is read
+    from storage by %hpo list/best/apply/export: this kernel's copy is out of date (it gave
+    the old best and applied it)."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    ip.run_cell_magic("hpo", "--name moved --trials 2 --seed 0 --quiet --metric loss",
+                      "x = Real(0, 1)\nloss = x\n")
+    jh.tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min",
+            trials=8, seed=1, storage=study_storage, name="moved", resume=True)
+    stored = Study.load("moved")
+    capsys.readouterr()
+    ip.run_line_magic("hpo", "list")
+    listed = capsys.readouterr().out
+    assert "moved: finished, 8 trials" in listed and "moved: finished, 2 trials" not in listed
+    ip.run_line_magic("hpo", "best moved")
+    said = capsys.readouterr().out
+    assert said.startswith("jupyter_hpo: moved was continued by another kernel or a script after "
+                           "it ran here (2 trials here, 8 now): reading it from ")
+    assert f"(trial {stored.best_trial.trial_id}, completed)" in said
+    ip.run_line_magic("hpo", "apply moved")
+    assert ip.user_ns["x"] == stored.best_config["x"]
+    ip.run_line_magic("hpo", f"export moved {tmp_path / 'moved.csv'}")
+    assert len(pd.read_csv(tmp_path / "moved.csv")) == 8

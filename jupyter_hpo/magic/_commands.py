@@ -157,7 +157,8 @@ class LineCommands:
     def _study(self, name: str | None, storage: str | None) -> Study:
         """The study ``name`` of this kernel, else the stored one (default: the latest)."""
         if storage is None and self.runs and (name is None or name in self.runs):
-            return self._run(name).study
+            study = self._run(name).study
+            return _continued_elsewhere(study, say=True) or study
         store = self._storage(storage)
         if name is None:
             studies = store.list_studies()
@@ -190,7 +191,8 @@ class LineCommands:
     def _show(self, name: str | None, storage: str | None) -> None:
         from ..widgets.dashboard import Dashboard
 
-        if storage is None and self.runs and (name is None or name in self.runs):
+        if storage is None and self.runs and (name is None or name in self.runs) and \
+                _continued_elsewhere(self._run(name).study) is None:
             run = self._run(name)
             print_checkpoints(run.study)
             if run.dashboard is None:
@@ -231,6 +233,8 @@ class LineCommands:
         shown = set()
         for name, run in self.runs.items():
             s = run.study
+            if _continued_elsewhere(s) is not None:
+                continue  # listed below as stored, where it has moved on
             best = "" if s.best_value is None else f", best {s.metric}={s.best_value:.6g}"
             where = f" [{s.storage.location}]" if s.storage is not None else " [not stored]"
             lines.append(f"{name}: {s.state}, {len(s.trials)} trials{best} (this kernel)"
@@ -256,6 +260,30 @@ class LineCommands:
               f"(trial {trial.trial_id}, {trial.status})")
         for key, value in trial.config.items():
             print(f"  {key} = {value!r}")
+
+
+def _continued_elsewhere(study: Study, say: bool = False) -> Study | None:
+    """The stored copy of this kernel's ended ``study`` when another kernel or a script has
+    resumed it since (the stored study holds more trials), else ``None``; ``say`` prints
+    that the stored copy is read."""
+    from ..errors import HPOError
+    from ..study import Study
+
+    if not study.done or study.storage is None or study.study_id is None:
+        return None
+    try:
+        stored = study.storage.find_study(study.name)
+        if stored is None or stored.study_id != study.study_id or \
+                stored.trials <= len(study.trials):
+            return None
+        newer = Study.load(study.name, study.storage)
+    except HPOError:  # the file cannot be read now: this kernel's copy is what there is
+        return None
+    if say:
+        print(f"jupyter_hpo: {study.name} was continued by another kernel or a script after "
+              f"it ran here ({len(study.trials)} trials here, {stored.trials} now): reading it "
+              f"from {study.storage.location}")
+    return newer
 
 
 def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
