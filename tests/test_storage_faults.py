@@ -558,6 +558,9 @@ def test_open_storage_turns_text_into_a_storage(tmp_path, monkeypatch):
     assert f"sqlite:///{tmp_path}".startswith("sqlite:////")
     assert open_storage(f"file://{tmp_path}/f.db").location == str(tmp_path / "f.db")
     assert open_storage(tmp_path / "path.db").location == str(tmp_path / "path.db")
+    # a file: URL is percent-encoded, as Path.as_uri() and file managers write it
+    spaced = (tmp_path / "my runs ü.db").as_uri()
+    assert "%20" in spaced and open_storage(spaced).location == str(tmp_path / "my runs ü.db")
     assert open_storage(memory) is memory
     with pytest.raises(StorageError, match=r":memory: is not a file: .*open_storage"):
         SQLiteStorage(":memory:")

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote
 
 from ..errors import StorageDamagedError, StorageError, StorageGoneError, StorageReadOnlyError
 from ._schema import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION, statements
@@ -40,7 +41,8 @@ def default_storage_path() -> str:
 
 def storage_path(location: str | os.PathLike[str]) -> str:
     """The absolute path of a SQLite storage given as a path, ``sqlite:///relative/path``,
-    ``sqlite:////absolute/path`` or ``file:///absolute/path``; any other URL is refused."""
+    ``sqlite:////absolute/path`` or ``file:///absolute/path`` (percent-encoded, as
+    ``Path.as_uri()`` writes it); any other URL is refused."""
     text = os.fspath(location)
     if text.strip() in (":memory:", "sqlite://", "sqlite:///:memory:"):
         raise StorageError(f"{text} is not a file: keep studies in memory with "
@@ -56,7 +58,7 @@ def storage_path(location: str | os.PathLike[str]) -> str:
             if rest and not rest.startswith("/"):
                 raise StorageError(f"{text} names a file on another machine ({rest.split('/')[0]}"
                                    f"): pass a local file path or sqlite:///path")
-            text = rest
+            text = unquote(rest)  # a file: URL encodes spaces and the like (%20)
         else:
             text = rest.removeprefix("/")
     if not text.strip():
