@@ -249,6 +249,47 @@ def test_tuple_list_and_dict_choices_work_in_every_searcher_and_come_back_stored
         [t.config for t in resumed.trials]
 
 
+class Alike:
+    """Instances print alike: storage keeps each as the same repr."""
+
+    def __repr__(self) -> str:
+        return "Alike()"
+
+
+def test_a_stored_space_with_objects_keeps_its_tuples_and_stays_readable(tmp_path):
+    """A space whose repr Python cannot read back (a function among the choices) was read
+    choice by choice from JSON: its tuples came back as lists, and choices that read back
+    alike (two objects that print alike, a tuple and a list) made the file 'damaged'."""
+    path = tmp_path / "objects.db"
+
+    def relu(v):
+        return v
+
+    def objective(config):
+        return len(config["layers"]) if isinstance(config["layers"], tuple) else 5
+
+    jh.tune(objective, {"layers": Categorical((64,), (128, 64), relu)}, metric="loss",
+            trials=6, seed=0, storage=path, name="tuples")
+    loaded = Study.load("tuples", path)
+    assert [type(c) for c in loaded.space["layers"].choices[:2]] == [tuple, tuple]
+    assert loaded.best_config["layers"] == (64,)
+    jh.tune(lambda c: 1.0, {"obj": Categorical(Alike(), Alike())}, metric="loss", trials=2,
+            seed=0, storage=path, name="alike")
+    assert [repr(c) for c in Study.load("alike", path).space["obj"].choices] == \
+        ["Alike()", "Alike()"]
+    jh.tune(lambda c: 1.0, {"c": Categorical((1, 2), [1, 2], relu)}, metric="loss",
+            trials=3, seed=0, storage=path, name="mixed")
+    assert [type(c) for c in Study.load("mixed", path).space["c"].choices[:2]] == \
+        [tuple, list]
+    (space,), = rows(path, "SELECT space FROM studies WHERE name = 'mixed'")
+    written = json.loads(space)
+    del written["c"]["literals"]  # as stored before tuples were kept
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE studies SET space = ? WHERE name = 'mixed'", (json.dumps(written),))
+    old = Study.load("mixed", path)
+    assert len(old.space["c"].choices) == 3 and len(old.trials) == 3
+
+
 @pytest.mark.parametrize("content, message", [
     (b"this is not a database at all " * 200, "cannot be used as jupyter_hpo storage"),
     (None, "a SQLite database of another program"),

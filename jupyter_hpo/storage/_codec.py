@@ -151,6 +151,9 @@ def describe_space(space: Mapping[str, Domain]) -> dict[str, dict[str, Any]]:
                 entry["step"] = domain.step
         elif isinstance(domain, Categorical) and not isinstance(domain, Bool):
             entry["choices"] = [encode_value(c) for c in domain.choices]
+            literals = [_literal(c) for c in domain.choices]
+            if any(literals):
+                entry["literals"] = literals
         if domain.when is not None:
             entry["when"] = domain.when.source()
         described[name] = entry
@@ -204,6 +207,80 @@ def space_from_description(described: Mapping[str, Mapping[str, Any]],
     return Space(domains)
 
 
+def _literal(choice: Any) -> str | None:
+    """The ``repr`` of a choice that JSON changes but Python can read back as it was (a tuple
+    becomes a list in JSON), else ``None``."""
+    encoded = encode_value(choice)
+    if type(encoded) is type(choice) and encoded == choice and not isinstance(choice, list):
+        return None
+    text = repr(choice)
+    try:
+        again = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return text if type(again) is type(choice) and again == choice else None
+
+
+class _DuplicateRepr(StoredRepr):
+    """A stored choice that reads back equal to an earlier one (two objects that print alike,
+    or a tuple and a list stored before tuples were kept): a choice of its own, equal only to
+    itself, so the stored study stays readable."""
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def _stored_choices(entry: Mapping[str, Any]) -> list[Any]:
+    """A categorical entry's choices as they read back: tuples from their literal, objects
+    as ``StoredRepr``, JSON values as they are."""
+    literals = entry.get("literals") or [None] * len(entry["choices"])
+    choices = []
+    for stored, literal in zip(entry["choices"], literals, strict=False):
+        if isinstance(literal, str):
+            try:
+                choices.append(ast.literal_eval(literal))
+                continue
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                pass
+        choices.append(StoredRepr(stored[_REPR]) if _is_repr(stored) else stored)
+    return choices
+
+
+def _distinct(choices: list[Any]) -> list[Any]:
+    """``choices`` with each one equal to an earlier one replaced by a ``_DuplicateRepr`` of
+    its ``repr``."""
+    kept: list[Any] = []
+    for choice in choices:
+        if any(_alike(k, choice) for k in kept):
+            choice = _DuplicateRepr(repr(choice))
+        kept.append(choice)
+    return kept
+
+
+def _alike(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are the same value of the same type (as Categorical compares
+    its choices)."""
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):  # numpy arrays
+        return a is b
+
+
+def _categorical(entry: Mapping[str, Any], when: Any) -> Categorical:
+    """The stored categorical domain; choices that read back alike stay distinct."""
+    choices = _stored_choices(entry)
+    try:
+        return Categorical(*choices, when=when)
+    except SpaceError:  # two choices read back alike
+        return Categorical(*_distinct(choices), when=when)
+
+
 def _structured_domain(name: str, entry: Mapping[str, Any]) -> Domain:
     kind = entry.get("type")
     when = entry.get("when")
@@ -217,8 +294,7 @@ def _structured_domain(name: str, entry: Mapping[str, Any]) -> Domain:
         if kind == "Bool":
             return Bool(when=when)
         if "choices" in entry:
-            return Categorical(*[StoredRepr(c[_REPR]) if _is_repr(c) else c
-                                 for c in entry["choices"]], when=when)
+            return _categorical(entry, when)
     except (KeyError, TypeError, SpaceError) as exc:
         raise ValueError(f"the space entry {name!r} ({entry.get('repr', kind)!r}) cannot be "
                          f"read: {exc}") from None
