@@ -109,6 +109,26 @@ def test_a_taken_name_is_refused_and_says_how_to_resume(storage):
     assert [s.metric for s in storage.list_studies()] == ["loss"]  # the first one is kept
 
 
+def test_a_name_taken_by_a_running_study_says_it_runs_not_to_delete_it(storage, clock):
+    """A delete or resume of a study another kernel runs is refused, so the hint is to pick
+    another name or wait; once its process is gone the usual hint comes back."""
+    mine = storage.owner
+    storage.owner = "elsewhere:1"
+    study = create(storage, "busy")
+    run(storage, study.study_id, trial(0, TrialStatus.RUNNING))
+    storage.owner = mine
+    with pytest.raises(DuplicateStudyError) as info:
+        create(storage, "busy")
+    assert str(info.value).startswith("a study named 'busy' already exists in ")
+    assert "is running (in another kernel, elsewhere:1): pick another --name, or wait " \
+        "until it has ended and continue it with --name busy --resume" in str(info.value)
+    assert "%hpo delete" not in str(info.value)
+    clock.now += LEASE_TIMEOUT + 1  # its kernel is gone: resume or delete it
+    with pytest.raises(DuplicateStudyError, match=r"--name busy --resume, pick another "
+                                                  r"--name, or remove it with %hpo delete busy"):
+        create(storage, "busy")
+
+
 def test_a_missing_study_is_a_lookup_error_listing_the_stored_names(storage):
     with pytest.raises(StudyNotFoundError, match="no study named 'x' .*holds no studies yet"):
         storage.load_study("x")

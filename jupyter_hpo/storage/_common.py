@@ -95,11 +95,28 @@ def check_name(name: str | None) -> None:
 
 
 # ------------------------------------------------------------------------- messages
-def name_taken(location: str, name: str) -> DuplicateStudyError:
+def name_taken(location: str, name: str, running_by: str | None = None
+               ) -> DuplicateStudyError:
+    """The study ``name`` exists; ``running_by`` names the live process that runs it (which
+    neither a resume nor a delete may interrupt)."""
+    word = command_word(name)
+    if running_by is not None:
+        return DuplicateStudyError(
+            f"a study named {name!r} already exists in {location} and is running ({running_by})"
+            f": pick another --name, or wait until it has ended and continue it with --name "
+            f"{word} --resume (`%hpo show {word}` shows its progress)")
     return DuplicateStudyError(
         f"a study named {name!r} already exists in {location}: continue it with --name "
-        f"{command_word(name)} --resume, pick another --name, or remove it with %hpo delete "
-        f"{command_word(name)}")
+        f"{word} --resume, pick another --name, or remove it with %hpo delete {word}")
+
+
+def running_by(state: StudyState, owner: str | None, heartbeat: float | None, now: float,
+               me: str) -> str | None:
+    """Who runs a stored study now: 'in this process', 'in another kernel (OWNER)', or None
+    when it is not running (ended, or its process is gone)."""
+    if not state.active or not lease_alive(owner, heartbeat, now):
+        return None
+    return "in this process" if owner == me else f"in another kernel, {owner}"
 
 
 def not_found(location: str, name: str, names: list[str]) -> StudyNotFoundError:

@@ -150,7 +150,9 @@ class InMemoryStorage(BaseStorage):
             if name is None:
                 name = _common.first_free_name(self._studies)
             elif name in self._studies:
-                raise _common.name_taken(self.location, name)
+                held = self._studies[name]
+                raise _common.name_taken(self.location, name, _common.running_by(
+                    held.state, held.owner, held.heartbeat, self.clock(), self.owner))
             now = self.clock()
             study = _Study(self._next_id, name, metric, Direction.of(direction), resource,
                            space, _settings(settings), StudyState.CREATED, now, now,

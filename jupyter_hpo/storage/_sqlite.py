@@ -221,7 +221,11 @@ class SQLiteStorage(BaseStorage):
             if name is None:
                 name = _common.first_free_name(taken)
             elif name in taken:
-                raise _common.name_taken(self.path, name)
+                state, owner, heartbeat = conn.execute(
+                    "SELECT state, owner, heartbeat FROM studies WHERE name = ?",
+                    (name,)).fetchone()
+                raise _common.name_taken(self.path, name, _common.running_by(
+                    StudyState(state), owner, heartbeat, self.clock(), self.owner))
             now = self.clock()
             cursor = conn.execute(
                 "INSERT INTO studies (name, metric, mode, resource, space, settings, state, "
