@@ -97,6 +97,9 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._alive: set[int] = set()  # started and not finished
         self._stop_reasons: dict[int, TrialStatus] = {}
         self._invalid: dict[int, str] = {}  # trials that reported a value we cannot use
+        #: how often each trial's report() raised TrialStopped (more than once: its code
+        #: caught it and went on)
+        self._told_to_stop: dict[int, int] = {}
         self._resume_events: dict[int, threading.Event] = {}
         #: the ids of paused trials as they are told to go on or to end: an executor that
         #: polls ``paused_outcome`` (a simulated clock) asks about these, not about every

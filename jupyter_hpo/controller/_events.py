@@ -26,6 +26,16 @@ class TrialEventsMixin:
     def on_report(self, trial: Trial, values: dict[str, Any]) -> None:
         """A trial reported (from its own thread): record it and answer; raises
         ``TrialStopped`` to stop the trial, waits while it is paused (threads, processes)."""
+        try:
+            self._answer_report(trial, values)
+        except TrialStopped:
+            told = self._told_to_stop.get(trial.trial_id, 0)
+            if told == 1:  # its code caught the first one
+                trial.write_output(swallowed_stop_note(trial.trial_id))
+            self._told_to_stop[trial.trial_id] = told + 1
+            raise
+
+    def _answer_report(self, trial: Trial, values: dict[str, Any]) -> None:
         trial_id = trial.trial_id
         if trial_id in self._stop_reasons or trial_id in self._invalid:
             raise TrialStopped()
@@ -111,6 +121,8 @@ class TrialEventsMixin:
                 self._running -= 1
             status, error, tb = outcome.status, outcome.error, outcome.traceback
             result = outcome.result
+            if status is TrialStatus.COMPLETED and trial.trial_id in self._told_to_stop:
+                status, result = TrialStatus.STOPPED, None  # it ran on after its stop
             if result is not None and status is TrialStatus.COMPLETED:
                 try:
                     check_report(dict(result), self.metric, self.resource, False, None)
@@ -162,3 +174,11 @@ class TrialEventsMixin:
         else:
             self.scheduler.on_trial_remove(trial.trial_id)
         self._records[trial.trial_id] = trial.freeze()
+
+
+def swallowed_stop_note(trial_id: int) -> str:
+    """What a trial's output says when it reports again after ``report()`` told it to stop."""
+    return (f"jupyter_hpo: trial {trial_id} called report() again after it was told to stop: "
+            f"its code caught TrialStopped (a bare 'except:' or 'except BaseException:' around "
+            f"report()), so it went on training for nothing. Let TrialStopped pass (catch "
+            f"Exception instead); the trial ends as stopped, with its reports up to the stop\n")
