@@ -3,6 +3,8 @@ trial, says what went wrong, and the study's other results are kept."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from jupyter_hpo import Categorical, TrialStatus, tune
@@ -35,3 +37,35 @@ def test_a_trial_that_swallows_its_stop_ends_as_stopped_and_is_told_why(executor
         assert [r["epoch"] for r in trial.reports] == [1]  # nothing after the stop is kept
         assert study.trial_output(trial.trial_id).count("caught TrialStopped") == 1
     assert study.best_trial.trial_id == 0
+
+
+def moves_away(config, trial):
+    """Reads where it runs, then changes the working directory and the environment."""
+    trial.set(cwd=os.getcwd(), env=os.environ.get("HPO_TEST_LEFTOVER"))
+    os.chdir(config["to"])
+    os.environ["HPO_TEST_LEFTOVER"] = "set by an earlier trial"
+    return 1.0
+
+
+def test_a_process_trial_starts_where_the_kernel_is_whatever_earlier_trials_changed(tmp_path):
+    # one worker runs all three trials, one after another
+    study = tune(moves_away, {"to": Categorical(str(tmp_path), "/", "/tmp")}, metric="loss",
+                 mode="min", trials=3, workers=1, executor="process", searcher="grid")
+    seen = [(t.user_attrs["cwd"], t.user_attrs["env"]) for t in study.trials]
+    assert seen == [(os.getcwd(), None)] * 3
+
+
+def leaves_a_removed_folder(config):
+    """Works in a temporary folder and leaves it removed as its working directory."""
+    import tempfile
+
+    folder = tempfile.mkdtemp()
+    os.chdir(folder)
+    os.rmdir(folder)
+    return float(config["i"])
+
+
+def test_a_process_trial_after_one_that_removed_its_working_directory_runs():
+    study = tune(leaves_a_removed_folder, {"i": Categorical(0, 1, 2)}, metric="loss",
+                 mode="min", trials=3, workers=1, executor="process", searcher="grid")
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 3

@@ -111,6 +111,7 @@ class _Worker:
         self.objective: Any = None
         self.held: dict[int, Any] = {}  # what the objective's pickle holds, by position
         self._restart = False
+        self.home, self.environ = os.getcwd(), dict(os.environ)  # the kernel's, at spawn
 
     def serve(self) -> None:
         while True:
@@ -188,9 +189,21 @@ class _Worker:
             raise HPOError(_unsendable("trial.set()", data, exc, "set numbers, strings or "
                                        "other picklable values")) from None
 
+    def _start_afresh(self) -> None:
+        """Each trial starts in the kernel's working directory and environment, as the first
+        did, whatever an earlier trial of this worker changed (``os.chdir``, ``os.environ``)."""
+        try:  # also when a trial left a folder it removed (os.getcwd() would fail)
+            os.chdir(self.home)
+        except OSError:  # the kernel's folder is gone too: stay where the worker is
+            pass
+        if os.environ != self.environ:
+            os.environ.clear()
+            os.environ.update(self.environ)
+
     def run(self, trial_id: int, config: bytes, checkpoint_dir: str | None = None,
             restore_from: Any = None) -> tuple[Any, ...]:
         self._restart = False
+        self._start_afresh()
         trial = Trial(trial_id, {}, checkpoint_dir=checkpoint_dir, restore_from=restore_from)
         trial.device = self.slot.device(remapped=True)
         stdout, stderr = sys.stdout, sys.stderr
