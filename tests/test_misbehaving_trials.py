@@ -4,10 +4,13 @@ trial, says what went wrong, and the study's other results are kept."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
-from jupyter_hpo import Categorical, TrialStatus, tune
+from jupyter_hpo import Categorical, Real, Study, TrialStatus, tune
+from jupyter_hpo.objective import FunctionObjective
+from jupyter_hpo.space import Space
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -69,3 +72,23 @@ def test_a_process_trial_after_one_that_removed_its_working_directory_runs():
     study = tune(leaves_a_removed_folder, {"i": Categorical(0, 1, 2)}, metric="loss",
                  mode="min", trials=3, workers=1, executor="process", searcher="grid")
     assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 3
+
+
+def reports_until_stopped(config, report):
+    epoch = 0
+    while True:
+        epoch += 1
+        time.sleep(0.05)
+        report(epoch=epoch, loss=config["x"])
+
+
+def test_more_workers_than_trials_start_only_the_processes_the_trials_need():
+    study = Study(FunctionObjective(reports_until_stopped, "loss"), Space({"x": Real(0, 1)}),
+                  metric="loss", mode="min", trials=2, workers=6, executor="process")
+    study.start()
+    try:
+        while not all(t.reports for t in study.trials) or len(study.trials) < 2:
+            time.sleep(0.02)
+        assert len(study.executor.pids()) == 2
+    finally:
+        study.stop(force=True)

@@ -78,10 +78,8 @@ class ProcessExecutor(Executor):
     def _start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
         payload = self._ship(objective)  # raises HPOError naming a variable that won't pickle
         with self._lock:
-            if not self._pool:
+            if not self._pool:  # a worker's process starts with its first trial
                 self._pool = [_Worker(self, i, slot) for i, slot in enumerate(self.slots)]
-                for worker in self._pool:
-                    worker.spawn()
             worker = self._pick()
             worker.trial = trial
             trial.slot = worker.slot_index
