@@ -92,3 +92,20 @@ def test_more_workers_than_trials_start_only_the_processes_the_trials_need():
         assert len(study.executor.pids()) == 2
     finally:
         study.stop(force=True)
+
+
+def allocates_too_much(config):
+    if config["i"] == 1:
+        bytearray(2 ** 62)  # more than any machine has: MemoryError, with no message
+    if config["i"] == 2:
+        raise ValueError  # no message either
+    return float(config["i"])
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_an_error_without_a_message_and_running_out_of_memory_say_what_happened(executor):
+    study = tune(allocates_too_much, {"i": Categorical(0, 1, 2)}, metric="loss", mode="min",
+                 searcher="grid", workers=1, executor=executor)
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] + [TrialStatus.FAILED] * 2
+    assert study.trials[1].error.startswith("MemoryError: the trial ran out of memory: ")
+    assert study.trials[2].error == "ValueError"

@@ -127,7 +127,11 @@ def describe_failure(exc: BaseException) -> str:
         text = str(exc)
     except Exception:  # noqa: BLE001 - an exception whose __str__ fails, as Python shows it
         text = "<exception str() failed>"
-    return f"{type(exc).__name__}: {text}"
+    if isinstance(exc, MemoryError):
+        text = f"the trial ran out of memory{f' ({text})' if text else ''}: make it allocate " \
+               f"less (a smaller batch, model or data set) or run fewer trials at once " \
+               f"(--workers)"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _raised_by_argparse(exc: BaseException) -> bool:
