@@ -4,6 +4,8 @@ trial, says what went wrong, and the study's other results are kept."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -109,3 +111,27 @@ def test_an_error_without_a_message_and_running_out_of_memory_say_what_happened(
     assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] + [TrialStatus.FAILED] * 2
     assert study.trials[1].error.startswith("MemoryError: the trial ran out of memory: ")
     assert study.trials[2].error == "ValueError"
+
+
+SCRIPT = '''
+from jupyter_hpo import Categorical, tune
+
+def train(config):
+    raise ValueError(f"diverged at lr={config['lr']}")
+
+try:
+    tune(train, {"lr": Categorical(0.1)}, metric="loss", mode="min", trials=1,
+         executor="process")
+except Exception as error:
+    print(error.study.trials[0].traceback)
+'''
+
+
+def test_a_scripts_function_failing_in_a_worker_shows_the_scripts_lines(tmp_path):
+    script = tmp_path / "search.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=100, check=True)
+    assert f'File "{script}", line 5, in train' in done.stdout
+    assert """raise ValueError(f"diverged at lr={config['lr']}")""" in done.stdout

@@ -5,7 +5,8 @@ cloudpickle ships functions and classes defined in the notebook by value and nam
 failure in a helper defined in another cell read ``File "<dynamic-code>", line 2, in helper``
 without the line. Code compiled from a notebook cell (IPython keeps the cell's source in
 ``linecache``, without a file behind it) is shipped instead with its file name and the cell's
-lines, which the worker puts back into its own ``linecache``.
+lines, which the worker puts back into its own ``linecache``; code of a file shipped by value
+(a script's functions, in its ``__main__``) keeps its file name, whose lines the worker reads.
 
 A trial's configuration is pickled the same way, once per trial, with references to the objects
 the shipped objective holds: a choice that the objective holds too (``Categorical(relu, ...)``,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import io
 import linecache
 import marshal
+import os
 import pickle
 import types
 from collections.abc import Callable
@@ -102,6 +104,8 @@ def _pickler(buffer: io.BytesIO, held: dict[int, tuple[int, Any]] | None = None)
                 if entry is not None and len(entry) == 4 and entry[1] is None:  # a cell's
                     return _code_in_file, (marshal.dumps(value), value.co_filename,
                                            tuple(entry[2]))
+                if os.path.isfile(value.co_filename):  # a script's: the worker reads its lines
+                    return _code_in_file, (marshal.dumps(value), value.co_filename, ())
             return super().reducer_override(value)
 
     class _ReferringPickler(_Pickler):
@@ -114,6 +118,9 @@ def _pickler(buffer: io.BytesIO, held: dict[int, tuple[int, Any]] | None = None)
 
 
 def _code_in_file(data: bytes, filename: str, lines: tuple[str, ...]) -> types.CodeType:
-    """In the worker: the shipped code object, its cell's lines in ``linecache``."""
-    linecache.cache.setdefault(filename, (sum(map(len, lines)), None, list(lines), filename))
+    """In the worker: the shipped code object, its cell's lines in ``linecache`` (a file's
+    code comes without them: ``linecache`` reads the file)."""
+    if lines:
+        linecache.cache.setdefault(filename, (sum(map(len, lines)), None, list(lines),
+                                              filename))
     return marshal.loads(data)  # our own payload, from the kernel that made it
