@@ -10,6 +10,7 @@ from IPython.core.error import UsageError
 
 from ..errors import HPOError
 from ._interrupts import deferred_interrupts
+from ._stop_wait import StopWaitNote
 
 if TYPE_CHECKING:
     from ..study import Study
@@ -69,9 +70,11 @@ class CellRunning:
     def _block(self, run: Run) -> None:
         from ..widgets.kernel_poll import serving_ui_events
 
+        note = StopWaitNote(run.study)
         with serving_ui_events() as poll:
             while not run.study.done:
                 poll(0.05)  # an interrupt lands here, or in the wait below
+                note.check()
                 if run.dashboard is not None:
                     with deferred_interrupts() as interrupted:  # drawing may import
                         run.dashboard.refresh()                # matplotlib: never cut it
