@@ -1,7 +1,8 @@
 """The worker process of the process executor: ``python -m jupyter_hpo.executors._worker FD``.
 
 It talks to the kernel over the socket ``FD`` (a ``multiprocessing`` connection). Messages
-from the parent: ``("init", sys_path, slot)``, ``("objective", key, cloudpickled bytes)``,
+from the parent: ``("init", sys_path, slot, argv)`` (the parent's ``sys.argv``, as
+``multiprocessing`` gives its children), ``("objective", key, cloudpickled bytes)``,
 ``("run", key, trial_id, config bytes, {"checkpoint_dir": ..., "restore_from": Checkpoint |
 None})`` (the configuration pickled by ``_shipping.Shipment.dumps_with``: a choice that the
 objective holds too is that object here)
@@ -123,6 +124,7 @@ class _Worker:
             if kind == "init":
                 sys.path[:] = list(message[1])  # so the kernel's modules import
                 self.slot = message[2]
+                sys.argv[:] = list(message[3])  # a script's objective reads its command line
             elif kind == "objective":
                 self.objective_key, self.objective_bytes = message[1], message[2]
                 self.objective = None

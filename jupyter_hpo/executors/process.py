@@ -172,7 +172,7 @@ class _Worker:
             child_end.close()
         self.process, self.conn = process, Connection(parent_end.detach())
         self.sent_key, self.kill_reason, self.crash_output = None, None, []
-        self.conn.send(("init", list(sys.path), self.slot))
+        self.conn.send(("init", list(sys.path), self.slot, list(sys.argv)))
         self.reader = threading.Thread(target=self._read_output, args=(process,), daemon=True,
                                        name=f"hpo-process-output-{self.index}")
         self.reader.start()

@@ -1,0 +1,71 @@
+"""``tune()`` in a plain ``python script.py``: what a script's objective sees and what its
+failures show, with each executor (real interpreters, real SQLite)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import jupyter_hpo
+from jupyter_hpo import Study, TrialStatus
+
+pytestmark = pytest.mark.timeout(120)
+
+ROOT = str(Path(jupyter_hpo.__file__).resolve().parent.parent)
+
+
+def run_script(path: Path, source: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Write ``source`` to ``path`` and run it as ``python path args...`` in its folder."""
+    path.write_text(textwrap.dedent(source))
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    return subprocess.run([sys.executable, str(path), *args], check=False, cwd=path.parent,
+                          env=env, capture_output=True, text=True, timeout=100)
+
+
+FAILING = """\
+    import sys
+    from jupyter_hpo import Real, tune
+
+    def objective(config):
+        raise ValueError("the script's own error")
+
+    tune(objective, {"x": Real(0, 1)}, metric="loss", trials=2, executor=sys.argv[1],
+         storage="runs.db", name="failing", max_initial_failures=10)
+"""
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_failing_objective_of_a_script_shows_the_scripts_line(tmp_path, executor):
+    script = tmp_path / "train_script.py"
+    done = run_script(script, FAILING, executor)
+    assert done.returncode == 1, done.stderr
+    trial = Study.load("failing", str(tmp_path / "runs.db")).trials[0]
+    assert trial.status is TrialStatus.FAILED
+    assert f'File "{script}", line 5, in objective' in trial.traceback
+    assert 'raise ValueError("the script\'s own error")' in trial.traceback
+    assert "<dynamic-code>" not in trial.traceback
+
+
+READS_ARGV = """\
+    import sys
+    from jupyter_hpo import Real, tune
+
+    def objective(config):
+        return config["x"] * float(sys.argv[2])
+
+    study = tune(objective, {"x": Real(0, 1)}, metric="loss", trials=2,
+                 executor=sys.argv[1], seed=0)
+    print([t.status.value for t in study.trials], [t.error for t in study.trials])
+"""
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_an_objective_reads_the_scripts_command_line_in_each_executor(tmp_path, executor):
+    done = run_script(tmp_path / "argv_script.py", READS_ARGV, executor, "3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['completed', 'completed'] ['', '']"
