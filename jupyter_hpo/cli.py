@@ -1,0 +1,199 @@
+"""``python -m jupyter_hpo``: list, show, stop, delete and export stored studies from a terminal.
+
+Each command reads or writes a storage file (``--storage``, default ``$JUPYTER_HPO_STORAGE``
+or ``jupyter_hpo.db`` in the working directory), as ``%hpo`` does for studies of other
+kernels; a study is stopped through its storage, so the process that runs it stops it. Exit
+codes: 0 done, 1 refused (no such file or study, not running, another process runs it), 2 a
+wrong command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .errors import HPOError, StudyNotFoundError
+
+if TYPE_CHECKING:
+    from .storage import BaseStorage
+    from .study import Study
+
+__all__ = ["main"]
+
+PROG = "python -m jupyter_hpo"
+
+
+class CommandError(Exception):
+    """A command that cannot be done; its message says why and what to do."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command line; the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except (CommandError, HPOError) as exc:
+        print(f"{PROG} {args.command}: error: {terminal_message(str(exc))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def terminal_message(message: str) -> str:
+    """A message written for a notebook, with its ``%hpo`` commands as this command line's."""
+    return re.sub(r"(?<!%)%hpo ", f"{PROG} ", message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Read, stop and delete the studies kept in a jupyter_hpo "
+        "storage file (what %hpo does in a notebook).",
+        epilog=f"e.g. {PROG} list --storage runs.db; {PROG} stop mlp --storage runs.db")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    storage = argparse.ArgumentParser(add_help=False)
+    storage.add_argument("--storage", metavar="PATH",
+                         help="the SQLite file of the studies (default: $JUPYTER_HPO_STORAGE, "
+                              "else jupyter_hpo.db in the working directory)")
+    name = {"metavar": "NAME", "help": "the study's name (see the list command)"}
+    latest = {**name, "nargs": "?", "help": "the study's name (default: the latest)"}
+    for command, handler, help_text, named in (
+            ("list", _list, "list the stored studies with their state and best value", None),
+            ("show", _show, "a study's state, best trial and table of trials", latest),
+            ("best", _best, "a study's best value and configuration", latest),
+            ("stop", _stop, "ask a running study to stop (its process stops it gracefully)",
+             name),
+            ("delete", _delete, "remove a study that is not running, with its trials", name)):
+        sub = commands.add_parser(command, parents=[storage], help=help_text,
+                                  description=help_text[0].upper() + help_text[1:] + ".")
+        if named:
+            sub.add_argument("name", **named)
+        sub.set_defaults(handler=handler)
+    export = commands.add_parser("export", parents=[storage], help="write a study's trials to "
+                                 "a .csv, .parquet or .json file",
+                                 description="Write a study's trials to a .csv, .parquet or "
+                                             ".json file.")
+    export.add_argument("name", metavar="NAME", help="the study's name")
+    export.add_argument("file", metavar="FILE", help="the file to write (.csv, .parquet, .json)")
+    export.set_defaults(handler=_export)
+    return parser
+
+
+def _storage(location: str | None) -> BaseStorage:
+    """The storage to read: it must exist (nothing is created by reading it)."""
+    from .storage import SQLiteStorage, open_storage
+
+    store = open_storage(location)
+    if store is None:
+        raise CommandError("--storage none keeps nothing, so there is nothing to read: pass "
+                           "the file the studies were stored in")
+    if isinstance(store, SQLiteStorage) and not os.path.exists(store.path):
+        given = "" if location is not None else " (the default file; pass --storage PATH)"
+        raise CommandError(f"{store.path} does not exist{given}: no study has been stored "
+                           f"there; pass the file the studies were stored in "
+                           f"(tune(storage=...), %%hpo --storage)")
+    return store
+
+
+def _load(args: argparse.Namespace) -> Study:
+    """The study ``args.name`` (the latest when it is None)."""
+    from .study import Study
+
+    store = _storage(args.storage)
+    name = args.name
+    if name is None:
+        studies = store.list_studies()
+        if not studies:
+            raise CommandError(f"{store.location} holds no studies")
+        name = max(studies, key=lambda s: s.updated).name
+    try:
+        return Study.load(name, store)
+    except StudyNotFoundError as exc:
+        raise CommandError(_nearest(str(exc), name, store)) from None
+
+
+def _nearest(message: str, name: str, store: BaseStorage) -> str:
+    close = difflib.get_close_matches(name, [s.name for s in store.list_studies()], n=1,
+                                      cutoff=0.6)
+    return message + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def _list(args: argparse.Namespace) -> None:
+    store = _storage(args.storage)
+    studies = store.list_studies()
+    if not studies:
+        print(f"no studies in {store.location}")
+    for study in studies:
+        best = "" if study.best_value is None else f", best {study.metric}={study.best_value:.6g}"
+        why = f" ({study.stop_reason or study.error})" if study.stop_reason or study.error else ""
+        print(f"{study.name}: {study.state}{why}, {study.trials} trials{best}")
+
+
+def _best(args: argparse.Namespace) -> None:
+    study = _load(args)
+    trial = study.best_trial
+    if trial is None:
+        print(f"{study.name}: no trial has reported {study.metric} yet")
+        return
+    print(f"{study.name}: best {study.metric}={study.best_value:.6g} (trial {trial.trial_id}, "
+          f"{trial.status})")
+    for key, value in trial.config.items():
+        print(f"  {key} = {value!r}")
+
+
+def _show(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    study = _load(args)
+    why = study.stop_reason or (study.snapshot().error if study.state.value == "failed" else "")
+    print(f"{study.name} [{study.storage.location if study.storage else ''}]: {study.state}"
+          f"{f' ({why})' if why else ''}, metric {study.metric} ({study.mode}), "
+          f"{len(study.trials)} trials")
+    _best(args)
+    frame = study.trials_dataframe()
+    if frame.empty:
+        return
+    frame["error"] = [text.splitlines()[-1][:60] if text else "" for text in frame["error"]]
+    with pd.option_context("display.width", 200, "display.max_columns", None,
+                           "display.max_rows", None):
+        print(frame.drop(columns=["start"]).to_string(index=False))
+
+
+def _stop(args: argparse.Namespace) -> None:
+    import getpass
+
+    store = _storage(args.storage)
+    try:
+        store.request_stop(args.name, by=f"a terminal ({getpass.getuser()})")
+    except StudyNotFoundError as exc:
+        raise CommandError(_nearest(str(exc), args.name, store)) from None
+    print(f"asked {args.name} to stop through {store.location}; the process that runs it stops "
+          f"it within a second")
+
+
+def _delete(args: argparse.Namespace) -> None:
+    store = _storage(args.storage)
+    try:
+        count = store.delete_study(args.name)
+    except StudyNotFoundError as exc:
+        raise CommandError(_nearest(str(exc), args.name, store)) from None
+    print(f"deleted study {args.name!r} and its {count} trials from {store.location}")
+
+
+def _export(args: argparse.Namespace) -> None:
+    from .magic import export
+    from .magic._export import EXPORT_FORMATS
+
+    if not args.file.lower().endswith(EXPORT_FORMATS):
+        raise CommandError(f"FILE must end in {', '.join(EXPORT_FORMATS)} (got {args.file!r})")
+    study = _load(args)
+    try:
+        export(study, args.file)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.file}: {exc.strerror or exc}; pick a file in a "
+                           f"folder that exists and that you can write to") from None
+    print(f"wrote {len(study.trials)} trials of {study.name} to {args.file}")

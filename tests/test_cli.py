@@ -1,0 +1,128 @@
+"""``python -m jupyter_hpo``: the terminal commands over a real SQLite file, run as a user runs
+them (a real interpreter per command; studies made by ``tune()`` and by another process)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import jupyter_hpo
+from jupyter_hpo import Real, Study, tune
+from jupyter_hpo.records import StudyState
+from jupyter_hpo.storage import SQLiteStorage
+
+pytestmark = pytest.mark.timeout(120)
+
+ENV = {**os.environ, "PYTHONPATH": str(Path(jupyter_hpo.__file__).resolve().parent.parent)}
+
+
+def hpo(cwd: Path, *words: str) -> subprocess.CompletedProcess[str]:
+    """``python -m jupyter_hpo WORDS...`` in ``cwd``."""
+    return subprocess.run([sys.executable, "-m", "jupyter_hpo", *words], check=False, cwd=cwd,
+                          env=ENV, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Path:
+    """A file holding the finished study ``mlp`` (4 trials)."""
+    path = tmp_path / "runs.db"
+    tune(lambda config: (config["lr"] - 0.25) ** 2, {"lr": Real(0, 1)}, metric="loss",
+         trials=4, seed=0, storage=str(path), name="mlp")
+    return path
+
+
+def test_help_names_every_command_and_a_missing_command_is_a_usage_error(tmp_path):
+    shown = hpo(tmp_path, "--help")
+    assert shown.returncode == 0
+    for command in ("list", "show", "best", "stop", "delete", "export"):
+        assert command in shown.stdout
+    bare = hpo(tmp_path)
+    assert bare.returncode == 2
+    assert "required: COMMAND" in bare.stderr
+    nameless = hpo(tmp_path, "stop")
+    assert nameless.returncode == 2
+    assert "required: NAME" in nameless.stderr
+
+
+def test_list_show_best_and_export_read_a_study_that_tune_stored(stored):
+    best = Study.load("mlp", str(stored)).best_value
+    listed = hpo(stored.parent, "list", "--storage", str(stored))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout == f"mlp: finished, 4 trials, best loss={best:.6g}\n"
+    shown = hpo(stored.parent, "show", "mlp", "--storage", str(stored))
+    assert shown.returncode == 0, shown.stderr
+    assert f"mlp: best loss={best:.6g}" in shown.stdout
+    rows = [line.split() for line in shown.stdout.splitlines()]
+    assert [row[:2] for row in rows if row[0].isdigit()] == [[str(i), "completed"]
+                                                             for i in range(4)]
+    latest = hpo(stored.parent, "best", "--storage", str(stored))
+    assert latest.returncode == 0
+    assert latest.stdout.startswith(f"mlp: best loss={best:.6g}")
+    written = hpo(stored.parent, "export", "mlp", "trials.csv", "--storage", str(stored))
+    assert written.returncode == 0, written.stderr
+    assert len((stored.parent / "trials.csv").read_text().splitlines()) == 5
+
+
+def test_a_missing_file_is_an_error_and_is_not_created(tmp_path):
+    missing = tmp_path / "typo.db"
+    listed = hpo(tmp_path, "list", "--storage", str(missing))
+    assert listed.returncode == 1
+    assert f"{missing} does not exist" in listed.stderr
+    default = hpo(tmp_path, "show", "mlp")
+    assert default.returncode == 1
+    assert "the default file; pass --storage PATH" in default.stderr
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_an_unknown_name_is_an_error_naming_the_nearest(stored):
+    before = stored.read_bytes()
+    for command in ("show", "stop", "delete"):
+        done = hpo(stored.parent, command, "mpl", "--storage", str(stored))
+        assert done.returncode == 1
+        assert "no study named 'mpl'" in done.stderr
+        assert "did you mean 'mlp'?" in done.stderr
+    assert stored.read_bytes() == before
+    assert len(Study.load("mlp", str(stored)).trials) == 4
+
+
+def test_stop_stops_a_study_that_another_process_runs_and_delete_waits_for_it(tmp_path):
+    path = tmp_path / "runs.db"
+    runner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from jupyter_hpo import Real, report, tune
+        def endless(config):
+            for epoch in range(1, 100_000):
+                time.sleep(0.01)
+                report(epoch=epoch, loss=config["x"])
+        study = tune(endless, {{"x": Real(0, 1)}}, metric="loss", trials=5,
+                     storage={str(path)!r}, name="long")
+        print("DONE", study.stop_reason, flush=True)
+        """)], env=ENV, stdout=subprocess.PIPE, text=True)
+    try:
+        while not (path.exists() and (found := SQLiteStorage(path).find_study("long"))
+                   and found.state is StudyState.RUNNING):
+            assert runner.poll() is None
+            time.sleep(0.05)
+        refused = hpo(tmp_path, "delete", "long", "--storage", str(path))
+        assert refused.returncode == 1
+        assert "python -m jupyter_hpo stop long" in refused.stderr
+        assert "%hpo" not in refused.stderr
+        asked = hpo(tmp_path, "stop", "long", "--storage", str(path))
+        assert asked.returncode == 0, asked.stderr
+        assert asked.stdout.startswith("asked long to stop")
+        out, _ = runner.communicate(timeout=60)
+    finally:
+        runner.kill()
+    assert out.startswith("DONE stopped from a terminal (")
+    again = hpo(tmp_path, "stop", "long", "--storage", str(path))
+    assert again.returncode == 1
+    assert "it is not running (it is finished)" in again.stderr
+    deleted = hpo(tmp_path, "delete", "long", "--storage", str(path))
+    assert deleted.returncode == 0, deleted.stderr
+    assert SQLiteStorage(path).list_studies() == []
