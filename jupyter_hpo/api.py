@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
+import re
+import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .errors import StorageError
 from .objective import FunctionObjective
 from .options import StudyOptions, infer_mode
 from .space import Domain, Space
@@ -31,13 +35,37 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
     """
     _check_option_names(options)
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)
-    study = Study(FunctionObjective(fn, metric), Space(space), study_options)
+    try:
+        study = Study(FunctionObjective(fn, metric), Space(space), study_options)
+    except StorageError as exc:  # its message names %%hpo's flags and %hpo's commands
+        message = python_spelling(str(exc), study_options)
+        if study_options.resume and message.startswith(f"no study named {study_options.name!r}"):
+            message += "; to start a new study, leave out resume=True"
+        exc.args = (message,)
+        raise
     for note in study.notes:
         print(f"jupyter_hpo: {note}")
     study.run()
     if study.unstored:
         print(f"jupyter_hpo: {study.unstored}")
     return study
+
+
+def python_spelling(message: str, options: StudyOptions) -> str:
+    """A storage message written for ``%%hpo`` in ``tune()``'s keywords, with its ``%hpo``
+    commands as terminal commands on the same file."""
+    from .cli import PROG
+
+    location = getattr(options.storage, "location", options.storage)
+    where = f" --storage {shlex.quote(os.fspath(location))}" \
+        if isinstance(location, (str, os.PathLike)) else ""
+    word = r"(\"[^\"]*\"|'[^']*'|[^\s`);]+)"
+    message = re.sub(rf"--name {word} --resume",
+                     lambda m: f"tune(..., name={m[1].strip(chr(34) + chr(39))!r}, "
+                               f"resume=True)", message)
+    message = message.replace("another --name", "another name=")
+    return re.sub(rf"(?<!%)%hpo (\w+) {word}", lambda m: f"{PROG} {m[1]} {m[2]}{where}",
+                  message)
 
 
 def _check_option_names(options: Mapping[str, Any]) -> None:

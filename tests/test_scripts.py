@@ -4,6 +4,7 @@ failures show, with each executor (real interpreters, real SQLite)."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import jupyter_hpo
-from jupyter_hpo import Study, TrialStatus
+from jupyter_hpo import Real, Study, TrialStatus, tune
+from jupyter_hpo.errors import DuplicateStudyError, StudyNotFoundError
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -69,3 +71,31 @@ def test_an_objective_reads_the_scripts_command_line_in_each_executor(tmp_path, 
     done = run_script(tmp_path / "argv_script.py", READS_ARGV, executor, "3")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['completed', 'completed'] ['', '']"
+
+
+def test_tune_with_a_taken_name_says_how_in_python_and_the_command_it_gives_works(tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    space = {"x": Real(0, 1)}
+    tune(lambda config: config["x"], space, metric="loss", trials=2, storage="runs.db",
+         name="mlp")
+    with pytest.raises(DuplicateStudyError) as taken:
+        tune(lambda config: config["x"], space, metric="loss", trials=2, storage="runs.db",
+             name="mlp")
+    message = str(taken.value)
+    assert "continue it with tune(..., name='mlp', resume=True), pick another name=" in message
+    assert "%hpo" not in message and "--name" not in message
+    assert len(Study.load("mlp", "runs.db").trials) == 2
+    command = shlex.split(message.split("remove it with ")[1])
+    assert command[:3] == ["python", "-m", "jupyter_hpo"]
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    subprocess.run([sys.executable, *command[1:]], check=True, env=env, timeout=60)
+    assert len(tune(lambda config: config["x"], space, metric="loss", trials=3,
+                    storage="runs.db", name="mlp").trials) == 3
+
+
+def test_resuming_a_study_that_is_not_stored_says_how_to_start_it(tmp_path):
+    with pytest.raises(StudyNotFoundError, match=r"no study named 'new'.*; to start a new "
+                                                 r"study, leave out resume=True$"):
+        tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", trials=2,
+             storage=str(tmp_path / "runs.db"), name="new", resume=True)
