@@ -4,6 +4,7 @@ failures show, with each executor (real interpreters, real SQLite)."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -99,3 +100,17 @@ def test_resuming_a_study_that_is_not_stored_says_how_to_start_it(tmp_path):
                                                  r"study, leave out resume=True$"):
         tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", trials=2,
              storage=str(tmp_path / "runs.db"), name="new", resume=True)
+
+
+def test_study_load_of_a_missing_file_says_the_file_does_not_exist(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JUPYTER_HPO_STORAGE", raising=False)
+    with pytest.raises(StudyNotFoundError, match=rf"^no study named 'mlp' in "
+                                                 rf"{re.escape(str(tmp_path / 'typo.db'))}, "
+                                                 rf"which does not exist: .*pass the file it "
+                                                 rf"was stored in"):
+        Study.load("mlp", "typo.db")
+    with pytest.raises(StudyNotFoundError, match=r"jupyter_hpo\.db \(the default file\), which "
+                                                 r"does not exist"):
+        Study.load("mlp")
+    assert os.listdir(tmp_path) == []

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import HPOError, SpaceError, command_word
+from ..errors import HPOError, SpaceError, StudyNotFoundError, command_word
 from ..options import StudyOptions
 from ..records import (
     SettingsReader,
@@ -153,11 +154,17 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
     def load(cls, name: str, storage: str | BaseStorage | None = None) -> Study:
         """A stored study, read-only, for tables, plots and dashboards (``resume=True``
         continues one). ``storage`` defaults to the default file."""
-        from ..storage import open_storage
+        from ..storage import SQLiteStorage, open_storage
 
         store = storage if is_storage(storage) else open_storage(storage)
         if store is None:
             raise HPOError("Study.load needs a storage (the file the study was kept in)")
+        if isinstance(store, SQLiteStorage) and not os.path.exists(store.path):
+            default = " (the default file)" if storage is None else ""
+            raise StudyNotFoundError(
+                f"no study named {name!r} in {store.path}{default}, which does not exist: no "
+                f"study was stored there; pass the file it was stored in (the storage= of "
+                f"tune(), the --storage of %%hpo)")
         return cls.from_record(store.load_study(name), store)
 
     @classmethod
