@@ -187,7 +187,8 @@ class FunctionObjective:
             raise TypeError(f"the objective {name!r} takes {signature}, but is called as "
                             f"fn(config) (with report, trial, device, checkpoint, restore as "
                             f"keywords if it names them): give it one positional parameter "
-                            f"for the configuration, e.g. def fn(config): ...{optuna}") from None
+                            f"for the configuration, e.g. def fn(config): ...{optuna}"
+                            f"{_by_keyword(name, signature)}") from None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled in a worker: a function shipped by value now lives in another file (its
@@ -218,6 +219,21 @@ class FunctionObjective:
             raise HPOError(f"the objective returned {value!r}; return a number (the value of "
                            f"{self.metric!r}) or a dict of metrics")
         return TrialOutput({self.metric: value})
+
+
+def _by_keyword(name: str, signature: inspect.Signature) -> str:
+    """How to pass the configuration to a function that takes the hyperparameters by name
+    (``def train(lr, units)`` or ``def train(**config)``); empty for other signatures."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names = [p.name for p in signature.parameters.values()
+             if p.kind in kinds and p.name not in ("config", "trial", "report", "device",
+                                                   "checkpoint", "restore")]
+    if not name.isidentifier() or not names and not any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+        return ""
+    takes = f"its hyperparameters ({', '.join(names)})" if names else "the configuration's keys"
+    return (f"; to call it with {takes} as keyword arguments, pass "
+            f"lambda config: {name}(**config) as the objective")
 
 
 def _code_file(fn: Callable[..., Any]) -> str:

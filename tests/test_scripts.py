@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_hpo
-from jupyter_hpo import Real, Study, TrialStatus, tune
+from jupyter_hpo import Int, Real, Study, TrialStatus, tune
 from jupyter_hpo.errors import DuplicateStudyError, StudyNotFoundError
 
 pytestmark = pytest.mark.timeout(120)
@@ -114,3 +114,18 @@ def test_study_load_of_a_missing_file_says_the_file_does_not_exist(tmp_path, mon
                                                  r"does not exist"):
         Study.load("mlp")
     assert os.listdir(tmp_path) == []
+
+
+def train_by_name(lr, units):
+    return lr * units
+
+
+def test_an_objective_taking_the_hyperparameters_by_name_is_told_how_to_pass_them():
+    space = {"lr": Real(0, 1), "units": Int(1, 3)}
+    with pytest.raises(TypeError) as refused:
+        tune(train_by_name, space, metric="loss", trials=2)
+    hint = "pass lambda config: train_by_name(**config) as the objective"
+    assert str(refused.value).endswith(f"its hyperparameters (lr, units) as keyword "
+                                       f"arguments, {hint}")
+    study = tune(lambda config: train_by_name(**config), space, metric="loss", trials=2)
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 2
