@@ -38,8 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.handler(args)
+        sys.stdout.flush()
     except (CommandError, HPOError) as exc:
         print(f"{PROG} {args.command}: error: {terminal_message(str(exc))}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # ``| head`` read what it wanted: no traceback, as other commands
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
 

@@ -126,3 +126,16 @@ def test_stop_stops_a_study_that_another_process_runs_and_delete_waits_for_it(tm
     deleted = hpo(tmp_path, "delete", "long", "--storage", str(path))
     assert deleted.returncode == 0, deleted.stderr
     assert SQLiteStorage(path).list_studies() == []
+
+
+def test_output_into_a_closed_pipe_ends_without_a_traceback(stored):
+    command = [sys.executable, "-m", "jupyter_hpo", "show", "mlp", "--storage", str(stored)]
+    reader, writer = os.pipe()
+    os.close(reader)  # as `| head -1` does once it has its line
+    try:
+        done = subprocess.run(command, check=False, cwd=stored.parent, env=ENV, stdout=writer,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(writer)
+    assert done.returncode == 1
+    assert done.stderr == ""
