@@ -151,7 +151,7 @@ def _check_cpus(cpus_per_trial: float | None) -> float | None:
     if cpus_per_trial is None:
         return None
     if not cpus_per_trial > 0:
-        raise HPOError(f"--cpus-per-trial is {cpus_per_trial}, but must be > 0")
+        raise HPOError(f"cpus_per_trial is {cpus_per_trial}, but must be > 0")
     return float(cpus_per_trial)
 
 
@@ -164,21 +164,22 @@ def _cpu_capacity(cpus: float | None, cpu_count: int | None) -> int | None:
 def _gpu_slots(per_trial: float, cpus: float | None, count: int | None) -> list[Slot]:
     """Slots for ``per_trial`` GPUs each on ``count`` GPUs (None: detect them)."""
     if not per_trial > 0:
-        raise HPOError(f"--gpus-per-trial is {per_trial:g}, but must be > 0 (or 0 for none)")
+        raise HPOError(f"gpus_per_trial is {per_trial:g}, but must be > 0 (or 0 for none)")
     share = round(1 / per_trial) if per_trial < 1 else 1
     if per_trial < 1 and not math.isclose(share * per_trial, 1.0, rel_tol=1e-6) \
             or per_trial >= 1 and not float(per_trial).is_integer():
-        raise HPOError(f"--gpus-per-trial {per_trial:g} must be a whole number or a fraction "
-                       f"1/k such as 0.5, 0.25 or 0.2, so that trials fill a GPU exactly")
+        raise HPOError(f"gpus_per_trial is {per_trial:g}, but must be a whole number or a "
+                       f"fraction 1/k such as 0.5, 0.25 or 0.2, so that trials fill a GPU "
+                       f"exactly")
     count = detect_gpus() if count is None else count
     if count == 0:
-        raise HPOError(f"--gpus-per-trial {per_trial:g} needs a GPU, but none was found (torch "
-                       f"sees none and nvidia-smi is missing); drop --gpus-per-trial to run on "
-                       f"the CPU, or set {FAKE_GPUS_ENV}=N to test without GPUs")
+        raise HPOError(f"gpus_per_trial is {per_trial:g}, which needs a GPU, but none was found "
+                       f"(torch sees none and nvidia-smi is missing); leave gpus_per_trial out "
+                       f"to run on the CPU, or set {FAKE_GPUS_ENV}=N to test without GPUs")
     if per_trial < 1:
         return [Slot((gpu,), cpus) for gpu in range(count) for _ in range(share)]
     need = int(per_trial)
     if need > count:
-        raise HPOError(f"--gpus-per-trial {need} needs {need} GPUs, but this machine has "
-                       f"{count}")
+        raise HPOError(f"gpus_per_trial is {need}, which needs {need} GPUs, but this machine "
+                       f"has {count}")
     return [Slot(tuple(range(i * need, (i + 1) * need)), cpus) for i in range(count // need)]

@@ -255,7 +255,7 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --executor process --trial-timeout 0", "x = Real(0, 1)\nreport(acc=x)\n",
      "--trial-timeout '0' must be longer than 0 seconds"),
     ("--quiet --gpus-per-trial 0.3", "x = Real(0, 1)\nreport(acc=x)\n",
-     "fraction 1/k"),
+     "--gpus-per-trial is 0.3, but must be a whole number or a fraction 1/k"),
     ("--quiet --cpus-per-trial -1", "x = Real(0, 1)\nreport(acc=x)\n",
      "--cpus-per-trial is -1.0, but must be > 0"),
     ("--quiet --workers 0", "x = Real(0, 1)\nreport(acc=x)\n", "--workers is 0"),
@@ -312,6 +312,16 @@ def test_bad_options_are_usage_errors(ip, line, cell, message):
         ip.run_cell_magic("hpo", line, cell)
     assert message in str(info.value)
     assert ip.user_ns.get("_hpo") is before  # nothing ran, nothing was replaced
+
+
+def test_gpus_per_trial_without_a_gpu_says_to_drop_the_flag(ip, monkeypatch):
+    from jupyter_hpo.resources import FAKE_GPUS_ENV
+
+    monkeypatch.setenv(FAKE_GPUS_ENV, "0")  # a machine without GPUs, also where one has them
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --gpus-per-trial 1", "x = Real(0, 1)\nreport(acc=x)\n")
+    assert "--gpus-per-trial is 1, which needs a GPU, but none was found" in str(info.value)
+    assert "drop --gpus-per-trial to run on the CPU" in str(info.value)
 
 
 def test_hpo_below_the_first_line_says_to_move_it_to_the_top(ip, capsys):

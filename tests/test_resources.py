@@ -87,9 +87,11 @@ def test_a_study_notes_the_workers_it_could_not_run(monkeypatch, capsys):
     ({"gpus_per_trial": 0.3, "gpu_count": 2}, "fraction 1/k"),
     ({"gpus_per_trial": 1.5, "gpu_count": 2}, "whole number"),
     ({"gpus_per_trial": -1, "gpu_count": 2}, "must be > 0 (or 0 for none)"),
-    ({"gpus_per_trial": 3, "gpu_count": 2}, "needs 3 GPUs, but this machine has 2"),
+    ({"gpus_per_trial": 3, "gpu_count": 2},
+     "gpus_per_trial is 3, which needs 3 GPUs, but this machine has 2"),
     ({"gpus_per_trial": 0.5, "gpu_count": 0}, FAKE_GPUS_ENV),
-    ({"cpus_per_trial": 0}, "--cpus-per-trial is 0, but must be > 0"),
+    ({"gpus_per_trial": 0.5, "gpu_count": 0}, "leave gpus_per_trial out to run on the CPU"),
+    ({"cpus_per_trial": 0}, "cpus_per_trial is 0, but must be > 0"),
 ])
 def test_bad_resource_requests_say_what_to_do(kwargs, message):
     with pytest.raises(HPOError, match=None) as info:

@@ -49,6 +49,7 @@ def cli_message(message: str) -> str:
     for key in (*STUDY_FLAGS, *SCHEDULER_FLAGS):
         flag = "--" + key.replace("_", "-")
         message = re.sub(rf"(?<![\w-]){key}(?= is | only appl| needs |, )", flag, message)
+        message = re.sub(rf"\bleave {key} out\b", f"drop {flag}", message)
     flagless = {option for cls in SCHEDULERS.values() for option in cls.OPTIONS} \
         - set(SCHEDULER_FLAGS) - set(STUDY_FLAGS)
     for key in sorted(flagless):
