@@ -69,7 +69,10 @@ def test_errors_and_tracebacks_are_stored(tmp_path):
 def test_reusing_a_name_says_how_to_resume(tmp_path):
     path = tmp_path / "s.db"
     jh.tune(curve, SPACE, metric="loss", trials=2, storage=path, name="dup")
-    with pytest.raises(HPOError, match=r"already exists .*--name dup --resume.*%hpo delete dup"):
+    with pytest.raises(HPOError, match=r"already exists .*continue it with tune\(\.\.\., "
+                                       r"name='dup', resume=True\), pick another name=, or "
+                                       r"remove it with python -m jupyter_hpo delete dup "
+                                       r"--storage "):
         jh.tune(curve, SPACE, metric="loss", trials=2, storage=path, name="dup")
     with pytest.raises(HPOError, match="no study named 'other'.*stored studies: dup"):
         jh.tune(curve, SPACE, metric="loss", trials=2, storage=path, name="other", resume=True)
