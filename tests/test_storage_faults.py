@@ -408,6 +408,40 @@ def test_the_switch_to_wal_waits_while_another_connection_writes(tmp_path):
     conn.close()
 
 
+def test_a_write_waiting_for_another_process_lock_stops_at_a_kernel_interrupt(tmp_path):
+    """SQLite's busy wait is C code that Ctrl-C does not end: creating a study in a file that
+    another process kept locked held the cell for the whole timeout (30 s) after an interrupt.
+    The wait is now cut into slices between which Python handles the interrupt."""
+    import signal
+
+    path = tmp_path / "locked.db"
+    storage = SQLiteStorage(path)
+    storage.create_study("s", metric="loss", direction=Direction.MIN, resource="epoch",
+                         space=SPACE, settings={})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, time
+            conn = sqlite3.connect({str(path)!r}, isolation_level=None)
+            conn.execute("BEGIN IMMEDIATE")
+            print("held", flush=True)
+            time.sleep(20)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        main = threading.get_ident()
+        threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            storage.create_study("t", metric="loss", direction=Direction.MIN,
+                                 resource="epoch", space=SPACE, settings={})
+        assert holder.poll() is None  # interrupted while the other process still held it
+    finally:
+        holder.kill()
+        holder.wait()
+    storage.create_study("t", metric="loss", direction=Direction.MIN, resource="epoch",
+                         space=SPACE, settings={})
+    assert [s.name for s in storage.list_studies()] == ["s", "t"]
+
+
 # ----------------------------------------------------------------- schema 1 -> schema 2
 SCHEMA_V1 = """
 CREATE TABLE studies (

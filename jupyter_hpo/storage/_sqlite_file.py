@@ -205,7 +205,7 @@ class SQLiteFile:
             self._create_schema(conn)
         elif version < SCHEMA_VERSION:
             self._quick_check(conn)
-            with _transaction(conn):
+            with _transaction(conn, self.timeout):
                 current = conn.execute("PRAGMA user_version").fetchone()[0]
                 for step in range(current, SCHEMA_VERSION):
                     for statement in statements(MIGRATIONS[step]):
@@ -216,7 +216,7 @@ class SQLiteFile:
             self._switch_to_wal(conn)
 
     def _create_schema(self, conn: sqlite3.Connection) -> None:
-        with _transaction(conn):
+        with _transaction(conn, self.timeout):
             # another process may have made it since we looked
             if not conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
                 for statement in statements(SCHEMA):
@@ -312,7 +312,7 @@ class SQLiteFile:
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA foreign_keys = ON")
                 self._quick_check(conn)
-                with _transaction(conn):
+                with _transaction(conn, self.timeout):
                     self._check_identity()  # the file connected to is the one opened
                     yield conn
             finally:
@@ -383,11 +383,34 @@ class SQLiteFile:
         return StorageDamagedError(self.damaged(f"{what} cannot be read: {exc}"))
 
 
+WAIT_SLICE_MS = 200
+"""Milliseconds of SQLite's own busy wait between the moments a waiting writer lets Python
+handle signals: SQLite's wait is C code that Ctrl-C does not end."""
+
+
+def _begin_immediate(conn: sqlite3.Connection, timeout: float) -> None:
+    """``BEGIN IMMEDIATE``, waiting up to ``timeout`` seconds for another process's write lock
+    in slices of ``WAIT_SLICE_MS``, so a kernel interrupt stops the wait at once."""
+    deadline = time.monotonic() + timeout
+    conn.execute(f"PRAGMA busy_timeout = {WAIT_SLICE_MS}")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {round(timeout * 1000)}")
+
+
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock at once (waiting up to the
-    busy timeout), so concurrent writers queue instead of failing halfway."""
-    conn.execute("BEGIN IMMEDIATE")
+def _transaction(conn: sqlite3.Connection, timeout: float) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock at once (waiting up to
+    ``timeout``), so concurrent writers queue instead of failing halfway."""
+    _begin_immediate(conn, timeout)
     try:
         yield conn
     except BaseException:
