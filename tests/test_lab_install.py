@@ -77,3 +77,12 @@ def test_the_wheel_carries_the_prebuilt_extension_and_installs_without_node(tmp_
                            capture_output=True, text=True, env=no_node, check=True,
                            cwd=tmp_path).stdout
     assert where.startswith(str(env_dir))
+    # its console script: `jupyter hpo ...` runs `python -m jupyter_hpo ...` (Jupyter runs
+    # jupyter-hpo for the subcommand hpo)
+    assert (env_dir / "bin" / "jupyter-hpo").is_file()
+    missing = tmp_path / "typo.db"
+    listed = subprocess.run([shutil.which("jupyter", path=path), "hpo", "list", "--storage",
+                             str(missing)], capture_output=True, text=True, env=no_node,
+                            cwd=tmp_path, timeout=120, check=False)
+    assert listed.returncode == 1 and f"{missing} does not exist" in listed.stderr, \
+        listed.stdout + listed.stderr
