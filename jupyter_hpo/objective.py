@@ -43,15 +43,22 @@ class TrialOutput:
 
 
 class CellObjective:
-    """Executes the compiled cell in a shallow copy of the user namespace plus injected names."""
+    """Executes the compiled cell in a shallow copy of the user namespace plus injected names.
+
+    The notebook variables the cell reads are pinned when the objective is made (the study's
+    cell runs): a ``--background`` study's trials keep reading them as they were then while
+    the notebook's next cells rebind or delete them, as worker processes do with the values
+    shipped to them."""
 
     def __init__(self, template: CellTemplate, user_ns: dict[str, Any], metric: str) -> None:
         self.template, self.user_ns, self.metric = template, user_ns, metric
         self.filename = template.filename
+        read = _names_read(template.source)
+        self.pinned = {name: user_ns[name] for name in read & user_ns.keys()
+                       if name not in INJECTED_NAMES}
         # a cell without report() whose result is the --metric variable: the notebook's own
         # variable of that name is left out of a trial's namespace unless the cell reads it,
         # so that a trial that does not assign it has no result instead of the notebook's
-        read = _names_read(template.source)
         self.drops_metric = not template.calls_report and metric not in read \
             and not read & _DYNAMIC
 
@@ -68,6 +75,7 @@ class CellObjective:
 
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         ns = dict(self.user_ns)
+        ns.update(self.pinned)
         if self.drops_metric:
             ns.pop(self.metric, None)
         config = dict(trial.config)
@@ -94,10 +102,10 @@ class CellObjective:
                                          f"({type(choice).__name__}) of the hyperparameter "
                                          f"{annotation.name!r}", _CHOICE_ADVICE)
         shipped = {}
-        for name in sorted(_names_read(self.template.source) & self.user_ns.keys()):
-            if name in INJECTED_NAMES or name.startswith("__"):
+        for name in sorted(self.pinned):
+            if name.startswith("__"):
                 continue
-            value = self.user_ns[name]
+            value = self.pinned[name]
             _check_picklable(value, f"the notebook variable {name!r} "
                                     f"({type(value).__name__}) that the cell reads")
             shipped[name] = value
@@ -129,7 +137,8 @@ class CellObjective:
         that reads it and assigns it only on some paths did not assign it in this trial. Not
         for Python ints, which the interpreter shares (a count of 0 may be a fresh result)."""
         mine = ns.get(self.metric, _MISSING)
-        return mine is self.user_ns.get(self.metric, _MISSING) and mine is not _MISSING \
+        found = self.pinned.get(self.metric, self.user_ns.get(self.metric, _MISSING))
+        return mine is found and mine is not _MISSING \
             and not isinstance(mine, int)
 
     def _unassigned_message(self, value: Any) -> str:

@@ -1,0 +1,61 @@
+"""``%%hpo --background`` in a real kernel while the notebook's other cells run: what its trials
+read from the notebook, what joining it leaves there, and the ``%hpo`` commands meanwhile."""
+
+from __future__ import annotations
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+from test_kernel import check_output, execute
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture()
+def kernel(tmp_path):
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        execute(kc, f"FLAG = {str(tmp_path / 'go')!r}")
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def ok(kc, code: str) -> str:
+    """Run ``code``, which must succeed; its printed text."""
+    reply, messages = execute(kc, code, timeout=120)
+    assert reply["status"] == "ok", reply
+    return "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+
+
+# trial 0 waits until the notebook creates FLAG; the trials after it start only once it ended
+WAITING_CELL = """%%hpo --background --trials {trials} --workers 1 --seed 0 --name {name} --quiet --metric score --mode max
+import os, time
+x = Real(0, 1)
+while trial.trial_id == 0 and not os.path.exists(FLAG):
+    time.sleep(0.02)
+report(score=scale * x)
+"""
+
+RESULTS = """import json
+print("CHECK", json.dumps({"statuses": [t.status.value for t in _hpo.trials],
+    "scores": [t.last("score") / t.config["x"] for t in _hpo.trials if t.last("score")],
+    "errors": [t.error for t in _hpo.trials if t.error],
+    "scale": globals().get("scale", "deleted"), "name": _hpo.name}))
+"""
+
+
+def test_trials_read_the_notebook_variables_as_they_were_when_the_cell_ran(kernel):
+    """Rebinding or deleting a variable the cell reads, in a later cell, changes nothing for
+    the trials that start afterwards (they read what the cell saw, as worker processes do)."""
+    _km, kc = kernel
+    ok(kc, "scale = 1.0")
+    ok(kc, WAITING_CELL.format(trials=3, name="pinned"))
+    ok(kc, "scale = 1000.0")
+    ok(kc, "del scale\nopen(FLAG, 'w').close()")  # now trial 0 ends; trials 1 and 2 start
+    ok(kc, "%hpo wait pinned")
+    result = check_output(*execute(kc, RESULTS))
+    assert result["statuses"] == ["completed"] * 3, result["errors"]
+    assert result["scores"] == pytest.approx([1.0] * 3)
+
