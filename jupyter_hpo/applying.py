@@ -1,8 +1,9 @@
 """Putting a trial into the notebook: ``study.apply(trial_id)`` and ``%hpo apply``.
 
 With the thread executor the variables of the best few trials are kept (``keep_namespaces``),
-so applying one of them sets all its variables (its ``model``, ...), as the end of a study does
-for the best trial. Otherwise (a trial whose variables were not kept, a process worker's trial,
+so applying one of them sets the variables its cell bound (its ``model``, ...), as the end of a
+study does for the best trial; what the trial found in the notebook is left as the notebook has
+it now. Otherwise (a trial whose variables were not kept, a process worker's trial,
 a study loaded from storage) its hyperparameters are set, and its checkpoint, if it saved one,
 is named.
 """
@@ -39,7 +40,7 @@ def notebook_namespace() -> dict[str, Any]:
 def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -> str:
     """Set trial ``trial_id``'s variables (or hyperparameters) in ``namespace`` (the best
     trial by default); return what was done."""
-    from .objective import INJECTED_KEY, INJECTED_NAMES
+    from .objective import FOUND_KEY
     from .records import TrialStatus
 
     best = study.best_trial
@@ -77,10 +78,10 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
             what += f"; its checkpoint: study.trials[{trial.trial_id}].restore()"
         what += ":"
     else:
-        injected = kept.get(INJECTED_KEY, {})
+        found = kept.get(FOUND_KEY, {})
         for key, value in kept.items():
-            if key.startswith("__") or key in INJECTED_NAMES and injected.get(key) is value:
-                continue  # what each trial finds defined, unless the cell rebound the name
+            if key.startswith("__") or found.get(key, _MISSING) is value:
+                continue  # not the cell's: what the trial found (the notebook's or ours)
             if namespace.get(key, _MISSING) is not value:
                 namespace[key] = value
         what = "its variables, with"  # the hyperparameters' values follow

@@ -26,8 +26,8 @@ from .trial import (
     restore,
 )
 
-INJECTED_KEY = "__hpo_injected__"
-INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, INJECTED_KEY)
+FOUND_KEY = "__hpo_found__"  # a trial's namespace as it was before the cell ran
+INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, FOUND_KEY)
 # names through which a cell may read or bind any variable (``%time acc = ...`` becomes a call
 # of get_ipython().run_line_magic with the statement as text)
 _DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals", "get_ipython"})
@@ -83,7 +83,7 @@ class CellObjective:
                     "checkpoint": checkpoint, "restore": restore}
         ns.update(injected)
         ns[CONFIG_NAME] = config
-        ns[INJECTED_KEY] = injected  # what the cell found, so that what it rebound is its own
+        ns[FOUND_KEY] = dict(ns)  # what the cell found: what it binds anew is its own
         try:
             self.template.execute(ns)
         except TrialStopped as stop:
@@ -137,8 +137,7 @@ class CellObjective:
         that reads it and assigns it only on some paths did not assign it in this trial. Not
         for Python ints, which the interpreter shares (a count of 0 may be a fresh result)."""
         mine = ns.get(self.metric, _MISSING)
-        found = self.pinned.get(self.metric, self.user_ns.get(self.metric, _MISSING))
-        return mine is found and mine is not _MISSING \
+        return mine is ns.get(FOUND_KEY, {}).get(self.metric, _MISSING) and mine is not _MISSING \
             and not isinstance(mine, int)
 
     def _unassigned_message(self, value: Any) -> str:

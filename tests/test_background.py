@@ -59,3 +59,14 @@ def test_trials_read_the_notebook_variables_as_they_were_when_the_cell_ran(kerne
     assert result["statuses"] == ["completed"] * 3, result["errors"]
     assert result["scores"] == pytest.approx([1.0] * 3)
 
+
+def test_joining_leaves_the_variables_the_notebook_set_since_the_cell_ran(kernel):
+    """``%hpo wait`` applies the variables the best trial's cell bound (``x``), not the values
+    the trial found in the notebook, which the user may have rebound or deleted since."""
+    _km, kc = kernel
+    ok(kc, "scale, data, old = 1.0, 'old', 1")
+    ok(kc, WAITING_CELL.format(trials=1, name="applied"))
+    ok(kc, "data = 'new'\ndel old\nopen(FLAG, 'w').close()")
+    ok(kc, "%hpo wait applied")
+    shown = ok(kc, "print('CHECK', data, 'old' in globals(), x == _hpo.best_config['x'])")
+    assert "CHECK new False True" in shown
