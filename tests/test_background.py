@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from jupyter_client.manager import start_new_kernel
-from test_kernel import check_output, execute
+from test_kernel import check_output, execute, wait_for_progress, wait_reply
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -70,3 +70,61 @@ def test_joining_leaves_the_variables_the_notebook_set_since_the_cell_ran(kernel
     ok(kc, "%hpo wait applied")
     shown = ok(kc, "print('CHECK', data, 'old' in globals(), x == _hpo.best_config['x'])")
     assert "CHECK new False True" in shown
+
+
+QUICK_CELL = """%%hpo --background --trials 3 --seed 0 {options} --quiet
+x = Real(0, 1)
+report(score=x)
+"""
+
+LONG_CELL = """%%hpo --background --trials 2 --workers 2 --seed 0 --name {name} --quiet
+import time
+x = Real(0, 1)
+for epoch in range(1, 2000):
+    time.sleep(0.05)
+    report(epoch=epoch, score=x)
+"""
+
+
+def test_wait_without_a_name_joins_every_study_not_joined_yet(kernel):
+    """Two background studies (one named, one not), then a blocking study that ends in its
+    cell: ``%hpo wait`` joins both background studies instead of saying that the latest, the
+    blocking one, has ended."""
+    _km, kc = kernel
+    ok(kc, QUICK_CELL.format(options="--name first -o first"))
+    ok(kc, QUICK_CELL.format(options=""))
+    ok(kc, QUICK_CELL.format(options="--name blocking -o blocking").replace(" --background", ""))
+    shown = ok(kc, "%hpo wait")
+    assert shown.count("applied trial") == 2, shown
+    assert "has already ended" not in shown
+    states = ok(kc, "print('CHECK', first.state, _hpo.name != 'first', _hpo.state)")
+    assert "CHECK finished True finished" in states
+    assert "blocking has already ended" in ok(kc, "%hpo wait")  # nothing left to join
+
+
+def test_stop_without_a_name_stops_the_study_that_runs(kernel):
+    """After a blocking study has ended, ``%hpo stop`` stops the background study that still
+    runs, not the ended one ("nothing to stop")."""
+    _km, kc = kernel
+    ok(kc, LONG_CELL.format(name="long"))
+    ok(kc, QUICK_CELL.format(options="--name blocking -o blocking").replace(" --background", ""))
+    shown = ok(kc, "%hpo stop")
+    assert "long is stopping" in shown, shown
+    ok(kc, "%hpo wait long")
+    assert "CHECK stopped with %hpo stop" in ok(kc, "print('CHECK', _hpo.stop_reason)")
+
+
+def test_an_interrupt_of_wait_stops_every_study_it_waits_for(kernel):
+    """Ctrl-C during ``%hpo wait`` (no name) stops each study it joins, as it stops one:
+    running trials are cancelled, none is left running, and KeyboardInterrupt is raised."""
+    km, kc = kernel
+    ok(kc, LONG_CELL.format(name="one"))
+    ok(kc, LONG_CELL.format(name="two").replace("--quiet", "--quiet -o two"))
+    msg_id = kc.execute("%hpo wait")
+    wait_for_progress(kc, msg_id, 2.0)  # the wait is under way
+    km.interrupt_kernel()
+    reply, _ = wait_reply(kc, msg_id, timeout=120)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    shown = ok(kc, "print('CHECK', [(s.name, s.state.value, s.counts()['running'], "
+                   "s.counts()['cancelled']) for s in (_hpo, two)])")
+    assert "CHECK [('one', 'finished', 0, 2), ('two', 'finished', 0, 2)]" in shown, shown

@@ -12,7 +12,7 @@ from IPython.core.error import UsageError
 from ..errors import StudyNotFoundError, command_word
 from ._export import EXPORT_FORMATS, export, print_checkpoints
 from ._running import Run
-from ._text import DASHES
+from ._text import DASHES, listed
 
 if TYPE_CHECKING:
     from ..storage import BaseStorage
@@ -66,14 +66,7 @@ class LineCommands:
         if command == "stop":
             self._stop(name, args.trial, args.storage)
         elif command == "wait":
-            from ..widgets.kernel_poll import keeping_kernel_busy
-
-            run = self._run(name)
-            if run.concluded:  # joined already: its best trial was applied then
-                print(f"jupyter_hpo: {_ended(run.study)}")
-                return None
-            with keeping_kernel_busy():  # the final drawing too
-                self._join(run)
+            self._wait(name)
         elif command == "delete":
             self._delete(name, args.storage)
         elif command == "show":
@@ -102,11 +95,26 @@ class LineCommands:
             print(f"jupyter_hpo: wrote {len(study.trials)} trials of {study.name} to {target}")
         return None
 
+    def _wait(self, name: str | None) -> None:
+        """Join the study ``name``; without a name, every study of this kernel not joined yet,
+        in the order they started (the latest one's best trial is applied last)."""
+        __tracebackhide__ = True  # Ctrl-C's KeyboardInterrupt shows the cell, not our frames
+        from ..widgets.kernel_poll import keeping_kernel_busy
+
+        runs = [self._run(name)] if name is not None else \
+            [run for run in self.runs.values() if not run.concluded] or [self._run(None)]
+        if runs[0].concluded:  # joined already: its best trial was applied then
+            print(f"jupyter_hpo: {_ended(runs[0].study)}")
+            return
+        with keeping_kernel_busy():  # the final drawing too
+            self._join_all(runs)
+
     def _stop(self, name: str | None, trial: int | None, storage: str | None) -> None:
-        """Stop a study (or one trial) of this kernel; a stored study that another kernel
-        runs is asked to stop through its storage."""
+        """Stop a study (or one trial) of this kernel (without a name, the latest that still
+        runs); a stored study that another kernel runs is asked to stop through its storage."""
         if storage is None and (name is None and self.runs or name in self.runs):
-            study = self._run(name).study
+            running = [run.study for run in self.runs.values() if not run.study.done]
+            study = self._run(name).study if name is not None or not running else running[-1]
             if study.done:
                 print(f"jupyter_hpo: {study.name} has already ended ({study.state}); "
                       f"nothing to stop")
@@ -119,8 +127,13 @@ class LineCommands:
                     print(f"jupyter_hpo: trial {trial} of {study.name} has already ended")
                 return
             study.stop("stopped with %hpo stop")
+            others = [other.name for other in running if other is not study]
+            still = "" if name is not None or not others else \
+                f"; {others[0]} still runs (`%hpo stop {command_word(others[0])}` stops it)" \
+                if len(others) == 1 else \
+                f"; {listed(others)} still run (`%hpo stop NAME` stops each)"
             print(f"jupyter_hpo: {study.name} is stopping (running trials stop at their next "
-                  f"report)")
+                  f"report){still}")
             return
         if name is None:
             raise UsageError("no study has run in this kernel: %hpo stop NAME stops a stored "

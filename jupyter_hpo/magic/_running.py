@@ -67,6 +67,26 @@ class CellRunning:
         if study.error is not None:
             raise UsageError(f"StudyFailedError: {study.error}")
 
+    def _join_all(self, runs: list[Run]) -> None:
+        """Join ``runs`` one after the other; Ctrl-C stops all of them (as it stops one), and
+        a study that failed does not keep the others from being joined."""
+        __tracebackhide__ = True
+        interrupted, failures = False, []
+        for run in runs:
+            try:
+                self._join(run, interrupted=interrupted)
+            except KeyboardInterrupt:
+                if not interrupted:
+                    interrupted = True
+                    for other in runs:
+                        other.study.stop("interrupted")
+            except UsageError as exc:
+                failures.append(f"{run.study.name}: {exc}" if len(runs) > 1 else str(exc))
+        if interrupted:
+            raise KeyboardInterrupt
+        if failures:
+            raise UsageError("\n".join(failures))
+
     def _block(self, run: Run) -> None:
         from ..widgets.kernel_poll import serving_ui_events
 
