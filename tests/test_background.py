@@ -128,3 +128,18 @@ def test_an_interrupt_of_wait_stops_every_study_it_waits_for(kernel):
     shown = ok(kc, "print('CHECK', [(s.name, s.state.value, s.counts()['running'], "
                    "s.counts()['cancelled']) for s in (_hpo, two)])")
     assert "CHECK [('one', 'finished', 0, 2), ('two', 'finished', 0, 2)]" in shown, shown
+
+
+def test_an_interrupted_wait_shows_the_cell_not_the_magics_frames(kernel):
+    """Ctrl-C during ``%hpo wait NAME``: the traceback is short, as for an interrupted
+    ``%%hpo`` cell, without the frames of the magic's modules."""
+    km, kc = kernel
+    ok(kc, LONG_CELL.format(name="long"))
+    msg_id = kc.execute("%hpo wait long")
+    wait_for_progress(kc, msg_id, 2.0)
+    km.interrupt_kernel()
+    reply, _ = wait_reply(kc, msg_id, timeout=120)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    shown = "\n".join(reply["traceback"])
+    assert "skipping hidden" in shown
+    assert "_magics.py" not in shown and "_commands.py" not in shown

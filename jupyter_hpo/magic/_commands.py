@@ -26,6 +26,7 @@ class LineCommands:
     runs: dict[str, Run]
 
     def _line_command(self, args: Any) -> Any:
+        __tracebackhide__ = True  # see HPOMagics.hpo_line
         command, rest = args.command, list(args.args)
         dashed = next((word for word in rest if word[:1] in DASHES), None)
         if dashed is not None:  # an editor made a dash of "--": not an option to argparse

@@ -253,6 +253,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
         plot [KIND] [--metric KEY], export FILE, delete; a NAME picks the study (default: the
         latest)."""
+        __tracebackhide__ = True  # Ctrl-C in %hpo wait shows the cell, not our frames
         try:
             args = _parse(self.hpo_line, line, intermixed=True)
         except UsageError as exc:
