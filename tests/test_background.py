@@ -143,3 +143,22 @@ def test_an_interrupted_wait_shows_the_cell_not_the_magics_frames(kernel):
     shown = "\n".join(reply["traceback"])
     assert "skipping hidden" in shown
     assert "_magics.py" not in shown and "_commands.py" not in shown
+
+
+FAILING_CELL = """%%hpo --background --trials 4 --seed 0 --name failing --quiet --metric score --mode max
+x = Real(0, 1)
+if x < 2:
+    raise ValueError("no data")
+report(score=x)
+"""
+
+
+def test_a_background_study_whose_trials_all_fail(kernel):
+    """Its error is raised by ``%hpo wait``; a second ``%hpo wait`` says it has ended without
+    offering ``%hpo apply``, which has nothing to apply."""
+    _km, kc = kernel
+    ok(kc, FAILING_CELL)
+    reply, _ = execute(kc, "%hpo wait failing")
+    assert reply["status"] == "error" and "no data" in reply["evalue"]
+    shown = ok(kc, "%hpo wait failing")
+    assert "no trial reported a value of score" in shown and "%hpo apply" not in shown, shown

@@ -318,11 +318,14 @@ def _ended(study: Study) -> str:
     """What ``%hpo wait`` says of a study whose ending was done before (its best trial
     applied then, perhaps replaced since by ``%hpo apply --trial``)."""
     best = study.best_trial
-    found = "" if best is None else \
-        f": best {study.metric}={study.best_value:.6g} (trial {best.trial_id})"
     word = command_word(study.name)
-    return (f"{study.name} has already ended ({study.state}){found}; `%hpo apply {word}` puts "
-            f"the best trial's variables into the notebook again, `%hpo show {word}` draws its "
+    if best is None:  # nothing to apply: say where the reason is
+        return (f"{study.name} has already ended ({study.state}) and no trial reported a value "
+                f"of {study.metric}; `%hpo show {word}` draws its dashboard, with each trial's "
+                f"traceback under \"Trial output and tracebacks\"")
+    return (f"{study.name} has already ended ({study.state}): best {study.metric}="
+            f"{study.best_value:.6g} (trial {best.trial_id}); `%hpo apply {word}` puts the best "
+            f"trial's variables into the notebook again, `%hpo show {word}` draws its "
             f"dashboard")
 
 
