@@ -162,3 +162,16 @@ def test_a_background_study_whose_trials_all_fail(kernel):
     assert reply["status"] == "error" and "no data" in reply["evalue"]
     shown = ok(kc, "%hpo wait failing")
     assert "no trial reported a value of score" in shown and "%hpo apply" not in shown, shown
+
+
+def test_showing_a_running_study_again_keeps_one_refresh_thread(kernel):
+    """``%hpo show`` of a running study, twice: each display is live, from one thread that
+    redraws the dashboard (not one more thread per ``show``)."""
+    _km, kc = kernel
+    ok(kc, LONG_CELL.format(name="long").replace(" --quiet", ""))
+    ok(kc, "%hpo show long")
+    ok(kc, "%hpo show long")
+    shown = ok(kc, "import threading\nprint('CHECK', sum(t.name == 'hpo-dashboard-long' "
+                   "for t in threading.enumerate()))")
+    ok(kc, "%hpo stop long")
+    assert "CHECK 1" in shown, shown

@@ -452,7 +452,11 @@ class Dashboard:
 
     # ----------------------------------------------------------------- lifecycle
     def start_background_refresh(self, period: float = 0.5) -> None:
-        """Keep redrawing from a daemon thread while the study runs in the background."""
+        """Keep redrawing from a daemon thread while the study runs in the background (one
+        thread however often the dashboard is shown again)."""
+        if self._refresher is not None and self._refresher.is_alive():
+            return
+
         def loop() -> None:
             while not self.study.done:
                 self.study.wait(period)
