@@ -175,3 +175,21 @@ def test_showing_a_running_study_again_keeps_one_refresh_thread(kernel):
                    "for t in threading.enumerate()))")
     ok(kc, "%hpo stop long")
     assert "CHECK 1" in shown, shown
+
+
+def test_running_the_cell_again_while_its_study_is_stopping(kernel):
+    """The same ``--background`` cell (same ``--name``) run again while its study is still
+    stopping (a trial that has not reported since) says so and how to wait for it, instead
+    of telling to stop it again."""
+    _km, kc = kernel
+    cell = WAITING_CELL.format(trials=2, name="again")
+    ok(kc, "scale = 1.0")
+    ok(kc, cell)
+    ok(kc, "%hpo stop again")
+    reply, messages = execute(kc, cell)
+    text = "".join(m["content"].get("text", "") for m in messages)
+    assert reply["status"] == "error", reply
+    assert "'again' is stopping (stopped with %hpo stop)" in text, text
+    assert "%hpo wait again" in text
+    ok(kc, "open(FLAG, 'w').close()")
+    ok(kc, "%hpo wait again")

@@ -176,9 +176,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
             raise UsageError(f"-o {args.output!r} is not a valid variable name")
         if args.name is not None and args.name in self.runs \
                 and not self.runs[args.name].study.done:
-            raise UsageError(f"a study named {args.name!r} is still running: stop it with "
-                             f"`%hpo stop {command_word(args.name)}` or pick another "
-                             f"--name")
+            raise UsageError(_still_running(self.runs[args.name].study))
         from ..widgets.kernel_poll import keeping_kernel_busy
 
         __tracebackhide__ = True  # an interrupt's traceback shows the cell, not our frames
@@ -269,6 +267,18 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         ``%hpo``: say where it goes instead of "Line magic function `%%hpo` not found"."""
         raise UsageError(misplaced_message(line) + "; the lines above it ran, the ones below "
                                                    "did not")
+
+
+def _still_running(study: Any) -> str:
+    """Why a cell cannot start a study under the name of one that has not ended, and what
+    to do: wait for it, stop it (unless it is stopping already), or pick another name."""
+    word = command_word(study.name)
+    if study.state is StudyState.STOPPING:
+        return (f"a study named {study.name!r} is stopping ({study.stop_reason}) and has not "
+                f"ended yet: its running trials stop at their next report; `%hpo wait {word}` "
+                f"waits for it, or pick another --name")
+    return (f"a study named {study.name!r} is still running: `%hpo wait {word}` waits for it "
+            f"to end, `%hpo stop {word}` stops it; or pick another --name")
 
 
 def _nearest_option(word: str, known: list[str]) -> str:
