@@ -193,3 +193,24 @@ def test_running_the_cell_again_while_its_study_is_stopping(kernel):
     assert "%hpo wait again" in text
     ok(kc, "open(FLAG, 'w').close()")
     ok(kc, "%hpo wait again")
+
+
+def test_a_study_interrupted_before_it_started_is_not_one_of_the_kernels(kernel):
+    """Ctrl-C while the cell sets up (here sent by a function that the space's bound calls):
+    the study never started and is not stored, so ``%hpo list`` does not list it as this
+    kernel's and ``%hpo wait`` has nothing to join; the same cell then runs."""
+    _km, kc = kernel
+    ok(kc, "import os, signal\ndef upper():\n    os.kill(os.getpid(), signal.SIGINT)\n"
+           "    return 1.0")
+    cell = """%%hpo --trials 2 --name early --quiet --metric score --mode max
+x = Real(0, upper())
+report(score=x)
+"""
+    reply, _ = execute(kc, cell)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    assert "early" not in ok(kc, "%hpo list")
+    reply, _ = execute(kc, "%hpo wait")
+    assert reply["status"] == "error" and "no study has run in this kernel" in reply["evalue"]
+    ok(kc, "def upper():\n    return 1.0")
+    ok(kc, cell)
+    assert "early: finished, 2 trials" in ok(kc, "%hpo list")

@@ -31,14 +31,17 @@ class CellRunning:
     """Joining and concluding a study of the cell (a part of ``HPOMagics``)."""
 
     shell: Any
+    runs: dict[str, Run]
 
-    @staticmethod
-    def _abandon(run: Run) -> None:
-        """End a study that could not start: nothing is left stored as running."""
+    def _abandon(self, run: Run) -> None:
+        """End a study that could not start: nothing is left stored as running, and this
+        kernel's studies (``%hpo list``, ``%hpo wait``) leave it out."""
         run.study.stop("interrupted before it started", force=True)
         run.study.wait(5)
         if run.dashboard is not None:
             run.dashboard.finish()
+        if self.runs.get(run.study.name) is run:
+            del self.runs[run.study.name]
 
     # ---------------------------------------------------------------- joining
     def _join(self, run: Run, interrupted: bool = False) -> None:
