@@ -25,9 +25,11 @@ from .trial import (
     report,
     restore,
 )
+from .trial_shell import TrialShell, ipython_shell_of
 
 FOUND_KEY = "__hpo_found__"  # a trial's namespace as it was before the cell ran
-INJECTED_NAMES = (*CELL_NAMES, CONFIG_NAME, RESULT_NAME, FOUND_KEY)
+SHELL_NAME = "get_ipython"  # a trial's is a TrialShell's (see trial_shell.py)
+INJECTED_NAMES = (*CELL_NAMES, SHELL_NAME, CONFIG_NAME, RESULT_NAME, FOUND_KEY)
 # names through which a cell may read or bind any variable (``%time acc = ...`` becomes a call
 # of get_ipython().run_line_magic with the statement as text)
 _DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals", "get_ipython"})
@@ -61,6 +63,7 @@ class CellObjective:
         # so that a trial that does not assign it has no result instead of the notebook's
         self.drops_metric = not template.calls_report and metric not in read \
             and not read & _DYNAMIC
+        self.uses_shell = SHELL_NAME in read  # IPython syntax: %time ..., !ls, x?
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled in a worker (process or Dask): cloudpickle names shipped code
@@ -81,6 +84,9 @@ class CellObjective:
         config = dict(trial.config)
         injected = {"report": report, "trial": trial, "config": config, "device": device,
                     "checkpoint": checkpoint, "restore": restore}
+        shell = ipython_shell_of(ns) if self.uses_shell else None
+        if shell is not None:  # the cell's magics read and set the trial's variables
+            injected[SHELL_NAME] = TrialShell(shell, ns).get_ipython
         ns.update(injected)
         ns[CONFIG_NAME] = config
         ns[FOUND_KEY] = dict(ns)  # what the cell found: what it binds anew is its own

@@ -1,0 +1,60 @@
+"""What notebook cells put under %%hpo besides plain Python: IPython's line magics, shell
+escapes and help syntax, run in each trial as they run in a cell (a real IPython shell)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def ip(ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    return ipython_shell
+
+
+def run(ip, line: str, cell: str):
+    """Run a %%hpo cell and return its study."""
+    ip.run_cell_magic("hpo", f"--quiet --seed 0 {line}", cell)
+    return ip.user_ns["_hpo"]
+
+
+def test_time_runs_a_comprehension_against_the_trials_variables(ip):
+    """``%time`` ran its line with the notebook's namespace as globals, so a comprehension
+    (its own scope) read the notebook's ``x``, not the trial's: NameError (IPython 9) or a
+    printed traceback and no ``y`` (IPython 8)."""
+    ip.user_ns.pop("x", None)
+    study = run(ip, "--trials 2 --metric y --mode min",
+                "x = Real(0, 1)\n%time y = sum([x * i for i in range(3)])\n")
+    assert [t.status.value for t in study.trials] == ["completed", "completed"]
+    assert all(t.reports[-1]["y"] == pytest.approx(3 * t.config["x"]) for t in study.trials)
+
+
+def test_timeit_leaves_the_trials_variables_out_of_the_notebook(ip):
+    """``%timeit`` copied the caller's variables into the notebook's namespace: each trial's
+    (its ``report``, ``trial``, ``config`` and the cell's own) landed in the notebook, also
+    with --no-apply, and trials running at once timed each other's."""
+    for name in ("only_in_trials", "report", "trial", "config"):
+        ip.user_ns.pop(name, None)
+    study = run(ip, "--trials 2 --workers 2 --metric y --mode min --no-apply",
+                "x = Real(0, 1)\nonly_in_trials = x\n%timeit -n1 -r1 only_in_trials * 2\n"
+                "y = x\n")
+    assert [t.status.value for t in study.trials] == ["completed", "completed"]
+    assert "ms per loop" in study.trial_output(0) or "s per loop" in study.trial_output(0)
+    assert not {"only_in_trials", "report", "trial", "config"} & ip.user_ns.keys()
+
+
+def test_magics_see_the_trials_namespace_and_shell_escapes_its_variables(ip):
+    """``%who`` lists the trial's variables, ``!echo {x}`` expands the trial's ``x`` and
+    ``files = !ls`` binds in the trial; the notebook's ``get_ipython`` is not replaced."""
+    ip.user_ns.pop("files", None)
+    study = run(ip, "--trials 1 --metric n --mode min",
+                "x = Real(0, 1)\nmarker_in_trial = 1\n%who\n!echo shell {x}\n"
+                "files = !echo a; echo b\nn = len(files) + x\n")
+    trial = study.trials[0]
+    output = study.trial_output(trial.trial_id)
+    assert trial.status.value == "completed", trial.error
+    assert "marker_in_trial" in output and f"shell {trial.config['x']}" in output
+    assert trial.reports[-1]["n"] == pytest.approx(2 + trial.config["x"])
+    assert ip.user_ns["files"] == ["a", "b"]  # the best trial's variables, applied
+    assert ip.user_ns["get_ipython"].__self__ is ip
+
