@@ -25,7 +25,7 @@ from .trial import (
     report,
     restore,
 )
-from .trial_shell import TrialShell, ipython_shell_of
+from .trial_shell import TrialShell, ipython_line, ipython_shell_of
 
 FOUND_KEY = "__hpo_found__"  # a trial's namespace as it was before the cell ran
 SHELL_NAME = "get_ipython"  # a trial's is a TrialShell's (see trial_shell.py)
@@ -107,6 +107,8 @@ class CellObjective:
                 _check_picklable(choice, f"the choice {_short(choice)} "
                                          f"({type(choice).__name__}) of the hyperparameter "
                                          f"{annotation.name!r}", _CHOICE_ADVICE)
+        if self.uses_shell and ipython_shell_of(self.user_ns) is not None:
+            raise HPOError(_in_kernel_only(self.template.source))
         shipped = {}
         for name in sorted(self.pinned):
             if name.startswith("__"):
@@ -233,6 +235,14 @@ class FunctionObjective:
             raise HPOError(f"the objective returned {value!r}; return a number (the value of "
                            f"{self.metric!r}) or a dict of metrics")
         return TrialOutput({self.metric: value})
+
+
+def _in_kernel_only(source: str) -> str:
+    """Why a cell with IPython syntax cannot run in a worker process, at its line."""
+    lineno, written = ipython_line(source) or (1, "get_ipython()")
+    return (f"cell line {lineno}, {written}, is IPython syntax, which runs only in the kernel, "
+            f"but worker processes run Python without IPython: write that line in plain "
+            f"Python (or remove it), or run the trials in threads with --executor thread")
 
 
 def _by_keyword(name: str, signature: inspect.Signature) -> str:

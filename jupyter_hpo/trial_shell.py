@@ -68,3 +68,26 @@ def ipython_shell_of(namespace: dict[str, Any]) -> Any:
         return None
     return shell
 
+
+def ipython_line(source: str) -> tuple[int, str] | None:
+    """The first line of ``source`` (a cell as IPython transformed it) that calls
+    ``get_ipython()``, and how it was written (``%time ...``, ``!ls``), or None."""
+    import ast
+
+    calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)]
+    uses = [node for node in calls
+            if isinstance(node.func, ast.Name) and node.func.id == "get_ipython"]
+    if not uses:
+        return None
+    first = min(uses, key=lambda node: (node.lineno, node.col_offset))
+    for call in calls:
+        method = call.func
+        if not (isinstance(method, ast.Attribute) and method.value is first):
+            continue
+        words = [arg.value for arg in call.args
+                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+        if method.attr == "run_line_magic" and len(words) == 2:
+            return first.lineno, f"%{words[0]} {words[1]}".rstrip()
+        if method.attr in ("system", "getoutput") and len(words) == 1:
+            return first.lineno, f"!{words[0]}"
+    return first.lineno, "get_ipython()"

@@ -4,6 +4,7 @@ escapes and help syntax, run in each trial as they run in a cell (a real IPython
 from __future__ import annotations
 
 import pytest
+from IPython.core.error import UsageError
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +59,18 @@ def test_magics_see_the_trials_namespace_and_shell_escapes_its_variables(ip):
     assert ip.user_ns["files"] == ["a", "b"]  # the best trial's variables, applied
     assert ip.user_ns["get_ipython"].__self__ is ip
 
+
+@pytest.mark.parametrize(("line", "shown"), [
+    ("%time y = x + 1", "cell line 2, %time y = x + 1, is IPython syntax"),
+    ("!echo hi", "cell line 2, !echo hi, is IPython syntax"),
+    ("files = !ls", "cell line 2, !ls, is IPython syntax"),
+])
+def test_ipython_syntax_with_process_workers_is_refused_at_its_line(ip, line, shown):
+    """Worker processes have no IPython: the error named the shell's ``get_ipython``, which
+    the cell never wrote ("the notebook variable 'get_ipython' ... Create it inside the
+    cell")."""
+    with pytest.raises(UsageError) as info:
+        run(ip, "--trials 1 --executor process --metric y --mode min",
+            f"x = Real(0, 1)\n{line}\ny = x\n")
+    assert str(info.value).startswith(shown)
+    assert "--executor thread" in str(info.value) and "get_ipython" not in str(info.value)
