@@ -64,6 +64,7 @@ class CellObjective:
         self.drops_metric = not template.calls_report and metric not in read \
             and not read & _DYNAMIC
         self.uses_shell = SHELL_NAME in read  # IPython syntax: %time ..., !ls, x?
+        self.reads_input = "input" in read and "input" not in user_ns
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled in a worker (process or Dask): cloudpickle names shipped code
@@ -87,6 +88,8 @@ class CellObjective:
         shell = ipython_shell_of(ns) if self.uses_shell else None
         if shell is not None:  # the cell's magics read and set the trial's variables
             injected[SHELL_NAME] = TrialShell(shell, ns).get_ipython
+        if self.reads_input:
+            injected["input"] = _no_input
         ns.update(injected)
         ns[CONFIG_NAME] = config
         ns[FOUND_KEY] = dict(ns)  # what the cell found: what it binds anew is its own
@@ -235,6 +238,15 @@ class FunctionObjective:
             raise HPOError(f"the objective returned {value!r}; return a number (the value of "
                            f"{self.metric!r}) or a dict of metrics")
         return TrialOutput({self.metric: value})
+
+
+def _no_input(prompt: object = "") -> str:
+    """``input()`` in a trial's cell, which no one is there to answer."""
+    shown = "" if prompt == "" else _short(prompt)
+    raise HPOError(f"input({shown}) in a trial: trials run unattended, several at once, "
+                   f"so none can wait for typed input (it would hold its worker, and the "
+                   f"kernel, until someone answers); set the value in the cell, or read it "
+                   f"with input() in a cell before the %%hpo cell")
 
 
 def _in_kernel_only(source: str) -> str:

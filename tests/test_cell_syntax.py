@@ -3,8 +3,12 @@ escapes and help syntax, run in each trial as they run in a cell (a real IPython
 
 from __future__ import annotations
 
+import queue
+
 import pytest
 from IPython.core.error import UsageError
+from jupyter_client.manager import start_new_kernel
+from test_kernel import execute
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +78,42 @@ def test_ipython_syntax_with_process_workers_is_refused_at_its_line(ip, line, sh
             f"x = Real(0, 1)\n{line}\ny = x\n")
     assert str(info.value).startswith(shown)
     assert "--executor thread" in str(info.value) and "get_ipython" not in str(info.value)
+
+
+def test_input_in_a_trial_fails_it_instead_of_waiting_for_an_answer():
+    """A real kernel whose client never answers, as when no one is at the notebook: the
+    trial's input() sent an input request from its worker thread and waited for ever, so the
+    cell never ended (and trials asking at once raced on the kernel's stdin socket)."""
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        reply, _ = execute(kc, "%%hpo --quiet --trials 2 --metric y --mode min\nx = Real(0, 1)\n"
+                               "answer = input('value? ')\ny = x\n", timeout=60)
+        assert reply["status"] == "error"
+        assert "input('value? ') in a trial: trials run unattended" in reply["evalue"]
+        with pytest.raises(queue.Empty):
+            kc.get_stdin_msg(timeout=0.1)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_a_variable_named_input_stays_the_cells_or_the_notebooks(ip):
+    """``input`` as a variable (a model's input batch) is the notebook's or the cell's own: the
+    trial reads the notebook's, and the best trial's own is applied, never the trial's guard."""
+    ip.user_ns["input"] = 2.0
+    try:
+        study = run(ip, "--trials 2 --metric y --mode min", "x = Real(0, 1)\ny = x * input\n")
+        assert [t.status.value for t in study.trials] == ["completed", "completed"]
+        assert ip.user_ns["input"] == 2.0
+        del ip.user_ns["input"]
+        study = run(ip, "--trials 2 --metric y --mode min",
+                    "x = Real(0, 1)\ninput = [x]\ny = input[0]\n")
+        assert ip.user_ns["input"] == [study.best_config["x"]]
+        del ip.user_ns["input"]
+        study = run(ip, "--trials 2 --metric y --mode min",
+                    "x = Real(0, 1)\nif x > 1:\n    input()\ny = x\n")
+        assert [t.status.value for t in study.trials] == ["completed", "completed"]
+        assert "input" not in ip.user_ns
+    finally:
+        ip.user_ns.pop("input", None)
