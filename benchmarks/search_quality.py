@@ -26,6 +26,7 @@ run this script with ``/tmp/st/bin/python`` (see RESULTS.md, "Syne Tune").
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import heapq
 import itertools
@@ -262,14 +263,21 @@ RANDOM = "random (FIFO)"
 DEFAULT = "default (auto)"
 
 
+#: --variant NAME=JSON: methods that run the default's study with other options
+VARIANTS: dict[str, dict[str, Any]] = {}
+
+
 def run_jupyter_hpo(bench: Any, searcher: str, scheduler: str, seed: int,
-                    budget: float) -> list[tuple[float, float]]:
-    """(simulated time, best value at max_t so far) after each improvement."""
+                    budget: float, extra: dict[str, Any] | None = None
+                    ) -> list[tuple[float, float]]:
+    """(simulated time, best value at max_t so far) after each improvement; ``extra``: more
+    Study options (``searcher_options``, ...)."""
     sim = Simulation(bench)
     options: dict[str, Any] = {"scheduler": scheduler, "searcher": searcher, "seed": seed,
                                "time_limit": budget}
     if scheduler == "hyperband":
         options["scheduler_options"] = {"grace_period": 1, "reduction_factor": 3}
+    options.update(copy.deepcopy(extra or {}))
     study = sim.study(WORKERS, **options)
     trace: list[tuple[float, float]] = []
     sign = 1.0 if bench.mode == "min" else -1.0
@@ -425,6 +433,10 @@ def run_syne_tune(bench: Any, method: str, seed: int, budget: float
 
 
 def run_method(bench: Any, method: str, seed: int, budget: float) -> list[tuple[float, float]]:
+    if method in VARIANTS:
+        options = dict(VARIANTS[method])
+        searcher, scheduler = options.pop("searcher", "auto"), options.pop("scheduler", "auto")
+        return run_jupyter_hpo(bench, searcher, scheduler, seed, budget, options)
     if method in JH_METHODS:
         searcher, scheduler = JH_METHODS[method]
         return run_jupyter_hpo(bench, searcher, scheduler, seed, budget)
@@ -549,7 +561,7 @@ def plot(curves: dict[str, dict[str, np.ndarray]], grids: dict[str, np.ndarray],
     for ax, name in zip(axes.flat, names):
         for method, by_bench in curves.items():
             if name in by_bench:
-                style = "-" if method in JH_METHODS else "--"
+                style = "-" if method in JH_METHODS or method in VARIANTS else "--"
                 ax.plot(grids[name], np.maximum(by_bench[name], 1e-4), style, label=method)
         ax.set_yscale("log")
         ax.set_xlabel("simulated time (s)")
@@ -598,7 +610,7 @@ def report(name: str, methods: list[str], traces: dict[tuple[str, str], list[Any
     random_final = curves[RANDOM][name][-1] if RANDOM in curves else None
     hb_model = [m for m in methods if m in JH_METHODS and JH_METHODS[m][1] == "hyperband"
                 and JH_METHODS[m][0] != "random"]
-    peers = [m for m in methods if m not in JH_METHODS]
+    peers = [m for m in methods if m in OPTUNA_METHODS or m in SYNE_METHODS]
     if random_final is not None and hb_model:
         best = min(hb_model, key=lambda m: curves[m][name][-1])
         reach = time_to_reach(curves[best][name], grid, random_final)
@@ -687,6 +699,11 @@ def main(argv: list[str] | None = None) -> int:
                              "layout; every metric, minimised, unless named); with --table only "
                              "these run unless --benchmarks names others (see external_tables.py)")
     parser.add_argument("--plot", default=str(HERE / "search_quality.png"))
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
+                        help="also a method NAME: the default's study with these Study "
+                             "options (a JSON object: searcher_options, scheduler_options, "
+                             "searcher, scheduler), e.g. 'r20={\"searcher_options\": "
+                             "{\"random_fraction\": 0.2}}' (repeatable)")
     parser.add_argument("--progress", action="store_true", help="one line per run on stderr")
     parser.add_argument("--no-suggest-times", action="store_true",
                         help="skip the suggest() timing table")
@@ -697,7 +714,18 @@ def main(argv: list[str] | None = None) -> int:
                              "budget as JSON to FILE (benchmark -> method -> lists by seed), "
                              "for standard errors and paired comparisons")
     args = parser.parse_args(argv)
-    unknown = [m for m in args.methods or () if m not in ALL_METHODS]
+    for spec in args.variant:
+        name, _, text = spec.partition("=")
+        try:
+            options = json.loads(text)
+        except json.JSONDecodeError as exc:
+            parser.error(f"--variant {spec}: the options after = are not JSON ({exc})")
+        if not name or not isinstance(options, dict) or name in ALL_METHODS:
+            parser.error(f"--variant {spec}: write NAME={{...}} with a new NAME and a JSON "
+                         f"object of Study options, e.g. --variant "
+                         f"'r20={{\"searcher_options\": {{\"random_fraction\": 0.2}}}}'")
+        VARIANTS[name] = options
+    unknown = [m for m in args.methods or () if m not in (*ALL_METHODS, *VARIANTS)]
     if unknown:
         parser.error(f"unknown methods {unknown}; known: {list(ALL_METHODS)}")
     for spec in args.table:
@@ -726,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
             methods += list(SYNE_METHODS)
         else:
             print("note: Syne Tune does not import here; its methods are skipped")
-    methods = args.methods or methods
+    methods = args.methods or [*methods, *VARIANTS]
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}; "
           f"{WORKERS} simulated workers, budget {units:g} mean random trainings, "
           f"{len(seeds)} seeds, {args.jobs} processes", flush=True)

@@ -108,6 +108,29 @@ def test_search_quality_runs_every_method_on_a_table_given_by_file(tmp_path):
     assert all(0.0 <= r <= 1.0 for r in regrets) and regrets[-1] < 1.0  # maximised, not min
 
 
+def test_a_variant_runs_the_defaults_study_with_other_options(tmp_path):
+    """--variant NAME=JSON: the default's study with these Study options, on the same seeds;
+    with no options it is the default, with another searcher and scheduler that method."""
+    import json
+
+    finals = tmp_path / "finals.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--seeds", "2", "--budget", "3", "--jobs", "1",
+         "--no-suggest-times", "--benchmarks", "branin-mf", "--plot", str(tmp_path / "p.png"),
+         "--finals", str(finals), "--methods", "default (auto)", "random (FIFO)", "same",
+         "plain", "--variant", "same={}",
+         "--variant", 'plain={"searcher": "random", "scheduler": "fifo"}'],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    regrets = json.loads(finals.read_text())["branin-mf"]
+    assert regrets["same"] == regrets["default (auto)"]
+    assert regrets["plain"] == regrets["random (FIFO)"]
+    assert regrets["plain"] != regrets["same"]
+    refused = subprocess.run([sys.executable, str(SCRIPT), "--variant", "x=[1]"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert refused.returncode == 2 and "a JSON object of Study options" in refused.stderr
+
+
 def test_search_quality_refuses_a_bad_table_or_an_unknown_benchmark(tmp_path):
     for args, message in ((["--table", str(tmp_path / "none.npz")], "no file"),
                           (["--benchmarks", "no-such"], "unknown benchmarks ['no-such']")):
