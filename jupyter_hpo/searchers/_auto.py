@@ -8,7 +8,9 @@ results predict the final ones. A share ``random_fraction`` of the proposals can
 BOHB and SMAC interleave random configurations), a hedge for rugged or noisy problems where a
 model misleads; measured on the six learning-curve tables of ``benchmarks/search_quality.py``
 (10 seeds) it did not pay (the sum of the final regrets 0.50 with a quarter random, 0.46
-without; ``benchmarks/RESULTS.md``), so it is off by default. It takes ``bayesopt``'s options besides.
+without), nor on all 25 (30 seeds: 10% or 20% random helped the held-out tables where many
+configurations are near the optimum and cost as much elsewhere; ``benchmarks/RESULTS.md``),
+so it is off by default. It takes ``bayesopt``'s options besides.
 """
 
 from __future__ import annotations
