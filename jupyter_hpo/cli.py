@@ -138,15 +138,7 @@ def _list(args: argparse.Namespace) -> None:
 
 
 def _best(args: argparse.Namespace) -> None:
-    study = _load(args)
-    trial = study.best_trial
-    if trial is None:
-        print(f"{study.name}: no trial has reported {study.metric} yet")
-        return
-    print(f"{study.name}: best {study.metric}={study.best_value:.6g} (trial {trial.trial_id}, "
-          f"{trial.status})")
-    for key, value in trial.config.items():
-        print(f"  {key} = {value!r}")
+    print(_load(args).best_summary())
 
 
 def _show(args: argparse.Namespace) -> None:

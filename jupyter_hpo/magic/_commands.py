@@ -266,14 +266,7 @@ class LineCommands:
         print("\n".join(lines) if lines else f"no studies in this kernel or in {store.location}")
 
     def _best(self, study: Study) -> None:
-        trial = study.best_trial
-        if trial is None:
-            print(f"{study.name}: no trial has reported {study.metric} yet")
-            return
-        print(f"{study.name}: best {study.metric}={study.best_value:.6g} "
-              f"(trial {trial.trial_id}, {trial.status})")
-        for key, value in trial.config.items():
-            print(f"  {key} = {value!r}")
+        print(study.best_summary())
 
 
 def _continued_elsewhere(study: Study, say: bool = False) -> Study | None:

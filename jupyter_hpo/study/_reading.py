@@ -129,6 +129,16 @@ class StudyReading(OtherNamesHint):
         best = self.best_trial
         return None if best is None else dict(best.config)
 
+    def best_summary(self) -> str:
+        """The best value, its trial and its configuration, one hyperparameter a line (what
+        ``%hpo best`` and ``python -m jupyter_hpo best`` print)."""
+        trial = self.best_trial
+        if trial is None:
+            return f"{self.name}: no trial has reported {self.metric} yet"
+        head = (f"{self.name}: best {self.metric}={self.best_value:.6g} (trial "
+                f"{trial.trial_id}, {trial.status})")
+        return "\n".join([head, *(f"  {key} = {value!r}" for key, value in trial.config.items())])
+
     @property
     def best_namespace(self) -> dict[str, Any] | None:
         """The best trial's variables (thread executor, live studies only)."""
