@@ -790,6 +790,25 @@ def test_the_curves_menu_draws_another_reported_value_and_the_summary_the_metric
     assert bytes(dashboard.curves.value) == metric_png
 
 
+def test_the_curves_stay_those_of_the_menus_choice_after_the_summary():
+    """The summary drew the metric's curves by switching the dashboard to them: the next
+    redraw (a new sort order) showed the metric's curves under a menu that said train_loss."""
+    study = make_study(two_values, trials=6)
+    clock = Clock()
+    dashboard = Dashboard(study, clock=clock)
+    run_with(dashboard, study, clock)
+    dashboard.curve_values.value = "train_loss"
+    chosen_png = bytes(dashboard.curves.value)
+    with capture_output() as captured:
+        dashboard.show_summary()
+    assert base64.b64decode(captured.outputs[0].data["image/png"]) == \
+        curves_module.curves_png(study)  # the summary: the metric's
+    clock.advance(60)
+    dashboard.sort_by.value = "duration"
+    assert dashboard.curve_values.value == "train_loss"
+    assert bytes(dashboard.curves.value) == chosen_png
+
+
 def test_the_curves_menu_is_hidden_without_a_choice():
     one = make_study(trials=4)
     dashboard = Dashboard(one)

@@ -482,10 +482,17 @@ class Dashboard:
 
     def show_summary(self) -> None:
         """Display a static summary (PNG of the curves, HTML table, text) that a saved
-        notebook keeps without a kernel; it reuses the final drawing."""
-        self.digest.set_drawn(self.digest.metric)  # a saved notebook shows the metric's
-        png = self._png if self._drawn == _curves_signature(self.digest) else None
-        for bundle in summary_bundles(self.digest, png=png):
+        notebook keeps without a kernel; it reuses the final drawing. It shows the metric's
+        curves; the live curves stay those the menu has chosen."""
+        with self._lock:
+            chosen = self.digest.drawn
+            self.digest.set_drawn(self.digest.metric)
+            png = self._png if self._drawn == _curves_signature(self.digest) else None
+            try:
+                bundles = summary_bundles(self.digest, png=png)
+            finally:
+                self.digest.set_drawn(chosen)
+        for bundle in bundles:
             display(bundle, raw=True)
 
 
