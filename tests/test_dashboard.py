@@ -508,6 +508,36 @@ def test_errors_and_tracebacks_of_recorded_studies_are_escaped():
         assert PAYLOAD not in value and ESCAPED in value, name
 
 
+def relu(x):
+    return max(x, 0.0)
+
+
+def tanh(x):
+    return x
+
+
+def test_the_best_configuration_is_shown_in_full_and_functions_without_their_address():
+    """The incumbent and the summary's best line rounded the configuration to 4 digits (a
+    best ``x = 1`` for 0.99987...), and function choices carried their memory address."""
+    def fn(config):
+        report(acc=(config["act"] is tanh) - abs(config["q"] - 0.3141))
+
+    space = Space({"q": Real(0.1, 1.0), "act": Categorical(relu, tanh)})
+    study = make_study(fn, trials=8, space=space, scheduler="fifo", searcher="random")
+    study.run()
+    best = study.best_trial
+    q, act = best.config["q"], best.config["act"].__name__
+    assert float(f"{q:.4g}") != q
+    dashboard = Dashboard(study)
+    dashboard.finish()
+    _image, summary = summary_bundles(study)
+    for shown in (dashboard.incumbent.value, summary["text/html"]):
+        assert f"q = {q!r}" in shown and f"act = &lt;function {act}&gt;" in shown
+    assert f"best: trial {best.trial_id}: q={q!r}, act=<function {act}>" in summary["text/plain"]
+    for shown in (dashboard.table.value, summary["text/html"], summary["text/plain"]):
+        assert " at 0x" not in shown and "function relu" in shown
+
+
 # ------------------------------------------------------------ what the user is told
 def test_the_stop_reason_is_shown():
     def slow(config):
@@ -873,7 +903,7 @@ def test_static_summary_has_png_html_and_text():
     assert base64.b64decode(image["image/png"]).startswith(b"\x89PNG")
     assert "jupyter-hpo-table" in table["text/html"]
     best = study.best_trial
-    assert f"best: trial {best.trial_id}: q={best.config['q']:.4g}" in table["text/plain"]
+    assert f"best: trial {best.trial_id}: q={best.config['q']!r}" in table["text/plain"]
 
 
 def test_background_refresh_finishes_the_dashboard():

@@ -15,13 +15,14 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..records import TrialStatus
+from ..space import without_address
 from .digest import KEPT_BEST, StudyDigest, record_of, trial_of
 
 if TYPE_CHECKING:
     from ..records import StudyRecord, TrialRecord
 
-__all__ = ["OUTPUT_SHOWN", "TABLE_ROWS", "best_trial", "describe_settings", "digest_of",
-           "format_duration", "incumbent_html", "problems_html", "progress", "shorten",
+__all__ = ["OUTPUT_SHOWN", "TABLE_ROWS", "best_trial", "config_value", "describe_settings",
+           "digest_of", "format_duration", "incumbent_html", "problems_html", "progress", "shorten",
            "status_line", "table_html", "table_rows", "text_summary", "trial_output_text"]
 
 TABLE_ROWS = 25
@@ -30,6 +31,8 @@ OUTPUT_SHOWN = 20_000
 """Characters of a trial's output (and of its traceback) shown; the oldest are cut."""
 VALUE_SHOWN = 80
 """Characters of one configuration value or error line shown in the table."""
+CONFIG_SHOWN = 200
+"""Characters of one value of the best configuration shown."""
 PROBLEMS_SHOWN = 5
 """Most recent problem messages shown; a note counts the earlier ones."""
 
@@ -119,9 +122,16 @@ def status_line(source: Any) -> str:
 
 
 def _format_value(value: Any) -> str:
+    """A table cell: 4 significant digits; an object without its memory address."""
     if isinstance(value, float):
         return f"{value:.4g}"
-    return shorten(str(value))
+    return shorten(without_address(str(value)))
+
+
+def config_value(value: Any) -> str:
+    """A value of the best configuration as Python writes it, in full (``0.0002084139890``,
+    ``'relu'``), without memory addresses (``<function tanh>``); cut at CONFIG_SHOWN."""
+    return shorten(without_address(repr(value)), CONFIG_SHOWN)
 
 
 def _seconds(seconds: float) -> str:
@@ -234,7 +244,7 @@ def incumbent_html(source: Any) -> str:
     trial = best_trial(record)
     if trial is None or record.best_value is None:
         return "<i>no result yet</i>"
-    config = "".join(f"<li><code>{html.escape(str(k))} = {html.escape(_format_value(v))}"
+    config = "".join(f"<li><code>{html.escape(str(k))} = {html.escape(config_value(v))}"
                      f"</code></li>" for k, v in trial.config.items())
     return (f"<b>best {html.escape(record.metric)} = {record.best_value:.6g}</b> "
             f"(trial {trial.trial_id}, {html.escape(trial.status.value)})"
@@ -279,7 +289,7 @@ def text_summary(source: Any, limit: int = 10) -> str:
     lines = [status_line(digest)]
     best = best_trial(record)
     if best is not None:
-        config = ", ".join(f"{k}={_format_value(v)}" for k, v in best.config.items())
+        config = ", ".join(f"{k}={config_value(v)}" for k, v in best.config.items())
         lines.append(f"best: trial {best.trial_id}: {config}")
     header, rows = table_rows(digest, limit=limit)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
