@@ -215,6 +215,7 @@ class LineCommands:
             run.dashboard.display()
             if run.study.done:
                 run.dashboard.finish()
+                run.dashboard.show_summary()  # what a saved notebook shows without a kernel
             else:
                 run.dashboard.start_background_refresh()
             return
@@ -223,6 +224,7 @@ class LineCommands:
         dashboard = Dashboard(study, on_apply_best=lambda: self._apply(study))
         dashboard.display()
         dashboard.finish()
+        dashboard.show_summary()
 
     def _delete(self, name: str | None, storage: str | None) -> None:
         if name is None:

@@ -1,0 +1,61 @@
+"""What a saved notebook keeps of ``%hpo show``: a notebook executed headless in a new kernel
+(nbclient), read as a frontend without widgets reads it (GitHub, nbconvert, VS Code's preview)."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+import jupyter_hpo as jh
+from jupyter_hpo import Real
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def run_notebook(*sources: str, workdir) -> list[list[dict]]:
+    """Execute the cells in a new kernel; every cell's outputs."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    return [cell.outputs for cell in nb.cells]
+
+
+def without_widgets(outputs: list[dict]) -> dict[str, str]:
+    """What a frontend without widgets shows of a cell, by MIME type (the texts joined): of a
+    widget's output, only its text/plain fallback."""
+    shown: dict[str, str] = {}
+    for output in outputs:
+        data = dict(output.get("data", {}))
+        if data.pop("application/vnd.jupyter.widget-view+json", None) is not None:
+            data = {"text/plain": data.get("text/plain", "")}
+        for mime, value in data.items():
+            shown[mime] = shown.get(mime, "") + value
+    return shown
+
+
+def test_hpo_show_of_a_stored_study_leaves_its_summary_in_the_saved_notebook(tmp_path,
+                                                                           study_storage):
+    """``%hpo show NAME`` in a new kernel kept only the dashboard's widget and a status line:
+    without a kernel, no curves, no best configuration, no table."""
+    study = jh.tune(lambda c: {"loss": (c["x"] - 0.3) ** 2}, {"x": Real(0, 1)},
+                    metric="loss", mode="min", trials=5, name="<b>stored</b>", seed=0,
+                    storage=study_storage)
+    best = study.best_trial
+    _load, show = run_notebook("%load_ext jupyter_hpo", "%hpo show '<b>stored</b>'",
+                               workdir=tmp_path)
+    shown = without_widgets(show)
+    assert shown.get("image/png")
+    assert "jupyter-hpo-table" in shown["text/html"]
+    assert "&lt;b&gt;stored&lt;/b&gt;: finished" in shown["text/html"]
+    assert f"x = {best.config['x']!r}" in shown["text/html"]
+    assert f"best: trial {best.trial_id}: x={best.config['x']!r}" in shown["text/plain"]
+
+
+def test_hpo_show_of_a_study_that_ended_in_this_kernel_shows_its_summary_again(tmp_path):
+    cell = "%%hpo --name here --metric loss --mode min --trials 3 --seed 0\nx = Real(0, 1)\nloss = x"
+    _load, ran, show = run_notebook("%load_ext jupyter_hpo", cell, "%hpo show here",
+                                    workdir=tmp_path)
+    summary, again = without_widgets(ran), without_widgets(show)
+    assert again.get("image/png") and "jupyter-hpo-table" in again["text/html"]
+    assert again["text/html"] == summary["text/html"]
