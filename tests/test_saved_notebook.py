@@ -59,26 +59,3 @@ def test_hpo_show_of_a_study_that_ended_in_this_kernel_shows_its_summary_again(t
     summary, again = without_widgets(ran), without_widgets(show)
     assert again.get("image/png") and "jupyter-hpo-table" in again["text/html"]
     assert again["text/html"] == summary["text/html"]
-
-
-BACKGROUND = """%%hpo --name bg --metric loss --mode min --trials 4 --seed 0 --background
-x = Real(0, 1)
-for epoch in range(1, 4):
-    report(epoch=epoch, loss=x / epoch)
-"""
-
-JOIN_DASHBOARD = """_hpo.wait()
-get_ipython().magics_manager.registry["HPOMagics"].runs["bg"].dashboard._refresher.join(60)
-"""
-
-
-def test_a_background_study_leaves_its_summary_under_its_own_cell(tmp_path):
-    """A --background study that was never joined with %hpo wait left no summary at all:
-    the saved cell showed the widget and one status line."""
-    _load, cell, _join = run_notebook("%load_ext jupyter_hpo", BACKGROUND, JOIN_DASHBOARD,
-                                      workdir=tmp_path)
-    shown = without_widgets(cell)
-    assert shown.get("image/png") and "jupyter-hpo-table" in shown["text/html"]
-    assert "bg: finished · 4/4 trials" in shown["text/html"]
-    assert "best: trial " in shown["text/plain"]
-    assert "appear here when it ends" not in shown["text/plain"]

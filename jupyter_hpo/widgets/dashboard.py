@@ -85,7 +85,6 @@ class Dashboard:
         self._fallback_due = 0.0
         self._fallback_text = ""
         self._display_id: str | None = None
-        self._summary_ids: list[str] = []  # placeholders the end of the study fills
         self._refresher: threading.Thread | None = None
         self._listing_values = False  # the curves' menu is being given its options
         self._listing_trials = False  # the trial menu is being given its options
@@ -463,7 +462,6 @@ class Dashboard:
                 self.study.wait(period)
                 self.refresh()
             self.finish()
-            self._fill_summary()
 
         self._refresher = threading.Thread(target=loop, name=f"hpo-dashboard-{self.study.name}",
                                            daemon=True)
@@ -484,36 +482,18 @@ class Dashboard:
 
     def show_summary(self) -> None:
         """Display a static summary (PNG of the curves, HTML table, text) that a saved
-        notebook keeps without a kernel; it reuses the final drawing."""
-        for bundle in self._summary():
-            display(bundle, raw=True)
-
-    def reserve_summary(self) -> None:
-        """Display placeholders (a --background study's cell) that the end of the study,
-        seen by ``start_background_refresh``, fills with the static summary."""
-        name = self.study.name
-        self._summary_ids = [f"jupyter-hpo-summary-{id(self)}-{part}" for part in range(2)]
-        notes = [f"(the learning curves of {name} appear here when it ends)", ""]
-        for display_id, note in zip(self._summary_ids, notes):
-            display({"text/plain": note}, raw=True, display_id=display_id)
-
-    def _fill_summary(self) -> None:
-        ids, self._summary_ids = self._summary_ids, []
-        if ids:
-            for display_id, bundle in zip(ids, self._summary()):
-                update_display(bundle, raw=True, display_id=display_id)
-
-    def _summary(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The summary's bundles; they show the metric's curves (the live curves stay those
-        the menu has chosen)."""
+        notebook keeps without a kernel; it reuses the final drawing. It shows the metric's
+        curves; the live curves stay those the menu has chosen."""
         with self._lock:
             chosen = self.digest.drawn
             self.digest.set_drawn(self.digest.metric)
             png = self._png if self._drawn == _curves_signature(self.digest) else None
             try:
-                return summary_bundles(self.digest, png=png)
+                bundles = summary_bundles(self.digest, png=png)
             finally:
                 self.digest.set_drawn(chosen)
+        for bundle in bundles:
+            display(bundle, raw=True)
 
 
 def _shows(widget: Any, slot: str) -> Any:
