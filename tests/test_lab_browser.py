@@ -29,7 +29,7 @@ from browser_support import (
     write_notebook,
 )
 
-from jupyter_hpo import Categorical, Real, tune
+from jupyter_hpo import Bool, Categorical, Int, Real, tune
 from jupyter_hpo.magic._text import misplaced_message
 from jupyter_hpo.records import TrialStatus
 from jupyter_hpo.storage import SQLiteStorage
@@ -647,3 +647,73 @@ def test_updated_ago_keeps_counting_without_requests(lab):
     wait_until(lambda: fact.inner_text() != before, 10, f"{before!r} counting on")
     assert [u for u in requests if "/jupyter-hpo/studies" in u] == []  # nothing was listed
     assert [u for u in requests[opened:] if "/jupyter-hpo/study?" in u] == []
+
+
+def open_study_view(lab, name: str):
+    """JupyterLab afresh, the studies panel listing ``name`` and its study view opened."""
+    page = lab.page
+    page.goto(lab.page_url("lab?reset"))
+    open_panel(page)
+    page.locator("#jupyter-hpo-studies .jp-hpo-refresh").click()
+    row = study_row(page, name)
+    row.wait_for()
+    row.locator("button.jp-hpo-open").click()
+    view = page.locator(".jp-hpo-view:visible")
+    wait_until(lambda: view.locator(".jp-hpo-view-title").inner_text() == name, 30,
+               f"the study view of {name}")
+    return row, view
+
+
+def test_an_inactive_hyperparameter_and_a_none_choice_are_told_apart(lab):
+    """A conditional hyperparameter that is not active in a trial is "–" (as in the cell
+    dashboard's table), a ``None`` choice is "None" and a ``Bool()`` is True/False; the study
+    view showed an empty cell for both of the first two and "true"/"false"."""
+    def objective(config, report):
+        report(epoch=1, loss=config.get("kernel", 1) + (config["reg"] is None))
+
+    space = {"arch": Categorical("mlp", "cnn"), "kernel": Int(3, 7, when="arch == 'cnn'"),
+             "reg": Categorical(None, "l2"), "bn": Bool()}
+    tune(objective, space, metric="loss", mode="min", trials=12, seed=0, name="conditional",
+         storage=str(lab.root / "jupyter_hpo.db"))
+    record = storage(lab).load_study("conditional")
+    assert {t.config["arch"] for t in record.trials} == {"mlp", "cnn"}
+    assert {t.config["reg"] for t in record.trials} == {None, "l2"}
+    _, view = open_study_view(lab, "conditional")
+    rows = view.locator("tr.jp-hpo-trial-row")
+    wait_until(lambda: rows.count() == len(record.trials), 30, "one row per trial")
+    headers = view.locator("table.jp-hpo-trials th").all_inner_texts()
+    for trial in record.trials:
+        cells = view.locator(f"tr.jp-hpo-trial-row[data-trial='{trial.trial_id}'] td")
+        texts = dict(zip(headers, cells.all_inner_texts()))
+        for name in ("arch", "reg", "bn"):
+            assert texts[name] == str(trial.config[name])
+        assert texts["kernel"] == (str(trial.config["kernel"]) if "kernel" in trial.config
+                                   else "–")
+    with_none = next(t for t in record.trials if t.config["reg"] is None)
+    view.locator(f"tr.jp-hpo-trial-row[data-trial='{with_none.trial_id}']").click()
+    config = view.locator(".jp-hpo-trial-detail .jp-hpo-config")
+    shown = dict(row.split("\t") for row in config.inner_text().splitlines())
+    assert shown["reg"] == "None" and shown["bn"] == str(with_none.config["bn"])
+    assert ("kernel" in shown) == ("kernel" in with_none.config)
+
+
+def test_a_study_error_keeps_its_lines(lab):
+    """The error of a study whose trials all failed (a message and a traceback) is shown with
+    its lines in the study view, and as its first and last line in the panel; both ran it
+    into one line."""
+    def objective(config, report):
+        raise RuntimeError("every trial fails <b>here</b>")
+
+    with pytest.raises(Exception, match="all failed"):
+        tune(objective, {"x": Real(0, 1)}, metric="loss", mode="min", trials=4, seed=0,
+             name="all-failed", storage=str(lab.root / "jupyter_hpo.db"))
+    error = storage(lab).load_study("all-failed").error
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    assert len(lines) > 3 and lines[-1] == "RuntimeError: every trial fails <b>here</b>"
+    row, view = open_study_view(lab, "all-failed")
+    reason = row.locator(".jp-hpo-study-reason")
+    assert reason.inner_text() == f"{lines[0]} … {lines[-1]}"
+    assert reason.get_attribute("title") == error
+    shown = view.locator(".jp-hpo-view-facts .jp-hpo-fact").last
+    assert shown.inner_text().strip() == error.strip()  # with its line breaks
+    assert lab.page.locator(".jp-hpo-view b, #jupyter-hpo-studies b").count() == 0

@@ -20,7 +20,7 @@ import {
 
 import { keepChoice, keptChoice } from './choices';
 
-import { formatNumber, formatValue, IStudy, ITrial, TrialStatus } from './types';
+import { formatConfigValue, formatNumber, IStudy, ITrial, TrialStatus } from './types';
 
 Chart.register(
   LineController,
@@ -51,7 +51,7 @@ function configLines(trial: ITrial | undefined): string[] {
   if (!trial) {
     return [];
   }
-  return Object.entries(trial.config).map(([k, v]) => `${k} = ${formatValue(v)}`);
+  return Object.entries(trial.config).map(([k, v]) => `${k} = ${formatConfigValue(v)}`);
 }
 
 function metricOf(report: { [key: string]: unknown }, metric: string): number | null {

@@ -24,6 +24,21 @@ export function ownerText(study: IStudySummary): string {
   return study.owner ? `process ${study.owner}` : '';
 }
 
+/**
+ * A study's error in one line: the error itself when it is one line, else its first line and
+ * its last (for a traceback: the exception), joined by " … ".
+ */
+export function errorSummary(error: string): string {
+  const lines = error
+    .split('\n')
+    .map(line => line.trim())
+    .filter(Boolean);
+  if (lines.length <= 1) {
+    return lines[0] ?? '';
+  }
+  return `${lines[0]} … ${lines[lines.length - 1]}`;
+}
+
 /** "12 / 40 trials" or "12 trials". */
 export function progressText(study: IStudySummary): string {
   return study.budget ? `${study.trials} / ${study.budget} trials` : `${study.trials} trials`;
@@ -184,7 +199,10 @@ class StudyRow {
       .filter(Boolean)
       .join(' · ');
     this._owner.hidden = !this._owner.textContent;
-    this._reason.textContent = study.error || study.stop_reason;
+    // a study's error may be many lines (a traceback): its first and last line here, the
+    // whole of it on hover and in the study view
+    this._reason.textContent = study.error ? errorSummary(study.error) : study.stop_reason;
+    this._reason.title = study.error;
     this._reason.hidden = !this._reason.textContent;
     const key = `${isActive(study.state)}:${study.best_value !== null}`;
     if (key !== this._actionsKey) {

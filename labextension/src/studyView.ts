@@ -16,6 +16,7 @@ import {
   element,
   formatDuration,
   formatNumber,
+  formatConfigValue,
   formatValue,
   isActive,
   IStudy,
@@ -200,6 +201,10 @@ export class StudyView extends Widget {
       facts.push(study.error);
     }
     const nodes = facts.map(f => element('div', 'jp-hpo-fact', f));
+    if (study.error) {
+      // its lines as they are (a traceback), on a row of its own
+      nodes[nodes.length - 1].classList.add('jp-hpo-study-error');
+    }
     showAgo(nodes[2], study.updated, `elapsed ${formatDuration(study.elapsed)} · updated `);
     this._facts.replaceChildren(...nodes);
     if (this.isAttached) {
@@ -235,9 +240,10 @@ export class StudyView extends Widget {
         label: name,
         value: (t: ITrial) => {
           const v = t.config[name];
-          return typeof v === 'number' ? v : formatValue(v);
+          // inactive (a conditional hyperparameter): missing, so sorted last
+          return typeof v === 'number' ? v : v === undefined ? null : formatConfigValue(v);
         },
-        text: (t: ITrial) => formatValue(t.config[name])
+        text: (t: ITrial) => formatConfigValue(t.config[name])
       })),
       { id: 'metric', label: study.metric, value: t => t.best, text: t => formatNumber(t.best) },
       { id: 'resource', label: study.resource, value: last, text: t => formatNumber(last(t)) },
@@ -345,7 +351,7 @@ export class StudyView extends Widget {
     const config = element('table', 'jp-hpo-config');
     for (const [k, v] of Object.entries(trial.config)) {
       const tr = element('tr');
-      tr.append(element('th', '', k), element('td', '', formatValue(v)));
+      tr.append(element('th', '', k), element('td', '', formatConfigValue(v)));
       config.appendChild(tr);
     }
     nodes.push(config);

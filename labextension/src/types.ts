@@ -133,6 +133,42 @@ export function formatValue(value: Value | undefined): string {
   return JSON.stringify(value);
 }
 
+/**
+ * A hyperparameter's value as Python shows it (the cell dashboard prints `str(value)`):
+ * `None`, `True`, `False`, a string as it is, lists and dicts with their strings quoted
+ * (`['relu', None]`, `{'a': 1}`); objects arrive as their `repr`. `undefined` (a conditional
+ * hyperparameter that is not active in the trial) is `–`, so that it differs from `None`.
+ */
+export function formatConfigValue(value: Value | undefined): string {
+  if (value === undefined) {
+    return '–';
+  }
+  return typeof value === 'string' ? value : pythonRepr(value);
+}
+
+function pythonRepr(value: Value): string {
+  if (value === null) {
+    return 'None';
+  }
+  if (typeof value === 'boolean') {
+    return value ? 'True' : 'False';
+  }
+  if (typeof value === 'number') {
+    return formatNumber(value);
+  }
+  if (typeof value === 'string') {
+    const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+    const escaped = value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+    return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
+  }
+  if (Array.isArray(value)) {
+    return `[${value.map(pythonRepr).join(', ')}]`;
+  }
+  return `{${Object.entries(value)
+    .map(([k, v]) => `${pythonRepr(k)}: ${pythonRepr(v)}`)
+    .join(', ')}}`;
+}
+
 /** A number with at most 4 significant digits (integers as they are). */
 export function formatNumber(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) {
