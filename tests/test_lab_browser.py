@@ -717,3 +717,41 @@ def test_a_study_error_keeps_its_lines(lab):
     shown = view.locator(".jp-hpo-view-facts .jp-hpo-fact").last
     assert shown.inner_text().strip() == error.strip()  # with its line breaks
     assert lab.page.locator(".jp-hpo-view b, #jupyter-hpo-studies b").count() == 0
+
+
+def test_a_study_view_stays_open_while_its_storage_cannot_be_read(lab):
+    """A storage file damaged while one of its studies is open: the panel lists the file's
+    error, and the view stays open with that message (it used to close, as for a deleted
+    study); once the file can be read again the message goes."""
+    folder = lab.root / "fragile"
+    folder.mkdir()
+    path = folder / "runs.db"
+    tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
+         metric="loss", mode="min", trials=3, seed=0, name="fragile", storage=str(path))
+    for suffix in ("-wal", "-shm"):  # one file holds it all, so that it can be damaged
+        assert not Path(f"{path}{suffix}").exists()
+    page = lab.page
+    _, view = open_study_view(lab, "fragile")
+    view.locator("tr.jp-hpo-trial-row").first.wait_for()
+    intact = path.read_bytes()
+    try:
+        with open(path, "r+b") as handle:
+            handle.seek(100)
+            handle.write(b"\xff" * 4000)
+        page.locator("#jupyter-hpo-studies .jp-hpo-refresh").click()
+        problem = page.locator("#jupyter-hpo-studies .jp-hpo-storage-error",
+                               has_text="fragile/runs.db")
+        problem.wait_for(timeout=30_000)
+        message = problem.locator(".jp-hpo-error-text").inner_text()
+        assert "is damaged" in message
+        message_line = view.locator(".jp-hpo-view-header .jp-hpo-error-text")
+        wait_until(lambda: message_line.inner_text() == message, 30,
+                   "the view saying that its storage cannot be read")
+        assert view.is_visible()
+        assert view.locator("tr.jp-hpo-trial-row").count() == 3  # as it was last read
+    finally:
+        path.write_bytes(intact)
+    page.locator("#jupyter-hpo-studies .jp-hpo-refresh").click()
+    problem.wait_for(state="detached", timeout=30_000)
+    wait_until(lambda: message_line.inner_text() == "", 30, "the message gone")
+    assert view.is_visible()

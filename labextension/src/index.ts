@@ -83,11 +83,22 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'left', { rank: 650 });
     restorer?.add(panel, 'jupyter-hpo-studies');
 
-    // A deleted study closes its view.
+    // A deleted study (or one whose storage file was deleted) closes its view; a storage
+    // file that cannot be read now (damaged, locked) lists no studies, but they are not gone,
+    // so their views stay open.
     model.changed.connect(() => {
+      const listing = model.listing;
+      if (!listing) {
+        return;
+      }
       const present = new Set(model.studies.map(s => studyViewId(s.storage, s.name)));
+      const unreadable = new Set(listing.storages.filter(s => s.error).map(s => s.path));
       for (const [id, widget] of views) {
-        if (model.listing && !present.has(id) && widget.content.study) {
+        if (
+          !present.has(id) &&
+          widget.content.study &&
+          !unreadable.has(widget.content.storage)
+        ) {
           widget.dispose();
           views.delete(id);
         }

@@ -60,6 +60,8 @@ export class StudyView extends Widget {
   private _selected: number | null = null;
   private _columnsKey = '';
   private _ticker = new AgoTicker(this);
+  private _requestProblem = '';
+  private _storageProblem = '';
 
   constructor(
     private _model: StudiesModel,
@@ -110,6 +112,19 @@ export class StudyView extends Widget {
     lower.append(left, this._detail);
     this.node.append(this._header, charts, lower);
     this._detail.appendChild(element('div', 'jp-hpo-empty', 'Select a trial to see its configuration, reports and traceback.'));
+    _model.changed.connect(this._showStorageProblem, this);
+  }
+
+  /** The listing says the study's storage file cannot be read now (damaged, locked): say so
+   * above the study as it was last read, until the file can be read again. */
+  private _showStorageProblem(): void {
+    const storage = this._model.listing?.storages.find(s => s.path === this.storage);
+    this._storageProblem = storage?.error ?? '';
+    this._showMessage();
+  }
+
+  private _showMessage(): void {
+    this._message.textContent = this._requestProblem || this._storageProblem;
   }
 
   get study(): IStudy | null {
@@ -127,6 +142,7 @@ export class StudyView extends Widget {
   }
 
   dispose(): void {
+    this._model.changed.disconnect(this._showStorageProblem, this);
     this._clearTimer();
     this._ticker.stop();
     this._charts.forEach(c => c.dispose());
@@ -145,13 +161,14 @@ export class StudyView extends Widget {
     this._clearTimer();
     try {
       this._study = await this._model.study(this.storage, this.name);
-      this._message.textContent = '';
+      this._requestProblem = '';
     } catch (error) {
-      this._message.textContent = (error as Error).message;
+      this._requestProblem = (error as Error).message;
     }
     if (this.isDisposed) {
       return;
     }
+    this._showMessage();
     this._render();
     if (this.isAttached && (!this._study || isActive(this._study.state))) {
       this._timer = window.setTimeout(() => void this.refresh(), RUNNING_INTERVAL);
