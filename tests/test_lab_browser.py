@@ -755,3 +755,50 @@ def test_a_study_view_stays_open_while_its_storage_cannot_be_read(lab):
     problem.wait_for(state="detached", timeout=30_000)
     wait_until(lambda: message_line.inner_text() == "", 30, "the message gone")
     assert view.is_visible()
+
+
+def test_a_narrow_window_puts_the_trial_below_the_table(lab):
+    """In a narrow window the study view puts the selected trial below the table; its
+    details lay over the table's status menu."""
+    page = lab.page
+    page.set_viewport_size({"width": 700, "height": 900})
+    try:
+        tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
+             metric="loss", mode="min", trials=3, seed=0, name="narrow",
+             storage=str(lab.root / "jupyter_hpo.db"))
+        _, view = open_study_view(lab, "narrow")
+        view.locator("tr.jp-hpo-trial-row").first.dispatch_event("click")
+        view.locator(".jp-hpo-trial-detail h3").wait_for()
+        detail = view.locator(".jp-hpo-trial-detail").bounding_box()
+        for part in ("select.jp-hpo-status-filter", "input.jp-hpo-filter",
+                     "table.jp-hpo-trials"):
+            box = view.locator(part).bounding_box()
+            overlap = (box["x"] < detail["x"] + detail["width"]
+                       and detail["x"] < box["x"] + box["width"]
+                       and box["y"] < detail["y"] + detail["height"]
+                       and detail["y"] < box["y"] + box["height"])
+            assert not overlap, f"{part} lies under the trial's details"
+    finally:
+        page.set_viewport_size({"width": 1500, "height": 950})
+
+
+def test_a_narrow_window_keeps_the_dashboards_buttons_readable(lab):
+    """In a narrow window the cell dashboard's rows wrap: its buttons keep their labels (they
+    were squeezed to slivers of colour)."""
+    page = lab.page
+    page.set_viewport_size({"width": 700, "height": 900})
+    try:
+        page = open_notebook(lab, "narrow.ipynb", [
+            "%load_ext jupyter_hpo",
+            "%%hpo --name narrow-cell --trials 2 --seed 0\nx = Real(0, 1)\nreport(epoch=1, loss=x)",
+        ])
+        run_cell(page, 0)
+        run_cell(page, 1)
+        cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(1)
+        for label in ("Stop study", "Stop trial", "Apply best"):
+            button = cell.locator("button", has_text=label)
+            button.wait_for(timeout=60_000)
+            width, needed = button.evaluate("b => [b.clientWidth, b.scrollWidth]")
+            assert width >= needed, f"{label}: {width}px shown of the {needed}px it needs"
+    finally:
+        page.set_viewport_size({"width": 1500, "height": 950})

@@ -46,6 +46,11 @@ _PICKERS = ("trial_picker", "output_picker", "curve_values")
 _BUTTONS = ("stop_study", "stop_trial")
 
 
+def _keep_width() -> Any:
+    """A button's layout: it keeps its width (and its label) in a row that is too narrow."""
+    return w.Layout(flex="0 0 auto")
+
+
 class Dashboard:
     """Widgets for one study, live or loaded. Build and display it on the kernel's main
     thread; ``refresh()`` may be called as often as one likes (it decides when to redraw)."""
@@ -106,8 +111,8 @@ class Dashboard:
         self.header = w.HTML(initial("header"))
         value, style = initial("progress")
         self.progress = w.FloatProgress(value=value, min=0.0, max=1.0, bar_style=style,
-                                        layout=w.Layout(width="40%"))
-        self.status = w.HTML(initial("status"))
+                                        layout=w.Layout(width="40%", min_width="160px"))
+        self.status = w.HTML(initial("status"), layout=w.Layout(flex="1 1 16em"))
         self.error = w.HTML(initial("error"))
         self.warnings = w.HTML(initial("problems"))
         self.curves = w.Image(format="png", layout=w.Layout(max_width="640px"))
@@ -121,16 +126,18 @@ class Dashboard:
         self.table = w.HTML(initial("table"))
         self.stop_study_button = w.Button(description="Stop study", button_style="danger",
                                           icon="stop", disabled=initial("stop_study"),
+                                          layout=_keep_width(),
                                           tooltip="no new trials; running ones stop at their "
                                                   "next report")
         self.trial_picker = w.Dropdown(options=initial("trial_picker"), value=None,
                                        description="trial",  # nothing chosen by itself
-                                       layout=w.Layout(width="160px"))
+                                       layout=w.Layout(width="160px", flex="0 0 auto"))
         self.stop_trial_button = w.Button(description="Stop trial", button_style="warning",
-                                          disabled=initial("stop_trial"),
+                                          disabled=initial("stop_trial"), layout=_keep_width(),
                                           tooltip="stop the trial chosen in the menu at its "
                                                   "next report (choose a running trial first)")
         self.apply_button = w.Button(description="Apply best", button_style="success",
+                                     layout=_keep_width(),
                                      tooltip="put the best trial's variables into the notebook")
         self.message = w.HTML()
         self.output_picker = w.Dropdown(options=initial("output_picker"), value=None,
@@ -152,11 +159,16 @@ class Dashboard:
         self.output_picker.observe(lambda _: self._redraw("output_view"), names="value")
         self.outputs.observe(lambda _: self._redraw("output_view"), names="selected_index")
 
+        # rows wrap in a narrow output area (a narrow window, a side-by-side view): the
+        # buttons keep their width and labels instead of being squeezed to slivers
         buttons = w.HBox([self.stop_study_button, self.trial_picker, self.stop_trial_button,
-                          self.apply_button, self.message])
+                          self.apply_button, self.message], layout=w.Layout(flex_flow="row wrap"))
         self.widget = w.VBox([
-            self.header, w.HBox([self.progress, self.status]), self.error, self.warnings,
-            buttons, w.HBox([w.VBox([self.curve_values, self.curves]), self.incumbent]),
+            self.header,
+            w.HBox([self.progress, self.status], layout=w.Layout(flex_flow="row wrap")),
+            self.error, self.warnings, buttons,
+            w.HBox([w.VBox([self.curve_values, self.curves]), self.incumbent],
+                   layout=w.Layout(flex_flow="row wrap")),
             self.sort_by, self.table,
             self.outputs,
         ])
