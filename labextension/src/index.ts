@@ -140,7 +140,9 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Stop all running HPO studies',
       caption: 'Ask every running study (in any kernel) to stop',
       execute: async () => {
-        await model.refresh();
+        // a list asked for now, with a fresh look for storage files: a study that has just
+        // started (in a file created for it) is stopped too
+        await model.refresh(true);
         const failures: string[] = [];
         for (const study of model.running) {
           try {

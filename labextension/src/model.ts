@@ -22,7 +22,7 @@ export class StudiesModel {
   private _watchToken = '';
   private _disposed = false;
   private _refreshing: Promise<void> | null = null;
-  private _again = false;
+  private _next: Promise<void> | null = null;
   private _fresh = false;
 
   /** The last listing (null before the first answer). */
@@ -54,21 +54,24 @@ export class StudiesModel {
   }
 
   /**
-   * Fetch the list now (calls made during a refresh are merged into one more); `fresh`
-   * makes the server look for new storage files at once.
+   * Fetch the list now; `fresh` makes the server look for new storage files at once. The
+   * promise resolves with a list asked for after the call: calls made while a refresh is in
+   * flight (which may have asked before a study started) are merged into one more after it,
+   * and wait for that one ("Stop all" right after a study started missed it).
    */
   refresh(fresh = false): Promise<void> {
     this._fresh = this._fresh || fresh;
     if (this._refreshing) {
-      this._again = true;
-      return this._refreshing;
+      if (!this._next) {
+        this._next = this._refreshing.then(() => {
+          this._next = null;
+          return this._disposed ? undefined : this.refresh();
+        });
+      }
+      return this._next;
     }
     this._refreshing = this._refresh().finally(() => {
       this._refreshing = null;
-      if (this._again && !this._disposed) {
-        this._again = false;
-        void this.refresh();
-      }
     });
     return this._refreshing;
   }
