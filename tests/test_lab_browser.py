@@ -802,3 +802,49 @@ def test_a_narrow_window_keeps_the_dashboards_buttons_readable(lab):
             assert width >= needed, f"{label}: {width}px shown of the {needed}px it needs"
     finally:
         page.set_viewport_size({"width": 1500, "height": 950})
+
+
+def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):
+    """``%%hpo`` in a Markdown cell (documenting the magic), a raw cell or a Markdown file is
+    text that no kernel runs: nothing is underlined there (they were underlined as if they
+    were code cells); the same cell turned into a code cell is checked."""
+    source = "%%hpo --trials 5\nunits = Int(256, 16)\n"
+    notebook = {
+        "cells": [{"cell_type": kind, "id": kind, "metadata": {}, "source": source}
+                  for kind in ("markdown", "raw")],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (lab.root / "documented.ipynb").write_text(json.dumps(notebook))
+    page = lab.page
+    page.goto(lab.page_url("lab/tree/documented.ipynb?reset"))
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
+    cells.first.wait_for()
+    accept_kernel_dialog(page)
+    for index in (0, 1):
+        cell = cells.nth(index)
+        cell.dblclick()  # its editor (a rendered Markdown cell shows none)
+        editor = cell.locator(".cm-editor")
+        editor.wait_for()
+        wait_until(lambda e=editor: e.get_attribute("data-hpo-checked") is not None, 30,
+                   f"the {('markdown', 'raw')[index]} cell's editor looked at")
+        assert cell.locator(".jp-hpo-error, .jp-hpo-annotation").count() == 0
+        page.keyboard.press("Escape")
+    # the raw cell made a code cell: now it is checked
+    cells.nth(1).click()
+    page.keyboard.press("Escape")  # command mode: "y" makes it a code cell
+    page.keyboard.press("y")
+    error = cells.nth(1).locator(".jp-hpo-error")
+    error.first.wait_for(timeout=5000)
+    assert error.first.get_attribute("data-hpo-message") == magic_error_line(
+        "units = Int(256, 16)\n")
+
+    (lab.root / "notes.md").write_text(source)
+    page.goto(lab.page_url("lab/tree/notes.md?reset"))
+    editor = page.locator(".jp-FileEditor .cm-editor")
+    editor.wait_for()
+    wait_until(lambda: editor.get_attribute("data-hpo-checked") is not None, 30,
+               "the Markdown file's editor looked at")
+    assert editor.locator(".jp-hpo-error, .jp-hpo-annotation").count() == 0

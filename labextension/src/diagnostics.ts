@@ -24,6 +24,19 @@ export const DEBOUNCE = 300;
 /** A `%%hpo` line anywhere in the cell (the server says whether it is well placed). */
 const MAGIC = /^\s*%%hpo(\s|$)/m;
 
+/** The MIME type of an editor of IPython code: a Python notebook's code cells, a console. */
+export const IPYTHON_MIME = 'text/x-ipython';
+
+/**
+ * Whether an editor holds IPython code, asked before each check, and a signal of its changes
+ * (a notebook's kernel changed language). Markdown and raw cells and other files are not
+ * checked: `%%hpo` there is text (documentation of the magic), not a cell the magic runs.
+ */
+export interface IEditorKind {
+  isIPython(): boolean;
+  changed(callback: () => void): () => void;
+}
+
 /** One marked range: an annotation (with its domain) or an error (with its message). */
 interface IMark {
   from: number;
@@ -119,13 +132,15 @@ export function marksOf(doc: Text, diagnostics: IDiagnostics): IMark[] {
   return marks;
 }
 
-const checker = ViewPlugin.fromClass(
+const checker = (kind: IEditorKind | null) => ViewPlugin.fromClass(
   class {
     private _timer: number | null = null;
     private _request = 0;
     private _hadMarks = false;
+    private _unwatch: () => void;
 
     constructor(private _view: EditorView) {
+      this._unwatch = kind ? kind.changed(() => this._schedule(0)) : () => undefined;
       this._schedule(0);
     }
 
@@ -136,6 +151,7 @@ const checker = ViewPlugin.fromClass(
     }
 
     destroy(): void {
+      this._unwatch();
       if (this._timer !== null) {
         window.clearTimeout(this._timer);
       }
@@ -154,11 +170,12 @@ const checker = ViewPlugin.fromClass(
       const view = this._view;
       const doc = view.state.doc;
       const request = ++this._request;
-      if (!MAGIC.test(doc.toString())) {
+      if ((kind && !kind.isIPython()) || !MAGIC.test(doc.toString())) {
         if (this._hadMarks) {
           this._hadMarks = false;
           view.dispatch({ effects: setMarks.of([]) });
         }
+        view.dom.dataset.hpoChecked = String(request); // looked at: nothing to check
         return;
       }
       let diagnostics: IDiagnostics;
@@ -216,7 +233,8 @@ const theme = EditorView.baseTheme({
   }
 });
 
-/** The editor extension: checks, marks, hover and their style. */
-export function hpoDiagnostics(): Extension {
-  return [marksField, checker, hover, theme];
+/** The editor extension: checks, marks, hover and their style; with `kind`, only while the
+ * editor holds IPython code. */
+export function hpoDiagnostics(kind: IEditorKind | null = null): Extension {
+  return [marksField, checker(kind), hover, theme];
 }

@@ -15,7 +15,7 @@ import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/c
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
-import { hpoDiagnostics } from './diagnostics';
+import { hpoDiagnostics, IPYTHON_MIME } from './diagnostics';
 import { hpoIcon } from './icons';
 import { StudiesModel } from './model';
 import { StudiesPanel } from './panel';
@@ -194,7 +194,17 @@ const diagnosticsPlugin: JupyterFrontEndPlugin<void> = {
   activate: (app: JupyterFrontEnd, registry: IEditorExtensionRegistry) => {
     registry.addExtension({
       name: 'jupyter-hpo:diagnostics',
-      factory: () => EditorExtensionRegistry.createImmutableExtension(hpoDiagnostics())
+      factory: ({ model }) =>
+        EditorExtensionRegistry.createImmutableExtension(
+          hpoDiagnostics({
+            isIPython: () => model.mimeType === IPYTHON_MIME,
+            changed: callback => {
+              const slot = () => callback();
+              model.mimeTypeChanged.connect(slot);
+              return () => model.mimeTypeChanged.disconnect(slot);
+            }
+          })
+        )
     });
   }
 };
