@@ -214,3 +214,22 @@ report(score=x)
     ok(kc, "def upper():\n    return 1.0")
     ok(kc, cell)
     assert "early: finished, 2 trials" in ok(kc, "%hpo list")
+
+
+def test_the_streams_a_study_put_in_place_outlive_it():
+    """CPython 3.11's ``print`` holds a borrowed reference to ``sys.stdout`` between writing
+    its text and its end: a study that ended in another thread during a print put the notebook's
+    stream back and freed ours under the print, which crashed the kernel (a ``--background``
+    cell's print while its trials failed at once). The streams put back stay alive a while."""
+    import gc
+    import sys
+    import weakref
+
+    from jupyter_hpo.executors._output import OutputRouter
+
+    OutputRouter.acquire()
+    installed = weakref.ref(sys.stdout), weakref.ref(sys.stderr)
+    OutputRouter.release()
+    gc.collect()
+    assert all(ref() is not None for ref in installed)
+    assert sys.stdout is not installed[0]() and sys.stderr is not installed[1]()  # put back

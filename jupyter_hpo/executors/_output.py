@@ -4,6 +4,7 @@ publisher route a trial thread's output to that trial while any study captures o
 
 from __future__ import annotations
 
+import collections
 import sys
 import threading
 from typing import Any, ClassVar, TextIO
@@ -172,6 +173,11 @@ class OutputRouter:
     _streams: tuple[_TrialStream, _TrialStream] | None = None
     _displays: _TrialDisplays | None = None
     _held: ClassVar[list[_MethodHook]] = []
+    #: the streams put back are kept alive a while: CPython 3.11's ``print`` holds a borrowed
+    #: reference to ``sys.stdout`` across its writes (the text, then the end), so a study
+    #: ending in another thread meanwhile freed the stream under it, and the kernel crashed
+    #: (a ``--background`` cell's own print as its trials failed at once)
+    _retired: ClassVar[collections.deque[_TrialStream]] = collections.deque(maxlen=32)
 
     @classmethod
     def acquire(cls) -> None:
@@ -198,6 +204,7 @@ class OutputRouter:
                 sys.stdout = out.stream
             if sys.stderr is err:
                 sys.stderr = err.stream
+            cls._retired.extend((out, err))  # see _retired
             cls._streams = None
             if cls._displays is not None:
                 cls._displays.uninstall()
