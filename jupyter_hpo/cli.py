@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 PROG = "python -m jupyter_hpo"
+#: how the console script (``jupyter-hpo``, which ``jupyter hpo`` runs) is spelt in messages
+SCRIPT = "jupyter-hpo"
 
 
 class CommandError(Exception):
@@ -34,13 +36,15 @@ class CommandError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command line; the exit code."""
-    parser = _parser()
+    prog = _invoked_as()
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     try:
         args.handler(args)
         sys.stdout.flush()
     except (CommandError, HPOError) as exc:
-        print(f"{PROG} {args.command}: error: {terminal_message(str(exc))}", file=sys.stderr)
+        print(f"{prog} {args.command}: error: {terminal_message(str(exc), prog)}",
+              file=sys.stderr)
         return 1
     except BrokenPipeError:  # ``| head`` read what it wanted: no traceback, as other commands
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -48,16 +52,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def terminal_message(message: str) -> str:
+def terminal_message(message: str, prog: str = PROG) -> str:
     """A message written for a notebook, with its ``%hpo`` commands as this command line's."""
-    return re.sub(r"(?<!%)%hpo ", f"{PROG} ", message)
+    return re.sub(r"(?<!%)%hpo ", f"{prog} ", message)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _invoked_as() -> str:
+    """The command the user typed, for messages: the console script (``jupyter-hpo``, or
+    ``jupyter hpo``, which runs it) or ``python -m jupyter_hpo``."""
+    return SCRIPT if os.path.basename(sys.argv[0]) == SCRIPT else PROG
+
+
+def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Read, stop and delete the studies kept in a jupyter_hpo "
+        prog=prog, description="Read, stop and delete the studies kept in a jupyter_hpo "
         "storage file (what %hpo does in a notebook).",
-        epilog=f"e.g. {PROG} list --storage runs.db; {PROG} stop mlp --storage runs.db")
+        epilog=f"e.g. {prog} list --storage runs.db; {prog} stop mlp --storage runs.db")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     storage = argparse.ArgumentParser(add_help=False)
     storage.add_argument("--storage", metavar="PATH",

@@ -139,3 +139,19 @@ def test_output_into_a_closed_pipe_ends_without_a_traceback(stored):
         os.close(writer)
     assert done.returncode == 1
     assert done.stderr == ""
+
+
+def test_jupyter_hpo_runs_the_console_script_whose_messages_name_it(stored):
+    """``jupyter hpo`` (Jupyter runs the ``jupyter-hpo`` script beside it) answers in its own
+    spelling, ``python -m jupyter_hpo`` in its."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    done = subprocess.run([str(jupyter), "hpo", "stop", "mlp", "--storage", str(stored)],
+                          check=False, env=ENV, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("jupyter-hpo stop: error: cannot stop study 'mlp'")
+    usage = subprocess.run([str(jupyter), "hpo", "--help"], check=False, env=ENV,
+                           capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: jupyter-hpo ")
+    assert "python -m" not in usage.stdout
+    module = hpo(stored.parent, "stop", "mlp", "--storage", str(stored))
+    assert module.stderr.startswith("python -m jupyter_hpo stop: error: cannot stop study")
