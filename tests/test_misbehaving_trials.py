@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from test_process_executor import reports_forever
 
 from jupyter_hpo import Categorical, Real, Study, TrialStatus, tune
 from jupyter_hpo.objective import FunctionObjective
@@ -76,16 +77,8 @@ def test_a_process_trial_after_one_that_removed_its_working_directory_runs():
     assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 3
 
 
-def reports_until_stopped(config, report):
-    epoch = 0
-    while True:
-        epoch += 1
-        time.sleep(0.05)
-        report(epoch=epoch, loss=config["x"])
-
-
 def test_more_workers_than_trials_start_only_the_processes_the_trials_need():
-    study = Study(FunctionObjective(reports_until_stopped, "loss"), Space({"x": Real(0, 1)}),
+    study = Study(FunctionObjective(reports_forever, "loss"), Space({"x": Real(0, 1)}),
                   metric="loss", mode="min", trials=2, workers=6, executor="process")
     study.start()
     try:

@@ -134,6 +134,14 @@ def new_study(storage, name="s"):
                                 space=Space({"x": Real(0, 1)}), settings={"trials": 2})
 
 
+def impatient_recorder(path: Path) -> tuple[SQLiteStorage, StandInStudy, StudyRecorder]:
+    """A new study in ``path`` whose storage gives up waiting for a lock after 0.05 s, with a
+    stand-in study and the recorder that writes it."""
+    storage = SQLiteStorage(path, timeout=0.05)
+    study = StandInStudy()
+    return storage, study, StudyRecorder(study, storage, new_study(storage).study_id)
+
+
 def digest(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -269,10 +277,7 @@ def test_another_process_stops_a_study_through_the_file(tmp_path):
 # ----------------------------------------------------------------------------- faults
 def test_a_failed_write_is_retried_and_reported_once(tmp_path):
     path = tmp_path / "studies.db"
-    storage = SQLiteStorage(path, timeout=0.05)
-    record = new_study(storage)
-    study = StandInStudy()
-    recorder = StudyRecorder(study, storage, record.study_id)
+    storage, study, recorder = impatient_recorder(path)
     study.begin()
     study.start_trial(0, x=0.5)
     study.report(0, 1.0, epoch=1, loss=0.9)
@@ -302,10 +307,7 @@ def test_a_study_that_ends_while_the_file_is_locked_is_stored_once_the_lock_goes
     (it gave up after three tries: the last trials were never stored and the study stayed
     'running', leased by a live kernel, for as long as that kernel ran)."""
     path = tmp_path / "studies.db"
-    storage = SQLiteStorage(path, timeout=0.05)
-    record = new_study(storage)
-    study = StandInStudy()
-    recorder = StudyRecorder(study, storage, record.study_id)
+    _, study, recorder = impatient_recorder(path)
     recorder.start()
     study.begin()
     study.start_trial(0, x=0.5)
