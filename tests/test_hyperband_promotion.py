@@ -21,12 +21,14 @@ class NaivePromotion:
     def __init__(self, scheduler: HyperbandScheduler) -> None:
         self.scheduler = scheduler
 
-    def best(self) -> int | None:
+    def best(self, closing: bool = False) -> int | None:
         s = self.scheduler
         candidates = []
         for tid, level in s._paused_at.items():
             recorded = s.rungs[s.bracket_of[tid]][level]
             k = math.floor(len(recorded) / s.eta)
+            if closing:  # no new trial will start: a rung that will never fill promotes its best
+                k = max(k, 1)
             top = sorted(recorded, key=lambda t: (recorded[t], t))[:k]
             if tid in top:
                 candidates.append((-level, recorded[tid], tid))
@@ -65,6 +67,15 @@ def _run(brackets: int, seed: int, eta: float, steps: int) -> list[tuple[str, in
                 running[next_id] = 0
                 events.append(("start", next_id))
                 next_id += 1
+        elif action < 0.4:  # a free worker while no new trial may start
+            expected = naive.best(closing=True)
+            suggestion = s.suggest(next_id, can_start_new=False)
+            assert (None if suggestion is None else suggestion.resume_trial) == expected
+            if expected is None:
+                events.append(("none", None))
+            else:
+                events.append(("closing resume", expected))
+                running[expected] = running.pop(-expected - 1)
         elif action < 0.9:
             tid = rng.choice(active)
             epoch = running[tid] + rng.choice((1, 1, 1, 2, 5))
@@ -97,8 +108,14 @@ def _run(brackets: int, seed: int, eta: float, steps: int) -> list[tuple[str, in
         expected = naive.best()
         assert s.promote() == expected
         if expected is None:
-            return events
+            break
         events.append(("resume", expected))
+    while True:  # the budget is spent: the closing promotions
+        expected = naive.best(closing=True)
+        assert s.promote(closing=True) == expected
+        if expected is None:
+            return events
+        events.append(("closing resume", expected))
 
 
 @pytest.mark.parametrize("brackets", [1, 2, 4])
@@ -106,6 +123,8 @@ def _run(brackets: int, seed: int, eta: float, steps: int) -> list[tuple[str, in
 def test_promotions_match_the_naive_rule(brackets, seed):
     events = _run(brackets, seed, eta=3, steps=600)
     assert any(kind == "resume" for kind, _ in events)
+    assert any(kind == "closing resume" for kind, _ in events)
+    assert any(kind == "none" for kind, _ in events)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -165,3 +184,25 @@ def test_other_searchers_are_not_told_about_pauses(name):
     assert s.suggest(0).config is not None
     assert s.on_trial_result(0, {"epoch": 1, "loss": 1.0}) is Decision.PAUSE
     assert searcher.pending == {0: s.configs[0]} and not searcher.paused_pending
+
+
+def _curve(config, report):
+    for epoch in range(1, 28):
+        report(epoch=epoch, loss=(config["x"] - 0.3) ** 2 + 1 / epoch)
+
+
+@pytest.mark.parametrize("brackets", [1, 2])
+def test_a_small_budget_still_trains_its_best_trials_to_max_t(brackets):
+    """6 trials with η = 3 never fill rung 9 (2 values there): once the budget is spent its
+    best paused trial goes on, so the study's best trial reaches max_t instead of every trial
+    ending paused (and the study's best being a 9-epoch result)."""
+    from jupyter_hpo import TrialStatus, tune
+
+    study = tune(_curve, {"x": Real(0, 1)}, metric="loss", trials=6, seed=1, workers=2,
+                 scheduler="hyperband", scheduler_options={"type": "promotion", "max_t": 27,
+                                                            "brackets": brackets})
+    statuses = [t.status for t in study.trials]
+    assert TrialStatus.COMPLETED in statuses
+    assert set(statuses) <= {TrialStatus.COMPLETED, TrialStatus.STOPPED}
+    assert study.best_trial.status is TrialStatus.COMPLETED
+    assert study.best_trial.reports[-1]["epoch"] == 27

@@ -358,7 +358,9 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             if self.state is not StudyState.RUNNING or self._running >= self.workers:
                 return False
             # a re-run that continues from its checkpoint first (_readmit), then a promotion
-            resumed = self._ready.pop(0) if self._ready else self.scheduler.promote()
+            # (with the budget spent, one that does not wait for rungs to fill)
+            resumed = self._ready.pop(0) if self._ready \
+                else self.scheduler.promote(closing=not self._can_start())
             if resumed is not None:
                 trial = self.trials[resumed]
                 trial.status = TrialStatus.RUNNING

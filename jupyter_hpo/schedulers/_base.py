@@ -68,7 +68,7 @@ class Scheduler(ABC):
 
         The synchronous composition of the parts: a promotion if there is one, else (when
         ``can_start_new``) the searcher's proposal registered with ``add_trial``."""
-        resume = self.promote()
+        resume = self.promote(closing=not can_start_new)
         if resume is not None:
             return Suggestion.resume(resume)
         if not can_start_new:
@@ -79,8 +79,9 @@ class Scheduler(ABC):
         self.add_trial(trial_id, config)
         return Suggestion.start(config)
 
-    def promote(self) -> int | None:
-        """A paused trial to resume now (the promotion is recorded), or ``None``."""
+    def promote(self, closing: bool = False) -> int | None:
+        """A paused trial to resume now (the promotion is recorded), or ``None``; ``closing``
+        when no new trial will start (the budget is spent), so rungs will not fill further."""
         return None
 
     def add_trial(self, trial_id: int, config: dict[str, Any]) -> None:

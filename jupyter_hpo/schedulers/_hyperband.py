@@ -234,10 +234,12 @@ class HyperbandScheduler(Scheduler):
         return bisect.bisect_left(self._sorted[bracket][level],
                                   (self.rungs[bracket][level][trial_id], trial_id))
 
-    def promote(self) -> int | None:
+    def promote(self, closing: bool = False) -> int | None:
         """The best promotable paused trial (highest rung first, then lowest loss), recorded
-        as promoted to its next rung; ``None`` when no paused trial may go on yet."""
-        trial_id = self._promotable()
+        as promoted to its next rung; ``None`` when no paused trial may go on yet. While
+        ``closing`` (no new trial will start) a rung of fewer than eta values, which will
+        never fill, promotes its best trial: the study's best trials still reach max_t."""
+        trial_id = self._promotable(closing)
         if trial_id is not None:
             bracket = self.bracket_of[trial_id]
             level = self._unpause(trial_id)
@@ -253,17 +255,19 @@ class HyperbandScheduler(Scheduler):
                          f"of {len(self.rungs[bracket][level])} there)")
         return trial_id
 
-    def _promotable(self) -> int | None:
+    def _promotable(self, closing: bool = False) -> int | None:
         """The paused trial to promote next: highest rung first, then best value. A rung's
         best paused trial is the only one there that can be promotable: its rank among the
-        rung's values (ties by trial id) must be below floor(n / eta)."""
+        rung's values (ties by trial id) must be below floor(n / eta), and while ``closing``
+        below at least 1 (a rung of fewer than eta values, which would wait for ever)."""
+        least = 1 if closing else 0
         best: tuple[float, float, int] | None = None
         for bracket, rungs in enumerate(self._paused_sorted):
             for level, paused in rungs.items():
                 if not paused:
                     continue
                 loss, tid = paused[0]
-                k = math.floor(len(self._sorted[bracket][level]) / self.eta)
+                k = max(least, math.floor(len(self._sorted[bracket][level]) / self.eta))
                 if self._rank(tid, bracket, level) < k:
                     candidate = (-level, loss, tid)
                     if best is None or candidate < best:
