@@ -88,10 +88,19 @@ def test_stopped_trials_keep_their_checkpoints_only_among_the_best():
     assert study.best_trial.restore()["epoch"] == 9  # without a storage file: a temp folder
 
 
+def crossing(config, report, checkpoint):
+    """Nine epochs whose ranking flips after the first: the lowest x is best at epoch 1 and
+    worst later. Saves before each report."""
+    for epoch in range(1, 10):
+        checkpoint({"epoch": epoch, "x": config["x"]})
+        report(epoch=epoch, loss=config["x"] if epoch == 1 else 2 - config["x"])
+
+
 def test_the_best_trial_keeps_its_checkpoint_when_the_budget_ends_it_paused(tmp_path):
-    # four trials of the promotion variant: the one promoted to epoch 3 is the best and is
-    # still paused there when the budget runs out, so the study ends it as stopped
-    study = tune(counting, SPACE, metric="loss", mode="min", trials=4, seed=0,
+    # nine trials of the promotion variant whose curves cross: the best value is the lowest
+    # x's at epoch 1, and that trial is paused at rung 3 (the worst value there, of three or
+    # more) when the budget runs out, so the study ends it as stopped
+    study = tune(crossing, SPACE, metric="loss", mode="min", trials=9, seed=0,
                  scheduler="hyperband", scheduler_options={"max_t": 9, "type": "promotion"},
                  storage=SQLiteStorage(tmp_path / "runs.db"), name="paused")
     best = study.best_trial
