@@ -856,7 +856,13 @@ def test_process_executor_tracebacks_show_the_cells_own_lines(ip):
      "    report(epoch=epoch, loss=x / epoch)\n"), True),
     ("epochs = 9\nx = Real(0, 1)\nloss = x\n", False),  # never reports: no rungs
     (("epochs = 9\nx = Real(0, 1)\nfor step in range(1, epochs + 1):\n"
-     "    report(step=step, loss=x / step)\n"), False),  # reports no epoch
+     "    report(step=step, loss=x / step)\n"), True),  # the resource is step
+    (("num_epochs = 9\nx = Real(0, 1)\nfor epoch in range(1, num_epochs + 1):\n"
+     "    report(epoch=epoch, loss=x / epoch)\n"), True),
+    (("epochs = 2\nmax_steps = 9\nx = Real(0, 1)\nfor step in range(1, max_steps + 1):\n"
+     "    report(step=step, loss=x / step)\n"), True),  # the resource's own count first
+    ("x = Real(0, 1)\nfor step in range(1, 10):\n    report(step=step, loss=x / step)\n",
+     False),  # no max_t
     ("x = Real(0, 1)\nfor epoch in range(1, 10):\n    report(epoch=epoch, loss=x / epoch)\n",
      False),  # no max_t
 ])
@@ -872,6 +878,33 @@ def test_the_default_method_adapts_when_the_cell_gives_max_t(ip, cell, adaptive)
     else:
         assert isinstance(study.scheduler, AutoFIFOScheduler)
         assert "every trial runs to the end" in study.scheduler.describe()
+
+
+def test_a_key_named_like_a_count_of_progress_is_the_resource(ip, capsys):
+    """``report(step=s, loss=l)`` without --resource: ``step`` is the resource (it was taken
+    for a second metric, and the refusal asked for --metric), and ``max_steps = N`` its
+    max_t; the note says so. An explicit --resource, an ``epoch`` key or two such keys keep
+    the default's meaning."""
+    cell = ("max_steps = 9\nx = Real(0, 1)\nfor step in range(1, max_steps + 1):\n"
+            "    report(step=step, loss=x / step)\n")
+    study = run(ip, "--trials 4 --scheduler hyperband --seed 0 --quiet --storage none", cell)
+    assert "step counts the training's progress (--resource step inferred from its name)" \
+        in capsys.readouterr().out
+    assert study.resource == "step" and study.scheduler.max_t == 9
+    assert study.metric == "loss" and study.best_trial.reports[-1]["step"] == 9
+    with pytest.raises(UsageError, match=r"^Hyperband needs --max-t, the largest step a trial "
+                                         r"reaches: write `steps = N` in the cell or pass "
+                                         r"--max-t N$"):
+        ip.run_cell_magic("hpo", "--trials 1 --scheduler hyperband --quiet --storage none",
+                          cell.replace("max_steps = 9", "limit = 9").replace("max_steps",
+                                                                            "limit"))
+    with pytest.raises(UsageError, match="pick the one to optimise with --metric"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet --storage none",
+                          "x = Real(0, 1)\nreport(step=1, iteration=2, loss=x)\n")
+    study = run(ip, "--trials 2 --quiet --storage none --resource epoch --metric loss",
+                "x = Real(0, 1)\nreport(epoch=1, step=3, loss=x)\n")
+    assert study.resource == "epoch"
+    assert "--resource" not in capsys.readouterr().out
 
 
 def test_scheduler_opt_sets_the_auto_schedulers_own_options(ip):

@@ -23,6 +23,7 @@ from ._template import (
     CellDiagnostics,
     CellTemplate,
     DiagnosedAnnotation,
+    max_t_names,
 )
 
 __all__ = [
@@ -37,5 +38,6 @@ __all__ = [
     "CellTemplate",
     "DiagnosedAnnotation",
     "diagnose_cell",
+    "max_t_names",
     "parse_cell",
 ]

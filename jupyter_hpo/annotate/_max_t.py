@@ -1,5 +1,6 @@
-"""Hyperband's maximum resource read from the cell: ``max_t = N`` or ``epochs = N`` at its top
-level (``max_t`` wins when both are there).
+"""Hyperband's maximum resource read from the cell: ``max_t = N`` or the resource's count
+(``epochs = N``, ``num_epochs = N``, ...; ``steps = N`` for ``--resource step``) at its top
+level (``max_t`` wins when several are there).
 
 ``N`` may be an int literal, arithmetic on numbers and names (``epochs = EPOCHS``,
 ``epochs = 2 * base``) whose values come from the notebook or from earlier top-level
@@ -16,10 +17,9 @@ from typing import Any
 
 from ..records import is_number
 from ..space import Categorical, Domain, Int, Real
-from ._template import MAX_T_NAMES
 from ._tree import _BINARY, _UNARY
 
-__all__ = ["infer_max_t"]
+__all__ = ["infer_counts"]
 
 _MAX_EXPONENT = 64
 
@@ -28,9 +28,11 @@ class _Unknown(Exception):
     """The expression is not plain arithmetic on known numbers."""
 
 
-def infer_max_t(tree: ast.Module, domains: Mapping[int, Domain | None],
-                env: Mapping[str, Any] | None) -> float | None:
-    """The maximum resource the cell names, or None. ``domains`` maps the ``id`` of each
+def infer_counts(tree: ast.Module, domains: Mapping[int, Domain | None],
+                 env: Mapping[str, Any] | None) -> dict[str, float]:
+    """The value each top-level name of the cell is first assigned, where it could be a
+    maximum resource (a positive number; a hyperparameter's largest value): the candidates
+    for ``max_t`` (see ``CellTemplate.max_t_for``). ``domains`` maps the ``id`` of each
     annotated node to its domain; ``env`` is the notebook's namespace (None: literals only)."""
     known: dict[str, Any] = {}  # top-level names of the cell with a number so far (None:
     found: dict[str, float] = {}  # assigned something else, so the notebook's value is stale)
@@ -53,11 +55,11 @@ def infer_max_t(tree: ast.Module, domains: Mapping[int, Domain | None],
             except (_Unknown, ArithmeticError, ValueError, TypeError, RecursionError):
                 value = None
         known[name] = value
-        if name in MAX_T_NAMES and name not in found:
+        if name not in found:
             resource = _resource(value)
             if resource is not None:
                 found[name] = resource
-    return next((found[name] for name in MAX_T_NAMES if name in found), None)
+    return found
 
 
 def _evaluate(node: ast.AST, known: Mapping[str, Any], env: Mapping[str, Any]) -> Any:
@@ -90,6 +92,9 @@ def _largest(domain: Domain | None) -> Any:
 
 def _resource(value: Any) -> float | None:
     """``value`` as a maximum resource: a finite number > 0 (an int when it is whole)."""
-    if not is_number(value) or not math.isfinite(value) or value <= 0:
+    try:
+        if not is_number(value) or not math.isfinite(value) or value <= 0:
+            return None
+        return int(value) if float(value).is_integer() else float(value)
+    except OverflowError:  # an int beyond floats (Int(0, 10**400)): no resource
         return None
-    return int(value) if float(value).is_integer() else float(value)

@@ -17,7 +17,7 @@ from ._aliases import plain_constructor_calls
 from ._characters import character_hint
 from ._comments import _HPO_COMMENT, CommentAnnotations
 from ._conditions import CellConditions
-from ._max_t import infer_max_t
+from ._max_t import infer_counts
 from ._template import (
     _NESTED_MESSAGE,
     _TOO_DEEP,
@@ -223,7 +223,7 @@ class _CellParser(CommentAnnotations):
         if self.collect:
             self.diagnosed = [self._diagnosed(f) for f in found]
 
-        max_t = infer_max_t(tree, {id(f.node): f.domain for f in found}, self.env)
+        counts = infer_counts(tree, {id(f.node): f.domain for f in found}, self.env)
         last = tree.body[-1] if tree.body else None
         has_result = isinstance(last, ast.Expr) and not _is_report_call(last.value)
         for parent, name, index, hp_name, node in slots:
@@ -243,7 +243,7 @@ class _CellParser(CommentAnnotations):
         assigned = _assigned_variable(last) or (
             last.target.id if isinstance(last, ast.AugAssign)
             and isinstance(last.target, ast.Name) else None)
-        return CellTemplate(self.source, self.filename, code, annotations, max_t,
+        return CellTemplate(self.source, self.filename, code, annotations, counts,
                             scan.reported_keys, scan.calls_report, has_result,
                             bool(code.co_flags & CO_COROUTINE),
                             None if assigned in {f.name for f in found} else assigned,

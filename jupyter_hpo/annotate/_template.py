@@ -12,7 +12,7 @@ from ..errors import HPOError, HPOSyntaxError, python_lines
 from ..space import Bool, Categorical, Condition, Domain, Int, Real, Space
 
 __all__ = ["CELL_NAMES", "CONFIG_NAME", "CONSTRUCTORS", "MAX_T_NAME", "MAX_T_NAMES", "RESULT_NAME",
-           "Annotation", "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation"]
+           "Annotation", "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation", "max_t_names"]
 
 CONSTRUCTORS: dict[str, type[Domain]] = {
     "Real": Real, "Int": Int, "Categorical": Categorical, "Bool": Bool,
@@ -30,9 +30,24 @@ CELL_NAMES = {
 CONFIG_NAME = "__hpo_config__"
 RESULT_NAME = "__hpo_result__"
 MAX_T_NAME = "epochs"
-#: top-level assignments that give Hyperband's maximum resource, the first one found wins
-#: (``max_t = N`` names nothing else, so it comes before ``epochs = N``; the seeds' spelling)
-MAX_T_NAMES = ("max_t", MAX_T_NAME)
+
+
+def max_t_names(resource: str = "epoch") -> tuple[str, ...]:
+    """The top-level assignments that give Hyperband's maximum resource for report()'s
+    ``resource`` key, the first one found wins: ``max_t = N`` (which names nothing else), then
+    the resource's count as training code spells it (``epochs``, the seeds' spelling, then
+    ``num_epochs``, ``n_epochs``, ``max_epochs``; with ``--resource step`` first ``steps``,
+    ``num_steps``, ...)."""
+    names = ["max_t"]
+    for key in (resource, "epoch"):  # a renamed resource still takes ``epochs = N``
+        plural = key + ("es" if key.endswith(("s", "x", "sh", "tch")) else "s")
+        names += [n for n in (plural, f"num_{plural}", f"n_{plural}", f"max_{plural}")
+                  if n not in names]
+    return tuple(names)
+
+
+#: the names that give max_t with the default resource, ``epoch``
+MAX_T_NAMES = max_t_names()
 
 
 
@@ -69,7 +84,8 @@ class CellTemplate:
     filename: str
     code: CodeType
     annotations: list[Annotation]
-    max_t: float | None = None
+    #: what each top-level name is first assigned where it could be a maximum resource
+    counts: dict[str, float] = field(default_factory=dict)
     reported_keys: list[str] = field(default_factory=list)
     calls_report: bool = False
     has_result_expr: bool = False
@@ -140,6 +156,17 @@ class CellTemplate:
             merged = first[: a.col] + text + last[a.end_col:]
             lines[a.lineno - 1: a.end_lineno] = [merged]
         return b"".join(lines).decode()
+
+    def max_t_for(self, resource: str) -> float | None:
+        """Hyperband's maximum resource as the cell gives it for ``resource`` (see
+        ``max_t_names``), or None."""
+        return next((self.counts[name] for name in max_t_names(resource)
+                     if name in self.counts), None)
+
+    @property
+    def max_t(self) -> float | None:
+        """The maximum resource with the default resource key, ``epoch``."""
+        return self.max_t_for("epoch")
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     @argument("--scheduler-opt", action="append", default=[], metavar="KEY=VALUE",
               help="scheduler option, repeatable (e.g. auto: min_pairs=8, full_fraction=0.2, "
                    "unmeasured_keep=1)")
-    @once("--resource", default="epoch", help="resource key in report() (default epoch)")
+    @once("--resource", help="resource key in report() (default epoch, or the one key "
+                             "named like a count of progress: step, iteration, round, ...)")
     @once("--searcher", default="auto",
           help="auto (default: bayesopt), random, grid, skopt, tpe, bayesopt, bohb or rl")
     @argument("--searcher-opt", action="append", default=[], metavar="KEY=VALUE",

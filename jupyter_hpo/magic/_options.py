@@ -12,6 +12,11 @@ from ..errors import HPOError, HPOSyntaxError
 from ..options import StudyOptions, infer_mode, parse_duration
 from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, key_values, listed
 
+#: report() keys that count a training's progress: the resource when the line names none and
+#: the cell reports no ``epoch``
+PROGRESS_KEYS = frozenset({"step", "steps", "global_step", "iteration", "iter", "it", "round",
+                           "boosting_round", "n_iter", "batch", "update"})
+
 if TYPE_CHECKING:
     from ..annotate import CellTemplate
     from ..study import Study
@@ -37,6 +42,24 @@ class CellOptions:
             return parse_cell(source, self.shell.user_ns, filename)
         except HPOSyntaxError as exc:
             raise UsageError(f"HPOSyntaxError at {_as_written(exc, source, written)}") from None
+
+    @staticmethod
+    def _resource(args: Any, template: CellTemplate) -> str | None:
+        """Set ``args.resource`` when the line left it out: ``epoch``, or the one key the cell
+        reports that is named like a count of progress (``report(step=s, loss=l)``); the note
+        that says which was inferred, if one was."""
+        if args.resource is not None:
+            return None
+        args.resource = StudyOptions.resource
+        keys = template.reported_keys
+        if not keys or template.reports_unpacked or args.resource in keys:
+            return None
+        counts = [k for k in keys if k in PROGRESS_KEYS and k not in template.space]
+        if len(counts) != 1:
+            return None
+        args.resource = counts[0]
+        return f"{counts[0]} counts the training's progress (--resource {counts[0]} inferred " \
+               f"from its name)"
 
     def _metric_and_mode(self, args: Any, template: CellTemplate
                          ) -> tuple[str, str | None, str | None]:
@@ -146,7 +169,10 @@ class CellOptions:
         from ..schedulers import SCHEDULERS
         from ..storage import open_storage
 
+        inferred_resource = self._resource(args, template)
         metric, mode, note = self._metric_and_mode(args, template)
+        if inferred_resource is not None:
+            note = inferred_resource if note is None else f"{note}; {inferred_resource}"
         scheduler_class = SCHEDULERS[args.scheduler]
         if getattr(scheduler_class, "needs_resource", False):
             if not template.calls_report:
@@ -164,10 +190,18 @@ class CellOptions:
         reports_resource = template.calls_report and (
             not template.reported_keys or template.reports_unpacked
             or args.resource in template.reported_keys)
-        if "max_t" not in scheduler_options and template.max_t is not None \
+        max_t = template.max_t_for(args.resource)
+        if max_t is None and "max_t" not in scheduler_options and args.resource != "epoch" \
+                and getattr(scheduler_class, "needs_resource", False):
+            from ..annotate import max_t_names
+
+            raise UsageError(f"Hyperband needs --max-t, the largest {args.resource} a "
+                             f"trial reaches: write `{max_t_names(args.resource)[1]} = N` in "
+                             f"the cell or pass --max-t N")
+        if "max_t" not in scheduler_options and max_t is not None \
                 and "max_t" in getattr(scheduler_class, "OPTIONS", ("max_t",)) \
                 and (getattr(scheduler_class, "needs_resource", False) or reports_resource):
-            scheduler_options["max_t"] = template.max_t
+            scheduler_options["max_t"] = max_t
         executor_options: dict[str, Any] = {}
         if line.trial_timeout is not None:
             executor_options["trial_timeout"] = line.trial_timeout
