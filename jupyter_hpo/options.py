@@ -30,10 +30,28 @@ __all__ = ["DEFAULT_TRIALS", "StudyOptions", "infer_mode", "parse_duration"]
 DEFAULT_TRIALS = 20
 DEFAULT_KEEP_NAMESPACES = 3
 """Trials whose variables are kept for ``apply`` (the best ones, thread executor)."""
-_MIN_PATTERN = re.compile(r"loss|err|mse|mae|rmse|regret|perplexity|cost|time|latency",
+#: words of a metric's name that say it is minimised or maximised (``val_loss``, ``valLoss``,
+#: ``test-mape``, ``top1_acc``); the last such word of the name decides (``error_rate``)
+_MIN_WORDS = frozenset({
+    "loss", "losses", "err", "error", "errors", "mse", "mae", "rmse", "msle", "rmsle", "mape",
+    "smape", "nll", "logloss", "regret", "perplexity", "ppl", "cost", "time", "runtime",
+    "latency", "duration", "wer", "cer", "brier", "distance", "divergence", "kl", "fid", "bpd",
+    "bpc", "ece"})
+_MAX_WORDS = frozenset({
+    "acc", "accuracy", "auc", "auroc", "auprc", "roc", "f1", "fscore", "score", "precision",
+    "recall", "r2", "reward", "rewards", "return", "returns", "map", "ndcg", "iou", "miou",
+    "dice", "psnr", "ssim", "bleu", "rouge", "meteor", "mcc", "kappa", "top1", "top5", "elbo",
+    "likelihood", "loglik", "throughput", "sharpe", "profit", "sensitivity", "specificity",
+    "jaccard", "ap"})
+#: a first word that negates the rest, as scikit-learn's scorers do (``neg_mean_squared_error``
+#: is maximised)
+_NEGATIONS = frozenset({"neg", "negative", "minus"})
+#: parts of names written as one word (``valloss``, ``testaccuracy``), when no word decides
+_MIN_PATTERN = re.compile(r"loss|err|mse|mae|mape|regret|perplexity|cost|time|latency",
                           re.IGNORECASE)
 _MAX_PATTERN = re.compile(r"acc|auc|f1|score|precision|recall|r2|reward|return|map|ndcg|iou",
                           re.IGNORECASE)
+_WORD = re.compile(r"[A-Z]?[a-z]+\d*|[A-Z]+\d*(?![a-z])|\d+")
 #: one part of a duration, a number and its unit ("1.5h", "30 min", "2 hours", "90")
 _DURATION_PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*,?", re.IGNORECASE)
 _UNITS = {**dict.fromkeys(("", "s", "sec", "secs", "second", "seconds"), 1.0),
@@ -44,13 +62,27 @@ _CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$")  # [h:]mm:ss
 
 
 def infer_mode(metric: str) -> str | None:
-    """``"min"`` for names like ``*loss*``/``*err*``, ``"max"`` for ``*acc*``/``*auc*``/
-    ``*f1*``/``*score*``, else ``None``."""
-    if _MIN_PATTERN.search(metric):
-        return "min"
-    if _MAX_PATTERN.search(metric):
-        return "max"
-    return None
+    """``"min"`` or ``"max"`` as a metric's name says, else ``None``: the last word of the
+    name that says it (``val_loss``, ``error_rate`` -> min; ``top1_acc``, ``r2_score`` -> max),
+    else a part of it (``valloss``); a first word ``neg`` turns it round, as in scikit-learn's
+    scorers (``neg_mean_squared_error`` and ``neg_log_loss`` are maximised)."""
+    words = [w.lower() for w in _WORD.findall(metric)]
+    negated = bool(words) and words[0] in _NEGATIONS
+    mode = None
+    for word in reversed(words[1:] if negated else words):
+        stem = word.rstrip("0123456789") or word
+        if word in _MIN_WORDS or stem in _MIN_WORDS:
+            mode = "min"
+        elif word in _MAX_WORDS or stem in _MAX_WORDS:
+            mode = "max"
+        if mode is not None:
+            break
+    if mode is None:
+        mode = "min" if _MIN_PATTERN.search(metric) else \
+            "max" if _MAX_PATTERN.search(metric) else None
+    if mode is None or not negated:
+        return mode
+    return "max" if mode == "min" else "min"
 
 
 def parse_duration(text: str | float, option: str = "time_limit") -> float:

@@ -190,6 +190,22 @@ def test_tune_needs_a_mode_it_cannot_infer():
                 trials=1).mode == "min"
 
 
+@pytest.mark.parametrize("names, mode", [
+    (["val_loss", "valLoss", "valloss", "error_rate", "test-mape", "rmse", "nll", "ppl", "wer",
+      "brier", "latency_ms", "neg_r2", "negative_reward"], "min"),
+    (["val_acc", "trainAcc", "testaccuracy", "top1_acc", "auroc", "mAP", "r2_score", "bleu",
+      "dice", "psnr", "neg_mean_squared_error", "neg_log_loss", "NegativeMSE"], "max"),
+    (["banana", "objective", "value", "neg", "epochs_done"], None),
+])
+def test_the_mode_is_inferred_from_the_words_of_the_metrics_name(names, mode):
+    """The last word that says it decides (``mape`` is an error, not ``map``); a first word
+    ``neg`` turns it round, as scikit-learn's scorers are negated errors (minimising
+    ``neg_mean_squared_error`` would search for the worst model)."""
+    from jupyter_hpo import infer_mode
+
+    assert {name: infer_mode(name) for name in names} == dict.fromkeys(names, mode)
+
+
 # ------------------------------------------------------------------------- failures
 def test_tune_refuses_bad_arguments_before_any_trial_with_what_to_do():
     with pytest.raises(TypeError, match=r"unknown option schedular=\.\.\.; did you mean "
