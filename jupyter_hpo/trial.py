@@ -250,8 +250,9 @@ def current_trial() -> Trial | None:
 def report(*unnamed: Any, **values: Any) -> None:
     """Send metrics of the running trial, by name: ``report(epoch=3, val_acc=0.91)``.
 
-    Raises ``TrialStopped`` when the scheduler (or the user) stops the trial; a paused trial
-    blocks here until it is promoted. Values without a name are refused with how to name them.
+    Raises ``TrialStopped`` when the scheduler (or the user) stops the trial; a stop by the
+    user takes effect here, after these values are recorded. A paused trial blocks here until
+    it is promoted. Values without a name are refused with how to name them.
     """
     if unnamed:
         raise TypeError(unnamed_report_message(len(unnamed)))

@@ -217,7 +217,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         return self._done.is_set()
 
     def stop(self, why: str = "stopped by the user", force: bool = False) -> None:
-        """No new trials; running ones stop at their next report and become ``cancelled``.
+        """No new trials; running ones stop at their next report and become ``cancelled``
+        (that report is recorded, unless the time limit has passed: ``_keeps_stop_report``).
         ``force`` also ends them now (as ``cancelled``) and finishes the study at once."""
         cancel: list[Trial] = []
         with self._lock:
@@ -257,7 +258,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             self._complete()
 
     def stop_trial(self, trial_id: int) -> bool:
-        """Stop one trial at its next report (``cancelled``); False if it had finished."""
+        """Stop one trial at its next report, which is recorded (``cancelled``); False if it
+        had finished."""
         with self._lock:
             trial = self._trial(trial_id)
             if trial.status.finished:
@@ -278,10 +280,13 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._check_time_limit()
 
     def _check_time_limit(self) -> None:
-        if self.time_limit is not None and self.start_time is not None \
-                and self.state is StudyState.RUNNING \
-                and self.clock() - self.start_time >= self.time_limit:
+        if self.state is StudyState.RUNNING and self._past_time_limit():
             self.stop(_TIME_LIMIT)
+
+    def _past_time_limit(self) -> bool:
+        """Whether the study has used up its time limit (on its clock)."""
+        return (self.time_limit is not None and self.start_time is not None
+                and self.clock() - self.start_time >= self.time_limit)
 
     # ---------------------------------------------------------------- the loop
     def _loop(self) -> None:

@@ -37,7 +37,8 @@ class TrialEventsMixin:
 
     def _answer_report(self, trial: Trial, values: dict[str, Any]) -> None:
         trial_id = trial.trial_id
-        if trial_id in self._stop_reasons or trial_id in self._invalid:
+        if trial_id in self._invalid or (trial_id in self._stop_reasons
+                                         and not self._keeps_stop_report(trial_id)):
             raise TrialStopped()
         values = dict(values)
         try:
@@ -45,20 +46,36 @@ class TrialEventsMixin:
                                            self.needs_resource, trial.last_resource)
         except ReportError as exc:
             with self._lock:
-                self._invalid.setdefault(trial_id, str(exc))
+                stopping = trial_id in self._stop_reasons
+                if not stopping:
+                    self._invalid.setdefault(trial_id, str(exc))
+            if stopping:  # it is being cancelled: what it sent last is not a value to keep
+                raise TrialStopped() from None
             raise
         with self._lock:
+            # told to stop (by the user, or the study) since it last reported: this report is
+            # the one at which it learns so; it is kept, as any other, unless the study's time
+            # limit has passed meanwhile (see _keeps_stop_report)
+            stopping = trial_id in self._stop_reasons
+            if stopping and not self._keeps_stop_report(trial_id):
+                raise TrialStopped()
             now = self.clock() - self.start_time
             replaced = self._take_new_checkpoint(trial)  # saved for the epoch of this report
             trial.reports.append(values)
             trial.report_times.append(now)
             if resource is not None:
                 trial.last_resource = resource
-            decision = self.scheduler.on_trial_result(trial_id, values)
+            if stopping:
+                # the scheduler is not asked: the trial ends here (cancelled, which the
+                # scheduler learns once it has ended: on_trial_remove), so this report
+                # neither pauses it at a rung nor promotes, stops or counts it twice
+                decision = Decision.STOP
+            else:
+                decision = self.scheduler.on_trial_result(trial_id, values)
             improved = self._improve(trial, value, now)
             resume, release = None, False
             if decision is Decision.STOP:
-                self._stop_reasons[trial_id] = TrialStatus.STOPPED
+                self._stop_reasons.setdefault(trial_id, TrialStatus.STOPPED)
             elif decision is Decision.PAUSE:
                 trial.status = TrialStatus.PAUSED
                 resume = self._resume_events[trial_id] = threading.Event()
@@ -92,6 +109,21 @@ class TrialEventsMixin:
             resume.wait()
             if trial_id in self._stop_reasons:
                 raise TrialStopped()
+
+    def _keeps_stop_report(self, trial_id: int) -> bool:
+        """Whether the report at which trial ``trial_id`` learns that it stops is recorded.
+
+        It is when the trial was cancelled (Stop button, ``%hpo stop``, Ctrl-C,
+        ``study.stop()``, a stop request through storage): its code measured the value and
+        reported it, so it is kept (history, tables, best trial, storage) before the trial
+        stops. It is not when the study's time limit has passed (the budget is spent: what is
+        reported after it does not count, as in a benchmark with a time budget), when the
+        scheduler stopped the trial (its report then was recorded already), when the trial
+        was told to stop before (its code caught ``TrialStopped`` and went on), or when it
+        was ended already (a forced stop)."""
+        return (self._stop_reasons.get(trial_id) is TrialStatus.CANCELLED
+                and trial_id not in self._told_to_stop and trial_id in self._alive
+                and not self._past_time_limit())
 
     def on_executor_error(self, message: str, details: str = "") -> None:
         """The executor can run no more trials (e.g. its Dask cluster went away): the study

@@ -264,9 +264,10 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         return finished
 
     def stop(self, why: str = "stopped by the user", force: bool = False) -> None:
-        """No new trials; running ones stop at their next report and become ``cancelled``.
-        ``why`` is kept as the study's ``stop_reason``; ``force=True`` ends running trials now
-        (as ``cancelled``) without waiting for them."""
+        """No new trials; running ones stop at their next report (which is kept, unless the
+        time limit has passed) and become ``cancelled``. ``why`` is kept as the study's
+        ``stop_reason``; ``force=True`` ends running trials now (as ``cancelled``) without
+        waiting for them."""
         controller = self._live()
         unstarted = controller.state is StudyState.CREATED
         controller.stop(why, force=force)
@@ -275,7 +276,8 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             self._abandon_stored(self.storage, self.study_id, why)
 
     def stop_trial(self, trial_id: int) -> bool:
-        """Stop one trial at its next report (``cancelled``); False if it had already ended."""
+        """Stop one trial at its next report, which is kept (``cancelled``); False if it had
+        already ended."""
         return self._live().stop_trial(trial_id)
 
     # ------------------------------------------------- hooks for executors
