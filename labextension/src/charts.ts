@@ -47,6 +47,36 @@ export const STATUS_COLORS: Record<TrialStatus, string> = {
 
 type Point = { x: number; y: number; trial: number };
 
+/** The learning curves' line styles, from the one drawn first to the one drawn on top. */
+const CURVE_STYLES: (TrialStatus | 'best')[] = [
+  'completed',
+  'stopped',
+  'cancelled',
+  'interrupted',
+  'failed',
+  'paused',
+  'running',
+  'best'
+];
+
+/** The history chart's datasets: the trials by status, then the best-so-far line. */
+const HISTORY_STYLES: (TrialStatus | 'best so far')[] = [
+  'completed',
+  'stopped',
+  'cancelled',
+  'interrupted',
+  'failed',
+  'paused',
+  'running',
+  'best so far'
+];
+
+/** Between two trials' curves in one dataset: no point, so no line joins them. */
+const GAP: Point = { x: NaN, y: NaN, trial: -1 };
+
+/** Up to how many points the learning curves draw their points (beyond, only the lines). */
+const CURVE_POINTS_SHOWN = 2000;
+
 function configLines(trial: ITrial | undefined): string[] {
   if (!trial) {
     return [];
@@ -66,6 +96,7 @@ export abstract class StudyChart {
   protected trials = new Map<number, ITrial>();
   private _canvas: HTMLCanvasElement;
   private _live: HTMLElement;
+  private _drawnWith: unknown[] = []; // what the chart was last drawn with
 
   constructor(
     readonly title: string,
@@ -104,12 +135,23 @@ export abstract class StudyChart {
     return this.title;
   }
 
+  /**
+   * Show `study`. Chart.js is asked to update (and the canvas drawn again) only when a
+   * dataset's data or an axis changed: datasets that keep their data keep the same array.
+   */
   update(study: IStudy): void {
     this.trials = new Map(study.trials_detail.map(t => [t.trial_id, t]));
     const datasets = this.datasets(study);
     const axes = this.axes(study);
     const heading = this.heading(study);
     this._canvas.setAttribute('aria-label', heading);
+    const drawn = [axes.x, axes.y, ...datasets, ...datasets.map(d => d.data)];
+    const same =
+      drawn.length === this._drawnWith.length && drawn.every((d, i) => d === this._drawnWith[i]);
+    if (this.chart && same) {
+      return;
+    }
+    this._drawnWith = drawn;
     if (!this.chart) {
       this.chart = new Chart(this._canvas, {
         type: 'line',
@@ -179,6 +221,12 @@ export class CurvesChart extends StudyChart {
   private _picked: string | null = null; // the value the user picked; null: the metric
   private _drawn = '';
   private _study: IStudy | null = null;
+  private _curves = new Map<number, { reports: number; drawn: string; points: Point[] }>();
+  private _reported = new Map<number, { reports: number; keys: string[] }>();
+  private _datasets = new Map<
+    string,
+    { dataset: ChartDataset<'line', Point[]>; curves: Point[][] }
+  >();
 
   /** `memory`: the local-storage key the picked value is kept under (none: not kept). */
   constructor(private _memory: string | null = null) {
@@ -201,7 +249,7 @@ export class CurvesChart extends StudyChart {
 
   update(study: IStudy): void {
     this._study = study;
-    const values = reportedValues(study);
+    const values = this._reportedValues(study);
     this._drawn =
       this._picked !== null && values.includes(this._picked) ? this._picked : study.metric;
     const options = Array.from(this._picker.options).map(o => o.value);
@@ -230,31 +278,115 @@ export class CurvesChart extends StudyChart {
     return { x: study.resource, y: this._drawn };
   }
 
+  /**
+   * One dataset per line style (a status, stopped trials dashed, the best trial), each
+   * holding its trials' curves one after another with a gap between them: Chart.js's cost
+   * grows with the number of datasets (with one per trial, a thousand trials took about half
+   * a second per refresh), not much with the number of points. Each trial's points are made
+   * again only when it has new reports, and a style's data only when one of its trials
+   * changed; the canvas is drawn in one pass.
+   */
   protected datasets(study: IStudy): ChartDataset<'line', Point[]>[] {
-    return study.trials_detail.map(trial => {
-      const best = trial.trial_id === study.best_trial;
-      const data: Point[] = [];
-      trial.reports.forEach((report, i) => {
-        const y = metricOf(report, this._drawn);
-        const resource = report[study.resource];
-        const x = typeof resource === 'number' ? resource : i + 1;
-        if (y !== null) {
-          data.push({ x, y, trial: trial.trial_id });
+    const members = new Map<string, Point[][]>(CURVE_STYLES.map(style => [style, []]));
+    const seen = new Set<number>();
+    let points = 0;
+    for (const trial of study.trials_detail) {
+      seen.add(trial.trial_id);
+      const curve = this._curve(trial, study.resource);
+      points += curve.length;
+      const style = trial.trial_id === study.best_trial ? 'best' : trial.status;
+      members.get(style)!.push(curve);
+    }
+    for (const id of [...this._curves.keys()].filter(id => !seen.has(id))) {
+      this._curves.delete(id);
+    }
+    this.node.dataset.points = String(points); // how many points the curves hold (for tests)
+    // the points themselves only where they are few enough to be told apart
+    const pointRadius = points <= CURVE_POINTS_SHOWN ? 1.5 : 0;
+    return CURVE_STYLES.map((style, index) => {
+      const curves = members.get(style)!;
+      let dataset = this._datasets.get(style);
+      if (!dataset) {
+        const color = style === 'best' ? '#000000' : STATUS_COLORS[style];
+        dataset = {
+          dataset: {
+            type: 'line',
+            label: style === 'best' ? 'the best trial' : `${style} trials`,
+            data: [],
+            parsing: { xAxisKey: 'x', yAxisKey: 'y' }, // its x values go back at each trial
+            spanGaps: false,
+            borderColor: color,
+            backgroundColor: color,
+            borderWidth: style === 'best' ? 3 : 1.5,
+            borderDash: style === 'stopped' ? [4, 3] : [],
+            pointRadius,
+            order: CURVE_STYLES.length - 1 - index // Chart.js draws the lowest order last
+          },
+          curves: []
+        };
+        this._datasets.set(style, dataset);
+      }
+      const same =
+        curves.length === dataset.curves.length && curves.every((c, i) => c === dataset!.curves[i]);
+      if (!same) {
+        dataset.curves = curves;
+        const data: Point[] = [];
+        for (const curve of curves) {
+          if (data.length > 0) {
+            data.push(GAP);
+          }
+          for (const point of curve) {
+            data.push(point);
+          }
         }
-      });
-      const color = best ? '#000000' : STATUS_COLORS[trial.status];
-      return {
-        type: 'line',
-        label: `trial ${trial.trial_id}`,
-        data,
-        borderColor: color,
-        backgroundColor: color,
-        borderWidth: best ? 3 : 1.5,
-        borderDash: trial.status === 'stopped' ? [4, 3] : [],
-        pointRadius: 1.5,
-        order: best ? 0 : 1
-      };
+        dataset.dataset.data = data;
+      }
+      dataset.dataset.pointRadius = pointRadius;
+      return dataset.dataset;
     });
+  }
+
+  /** The numeric values the study's trials reported besides the resource, the metric first
+   * (each trial's reports are looked at again only when it has new ones). */
+  private _reportedValues(study: IStudy): string[] {
+    const keys = new Set<string>();
+    for (const trial of study.trials_detail) {
+      let kept = this._reported.get(trial.trial_id);
+      if (!kept || kept.reports !== trial.reports.length) {
+        const found = new Set<string>();
+        for (const report of trial.reports) {
+          for (const key of Object.keys(report)) {
+            if (key !== study.resource && metricOf(report, key) !== null) {
+              found.add(key);
+            }
+          }
+        }
+        kept = { reports: trial.reports.length, keys: [...found] };
+        this._reported.set(trial.trial_id, kept);
+      }
+      kept.keys.forEach(key => keys.add(key));
+    }
+    keys.delete(study.metric);
+    return [study.metric, ...[...keys].sort()];
+  }
+
+  /** The points of `trial`'s curve of the value drawn, kept until it reports again. */
+  private _curve(trial: ITrial, resource: string): Point[] {
+    const kept = this._curves.get(trial.trial_id);
+    if (kept && kept.reports === trial.reports.length && kept.drawn === this._drawn) {
+      return kept.points;
+    }
+    const points: Point[] = [];
+    trial.reports.forEach((report, i) => {
+      const y = metricOf(report, this._drawn);
+      const value = report[resource];
+      const x = typeof value === 'number' ? value : i + 1;
+      if (y !== null) {
+        points.push({ x, y, trial: trial.trial_id });
+      }
+    });
+    this._curves.set(trial.trial_id, { reports: trial.reports.length, drawn: this._drawn, points });
+    return points;
   }
 
   protected tooltipLabel(item: TooltipItem<any>, metric: string): string {
@@ -263,24 +395,13 @@ export class CurvesChart extends StudyChart {
   }
 }
 
-/** The numeric values the study's trials reported besides the resource, the metric first. */
-function reportedValues(study: IStudy): string[] {
-  const keys = new Set<string>();
-  for (const trial of study.trials_detail) {
-    for (const report of trial.reports) {
-      for (const key of Object.keys(report)) {
-        if (key !== study.resource && metricOf(report, key) !== null) {
-          keys.add(key);
-        }
-      }
-    }
-  }
-  keys.delete(study.metric);
-  return [study.metric, ...[...keys].sort()];
-}
-
 /** Each trial's best value against its number, coloured by status, and the best so far. */
 export class HistoryChart extends StudyChart {
+  private _datasets = new Map<
+    string,
+    { dataset: ChartDataset<'line' | 'scatter', Point[]>; key: string }
+  >();
+
   constructor() {
     super('History', 'jp-hpo-chart-history');
   }
@@ -289,18 +410,20 @@ export class HistoryChart extends StudyChart {
     return { x: 'trial', y: study.metric };
   }
 
+  /**
+   * One scatter dataset per status (options shared by all its points, which Chart.js then
+   * resolves once, not once per point) and the best-so-far line; a dataset's data is replaced
+   * only when its points changed.
+   */
   protected datasets(study: IStudy): ChartDataset<'line' | 'scatter', Point[]>[] {
-    const points: Point[] = [];
-    const colors: string[] = [];
-    const bestSoFar: Point[] = [];
+    const points = new Map<string, Point[]>(HISTORY_STYLES.map(style => [style, []]));
     let best: number | null = null;
     const sorted = [...study.trials_detail].sort((a, b) => a.trial_id - b.trial_id);
     for (const trial of sorted) {
       if (trial.best === null) {
         continue;
       }
-      points.push({ x: trial.trial_id, y: trial.best, trial: trial.trial_id });
-      colors.push(STATUS_COLORS[trial.status]);
+      points.get(trial.status)!.push({ x: trial.trial_id, y: trial.best, trial: trial.trial_id });
       if (
         trial.status !== 'failed' &&
         (best === null || (study.mode === 'min' ? trial.best < best : trial.best > best))
@@ -308,30 +431,45 @@ export class HistoryChart extends StudyChart {
         best = trial.best;
       }
       if (best !== null) {
-        bestSoFar.push({ x: trial.trial_id, y: best, trial: trial.trial_id });
+        points.get('best so far')!.push({ x: trial.trial_id, y: best, trial: trial.trial_id });
       }
     }
-    return [
-      {
-        type: 'scatter',
-        label: 'trials',
-        data: points,
-        pointBackgroundColor: colors,
-        pointBorderColor: colors,
-        pointRadius: 4,
-        pointHoverRadius: 6
-      },
-      {
-        type: 'line',
-        label: 'best so far',
-        data: bestSoFar,
-        borderColor: '#000000',
-        backgroundColor: '#000000',
-        borderWidth: 1.5,
-        stepped: 'before',
-        pointRadius: 0
+    return HISTORY_STYLES.map(style => {
+      let kept = this._datasets.get(style);
+      if (!kept) {
+        const color = style === 'best so far' ? '#000000' : STATUS_COLORS[style];
+        const dataset: ChartDataset<'line' | 'scatter', Point[]> =
+          style === 'best so far'
+            ? {
+                type: 'line',
+                label: 'best so far',
+                data: [],
+                borderColor: color,
+                backgroundColor: color,
+                borderWidth: 1.5,
+                stepped: 'before',
+                pointRadius: 0
+              }
+            : {
+                type: 'scatter',
+                label: `${style} trials`,
+                data: [],
+                pointBackgroundColor: color,
+                pointBorderColor: color,
+                pointRadius: 4,
+                pointHoverRadius: 6
+              };
+        kept = { dataset, key: '' };
+        this._datasets.set(style, kept);
       }
-    ];
+      const data = points.get(style)!;
+      const key = data.map(p => `${p.x}:${p.y}`).join(' ');
+      if (key !== kept.key) {
+        kept.key = key;
+        kept.dataset.data = data;
+      }
+      return kept.dataset;
+    });
   }
 
   protected tooltipLabel(item: TooltipItem<any>, metric: string): string {
