@@ -31,8 +31,9 @@ from browser_support import (
 
 from jupyter_hpo import Bool, Categorical, Int, Real, tune
 from jupyter_hpo.magic._text import misplaced_message
-from jupyter_hpo.records import TrialStatus
-from jupyter_hpo.storage import SQLiteStorage
+from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
+from jupyter_hpo.space import Space
+from jupyter_hpo.storage import SQLiteStorage, StudyUpdate
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -304,6 +305,102 @@ def hover_text(page, view, chart: str, height: float) -> str:
         if hover.text_content():
             break
     return hover.text_content()
+
+
+def loss_trial(trial_id: int, status: TrialStatus, losses: list[float],
+               started: float) -> TrialRecord:
+    """A stored trial that reported ``losses`` at epochs 1, 2, ..."""
+    return TrialRecord(trial_id, {"x": trial_id / 100}, status,
+                       tuple({"epoch": e, "loss": v} for e, v in enumerate(losses, 1)),
+                       tuple(float(e) for e in range(len(losses))), started,
+                       None if status is TrialStatus.RUNNING else started + len(losses))
+
+
+def test_a_running_studys_view_changes_only_what_changed(lab):
+    """A refresh of the view of a running study writes the cells of the trials that changed,
+    adds rows for new trials and keeps every other row as it is: a marker put on the rows'
+    nodes survives (the whole table used to be made again every second). The table's scroll
+    position, its order, its status filter and the curves' new points hold across refreshes.
+    The study is written here, through the storage, by this process (which holds its lease)."""
+    store = storage(lab)
+    study = store.create_study("incremental", metric="loss", direction=Direction.MIN,
+                               resource="epoch", space=Space({"x": Real(0.0, 1.0)}),
+                               settings={"trials": 100})
+    now = time.time()
+    trials = {i: loss_trial(i, TrialStatus.COMPLETED, [i + 10, i + 5, i + 1], now)
+              for i in range(58)}
+    trials.update({i: loss_trial(i, TrialStatus.RUNNING, [200.0 + i], now) for i in (58, 59)})
+
+    written: dict[int, int] = {}  # the reports stored of each trial
+
+    def write(*changed: TrialRecord) -> None:
+        old = {t.trial_id: written.get(t.trial_id, 0) for t in changed}
+        trials.update({t.trial_id: t for t in changed})
+        written.update({t.trial_id: len(t.reports) for t in changed})
+        store.write(study.study_id, StudyUpdate(changed, old, StudyState.RUNNING,
+                                                time.time() - now))
+
+    def shown() -> list[tuple[int, str | None]]:
+        """The rows' trials in their order, and the marker each row's node carries."""
+        return [(int(t), m) for t, m in view.locator("tr.jp-hpo-trial-row").evaluate_all(
+            "rows => rows.map(r => [r.dataset.trial, r.dataset.marker ?? null])")]
+
+    def cells(trial_id: int) -> dict[str, str]:
+        headers = view.locator("table.jp-hpo-trials th").all_inner_texts()
+        row = view.locator(f"tr.jp-hpo-trial-row[data-trial='{trial_id}'] td")
+        return dict(zip(headers, row.all_inner_texts()))
+
+    try:
+        write(*trials.values())
+        _, view = open_study_view(lab, "incremental")
+        wait_until(lambda: len(shown()) == 60, 30, "one row per trial")
+        curves = view.locator(".jp-hpo-chart-curves")
+        wait_until(lambda: curves.get_attribute("data-points") == str(58 * 3 + 2), 30,
+                   "the curves of every report")
+        view.locator("tr.jp-hpo-trial-row").evaluate_all(
+            "rows => rows.forEach(r => { r.dataset.marker = r.dataset.trial; })")
+        box = view.locator(".jp-hpo-table-box")
+        box.evaluate("box => { box.scrollTop = 300; }")
+        scrolled = box.evaluate("box => box.scrollTop")
+        assert scrolled > 0
+
+        # trial 58 reports twice more, 59 ends, 60 starts
+        write(loss_trial(58, TrialStatus.RUNNING, [200.0 + 58, 150.0, 120.0], now),
+              loss_trial(59, TrialStatus.COMPLETED, [200.0 + 59, 100.0], now),
+              loss_trial(60, TrialStatus.RUNNING, [300.0], now))
+        wait_until(lambda: len(shown()) == 61, 30, "a row for the new trial")
+        wait_until(lambda: cells(59)["status"] == "completed", 30, "trial 59 shown completed")
+        assert shown() == [(i, str(i)) for i in range(60)] + [(60, None)]  # the rows kept
+        assert cells(58)["epoch"] == "3" and cells(58)["loss"] == "120"
+        assert cells(59)["loss"] == "100"
+        assert "jp-hpo-status-completed" in view.locator(
+            "tr.jp-hpo-trial-row[data-trial='59']").get_attribute("class")
+        assert box.evaluate("box => box.scrollTop") == scrolled
+        wait_until(lambda: curves.get_attribute("data-points") == str(58 * 3 + 2 + 4), 30,
+                   "the curves holding the new reports")
+
+        # sorted by the metric and filtered by status: 58 ends with the best value (hidden by
+        # the filter meanwhile) and 61 starts; the order and the filter hold
+        view.locator("th[data-column='metric']").click()
+        status = view.locator("select.jp-hpo-status-filter")
+        status.select_option("running")
+        assert shown() == [(58, "58"), (60, None)]
+        write(loss_trial(58, TrialStatus.COMPLETED, [200.0 + 58, 150.0, 120.0, 0.5], now),
+              loss_trial(61, TrialStatus.RUNNING, [250.0], now))
+        wait_until(lambda: [t for t, _ in shown()] == [61, 60], 30,
+                   "the running trials in the metric's order")
+        status.select_option("all")
+        order = sorted(trials.values(), key=lambda t: min(r["loss"] for r in t.reports))
+        assert [t for t, _ in shown()] == [t.trial_id for t in order]
+        assert shown()[0] == (58, "58")  # the same node, moved to the top
+        assert all(marker == str(trial) for trial, marker in shown() if trial < 60)
+        assert view.locator("th[data-column='metric']").get_attribute("aria-sort") == \
+            "ascending"
+    finally:
+        store.write(study.study_id, StudyUpdate(state=StudyState.FINISHED,
+                                                elapsed=time.time() - now))
+        store.release_study(study.study_id)
+    view.locator("th[data-column='trial_id']").click()  # the trials' order, kept no more
 
 
 def test_a_background_study_of_another_kernel_is_listed_and_stopped(lab):
