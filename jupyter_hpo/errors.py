@@ -68,12 +68,30 @@ def rewritten_span(written: str, ran: str, lineno: int) -> tuple[int, int] | Non
     """The columns to underline on line ``lineno`` of ``written`` when IPython rewrote that
     line into ``ran`` (``%time ...`` runs as ``get_ipython().run_line_magic(...)``, whose
     columns mean nothing in what the user wrote): the whole line from its indentation. None
-    when the line ran as written or the two sources do not line up."""
+    when the line ran as written, only without its indentation (see ``indent_removed``), or
+    the two sources do not line up."""
     lines, ran_lines = python_lines(written), python_lines(ran)
     if len(lines) != len(ran_lines) or not 1 <= lineno <= len(lines) \
-            or lines[lineno - 1] == ran_lines[lineno - 1]:
+            or lines[lineno - 1] == ran_lines[lineno - 1] \
+            or indent_removed(written, ran, lineno):
         return None
     return whole_line_span(written, lineno)
+
+
+def indent_removed(written: str, ran: str, lineno: int) -> int:
+    """How many characters of indentation IPython removed from line ``lineno`` of ``written``
+    where the rest of the line ran as written (``transform_cell`` takes a cell's first line's
+    indentation off every line that starts with it, so an indented cell body runs dedented):
+    what to add to a column of ``ran`` to get the column as written. 0 for a line that ran as
+    written or was rewritten otherwise, or when the two sources do not line up."""
+    lines, ran_lines = python_lines(written), python_lines(ran)
+    if len(lines) != len(ran_lines) or not 1 <= lineno <= len(lines):
+        return 0
+    line, ran_line = lines[lineno - 1], ran_lines[lineno - 1]
+    cut = len(line) - len(ran_line)
+    if cut > 0 and line[cut:] == ran_line and line[:cut].strip(" \t") == "":
+        return cut
+    return 0
 
 
 def cell_magic_line(written: str, ran: str) -> int | None:

@@ -286,3 +286,44 @@ def test_another_cell_magic_right_below_hpo_is_pointed_out(magic, ipython_shell)
     with pytest.raises(UsageError) as caught:  # the kernel's message, word for word
         ipython_shell.run_cell_magic("hpo", "--trials 2 --quiet --storage none", body)
     assert str(caught.value).startswith(error["message"])
+
+
+@pytest.mark.parametrize("indent", ["    ", "\t", "  "])
+def test_an_indented_body_is_marked_at_its_annotations(indent, ipython_shell):
+    """IPython runs an indented body dedented: the editor underlined the whole line of a bad
+    annotation (as for a line IPython rewrote) and put the annotations' highlights one indent
+    to the left; the magic's carets were as wide. Both now mark the annotation as written."""
+    from IPython.core.error import UsageError
+
+    from jupyter_hpo.server.cells import cell_diagnostics
+
+    body = (f"{indent}x = Real(0, 1)\n{indent}lr = 1e-3  # hpo: Real(1, 0)\n\n"
+            f"{indent}if x:\n{indent}    units = Int(64, 16)\n{indent}loss = x\n")
+    source = f"%%hpo --metric loss --trials 2\n{body}"
+    found = cell_diagnostics(source)
+    (annotation,) = found["annotations"]
+    shown = [(a["lineno"], a["col"], a["end_lineno"], a["end_col"])
+             for a in (annotation, *found["errors"])]
+    assert shown == [span(source, 2, "Real(0, 1)"), span(source, 3, "Real(1, 0)"),
+                     span(source, 6, "Int(64, 16)")]
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    with pytest.raises(UsageError) as caught:  # the kernel's carets under the same columns
+        ipython_shell.run_cell_magic("hpo", "--metric loss --trials 2 --quiet --storage none",
+                                     body)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == found["errors"][0]["message"]
+    written = next(line for line in lines if line.strip() == body.splitlines()[1].strip())
+    carets = lines[lines.index(written) + 1]
+    offset = written.index(body.splitlines()[1])  # the message's own indentation
+    assert (carets.index("^") - offset, len(carets) - offset) == \
+        span(source, 3, "Real(1, 0)")[1::2]
+
+
+def test_a_rewritten_line_of_an_indented_body_is_underlined_whole():
+    """A line IPython rewrote besides its indentation (``%time ...``) is still underlined
+    from its indentation to its end: its columns mean nothing in what the user wrote."""
+    from jupyter_hpo.server.cells import cell_diagnostics
+
+    source = "%%hpo --metric loss\n    %time x = Real(0, 1)\n    loss = 1\n"
+    (error,) = cell_diagnostics(source)["errors"]
+    assert (error["lineno"], error["col"], error["end_col"]) == (2, 4, 24)

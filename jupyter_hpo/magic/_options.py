@@ -348,10 +348,11 @@ def _may_bind(source: str, name: str) -> bool:
 
 def _as_written(error: HPOSyntaxError, source: str, written: str | None) -> HPOSyntaxError:
     """``error`` pointing at the line as the user wrote it when IPython rewrote that line (the
-    whole line underlined, as the editor does), else ``error`` itself. Where IPython made the
+    whole line underlined, as the editor does) or took its indentation off (an indented body:
+    the same range, at its columns as written), else ``error`` itself. Where IPython made the
     whole cell one call (a second ``%%hpo`` right below the first is a cell magic), the error
     is on that magic's line."""
-    from ..errors import cell_magic_line, rewritten_span, whole_line_span
+    from ..errors import cell_magic_line, indent_removed, rewritten_span, whole_line_span
 
     lineno = error.cell_lineno
     if written is None or lineno is None:
@@ -360,6 +361,13 @@ def _as_written(error: HPOSyntaxError, source: str, written: str | None) -> HPOS
     if magic is not None:
         lineno, span = magic, whole_line_span(written, magic)
     else:
+        end_lineno = error.cell_end_lineno or lineno
+        cut, end_cut = (indent_removed(written, source, lineno),
+                        indent_removed(written, source, end_lineno))
+        if (cut or end_cut) and error.cell_col is not None:
+            end_col = None if error.cell_end_col is None else error.cell_end_col + end_cut
+            return HPOSyntaxError(error.reason, written, lineno, error.cell_col + cut, end_col,
+                                  end_lineno=end_lineno)
         span = rewritten_span(written, source, lineno)
     if span is None:
         return error

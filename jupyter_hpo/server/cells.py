@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..annotate import diagnose_cell
-from ..errors import cell_magic_line, python_lines, rewritten_span, whole_line_span
+from ..errors import (
+    cell_magic_line,
+    indent_removed,
+    python_lines,
+    rewritten_span,
+    whole_line_span,
+)
 from ..magic._text import misplaced_message
 
 __all__ = ["MAGIC", "cell_diagnostics"]
@@ -114,6 +120,9 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
     transformed = _transformed(body)
     diagnostics = diagnose_cell(transformed).to_dict()
     for annotation in diagnostics["annotations"]:
+        # an indented body runs dedented: its columns as written
+        annotation["col"] += indent_removed(body, transformed, annotation["lineno"])
+        annotation["end_col"] += indent_removed(body, transformed, annotation["end_lineno"])
         annotation["lineno"] += shift
         annotation["end_lineno"] += shift
     magic = cell_magic_line(body, transformed)  # the whole body is that line's cell magic
@@ -125,11 +134,15 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
         error["reason"] = reason
         error["message"] = (f"HPOSyntaxError at cell line {lineno}: {reason}"
                             if lineno is not None else f"HPOSyntaxError at {reason}")
-        error["end_lineno"] = (error["end_lineno"] or lineno or 1) + shift
-        error["lineno"] = (lineno or 1) + shift
+        end_lineno = error["end_lineno"] or lineno or 1
         error["col"] = error["col"] or 0
         if error["end_col"] is None:
             error["end_col"] = error["col"] + 1
+        if lineno is not None and magic is None:  # an indented body runs dedented
+            error["col"] += indent_removed(body, transformed, lineno)
+            error["end_col"] += indent_removed(body, transformed, end_lineno)
+        error["end_lineno"] = end_lineno + shift
+        error["lineno"] = (lineno or 1) + shift
         span = None if lineno is None else rewritten_span(body, transformed, lineno)
         if span is not None:  # a line IPython rewrote (%time ...): the line as written
             error["col"], error["end_col"] = span
