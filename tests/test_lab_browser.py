@@ -320,8 +320,8 @@ def test_a_running_studys_view_changes_only_what_changed(lab):
     """A refresh of the view of a running study writes the cells of the trials that changed,
     adds rows for new trials and keeps every other row as it is: a marker put on the rows'
     nodes survives (the whole table used to be made again every second). The table's scroll
-    position, its order, its status filter and the curves' new points hold across refreshes.
-    The study is written here, through the storage, by this process (which holds its lease)."""
+    position, its order, its status filter and the curves' new points hold across refreshes;
+    behind another tab the view reads nothing until it is shown. The study is written here, through the storage, by this process (which holds its lease)."""
     store = storage(lab)
     study = store.create_study("incremental", metric="loss", direction=Direction.MIN,
                                resource="epoch", space=Space({"x": Real(0.0, 1.0)}),
@@ -396,6 +396,23 @@ def test_a_running_studys_view_changes_only_what_changed(lab):
         assert all(marker == str(trial) for trial, marker in shown() if trial < 60)
         assert view.locator("th[data-column='metric']").get_attribute("aria-sort") == \
             "ascending"
+
+        # behind another tab the view reads nothing; shown again, it reads the study at once
+        page = lab.page
+        page.locator(".lm-MenuBar-item", has_text="File").click()
+        page.locator(".lm-Menu-item[data-command='launcher:create']").click()
+        page.locator(".jp-Launcher:visible").wait_for()
+        assert view.is_hidden()
+        page.wait_for_timeout(1500)  # a read in flight when the tab changed has come back
+        reads: list[str] = []
+        page.on("request", lambda r: reads.append(r.url) if "/jupyter-hpo/study?" in r.url
+                else None)
+        write(loss_trial(62, TrialStatus.RUNNING, [260.0], now))
+        page.wait_for_timeout(3000)
+        assert reads == []
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="incremental").click()
+        wait_until(lambda: (62, None) in shown(), 30, "the view showing the new trial")
+        assert reads
     finally:
         store.write(study.study_id, StudyUpdate(state=StudyState.FINISHED,
                                                 elapsed=time.time() - now))
