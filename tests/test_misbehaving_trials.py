@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -128,3 +129,39 @@ def test_a_scripts_function_failing_in_a_worker_shows_the_scripts_lines(tmp_path
                           env=env, cwd=tmp_path, timeout=100, check=True)
     assert f'File "{script}", line 5, in train' in done.stdout
     assert """raise ValueError(f"diverged at lr={config['lr']}")""" in done.stdout
+
+
+def lingers_after_its_stop(config, report, trial):
+    """Trial 1 is stopped by Hyperband at rung 1, catches it and lingers until released."""
+    for epoch in range(1, 10):
+        try:
+            report(epoch=epoch, loss=config["q"] + 1 / epoch)
+        except BaseException:  # caught, then raised again after the wait
+            trial.set(caught=True)
+            while not RELEASE.wait(0.01):
+                pass
+            raise
+    return config["q"]
+
+
+RELEASE = threading.Event()
+
+
+def test_a_users_stop_after_hyperbands_keeps_the_trial_stopped():
+    """Stop trial pressed while a trial Hyperband stopped has not ended yet: it ends
+    ``stopped`` (the scheduler's decision, which its searcher learns from), not
+    ``cancelled``."""
+    RELEASE.clear()
+    study = Study(FunctionObjective(lingers_after_its_stop, "loss"),
+                  Space({"q": Categorical(0.0, 0.5)}), metric="loss", mode="min", trials=2,
+                  workers=1, searcher="grid", scheduler="hyperband",
+                  scheduler_options={"max_t": 9, "grace_period": 1, "reduction_factor": 3})
+    study.start()
+    try:
+        while not (len(study.trials) == 2 and study.trials[1].user_attrs.get("caught")):
+            time.sleep(0.01)
+        assert study.stop_trial(1)
+    finally:
+        RELEASE.set()
+    study.wait()
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED, TrialStatus.STOPPED]

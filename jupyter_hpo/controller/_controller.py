@@ -259,11 +259,14 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
 
     def stop_trial(self, trial_id: int) -> bool:
         """Stop one trial at its next report, which is recorded (``cancelled``); False if it
-        had finished."""
+        had finished. One that is stopping already ends as it was told (a trial Hyperband
+        stopped, whose code has not ended yet, stays ``stopped``)."""
         with self._lock:
             trial = self._trial(trial_id)
             if trial.status.finished:
                 return False
+            if trial_id in self._stop_reasons:  # stopping already (by Hyperband, the study)
+                return True
             self._stop_reasons[trial_id] = TrialStatus.CANCELLED
             if trial.status is TrialStatus.PAUSED:
                 self._signal(trial_id)
