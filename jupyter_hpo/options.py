@@ -25,11 +25,15 @@ if TYPE_CHECKING:
     from .space import Space
     from .storage import BaseStorage
 
-__all__ = ["DEFAULT_TRIALS", "StudyOptions", "infer_mode", "parse_duration"]
+__all__ = ["DEFAULT_TRIALS", "PROGRESS_KEYS", "StudyOptions", "infer_mode", "parse_duration"]
 
 DEFAULT_TRIALS = 20
 DEFAULT_KEEP_NAMESPACES = 3
 """Trials whose variables are kept for ``apply`` (the best ones, thread executor)."""
+#: report() keys that count a training's progress: ``%%hpo``'s resource when the line names none
+#: and the cell reports no ``epoch``
+PROGRESS_KEYS = frozenset({"step", "steps", "global_step", "iteration", "iter", "it", "round",
+                           "boosting_round", "n_iter", "batch", "update"})
 #: words of a metric's name that say it is minimised or maximised (``val_loss``, ``valLoss``,
 #: ``test-mape``, ``top1_acc``); the last such word of the name decides (``error_rate``)
 _MIN_WORDS = frozenset({

@@ -163,9 +163,15 @@ def check_report(values: dict[str, Any], metric: str, resource: str, needs_resou
     value = _check_number(metric, values[metric], "the metric")
     if resource not in values:
         if needs_resource:
+            from .options import PROGRESS_KEYS
+
+            counts = [k for k in values if k in PROGRESS_KEYS]
+            other = counts[0] if len(counts) == 1 else "NAME"
             raise ReportError(f"report() got {', '.join(map(str, values))}, but Hyperband needs "
                               f"the resource {resource!r} in every report, e.g. report("
-                              f"{resource}={resource}, {metric}=...); rename it with --resource")
+                              f"{resource}={resource}, {metric}=...); or name the key that "
+                              f"counts the progress: %%hpo --resource {other}, "
+                              f"tune(resource={other!r})")
         return value, None
     r = _check_number(resource, values[resource], "the resource")
     if last_resource is not None and r < last_resource:

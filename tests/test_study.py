@@ -835,3 +835,19 @@ def test_a_space_smaller_than_the_budget_says_its_configurations_will_run_again(
         other = Study(FunctionObjective(lambda c: 1.0, "loss"),
                       Space(options.pop("space", space)), metric="loss", **options)
         assert not any("configuration" in n for n in other.notes), quiet
+
+
+def _reports_steps(config, report):
+    for step in range(1, 4):
+        report(step=step, loss=config["x"] / step)
+
+
+def test_a_report_without_hyperbands_resource_names_the_key_that_counts_progress():
+    with pytest.raises(StudyFailedError, match=r"Hyperband needs the resource 'epoch' in every "
+                                               r"report, .*: %%hpo --resource step, "
+                                               r"tune\(resource='step'\)"):
+        tune(_reports_steps, {"x": Real(0, 1)}, metric="loss", trials=3,
+             scheduler="hyperband", scheduler_options={"max_t": 3})
+    study = tune(_reports_steps, {"x": Real(0, 1)}, metric="loss", trials=3, resource="step",
+                 scheduler="hyperband", scheduler_options={"max_t": 3})
+    assert all(t.reports[-1]["step"] >= 1 for t in study.trials)

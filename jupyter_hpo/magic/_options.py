@@ -9,13 +9,8 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ..errors import HPOError, HPOSyntaxError
-from ..options import StudyOptions, infer_mode, parse_duration
+from ..options import PROGRESS_KEYS, StudyOptions, infer_mode, parse_duration
 from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, key_values, listed
-
-#: report() keys that count a training's progress: the resource when the line names none and
-#: the cell reports no ``epoch``
-PROGRESS_KEYS = frozenset({"step", "steps", "global_step", "iteration", "iter", "it", "round",
-                           "boosting_round", "n_iter", "batch", "update"})
 
 if TYPE_CHECKING:
     from ..annotate import CellTemplate
