@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError
+from .space import shown_value
 
 if TYPE_CHECKING:
     from .study import Study
@@ -135,4 +136,6 @@ def _objects_of(config: dict[str, Any], namespace: dict[str, Any]
 
 
 def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+    """A hyperparameter's value as the dashboard and the saved summary show it: in full, as
+    Python writes it (a learning rate copied from the line is the one the trial ran with)."""
+    return shown_value(value)

@@ -536,6 +536,25 @@ def test_the_best_configuration_is_shown_in_full_and_functions_without_their_add
     assert f"best: trial {best.trial_id}: q={q!r}, act=<function {act}>" in summary["text/plain"]
     for shown in (dashboard.table.value, summary["text/html"], summary["text/plain"]):
         assert " at 0x" not in shown and "function relu" in shown
+    # the line of the applied trial and %hpo best show the same values (the line rounded q
+    # to 4 digits, %hpo best gave the function's memory address)
+    applied = study.apply(namespace={})
+    assert f"q={q!r}, act=<function {act}>" in applied, applied
+    best_lines = study.best_summary()
+    assert f"  q = {q!r}\n  act = <function {act}>" in best_lines, best_lines
+
+
+def test_a_long_value_is_cut_alike_in_the_summary_and_the_applied_line():
+    long = tuple(range(200))
+    study = make_study(lambda config: report(acc=len(config["sizes"])), trials=2,
+                       space=Space({"sizes": Categorical(long, (1,))}), scheduler="fifo",
+                       searcher="grid")
+    study.run()
+    _image, summary = summary_bundles(study)
+    shown = render.config_value(long)
+    assert len(shown) == 200 and shown.endswith("…") and shown.startswith("(0, 1, 2")
+    assert f"sizes={shown}" in summary["text/plain"]
+    assert f"sizes={shown}" in study.apply(namespace={})
 
 
 # ------------------------------------------------------------ what the user is told

@@ -59,3 +59,29 @@ def test_hpo_show_of_a_study_that_ended_in_this_kernel_shows_its_summary_again(t
     summary, again = without_widgets(ran), without_widgets(show)
     assert again.get("image/png") and "jupyter-hpo-table" in again["text/html"]
     assert again["text/html"] == summary["text/html"]
+
+
+APPLIED = """%%hpo --name applied --metric loss --mode min --trials 4 --seed 0
+lr = Real(1e-5, 1e-1, log=True)
+act = Categorical(relu, abs)
+loss = act(-lr) + lr
+"""
+
+
+def test_the_applied_trials_values_are_those_of_the_summary(tmp_path):
+    """The line of the trial applied at the end rounded values to 4 digits (lr=0.0002084 of
+    0.00020841398900843847) while the summary above it showed them in full: a learning rate
+    copied from it was another number. A notebook function shows without its address."""
+    cells = run_notebook("%load_ext jupyter_hpo", "def relu(v):\n    return max(v, 0.0)",
+                         APPLIED, "print(repr(lr))", workdir=tmp_path)
+    _load, _define, ran, value = cells
+    summary = without_widgets(ran)["text/plain"]
+    best = next(line for line in summary.splitlines() if line.startswith("best: trial "))
+    number, config = best.split(": ", 2)[1:]  # "best: trial 2: lr=..., act=<function relu>"
+    printed = "".join(o.get("text", "") for o in ran if o["output_type"] == "stream")
+    applied = next(line for line in printed.splitlines() if "applied trial" in line)
+    assert f"applied {number} " in applied and applied.endswith(config), (applied, best)
+    lr = config.split(",")[0].removeprefix("lr=")
+    assert value[0]["text"].strip() == lr  # the notebook's lr, as the line writes it
+    assert "act=<function relu>" in config and " at 0x" not in applied
+

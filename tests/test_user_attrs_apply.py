@@ -174,7 +174,7 @@ def test_applied_hyperparameters_go_into_the_cells_variables(ip, tmp_path, execu
         assert ns == {"x": config["x"], "kernel": config["kernel_size"],
                       "m": config["momentum"]}
         assert f"kernel={config['kernel_size']} (kernel_size)" in message
-        assert (f"; depth={config['depth']}, lr={config['lr']:.4g} not set: the cell uses these "
+        assert (f"; depth={config['depth']}, lr={config['lr']!r} not set: the cell uses these "
                 f"values inside expressions, not as variables of their own") in message
     assert Study.load("r", storage).settings["variables"] == {
         "depth": None, "lr": None, "kernel_size": "kernel", "momentum": "m"}

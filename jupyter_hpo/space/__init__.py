@@ -10,10 +10,19 @@ names to them. Searchers read the space through ``sample``, the unit-cube mappin
 from __future__ import annotations
 
 from ._conditions import Condition, ConditionError, as_condition, condition_from_node
-from ._domains import Bool, Categorical, Domain, Int, Real, without_address
+from ._domains import (
+    CONFIG_SHOWN,
+    Bool,
+    Categorical,
+    Domain,
+    Int,
+    Real,
+    shown_value,
+    without_address,
+)
 from ._grid import GridIndex
 from ._space import INACTIVE, Space, check_condition
 
-__all__ = ["INACTIVE", "Bool", "Categorical", "Condition", "ConditionError", "Domain",
-           "GridIndex", "Int", "Real", "Space", "as_condition", "check_condition",
-           "condition_from_node", "without_address"]
+__all__ = ["CONFIG_SHOWN", "INACTIVE", "Bool", "Categorical", "Condition", "ConditionError",
+           "Domain", "GridIndex", "Int", "Real", "Space", "as_condition", "check_condition",
+           "condition_from_node", "shown_value", "without_address"]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StudyFailedError
 from ..other_names import STUDY_NAMES, OtherNamesHint
 from ..records import StudyRecord, StudyState, TrialRecord, status_counts
+from ..space import shown_value
 
 if TYPE_CHECKING:
     from ..executors import Executor
@@ -137,7 +138,8 @@ class StudyReading(OtherNamesHint):
             return f"{self.name}: no trial has reported {self.metric} yet"
         head = (f"{self.name}: best {self.metric}={self.best_value:.6g} (trial "
                 f"{trial.trial_id}, {trial.status})")
-        return "\n".join([head, *(f"  {key} = {value!r}" for key, value in trial.config.items())])
+        return "\n".join([head, *(f"  {key} = {shown_value(value)}"
+                                  for key, value in trial.config.items())])
 
     @property
     def best_namespace(self) -> dict[str, Any] | None:

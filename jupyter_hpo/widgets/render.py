@@ -15,7 +15,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..records import TrialStatus
-from ..space import without_address
+from ..space import shown_value, without_address
 from .digest import KEPT_BEST, StudyDigest, record_of, trial_of
 
 if TYPE_CHECKING:
@@ -31,8 +31,6 @@ OUTPUT_SHOWN = 20_000
 """Characters of a trial's output (and of its traceback) shown; the oldest are cut."""
 VALUE_SHOWN = 80
 """Characters of one configuration value or error line shown in the table."""
-CONFIG_SHOWN = 200
-"""Characters of one value of the best configuration shown."""
 PROBLEMS_SHOWN = 5
 """Most recent problem messages shown; a note counts the earlier ones."""
 
@@ -130,8 +128,9 @@ def _format_value(value: Any) -> str:
 
 def config_value(value: Any) -> str:
     """A value of the best configuration as Python writes it, in full (``0.0002084139890``,
-    ``'relu'``), without memory addresses (``<function tanh>``); cut at CONFIG_SHOWN."""
-    return shorten(without_address(repr(value)), CONFIG_SHOWN)
+    ``'relu'``), without memory addresses (``<function tanh>``); cut at CONFIG_SHOWN
+    (:func:`~jupyter_hpo.space.shown_value`, which the applied trial's line uses too)."""
+    return shown_value(value)
 
 
 def _seconds(seconds: float) -> str:
