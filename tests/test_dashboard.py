@@ -506,6 +506,9 @@ def test_errors_and_tracebacks_of_recorded_studies_are_escaped():
     for name in ("header", "status", "error", "incumbent", "table", "output_view"):
         value = getattr(dashboard, name).value
         assert PAYLOAD not in value and ESCAPED in value, name
+    html_summary = summary_bundles(study)[1]["text/html"]
+    assert f"StudyFailedError: {ESCAPED}\nmore</pre>" in html_summary
+    assert PAYLOAD not in html_summary
 
 
 def relu(x):
@@ -908,6 +911,39 @@ def test_study_error_is_shown_once():
     assert study.state == "failed"
     assert dashboard.error.value.count("StudyFailedError") == 1
     assert dashboard.progress.bar_style == "danger"
+
+
+def test_the_summary_of_a_failed_study_says_why_it_failed():
+    """A saved notebook's summary of a failed study said "failed" and showed the failed
+    trials, but not the study's error: that was only in the text below (the cell's error)."""
+    def broken(config):
+        raise KeyError("missing column")
+
+    study = make_study(broken, trials=10, scheduler="fifo")
+    study.start()
+    study.wait()
+    _image, summary = summary_bundles(study)
+    error = summary["text/html"].split("<pre class='jupyter-hpo-error'", 1)[1].split("</pre>")[0]
+    assert "StudyFailedError: the first 3 trials all failed with the same error" in error
+    assert "KeyError: &#x27;missing column&#x27;" in error  # the traceback's end
+    assert summary["text/html"].index("jupyter-hpo-error") < \
+        summary["text/html"].index("jupyter-hpo-table")
+    text = summary["text/plain"]
+    assert "StudyFailedError: the first 3 trials all failed" in text
+    assert "KeyError: 'missing column'" in text
+
+
+def test_a_long_study_error_keeps_its_first_line_and_its_end():
+    error = "the study loop failed (RuntimeError: boom):\n" + "frame\n" * 5000 + "RuntimeError: boom"
+    study = Study.from_record(study_record([trial_record(0, "failed")], state="failed",
+                                           error=error))
+    text = render.error_text(study)
+    assert text.startswith("StudyFailedError: the study loop failed (RuntimeError: boom):\n")
+    assert text.endswith("frame\nRuntimeError: boom")
+    assert "characters of the error not shown" in text
+    assert len(text) < render.ERROR_SHOWN + 200
+    assert render.error_text(study_record([trial_record(0, "completed", [0.5])])) == ""
+    assert render.error_html(study_record([trial_record(0, "completed", [0.5])])) == ""
 
 
 def test_static_summary_has_png_html_and_text():

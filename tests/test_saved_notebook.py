@@ -85,3 +85,25 @@ def test_the_applied_trials_values_are_those_of_the_summary(tmp_path):
     assert value[0]["text"].strip() == lr  # the notebook's lr, as the line writes it
     assert "act=<function relu>" in config and " at 0x" not in applied
 
+
+FAILING = """%%hpo --name broken --metric loss --mode min --trials 4 --seed 0
+x = Real(0, 1)
+raise ValueError("no data <here>")
+loss = x
+"""
+
+
+def test_a_failed_studys_summary_says_why_it_failed(tmp_path):
+    """The saved summary of a study whose trials all failed said "failed" without its error,
+    which only the cell's error text below gave: a saved notebook shown as HTML (nbconvert,
+    GitHub) shows the summary's HTML, so it did not say why."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in
+                                         ("%load_ext jupyter_hpo", FAILING)])
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    shown = without_widgets(nb.cells[1].outputs)
+    assert "broken: failed" in shown["text/html"]
+    error = shown["text/html"].split("class='jupyter-hpo-error'", 1)[1].split("</pre>")[0]
+    assert "StudyFailedError: the first 3 trials all failed with the same error" in error
+    assert "ValueError: no data &lt;here&gt;" in error
+    assert "ValueError: no data <here>" in shown["text/plain"]

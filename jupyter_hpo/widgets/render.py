@@ -21,9 +21,10 @@ from .digest import KEPT_BEST, StudyDigest, record_of, trial_of
 if TYPE_CHECKING:
     from ..records import StudyRecord, TrialRecord
 
-__all__ = ["OUTPUT_SHOWN", "TABLE_ROWS", "best_trial", "config_value", "describe_settings",
-           "digest_of", "format_duration", "incumbent_html", "problems_html", "progress", "shorten",
-           "status_line", "table_html", "table_rows", "text_summary", "trial_output_text"]
+__all__ = ["ERROR_SHOWN", "OUTPUT_SHOWN", "TABLE_ROWS", "best_trial", "config_value",
+           "describe_settings", "digest_of", "error_html", "error_text", "format_duration",
+           "incumbent_html", "problems_html", "progress", "shorten", "status_line", "table_html",
+           "table_rows", "text_summary", "trial_output_text"]
 
 TABLE_ROWS = 25
 """Rows of the results table shown live and in the summary; a note counts the others."""
@@ -33,6 +34,9 @@ VALUE_SHOWN = 80
 """Characters of one configuration value or error line shown in the table."""
 PROBLEMS_SHOWN = 5
 """Most recent problem messages shown; a note counts the earlier ones."""
+ERROR_SHOWN = 5000
+"""Characters of a failed study's error shown in the summary: its first line (why) and its
+end (the traceback's last frames and the exception, or the errors it names)."""
 
 _STATUS_COLOURS = {"completed": "#1a7f37", "stopped": "#8c959f", "cancelled": "#bf8700",
                    "failed": "#cf222e", "running": "#0969da", "paused": "#8250df",
@@ -250,6 +254,32 @@ def incumbent_html(source: Any) -> str:
             f"<ul style='margin:2px 0'>{config}</ul>")
 
 
+def error_text(source: Any) -> str:
+    """Why the study failed: ``StudyFailedError: `` and its error as the cell's error says it
+    (the first line, then the traceback or the errors it names), cut in the middle to
+    ERROR_SHOWN characters; "" for a study that did not fail. Plain text."""
+    record = source.record if isinstance(source, StudyDigest) else record_of(source)
+    error = record.error.strip()
+    if not error:
+        return ""
+    if len(error) > ERROR_SHOWN:
+        first, _, rest = error.partition("\n")
+        first = shorten(first, 500)
+        kept = rest[-(ERROR_SHOWN - len(first)):]
+        error = (f"{first}\n[... {len(rest) - len(kept):,} characters of the error not "
+                 f"shown]\n{kept}")
+    return f"StudyFailedError: {error}"
+
+
+def error_html(source: Any) -> str:
+    """:func:`error_text` in a red block (escaped); "" for a study that did not fail."""
+    text = error_text(source)
+    if not text:
+        return ""
+    return (f"<pre class='jupyter-hpo-error' style='color:#cf222e;white-space:pre-wrap;"
+            f"margin:4px 0'>{html.escape(text)}</pre>")
+
+
 def problems_html(problems: list[str], total: int | None = None) -> str:
     """A warning box with the most recent problems (escaped); empty when there are none."""
     if not problems:
@@ -282,10 +312,14 @@ def trial_output_text(trial: Any, output: str = "") -> str:
 
 
 def text_summary(source: Any, limit: int = 10) -> str:
-    """The plain-text summary: status line, best configuration, the top trials."""
+    """The plain-text summary: status line, why the study failed (if it did), best
+    configuration, the top trials."""
     digest = digest_of(source)
     record = digest.record
     lines = [status_line(digest)]
+    error = error_text(digest)
+    if error:
+        lines.append(error)
     best = best_trial(record)
     if best is not None:
         config = ", ".join(f"{k}={config_value(v)}" for k, v in best.config.items())
@@ -297,8 +331,6 @@ def text_summary(source: Any, limit: int = 10) -> str:
     lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
     if digest.total > len(rows):
         lines.append(f"({digest.total - len(rows):,} more trials not shown)")
-    if record.error:
-        lines.append(f"StudyFailedError: {shorten(record.error.splitlines()[0], 500)}")
     return "\n".join(lines)
 
 
