@@ -3,8 +3,9 @@ a study run from a notebook appears in the studies panel and updates while it ru
 the panel stops it in the kernel, a study of another kernel (a --background one) is listed and
 stopped, the study view shows charts, table and a trial, bad annotations are underlined with
 the magic's message as the user types, study strings are shown as text and run no script,
-the cell dashboard's Stop button works while the cell runs, and "updated Ns ago" keeps
-counting while nothing is requested. The README's screenshot is taken here
+the cell dashboard's Stop button works while the cell runs, a --background cell gets the
+static summary when its study ends after it (and keeps it when saved), and "updated Ns ago"
+keeps counting while nothing is requested. The README's screenshot is taken here
 (``JUPYTER_HPO_SCREENSHOT=docs/lab-extension.png`` writes it). The servers load the extension
 that is installed, or the first one on ``JUPYTER_PATH`` (a worktree's build, see the README)."""
 
@@ -616,6 +617,68 @@ def test_the_cell_dashboards_stop_button_works_while_the_cell_runs(lab):
     assert record.state.value == "finished"
     assert record.stop_reason == "stopped from the dashboard"  # the button's reason
     assert {t.status for t in record.trials} <= {TrialStatus.COMPLETED, TrialStatus.CANCELLED}
+
+
+LATER_CELL = """%%hpo --name later --trials 3 --workers 1 --seed 0 --metric loss --background
+import time
+x = Real(0, 1)
+for epoch in range(1, 4):
+    time.sleep(1.0)
+    report(epoch=epoch, loss=x / epoch)
+"""
+
+
+def saved_outputs(path: Path, index: int) -> dict[str, str]:
+    """The saved outputs of cell ``index`` as a frontend without widgets reads them: by MIME
+    type, texts joined (of a widget's output, only its text/plain)."""
+    try:
+        cell = json.loads(path.read_text())["cells"][index]
+    except (OSError, ValueError, IndexError):  # not written yet, or being written
+        return {}
+    shown: dict[str, str] = {}
+    for output in cell.get("outputs", []):
+        data = dict(output.get("data", {}))
+        if data.pop("application/vnd.jupyter.widget-view+json", None) is not None:
+            data = {"text/plain": data.get("text/plain", "")}
+        for mime, value in data.items():
+            value = "".join(value) if isinstance(value, list) else value
+            shown[mime] = shown.get(mime, "") + value
+    return shown
+
+
+def test_a_background_cell_gets_its_summary_when_the_study_ends_after_it(lab):
+    """A --background cell has ended, another cell has run since and the kernel is idle
+    when the study ends: the background cell's placeholders get the static summary
+    (JupyterLab hands a display's update to the cell that shows it, whichever cell's message
+    it is), and the saved notebook keeps it. The cell kept only the dashboard's widget and
+    one status line, so the notebook saved without a kernel showed no curves, best
+    configuration or table."""
+    page = open_notebook(lab, "later.ipynb", ["%load_ext jupyter_hpo", LATER_CELL,
+                                              "print('the next cell')"])
+    run_cell(page, 0)
+    run_cell(page, 1)
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
+    cell, following = cells.nth(1), cells.nth(2)
+    run_cell(page, 2)  # the kernel's latest request is then another cell's
+    wait_until(lambda: "the next cell" in following.locator(".jp-OutputArea").inner_text(), 60,
+               "the next cell run")
+    assert "is shown here when it ends" in cell.inner_text()  # the study still runs
+    wait_until(lambda: cell.locator(".jp-RenderedImage img").count() == 1, 90,
+               "the summary's curves in the cell")
+    wait_until(lambda: "is shown here when it ends" not in cell.inner_text(), 30,
+               "the placeholder replaced")
+    assert "best: trial" not in cell.inner_text()  # the HTML is shown, not its text version
+    assert following.locator(".jp-RenderedImage").count() == 0
+    assert storage(lab).load_study("later").state.value == "finished"
+    assert kernel_state(lab, "later.ipynb") == "idle"
+    page.keyboard.press("Control+s")
+    path = lab.root / "later.ipynb"
+    wait_until(lambda: saved_outputs(path, 1).get("image/png"), 30, "the notebook saved")
+    saved = saved_outputs(path, 1)
+    assert "jupyter-hpo-table" in saved["text/html"]
+    assert "later: finished · 3/3 trials" in saved["text/html"]
+    assert "is shown here when it ends" not in saved["text/plain"]
+    assert not lab.errors, lab.errors
 
 
 def test_commands_insert_a_template_and_stop_every_study(lab):

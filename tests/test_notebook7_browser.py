@@ -1,6 +1,7 @@
 """The same extension in Notebook 7 (real ``jupyter notebook``, Debian's Chromium, Playwright):
-the cell dashboard shows progress and its Stop button works while the cell runs, and the
-editor underlines a bad annotation with the magic's message as the user types."""
+the cell dashboard shows progress and its Stop button works while the cell runs, the
+editor underlines a bad annotation with the magic's message as the user types, and a
+--background cell gets the static summary when its study ends after it."""
 
 from __future__ import annotations
 
@@ -97,3 +98,39 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message(notebook7):
     tooltip = page.locator(".jp-hpo-tooltip")
     tooltip.wait_for(timeout=5000)
     assert tooltip.inner_text() == magic_error_line(body)
+
+
+LATER = """%%hpo --name later7 --trials 3 --workers 1 --seed 0 --metric loss --background
+import time
+x = Real(0, 1)
+for epoch in range(1, 4):
+    time.sleep(1.0)
+    report(epoch=epoch, loss=x / epoch)
+"""
+
+
+def test_a_background_cell_gets_its_summary_when_the_study_ends(notebook7):
+    """The study of a --background cell ends after that cell and the next one have ended:
+    Notebook 7 puts the static summary into the placeholders of the background cell (it
+    kept the widget and one status line, and a saved notebook no result)."""
+    page = notebook7.page
+    write_notebook(notebook7.root / "later7.ipynb",
+                   ["%load_ext jupyter_hpo", LATER, "print('the next cell')"])
+    page.goto(notebook7.page_url("notebooks/later7.ipynb"))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    wait_until(lambda: any(s["path"] == "later7.ipynb"
+                           and s["kernel"]["execution_state"] == "idle"
+                           for s in notebook7.api("api/sessions")), 120, "the kernel")
+    for index in (0, 1, 2):
+        cell(page, index).locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+    background, following = cell(page, 1), cell(page, 2)
+    wait_until(lambda: "the next cell" in following.locator(".jp-OutputArea").inner_text(), 60,
+               "the next cell run")
+    assert "is shown here when it ends" in background.inner_text()  # the study still runs
+    wait_until(lambda: background.locator(".jp-RenderedImage img").count() == 1, 90,
+               "the summary's curves in the background cell")
+    wait_until(lambda: "is shown here when it ends" not in background.inner_text(), 30,
+               "the placeholder replaced")
+    assert "later7: finished · 3/3 trials" in background.locator(".jp-OutputArea").inner_text()
+    assert following.locator(".jp-RenderedImage").count() == 0

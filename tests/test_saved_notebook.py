@@ -107,3 +107,63 @@ def test_a_failed_studys_summary_says_why_it_failed(tmp_path):
     assert "StudyFailedError: the first 3 trials all failed with the same error" in error
     assert "ValueError: no data &lt;here&gt;" in error
     assert "ValueError: no data <here>" in shown["text/plain"]
+
+
+# its trials wait until the notebook creates FLAG, so the study ends while a later cell runs
+BACKGROUND = """%%hpo --name bg --metric loss --mode min --trials 3 --seed 0 --background
+import os, time
+x = Real(0, 1)
+while not os.path.exists(FLAG):
+    time.sleep(0.02)
+for epoch in range(1, 4):
+    report(epoch=epoch, loss=x / epoch)
+"""
+
+# the end as a user sees it: the study has ended, and so has its dashboard's refresh thread
+END_BACKGROUND = """import threading, time
+open(FLAG, "w").close()
+_hpo.wait()
+while any(t.name == "hpo-dashboard-bg" for t in threading.enumerate()):
+    time.sleep(0.05)
+"""
+
+
+def test_a_background_study_leaves_its_summary_under_its_own_cells(tmp_path):
+    """A --background study never joined with %hpo wait left no summary at all: its cell
+    (and that of a %hpo show while it ran) kept the widget and one status line, so a saved
+    notebook showed no curves, no best configuration and no table. The end fills the
+    placeholders those cells show; the cell that runs then shows nothing of it."""
+    flag = repr(str(tmp_path / "go"))
+    _load, _flag, cell, show, end = run_notebook(
+        "%load_ext jupyter_hpo", f"FLAG = {flag}", BACKGROUND, "%hpo show bg", END_BACKGROUND,
+        workdir=tmp_path)
+    for outputs in (cell, show):
+        shown = without_widgets(outputs)
+        assert shown.get("image/png") and "jupyter-hpo-table" in shown["text/html"]
+        assert "bg: finished · 3/3 trials" in shown["text/html"]
+        assert "best: trial " in shown["text/plain"]
+        assert "is shown here when it ends" not in shown["text/plain"]
+    assert not end  # the summary went to the placeholders, not under the running cell
+
+
+FAILING_BACKGROUND = FAILING.replace("--trials 4", "--trials 4 --background")
+
+
+def test_a_failed_background_studys_cell_says_why_it_failed(tmp_path):
+    """Trials that fail at once end the study before or just after its cell returns: its
+    placeholders get the summary with the study's error (%hpo wait, which raises the error,
+    puts it there again from its own cell, for frontends that read only the messages of
+    the cell that runs)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in
+                                         ("%load_ext jupyter_hpo", FAILING_BACKGROUND,
+                                          "%hpo wait broken")])
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for cell in nb.cells[1:]:
+        shown = without_widgets(cell.outputs)
+        assert shown.get("image/png") and "broken: failed" in shown["text/html"]
+        assert "ValueError: no data &lt;here&gt;" in shown["text/html"].split(
+            "class='jupyter-hpo-error'", 1)[1]
+        assert "is shown here when it ends" not in shown["text/plain"]
+    printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    assert "UsageError: StudyFailedError: the first 3 trials all failed" in printed

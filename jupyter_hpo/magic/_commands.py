@@ -217,6 +217,7 @@ class LineCommands:
                 run.dashboard.finish()
                 run.dashboard.show_summary()  # what a saved notebook shows without a kernel
             else:
+                run.dashboard.reserve_summary()  # filled in when the study ends
                 run.dashboard.start_background_refresh()
             return
         study = self._study(name, storage)  # a stored study: a static dashboard

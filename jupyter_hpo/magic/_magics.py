@@ -225,11 +225,12 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                 close_figures_since(figures)
             return
         if args.background:
-            if run.dashboard is not None:
-                run.dashboard.start_background_refresh()
             word = command_word(study.name)
             print(f"jupyter_hpo: {study.name} runs in the background; `%hpo wait {word}` "
                   f"joins it, `%hpo stop {word}` stops it")
+            if run.dashboard is not None:
+                run.dashboard.reserve_summary()  # the saved cell shows how the study ended
+                run.dashboard.start_background_refresh()
             return
         try:
             self._join(run)

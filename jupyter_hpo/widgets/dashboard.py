@@ -90,6 +90,8 @@ class Dashboard:
         self._fallback_due = 0.0
         self._fallback_text = ""
         self._display_id: str | None = None
+        self._reserved: list[_Placeholders] = []  # cells whose summary the end fills in
+        self._summary: tuple[dict[str, Any], dict[str, Any]] | None = None  # once finished
         self._refresher: threading.Thread | None = None
         self._listing_values = False  # the curves' menu is being given its options
         self._listing_trials = False  # the trial menu is being given its options
@@ -482,7 +484,10 @@ class Dashboard:
     def finish(self) -> None:
         """Final redraw (bounded like every other); the stop buttons are disabled and a
         message about the stop under way (``stopping: ...``) is cleared: it has happened,
-        and the status line says why the study ended."""
+        and the status line says why the study ended. The placeholders of
+        ``reserve_summary`` get the static summary. Called by whichever sees the end first:
+        the background refresh thread, or the main thread joining the study; the other
+        waits for it here."""
         with self._lock:
             if self._finished:
                 return
@@ -491,21 +496,90 @@ class Dashboard:
             self._update(self._clock(), final=True)
             if self._transient:
                 self._say("")
+            self._fill_placeholders()
 
     def show_summary(self) -> None:
         """Display a static summary (PNG of the curves, HTML table, text) that a saved
         notebook keeps without a kernel; it reuses the final drawing. It shows the metric's
-        curves; the live curves stay those the menu has chosen."""
+        curves; the live curves stay those the menu has chosen. Placeholders of
+        ``reserve_summary`` are filled again from this cell, for frontends that take a
+        display's update only from the cell that runs (nbclient)."""
         with self._lock:
-            chosen = self.digest.drawn
-            self.digest.set_drawn(self.digest.metric)
-            png = self._png if self._drawn == _curves_signature(self.digest) else None
-            try:
-                bundles = summary_bundles(self.digest, png=png)
-            finally:
-                self.digest.set_drawn(chosen)
+            bundles = self._summary_bundles()
+            self._fill_placeholders()
         for bundle in bundles:
             display(bundle, raw=True)
+
+    def reserve_summary(self) -> None:
+        """Display placeholders in the cell that runs now (a ``--background`` cell, or
+        ``%hpo show`` of a running study) that the end of the study replaces with the static
+        summary, so that cell's saved output shows how the study ended whether or not it is
+        ever joined. Call on the main thread; the placeholders are filled by ``finish``."""
+        placeholders = _Placeholders(tuple(
+            f"jupyter-hpo-summary-{id(self)}-{len(self._reserved)}-{part}" for part in range(2)))
+        waiting = (f"(the summary of {self.study.name}, its curves and results, is shown "
+                   f"here when it ends)")
+        for display_id, text in zip(placeholders.ids, (waiting, "")):
+            display({"text/plain": text}, raw=True, display_id=display_id)
+        with self._lock:
+            self._reserved.append(placeholders)
+            if self._finished:  # it ended meanwhile
+                self._fill_placeholders()
+
+    def _summary_bundles(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Under the lock: the summary's display bundles, drawn once the dashboard has
+        finished (the study's end is then fixed). The curves are drawn with matplotlib's
+        object-oriented API (a Figure on an Agg canvas, no pyplot), as every refresh draws
+        them, so this may run in the refresh thread."""
+        if self._summary is not None:
+            return self._summary
+        chosen = self.digest.drawn
+        self.digest.set_drawn(self.digest.metric)
+        png = self._png if self._drawn == _curves_signature(self.digest) else None
+        try:
+            bundles = summary_bundles(self.digest, png=png)
+        finally:
+            self.digest.set_drawn(chosen)
+        if self._finished:
+            self._summary = bundles
+        return bundles
+
+    def _fill_placeholders(self) -> None:
+        """Under the lock, once finished: put the summary into every reserved placeholder,
+        once per cell that runs when it is called. JupyterLab 4 and Notebook 7 update a
+        display wherever it is shown, whatever cell's message updates it (and after its cell
+        has ended); nbclient reads only the messages of the cell it runs, so the end seen
+        while no cell runs reaches it only when ``%hpo wait`` or ``%hpo show`` fill the
+        placeholders again (``show_summary``)."""
+        if not self._reserved or not self._finished:
+            return
+        bundles = self._summary_bundles()
+        running = _running_request()
+        for placeholders in self._reserved:
+            if running in placeholders.filled_from:
+                continue
+            placeholders.filled_from.add(running)
+            for display_id, bundle in zip(placeholders.ids, bundles):
+                update_display(bundle, raw=True, display_id=display_id)
+
+
+class _Placeholders:
+    """Displays reserved for the summary (the curves, the results), and the requests (cells)
+    whose messages have filled them."""
+
+    def __init__(self, ids: tuple[str, ...]) -> None:
+        self.ids = ids
+        self.filled_from: set[str | None] = set()
+
+
+def _running_request() -> str | None:
+    """The id of the request (cell) that a display made now answers: in the main thread the
+    cell that runs, in another thread the latest cell the kernel started; None outside a
+    kernel."""
+    from IPython import get_ipython
+
+    header = getattr(getattr(get_ipython(), "display_pub", None), "parent_header", None)
+    return header.get("msg_id") if isinstance(header, dict) else None
 
 
 def _shows(widget: Any, slot: str) -> Any:
