@@ -77,6 +77,10 @@ class Trial(ReportsReader, OtherNamesHint):
     checkpoint: Checkpoint | None = None
     enqueued: dict[str, Any] | None = None
     checkpoint_dir: str | None = field(default=None, repr=False)
+    #: the study's metric and resource key, which each report must carry (read by code that
+    #: reports for the trial, such as the framework callbacks of ``jupyter_hpo.integrations``)
+    metric: str = ""
+    resource: str = "epoch"
     restore_from: Checkpoint | None = field(default=None, repr=False)
     #: saved since the last report: it becomes ``checkpoint`` with the next report (whose
     #: epoch it holds) or when the trial ends, so that a stored checkpoint always comes with

@@ -333,6 +333,17 @@ def test_promoted_trials_continue_from_checkpoints_as_new_tasks(fresh, tmp_path)
     assert running_tasks(fresh) == []
 
 
+def reports_the_study_keys(config, trial, report):
+    report(step=1, loss=config["x"], keys=f"{trial.metric} {trial.resource}")
+
+
+def test_a_trial_on_a_dask_worker_knows_the_metric_and_the_resource(fresh):
+    study = make_study(reports_the_study_keys, {"x": Real(0, 1)}, executor=fresh, trials=1,
+                       resource="step")
+    study.run()
+    assert study.trials[0].reports[0]["keys"] == "loss step"
+
+
 def test_killed_worker_fails_only_its_trial(fresh):
     """A worker SIGKILLed mid-trial fails that trial; a trial's exception keeps its
     traceback; the others complete on the surviving (and restarted) workers."""

@@ -146,6 +146,16 @@ def train_with_pid(config, report):
         report(epoch=epoch, loss=config["x"] / epoch, pid=os.getpid())
 
 
+def reports_the_study_keys(config, trial, report):
+    report(step=1, loss=config["x"], keys=f"{trial.metric} {trial.resource}")
+
+
+def test_a_trial_in_a_worker_knows_the_metric_and_the_resource():
+    study = make_study(reports_the_study_keys, {"x": Real(0, 1)}, trials=1, resource="step")
+    study.run()
+    assert study.trials[0].reports[0]["keys"] == "loss step"
+
+
 def test_paused_trials_keep_their_process_and_resume_in_it():
     study = make_study(train_with_pid, {"x": Real(0, 1)}, trials=6, workers=2, seed=1,
                        scheduler="hyperband",

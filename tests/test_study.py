@@ -128,6 +128,15 @@ def test_hyperband_promotion_finishes_with_nothing_running_or_paused():
     assert study.controller.pause_signals is None
 
 
+def test_a_trial_knows_the_metric_and_the_resource_each_report_carries():
+    """What code that reports for a trial (the framework callbacks) reads to name its keys."""
+    def fn(config, trial):
+        report(step=1, acc=config["x"], keys=(trial.metric, trial.resource))
+
+    study = tune(fn, {"x": Real(0, 1)}, metric="acc", mode="max", trials=2, resource="step")
+    assert [t.reports[0]["keys"] for t in study.trials] == [("acc", "step")] * 2
+
+
 # --------------------------------------------------------------------- report() errors
 def test_report_outside_a_trial_raises_runtime_error():
     with pytest.raises(RuntimeError, match="outside a trial"):

@@ -418,7 +418,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             trial = Trial(trial_id, dict(config), start_time=self.clock(),
                           bracket=self.scheduler.bracket(trial_id),
                           enqueued=None if queued is None else queued.enqueued,
-                          checkpoint_dir=self.checkpoint_dir)
+                          checkpoint_dir=self.checkpoint_dir, metric=self.metric,
+                          resource=self.resource)
             adopted = self._continue_from(trial, queued)
             self.trials.append(trial)
             self._records.append(None)

@@ -74,7 +74,8 @@ class TrialStateMixin:
                     return
                 trial = Trial(trial_id, dict(config), status=TrialStatus.PAUSED,
                               start_time=self.clock(), bracket=old.bracket,
-                              checkpoint_dir=self.checkpoint_dir)
+                              checkpoint_dir=self.checkpoint_dir, metric=self.metric,
+                              resource=self.resource)
                 adopted = self._continue_from(trial, Queued(dict(old.config), old))
                 decision = self.scheduler.readmit(trial_id, dict(config), list(trial.reports),
                                                   old.bracket)

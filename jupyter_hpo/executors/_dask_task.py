@@ -45,8 +45,8 @@ _objectives_lock = threading.Lock()
 def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], channel: str,
               gpu: bool, cpus: float | None, extra: dict[str, Any] | None = None) -> str:
     """Run one trial on this worker; returns how it ended (the kernel learns it over the
-    queue, with the result and the traceback). ``extra``: the trial's ``checkpoint_dir``
-    and the checkpoint to ``restore_from``."""
+    queue, with the result and the traceback). ``extra``: the trial's ``checkpoint_dir``,
+    the checkpoint to ``restore_from`` and the study's ``metric`` and ``resource``."""
     link = _Link(channel)
     try:
         link.up.put(("started", link.worker.address))
@@ -58,7 +58,8 @@ def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], c
 def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str, Any],
          gpu: bool, cpus: float | None, extra: dict[str, Any]) -> str:
     trial = _WorkerTrial(trial_id, dict(config), checkpoint_dir=extra.get("checkpoint_dir"),
-                         restore_from=extra.get("restore_from"))
+                         restore_from=extra.get("restore_from"), metric=extra.get("metric", ""),
+                         resource=extra.get("resource", "epoch"))
     trial.link = link
     trial.device = Slot((0,)).device(remapped=True) if gpu else default_device()
     OutputRouter.acquire()

@@ -4,7 +4,7 @@ It talks to the kernel over the socket ``FD`` (a ``multiprocessing`` connection)
 from the parent: ``("init", sys_path, slot, argv)`` (the parent's ``sys.argv``, as
 ``multiprocessing`` gives its children), ``("objective", key, cloudpickled bytes)``,
 ``("run", key, trial_id, config bytes, {"checkpoint_dir": ..., "restore_from": Checkpoint |
-None})`` (the configuration pickled by ``_shipping.Shipment.dumps_with``: a choice that the
+None, "metric": ..., "resource": ...})`` (the configuration pickled by ``_shipping.Shipment.dumps_with``: a choice that the
 objective holds too is that object here)
 and, in reply to a report, ``"continue"``, ``"stop"``, ``"release"`` (the trial paused after
 saving a checkpoint: its code ends, status ``released``) or ``("error", exception)``. Messages
@@ -203,10 +203,12 @@ class _Worker:
             os.environ.update(self.environ)
 
     def run(self, trial_id: int, config: bytes, checkpoint_dir: str | None = None,
-            restore_from: Any = None) -> tuple[Any, ...]:
+            restore_from: Any = None, metric: str = "", resource: str = "epoch"
+            ) -> tuple[Any, ...]:
         self._restart = False
         self._start_afresh()
-        trial = Trial(trial_id, {}, checkpoint_dir=checkpoint_dir, restore_from=restore_from)
+        trial = Trial(trial_id, {}, checkpoint_dir=checkpoint_dir, restore_from=restore_from,
+                      metric=metric, resource=resource)
         trial.device = self.slot.device(remapped=True)
         stdout, stderr = sys.stdout, sys.stderr
         sys.stdout = _TrialStream(self.channel, sys.__stdout__)

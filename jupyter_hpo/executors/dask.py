@@ -136,7 +136,8 @@ class DaskExecutor(FaultHandling, Executor):
         trial.resources = "dask (queued)"
         with self._lock:  # a worker whose trial just ended takes the next one (Dask would
             free = self._free.pop() if self._free else None  # else queue it anywhere)
-        extra = {"checkpoint_dir": trial.checkpoint_dir, "restore_from": trial.restore_from}
+        extra = {"checkpoint_dir": trial.checkpoint_dir, "restore_from": trial.restore_from,
+                 "metric": trial.metric, "resource": trial.resource}
         run.future = self.client.submit(
             run_trial, payload, key, trial.trial_id, dict(trial.config), run.channel, gpu,
             self.need.get("CPU"), extra, key=f"hpo-trial-{suffix}-{self._token}",

@@ -254,7 +254,8 @@ class _Worker:
                 self.sent_key = key
             conn.send(("run", key, trial.trial_id, config,
                        {"checkpoint_dir": trial.checkpoint_dir,
-                        "restore_from": trial.restore_from}))
+                        "restore_from": trial.restore_from, "metric": trial.metric,
+                        "resource": trial.resource}))
         except (OSError, ValueError):
             return self._crash_outcome(), True
         budget = self.executor.trial_timeout
