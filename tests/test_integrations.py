@@ -1,6 +1,6 @@
 """The framework callbacks of ``jupyter_hpo.integrations`` with the real frameworks (Keras 3 on
 torch, Lightning, LightGBM, XGBoost): what each reports every epoch, Hyperband stopping a poor
-trial through it, ``tune()``, and use outside a trial.
+trial through it, ``tune()``, the ``%%hpo`` cell's reading of them, and use outside a trial.
 The data is scikit-learn's bundled breast-cancer set; every training is a few epochs long."""
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
 from sklearn.datasets import load_breast_cancer
 
 from jupyter_hpo import Real, StudyFailedError, TrialStatus, tune
@@ -265,3 +267,63 @@ def test_importing_jupyter_hpo_imports_no_framework():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- %%hpo
+@pytest.fixture(scope="module")
+def ip(ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    ipython_shell.user_ns.update(lgb=__import__("lightgbm"), X_TRAIN=X_TRAIN, Y_TRAIN=Y_TRAIN,
+                                 X_VAL=X_VAL, Y_VAL=Y_VAL,
+                                 LightGBMReportCallback=LightGBMReportCallback)
+    return ipython_shell
+
+
+@pytest.mark.parametrize("call, keys, unknown", [
+    ("KerasReportCallback()", [], True),
+    ("KerasReportCallback(metrics=names)", [], True),  # known only when it runs
+    ("KerasReportCallback('val_loss')", ["val_loss"], False),
+    ("jupyter_hpo.integrations.KerasReportCallback(metrics=['val_loss', 'val_accuracy'])",
+     ["val_loss", "val_accuracy"], False),
+    ("XGBoostReportCallback(metrics={'score': 'eval-auc'})", ["score"], False),
+])
+def test_a_callback_made_in_a_cell_counts_as_its_report(call, keys, unknown):
+    from jupyter_hpo.annotate import parse_cell
+
+    template = parse_cell(f"lr = Real(0, 1)\nfit(callbacks=[{call}])\n", None, "<cell>")
+    assert template.calls_report and template.report_callbacks == [(2, call.split("(")[0]
+                                                                   .split(".")[-1])]
+    assert (template.reported_keys, template.reports_unpacked) == (keys, unknown)
+
+
+LIGHTGBM_CELL = """lr = Real(1e-4, 0.3, log=True)
+iterations = 6
+booster = lgb.train({{"objective": "binary", "learning_rate": lr, "num_threads": 1,
+                     "verbose": -1}}, lgb.Dataset(X_TRAIN, Y_TRAIN),
+                    num_boost_round=iterations, valid_sets=[lgb.Dataset(X_VAL, Y_VAL)],
+                    valid_names=["valid"], callbacks=[LightGBMReportCallback({metrics})])
+"""
+
+
+def test_a_cell_that_reports_through_a_callback_runs_as_a_study(ip):
+    """The cell never calls report() itself: the callback counts as its report, its
+    metrics= literal names the metric, and --resource names the key it reports."""
+    cell = LIGHTGBM_CELL.format(metrics='{"val_loss": "valid-binary_logloss"}')
+    with capture_output() as out:
+        ip.run_cell_magic("hpo", "--trials 6 --scheduler hyperband --resource iteration "
+                                 "--seed 0 --quiet", cell)
+    study = ip.user_ns["_hpo"]
+    assert "minimising val_loss" in out.stdout
+    assert study.metric == "val_loss" and study.resource == "iteration"
+    assert study.counts()["stopped"] > 0 and study.counts()["failed"] == 0
+    for trial in study.trials:
+        assert [r["iteration"] for r in trial.reports] == list(range(1, len(trial.reports) + 1))
+    assert max(len(t.reports) for t in study.trials) == 6  # max_t from `iterations = 6`
+    assert ip.user_ns["booster"].current_iteration() == 6
+
+
+def test_a_callback_that_reports_all_it_logs_needs_the_metric_named(ip):
+    with pytest.raises(UsageError, match=r"the cell reports through LightGBMReportCallback "
+                                         r"\(cell line 6\), which reports what the framework "
+                                         r"logs, .* pass --metric NAME"):
+        ip.run_cell_magic("hpo", "--trials 2 --quiet", LIGHTGBM_CELL.format(metrics=""))

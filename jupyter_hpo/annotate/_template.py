@@ -102,6 +102,11 @@ class CellTemplate:
     #: (line, receiver) of calls such as ``trial.report(...)`` (Optuna's way) or
     #: ``tune.report(...)`` (Ray Tune's) instead of ``report(...)``, in line order
     peer_reports: list[tuple[int, str]] = field(default_factory=list)
+    #: (line, name) of framework callbacks made in the cell (``KerasReportCallback(...)``):
+    #: they call report() with the study's resource, whatever its name, and the metrics
+    #: their ``metrics=`` names (all the framework logs without it: then
+    #: ``reports_unpacked``)
+    report_callbacks: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def space(self) -> Space:

@@ -9,6 +9,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..integrations import CALLBACKS
 from ._template import CONFIG_NAME, CONSTRUCTORS
 
 PEER_NAMES = {
@@ -45,6 +46,9 @@ class _Scan:
     text_keys: list[str] = field(default_factory=list)
     #: (line, receiver) of calls such as trial.report(...) (Optuna's), tune.report(...) (Ray's)
     peer_reports: list[tuple[int, str]] = field(default_factory=list)
+    #: (line, name) of framework callbacks made in the cell (KerasReportCallback(...)), which
+    #: call report() with the study's resource and the framework's metrics
+    report_callbacks: list[tuple[int, str]] = field(default_factory=list)
     unnamed_reports: list[ast.Call] = field(default_factory=list)  # report(value)
     other_calls: list[ast.Call] = field(default_factory=list)
     star_import: bool = False  # from m import *: which names the cell defines is not known
@@ -75,6 +79,38 @@ def _constructor_name(node: ast.AST) -> str | None:
     return None
 
 
+def _callback_name(func: ast.expr) -> str | None:
+    """The name of the framework callback that ``func`` names (``KerasReportCallback``,
+    ``integrations.KerasReportCallback``), or None."""
+    name = func.id if isinstance(func, ast.Name) else func.attr \
+        if isinstance(func, ast.Attribute) else None
+    return name if name in CALLBACKS else None
+
+
+def _scan_callback(call: ast.Call, scan: _Scan, keys: set[str]) -> None:
+    """A framework callback reports for the cell: the names its ``metrics=`` literal gives
+    are reported keys; without one, which keys it reports is known only at run time."""
+    scan.calls_report = True
+    scan.report_callbacks.append((call.lineno, _callback_name(call.func) or ""))
+    given = next((kw.value for kw in call.keywords if kw.arg == "metrics"),
+                 call.args[0] if call.args else None)
+    names: list[Any] | None = None
+    if isinstance(given, ast.Constant) and isinstance(given.value, str):
+        names = [given]
+    elif isinstance(given, (ast.List, ast.Tuple, ast.Set)):
+        names = list(given.elts)
+    elif isinstance(given, ast.Dict):
+        names = list(given.keys)
+    if names is None or not all(isinstance(n, ast.Constant) and isinstance(n.value, str)
+                                for n in names):
+        scan.reports_unpacked = True
+        return
+    for name in names:
+        if name.value not in keys:
+            keys.add(name.value)
+            scan.reported_keys.append(name.value)
+
+
 def _scan(tree: ast.AST) -> _Scan:
     """One pre-order pass over ``tree`` with an explicit stack: constructor calls, defined
     names, ``report`` calls, assignments and the deepest node."""
@@ -95,6 +131,8 @@ def _scan(tree: ast.AST) -> _Scan:
                     and isinstance(node.func.value, ast.Name) \
                     and node.func.value.id in PEER_REPORTS:
                 scan.peer_reports.append((node.lineno, node.func.value.id))
+            elif _callback_name(node.func) is not None:
+                _scan_callback(node, scan, keys)
             elif isinstance(node.func, ast.Name):
                 scan.other_calls.append(node)
                 if node.func.id == "report":

@@ -47,7 +47,8 @@ class CellOptions:
             return None
         args.resource = StudyOptions.resource
         keys = template.reported_keys
-        if not keys or template.reports_unpacked or args.resource in keys:
+        if not keys or template.reports_unpacked or args.resource in keys \
+                or template.report_callbacks:  # which report the study's resource
             return None
         counts = [k for k in keys if k in PROGRESS_KEYS and k not in template.space]
         if len(counts) != 1:
@@ -69,7 +70,8 @@ class CellOptions:
         keys = [k for k in template.reported_keys if k != args.resource]
         unpacked = template.reports_unpacked  # report(**values): more keys than these
         if args.resource != StudyOptions.resource and template.reported_keys and not unpacked \
-                and args.resource not in template.reported_keys:
+                and args.resource not in template.reported_keys \
+                and not template.report_callbacks:
             raise UsageError(f"--resource {args.resource} is not among the values the cell "
                              f"reports ({', '.join(template.reported_keys)}): name the one "
                              f"that counts the training's progress (epochs, steps)")
@@ -96,6 +98,13 @@ class CellOptions:
                                  "--metric acc --mode max)")
             metric, from_last_line = template.last_assigned, True
         if metric is None:
+            if len(keys) != 1 and unpacked and template.report_callbacks:
+                line, callback = template.report_callbacks[0]
+                raise UsageError(f"the cell reports through {callback} (cell line {line}), "
+                                 f"which reports what the framework logs, so the metric to "
+                                 f"optimise is not known before it runs: pass --metric NAME "
+                                 f"(e.g. --metric val_loss), or name what it reports with "
+                                 f"{callback}(metrics=...)")
             if len(keys) != 1 and unpacked:
                 known = f" (besides {', '.join(keys)})" if keys else ""
                 raise UsageError(f"the cell passes values to report() through **{known}, so "
@@ -175,7 +184,8 @@ class CellOptions:
                                  f"never calls report(): add report(epoch=..., metric=...) to "
                                  f"the training loop or use --scheduler fifo")
             if template.reported_keys and not template.reports_unpacked \
-                    and args.resource not in template.reported_keys:
+                    and args.resource not in template.reported_keys \
+                    and not template.report_callbacks:
                 raise UsageError(f"{args.scheduler} needs the resource {args.resource!r} in "
                                  f"report(), but the cell reports "
                                  f"{', '.join(template.reported_keys)}: add {args.resource}=... "
@@ -184,7 +194,7 @@ class CellOptions:
         scheduler_options = line.scheduler_options
         reports_resource = template.calls_report and (
             not template.reported_keys or template.reports_unpacked
-            or args.resource in template.reported_keys)
+            or args.resource in template.reported_keys or bool(template.report_callbacks))
         max_t = template.max_t_for(args.resource)
         if max_t is None and "max_t" not in scheduler_options and args.resource != "epoch" \
                 and getattr(scheduler_class, "needs_resource", False):
