@@ -28,7 +28,9 @@ from jupyter_hpo.integrations import (
     XGBoostReportCallback,
 )
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240),  # Keras on torch and Lightning warn on every epoch
+              pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore:.*LeafSpec.*")]
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ["keras", "lightning", "lightgbm", "xgboost"]

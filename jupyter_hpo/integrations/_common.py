@@ -41,13 +41,15 @@ def running_trial(callback: str, framework: str) -> Trial:
     if trial is not None:
         return trial
     thread = threading.current_thread()
-    where = "outside a trial" if thread is threading.main_thread() \
-        or thread.name.startswith("hpo-") else \
-        f"in the thread {thread.name!r}, which is not a trial's own thread"
+    if thread is not threading.main_thread() and not thread.name.startswith("hpo-"):
+        raise RuntimeError(f"{callback} reports each epoch to the running trial, but "
+                           f"{framework} trains in the thread {thread.name!r}, which is not a "
+                           f"trial's own: train in the thread that runs the %%hpo cell or the "
+                           f"function of jupyter_hpo.tune(), where the callback finds its trial")
     raise RuntimeError(f"{callback} reports each epoch to the running trial, but {framework} "
-                       f"trains {where}: use it in a %%hpo cell or in a function run by "
-                       f"jupyter_hpo.tune(), and leave it out of the callbacks when training "
-                       f"without a study")
+                       f"trains outside a trial: use it in a %%hpo cell or in a function run "
+                       f"by jupyter_hpo.tune(), and leave it out of the callbacks when "
+                       f"training without a study")
 
 
 def send(trial: Trial, callback: str, logged: Mapping[str, Any], names: dict[str, str] | None,
@@ -70,10 +72,11 @@ def send(trial: Trial, callback: str, logged: Mapping[str, Any], names: dict[str
         values = {key: plain_value(logged[name]) for key, name in names.items()}
     values.pop(resource, None)
     if trial.metric and trial.metric not in values:
-        chosen = "" if names is None else " of those chosen with metrics="
+        chosen = "" if names is None else \
+            f" (chosen with metrics= of those logged: {_listed(logged)})"
         raise ReportError(f"{callback}: the study optimises {trial.metric!r}, but the values "
-                          f"at {when} are {_listed(values)}{chosen} (logged: {_listed(logged)})"
-                          f"{hint}; report it under that name with metrics={{"
+                          f"at {when} are {_listed(values)}{chosen}{hint}; report it under "
+                          f"that name with metrics={{"
                           f"{trial.metric!r}: '<logged name>'}}, or pick one of them as the "
                           f"study's metric (%%hpo --metric, tune(metric=...))")
     report(**{resource: count}, **values)
