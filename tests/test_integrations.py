@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is first imported
 
 import logging
+import re
 import subprocess
 import sys
 import warnings
@@ -329,3 +330,17 @@ def test_a_callback_that_reports_all_it_logs_needs_the_metric_named(ip):
                                          r"\(cell line 6\), which reports what the framework "
                                          r"logs, .* pass --metric NAME"):
         ip.run_cell_magic("hpo", "--trials 2 --quiet", LIGHTGBM_CELL.format(metrics=""))
+
+
+@pytest.mark.parametrize("call, says", [
+    ("optuna_integration.KerasPruningCallback(trial, 'val_loss')",
+     ("KerasPruningCallback, Optuna's way of reporting a framework's training; here give the "
+      "training KerasReportCallback() from jupyter_hpo.integrations instead")),
+    ("TuneReportCallback({'loss': 'val_loss'})",
+     ("TuneReportCallback, Ray Tune's way of reporting a framework's training; here give the "
+      "training your framework's callback (KerasReportCallback(), ")),
+])
+def test_another_librarys_callback_says_which_one_to_use(ip, call, says):
+    cell = f"lr = Real(1e-4, 0.3, log=True)\nmodel = make(lr)\nmodel.fit(callbacks=[{call}])\n"
+    with pytest.raises(UsageError, match=re.escape(f"cell line 3 uses {says}")):
+        ip.run_cell_magic("hpo", "--trials 2 --metric val_loss --quiet", cell)

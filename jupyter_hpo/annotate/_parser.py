@@ -248,7 +248,8 @@ class _CellParser(CommentAnnotations):
                             bool(code.co_flags & CO_COROUTINE),
                             None if assigned in {f.name for f in found} else assigned,
                             scan.reports_unpacked, scan.text_keys,
-                            sorted(scan.peer_reports), sorted(scan.report_callbacks))
+                            sorted(scan.peer_reports), sorted(scan.report_callbacks),
+                            sorted(scan.peer_callbacks))
 
     def _tree(self) -> ast.Module | None:
         nul = self.text.find("\x00")

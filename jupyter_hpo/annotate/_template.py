@@ -107,6 +107,9 @@ class CellTemplate:
     #: their ``metrics=`` names (all the framework logs without it: then
     #: ``reports_unpacked``)
     report_callbacks: list[tuple[int, str]] = field(default_factory=list)
+    #: (line, name) of other libraries' training callbacks (Optuna's
+    #: ``KerasPruningCallback(trial, ...)``, Ray Tune's ``TuneReportCallback``), in line order
+    peer_callbacks: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def space(self) -> Space:

@@ -49,6 +49,8 @@ class _Scan:
     #: (line, name) of framework callbacks made in the cell (KerasReportCallback(...)), which
     #: call report() with the study's resource and the framework's metrics
     report_callbacks: list[tuple[int, str]] = field(default_factory=list)
+    #: (line, name) of other libraries' training callbacks (Optuna's KerasPruningCallback)
+    peer_callbacks: list[tuple[int, str]] = field(default_factory=list)
     unnamed_reports: list[ast.Call] = field(default_factory=list)  # report(value)
     other_calls: list[ast.Call] = field(default_factory=list)
     star_import: bool = False  # from m import *: which names the cell defines is not known
@@ -56,6 +58,19 @@ class _Scan:
     depth: int = 0
     deepest: ast.AST | None = None
 
+
+#: other libraries' training callbacks -> (whose they are, the one of
+#: ``jupyter_hpo.integrations`` to use instead, or None for one per framework)
+PEER_CALLBACKS = {
+    "KerasPruningCallback": ("Optuna's", "KerasReportCallback"),
+    "TFKerasPruningCallback": ("Optuna's", "KerasReportCallback"),
+    "PyTorchLightningPruningCallback": ("Optuna's", "LightningReportCallback"),
+    "LightGBMPruningCallback": ("Optuna's", "LightGBMReportCallback"),
+    "XGBoostPruningCallback": ("Optuna's", "XGBoostReportCallback"),
+    "TuneReportCallback": ("Ray Tune's", None),
+    "TuneReportCheckpointCallback": ("Ray Tune's", None),
+    "RayTrainReportCallback": ("Ray Train's", None),
+}
 
 #: objects whose ``.report(...)`` other libraries' training code calls -> whose way it is
 PEER_REPORTS = {"trial": "Optuna's", "tune": "Ray Tune's", "session": "Ray Tune's",
@@ -79,11 +94,16 @@ def _constructor_name(node: ast.AST) -> str | None:
     return None
 
 
+def _called_name(func: ast.expr) -> str | None:
+    """The last name of what a call calls: ``f`` for ``f(...)`` and ``module.f(...)``."""
+    return func.id if isinstance(func, ast.Name) else func.attr \
+        if isinstance(func, ast.Attribute) else None
+
+
 def _callback_name(func: ast.expr) -> str | None:
     """The name of the framework callback that ``func`` names (``KerasReportCallback``,
     ``integrations.KerasReportCallback``), or None."""
-    name = func.id if isinstance(func, ast.Name) else func.attr \
-        if isinstance(func, ast.Attribute) else None
+    name = _called_name(func)
     return name if name in CALLBACKS else None
 
 
@@ -133,6 +153,8 @@ def _scan(tree: ast.AST) -> _Scan:
                 scan.peer_reports.append((node.lineno, node.func.value.id))
             elif _callback_name(node.func) is not None:
                 _scan_callback(node, scan, keys)
+            elif _called_name(node.func) in PEER_CALLBACKS:
+                scan.peer_callbacks.append((node.lineno, _called_name(node.func) or ""))
             elif isinstance(node.func, ast.Name):
                 scan.other_calls.append(node)
                 if node.func.id == "report":

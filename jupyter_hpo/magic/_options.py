@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ..errors import HPOError, HPOSyntaxError
+from ..integrations import CALLBACKS
 from ..options import PROGRESS_KEYS, StudyOptions, infer_mode, parse_duration
 from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, key_values, listed
 
@@ -67,6 +68,17 @@ class CellOptions:
             raise UsageError("the cell has no hyperparameters: mark them inline, e.g. "
                              "`lr = Real(1e-4, 1e-1, log=True)` or `lr = 1e-3  # hpo: Real(...)`"
                              + peer_space_call(template.source))
+        if template.peer_callbacks and not template.calls_report:
+            from ..annotate._tree import PEER_CALLBACKS
+
+            line, name = template.peer_callbacks[0]
+            whose, ours = PEER_CALLBACKS[name]
+            instead = f"{ours}()" if ours else \
+                f"your framework's callback ({', '.join(f'{c}()' for c in CALLBACKS)})"
+            raise UsageError(f"the cell never calls report(): cell line {line} uses {name}, "
+                             f"{whose} way of reporting a framework's training; here give "
+                             f"the training {instead} from jupyter_hpo.integrations instead, "
+                             f"which reports each epoch to the trial")
         keys = [k for k in template.reported_keys if k != args.resource]
         unpacked = template.reports_unpacked  # report(**values): more keys than these
         if args.resource != StudyOptions.resource and template.reported_keys and not unpacked \
