@@ -13,6 +13,8 @@ import logging
 import re
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 from sklearn.datasets import load_breast_cancer
 
-from jupyter_hpo import Real, StudyFailedError, TrialStatus, tune
+from jupyter_hpo import Categorical, Real, StudyFailedError, TrialStatus, tune
 from jupyter_hpo.integrations import (
     KerasReportCallback,
     LightGBMReportCallback,
@@ -221,6 +223,33 @@ def test_keras_ends_a_stopped_trial_as_early_stopping_does():
     poor = study.trials[1]
     assert poor.status is TrialStatus.STOPPED and len(poor.reports) == 1
     assert poor.user_attrs["seen"] == ["epoch 1", "end"]
+
+
+def test_a_keras_callback_shared_by_trials_at_once_fails_the_later_one():
+    """One callback object made outside the trials: trials that run one after the other may
+    share it; two that train at once cannot (it holds one training's state)."""
+    import keras
+
+    shared = KerasReportCallback()
+    barrier = threading.Barrier(2, timeout=30)
+
+    def train(config, trial):
+        slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: time.sleep(0.5))
+        if config["together"]:
+            barrier.wait()
+        fit_keras(config["lr"], [shared, slow], epochs=2)
+
+    space = {"lr": Real(0.1, 0.5), "together": Categorical(False, True)}
+    one_by_one = tune(train, space, metric="val_loss", mode="min", trials=2, workers=1,
+                      points_to_evaluate=[{"together": False}] * 2)
+    assert [t.status for t in one_by_one.trials] == [TrialStatus.COMPLETED] * 2
+    at_once = tune(train, space, metric="val_loss", mode="min", trials=2, workers=2,
+                   points_to_evaluate=[{"together": True}] * 2)
+    statuses = sorted(t.status.value for t in at_once.trials)
+    assert statuses == ["completed", "failed"], [t.error for t in at_once.trials]
+    failed = next(t for t in at_once.trials if t.status is TrialStatus.FAILED)
+    assert "KerasReportCallback: this callback object trains for trial " in failed.error
+    assert "make one per training inside the %%hpo cell" in failed.error
 
 
 def failure(fn, metric: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..records import is_number
-from ..trial import ReportError, Trial, current_trial, plain_value, report
+from ..trial import ReportError, Trial, TrialStatus, current_trial, plain_value, report
 
 #: which of the framework's metrics a callback sends: ``None`` every number it logs; a name or
 #: names (sent under those names); or ``{name to report: framework's name}`` to rename
@@ -50,6 +50,23 @@ def running_trial(callback: str, framework: str) -> Trial:
                        f"trains outside a trial: use it in a %%hpo cell or in a function run "
                        f"by jupyter_hpo.tune(), and leave it out of the callbacks when "
                        f"training without a study")
+
+
+def claim(owner: Trial | None, callback: str, framework: str) -> Trial:
+    """The running trial, which a callback that keeps the state of one training (Keras's,
+    Lightning's) takes for the training that starts; a ``RuntimeError`` when ``owner``, another
+    trial, still trains with it: one object made in an earlier cell and shared by the trials
+    that run at once in threads would report and stop for the wrong training."""
+    trial = running_trial(callback, framework)
+    if owner is not None and owner is not trial \
+            and owner.status in (TrialStatus.RUNNING, TrialStatus.PAUSED):
+        raise RuntimeError(f"{callback}: this callback object trains for trial "
+                           f"{owner.trial_id} and trial {trial.trial_id} at once (it was made "
+                           f"once, outside the trials, and they share it): make one per "
+                           f"training inside the %%hpo cell or the function run by "
+                           f"jupyter_hpo.tune(), e.g. callbacks=[{callback}()] in the call "
+                           f"that trains")
+    return trial
 
 
 def send(trial: Trial, callback: str, logged: Mapping[str, Any], names: dict[str, str] | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..trial import Trial, TrialReleased, TrialStopped
-from ._common import Metrics, metric_names, running_trial, send
+from ._common import Metrics, claim, metric_names, send
 
 try:
     import keras
@@ -45,11 +45,11 @@ class KerasReportCallback(keras.callbacks.Callback):
         self._stop: BaseException | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._trial = running_trial("KerasReportCallback", "model.fit()")
+        self._trial = claim(self._trial, "KerasReportCallback", "model.fit()")
         self._stop = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        trial = self._trial or running_trial("KerasReportCallback", "model.fit()")
+        trial = claim(self._trial, "KerasReportCallback", "model.fit()")
         logs = logs or {}
         hint = "" if any(key.startswith("val_") for key in logs) else _HINT
         try:
@@ -59,6 +59,6 @@ class KerasReportCallback(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        stop, self._stop, self._trial = self._stop, None, None
+        stop, self._stop = self._stop, None
         if stop is not None:
             raise stop

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..trial import Trial
-from ._common import Metrics, metric_names, running_trial, send
+from ._common import Metrics, claim, metric_names, send
 
 try:
     import lightning.pytorch as pl
@@ -45,7 +45,7 @@ class LightningReportCallback(pl.Callback):
         self._finished: int | None = None  # the epoch that ended and is not reported yet
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-        self._trial = running_trial("LightningReportCallback", "trainer.fit()")
+        self._trial = claim(self._trial, "LightningReportCallback", "trainer.fit()")
         self._finished = None
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
@@ -61,6 +61,6 @@ class LightningReportCallback(pl.Callback):
         count, self._finished = self._finished, None
         if count is None:
             return
-        trial = self._trial or running_trial("LightningReportCallback", "trainer.fit()")
+        trial = claim(self._trial, "LightningReportCallback", "trainer.fit()")
         send(trial, "LightningReportCallback", trainer.callback_metrics, self._names, count,
              _HINT)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..trial import Trial
 from ._common import Metrics, metric_names, running_trial, send
 
 try:
@@ -36,14 +35,13 @@ class XGBoostReportCallback(xgboost.callback.TrainingCallback):
     def __init__(self, metrics: Metrics = None) -> None:
         super().__init__()
         self._names = metric_names(metrics)
-        self._trial: Trial | None = None
 
     def before_training(self, model: Any) -> Any:
-        self._trial = running_trial("XGBoostReportCallback", "XGBoost")
+        running_trial("XGBoostReportCallback", "XGBoost")  # outside a trial: say so at once
         return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
-        trial = self._trial or running_trial("XGBoostReportCallback", "XGBoost")
+        trial = running_trial("XGBoostReportCallback", "XGBoost")
         logged: dict[str, Any] = {}
         for data, metrics in evals_log.items():
             for metric, history in metrics.items():
@@ -55,7 +53,3 @@ class XGBoostReportCallback(xgboost.callback.TrainingCallback):
         send(trial, "XGBoostReportCallback", logged, self._names, epoch + 1,
              "" if logged else _HINT)
         return False
-
-    def after_training(self, model: Any) -> Any:
-        self._trial = None
-        return model
