@@ -201,6 +201,23 @@ def test_hyperband_stops_a_poor_trial_in_training_and_keeps_its_reports(framewor
     assert study.best_trial.trial_id == good.trial_id
 
 
+@pytest.mark.parametrize("framework", ["lightning", "lightgbm"])
+def test_a_trial_paused_by_the_promotion_variant_waits_in_the_callback(framework):
+    """Paused at a rung inside the callback, a promoted trial trains on from where it was."""
+    study = tune(objective(framework), {"lr": Real(POOR_LR, GOOD_LR, log=True)},
+                 metric=VAL_LOSS[framework], mode="min", trials=4, workers=2, seed=0,
+                 scheduler="hyperband", searcher="random",
+                 scheduler_options={"max_t": EPOCHS, "grace_period": 1, "type": "promotion"})
+    assert {t.status for t in study.trials} <= {TrialStatus.COMPLETED, TrialStatus.STOPPED}
+    for trial in study.trials:
+        assert [r["epoch"] for r in trial.reports] == list(range(1, len(trial.reports) + 1))
+    finished = [t for t in study.trials if t.status is TrialStatus.COMPLETED]
+    assert finished and all(len(t.reports) == EPOCHS for t in finished)
+    for trial in finished:  # reported as the framework recorded it, across the pauses
+        assert [r[VAL_LOSS[framework]] for r in trial.reports] == pytest.approx(
+            [r[VAL_LOSS[framework]] for r in trial.user_attrs["recorded"]], rel=1e-6)
+
+
 def test_keras_ends_a_stopped_trial_as_early_stopping_does():
     """Keras finishes the epoch (the other callbacks' on_epoch_end run) and ends training
     (on_train_end of the callbacks listed before ours) before fit raises TrialStopped."""
