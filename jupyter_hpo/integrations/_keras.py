@@ -42,11 +42,12 @@ class KerasReportCallback(keras.callbacks.Callback):
         super().__init__()
         self._names = metric_names(metrics)
         self._trial: Trial | None = None
+        self._training: Any = None  # the model that fit() trains (set_model's, at its start)
         self._stop: BaseException | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._trial = claim(self._trial, "KerasReportCallback", "model.fit()")
-        self._stop = None
+        self._training, self._stop = self.model, None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         trial = claim(self._trial, "KerasReportCallback", "model.fit()")
@@ -56,7 +57,7 @@ class KerasReportCallback(keras.callbacks.Callback):
             send(trial, "KerasReportCallback", logs, self._names, epoch + 1, hint)
         except (TrialStopped, TrialReleased) as stop:  # ended below, once Keras has ended
             self._stop = stop                          # the epoch and the training
-            self.model.stop_training = True
+            self._training.stop_training = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         stop, self._stop = self._stop, None

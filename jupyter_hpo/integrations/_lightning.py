@@ -19,7 +19,8 @@ except ImportError:
 
 __all__ = ["LightningReportCallback"]
 
-_HINT = " (LightningModule.log() values, on_epoch=True for those of training_step)"
+_HINT = " (Lightning reports what LightningModule.log() logs; log training_step's values " \
+        "with on_epoch=True)"
 
 
 class LightningReportCallback(pl.Callback):
