@@ -24,6 +24,7 @@ from distributed import Client, LocalCluster
 from IPython.core.error import UsageError
 
 from jupyter_hpo import HPOError, Int, Real, Study, TrialStatus, tune
+from jupyter_hpo.errors import StudyFailedError
 from jupyter_hpo.executors import DaskExecutor
 from jupyter_hpo.executors._dask_cluster import scheduler_info
 from jupyter_hpo.executors.dask import DIED
@@ -408,6 +409,38 @@ def test_resources_no_worker_has(fresh):
         assert f"{flag} {value} needs Dask workers with the resource {resource}={value}" \
             in message
         assert "none of the 2 workers" in message and "no resources" in message
+    assert running_tasks(fresh) == []
+
+
+def reports_a_lock(config, report):
+    report(epoch=1, loss=config["x"], guard=threading.Lock())
+
+
+def returns_a_lock(config, report):
+    report(epoch=1, loss=config["x"])
+    return {"loss": config["x"], "guard": threading.Lock()}
+
+
+@pytest.mark.parametrize("objective, call, advice", [
+    (reports_a_lock, "report()", "report numbers"), (returns_a_lock, "the trial's result",
+                                                     "return numbers")])
+def test_a_value_that_cannot_be_pickled_is_named(fresh, objective, call, advice):
+    """A reported or returned value that cannot be pickled fails its trial with a message
+    naming it, as with the process executor (a report failed with distributed's chained
+    serialisation traceback, naming no value)."""
+    study = make_study(objective, {"x": Real(0, 1)}, executor=fresh, trials=3,
+                       max_initial_failures=3)
+    with pytest.raises(StudyFailedError, match="the first 3 trials all failed with the same "
+                                               "error"):
+        study.run()
+    for trial in study.trials:
+        assert trial.status is TrialStatus.FAILED
+        assert f"{call}: 'guard' is <unlocked _thread.lock object at " in trial.error
+        assert "cannot be sent to the kernel from a worker process (TypeError: cannot pickle "\
+               "'_thread.lock' object)" in trial.error
+        assert f"{advice}, strings or other picklable values, or run the trials in threads " \
+               f"with --executor thread" in trial.error
+        assert "msgpack" not in (trial.traceback or "")
     assert running_tasks(fresh) == []
 
 

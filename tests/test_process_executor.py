@@ -363,6 +363,26 @@ def test_a_report_value_that_cannot_be_sent_names_its_key():
     assert "report(loss=config[\"x\"], extra=threading.Lock())" in trial.traceback
 
 
+def return_a_lock(config):
+    return {"loss": config["x"], "guard": threading.Lock()}
+
+
+def test_a_returned_value_that_cannot_be_sent_names_its_key():
+    """A returned dict with a value that cannot be pickled names that value (it said only
+    "the trial's result cannot be sent back to the kernel (TypeError: ...)")."""
+    study = make_study(return_a_lock, {"x": Real(0, 1)}, trials=1)
+    study.start()
+    assert study.wait(timeout=60)
+    (trial,) = study.trials
+    assert trial.status is TrialStatus.FAILED
+    assert trial.error.startswith("the trial's result: 'guard' is <unlocked _thread.lock "
+                                  "object at ")
+    assert trial.error.endswith("(lock), which cannot be sent to the kernel from a worker "
+                                "process (TypeError: cannot pickle '_thread.lock' object): "
+                                "return numbers, strings or other picklable values, or run "
+                                "the trials in threads with --executor thread")
+
+
 @pytest.mark.parametrize("cell", [
     # IPython makes display() a builtin for a notebook's code; a worker process has no shell,
     # and a cell calling display() failed there with NameError

@@ -23,9 +23,11 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from ..errors import HPOError
 from ..resources import Slot, default_device
-from ..trial import Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
+from ..trial import ReportError, Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
 from ._output import OutputRouter
+from ._shipping import unsendable, unsendable_result
 from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
 
@@ -118,6 +120,19 @@ def _thread_limit(cpus: float | None) -> Any:
         yield
 
 
+def _pickles(value: Any) -> None:
+    """Pickle ``value`` as ``distributed`` does when plain pickle fails (cloudpickle)."""
+    import cloudpickle
+
+    cloudpickle.dumps(value)
+
+
+def _sent(exc: Exception) -> bool:
+    """Whether ``exc`` came from the connection (the message was serialised; the scheduler
+    is gone or slow), not from values that cannot be serialised."""
+    return isinstance(exc, (OSError, TimeoutError))
+
+
 class _WorkerTrial(Trial):
     """The worker's copy of the trial: what it prints goes to the kernel."""
 
@@ -166,7 +181,14 @@ class _Link:
         """The report hook: send ``values`` and act on the kernel's answer."""
         with self.lock:
             self._flush_locked()
-            self.up.put(("report", values))
+            try:
+                self.up.put(("report", values))
+            except Exception as exc:  # e.g. a value that does not pickle
+                if _sent(exc):  # the scheduler is in trouble, not the values
+                    raise
+                raise ReportError(unsendable("report()", values, exc, "report numbers, "
+                                             "strings or other picklable values",
+                                             _pickles)) from None
         reply = self._reply()
         if reply in ("continue", "stop"):  # the study recorded it: keep the copy in step
             trial = current_trial()
@@ -187,12 +209,11 @@ class _Link:
             self._flush_locked()
             try:
                 self.up.put(("side", kind, data))
-            except Exception as exc:  # noqa: BLE001 - e.g. an attribute that does not pickle
-                from ..errors import HPOError
-
-                raise HPOError(f"trial.set(): the values cannot be sent to the kernel "
-                               f"({type(exc).__name__}: {exc}); set numbers, strings or other "
-                               f"picklable values") from None
+            except Exception as exc:  # e.g. an attribute that does not pickle
+                if _sent(exc) or kind != "set":
+                    raise
+                raise HPOError(unsendable("trial.set()", data, exc, "set numbers, strings or "
+                                          "other picklable values", _pickles)) from None
 
     def _reply(self) -> Any:
         """The kernel's next answer; while the trial is paused its thread leaves the
@@ -238,6 +259,5 @@ class _Link:
             try:
                 self.up.put(outcome)
             except Exception as exc:  # noqa: BLE001 - e.g. the result does not pickle
-                error = (f"the trial's result cannot be sent back to the kernel "
-                         f"({type(exc).__name__}: {exc})")
+                error = unsendable_result(outcome[2], exc, _pickles)
                 self.up.put(("done", "failed", None, error, ""))

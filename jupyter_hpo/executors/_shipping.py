@@ -26,7 +26,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Shipment", "dumps", "first_unpicklable", "loads", "loads_with"]
+__all__ = ["Shipment", "dumps", "first_unpicklable", "loads", "loads_with", "unsendable",
+           "unsendable_result"]
 
 
 def dumps(obj: Any) -> bytes:
@@ -67,6 +68,32 @@ def first_unpicklable(values: dict[str, Any], pickles: Callable[[Any], Any]
         except Exception as error:  # noqa: BLE001 - any pickling failure names the value
             return key, value, error
     return None
+
+
+def unsendable(call: str, values: dict[str, Any], exc: Exception, advice: str,
+               pickles: Callable[[Any], Any]) -> str:
+    """Why ``values`` (of ``report()``, ``trial.set()`` or a trial's result) cannot reach the
+    kernel, naming the first that ``pickles`` fails on: a thread trial keeps any value, a
+    trial in a worker process (or on a Dask worker) only what pickles."""
+    from ..trial import _short
+
+    found = first_unpicklable(values, pickles)
+    if found is not None:
+        key, value, error = found
+        return (f"{call}: {key!r} is {_short(value)} ({type(value).__name__}), which cannot be "
+                f"sent to the kernel from a worker process ({type(error).__name__}: {error}): "
+                f"{advice}, or run the trials in threads with --executor thread")
+    return (f"{call}: the values cannot be sent to the kernel from a worker process "
+            f"({type(exc).__name__}: {exc}): {advice}")
+
+
+def unsendable_result(result: Any, exc: Exception, pickles: Callable[[Any], Any]) -> str:
+    """Why a trial's result (what the objective returned) cannot reach the kernel."""
+    if isinstance(result, dict) and all(isinstance(key, str) for key in result):
+        return unsendable("the trial's result", result, exc, "return numbers, strings or "
+                          "other picklable values", pickles)
+    return (f"the trial's result cannot be sent back to the kernel "
+            f"({type(exc).__name__}: {exc})")
 
 
 def loads(data: bytes) -> tuple[Any, dict[int, Any]]:

@@ -31,11 +31,10 @@ from ..trial import (
     Trial,
     TrialReleased,
     TrialStopped,
-    _short,
     _TrialContext,
     current_trial,
 )
-from ._shipping import first_unpicklable, loads, loads_with
+from ._shipping import loads, loads_with, unsendable, unsendable_result
 from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
 
@@ -88,20 +87,6 @@ def _is_cuda_oom(exc: BaseException) -> bool:
     return type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc)
 
 
-def _unsendable(call: str, values: dict[str, Any], exc: Exception, advice: str) -> str:
-    """Why ``values`` (of ``report()`` or ``trial.set()``) cannot reach the kernel, naming the
-    first that does not pickle: a thread trial keeps any value, a process trial only what
-    pickles."""
-    found = first_unpicklable(values, ForkingPickler.dumps)
-    if found is not None:
-        key, value, error = found
-        return (f"{call}: {key!r} is {_short(value)} ({type(value).__name__}), which cannot be "
-                f"sent to the kernel from a worker process ({type(error).__name__}: {error}): "
-                f"{advice}, or run the trials in threads with --executor thread")
-    return (f"{call}: the values cannot be sent to the kernel from a worker process "
-            f"({type(exc).__name__}: {exc}): {advice}")
-
-
 class _Worker:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -141,8 +126,7 @@ class _Worker:
         try:
             self.channel.send(outcome)
         except Exception as exc:  # noqa: BLE001 - a result that does not pickle fails the trial
-            error = (f"the trial's result cannot be sent back to the kernel "
-                     f"({type(exc).__name__}: {exc})")
+            error = unsendable_result(outcome[2], exc, ForkingPickler.dumps)
             self.channel.send(("done", "failed", None, error, "", False))
 
     def _load_objective(self) -> Any:
@@ -165,8 +149,9 @@ class _Worker:
         except OSError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a value that does not pickle
-            raise ReportError(_unsendable("report()", values, exc, "report numbers, strings "
-                                          "or other picklable values")) from None
+            raise ReportError(unsendable("report()", values, exc, "report numbers, strings "
+                                         "or other picklable values",
+                                         ForkingPickler.dumps)) from None
         reply = self.conn.recv()
         if reply in ("continue", "stop"):  # the study recorded it: keep the copy in step
             trial = current_trial()
@@ -188,8 +173,8 @@ class _Worker:
         except OSError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. an attribute that does not pickle
-            raise HPOError(_unsendable("trial.set()", data, exc, "set numbers, strings or "
-                                       "other picklable values")) from None
+            raise HPOError(unsendable("trial.set()", data, exc, "set numbers, strings or "
+                                      "other picklable values", ForkingPickler.dumps)) from None
 
     def _start_afresh(self) -> None:
         """Each trial starts in the kernel's working directory and environment, as the first
