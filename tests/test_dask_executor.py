@@ -576,6 +576,31 @@ def test_cluster_disappearing_ends_the_study(tmp_path, study_storage):
     assert "went away" in str(stored.error)
 
 
+def test_a_scheduler_that_stops_answering_ends_the_study(tmp_path, study_storage):
+    """A scheduler that hangs (stopped, or cut off without its connection closing) ends the
+    study as one that went away does, keeping the finished trials: every call to it used to
+    wait for good, so the study never ended."""
+    with external_cluster(tmp_path, workers=1) as (address, processes):
+        study = make_study(first_quick, {"x": Real(0, 1)},
+                           executor="dask", executor_options={"address": address},
+                           trials=5, storage=str(study_storage), name="hung")
+        study.start()
+        assert wait_until(lambda: study.counts()["completed"] >= 1 and
+                          any(t.reports for t in study.trials if not t.status.finished), 60)
+        os.killpg(processes[0].pid, signal.SIGSTOP)  # the scheduler stops answering
+        try:
+            assert study.wait(120)
+        finally:
+            os.killpg(processes[0].pid, signal.SIGCONT)
+    assert study.state.value == "failed"
+    assert str(study.error).startswith("the Dask cluster went away; the finished trials are "
+                                       f"kept\nDask cluster {address} is unreachable (")
+    completed = [t.trial_id for t in study.trials if t.status is TrialStatus.COMPLETED]
+    assert completed and all(t.status.finished for t in study.trials)
+    stored = Study.load("hung", str(study_storage))
+    assert [t.trial_id for t in stored.trials if t.status is TrialStatus.COMPLETED] == completed
+
+
 def first_quick(config, report, trial):
     """Trial 0 ends at once; the others report for about 5 s."""
     for epoch in range(1, 3 if trial.trial_id == 0 else 100):
@@ -601,6 +626,52 @@ def test_unreachable_address_fails_fast_before_any_trial(ipython_shell):
                           "x = Real(0, 1)\nreport(loss=x)\n")
     with pytest.raises(ValueError, match="must be a Dask scheduler address"):
         DaskExecutor(address="not an address")
+
+
+@contextlib.contextmanager
+def silent_listener():
+    """A port that accepts connections and never answers (a hung scheduler, another
+    service)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        accepted: list[socket.socket] = []
+        server.settimeout(0.2)
+        stop = threading.Event()
+
+        def accept() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    accepted.append(server.accept()[0])
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        try:
+            yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        finally:
+            stop.set()
+            thread.join()
+            for conn in accepted:
+                conn.close()
+
+
+@pytest.mark.timeout(90)
+def test_an_address_that_never_answers_fails_before_any_trial(ipython_shell):
+    """distributed's Client waits for the scheduler's handshake without a limit: the cell hung
+    for good (and deferred the interrupts meant to end it) instead of failing."""
+    with silent_listener() as address:
+        with pytest.raises(HPOError) as info:
+            make_study(curve, {"x": Real(0, 1)}, executor="dask",
+                       executor_options={"address": address, "connect_timeout": 1.0})
+        assert str(info.value) == (
+            f"cannot reach the Dask cluster at {address} within 1s (TimeoutError: something "
+            f"accepts connections there, but no Dask scheduler answered); is its scheduler "
+            f"running (`dask scheduler`) and is the address right?")
+        ip = ipython_shell
+        ip.run_line_magic("load_ext", "jupyter_hpo")
+        with pytest.raises(UsageError, match="no Dask scheduler answered"):
+            ip.run_cell_magic("hpo", f"--executor dask --address {address} --quiet",
+                              "x = Real(0, 1)\nreport(loss=x)\n")
 
 
 def test_unpicklable_variable_is_an_error_before_any_trial(ipython_shell):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -41,18 +42,21 @@ def is_dask_client(value: Any) -> bool:
                for c in type(value).__mro__)
 
 
-def scheduler_info(client: Any, workers: int = -1) -> dict[str, Any]:
+def scheduler_info(client: Any, workers: int = -1,
+                   timeout: float = CONNECT_TIMEOUT_S) -> dict[str, Any]:
     """The scheduler's identity with ``workers`` of its workers (-1: all), asked of the
     scheduler now; versions of ``distributed`` before ``n_workers`` existed list them all.
+    A ``TimeoutError`` after ``timeout`` seconds: a scheduler that stopped answering (hung,
+    or cut off without its connection closing) must not hang the study's watcher.
 
     Not ``client.scheduler_info()``: that returns the client's cached copy, which the client's
     own periodic refresh (without workers) may overwrite between the fetch and the return, so
     that a live cluster reads as having no workers."""
     identity = client.scheduler.identity
     try:
-        return dict(client.sync(identity, n_workers=workers))
+        return dict(client.sync(identity, n_workers=workers, callback_timeout=timeout))
     except TypeError:
-        return dict(client.sync(identity))
+        return dict(client.sync(identity, callback_timeout=timeout))
 
 
 def trial_resources(gpus_per_trial: float | None,
@@ -157,12 +161,48 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> ClusterHandle:
     distributed = _distributed()
     address = address.strip()
     try:
+        _handshake(address, timeout)
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise HPOError(f"cannot reach the Dask cluster at {address} within {timeout:g}s "
                        f"({type(exc).__name__}: {exc}); is its scheduler running "
                        f"(`dask scheduler`) and is the address right?") from None
     return ClusterHandle(client, client.scheduler.address, "Dask cluster")
+
+
+def _handshake(address: str, timeout: float) -> None:
+    """A ``TimeoutError`` unless a Dask scheduler at ``address`` answers one connection within
+    ``timeout`` seconds. ``Client`` waits for the scheduler's handshake without a limit, so a
+    port that accepts connections but never answers (a hung scheduler, another service) hung
+    the cell, deaf to interrupts. The probe runs in a thread of its own (the kernel's may run
+    an event loop); an error other than a timeout is left to ``Client`` to report."""
+    import asyncio
+
+    from distributed.comm import connect as open_comm
+    from distributed.security import Security
+
+    async def probe() -> None:
+        comm = await asyncio.wait_for(
+            open_comm(address, timeout=timeout, **Security().get_connection_args("client")),
+            timeout + 1)  # a refused connection fails first, with distributed's own message
+        await comm.close()
+
+    timed_out = threading.Event()
+
+    def run() -> None:
+        try:
+            asyncio.run(probe())
+        except asyncio.TimeoutError:  # not a subclass of TimeoutError before Python 3.11
+            timed_out.set()
+        except Exception:  # e.g. a refused connection: Client says why
+            logging.getLogger(__name__).debug("probing %s failed", address, exc_info=True)
+
+    thread = threading.Thread(target=run, daemon=True, name="hpo-dask-handshake")
+    thread.start()
+    thread.join(timeout + 5)
+    if timed_out.is_set() or thread.is_alive():
+        raise TimeoutError("something accepts connections there, but no Dask scheduler "
+                           "answered")
 
 
 def use_client(client: Any) -> ClusterHandle:

@@ -244,8 +244,8 @@ class DaskExecutor(FaultHandling, Executor):
 
     @staticmethod
     def _put(run: TrialRun, message: Any) -> None:
-        try:
-            run.down.put(message)
+        try:  # bounded: a scheduler that stopped answering must not hang the study
+            run.down.put(message, callback_timeout=CONNECT_TIMEOUT_S)
         except Exception:  # the task or the cluster is gone
             log.debug("jupyter_hpo: could not answer trial %s", run.trial.trial_id,
                       exc_info=True)
@@ -268,10 +268,10 @@ class DaskExecutor(FaultHandling, Executor):
                 self._free.append(run.worker)
         if run.up is None:
             pass  # its relay has not made the queues yet; it closes them when it does
-        elif not run.done:  # ended by the kernel: a task still waiting stops, the relay ends
-            self._put(run, "stop")
+        elif not run.done and not self._lost:  # ended by the kernel (on a cluster that
+            self._put(run, "stop")  # answers): a task still waiting stops, the relay ends
             with contextlib.suppress(Exception):  # the cluster may be gone
-                run.up.put(("closed",))
+                run.up.put(("closed",), callback_timeout=CONNECT_TIMEOUT_S)
         for queue in (run.up, run.down):  # the scheduler drops them once the task let go too
             with contextlib.suppress(Exception):  # the cluster may be gone
                 if queue is not None:
@@ -296,10 +296,11 @@ class DaskExecutor(FaultHandling, Executor):
         for timer in timers:
             if timer is not threading.current_thread():
                 timer.join(timeout=70)
-        self._wait_for_tasks()
-        self._end_lost_tasks()
-        self._wait_until_released(keys)
-        if self._payload is not None:
+        if not self._lost:  # a scheduler that went away (or hangs) would not answer
+            self._wait_for_tasks()
+            self._end_lost_tasks()
+            self._wait_until_released(keys)
+        if self._payload is not None and not self._lost:
             with contextlib.suppress(Exception):  # the cluster may be gone
                 self._payload[1].release()
         self.handle.close()
