@@ -110,7 +110,6 @@ def partial_path(path: str) -> str:
 def save(obj: Any, folder: str, trial_id: int, reports: int) -> Checkpoint:
     """Write ``obj`` as a new checkpoint file of trial ``trial_id`` (its previous ones stay:
     the study deletes them once it has recorded this one)."""
-    os.makedirs(folder, exist_ok=True)
     torch_like = _uses_torch(obj)
     path = os.path.join(folder, f"trial-{trial_id}-{secrets.token_hex(4)}."
                                 f"{'pt' if torch_like else 'pkl'}")
@@ -118,6 +117,7 @@ def save(obj: Any, folder: str, trial_id: int, reports: int) -> Checkpoint:
     import cloudpickle
 
     try:
+        os.makedirs(folder, exist_ok=True)
         with open(partial, "wb") as handle:
             if torch_like:
                 import torch
@@ -132,11 +132,35 @@ def save(obj: Any, folder: str, trial_id: int, reports: int) -> Checkpoint:
         except OSError:
             pass
         if isinstance(exc, Exception):
-            raise HPOError(f"checkpoint(): could not save a {type(obj).__name__} to {path} "
-                           f"({type(exc).__name__}: {exc})") from exc
+            raise HPOError(_not_saved(obj, folder, exc)) from exc
         raise
     return Checkpoint(path, os.path.getsize(path), reports, "torch" if torch_like else "pickle",
                       time.time())
+
+
+def _not_saved(obj: Any, folder: str, exc: Exception) -> str:
+    """Why ``checkpoint(obj)`` failed and what to do, the same for every trial of a study
+    (no file name in it), so that its first trials failing alike stop the study."""
+    if isinstance(exc, OSError):  # a full disk, a folder that cannot be written
+        why = exc.strerror or str(exc)
+        return (f"checkpoint(): could not write to the checkpoint folder {folder} "
+                f"({type(exc).__name__}: {why}): free space there or make it writable (it is "
+                f"next to the study's storage file; another storage file moves it)")
+    import cloudpickle
+
+    from .executors._shipping import first_unpicklable
+    from .trial import _short
+
+    found = first_unpicklable(obj, cloudpickle.dumps) if isinstance(obj, dict) else None
+    if found is not None:
+        key, value, error = found
+        what = f"{key!r} is {_short(value)} ({type(value).__name__}), which"
+        exc = error
+    else:
+        what = f"the {type(obj).__name__}"
+    return (f"checkpoint(): {what} cannot be saved ({type(exc).__name__}: {exc}): save what "
+            f"pickles (a model's state_dict(), numbers, arrays) and make the rest again after "
+            f"restore()")
 
 
 def load(checkpoint: Checkpoint, map_location: Any = None) -> Any:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from jupyter_hpo import Real, Study, checkpoint, restore, tune
 from jupyter_hpo.checkpoints import KEEP_BEST
-from jupyter_hpo.errors import HPOError
+from jupyter_hpo.errors import HPOError, StudyFailedError
 from jupyter_hpo.storage import SQLiteStorage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +132,69 @@ def test_named_objects_are_saved_as_a_dict_and_a_missing_one_is_a_clear_error():
                                        r"both: name the first one too, e.g. "
                                        r"checkpoint\(state=\.\.\., optimizer=\.\.\.\)"):
         tune(both, SPACE, metric="loss", mode="min", trials=3, seed=0)
+
+
+def saves_a_lock(config, report, checkpoint):
+    report(epoch=1, loss=config["x"])
+    checkpoint(epoch=1, guard=threading.Lock())
+
+
+def test_an_object_that_cannot_be_saved_is_named_and_stops_the_study(tmp_path):
+    """The message named the checkpoint's random file name, so no two trials failed alike:
+    the study ran every trial to the same failure instead of stopping after the first 3."""
+    with pytest.raises(StudyFailedError) as info:
+        tune(saves_a_lock, SPACE, metric="loss", mode="min", trials=8, seed=0,
+             storage=str(tmp_path / "runs.db"), name="lock")
+    message = str(info.value).rstrip()
+    assert message.startswith("the first 3 trials all failed with the same error (but for the "
+                              "numbers in it), so the study stopped.")
+    assert "HPOError: checkpoint(): 'guard' is <unlocked _thread.lock object at 0x" in message
+    assert message.endswith("(lock), which cannot be saved (TypeError: cannot pickle "
+                            "'_thread.lock' object): save what pickles (a model's state_dict(), "
+                            "numbers, arrays) and make the rest again after restore()")
+    stored = Study.load("lock", tmp_path / "runs.db")
+    assert [len(t.reports) for t in stored.trials] == [1, 1, 1]  # the reports are kept
+    assert not os.listdir(stored.checkpoint_dir)  # no half-written file
+
+
+DISK_FULL = """
+import json, os, resource, signal, sys
+from jupyter_hpo import Real, Study, tune
+
+def fn(config, report, checkpoint):
+    report(epoch=1, loss=config["x"])
+    checkpoint(epoch=1, weights=os.urandom(4 << 20))  # more than the process may write
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, resource.RLIM_INFINITY))
+try:
+    tune(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=8, seed=0,
+         storage=sys.argv[1], name="full")
+except Exception as exc:
+    error = f"{type(exc).__name__}: {exc}"
+study = Study.load("full", sys.argv[1])
+print(json.dumps({"error": error, "reports": [len(t.reports) for t in study.trials],
+                  "files": os.listdir(study.checkpoint_dir)}))
+"""
+
+
+def test_a_disk_that_is_full_fails_the_trials_with_what_to_do(tmp_path):
+    """A write that fails (here a file size limit, as a full disk fails it) fails the trial
+    with the folder and what to do, the same in every trial, so the study stops after the
+    first 3; the reports are kept and no partial file is left."""
+    db = str(tmp_path / "runs.db")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", DISK_FULL, db], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["error"].startswith("StudyFailedError: the first 3 trials all failed with the "
+                                   "same error, so the study stopped.")
+    assert out["error"].rstrip().endswith(
+        f"HPOError: checkpoint(): could not write to the checkpoint folder {db}.checkpoints/1 "
+        f"(OSError: File too large): free space there or make it writable (it is next to the "
+        f"study's storage file; another storage file moves it)")
+    assert out["reports"] == [1, 1, 1] and out["files"] == []
 
 
 def test_checkpoint_and_restore_outside_a_trial_say_so():
