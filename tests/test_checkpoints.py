@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -520,3 +521,58 @@ def test_a_resumed_promotion_study_keeps_each_trial_where_it_stood(tmp_path):
             assert trial.user_attrs["started_at"] in (2, 4, 5)
     went_on = [t for t in reruns if t.user_attrs.get("started_at") == 5]
     assert len(went_on) == 1 and went_on[0].status == "completed"  # the one that ran on
+
+
+# --- resuming after the checkpoints or the re-runs changed ---------------------------------
+
+KILLED_ONCE = """
+import json, os, signal, sys, time
+from jupyter_hpo import Real, tune
+
+db, marker, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+def fn(config, report, trial, checkpoint, restore):
+    state = restore()
+    start = 1 if state is None else state["epoch"] + 1
+    trial.set(started_at=start)
+    for epoch in range(start, 10):
+        time.sleep(0.02)
+        checkpoint(epoch=epoch)
+        report(epoch=epoch, loss=config["x"] + 1 / epoch)
+        if epoch == 5 and not os.path.exists(marker):
+            time.sleep(0.6)  # the writer stores everything so far
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+study = tune(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=trials, seed=0,
+             workers=1, scheduler="fifo", storage=db, name="rs", resume=os.path.exists(marker))
+print(json.dumps([{"status": t.status.value, "x": t.config["x"], "error": t.error,
+                   "epochs": [r["epoch"] for r in t.reports],
+                   "started_at": t.user_attrs.get("started_at")} for t in study.trials]))
+"""
+
+
+def run_killed_once(db: str, marker: str, trials: int) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", KILLED_ONCE, db, marker, str(trials)],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_trial_whose_checkpoint_was_deleted_runs_again_from_its_start(tmp_path):
+    """The checkpoint folder was deleted (or the storage file moved without it) after a
+    crash: the interrupted trial's re-run failed with "the checkpoint ... is gone" (counted
+    against the budget, its configuration never evaluated); it runs from its start."""
+    db, marker = str(tmp_path / "runs.db"), str(tmp_path / "killed")
+    assert run_killed_once(db, marker, 3).returncode == -9
+    assert os.listdir(f"{db}.checkpoints/1")  # trial 0's checkpoint of epoch 5
+    shutil.rmtree(f"{db}.checkpoints")
+    second = run_killed_once(db, marker, 3)
+    assert second.returncode == 0, second.stderr
+    assert (f"jupyter_hpo: the checkpoint of interrupted trial 0 is gone from "
+            f"{db}.checkpoints/1 (deleted, or the storage file was moved without its "
+            f".checkpoints folder): it runs again from the start") in second.stdout
+    trials = json.loads(second.stdout.strip().splitlines()[-1])
+    assert [t["status"] for t in trials] == ["interrupted"] + ["completed"] * 3
+    rerun = trials[1]
+    assert rerun["x"] == trials[0]["x"] and rerun["started_at"] == 1
+    assert rerun["epochs"] == list(range(1, 10))

@@ -5,10 +5,11 @@ folder. A mixin of :class:`~jupyter_hpo.study.Study`."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError
-from ..records import StudyRecord, StudyState, finite_number
+from ..records import StudyRecord, StudyState, TrialStatus, finite_number
 from ..space import without_address
 
 if TYPE_CHECKING:
@@ -79,12 +80,16 @@ class StoredStudyMixin:
             _refuse_running_here(storage, stored)
             record = storage.acquire_study(stored.name, space=self.space)
             storage.update_settings(record.study_id, self.settings)
+            gone = _checkpoints_gone(record)
+            if gone:
+                self.notes.append(_gone_note(record, gone, storage))
             trials = [Trial(t.trial_id, dict(t.config), status=t.status, reports=list(t.reports),
                             report_times=list(t.times), start_time=t.start_time,
                             end_time=t.end_time, error=t.error, traceback=t.traceback,
                             device=t.device, resources=t.resources, bracket=t.bracket,
                             last_resource=finite_number(t.last(self.resource)),
-                            user_attrs=dict(t.user_attrs), checkpoint=t.checkpoint,
+                            user_attrs=dict(t.user_attrs),
+                            checkpoint=None if t.trial_id in gone else t.checkpoint,
                             enqueued=None if t.enqueued is None else dict(t.enqueued))
                       for t in record.trials]
             self.controller.restore(trials, record.elapsed)
@@ -138,6 +143,24 @@ class StoredStudyMixin:
                 storage.delete_study(self.name)
         except HPOError:
             log.exception("jupyter_hpo: could not end the stored study %s", self.name)
+
+
+def _checkpoints_gone(record: StudyRecord) -> list[int]:
+    """The interrupted trials whose stored checkpoint file is no longer on disk (deleted to
+    free space, or the storage file moved without its checkpoint folder): they run again from
+    their start, as trials without a checkpoint do, instead of failing in ``restore()``."""
+    return [t.trial_id for t in record.trials if t.status is TrialStatus.INTERRUPTED
+            and t.checkpoint is not None and not os.path.exists(t.checkpoint.path)]
+
+
+def _gone_note(record: StudyRecord, gone: list[int], storage: BaseStorage) -> str:
+    """What the study says when some interrupted trials lost their checkpoints."""
+    many = len(gone) > 1
+    ids = ", ".join(map(str, gone[:10])) + (", ..." if len(gone) > 10 else "")
+    return (f"the checkpoint{'s' if many else ''} of interrupted trial{'s' if many else ''} "
+            f"{ids} {'are' if many else 'is'} gone from {storage.checkpoint_dir(record.study_id)} "
+            f"(deleted, or the storage file was moved without its .checkpoints folder): "
+            f"{'they run' if many else 'it runs'} again from the start")
 
 
 def _refuse_running_here(storage: BaseStorage, stored: StudyRecord) -> None:
