@@ -576,3 +576,18 @@ def test_a_trial_whose_checkpoint_was_deleted_runs_again_from_its_start(tmp_path
     rerun = trials[1]
     assert rerun["x"] == trials[0]["x"] and rerun["started_at"] == 1
     assert rerun["epochs"] == list(range(1, 10))
+
+
+def test_a_later_resume_does_not_run_an_interrupted_trial_once_more(tmp_path):
+    """Every resume ran each trial ever interrupted again, also those an earlier resume had
+    run again already, spending the budget on configurations already evaluated."""
+    db, marker = str(tmp_path / "runs.db"), str(tmp_path / "killed")
+    assert run_killed_once(db, marker, 3).returncode == -9
+    second = run_killed_once(db, marker, 3)
+    assert second.returncode == 0, second.stderr
+    third = run_killed_once(db, marker, 5)
+    assert third.returncode == 0, third.stderr
+    trials = json.loads(third.stdout.strip().splitlines()[-1])
+    assert [t["status"] for t in trials] == ["interrupted"] + ["completed"] * 5
+    assert [t["x"] for t in trials].count(trials[0]["x"]) == 2  # trial 0 and its one re-run
+    assert trials[1]["x"] == trials[0]["x"] and trials[1]["started_at"] == 6  # its checkpoint

@@ -35,7 +35,7 @@ from ._results import ResultsMixin
 from ._trials import TrialStateMixin
 from .blas_threads import one_blas_thread
 from .keeping import DEFAULT_KEEP_NAMESPACES, TrialKeeper
-from .queue import TrialQueue
+from .queue import TrialQueue, ran_again
 
 if TYPE_CHECKING:
     from ..checkpoints import Checkpoint
@@ -143,6 +143,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         """The stored trials of a resumed study: finished ones teach the scheduler and searcher
         (rungs included); interrupted ones are proposed again first."""
         searcher = self.scheduler.searcher
+        rerun = ran_again(trials, searcher.space)
         for trial in trials:
             self.trials.append(trial)
             self.restored.add(trial.trial_id)
@@ -151,7 +152,9 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             if trial.status is TrialStatus.INTERRUPTED:
                 self._interrupted += 1
                 searcher.restore(trial.trial_id, trial.config)
-                if trial.checkpoint is not None:
+                if trial.trial_id in rerun:
+                    pass  # an earlier resume ran its configuration again already
+                elif trial.checkpoint is not None:
                     self._to_readmit.append(trial)  # see _readmit
                 else:
                     self.queue.add_rerun(trial)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..records import StudyRecord
     from ..space import Space
 
-__all__ = ["Queued", "TrialQueue", "points_to_queue"]
+__all__ = ["Queued", "TrialQueue", "points_to_queue", "ran_again"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,30 @@ class TrialQueue:
     def holds(self, config: Mapping[str, Any]) -> bool:
         """Whether the user's part holds ``config`` already."""
         return any(dict(item.config) == dict(config) for item in self._user)
+
+
+def ran_again(trials: Sequence[Any], space: Space) -> set[int]:
+    """The interrupted ones among a resumed study's stored ``trials`` whose configuration a
+    later trial ran: an earlier resume ran them again already (or the searcher proposed the
+    same), so they are not run once more on every later resume."""
+    def key(config: Mapping[str, Any]) -> tuple[float, ...] | None:
+        try:
+            return tuple(space.to_unit(config))
+        except Exception:  # noqa: BLE001 - a stored value outside the space: never matched
+            return None
+
+    last: dict[tuple[float, ...], int] = {}
+    for trial in trials:
+        found = key(trial.config)
+        if found is not None:
+            last[found] = max(last.get(found, -1), trial.trial_id)
+    out = set()
+    for trial in trials:
+        if trial.status.value == "interrupted":
+            found = key(trial.config)
+            if found is not None and last[found] > trial.trial_id:
+                out.add(trial.trial_id)
+    return out
 
 
 def points_to_queue(space: Space, points: Sequence[Mapping[str, Any]],
