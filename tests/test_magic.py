@@ -402,8 +402,29 @@ def test_commands_that_messages_suggest_run_as_written_for_names_with_spaces(ip,
     delete = re.search(r"remove it with %hpo (delete .*)$", message).group(1)
     assert run(ip, f"{line} 3 {resume}", cell).name == name
     capsys.readouterr()
-    ip.run_line_magic("hpo", f"{delete} --storage {storage}")
+    ip.run_line_magic("hpo", delete)  # on the cell's --storage, which the message names
     assert capsys.readouterr().out.startswith(f"jupyter_hpo: deleted study {name!r} and its 3 ")
+
+
+def test_a_suggested_command_acts_on_the_cells_storage_not_the_default_file(ip, tmp_path,
+                                                                           study_storage):
+    """A study of the same name in the default file and in the cell's --storage file: the
+    `%hpo delete NAME` that the refusal suggested (without --storage) deleted the default
+    file's study, after a kernel restart, when this kernel had not run the cell's."""
+    import jupyter_hpo as jh
+
+    other = tmp_path / "other runs.db"
+    for storage in (study_storage, other):
+        jh.tune(lambda c: {"loss": c["x"]}, {"x": Real(0, 1)}, metric="loss", trials=2,
+                storage=storage, name="twin")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f'--quiet --trials 2 --storage "{other}" --name twin',
+                          "x = Real(0, 1)\nreport(loss=x)\n")
+    message = str(info.value)
+    assert message.endswith(f'remove it with %hpo delete twin --storage "{other}"')
+    ip.run_line_magic("hpo", re.search(r"remove it with %hpo (delete .*)$", message).group(1))
+    assert [s.name for s in jh.storage.open_storage(str(other)).list_studies()] == []
+    assert Study.load("twin", str(study_storage)).trials  # the default file's is untouched
 
 
 def test_stopping_a_trial_of_a_study_not_in_this_kernel_says_why(ip, tmp_path):

@@ -24,6 +24,7 @@ from ._text import (
     DASHES,
     listed,
     misplaced_message,
+    on_storage,
     split_line,
     typographic_quotes_hint,
     unquoted,
@@ -261,7 +262,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         try:
             return self._line_command(args)
         except HPOError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(on_storage(str(exc), args.storage)) from None
 
     @line_magic("%hpo")
     def hpo_misplaced(self, line: str) -> None:

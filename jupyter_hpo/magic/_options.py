@@ -11,7 +11,14 @@ from IPython.core.error import UsageError
 from ..errors import HPOError, HPOSyntaxError
 from ..integrations import CALLBACKS
 from ..options import PROGRESS_KEYS, StudyOptions, infer_mode, parse_duration
-from ._text import SCHEDULER_FLAGS, cli_message, enqueued_config, key_values, listed
+from ._text import (
+    SCHEDULER_FLAGS,
+    cli_message,
+    enqueued_config,
+    key_values,
+    listed,
+    on_storage,
+)
 
 if TYPE_CHECKING:
     from ..annotate import CellTemplate
@@ -275,7 +282,7 @@ class CellOptions:
                 objective = objective.for_process()  # fails now if a variable cannot pickle
             study = Study(objective, template.space, options)
         except (ValueError, HPOError) as exc:
-            raise UsageError(cli_message(str(exc))) from None
+            raise UsageError(on_storage(cli_message(str(exc)), args.storage)) from None
         for note in (inferred, *study.notes) if inferred else study.notes:  # after any refusal
             print(f"jupyter_hpo: {note}")
         return study

@@ -61,6 +61,19 @@ def cli_message(message: str) -> str:
     return re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
 
 
+def on_storage(message: str, storage: str | None) -> str:
+    """``message`` with ``--storage STORAGE`` after each ``%hpo COMMAND NAME`` it suggests,
+    when a command line named a storage file: without it the command reads the default file,
+    where ``%hpo delete NAME`` would delete another study of the same name."""
+    if storage is None:
+        return message
+    from ..errors import command_word
+
+    word = r"(\"[^\"]*\"|'[^']*'|[^\s`);]+)"
+    return re.sub(rf"(?<!%)%hpo (\w+) {word}",
+                  lambda m: f"{m[0]} --storage {command_word(storage)}", message)
+
+
 def unquoted(value: Any) -> Any:
     """``value`` without one pair of matching quotes around it (IPython splits a magic's line
     keeping them)."""
