@@ -601,6 +601,29 @@ def test_a_scheduler_that_stops_answering_ends_the_study(tmp_path, study_storage
     assert [t.trial_id for t in stored.trials if t.status is TrialStatus.COMPLETED] == completed
 
 
+def test_closing_the_users_cluster_ends_the_study_as_gone(study_storage):
+    """The notebook closes its LocalCluster while the study runs on it: the study ends as one
+    whose cluster went away (it ended with "could not start trial 2: in <TCP (closed)
+    ConnectionPool.scatter ...>: Stream is closed"), and the finished trials are kept."""
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR)
+    with cluster, Client(cluster, set_as_default=False) as client:
+        study = make_study(first_quick, {"x": Real(0, 1)}, executor=client, trials=5,
+                           storage=str(study_storage), name="closed")
+        study.start()
+        assert wait_until(lambda: study.counts()["completed"] >= 1 and
+                          any(t.reports for t in study.trials if not t.status.finished), 60)
+        cluster.close()
+        assert study.wait(60)
+    assert study.state.value == "failed"
+    assert str(study.error).startswith("the Dask cluster went away; the finished trials are "
+                                       "kept\nLocalCluster tcp://127.0.0.1:")
+    completed = [t.trial_id for t in study.trials if t.status is TrialStatus.COMPLETED]
+    assert completed and all(t.status.finished for t in study.trials)
+    stored = Study.load("closed", str(study_storage))
+    assert [t.trial_id for t in stored.trials if t.status is TrialStatus.COMPLETED] == completed
+
+
 def first_quick(config, report, trial):
     """Trial 0 ends at once; the others report for about 5 s."""
     for epoch in range(1, 3 if trial.trial_id == 0 else 100):

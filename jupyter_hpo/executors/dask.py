@@ -125,7 +125,11 @@ class DaskExecutor(FaultHandling, Executor):
             self._cluster_lost(ConnectionError(f"the client is {self.client.status}"))
         if self._lost:
             raise HPOError(self._lost)
-        key, payload = self._ship(objective)
+        try:
+            key, payload = self._ship(objective)
+        except OSError as exc:  # its connection closed: the cluster was closed meanwhile
+            self._cluster_lost(exc)
+            raise HPOError(self._lost) from None
         self._hooks = hooks
         with self._lock:  # a trial promoted after it freed its worker runs as a new task
             attempt = self._runs_of[trial.trial_id] = self._runs_of.get(trial.trial_id, 0) + 1
