@@ -606,7 +606,8 @@ def test_closing_the_users_cluster_ends_the_study_as_gone(study_storage):
     whose cluster went away (it ended with "could not start trial 2: in <TCP (closed)
     ConnectionPool.scatter ...>: Stream is closed"), and the finished trials are kept."""
     cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR)
+                           scheduler_port=0, dashboard_address="127.0.0.1:0",
+                           silence_logs=logging.ERROR)
     with cluster, Client(cluster, set_as_default=False) as client:
         study = make_study(first_quick, {"x": Real(0, 1)}, executor=client, trials=5,
                            storage=str(study_storage), name="closed")
