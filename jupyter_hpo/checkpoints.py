@@ -167,7 +167,8 @@ def load(checkpoint: Checkpoint, map_location: Any = None) -> Any:
     """The object saved in ``checkpoint`` (``map_location`` as in ``torch.load``)."""
     if not os.path.exists(checkpoint.path):
         raise HPOError(f"the checkpoint {checkpoint.path} is gone (removed with its study, or "
-                       f"moved without its storage file)")
+                       f"the storage file and its .checkpoints folder were moved apart: keep "
+                       f"them side by side)")
     if checkpoint.kind == "torch":
         import torch
 

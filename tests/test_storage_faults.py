@@ -216,6 +216,11 @@ def check_read_only(path: Path, out: dict) -> None:
         assert message is not None, f"{what} was not refused"
         assert f"{path}: the storage is read-only (permission denied on " in message
         assert "pass another --storage" in message
+    # resuming there cannot work, and another --storage does not hold the study: say how
+    assert out["refusals"]["acquire"].endswith(
+        f"; to continue a study kept there, copy {path} (and its .checkpoints folder, if any) "
+        f"to a writable folder and resume it from the copy")
+    assert "to continue" not in out["refusals"]["create"]
 
 
 def test_a_read_only_file_can_be_read_and_every_write_is_refused(shared_folder):

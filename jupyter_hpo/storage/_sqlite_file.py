@@ -345,10 +345,13 @@ class SQLiteFile:
             where = self.path
         else:
             where = f"the folder {os.path.dirname(self.path)}"
+        resume = (f"; to continue a study kept there, copy {self.path} (and its .checkpoints "
+                  f"folder, if any) to a writable folder and resume it from the copy"
+                  if doing.startswith("resume") else "")
         return StorageReadOnlyError(
             f"cannot {doing} {self.path}: the storage is read-only (permission denied on "
             f"{where}); its studies can still be listed and loaded: pass another --storage to "
-            f"store new results")
+            f"store new results{resume}")
 
     def _gone(self, how: str) -> StorageGoneError:
         return StorageGoneError(
