@@ -53,20 +53,41 @@ __all__ = [
 
 def load_ipython_extension(ipython) -> None:
     """Register ``%%hpo`` and ``%hpo`` (called by ``%load_ext jupyter_hpo``), and the input
-    transformer that lets an indented ``%%hpo`` below the first line say where it goes."""
+    transformer that lets an indented ``%%hpo`` below the first line say where it goes.
+
+    ``report``, ``checkpoint`` and ``restore`` are defined in the notebook where no variable
+    of that name is (a user's own is never replaced), hidden from ``%who``: a training
+    function written in an earlier cell can call ``report(...)`` when a %%hpo cell calls it.
+    Outside a trial they raise the error that says so."""
     from .magic import HPOMagics
     from .magic._indented import dedent_misplaced_hpo
+    from .trial import checkpoint, report, restore
 
     ipython.register_magics(HPOMagics)
     transformers = getattr(ipython, "input_transformers_post", None)
     if transformers is not None and dedent_misplaced_hpo not in transformers:
         transformers.append(dedent_misplaced_hpo)
+    functions = {"report": report, "checkpoint": checkpoint, "restore": restore}
+    user_ns = getattr(ipython, "user_ns", None)
+    if user_ns is not None:
+        free = {name: value for name, value in functions.items() if name not in user_ns}
+        if free:
+            ipython.push(free, interactive=False)
 
 
 def unload_ipython_extension(ipython) -> None:
-    """Remove the input transformer; IPython undoes the rest itself."""
+    """Remove the input transformer and the functions the extension defined in the notebook
+    (those still its own); IPython undoes the rest itself."""
     from .magic._indented import dedent_misplaced_hpo
+    from .trial import checkpoint, report, restore
 
     transformers = getattr(ipython, "input_transformers_post", None)
     if transformers is not None and dedent_misplaced_hpo in transformers:
         transformers.remove(dedent_misplaced_hpo)
+    functions = {"report": report, "checkpoint": checkpoint, "restore": restore}
+    user_ns = getattr(ipython, "user_ns", {})
+    hidden = getattr(ipython, "user_ns_hidden", {})
+    for name, value in functions.items():
+        if user_ns.get(name) is value:
+            del user_ns[name]
+            hidden.pop(name, None)

@@ -23,6 +23,7 @@ from ._template import (
     CellDiagnostics,
     CellTemplate,
     DiagnosedAnnotation,
+    ReportingFunction,
     max_t_names,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "CellDiagnostics",
     "CellTemplate",
     "DiagnosedAnnotation",
+    "ReportingFunction",
     "diagnose_cell",
     "max_t_names",
     "parse_cell",

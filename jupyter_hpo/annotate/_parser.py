@@ -27,6 +27,7 @@ from ._template import (
     CellDiagnostics,
     CellTemplate,
     DiagnosedAnnotation,
+    ReportingFunction,
     _Found,
 )
 from ._tree import (
@@ -243,13 +244,33 @@ class _CellParser(CommentAnnotations):
         assigned = _assigned_variable(last) or (
             last.target.id if isinstance(last, ast.AugAssign)
             and isinstance(last.target, ast.Name) else None)
+        functions = self._reporting_functions(scan)
         return CellTemplate(self.source, self.filename, code, annotations, counts,
                             scan.reported_keys, scan.calls_report, has_result,
                             bool(code.co_flags & CO_COROUTINE),
                             None if assigned in {f.name for f in found} else assigned,
                             scan.reports_unpacked, scan.text_keys,
                             sorted(scan.peer_reports), sorted(scan.report_callbacks),
-                            sorted(scan.peer_callbacks))
+                            sorted(scan.peer_callbacks), functions)
+
+    def _reporting_functions(self, scan: _Scan) -> list[ReportingFunction]:
+        """The notebook functions the cell calls that report for it (``train(lr)`` where an
+        earlier cell's ``train`` calls ``report(...)``): their keys join the cell's own, as if
+        the cell called report() itself. Only with the kernel's namespace (not for the
+        editor's diagnostics, which have none)."""
+        if self.env is None:
+            return []
+        from ._functions import function_reports
+
+        found = function_reports(scan.other_calls, scan.defined, self.env)
+        if not found.functions:
+            return []
+        scan.calls_report = True
+        scan.reported_keys += [k for k in found.reported_keys if k not in scan.reported_keys]
+        scan.text_keys += [k for k in found.text_keys if k not in scan.text_keys]
+        scan.reports_unpacked = scan.reports_unpacked or found.unpacked
+        scan.report_callbacks += found.report_callbacks
+        return found.functions
 
     def _tree(self) -> ast.Module | None:
         nul = self.text.find("\x00")

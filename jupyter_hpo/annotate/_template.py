@@ -12,7 +12,8 @@ from ..errors import HPOError, HPOSyntaxError, python_lines
 from ..space import Bool, Categorical, Condition, Domain, Int, Real, Space
 
 __all__ = ["CELL_NAMES", "CONFIG_NAME", "CONSTRUCTORS", "MAX_T_NAME", "MAX_T_NAMES", "RESULT_NAME",
-           "Annotation", "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation", "max_t_names"]
+           "Annotation", "CellDiagnostics", "CellTemplate", "DiagnosedAnnotation",
+           "ReportingFunction", "max_t_names"]
 
 CONSTRUCTORS: dict[str, type[Domain]] = {
     "Real": Real, "Int": Int, "Categorical": Categorical, "Bool": Bool,
@@ -76,6 +77,21 @@ class Annotation:
     variable: str | None = None
 
 
+@dataclass(frozen=True)
+class ReportingFunction:
+    """A notebook function that the cell calls and that reports for it: ``train(lr)`` at
+    cell line ``lineno``, where ``train`` (or a function it calls: ``function`` is the chain,
+    ``train -> fit``) calls ``report(...)``. ``readable``: whether its source could be read
+    (else which keys it reports is not known); ``unpacked``: whether it passes values through
+    ``report(**values)`` (or passes ``report`` on instead of calling it)."""
+
+    lineno: int
+    called: str
+    function: str
+    readable: bool = True
+    unpacked: bool = False
+
+
 @dataclass
 class CellTemplate:
     """A parsed cell: the space, where each hyperparameter came from, and the compiled code."""
@@ -110,6 +126,10 @@ class CellTemplate:
     #: (line, name) of other libraries' training callbacks (Optuna's
     #: ``KerasPruningCallback(trial, ...)``, Ray Tune's ``TuneReportCallback``), in line order
     peer_callbacks: list[tuple[int, str]] = field(default_factory=list)
+    #: the notebook functions the cell calls that call report() (the kernel's parse only:
+    #: ``diagnose_cell`` has no namespace); their keys are among ``reported_keys``, and
+    #: ``calls_report`` is set for them
+    report_functions: list[ReportingFunction] = field(default_factory=list)
 
     @property
     def space(self) -> Space:

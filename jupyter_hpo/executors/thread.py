@@ -127,11 +127,61 @@ def describe_failure(exc: BaseException) -> str:
         text = str(exc)
     except Exception:  # noqa: BLE001 - an exception whose __str__ fails, as Python shows it
         text = "<exception str() failed>"
+    undefined = _undefined_trial_name(exc) if isinstance(exc, NameError) else None
+    if undefined is not None:
+        return undefined
     if isinstance(exc, MemoryError):
         text = f"the trial ran out of memory{f' ({text})' if text else ''}: make it allocate " \
                f"less (a smaller batch, model or data set) or run fewer trials at once " \
                f"(--workers)"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+#: the names a trial's cell finds defined that code outside the cell must import itself
+_IMPORTED_NAMES = ("report", "checkpoint", "restore")
+
+
+def _undefined_trial_name(exc: NameError) -> str | None:
+    """What to do about ``NameError: name 'report' is not defined`` (or ``checkpoint``,
+    ``restore``) raised in a function outside the cell: only the cell finds these names
+    defined, the function looks them up where it was defined. None for other errors."""
+    name = getattr(exc, "name", None)
+    if name not in _IMPORTED_NAMES:
+        return None
+    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    if not frames or frames[-1].f_code.co_name == "<module>":  # the cell itself (or exec)
+        return None
+    code = frames[-1].f_code
+    function = getattr(code, "co_qualname", code.co_name)
+    where, there = _defined_where(code.co_filename)
+    if there == "that file":
+        defines = "its module does not define"
+    elif there == "that cell":
+        defines = "the notebook does not define"
+    else:
+        defines = "its globals do not define"
+    return (f"NameError: the function {function} ({where}) calls {name}, which {defines} "
+            f"(only the %%hpo cell itself finds {name} defined): add `from jupyter_hpo "
+            f"import {name}` to {there}")
+
+
+def _defined_where(filename: str) -> tuple[str, str]:
+    """Where code of ``filename`` was written, said two ways: ``("cell In[3]", "that
+    cell")`` for a notebook cell, ``("/path/train.py", "that file")`` for a file."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        named = shell.compile.format_code_name(filename) if shell is not None else None
+    except Exception:  # noqa: BLE001 - no IPython, or one without the cell names
+        named = None
+    if named:
+        return f"{named[0].lower()} {named[1]}", "that cell"
+    if filename.startswith("<"):  # exec() of a string, an old IPython's <ipython-input-...>
+        if filename.startswith("<ipython-input-"):
+            return "a notebook cell", "that cell"
+        return f"code run by exec() as {filename}", "the code it runs in"
+    return filename, "that file"
 
 
 def _raised_by_argparse(exc: BaseException) -> bool:

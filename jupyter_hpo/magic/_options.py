@@ -21,7 +21,7 @@ from ._text import (
 )
 
 if TYPE_CHECKING:
-    from ..annotate import CellTemplate
+    from ..annotate import CellTemplate, ReportingFunction
     from ..study import Study
 
 
@@ -124,6 +124,9 @@ class CellOptions:
                                  f"optimise is not known before it runs: pass --metric NAME "
                                  f"(e.g. --metric val_loss), or name what it reports with "
                                  f"{callback}(metrics=...)")
+            hidden = [f for f in template.report_functions if not f.readable or f.unpacked]
+            if len(keys) != 1 and unpacked and hidden:
+                raise UsageError(_hidden_keys_message(hidden[0]))
             if len(keys) != 1 and unpacked:
                 known = f" (besides {', '.join(keys)})" if keys else ""
                 raise UsageError(f"the cell passes values to report() through **{known}, so "
@@ -361,6 +364,20 @@ def check_line_options(args: Any) -> LineOptions:
         raise UsageError(cli_message(str(exc))) from None
     points = [enqueued_config(text) for text in args.enqueue]
     return LineOptions(scheduler_options, searcher_options, time_limit, trial_timeout, points)
+
+
+def _hidden_keys_message(function: ReportingFunction) -> str:
+    """Why the metric of a cell that reports through a notebook function is not known before
+    the cell runs: the function's source cannot be read, or it reports through ``**``."""
+    via = "" if function.function == function.called else f" (in {function.function})"
+    if function.readable:
+        why = "passing its values through ** (or passing report on)"
+    else:
+        why = "but its source cannot be read (defined by exec(), or its file is gone)"
+    return (f"the cell calls {function.called}() at cell line {function.lineno}, which calls "
+            f"report(){via} {why}, so the metric to optimise is not known before the cell "
+            f"runs: pass --metric NAME (e.g. --metric val_loss), and --mode min or max unless "
+            f"its name tells")
 
 
 def _may_bind(source: str, name: str) -> bool:
