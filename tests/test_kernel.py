@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import time
 
 import pytest
@@ -426,3 +427,44 @@ print("CHECK", json.dumps({"reports": [t.reports[-1] for t in _hpo.trials],
 """))
     assert [(r["still_open"], r["lines"]) for r in result["reports"]] == [(1, 2), (1, 2)]
     assert result["open"] == []  # closed once the study ended, and drawn nowhere
+
+
+def test_a_training_function_of_an_earlier_cell_reports_for_the_hpo_cell(kernel):
+    """The common notebook pattern: ``train`` (an earlier cell, which needs no import: the
+    extension defines ``report``) calls report(); the %%hpo cell calls ``train(lr)``. The cell
+    was refused ("the cell never calls report(): pass --metric NAME and --mode ...")."""
+    _km, kc = kernel
+    reply, _ = execute(kc, "def train(lr, epochs=9):\n"
+                           "    for epoch in range(1, epochs + 1):\n"
+                           "        report(epoch=epoch, loss=(lr - 0.3) ** 2 + 1 / epoch)\n")
+    assert reply["status"] == "ok", reply
+    reply, messages = execute(kc, "%%hpo --trials 4 --scheduler hyperband --seed 0\n"
+                                  "lr = Real(0, 1)\nepochs = 9\ntrain(lr, epochs)\n")
+    text = "".join(m["content"].get("text", "") for m in messages
+                   if m["msg_type"] == "stream")
+    assert reply["status"] == "ok", (reply, text)
+    assert "minimising loss (--mode min inferred from its name)" in text
+    result = check_output(*execute(kc, 'import json\nprint("CHECK", json.dumps({'
+                                       '"metric": _hpo.metric, "mode": _hpo.mode, '
+                                       '"state": _hpo.state, "counts": _hpo.counts(), '
+                                       '"scheduler": _hpo.scheduler.describe(), '
+                                       '"reports": [len(t.reports) for t in _hpo.trials]}))\n'))
+    assert result["metric"] == "loss" and result["mode"] == "min"
+    assert result["state"] == "finished" and result["counts"]["failed"] == 0
+    assert "max_t 9" in result["scheduler"] and max(result["reports"]) == 9
+
+
+def test_a_function_of_another_cell_without_report_says_what_to_import(kernel):
+    """Where the notebook has no ``report`` (deleted, or the name was taken when the extension
+    loaded), the trials failed with a bare NameError for ``report``."""
+    _km, kc = kernel
+    reply, _ = execute(kc, "del report\n"
+                           "def train(lr):\n"
+                           "    for epoch in range(1, 3):\n"
+                           "        report(epoch=epoch, loss=lr)\n")
+    assert reply["status"] == "ok", reply
+    reply, _ = execute(kc, "%%hpo --trials 3 --seed 0\nlr = Real(0, 1)\ntrain(lr)\n")
+    assert reply["status"] == "error"
+    assert re.search(r"the function train \(cell In\[2\]\) calls report, which the notebook "
+                     r"does not define .*add `from jupyter_hpo import report` to that cell",
+                     reply["evalue"]), reply["evalue"]
