@@ -8,6 +8,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
+import jupyter_hpo
 from jupyter_hpo import Real, Study, TrialStatus
 from jupyter_hpo.magic import parse_duration
 
@@ -49,8 +50,10 @@ def test_hyperband_cell_runs_and_applies_best(ip):
     assert ip.user_ns["x"] == best.config["x"] and ip.user_ns["act"] == best.config["act"]
     # The whole namespace of the best trial is applied, not only the hyperparameters.
     assert ip.user_ns["history"][-1] == pytest.approx(best.last("val_acc"))
-    for name in ("report", "trial", "device", "__hpo_config__", "__hpo_result__"):
+    for name in ("trial", "device", "__hpo_config__", "__hpo_result__"):
         assert name not in ip.user_ns
+    # `report` is the one %load_ext defined (for the notebook's own training functions)
+    assert ip.user_ns.get("report", jupyter_hpo.report) is jupyter_hpo.report
 
 
 def test_metric_and_mode_inferred_and_printed(ip, capsys):
