@@ -177,3 +177,19 @@ def test_the_editor_diagnostics_do_not_read_the_notebook(ip):
     define(ip, TRAIN)
     diagnostics = diagnose_cell("lr = Real(0, 1)\ntrain(lr)\n")
     assert diagnostics.ok and [a.name for a in diagnostics.annotations] == ["lr"]
+
+
+def test_a_metric_variable_the_cell_assigns_that_no_function_reports_is_the_result(ip):
+    """``acc = train(lr, hpo=False)`` with --metric acc: train reports only when asked, so the
+    cell's ``acc`` stays the result, as before functions counted."""
+    define(ip, "from jupyter_hpo import report\n"
+               "def train_maybe(lr, hpo=True):\n"
+               "    if hpo:\n        report(epoch=1, loss=lr)\n"
+               "    return 1 - lr\n")
+    study = run(ip, "--trials 2 --seed 0 --quiet --metric acc --mode max",
+                "lr = Real(0, 1)\nacc = train_maybe(lr, hpo=False)\n")
+    assert [t.status.value for t in study.trials] == ["completed", "completed"]
+    assert all(t.reports[-1]["acc"] == pytest.approx(1 - t.config["lr"]) for t in study.trials)
+    with pytest.raises(UsageError, match=r"--metric acc is not among the values the cell "
+                                         r"reports \(loss\)"):
+        run(ip, "--trials 2 --metric acc", "lr = Real(0, 1)\ntrain_maybe(lr)\n")

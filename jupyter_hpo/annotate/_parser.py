@@ -244,6 +244,9 @@ class _CellParser(CommentAnnotations):
         assigned = _assigned_variable(last) or (
             last.target.id if isinstance(last, ast.AugAssign)
             and isinstance(last.target, ast.Name) else None)
+        own = {"reported_keys": list(scan.reported_keys), "calls_report": scan.calls_report,
+               "reports_unpacked": scan.reports_unpacked, "text_keys": list(scan.text_keys),
+               "report_callbacks": sorted(scan.report_callbacks)}
         functions = self._reporting_functions(scan)
         return CellTemplate(self.source, self.filename, code, annotations, counts,
                             scan.reported_keys, scan.calls_report, has_result,
@@ -251,7 +254,8 @@ class _CellParser(CommentAnnotations):
                             None if assigned in {f.name for f in found} else assigned,
                             scan.reports_unpacked, scan.text_keys,
                             sorted(scan.peer_reports), sorted(scan.report_callbacks),
-                            sorted(scan.peer_callbacks), functions)
+                            sorted(scan.peer_callbacks), functions,
+                            own if functions else {})
 
     def _reporting_functions(self, scan: _Scan) -> list[ReportingFunction]:
         """The notebook functions the cell calls that report for it (``train(lr)`` where an

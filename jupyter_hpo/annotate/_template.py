@@ -4,7 +4,7 @@ gets, and the names the parser shares (the constructors, the injected config and
 from __future__ import annotations
 
 import ast
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from types import CodeType
 from typing import Any
 
@@ -130,6 +130,14 @@ class CellTemplate:
     #: ``diagnose_cell`` has no namespace); their keys are among ``reported_keys``, and
     #: ``calls_report`` is set for them
     report_functions: list[ReportingFunction] = field(default_factory=list)
+    #: the fields above as the cell's own report() calls alone give them (empty without
+    #: report functions), see ``without_report_functions``
+    own_reports: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def without_report_functions(self) -> CellTemplate:
+        """This template as if the notebook functions the cell calls did not report for it:
+        only the cell's own report() calls count."""
+        return replace(self, report_functions=[], own_reports={}, **self.own_reports)
 
     @property
     def space(self) -> Space:

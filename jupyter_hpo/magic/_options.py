@@ -65,6 +65,23 @@ class CellOptions:
         return f"{counts[0]} counts the training's progress (--resource {counts[0]} inferred " \
                f"from its name)"
 
+    @staticmethod
+    def _cell_result_kept(args: Any, template: CellTemplate) -> CellTemplate:
+        """``template``, or without its report functions where ``--metric`` names a variable
+        the cell assigns that none of them reports (``acc = train(lr, hpo=False)`` with
+        ``--metric acc``, where ``train`` reports only when asked): the trial's result is then
+        the cell's variable, as for a cell without report(). Not for a scheduler that stops
+        trials at reports, nor where the cell calls report() itself."""
+        from ..schedulers import SCHEDULERS
+
+        if args.metric is None or not template.report_functions \
+                or template.own_reports.get("calls_report") or template.reports_unpacked \
+                or args.metric in template.reported_keys \
+                or getattr(SCHEDULERS.get(args.scheduler), "needs_resource", False) \
+                or not _may_bind(template.source, args.metric):
+            return template
+        return template.without_report_functions()
+
     def _metric_and_mode(self, args: Any, template: CellTemplate
                          ) -> tuple[str, str | None, str | None]:
         """The metric and mode from the options or, where they are missing, from the cell,
@@ -278,6 +295,7 @@ class CellOptions:
         from ..objective import CellObjective
         from ..study import Study
 
+        template = self._cell_result_kept(args, template)
         options, inferred = self._options(args, template)
         try:
             objective = CellObjective(template, self.shell.user_ns, options.metric)
