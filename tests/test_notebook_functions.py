@@ -193,3 +193,17 @@ def test_a_metric_variable_the_cell_assigns_that_no_function_reports_is_the_resu
     with pytest.raises(UsageError, match=r"--metric acc is not among the values the cell "
                                          r"reports \(loss\)"):
         run(ip, "--trials 2 --metric acc", "lr = Real(0, 1)\ntrain_maybe(lr)\n")
+
+
+def test_a_function_of_the_users_file_is_read_and_its_missing_import_named(ip, tmp_path,
+                                                                          monkeypatch):
+    (tmp_path / "hpo_fn_module.py").write_text(
+        "def train_file(lr):\n    for e in range(1, 3):\n        report(epoch=e, loss=lr)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    define(ip, "from hpo_fn_module import train_file\n")
+    with pytest.raises(UsageError, match=r"the function train_file \(.*hpo_fn_module\.py\) "
+                                         r"calls report, which its module does not define"
+                                         r".*add `from jupyter_hpo import report` to that "
+                                         r"file") as refused:
+        run(ip, "--trials 3 --seed 0", "lr = Real(0, 1)\ntrain_file(lr)\n")
+    assert "the cell never calls report" not in str(refused.value)  # its keys were read

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import threading
 import traceback
 from typing import Any
@@ -137,6 +138,8 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: the file name ipykernel gives a cell's code (``/tmp/ipykernel_4242/1234567.py``)
+_KERNEL_CELL = re.compile(r"ipykernel_\d+[/\\]\d+\.py$")
 #: the names a trial's cell finds defined that code outside the cell must import itself
 _IMPORTED_NAMES = ("report", "checkpoint", "restore")
 
@@ -177,6 +180,8 @@ def _defined_where(filename: str) -> tuple[str, str]:
         named = None
     if named:
         return f"{named[0].lower()} {named[1]}", "that cell"
+    if _KERNEL_CELL.search(filename):  # ipykernel's name for a cell, in a worker process
+        return "a notebook cell", "that cell"
     if filename.startswith("<"):  # exec() of a string, an old IPython's <ipython-input-...>
         if filename.startswith("<ipython-input-"):
             return "a notebook cell", "that cell"
