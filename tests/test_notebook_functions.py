@@ -207,3 +207,19 @@ def test_a_function_of_the_users_file_is_read_and_its_missing_import_named(ip, t
                                          r"file") as refused:
         run(ip, "--trials 3 --seed 0", "lr = Real(0, 1)\ntrain_file(lr)\n")
     assert "the cell never calls report" not in str(refused.value)  # its keys were read
+
+
+def test_decorated_functions_and_lambdas_are_read(ip):
+    from jupyter_hpo.annotate import parse_cell
+
+    define(ip, "import functools\nfrom jupyter_hpo import report\n"
+               "def timed(fn):\n    @functools.wraps(fn)\n"
+               "    def wrapper(*args, **kwargs):\n        return fn(*args, **kwargs)\n"
+               "    return wrapper\n"
+               "@timed\ndef decorated(lr):\n    report(epoch=1, val_f1=lr)\n"
+               "lam = lambda lr: report(epoch=1, error=lr)\n")
+    for called, key in (("decorated", "val_f1"), ("lam", "error")):
+        template = parse_cell(f"lr = Real(0, 1)\n{called}(lr)\n", ip.user_ns)
+        assert template.calls_report and template.reported_keys == ["epoch", key]
+        assert [(f.lineno, f.called, f.function) for f in template.report_functions] \
+            == [(2, called, called)]

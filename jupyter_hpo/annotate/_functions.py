@@ -62,7 +62,7 @@ def function_reports(calls: list[ast.Call], defined: set[str],
         function = _function_of(namespace.get(name))
         if function is None:
             continue
-        for reporting, path in _reporting(function, read):
+        for reporting, path in _reporting(function, name, read):
             found.functions.append(ReportingFunction(call.lineno, name, " -> ".join(path),
                                                      reporting.readable, reporting.unpacked))
             found.unpacked = found.unpacked or reporting.unpacked or not reporting.readable
@@ -87,12 +87,13 @@ class _Read:
     callees: list[FunctionType] = field(default_factory=list)
 
 
-def _reporting(start: FunctionType, read: dict[CodeType, _Read | None]
+def _reporting(start: FunctionType, called: str, read: dict[CodeType, _Read | None]
                ) -> list[tuple[_Read, list[str]]]:
     """Each function reached from ``start`` (itself included, breadth first, each once) that
-    reports, with the chain of names that reaches it."""
+    reports, with the chain of names that reaches it (from ``called``, the cell's name for
+    ``start``)."""
     out: list[tuple[_Read, list[str]]] = []
-    queue: list[tuple[FunctionType, list[str]]] = [(start, [_name(start)])]
+    queue: list[tuple[FunctionType, list[str]]] = [(start, [called])]
     visited: set[CodeType] = set()
     while queue and len(visited) < MAX_FUNCTIONS:
         function, path = queue.pop(0)
@@ -108,7 +109,8 @@ def _reporting(start: FunctionType, read: dict[CodeType, _Read | None]
         if info.reports:
             out.append((info, path))
         if len(path) < MAX_DEPTH:
-            queue.extend((callee, [*path, _name(callee)]) for callee in info.callees)
+            queue.extend((callee, path if _name(callee) == path[-1]  # a decorated one
+                          else [*path, _name(callee)]) for callee in info.callees)
     return out
 
 
@@ -206,7 +208,7 @@ def _source_tree(function: FunctionType) -> ast.AST | None:
     by exec, its file gone) or parsed (a lambda in the middle of a line)."""
     try:
         source = inspect.getsource(function)
-    except (OSError, TypeError):
+    except Exception:  # noqa: BLE001 - OSError, TypeError; IndexError for a changed file
         return None
     try:
         tree = ast.parse(textwrap.dedent(source))

@@ -266,7 +266,10 @@ class _CellParser(CommentAnnotations):
             return []
         from ._functions import function_reports
 
-        found = function_reports(scan.other_calls, scan.defined, self.env)
+        try:
+            found = function_reports(scan.other_calls, scan.defined, self.env)
+        except Exception:  # noqa: BLE001 - an odd object in the notebook: the cell's own reports
+            return []
         if not found.functions:
             return []
         scan.calls_report = True
