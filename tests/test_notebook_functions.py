@@ -21,6 +21,9 @@ def train(lr, epochs=9):
 def ip(ipython_shell):
     shell = ipython_shell
     shell.run_line_magic("load_ext", "jupyter_hpo")
+    # loaded already by another module's tests (which may have taken `report` out since):
+    # what %load_ext does in a fresh kernel
+    jupyter_hpo.load_ipython_extension(shell)
     return shell
 
 
@@ -223,3 +226,14 @@ def test_decorated_functions_and_lambdas_are_read(ip):
         assert template.calls_report and template.reported_keys == ["epoch", key]
         assert [(f.lineno, f.called, f.function) for f in template.report_functions] \
             == [(2, called, called)]
+
+
+def test_a_notebook_function_reports_from_a_worker_process(ip):
+    """The function (and the notebook's ``report`` it calls) travels to the worker."""
+    define(ip, "def train_anywhere(lr):\n    for e in range(1, 4):\n"
+               "        report(epoch=e, loss=lr / e)\n")
+    study = run(ip, "--trials 2 --seed 0 --quiet --executor process --workers 1 "
+                    "--scheduler hyperband --max-t 3", "lr = Real(0, 1)\ntrain_anywhere(lr)\n")
+    assert study.metric == "loss"
+    assert {t.status.value for t in study.trials} <= {"completed", "stopped"}, \
+        [t.error for t in study.trials]
