@@ -38,17 +38,18 @@ def run(ip, line: str, cell: str):
     return ip.user_ns["_hpo"]
 
 
-@pytest.mark.parametrize("line", [
-    "--trials 4 --scheduler hyperband --max-t 9",
-    "--trials 4 --scheduler hyperband",  # max_t 9 from `epochs = 9` in the cell (below)
-    "--trials 3",  # FIFO
+@pytest.mark.parametrize("line,cell", [
+    ("--trials 4 --scheduler hyperband --max-t 9", "lr = Real(0, 1)\ntrain(lr)\n"),
+    # max_t 9 from `epochs = 9` in the cell
+    ("--trials 4 --scheduler hyperband", "lr = Real(0, 1)\nepochs = 9\ntrain(lr, epochs)\n"),
+    # max_t 9 from train's default, epochs=9, which the call leaves out
+    ("--trials 4 --scheduler hyperband", "lr = Real(0, 1)\ntrain(lr)\n"),
+    ("--trials 3", "lr = Real(0, 1)\nepochs = 9\ntrain(lr, epochs)\n"),  # FIFO
 ])
-def test_a_notebook_function_that_calls_report_reports_for_the_cell(ip, capsys, line):
+def test_a_notebook_function_that_calls_report_reports_for_the_cell(ip, capsys, line, cell):
     """The cell was refused: "the cell never calls report(): pass --metric NAME and --mode
     ..."."""
     define(ip, TRAIN)
-    cell = "lr = Real(0, 1)\nepochs = 9\ntrain(lr, epochs)\n" if "max-t" not in line \
-        else "lr = Real(0, 1)\ntrain(lr)\n"
     study = run(ip, f"{line} --seed 0 --quiet", cell)
     assert "minimising loss (--mode min inferred from its name)" in capsys.readouterr().out
     assert study.metric == "loss" and study.mode == "min"
@@ -237,3 +238,14 @@ def test_a_notebook_function_reports_from_a_worker_process(ip):
     assert study.metric == "loss"
     assert {t.status.value for t in study.trials} <= {"completed", "stopped"}, \
         [t.error for t in study.trials]
+
+
+def test_a_functions_default_gives_max_t_only_where_the_cell_leaves_it_out(ip):
+    from jupyter_hpo.annotate import parse_cell
+
+    define(ip, TRAIN + "def other(lr, epochs=5):\n    report(epoch=1, loss=lr)\n")
+    assert parse_cell("lr = Real(0, 1)\ntrain(lr)\n", ip.user_ns).max_t == 9
+    assert parse_cell("lr = Real(0, 1)\ntrain(lr, 3)\n", ip.user_ns).max_t is None
+    assert parse_cell("lr = Real(0, 1)\ntrain(lr, epochs=3)\n", ip.user_ns).max_t is None
+    assert parse_cell("lr = Real(0, 1)\nepochs = 4\ntrain(lr)\n", ip.user_ns).max_t == 4
+    assert parse_cell("lr = Real(0, 1)\ntrain(lr)\nother(lr)\n", ip.user_ns).max_t is None

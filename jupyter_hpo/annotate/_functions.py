@@ -43,6 +43,10 @@ class FunctionReports:
     text_keys: list[str] = field(default_factory=list)
     unpacked: bool = False  # keys known only at run time (**values, or no source)
     report_callbacks: list[tuple[int, str]] = field(default_factory=list)
+    #: the numbers that the functions the cell calls take by default for parameters the
+    #: cell's call leaves out (``train(lr)`` of ``def train(lr, epochs=9)``: ``epochs`` 9),
+    #: candidates for Hyperband's maximum resource as the cell's own ``epochs = 9`` is
+    counts: dict[str, float] = field(default_factory=dict)
 
 
 def function_reports(calls: list[ast.Call], defined: set[str],
@@ -52,6 +56,7 @@ def function_reports(calls: list[ast.Call], defined: set[str],
     are the cell's, not the notebook's."""
     found = FunctionReports()
     seen_names: set[str] = set()
+    disagree: set[str] = set()
     read: dict[CodeType, _Read | None] = {}
     for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
         assert isinstance(call.func, ast.Name)
@@ -59,10 +64,16 @@ def function_reports(calls: list[ast.Call], defined: set[str],
         if name in seen_names or name in defined or name in CELL_NAMES or name in CONSTRUCTORS:
             continue
         seen_names.add(name)
-        function = _function_of(namespace.get(name))
+        value = namespace.get(name)
+        function = _function_of(value)
         if function is None:
             continue
-        for reporting, path in _reporting(function, name, read):
+        reached = _reporting(function, name, read)
+        if reached:
+            for key, default in _defaults_left_out(value, call).items():
+                if found.counts.setdefault(key, default) != default:
+                    disagree.add(key)  # two functions' defaults: neither is the cell's
+        for reporting, path in reached:
             found.functions.append(ReportingFunction(call.lineno, name, " -> ".join(path),
                                                      reporting.readable, reporting.unpacked))
             found.unpacked = found.unpacked or reporting.unpacked or not reporting.readable
@@ -71,7 +82,36 @@ def function_reports(calls: list[ast.Call], defined: set[str],
                     found.reported_keys.append(key)
             found.text_keys += [k for k in reporting.text_keys if k not in found.text_keys]
             found.report_callbacks += [(call.lineno, c) for c in reporting.callbacks]
+    found.counts = {k: v for k, v in found.counts.items() if k not in disagree}
     return found
+
+
+def _defaults_left_out(value: Any, call: ast.Call) -> dict[str, float]:
+    """The positive numbers that ``value`` (a function or a ``functools.partial``, whose
+    signature has the values it binds) takes by default for the parameters ``call`` does not
+    pass; nothing where a ``*args`` or ``**kwargs`` of the call may pass any."""
+    from ._max_t import _resource
+
+    if any(isinstance(a, ast.Starred) for a in call.args) \
+            or any(k.arg is None for k in call.keywords):
+        return {}
+    try:
+        parameters = list(inspect.signature(value).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    passed = {k.arg for k in call.keywords}
+    defaults: dict[str, float] = {}
+    for index, parameter in enumerate(parameters):
+        if parameter.default is inspect.Parameter.empty or parameter.name in passed \
+                or parameter.kind in (inspect.Parameter.VAR_POSITIONAL,
+                                      inspect.Parameter.VAR_KEYWORD):
+            continue
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY and index < len(call.args):
+            continue
+        resource = _resource(parameter.default)
+        if resource is not None:
+            defaults[parameter.name] = resource
+    return defaults
 
 
 @dataclass

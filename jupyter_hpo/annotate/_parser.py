@@ -247,7 +247,7 @@ class _CellParser(CommentAnnotations):
         own = {"reported_keys": list(scan.reported_keys), "calls_report": scan.calls_report,
                "reports_unpacked": scan.reports_unpacked, "text_keys": list(scan.text_keys),
                "report_callbacks": sorted(scan.report_callbacks)}
-        functions = self._reporting_functions(scan)
+        functions = self._reporting_functions(scan, counts)
         return CellTemplate(self.source, self.filename, code, annotations, counts,
                             scan.reported_keys, scan.calls_report, has_result,
                             bool(code.co_flags & CO_COROUTINE),
@@ -257,11 +257,14 @@ class _CellParser(CommentAnnotations):
                             sorted(scan.peer_callbacks), functions,
                             own if functions else {})
 
-    def _reporting_functions(self, scan: _Scan) -> list[ReportingFunction]:
+    def _reporting_functions(self, scan: _Scan, counts: dict[str, float]
+                             ) -> list[ReportingFunction]:
         """The notebook functions the cell calls that report for it (``train(lr)`` where an
         earlier cell's ``train`` calls ``report(...)``): their keys join the cell's own, as if
-        the cell called report() itself. Only with the kernel's namespace (not for the
-        editor's diagnostics, which have none)."""
+        the cell called report() itself, and the numbers they take by default for what the
+        call leaves out (``epochs=9``) join ``counts`` where the cell assigns no such name.
+        Only with the kernel's namespace (not for the editor's diagnostics, which have
+        none)."""
         if self.env is None:
             return []
         from ._functions import function_reports
@@ -277,6 +280,8 @@ class _CellParser(CommentAnnotations):
         scan.text_keys += [k for k in found.text_keys if k not in scan.text_keys]
         scan.reports_unpacked = scan.reports_unpacked or found.unpacked
         scan.report_callbacks += found.report_callbacks
+        for name, value in found.counts.items():
+            counts.setdefault(name, value)
         return found.functions
 
     def _tree(self) -> ast.Module | None:
