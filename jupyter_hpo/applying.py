@@ -88,7 +88,8 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
         what = "its variables, with"  # the hyperparameters' values follow
     value = trial.best(study.metric, study.direction)
     shown = "no value" if value is None else f"{study.metric}={value:.6g}"
-    return f"applied trial {trial.trial_id} ({shown}), {what} {listed}{''.join(missing)}"
+    done = f"{listed}{''.join(missing)}" if listed else "".join(missing).removeprefix("; ")
+    return f"applied trial {trial.trial_id} ({shown}), {what} {done}"
 
 
 def _set_variables(config: dict[str, Any], variables: dict[str, str | None],

@@ -180,6 +180,18 @@ def test_applied_hyperparameters_go_into_the_cells_variables(ip, tmp_path, execu
         "depth": None, "lr": None, "kernel_size": "kernel", "momentum": "m"}
 
 
+def test_a_stored_study_whose_hyperparameters_have_no_variables_says_so(ip, tmp_path):
+    """Every hyperparameter used inside an expression: the message says none was set, without
+    an empty list before it (it read "its hyperparameters: ; a=0.75 not set: ...")."""
+    storage = str(tmp_path / "runs.db")
+    ip.run_cell_magic("hpo", f"--trials 2 --seed 1 --quiet --name inside --storage {storage} "
+                             f"--no-apply", "def f(a=Real(0, 1)):\n    return a\nreport(acc=f())\n")
+    study = Study.load("inside", storage)
+    message = study.apply(None, {})
+    assert f"its hyperparameters: a={study.best_config['a']!r} not set: the cell uses this " \
+           f"value inside an expression" in message
+
+
 OBJECT_CELL = """act = Categorical(Relu, square, abs, Color.RED, OrderedDict, lambda v: v)
 x = Real(0, 1)
 report(score=x + (1 if act is abs else 0))
