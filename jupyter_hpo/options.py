@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .space import Space
     from .storage import BaseStorage
 
-__all__ = ["DEFAULT_TRIALS", "PROGRESS_KEYS", "StudyOptions", "infer_mode", "parse_duration"]
+__all__ = ["DEFAULT_RESOURCE", "DEFAULT_TRIALS", "PROGRESS_KEYS", "StudyOptions", "infer_mode", "parse_duration"]
 
 DEFAULT_TRIALS = 20
 DEFAULT_KEEP_NAMESPACES = 3
@@ -135,6 +135,9 @@ def _check_int(name: str, value: Any, lo: int, allow_none: bool = True) -> int |
 
 
 _OPTION_DICTS = ("scheduler_options", "searcher_options", "executor_options")
+#: what an option left out (``None``) means in a new study; a resumed one takes the stored one
+_DEFAULTS = {"scheduler": "auto", "searcher": "auto", "resource": "epoch"}
+DEFAULT_RESOURCE = _DEFAULTS["resource"]
 
 
 @dataclass(frozen=True)
@@ -151,23 +154,27 @@ class StudyOptions:
     ``keep_checkpoints``: keep every trial's checkpoint (not only those of the best and the
     unfinished trials); ``keep_namespaces``: how many of the best trials' variables are kept
     for ``study.apply`` (thread executor).
+
+    ``None`` for ``scheduler``/``searcher`` (``"auto"``), their options (none), ``resource``
+    (``"epoch"``), ``mode`` and ``seed`` means "not given": a resumed study takes those from
+    its stored settings (``resumed_from``), a new one the defaults (``validated``).
     """
 
     metric: str
     mode: str | None = None
     trials: int | None = None
     time_limit: float | str | None = None
-    scheduler: str | Scheduler = "auto"
-    scheduler_options: Mapping[str, Any] | None = field(default_factory=dict)
-    searcher: str | Searcher = "auto"
-    searcher_options: Mapping[str, Any] | None = field(default_factory=dict)
+    scheduler: str | Scheduler | None = None
+    scheduler_options: Mapping[str, Any] | None = None
+    searcher: str | Searcher | None = None
+    searcher_options: Mapping[str, Any] | None = None
     seed: int | None = None
     workers: int | None = None
     executor: str | Executor = "thread"
     executor_options: Mapping[str, Any] | None = field(default_factory=dict)
     gpus_per_trial: float | None = None
     cpus_per_trial: float | None = None
-    resource: str = "epoch"
+    resource: str | None = None
     name: str | None = None
     storage: str | BaseStorage | None = None
     resume: bool = False
@@ -188,7 +195,9 @@ class StudyOptions:
     def validated(self) -> StudyOptions:
         """A checked copy: a ValueError naming the value and the rule for anything wrong."""
         unset = {key: {} for key in _OPTION_DICTS if getattr(self, key) is None}
-        if unset:  # None, the usual "no options" of a keyword argument: no options
+        unset.update({key: value for key, value in _DEFAULTS.items()
+                      if getattr(self, key) is None})
+        if unset:  # None, the usual "no options" of a keyword argument: the defaults
             return replace(self, **unset).validated()
         if not isinstance(self.metric, str) or not self.metric.strip():
             raise ValueError(f"metric is {self.metric!r}, but must be the name of a reported "
@@ -291,6 +300,45 @@ class StudyOptions:
             value = getattr(self, key)
             data[key] = value if isinstance(value, str) else _component_name(value)
         return data
+
+    def resumed_from(self, stored: Any) -> tuple[StudyOptions, list[str]]:
+        """These options for resuming ``stored`` (a ``StudyRecord`` or ``StudySummary``): the
+        study goes on as it ran, so what was left out (``None``) comes from its stored
+        settings: the scheduler and searcher, their options, the seed, the mode and the
+        resource. Options of the scheduler (searcher) that is stored are merged with those
+        given, key by key (those given win); another scheduler (searcher) than the stored one
+        starts from its own defaults. Returns the options and what was taken, for the
+        study's note (empty when nothing but defaults was)."""
+        from .schedulers import SCHEDULERS
+        from .searchers import SEARCHERS
+
+        settings, taken, changes = stored.settings, [], {}
+        if self.resource is None:
+            changes["resource"] = stored.resource
+        if self.mode is None and self.metric == stored.metric:
+            changes["mode"] = stored.direction.value
+        if self.seed is None and settings.get("seed") is not None:
+            changes["seed"] = settings["seed"]
+            taken.append(f"seed {settings['seed']}")
+        for kind, known in (("scheduler", SCHEDULERS), ("searcher", SEARCHERS)):
+            if kind == "searcher" and not isinstance(self.scheduler, (str, type(None))):
+                break  # a scheduler object holds its own searcher
+            name, before = getattr(self, kind), settings.get(kind)
+            if name is None and isinstance(before, str) and before in known:
+                name = changes[kind] = before
+                if before != "auto":
+                    taken.append(f"{kind} {before!r}")
+            key = f"{kind}_options"
+            given, stored_options = getattr(self, key), settings.get(key) or {}
+            if name is None or name != before or not isinstance(stored_options, Mapping):
+                continue
+            merged = {**stored_options, **(given or {})}
+            kept = {k: v for k, v in stored_options.items() if k not in (given or {})}
+            if kept:
+                words = ", ".join(f"{k}={v!r}" for k, v in kept.items())
+                taken.append(f"{kind} options {words}")
+            changes[key] = merged
+        return replace(self, **changes), taken
 
     # ------------------------------------------------------------ components
     def make_scheduler(self, space: Space) -> Scheduler:

@@ -100,8 +100,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     @once("--trials", type=int, help=f"number of trials (default {DEFAULT_TRIALS}, the "
                                      f"whole grid for --searcher grid)")
     @once("--time-limit", help="stop the study after this long: 90, 90s, 30m, 1h30m")
-    @once("--scheduler", choices=["auto", "fifo", "hyperband"], default="auto",
-          help="auto (default) stops poor trials where early epochs predict the final "
+    @once("--scheduler", choices=["auto", "fifo", "hyperband"],
+          help="auto (default; a resumed study's own) stops poor trials where early epochs predict the final "
                "result, as measured while the study runs; fifo runs every trial to the "
                "end; hyperband stops or pauses poor trials")
     @once("--type", choices=["stopping", "promotion"],
@@ -116,8 +116,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                    "unmeasured_keep=1)")
     @once("--resource", help="resource key in report() (default epoch, or the one key "
                              "named like a count of progress: step, iteration, round, ...)")
-    @once("--searcher", default="auto",
-          help="auto (default: bayesopt), random, grid, skopt, tpe, bayesopt, bohb or rl")
+    @once("--searcher",
+          help="auto (default: bayesopt; a resumed study's own), random, grid, skopt, tpe, bayesopt, bohb or rl")
     @argument("--searcher-opt", action="append", default=[], metavar="KEY=VALUE",
               help="searcher option, repeatable (e.g. grid: points=5; skopt: "
                    "base_estimator=ET, acq_func=LCB; bayesopt: kernel=exp-decay-sum)")
@@ -142,7 +142,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                             "working directory, or $JUPYTER_HPO_STORAGE; `none`: keep "
                             "nothing)")
     @argument("--resume", action="store_true",
-              help="continue the stored study --name (after a kernel restart or crash)")
+              help="continue the stored study --name (after a kernel restart or crash) with "
+                   "its stored method options unless given again")
     @argument("--enqueue", action="append", default=[], metavar="CONFIG",
               help="a configuration to run first, as a dict, e.g. '{\"lr\": 0.01}' "
                    "(repeatable; missing hyperparameters are filled in by the searcher)")

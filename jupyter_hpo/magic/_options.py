@@ -10,7 +10,13 @@ from IPython.core.error import UsageError
 
 from ..errors import HPOError, HPOSyntaxError
 from ..integrations import CALLBACKS
-from ..options import PROGRESS_KEYS, StudyOptions, infer_mode, parse_duration
+from ..options import (
+    DEFAULT_RESOURCE,
+    PROGRESS_KEYS,
+    StudyOptions,
+    infer_mode,
+    parse_duration,
+)
 from ._text import (
     SCHEDULER_FLAGS,
     cli_message,
@@ -53,7 +59,7 @@ class CellOptions:
         that says which was inferred, if one was."""
         if args.resource is not None:
             return None
-        args.resource = StudyOptions.resource
+        args.resource = DEFAULT_RESOURCE
         keys = template.reported_keys
         if not keys or template.reports_unpacked or args.resource in keys \
                 or template.report_callbacks:  # which report the study's resource
@@ -105,7 +111,7 @@ class CellOptions:
                              f"which reports each epoch to the trial")
         keys = [k for k in template.reported_keys if k != args.resource]
         unpacked = template.reports_unpacked  # report(**values): more keys than these
-        if args.resource != StudyOptions.resource and template.reported_keys and not unpacked \
+        if args.resource != DEFAULT_RESOURCE and template.reported_keys and not unpacked \
                 and args.resource not in template.reported_keys \
                 and not template.report_callbacks:
             raise UsageError(f"--resource {args.resource} is not among the values the cell "
@@ -212,37 +218,42 @@ class CellOptions:
         from ..schedulers import SCHEDULERS
         from ..storage import open_storage
 
+        stored = _stored_settings(args)
         inferred_resource = self._resource(args, template)
         metric, mode, note = self._metric_and_mode(args, template)
         if inferred_resource is not None:
             note = inferred_resource if note is None else f"{note}; {inferred_resource}"
-        scheduler_class = SCHEDULERS[args.scheduler]
+        scheduler, searcher = _method(args, stored)
+        scheduler_class = SCHEDULERS[scheduler]
         if getattr(scheduler_class, "needs_resource", False):
             if not template.calls_report:
-                raise UsageError(f"{args.scheduler} stops trials at report() calls, but the cell "
+                raise UsageError(f"{scheduler} stops trials at report() calls, but the cell "
                                  f"never calls report(): add report(epoch=..., metric=...) to "
                                  f"the training loop or use --scheduler fifo")
             if template.reported_keys and not template.reports_unpacked \
                     and args.resource not in template.reported_keys \
                     and not template.report_callbacks:
-                raise UsageError(f"{args.scheduler} needs the resource {args.resource!r} in "
+                raise UsageError(f"{scheduler} needs the resource {args.resource!r} in "
                                  f"report(), but the cell reports "
                                  f"{', '.join(template.reported_keys)}: add {args.resource}=... "
                                  f"or pass --resource NAME")
-        line = check_line_options(args)
+        line = check_line_options(args, scheduler, searcher)
         scheduler_options = line.scheduler_options
+        stored_options = {} if stored is None or stored.settings.get("scheduler") != scheduler \
+            else stored.settings.get("scheduler_options") or {}
         reports_resource = template.calls_report and (
             not template.reported_keys or template.reports_unpacked
             or args.resource in template.reported_keys or bool(template.report_callbacks))
         max_t = template.max_t_for(args.resource)
-        if max_t is None and "max_t" not in scheduler_options and args.resource != "epoch" \
+        if max_t is None and "max_t" not in {**stored_options, **scheduler_options} \
+                and args.resource != "epoch" \
                 and getattr(scheduler_class, "needs_resource", False):
             from ..annotate import max_t_names
 
             raise UsageError(f"Hyperband needs --max-t, the largest {args.resource} a "
                              f"trial reaches: write `{max_t_names(args.resource)[1]} = N` in "
                              f"the cell or pass --max-t N")
-        if "max_t" not in scheduler_options and max_t is not None \
+        if "max_t" not in {**stored_options, **scheduler_options} and max_t is not None \
                 and "max_t" in getattr(scheduler_class, "OPTIONS", ("max_t",)) \
                 and (getattr(scheduler_class, "needs_resource", False) or reports_resource):
             scheduler_options["max_t"] = max_t
@@ -312,14 +323,14 @@ class CellOptions:
     def _header(study: Study, args: Any) -> str:
         scheduler = study.scheduler
         describe = getattr(scheduler, "describe", None)
-        text = describe() if callable(describe) else args.scheduler
+        text = describe() if callable(describe) else study.settings.get("scheduler")
         budget = []
         if study.budget is not None:
             budget.append(f"{study.budget} trials")
         if study.time_limit is not None:
             budget.append(f"{study.time_limit:g}s")
         searcher = scheduler.searcher.describe() if hasattr(scheduler, "searcher") \
-            else f"{args.searcher} search"
+            else f"{study.settings.get('searcher')} search"
         return f"{text} · {searcher} · budget {' / '.join(budget) or 'grid'}"
 
 
@@ -334,17 +345,63 @@ class LineOptions:
     points: list[dict[str, Any]]
 
 
-def check_line_options(args: Any) -> LineOptions:
+def _stored_settings(args: Any) -> Any:
+    """For ``--resume``: the stored study's summary (its settings), with the line's
+    ``--metric``, ``--mode`` and ``--resource`` that were left out set to the stored ones (a
+    resume continues the study as it ran; the study itself takes the stored scheduler,
+    searcher, their options and seed, ``StudyOptions.resumed_from``). None for a new study,
+    or when there is no such study (the study's own resume then says so)."""
+    from ..storage import open_storage
+
+    if not args.resume or not args.name:
+        return None
+    try:
+        storage = open_storage(args.storage)
+        stored = None if storage is None else storage.find_study(args.name.strip())
+    except (ValueError, HPOError, OSError):
+        return None  # said where the study is resumed
+    if stored is None:
+        return None
+    if args.metric is None:
+        args.metric = stored.metric
+    if args.mode is None and args.metric == stored.metric:
+        args.mode = stored.direction.value
+    if args.resource is None:
+        args.resource = stored.resource
+    return stored
+
+
+def _method(args: Any, stored: Any) -> tuple[str, str]:
+    """The scheduler and searcher the study runs: the line's, else a resumed study's stored
+    ones (names this version knows), else ``auto``."""
+    from ..schedulers import SCHEDULERS
+    from ..searchers import SEARCHERS
+
+    names = []
+    for kind, known in (("scheduler", SCHEDULERS), ("searcher", SEARCHERS)):
+        name = getattr(args, kind)
+        before = None if stored is None else stored.settings.get(kind)
+        if name is None:
+            name = before if isinstance(before, str) and before in known else "auto"
+        names.append(name)
+    return names[0], names[1]
+
+
+def check_line_options(args: Any, scheduler: str | None = None,
+                       searcher: str | None = None) -> LineOptions:
     """The checks of a ``%%hpo`` line's options that need neither the cell nor the kernel:
     ``KEY=VALUE`` words and the scheduler's and searcher's option names, durations, numbers
     out of range, options that need another one. A UsageError in the magic's words; the magic
     makes them in the study's setup (which defers interrupts: they import the schedulers), the
-    editor's diagnostics before the cell runs."""
+    editor's diagnostics before the cell runs. ``scheduler``/``searcher``: the ones the study
+    runs where the line leaves them out (a resumed study's), else ``auto``."""
     from ..executors import check_options as check_executor_options
     from ..schedulers import scheduler_class
     from ..searchers import SEARCHERS, searcher_class
     from ..storage import keeps_nothing
 
+    scheduler = args.scheduler or scheduler or "auto"
+    searcher = args.searcher or searcher or "auto"
     scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
                          if getattr(args, key) is not None}
     for key, value in key_values(args.scheduler_opt, "--scheduler-opt",
@@ -375,9 +432,9 @@ def check_line_options(args: Any) -> LineOptions:
         StudyOptions(metric="metric", mode="min", trials=args.trials, seed=args.seed,
                      workers=args.workers, name=args.name, **numbers).validated()
         check_executor_options(args.executor, {"trial_timeout": trial_timeout})
-        scheduler_class(args.scheduler, scheduler_options)
-        if searcher_options or args.searcher not in SEARCHERS:  # else no module to import
-            searcher_class(args.searcher, searcher_options)
+        scheduler_class(scheduler, scheduler_options)
+        if searcher_options or searcher not in SEARCHERS:  # else no module to import
+            searcher_class(searcher, searcher_options)
     except (ValueError, HPOError) as exc:
         raise UsageError(cli_message(str(exc))) from None
     points = [enqueued_config(text) for text in args.enqueue]

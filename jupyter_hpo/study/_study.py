@@ -85,13 +85,14 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                              "configuration: give at least one hyperparameter, e.g. "
                              "{'lr': Real(1e-4, 1e-1, log=True)}")
         self.storage = storage_of(options.storage)
-        stored = None
+        stored, taken = None, []
         if options.resume:
             if not options.name:
                 raise ValueError("resume=True needs the name of the study to continue")
             if self.storage is None:
                 raise ValueError("resume=True needs the storage that holds the study")
             stored = self.storage.load_study(options.name or "", space=self.space)
+            options, taken = options.resumed_from(stored)
             if options.trials is None and options.time_limit is None:
                 options = replace(options, trials=stored.budget, time_limit=stored.time_limit)
         self.options = options = options.validated()
@@ -135,6 +136,9 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                 source, self.storage, self.space, self.metric, self.direction)
             if self.storage is not None:
                 self._attach_storage(stored)
+            if taken:
+                self.notes.append(f"{self.name} continues as it ran, with its stored "
+                                  f"{'; '.join(taken)} (give another value to change one)")
             if stored is not None:
                 self.notes += _nothing_left_to_run(self.name, self.controller, options.trials)
                 self.notes += _changed_method(self.name, stored, self.settings)
