@@ -216,7 +216,8 @@ def kept(trials: Iterable[Any], metric: str, direction: Any, keep_all: bool = Fa
     if keep_all:
         return {t.trial_id for t in with_files}
     keep = {t.trial_id for t in with_files
-            if t.status.value in ("running", "paused", "interrupted")}
+            if t.status.value in ("running", "paused", "interrupted")
+            or t.status.value == "cancelled" and getattr(t, "study_stopped", False)}
     finished = []
     for t in with_files:
         if t.status.value in ("completed", "cancelled", "stopped"):

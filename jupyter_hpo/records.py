@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .space import Space
 
 __all__ = ["Direction", "StudyRecord", "StudyState", "StudySummary", "TrialRecord",
-           "TrialStatus", "finite_number", "incumbents_of", "is_number"]
+           "TrialStatus", "finite_number", "incumbents_of", "is_number", "runs_again"]
 
 
 def is_number(value: Any) -> bool:
@@ -121,6 +121,17 @@ class TrialStatus(_TextEnum):
         return self not in (TrialStatus.RUNNING, TrialStatus.PAUSED)
 
 
+def runs_again(trial: Any) -> bool:
+    """Whether a resume runs ``trial`` (a record or a live trial) again, as a new trial with
+    its configuration (from its checkpoint when it saved one): it was ``interrupted`` (its
+    kernel died while it ran), or ``cancelled`` by a stop of the whole study (Stop study,
+    Ctrl-C, ``%hpo stop``, ``study.stop()``, a stop request), not on its own (Stop trial,
+    ``%hpo stop --trial``) and not by the study's time limit. Such trials do not count
+    against the budget: their re-runs do."""
+    return trial.status is TrialStatus.INTERRUPTED or (
+        trial.status is TrialStatus.CANCELLED and bool(getattr(trial, "study_stopped", False)))
+
+
 class StudyState(_TextEnum):
     """``created`` -> ``running`` (-> ``stopping``) -> ``finished`` or ``failed``; a stored
     study whose kernel died while it ran reads as ``interrupted``."""
@@ -211,6 +222,15 @@ class TrialRecord(ReportsReader, OtherNamesHint):
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
     enqueued: Mapping[str, Any] | None = None
+    study_stopped: bool = False
+    """``cancelled`` because the whole study was stopped (not on its own, with Stop trial):
+    a resume runs it again, as an ``interrupted`` one (``runs_again``)."""
+
+    @property
+    def runs_again(self) -> bool:
+        """Whether a resume runs this trial again: it was interrupted (its kernel died) or
+        cancelled by a stop of the whole study."""
+        return runs_again(self)
 
     def restore(self, map_location: Any = None) -> Any:
         """The object the trial saved last with ``checkpoint(obj)`` (e.g. its model), also
@@ -349,8 +369,9 @@ class StudyRecord(SettingsReader, OtherNamesHint):
 
     @property
     def spent(self) -> int:
-        """Trials that count against the budget (interrupted ones were run again instead)."""
-        return sum(1 for t in self.trials if t.status is not TrialStatus.INTERRUPTED)
+        """Trials that count against the budget (interrupted ones, and those cancelled by a
+        stop of the whole study, are run again instead: ``runs_again``)."""
+        return sum(1 for t in self.trials if not runs_again(t))
 
     def counts(self) -> dict[str, int]:
         """Number of trials per status (every status listed)."""

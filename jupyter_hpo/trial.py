@@ -76,6 +76,8 @@ class Trial(ReportsReader, OtherNamesHint):
     user_attrs: dict[str, Any] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
     enqueued: dict[str, Any] | None = None
+    #: cancelled by a stop of the whole study (not on its own): a resume runs it again
+    study_stopped: bool = False
     checkpoint_dir: str | None = field(default=None, repr=False)
     #: the study's metric and resource key, which each report must carry (read by code that
     #: reports for the trial, such as the framework callbacks of ``jupyter_hpo.integrations``)
@@ -116,7 +118,8 @@ class Trial(ReportsReader, OtherNamesHint):
                            tuple(self.report_times), self.start_time, self.end_time, self.error,
                            self.traceback, str(self.device), self.resources, self.bracket,
                            self.slot, dict(self.user_attrs), self.checkpoint,
-                           None if self.enqueued is None else dict(self.enqueued))
+                           None if self.enqueued is None else dict(self.enqueued),
+                           self.study_stopped)
 
 
 _PLAIN = (float, int, str, bool, type(None))

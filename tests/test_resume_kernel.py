@@ -213,3 +213,77 @@ print("CHECK", json.dumps([{"status": t.status.value, "config": t.config,
     reruns = [t for t in completed if t["start"] > 1]
     assert reruns and all(any(t["config"] == i["config"] for i in interrupted) for t in reruns)
     assert files == sorted(t["file"] for t in trials if t["file"])  # no file left behind
+
+
+STOPPED_CELL = """%%hpo --name stopped --quiet {options}
+import time
+x = Real(0, 1)
+epochs = 12
+state = restore(); start = 1 if state is None else state['epoch'] + 1
+trial.set(started_at=start)
+for epoch in range(start, epochs + 1):
+    time.sleep(0.15)
+    checkpoint(epoch=epoch)
+    report(epoch=epoch, loss=(x - 0.4) ** 2 + 1 / epoch)
+"""
+
+STOPPED_FIRST = ("--trials 6 --workers 3 --seed 0 --scheduler hyperband --type promotion "
+                 "--grace-period 4 --searcher random --background")
+
+
+def test_a_stopped_study_resumes_its_cut_off_trials_in_a_new_kernel(study_storage):
+    """Stop trial 0 on its own (%hpo stop --trial), then the whole study (%hpo stop): the new
+    kernel's resume (which repeats none of the method's options) continues the trials the stop
+    cut off, from their checkpoints, with the stored scheduler and searcher, and leaves trial
+    0 cancelled (they all ended cancelled, counted as spent and never ran again)."""
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        reply, _ = execute(kc, STOPPED_CELL.format(options=STOPPED_FIRST))
+        assert reply["status"] == "ok", reply
+        deadline = time.monotonic() + 60
+        while not (has_tables(study_storage) and query(
+                study_storage, "SELECT COUNT(DISTINCT trial_id) FROM reports WHERE seq >= 1")[0][0]
+                >= 3):
+            assert time.monotonic() < deadline, "three trials never reported twice"
+            time.sleep(0.05)
+        for line in ("%hpo stop stopped --trial 0", "%hpo stop stopped", "%hpo wait stopped"):
+            reply, _ = execute(kc, line, timeout=60)
+            assert reply["status"] == "ok", (line, reply)
+        before = dict(query(study_storage, "SELECT trial_id, status FROM trials"))
+        settings = query(study_storage, "SELECT settings FROM studies")[0][0]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert set(before.values()) == {"cancelled"}
+    flags = dict(query(study_storage, "SELECT trial_id, study_stopped FROM trials"))
+    assert flags[0] == 0 and all(flags[tid] == 1 for tid in before if tid != 0)
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        reply, messages = execute(kc, STOPPED_CELL.format(options="--resume"), timeout=150)
+        assert reply["status"] == "ok", reply
+        out = "".join(m["content"].get("text", "") for m in messages
+                      if m["msg_type"] == "stream")
+        state = check_output(*execute(kc, """import json
+print("CHECK", json.dumps([{"status": t.status.value, "config": t.config,
+    "start": t.user_attrs.get("started_at"), "epochs": [r["epoch"] for r in t.reports]}
+    for t in _hpo.trials] + [_hpo.spent, _hpo.settings]))
+"""))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    after = state.pop()
+    spent = state.pop()
+    assert "another method" not in out and "continues as it ran" in out
+    for key in ("scheduler", "searcher", "scheduler_options", "seed"):
+        assert after[key] == json.loads(settings)[key], key
+    first, later = state[:len(before)], state[len(before):]
+    assert [t["status"] for t in first] == ["cancelled"] * len(before)
+    back = [t["config"] for t in first[1:]]
+    reruns = [t for t in later if t["config"] in back]
+    assert len(reruns) == len(back)  # every trial the study's stop cut off came back
+    assert not any(t["config"] == first[0]["config"] for t in later)  # trial 0 did not
+    assert any(t["start"] > 1 for t in reruns)  # from its checkpoint
+    assert spent == 6

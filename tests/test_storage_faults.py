@@ -502,12 +502,12 @@ def test_a_file_of_schema_1_is_migrated_and_keeps_everything(tmp_path):
     make_v1_file(path)
     storage = SQLiteStorage(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         columns = {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
         assert {"stop_request", "stop_reason", "queue"} <= columns
         columns = {r[1] for r in conn.execute("PRAGMA table_info(trials)")}
-        assert {"resources", "user_attrs", "checkpoint", "enqueued"} <= columns
+        assert {"resources", "user_attrs", "checkpoint", "enqueued", "study_stopped"} <= columns
     conn.close()
     assert [(s.name, s.state, s.trials, s.best_value) for s in storage.list_studies()] == [
         ("old", StudyState.FINISHED, 3, 0.4), ("other", StudyState.FAILED, 0, None)]
@@ -533,7 +533,7 @@ def test_a_file_of_schema_1_is_migrated_and_keeps_everything(tmp_path):
     assert storage.stop_request(resumed.study_id) == "alice"
 
 
-def test_a_file_of_schema_2_is_migrated_to_3_keeping_everything(tmp_path):
+def test_a_file_of_schema_2_is_migrated_to_4_keeping_everything(tmp_path):
     """Version 2 files (user_version 2: schema 1 plus the first migration) get the columns of
     user attributes, checkpoints, enqueued configurations and the queue."""
     from jupyter_hpo.storage._schema import MIGRATIONS
@@ -546,7 +546,7 @@ def test_a_file_of_schema_2_is_migrated_to_3_keeping_everything(tmp_path):
     conn.close()
     storage = SQLiteStorage(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     conn.close()
     space = Space({"lr": Real(1e-4, 1e-1, log=True), "fn": Categorical(abs, "relu")})
     old = storage.load_study("old", space=space)
@@ -554,6 +554,29 @@ def test_a_file_of_schema_2_is_migrated_to_3_keeping_everything(tmp_path):
     assert first.resources == "gpu 0" and first.reports[-1] == {"epoch": 2, "loss": 0.4}
     assert dict(first.user_attrs) == {} and first.checkpoint is None and first.enqueued is None
     assert old.queue == () and len(old.trials) == 3
+
+
+def test_a_file_of_schema_3_is_migrated_and_its_cancelled_trials_stay_cancelled(tmp_path):
+    """Version 3 files could not tell a trial cancelled by a stop of the whole study from one
+    stopped on its own: each is migrated as stopped on its own, so a resume does not run it
+    again (as version 3 did)."""
+    from jupyter_hpo.storage._schema import MIGRATIONS
+
+    path = tmp_path / "v3.db"
+    make_v1_file(path)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(MIGRATIONS[1] + MIGRATIONS[2] + "PRAGMA user_version = 3;")
+        conn.execute("UPDATE trials SET status = 'cancelled', error = 'stopped by the user' "
+                     "WHERE trial_id = 2")
+    conn.close()
+    storage = SQLiteStorage(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    conn.close()
+    space = Space({"lr": Real(1e-4, 1e-1, log=True), "fn": Categorical(abs, "relu")})
+    cancelled = storage.load_study("old", space=space).trials[2]
+    assert cancelled.status is TrialStatus.CANCELLED and not cancelled.study_stopped
+    assert not cancelled.runs_again
 
 
 def test_a_migration_that_fails_leaves_the_file_as_it_was(tmp_path):

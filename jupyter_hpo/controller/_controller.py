@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError, StudyFailedError
-from ..records import Direction, StudyState, TrialRecord, TrialStatus
+from ..records import Direction, StudyState, TrialRecord, TrialStatus, runs_again
 from ..trial import Trial
 from ._events import TrialEventsMixin
 from ._results import ResultsMixin
@@ -110,6 +110,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._records: list[TrialRecord | None] = []
         self._exhausted = False
         self._interrupted = 0  # restored trials whose kernel died: run again, not counted
+        self._study_stopped: set[int] = set()  # cancelled by stop(): a resume runs them again
         self.restored: set[int] = set()  # trials of a resumed study that ran before it
         self._only_failures = True
         self._first_failures: list[Trial] = []
@@ -149,7 +150,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             self.restored.add(trial.trial_id)
             if trial.checkpoint is not None:
                 self._with_checkpoints.add(trial.trial_id)
-            if trial.status is TrialStatus.INTERRUPTED:
+            if runs_again(trial):  # interrupted, or cancelled by a stop of the whole study
                 self._interrupted += 1
                 searcher.restore(trial.trial_id, trial.config)
                 if trial.trial_id in rerun:
@@ -236,6 +237,10 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
             ended = []
             for trial in self.trials:
                 if not trial.status.finished:
+                    if trial.trial_id not in self._stop_reasons and why != _TIME_LIMIT:
+                        # not stopped already (on its own, by Hyperband): a resume runs it
+                        # again; the time limit spends the budget, so it does not
+                        self._study_stopped.add(trial.trial_id)
                     self._stop_reasons.setdefault(trial.trial_id, TrialStatus.CANCELLED)
                     if trial.status is TrialStatus.PAUSED:
                         self._signal(trial.trial_id)

@@ -194,6 +194,8 @@ class TrialEventsMixin:
     def _end(self, trial: Trial, status: TrialStatus, error: str = "", tb: str = "") -> None:
         """Under the lock: mark ``trial`` finished and tell the scheduler how it ended."""
         trial.status, trial.error, trial.traceback = status, error, tb
+        trial.study_stopped = status is TrialStatus.CANCELLED \
+            and trial.trial_id in self._study_stopped
         trial.end_time = self.clock()
         remove(self._take_new_checkpoint(trial))  # saved after its last report: its final state
         if status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..records import runs_again
+
 if TYPE_CHECKING:
     from ..records import StudyRecord
     from ..space import Space
@@ -86,7 +88,7 @@ def ran_again(trials: Sequence[Any], space: Space) -> set[int]:
             last[found] = max(last.get(found, -1), trial.trial_id)
     out = set()
     for trial in trials:
-        if trial.status.value == "interrupted":
+        if runs_again(trial):
             found = key(trial.config)
             if found is not None and last[found] > trial.trial_id:
                 out.add(trial.trial_id)

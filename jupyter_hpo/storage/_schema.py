@@ -16,13 +16,17 @@ Version history:
    (JSON: the configuration it was enqueued with; ``NULL`` when the searcher proposed it) and
    ``studies.queue`` (JSON list: configurations enqueued that no trial has started yet, so a
    crash loses none of them).
+4. ``trials.study_stopped`` (1 for a trial ``cancelled`` because the whole study was stopped:
+   the Stop button, Ctrl-C, ``%hpo stop``, ``study.stop()``, a stop request; 0 for one
+   stopped on its own with Stop trial or ``%hpo stop --trial``, and for every other status),
+   so that a resume runs the former again and leaves the latter cancelled.
 """
 
 from __future__ import annotations
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA", "SCHEMA_V1", "SCHEMA_VERSION", "statements"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x4A48504F  # "JHPO": marks a file as ours (PRAGMA application_id)
 
 SCHEMA_V1 = """
@@ -80,6 +84,9 @@ ALTER TABLE trials ADD COLUMN checkpoint TEXT;
 ALTER TABLE trials ADD COLUMN enqueued TEXT;
 ALTER TABLE studies ADD COLUMN queue TEXT NOT NULL DEFAULT '[]';
 """,
+    3: """
+ALTER TABLE trials ADD COLUMN study_stopped INTEGER NOT NULL DEFAULT 0;
+""",
 }
 
 # A new file is made as version 1 plus every migration, so that new and migrated files have
@@ -89,7 +96,8 @@ SCHEMA = SCHEMA_V1 + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION))
 # Columns added after version 1, with the value an older file (read without migrating it,
 # when it is read-only) gives them.
 ADDED_COLUMNS = {"stop_request": None, "stop_reason": "", "resources": "cpu",
-                 "user_attrs": "{}", "checkpoint": None, "enqueued": None, "queue": "[]"}
+                 "user_attrs": "{}", "checkpoint": None, "enqueued": None, "queue": "[]",
+                 "study_stopped": 0}
 
 
 def statements(script: str) -> list[str]:

@@ -205,7 +205,8 @@ class SQLiteStorage(BaseStorage):
                     int(row["bracket"]), 0, decode_values(row["user_attrs"]),
                     None if row["checkpoint"] is None else Checkpoint.from_json(
                         json.loads(row["checkpoint"]), folder),
-                    None if enqueued is None else decode_config(enqueued, space)))
+                    None if enqueued is None else decode_config(enqueued, space),
+                    bool(row["study_stopped"])))
         except (KeyError, TypeError, ValueError) as exc:
             raise self._file.corrupt_row(f"a trial of study {name!r}", exc) from None
         return tuple(trials)
@@ -270,7 +271,8 @@ class SQLiteStorage(BaseStorage):
                                t.start_time, t.end_time, t.error, t.traceback, str(t.device),
                                str(t.resources), t.bracket, dumps_values(t.user_attrs),
                                None if t.checkpoint is None else dumps(t.checkpoint.to_json()),
-                               None if t.enqueued is None else dumps_config(t.enqueued)))
+                               None if t.enqueued is None else dumps_config(t.enqueued),
+                               int(t.study_stopped)))
             for seq in range(update.reports_from.get(t.trial_id, 0),
                              min(len(t.reports), len(t.times))):
                 report_rows.append((study_id, t.trial_id, seq, t.times[seq],
@@ -285,12 +287,14 @@ class SQLiteStorage(BaseStorage):
             conn.executemany(
                 "INSERT INTO trials (study_id, trial_id, config, status, start_time, end_time, "
                 "error, traceback, device, resources, bracket, user_attrs, checkpoint, "
-                "enqueued) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "enqueued, study_stopped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT "
                 "(study_id, trial_id) DO UPDATE SET status = excluded.status, start_time = "
                 "excluded.start_time, end_time = excluded.end_time, error = excluded.error, "
                 "traceback = excluded.traceback, device = excluded.device, resources = "
                 "excluded.resources, bracket = excluded.bracket, user_attrs = "
-                "excluded.user_attrs, checkpoint = excluded.checkpoint", trial_rows)
+                "excluded.user_attrs, checkpoint = excluded.checkpoint, study_stopped = "
+                "excluded.study_stopped", trial_rows)
             conn.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
                              "\"values\") VALUES (?, ?, ?, ?, ?)", report_rows)
             now = self.clock()

@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError
-from ..records import StudyRecord, StudyState, TrialStatus, finite_number
+from ..records import StudyRecord, StudyState, finite_number, runs_again
 from ..space import without_address
 
 if TYPE_CHECKING:
@@ -90,7 +90,8 @@ class StoredStudyMixin:
                             last_resource=finite_number(t.last(self.resource)),
                             user_attrs=dict(t.user_attrs),
                             checkpoint=None if t.trial_id in gone else t.checkpoint,
-                            enqueued=None if t.enqueued is None else dict(t.enqueued))
+                            enqueued=None if t.enqueued is None else dict(t.enqueued),
+                            study_stopped=t.study_stopped)
                       for t in record.trials]
             self.controller.restore(trials, record.elapsed)
             from ..checkpoints import remove_orphans
@@ -149,7 +150,7 @@ def _checkpoints_gone(record: StudyRecord) -> list[int]:
     """The interrupted trials whose stored checkpoint file is no longer on disk (deleted to
     free space, or the storage file moved without its checkpoint folder): they run again from
     their start, as trials without a checkpoint do, instead of failing in ``restore()``."""
-    return [t.trial_id for t in record.trials if t.status is TrialStatus.INTERRUPTED
+    return [t.trial_id for t in record.trials if runs_again(t)
             and t.checkpoint is not None and not os.path.exists(t.checkpoint.path)]
 
 
