@@ -10,7 +10,7 @@ import time
 
 import pytest
 from jupyter_client.manager import start_new_kernel
-from test_kernel import check_output, execute
+from test_kernel import check_output, execute, wait_reply
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -286,4 +286,42 @@ print("CHECK", json.dumps([{"status": t.status.value, "config": t.config,
     assert len(reruns) == len(back)  # every trial the study's stop cut off came back
     assert not any(t["config"] == first[0]["config"] for t in later)  # trial 0 did not
     assert any(t["start"] > 1 for t in reruns)  # from its checkpoint
+    assert spent == 6
+
+
+def test_a_study_stopped_with_ctrl_c_resumes_its_cut_off_trials(study_storage):
+    """■ / Ctrl-C stops the study; the same cell with --resume (and no method options) runs the
+    trials the interrupt cut off again, in the same kernel, from their checkpoints."""
+    first = STOPPED_FIRST.replace(" --background", "")
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        msg_id = kc.execute(STOPPED_CELL.format(options=first))
+        deadline = time.monotonic() + 60
+        while not (has_tables(study_storage) and query(
+                study_storage, "SELECT COUNT(DISTINCT trial_id) FROM reports WHERE seq >= 1")[0][0]
+                >= 3):
+            assert time.monotonic() < deadline, "three trials never reported twice"
+            time.sleep(0.05)
+        km.interrupt_kernel()
+        reply, _ = wait_reply(kc, msg_id, timeout=60)
+        assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+        before = dict(query(study_storage, "SELECT trial_id, study_stopped FROM trials "
+                                           "WHERE status = 'cancelled'"))
+        assert before and all(before.values())  # every one cut off by the interrupt
+        reply, _ = execute(kc, STOPPED_CELL.format(options="--resume"), timeout=150)
+        assert reply["status"] == "ok", reply
+        state = check_output(*execute(kc, """import json
+print("CHECK", json.dumps([{"id": t.trial_id, "status": t.status.value, "config": t.config,
+    "start": t.user_attrs.get("started_at")} for t in _hpo.trials] + [_hpo.spent]))
+"""))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    spent = state.pop()
+    configs = {t["id"]: t["config"] for t in state}
+    reruns = [t for t in state if t["id"] > max(before) and t["config"] in
+              [configs[tid] for tid in before]]
+    assert len(reruns) == len(before)
+    assert any(t["start"] > 1 for t in reruns)  # from a checkpoint
     assert spent == 6
