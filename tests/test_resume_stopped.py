@@ -59,6 +59,9 @@ def test_trials_cancelled_by_stopping_the_study_come_back_on_resume(tmp_path):
     assert stored == {0: False, **{tid: True for tid in range(1, n)}}
     record = SQLiteStorage(path).load_study("s")
     assert record.spent == 1  # the others are run again, so they do not count
+    from jupyter_hpo.widgets.render import digest_of
+
+    assert digest_of(record).spent == 1  # the dashboard's progress counts them so too
     assert all(t.checkpoint is not None for t in record.trials[1:3])  # kept for the resume
 
     resumed = jh.tune(slow, SPACE, metric="loss", storage=path, name="s", resume=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..records import Direction, TrialStatus, finite_number
+from ..records import Direction, TrialStatus, finite_number, runs_again
 
 if TYPE_CHECKING:
     from ..records import StudyRecord, TrialRecord
@@ -80,6 +80,8 @@ class StudyDigest:
         self.direction = Direction.of(direction)
         self.record: StudyRecord | None = None
         self.finished_counts: Counter[str] = Counter()
+        #: finished trials that a resume runs again (``runs_again``): not counted as spent
+        self.run_again = 0
         self.best_of: dict[int, float | None] = {}  # finished trials: their best value
         self.failed: list[int] = []  # finished failed trials, in the order they were read
         self.unfinished: list[TrialRecord] = []
@@ -144,6 +146,7 @@ class StudyDigest:
         trial_id = trial.trial_id
         self.best_of[trial_id] = best
         self.finished_counts[trial.status.value] += 1
+        self.run_again += runs_again(trial)
         self._unfinished.pop(trial_id, None)
         if trial.status is TrialStatus.FAILED:
             self.failed.append(trial_id)
@@ -183,8 +186,9 @@ class StudyDigest:
 
     @property
     def spent(self) -> int:
-        """Trials that count against the budget (interrupted ones are run again)."""
-        return self.total - self.finished_counts.get(TrialStatus.INTERRUPTED.value, 0)
+        """Trials that count against the budget (interrupted ones, and those cancelled by a
+        stop of the whole study, are run again)."""
+        return self.total - self.run_again
 
     def best_finished(self, k: int) -> list[int]:
         """Ids of the (at most ``k`` <= KEPT_BEST) best finished trials that did not fail,

@@ -85,7 +85,7 @@ def progress(source: Any) -> tuple[float, float | None]:
     fractions = []
     if record.budget is not None:
         counts = digest.finished_counts
-        finished = sum(counts.values()) - counts.get(TrialStatus.INTERRUPTED.value, 0)
+        finished = sum(counts.values()) - digest.run_again
         fractions.append(finished / record.budget)
     if record.time_limit is not None:
         fractions.append(min(1.0, record.elapsed / record.time_limit))
