@@ -93,3 +93,72 @@ def test_a_time_limit_end_is_not_run_again(tmp_path):
                       trials=len(first.trials) + 1, time_limit=60)
     assert not any(t.config == c.config for c in cancelled
                    for t in resumed.trials[len(first.trials):])
+
+
+PROMOTION_STOP = """
+import sys, time
+from jupyter_hpo import Real, Study, tune
+
+db, phase = sys.argv[1], sys.argv[2]
+
+def fn(config, report, trial, checkpoint, restore):
+    state = restore()
+    start = 1 if state is None else state["epoch"] + 1
+    trial.set(started_at=start)
+    for epoch in range(start, 10):
+        time.sleep(0.1)
+        checkpoint(epoch=epoch, x=config["x"])
+        report(epoch=epoch, loss=config["x"] + 1 / epoch)
+
+if phase == "first":
+    study = Study(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=9, seed=0,
+                  workers=2, executor="process", scheduler="hyperband", searcher="random",
+                  scheduler_options={"max_t": 9, "type": "promotion"}, storage=db,
+                  name="promo")
+    study.start()
+    deadline = time.monotonic() + 60
+    while not any(len(t.reports) >= 5 for t in study.trials):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    study.stop()
+    study.wait()
+else:  # the resume names none of the method's options
+    tune(fn, {"x": Real(0, 1)}, metric="loss", storage=db, name="promo", workers=2,
+         executor="process", resume=True)
+"""
+
+
+def test_a_stopped_promotion_study_resumes_each_trial_where_it_stood(tmp_path):
+    """Stopped while trials wait at Hyperband's rungs and one runs on: as after a crash, the
+    re-runs take their checkpoints and rungs over (paused ones wait at their rung, promoted
+    only by their rank), and the resume keeps the stored promotion scheduler."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    db = str(tmp_path / "runs.db")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for phase in ("first", "resume"):
+        done = subprocess.run([sys.executable, "-c", PROMOTION_STOP, db, phase], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        if phase == "first":
+            first = Study.load("promo", db)
+    cut = [t for t in first.trials if t.status == "cancelled"]
+    assert cut and all(t.study_stopped for t in cut)
+    assert all(t.status in ("cancelled", "stopped", "completed") for t in first.trials)
+    study = Study.load("promo", db)
+    assert study.settings["scheduler_options"] == {"max_t": 9, "type": "promotion"}
+    reruns = study.trials[len(first.trials):][:len(cut)]
+    assert [t.config for t in reruns] == [t.config for t in cut]
+    for trial in reruns:
+        epochs = [r["epoch"] for r in trial.reports]
+        assert epochs == list(range(1, len(epochs) + 1))  # whole: none missing or repeated
+        if trial.status == "stopped":
+            assert epochs[-1] in (1, 3)  # never promoted: it ends at the rung it waited at
+        else:
+            assert trial.status == "completed" and epochs[-1] == 9
+        if "started_at" in trial.user_attrs:  # it ran again: from its checkpoint
+            assert trial.user_attrs["started_at"] > 1
+    assert study.spent == 9
