@@ -5,7 +5,6 @@ do after a crash; a trial the user stopped on its own stays cancelled."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 
 import jupyter_hpo as jh
