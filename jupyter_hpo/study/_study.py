@@ -271,7 +271,8 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         """No new trials; running ones stop at their next report (which is kept, unless the
         time limit has passed) and become ``cancelled``. ``why`` is kept as the study's
         ``stop_reason``; ``force=True`` ends running trials now (as ``cancelled``) without
-        waiting for them."""
+        waiting for them. A resume (``resume=True``, ``--resume``) runs the trials this stop
+        cancels again, from their checkpoints (``TrialRecord.study_stopped``)."""
         controller = self._live()
         unstarted = controller.state is StudyState.CREATED
         controller.stop(why, force=force)
@@ -281,7 +282,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
 
     def stop_trial(self, trial_id: int) -> bool:
         """Stop one trial at its next report, which is kept (``cancelled``); False if it had
-        already ended."""
+        already ended. A resume does not run it again (it was stopped on purpose)."""
         return self._live().stop_trial(trial_id)
 
     # ------------------------------------------------- hooks for executors
