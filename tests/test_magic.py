@@ -922,9 +922,15 @@ def test_a_key_named_like_a_count_of_progress_is_the_resource(ip, capsys):
         ip.run_cell_magic("hpo", "--trials 1 --scheduler hyperband --quiet --storage none",
                           cell.replace("max_steps = 9", "limit = 9").replace("max_steps",
                                                                             "limit"))
-    with pytest.raises(UsageError, match="pick the one to optimise with --metric"):
+    capsys.readouterr()
+    study = run(ip, "--trials 2 --quiet --storage none",
+                "x = Real(0, 1)\nreport(step=1, iteration=2, loss=x)\n")
+    assert study.metric == "loss" and study.resource == "epoch"  # two counts: no resource
+    assert "optimising loss, the value the cell reports that does not count the progress " \
+           "(step and iteration; --metric NAME picks another)" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="reports loss, acc: pick the one to optimise"):
         ip.run_cell_magic("hpo", "--trials 1 --quiet --storage none",
-                          "x = Real(0, 1)\nreport(step=1, iteration=2, loss=x)\n")
+                          "x = Real(0, 1)\nreport(step=1, loss=x, acc=x)\n")
     study = run(ip, "--trials 2 --quiet --storage none --resource epoch --metric loss",
                 "x = Real(0, 1)\nreport(epoch=1, step=3, loss=x)\n")
     assert study.resource == "epoch"

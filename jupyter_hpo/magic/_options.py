@@ -174,6 +174,12 @@ class CellOptions:
                       f"another)")
             if results:  # the candidates are the values that are not hyperparameters
                 keys = results
+            counts = [k for k in keys if k in PROGRESS_KEYS]
+            if len(keys) > 1 and len(keys) - len(counts) == 1:  # report(step=s, it=i, loss=l)
+                metric = next(k for k in keys if k not in PROGRESS_KEYS)
+                print(f"jupyter_hpo: optimising {metric}, the value the cell reports that does "
+                      f"not count the progress ({listed(counts)}; --metric NAME picks another)")
+                keys = [metric]
             if len(keys) != 1:
                 raise UsageError(f"the cell reports {', '.join(keys) or 'no metric'}: pick the "
                                  f"one to optimise with --metric")
