@@ -47,29 +47,22 @@ export const STATUS_COLORS: Record<TrialStatus, string> = {
 
 type Point = { x: number; y: number; trial: number };
 
-/** The learning curves' line styles, from the one drawn first to the one drawn on top. */
-const CURVE_STYLES: (TrialStatus | 'best')[] = [
+/** The trials' statuses in the order their datasets are drawn (the last on top). */
+const STATUS_ORDER: TrialStatus[] = [
   'completed',
   'stopped',
   'cancelled',
   'interrupted',
   'failed',
   'paused',
-  'running',
-  'best'
+  'running'
 ];
 
+/** The learning curves' line styles, from the one drawn first to the one drawn on top. */
+const CURVE_STYLES: (TrialStatus | 'best')[] = [...STATUS_ORDER, 'best'];
+
 /** The history chart's datasets: the trials by status, then the best-so-far line. */
-const HISTORY_STYLES: (TrialStatus | 'best so far')[] = [
-  'completed',
-  'stopped',
-  'cancelled',
-  'interrupted',
-  'failed',
-  'paused',
-  'running',
-  'best so far'
-];
+const HISTORY_STYLES: (TrialStatus | 'best so far')[] = [...STATUS_ORDER, 'best so far'];
 
 /** Between two trials' curves in one dataset: no point, so no line joins them. */
 const GAP: Point = { x: NaN, y: NaN, trial: -1 };
