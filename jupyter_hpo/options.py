@@ -138,6 +138,7 @@ _OPTION_DICTS = ("scheduler_options", "searcher_options", "executor_options")
 #: what an option left out (``None``) means in a new study; a resumed one takes the stored one
 _DEFAULTS = {"scheduler": "auto", "searcher": "auto", "resource": "epoch"}
 DEFAULT_RESOURCE = _DEFAULTS["resource"]
+DEFAULT_SCHEDULER = _DEFAULTS["scheduler"]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np
 
 from .executors import Executor, TrialHooks, TrialOutcome
 from .executors.thread import describe_failure
-from .options import StudyOptions
+from .options import DEFAULT_SCHEDULER
 from .records import Direction
 from .schedulers import SCHEDULERS
 from .space import Categorical, Space
@@ -81,7 +81,7 @@ class Simulation:
         """A Study on this benchmark that uses the simulated clock and executor; ``options``
         are Study's (``scheduler``, ``searcher``, ``trials``, ``time_limit``, ``seed``, ...)."""
         bench = self.benchmark
-        scheduler = SCHEDULERS.get(options.get("scheduler", StudyOptions.scheduler))
+        scheduler = SCHEDULERS.get(options.get("scheduler") or DEFAULT_SCHEDULER)
         if scheduler is not None and "max_t" in scheduler.OPTIONS:  # a copy: the caller's
             options["scheduler_options"] = {  # dict may serve other benchmarks' studies
                 "max_t": bench.max_t, **(options.get("scheduler_options") or {})}
