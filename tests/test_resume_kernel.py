@@ -231,6 +231,15 @@ STOPPED_FIRST = ("--trials 6 --workers 3 --seed 0 --scheduler hyperband --type p
                  "--grace-period 4 --searcher random --background")
 
 
+def wait_for_trials_reporting_twice(path, count: int) -> None:
+    """Until ``count`` trials of the study in ``path`` have stored a second report."""
+    deadline = time.monotonic() + 60
+    while not (has_tables(path) and query(
+            path, "SELECT COUNT(DISTINCT trial_id) FROM reports WHERE seq >= 1")[0][0] >= count):
+        assert time.monotonic() < deadline, f"{count} trials never reported twice"
+        time.sleep(0.05)
+
+
 def test_a_stopped_study_resumes_its_cut_off_trials_in_a_new_kernel(study_storage):
     """Stop trial 0 on its own (%hpo stop --trial), then the whole study (%hpo stop): the new
     kernel's resume (which repeats none of the method's options) continues the trials the stop
@@ -241,12 +250,7 @@ def test_a_stopped_study_resumes_its_cut_off_trials_in_a_new_kernel(study_storag
         execute(kc, "%load_ext jupyter_hpo")
         reply, _ = execute(kc, STOPPED_CELL.format(options=STOPPED_FIRST))
         assert reply["status"] == "ok", reply
-        deadline = time.monotonic() + 60
-        while not (has_tables(study_storage) and query(
-                study_storage, "SELECT COUNT(DISTINCT trial_id) FROM reports WHERE seq >= 1")[0][0]
-                >= 3):
-            assert time.monotonic() < deadline, "three trials never reported twice"
-            time.sleep(0.05)
+        wait_for_trials_reporting_twice(study_storage, 3)
         for line in ("%hpo stop stopped --trial 0", "%hpo stop stopped", "%hpo wait stopped"):
             reply, _ = execute(kc, line, timeout=60)
             assert reply["status"] == "ok", (line, reply)
@@ -297,12 +301,7 @@ def test_a_study_stopped_with_ctrl_c_resumes_its_cut_off_trials(study_storage):
     try:
         execute(kc, "%load_ext jupyter_hpo")
         msg_id = kc.execute(STOPPED_CELL.format(options=first))
-        deadline = time.monotonic() + 60
-        while not (has_tables(study_storage) and query(
-                study_storage, "SELECT COUNT(DISTINCT trial_id) FROM reports WHERE seq >= 1")[0][0]
-                >= 3):
-            assert time.monotonic() < deadline, "three trials never reported twice"
-            time.sleep(0.05)
+        wait_for_trials_reporting_twice(study_storage, 3)
         km.interrupt_kernel()
         reply, _ = wait_reply(kc, msg_id, timeout=60)
         assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
