@@ -553,14 +553,21 @@ def _queues(dask_scheduler) -> list[str]:
     return sorted(dask_scheduler.extensions["queues"].queues)
 
 
+def started_midway(address: str, study_storage, name: str):
+    """A study of 5 trials on the cluster at ``address``, once one trial has completed and a
+    running one has reported."""
+    study = make_study(first_quick, {"x": Real(0, 1)}, executor="dask",
+                       executor_options={"address": address}, trials=5,
+                       storage=str(study_storage), name=name)
+    study.start()
+    assert wait_until(lambda: study.counts()["completed"] >= 1 and
+                      any(t.reports for t in study.trials if not t.status.finished), 60)
+    return study
+
+
 def test_cluster_disappearing_ends_the_study(tmp_path, study_storage):
     with external_cluster(tmp_path, workers=1) as (address, processes):
-        study = make_study(first_quick, {"x": Real(0, 1)},
-                           executor="dask", executor_options={"address": address},
-                           trials=5, storage=str(study_storage), name="lost")
-        study.start()
-        assert wait_until(lambda: study.counts()["completed"] >= 1 and
-                          any(t.reports for t in study.trials if not t.status.finished), 60)
+        study = started_midway(address, study_storage, "lost")
         os.killpg(processes[0].pid, signal.SIGKILL)  # the scheduler
         assert study.wait(60)
     assert study.state.value == "failed"
@@ -581,12 +588,7 @@ def test_a_scheduler_that_stops_answering_ends_the_study(tmp_path, study_storage
     study as one that went away does, keeping the finished trials: every call to it used to
     wait for good, so the study never ended."""
     with external_cluster(tmp_path, workers=1) as (address, processes):
-        study = make_study(first_quick, {"x": Real(0, 1)},
-                           executor="dask", executor_options={"address": address},
-                           trials=5, storage=str(study_storage), name="hung")
-        study.start()
-        assert wait_until(lambda: study.counts()["completed"] >= 1 and
-                          any(t.reports for t in study.trials if not t.status.finished), 60)
+        study = started_midway(address, study_storage, "hung")
         os.killpg(processes[0].pid, signal.SIGSTOP)  # the scheduler stops answering
         try:
             assert study.wait(120)
