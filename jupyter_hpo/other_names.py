@@ -43,6 +43,18 @@ STUDY_NAMES: dict[str, tuple[str, str]] = {
     "best_params_": ("scikit-learn", "study.best_config"),
     "best_score_": ("scikit-learn", "study.best_value"),
     "cv_results_": ("scikit-learn", "study.trials_dataframe()"),
+    "leaderboard": ("AutoGluon", ("study.trials_dataframe() (a row per trial, the "
+                                 "metric a column of its own to sort by)")),
+    "results_table": ("", "study.trials_dataframe()"),
+    "results_dataframe": ("", "study.trials_dataframe()"),
+    "to_dataframe": ("", "study.trials_dataframe()"),
+    "to_pandas": ("", "study.trials_dataframe()"),
+    "df": ("", "study.trials_dataframe()"),
+    "best_score": ("", "study.best_value"),
+    "best_metric": ("", "study.best_value"),
+    "best_model": ("", ("the best trial's variables, which %%hpo puts into the notebook "
+                        "(study.best_namespace), or study.best_trial.restore() for its "
+                        "checkpoint")),
     "best_estimator_": ("scikit-learn", ("the best trial's variables, which %%hpo puts into the "
                                         "notebook (study.apply(); study.best_namespace)")),
 }
