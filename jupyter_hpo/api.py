@@ -13,7 +13,7 @@ from typing import Any
 from .errors import StorageError
 from .objective import FunctionObjective
 from .options import StudyOptions, infer_mode
-from .space import Domain, Space
+from .space import Domain, Space, split_fixed
 from .study import Study
 
 __all__ = ["infer_mode", "tune"]
@@ -36,7 +36,9 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
     _check_option_names(options)
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)
     try:
-        study = Study(FunctionObjective(fn, metric), Space(space), study_options)
+        domains, fixed = split_fixed(space) if isinstance(space, Mapping) \
+            and not isinstance(space, Space) else (space, {})
+        study = Study(FunctionObjective(fn, metric, fixed), Space(domains), study_options)
     except StorageError as exc:  # its message names %%hpo's flags and %hpo's commands
         message = python_spelling(str(exc), study_options)
         if study_options.resume and message.startswith(f"no study named {study_options.name!r}"):

@@ -6,7 +6,7 @@ import ast
 import asyncio
 import inspect
 import linecache
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any
@@ -181,7 +181,8 @@ class FunctionObjective:
     """Calls ``fn(config)``, passing ``report``/``trial``/``device``/``checkpoint``/``restore``
     too if ``fn`` takes them."""
 
-    def __init__(self, fn: Callable[..., Any], metric: str) -> None:
+    def __init__(self, fn: Callable[..., Any], metric: str,
+                 fixed: Mapping[str, Any] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"the objective is {fn!r}, but must be a callable taking a config")
         if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
@@ -191,6 +192,8 @@ class FunctionObjective:
                             f"{metric}=...) instead of yield (name report as a parameter: "
                             f"def fn(config, report)) and return the final value or nothing")
         self.fn, self.metric = fn, metric
+        self.fixed: dict[str, Any] = dict(fixed or {})
+        """Values every configuration holds as they are (the space's constants)."""
         self.filename = _code_file(fn)
         signature = inspect.signature(fn)
         self._extras = [n for n in ("report", "trial", "device", "checkpoint", "restore")
@@ -223,7 +226,7 @@ class FunctionObjective:
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         extras = {"report": report, "trial": trial, "device": device, "checkpoint": checkpoint,
                   "restore": restore}
-        value = self.fn(dict(trial.config), **{n: extras[n] for n in self._extras})
+        value = self.fn({**self.fixed, **trial.config}, **{n: extras[n] for n in self._extras})
         if inspect.iscoroutine(value):  # an async def objective, run as an async cell is
             value = asyncio.run(value)  # trials run in worker threads, where no loop runs
         value = plain_value(value)

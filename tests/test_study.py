@@ -242,6 +242,49 @@ def test_tune_refuses_bad_arguments_before_any_trial_with_what_to_do():
     assert tune(fn, {"x": Real(0, 1)}, metric="loss", trials=2).state == "finished"
 
 
+def test_fixed_values_in_tunes_space_reach_every_config_and_are_not_searched():
+    seen = []
+
+    def fn(config):
+        seen.append(config)
+        return config["x"] * config["scale"]
+
+    study = tune(fn, {"x": Real(0, 1), "scale": 2, "name": "mlp", "flag": False, "none": None},
+                 metric="loss", mode="min", trials=4, workers=1, seed=0)
+    assert [sorted(c) for c in seen] == [["flag", "name", "none", "scale", "x"]] * 4
+    assert all((c["scale"], c["name"], c["flag"], c["none"]) == (2, "mlp", False, None)
+               for c in seen)
+    assert list(study.space) == ["x"]  # only the hyperparameter is searched and stored
+    assert set(study.best_config) == {"x"}
+    assert study.best_value == min(2 * c["x"] for c in seen)
+    # the same through Study(fn, space, ...), and a space of fixed values alone says so
+    assert Study(fn, {"x": Real(0, 1), "scale": 3}, metric="loss", mode="min",
+                 trials=1).objective.fixed == {"scale": 3}
+    with pytest.raises(SpaceError, match=r"the space has only fixed values \(epochs, scale\), "
+                                         r"so every trial would run the same configuration"):
+        tune(fn, {"epochs": 9, "scale": 2}, metric="loss", trials=1)
+
+
+def test_a_fixed_epochs_in_tunes_space_is_hyperbands_max_t_as_in_a_cell():
+    def fn(config, report):
+        for epoch in range(1, config["epochs"] + 1):
+            report(epoch=epoch, loss=curve(config["q"], epoch))
+
+    space = {"q": Real(0, 1), "epochs": 9}
+    for scheduler in ("auto", "hyperband"):
+        study = tune(fn, space, metric="loss", mode="min", trials=12, workers=1, seed=0,
+                     scheduler=scheduler)
+        assert study.options.scheduler_options["max_t"] == 9
+        assert max(len(t.reports) for t in study.trials) == 9
+        assert min(len(t.reports) for t in study.trials) < 9  # some trial was stopped early
+    given = tune(fn, space, metric="loss", mode="min", trials=2, workers=1, seed=0,
+                 scheduler_options={"max_t": 27})
+    assert given.options.scheduler_options["max_t"] == 27  # a given max_t wins
+    fifo = tune(fn, {"q": Real(0, 1), "num_epochs": 3, "epochs": 3}, metric="loss",
+                mode="min", trials=2, scheduler="fifo")
+    assert "max_t" not in fifo.options.scheduler_options  # FIFO takes no max_t
+
+
 def test_an_objective_returning_nothing_fails_with_the_message_alone():
     study = Study(FunctionObjective(lambda config: None, "loss"), Space({"x": Real(0, 1)}),
                   metric="loss", mode="min", trials=3, workers=1, seed=0)

@@ -32,12 +32,28 @@ if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser doe
 
     from ._grid import GridIndex
 
-__all__ = ["INACTIVE", "Space", "check_condition"]
+__all__ = ["INACTIVE", "Space", "check_condition", "split_fixed"]
 
 INACTIVE = -0.5
 """The unit-cube coordinate of an inactive hyperparameter (outside [0, 1])."""
 
 _PROBES = 20_000  # combinations tried to see whether a condition can be true
+
+
+def split_fixed(entries: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[str, Any]]:
+    """The domains of a space given as a mapping, and its fixed values (a number, string,
+    bool or None under a name), which ``tune()`` passes in every configuration as they are,
+    as Ray Tune and Syne Tune do with the constants of a ``config_space``. Ranges, lists and
+    other objects stay with the domains, so that ``Space`` says what they were meant to be."""
+    domains: dict[Any, Any] = {}
+    fixed: dict[str, Any] = {}
+    for name, value in entries.items():
+        if isinstance(name, str) and name and (
+                value is None or isinstance(value, (str, bool, numbers.Number))):
+            fixed[name] = value
+        else:
+            domains[name] = value
+    return domains, fixed
 
 
 def _domain_hint(name: str, value: Any) -> str:

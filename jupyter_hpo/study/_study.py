@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
+import numbers
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -71,7 +73,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                  clock: Callable[[], float] | None = None, **kwargs: Any) -> None:
         from ..controller import Controller
         from ..controller.queue import points_to_queue
-        from ..space import Space
+        from ..space import Space, split_fixed
         from ..warmstart import source_record, warm_start
 
         if options is None:
@@ -79,11 +81,17 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         elif kwargs:
             raise TypeError(f"pass either options or keyword options, not both "
                             f"(got {sorted(kwargs)})")
+        fixed: dict[str, Any] = {}
+        if isinstance(space, Mapping) and not isinstance(space, Space) \
+                and _plain_function(objective):
+            space, fixed = split_fixed(space)
+        fixed = fixed or getattr(objective, "fixed", {})  # tune() made its objective
         self.space = space if isinstance(space, Space) else Space(space)
         if not self.space:
-            raise SpaceError("the space is empty, so every trial would run the same "
-                             "configuration: give at least one hyperparameter, e.g. "
-                             "{'lr': Real(1e-4, 1e-1, log=True)}")
+            only = f" has only fixed values ({', '.join(fixed)})" if fixed else " is empty"
+            raise SpaceError(f"the space{only}, so every trial would run the same "
+                             f"configuration: give at least one hyperparameter, e.g. "
+                             f"{{'lr': Real(1e-4, 1e-1, log=True)}}")
         self.storage = storage_of(options.storage)
         stored, taken = None, []
         if options.resume:
@@ -98,7 +106,8 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         self.options = options = options.validated()
         self.direction = options.direction
         self.metric, self.resource = options.metric, options.resource
-        self.objective = objective = _as_objective(objective, self.metric)
+        self.objective = objective = _as_objective(objective, self.metric, fixed)
+        self.options = options = _max_t_from_fixed(options, getattr(objective, "fixed", {}))
         self.settings = options.settings()
         renamed = _renamed_variables(objective)
         if renamed:  # so that applying a trial of the stored study sets the cell's variables
@@ -310,18 +319,44 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         return f"<Study {self.name!r}: {self.state.value}, {len(self.trials)} trials{best}>"
 
 
-def _as_objective(objective: Any, metric: str) -> Any:
+def _plain_function(objective: Any) -> bool:
+    """Whether ``objective`` is a function to call as ``fn(config)`` (not an objective object)."""
+    return callable(objective) and not callable(getattr(objective, "run", None))
+
+
+def _as_objective(objective: Any, metric: str, fixed: Mapping[str, Any] | None = None) -> Any:
     """An objective the executors can run: a plain function is called as ``fn(config)``, as
-    ``tune()`` calls it (its number is ``metric``); ``None`` for an executor that runs no
-    objective (a simulation's)."""
+    ``tune()`` calls it (its number is ``metric``; the space's ``fixed`` values join each
+    config); ``None`` for an executor that runs no objective (a simulation's)."""
     if objective is None or callable(getattr(objective, "run", None)):
         return objective
     if callable(objective):
         from ..objective import FunctionObjective
 
-        return FunctionObjective(objective, metric)
+        return FunctionObjective(objective, metric, fixed)
     raise TypeError(f"the objective is {objective!r}, but must be a function taking the "
                     f"configuration, e.g. def train(config): ..., or an objective object")
+
+
+def _max_t_from_fixed(options: StudyOptions, fixed: Mapping[str, Any]) -> StudyOptions:
+    """Hyperband's max_t from a fixed value of the space named like the resource's count
+    (``{"epochs": 27}``), as ``%%hpo`` takes it from ``epochs = 27`` in the cell, when the
+    scheduler takes max_t and none was given."""
+    from ..annotate import max_t_names
+    from ..schedulers import SCHEDULERS
+
+    scheduler = SCHEDULERS.get(options.scheduler) if isinstance(options.scheduler, str) \
+        else None
+    if not fixed or scheduler is None or "max_t" in options.scheduler_options \
+            or "max_t" not in getattr(scheduler, "OPTIONS", ()):
+        return options
+    for name in max_t_names(options.resource or "epoch"):
+        value = fixed.get(name)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) \
+                and math.isfinite(value) and value > 0:
+            return replace(options, scheduler_options={**options.scheduler_options,
+                                                       "max_t": value})
+    return options
 
 
 def _repeats_note(space: Space, options: StudyOptions) -> list[str]:
