@@ -50,7 +50,33 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
     study.run()
     if study.unstored:
         print(f"jupyter_hpo: {study.unstored}")
+    note = _no_max_t_note(study)
+    if note:
+        print(f"jupyter_hpo: {note}")
     return study
+
+
+def _no_max_t_note(study: Study) -> str:
+    """What to add when the trials reported the resource but the auto scheduler had no max_t,
+    so it stopped nothing: a user who reports epochs expects early stopping."""
+    from .records import TrialStatus
+
+    options = study.options
+    if options.scheduler != "auto" or "max_t" in options.scheduler_options \
+            or study.stop_reason not in ("", "time limit reached"):  # a user stopped it
+        return ""
+    ended = [t for t in study.trials if t.status is TrialStatus.COMPLETED]
+    reached = [r[study.resource] for t in ended for r in t.reports
+               if isinstance(r.get(study.resource), (int, float))]
+    if len(reached) <= len(ended):  # one report a trial: nothing to stop early
+        return ""
+    from .annotate import max_t_names
+
+    most = max(reached)
+    shown = int(most) if float(most).is_integer() else most
+    return (f"the trials reported {study.resource} up to {shown}, but without a maximum every "
+            f"trial ran to its end: put {{{max_t_names(study.resource)[1]!r}: {shown}}} in the space (a fixed "
+            f"value) or pass scheduler_options={{'max_t': {shown}}} to stop poor trials early")
 
 
 def python_spelling(message: str, options: StudyOptions) -> str:

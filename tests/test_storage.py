@@ -501,7 +501,7 @@ WORKER = textwrap.dedent("""
             time.sleep(pause)
             jh.report(epoch=epoch, loss=config["x"] / epoch)
     try:
-        study = jh.tune(fn, {"x": Real(0, 1)}, metric="loss", trials=trials, workers=2,
+        study = jh.tune(fn, {"x": Real(0, 1)}, metric="loss", trials=trials, workers=2, scheduler="fifo",
                         storage=path, name=name, resume=resume)
     except Exception as exc:
         print("REFUSED", exc)

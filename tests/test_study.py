@@ -285,6 +285,23 @@ def test_a_fixed_epochs_in_tunes_space_is_hyperbands_max_t_as_in_a_cell():
     assert "max_t" not in fifo.options.scheduler_options  # FIFO takes no max_t
 
 
+def test_tune_says_how_to_stop_early_when_trials_report_a_resource_without_a_maximum(capsys):
+    def fn(config, report):
+        for step in range(1, 6):
+            report(step=step, loss=curve(config["q"], step))
+
+    tune(fn, {"q": Real(0, 1)}, metric="loss", mode="min", trials=2, resource="step")
+    assert ("jupyter_hpo: the trials reported step up to 5, but without a maximum every trial "
+            "ran to its end: put {'steps': 5} in the space (a fixed value) or pass "
+            "scheduler_options={'max_t': 5} to stop poor trials early") in capsys.readouterr().out
+    study = tune(fn, {"q": Real(0, 1), "steps": 5}, metric="loss", mode="min", trials=2,
+                 resource="step")
+    assert study.options.scheduler_options["max_t"] == 5
+    assert "without a maximum" not in capsys.readouterr().out
+    tune(lambda config: config["q"], {"q": Real(0, 1)}, metric="loss", mode="min", trials=2)
+    assert "without a maximum" not in capsys.readouterr().out  # nothing to stop early
+
+
 def test_an_objective_returning_nothing_fails_with_the_message_alone():
     study = Study(FunctionObjective(lambda config: None, "loss"), Space({"x": Real(0, 1)}),
                   metric="loss", mode="min", trials=3, workers=1, seed=0)
