@@ -99,9 +99,17 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def _storage(location: str | None) -> BaseStorage:
     """The storage to read: it must exist (nothing is created by reading it)."""
+    from .errors import StorageError
     from .storage import SQLiteStorage, open_storage
 
-    store = open_storage(location)
+    try:
+        store = open_storage(location)
+    except StorageError as exc:  # a file in a missing folder: say what a reader needs to know
+        if "the folder" not in str(exc) or "does not exist" not in str(exc):
+            raise
+        raise CommandError(f"{str(exc).split(': ', 1)[0].removeprefix('cannot create ')} does "
+                           f"not exist (nor does its folder): no study has been stored there; "
+                           f"pass the file the studies were stored in") from None
     if store is None:
         raise CommandError("--storage none keeps nothing, so there is nothing to read: pass "
                            "the file the studies were stored in")

@@ -77,6 +77,10 @@ def test_a_missing_file_is_an_error_and_is_not_created(tmp_path):
     default = hpo(tmp_path, "show", "mlp")
     assert default.returncode == 1
     assert "the default file; pass --storage PATH" in default.stderr
+    in_missing_folder = hpo(tmp_path, "list", "--storage", str(tmp_path / "runs" / "a.db"))
+    assert in_missing_folder.returncode == 1
+    assert (f"{tmp_path / 'runs' / 'a.db'} does not exist (nor does its folder): no study has "
+            f"been stored there") in in_missing_folder.stderr  # not "cannot create"
     assert sorted(os.listdir(tmp_path)) == []
 
 
