@@ -260,6 +260,8 @@ class HyperbandScheduler(Scheduler):
         best paused trial is the only one there that can be promotable: its rank among the
         rung's values (ties by trial id) must be below floor(n / eta), and while ``closing``
         below at least 1 (a rung of fewer than eta values, which would wait for ever)."""
+        if not self._paused_at:  # the stopping variant never pauses: most calls end here
+            return None
         least = 1 if closing else 0
         best: tuple[float, float, int] | None = None
         for bracket, rungs in enumerate(self._paused_sorted):
