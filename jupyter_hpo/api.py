@@ -15,6 +15,7 @@ from .objective import FunctionObjective
 from .options import StudyOptions, infer_mode
 from .space import Domain, Space, split_fixed
 from .study import Study
+from .trial_log import TrialLog
 
 __all__ = ["infer_mode", "tune"]
 
@@ -47,7 +48,10 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
         raise
     for note in study.notes:
         print(f"jupyter_hpo: {note}")
+    trial_log = TrialLog(study)
+    study.subscribe(trial_log)
     study.run()
+    trial_log.study_finished()
     if study.unstored:
         print(f"jupyter_hpo: {study.unstored}")
     note = _no_max_t_note(study)

@@ -566,7 +566,7 @@ def test_two_processes_write_different_studies_into_one_file(tmp_path):
 def test_a_study_runs_in_one_process_at_a_time(tmp_path):
     path = tmp_path / "shared.db"
     first = spawn(tmp_path, path, "same", 2, 0.0, "new")
-    assert first.communicate(timeout=60)[0].startswith("DONE 2")
+    assert first.communicate(timeout=60)[0].splitlines()[-1] == "DONE 2"
     runner = spawn(tmp_path, path, "same", 12, 0.2, "resume")  # runs for 5 s or more
     deadline = time.monotonic() + 60
     while not rows(path, "SELECT COUNT(*) FROM trials WHERE status = 'running'")[0][0]:
@@ -575,7 +575,7 @@ def test_a_study_runs_in_one_process_at_a_time(tmp_path):
     second = spawn(tmp_path, path, "same", 12, 0.0, "resume")
     out = second.communicate(timeout=60)[0]
     assert second.returncode == 3 and "is being run by another kernel" in out, out
-    assert runner.communicate(timeout=100)[0].startswith("DONE 12")
+    assert runner.communicate(timeout=100)[0].splitlines()[-1] == "DONE 12"
     study = Study.load("same", path)
     assert len(study.trials) == 12 and all(len(t.reports) == 5 for t in study.trials)
     assert rows(path, "PRAGMA integrity_check")[0][0] == "ok"

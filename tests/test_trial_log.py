@@ -1,0 +1,68 @@
+"""tune() in a script logs a line per finished trial and one at the end on stderr (no
+dashboard shows progress there), unless logging says otherwise. Each case runs a real Python
+process, since logging's configuration is the process's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent("""
+    import logging, sys
+    from jupyter_hpo import Real, report, tune
+    {setup}
+    def train(config):
+        if config["x"] > 0.9:
+            raise ValueError("x too large for this model")
+        for epoch in range(1, 10):
+            report(epoch=epoch, loss=config["x"] + 1 / epoch)
+    study = tune(train, {{"x": Real(0, 1), "epochs": 9}}, metric="loss", trials=12, seed=3,
+                 workers=1, searcher="random")
+    print("BEST", study.best_trial.trial_id, study.best_value)
+""")
+
+
+def run(setup: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", SCRIPT.format(setup=setup)],
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_each_finished_trial_and_the_end_are_logged_on_stderr():
+    done = run()
+    lines = done.stderr.splitlines()
+    trials = [line for line in lines if line.startswith("[jupyter_hpo] trial ")]
+    assert len(trials) == 12, done.stderr
+    ids = sorted(int(line.split()[2]) for line in trials)
+    assert ids == list(range(12))
+    best_id, best_value = done.stdout.split()[1:]
+    completed = [line for line in trials if " completed after epoch 9: loss=" in line]
+    stopped = [line for line in trials if " stopped early at epoch " in line]
+    failed = [line for line in trials if " failed: ValueError: x too large" in line]
+    assert completed and stopped and len(completed) + len(stopped) + len(failed) == 12
+    assert f"[jupyter_hpo] trial {best_id} completed after epoch 9: loss={float(best_value):.6g}" \
+        in done.stderr
+    assert all("; x=" in line for line in completed + stopped)  # the configuration
+    assert lines[-1].startswith("[jupyter_hpo] study-1: finished · 12/12 trials · ")
+    assert f"best loss={float(best_value):.6g} (trial {best_id}); best configuration: x=" \
+        in lines[-1]
+    assert done.stdout.startswith("BEST")  # nothing of the log on stdout
+
+
+def test_the_best_so_far_named_in_each_line_is_the_best_of_the_trials_before():
+    trials = [line for line in run().stderr.splitlines() if "(best " in line]
+    assert trials
+    for line in trials:
+        value = float(line.split(": loss=")[1].split()[0])
+        best = float(line.split("(best ")[1].split(",")[0])
+        assert best <= value + 1e-6  # never a best worse than the trial itself (min)
+
+
+def test_a_warning_level_silences_it_and_configured_logging_gets_each_line_once():
+    quiet = run('logging.getLogger("jupyter_hpo.tune").setLevel(logging.WARNING)')
+    assert "[jupyter_hpo]" not in quiet.stderr and "trial " not in quiet.stderr
+    configured = run('logging.basicConfig(stream=sys.stderr, level=logging.INFO, '
+                     'format="LOG %(name)s %(message)s")')
+    lines = configured.stderr.splitlines()
+    assert sum(line.startswith("LOG jupyter_hpo.tune trial ") for line in lines) == 12
+    assert not any(line.startswith("[jupyter_hpo]") for line in lines)  # not twice
