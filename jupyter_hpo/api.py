@@ -50,7 +50,15 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
         print(f"jupyter_hpo: {note}")
     trial_log = TrialLog(study)
     study.subscribe(trial_log)
-    study.run()
+    try:
+        study.run()
+    except KeyboardInterrupt:  # the study stopped gracefully: say where it is and re-raise
+        trial_log.study_finished()
+        if study.storage is not None and study.options.name:
+            print(f"jupyter_hpo: {study.name} is stored; tune(..., name={study.name!r}, "
+                  f"resume=True) with the same storage runs its cancelled trials again and "
+                  f"the rest of its budget")
+        raise
     trial_log.study_finished()
     if study.unstored:
         print(f"jupyter_hpo: {study.unstored}")

@@ -4,6 +4,7 @@ process, since logging's configuration is the process's."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -66,3 +67,31 @@ def test_a_warning_level_silences_it_and_configured_logging_gets_each_line_once(
     lines = configured.stderr.splitlines()
     assert sum(line.startswith("LOG jupyter_hpo.tune trial ") for line in lines) == 12
     assert not any(line.startswith("[jupyter_hpo]") for line in lines)  # not twice
+
+
+def test_ctrl_c_in_a_script_logs_the_stopped_study_and_how_to_resume_it(tmp_path):
+    script = textwrap.dedent(f"""
+        import time
+        from jupyter_hpo import Real, report, tune
+        def train(config):
+            for epoch in range(1, 1000):
+                time.sleep(0.05)
+                if epoch == 3:
+                    print("TRAINING", flush=True)
+                report(epoch=epoch, loss=config["x"] + 1 / epoch)
+        tune(train, {{"x": Real(0, 1)}}, metric="loss", trials=4, workers=2,
+             storage={str(tmp_path / "runs.db")!r}, name="long")
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "TRAINING\n"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode != 0 and err.rstrip().endswith("KeyboardInterrupt")
+    assert err.count(" cancelled at epoch ") == 2
+    assert "[jupyter_hpo] long: finished (interrupted) · 0/4 trials · 2 cancelled" in err
+    assert ("jupyter_hpo: long is stored; tune(..., name='long', resume=True) with the same "
+            "storage runs its cancelled trials again") in out
