@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -157,17 +158,26 @@ def as_number(value: Any) -> float | None:
 
 
 def check_report(values: dict[str, Any], metric: str, resource: str, needs_resource: bool,
-                 last_resource: float | None) -> tuple[float, float | None]:
+                 last_resource: float | None) -> tuple[float | None, float | None]:
     """The metric and the resource of ``values`` as floats, or :class:`ReportError` unless
     ``values`` is a report the study can use: the metric a finite number, the resource
-    (required with ``needs_resource``) a finite number that does not decrease."""
+    (required with ``needs_resource``) a finite number that does not decrease. A report
+    without the metric is kept but ranks nothing (value ``None``: a training loss logged every
+    epoch, the validation metric every few), unless it is empty or one of its keys looks like
+    the metric misspelt (``val_los``); a trial that never reports the metric fails when it
+    ends (``never_reported``)."""
     if metric not in values:
         if not values:
             raise ReportError(f"report() got no values: call report({metric}=...)")
-        raise ReportError(f"report() got {', '.join(map(str, values))}, but the study optimises "
-                          f"{metric!r}: call report({metric}=...) or pick another metric (%%hpo "
-                          f"--metric, tune(metric=...))")
-    value = _check_number(metric, values[metric], "the metric")
+        near = difflib.get_close_matches(metric, [str(k) for k in values], n=1, cutoff=0.8)
+        if near:
+            raise ReportError(f"report() got {', '.join(map(str, values))}, but the study "
+                              f"optimises {metric!r}: did you mean report({metric}=...) instead "
+                              f"of {near[0]}=...? (or pick another metric: %%hpo --metric, "
+                              f"tune(metric=...))")
+        value = None
+    else:
+        value = _check_number(metric, values[metric], "the metric")
     if resource not in values:
         if needs_resource:
             from .options import PROGRESS_KEYS
@@ -186,6 +196,15 @@ def check_report(values: dict[str, Any], metric: str, resource: str, needs_resou
                           f"but must not decrease (the trial reported {_short(last_resource)} "
                           f"before)")
     return value, r
+
+
+def never_reported(metric: str, reports: Sequence[Mapping[str, Any]]) -> str:
+    """Why a trial whose reports (and result) never held the metric failed."""
+    keys = list(dict.fromkeys(str(k) for r in reports for k in r))
+    got = f"reported {', '.join(keys)}" if keys else "reported nothing"
+    return (f"the trial ended without reporting {metric!r} (it {got}), so it has no value "
+            f"to rank: call report({metric}=...) or pick another metric (%%hpo --metric, "
+            f"tune(metric=...))")
 
 
 def _check_number(key: str, value: Any, what: str) -> float:

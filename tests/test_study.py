@@ -159,9 +159,10 @@ def test_report_with_unnamed_values_says_to_name_them(call, count):
     assert "report(**metrics)" in message and "positional" not in message
 
 
-def test_report_without_the_metric_fails_the_trial_naming_the_metric():
+def test_a_trial_that_never_reports_the_metric_fails_when_it_ends_naming_it():
     def fn(config, report):
         report(epoch=1, loss=config["x"])
+        report(epoch=2, loss=config["x"], lr=0.1)
 
     study = Study(FunctionObjective(fn, "val_acc"), Space({"x": Real(0, 1)}),
                   metric="val_acc", mode="max", trials=3, workers=1, seed=0)
@@ -169,9 +170,57 @@ def test_report_without_the_metric_fails_the_trial_naming_the_metric():
         study.run()
     trial = study.trials[0]
     assert trial.status is TrialStatus.FAILED
-    assert trial.error.startswith("ReportError:")
-    assert "'val_acc'" in trial.error and "loss" in trial.error
-    assert trial.reports == ()
+    assert trial.error == ("ReportError: the trial ended without reporting 'val_acc' (it "
+                           "reported epoch, loss, lr), so it has no value to rank: call "
+                           "report(val_acc=...) or pick another metric (%%hpo --metric, "
+                           "tune(metric=...))")
+    assert len(trial.reports) == 2  # what it reported is kept
+
+
+def test_reports_without_the_metric_between_those_with_it_are_kept_and_rank_nothing():
+    """A training loss every epoch and the validation metric every third epoch: the trials
+    run, Hyperband decides at its rungs on the metric, the best is the best metric value."""
+    def fn(config, report):
+        for epoch in range(1, MAX_T + 1):
+            if epoch % 3:
+                report(epoch=epoch, train_loss=1 / epoch)
+            else:
+                report(epoch=epoch, train_loss=1 / epoch, val_acc=curve(config["q"], epoch))
+        return {"test_acc": config["q"]}  # a result without the metric is kept too
+
+    study = tune(fn, {"q": Real(0, 1)}, metric="val_acc", mode="max", trials=12, workers=1,
+                 seed=0, scheduler="hyperband", scheduler_options={"max_t": MAX_T})
+    assert {t.status for t in study.trials} == {TrialStatus.COMPLETED, TrialStatus.STOPPED}
+    stopped = [t for t in study.trials if t.status is TrialStatus.STOPPED]
+    assert {len(t.reports) for t in stopped} == {3}  # cut at rung 3, where val_acc came
+    best = max(study.trials, key=lambda t: t.best("val_acc", "max") or -1)
+    assert study.best_trial.trial_id == best.trial_id
+    assert study.best_value == curve(best.config["q"], MAX_T)
+    assert study.best_trial.reports[-1] == {"test_acc": best.config["q"]}
+
+
+def test_a_misspelt_metric_fails_at_the_first_report_saying_what_was_meant():
+    def fn(config, report):
+        report(epoch=1, val_acuracy=config["x"])
+        raise AssertionError("not reached: the report above raises")
+
+    study = Study(FunctionObjective(fn, "val_accuracy"), Space({"x": Real(0, 1)}),
+                  metric="val_accuracy", mode="max", trials=3, workers=1, seed=0)
+    with pytest.raises(StudyFailedError):
+        study.run()
+    assert study.trials[0].error.startswith(
+        "ReportError: report() got epoch, val_acuracy, but the study optimises 'val_accuracy': "
+        "did you mean report(val_accuracy=...) instead of val_acuracy=...?")
+    assert study.trials[0].reports == ()
+
+
+def test_a_returned_dict_without_the_metric_fails_the_trial_that_never_reported_it():
+    study = Study(FunctionObjective(lambda config: {"loss": config["x"]}, "val_acc"),
+                  Space({"x": Real(0, 1)}), metric="val_acc", mode="max", trials=3, workers=1)
+    with pytest.raises(StudyFailedError):
+        study.run()
+    assert study.trials[0].error.startswith(
+        "ReportError: the trial ended without reporting 'val_acc' (it reported loss)")
 
 
 def test_hyperband_without_the_resource_key_fails_the_trial():

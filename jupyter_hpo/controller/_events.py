@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..checkpoints import remove
 from ..records import TrialStatus
-from ..trial import Decision, ReportError, Trial, TrialReleased, TrialStopped, check_report
+from ..trial import (
+    Decision,
+    ReportError,
+    Trial,
+    TrialReleased,
+    TrialStopped,
+    check_report,
+    never_reported,
+)
 
 if TYPE_CHECKING:
     from ..executors import TrialOutcome
@@ -72,7 +80,7 @@ class TrialEventsMixin:
                 decision = Decision.STOP
             else:
                 decision = self.scheduler.on_trial_result(trial_id, values)
-            improved = self._improve(trial, value, now)
+            improved = value is not None and self._improve(trial, value, now)
             resume, release = None, False
             if decision is Decision.STOP:
                 self._stop_reasons.setdefault(trial_id, TrialStatus.STOPPED)
@@ -162,6 +170,12 @@ class TrialEventsMixin:
                     self._invalid.setdefault(trial.trial_id, str(exc).replace(
                         "report()", "the trial's result", 1))
                     result = None
+            if status is TrialStatus.COMPLETED and trial.trial_id not in self._invalid \
+                    and self.metric not in (result or {}) \
+                    and not any(self.metric in r for r in trial.reports):
+                self._invalid[trial.trial_id] = never_reported(
+                    self.metric, [*trial.reports, *([result] if result else [])])
+                result = None
             if trial.trial_id in self._invalid:
                 error = f"ReportError: {self._invalid[trial.trial_id]}"
                 tb = tb if status is TrialStatus.FAILED and tb else error
