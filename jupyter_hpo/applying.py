@@ -3,9 +3,11 @@
 With the thread executor the variables of the best few trials are kept (``keep_namespaces``),
 so applying one of them sets the variables its cell bound (its ``model``, ...), as the end of a
 study does for the best trial; what the trial found in the notebook is left as the notebook has
-it now. Otherwise (a trial whose variables were not kept, a process worker's trial,
-a study loaded from storage) its hyperparameters are set, and its checkpoint, if it saved one,
-is named.
+it now. With worker processes and Dask, the worker that ran a trial keeps its variables: the
+best trial's are fetched when the study ends (any finished trial's while the workers live);
+those that do not pickle are left out and named, and the hyperparameters are set in any case.
+Otherwise (a trial whose variables were not kept or could not be fetched, a study loaded from
+storage) its hyperparameters are set, with why, and its checkpoint, if it saved one, is named.
 """
 
 from __future__ import annotations
@@ -59,15 +61,18 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
             trial = study.trial_records([trial_id])[0]
         except (HPOError, ValueError, IndexError, TypeError) as exc:
             raise HPOError(str(exc)) from None
-    kept = study.namespace_of(trial.trial_id)
+    fetched = study.variables_of(trial.trial_id)
+    kept, variables = fetched.variables, study.settings.get("variables", {})
     config, missing = dict(trial.config), []
     listed = ", ".join(f"{k}={_short(v)}" for k, v in config.items())
     if kept is None:
         config, missing = _objects_of(config, namespace)
-        listed, unset = _set_variables(config, study.settings.get("variables", {}), namespace)
+        listed, unset = _set_variables(config, variables, namespace)
         missing[:0] = unset
         what = "its hyperparameters"
-        if study.controller is not None and trial.trial_id in study.controller.restored:
+        if fetched.note:
+            what += f" ({fetched.note})"
+        elif study.controller is not None and trial.trial_id in study.controller.restored:
             what += " (it ran before the study was resumed: its other variables are gone)"
         elif study.controller is not None and study.executor is not None \
                 and study.executor.name == "thread":
@@ -85,6 +90,10 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
                 continue  # not the cell's: what the trial found (the notebook's or ours)
             if namespace.get(key, _MISSING) is not value:
                 namespace[key] = value
+        if FOUND_KEY not in kept:  # a worker's: one left out still gets its hyperparameter
+            _set_variables({name: value for name, value in config.items()
+                            if variables.get(name, name) not in kept}, variables, namespace)
+            missing.append(fetched.note)
         what = "its variables, with"  # the hyperparameters' values follow
     value = trial.best(study.metric, study.direction)
     shown = "no value" if value is None else f"{study.metric}={value:.6g}"

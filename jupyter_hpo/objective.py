@@ -52,6 +52,9 @@ class CellObjective:
     the notebook's next cells rebind or delete them, as worker processes do with the values
     shipped to them."""
 
+    binds_variables = True
+    """A trial leaves its variables (its ``TrialOutput.namespace``) for ``apply``."""
+
     def __init__(self, template: CellTemplate, user_ns: dict[str, Any], metric: str) -> None:
         self.template, self.user_ns, self.metric = template, user_ns, metric
         self.filename = template.filename
@@ -180,6 +183,8 @@ class CellObjective:
 class FunctionObjective:
     """Calls ``fn(config)``, passing ``report``/``trial``/``device``/``checkpoint``/``restore``
     too if ``fn`` takes them."""
+
+    binds_variables = False  # the function's variables end with its call
 
     def __init__(self, fn: Callable[..., Any], metric: str,
                  fixed: Mapping[str, Any] | None = None) -> None:

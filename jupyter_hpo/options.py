@@ -29,7 +29,8 @@ __all__ = ["DEFAULT_RESOURCE", "DEFAULT_TRIALS", "PROGRESS_KEYS", "StudyOptions"
 
 DEFAULT_TRIALS = 20
 DEFAULT_KEEP_NAMESPACES = 3
-"""Trials whose variables are kept for ``apply`` (the best ones, thread executor)."""
+"""Trials whose variables are kept for ``apply`` (the best ones: in the kernel with threads,
+in each worker with processes and Dask)."""
 #: report() keys that count a training's progress: ``%%hpo``'s resource when the line names none
 #: and the cell reports no ``epoch``
 PROGRESS_KEYS = frozenset({"step", "steps", "global_step", "iteration", "iter", "it", "round",
@@ -154,7 +155,8 @@ class StudyOptions:
     ``StudyRecord``) whose results the searcher learns from before the first proposal;
     ``keep_checkpoints``: keep every trial's checkpoint (not only those of the best and the
     unfinished trials); ``keep_namespaces``: how many of the best trials' variables are kept
-    for ``study.apply`` (thread executor).
+    for ``study.apply`` (in the kernel with threads; in each worker with processes and Dask,
+    whose best trial's come back when the study ends).
 
     ``None`` for ``scheduler``/``searcher`` (``"auto"``), their options (none), ``resource``
     (``"epoch"``), ``mode`` and ``seed`` means "not given": a resumed study takes those from

@@ -22,6 +22,7 @@ import dask
 import pytest
 from distributed import Client, LocalCluster
 from IPython.core.error import UsageError
+from test_process_executor import check_best_model_came_back, kernel_output, start_model_kernel
 
 from jupyter_hpo import HPOError, Int, Real, Study, TrialStatus, tune
 from jupyter_hpo.errors import StudyFailedError
@@ -718,3 +719,39 @@ def test_import_and_load_ext_do_not_import_dask():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------- the best trial's variables
+@pytest.fixture(scope="module")
+def model_kernel(tmp_path_factory):
+    km, kc = start_model_kernel(tmp_path_factory.mktemp("model_kernel"))
+    try:
+        yield kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_the_best_trials_model_comes_back_from_its_dask_worker(model_kernel):
+    check_best_model_came_back(model_kernel, "dask")
+
+
+def test_a_dask_worker_lost_after_the_best_trial_gives_its_hyperparameters(model_kernel):
+    """The Dask worker that ran the best trial dies in a later trial (its nanny starts
+    another): its variables are gone, the study ends as ever and applies the
+    hyperparameters, saying why."""
+    kernel_output(model_kernel, "tid = None")
+    output = kernel_output(model_kernel, (
+        "%%hpo --executor dask --trials 3 --workers 1 --metric score --quiet\n"
+        "import os\n"
+        "x = Real(0, 1)\n"
+        "tid = trial.trial_id\n"
+        "if tid == 1:\n"
+        "    os._exit(3)\n"
+        "report(score=10 - tid)\n"), timeout=180)
+    assert "applied trial 0 (score=10), its hyperparameters (its other variables were lost " \
+           "with its Dask worker tcp://127.0.0.1:" in output, output
+    assert ", which left the cluster: it died or was restarted): x=" in output, output
+    check = kernel_output(model_kernel, 'print("CHECK", tid, x == _hpo.best_config["x"], '
+                                        '[t.status.value for t in _hpo.trials])')
+    assert "CHECK None True ['completed', 'failed', 'completed']" in check

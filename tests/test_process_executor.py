@@ -523,3 +523,127 @@ def test_torch_cuda_out_of_memory_restarts_the_worker():
     assert oom.status is TrialStatus.FAILED and ok.status is TrialStatus.COMPLETED
     assert oom.error.startswith("CUDA out of memory (OutOfMemoryError: CUDA out of memory")
     assert oom.error.endswith("the worker process was restarted")
+
+
+# ------------------------------------------------------------- the best trial's variables
+MODEL_SETUP = """%load_ext jupyter_hpo
+import threading
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+X, y = load_iris(return_X_y=True)
+X_train, X_val, y_train, y_val = X[::2], X[1::2], y[::2], y[1::2]
+shipped, make_lock = X_train, threading.Lock
+"""
+
+MODEL_CELL = """%%hpo --executor {executor} --trials 6 --workers 2 --seed 0 --metric val_acc --quiet
+C = Real(1e-3, 10, log=True)
+model = LogisticRegression(C=C, max_iter=200).fit(X_train, y_train)
+ran = trial.trial_id
+lock = make_lock()
+import math
+report(val_acc=model.score(X_val, y_val))
+"""
+
+MODEL_CHECK = """refit = LogisticRegression(C=_hpo.best_config["C"], max_iter=200).fit(X_train, y_train)
+print("CHECK", ran == _hpo.best_trial.trial_id, C == _hpo.best_config["C"],
+      np.allclose(model.coef_, refit.coef_), X_train is shipped, "lock" in globals(),
+      "math" in globals())
+"""
+
+
+def check_best_model_came_back(kc, executor: str) -> None:
+    """The fitted ``model`` of the best trial is in the notebook after a study on worker
+    processes or Dask, with the rest of the cell's variables but the one that does not pickle
+    (named, with the advice) and the modules it imported; the notebook's own data stays."""
+    output = kernel_output(kc, MODEL_CELL.format(executor=executor), timeout=180)
+    assert "its variables, with C=" in output, output
+    assert ("as it cannot be pickled: lock (lock: TypeError: cannot pickle '_thread.lock' "
+            "object) (--executor thread keeps every variable)") in output, output
+    assert "CHECK True True True True False False" in kernel_output(kc, MODEL_CHECK)
+
+
+def start_model_kernel(folder):
+    """A kernel for the tests of this section, its studies kept in ``folder`` (a module's
+    kernel starts before each test's own storage is set)."""
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(folder), env={
+        **os.environ, "JUPYTER_HPO_STORAGE": str(folder / "studies.db")})
+    kernel_output(kc, MODEL_SETUP)
+    return km, kc
+
+
+@pytest.fixture(scope="module")
+def model_kernel(tmp_path_factory):
+    km, kc = start_model_kernel(tmp_path_factory.mktemp("model_kernel"))
+    try:
+        yield kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_the_best_trials_model_comes_back_from_its_worker_process(model_kernel):
+    check_best_model_came_back(model_kernel, "process")
+
+
+CRASH_AFTER_BEST_CELL = """%%hpo --executor process --trials 4 --workers 1 --metric score --quiet
+import os
+x = Real(0, 1)
+tid = trial.trial_id
+if tid == 2:
+    os._exit(3)
+report(score=10 - tid)
+"""
+
+
+def test_a_worker_that_died_after_the_best_trial_gives_its_hyperparameters(model_kernel):
+    """The best trial's worker process exits in a later trial: its variables are gone, the
+    study ends as ever and applies the hyperparameters, saying why."""
+    kernel_output(model_kernel, "tid = None")
+    output = kernel_output(model_kernel, CRASH_AFTER_BEST_CELL)
+    assert ("applied trial 0 (score=10), its hyperparameters (its other variables were lost "
+            "with its worker process, which ended after the trial: it crashed, was killed or "
+            "was replaced): x=") in output, output
+    check = kernel_output(model_kernel, 'print("CHECK", tid, x == _hpo.best_config["x"], '
+                                        '[t.status.value for t in _hpo.trials])')
+    assert "CHECK None True ['completed', 'completed', 'failed', 'completed']" in check
+
+
+BACKGROUND_CELL = """%%hpo --executor process --trials 4 --workers 2 --keep-namespaces 1 --metric score --quiet --background --name bg -o bg
+import os, time
+x = Real(0, 1)
+tid = trial.trial_id
+while tid == 1 and not os.path.exists(os.path.join({marks!r}, "go")):
+    time.sleep(0.05)
+report(score=10 - tid)
+"""
+
+WAIT_FOR_TRIAL_3 = """import time
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline and (len(bg.trials) < 4 or bg.trials[3].status.value != "completed"):
+    time.sleep(0.05)
+print(bg.trials[1].status.value, bg.trials[3].status.value)
+"""
+
+
+def test_apply_while_the_workers_live_fetches_a_trials_variables(model_kernel, tmp_path):
+    """``%hpo apply --trial N`` of a study still running fetches trial N's variables from the
+    worker that holds them; that worker keeps only its --keep-namespaces best trials', and a
+    running trial has none yet."""
+    kc = model_kernel
+    output = kernel_output(kc, BACKGROUND_CELL.format(marks=str(tmp_path)))
+    assert "bg runs in the background" in output, output
+    assert "running completed" in kernel_output(kc, WAIT_FOR_TRIAL_3)  # trial 1 waits
+    # trials 0, 2 and 3 ran on the other worker, which keeps trial 0's, its best
+    output = kernel_output(kc, "%hpo apply bg --trial 0\nprint('TID', tid)")
+    assert "applied trial 0 (score=10), its variables, with x=" in output and "TID 0" in output
+    output = kernel_output(kc, "%hpo apply bg --trial 2\nprint('TID', tid)")
+    assert ("applied trial 2 (score=8), its hyperparameters (its other variables were not "
+            "kept: each worker keeps only the 1 best trials' it ran (--keep-namespaces)): x=") \
+        in output and "TID 0" in output
+    output = kernel_output(kc, "%hpo apply bg --trial 1")
+    assert "applied trial 1 (no value), its hyperparameters (it is running: its other " \
+           "variables can be applied once it has ended): x=" in output
+    (tmp_path / "go").touch()
+    output = kernel_output(kc, "%hpo wait bg\nprint('TID', tid)")
+    assert "applied trial 0 (score=10), its variables, with x=" in output and "TID 0" in output

@@ -138,13 +138,24 @@ def test_keep_namespaces_bounds_what_is_kept(ip):
 
 
 def test_apply_with_processes_and_stored_studies_sets_hyperparameters(ip, tmp_path):
+    """After a process study, the best trial's variables came back from its worker (even with
+    --no-apply, for a later apply); another trial's stayed in its worker, which has ended, so
+    its hyperparameters are set, as for every trial of the stored study."""
     storage = str(tmp_path / "runs.db")
     ip.run_cell_magic("hpo", f"--trials 3 --seed 1 --quiet --executor process --name p "
                              f"--storage {storage} --no-apply", CELL)
     study = ip.user_ns["_hpo"]
+    best, other = ranked(study)[0], ranked(study)[-1]
     ns = {}
-    assert "its other variables stayed in its worker process" in study.apply(0, ns)
-    assert ns == dict(study.trials[0].config)
+    assert f"applied trial {best.trial_id} (score={best.best('score', 'max'):.6g}), its " \
+           f"variables, with" in study.apply(best.trial_id, ns)
+    assert ns == {**best.config, "model": study.best_namespace["model"]}
+    assert ns["model"] == {"x": best.config["x"], "n": best.config["n"],
+                           "weights": [best.config["x"]] * best.config["n"]}
+    ns = {}
+    assert "its other variables stayed in its worker process, which ended with the study: " \
+           "only the best trial's are brought back" in study.apply(other.trial_id, ns)
+    assert ns == dict(other.config)
     loaded = Study.load("p", storage)
     ns = {}
     assert "applied trial 2" in loaded.apply(2, ns) and ns == dict(loaded.trials[2].config)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError, StudyFailedError
+from ..executors._base import FetchedNamespace
 from ..records import Direction, StudyState, TrialRecord, TrialStatus, runs_again
 from ..trial import Trial
 from ._events import TrialEventsMixin
@@ -86,6 +87,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self.incumbents: list[tuple[float, int, float]] = []
         self.queue = TrialQueue()
         self.keeper = TrialKeeper(metric, direction, keep_namespaces, keep_checkpoints)
+        executor.keep_namespaces(keep_namespaces, direction.value)
         self.checkpoint_dir: str | None = None  # where trials save checkpoints (the study's)
 
         self._lock = threading.Lock()
@@ -136,8 +138,48 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                                      else self.best_trial.trial_id)
 
     def namespace_of(self, trial_id: int) -> dict[str, Any] | None:
-        """A trial's variables, if they were kept (the best few; thread executor)."""
+        """A trial's variables, if they were kept (the best few with threads; the best
+        trial's, fetched when the study ended, with processes and Dask)."""
         return self.keeper.namespace(trial_id)
+
+    def variables_of(self, trial_id: int) -> FetchedNamespace:
+        """A trial's variables as ``namespace_of`` has them, else fetched from the worker
+        that ran it while the workers live (processes, Dask); the note says what was left out
+        or why none came back."""
+        kept = self.keeper.namespace(trial_id)
+        note = self.keeper.note(trial_id)
+        if kept is not None or note or trial_id in self.restored \
+                or not getattr(self.objective, "binds_variables", False):
+            return FetchedNamespace(kept, note)
+        with self._lock:
+            status = self.trials[trial_id].status if 0 <= trial_id < len(self.trials) else None
+        if status in (TrialStatus.RUNNING, TrialStatus.PAUSED):
+            return FetchedNamespace(None, f"it is {status}: its other variables can be "
+                                          f"applied once it has ended")
+        fetched = self._fetch(trial_id) if status in (
+            TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.CANCELLED) else None
+        return fetched if fetched is not None else FetchedNamespace(None)
+
+    def _fetch(self, trial_id: int) -> FetchedNamespace | None:
+        """``executor.fetch_namespace``, whose failure is a note, never the study's."""
+        try:
+            return self.executor.fetch_namespace(trial_id)
+        except Exception as exc:  # the study ends all the same
+            log.exception("jupyter_hpo: fetching trial %s's variables", trial_id)
+            return FetchedNamespace(None, f"its other variables could not be fetched from its "
+                                          f"worker ({type(exc).__name__}: {exc})")
+
+    def _bring_back_best(self) -> None:
+        """As the study ends, before its workers do: fetch the best trial's variables from
+        the worker that holds them (processes, Dask), so the end applies them."""
+        best = self.best_trial
+        if best is None or best.trial_id in self.restored \
+                or not getattr(self.objective, "binds_variables", False) \
+                or self.keeper.namespace(best.trial_id) is not None:
+            return
+        fetched = self._fetch(best.trial_id)
+        if fetched is not None:
+            self.keeper.take(best.trial_id, fetched.variables, fetched.note)
 
     # ------------------------------------------------------------------ restore
     def restore(self, trials: list[Trial], elapsed: float) -> None:
@@ -482,7 +524,10 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                 return
             self._completed = True
         try:
-            self.executor.shutdown()
+            try:
+                self._bring_back_best()
+            finally:  # an interrupt during the fetch still ends the workers
+                self.executor.shutdown()
         finally:
             self._done.set()
             self._wake.set()

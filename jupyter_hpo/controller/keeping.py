@@ -1,8 +1,10 @@
 """What a study keeps of its trials beyond their records, within bounds.
 
-- **Namespaces** (thread executor): the variables of the ``keep_namespaces`` best finished
-  trials, so ``study.apply(trial_id)`` can put a trial's variables (its ``model``, ...) into the
-  notebook, not only its hyperparameters. More would hold every trial's model in memory.
+- **Namespaces**: the variables of the ``keep_namespaces`` best finished trials (thread
+  executor), so ``study.apply(trial_id)`` can put a trial's variables (its ``model``, ...) into
+  the notebook, not only its hyperparameters. More would hold every trial's model in memory.
+  Worker processes and Dask workers keep their trials' themselves; the best trial's, fetched
+  when the study ends, is kept here with its note (``take``).
 - **Checkpoint files**: see :func:`jupyter_hpo.checkpoints.kept`; the others are removed.
 
 The controller calls these under its lock (they only touch dicts and records); files are
@@ -30,6 +32,7 @@ class TrialKeeper:
         self.metric, self.direction = metric, direction
         self.keep_namespaces, self.keep_checkpoints = keep_namespaces, keep_checkpoints
         self._namespaces: dict[int, dict[str, Any]] = {}
+        self._notes: dict[int, str] = {}  # what a fetch left out, or why it brought nothing
 
     # ------------------------------------------------------------------ namespaces
     def keep_namespace(self, trial: Any, namespace: dict[str, Any] | None,
@@ -54,6 +57,17 @@ class TrialKeeper:
 
     def namespace(self, trial_id: int | None) -> dict[str, Any] | None:
         return None if trial_id is None else self._namespaces.get(trial_id)
+
+    def take(self, trial_id: int, variables: dict[str, Any] | None, note: str) -> None:
+        """Keep what was fetched of ``trial_id`` from its worker (the best trial's, when the
+        study ends): its variables, if any came back, and the note on them."""
+        if variables is not None:
+            self._namespaces[trial_id] = variables
+        if note:
+            self._notes[trial_id] = note
+
+    def note(self, trial_id: int) -> str:
+        return self._notes.get(trial_id, "")
 
     # ------------------------------------------------------------------ checkpoints
     def prune(self, trials: list[Any]) -> list[tuple[Any, Checkpoint]]:

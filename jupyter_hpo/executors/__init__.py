@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import Executor, TrialHooks, TrialOutcome
+from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome
 from .dask import DaskExecutor
 from .process import ProcessExecutor
 from .thread import ThreadExecutor
 
-__all__ = ["EXECUTORS", "DaskExecutor", "Executor", "ProcessExecutor", "ThreadExecutor", "TrialHooks",
-           "TrialOutcome", "check_options", "make_executor"]
+__all__ = ["EXECUTORS", "DaskExecutor", "Executor", "FetchedNamespace", "ProcessExecutor",
+           "ThreadExecutor", "TrialHooks", "TrialOutcome", "check_options", "make_executor"]
 
 EXECUTORS: dict[str, type[Executor]] = {"thread": ThreadExecutor, "process": ProcessExecutor,
                                         "dask": DaskExecutor}

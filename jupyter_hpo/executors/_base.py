@@ -21,6 +21,16 @@ class TrialOutcome:
     traceback: str = ""
 
 
+@dataclass
+class FetchedNamespace:
+    """A finished trial's variables as fetched from the worker that ran it (``variables``;
+    None when none came back) and a note for the apply message: the variables left out
+    because they do not pickle, or why none came back."""
+
+    variables: dict[str, Any] | None
+    note: str = ""
+
+
 class TrialHooks(Protocol):
     """What the study offers an executor: answer reports and take finished trials."""
 
@@ -68,6 +78,21 @@ class Executor(ABC):
         self.slots: list[Slot] = list(slots)
         self.workers = len(self.slots)
         self._closed = False
+        self.keep_count, self.keep_mode = 0, "min"
+
+    def keep_namespaces(self, count: int, mode: str) -> None:
+        """Before the first trial: keep the variables of the ``count`` best trials (by each
+        trial's values of its metric under ``mode``) where the trials ran, for
+        ``fetch_namespace``. The thread executor hands every namespace over with the trial's
+        outcome (the study keeps the best), so it keeps nothing itself."""
+        self.keep_count, self.keep_mode = int(count), str(mode)
+
+    def fetch_namespace(self, trial_id: int) -> FetchedNamespace | None:
+        """The variables of finished trial ``trial_id`` from the worker that holds them, if
+        this executor keeps namespaces in its workers (process, Dask); None if it hands them
+        over with each outcome instead (threads). Bounded in time, never raises for a worker
+        that is gone: the note then says why nothing came back."""
+        return None
 
     def start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
         """Begin running ``trial``; returns at once."""

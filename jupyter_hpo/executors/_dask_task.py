@@ -12,6 +12,10 @@ then secedes from the worker's thread pool, so that the worker runs another tria
 and rejoins once it is promoted. ``("side", kind, data)`` on ``<channel>-up`` carries what the
 trial tells besides reports (``trial.set`` attributes, a new checkpoint). A task that Dask runs again after its worker died finds
 ``"stop"`` waiting: the kernel has failed that trial already.
+
+The worker process keeps the variables of the study's best few trials it ran (``_kept``, per
+study); the kernel fetches one trial's with ``Client.run(fetch_kept, ...)`` on that worker
+and lets go of the rest with ``forget_kept``.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from typing import Any
 from ..errors import HPOError
 from ..resources import Slot, default_device
 from ..trial import ReportError, Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
+from ._kept import KeptNamespaces, keep_namespace
 from ._output import OutputRouter
 from ._shipping import unsendable, unsendable_result
 from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
 
-__all__ = ["run_trial"]
+__all__ = ["fetch_kept", "forget_kept", "run_trial"]
 
 OUTPUT_FLUSH_S = 0.5
 """Printed output reaches the kernel at least this often (and with every report)."""
@@ -42,6 +47,7 @@ the queues have no timeout, because the scheduler logs every timed-out wait as a
 
 _objectives: OrderedDict[str, Any] = OrderedDict()  # payload key -> objective, per process
 _objectives_lock = threading.Lock()
+_kept: dict[str, KeptNamespaces] = {}  # study token -> its trials' variables kept here
 
 
 def run_trial(payload: bytes, key: str, trial_id: int, config: dict[str, Any], channel: str,
@@ -77,7 +83,8 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
                 objective = _load(key, payload)
                 filename = objective.filename
                 output = objective.run(trial, trial.device)
-            except TrialStopped:
+            except TrialStopped as stop:
+                _keep(trial, getattr(stop, "namespace", None), None, extra)
                 outcome: tuple[Any, ...] = ("done", "stopped", None, "", "")
             except TrialReleased:
                 outcome = ("done", "released", None, "", "")
@@ -85,6 +92,7 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
                 outcome = ("done", "failed", None, describe_failure(exc),
                            user_traceback(exc, filename))
             else:
+                _keep(trial, output.namespace, output.result, extra)
                 outcome = ("done", "completed", output.result, "", "")
     finally:
         OutputRouter.trial_ended(trial)  # widgets it displayed (a worker in the kernel)
@@ -93,6 +101,31 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
         OutputRouter.release()
     link.finish(outcome)
     return outcome[1]
+
+
+def _keep(trial: Trial, namespace: dict[str, Any] | None, result: dict[str, Any] | None,
+          extra: dict[str, Any]) -> None:
+    """Keep the trial's variables in this worker if they are among the study's best here."""
+    token, count = extra.get("study"), int(extra.get("keep", 0))
+    if token is None or namespace is None or count < 1:
+        return
+    with _objectives_lock:
+        kept = _kept.setdefault(token, KeptNamespaces())
+    keep_namespace(kept, trial, namespace, result, count, extra.get("mode", "min"))
+
+
+def fetch_kept(token: str, trial_id: int) -> tuple[bytes | None, list[tuple[str, str, str]]]:
+    """Run on the worker (``Client.run``): trial ``trial_id``'s kept variables, pickled,
+    and those left out (None: not kept here)."""
+    with _objectives_lock:
+        kept = _kept.get(token)
+    return (None, []) if kept is None else kept.sendable(trial_id).as_message()
+
+
+def forget_kept(token: str) -> None:
+    """Run on the workers (``Client.run``) when the study ends: drop its kept variables."""
+    with _objectives_lock:
+        _kept.pop(token, None)
 
 
 def _load(key: str, payload: bytes) -> Any:

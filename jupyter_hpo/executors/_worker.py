@@ -4,10 +4,13 @@ It talks to the kernel over the socket ``FD`` (a ``multiprocessing`` connection)
 from the parent: ``("init", sys_path, slot, argv)`` (the parent's ``sys.argv``, as
 ``multiprocessing`` gives its children), ``("objective", key, cloudpickled bytes)``,
 ``("run", key, trial_id, config bytes, {"checkpoint_dir": ..., "restore_from": Checkpoint |
-None, "metric": ..., "resource": ...})`` (the configuration pickled by ``_shipping.Shipment.dumps_with``: a choice that the
-objective holds too is that object here)
-and, in reply to a report, ``"continue"``, ``"stop"``, ``"release"`` (the trial paused after
-saving a checkpoint: its code ends, status ``released``) or ``("error", exception)``. Messages
+None, "metric": ..., "resource": ..., "keep": count, "mode": "min" | "max"})`` (the
+configuration pickled by ``_shipping.Shipment.dumps_with``: a choice that the objective holds
+too is that object here; the variables of the ``count`` best trials are kept, ``_kept``),
+``("fetch", trial_id)`` (answered with ``("namespace", bytes | None, left_out)``: the kept
+variables of that trial) and, in reply to a report, ``"continue"``, ``"stop"``, ``"release"``
+(the trial paused after saving a checkpoint: its code ends, status ``released``) or
+``("error", exception)``. Messages
 to the parent: ``("started",)``, ``("output", text)``, ``("report", values)``,
 ``("side", kind, data)`` (``trial.set`` attributes, a new checkpoint; no reply) and
 ``("done", status, result, error, traceback, restart)``. It exits on EOF and as soon as the
@@ -34,6 +37,7 @@ from ..trial import (
     _TrialContext,
     current_trial,
 )
+from ._kept import KeptNamespaces, keep_namespace
 from ._shipping import loads, loads_with, unsendable, unsendable_result
 from ._worker_display import provide_display
 from .thread import describe_failure, user_traceback
@@ -98,6 +102,7 @@ class _Worker:
         self.held: dict[int, Any] = {}  # what the objective's pickle holds, by position
         self._restart = False
         self.home, self.environ = os.getcwd(), dict(os.environ)  # the kernel's, at spawn
+        self.kept = KeptNamespaces()
 
     def serve(self) -> None:
         while True:
@@ -120,6 +125,12 @@ class _Worker:
                 except OSError:  # the kernel is gone
                     os._exit(0)
                 if self._restart:
+                    os._exit(0)
+            elif kind == "fetch":
+                try:
+                    self.channel.send(("namespace",
+                                       *self.kept.sendable(message[1]).as_message()))
+                except OSError:  # the kernel is gone
                     os._exit(0)
 
     def _send_outcome(self, outcome: tuple[Any, ...]) -> None:
@@ -188,8 +199,8 @@ class _Worker:
             os.environ.update(self.environ)
 
     def run(self, trial_id: int, config: bytes, checkpoint_dir: str | None = None,
-            restore_from: Any = None, metric: str = "", resource: str = "epoch"
-            ) -> tuple[Any, ...]:
+            restore_from: Any = None, metric: str = "", resource: str = "epoch",
+            keep: int = 0, mode: str = "min") -> tuple[Any, ...]:
         self._restart = False
         self._start_afresh()
         trial = Trial(trial_id, {}, checkpoint_dir=checkpoint_dir, restore_from=restore_from,
@@ -210,7 +221,9 @@ class _Worker:
                     finally:  # the trial timeout counts from here: unpickling the objective
                         self.channel.send(("started",))  # (imports included) is not the trial
                     output = objective.run(trial, trial.device)
-                except TrialStopped:
+                except TrialStopped as stop:
+                    keep_namespace(self.kept, trial, getattr(stop, "namespace", None), None,
+                                   keep, mode)
                     return ("done", "stopped", None, "", "", False)
                 except TrialReleased:
                     return ("done", "released", None, "", "", False)
@@ -218,6 +231,7 @@ class _Worker:
                     return self._failure(exc, user_traceback(exc, filename))
         finally:
             sys.stdout, sys.stderr = stdout, stderr
+        keep_namespace(self.kept, trial, output.namespace, output.result, keep, mode)
         return ("done", "completed", output.result, "", "", False)
 
     def _failure(self, exc: BaseException, tb: str) -> tuple[Any, ...]:

@@ -19,6 +19,8 @@ module only maps trials onto them:
   worker (``releases_paused``); promoted, it runs again as a new task from that checkpoint.
   The checkpoint folder is next to the storage file, so a cluster on other machines needs
   that folder on a shared file system.
+- Each worker keeps the variables of the study's best few trials it ran; ``fetch_namespace``
+  asks the one that ran a trial for them (``Client.run``), once, when the study ends.
 """
 
 from __future__ import annotations
@@ -35,23 +37,28 @@ from typing import Any
 from ..errors import HPOError
 from ..resources import Slot, plan_slots
 from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped
-from ._base import Executor, TrialHooks, TrialOutcome
+from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome
 from ._dask_cluster import (
     CONNECT_TIMEOUT_S,
     ClusterHandle,
     capacity,
     connect,
     own_local_cluster,
+    scheduler_info,
     trial_resources,
     use_client,
 )
 from ._dask_faults import DIED, FaultHandling, TrialRun
+from ._kept import left_out_note, not_kept, restored
 
 __all__ = ["DIED", "DaskExecutor"]
 
 log = logging.getLogger(__name__)
 
 _live: weakref.WeakSet[DaskExecutor] = weakref.WeakSet()
+
+FETCH_TIMEOUT_S = 30.0
+"""How long a worker may take to send a trial's variables before the kernel gives up."""
 
 
 class DaskExecutor(FaultHandling, Executor):
@@ -103,6 +110,7 @@ class DaskExecutor(FaultHandling, Executor):
         self._free: list[str] = []  # workers whose trial has just ended
         self._runs_of: dict[int, int] = {}  # trial id -> tasks it ran (released, promoted)
         self._resubmits: dict[int, int] = {}  # trial id -> times its objective's data was lost
+        self._holders: dict[int, str] = {}  # trial id -> the worker that ran it to its end
         self._watch_stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True,
                                          name="hpo-dask-watcher")
@@ -141,7 +149,8 @@ class DaskExecutor(FaultHandling, Executor):
         with self._lock:  # a worker whose trial just ended takes the next one (Dask would
             free = self._free.pop() if self._free else None  # else queue it anywhere)
         extra = {"checkpoint_dir": trial.checkpoint_dir, "restore_from": trial.restore_from,
-                 "metric": trial.metric, "resource": trial.resource}
+                 "metric": trial.metric, "resource": trial.resource, "study": self._token,
+                 "keep": self.keep_count, "mode": self.keep_mode}
         run.future = self.client.submit(
             run_trial, payload, key, trial.trial_id, dict(trial.config), run.channel, gpu,
             self.need.get("CPU"), extra, key=f"hpo-trial-{suffix}-{self._token}",
@@ -223,6 +232,9 @@ class DaskExecutor(FaultHandling, Executor):
             elif kind == "done":
                 _, status, result, error, tb = message
                 run.done = True
+                if status in ("completed", "stopped") and run.worker is not None:
+                    with self._lock:
+                        self._holders[trial.trial_id] = run.worker
                 status = TrialStatus.PAUSED if status == "released" else TrialStatus(status)
                 self._finish(run, TrialOutcome(status, result, None, error, tb))
 
@@ -287,6 +299,59 @@ class DaskExecutor(FaultHandling, Executor):
         if run.future.done():
             run.future.release()  # else Dask would run it again if its result got lost
 
+    # ------------------------------------------------------------ kept variables
+    def fetch_namespace(self, trial_id: int) -> FetchedNamespace:
+        """Trial ``trial_id``'s variables from the Dask worker that ran it (see
+        ``Executor.fetch_namespace``)."""
+        from ._dask_task import fetch_kept
+
+        with self._lock:
+            address = self._holders.get(trial_id)
+        if self._closed:
+            return FetchedNamespace(None, "its other variables stayed on its Dask worker, and "
+                                          "the study has ended: only the best trial's are "
+                                          "brought back when a study ends")
+        if self._lost:
+            return FetchedNamespace(None, f"its other variables were lost with the Dask "
+                                          f"cluster ({self._lost})")
+        if address is None or self.keep_count < 1:
+            return FetchedNamespace(None, not_kept(self.keep_count))
+        try:
+            alive = address in _bounded(lambda: scheduler_info(self.client)["workers"])
+            if not alive:
+                return FetchedNamespace(None, f"its other variables were lost with its Dask "
+                                              f"worker {address}, which left the cluster: it "
+                                              f"died or was restarted")
+            data, left_out = _bounded(lambda: self.client.run(
+                fetch_kept, self._token, trial_id, workers=[address])[address])
+        except TimeoutError:
+            return FetchedNamespace(None, f"its Dask worker {address} did not send its other "
+                                          f"variables within {FETCH_TIMEOUT_S:g}s")
+        except Exception as exc:  # noqa: BLE001 - the worker or the cluster went away
+            return FetchedNamespace(None, f"its other variables could not be fetched from its "
+                                          f"Dask worker {address} ({type(exc).__name__}: "
+                                          f"{exc})")
+        if data is None:
+            return FetchedNamespace(None, not_kept(self.keep_count)
+                                    + ", and a restarted worker none")
+        try:
+            variables = restored(data)
+        except Exception as exc:  # noqa: BLE001 - e.g. a class the kernel cannot import
+            return FetchedNamespace(None, f"its other variables could not be read in the "
+                                          f"kernel ({type(exc).__name__}: {exc})")
+        return FetchedNamespace(variables, left_out_note(left_out, f"Dask worker {address}"))
+
+    def _forget_kept(self) -> None:
+        """At shutdown, on a cluster the study does not own: its workers drop the variables
+        they kept for it (the cluster outlives the study)."""
+        from ._dask_task import forget_kept
+
+        with self._lock:
+            held = bool(self._holders)
+        if held and not self.owns_cluster and not self._lost:
+            with contextlib.suppress(Exception):  # a timeout, or the cluster went away
+                _bounded(lambda: self.client.run(forget_kept, self._token), CONNECT_TIMEOUT_S)
+
     # ---------------------------------------------------------------- shutdown
     def _shutdown(self) -> None:
         self._watch_stop.set()
@@ -307,6 +372,7 @@ class DaskExecutor(FaultHandling, Executor):
         if self._payload is not None and not self._lost:
             with contextlib.suppress(Exception):  # the cluster may be gone
                 self._payload[1].release()
+        self._forget_kept()
         self.handle.close()
         _live.discard(self)
 
@@ -338,6 +404,28 @@ class DaskExecutor(FaultHandling, Executor):
                 if not future.done():  # its task sees the cancel and ends within a second
                     future.cancel()
                 future.release()
+
+
+def _bounded(call: Any, timeout: float = FETCH_TIMEOUT_S) -> Any:
+    """``call()`` in a thread of its own, given up (``TimeoutError``) after ``timeout``
+    seconds: a worker or scheduler that stopped answering must not hang the study's end."""
+    box: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            box.append((True, call()))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+            box.append((False, exc))
+
+    thread = threading.Thread(target=run, daemon=True, name="hpo-dask-fetch")
+    thread.start()
+    thread.join(timeout)
+    if not box:
+        raise TimeoutError(f"no answer within {timeout:g}s")
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _sendable(exc: Exception) -> Exception:

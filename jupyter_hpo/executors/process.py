@@ -7,7 +7,9 @@ sent once to each worker; a trial start is then one small message, its configura
 cloudpickled too, with references to the objects the objective holds (``_shipping``). A
 thread in the kernel per worker relays reports (and the scheduler's answer), the trial's
 output and its outcome. A worker that dies (segfault, ``os._exit``, the OOM killer), hits CUDA
-OOM or the trial timeout fails only its trial and is replaced.
+OOM or the trial timeout fails only its trial and is replaced. Each worker keeps the variables
+of its best few trials (``_kept``); ``fetch_namespace`` asks the worker that ran a trial for
+them, once, when the study ends.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import HPOError
 from ..resources import Slot
 from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped, _short
-from ._base import Executor, TrialHooks, TrialOutcome
+from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome
+from ._kept import left_out_note, not_kept, restored
 
 if TYPE_CHECKING:
     from ._shipping import Shipment
@@ -40,6 +43,8 @@ __all__ = ["ProcessExecutor"]
 
 CANCEL_GRACE_S = 0.5
 """A cancelled trial may stop at a report this long before its worker is killed."""
+FETCH_TIMEOUT_S = 30.0
+"""How long a worker may take to send a trial's variables before it is given up (killed)."""
 
 _keys = itertools.count(1)
 _live: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
@@ -65,6 +70,9 @@ class ProcessExecutor(Executor):
         self._pool: list[_Worker] = []
         self._objective: Any = None
         self._payload: tuple[int, Shipment] | None = None
+        #: trial id -> the worker and its process that ran it to the end (and may keep its
+        #: variables); a worker replaced since has lost them
+        self._holders: dict[int, tuple[_Worker, subprocess.Popen[bytes]]] = {}
         _live.add(self)
 
     def describe(self) -> str:
@@ -130,6 +138,21 @@ class ProcessExecutor(Executor):
         timer.daemon = True
         timer.start()
 
+    def fetch_namespace(self, trial_id: int) -> FetchedNamespace:
+        """Trial ``trial_id``'s variables from the worker process that ran it (see
+        ``Executor.fetch_namespace``)."""
+        with self._lock:
+            holder = self._holders.get(trial_id)
+            closed = self._closed
+        if closed:
+            return FetchedNamespace(None, "its other variables stayed in its worker process, "
+                                          "which ended with the study: only the best "
+                                          "trial's are brought back when a study ends")
+        if holder is None or self.keep_count < 1:
+            return FetchedNamespace(None, not_kept(self.keep_count))
+        worker, process = holder
+        return worker.fetch(trial_id, process, self.keep_count)
+
     def _shutdown(self) -> None:
         with self._lock:
             pool, self._pool = list(self._pool), []
@@ -153,6 +176,7 @@ class _Worker:
         self.kill_reason: str | None = None
         self.crash_output: list[str] = []
         self.reader: threading.Thread | None = None
+        self.busy = threading.Lock()  # held while it runs a trial or sends variables
         self.jobs: queue.SimpleQueue[tuple[Trial, tuple[int, Shipment], TrialHooks] | None] = \
             queue.SimpleQueue()
         self.thread = threading.Thread(target=self._work, daemon=True,
@@ -216,19 +240,64 @@ class _Worker:
             if job is None:
                 return
             trial, payload, hooks = job
-            try:
-                outcome, replace = self._run(trial, payload, hooks)
-            except Exception:  # noqa: BLE001 - the trial ends, this thread lives on
-                outcome, replace = _executor_failure(), True
-            with self.executor._lock:
-                replace = replace or self.kill_reason is not None  # killed as it finished
-                self.trial = None  # idle before on_finish, which may start the next trial here
-            if replace:
-                self._retire()
+            with self.busy:
+                try:
+                    outcome, replace = self._run(trial, payload, hooks)
+                except Exception:  # noqa: BLE001 - the trial ends, this thread lives on
+                    outcome, replace = _executor_failure(), True
                 with self.executor._lock:
-                    if not self.executor._closed:
-                        self.spawn()
+                    replace = replace or self.kill_reason is not None  # killed as it finished
+                    self.trial = None  # idle before on_finish, which may start the next trial
+                    if not replace and self.process is not None and outcome.status in (
+                            TrialStatus.COMPLETED, TrialStatus.STOPPED):
+                        self.executor._holders[trial.trial_id] = (self, self.process)
+                if replace:
+                    self._retire()
+                    with self.executor._lock:
+                        if not self.executor._closed:
+                            self.spawn()
             hooks.on_finish(trial, outcome)
+
+    def fetch(self, trial_id: int, process: subprocess.Popen[bytes],
+              keep_count: int) -> FetchedNamespace:
+        """Ask this worker's process for trial ``trial_id``'s kept variables, if it is still
+        the ``process`` that ran it and is idle; a worker that does not answer within
+        ``FETCH_TIMEOUT_S`` is killed (and replaced before its next trial)."""
+        if not self.busy.acquire(blocking=False):
+            return FetchedNamespace(None, "its worker process was running another trial, "
+                                          "so its other variables could not be fetched")
+        try:
+            with self.executor._lock:
+                conn = self.conn if self.process is process else None
+            if conn is None or process.poll() is not None:
+                return FetchedNamespace(None, _LOST)
+            try:
+                conn.send(("fetch", trial_id))
+                deadline = time.monotonic() + FETCH_TIMEOUT_S
+                while True:
+                    if not conn.poll(max(0.0, deadline - time.monotonic())):
+                        self._retire()
+                        return FetchedNamespace(None, f"its worker process did not send its "
+                                                      f"other variables within "
+                                                      f"{FETCH_TIMEOUT_S:g}s, so it was "
+                                                      f"stopped")
+                    message = conn.recv()
+                    if message[0] == "namespace":
+                        break
+            except (EOFError, OSError):
+                self._retire()
+                return FetchedNamespace(None, _LOST)
+        finally:
+            self.busy.release()
+        _, data, left_out = message
+        if data is None:
+            return FetchedNamespace(None, not_kept(keep_count))
+        try:
+            variables = restored(data)
+        except Exception as exc:  # noqa: BLE001 - e.g. a class the kernel cannot import
+            return FetchedNamespace(None, f"its other variables could not be read in the "
+                                          f"kernel ({type(exc).__name__}: {exc})")
+        return FetchedNamespace(variables, left_out_note(left_out, "worker process"))
 
     def _run(self, trial: Trial, payload: tuple[int, Shipment],
              hooks: TrialHooks) -> tuple[TrialOutcome, bool]:
@@ -255,7 +324,8 @@ class _Worker:
             conn.send(("run", key, trial.trial_id, config,
                        {"checkpoint_dir": trial.checkpoint_dir,
                         "restore_from": trial.restore_from, "metric": trial.metric,
-                        "resource": trial.resource}))
+                        "resource": trial.resource, "keep": self.executor.keep_count,
+                        "mode": self.executor.keep_mode}))
         except (OSError, ValueError):
             return self._crash_outcome(), True
         budget = self.executor.trial_timeout
@@ -348,6 +418,10 @@ class _Worker:
         if self.executor._closed:
             return TrialOutcome(TrialStatus.CANCELLED, error="the executor was shut down")
         return TrialOutcome(TrialStatus.FAILED, error=describe_exit(code, tail), traceback=tail)
+
+
+_LOST = ("its other variables were lost with its worker process, which ended after the "
+         "trial: it crashed, was killed or was replaced")
 
 
 def unsendable_config(config: dict[str, Any], shipment: Shipment, exc: Exception) -> str:

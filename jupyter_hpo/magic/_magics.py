@@ -154,8 +154,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
               help="keep every trial's checkpoint (default: only the best trials' and those "
                    "of unfinished trials)")
     @once("--keep-namespaces", type=int, metavar="K",
-          help="keep the variables of the K best trials for %%hpo apply --trial "
-               "(thread executor; default 3)")
+          help="keep the variables of the K best trials for %%hpo apply --trial (in "
+               "the kernel with threads, in each worker with process and dask; default 3)")
     @argument("--background", action="store_true", help="return at once; %%hpo wait joins")
     @once("-o", dest="output", default="_hpo",
           help="variable that receives the Study (default _hpo)")

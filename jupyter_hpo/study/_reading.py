@@ -14,7 +14,7 @@ from ..records import StudyRecord, StudyState, TrialRecord, status_counts
 from ..space import shown_value
 
 if TYPE_CHECKING:
-    from ..executors import Executor
+    from ..executors import Executor, FetchedNamespace
     from ..schedulers import Scheduler
 
 __all__ = ["StudyReading"]
@@ -143,12 +143,22 @@ class StudyReading(OtherNamesHint):
 
     @property
     def best_namespace(self) -> dict[str, Any] | None:
-        """The best trial's variables (thread executor, live studies only)."""
+        """The best trial's variables (live studies only; with processes and Dask, those
+        brought back from its worker when the study ended)."""
         return self.controller.best_namespace if self.controller else None
 
     def namespace_of(self, trial_id: int) -> dict[str, Any] | None:
-        """A trial's variables if they were kept (the best few; thread executor)."""
+        """A trial's variables if they were kept (the best few with threads; the best
+        trial's with processes and Dask, once the study has ended)."""
         return self.controller.namespace_of(trial_id) if self.controller else None
+
+    def variables_of(self, trial_id: int) -> FetchedNamespace:
+        """A trial's variables for ``apply``: kept ones, else fetched from its worker while
+        the study's workers live; with a note on what was left out or why none came."""
+        from ..executors._base import FetchedNamespace
+
+        return self.controller.variables_of(trial_id) if self.controller \
+            else FetchedNamespace(None)
 
     @property
     def queue(self) -> tuple[dict[str, Any], ...]:
@@ -171,8 +181,9 @@ class StudyReading(OtherNamesHint):
     def apply(self, trial_id: int | None = None,
               namespace: dict[str, Any] | None = None) -> str:
         """Put a trial (the best by default) into the notebook: all its variables when they
-        were kept (thread executor, the best few trials), else its hyperparameters. Returns
-        what was done. ``namespace`` defaults to the notebook's."""
+        were kept (thread executor: the best few trials; processes and Dask: the best trial,
+        and any trial while the workers live), else its hyperparameters. Returns what was
+        done. ``namespace`` defaults to the notebook's."""
         from ..applying import apply_trial, notebook_namespace
 
         return apply_trial(self, trial_id, notebook_namespace() if namespace is None
