@@ -307,6 +307,34 @@ def test_magic_checkpoints_and_show_disk_use(ip, tmp_path, capsys):
     assert not os.path.exists(study.checkpoint_dir)
 
 
+PAUSED_BEST_CELL = """x = Real(0, 1)
+model = f"the model of trial {trial.trial_id}"
+state = restore()
+for epoch in range(1 if state is None else state + 1, 10):
+    checkpoint(epoch)
+    report(epoch=epoch, loss=x if epoch == 1 else 2 - x)
+"""
+
+
+def test_a_best_trial_whose_code_ended_at_its_pause_says_its_variables_are_gone(ip, capsys):
+    """The curves of ``crossing`` in worker processes: the best trial (the lowest x, best at
+    epoch 1) is paused at rung 3 after a checkpoint, so its code ends to free its worker, and
+    the budget ends it there. Its variables ended with its code, which the applied line says,
+    with its checkpoint."""
+    ip.user_ns.pop("model", None)
+    ip.run_cell_magic("hpo", "--executor process --workers 1 --trials 9 --seed 0 --quiet "
+                             "--scheduler hyperband --type promotion --max-t 9",
+                      PAUSED_BEST_CELL)
+    study = ip.user_ns["_hpo"]
+    best = study.best_trial
+    assert best.status == "stopped" and best.config["x"] == min(t.config["x"]
+                                                                for t in study.trials)
+    assert (f"its hyperparameters (its code ended when it paused at a rung, to free its "
+            f"worker, and never ran again, so its other variables are gone); its checkpoint: "
+            f"study.trials[{best.trial_id}].restore(): x=") in capsys.readouterr().out
+    assert "model" not in ip.user_ns and ip.user_ns["x"] == best.config["x"]
+
+
 # --- --resume after a kernel crash ------------------------------------------------------
 
 CRASH_CELL = """%%hpo --name crash --trials 6 --workers 2 --seed 0 --quiet {extra}

@@ -47,6 +47,8 @@ __all__ = ["Controller"]
 
 log = logging.getLogger(__name__)
 _TIME_LIMIT = "time limit reached"  # the stop reason of a study that ran out of time
+_PAUSED_CODE_ENDED = ("its code ended when it paused at a rung, to free its worker, and never "
+                      "ran again, so its other variables are gone")
 
 Emit = Callable[[str, "Trial | None", "dict[str, Any] | None"], None]
 
@@ -126,6 +128,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self.defer_removal = False
         self._retired: dict[int, list[Checkpoint]] = {}
         self._released: set[int] = set()  # paused trials whose code ended (worker freed)
+        self._ended_released: set[int] = set()  # ended so, never run again: no variables
         self._releasing: set[int] = set()  # released, but their worker has not reported back
         self._restart_after_release: set[int] = set()  # promoted while still releasing
         self._to_readmit: list[Trial] = []  # interrupted trials with a checkpoint (restore)
@@ -151,6 +154,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         if kept is not None or note or trial_id in self.restored \
                 or not getattr(self.objective, "binds_variables", False):
             return FetchedNamespace(kept, note)
+        if trial_id in self._ended_released:
+            return FetchedNamespace(None, _PAUSED_CODE_ENDED)
         with self._lock:
             status = self.trials[trial_id].status if 0 <= trial_id < len(self.trials) else None
         if status in (TrialStatus.RUNNING, TrialStatus.PAUSED):
@@ -177,7 +182,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                 or not getattr(self.objective, "binds_variables", False) \
                 or self.keeper.namespace(best.trial_id) is not None:
             return
-        fetched = self._fetch(best.trial_id)
+        fetched = FetchedNamespace(None, _PAUSED_CODE_ENDED) \
+            if best.trial_id in self._ended_released else self._fetch(best.trial_id)
         if fetched is not None:
             self.keeper.take(best.trial_id, fetched.variables, fetched.note)
 

@@ -143,6 +143,7 @@ class TrialStateMixin:
                 or trial_id not in self._alive:
             return False
         self._released.discard(trial_id)
+        self._ended_released.add(trial_id)
         self._alive.discard(trial_id)
         if trial_id in self._ready:
             self._ready.remove(trial_id)
