@@ -937,6 +937,71 @@ def test_a_study_view_stays_open_while_its_storage_cannot_be_read(lab):
     assert view.is_visible()
 
 
+def focused(page) -> str:
+    """What has the keyboard's focus: ``th:COLUMN``, ``tr:TRIAL`` or the element's tag."""
+    return page.evaluate("""() => {
+        const e = document.activeElement;
+        if (e.tagName === 'TH') return 'th:' + e.dataset.column;
+        if (e.tagName === 'TR') return 'tr:' + e.dataset.trial;
+        return e.tagName.toLowerCase();
+    }""")
+
+
+def test_the_trials_table_works_from_the_keyboard(lab):
+    """Tab reaches the table's headers (Enter or Space sorts by one) and then its rows, as one
+    stop; Enter selects the trial, the arrows, Home and End go to another and show it, and Tab
+    leaves the table. Only a mouse could sort the table or see a trial before."""
+    tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
+         metric="loss", mode="min", trials=4, seed=0, name="keyboard",
+         storage=str(lab.root / "jupyter_hpo.db"))
+    record = storage(lab).load_study("keyboard")
+    by_loss = [t.trial_id for t in sorted(record.trials, key=lambda t: t.reports[-1]["loss"])]
+    page = lab.page
+    _, view = open_study_view(lab, "keyboard")
+    view.locator("tr.jp-hpo-trial-row").nth(3).wait_for()
+    view.locator("select.jp-hpo-status-filter").focus()
+    page.keyboard.press("Tab")
+    assert focused(page) == "th:trial_id"
+    for _ in range(6):
+        if focused(page) == "th:metric":
+            break
+        page.keyboard.press("Tab")
+    assert focused(page) == "th:metric"
+    metric = view.locator("th[data-column='metric']")
+    page.keyboard.press("Enter")
+    assert metric.get_attribute("aria-sort") == "ascending"
+    page.keyboard.press(" ")
+    assert metric.get_attribute("aria-sort") == "descending"
+    page.keyboard.press("Enter")
+    assert metric.get_attribute("aria-sort") == "ascending"
+
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if focused(page).startswith("tr:"):
+            break
+    assert focused(page) == f"tr:{by_loss[0]}"  # the first row: the best trial
+    detail = view.locator(".jp-hpo-trial-detail h3")
+    page.keyboard.press("Enter")
+    assert detail.inner_text().startswith(f"Trial {by_loss[0]} ")
+    page.keyboard.press("ArrowDown")
+    assert focused(page) == f"tr:{by_loss[1]}"
+    assert detail.inner_text().startswith(f"Trial {by_loss[1]} ")
+    assert view.locator("tr.jp-mod-selected").get_attribute("aria-selected") == "true"
+    page.keyboard.press("End")
+    assert detail.inner_text().startswith(f"Trial {by_loss[-1]} ")
+    page.keyboard.press("ArrowUp")
+    assert detail.inner_text().startswith(f"Trial {by_loss[-2]} ")
+    page.keyboard.press("Home")
+    assert focused(page) == f"tr:{by_loss[0]}"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")  # the rows are one stop: Tab leaves the table
+    assert not focused(page).startswith(("tr:", "th:"))
+    page.keyboard.press("Shift+Tab")  # and comes back to the selected trial
+    assert focused(page) == f"tr:{by_loss[1]}"
+    # the view left open: pressing keys here must not reach the next test's notebook
+    page.locator("#jupyter-hpo-studies .jp-hpo-refresh").focus()
+
+
 def test_a_narrow_window_puts_the_trial_below_the_table(lab):
     """In a narrow window the study view puts the selected trial below the table; its
     details lay over the table's status menu."""

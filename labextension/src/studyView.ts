@@ -73,6 +73,7 @@ export class StudyView extends Widget {
   private _sortColumn = 'trial_id';
   private _sortAscending = true;
   private _selected: number | null = null;
+  private _tabStop: HTMLTableRowElement | null = null; // the one row reached by Tab
   private _columnsKey = '';
   private _ticker = new AgoTicker(this);
   private _requestProblem = '';
@@ -120,6 +121,7 @@ export class StudyView extends Widget {
     this._statusFilter.addEventListener('change', () => this._renderTable());
     tools.append(this._filter, this._statusFilter);
     this._body.addEventListener('click', event => this._select(event));
+    this._body.addEventListener('keydown', event => this._onRowKey(event));
     const tableBox = element('div', 'jp-hpo-table-box');
     tableBox.appendChild(this._table);
     const lower = element('div', 'jp-hpo-lower');
@@ -378,6 +380,63 @@ export class StudyView extends Widget {
       next.remove(); // filtered out: kept in `_rows` for when the filter changes
       next = after;
     }
+    this._moveTabStop();
+  }
+
+  /**
+   * The rows are one stop of the Tab key (a roving tabindex): the selected trial's row when
+   * it is shown, else the first row; the arrow keys, Home and End go from row to row.
+   */
+  private _moveTabStop(): void {
+    const selected = this._selected === null ? undefined : this._rows.get(this._selected)?.tr;
+    const stop =
+      selected && selected.parentNode === this._body
+        ? selected
+        : (this._body.firstElementChild as HTMLTableRowElement | null);
+    if (stop === this._tabStop) {
+      return;
+    }
+    if (this._tabStop) {
+      this._tabStop.tabIndex = -1;
+    }
+    this._tabStop = stop;
+    if (stop) {
+      stop.tabIndex = 0;
+    }
+  }
+
+  /** Keys on a row: Enter or Space selects it; the arrows, Home and End select another. */
+  private _onRowKey(event: KeyboardEvent): void {
+    const tr = (event.target as Element).closest<HTMLTableRowElement>('tr.jp-hpo-trial-row');
+    if (!tr || tr.parentNode !== this._body) {
+      return;
+    }
+    const rows = this._body.children;
+    let target: Element | null = null;
+    switch (event.key) {
+      case 'Enter':
+      case ' ':
+        target = tr;
+        break;
+      case 'ArrowDown':
+        target = tr.nextElementSibling ?? tr;
+        break;
+      case 'ArrowUp':
+        target = tr.previousElementSibling ?? tr;
+        break;
+      case 'Home':
+        target = rows[0];
+        break;
+      case 'End':
+        target = rows[rows.length - 1];
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    this._selectRow(target as HTMLTableRowElement);
+    (target as HTMLTableRowElement).focus();
   }
 
   /** The row of `trial`, made or brought up to date with the cells' `texts`. */
@@ -386,6 +445,7 @@ export class StudyView extends Widget {
     if (!row) {
       const tr = element('tr');
       tr.dataset.trial = String(trial.trial_id);
+      tr.tabIndex = -1;
       row = { tr, texts: [], status: null };
       for (const t of texts) {
         tr.appendChild(element('td', '', t));
@@ -405,6 +465,7 @@ export class StudyView extends Widget {
       row.status = trial.status;
       row.tr.className = `jp-hpo-trial-row jp-hpo-status-${trial.status}`;
       row.tr.classList.toggle('jp-mod-selected', trial.trial_id === this._selected);
+      row.tr.setAttribute('aria-selected', String(trial.trial_id === this._selected));
     }
     return row;
   }
@@ -415,25 +476,36 @@ export class StudyView extends Widget {
     for (const column of columns) {
       const th = element('th', 'jp-hpo-sortable', column.label);
       th.dataset.column = column.id;
-      th.title = 'Sort by this column';
-      th.addEventListener('click', () => {
-        if (this._sortColumn === column.id) {
-          this._sortAscending = !this._sortAscending;
-        } else {
-          this._sortColumn = column.id;
-          this._sortAscending = true;
+      th.title = 'Sort by this column (Enter or Space from the keyboard)';
+      th.tabIndex = 0;
+      th.addEventListener('click', () => this._sortBy(column.id));
+      th.addEventListener('keydown', event => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          event.stopPropagation();
+          this._sortBy(column.id);
         }
-        const initial = this._sortColumn === 'trial_id' && this._sortAscending;
-        keepChoice(
-          `${this.id}:sort`,
-          initial ? null : JSON.stringify([this._sortColumn, this._sortAscending])
-        );
-        this._renderTable();
       });
       row.appendChild(th);
     }
     head.appendChild(row);
     return head;
+  }
+
+  /** Sort by the column `id`, or the other way round when the table is sorted by it already. */
+  private _sortBy(id: string): void {
+    if (this._sortColumn === id) {
+      this._sortAscending = !this._sortAscending;
+    } else {
+      this._sortColumn = id;
+      this._sortAscending = true;
+    }
+    const initial = this._sortColumn === 'trial_id' && this._sortAscending;
+    keepChoice(
+      `${this.id}:sort`,
+      initial ? null : JSON.stringify([this._sortColumn, this._sortAscending])
+    );
+    this._renderTable();
   }
 
   /** The sort arrow and `aria-sort` on the header of the column the table is sorted by. */
@@ -456,12 +528,20 @@ export class StudyView extends Widget {
     if (!tr || !this._body.contains(tr)) {
       return;
     }
-    const id = Number(tr.dataset.trial);
+    this._selectRow(tr);
+  }
+
+  /** Select the trial of the row `tr` and show its details. */
+  private _selectRow(tr: HTMLTableRowElement): void {
     if (this._selected !== null) {
-      this._rows.get(this._selected)?.tr.classList.remove('jp-mod-selected');
+      const previous = this._rows.get(this._selected)?.tr;
+      previous?.classList.remove('jp-mod-selected');
+      previous?.setAttribute('aria-selected', 'false');
     }
-    this._selected = id;
+    this._selected = Number(tr.dataset.trial);
     tr.classList.add('jp-mod-selected');
+    tr.setAttribute('aria-selected', 'true');
+    this._moveTabStop();
     this._detailKey = '';
     this._renderDetail();
   }
