@@ -259,7 +259,7 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab, slow_study):
     assert curves.get_attribute("aria-label") == "Learning curves"
     picker.select_option("train_loss")
     assert curves.get_attribute("aria-label") == (
-        "Learning curves of train_loss (black: the best trial by loss)")
+        "Learning curves of train_loss (thick line: the best trial by loss)")
     assert re.search(r"train_loss [\d.e-]+ at \d+", hover_text(page, view, "curves", 0.7))
 
     # the picked value and the table's order (the metric, descending) survive a reload (with
@@ -276,7 +276,7 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab, slow_study):
     curves = view.locator(".jp-hpo-chart-curves canvas")
     assert picker.input_value() == "train_loss"
     assert curves.get_attribute("aria-label") == (
-        "Learning curves of train_loss (black: the best trial by loss)")
+        "Learning curves of train_loss (thick line: the best trial by loss)")
     assert view.locator("th[data-column='metric']").get_attribute("aria-sort") == "descending"
     values = [float(v) for v in view.locator(
         "tr.jp-hpo-trial-row td:nth-child(5)").all_inner_texts() if v != "–"]
@@ -1000,6 +1000,88 @@ def test_the_trials_table_works_from_the_keyboard(lab):
     assert focused(page) == f"tr:{by_loss[1]}"
     # the view left open: pressing keys here must not reach the next test's notebook
     page.locator("#jupyter-hpo-studies .jp-hpo-refresh").focus()
+
+
+CONTRAST = """el => {
+    // WCAG's contrast of an element's text against the background it is drawn on
+    const rgba = text => text.match(/[\\d.]+/g).map(Number);
+    let back = null;
+    for (let node = el; node && !back; node = node.parentElement) {
+        const c = rgba(getComputedStyle(node).backgroundColor);
+        if (c.length < 4 || c[3] > 0) back = c;
+    }
+    const [r, g, b, a = 1] = rgba(getComputedStyle(el).color);
+    const fore = [r, g, b].map((v, i) => v * a + back[i] * (1 - a));
+    const luminance = c => {
+        const [R, G, B] = c.slice(0, 3).map(v => v / 255).map(
+            v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+    };
+    const [hi, lo] = [luminance(fore), luminance(back)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+}"""
+
+OPAQUE_PIXELS_OF = """(canvas, rgb) => {
+    // how many pixels of the canvas are drawn, opaque, in the colour rgb
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let count = 0;
+    for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] > 240 && Math.abs(data[i] - rgb[0]) < 16
+            && Math.abs(data[i + 1] - rgb[1]) < 16 && Math.abs(data[i + 2] - rgb[2]) < 16) {
+            count += 1;
+        }
+    }
+    return count;
+}"""
+
+
+def change_theme(page, theme: str) -> None:
+    """Pick ``theme`` in JupyterLab's Settings > Theme menu and wait until it is applied."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Theme$")).hover()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{theme}$")).click()
+    light = "true" if "Light" in theme else "false"
+    wait_until(lambda: page.evaluate("document.body.dataset.jpThemeLight") == light, 30,
+               f"the {theme} theme applied")
+
+
+def test_the_study_view_is_readable_in_the_dark_theme(lab):
+    """In JupyterLab Dark the selected trial's row keeps readable text (its white text lay on
+    light blue) and the charts' best trial is drawn in the theme's text colour, also after the
+    theme changed with the view open (it was black on the dark background)."""
+    def objective(config, report):
+        report(epoch=1, loss=config["x"])
+        report(epoch=2, loss=config["x"] / 2)
+        if config["x"] > 0.5:
+            raise ValueError("a failed trial")
+
+    tune(objective, {"x": Real(0, 1)}, metric="loss", mode="min", trials=4, seed=0,
+         name="dark theme", storage=str(lab.root / "jupyter_hpo.db"))
+    page = lab.page
+    _, view = open_study_view(lab, "dark theme")
+    rows = view.locator("tr.jp-hpo-trial-row")
+    rows.nth(3).wait_for()
+    curves = view.locator(".jp-hpo-chart-curves canvas")
+    try:
+        change_theme(page, "JupyterLab Dark")
+        failed = view.locator("tr.jp-hpo-status-failed").first
+        failed.click()
+        for cell in (1, 2):  # the status (red when not selected) and a value
+            contrast = failed.locator("td").nth(cell).evaluate(CONTRAST)
+            assert contrast >= 4.5, f"the selected row's text has a contrast of {contrast:.2f}"
+        white = wait_until(lambda: curves.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]), 10,
+                           "the best trial's curve drawn in white")
+        assert curves.evaluate(OPAQUE_PIXELS_OF, [0, 0, 0]) == 0
+        assert white > 50
+        history = view.locator(".jp-hpo-chart-history canvas")
+        assert history.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) > 50  # the best so far
+    finally:
+        change_theme(page, "JupyterLab Light")
+    wait_until(lambda: curves.evaluate(OPAQUE_PIXELS_OF, [0, 0, 0]) > 50, 10,
+               "the best trial's curve drawn in black again")
+    assert curves.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) == 0
+    contrast = view.locator("tr.jp-mod-selected td").nth(1).evaluate(CONTRAST)
+    assert contrast >= 4.5, f"the selected row's text has a contrast of {contrast:.2f}"
 
 
 def test_a_narrow_window_puts_the_trial_below_the_table(lab):

@@ -47,6 +47,39 @@ export const STATUS_COLORS: Record<TrialStatus, string> = {
 
 type Point = { x: number; y: number; trial: number };
 
+/** The colours the charts take from the JupyterLab theme (its CSS variables). */
+export interface IChartColors {
+  best: string; // the best trial: the theme's strongest text colour (black, or white when dark)
+  title: string;
+  text: string;
+  grid: string;
+}
+
+/** The current theme's chart colours (Chart.js's own are for a white page: the best trial's
+ * black line and the grid could not be seen in a dark theme). */
+export function themeColors(): IChartColors {
+  const style = getComputedStyle(document.body);
+  const value = (name: string, fallback: string) =>
+    style.getPropertyValue(name).trim() || fallback;
+  return {
+    best: value('--jp-ui-font-color0', '#000000'),
+    title: value('--jp-ui-font-color1', '#333333'),
+    text: value('--jp-ui-font-color2', '#666666'),
+    grid: value('--jp-border-color2', 'rgba(0, 0, 0, 0.1)')
+  };
+}
+
+/** `colors` into a chart's options: its title, and the ticks, titles and grid of its axes. */
+function applyColors(options: any, colors: IChartColors): void {
+  options.plugins.title.color = colors.title;
+  for (const axis of [options.scales.x, options.scales.y]) {
+    axis.ticks.color = colors.text;
+    axis.title.color = colors.text;
+    axis.grid.color = colors.grid;
+    axis.border.color = colors.grid;
+  }
+}
+
 /** The trials' statuses in the order their datasets are drawn (the last on top). */
 const STATUS_ORDER: TrialStatus[] = [
   'completed',
@@ -87,6 +120,7 @@ export abstract class StudyChart {
   readonly node: HTMLElement;
   protected chart: Chart | null = null;
   protected trials = new Map<number, ITrial>();
+  protected colors = themeColors();
   private _canvas: HTMLCanvasElement;
   private _live: HTMLElement;
   private _drawnWith: unknown[] = []; // what the chart was last drawn with
@@ -173,12 +207,16 @@ export abstract class StudyChart {
             x: {
               type: 'linear',
               title: { display: true, text: axes.x },
-              ticks: axes.x === 'trial' ? { precision: 0 } : {}
+              ticks: axes.x === 'trial' ? { precision: 0 } : {},
+              grid: {},
+              border: {}
             },
-            y: { type: 'linear', title: { display: true, text: axes.y } }
+            y: { type: 'linear', title: { display: true, text: axes.y }, ticks: {}, grid: {}, border: {} }
           }
         }
       });
+      applyColors(this.chart.options, this.colors);
+      this.chart.update('none');
     } else {
       this.chart.data.datasets = datasets;
       const scales = this.chart.options.scales as any;
@@ -203,11 +241,26 @@ export abstract class StudyChart {
     this.chart?.destroy();
     this.chart = null;
   }
+
+  /** Draw again in the colours of the theme (after the user changed it). */
+  restyle(): void {
+    this.colors = themeColors();
+    this.recolor();
+    if (this.chart) {
+      applyColors(this.chart.options, this.colors);
+      this.chart.update('none');
+    }
+  }
+
+  /** Give the datasets drawn in a theme colour the current one. */
+  protected recolor(): void {
+    // only the charts with a best-trial line have one
+  }
 }
 
 /**
  * Every trial's metric (or another reported value, picked above the chart) against the
- * resource, coloured by status; the best trial by the metric in black.
+ * resource, coloured by status; the best trial by the metric in the theme's text colour.
  */
 export class CurvesChart extends StudyChart {
   private _picker = document.createElement('select');
@@ -264,7 +317,7 @@ export class CurvesChart extends StudyChart {
   protected heading(study: IStudy): string {
     return this._drawn === study.metric
       ? this.title
-      : `${this.title} of ${this._drawn} (black: the best trial by ${study.metric})`;
+      : `${this.title} of ${this._drawn} (thick line: the best trial by ${study.metric})`;
   }
 
   protected axes(study: IStudy): { x: string; y: string } {
@@ -300,7 +353,7 @@ export class CurvesChart extends StudyChart {
       const curves = members.get(style)!;
       let dataset = this._datasets.get(style);
       if (!dataset) {
-        const color = style === 'best' ? '#000000' : STATUS_COLORS[style];
+        const color = style === 'best' ? this.colors.best : STATUS_COLORS[style];
         dataset = {
           dataset: {
             type: 'line',
@@ -337,6 +390,13 @@ export class CurvesChart extends StudyChart {
       dataset.dataset.pointRadius = pointRadius;
       return dataset.dataset;
     });
+  }
+
+  protected recolor(): void {
+    const best = this._datasets.get('best')?.dataset;
+    if (best) {
+      best.borderColor = best.backgroundColor = this.colors.best;
+    }
   }
 
   /** The numeric values the study's trials reported besides the resource, the metric first
@@ -403,6 +463,13 @@ export class HistoryChart extends StudyChart {
     return { x: 'trial', y: study.metric };
   }
 
+  protected recolor(): void {
+    const best = this._datasets.get('best so far')?.dataset;
+    if (best) {
+      best.borderColor = best.backgroundColor = this.colors.best;
+    }
+  }
+
   /**
    * One scatter dataset per status (options shared by all its points, which Chart.js then
    * resolves once, not once per point) and the best-so-far line; a dataset's data is replaced
@@ -430,7 +497,7 @@ export class HistoryChart extends StudyChart {
     return HISTORY_STYLES.map(style => {
       let kept = this._datasets.get(style);
       if (!kept) {
-        const color = style === 'best so far' ? '#000000' : STATUS_COLORS[style];
+        const color = style === 'best so far' ? this.colors.best : STATUS_COLORS[style];
         const dataset: ChartDataset<'line' | 'scatter', Point[]> =
           style === 'best so far'
             ? {

@@ -10,7 +10,12 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  IThemeManager,
+  MainAreaWidget,
+  showErrorMessage
+} from '@jupyterlab/apputils';
 import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
@@ -48,13 +53,15 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-hpo:studies',
   description: 'Studies panel, study view, status bar item and commands of jupyter_hpo.',
   autoStart: true,
-  optional: [ILayoutRestorer, IStatusBar, ICommandPalette, INotebookTracker, ILabShell],
+  optional: [ILayoutRestorer, IStatusBar, ICommandPalette, INotebookTracker, ILabShell, IThemeManager],
   activate: (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
     statusBar: IStatusBar | null,
     palette: ICommandPalette | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    _labShell: ILabShell | null,
+    themes: IThemeManager | null
   ) => {
     const model = new StudiesModel();
     const views = new Map<string, MainAreaWidget<StudyView>>();
@@ -101,6 +108,15 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
         ) {
           widget.dispose();
           views.delete(id);
+        }
+      }
+    });
+
+    // the charts draw in the theme's colours: a changed theme draws the open views again
+    themes?.themeChanged.connect(() => {
+      for (const widget of views.values()) {
+        if (!widget.isDisposed) {
+          widget.content.restyle();
         }
       }
     });

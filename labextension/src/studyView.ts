@@ -149,6 +149,11 @@ export class StudyView extends Widget {
     return this._study;
   }
 
+  /** Draw the charts again in the colours of the theme (after the user changed it). */
+  restyle(): void {
+    this._charts.forEach(chart => chart.restyle());
+  }
+
   protected onAfterAttach(): void {
     void this.refresh();
     this._ticker.start(); // "updated … ago" keeps counting once the study is no longer read
