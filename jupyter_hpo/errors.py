@@ -171,6 +171,12 @@ class StorageDamagedError(StorageError):
     """The storage file is not a SQLite file or its pages are damaged; nothing was written."""
 
 
+class StorageLockedError(StorageError):
+    """Another process kept the storage file locked for longer than the storage's timeout
+    (an open write transaction, a program holding an exclusive lock); nothing was written,
+    and the same request may succeed later."""
+
+
 class StorageReadOnlyError(StorageError):
     """The storage can be read but not written (permission denied); nothing was written."""
 

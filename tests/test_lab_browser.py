@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -1082,6 +1083,38 @@ def test_the_study_view_is_readable_in_the_dark_theme(lab):
     assert curves.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) == 0
     contrast = view.locator("tr.jp-mod-selected td").nth(1).evaluate(CONTRAST)
     assert contrast >= 4.5, f"the selected row's text has a contrast of {contrast:.2f}"
+
+
+def test_a_locked_storage_file_is_said_and_read_again_once_unlocked(lab):
+    """A storage file that another program keeps locked (an open write transaction): Refresh
+    lists it with "another process kept it locked for more than 2 s" (the panel said nothing
+    for the storage's 30 s), and once the lock is gone the panel reads it again by itself (a
+    file unlocked has not changed, so nothing told the panel before)."""
+    folder = lab.root / "held"
+    folder.mkdir()
+    path = folder / "runs.db"
+    tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
+         metric="loss", mode="min", trials=2, seed=0, name="held", storage=str(path))
+    page = lab.page
+    page.goto(lab.page_url("lab?reset"))
+    open_panel(page)
+    page.locator("#jupyter-hpo-studies .jp-hpo-refresh").click()
+    row = study_row(page, "held")
+    row.wait_for()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    conn.execute("BEGIN EXCLUSIVE")
+    try:
+        page.locator("#jupyter-hpo-studies .jp-hpo-refresh").click()
+        problem = page.locator("#jupyter-hpo-studies .jp-hpo-storage-error",
+                               has_text="held/runs.db")
+        problem.wait_for(timeout=60_000)
+        assert "another process kept it locked for more than 2 s" in problem.inner_text()
+        assert row.count() == 0
+    finally:
+        conn.close()
+    problem.wait_for(state="detached", timeout=60_000)  # no click: the panel asked again
+    row.wait_for()
 
 
 def test_a_narrow_window_puts_the_trial_below_the_table(lab):

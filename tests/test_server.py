@@ -304,6 +304,40 @@ async def test_a_foreign_database_is_refused_untouched(jp_fetch, jp_root_dir):
     assert digest(foreign) == before
 
 
+def locked(path: Path) -> sqlite3.Connection:
+    """A connection of this process that holds ``path`` locked, as a program with an open
+    write transaction does (close it to unlock the file)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    conn.execute("BEGIN EXCLUSIVE")
+    return conn
+
+
+async def test_a_locked_file_is_reported_after_the_servers_short_wait(jp_fetch, jp_root_dir):
+    """A storage file another process keeps locked is listed with its error, marked locked
+    (the panel asks again), after the server's lock_timeout (2 s) rather than the storage's
+    30 s, which kept the panel silent and a server worker busy for that long; one study of it
+    is refused with 423 Locked; the other files are listed as usual."""
+    run_study(jp_root_dir / "jupyter_hpo.db", "free")
+    run_study(jp_root_dir / "busy" / "jupyter_hpo.db", "held")
+    await get_json(jp_fetch, "studies", fresh="1")  # both files found and opened
+    conn = locked(jp_root_dir / "busy" / "jupyter_hpo.db")
+    try:
+        listing = await get_json(jp_fetch, "studies")
+        entry = {s["path"]: s for s in listing["storages"]}["busy/jupyter_hpo.db"]
+        assert "another process kept it locked for more than 2 s" in entry["error"]
+        assert entry["locked"] is True
+        assert [s["name"] for s in listing["studies"]] == ["free"]
+        message = await refused(jp_fetch, "study", code=423, storage="busy/jupyter_hpo.db",
+                                name="held")
+        assert "locked for more than 2 s" in message
+    finally:
+        conn.close()
+    listing = await get_json(jp_fetch, "studies")
+    assert sorted(s["name"] for s in listing["studies"]) == ["free", "held"]
+    assert not any(s["locked"] or s["error"] for s in listing["storages"])
+
+
 # ------------------------------------------------------------------------------ stop, delete
 def endless(config, report):
     for epoch in range(1, 100_000):

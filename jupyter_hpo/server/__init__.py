@@ -8,6 +8,8 @@ or ``--JupyterHPO.search_depth=3``):
 
 - ``JupyterHPO.search_depth``: how many folders below the server's root are searched for
   storage files (default 2).
+- ``JupyterHPO.lock_timeout``: seconds a request waits for a storage file that another
+  process keeps locked before the panel is told so (default 2; the panel asks again).
 - ``JupyterHPO.hide_transient_files``: keep SQLite's ``-wal``, ``-shm`` and ``-journal``
   files and checkpoints being written out of the file browser (default True; see the
   setting's help for why).
@@ -18,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Bool, Int
+from traitlets import Bool, Float, Int
 from traitlets.config import Configurable
 
 __all__ = ["JupyterHPO"]
@@ -32,6 +34,14 @@ class JupyterHPO(Configurable):
         help="How many folders below the server's root are searched for storage files "
              "(jupyter_hpo.db, and *.db/*.sqlite files written by jupyter_hpo); 0 searches "
              "the root only.")
+
+    lock_timeout = Float(
+        2.0, config=True,
+        help="Seconds a request of the studies panel or the study view waits for a storage "
+             "file that another process keeps locked (an open write transaction, a program "
+             "holding an exclusive lock) before it answers with the error; the panel lists "
+             "the file as locked and asks again every few seconds. Storage's own 30 s kept "
+             "the panel silent and the server's workers busy for that long.")
 
     hide_transient_files = Bool(
         True, config=True,
@@ -52,6 +62,8 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     from .handlers import handlers
 
     settings = JupyterHPO(config=server_app.config)
+    if settings.lock_timeout <= 0:
+        raise ValueError(f"JupyterHPO.lock_timeout is {settings.lock_timeout}, but must be > 0")
     if settings.search_depth < 0:
         raise ValueError(f"JupyterHPO.search_depth is {settings.search_depth}, but must be "
                          f">= 0")
@@ -59,7 +71,8 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     if settings.hide_transient_files:
         _hide(server_app.contents_manager, transient_file_globs(storage_env))
     web_app = server_app.web_app
-    files = StorageFiles(server_app.root_dir, settings.search_depth, storage_env)
+    files = StorageFiles(server_app.root_dir, settings.search_depth, storage_env,
+                         settings.lock_timeout)
     web_app.settings["jupyter_hpo_files"] = files
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     server_app.log.info("jupyter_hpo: studies panel handlers at %sjupyter-hpo/ (root %s, "

@@ -28,6 +28,7 @@ _SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages"}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 DISCOVERY_TTL = 2.0  # seconds a walk of the root is reused (the panel asks every second)
+LOCK_TIMEOUT = 2.0  # seconds a request waits for a storage file another process keeps locked
 
 
 def transient_file_globs(extra: str | None = None) -> list[str]:
@@ -66,12 +67,15 @@ class _Opened:
 
 class StorageFiles:
     """The storage files under ``root`` (to ``depth`` folders down), opened on demand and kept
-    open while the file on disk stays the same file."""
+    open while the file on disk stays the same file. ``lock_timeout``: seconds a request waits
+    for a file that another process keeps locked before it answers with the error."""
 
-    def __init__(self, root: str, depth: int = 2, extra: str | None = None) -> None:
+    def __init__(self, root: str, depth: int = 2, extra: str | None = None,
+                 lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.root = os.path.realpath(root)
         self.depth = depth
         self.extra = extra
+        self.lock_timeout = lock_timeout
         self._opened: dict[str, _Opened] = {}
         self._lock = threading.Lock()
         self._discovered: tuple[float, list[str]] | None = None
@@ -159,7 +163,8 @@ class StorageFiles:
             opened = self._opened.get(path)
             if opened is not None and opened.inode == inode:
                 return opened.storage
-        storage = SQLiteStorage(path)  # outside the lock: it may check the file
+        # outside the lock: it may check the file
+        storage = SQLiteStorage(path, timeout=self.lock_timeout)
         with self._lock:
             self._opened[path] = _Opened(storage, inode)
         return storage

@@ -33,6 +33,7 @@ from ..errors import (
     StorageDamagedError,
     StorageError,
     StorageGoneError,
+    StorageLockedError,
     StorageReadOnlyError,
     StudyNotFoundError,
     StudyStateError,
@@ -53,6 +54,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (StudyStateError, 409),
     (StorageReadOnlyError, 409),
     (StorageGoneError, 410),
+    (StorageLockedError, 423),
     (StorageDamagedError, 422),
     (StorageError, 422),
 ]
@@ -153,7 +155,8 @@ class StudiesHandler(_Handler):
         storages: list[dict[str, Any]] = []
         studies: list[dict[str, Any]] = []
         for path in paths:
-            entry: dict[str, Any] = {"path": path, "error": None, "read_only": False}
+            entry: dict[str, Any] = {"path": path, "error": None, "read_only": False,
+                                     "locked": False}
             try:
                 storage = self.files.open(path)
                 entry["read_only"] = storage.read_only
@@ -162,6 +165,7 @@ class StudiesHandler(_Handler):
                 if isinstance(exc, StorageGoneError):
                     self.files.forget(path)
                 entry["error"] = str(exc)
+                entry["locked"] = isinstance(exc, StorageLockedError)  # the panel asks again
                 found = []
             entry["studies"] = len(found)
             storages.append(entry)

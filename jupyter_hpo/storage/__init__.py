@@ -18,6 +18,7 @@ from ..errors import (
     StorageDamagedError,
     StorageError,
     StorageGoneError,
+    StorageLockedError,
     StorageReadOnlyError,
     StudyNotFoundError,
     StudyStateError,
@@ -39,7 +40,8 @@ from ._sqlite import DEFAULT_FILE, SQLiteStorage, default_storage_path, storage_
 
 __all__ = ["DEFAULT_FILE", "LEASE_TIMEOUT", "SCHEMA_VERSION", "BaseStorage",
            "DuplicateStudyError", "InMemoryStorage", "SQLiteStorage",
-           "StorageDamagedError", "StorageError", "StorageGoneError", "StorageReadOnlyError",
+           "StorageDamagedError", "StorageError", "StorageGoneError", "StorageLockedError",
+           "StorageReadOnlyError",
            "StoredRepr", "StudyNotFoundError", "StudyStateError", "StudyUpdate",
            "decode_config", "default_storage_path", "describe_space", "dumps_config",
            "dumps_values", "encode_value", "lease_alive", "open_storage",

@@ -25,7 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote
 
-from ..errors import StorageDamagedError, StorageError, StorageGoneError, StorageReadOnlyError
+from ..errors import (
+    StorageDamagedError,
+    StorageError,
+    StorageGoneError,
+    StorageLockedError,
+    StorageReadOnlyError,
+)
 from ._schema import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION, statements
 
 __all__ = ["DEFAULT_FILE", "SQLiteFile", "default_storage_path", "storage_path"]
@@ -372,9 +378,9 @@ class SQLiteFile:
         if "READONLY" in code or "readonly" in text:
             return self._read_only(doing)
         if "BUSY" in code or "LOCKED" in code or "locked" in text:
-            return StorageError(f"cannot {doing} {self.path}: another process kept it locked "
-                                f"for more than {self.timeout:g} s ({text}); nothing was "
-                                f"written, try again")
+            return StorageLockedError(f"cannot {doing} {self.path}: another process kept it "
+                                      f"locked for more than {self.timeout:g} s ({text}); "
+                                      f"nothing was written, try again")
         if "FULL" in code or "full" in text:
             return StorageError(f"cannot {doing} {self.path}: the disk is full ({text}); "
                                 f"nothing was written")

@@ -1,8 +1,9 @@
 /**
  * The studies of every storage file the server sees, kept up to date.
  *
- * While any study runs the model asks for the list every second. When none runs it sends no
- * periodic requests: it holds one `watch` request open, which the server answers when a
+ * While any study runs the model asks for the list every second; while a storage file is
+ * locked by another process, or the server cannot be reached, every five seconds. Otherwise
+ * it sends no periodic requests: it holds one `watch` request open, which the server answers when a
  * storage file changes (a study started in any kernel or script), and then refreshes.
  */
 import { ISignal, Signal } from '@lumino/signaling';
@@ -108,10 +109,12 @@ export class StudiesModel {
     if (this._disposed) {
       return;
     }
-    if (this.running.length > 0 || this._error !== null) {
+    // a file that is unlocked again has not changed, so no watch would answer: ask again
+    const locked = this._listing?.storages.some(s => s.locked) ?? false;
+    if (this.running.length > 0 || this._error !== null || locked) {
       this._timer = window.setTimeout(
         () => void this.refresh(),
-        this._error !== null ? 5 * RUNNING_INTERVAL : RUNNING_INTERVAL
+        this._error === null && this.running.length > 0 ? RUNNING_INTERVAL : 5 * RUNNING_INTERVAL
       );
     } else {
       void this._waitForChange();

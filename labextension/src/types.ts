@@ -51,6 +51,7 @@ export interface IStorageInfo {
   path: string;
   error: string | null;
   read_only: boolean;
+  locked: boolean; // another process keeps it locked: asked for again, as it may not be for long
   studies: number;
 }
 
