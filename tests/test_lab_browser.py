@@ -1117,6 +1117,34 @@ def test_a_locked_storage_file_is_said_and_read_again_once_unlocked(lab):
     row.wait_for()
 
 
+def test_a_long_study_name_takes_three_lines_at_most_in_the_panel(lab):
+    """A study name of 200 characters is cut to three lines in the panel, whole on hover and
+    in the study view (it took a dozen lines of the panel)."""
+    name = ("a-very-long-study-name-of-a-sweep-" * 6)[:200]  # the longest there can be
+    tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
+         metric="loss", mode="min", trials=1, seed=0, name=name,
+         storage=str(lab.root / "jupyter_hpo.db"))
+    page = lab.page
+    page.goto(lab.page_url("lab?reset"))
+    open_panel(page)
+    page.locator("#jupyter-hpo-studies .jp-hpo-refresh").click()
+    row = page.locator("#jupyter-hpo-studies .jp-hpo-study").filter(
+        has=page.locator(f".jp-hpo-study-name[title='Open {name}']"))
+    row.wait_for()
+    shown = row.locator(".jp-hpo-study-name")
+    lines = shown.evaluate("""el => {
+        const first = document.createRange();  // one character: the height of a line
+        first.setStart(el.firstChild, 0);
+        first.setEnd(el.firstChild, 1);
+        return el.getBoundingClientRect().height / first.getBoundingClientRect().height;
+    }""")
+    assert lines <= 3.05, f"the name takes {lines:.1f} lines"
+    assert shown.text_content() == name
+    row.locator("button.jp-hpo-open").click()
+    title = page.locator(".jp-hpo-view:visible .jp-hpo-view-title")
+    wait_until(lambda: title.text_content() == name, 30, "the study view with the whole name")
+
+
 def test_a_narrow_window_puts_the_trial_below_the_table(lab):
     """In a narrow window the study view puts the selected trial below the table; its
     details lay over the table's status menu."""
