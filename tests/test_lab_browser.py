@@ -1145,6 +1145,34 @@ def test_a_long_study_name_takes_three_lines_at_most_in_the_panel(lab):
     wait_until(lambda: title.text_content() == name, 30, "the study view with the whole name")
 
 
+def test_an_empty_trials_table_says_why(lab):
+    """A study with no trial yet, and a filter that matches no trial: the table says so (it
+    was a row of headers and nothing else, as if the view had not loaded); the message is
+    no stop of the Tab key, and goes when trials are shown."""
+    store = storage(lab)
+    store.create_study("no trials yet", metric="loss", direction=Direction.MIN,
+                       resource="epoch", space=Space({"x": Real(0.0, 1.0)}),
+                       settings={"trials": 10})
+    _, view = open_study_view(lab, "no trials yet")
+    empty = view.locator("tr.jp-hpo-table-empty")
+    wait_until(lambda: empty.count() == 1, 30, "the empty table's message")
+    assert empty.inner_text() == "No trials yet: they appear here as they start."
+    assert empty.get_attribute("tabindex") is None
+
+    tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
+         metric="loss", mode="min", trials=3, seed=0, name="filtered",
+         storage=str(lab.root / "jupyter_hpo.db"))
+    _, view = open_study_view(lab, "filtered")
+    rows = view.locator("tr.jp-hpo-trial-row")
+    rows.nth(2).wait_for()
+    view.locator("input.jp-hpo-filter").fill("no such value")
+    empty = view.locator("tr.jp-hpo-table-empty")
+    assert empty.inner_text() == "No trial matches the filter (3 trials in all)."
+    assert rows.count() == 0
+    view.locator("input.jp-hpo-filter").fill("")
+    assert rows.count() == 3 and empty.count() == 0
+
+
 def test_a_narrow_window_puts_the_trial_below_the_table(lab):
     """In a narrow window the study view puts the selected trial below the table; its
     details lay over the table's status menu."""

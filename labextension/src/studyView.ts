@@ -385,6 +385,18 @@ export class StudyView extends Widget {
       next.remove(); // filtered out: kept in `_rows` for when the filter changes
       next = after;
     }
+    if (shown.length === 0) {
+      // an empty table says why (it was a row of headers and nothing else)
+      const why =
+        study.trials_detail.length === 0
+          ? 'No trials yet: they appear here as they start.'
+          : `No trial matches the filter (${study.trials_detail.length} trials in all).`;
+      const cell = element('td', '', why);
+      cell.colSpan = columns.length;
+      const row = element('tr', 'jp-hpo-table-empty');
+      row.appendChild(cell);
+      this._body.appendChild(row);
+    }
     this._moveTabStop();
   }
 
@@ -397,7 +409,7 @@ export class StudyView extends Widget {
     const stop =
       selected && selected.parentNode === this._body
         ? selected
-        : (this._body.firstElementChild as HTMLTableRowElement | null);
+        : this._body.querySelector<HTMLTableRowElement>('tr.jp-hpo-trial-row');
     if (stop === this._tabStop) {
       return;
     }
@@ -416,7 +428,7 @@ export class StudyView extends Widget {
     if (!tr || tr.parentNode !== this._body) {
       return;
     }
-    const rows = this._body.children;
+    const rows = this._body.querySelectorAll('tr.jp-hpo-trial-row');
     let target: Element | null = null;
     switch (event.key) {
       case 'Enter':
