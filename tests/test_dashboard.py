@@ -357,6 +357,21 @@ def test_nothing_is_sent_when_nothing_changed(monkeypatch):
     assert dashboard.drawings == drawn  # not drawn again: nothing changed
 
 
+def test_the_curves_image_is_never_empty_before_the_first_drawing():
+    """Until the curves are first drawn (an interval, and matplotlib's first import: seconds
+    on a busy machine) the image holds a blank PNG: an image without data is shown by the
+    browser as a broken image next to "no result yet"."""
+    clock = Clock()
+    dashboard = Dashboard(make_study(trials=2, workers=1), clock=clock)
+    assert dashboard.drawings == 0
+    assert bytes(dashboard.curves.value) == curves_module.BLANK_PNG
+    assert curves_module.BLANK_PNG.startswith(b"\x89PNG\r\n\x1a\n")
+    clock.advance(dashboard.interval)
+    dashboard.refresh()
+    assert dashboard.drawings == 1
+    assert bytes(dashboard.curves.value) not in (b"", curves_module.BLANK_PNG)
+
+
 def test_curves_are_drawn_only_when_they_change():
     clock = Clock()
     study = make_study(trials=8, workers=2)

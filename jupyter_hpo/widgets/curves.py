@@ -10,6 +10,8 @@ with the best-so-far line.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from ..records import TrialStatus
@@ -19,8 +21,9 @@ from .render import best_trial, digest_of
 if TYPE_CHECKING:
     from ..records import TrialRecord
 
-__all__ = ["BEST_CURVES", "CURVE_POINTS", "MAX_CURVES", "RUNNING_CURVES", "SAMPLED_CURVES",
-           "SCATTER_POINTS", "curves_figure", "curves_png", "load_matplotlib", "select_curves"]
+__all__ = ["BEST_CURVES", "BLANK_PNG", "CURVE_POINTS", "MAX_CURVES", "RUNNING_CURVES",
+           "SAMPLED_CURVES", "SCATTER_POINTS", "curves_figure", "curves_png", "load_matplotlib",
+           "select_curves"]
 
 RUNNING_CURVES = 20
 BEST_CURVES = 15
@@ -29,6 +32,23 @@ CURVE_POINTS = 200
 SCATTER_POINTS = 2000
 MAX_CURVES = 1 + RUNNING_CURVES + BEST_CURVES + SAMPLED_CURVES
 _SCATTER_BEST = 200  # of which the best values, always drawn
+
+
+def _blank_png() -> bytes:
+    """A PNG of one transparent pixel, made without matplotlib (not imported yet then)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)  # 1 x 1, 8-bit RGBA
+    pixels = zlib.compress(b"\x00" + b"\x00" * 4)  # the row's filter byte, then the pixel
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(
+        b"IEND", b"")
+
+
+BLANK_PNG = _blank_png()
+"""What the dashboard's curves image shows until their first drawing: an image without
+data is shown by browsers as a broken image, for the seconds the first drawing takes."""
 
 _LINE_STYLES = {
     "stopped": {"color": "#8c959f", "linestyle": "--", "linewidth": 0.8, "alpha": 0.7},

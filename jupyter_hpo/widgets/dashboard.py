@@ -30,7 +30,7 @@ import ipywidgets as w
 from IPython.display import display, update_display
 
 from . import render
-from .curves import curves_png, load_matplotlib
+from .curves import BLANK_PNG, curves_png, load_matplotlib
 from .digest import StudyDigest, trial_of
 from .summary import summary_bundles
 
@@ -117,7 +117,8 @@ class Dashboard:
         self.status = w.HTML(initial("status"), layout=w.Layout(flex="1 1 16em"))
         self.error = w.HTML(initial("error"))
         self.warnings = w.HTML(initial("problems"))
-        self.curves = w.Image(format="png", layout=w.Layout(max_width="640px"))
+        self.curves = w.Image(value=BLANK_PNG, format="png",  # drawn at the first refresh
+                              layout=w.Layout(max_width="640px"))
         values = initial("curve_values")
         self.curve_values = w.Dropdown(  # another reported value's curves (train_loss, ...)
             options=values, value=self.digest.metric, description="curves of",
