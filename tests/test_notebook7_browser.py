@@ -11,6 +11,7 @@ import re
 import pytest
 from browser_support import chromium, jupyter_server, magic_error_line, wait_until, write_notebook
 
+from jupyter_hpo import Real, tune
 from jupyter_hpo.records import TrialStatus
 from jupyter_hpo.storage import SQLiteStorage
 
@@ -134,3 +135,36 @@ def test_a_background_cell_gets_its_summary_when_the_study_ends(notebook7):
                "the placeholder replaced")
     assert "later7: finished · 3/3 trials" in background.locator(".jp-OutputArea").inner_text()
     assert following.locator(".jp-RenderedImage").count() == 0
+
+
+def test_a_study_opened_from_the_panel_is_shown_below_the_notebook(notebook7):
+    """The studies panel (from the command palette) opens a study's view in Notebook 7 too,
+    below the notebook with half of the page: Notebook 7 refuses a second widget in its main
+    area, so Open did nothing there."""
+    tune(lambda config, report: report(epoch=1, loss=config["x"]), {"x": Real(0, 1)},
+         metric="loss", mode="min", trials=3, seed=0, name="seen in nb7",
+         storage=str(notebook7.root / "jupyter_hpo.db"))
+    page = notebook7.page
+    page.goto(notebook7.page_url("notebooks/nb7.ipynb"))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^View$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
+    palette = page.locator(".lm-CommandPalette-input")
+    palette.wait_for()
+    palette.fill("Open the HPO studies panel")
+    page.keyboard.press("Enter")
+    panel = page.locator("#jupyter-hpo-studies")
+    panel.wait_for(state="visible")
+    row = panel.locator(".jp-hpo-study[data-name='seen in nb7']")
+    row.wait_for()
+    row.locator("button.jp-hpo-open").click()
+    view = page.locator(".jp-hpo-view")
+    title = view.locator(".jp-hpo-view-title")
+    wait_until(lambda: title.is_visible() and title.inner_text() == "seen in nb7", 30,
+               "the study view shown")
+    wait_until(lambda: view.locator("tr.jp-hpo-trial-row").count() == 3, 30, "its trials")
+    notebook = page.locator(".jp-NotebookPanel").bounding_box()
+    shown = view.bounding_box()
+    assert shown["height"] > 300, f"the view is {shown['height']}px high"
+    assert shown["y"] >= notebook["y"] + notebook["height"] - 1  # below the notebook
+    assert cell(page, 0).is_visible()

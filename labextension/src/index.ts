@@ -19,6 +19,7 @@ import {
 import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { SplitPanel, TabPanel, Widget } from '@lumino/widgets';
 
 import { hpoDiagnostics, IPYTHON_MIME } from './diagnostics';
 import { hpoIcon } from './icons';
@@ -48,6 +49,22 @@ for epoch in range(1, epochs + 1):
 `;
 
 const CATEGORY = 'Hyperparameter optimisation';
+
+/**
+ * Notebook 7 opens its panel below the notebook with no height: the first widget put there
+ * gets half of the page (a panel with others in it keeps the size the user gave it).
+ */
+function shareWithTheNotebook(widget: Widget): void {
+  for (let child: Widget | null = widget; child?.parent; child = child.parent) {
+    const split = child.parent;
+    if (split instanceof SplitPanel && split.orientation === 'vertical') {
+      if (!(child instanceof TabPanel) || child.widgets.length === 1) {
+        split.setRelativeSizes(split.widgets.map(() => 1));
+      }
+      return;
+    }
+  }
+}
 
 const studiesPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-hpo:studies',
@@ -79,6 +96,14 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
         widget.title.closable = true;
         views.set(id, widget);
         app.shell.add(widget, 'main');
+        if (!widget.parent) {
+          // Notebook 7 keeps the one notebook of its page in the main area and silently
+          // refuses another widget there (Open did nothing): the view goes below it
+          app.shell.add(widget, 'down');
+          app.shell.activateById(widget.id);
+          shareWithTheNotebook(widget);
+          return;
+        }
       }
       app.shell.activateById(widget.id);
     };
