@@ -240,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the tables go (default benchmarks/tables; a table of "
                              "another pair than the benchmark's runs with search_quality.py "
                              "--table FILE)")
+    parser.add_argument("--max-configs", type=int, default=20_000, metavar="N",
+                        help="train at most the first N configurations of the seeded list (a "
+                             "table of N rows however fast the machine is)")
     parser.add_argument("--extend", action="store_true",
                         help="keep the existing rows and train further configurations")
     parser.add_argument("--probe", type=int, default=0, metavar="N",
@@ -264,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             probe(table, args.probe)
         else:
             make_table(table, 60 * budget, args.workers, extend=args.extend,
-                       directory=args.out)
+                       max_configs=args.max_configs, directory=args.out)
     return 0
 
 
