@@ -136,6 +136,26 @@ def test_cell_without_report_or_metric_optimises_the_variable_its_last_line_assi
         ip.run_cell_magic("hpo", "--trials 1 --quiet", "y = 2\nx = Real(0, 1)\n")
 
 
+def test_a_cell_that_ends_with_the_variable_it_assigns_optimises_it(ip, capsys):
+    """``score = cross_val_score(...).mean()`` then ``score`` on the last line, as a notebook
+    cell shows its result, was refused with "pass --metric NAME and --mode"."""
+    study = run(ip, "--trials 4 --seed 0 --quiet", "x = Real(0, 1)\nscore = 1 - (x - 0.4) ** 2\nscore\n")
+    assert "maximising score (the variable the cell ends with; --mode max inferred" in \
+        capsys.readouterr().out
+    assert study.metric == "score" and study.mode == "max"
+    assert [t.last("score") for t in study.trials] == \
+        [1 - (t.config["x"] - 0.4) ** 2 for t in study.trials]
+    assert ip.user_ns["score"] == study.best_value
+    with pytest.raises(UsageError, match="its result is 'model', the variable it ends with; "
+                                         "cannot tell whether to minimise or maximise it"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet", "x = Real(0, 1)\nmodel = x\nmodel\n")
+    ip.user_ns["outside"] = 3.0  # a notebook variable the cell never assigns is no result
+    with pytest.raises(UsageError, match="never calls report"):
+        ip.run_cell_magic("hpo", "--trials 1 --quiet", "x = Real(0, 1)\nloss = x\noutside\n")
+    with pytest.raises(UsageError, match="never calls report"):  # a hyperparameter is none
+        ip.run_cell_magic("hpo", "--trials 1 --quiet", "x = Real(0, 1)\nloss = x\nx\n")
+
+
 def test_a_metric_given_as_the_resource_is_pointed_out(ip):
     """``--resource loss`` where ``--metric loss`` was meant left 'epoch' as the metric, and
     the refusal only asked for --mode."""

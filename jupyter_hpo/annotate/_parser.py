@@ -248,14 +248,18 @@ class _CellParser(CommentAnnotations):
                "reports_unpacked": scan.reports_unpacked, "text_keys": list(scan.text_keys),
                "report_callbacks": sorted(scan.report_callbacks)}
         functions = self._reporting_functions(scan, counts)
+        shown = last.value.id if has_result and isinstance(last, ast.Expr) \
+            and isinstance(last.value, ast.Name) else None
+        hyperparameters = {f.name for f in found}
         return CellTemplate(self.source, self.filename, code, annotations, counts,
                             scan.reported_keys, scan.calls_report, has_result,
                             bool(code.co_flags & CO_COROUTINE),
-                            None if assigned in {f.name for f in found} else assigned,
+                            None if assigned in hyperparameters else assigned,
                             scan.reports_unpacked, scan.text_keys,
                             sorted(scan.peer_reports), sorted(scan.report_callbacks),
                             sorted(scan.peer_callbacks), functions,
-                            own if functions else {})
+                            own if functions else {},
+                            None if shown in hyperparameters else shown)
 
     def _reporting_functions(self, scan: _Scan, counts: dict[str, float]
                              ) -> list[ReportingFunction]:

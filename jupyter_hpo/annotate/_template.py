@@ -133,6 +133,9 @@ class CellTemplate:
     #: the fields above as the cell's own report() calls alone give them (empty without
     #: report functions), see ``without_report_functions``
     own_reports: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: the variable a cell ends with as a bare name (``score = f(...)`` then ``score``), if it
+    #: is not a hyperparameter: the result of a cell without ``report`` or ``--metric``
+    result_name: str | None = None
 
     def without_report_functions(self) -> CellTemplate:
         """This template as if the notebook functions the cell calls did not report for it:

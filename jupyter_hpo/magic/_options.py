@@ -124,6 +124,7 @@ class CellOptions:
                              f"{args.resource} is the result, pass --resource with the key "
                              f"that counts the progress)")
         metric, from_last_line = args.metric, False
+        whence = its = ""  # where the result of a cell without report() comes from
         if metric is None and not template.calls_report:
             if template.peer_reports:
                 from ..annotate._tree import PEER_REPORTS
@@ -133,12 +134,18 @@ class CellOptions:
                                  f"{receiver}.report(...), {PEER_REPORTS[receiver]} way; here "
                                  f"each trial calls report() itself, with its values by name: "
                                  f"report(epoch=step, loss=value)")
-            if template.has_result_expr or template.last_assigned is None:
+            shown = template.result_name if template.has_result_expr \
+                and template.result_name is not None \
+                and _may_bind(template.source, template.result_name) else None
+            if shown is None and (template.has_result_expr or template.last_assigned is None):
                 raise UsageError("the cell never calls report(): pass --metric NAME and "
                                  "--mode min or max, where NAME is a variable the cell assigns "
                                  "or any name for the value of its last expression (e.g. "
                                  "--metric acc --mode max)")
-            metric, from_last_line = template.last_assigned, True
+            metric, from_last_line = shown or template.last_assigned, True
+            whence, its = ("the variable the cell ends with", "the variable it ends with") \
+                if shown else ("the variable the cell's last line assigns",
+                               "the variable its last line assigns")
         if metric is None:
             if len(keys) != 1 and unpacked and template.report_callbacks:
                 line, callback = template.report_callbacks[0]
@@ -200,7 +207,7 @@ class CellOptions:
             mode = infer_mode(metric)
             if mode is None and from_last_line:
                 raise UsageError(f"the cell never calls report(), so its result is {metric!r}, "
-                                 f"the variable its last line assigns; cannot tell whether to "
+                                 f"{its}; cannot tell whether to "
                                  f"minimise or maximise it: pass --mode min or --mode max "
                                  f"(and --metric NAME for another variable)")
             if mode is None:
@@ -210,12 +217,11 @@ class CellOptions:
                           f"did you mean --metric {args.resource}?)")
                 raise UsageError(f"cannot tell whether to minimise or maximise {metric!r}: "
                                  f"pass --mode min or --mode max{swapped}")
-            source = "the variable the cell's last line assigns; " if from_last_line else ""
+            source = f"{whence}; " if from_last_line else ""
             note = (f"{'maximising' if mode == 'max' else 'minimising'} {metric} "
                     f"({source}--mode {mode} inferred from its name)")
         elif from_last_line:
-            note = (f"optimising {metric}, the variable the cell's last line assigns "
-                    f"(--metric NAME picks another)")
+            note = f"optimising {metric}, {whence} (--metric NAME picks another)"
         return metric, mode, note
 
     def _options(self, args: Any, template: CellTemplate) -> tuple[StudyOptions, str | None]:
