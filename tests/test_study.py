@@ -922,6 +922,23 @@ def test_a_grid_smaller_than_the_budget_says_the_study_ends_with_it(capsys):
         assert not any("grid" in note for note in enough.notes)
 
 
+def test_a_grid_larger_than_the_budget_says_which_values_it_never_tries(capsys):
+    """``--searcher grid --trials 6`` over a grid of 10 ran the first 6 points in order (C
+    only at its three lowest values) without a word."""
+    space = {"C": Real(0.01, 10, log=True), "gamma": Categorical("scale", "auto")}
+    study = tune(lambda c: c["C"], space, metric="loss", trials=6, searcher="grid")
+    assert sorted({t.config["C"] for t in study.trials}) == Real(0.01, 10, log=True).grid(5)[:3]
+    assert ("jupyter_hpo: the grid has 10 points and the study runs 6 trials: it runs the first "
+            "6 in the grid's order (the last hyperparameter varies fastest), so C is never "
+            "1.778, 10; give --trials 10 (or leave it out) to run the whole grid, or "
+            "--searcher-opt shuffle=True (searcher_options={'shuffle': True}) to spread the "
+            "trials over it") in capsys.readouterr().out
+    for options in ({"trials": 10}, {"trials": 6, "searcher_options": {"shuffle": True}}):
+        quiet = Study(FunctionObjective(lambda c: 1.0, "loss"), Space(space), metric="loss",
+                      searcher="grid", **options)
+        assert not any("grid" in note for note in quiet.notes)
+
+
 def test_thread_pool_reuses_threads_for_sequential_trials():
     study = tune(lambda config: config["x"], Space({"x": Real(0, 1)}), metric="value",
                  mode="max", trials=30, workers=1, seed=0)

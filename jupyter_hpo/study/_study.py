@@ -137,6 +137,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             self.notes += [slots] if slots else []
             self.notes += _repeats_note(self.space, options)
             self.notes += _short_grid_note(scheduler.searcher, options)
+            self.notes += _long_grid_note(scheduler.searcher, options)
             points, note = points_to_queue(self.space, options.points_to_evaluate, stored)
             self.notes += [note] if note else []
             source = options.warm_start if options.warm_start is not None or stored is None \
@@ -396,6 +397,34 @@ def _short_grid_note(searcher: Any, options: StudyOptions) -> list[str]:
         else ""
     return [(f"the grid has only {searcher.size} point{plural} and the study asks for "
              f"{options.trials} trials: it ends after {runs}{hint}")]
+
+
+def _long_grid_note(searcher: Any, options: StudyOptions) -> list[str]:
+    """A note when a grid in its own order has more points than the study's trials: the
+    study runs the first ones only, where the first hyperparameter has its lowest values, so
+    the rest of its range is never tried."""
+    from ..searchers import GridSearcher
+    from ..space import shown_value
+
+    if not isinstance(searcher, GridSearcher) or searcher.shuffle or options.trials is None:
+        return []
+    runs = options.trials - len(options.points_to_evaluate)
+    if runs >= searcher.size:
+        return []
+    name, domain = next(iter(searcher.space.items()))
+    values = domain.grid(searcher.points)
+    seen = {repr(searcher.point(i).get(name)) for i in range(max(runs, 0))} \
+        if runs <= 10_000 else set()
+    left = [v for v in values if repr(v) not in seen]
+    brief = [f"{v:.4g}" if isinstance(v, float) else shown_value(v) for v in left[:5]]
+    missed = (f", so {name} is never {', '.join(brief)}"
+              f"{', ...' if len(left) > 5 else ''}") if seen and left else ""
+    whole = searcher.size + len(options.points_to_evaluate)
+    return [(f"the grid has {searcher.size:,} points and the study runs {options.trials} "
+             f"trials: it runs the first {max(runs, 0)} in the grid's order (the last "
+             f"hyperparameter varies fastest){missed}; give --trials {whole} (or leave it "
+             f"out) to run the whole grid, or --searcher-opt shuffle=True "
+             f"(searcher_options={{'shuffle': True}}) to spread the trials over it")]
 
 
 def _renamed_variables(objective: Any) -> dict[str, str | None]:
