@@ -20,8 +20,9 @@ from .trial_log import TrialLog
 __all__ = ["infer_mode", "tune"]
 
 
-def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric: str,
-         mode: str | None = None, trials: int | None = None, **options: Any) -> Study:
+def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *,
+         metric: str | None = None, mode: str | None = None, trials: int | None = None,
+         **options: Any) -> Study:
     """Run ``fn(config)`` over ``space`` and return the finished :class:`Study`.
 
     ``fn`` returns the metric (or a dict of metrics), or calls ``jupyter_hpo.report(...)``
@@ -34,7 +35,10 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *, metric:
     ``warm_start`` feeds a stored study's results to the searcher first; what that did is
     printed (and kept in ``study.notes``).
     """
-    _check_option_names(options)
+    _check_option_names(options)  # first: reward_attr= (AutoGluon's) says to write metric=
+    if metric is None:
+        raise TypeError("tune() needs metric=..., the name of the value to optimise that fn "
+                        "reports or returns (e.g. metric='val_acc')")
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)
     try:
         domains, fixed = split_fixed(space) if isinstance(space, Mapping) \

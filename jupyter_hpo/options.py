@@ -205,6 +205,12 @@ class StudyOptions:
         if not isinstance(self.metric, str) or not self.metric.strip():
             raise ValueError(f"metric is {self.metric!r}, but must be the name of a reported "
                              f"value, e.g. 'val_acc'")
+        if isinstance(self.resource, Mapping) and {"num_cpus", "num_gpus"} & set(self.resource):
+            given = {"num_cpus": "cpus_per_trial", "num_gpus": "gpus_per_trial"}
+            ours = ", ".join(f"{given[k]}={v!r}" for k, v in self.resource.items() if k in given)
+            raise ValueError(f"resource is {self.resource!r}, AutoGluon's resources per trial: "
+                             f"here write {ours}; resource names the reported value that "
+                             f"counts the training's progress, e.g. 'epoch'")
         if not isinstance(self.resource, str) or not self.resource.strip():
             raise ValueError(f"resource is {self.resource!r}, but must be the name of the "
                              f"reported resource, e.g. 'epoch'")

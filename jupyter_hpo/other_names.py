@@ -141,6 +141,12 @@ EXECUTOR_NAMES: dict[str, tuple[str, str]] = {
 #: Hyperband paper) name them -> (whose name, or "", ours)
 OPTION_NAMES: dict[str, tuple[str, str]] = {
     "n_trials": ("Optuna's", "trials"),
+    "reward_attr": ("AutoGluon's", "metric"),
+    "target_metric": ("BigDL-Nano's", "metric"),
+    "time_attr": ("AutoGluon's", "resource"),
+    "time_out": ("AutoGluon's", "time_limit"),
+    "search_options": ("AutoGluon's", "searcher_options"),
+    "n_parallels": ("BigDL-Nano's", "workers"),
     "num_samples": ("Ray Tune's", "trials"),
     "num_trials": ("AutoGluon's", "trials"),
     "n_jobs": ("Optuna's", "workers"),

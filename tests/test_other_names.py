@@ -218,6 +218,33 @@ def test_tune_names_its_option_for_another_librarys(option, says):
     assert f"unknown option {next(iter(option))}=...; {says}" in str(info.value)
 
 
+@pytest.mark.parametrize("option, says", [
+    ({"reward_attr": "accuracy"}, "reward_attr is AutoGluon's name: did you mean metric=...?"),
+    ({"target_metric": "accuracy"},
+     "target_metric is BigDL-Nano's name: did you mean metric=...?"),
+    ({"metric": "accuracy", "time_attr": "epoch"},
+     "time_attr is AutoGluon's name: did you mean resource=...?"),
+    ({"metric": "accuracy", "time_out": 60},
+     "time_out is AutoGluon's name: did you mean time_limit=...?"),
+    ({"metric": "accuracy", "n_parallels": 2},
+     "n_parallels is BigDL-Nano's name: did you mean workers=...?"),
+])
+def test_tune_names_the_seeds_options_even_without_a_metric(option, says):
+    """An AutoGluon user's tune(train, space, reward_attr="accuracy", ...) got Python's
+    "tune() missing 1 required keyword-only argument: 'metric'", not what to write."""
+    with pytest.raises(TypeError) as info:
+        jh.tune(objective, {"x": Real(0, 1)}, mode="max", storage="none", **option)
+    assert f"unknown option {list(option)[-1]}=...; {says}" in str(info.value)
+    with pytest.raises(TypeError, match=r"^tune\(\) needs metric=\.\.\., the name of the value "
+                                        r"to optimise that fn reports or returns"):
+        jh.tune(objective, {"x": Real(0, 1)}, mode="max", storage="none")
+    with pytest.raises(ValueError, match=r"^resource is \{'num_cpus': 2, 'num_gpus': 0\}, "
+                                         r"AutoGluon's resources per trial: here write "
+                                         r"cpus_per_trial=2, gpus_per_trial=0; resource names"):
+        jh.tune(objective, {"x": Real(0, 1)}, metric="loss", storage="none",
+                resource={"num_cpus": 2, "num_gpus": 0})
+
+
 @pytest.mark.parametrize("written, meant", [
     ("--n-trials 3", "--trials"), ("--num-samples 3", "--trials"), ("--n-jobs 2", "--workers"),
     ("--timeout 5", "--time-limit"), ("--direction min", "--mode"), ("--sampler tpe", "--searcher"),
