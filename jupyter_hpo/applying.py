@@ -40,9 +40,11 @@ def notebook_namespace() -> dict[str, Any]:
     return vars(__main__)
 
 
-def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -> str:
+def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any],
+                holder: str = "study") -> str:
     """Set trial ``trial_id``'s variables (or hyperparameters) in ``namespace`` (the best
-    trial by default); return what was done."""
+    trial by default); return what was done, naming the study by ``holder``, the variable
+    that holds it (``_hpo`` after a ``%%hpo`` cell), so the code it shows runs as written."""
     from .objective import FOUND_KEY
     from .records import TrialStatus
 
@@ -53,7 +55,7 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
             failed = [t.trial_id for t in trials if t.status is TrialStatus.FAILED]
             if failed:
                 return (f"no trial has reported a value: {len(failed)} of {len(trials)} trials "
-                        f"failed (study.trials[{failed[0]}].error says why); nothing applied")
+                        f"failed ({holder}.trials[{failed[0]}].error says why); nothing applied")
             return "no trial has reported a value yet; nothing applied"
         trial = best
     else:
@@ -69,20 +71,20 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any]) -
         config, missing = _objects_of(config, namespace)
         listed, unset = _set_variables(config, variables, namespace)
         missing[:0] = unset
-        what = "its hyperparameters"
+        why = []
         if fetched.note:
-            what += f" ({fetched.note})"
+            why.append(fetched.note)
         elif study.controller is not None and trial.trial_id in study.controller.restored:
-            what += " (it ran before the study was resumed: its other variables are gone)"
+            why.append("it ran before the study was resumed: its other variables are gone")
         elif study.controller is not None and study.executor is not None \
                 and study.executor.name == "thread":
-            what += (f" (its other variables were not kept: only the "
-                     f"{study.options.keep_namespaces} best trials' are)")
+            why.append(f"its other variables were not kept: only the "
+                       f"{study.options.keep_namespaces} best trials' are")
         elif study.controller is not None:
-            what += " (its other variables stayed in its worker process)"
+            why.append("its other variables stayed in its worker process")
         if trial.checkpoint is not None:
-            what += f"; its checkpoint: study.trials[{trial.trial_id}].restore()"
-        what += ":"
+            why.append(f"{holder}.trials[{trial.trial_id}].restore() returns its checkpoint")
+        what = f"its hyperparameters ({'; '.join(why)}):" if why else "its hyperparameters:"
     else:
         found = kept.get(FOUND_KEY, {})
         for key, value in kept.items():

@@ -161,6 +161,22 @@ def test_apply_with_processes_and_stored_studies_sets_hyperparameters(ip, tmp_pa
     assert "applied trial 2" in loaded.apply(2, ns) and ns == dict(loaded.trials[2].config)
 
 
+def test_the_applied_message_names_the_checkpoint_through_the_notebooks_variable(ip, capsys):
+    """After a %%hpo cell on worker processes the message pointed at
+    ``study.trials[1].restore()``, a name the notebook does not have (the study is ``_hpo``
+    or the -o name), in a sentence that ran into the hyperparameters' list."""
+    cell = "x = Real(0, 1)\ncheckpoint(x=x)\nreport(score=x)\n"
+    ip.run_cell_magic("hpo", "--trials 2 --seed 1 --quiet --executor process --storage none "
+                             "-o res", cell)
+    best = ip.user_ns["res"].best_trial
+    assert (f"its hyperparameters (its other variables stayed in its worker process; "
+            f"res.trials[{best.trial_id}].restore() returns its checkpoint): x=") \
+        in capsys.readouterr().out
+    ip.run_line_magic("hpo", f"apply --trial {1 - best.trial_id}")
+    assert f"; res.trials[{1 - best.trial_id}].restore() returns its checkpoint): x=" \
+        in capsys.readouterr().out
+
+
 RENAMED_CELL = """layers = []
 x = Real(0, 1)
 layers.append(Int(1, 4, name="depth"))

@@ -75,7 +75,11 @@ class LineCommands:
         elif command == "best":
             self._best(self._study(name, args.storage))
         elif command == "apply":
-            print(f"jupyter_hpo: {self._apply(self._study(name, args.storage), args.trial)}")
+            study = self._study(name, args.storage)
+            holder = next((key for key, value in list(self.shell.user_ns.items())
+                           if value is study and key.isidentifier()
+                           and key.lstrip("_") and not key.lstrip("_").isdigit()), "study")
+            print(f"jupyter_hpo: {self._apply(study, args.trial, holder)}")
         elif command == "plot":
             from IPython.display import display
 

@@ -112,7 +112,8 @@ class CellRunning:
             run.dashboard.finish()
         self.shell.user_ns[run.out_name] = study
         failed_outright = study.error is not None and study.best_trial is None
-        message = self._apply(study) if run.apply and not failed_outright else None
+        message = self._apply(study, holder=run.out_name) \
+            if run.apply and not failed_outright else None
         if run.dashboard is not None:
             run.dashboard.show_summary()
         if message:
@@ -120,11 +121,12 @@ class CellRunning:
         if study.unstored:
             print(f"jupyter_hpo: {study.unstored}")
 
-    def _apply(self, study: Study, trial_id: int | None = None) -> str:
-        """Put a trial's variables (the best's by default) into the notebook; say what."""
+    def _apply(self, study: Study, trial_id: int | None = None, holder: str = "study") -> str:
+        """Put a trial's variables (the best's by default) into the notebook; say what, naming
+        the study by ``holder``, the notebook variable that holds it."""
         from ..applying import apply_trial
 
         try:
-            return apply_trial(study, trial_id, self.shell.user_ns)
+            return apply_trial(study, trial_id, self.shell.user_ns, holder)
         except HPOError as exc:
             raise UsageError(str(exc)) from None
