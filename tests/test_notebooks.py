@@ -21,6 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 QUICKSTART = NOTEBOOKS / "quickstart.ipynb"
 SEARCHERS = NOTEBOOKS / "searchers_and_schedulers.ipynb"
 PERSISTENCE = NOTEBOOKS / "persistence_and_analysis.ipynb"
+README = NOTEBOOKS.parent / "README.md"
 CONDITIONAL = NOTEBOOKS / "conditional_and_checkpoints.ipynb"
 
 QUICKSTART_FACTS = """import json
@@ -396,3 +397,42 @@ def test_conditional_notebook_restores_the_best_model_in_a_fresh_kernel(conditio
     NotebookClient(fresh, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(workdir)}}).execute()
     assert _stream_text(fresh.cells[0]) == in_notebook
+
+
+def _readme_blocks(*headings: str) -> list[str]:
+    """The README's Python code blocks under these headings, in the README's order (a line
+    such as ``# cell 1`` inside a block is code, not a heading)."""
+    import re
+
+    text = README.read_text()
+    blocks = list(re.finditer(r"```python\n(.*?)```", text, re.DOTALL))
+    outside = re.sub(r"```.*?```", lambda m: " " * len(m.group(0)), text, flags=re.DOTALL)
+    titles = [(m.start(), m.group(1)) for m in re.finditer(r"^#+ (.*)$", outside, re.MULTILINE)]
+    return [m.group(1).rstrip("\n") for m in blocks
+            if [title for start, title in titles if start < m.start()][-1] in headings]
+
+
+def test_the_readmes_quick_start_runs_as_written(tmp_path):
+    """Every code block of "A 20-line example", "Training functions of other cells" and
+    "Python API" runs in one notebook as written (only the quick start's --trials is made
+    smaller): the example's cell trained with train_one_epoch and evaluate, which the README
+    never defined, and the Python API's objective reported val_acc=..., an Ellipsis."""
+    blocks = _readme_blocks("A 20-line example", "Training functions of other cells",
+                            "Python API")
+    assert len(blocks) == 8 and blocks[2].startswith("%%hpo --trials 40")
+    blocks[2] = blocks[2].replace("--trials 40", "--trials 6", 1)
+    blocks.insert(4, "quick = [_hpo.state, len(_hpo.trials), evaluate(model) > 0.5]")
+    facts = ("import json\nprint('FACTS ' + json.dumps({'quick': quick, "
+             "'functions': [_hpo.state, len(_hpo.trials)], "
+             "'api': [study.state, len(study.trials), study.best_value]}))")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(b) for b in [*blocks, facts]]
+    NotebookClient(nb, timeout=240, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    text = _stream_text(nb.cells[-1])
+    facts = json.loads(text[text.index("FACTS ") + 6:])
+    assert facts["quick"] == ["finished", 6, True]
+    assert facts["functions"] == ["finished", 20]
+    assert facts["api"][:2] == ["finished", 50] and 0.5 < facts["api"][2] < 1
