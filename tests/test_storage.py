@@ -475,8 +475,9 @@ def test_resuming_a_study_that_spent_its_budget_says_nothing_runs(ipython_shell,
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")
     cell = "x = Real(0, 1)\nreport(loss=x)\nmodel = [x]\n"
-    ip.run_cell_magic("hpo", "--trials 3 --quiet --name spent", cell)
-    best = ip.user_ns["_hpo"].best_trial.trial_id
+    ran = jh.tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", trials=3,
+                  storage=str(study_storage), name="spent")  # not this kernel's %%hpo
+    best = ran.best_trial.trial_id
     capsys.readouterr()
     ip.run_cell_magic("hpo", "--trials 3 --quiet --name spent --resume", cell)
     out = capsys.readouterr().out
@@ -487,6 +488,28 @@ def test_resuming_a_study_that_spent_its_budget_says_nothing_runs(ipython_shell,
     ip.run_cell_magic("hpo", "--trials 4 --quiet --name spent --resume", cell)
     assert "nothing to run" not in capsys.readouterr().out
     assert len(ip.user_ns["_hpo"].trials) == 4
+
+
+def test_resuming_in_the_kernel_that_ran_the_study_applies_its_best_trials_variables(
+        ipython_shell, study_storage, capsys):
+    """A study resumed in the kernel that ran it, whose best trial is one of the first run's,
+    applied only that trial's hyperparameters ("its other variables are gone"), so the
+    notebook's model and loss were those of whatever cell ran last, not of the best trial."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    cell = "x = Real(0, 1)\nmodel = [x]\nloss = (x - 0.5) ** 2\n"
+    ip.run_cell_magic("hpo", "--trials 4 --seed 3 --quiet --name again", cell)
+    first = ip.user_ns["_hpo"]
+    best, model = first.best_trial, ip.user_ns["model"]
+    ip.user_ns.update(model=None, loss="another cell's")
+    capsys.readouterr()
+    ip.run_cell_magic("hpo", "--trials 5 --quiet --name again --resume --enqueue "
+                             "'{\"x\": 0.0}'", cell)  # the worst value: not the best trial
+    study = ip.user_ns["_hpo"]
+    assert study is not first and study.best_trial.trial_id == best.trial_id
+    assert f"applied trial {best.trial_id} (loss={best.last('loss'):.6g}), its variables, " \
+        in capsys.readouterr().out
+    assert ip.user_ns["model"] is model and ip.user_ns["loss"] == best.last("loss")
 
 
 # ------------------------------------------------------------ two processes, one file

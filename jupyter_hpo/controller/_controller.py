@@ -187,6 +187,24 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         if fetched is not None:
             self.keeper.take(best.trial_id, fetched.variables, fetched.note)
 
+    def adopt_namespaces(self, earlier: Controller) -> list[int]:
+        """Keep the variables that ``earlier``, this study's run before a resume in the same
+        kernel, kept of trials that this run restored (the same trials: same id, configuration
+        and start), so the best of them is applied with its ``model`` again, not only with its
+        hyperparameters. Returns the ids of the trials adopted."""
+        adopted = []
+        with self._lock:
+            for trial_id, namespace in earlier.keeper.kept_namespaces().items():
+                if trial_id not in self.restored or trial_id >= len(earlier.trials) \
+                        or trial_id >= len(self.trials):
+                    continue
+                mine, theirs = self.trials[trial_id], earlier.trials[trial_id]
+                if abs(mine.start_time - theirs.start_time) < 1e-3 \
+                        and repr(mine.config) == repr(theirs.config):
+                    self.keeper.adopt_namespace(trial_id, namespace)
+                    adopted.append(trial_id)
+        return adopted
+
     # ------------------------------------------------------------------ restore
     def restore(self, trials: list[Trial], elapsed: float) -> None:
         """The stored trials of a resumed study: finished ones teach the scheduler and searcher

@@ -52,6 +52,16 @@ class TrialKeeper:
         for trial_id in sorted(self._namespaces, key=rank)[self.keep_namespaces:]:
             del self._namespaces[trial_id]
 
+    def kept_namespaces(self) -> dict[int, dict[str, Any]]:
+        """The namespaces kept now, by trial id."""
+        return dict(self._namespaces)
+
+    def adopt_namespace(self, trial_id: int, namespace: dict[str, Any]) -> None:
+        """Keep a namespace that an earlier run of the study in this kernel kept (a resume):
+        the next ``keep_namespace`` bounds them all again."""
+        if self.keep_namespaces > 0:
+            self._namespaces[trial_id] = namespace
+
     def forget_namespace(self, trial_id: int) -> None:
         self._namespaces.pop(trial_id, None)
 

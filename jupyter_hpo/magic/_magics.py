@@ -198,7 +198,10 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
             template = self._parse(source, cell)
             study = self._build_study(args, template)
             run = Run(study, None, not args.no_apply, args.output)
-            self.runs.pop(study.name, None)  # the latest study is the last entry
+            earlier = self.runs.pop(study.name, None)  # the latest study is the last entry
+            if args.resume and earlier is not None and earlier.study.controller is not None \
+                    and study.controller is not None:  # its best trials' models live on
+                study.controller.adopt_namespaces(earlier.study.controller)
             self.runs[study.name] = run
             self.shell.user_ns[args.output] = study
             try:
