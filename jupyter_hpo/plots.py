@@ -465,17 +465,25 @@ def _contour(study: Study, ax: Any, params: tuple[str, str] | None) -> None:
     values = frame[metric_column(study.metric)].to_numpy(dtype=float)
     (rx, ux), (ry, uy) = (_contour_axis(d, GRID) for d in domains)
     gux, guy = np.meshgrid(ux, uy)
-    surface = griddata(unit_points, values, (gux, guy), method="nearest")
+    nearest = griddata(unit_points, values, (gux, guy), method="nearest")
     try:
         linear = griddata(unit_points, values, (gux, guy), method="linear")
-        surface = np.where(np.isnan(linear), surface, linear)
-    except (QhullError, ValueError):  # collinear points: the nearest-neighbour surface stays
-        pass
+    except (QhullError, ValueError):  # collinear points: the nearest-neighbour surface only
+        linear = np.full_like(nearest, np.nan)
     lo, hi = float(values.min()), float(values.max())  # the surface stays within them
     pad = max(abs(lo) * 1e-6, 1e-12)
     levels = MaxNLocator(12).tick_values(lo, hi) if hi > lo else [lo - pad, hi + pad]
     gx, gy = np.meshgrid(rx, ry)
-    filled = ax.contourf(gx, gy, surface, levels=levels, cmap=_cmap(study))
+    outside = np.isnan(linear)
+    filled = None
+    if outside.any():  # beyond the trials (outside their hull): each point's nearest trial,
+        # faded, so a corner no trial came near does not look like a measured optimum; drawn
+        # whole, under the interpolation, so no gap is left along the hull
+        filled = ax.contourf(gx, gy, nearest, levels=levels, cmap=_cmap(study), alpha=0.3)
+        ax.text(0.01, 0.01, "faded: no trial around, the nearest trial's value",
+                transform=ax.transAxes, fontsize=7, color="dimgray", va="bottom")
+    if not outside.all():  # between the trials: interpolated, in full colour
+        filled = ax.contourf(gx, gy, linear, levels=levels, cmap=_cmap(study))
 
     def coordinates(domain: Domain, column: str) -> Any:
         if isinstance(domain, Categorical):

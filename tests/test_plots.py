@@ -150,7 +150,7 @@ def test_parallel_coordinates_have_an_axis_per_hyperparameter_and_the_metric(stu
 def test_contour_interpolates_the_metric_over_two_parameters(study):
     fig = study.plot("contour", params=("x", "units"))
     ax = fig.axes[0]
-    (filled,) = [c for c in ax.collections if isinstance(c, QuadContourSet)]
+    filled = [c for c in ax.collections if isinstance(c, QuadContourSet)][-1]  # full colour
     assert ax.get_xlabel() == "x" and ax.get_ylabel() == "units"
     assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
     low, high = ax.get_xlim()
@@ -164,6 +164,25 @@ def test_contour_interpolates_the_metric_over_two_parameters(study):
     default = study.plot("contour").axes[0]
     assert default.get_xlabel() == "x"  # the most important numeric parameter first
     assert default.get_ylabel() in ("noise", "units")
+
+
+def test_contour_fades_where_no_trial_was_near():
+    """Outside the trials' hull the surface is each point's nearest trial: it was drawn in
+    full colour, so a corner no trial came near showed the best value of a trial far away
+    as if it had been measured there."""
+    import numpy as np
+
+    inside = [{"x": x, "y": y} for x, y in ((0.3, 0.3), (0.7, 0.3), (0.3, 0.7), (0.7, 0.7))]
+    study = jh.tune(lambda c: c["x"] + c["y"], {"x": Real(0, 1), "y": Real(0, 1)},
+                    metric="loss", trials=4, points_to_evaluate=inside)
+    fig = study.plot("contour")
+    ax = fig.axes[0]
+    faded, full = [c for c in ax.collections if isinstance(c, QuadContourSet)]
+    assert faded.get_alpha() == 0.3 and full.get_alpha() is None
+    corners = np.concatenate([p.vertices for p in full.get_paths() if len(p.vertices)])
+    assert corners.min() >= 0.3 - 1e-9 and corners.max() <= 0.7 + 1e-9  # the hull only
+    assert "faded: no trial around, the nearest trial's value" in {t.get_text() for t in ax.texts}
+    assert full.colorbar is not None and faded.colorbar is None  # the bar is full colour
 
 
 def test_contour_with_a_categorical_axis_labels_its_choices(maximised):
