@@ -211,11 +211,16 @@ class FunctionObjective:
                 f"; an Optuna objective(trial) that calls trial.suggest_float('lr', ...) is "
                 f"written here as def {name}(config) reading config['lr'], with the space "
                 f"given to tune(): space={{'lr': Real(1e-5, 1e-1, log=True)}}")
+            autogluon = "reporter" in signature.parameters
+            hint = (f"; AutoGluon's train_fn(args, reporter) is written here as def "
+                    f"{name}(config, report): config['lr'] for args.lr, and report(epoch=..., "
+                    f"accuracy=...) for reporter(...), with the space given to tune() "
+                    f"instead of @ag.args") if autogluon else \
+                f"{optuna}{_by_keyword(name, signature)}"
             raise TypeError(f"the objective {name!r} takes {signature}, but is called as "
                             f"fn(config) (with report, trial, device, checkpoint, restore as "
                             f"keywords if it names them): give it one positional parameter "
-                            f"for the configuration, e.g. def fn(config): ...{optuna}"
-                            f"{_by_keyword(name, signature)}") from None
+                            f"for the configuration, e.g. def fn(config): ...{hint}") from None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled in a worker: a function shipped by value now lives in another file (its

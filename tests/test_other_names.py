@@ -95,6 +95,21 @@ def test_an_optuna_objective_is_refused_with_how_it_is_written_here():
         jh.tune(objective, {"lr": Real(1e-5, 1e-1, log=True)}, metric="loss", trials=1)
 
 
+def test_an_autogluon_train_fn_is_refused_with_how_it_is_written_here():
+    """``def train_fn(args, reporter)`` was told to pass ``lambda config:
+    train_fn(**config)``, as if args and reporter were hyperparameters."""
+    def train_fn(args, reporter):
+        reporter(epoch=1, accuracy=args.lr)
+
+    with pytest.raises(TypeError) as info:
+        jh.tune(train_fn, {"lr": Real(1e-5, 1e-1, log=True)}, metric="accuracy", trials=1)
+    assert str(info.value).endswith(
+        "; AutoGluon's train_fn(args, reporter) is written here as def train_fn(config, "
+        "report): config['lr'] for args.lr, and report(epoch=..., accuracy=...) for "
+        "reporter(...), with the space given to tune() instead of @ag.args")
+    assert "lambda config" not in str(info.value)
+
+
 def test_misspellings_name_the_nearest_attribute_and_nothing_else_changes(study):
     with pytest.raises(AttributeError, match=r"no attribute 'best_confg'; did you mean "
                                              r"'best_config'\?$"):
