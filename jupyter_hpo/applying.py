@@ -98,9 +98,32 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any],
             missing.append(fetched.note)
         what = "its variables, with"  # the hyperparameters' values follow
     value = trial.best(study.metric, study.direction)
-    shown = "no value" if value is None else f"{study.metric}={value:.6g}"
+    shown = "no value" if value is None else \
+        f"{study.metric}={value:.6g}{_after_its_best(trial, study, value, kept is not None)}"
     done = f"{listed}{''.join(missing)}" if listed else "".join(missing).removeprefix("; ")
     return f"applied trial {trial.trial_id} ({shown}), {what} {done}"
+
+
+def _after_its_best(trial: Any, study: Study, best: float, kept: bool) -> str:
+    """Where a trial whose value fell after its best report had its best, and what its last
+    report gave (its model and other variables are those of its end, not of its best
+    report); empty when the last report is the best."""
+    from .records import finite_number
+
+    reports = [r for r in trial.reports if finite_number(r.get(study.metric)) is not None]
+    last = finite_number(reports[-1][study.metric]) if reports else None
+    found = [i for i, r in enumerate(reports) if finite_number(r[study.metric]) == best]
+    if len(reports) < 2 or last == best or not found:
+        return ""
+    best_at = found[0]
+
+    def at(index: int) -> str:
+        step = reports[index].get(study.resource)
+        return f"report {index + 1}" if step is None else f"{study.resource} {step:g}" \
+            if isinstance(step, (int, float)) else f"{study.resource} {step}"
+
+    ends = ", which its variables are from" if kept else ""
+    return f" at {at(best_at)}, its best; {last:.6g} at its last, {at(len(reports) - 1)}{ends}"
 
 
 def _set_variables(config: dict[str, Any], variables: dict[str, str | None],

@@ -177,6 +177,24 @@ def test_the_applied_message_names_the_checkpoint_through_the_notebooks_variable
         in capsys.readouterr().out
 
 
+def test_the_applied_message_says_when_the_variables_are_from_after_the_best_report(ip, capsys):
+    """A trial whose score peaked at epoch 2 and fell at epoch 3 was applied as "(score=0.8)"
+    while its model, the one applied, was that of epoch 3, which scores less."""
+    cell = ("x = Real(0.5, 1)\nfor epoch in range(1, 4):\n    model = ('weights', x, epoch)\n"
+            "    report(epoch=epoch, score=2 * x if epoch == 2 else x)\n")
+    ip.run_cell_magic("hpo", "--trials 3 --seed 2 --quiet --scheduler fifo --storage none",
+                      cell)
+    best = ip.user_ns["_hpo"].best_trial
+    x = best.config["x"]
+    assert (f"applied trial {best.trial_id} (score={2 * x:.6g} at epoch 2, its best; {x:.6g} "
+            f"at its last, epoch 3, which its variables are from), its variables, with x=") \
+        in capsys.readouterr().out
+    assert ip.user_ns["model"] == ("weights", x, 3)
+    ip.run_cell_magic("hpo", "--trials 2 --seed 2 --quiet --scheduler fifo --storage none",
+                      cell.replace("2 * x if epoch == 2 else x", "x * epoch"))
+    assert f"(score={3 * ip.user_ns['x']:.6g}), its variables" in capsys.readouterr().out
+
+
 RENAMED_CELL = """layers = []
 x = Real(0, 1)
 layers.append(Int(1, 4, name="depth"))
