@@ -40,6 +40,11 @@ STUDY_NAMES: dict[str, tuple[str, str]] = {
                                          "study.plot('curves')")),
     "training_history": ("AutoGluon", "study.training_curves()"),
     "join_jobs": ("AutoGluon", "study.wait()"),
+    "get_best_task_id": ("AutoGluon", "study.best_trial.trial_id"),
+    "search_summary": ("BigDL-Nano", ("study.trials_dataframe() (one row per trial; %hpo show "
+                                      "NAME shows the study's summary)")),
+    "results_table": ("", "study.trials_dataframe() (one row per trial)"),
+    "trials_df": ("", "study.trials_dataframe()"),
     "best_params_": ("scikit-learn", "study.best_config"),
     "best_score_": ("scikit-learn", "study.best_value"),
     "cv_results_": ("scikit-learn", "study.trials_dataframe()"),

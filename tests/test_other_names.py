@@ -49,6 +49,20 @@ def test_a_study_says_what_another_librarys_name_is_here(study, name):
     assert not hasattr(study.snapshot(), name)  # a record says the same
 
 
+def test_the_seeds_and_a_readers_names_for_the_results_say_where_they_are(study):
+    """BigDL-Nano's search_summary(), AutoGluon's get_best_task_id() and the results table
+    as people name it got a bare AttributeError (or "did you mean 'trials'?")."""
+    for name, says in (("search_summary", "(BigDL-Nano's name): use study.trials_dataframe()"),
+                       ("get_best_task_id", "(AutoGluon's name): use study.best_trial.trial_id"),
+                       ("results_table", ": use study.trials_dataframe() (one row per trial)"),
+                       ("trials_df", ": use study.trials_dataframe()")):
+        with pytest.raises(AttributeError) as raised:
+            getattr(study, name)
+        assert str(raised.value).startswith(f"'Study' object has no attribute {name!r} {says}"
+                                            if says[0] == "(" else
+                                            f"'Study' object has no attribute {name!r}{says}")
+
+
 @pytest.mark.parametrize("name", sorted(TRIAL_NAMES))
 def test_a_trial_record_says_what_another_librarys_name_is_here(study, name):
     library, instead = TRIAL_NAMES[name]
