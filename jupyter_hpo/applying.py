@@ -106,8 +106,8 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any],
 
 def _after_its_best(trial: Any, study: Study, best: float, kept: bool) -> str:
     """Where a trial whose value fell after its best report had its best, and what its last
-    report gave (its model and other variables are those of its end, not of its best
-    report); empty when the last report is the best."""
+    report gave (its model and other variables, or its checkpoint, are those of its end, not
+    of its best report); empty when the last report is the best."""
     from .records import finite_number
 
     reports = [r for r in trial.reports if finite_number(r.get(study.metric)) is not None]
@@ -122,7 +122,9 @@ def _after_its_best(trial: Any, study: Study, best: float, kept: bool) -> str:
         return f"report {index + 1}" if step is None else f"{study.resource} {step:g}" \
             if isinstance(step, (int, float)) else f"{study.resource} {step}"
 
-    ends = ", which its variables are from" if kept else ""
+    saved = trial.checkpoint is not None and trial.checkpoint.reports == len(trial.reports) - 1
+    ends = ", which its variables are from" if kept else \
+        ", which its checkpoint is from" if saved else ""
     return f" at {at(best_at)}, its best; {last:.6g} at its last, {at(len(reports) - 1)}{ends}"
 
 

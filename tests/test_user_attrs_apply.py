@@ -193,6 +193,15 @@ def test_the_applied_message_says_when_the_variables_are_from_after_the_best_rep
     ip.run_cell_magic("hpo", "--trials 2 --seed 2 --quiet --scheduler fifo --storage none",
                       cell.replace("2 * x if epoch == 2 else x", "x * epoch"))
     assert f"(score={3 * ip.user_ns['x']:.6g}), its variables" in capsys.readouterr().out
+    saving = cell.replace("    report(", "    checkpoint(model)\n    report(")
+    ip.run_cell_magic("hpo", "--trials 2 --seed 2 --quiet --scheduler fifo --storage none "
+                             "--executor process", saving)
+    best = ip.user_ns["_hpo"].best_trial
+    assert (f"{best.config['x']:.6g} at its last, epoch 3, which its checkpoint is from), its "
+            f"hyperparameters (its other variables stayed in its worker process; "
+            f"_hpo.trials[{best.trial_id}].restore() returns its checkpoint)") \
+        in capsys.readouterr().out
+    assert best.restore() == ("weights", best.config["x"], 3)
 
 
 RENAMED_CELL = """layers = []
