@@ -347,3 +347,22 @@ def test_a_cell_without_hyperparameters_says_where_it_wrote_another_librarys_spa
     assert message.startswith("the cell has no hyperparameters: mark them inline")
     assert message.endswith("; cell line 1 calls tune.loguniform(...), Ray Tune's way of "
                             "writing a search space: write Real(..., log=True) there instead")
+
+
+def test_a_cell_with_autogluons_spaces_says_to_write_ours(ipython_shell):
+    """``lr = ag.space.Real(lower=1e-4, upper=1e-1, log=True)``, as the seeds write a space,
+    got only "the cell has no hyperparameters"."""
+    import types
+
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    space = types.SimpleNamespace(Real=lambda **kw: kw["lower"], Int=lambda **kw: kw["lower"])
+    ipython_shell.user_ns["ag"] = types.SimpleNamespace(space=space)
+    try:
+        result = ipython_shell.run_cell(
+            "%%hpo --storage none --quiet\nunits = 64\n"
+            "lr = ag.space.Real(lower=1e-4, upper=1e-1, log=True)\nloss = lr")
+    finally:
+        del ipython_shell.user_ns["ag"]
+    assert str(result.error_in_exec).endswith(
+        "; cell line 2 calls ag.space.Real(...), AutoGluon's way of writing a search space: "
+        "write Real(...) (which takes lower= and upper= too) there instead")

@@ -318,6 +318,10 @@ def peer_space_call(source: str) -> str:
         elif attr in PEER_NAMES and owner in ("tune", "hp"):  # not np.random.uniform
             library = "Hyperopt's" if owner == "hp" else "Ray Tune's"
             ours = PEER_NAMES[attr]
+        elif attr in CONSTRUCTORS and owner == "space" \
+                and ast.unparse(node.func).startswith(("ag.", "autogluon.")):
+            library = "AutoGluon's"  # ag.space.Real(lower=..., upper=...), as the seeds write
+            ours = f"{attr}(...) (which takes lower= and upper= too)"
         else:
             continue
         written = f"{ast.unparse(node.func)}(...)"
