@@ -132,6 +132,17 @@ SEARCHER_NAMES: dict[str, tuple[str, str]] = {
     "mobster": ("Syne Tune's", "'bayesopt' with the scheduler 'hyperband'"),
 }
 
+#: Optuna's plot functions (which BigDL-Nano's hpo.visualization re-exports), without their
+#: ``plot_``, and other names for the plots -> (whose, the kind here)
+PLOT_NAMES: dict[str, tuple[str, str]] = {
+    "optimization_history": ("Optuna's and BigDL-Nano's", "history"),
+    "intermediate_values": ("Optuna's and BigDL-Nano's", "curves"),
+    "param_importances": ("Optuna's and BigDL-Nano's", "importance"),
+    "parallel_coordinate": ("Optuna's and BigDL-Nano's", "parallel"),
+    "learning_curves": ("", "curves"),
+    "training_curves": ("AutoGluon's", "curves"),
+}
+
 #: executor names people reach for -> what they are here
 EXECUTOR_NAMES: dict[str, tuple[str, str]] = {
     "processes": ("", "'process'"),

@@ -56,7 +56,8 @@ def plot(study: Study, kind: str = "history", *, params: tuple[str, str] | None 
     reported value (``train_loss`` beside the optimised ``val_loss``)."""
     if kind not in KINDS:
         close = difflib.get_close_matches(str(kind).lower(), KINDS, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        ours = kind_of_other_name(kind)
+        hint = f"; {ours}" if ours else f"; did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"unknown plot kind {kind!r}: use one of {', '.join(KINDS)}{hint}")
     if params is not None and kind != "contour":
         raise ValueError(f"params only applies to the contour plot, not to {kind!r}")
@@ -76,6 +77,18 @@ def plot(study: Study, kind: str = "history", *, params: tuple[str, str] | None 
     if own:
         fig.tight_layout()
     return fig
+
+
+def kind_of_other_name(kind: Any) -> str:
+    """Which kind a plot another library names is here ("'optimization_history' (Optuna's
+    and BigDL-Nano's name) is 'history' here"; also ``plot_contour``); "" for none."""
+    from .other_names import PLOT_NAMES
+
+    key = str(kind).lower().replace("-", "_").removeprefix("plot_")
+    whose, ours = PLOT_NAMES.get(key, ("", key if key in KINDS else ""))
+    if not ours:
+        return ""
+    return f"{kind!r} ({whose} name) is {ours!r} here" if whose else f"{kind!r} is {ours!r} here"
 
 
 def importances(study: Study, target: str = "metric") -> dict[str, float]:

@@ -757,6 +757,10 @@ def test_plot_with_a_name_where_the_kind_goes_says_the_order(ip):
         assert hint in message
     assert line_error(ip, "plot scatter drawn") == f"unknown plot kind 'scatter': use one of " \
                                                    f"{kinds}"  # the order was right
+    # Optuna's (and BigDL-Nano's) name of a plot is not taken for a study's name
+    assert line_error(ip, "plot optimization_history drawn") == (
+        f"unknown plot kind 'optimization_history': use one of {kinds}; 'optimization_history' "
+        f"(Optuna's and BigDL-Nano's name) is 'history' here")
 
 
 def test_plot_draws_the_history_by_default_and_curves_of_another_reported_value(ip):

@@ -253,6 +253,24 @@ def test_figures_display_as_png_and_draw_into_given_axes(maximised):
     assert plot(maximised, "importance", ax=ax) is mine and len(ax.patches) == 3
 
 
+def test_the_plots_as_optuna_and_bigdl_nano_name_them_say_their_kind_here(study):
+    """The BigDL-Nano seed draws plot_optimization_history(study),
+    plot_intermediate_values(study) and plot_param_importances(study) (Optuna's functions);
+    their names as kinds got only the list of kinds."""
+    for name, says in (
+            ("optimization_history", ("'optimization_history' (Optuna's and BigDL-Nano's "
+                                      "name) is 'history' here")),
+            ("plot_intermediate_values", ("'plot_intermediate_values' (Optuna's and "
+                                          "BigDL-Nano's name) is 'curves' here")),
+            ("param_importances", "(Optuna's and BigDL-Nano's name) is 'importance' here"),
+            ("parallel_coordinate", "is 'parallel' here"),
+            ("plot_contour", "'plot_contour' is 'contour' here")):
+        with pytest.raises(ValueError) as raised:
+            study.plot(name)
+        assert str(raised.value).startswith(f"unknown plot kind {name!r}: use one of history")
+        assert str(raised.value).endswith(says)
+
+
 def test_bad_requests_are_clear_errors(study, tmp_path):
     with pytest.raises(ValueError, match="unknown plot kind 'pie': use one of history, curves"):
         study.plot("pie")

@@ -303,7 +303,12 @@ def _continued_elsewhere(study: Study, say: bool = False) -> Study | None:
 def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
     """What to do about ``%hpo plot WORD``: a misspelt kind, or a study's name written before
     its kind (``%hpo plot mystudy history``) or without one."""
+    from ..plots import kind_of_other_name
+
     message = f"unknown plot kind {kind!r}: use one of {', '.join(kinds)}"
+    ours = kind_of_other_name(kind)
+    if ours:
+        return f"{message}; {ours}"
     close = difflib.get_close_matches(kind.lower(), kinds, n=1, cutoff=0.6)
     if close:
         return f"{message}; did you mean {close[0]}?"
