@@ -757,6 +757,11 @@ def test_plot_with_a_name_where_the_kind_goes_says_the_order(ip):
         assert hint in message
     assert line_error(ip, "plot scatter drawn") == f"unknown plot kind 'scatter': use one of " \
                                                    f"{kinds}"  # the order was right
+    # the code a plot's message shows names the notebook's variable that holds the study
+    run(ip, "--trials 3 --name mixed", "C = Real(0.1, 1)\ngamma = Categorical('a', 'b')\n"
+                                       "report(loss=C)\n")
+    assert line_error(ip, "plot contour").endswith(
+        "name two (categorical ones too) with _hpo.plot('contour', params=('C', 'gamma'))")
     # Optuna's (and BigDL-Nano's) name of a plot is not taken for a study's name
     assert line_error(ip, "plot optimization_history drawn") == (
         f"unknown plot kind 'optimization_history': use one of {kinds}; 'optimization_history' "

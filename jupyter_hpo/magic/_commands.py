@@ -76,18 +76,17 @@ class LineCommands:
             self._best(self._study(name, args.storage))
         elif command == "apply":
             study = self._study(name, args.storage)
-            holder = next((key for key, value in list(self.shell.user_ns.items())
-                           if value is study and key.isidentifier()
-                           and key.lstrip("_") and not key.lstrip("_").isdigit()), "study")
-            print(f"jupyter_hpo: {self._apply(study, args.trial, holder)}")
+            print(f"jupyter_hpo: {self._apply(study, args.trial, self._holder(study))}")
         elif command == "plot":
             from IPython.display import display
 
+            study = self._study(name, args.storage)
             try:
                 options = {} if args.metric is None else {"metric": args.metric}
-                figure = self._study(name, args.storage).plot(kind, **options)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
+                figure = study.plot(kind, **options)
+            except ValueError as exc:  # its code as the notebook writes it: _hpo.plot(...)
+                message = str(exc).replace("study.plot(", f"{self._holder(study)}.plot(")
+                raise UsageError(message) from None
             display(figure)
         elif command == "export":
             study = self._study(name, args.storage)
@@ -171,6 +170,9 @@ class LineCommands:
         if store is None:
             raise UsageError("--storage none keeps nothing, so there is nothing to read")
         return store
+
+    def _holder(self, study: Study) -> str:
+        return _holder_of(study, self.shell.user_ns)
 
     def _study(self, name: str | None, storage: str | None) -> Study:
         """The study ``name`` of this kernel, else the stored one (default: the latest)."""
@@ -298,6 +300,14 @@ def _continued_elsewhere(study: Study, say: bool = False) -> Study | None:
               f"it ran here ({len(study.trials)} trials here, {stored.trials} now): reading it "
               f"from {study.storage.location}")
     return newer
+
+
+def _holder_of(study: Study, namespace: dict[str, Any]) -> str:
+    """The notebook variable that holds ``study`` (``_hpo``, an ``-o`` name), for the code a
+    message shows; ``study`` when none does (a stored study read by name)."""
+    return next((key for key, value in list(namespace.items())
+                 if value is study and key.isidentifier()
+                 and key.lstrip("_") and not key.lstrip("_").isdigit()), "study")
 
 
 def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
