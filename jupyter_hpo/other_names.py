@@ -43,7 +43,6 @@ STUDY_NAMES: dict[str, tuple[str, str]] = {
     "get_best_task_id": ("AutoGluon", "study.best_trial.trial_id"),
     "search_summary": ("BigDL-Nano", ("study.trials_dataframe() (one row per trial; %hpo show "
                                       "NAME shows the study's summary)")),
-    "results_table": ("", "study.trials_dataframe() (one row per trial)"),
     "trials_df": ("", "study.trials_dataframe()"),
     "best_params_": ("scikit-learn", "study.best_config"),
     "best_score_": ("scikit-learn", "study.best_value"),

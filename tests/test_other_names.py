@@ -54,7 +54,6 @@ def test_the_seeds_and_a_readers_names_for_the_results_say_where_they_are(study)
     as people name it got a bare AttributeError (or "did you mean 'trials'?")."""
     for name, says in (("search_summary", "(BigDL-Nano's name): use study.trials_dataframe()"),
                        ("get_best_task_id", "(AutoGluon's name): use study.best_trial.trial_id"),
-                       ("results_table", ": use study.trials_dataframe() (one row per trial)"),
                        ("trials_df", ": use study.trials_dataframe()")):
         with pytest.raises(AttributeError) as raised:
             getattr(study, name)
