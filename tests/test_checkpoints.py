@@ -330,8 +330,9 @@ def test_a_best_trial_whose_code_ended_at_its_pause_says_its_variables_are_gone(
     assert best.status == "stopped" and best.config["x"] == min(t.config["x"]
                                                                 for t in study.trials)
     assert (f"its hyperparameters (its code ended when it paused at a rung, to free its "
-            f"worker, and never ran again, so its other variables are gone); its checkpoint: "
-            f"study.trials[{best.trial_id}].restore(): x=") in capsys.readouterr().out
+            f"worker, and never ran again, so its other variables are gone; "
+            f"_hpo.trials[{best.trial_id}].restore() returns its checkpoint): x=") \
+        in capsys.readouterr().out
     assert "model" not in ip.user_ns and ip.user_ns["x"] == best.config["x"]
 
 
