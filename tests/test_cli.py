@@ -69,6 +69,18 @@ def test_list_show_best_and_export_read_a_study_that_tune_stored(stored):
     assert len((stored.parent / "trials.csv").read_text().splitlines()) == 5
 
 
+def test_export_over_the_storage_itself_is_refused_and_the_file_kept(tmp_path):
+    path = tmp_path / "runs.json"
+    tune(lambda config: config["lr"], {"lr": Real(0, 1)}, metric="loss", trials=2, seed=0,
+         storage=str(path), name="mlp")
+    before = path.read_bytes()
+    written = hpo(tmp_path, "export", "mlp", "runs.json", "--storage", str(path))
+    assert written.returncode == 1
+    assert "runs.json is a SQLite database" in written.stderr
+    assert "e.g. runs-trials.json" in written.stderr
+    assert path.read_bytes() == before
+
+
 def test_a_missing_file_is_an_error_and_is_not_created(tmp_path):
     missing = tmp_path / "typo.db"
     listed = hpo(tmp_path, "list", "--storage", str(missing))

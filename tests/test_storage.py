@@ -453,6 +453,29 @@ def test_line_magic_on_stored_studies(ipython_shell, tmp_path, capsys, study_sto
         ip.run_line_magic("hpo", "best old")
 
 
+def test_export_never_writes_over_a_sqlite_database(ipython_shell, tmp_path, capsys):
+    """A storage named like an export (``--storage runs.csv``) and ``%hpo export mlp runs.csv``
+    replaced every stored study by one CSV table; the file is now left as it was."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    storage = tmp_path / "runs.csv"
+    ip.run_cell_magic("hpo", f"--trials 3 --quiet --name mlp --storage {storage} --metric loss",
+                      "x = Real(0, 1)\nloss = x\n")
+    other = tmp_path / "other.json"
+    jh.tune(curve, SPACE, metric="loss", trials=2, seed=0, storage=other, name="old")
+    for database in (storage, other):
+        before = database.read_bytes()
+        with pytest.raises(UsageError, match=rf"{database} is a SQLite database .*writing the "
+                                             rf"trials over it would destroy what it holds, so it"
+                                             rf" was left untouched; export to another file, "
+                                             rf"e\.g\. {tmp_path / database.stem}-trials"):
+            ip.run_line_magic("hpo", f"export --storage {storage} mlp {database}")
+        assert database.read_bytes() == before
+    assert len(Study.load("mlp", storage).trials) == 3
+    ip.run_line_magic("hpo", f"export --storage {storage} mlp {tmp_path / 'runs-trials.csv'}")
+    assert len(pd.read_csv(tmp_path / "runs-trials.csv")) == 3
+
+
 def test_cell_magic_stores_by_default_and_resumes(ipython_shell, study_storage, capsys):
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")

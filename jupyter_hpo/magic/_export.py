@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ..study import Study
 
 EXPORT_FORMATS = (".csv", ".parquet", ".json")
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def export(study: Study, target: str) -> None:
@@ -20,6 +21,7 @@ def export(study: Study, target: str) -> None:
 
     from ..storage import encode_value
 
+    _refuse_a_database(target)
     record = study.snapshot()
     suffix = target.lower().rsplit(".", 1)[-1]
     if suffix == "json":
@@ -52,6 +54,21 @@ def export(study: Study, target: str) -> None:
                              else repr(v) for v in frame[column]]
     frame.to_parquet(target, index=False)
 
+
+def _refuse_a_database(target: str) -> None:
+    """Refuse to write over a SQLite file: a storage named ``runs.csv`` (``--storage``) and
+    ``%hpo export mlp runs.csv`` would otherwise replace every stored study by one table."""
+    try:
+        with open(target, "rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError:  # missing (the usual case), a folder, unreadable: the write says why
+        return
+    if header == _SQLITE_HEADER:
+        stem, dot, suffix = target.rpartition(".")
+        raise HPOError(f"{target} is a SQLite database (a jupyter_hpo storage keeps its studies "
+                       f"in one): writing the trials over it would destroy what it holds, so it "
+                       f"was left untouched; export to another file, e.g. {stem}-trials{dot}"
+                       f"{suffix}")
 
 
 def print_checkpoints(study: Study) -> None:
