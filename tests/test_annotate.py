@@ -528,6 +528,35 @@ def test_a_cell_whose_only_annotation_is_misspelt_is_told_where_it_is():
     check_location(err, source, 2, "# hop:")
 
 
+@pytest.mark.parametrize("source, underlined, written", [
+    ("lr = 1e-3  # learning rate # hpo: Real(1e-4, 1e-1, log=True)\n", "# hpo:",
+     "lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)  # learning rate"),
+    ("x = 0.5  # TODO widen #HPO:Real(0, 1)\n", "#HPO:", "x = 0.5  # hpo: Real(0, 1)  # TODO widen"),
+    ("f(\n    p=0.1,  # dropout # hpo: Real(0, 0.5)\n)\n", "# hpo:",
+     "p=0.1,  # hpo: Real(0, 0.5)  # dropout"),
+])
+def test_an_annotation_after_a_note_in_the_comment_is_refused_at_its_marker(source, underlined,
+                                                                           written):
+    """The comment was ignored without a word: its variable silently stayed out of the search
+    (and a cell without another hyperparameter said it had none)."""
+    lineno = next(i for i, line in enumerate(source.splitlines(), 1) if "hpo" in line.lower())
+    for cell in (source, source + "y = Real(0, 1)\n"):
+        err = parse_error(cell)
+        assert err.reason == ("'# hpo:' must start the comment, or the comment is not an "
+                              f"annotation: write `{written}`")
+        check_location(err, cell, lineno, underlined)
+
+
+@pytest.mark.parametrize("comment", ["## hpo: Real(0, 1)", "# see # hpo: the docs",
+                                     "# hpo: Real(0, 1)  # wide # hpo: Real(0, 2)"])
+def test_a_switched_off_or_prose_marker_later_in_a_comment_stays_a_comment(comment):
+    source = f"x = 0.5  {comment}\ny = Real(0, 1)\n"
+    names = [a.name for a in parse(source).annotations]
+    assert names == (["x", "y"] if comment.startswith("# hpo:") else ["y"])
+    assert [a.name for a in parse(f"# x = 0.5  # note # hpo: Real(0, 1)\n{source}")
+            .annotations] == names
+
+
 @pytest.mark.parametrize("comment", [
     "# hpo settings below", "# hyperparameters: lr and units", "# see hpo docs: Real numbers",
     "# https://example.org/hpo/Real(0,1)", "# Real(0, 1) would be too wide",

@@ -545,6 +545,19 @@ def test_a_misspelt_hpo_marker_is_refused_before_any_trial(ip, comment):
     assert ip.user_ns.get("_hpo") is before
 
 
+def test_an_annotation_after_a_note_in_its_comment_is_refused_before_any_trial(ip):
+    """lr = 1e-3  # learning rate # hpo: Real(...) left lr out of the search without a word."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 2",
+                          "lr = 1e-3  # learning rate # hpo: Real(1e-4, 1e-1, log=True)\n"
+                          "units = Int(16, 64)\nreport(loss=lr * units)\n")
+    assert str(info.value).startswith(
+        "HPOSyntaxError at cell line 1: '# hpo:' must start the comment, or the comment is not "
+        "an annotation: write `lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)  # learning rate`")
+    assert ip.user_ns.get("_hpo") is before
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

@@ -29,6 +29,10 @@ _MARKER = "hpo"
 _MARKER_LIKE = re.compile(r"#[ \t]*(?P<word>\w+)(?P<sep>[^\w\n(]*)(?P<call>\b(?:"
                           + "|".join(sorted({*CONSTRUCTORS, *PEER_NAMES}, key=len, reverse=True))
                           + r")[ \t]*\()")
+#: an annotation's marker and call later in a comment than its start (``# note # hpo: ...``)
+_LATE_MARKER = re.compile(r"#[ \t]*hpo:[ \t]*(?P<call>(?:"
+                          + "|".join(sorted({*CONSTRUCTORS, *PEER_NAMES}, key=len, reverse=True))
+                          + r")[ \t]*\(.*)", re.IGNORECASE)
 _SHOWN = 80  # the most characters of the expression a misspelt marker's message repeats
 
 
@@ -63,9 +67,19 @@ class CommentAnnotations:
         """An error for each of ``comments`` that reads as an annotation whose ``hpo:``
         marker is misspelt (``# hop: Real(0, 1)``, ``# hpo Real(0, 1)``, ``# hpo= Real(0,
         1)``), under the marker as written: without it the comment would silently leave its
-        variable out of the search. :func:`_misspelt_marker` says what counts."""
+        variable out of the search. :func:`_misspelt_marker` says what counts. So is an
+        annotation after a note in a comment that follows code (:func:`_late_marker`)."""
         errors = []
         for tok in comments:
+            late = _late_marker(tok.string) if tok.line[:tok.start[1]].strip() else None
+            if late is not None:
+                start, end, expr, note = late
+                lineno, col = tok.start
+                code = tok.line[:col].strip()
+                errors.append(self.at(f"'# {_MARKER}:' must start the comment, or the comment is "
+                                      f"not an annotation: write `{code}  # {_MARKER}: {expr}  "
+                                      f"# {note}`", lineno, col + start, lineno, col + end))
+                continue
             found = _misspelt_marker(tok.string)
             if found is not None:
                 end, expr = found
@@ -180,6 +194,22 @@ def _misspelt_marker(comment: str) -> tuple[int, str] | None:
     if len(expr) > _SHOWN:
         expr = expr[:_SHOWN - 3] + "..."
     return end, expr
+
+
+def _late_marker(comment: str) -> tuple[int, int, str, str] | None:
+    """For a comment after code whose annotation follows a note (``lr = 1e-3  # learning rate
+    # hpo: Real(1e-4, 1e-1)``), where its marker starts and ends, its expression and the note
+    (both shortened); None for any other comment. Without this the variable silently stayed
+    out of the search. ``## hpo: ...`` (a switched-off annotation) is no note."""
+    if _is_marked(comment):
+        return None
+    for match in _LATE_MARKER.finditer(comment, 1):
+        note = comment[:match.start()].lstrip("#").strip()
+        if note:
+            expr, note = (text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+                          for text in (match["call"].strip(), note))
+            return match.start(), comment.index(":", match.start()) + 1, expr, note
+    return None
 
 
 def _one_edit_from(word: str, target: str) -> bool:
