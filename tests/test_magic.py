@@ -328,6 +328,11 @@ def test_grid_runs_whole_grid(ip):
      "typographic quotes (\u201c \u201d)")),
     ("--quiet --enqueue '{\"x\": 0.5}' --enqueue '{\"x\": 5}'", "x = Real(0, 1)\nreport(acc=x)\n",
      "--enqueue number 2 has x=5, which is outside Real(0, 1"),
+    # a blank metric was named as an empty word: "never assigns , so no trial ..."
+    ("--quiet --metric ''", "x = Real(0, 1)\nloss = x\n",
+     ("--metric is '', but must be the name of the value to optimise, as the cell reports or "
+      "assigns it: e.g. --metric val_loss")),
+    ("--quiet --metric ' '", "x = Real(0, 1)\nreport(acc=x)\n", "--metric is ' ', but must be"),
 ])
 def test_bad_options_are_usage_errors(ip, line, cell, message):
     before = ip.user_ns.get("_hpo")

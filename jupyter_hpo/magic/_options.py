@@ -92,6 +92,7 @@ class CellOptions:
                          ) -> tuple[str, str | None, str | None]:
         """The metric and mode from the options or, where they are missing, from the cell,
         and the note that says what was inferred (printed once the study is built)."""
+        _check_metric_name(args)
         if not template.annotations:
             from ..annotate._tree import peer_space_call
 
@@ -412,6 +413,7 @@ def check_line_options(args: Any, scheduler: str | None = None,
     from ..searchers import SEARCHERS, searcher_class
     from ..storage import keeps_nothing
 
+    _check_metric_name(args)
     scheduler = args.scheduler or scheduler or "auto"
     searcher = args.searcher or searcher or "auto"
     scheduler_options = {key: getattr(args, key) for key in SCHEDULER_FLAGS
@@ -451,6 +453,15 @@ def check_line_options(args: Any, scheduler: str | None = None,
         raise UsageError(cli_message(str(exc))) from None
     points = [enqueued_config(text) for text in args.enqueue]
     return LineOptions(scheduler_options, searcher_options, time_limit, trial_timeout, points)
+
+
+def _check_metric_name(args: Any) -> None:
+    """Refuse a blank ``--metric ""``, which the cell's checks would name as an empty word
+    ("never assigns , so ...")."""
+    if args.metric is not None and not args.metric.strip():
+        raise UsageError(f"--metric is {args.metric!r}, but must be the name of the value to "
+                         f"optimise, as the cell reports or assigns it: e.g. --metric val_loss "
+                         f"(or leave --metric out to let the cell's report() tell)")
 
 
 def _hidden_keys_message(function: ReportingFunction) -> str:
