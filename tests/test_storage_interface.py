@@ -143,6 +143,22 @@ def test_a_missing_study_is_a_lookup_error_listing_the_stored_names(storage):
         assert isinstance(info.value, (LookupError, StorageError, HPOError))
 
 
+def test_a_missing_study_among_many_lists_those_named_most_like_it(storage):
+    """A file of a sweep's 300 studies put all 300 names (4,000 characters) in the message
+    for a mistyped name."""
+    for i in range(30):
+        create(storage, f"sweep-{i:02d}-lr")
+    with pytest.raises(StudyNotFoundError) as info:
+        storage.load_study("swep-07-lr")
+    message = str(info.value)
+    assert message.startswith("no study named 'swep-07-lr' in ")
+    listed = message.split("named most like it: ")[1].split(" (%hpo list shows them all)")[0]
+    names = listed.split(", ")
+    assert "; it holds 30 studies, these 10 named most like it: " in message
+    assert len(names) == 10 and names[0] == "sweep-07-lr"
+    assert set(names) <= {f"sweep-{i:02d}-lr" for i in range(30)}
+
+
 def test_an_empty_name_is_refused(storage):
     for name in ("", "   "):
         with pytest.raises(StorageError, match="the study name is .*, but must be non-empty"):

@@ -3,6 +3,7 @@ messages that say what went wrong and what to do, so that both storages say the 
 
 from __future__ import annotations
 
+import difflib
 import os
 import socket
 from collections.abc import Callable, Iterable
@@ -119,8 +120,21 @@ def running_by(state: StudyState, owner: str | None, heartbeat: float | None, no
     return "in this process" if owner == me else f"in another kernel, {owner}"
 
 
+#: the most stored names a "no study named ..." message lists (a sweep may store hundreds)
+NAMES_SHOWN = 10
+
+
 def not_found(location: str, name: str, names: list[str]) -> StudyNotFoundError:
-    stored = f"stored studies: {', '.join(names)}" if names else "it holds no studies yet"
+    """The error for a study ``name`` that ``location`` does not hold, listing its studies:
+    all of them, or of many those named most like ``name`` (a mistyped name's own)."""
+    if not names:
+        stored = "it holds no studies yet"
+    elif len(names) <= NAMES_SHOWN:
+        stored = f"stored studies: {', '.join(names)}"
+    else:
+        like = difflib.get_close_matches(name, names, n=NAMES_SHOWN, cutoff=0.0)
+        stored = (f"it holds {len(names)} studies, these {len(like)} named most like it: "
+                  f"{', '.join(like)} (%hpo list shows them all)")
     return StudyNotFoundError(f"no study named {name!r} in {location}; {stored}")
 
 
