@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from jupyter_hpo.errors import HPOError
+from jupyter_hpo.magic._text import on_storage
 from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
 from jupyter_hpo.space import Categorical, Int, Real, Space
 from jupyter_hpo.storage import (
@@ -152,11 +153,13 @@ def test_a_missing_study_among_many_lists_those_named_most_like_it(storage):
         storage.load_study("swep-07-lr")
     message = str(info.value)
     assert message.startswith("no study named 'swep-07-lr' in ")
-    listed = message.split("named most like it: ")[1].split(" (%hpo list shows them all)")[0]
+    listed = message.split("named most like it: ")[1].split(" (`%hpo list` shows them all)")[0]
     names = listed.split(", ")
     assert "; it holds 30 studies, these 10 named most like it: " in message
     assert len(names) == 10 and names[0] == "sweep-07-lr"
     assert set(names) <= {f"sweep-{i:02d}-lr" for i in range(30)}
+    # %%hpo --storage runs.db adds the flag to the commands a message suggests, not here
+    assert on_storage(message, "runs.db") == message
 
 
 def test_an_empty_name_is_refused(storage):

@@ -134,7 +134,7 @@ def not_found(location: str, name: str, names: list[str]) -> StudyNotFoundError:
     else:
         like = difflib.get_close_matches(name, names, n=NAMES_SHOWN, cutoff=0.0)
         stored = (f"it holds {len(names)} studies, these {len(like)} named most like it: "
-                  f"{', '.join(like)} (%hpo list shows them all)")
+                  f"{', '.join(like)} (`%hpo list` shows them all)")
     return StudyNotFoundError(f"no study named {name!r} in {location}; {stored}")
 
 
