@@ -384,6 +384,34 @@ def test_magic_refuses_a_bad_enqueue(ip):
     assert str(caught.value).endswith("has units=999, which is outside Int(8, 64, step=8)")
 
 
+def test_more_enqueued_configurations_than_trials_are_said_and_kept_for_a_resume(tmp_path):
+    """The configurations past the budget were left out without a word."""
+    points = [{"lr": 0.01}, {"lr": 0.02}, {"lr": 0.03}, {"lr": 0.04}]
+    storage = tmp_path / "runs.db"
+    study = tune(score, SPACE, metric="score", mode="max", trials=2, seed=0, storage=storage,
+                 name="q", points_to_evaluate=points)
+    assert [t.enqueued for t in study.trials] == points[:2]
+    assert ("4 configurations are enqueued but the study runs 2 trials: the last 2 ({'lr': "
+            "0.03}, {'lr': 0.04}) will not run; give a larger --trials (trials=) to run them (a "
+            "stored study keeps them queued: resuming it with more trials runs them)") \
+        in study.notes
+    resumed = tune(score, SPACE, metric="score", mode="max", trials=3, storage=storage,
+                   name="q", resume=True)
+    assert [t.enqueued for t in resumed.trials] == points[:3]
+    assert ("2 configurations are enqueued but the study runs 1 more trial: the last one "
+            "({'lr': 0.04}) will not run; give a larger --trials (trials=) to run it (a stored "
+            "study keeps it queued: resuming it with more trials runs it)") in resumed.notes
+    enough = tune(score, SPACE, metric="score", mode="max", trials=4, points_to_evaluate=points)
+    assert not any("enqueued" in note for note in enough.notes)
+
+
+def test_magic_says_which_enqueued_configurations_the_trials_leave_out(ip, capsys):
+    ip.run_cell_magic("hpo", "--trials 1 --quiet --enqueue '{\"units\": 8}' "
+                             "--enqueue '{\"units\": 16}'", CELL)
+    assert ("jupyter_hpo: 2 configurations are enqueued but the study runs 1 trial: the last "
+            "one ({'units': 16}) will not run") in capsys.readouterr().out
+
+
 def square(v):
     return v * v
 

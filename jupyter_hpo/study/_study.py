@@ -155,6 +155,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             self.controller.checkpoint_dir = self.checkpoint_dir
             for config in [*(stored.queue if stored is not None else ()), *points]:
                 self.controller.queue.add(config)
+            self.notes += _unrun_queue_note(self.controller, options.trials)
             if warm is not None:
                 self.notes.append(warm_start(self.controller.scheduler.searcher, warm,
                                              self.space, self.metric, self.direction,
@@ -449,6 +450,23 @@ def _changed_method(name: str, stored: StudyRecord, settings: Mapping[str, Any])
     return [(f"{name} continues with another method than it ran with ({'; '.join(changed)}): "
              f"the new one starts from its {len(stored.trials)} stored trials, and its stored "
              f"settings are the new ones")]
+
+
+def _unrun_queue_note(controller: Controller, budget: int | None) -> list[str]:
+    """A note when more configurations are enqueued than the trials left to run: the last
+    ones would silently not run (they stay queued with the study for a resume)."""
+    queued = controller.queue.pending()
+    left = None if budget is None else max(budget - controller.spent, 0)
+    if left is None or len(queued) <= left:
+        return []
+    skipped = len(queued) - left
+    shown = ", ".join(map(str, queued[left:left + 3])) + (", ..." if skipped > 3 else "")
+    more = " more" if controller.spent else ""
+    last, them = ("the last one", "it") if skipped == 1 else (f"the last {skipped}", "them")
+    return [(f"{len(queued)} configurations are enqueued but the study runs {left}{more} "
+             f"trial{'' if left == 1 else 's'}: {last} ({shown}) will not run; give a larger "
+             f"--trials (trials=) to run {them} (a stored study keeps {them} queued: resuming "
+             f"it with more trials runs {them})")]
 
 
 def _nothing_left_to_run(name: str, controller: Controller, budget: int | None) -> list[str]:
