@@ -10,7 +10,7 @@ from IPython.utils.capture import capture_output
 
 import jupyter_hpo
 from jupyter_hpo import Real, Study, TrialStatus
-from jupyter_hpo.magic import parse_duration
+from jupyter_hpo.magic import parse_cell_options, parse_duration
 
 TOY = """
 x = Real(0.1, 10, log=True)
@@ -411,6 +411,18 @@ def test_quoted_option_values_lose_their_quotes(ip, tmp_path, capsys):
     capsys.readouterr()
     ip.run_line_magic("hpo", f"best 'my study' --storage \"{storage}\"")
     assert capsys.readouterr().out.startswith("my study: best acc=")
+
+
+def test_a_comment_on_the_hpo_line_is_a_comment_as_in_a_shell(ip, capsys):
+    """``%%hpo --trials 2  # quick run`` was refused ("unrecognized arguments: # quick run"),
+    and an apostrophe in the comment as an unclosed quote."""
+    study = run(ip, "--quiet --trials 2 --seed 0 --name '#1'  # quick run, don't keep",
+                "x = Real(0, 1)\nreport(acc=x)\n")
+    assert study.name == "#1" and len(study.trials) == 2
+    capsys.readouterr()
+    ip.run_line_magic("hpo", "best '#1'  # the one above")
+    assert capsys.readouterr().out.startswith("#1: best acc=")
+    assert parse_cell_options("--trials 3 #no space needed").trials == 3
 
 
 @pytest.mark.parametrize("name", ["my study", "it's", 'the "big" one'])

@@ -139,6 +139,7 @@ def split_line(line: str, holder: str) -> list[str]:
     "the %%hpo line"."""
     from IPython.utils.process import arg_split
 
+    line = without_comment(line)
     try:
         return arg_split(line)
     except ValueError:
@@ -150,6 +151,22 @@ def split_line(line: str, holder: str) -> list[str]:
                      f"closes it; put a {quote} where the value ends (a value with {quote} in "
                      f"it goes in {other} quotes){typographic_quotes_hint(line, 'the line')}"
                      ) from None
+
+
+def without_comment(line: str) -> str:
+    """``line`` up to a comment, as a shell reads one: a ``#`` that starts a word outside
+    quotes (``%%hpo --trials 50  # quick run``; IPython hands the magic the whole line, and
+    the comment's words were refused as unrecognized arguments, an apostrophe in it as an
+    unclosed quote)."""
+    quote = None
+    for i, char in enumerate(line):
+        if quote is not None:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i].rstrip()
+    return line
 
 
 def listed(names: list[str]) -> str:
