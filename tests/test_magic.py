@@ -333,6 +333,11 @@ def test_grid_runs_whole_grid(ip):
      ("--metric is '', but must be the name of the value to optimise, as the cell reports or "
       "assigns it: e.g. --metric val_loss")),
     ("--quiet --metric ' '", "x = Real(0, 1)\nreport(acc=x)\n", "--metric is ' ', but must be"),
+    # argparse reads a value that starts with - as an option: "expected one argument" alone
+    ("--quiet --time-limit -5s", "x = Real(0, 1)\nreport(acc=x)\n",
+     ("argument --time-limit: expected one argument (-5s starts with -, so it was read as an "
+      "option: write --time-limit=-5s to give it as the value)")),
+    ("--quiet --name -x", "x = Real(0, 1)\nreport(acc=x)\n", "write --name=-x to give it"),
 ])
 def test_bad_options_are_usage_errors(ip, line, cell, message):
     before = ip.user_ns.get("_hpo")

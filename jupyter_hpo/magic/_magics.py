@@ -374,6 +374,20 @@ def parse_cell_options(options: str) -> Any:
     return args
 
 
+def _dashed_value(message: str, words: list[str]) -> str:
+    """For "argument --time-limit: expected one argument" where the word after the option
+    starts with ``-`` (``--time-limit -5s``: argparse takes it for an option), what that word
+    was and how to give it as the value; else ``""``."""
+    missing = re.match(r"argument (-[\w-]+)(?:/\S+)?: expected one argument$", message)
+    if missing is None or missing[1] not in words:
+        return ""
+    after = words[words.index(missing[1]) + 1:]
+    if not after or not after[0].startswith("-") or after[0].startswith("--"):
+        return ""
+    return (f" ({after[0]} starts with -, so it was read as an option: write "
+            f"{missing[1]}={after[0]} to give it as the value)")
+
+
 def _parse_words(parser: argparse.ArgumentParser, words: list[str], intermixed: bool) -> Any:
     """``parser.parse_args(words)``; with ``intermixed``, positional words that follow an
     option are also taken as positional, as a shell command takes them (``%hpo show --storage
@@ -415,8 +429,8 @@ def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
             raise UsageError(message + other_choice(kind, value, names)) from None
         quotes = typographic_quotes_hint(line, "the line")
         if not message.startswith("unrecognized arguments:"):
-            if quotes:
-                raise UsageError(message + quotes) from None
+            if quotes or _dashed_value(message, words):
+                raise UsageError(message + _dashed_value(message, words) + quotes) from None
             raise
         known = _options_of(magic)
         words = message.split(":", 1)[1].split()
