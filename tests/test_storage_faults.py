@@ -661,3 +661,24 @@ def test_a_missing_folder_and_a_folder_given_as_file_are_clear_errors(tmp_path):
     with pytest.raises(StorageError, match="is a folder: pass a file path such as"):
         open_storage(str(tmp_path))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_absolute_path_written_with_three_slashes_says_to_write_four(tmp_path, monkeypatch):
+    """sqlite:///tmp/x/runs.db is relative (as in SQLAlchemy and Optuna); meant as /tmp/...,
+    it said only "cannot create <cwd>/tmp/x/runs.db: the folder <cwd>/tmp/x does not exist"."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    relative = str(tmp_path / "runs.db").lstrip("/")
+    url = f"sqlite:///{relative}"
+    for make in (open_storage, SQLiteStorage):
+        with pytest.raises(StorageError) as info:
+            make(url)
+        assert str(info.value) == (
+            f"{url} names {relative} in the working directory ({work}), as sqlite:/// with "
+            f"three slashes does in SQLAlchemy and Optuna, but the folder "
+            f"{relative.rsplit('/', 1)[0]} is not there: for the absolute path /{relative} "
+            f"write sqlite:////{relative} (four slashes) or the path alone")
+    assert list(work.iterdir()) == [] and not (tmp_path / "runs.db").exists()
+    (work / relative.rsplit("/", 1)[0]).mkdir(parents=True)  # the relative folder exists
+    assert open_storage(url).location == str(work / relative)

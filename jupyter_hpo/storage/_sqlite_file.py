@@ -67,12 +67,30 @@ def storage_path(location: str | os.PathLike[str]) -> str:
             text = unquote(rest)  # a file: URL encodes spaces and the like (%20)
         else:
             text = rest.removeprefix("/")
+            _refuse_a_misread_absolute_url(os.fspath(location), text)
     if not text.strip():
         raise StorageError(f"the storage path is empty (got {os.fspath(location)!r}): pass a "
                            f"file name such as studies.db")
     path = os.path.abspath(os.path.expanduser(text))
     _refuse_side_file(path)
     return path
+
+
+def _refuse_a_misread_absolute_url(url: str, relative: str) -> None:
+    """Refuse ``sqlite:///home/me/runs.db`` where ``home/me`` is no folder under the working
+    directory but ``/home/me`` is one: meant as an absolute path, which takes four slashes
+    (as in SQLAlchemy and Optuna); the error said only that the folder
+    ``./home/me`` did not exist."""
+    if os.path.isabs(relative) or not relative.strip():
+        return
+    folder = os.path.dirname(os.path.abspath(os.path.expanduser(relative)))
+    absolute = "/" + relative
+    if not os.path.isdir(folder) and os.path.isdir(os.path.dirname(absolute)):
+        raise StorageError(f"{url} names {relative} in the working directory ({os.getcwd()}), "
+                           f"as sqlite:/// with three slashes does in SQLAlchemy and Optuna, but "
+                           f"the folder {os.path.dirname(relative)} is not there: for the "
+                           f"absolute path {absolute} write sqlite:///{absolute} (four slashes) "
+                           f"or the path alone")
 
 
 #: the files SQLite keeps next to a database ``x.db``: ``x.db-wal`` and so on
