@@ -420,6 +420,9 @@ def test_bad_options_name_the_value_and_the_rule():
         ({"mode": "up"}, "mode is 'up', but must be 'min' or 'max'"),
         ({"seed": -1}, "seed is -1"),
         ({"resume": True}, "resume=True needs"),
+        ({"resume": True, "name": "mlp"},
+         ("resume=True needs the storage that holds the study: pass the file 'mlp' was stored "
+          "in, e.g. storage='runs.db' (tune() keeps nothing unless given storage=)")),
         ({"executor": "dask", "executor_options": {"address": "nope"}},
          "address is 'nope', but must be a Dask scheduler address such as tcp://host:8786"),
         ({"executor": "thread", "executor_options": {"trial_timeout": 5}},

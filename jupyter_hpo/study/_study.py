@@ -98,7 +98,10 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             if not options.name:
                 raise ValueError("resume=True needs the name of the study to continue")
             if self.storage is None:
-                raise ValueError("resume=True needs the storage that holds the study")
+                raise ValueError(f"resume=True needs the storage that holds the study: pass "
+                                 f"the file {options.name!r} was stored in, e.g. "
+                                 f"storage='runs.db' (tune() keeps nothing unless given "
+                                 f"storage=)")
             stored = self.storage.load_study(options.name or "", space=self.space)
             options, taken = options.resumed_from(stored)
             if options.trials is None and options.time_limit is None:
