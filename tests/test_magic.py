@@ -109,6 +109,37 @@ def test_output_name_and_no_apply(ip):
     assert ip.user_ns["mystudy"] is study and ip.user_ns["w"] == "untouched"
 
 
+@pytest.mark.parametrize("line, cell, what, lineno", [
+    ("-o x", "x = Real(0, 1)\nreport(score=x)\n", "the hyperparameter x", 1),
+    ("-o lr --executor process", "lr = 0.1  # hpo: Real(0, 1)\nreport(score=lr)\n",
+     "the hyperparameter lr", 1),
+    ("-o model", "x = Real(0, 1)\nmodel = [x]\nreport(score=x)\n", "model", 2),
+    ("-o math", "import math\nx = Real(0, 1)\nreport(score=math.sqrt(x))\n", "math", 1),
+    ("-o i", "x = Real(0, 1)\nfor i in range(2):\n    report(epoch=i + 1, score=x)\n", "i", 2),
+])
+def test_an_output_name_the_cell_sets_is_refused_before_any_trial(ip, line, cell, what, lineno):
+    """Applying the best trial set the cell's variable after the study was bound to it: -o x
+    left the best x in x, and the study was in no variable at all."""
+    before = ip.user_ns.get("_hpo")
+    name = line.split()[1]
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f"--trials 2 --quiet {line}", cell)
+    assert str(info.value) == (
+        f"-o {name}: the cell sets {what} (cell line {lineno}), and applying the best trial puts "
+        f"the cell's {name} into the notebook after the study, which would not stay in {name}: "
+        f"pick another name for the study (-o study) or add --no-apply")
+    assert ip.user_ns.get("_hpo") is before
+
+
+def test_an_output_name_the_cell_does_not_set_in_the_notebook_is_kept(ip):
+    cell = ("x = Real(0, 1)\ndef f():\n    study = x\n    return study\n"
+            "model = [x]\nreport(score=f())\n")
+    assert isinstance(run(ip, "--trials 2 --quiet -o study", cell), Study)
+    assert isinstance(run(ip, "--trials 2 --quiet -o model --no-apply", cell), Study)
+    cell = "x = Real(0, 1)\nmodel = [x]\nreport(score=x)\n"  # process workers keep model
+    assert isinstance(run(ip, "--trials 2 --quiet -o model --executor process", cell), Study)
+
+
 def test_cell_without_report_uses_metric_variable(ip):
     study = run(ip, "--trials 8 --metric y --mode min --seed 1 --quiet",
                 "x = 1.0  # hpo: Real(-2, 2)\ny = (x - 0.5) ** 2\n")

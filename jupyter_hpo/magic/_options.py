@@ -231,6 +231,7 @@ class CellOptions:
         from ..schedulers import SCHEDULERS
         from ..storage import open_storage
 
+        _check_output_name(args, template)
         stored = _stored_settings(args)
         inferred_resource = self._resource(args, template)
         metric, mode, note = self._metric_and_mode(args, template)
@@ -453,6 +454,53 @@ def check_line_options(args: Any, scheduler: str | None = None,
         raise UsageError(cli_message(str(exc))) from None
     points = [enqueued_config(text) for text in args.enqueue]
     return LineOptions(scheduler_options, searcher_options, time_limit, trial_timeout, points)
+
+
+def _check_output_name(args: Any, template: CellTemplate) -> None:
+    """Refuse ``-o NAME`` where the cell sets NAME in the notebook (a hyperparameter's
+    variable, or with the thread executor, whose trials' variables are applied, a name it
+    binds at its top level): applying the best trial at the end set it after the study was
+    bound there, so ``-o x`` left the best x in x and the study nowhere."""
+    if args.no_apply:
+        return
+    name = args.output
+    line = next((a.lineno for a in template.annotations if a.variable == name),
+                None)
+    what = f"the hyperparameter {name}" if line is not None else name
+    if line is None and args.executor == "thread":
+        line = _top_level_line(template.source, name)
+    if line is not None:
+        raise UsageError(f"-o {name}: the cell sets {what} (cell line {line}), and applying "
+                         f"the best trial puts the cell's {name} into the notebook after the "
+                         f"study, which would not stay in {name}: pick another name for the "
+                         f"study (-o study) or add --no-apply")
+
+
+def _top_level_line(source: str, name: str) -> int | None:
+    """The first cell line that binds ``name`` in the notebook's namespace (an assignment,
+    a loop, ``with ... as``, an import, a def or class; not a function's own variables)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    lines, todo = [], [tree]
+    while todo:
+        for child in ast.iter_child_nodes(todo.pop()):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                lines += [child.lineno] if child.name == name else []
+                continue  # their bodies bind their own names
+            if isinstance(child, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                                  ast.GeneratorExp)):
+                continue
+            if isinstance(child, ast.Name) and child.id == name \
+                    and isinstance(child.ctx, ast.Store) \
+                    or isinstance(child, ast.alias) \
+                    and (child.asname or child.name.split(".")[0]) == name:
+                lines.append(getattr(child, "lineno", None) or 0)
+            todo.append(child)
+    return min(lines) if lines else None
 
 
 def _check_metric_name(args: Any) -> None:
