@@ -316,9 +316,27 @@ def may_bind(source: str, name: str) -> bool:
 
 
 def _names_read(source: str) -> set[str]:
-    """Every name the cell reads (a superset of its free variables is fine here)."""
-    return {node.id for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    """The names the cell reads from its namespace (the notebook's): at its top level, and in
+    its functions, classes and comprehensions where a name is no variable of their own. A
+    function's own variable of a notebook variable's name (``def f(): model = ...``) was
+    counted too, so process workers were sent that notebook variable, and one that cannot be
+    pickled refused the cell. Code ``symtable`` cannot read (top-level ``await``): every name
+    it loads, a superset."""
+    import symtable
+
+    try:
+        table = symtable.symtable(source, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {node.id for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    read = {sym.get_name() for sym in table.get_symbols() if sym.is_referenced()}
+    inner = list(table.get_children())
+    while inner:
+        scope = inner.pop()
+        read |= {sym.get_name() for sym in scope.get_symbols()
+                 if sym.is_referenced() and sym.is_global()}
+        inner += scope.get_children()
+    return read
 
 
 _CHOICE_ADVICE = ("Choose among names or numbers and create the object from the choice "

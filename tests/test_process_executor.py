@@ -286,6 +286,29 @@ def test_cell_objective_ships_only_the_variables_it_reads():
         assert trial.reports[-1] == {"loss": 2.0 * trial.config["x"]}
 
 
+def test_a_functions_own_variable_is_not_taken_for_the_notebook_variable_of_its_name():
+    """A notebook variable named as a variable of the cell's own function (``loader`` below)
+    was sent to the workers, and one that cannot be pickled refused the cell: "the notebook
+    variable 'loader' (lock) that the cell reads cannot be sent to a worker process"."""
+    namespace = {"loader": threading.Lock(), "scale": 2.0, "model": threading.Lock()}
+    source = ("x = Real(0, 1)\n"
+              "def batches():\n    loader = [scale * x]\n    return loader\n"
+              "class Net:\n    model = x\n"
+              "loss = sum(batches()) + 0 * Net.model + sum(loader for loader in [0])\n")
+    template = parse_cell(source, namespace)
+    objective = CellObjective(template, namespace, "loss")
+    assert set(objective.pinned) == {"scale"}
+    study = Study(objective, template.space, metric="loss", mode="min", trials=2,
+                  executor="process")
+    study.run()
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 2
+    for trial in study.trials:
+        assert trial.reports[-1] == {"loss": 2.0 * trial.config["x"]}
+    reads = parse_cell("x = Real(0, 1)\ndef f():\n    return loader\nloss = f() + x\n",
+                       namespace)
+    assert set(CellObjective(reads, namespace, "loss").pinned) == {"loader"}
+
+
 def test_a_notebook_function_class_or_lambda_as_a_choice_reaches_the_trial(ipython_shell):
     """The configuration went to the worker with plain pickle: a notebook function or class
     as a choice failed every trial ("Can't get attribute 'relu'", blamed on os._exit), and a
