@@ -369,6 +369,11 @@ def test_grid_runs_whole_grid(ip):
      ("argument --time-limit: expected one argument (-5s starts with -, so it was read as an "
       "option: write --time-limit=-5s to give it as the value)")),
     ("--quiet --name -x", "x = Real(0, 1)\nreport(acc=x)\n", "write --name=-x to give it"),
+    # an empty --storage kept nothing, as --storage none does, without a word
+    ("--quiet --storage ''", "x = Real(0, 1)\nreport(acc=x)\n",
+     ("--storage is '': pass the file to keep the study in (--storage runs.db), or --storage "
+      "none to keep nothing")),
+    ("--quiet --storage ' '", "x = Real(0, 1)\nreport(acc=x)\n", "--storage is ' ': pass"),
 ])
 def test_bad_options_are_usage_errors(ip, line, cell, message):
     before = ip.user_ns.get("_hpo")

@@ -432,6 +432,10 @@ def check_line_options(args: Any, scheduler: str | None = None,
     if args.resume and not args.name:
         raise UsageError("--resume needs --name NAME: the study to continue (`%hpo list` "
                          "shows the stored ones)")
+    if args.storage is not None and not args.storage.strip():
+        raise UsageError(f"--storage is {args.storage!r}: pass the file to keep the study in "
+                         f"(--storage runs.db), or --storage none to keep nothing (an empty "
+                         f"value kept nothing without a word)")
     if args.storage is not None and keeps_nothing(args.storage):
         if args.resume:
             raise UsageError("--resume needs a storage file, but --storage is none")
