@@ -147,6 +147,27 @@ def test_numpy_arrays_as_choices():
     assert any(study.best_config["w"] is c for c in choices)
 
 
+@pytest.mark.parametrize("searcher", ["auto", "random", "tpe", "grid"])
+def test_torch_tensors_as_choices(searcher):
+    """torch says "Boolean value of Tensor with more than one value is ambiguous" as a
+    RuntimeError, not numpy's ValueError: Categorical(torch.zeros(2), torch.ones(2)) failed
+    the study with that error from inside the searcher."""
+    import torch
+
+    import jupyter_hpo as jh
+
+    choices = (torch.zeros(2), torch.ones(2), torch.tensor([1.0, 5.0]))
+    d = Categorical(*choices)
+    assert [d.index(c.clone()) for c in choices] == [0, 1, 2]
+    assert d.contains(torch.tensor([1.0, 5.0])) and not d.contains(torch.ones(3))
+    with pytest.raises(SpaceError, match="appears more than once"):
+        Categorical(torch.ones(2), torch.ones(2))
+    study = jh.tune(lambda c: float(c["w"].sum()), {"w": d}, metric="loss", trials=3, seed=0,
+                    searcher=searcher)
+    assert study.counts()["completed"] == 3
+    assert any(study.best_config["w"] is c for c in choices)
+
+
 def test_empty_categorical():
     with pytest.raises(SpaceError, match=r"Categorical needs at least one choice, e\.g\. Categorical\('relu', 'tanh'\)"):
         Categorical()

@@ -68,17 +68,28 @@ def _check_number(kind: str, what: str, value: Any) -> float:
 
 
 def _equal(a: Any, b: Any) -> bool:
-    """``a == b`` as a bool, also for numpy arrays (which compare element by element)."""
+    """``a == b`` as a bool, also for numpy arrays and torch tensors (which compare element
+    by element; torch says "Boolean value of Tensor with more than one value is ambiguous" as
+    a RuntimeError, which failed the study in its searcher)."""
     try:
         return bool(a == b)
-    except (TypeError, ValueError):  # "the truth value of an array ... is ambiguous"
+    except (TypeError, ValueError, RuntimeError):  # "the truth value ... is ambiguous"
         shape = getattr(a, "shape", None)
         if shape is None or shape != getattr(b, "shape", None):
             return a is b
         try:
             return bool((a == b).all())
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, RuntimeError, AttributeError):
             return a is b
+
+
+def _elementwise(value: Any) -> bool:
+    """Whether ``value == value`` is an array of truth values (a numpy array, a tensor): such
+    a choice is compared with each value one by one, as a torch tensor hashes by identity."""
+    try:
+        return getattr(value == value, "shape", ()) != ()  # noqa: PLR0124 - by design
+    except Exception:  # noqa: BLE001 - an object whose == fails: compared as it is
+        return False
 
 
 class Domain(ABC):
@@ -488,8 +499,9 @@ class Categorical(Domain):
         self._loose: dict[Any, int] = {}
         self._unhashable: list[int] = []
         for i, c in enumerate(self.choices):
+            elementwise = _elementwise(c)  # a tensor: hashed by identity, compared by value
             try:
-                first = self._exact.setdefault((type(c), c), i)
+                first = None if elementwise else self._exact.setdefault((type(c), c), i)
             except TypeError:
                 first = None
             if first == i and not self._unhashable:  # new and hashable: the usual case
@@ -500,6 +512,8 @@ class Categorical(Domain):
                 raise SpaceError(f"Categorical: choice {c!r} appears more than once (positions "
                                  f"{first} and {i}), but the choices must be distinct")
             try:
+                if elementwise:
+                    raise TypeError
                 self._loose.setdefault(c, i)
             except TypeError:
                 self._unhashable.append(i)
