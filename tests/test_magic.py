@@ -678,6 +678,21 @@ def test_syntax_error_points_at_cell_line(ip):
     assert "    b = Real(0, 1, log=True)\n        ^^^^^^^^^^^^^^^^^^^^" in text
 
 
+def test_blank_lines_at_the_top_of_the_cell_count_as_the_editor_and_its_diagnostics_count(ip):
+    """IPython's transform drops blank lines at the top of a cell; the cell lines in the
+    kernel's message are those of the cell as written (the editor's diagnostics say the
+    same), and so are those of a trial's traceback."""
+    from jupyter_hpo.server.cells import cell_diagnostics
+
+    body = "\n\n  \na = 1\nb = Real(0, 1, log=True)\nreport(acc=b)\n"
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet", body)
+    assert "HPOSyntaxError at cell line 5: bad annotation for 'b'" in str(info.value)
+    said = cell_diagnostics(f"%%hpo --quiet\n{body}")
+    assert [e["message"].split(":")[0] for e in said["errors"]] == [
+        "HPOSyntaxError at cell line 5"], said
+
+
 def test_repeated_failures_shown_once(ip):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--trials 10 --quiet",

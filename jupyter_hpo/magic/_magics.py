@@ -190,7 +190,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         """Build the cell's study, show its dashboard, start it and (unless --background)
         wait for it."""
         __tracebackhide__ = True
-        source = self.shell.transform_cell(cell) if self.shell else cell
+        source = _with_leading_lines(cell, self.shell.transform_cell(cell)) \
+            if self.shell else cell
         # Setting up (imports, storage, the dashboard) is not interrupted half-way: an
         # interrupt meanwhile is kept and acted on once the study is in a consistent state.
         figures = open_figures()
@@ -386,6 +387,16 @@ def _dashed_value(message: str, words: list[str]) -> str:
         return ""
     return (f" ({after[0]} starts with -, so it was read as an option: write "
             f"{missing[1]}={after[0]} to give it as the value)")
+
+
+def _with_leading_lines(cell: str, source: str) -> str:
+    """``source``, IPython's transform of ``cell``, with the blank lines it dropped from the
+    top put back, so that cell lines in messages and tracebacks count from the line after
+    ``%%hpo``, as the editor's diagnostics and a cell without blank lines at its top do."""
+    def leading(text: str) -> int:
+        return text[:len(text) - len(text.lstrip())].count("\n")
+
+    return "\n" * max(leading(cell) - leading(source), 0) + source
 
 
 def _parse_words(parser: argparse.ArgumentParser, words: list[str], intermixed: bool) -> Any:
