@@ -76,6 +76,9 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any],
             why.append(fetched.note)
         elif study.controller is not None and trial.trial_id in study.controller.restored:
             why.append("it ran before the study was resumed: its other variables are gone")
+        elif study.controller is not None \
+                and not getattr(study.objective, "binds_variables", True):
+            why.append("the objective is a function, whose variables end with its call")
         elif study.controller is not None and study.executor is not None \
                 and study.executor.name == "thread":
             why.append(f"its other variables were not kept: only the "

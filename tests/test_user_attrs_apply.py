@@ -323,3 +323,13 @@ def test_looking_up_a_stored_choice_survives_attributes_that_raise():
     found, obj, _ = find_object(repr(relu).replace(hex(id(relu)), "0x7f0012345678"),
                                 {"lazy": Lazy("lazy"), "relu": relu})
     assert found and obj is relu
+
+
+def test_applying_a_trial_of_a_function_says_a_functions_variables_end_with_it():
+    study = tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min",
+                 trials=4, seed=0)
+    namespace: dict = {}
+    said = study.apply(namespace=namespace)
+    assert ("its hyperparameters (the objective is a function, whose variables end with its "
+            "call): x=") in said  # not "only the 3 best trials' are" kept: none are
+    assert namespace == {"x": study.best_config["x"]}
