@@ -169,9 +169,8 @@ def test_the_applied_message_names_the_checkpoint_through_the_notebooks_variable
     ip.run_cell_magic("hpo", "--trials 2 --seed 1 --quiet --executor process --storage none "
                              "-o res", cell)
     best = ip.user_ns["res"].best_trial
-    assert (f"its hyperparameters (its other variables stayed in its worker process; "
-            f"res.trials[{best.trial_id}].restore() returns its checkpoint): x=") \
-        in capsys.readouterr().out
+    assert f"applied trial {best.trial_id} (score={best.config['x']:.6g}), its variables, " \
+        in capsys.readouterr().out  # fetched from its worker as the study ended
     ip.run_line_magic("hpo", f"apply --trial {1 - best.trial_id}")
     assert f"; res.trials[{1 - best.trial_id}].restore() returns its checkpoint): x=" \
         in capsys.readouterr().out
@@ -197,10 +196,9 @@ def test_the_applied_message_says_when_the_variables_are_from_after_the_best_rep
     ip.run_cell_magic("hpo", "--trials 2 --seed 2 --quiet --scheduler fifo --storage none "
                              "--executor process", saving)
     best = ip.user_ns["_hpo"].best_trial
-    assert (f"{best.config['x']:.6g} at its last, epoch 3, which its checkpoint is from), its "
-            f"hyperparameters (its other variables stayed in its worker process; "
-            f"_hpo.trials[{best.trial_id}].restore() returns its checkpoint)") \
-        in capsys.readouterr().out
+    assert (f"{best.config['x']:.6g} at its last, epoch 3, which its variables are from), its "
+            f"variables, with x=") in capsys.readouterr().out  # fetched from its worker
+    assert ip.user_ns["model"] == ("weights", best.config["x"], 3)
     assert best.restore() == ("weights", best.config["x"], 3)
 
 
