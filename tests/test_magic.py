@@ -869,6 +869,15 @@ def test_plot_draws_the_history_by_default_and_curves_of_another_reported_value(
         "--metric only applies to %hpo plot curves, not to %hpo best")
 
 
+def test_list_of_a_file_that_does_not_exist_says_so_and_creates_nothing(ip, capsys, tmp_path):
+    typo = tmp_path / "typo.db"
+    ip.run_line_magic("hpo", f"list --storage {typo}")
+    said = capsys.readouterr().out
+    assert said.splitlines()[-1] == (f"{typo}: no such file (pass --storage with the file the "
+                                     f"studies were stored in)")
+    assert not typo.exists()
+
+
 def test_help_lists_options(ip):
     doc = ip.find_cell_magic("hpo").__doc__
     for option in ("--metric", "--mode", "--trials", "--time-limit", "--scheduler", "--type",

@@ -272,6 +272,10 @@ class LineCommands:
                 else f", best {stored.metric}={stored.best_value:.6g}"
             lines.append(f"{stored.name}: {stored.state}, {stored.trials} trials{best} "
                          f"[{store.location}]")
+        path = getattr(store, "path", None)
+        if storage is not None and isinstance(path, str) and not os.path.exists(path):
+            lines.append(f"{store.location}: no such file (pass --storage with the file the "
+                         f"studies were stored in)")
         print("\n".join(lines) if lines else f"no studies in this kernel or in {store.location}")
 
     def _best(self, study: Study) -> None:
