@@ -166,6 +166,10 @@ def check_report(values: dict[str, Any], metric: str, resource: str, needs_resou
     epoch, the validation metric every few), unless it is empty or one of its keys looks like
     the metric misspelt (``val_los``); a trial that never reports the metric fails when it
     ends (``never_reported``)."""
+    blank = next((key for key in values if not str(key).strip()), None)
+    if blank is not None:
+        raise ReportError(f"report() got a value named {blank!r}: name each value, e.g. "
+                          f"report({metric}=...)")
     if metric not in values:
         if not values:
             raise ReportError(f"report() got no values: call report({metric}=...)")

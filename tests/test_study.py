@@ -214,6 +214,18 @@ def test_a_misspelt_metric_fails_at_the_first_report_saying_what_was_meant():
     assert study.trials[0].reports == ()
 
 
+def test_a_report_with_a_value_named_by_an_empty_string_fails_the_trial():
+    def fn(config, report):
+        report(**{"epoch": 1, "loss": config["x"], " ": 2.0})
+
+    study = Study(FunctionObjective(fn, "loss"), Space({"x": Real(0, 1)}), metric="loss",
+                  mode="min", trials=3, workers=1)
+    with pytest.raises(StudyFailedError):
+        study.run()
+    assert study.trials[0].error == ("ReportError: report() got a value named ' ': name each "
+                                     "value, e.g. report(loss=...)")
+
+
 def test_a_returned_dict_without_the_metric_fails_the_trial_that_never_reported_it():
     study = Study(FunctionObjective(lambda config: {"loss": config["x"]}, "val_acc"),
                   Space({"x": Real(0, 1)}), metric="val_acc", mode="max", trials=3, workers=1)
