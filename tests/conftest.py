@@ -13,6 +13,16 @@ def ipython_shell():
     return start_ipython() or IPython.get_ipython()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_storage(tmp_path_factory):
+    """Studies of fixtures wider than a test (a module's kernel, started before the test's
+    own file is set) go to a file of the session, never to the working directory."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("session") / "studies.db"
+        patch.setenv("JUPYTER_HPO_STORAGE", str(path))
+        yield path
+
+
 @pytest.fixture(autouse=True)
 def study_storage(tmp_path, monkeypatch):
     """Each test keeps its studies in its own SQLite file (not in the working directory);
