@@ -262,6 +262,12 @@ def _curves(study: Study, ax: Any, metric: str) -> None:
         raise ValueError(f"study {study.name!r} has no reports of {metric} yet: no "
                          f"learning curves to plot")
     _check_numeric(study, curves, metric)
+    if metric == study.metric and \
+            curves[curves[column].notna()].groupby("trial_id").size().max() < 2:
+        _history(study, ax)  # one value a trial: no curves, so the values by trial
+        ax.set_title(f"{study.name}: each trial reported one {study.metric} (no learning "
+                     f"curves), by trial")
+        return
     table = _table(study)
     statuses = dict(zip(table["trial_id"], table["status"]))
     best = _best_trial_id(study, table)

@@ -88,6 +88,8 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
     frame = pd.DataFrame(rows, columns=columns)
     if metric in frame:
         frame[metric] = frame[metric].astype(float)
+    if "resource" in frame:  # NaN where none was reported, so the column stays numeric
+        frame["resource"] = pd.to_numeric(frame["resource"])
     return frame
 
 

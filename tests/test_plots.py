@@ -387,3 +387,17 @@ def test_curves_of_a_value_that_is_not_a_number_say_which_ones_are(tmp_path):
         assert str(info.value) == f"{what}: the learning curves draw numbers; {drawable}"
     for metric in ("lr", "improved"):
         assert len(study.plot("curves", metric=metric).axes[0].get_lines()) == 2
+
+
+def test_curves_of_a_study_of_one_value_per_trial_draw_the_values_by_trial():
+    """Each trial returned one value (cross-validation, no report per epoch): the curves drew
+    a column of dots at x=1 labelled 'report'; they draw the values by trial now, as the
+    dashboard does, and the title says why."""
+    study = jh.tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min",
+                    trials=4, seed=0)
+    ax = study.plot("curves").axes[0]
+    assert ax.get_title().endswith("each trial reported one loss (no learning curves), by "
+                                   "trial")
+    assert ax.get_xlabel() == "trial"
+    drawn = [tuple(p) for c in ax.collections for p in c.get_offsets()]
+    assert sorted(drawn) == sorted((t.trial_id, t.config["x"]) for t in study.trials)

@@ -133,3 +133,14 @@ def test_start_and_end_are_the_local_wall_clock_time(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_the_resource_column_is_numeric_also_where_no_trial_reported_one():
+    """One value per trial (no report per epoch): the column was of Python ``None``s, an
+    ``object`` column that pandas' arithmetic and plots refuse; it is NaN now, as missing
+    numbers are in the other columns."""
+    study = jh.tune(lambda config: config["x"], SPACE, metric="loss", mode="min", trials=3)
+    frame = study.trials_dataframe()
+    assert frame["resource"].dtype == float and frame["resource"].isna().all()
+    assert jh.tune(errors, SPACE, metric="error", trials=2).trials_dataframe()[
+        "resource"].tolist() == [3, 3]
