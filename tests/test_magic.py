@@ -847,7 +847,22 @@ def test_plot_with_a_name_where_the_kind_goes_says_the_order(ip):
     run(ip, "--trials 3 --name mixed", "C = Real(0.1, 1)\ngamma = Categorical('a', 'b')\n"
                                        "report(loss=C)\n")
     assert line_error(ip, "plot contour").endswith(
-        "name two (categorical ones too) with _hpo.plot('contour', params=('C', 'gamma'))")
+        "name two (categorical ones too) with _hpo.plot('contour', params=('C', 'gamma')) or "
+        "%hpo plot contour --params C,gamma")
+    with capture_output() as drawn:
+        ip.run_line_magic("hpo", "plot contour --params C,gamma")
+    assert [o.data["text/plain"].split()[0] for o in drawn.outputs] == ["<StudyFigure"]
+    assert line_error(ip, "plot contour --params C,nope") == (  # the pair reaches the plot
+        "params must be two different hyperparameters of the study (C, gamma), got ('C', "
+        "'nope')")
+    said = {"plot contour --params C": "--params takes two hyperparameters, e.g. --params "
+                                       "lr,units (got 'C')",
+            "plot history --params C,gamma": "--params only applies to %hpo plot contour, "
+                                             "not to history",
+            "best --params C,gamma": "--params only applies to %hpo plot contour, not to %hpo "
+                                     "best"}
+    for line, message in said.items():
+        assert line_error(ip, line) == message
     # Optuna's (and BigDL-Nano's) name of a plot is not taken for a study's name
     assert line_error(ip, "plot optimization_history drawn") == (
         f"unknown plot kind 'optimization_history': use one of {kinds}; 'optimization_history' "

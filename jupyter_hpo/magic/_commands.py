@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -44,6 +45,9 @@ class LineCommands:
         if args.metric is not None and command != "plot":
             raise UsageError(f"--metric only applies to %hpo plot curves, not to %hpo {command}"
                              f" (a study's metric is set by %%hpo --metric when it runs)")
+        if args.params is not None and command != "plot":
+            raise UsageError(f"--params only applies to %hpo plot contour, not to %hpo "
+                             f"{command}")
         if command == "plot":
             from ..plots import KINDS
 
@@ -52,6 +56,8 @@ class LineCommands:
                 raise UsageError(_plot_kind_hint(kind, rest, KINDS))
             if args.metric is not None and kind != "curves":
                 raise UsageError(f"--metric only applies to %hpo plot curves, not to {kind}")
+            if args.params is not None and kind != "contour":
+                raise UsageError(f"--params only applies to %hpo plot contour, not to {kind}")
         if command == "export":
             if not rest or not rest[-1].lower().endswith(EXPORT_FORMATS):
                 formats = ", ".join(EXPORT_FORMATS)
@@ -82,10 +88,16 @@ class LineCommands:
 
             study = self._study(name, args.storage)
             try:
-                options = {} if args.metric is None else {"metric": args.metric}
+                options: dict[str, Any] = {} if args.metric is None \
+                    else {"metric": args.metric}
+                if args.params is not None:
+                    options["params"] = _param_pair(args.params)
                 figure = study.plot(kind, **options)
             except ValueError as exc:  # its code as the notebook writes it: _hpo.plot(...)
                 message = str(exc).replace("study.plot(", f"{self._holder(study)}.plot(")
+                pair = re.search(r"params=\('([^']+)', '([^']+)'\)\)", message)
+                if pair:
+                    message += f" or %hpo plot contour --params {pair[1]},{pair[2]}"
                 raise UsageError(message) from None
             display(figure)
         elif command == "export":
@@ -331,6 +343,16 @@ def _plot_kind_hint(kind: str, rest: list[str], kinds: tuple[str, ...]) -> str:
     example = rest[0] if rest and rest[0] in kinds else kinds[0]
     return (f"{message}; the kind comes first, then the study's NAME "
             f"(e.g. %hpo plot {example} {kind})")
+
+
+def _param_pair(text: str) -> tuple[str, str]:
+    """``--params lr,units`` (or ``"lr units"``) as the pair ``plot("contour", params=...)``
+    takes; a UsageError for anything but two names."""
+    names = [n for n in re.split(r"[,\s]+", text.strip()) if n]
+    if len(names) != 2:
+        raise UsageError(f"--params takes two hyperparameters, e.g. --params lr,units (got "
+                         f"{text!r})")
+    return names[0], names[1]
 
 
 def _ended(study: Study) -> str:

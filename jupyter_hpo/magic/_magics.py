@@ -252,13 +252,15 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                                     "this trial instead of the best")
     @once("--metric", help="with plot curves: the learning curves of this reported value "
                            "instead of the study's metric")
+    @once("--params", metavar="A,B", help="with plot contour: the two hyperparameters to "
+                                          "draw (default: the two most important)")
     @once("--storage", help="SQLite file to read (default: jupyter_hpo.db in the working "
                             "directory, or $JUPYTER_HPO_STORAGE)")
     @line_magic("hpo")
     def hpo_line(self, line: str) -> Any:
         """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
-        plot [KIND] [--metric KEY], export FILE, delete; a NAME picks the study (default: the
-        latest)."""
+        plot [KIND] [--metric KEY] [--params A,B], export FILE, delete; a NAME picks the study
+        (default: the latest)."""
         __tracebackhide__ = True  # Ctrl-C in %hpo wait shows the cell, not our frames
         try:
             args = _parse(self.hpo_line, line, intermixed=True)
