@@ -400,8 +400,16 @@ class StudyOptions:
         if not isinstance(self.executor, str) \
                 or self.executor == "dask" and not getattr(executor, "owns_cluster", False):
             return None
-        return slots_note(self.workers, self.gpus_per_trial, self.cpus_per_trial,
+        note = slots_note(self.workers, self.gpus_per_trial, self.cpus_per_trial,
                           executor.workers)
+        cpus = os.cpu_count() or 1
+        if note is None and self.executor == "process" and not self.gpus_per_trial \
+                and executor.workers > 2 * cpus:
+            note = (f"--workers {executor.workers}: {executor.workers} worker processes on the "
+                    f"{cpus} CPUs of this machine, each with its own Python and libraries in "
+                    f"memory; trials that compute share the CPUs, so they take longer each "
+                    f"(--cpus-per-trial 1 runs as many at once as there are CPUs)")
+        return note
 
 
 def _check_option_names(scheduler: str, searcher: Any, scheduler_options: Mapping[str, Any],

@@ -112,6 +112,22 @@ def test_process_executor_is_registered():
     assert EXECUTORS["process"] is ProcessExecutor
 
 
+def test_far_more_worker_processes_than_cpus_are_noted_and_none_start_before_the_run():
+    cpus = os.cpu_count() or 1
+    many = Study(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min",
+                 trials=1, workers=2 * cpus + 1, executor="process")
+    said = (f"--workers {2 * cpus + 1}: {2 * cpus + 1} worker processes on the {cpus} CPUs of "
+            f"this machine, each with its own Python and libraries in memory; trials that "
+            f"compute share the CPUs, so they take longer each (--cpus-per-trial 1 runs as "
+            f"many at once as there are CPUs)")
+    assert many.notes == [said]
+    assert not [c for c in psutil.Process().children(recursive=True)
+                if "jupyter_hpo.executors" in " ".join(c.cmdline())]
+    for workers, executor in ((2 * cpus, "process"), (2 * cpus + 1, "thread")):
+        assert Study(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss",
+                     mode="min", trials=1, workers=workers, executor=executor).notes == []
+
+
 def test_study_with_reports_hyperband_stops_and_captured_output():
     # x rises trial by trial, so whatever order the two workers report in, each late trial
     # meets a rung holding better results (stopped) and trial 0 is best everywhere (completed)
