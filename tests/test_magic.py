@@ -136,8 +136,9 @@ def test_an_output_name_the_cell_does_not_set_in_the_notebook_is_kept(ip):
             "model = [x]\nreport(score=f())\n")
     assert isinstance(run(ip, "--trials 2 --quiet -o study", cell), Study)
     assert isinstance(run(ip, "--trials 2 --quiet -o model --no-apply", cell), Study)
-    cell = "x = Real(0, 1)\nmodel = [x]\nreport(score=x)\n"  # process workers keep model
-    assert isinstance(run(ip, "--trials 2 --quiet -o model --executor process", cell), Study)
+    cell = "x = Real(0, 1)\nmodel = [x]\nreport(score=x)\n"  # process workers send it back
+    with pytest.raises(UsageError, match=r"-o model: the cell sets model \(cell line 2\)"):
+        ip.run_cell_magic("hpo", "--trials 2 --quiet -o model --executor process", cell)
 
 
 def test_cell_without_report_uses_metric_variable(ip):

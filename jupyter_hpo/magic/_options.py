@@ -462,16 +462,17 @@ def check_line_options(args: Any, scheduler: str | None = None,
 
 def _check_output_name(args: Any, template: CellTemplate) -> None:
     """Refuse ``-o NAME`` where the cell sets NAME in the notebook (a hyperparameter's
-    variable, or with the thread executor, whose trials' variables are applied, a name it
-    binds at its top level): applying the best trial at the end set it after the study was
-    bound there, so ``-o x`` left the best x in x and the study nowhere."""
+    variable, or a name it binds at its top level: the best trial's variables are applied
+    with every executor, fetched from the worker with processes and Dask): applying the best
+    trial at the end set it after the study was bound there, so ``-o x`` left the best x in
+    x and the study nowhere."""
     if args.no_apply:
         return
     name = args.output
     line = next((a.lineno for a in template.annotations if a.variable == name),
                 None)
     what = f"the hyperparameter {name}" if line is not None else name
-    if line is None and args.executor == "thread":
+    if line is None:
         line = _top_level_line(template.source, name)
     if line is not None:
         raise UsageError(f"-o {name}: the cell sets {what} (cell line {line}), and applying "
