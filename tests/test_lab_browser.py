@@ -1078,9 +1078,9 @@ def test_the_study_view_is_readable_in_the_dark_theme(lab):
         assert history.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) > 50  # the best so far
     finally:
         change_theme(page, "JupyterLab Light")
-    wait_until(lambda: curves.evaluate(OPAQUE_PIXELS_OF, [0, 0, 0]) > 50, 10,
-               "the best trial's curve drawn in black again")
-    assert curves.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) == 0
+    wait_until(lambda: curves.evaluate(OPAQUE_PIXELS_OF, [0, 0, 0]) > 50
+               and curves.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) == 0, 10,
+               "the best trial's curve drawn in black again, and nothing in white")
     contrast = view.locator("tr.jp-mod-selected td").nth(1).evaluate(CONTRAST)
     assert contrast >= 4.5, f"the selected row's text has a contrast of {contrast:.2f}"
 
