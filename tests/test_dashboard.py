@@ -704,6 +704,8 @@ def test_stop_trial_button_stops_the_chosen_trial_only():
     release.set()
     assert study.wait(30)
     assert study.trials[0].status.value == "completed"
+    dashboard.finish()  # the status line says how the study ended: no stale "trial 1 stopped"
+    assert dashboard.message.value == ""
 
 
 def test_the_trial_picker_never_moves_to_another_trial_by_itself():

@@ -344,7 +344,7 @@ class Dashboard:
             return
         self._stopping_trial = None
         if self._transient and self.message.value.startswith(f"stopping trial {stopping} "):
-            self._say(f"trial {stopping} stopped")
+            self._say(f"trial {stopping} stopped", transient=True)  # true until the end
 
     def _spend(self) -> None:
         self._tokens -= 1
