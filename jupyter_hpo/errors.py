@@ -99,8 +99,8 @@ def cell_magic_line(written: str, ran: str) -> int | None:
     ``written`` one call (``%%name line`` as its first line that is not blank, indented or not,
     becomes ``get_ipython().run_cell_magic('name', 'line', 'the lines below')``, whose columns
     mean nothing in what the user wrote); None for any other rewrite."""
-    if len(python_lines(ran.rstrip("\n"))) != 1 \
-            or not ran.startswith("get_ipython().run_cell_magic("):
+    ran = ran.strip("\n")  # the magic puts back the blank lines IPython took off the top
+    if len(python_lines(ran)) != 1 or not ran.startswith("get_ipython().run_cell_magic("):
         return None
     lines = python_lines(written)
     first = next((n for n, line in enumerate(lines, 1) if line.strip()), None)
