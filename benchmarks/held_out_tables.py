@@ -92,7 +92,14 @@ def sgd_train(config: dict[str, Any], data: Data, seed: int) -> Curves:
     from sklearn.linear_model import SGDClassifier
 
     x_train, y_train, x_val, y_val = data
-    model = SGDClassifier(random_state=seed, **config)
+    return _partial_fit_epochs(SGDClassifier(random_state=seed, **config),
+                               (x_train, y_train, x_val, y_val))
+
+
+def _partial_fit_epochs(model: Any, data: Data, setup: float = 0.0) -> Curves:
+    """One ``partial_fit`` pass of ``model`` an epoch, scored on the validation data after
+    each; ``setup`` seconds are added to the first epoch's."""
+    x_train, y_train, x_val, y_val = data
     classes = np.unique(y_train)
     error, logloss, seconds = (np.empty(EPOCHS) for _ in range(3))
     with warnings.catch_warnings():
@@ -101,7 +108,7 @@ def sgd_train(config: dict[str, Any], data: Data, seed: int) -> Curves:
             started = time.perf_counter()
             model.partial_fit(x_train, y_train, classes=classes)
             error[epoch], logloss[epoch] = _scores(model.predict_proba(x_val), y_val)
-            seconds[epoch] = time.perf_counter() - started
+            seconds[epoch] = time.perf_counter() - started + (setup if epoch == 0 else 0.0)
     return {"error": error, "logloss": logloss, "seconds": seconds}
 
 
@@ -225,16 +232,7 @@ def rff_train(config: dict[str, Any], data: Data, seed: int) -> Curves:
     setup = time.perf_counter() - started
     model = SGDClassifier(loss="log_loss", alpha=config["alpha"], eta0=config["eta0"],
                           learning_rate=config["learning_rate"], random_state=seed)
-    classes = np.unique(y_train)
-    error, logloss, seconds = (np.empty(EPOCHS) for _ in range(3))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for epoch in range(EPOCHS):
-            started = time.perf_counter()
-            model.partial_fit(f_train, y_train, classes=classes)
-            error[epoch], logloss[epoch] = _scores(model.predict_proba(f_val), y_val)
-            seconds[epoch] = time.perf_counter() - started + (setup if epoch == 0 else 0.0)
-    return {"error": error, "logloss": logloss, "seconds": seconds}
+    return _partial_fit_epochs(model, (f_train, y_train, f_val, y_val), setup)
 
 
 Kind = tuple[Callable[[], Data], Callable[[np.random.Generator], dict[str, Any]],

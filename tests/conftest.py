@@ -30,3 +30,18 @@ def study_storage(tmp_path, monkeypatch):
     path = tmp_path / "studies.db"
     monkeypatch.setenv("JUPYTER_HPO_STORAGE", str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def model_kernel(tmp_path_factory):
+    """A kernel whose %%hpo cells fit scikit-learn models (``test_process_executor``'s
+    ``MODEL_SETUP``), one per test module: the process and Dask executors' best-variables
+    tests share it."""
+    from test_process_executor import start_model_kernel
+
+    km, kc = start_model_kernel(tmp_path_factory.mktemp("model_kernel"))
+    try:
+        yield kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -22,7 +22,7 @@ import dask
 import pytest
 from distributed import Client, LocalCluster
 from IPython.core.error import UsageError
-from test_process_executor import check_best_model_came_back, kernel_output, start_model_kernel
+from test_process_executor import check_best_model_came_back, kernel_output
 
 from jupyter_hpo import HPOError, Int, Real, Study, TrialStatus, tune
 from jupyter_hpo.errors import StudyFailedError
@@ -722,16 +722,6 @@ def test_import_and_load_ext_do_not_import_dask():
 
 
 # ------------------------------------------------------------- the best trial's variables
-@pytest.fixture(scope="module")
-def model_kernel(tmp_path_factory):
-    km, kc = start_model_kernel(tmp_path_factory.mktemp("model_kernel"))
-    try:
-        yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-
-
 def test_the_best_trials_model_comes_back_from_its_dask_worker(model_kernel):
     check_best_model_came_back(model_kernel, "dask")
 

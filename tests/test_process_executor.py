@@ -611,16 +611,6 @@ def start_model_kernel(folder):
     return km, kc
 
 
-@pytest.fixture(scope="module")
-def model_kernel(tmp_path_factory):
-    km, kc = start_model_kernel(tmp_path_factory.mktemp("model_kernel"))
-    try:
-        yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-
-
 def test_the_best_trials_model_comes_back_from_its_worker_process(model_kernel):
     check_best_model_came_back(model_kernel, "process")
 
