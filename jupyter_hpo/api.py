@@ -13,7 +13,7 @@ from typing import Any
 from .errors import StorageError
 from .objective import FunctionObjective
 from .options import StudyOptions, infer_mode
-from .space import Domain, Space, split_fixed
+from .space import Domain, Space
 from .study import Study
 from .trial_log import TrialLog
 
@@ -41,9 +41,7 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *,
                         "reports or returns (e.g. metric='val_acc')")
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)
     try:
-        domains, fixed = split_fixed(space) if isinstance(space, Mapping) \
-            and not isinstance(space, Space) else (space, {})
-        study = Study(FunctionObjective(fn, metric, fixed), Space(domains), study_options)
+        study = Study(FunctionObjective(fn, metric), space, study_options)
     except StorageError as exc:  # its message names %%hpo's flags and %hpo's commands
         message = python_spelling(str(exc), study_options)
         if study_options.resume and message.startswith(f"no study named {study_options.name!r}"):
@@ -91,8 +89,9 @@ def _no_max_t_note(study: Study) -> str:
     most = max(reached)
     shown = int(most) if float(most).is_integer() else most
     return (f"the trials reported {study.resource} up to {shown}, but without a maximum every "
-            f"trial ran to its end: put {{{max_t_names(study.resource)[1]!r}: {shown}}} in the space (a fixed "
-            f"value) or pass scheduler_options={{'max_t': {shown}}} to stop poor trials early")
+            f"trial ran to its end: put {{{max_t_names(study.resource)[1]!r}: {shown}}} in the "
+            f"space (a fixed value) or pass scheduler_options={{'max_t': {shown}}} to stop poor "
+            f"trials early")
 
 
 def python_spelling(message: str, options: StudyOptions) -> str:

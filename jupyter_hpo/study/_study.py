@@ -83,9 +83,8 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                             f"(got {sorted(kwargs)})")
         fixed: dict[str, Any] = {}
         if isinstance(space, Mapping) and not isinstance(space, Space) \
-                and _plain_function(objective):
+                and _takes_fixed(objective):
             space, fixed = split_fixed(space)
-        fixed = fixed or getattr(objective, "fixed", {})  # tune() made its objective
         self.space = space if isinstance(space, Space) else Space(space)
         if not self.space:
             only = f" has only fixed values ({', '.join(fixed)})" if fixed else " is empty"
@@ -324,20 +323,27 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         return f"<Study {self.name!r}: {self.state.value}, {len(self.trials)} trials{best}>"
 
 
-def _plain_function(objective: Any) -> bool:
-    """Whether ``objective`` is a function to call as ``fn(config)`` (not an objective object)."""
-    return callable(objective) and not callable(getattr(objective, "run", None))
+def _takes_fixed(objective: Any) -> bool:
+    """Whether ``objective`` is a function called as ``fn(config)`` (given as it is, or as
+    ``tune()`` wraps it), which gets a space's fixed values in its config."""
+    from ..objective import FunctionObjective
+
+    return isinstance(objective, FunctionObjective) or (
+        callable(objective) and not callable(getattr(objective, "run", None)))
 
 
 def _as_objective(objective: Any, metric: str, fixed: Mapping[str, Any] | None = None) -> Any:
     """An objective the executors can run: a plain function is called as ``fn(config)``, as
     ``tune()`` calls it (its number is ``metric``; the space's ``fixed`` values join each
     config); ``None`` for an executor that runs no objective (a simulation's)."""
+    from ..objective import FunctionObjective
+
+    if isinstance(objective, FunctionObjective):
+        objective.fixed.update(fixed or {})
+        return objective
     if objective is None or callable(getattr(objective, "run", None)):
         return objective
     if callable(objective):
-        from ..objective import FunctionObjective
-
         return FunctionObjective(objective, metric, fixed)
     raise TypeError(f"the objective is {objective!r}, but must be a function taking the "
                     f"configuration, e.g. def train(config): ..., or an objective object")
