@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -54,8 +53,7 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs",
-               "trust_confidence", "settle_confidence")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs")
     needs_resource = False  # without report() or the resource, trials simply run to the end
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
@@ -63,8 +61,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
-                 prior_pairs: float = 3, trust_confidence: float = 0.0,
-                 settle_confidence: float = 0.0) -> None:
+                 prior_pairs: float = 3) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -84,10 +81,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                                            lo_open=True)
         self.prior_pairs = check_float("prior_pairs", prior_pairs, 0.0, math.inf,
                                        hi_open=True)
-        self.trust_confidence = check_float("trust_confidence", trust_confidence, 0.0, 1.0,
-                                            hi_open=True)
-        self.settle_confidence = check_float("settle_confidence", settle_confidence, 0.0, 1.0,
-                                             hi_open=True)
         #: the ρ at which a rung keeps ``unmeasured_keep``: what is assumed before measuring
         self.prior_rho = self.rho_low + (self.rho_high - self.rho_low) \
             * (1.0 - self.unmeasured_keep) / (1.0 - 1.0 / self.eta)
@@ -109,10 +102,6 @@ class AdaptiveScheduler(HyperbandScheduler):
         #: cut level -> the level its correlation is measured against (max_t once it can be)
         self.reference: dict[float, float] = {}
         self._pair_counts: dict[float, int] = {}  # cut level -> pairs its ρ was measured on
-        #: cut level -> a lower confidence bound of its ρ (``trust_confidence``; None: off or
-        #: not measured)
-        self.lower_bound: dict[float, float | None] = {lv: None for lv in self.cut_levels}
-        self._trusted = list(self.rung_levels)  # what the searcher learns from (all at first)
         self._free_new = False
         self._added = 0
 
@@ -140,18 +129,10 @@ class AdaptiveScheduler(HyperbandScheduler):
                        f"stopping fewer trials (keeps {keep:.0%})")
             prior = f", {self.weighed_correlation[level]:.2f} with the prior" \
                 if self.prior_pairs else ""
-            bound = self.lower_bound[level]
-            if bound is not None and keep < 1 and level not in self._trusted:
-                verdict += (f", the model ignores it (ρ may be as low as {bound:.2f}, "
-                            f"{self.trust_confidence:.0%} confidence)")
             parts.append(f"rank correlation {self.correlation[level]:.2f} over "
                          f"{self._pair_counts[level]} trials between {self._plural()} "
                          f"{level:g} and {self.reference[level]:g}{self._so_far(level)}"
                          f"{prior}: {verdict}")
-        if self.settled():
-            parts.append(f"measured enough: no more trials run to {self.max_t:g} whatever "
-                         f"their rungs say (each ρ is settled with "
-                         f"{self.settle_confidence:.0%} confidence)")
         unmeasured = [f"{level:g}" for level in self.cut_levels if level not in measured]
         if unmeasured:
             parts.append(f"{self._plural()} {', '.join(unmeasured)} not measured yet: "
@@ -179,8 +160,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         super()._on_trial_add(trial_id, config)
         self._added += 1
         self._unjudged.add(trial_id)
-        if len(self._full) < self.min_pairs or (
-                len(self._full) < self.full_fraction * self._added and not self.settled()):
+        if len(self._full) < max(self.min_pairs, self.full_fraction * self._added):
             self._full.add(trial_id)
 
     def _cut(self, trial_id: int, level: float, loss: float,
@@ -268,42 +248,15 @@ class AdaptiveScheduler(HyperbandScheduler):
             strength = min(max((weighed - self.rho_low) / (self.rho_high - self.rho_low), 0.0),
                            1.0)
             self.keep[level] = 1.0 - (1.0 - 1.0 / self.eta) * strength
-            if self.trust_confidence:
-                self.lower_bound[level] = lower_bound(
-                    weighed, round(len(pairs) + self.prior_pairs), self.trust_confidence)
         if all(self.reference.get(lv) == self.max_t for lv in self.cut_levels):
             self._free = None
-        trusted = self._trust()
-        if trusted != self._trusted:
-            self._trusted = trusted
-            self.searcher.trust_levels(trusted)
-        if self.keep != before and self.searcher.debug_log:
-            from ..trial import log_line
+        if self.keep != before:
+            self.searcher.trust_levels([lv for lv in self.rung_levels
+                                        if lv >= self.max_t or self.keep[lv] < 1])
+            if self.searcher.debug_log:
+                from ..trial import log_line
 
-            log_line(f"auto: {self.reason()}")
-
-    def settled(self) -> bool:
-        """Whether measuring can stop (``settle_confidence``): every cut level's ρ with max_t
-        is, with that confidence, at least ``rho_high`` (it cuts as Hyperband) or at most
-        ``rho_low`` (it cuts nothing, so trials run on anyway)."""
-        c = self.settle_confidence
-        if not c:
-            return False
-        for level in self.cut_levels:
-            rho, n = self.correlation[level], self._pair_counts.get(level, 0)
-            if rho is None or self.reference.get(level) != self.max_t:
-                return False
-            if lower_bound(rho, n, c) < self.rho_high and -lower_bound(-rho, n, c) > self.rho_low:
-                return False
-        return True
-
-    def _trust(self) -> list[float]:
-        """The rung levels whose results teach the searcher: max_t, and each rung that cuts
-        (keeps less than all) unless ``trust_confidence`` is on and its ρ is measured and not
-        above ``rho_low`` with that confidence."""
-        return [lv for lv in self.rung_levels
-                if lv >= self.max_t or (self.keep[lv] < 1 and (
-                    self.lower_bound[lv] is None or self.lower_bound[lv] > self.rho_low))]
+                log_line(f"auto: {self.reason()}")
 
     def _proxy_pairs(self, level: float) -> tuple[list[tuple[float, float]], float]:
         """Before enough unjudged trials reach max_t: ``level``'s values paired with those of
@@ -332,16 +285,6 @@ def spearman(pairs: np.ndarray) -> float:
     if norms[0] == 0 or norms[1] == 0:
         return 0.0
     return float((ranks[:, 0] * ranks[:, 1]).sum() / (norms[0] * norms[1]))
-
-
-def lower_bound(rho: float, n: int, confidence: float) -> float:
-    """A one-sided lower confidence bound of a Spearman correlation ``rho`` measured on ``n``
-    pairs: Fisher's z = atanh(ρ) with the standard error sqrt(1.06 / (n - 3)) of Fieller,
-    Hartley and Pearson (1957); -1 on 3 pairs or fewer."""
-    if n <= 3:
-        return -1.0
-    z = math.atanh(min(max(rho, -0.999999), 0.999999))
-    return math.tanh(z - NormalDist().inv_cdf(confidence) * math.sqrt(1.06 / (n - 3)))
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
