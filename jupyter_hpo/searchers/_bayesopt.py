@@ -51,7 +51,7 @@ from ..records import finite_number
 from ..space import INACTIVE, Categorical, Int, Space
 from ._base import Searcher
 from ._bayesopt_parts import expected_improvement, snap_table, summary_rows
-from ._gp import KERNELS, GaussianProcess, Kernel
+from ._gp import KERNELS, GaussianProcess, Kernel, Scratch
 from ._options import check_bool, check_choice, check_float, check_int
 from ._proposal_batch import ProposalBatch
 
@@ -132,6 +132,7 @@ class BayesOptSearcher(Searcher):
         self.batch_fraction = None if batch_fraction is None \
             else check_float("batch_fraction", batch_fraction, 0.0, 1.0)
         self._batch: ProposalBatch | None = None  # the proposals of the last acquisition
+        self._prior_scratch = Scratch()  # where each batch keeps its candidates' prior
         # trial -> (its configuration, encoding, key), pending or observed (see _codes_of)
         self._codes: dict[int, tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]] = {}
         self._level_cache: tuple[Any, list[float]] = (None, [])
@@ -141,10 +142,14 @@ class BayesOptSearcher(Searcher):
         self._numeric: list[int] = []  # encoded columns of Real and Int domains
         self._ints: list[tuple[int, Any]] = []  # columns snapped to a value's cell
         self._onehot: list[slice] = []
+        # (name, domain, first column, one-hot width or 0 for a number), for decoding
+        self._layout: list[tuple[str, Any, int, int]] = []
         column = 0
         for name in self._names:
             domain = space[name]
-            if isinstance(domain, Categorical):
+            width = len(domain.choices) if isinstance(domain, Categorical) else 0
+            self._layout.append((name, domain, column, width))
+            if width:
                 self._onehot.append(slice(column, column + len(domain.choices)))
                 column += len(domain.choices)
             else:
@@ -170,6 +175,8 @@ class BayesOptSearcher(Searcher):
         self._xs = np.zeros((16, self._width))
         self._ys, self._rs, self._ranks = np.zeros(16), np.zeros(16), np.zeros(16)
         self._counts: dict[float | None, int] = {}  # observations per level
+        # (observations, trusted levels, max_t, resource) -> trusted counts and target level
+        self._trusted_cache: tuple[Any, dict[float | None, int], float | None] = (None, {}, None)
         self._trials: set[int] = set()  # trials with an observation
         self._tables: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # column -> snap
         self._gp: GaussianProcess | None = None
@@ -238,8 +245,7 @@ class BayesOptSearcher(Searcher):
 
     # ------------------------------------------------------------------ proposing
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
-        if len(self._trials) < max(self.num_init_random, 2) \
-                or not any(self._trusted(level) for level in self._counts):
+        if len(self._trials) < max(self.num_init_random, 2) or not self._trusted_counts():
             return self._distinct_random()
         return self._propose()
 
@@ -294,7 +300,7 @@ class BayesOptSearcher(Searcher):
         batch = self._batch = ProposalBatch(
             candidates, self._at(candidates, level), mean, variance, factors, gp.kernel,
             gp.diagonal, incumbent, size, self._batch_context(),
-            float(np.min(y_raw[levels == self._r(level)])))
+            float(np.min(y_raw[levels == self._r(level)])), self._prior_scratch)
         self._batch_scale = (y_mean, y_std)  # what the batch's normalised values mean
         untaken, decoded = self._untaken_test(candidates, taken)
         index = batch.pick(untaken)
@@ -389,14 +395,25 @@ class BayesOptSearcher(Searcher):
         return self.trusted_levels is None or level is None or level in self.trusted_levels \
             or (self.max_t is not None and level >= self.max_t)
 
+    def _trusted_counts(self) -> dict[float | None, int]:
+        """Observations per trusted level, and the target level (see ``_target_level``):
+        computed again only after a new observation or a change of the trusted levels, not
+        for every pick from a batch (each checks the batch's context)."""
+        setting = (len(self._row), self.trusted_levels, self.max_t, self.resource)
+        if self._trusted_cache[0] != setting:
+            counts = {level: n for level, n in self._counts.items() if self._trusted(level)}
+            target = None
+            if self.resource is not None and counts:
+                enough = [lv for lv, n in counts.items() if n >= _MIN_AT_TARGET]
+                target = max(enough) if enough else min(counts)  # type: ignore[type-var]
+            self._trusted_cache = (setting, counts, target)
+        return self._trusted_cache[1]
+
     def _target_level(self) -> float | None:
         """The largest trusted level with at least ``_MIN_AT_TARGET`` results (None with
-        FIFO)."""
-        if self.resource is None:
-            return None
-        counts = {level: n for level, n in self._counts.items() if self._trusted(level)}
-        enough = [lv for lv, n in counts.items() if n >= _MIN_AT_TARGET]
-        return max(enough) if enough else min(counts)  # type: ignore[type-var]
+        FIFO or before any trusted result)."""
+        self._trusted_counts()
+        return self._trusted_cache[2]
 
     def _update_model(self, x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> bool:
         """Refit hyperparameters for the first ``opt_skip_init_length`` observations, then
@@ -540,20 +557,19 @@ class BayesOptSearcher(Searcher):
         active one encoded as inactive (a column nearer -0.5 than 0, an all-zero block) is
         drawn at random; without, it is clipped."""
         config: dict[str, Any] = {}
-        i = 0
-        for name in self._names:
-            domain = self.space[name]
-            k = len(domain.choices) if isinstance(domain, Categorical) else 1
-            part, i = encoded[i:i + k], i + k
-            if not self.space.is_active(name, config):
+        values = encoded.tolist()  # Python floats: a batch's picks decode one by one
+        conditional = self.space.conditional
+        for name, domain, column, width in self._layout:
+            if conditional and not self.space.is_active(name, config):
                 continue
-            if isinstance(domain, Categorical):
+            if width:
+                part = encoded[column:column + width]
                 config[name] = domain.sample(rng) if rng is not None and not part.any() \
                     else domain.choices[int(np.argmax(part))]
-            elif rng is not None and part[0] < INACTIVE / 2:
+            elif rng is not None and values[column] < INACTIVE / 2:
                 config[name] = domain.sample(rng)
             else:
-                config[name] = domain.from_unit(float(part[0]))
+                config[name] = domain.from_unit(values[column])
         return config
 
     def _key(self, encoded: np.ndarray) -> tuple[Any, ...]:

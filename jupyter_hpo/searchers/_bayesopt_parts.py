@@ -10,11 +10,24 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+_SQRT_2PI = math.sqrt(2 * math.pi)
+
 
 def expected_improvement(best: float, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """EI for minimisation, in the GP's normalised units."""
-    z = (best - mean) / std
-    return (best - mean) * ndtr(z) + std * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    """EI for minimisation, in the GP's normalised units: ``(best - mean) Phi(z) + std phi(z)``
+    with ``z = (best - mean) / std``, computed in place (the same bits as the formula written
+    out, with four arrays instead of eleven: a batch's picks evaluate it hundreds of times)."""
+    gap = best - mean
+    z = gap / std
+    ei = ndtr(z)
+    ei *= gap
+    density = np.multiply(z, -0.5, out=gap)  # -0.5 z z, left to right as written
+    density *= z
+    np.exp(density, out=density)
+    density *= std
+    density /= _SQRT_2PI
+    ei += density
+    return ei
 
 
 def summary_rows(ys: np.ndarray, rs: np.ndarray, ranks: np.ndarray, size: int,

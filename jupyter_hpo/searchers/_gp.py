@@ -33,6 +33,10 @@ class Scratch:
     def __init__(self) -> None:
         self._flat: dict[str, np.ndarray] = {}
 
+    def __getstate__(self) -> dict[str, dict[str, np.ndarray]]:
+        """Pickled empty: the contents are undefined between uses, and megabytes."""
+        return {"_flat": {}}
+
     def array(self, slot: str, shape: tuple[int, int]) -> np.ndarray:
         """A C-ordered array of ``shape`` whose contents are undefined; it stays valid until
         the next request for ``slot``."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._bayesopt_parts import expected_improvement
 from ._blas import product
+from ._gp import Kernel, Scratch
 
 
 class ProposalBatch:
@@ -24,16 +25,21 @@ class ProposalBatch:
     ``candidates`` are the encoded configurations and ``inputs`` what the ``kernel`` sees
     (with the resource column in multi-fidelity use); ``factors`` is ``L^-1 K(X, inputs)``
     for the Cholesky factor ``L`` of the training covariance; ``noise`` is the diagonal added
-    to a fantasy (the model's noise and jitter).
+    to a fantasy (the model's noise and jitter). The batch owns ``variance`` (updated in
+    place). ``scratch`` holds the candidates' prior covariance: a searcher passes the same
+    one to each of its batches (only the latest is used), so that matrix, megabytes for a
+    pool of hundreds, is not allocated afresh each time (a fresh one page-faults in: 10 ms
+    instead of 3 for 650 candidates).
     """
 
     def __init__(self, candidates: np.ndarray, inputs: np.ndarray, mean: np.ndarray,
-                 variance: np.ndarray, factors: np.ndarray,
-                 kernel: Callable[[np.ndarray, np.ndarray], np.ndarray], noise: float,
-                 incumbent: float, size: int, context: object, best: float) -> None:
+                 variance: np.ndarray, factors: np.ndarray, kernel: Kernel, noise: float,
+                 incumbent: float, size: int, context: object, best: float,
+                 scratch: Scratch | None = None) -> None:
         self.candidates, self.inputs = candidates, inputs
         self.mean, self.variance, self.factors = mean, variance, factors
         self.kernel, self.noise = kernel, noise
+        self._scratch = Scratch() if scratch is None else scratch
         self.incumbent = incumbent
         # EI, mean and sd of the last pick, before it was fantasised
         self.picked_ei = self.picked_mean = self.picked_std = 0.0
@@ -83,7 +89,7 @@ class ProposalBatch:
     def _fantasise(self, index: int) -> None:
         """Condition the candidates' posterior on candidate ``index`` observed at its mean."""
         if self._prior is None:  # one kernel matrix for the batch, not a column per pick
-            self._prior = self.kernel(self.inputs, self.inputs)
+            self._prior = self.kernel.cross(self.inputs, self.inputs, self._scratch)
         covariance = self._prior[index] - product(self.factors[:, index], self.factors)
         earlier = self._updates[:self.made]
         if len(earlier):
@@ -91,6 +97,6 @@ class ProposalBatch:
         scale = float(covariance[index]) + self.noise
         update = self._updates[self.made]
         np.divide(covariance, np.sqrt(max(scale, 1e-12)), out=update)
-        self.variance = self.variance - update * update
+        self.variance -= np.multiply(update, update, out=covariance)
         self.incumbent = min(self.incumbent, float(self.mean[index]))
         self.exclude(index)
