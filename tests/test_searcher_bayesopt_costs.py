@@ -6,6 +6,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import numpy as np
+import pytest
 from searcher_harness import mixed_loss, mixed_space
 
 from jupyter_hpo.searchers import make_searcher
@@ -102,6 +103,31 @@ def test_refits_follow_a_geometric_schedule_with_hyperband():
     assert all(b >= 1.5 * a for a, b in pairwise(fitted_at))
     assert all(b <= 1.5 * a + 2 for a, b in pairwise(fitted_at))
     assert len(fitted_at) == searcher._fits == 6  # 10, 16, 24, 36, 54, 82 observations
+
+
+@pytest.mark.parametrize("fraction, growth", [(1.0, 2.0), (0.3, 1.5), (0.6, 1.6)])
+def test_refits_wait_for_as_much_new_data_as_one_batch_may_serve(fraction, growth):
+    """A batch assumes the model holds while the trials it serves come in, so with batches of
+    ``batch_fraction`` of the observed trials the hyperparameters are refitted when the
+    observations grew by ``1 + batch_fraction`` (MOBSTER's 1: when they doubled), and by half
+    when batches are smaller (the ``auto`` searcher's 0.3)."""
+    space = mixed_space()
+    searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_candidates=50,
+                             batch_fraction=fraction)
+    searcher.set_fidelity("epoch", 27, LEVELS)
+    fitted_at = []
+    for trial_id in range(60):
+        fits = searcher._fits
+        searcher._batch = None  # a fresh acquisition (as after a new best), which may refit
+        config = searcher.suggest(trial_id)
+        if searcher._fits > fits:
+            fitted_at.append(len(searcher.data))
+        for epoch in (1, 3):
+            searcher.observe(trial_id, config, {"epoch": epoch, "loss": mixed_loss(config, epoch)})
+        searcher.observe(trial_id, config, {"epoch": 3, "loss": mixed_loss(config, 3)},
+                         final=True)
+    assert fitted_at[0] == 10 and len(fitted_at) >= 3
+    assert all(growth * a <= b <= growth * a + 2 for a, b in pairwise(fitted_at))
 
 
 def test_explicit_opt_skip_options_keep_their_meaning_with_hyperband():

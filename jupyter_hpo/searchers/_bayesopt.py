@@ -18,7 +18,9 @@ With Hyperband a study of a few hundred trials gives thousands of rung results, 
 stay cheap by summarising them: the GP conditions on at most 128 observations (at each rung
 level its 16 best, then the rest by level, highest first, and within a level by a random rank
 fixed when the result came in), and by default its hyperparameters are refitted on a geometric
-schedule (whenever the observations have grown by half since the last fit). Without Hyperband
+schedule (whenever the observations have grown by half since the last fit, or by as much as one
+batch of proposals may serve when that is more: MOBSTER's batches serve as many trials as were
+observed, so it refits when they doubled). Without Hyperband
 it conditions on at most 400 final results (the 100 best and a fixed random sample of the
 others), so a study of thousands of short trials stays cheap. With Hyperband one acquisition
 also serves several trials (``_proposal_batch.py``): the candidates it ranked are ranked again
@@ -79,8 +81,9 @@ class BayesOptSearcher(Searcher):
     the model is used, hyperparameters refitted for the first ``opt_skip_init_length``
     observations (default 150; 0 with Hyperband) and then every ``opt_skip_period``-th
     (default 1; with Hyperband, when neither option is given, whenever the observations grew
-    by half since the last fit) or, with ``opt_skip_num_max_resource`` and Hyperband, only
-    when a new result at ``max_t`` came in, ``num_candidates`` random candidates for EI, and
+    by half since the last fit, or by ``1 + batch_fraction`` when that is more) or, with
+    ``opt_skip_num_max_resource`` and Hyperband, only when a new result at ``max_t`` came
+    in, ``num_candidates`` random candidates for EI, and
     ``debug_log`` to print each decision (the best result observed, the choice, EI,
     lengthscales), and ``batch_fraction``: one acquisition proposes configurations for up to
     this fraction of the trials observed so far (at least one), each later pick taken from the
@@ -333,12 +336,16 @@ class BayesOptSearcher(Searcher):
         and the rungs the model learns from."""
         return self._target_level(), self.trusted_levels
 
-    def _batch_size(self) -> int:
-        """How many proposals one acquisition gives (see ``batch_fraction``)."""
+    def _batch_fraction(self) -> float:
+        """The share of the observed trials one acquisition proposes for (``batch_fraction``)."""
         fraction = self.batch_fraction
         if fraction is None:
             fraction = self.default_batch_fraction if self.resource is not None else 0.0
-        return max(1, int(fraction * len(self._trials)))
+        return fraction
+
+    def _batch_size(self) -> int:
+        """How many proposals one acquisition gives (see ``batch_fraction``)."""
+        return max(1, int(self._batch_fraction() * len(self._trials)))
 
     def _fantasies(self) -> list[np.ndarray]:
         """The encodings of the ``_MAX_FANTASIES`` latest pending configurations, oldest
@@ -419,8 +426,10 @@ class BayesOptSearcher(Searcher):
         """Refit hyperparameters for the first ``opt_skip_init_length`` observations, then
         every ``opt_skip_period``-th one (with ``opt_skip_num_max_resource`` under Hyperband:
         when a new result at max_t came in; with Hyperband and neither option given: when the
-        observations grew by ``_REFIT_GROWTH``); otherwise only condition on the data. True if
-        refitted."""
+        observations grew by ``_REFIT_GROWTH``, or by ``1 + batch_fraction`` when that is more,
+        as much as one batch may serve: a batch assumes the model holds while its trials come
+        in, and with MOBSTER's batches of all the trials observed the fits were a fifth of its
+        decision CPU); otherwise only condition on the data. True if refitted."""
         if self._gp is None:
             self._gp = GaussianProcess(Kernel(self.kernel_name, self._width,
                                               self.resource is not None))
@@ -432,7 +441,7 @@ class BayesOptSearcher(Searcher):
         if self.opt_skip_num_max_resource and multi:
             later = at_max > self._fitted_at_max
         elif multi and self._geometric:
-            later = n >= _REFIT_GROWTH * self._fitted_at
+            later = n >= max(_REFIT_GROWTH, 1.0 + self._batch_fraction()) * self._fitted_at
         else:
             later = n - self._fitted_at >= self.opt_skip_period
         due = n <= init_length or later
