@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import atexit
 import os
+import pickle
+import re
 import secrets
 import shutil
 import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -169,14 +172,50 @@ def load(checkpoint: Checkpoint, map_location: Any = None) -> Any:
         raise HPOError(f"the checkpoint {checkpoint.path} is gone (removed with its study, or "
                        f"the storage file and its .checkpoints folder were moved apart: keep "
                        f"them side by side)")
-    if checkpoint.kind == "torch":
-        import torch
+    try:
+        if checkpoint.kind == "torch":
+            import torch
 
-        return torch.load(checkpoint.path, map_location=map_location, weights_only=False)
-    import cloudpickle
+            return torch.load(checkpoint.path, map_location=map_location, weights_only=False)
+        import cloudpickle
 
-    with open(checkpoint.path, "rb") as handle:
-        return cloudpickle.load(handle)
+        with open(checkpoint.path, "rb") as handle:
+            return cloudpickle.load(handle)
+    except (ImportError, AttributeError, EOFError, pickle.UnpicklingError, RuntimeError) as exc:
+        why = _not_loaded(checkpoint, exc)
+        if why is None:
+            raise
+        raise HPOError(why) from exc
+
+
+def _not_loaded(checkpoint: Checkpoint, exc: BaseException) -> str | None:
+    """Why a checkpoint's file cannot be read back here and what to do (the file is kept):
+    a module or class its object needs is missing, or the file is damaged; None for an
+    error of the object's own code, which is raised as it is."""
+    start = f"cannot restore the checkpoint {checkpoint.path}: "
+    keep = "; the file is kept, so restore() works once that is done"
+    if isinstance(exc, ImportError):
+        module = exc.name or str(exc)
+        return (f"{start}its object needs the module {module!r}, which cannot be imported "
+                f"here ({type(exc).__name__}: {exc}): install it, or add the folder of "
+                f"{module}.py to sys.path, then call restore() again{keep}")
+    if isinstance(exc, AttributeError):
+        found = re.search(r"Can't get attribute '([^']+)' on <module '([^']+)'", str(exc))
+        if found is None:
+            return None
+        name, module = found.groups()
+        return (f"{start}its object is of the class (or function) {name} of the module "
+                f"{module}, which is no longer defined there ({exc}): define {name} in "
+                f"{module} again (or import the version of {module} that has it), then call "
+                f"restore() again{keep}")
+    damaged = isinstance(exc, (EOFError, pickle.UnpicklingError)) or (
+        checkpoint.kind == "torch" and not zipfile.is_zipfile(checkpoint.path))
+    if not damaged:
+        return None
+    return (f"{start}the file is damaged (truncated or overwritten: {type(exc).__name__}: "
+            f"{exc}); a checkpoint file is never rewritten by jupyter_hpo, so it was changed "
+            f"by something else: restore the file from a backup, or run the trial again "
+            f"without it")
 
 
 def _uses_torch(obj: Any, depth: int = 0) -> bool:

@@ -237,6 +237,61 @@ print(json.dumps({{"out": out,
     assert out == {"out": pytest.approx(expected), "note": "whole module", "type": "Sequential"}
 
 
+def test_a_checkpoint_whose_module_or_class_is_gone_says_what_to_do_and_is_kept(tmp_path):
+    old, gone, renamed = (tmp_path / d for d in ("old", "gone", "renamed"))
+    for folder in (old, gone, renamed):
+        folder.mkdir()
+    (old / "net_def.py").write_text("class Net:\n    size = 3\n")
+    (renamed / "net_def.py").write_text("class Network:\n    size = 3\n")
+    db = str(tmp_path / "runs.db")
+    fresh_python(f"""
+import sys; sys.path.insert(0, {str(old)!r})
+import json, net_def
+from jupyter_hpo import Real, tune
+def train(config, report, checkpoint):
+    checkpoint({{"net": net_def.Net()}})
+    report(loss=config["x"])
+tune(train, {{"x": Real(0, 1)}}, metric="loss", mode="min", trials=2, seed=0, storage={db!r},
+     name="mod")
+print(json.dumps({{}}))
+""")
+    out = fresh_python(f"""
+import json, sys
+from jupyter_hpo import Study
+from jupyter_hpo.errors import HPOError
+best = Study.load("mod", {db!r}).best_trial
+messages = []
+for folder in ({str(gone)!r}, {str(renamed)!r}, {str(old)!r}):
+    sys.path.insert(0, folder)
+    sys.modules.pop("net_def", None)
+    try:
+        messages.append(type(best.restore()["net"]).size)
+    except HPOError as exc:
+        messages.append(str(exc))
+    sys.path.remove(folder)
+print(json.dumps({{"messages": messages, "file": best.checkpoint.path}}))
+""")
+    missing, renamed_class, restored = out["messages"]
+    assert "its object needs the module 'net_def', which cannot be imported here" in missing
+    assert "add the folder of net_def.py to sys.path, then call restore() again" in missing
+    assert "the class (or function) Net of the module net_def, which is no longer defined" \
+        in renamed_class and "define Net in net_def again" in renamed_class
+    assert out["file"] in missing and "the file is kept" in renamed_class
+    assert restored == 3
+
+
+def test_a_damaged_checkpoint_file_is_named_with_what_to_do(tmp_path):
+    study = tune(counting, SPACE, metric="loss", mode="min", trials=2, seed=0,
+                 storage=str(tmp_path / "runs.db"))
+    path = study.best_trial.checkpoint.path
+    with open(path, "r+b") as handle:
+        handle.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(HPOError, match=r"cannot restore the checkpoint .*: the file is damaged "
+                                       r"\(truncated or overwritten: .*restore the file from a "
+                                       r"backup"):
+        study.best_trial.restore()
+
+
 # --- the process executor: paused trials free their worker ---------------------------------
 
 def hyperband_promotion(objective, **options):
