@@ -13,9 +13,10 @@ import argparse
 import difflib
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from .errors import HPOError, StudyNotFoundError
 
@@ -38,7 +39,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command line; the exit code."""
     prog = _invoked_as()
     parser = _parser(prog)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    command = parser.commands[args.command]
+    if extra:  # argparse would name the top parser, whose usage does not show the command's
+        command.error(_extra_hint(args.command, extra))
+    if args.global_storage is not None:
+        if args.storage is not None and args.storage != args.global_storage:
+            command.error(f"--storage is given twice ({args.global_storage} before "
+                          f"{args.command}, {args.storage} after it): give it once")
+        args.storage = args.global_storage
+    if args.command == "export":
+        _export_arguments(args, command)
     try:
         args.handler(args)
         sys.stdout.flush()
@@ -63,16 +74,70 @@ def _invoked_as() -> str:
     return SCRIPT if os.path.basename(sys.argv[0]) == SCRIPT else PROG
 
 
+COMMANDS = ("list", "show", "best", "stop", "delete", "export")
+_NOTEBOOK_ONLY = ("from a terminal, {prog} show NAME prints a study's best trial and table, "
+                  "{prog} export NAME FILE.csv writes its trials, and in Python "
+                  "jupyter_hpo.Study.load(NAME, PATH) has .best_config, .plot() and "
+                  ".best_trial.restore()")
+_RESUME = ("to continue a stored study, run tune(..., storage=PATH, name=NAME, resume=True) "
+           "or its cell again with %%hpo --name NAME --resume")
+# commands users reach for that this command line spells otherwise (or that only %hpo has)
+_OTHER_COMMANDS = {
+    "ls": "did you mean list?", "rm": "did you mean delete?", "remove": "did you mean delete?",
+    "del": "did you mean delete?", "kill": "did you mean stop?", "cancel": "did you mean stop?",
+    "abort": "did you mean stop?", "resume": _RESUME, "continue": _RESUME,
+    "apply": "apply is a %hpo command of a notebook (it sets the notebook's variables); "
+             + _NOTEBOOK_ONLY,
+    "plot": "plot is a %hpo command of a notebook; " + _NOTEBOOK_ONLY,
+    "wait": "wait is a %hpo command of a notebook (it joins a study of that kernel); "
+            "{prog} stop NAME asks a running study to stop",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose "invalid choice" of a command names the nearest command (or what to
+    write for another tool's, or %hpo's, command)."""
+
+    def error(self, message: str) -> NoReturn:
+        found = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
+        if found:
+            word = found[1].lower()
+            hint = _OTHER_COMMANDS.get(word)
+            close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+            if hint is None and close:
+                hint = f"did you mean {close[0]}?"
+            if hint is None and os.path.splitext(word)[1] in (".db", ".sqlite", ".sqlite3"):
+                hint = f"the command comes first: {self.prog} list --storage {found[1]}"
+            if hint:
+                message += "; " + hint.format(prog=self.prog)
+        super().error(message)
+
+
+def _extra_hint(command: str, extra: list[str]) -> str:
+    """The words of a command line that its command does not take, and what to write."""
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    options = [word for word in extra if word.startswith("-")]
+    if options:
+        return (f"{message} ({command} takes --storage PATH and no {options[0]}; "
+                f"{command} --help lists what it takes)")
+    if command == "list":
+        return f"{message} (list takes no NAME: it lists every study of the file)"
+    return (f"{message} ({command} takes one NAME{' and one FILE' if command == 'export' else ''}"
+            f"; a name with spaces goes in quotes: {command} \"my study\")")
+
+
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog, description="Read, stop and delete the studies kept in a jupyter_hpo "
         "storage file (what %hpo does in a notebook).",
         epilog=f"e.g. {prog} list --storage runs.db; {prog} stop mlp --storage runs.db")
+    where = ("the SQLite file of the studies (default: $JUPYTER_HPO_STORAGE, else "
+             "jupyter_hpo.db in the working directory)")
+    parser.add_argument("--storage", dest="global_storage", metavar="PATH",
+                        help=where + "; also after the command")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     storage = argparse.ArgumentParser(add_help=False)
-    storage.add_argument("--storage", metavar="PATH",
-                         help="the SQLite file of the studies (default: $JUPYTER_HPO_STORAGE, "
-                              "else jupyter_hpo.db in the working directory)")
+    storage.add_argument("--storage", metavar="PATH", help=where)
     name = {"metavar": "NAME", "help": "the study's name (see the list command)"}
     latest = {**name, "nargs": "?", "help": "the study's name (default: the latest)"}
     for command, handler, help_text, named in (
@@ -91,9 +156,13 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
                                  "a .csv, .parquet or .json file",
                                  description="Write a study's trials to a .csv, .parquet or "
                                              ".json file.")
-    export.add_argument("name", metavar="NAME", help="the study's name")
-    export.add_argument("file", metavar="FILE", help="the file to write (.csv, .parquet, .json)")
+    export.add_argument("name", metavar="NAME", nargs="?",
+                        help="the study's name (default: the latest)")
+    export.add_argument("file", metavar="FILE", nargs="?",
+                        help="the file to write (.csv, .parquet, .json)")
+    export.usage = f"{prog} export [-h] [--storage PATH] [NAME] FILE"
     export.set_defaults(handler=_export)
+    parser.commands = commands.choices  # type: ignore[attr-defined]
     return parser
 
 
@@ -196,6 +265,25 @@ def _delete(args: argparse.Namespace) -> None:
     except StudyNotFoundError as exc:
         raise CommandError(_nearest(str(exc), args.name, store)) from None
     print(f"deleted study {args.name!r} and its {count} trials from {store.location}")
+
+
+def _export_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """``export FILE`` exports the latest study (as ``%hpo export FILE``); a FILE left out is
+    a usage error with the command to write."""
+    from .magic._export import EXPORT_FORMATS
+
+    if args.file is not None:
+        return
+    if args.name is not None and args.name.lower().endswith(EXPORT_FORMATS):
+        args.name, args.file = None, args.name
+        return
+    formats = ", ".join(EXPORT_FORMATS)
+    if args.name is None:
+        parser.error(f"the following arguments are required: FILE (ending in {formats}), e.g. "
+                     f"{parser.prog} mlp mlp.csv, or {parser.prog} trials.csv for the latest "
+                     f"study")
+    parser.error(f"the following arguments are required: FILE (ending in {formats}), e.g. "
+                 f"{parser.prog} {shlex.quote(args.name)} {shlex.quote(args.name + '.csv')}")
 
 
 def _export(args: argparse.Namespace) -> None:

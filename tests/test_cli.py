@@ -171,3 +171,51 @@ def test_jupyter_hpo_runs_the_console_script_whose_messages_name_it(stored):
     assert "python -m" not in usage.stdout
     module = hpo(stored.parent, "stop", "mlp", "--storage", str(stored))
     assert module.stderr.startswith("python -m jupyter_hpo stop: error: cannot stop study")
+
+
+def test_a_misspelt_or_notebook_command_names_what_to_write(stored):
+    before = stored.read_bytes()
+    for words, hint in ((["lst"], "did you mean list?"), (["LIST"], "did you mean list?"),
+                        (["rm", "mlp"], "did you mean delete?"),
+                        (["kill", "mlp"], "did you mean stop?"),
+                        (["plot", "mlp"], ("plot is a %hpo command of a notebook; from a "
+                                           "terminal, python -m jupyter_hpo show NAME")),
+                        (["apply", "mlp"], "Study.load(NAME, PATH) has .best_config"),
+                        (["resume", "mlp"], "resume=True"),
+                        (["runs.db", "list"], ("the command comes first: python -m jupyter_hpo "
+                                               "list --storage runs.db"))):
+        done = hpo(stored.parent, *words)
+        assert done.returncode == 2, words
+        assert f"invalid choice: '{words[0]}'" in done.stderr and hint in done.stderr, words
+    assert stored.read_bytes() == before
+
+
+def test_words_a_command_does_not_take_are_refused_with_its_own_usage(stored):
+    for words, usage, hint in (
+            (["list", "mlp"], "list [-h] [--storage PATH]",
+             "unrecognized arguments: mlp (list takes no NAME: it lists every study"),
+            (["show", "my", "study"], "show [-h] [--storage PATH] [NAME]",
+             ('unrecognized arguments: study (show takes one NAME; a name with spaces goes in '
+              'quotes: show "my study")')),
+            (["best", "mlp", "--trial", "3"], "best [-h] [--storage PATH] [NAME]",
+             "unrecognized arguments: --trial 3 (best takes --storage PATH and no --trial"),
+            (["export", "mlp"], "export [-h] [--storage PATH] [NAME] FILE",
+             ("the following arguments are required: FILE (ending in .csv, .parquet, .json), "
+              "e.g. python -m jupyter_hpo export mlp mlp.csv"))):
+        done = hpo(stored.parent, *words, "--storage", str(stored))
+        assert done.returncode == 2, words
+        assert done.stderr.startswith(f"usage: python -m jupyter_hpo {usage}\n"), done.stderr
+        assert f"python -m jupyter_hpo {words[0]}: error: {hint}" in done.stderr
+
+
+def test_storage_may_come_before_the_command_and_export_takes_the_latest_study(stored):
+    listed = hpo(stored.parent, "--storage", str(stored), "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("mlp: finished, 4 trials")
+    twice = hpo(stored.parent, "--storage", str(stored), "list", "--storage", "other.db")
+    assert twice.returncode == 2
+    assert "--storage is given twice" in twice.stderr
+    latest = hpo(stored.parent, "export", "latest.csv", "--storage", str(stored))
+    assert latest.returncode == 0, latest.stderr
+    assert latest.stdout == "wrote 4 trials of mlp to latest.csv\n"
+    assert len((stored.parent / "latest.csv").read_text().splitlines()) == 5
