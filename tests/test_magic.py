@@ -817,6 +817,20 @@ def test_line_commands_users_reach_for_say_what_to_write(ip, line, hint):
 
 
 @pytest.mark.parametrize("line, message", [
+    ("help", ("%hpo has no help: %hpo? (a question mark at the end) shows its help, %%hpo? "
+              "the options of a study; its commands: list, show, stop, best, apply, wait, "
+              "plot, export or delete")),
+    ("--help", "%hpo has no --help: %hpo? (a question mark at the end)"),  # "required: command"
+    ("-h", "%hpo has no -h: %hpo?"),
+    ("apply mystudy --trial abc", ("--trial takes a trial's id, a whole number (e.g. --trial "
+                                   "3), not 'abc'; %hpo show lists the trials of a study")),
+    ("stop --trial 1.5", "--trial takes a trial's id, a whole number (e.g. --trial 3), not '1.5'"),
+])
+def test_help_words_and_a_trial_that_is_no_number_say_what_to_write(ip, line, message):
+    assert line_error(ip, line).startswith(message)
+
+
+@pytest.mark.parametrize("line, message", [
     ("apply mystudy 3", ("%hpo apply: too many arguments: mystudy 3 (%hpo apply [NAME] "
                          "[--trial N]); a trial is named with --trial: %hpo apply mystudy "
                          "--trial 3")),

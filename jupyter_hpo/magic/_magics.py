@@ -353,6 +353,13 @@ def _line_hint(message: str, line: str, cell_options: list[str]) -> str:
     if not words:
         return (f"%hpo needs a command: {commands} (%hpo? describes them); to run a cell as a "
                 f"study, write %%hpo (two percent signs) as the cell's first line")
+    if words[0].lower() in ("help", "--help", "-h", "-?", "?"):
+        return (f"%hpo has no {words[0]}: %hpo? (a question mark at the end) shows its help, "
+                f"%%hpo? the options of a study; its commands: {commands}")
+    trial = re.match(r"argument --trial: invalid int value: '(.*)'", message)
+    if trial:
+        return (f"--trial takes a trial's id, a whole number (e.g. --trial 3), not "
+                f"{trial[1]!r}; %hpo show lists the trials of a study with their ids")
     option = words[0].split("=")[0]
     if option in cell_options and option not in ("--storage", "--trial"):
         return (f"{option} is an option of %%hpo, which runs a cell as a study: write %%hpo "
