@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import os
 import re
 import shlex
@@ -12,7 +10,7 @@ from typing import Any
 
 from .errors import StorageError
 from .objective import FunctionObjective
-from .options import StudyOptions, infer_mode
+from .options import StudyOptions, check_keywords, infer_mode, missing_metric
 from .space import Domain, Space
 from .study import Study
 from .trial_log import TrialLog
@@ -35,10 +33,9 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *,
     ``warm_start`` feeds a stored study's results to the searcher first; what that did is
     printed (and kept in ``study.notes``).
     """
-    _check_option_names(options)  # first: reward_attr= (AutoGluon's) says to write metric=
+    check_keywords(options, "tune()")  # first: reward_attr= (AutoGluon's) says: metric=
     if metric is None:
-        raise TypeError("tune() needs metric=..., the name of the value to optimise that fn "
-                        "reports or returns (e.g. metric='val_acc')")
+        raise TypeError(missing_metric("tune()"))
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)
     try:
         study = Study(FunctionObjective(fn, metric), space, study_options)
@@ -111,44 +108,3 @@ def python_spelling(message: str, options: StudyOptions) -> str:
                   message)
 
 
-def _check_option_names(options: Mapping[str, Any]) -> None:
-    """A TypeError naming an unknown option and the nearest known one (a typo is common)."""
-    from .other_names import OPTION_NAMES
-
-    known = [f.name for f in dataclasses.fields(StudyOptions)]
-    for name in options:
-        if name not in known:
-            hint = _component_option(name, options)
-            whose, ours = OPTION_NAMES.get(name, ("", ""))
-            meant = _component_option(ours, options) or (
-                f"did you mean {ours}=...? " if ours in known else "") if ours else ""
-            if not hint and meant:  # another library's name: n_jobs, timeout, eta, ...
-                hint = (f"{name} is {whose} name: " if whose else f"{name} means {ours}: ") \
-                    + meant
-            if not hint:
-                near = difflib.get_close_matches(name, known, n=1)
-                hint = f"did you mean {near[0]}=...? " if near else ""
-            raise TypeError(f"tune() got an unknown option {name}=...; {hint}its options are "
-                            f"{', '.join(known)}")
-
-
-def _component_option(name: str, options: Mapping[str, Any]) -> str:
-    """Where an option of a scheduler, an executor or the chosen searcher goes
-    (``max_t=27`` is ``scheduler_options={"max_t": 27}``); empty if it is none of those."""
-    from .executors import EXECUTORS
-    from .schedulers import SCHEDULERS
-    from .searchers import searcher_class
-
-    for kind, classes in (("scheduler", SCHEDULERS.values()), ("executor", EXECUTORS.values())):
-        if any(name in cls.OPTIONS for cls in classes):
-            article = "an" if kind == "executor" else "a"
-            return f"{name} is {article} {kind} option: pass {kind}_options={{{name!r}: ...}}; "
-    searcher = options.get("searcher") or "auto"
-    try:
-        in_searcher = isinstance(searcher, str) and name in searcher_class(searcher).OPTIONS
-    except (ImportError, ValueError):
-        in_searcher = False
-    if in_searcher:
-        return (f"{name} is an option of the {searcher} searcher: pass "
-                f"searcher_options={{{name!r}: ...}}; ")
-    return ""

@@ -8,12 +8,13 @@ the value and the rule); this module checks what belongs to the study itself.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from .records import Direction
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from .space import Space
     from .storage import BaseStorage
 
-__all__ = ["DEFAULT_RESOURCE", "DEFAULT_TRIALS", "PROGRESS_KEYS", "StudyOptions", "infer_mode", "parse_duration"]
+__all__ = ["DEFAULT_RESOURCE", "DEFAULT_TRIALS", "PROGRESS_KEYS", "StudyOptions", "check_keywords",
+           "infer_mode", "missing_metric", "parse_duration"]
 
 DEFAULT_TRIALS = 20
 DEFAULT_KEEP_NAMESPACES = 3
@@ -439,3 +441,53 @@ def _scheduler_options(name: str) -> tuple[str, ...]:
 
     cls = SCHEDULERS.get(name)
     return tuple(getattr(cls, "OPTIONS", ())) if cls is not None else ()
+
+
+def check_keywords(options: Mapping[str, Any], caller: str) -> None:
+    """A TypeError naming an option of ``caller`` (``tune()``, ``Study()``) that is no field of
+    :class:`StudyOptions`, with the nearest known one (a typo, another library's name)."""
+    from .other_names import OPTION_NAMES
+
+    known = [f.name for f in fields(StudyOptions)]
+    for name in options:
+        if name not in known:
+            hint = _component_option(name, options)
+            whose, ours = OPTION_NAMES.get(name, ("", ""))
+            meant = _component_option(ours, options) or (
+                f"did you mean {ours}=...? " if ours in known else "") if ours else ""
+            if not hint and meant:  # another library's name: n_jobs, timeout, eta, ...
+                hint = (f"{name} is {whose} name: " if whose else f"{name} means {ours}: ") \
+                    + meant
+            if not hint:
+                near = difflib.get_close_matches(name, known, n=1)
+                hint = f"did you mean {near[0]}=...? " if near else ""
+            raise TypeError(f"{caller} got an unknown option {name}=...; {hint}its options are "
+                            f"{', '.join(known)}")
+
+
+def _component_option(name: str, options: Mapping[str, Any]) -> str:
+    """Where an option of a scheduler, an executor or the chosen searcher goes
+    (``max_t=27`` is ``scheduler_options={"max_t": 27}``); empty if it is none of those."""
+    from .executors import EXECUTORS
+    from .schedulers import SCHEDULERS
+    from .searchers import searcher_class
+
+    for kind, classes in (("scheduler", SCHEDULERS.values()), ("executor", EXECUTORS.values())):
+        if any(name in cls.OPTIONS for cls in classes):
+            article = "an" if kind == "executor" else "a"
+            return f"{name} is {article} {kind} option: pass {kind}_options={{{name!r}: ...}}; "
+    searcher = options.get("searcher") or "auto"
+    try:
+        in_searcher = isinstance(searcher, str) and name in searcher_class(searcher).OPTIONS
+    except (ImportError, ValueError):
+        in_searcher = False
+    if in_searcher:
+        return (f"{name} is an option of the {searcher} searcher: pass "
+                f"searcher_options={{{name!r}: ...}}; ")
+    return ""
+
+
+def missing_metric(caller: str) -> str:
+    """What ``caller`` (``tune()``, ``Study()``) says when it is given no metric."""
+    return (f"{caller} needs metric=..., the name of the value to optimise that fn reports or "
+            f"returns (e.g. metric='val_acc')")

@@ -115,6 +115,7 @@ def plan_slots(workers: int | None, gpus_per_trial: float | None = None,
     if workers is not None and workers < 1:
         raise HPOError(f"workers is {workers}, but must be >= 1")
     cpus = _check_cpus(cpus_per_trial)
+    _check_number("gpus_per_trial", gpus_per_trial)
     if not gpus_per_trial:
         slots = [Slot((), cpus)] * (workers or _cpu_capacity(cpus, cpu_count) or 1)
     else:
@@ -150,9 +151,20 @@ def slots_note(workers: int | None, gpus_per_trial: float | None,
 def _check_cpus(cpus_per_trial: float | None) -> float | None:
     if cpus_per_trial is None:
         return None
+    _check_number("cpus_per_trial", cpus_per_trial)
     if not cpus_per_trial > 0:
         raise HPOError(f"cpus_per_trial is {cpus_per_trial}, but must be > 0")
     return float(cpus_per_trial)
+
+
+def _check_number(name: str, value: Any) -> None:
+    """Refuse a value that is not a number (``"2"`` from a config file, ``True``), which would
+    fail the comparisons below with Python's own TypeError."""
+    import numbers
+
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+        raise HPOError(f"{name} is {value!r} ({type(value).__name__}), but must be a number, "
+                       f"e.g. {name}=1")
 
 
 def _cpu_capacity(cpus: float | None, cpu_count: int | None) -> int | None:

@@ -427,6 +427,13 @@ def test_bad_options_name_the_value_and_the_rule():
          "address is 'nope', but must be a Dask scheduler address such as tcp://host:8786"),
         ({"executor": "thread", "executor_options": {"trial_timeout": 5}},
          "trial_timeout only applies to the process executor"),
+        ({"executor": "thread", "executor_options": {"foo": 1}},  # was "applies to no executor"
+         ("executor_options has foo, which no executor takes (the executor is thread; the "
+          "options each takes: thread: none; process: trial_timeout; dask: address, client")),
+        ({"executor": "process", "executor_options": {"timeout": 5}},
+         ("which no executor takes (the executor is process; the options each takes: thread: "
+          "none; process: trial_timeout; dask: address, client, connect_timeout, "
+          "gpus_per_trial, cpus_per_trial); did you mean trial_timeout?")),
         ({"name": ""}, "name is ''"),
         ({"scheduler_options": 3}, "scheduler_options is 3, but must be a dict"),
     ]

@@ -247,6 +247,24 @@ def test_tune_names_its_option_for_another_librarys(option, says):
 
 
 @pytest.mark.parametrize("option, says", [
+    ({"n_trials": 3}, "n_trials is Optuna's name: did you mean trials=...?"),
+    ({"timeout": 5}, "timeout is Optuna's name: did you mean time_limit=...?"),
+    ({"trails": 3}, "did you mean trials=...?"),
+    ({"max_t": 9}, "max_t is a scheduler option: pass scheduler_options={'max_t': ...}"),
+])
+def test_study_names_its_option_as_tune_does(option, says):
+    """Study(train, space, n_trials=3) said "StudyOptions.__init__() got an unexpected keyword
+    argument 'n_trials'", a class the user never wrote, with no hint."""
+    with pytest.raises(TypeError) as info:
+        jh.Study(objective, {"x": Real(0, 1)}, metric="loss", mode="min", **option)
+    assert str(info.value).startswith(f"Study() got an unknown option {next(iter(option))}=...; "
+                                      f"{says}")
+    with pytest.raises(TypeError, match=r"^Study\(\) needs metric=\.\.\., the name of the "
+                                        r"value to optimise"):
+        jh.Study(objective, {"x": Real(0, 1)}, mode="min")
+
+
+@pytest.mark.parametrize("option, says", [
     ({"reward_attr": "accuracy"}, "reward_attr is AutoGluon's name: did you mean metric=...?"),
     ({"target_metric": "accuracy"},
      "target_metric is BigDL-Nano's name: did you mean metric=...?"),

@@ -92,6 +92,11 @@ def test_a_study_notes_the_workers_it_could_not_run(monkeypatch, capsys):
     ({"gpus_per_trial": 0.5, "gpu_count": 0}, FAKE_GPUS_ENV),
     ({"gpus_per_trial": 0.5, "gpu_count": 0}, "leave gpus_per_trial out to run on the CPU"),
     ({"cpus_per_trial": 0}, "cpus_per_trial is 0, but must be > 0"),
+    ({"cpus_per_trial": "2"},  # was Python's "'>' not supported between ..."
+     "cpus_per_trial is '2' (str), but must be a number, e.g. cpus_per_trial=1"),
+    ({"cpus_per_trial": True}, "cpus_per_trial is True (bool), but must be a number"),
+    ({"gpus_per_trial": "1", "gpu_count": 2},
+     "gpus_per_trial is '1' (str), but must be a number"),
 ])
 def test_bad_resource_requests_say_what_to_do(kwargs, message):
     with pytest.raises(HPOError, match=None) as info:

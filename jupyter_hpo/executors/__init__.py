@@ -44,9 +44,25 @@ def check_options(name: str, options: dict[str, Any]) -> None:
     cls = EXECUTORS[name]
     extra = sorted(k for k, v in options.items() if k not in _COMMON and k not in cls.OPTIONS
                    and v is not None)
+    unknown = [k for k in extra if not any(k in c.OPTIONS for c in EXECUTORS.values())]
+    if unknown:
+        raise ValueError(_unknown_options(name, unknown))
     if extra:
         takers = sorted(n for n, c in EXECUTORS.items() if set(extra) <= set(c.OPTIONS))
         where = f"the {' or '.join(takers)} executor" if takers else "no executor"
         hint = "".join(_HINTS.get((k, name), "") for k in extra)
         raise ValueError(f"{', '.join(extra)} only appl{'ies' if len(extra) == 1 else 'y'} to "
                          f"{where}, but the executor is {name}{hint}")
+
+
+def _unknown_options(name: str, unknown: list[str]) -> str:
+    """Options that no executor takes (a typo, another library's name): what each executor
+    takes, and the nearest option name."""
+    import difflib
+
+    known = sorted({o for c in EXECUTORS.values() for o in c.OPTIONS})
+    near = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.6)
+    takes = "; ".join(f"{n}: {', '.join(c.OPTIONS) or 'none'}" for n, c in EXECUTORS.items())
+    return (f"executor_options has {', '.join(unknown)}, which no executor takes (the "
+            f"executor is {name}; the options each takes: {takes})"
+            f"{f'; did you mean {near[0]}?' if near else ''}")

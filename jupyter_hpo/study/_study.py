@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError, SpaceError, StudyNotFoundError, command_word
-from ..options import StudyOptions
+from ..options import StudyOptions, check_keywords, missing_metric
 from ..records import (
     SettingsReader,
     StudyRecord,
@@ -77,6 +77,9 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         from ..warmstart import source_record, warm_start
 
         if options is None:
+            check_keywords(kwargs, "Study()")
+            if "metric" not in kwargs:
+                raise TypeError(missing_metric("Study()"))
             options = StudyOptions(**kwargs)
         elif kwargs:
             raise TypeError(f"pass either options or keyword options, not both "
