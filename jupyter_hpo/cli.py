@@ -288,14 +288,15 @@ def _export_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser)
 
 def _export(args: argparse.Namespace) -> None:
     from .magic import export
-    from .magic._export import EXPORT_FORMATS
+    from .magic._export import EXPORT_FORMATS, REPLACED
 
     if not args.file.lower().endswith(EXPORT_FORMATS):
         raise CommandError(f"FILE must end in {', '.join(EXPORT_FORMATS)} (got {args.file!r})")
     study = _load(args)
     try:
-        export(study, args.file)
+        replaced = export(study, args.file)
     except OSError as exc:
         raise CommandError(f"cannot write {args.file}: {exc.strerror or exc}; pick a file in a "
                            f"folder that exists and that you can write to") from None
-    print(f"wrote {len(study.trials)} trials of {study.name} to {args.file}")
+    print(f"wrote {len(study.trials)} trials of {study.name} to {args.file}"
+          f"{REPLACED if replaced else ''}")

@@ -219,3 +219,17 @@ def test_storage_may_come_before_the_command_and_export_takes_the_latest_study(s
     assert latest.returncode == 0, latest.stderr
     assert latest.stdout == "wrote 4 trials of mlp to latest.csv\n"
     assert len((stored.parent / "latest.csv").read_text().splitlines()) == 5
+
+
+def test_export_never_writes_over_a_file_that_is_no_export(stored):
+    data = stored.parent / "data.csv"
+    data.write_text("sepal,petal\n1.0,2.0\n")
+    refused = hpo(stored.parent, "export", "mlp", "data.csv", "--storage", str(stored))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("python -m jupyter_hpo export: error: data.csv exists and "
+                                     "holds something other than exported trials")
+    assert data.read_text() == "sepal,petal\n1.0,2.0\n"
+    for note in ("", " (replacing the earlier export there)"):
+        done = hpo(stored.parent, "export", "mlp", "mlp.csv", "--storage", str(stored))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"wrote 4 trials of mlp to mlp.csv{note}\n"

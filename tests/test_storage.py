@@ -476,6 +476,42 @@ def test_export_never_writes_over_a_sqlite_database(ipython_shell, tmp_path, cap
     assert len(pd.read_csv(tmp_path / "runs-trials.csv")) == 3
 
 
+def test_export_replaces_an_earlier_export_but_never_another_file(ipython_shell, tmp_path,
+                                                                  capsys):
+    """``%hpo export mlp data.csv`` wrote the trials over the data a notebook trains on (any
+    existing file was replaced without a word); now only an earlier export is replaced, and
+    the output says so."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    storage = tmp_path / "runs.db"
+    ip.run_cell_magic("hpo", f"--trials 3 --quiet --name mlp --storage {storage} --metric loss",
+                      "x = Real(0, 1)\nloss = x\n")
+    capsys.readouterr()
+    theirs = {"data.csv": b"sepal,petal\n1.0,2.0\n", "config.json": b'{"lr": 0.1}\n',
+              "table.parquet": b"not parquet at all"}
+    for file, content in theirs.items():
+        (tmp_path / file).write_bytes(content)
+        with pytest.raises(UsageError, match=rf"{tmp_path / file} exists and holds something "
+                                             rf"other than exported trials \(it begins .*\): "
+                                             rf"writing the trials "
+                                             rf"over it would destroy what it holds, so it was "
+                                             rf"left untouched; export to another file, e\.g\. "
+                                             rf"\S*-trials\.\w+, or delete \S* first"):
+            ip.run_line_magic("hpo", f"export --storage {storage} mlp {tmp_path / file}")
+        assert (tmp_path / file).read_bytes() == content
+    Study.load("mlp", storage).trials_dataframe().to_csv(tmp_path / "by_hand.csv")  # an index
+    for file in ("mlp.csv", "mlp.json", "mlp.parquet", "by_hand.csv"):
+        if file != "by_hand.csv":
+            ip.run_line_magic("hpo", f"export --storage {storage} mlp {tmp_path / file}")
+            assert capsys.readouterr().out == f"jupyter_hpo: wrote 3 trials of mlp to " \
+                                              f"{tmp_path / file}\n"
+        ip.run_line_magic("hpo", f"export --storage {storage} mlp {tmp_path / file}")
+        assert capsys.readouterr().out == f"jupyter_hpo: wrote 3 trials of mlp to " \
+                                          f"{tmp_path / file} (replacing the earlier export " \
+                                          f"there)\n"
+    assert len(pd.read_csv(tmp_path / "by_hand.csv")) == 3
+
+
 def test_cell_magic_stores_by_default_and_resumes(ipython_shell, study_storage, capsys):
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ..errors import StudyNotFoundError, command_word
-from ._export import EXPORT_FORMATS, export, print_checkpoints
+from ._export import EXPORT_FORMATS, REPLACED, export, print_checkpoints
 from ._running import Run
 from ._text import DASHES, listed
 
@@ -103,12 +103,13 @@ class LineCommands:
         elif command == "export":
             study = self._study(name, args.storage)
             try:
-                export(study, target)
+                replaced = export(study, target)
             except OSError as exc:  # a missing folder, no permission, a full disk
                 reason = exc.strerror or str(exc)
                 raise UsageError(f"cannot write {target}: {reason}; pick a file in a folder "
                                  f"that exists and that you can write to") from None
-            print(f"jupyter_hpo: wrote {len(study.trials)} trials of {study.name} to {target}")
+            print(f"jupyter_hpo: wrote {len(study.trials)} trials of {study.name} to {target}"
+                  f"{REPLACED if replaced else ''}")
         return None
 
     def _wait(self, name: str | None) -> None:

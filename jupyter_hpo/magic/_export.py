@@ -12,16 +12,19 @@ if TYPE_CHECKING:
 
 EXPORT_FORMATS = (".csv", ".parquet", ".json")
 _SQLITE_HEADER = b"SQLite format 3\x00"
+#: what the commands add when an export replaced an earlier one at the same path
+REPLACED = " (replacing the earlier export there)"
 
 
-def export(study: Study, target: str) -> None:
+def export(study: Study, target: str) -> bool:
     """Write a study's trials: CSV or Parquet (``trials_dataframe()``), or JSON with every
-    trial's configuration and reports."""
+    trial's configuration and reports; whether it replaced an earlier export. A file that an
+    export did not write is refused, untouched (a storage, the data a notebook trains on)."""
     import json
 
     from ..storage import encode_value
 
-    _refuse_a_database(target)
+    replaced = _refuse_another_file(target)
     record = study.snapshot()
     suffix = target.lower().rsplit(".", 1)[-1]
     if suffix == "json":
@@ -37,11 +40,11 @@ def export(study: Study, target: str) -> None:
                            for t in record.trials]}
         with open(target, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=1)
-        return
+        return replaced
     frame = record.trials_dataframe()
     if suffix == "csv":
         frame.to_csv(target, index=False)
-        return
+        return replaced
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -53,22 +56,48 @@ def export(study: Study, target: str) -> None:
             frame[column] = [v if isinstance(v, (str, int, float, bool)) or v is None
                              else repr(v) for v in frame[column]]
     frame.to_parquet(target, index=False)
+    return replaced
 
 
-def _refuse_a_database(target: str) -> None:
-    """Refuse to write over a SQLite file: a storage named ``runs.csv`` (``--storage``) and
-    ``%hpo export mlp runs.csv`` would otherwise replace every stored study by one table."""
+def _refuse_another_file(target: str) -> bool:
+    """Refuse to write over a file that is not an earlier export (a SQLite storage named
+    ``runs.csv`` would lose every stored study; ``data.csv`` the data it holds); whether
+    ``target`` is an earlier export, which the new one replaces."""
     try:
         with open(target, "rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
+            start = handle.read(4096)
     except OSError:  # missing (the usual case), a folder, unreadable: the write says why
-        return
-    if header == _SQLITE_HEADER:
-        stem, dot, suffix = target.rpartition(".")
+        return False
+    stem, dot, suffix = target.rpartition(".")
+    instead = f"export to another file, e.g. {stem}-trials{dot}{suffix}"
+    if start.startswith(_SQLITE_HEADER):
         raise HPOError(f"{target} is a SQLite database (a jupyter_hpo storage keeps its studies "
                        f"in one): writing the trials over it would destroy what it holds, so it "
-                       f"was left untouched; export to another file, e.g. {stem}-trials{dot}"
-                       f"{suffix}")
+                       f"was left untouched; {instead}")
+    if not start or _is_export(target, suffix.lower(), start):
+        return bool(start)
+    first = start.split(b"\n", 1)[0][:40].decode("utf-8", "replace")
+    raise HPOError(f"{target} exists and holds something other than exported trials (it "
+                   f"begins {first!r}): writing the trials over it would destroy what it "
+                   f"holds, so it was left untouched; {instead}, or delete {target} first")
+
+
+def _is_export(target: str, suffix: str, start: bytes) -> bool:
+    """Whether ``target`` looks like a file that ``export`` wrote (its first column, key or
+    field: the start of the file in ``start``), so that exporting again may replace it."""
+    if suffix == "csv":  # also trials_dataframe().to_csv(path), with its index first
+        header = start.split(b"\n", 1)[0].rstrip(b"\r").split(b",")
+        return b"trial_id" in header[:2]
+    if suffix == "json":
+        return start.startswith(b'{\n "name": ')
+    try:
+        from pyarrow import parquet
+
+        return "trial_id" in parquet.read_schema(target).names
+    except ImportError:  # the export itself says that Parquet needs pyarrow, before writing
+        return True
+    except Exception:  # noqa: BLE001 - not a Parquet file at all: not ours
+        return False
 
 
 def print_checkpoints(study: Study) -> None:
