@@ -402,6 +402,12 @@ def _contour_params(study: Study, params: tuple[str, str] | None) -> tuple[str, 
     """``params`` checked, or the two most important numeric hyperparameters."""
     names = list(study.space)
     if params is not None:
+        if isinstance(params, str):  # "lr,units", as %hpo plot contour --params lr,units
+            params = tuple(p.strip() for p in params.split(","))
+        if not isinstance(params, (tuple, list)):
+            raise ValueError(f"params must be two hyperparameters of the study "
+                             f"({', '.join(names)}), e.g. params=({names[0]!r}, "
+                             f"{names[-1]!r}), not {params!r} ({type(params).__name__})")
         params = tuple(params)
         if len(params) != 2 or params[0] == params[1] or any(p not in study.space
                                                              for p in params):

@@ -106,6 +106,11 @@ def _columns(attrs: Iterable[str] | None, groups: dict[str, list[str]], metric: 
         return [c for group in DEFAULT for c in groups[group]]
     if isinstance(attrs, str):
         attrs = (attrs,)
+    given = attrs
+    attrs = tuple(attrs) if isinstance(attrs, Iterable) else (attrs,)
+    if not all(isinstance(a, str) for a in attrs):
+        raise ValueError(f"attrs is {given!r}, but must be column names, e.g. "
+                         f"attrs=('trial_id', 'value', 'params')")
     every = [c for group in GROUPS for c in groups[group]]
     columns: list[str] = []
     for attr in attrs:

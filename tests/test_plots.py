@@ -161,6 +161,11 @@ def test_contour_interpolates_the_metric_over_two_parameters(study):
     assert min(values) - 1e-9 <= filled.zmin < filled.zmax <= max(values) + 1e-9
     assert min(filled.levels) <= min(values) and max(filled.levels) >= max(values)
     assert len(fig.axes) == 2  # the colour bar
+    as_in_the_magic = study.plot("contour", params="x, units").axes[0]  # was x, ",", " ", ...
+    assert (as_in_the_magic.get_xlabel(), as_in_the_magic.get_ylabel()) == ("x", "units")
+    with pytest.raises(ValueError, match=r"^params must be two hyperparameters of the study "
+                                         r"\(.*\), e\.g\. params=\('.*', '.*'\), not 3 \(int\)$"):
+        study.plot("contour", params=3)  # was Python's "'int' object is not iterable"
     default = study.plot("contour").axes[0]
     assert default.get_xlabel() == "x"  # the most important numeric parameter first
     assert default.get_ylabel() in ("noise", "units")

@@ -105,6 +105,34 @@ def test_hyperband_stopping_stops_bad_trials_and_finds_best_q():
     assert study.best_value == pytest.approx(curve(best_q, MAX_T))
 
 
+def test_a_subscriber_that_cannot_take_an_event_is_refused_and_a_failing_one_logged_once(caplog):
+    """study.subscribe(3) or a callback without a parameter was accepted and then logged a
+    traceback at every event of the study (8 for 3 trials); a callback that raises still
+    does not stop the study, but is logged once."""
+    study = Study(lambda config: config["x"], {"x": Real(0, 1)}, metric="v", mode="max",
+                  trials=3)
+    with pytest.raises(TypeError, match=r"^subscribe\(\) takes a function called as "
+                                        r"callback\(event\) on every study event, not 3 \(int\)"):
+        study.subscribe(3)
+    with pytest.raises(TypeError, match=r"^subscribe\(\): .*<lambda> cannot be called as "
+                                        r"callback\(event\): give it one parameter"):
+        study.subscribe(lambda: None)
+
+    def on_event(event):
+        raise ValueError(f"no {event.kind}")
+
+    study.subscribe(on_event)
+    with caplog.at_level("ERROR", logger="jupyter_hpo"):
+        study.run()
+    assert study.state == "finished" and len(study.trials) == 3
+    failures = [r for r in caplog.records if "subscriber" in r.getMessage()]
+    assert len(failures) == 1
+    assert failures[0].getMessage().endswith(
+        "<locals>.on_event failed at a 'study_started' event; the study goes on, and its later "
+        "failures are not shown")
+    assert "ValueError: no study_started" in caplog.text
+
+
 def test_hyperband_promotion_finishes_with_nothing_running_or_paused():
     events = []
     study = Study(FunctionObjective(curve_objective, "val_acc"), Space({"q": Real(0.1, 1)}),

@@ -81,6 +81,12 @@ def test_attrs_picks_columns_in_order_with_optuna_names():
     with pytest.raises(ValueError, match="attrs names 'params2', which is not a column of the "
                                          "trials: use trial_id, status, config, score"):
         study.trials_dataframe(attrs=("params2",))
+    for attrs in (3, ("trial_id", 3)):  # was Python's "'int' object is not iterable"
+        with pytest.raises(ValueError, match=r"^attrs is .*, but must be column names, e\.g\. "
+                                             r"attrs=\('trial_id', 'value', 'params'\)$"):
+            study.trials_dataframe(attrs=attrs)
+    assert list(study.trials_dataframe(attrs=(a for a in ("number", "value"))).columns) == \
+        ["trial_id", "score"]
 
 
 def test_default_columns_are_unchanged_without_user_attributes():

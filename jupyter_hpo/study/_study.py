@@ -118,6 +118,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         if renamed:  # so that applying a trial of the stored study sets the cell's variables
             self.settings["variables"] = renamed
         self._subscribers: list[Callable[[StudyEvent], None]] = []
+        self._failed_subscribers: set[int] = set()
         self.problems: list[str] = []
         self._record: StudyRecord | None = None
         self._recorder: StudyRecorder | None = None
@@ -196,7 +197,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         study.direction, study.metric, study.resource = (record.direction, record.metric,
                                                          record.resource)
         study.settings, study.name = dict(record.settings), record.name
-        study._subscribers, study.problems = [], []
+        study._subscribers, study.problems, study._failed_subscribers = [], [], set()
         study._record, study._recorder, study.controller = record, None, None
         study._recording = False
         study.notes = []
@@ -213,7 +214,9 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
 
     def subscribe(self, callback: Callable[[StudyEvent], None]) -> Callable[[], None]:
         """Call ``callback(event)`` on every event (in the thread that caused it; keep it
-        quick); returns a function that unsubscribes."""
+        quick); returns a function that unsubscribes. A callback that cannot be called with
+        the event is a TypeError here, not an error at every event."""
+        _check_subscriber(callback)
         self._subscribers.append(callback)
 
         def unsubscribe() -> None:
@@ -231,7 +234,11 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             try:
                 callback(event)
             except Exception:  # a broken subscriber must not break the study
-                log.exception("jupyter_hpo: a study event subscriber failed")
+                if id(callback) not in self._failed_subscribers:  # once, not at every event
+                    self._failed_subscribers.add(id(callback))
+                    log.exception("jupyter_hpo: the study event subscriber %s failed at a "
+                                  "%r event; the study goes on, and its later failures are "
+                                  "not shown", _callable_name(callback), kind)
 
     def notify_problem(self, message: str) -> None:
         """Something the user must know that does not stop the study (e.g. storage trouble):
@@ -489,3 +496,24 @@ def _nothing_left_to_run(name: str, controller: Controller, budget: int | None) 
         return []
     return [(f"{name} already ran {spent} trials, its budget of {budget}: nothing to run; "
              f"give a larger --trials (trials=) to run more")]
+
+
+def _check_subscriber(callback: Any) -> None:
+    """A TypeError for a subscriber that is not callable as ``callback(event)``."""
+    import inspect
+
+    if not callable(callback):
+        raise TypeError(f"subscribe() takes a function called as callback(event) on every study "
+                        f"event, not {callback!r} ({type(callback).__name__})")
+    try:
+        inspect.signature(callback).bind(None)
+    except TypeError:
+        raise TypeError(f"subscribe(): {_callable_name(callback)} cannot be called as "
+                        f"callback(event): give it one parameter for the event, e.g. "
+                        f"def on_event(event): print(event.kind)") from None
+    except ValueError:  # a builtin without a signature: it is called as it is
+        return
+
+
+def _callable_name(callback: Any) -> str:
+    return getattr(callback, "__qualname__", None) or repr(callback)
