@@ -128,9 +128,13 @@ def _extra_hint(command: str, extra: list[str]) -> str:
 
 def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=prog, description="Read, stop and delete the studies kept in a jupyter_hpo "
-        "storage file (what %hpo does in a notebook).",
-        epilog=f"e.g. {prog} list --storage runs.db; {prog} stop mlp --storage runs.db")
+        prog=prog, description="List, show, export, stop and delete the studies kept in a "
+        "jupyter_hpo storage file\n(what %hpo does in a notebook).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"e.g. {prog} list --storage runs.db\n     {prog} export mlp mlp.csv "
+               f"--storage runs.db\n     {prog} stop mlp --storage runs.db\n\nexit codes: 0 "
+               f"done, 1 refused (the message says why and what to do), 2 a wrong command "
+               f"line.\n{prog} COMMAND --help describes a command's arguments.")
     where = ("the SQLite file of the studies (default: $JUPYTER_HPO_STORAGE, else "
              "jupyter_hpo.db in the working directory)")
     parser.add_argument("--storage", dest="global_storage", metavar="PATH",
@@ -146,7 +150,9 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
             ("best", _best, "a study's best value and configuration", latest),
             ("stop", _stop, "ask a running study to stop (its process stops it gracefully)",
              name),
-            ("delete", _delete, "remove a study that is not running, with its trials", name)):
+            ("delete", _delete, ("remove a study that is not running, with its trials and "
+                                 "checkpoints, for good (export it first to keep its table)"),
+             name)):
         sub = commands.add_parser(command, parents=[storage], help=help_text,
                                   description=help_text[0].upper() + help_text[1:] + ".")
         if named:

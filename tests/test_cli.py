@@ -42,6 +42,12 @@ def test_help_names_every_command_and_a_missing_command_is_a_usage_error(tmp_pat
     assert shown.returncode == 0
     for command in ("list", "show", "best", "stop", "delete", "export"):
         assert command in shown.stdout
+    assert "exit codes: 0 done, 1 refused (the message says why and what to do), 2 a wrong " \
+           "command line." in shown.stdout
+    assert "python -m jupyter_hpo COMMAND --help describes a command's arguments" in shown.stdout
+    deleting = hpo(tmp_path, "delete", "--help").stdout
+    assert "with its trials and checkpoints, for good (export it first" in \
+        " ".join(deleting.split())
     bare = hpo(tmp_path)
     assert bare.returncode == 2
     assert "required: COMMAND" in bare.stderr
