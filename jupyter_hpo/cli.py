@@ -29,6 +29,7 @@ __all__ = ["main"]
 PROG = "python -m jupyter_hpo"
 #: how the console script (``jupyter-hpo``, which ``jupyter hpo`` runs) is spelt in messages
 SCRIPT = "jupyter-hpo"
+QUOTES = "'\""
 
 
 class CommandError(Exception):
@@ -64,7 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def terminal_message(message: str, prog: str = PROG) -> str:
-    """A message written for a notebook, with its ``%hpo`` commands as this command line's."""
+    """A message written for a notebook, with its ``%hpo`` commands as this command line's
+    and its ``--name NAME --resume`` (flags of ``%%hpo``, which a terminal does not take) as
+    the cell line and the ``tune()`` call that resume the study."""
+    message = re.sub(r"(?<![%\w-])--name (\"[^\"]*\"|'[^']*'|\S+?) --resume\b",
+                     lambda m: f"%%hpo --name {m[1]} --resume on its cell's first line, or "
+                               f"tune(..., name={m[1].strip(QUOTES)!r}, resume=True) with the "
+                               f"same storage", message)
     return re.sub(r"(?<!%)%hpo ", f"{prog} ", message)
 
 

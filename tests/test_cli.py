@@ -239,3 +239,32 @@ def test_export_never_writes_over_a_file_that_is_no_export(stored):
         done = hpo(stored.parent, "export", "mlp", "mlp.csv", "--storage", str(stored))
         assert done.returncode == 0, done.stderr
         assert done.stdout == f"wrote 4 trials of mlp to mlp.csv{note}\n"
+
+
+def test_stop_of_a_study_whose_process_was_killed_says_how_to_resume_it(tmp_path):
+    """The message told a terminal user to "resume it with --name 'my run' --resume", flags
+    of %%hpo that no command line here takes."""
+    path = tmp_path / "runs.db"
+    runner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from jupyter_hpo import Real, report, tune
+        def endless(config):
+            for epoch in range(1, 100_000):
+                time.sleep(0.01)
+                report(epoch=epoch, loss=config["x"])
+        tune(endless, {{"x": Real(0, 1)}}, metric="loss", trials=5, storage={str(path)!r},
+             name="my run")
+        """)], env=ENV)
+    try:
+        while not (path.exists() and (found := SQLiteStorage(path).find_study("my run"))
+                   and found.state is StudyState.RUNNING):
+            assert runner.poll() is None
+            time.sleep(0.05)
+    finally:
+        runner.kill()  # as a crash or an OOM kill would
+        runner.wait(timeout=60)
+    refused = hpo(tmp_path, "stop", "my run", "--storage", str(path))
+    assert refused.returncode == 1
+    assert ("it is not running (it is interrupted: its kernel stopped; resume it with %%hpo "
+            "--name \"my run\" --resume on its cell's first line, or tune(..., name='my run', "
+            "resume=True) with the same storage), so there is nothing to stop") in refused.stderr
