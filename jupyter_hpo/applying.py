@@ -101,10 +101,21 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any],
             missing.append(fetched.note)
         what = "its variables, with"  # the hyperparameters' values follow
     value = trial.best(study.metric, study.direction)
-    shown = "no value" if value is None else \
+    shown = _no_value(trial) if value is None else \
         f"{study.metric}={value:.6g}{_after_its_best(trial, study, value, kept is not None)}"
     done = f"{listed}{''.join(missing)}" if listed else "".join(missing).removeprefix("; ")
     return f"applied trial {trial.trial_id} ({shown}), {what} {done}"
+
+
+def _no_value(trial: Any) -> str:
+    """What a trial without a value is, in ``applied trial N (...)``: a failed one says its
+    error, so that applying it by mistake (``--trial`` of a failed trial) is noticed."""
+    from .records import TrialStatus
+
+    if trial.status is not TrialStatus.FAILED or not trial.error:
+        return "no value"
+    lines = trial.error.strip().splitlines()
+    return f"no value: it failed with {lines[-1][:100] if lines else 'an error'}"
 
 
 def _after_its_best(trial: Any, study: Study, best: float, kept: bool) -> str:

@@ -134,6 +134,21 @@ def test_apply_a_kept_trial_sets_its_variables(ip, capsys):
         ip.run_line_magic("hpo", "apply --trial 99")
 
 
+def test_applying_a_failed_trial_says_that_it_failed(ip, capsys):
+    """``%hpo apply --trial 0`` of a failed trial said "applied trial 0 (no value)", which
+    does not tell a user who picked the wrong id that its hyperparameters made it fail."""
+    cell = "x = Real(0, 1)\nif x < 0.2:\n    raise ValueError(f'diverged at x={x}')\nscore = x\n"
+    ip.run_cell_magic("hpo", "--trials 3 --seed 3 --quiet --metric score --mode max "
+                             "--enqueue '{\"x\": 0.1}'", cell)
+    capsys.readouterr()
+    ip.run_line_magic("hpo", "apply --trial 0")
+    out = capsys.readouterr().out
+    assert out.startswith("jupyter_hpo: applied trial 0 (no value: it failed with ValueError: "
+                          "diverged at x=0.1), its hyperparameters ")
+    assert out.endswith(": x=0.1\n")
+    assert ip.user_ns["x"] == 0.1
+
+
 def test_keep_namespaces_bounds_what_is_kept(ip):
     ip.run_cell_magic("hpo", "--trials 6 --seed 3 --quiet --keep-namespaces 5", CELL)
     study = ip.user_ns["_hpo"]
