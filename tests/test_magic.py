@@ -838,6 +838,10 @@ def test_help_words_and_a_trial_that_is_no_number_say_what_to_write(ip, line, me
     ("show my study", ("%hpo show: too many arguments: my study (%hpo show [NAME]); a study "
                        "name with spaces goes in quotes: %hpo show \"my study\"")),
     ("plot history a b", "%hpo plot: too many arguments: a b (%hpo plot [KIND] [NAME])"),
+    ("export mystudy my results.csv", ("%hpo export: too many arguments: mystudy my (%hpo "
+                                       "export [NAME] FILE); a study name or a FILE with spaces "
+                                       "goes in quotes: %hpo export \"my study\" \"my "
+                                       "results.csv\"")),
     ("apply mystudy --trial 1 2", ("too many arguments: mystudy 2 (%hpo apply [NAME] [--trial "
                                    "N]); --trial takes one trial number, and it was given "
                                    "--trial 1: %hpo apply mystudy --trial 1")),

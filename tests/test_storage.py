@@ -512,6 +512,36 @@ def test_export_replaces_an_earlier_export_but_never_another_file(ipython_shell,
     assert len(pd.read_csv(tmp_path / "by_hand.csv")) == 3
 
 
+def test_export_to_a_path_under_home_is_checked_and_written_there(ipython_shell, tmp_path,
+                                                                   monkeypatch, capsys):
+    """``%hpo export mlp ~/runs.csv`` wrote the trials over the storage ~/runs.csv (the check
+    opened ./~/runs.csv, pandas wrote the expanded path), and ``~/mlp.json`` was "No such
+    file or directory"."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    storage = home / "runs.csv"
+    ip.run_cell_magic("hpo", f"--trials 3 --quiet --name mlp --storage {storage} --metric loss",
+                      "x = Real(0, 1)\nloss = x\n")
+    (home / "data.csv").write_text("sepal,petal\n")
+    for file, refused in (("runs.csv", "is a SQLite database"),
+                          ("data.csv", "exists and holds something other than exported")):
+        before = (home / file).read_bytes()
+        with pytest.raises(UsageError, match=rf"^~/{file} {refused}"):
+            ip.run_line_magic("hpo", f"export --storage {storage} mlp ~/{file}")
+        assert (home / file).read_bytes() == before
+    assert len(Study.load("mlp", storage).trials) == 3
+    capsys.readouterr()
+    for file in ("mlp.json", "mlp.csv"):
+        ip.run_line_magic("hpo", f"export --storage {storage} mlp ~/{file}")
+        assert capsys.readouterr().out == f"jupyter_hpo: wrote 3 trials of mlp to ~/{file}\n"
+    assert len(json.loads((home / "mlp.json").read_text())["trials"]) == 3
+    assert not (tmp_path / "~").exists()
+
+
 def test_cell_magic_stores_by_default_and_resumes(ipython_shell, study_storage, capsys):
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")

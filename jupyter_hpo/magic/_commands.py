@@ -384,4 +384,7 @@ def _too_many(command: str, rest: list[str], trial: int | None = None) -> str:
                     f"{trial}: %hpo {command} {rest[0]} --trial {trial}")
         return (f"{message}; a trial is named with --trial: %hpo {command} {rest[0]} "
                 f"--trial {rest[1]}")
+    if command == "export":  # more often a file name with spaces
+        return (f"{message}; a study name or a FILE with spaces goes in quotes: %hpo export "
+                f"\"my study\" \"my results.csv\"")
     return f"{message}; a study name with spaces goes in quotes: %hpo {command} \"my study\""

@@ -3,6 +3,7 @@ words."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from ..errors import HPOError
@@ -24,6 +25,7 @@ def export(study: Study, target: str) -> bool:
 
     from ..storage import encode_value
 
+    path = os.path.expanduser(target)  # ~/runs.csv: pandas expands it, open() does not
     replaced = _refuse_another_file(target)
     record = study.snapshot()
     suffix = target.lower().rsplit(".", 1)[-1]
@@ -38,12 +40,12 @@ def export(study: Study, target: str) -> bool:
                             "reports": [dict(encode_value(dict(r)), time=at)
                                         for r, at in zip(t.reports, t.times)]}
                            for t in record.trials]}
-        with open(target, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=1)
         return replaced
     frame = record.trials_dataframe()
     if suffix == "csv":
-        frame.to_csv(target, index=False)
+        frame.to_csv(path, index=False)
         return replaced
     try:
         import pyarrow  # noqa: F401
@@ -55,7 +57,7 @@ def export(study: Study, target: str) -> bool:
         if frame[column].dtype == object and column.startswith("config."):
             frame[column] = [v if isinstance(v, (str, int, float, bool)) or v is None
                              else repr(v) for v in frame[column]]
-    frame.to_parquet(target, index=False)
+    frame.to_parquet(path, index=False)
     return replaced
 
 
@@ -64,7 +66,7 @@ def _refuse_another_file(target: str) -> bool:
     ``runs.csv`` would lose every stored study; ``data.csv`` the data it holds); whether
     ``target`` is an earlier export, which the new one replaces."""
     try:
-        with open(target, "rb") as handle:
+        with open(os.path.expanduser(target), "rb") as handle:
             start = handle.read(4096)
     except OSError:  # missing (the usual case), a folder, unreadable: the write says why
         return False
@@ -93,7 +95,7 @@ def _is_export(target: str, suffix: str, start: bytes) -> bool:
     try:
         from pyarrow import parquet
 
-        return "trial_id" in parquet.read_schema(target).names
+        return "trial_id" in parquet.read_schema(os.path.expanduser(target)).names
     except ImportError:  # the export itself says that Parquet needs pyarrow, before writing
         return True
     except Exception:  # noqa: BLE001 - not a Parquet file at all: not ours
