@@ -825,6 +825,10 @@ def test_line_commands_users_reach_for_say_what_to_write(ip, line, hint):
     ("apply mystudy --trial abc", ("--trial takes a trial's id, a whole number (e.g. --trial "
                                    "3), not 'abc'; %hpo show lists the trials of a study")),
     ("stop --trial 1.5", "--trial takes a trial's id, a whole number (e.g. --trial 3), not '1.5'"),
+    ("show ''", ("%hpo show: an empty word ('') where a NAME goes: write the study's name, or "
+                 "leave it out for the latest study")),  # was an IndexError from our code
+    ('export mystudy ""', ("%hpo export: an empty word ('') where a NAME or FILE goes: write "
+                           "%hpo export NAME FILE, e.g. %hpo export mlp mlp.csv")),
 ])
 def test_help_words_and_a_trial_that_is_no_number_say_what_to_write(ip, line, message):
     assert line_error(ip, line).startswith(message)

@@ -29,7 +29,12 @@ class LineCommands:
     def _line_command(self, args: Any) -> Any:
         __tracebackhide__ = True  # see HPOMagics.hpo_line
         command, rest = args.command, list(args.args)
-        dashed = next((word for word in rest if word[:1] in DASHES), None)
+        if "" in rest:  # '' or "" on the line: no name at all (it was an IndexError)
+            what = "a NAME or FILE goes: write %hpo export NAME FILE, e.g. %hpo export mlp " \
+                "mlp.csv" if command == "export" else "a NAME goes: write the study's name, " \
+                "or leave it out for the latest study"
+            raise UsageError(f"%hpo {command}: an empty word ('') where {what}")
+        dashed = next((word for word in rest if word[:1] in tuple(DASHES)), None)
         if dashed is not None:  # an editor made a dash of "--": not an option to argparse
             raise UsageError(f"%hpo {command}: {dashed} starts with {dashed[0]}, a dash that an "
                              f"editor or a chat app made of --: type two hyphens "
