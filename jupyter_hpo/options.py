@@ -241,6 +241,11 @@ class StudyOptions:
         if self.resume and not self.name:
             raise ValueError("resume=True needs the name of the study to continue (`%hpo list` "
                              "shows the stored ones)")
+        if isinstance(self.storage, str) and not self.storage.strip():
+            raise ValueError(f"storage is {self.storage!r}: pass the file to keep the study in "
+                             f"(storage='runs.db'), or storage=None (or 'none') to keep "
+                             f"nothing; an empty value, such as an unset environment variable's,"
+                             f" kept nothing without a word")
         for what in _OPTION_DICTS:
             if not isinstance(getattr(self, what), Mapping):
                 raise ValueError(f"{what} is {getattr(self, what)!r}, but must be a dict")  # noqa: TRY004

@@ -435,6 +435,8 @@ def test_bad_options_name_the_value_and_the_rule():
           "none; process: trial_timeout; dask: address, client, connect_timeout, "
           "gpus_per_trial, cpus_per_trial); did you mean trial_timeout?")),
         ({"name": ""}, "name is ''"),
+        ({"storage": " "}, ("storage is ' ': pass the file to keep the study in "  # kept none
+                            "(storage='runs.db'), or storage=None (or 'none') to keep nothing")),
         ({"scheduler_options": 3}, "scheduler_options is 3, but must be a dict"),
     ]
     for options, message in cases:
