@@ -193,8 +193,8 @@ def _storage(location: str | None) -> BaseStorage:
                            f"not exist (nor does its folder): no study has been stored there; "
                            f"pass the file the studies were stored in") from None
     if store is None:
-        raise CommandError("--storage none keeps nothing, so there is nothing to read: pass "
-                           "the file the studies were stored in")
+        raise CommandError(f"--storage {shlex.quote(location or '')} keeps nothing, so there is "
+                           f"nothing to read: pass the file the studies were stored in")
     if isinstance(store, SQLiteStorage) and not os.path.exists(store.path):
         given = "" if location is not None else " (the default file; pass --storage PATH)"
         raise CommandError(f"{store.path} does not exist{given}: no study has been stored "

@@ -99,6 +99,9 @@ def test_a_missing_file_is_an_error_and_is_not_created(tmp_path):
     assert in_missing_folder.returncode == 1
     assert (f"{tmp_path / 'runs' / 'a.db'} does not exist (nor does its folder): no study has "
             f"been stored there") in in_missing_folder.stderr  # not "cannot create"
+    empty = hpo(tmp_path, "list", "--storage", "")  # said "--storage none", not typed
+    assert empty.returncode == 1
+    assert "--storage '' keeps nothing, so there is nothing to read" in empty.stderr
     assert sorted(os.listdir(tmp_path)) == []
 
 
