@@ -9,7 +9,10 @@ import textwrap
 import threading
 import time
 
+import pytest
+
 from jupyter_hpo import Real
+from jupyter_hpo.errors import HPOError
 from jupyter_hpo.objective import FunctionObjective
 from jupyter_hpo.options import StudyOptions
 from jupyter_hpo.records import StudyState, TrialStatus
@@ -107,3 +110,38 @@ def test_percent_hpo_apply_trial_applies_that_trial(ipython_shell, capsys):
     assert f"applied trial {other.trial_id}" in capsys.readouterr().out
     ip.run_line_magic("hpo", "apply pick")
     assert ip.user_ns["x"] == study.best_config["x"]
+
+
+def test_study_load_stop_asks_the_process_that_runs_it(tmp_path):
+    """Study.load("long", path).stop() from another process said the study "is read-only:
+    continue it with resume=True", advice for running it, not for stopping it."""
+    path = tmp_path / "s.db"
+    runner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        import jupyter_hpo as jh
+        def endless(config, report):
+            for epoch in range(1, 100_000):
+                time.sleep(0.01)
+                report(epoch=epoch, loss=config["x"])
+        study = jh.tune(endless, {{"x": jh.Real(0, 1)}}, metric="loss", trials=5,
+                        storage={str(path)!r}, name="elsewhere")
+        print("DONE", study.stop_reason, flush=True)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        while not (path.exists() and (found := SQLiteStorage(path).find_study("elsewhere"))
+                   and found.state is StudyState.RUNNING):
+            assert runner.poll() is None
+            time.sleep(0.05)
+        loaded = Study.load("elsewhere", path)
+        with pytest.raises(HPOError, match=r"^stop\(force=True\) ends the trials of study "
+                                           r"'elsewhere' in the process that runs it"):
+            loaded.stop(force=True)
+        loaded.stop()
+        out, _ = runner.communicate(timeout=60)
+    finally:
+        runner.kill()
+    assert runner.returncode == 0
+    assert out.startswith("DONE stopped from Study.stop() in another process (")
+    with pytest.raises(HPOError, match=r"cannot stop study 'elsewhere': it is not running \(it "
+                                       r"is finished\), so there is nothing to stop"):
+        Study.load("elsewhere", path).stop()

@@ -295,13 +295,29 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         time limit has passed) and become ``cancelled``. ``why`` is kept as the study's
         ``stop_reason``; ``force=True`` ends running trials now (as ``cancelled``) without
         waiting for them. A resume (``resume=True``, ``--resume``) runs the trials this stop
-        cancels again, from their checkpoints (``TrialRecord.study_stopped``)."""
+        cancels again, from their checkpoints (``TrialRecord.study_stopped``). A study read
+        with ``Study.load`` that runs in another process (a kernel, a script) is asked to stop
+        through its storage, as ``python -m jupyter_hpo stop`` does."""
+        if self.controller is None and self.storage is not None:
+            self._request_stop(force)
+            return
         controller = self._live()
         unstarted = controller.state is StudyState.CREATED
         controller.stop(why, force=force)
         if unstarted and self._recorder is not None and not self._recording:
             self._recording = True  # nothing to record: it never ran
             self._abandon_stored(self.storage, self.study_id, why)
+
+    def _request_stop(self, force: bool) -> None:
+        """Ask the process that runs this loaded study to stop it (see ``stop``)."""
+        import getpass
+
+        if force:
+            raise HPOError(f"stop(force=True) ends the trials of study {self.name!r} in the "
+                           f"process that runs it, which this one is not: stop() asks that "
+                           f"process to stop the study (its trials end at their next report)")
+        self.storage.request_stop(self.name, by=f"Study.stop() in another process "
+                                                f"({getpass.getuser()})")
 
     def stop_trial(self, trial_id: int) -> bool:
         """Stop one trial at its next report, which is kept (``cancelled``); False if it had
