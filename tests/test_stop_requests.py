@@ -133,6 +133,10 @@ def test_study_load_stop_asks_the_process_that_runs_it(tmp_path):
             assert runner.poll() is None
             time.sleep(0.05)
         loaded = Study.load("elsewhere", path)
+        with pytest.raises(HPOError, match=r"^study 'elsewhere' was loaded from storage: one "
+                                           r"trial is stopped only by the process that runs "
+                                           r"the study .*; from here, stop\(\) stops the whole"):
+            loaded.stop_trial(0)  # said "read-only: continue it with resume=True"
         with pytest.raises(HPOError, match=r"^stop\(force=True\) ends the trials of study "
                                            r"'elsewhere' in the process that runs it"):
             loaded.stop(force=True)

@@ -322,6 +322,11 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
     def stop_trial(self, trial_id: int) -> bool:
         """Stop one trial at its next report, which is kept (``cancelled``); False if it had
         already ended. A resume does not run it again (it was stopped on purpose)."""
+        if self.controller is None and self.storage is not None:
+            raise HPOError(f"study {self.name!r} was loaded from storage: one trial is stopped "
+                           f"only by the process that runs the study (its dashboard's Stop "
+                           f"trial, %hpo stop {command_word(self.name)} --trial {trial_id} in "
+                           f"its kernel); from here, stop() stops the whole study")
         return self._live().stop_trial(trial_id)
 
     # ------------------------------------------------- hooks for executors
