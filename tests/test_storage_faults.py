@@ -256,6 +256,21 @@ def test_a_read_only_file_without_tables_reads_as_no_studies(shared_folder):
     assert path.stat().st_size == 0
 
 
+def test_reading_an_empty_file_leaves_it_empty_and_a_write_creates_the_tables(tmp_path):
+    """``jupyter-hpo list --storage notes.txt`` (an empty file given by mistake) turned it into
+    a 28 kB database; reading it now sees no studies and writes nothing, and the first write
+    (a study stored there) creates the tables in it."""
+    path = tmp_path / "notes.txt"
+    path.touch()
+    storage = SQLiteStorage(path)
+    assert storage.list_studies() == [] and storage.find_study("x") is None
+    with pytest.raises(StorageError, match="no study named 'x'"):
+        storage.load_study("x")
+    assert path.stat().st_size == 0 and sorted(os.listdir(tmp_path)) == ["notes.txt"]
+    fill(path)
+    assert len(SQLiteStorage(path).list_studies()) == 4
+
+
 def test_a_file_in_a_read_only_folder_can_be_read(shared_folder):
     path = shared_folder / "studies.db"
     fill(path)

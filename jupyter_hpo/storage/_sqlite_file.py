@@ -138,10 +138,11 @@ class SQLiteFile:
             raise StorageError(f"{self.path} cannot be read (permission denied): pass another "
                                f"file with --storage")
         self.read_only = not self._writable(exists)
-        if exists:
+        if exists and not self._empty():
             self._connect(create=False)
         # else nothing is stored here yet: reads see no studies, and the first write creates
-        # the file, so listing or loading never leaves an empty database behind
+        # the file (or its tables, in an empty file), so listing or loading never leaves a
+        # database behind, nor turns an empty file given by mistake (notes.txt) into one
 
     def _connect(self, create: bool) -> None:
         """Check (and, in a new file, create) the schema; remember which file this is."""
@@ -168,7 +169,7 @@ class SQLiteFile:
         with self._open_lock:
             if self._identity is None:
                 exists = os.path.exists(self.path)
-                if not exists and not create:
+                if (not exists or self._empty()) and not create:
                     return False
                 folder = Path(self.path).parent
                 if not exists and not folder.is_dir():
@@ -179,6 +180,11 @@ class SQLiteFile:
                     return False  # the write is refused as read-only
                 self._connect(create=not exists)
         return True
+
+    def _empty(self) -> bool:
+        """Whether the file is there but empty, with no -wal file that may hold its content
+        (a file given by mistake, or one another process is creating this moment)."""
+        return os.path.exists(self.path) and not _size(self.path)             and not _size(self.path + "-wal")
 
     def present(self) -> bool:
         """Whether the file exists (opened now if another process has created it since)."""
@@ -448,3 +454,11 @@ def _transaction(conn: sqlite3.Connection, timeout: float) -> Iterator[sqlite3.C
                 pass  # SQLite rolled back already
         raise
     conn.execute("COMMIT")
+
+
+def _size(path: str) -> int:
+    """The size of ``path`` in bytes, 0 when it does not exist (any more)."""
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
