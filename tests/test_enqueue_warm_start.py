@@ -113,6 +113,10 @@ def test_study_enqueue_while_it_runs():
     ({"units": 12}, r"has units=12, which is not on the step of Int\(8, 64, step=8\)"),
     ({"units": 80}, r"has units=80, which is outside Int\(8, 64, step=8\)"),
     ({"units": 16.5}, r"has units=16.5, which is not an integer: Int\(8, 64, step=8\) takes"),
+    ({"lr": "0.01"}, (r"has lr='0.01', which is not a number: Real\(0.001, 0.1, log=True\) "
+                      r"takes a number from 0.001 to 0.1 \(write 0.01 without quotes\)")),
+    ({"units": None}, (r"has units=None, which is not a number: Int\(8, 64, step=8\) takes "
+                       r"a whole number from 8 to 64$")),  # both were "outside"
     ("lr=0.1", "must be a list of dicts"),
 ])
 def test_bad_points_name_the_value_and_the_rule(point, message):

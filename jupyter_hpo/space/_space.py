@@ -306,8 +306,16 @@ def _not_in(domain: Domain, value: Any) -> str:
     bounds "not an integer: Int(1, 4) takes whole numbers" or "not on the step of ..."."""
     shown = domain.unnamed_repr()
     lo, hi = getattr(domain, "lo", None), getattr(domain, "hi", None)
-    if lo is None or isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not lo <= value <= hi:
+    if lo is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+        number = "a whole number" if isinstance(domain, Int) else "a number"
+        quoted = ""
+        if isinstance(value, str):  # "0.01" from a config file or the command line
+            try:
+                quoted = f" (write {float(value):g} without quotes)"
+            except ValueError:
+                pass
+        return f"not a number: {shown} takes {number} from {lo:g} to {hi:g}{quoted}"
+    if lo is None or not lo <= value <= hi:
         return f"outside {shown}"
     if isinstance(domain, Int) and not float(value).is_integer():
         return f"not an integer: {shown} takes whole numbers"
