@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -129,8 +130,9 @@ _PLAIN = (float, int, str, bool, type(None))
 def plain_value(value: Any) -> Any:
     """A numpy scalar, 0-d array or 0-d tensor (``loss`` rather than ``loss.item()``) as the
     Python number it holds, so that a report keeps no array (nor a GPU tensor and its graph)
-    alive, and any other real number (a ``Fraction``) as a float, so that storage keeps it as
-    a number; any other value as it is."""
+    alive, and any other real number (a ``Fraction``, a finite ``Decimal``, which is not a
+    ``numbers.Real`` but converts to a float as exactly as one) as a float, so that storage
+    keeps it as a number; any other value as it is."""
     if type(value) in _PLAIN:
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -138,6 +140,9 @@ def plain_value(value: Any) -> Any:
             return int(value) if isinstance(value, numbers.Integral) else float(value)
         except (OverflowError, TypeError, ValueError):  # checked (and refused) as it is
             return value
+    if isinstance(value, Decimal):
+        number = float(value) if value.is_finite() else math.nan
+        return number if math.isfinite(number) else value  # NaN, too large: refused as it is
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "shape", None) == ():
         try:
@@ -223,13 +228,27 @@ def not_a_number(value: Any, how: str = "report e.g. {}") -> str:
     number, not an array of shape (3,): report e.g. value.mean().item()"; ``how`` says where
     the one-number expression goes)."""
     rule = "a finite number"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        rule = "a number, not True or False"
+    elif isinstance(value, int):
         rule = "a number that fits in a float"
+    elif isinstance(value, complex):
+        rule = "a real number, not a complex one (which has no order to rank trials by)"
+    elif isinstance(value, str) and finite_number(_as_float(value)) is not None:
+        rule = f"a number, not text: {how.format('float(value)')}"
     elif isinstance(getattr(value, "shape", None), tuple):  # an array or a tensor
         shape = tuple(value.shape)
         one = "value.item()" if math.prod(shape) == 1 else "value.mean().item()"
         rule = f"one number, not an array of shape {shape}: {how.format(one)}"
     return f"{_short(value)} ({type(value).__name__}), but must be {rule}"
+
+
+def _as_float(text: str) -> float | None:
+    """``text`` as a float when Python reads it as one (``"0.5"``), else None."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _short(value: Any, limit: int = 60) -> str:

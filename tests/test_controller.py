@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -245,11 +246,14 @@ def test_numpy_and_torch_scalars_are_kept_as_python_numbers(tmp_path):
 
 def test_other_real_numbers_are_kept_as_floats(tmp_path):
     """A metric reported as a Fraction (any numbers.Real) was accepted but stored as its repr,
-    'Fraction(1, 3)': the stored study then had no best value and nothing to plot."""
+    'Fraction(1, 3)': the stored study then had no best value and nothing to plot. A Decimal
+    (not a numbers.Real, though float() converts it as exactly) was refused as "not a finite
+    number", reported or returned."""
     from fractions import Fraction
 
     def objective(config, report):
         report(epoch=1, loss=Fraction(1, 3) + Fraction(int(10 * config["x"]), 10))
+        report(epoch=Decimal(2), loss=Decimal("0.5") + Decimal(int(10 * config["x"])) / 10)
         return {"loss": Fraction(1, 4)}
 
     storage = str(tmp_path / "s.db")
@@ -260,6 +264,9 @@ def test_other_real_numbers_are_kept_as_floats(tmp_path):
     stored = Study.load("fractions", storage)
     assert [t.reports for t in stored.trials] == [t.reports for t in study.trials]
     assert stored.best_value == study.best_value == 0.25
+    assert [t.reports[1]["epoch"] for t in study.trials] == [2.0] * 3
+    returned = run_study(lambda c: Decimal("0.125"), trials=1)
+    assert returned.best_value == 0.125
 
 
 @pytest.mark.parametrize("value, hint", [
@@ -275,6 +282,23 @@ def test_an_array_metric_says_how_to_report_one_number(value, hint):
     error = run_study(objective, trials=1).trials[0].error
     assert error.startswith("ReportError: report(): the metric 'loss' is array(")
     assert f"(ndarray), but must be one number, {hint}" in error
+
+
+@pytest.mark.parametrize("value, refused", [
+    (float("nan"), "nan (float), but must be a finite number"),
+    (float("-inf"), "-inf (float), but must be a finite number"),
+    (Decimal("NaN"), "Decimal('NaN') (Decimal), but must be a finite number"),
+    (Decimal("Infinity"), "Decimal('Infinity') (Decimal), but must be a finite number"),
+    (Decimal("1e400"), "Decimal('1E+400') (Decimal), but must be a finite number"),
+    (True, "True (bool), but must be a number, not True or False"),
+    ("0.5", "'0.5' (str), but must be a number, not text: report e.g. float(value)"),
+    ("high", "'high' (str), but must be a finite number"),
+    (1 + 2j, ("(1+2j) (complex), but must be a real number, not a complex one (which has no "
+              "order to rank trials by)")),
+])
+def test_a_metric_that_is_not_a_real_number_fails_the_trial_saying_what_it_is(value, refused):
+    error = run_study(lambda config, report: report(loss=value), trials=1).trials[0].error
+    assert error == f"ReportError: report(): the metric 'loss' is {refused}"
 
 
 def test_a_study_takes_a_plain_function_as_tune_does():
