@@ -58,6 +58,7 @@ class CellObjective:
     def __init__(self, template: CellTemplate, user_ns: dict[str, Any], metric: str) -> None:
         self.template, self.user_ns, self.metric = template, user_ns, metric
         self.filename = template.filename
+        self.cell_name = template.cell_name  # tracebacks say "Cell In[3], cell line 5"
         read = _names_read(template.source)
         self.pinned = {name: user_ns[name] for name in read & user_ns.keys()
                        if name not in INJECTED_NAMES}

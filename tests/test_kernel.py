@@ -468,3 +468,25 @@ def test_a_function_of_another_cell_without_report_says_what_to_import(kernel):
     assert re.search(r"the function train \(cell In\[2\]\) calls report, which the notebook "
                      r"does not define .*add `from jupyter_hpo import report` to that cell",
                      reply["evalue"]), reply["evalue"]
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_trials_traceback_names_the_notebook_cells_and_their_lines(kernel, executor):
+    """A trial's traceback named the files IPython compiles cells into ('File
+    "/tmp/ipykernel_42/1234.py", line 4'), which the notebook shows nowhere: the %%hpo cell's
+    frames now say 'Cell In[3], cell line N' (counted as its other messages count) and another
+    cell's 'Cell In[2], line N', as IPython's own tracebacks name them."""
+    _km, kc = kernel
+    reply, _ = execute(kc, "def train(v):\n    x = 1\n    raise ValueError(f'bad {v}')\n")
+    assert reply["status"] == "ok", reply
+    reply, _ = execute(kc, f"%%hpo --metric loss --trials 3 --seed 0 --executor {executor}\n"
+                           f"x = Real(0, 1)\ndef helper(v):\n    train(v)\nhelper(x)\n"
+                           f"report(loss=x)\n")
+    assert reply["status"] == "error" and reply["ename"] == "UsageError"
+    assert ("Traceback (most recent call last):\n"
+            "  Cell In[3], cell line 4\n    helper(x)\n"
+            "  Cell In[3], cell line 3, in helper\n    train(v)\n"
+            "  Cell In[2], line 3, in train\n    raise ValueError(f'bad {v}')\n"
+            "ValueError: bad ") in reply["evalue"], reply["evalue"]
+    assert "ipykernel" not in reply["evalue"] and 'File "' not in reply["evalue"]
+

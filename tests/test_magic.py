@@ -1033,7 +1033,8 @@ def test_process_executor_tracebacks_show_the_cells_own_lines(ip):
         ip.run_cell_magic("hpo", "--quiet --executor process --trials 3 --storage none",
                           "x = Real(0, 1)\ny = 1\nraise ValueError('boom')\nreport(acc=x)\n")
     traceback = ip.user_ns["_hpo"].trials[0].traceback
-    assert "line 3, in <module>\n    raise ValueError('boom')" in traceback
+    assert re.search(r"\n  Cell In\[\d+\], cell line 3\n    raise ValueError\('boom'\)\n",
+                     traceback), traceback
     assert "_worker.py" not in traceback and "<dynamic-code>" not in traceback
 
 

@@ -468,7 +468,7 @@ def test_a_trial_failing_in_a_notebook_function_shows_its_cell_lines(ipython_she
         text = str(caught.value)
         assert "<dynamic-code>" not in text and text.rstrip().endswith(error)
         assert f"\n    {line}\n" in text  # the helper's own line, from its cell
-        assert "<ipython-input-" in text.split(f"\n    {line}\n")[0].splitlines()[-1]
+        assert "  Cell In[" in text.split(f"\n    {line}\n")[0].splitlines()[-1]
 
 
 KERNEL_CELL = textwrap.dedent("""

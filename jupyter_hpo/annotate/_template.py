@@ -136,6 +136,8 @@ class CellTemplate:
     #: the variable a cell ends with as a bare name (``score = f(...)`` then ``score``), if it
     #: is not a hyperparameter: the result of a cell without ``report`` or ``--metric``
     result_name: str | None = None
+    #: the notebook's name of the cell (``In[3]``) for tracebacks, None outside a notebook
+    cell_name: str | None = None
 
     def without_report_functions(self) -> CellTemplate:
         """This template as if the notebook functions the cell calls did not report for it:

@@ -33,8 +33,9 @@ from ..trial import ReportError, Trial, TrialReleased, TrialStopped, _TrialConte
 from ._kept import KeptNamespaces, keep_namespace
 from ._output import OutputRouter
 from ._shipping import unsendable, unsendable_result
+from ._tracebacks import user_traceback
 from ._worker_display import provide_display
-from .thread import describe_failure, user_traceback
+from .thread import describe_failure
 
 __all__ = ["fetch_kept", "forget_kept", "run_trial"]
 
@@ -75,13 +76,12 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
     flusher = threading.Thread(target=link.watch, daemon=True,
                                name=f"hpo-dask-output-{trial_id}")
     flusher.start()
-    filename = "<unknown>"
+    objective = None
     try:
         with _TrialContext(trial, link.report, lambda kind, data: link.side(trial, kind, data)), \
                 _thread_limit(cpus):
             try:
                 objective = _load(key, payload)
-                filename = objective.filename
                 output = objective.run(trial, trial.device)
             except TrialStopped as stop:
                 _keep(trial, getattr(stop, "namespace", None), None, extra)
@@ -90,7 +90,7 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
                 outcome = ("done", "released", None, "", "")
             except BaseException as exc:  # noqa: BLE001 - the trial failed, whatever it raised
                 outcome = ("done", "failed", None, describe_failure(exc),
-                           user_traceback(exc, filename))
+                           user_traceback(exc, objective))
             else:
                 _keep(trial, output.namespace, output.result, extra)
                 outcome = ("done", "completed", output.result, "", "")

@@ -26,6 +26,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from ._tracebacks import cell_label, remember_cell_label
+
 __all__ = ["Shipment", "dumps", "first_unpicklable", "loads", "loads_with", "unsendable",
            "unsendable_result"]
 
@@ -130,7 +132,7 @@ def _pickler(buffer: io.BytesIO, held: dict[int, tuple[int, Any]] | None = None)
                 entry = linecache.cache.get(value.co_filename)
                 if entry is not None and len(entry) == 4 and entry[1] is None:  # a cell's
                     return _code_in_file, (marshal.dumps(value), value.co_filename,
-                                           tuple(entry[2]))
+                                           tuple(entry[2]), cell_label(value.co_filename))
                 if os.path.isfile(value.co_filename):  # a script's: the worker reads its lines
                     return _code_in_file, (marshal.dumps(value), value.co_filename, ())
             return super().reducer_override(value)
@@ -144,9 +146,13 @@ def _pickler(buffer: io.BytesIO, held: dict[int, tuple[int, Any]] | None = None)
     return cls(buffer, protocol=cloudpickle.DEFAULT_PROTOCOL)
 
 
-def _code_in_file(data: bytes, filename: str, lines: tuple[str, ...]) -> types.CodeType:
+def _code_in_file(data: bytes, filename: str, lines: tuple[str, ...],
+                  label: str | None = None) -> types.CodeType:
     """In the worker: the shipped code object, its cell's lines in ``linecache`` (a file's
-    code comes without them: ``linecache`` reads the file)."""
+    code comes without them: ``linecache`` reads the file) and its cell's label (``Cell
+    In[3]``) for tracebacks."""
+    if label:
+        remember_cell_label(filename, label)
     if lines:
         linecache.cache.setdefault(filename, (sum(map(len, lines)), None, list(lines),
                                               filename))

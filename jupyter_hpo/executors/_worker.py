@@ -39,8 +39,9 @@ from ..trial import (
 )
 from ._kept import KeptNamespaces, keep_namespace
 from ._shipping import loads, loads_with, unsendable, unsendable_result
+from ._tracebacks import user_traceback
 from ._worker_display import provide_display
-from .thread import describe_failure, user_traceback
+from .thread import describe_failure
 
 PARENT_POLL_S = 0.25
 
@@ -209,14 +210,13 @@ class _Worker:
         stdout, stderr = sys.stdout, sys.stderr
         sys.stdout = _TrialStream(self.channel, sys.__stdout__)
         sys.stderr = _TrialStream(self.channel, sys.__stderr__)
-        filename = "<unknown>"
+        objective = None
         try:
             with _TrialContext(trial, self._hook,
                                lambda kind, data: self._side(trial, kind, data)):
                 try:
                     try:
                         objective = self._load_objective()
-                        filename = objective.filename
                         trial.config = self._read_config(config)
                     finally:  # the trial timeout counts from here: unpickling the objective
                         self.channel.send(("started",))  # (imports included) is not the trial
@@ -228,7 +228,7 @@ class _Worker:
                 except TrialReleased:
                     return ("done", "released", None, "", "", False)
                 except BaseException as exc:  # noqa: BLE001 - the trial failed, whatever it raised
-                    return self._failure(exc, user_traceback(exc, filename))
+                    return self._failure(exc, user_traceback(exc, objective))
         finally:
             sys.stdout, sys.stderr = stdout, stderr
         keep_namespace(self.kept, trial, output.namespace, output.result, keep, mode)

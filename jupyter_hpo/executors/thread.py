@@ -10,7 +10,6 @@ import threading
 import traceback
 from typing import Any
 
-from ..errors import HPOError
 from ..resources import Slot
 from ..trial import (
     Trial,
@@ -21,6 +20,7 @@ from ..trial import (
 )
 from ._base import Executor, TrialHooks, TrialOutcome
 from ._output import OutputRouter
+from ._tracebacks import cell_label, user_traceback
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,7 @@ def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
                 return TrialOutcome(TrialStatus.PAUSED)
             except BaseException as exc:  # noqa: BLE001 - a failing trial must not stop the study
                 return TrialOutcome(TrialStatus.FAILED, error=describe_failure(exc),
-                                    traceback=user_traceback(exc, getattr(objective, "filename",
-                                                                          "<objective>")))
+                                    traceback=user_traceback(exc, objective))
     finally:
         OutputRouter.trial_ended(trial)
 
@@ -171,15 +170,9 @@ def _undefined_trial_name(exc: NameError) -> str | None:
 def _defined_where(filename: str) -> tuple[str, str]:
     """Where code of ``filename`` was written, said two ways: ``("cell In[3]", "that
     cell")`` for a notebook cell, ``("/path/train.py", "that file")`` for a file."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        named = shell.compile.format_code_name(filename) if shell is not None else None
-    except Exception:  # noqa: BLE001 - no IPython, or one without the cell names
-        named = None
+    named = cell_label(filename)
     if named:
-        return f"{named[0].lower()} {named[1]}", "that cell"
+        return named[0].lower() + named[1:], "that cell"
     if _KERNEL_CELL.search(filename):  # ipykernel's name for a cell, in a worker process
         return "a notebook cell", "that cell"
     if filename.startswith("<"):  # exec() of a string, an old IPython's <ipython-input-...>
@@ -193,30 +186,3 @@ def _raised_by_argparse(exc: BaseException) -> bool:
     """Whether ``exc`` came out of ``argparse`` (a script's ``parse_args()`` in a cell)."""
     return any(os.path.basename(frame.f_code.co_filename) == "argparse.py"
                for frame, _ in traceback.walk_tb(exc.__traceback__))
-
-
-def user_traceback(exc: BaseException, filename: str) -> str:
-    """The traceback from the first frame of the user's code on, so our frames are hidden.
-    For our own errors (``HPOError``: ``report()``'s checks, ...) it also ends at the user's
-    call, since the frames inside jupyter_hpo say nothing the message does not."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
-        tb = tb.tb_next
-    tb = tb or exc.__traceback__
-    limit = None
-    if isinstance(exc, HPOError):
-        frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(tb)]
-        while frames and _in_package(frames[-1]):
-            frames.pop()
-        if not frames:  # raised by jupyter_hpo about what the trial did: the message says it
-            return "".join(traceback.format_exception_only(type(exc), exc))
-        limit = len(frames)
-    return "".join(traceback.format_exception(type(exc), exc, tb, limit=limit))
-
-
-def _in_package(filename: str) -> bool:
-    """Whether ``filename`` is a module of jupyter_hpo (``<...>`` names cells and such)."""
-    return not filename.startswith("<") and os.path.abspath(filename).startswith(_PACKAGE)
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep

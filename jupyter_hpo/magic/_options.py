@@ -42,15 +42,18 @@ class CellOptions:
         ``written``."""
         from ..annotate import parse_cell
 
-        filename = "<hpo-cell>"
-        try:
-            filename = self.shell.compile.cache(source)
+        filename, number = "<hpo-cell>", getattr(self.shell, "execution_count", None)
+        try:  # IPython names the cell's code In[number] (the number of the cell that runs)
+            filename = self.shell.compile.cache(source, number or 0)
         except (AttributeError, TypeError):
-            pass
+            number = None
         try:
-            return parse_cell(source, self.shell.user_ns, filename)
+            template = parse_cell(source, self.shell.user_ns, filename)
         except HPOSyntaxError as exc:
             raise UsageError(f"HPOSyntaxError at {_as_written(exc, source, written)}") from None
+        if isinstance(number, int):
+            template.cell_name = f"In[{number}]"
+        return template
 
     @staticmethod
     def _resource(args: Any, template: CellTemplate) -> str | None:
