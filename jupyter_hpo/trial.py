@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -263,6 +264,8 @@ SideHook = Callable[[str, Any], None]
 """What a trial tells its study besides reports: ``("set", attrs)`` and ``("checkpoint",
 Checkpoint)``; never on the report path."""
 _local = threading.local()
+_running = [0]  # trials whose code runs in this process now (their contexts entered)
+_running_lock = threading.Lock()
 
 
 class _TrialContext:
@@ -275,12 +278,16 @@ class _TrialContext:
     def __enter__(self) -> _TrialContext:  # noqa: PYI034 - final class
         self._previous = getattr(_local, "context", None)
         _local.context = self
+        with _running_lock:
+            _running[0] += 1
         if self.side is not None:
             self.trial._side = self.side
         return self
 
     def __exit__(self, *exc: object) -> None:
         _local.context = self._previous
+        with _running_lock:
+            _running[0] -= 1
         if self.side is not None:
             self.trial._side = None
 
@@ -307,11 +314,18 @@ def report(*unnamed: Any, **values: Any) -> None:
 
     Raises ``TrialStopped`` when the scheduler (or the user) stops the trial; a stop by the
     user takes effect here, after these values are recorded. A paused trial blocks here until
-    it is promoted. Values without a name are refused with how to name them.
+    it is promoted. Values without a name are refused with how to name them. Outside a study
+    (the cell run without ``%%hpo``) it records nothing and says so once per cell, so that
+    the cell runs as it would without jupyter_hpo.
     """
     if unnamed:
         raise TypeError(unnamed_report_message(len(unnamed)))
-    _context("report").hook(plain_values(values))
+    context = _context("report")
+    if context is None:
+        shown = ", ".join(f"{key}={_short(value, 30)}" for key, value in values.items())
+        _say_outside_study(f"report({shown})", "nothing is recorded")
+        return
+    context.hook(plain_values(values))
 
 
 def unnamed_report_message(count: int) -> str:
@@ -333,7 +347,8 @@ def checkpoint(obj: Any = _NOTHING, /, **objects: Any) -> None:
     ``restore()`` gives it back when the trial resumes (promoted by Hyperband after freeing its
     worker, or run again by ``--resume`` after a crash), and ``study.trials[i].restore()``
     after the study. Save before ``report()``: a trial that pauses at a report can free its
-    worker only if its checkpoint is that recent."""
+    worker only if its checkpoint is that recent. Outside a study it saves nothing (and says
+    so once per cell), as ``report()`` records nothing there."""
     from .checkpoints import save
 
     if obj is _NOTHING and not objects:
@@ -346,6 +361,9 @@ def checkpoint(obj: Any = _NOTHING, /, **objects: Any) -> None:
     if obj is _NOTHING:
         obj = objects
     context = _context("checkpoint")
+    if context is None:
+        _say_outside_study("checkpoint()", "nothing is saved")
+        return
     trial = context.trial
     if trial.checkpoint_dir is None or context.side is None:
         raise HPOError("checkpoint() needs a study that keeps checkpoints")
@@ -355,26 +373,52 @@ def checkpoint(obj: Any = _NOTHING, /, **objects: Any) -> None:
 
 def restore(map_location: Any = None) -> Any:
     """The object the running trial saved last with ``checkpoint(obj)``, or ``None`` when it
-    starts from scratch. ``map_location`` is passed to ``torch.load``."""
+    starts from scratch (as it does outside a study). ``map_location`` is passed to
+    ``torch.load``."""
     from .checkpoints import load
 
-    source = _context("restore").trial.restore_from
+    context = _context("restore")
+    source = None if context is None else context.trial.restore_from
     return None if source is None else load(source, map_location)
 
 
-def _context(what: str) -> _TrialContext:
+def _context(what: str) -> _TrialContext | None:
+    """The running trial's context; None outside a study. In a thread other than a trial's
+    own while trials run (a data loader's, a callback's) a ``RuntimeError`` instead: what it
+    reports there would be lost."""
     context = getattr(_local, "context", None)
-    if context is None:
-        raise RuntimeError(_outside(what))
+    if context is None and _running[0] > 0:
+        where = threading.current_thread()
+        if where is not threading.main_thread() and not where.name.startswith("hpo-"):
+            raise RuntimeError(_in_other_thread(what, where.name))
     return context
 
 
-def _outside(what: str) -> str:
-    where = threading.current_thread()
-    if where is threading.main_thread() or where.name.startswith("hpo-"):
-        return (f"{what}() was called outside a trial: call it from a %%hpo cell or from a "
-                f"function run by jupyter_hpo.tune()")
-    return (f"{what}() was called in the thread {where.name!r}, which is not a trial's own "
+_told: set[tuple[str, Any]] = set()  # (function, cell) said to run outside a study
+
+
+def _say_outside_study(call: str, outcome: str) -> None:
+    """Say once per cell (per run of a notebook cell; once in a script) that ``call`` ran
+    outside a study, where it does nothing, so that the cell runs as without jupyter_hpo."""
+    cell: Any = None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        cell = None if shell is None else (id(shell), shell.execution_count)
+    except ImportError:
+        pass
+    key = (call.partition("(")[0], cell)
+    if key in _told:
+        return
+    _told.add(key)
+    print(f"jupyter_hpo: {call} ran outside a study, so {outcome}: the cell runs as it "
+          f"would without jupyter_hpo (to tune it, run it with %%hpo; this is said once "
+          f"per cell)", file=sys.stderr, flush=True)
+
+
+def _in_other_thread(what: str, thread: str) -> str:
+    return (f"{what}() was called in the thread {thread!r}, which is not a trial's own "
             f"thread (a thread the trial started, a data loader's or a callback's): call it "
             f"from the trial's code itself, e.g. collect the values in that thread and report "
             f"them from the training loop")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import jupyter_hpo.trial
 from jupyter_hpo import Real, Study, checkpoint, restore, tune
 from jupyter_hpo.checkpoints import KEEP_BEST
 from jupyter_hpo.errors import HPOError, StudyFailedError
@@ -198,11 +199,18 @@ def test_a_disk_that_is_full_fails_the_trials_with_what_to_do(tmp_path):
     assert out["reports"] == [1, 1, 1] and out["files"] == []
 
 
-def test_checkpoint_and_restore_outside_a_trial_say_so():
-    with pytest.raises(RuntimeError, match=r"checkpoint\(\) was called outside a trial"):
-        checkpoint({"a": 1})
-    with pytest.raises(RuntimeError, match=r"restore\(\) was called outside a trial"):
-        restore()
+def test_checkpoint_and_restore_outside_a_study_let_the_cell_run_from_scratch(capsys, monkeypatch):
+    """They raised RuntimeError, so a cell that checkpoints could not run without %%hpo."""
+    monkeypatch.setattr(jupyter_hpo.trial, "_told", set())  # nothing said before
+    assert restore() is None
+    checkpoint({"a": 1})
+    checkpoint(model={"a": 2})
+    assert capsys.readouterr().err == (
+        "jupyter_hpo: checkpoint() ran outside a study, so nothing is saved: the cell runs as "
+        "it would without jupyter_hpo (to tune it, run it with %%hpo; this is said once per "
+        "cell)\n")
+    with pytest.raises(TypeError, match=r"checkpoint\(\) needs what to save"):
+        checkpoint()
 
 
 def test_torch_objects_are_saved_with_torch_and_restored_in_a_fresh_process(tmp_path):

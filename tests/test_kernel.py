@@ -490,3 +490,27 @@ def test_a_trials_traceback_names_the_notebook_cells_and_their_lines(kernel, exe
             "ValueError: bad ") in reply["evalue"], reply["evalue"]
     assert "ipykernel" not in reply["evalue"] and 'File "' not in reply["evalue"]
 
+
+def test_a_cell_run_without_hpo_runs_as_without_jupyter_hpo(kernel):
+    """DESIGN: the comment form keeps a cell runnable without the magic, but its first
+    report() raised "RuntimeError: report() was called outside a trial" with frames of
+    jupyter_hpo/trial.py (checkpoint() and restore() too). Now the cell runs, from scratch,
+    and one line per call says that nothing is recorded or saved, for each run of the cell."""
+    _km, kc = kernel
+    cell = ("lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)\nstate = restore()\n"
+            "for epoch in range(1, 4):\n    checkpoint({'epoch': epoch})\n"
+            "    report(epoch=epoch, loss=lr * epoch)\nprint('trained', epoch, state)\n")
+    for _ in range(2):
+        reply, messages = execute(kc, cell)
+        assert reply["status"] == "ok", reply
+        streams = {name: "".join(m["content"]["text"] for m in messages
+                                 if m["msg_type"] == "stream" and m["content"]["name"] == name)
+                   for name in ("stdout", "stderr")}
+        assert streams["stdout"] == "trained 3 None\n"
+        assert streams["stderr"].splitlines() == [
+            ("jupyter_hpo: checkpoint() ran outside a study, so nothing is saved: the cell runs "
+             "as it would without jupyter_hpo (to tune it, run it with %%hpo; this is said once "
+             "per cell)"),
+            ("jupyter_hpo: report(epoch=1, loss=0.001) ran outside a study, so nothing is "
+             "recorded: the cell runs as it would without jupyter_hpo (to tune it, run it with "
+             "%%hpo; this is said once per cell)")]
