@@ -301,6 +301,14 @@ def test_a_metric_that_is_not_a_real_number_fails_the_trial_saying_what_it_is(va
     assert error == f"ReportError: report(): the metric 'loss' is {refused}"
 
 
+def test_a_one_trial_study_that_failed_says_the_trial_failed():
+    """It said "the first 1 trials all failed with the same error"."""
+    with pytest.raises(StudyFailedError) as info:
+        tune(lambda config: 1 / 0, SPACE, metric="loss", mode="min", trials=1)
+    assert str(info.value).startswith("the first trial failed, so the study stopped. Trial 0's "
+                                      "traceback:\nTraceback (most recent call last):\n")
+
+
 def test_a_study_takes_a_plain_function_as_tune_does():
     """``Study(fn, space, ...)`` used to hang: the executor's thread died on the function (it
     has no ``run``), and the trial never ended."""

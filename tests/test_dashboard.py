@@ -948,6 +948,13 @@ def test_the_summary_of_a_failed_study_says_why_it_failed():
     text = summary["text/plain"]
     assert "StudyFailedError: the first 3 trials all failed" in text
     assert "KeyError: 'missing column'" in text
+    # where the cell raises that error right below, the summary leaves it out (shown once);
+    # no trial reported a value, so there are no curves to draw (an empty plot said nothing)
+    curves, below = summary_bundles(study, with_error=False)
+    assert curves is None and _image is None
+    assert "jupyter-hpo-error" not in below["text/html"] and "Traceback" not in below["text/html"]
+    assert "StudyFailedError" not in below["text/plain"] and "Traceback" not in below["text/plain"]
+    assert "failed" in below["text/plain"].splitlines()[0]
 
 
 def test_a_long_study_error_keeps_its_first_line_and_its_end():

@@ -93,20 +93,32 @@ loss = x
 """
 
 
-def test_a_failed_studys_summary_says_why_it_failed(tmp_path):
-    """The saved summary of a study whose trials all failed said "failed" without its error,
-    which only the cell's error text below gave: a saved notebook shown as HTML (nbconvert,
-    GitHub) shows the summary's HTML, so it did not say why."""
+def texts(outputs: list[dict]) -> str:
+    """Every text a cell's outputs hold: streams, and each MIME type a frontend may show."""
+    return "".join(o.get("text", "") + "".join(v for k, v in o.get("data", {}).items()
+                                              if k.startswith("text/"))
+                   for o in outputs)
+
+
+def test_a_failed_studys_cell_shows_its_error_once_without_an_empty_plot(tmp_path):
+    """A study whose trials all failed showed its traceback twice, in the summary and in the
+    cell's error below it, and an empty plot of curves no trial had drawn. Now the summary
+    says "failed" and the error, below it, says why once, at the cell's line; a saved
+    notebook shown as HTML (nbconvert, GitHub) shows that error text too."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in
                                          ("%load_ext jupyter_hpo", FAILING)])
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
-    shown = without_widgets(nb.cells[1].outputs)
-    assert "broken: failed" in shown["text/html"]
-    error = shown["text/html"].split("class='jupyter-hpo-error'", 1)[1].split("</pre>")[0]
-    assert "StudyFailedError: the first 3 trials all failed with the same error" in error
-    assert "ValueError: no data &lt;here&gt;" in error
-    assert "ValueError: no data <here>" in shown["text/plain"]
+    outputs = nb.cells[1].outputs
+    shown = without_widgets(outputs)
+    assert "broken: failed" in shown["text/html"] and "jupyter-hpo-error" not in shown["text/html"]
+    assert "image/png" not in shown
+    assert texts(outputs).count("Traceback (most recent call last)") == 1
+    printed = "".join(o["text"] for o in outputs if o.get("name") == "stderr")
+    assert ("UsageError: StudyFailedError: the first 3 trials all failed with the same error, "
+            "so the study stopped. Trial 0's traceback:\nTraceback (most recent call last):\n"
+            "  Cell In[2], cell line 2\n    raise ValueError(\"no data <here>\")\n"
+            "ValueError: no data <here>\n") in printed
 
 
 # its trials wait until the notebook creates FLAG, so the study ends while a later cell runs
@@ -151,19 +163,21 @@ FAILING_BACKGROUND = FAILING.replace("--trials 4", "--trials 4 --background")
 
 def test_a_failed_background_studys_cell_says_why_it_failed(tmp_path):
     """Trials that fail at once end the study before or just after its cell returns: its
-    placeholders get the summary with the study's error (%hpo wait, which raises the error,
-    puts it there again from its own cell, for frontends that read only the messages of
-    the cell that runs)."""
+    placeholders get the summary with the study's error, as that cell raises none (%hpo
+    wait, which raises the error, puts it there again from its own cell, for frontends that
+    read only the messages of the cell that runs, and shows it once itself)."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in
                                          ("%load_ext jupyter_hpo", FAILING_BACKGROUND,
                                           "%hpo wait broken")])
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
-    for cell in nb.cells[1:]:
-        shown = without_widgets(cell.outputs)
-        assert shown.get("image/png") and "broken: failed" in shown["text/html"]
-        assert "ValueError: no data &lt;here&gt;" in shown["text/html"].split(
-            "class='jupyter-hpo-error'", 1)[1]
-        assert "is shown here when it ends" not in shown["text/plain"]
+    background, wait = (without_widgets(cell.outputs) for cell in nb.cells[1:])
+    assert "broken: failed" in background["text/html"]
+    assert "ValueError: no data &lt;here&gt;" in background["text/html"].split(
+        "class='jupyter-hpo-error'", 1)[1]
+    assert "is shown here when it ends" not in background["text/plain"]
+    assert "broken: failed" in wait["text/html"] and "jupyter-hpo-error" not in wait["text/html"]
+    assert "image/png" not in background and "image/png" not in wait  # no curves to draw
+    assert texts(nb.cells[2].outputs).count("Traceback (most recent call last)") == 1
     printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)
     assert "UsageError: StudyFailedError: the first 3 trials all failed" in printed

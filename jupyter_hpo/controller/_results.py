@@ -48,9 +48,10 @@ class ResultsMixin:
             detail = f"{first.traceback.rstrip()}\n({first.error})"  # e.g. why sys.exit(2)
         numbers = ("" if len({t.error for t in self._first_failures}) == 1
                    else " (but for the numbers in it)")
+        failed = "the first trial failed" if k == 1 else \
+            f"the first {k} trials all failed with the same error{numbers}"
         self.error = StudyFailedError(
-            f"the first {len(self._first_failures)} trials all failed with the same error"
-            f"{numbers}, so the study stopped. Trial {first.trial_id}'s traceback:\n{detail}")
+            f"{failed}, so the study stopped. Trial {first.trial_id}'s traceback:\n{detail}")
         return True
 
     def _all_failed(self) -> StudyFailedError | None:

@@ -64,7 +64,7 @@ class CellRunning:
                 study.stop("interrupted twice", force=True)
                 study.wait(5)
         with deferred_interrupts() as interrupted_again:  # the final drawing, uncut
-            self._conclude(run)
+            self._conclude(run, error_follows=study.error is not None and not interrupted)
         if interrupted or interrupted_again():
             raise KeyboardInterrupt
         if study.error is not None:
@@ -105,7 +105,10 @@ class CellRunning:
                         raise KeyboardInterrupt
         run.study.wait()  # the study is stored
 
-    def _conclude(self, run: Run) -> None:
+    def _conclude(self, run: Run, error_follows: bool = False) -> None:
+        """The study's ending in the cell: its dashboard's summary, the best trial applied.
+        ``error_follows``: the cell raises the study's error right after, so the summary
+        leaves it out (the error is shown once, below it)."""
         study = run.study
         run.concluded = True
         if run.dashboard is not None:
@@ -115,7 +118,7 @@ class CellRunning:
         message = self._apply(study, holder=run.out_name) \
             if run.apply and not failed_outright else None
         if run.dashboard is not None:
-            run.dashboard.show_summary()
+            run.dashboard.show_summary(with_error=not error_follows)
         if message:
             print(f"jupyter_hpo: {message}")
         if study.unstored:

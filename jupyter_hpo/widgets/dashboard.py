@@ -32,7 +32,7 @@ from IPython.display import display, update_display
 from . import render
 from .curves import BLANK_PNG, curves_png, load_matplotlib
 from .digest import StudyDigest, trial_of
-from .summary import summary_bundles
+from .summary import curves_bundle, results_bundle, summary_bundles
 
 __all__ = ["Dashboard", "summary_bundles"]
 
@@ -91,7 +91,8 @@ class Dashboard:
         self._fallback_text = ""
         self._display_id: str | None = None
         self._reserved: list[_Placeholders] = []  # cells whose summary the end fills in
-        self._summary: tuple[dict[str, Any], dict[str, Any]] | None = None  # once finished
+        #: once finished: the summary's bundles, with and without why the study failed
+        self._summary: dict[bool, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
         self._refresher: threading.Thread | None = None
         self._listing_values = False  # the curves' menu is being given its options
         self._listing_trials = False  # the trial menu is being given its options
@@ -499,17 +500,20 @@ class Dashboard:
                 self._say("")
             self._fill_placeholders()
 
-    def show_summary(self) -> None:
+    def show_summary(self, with_error: bool = True) -> None:
         """Display a static summary (PNG of the curves, HTML table, text) that a saved
         notebook keeps without a kernel; it reuses the final drawing. It shows the metric's
-        curves; the live curves stay those the menu has chosen. Placeholders of
+        curves (none when no trial reported the metric); the live curves stay those the menu
+        has chosen. Without ``with_error`` it leaves out why the study failed, for a cell
+        that raises that error right after (it is shown once). Placeholders of
         ``reserve_summary`` are filled again from this cell, for frontends that take a
-        display's update only from the cell that runs (nbclient)."""
+        display's update only from the cell that runs (nbclient); they say why."""
         with self._lock:
-            bundles = self._summary_bundles()
+            bundles = self._summary_bundles(with_error)
             self._fill_placeholders()
         for bundle in bundles:
-            display(bundle, raw=True)
+            if bundle is not None:
+                display(bundle, raw=True)
 
     def reserve_summary(self) -> None:
         """Display placeholders in the cell that runs now (a ``--background`` cell, or
@@ -527,22 +531,28 @@ class Dashboard:
             if self._finished:  # it ended meanwhile
                 self._fill_placeholders()
 
-    def _summary_bundles(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Under the lock: the summary's display bundles, drawn once the dashboard has
-        finished (the study's end is then fixed). The curves are drawn with matplotlib's
-        object-oriented API (a Figure on an Agg canvas, no pyplot), as every refresh draws
-        them, so this may run in the refresh thread."""
-        if self._summary is not None:
-            return self._summary
-        chosen = self.digest.drawn
-        self.digest.set_drawn(self.digest.metric)
-        png = self._png if self._drawn == _curves_signature(self.digest) else None
-        try:
-            bundles = summary_bundles(self.digest, png=png)
-        finally:
-            self.digest.set_drawn(chosen)
+    def _summary_bundles(self, with_error: bool = True
+                         ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """Under the lock: the summary's display bundles (see ``summary_bundles``), drawn
+        once the dashboard has finished (the study's end is then fixed). The curves are drawn
+        with matplotlib's object-oriented API (a Figure on an Agg canvas, no pyplot), as
+        every refresh draws them, so this may run in the refresh thread."""
+        if with_error in self._summary:
+            return self._summary[with_error]
+        other = self._summary.get(not with_error)
+        if other is not None:
+            curves = other[0]  # the same for both
+        else:
+            chosen = self.digest.drawn
+            self.digest.set_drawn(self.digest.metric)
+            png = self._png if self._drawn == _curves_signature(self.digest) else None
+            try:
+                curves = curves_bundle(self.digest, png)
+            finally:
+                self.digest.set_drawn(chosen)
+        bundles = curves, results_bundle(self.digest, with_error)
         if self._finished:
-            self._summary = bundles
+            self._summary[with_error] = bundles
         return bundles
 
     def _fill_placeholders(self) -> None:
@@ -561,7 +571,7 @@ class Dashboard:
                 continue
             placeholders.filled_from.add(running)
             for display_id, bundle in zip(placeholders.ids, bundles):
-                update_display(bundle, raw=True, display_id=display_id)
+                update_display(bundle or {"text/plain": ""}, raw=True, display_id=display_id)
 
 
 class _Placeholders:

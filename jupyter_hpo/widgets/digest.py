@@ -173,6 +173,12 @@ class StudyDigest:
             return state.best
         return trial.best(self.metric, self.direction)
 
+    def has_values(self) -> bool:
+        """Whether some trial reported a finite value of the metric (else its curves would
+        be an empty plot)."""
+        return any(v is not None for v in self.best_of.values()) \
+            or any(state.best is not None for state in self._unfinished.values())
+
     def counts(self) -> dict[str, int]:
         """Trials per status (every status listed)."""
         counts = {s.value: self.finished_counts.get(s.value, 0) for s in TrialStatus}

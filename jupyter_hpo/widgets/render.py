@@ -311,13 +311,13 @@ def trial_output_text(trial: Any, output: str = "") -> str:
     return text or "(no output)"
 
 
-def text_summary(source: Any, limit: int = 10) -> str:
-    """The plain-text summary: status line, why the study failed (if it did), best
-    configuration, the top trials."""
+def text_summary(source: Any, limit: int = 10, with_error: bool = True) -> str:
+    """The plain-text summary: status line, why the study failed (if it did, unless not
+    ``with_error``), best configuration, the top trials."""
     digest = digest_of(source)
     record = digest.record
     lines = [status_line(digest)]
-    error = error_text(digest)
+    error = error_text(digest) if with_error else ""
     if error:
         lines.append(error)
     best = best_trial(record)
