@@ -454,6 +454,39 @@ def test_a_search_space_written_as_another_library_writes_it_is_found(source, sa
     assert (says in found and found.startswith("; cell line ")) if says else found == ""
 
 
+TUNE_SPACE = "{'lr': Real(1e-4, 1e-1, log=True)}"
+
+
+@pytest.mark.parametrize("source, namespace, call", [
+    (f"from jupyter_hpo import tune\nstudy = tune(fit, {TUNE_SPACE}, metric='loss')\n", {},
+     f"tune(fit, {TUNE_SPACE}, metric='loss')"),
+    (f"import jupyter_hpo as jh\nx = 1\nstudy = jh.tune(fit, {TUNE_SPACE}, metric='loss')\n",
+     {}, f"jh.tune(fit, {TUNE_SPACE}, metric='loss')"),
+    (f"best = tune(fit, {TUNE_SPACE}).best_value\n", {"tune": jupyter_hpo.tune},
+     f"tune(fit, {TUNE_SPACE})"),
+    (f"space = {TUNE_SPACE}\nstudy = jupyter_hpo.tune(fit, space)\n",
+     {"jupyter_hpo": jupyter_hpo}, "jupyter_hpo.tune(fit, space)"),
+])
+def test_a_cell_that_calls_tune_is_refused_at_the_call(source, namespace, call):
+    """The Real(...) of the space given to tune() were read as the cell's hyperparameters, and
+    each trial of the cell's study ran a whole study of its own."""
+    err = parse_error(source, {"fit": print, **namespace})
+    lineno = next(n for n, line in enumerate(python_lines(source), 1) if call in line)
+    check_location(err, source, lineno, call)
+    assert err.reason.startswith("tune() runs a study of its own: in a %%hpo cell each trial "
+                                 "would run a whole study, and the space given to tune() would "
+                                 "be read as this cell's hyperparameters. Do one or the other: "
+                                 "run tune() in a cell without %%hpo, or keep %%hpo and write "
+                                 "the objective's code in this cell")
+
+
+def test_a_tune_that_is_not_jupyter_hpos_is_the_cells_own_code():
+    source = ("from ray import tune\nlr = Real(0, 1)\ntune.run(fit)\n"
+              "def tune(x):\n    return x\ntune(lr)\n")
+    assert [a.name for a in parse(source, {"fit": print, "tune": jupyter_hpo.tune}).annotations] \
+        == ["lr"]
+
+
 def test_names_defined_by_the_user_are_not_unknown_constructors():
     t = parse("def Float(a, b):\n    return a\nlr = Float(1, 2)\n")
     assert t.annotations == []

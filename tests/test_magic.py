@@ -1223,3 +1223,17 @@ def test_line_command_options_may_come_before_the_name_and_file(ip, tmp_path, ca
         ip, f"best --storage {storage} good extra")
     assert line_error(ip, f"best good --storage {storage} --storage x.db") == (
         f"--storage given twice ({storage}, then x.db): give it once")
+
+
+def test_a_cell_that_calls_tune_is_refused_before_any_trial(ip):
+    """tune()'s space was read as the cell's hyperparameters ('lr'), and then each trial ran a
+    study of its own (or the cell was refused for another reason, its --metric)."""
+    ip.user_ns["fit"] = lambda config: config["lr"]
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 2 --metric loss",
+                          "from jupyter_hpo import tune\n"
+                          "study = tune(fit, {'lr': Real(0, 1)}, metric='loss', mode='min')\n")
+    assert str(info.value).startswith("HPOSyntaxError at cell line 2: tune() runs a study of its "
+                                      "own: in a %%hpo cell each trial would run a whole study")
+    assert ip.user_ns.get("_hpo") is before  # no study was made

@@ -43,6 +43,7 @@ from ._tree import (
     _strip_qualname,
     _suggest,
 )
+from ._tune_calls import TUNE_IN_CELL, tune_calls
 
 
 def parse_cell(source: str, namespace: dict[str, Any] | None = None,
@@ -175,6 +176,8 @@ class _CellParser(CommentAnnotations):
             return None
         plain_constructor_calls(tree, self.env)
         scan = _scan(tree)
+        for call in tune_calls(tree, self.env, scan.defined):  # before its space is read
+            self.fail(self.error(TUNE_IN_CELL, call))
         found: list[_Found] = []
         slots: list[tuple[Any, str, int | None, str, ast.AST]] = []
         variables: list[tuple[str, ast.AST]] = []  # (variable assigned a value, the value)
