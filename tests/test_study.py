@@ -172,10 +172,6 @@ def test_report_outside_a_study_records_nothing_and_says_so_once(capsys, monkeyp
     monkeypatch.setattr(jupyter_hpo.trial, "_told", set())  # nothing said before
     assert report(epoch=1, val_acc=0.5) is None
     assert jupyter_hpo.trial.report(epoch=2, val_acc=0.75) is None
-    helper = threading.Thread(target=report, kwargs={"epoch": 3, "val_acc": 1.0},
-                              name="loader")  # no trial runs, so no trial's thread either
-    helper.start()
-    helper.join()
     assert capsys.readouterr().err == (
         "jupyter_hpo: report(epoch=1, val_acc=0.5) ran outside a study, so nothing is "
         "recorded: the cell runs as it would without jupyter_hpo (to tune it, run it with "
