@@ -928,6 +928,8 @@ def test_study_error_is_shown_once():
     assert study.state == "failed"
     assert dashboard.error.value.count("StudyFailedError") == 1
     assert dashboard.progress.bar_style == "danger"
+    # no trial reported a value: the empty plot drawn while it ran is cleared at its end
+    assert bytes(dashboard.curves.value) == curves_module.BLANK_PNG
 
 
 def test_the_summary_of_a_failed_study_says_why_it_failed():

@@ -430,7 +430,10 @@ class Dashboard:
                 values["output_view"] = ("output_view", self._output_html())
         drawn = _curves_signature(digest)
         if drawn != self._drawn and (everything or now >= self._curves_due):
-            values["curves"] = ("curves", lambda: (curves_png(digest), drawn))
+            # a study that ended without a value of its metric: an empty plot says nothing
+            empty = record.done and digest.drawn == digest.metric and not digest.has_values()
+            values["curves"] = ("curves",
+                                lambda: (BLANK_PNG if empty else curves_png(digest), drawn))
         if not hasattr(self, "widget"):  # building: every value is the initial one
             return values
         return {slot: (name, value) for slot, (name, value) in values.items()
