@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
+import types
 import unicodedata
 from typing import Any
 
@@ -12,6 +14,37 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 class HPOError(Exception):
     """Root of every error raised by jupyter_hpo."""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def in_package(filename: str) -> bool:
+    """Whether ``filename`` is a module of jupyter_hpo (``<...>`` names cells and such)."""
+    return not filename.startswith("<") and os.path.abspath(filename).startswith(_PACKAGE)
+
+
+def shown_at_call(exc: BaseException) -> BaseException:
+    """``exc``, shown by IPython with its traceback cut at the user's call: the frames of
+    jupyter_hpo below it (``report()``'s own, for ``report(0.5)``) say nothing its message
+    does not. Other tracebacks (Python's own) show them as ever."""
+    def render() -> list[str]:
+        from IPython import get_ipython
+
+        frames = []
+        tb = exc.__traceback__
+        while tb is not None:
+            frames.append(tb)
+            tb = tb.tb_next
+        while len(frames) > 1 and in_package(frames[-1].tb_frame.f_code.co_filename):
+            frames.pop()
+        cut = None
+        for frame in reversed(frames):
+            cut = types.TracebackType(cut, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+        return get_ipython().InteractiveTB.structured_traceback(type(exc), exc, cut)
+
+    exc._render_traceback_ = render  # type: ignore[attr-defined] - IPython's hook
+    return exc
 
 
 class SpaceError(HPOError, ValueError):

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from .errors import HPOError
+from .errors import HPOError, shown_at_call
 from .other_names import TRIAL_NAMES, OtherNamesHint
 from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
 from .terminal import TerminalText
@@ -319,7 +319,7 @@ def report(*unnamed: Any, **values: Any) -> None:
     the cell runs as it would without jupyter_hpo.
     """
     if unnamed:
-        raise TypeError(unnamed_report_message(len(unnamed)))
+        raise shown_at_call(TypeError(unnamed_report_message(len(unnamed))))
     context = _context("report")
     if context is None:
         shown = ", ".join(f"{key}={_short(value, 30)}" for key, value in values.items())
@@ -352,12 +352,13 @@ def checkpoint(obj: Any = _NOTHING, /, **objects: Any) -> None:
     from .checkpoints import save
 
     if obj is _NOTHING and not objects:
-        raise TypeError("checkpoint() needs what to save, e.g. checkpoint(model.state_dict()) "
-                        "or checkpoint(model=model.state_dict(), optimizer=opt.state_dict())")
+        raise shown_at_call(TypeError(
+            "checkpoint() needs what to save, e.g. checkpoint(model.state_dict()) or "
+            "checkpoint(model=model.state_dict(), optimizer=opt.state_dict())"))
     if obj is not _NOTHING and objects:
-        raise TypeError(f"checkpoint() takes one object or named ones, not both: name the "
-                        f"first one too, e.g. checkpoint(state=..., "
-                        f"{', '.join(f'{k}=...' for k in objects)})")
+        raise shown_at_call(TypeError(
+            f"checkpoint() takes one object or named ones, not both: name the first one "
+            f"too, e.g. checkpoint(state=..., {', '.join(f'{k}=...' for k in objects)})"))
     if obj is _NOTHING:
         obj = objects
     context = _context("checkpoint")
@@ -390,7 +391,7 @@ def _context(what: str) -> _TrialContext | None:
     if context is None and _running[0] > 0:
         where = threading.current_thread()
         if where is not threading.main_thread() and not where.name.startswith("hpo-"):
-            raise RuntimeError(_in_other_thread(what, where.name))
+            raise shown_at_call(RuntimeError(_in_other_thread(what, where.name)))
     return context
 
 

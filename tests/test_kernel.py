@@ -514,3 +514,19 @@ def test_a_cell_run_without_hpo_runs_as_without_jupyter_hpo(kernel):
             ("jupyter_hpo: report(epoch=1, loss=0.001) ran outside a study, so nothing is "
              "recorded: the cell runs as it would without jupyter_hpo (to tune it, run it with "
              "%%hpo; this is said once per cell)")]
+
+
+@pytest.mark.parametrize("call, message", [
+    ("report(0.5)", "TypeError: report() takes its values by name"),
+    ("checkpoint()", "TypeError: checkpoint() needs what to save"),
+])
+def test_a_misused_call_in_a_plain_cell_shows_the_users_line_only(kernel, call, message):
+    """The traceback of report(0.5) in a plain cell went on into jupyter_hpo/trial.py, whose
+    frames say nothing the message does not; it ends at the cell's line now."""
+    _km, kc = kernel
+    reply, _ = execute(kc, f"x = 1\n{call}\n")
+    assert reply["status"] == "error"
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(reply["traceback"]))
+    assert "Cell In[2], line 2\n      1 x = 1\n----> 2 " + call in shown, shown
+    assert shown.rstrip().splitlines()[-1].startswith(message)
+    assert "jupyter_hpo" not in shown and "trial.py" not in shown

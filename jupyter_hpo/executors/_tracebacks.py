@@ -6,11 +6,10 @@ as every other message about the cell counts them: from the line after ``%%hpo``
 
 from __future__ import annotations
 
-import os
 import traceback
 from typing import Any
 
-from ..errors import HPOError
+from ..errors import HPOError, in_package
 
 __all__ = ["cell_label", "remember_cell_label", "user_traceback"]
 
@@ -52,7 +51,7 @@ def user_traceback(exc: BaseException, objective: Any = None) -> str:
     limit = None
     if isinstance(exc, HPOError):
         frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(tb)]
-        while frames and _in_package(frames[-1]):
+        while frames and in_package(frames[-1]):
             frames.pop()
         if not frames:  # raised by jupyter_hpo about what the trial did: the message says it
             return "".join(traceback.format_exception_only(type(exc), exc))
@@ -95,11 +94,3 @@ def _name_cells(shown: traceback.TracebackException, own: dict[str, str],
     for other in (shown.__cause__, shown.__context__, *(getattr(shown, "exceptions", None) or ())):
         if other is not None:
             _name_cells(other, own, seen)
-
-
-def _in_package(filename: str) -> bool:
-    """Whether ``filename`` is a module of jupyter_hpo (``<...>`` names cells and such)."""
-    return not filename.startswith("<") and os.path.abspath(filename).startswith(_PACKAGE)
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
