@@ -28,9 +28,27 @@ def shown_at_call(exc: BaseException) -> BaseException:
     """``exc``, shown by IPython with its traceback cut at the user's call: the frames of
     jupyter_hpo below it (``report()``'s own, for ``report(0.5)``) say nothing its message
     does not. Other tracebacks (Python's own) show them as ever."""
-    def render() -> list[str]:
+    exc._render_traceback_ = _ShownAtCall(exc)  # type: ignore[attr-defined] - IPython's hook
+    return exc
+
+
+class _ShownAtCall:
+    """IPython's ``_render_traceback_`` hook of an exception of ``shown_at_call``. It is
+    pickled without the exception, so the exception pickles as any other (a copy elsewhere
+    is shown as any other: IPython formats it itself when the hook raises)."""
+
+    def __init__(self, exc: BaseException | None) -> None:
+        self.exc = exc
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _ShownAtCall, (None,)
+
+    def __call__(self) -> list[str]:
         from IPython import get_ipython
 
+        exc = self.exc
+        if exc is None:
+            raise LookupError("no exception to show")
         frames = []
         tb = exc.__traceback__
         while tb is not None:
@@ -42,9 +60,6 @@ def shown_at_call(exc: BaseException) -> BaseException:
         for frame in reversed(frames):
             cut = types.TracebackType(cut, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
         return get_ipython().InteractiveTB.structured_traceback(type(exc), exc, cut)
-
-    exc._render_traceback_ = render  # type: ignore[attr-defined] - IPython's hook
-    return exc
 
 
 class SpaceError(HPOError, ValueError):

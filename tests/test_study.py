@@ -178,6 +178,16 @@ def test_report_outside_a_study_records_nothing_and_says_so_once(capsys, monkeyp
         "%%hpo; this is said once per cell)\n")
 
 
+def test_a_misused_report_raises_an_error_that_pickles_as_any_other():
+    """Its IPython hook (which cuts the traceback at the user's call) goes without it."""
+    import pickle
+
+    with pytest.raises(TypeError) as info:
+        report(0.5)
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is TypeError and str(copy) == str(info.value)
+
+
 @pytest.mark.parametrize("call, count", [
     (lambda c: report(c["x"]), "a value"),
     (lambda c: report(c["x"], 1), "2 values"),  # Optuna's trial.report(value, step)
