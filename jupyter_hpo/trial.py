@@ -323,7 +323,7 @@ def report(*unnamed: Any, **values: Any) -> None:
     context = _context("report")
     if context is None:
         shown = ", ".join(f"{key}={_short(value, 30)}" for key, value in values.items())
-        _say_outside_study(f"report({shown})", "nothing is recorded")
+        say_outside_study(f"report({shown})", "nothing is recorded")
         return
     context.hook(plain_values(values))
 
@@ -363,7 +363,7 @@ def checkpoint(obj: Any = _NOTHING, /, **objects: Any) -> None:
         obj = objects
     context = _context("checkpoint")
     if context is None:
-        _say_outside_study("checkpoint()", "nothing is saved")
+        say_outside_study("checkpoint()", "nothing is saved")
         return
     trial = context.trial
     if trial.checkpoint_dir is None or context.side is None:
@@ -388,19 +388,25 @@ def _context(what: str) -> _TrialContext | None:
     own while trials run (a data loader's, a callback's) a ``RuntimeError`` instead: what it
     reports there would be lost."""
     context = getattr(_local, "context", None)
-    if context is None and _running[0] > 0:
+    if context is None and trials_running():
         where = threading.current_thread()
         if where is not threading.main_thread() and not where.name.startswith("hpo-"):
             raise shown_at_call(RuntimeError(_in_other_thread(what, where.name)))
     return context
 
 
+def trials_running() -> bool:
+    """Whether trials run in this process now (their code, in threads of their own)."""
+    return _running[0] > 0
+
+
 _told: set[tuple[str, Any]] = set()  # (function, cell) said to run outside a study
 
 
-def _say_outside_study(call: str, outcome: str) -> None:
-    """Say once per cell (per run of a notebook cell; once in a script) that ``call`` ran
-    outside a study, where it does nothing, so that the cell runs as without jupyter_hpo."""
+def say_outside_study(call: str, outcome: str) -> None:
+    """Say once per cell (per run of a notebook cell; once in a script) that ``call`` (a
+    function of jupyter_hpo or a framework callback) ran outside a study, where it does
+    nothing, so that the cell runs as without jupyter_hpo."""
     cell: Any = None
     try:
         from IPython import get_ipython

@@ -13,6 +13,7 @@ import logging
 import re
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import warnings
@@ -23,7 +24,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 from sklearn.datasets import load_breast_cancer
 
-from jupyter_hpo import Categorical, Real, StudyFailedError, TrialStatus, tune
+from jupyter_hpo import Categorical, Real, StudyFailedError, TrialStatus, report, tune
 from jupyter_hpo.integrations import (
     KerasReportCallback,
     LightGBMReportCallback,
@@ -295,10 +296,61 @@ def test_a_study_metric_keras_does_not_log_says_how_to_log_it():
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_a_callback_outside_a_trial_says_where_it_belongs(framework):
-    with pytest.raises(RuntimeError, match=r"trains outside a trial: use it in a %%hpo cell "
-                                           r"or in a function run by jupyter_hpo.tune\(\)"):
-        FIT[framework](GOOD_LR, [CALLBACK[framework]()], epochs=1)
+def test_a_callback_outside_a_study_lets_the_training_run_as_without_it(framework):
+    """The training cell run once without %%hpo (as the comment form allows) trains every
+    epoch, as report() there records nothing, instead of failing at its start."""
+    records = FIT[framework](GOOD_LR, [CALLBACK[framework]()], epochs=2)
+    assert len(records) == 2 and all(records)
+
+
+def test_a_callback_outside_a_study_says_so_once():
+    script = textwrap.dedent("""
+        import lightgbm as lgb
+        import numpy as np
+        import xgboost as xgb
+        from jupyter_hpo.integrations import LightGBMReportCallback, XGBoostReportCallback
+        X = np.random.default_rng(0).normal(size=(60, 3)); y = (X[:, 0] > 0).astype(int)
+        for _ in range(2):
+            lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1},
+                      lgb.Dataset(X, y), 3, valid_sets=[lgb.Dataset(X, y)],
+                      callbacks=[LightGBMReportCallback()])
+            booster = xgb.train({"objective": "binary:logistic", "nthread": 1},
+                                xgb.DMatrix(X, y), 3, evals=[(xgb.DMatrix(X, y), "eval")],
+                                callbacks=[XGBoostReportCallback()], verbose_eval=False)
+        print(booster.num_boosted_rounds())
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["3"]
+    notes = [line for line in out.stderr.splitlines() if line.startswith("jupyter_hpo:")]
+    assert notes == [f"jupyter_hpo: {name} ran outside a study, so nothing is reported: the "
+                     f"cell runs as it would without jupyter_hpo (to tune it, run it with "
+                     f"%%hpo; this is said once per cell)"
+                     for name in ("LightGBMReportCallback", "XGBoostReportCallback")]
+
+
+def test_a_callback_in_a_thread_of_its_own_while_trials_run_says_where_to_train():
+    """Trials run, and a training in another thread would report to no trial: refused."""
+    seen = []
+
+    def train(config):
+        def elsewhere():
+            try:
+                fit_lightgbm(config["lr"], [LightGBMReportCallback()], epochs=1)
+            except RuntimeError as exc:
+                seen.append(str(exc))
+
+        helper = threading.Thread(target=elsewhere, name="trainer")
+        helper.start()
+        helper.join()
+        report(epoch=1, score=config["lr"])
+
+    tune(train, {"lr": Real(0.1, 0.5)}, metric="score", mode="min", trials=1)
+    assert seen == ["LightGBMReportCallback reports each epoch to the running trial, but "
+                    "LightGBM trains in the thread 'trainer', which is not a trial's own: train "
+                    "in the thread that runs the %%hpo cell or the function of "
+                    "jupyter_hpo.tune(), where the callback finds its trial"]
 
 
 def test_metrics_must_be_names():

@@ -8,7 +8,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..records import is_number
-from ..trial import ReportError, Trial, TrialStatus, current_trial, plain_value, report
+from ..trial import (
+    ReportError,
+    Trial,
+    TrialStatus,
+    current_trial,
+    plain_value,
+    report,
+    say_outside_study,
+    trials_running,
+)
 
 #: which of the framework's metrics a callback sends: ``None`` every number it logs; a name or
 #: names (sent under those names); or ``{name to report: framework's name}`` to rename
@@ -35,30 +44,33 @@ def metric_names(metrics: Metrics) -> dict[str, str] | None:
     return dict(pairs)
 
 
-def running_trial(callback: str, framework: str) -> Trial:
-    """The trial this thread runs, or a ``RuntimeError`` that says where the callback goes."""
+def running_trial(callback: str, framework: str) -> Trial | None:
+    """The trial this thread runs; ``None`` outside a study (the training run once without
+    ``%%hpo``), where the callback lets it train as without jupyter_hpo and says so once per
+    cell, as ``report()`` does; a ``RuntimeError`` in a thread of its own while trials run,
+    where what it reports would be lost."""
     trial = current_trial()
     if trial is not None:
         return trial
     thread = threading.current_thread()
-    if thread is not threading.main_thread() and not thread.name.startswith("hpo-"):
+    if trials_running() and thread is not threading.main_thread() \
+            and not thread.name.startswith("hpo-"):
         raise RuntimeError(f"{callback} reports each epoch to the running trial, but "
                            f"{framework} trains in the thread {thread.name!r}, which is not a "
                            f"trial's own: train in the thread that runs the %%hpo cell or the "
                            f"function of jupyter_hpo.tune(), where the callback finds its trial")
-    raise RuntimeError(f"{callback} reports each epoch to the running trial, but {framework} "
-                       f"trains outside a trial: use it in a %%hpo cell or in a function run "
-                       f"by jupyter_hpo.tune(), and leave it out of the callbacks when "
-                       f"training without a study")
+    say_outside_study(callback, "nothing is reported")
+    return None
 
 
-def claim(owner: Trial | None, callback: str, framework: str) -> Trial:
-    """The running trial, which a callback that keeps the state of one training (Keras's,
-    Lightning's) takes for the training that starts; a ``RuntimeError`` when ``owner``, another
-    trial, still trains with it: one object made in an earlier cell and shared by the trials
-    that run at once in threads would report and stop for the wrong training."""
+def claim(owner: Trial | None, callback: str, framework: str) -> Trial | None:
+    """The running trial (``None`` outside a study), which a callback that keeps the state of
+    one training (Keras's, Lightning's) takes for the training that starts; a
+    ``RuntimeError`` when ``owner``, another trial, still trains with it: one object made in
+    an earlier cell and shared by the trials that run at once in threads would report and
+    stop for the wrong training."""
     trial = running_trial(callback, framework)
-    if owner is not None and owner is not trial \
+    if trial is not None and owner is not None and owner is not trial \
             and owner.status in (TrialStatus.RUNNING, TrialStatus.PAUSED):
         raise RuntimeError(f"{callback}: this callback object trains for trial "
                            f"{owner.trial_id} and trial {trial.trial_id} at once (it was made "

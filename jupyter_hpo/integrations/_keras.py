@@ -51,6 +51,8 @@ class KerasReportCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         trial = claim(self._trial, "KerasReportCallback", "model.fit()")
+        if trial is None:  # outside a study: training goes on as without the callback
+            return
         logs = logs or {}
         hint = "" if any(key.startswith("val_") for key in logs) else _HINT
         try:

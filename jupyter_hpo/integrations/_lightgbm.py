@@ -43,6 +43,8 @@ class LightGBMReportCallback:
 
     def __call__(self, env: lightgbm.callback.CallbackEnv) -> None:
         trial = running_trial("LightGBMReportCallback", "LightGBM")
+        if trial is None:  # outside a study: training goes on as without the callback
+            return
         logged: dict[str, Any] = {}
         for data, metric, value, _, *stdv in env.evaluation_result_list or ():
             # lgb.cv names its means ("cv_agg", "valid l2"): reported as valid-l2

@@ -63,5 +63,7 @@ class LightningReportCallback(pl.Callback):
         if count is None:
             return
         trial = claim(self._trial, "LightningReportCallback", "trainer.fit()")
+        if trial is None:  # outside a study: training goes on as without the callback
+            return
         send(trial, "LightningReportCallback", trainer.callback_metrics, self._names, count,
              _HINT)

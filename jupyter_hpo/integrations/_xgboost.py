@@ -37,11 +37,13 @@ class XGBoostReportCallback(xgboost.callback.TrainingCallback):
         self._names = metric_names(metrics)
 
     def before_training(self, model: Any) -> Any:
-        running_trial("XGBoostReportCallback", "XGBoost")  # outside a trial: say so at once
+        running_trial("XGBoostReportCallback", "XGBoost")  # outside a study: say so at once
         return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
         trial = running_trial("XGBoostReportCallback", "XGBoost")
+        if trial is None:  # outside a study: training goes on as without the callback
+            return False
         logged: dict[str, Any] = {}
         for data, metrics in evals_log.items():
             for metric, history in metrics.items():
