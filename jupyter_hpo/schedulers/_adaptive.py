@@ -53,8 +53,7 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs",
-               "progressive")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs")
     needs_resource = False  # without report() or the resource, trials simply run to the end
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
@@ -62,7 +61,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
-                 prior_pairs: float = 3, progressive: bool | str = False) -> None:
+                 prior_pairs: float = 3) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -82,10 +81,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                                            lo_open=True)
         self.prior_pairs = check_float("prior_pairs", prior_pairs, 0.0, math.inf,
                                        hi_open=True)
-        if progressive not in (False, True, "above"):
-            raise ValueError(f"progressive is {progressive!r}, but must be true, false or "
-                             f"'above'")
-        self.progressive = progressive
         #: the ρ at which a rung keeps ``unmeasured_keep``: what is assumed before measuring
         self.prior_rho = self.rho_low + (self.rho_high - self.rho_low) \
             * (1.0 - self.unmeasured_keep) / (1.0 - 1.0 / self.eta)
@@ -109,9 +104,6 @@ class AdaptiveScheduler(HyperbandScheduler):
         self._pair_counts: dict[float, int] = {}  # cut level -> pairs its ρ was measured on
         self._free_new = False
         self._added = 0
-        #: cut level -> unjudged trials that reached it -> loss, for ``progressive``
-        self._seen: dict[float, dict[int, float]] = {lv: {} for lv in self.cut_levels}
-        self._released: set[int] = set()  # measuring trials judged from a rung up
 
     # ------------------------------------------------------------------ describing
     def describe(self) -> str:
@@ -178,49 +170,14 @@ class AdaptiveScheduler(HyperbandScheduler):
         if self._free is not None and trial_id in self._unjudged:
             self._free[level][trial_id] = loss
             self._free_new = True
-        if self.progressive and trial_id in self._unjudged:
-            self._seen[level][trial_id] = loss
         if trial_id in self._full:
-            if not self.progressive or self._measuring(trial_id, level):
-                return False
-            self._released.add(trial_id)
+            return False
         keep = self.keep[level]
         if keep >= 1:
             return False
         self._unjudged.discard(trial_id)
         better = bisect.bisect_left(pairs, (loss,))
         return better >= math.ceil(len(pairs) * keep - 1e-9)
-
-    def _measuring(self, trial_id: int, level: float) -> bool:
-        """With ``progressive`` (PASHA-like): once ``min_pairs`` trials reached max_t, a
-        measuring trial goes on unjudged past ``level`` only while ``level`` and the cut level
-        below it disagree (weighed ρ below ``rho_high`` over the unjudged trials that reached
-        both) or are not measured yet; where they agree it is judged as any trial from here.
-        With ``progressive="above"``: only while some pair of adjacent levels from ``level``
-        up to max_t disagrees (max_t's values: the trials that reached it unjudged)."""
-        if trial_id in self._released:
-            return False
-        index = self.cut_levels.index(level)
-        if len(self._finals) < self.min_pairs:
-            return True
-        if self.progressive == "above":
-            steps = [(self._seen[lv], self._seen[up]) for lv, up in
-                     zip(self.cut_levels[index:], self.cut_levels[index + 1:])]
-            steps.append((self._seen[self.cut_levels[-1]], self._finals))
-            return any(self._disagree(lo, hi) for lo, hi in steps)
-        if index == 0:
-            return True
-        return self._disagree(self._seen[self.cut_levels[index - 1]], self._seen[level])
-
-    def _disagree(self, lower: dict[int, float], upper: dict[int, float]) -> bool:
-        """Whether two levels' values disagree: a weighed ρ below ``rho_high`` over the trials
-        in both, or fewer than ``min_pairs`` such trials."""
-        pairs = [(lower[t], loss) for t, loss in upper.items() if t in lower]
-        if len(pairs) < self.min_pairs:
-            return True
-        weighed = (len(pairs) * spearman(np.array(pairs)) + self.prior_pairs * self.prior_rho) \
-            / (len(pairs) + self.prior_pairs)
-        return weighed < self.rho_high
 
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
         decision = super().on_trial_result(trial_id, result)
@@ -261,8 +218,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         """A trial meant to run to max_t that ended without a final value (it failed, was
         cancelled or stopped by the user) leaves its place to the next new trial, so that
         the measurement still gets ``min_pairs`` of them."""
-        if trial_id in self._full and trial_id not in self._finals \
-                and trial_id not in self._released:
+        if trial_id in self._full and trial_id not in self._finals:
             self._full.discard(trial_id)
 
     # ------------------------------------------------------------------ adapting
