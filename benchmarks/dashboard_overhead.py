@@ -21,7 +21,8 @@ system of the kernel process, all threads: the trials' too), the widget messages
 sent on iopub (``comm_msg``; ``comm_open`` separately, as they are a fixed cost) and display
 updates (``display_data``/``update_display_data``), per second of the cell and at their peak
 (the most sent within any 10 s, by the kernel's timestamps), and the bytes of the
-``comm_msg`` payloads. "dashboard cost" is the CPU the dashboard run used beyond the quiet
+``comm_msg`` payloads; of those, the results table's updates (the ``comm_msg`` whose new value
+is the table) and their bytes. "dashboard cost" is the CPU the dashboard run used beyond the quiet
 run, as a share of the dashboard run's wall time.
 """
 
@@ -102,6 +103,8 @@ class Measurement:
     counts: dict[str, int]
     comm_bytes: int
     peak_window: int  # most widget messages in any WINDOW seconds (kernel timestamps)
+    table_updates: int  # comm_msgs that give the results table a new value
+    table_bytes: int
     reply_status: str
 
 
@@ -143,6 +146,13 @@ def kernel_env() -> dict[str, str]:
                 MPLBACKEND="agg")
 
 
+def is_table_update(msg: dict) -> bool:
+    """A widget message that gives the dashboard's results table a new value."""
+    state = (msg["content"].get("data") or {}).get("state") or {}
+    value = state.get("value")
+    return isinstance(value, str) and "jupyter-hpo-table" in value
+
+
 def peak_window(messages: list[dict]) -> int:
     """The most widget messages sent within any WINDOW seconds, by the kernel's clock."""
     times = sorted(m["header"]["date"].timestamp() for m in messages
@@ -178,17 +188,21 @@ class Kernel:
         after = self.process.cpu_times()
         cpu = (after.user - before.user) + (after.system - before.system)
         counts: dict[str, int] = {}
-        comm_bytes = 0
+        comm_bytes = table_updates = table_bytes = 0
         for msg in messages:
             counts[msg["msg_type"]] = counts.get(msg["msg_type"], 0) + 1
             if msg["msg_type"] == "comm_msg":
-                comm_bytes += len(json.dumps(msg["content"]))
-                comm_bytes += sum(len(memoryview(b)) for b in msg.get("buffers") or ())
+                size = len(json.dumps(msg["content"]))
+                size += sum(len(memoryview(b)) for b in msg.get("buffers") or ())
+                comm_bytes += size
+                if is_table_update(msg):
+                    table_updates += 1
+                    table_bytes += size
         _, check, _ = execute(self.kc, "import json; print('CHECK', json.dumps({'elapsed': "
                                        "_hpo.elapsed, 'trials': len(_hpo.trials)}))", 60)
         study = json.loads(printed(check).split("CHECK ", 1)[1].splitlines()[0])
         return Measurement(wall, cpu, study["elapsed"], study["trials"], counts, comm_bytes,
-                           peak_window(messages), reply["status"])
+                           peak_window(messages), table_updates, table_bytes, reply["status"])
 
 
 def measure(case: Case, quiet: bool, kernel: Kernel | None = None) -> Measurement:
@@ -240,6 +254,9 @@ def table(case: Case, live: Measurement, quiet: Measurement) -> list[str]:
          f"{quiet.peak_window / WINDOW:.2f}"),
         ("comm_msg payload (kB)", f"{live.comm_bytes / 1000:.1f}",
          f"{quiet.comm_bytes / 1000:.1f}"),
+        ("of which results table: updates", f"{live.table_updates}", f"{quiet.table_updates}"),
+        ("of which results table: payload (kB)", f"{live.table_bytes / 1000:.1f}",
+         f"{quiet.table_bytes / 1000:.1f}"),
     ]
     extra = live.cpu - quiet.cpu
     lines = [f"### {case.name}", "", "| measurement | dashboard | --quiet |",

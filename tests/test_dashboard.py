@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import re
 import threading
 import time
 from collections import Counter
@@ -114,6 +115,22 @@ def table_ids(table: str) -> list[str]:
     """The first cell (the trial id) of every row of a results table."""
     rows = table.split("<tbody>")[1].split("<tr")[1:]
     return [row.split("</td>")[0].rsplit(">", 1)[1] for row in rows]
+
+
+def table_column(table: str, column: int) -> list[str]:
+    """The ``column``-th cell of every row of a results table."""
+    rows = table.split("<tbody>")[1].split("<tr")[1:]
+    return [html.unescape(row.split("<td")[column + 1].split("</td>")[0].split(">", 1)[1])
+            for row in rows]
+
+
+STATUSES = "|".join(s.value for s in TrialStatus)
+
+
+def status_counts(status_line: str) -> Counter[str]:
+    """The trials per status that the status line counts (``3 running · 2 completed``)."""
+    return Counter({name: int(n) for n, name in
+                    re.findall(rf"(\d+) ({STATUSES})\b", html.unescape(status_line))})
 
 
 def curve(config):
@@ -342,6 +359,42 @@ def test_widget_messages_are_bounded_for_a_real_study_reporting_fast(monkeypatch
     assert sent.by_widget["status"] >= 2 and sent.by_widget["table"] >= 1
     assert sent.total <= dashboard.burst + dashboard.max_rate * calls * 0.25
     assert dashboard.renders <= 1 + calls * 0.25 / dashboard.interval
+
+
+def test_the_table_the_status_line_and_the_best_trial_agree_after_every_refresh():
+    """The table follows the study's events as the status line and the best box do, in the
+    same refreshes: after each one, the table lists the trials the status line counts, by
+    status, and shows the status line's best trial in bold (the table followed a 3 s timer:
+    only its headers for the first seconds of a study, a finished trial still "running" in it
+    while the status line counted it as completed)."""
+    def slow(config):
+        for epoch in range(1, 10):
+            time.sleep(0.02)
+            report(epoch=epoch, acc=1 - 1.8 ** -(config["q"] * epoch))
+
+    clock = Clock()
+    study = make_study(slow, trials=12, workers=3, scheduler="fifo")
+    dashboard = Dashboard(study, clock=clock)
+    study.start()
+    checked = Counter()
+    while not study.done:
+        study.wait(0.05)
+        clock.advance(dashboard.interval)
+        if not dashboard.refresh():
+            continue
+        counts = status_counts(dashboard.status.value)
+        assert Counter(table_column(dashboard.table.value, 1)) == counts, \
+            (dashboard.status.value, dashboard.table.value)
+        best = re.search(r"\(trial (\d+)\)", html.unescape(dashboard.status.value))
+        if best:
+            assert f"(trial {best[1]}," in dashboard.incumbent.value
+            bold = dashboard.table.value.split("font-weight:bold'>")[1]
+            assert table_ids("<tbody><tr>" + bold)[0] == best[1]
+        checked["running" if counts["running"] else "other"] += 1
+    dashboard.finish()
+    assert checked["running"] >= 3  # it was checked while trials ran, not only at the end
+    assert Counter(table_column(dashboard.table.value, 1)) == \
+        status_counts(dashboard.status.value)
 
 
 def test_nothing_is_sent_when_nothing_changed(monkeypatch):
@@ -701,6 +754,11 @@ def test_stop_trial_button_stops_the_chosen_trial_only():
         time.sleep(0.01)
     dashboard.refresh(force=True)  # trial 0 still runs: the message says what happened
     assert dashboard.message.value == "trial 1 stopped"
+    # the table says it in the same refresh (its old row stayed "running" for up to 3 s)
+    assert "1 cancelled" in dashboard.status.value
+    statuses = dict(zip(table_ids(dashboard.table.value),
+                        table_column(dashboard.table.value, 1)))
+    assert statuses["1"] == "cancelled"
     release.set()
     assert study.wait(30)
     assert study.trials[0].status.value == "completed"
@@ -787,8 +845,8 @@ def test_table_is_sortable():
     study = make_study(fn, trials=6, space=space, scheduler="fifo", searcher="grid")
     dashboard = Dashboard(study)
     run_with(dashboard, study)
-    table = dashboard.table.value
-    assert table.index("high") < table.index("low")  # best metric first
+    names = table_column(dashboard.table.value, 2)
+    assert names.index("high") < names.index("low")  # best metric first
     dashboard.sort_by.value = "trial"
     assert table_ids(dashboard.table.value) == [str(i) for i in range(len(study.trials))]
 

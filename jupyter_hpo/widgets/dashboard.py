@@ -12,8 +12,12 @@ What it costs is bounded whatever the number of trials and the rate of reports (
   ``t`` seconds the refreshes send at most ``burst + max_rate * t`` widget messages.
 - The curves are redrawn only when what they show changed, at most every
   ``curves_interval`` seconds and less often when drawing is slow (at most ``cpu_share`` of the
-  time goes to drawing); the table and the trial output follow every ``table_interval``
-  seconds, the output only while its view is open.
+  time goes to drawing). The table follows the study's events as the status line does: it is
+  redrawn in the refresh that sees a trial start, report, end or become the best (so at most
+  once per ``interval``, and once more at the end), and every ``table_interval`` seconds
+  while only the running trials' durations changed; the status line, the best trial and the
+  table are sent together or wait together, so they never disagree. The trial output follows
+  every ``table_interval`` seconds, only while its view is open.
 - What is drawn and listed is bounded (see :mod:`.curves` and :mod:`.render`), at the end of
   the study too: the final redraw and the static summary draw the same bounded figure once.
 """
@@ -43,6 +47,7 @@ _PRIORITY = ("error", "header", "status", "progress", "problems", "stop_study", 
              "trial_picker", "incumbent", "curves", "curve_values", "table", "output_picker",
              "output_view")
 _PICKERS = ("trial_picker", "output_picker", "curve_values")
+_TOGETHER = ("status", "incumbent", "table")  # sent in the same refresh, or none of them
 _BUTTONS = ("stop_study", "stop_trial")
 
 
@@ -85,6 +90,7 @@ class Dashboard:
         self._stale: dict[str, float] = {}
         self._curves_due = 0.0
         self._table_due = 0.0
+        self._table_state: tuple | None = None  # what the table shows: sort order, trials
         self._drawn: tuple | None = None  # what the curves image shows
         self._png: bytes = b""
         self._fallback_due = 0.0
@@ -324,11 +330,16 @@ class Dashboard:
             del self._stale[slot]
         order = sorted(want, key=lambda s: (self._stale.setdefault(s, now), _PRIORITY.index(s)))
         for slot in order:
-            if not final and self._tokens < 1 and not (debt and self._tokens > -self.burst):
+            if slot not in self._stale:  # sent with the slots it goes together with
+                continue
+            slots = [s for s in order if s in _TOGETHER] if slot in _TOGETHER else [slot]
+            if not final and self._tokens < len(slots) and not (debt and
+                                                                self._tokens > -self.burst):
                 break
-            widget_name, value = want[slot]
-            self._apply(slot, getattr(self, widget_name), value)
-            del self._stale[slot]
+            for together in slots:
+                widget_name, value = want[together]
+                self._apply(together, getattr(self, widget_name), value)
+                del self._stale[together]
         self._next_refresh = now + self.interval
         if self._display_id is not None and (final or now >= self._fallback_due):
             self._fallback_due = now + self.fallback_interval
@@ -420,14 +431,17 @@ class Dashboard:
             "stop_trial": ("stop_trial_button", chosen not in running or self._finished
                            or not self.live),
         }
-        if everything or now >= self._table_due or "table" in self._stale:
+        timed = everything or now >= self._table_due
+        if timed:
             self._table_due = now + self.table_interval
-            values["table"] = ("table", render.table_html(digest, sort_by=self.sort_by.value
-                                                          if hasattr(self, "sort_by")
-                                                          else "metric"))
+        sort_by = self.sort_by.value if hasattr(self, "sort_by") else "metric"
+        table_state = (sort_by, _table_signature(digest))
+        if timed or "table" in self._stale or table_state != self._table_state:
+            self._table_state = table_state
+            values["table"] = ("table", render.table_html(digest, sort_by=sort_by))
             values["output_picker"] = ("output_picker", self._output_choices())
-            if self._output_visible():
-                values["output_view"] = ("output_view", self._output_html())
+        if (timed or "output_view" in self._stale) and self._output_visible():
+            values["output_view"] = ("output_view", self._output_html())
         drawn = _curves_signature(digest)
         if drawn != self._drawn and (everything or now >= self._curves_due):
             # a study that ended without a value of its metric: an empty plot says nothing
@@ -607,10 +621,15 @@ def _shows(widget: Any, slot: str) -> Any:
     return widget.value
 
 
-def _curves_signature(digest: StudyDigest) -> tuple:
-    """Changes whenever the curves would be drawn differently."""
-    record = digest.record
-    best = render.best_trial(record)
-    return (digest.drawn, digest.total, sum(digest.finished_counts.values()),
+def _table_signature(digest: StudyDigest) -> tuple:
+    """Changes whenever a trial starts, reports, ends or becomes the best: the events that
+    change the table's rows (and the status line) as they happen."""
+    best = render.best_trial(digest.record)
+    return (digest.total, tuple(sorted(digest.finished_counts.items())),
             None if best is None else (best.trial_id, len(best.reports)),
             tuple((t.trial_id, len(t.reports), t.status.value) for t in digest.unfinished))
+
+
+def _curves_signature(digest: StudyDigest) -> tuple:
+    """Changes whenever the curves would be drawn differently."""
+    return (digest.drawn, *_table_signature(digest))
