@@ -160,3 +160,26 @@ def magic_error_line(body: str) -> str:
     except HPOSyntaxError as exc:
         return f"HPOSyntaxError at {exc}".splitlines()[0]
     raise AssertionError(f"{body!r} parses without an error")
+
+
+def wide_cell(name: str) -> str:
+    """A quick ``%%hpo`` cell with eight long-named hyperparameters whose trials report three
+    epochs and, for half of them, fail with a long error (seed 0: trials 1, 2 and 5): its
+    results table is wider than a notebook."""
+    return f"""%%hpo --name {name} --trials 6 --workers 1 --seed 0 --metric loss
+import time
+learning_rate_of_the_optimizer = Real(1e-4, 1e-1, log=True)
+weight_decay_coefficient = Real(0, 0.1)
+dropout_probability_first = Real(0, 0.5)
+dropout_probability_second = Real(0, 0.5)
+hidden_units_first_layer = Int(16, 256)
+hidden_units_second_layer = Int(16, 256)
+activation_function_name = Categorical("relu", "tanh", "gelu")
+batch_size_of_training = Int(16, 256)
+for epoch in range(1, 4):
+    time.sleep(0.05)
+    report(epoch=epoch, loss=learning_rate_of_the_optimizer / epoch)
+if dropout_probability_first > 0.2:
+    raise ValueError("the error column says what went wrong in this trial, at length")
+"""
+

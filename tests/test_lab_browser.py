@@ -28,6 +28,7 @@ from browser_support import (
     jupyter_server,
     magic_error_line,
     wait_until,
+    wide_cell,
     write_notebook,
 )
 
@@ -1217,6 +1218,31 @@ def test_a_narrow_window_keeps_the_dashboards_buttons_readable(lab):
             assert width >= needed, f"{label}: {width}px shown of the {needed}px it needs"
     finally:
         page.set_viewport_size({"width": 1500, "height": 950})
+
+
+def test_the_cell_dashboards_wide_table_shows_every_column(lab):
+    """A results table wider than the notebook scrolls sideways and keeps each row on one
+    line, so its last column, the error, can be read (it lay beyond the notebook's edge,
+    clipped, its text wrapped into a sliver)."""
+    page = open_notebook(lab, "wide.ipynb", ["%load_ext jupyter_hpo", wide_cell("wide")])
+    run_cell(page, 0)
+    run_cell(page, 1)
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(1)
+    prompt = cell.locator(".jp-InputArea-prompt")
+    wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 120,
+               "the cell's end")
+    error = cell.locator(".widget-html .jupyter-hpo-table tr", has_text="failed").first \
+        .locator("td").last
+    error.scroll_into_view_if_needed()
+    assert error.inner_text().startswith("ValueError: the error column says what went wrong")
+    shown = error.bounding_box()
+    area = cell.locator(".jp-OutputArea").bounding_box()
+    assert area["x"] <= shown["x"] and shown["x"] + shown["width"] <= area["x"] + area["width"], \
+        f"the error cell at {shown} lies outside the output area at {area}"
+    completed = cell.locator(".widget-html .jupyter-hpo-table tr", has_text="completed").first
+    assert shown["height"] == completed.bounding_box()["height"], "the error wrapped"
+    if os.environ.get("JUPYTER_HPO_DASHBOARD_SHOT"):
+        page.screenshot(path=os.environ["JUPYTER_HPO_DASHBOARD_SHOT"] + "-table.png")
 
 
 def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):

@@ -215,30 +215,34 @@ def table_rows(source: Any, sort_by: str = "metric", limit: int | None = None
 
 def table_html(source: Any, sort_by: str = "metric", limit: int = TABLE_ROWS) -> str:
     """The top ``limit`` rows of the results table as escaped HTML (the best trial's row in
-    bold), and how many trials are not shown."""
+    bold), and how many trials are not shown. Cells do not wrap and a table wider than the
+    output scrolls sideways, so every column (the error last) can be read whatever the number
+    of hyperparameters."""
     digest = digest_of(source)
     record = digest.record
     header, rows = table_rows(digest, sort_by, limit)
     best = best_trial(record)
     best_id = str(best.trial_id) if best is not None else None
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(h)}</th>"
-                   for h in header)
+    head = "".join(f"<th style='text-align:left;padding:2px 8px;white-space:nowrap'>"
+                   f"{html.escape(h)}</th>" for h in header)
     body = []
     for row in rows:
         weight = "bold" if row[0] == best_id else "normal"
         colour = _STATUS_COLOURS.get(row[1], "inherit")
         cells = []
         for i, cell in enumerate(row):
-            style = f"padding:2px 8px;color:{colour}" if i == 1 else "padding:2px 8px"
+            style = "padding:2px 8px;white-space:nowrap" + (f";color:{colour}" if i == 1
+                                                             else "")
             cells.append(f"<td style='{style}'>{html.escape(cell)}</td>")
         body.append(f"<tr style='font-weight:{weight}'>{''.join(cells)}</tr>")
     more = digest.total - len(rows)
     note = (f"<div class='jupyter-hpo-more' style='color:#57606a'>{more:,} more trial(s) not "
             f"shown; <code>_hpo.trials_dataframe()</code> has them all</div>" if more > 0
             else "")
-    return (f"<table class='jupyter-hpo-table' style='border-collapse:collapse;"
+    return (f"<div class='jupyter-hpo-table-scroll' style='overflow-x:auto;max-width:100%'>"
+            f"<table class='jupyter-hpo-table' style='border-collapse:collapse;"
             f"font-size:12px'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
-            f"</table>{note}")
+            f"</table></div>{note}")
 
 
 def incumbent_html(source: Any) -> str:
