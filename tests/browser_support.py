@@ -183,3 +183,14 @@ if dropout_probability_first > 0.2:
     raise ValueError("the error column says what went wrong in this trial, at length")
 """
 
+
+def light_share(locator) -> float:
+    """The share of the pixels of ``locator`` as the page shows it (a screenshot: CSS filters
+    applied) that are light (grey level above 200 of 255)."""
+    import io
+
+    from PIL import Image
+
+    grey = Image.open(io.BytesIO(locator.screenshot())).convert("L")
+    histogram = grey.histogram()
+    return sum(histogram[201:]) / max(1, sum(histogram))

@@ -26,6 +26,7 @@ import pytest
 from browser_support import (
     chromium,
     jupyter_server,
+    light_share,
     magic_error_line,
     wait_until,
     wide_cell,
@@ -1220,10 +1221,12 @@ def test_a_narrow_window_keeps_the_dashboards_buttons_readable(lab):
         page.set_viewport_size({"width": 1500, "height": 950})
 
 
-def test_the_cell_dashboards_wide_table_shows_every_column(lab):
-    """A results table wider than the notebook scrolls sideways and keeps each row on one
-    line, so its last column, the error, can be read (it lay beyond the notebook's edge,
-    clipped, its text wrapped into a sliver)."""
+def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
+    """The cell dashboard's curves (a PNG drawn in the kernel) are dark with light lines in
+    JupyterLab Dark (they stayed white) and light again in JupyterLab Light; a results table
+    wider than the notebook scrolls sideways and keeps each row on one line, so its last
+    column, the error, can be read (it lay beyond the notebook's edge, clipped, its text
+    wrapped into a sliver)."""
     page = open_notebook(lab, "wide.ipynb", ["%load_ext jupyter_hpo", wide_cell("wide")])
     run_cell(page, 0)
     run_cell(page, 1)
@@ -1243,6 +1246,18 @@ def test_the_cell_dashboards_wide_table_shows_every_column(lab):
     assert shown["height"] == completed.bounding_box()["height"], "the error wrapped"
     if os.environ.get("JUPYTER_HPO_DASHBOARD_SHOT"):
         page.screenshot(path=os.environ["JUPYTER_HPO_DASHBOARD_SHOT"] + "-table.png")
+    image = cell.locator(".widget-image.jupyter-hpo-curves")
+    image.scroll_into_view_if_needed()
+    assert light_share(image) > 0.8  # light: as drawn, white
+    try:
+        change_theme(page, "JupyterLab Dark")
+        wait_until(lambda: light_share(image) < 0.2, 10, "the curves shown dark")
+        if os.environ.get("JUPYTER_HPO_DASHBOARD_SHOT"):
+            image.screenshot(path=os.environ["JUPYTER_HPO_DASHBOARD_SHOT"] + "-dark.png")
+        assert light_share(image) > 0.005  # with light lines, labels and the incumbent
+    finally:
+        change_theme(page, "JupyterLab Light")
+    wait_until(lambda: light_share(image) > 0.8, 10, "the curves shown light again")
 
 
 def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):

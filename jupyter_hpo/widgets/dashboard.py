@@ -51,6 +51,15 @@ _TOGETHER = ("status", "incumbent", "table")  # sent in the same refresh, or non
 _BUTTONS = ("stop_study", "stop_trial")
 
 
+_THEMED = ("<style>body[data-jp-theme-light='false'] .jupyter-hpo-curves "
+           "{filter: invert(1) hue-rotate(180deg)}</style>")
+"""The curves are a PNG drawn in the kernel, which does not know the frontend's theme: in a
+dark theme of JupyterLab 4 or Notebook 7 (both mark ``<body data-jp-theme-light="false">``)
+the page shows it with its lightness inverted and its hues kept, so a white figure with black
+lines and text becomes a black one with white lines and text (the incumbent, drawn black, is
+then white); elsewhere it is shown as drawn."""
+
+
 def _keep_width() -> Any:
     """A button's layout: it keeps its width (and its label) in a row that is too narrow."""
     return w.Layout(flex="0 0 auto")
@@ -126,6 +135,8 @@ class Dashboard:
         self.warnings = w.HTML(initial("problems"))
         self.curves = w.Image(value=BLANK_PNG, format="png",  # drawn at the first refresh
                               layout=w.Layout(max_width="640px"))
+        self.curves.add_class("jupyter-hpo-curves")
+        themed = w.HTML(_THEMED, layout=w.Layout(display="none"))
         values = initial("curve_values")
         self.curve_values = w.Dropdown(  # another reported value's curves (train_loss, ...)
             options=values, value=self.digest.metric, description="curves of",
@@ -174,7 +185,7 @@ class Dashboard:
         buttons = w.HBox([self.stop_study_button, self.trial_picker, self.stop_trial_button,
                           self.apply_button, self.message], layout=w.Layout(flex_flow="row wrap"))
         self.widget = w.VBox([
-            self.header,
+            themed, self.header,
             w.HBox([self.progress, self.status], layout=w.Layout(flex_flow="row wrap")),
             self.error, self.warnings, buttons,
             w.HBox([w.VBox([self.curve_values, self.curves]), self.incumbent],
