@@ -140,7 +140,7 @@ def test_a_background_cell_gets_its_summary_when_the_study_ends(notebook7):
 def test_a_study_opened_from_the_panel_is_shown_below_the_notebook(notebook7):
     """The studies panel (from the command palette) opens a study's view in Notebook 7 too,
     below the notebook with half of the page: Notebook 7 refuses a second widget in its main
-    area, so Open did nothing there."""
+    area, so Open did nothing there. Its tab shows the icon next to the name, not over it."""
     tune(lambda config, report: report(epoch=1, loss=config["x"]), {"x": Real(0, 1)},
          metric="loss", mode="min", trials=3, seed=0, name="seen in nb7",
          storage=str(notebook7.root / "jupyter_hpo.db"))
@@ -168,3 +168,8 @@ def test_a_study_opened_from_the_panel_is_shown_below_the_notebook(notebook7):
     assert shown["height"] > 300, f"the view is {shown['height']}px high"
     assert shown["y"] >= notebook["y"] + notebook["height"] - 1  # below the notebook
     assert cell(page, 0).is_visible()
+    # its tab's icon lies before the name (it was drawn at 24 px, over the name's start)
+    tab = page.locator(".lm-TabBar-tab", has_text="seen in nb7")
+    icon = tab.locator(".lm-TabBar-tabIcon svg").bounding_box()
+    label = tab.locator(".lm-TabBar-tabLabel").bounding_box()
+    assert icon["width"] > 0 and icon["x"] + icon["width"] <= label["x"], (icon, label)
