@@ -9,7 +9,15 @@ import asyncio
 import re
 
 import pytest
-from browser_support import chromium, jupyter_server, magic_error_line, wait_until, write_notebook
+from browser_support import (
+    chromium,
+    jupyter_server,
+    light_share,
+    magic_error_line,
+    wait_until,
+    wide_cell,
+    write_notebook,
+)
 
 from jupyter_hpo import Real, tune
 from jupyter_hpo.records import TrialStatus
@@ -173,3 +181,41 @@ def test_a_study_opened_from_the_panel_is_shown_below_the_notebook(notebook7):
     icon = tab.locator(".lm-TabBar-tabIcon svg").bounding_box()
     label = tab.locator(".lm-TabBar-tabLabel").bounding_box()
     assert icon["width"] > 0 and icon["x"] + icon["width"] <= label["x"], (icon, label)
+
+
+def test_the_cell_dashboards_curves_follow_the_dark_theme(notebook7):
+    """In Notebook 7's dark theme the cell dashboard's curves (a PNG drawn in the kernel) are
+    shown dark with light lines (they stayed white), and light again in the light theme."""
+    page = notebook7.page
+    write_notebook(notebook7.root / "dark7.ipynb", ["%load_ext jupyter_hpo", wide_cell("dark7")])
+    page.goto(notebook7.page_url("notebooks/dark7.ipynb"))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    wait_until(lambda: any(s["path"] == "dark7.ipynb"
+                           and s["kernel"]["execution_state"] == "idle"
+                           for s in notebook7.api("api/sessions")), 120, "the kernel")
+    for index in (0, 1):
+        cell(page, index).locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+    prompt = cell(page, 1).locator(".jp-InputArea-prompt")
+    wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 120,
+               "the cell's end")
+    image = cell(page, 1).locator(".widget-image.jupyter-hpo-curves")
+    image.scroll_into_view_if_needed()
+    assert light_share(image) > 0.8
+    try:
+        pick_theme(page, "JupyterLab Dark")
+        wait_until(lambda: light_share(image) < 0.2, 10, "the curves shown dark")
+        assert light_share(image) > 0.005  # with light lines, labels and the incumbent
+    finally:
+        pick_theme(page, "JupyterLab Light")
+    wait_until(lambda: light_share(image) > 0.8, 10, "the curves shown light again")
+
+
+def pick_theme(page, theme: str) -> None:
+    """Pick ``theme`` in Notebook 7's Settings > Theme menu and wait until it is applied."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Settings$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Theme$")).hover()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{theme}$")).click()
+    light = "true" if "Light" in theme else "false"
+    wait_until(lambda: page.evaluate("document.body.dataset.jpThemeLight") == light, 30,
+               f"the {theme} theme applied")
