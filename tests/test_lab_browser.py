@@ -1244,16 +1244,12 @@ def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
         f"the error cell at {shown} lies outside the output area at {area}"
     completed = cell.locator(".widget-html .jupyter-hpo-table tr", has_text="completed").first
     assert shown["height"] == completed.bounding_box()["height"], "the error wrapped"
-    if os.environ.get("JUPYTER_HPO_DASHBOARD_SHOT"):
-        page.screenshot(path=os.environ["JUPYTER_HPO_DASHBOARD_SHOT"] + "-table.png")
     image = cell.locator(".widget-image.jupyter-hpo-curves")
     image.scroll_into_view_if_needed()
     assert light_share(image) > 0.8  # light: as drawn, white
     try:
         change_theme(page, "JupyterLab Dark")
         wait_until(lambda: light_share(image) < 0.2, 10, "the curves shown dark")
-        if os.environ.get("JUPYTER_HPO_DASHBOARD_SHOT"):
-            image.screenshot(path=os.environ["JUPYTER_HPO_DASHBOARD_SHOT"] + "-dark.png")
         assert light_share(image) > 0.005  # with light lines, labels and the incumbent
     finally:
         change_theme(page, "JupyterLab Light")
