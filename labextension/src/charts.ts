@@ -396,6 +396,7 @@ export class CurvesChart extends StudyChart {
     const best = this._datasets.get('best')?.dataset;
     if (best) {
       best.borderColor = best.backgroundColor = this.colors.best;
+      best.pointBackgroundColor = best.pointBorderColor = this.colors.best;
     }
   }
 
