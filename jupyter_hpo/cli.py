@@ -227,14 +227,14 @@ def _nearest(message: str, name: str, store: BaseStorage) -> str:
 
 
 def _list(args: argparse.Namespace) -> None:
+    from .listing import stored_line
+
     store = _storage(args.storage)
     studies = store.list_studies()
     if not studies:
         print(f"no studies in {store.location}")
     for study in studies:
-        best = "" if study.best_value is None else f", best {study.metric}={study.best_value:.6g}"
-        why = f" ({study.stop_reason or study.error})" if study.stop_reason or study.error else ""
-        print(f"{study.name}: {study.state}{why}, {study.trials} trials{best}")
+        print(terminal_message(stored_line(study), _invoked_as()))
 
 
 def _best(args: argparse.Namespace) -> None:
@@ -244,11 +244,14 @@ def _best(args: argparse.Namespace) -> None:
 def _show(args: argparse.Namespace) -> None:
     import pandas as pd
 
+    from .listing import state_text
+    from .records import trials_text
+
     study = _load(args)
-    why = study.stop_reason or (study.snapshot().error if study.state.value == "failed" else "")
-    print(f"{study.name} [{study.storage.location if study.storage else ''}]: {study.state}"
-          f"{f' ({why})' if why else ''}, metric {study.metric} ({study.mode}), "
-          f"{len(study.trials)} trials")
+    error = study.snapshot().error if study.state.value == "failed" else ""
+    state = state_text(study.state, study.stop_reason or error, study.name)
+    print(f"{study.name} [{study.storage.location if study.storage else ''}]: {state}, metric "
+          f"{study.metric} ({study.mode}), {trials_text(study.spent, study.budget, study.counts())}")
     _best(args)
     frame = study.trials_dataframe()
     if frame.empty:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from .space import Space
 
 __all__ = ["Direction", "StudyRecord", "StudyState", "StudySummary", "TrialRecord",
-           "TrialStatus", "finite_number", "incumbents_of", "is_number", "runs_again"]
+           "TrialStatus", "finite_number", "incumbents_of", "is_number", "runs_again",
+           "trials_text"]
 
 
 def is_number(value: Any) -> bool:
@@ -301,6 +302,18 @@ class StudySummary(SettingsReader):
     stop_reason: str = ""
     owner: str | None = None
     study_id: int | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """Trials per status, as ``StudyRecord.counts()`` gives them (every status listed)."""
+    spent: int = 0
+    """Trials that count against the budget, as ``StudyRecord.spent``."""
+
+
+def trials_text(spent: int, budget: int | None, counts: Mapping[str, int]) -> str:
+    """``4/10 trials · 3 completed · 1 failed · 2 interrupted``: the budget spent and the
+    trials per status, said the same way by the dashboard, ``%hpo list`` and the terminal."""
+    parts = [f"{spent}/{budget} trials" if budget is not None else f"{spent} trials"]
+    parts.extend(f"{n} {status}" for status, n in counts.items() if n)
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -384,7 +397,7 @@ class StudyRecord(SettingsReader, OtherNamesHint):
         return StudySummary(self.name, self.metric, self.direction, self.resource, self.state,
                             len(self.trials), self.best_value, self.created, self.updated,
                             self.elapsed, self.settings, self.error, self.stop_reason,
-                            self.owner, self.study_id)
+                            self.owner, self.study_id, self.counts(), self.spent)
 
     # ------------------------------------------------------------- tables, plots
     def trials_dataframe(self, attrs: Iterable[str] | None = None) -> Any:

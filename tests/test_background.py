@@ -213,7 +213,7 @@ report(score=x)
     assert reply["status"] == "error" and "no study has run in this kernel" in reply["evalue"]
     ok(kc, "def upper():\n    return 1.0")
     ok(kc, cell)
-    assert "early: finished, 2 trials" in ok(kc, "%hpo list")
+    assert "early: finished · 2/2 trials" in ok(kc, "%hpo list")
 
 
 def test_the_streams_a_study_put_in_place_outlive_it():

@@ -60,7 +60,7 @@ def test_list_show_best_and_export_read_a_study_that_tune_stored(stored):
     best = Study.load("mlp", str(stored)).best_value
     listed = hpo(stored.parent, "list", "--storage", str(stored))
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout == f"mlp: finished, 4 trials, best loss={best:.6g}\n"
+    assert listed.stdout == f"mlp: finished · 4/4 trials · 4 completed · best loss={best:.6g}\n"
     shown = hpo(stored.parent, "show", "mlp", "--storage", str(stored))
     assert shown.returncode == 0, shown.stderr
     assert f"mlp: best loss={best:.6g}" in shown.stdout

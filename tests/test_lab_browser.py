@@ -902,6 +902,26 @@ def test_a_study_error_keeps_its_lines(lab):
     assert lab.page.locator(".jp-hpo-view b, #jupyter-hpo-studies b").count() == 0
 
 
+def test_the_panel_counts_trials_as_the_dashboard_and_says_how_to_resume(lab):
+    """The panel's "8 / 10 trials" counted every stored trial, where the dashboard counted
+    the budget spent: the panel, the status bar's count and the study view say the budget
+    spent and the trials by status as %hpo list does, and of a study whose kernel died, how to
+    resume it."""
+    from test_storage import dead_owner, store_mixed_study
+
+    store_mixed_study(SQLiteStorage(lab.root / "jupyter_hpo.db", owner=dead_owner()),
+                      "died-mid-study", "running")
+    row, view = open_study_view(lab, "died-mid-study")
+    counted = "5/10 trials · 3 completed · 2 cancelled · 1 failed · 2 interrupted"
+    resume = ("its kernel stopped while it ran; resume it with %%hpo --name died-mid-study "
+              "--resume")
+    assert row.locator(".jp-hpo-trials").inner_text() == counted
+    assert row.locator(".jp-hpo-study-reason").inner_text() == resume
+    assert row.get_attribute("data-spent") == "5" and row.get_attribute("data-trials") == "8"
+    facts = view.locator(".jp-hpo-view-facts .jp-hpo-fact").all_inner_texts()
+    assert facts[0] == counted and resume in facts
+
+
 def test_a_study_view_stays_open_while_its_storage_cannot_be_read(lab):
     """A storage file damaged while one of its studies is open: the panel lists the file's
     error, and the view stays open with that message (it used to close, as for a deleted

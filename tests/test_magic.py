@@ -717,7 +717,7 @@ def test_background_wait_best_list_apply(ip, capsys):
     ip.run_line_magic("hpo", "best bg")
     ip.run_line_magic("hpo", "list")
     out = capsys.readouterr().out
-    assert f"best score={study.best_value:.6g}" in out and "bg: finished, 6 trials" in out
+    assert f"best score={study.best_value:.6g}" in out and "bg: finished · 6/6 trials" in out
     ip.user_ns["z"] = None
     ip.run_line_magic("hpo", "apply bg")
     assert ip.user_ns["z"] == study.best_config["z"]

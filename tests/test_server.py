@@ -88,6 +88,7 @@ async def test_lists_the_studies_of_every_storage_file_in_the_root(jp_fetch, jp_
     top = studies["top"]
     assert top["storage"] == "jupyter_hpo.db"
     assert top["state"] == "finished" and top["trials"] == 4 and top["budget"] == 4
+    assert top["spent"] == 4 and top["counts"]["completed"] == 4
     assert top["metric"] == "loss" and top["mode"] == "min"
     stored = SQLiteStorage(jp_root_dir / "jupyter_hpo.db").find_study("top")
     assert top["best_value"] == pytest.approx(stored.best_value)
@@ -100,6 +101,26 @@ async def test_lists_the_studies_of_every_storage_file_in_the_root(jp_fetch, jp_
     run_study(jp_root_dir / "new" / "jupyter_hpo.db", "new-file")  # a new file appears
     fresh = await get_json(jp_fetch, "studies", fresh="1")
     assert "new/jupyter_hpo.db" in [s["path"] for s in fresh["storages"]]
+
+
+async def test_the_panel_counts_trials_as_the_dashboard_does(jp_fetch, jp_root_dir):
+    """The panel showed every stored trial row ("8 / 10 trials") where the study view and the
+    dashboard showed the budget spent: a study line now carries ``spent`` and ``counts``
+    (interrupted trials, which a resume runs again, are not spent), equal to the loaded
+    study's, for a study whose process died mid-study too."""
+    from test_storage import dead_owner, store_mixed_study
+
+    path = jp_root_dir / "jupyter_hpo.db"
+    store_mixed_study(SQLiteStorage(path, owner=dead_owner()), "crashed", "running")
+    listing = await get_json(jp_fetch, "studies", storage="jupyter_hpo.db")
+    (line,) = listing["studies"]
+    assert line["state"] == "interrupted" and line["trials"] == 8 and line["budget"] == 10
+    assert line["spent"] == 5
+    assert {k: n for k, n in line["counts"].items() if n} == {
+        "completed": 3, "cancelled": 2, "failed": 1, "interrupted": 2}
+    whole = await get_json(jp_fetch, "study", storage="jupyter_hpo.db", name="crashed")
+    assert (whole["spent"], whole["counts"]) == (line["spent"], line["counts"])
+    assert [t["status"] for t in whole["trials_detail"]].count("interrupted") == 2
 
 
 @pytest.mark.parametrize("jp_server_config", [

@@ -409,7 +409,7 @@ def test_line_magic_on_stored_studies(ipython_shell, tmp_path, capsys, study_sto
     capsys.readouterr()
     ip.run_line_magic("hpo", "list")
     out = capsys.readouterr().out
-    assert "old: finished, 6 trials, best loss=" in out and str(study_storage) in out
+    assert "old: finished · 6/6 trials · 6 completed · best loss=" in out and str(study_storage) in out
     ip.run_line_magic("hpo", "best old")
     assert "old: best loss=" in capsys.readouterr().out
     with capture_output() as shown:
@@ -759,7 +759,7 @@ def test_the_line_magic_reads_a_study_that_was_continued_elsewhere_from_storage(
     capsys.readouterr()
     ip.run_line_magic("hpo", "list")
     listed = capsys.readouterr().out
-    assert "moved: finished, 8 trials" in listed and "moved: finished, 2 trials" not in listed
+    assert "moved: finished · 8/8 trials" in listed and "moved: finished · 2/2" not in listed
     ip.run_line_magic("hpo", "best moved")
     said = capsys.readouterr().out
     assert said.startswith("jupyter_hpo: moved was continued by another kernel or a script after "
@@ -769,3 +769,101 @@ def test_the_line_magic_reads_a_study_that_was_continued_elsewhere_from_storage(
     assert ip.user_ns["x"] == stored.best_config["x"]
     ip.run_line_magic("hpo", f"export moved {tmp_path / 'moved.csv'}")
     assert len(pd.read_csv(tmp_path / "moved.csv")) == 8
+
+
+def dead_owner():
+    """The lease owner of a process that has exited (``host:pid``): its studies read as
+    interrupted, as a killed kernel's do."""
+    import socket
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return f"{socket.gethostname()}:{int(gone.stdout)}"
+
+
+def store_mixed_study(storage, name, state):
+    """A study of budget 10 with trials of every kind a listing counts: 3 completed, 1 failed,
+    1 cancelled on its own, 1 cancelled by the stop of the whole study (run again on resume)
+    and 2 stored running."""
+    from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
+    from jupyter_hpo.storage import StudyUpdate
+
+    created = storage.create_study(name, metric="loss", direction=Direction.MIN,
+                                   resource="epoch", space=jh.space.Space({"x": Real(0, 1)}),
+                                   settings={"trials": 10})
+    kinds = [(TrialStatus.COMPLETED, False)] * 3 + [
+        (TrialStatus.FAILED, False), (TrialStatus.CANCELLED, False),
+        (TrialStatus.CANCELLED, True), (TrialStatus.RUNNING, False), (TrialStatus.RUNNING, False)]
+    now = time.time()
+    trials = tuple(TrialRecord(i, {"x": i / 10}, status, ({"epoch": 1, "loss": i / 10},),
+                               (0.1,), now, None if not status.finished else now + 1,
+                               study_stopped=stopped)
+                   for i, (status, stopped) in enumerate(kinds))
+    storage.write(created.study_id, StudyUpdate(trials, {}, StudyState(state), 2.0))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_listings_count_trials_as_the_dashboard_does(tmp_path, kind):
+    """A listing counted every stored trial row ("8 trials") where ``%hpo show`` counted the
+    budget spent ("4/10 trials · 2 interrupted"): the summary of a listing (computed without
+    loading the trials) now carries the same counts as the loaded study, in a study that
+    ended and in one whose process died (its running trials read as interrupted)."""
+    from jupyter_hpo.storage import InMemoryStorage
+    from jupyter_hpo.widgets.render import status_line
+
+    def storage(owner=None):
+        if kind == "memory":
+            return shared
+        return SQLiteStorage(tmp_path / "s.db", owner=owner)
+
+    shared = InMemoryStorage()
+    store_mixed_study(storage(), "ended", "finished")
+    shared.owner = dead_owner()
+    store_mixed_study(storage(dead_owner()), "crashed", "running")
+    for summary in storage().list_studies():
+        record = storage().load_study(summary.name)
+        assert summary.trials == len(record.trials) == 8
+        assert summary.spent == record.spent and dict(summary.counts) == record.counts()
+        assert storage().find_study(summary.name).counts == summary.counts
+        said = jh.records.trials_text(summary.spent, summary.budget, summary.counts)
+        assert f" · {said} · " in status_line(record)
+    ended, crashed = storage().list_studies()
+    assert jh.records.trials_text(ended.spent, 10, ended.counts) == \
+        "7/10 trials · 2 running · 3 completed · 2 cancelled · 1 failed"
+    assert (crashed.state, crashed.spent) == ("interrupted", 5)
+    assert jh.records.trials_text(crashed.spent, 10, crashed.counts) == \
+        "5/10 trials · 3 completed · 2 cancelled · 1 failed · 2 interrupted"
+
+
+def test_the_magic_and_the_terminal_list_as_the_dashboard_counts(ipython_shell, tmp_path,
+                                                                 capsys):
+    """``%hpo list`` and ``jupyter-hpo list`` say the budget spent and the trials per status
+    as the dashboard's status line does, and how to resume a study whose kernel died."""
+    path = tmp_path / "s.db"
+    store_mixed_study(SQLiteStorage(path), "ended", "finished")
+    store_mixed_study(SQLiteStorage(path, owner=dead_owner()), "crashed", "running")
+    expected = [
+        ("ended: finished · 7/10 trials · 2 running · 3 completed · 2 cancelled · 1 failed · "
+         "best loss=0"),
+        ("crashed: interrupted (its kernel stopped while it ran; resume it with %%hpo --name "
+         "crashed --resume) · 5/10 trials · 3 completed · 2 cancelled · 1 failed · "
+         "2 interrupted · best loss=0")]
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    capsys.readouterr()
+    ip.run_line_magic("hpo", f"list --storage {path}")
+    stored = [line for line in capsys.readouterr().out.splitlines()
+              if line.endswith(f"[{path}]")]  # after this kernel's studies of other tests
+    assert stored == [f"{line} [{path}]" for line in expected]
+    listed = subprocess.run([sys.executable, "-m", "jupyter_hpo", "list", "--storage",
+                             str(path)], check=False, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == expected
+    shown = subprocess.run([sys.executable, "-m", "jupyter_hpo", "show", "crashed",
+                            "--storage", str(path)], check=False, capture_output=True,
+                           text=True)
+    assert shown.stdout.splitlines()[0] == (
+        f"crashed [{path}]: interrupted (its kernel stopped while it ran; resume it with "
+        f"%%hpo --name crashed --resume), metric loss (min), 5/10 trials · 3 completed · "
+        f"2 cancelled · 1 failed · 2 interrupted")
+

@@ -269,27 +269,25 @@ class LineCommands:
               f"{store.location}")
 
     def _list(self, storage: str | None) -> None:
-        """This kernel's studies, then the stored ones (with their state)."""
+        """This kernel's studies, then the stored ones: each one's state, budget spent, trials
+        per status and best value, said as the dashboard says them."""
+        from ..listing import live_line, stored_line
+
         lines = []
         shown = set()
         for name, run in self.runs.items():
             s = run.study
             if _continued_elsewhere(s) is not None:
                 continue  # listed below as stored, where it has moved on
-            best = "" if s.best_value is None else f", best {s.metric}={s.best_value:.6g}"
             where = f" [{s.storage.location}]" if s.storage is not None else " [not stored]"
-            lines.append(f"{name}: {s.state}, {len(s.trials)} trials{best} (this kernel)"
-                         f"{where}")
+            lines.append(f"{live_line(s)} (this kernel){where}")
             if s.storage is not None:
                 shown.add((s.storage.location, name))
         store = self._storage(storage)
         for stored in store.list_studies():
             if (store.location, stored.name) in shown:
                 continue
-            best = "" if stored.best_value is None \
-                else f", best {stored.metric}={stored.best_value:.6g}"
-            lines.append(f"{stored.name}: {stored.state}, {stored.trials} trials{best} "
-                         f"[{store.location}]")
+            lines.append(f"{stored_line(stored)} [{store.location}]")
         path = getattr(store, "path", None)
         if storage is not None and isinstance(path, str) and not os.path.exists(path):
             lines.append(f"{store.location}: no such file (pass --storage with the file the "

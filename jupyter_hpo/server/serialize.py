@@ -46,6 +46,8 @@ def summary_json(summary: StudySummary, storage: str) -> dict[str, Any]:
         "resource": summary.resource,
         "state": summary.state.value,
         "trials": summary.trials,
+        "spent": summary.spent,
+        "counts": dict(summary.counts),
         "budget": summary.budget,
         "best_value": finite_number(summary.best_value),
         "created": summary.created,
@@ -84,7 +86,6 @@ def study_json(record: StudyRecord, storage: str) -> dict[str, Any]:
     out.update(
         space={name: _mapping(entry) for name, entry in describe_space(record.space).items()},
         trials_detail=[trial_json(t, record.metric, record.mode) for t in record.trials],
-        counts=record.counts(),
         incumbents=[[at, trial_id, finite_number(value)]
                     for at, trial_id, value in record.incumbent_history],
         best_trial=None if record.best_trial is None else record.best_trial.trial_id,

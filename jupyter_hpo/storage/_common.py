@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from types import SimpleNamespace
 
 from ..errors import (
     DuplicateStudyError,
@@ -16,7 +17,7 @@ from ..errors import (
     StudyStateError,
     command_word,
 )
-from ..records import StudyState, TrialRecord, TrialStatus
+from ..records import StudyState, TrialRecord, TrialStatus, runs_again
 
 LEASE_TIMEOUT = 60.0
 """Seconds without a heartbeat after which a lease is free (a live process on this machine
@@ -71,6 +72,23 @@ def shown_trials(trials: Iterable[TrialRecord], state: StudyState,
         t, status=TrialStatus.INTERRUPTED, error=INTERRUPTED_ERROR,
         end_time=max(t.start_time, t.start_time if heartbeat is None else heartbeat))
         for t in trials)
+
+
+def shown_counts(groups: Iterable[tuple[str, bool, int]], state: StudyState
+                 ) -> tuple[dict[str, int], int]:
+    """Trials per status and the trials spent of the budget, from ``(status,
+    study_stopped, count)`` groups of stored trials, shown as ``shown_trials`` shows them:
+    what a listing says without loading the trials."""
+    counts = {s.value: 0 for s in TrialStatus}
+    spent = 0
+    for status, study_stopped, n in groups:
+        trial = TrialStatus(status)
+        if state is StudyState.INTERRUPTED and not trial.finished:
+            trial = TrialStatus.INTERRUPTED
+        counts[trial.value] += n
+        if not runs_again(SimpleNamespace(status=trial, study_stopped=bool(study_stopped))):
+            spent += n
+    return counts, spent
 
 
 def stored_state(state: StudyState) -> StudyState:

@@ -124,10 +124,14 @@ class InMemoryStorage(BaseStorage):
             values.get(study.metric) for trial in study.trials.values()
             if trial.record.status is not TrialStatus.FAILED
             for _, values in trial.reports.values())
+        state = self._shown(study)
+        counts, spent = _common.shown_counts(
+            ((t.record.status.value, t.record.study_stopped, 1) for t in study.trials.values()),
+            state)
         return StudySummary(study.name, study.metric, study.direction, study.resource,
-                            self._shown(study), len(study.trials), best, study.created,
+                            state, len(study.trials), best, study.created,
                             study.updated, study.elapsed, dict(study.settings), study.error,
-                            study.stop_reason, study.owner, study.study_id)
+                            study.stop_reason, study.owner, study.study_id, counts, spent)
 
     def _record(self, study: _Study, space: Space | None) -> StudyRecord:
         shown_space = study.space

@@ -135,8 +135,14 @@ class SQLiteStorage(BaseStorage):
             where, params = "WHERE r.study_id = ? AND", (rows[0]["study_id"],)
         else:
             where, params = "WHERE", ()
-        counts = dict(conn.execute(f"SELECT study_id, COUNT(*) FROM trials r "
-                                   f"{where} 1 GROUP BY study_id", params).fetchall())
+        # an old file read without migrating has no study_stopped (all 0)
+        stopped, by = ("study_stopped", ", study_stopped") if self._file.version >= 4 \
+            else ("0", "")
+        groups: dict[int, list[tuple[str, bool, int]]] = {}
+        for study_id, status, study_stopped, n in conn.execute(
+                f"SELECT study_id, status, {stopped}, COUNT(*) FROM trials r {where} 1 "
+                f"GROUP BY study_id, status{by}", params):
+            groups.setdefault(study_id, []).append((status, bool(study_stopped), int(n)))
         best: dict[int, float | None] = {}
         for study_id, values in conn.execute(
                 "SELECT r.study_id, r.\"values\" FROM reports r JOIN trials t "
@@ -150,12 +156,20 @@ class SQLiteStorage(BaseStorage):
                 raise self._file.corrupt_row(f"a report of study {row['name']!r}", exc) from None
             best[study_id] = row["direction"].best((best.get(study_id), value))
         now = self.clock()
-        return [StudySummary(
-            row["name"], row["metric"], row["direction"], row["resource"],
-            _common.shown_state(row["state"], row["owner"], row["heartbeat"], now),
-            counts.get(row["study_id"], 0), best.get(row["study_id"]), row["created"],
-            row["updated"], row["elapsed"], row["settings"], row["error"], row["stop_reason"],
-            row["owner"], row["study_id"]) for row in rows]
+        summaries = []
+        for row in rows:
+            state = _common.shown_state(row["state"], row["owner"], row["heartbeat"], now)
+            found = groups.get(row["study_id"], [])
+            try:
+                counts, spent = _common.shown_counts(found, state)
+            except ValueError as exc:
+                raise self._file.corrupt_row(f"a trial of study {row['name']!r}", exc) from None
+            summaries.append(StudySummary(
+                row["name"], row["metric"], row["direction"], row["resource"], state,
+                sum(n for _, _, n in found), best.get(row["study_id"]), row["created"],
+                row["updated"], row["elapsed"], row["settings"], row["error"],
+                row["stop_reason"], row["owner"], row["study_id"], counts, spent))
+        return summaries
 
     def _load(self, conn: sqlite3.Connection, row: dict[str, Any],
               like: Space | None) -> StudyRecord:

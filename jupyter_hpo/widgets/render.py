@@ -14,7 +14,7 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..records import TrialStatus
+from ..records import TrialStatus, trials_text
 from ..space import shown_value, without_address
 from .digest import KEPT_BEST, StudyDigest, record_of, trial_of
 
@@ -100,8 +100,9 @@ def progress(source: Any) -> tuple[float, float | None]:
 def state_text(record: StudyRecord) -> str:
     """``running``, ``stopping (stopped from JupyterLab by alice)``, ``finished (time limit
     reached)``: the state and, once the study was stopped, why."""
-    state = str(record.state)
-    return f"{state} ({record.stop_reason})" if record.stop_reason else state
+    from ..listing import state_text as said
+
+    return said(record.state, record.stop_reason, record.name)
 
 
 def status_line(source: Any) -> str:
@@ -111,9 +112,7 @@ def status_line(source: Any) -> str:
     record = digest.record
     _fraction, left = progress(digest)
     parts = [f"{record.name}: {state_text(record)}"]
-    budget = f"/{record.budget}" if record.budget is not None else ""
-    parts.append(f"{digest.spent}{budget} trials")
-    parts.extend(f"{n} {status}" for status, n in digest.counts().items() if n)
+    parts.append(trials_text(digest.spent, record.budget, digest.counts()))
     parts.append(f"{format_duration(record.elapsed)} elapsed")
     if not record.done and left is not None:
         parts.append(f"~{format_duration(left)} left")

@@ -39,9 +39,29 @@ export function errorSummary(error: string): string {
   return `${lines[0]} … ${lines[lines.length - 1]}`;
 }
 
-/** "12 / 40 trials" or "12 trials". */
+/**
+ * "12/40 trials · 10 completed · 2 interrupted": the budget spent and the trials per status,
+ * as the dashboard and %hpo list say them.
+ */
 export function progressText(study: IStudySummary): string {
-  return study.budget ? `${study.trials} / ${study.budget} trials` : `${study.trials} trials`;
+  const parts = [
+    study.budget !== null ? `${study.spent}/${study.budget} trials` : `${study.spent} trials`
+  ];
+  for (const [status, n] of Object.entries(study.counts)) {
+    if (n > 0) {
+      parts.push(`${n} ${status}`);
+    }
+  }
+  return parts.join(' · ');
+}
+
+/** The state as the dashboard and %hpo list say it (how to resume an interrupted study). */
+export function stateText(study: IStudySummary): string {
+  if (study.state === 'interrupted') {
+    const name = /^[\w.-]+$/.test(study.name) ? study.name : JSON.stringify(study.name);
+    return `its kernel stopped while it ran; resume it with %%hpo --name ${name} --resume`;
+  }
+  return study.stop_reason;
 }
 
 export class StudiesPanel extends Widget {
@@ -185,11 +205,12 @@ class StudyRow {
     node.dataset.storage = study.storage;
     node.dataset.state = study.state;
     node.dataset.trials = String(study.trials);
+    node.dataset.spent = String(study.spent);
     this._name.textContent = study.name;
     this._name.title = `Open ${study.name}`;
     this._badge.className = `jp-hpo-badge jp-hpo-badge-${study.state}`;
     this._badge.textContent = study.state;
-    const fraction = study.budget ? Math.min(1, study.trials / study.budget) : 0;
+    const fraction = study.budget ? Math.min(1, study.spent / study.budget) : 0;
     this._bar.style.width = `${Math.round(fraction * 100)}%`;
     this._trials.textContent = progressText(study);
     this._best.textContent = `best ${study.metric} ${formatNumber(study.best_value)} (${study.mode})`;
@@ -201,7 +222,7 @@ class StudyRow {
     this._owner.hidden = !this._owner.textContent;
     // a study's error may be many lines (a traceback): its first and last line here, the
     // whole of it on hover and in the study view
-    this._reason.textContent = study.error ? errorSummary(study.error) : study.stop_reason;
+    this._reason.textContent = study.error ? errorSummary(study.error) : stateText(study);
     this._reason.title = study.error;
     this._reason.hidden = !this._reason.textContent;
     const key = `${isActive(study.state)}:${study.best_value !== null}`;

@@ -8,7 +8,7 @@ import { StudiesModel } from './model';
 import { IStudySummary } from './types';
 
 function progress(study: IStudySummary): string {
-  return study.budget ? `${study.trials}/${study.budget}` : `${study.trials}`;
+  return study.budget ? `${study.spent}/${study.budget}` : `${study.spent}`;
 }
 
 export class StudiesStatus extends Widget {

@@ -12,7 +12,7 @@ import { AgoTicker, showAgo } from './ago';
 import { CurvesChart, HistoryChart, IncumbentChart, StudyChart } from './charts';
 import { keepChoice, keptChoice } from './choices';
 import { StudiesModel, RUNNING_INTERVAL } from './model';
-import { ownerText, progressText } from './panel';
+import { ownerText, progressText, stateText } from './panel';
 import {
   element,
   formatDuration,
@@ -237,21 +237,17 @@ export class StudyView extends Widget {
     this._state.textContent = study.state;
     this._stop.hidden = !isActive(study.state);
     this._stop.disabled = study.state === 'stopping';
-    const fraction = study.budget ? Math.min(1, study.trials / study.budget) : 0;
+    const fraction = study.budget ? Math.min(1, study.spent / study.budget) : 0;
     this._bar.style.width = `${Math.round(fraction * 100)}%`;
-    const counts = Object.entries(study.counts)
-      .filter(([, n]) => n > 0)
-      .map(([status, n]) => `${n} ${status}`)
-      .join(', ');
     const facts = [
-      `${progressText(study)}${counts ? ` (${counts})` : ''}`,
+      progressText(study),
       `best ${study.metric} ${formatNumber(study.best_value)} (${study.mode === 'min' ? 'lower' : 'higher'} is better)` +
         (study.best_trial !== null ? ` · trial ${study.best_trial}` : ''),
       '', // elapsed and updated, below
       [ownerText(study), study.storage].filter(Boolean).join(' · ')
     ];
-    if (study.stop_reason) {
-      facts.push(study.stop_reason);
+    if (stateText(study)) {
+      facts.push(stateText(study));
     }
     if (study.error) {
       facts.push(study.error);

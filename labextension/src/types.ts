@@ -34,7 +34,9 @@ export interface IStudySummary {
   mode: 'min' | 'max';
   resource: string;
   state: StudyState;
-  trials: number;
+  trials: number; // stored trials, every status
+  spent: number; // trials that count against the budget (interrupted ones run again)
+  counts: { [status: string]: number }; // trials per status
   budget: number | null;
   best_value: number | null;
   created: number;
@@ -83,7 +85,6 @@ export interface ITrial {
 export interface IStudy extends IStudySummary {
   space: { [name: string]: { [key: string]: Value } };
   trials_detail: ITrial[];
-  counts: { [status: string]: number };
   incumbents: [number, number, number | null][];
   best_trial: number | null;
   best_config: { [key: string]: Value } | null;
