@@ -16,6 +16,15 @@ then releases the study. A storage file deleted or replaced
 while the study runs, a study deleted from storage or a lease taken over by another process
 stop the writing for good (nothing is recreated or written elsewhere) and are reported at once.
 
+A kernel asked to shut down or restart (IPython's ``exit_now``, which ipykernel sets on a
+shutdown request and ``exit()`` sets too) is about to die: from then on the recorder writes
+nothing and keeps the lease, so its study is stored as a killed kernel leaves it (running,
+read as ``interrupted`` once the process is gone), not as the study's own ending. A restart
+interrupts the kernel (SIGINT) before it asks it to shut down, so a study that the magic stops
+on an interrupt is stored ended only once the cell has survived it: ``hold_end`` keeps the
+final write as running (lease kept), ``store_end`` writes the ending then, unless the kernel is
+ending.
+
 The study seam (what the recorder uses): ``subscribe(callback) -> unsubscribe`` with events
 that carry ``event.kind`` and ``event.trial.trial_id``, ``trial_records(trial_ids)``,
 ``state`` (a ``StudyState``), ``elapsed``, ``error``, ``stop_reason``, ``done``, ``name``,
@@ -47,7 +56,7 @@ from .errors import (
 from .records import StudyState
 from .storage import BaseStorage, StudyUpdate
 
-__all__ = ["HEARTBEAT_EVERY", "StudyRecorder", "recorder_holding"]
+__all__ = ["HEARTBEAT_EVERY", "StudyRecorder", "kernel_ending", "recorder_holding"]
 
 HEARTBEAT_EVERY = 5.0  # seconds between writes while nothing changes
 
@@ -103,6 +112,8 @@ class StudyRecorder:
         self._unstored = ""
         self.closed = False
         """The study's lease is given up (or lost): nothing more is written."""
+        self._held = False  # the ending is stored as running until store_end (see above)
+        self._ending = False  # this kernel is shutting down: nothing more is written
         self._unsubscribe = study.subscribe(self._on_event)
         _live_recorders.add(self)
 
@@ -147,20 +158,38 @@ class StudyRecorder:
             while True:
                 self._wake.wait(self.interval)
                 self._wake.clear()
-                if self._study.done or self._exiting:
+                if self._study.done or self._exiting or self._ending:
                     break
                 self.flush()
             if self.error is None:  # a write that just failed is retried in the background
                 self.flush(final=True)
-            if self.error is not None and not self._halted and not self._exiting:
+            if self.error is not None and not (self._halted or self._exiting or self._ending):
                 self._retry_final_write()
         except Exception as exc:  # noqa: BLE001 - a bug must be reported, not end silently
             self._halt(exc)
         finally:
             self._unsubscribe()
-            self._release()
+            if not (self._held or self._ending):
+                self._release()
             self.close()
             self._settled.set()
+
+    def hold_end(self) -> None:
+        """Store the study's ending as running, keeping the lease, until ``store_end``: a
+        kernel interrupt that stops the study may be the first step of a restart."""
+        self._held = True
+
+    def store_end(self) -> None:
+        """Store the ending that ``hold_end`` held back and give up the lease; unless this
+        kernel is shutting down, whose death then leaves the study ``interrupted``."""
+        if not self._held or self._halted or kernel_ending():
+            return
+        self._held = False
+        if self._thread is not None and self._thread.is_alive():
+            return  # the writer still runs (a final write being retried): it stores and releases
+        self.flush(final=True)
+        if self.error is None:
+            self._release()
 
     def close(self) -> None:
         """Give up the study without writing (its lease is released, or lost)."""
@@ -188,7 +217,10 @@ class StudyRecorder:
         """Write what changed since the last flush (or a heartbeat when it is due), then pass
         on a stop request. The ``final`` flush writes every trial seen."""
         with self._flushing:
-            if self._halted:
+            if self._halted or self._ending:
+                return
+            if kernel_ending():
+                self._ending = True
                 return
             with self._lock:
                 dirty, self._dirty = self._dirty, set()
@@ -200,6 +232,8 @@ class StudyRecorder:
             state = StudyState.RUNNING if state is StudyState.STOPPING else state
             error = "" if study.error is None else str(study.error)
             status = (state, error, study.stop_reason or "")
+            if self._held and state.finished:  # stored as still running (hold_end)
+                state, error, status = StudyState.RUNNING, "", (StudyState.RUNNING, "", "")
             now = self._clock()
             if dirty or final or queue_dirty or status != self._last_status or \
                     now - self._last_write >= self.heartbeat_every:
@@ -295,6 +329,14 @@ class StudyRecorder:
         except (StorageError, sqlite3.Error, OSError) as exc:  # the lease then times out
             print(f"jupyter_hpo: could not release study {self._study.name!r} in "
                   f"{self.storage.location}: {exc}", file=sys.stderr)
+
+
+def kernel_ending() -> bool:
+    """Whether this process is an IPython kernel (or shell) asked to shut down or restart:
+    its ``exit_now`` is set (by ipykernel's shutdown request, or ``exit()``)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return bool(getattr(shell, "exit_now", False))
 
 
 @atexit.register

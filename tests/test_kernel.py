@@ -162,6 +162,13 @@ def test_interrupt_stops_study_gracefully(kernel):
     assert result["trials"] < 500
     assert result["x"] == result["best"]["x"]
     assert result["state"] == "finished"
+    # the kernel survived the interrupt (no restart): the study is stored as ended there
+    stored = check_output(*execute(kc, """import json
+from jupyter_hpo.storage import open_storage
+s = open_storage(None).find_study(_hpo.name)
+print("CHECK", json.dumps([s.state.value, s.stop_reason, s.owner, s.counts["cancelled"]]))
+"""))
+    assert stored == ["finished", "interrupted", None, result["counts"]["cancelled"]]
 
 
 EARLY_CELL = """%%hpo --name early --trials 3 --seed 0

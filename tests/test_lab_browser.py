@@ -912,7 +912,7 @@ def test_the_panel_counts_trials_as_the_dashboard_and_says_how_to_resume(lab):
     store_mixed_study(SQLiteStorage(lab.root / "jupyter_hpo.db", owner=dead_owner()),
                       "died-mid-study", "running")
     row, view = open_study_view(lab, "died-mid-study")
-    counted = "5/10 trials · 3 completed · 2 cancelled · 1 failed · 2 interrupted"
+    counted = "5/10 trials · 3 completed · 1 cancelled · 1 failed · 3 interrupted"
     resume = ("its kernel stopped while it ran; resume it with %%hpo --name died-mid-study "
               "--resume")
     assert row.locator(".jp-hpo-trials").inner_text() == counted

@@ -6,6 +6,8 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -326,3 +328,138 @@ print("CHECK", json.dumps([{"id": t.trial_id, "status": t.status.value, "config"
     # from a checkpoint (a re-run that waits at its rung without a worker never starts)
     assert any(t["start"] is not None and t["start"] > 1 for t in reruns)
     assert spent == 6
+
+
+SLOW_CELL = """%%hpo --name {name} --trials {trials} --workers 2 --seed 0 --quiet {extra}
+import time
+x = Real(0, 1)
+for epoch in range(1, 4):
+    time.sleep(0.3)
+    report(epoch=epoch, loss=(x - 0.4) ** 2 + 1 / epoch)
+"""
+
+
+def count_stored(path, name, status):
+    if not has_tables(path):
+        return 0
+    return query(path, f"SELECT COUNT(*) FROM trials JOIN studies USING (study_id) WHERE "
+                       f"name = '{name}' AND status = '{status}'")[0][0]
+
+
+def wait_until_mid_study(path, *names):
+    """Until each study ``names`` has stored 2 completed trials and a running one."""
+    deadline = time.monotonic() + 90
+    while not all(count_stored(path, n, "completed") >= 2 and count_stored(path, n, "running")
+                  for n in names):
+        assert time.monotonic() < deadline, f"{names} never got mid-study"
+        time.sleep(0.05)
+
+
+def cell_text(messages):
+    """What a cell showed: its streams and the text/plain of its displays."""
+    return "".join(m["content"].get("text", "") if m["msg_type"] == "stream" else
+                   m["content"].get("data", {}).get("text/plain", "")
+                   for m in messages if m["msg_type"] in ("stream", "display_data"))
+
+
+def terminal_list(path):
+    listed = subprocess.run([sys.executable, "-m", "jupyter_hpo", "list", "--storage",
+                             str(path)], check=False, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    return listed.stdout
+
+
+def interrupted_line(name):
+    return (f"{name}: interrupted (its kernel stopped while it ran; resume it with %%hpo "
+            f"--name {name} --resume) · ")
+
+
+def test_a_kernel_restarted_mid_study_reads_interrupted_and_resumes(study_storage):
+    """JupyterLab's restart (``restart_kernel``: an interrupt, then a shutdown request) in the
+    middle of a study, one running in the cell and one with --background: the interrupt
+    stopped the cell's study as Ctrl-C does, so it read "finished (interrupted)" with its
+    running trials cancelled. Both now read as interrupted, with how to resume them, in
+    ``%hpo list``, ``%hpo show`` and the terminal's list, their running trials counted
+    interrupted (not spent); the resume runs those trials again."""
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        reply, _ = execute(kc, SLOW_CELL.format(name="bg", trials=8, extra="--background"))
+        assert reply["status"] == "ok", reply
+        kc.execute(SLOW_CELL.format(name="fg", trials=8, extra=""))  # blocks the kernel
+        wait_until_mid_study(study_storage, "fg", "bg")
+        km.restart_kernel(now=False)
+        kc.wait_for_ready(timeout=60)
+        execute(kc, "%load_ext jupyter_hpo")
+        _, listed = execute(kc, "%hpo list")
+        _, shown = execute(kc, "%hpo show fg")
+        terminal = terminal_list(study_storage)
+        reply, _ = execute(kc, SLOW_CELL.format(name="fg", trials=8, extra="--resume"),
+                           timeout=150)
+        assert reply["status"] == "ok", reply
+        resumed = check_output(*execute(kc, """import json
+print("CHECK", json.dumps({"spent": _hpo.spent, "state": _hpo.state,
+    "trials": [[t.status.value, t.config["x"]] for t in _hpo.trials]}))
+"""))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    lines = {line.split(":")[0]: line for line in cell_text(listed).splitlines()}
+    for name in ("fg", "bg"):
+        completed = count_stored(study_storage, name, "completed") if name == "bg" else None
+        line = lines[name]
+        assert line.startswith(interrupted_line(name)), line
+        assert " interrupted · " in line and "cancelled" not in line, line
+        if completed is not None:  # spent: the completed trials, not the interrupted ones
+            assert f"· {completed}/8 trials · {completed} completed · " in line, line
+        assert line.removesuffix(f" [{study_storage}]") in terminal.splitlines()
+    assert "fg: interrupted (its kernel stopped while it ran; resume it with %%hpo --name fg " \
+           "--resume)" in cell_text(shown)
+    statuses = [status for status, _ in resumed["trials"]]
+    assert resumed["spent"] == 8 and resumed["state"] == "finished"
+    assert set(statuses) == {"completed", "interrupted"}
+    again = {x for status, x in resumed["trials"] if status == "completed"}
+    assert all(x in again for status, x in resumed["trials"] if status == "interrupted")
+
+
+def test_listings_of_a_file_shared_by_a_killed_kernel_and_a_running_one(study_storage):
+    """A file holds the study of a kernel killed mid-study while another kernel runs a study
+    in it: ``%hpo list``, ``%hpo show`` and the terminal's list in the running kernel show the
+    killed one as interrupted with every trial it stored, and the running one as running."""
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        kc.execute(SLOW_CELL.format(name="killed", trials=8, extra=""))
+        wait_until_mid_study(study_storage, "killed")
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        km.provisioner.process.wait(10)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    completed = count_stored(study_storage, "killed", "completed")
+    stored = query(study_storage, "SELECT COUNT(*) FROM trials")[0][0]
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        execute(kc, "%load_ext jupyter_hpo")
+        reply, _ = execute(kc, SLOW_CELL.format(name="live", trials=40, extra="--background"))
+        assert reply["status"] == "ok", reply
+        wait_until_mid_study(study_storage, "live")
+        _, listed = execute(kc, "%hpo list")
+        _, shown = execute(kc, "%hpo show killed")
+        terminal = terminal_list(study_storage)
+        for line in ("%hpo stop live", "%hpo wait live"):
+            reply, _ = execute(kc, line, timeout=60)
+            assert reply["status"] == "ok", (line, reply)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    lines = {line.split(":")[0]: line for line in cell_text(listed).splitlines()}
+    assert lines["killed"] == (
+        f"{interrupted_line('killed')}{completed}/8 trials · {completed} completed · "
+        f"{stored - completed} interrupted · best loss={lines['killed'].rsplit('=')[1]}")
+    assert lines["live"].startswith("live: running · ") and "(this kernel)" in lines["live"]
+    assert "killed: interrupted (its kernel stopped" in cell_text(shown)
+    by_name = {line.split(":")[0]: line for line in terminal.splitlines()}
+    assert by_name["killed"] == lines["killed"].removesuffix(f" [{study_storage}]")
+    assert by_name["live"].startswith("live: running · ")

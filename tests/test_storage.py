@@ -832,7 +832,7 @@ def test_listings_count_trials_as_the_dashboard_does(tmp_path, kind):
         "7/10 trials · 2 running · 3 completed · 2 cancelled · 1 failed"
     assert (crashed.state, crashed.spent) == ("interrupted", 5)
     assert jh.records.trials_text(crashed.spent, 10, crashed.counts) == \
-        "5/10 trials · 3 completed · 2 cancelled · 1 failed · 2 interrupted"
+        "5/10 trials · 3 completed · 1 cancelled · 1 failed · 3 interrupted"
 
 
 def test_the_magic_and_the_terminal_list_as_the_dashboard_counts(ipython_shell, tmp_path,
@@ -846,8 +846,8 @@ def test_the_magic_and_the_terminal_list_as_the_dashboard_counts(ipython_shell, 
         ("ended: finished · 7/10 trials · 2 running · 3 completed · 2 cancelled · 1 failed · "
          "best loss=0"),
         ("crashed: interrupted (its kernel stopped while it ran; resume it with %%hpo --name "
-         "crashed --resume) · 5/10 trials · 3 completed · 2 cancelled · 1 failed · "
-         "2 interrupted · best loss=0")]
+         "crashed --resume) · 5/10 trials · 3 completed · 1 cancelled · 1 failed · "
+         "3 interrupted · best loss=0")]
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")
     capsys.readouterr()
@@ -865,5 +865,5 @@ def test_the_magic_and_the_terminal_list_as_the_dashboard_counts(ipython_shell, 
     assert shown.stdout.splitlines()[0] == (
         f"crashed [{path}]: interrupted (its kernel stopped while it ran; resume it with "
         f"%%hpo --name crashed --resume), metric loss (min), 5/10 trials · 3 completed · "
-        f"2 cancelled · 1 failed · 2 interrupted")
+        f"1 cancelled · 1 failed · 3 interrupted")
 

@@ -55,6 +55,7 @@ class CellRunning:
             self._block(run)
         except KeyboardInterrupt:
             interrupted = True
+            study.hold_end()  # the interrupt may be a restart's first step: stored at the end
             study.stop("interrupted")
             print(f"jupyter_hpo: interrupted; stopping {study.name} (running trials stop at "
                   f"their next report; interrupt again to force)")
@@ -65,6 +66,7 @@ class CellRunning:
                 study.wait(5)
         with deferred_interrupts() as interrupted_again:  # the final drawing, uncut
             self._conclude(run, error_follows=study.error is not None and not interrupted)
+            study.store_end()  # the kernel survived the interrupt (not a restart)
         if interrupted or interrupted_again():
             raise KeyboardInterrupt
         if study.error is not None:
@@ -82,6 +84,7 @@ class CellRunning:
                 if not interrupted:
                     interrupted = True
                     for other in runs:
+                        other.study.hold_end()
                         other.study.stop("interrupted")
             except UsageError as exc:
                 failures.append(f"{run.study.name}: {exc}" if len(runs) > 1 else str(exc))

@@ -65,13 +65,26 @@ def shown_state(state: StudyState, owner: str | None, heartbeat: float | None,
 def shown_trials(trials: Iterable[TrialRecord], state: StudyState,
                  heartbeat: float | None) -> tuple[TrialRecord, ...]:
     """The trials to show: in a study shown ``interrupted``, one stored as running or paused
-    is ``interrupted`` too, ended at the study's last heartbeat (as a resume records it)."""
+    is ``interrupted`` too, ended at the study's last heartbeat (as a resume records it), and
+    so is one stored ``cancelled`` by the stop of the whole study that the kernel's end cut
+    short (a restart interrupts the kernel before it ends it)."""
     if state is not StudyState.INTERRUPTED:
         return tuple(trials)
-    return tuple(t if t.status.finished else replace(
-        t, status=TrialStatus.INTERRUPTED, error=INTERRUPTED_ERROR,
-        end_time=max(t.start_time, t.start_time if heartbeat is None else heartbeat))
-        for t in trials)
+    return tuple(replace(t, status=TrialStatus.INTERRUPTED, error=INTERRUPTED_ERROR,
+                         end_time=_interrupted_end(t, heartbeat))
+                 if cut_short(t.status, t.study_stopped) else t for t in trials)
+
+
+def cut_short(status: TrialStatus, study_stopped: bool) -> bool:
+    """Whether a trial of a study whose kernel ended while it ran was cut short by that end:
+    it was running or paused, or cancelled by the stop of the whole study."""
+    return not status.finished or (status is TrialStatus.CANCELLED and study_stopped)
+
+
+def _interrupted_end(trial: TrialRecord, heartbeat: float | None) -> float:
+    if trial.end_time is not None:
+        return trial.end_time
+    return max(trial.start_time, trial.start_time if heartbeat is None else heartbeat)
 
 
 def shown_counts(groups: Iterable[tuple[str, bool, int]], state: StudyState
@@ -83,7 +96,7 @@ def shown_counts(groups: Iterable[tuple[str, bool, int]], state: StudyState
     spent = 0
     for status, study_stopped, n in groups:
         trial = TrialStatus(status)
-        if state is StudyState.INTERRUPTED and not trial.finished:
+        if state is StudyState.INTERRUPTED and cut_short(trial, study_stopped):
             trial = TrialStatus.INTERRUPTED
         counts[trial.value] += n
         if not runs_again(SimpleNamespace(status=trial, study_stopped=bool(study_stopped))):

@@ -173,9 +173,11 @@ class InMemoryStorage(BaseStorage):
             if study.owner and study.owner != self.owner and \
                     _common.lease_alive(study.owner, study.heartbeat, now):
                 raise _common.held_elsewhere(name, study.owner, study.heartbeat, now, "resume")
+            ended_running = study.state.active  # its kernel ended while it ran
             for trial in study.trials.values():
                 record = trial.record
-                if not record.status.finished:
+                if not record.status.finished or ended_running and _common.cut_short(
+                        record.status, record.study_stopped):
                     end = record.end_time if record.end_time is not None else \
                         study.heartbeat if study.heartbeat is not None else record.start_time
                     trial.record = replace(record, status=TrialStatus.INTERRUPTED,

@@ -262,10 +262,14 @@ class SQLiteStorage(BaseStorage):
             conn.execute("UPDATE studies SET owner = ?, heartbeat = ?, updated = ?, "
                          "stop_request = NULL WHERE study_id = ?",
                          (self.owner, now, now, row["study_id"]))
+            # its kernel ended while it ran: the trials that end cut short are interrupted
+            # (_common.cut_short), as they were shown
             conn.execute("UPDATE trials SET status = 'interrupted', end_time = "
                          "COALESCE(end_time, ?, start_time), error = ? WHERE study_id = ? AND "
-                         "status IN ('running', 'paused')",
-                         (heartbeat, _common.INTERRUPTED_ERROR, row["study_id"]))
+                         "(status IN ('running', 'paused') OR (? AND status = 'cancelled' AND "
+                         "study_stopped = 1))",
+                         (heartbeat, _common.INTERRUPTED_ERROR, row["study_id"],
+                          row["state"].active))
             return self._load(conn, self._row_named(conn, name), space)
 
     def _missing_id(self, study_id: int) -> StudyNotFoundError:

@@ -265,12 +265,14 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         try:
             self.wait()
         except KeyboardInterrupt:
+            self.hold_end()
             self.stop("interrupted")
             try:
                 self.wait()
             except KeyboardInterrupt:
                 self.stop("interrupted twice", force=True)
                 self.wait(5)
+            self.store_end()
             raise
         error = self.error
         if error is not None:
@@ -318,6 +320,19 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                            f"process to stop the study (its trials end at their next report)")
         self.storage.request_stop(self.name, by=f"Study.stop() in another process "
                                                 f"({getpass.getuser()})")
+
+    def hold_end(self) -> None:
+        """Store this study's ending as still running until ``store_end``: called before a
+        kernel interrupt stops it, since a kernel restart interrupts the kernel first, and a
+        study cut short by a restart must read as ``interrupted``, not ``finished``."""
+        if self._recorder is not None:
+            self._recorder.hold_end()
+
+    def store_end(self) -> None:
+        """Store the ending held back by ``hold_end`` (the kernel survived the interrupt);
+        nothing when the kernel is shutting down or restarting."""
+        if self._recorder is not None:
+            self._recorder.store_end()
 
     def stop_trial(self, trial_id: int) -> bool:
         """Stop one trial at its next report, which is kept (``cancelled``); False if it had
