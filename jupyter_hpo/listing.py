@@ -10,17 +10,24 @@ from typing import Any
 from .errors import command_word
 from .records import StudyState, StudySummary, trials_text
 
-__all__ = ["live_line", "state_text", "stored_line", "summary_line"]
+__all__ = ["live_line", "state_note", "state_text", "stored_line", "summary_line"]
+
+
+def state_note(state: StudyState, stop_reason: str, name: str) -> str:
+    """What the state needs said: why the study stopped, or of a study whose kernel stopped
+    while it ran, how to resume it (the JupyterLab panel shows it below the state)."""
+    if state is StudyState.INTERRUPTED:
+        return (f"its kernel stopped while it ran; resume it with %%hpo --name "
+                f"{command_word(name)} --resume")
+    return stop_reason
 
 
 def state_text(state: StudyState, stop_reason: str, name: str) -> str:
     """``running``, ``finished (time limit reached)``, or for a study whose kernel stopped
     while it ran ``interrupted (its kernel stopped while it ran; resume it with %%hpo --name
     NAME --resume)``."""
-    if state is StudyState.INTERRUPTED:
-        return (f"interrupted (its kernel stopped while it ran; resume it with %%hpo --name "
-                f"{command_word(name)} --resume)")
-    return f"{state} ({stop_reason})" if stop_reason else str(state)
+    note = state_note(state, stop_reason, name)
+    return f"{state} ({note})" if note else str(state)
 
 
 def summary_line(name: str, state: StudyState, stop_reason: str, spent: int,

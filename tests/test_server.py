@@ -115,7 +115,8 @@ async def test_the_panel_counts_trials_as_the_dashboard_does(jp_fetch, jp_root_d
     listing = await get_json(jp_fetch, "studies", storage="jupyter_hpo.db")
     (line,) = listing["studies"]
     assert line["state"] == "interrupted" and line["trials"] == 8 and line["budget"] == 10
-    assert line["spent"] == 5
+    assert line["spent"] == 5 and line["state_note"] == (
+        "its kernel stopped while it ran; resume it with %%hpo --name crashed --resume")
     assert {k: n for k, n in line["counts"].items() if n} == {
         "completed": 3, "cancelled": 1, "failed": 1, "interrupted": 3}
     whole = await get_json(jp_fetch, "study", storage="jupyter_hpo.db", name="crashed")

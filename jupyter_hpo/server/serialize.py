@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..listing import state_note
 from ..records import StudyRecord, StudySummary, TrialRecord, finite_number
 from ..storage import describe_space, encode_value
 
@@ -56,6 +57,7 @@ def summary_json(summary: StudySummary, storage: str) -> dict[str, Any]:
         "owner": summary.owner,
         "error": summary.error,
         "stop_reason": summary.stop_reason,
+        "state_note": state_note(summary.state, summary.stop_reason, summary.name),
         "settings": _mapping(summary.settings),
     }
 

@@ -55,15 +55,6 @@ export function progressText(study: IStudySummary): string {
   return parts.join(' · ');
 }
 
-/** The state as the dashboard and %hpo list say it (how to resume an interrupted study). */
-export function stateText(study: IStudySummary): string {
-  if (study.state === 'interrupted') {
-    const name = /^[\w.-]+$/.test(study.name) ? study.name : JSON.stringify(study.name);
-    return `its kernel stopped while it ran; resume it with %%hpo --name ${name} --resume`;
-  }
-  return study.stop_reason;
-}
-
 export class StudiesPanel extends Widget {
   constructor(
     readonly model: StudiesModel,
@@ -222,7 +213,7 @@ class StudyRow {
     this._owner.hidden = !this._owner.textContent;
     // a study's error may be many lines (a traceback): its first and last line here, the
     // whole of it on hover and in the study view
-    this._reason.textContent = study.error ? errorSummary(study.error) : stateText(study);
+    this._reason.textContent = study.error ? errorSummary(study.error) : study.state_note;
     this._reason.title = study.error;
     this._reason.hidden = !this._reason.textContent;
     const key = `${isActive(study.state)}:${study.best_value !== null}`;

@@ -12,7 +12,7 @@ import { AgoTicker, showAgo } from './ago';
 import { CurvesChart, HistoryChart, IncumbentChart, StudyChart } from './charts';
 import { keepChoice, keptChoice } from './choices';
 import { StudiesModel, RUNNING_INTERVAL } from './model';
-import { ownerText, progressText, stateText } from './panel';
+import { ownerText, progressText } from './panel';
 import {
   element,
   formatDuration,
@@ -246,8 +246,8 @@ export class StudyView extends Widget {
       '', // elapsed and updated, below
       [ownerText(study), study.storage].filter(Boolean).join(' · ')
     ];
-    if (stateText(study)) {
-      facts.push(stateText(study));
+    if (study.state_note) {
+      facts.push(study.state_note);
     }
     if (study.error) {
       facts.push(study.error);

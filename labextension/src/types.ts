@@ -46,6 +46,7 @@ export interface IStudySummary {
   kernel?: IKernelInfo | null;
   error: string;
   stop_reason: string;
+  state_note: string; // why it stopped, or how to resume a study whose kernel stopped
   settings: { [key: string]: Value };
 }
 
