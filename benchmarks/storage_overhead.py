@@ -1,12 +1,15 @@
 """What storing a study in SQLite costs: jupyter_hpo with and without storage, next to Optuna
 in memory and with its SQLite (RDB) storage, measured in the same run.
 
-Two measurements:
+Three measurements:
 1. the ``report()`` round trip (Hyperband decision included) of a trial whose study is stored,
    against the same study kept in memory: storage only marks the trial changed on the report
    path, a writer thread stores the batch;
 2. whole studies of trivial trials (Hyperband, 9 epochs each) end to end, the final write
-   included, against Optuna with ``HyperbandPruner`` in memory and with ``sqlite:///`` storage.
+   included, against Optuna with ``HyperbandPruner`` in memory and with ``sqlite:///`` storage;
+3. listing a file of many studies (``list_studies``: what ``%hpo list``, ``jupyter-hpo list``
+   and the JupyterLab panel, every second while a study runs, read), and one study's line
+   (``find_study``), with their trial counts per status, without loading the trials.
 
 Run:  python benchmarks/storage_overhead.py            (or --quick for a smoke test)
 """
@@ -14,6 +17,7 @@ Run:  python benchmarks/storage_overhead.py            (or --quick for a smoke t
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import os
 import platform
@@ -26,6 +30,9 @@ import optuna
 from overhead import optuna_hyperband
 
 from jupyter_hpo import Real, report, tune
+from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
+from jupyter_hpo.space import Space
+from jupyter_hpo.storage import SQLiteStorage, StudyUpdate
 
 SPACE = {"x": Real(-10.0, 10.0)}
 EPOCHS = 9
@@ -57,6 +64,35 @@ def optuna_study(trials: int, storage: str | None) -> float:
     return time.perf_counter() - t0
 
 
+def listing_file(path: str, studies: int, trials: int) -> SQLiteStorage:
+    """A file of ``studies`` ended studies of ``trials`` trials of EPOCHS reports each, with
+    every status a listing counts."""
+    storage = SQLiteStorage(path)
+    statuses = [TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED,
+                TrialStatus.CANCELLED, TrialStatus.INTERRUPTED]
+    for s in range(studies):
+        study = storage.create_study(f"study-{s}", metric="loss", direction=Direction.MIN,
+                                     resource="epoch", space=Space(SPACE),
+                                     settings={"trials": trials})
+        records = tuple(TrialRecord(
+            t, {"x": t / trials}, statuses[t % len(statuses)],
+            tuple({"epoch": e, "loss": (t + 1) / e} for e in range(1, EPOCHS + 1)),
+            tuple(float(e) for e in range(1, EPOCHS + 1)), 0.0, 1.0,
+            study_stopped=t % 10 == 3) for t in range(trials))
+        storage.write(study.study_id, StudyUpdate(records, {}, StudyState.FINISHED, 1.0))
+    return storage
+
+
+def timed_ms(call, repeats: int) -> tuple[float, float]:
+    """Median and best of ``repeats`` calls, in ms."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), min(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts (smoke test)")
@@ -76,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
         jh_stored = jh_study(trials, fresh("jh"), stored_lat)
         op_memory = optuna_study(trials, None)
         op_stored = optuna_study(trials, "sqlite:///" + fresh("optuna"))
+        listings = []
+        for studies, per_study in ((5, 20), (100, 100)) if args.quick else \
+                ((10, 1000), (200, 100), (1000, 20)):
+            store = listing_file(fresh("listing"), studies, per_study)
+            assert len(store.list_studies()) == studies
+            listings.append((studies, per_study, timed_ms(store.list_studies, 20),
+                             timed_ms(functools.partial(store.find_study, "study-0"), 50)))
 
     def us(samples: list[int], q: float) -> float:
         return statistics.quantiles(samples, n=100)[int(q * 100) - 1] / 1000
@@ -95,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| Optuna | {op_memory:.3f} | {op_stored:.3f} | {op_stored / op_memory:.2f} |")
     print(f"| jupyter_hpo / Optuna | {jh_memory / op_memory:.2f} | {jh_stored / op_stored:.2f} "
           f"| |")
+    print(f"\nListing a file (ms, median / best; {EPOCHS} reports per trial)\n")
+    print("| studies x trials | list_studies | find_study |")
+    print("| --- | ---: | ---: |")
+    for studies, per_study, (listed, listed_best), (found, found_best) in listings:
+        print(f"| {studies:,} x {per_study:,} | {listed:.1f} / {listed_best:.1f} | "
+              f"{found:.2f} / {found_best:.2f} |")
     return 0
 
 
