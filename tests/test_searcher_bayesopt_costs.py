@@ -10,7 +10,13 @@ import pytest
 from searcher_harness import mixed_loss, mixed_space
 
 from jupyter_hpo.searchers import make_searcher
-from jupyter_hpo.searchers._bayesopt import _FIT_POINTS_MULTI, _KEEP_BEST, _MAX_DATA, _MAX_FANTASIES
+from jupyter_hpo.searchers._bayesopt import (
+    _FIT_POINTS_MULTI,
+    _KEEP_BEST,
+    _MAX_DATA,
+    _MAX_FANTASIES,
+    _REFINE_STARTS,
+)
 from jupyter_hpo.searchers._bayesopt_parts import summary_rows
 from jupyter_hpo.searchers._gp import GaussianProcess
 from jupyter_hpo.space import Int, Real, Space
@@ -18,11 +24,11 @@ from jupyter_hpo.space import Int, Real, Space
 LEVELS = [1, 3, 9, 27]
 
 
-def _observed(trials: int, seed: int = 0, **options):
-    """A Hyperband-mode searcher told about ``trials`` random trials at rungs 1 and 3 (every
-    third also at 9)."""
+def _observed(trials: int, seed: int = 0, name: str = "bayesopt", **options):
+    """A Hyperband-mode searcher (``name``) told about ``trials`` random trials at rungs 1
+    and 3 (every third also at 9)."""
     space = mixed_space()
-    searcher = make_searcher("bayesopt", space, "loss", "min", seed, **options)
+    searcher = make_searcher(name, space, "loss", "min", seed, **options)
     searcher.set_fidelity("epoch", 27, LEVELS)
     rng = np.random.default_rng(seed)
     for trial_id in range(trials):
@@ -82,6 +88,20 @@ def test_small_data_is_kept_whole():
     searcher = _observed(20)
     searcher.suggest(20)
     assert len(searcher._gp.x) == len(searcher.data) == 47
+
+
+@pytest.mark.parametrize("name, options", [("bayesopt", {}), ("auto", {"batch_fraction": 1.0})])
+def test_a_batch_keeps_at_most_max_batch_pool_candidates(name, options):
+    """Each pick updates the posterior and EI of every candidate a batch kept: bayesopt's
+    batches (as many proposals as trials observed: 150 here) keep at most ``max_batch_pool``
+    of them, the auto searcher's twice their size, as the default was measured with."""
+    searcher = _observed(150, name=name, **options)
+    searcher.suggest(150)
+    batch = searcher._batch
+    assert batch.left + batch.made == 150
+    kept = min(300, searcher.max_batch_pool or 300)
+    assert (name, kept) in {("bayesopt", searcher.max_batch_pool), ("auto", 300)}
+    assert kept <= len(batch.candidates) <= kept + _REFINE_STARTS
 
 
 def test_refits_follow_a_geometric_schedule_with_hyperband():

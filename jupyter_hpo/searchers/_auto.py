@@ -33,6 +33,8 @@ class AutoSearcher(BayesOptSearcher):
     #: smaller batches than bayesopt's under Hyperband: with the auto scheduler, batches of all
     #: the trials observed ended worse on the benchmarks (benchmarks/RESULTS.md)
     default_batch_fraction = 0.3
+    #: its batches keep twice their size in candidates, as the default was measured with
+    max_batch_pool = None
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  kernel: str | None = None, num_init_random: int = 5,
