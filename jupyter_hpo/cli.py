@@ -68,7 +68,7 @@ def terminal_message(message: str, prog: str = PROG) -> str:
     """A message written for a notebook, with its ``%hpo`` commands as this command line's
     and its ``--name NAME --resume`` (flags of ``%%hpo``, which a terminal does not take) as
     the cell line and the ``tune()`` call that resume the study."""
-    message = re.sub(r"(?<![%\w-])--name (\"[^\"]*\"|'[^']*'|\S+?) --resume\b",
+    message = re.sub(r"(?:%%hpo )?(?<![%\w-])--name (\"[^\"]*\"|'[^']*'|\S+?) --resume\b",
                      lambda m: f"%%hpo --name {m[1]} --resume on its cell's first line, or "
                                f"tune(..., name={m[1].strip(QUOTES)!r}, resume=True) with the "
                                f"same storage", message)

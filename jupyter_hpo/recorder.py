@@ -333,9 +333,11 @@ class StudyRecorder:
 
 def kernel_ending() -> bool:
     """Whether this process is an IPython kernel (or shell) asked to shut down or restart:
-    its ``exit_now`` is set (by ipykernel's shutdown request, or ``exit()``)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
+    its ``exit_now`` is set (by ipykernel's shutdown request, or ``exit()``). It imports
+    nothing: called from the writer thread while the main thread may be importing IPython
+    (a script's ``tune()``), ``get_ipython()`` raised an ImportError that stopped the writing."""
+    module = sys.modules.get("IPython.core.interactiveshell")
+    shell = getattr(getattr(module, "InteractiveShell", None), "_instance", None)
     return bool(getattr(shell, "exit_now", False))
 
 

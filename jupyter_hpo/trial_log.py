@@ -55,7 +55,8 @@ def tune_logger() -> logging.Logger:
 
 
 class TrialLog:
-    """A study subscriber that logs each trial's end and the study's end."""
+    """A study subscriber that logs each trial's end, the study's end and, as warnings, the
+    problems the dashboard would show (a storage that can no longer be written)."""
 
     def __init__(self, study: Study, logger: logging.Logger | None = None) -> None:
         self.study, self.logger = study, logger or tune_logger()
@@ -66,6 +67,8 @@ class TrialLog:
             self._better(event.data["value"], event.trial.trial_id)
         elif event.kind == "trial_finished" and event.trial is not None:
             self.logger.info("%s", self.trial_line(event.trial))
+        elif event.kind == "problem":  # storage trouble: what the dashboard would show
+            self.logger.warning("%s", event.data["message"])
 
     def study_finished(self) -> None:
         """Log the study's end (called once ``run()`` returned: the event may come later)."""

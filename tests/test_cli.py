@@ -37,6 +37,31 @@ def stored(tmp_path: Path) -> Path:
     return path
 
 
+def test_studies_that_scripts_ran_are_stored_finished_with_every_trial(tmp_path):
+    """A script's tune() imports IPython while its study's writer thread asks whether the
+    kernel is shutting down: that question raised an ImportError, which stopped the writing
+    after the first write (the study read as interrupted with 1 of its 12 trials). A race, so
+    three scripts run: most of them lost their study before."""
+    path = tmp_path / "runs.db"
+    names = ["first", "second", "third"]
+    for name in names:
+        subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            from jupyter_hpo import Categorical, Real, tune
+            def objective(config, report):
+                if config["x"] > 0.7:
+                    raise ValueError("a failed trial")
+                report(epoch=1, loss=config["x"])
+            tune(objective, {{"x": Real(0, 1), "act": Categorical("relu", "tanh")}},
+                 metric="loss", trials=12, seed=1, storage={str(path)!r}, name={name!r})
+            """)], env=ENV, check=True, capture_output=True, timeout=120)
+    listed = hpo(tmp_path, "list", "--storage", str(path))
+    record = SQLiteStorage(path).load_study("first")
+    failed = sum(t.error.startswith("ValueError") for t in record.trials)
+    assert sorted(listed.stdout.splitlines()) == sorted(
+        f"{name}: finished · 12/12 trials · {12 - failed} completed · {failed} failed · "
+        f"best loss={record.best_value:g}" for name in names)
+
+
 def test_help_names_every_command_and_a_missing_command_is_a_usage_error(tmp_path):
     shown = hpo(tmp_path, "--help")
     assert shown.returncode == 0

@@ -536,6 +536,7 @@ def test_study_strings_are_shown_as_text_and_run_no_script(lab):
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
     page = lab.page
+    page.goto(lab.page_url("lab?reset"))  # whatever page the test before left open
     open_panel(page)
     page.locator("#jupyter-hpo-studies .jp-hpo-refresh").click()
     row = study_row(page, XSS)
@@ -545,7 +546,8 @@ def test_study_strings_are_shown_as_text_and_run_no_script(lab):
     view = page.locator(".jp-hpo-view:visible")
     title = view.locator(".jp-hpo-view-title")
     wait_until(lambda: title.inner_text() == XSS, 30, "the study view showing the name")
-    view.locator("tr.jp-hpo-trial-row").first.wait_for()
+    rows = view.locator("tr.jp-hpo-trial-row")
+    wait_until(lambda: rows.count() == 12, 30, "the 12 trials in the table")
     table = view.locator("table.jp-hpo-trials").inner_text()
     assert XSS in table and "<b>bold</b>" in table
     record = storage(lab).load_study(XSS)
@@ -1093,14 +1095,14 @@ def test_the_study_view_is_readable_in_the_dark_theme(lab):
             contrast = failed.locator("td").nth(cell).evaluate(CONTRAST)
             assert contrast >= 4.5, f"the selected row's text has a contrast of {contrast:.2f}"
         wait_until(lambda: curves.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) > 50
-                   and curves.evaluate(OPAQUE_PIXELS_OF, [0, 0, 0]) == 0, 10,
+                   and curves.evaluate(OPAQUE_PIXELS_OF, [0, 0, 0]) == 0, 30,
                    "the best trial's curve drawn in white, and nothing in black")
         history = view.locator(".jp-hpo-chart-history canvas")
         assert history.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) > 50  # the best so far
     finally:
         change_theme(page, "JupyterLab Light")
     wait_until(lambda: curves.evaluate(OPAQUE_PIXELS_OF, [0, 0, 0]) > 50
-               and curves.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) == 0, 10,
+               and curves.evaluate(OPAQUE_PIXELS_OF, [255, 255, 255]) == 0, 30,
                "the best trial's curve drawn in black again, and nothing in white")
     contrast = view.locator("tr.jp-mod-selected td").nth(1).evaluate(CONTRAST)
     assert contrast >= 4.5, f"the selected row's text has a contrast of {contrast:.2f}"

@@ -95,3 +95,28 @@ def test_ctrl_c_in_a_script_logs_the_stopped_study_and_how_to_resume_it(tmp_path
     assert "[jupyter_hpo] long: finished (interrupted) · 0/4 trials · 2 cancelled" in err
     assert ("jupyter_hpo: long is stored; tune(..., name='long', resume=True) with the same "
             "storage runs its cancelled trials again") in out
+
+
+def test_a_storage_problem_is_logged_as_a_warning(tmp_path):
+    """A storage file deleted while a script's study runs: the study goes on in memory, and
+    the script says so (only the dashboard showed it, so a script lost its results silently)."""
+    path = tmp_path / "runs.db"
+    script = textwrap.dedent(f"""
+        import pathlib, time
+        from jupyter_hpo import Real, report, tune
+        def train(config):
+            if config["x"] == 0.5:
+                for leftover in pathlib.Path({str(tmp_path)!r}).glob("runs.db*"):
+                    leftover.unlink()
+            for epoch in range(1, 4):
+                time.sleep(0.3)
+                report(epoch=epoch, loss=config["x"])
+        tune(train, {{"x": Real(0, 1)}}, metric="loss", trials=3, workers=1,
+             points_to_evaluate=[{{"x": 0.5}}], storage={str(path)!r}, name="gone")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert (f"[jupyter_hpo] the storage file {path} was deleted while the study ran: new "
+            f"results are kept in memory only; export them with %hpo export gone file.csv"
+            in done.stderr.splitlines()), done.stderr
+    assert not path.exists()
