@@ -194,3 +194,18 @@ def light_share(locator) -> float:
     grey = Image.open(io.BytesIO(locator.screenshot())).convert("L")
     histogram = grey.histogram()
     return sum(histogram[201:]) / max(1, sum(histogram))
+
+
+def check_curves_follow_the_theme(image, pick_theme) -> None:
+    """The dashboard's curves ``image`` is shown light, dark once ``pick_theme("JupyterLab
+    Dark")`` applied that theme (with light lines, labels and the incumbent) and light again
+    after ``pick_theme("JupyterLab Light")``."""
+    image.scroll_into_view_if_needed()
+    assert light_share(image) > 0.8  # light: as drawn, white
+    try:
+        pick_theme("JupyterLab Dark")
+        wait_until(lambda: light_share(image) < 0.2, 10, "the curves shown dark")
+        assert light_share(image) > 0.005  # with light lines, labels and the incumbent
+    finally:
+        pick_theme("JupyterLab Light")
+    wait_until(lambda: light_share(image) > 0.8, 10, "the curves shown light again")

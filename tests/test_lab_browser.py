@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
+    check_curves_follow_the_theme,
     chromium,
     jupyter_server,
-    light_share,
     magic_error_line,
     wait_until,
     wide_cell,
@@ -1266,16 +1266,8 @@ def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
         f"the error cell at {shown} lies outside the output area at {area}"
     completed = cell.locator(".widget-html .jupyter-hpo-table tr", has_text="completed").first
     assert shown["height"] == completed.bounding_box()["height"], "the error wrapped"
-    image = cell.locator(".widget-image.jupyter-hpo-curves")
-    image.scroll_into_view_if_needed()
-    assert light_share(image) > 0.8  # light: as drawn, white
-    try:
-        change_theme(page, "JupyterLab Dark")
-        wait_until(lambda: light_share(image) < 0.2, 10, "the curves shown dark")
-        assert light_share(image) > 0.005  # with light lines, labels and the incumbent
-    finally:
-        change_theme(page, "JupyterLab Light")
-    wait_until(lambda: light_share(image) > 0.8, 10, "the curves shown light again")
+    check_curves_follow_the_theme(cell.locator(".widget-image.jupyter-hpo-curves"),
+                                  lambda theme: change_theme(page, theme))
 
 
 def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):

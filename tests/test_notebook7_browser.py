@@ -10,9 +10,9 @@ import re
 
 import pytest
 from browser_support import (
+    check_curves_follow_the_theme,
     chromium,
     jupyter_server,
-    light_share,
     magic_error_line,
     wait_until,
     wide_cell,
@@ -199,16 +199,8 @@ def test_the_cell_dashboards_curves_follow_the_dark_theme(notebook7):
     prompt = cell(page, 1).locator(".jp-InputArea-prompt")
     wait_until(lambda: re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), 120,
                "the cell's end")
-    image = cell(page, 1).locator(".widget-image.jupyter-hpo-curves")
-    image.scroll_into_view_if_needed()
-    assert light_share(image) > 0.8
-    try:
-        pick_theme(page, "JupyterLab Dark")
-        wait_until(lambda: light_share(image) < 0.2, 10, "the curves shown dark")
-        assert light_share(image) > 0.005  # with light lines, labels and the incumbent
-    finally:
-        pick_theme(page, "JupyterLab Light")
-    wait_until(lambda: light_share(image) > 0.8, 10, "the curves shown light again")
+    check_curves_follow_the_theme(cell(page, 1).locator(".widget-image.jupyter-hpo-curves"),
+                                  lambda theme: pick_theme(page, theme))
 
 
 def pick_theme(page, theme: str) -> None:

@@ -53,9 +53,9 @@ def test_another_process_stops_a_running_study_through_storage(tmp_path):
     assert len(stored.trials) == 2
 
 
-def test_percent_hpo_stop_asks_a_study_of_another_process_to_stop(ipython_shell, tmp_path,
-                                                                 capsys):
-    path = tmp_path / "s.db"
+def run_elsewhere(path) -> subprocess.Popen[str]:
+    """Another process whose tune() runs the endless study ``elsewhere`` in ``path`` (it
+    prints ``DONE <stop reason>`` when stopped), once the study is stored running."""
     runner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
         import jupyter_hpo as jh
@@ -67,13 +67,21 @@ def test_percent_hpo_stop_asks_a_study_of_another_process_to_stop(ipython_shell,
                         storage={str(path)!r}, name="elsewhere")
         print("DONE", study.stop_reason, flush=True)
         """)], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (path.exists() and (found := SQLiteStorage(path).find_study("elsewhere"))
+               and found.state is StudyState.RUNNING):
+        if runner.poll() is not None or time.monotonic() > deadline:
+            runner.kill()
+            pytest.fail(f"the study elsewhere did not start (exit code {runner.poll()})")
+        time.sleep(0.05)
+    return runner
+
+
+def test_percent_hpo_stop_asks_a_study_of_another_process_to_stop(ipython_shell, tmp_path,
+                                                                 capsys):
+    path = tmp_path / "s.db"
+    runner = run_elsewhere(path)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            found = SQLiteStorage(path).find_study("elsewhere") if path.exists() else None
-            if found is not None and found.state is StudyState.RUNNING:
-                break
-            time.sleep(0.05)
         ip = ipython_shell
         ip.run_line_magic("load_ext", "jupyter_hpo")
         ip.run_line_magic("hpo", f"stop elsewhere --storage {path}")
@@ -116,22 +124,8 @@ def test_study_load_stop_asks_the_process_that_runs_it(tmp_path):
     """Study.load("long", path).stop() from another process said the study "is read-only:
     continue it with resume=True", advice for running it, not for stopping it."""
     path = tmp_path / "s.db"
-    runner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        import jupyter_hpo as jh
-        def endless(config, report):
-            for epoch in range(1, 100_000):
-                time.sleep(0.01)
-                report(epoch=epoch, loss=config["x"])
-        study = jh.tune(endless, {{"x": jh.Real(0, 1)}}, metric="loss", trials=5,
-                        storage={str(path)!r}, name="elsewhere")
-        print("DONE", study.stop_reason, flush=True)
-        """)], stdout=subprocess.PIPE, text=True)
+    runner = run_elsewhere(path)
     try:
-        while not (path.exists() and (found := SQLiteStorage(path).find_study("elsewhere"))
-                   and found.state is StudyState.RUNNING):
-            assert runner.poll() is None
-            time.sleep(0.05)
         loaded = Study.load("elsewhere", path)
         with pytest.raises(HPOError, match=r"^study 'elsewhere' was loaded from storage: one "
                                            r"trial is stopped only by the process that runs "
