@@ -124,6 +124,7 @@ export abstract class StudyChart {
   private _canvas: HTMLCanvasElement;
   private _live: HTMLElement;
   private _drawnWith: unknown[] = []; // what the chart was last drawn with
+  private _shown: IStudy | null = null; // the study it shows, drawn again on a theme change
 
   constructor(
     readonly title: string,
@@ -167,6 +168,7 @@ export abstract class StudyChart {
    * dataset's data or an axis changed: datasets that keep their data keep the same array.
    */
   update(study: IStudy): void {
+    this._shown = study;
     this.trials = new Map(study.trials_detail.map(t => [t.trial_id, t]));
     const datasets = this.datasets(study);
     const axes = this.axes(study);
@@ -242,13 +244,15 @@ export abstract class StudyChart {
     this.chart = null;
   }
 
-  /** Draw again in the colours of the theme (after the user changed it). */
+  /** Draw again in the colours of the theme (after the user changed it): a new Chart.js
+   * chart, since the one drawn keeps the options it resolved for its points (the best
+   * trial's point markers stayed black on the dark background). */
   restyle(): void {
     this.colors = themeColors();
     this.recolor();
-    if (this.chart) {
-      applyColors(this.chart.options, this.colors);
-      this.chart.update('none');
+    if (this.chart && this._shown) {
+      this.dispose();
+      this.update(this._shown);
     }
   }
 

@@ -50,9 +50,6 @@ for epoch in range(1, epochs + 1):
 
 const CATEGORY = 'Hyperparameter optimisation';
 
-/** When the open study views draw their charts again after the theme changed (ms). */
-const THEME_REDRAWS_MS = [500, 2000];
-
 /**
  * Notebook 7 opens its panel below the notebook with no height: the first widget put there
  * gets half of the page (a panel with others in it keeps the size the user gave it).
@@ -140,20 +137,12 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    // the charts draw in the theme's colours: a changed theme draws the open views again, and
-    // twice more a moment later (JupyterLab hides and shows the whole page as the theme
-    // changes, and on a busy machine a chart sometimes kept the old theme's best line)
+    // the charts draw in the theme's colours: a changed theme draws the open views again
     themes?.themeChanged.connect(() => {
-      const restyle = () => {
-        for (const widget of views.values()) {
-          if (!widget.isDisposed) {
-            widget.content.restyle();
-          }
+      for (const widget of views.values()) {
+        if (!widget.isDisposed) {
+          widget.content.restyle();
         }
-      };
-      restyle();
-      for (const delay of THEME_REDRAWS_MS) {
-        window.setTimeout(restyle, delay);
       }
     });
 
