@@ -79,6 +79,8 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any],
         elif study.controller is not None \
                 and not getattr(study.objective, "binds_variables", True):
             why.append("the objective is a function, whose variables end with its call")
+        elif trial.status is TrialStatus.FAILED:
+            why.append("it failed, and a failed trial's variables are not kept")
         elif study.controller is not None and study.executor is not None \
                 and study.executor.name == "thread":
             why.append(f"its other variables were not kept: only the "

@@ -249,7 +249,8 @@ def _show(args: argparse.Namespace) -> None:
 
     study = _load(args)
     error = study.snapshot().error if study.state.value == "failed" else ""
-    state = state_text(study.state, study.stop_reason or error, study.name)
+    state = terminal_message(state_text(study.state, study.stop_reason or error, study.name),
+                             _invoked_as())
     print(f"{study.name} [{study.storage.location if study.storage else ''}]: {state}, metric "
           f"{study.metric} ({study.mode}), {trials_text(study.spent, study.budget, study.counts())}")
     _best(args)

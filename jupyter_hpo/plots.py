@@ -169,8 +169,10 @@ def _valued(study: Study, *, failed: bool = False) -> Any:
     if not failed:
         frame = frame[frame["status"] != "failed"]
     if frame.empty:
-        raise ValueError(f"study {study.name!r} has no trial that reported {study.metric} yet"
-                         f"{'' if failed else ' (failed trials do not count)'}: nothing to plot")
+        from .study._reading import no_value_text
+
+        raise ValueError(f"study {study.name!r}: {no_value_text(study.trials, study.metric)}"
+                         f": nothing to plot")
     return frame
 
 

@@ -245,7 +245,7 @@ def test_words_a_command_does_not_take_are_refused_with_its_own_usage(stored):
 def test_storage_may_come_before_the_command_and_export_takes_the_latest_study(stored):
     listed = hpo(stored.parent, "--storage", str(stored), "list")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.startswith("mlp: finished, 4 trials")
+    assert listed.stdout.startswith("mlp: finished · 4/4 trials · 4 completed")
     twice = hpo(stored.parent, "--storage", str(stored), "list", "--storage", "other.db")
     assert twice.returncode == 2
     assert "--storage is given twice" in twice.stderr

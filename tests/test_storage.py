@@ -867,6 +867,6 @@ def test_the_magic_and_the_terminal_list_as_the_dashboard_counts(ipython_shell, 
                            text=True)
     assert shown.stdout.splitlines()[0] == (
         f"crashed [{path}]: interrupted (its kernel stopped while it ran; resume it with "
-        f"%%hpo --name crashed --resume), metric loss (min), 5/10 trials · 3 completed · "
-        f"1 cancelled · 1 failed · 3 interrupted")
+        f"%%hpo --name crashed {in_a_terminal}, metric loss (min), 5/10 trials · "
+        f"3 completed · 1 cancelled · 1 failed · 3 interrupted")
 

@@ -144,7 +144,8 @@ def test_applying_a_failed_trial_says_that_it_failed(ip, capsys):
     ip.run_line_magic("hpo", "apply --trial 0")
     out = capsys.readouterr().out
     assert out.startswith("jupyter_hpo: applied trial 0 (no value: it failed with ValueError: "
-                          "diverged at x=0.1), its hyperparameters ")
+                          "diverged at x=0.1), its hyperparameters (it failed, and a failed "
+                          "trial's variables are not kept):")  # not "only the 3 best trials'"
     assert out.endswith(": x=0.1\n")
     assert ip.user_ns["x"] == 0.1
 
@@ -352,3 +353,20 @@ def test_applying_a_trial_of_a_function_says_a_functions_variables_end_with_it()
     assert ("its hyperparameters (the objective is a function, whose variables end with its "
             "call): x=") in said  # not "only the 3 best trials' are" kept: none are
     assert namespace == {"x": study.best_config["x"]}
+
+
+def test_a_study_whose_trials_all_failed_says_so_where_its_best_is_asked(ip, capsys):
+    """%hpo best and %hpo plot of a study whose trials all failed said "no trial has reported
+    score yet", as if it were still running."""
+    cell = "x = Real(0, 1)\nraise ValueError(f'diverged at x={x:.1f}')\nscore = x\n"
+    with pytest.raises(UsageError):
+        ip.run_cell_magic("hpo", "--trials 2 --seed 3 --quiet --metric score --name all-failed",
+                          cell)
+    study = ip.user_ns["_hpo"]
+    first = study.trials[0]
+    why = (f"no trial reported score without failing: 2 of 2 trials failed (trial 0: "
+           f"{first.error.splitlines()[0]})")
+    assert study.best_summary() == f"all-failed: {why}"
+    with pytest.raises(ValueError) as info:
+        study.plot("history")
+    assert str(info.value) == f"study 'all-failed': {why}: nothing to plot"

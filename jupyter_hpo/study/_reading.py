@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StudyFailedError
 from ..other_names import STUDY_NAMES, OtherNamesHint
-from ..records import StudyRecord, StudyState, TrialRecord, status_counts
+from ..records import StudyRecord, StudyState, TrialRecord, TrialStatus, status_counts
 from ..space import shown_value
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class StudyReading(OtherNamesHint):
         ``%hpo best`` and ``python -m jupyter_hpo best`` print)."""
         trial = self.best_trial
         if trial is None:
-            return f"{self.name}: no trial has reported {self.metric} yet"
+            return f"{self.name}: {no_value_text(self.trials, self.metric)}"
         head = (f"{self.name}: best {self.metric}={self.best_value:.6g} (trial "
                 f"{trial.trial_id}, {trial.status})")
         return "\n".join([head, *(f"  {key} = {shown_value(value)}"
@@ -223,3 +223,15 @@ class StudyReading(OtherNamesHint):
 
         return plot(self.snapshot(), kind, **options)
 
+
+
+def no_value_text(trials: Iterable[TrialRecord], metric: str) -> str:
+    """Why a study has no best trial: its trials failed (how many, and the first error), or
+    none has reported ``metric`` yet."""
+    trials = list(trials)
+    failed = [t for t in trials if t.status is TrialStatus.FAILED]
+    if not failed:
+        return f"no trial has reported {metric} yet"
+    first = (failed[0].error or "no error text").splitlines()[0]
+    return (f"no trial reported {metric} without failing: {len(failed)} of {len(trials)} "
+            f"trials failed (trial {failed[0].trial_id}: {first})")
