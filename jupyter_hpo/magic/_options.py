@@ -3,6 +3,8 @@ the study's options, the cluster of ``--address``, the header line."""
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +44,7 @@ class CellOptions:
         ``written``."""
         from ..annotate import parse_cell
 
-        filename, number = "<hpo-cell>", getattr(self.shell, "execution_count", None)
+        filename, number = "<hpo-cell>", running_cell_number(self.shell)
         try:  # IPython names the cell's code In[number] (the number of the cell that runs)
             filename = self.shell.compile.cache(source, number or 0)
         except (AttributeError, TypeError):
@@ -567,3 +569,19 @@ def _as_written(error: HPOSyntaxError, source: str, written: str | None) -> HPOS
     if span is None:
         return error
     return HPOSyntaxError(error.reason, written, lineno, *span)
+
+
+def running_cell_number(shell: Any) -> int | None:
+    """The number N of the notebook cell that runs now (``In[N]``): the innermost frame of code
+    that IPython compiled for a cell names it. ``shell.execution_count`` is that number in
+    IPython 8 but the next one in IPython 9, which counts the cell before running it."""
+    name_of = getattr(getattr(shell, "compile", None), "format_code_name", None)
+    frame = sys._getframe(1)
+    while name_of is not None and frame is not None:
+        named = name_of(frame.f_code.co_filename)
+        found = re.fullmatch(r"In\[(\d+)\]", named[1]) if named else None
+        if found:
+            return int(found[1])
+        frame = frame.f_back
+    count = getattr(shell, "execution_count", None)
+    return count if isinstance(count, int) else None
