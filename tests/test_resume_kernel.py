@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -363,10 +364,14 @@ def cell_text(messages):
 
 
 def terminal_list(path):
+    """The terminal's list, its resume hints as the notebook's (the terminal's name the cell
+    line and tune() too, since a terminal takes no %%hpo flags)."""
     listed = subprocess.run([sys.executable, "-m", "jupyter_hpo", "list", "--storage",
                              str(path)], check=False, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr
-    return listed.stdout
+    hint = r" on its cell's first line, or tune\(\.\.\., name='[^']*', resume=True\) with the same storage"
+    assert listed.stdout.count("--resume") == len(re.findall(hint, listed.stdout))
+    return re.sub(hint, "", listed.stdout)
 
 
 def interrupted_line(name):
