@@ -141,8 +141,9 @@ def test_an_unknown_name_is_an_error_naming_the_nearest(stored):
     assert len(Study.load("mlp", str(stored)).trials) == 4
 
 
-def test_stop_stops_a_study_that_another_process_runs_and_delete_waits_for_it(tmp_path):
-    path = tmp_path / "runs.db"
+def run_endless(path: Path, name: str) -> subprocess.Popen[str]:
+    """Another process whose tune() runs the endless study ``name`` in ``path`` (it prints
+    ``DONE <stop reason>`` when stopped), once the study is stored running."""
     runner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
         from jupyter_hpo import Real, report, tune
@@ -151,14 +152,21 @@ def test_stop_stops_a_study_that_another_process_runs_and_delete_waits_for_it(tm
                 time.sleep(0.01)
                 report(epoch=epoch, loss=config["x"])
         study = tune(endless, {{"x": Real(0, 1)}}, metric="loss", trials=5,
-                     storage={str(path)!r}, name="long")
+                     storage={str(path)!r}, name={name!r})
         print("DONE", study.stop_reason, flush=True)
         """)], env=ENV, stdout=subprocess.PIPE, text=True)
+    while not (path.exists() and (found := SQLiteStorage(path).find_study(name))
+               and found.state is StudyState.RUNNING):
+        if runner.poll() is not None:
+            pytest.fail(f"the study {name} ended before it was stored running")
+        time.sleep(0.05)
+    return runner
+
+
+def test_stop_stops_a_study_that_another_process_runs_and_delete_waits_for_it(tmp_path):
+    path = tmp_path / "runs.db"
+    runner = run_endless(path, "long")
     try:
-        while not (path.exists() and (found := SQLiteStorage(path).find_study("long"))
-                   and found.state is StudyState.RUNNING):
-            assert runner.poll() is None
-            time.sleep(0.05)
         refused = hpo(tmp_path, "delete", "long", "--storage", str(path))
         assert refused.returncode == 1
         assert "python -m jupyter_hpo stop long" in refused.stderr
@@ -273,24 +281,9 @@ def test_stop_of_a_study_whose_process_was_killed_says_how_to_resume_it(tmp_path
     """The message told a terminal user to "resume it with --name 'my run' --resume", flags
     of %%hpo that no command line here takes."""
     path = tmp_path / "runs.db"
-    runner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from jupyter_hpo import Real, report, tune
-        def endless(config):
-            for epoch in range(1, 100_000):
-                time.sleep(0.01)
-                report(epoch=epoch, loss=config["x"])
-        tune(endless, {{"x": Real(0, 1)}}, metric="loss", trials=5, storage={str(path)!r},
-             name="my run")
-        """)], env=ENV)
-    try:
-        while not (path.exists() and (found := SQLiteStorage(path).find_study("my run"))
-                   and found.state is StudyState.RUNNING):
-            assert runner.poll() is None
-            time.sleep(0.05)
-    finally:
-        runner.kill()  # as a crash or an OOM kill would
-        runner.wait(timeout=60)
+    runner = run_endless(path, "my run")
+    runner.kill()  # as a crash or an OOM kill would
+    runner.wait(timeout=60)
     refused = hpo(tmp_path, "stop", "my run", "--storage", str(path))
     assert refused.returncode == 1
     assert ("it is not running (it is interrupted: its kernel stopped; resume it with %%hpo "

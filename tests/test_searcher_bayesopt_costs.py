@@ -104,14 +104,15 @@ def test_a_batch_keeps_at_most_max_batch_pool_candidates(name, options):
     assert kept <= len(batch.candidates) <= kept + _REFINE_STARTS
 
 
-def test_refits_follow_a_geometric_schedule_with_hyperband():
-    space = mixed_space()  # a fresh acquisition per proposal, so every proposal may refit
-    searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_candidates=50,
-                             batch_fraction=0.0)
-    searcher.set_fidelity("epoch", 27, LEVELS)
+def refit_points(searcher, fresh: bool = False) -> list[int]:
+    """How many observations ``searcher`` held at each hyperparameter refit over 60 trials
+    that report epochs 1 and 3 (``fresh``: each proposal a fresh acquisition, as after a new
+    best, which may refit)."""
     fitted_at = []
     for trial_id in range(60):
         fits = searcher._fits
+        if fresh:
+            searcher._batch = None
         config = searcher.suggest(trial_id)
         if searcher._fits > fits:
             fitted_at.append(len(searcher.data))
@@ -119,6 +120,15 @@ def test_refits_follow_a_geometric_schedule_with_hyperband():
             searcher.observe(trial_id, config, {"epoch": epoch, "loss": mixed_loss(config, epoch)})
         searcher.observe(trial_id, config, {"epoch": 3, "loss": mixed_loss(config, 3)},
                          final=True)
+    return fitted_at
+
+
+def test_refits_follow_a_geometric_schedule_with_hyperband():
+    space = mixed_space()  # a fresh acquisition per proposal, so every proposal may refit
+    searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_candidates=50,
+                             batch_fraction=0.0)
+    searcher.set_fidelity("epoch", 27, LEVELS)
+    fitted_at = refit_points(searcher)
     assert fitted_at[0] == 10  # the first model-based proposal, after 5 random trials
     assert all(b >= 1.5 * a for a, b in pairwise(fitted_at))
     assert all(b <= 1.5 * a + 2 for a, b in pairwise(fitted_at))
@@ -135,17 +145,7 @@ def test_refits_wait_for_as_much_new_data_as_one_batch_may_serve(fraction, growt
     searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_candidates=50,
                              batch_fraction=fraction)
     searcher.set_fidelity("epoch", 27, LEVELS)
-    fitted_at = []
-    for trial_id in range(60):
-        fits = searcher._fits
-        searcher._batch = None  # a fresh acquisition (as after a new best), which may refit
-        config = searcher.suggest(trial_id)
-        if searcher._fits > fits:
-            fitted_at.append(len(searcher.data))
-        for epoch in (1, 3):
-            searcher.observe(trial_id, config, {"epoch": epoch, "loss": mixed_loss(config, epoch)})
-        searcher.observe(trial_id, config, {"epoch": 3, "loss": mixed_loss(config, 3)},
-                         final=True)
+    fitted_at = refit_points(searcher, fresh=True)
     assert fitted_at[0] == 10 and len(fitted_at) >= 3
     assert all(growth * a <= b <= growth * a + 2 for a, b in pairwise(fitted_at))
 
