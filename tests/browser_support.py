@@ -209,3 +209,61 @@ def check_curves_follow_the_theme(image, pick_theme) -> None:
     finally:
         pick_theme("JupyterLab Light")
     wait_until(lambda: light_share(image) > 0.8, 10, "the curves shown light again")
+
+
+def _luminance(rgb):
+    """WCAG relative luminance of an array of sRGB colours (0 to 255, last axis RGB)."""
+    import numpy as np
+
+    c = np.asarray(rgb, dtype=float)[..., :3] / 255
+    c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return c @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def screenshot_pixels(locator):
+    """What the page shows of ``locator``: an RGB array (CSS filters applied)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB"))
+
+
+def background_of(around) -> tuple[int, int, int]:
+    """The colour the page shows at the right end of ``around`` (an element wider than an
+    image in it, such as its output area): the background around that image."""
+    pixels = screenshot_pixels(around)
+    return tuple(int(v) for v in pixels[pixels.shape[0] // 2, -3])
+
+
+def contrast_shares(image, background) -> tuple[float, float]:
+    """How the page shows ``image`` (what lies behind a transparent image and CSS filters
+    included) on ``background`` (RGB): the share of its pixels that look like the background
+    (WCAG contrast below 1.2) and the share that stand out from it as text and lines must
+    (contrast of 3 or more)."""
+    import numpy as np
+
+    shown = _luminance(screenshot_pixels(image))
+    back = float(_luminance(np.array(background)))
+    contrast = (np.maximum(shown, back) + 0.05) / (np.minimum(shown, back) + 0.05)
+    return float((contrast < 1.2).mean()), float((contrast >= 3).mean())
+
+
+def check_summary_is_readable(image, around, pick_theme) -> None:
+    """The static summary's curves ``image`` (an output image, shown as drawn) lies on the
+    notebook's background with readable text and lines in the light theme and, once
+    ``pick_theme("JupyterLab Dark")`` applied it, in the dark theme too (it was a white
+    rectangle there)."""
+    image.scroll_into_view_if_needed()
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        if theme != "JupyterLab Light":
+            pick_theme(theme)
+        try:
+            background, readable = contrast_shares(image, background_of(around))
+            assert background > 0.8, f"{theme}: {background:.0%} of the image on the background"
+            assert readable > 0.005, f"{theme}: {readable:.1%} of the image stands out"
+        finally:
+            if theme != "JupyterLab Light":
+                pick_theme("JupyterLab Light")
+

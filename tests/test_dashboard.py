@@ -1045,6 +1045,26 @@ def test_static_summary_has_png_html_and_text():
     assert f"best: trial {best.trial_id}: q={best.config['q']!r}" in table["text/plain"]
 
 
+def test_the_summary_curves_are_transparent_with_an_edged_incumbent():
+    """The summary's PNG was opaque white: a bright rectangle in a dark theme (frontends show
+    an output image as drawn). Its background is transparent, its text grey (readable on
+    white and on dark backgrounds) and the incumbent black on a white edge."""
+    import io
+
+    from PIL import Image
+
+    study = make_study(trials=6)
+    study.run()
+    image, _table = summary_bundles(study)
+    png = Image.open(io.BytesIO(base64.b64decode(image["image/png"]))).convert("RGBA")
+    assert png.getpixel((0, 0))[3] == 0 and png.getpixel((png.width - 1, png.height - 1))[3] == 0
+    axes = curves_module.curves_figure(study).axes[0]
+    assert axes.xaxis.label.get_color() == curves_module.TEXT_GREY
+    best = next(line for line in axes.get_lines()
+                if line.get_gid() == f"trial-{study.best_trial.trial_id}")
+    assert best.get_color() == "black" and best.get_path_effects()
+
+
 def test_background_refresh_finishes_the_dashboard():
     study = make_study(trials=10)
     dashboard = Dashboard(study, interval=0.05)

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from browser_support import (
     check_curves_follow_the_theme,
+    check_summary_is_readable,
     chromium,
     jupyter_server,
     magic_error_line,
@@ -1245,7 +1246,9 @@ def test_a_narrow_window_keeps_the_dashboards_buttons_readable(lab):
 
 def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
     """The cell dashboard's curves (a PNG drawn in the kernel) are dark with light lines in
-    JupyterLab Dark (they stayed white) and light again in JupyterLab Light; a results table
+    JupyterLab Dark (they stayed white) and light again in JupyterLab Light; the static
+    summary's curves lie on the notebook's background with readable text and lines in both
+    themes (a white rectangle in the dark theme); a results table
     wider than the notebook scrolls sideways and keeps each row on one line, so its last
     column, the error, can be read (it lay beyond the notebook's edge, clipped, its text
     wrapped into a sliver)."""
@@ -1268,6 +1271,9 @@ def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
     assert shown["height"] == completed.bounding_box()["height"], "the error wrapped"
     check_curves_follow_the_theme(cell.locator(".widget-image.jupyter-hpo-curves"),
                                   lambda theme: change_theme(page, theme))
+    check_summary_is_readable(cell.locator(".jp-RenderedImage img"),
+                              cell.locator(".jp-RenderedImage"),
+                              lambda theme: change_theme(page, theme))
 
 
 def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):

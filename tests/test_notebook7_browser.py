@@ -11,6 +11,7 @@ import re
 import pytest
 from browser_support import (
     check_curves_follow_the_theme,
+    check_summary_is_readable,
     chromium,
     jupyter_server,
     magic_error_line,
@@ -185,7 +186,9 @@ def test_a_study_opened_from_the_panel_is_shown_below_the_notebook(notebook7):
 
 def test_the_cell_dashboards_curves_follow_the_dark_theme(notebook7):
     """In Notebook 7's dark theme the cell dashboard's curves (a PNG drawn in the kernel) are
-    shown dark with light lines (they stayed white), and light again in the light theme."""
+    shown dark with light lines (they stayed white), and light again in the light theme; the
+    static summary's curves lie on the notebook's background with readable text and lines in
+    both themes (a white rectangle in the dark theme)."""
     page = notebook7.page
     write_notebook(notebook7.root / "dark7.ipynb", ["%load_ext jupyter_hpo", wide_cell("dark7")])
     page.goto(notebook7.page_url("notebooks/dark7.ipynb"))
@@ -201,6 +204,9 @@ def test_the_cell_dashboards_curves_follow_the_dark_theme(notebook7):
                "the cell's end")
     check_curves_follow_the_theme(cell(page, 1).locator(".widget-image.jupyter-hpo-curves"),
                                   lambda theme: pick_theme(page, theme))
+    check_summary_is_readable(cell(page, 1).locator(".jp-RenderedImage img"),
+                              cell(page, 1).locator(".jp-RenderedImage"),
+                              lambda theme: pick_theme(page, theme))
 
 
 def pick_theme(page, theme: str) -> None:

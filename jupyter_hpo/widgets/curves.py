@@ -5,6 +5,12 @@ Whatever the number of trials and reports, a figure draws at most ``MAX_CURVES``
 spaced sample of the others; the title says how many trials are not drawn. A study whose
 trials report once is drawn as points against the trial number (at most ``SCATTER_POINTS``)
 with the best-so-far line.
+
+The PNG has a transparent background and colours that read on white and on dark
+backgrounds alike (text, ticks and frame in ``TEXT_GREY``, the incumbent black with a white
+edge), so the static summary a saved notebook keeps is no bright rectangle in a dark theme of
+JupyterLab, Notebook 7, VS Code or GitHub, which show an output image as it is drawn. No
+``needs_background`` metadata is set: JupyterLab would paint a light background behind it.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ if TYPE_CHECKING:
     from ..records import TrialRecord
 
 __all__ = ["BEST_CURVES", "BLANK_PNG", "CURVE_POINTS", "MAX_CURVES", "RUNNING_CURVES",
-           "SAMPLED_CURVES", "SCATTER_POINTS", "curves_figure", "curves_png", "load_matplotlib",
-           "select_curves"]
+           "SAMPLED_CURVES", "SCATTER_POINTS", "TEXT_GREY", "curves_figure", "curves_png",
+           "load_matplotlib", "select_curves"]
 
 RUNNING_CURVES = 20
 BEST_CURVES = 15
@@ -32,6 +38,10 @@ CURVE_POINTS = 200
 SCATTER_POINTS = 2000
 MAX_CURVES = 1 + RUNNING_CURVES + BEST_CURVES + SAMPLED_CURVES
 _SCATTER_BEST = 200  # of which the best values, always drawn
+TEXT_GREY = "#767676"
+"""The figure's text, ticks and frame: a contrast of 4.5 on white, 3.6 to 4.2 on the dark
+backgrounds of JupyterLab (#111111), VS Code (#1f1f1f) and GitHub (#0d1117)."""
+_EDGE = "white"  # around the incumbent's black line: it stands out on a dark background too
 
 
 def _blank_png() -> bytes:
@@ -110,9 +120,9 @@ def curves_figure(source: Any, width: float = 7.0, height: float = 3.2, dpi: int
     dotted red, cancelled dash-dot amber, the incumbent bold black."""
     Figure, FigureCanvasAgg = load_matplotlib()
     digest = digest_of(source)
-    figure = Figure(figsize=(width, height), dpi=dpi)
+    figure = Figure(figsize=(width, height), dpi=dpi, facecolor="none")
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    axes = figure.add_subplot(facecolor="none")
     if digest.max_reports <= 1:
         _plot_values_by_trial(axes, digest)
         axes.set_ylabel(digest.metric)
@@ -120,8 +130,31 @@ def curves_figure(source: Any, width: float = 7.0, height: float = 3.2, dpi: int
         _plot_curves(axes, digest)
         axes.set_ylabel(digest.drawn)
     axes.grid(alpha=0.3)
+    _grey_text(axes)
     figure.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.16)
     return figure
+
+
+def _grey_text(axes: Any) -> None:
+    """Labels, ticks, frame and legend in TEXT_GREY, the legend without a background."""
+    axes.tick_params(colors=TEXT_GREY)
+    axes.xaxis.label.set_color(TEXT_GREY)
+    axes.yaxis.label.set_color(TEXT_GREY)
+    for spine in axes.spines.values():
+        spine.set_edgecolor(TEXT_GREY)
+    legend = axes.get_legend()
+    if legend is not None:
+        legend.get_frame().set_facecolor("none")
+        legend.get_frame().set_edgecolor(TEXT_GREY)
+        for text in legend.get_texts():
+            text.set_color(TEXT_GREY)
+
+
+def _edged(width: float) -> list[Any]:
+    """Path effects that draw a line over a white edge ``width`` points wider."""
+    from matplotlib import patheffects
+
+    return [patheffects.Stroke(linewidth=width, foreground=_EDGE), patheffects.Normal()]
 
 
 def _plot_curves(axes: Any, digest: StudyDigest) -> None:
@@ -134,7 +167,7 @@ def _plot_curves(axes: Any, digest: StudyDigest) -> None:
         if best is not None and trial.trial_id == best.trial_id:
             by = "" if digest.drawn == digest.metric else f" by {digest.metric}"
             axes.plot(xs, ys, color="black", linewidth=2.4, gid=f"trial-{trial.trial_id}",
-                      marker="o" if len(xs) == 1 else None,
+                      marker="o" if len(xs) == 1 else None, path_effects=_edged(4.4),
                       label=f"best{by}: trial {trial.trial_id}")
             axes.legend(loc="best", fontsize=8)
             continue
@@ -148,7 +181,7 @@ def _plot_curves(axes: Any, digest: StudyDigest) -> None:
     if hidden > 0:
         title = axes.set_title(f"{hidden:,} of {digest.total:,} trials not drawn (drawn: the "
                                f"best, running, {BEST_CURVES} next best, a sample)",
-                               loc="left", fontsize=8, color="#57606a")
+                               loc="left", fontsize=8, color=TEXT_GREY)
         title.set_gid("not-drawn")
     axes.set_xlabel(digest.resource if digest.has_resource else "report")
 
@@ -188,14 +221,15 @@ def _plot_values_by_trial(axes: Any, digest: StudyDigest) -> None:
             steps_x.append(points[-1][0])
             steps_y.append(best)
         axes.step(steps_x, steps_y, where="post", color="black", linewidth=1.5,
-                  label="best so far", gid="best-so-far")
+                  label="best so far", gid="best-so-far", path_effects=_edged(3.5),
+                  zorder=1.9)  # under the points: its white edge would hide them
         axes.legend(loc="best", fontsize=8)
     hidden = digest.total - len(drawn)
     if hidden > 0:
         title = axes.set_title(f"{hidden:,} of {digest.total:,} trials not drawn (drawn: "
                                f"the {_SCATTER_BEST} best and a sample)" if len(points) >
                                SCATTER_POINTS else f"{hidden:,} trials without a value",
-                               loc="left", fontsize=8, color="#57606a")
+                               loc="left", fontsize=8, color=TEXT_GREY)
         title.set_gid("not-drawn")
     axes.set_xlabel("trial")
 

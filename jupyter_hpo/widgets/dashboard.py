@@ -55,9 +55,10 @@ _THEMED = ("<style>body[data-jp-theme-light='false'] .jupyter-hpo-curves "
            "{filter: invert(1) hue-rotate(180deg)}</style>")
 """The curves are a PNG drawn in the kernel, which does not know the frontend's theme: in a
 dark theme of JupyterLab 4 or Notebook 7 (both mark ``<body data-jp-theme-light="false">``)
-the page shows it with its lightness inverted and its hues kept, so a white figure with black
-lines and text becomes a black one with white lines and text (the incumbent, drawn black, is
-then white); elsewhere it is shown as drawn."""
+the page shows it with its lightness inverted and its hues kept, so the grey text gets
+lighter, the incumbent, drawn black, white, and the colours lighter shades of theirs (the
+background is transparent and stays the page's); elsewhere it is shown as drawn, which reads
+on light and dark backgrounds alike (see :mod:`.curves`)."""
 
 
 def _keep_width() -> Any:
