@@ -267,3 +267,79 @@ def check_summary_is_readable(image, around, pick_theme) -> None:
             if theme != "JupyterLab Light":
                 pick_theme("JupyterLab Light")
 
+
+VSCODE_THEMES = {  # body class, data-vscode-theme-kind, --vscode-editor-background
+    "Dark Modern": ("vscode-dark", "vscode-dark", "#1f1f1f"),
+    "Light Modern": ("vscode-light", "vscode-light", "#ffffff"),
+    "Dark High Contrast": ("vscode-high-contrast", "vscode-high-contrast", "#000000"),
+    "Light High Contrast": ("vscode-high-contrast-light vscode-high-contrast",
+                            "vscode-high-contrast-light", "#ffffff"),
+}
+"""What VS Code's webviews (its notebook's outputs among them) mark on ``<body>`` in each
+kind of theme (src/vs/workbench/contrib/webview/browser/pre/index.html, ``applyStyles``: the
+light high-contrast theme keeps the class ``vscode-high-contrast`` for compatibility), and
+the editor background of its default theme of that kind."""
+
+COPY_OUTPUT = """async (output) => {
+    // the output's DOM as the page made it, its images' blob: URLs (valid in this page
+    // only) turned into data: URLs
+    const copy = output.cloneNode(true);
+    const shown = output.querySelectorAll('img');
+    const copied = copy.querySelectorAll('img');
+    for (let i = 0; i < shown.length; i++) {
+        const blob = await (await fetch(shown[i].src)).blob();
+        copied[i].src = await new Promise(done => {
+            const reader = new FileReader();
+            reader.onload = () => done(reader.result);
+            reader.readAsDataURL(blob);
+        });
+    }
+    return copy.outerHTML;
+}"""
+
+APPLY_VSCODE_THEME = """([kind, classes, background]) => {
+    // what VS Code's webview does when its theme changes (applyStyles)
+    document.body.className = classes;
+    document.body.dataset.vscodeThemeKind = kind;
+    document.documentElement.style.setProperty('--vscode-editor-background', background);
+}"""
+
+
+def check_curves_follow_vscode_themes(output, context) -> None:
+    """The dashboard's widget ``output`` as the page rendered it (its real DOM: the hidden
+    style widget, the curves image), put in a page of ``context`` that carries VS Code's theme
+    markers as its notebook webview does: the curves' incumbent (drawn black) is shown white
+    in VS Code's dark themes and black in its light ones, and the curves read on each theme's
+    background."""
+    import base64
+    import io
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    copied = output.evaluate(COPY_OUTPUT)
+    source = re.search(r'<img[^>]*jupyter-hpo-curves[^>]*>', copied)[0]
+    data = re.search(r'src="data:image/png;base64,([^"]+)"', source)[1]
+    drawn = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA"))
+    black = (drawn[..., 3] > 240) & (drawn[..., :3].max(axis=-1) < 40)  # the incumbent
+    assert black.sum() > 100
+    page = context.new_page()
+    try:
+        page.set_content("<!DOCTYPE html><html><head><style>html {background-color: "
+                         "var(--vscode-editor-background)}</style></head><body>"
+                         f"{copied}</body></html>")
+        image = page.locator(".jupyter-hpo-curves")
+        for theme, (classes, kind, background) in VSCODE_THEMES.items():
+            page.evaluate(APPLY_VSCODE_THEME, [kind, classes, background])
+            shown = screenshot_pixels(image)
+            assert shown.shape[:2] == black.shape, (shown.shape, black.shape)
+            incumbent = float(shown[black].mean())
+            dark = kind in ("vscode-dark", "vscode-high-contrast")
+            assert incumbent > 200 if dark else incumbent < 60, \
+                f"{theme}: the incumbent shown at a grey level of {incumbent:.0f}"
+            back = tuple(int(background[i:i + 2], 16) for i in (1, 3, 5))
+            on_background, readable = contrast_shares(image, back)
+            assert on_background > 0.8 and readable > 0.005, (theme, on_background, readable)
+    finally:
+        page.close()

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from browser_support import (
     check_curves_follow_the_theme,
+    check_curves_follow_vscode_themes,
     check_summary_is_readable,
     chromium,
     jupyter_server,
@@ -1248,7 +1249,8 @@ def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
     """The cell dashboard's curves (a PNG drawn in the kernel) are dark with light lines in
     JupyterLab Dark (they stayed white) and light again in JupyterLab Light; the static
     summary's curves lie on the notebook's background with readable text and lines in both
-    themes (a white rectangle in the dark theme); a results table
+    themes (a white rectangle in the dark theme); the same dashboard in a page with VS Code's
+    theme markers follows VS Code's dark and light themes (it stayed as drawn); a results table
     wider than the notebook scrolls sideways and keeps each row on one line, so its last
     column, the error, can be read (it lay beyond the notebook's edge, clipped, its text
     wrapped into a sliver)."""
@@ -1274,6 +1276,9 @@ def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
     check_summary_is_readable(cell.locator(".jp-RenderedImage img"),
                               cell.locator(".jp-RenderedImage"),
                               lambda theme: change_theme(page, theme))
+    check_curves_follow_vscode_themes(
+        cell.locator(".jp-OutputArea-output").filter(has=page.locator(".jupyter-hpo-curves")),
+        page.context)
 
 
 def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):

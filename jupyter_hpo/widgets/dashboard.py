@@ -51,14 +51,21 @@ _TOGETHER = ("status", "incumbent", "table")  # sent in the same refresh, or non
 _BUTTONS = ("stop_study", "stop_trial")
 
 
-_THEMED = ("<style>body[data-jp-theme-light='false'] .jupyter-hpo-curves "
-           "{filter: invert(1) hue-rotate(180deg)}</style>")
+_DARK_PAGES = ("body[data-jp-theme-light='false']", "body.vscode-dark",
+               "body[data-vscode-theme-kind='vscode-high-contrast']")
+"""How a page says that its theme is dark: JupyterLab 4 and Notebook 7 mark
+``<body data-jp-theme-light="false">``; VS Code's notebook webview, which has no such marker,
+gives its body the class ``vscode-dark`` in a dark theme and ``data-vscode-theme-kind=
+"vscode-high-contrast"`` in the dark high-contrast one (whose class, ``vscode-high-contrast``,
+the light high-contrast theme carries too)."""
+
+_THEMED = ("<style>" + ", ".join(f"{page} .jupyter-hpo-curves" for page in _DARK_PAGES)
+           + " {filter: invert(1) hue-rotate(180deg)}</style>")
 """The curves are a PNG drawn in the kernel, which does not know the frontend's theme: in a
-dark theme of JupyterLab 4 or Notebook 7 (both mark ``<body data-jp-theme-light="false">``)
-the page shows it with its lightness inverted and its hues kept, so the grey text gets
-lighter, the incumbent, drawn black, white, and the colours lighter shades of theirs (the
-background is transparent and stays the page's); elsewhere it is shown as drawn, which reads
-on light and dark backgrounds alike (see :mod:`.curves`)."""
+dark theme (``_DARK_PAGES``) the page shows it with its lightness inverted and its hues kept,
+so the grey text gets lighter, the incumbent, drawn black, white, and the colours lighter
+shades of theirs (the background is transparent and stays the page's); elsewhere it is shown
+as drawn, which reads on light and dark backgrounds alike (see :mod:`.curves`)."""
 
 
 def _keep_width() -> Any:
