@@ -1250,7 +1250,9 @@ def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
     JupyterLab Dark (they stayed white) and light again in JupyterLab Light; the static
     summary's curves lie on the notebook's background with readable text and lines in both
     themes (a white rectangle in the dark theme); the same dashboard in a page with VS Code's
-    theme markers follows VS Code's dark and light themes (it stayed as drawn); a results table
+    theme markers follows VS Code's dark and light themes (it stayed as drawn); the live
+    results table, whose updates carry class names, is styled by the dashboard's style
+    widget (its best row bold, a failed status red); a results table
     wider than the notebook scrolls sideways and keeps each row on one line, so its last
     column, the error, can be read (it lay beyond the notebook's edge, clipped, its text
     wrapped into a sliver)."""
@@ -1271,6 +1273,12 @@ def test_the_cell_dashboard_follows_the_dark_theme_and_shows_every_column(lab):
         f"the error cell at {shown} lies outside the output area at {area}"
     completed = cell.locator(".widget-html .jupyter-hpo-table tr", has_text="completed").first
     assert shown["height"] == completed.bounding_box()["height"], "the error wrapped"
+    # the live table's style comes once, from the dashboard's style widget: the best row
+    # (the first, sorted by the metric) bold, a failed trial's status red
+    best = cell.locator(".widget-html .jupyter-hpo-table tbody tr").first.locator("td").first
+    assert best.evaluate("cell => getComputedStyle(cell).fontWeight") == "700"
+    failed = cell.locator(".widget-html .jupyter-hpo-table td", has_text=re.compile("^failed$"))
+    assert failed.first.evaluate("cell => getComputedStyle(cell).color") == "rgb(207, 34, 46)"
     check_curves_follow_the_theme(cell.locator(".widget-image.jupyter-hpo-curves"),
                                   lambda theme: change_theme(page, theme))
     check_summary_is_readable(cell.locator(".jp-RenderedImage img"),

@@ -59,13 +59,15 @@ gives its body the class ``vscode-dark`` in a dark theme and ``data-vscode-theme
 "vscode-high-contrast"`` in the dark high-contrast one (whose class, ``vscode-high-contrast``,
 the light high-contrast theme carries too)."""
 
-_THEMED = ("<style>" + ", ".join(f"{page} .jupyter-hpo-curves" for page in _DARK_PAGES)
-           + " {filter: invert(1) hue-rotate(180deg)}</style>")
-"""The curves are a PNG drawn in the kernel, which does not know the frontend's theme: in a
-dark theme (``_DARK_PAGES``) the page shows it with its lightness inverted and its hues kept,
-so the grey text gets lighter, the incumbent, drawn black, white, and the colours lighter
-shades of theirs (the background is transparent and stays the page's); elsewhere it is shown
-as drawn, which reads on light and dark backgrounds alike (see :mod:`.curves`)."""
+_STYLE = ("<style>" + ", ".join(f"{page} .jupyter-hpo-curves" for page in _DARK_PAGES)
+          + " {filter: invert(1) hue-rotate(180deg)} " + render.TABLE_CSS + "</style>")
+"""The dashboard's style, in a hidden widget sent once: the results table's (its updates
+carry only class names, ``render.table_html(..., inline=False)``) and the curves'. The curves
+are a PNG drawn in the kernel, which does not know the frontend's theme: in a dark theme
+(``_DARK_PAGES``) the page shows it with its lightness inverted and its hues kept, so the grey
+text gets lighter, the incumbent, drawn black, white, and the colours lighter shades of theirs
+(the background is transparent and stays the page's); elsewhere it is shown as drawn, which
+reads on light and dark backgrounds alike (see :mod:`.curves`)."""
 
 
 def _keep_width() -> Any:
@@ -144,7 +146,7 @@ class Dashboard:
         self.curves = w.Image(value=BLANK_PNG, format="png",  # drawn at the first refresh
                               layout=w.Layout(max_width="640px"))
         self.curves.add_class("jupyter-hpo-curves")
-        themed = w.HTML(_THEMED, layout=w.Layout(display="none"))
+        style = w.HTML(_STYLE, layout=w.Layout(display="none"))
         values = initial("curve_values")
         self.curve_values = w.Dropdown(  # another reported value's curves (train_loss, ...)
             options=values, value=self.digest.metric, description="curves of",
@@ -193,7 +195,7 @@ class Dashboard:
         buttons = w.HBox([self.stop_study_button, self.trial_picker, self.stop_trial_button,
                           self.apply_button, self.message], layout=w.Layout(flex_flow="row wrap"))
         self.widget = w.VBox([
-            themed, self.header,
+            style, self.header,
             w.HBox([self.progress, self.status], layout=w.Layout(flex_flow="row wrap")),
             self.error, self.warnings, buttons,
             w.HBox([w.VBox([self.curve_values, self.curves]), self.incumbent],
@@ -457,7 +459,7 @@ class Dashboard:
         table_state = (sort_by, _table_signature(digest))
         if timed or "table" in self._stale or table_state != self._table_state:
             self._table_state = table_state
-            values["table"] = ("table", render.table_html(digest, sort_by=sort_by))
+            values["table"] = ("table", render.table_html(digest, sort_by=sort_by, inline=False))
             values["output_picker"] = ("output_picker", self._output_choices())
         if (timed or "output_view" in self._stale) and self._output_visible():
             values["output_view"] = ("output_view", self._output_html())
