@@ -205,7 +205,7 @@ def check_curves_follow_the_theme(image, pick_theme) -> None:
     try:
         pick_theme("JupyterLab Dark")
         wait_until(lambda: light_share(image) < 0.2, 10, "the curves shown dark")
-        assert light_share(image) > 0.005  # with light lines, labels and the incumbent
+        assert light_share(image) > 0.005  # with light lines and incumbent (labels: grey)
     finally:
         pick_theme("JupyterLab Light")
     wait_until(lambda: light_share(image) > 0.8, 10, "the curves shown light again")
