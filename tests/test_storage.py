@@ -512,6 +512,37 @@ def test_export_replaces_an_earlier_export_but_never_another_file(ipython_shell,
     assert len(pd.read_csv(tmp_path / "by_hand.csv")) == 3
 
 
+class Unprintable:
+    """A categorical choice that prints in a repr but not as text: pandas fails midway
+    through a CSV file on it."""
+
+    def __repr__(self):
+        return "Unprintable()"
+
+    def __str__(self):
+        raise RuntimeError("this value cannot be written as text")
+
+
+def test_an_export_that_fails_midway_leaves_the_earlier_export_whole(tmp_path):
+    """Export wrote straight into the file: a value that could not be written (or a full
+    disk, or a crash) left the header of a new table where the earlier export was. It now
+    writes a file beside it and puts it in place only once it is whole."""
+    from jupyter_hpo.magic import export
+
+    target = tmp_path / "runs.csv"
+    good = jh.tune(curve, SPACE, metric="loss", trials=3, seed=0)
+    assert export(good, str(target)) is False
+    earlier = target.read_bytes()
+    space = {"x": Real(0, 1), "act": Categorical("relu", Unprintable())}
+    bad = jh.tune(lambda config: config["x"], space, metric="loss", trials=3, seed=0,
+                  points_to_evaluate=[{"act": "relu"}, {"act": space["act"].choices[1]}])
+    with pytest.raises(RuntimeError, match="cannot be written as text"):
+        export(bad, str(target))
+    assert target.read_bytes() == earlier
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.csv"]  # nothing left beside it
+    assert export(good, str(target)) is True and target.read_bytes() == earlier
+
+
 def test_export_to_a_path_under_home_is_checked_and_written_there(ipython_shell, tmp_path,
                                                                    monkeypatch, capsys):
     """``%hpo export mlp ~/runs.csv`` wrote the trials over the storage ~/runs.csv (the check

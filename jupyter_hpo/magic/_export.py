@@ -4,6 +4,9 @@ words."""
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from ..errors import HPOError
@@ -20,13 +23,41 @@ REPLACED = " (replacing the earlier export there)"
 def export(study: Study, target: str) -> bool:
     """Write a study's trials: CSV or Parquet (``trials_dataframe()``), or JSON with every
     trial's configuration and reports; whether it replaced an earlier export. A file that an
-    export did not write is refused, untouched (a storage, the data a notebook trains on)."""
+    export did not write is refused, untouched (a storage, the data a notebook trains on).
+    The file is written whole or not at all (``_written_whole``)."""
+    path = os.path.expanduser(target)  # ~/runs.csv: pandas expands it, open() does not
+    replaced = _refuse_another_file(target)
+    with _written_whole(path) as temporary:
+        _write(study, target, temporary)
+    return replaced
+
+
+@contextmanager
+def _written_whole(path: str) -> Iterator[str]:
+    """A new file in ``path``'s folder to write, put in ``path``'s place (``os.replace``) once
+    the write has ended, and removed if it raised: a full disk, a crash or a value that cannot
+    be written never leaves half a file where an earlier export was. It ends in ``path``'s
+    suffix (pandas infers the format from it) and gets the permissions a new file gets."""
+    folder, base = os.path.split(path)
+    stem, suffix = os.path.splitext(base)
+    temporary = os.path.join(folder, f".{stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}")
+    with open(temporary, "xb"):
+        pass
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            os.remove(temporary)
+        raise
+
+
+def _write(study: Study, target: str, path: str) -> None:
+    """Write ``study``'s trials to ``path`` in the format ``target``'s suffix names."""
     import json
 
     from ..storage import encode_value
 
-    path = os.path.expanduser(target)  # ~/runs.csv: pandas expands it, open() does not
-    replaced = _refuse_another_file(target)
     record = study.snapshot()
     suffix = target.lower().rsplit(".", 1)[-1]
     if suffix == "json":
@@ -42,11 +73,11 @@ def export(study: Study, target: str) -> bool:
                            for t in record.trials]}
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=1)
-        return replaced
+        return
     frame = record.trials_dataframe()
     if suffix == "csv":
         frame.to_csv(path, index=False)
-        return replaced
+        return
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -58,7 +89,6 @@ def export(study: Study, target: str) -> bool:
             frame[column] = [v if isinstance(v, (str, int, float, bool)) or v is None
                              else repr(v) for v in frame[column]]
     frame.to_parquet(path, index=False)
-    return replaced
 
 
 def _refuse_another_file(target: str) -> bool:
