@@ -30,8 +30,9 @@ that carry ``event.kind`` and ``event.trial.trial_id``, ``trial_records(trial_id
 ``state`` (a ``StudyState``), ``elapsed``, ``error``, ``stop_reason``, ``done``, ``name``,
 ``queue`` (the enqueued configurations not started yet; a ``queue`` event says it changed),
 ``stop(why)``, ``notify_problem(message)`` and, optionally, ``checkpoints_stored(records)``
-(called after each write with the records it stored) and ``storage_halted()`` (writing
-stopped for good).
+(called after each write with the records it stored), ``storage_halted()`` (writing
+stopped for good) and ``save_hint`` (how the user saves results only memory holds; without
+one, the messages name what works in a script: ``SAVE_HINT``).
 """
 
 from __future__ import annotations
@@ -51,14 +52,18 @@ from .errors import (
     StorageGoneError,
     StudyNotFoundError,
     StudyStateError,
-    command_word,
 )
 from .records import StudyState
 from .storage import BaseStorage, StudyUpdate
 
-__all__ = ["HEARTBEAT_EVERY", "StudyRecorder", "kernel_ending", "recorder_holding"]
+__all__ = ["HEARTBEAT_EVERY", "SAVE_HINT", "StudyRecorder", "kernel_ending",
+           "recorder_holding"]
 
 HEARTBEAT_EVERY = 5.0  # seconds between writes while nothing changes
+SAVE_HINT = ("save them from the Study that tune() returns, e.g. "
+             "study.trials_dataframe().to_csv('file.csv')")
+"""How results that only memory holds are saved where no ``%hpo`` command reaches the study
+(a script, ``tune()`` in a notebook: the storage, which the CLI reads, is what failed)."""
 
 _live_recorders: weakref.WeakSet[StudyRecorder] = weakref.WeakSet()
 
@@ -204,8 +209,7 @@ class StudyRecorder:
         self._unstored = (f"study {name!r} ended before it could be stored in "
                           f"{self.storage.location} ({self.error}); this kernel keeps trying "
                           f"every {self.interval:g} s and stores it once the file is free (its "
-                          f"results are kept in memory; %hpo export {command_word(name)} "
-                          f"file.csv saves them now)")
+                          f"results are kept in memory: {self._save_hint()})")
         self._problem(self._unstored)
         while self.error is not None and not self._halted and not self._exiting:
             self._wake.wait(self.interval)
@@ -302,8 +306,7 @@ class StudyRecorder:
         if halted_hook is not None:  # replaced checkpoint files no longer wait for a write
             halted_hook()
         name = self._study.name
-        keep = (f"new results are kept in memory only; export them with %hpo export "
-                f"{command_word(name)} file.csv")
+        keep = f"new results are kept in memory only; {self._save_hint()}"
         if isinstance(exc, StorageGoneError):
             message = (f"the storage file {exc.location or self.storage.location} was "
                        f"{exc.how} while the study ran: {keep}")
@@ -313,6 +316,11 @@ class StudyRecorder:
             message = (f"the recorder of study {name!r} stopped on an unexpected error "
                        f"({exc!r}): {keep}")
         self._problem(message)
+
+    def _save_hint(self) -> str:
+        """How the user saves what only memory holds: the study's ``save_hint`` (``%%hpo``'s
+        names its ``%hpo export``), else ``SAVE_HINT``."""
+        return getattr(self._study, "save_hint", None) or SAVE_HINT
 
     def _problem(self, message: str) -> None:
         try:

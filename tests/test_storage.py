@@ -573,6 +573,31 @@ def test_export_to_a_path_under_home_is_checked_and_written_there(ipython_shell,
     assert not (tmp_path / "~").exists()
 
 
+def test_a_storage_deleted_under_a_cell_names_the_hpo_export_that_saves_it(ipython_shell,
+                                                                           tmp_path, capsys):
+    """In a notebook the storage-problem message names %hpo export, which reaches the study
+    of this kernel that only memory holds now (a script's names the Study tune() returns)."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    storage = tmp_path / "runs.db"
+    cell = textwrap.dedent(f"""
+        x = Real(0, 1)
+        if trial.id == 1:
+            for leftover in __import__("pathlib").Path({str(tmp_path)!r}).glob("runs.db*"):
+                leftover.unlink()
+        for epoch in range(1, 4):
+            __import__("time").sleep(0.3)
+            report(epoch=epoch, loss=x)
+    """)
+    ip.run_cell_magic("hpo", f"--trials 3 --workers 1 --quiet --name gone --storage {storage} "
+                             f"--metric loss", cell)
+    assert ip.user_ns["_hpo"].problems[0] == (
+        f"the storage file {storage} was deleted while the study ran: new results are kept "
+        f"in memory only; export them with %hpo export gone file.csv")
+    ip.run_line_magic("hpo", f"export gone {tmp_path / 'file.csv'}")
+    assert len(pd.read_csv(tmp_path / "file.csv")) == 3 and not storage.exists()
+
+
 def test_cell_magic_stores_by_default_and_resumes(ipython_shell, study_storage, capsys):
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")

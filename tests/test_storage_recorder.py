@@ -355,7 +355,8 @@ def test_a_storage_file_deleted_while_the_study_runs_is_reported_and_not_recreat
     assert study.problem.wait(30)  # at the next flush
     assert study.problems == [
         (f"the storage file {path} was deleted while the study ran: new results are kept in "
-        f"memory only; export them with %hpo export s file.csv")]
+         f"memory only; save them from the Study that tune() returns, e.g. "
+         f"study.trials_dataframe().to_csv('file.csv')")]
     assert recorder.halted and study.stops == []  # the study goes on in memory
     study.report(0, 2.0, epoch=2, loss=0.5)
     study.finish_trial(0)
@@ -417,7 +418,7 @@ def test_a_study_whose_lease_was_taken_over_stops_writing(storage):
     recorder.flush()
     assert recorder.halted and len(study.problems) == 1
     assert "now run by another process (elsewhere:1)" in study.problems[0]
-    assert "export them with %hpo export s file.csv" in study.problems[0]
+    assert "study.trials_dataframe().to_csv('file.csv')" in study.problems[0]
     assert storage.load_study("s").trials == ()
 
 

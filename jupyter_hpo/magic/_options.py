@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..errors import HPOError, HPOSyntaxError
+from ..errors import HPOError, HPOSyntaxError, command_word
 from ..integrations import CALLBACKS
 from ..options import (
     DEFAULT_RESOURCE,
@@ -336,6 +336,7 @@ class CellOptions:
             raise UsageError(on_storage(cli_message(str(exc)), args.storage)) from None
         for note in (inferred, *study.notes) if inferred else study.notes:  # after any refusal
             print(f"jupyter_hpo: {note}")
+        study.save_hint = f"export them with %hpo export {command_word(study.name)} file.csv"
         return study
 
     @staticmethod

@@ -68,6 +68,11 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
     ``check_time_limit()``).
     """
 
+    save_hint: str | None = None
+    """How the user saves this study's results while its storage cannot take them, in the
+    recorder's messages: ``%%hpo`` sets its ``%hpo export`` command; ``None`` names the
+    ``Study`` that ``tune()`` returns (``recorder.SAVE_HINT``)."""
+
     def __init__(self, objective: Any, space: Space | Mapping[str, Any],
                  options: StudyOptions | None = None, *,
                  clock: Callable[[], float] | None = None, **kwargs: Any) -> None:
