@@ -12,6 +12,9 @@ Three measurements:
    (``find_study``), with their trial counts per status, without loading the trials.
 
 Run:  python benchmarks/storage_overhead.py            (or --quick for a smoke test)
+      python benchmarks/storage_overhead.py --listing  (3. only, on files of >= 100,000
+                                                        reports; PYTHONPATH=<an older
+                                                        checkout> measures that version)
 """
 
 from __future__ import annotations
@@ -93,10 +96,40 @@ def timed_ms(call, repeats: int) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
+LISTING_FILES = ((1, 12_000), (10, 1_200), (200, 100), (1_000, 20))
+
+
+def listing_only() -> int:
+    """Time ``list_studies`` and ``find_study`` on files of many reports (section 3)."""
+    import jupyter_hpo
+
+    print(f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}; jupyter_hpo from {Path(jupyter_hpo.__file__).parent}, "
+          f"storage schema {jupyter_hpo.storage.SCHEMA_VERSION}\n")
+    print("| studies x trials (reports) | list_studies median / best (ms) | find_study "
+          "median / best (ms) |")
+    print("| --- | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as folder:
+        for studies, trials in LISTING_FILES:
+            store = listing_file(str(Path(folder) / f"{studies}x{trials}.db"), studies, trials)
+            assert len(store.list_studies()) == studies
+            listed = timed_ms(store.list_studies, 20)
+            found = timed_ms(functools.partial(store.find_study, "study-0"), 50)
+            print(f"| {studies:,} x {trials:,} ({studies * trials * EPOCHS:,}) | "
+                  f"{listed[0]:.1f} / {listed[1]:.1f} | {found[0]:.2f} / {found[1]:.2f} |",
+                  flush=True)
+    print(f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts (smoke test)")
+    parser.add_argument("--listing", action="store_true",
+                        help="only the listings, on files of 108,000 to 180,000 reports")
     args = parser.parse_args(argv)
+    if args.listing:
+        return listing_only()
     trials = 40 if args.quick else 1000
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:

@@ -51,6 +51,51 @@ def test_a_study_round_trips_through_the_file(tmp_path):
         list(study.incumbent_over_time()["trial_id"])
 
 
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_listings_give_the_best_value_that_show_gives(tmp_path, mode):
+    """The best value a listing says (stored with each trial, so that listing reads no
+    report) is Study.best_value, of the live study and of the stored one: failed trials left
+    out, cancelled ones counted, NaN and infinities no value, across a stop and a resume."""
+    path, sign = tmp_path / "s.db", 1.0 if mode == "min" else -1.0
+    # report() refuses a NaN or infinite metric: the trial fails, and its earlier values
+    # are no longer the study's
+    cases = {0: (0.5,), 1: (-100.0,), 2: (-50.0, float("inf")), 3: (0.2,), 4: (0.15, 0.35),
+             5: (-70.0, float("nan"))}
+    stopped = []
+
+    def train(config):
+        case = config["case"]
+        for epoch, value in enumerate(cases[case], 1):
+            jh.report(epoch=epoch, loss=sign * value)
+        if case == 1:
+            raise RuntimeError("diverged")
+        if case == 3 and not stopped:  # asks its study to stop, reports until it is cancelled
+            stopped.append(config)
+            SQLiteStorage(path).request_stop("b", by="the test")
+            for epoch in range(2, 2000):
+                time.sleep(0.01)
+                jh.report(epoch=epoch, loss=sign * (0.2 + epoch))
+
+    def said(live):
+        listed = {s.name: s.best_value for s in SQLiteStorage(path).list_studies()}["b"]
+        assert listed == SQLiteStorage(path).find_study("b").best_value
+        assert listed == Study.load("b", path).best_value == live.best_value
+        return listed
+
+    first = jh.tune(train, {"case": Int(0, 5)}, metric="loss", mode=mode, trials=6, workers=1,
+                    points_to_evaluate=[{"case": c} for c in range(4)], storage=path, name="b")
+    assert [t.status.value for t in first.trials] == ["completed", "failed", "failed",
+                                                      "cancelled"]
+    assert said(first) == sign * 0.2
+    resumed = jh.tune(train, {"case": Int(0, 5)}, metric="loss", mode=mode, trials=6,
+                      workers=1, points_to_evaluate=[{"case": 4}, {"case": 5}], storage=path,
+                      name="b", resume=True)
+    # the cancelled trial 3 runs again (as trial 4), then the points of the resume
+    assert [(t.config["case"], t.status.value) for t in resumed.trials[4:]] == [
+        (3, "completed"), (4, "completed"), (5, "failed")]
+    assert said(resumed) == sign * 0.15 and resumed.best_trial.trial_id == 5
+
+
 def test_errors_and_tracebacks_are_stored(tmp_path):
     def flaky(config):
         jh.report(epoch=1, loss=config["x"])

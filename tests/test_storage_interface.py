@@ -245,6 +245,60 @@ def test_best_value_follows_the_direction(storage):
     assert storage.find_study("up").best_value == 0.9
 
 
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_the_listed_best_value_is_the_loaded_studys_best_value(storage, mode):
+    """What a listing says (``%hpo list``, the CLI, the JupyterLab panel) is what ``%hpo show``
+    and ``best_trial`` say: failed trials left out, every other status counted; NaN,
+    infinities, booleans, text and objects are no value; each write adds only its new
+    reports (SQLite keeps each trial's best value, and reads no report to list)."""
+    direction = Direction.of(mode)
+    sign = 1 if mode == "min" else -1
+    study = create(storage, "b", direction=direction)
+    sid = study.study_id
+
+    def reports(*values):
+        return tuple({"epoch": i + 1, "loss": v} for i, v in enumerate(values))
+
+    def record(trial_id, status, values, **fields):
+        return TrialRecord(trial_id, {"x": 0.5, "n": 1, "act": "relu"}, status, reports(*values),
+                           tuple(float(trial_id * 10 + i) for i in range(len(values))),
+                           start_time=1.0, end_time=2.0 if status.finished else None,
+                           **fields)
+
+    def said():
+        listed = {s.name: s.best_value for s in storage.list_studies()}["b"]
+        found = storage.find_study("b").best_value
+        loaded = storage.load_study("b")
+        assert listed == found == loaded.best_value, (listed, found, loaded.best_value)
+        return listed, None if loaded.best_trial is None else loaded.best_trial.trial_id
+
+    def write(*trials, reports_from=None):
+        storage.write(sid, StudyUpdate(trials, reports_from or {}, StudyState.RUNNING))
+
+    # values as losses: sign * x is better the smaller x is, under either mode
+    no_values = (math.nan, sign * -math.inf, True, "0.1", object, None, {"a": 1})
+    write(record(0, TrialStatus.RUNNING, no_values))
+    assert said() == (None, None)
+    write(record(1, TrialStatus.FAILED, (sign * -100.0,), error="boom"))
+    assert said() == (None, None)  # a failed trial's value is never the best
+    write(record(0, TrialStatus.RUNNING, (*no_values, sign * 0.5)),
+          reports_from={0: len(no_values)})
+    assert said() == (sign * 0.5, 0)
+    write(record(2, TrialStatus.CANCELLED, (np.float32(0.25) * sign, sign * 3)),
+          record(3, TrialStatus.INTERRUPTED, (sign * 0.4,)),
+          record(4, TrialStatus.STOPPED, (np.int64(sign),)))
+    assert said() == (sign * 0.25, 2)
+    write(record(5, TrialStatus.PAUSED, (sign * 0.125, sign * 7)),
+          record(6, TrialStatus.CANCELLED, (sign * 0.0625,), study_stopped=True))
+    assert said() == (sign * 0.0625, 6)
+    # a trial is resent whole: its reports at seqs already stored stay as they were stored
+    write(record(0, TrialStatus.COMPLETED, (*no_values, sign * -50.0, sign * -9.0, sign * 0.01)),
+          reports_from={0: len(no_values) + 1})
+    assert said() == (sign * -9.0, 0)
+    write(record(0, TrialStatus.FAILED, ()), reports_from={0: 10})
+    assert said() == (sign * 0.0625, 6)  # failed later: none of its values count any more
+
+
 def test_values_are_kept_as_json_with_objects_by_repr(storage):
     study = create(storage)
     values = {"epoch": np.int64(1), "loss": np.float32(0.25), "nan": math.nan,

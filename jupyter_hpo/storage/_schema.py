@@ -20,13 +20,22 @@ Version history:
    the Stop button, Ctrl-C, ``%hpo stop``, ``study.stop()``, a stop request; 0 for one
    stopped on its own with Stop trial or ``%hpo stop --trial``, and for every other status),
    so that a resume runs the former again and leaves the latter cancelled.
+5. ``trials.best`` (the best finite value of the study's metric among the trial's reports,
+   under its mode; ``NULL`` without one: ``_best.py``), so that listing studies reads no
+   report. The migration fills it in from the stored reports.
 """
 
 from __future__ import annotations
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA", "SCHEMA_V1", "SCHEMA_VERSION", "statements"]
+import sqlite3
+from collections.abc import Callable
 
-SCHEMA_VERSION = 4
+from ._best import fill_best_values
+
+__all__ = ["APPLICATION_ID", "FILLS", "MIGRATIONS", "SCHEMA", "SCHEMA_V1", "SCHEMA_VERSION",
+           "statements"]
+
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x4A48504F  # "JHPO": marks a file as ours (PRAGMA application_id)
 
 SCHEMA_V1 = """
@@ -87,7 +96,14 @@ ALTER TABLE studies ADD COLUMN queue TEXT NOT NULL DEFAULT '[]';
     3: """
 ALTER TABLE trials ADD COLUMN study_stopped INTEGER NOT NULL DEFAULT 0;
 """,
+    4: """
+ALTER TABLE trials ADD COLUMN best REAL;
+""",
 }
+
+# From version N to N + 1, after its statements and in the same transaction: what SQL alone
+# cannot do (reading the stored JSON).
+FILLS: dict[int, Callable[[sqlite3.Connection], None]] = {4: fill_best_values}
 
 # A new file is made as version 1 plus every migration, so that new and migrated files have
 # the same schema by construction.
@@ -97,7 +113,7 @@ SCHEMA = SCHEMA_V1 + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION))
 # when it is read-only) gives them.
 ADDED_COLUMNS = {"stop_request": None, "stop_reason": "", "resources": "cpu",
                  "user_attrs": "{}", "checkpoint": None, "enqueued": None, "queue": "[]",
-                 "study_stopped": 0}
+                 "study_stopped": 0, "best": None}
 
 
 def statements(script: str) -> list[str]:

@@ -28,6 +28,7 @@ from ..errors import StorageError, StudyNotFoundError
 from ..records import Direction, StudyRecord, StudyState, StudySummary, TrialRecord, TrialStatus
 from . import _common
 from ._base import BaseStorage, StudyUpdate
+from ._best import best_of, combined
 from ._codec import (
     decode_config,
     decode_values,
@@ -138,23 +139,21 @@ class SQLiteStorage(BaseStorage):
         # an old file read without migrating has no study_stopped (all 0)
         stopped, by = ("study_stopped", ", study_stopped") if self._file.version >= 4 \
             else ("0", "")
+        # each trial's best value is stored with it (schema 5); an old file read without
+        # migrating has none, and its reports are read instead
+        kept = self._file.version >= 5
+        bests = "MIN(best), MAX(best)" if kept else "NULL, NULL"
         groups: dict[int, list[tuple[str, bool, int]]] = {}
-        for study_id, status, study_stopped, n in conn.execute(
-                f"SELECT study_id, status, {stopped}, COUNT(*) FROM trials r {where} 1 "
-                f"GROUP BY study_id, status{by}", params):
-            groups.setdefault(study_id, []).append((status, bool(study_stopped), int(n)))
         best: dict[int, float | None] = {}
-        for study_id, values in conn.execute(
-                "SELECT r.study_id, r.\"values\" FROM reports r JOIN trials t "
-                f"USING (study_id, trial_id) {where} t.status != 'failed'", params):
+        for study_id, status, study_stopped, n, low, high in conn.execute(
+                f"SELECT study_id, status, {stopped}, COUNT(*), {bests} FROM trials r "
+                f"{where} 1 GROUP BY study_id, status{by}", params):
+            groups.setdefault(study_id, []).append((status, bool(study_stopped), int(n)))
             row = by_id.get(study_id)
-            if row is None:
-                continue
-            try:
-                value = json.loads(values).get(row["metric"])
-            except (AttributeError, TypeError, ValueError) as exc:
-                raise self._file.corrupt_row(f"a report of study {row['name']!r}", exc) from None
-            best[study_id] = row["direction"].best((best.get(study_id), value))
+            if row is not None and status != TrialStatus.FAILED.value:
+                best[study_id] = row["direction"].best((best.get(study_id), low, high))
+        if not kept:
+            best = self._best_from_reports(conn, by_id, where, params)
         now = self.clock()
         summaries = []
         for row in rows:
@@ -170,6 +169,24 @@ class SQLiteStorage(BaseStorage):
                 row["updated"], row["elapsed"], row["settings"], row["error"],
                 row["stop_reason"], row["owner"], row["study_id"], counts, spent))
         return summaries
+
+    def _best_from_reports(self, conn: sqlite3.Connection, by_id: dict[int, dict[str, Any]],
+                           where: str, params: tuple[Any, ...]) -> dict[int, float | None]:
+        """Each study's best value from its reports (a file of schema 4 or older, read-only,
+        so not migrated: it keeps no best value per trial)."""
+        best: dict[int, float | None] = {}
+        for study_id, values in conn.execute(
+                "SELECT r.study_id, r.\"values\" FROM reports r JOIN trials t "
+                f"USING (study_id, trial_id) {where} t.status != 'failed'", params):
+            row = by_id.get(study_id)
+            if row is None:
+                continue
+            try:
+                value = decode_values(values).get(row["metric"])
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise self._file.corrupt_row(f"a report of study {row['name']!r}", exc) from None
+            best[study_id] = row["direction"].best((best.get(study_id), value))
+        return best
 
     def _load(self, conn: sqlite3.Connection, row: dict[str, Any],
               like: Space | None) -> StudyRecord:
@@ -283,36 +300,40 @@ class SQLiteStorage(BaseStorage):
                 raise self._missing_id(study_id)
 
     def write(self, study_id: int, update: StudyUpdate) -> None:
-        trial_rows, report_rows = [], []
+        trial_rows, report_rows, new_reports = [], [], []
         for t in update.trials:
-            trial_rows.append((study_id, t.trial_id, dumps_config(t.config), t.status.value,
+            trial_rows.append([study_id, t.trial_id, dumps_config(t.config), t.status.value,
                                t.start_time, t.end_time, t.error, t.traceback, str(t.device),
                                str(t.resources), t.bracket, dumps_values(t.user_attrs),
                                None if t.checkpoint is None else dumps(t.checkpoint.to_json()),
                                None if t.enqueued is None else dumps_config(t.enqueued),
-                               int(t.study_stopped)))
-            for seq in range(update.reports_from.get(t.trial_id, 0),
-                             min(len(t.reports), len(t.times))):
+                               int(t.study_stopped)])
+            new = range(update.reports_from.get(t.trial_id, 0), min(len(t.reports), len(t.times)))
+            new_reports.append([t.reports[seq] for seq in new])
+            for seq in new:
                 report_rows.append((study_id, t.trial_id, seq, t.times[seq],
                                     dumps_values(t.reports[seq])))
         with self._file.writing("write a study to") as conn:
-            found = conn.execute("SELECT name, owner FROM studies WHERE study_id = ?",
-                                 (study_id,)).fetchone()
+            found = conn.execute("SELECT name, owner, metric, mode FROM studies WHERE "
+                                 "study_id = ?", (study_id,)).fetchone()
             if found is None:
                 raise self._missing_id(study_id)
             if found["owner"] and found["owner"] != self.owner:
                 raise _common.lease_lost(found["name"], found["owner"])
+            direction = Direction.of(found["mode"])
+            for row, reports in zip(trial_rows, new_reports, strict=True):
+                row.append(best_of(reports, found["metric"], direction))
             conn.executemany(
                 "INSERT INTO trials (study_id, trial_id, config, status, start_time, end_time, "
                 "error, traceback, device, resources, bracket, user_attrs, checkpoint, "
-                "enqueued, study_stopped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT "
+                "enqueued, study_stopped, best) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
                 "(study_id, trial_id) DO UPDATE SET status = excluded.status, start_time = "
                 "excluded.start_time, end_time = excluded.end_time, error = excluded.error, "
                 "traceback = excluded.traceback, device = excluded.device, resources = "
                 "excluded.resources, bracket = excluded.bracket, user_attrs = "
                 "excluded.user_attrs, checkpoint = excluded.checkpoint, study_stopped = "
-                "excluded.study_stopped", trial_rows)
+                f"excluded.study_stopped, best = {combined(direction)}", trial_rows)
             conn.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
                              "\"values\") VALUES (?, ?, ?, ?, ?)", report_rows)
             now = self.clock()

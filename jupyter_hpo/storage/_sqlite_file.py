@@ -32,7 +32,7 @@ from ..errors import (
     StorageLockedError,
     StorageReadOnlyError,
 )
-from ._schema import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION, statements
+from ._schema import APPLICATION_ID, FILLS, MIGRATIONS, SCHEMA, SCHEMA_VERSION, statements
 
 __all__ = ["DEFAULT_FILE", "SQLiteFile", "default_storage_path", "storage_path"]
 
@@ -240,6 +240,8 @@ class SQLiteFile:
                 for step in range(current, SCHEMA_VERSION):
                     for statement in statements(MIGRATIONS[step]):
                         conn.execute(statement)
+                    if step in FILLS:
+                        FILLS[step](conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self._quick_check(conn)
