@@ -638,6 +638,44 @@ def test_a_file_of_schema_4_gets_each_trials_best_value_from_its_reports(tmp_pat
         loaded = storage.load_study(name)
         assert loaded.best_value == value == storage.find_study(name).best_value
     assert storage.load_study("other").best_trial.trial_id == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT best_reports, best_pending FROM trials ORDER BY study_id, "
+                            "trial_id").fetchall() == [(2, 0), (1, 0), (1, 0), (2, 0), (3, 0),
+                                                       (2, 0), (1, 0)]
+    conn.close()
+
+
+def test_reports_written_by_an_older_jupyter_hpo_still_count_in_listings(tmp_path):
+    """A kernel of schema 4 that had the file open when another one migrated it keeps
+    writing, with its own SQL, no best value: the file's trigger marks those trials, and a
+    listing reads their reports, so it still says what loading the study says."""
+    path = tmp_path / "shared.db"
+    storage = SQLiteStorage(path)
+    study = create(storage, "mine")
+    storage.write(study.study_id, StudyUpdate((TrialRecord(
+        0, {"x": 0.5, "act": "relu"}, TrialStatus.RUNNING, ({"epoch": 1, "loss": 0.5},),
+        (1.0,), 1.0),), {}, StudyState.RUNNING, 1.0))
+    with sqlite3.connect(path) as old:  # what a schema 4 writer runs
+        old.execute("INSERT INTO trials (study_id, trial_id, config, status, start_time, "
+                    "end_time, error, traceback, device, resources, bracket, user_attrs, "
+                    "checkpoint, enqueued, study_stopped) VALUES (1, 1, '{}', 'completed', 2.0, "
+                    "3.0, '', '', 'cpu', 'cpu', 0, '{}', NULL, NULL, 0)")
+        old.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
+                        "\"values\") VALUES (?, ?, ?, ?, ?)",
+                        [(1, 1, 0, 2.0, '{"epoch": 1, "loss": 0.3}'),
+                         (1, 0, 1, 2.5, '{"epoch": 2, "loss": 0.1}')])
+    old.close()
+    assert storage.find_study("mine").best_value == 0.1 == storage.load_study("mine").best_value
+    assert [s.best_value for s in storage.list_studies()] == [0.1]
+    storage.write(study.study_id, StudyUpdate((TrialRecord(
+        0, {"x": 0.5, "act": "relu"}, TrialStatus.COMPLETED,
+        ({"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.1}, {"epoch": 3, "loss": 0.2}),
+        (1.0, 2.5, 3.0), 1.0),), {0: 2}, StudyState.FINISHED, 3.0))
+    assert storage.find_study("mine").best_value == 0.1 == storage.load_study("mine").best_value
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT trial_id, best, best_reports, best_pending FROM trials "
+                            "ORDER BY trial_id").fetchall() == [(0, 0.2, 3, 1), (1, None, 0, 1)]
+    conn.close()
 
 
 def test_a_migration_that_fails_leaves_the_file_as_it_was(tmp_path):

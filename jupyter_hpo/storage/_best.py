@@ -28,10 +28,14 @@ def best_of(reports: Iterable[Mapping[str, Any]], metric: str,
 
 
 def combined(direction: Direction) -> str:
-    """The SQL of ``trials.best`` after an upsert brings the best of the new reports in
-    ``excluded.best``: the better of the two, either one where the other is ``NULL``."""
+    """The SQL that sets ``trials.best`` and ``trials.best_reports`` in an upsert that brings
+    the best of the new reports in ``excluded.best`` and their end in
+    ``excluded.best_reports``: the better value of the two (either one where the other is
+    ``NULL``). It runs before the reports are inserted, so that the trigger
+    ``reports_best_pending`` finds them counted."""
     pick = "MIN" if direction is Direction.MIN else "MAX"
-    return f"COALESCE({pick}(trials.best, excluded.best), trials.best, excluded.best)"
+    return (f"best = COALESCE({pick}(trials.best, excluded.best), trials.best, excluded.best), "
+            f"best_reports = MAX(trials.best_reports, excluded.best_reports)")
 
 
 def fill_best_values(conn: sqlite3.Connection) -> None:
@@ -45,6 +49,9 @@ def fill_best_values(conn: sqlite3.Connection) -> None:
         except ValueError:
             continue
     best: dict[tuple[int, int], float] = {}
+    conn.execute("UPDATE trials SET best_reports = (SELECT COALESCE(MAX(seq) + 1, 0) FROM "
+                 "reports r WHERE r.study_id = trials.study_id AND r.trial_id = "
+                 "trials.trial_id)")
     for study_id, trial_id, values in conn.execute(
             "SELECT study_id, trial_id, \"values\" FROM reports"):
         if study_id not in studies:

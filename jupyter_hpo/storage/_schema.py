@@ -22,7 +22,11 @@ Version history:
    so that a resume runs the former again and leaves the latter cancelled.
 5. ``trials.best`` (the best finite value of the study's metric among the trial's reports,
    under its mode; ``NULL`` without one: ``_best.py``), so that listing studies reads no
-   report. The migration fills it in from the stored reports.
+   report; ``trials.best_reports`` (how many of its reports, from seq 0, it counts) and
+   ``trials.best_pending`` (1 once a report it does not count was added, set by the trigger
+   ``reports_best_pending``: by a jupyter_hpo of schema 4 or older that had the file open
+   when it was migrated, which writes no best value; a listing reads such a trial's reports).
+   The migration fills them in from the stored reports.
 """
 
 from __future__ import annotations
@@ -98,6 +102,12 @@ ALTER TABLE trials ADD COLUMN study_stopped INTEGER NOT NULL DEFAULT 0;
 """,
     4: """
 ALTER TABLE trials ADD COLUMN best REAL;
+ALTER TABLE trials ADD COLUMN best_reports INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN best_pending INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER reports_best_pending AFTER INSERT ON reports BEGIN
+    UPDATE trials SET best_pending = 1 WHERE study_id = NEW.study_id
+        AND trial_id = NEW.trial_id AND NEW.seq >= best_reports;
+END;
 """,
 }
 
@@ -113,8 +123,16 @@ SCHEMA = SCHEMA_V1 + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION))
 # when it is read-only) gives them.
 ADDED_COLUMNS = {"stop_request": None, "stop_reason": "", "resources": "cpu",
                  "user_attrs": "{}", "checkpoint": None, "enqueued": None, "queue": "[]",
-                 "study_stopped": 0, "best": None}
+                 "study_stopped": 0, "best": None, "best_reports": 0, "best_pending": 0}
 
 
 def statements(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]
+    """The SQL statements of ``script`` (a trigger's body keeps its own ``;``)."""
+    found, current = [], ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip("; \n"):
+                found.append(current.strip())
+            current = ""
+    return found

@@ -139,21 +139,30 @@ class SQLiteStorage(BaseStorage):
         # an old file read without migrating has no study_stopped (all 0)
         stopped, by = ("study_stopped", ", study_stopped") if self._file.version >= 4 \
             else ("0", "")
-        # each trial's best value is stored with it (schema 5); an old file read without
-        # migrating has none, and its reports are read instead
+        # each trial's best value is stored with it (schema 5); the reports are read only of
+        # trials with reports it does not count (best_pending: written by an older
+        # jupyter_hpo), and of every trial of an old file read without migrating
         kept = self._file.version >= 5
-        bests = "MIN(best), MAX(best)" if kept else "NULL, NULL"
+        bests = "MIN(best), MAX(best), MAX(best_pending)" if kept else "NULL, NULL, 1"
         groups: dict[int, list[tuple[str, bool, int]]] = {}
         best: dict[int, float | None] = {}
-        for study_id, status, study_stopped, n, low, high in conn.execute(
+        pending: set[int] = set()
+        for study_id, status, study_stopped, n, low, high, unsure in conn.execute(
                 f"SELECT study_id, status, {stopped}, COUNT(*), {bests} FROM trials r "
                 f"{where} 1 GROUP BY study_id, status{by}", params):
             groups.setdefault(study_id, []).append((status, bool(study_stopped), int(n)))
             row = by_id.get(study_id)
             if row is not None and status != TrialStatus.FAILED.value:
                 best[study_id] = row["direction"].best((best.get(study_id), low, high))
-        if not kept:
-            best = self._best_from_reports(conn, by_id, where, params)
+                if unsure:
+                    pending.add(study_id)
+        if pending:
+            only = "t.best_pending = 1 AND" if kept else ""
+            for study_id, value in self._best_from_reports(conn, by_id, f"{where} {only}",
+                                                           params).items():
+                if study_id in pending:
+                    best[study_id] = by_id[study_id]["direction"].best(
+                        (best.get(study_id), value))
         now = self.clock()
         summaries = []
         for row in rows:
@@ -172,8 +181,8 @@ class SQLiteStorage(BaseStorage):
 
     def _best_from_reports(self, conn: sqlite3.Connection, by_id: dict[int, dict[str, Any]],
                            where: str, params: tuple[Any, ...]) -> dict[int, float | None]:
-        """Each study's best value from its reports (a file of schema 4 or older, read-only,
-        so not migrated: it keeps no best value per trial)."""
+        """Each study's best value from the reports of its trials that ``where`` picks (it
+        ends in ``WHERE`` or ``AND``; failed trials are left out)."""
         best: dict[int, float | None] = {}
         for study_id, values in conn.execute(
                 "SELECT r.study_id, r.\"values\" FROM reports r JOIN trials t "
@@ -309,7 +318,7 @@ class SQLiteStorage(BaseStorage):
                                None if t.enqueued is None else dumps_config(t.enqueued),
                                int(t.study_stopped)])
             new = range(update.reports_from.get(t.trial_id, 0), min(len(t.reports), len(t.times)))
-            new_reports.append([t.reports[seq] for seq in new])
+            new_reports.append(([t.reports[seq] for seq in new], new.stop))
             for seq in new:
                 report_rows.append((study_id, t.trial_id, seq, t.times[seq],
                                     dumps_values(t.reports[seq])))
@@ -321,19 +330,19 @@ class SQLiteStorage(BaseStorage):
             if found["owner"] and found["owner"] != self.owner:
                 raise _common.lease_lost(found["name"], found["owner"])
             direction = Direction.of(found["mode"])
-            for row, reports in zip(trial_rows, new_reports, strict=True):
-                row.append(best_of(reports, found["metric"], direction))
+            for row, (reports, end) in zip(trial_rows, new_reports, strict=True):
+                row += [best_of(reports, found["metric"], direction), end]
             conn.executemany(
                 "INSERT INTO trials (study_id, trial_id, config, status, start_time, end_time, "
                 "error, traceback, device, resources, bracket, user_attrs, checkpoint, "
-                "enqueued, study_stopped, best) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "enqueued, study_stopped, best, best_reports) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
                 "(study_id, trial_id) DO UPDATE SET status = excluded.status, start_time = "
                 "excluded.start_time, end_time = excluded.end_time, error = excluded.error, "
                 "traceback = excluded.traceback, device = excluded.device, resources = "
                 "excluded.resources, bracket = excluded.bracket, user_attrs = "
                 "excluded.user_attrs, checkpoint = excluded.checkpoint, study_stopped = "
-                f"excluded.study_stopped, best = {combined(direction)}", trial_rows)
+                f"excluded.study_stopped, {combined(direction)}", trial_rows)
             conn.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
                              "\"values\") VALUES (?, ?, ?, ?, ?)", report_rows)
             now = self.clock()
