@@ -645,6 +645,29 @@ def test_a_file_of_schema_4_gets_each_trials_best_value_from_its_reports(tmp_pat
     conn.close()
 
 
+def test_a_migration_is_said_once_naming_the_file_and_the_versions(tmp_path):
+    """Opening a file of an older schema migrates it in place, after which the jupyter_hpo
+    that wrote it can no longer read it: this is said before it happens, on stderr (a
+    notebook shows it below the cell), once, since the file is then of the current schema."""
+    from jupyter_hpo.storage._schema import MIGRATIONS
+
+    path = tmp_path / "v4.db"
+    make_v1_file(path)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(MIGRATIONS[1] + MIGRATIONS[2] + MIGRATIONS[3] +
+                           "PRAGMA user_version = 4;")
+    conn.close()
+    listed = [subprocess.run([sys.executable, "-m", "jupyter_hpo", "list", "--storage",
+                              str(path)], capture_output=True, text=True, timeout=120,
+                             check=True) for _ in range(2)]
+    assert listed[0].stderr == (
+        f"jupyter_hpo: migrating {path} from storage schema 4 to 5 (every study, trial and "
+        f"report is kept); a jupyter_hpo that reads only schema 4 refuses to open it from now "
+        f"on, asking to be upgraded: upgrade jupyter_hpo wherever this file is used\n")
+    assert listed[1].stderr == "" and listed[0].stdout == listed[1].stdout
+    assert "old: finished" in listed[0].stdout and "best loss=0.4" in listed[0].stdout
+
+
 def test_reports_written_by_an_older_jupyter_hpo_still_count_in_listings(tmp_path):
     """A kernel of schema 4 that had the file open when another one migrated it keeps
     writing, with its own SQL, no best value: the file's trigger marks those trials, and a

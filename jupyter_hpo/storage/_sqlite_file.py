@@ -14,6 +14,7 @@ to do.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
@@ -34,9 +35,22 @@ from ..errors import (
 )
 from ._schema import APPLICATION_ID, FILLS, MIGRATIONS, SCHEMA, SCHEMA_VERSION, statements
 
-__all__ = ["DEFAULT_FILE", "SQLiteFile", "default_storage_path", "storage_path"]
+__all__ = ["DEFAULT_FILE", "SQLiteFile", "default_storage_path", "migration_note",
+           "storage_path"]
 
 DEFAULT_FILE = "jupyter_hpo.db"
+log = logging.getLogger(__name__)
+"""Where the note before a migration goes (a warning: without a logging set-up, Python
+prints it on stderr, which a notebook shows below the cell)."""
+
+
+def migration_note(path: str, version: int) -> str:
+    """What is said, once, before ``path`` is migrated from schema ``version``: every result
+    is kept, but a jupyter_hpo of that schema can no longer open the file."""
+    return (f"jupyter_hpo: migrating {path} from storage schema {version} to {SCHEMA_VERSION} "
+            f"(every study, trial and report is kept); a jupyter_hpo that reads only schema "
+            f"{version} refuses to open it from now on, asking to be upgraded: upgrade "
+            f"jupyter_hpo wherever this file is used")
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
@@ -237,6 +251,8 @@ class SQLiteFile:
             self._quick_check(conn)
             with _transaction(conn, self.timeout):
                 current = conn.execute("PRAGMA user_version").fetchone()[0]
+                if current < SCHEMA_VERSION:  # not migrated by another process meanwhile
+                    log.warning("%s", migration_note(self.path, current))
                 for step in range(current, SCHEMA_VERSION):
                     for statement in statements(MIGRATIONS[step]):
                         conn.execute(statement)
