@@ -60,12 +60,9 @@ class TrialLog:
 
     def __init__(self, study: Study, logger: logging.Logger | None = None) -> None:
         self.study, self.logger = study, logger or tune_logger()
-        self.best: tuple[float, int] | None = None
 
     def __call__(self, event: StudyEvent) -> None:
-        if event.kind == "incumbent" and event.trial is not None:
-            self._better(event.data["value"], event.trial.trial_id)
-        elif event.kind == "trial_finished" and event.trial is not None:
+        if event.kind == "trial_finished" and event.trial is not None:
             self.logger.info("%s", self.trial_line(event.trial))
         elif event.kind == "problem":  # storage trouble: what the dashboard would show
             self.logger.warning("%s", event.data["message"])
@@ -73,11 +70,6 @@ class TrialLog:
     def study_finished(self) -> None:
         """Log the study's end (called once ``run()`` returned: the event may come later)."""
         self.logger.info("%s", self.study_line())
-
-    def _better(self, value: float, trial_id: int) -> None:
-        """Keep ``value`` as the best so far if it is."""
-        if self.best is None or self.study.direction.better(value, self.best[0]):
-            self.best = (value, trial_id)
 
     def trial_line(self, trial: Trial) -> str:
         """``trial 3 completed after 9 epochs: val_acc=0.9533 (best 0.9578, trial 1); lr=...``."""
@@ -93,10 +85,11 @@ class TrialLog:
             return f"{line}: {trial.error.splitlines()[0] if trial.error else 'no error text'}"
         value = trial.best(study.metric, study.direction)
         if value is not None:
-            self._better(value, trial.trial_id)
             line += f": {study.metric}={value:.6g}"
-            if self.best is not None:
-                line += f" (best {self.best[0]:.6g}, trial {self.best[1]})"
+            best = study.best_trial  # the study's incumbent: failed trials' values never count
+            best_value = None if best is None else best.best(study.metric, study.direction)
+            if best_value is not None:
+                line += f" (best {best_value:.6g}, trial {best.trial_id})"
         return f"{line}; {_config_text(trial.config)}"
 
     def study_line(self) -> str:

@@ -59,6 +59,27 @@ def test_the_best_so_far_named_in_each_line_is_the_best_of_the_trials_before():
         assert best <= value + 1e-6  # never a best worse than the trial itself (min)
 
 
+def test_the_best_so_far_never_names_a_trial_that_failed_after_reporting():
+    """Trial 0 reports the best loss, then fails: the study leaves it out of its best, and so
+    must the log's "(best ..., trial N)" of the trials after it."""
+    script = textwrap.dedent("""
+        from jupyter_hpo import Real, report, tune
+        def train(config):
+            report(epoch=1, loss=config["x"])
+            if config["x"] < 0.1:
+                raise ValueError("diverged")
+        study = tune(train, {"x": Real(0, 1)}, metric="loss", trials=3, workers=1, seed=1,
+                     searcher="random", points_to_evaluate=[{"x": 0.0}, {"x": 0.5}, {"x": 0.7}])
+        print("BEST", study.best_trial.trial_id, study.best_value)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["BEST", "1", "0.5"]
+    assert "[jupyter_hpo] trial 0 failed: ValueError: diverged" in done.stderr
+    assert "trial 1 completed after epoch 1: loss=0.5 (best 0.5, trial 1); x=0.5" in done.stderr
+    assert "trial 2 completed after epoch 1: loss=0.7 (best 0.5, trial 1); x=0.7" in done.stderr
+
+
 def test_a_warning_level_silences_it_and_configured_logging_gets_each_line_once():
     quiet = run('logging.getLogger("jupyter_hpo.tune").setLevel(logging.WARNING)')
     assert "[jupyter_hpo]" not in quiet.stderr and "trial " not in quiet.stderr
