@@ -436,3 +436,81 @@ def test_the_readmes_quick_start_runs_as_written(tmp_path):
     assert facts["quick"] == ["finished", 6, True]
     assert facts["functions"] == ["finished", 20]
     assert facts["api"][:2] == ["finished", 50] and 0.5 < facts["api"][2] < 1
+
+
+def _run_readme_cells(cells: list[str], facts: str, workdir: Path) -> dict:
+    """Run ``cells`` and then ``facts`` (which prints ``FACTS {json}``) in one notebook, as a
+    user who copied them would; no cell may raise. Returns the facts."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in [*cells, "import json\n" + facts]]
+    NotebookClient(nb, timeout=240, kernel_name="python3",
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors[0]
+    text = _stream_text(nb.cells[-1])
+    return json.loads(text[text.index("FACTS ") + 6:])
+
+
+def test_the_readmes_model_sections_run_as_written(tmp_path, monkeypatch):
+    """The blocks of "Marking hyperparameters", "Conditional hyperparameters", "Searchers",
+    "Checkpoints", "Stopping a study from another process" and "Resuming" run in one notebook
+    after the quick start's data and helpers, each %%hpo cell with a few trials: the
+    conditional cell trained with make_cnn and make_mlp, which the README never defined, and
+    ended in `...` with no report(). A block that is a cell's first line gets the quick
+    start's cell under it, as the README's "...the same cell..." asks. The studies are kept
+    where a user's are, in jupyter_hpo.db of the working directory, which the README's stop
+    request names."""
+    monkeypatch.delenv("JUPYTER_HPO_STORAGE")
+    quick = _readme_blocks("A 20-line example")
+    body = quick[2].split("\n", 1)[1]
+    stepped, = _readme_blocks("Marking hyperparameters")
+    helpers, conditional, when_space = _readme_blocks("Conditional hyperparameters")
+    checkpoints, = _readme_blocks("Checkpoints")
+    sum_kernel, seeds_spelling = _readme_blocks("Searchers")
+    stop, = _readme_blocks("Stopping a study from another process")
+    resume, = _readme_blocks("Resuming")
+    assert "--trials 40" in conditional and "--workers 2" in checkpoints
+    assert "--trials 40" in resume and "...the same cell..." in resume
+    stepped_cell = (f"%%hpo --trials 3 --searcher random --seed 1 -o stepped\n{stepped}\n"
+                    "report(epoch=1, score=units + dropout)")
+    when_cell = (f"{when_space}\nfrom jupyter_hpo import tune\nwhen = tune(lambda config: "
+                 "len(config), space, metric='n', mode='max', trials=6, seed=0)")
+    make_model = ("make_model = lambda: torch.nn.Sequential(torch.nn.Linear(64, 64), "
+                  "torch.nn.ReLU(), torch.nn.Linear(64, 10))")  # as the README's text says
+    cells = [
+        *quick[:2], helpers, conditional.replace("--trials 40", "--trials 4 --workers 2", 1),
+        "conditional = _hpo", stepped_cell, when_cell, make_model,
+        checkpoints.replace("--workers 2", "--workers 2 --trials 3", 1) + "\n",
+        "promoted = _hpo",
+        f"{sum_kernel} --trials 3 -o sum_kernel\n{body}",
+        f"{seeds_spelling} --trials 3 -o seeds\n{body}",
+        f"%%hpo --name mlp --trials 40 --background\n{body}", stop, "%hpo wait mlp",
+        "stopped = [_hpo.state.value, _hpo.stop_reason]",
+        resume.replace("--trials 40", "--trials 6").replace("...the same cell...", body),
+    ]
+    facts = _run_readme_cells(cells, """print('FACTS ' + json.dumps({
+    'conditional': [conditional.state.value, [t.config for t in conditional.trials]],
+    'stepped': [t.config for t in stepped.trials],
+    'when': [t.config for t in when.trials],
+    'promoted': [promoted.state.value, len(promoted.trials),
+                 promoted.best_trial.reports[-1]['epoch'], promoted.best_trial.restore()['epoch'],
+                 sorted(promoted.best_trial.restore())],
+    'searchers': [sum_kernel.state.value, len(sum_kernel.trials), seeds.state.value],
+    'stopped': stopped,
+    'resumed': [_hpo.name, _hpo.state.value, _hpo.stop_reason,
+                sum(t.status.value != 'cancelled' for t in _hpo.trials)]}))""", tmp_path)
+    state, configs = facts["conditional"]
+    assert state == "finished" and len(configs) == 4
+    for config in configs:
+        assert ("hidden" in config) == (config["arch"] == "mlp")
+        assert ("channels" in config) == ("kernel" in config) == (config["arch"] == "cnn")
+        assert ("pool" in config) == (config.get("kernel", 0) > 5)
+    assert all(c["units"] % 32 == 0 and round(c["dropout"] * 10, 9) % 1 == 0
+               for c in facts["stepped"])
+    assert len(facts["when"]) == 6
+    assert all(("kernel" in c) == (c["arch"] == "cnn") != ("hidden" in c)
+               for c in facts["when"])
+    assert facts["promoted"] == ["finished", 3, 27, 27, ["epoch", "model"]]
+    assert facts["searchers"] == ["finished", 3, "finished"]
+    assert facts["stopped"] == ["finished", "stopped from a terminal (alice)"]
+    assert facts["resumed"] == ["mlp", "finished", "", 6]
