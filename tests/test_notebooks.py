@@ -514,3 +514,25 @@ def test_the_readmes_model_sections_run_as_written(tmp_path, monkeypatch):
     assert facts["searchers"] == ["finished", 3, "finished"]
     assert facts["stopped"] == ["finished", "stopped from a terminal (alice)"]
     assert facts["resumed"] == ["mlp", "finished", "", 6]
+
+
+def test_the_readmes_framework_callbacks_run_as_written(tmp_path):
+    """The blocks of "Framework callbacks" run in one notebook, each %%hpo cell with a few
+    trials: they trained on X_train, train_loader, LitModel and dtrain, which the README never
+    defined, after an import of all four callbacks that fails without all four frameworks
+    (Keras without its backend set)."""
+    setup, keras, lightning, lightgbm, xgboost = _readme_blocks("Framework callbacks")
+    cells = ["%load_ext jupyter_hpo", setup,
+             keras.replace("%%hpo", "%%hpo --trials 2", 1), "keras_study = _hpo",
+             lightning.replace("%%hpo", "%%hpo --trials 2", 1), "lightning_study = _hpo",
+             lightgbm.replace("%%hpo", "%%hpo --trials 2", 1), "lightgbm_study = _hpo",
+             xgboost.replace('mode="min",', 'mode="min", trials=4,', 1)]
+    facts = _run_readme_cells(cells, """print('FACTS ' + json.dumps({name: [
+    s.state.value, len(s.trials), s.metric, s.resource,
+    max(t.reports[-1][s.resource] for t in s.trials)]
+    for name, s in [('keras', keras_study), ('lightning', lightning_study),
+                    ('lightgbm', lightgbm_study), ('xgboost', study)]}))""", tmp_path)
+    assert facts == {"keras": ["finished", 2, "val_loss", "epoch", 20],
+                     "lightning": ["finished", 2, "val_loss", "epoch", 20],
+                     "lightgbm": ["finished", 2, "val_loss", "iteration", 200],
+                     "xgboost": ["finished", 4, "eval-logloss", "epoch", 100]}
