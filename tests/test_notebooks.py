@@ -536,3 +536,37 @@ def test_the_readmes_framework_callbacks_run_as_written(tmp_path):
                      "lightning": ["finished", 2, "val_loss", "epoch", 20],
                      "lightgbm": ["finished", 2, "val_loss", "iteration", 200],
                      "xgboost": ["finished", 4, "eval-logloss", "epoch", 100]}
+
+
+def test_the_readmes_dask_examples_run_as_written(tmp_path):
+    """The runnable lines of "Dask clusters" work on a LocalCluster: the %%hpo first lines over
+    the cell of "Training functions of other cells", and tune() over the train function of
+    "Python API" with the space the README names; `train` and `space` were never defined
+    there. (An existing cluster's address cannot be reached here.) The Python API's
+    trials_dataframe(attrs=...) shows the columns its comment says: config.units, not the
+    config.hidden and user.parameters of another example."""
+    lines = _readme_blocks("Dask clusters")[0].splitlines()
+    tune_lines = _readme_blocks("Dask clusters")[1].splitlines()
+    train_cell, hpo_cell = _readme_blocks("Training functions of other cells")
+    body = hpo_cell.split("\n", 1)[1]
+    api, attrs = _readme_blocks("Python API")[:2]
+    table, comment = attrs.splitlines()
+    assert "# a LocalCluster" in lines[0] and lines[2].endswith("named client")
+    assert "executor=client" in tune_lines[0] and "workers=4" in tune_lines[1]
+    client = ("from distributed import Client, LocalCluster\n"
+              "client = Client(LocalCluster(n_workers=2, threads_per_worker=1))")
+    cells = ["%load_ext jupyter_hpo", train_cell,
+             lines[0].replace("--workers 4", "--workers 2 --trials 4", 1) + "\n" + body,
+             "local = _hpo", client,
+             lines[2].replace("%%hpo", "%%hpo --trials 4", 1) + "\n" + body,
+             "named = _hpo", api, f"columns = list({table}.columns)",
+             'space = {"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256)}',
+             "with_client = " + tune_lines[0].replace("client)", "client, trials=4)", 1),
+             "with_local = " + tune_lines[1].replace("workers=4", "workers=2, trials=4", 1),
+             "client.close()"]
+    facts = _run_readme_cells(cells, """print('FACTS ' + json.dumps([columns, *(
+    [s.state.value, len(s.trials), str(s.options.executor)[:7], s.metric]
+    for s in (local, named, with_client, with_local))]))""", tmp_path)
+    assert facts.pop(0) == comment.split()[1:]  # the columns that the README's comment shows
+    assert facts == [["finished", 4, "dask", "loss"], ["finished", 4, "<Client", "loss"],
+                     ["finished", 4, "<Client", "val_acc"], ["finished", 4, "dask", "val_acc"]]
