@@ -304,7 +304,8 @@ def test_predictions_reuse_the_scaled_inputs_only_while_data_and_hyperparameters
 def test_reports_between_rung_levels_return_before_the_inbox():
     """Most reports of a running trial fall between rung levels: they teach the model nothing
     and return at once, without queueing behind a proposal that holds the searcher; a report
-    that reaches the next level is queued and applied when the proposal ends."""
+    that reaches the next level is queued (as its ``_apply_observe``) and applied when the
+    proposal ends."""
     searcher = _observed(6)
     config = mixed_space().sample(np.random.default_rng(9))
     searcher.observe(99, config, {"epoch": 1, "loss": 0.5})  # rung 1: next level is 3
@@ -315,6 +316,8 @@ def test_reports_between_rung_levels_return_before_the_inbox():
         assert not searcher._inbox
         searcher.observe(99, config, {"epoch": 3, "loss": 0.3})  # rung 3: queued
         assert len(searcher._inbox) == 1 and (99, 3.0) not in searcher.data
+        # as the method that applies it, not a name each report formats and looks up
+        assert searcher._inbox[0][0] == searcher._apply_observe
     finally:
         searcher._lock.release()
     searcher.observe(99, config, {"epoch": 4, "loss": 0.2})  # drains the queue on the way

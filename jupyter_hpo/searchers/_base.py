@@ -21,7 +21,7 @@ import math
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -89,7 +89,7 @@ class Searcher(ABC):
         self.worst_loss: float | None = None
         self._failed: list[tuple[int, dict[str, Any]]] = []  # failed before any final loss
         self._lock = threading.Lock()
-        self._inbox: deque[tuple[str, tuple[Any, ...]]] = deque()
+        self._inbox: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
 
     # ------------------------------------------------------------------ reading results
     def loss(self, result: Mapping[str, Any]) -> float | None:
@@ -112,7 +112,7 @@ class Searcher(ABC):
     def trust_levels(self, levels: list[float]) -> None:
         """Learn only from results at these rung levels (and max_t) from now on; the results
         kept at other levels stay, unused while they are not trusted."""
-        self._post("trust", frozenset(float(level) for level in levels))
+        self._post(self._apply_trust, frozenset(float(level) for level in levels))
 
     def describe(self) -> str:
         """A short description for headers, e.g. ``"random search"``."""
@@ -167,11 +167,11 @@ class Searcher(ABC):
                 final: bool = False) -> None:
         """Learn from a report (``final``: the trial has ended with this result)."""
         if final or self.uses_progress:
-            self._post("observe", trial_id, config, result, final)
+            self._post(self._apply_observe, trial_id, config, result, final)
 
     def remove(self, trial_id: int) -> None:
         """Forget a pending trial that was cancelled (its results teach nothing)."""
-        self._post("remove", trial_id)
+        self._post(self._apply_remove, trial_id)
 
     def paused(self, trial_id: int) -> None:
         """Hyperband's promotion variant paused the trial at a rung: it stays pending (it may
@@ -179,12 +179,12 @@ class Searcher(ABC):
         that fantasises running trials (``tracks_pauses``) leaves it out: skopt told dozens
         of paused trials to its model as lies at the best value so far."""
         if self.tracks_pauses:
-            self._post("paused", trial_id)
+            self._post(self._apply_paused, trial_id)
 
     def promoted(self, trial_id: int) -> None:
         """A paused trial goes on to its next rung: it runs again (see ``paused``)."""
         if self.tracks_pauses:
-            self._post("promoted", trial_id)
+            self._post(self._apply_promoted, trial_id)
 
     def fail(self, trial_id: int, config: dict[str, Any]) -> None:
         """A trial failed (its training diverged to NaN, ran out of memory, raised): learn
@@ -192,22 +192,22 @@ class Searcher(ABC):
         a model does not keep proposing where trials fail (without it, bayesopt sent 35 of
         40 trials into a region where every one failed: unseen, it looked promising). Before
         the first final result, it is learnt when that comes."""
-        self._post("fail", trial_id, config)
+        self._post(self._apply_fail, trial_id, config)
 
     def restore(self, trial_id: int, config: dict[str, Any]) -> None:
         """A stored trial of a resumed study; its results follow through ``observe``.
         Searchers that remember their proposals (grid) mark ``config`` as taken."""
-        self._post("restore", trial_id, config)
+        self._post(self._apply_restore, trial_id, config)
 
     def enqueue(self, config: dict[str, Any]) -> None:
         """Propose ``config`` next, before anything of the searcher's own (e.g. the trials a
         resumed study re-runs)."""
-        self._post("enqueue", dict(config))
+        self._post(self._apply_enqueue, dict(config))
 
     def resumed(self, restored: int) -> None:
         """After ``restored`` stored trials: a fresh random stream, so that a resumed seeded
         study does not propose its first configurations again (still deterministic)."""
-        self._post("resumed", restored)
+        self._post(self._apply_resumed, restored)
 
     # ------------------------------------------------------------------ hooks
     def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
@@ -221,15 +221,19 @@ class Searcher(ABC):
         """Subclasses note a stored trial of a resumed study here."""
 
     # ------------------------------------------------------------------ the inbox
-    def _post(self, operation: str, *args: Any) -> None:
+    def _post(self, apply: Callable[..., None], *args: Any) -> None:
+        """Call ``apply(*args)`` (an ``_apply_*`` method) now, or queue it while another thread
+        holds the lock. Every report of a trial passes here, so it is kept to a few
+        attribute lookups: the method itself is queued, not its name to look up."""
         if not self._inbox and self._lock.acquire(blocking=False):
             try:  # nothing queued and no other thread inside: apply it now
-                getattr(self, f"_apply_{operation}")(*args)
+                apply(*args)
             finally:
                 self._lock.release()
-            self._drain()  # what other threads queued meanwhile
+            if self._inbox:
+                self._drain()  # what other threads queued meanwhile
             return
-        self._inbox.append((operation, args))
+        self._inbox.append((apply, args))
         self._drain()
 
     def _drain(self) -> None:
@@ -245,8 +249,8 @@ class Searcher(ABC):
     def _apply_inbox(self) -> None:
         """Apply every queued operation in order (the caller holds the lock)."""
         while self._inbox:
-            operation, args = self._inbox.popleft()
-            getattr(self, f"_apply_{operation}")(*args)
+            apply, args = self._inbox.popleft()
+            apply(*args)
 
     def _apply_observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
                        final: bool) -> None:

@@ -209,7 +209,7 @@ class BayesOptSearcher(Searcher):
             r = finite_number(result.get(self.resource))
             if r is None or r < self._next_level.get(trial_id, -math.inf):
                 return
-        super().observe(trial_id, config, result, final)
+        self._post(self._apply_observe, trial_id, config, result, final)  # uses_progress
 
     def _observe(self, trial_id: int, config: dict[str, Any], result: dict[str, Any],
                  final: bool) -> None:
@@ -367,10 +367,12 @@ class BayesOptSearcher(Searcher):
 
     def _taken(self) -> set[tuple[Any, ...]]:
         """The keys of the pending configurations without an observation (an observed one's
-        key is in ``_observed``), without walking the paused trials in Python."""
+        key is in ``_observed``), without walking the paused trials in Python (a set
+        difference walks the smaller side in C; ``pending.keys() - trials`` walked the
+        observed trials: twice as long with the promotion variant's hundreds paused)."""
         pending = self.pending
         return {self._codes_of(trial_id, pending[trial_id])[2]
-                for trial_id in pending.keys() - self._trials}
+                for trial_id in set(pending) - self._trials}
 
     def _codes_of(self, trial_id: int, config: dict[str, Any]
                   ) -> tuple[dict[str, Any], np.ndarray, tuple[Any, ...]]:

@@ -10,6 +10,7 @@ variance near each pick shrinks, so later picks spread out as concurrent proposa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -69,7 +70,7 @@ class ProposalBatch:
             return None
         ei = self.expected_improvement()
         while True:
-            index = int(np.argmax(ei))
+            index = int(ei.argmax())
             if ei[index] == -np.inf:
                 return None
             if acceptable(index):
@@ -77,7 +78,7 @@ class ProposalBatch:
             self.exclude(index)
             ei[index] = -np.inf
         self.picked_ei, self.picked_mean = float(ei[index]), float(self.mean[index])
-        self.picked_std = float(np.sqrt(max(self.variance[index], 1e-12)))
+        self.picked_std = math.sqrt(max(float(self.variance[index]), 1e-12))
         if self.left > 1:  # a later pick will look at the posterior
             self._fantasise(index)
         else:
@@ -96,7 +97,7 @@ class ProposalBatch:
             covariance -= product(earlier[:, index], earlier)
         scale = float(covariance[index]) + self.noise
         update = self._updates[self.made]
-        np.divide(covariance, np.sqrt(max(scale, 1e-12)), out=update)
+        np.divide(covariance, math.sqrt(max(scale, 1e-12)), out=update)
         self.variance -= np.multiply(update, update, out=covariance)
         self.incumbent = min(self.incumbent, float(self.mean[index]))
         self.exclude(index)
