@@ -104,6 +104,19 @@ def test_a_batch_keeps_at_most_max_batch_pool_candidates(name, options):
     assert kept <= len(batch.candidates) <= kept + _REFINE_STARTS
 
 
+@pytest.mark.parametrize("name, options, hyperband, count", [
+    ("bayesopt", {}, True, 250), ("bayesopt", {}, False, 500), ("auto", {}, True, 500),
+    ("bayesopt", {"num_candidates": 400}, True, 400)])
+def test_bayesopt_ranks_250_random_candidates_with_hyperband_by_default(name, options,
+                                                                         hyperband, count):
+    """A study under Hyperband makes its acquisitions by the dozen: bayesopt ranks 250 random
+    candidates there unless told otherwise, 500 with FIFO; the auto searcher keeps 500."""
+    searcher = make_searcher(name, mixed_space(), "loss", "min", 0, **options)
+    if hyperband:
+        searcher.set_fidelity("epoch", 27, LEVELS)
+    assert len(searcher._candidates(None)) == count  # no data yet: no perturbations
+
+
 def refit_points(searcher, fresh: bool = False) -> list[int]:
     """How many observations ``searcher`` held at each hyperparameter refit over 60 trials
     that report epochs 1 and 3 (``fresh``: each proposal a fresh acquisition, as after a new
