@@ -88,7 +88,7 @@ class BayesOptSearcher(Searcher):
     by half since the last fit, or by ``1 + batch_fraction`` when that is more) or, with
     ``opt_skip_num_max_resource`` and Hyperband, only when a new result at ``max_t`` came
     in, ``num_candidates`` random candidates for EI (default 500; 250 with Hyperband, where
-    a study makes its acquisitions by the dozen and MOBSTER's decisions took 8% less CPU for
+    a study makes its acquisitions by the dozen and MOBSTER's decisions took 9-10% less CPU for
     the same final regret, benchmarks/RESULTS.md; the ``auto`` searcher keeps 500), and
     ``debug_log`` to print each decision (the best result observed, the choice, EI,
     lengthscales), and ``batch_fraction``: one acquisition proposes configurations for up to
