@@ -147,6 +147,29 @@ def test_memory_storage_keeps_a_study_for_the_rest_of_the_process():
         Study.load(name, ":memory:")
 
 
+def test_load_without_a_name_reads_the_only_study_and_otherwise_lists_them(tmp_path,
+                                                                          monkeypatch):
+    """Study.load(None) said "no study named None"; as Optuna's load_study(study_name=None)
+    it reads a file's only study, and asks for a name, listing them, when there are several.
+    A name that is no string, or a file given in the name's place, says what to write."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JUPYTER_HPO_STORAGE", raising=False)
+    one, two = tmp_path / "one.db", tmp_path / "two.db"
+    jh.tune(curve, SPACE, metric="loss", trials=2, seed=0, storage=one, name="only")
+    for name in ("a", "b"):
+        jh.tune(curve, SPACE, metric="loss", trials=2, seed=0, storage=two, name=name)
+    assert Study.load(None, one).name == "only" and Study.load(storage=one).name == "only"
+    with pytest.raises(HPOError, match=r"Study.load needs the name of the study to read: "
+                                       r".*two.db holds 2 studies \(a, b\), e.g. Study.load\('b'"):
+        Study.load(None, two)
+    with pytest.raises(TypeError, match=r"takes the study's name as a string, not 3 \(int\)"):
+        Study.load(3, two)
+    with pytest.raises(HPOError, match=r"'two.db' looks like a storage file: Study.load takes "
+                                       r"the study's name first, then the file"):
+        Study.load("two.db")  # the file where the name goes, the default file absent
+    assert [len(Study.load(n, two).trials) for n in ("a", "b")] == [2, 2]
+
+
 def test_resume_continues_to_the_budget_with_new_configurations(tmp_path):
     path = tmp_path / "s.db"
     first = jh.tune(curve, SPACE, metric="loss", trials=4, seed=3, storage=path, name="r")

@@ -643,6 +643,24 @@ def test_stop_before_start_and_stop_after_finish_are_harmless():
     assert finished.state == "finished" and finished.counts()["completed"] == 2
 
 
+def test_stop_with_a_reason_that_is_no_string_says_what_was_meant():
+    """study.stop(3) was taken, its reason lost; a trial id, a flag or another object is a
+    TypeError naming what to write, and the study is not stopped by it."""
+    study = Study(FunctionObjective(lambda c: c["x"], "score"), Space({"x": Real(0, 1)}),
+                  metric="score", mode="max", trials=2)
+    with pytest.raises(TypeError, match=r"not 3: stop_trial\(3\) stops trial 3 alone"):
+        study.stop(3)
+    with pytest.raises(TypeError, match=r"not True: stop\(force=True\) ends the running"):
+        study.stop(True)
+    with pytest.raises(TypeError, match=r"not \['x'\] \(list\): e.g. stop\('good enough'\)"):
+        study.stop(["x"])
+    with pytest.raises(TypeError, match=r"force=...\) is True or False, not 'yes'"):
+        study.stop("enough", force="yes")
+    assert study.state == "created"
+    study.run()
+    assert study.counts()["completed"] == 2
+
+
 def test_stop_trial_cancels_only_that_trial():
     def fn(config, trial, report):
         if trial.trial_id != 0:

@@ -177,21 +177,34 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             raise
 
     @classmethod
-    def load(cls, name: str, storage: str | BaseStorage | None = None) -> Study:
+    def load(cls, name: str | None = None, storage: str | BaseStorage | None = None) -> Study:
         """A stored study, read-only, for tables, plots and dashboards (``resume=True``
-        continues one). ``storage`` defaults to the default file."""
+        continues one). ``storage`` defaults to the default file. ``name=None`` reads the
+        only study stored there, as Optuna's ``load_study(study_name=None)`` does; with
+        several (or none) it is a ``StudyNotFoundError`` listing them."""
         from ..storage import SQLiteStorage, open_storage
 
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Study.load takes the study's name as a string, not {name!r} "
+                            f"({type(name).__name__}): e.g. Study.load('mlp', 'runs.db')")
         store = storage if is_storage(storage) else open_storage(storage)
         if store is None:
             raise HPOError("Study.load needs a storage (the file the study was kept in)")
         if isinstance(store, SQLiteStorage) and not os.path.exists(store.path):
             default = " (the default file)" if storage is None else ""
+            named = "no study" if name is None else f"no study named {name!r}"
             raise StudyNotFoundError(
-                f"no study named {name!r} in {store.path}{default}, which does not exist: no "
-                f"study was stored there; pass the file it was stored in (the storage= of "
-                f"tune(), the --storage of %%hpo)")
-        return cls.from_record(store.load_study(name), store)
+                f"{named} in {store.path}{default}, which does not exist: no study was "
+                f"stored there; pass the file it was stored in (the storage= of tune(), the "
+                f"--storage of %%hpo){_file_first(name, storage)}")
+        try:
+            record = store.load_study(_only_study(store) if name is None else name)
+        except StudyNotFoundError as exc:
+            hint = _file_first(name, storage)
+            if not hint:
+                raise
+            raise StudyNotFoundError(f"{exc}{hint}") from None
+        return cls.from_record(record, store)
 
     @classmethod
     def from_record(cls, record: StudyRecord, storage: BaseStorage | None = None) -> Study:
@@ -305,6 +318,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         cancels again, from their checkpoints (``TrialRecord.study_stopped``). A study read
         with ``Study.load`` that runs in another process (a kernel, a script) is asked to stop
         through its storage, as ``python -m jupyter_hpo stop`` does."""
+        _check_stop_arguments(why, force)
         if self.controller is None and self.storage is not None:
             self._request_stop(force)
             return
@@ -372,6 +386,51 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
     def __repr__(self) -> str:
         best = "" if self.best_value is None else f", best {self.metric}={self.best_value:.4g}"
         return f"<Study {self.name!r}: {self.state.value}, {len(self.trials)} trials{best}>"
+
+
+def _check_stop_arguments(why: Any, force: Any) -> None:
+    """A TypeError for a ``stop()`` reason that is not a string (a trial id meant for
+    ``stop_trial``, a flag meant for ``force``) or a ``force`` that is not a bool."""
+    if isinstance(why, bool):
+        raise TypeError(f"stop() takes the reason as a string, not {why!r}: stop(force=True) "
+                        f"ends the running trials now")
+    if isinstance(why, numbers.Integral):
+        raise TypeError(f"stop() takes the reason as a string, not {why!r}: stop_trial({why}) "
+                        f"stops trial {why} alone, stop('why') the whole study")
+    if not isinstance(why, str):
+        raise TypeError(f"stop() takes the reason as a string (kept as the study's "
+                        f"stop_reason), not {why!r} ({type(why).__name__}): e.g. "
+                        f"stop('good enough')")
+    if not isinstance(force, bool):
+        raise TypeError(f"stop(force=...) is True or False, not {force!r} "
+                        f"({type(force).__name__})")
+
+
+def _only_study(store: BaseStorage) -> str:
+    """The name of the one study ``store`` holds, for ``Study.load(None)``; a
+    ``StudyNotFoundError`` listing them when it holds none or several."""
+    from ..storage._common import NAMES_SHOWN
+
+    names = [summary.name for summary in store.list_studies()]
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise StudyNotFoundError(f"Study.load(None) reads the only study of {store.location}, "
+                                 f"but it holds no studies yet")
+    shown = ", ".join(names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
+    raise StudyNotFoundError(f"Study.load needs the name of the study to read: "
+                             f"{store.location} holds {len(names)} studies ({shown}), e.g. "
+                             f"Study.load({names[-1]!r}, {store.location!r})")
+
+
+def _file_first(name: str | None, storage: Any) -> str:
+    """A hint when the name given to ``Study.load`` is a storage file's (the arguments
+    swapped, or the name left out)."""
+    if storage is not None or name is None \
+            or not name.lower().endswith((".db", ".sqlite", ".sqlite3")):
+        return ""
+    return (f"; {name!r} looks like a storage file: Study.load takes the study's name first, "
+            f"then the file: Study.load('NAME', {name!r})")
 
 
 def _takes_fixed(objective: Any) -> bool:
