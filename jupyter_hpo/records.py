@@ -370,15 +370,16 @@ class StudyRecord(SettingsReader, OtherNamesHint):
         return None if self.best_trial is None else dict(self.best_trial.config)
 
     def trial(self, trial_id: int) -> TrialRecord:
-        """The trial ``trial_id``; a ValueError naming the ids there are."""
-        if isinstance(trial_id, int) and 0 <= trial_id < len(self.trials) \
-                and self.trials[trial_id].trial_id == trial_id:
-            return self.trials[trial_id]  # ids are positions, as a study numbers them
-        for trial in self.trials:
-            if trial.trial_id == trial_id:
-                return trial
-        ids = f"0..{len(self.trials) - 1}" if self.trials else "none yet"
-        raise ValueError(f"study {self.name!r} has no trial {trial_id!r} (its trials: {ids})")
+        """The trial ``trial_id`` (any integer type: a numpy one read from a table too); a
+        ValueError naming the ids there are."""
+        if is_trial_id(trial_id):
+            position = int(trial_id)
+            if 0 <= position < len(self.trials) and self.trials[position].trial_id == position:
+                return self.trials[position]  # ids are positions, as a study numbers them
+            for trial in self.trials:
+                if trial.trial_id == position:
+                    return trial
+        raise ValueError(no_trial_text(self.name, trial_id, [t.trial_id for t in self.trials]))
 
     @property
     def spent(self) -> int:
@@ -424,3 +425,36 @@ class StudyRecord(SettingsReader, OtherNamesHint):
         from .plots import plot
 
         return plot(self, kind, **options)
+
+
+def is_trial_id(value: Any) -> bool:
+    """Whether ``value`` is an integer that may be a trial id (numpy's from a table
+    included; a bool is not one)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def no_trial_text(name: str | None, trial_id: Any, ids: list[int]) -> str:
+    """Why ``trial_id`` names no trial of study ``name``, whose trials are ``ids``: a
+    negative id does not count from the end (ids are not positions: they start at 0, as
+    Optuna's trial numbers do), and an id is a whole number, not a string or a float."""
+    study = "the study" if name is None else f"study {name!r}"
+    listed = (f"0..{ids[-1]}" if ids == list(range(len(ids))) else ", ".join(map(str, ids))) \
+        if ids else "none yet"
+    if not is_trial_id(trial_id):
+        written = f"; write {int(trial_id)}" if _whole(trial_id) else ""
+        return (f"a trial id is a whole number, not {trial_id!r} ({type(trial_id).__name__})"
+                f"{written}: the trials of {study} are {listed}")
+    if trial_id < 0 and ids:
+        return (f"{study} has no trial {trial_id}: trial ids start at 0 and a negative one "
+                f"does not count from the end (its trials: {listed}; the last is {ids[-1]})")
+    return f"{study} has no trial {trial_id} (its trials: {listed})"
+
+
+def _whole(value: Any) -> bool:
+    """Whether ``value`` is a float or a string that writes a whole number (``2.0``,
+    ``"2"``)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, bool) and math.isfinite(number) and number.is_integer()

@@ -134,6 +134,33 @@ def test_apply_a_kept_trial_sets_its_variables(ip, capsys):
         ip.run_line_magic("hpo", "apply --trial 99")
 
 
+def test_a_trial_id_is_a_whole_number_from_zero_and_numpy_ones_from_tables_work(ip, tmp_path):
+    """A trial id read from trials_dataframe() is a numpy integer, which a live study refused
+    ("no trial np.int64(2)"); -1 said only "no trial -1". Negative ids do not count from the
+    end (ids are not positions): the message says so and names the last id, the same in
+    %hpo apply / stop --trial, study.apply / stop_trial and a loaded study's records."""
+    ip.run_cell_magic("hpo", f"--trials 3 --seed 3 --quiet --name ids --storage "
+                             f"{tmp_path / 'runs.db'}", CELL)
+    study = ip.user_ns["_hpo"]
+    frame = study.trials_dataframe()
+    best = frame.trial_id[frame.score.idxmax()]
+    assert type(best).__module__ == "numpy"
+    assert f"applied trial {best}" in study.apply(best, {})
+    assert study.report_times(best) == list(study.trials[int(best)].times)
+    negative = (r"has no trial -1: trial ids start at 0 and a negative one does not count "
+                r"from the end \(its trials: 0..2; the last is 2\)")
+    for call in ("apply --trial -1", "apply ids --trial -1"):
+        with pytest.raises(UsageError, match=negative):
+            ip.run_line_magic("hpo", call)
+    with pytest.raises(HPOError, match=negative):
+        study.stop_trial(-1)
+    with pytest.raises(ValueError, match=r"study 'ids' " + negative):
+        Study.load("ids", tmp_path / "runs.db").snapshot().trial(-1)
+    with pytest.raises(HPOError, match=r"a trial id is a whole number, not '1' \(str\); write "
+                                       r"1: the trials of the study are 0..2"):
+        study.apply("1", {})
+
+
 def test_applying_a_failed_trial_says_that_it_failed(ip, capsys):
     """``%hpo apply --trial 0`` of a failed trial said "applied trial 0 (no value)", which
     does not tell a user who picked the wrong id that its hyperparameters made it fail."""

@@ -337,6 +337,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         stopped, whose code has not ended yet, stays ``stopped``)."""
         with self._lock:
             trial = self._trial(trial_id)
+            trial_id = trial.trial_id
             if trial.status.finished:
                 return False
             if trial_id in self._stop_reasons:  # stopping already (by Hyperband, the study)

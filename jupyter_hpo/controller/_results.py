@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError, StudyFailedError
-from ..records import TrialRecord, TrialStatus, finite_number
+from ..records import TrialRecord, TrialStatus, finite_number, is_trial_id, no_trial_text
 
 if TYPE_CHECKING:
     from ..trial import Trial
@@ -100,11 +100,11 @@ class ResultsMixin:
             self._consider_incumbent(trial, trial.reports[i], at)
 
     def _trial(self, trial_id: int) -> Trial:
-        if isinstance(trial_id, bool) or not isinstance(trial_id, int) \
-                or not 0 <= trial_id < len(self.trials):
-            ids = f"0..{len(self.trials) - 1}" if self.trials else "none yet"
-            raise HPOError(f"the study has no trial {trial_id!r} (its trials: {ids})")
-        return self.trials[trial_id]
+        """The trial ``trial_id`` (any integer type: a numpy one read from a table too); an
+        HPOError that says which ids there are."""
+        if not is_trial_id(trial_id) or not 0 <= trial_id < len(self.trials):
+            raise HPOError(no_trial_text(None, trial_id, list(range(len(self.trials)))))
+        return self.trials[int(trial_id)]
 
     def records(self, trial_ids: Iterable[int] | None = None) -> list[TrialRecord]:
         """Frozen records of the trials (all, or those in ``trial_ids``), taken together."""
@@ -122,7 +122,7 @@ class ResultsMixin:
             return out
         out = []
         for trial_id in trial_ids:
-            self._trial(trial_id)
+            trial_id = self._trial(trial_id).trial_id
             record = self._records[trial_id]
             out.append(record if record is not None else self.trials[trial_id].freeze())
         return out

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..errors import StudyNotFoundError, command_word
+from ..errors import HPOError, StudyNotFoundError, command_word
 from ._export import EXPORT_FORMATS, REPLACED, export, print_checkpoints
 from ._running import Run
 from ._text import DASHES, listed
@@ -142,7 +142,11 @@ class LineCommands:
                       f"nothing to stop")
                 return
             if trial is not None:
-                if study.stop_trial(trial):
+                try:
+                    stopping = study.stop_trial(trial)
+                except HPOError as exc:  # no such trial: what ids there are
+                    raise UsageError(str(exc)) from None
+                if stopping:
                     print(f"jupyter_hpo: trial {trial} of {study.name} stops at its next "
                           f"report")
                 else:
@@ -302,7 +306,6 @@ def _continued_elsewhere(study: Study, say: bool = False) -> Study | None:
     """The stored copy of this kernel's ended ``study`` when another kernel or a script has
     resumed it since (the stored study holds more trials), else ``None``; ``say`` prints
     that the stored copy is read."""
-    from ..errors import HPOError
     from ..study import Study
 
     if not study.done or study.storage is None or study.study_id is None:
