@@ -270,6 +270,19 @@ def test_make_searcher_rejects_options_the_searcher_does_not_take():
         make_searcher("grid", mixed_space(), "acc", "max", acq_func="LCB")
 
 
+def test_an_option_named_without_its_searchers_prefix_names_the_option_meant():
+    """--searcher-opt lr=0.1 for the rl searcher listed its options without "did you mean
+    controller_lr?", which a misspelt controler_lr got; a word that ends one option alone
+    (lr, batch_size, learning_rate) names it, one that ends several (size) does not guess."""
+    for given, meant in (("lr", "controller_lr"), ("learning_rate", "controller_lr"),
+                         ("batch_size", "controller_batch_size")):
+        with pytest.raises(ValueError, match=f"did you mean {meant} instead of {given}\\?"):
+            make_searcher("rl", mixed_space(), "acc", "max", **{given: 1})
+    with pytest.raises(ValueError, match="does not take these options: size") as refused:
+        make_searcher("rl", mixed_space(), "acc", "max", size=4)
+    assert "did you mean" not in str(refused.value)
+
+
 def test_make_searcher_passes_a_searcher_object_through():
     searcher = GridSearcher(grid_space(), "acc", "max")
     assert make_searcher(searcher, grid_space(), "acc", "max") is searcher

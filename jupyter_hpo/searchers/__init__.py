@@ -76,7 +76,10 @@ def nearest_options(unknown: list[str], known: list[str]) -> str:
             return [ours]
         prefixed = [k for k in known if len(min(k, name, key=len)) >= 3
                     and (k.startswith(name) or name.startswith(k))]  # grace, n_startup_trials
-        return prefixed[:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+        word = _SHORT_WORDS.get(name, name)
+        suffixed = [k for k in known if k.endswith(f"_{word}")]  # lr: controller_lr
+        return prefixed[:1] or (suffixed if len(suffixed) == 1 else []) \
+            or difflib.get_close_matches(name, known, n=1, cutoff=0.7)
 
     hints = [f"{close[0]} instead of {name}" for name in unknown
              for close in [nearest(name)] if close and name not in STUDY_LEVEL]
@@ -85,6 +88,9 @@ def nearest_options(unknown: list[str], known: list[str]) -> str:
         f"; {name} is set for the whole study, not here: tune({name}=...), %%hpo "
         f"--{name}" for name in study)
 
+
+#: the short word an option's name uses for a long one (``controller_lr``)
+_SHORT_WORDS = {"learning_rate": "lr"}
 
 #: options of the study itself, which a scheduler's or searcher's options cannot set
 STUDY_LEVEL = ("metric", "mode", "resource", "seed", "searcher", "scheduler")
