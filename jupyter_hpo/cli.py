@@ -165,6 +165,10 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
         if named:
             sub.add_argument("name", **named)
         sub.set_defaults(handler=handler)
+    commands.choices["delete"].add_argument(
+        "-y", "--yes", action="store_true",
+        help="delete without asking (for scripts); the question is asked only when the "
+             "input is a terminal")
     export = commands.add_parser("export", parents=[storage], help="write a study's trials to "
                                  "a .csv, .parquet or .json file",
                                  description="Write a study's trials to a .csv, .parquet or "
@@ -277,11 +281,36 @@ def _stop(args: argparse.Namespace) -> None:
 
 def _delete(args: argparse.Namespace) -> None:
     store = _storage(args.storage)
+    if not args.yes and sys.stdin.isatty():
+        _confirm_delete(store, args.name, args.storage)
     try:
         count = store.delete_study(args.name)
     except StudyNotFoundError as exc:
         raise CommandError(_nearest(str(exc), args.name, store)) from None
     print(f"deleted study {args.name!r} and its {count} trials from {store.location}")
+
+
+def _confirm_delete(store: BaseStorage, name: str, storage: str | None) -> None:
+    """Ask at a terminal before a study is deleted for good (as ``rm -i``); anything but
+    y/yes keeps it. A study that does not exist or still runs is refused without asking."""
+    summary = store.find_study(name)
+    if summary is None or summary.state.active:
+        return  # the delete itself says why not
+    best = "" if summary.best_value is None else \
+        f", best {summary.metric}={summary.best_value:.6g}"
+    question = (f"delete study {name!r} ({summary.state}, "
+                f"{summary.trials} trials{best}) and its checkpoints from {store.location} "
+                f"for good? [y/N] (--yes skips this question) ")
+    try:
+        answer = input(question)
+    except (EOFError, KeyboardInterrupt):
+        answer = ""
+        print()
+    if answer.strip().lower() not in ("y", "yes"):
+        raise CommandError(f"study {name!r} was not deleted (the answer was not y); export it "
+                           f"first to keep its table: {_invoked_as()} export "
+                           f"{shlex.quote(name)} {shlex.quote(name + '.csv')}"
+                           f"{'' if storage is None else ' --storage ' + shlex.quote(storage)}")
 
 
 def _export_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:

@@ -25,7 +25,8 @@ ENV = {**os.environ, "PYTHONPATH": str(Path(jupyter_hpo.__file__).resolve().pare
 def hpo(cwd: Path, *words: str) -> subprocess.CompletedProcess[str]:
     """``python -m jupyter_hpo WORDS...`` in ``cwd``."""
     return subprocess.run([sys.executable, "-m", "jupyter_hpo", *words], check=False, cwd=cwd,
-                          env=ENV, capture_output=True, text=True, timeout=60)
+                          env=ENV, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)  # a script's: delete asks no question
 
 
 @pytest.fixture
@@ -184,6 +185,52 @@ def test_stop_stops_a_study_that_another_process_runs_and_delete_waits_for_it(tm
     deleted = hpo(tmp_path, "delete", "long", "--storage", str(path))
     assert deleted.returncode == 0, deleted.stderr
     assert SQLiteStorage(path).list_studies() == []
+
+
+def delete_at_a_terminal(cwd: Path, words: list[str], typed: bytes
+                         ) -> subprocess.CompletedProcess[str]:
+    """``python -m jupyter_hpo delete WORDS...`` whose input is a terminal (a pty) where
+    ``typed`` is typed."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "jupyter_hpo", "delete", *words],
+                                   cwd=cwd, env=ENV, stdin=slave, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        os.close(slave)
+        os.write(master, typed)
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(master)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def test_delete_asks_at_a_terminal_and_scripts_skip_the_question(stored):
+    """delete removed a study for good without a question; at a terminal it now asks (as
+    rm -i), anything but y keeps the study, --yes skips the question, and input that is not
+    a terminal (a script, a pipe) deletes as before."""
+    words = ["mlp", "--storage", str(stored)]
+    kept = delete_at_a_terminal(stored.parent, words, b"n\n")
+    assert kept.stdout.startswith("delete study 'mlp' (finished, 4 trials, best loss=")
+    assert kept.stdout.endswith("for good? [y/N] (--yes skips this question) ")
+    assert kept.returncode == 1 and "study 'mlp' was not deleted (the answer was not y); " \
+        f"export it first to keep its table: python -m jupyter_hpo export mlp mlp.csv " \
+        f"--storage {stored}" in kept.stderr
+    assert delete_at_a_terminal(stored.parent, words, b"\x04").returncode == 1  # Ctrl-D
+    assert [s.name for s in SQLiteStorage(stored).list_studies()] == ["mlp"]
+    missing = delete_at_a_terminal(stored.parent, ["mpl", "--storage", str(stored)], b"")
+    assert missing.stdout == "" and "no study named 'mpl'" in missing.stderr  # not asked
+    deleted = delete_at_a_terminal(stored.parent, words, b"y\n")
+    assert deleted.returncode == 0 and "deleted study 'mlp' and its 4 trials" in deleted.stdout
+    for name in ("a", "b"):
+        tune(lambda config: config["lr"], {"lr": Real(0, 1)}, metric="loss", trials=1,
+             storage=str(stored), name=name)
+    assert delete_at_a_terminal(stored.parent, ["a", "--yes", "--storage", str(stored)],
+                                b"").stdout == f"deleted study 'a' and its 1 trials from {stored}\n"
+    scripted = hpo(stored.parent, "delete", "b", "--storage", str(stored))  # stdin: no tty
+    assert scripted.returncode == 0 and scripted.stdout.startswith("deleted study 'b'")
+    assert SQLiteStorage(stored).list_studies() == []
 
 
 def test_output_into_a_closed_pipe_ends_without_a_traceback(stored):
