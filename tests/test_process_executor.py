@@ -380,6 +380,52 @@ def test_a_configuration_that_cannot_be_sent_fails_only_its_trial():
            "object)" in study.trials[2].error
 
 
+SHARED_LOCK = threading.Lock()
+
+
+class LockedTrainer:
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def train(self, config):
+        return config["x"]
+
+
+def test_a_function_that_cannot_be_sent_names_the_variable_it_reads():
+    """tune(fn, executor="process") with fn reading a global lock said only "the objective
+    'fn' cannot be sent ... Create it inside the cell" (there is no cell): it names the global,
+    the variable of an enclosing function or the method's object that does not pickle, before
+    any trial runs. (The functions are defined here, as in a notebook or a script's
+    __main__, so that they are pickled by value, not by module and name.)"""
+    def reads_a_global_lock(config):
+        with SHARED_LOCK:
+            return config["x"]
+
+    def made():
+        local_lock = threading.Lock()
+
+        def inner(config):
+            with local_lock:
+                return config["x"]
+        return inner
+
+    for fn, what in ((reads_a_global_lock, ("it reads the global variable 'SHARED_LOCK', "
+                                            "<unlocked _thread.lock object at ")),
+                     (made(), ("it reads 'local_lock', a variable of the function that made "
+                               "it, <unlocked _thread.lock object at ")),
+                     (LockedTrainer().train, "it is a method of a LockedTrainer object, ")):
+        study = make_study(fn, {"x": Real(0, 1)})
+        with pytest.raises(HPOError) as refused:
+            study.run()
+        message = str(refused.value)
+        assert "cannot be sent to a worker process: " + what in message, message
+        assert "which cannot be pickled (TypeError: cannot pickle '_thread.lock' object). " \
+               "Create that object inside " in message
+        assert message.endswith("or run the trials in threads with executor='thread' "
+                                "(--executor thread)")
+        assert study.trials == ()
+
+
 def report_a_lock(config, report):
     report(loss=config["x"], extra=threading.Lock())
 
