@@ -25,6 +25,7 @@ from distributed import Client, LocalCluster
 from IPython.core.error import UsageError
 from test_process_executor import check_best_model_came_back, kernel_output
 
+import jupyter_hpo
 from jupyter_hpo import HPOError, Int, Real, Study, TrialStatus, tune
 from jupyter_hpo.errors import StudyFailedError
 from jupyter_hpo.executors import DaskExecutor
@@ -521,6 +522,44 @@ def external_cluster(tmp_path: Path, workers: int = 2):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
+
+
+#: a ``dask worker`` whose Python cannot import jupyter_hpo (as if it were not installed
+#: there: ``None`` in ``sys.modules`` is how Python marks a module that must not be imported)
+WORKER_WITHOUT_US = ("import sys; sys.modules['jupyter_hpo'] = None; "
+                     "from distributed.cli.dask_worker import main; main()")
+
+
+def test_workers_that_cannot_import_jupyter_hpo_are_named_before_any_trial(tmp_path):
+    """A worker without jupyter_hpo could not unpickle a trial's task, which Dask takes for a
+    broken connection: the worker left, and the study failed with "the Dask cluster went
+    away ... (TimeoutError: No valid workers found)". They are named before any trial, with
+    what to install, and the cluster is left as it was."""
+    with external_cluster(tmp_path, workers=1) as (address, _):
+        env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+        bare = subprocess.Popen(
+            [sys.executable, "-c", WORKER_WITHOUT_US, address, "--nthreads", "1", "--host",
+             "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", "bare"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            with Client(address, timeout=30, set_as_default=False) as client:
+                client.wait_for_workers(2, timeout=90)
+                bare_address = next(a for a, w in scheduler_info(client)["workers"].items()
+                                    if w.get("name") == "bare")
+                with pytest.raises(HPOError) as refused:
+                    make_study(curve, {"x": Real(0, 1)}, executor="dask", trials=2,
+                               executor_options={"address": address})
+                assert str(refused.value) == (
+                    f"the Dask cluster {address} cannot run trials: 1 of its 2 workers "
+                    f"({bare_address}) cannot import jupyter_hpo, which runs each trial there. "
+                    f"Install it in the workers' Python environment (pip install "
+                    f"jupyter_hpo=={jupyter_hpo.__version__}, the version of this kernel) and "
+                    f"restart them, or start the workers from this kernel's environment "
+                    f"(`dask worker {address}`)")
+                assert len(scheduler_info(client)["workers"]) == 2 and bare.poll() is None
+        finally:
+            os.killpg(bare.pid, signal.SIGKILL)
+            bare.wait(timeout=30)
 
 
 def test_external_cluster_by_address(tmp_path, ipython_shell):

@@ -257,6 +257,40 @@ def capacity(handle: ClusterHandle, need: dict[str, float],
     return max(1, total)
 
 
+#: what each worker evaluates to tell whether it can import jupyter_hpo: a builtin's call,
+#: so that asking needs nothing of jupyter_hpo on the worker
+_FINDS_US = "__import__('importlib.util').util.find_spec('jupyter_hpo') is not None"
+
+
+def check_workers_import_us(handle: ClusterHandle, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """An HPOError naming the workers of ``handle`` whose Python cannot import jupyter_hpo:
+    a trial's task would not unpickle there, which Dask takes for a broken connection, so
+    the worker left the cluster and the study ended as if the cluster had gone away. A
+    cluster that does not answer in time is left to the study's own checks."""
+    from .. import __version__
+
+    answers: dict[str, Any] = {}
+
+    def ask() -> None:
+        answers.update(handle.client.run(eval, _FINDS_US, on_error="return"))
+
+    thread = threading.Thread(target=ask, daemon=True, name="hpo-dask-import-check")
+    thread.start()
+    thread.join(timeout)
+    missing = sorted(worker for worker, found in answers.items() if found is False)
+    if not missing:
+        return
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3
+                                      else "")
+    which = "its workers" if len(missing) == len(answers) else \
+        f"{len(missing)} of its {len(answers)} workers"
+    raise HPOError(f"the {handle.name} cannot run trials: {which} ({shown}) "
+                   f"cannot import jupyter_hpo, which runs each trial there. Install it in the "
+                   f"workers' Python environment (pip install jupyter_hpo=={__version__}, the "
+                   f"version of this kernel) and restart them, or start the workers from this "
+                   f"kernel's environment (`dask worker {handle.address}`)")
+
+
 def _resources_text(info: dict[str, Any]) -> str:
     resources = info.get("resources") or {}
     return ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "no resources"

@@ -42,6 +42,7 @@ from ._dask_cluster import (
     CONNECT_TIMEOUT_S,
     ClusterHandle,
     capacity,
+    check_workers_import_us,
     connect,
     own_local_cluster,
     scheduler_info,
@@ -88,6 +89,8 @@ class DaskExecutor(FaultHandling, Executor):
         try:
             count = len(slots) if handle.cluster is not None and slots \
                 else workers or capacity(handle, self.need, connect_timeout)
+            if handle.cluster is None:  # workers started elsewhere: is jupyter_hpo there?
+                check_workers_import_us(handle, connect_timeout)
             super().__init__(count)
             self.dashboard_link = handle.dashboard_link()
         except BaseException:
