@@ -380,6 +380,25 @@ def test_a_configuration_that_cannot_be_sent_fails_only_its_trial():
            "object)" in study.trials[2].error
 
 
+def test_a_pool_larger_than_the_study_starts_threads_for_the_trials_it_runs():
+    """--workers 100000 for 2 trials started a kernel thread per worker before the first
+    trial, until Python could start no more ("RuntimeError: can't start new thread", with the
+    threads started so far left behind); a worker's thread now starts with its first trial,
+    as its process does."""
+    counts = []
+
+    def count(event):
+        if event.kind == "trial_finished":
+            counts.append(sum(t.name.startswith("hpo-process-worker-")
+                              for t in threading.enumerate()))
+
+    study = make_study(lambda config: config["x"], {"x": Real(0, 1)}, trials=3, workers=500)
+    study.subscribe(count)
+    study.run()
+    assert study.counts()["completed"] == 3
+    assert counts and max(counts) <= 3, counts
+
+
 SHARED_LOCK = threading.Lock()
 
 

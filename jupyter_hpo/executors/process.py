@@ -93,7 +93,7 @@ class ProcessExecutor(Executor):
             trial.slot = worker.slot_index
             trial.resources = worker.slot.label
             trial.device = worker.slot.device(remapped=False)
-        worker.jobs.put((trial, payload, hooks))
+        worker.submit((trial, payload, hooks))
 
     def _ship(self, objective: Any) -> tuple[int, Shipment]:
         """The objective pickled for the workers (once per objective), with its key."""
@@ -179,9 +179,17 @@ class _Worker:
         self.busy = threading.Lock()  # held while it runs a trial or sends variables
         self.jobs: queue.SimpleQueue[tuple[Trial, tuple[int, Shipment], TrialHooks] | None] = \
             queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._work, daemon=True,
-                                       name=f"hpo-process-worker-{index}")
-        self.thread.start()
+        self.thread: threading.Thread | None = None  # started with its first trial
+
+    def submit(self, job: tuple[Trial, tuple[int, Shipment], TrialHooks]) -> None:
+        """Run a trial in this worker. Its kernel thread starts with its first trial, as its
+        process does: a pool of --workers 100000 for a few trials started a thread per
+        worker at once, until Python could start no more ("can't start new thread")."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._work, daemon=True,
+                                           name=f"hpo-process-worker-{self.index}")
+            self.thread.start()
+        self.jobs.put(job)
 
     # ------------------------------------------------------------------ the process
     def spawn(self) -> None:
