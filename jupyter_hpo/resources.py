@@ -154,6 +154,10 @@ def _check_cpus(cpus_per_trial: float | None) -> float | None:
     _check_number("cpus_per_trial", cpus_per_trial)
     if not cpus_per_trial > 0:
         raise HPOError(f"cpus_per_trial is {cpus_per_trial}, but must be > 0")
+    if not math.isfinite(cpus_per_trial):  # a worker's OMP_NUM_THREADS would be infinite
+        raise HPOError(f"cpus_per_trial is {cpus_per_trial}, but must be a finite number > 0: "
+                       f"the CPU threads each trial uses, e.g. cpus_per_trial=2 (this machine "
+                       f"has {os.cpu_count() or 1})")
     return float(cpus_per_trial)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections import Counter
 
 import pytest
 
-from jupyter_hpo import HPOError, Real, Space, Study
+from jupyter_hpo import HPOError, Real, Space, Study, tune
 from jupyter_hpo.objective import FunctionObjective
 from jupyter_hpo.resources import FAKE_GPUS_ENV, Slot, detect_gpus, plan_slots, slots_note
 from jupyter_hpo.widgets import render
@@ -92,6 +93,8 @@ def test_a_study_notes_the_workers_it_could_not_run(monkeypatch, capsys):
     ({"gpus_per_trial": 0.5, "gpu_count": 0}, FAKE_GPUS_ENV),
     ({"gpus_per_trial": 0.5, "gpu_count": 0}, "leave gpus_per_trial out to run on the CPU"),
     ({"cpus_per_trial": 0}, "cpus_per_trial is 0, but must be > 0"),
+    ({"cpus_per_trial": math.inf}, ("cpus_per_trial is inf, but must be a finite number > 0: "
+                                    "the CPU threads each trial uses, e.g. cpus_per_trial=2")),
     ({"cpus_per_trial": "2"},  # was Python's "'>' not supported between ..."
      "cpus_per_trial is '2' (str), but must be a number, e.g. cpus_per_trial=1"),
     ({"cpus_per_trial": True}, "cpus_per_trial is True (bool), but must be a number"),
@@ -102,6 +105,18 @@ def test_bad_resource_requests_say_what_to_do(kwargs, message):
     with pytest.raises(HPOError, match=None) as info:
         plan_slots(None, **kwargs)
     assert message in str(info.value)
+
+
+@pytest.mark.timeout(60)
+def test_an_infinite_cpus_per_trial_is_refused_before_any_trial(capsys):
+    """cpus_per_trial=inf ran "one trial at a time, with inf threads"; with worker processes
+    their OMP_NUM_THREADS could not be set (OverflowError in the kernel's thread for the
+    worker), and the study waited for that trial for good."""
+    for executor in ("thread", "process"):
+        with pytest.raises(HPOError, match="cpus_per_trial is inf, but must be a finite"):
+            tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", trials=1,
+                 cpus_per_trial=math.inf, executor=executor)
+    assert "inf threads" not in capsys.readouterr().out
 
 
 def test_thread_trials_get_the_device_of_their_slot(monkeypatch):
