@@ -113,7 +113,10 @@ class StudyReading(OtherNamesHint):
 
     @property
     def best_trial(self) -> TrialRecord | None:
-        """The trial with the best reported value among those that did not fail."""
+        """The trial with the best reported value among those that did not fail; ``None``
+        while no trial has reported the metric (a study just started, or whose trials all
+        failed: ``best_summary()`` says which), as Ray Tune's ``get_best_trial`` (Optuna's
+        ``best_trial`` raises ``ValueError`` instead), so that a running study can be read."""
         c = self.controller
         if c is None:
             return self._record.best_trial
@@ -123,10 +126,12 @@ class StudyReading(OtherNamesHint):
 
     @property
     def best_value(self) -> float | None:
+        """The best reported value of the metric, or ``None`` as ``best_trial``."""
         return self.controller.best_value if self.controller else self._record.best_value
 
     @property
     def best_config(self) -> dict[str, Any] | None:
+        """The best trial's configuration (a new dict), or ``None`` as ``best_trial``."""
         best = self.best_trial
         return None if best is None else dict(best.config)
 
