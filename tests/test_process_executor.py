@@ -399,6 +399,61 @@ def test_a_pool_larger_than_the_study_starts_threads_for_the_trials_it_runs():
     assert counts and max(counts) <= 3, counts
 
 
+#: a study whose worker processes cannot start: every file descriptor of the script is taken
+#: (a real limit, RLIMIT_NOFILE), so the socket to a new worker cannot be made
+NO_DESCRIPTORS_LEFT = textwrap.dedent("""
+    import os, resource
+    import jupyter_hpo.executors._kept, jupyter_hpo.executors._output
+    import jupyter_hpo.executors._shipping, jupyter_hpo.executors._tracebacks
+    import cloudpickle, jupyter_hpo.executors._worker, multiprocessing.connection, subprocess
+    from jupyter_hpo import Real, Study
+    from jupyter_hpo.objective import FunctionObjective
+    from jupyter_hpo.space import Space
+
+    study = Study(FunctionObjective(lambda config: config["x"], "loss"),
+                  Space({"x": Real(0, 1)}), metric="loss", mode="min", trials=2,
+                  executor="process")
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 1, highest + 1))
+    held = []
+    while True:
+        try:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            break
+    try:
+        study.run()
+    except Exception as exc:
+        print("RAISED", type(exc).__name__)
+    for fd in held:
+        os.close(fd)
+    for trial in study.trials:
+        print("TRIAL", trial.status.value, trial.error)
+""")
+
+
+def test_a_worker_process_that_cannot_start_fails_its_trial_instead_of_hanging(tmp_path):
+    """When the machine refused a new worker process (no file descriptor, process or memory
+    left), the OSError ended the kernel's thread for that worker before the trial's end was
+    told, and the study waited for the trial for good; the trial now fails saying why."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import jupyter_hpo
+
+    env = {**os.environ, "PYTHONPATH": str(Path(jupyter_hpo.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", NO_DESCRIPTORS_LEFT], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "RAISED StudyFailedError", done.stdout + done.stderr
+    why = ("TRIAL failed could not start a worker process for the trial (OSError: [Errno 24] "
+           "Too many open files): the machine has no process, memory or file descriptor left "
+           "for it; run fewer trials at once (--workers, workers=) or end what holds them")
+    assert lines[1:] == [why, why]
+
+
 SHARED_LOCK = threading.Lock()
 
 

@@ -263,7 +263,7 @@ class _Worker:
                     self._retire()
                     with self.executor._lock:
                         if not self.executor._closed:
-                            self.spawn()
+                            self._spawn_failure()  # else the next trial starts it (or fails)
             hooks.on_finish(trial, outcome)
 
     def fetch(self, trial_id: int, process: subprocess.Popen[bytes],
@@ -322,7 +322,9 @@ class _Worker:
                     return TrialOutcome(TrialStatus.CANCELLED,
                                         error="the executor was shut down"), False
                 if self.process is None:
-                    self.spawn()
+                    failure = self._spawn_failure()
+                    if failure is not None:
+                        return failure, False
             conn = self.conn
             assert conn is not None
             self.crash_output = []
@@ -403,6 +405,21 @@ class _Worker:
                 exc = HPOError(f"{type(exc).__name__}: {exc}")
             return ("error", exc)
         return "continue"
+
+    def _spawn_failure(self) -> TrialOutcome | None:
+        """Start the worker process; if the machine refuses (no process, memory or file
+        descriptor left: OSError), the failed outcome of the trial that needed it, with what
+        to do. Raised instead, it ended this thread before the trial's end was told, and the
+        study waited for that trial for good."""
+        try:
+            self.spawn()
+        except OSError as exc:
+            self._retire()
+            return TrialOutcome(TrialStatus.FAILED, error=(
+                f"could not start a worker process for the trial ({type(exc).__name__}: "
+                f"{exc}): the machine has no process, memory or file descriptor left for it; "
+                f"run fewer trials at once (--workers, workers=) or end what holds them"))
+        return None
 
     def _crash_outcome(self) -> TrialOutcome:
         """The worker died: say why (signal, exit code, timeout or cancel)."""
