@@ -154,7 +154,12 @@ def test_an_object_that_cannot_be_saved_is_named_and_stops_the_study(tmp_path):
     assert message.endswith("(lock), which cannot be saved (TypeError: cannot pickle "
                             "'_thread.lock' object): save what pickles (a model's state_dict(), "
                             "numbers, arrays) and make the rest again after restore()")
+    # the pickler's error is in the message: its traceback, through jupyter_hpo's and
+    # cloudpickle's frames, was shown too ("The above exception was the direct cause ...")
+    assert "The above exception" not in message
+    assert "jupyter_hpo/checkpoints.py" not in message
     stored = Study.load("lock", tmp_path / "runs.db")
+    assert "jupyter_hpo/checkpoints.py" not in stored.trials[0].traceback
     assert [len(t.reports) for t in stored.trials] == [1, 1, 1]  # the reports are kept
     assert not os.listdir(stored.checkpoint_dir)  # no half-written file
 

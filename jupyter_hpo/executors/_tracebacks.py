@@ -57,9 +57,20 @@ def user_traceback(exc: BaseException, objective: Any = None) -> str:
             return "".join(traceback.format_exception_only(type(exc), exc))
         limit = len(frames)
     shown = traceback.TracebackException(type(exc), exc, tb, limit=limit, compact=True)
+    if isinstance(exc, HPOError):
+        _drop_told_cause(shown, exc)
     own = getattr(objective, "cell_name", None)
     _name_cells(shown, {filename: f"Cell {own}"} if own and filename else {}, set())
     return "".join(shown.format())
+
+
+def _drop_told_cause(shown: traceback.TracebackException, exc: HPOError) -> None:
+    """Leave out the exception chained to one of our errors when its message already names it
+    (``checkpoint(): ... cannot be saved (TypeError: cannot pickle '_thread.lock' object)``):
+    its frames are jupyter_hpo's and the pickler's, which tell a user nothing more."""
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and f"{type(cause).__name__}: {cause}" in str(exc):
+        shown.__cause__ = shown.__context__ = None
 
 
 class _CellFrames(traceback.StackSummary):
