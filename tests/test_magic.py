@@ -296,6 +296,9 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet", "x = Real(0, 1)\nreport(epoch=1, foo=x)\n", "pass --mode min or --mode max"),
     ("--quiet", "x = Real(0, 1)\nreport(loss=x, acc=x)\n", "pick the one to optimise"),
     ("--quiet --metric nope", "x = Real(0, 1)\nreport(acc=x)\n", "not among the values"),
+    ("--quiet --metric loss", "x = Real(0, 1)\nreport(epoch=1, los=x)\n",
+     ("--metric loss is not among the values the cell reports (los): did you mean "
+      "report(loss=...) instead of los=... in the cell, or --metric los?")),
     ("--quiet --metric epoch --mode max", "x = Real(0, 1)\nreport(epoch=1, loss=x)\n",
      ("--metric epoch is the resource (the progress report() counts, --resource epoch), not a "
       "result to optimise: the cell's other values are loss")),

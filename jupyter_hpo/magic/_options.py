@@ -200,7 +200,7 @@ class CellOptions:
         elif template.calls_report and template.reported_keys and not unpacked \
                 and metric not in keys:
             raise UsageError(f"--metric {metric} is not among the values the cell reports "
-                             f"({', '.join(keys)})")
+                             f"({', '.join(keys)}){_misspelt_metric(metric, keys)}")
         elif not template.calls_report and not template.has_result_expr \
                 and not _may_bind(template.source, metric):
             raise UsageError(f"--metric {metric}: the cell never calls report(), does not end "
@@ -586,3 +586,15 @@ def running_cell_number(shell: Any) -> int | None:
         frame = frame.f_back
     count = getattr(shell, "execution_count", None)
     return count if isinstance(count, int) else None
+
+
+def _misspelt_metric(metric: str, keys: list[str]) -> str:
+    """"; did you mean ..." when a reported key looks like ``--metric`` misspelt (or the
+    other way round): the two ways to make them agree."""
+    import difflib
+
+    close = difflib.get_close_matches(metric, keys, n=1, cutoff=0.75)
+    if not close:
+        return ""
+    return (f": did you mean report({metric}=...) instead of {close[0]}=... in the cell, or "
+            f"--metric {close[0]}?")
