@@ -106,10 +106,36 @@ def wait_for_progress(kc, msg_id: str, seconds: float) -> list[dict]:
     return messages
 
 
+def wait_for_dashboard(kc, msg_id: str, condition, what: str,
+                       timeout: float = 90) -> list[dict]:
+    """Collect the cell's iopub messages until ``condition(messages)`` holds: the test acts
+    once the dashboard shows what it needs, however long a loaded machine took to get there
+    (a fixed wait of a few seconds clicked or interrupted before the study had started)."""
+    messages: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not condition(messages):
+        assert time.monotonic() < deadline, f"the dashboard never showed {what}"
+        messages += wait_for_progress(kc, msg_id, 0.1)
+    return messages
+
+
+def shows(messages: list[dict], pattern: str) -> bool:
+    """Whether a widget of the cell has shown a text that matches ``pattern`` (the status
+    line says ``2 running``, ``3 completed``)."""
+    for msg in messages:
+        if msg["msg_type"] in ("comm_open", "comm_msg"):
+            value = msg["content"]["data"].get("state", {}).get("value")
+            if isinstance(value, str) and re.search(pattern, value):
+                return True
+    return False
+
+
 def test_stop_button_ends_blocking_study_and_keeps_trials(kernel):
     _km, kc = kernel
     msg_id = kc.execute(SLOW_CELL)
-    messages = wait_for_progress(kc, msg_id, 4.0)
+    messages = wait_for_dashboard(
+        kc, msg_id, lambda seen: find_button(seen, "Stop study") is not None
+        and shows(seen, r"\b[1-9]\d* completed"), "its Stop button and a completed trial")
     comm_id = find_button(messages, "Stop study")
     assert comm_id is not None, "the dashboard has no 'Stop study' button"
     queued_id = kc.execute(CHECK)  # sent while the cell blocks: must run after it, in order
@@ -146,7 +172,8 @@ print("CHECK", json.dumps({
 def test_interrupt_stops_study_gracefully(kernel):
     km, kc = kernel
     msg_id = kc.execute(SLOW_CELL)
-    wait_for_progress(kc, msg_id, 4.0)
+    wait_for_dashboard(kc, msg_id, lambda seen: shows(seen, r"\b[1-9]\d* completed"),
+                       "a completed trial")
     km.interrupt_kernel()
     reply, _messages = wait_reply(kc, msg_id, timeout=60)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
@@ -246,7 +273,11 @@ for epoch in range(1, 2000):
         break
 """
     msg_id = kc.execute(cell)
-    messages = wait_for_progress(kc, msg_id, 3.0)  # the trials run until the flag exists
+    # the trials run until the flag exists
+    messages = wait_for_dashboard(
+        kc, msg_id, lambda seen: find_widget(seen, "DropdownModel", "trial") is not None
+        and find_widget(seen, "ButtonModel", "Stop trial") is not None,
+        "its trial picker and Stop-trial button")
     picker = find_widget(messages, "DropdownModel", "trial")
     button = find_widget(messages, "ButtonModel", "Stop trial")
     assert picker is not None and button is not None
@@ -291,7 +322,8 @@ for epoch in range(1, 200):
     report(epoch=epoch, score=x)
 """
     msg_id = kc.execute(cell)
-    wait_for_progress(kc, msg_id, 6.0)
+    wait_for_dashboard(kc, msg_id, lambda seen: shows(seen, r"\b2 running"),
+                       "both workers' trials running")
     km.interrupt_kernel()
     reply, _ = wait_reply(kc, msg_id, timeout=60)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
