@@ -156,10 +156,12 @@ def run_endless(path: Path, name: str) -> subprocess.Popen[str]:
                      storage={str(path)!r}, name={name!r})
         print("DONE", study.stop_reason, flush=True)
         """)], env=ENV, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
     while not (path.exists() and (found := SQLiteStorage(path).find_study(name))
                and found.state is StudyState.RUNNING):
-        if runner.poll() is not None:
-            pytest.fail(f"the study {name} ended before it was stored running")
+        if runner.poll() is not None or time.monotonic() > deadline:
+            runner.kill()  # an endless study is never left running
+            pytest.fail(f"the study {name} was not stored running (exit code {runner.wait()})")
         time.sleep(0.05)
     return runner
 
