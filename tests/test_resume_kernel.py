@@ -154,14 +154,28 @@ def test_a_study_of_the_notebooks_functions_resumes_in_a_new_kernel(study_storag
 
 
 CHECKPOINT_CELL = """%%hpo --scheduler fifo --executor process --workers 2 --trials 4 --seed 0 --name rs --quiet {extra}
-import os, signal, time
+import contextlib, json, os, signal, sqlite3, time
 x = Real(0, 1)
 state = restore(); start = 1 if state is None else state['epoch'] + 1
 trial.set(started_at=start)
+
+def stored_epoch_3():
+    try:
+        with contextlib.closing(sqlite3.connect(os.environ['JUPYTER_HPO_STORAGE'])) as conn:
+            row = conn.execute('SELECT checkpoint FROM trials WHERE trial_id = ?',
+                               (trial.trial_id,)).fetchone()
+            reports = conn.execute('SELECT COUNT(*) FROM reports WHERE trial_id = ?',
+                                   (trial.trial_id,)).fetchone()[0]
+    except sqlite3.OperationalError:  # locked by the kernel's write
+        return False
+    return reports >= 3 and bool(row and row[0]) and json.loads(row[0])['reports'] >= 2
+
 for epoch in range(start, 11):
     time.sleep(0.2)
     if epoch == 4 and not os.path.exists({marker!r}):
-        time.sleep(0.5)  # the kernel stores the reports and checkpoint of epoch 3
+        deadline = time.monotonic() + 60  # the kernel stores the reports and checkpoint of epoch 3
+        while not stored_epoch_3() and time.monotonic() < deadline:
+            time.sleep(0.05)
     checkpoint(epoch=epoch, x=x)
     if epoch == 4 and not os.path.exists({marker!r}):
         try:
