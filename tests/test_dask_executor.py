@@ -495,6 +495,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def scheduler_address(scheduler_file: Path) -> str | None:
+    """The address in ``dask scheduler``'s file once its JSON is written whole (the file is
+    there, empty, before its text is written)."""
+    try:
+        return json.loads(scheduler_file.read_text())["address"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @contextlib.contextmanager
 def external_cluster(tmp_path: Path, workers: int = 2):
     """``dask scheduler`` and ``dask worker`` (with nannies) as subprocesses on 127.0.0.1."""
@@ -507,9 +516,9 @@ def external_cluster(tmp_path: Path, workers: int = 2):
          "--no-dashboard", "--scheduler-file", str(scheduler_file)], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
     try:
-        assert wait_until(scheduler_file.exists, 60), "the scheduler did not start"
-        time.sleep(0.2)
-        address = json.loads(scheduler_file.read_text())["address"]
+        assert wait_until(lambda: scheduler_address(scheduler_file), 60), \
+            "the scheduler did not start"
+        address = scheduler_address(scheduler_file)
         processes.append(subprocess.Popen(
             [*cli[:2], "distributed.cli.dask_worker", address, "--nworkers", str(workers),
              "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"], env=env,
