@@ -512,7 +512,35 @@ def test_stopping_a_study_ends_released_trials(tmp_path):
 
 # --- a crash between a checkpoint and the report that follows it ---------------------------
 
-CRASHING = """
+# The scripts below kill their study once it has stored a trial's reports and checkpoint so
+# far (and the other trials paused): they wait for those rows (a fixed sleep left a loaded
+# machine's writer, which stores every 0.2 s, or the other worker's trial on its way to its
+# rung, too little time, and the resume then started from an older checkpoint).
+WAIT_STORED = """
+import contextlib, json, sqlite3, time
+
+def wait_stored(db, trial_id, reports, checkpoint_reports, paused=0):
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+                stored = conn.execute("SELECT COUNT(*) FROM reports WHERE trial_id = ?",
+                                      (trial_id,)).fetchone()[0]
+                row = conn.execute("SELECT checkpoint FROM trials WHERE trial_id = ?",
+                                   (trial_id,)).fetchone()
+                waiting = conn.execute("SELECT COUNT(*) FROM trials WHERE status = 'paused'"
+                                       ).fetchone()[0]
+        except sqlite3.OperationalError:  # the file is being made, or locked by a write
+            stored, row, waiting = 0, None, 0
+        if stored >= reports and row and row[0] and waiting >= paused and \\
+                json.loads(row[0])["reports"] >= checkpoint_reports:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"trial {trial_id}'s report {reports} was never stored")
+        time.sleep(0.05)
+"""
+
+CRASHING = WAIT_STORED + """
 import os, signal, sys, time
 from jupyter_hpo import Real, tune
 
@@ -530,7 +558,7 @@ def fn(config, report, trial, checkpoint, restore):
             os.kill(os.getpid(), signal.SIGKILL)  # after the checkpoint, before its report
         report(epoch=epoch, loss=config["x"] + 1 / epoch)
         if epoch == kill_at - 1 and not os.path.exists(marker):
-            time.sleep(0.6)  # the writer stores everything so far
+            wait_stored(db, trial.trial_id, epoch, epoch - 1)  # this report and checkpoint
 
 tune(fn, {"x": Real(0, 1)}, metric="loss", mode="min", trials=2, seed=0, workers=1,
      storage=db, name="rs", resume=os.path.exists(marker))
@@ -563,7 +591,7 @@ def test_a_crash_after_a_checkpoint_resumes_from_the_stored_one(tmp_path, kill_a
     assert sorted(os.listdir(study.checkpoint_dir)) == sorted(kept)  # nothing else left
 
 
-PROMOTION_CRASH = """
+PROMOTION_CRASH = WAIT_STORED + """
 import os, signal, sys, time
 from jupyter_hpo import Real, tune
 
@@ -577,7 +605,8 @@ def fn(config, report, trial, checkpoint, restore):
         time.sleep(0.1)
         checkpoint(epoch=epoch, x=config["x"])
         if epoch == 5 and not os.path.exists(marker):
-            time.sleep(0.5)  # the study stores everything so far
+            # the study has stored the others paused at their rungs, and this one's epoch 4
+            wait_stored(db, trial.trial_id, 4, 3, paused=8)
             open(marker, "w").close()
             os.kill(os.getppid(), signal.SIGKILL)  # the study's process dies
             time.sleep(3)
@@ -622,7 +651,7 @@ def test_a_resumed_promotion_study_keeps_each_trial_where_it_stood(tmp_path):
 
 # --- resuming after the checkpoints or the re-runs changed ---------------------------------
 
-KILLED_ONCE = """
+KILLED_ONCE = WAIT_STORED + """
 import json, os, signal, sys, time
 from jupyter_hpo import Real, tune
 
@@ -637,7 +666,7 @@ def fn(config, report, trial, checkpoint, restore):
         checkpoint(epoch=epoch)
         report(epoch=epoch, loss=config["x"] + 1 / epoch)
         if epoch == 5 and not os.path.exists(marker):
-            time.sleep(0.6)  # the writer stores everything so far
+            wait_stored(db, trial.trial_id, 5, 4)  # this report and checkpoint
             open(marker, "w").close()
             os.kill(os.getpid(), signal.SIGKILL)
 
