@@ -44,7 +44,9 @@ def gone(pid: int) -> bool:
         return True
 
 
-def wait_until(condition, timeout: float = 10.0) -> bool:
+def wait_until(condition, timeout: float = 60.0) -> bool:
+    """Poll ``condition`` until it holds; the default deadline leaves room for worker
+    processes that start slowly on a loaded machine (each imports its libraries)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
