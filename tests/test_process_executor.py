@@ -729,7 +729,12 @@ def start_model_kernel(folder):
     kernel starts before each test's own storage is set)."""
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(folder), env={
         **os.environ, "JUPYTER_HPO_STORAGE": str(folder / "studies.db")})
-    kernel_output(kc, MODEL_SETUP)
+    try:
+        kernel_output(kc, MODEL_SETUP)
+    except BaseException:  # the fixture never yields it: nothing else would shut it down
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        raise
     return km, kc
 
 
