@@ -15,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -251,12 +250,21 @@ def test_a_keras_callback_shared_by_trials_at_once_fails_the_later_one():
 
     shared = KerasReportCallback()
     barrier = threading.Barrier(2, timeout=30)
+    refused = threading.Event()  # the trial that found the callback taken has failed
 
     def train(config, trial):
-        slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: time.sleep(0.5))
-        if config["together"]:
-            barrier.wait()
-        fit_keras(config["lr"], [shared, slow], epochs=2)
+        if not config["together"]:
+            fit_keras(config["lr"], [shared], epochs=2)
+            return
+        # the first to train holds the callback until the other has found it taken (a fixed
+        # 0.5 s per epoch let the first end first when the other was slow to build its model)
+        hold = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: refused.wait(30))
+        barrier.wait()
+        try:
+            fit_keras(config["lr"], [shared, hold], epochs=2)
+        except Exception:  # it failed: the other may end its training
+            refused.set()
+            raise
 
     space = {"lr": Real(0.1, 0.5), "together": Categorical(False, True)}
     one_by_one = tune(train, space, metric="val_loss", mode="min", trials=2, workers=1,
