@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -36,10 +35,13 @@ def chromium_path() -> str:
                 "(.ci/run installs it)")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def server_url(runtime: Path, pid: int) -> str | None:
+    """The URL that the server of process ``pid`` names in its info file once it listens
+    (``None`` before the file is written whole)."""
+    try:
+        return json.loads((runtime / f"jpserver-{pid}.json").read_text())["url"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 @dataclass
@@ -64,20 +66,21 @@ class Server:
 
 @contextmanager
 def jupyter_server(app: str, base: Path) -> Iterator[Server]:
-    """``jupyter lab`` or ``jupyter notebook`` serving ``base/root`` on a free port, with its
-    own config, data-less runtime and workspace folders; the default storage of its kernels
-    is ``root/jupyter_hpo.db``."""
+    """``jupyter lab`` or ``jupyter notebook`` serving ``base/root`` on a port it picks
+    itself (one picked here could be taken by another process before the server bound it,
+    and the server then moved to another port), with its own config, data-less runtime and
+    workspace folders; the default storage of its kernels is ``root/jupyter_hpo.db``."""
     root = base / "root"
     root.mkdir(parents=True)
     for folder in ("runtime", "workspaces", "ipython", "config"):
         (base / folder).mkdir()
-    port, token = free_port(), "hpo-test-token"
+    token = "hpo-test-token"
     env = dict(os.environ)
     env.update(JUPYTER_RUNTIME_DIR=str(base / "runtime"), IPYTHONDIR=str(base / "ipython"),
                JUPYTER_HPO_STORAGE=str(root / "jupyter_hpo.db"),
                JUPYTER_CONFIG_DIR=str(base / "config"), PYTHONUNBUFFERED="1")
     log = base / f"{app}.log"
-    command = [sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}",
+    command = [sys.executable, "-m", "jupyter", app, "--no-browser", "--port=0",
                "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={base / 'workspaces'}",
                "--LabApp.news_url=None", "--ServerApp.open_browser=False",
@@ -85,19 +88,22 @@ def jupyter_server(app: str, base: Path) -> Iterator[Server]:
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
                                    cwd=root)
-    server = Server(root, f"http://127.0.0.1:{port}/", token, process, log)
     try:
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
                 pytest.fail(f"jupyter {app} exited: {log.read_text()[-3000:]}")
+            url = server_url(base / "runtime", process.pid)  # `jupyter` execs the app
             try:
-                server.api("api/status")
-                break
+                if url is not None:
+                    server = Server(root, url, token, process, log)
+                    server.api("api/status")
+                    break
             except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"jupyter {app} did not start: {log.read_text()[-3000:]}")
-                time.sleep(0.3)
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"jupyter {app} did not start: {log.read_text()[-3000:]}")
+            time.sleep(0.3)
         yield server
     finally:
         process.terminate()
