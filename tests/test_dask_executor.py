@@ -489,10 +489,14 @@ def test_stop_trial_and_stop_study(fresh):
 
 
 # --------------------------------------------------------------------------- external
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture()
+def refused_address():
+    """A ``tcp://`` address that refuses connections for the whole test: its port stays bound
+    here and never listens (a port found free and released could be taken by another
+    process, which would answer)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"tcp://127.0.0.1:{held.getsockname()[1]}"
 
 
 def scheduler_address(scheduler_file: Path) -> str | None:
@@ -688,8 +692,8 @@ def first_quick(config, report, trial):
         report(epoch=epoch, loss=config["x"])
 
 
-def test_unreachable_address_fails_fast_before_any_trial(ipython_shell):
-    address = f"tcp://127.0.0.1:{free_port()}"
+def test_unreachable_address_fails_fast_before_any_trial(ipython_shell, refused_address):
+    address = refused_address
     started = time.monotonic()
     with pytest.raises(HPOError) as info:
         make_study(curve, {"x": Real(0, 1)}, executor="dask",
