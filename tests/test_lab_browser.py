@@ -436,6 +436,7 @@ def test_a_background_study_of_another_kernel_is_listed_and_stopped(lab):
         kc.execute_interactive(SLOW_CELL.replace("--name slow", "--name elsewhere --background"),
                                timeout=60)
         page = lab.page
+        page.goto(lab.page_url("lab?reset"))  # alone (-k) it had no page yet: about:blank
         open_panel(page)
         row = study_row(page, "elsewhere")
         row.wait_for(timeout=60_000)  # found through the watch: nobody clicked refresh
