@@ -20,6 +20,11 @@ from pathlib import Path
 
 import pytest
 
+# How long a test waits for the editor's underlines: the extension asks the server 300 ms
+# after the last keystroke, and the server's first check of a cell (or of its %%hpo options)
+# imports IPython and the magic first, about 1 s on an idle machine and several under load.
+DIAGNOSED_MS = 30_000
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
+    DIAGNOSED_MS,
     check_curves_follow_the_theme,
     check_curves_follow_vscode_themes,
     check_summary_is_readable,
@@ -468,7 +469,7 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message_as_you_type(lab)
     page.keyboard.type("%%hpo --trials 5\nlr = Real(1e-4, 1e-1, log=True)\nunits = Int(256, 16)")
     body = "lr = Real(1e-4, 1e-1, log=True)\nunits = Int(256, 16)"
     error = editor.locator(".jp-hpo-error").first
-    error.wait_for(timeout=2000)  # within 2 s of the last keystroke
+    error.wait_for(timeout=DIAGNOSED_MS)  # the server's answer, drawn
     assert error.get_attribute("data-hpo-message") == magic_error_line(body)
     assert marked(editor, "error") == ["Int(256, 16)"]
     assert marked(editor, "annotation") == ["Real(1e-4, 1e-1, log=True)"]
@@ -487,7 +488,7 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message_as_you_type(lab)
         page.keyboard.press("Backspace")
     page.keyboard.type("16, 256)\nact = Float(0, 1)")
     new_body = "lr = Real(1e-4, 1e-1, log=True)\nunits = Int(16, 256)\nact = Float(0, 1)"
-    editor.locator(".jp-hpo-error", has_text="Float").first.wait_for(timeout=2000)
+    editor.locator(".jp-hpo-error", has_text="Float").first.wait_for(timeout=DIAGNOSED_MS)
     assert marked(editor, "error") == ["Float(0, 1)"]
     assert editor.locator(".jp-hpo-error").first.get_attribute("data-hpo-message") == \
         magic_error_line(new_body)
@@ -499,7 +500,7 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message_as_you_type(lab)
     page.keyboard.press("Control+Home")
     page.keyboard.type("# tuning\n")
     error = editor.locator(".jp-hpo-error", has_text="%%hpo --trials 5")
-    error.wait_for(timeout=2000)
+    error.wait_for(timeout=DIAGNOSED_MS)
     assert marked(editor, "error") == ["%%hpo --trials 5"]
     assert marked(editor, "annotation") == []
     message = error.get_attribute("data-hpo-message")
@@ -509,7 +510,7 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message_as_you_type(lab)
     page.keyboard.press("Control+Home")
     page.keyboard.press("Shift+End")
     page.keyboard.press("Backspace")
-    editor.locator(".jp-hpo-error", has_text="Float").first.wait_for(timeout=2000)
+    editor.locator(".jp-hpo-error", has_text="Float").first.wait_for(timeout=DIAGNOSED_MS)
     assert marked(editor, "error") == ["Float(0, 1)"]
 
     # a misspelt option on the %%hpo line (below the blank one): its options are underlined
@@ -519,7 +520,7 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message_as_you_type(lab)
     page.keyboard.press("End")
     page.keyboard.type(" --trails 3")
     options = editor.locator(".jp-hpo-error", has_text="--trails")
-    options.first.wait_for(timeout=2000)
+    options.first.wait_for(timeout=DIAGNOSED_MS)
     assert marked(editor, "error") == ["--trials 5 --trails 3", "Float(0, 1)"]
     assert options.first.get_attribute("data-hpo-message") == (
         "unrecognized arguments: --trails 3; did you mean --trials instead of --trails? "
@@ -702,7 +703,7 @@ def test_commands_insert_a_template_and_stop_every_study(lab):
     wait_until(lambda: cells.count() == 3, 10, "the template cell inserted")
     template = cells.nth(2)
     assert template.locator(".cm-content").inner_text().startswith("%%hpo --trials 20")
-    template.locator(".jp-hpo-annotation").first.wait_for(timeout=5000)
+    template.locator(".jp-hpo-annotation").first.wait_for(timeout=DIAGNOSED_MS)
     assert template.locator(".jp-hpo-error").count() == 0
     assert len(marked(template, "annotation")) == 3
     # a study runs from it; "Stop all running HPO studies" stops it
@@ -1323,7 +1324,7 @@ def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):
     page.keyboard.press("Escape")  # command mode: "y" makes it a code cell
     page.keyboard.press("y")
     error = cells.nth(1).locator(".jp-hpo-error")
-    error.first.wait_for(timeout=5000)
+    error.first.wait_for(timeout=DIAGNOSED_MS)
     assert error.first.get_attribute("data-hpo-message") == magic_error_line(
         "units = Int(256, 16)\n")
 

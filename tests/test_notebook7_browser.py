@@ -10,6 +10,7 @@ import re
 
 import pytest
 from browser_support import (
+    DIAGNOSED_MS,
     check_curves_follow_the_theme,
     check_summary_is_readable,
     chromium,
@@ -97,7 +98,7 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message(notebook7):
     page.keyboard.type("%%hpo\nact = Categorical()\nlr = Real(0, 1, log=True)")
     body = "act = Categorical()\nlr = Real(0, 1, log=True)"
     error = editor.locator(".jp-hpo-error").first
-    error.wait_for(timeout=2000)  # within 2 s of the last keystroke
+    error.wait_for(timeout=DIAGNOSED_MS)  # the server's answer, drawn
     assert error.get_attribute("data-hpo-message") == magic_error_line(body)
     messages = set(editor.evaluate(
         "root => [...root.querySelectorAll('.jp-hpo-error')]"
