@@ -441,8 +441,12 @@ def test_resume_after_a_crash_continues_from_the_last_checkpoint(study_storage):
     try:
         execute(kc, "%load_ext jupyter_hpo")
         kc.execute(CRASH_CELL.format(extra=""))
+        # every running trial that stored a checkpoint stored one of epoch 3 or later: each
+        # continued trial must resume at epoch 3 or later, and the other worker's trial may
+        # lag behind the first one seen with its epoch-3 checkpoint
         deadline = time.monotonic() + 90
-        while not (study_storage.exists() and any(n >= 2 for n in running_with_checkpoint())):
+        while not (study_storage.exists() and (saved := running_with_checkpoint())
+                   and all(n >= 2 for n in saved)):
             assert time.monotonic() < deadline, "no running trial stored a checkpoint"
             time.sleep(0.05)
         os.kill(km.provisioner.process.pid, signal.SIGKILL)
