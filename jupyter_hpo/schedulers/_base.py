@@ -11,6 +11,7 @@ for a proposal in progress.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -50,6 +51,9 @@ class Scheduler(ABC):
     OPTIONS: ClassVar[tuple[str, ...]] = ()
     #: whether every report must carry the resource (e.g. ``epoch``) for the scheduler to work
     needs_resource: ClassVar[bool] = False
+    #: the study's clock (seconds; simulated in benchmarks), set by the study for schedulers
+    #: that weigh how long trials take; ``None`` outside a study
+    clock: Callable[[], float] | None = None
 
     def __init__(self, searcher: Searcher, metric: str, mode: str,
                  resource: str = "epoch") -> None:

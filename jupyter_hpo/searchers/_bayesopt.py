@@ -299,6 +299,9 @@ class BayesOptSearcher(Searcher):
         candidates = self._candidates(level)
         mean, variance, factors = gp.posterior(self._at(candidates, level))
         ei = expected_improvement(incumbent, mean, np.sqrt(variance))
+        weights = self._acquisition_weights(candidates)
+        if weights is not None:
+            ei *= weights
         size = self._batch_size()
         # the batch keeps the best candidates by EI (fantasies only lower EI), then the points
         # the coordinate search ends at
@@ -316,10 +319,11 @@ class BayesOptSearcher(Searcher):
             candidates = np.vstack([candidates, points])
             mean, variance = np.concatenate([mean, more[0]]), np.concatenate([variance, more[1]])
             factors = np.hstack([factors, more[2]])
+        weights = None if weights is None else self._acquisition_weights(candidates)
         batch = self._batch = ProposalBatch(
             candidates, self._at(candidates, level), mean, variance, factors, gp.kernel,
             gp.diagonal, incumbent, size, self._batch_context(),
-            float(np.min(y_raw[levels == self._r(level)])), self._prior_scratch)
+            float(np.min(y_raw[levels == self._r(level)])), self._prior_scratch, weights)
         self._batch_scale = (y_mean, y_std)  # what the batch's normalised values mean
         untaken, decoded = self._untaken_test(candidates, taken)
         index = batch.pick(untaken)
@@ -480,7 +484,14 @@ class BayesOptSearcher(Searcher):
     def _ei(self, gp: GaussianProcess, candidates: np.ndarray, level: float | None,
             incumbent: float) -> np.ndarray:
         mean, std = gp.predict(self._at(candidates, level))
-        return expected_improvement(incumbent, mean, std)
+        ei = expected_improvement(incumbent, mean, std)
+        weights = self._acquisition_weights(candidates)
+        return ei if weights is None else ei * weights
+
+    def _acquisition_weights(self, candidates: np.ndarray) -> np.ndarray | None:
+        """A factor per encoded candidate that multiplies its EI wherever candidates are
+        ranked (``None``: EI alone); a subclass weighs EI by cost here."""
+        return None
 
     def _candidates(self, level: float | None) -> np.ndarray:
         """Random encoded configurations plus perturbations of the best ones seen."""

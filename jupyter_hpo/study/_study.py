@@ -131,6 +131,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         self.created = time.time()
         self._recording = False
         scheduler = options.make_scheduler(self.space)
+        scheduler.clock = clock or time.time
         executor = options.make_executor()
         try:
             self.controller: Controller | None = Controller(
