@@ -15,6 +15,7 @@ so it is off by default. It takes ``bayesopt``'s options besides.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,16 @@ from ..space import Space
 from ._bayesopt import BayesOptSearcher
 from ._options import check_float
 
+_MIN_COSTS = 5  # timed trials before proposals weigh cost
+_RIDGE = 1.0  # ridge penalty of the cost regression (encodings lie in the unit cube)
+
 
 class AutoSearcher(BayesOptSearcher):
     """``bayesopt`` under the name the defaults use, with an optional share of random
     proposals."""
 
     name = "auto"
-    OPTIONS = (*BayesOptSearcher.OPTIONS, "random_fraction")
+    OPTIONS = (*BayesOptSearcher.OPTIONS, "random_fraction", "cost_power", "cost_horizon")
     #: smaller batches than bayesopt's under Hyperband: with the auto scheduler, batches of all
     #: the trials observed ended worse on the benchmarks (benchmarks/RESULTS.md)
     default_batch_fraction = 0.3
@@ -43,7 +47,8 @@ class AutoSearcher(BayesOptSearcher):
                  gp_resource_kernel: str | None = None,
                  opt_skip_num_max_resource: bool = False,
                  batch_fraction: float | None = None,
-                 random_fraction: float = 0.0) -> None:
+                 random_fraction: float = 0.0, cost_power: float = 0.0,
+                 cost_horizon: float = 20.0) -> None:
         super().__init__(space, metric, mode, seed, kernel=kernel,
                          num_init_random=num_init_random, opt_skip_period=opt_skip_period,
                          opt_skip_init_length=opt_skip_init_length,
@@ -53,10 +58,75 @@ class AutoSearcher(BayesOptSearcher):
                          batch_fraction=batch_fraction)
         self.random_fraction = check_float("random_fraction", random_fraction, 0.0, 1.0)
         self._coins = np.random.default_rng()  # only without a seed (see _random_turn)
+        self.cost_power = check_float("cost_power", cost_power, 0.0, 4.0)
+        self.cost_horizon = check_float("cost_horizon", cost_horizon, 0.0, math.inf,
+                                        lo_open=True, hi_open=True)
+        # trial -> (encoded configuration, log seconds per unit of resource, resource reached)
+        self._costs: dict[int, tuple[np.ndarray, float, float]] = {}
+        self._cost_fit: tuple[int, np.ndarray | None] = (-1, None)  # (version, coefficients)
+        self._cost_version = 0
 
     def describe(self) -> str:
         random = f", {self.random_fraction:.0%} random" if self.random_fraction else ""
-        return f"auto: {super().describe()}{random}"
+        cost = ""
+        if self.cost_power:
+            power = self._cost_exponent()
+            cost = (f", expected improvement per predicted second of training to the power "
+                    f"{power:.2f} (from {self.cost_power:g}, cooled to plain EI over the first "
+                    f"{self.cost_horizon:g} max-resource trainings' worth of epochs)"
+                    if self._costs else
+                    f", expected improvement per predicted second of training once "
+                    f"{_MIN_COSTS} trials were timed")
+        return f"auto: {super().describe()}{random}{cost}"
+
+    # ------------------------------------------------------------------ costs
+    def observe_cost(self, trial_id: int, config: dict[str, Any], resource: float,
+                     seconds: float) -> None:
+        """A trial took ``seconds`` per unit of resource, measured up to ``resource`` (told
+        by the auto scheduler from the study's clock)."""
+        if self.cost_power and config and math.isfinite(seconds) and seconds >= 0:
+            self._post("cost", trial_id, config, float(resource), float(seconds))
+
+    def _apply_cost(self, trial_id: int, config: dict[str, Any], resource: float,
+                    seconds: float) -> None:
+        encoded = self._codes_of(trial_id, config)[1]
+        self._costs[trial_id] = (encoded, math.log(max(seconds, 1e-9)), resource)
+        self._cost_version += 1
+
+    def _cost_exponent(self) -> float:
+        """``cost_power`` cooled linearly to 0 as the epochs trained reach ``cost_horizon``
+        max-resource trainings (the study's budget is not known: this is the training done)."""
+        if not self._costs or self.max_t is None:
+            return 0.0
+        done = sum(entry[2] for entry in self._costs.values()) / self.max_t
+        return self.cost_power * max(0.0, 1.0 - done / self.cost_horizon)
+
+    def _acquisition_weights(self, candidates: np.ndarray) -> np.ndarray | None:
+        """EI per predicted cost to the power ``_cost_exponent`` (Snoek et al. 2012; cooled
+        as in CArBO, Lee et al. 2020): the cost is a ridge regression of the log seconds per
+        unit of resource on the encoded configuration, fitted on the timed trials."""
+        if len(self._costs) < _MIN_COSTS:
+            return None
+        power = self._cost_exponent()
+        if power <= 0:
+            return None
+        coefficients = self._cost_model()
+        predicted = np.maximum(candidates, 0.0) @ coefficients[1:] + coefficients[0]
+        return np.exp(-power * (predicted - predicted.min()))
+
+    def _cost_model(self) -> np.ndarray:
+        """Intercept and slopes of log seconds per unit of resource on the encoding."""
+        version, coefficients = self._cost_fit
+        if version != self._cost_version or coefficients is None:
+            x = np.array([entry[0] for entry in self._costs.values()])
+            y = np.array([entry[1] for entry in self._costs.values()])
+            x = np.where(x < 0, 0.0, x)  # an inactive column counts as its lowest value
+            centre = x.mean(axis=0)
+            xc = x - centre
+            slopes = np.linalg.solve(xc.T @ xc + _RIDGE * np.eye(x.shape[1]), xc.T @ (y - y.mean()))
+            coefficients = np.concatenate([[y.mean() - centre @ slopes], slopes])
+            self._cost_fit = (self._cost_version, coefficients)
+        return coefficients
 
     def _suggest(self, trial_id: int) -> dict[str, Any] | None:
         if self._random_turn(trial_id):
