@@ -53,8 +53,7 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs",
-               "measure_cap", "restricted_pairs")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs")
     needs_resource = False  # without report() or the resource, trials simply run to the end
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
@@ -62,8 +61,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
-                 prior_pairs: float = 3, measure_cap: float = 1.0,
-                 restricted_pairs: bool = False) -> None:
+                 prior_pairs: float = 3) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -83,9 +81,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                                            lo_open=True)
         self.prior_pairs = check_float("prior_pairs", prior_pairs, 0.0, math.inf,
                                        hi_open=True)
-        self.restricted_pairs = bool(restricted_pairs)
-        self._survivors: dict[int, float] = {}  # judged trials that reached max_t -> loss
-        self.measure_cap = check_float("measure_cap", measure_cap, 0.0, 1.0, lo_open=True)
         #: the ρ at which a rung keeps ``unmeasured_keep``: what is assumed before measuring
         self.prior_rho = self.rho_low + (self.rho_high - self.rho_low) \
             * (1.0 - self.unmeasured_keep) / (1.0 - 1.0 / self.eta)
@@ -108,11 +103,8 @@ class AdaptiveScheduler(HyperbandScheduler):
         #: cut level -> the level its correlation is measured against (max_t once it can be)
         self.reference: dict[float, float] = {}
         self._pair_counts: dict[float, int] = {}  # cut level -> pairs its ρ was measured on
-        self._seen: dict[float, tuple[int, int]] = {}  # cut level -> (pairs, survivors) used
         self._free_new = False
         self._added = 0
-        self._reached: dict[int, float] = {}  # trial -> the resource it reported last
-        self._epochs = [0.0, 0.0]  # resource reported by all trials, by measuring trials
         self._started: dict[int, float] = {}  # trial -> clock when it started
         self._first: dict[int, tuple[float, float]] = {}  # trial -> (resource, clock) first
 
@@ -173,10 +165,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         self._unjudged.add(trial_id)
         if self.clock is not None and hasattr(self.searcher, "observe_cost"):
             self._started[trial_id] = self.clock()
-        if len(self._full) < self.min_pairs or (
-                len(self._full) < self.full_fraction * self._added
-                and (self.measure_cap >= 1
-                     or self._epochs[1] < self.measure_cap * self._epochs[0])):
+        if len(self._full) < max(self.min_pairs, self.full_fraction * self._added):
             self._full.add(trial_id)
 
     def _cut(self, trial_id: int, level: float, loss: float,
@@ -197,8 +186,6 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
         decision = super().on_trial_result(trial_id, result)
-        if self.measure_cap < 1:
-            self._count_epochs(trial_id, result)
         if trial_id in self._started:
             self._time(trial_id, result)
         if self._free_new:
@@ -210,25 +197,7 @@ class AdaptiveScheduler(HyperbandScheduler):
             if r is not None and loss is not None and r >= self.max_t:
                 self._finals[trial_id] = loss
                 self._adapt()
-        elif self.restricted_pairs and trial_id not in self._survivors \
-                and trial_id not in self._finals:
-            r = finite_number(result.get(self.resource))
-            loss = self.direction.loss(result.get(self.metric))
-            if r is not None and loss is not None and r >= self.max_t:
-                self._survivors[trial_id] = loss
-                self._adapt()
         return decision
-
-    def _count_epochs(self, trial_id: int, result: dict[str, Any]) -> None:
-        """Add the resource this report adds to the totals ``measure_cap`` compares."""
-        r = finite_number(result.get(self.resource))
-        if r is None:
-            return
-        more = max(r - self._reached.get(trial_id, 0.0), 0.0)
-        self._reached[trial_id] = max(r, self._reached.get(trial_id, 0.0))
-        self._epochs[0] += more
-        if trial_id in self._full:
-            self._epochs[1] += more
 
     def _time(self, trial_id: int, result: dict[str, Any]) -> None:
         """Tell a searcher that learns costs (``observe_cost``) a trial's seconds per unit of
@@ -245,8 +214,8 @@ class AdaptiveScheduler(HyperbandScheduler):
             return
         seconds = (now - first[1]) / (r - first[0]) if r > first[0] \
             else (now - self._started[trial_id]) / r
-        self.searcher.observe_cost(trial_id, self.configs.get(trial_id, {}), r,  # type: ignore[attr-defined]
-                                   seconds)
+        self.searcher.observe_cost(trial_id, self.configs.get(trial_id, {}),  # type: ignore[attr-defined]
+                                   r, seconds)
 
     def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
         """An unjudged trial that ended below max_t after its last rung also gives a final
@@ -278,7 +247,6 @@ class AdaptiveScheduler(HyperbandScheduler):
             self._full.discard(trial_id)
         self._started.pop(trial_id, None)
         self._first.pop(trial_id, None)
-        self._reached.pop(trial_id, None)
 
     # ------------------------------------------------------------------ adapting
     def _adapt(self) -> None:
@@ -294,19 +262,15 @@ class AdaptiveScheduler(HyperbandScheduler):
                 pairs, reference = self._proxy_pairs(level)
                 if len(pairs) < self.min_pairs:
                     continue
-            seen = (len(pairs), len(self._survivors))
-            if self.reference.get(level) == reference and self._seen.get(level) == seen:
+            if self.reference.get(level) == reference \
+                    and self._pair_counts.get(level) == len(pairs):
                 continue  # pairs only grow: the same count against the same level, same pairs
-            self._seen[level] = seen
             self._pair_counts[level] = len(pairs)
             rho = spearman(np.array(pairs))
-            count = float(len(pairs))
-            if self.restricted_pairs and reference >= self.max_t:
-                rho, count = self._with_survivors(level, rho, count)
             self.correlation[level] = rho
             self.reference[level] = reference
-            weighed = (count * rho + self.prior_pairs * self.prior_rho) \
-                / (count + self.prior_pairs)
+            weighed = (len(pairs) * rho + self.prior_pairs * self.prior_rho) \
+                / (len(pairs) + self.prior_pairs)
             self.weighed_correlation[level] = weighed
             strength = min(max((weighed - self.rho_low) / (self.rho_high - self.rho_low), 0.0),
                            1.0)
@@ -320,30 +284,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                 from ..trial import log_line
 
                 log_line(f"auto: {self.reason()}")
-
-    def _with_survivors(self, level: float, rho: float, count: float) -> tuple[float, float]:
-        """``rho`` over ``count`` unjudged trials pooled with the ρ of the trials that cuts at
-        ``level`` let through to max_t, corrected for range restriction (Thorndike's case 2:
-        they were selected on their value there, so their ρ is biased towards 0): with u the
-        ratio of the standard deviation of all of the rung's rank percentiles to the survivors',
-        ρ_c = ρ u / sqrt(1 + ρ² (u² - 1)), counted as n / u² trials (its standard error grows
-        about with u)."""
-        recorded = self.rungs[0][level]
-        survivors = [(recorded[t], final) for t, final in self._survivors.items()
-                     if t in recorded]
-        if len(survivors) < self.min_pairs:
-            return rho, count
-        everything = np.sort(np.fromiter(recorded.values(), float, len(recorded)))
-        pairs = np.array(survivors)
-        percentiles = np.searchsorted(everything, pairs[:, 0]) / len(everything)
-        spread = float(np.std(percentiles))
-        if spread <= 0:
-            return rho, count
-        u = float(np.std(np.arange(len(everything)) / len(everything))) / spread
-        r = spearman(pairs)
-        corrected = r * u / math.sqrt(1.0 + r * r * (u * u - 1.0))
-        weight = len(survivors) / (u * u)
-        return (count * rho + weight * corrected) / (count + weight), count + weight
 
     def _proxy_pairs(self, level: float) -> tuple[list[tuple[float, float]], float]:
         """Before enough unjudged trials reach max_t: ``level``'s values paired with those of
