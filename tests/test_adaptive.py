@@ -427,3 +427,78 @@ def test_the_default_beats_random_search_where_curves_do_not_cross():
                       for seed in SEEDS])
     assert default < 0.5 * random, (default, random)
     assert all(max(KEPT[False, seed].values()) < 0.5 for seed in SEEDS), KEPT
+
+
+@dataclass
+class CostlyCurves:
+    """Curves whose epochs take 1 s at ``y`` = 0 and 20 s at ``y`` = 1, while the final value
+    ``(x-0.3)^2`` does not depend on ``y``: EI alone does not care about ``y``, EI per second
+    prefers small ones."""
+
+    space: Space = field(default_factory=lambda: Space({"x": Real(0.0, 1.0),
+                                                        "y": Real(0.0, 1.0)}))
+    metric: str = "loss"
+    mode: str = "min"
+    max_t: int = 27
+    resource: str = "epoch"
+    optimum: float = 0.0
+
+    @staticmethod
+    def seconds(config: dict[str, Any]) -> float:
+        return 1.0 + 19.0 * config["y"]
+
+    def evaluate(self, config: dict[str, Any], epoch: int) -> tuple[float, float]:
+        final = (config["x"] - 0.3) ** 2
+        return final + 0.5 * (1.0 + final) * math.exp(-epoch / 4.0), self.seconds(config)
+
+
+def test_the_auto_scheduler_times_each_trial_on_the_study_clock():
+    """Seconds per epoch, from each trial's reports on the (simulated) clock, reach the auto
+    searcher (here exactly the benchmark's) until its cost weighting has cooled off."""
+    bench = CostlyCurves()
+    sim = Simulation(bench)
+    study = sim.run(sim.study(4, seed=0, time_limit=800))
+    searcher = study.scheduler.searcher
+    costs = searcher._costs
+    assert len(costs) > 10
+    for trial_id, (_, log_seconds, _) in costs.items():
+        assert math.exp(log_seconds) == pytest.approx(bench.seconds(study.trials[trial_id].config))
+    assert searcher._cooled == (len(costs) < len(study.trials))
+
+
+def told(cost_power: float, trials: int) -> Any:
+    """An auto searcher told ``trials`` results at max_t of CostlyCurves and their timings."""
+    space = CostlyCurves().space
+    searcher = make_searcher("auto", space, "loss", "min", 0, cost_power=cost_power)
+    searcher.set_fidelity("epoch", 27, [1, 3, 9])
+    rng = np.random.default_rng(1)
+    for trial_id in range(trials):
+        config = {"x": float(rng.random()), "y": float(rng.random())}
+        searcher.observe(trial_id, config, {"epoch": 27, "loss": (config["x"] - 0.3) ** 2},
+                         final=True)
+        searcher.observe_cost(trial_id, config, 27, CostlyCurves.seconds(config))
+    return searcher
+
+
+def test_expected_improvement_is_weighed_by_predicted_cost_until_it_cools():
+    """EI times (predicted seconds per epoch) ** -(1 - trainings / 20): with 10 full trainings
+    timed, a candidate that the cost model (fitted on the log seconds) finds slower weighs
+    less, and the proposals are not EI's; after 20 trainings they are EI's again."""
+    weighed, plain = told(1.0, 10), told(0.0, 10)
+    assert weighed._cost_exponent() == pytest.approx(0.5)
+    cheap, slow = weighed._acquisition_weights(np.array([[0.3, 0.0], [0.3, 1.0]]))
+    _, slope_x, slope_y = weighed._cost_model()
+    assert slope_y > 0.5 and abs(slope_x) < 0.3
+    assert slow / cheap == pytest.approx(math.exp(-0.5 * slope_y))
+    assert plain._acquisition_weights(np.array([[0.3, 0.0]])) is None
+    assert [weighed.suggest(100 + i) for i in range(4)] \
+        != [plain.suggest(100 + i) for i in range(4)]
+    assert "per predicted second of training to the power 0.50" in weighed.describe()
+    assert "second" not in plain.describe()
+    cooled, uncosted = told(1.0, 20), told(0.0, 20)
+    assert cooled._acquisition_weights(np.array([[0.3, 0.0]])) is None
+    assert [cooled.suggest(100 + i) for i in range(4)] \
+        == [uncosted.suggest(100 + i) for i in range(4)]
+    assert "plain expected improvement" in cooled.describe()
+    fresh = make_searcher("auto", CostlyCurves().space, "loss", "min", 0)
+    assert "second" not in fresh.describe()  # nothing timed yet: bayesopt's EI
