@@ -26,6 +26,9 @@ value.
 
 A searcher that models rung results (``bayesopt``, multi-fidelity as in MOBSTER) is told to use
 only the rungs that cut and max_t, so values that predict nothing do not mislead its model.
+It also times each trial on the study's clock (``Scheduler.clock``; simulated in benchmarks):
+a searcher with ``observe_cost`` (the ``auto`` searcher, which weighs its proposals by their
+predicted cost) is told the seconds per unit of resource at each rung level and max_t.
 
 Without ``max_t`` (no ``epochs = N`` in the cell, no ``--max-t``) there are no rungs:
 ``make_scheduler`` gives a FIFO scheduler that says why (``AutoFIFOScheduler``).
