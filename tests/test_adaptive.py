@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from jupyter_hpo import Real, tune
+from jupyter_hpo import Real, report, tune
 from jupyter_hpo.schedulers import AdaptiveScheduler, AutoFIFOScheduler, make_scheduler
 from jupyter_hpo.schedulers._adaptive import spearman
 from jupyter_hpo.searchers import make_searcher
@@ -457,7 +457,7 @@ def test_the_auto_scheduler_times_each_trial_on_the_study_clock():
     searcher (here exactly the benchmark's) until its cost weighting has cooled off."""
     bench = CostlyCurves()
     sim = Simulation(bench)
-    study = sim.run(sim.study(4, seed=0, time_limit=800))
+    study = sim.run(sim.study(4, seed=0, time_limit=800, searcher_options={"cost_power": 1}))
     searcher = study.scheduler.searcher
     costs = searcher._costs
     assert len(costs) > 10
@@ -500,5 +500,28 @@ def test_expected_improvement_is_weighed_by_predicted_cost_until_it_cools():
     assert [cooled.suggest(100 + i) for i in range(4)] \
         == [uncosted.suggest(100 + i) for i in range(4)]
     assert "plain expected improvement" in cooled.describe()
-    fresh = make_searcher("auto", CostlyCurves().space, "loss", "min", 0)
+    fresh = make_searcher("auto", CostlyCurves().space, "loss", "min", 0, cost_power=1.0)
     assert "second" not in fresh.describe()  # nothing timed yet: bayesopt's EI
+
+
+def test_a_seeded_default_study_of_real_trials_repeats_its_proposals_whatever_they_take():
+    """The default (no --scheduler/--searcher) with a seed and one worker proposes the same
+    configurations in two runs although the trials' durations differ from run to run (wall
+    time is never the same twice): the cost weighting, which learns from wall time, is off
+    unless asked for."""
+    import random
+    import time
+
+    jitter = random.Random()  # unseeded: each run's durations differ
+
+    def train(config: dict[str, Any]) -> None:
+        for epoch in range(1, 10):
+            time.sleep(jitter.uniform(0.0, 0.004) * (1 + 20 * config["slow"]))
+            report(epoch=epoch, loss=(config["x"] - 0.3) ** 2 + 1 / (epoch + 5 * config["slow"]))
+
+    def proposals() -> list[tuple[float, float]]:
+        study = tune(train, {"x": Real(0, 1), "slow": Real(0, 1)}, metric="loss", trials=24,
+                     workers=1, seed=4, scheduler_options={"max_t": 9})
+        return [(t.config["x"], t.config["slow"]) for t in study.trials]
+
+    assert proposals() == proposals()

@@ -1,6 +1,6 @@
-"""The default searcher, ``auto``: Gaussian-process Bayesian optimisation (``bayesopt``) whose
-expected improvement is weighed by predicted training cost early in a study, with an optional
-share of random proposals.
+"""The default searcher, ``auto``: Gaussian-process Bayesian optimisation (``bayesopt``), with
+two options off by default: expected improvement weighed by predicted training cost early in a
+study, and a share of random proposals.
 
 Over the search-quality benchmarks a GP is the searcher that ends best both without early
 stopping (it models final results) and with it (it models rung results jointly over the
@@ -23,8 +23,11 @@ its budget, so this cools by the training done). The cost is a ridge regression 
 seconds per epoch on the encoded configuration, fitted on the trials timed so far (from 5 on).
 On 10 seeds of the 25 benchmarks of ``benchmarks/search_quality.py`` the sum of the final
 regrets fell from 3.739 to 3.584 and on 20 seeds of 8 held-out ones from 1.220 to 1.124, each
-by less than one standard error (``benchmarks/RESULTS.md``, "Cost-aware proposals"). Without
-timings (another scheduler, FIFO, a resumed study's stored trials) proposals are bayesopt's.
+by less than one standard error (``benchmarks/RESULTS.md``, "Cost-aware proposals"). It is
+off by default (``cost_power`` 0): a real study's timings are wall time, never the same twice,
+so a seeded study with the weighting on does not repeat its proposals, and a gain within the
+noise does not pay for that. Without timings (another scheduler, FIFO, a resumed study's
+stored trials) proposals are bayesopt's.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ class AutoSearcher(BayesOptSearcher):
                  gp_resource_kernel: str | None = None,
                  opt_skip_num_max_resource: bool = False,
                  batch_fraction: float | None = None,
-                 random_fraction: float = 0.0, cost_power: float = 1.0,
+                 random_fraction: float = 0.0, cost_power: float = 0.0,
                  cost_horizon: float = 20.0) -> None:
         super().__init__(space, metric, mode, seed, kernel=kernel,
                          num_init_random=num_init_random, opt_skip_period=opt_skip_period,
@@ -101,7 +104,7 @@ class AutoSearcher(BayesOptSearcher):
         by the auto scheduler from the study's clock)."""
         if self.cost_power and not self._cooled and config and math.isfinite(seconds) \
                 and seconds >= 0:
-            self._post("cost", trial_id, config, float(resource), float(seconds))
+            self._post(self._apply_cost, trial_id, config, float(resource), float(seconds))
 
     def _apply_cost(self, trial_id: int, config: dict[str, Any], resource: float,
                     seconds: float) -> None:
