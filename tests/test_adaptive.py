@@ -352,12 +352,9 @@ def test_random_proposals_replace_a_share_of_the_models_own():
 
 
 @dataclass
-class Curves:
-    """Learning curves over a 2-d space: final value ``(x-0.3)^2 + (y-0.6)^2``. With
-    ``crossing``, configurations that end well converge slowly (their early values are the
-    worst); without, every epoch ranks configurations as the last does."""
+class UnitSquare:
+    """A benchmark over the unit square whose best final loss is 0 at max_t 27 epochs."""
 
-    crossing: bool
     space: Space = field(default_factory=lambda: Space({"x": Real(0.0, 1.0),
                                                         "y": Real(0.0, 1.0)}))
     metric: str = "loss"
@@ -365,6 +362,15 @@ class Curves:
     max_t: int = 27
     resource: str = "epoch"
     optimum: float = 0.0
+
+
+@dataclass(kw_only=True)
+class Curves(UnitSquare):
+    """Learning curves over a 2-d space: final value ``(x-0.3)^2 + (y-0.6)^2``. With
+    ``crossing``, configurations that end well converge slowly (their early values are the
+    worst); without, every epoch ranks configurations as the last does."""
+
+    crossing: bool
 
     def evaluate(self, config: dict[str, Any], epoch: int) -> tuple[float, float]:
         final = (config["x"] - 0.3) ** 2 + (config["y"] - 0.6) ** 2
@@ -430,18 +436,10 @@ def test_the_default_beats_random_search_where_curves_do_not_cross():
 
 
 @dataclass
-class CostlyCurves:
+class CostlyCurves(UnitSquare):
     """Curves whose epochs take 1 s at ``y`` = 0 and 20 s at ``y`` = 1, while the final value
     ``(x-0.3)^2`` does not depend on ``y``: EI alone does not care about ``y``, EI per second
     prefers small ones."""
-
-    space: Space = field(default_factory=lambda: Space({"x": Real(0.0, 1.0),
-                                                        "y": Real(0.0, 1.0)}))
-    metric: str = "loss"
-    mode: str = "min"
-    max_t: int = 27
-    resource: str = "epoch"
-    optimum: float = 0.0
 
     @staticmethod
     def seconds(config: dict[str, Any]) -> float:
