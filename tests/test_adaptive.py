@@ -462,6 +462,11 @@ def test_the_auto_scheduler_times_each_trial_on_the_study_clock():
     for trial_id, (_, log_seconds, _) in costs.items():
         assert math.exp(log_seconds) == pytest.approx(bench.seconds(study.trials[trial_id].config))
     assert searcher._cooled == (len(costs) < len(study.trials))
+    sim = Simulation(bench)  # by default (cost_power 0) nothing is timed
+    plain = sim.study(4, seed=0, time_limit=800)
+    timed = []
+    sim.run(plain, on_report=lambda now, trial: timed.append(len(plain.scheduler._started)))
+    assert timed and not any(timed) and plain.scheduler.searcher._costs == {}
 
 
 def told(cost_power: float, trials: int) -> Any:

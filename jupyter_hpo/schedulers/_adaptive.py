@@ -26,9 +26,10 @@ value.
 
 A searcher that models rung results (``bayesopt``, multi-fidelity as in MOBSTER) is told to use
 only the rungs that cut and max_t, so values that predict nothing do not mislead its model.
-It also times each trial on the study's clock (``Scheduler.clock``; simulated in benchmarks):
-a searcher with ``observe_cost`` (the ``auto`` searcher, which weighs its proposals by their
-predicted cost) is told the seconds per unit of resource at each rung level and max_t.
+It also times each trial on the study's clock (``Scheduler.clock``; simulated in benchmarks)
+for a searcher whose ``learns_costs`` is true (the ``auto`` searcher with ``cost_power`` > 0,
+which weighs its proposals by their predicted cost): ``observe_cost`` is told the seconds per
+unit of resource at each rung level and max_t.
 
 Without ``max_t`` (no ``epochs = N`` in the cell, no ``--max-t``) there are no rungs:
 ``make_scheduler`` gives a FIFO scheduler that says why (``AutoFIFOScheduler``).
@@ -166,7 +167,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         super()._on_trial_add(trial_id, config)
         self._added += 1
         self._unjudged.add(trial_id)
-        if self.clock is not None and hasattr(self.searcher, "observe_cost"):
+        if self.clock is not None and getattr(self.searcher, "learns_costs", False):
             self._started[trial_id] = self.clock()
         if len(self._full) < max(self.min_pairs, self.full_fraction * self._added):
             self._full.add(trial_id)

@@ -98,6 +98,11 @@ class AutoSearcher(BayesOptSearcher):
         return f"auto: {super().describe()}{random}{cost}"
 
     # ------------------------------------------------------------------ costs
+    @property
+    def learns_costs(self) -> bool:
+        """Whether the scheduler should time trials for it (only with ``cost_power`` > 0)."""
+        return self.cost_power > 0
+
     def observe_cost(self, trial_id: int, config: dict[str, Any], resource: float,
                      seconds: float) -> None:
         """A trial took ``seconds`` per unit of resource, measured up to ``resource`` (told
