@@ -4,13 +4,14 @@ and warm starts from a stored study (``warm_start=``, ``%%hpo --warm-start``).""
 from __future__ import annotations
 
 import threading
+from dataclasses import astuple
 
 import pytest
 
 from jupyter_hpo import Categorical, Int, Real, Study, tune
 from jupyter_hpo.errors import StudyFailedError
-from jupyter_hpo.records import TrialStatus
-from jupyter_hpo.storage import SQLiteStorage
+from jupyter_hpo.records import StudyState, TrialStatus
+from jupyter_hpo.storage import InMemoryStorage, SQLiteStorage, StudyUpdate
 
 SPACE = {"lr": Real(1e-3, 1e-1, log=True), "units": Int(8, 64, step=8),
          "act": Categorical("relu", "tanh")}
@@ -304,6 +305,39 @@ def test_an_interrupt_after_the_study_was_stored_removes_it(tmp_path, monkeypatc
         tune(score, SPACE, metric="score", mode="max", trials=2, storage=storage, name="new",
              warm_start="old")
     assert [s.name for s in storage.list_studies()] == ["old"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+@pytest.mark.parametrize("ended", ["finished", "interrupted"])
+def test_an_interrupt_while_a_resume_is_set_up_leaves_the_study_as_it_was(tmp_path, monkeypatch,
+                                                                          kind, ended):
+    """Ctrl-C after a resume leased the study (which reads running from then on, see
+    test_stop_requests.py) gives it back as it was: its state, settings and trials, no lease."""
+    import jupyter_hpo.warmstart
+
+    storage = SQLiteStorage(tmp_path / "runs.db") if kind == "sqlite" else InMemoryStorage()
+    old_study(storage, trials=2)
+    old_study(storage, name="new", trials=2)
+    if ended == "interrupted":  # as a kernel that died while it ran leaves it
+        record = storage.acquire_study("new")
+        storage.write(record.study_id, StudyUpdate(state=StudyState.RUNNING,
+                                                   elapsed=record.elapsed))
+        storage.release_study(record.study_id)
+    before = storage.load_study("new")
+    assert before.state is StudyState(ended)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jupyter_hpo.warmstart, "warm_start", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tune(score, SPACE, metric="score", mode="max", trials=4, storage=storage, name="new",
+             resume=True, warm_start="old")
+    after = storage.load_study("new")
+    assert (after.state, after.elapsed, after.error, after.stop_reason, after.owner) == \
+        (before.state, before.elapsed, before.error, before.stop_reason, None)
+    assert after.settings == before.settings
+    assert [astuple(t) for t in after.trials] == [astuple(t) for t in before.trials]
 
 
 def test_warm_start_from_a_study_object_and_multi_fidelity(tmp_path):

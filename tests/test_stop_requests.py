@@ -143,3 +143,26 @@ def test_study_load_stop_asks_the_process_that_runs_it(tmp_path):
     with pytest.raises(HPOError, match=r"cannot stop study 'elsewhere': it is not running \(it "
                                        r"is finished\), so there is nothing to stop"):
         Study.load("elsewhere", path).stop()
+
+
+def test_a_stop_asked_while_a_resumed_study_is_set_up_stops_it_once_it_runs(tmp_path):
+    """Between `--resume` leasing the study and its first write (the dashboard, the executor's
+    start) a listing shows it running and `python -m jupyter_hpo stop` is taken, not refused
+    as "not running (it is finished)"; the study stops once it runs and says who stopped it."""
+    path = tmp_path / "s.db"
+    options = {"metric": "loss", "mode": "min", "storage": path, "name": "again"}
+    Study(FunctionObjective(lambda config: config["x"], "loss"), SPACE,
+          StudyOptions(trials=1, **options)).run()
+    study = Study(FunctionObjective(endless, "loss"), SPACE,
+                  StudyOptions(trials=5, resume=True, **options))  # set up, not started
+    listed = subprocess.run([sys.executable, "-m", "jupyter_hpo", "list", "--storage",
+                             str(path)], capture_output=True, text=True, check=True)
+    assert "running" in listed.stdout and "finished" not in listed.stdout, listed.stdout
+    asked = subprocess.run([sys.executable, "-m", "jupyter_hpo", "stop", "again", "--storage",
+                            str(path)], capture_output=True, text=True, check=False)
+    assert asked.returncode == 0 and "asked again to stop" in asked.stdout, asked
+    study.run()
+    assert study.stop_reason.startswith("stopped from a terminal (")
+    stored = SQLiteStorage(path).load_study("again")
+    assert stored.state is StudyState.FINISHED and stored.stop_reason == study.stop_reason
+    assert len(stored.trials) >= 1 and stored.trials[0].status is TrialStatus.COMPLETED

@@ -581,6 +581,20 @@ def test_stopping_an_interrupted_study_says_to_resume_it(storage, clock):
         storage.request_stop("s", by="me")
 
 
+def test_a_resumed_study_reads_running_and_takes_a_stop_from_its_lease_on(storage, clock):
+    """Resuming leases the study and makes it running in one step: listings, `%hpo stop` and
+    the panel's Stop see it running while it is set up (before its first write), and not
+    "finished"."""
+    study = create(storage)
+    run(storage, study.study_id, trial(0), state=StudyState.FINISHED)
+    storage.release_study(study.study_id)
+    resumed = storage.acquire_study("s")
+    assert resumed.state is StudyState.RUNNING
+    assert storage.find_study("s").state is StudyState.RUNNING
+    storage.request_stop("s", by="alice in JupyterLab")
+    assert storage.stop_request(study.study_id) == "alice in JupyterLab"
+
+
 # ------------------------------------------------------------------------------ delete
 def test_delete(storage, clock):
     study = create(storage, "gone")

@@ -96,7 +96,8 @@ class BaseStorage(ABC):
     @abstractmethod
     def acquire_study(self, name: str, *, space: Space | None = None) -> StudyRecord:
         """Lease the stored study ``name`` to this process to resume it: its trials that were
-        running or paused become ``interrupted`` and an old stop request is cleared; refused
+        running or paused become ``interrupted``, an old stop request is cleared and the study
+        reads as ``running`` at once (so it can be asked to stop while it is set up); refused
         (``StudyStateError``) while another live process holds it. ``space`` as in
         ``load_study``."""
 

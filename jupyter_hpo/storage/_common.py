@@ -106,8 +106,11 @@ def shown_counts(groups: Iterable[tuple[str, bool, int]], state: StudyState
 
 def stored_state(state: StudyState) -> StudyState:
     """What is written for ``state``: ``stopping`` is kept as ``running`` (the study still
-    runs; ``interrupted`` is only ever derived from a dead lease)."""
-    return StudyState.RUNNING if state is StudyState.STOPPING else state
+    runs), and so is ``interrupted``, which is only ever derived from a dead lease (a resume
+    that failed to start writes back the state it read, then gives up its lease)."""
+    if state in (StudyState.STOPPING, StudyState.INTERRUPTED):
+        return StudyState.RUNNING
+    return state
 
 
 def first_free_name(taken: Iterable[str], prefix: str = DEFAULT_PREFIX) -> str:

@@ -184,6 +184,7 @@ class InMemoryStorage(BaseStorage):
                                             end_time=end, error=_common.INTERRUPTED_ERROR)
             study.owner, study.heartbeat, study.updated = self.owner, now, now
             study.stop_request = None
+            study.state = StudyState.RUNNING  # as SQLiteStorage.acquire_study says why
             return self._record(study, space)
 
     def update_settings(self, study_id: int, settings: Mapping[str, Any]) -> None:

@@ -285,9 +285,11 @@ class SQLiteStorage(BaseStorage):
             owner, heartbeat = row["owner"], row["heartbeat"]
             if owner and owner != self.owner and _common.lease_alive(owner, heartbeat, now):
                 raise _common.held_elsewhere(name, owner, heartbeat, now, "resume")
+            # it reads as running (and takes stop requests) from now on, not from its first
+            # write; a resume whose setup fails writes its old state back (_undo_attach)
             conn.execute("UPDATE studies SET owner = ?, heartbeat = ?, updated = ?, "
-                         "stop_request = NULL WHERE study_id = ?",
-                         (self.owner, now, now, row["study_id"]))
+                         "stop_request = NULL, state = ? WHERE study_id = ?",
+                         (self.owner, now, now, StudyState.RUNNING.value, row["study_id"]))
             # its kernel ended while it ran: the trials that end cut short are interrupted
             # (_common.cut_short), as they were shown
             conn.execute("UPDATE trials SET status = 'interrupted', end_time = "

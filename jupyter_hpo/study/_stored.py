@@ -74,11 +74,14 @@ class StoredStudyMixin:
             record = storage.create_study(self.options.name, metric=self.metric,
                                           direction=self.direction, resource=self.resource,
                                           space=self.space, settings=self.settings)
+            self.name, self.study_id = record.name, record.study_id
             written: dict[int, int] = {}
         else:
             check_same_study(stored, self)
             _refuse_running_here(storage, stored)
             record = storage.acquire_study(stored.name, space=self.space)
+            # from here on a failure is undone (_undo_attach): its state and lease given back
+            self.name, self.study_id = record.name, record.study_id
             storage.update_settings(record.study_id, self.settings)
             gone = _checkpoints_gone(record)
             if gone:
@@ -100,26 +103,27 @@ class StoredStudyMixin:
                            {t.checkpoint.file for t in record.trials if t.checkpoint})
             written = {t.trial_id: len(t.reports) for t in record.trials}
             self.created = record.created
-        self.name, self.study_id = record.name, record.study_id
         # a checkpoint file that a trial no longer holds goes once storage says so
         self.controller.defer_removal = True
-        try:
-            self._recorder = StudyRecorder(self, storage, record.study_id, written=written)
-        except BaseException:
-            self._abandon_stored(storage, record.study_id, "interrupted before it started")
-            raise
+        self._recorder = StudyRecorder(self, storage, record.study_id, written=written)
 
     def _undo_attach(self, stored: StudyRecord | None) -> None:
         """Setting the study up failed after it was stored: a new study, which holds nothing,
-        is removed, a resumed one gets its settings back and its lease given up, so that the
-        corrected cell runs as if this one had not."""
+        is removed, a resumed one gets its settings and state back and its lease given up, so
+        that the corrected cell runs as if this one had not."""
+        from ..storage import StudyUpdate
+
         storage, study_id = self.storage, self.study_id
-        if storage is None or study_id is None or self._recorder is None:
+        if storage is None or study_id is None:
             return
-        self._recorder.close()
+        if self._recorder is not None:
+            self._recorder.close()
         try:
             if stored is not None:
                 storage.update_settings(study_id, stored.settings)
+                storage.write(study_id, StudyUpdate(
+                    state=stored.state, elapsed=stored.elapsed, error=stored.error,
+                    stop_reason=stored.stop_reason))
             storage.release_study(study_id)
             if stored is None:
                 storage.delete_study(self.name)
