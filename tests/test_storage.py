@@ -4,6 +4,7 @@ studies, and two processes sharing one file."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -430,6 +431,29 @@ def test_the_line_magics_leave_no_file_where_nothing_is_stored(ipython_shell, tm
         with pytest.raises(UsageError):
             ip.run_line_magic("hpo", line)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_command_on_a_missing_file_says_the_file_does_not_exist(ipython_shell, tmp_path,
+                                                                       study_storage):
+    """%hpo stop and delete said "it holds no studies yet" of a file that is not there, where
+    show, best, export, apply and Study.load said that it does not exist and how to name
+    another: all of them (and the terminal's stop) say the latter now."""
+    ip = ipython_shell
+    ip.run_line_magic("load_ext", "jupyter_hpo")
+    typo = tmp_path / "typo.db"
+    said = (r"no study named 'mlp' in {}{}, which does not exist: no study was stored there; "
+            r"pass the file it was stored in \(the storage= of tune\(\), the --storage of "
+            r"%%hpo and %hpo\)")
+    for storage, where in (("", said.format(re.escape(str(study_storage)),
+                                            r" \(the default file\)")),
+                           (f" --storage {typo}", said.format(re.escape(str(typo)), ""))):
+        for line in ("show mlp", "best mlp", f"export mlp {tmp_path / 'out.csv'}",
+                     "apply mlp", "stop mlp", "delete mlp"):
+            with pytest.raises(UsageError, match=where):
+                ip.run_line_magic("hpo", line + storage)
+    with pytest.raises(HPOError, match=said.format(re.escape(str(typo)), "")):
+        Study.load("mlp", typo)
+    assert not typo.exists() and not study_storage.exists()
 
 
 def test_the_magics_on_a_damaged_file_say_so_and_write_nothing(ipython_shell, tmp_path):

@@ -130,8 +130,9 @@ def test_a_name_taken_by_a_running_study_says_it_runs_not_to_delete_it(storage, 
         create(storage, "busy")
 
 
-def test_a_missing_study_is_a_lookup_error_listing_the_stored_names(storage):
-    with pytest.raises(StudyNotFoundError, match="no study named 'x' .*holds no studies yet"):
+def test_a_missing_study_is_a_lookup_error_listing_the_stored_names(storage, kind):
+    empty = "holds no studies yet" if kind == "memory" else "which does not exist"  # no file
+    with pytest.raises(StudyNotFoundError, match=f"no study named 'x' .*{empty}"):
         storage.load_study("x")
     create(storage, "a")
     create(storage, "b")

@@ -172,6 +172,18 @@ def not_found(location: str, name: str, names: list[str]) -> StudyNotFoundError:
     return StudyNotFoundError(f"no study named {name!r} in {location}; {stored}")
 
 
+def missing_file(path: str, name: str | None, default: bool = False, hint: str = ""
+                 ) -> StudyNotFoundError:
+    """The error for a study looked up in a storage file that does not exist (a typo in its
+    path, another working folder): it names the file and how to point at another. ``default``
+    says the file is the default one; ``hint`` is appended."""
+    named = "no study" if name is None else f"no study named {name!r}"
+    return StudyNotFoundError(
+        f"{named} in {path}{' (the default file)' if default else ''}, which does not exist: "
+        f"no study was stored there; pass the file it was stored in (the storage= of tune(), "
+        f"the --storage of %%hpo and %hpo){hint}")
+
+
 def held_elsewhere(name: str, owner: str, heartbeat: float | None, now: float,
                    doing: str) -> StudyStateError:
     seen = f", last seen {now - heartbeat:.0f} s ago" if heartbeat is not None else ""

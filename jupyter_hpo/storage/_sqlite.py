@@ -93,7 +93,7 @@ class SQLiteStorage(BaseStorage):
     def load_study(self, name: str, *, space: Space | None = None) -> StudyRecord:
         with self._file.reading() as conn:
             if conn is None:
-                raise _common.not_found(self.path, name, [])
+                raise self.file_missing(name)
             return self._load(conn, self._row_named(conn, name), space)
 
     def _writing_named(self, name: str, doing: str
@@ -101,8 +101,14 @@ class SQLiteStorage(BaseStorage):
         """A write to the stored study ``name``; where the file does not exist, neither does
         the study, and no file is created to say so."""
         if not self._file.present():
-            raise _common.not_found(self.path, name, [])
+            raise self.file_missing(name)
         return self._file.writing(doing)
+
+    def file_missing(self, name: str | None, hint: str = "") -> StudyNotFoundError:
+        """The error for the study ``name`` looked up while this storage's file does not
+        exist (every command and ``Study.load`` say the same)."""
+        return _common.missing_file(self.path, name,
+                                    self.path == storage_path(default_storage_path()), hint)
 
     def _row_named(self, conn: sqlite3.Connection, name: str) -> dict[str, Any]:
         found = conn.execute("SELECT * FROM studies WHERE name = ?", (name,)).fetchone()

@@ -192,12 +192,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         if store is None:
             raise HPOError("Study.load needs a storage (the file the study was kept in)")
         if isinstance(store, SQLiteStorage) and not os.path.exists(store.path):
-            default = " (the default file)" if storage is None else ""
-            named = "no study" if name is None else f"no study named {name!r}"
-            raise StudyNotFoundError(
-                f"{named} in {store.path}{default}, which does not exist: no study was "
-                f"stored there; pass the file it was stored in (the storage= of tune(), the "
-                f"--storage of %%hpo){_file_first(name, storage)}")
+            raise store.file_missing(name, _file_first(name, storage))
         try:
             record = store.load_study(_only_study(store) if name is None else name)
         except StudyNotFoundError as exc:
