@@ -149,9 +149,12 @@ def test_a_trial_id_is_a_whole_number_from_zero_and_numpy_ones_from_tables_work(
     assert study.report_times(best) == list(study.trials[int(best)].times)
     negative = (r"has no trial -1: trial ids start at 0 and a negative one does not count "
                 r"from the end \(its trials: 0..2; the last is 2\)")
-    for call in ("apply --trial -1", "apply ids --trial -1"):
+    for call in ("apply --trial -1", "apply ids --trial -1", "stop --trial -1",
+                 "stop ids --trial -1"):  # the study has ended: the id is still checked
         with pytest.raises(UsageError, match=negative):
             ip.run_line_magic("hpo", call)
+    with pytest.raises(UsageError, match=r"has no trial 7 \(its trials: 0..2\)"):
+        ip.run_line_magic("hpo", "stop ids --trial 7")
     with pytest.raises(HPOError, match=negative):
         study.stop_trial(-1)
     with pytest.raises(ValueError, match=r"study 'ids' " + negative):

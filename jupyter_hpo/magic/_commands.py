@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ..errors import HPOError, StudyNotFoundError, command_word
+from ..records import no_trial_text
 from ._export import EXPORT_FORMATS, REPLACED, export, print_checkpoints
 from ._running import Run
 from ._text import DASHES, listed
@@ -138,6 +139,9 @@ class LineCommands:
             running = [run.study for run in self.runs.values() if not run.study.done]
             study = self._run(name).study if name is not None or not running else running[-1]
             if study.done:
+                ids = [t.trial_id for t in study.trials]
+                if trial is not None and trial not in ids:  # checked as a running study does
+                    raise UsageError(no_trial_text(study.name, trial, ids))
                 print(f"jupyter_hpo: {study.name} has already ended ({study.state}); "
                       f"nothing to stop")
                 return
