@@ -802,3 +802,38 @@ def test_a_dask_worker_lost_after_the_best_trial_gives_its_hyperparameters(model
     check = kernel_output(model_kernel, 'print("CHECK", tid, x == _hpo.best_config["x"], '
                                         '[t.status.value for t in _hpo.trials])')
     assert "CHECK None True ['completed', 'failed', 'completed']" in check
+
+
+def test_a_connection_the_other_end_closes_is_tried_once_and_says_why():
+    """A port whose listener hangs up after the client's greeting (another service, a
+    scheduler going down) was connected to twice: the handshake probe's error was dropped and
+    distributed's Client tried again for a whole connect_timeout more. The probe's own error
+    ends the attempt now, with its reason (count the connections: no timing)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        server.settimeout(0.2)
+        accepted: list[int] = []
+        stop = threading.Event()
+
+        def hang_up() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    conn = server.accept()[0]
+                    accepted.append(1)
+                    with conn:
+                        conn.settimeout(30)
+                        conn.recv(1)  # the greeting began: the connection was made
+
+        thread = threading.Thread(target=hang_up, daemon=True)
+        thread.start()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        try:
+            with pytest.raises(HPOError, match=rf"cannot reach the Dask cluster at {address} "
+                                               rf"within 5s \(CommClosedError: "):
+                make_study(curve, {"x": Real(0, 1)}, executor="dask",
+                           executor_options={"address": address, "connect_timeout": 5.0})
+        finally:
+            stop.set()
+            thread.join()
+        assert len(accepted) == 1

@@ -160,14 +160,26 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> ClusterHandle:
         raise ValueError(f"connect_timeout is {timeout!r}, but must be a number of seconds > 0")
     distributed = _distributed()
     address = address.strip()
+    deadline = time.monotonic() + timeout
     try:
         _handshake(address, timeout)
-        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+        # one deadline for the whole attempt: the client gets what the probe left (a
+        # scheduler that answered the probe answers it at once; the floor is for a slow one)
+        left = max(deadline - time.monotonic(), min(timeout, 1.0))
+        client = distributed.Client(address, timeout=left, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise HPOError(f"cannot reach the Dask cluster at {address} within {timeout:g}s "
-                       f"({type(exc).__name__}: {exc}); is its scheduler running "
-                       f"(`dask scheduler`) and is the address right?") from None
+                       f"({_reason(exc)}); is its scheduler running (`dask scheduler`) and is "
+                       f"the address right?") from None
     return ClusterHandle(client, client.scheduler.address, "Dask cluster")
+
+
+def _reason(exc: BaseException) -> str:
+    """``Type: message`` of a failed connection, with what distributed's "timed out trying to
+    connect" was caused by (a refused connection, say), which its own message leaves out."""
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc.__cause__
+    return text if cause is None or str(cause) in text else f"{text}: {cause}"
 
 
 def _handshake(address: str, timeout: float) -> None:
@@ -175,26 +187,30 @@ def _handshake(address: str, timeout: float) -> None:
     ``timeout`` seconds. ``Client`` waits for the scheduler's handshake without a limit, so a
     port that accepts connections but never answers (a hung scheduler, another service) hung
     the cell, deaf to interrupts. The probe runs in a thread of its own (the kernel's may run
-    an event loop); an error other than a timeout is left to ``Client`` to report."""
+    an event loop). A connection that fails (refused, closed by the other end) raises the
+    probe's ``OSError`` here: ``Client`` would try again for as long, and say less."""
     import asyncio
 
     from distributed.comm import connect as open_comm
     from distributed.security import Security
 
     async def probe() -> None:
-        comm = await asyncio.wait_for(
+        comm = await asyncio.wait_for(  # a refused connection fails first, with its reason
             open_comm(address, timeout=timeout, **Security().get_connection_args("client")),
-            timeout + 1)  # a refused connection fails first, with distributed's own message
+            timeout + 0.25)
         await comm.close()
 
     timed_out = threading.Event()
+    failed: list[OSError] = []
 
     def run() -> None:
         try:
             asyncio.run(probe())
         except asyncio.TimeoutError:  # not a subclass of TimeoutError before Python 3.11
             timed_out.set()
-        except Exception:  # e.g. a refused connection: Client says why
+        except OSError as exc:  # refused, or closed by the other end
+            failed.append(exc)
+        except Exception:  # anything else is left to Client to report
             logging.getLogger(__name__).debug("probing %s failed", address, exc_info=True)
 
     thread = threading.Thread(target=run, daemon=True, name="hpo-dask-handshake")
@@ -203,6 +219,8 @@ def _handshake(address: str, timeout: float) -> None:
     if timed_out.is_set() or thread.is_alive():
         raise TimeoutError("something accepts connections there, but no Dask scheduler "
                            "answered")
+    if failed:
+        raise failed[0]
 
 
 def use_client(client: Any) -> ClusterHandle:
