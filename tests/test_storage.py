@@ -448,7 +448,7 @@ def test_every_command_on_a_missing_file_says_the_file_does_not_exist(ipython_sh
                                             r" \(the default file\)")),
                            (f" --storage {typo}", said.format(re.escape(str(typo)), ""))):
         for line in ("show mlp", "best mlp", f"export mlp {tmp_path / 'out.csv'}",
-                     "apply mlp", "stop mlp", "delete mlp"):
+                     "apply mlp", "stop mlp", "stop mlp --trial 1", "delete mlp"):
             with pytest.raises(UsageError, match=where):
                 ip.run_line_magic("hpo", line + storage)
     with pytest.raises(HPOError, match=said.format(re.escape(str(typo)), "")):

@@ -171,8 +171,7 @@ class LineCommands:
         store = self._storage(storage)
         if trial is not None:
             if store.find_study(name) is None:
-                raise UsageError(self._not_found(f"no study named {name!r} in {store.location}",
-                                                 name, store))
+                self._load(name, store)  # says why, as the other commands do (no such file)
             raise UsageError(f"--trial works for studies of this kernel only; {name!r} is not "
                              f"one (stop the whole study, or stop the trial in its kernel)")
         store.request_stop(name, by=f"%hpo stop in the kernel with process id {os.getpid()}")
