@@ -398,11 +398,25 @@ def test_stop_reason_is_kept():
     assert study.trials[0].error == "stopped from a test"
 
 
-def test_time_limit_ends_a_study_of_fast_trials_promptly():
-    study = tune(lambda c: c["x"], SPACE, metric="loss", mode="min", time_limit=0.5)
+def test_time_limit_ends_a_study_of_fast_trials_at_the_limit():
+    """Trials that end as fast as they are proposed never let the controller's loop wait, so
+    the limit must be checked before each proposal: no trial starts once it has passed. The
+    study's clock moves only as the trials spend time, so the count does not depend on how
+    fast the machine is."""
+    now = [0.0]
+
+    def objective(config):
+        now[0] += 0.125  # each trial takes an eighth of a second on the study's clock
+        return config["x"]
+
+    study = Study(FunctionObjective(objective, "loss"), SPACE,
+                  StudyOptions(metric="loss", mode="min", time_limit=0.5, workers=1),
+                  clock=lambda: now[0])
+    study.start()
+    assert study.wait(120), "the study never ended: its loop ran on past the time limit"
     assert study.state is StudyState.FINISHED and study.stop_reason == "time limit reached"
-    assert len(study.trials) > 5
-    assert study.elapsed < 30  # a stuck loop would run until the test times out
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 4
+    assert study.elapsed == 0.5
 
 
 def test_overlapping_studies_restore_stdout_and_capture_per_trial():
