@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 from jupyter_client.manager import start_new_kernel
-from test_kernel import check_output, execute, wait_for_progress, wait_reply
+from test_kernel import (
+    check_output,
+    execute,
+    wait_reply,
+    wait_until_serving_widgets,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -121,7 +126,7 @@ def test_an_interrupt_of_wait_stops_every_study_it_waits_for(kernel):
     ok(kc, LONG_CELL.format(name="one"))
     ok(kc, LONG_CELL.format(name="two").replace("--quiet", "--quiet -o two"))
     msg_id = kc.execute("%hpo wait")
-    wait_for_progress(kc, msg_id, 2.0)  # the wait is under way
+    wait_until_serving_widgets(kc, msg_id)  # the wait is under way
     km.interrupt_kernel()
     reply, _ = wait_reply(kc, msg_id, timeout=120)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
@@ -136,7 +141,7 @@ def test_an_interrupted_wait_shows_the_cell_not_the_magics_frames(kernel):
     km, kc = kernel
     ok(kc, LONG_CELL.format(name="long"))
     msg_id = kc.execute("%hpo wait long")
-    wait_for_progress(kc, msg_id, 2.0)
+    wait_until_serving_widgets(kc, msg_id)
     km.interrupt_kernel()
     reply, _ = wait_reply(kc, msg_id, timeout=120)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"

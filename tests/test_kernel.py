@@ -119,6 +119,37 @@ def wait_for_dashboard(kc, msg_id: str, condition, what: str,
     return messages
 
 
+def wait_until_serving_widgets(kc, msg_id: str, timeout: float = 90) -> list[dict]:
+    """Wait until the cell ``msg_id`` is in the loop that serves widget messages while it
+    blocks (``%%hpo``'s and ``%hpo wait``'s wait for their studies, where Ctrl-C stops
+    them): a comm message is answered, with its own idle status, before the cell ends.
+    One is sent every half second: one that reached the kernel with the cell's request
+    waits in the kernel's queue until the cell ends. Returns the cell's iopub messages."""
+    probes: set[str] = set()
+    messages: list[dict] = []
+    deadline = time.monotonic() + timeout
+    next_probe = time.monotonic()
+    while True:
+        now = time.monotonic()
+        assert now < deadline, f"the cell did not start waiting within {timeout}s"
+        if now >= next_probe:
+            probe = kc.session.msg("comm_msg", {"comm_id": "no-such-widget", "data": {}})
+            kc.shell_channel.send(probe)
+            probes.add(probe["header"]["msg_id"])
+            next_probe = now + 0.5
+        try:
+            msg = kc.get_iopub_msg(timeout=0.1)
+        except queue.Empty:
+            continue
+        parent = msg["parent_header"].get("msg_id")
+        idle = msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
+        if parent == msg_id:
+            assert not idle, "the cell ended before it waited for anything"
+            messages.append(msg)
+        elif parent in probes and idle:
+            return messages
+
+
 def shows(messages: list[dict], pattern: str) -> bool:
     """Whether a widget of the cell has shown a text that matches ``pattern`` (the status
     line says ``2 running``, ``3 completed``)."""
