@@ -20,6 +20,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -110,14 +111,19 @@ def kernel_state(lab, name: str) -> str | None:
 
 
 def accept_kernel_dialog(page) -> None:
-    """Accept JupyterLab's "Select Kernel" dialog (the notebook's python3) if it is shown."""
+    """Accept JupyterLab's "Select Kernel" dialog (the notebook's python3) if it is shown,
+    then wait until the notebook's page is connected to its idle kernel: the dialog comes
+    before that or not at all, however long the page took (a 3 s wait for it returned
+    before a late dialog, which then covered the notebook)."""
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    try:
-        dialog.wait_for(timeout=3000)
-    except Exception:  # noqa: BLE001 - not shown this time
-        return
-    dialog.locator("button", has_text="Select").click()
-    dialog.wait_for(state="detached")
+    ready = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
+                         ".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    while True:
+        dialog.or_(ready).first.wait_for(state="attached", timeout=120_000)
+        if not dialog.count():
+            return
+        dialog.locator("button", has_text="Select").click()
+        dialog.wait_for(state="detached")
 
 
 def run_cell(page, index: int) -> None:
@@ -158,6 +164,56 @@ def marked(editor, kind: str) -> list[str]:
 def study_row(page, name: str):
     return page.locator("#jupyter-hpo-studies .jp-hpo-study").filter(
         has=page.locator(".jp-hpo-study-name", has_text=re.compile(f"^{re.escape(name)}$")))
+
+
+def page_wait(page, condition, timeout: float, what: str):
+    """Wait for ``condition()`` while the page's events (requests) are delivered: Playwright
+    calls the page's listeners only inside its own calls, so this waits in the page."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        page.wait_for_timeout(100)
+    return value
+
+
+class PageRequests:
+    """The page's requests in the order it sent them and had them answered: ``events`` holds
+    ``("sent" | "answered", url)``; ``pending(part)`` the URLs containing ``part`` that were
+    sent and are not answered (or failed) yet."""
+
+    def __init__(self, page) -> None:
+        self.events: list[tuple[str, str]] = []
+        self._open: dict[object, str] = {}
+        page.on("request", self._sent)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _sent(self, request) -> None:
+        self._open[request] = request.url
+        self.events.append(("sent", request.url))
+
+    def _ended(self, request) -> None:
+        self._open.pop(request, None)
+        self.events.append(("answered", request.url))
+
+    def pending(self, part: str) -> list[str]:
+        return [url for url in self._open.values() if part in url]
+
+
+def is_listing(url: str) -> bool:
+    return "/jupyter-hpo/studies" in url
+
+
+def watched_token(url: str) -> str:
+    """The storage token a watch request asks the server to wait past (``since``)."""
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("since", [""])[0]
+
+
+def is_held_watch(url: str) -> bool:
+    """A watch request that the server holds until a storage file changes (the first one,
+    without a token, is answered at once)."""
+    return "/jupyter-hpo/watch" in url and bool(watched_token(url))
 
 
 # ---------------------------------------------------------------------------- tests
@@ -359,6 +415,7 @@ def test_a_running_studys_view_changes_only_what_changed(lab):
 
     try:
         write(*trials.values())
+        sent = PageRequests(lab.page)
         _, view = open_study_view(lab, "incremental")
         wait_until(lambda: len(shown()) == 60, 30, "one row per trial")
         curves = view.locator(".jp-hpo-chart-curves")
@@ -410,7 +467,8 @@ def test_a_running_studys_view_changes_only_what_changed(lab):
         page.locator(".lm-Menu-item[data-command='launcher:create']").click()
         page.locator(".jp-Launcher:visible").wait_for()
         assert view.is_hidden()
-        page.wait_for_timeout(1500)  # a read in flight when the tab changed has come back
+        page_wait(page, lambda: not sent.pending("/jupyter-hpo/study?"), 60,
+                  "the answer to a read in flight when the tab changed")
         reads: list[str] = []
         page.on("request", lambda r: reads.append(r.url) if "/jupyter-hpo/study?" in r.url
                 else None)
@@ -766,41 +824,64 @@ def test_screenshot_of_the_panel_and_the_study_view(lab, tmp_path):
         Path(wanted).write_bytes(data)
 
 
-def test_the_panel_polls_only_while_a_study_runs(lab):
+def test_the_panel_polls_only_while_a_study_runs(lab, tmp_path):
+    """Idle, the panel only holds a watch request open, and lists the studies again when the
+    watch answers; while a study runs it lists them again and again without a watch; once the
+    study has ended it goes back to the watch. Checked in the order of the page's requests,
+    however fast the machine is."""
     page = lab.page
+    events = PageRequests(page).events
     page.goto(lab.page_url("lab?reset"))
     open_panel(page)
     page.locator("#jupyter-hpo-studies .jp-hpo-study, #jupyter-hpo-studies .jp-hpo-empty"
                  ":has-text('No studies')").first.wait_for()  # the first listing came
-    requests: list[tuple[float, str]] = []
-    page.on("request", lambda r: requests.append((time.monotonic(), r.url)))
-    page.wait_for_timeout(6000)
-    assert [u for _, u in requests if "/jupyter-hpo/studies" in u] == []  # nothing runs
-    assert sum("/jupyter-hpo/watch" in u for _, u in requests) <= 2  # one held open
-    # a study started by a script: found through the watch, then followed every second
+    held = page_wait(page, lambda: [i for i, (kind, url) in enumerate(events)
+                                    if kind == "sent" and is_held_watch(url)], 60,
+                     "the idle panel holding a watch request")[0]
+    # a study started by a script: found through the watch, then followed until it ends
+    flag = tmp_path / "go"
     script = textwrap.dedent(f"""
-        import time
+        import os, time
         from jupyter_hpo import Real, tune
         def objective(config, report):
-            for epoch in range(1, 31):
+            for epoch in range(1, 100_000):
                 time.sleep(0.1)
                 report(epoch=epoch, loss=config["x"] / epoch)
-        tune(objective, {{"x": Real(0, 1)}}, metric="loss", mode="min", trials=6, workers=2,
+                if os.path.exists({str(flag)!r}):
+                    return
+        tune(objective, {{"x": Real(0, 1)}}, metric="loss", mode="min", trials=2, workers=2,
              storage={str(lab.root / "jupyter_hpo.db")!r}, name="script")
     """)
     process = subprocess.Popen([sys.executable, "-c", script])
     try:
         row = study_row(page, "script")
         row.wait_for(timeout=60_000)
+        # from the held watch to the listing that found the study: nothing else was sent,
+        # and that listing followed the watch's answer
+        first = next(i for i, (kind, url) in enumerate(events)
+                     if i > held and kind == "sent" and is_listing(url))
+        idle = [url for kind, url in events[held + 1:first]
+                if kind == "sent" and "/jupyter-hpo/" in url]
+        assert idle == [], idle
+        assert ("answered", events[held][1]) in events[held:first], \
+            "the panel listed the studies before the watch answered"
         wait_until(lambda: row.get_attribute("data-state") == "running", 60, "the script's study")
-        started = len([u for _, u in requests if "/jupyter-hpo/studies" in u])
-        page.wait_for_timeout(4000)
-        during = len([u for _, u in requests if "/jupyter-hpo/studies" in u]) - started
-        assert during >= 2  # at least every 2 s while it runs
-    finally:
+        running = len(events)
+        page_wait(page, lambda: sum(kind == "sent" and is_listing(url)
+                                    for kind, url in events[running:]) >= 3, 60,
+                  "three listings while the study runs")
+        assert not [u for _, u in events[running:] if "/jupyter-hpo/watch" in u]  # no watch
+        assert row.get_attribute("data-state") == "running"  # all three while it ran
+        flag.touch()
         assert process.wait(120) == 0
+    finally:
+        flag.touch()
+        process.wait(120)
     wait_until(lambda: row.get_attribute("data-state") == "finished", 30, "the panel showing "
                "the script's study finished")
+    finished = len(events)
+    page_wait(page, lambda: any(is_held_watch(u) for _, u in events[finished:]), 60,
+              "the panel holding a watch again once the study has ended")
 
 
 def test_updated_ago_keeps_counting_without_requests(lab):
@@ -808,6 +889,7 @@ def test_updated_ago_keeps_counting_without_requests(lab):
     "updated Ns ago" keeps counting (a local timer renders it again; it used to stay at what
     the last listing said for minutes)."""
     page = lab.page
+    sent = PageRequests(page)
     page.goto(lab.page_url("lab?reset"))
     open_panel(page)
     tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
@@ -816,26 +898,36 @@ def test_updated_ago_keeps_counting_without_requests(lab):
     row = study_row(page, "ticking")
     row.wait_for(timeout=60_000)
     wait_until(lambda: row.get_attribute("data-state") == "finished", 30, "the study listed")
-    page.wait_for_timeout(1500)  # the listings the end of the study caused have come
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
+    # the listings the end of the study caused have come: the panel holds a watch on the
+    # storage as it is now (the server's token for it) and lists nothing
+    token = lab.api("jupyter-hpo/watch?since=&timeout=0")["token"]
+    page_wait(page, lambda: not sent.pending("/jupyter-hpo/studies") and any(
+        is_held_watch(url) and watched_token(url) == token
+        for url in sent.pending("/jupyter-hpo/watch")), 60,
+        "the panel holding a watch on the finished study's storage")
+    listed = len(sent.events)
+
+    def requested(part: str, since: int) -> list[str]:
+        return [url for kind, url in sent.events[since:] if kind == "sent" and part in url]
+
     updated = row.locator(".jp-hpo-updated")
     first = updated.inner_text()
     assert re.fullmatch(r"updated \d+s ago", first), first
-    wait_until(lambda: updated.inner_text() != first, 10, f"{first!r} counting on")
+    wait_until(lambda: updated.inner_text() != first, 30, f"{first!r} counting on")
     assert re.fullmatch(r"updated \d+s ago", updated.inner_text())
     # the study view of the finished study: read once, then only its text is rendered again
     row.locator("button.jp-hpo-open").click()
     view = page.locator(".jp-hpo-view:visible")
     fact = view.locator(".jp-hpo-fact", has_text="updated")
     fact.wait_for()
-    page.wait_for_timeout(500)
-    opened = len(requests)
+    page_wait(page, lambda: requested("/jupyter-hpo/study?", listed)
+              and not sent.pending("/jupyter-hpo/study?"), 60, "the view's read answered")
+    opened = len(sent.events)
     before = fact.inner_text()
     assert re.search(r"elapsed .* · updated \d+s ago$", before), before
-    wait_until(lambda: fact.inner_text() != before, 10, f"{before!r} counting on")
-    assert [u for u in requests if "/jupyter-hpo/studies" in u] == []  # nothing was listed
-    assert [u for u in requests[opened:] if "/jupyter-hpo/study?" in u] == []
+    wait_until(lambda: fact.inner_text() != before, 30, f"{before!r} counting on")
+    assert requested("/jupyter-hpo/studies", listed) == []  # nothing was listed
+    assert requested("/jupyter-hpo/study?", opened) == []
 
 
 def open_study_view(lab, name: str):
