@@ -497,16 +497,17 @@ def test_stopping_a_study_ends_released_trials(tmp_path):
     study = Study(FunctionObjective(slow, "loss"), SPACE, metric="loss", mode="min",
                   trials=40, seed=0, workers=2, executor="process", scheduler="hyperband",
                   scheduler_options={"max_t": 9, "type": "promotion"})
-    study.start()
-    released = threading.Event()
+    paused, released = threading.Event(), threading.Event()
 
     def watch(event):
         if event.kind == "trial_paused":
-            released.set()
+            paused.set()
+        elif event.kind == "trial_started" and paused.is_set():
+            released.set()  # a paused trial's code ended: its worker runs another trial
 
     study.subscribe(watch)
-    assert released.wait(60)
-    time.sleep(0.3)
+    study.start()
+    assert released.wait(90), "no paused trial released its worker"
     study.stop("enough")
     assert study.wait(60)
     statuses = {t.status.value for t in study.trials}
