@@ -96,9 +96,7 @@ def open_notebook(lab, name: str, cells: list[str]):
     page = lab.page
     page.goto(lab.page_url(f"lab/tree/{name}?reset"))  # only this notebook open
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.wait_for()
-    accept_kernel_dialog(page)
-    wait_until(lambda: kernel_state(lab, name) == "idle", 120, f"the kernel of {name}")
-    accept_kernel_dialog(page)
+    accept_kernel_dialog(lab, page, name)
     return page
 
 
@@ -110,20 +108,21 @@ def kernel_state(lab, name: str) -> str | None:
     return None
 
 
-def accept_kernel_dialog(page) -> None:
-    """Accept JupyterLab's "Select Kernel" dialog (the notebook's python3) if it is shown,
-    then wait until the notebook's page is connected to its idle kernel: the dialog comes
-    before that or not at all, however long the page took (a 3 s wait for it returned
-    before a late dialog, which then covered the notebook)."""
+def accept_kernel_dialog(lab, page, name: str) -> None:
+    """Accept JupyterLab's "Select Kernel" dialog (the notebook's python3) whenever it is
+    shown, until the server knows the notebook ``name``'s kernel as idle: the dialog comes
+    before that kernel starts or not at all, however long the page took (a 3 s wait for it
+    returned before a late dialog, which then covered the notebook)."""
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    ready = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
-                         ".jp-Notebook-ExecutionIndicator[data-status='idle']")
-    while True:
-        dialog.or_(ready).first.wait_for(state="attached", timeout=120_000)
-        if not dialog.count():
-            return
-        dialog.locator("button", has_text="Select").click()
-        dialog.wait_for(state="detached")
+
+    def settled() -> bool:
+        if dialog.is_visible():
+            dialog.locator("button", has_text="Select").click()
+            dialog.wait_for(state="detached")
+            return False
+        return kernel_state(lab, name) == "idle" and not dialog.is_visible()
+
+    wait_until(settled, 120, f"the kernel of {name}, its 'Select Kernel' dialog accepted")
 
 
 def run_cell(page, index: int) -> None:
@@ -1401,7 +1400,7 @@ def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):
     page.goto(lab.page_url("lab/tree/documented.ipynb?reset"))
     cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
     cells.first.wait_for()
-    accept_kernel_dialog(page)
+    accept_kernel_dialog(lab, page, "documented.ipynb")
     for index in (0, 1):
         cell = cells.nth(index)
         cell.dblclick()  # its editor (a rendered Markdown cell shows none)
