@@ -30,6 +30,12 @@ def wait_for(condition, what: str, timeout: float = 90) -> None:
         time.sleep(0.02)
 
 
+def endless(config, report):
+    for epoch in range(1, 100_000):
+        time.sleep(0.01)
+        report(epoch=epoch, loss=config["x"])
+
+
 def test_another_process_stops_a_running_study_through_storage(tmp_path):
     """The study picks the request up by itself, while no trial reports (trials held between
     their first and second report), and the trials stop at their next report, recorded."""
