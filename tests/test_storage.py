@@ -441,18 +441,21 @@ def test_every_command_on_a_missing_file_says_the_file_does_not_exist(ipython_sh
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")
     typo = tmp_path / "typo.db"
-    said = (r"no study named 'mlp' in {}{}, which does not exist: no study was stored there; "
-            r"pass the file it was stored in \(the storage= of tune\(\), the --storage of "
+    said = (r"no study named 'never-stored' in {}{}, which does not exist: no study was "
+            r"stored there; pass the file it was stored in \(the storage= of tune\(\), the --storage of "
             r"%%hpo and %hpo\)")
     for storage, where in (("", said.format(re.escape(str(study_storage)),
                                             r" \(the default file\)")),
                            (f" --storage {typo}", said.format(re.escape(str(typo)), ""))):
-        for line in ("show mlp", "best mlp", f"export mlp {tmp_path / 'out.csv'}",
-                     "apply mlp", "stop mlp", "stop mlp --trial 1", "delete mlp"):
+        # (a name no other test gives a study: the session's shell keeps theirs)
+        for line in ("show never-stored", "best never-stored",
+                     f"export never-stored {tmp_path / 'out.csv'}", "apply never-stored",
+                     "stop never-stored", "stop never-stored --trial 1",
+                     "delete never-stored"):
             with pytest.raises(UsageError, match=where):
                 ip.run_line_magic("hpo", line + storage)
     with pytest.raises(HPOError, match=said.format(re.escape(str(typo)), "")):
-        Study.load("mlp", typo)
+        Study.load("never-stored", typo)
     assert not typo.exists() and not study_storage.exists()
 
 
