@@ -441,7 +441,7 @@ def no_trial_text(name: str | None, trial_id: Any, ids: list[int]) -> str:
     listed = (f"0..{ids[-1]}" if ids == list(range(len(ids))) else ", ".join(map(str, ids))) \
         if ids else "none yet"
     if not is_trial_id(trial_id):
-        written = f"; write {int(trial_id)}" if _whole(trial_id) else ""
+        written = f"; write {int(float(trial_id))}" if _whole(trial_id) else ""
         return (f"a trial id is a whole number, not {trial_id!r} ({type(trial_id).__name__})"
                 f"{written}: the trials of {study} are {listed}")
     if trial_id < 0 and ids:

@@ -162,6 +162,9 @@ def test_a_trial_id_is_a_whole_number_from_zero_and_numpy_ones_from_tables_work(
     with pytest.raises(HPOError, match=r"a trial id is a whole number, not '1' \(str\); write "
                                        r"1: the trials of the study are 0..2"):
         study.apply("1", {})
+    with pytest.raises(HPOError, match=r"a trial id is a whole number, not '2.0' \(str\); "
+                                       r"write 2: the trials of the study are 0..2"):
+        study.apply("2.0", {})  # the message itself raised ValueError: int('2.0')
 
 
 def test_applying_a_failed_trial_says_that_it_failed(ip, capsys):
