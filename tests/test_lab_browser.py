@@ -472,7 +472,11 @@ def test_a_running_studys_view_changes_only_what_changed(lab):
         page.on("request", lambda r: reads.append(r.url) if "/jupyter-hpo/study?" in r.url
                 else None)
         write(loss_trial(62, TrialStatus.RUNNING, [260.0], now))
-        page.wait_for_timeout(3000)
+        hidden_view = page.locator(".jp-hpo-view").filter(
+            has=page.locator(".jp-hpo-view-title", has_text=re.compile("^incremental$")))
+        # its next read came due while hidden: skipped, and none is scheduled after it
+        page_wait(page, lambda: hidden_view.get_attribute("data-reading") == "stale", 30,
+                  "the hidden view skipping its read")
         assert reads == []
         page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="incremental").click()
         wait_until(lambda: (62, None) in shown(), 30, "the view showing the new trial")

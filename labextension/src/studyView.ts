@@ -184,6 +184,13 @@ export class StudyView extends Widget {
       window.clearTimeout(this._timer);
       this._timer = null;
     }
+    this._showReading();
+  }
+
+  /** Say on the node whether a read is scheduled or skipped while hidden (tests wait on it). */
+  private _showReading(): void {
+    this.node.dataset.reading =
+      this._timer !== null ? 'scheduled' : this._stale ? 'stale' : 'idle';
   }
 
   /** Load the study again (and again every second while it runs and the view is visible). */
@@ -208,9 +215,11 @@ export class StudyView extends Widget {
           void this.refresh();
         } else {
           this._stale = true; // hidden: nothing is read until it is shown again
+          this._showReading();
         }
       }, RUNNING_INTERVAL);
     }
+    this._showReading();
   }
 
   private async _stopStudy(): Promise<void> {
