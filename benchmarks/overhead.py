@@ -26,9 +26,21 @@
 4. Start-up: ``%load_ext jupyter_hpo`` in a fresh IPython shell (IPython already imported,
    as in a kernel) against ``import optuna`` in the same kind of shell, median of fresh
    processes.
+5. Stop latency, the promise that a stopped study ends "within 2 s plus one report interval":
+   a study runs 2 trials side by side (thread or process executor, 2 workers) that report
+   every R ms (10 and 200) or never; once both trials have reported (or, never reporting,
+   started) and a random part of R more, another thread calls ``study.stop()``, and the
+   time from that call to the return of the study's ``run()`` is measured (median and max
+   of several studies). Trials would run ``stop_trial_s`` if not stopped. A trial that never
+   reports is also stopped with ``study.stop()`` then, ``FORCE_AFTER_S`` later,
+   ``study.stop(force=True)`` (the second interrupt), timed from the forced stop. Optuna's
+   counterpart, during ``study.optimize(..., n_jobs=2)`` with the same trials: the other
+   thread asks at the same moment, and a trial callback calls ``study.stop()`` (Optuna 5
+   refuses it from a thread outside its optimize loop), timed to the return of
+   ``optimize``. Optuna lets the running trials finish; it has no forced stop.
 
 Prints the machine and a Markdown table: measurement | jupyter_hpo | optuna | ratio, where
-ratio = jupyter_hpo / optuna (below 1: jupyter_hpo is faster).
+ratio = jupyter_hpo / optuna (below 1: jupyter_hpo is faster), then the stop latency table.
 """
 
 from __future__ import annotations
@@ -39,9 +51,14 @@ import json
 import math
 import os
 import platform
+import random
+import shutil
 import statistics
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
@@ -62,12 +79,14 @@ class Sizes:
     start_trials: int
     trivial_trials: int
     hyperband_epochs: int
+    stop_repeats: int
+    stop_trial_s: float
 
 
 FULL = Sizes(latency_trials=20, latency_reports=500, start_trials=200, trivial_trials=2000,
-             hyperband_epochs=3)
+             hyperband_epochs=3, stop_repeats=7, stop_trial_s=3.0)
 QUICK = Sizes(latency_trials=4, latency_reports=50, start_trials=20, trivial_trials=200,
-              hyperband_epochs=3)
+              hyperband_epochs=3, stop_repeats=2, stop_trial_s=0.8)
 
 SPACE = {"x": Real(-10.0, 10.0)}
 
@@ -272,6 +291,185 @@ def optuna_hyperband(trials: int, epochs: int, storage: str | None = None) -> No
     assert len(study.trials) == trials
 
 
+# -------------------------------------------------------------------------- stop latency
+REPORT_INTERVALS_S = (0.01, 0.2)
+FORCE_AFTER_S = 0.5
+"""How long after ``study.stop()`` the forced stop comes (the user's second interrupt)."""
+STOP_BUDGET = 10  # trials: more than run side by side, so only the stop ends a study
+STOP_PROMISE_S = 2.0  # "within 2 s plus one report interval" (DESIGN.md, README)
+
+
+def touch(folder: str, name: object) -> None:
+    """Leave a marker file: the stopping thread waits for one from each running trial."""
+    with open(os.path.join(folder, str(name)), "w"):
+        pass
+
+
+def sleep_until(deadline: float) -> None:
+    """A trial that never reports: it only sleeps, in short steps, until ``deadline``."""
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def stopped_after(run: Callable[[], object], stop: Callable[[], float], folder: str,
+                  delay: float) -> float:
+    """Seconds from a stop to the return of ``run()``, which runs here. Another thread waits
+    for a marker from each of the PARALLEL trials in ``folder`` and ``delay`` s more, then
+    calls ``stop()``, which returns the ``perf_counter`` time of the request it timed."""
+    requested: list[float] = []
+
+    def stopper() -> None:
+        deadline = time.monotonic() + 60.0
+        while len(os.listdir(folder)) < PARALLEL and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(delay)
+        requested.append(stop())
+
+    thread = threading.Thread(target=stopper, daemon=True, name="benchmark-stopper")
+    thread.start()
+    try:
+        run()
+        returned = time.perf_counter()
+        thread.join()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if not requested or requested[0] > returned:
+        raise RuntimeError("the study ended before it was stopped: its trials ran out first "
+                           "(raise stop_trial_s)")
+    return returned - requested[0]
+
+
+def jh_stop_latency(executor: str, interval: float | None, length: float, delay: float,
+                    force: bool = False) -> float:
+    """One study of trials that report every ``interval`` s (None: never) for ``length`` s,
+    stopped with ``study.stop()`` (then ``stop(force=True)``, timed, when ``force``)."""
+    folder = tempfile.mkdtemp(prefix="hpo-bench-stop-")
+    ended: list[int] = []  # trials whose code returned (thread executor: orphans of a force)
+
+    def objective(config, trial):
+        try:
+            if interval is None:
+                touch(folder, trial.trial_id)
+                sleep_until(time.monotonic() + length)
+                return 0.0
+            for step in range(1, round(length / interval) + 1):
+                time.sleep(interval)
+                report(epoch=step, loss=1.0 / step)
+                if step == 1:
+                    touch(folder, trial.trial_id)
+            return 0.0
+        finally:
+            ended.append(trial.trial_id)
+
+    study = jupyter_hpo.Study(objective, SPACE, metric="loss", mode="min", trials=STOP_BUDGET,
+                              seed=0, executor=executor, workers=PARALLEL, scheduler="fifo",
+                              searcher="random")
+
+    def stop() -> float:
+        if force:
+            study.stop()
+            time.sleep(FORCE_AFTER_S)
+        requested = time.perf_counter()
+        study.stop(force=force)
+        return requested
+
+    latency = stopped_after(study.run, stop, folder, delay)
+    counts = study.counts()
+    if counts["running"] or counts["paused"] or len(study.trials) != PARALLEL \
+            or (interval is not None and counts["cancelled"] != PARALLEL):
+        raise RuntimeError(f"expected {PARALLEL} trials, none left running (all cancelled "
+                           f"when they report), got {counts}")
+    if force:  # the forced stop left the trials' threads to end their code: let them
+        deadline = time.monotonic() + length + 5.0
+        while len(ended) < PARALLEL and time.monotonic() < deadline:
+            time.sleep(0.01)
+    return latency
+
+
+def optuna_stop_latency(interval: float | None, length: float, delay: float) -> float:
+    """Optuna's ``study.stop()`` during ``optimize(n_jobs=PARALLEL)`` with the trials of
+    ``jh_stop_latency``: Optuna refuses it outside the optimize loop's threads, so the other
+    thread asks and a trial callback (which runs as each trial ends) calls it; Optuna then
+    starts no trial and lets the running ones finish."""
+    folder = tempfile.mkdtemp(prefix="optuna-bench-stop-")
+    asked = threading.Event()
+
+    def objective(trial):
+        trial.suggest_float("x", -10.0, 10.0)
+        if interval is None:
+            touch(folder, trial.number)
+            sleep_until(time.monotonic() + length)
+            return 0.0
+        for step in range(1, round(length / interval) + 1):
+            time.sleep(interval)
+            trial.report(1.0 / step, step)
+            if step == 1:
+                touch(folder, trial.number)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return 0.0
+
+    study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner(),
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def stop() -> float:
+        requested = time.perf_counter()
+        asked.set()
+        return requested
+
+    def stop_when_asked(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if asked.is_set():
+            study.stop()
+
+    latency = stopped_after(lambda: study.optimize(objective, n_trials=STOP_BUDGET,
+                                                   n_jobs=PARALLEL, callbacks=[stop_when_asked]),
+                            stop, folder, delay)
+    if len(study.trials) != PARALLEL:
+        raise RuntimeError(f"expected {PARALLEL} Optuna trials, got {len(study.trials)}")
+    return latency
+
+
+@dataclass
+class StopCase:
+    """One row of the stop table: seconds per repetition (``optuna`` None: no counterpart)."""
+
+    label: str
+    ours: list[float]
+    optuna: list[float] | None
+    promise: str
+
+
+def stop_cases(repeats: int, length: float) -> list[StopCase]:
+    """Every stop measurement, ``repeats`` studies each; repetition ``i`` stops both
+    frameworks at the same random point of the report interval."""
+    delays = {interval: [random.Random(i).uniform(0.0, interval) for i in range(repeats)]
+              for interval in REPORT_INTERVALS_S}
+
+    def measure(fn: Callable[[float], float], interval: float | None) -> list[float]:
+        gc.collect()
+        return [fn(delay) for delay in (delays[interval] if interval else [0.0] * repeats)]
+
+    cases = []
+    versus = f"{PARALLEL} workers vs n_jobs={PARALLEL}"
+    for interval in REPORT_INTERVALS_S:
+        theirs = measure(lambda d, r=interval: optuna_stop_latency(r, length, d), interval)
+        for executor in ("thread", "process"):
+            ours = measure(lambda d, e=executor, r=interval: jh_stop_latency(e, r, length, d),
+                           interval)
+            cases.append(StopCase(f"stop(): {executor}, {versus}, report every "
+                                  f"{interval * 1e3:.0f} ms", ours, theirs,
+                                  f"within {STOP_PROMISE_S + interval:.3g} s"))
+    theirs = measure(lambda d: optuna_stop_latency(None, length, d), None)
+    for executor in ("thread", "process"):
+        ours = measure(lambda d, e=executor: jh_stop_latency(e, None, length, d), None)
+        cases.append(StopCase(f"stop(): {executor}, {versus}, never reports", ours, theirs,
+                              "none (no report)"))
+    ours = measure(lambda d: jh_stop_latency("thread", None, length, d, force=True), None)
+    cases.append(StopCase(f"stop(force=True) {FORCE_AFTER_S:g} s after stop(): thread, "
+                          f"{versus}, never reports", ours, None, "at once"))
+    return cases
+
+
 # ---------------------------------------------------------------------------- output
 def machine() -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -283,6 +481,42 @@ def machine() -> str:
 
 def row(name: str, ours: float, theirs: float) -> str:
     return f"| {name} | {ours:.4g} | {theirs:.4g} | {ours / theirs:.3g} |"
+
+
+def stop_verdict(case: StopCase) -> str:
+    """The promise of the row, and whether jupyter_hpo's slowest stop kept it."""
+    if not case.promise.startswith("within "):
+        return case.promise
+    bound = float(case.promise.split()[1])
+    return f"{case.promise}: {'met' if max(case.ours) <= bound else 'NOT met'}"
+
+
+def print_stop_table(cases: list[StopCase], sizes: Sizes) -> None:
+    """The stop latency table (seconds) and what its rows measure."""
+    def cells(samples: list[float] | None) -> str:
+        if samples is None:
+            return "- | -"
+        return f"{statistics.median(samples):.4g} | {max(samples):.4g}"
+
+    print("| stop, seconds until run() returns | jupyter_hpo median | jupyter_hpo max | "
+          "optuna median | optuna max | promise |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for case in cases:
+        print(f"| {case.label} | {cells(case.ours)} | {cells(case.optuna)} | "
+              f"{stop_verdict(case)} |")
+    print()
+    print(f"Stop rows: {sizes.stop_repeats} studies per row, each {PARALLEL} trials side by side "
+          f"that would run {sizes.stop_trial_s:g} s (a report every R ms, or none) with a "
+          f"budget of {STOP_BUDGET}; study.stop() comes from another thread once every trial "
+          f"has reported once (never reporting: started) and a random part of R later, the "
+          f"same for both frameworks; timed from that call (from stop(force=True) in the last "
+          f"row) to the return of Study.run(). Optuna: at that moment the other thread asks, a "
+          f"trial callback calls study.stop() (Optuna refuses it from other threads), timed to "
+          f"the return of study.optimize(n_jobs={PARALLEL}); Optuna lets running trials "
+          f"finish, so its figures are the rest of the trials. The same Optuna figures stand "
+          f"in the thread and process rows. Promise: "
+          f"{STOP_PROMISE_S:g} s plus one report interval (DESIGN.md); 'met' when jupyter_hpo's "
+          f"max is within it.")
 
 
 _STARTUP = """import time
@@ -366,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     startup_runs = 3 if args.quick else 7
     jh_load = startup_seconds("shell.run_line_magic('load_ext', 'jupyter_hpo')", startup_runs)
     op_import = startup_seconds("import optuna", startup_runs)
+    stops = stop_cases(sizes.stop_repeats, sizes.stop_trial_s)
 
     print("## Overhead (benchmarks/overhead.py)")
     print()
@@ -420,6 +655,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{op_par_s / small * 1e6:.0f} µs at {small}, {op_par_n_s / n * 1e6:.0f} µs at {n}; "
           f"TPESampler {op_tpe_s / n * 1e6:.0f} µs; "
           f"HyperbandPruner {op_hb_s / n * 1e6:.0f} µs.")
+    print()
+    print_stop_table(stops, sizes)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -90,6 +91,63 @@ def test_quick_counts_are_small(table):
 def test_process_rows_say_how_many_trials_and_reports(quick_run):
     assert "report() rows: 4 trials x 50 reports" in quick_run.stdout
     assert "Trial start rows: 20 trivial trials; warm pool: trials 2 to 19" in quick_run.stdout
+
+
+# ------------------------------------------------ overhead.py: the stop latency table
+STOP_ROW = re.compile(r"^\| (?P<name>stop[^|]+) \| (?P<ours_median>[^|]+) \| (?P<ours_max>[^|]+) "
+                      r"\| (?P<theirs_median>[^|]+) \| (?P<theirs_max>[^|]+) \| (?P<promise>[^|]+) \|$")
+STOP_ROWS = [
+    "stop(): thread, 2 workers vs n_jobs=2, report every 10 ms",
+    "stop(): process, 2 workers vs n_jobs=2, report every 10 ms",
+    "stop(): thread, 2 workers vs n_jobs=2, report every 200 ms",
+    "stop(): process, 2 workers vs n_jobs=2, report every 200 ms",
+    "stop(): thread, 2 workers vs n_jobs=2, never reports",
+    "stop(): process, 2 workers vs n_jobs=2, never reports",
+    "stop(force=True) 0.5 s after stop(): thread, 2 workers vs n_jobs=2, never reports",
+]
+
+
+@pytest.fixture(scope="module")
+def stop_table(quick_run):
+    rows = {}
+    for line in quick_run.stdout.splitlines():
+        match = STOP_ROW.match(line.strip())
+        if match and match["name"] != "stop, seconds until run() returns":
+            rows[match["name"]] = match.groupdict()
+    return rows
+
+
+def test_stop_table_has_its_header_and_a_row_per_case(quick_run, stop_table):
+    assert ("| stop, seconds until run() returns | jupyter_hpo median | jupyter_hpo max | "
+            "optuna median | optuna max | promise |") in quick_run.stdout
+    assert list(stop_table) == STOP_ROWS
+
+
+@pytest.mark.parametrize("name", STOP_ROWS)
+def test_stop_row_has_finite_median_and_max(stop_table, name):
+    row = stop_table[name]
+    sides = [("ours_median", "ours_max")]
+    if "force=True" in name:  # Optuna cannot end a running trial: no counterpart
+        assert (row["theirs_median"], row["theirs_max"]) == ("-", "-")
+    else:
+        sides.append(("theirs_median", "theirs_max"))
+    for median_key, max_key in sides:
+        median, most = float(row[median_key]), float(row[max_key])
+        assert math.isfinite(median) and math.isfinite(most)
+        assert 0 < median <= most
+
+
+@pytest.mark.parametrize("name, bound", [(STOP_ROWS[0], "2.01"), (STOP_ROWS[1], "2.01"),
+                                         (STOP_ROWS[2], "2.2"), (STOP_ROWS[3], "2.2")])
+def test_stop_verdict_follows_the_slowest_stop(stop_table, name, bound):
+    row = stop_table[name]
+    verdict = "met" if float(row["ours_max"]) <= float(bound) else "NOT met"
+    assert row["promise"] == f"within {bound} s: {verdict}"
+
+
+def test_stop_rows_say_how_they_were_measured(quick_run):
+    assert "Stop rows: 2 studies per row, each 2 trials side by side that would run 0.8 s" \
+        in quick_run.stdout
 
 
 # ------------------------------------------------ benchmarks/dashboard_overhead.py
