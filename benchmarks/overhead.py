@@ -1,7 +1,7 @@
 """Framework overhead of jupyter_hpo next to Optuna, measured in one run.
 
-    python benchmarks/overhead.py            # full run (about 30 s on 2 idle cores)
-    python benchmarks/overhead.py --quick    # small counts, for the smoke test (a few seconds)
+    python benchmarks/overhead.py            # full run (about 2.5 min on 2 idle cores)
+    python benchmarks/overhead.py --quick    # small counts, for the smoke test (about 20 s)
 
 1. ``report()`` round trip with the Hyperband decision: every
    ``jupyter_hpo.report(epoch=e, acc=...)`` call inside a real Study is timed with
