@@ -514,19 +514,32 @@ def make_v1_file(path, *, extra: str = "") -> None:
     conn.close()
 
 
-def test_a_file_of_schema_1_is_migrated_and_keeps_everything(tmp_path):
+def schema_version(path) -> int:
+    with sqlite3.connect(path) as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.close()
+    return version
+
+
+@pytest.mark.parametrize("migrated", [False, True])
+def test_a_file_of_schema_1_is_migrated_by_the_first_write_and_keeps_everything(tmp_path,
+                                                                                migrated):
+    """Read as it is (``migrated=False``) or once a write has migrated it, the same."""
     path = tmp_path / "old.db"
     make_v1_file(path)
     storage = SQLiteStorage(path)
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
-        assert {"stop_request", "stop_reason", "queue"} <= columns
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(trials)")}
-        assert {"resources", "user_attrs", "checkpoint", "enqueued", "study_stopped",
-                "best"} <= columns
-    conn.close()
+    assert schema_version(path) == 1  # opening it writes nothing
+    if migrated:
+        storage.release_study(1)  # the first write migrates it, in its transaction
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
+            assert {"stop_request", "stop_reason", "queue"} <= columns
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(trials)")}
+            assert {"resources", "user_attrs", "checkpoint", "enqueued", "study_stopped",
+                    "best"} <= columns
+        conn.close()
     assert [(s.name, s.state, s.trials, s.best_value) for s in storage.list_studies()] == [
         ("old", StudyState.FINISHED, 3, 0.4), ("other", StudyState.FAILED, 0, None)]
     space = Space({"lr": Real(1e-4, 1e-1, log=True), "fn": Categorical(abs, "relu")})
@@ -544,7 +557,9 @@ def test_a_file_of_schema_1_is_migrated_and_keeps_everything(tmp_path):
     assert running.status is TrialStatus.RUNNING and running.end_time is None
     assert old.best_value == 0.4 and old.best_trial.trial_id == 0  # the failed 0.1 is out
     assert storage.load_study("other").error == "it broke"
+    assert schema_version(path) == (5 if migrated else 1)
     resumed = storage.acquire_study("old", space=space)  # v2 features work on it
+    assert schema_version(path) == SCHEMA_VERSION
     assert resumed.trials[2].status is TrialStatus.INTERRUPTED
     storage.write(resumed.study_id, StudyUpdate(state=StudyState.RUNNING))
     storage.request_stop("old", by="alice")
@@ -563,9 +578,8 @@ def test_a_file_of_schema_2_is_migrated_to_the_current_schema_keeping_everything
         conn.execute("UPDATE trials SET resources = 'gpu 0' WHERE trial_id = 0")
     conn.close()
     storage = SQLiteStorage(path)
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    conn.close()
+    storage.release_study(1)  # the first write migrates it
+    assert schema_version(path) == SCHEMA_VERSION
     space = Space({"lr": Real(1e-4, 1e-1, log=True), "fn": Categorical(abs, "relu")})
     old = storage.load_study("old", space=space)
     first = old.trials[0]
@@ -588,9 +602,8 @@ def test_a_file_of_schema_3_is_migrated_and_its_cancelled_trials_stay_cancelled(
                      "WHERE trial_id = 2")
     conn.close()
     storage = SQLiteStorage(path)
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    conn.close()
+    storage.release_study(1)  # the first write migrates it
+    assert schema_version(path) == SCHEMA_VERSION
     space = Space({"lr": Real(1e-4, 1e-1, log=True), "fn": Categorical(abs, "relu")})
     cancelled = storage.load_study("old", space=space).trials[2]
     assert cancelled.status is TrialStatus.CANCELLED and not cancelled.study_stopped
@@ -623,6 +636,7 @@ def test_a_file_of_schema_4_gets_each_trials_best_value_from_its_reports(tmp_pat
             (1, 3, 1, 8.0, '{"epoch": 2, "loss": 0.25}')])
     conn.close()
     storage = SQLiteStorage(path)
+    storage.release_study(1)  # the first write migrates it
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         best = conn.execute("SELECT study_id, trial_id, best FROM trials "
@@ -643,29 +657,6 @@ def test_a_file_of_schema_4_gets_each_trials_best_value_from_its_reports(tmp_pat
                             "trial_id").fetchall() == [(2, 0), (1, 0), (1, 0), (2, 0), (3, 0),
                                                        (2, 0), (1, 0)]
     conn.close()
-
-
-def test_a_migration_is_said_once_naming_the_file_and_the_versions(tmp_path):
-    """Opening a file of an older schema migrates it in place, after which the jupyter_hpo
-    that wrote it can no longer read it: this is said before it happens, on stderr (a
-    notebook shows it below the cell), once, since the file is then of the current schema."""
-    from jupyter_hpo.storage._schema import MIGRATIONS
-
-    path = tmp_path / "v4.db"
-    make_v1_file(path)
-    with sqlite3.connect(path) as conn:
-        conn.executescript(MIGRATIONS[1] + MIGRATIONS[2] + MIGRATIONS[3] +
-                           "PRAGMA user_version = 4;")
-    conn.close()
-    listed = [subprocess.run([sys.executable, "-m", "jupyter_hpo", "list", "--storage",
-                              str(path)], capture_output=True, text=True, timeout=120,
-                             check=True) for _ in range(2)]
-    assert listed[0].stderr == (
-        f"jupyter_hpo: migrating {path} from storage schema 4 to 5 (every study, trial and "
-        f"report is kept); a jupyter_hpo that reads only schema 4 refuses to open it from now "
-        f"on, asking to be upgraded: upgrade jupyter_hpo wherever this file is used\n")
-    assert listed[1].stderr == "" and listed[0].stdout == listed[1].stdout
-    assert "old: finished" in listed[0].stdout and "best loss=0.4" in listed[0].stdout
 
 
 def test_reports_written_by_an_older_jupyter_hpo_still_count_in_listings(tmp_path):
@@ -698,26 +689,6 @@ def test_reports_written_by_an_older_jupyter_hpo_still_count_in_listings(tmp_pat
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT trial_id, best, best_reports, best_pending FROM trials "
                             "ORDER BY trial_id").fetchall() == [(0, 0.2, 3, 1), (1, None, 0, 1)]
-    conn.close()
-
-
-def test_a_migration_that_fails_leaves_the_file_as_it_was(tmp_path):
-    """The migration runs in one transaction: a step that fails undoes the steps before it."""
-    path = tmp_path / "odd.db"
-    # a v1 file that already has the last column the migration adds: its third step fails
-    make_v1_file(path, extra="ALTER TABLE trials ADD COLUMN resources TEXT;")
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA journal_mode = WAL")
-    conn.close()
-    before = digest(path)
-    with pytest.raises(StorageError, match=f"cannot open {path}: duplicate column name: "
-                                           "resources"):
-        SQLiteStorage(path)
-    assert digest(path) == before
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
-        assert "stop_request" not in columns  # the first step was undone
     conn.close()
 
 

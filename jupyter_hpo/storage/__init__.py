@@ -58,9 +58,10 @@ def keeps_nothing(location: str) -> bool:
     return location.strip().lower() in ("none", "")
 
 
-def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
-                 ) -> BaseStorage | None:
-    """The storage that ``location`` names:
+def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None, *,
+                 read_only: bool = False) -> BaseStorage | None:
+    """The storage that ``location`` names (``read_only``: a file is opened for reading
+    only, never written nor migrated, as listings open it; see :class:`SQLiteStorage`):
 
     - ``None``: the default file, ``$JUPYTER_HPO_STORAGE`` or ``jupyter_hpo.db`` in the
       working directory;
@@ -78,7 +79,7 @@ def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
     if isinstance(location, BaseStorage):
         return location
     if location is None:
-        return SQLiteStorage(default_storage_path())
+        return SQLiteStorage(default_storage_path(), read_only=read_only)
     text = os.fspath(location) if isinstance(location, (str, os.PathLike)) else None
     if not isinstance(text, str):
         hint = " (to keep nothing, pass 'none')" if location is False else ""
@@ -92,4 +93,4 @@ def open_storage(location: str | os.PathLike[str] | BaseStorage | None = None
             if not _process_memory:
                 _process_memory.append(InMemoryStorage())
             return _process_memory[0]
-    return SQLiteStorage(text)
+    return SQLiteStorage(text, read_only=read_only)

@@ -26,7 +26,8 @@ Version history:
    ``trials.best_pending`` (1 once a report it does not count was added, set by the trigger
    ``reports_best_pending``: by a jupyter_hpo of schema 4 or older that had the file open
    when it was migrated, which writes no best value; a listing reads such a trial's reports).
-   The migration fills them in from the stored reports.
+   The migration fills them in from the stored reports; this version's first write to a
+   file recomputes the marked trials' best values from their reports and clears the mark.
 """
 
 from __future__ import annotations
@@ -113,14 +114,14 @@ END;
 
 # From version N to N + 1, after its statements and in the same transaction: what SQL alone
 # cannot do (reading the stored JSON).
-FILLS: dict[int, Callable[[sqlite3.Connection], None]] = {4: fill_best_values}
+FILLS: dict[int, Callable[[sqlite3.Connection], object]] = {4: fill_best_values}
 
 # A new file is made as version 1 plus every migration, so that new and migrated files have
 # the same schema by construction.
 SCHEMA = SCHEMA_V1 + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION))
 
-# Columns added after version 1, with the value an older file (read without migrating it,
-# when it is read-only) gives them.
+# Columns added after version 1, with the value an older file (read as it is: opened
+# read-only, or not written to yet) gives them.
 ADDED_COLUMNS = {"stop_request": None, "stop_reason": "", "resources": "cpu",
                  "user_attrs": "{}", "checkpoint": None, "enqueued": None, "queue": "[]",
                  "study_stopped": 0, "best": None, "best_reports": 0, "best_pending": 0}

@@ -51,16 +51,19 @@ class SQLiteStorage(BaseStorage):
     """A SQLite file of studies (created if missing when its folder is writable), shared by
     kernels and processes.
 
-    ``timeout`` is how long a write waits for another process's transaction; ``owner`` and
-    ``clock`` (who takes leases, the time of heartbeats) are for tests and for tools that
-    act for another process.
+    ``timeout`` is how long a write waits for another process's transaction; ``read_only``
+    opens the file for reading only (SQLite's ``mode=ro``: listings, ``show``, ``export``):
+    nothing is ever written to it, a file of an older schema is read as it is, and every
+    write is refused; ``owner`` and ``clock`` (who takes leases, the time of heartbeats) are
+    for tests and for tools that act for another process.
     """
 
     def __init__(self, location: str | os.PathLike[str] | None = None, *, timeout: float = 30.0,
-                 owner: str | None = None, clock: _common.Clock = time.time) -> None:
+                 read_only: bool = False, owner: str | None = None,
+                 clock: _common.Clock = time.time) -> None:
         self._file = SQLiteFile(
             storage_path(location if location is not None else default_storage_path()),
-            timeout)
+            timeout, read_only)
         self.path = self.location = self._file.path
         self.owner = owner or _common.owner_id()
         self.clock = clock
@@ -68,6 +71,12 @@ class SQLiteStorage(BaseStorage):
     @property
     def read_only(self) -> bool:  # type: ignore[override]
         return self._file.read_only
+
+    @property
+    def file_writable(self) -> bool:
+        """Whether this process may write the file, however it was opened (what the JupyterLab
+        panel says of a file it reads with ``read_only=True``)."""
+        return self._file.file_writable()
 
     @property
     def timeout(self) -> float:

@@ -1,15 +1,17 @@
 """One SQLite storage file: what it is, how it is opened, and what its errors mean.
 
 ``SQLiteFile`` checks a file once when it is opened (ours, not damaged at the first page, not
-of a newer schema; an empty file gets the schema, an older one is migrated in one
-transaction), decides whether it can be written (a read-only file or folder is opened
-read-only, so it can still be read), and then hands out connections: ``reading()`` and
+of a newer schema; an empty file gets the schema), decides whether it can be written (a
+read-only file or folder, or ``read_only=True``, opens it read-only: ``mode=ro``, so it can
+still be read and is never written), and then hands out connections: ``reading()`` and
 ``writing(doing)``, one short ``BEGIN IMMEDIATE`` transaction that is refused before anything
 is written if the file is read-only, was deleted or replaced since it was opened, or fails
 ``PRAGMA quick_check`` (run once, before the first write). A file that does not exist yet is
 created by the first write, so listing or loading studies never leaves an empty database
-behind. Every ``sqlite3`` error becomes a ``StorageError`` that names the file and says what
-to do.
+behind. A file of an older schema is read as it is and migrated by the first write, in that
+write's transaction, which also repairs the trials an older jupyter_hpo marked (``_upgrade``):
+opening, listing and loading never change a file, so an older jupyter_hpo can still open it.
+Every ``sqlite3`` error becomes a ``StorageError`` that names the file and says what to do.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..errors import (
     StorageLockedError,
     StorageReadOnlyError,
 )
+from ._best import fill_best_values
 from ._schema import APPLICATION_ID, FILLS, MIGRATIONS, SCHEMA, SCHEMA_VERSION, statements
 
 __all__ = ["DEFAULT_FILE", "SQLiteFile", "default_storage_path", "migration_note",
@@ -45,10 +48,12 @@ prints it on stderr, which a notebook shows below the cell)."""
 
 
 def migration_note(path: str, version: int) -> str:
-    """What is said, once, before ``path`` is migrated from schema ``version``: every result
-    is kept, but a jupyter_hpo of that schema can no longer open the file."""
-    return (f"jupyter_hpo: migrating {path} from storage schema {version} to {SCHEMA_VERSION} "
-            f"(every study, trial and report is kept); a jupyter_hpo that reads only schema "
+    """What is said, once, when the first write has migrated ``path`` from schema
+    ``version``: every result is kept, but a jupyter_hpo of that schema can no longer open
+    the file."""
+    return (f"jupyter_hpo: migrated {path} from storage schema {version} to {SCHEMA_VERSION} "
+            f"to write to it (every study, trial and report is kept); a jupyter_hpo that reads "
+            f"only schema "
             f"{version} refuses to open it from now on, asking to be upgraded: upgrade "
             f"jupyter_hpo wherever this file is used")
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
@@ -125,13 +130,16 @@ def _refuse_side_file(path: str) -> None:
 
 class SQLiteFile:
     """An opened storage file (see the module docstring). ``timeout``: seconds a write waits
-    for another process's transaction before giving up."""
+    for another process's transaction before giving up; ``read_only``: never write, whatever
+    the file's permissions (listings and other reads)."""
 
-    def __init__(self, path: str, timeout: float = 30.0) -> None:
+    def __init__(self, path: str, timeout: float = 30.0, read_only: bool = False) -> None:
         self.path = path
         self.timeout = float(timeout)
-        self.read_only = False
-        self.version = SCHEMA_VERSION  # lower only for an old file read without migrating
+        self.asked_read_only = read_only
+        self.read_only = read_only
+        self.version = SCHEMA_VERSION  # lower for an old file read as it is (not migrated yet)
+        self._upgraded = False  # migrated and repaired by this object's first write
         self._immutable = False  # read-only with no -shm possible: read the file as it is
         self._identity: tuple[int, int] | None = None
         self._checked = False  # quick_check passed (it runs before the first write)
@@ -151,7 +159,7 @@ class SQLiteFile:
         if exists and not os.access(self.path, os.R_OK):
             raise StorageError(f"{self.path} cannot be read (permission denied): pass another "
                                f"file with --storage")
-        self.read_only = not self._writable(exists)
+        self.read_only = self.asked_read_only or not self._writable(exists)
         if exists and not self._empty():
             self._connect(create=False)
         # else nothing is stored here yet: reads see no studies, and the first write creates
@@ -159,15 +167,19 @@ class SQLiteFile:
         # database behind, nor turns an empty file given by mistake (notes.txt) into one
 
     def _connect(self, create: bool) -> None:
-        """Check (and, in a new file, create) the schema; remember which file this is."""
+        """Check (and, in a new file, create) the schema; remember which file this is. An
+        existing file is looked at read-only, and opened to write only to be set up."""
         try:
-            conn = self._read_only_connection() if self.read_only else sqlite3.connect(
-                self._uri("rwc" if create else "rw"), uri=True, timeout=self.timeout,
-                isolation_level=None, check_same_thread=False)
+            conn = self._read_only_connection() if self.read_only else self._rw("rwc") \
+                if create else self._reading_connection()
         except sqlite3.Error as exc:
             raise self._error(exc, "open") from None
         try:
-            self._prepare(conn)
+            if self._prepare(conn):
+                if not create:
+                    conn.close()
+                    conn = self._rw("rw")
+                self._set_up(conn)
         except sqlite3.Error as exc:
             raise self._error(exc, "open") from None
         finally:
@@ -189,7 +201,7 @@ class SQLiteFile:
                 if not exists and not folder.is_dir():
                     raise StorageError(f"cannot create {self.path}: the folder {folder} no "
                                        f"longer exists")
-                self.read_only = not self._writable(exists)
+                self.read_only = self.asked_read_only or not self._writable(exists)
                 if not exists and self.read_only:
                     return False  # the write is refused as read-only
                 self._connect(create=not exists)
@@ -203,6 +215,11 @@ class SQLiteFile:
     def present(self) -> bool:
         """Whether the file exists (opened now if another process has created it since)."""
         return self._opened(create=False)
+
+    def file_writable(self) -> bool:
+        """Whether this process may write the file (its permissions and its folder's), however
+        it was opened."""
+        return self._writable(os.path.exists(self.path))
 
     def _writable(self, exists: bool) -> bool:
         folder = os.path.dirname(self.path)
@@ -218,9 +235,16 @@ class SQLiteFile:
         uri = f"{Path(self.path).as_uri()}?mode={mode}"
         return uri + "&immutable=1" if mode == "ro" and self._immutable else uri
 
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        """Check what the file is; create the schema in an empty file, migrate an older one
-        (in one transaction, after a quick_check), refuse anything else untouched."""
+    def _rw(self, mode: str) -> sqlite3.Connection:
+        """A read-write connection (``mode``: ``rw``, or ``rwc`` to create the file)."""
+        return sqlite3.connect(self._uri(mode), uri=True, timeout=self.timeout,
+                               isolation_level=None, check_same_thread=False)
+
+    def _prepare(self, conn: sqlite3.Connection) -> bool:
+        """Check what the file is and refuse anything not ours untouched; whether this
+        writable object must set it up (``_set_up``: an empty file gets the schema, a current
+        one WAL mode). A file of an older schema is left as it is: the first write migrates
+        it (``_upgrade``)."""
         # one statement, so one snapshot: another process may be creating the schema, and
         # its tables must not be seen without its application id
         app_id, version, names = conn.execute(
@@ -242,23 +266,15 @@ class SQLiteFile:
                 f"(the file was left untouched)")
         if tables and version < 1:
             raise StorageDamagedError(self.damaged("it has tables but no schema version"))
-        if self.read_only:
-            self.version = version if tables else SCHEMA_VERSION
-            return
-        if not tables:
+        self.version = version if tables else SCHEMA_VERSION
+        if self.read_only or (tables and version < SCHEMA_VERSION):
+            return False
+        return not tables or conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+
+    def _set_up(self, conn: sqlite3.Connection) -> None:
+        """Create the schema in a file without tables; switch a current one to WAL mode."""
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'").fetchone() is None:
             self._create_schema(conn)
-        elif version < SCHEMA_VERSION:
-            self._quick_check(conn)
-            with _transaction(conn, self.timeout):
-                current = conn.execute("PRAGMA user_version").fetchone()[0]
-                if current < SCHEMA_VERSION:  # not migrated by another process meanwhile
-                    log.warning("%s", migration_note(self.path, current))
-                for step in range(current, SCHEMA_VERSION):
-                    for statement in statements(MIGRATIONS[step]):
-                        conn.execute(statement)
-                    if step in FILLS:
-                        FILLS[step](conn)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self._quick_check(conn)
             self._switch_to_wal(conn)
@@ -305,6 +321,21 @@ class SQLiteFile:
         return sqlite3.connect(self._uri("ro"), uri=True, timeout=self.timeout,
                                isolation_level=None, check_same_thread=False)
 
+    def _reading_connection(self) -> sqlite3.Connection:
+        """A connection to look at a file that this object may write to but has not yet (an
+        existing file when it is opened, one of an older schema until the first write):
+        read-only (``mode=ro``), so that opening it or reading it (``Study.load``) writes
+        nothing, not even SQLite's checkpoint of a write-ahead log left behind; a file that
+        needs recovery first (a crashed writer's rollback journal) is read read-write."""
+        conn = sqlite3.connect(self._uri("ro"), uri=True, timeout=self.timeout,
+                               isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+        return self._rw("rw")
+
     # ------------------------------------------------------------------ sessions
     def _check_identity(self) -> None:
         """The file must still be the one opened (not deleted, not replaced)."""
@@ -328,9 +359,8 @@ class SQLiteFile:
             yield None
             return
         try:
-            conn = self._read_only_connection() if self.read_only else sqlite3.connect(
-                self._uri("rw"), uri=True, timeout=self.timeout, isolation_level=None,
-                check_same_thread=False)
+            conn = self._read_only_connection() if self.read_only else \
+                self._reading_connection() if self.version < SCHEMA_VERSION else self._rw("rw")
             try:
                 conn.row_factory = sqlite3.Row
                 if self.read_only and conn.execute(
@@ -338,6 +368,9 @@ class SQLiteFile:
                 ).fetchone() is None:
                     yield None  # a writable storage made its schema when it opened the file
                 else:
+                    if self.version < SCHEMA_VERSION:  # another process may have migrated it
+                        self.version = max(self.version, conn.execute(
+                            "PRAGMA user_version").fetchone()[0])
                     yield conn
             finally:
                 conn.close()
@@ -362,11 +395,54 @@ class SQLiteFile:
                 self._quick_check(conn)
                 with _transaction(conn, self.timeout):
                     self._check_identity()  # the file connected to is the one opened
+                    migrated_from = self._upgrade(conn, doing)
                     yield conn
+                if migrated_from is not None:
+                    self._upgrade_done(conn, migrated_from)
             finally:
                 conn.close()
         except sqlite3.Error as exc:
             raise self._error(exc, doing) from None
+
+    def _upgrade(self, conn: sqlite3.Connection, doing: str) -> int | None:
+        """Before this object's first write, in its transaction (so a write that fails or is
+        refused leaves the file as it was): migrate a file of an older schema, and repair the
+        trials that a jupyter_hpo of schema 4 or older marked as having reports their best
+        value does not count (``best_pending``: recompute it from their reports, clear the
+        mark). The schema the file had; ``None`` once done."""
+        if self._upgraded:
+            return None
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            for step in range(current, SCHEMA_VERSION):  # none if another process migrated it
+                for statement in statements(MIGRATIONS[step]):
+                    conn.execute(statement)
+                if step in FILLS:
+                    FILLS[step](conn)
+        except sqlite3.Error as exc:
+            error = self._error(exc, doing)
+            if type(error) is not StorageError:
+                raise error from None
+            raise StorageError(f"{error}: it is of storage schema {current}, and migrating it "
+                               f"to schema {SCHEMA_VERSION} failed; nothing was written (the "
+                               f"file was left as it was)") from None
+        if current < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        else:
+            fill_best_values(conn, marked_only=True)
+        return current
+
+    def _upgrade_done(self, conn: sqlite3.Connection, migrated_from: int) -> None:
+        """After the first write committed: say a migration, and keep the file in WAL mode."""
+        self._upgraded = True
+        self.version = SCHEMA_VERSION
+        if migrated_from < SCHEMA_VERSION:
+            log.warning("%s", migration_note(self.path, migrated_from))
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._switch_to_wal(conn)
+        except sqlite3.OperationalError:
+            pass  # the write is stored; the next opening of the file switches it
 
     def _quick_check(self, conn: sqlite3.Connection) -> None:
         if self._checked:
@@ -388,6 +464,10 @@ class SQLiteFile:
                 f"pass another file with --storage")
 
     def _read_only(self, doing: str) -> StorageReadOnlyError:
+        if self.asked_read_only:
+            return StorageReadOnlyError(
+                f"cannot {doing} {self.path}: it was opened read-only (read_only=True, as "
+                f"listings open it); open it with open_storage({self.path!r}) to write")
         self.read_only = True
         if os.path.exists(self.path) and not os.access(self.path, os.W_OK):
             where = self.path
