@@ -183,13 +183,15 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     return parser
 
 
-def _storage(location: str | None) -> BaseStorage:
-    """The storage to read: it must exist (nothing is created by reading it)."""
+def _storage(location: str | None, read_only: bool = False) -> BaseStorage:
+    """The storage to read (``read_only``: only to read, so that nothing is written to the
+    file, nor an older one migrated) or to write to: it must exist (nothing is created by
+    reading it)."""
     from .errors import StorageError
     from .storage import SQLiteStorage, open_storage
 
     try:
-        store = open_storage(location)
+        store = open_storage(location, read_only=read_only)
     except StorageError as exc:  # a file in a missing folder: say what a reader needs to know
         if "the folder" not in str(exc) or "does not exist" not in str(exc):
             raise
@@ -208,10 +210,10 @@ def _storage(location: str | None) -> BaseStorage:
 
 
 def _load(args: argparse.Namespace) -> Study:
-    """The study ``args.name`` (the latest when it is None)."""
+    """The study ``args.name`` (the latest when it is None), read only."""
     from .study import Study
 
-    store = _storage(args.storage)
+    store = _storage(args.storage, read_only=True)
     name = args.name
     if name is None:
         studies = store.list_studies()
@@ -233,7 +235,7 @@ def _nearest(message: str, name: str, store: BaseStorage) -> str:
 def _list(args: argparse.Namespace) -> None:
     from .listing import stored_line
 
-    store = _storage(args.storage)
+    store = _storage(args.storage, read_only=True)
     studies = store.list_studies()
     if not studies:
         print(f"no studies in {store.location}")

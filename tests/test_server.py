@@ -21,7 +21,7 @@ from jupyter_hpo.objective import FunctionObjective
 from jupyter_hpo.options import StudyOptions
 from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
 from jupyter_hpo.space import Space
-from jupyter_hpo.storage import SQLiteStorage, StudyUpdate
+from jupyter_hpo.storage import SCHEMA_VERSION, SQLiteStorage, StudyUpdate
 from jupyter_hpo.study import Study
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -425,6 +425,36 @@ async def test_delete_removes_a_finished_study_and_refuses_a_running_one(jp_fetc
     assert "live" in message
     assert SQLiteStorage(path).find_study("live") is not None
     storage.release_study(running.study_id)
+
+
+async def test_the_panel_reads_a_file_of_an_older_schema_without_writing_to_it(
+        jp_fetch, jp_root_dir, caplog):
+    """Opening JupyterLab lists every storage file under the root: one of an older schema is
+    read as it is (read-only), so it stays byte for byte what an older jupyter_hpo wrote and
+    can still open; deleting a study from the panel writes to it, and migrates it."""
+    from test_storage_old_files import BEST, file_state, make_old_file
+
+    path = jp_root_dir / "runs.db"
+    make_old_file(path, 4)
+    before = file_state(path)
+    for _ in range(2):  # the panel asks again and again
+        listing = await get_json(jp_fetch, "studies", fresh="1")
+        entry = next(e for e in listing["storages"] if e["path"] == "runs.db")
+        assert entry["error"] is None and entry["read_only"] is False
+        assert {s["name"]: s["best_value"] for s in listing["studies"]
+                if s["storage"] == "runs.db"} == BEST
+    one = await get_json(jp_fetch, "studies", storage="runs.db")
+    assert [s["name"] for s in one["studies"]] == ["old", "other"]
+    detail = await get_json(jp_fetch, "study", storage="runs.db", name="other")
+    assert detail["best_value"] == 0.75 and detail["best_trial"] == 1
+    assert len(detail["trials_detail"]) == 3
+    assert file_state(path) == before and "migrat" not in caplog.text
+    answer = json.loads((await jp_fetch("jupyter-hpo", "study", method="DELETE",
+                                        params={"storage": "runs.db", "name": "other"})).body)
+    assert answer["deleted"] == "other" and answer["trials"] == 3
+    assert file_state(path)[1] == SCHEMA_VERSION and "migrated" in caplog.text
+    listing = await get_json(jp_fetch, "studies", storage="runs.db")
+    assert [(s["name"], s["best_value"]) for s in listing["studies"]] == [("old", 0.2)]
 
 
 async def test_the_watch_answers_when_a_storage_file_changes(jp_fetch, jp_root_dir):

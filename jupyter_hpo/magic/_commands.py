@@ -188,10 +188,12 @@ class LineCommands:
                              f"{', '.join(self.runs)}")
         return self.runs[name]
 
-    def _storage(self, location: str | None) -> BaseStorage:
+    def _storage(self, location: str | None, read_only: bool = False) -> BaseStorage:
+        """The storage ``location`` names (``read_only``: opened only to read, so that
+        reading writes nothing to the file, nor migrates an older one)."""
         from ..storage import open_storage
 
-        store = open_storage(location)
+        store = open_storage(location, read_only=read_only)
         if store is None:
             raise UsageError("--storage none keeps nothing, so there is nothing to read")
         return store
@@ -204,7 +206,7 @@ class LineCommands:
         if storage is None and self.runs and (name is None or name in self.runs):
             study = self._run(name).study
             return _continued_elsewhere(study, say=True) or study
-        store = self._storage(storage)
+        store = self._storage(storage, read_only=True)
         if name is None:
             studies = store.list_studies()
             if not studies:
@@ -290,7 +292,7 @@ class LineCommands:
             lines.append(f"{live_line(s)} (this kernel){where}")
             if s.storage is not None:
                 shown.add((s.storage.location, name))
-        store = self._storage(storage)
+        store = self._storage(storage, read_only=True)
         for stored in store.list_studies():
             if (store.location, stored.name) in shown:
                 continue

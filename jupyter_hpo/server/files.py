@@ -7,7 +7,9 @@ every file called ``jupyter_hpo.db`` (the default storage) and every ``*.db``/``
 file whose SQLite header carries our application id, plus ``$JUPYTER_HPO_STORAGE``. Nothing is
 ever created: a path that does not exist is not opened (opening a missing file would create an
 empty database), and a path that resolves outside the root (``..``, an absolute path, a
-symbolic link that points out) is refused.
+symbolic link that points out) is refused. What the panel only reads (listings, a study's
+view) is read through a storage opened read-only, so that opening JupyterLab never writes to
+a file, nor migrates one of an older schema (which an older jupyter_hpo would then refuse).
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class _Opened:
     inode: tuple[int, int]
 
 
+_Key = tuple[str, bool]  # a file's absolute path, and whether it is opened only to read
+
+
 class StorageFiles:
     """The storage files under ``root`` (to ``depth`` folders down), opened on demand and kept
     open while the file on disk stays the same file. ``lock_timeout``: seconds a request waits
@@ -76,7 +81,7 @@ class StorageFiles:
         self.depth = depth
         self.extra = extra
         self.lock_timeout = lock_timeout
-        self._opened: dict[str, _Opened] = {}
+        self._opened: dict[_Key, _Opened] = {}
         self._lock = threading.Lock()
         self._discovered: tuple[float, list[str]] | None = None
 
@@ -153,26 +158,29 @@ class StorageFiles:
         return sorted(found)
 
     # ------------------------------------------------------------------ opening
-    def open(self, relative: str) -> SQLiteStorage:
-        """The storage of the file ``relative`` (errors as :meth:`resolve`; a file that is not
-        a usable storage raises the storage's own ``StorageError``)."""
+    def open(self, relative: str, read_only: bool = False) -> SQLiteStorage:
+        """The storage of the file ``relative``, opened only to read with ``read_only`` (errors
+        as :meth:`resolve`; a file that is not a usable storage raises the storage's own
+        ``StorageError``)."""
         path = self.resolve(relative)
         stat = os.stat(path)
         inode = (stat.st_dev, stat.st_ino)
         with self._lock:
-            opened = self._opened.get(path)
+            opened = self._opened.get((path, read_only))
             if opened is not None and opened.inode == inode:
                 return opened.storage
         # outside the lock: it may check the file
-        storage = SQLiteStorage(path, timeout=self.lock_timeout)
+        storage = SQLiteStorage(path, timeout=self.lock_timeout, read_only=read_only)
         with self._lock:
-            self._opened[path] = _Opened(storage, inode)
+            self._opened[(path, read_only)] = _Opened(storage, inode)
         return storage
 
     def forget(self, relative: str) -> None:
-        """Drop the open storage of ``relative`` (after it was found deleted or replaced)."""
+        """Drop the open storages of ``relative`` (after it was found deleted or replaced)."""
+        path = os.path.realpath(os.path.join(self.root, relative))
         with self._lock:
-            self._opened.pop(os.path.realpath(os.path.join(self.root, relative)), None)
+            for read_only in (False, True):
+                self._opened.pop((path, read_only), None)
 
     def fingerprint(self, paths: list[str]) -> tuple[tuple[str, int, int], ...]:
         """Modification times and sizes of ``paths`` and their ``-wal`` files: changes when

@@ -158,8 +158,8 @@ class StudiesHandler(_Handler):
             entry: dict[str, Any] = {"path": path, "error": None, "read_only": False,
                                      "locked": False}
             try:
-                storage = self.files.open(path)
-                entry["read_only"] = storage.read_only
+                storage = self.files.open(path, read_only=True)
+                entry["read_only"] = not storage.file_writable
                 found = storage.list_studies()
             except (StorageError, OSError, OutsideRootError) as exc:
                 if isinstance(exc, StorageGoneError):
@@ -182,7 +182,8 @@ class StudyHandler(_Handler):
     @web.authenticated
     async def get(self) -> None:
         storage, name = self._argument("storage"), self._argument("name")
-        record = await self._run(lambda: self.files.open(storage).load_study(name), storage)
+        record = await self._run(lambda: self.files.open(storage, read_only=True)
+                                 .load_study(name), storage)
         study = study_json(record, storage)
         owners = await kernel_owners(self.kernel_manager, self.session_manager)
         study["kernel"] = owners.get(study["owner"] or "")
