@@ -184,7 +184,9 @@ class StorageFiles:
 
     def fingerprint(self, paths: list[str]) -> tuple[tuple[str, int, int], ...]:
         """Modification times and sizes of ``paths`` and their ``-wal`` files: changes when
-        any study in them changes (what the watch request waits for)."""
+        any study in them changes (what the watch request waits for). An empty ``-wal`` holds
+        nothing, and counts as none: a read-only listing leaves one behind where no other
+        connection had the file open, which must not wake the watch."""
         out = []
         for relative in paths:
             base = os.path.join(self.root, relative)
@@ -192,6 +194,8 @@ class StorageFiles:
                 try:
                     stat = os.stat(path)
                 except OSError:
+                    continue
+                if path != base and not stat.st_size:
                     continue
                 out.append((path, stat.st_mtime_ns, stat.st_size))
         return tuple(out)
