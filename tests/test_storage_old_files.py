@@ -196,7 +196,8 @@ def test_the_terminal_commands_that_read_leave_an_old_file_as_it_was(tmp_path):
     assert "other" not in again.stdout
 
 
-def test_hpo_list_and_show_leave_an_old_file_as_it_was(tmp_path, ipython_shell, capsys):
+def test_hpo_list_show_best_and_export_leave_an_old_file_as_it_was(tmp_path, ipython_shell,
+                                                                   capsys):
     ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_hpo")
     path = tmp_path / "runs.db"
@@ -204,8 +205,11 @@ def test_hpo_list_and_show_leave_an_old_file_as_it_was(tmp_path, ipython_shell, 
     before = file_state(path)
     ip.run_line_magic("hpo", f"list --storage {path}")
     ip.run_line_magic("hpo", f"best other --storage {path}")
+    ip.run_line_magic("hpo", f"show old --storage {path}")
+    ip.run_line_magic("hpo", f"export old {tmp_path / 'old.csv'} --storage {path}")
     out = capsys.readouterr().out
     assert "best loss=0.2" in out and "best acc=0.75" in out
+    assert "wrote 4 trials of old" in out
     assert file_state(path) == before
     with pytest.raises(StudyNotFoundError):
         Study.load("missing", str(path))
