@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -72,15 +73,28 @@ def make_old_file(path: Path, version: int) -> None:
     build.unlink()
 
 
-def file_state(path: Path) -> tuple[str, int, str]:
-    """The file's SHA-256, its schema (``PRAGMA user_version``, read from the header, so
-    that looking opens no SQLite connection) and its write-ahead log's SHA-256 ("" for none:
-    a read-only reader leaves an empty one behind)."""
-    data = path.read_bytes()
-    wal = Path(f"{path}-wal")
-    log = wal.read_bytes() if wal.exists() else b""
-    return (hashlib.sha256(data).hexdigest(), int.from_bytes(data[60:64], "big"),
-            hashlib.sha256(log).hexdigest() if log else "")
+def file_state(path: Path) -> tuple[str, int]:
+    """The SHA-256 of the file's content (every schema statement and row, SQL as
+    ``iterdump`` writes it, write-ahead log included) and its schema (``PRAGMA
+    user_version``), read from a copy, so that looking leaves the file and its log alone."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / path.name
+        shutil.copyfile(path, copy)
+        if Path(f"{path}-wal").exists():
+            shutil.copyfile(f"{path}-wal", f"{copy}-wal")
+        conn = sqlite3.connect(copy)
+        try:
+            dump = "\n".join(conn.iterdump())
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    return hashlib.sha256(dump.encode()).hexdigest(), version
+
+
+def no_side_files(path: Path) -> bool:
+    """Whether SQLite's -wal and -shm files are gone: the last connection to close removes
+    them, unless it could only read (``mode=ro``)."""
+    return not any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
 
 
 def columns(path: Path, table: str) -> set[str]:
@@ -113,7 +127,7 @@ def test_reading_a_file_of_an_older_schema_writes_nothing_until_a_study_is_writt
     loaded = Study.load("old", str(path))
     assert loaded.best_value == 0.2 and len(loaded.trials_dataframe()) == 4
     assert Study.load("other", writer).best_trial.trial_id == 1
-    assert file_state(path) == before
+    assert file_state(path) == before and no_side_files(path)
     assert "migrat" not in caplog.text
     with pytest.raises(StudyStateError):  # a write that is refused migrates nothing (its
         writer.request_stop("old", by="alice")  # connection may checkpoint the log: no check)
@@ -182,7 +196,7 @@ def test_the_terminal_commands_that_read_leave_an_old_file_as_it_was(tmp_path):
     exported = hpo(tmp_path, "export", "old", "old.csv", "--storage", str(path))
     assert exported.returncode == 0 and exported.stderr == ""
     assert len((tmp_path / "old.csv").read_text().splitlines()) == 5  # a header, 4 trials
-    assert file_state(path) == before
+    assert file_state(path) == before and no_side_files(path)
     deleted = hpo(tmp_path, "delete", "other", "--yes", "--storage", str(path))
     assert deleted.returncode == 0
     assert deleted.stderr == (
@@ -194,6 +208,9 @@ def test_the_terminal_commands_that_read_leave_an_old_file_as_it_was(tmp_path):
     again = hpo(tmp_path, "list", "--storage", str(path))
     assert again.stderr == "" and "best loss=0.2" in again.stdout
     assert "other" not in again.stdout
+    # a current file too: the readers leave no -wal or -shm file beside it
+    assert hpo(tmp_path, "show", "old", "--storage", str(path)).returncode == 0
+    assert no_side_files(path)
 
 
 def test_hpo_list_show_best_and_export_leave_an_old_file_as_it_was(tmp_path, ipython_shell,

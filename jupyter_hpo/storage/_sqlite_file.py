@@ -2,15 +2,16 @@
 
 ``SQLiteFile`` checks a file once when it is opened (ours, not damaged at the first page, not
 of a newer schema; an empty file gets the schema), decides whether it can be written (a
-read-only file or folder, or ``read_only=True``, opens it read-only: ``mode=ro``, so it can
-still be read and is never written), and then hands out connections: ``reading()`` and
+read-only file or folder is read with ``mode=ro``, so it can still be read; ``read_only=True``
+refuses every write whatever the permissions), and then hands out connections: ``reading()`` and
 ``writing(doing)``, one short ``BEGIN IMMEDIATE`` transaction that is refused before anything
 is written if the file is read-only, was deleted or replaced since it was opened, or fails
 ``PRAGMA quick_check`` (run once, before the first write). A file that does not exist yet is
 created by the first write, so listing or loading studies never leaves an empty database
 behind. A file of an older schema is read as it is and migrated by the first write, in that
 write's transaction, which also repairs the trials an older jupyter_hpo marked (``_upgrade``):
-opening, listing and loading never change a file, so an older jupyter_hpo can still open it.
+opening, listing and loading change no schema and no row, so an older jupyter_hpo can still
+open the file (the last reader to close may fold SQLite's write-ahead log into it, as any does).
 Every ``sqlite3`` error becomes a ``StorageError`` that names the file and says what to do.
 """
 
@@ -138,6 +139,7 @@ class SQLiteFile:
         self.timeout = float(timeout)
         self.asked_read_only = read_only
         self.read_only = read_only
+        self._file_read_only = False  # this process may not write the file: mode=ro reads
         self.version = SCHEMA_VERSION  # lower for an old file read as it is (not migrated yet)
         self._upgraded = False  # migrated and repaired by this object's first write
         self._immutable = False  # read-only with no -shm possible: read the file as it is
@@ -159,26 +161,27 @@ class SQLiteFile:
         if exists and not os.access(self.path, os.R_OK):
             raise StorageError(f"{self.path} cannot be read (permission denied): pass another "
                                f"file with --storage")
-        self.read_only = self.asked_read_only or not self._writable(exists)
+        self._note_writable(exists)
         if exists and not self._empty():
             self._connect(create=False)
         # else nothing is stored here yet: reads see no studies, and the first write creates
         # the file (or its tables, in an empty file), so listing or loading never leaves a
         # database behind, nor turns an empty file given by mistake (notes.txt) into one
 
+    def _note_writable(self, exists: bool) -> None:
+        """Whether writes are refused (``read_only=True`` or the file's permissions) and
+        whether reads must open the file read-only (its permissions only)."""
+        self._file_read_only = not self._writable(exists)
+        self.read_only = self.asked_read_only or self._file_read_only
+
     def _connect(self, create: bool) -> None:
-        """Check (and, in a new file, create) the schema; remember which file this is. An
-        existing file is looked at read-only, and opened to write only to be set up."""
+        """Check (and, in a new file, create) the schema; remember which file this is."""
         try:
-            conn = self._read_only_connection() if self.read_only else self._rw("rwc") \
-                if create else self._reading_connection()
+            conn = self._reading_connection(create)
         except sqlite3.Error as exc:
             raise self._error(exc, "open") from None
         try:
             if self._prepare(conn):
-                if not create:
-                    conn.close()
-                    conn = self._rw("rw")
                 self._set_up(conn)
         except sqlite3.Error as exc:
             raise self._error(exc, "open") from None
@@ -201,7 +204,7 @@ class SQLiteFile:
                 if not exists and not folder.is_dir():
                     raise StorageError(f"cannot create {self.path}: the folder {folder} no "
                                        f"longer exists")
-                self.read_only = self.asked_read_only or not self._writable(exists)
+                self._note_writable(exists)
                 if not exists and self.read_only:
                     return False  # the write is refused as read-only
                 self._connect(create=not exists)
@@ -321,20 +324,15 @@ class SQLiteFile:
         return sqlite3.connect(self._uri("ro"), uri=True, timeout=self.timeout,
                                isolation_level=None, check_same_thread=False)
 
-    def _reading_connection(self) -> sqlite3.Connection:
-        """A connection to look at a file that this object may write to but has not yet (an
-        existing file when it is opened, one of an older schema until the first write):
-        read-only (``mode=ro``), so that opening it or reading it (``Study.load``) writes
-        nothing, not even SQLite's checkpoint of a write-ahead log left behind; a file that
-        needs recovery first (a crashed writer's rollback journal) is read read-write."""
-        conn = sqlite3.connect(self._uri("ro"), uri=True, timeout=self.timeout,
-                               isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            return conn
-        except sqlite3.OperationalError:
-            conn.close()
-        return self._rw("rw")
+    def _reading_connection(self, create: bool = False) -> sqlite3.Connection:
+        """A connection to read with: read-write where this process may write the file, even
+        for a storage that refuses writes (``read_only=True``) or a file of an older schema
+        not written yet, since reading through it changes no row and the last such
+        connection to close removes SQLite's -wal and -shm files (a ``mode=ro`` reader leaves
+        them beside the file); ``mode=ro`` where the file or its folder is read-only."""
+        if self._file_read_only:
+            return self._read_only_connection()
+        return self._rw("rwc" if create else "rw")
 
     # ------------------------------------------------------------------ sessions
     def _check_identity(self) -> None:
@@ -359,8 +357,7 @@ class SQLiteFile:
             yield None
             return
         try:
-            conn = self._read_only_connection() if self.read_only else \
-                self._reading_connection() if self.version < SCHEMA_VERSION else self._rw("rw")
+            conn = self._reading_connection()
             try:
                 conn.row_factory = sqlite3.Row
                 if self.read_only and conn.execute(
@@ -468,7 +465,7 @@ class SQLiteFile:
             return StorageReadOnlyError(
                 f"cannot {doing} {self.path}: it was opened read-only (read_only=True, as "
                 f"listings open it); open it with open_storage({self.path!r}) to write")
-        self.read_only = True
+        self.read_only = self._file_read_only = True
         if os.path.exists(self.path) and not os.access(self.path, os.W_OK):
             where = self.path
         else:
