@@ -197,6 +197,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         figures = open_figures()
         with deferred_interrupts() as interrupted:
             template = self._parse(source, cell)
+            if interrupted():  # before anything is stored (or leased, or started)
+                raise KeyboardInterrupt
             study = self._build_study(args, template)
             run = Run(study, None, not args.no_apply, args.output)
             earlier = self.runs.pop(study.name, None)  # the latest study is the last entry
@@ -219,11 +221,12 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                         self._figures.add(study, source)
                     study.start()
             except BaseException:
-                self._abandon(run)  # e.g. a display error: nothing is left half-started
+                self._abandon(run, earlier)  # e.g. a display error: nothing left half-started
                 raise
         if interrupted():
             if study.state is StudyState.CREATED:
-                self._abandon(run)
+                self._abandon(run, earlier)
+                self._not_resumed(study)
                 raise KeyboardInterrupt
             try:
                 self._join(run, interrupted=True)

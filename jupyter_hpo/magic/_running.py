@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..errors import HPOError
+from ..errors import HPOError, command_word
 from ._interrupts import deferred_interrupts
 from ._stop_wait import StopWaitNote
 
@@ -33,15 +33,32 @@ class CellRunning:
     shell: Any
     runs: dict[str, Run]
 
-    def _abandon(self, run: Run) -> None:
+    def _abandon(self, run: Run, earlier: Run | None = None) -> None:
         """End a study that could not start: nothing is left stored as running, and this
-        kernel's studies (``%hpo list``, ``%hpo wait``) leave it out."""
-        run.study.stop("interrupted before it started", force=True)
-        run.study.wait(5)
+        kernel's studies (``%hpo list``, ``%hpo wait``) leave it out. A resume is given back
+        as it was, stored and in this kernel (``earlier``: the run it resumed here, with the
+        variables of its best trials)."""
+        study = run.study
+        study.stop("interrupted before it started", force=True)
+        study.wait(5)
         if run.dashboard is not None:
             run.dashboard.finish()
-        if self.runs.get(run.study.name) is run:
-            del self.runs[run.study.name]
+        if self.runs.get(study.name) is run:
+            del self.runs[study.name]
+            if earlier is not None:
+                self.runs[study.name] = earlier
+
+    @staticmethod
+    def _not_resumed(study: Study) -> None:
+        """Say that an interrupt came before a resumed study started, and how it is kept."""
+        before = study.resumed_from
+        if before is None or study.storage is None:
+            return
+        count = len(study.trials)
+        print(f"jupyter_hpo: interrupted before {study.name} resumed: none of its trials ran, "
+              f"and it is stored as it was ({before.state}, {count} "
+              f"trial{'s' if count != 1 else ''}); run the cell again to resume it "
+              f"(%%hpo --name {command_word(study.name)} --resume)")
 
     # ---------------------------------------------------------------- joining
     def _join(self, run: Run, interrupted: bool = False) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError
-from ..records import StudyRecord, StudyState, finite_number, runs_again
+from ..records import StudyRecord, finite_number, runs_again
 from ..space import without_address
 
 if TYPE_CHECKING:
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 
 class StoredStudyMixin:
     """Storage and checkpoints of a study."""
+
+    resumed_from: StudyRecord | None = None
+    """The stored study as it was before this study resumed it, without its trials (which the
+    study holds): its state, settings and stop reason; ``None`` when it is not a resume."""
 
     @property
     def checkpoint_dir(self) -> str:
@@ -79,10 +84,13 @@ class StoredStudyMixin:
         else:
             check_same_study(stored, self)
             _refuse_running_here(storage, stored)
+            self.resumed_from = replace(stored, trials=(), incumbents=())
             record = storage.acquire_study(stored.name, space=self.space)
-            # from here on a failure is undone (_undo_attach): its state and lease given back
+            # from here on a failure (_undo_attach), or an end before it started
+            # (_abandon_stored), gives its state and lease back (_give_back); its settings
+            # are stored once it starts (_store_resumed_settings), so that a process killed
+            # before leaves them as they were
             self.name, self.study_id = record.name, record.study_id
-            storage.update_settings(record.study_id, self.settings)
             gone = _checkpoints_gone(record)
             if gone:
                 self.notes.append(_gone_note(record, gone, storage))
@@ -107,12 +115,17 @@ class StoredStudyMixin:
         self.controller.defer_removal = True
         self._recorder = StudyRecorder(self, storage, record.study_id, written=written)
 
+    def _store_resumed_settings(self) -> None:
+        """A resumed study starts: its settings (the resume line's budget and method) replace
+        the stored ones."""
+        if self.resumed_from is not None and self.storage is not None \
+                and self.study_id is not None:
+            self.storage.update_settings(self.study_id, self.settings)
+
     def _undo_attach(self, stored: StudyRecord | None) -> None:
         """Setting the study up failed after it was stored: a new study, which holds nothing,
-        is removed, a resumed one gets its settings and state back and its lease given up, so
-        that the corrected cell runs as if this one had not."""
-        from ..storage import StudyUpdate
-
+        is removed, a resumed one is given back as it was (``_give_back``), so that the
+        corrected cell runs as if this one had not."""
         storage, study_id = self.storage, self.study_id
         if storage is None or study_id is None:
             return
@@ -120,12 +133,9 @@ class StoredStudyMixin:
             self._recorder.close()
         try:
             if stored is not None:
-                storage.update_settings(study_id, stored.settings)
-                storage.write(study_id, StudyUpdate(
-                    state=stored.state, elapsed=stored.elapsed, error=stored.error,
-                    stop_reason=stored.stop_reason))
-            storage.release_study(study_id)
-            if stored is None:
+                self._give_back(storage, study_id, stored)
+            else:
+                storage.release_study(study_id)
                 storage.delete_study(self.name)
         except HPOError:
             log.exception("jupyter_hpo: could not undo storing the study %s", self.name)
@@ -133,21 +143,31 @@ class StoredStudyMixin:
     def _abandon_stored(self, storage: BaseStorage, study_id: int, why: str) -> None:
         """The study ends before it started (an interrupt while the cell set it up, say): a new
         study, which holds nothing, is removed from storage so the same cell can run again; a
-        resumed one is stored as ended. Either way its lease is given up."""
-        from ..storage import StudyUpdate
-
+        resumed one, of which no trial ran here, is given back as it was (``_give_back``), as
+        resumable as before. Either way its lease is given up."""
         if self._recorder is not None:
             self._recorder.close()
         try:
-            if self.options.resume:
-                storage.write(study_id, StudyUpdate(state=StudyState.FINISHED,
-                                                    elapsed=self.elapsed, stop_reason=why))
-                storage.release_study(study_id)
+            if self.resumed_from is not None:
+                self._give_back(storage, study_id, self.resumed_from)
             else:
                 storage.release_study(study_id)
                 storage.delete_study(self.name)
         except HPOError:
-            log.exception("jupyter_hpo: could not end the stored study %s", self.name)
+            log.exception("jupyter_hpo: could not end the stored study %s (%s)", self.name, why)
+
+    @staticmethod
+    def _give_back(storage: BaseStorage, study_id: int, stored: StudyRecord) -> None:
+        """A resume that never started: the study's stored state, time spent, error and stop
+        reason as they were before it (and its settings, which a failed start may have
+        stored), and no lease (a study read as interrupted,
+        whose kernel died, is written as running without one, which reads as interrupted)."""
+        from ..storage import StudyUpdate
+
+        storage.update_settings(study_id, stored.settings)
+        storage.write(study_id, StudyUpdate(state=stored.state, elapsed=stored.elapsed,
+                                            error=stored.error, stop_reason=stored.stop_reason))
+        storage.release_study(study_id)
 
 
 def _checkpoints_gone(record: StudyRecord) -> list[int]:

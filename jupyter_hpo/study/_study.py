@@ -269,6 +269,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
 
     def _start_recording(self) -> None:
         if self._recorder is not None and not self._recording:
+            self._store_resumed_settings()
             self._recording = True
             self._recorder.start()
 
