@@ -29,7 +29,8 @@ __all__ = ["TrialEventsMixin"]
 
 
 class TrialEventsMixin:
-    """``on_report``, ``paused_outcome``, ``on_finish``, ``on_executor_error`` and ``_end``."""
+    """``on_report``, ``paused_outcome``, ``on_finish``, ``on_executor_problem``,
+    ``on_executor_error`` and ``_end``."""
 
     def on_report(self, trial: Trial, values: dict[str, Any]) -> None:
         """A trial reported (from its own thread): record it and answer; raises
@@ -132,6 +133,12 @@ class TrialEventsMixin:
         return (self._stop_reasons.get(trial_id) is TrialStatus.CANCELLED
                 and trial_id not in self._told_to_stop and trial_id in self._alive
                 and not self._past_time_limit())
+
+    def on_executor_problem(self, message: str) -> None:
+        """Something about where the trials run that the user must know, which does not stop
+        the study (e.g. a Dask worker without jupyter_hpo joined): a ``problem`` event, which
+        the dashboard shows and ``tune()`` logs."""
+        self.emit("problem", None, {"message": message})
 
     def on_executor_error(self, message: str, details: str = "") -> None:
         """The executor can run no more trials (e.g. its Dask cluster went away): the study

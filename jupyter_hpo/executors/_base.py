@@ -45,6 +45,9 @@ class TrialHooks(Protocol):
         """Take what a trial tells besides reports: ``("set", attrs)``,
         ``("checkpoint", Checkpoint)``."""
 
+    def on_executor_problem(self, message: str) -> None:
+        """Something the user must know about where trials run; the study goes on."""
+
     def on_executor_error(self, message: str, details: str = "") -> None:
         """The executor can run no more trials: the study stops with ``message`` (its stop
         reason too, so no colon) and ``details``."""

@@ -241,6 +241,8 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
 
     def _emit(self, kind: str, trial: Trial | None = None,
               data: dict[str, Any] | None = None) -> None:
+        if kind == "problem":  # the study's own (notify_problem) or its executor's
+            self.problems.append(str((data or {}).get("message", "")))
         if not self._subscribers:
             return
         event = StudyEvent(kind, trial, data or {})
@@ -257,7 +259,6 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
     def notify_problem(self, message: str) -> None:
         """Something the user must know that does not stop the study (e.g. storage trouble):
         kept in ``problems`` and shown by the dashboard."""
-        self.problems.append(message)
         self._emit("problem", None, {"message": message})
 
     def start(self) -> Study:
