@@ -575,6 +575,165 @@ def test_workers_that_cannot_import_jupyter_hpo_are_named_before_any_trial(tmp_p
             bare.wait(timeout=30)
 
 
+#: the file whose creation lets trial 0 of ``held_until_released`` end (set by its test; the
+#: objective travels by value, with it)
+RELEASE = ""
+
+
+def held_until_released(config, report, trial):
+    """Trial 0 runs until the test creates ``RELEASE``; the others end at once."""
+    report(epoch=1, loss=config["x"])
+    deadline = time.monotonic() + 120  # a failed test must not leave it running for good
+    while trial.trial_id == 0 and not os.path.exists(RELEASE) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    report(epoch=2, loss=config["x"])
+
+
+@contextlib.contextmanager
+def cpu_cluster(tmp_path: Path):
+    """``dask scheduler`` on 127.0.0.1, and ``start(name, bare=False)``, which starts a worker
+    of one thread with the resource CPU=1 (one whose Python cannot import jupyter_hpo if
+    ``bare``) and returns its process."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
+        "PYTHONPATH", "")]), "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+    scheduler_file = tmp_path / "scheduler.json"
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+
+    def start(name: str, bare: bool = False) -> subprocess.Popen:
+        command = ["-c", WORKER_WITHOUT_US] if bare else ["-m", "distributed.cli.dask_worker"]
+        processes.append(subprocess.Popen(
+            [sys.executable, *command, address, "--nthreads", "1", "--host", "127.0.0.1",
+             "--no-dashboard", "--no-nanny", "--resources", "CPU=1", "--name", name],
+            env={**env, "PYTHONPATH": ""} if bare else env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True))
+        return processes[-1]
+
+    try:
+        assert wait_until(lambda: scheduler_address(scheduler_file), 60)
+        address = scheduler_address(scheduler_file)
+        yield address, start
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def named_workers(client: Client) -> dict[str, str]:
+    return {w.get("name"): a for a, w in scheduler_info(client)["workers"].items()}
+
+
+def test_a_worker_without_jupyter_hpo_that_joins_later_is_named_and_gets_no_more_trials(
+        tmp_path):
+    """A worker that joins after the study checked the cluster's workers and cannot import
+    jupyter_hpo: its task failed to unpickle there, Dask took that for a broken connection
+    and dropped the worker, and the trial ran elsewhere without a word of why. Now the trial
+    that landed there fails with the worker's address and what to install (as the check at
+    the start says it), the worker stays, and the study's other trials run elsewhere.
+
+    Trial 1 waits on the scheduler for the resource CPU=1, which the one good worker's trial 0
+    holds, until the bare worker brings one: Dask gives it trial 1 as it joins."""
+    global RELEASE
+    RELEASE = str(tmp_path / "release")
+    with cpu_cluster(tmp_path) as (address, start), \
+            Client(address, timeout=30, set_as_default=False) as client:
+        start("good")
+        client.wait_for_workers(1, timeout=90)
+        good = named_workers(client)["good"]
+        study = make_study(held_until_released, {"x": Real(0, 1)}, executor="dask", trials=4,
+                           workers=2, cpus_per_trial=1, executor_options={"address": address})
+        study.start()
+        assert wait_until(lambda: len(study.trials) == 2 and study.trials[0].reports, 60)
+        start("bare", bare=True)
+        assert wait_until(lambda: study.trials[1].status is TrialStatus.FAILED, 90)
+        Path(RELEASE).touch()
+        assert study.wait(90)
+        workers = scheduler_info(client)["workers"]
+        bare = named_workers(client)["bare"]
+    message = (f"the Dask worker {bare} cannot import jupyter_hpo, which runs each trial there "
+               f"(it joined the Dask cluster {address} after the study started): the study "
+               f"sends it no trials from now on. Install it in the workers' Python environment "
+               f"(pip install jupyter_hpo=={jupyter_hpo.__version__}, the version of this "
+               f"kernel) and restart them, or start the workers from this kernel's environment "
+               f"(`dask worker {address}`)")
+    assert study.trials[1].error == message
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED, TrialStatus.FAILED,
+                                                TrialStatus.COMPLETED, TrialStatus.COMPLETED]
+    assert all(t.resources == f"CPU 1 on {good}" for i, t in enumerate(study.trials) if i != 1)
+    assert len(workers) == 2  # the bare worker is still in the cluster
+    assert study.problems == [message]  # said once (the dashboard shows it), though the
+    # watcher asks the worker too
+
+
+def test_a_trial_kept_from_a_worker_without_jupyter_hpo_moves_when_its_workers_leave(
+        tmp_path):
+    """Once a worker lacks jupyter_hpo, a trial may only run on the workers there were then;
+    if they all leave before it starts, it is sent again, to those there are now, instead of
+    waiting for them for good."""
+    global RELEASE
+    RELEASE = str(tmp_path / "release")  # never created: trial 0 runs until its worker dies
+    with cpu_cluster(tmp_path) as (address, start), \
+            Client(address, timeout=30, set_as_default=False) as client:
+        first = start("first")
+        client.wait_for_workers(1, timeout=90)
+        study = make_study(held_until_released, {"x": Real(0, 1)}, executor="dask", trials=4,
+                           workers=2, cpus_per_trial=1, executor_options={"address": address})
+        study.start()
+        assert wait_until(lambda: len(study.trials) == 2 and study.trials[0].reports, 60)
+        start("bare", bare=True)
+        assert wait_until(lambda: len(study.trials) == 3, 90)  # trial 1 failed on it
+        start("second")
+        assert wait_until(lambda: "second" in named_workers(client), 90)
+        os.killpg(first.pid, signal.SIGKILL)  # trial 2 may only run there
+        assert study.wait(90)
+        second = named_workers(client)["second"]
+    statuses = [t.status for t in study.trials]
+    assert statuses == [TrialStatus.FAILED] * 2 + [TrialStatus.COMPLETED] * 2, statuses
+    assert study.trials[0].error.startswith(DIED)
+    assert "cannot import jupyter_hpo" in study.trials[1].error
+    assert [t.resources for t in study.trials[2:]] == [f"CPU 1 on {second}"] * 2
+
+
+def test_a_worker_without_jupyter_hpo_seen_joining_gets_no_trial(tmp_path):
+    """The study's watcher asks each worker that joins whether it can import jupyter_hpo:
+    one that cannot is named with what to install before it takes a trial, and gets none.
+    One trial at a time, and trial 0 runs until the bare worker has been named, so that no
+    trial is sent before (one that reaches it first fails, as the test above shows)."""
+    global RELEASE
+    RELEASE = str(tmp_path / "release")
+    with external_cluster(tmp_path, workers=1) as (address, _):
+        study = make_study(held_until_released, {"x": Real(0, 1)}, executor="dask",
+                           trials=4, workers=1, executor_options={"address": address})
+        study.start()
+        env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+        bare = subprocess.Popen(
+            [sys.executable, "-c", WORKER_WITHOUT_US, address, "--nthreads", "1", "--host",
+             "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", "bare"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            assert wait_until(lambda: study.problems, 90)  # the bare worker was named
+            Path(RELEASE).touch()
+            assert study.wait(120)
+            with Client(address, timeout=30, set_as_default=False) as client:
+                workers = scheduler_info(client)["workers"]
+        finally:
+            os.killpg(bare.pid, signal.SIGKILL)
+            bare.wait(timeout=30)
+    named = next(a for a, w in workers.items() if w.get("name") == "bare")
+    said = (f"the Dask worker {named} cannot import jupyter_hpo, which runs each trial there "
+            f"(it joined the Dask cluster {address} after the study started): the study sends "
+            f"it no trials from now on. Install it in the workers' Python environment (pip "
+            f"install jupyter_hpo=={jupyter_hpo.__version__}, the version of this kernel) and "
+            f"restart them, or start the workers from this kernel's environment (`dask worker "
+            f"{address}`)")
+    assert study.problems == [said]
+    assert study.counts()["completed"] == 4
+    assert not any(named in t.resources for t in study.trials)
+
+
 def test_external_cluster_by_address(tmp_path, ipython_shell):
     with external_cluster(tmp_path) as (address, processes):
         study = make_study(curve, {"x": Real(0, 1)}, executor="dask", trials=4, seed=0,

@@ -18,8 +18,9 @@ from typing import Any
 from ..errors import HPOError
 from ..resources import Slot
 
-__all__ = ["CONNECT_TIMEOUT_S", "ClusterHandle", "capacity", "connect", "is_dask_client",
-           "own_local_cluster", "scheduler_info", "trial_resources", "use_client"]
+__all__ = ["CONNECT_TIMEOUT_S", "ClusterHandle", "capacity", "check_workers_import_us",
+           "connect", "install_advice", "is_dask_client", "own_local_cluster",
+           "scheduler_info", "trial_resources", "use_client", "workers_import_us"]
 
 CONNECT_TIMEOUT_S = 5.0
 """How long connecting to a scheduler address may take before the study fails (seconds)."""
@@ -280,33 +281,53 @@ def capacity(handle: ClusterHandle, need: dict[str, float],
 _FINDS_US = "__import__('importlib.util').util.find_spec('jupyter_hpo') is not None"
 
 
-def check_workers_import_us(handle: ClusterHandle, timeout: float = CONNECT_TIMEOUT_S) -> None:
+def check_workers_import_us(handle: ClusterHandle, timeout: float = CONNECT_TIMEOUT_S
+                            ) -> set[str]:
     """An HPOError naming the workers of ``handle`` whose Python cannot import jupyter_hpo:
-    a trial's task would not unpickle there, which Dask takes for a broken connection, so
-    the worker left the cluster and the study ended as if the cluster had gone away. A
-    cluster that does not answer in time is left to the study's own checks."""
-    from .. import __version__
-
-    answers: dict[str, Any] = {}
-
-    def ask() -> None:
-        answers.update(handle.client.run(eval, _FINDS_US, on_error="return"))
-
-    thread = threading.Thread(target=ask, daemon=True, name="hpo-dask-import-check")
-    thread.start()
-    thread.join(timeout)
+    a trial's task would fail there. A cluster that does not answer in time is left to the
+    study's own checks. Returns the workers that can."""
+    answers = workers_import_us(handle, None, timeout)
     missing = sorted(worker for worker, found in answers.items() if found is False)
     if not missing:
-        return
+        return {worker for worker, found in answers.items() if found is True}
     shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3
                                       else "")
     which = "its workers" if len(missing) == len(answers) else \
         f"{len(missing)} of its {len(answers)} workers"
     raise HPOError(f"the {handle.name} cannot run trials: {which} ({shown}) "
-                   f"cannot import jupyter_hpo, which runs each trial there. Install it in the "
-                   f"workers' Python environment (pip install jupyter_hpo=={__version__}, the "
-                   f"version of this kernel) and restart them, or start the workers from this "
-                   f"kernel's environment (`dask worker {handle.address}`)")
+                   f"cannot import jupyter_hpo, which runs each trial there. "
+                   f"{install_advice(handle)}")
+
+
+def workers_import_us(handle: ClusterHandle, workers: list[str] | None,
+                      timeout: float = CONNECT_TIMEOUT_S) -> dict[str, Any]:
+    """Whether each of ``workers`` (None: all) can import jupyter_hpo: ``True``, ``False``,
+    or the error it raised; the workers that did not answer within ``timeout`` s are left
+    out."""
+    answers: dict[str, Any] = {}
+
+    def ask() -> None:
+        try:
+            answers.update(handle.client.run(eval, _FINDS_US, workers=workers,
+                                             on_error="return"))
+        except Exception:  # e.g. a worker that left meanwhile: asked again
+            logging.getLogger(__name__).debug("asking %s for jupyter_hpo failed", workers,
+                                              exc_info=True)
+
+    thread = threading.Thread(target=ask, daemon=True, name="hpo-dask-import-check")
+    thread.start()
+    thread.join(timeout)
+    return dict(answers)
+
+
+def install_advice(handle: ClusterHandle) -> str:
+    """What to do about workers that cannot import jupyter_hpo."""
+    from .. import __version__
+
+    return (f"Install it in the workers' Python environment (pip install "
+            f"jupyter_hpo=={__version__}, the version of this kernel) and restart them, or "
+            f"start the workers from this kernel's environment (`dask worker "
+            f"{handle.address}`)")
 
 
 def _resources_text(info: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from ..errors import HPOError
 from ..trial import Trial, TrialStatus
 from ._base import TrialHooks, TrialOutcome
 from ._dask_cluster import ClusterHandle, scheduler_info
+from ._dask_entry import lacking_worker
 from .thread import describe_failure
 
 __all__ = ["CANCEL_GRACE_S", "CLUSTER_LOST_AFTER_S", "DIED", "WATCH_INTERVAL_S", "FaultHandling",
@@ -57,6 +58,7 @@ class TrialRun:
     down: Any = None
     future: Any = None
     worker: str | None = None  # the address of the worker that runs it, once it started
+    allowed: tuple[str, ...] = ()  # the only workers its task may run on (empty: any)
     lock: threading.Lock = field(default_factory=threading.Lock)
     waiting: bool = False  # a report waits for the study's answer
     told_paused: bool = False
@@ -95,6 +97,12 @@ class FaultHandling:
     def _payload_lost(self) -> bool:  # DaskExecutor's
         raise NotImplementedError
 
+    def _check_joined(self, workers: set[str]) -> None:  # DaskExecutor's
+        raise NotImplementedError
+
+    def _lacks_us(self, worker: str) -> str:  # DaskExecutor's
+        raise NotImplementedError
+
     @staticmethod
     def _put(run: TrialRun, message: Any) -> None:  # DaskExecutor's
         raise NotImplementedError
@@ -122,7 +130,8 @@ class FaultHandling:
             elif run.cancelled or self._closed:
                 outcome = TrialOutcome(TrialStatus.STOPPED)
             elif self._payload_lost() and run.worker is None:  # never ran: it runs again
-                self._submit_again(run)
+                self._submit_again(run, "the Dask cluster lost the objective's data {tries} "
+                                        "times before the trial could start")
                 return
             elif self._payload_lost():  # the worker running it held the objective's data
                 outcome = TrialOutcome(TrialStatus.FAILED, error=f"{DIED} ({run.worker})")
@@ -135,7 +144,14 @@ class FaultHandling:
                 tb = future.traceback(timeout=10)
             except Exception as error:  # noqa: BLE001 - the cluster went away meanwhile
                 exc, tb = error, None
-            if type(exc).__name__ == "KilledWorker":
+            lacking = lacking_worker(exc)
+            if lacking is not None:  # a worker that joined after the study checked them
+                said = self._lacks_us(lacking)
+                # a task that had started elsewhere was run there again: its worker died
+                died = run.worker not in (None, lacking)
+                outcome = TrialOutcome(TrialStatus.FAILED,
+                                       error=f"{DIED} ({run.worker})" if died else said)
+            elif type(exc).__name__ == "KilledWorker":
                 outcome = TrialOutcome(TrialStatus.FAILED, error=DIED, traceback=str(exc))
             else:
                 text = "".join(traceback.format_exception(type(exc), exc, tb))
@@ -143,21 +159,24 @@ class FaultHandling:
                                        traceback=text)
         self._finish(run, outcome)
 
-    def _submit_again(self, run: TrialRun) -> None:
-        """A trial whose task Dask cancelled before it started, because the objective's data
-        was lost with a worker, runs as a new task (``_start`` sends the data again)."""
+    def _submit_again(self, run: TrialRun, too_often: str) -> None:
+        """A trial whose task has not started and cannot start where it was sent runs as a
+        new task: Dask cancelled it because the objective's data was lost with a worker
+        (``_start`` sends the data again), or every worker it may run on has left. It fails
+        with ``too_often`` (``{tries}`` filled in) after ``MAX_RESUBMITS`` times."""
         with run.lock:
-            if run.finished:
+            if run.finished or run.worker is not None:
                 return
             run.finished = True  # this task is over; the trial is not
+        with contextlib.suppress(Exception):  # the cluster may be gone
+            run.future.cancel()
         self._end_task(run)
         trial_id = run.trial.trial_id
         with self._lock:
             tries = self._resubmits[trial_id] = self._resubmits.get(trial_id, 0) + 1
         try:
             if tries > MAX_RESUBMITS:
-                raise HPOError(f"the Dask cluster lost the objective's data {tries} times "
-                               "before the trial could start")
+                raise HPOError(too_often.format(tries=tries))
             self._start(run.trial, self._objective, run.hooks)
         except Exception as exc:  # noqa: BLE001 - e.g. the cluster went away meanwhile
             run.hooks.on_finish(run.trial, TrialOutcome(TrialStatus.FAILED,
@@ -202,9 +221,14 @@ class FaultHandling:
                     self._cluster_lost(exc)
                     return
                 continue
+            self._check_joined(workers)
             with self._lock:
                 runs = list(self._runs.values())
             for run in runs:
+                if run.worker is None and run.allowed and workers.isdisjoint(run.allowed):
+                    self._submit_again(run, "every Dask worker that could take the trial left "
+                                            "before it started, {tries} times")
+                    continue
                 if run.worker is not None and run.worker not in workers:
                     self._lose(run, f"{DIED} ({run.worker})")
                     continue

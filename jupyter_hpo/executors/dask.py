@@ -44,10 +44,12 @@ from ._dask_cluster import (
     capacity,
     check_workers_import_us,
     connect,
+    install_advice,
     own_local_cluster,
     scheduler_info,
     trial_resources,
     use_client,
+    workers_import_us,
 )
 from ._dask_faults import DIED, FaultHandling, TrialRun
 from ._kept import left_out_note, not_kept, restored
@@ -89,8 +91,9 @@ class DaskExecutor(FaultHandling, Executor):
         try:
             count = len(slots) if handle.cluster is not None and slots \
                 else workers or capacity(handle, self.need, connect_timeout)
+            checked: set[str] = set()  # workers known to import jupyter_hpo
             if handle.cluster is None:  # workers started elsewhere: is jupyter_hpo there?
-                check_workers_import_us(handle, connect_timeout)
+                checked = check_workers_import_us(handle, connect_timeout)
             super().__init__(count)
             self.dashboard_link = handle.dashboard_link()
         except BaseException:
@@ -112,8 +115,11 @@ class DaskExecutor(FaultHandling, Executor):
         self._ending: list[Any] = []  # futures of finished trials whose task may still return
         self._free: list[str] = []  # workers whose trial has just ended
         self._runs_of: dict[int, int] = {}  # trial id -> tasks it ran (released, promoted)
-        self._resubmits: dict[int, int] = {}  # trial id -> times its objective's data was lost
+        self._resubmits: dict[int, int] = {}  # trial id -> times its unstarted task was resent
         self._holders: dict[int, str] = {}  # trial id -> the worker that ran it to its end
+        self._checked = checked  # workers of a cluster not ours that can import jupyter_hpo
+        self._lacking: dict[str, str] = {}  # workers that cannot -> what the study said
+        self._workers: set[str] = set()  # the workers alive at the watcher's last look
         self._watch_stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True,
                                          name="hpo-dask-watcher")
@@ -130,7 +136,7 @@ class DaskExecutor(FaultHandling, Executor):
 
     # ------------------------------------------------------------------ starting
     def _start(self, trial: Trial, objective: Any, hooks: TrialHooks) -> None:
-        from ._dask_task import run_trial
+        from ._dask_entry import trial_task
 
         if self.client.status != "running" and not self._lost:
             self._cluster_lost(ConnectionError(f"the client is {self.client.status}"))
@@ -151,14 +157,20 @@ class DaskExecutor(FaultHandling, Executor):
         trial.resources = "dask (queued)"
         with self._lock:  # a worker whose trial just ended takes the next one (Dask would
             free = self._free.pop() if self._free else None  # else queue it anywhere)
+            usable = sorted((self._workers or self._checked) - set(self._lacking)) \
+                if self._lacking else []
+        # once a worker is known to lack jupyter_hpo, only the others may take a trial; until
+        # then any worker may, the one whose trial just ended first
+        workers, loose = (usable, False) if usable else ([free] if free else None, bool(free))
+        run.allowed = tuple(usable)  # sent again if all of them leave before it starts
         extra = {"checkpoint_dir": trial.checkpoint_dir, "restore_from": trial.restore_from,
                  "metric": trial.metric, "resource": trial.resource, "study": self._token,
                  "keep": self.keep_count, "mode": self.keep_mode}
         run.future = self.client.submit(
-            run_trial, payload, key, trial.trial_id, dict(trial.config), run.channel, gpu,
+            trial_task, payload, key, trial.trial_id, dict(trial.config), run.channel, gpu,
             self.need.get("CPU"), extra, key=f"hpo-trial-{suffix}-{self._token}",
-            resources=self.need or None, pure=False, workers=[free] if free else None,
-            allow_other_workers=bool(free))
+            resources=self.need or None, pure=False, workers=workers,
+            allow_other_workers=loose)
         with self._lock:
             self._runs[trial.trial_id] = run
         run.future.add_done_callback(lambda _: self._on_done(run))
@@ -189,6 +201,42 @@ class DaskExecutor(FaultHandling, Executor):
     def _payload_lost(self) -> bool:
         """Whether the scattered objective is gone (its only holder died)."""
         return self._payload is not None and self._payload[1].status != "finished"
+
+    # ------------------------------------------------ workers without jupyter_hpo
+    def _check_joined(self, workers: set[str]) -> None:
+        """The watcher's look at the workers: on a cluster the study does not own, a worker
+        that joined since the study started is asked whether it can import jupyter_hpo,
+        and gets no trials if it cannot."""
+        with self._lock:
+            self._workers = set(workers)
+            new = [] if self.owns_cluster else \
+                sorted(workers - self._checked - set(self._lacking))
+        if not new:
+            return
+        answers = workers_import_us(self.handle, new, CONNECT_TIMEOUT_S)
+        for worker, found in answers.items():
+            if found is False:
+                self._lacks_us(worker)
+            else:  # it can, or it failed to say: a trial it takes says why
+                with self._lock:
+                    self._checked.add(worker)
+
+    def _lacks_us(self, worker: str) -> str:
+        """``worker`` cannot import jupyter_hpo: it gets no more trials, and the study says so
+        once (a ``problem`` of the study); returns what it said."""
+        message = (f"the Dask worker {worker} cannot import jupyter_hpo, which runs each trial "
+                   f"there (it joined the {self.handle.name} after the study started): the "
+                   f"study sends it no trials from now on. {install_advice(self.handle)}")
+        with self._lock:
+            said = self._lacking.get(worker)
+            self._lacking.setdefault(worker, message)
+        if said is None:
+            tell = getattr(self._hooks, "on_executor_problem", None)
+            if tell is not None:
+                tell(message)  # the dashboard shows it, tune() logs it
+            else:  # no trial has started yet
+                log.warning("jupyter_hpo: %s", message)
+        return message
 
     # ---------------------------------------------------------------- the relay
     def _relay(self, run: TrialRun) -> None:
@@ -351,9 +399,11 @@ class DaskExecutor(FaultHandling, Executor):
 
         with self._lock:
             held = bool(self._holders)
+            workers = sorted(self._workers - set(self._lacking)) if self._lacking else None
         if held and not self.owns_cluster and not self._lost:
             with contextlib.suppress(Exception):  # a timeout, or the cluster went away
-                _bounded(lambda: self.client.run(forget_kept, self._token), CONNECT_TIMEOUT_S)
+                _bounded(lambda: self.client.run(forget_kept, self._token, workers=workers),
+                         CONNECT_TIMEOUT_S)  # not on workers that cannot unpickle it
 
     # ---------------------------------------------------------------- shutdown
     def _shutdown(self) -> None:
