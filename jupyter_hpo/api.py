@@ -11,8 +11,10 @@ from typing import Any
 from .errors import StorageError
 from .objective import FunctionObjective
 from .options import StudyOptions, check_keywords, infer_mode, missing_metric
+from .records import StudyState
 from .space import Domain, Space
 from .study import Study
+from .study._study import NOT_STARTED
 from .trial_log import TrialLog
 
 __all__ = ["infer_mode", "tune"]
@@ -45,13 +47,16 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *,
             message += "; to start a new study, leave out resume=True"
         exc.args = (message,)
         raise
-    for note in study.notes:
-        print(f"jupyter_hpo: {note}")
     trial_log = TrialLog(study)
-    study.subscribe(trial_log)
     try:
+        for note in study.notes:
+            print(f"jupyter_hpo: {note}")
+        study.subscribe(trial_log)
         study.run()
     except KeyboardInterrupt:  # the study stopped gracefully: say where it is and re-raise
+        if study.start_time is None:  # it never started: a resume is stored as it was
+            _not_started(study)
+            raise
         trial_log.study_finished()
         if study.storage is not None and study.options.name:
             print(f"jupyter_hpo: {study.name} is stored; tune(..., name={study.name!r}, "
@@ -65,6 +70,17 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *,
     if note:
         print(f"jupyter_hpo: {note}")
     return study
+
+
+def _not_started(study: Study) -> None:
+    """Ctrl-C came before ``study`` started: it ends unstarted (a new study is removed from
+    storage, a resumed one given back as it was), which is said."""
+    if study.state is StudyState.CREATED:
+        study.stop(NOT_STARTED, force=True)
+    if study.resumed_from is not None:
+        print(f"jupyter_hpo: interrupted before {study.name} resumed: none of its trials ran, "
+              f"and it is stored as it was ({study.resumed_from.state}); tune(..., "
+              f"name={study.name!r}, resume=True) with the same storage resumes it")
 
 
 def _no_max_t_note(study: Study) -> str:

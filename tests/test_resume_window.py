@@ -5,11 +5,13 @@ resumable as it was, with every trial, and resuming it again works."""
 
 from __future__ import annotations
 
+import _thread
 import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -177,6 +179,50 @@ def test_stopping_a_built_resume_before_it_starts_gives_it_back(study_storage):
     assert snapshot(study_storage) != before  # leased and running
     study.stop()
     assert study.resumed_from is not None and study.resumed_from.state.value == "finished"
+    assert snapshot(study_storage) == before
+    again = Study(FunctionObjective(quadratic, "loss"), SPACE, options).run()
+    assert len(again.trials) == 5 and snapshot(study_storage)["trials"][:3] == before["trials"]
+
+
+def main_thread_in(*names: str) -> bool:
+    """Whether the main thread is now in a call of each of the functions ``names``."""
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    calls = set()
+    while frame is not None:
+        calls.add(frame.f_code.co_name)
+        frame = frame.f_back
+    return set(names) <= calls
+
+
+def test_ctrl_c_as_a_resumed_study_starts_gives_it_back(study_storage):
+    """Ctrl-C in ``run()`` before the resumed study started (here while it waits for the
+    file's write lock, which the test holds, to store the resume's settings): the study is
+    stored as it was, not left leased and running, and resumes again."""
+    stored_first_run(study_storage)
+    before = snapshot(study_storage)
+    options = StudyOptions(metric="loss", mode="min", trials=5, storage=str(study_storage),
+                           name="win", resume=True, seed=1)
+    study = Study(FunctionObjective(quadratic, "loss"), SPACE, options)
+    lock = sqlite3.connect(study_storage, isolation_level=None, check_same_thread=False)
+    lock.execute("BEGIN IMMEDIATE")
+
+    def interrupt_while_it_waits() -> None:
+        try:
+            wait_until(lambda: main_thread_in("_store_resumed_settings", "_begin_immediate"),
+                       "the study waited to store its settings")
+            _thread.interrupt_main()  # what Ctrl-C raises in the main thread
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+
+    helper = threading.Thread(target=interrupt_while_it_waits)
+    helper.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            study.run()
+    finally:
+        helper.join()
+    assert study.start_time is None and study.stop_reason == "interrupted before it started"
     assert snapshot(study_storage) == before
     again = Study(FunctionObjective(quadratic, "loss"), SPACE, options).run()
     assert len(again.trials) == 5 and snapshot(study_storage)["trials"][:3] == before["trials"]

@@ -38,8 +38,10 @@ class CellRunning:
         kernel's studies (``%hpo list``, ``%hpo wait``) leave it out. A resume is given back
         as it was, stored and in this kernel (``earlier``: the run it resumed here, with the
         variables of its best trials)."""
+        from ..study._study import NOT_STARTED
+
         study = run.study
-        study.stop("interrupted before it started", force=True)
+        study.stop(NOT_STARTED, force=True)
         study.wait(5)
         if run.dashboard is not None:
             run.dashboard.finish()

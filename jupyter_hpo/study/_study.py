@@ -43,6 +43,10 @@ __all__ = ["Study", "StudyEvent"]
 log = logging.getLogger(__name__)
 _study_numbers = itertools.count(1)
 
+NOT_STARTED = "interrupted before it started"
+"""The stop reason of a study interrupted before it started (it is never stored: a new study
+is removed, a resumed one given back as it was)."""
+
 
 @dataclass
 class StudyEvent:
@@ -276,11 +280,15 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
 
     def run(self) -> Study:
         """Start and wait; Ctrl-C stops the study gracefully (a second one at once), then
-        re-raises. Raises :class:`StudyFailedError` when the study failed."""
-        self.start()
+        re-raises; before it started, it ends it unstarted (``stop``: a resumed study is given
+        back as it was). Raises :class:`StudyFailedError` when the study failed."""
         try:
+            self.start()
             self.wait()
         except KeyboardInterrupt:
+            if self.state is StudyState.CREATED:
+                self.stop(NOT_STARTED, force=True)
+                raise
             self.hold_end()
             self.stop("interrupted")
             try:
