@@ -86,3 +86,21 @@ def test_the_wheel_carries_the_prebuilt_extension_and_installs_without_node(tmp_
                             cwd=tmp_path, timeout=120, check=False)
     assert listed.returncode == 1 and f"{missing} does not exist" in listed.stderr, \
         listed.stdout + listed.stderr
+
+
+def test_the_extension_asks_for_the_oldest_jupyterlab_it_claims():
+    """The built extension asks JupyterLab for its packages at the versions package.json
+    depends on (``sharedPackages``), whose oldest is the JupyterLab that pyproject.toml
+    claims: left to the builder, it asked for those of the JupyterLab that built it (^4.6.6
+    from 4.6), a console warning per package in every older JupyterLab."""
+    package = json.loads((REPO / "labextension" / "package.json").read_text())
+    shared = package["jupyterlab"]["sharedPackages"]
+    for name, wanted in package["dependencies"].items():
+        if name.startswith(("@jupyterlab/", "@lumino/", "@codemirror/")):
+            assert shared[name] == {"bundled": False, "singleton": True,
+                                    "requiredVersion": wanted}, name
+    claimed = set(re.findall(r'"jupyterlab>=([0-9.]+),<5"', (REPO / "pyproject.toml").read_text()))
+    assert len(claimed) == 1, claimed  # build-system, the lab and dev extras agree
+    oldest = claimed.pop()
+    for name in ("@jupyterlab/application", "@jupyterlab/notebook", "@jupyterlab/codemirror"):
+        assert package["dependencies"][name] == f"^{oldest}.0", name
