@@ -66,6 +66,31 @@ function shareWithTheNotebook(widget: Widget): void {
   }
 }
 
+/**
+ * Notebook 7.2 and 7.3 have no area below the notebook (7.4 added it): there the view opens
+ * in the right side panel, which takes half of the width the notebook had with it.
+ */
+function shareBesideTheNotebook(widget: Widget): void {
+  for (let child: Widget | null = widget; child?.parent; child = child.parent) {
+    const split = child.parent;
+    if (split instanceof SplitPanel && split.orientation === 'horizontal') {
+      const index = split.widgets.indexOf(child);
+      const sizes = split.relativeSizes();
+      let notebook = -1;
+      sizes.forEach((size, i) => {
+        if (i !== index && (notebook < 0 || size > sizes[notebook])) {
+          notebook = i;
+        }
+      });
+      if (notebook >= 0) {
+        sizes[index] = sizes[notebook] = (sizes[index] + sizes[notebook]) / 2;
+        split.setRelativeSizes(sizes);
+      }
+      return;
+    }
+  }
+}
+
 const studiesPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-hpo:studies',
   description: 'Studies panel, study view, status bar item and commands of jupyter_hpo.',
@@ -82,6 +107,7 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const model = new StudiesModel();
     const views = new Map<string, MainAreaWidget<StudyView>>();
+    const beside = new WeakSet<Widget>(); // views in Notebook 7.2-7.3's right side panel
 
     const openStudy = (storage: string, name: string) => {
       const id = studyViewId(storage, name);
@@ -100,12 +126,23 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
           // Notebook 7 keeps the one notebook of its page in the main area and silently
           // refuses another widget there (Open did nothing): the view goes below it
           app.shell.add(widget, 'down');
+          if (widget.parent) {
+            app.shell.activateById(widget.id);
+            shareWithTheNotebook(widget);
+            return;
+          }
+          // Notebook 7.2 and 7.3 have no 'down' area either (they warn and add nothing)
+          app.shell.add(widget, 'right', { rank: 1000 });
+          beside.add(widget);
           app.shell.activateById(widget.id);
-          shareWithTheNotebook(widget);
+          shareBesideTheNotebook(widget);
           return;
         }
       }
-      app.shell.activateById(widget.id);
+      // Notebook 7's side panel closes when the widget it shows is activated again
+      if (!(beside.has(widget) && widget.isVisible)) {
+        app.shell.activateById(widget.id);
+      }
     };
 
     const panel = new StudiesPanel(model, {
