@@ -188,7 +188,10 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Show every hyperparameter study of the storage files the server sees',
       icon: hpoIcon,
       execute: () => {
-        app.shell.activateById(panel.id);
+        if (!panel.isVisible) {
+          // (Notebook 7.2-7.3 close a side panel whose widget is activated again)
+          app.shell.activateById(panel.id);
+        }
         void model.refresh(true);
       }
     });
