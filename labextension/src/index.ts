@@ -139,7 +139,7 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
       }
-      // Notebook 7's side panel closes when the widget it shows is activated again
+      // Notebook 7.2-7.3's side panel closes when the widget it shows is activated again
       if (!(beside.has(widget) && widget.isVisible)) {
         app.shell.activateById(widget.id);
       }
