@@ -116,17 +116,32 @@ def test_results_that_beat_nothing_keep_the_batch():
     assert searcher._batch is batch and batch.made == 4
 
 
-def test_a_new_best_where_ei_is_taken_makes_a_fresh_acquisition():
-    searcher = _hyperband_searcher(60)
-    config = searcher.suggest(60)
+@pytest.mark.parametrize("name, trials", [("bayesopt", 100), ("auto", 60)])
+def test_a_new_best_where_ei_is_taken_makes_a_fresh_acquisition(name, trials):
+    searcher = _hyperband_searcher(trials, name=name)
+    config = searcher.suggest(trials)
     batch = searcher._batch
     assert batch is not None and batch.context[0] == 3.0  # EI is taken at rung 3
-    searcher.observe(60, config, {"epoch": 1, "loss": -100.0})  # a new best at rung 1 only
+    searcher.observe(trials, config, {"epoch": 1, "loss": -100.0})  # a new best at rung 1 only
     assert searcher._batch is batch
-    searcher.observe(60, config, {"epoch": 3, "loss": -100.0})
+    searcher.observe(trials, config, {"epoch": 3, "loss": -100.0})
     assert searcher._batch is None
-    searcher.suggest(61)
+    searcher.suggest(trials + 1)
     assert searcher._batch is not batch and searcher._batch.made == 1
+
+
+def test_bayesopt_keeps_its_batch_at_a_new_best_before_100_trials_were_observed():
+    """MOBSTER's early batches are small and soon used up: before 100 trials were observed a
+    new best where EI is taken does not end one (the auto searcher's does, test above)."""
+    searcher = _hyperband_searcher(98)
+    config = searcher.suggest(98)
+    batch = searcher._batch
+    searcher.observe(98, config, {"epoch": 3, "loss": -100.0})  # 99 trials observed
+    assert searcher._batch is batch
+    config = searcher.suggest(99)
+    assert searcher._batch is batch and batch.made == 2
+    searcher.observe(99, config, {"epoch": 3, "loss": -200.0})  # the 100th trial observed
+    assert searcher._batch is None
 
 
 def test_a_new_target_level_makes_a_fresh_acquisition():

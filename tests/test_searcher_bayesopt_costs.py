@@ -136,16 +136,49 @@ def refit_points(searcher, fresh: bool = False) -> list[int]:
     return fitted_at
 
 
-def test_refits_follow_a_geometric_schedule_with_hyperband():
+@pytest.mark.parametrize("name, schedule", [("auto", [10, 16, 24, 36, 54, 82]),
+                                            ("bayesopt", [10, 32, 48, 72, 108])])
+def test_refits_follow_a_geometric_schedule_with_hyperband(name, schedule):
+    """Refits when the observations grew by half; bayesopt's second fit waits for 32 (its
+    ``second_fit_from``), the auto searcher's does not."""
     space = mixed_space()  # a fresh acquisition per proposal, so every proposal may refit
-    searcher = make_searcher("bayesopt", space, "loss", "min", 0, num_candidates=50,
+    searcher = make_searcher(name, space, "loss", "min", 0, num_candidates=50,
                              batch_fraction=0.0)
     searcher.set_fidelity("epoch", 27, LEVELS)
     fitted_at = refit_points(searcher)
     assert fitted_at[0] == 10  # the first model-based proposal, after 5 random trials
-    assert all(b >= 1.5 * a for a, b in pairwise(fitted_at))
-    assert all(b <= 1.5 * a + 2 for a, b in pairwise(fitted_at))
-    assert len(fitted_at) == searcher._fits == 6  # 10, 16, 24, 36, 54, 82 observations
+    later = fitted_at[1:] if name == "auto" else fitted_at[2:]
+    assert fitted_at[1] >= (16 if name == "auto" else 32)
+    assert all(1.5 * a <= b <= 1.5 * a + 2 for a, b in pairwise(later))
+    assert fitted_at == schedule and searcher._fits == len(schedule)
+
+
+@pytest.mark.parametrize("name, fifo, restarts", [("bayesopt", False, [0, 0, 0]),
+                                                  ("auto", False, [2, 0, 0]),
+                                                  ("bayesopt", True, [2, 0, 0])])
+def test_only_bayesopts_first_fit_with_hyperband_skips_the_random_restarts(
+        monkeypatch, name, fifo, restarts):
+    """A first fit on a handful of rung results takes no random restarts under Hyperband with
+    bayesopt; with FIFO, and for the auto searcher, it takes 2 as before."""
+    taken = []
+    fit = GaussianProcess.fit
+
+    def recording(self, x, y, rng, restarts=0, subset=None):
+        taken.append(restarts)
+        return fit(self, x, y, rng, restarts=restarts, subset=subset)
+
+    monkeypatch.setattr(GaussianProcess, "fit", recording)
+    searcher = make_searcher(name, mixed_space(), "loss", "min", 0, num_candidates=50,
+                             batch_fraction=0.0)
+    if not fifo:
+        searcher.set_fidelity("epoch", 27, LEVELS)
+        refit_points(searcher)
+    else:
+        rng = np.random.default_rng(0)
+        for trial_id in range(8):
+            config = searcher.suggest(trial_id) if trial_id >= 5 else mixed_space().sample(rng)
+            searcher.observe(trial_id, config, {"loss": mixed_loss(config, 27)}, final=True)
+    assert taken[:3] == restarts and len(taken) == searcher._fits
 
 
 @pytest.mark.parametrize("fraction, growth", [(1.0, 2.0), (0.3, 1.5), (0.6, 1.6)])
@@ -159,8 +192,8 @@ def test_refits_wait_for_as_much_new_data_as_one_batch_may_serve(fraction, growt
                              batch_fraction=fraction)
     searcher.set_fidelity("epoch", 27, LEVELS)
     fitted_at = refit_points(searcher, fresh=True)
-    assert fitted_at[0] == 10 and len(fitted_at) >= 3
-    assert all(growth * a <= b <= growth * a + 2 for a, b in pairwise(fitted_at))
+    assert fitted_at[:2] == [10, 32] and len(fitted_at) >= 3  # the second waits for 32
+    assert all(growth * a <= b <= growth * a + 2 for a, b in pairwise(fitted_at[1:]))
 
 
 def test_explicit_opt_skip_options_keep_their_meaning_with_hyperband():

@@ -56,6 +56,10 @@ class AutoSearcher(BayesOptSearcher):
     default_batch_fraction = 0.3
     #: its batches keep twice their size in candidates, as the default was measured with
     max_batch_pool = None
+    #: a new best ends a batch however few trials were observed, and the first fits follow the
+    #: geometric schedule with random restarts, as the default was measured with
+    new_best_ends_batch_from = 0
+    second_fit_from = 0
 
     def __init__(self, space: Space, metric: str, mode: str, seed: int | None = None,
                  kernel: str | None = None, num_init_random: int = 5,

@@ -27,8 +27,11 @@ also serves several trials (``_proposal_batch.py``): the candidates it ranked ar
 after each pick is fantasised, and the next proposals take the runners-up until as many
 trials as were observed (30% of them for the ``auto`` searcher) have been served, the
 candidates it kept are used up (the best ``max_batch_pool`` by EI; twice the batch size for the
-``auto`` searcher), a new best arrives at the target level, or the target level or the trusted
-rungs change; the first pick is the proposal a fresh model makes. BLAS keeps its threads:
+``auto`` searcher), a new best arrives at the target level (for ``bayesopt`` only once 100 trials
+were observed: its early batches are small and soon used up), or the target level or the trusted
+rungs change; the first pick is the proposal a fresh model makes. ``bayesopt``'s first fit under
+Hyperband takes no random restarts and its second waits for 32 observations: fits on a handful
+of rung results were half of the first 100 trials' decision CPU. BLAS keeps its threads:
 limiting them for the process while a proposal runs would also slow the trials' own numpy code
 in the kernel's other threads.
 
@@ -85,7 +88,8 @@ class BayesOptSearcher(Searcher):
     the model is used, hyperparameters refitted for the first ``opt_skip_init_length``
     observations (default 150; 0 with Hyperband) and then every ``opt_skip_period``-th
     (default 1; with Hyperband, when neither option is given, whenever the observations grew
-    by half since the last fit, or by ``1 + batch_fraction`` when that is more) or, with
+    by half since the last fit, or by ``1 + batch_fraction`` when that is more; the second fit
+    not before ``second_fit_from`` observations) or, with
     ``opt_skip_num_max_resource`` and Hyperband, only when a new result at ``max_t`` came
     in, ``num_candidates`` random candidates for EI (default 500; 250 with Hyperband, where
     a study makes its acquisitions by the dozen and MOBSTER's decisions took 9-10% less CPU for
@@ -111,6 +115,16 @@ class BayesOptSearcher(Searcher):
     #: them (about 650); with 256 a study's decisions took 12-18% less CPU for the same final
     #: regret (benchmarks/RESULTS.md)
     max_batch_pool: int | None = 256
+    #: with Hyperband, a new best where EI is taken ends a batch only once this many trials
+    #: were observed: before, batches are small (as many picks as trials observed) and soon
+    #: used up, and ending them at each new best made most of the first 100 trials' fresh
+    #: acquisitions; with the lighter early fits below, MOBSTER's decisions took about a tenth
+    #: less CPU per report for the same final regret (benchmarks/RESULTS.md; ``auto``: 0)
+    new_best_ends_batch_from = 100
+    #: with Hyperband and the geometric refit schedule, the first fit takes no random restarts
+    #: and the second waits for this many observations (0: as the schedule says; ``auto``
+    #: keeps 0): fits on a handful of rung results were half of the early decisions' CPU
+    second_fit_from = 32
     OPTIONS = ("kernel", "gp_resource_kernel", "num_init_random", "opt_skip_period",
                "opt_skip_init_length", "opt_skip_num_max_resource", "num_candidates",
                "debug_log", "batch_fraction")
@@ -256,7 +270,8 @@ class BayesOptSearcher(Searcher):
         self._xs[row], self._ys[row] = encoded, loss
         self._rs[row], self._ranks[row] = self._r(key[1]), rank
         batch = self._batch
-        if batch is not None and key[1] == batch.context[0] and loss < batch.best:
+        if batch is not None and key[1] == batch.context[0] and loss < batch.best \
+                and len(self._trials) >= self.new_best_ends_batch_from:
             self._batch = None  # a new best where EI is taken: the ranking is out of date
 
     # ------------------------------------------------------------------ proposing
@@ -463,7 +478,8 @@ class BayesOptSearcher(Searcher):
         if self.opt_skip_num_max_resource and multi:
             later = at_max > self._fitted_at_max
         elif multi and self._geometric:
-            later = n >= max(_REFIT_GROWTH, 1.0 + self._batch_fraction()) * self._fitted_at
+            later = n >= max(_REFIT_GROWTH, 1.0 + self._batch_fraction()) * self._fitted_at \
+                and (self._fits != 1 or n >= self.second_fit_from)
         else:
             later = n - self._fitted_at >= self.opt_skip_period
         due = n <= init_length or later
@@ -474,7 +490,9 @@ class BayesOptSearcher(Searcher):
             limit = _FIT_POINTS if self.resource is None else _FIT_POINTS_MULTI
             if len(x) > limit:
                 subset = np.sort(np.argsort(ranks, kind="stable")[:limit])
-            restarts = 2 if self._fits == 0 else int(self._fits % 10 == 0)
+            restarts = int(self._fits % 10 == 0)
+            if self._fits == 0:  # none with Hyperband's light early fits (second_fit_from)
+                restarts = 0 if multi and self._geometric and self.second_fit_from else 2
             self._gp.fit(x, y, self.rng, restarts=restarts, subset=subset)
             self._fitted_at, self._fits = n, self._fits + 1
             return True
