@@ -271,7 +271,7 @@ class BayesOptSearcher(Searcher):
         self._rs[row], self._ranks[row] = self._r(key[1]), rank
         batch = self._batch
         if batch is not None and key[1] == batch.context[0] and loss < batch.best \
-                and len(self._trials) >= self.new_best_ends_batch_from:
+                and (len(self._trials) >= self.new_best_ends_batch_from or self.resource is None):
             self._batch = None  # a new best where EI is taken: the ranking is out of date
 
     # ------------------------------------------------------------------ proposing
