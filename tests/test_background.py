@@ -150,6 +150,41 @@ def test_an_interrupted_wait_shows_the_cell_not_the_magics_frames(kernel):
     assert "_magics.py" not in shown and "_commands.py" not in shown
 
 
+# a comm whose messages drop an object whose finaliser is where the kernel's SIGINT lands:
+# Python ignores an exception raised in __del__, so the default handler's KeyboardInterrupt
+# would be lost there
+FINALISER_COMM = """import os, signal
+from comm import create_comm
+
+class Finaliser:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(200_000):  # the Python-level handler runs in here
+            pass
+
+probe = create_comm(target_name="hpo-test-finaliser")
+probe.on_msg(lambda msg: Finaliser())
+print("COMM", probe.comm_id)
+"""
+
+
+def test_an_interrupt_that_lands_in_a_finaliser_still_stops_the_wait(kernel):
+    """The wait loop turns SIGINT into a flag it checks between polls, so an interrupt whose
+    handler runs inside some object's ``__del__`` (a widget message's garbage, a zmq frame),
+    where Python drops exceptions, still stops the study instead of being lost."""
+    _, kc = kernel
+    ok(kc, LONG_CELL.format(name="long"))
+    comm_id = ok(kc, FINALISER_COMM).split("COMM", 1)[1].split()[0]
+    msg_id = kc.execute("%hpo wait long")
+    wait_until_serving_widgets(kc, msg_id)
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {}}))
+    reply, _ = wait_reply(kc, msg_id, timeout=120)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    shown = ok(kc, "print('CHECK', _hpo.state.value, _hpo.stop_reason, "
+                   "_hpo.counts()['cancelled'])")
+    assert "CHECK finished interrupted 2" in shown, shown
+
+
 FAILING_CELL = """%%hpo --background --trials 4 --seed 0 --name failing --quiet --metric score --mode max
 x = Real(0, 1)
 if x < 2:

@@ -116,15 +116,20 @@ class CellRunning:
         from ..widgets.kernel_poll import serving_ui_events
 
         note = StopWaitNote(run.study)
-        with serving_ui_events() as poll:
+        # SIGINT only sets a flag while the loop waits, acted on between polls: raised where
+        # it lands, it could land in a finaliser (``__del__``) that the main thread runs,
+        # where Python drops the exception and the interrupt was lost; nor is a drawing (which
+        # may import matplotlib) cut in half
+        with deferred_interrupts() as interrupted, serving_ui_events() as poll:
             while not run.study.done:
-                poll(0.05)  # an interrupt lands here, or in the wait below
+                poll(0.05)
+                if interrupted():
+                    raise KeyboardInterrupt
                 note.check()
                 if run.dashboard is not None:
-                    with deferred_interrupts() as interrupted:  # drawing may import
-                        run.dashboard.refresh()                # matplotlib: never cut it
-                    if interrupted():
-                        raise KeyboardInterrupt
+                    run.dashboard.refresh()
+                if interrupted():
+                    raise KeyboardInterrupt
         run.study.wait()  # the study is stored
 
     def _conclude(self, run: Run, error_follows: bool = False) -> None:
