@@ -531,11 +531,16 @@ def external_cluster(tmp_path: Path, workers: int = 2):
             client.wait_for_workers(workers, timeout=90)
         yield address, processes
     finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        kill_groups(processes)
 
+
+
+def kill_groups(processes: list[subprocess.Popen]) -> None:
+    """Kill each process's group (a worker's nanny and its children) and reap it."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 #: a ``dask worker`` whose Python cannot import jupyter_hpo (as if it were not installed
 #: there: ``None`` in ``sys.modules`` is how Python marks a module that must not be imported)
@@ -616,10 +621,7 @@ def cpu_cluster(tmp_path: Path):
         address = scheduler_address(scheduler_file)
         yield address, start
     finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        kill_groups(processes)
 
 
 def named_workers(client: Client) -> dict[str, str]:

@@ -514,6 +514,25 @@ def make_v1_file(path, *, extra: str = "") -> None:
     conn.close()
 
 
+
+def add_scored_trials(conn: sqlite3.Connection) -> None:
+    """Trials and reports of every kind of value into a file of ``make_v1_file``: study 2
+    (maximises acc) best 0.75 from a cancelled trial, study 1 (minimises loss) an interrupted
+    trial's -inf and 0.25 (NaN, infinities, booleans and objects are no value)."""
+    conn.execute("INSERT INTO trials (study_id, trial_id, config, status, start_time) "
+                 "VALUES (2, 0, '{}', 'completed', 31.0), (2, 1, '{}', 'cancelled', 32.0),"
+                 " (2, 2, '{}', 'completed', 33.0), (1, 3, '{}', 'interrupted', 14.0)")
+    conn.executemany("INSERT INTO reports VALUES (?, ?, ?, ?, ?)", [
+        (2, 0, 0, 1.0, '{"step": 1, "acc": 0.5}'),
+        (2, 0, 1, 2.0, '{"step": 2, "acc": Infinity}'),
+        (2, 0, 2, 3.0, '{"step": 3, "acc": true}'),
+        (2, 1, 0, 4.0, '{"step": 1, "acc": 0.75}'),
+        (2, 1, 1, 5.0, '{"step": 2, "acc": NaN}'),
+        (2, 2, 0, 6.0, '{"step": 1, "acc": {"__repr__": "<object>"}}'),
+        (1, 3, 0, 7.0, '{"epoch": 1, "loss": -Infinity}'),
+        (1, 3, 1, 8.0, '{"epoch": 2, "loss": 0.25}')])
+
+
 def schema_version(path) -> int:
     with sqlite3.connect(path) as conn:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -622,18 +641,7 @@ def test_a_file_of_schema_4_gets_each_trials_best_value_from_its_reports(tmp_pat
     with sqlite3.connect(path) as conn:
         conn.executescript(MIGRATIONS[1] + MIGRATIONS[2] + MIGRATIONS[3] +
                            "PRAGMA user_version = 4;")
-        conn.execute("INSERT INTO trials (study_id, trial_id, config, status, start_time) "
-                     "VALUES (2, 0, '{}', 'completed', 31.0), (2, 1, '{}', 'cancelled', 32.0),"
-                     " (2, 2, '{}', 'completed', 33.0), (1, 3, '{}', 'interrupted', 14.0)")
-        conn.executemany("INSERT INTO reports VALUES (?, ?, ?, ?, ?)", [
-            (2, 0, 0, 1.0, '{"step": 1, "acc": 0.5}'),
-            (2, 0, 1, 2.0, '{"step": 2, "acc": Infinity}'),
-            (2, 0, 2, 3.0, '{"step": 3, "acc": true}'),
-            (2, 1, 0, 4.0, '{"step": 1, "acc": 0.75}'),
-            (2, 1, 1, 5.0, '{"step": 2, "acc": NaN}'),
-            (2, 2, 0, 6.0, '{"step": 1, "acc": {"__repr__": "<object>"}}'),
-            (1, 3, 0, 7.0, '{"epoch": 1, "loss": -Infinity}'),
-            (1, 3, 1, 8.0, '{"epoch": 2, "loss": 0.25}')])
+        add_scored_trials(conn)
     conn.close()
     storage = SQLiteStorage(path)
     storage.release_study(1)  # the first write migrates it

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from test_cli import ENV
-from test_storage_faults import make_v1_file
+from test_storage_faults import add_scored_trials, make_v1_file
 
 from jupyter_hpo import Study
 from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
@@ -48,18 +48,7 @@ def make_old_file(path: Path, version: int) -> None:
     build = path.with_name("build.db")
     make_v1_file(build)
     with sqlite3.connect(build) as conn:
-        conn.execute("INSERT INTO trials (study_id, trial_id, config, status, start_time) "
-                     "VALUES (2, 0, '{}', 'completed', 31.0), (2, 1, '{}', 'cancelled', 32.0),"
-                     " (2, 2, '{}', 'completed', 33.0), (1, 3, '{}', 'interrupted', 14.0)")
-        conn.executemany("INSERT INTO reports VALUES (?, ?, ?, ?, ?)", [
-            (2, 0, 0, 1.0, '{"step": 1, "acc": 0.5}'),
-            (2, 0, 1, 2.0, '{"step": 2, "acc": Infinity}'),
-            (2, 0, 2, 3.0, '{"step": 3, "acc": true}'),
-            (2, 1, 0, 4.0, '{"step": 1, "acc": 0.75}'),
-            (2, 1, 1, 5.0, '{"step": 2, "acc": NaN}'),
-            (2, 2, 0, 6.0, '{"step": 1, "acc": {"__repr__": "<object>"}}'),
-            (1, 3, 0, 7.0, '{"epoch": 1, "loss": -Infinity}'),
-            (1, 3, 1, 8.0, '{"epoch": 2, "loss": 0.25}')])
+        add_scored_trials(conn)
         conn.executescript("".join(MIGRATIONS[v] for v in range(1, version)) +
                            f"PRAGMA user_version = {version};")
     conn.close()
