@@ -60,6 +60,10 @@ def test_a_killed_kernel_loses_nothing_and_the_study_resumes(study_storage):
                 break
             time.sleep(0.05)
         time.sleep(0.3)  # let the writer store the latest batch
+        while not query(study_storage, "SELECT COUNT(*) FROM trials WHERE status = "
+                                       "'running'")[0][0]:  # a loaded machine's gap between
+            assert time.monotonic() < deadline   # one trial's end and the next one's start
+            time.sleep(0.01)
         before = finished_trials(study_storage)
         os.kill(km.provisioner.process.pid, signal.SIGKILL)
         km.provisioner.process.wait(10)
@@ -67,6 +71,9 @@ def test_a_killed_kernel_loses_nothing_and_the_study_resumes(study_storage):
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     assert query(study_storage, "SELECT state FROM studies")[0][0] == "running"
+    # what the kill left stored as running is what the resume must find interrupted
+    running = query(study_storage, "SELECT COUNT(*) FROM trials WHERE status = 'running'")[0][0]
+    assert running >= 1
 
     km, kc = start_new_kernel(kernel_name="python3")
     try:
@@ -83,7 +90,7 @@ print("CHECK", json.dumps({"spent": _hpo.spent, "trials": len(_hpo.trials),
 
     statuses = state["statuses"]
     interrupted = statuses.count("interrupted")
-    assert interrupted >= 1  # the trials running at the kill
+    assert interrupted == running  # the trials running at the kill
     assert state["spent"] == 16 and state["trials"] == 16 + interrupted
     assert state["state"] == "finished"
     assert all(s in ("completed", "interrupted") for s in statuses)
