@@ -548,17 +548,23 @@ WORKER_WITHOUT_US = ("import sys; sys.modules['jupyter_hpo'] = None; "
                      "from distributed.cli.dask_worker import main; main()")
 
 
+def start_bare_worker(address: str) -> subprocess.Popen:
+    """A ``dask worker`` named "bare" whose Python cannot import jupyter_hpo, joining the
+    scheduler at ``address`` (in a process group of its own)."""
+    env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER_WITHOUT_US, address, "--nthreads", "1", "--host",
+         "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", "bare"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 def test_workers_that_cannot_import_jupyter_hpo_are_named_before_any_trial(tmp_path):
     """A worker without jupyter_hpo could not unpickle a trial's task, which Dask takes for a
     broken connection: the worker left, and the study failed with "the Dask cluster went
     away ... (TimeoutError: No valid workers found)". They are named before any trial, with
     what to install, and the cluster is left as it was."""
     with external_cluster(tmp_path, workers=1) as (address, _):
-        env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
-        bare = subprocess.Popen(
-            [sys.executable, "-c", WORKER_WITHOUT_US, address, "--nthreads", "1", "--host",
-             "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", "bare"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        bare = start_bare_worker(address)
         try:
             with Client(address, timeout=30, set_as_default=False) as client:
                 client.wait_for_workers(2, timeout=90)
@@ -710,11 +716,7 @@ def test_a_worker_without_jupyter_hpo_seen_joining_gets_no_trial(tmp_path):
         study = make_study(held_until_released, {"x": Real(0, 1)}, executor="dask",
                            trials=4, workers=1, executor_options={"address": address})
         study.start()
-        env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
-        bare = subprocess.Popen(
-            [sys.executable, "-c", WORKER_WITHOUT_US, address, "--nthreads", "1", "--host",
-             "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", "bare"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        bare = start_bare_worker(address)
         try:
             assert wait_until(lambda: study.problems, 90)  # the bare worker was named
             Path(RELEASE).touch()

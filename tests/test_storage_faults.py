@@ -533,6 +533,22 @@ def add_scored_trials(conn: sqlite3.Connection) -> None:
         (1, 3, 1, 8.0, '{"epoch": 2, "loss": 0.25}')])
 
 
+def old_writer_adds(path: Path) -> None:
+    """What a jupyter_hpo of schema 4 runs, with its own SQL, on a file migrated while it had
+    it open: trials and reports with no best value (the file's trigger marks them)."""
+    with sqlite3.connect(path) as old:
+        old.execute("INSERT INTO trials (study_id, trial_id, config, status, start_time, "
+                    "end_time, error, traceback, device, resources, bracket, user_attrs, "
+                    "checkpoint, enqueued, study_stopped) VALUES (1, 1, '{}', 'completed', 2.0, "
+                    "3.0, '', '', 'cpu', 'cpu', 0, '{}', NULL, NULL, 0)")
+        old.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
+                        "\"values\") VALUES (?, ?, ?, ?, ?)",
+                        [(1, 1, 0, 2.0, '{"epoch": 1, "loss": 0.3}'),
+                         (1, 1, 1, 2.2, '{"epoch": 2, "loss": NaN}'),
+                         (1, 0, 1, 2.5, '{"epoch": 2, "loss": 0.1}')])
+    old.close()
+
+
 def schema_version(path) -> int:
     with sqlite3.connect(path) as conn:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -677,16 +693,7 @@ def test_reports_written_by_an_older_jupyter_hpo_still_count_in_listings(tmp_pat
     storage.write(study.study_id, StudyUpdate((TrialRecord(
         0, {"x": 0.5, "act": "relu"}, TrialStatus.RUNNING, ({"epoch": 1, "loss": 0.5},),
         (1.0,), 1.0),), {}, StudyState.RUNNING, 1.0))
-    with sqlite3.connect(path) as old:  # what a schema 4 writer runs
-        old.execute("INSERT INTO trials (study_id, trial_id, config, status, start_time, "
-                    "end_time, error, traceback, device, resources, bracket, user_attrs, "
-                    "checkpoint, enqueued, study_stopped) VALUES (1, 1, '{}', 'completed', 2.0, "
-                    "3.0, '', '', 'cpu', 'cpu', 0, '{}', NULL, NULL, 0)")
-        old.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
-                        "\"values\") VALUES (?, ?, ?, ?, ?)",
-                        [(1, 1, 0, 2.0, '{"epoch": 1, "loss": 0.3}'),
-                         (1, 0, 1, 2.5, '{"epoch": 2, "loss": 0.1}')])
-    old.close()
+    old_writer_adds(path)
     assert storage.find_study("mine").best_value == 0.1 == storage.load_study("mine").best_value
     assert [s.best_value for s in storage.list_studies()] == [0.1]
     storage.write(study.study_id, StudyUpdate((TrialRecord(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from test_cli import ENV
-from test_storage_faults import add_scored_trials, make_v1_file
+from test_storage_faults import add_scored_trials, make_v1_file, old_writer_adds
 
 from jupyter_hpo import Study
 from jupyter_hpo.records import Direction, StudyState, TrialRecord, TrialStatus
@@ -220,22 +220,6 @@ def test_hpo_list_show_best_and_export_leave_an_old_file_as_it_was(tmp_path, ipy
     with pytest.raises(StudyNotFoundError):
         Study.load("missing", str(path))
     assert file_state(path) == before
-
-
-def old_writer_adds(path: Path) -> None:
-    """What a jupyter_hpo of schema 4 runs, with its own SQL, on a file migrated while it had
-    it open: trials and reports with no best value (the file's trigger marks them)."""
-    with sqlite3.connect(path) as old:
-        old.execute("INSERT INTO trials (study_id, trial_id, config, status, start_time, "
-                    "end_time, error, traceback, device, resources, bracket, user_attrs, "
-                    "checkpoint, enqueued, study_stopped) VALUES (1, 1, '{}', 'completed', 2.0, "
-                    "3.0, '', '', 'cpu', 'cpu', 0, '{}', NULL, NULL, 0)")
-        old.executemany("INSERT OR IGNORE INTO reports (study_id, trial_id, seq, time, "
-                        "\"values\") VALUES (?, ?, ?, ?, ?)",
-                        [(1, 1, 0, 2.0, '{"epoch": 1, "loss": 0.3}'),
-                         (1, 1, 1, 2.2, '{"epoch": 2, "loss": NaN}'),
-                         (1, 0, 1, 2.5, '{"epoch": 2, "loss": 0.1}')])
-    old.close()
 
 
 def stored_bests(path: Path) -> list[tuple[int, float | None, int, int]]:
