@@ -26,7 +26,7 @@ from IPython.core.error import UsageError
 from test_process_executor import check_best_model_came_back, kernel_output
 
 import jupyter_hpo
-from jupyter_hpo import HPOError, Int, Real, Study, TrialStatus, tune
+from jupyter_hpo import Categorical, HPOError, Int, Real, Study, TrialStatus, tune
 from jupyter_hpo.errors import StudyFailedError
 from jupyter_hpo.executors import DaskExecutor
 from jupyter_hpo.executors._dask_cluster import scheduler_info
@@ -369,24 +369,36 @@ def test_killed_worker_fails_only_its_trial(fresh):
     assert running_tasks(fresh) == []
 
 
-def sleeps_in_trials_0_and_1(config, report, trial):
+def sleeps_first_on_old_workers(config, report, trial):
+    """The first trial on each of the workers listed in ``config["marks"]/old`` sleeps (the
+    test kills them meanwhile); every other trial ends at once."""
+    marks = Path(config["marks"])
     trial.set(pid=os.getpid())
     report(epoch=1, loss=float(config["i"]))
-    if config["i"] < 2:
-        time.sleep(60)  # the test kills every worker meanwhile
+    old = {int(pid) for pid in (marks / "old").read_text().split()}
+    try:
+        (marks / str(os.getpid())).touch(exist_ok=False)
+    except FileExistsError:
+        return
+    if os.getpid() in old:
+        time.sleep(60)
 
 
-def test_trials_run_after_the_workers_holding_the_objective_died(fresh, caplog):
+def test_trials_run_after_the_workers_holding_the_objective_died(fresh, caplog, tmp_path):
     """Dask keeps one copy of scattered data: when every worker that held the objective dies,
     the running trials fail, and the queued and later trials run on the restarted workers
-    (the objective is sent again) instead of failing as cancelled."""
-    study = make_study(sleeps_in_trials_0_and_1, {"i": Int(0, 4)}, executor=fresh,
-                       searcher="grid", trials=5, workers=3)  # trial 2 waits for a worker
+    (the objective is sent again) instead of failing as cancelled. The first trial on each
+    worker sleeps, whichever Dask starts first, so the third waits in Dask's queue."""
     old_pids = set(fresh.run(os.getpid).values())
+    (tmp_path / "old").write_text(" ".join(map(str, old_pids)))
+    space = {"i": Int(0, 4), "marks": Categorical(str(tmp_path))}
+    study = make_study(sleeps_first_on_old_workers, space, executor=fresh, searcher="grid",
+                       trials=5, workers=3)
 
     def kill_every_worker():
         def running() -> bool:
-            return sum(t.trial_id < 2 and bool(t.reports) for t in study.trials) == 2
+            return sum(bool(t.reports) and t.status is TrialStatus.RUNNING
+                       for t in study.trials) == 2
 
         assert wait_until(running, timeout=60)
         for pid in old_pids:
@@ -397,12 +409,12 @@ def test_trials_run_after_the_workers_holding_the_objective_died(fresh, caplog):
     with caplog.at_level(logging.WARNING, logger="jupyter_hpo"):
         study.run()
     killer.join()
-    by_id = {t.trial_id: t for t in study.trials}
-    for i in (0, 1):
-        assert by_id[i].status is TrialStatus.FAILED and by_id[i].error.startswith(DIED)
-    for i in (2, 3, 4):
-        assert by_id[i].status is TrialStatus.COMPLETED, by_id[i].error
-        assert by_id[i].user_attrs["pid"] not in old_pids
+    died = [t for t in study.trials if t.status is TrialStatus.FAILED]
+    assert len(died) == 2 and all(t.error.startswith(DIED) for t in died)
+    assert {t.user_attrs["pid"] for t in died} == old_pids  # one sleeper on each worker
+    completed = [t for t in study.trials if t.status is TrialStatus.COMPLETED]
+    assert len(completed) == 3, [(t.trial_id, t.status, t.error) for t in study.trials]
+    assert all(t.user_attrs["pid"] not in old_pids for t in completed)
     assert "lost the objective's data" in caplog.text
     assert study.error is None and running_tasks(fresh) == []
 
