@@ -57,8 +57,7 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs",
-               "staged_pairs", "staged_rho")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs")
     needs_resource = False  # without report() or the resource, trials simply run to the end
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
@@ -66,8 +65,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
-                 prior_pairs: float = 3, staged_pairs: int = 0,
-                 staged_rho: float | None = None) -> None:
+                 prior_pairs: float = 3) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -87,12 +85,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                                            lo_open=True)
         self.prior_pairs = check_float("prior_pairs", prior_pairs, 0.0, math.inf,
                                        hi_open=True)
-        self.staged_pairs = int(staged_pairs)
-        self.staged_rho = self.rho_high if staged_rho is None else float(staged_rho)
-        #: measuring trial -> the lowest level it was judged at once that level's ρ was trusted
-        self._judged_at: dict[int, float] = {}
-        #: measuring trial cut at its judged level -> its loss there (its final is imputed)
-        self._imputed: dict[int, float] = {}
         #: the ρ at which a rung keeps ``unmeasured_keep``: what is assumed before measuring
         self.prior_rho = self.rho_low + (self.rho_high - self.rho_low) \
             * (1.0 - self.unmeasured_keep) / (1.0 - 1.0 / self.eta)
@@ -116,7 +108,6 @@ class AdaptiveScheduler(HyperbandScheduler):
         self.reference: dict[float, float] = {}
         self._pair_counts: dict[float, int] = {}  # cut level -> pairs its ρ was measured on
         self._free_new = False
-        self._frozen: set[float] = set()
         self._added = 0
         self._started: dict[int, float] = {}  # trial -> clock when it started
         self._first: dict[int, tuple[float, float]] = {}  # trial -> (resource, clock) first
@@ -189,15 +180,6 @@ class AdaptiveScheduler(HyperbandScheduler):
             self._free[level][trial_id] = loss
             self._free_new = True
         if trial_id in self._full:
-            if not self._staged(level) or trial_id in self._judged_at:
-                return False
-            self._judged_at[trial_id] = level
-            keep = self.keep[level]
-            better = bisect.bisect_left(pairs, (loss,))
-            if better >= math.ceil(len(pairs) * keep - 1e-9):
-                self._imputed[trial_id] = loss
-                self._free_new = True
-                return True
             return False
         keep = self.keep[level]
         if keep >= 1:
@@ -245,7 +227,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         max_t = N (an early-stopping callback in the training code ends it sooner)."""
         super().on_trial_complete(trial_id, result)
         if trial_id in self._unjudged and trial_id not in self._finals and result \
-                and self.cut_levels and trial_id not in self._imputed:
+                and self.cut_levels:
             r = finite_number(result.get(self.resource))
             loss = self.direction.loss(result.get(self.metric))
             if r is not None and loss is not None and r >= self.cut_levels[-1]:
@@ -265,8 +247,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         """A trial meant to run to max_t that ended without a final value (it failed, was
         cancelled or stopped by the user) leaves its place to the next new trial, so that
         the measurement still gets ``min_pairs`` of them."""
-        if trial_id in self._full and trial_id not in self._finals \
-                and trial_id not in self._imputed:
+        if trial_id in self._full and trial_id not in self._finals:
             self._full.discard(trial_id)
         self._started.pop(trial_id, None)
         self._first.pop(trial_id, None)
@@ -279,9 +260,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         rungs = self.rungs[0]
         for level in self.cut_levels:
             recorded = rungs[level]
-            pairs = [(recorded[t], final) for t, final in self._finals.items()
-                     if t in recorded and self._judged_at.get(t, math.inf) > level]
-            pairs += self._imputed_pairs(level)
+            pairs = [(recorded[t], final) for t, final in self._finals.items() if t in recorded]
             reference = self.max_t
             if len(pairs) < self.min_pairs:
                 pairs, reference = self._proxy_pairs(level)
@@ -309,38 +288,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                 from ..trial import log_line
 
                 log_line(f"auto: {self.reason()}")
-
-    def _staged(self, level: float) -> bool:
-        """Whether measuring trials are judged at ``level``: its ρ against max_t is trusted."""
-        if not self.staged_pairs or self.reference.get(level) != self.max_t:
-            return False
-        if level in self._frozen:
-            return True
-        ok = self._pair_counts.get(level, 0) >= self.staged_pairs \
-            and (self.weighed_correlation[level] or -1) >= self.staged_rho
-        if ok:
-            self._frozen.add(level)
-        return ok
-
-    def _imputed_pairs(self, level: float) -> list[tuple[float, float]]:
-        """Pairs at ``level`` of measuring trials cut at a higher level: their final value is
-        the measured finals' quantile at their quantile among those trials' values there."""
-        out = []
-        rungs = self.rungs[0]
-        for t, loss in self._imputed.items():
-            judged = self._judged_at[t]
-            if judged <= level or t not in rungs[level]:
-                continue
-            at = rungs[judged]
-            real = [(at[u], f) for u, f in self._finals.items()
-                    if u in at and self._judged_at.get(u, math.inf) > judged]
-            if not real:
-                continue
-            values = np.array([v for v, _ in real])
-            finals = np.array([f for _, f in real])
-            q = (values < loss).mean() + 0.5 * (values == loss).mean()
-            out.append((rungs[level][t], float(np.quantile(finals, q))))
-        return out
 
     def _proxy_pairs(self, level: float) -> tuple[list[tuple[float, float]], float]:
         """Before enough unjudged trials reach max_t: ``level``'s values paired with those of
