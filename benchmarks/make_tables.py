@@ -94,7 +94,8 @@ TRAINERS: dict[str, Trainer] = {"mlp": train_mlp, "gbm": train_gbm, "forest": tr
 
 def _worker(args: tuple[str, int, int, float, list[dict[str, Any]], set[int]]
             ) -> list[tuple[int, Any]]:
-    """Train this worker's share of the configurations not in ``skip`` until the deadline."""
+    """Train this worker's share of the configurations not in ``skip`` until the deadline, at
+    least one (a deadline that passed while the data loaded still gives a row)."""
     from threadpoolctl import threadpool_limits
 
     table, rank, workers, deadline, configs, skip = args
@@ -107,7 +108,7 @@ def _worker(args: tuple[str, int, int, float, list[dict[str, Any]], set[int]]
     done = []
     with threadpool_limits(1):
         for index in [i for i in range(len(configs)) if i not in skip][rank::workers]:
-            if time.time() >= deadline:
+            if done and time.time() >= deadline:
                 break
             done.append((index, TRAINERS[kind](configs[index], data, index)))
     return done
