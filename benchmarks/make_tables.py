@@ -4,8 +4,8 @@ Each table is a kind of model on one dataset that ships with scikit-learn or is 
 network), for configurations drawn at random from the kind's space (``TABLE_SPACES`` in
 ``search_quality.py``): ``mlp`` small PyTorch MLPs (digits, breast_cancer), ``gbm`` gradient
 boosting in stages of 10 trees (hastie, breast_cancer, wine), ``forest`` a random forest grown 4
-trees an epoch (digits, breast_cancer), ``net`` small scikit-learn MLPs (synth, digits). After
-every epoch (30) it records the validation error, the validation log-loss and the wall seconds
+trees an epoch (digits, breast_cancer), ``net`` small scikit-learn MLPs (synth, digits), ``cnn``
+small PyTorch conv nets (digits' 8x8 images). After every epoch (30) it records the validation error, the validation log-loss and the wall seconds
 the epoch took. Each table gets a time budget; the workers train configurations in a fixed
 order until it runs out, so the table holds every configuration that finished. Tables are
 stored as ``benchmarks/tables/<kind>_<dataset>.npz`` (curves as float16) and replayed by
@@ -26,6 +26,7 @@ Any other pair of a kind and a dataset (``iris``, ``wine``, ``digits``, ``breast
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import platform
@@ -47,6 +48,7 @@ DEFAULT_MINUTES = {"mlp_digits": 11.0, "mlp_breast_cancer": 3.0, "gbm_hastie": 1
                    "mlp_wine": 3.0}
 OTHER_MINUTES = 4.0  # a table of another kind and dataset than those above
 CHECK_EPOCHS = (1, 3, 9)
+IMAGE_DATASETS = ("digits",)  # square images, flattened: what a ``cnn`` table trains on
 Trainer = Callable[[dict[str, Any], tuple[np.ndarray, ...], int],
                    tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -67,6 +69,41 @@ def train_mlp(config: dict[str, Any], data: tuple[np.ndarray, ...], seed: int
         width_in = config["width"]
     model = nn.Sequential(*layers, nn.Linear(width_in, classes))
     optimiser = torch.optim.Adam(model.parameters(), lr=config["lr"])
+    return _fit(model, optimiser, (x_train, y_train, x_val, y_val), config["batch_size"], seed)
+
+
+def train_cnn(config: dict[str, Any], data: tuple[np.ndarray, ...], seed: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A small PyTorch conv net on square images (digits: 8x8), SGD with momentum 0.9 and
+    weight decay: per-epoch validation error, log-loss, seconds."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    side = math.isqrt(data[0].shape[1])
+    x_train, x_val = (torch.from_numpy(a).reshape(-1, 1, side, side) for a in data[0::2])
+    y_train, y_val = (torch.from_numpy(a) for a in data[1::2])
+    channels, layers, size = config["channels"], [], side
+    for layer in range(config["conv_layers"]):
+        layers += [nn.Conv2d(1 if layer == 0 else channels, channels, 3, padding=1), nn.ReLU()]
+        if size >= 4:
+            layers.append(nn.MaxPool2d(2))
+            size //= 2
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Dropout(config["dropout"]),
+                          nn.Linear(channels * size * size, int(y_train.max()) + 1))
+    optimiser = torch.optim.SGD(model.parameters(), lr=config["lr"], momentum=0.9,
+                                weight_decay=config["weight_decay"])
+    return _fit(model, optimiser, (x_train, y_train, x_val, y_val), config["batch_size"], seed)
+
+
+def _fit(model: Any, optimiser: Any, data: tuple[Any, ...], batch_size: int, seed: int
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train ``model`` EPOCHS epochs of shuffled minibatches; per epoch the validation error,
+    log-loss (non-finite: 1e4) and seconds."""
+    import torch
+    from torch import nn
+
+    x_train, y_train, x_val, y_val = data
     loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     errors, losses, seconds = (np.empty(EPOCHS) for _ in range(3))
@@ -74,7 +111,7 @@ def train_mlp(config: dict[str, Any], data: tuple[np.ndarray, ...], seed: int
         started = time.perf_counter()
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
-        for batch in order.split(config["batch_size"]):
+        for batch in order.split(batch_size):
             optimiser.zero_grad()
             loss_fn(model(x_train[batch]), y_train[batch]).backward()
             optimiser.step()
@@ -89,7 +126,7 @@ def train_mlp(config: dict[str, Any], data: tuple[np.ndarray, ...], seed: int
 
 
 TRAINERS: dict[str, Trainer] = {"mlp": train_mlp, "gbm": train_gbm, "forest": train_forest,
-                                "net": train_net}
+                                "net": train_net, "cnn": train_cnn}
 
 
 def _worker(args: tuple[str, int, int, float, list[dict[str, Any]], set[int]]
@@ -100,10 +137,7 @@ def _worker(args: tuple[str, int, int, float, list[dict[str, Any]], set[int]]
 
     table, rank, workers, deadline, configs, skip = args
     kind, dataset = table.split("_", 1)
-    if kind == "mlp":
-        import torch
-
-        torch.set_num_threads(1)
+    _one_torch_thread(kind)
     data = load_data(dataset)
     done = []
     with threadpool_limits(1):
@@ -112,6 +146,14 @@ def _worker(args: tuple[str, int, int, float, list[dict[str, Any]], set[int]]
                 break
             done.append((index, TRAINERS[kind](configs[index], data, index)))
     return done
+
+
+def _one_torch_thread(kind: str) -> None:
+    """PyTorch kinds train on one thread: their tiny batches only lose time to more."""
+    if kind in ("mlp", "cnn"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def _configs(kind: str, count: int) -> list[dict[str, Any]]:
@@ -209,6 +251,7 @@ def probe(table: str, count: int) -> None:
     """Train the first ``count`` configurations of ``table`` and print the seconds each took."""
     kind, dataset = table.split("_", 1)
     data = load_data(dataset)
+    _one_torch_thread(kind)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
@@ -226,6 +269,10 @@ def table_name(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not <kind>_<dataset> with a kind of {', '.join(TRAINERS)} and a "
             f"dataset of {', '.join(DATASETS)} (e.g. gbm_iris)")
+    if kind == "cnn" and dataset not in IMAGE_DATASETS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a cnn table needs images; of the datasets only "
+            f"{', '.join(IMAGE_DATASETS)} holds them (e.g. cnn_digits)")
     return text
 
 

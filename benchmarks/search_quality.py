@@ -188,8 +188,21 @@ def net_space() -> Space:
     })
 
 
+def cnn_space() -> Space:
+    """Small PyTorch conv nets (make_tables.py ``cnn``): SGD's step size and weight decay, the
+    net's channels and conv layers, dropout before the classifier, the batch size."""
+    return Space({
+        "lr": Real(1e-3, 0.5, log=True),
+        "channels": Int(4, 64, log=True),
+        "conv_layers": Int(1, 3),
+        "dropout": Real(0.0, 0.5),
+        "weight_decay": Real(1e-6, 1e-2, log=True),
+        "batch_size": Categorical(32, 64, 128, 256),
+    })
+
+
 TABLE_SPACES = {"mlp": table_space, "gbm": gbm_space, "forest": forest_space,
-                "net": net_space}
+                "net": net_space, "cnn": cnn_space}
 TABLES = {  # benchmark -> (file, metric, space, mode)
     "mlp-digits": ("mlp_digits.npz", "error", table_space, "min"),
     "mlp-breast-cancer": ("mlp_breast_cancer.npz", "logloss", table_space, "min"),

@@ -158,6 +158,10 @@ def test_make_tables_makes_a_table_of_another_dataset_that_the_benchmark_runs(ex
         make_tables.main(["--tables", "gbm_moons"])
     assert exit_info.value.code == 2
     assert "'gbm_moons' is not <kind>_<dataset>" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        make_tables.main(["--tables", "cnn_wine"])  # 13 features: no image to convolve
+    assert exit_info.value.code == 2
+    assert "a cnn table needs images; of the datasets only digits" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kind", ["sgd_synth", "hgb_diabetes", "torch_noisy", "rff_quantiles"])

@@ -251,7 +251,7 @@ def test_benchmark_rejects_an_unknown_method():
     assert done.returncode == 2 and "unknown methods ['no such method']" in done.stderr
 
 
-@pytest.mark.parametrize("table", ["gbm_hastie", "forest_digits", "net_synth"])
+@pytest.mark.parametrize("table", ["gbm_hastie", "forest_digits", "net_synth", "cnn_digits"])
 def test_make_tables_trains_a_row_that_the_benchmark_replays(table, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
     import make_tables
