@@ -45,7 +45,7 @@ DEFAULT_MINUTES = {"mlp_digits": 11.0, "mlp_breast_cancer": 3.0, "gbm_hastie": 1
                    "forest_digits": 10.0, "net_synth": 10.0, "gbm_breast_cancer": 10.0,
                    "gbm_wine": 4.0, "net_digits": 4.0, "forest_breast_cancer": 4.0,
                    "net_breast_cancer": 3.0, "forest_wine": 3.0, "gbm_synth": 4.0,
-                   "mlp_wine": 3.0}
+                   "mlp_wine": 3.0, "cnn_digits": 15.0}
 OTHER_MINUTES = 4.0  # a table of another kind and dataset than those above
 CHECK_EPOCHS = (1, 3, 9)
 IMAGE_DATASETS = ("digits",)  # square images, flattened: what a ``cnn`` table trains on
