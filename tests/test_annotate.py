@@ -726,6 +726,25 @@ def test_wrong_constructor_arguments():
     check_location(err, source, 1, "Real(0, 1, steps=0.1)")
 
 
+@pytest.mark.parametrize("source, underlined", [
+    ("x = Real(0.1, 1, log=True, log=False)\n", "log=False"),
+    ("x = 0.5  # hpo: Real(0.1, 1, log=True, log=False)\n", "log=False"),
+    ("f(p=Int(1, 4, step=1, step=3))\n", "step=3"),
+])
+def test_a_keyword_given_twice_in_an_annotation_is_refused_at_the_second(source, underlined):
+    """Python refuses f(a=1, a=2), but the annotation is read as a dict of keywords and never
+    compiled: the last value was taken without a word (log=False: a linear search)."""
+    from jupyter_hpo.annotate import diagnose_cell
+
+    err = parse_error(source)
+    key, first, second = ("log", "True", "False") if "log" in source else ("step", "1", "3")
+    assert f"{'Int' if key == 'step' else 'Real'}() got {key}= twice ({key}={first}, then " \
+           f"{key}={second}): give it once" in err.reason
+    check_location(err, source, 1, underlined)
+    (error,) = diagnose_cell(source).errors  # the editor gets it once, not also as Python's
+    assert error.reason == err.reason
+
+
 def test_report_with_unnamed_values_is_refused_at_its_line():
     source = "x = Real(0, 1)\nfor epoch in range(3):\n    report(x, epoch)\n"
     err = parse_error(source)

@@ -620,6 +620,18 @@ def test_an_annotation_after_a_note_in_its_comment_is_refused_before_any_trial(i
     assert ip.user_ns.get("_hpo") is before
 
 
+def test_a_keyword_given_twice_in_an_annotation_is_refused_before_any_trial(ip):
+    """Real(0.1, 1, log=True, log=False) ran a linear search (the last log=) without a word."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 2 --storage none",
+                          "x = Real(0.1, 1, log=True, log=False)\nreport(loss=x)\n")
+    assert str(info.value).startswith(
+        "HPOSyntaxError at cell line 1: bad annotation for 'x': Real() got log= twice "
+        "(log=True, then log=False): give it once")
+    assert ip.user_ns.get("_hpo") is before
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

@@ -341,7 +341,10 @@ class _CellParser(CommentAnnotations):
         try:
             return compile(tree, self.filename, "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         except SyntaxError as exc:
-            self.fail(self.syntax_error(exc, byte_offsets=True))
+            error = self.syntax_error(exc, byte_offsets=True)
+            if not any((e.cell_lineno, e.cell_col) == (error.cell_lineno, error.cell_col)
+                       for e in self.errors):  # an annotation's error said it there already
+                self.fail(error)
         except (RecursionError, MemoryError):
             self.fail(self.too_deep(scan.deepest or tree.body[0], scan.depth))
         return None
@@ -420,6 +423,12 @@ class _CellParser(CommentAnnotations):
         Without a kernel (``env`` None) only literal arguments are evaluated: None otherwise."""
         ctor = _constructor_name(call) or "the annotation"
         bad = f"bad annotation for {name!r}"
+        repeated = _repeated_keyword(call)
+        if repeated is not None:  # Python refuses it, but the call is never compiled
+            first, second = repeated
+            raise self.error(f"{bad}: {ctor}() got {second.arg}= twice ({first.arg}="
+                             f"{self._source_text(first.value)}, then {second.arg}="
+                             f"{self._source_text(second.value)}): give it once", second)
         try:
             try:  # literal arguments (the usual case) need neither compile nor a namespace
                 args, kwargs = _literal_arguments(call)
@@ -553,6 +562,20 @@ def _second_magic_message(options: str, why: str) -> str:
     options = f" {options.strip()}" if options.strip() else ""
     return (f"a second %%hpo{options}: the cell already runs as a study from its first line, "
             f"and {why}; remove it and put its options on the first line")
+
+
+def _repeated_keyword(call: ast.Call) -> tuple[ast.keyword, ast.keyword] | None:
+    """The first keyword argument given twice in ``call`` and its earlier one, or None:
+    ``Real(0.1, 1, log=True, log=False)`` took the last value without a word, since the
+    annotation is evaluated as a dict of keywords instead of being compiled."""
+    seen: dict[str, ast.keyword] = {}
+    for kw in call.keywords:
+        if kw.arg is None:
+            continue
+        if kw.arg in seen:
+            return seen[kw.arg], kw
+        seen[kw.arg] = kw
+    return None
 
 
 def _magic_call(node: ast.AST, method: str) -> tuple[str, str] | None:
