@@ -632,6 +632,26 @@ def test_a_keyword_given_twice_in_an_annotation_is_refused_before_any_trial(ip):
     assert ip.user_ns.get("_hpo") is before
 
 
+@pytest.mark.parametrize("name, why", [
+    ("for", "-o 'for' is a Python keyword: pick a variable name for the study, e.g. -o study"),
+    ("get_ipython", "every magic and shell escape (%hpo, !ls) calls get_ipython()"),
+    ("report", "jupyter_hpo defines report() in the notebook"),
+    ("list", "it is Python's built-in list, which the notebook's code would no longer reach"),
+])
+def test_an_output_name_that_would_break_the_notebook_is_refused_before_any_trial(ip, name,
+                                                                                  why):
+    """-o get_ipython bound the study where every later magic calls get_ipython(): %hpo and
+    !ls then failed with "'Study' object is not callable"; -o for put it where no code reads
+    it."""
+    before = {key: ip.user_ns.get(key) for key in (name, "_hpo")}
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f"--quiet --trials 2 --storage none -o {name}",
+                          "x = Real(0, 1)\nreport(loss=x)\n")
+    assert why in str(info.value) and "-o study" in str(info.value)
+    assert {key: ip.user_ns.get(key) for key in (name, "_hpo")} == before
+    assert ip.run_cell("%who_ls").success  # a cell's magics still reach get_ipython()
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

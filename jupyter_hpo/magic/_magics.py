@@ -19,6 +19,7 @@ from ._commands import LineCommands
 from ._figures import BackgroundFigures, close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions, check_line_options
+from ._output_name import check_output_name
 from ._running import CellRunning, Run
 from ._text import (
     DASHES,
@@ -175,8 +176,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         # only parsed here: the line's checks (check_line_options) import the schedulers and
         # numpy, so they come with the setup below, which an interrupt cannot cut in half
         args = _parse(HPOMagics.hpo, line)
-        if not args.output.isidentifier():
-            raise UsageError(f"-o {args.output!r} is not a valid variable name")
+        check_output_name(args.output)
         if args.name is not None and args.name in self.runs \
                 and not self.runs[args.name].study.done:
             raise UsageError(_still_running(self.runs[args.name].study))
