@@ -1240,6 +1240,23 @@ def test_a_key_value_option_without_its_key_says_so(ip, option, example):
                                f"e.g. {example}")
 
 
+@pytest.mark.parametrize("words, message", [
+    ("--searcher grid --searcher-opt points=3 --searcher-opt points=5",
+     "--searcher-opt points given twice (3, then 5): give it once"),
+    ("--scheduler-opt min_pairs=4 --scheduler-opt min-pairs=8 --max-t 3",
+     "--scheduler-opt min_pairs given twice (4, then 8): give it once"),
+])
+def test_a_key_value_option_with_its_key_given_twice_is_refused(ip, words, message):
+    """``--searcher-opt points=3 --searcher-opt points=5`` ran the later one without a word,
+    where ``--mode max --mode min`` is refused."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f"--quiet --metric loss --mode min --storage none {words}",
+                          CELL)
+    assert str(info.value) == message
+    assert ip.user_ns.get("_hpo") is before
+
+
 def test_line_command_options_may_come_before_the_name_and_file(ip, tmp_path, capsys):
     """``%hpo show --storage s.db good`` said "unrecognized arguments: good"."""
     import jupyter_hpo as jh

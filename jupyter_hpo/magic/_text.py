@@ -26,17 +26,22 @@ def parse_option_value(text: str) -> Any:
 
 def key_values(options: list[str], flag: str, example: str) -> dict[str, Any]:
     """The ``KEY=VALUE`` words of a repeatable option (``--searcher-opt``,
-    ``--scheduler-opt``) as keyword arguments; a later KEY wins. A word without ``=`` or
-    without a KEY (``=3``, which the scheduler then said it "does not take" under an empty
-    name) is refused as not being KEY=VALUE."""
-    values = {}
+    ``--scheduler-opt``) as keyword arguments. A word without ``=`` or without a KEY
+    (``=3``, which the scheduler then said it "does not take" under an empty name) is refused
+    as not being KEY=VALUE, and a KEY given twice as an option given twice is (the later one
+    won without a word)."""
+    values, written = {}, {}
     for opt in options:
         key, equals, value = opt.partition("=")
         if not equals or not key.strip():
             missing = " (its KEY is missing)" if equals else ""
             raise UsageError(f"{flag} {opt!r} must look like KEY=VALUE{missing}, e.g. "
                              f"{example}")
-        values[key.strip().replace("-", "_")] = parse_option_value(value.strip())
+        name = key.strip().replace("-", "_")
+        if name in values:
+            raise UsageError(f"{flag} {name} given twice ({written[name]}, then "
+                             f"{value.strip()}): give it once")
+        values[name], written[name] = parse_option_value(value.strip()), value.strip()
     return values
 
 
