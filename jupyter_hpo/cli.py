@@ -16,7 +16,7 @@ import re
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import HPOError, StudyNotFoundError
 
@@ -34,6 +34,18 @@ QUOTES = "'\""
 
 class CommandError(Exception):
     """A command that cannot be done; its message says why and what to do."""
+
+
+class _Once(argparse.Action):
+    """argparse's ``store`` for ``--storage``: given twice on one side of the command it is
+    an error (``list --storage a.db --storage b.db`` listed b.db without a word)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        earlier = getattr(namespace, self.dest, None)
+        if earlier is not None:
+            parser.error(f"--storage is given twice ({earlier}, then {values}): give it once")
+        setattr(namespace, self.dest, values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,11 +156,11 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
                f"line.\n{prog} COMMAND --help describes a command's arguments.")
     where = ("the SQLite file of the studies (default: $JUPYTER_HPO_STORAGE, else "
              "jupyter_hpo.db in the working directory)")
-    parser.add_argument("--storage", dest="global_storage", metavar="PATH",
+    parser.add_argument("--storage", dest="global_storage", metavar="PATH", action=_Once,
                         help=where + "; also after the command")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     storage = argparse.ArgumentParser(add_help=False)
-    storage.add_argument("--storage", metavar="PATH", help=where)
+    storage.add_argument("--storage", metavar="PATH", action=_Once, help=where)
     name = {"metavar": "NAME", "help": "the study's name (see the list command)"}
     latest = {**name, "nargs": "?", "help": "the study's name (default: the latest)"}
     for command, handler, help_text, named in (

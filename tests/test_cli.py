@@ -312,6 +312,18 @@ def test_storage_may_come_before_the_command_and_export_takes_the_latest_study(s
     assert len((stored.parent / "latest.csv").read_text().splitlines()) == 5
 
 
+@pytest.mark.parametrize("words", [("list", "--storage", "{stored}", "--storage", "other.db"),
+                                   ("--storage", "{stored}", "--storage", "other.db", "list")])
+def test_storage_given_twice_on_one_side_of_the_command_is_refused(stored, words):
+    """``list --storage runs.db --storage other.db`` read other.db without a word (the check
+    of --storage given twice saw only one before and one after the command)."""
+    done = hpo(stored.parent, *(word.format(stored=stored) for word in words))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.endswith(f"error: --storage is given twice ({stored}, then other.db): "
+                                f"give it once\n")
+    assert not (stored.parent / "other.db").exists()
+
+
 def test_export_never_writes_over_a_file_that_is_no_export(stored):
     data = stored.parent / "data.csv"
     data.write_text("sepal,petal\n1.0,2.0\n")
