@@ -799,6 +799,26 @@ def test_a_study_not_found_names_this_kernels_studies(ip, tmp_path):
     assert str(info.value).endswith(") are read without --storage")
 
 
+def test_a_study_of_this_kernel_named_with_another_file_says_where_it_is(ip, tmp_path):
+    """``%hpo best mine --storage other.db`` said "...; this kernel's studies: mine; did you mean
+    'mine'?", the very name typed; ``%hpo stop mine --trial 1 --storage its-own.db`` said that
+    'mine' was not a study of this kernel."""
+    own, other = tmp_path / "own.db", tmp_path / "other.db"
+    run(ip, f"--trials 2 --quiet --name mine --storage {own}", "z = Real(0, 1)\nreport(score=z)\n")
+    for command in ("best mine", "show mine", "stop mine --trial 1"):
+        with pytest.raises(UsageError) as info:
+            ip.run_line_magic("hpo", f"{command} --storage {other}")
+        message = str(info.value)
+        assert message.startswith(f"no study named 'mine' in {other}")
+        assert message.endswith(f"; 'mine' is a study of this kernel, stored in {own}: leave out "
+                                f"--storage") and "did you mean" not in message
+    with pytest.raises(UsageError, match=r"^study 'mine' has no trial 7 \(its trials: 0\.\.1\)$"):
+        ip.run_line_magic("hpo", f"stop mine --trial 7 --storage {own}")
+    with capture_output() as out:
+        ip.run_line_magic("hpo", f"stop mine --trial 1 --storage {own}")
+    assert out.stdout == "jupyter_hpo: mine has already ended (finished); nothing to stop\n"
+
+
 def test_stop_background_study_and_trial(ip):
     ip.run_cell_magic("hpo", "--trials 50 --workers 2 --quiet --background --name slow",
                       "import time\nz = Real(0, 1)\nfor epoch in range(200):\n"

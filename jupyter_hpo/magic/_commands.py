@@ -135,6 +135,8 @@ class LineCommands:
     def _stop(self, name: str | None, trial: int | None, storage: str | None) -> None:
         """Stop a study (or one trial) of this kernel (without a name, the latest that still
         runs); a stored study that another kernel runs is asked to stop through its storage."""
+        if storage is not None and name in self.runs and self._kept_in(name, storage):
+            storage = None  # the study of this kernel, named with its own file
         if storage is None and (name is None and self.runs or name in self.runs):
             running = [run.study for run in self.runs.values() if not run.study.done]
             study = self._run(name).study if name is not None or not running else running[-1]
@@ -229,11 +231,22 @@ class LineCommands:
             raise UsageError(self._not_found(str(exc), name, store)) from None
 
     def _not_found(self, message: str, name: str, store: BaseStorage) -> str:
+        if name in self.runs:  # not "did you mean 'mlp'?" for mlp itself
+            study = self.runs[name].study
+            kept = f"stored in {study.storage.location}" if study.storage is not None \
+                and study.storage.location != ":memory:" else "kept in no file"
+            return f"{message}; {name!r} is a study of this kernel, {kept}: leave out --storage"
         names = list(self.runs) + [s.name for s in store.list_studies()]
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)  # not study-6 for mine
         if self.runs:
             message += f"; this kernel's studies: {', '.join(self.runs)}"
         return message + (f"; did you mean {close[0]!r}?" if close else "")
+
+    def _kept_in(self, name: str, storage: str) -> bool:
+        """Whether the study ``name`` of this kernel is stored in the file ``storage``."""
+        study = self.runs[name].study
+        return study.storage is not None and \
+            study.storage.location == self._storage(storage, read_only=True).location
 
     def _show(self, name: str | None, storage: str | None) -> None:
         from ..widgets.dashboard import Dashboard
