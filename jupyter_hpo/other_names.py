@@ -208,6 +208,7 @@ OPTION_NAMES: dict[str, tuple[str, str]] = {
     "n_startup_trials": ("Optuna's", "n_startup"),
     "n_initial_points": ("scikit-optimize's", "num_init_random"),
     "n_ei_candidates": ("Optuna's", "num_candidates"),
+    "enqueue": ("%%hpo's", "points_to_evaluate"),
 }
 
 

@@ -238,6 +238,8 @@ def test_another_librarys_option_name_names_ours(options, says):
                       "scheduler_options={'max_t': ...}")),
     ({"eta": 3}, ("eta is the Hyperband paper's name: reduction_factor is a scheduler option: "
                   "pass scheduler_options={'reduction_factor': ...}")),
+    ({"enqueue": [{"x": 0.5}]},  # the magic's --enqueue; it gave no hint
+     "enqueue is %%hpo's name: did you mean points_to_evaluate=...?"),
 ])
 def test_tune_names_its_option_for_another_librarys(option, says):
     with pytest.raises(TypeError) as info:
