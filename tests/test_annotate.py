@@ -775,6 +775,21 @@ def test_comment_default_outside_domain():
     check_location(err, source, 1, "5.0")
 
 
+@pytest.mark.parametrize("source, why", [
+    ("units = 0.5  # hpo: Int(0, 10)\n",
+     "0.5 of 'units' is not an integer: Int(0, 10) takes whole numbers"),
+    ("lr = '0.01'  # hpo: Real(0, 1)\n",
+     ("'0.01' of 'lr' is not a number: Real(0, 1) takes a number from 0 to 1 (write 0.01 "
+      "without quotes)")),
+])
+def test_a_comment_default_between_the_bounds_says_what_is_wrong_with_it(source, why):
+    """``units = 0.5  # hpo: Int(0, 10)`` said "the default 0.5 of 'units' is outside Int(0,
+    10)", which it is not."""
+    err = parse_error(source)
+    assert err.reason == f"the default {why}"
+    check_location(err, source, 1, source.split(" =")[1].split("#")[0].strip())
+
+
 def test_comment_not_on_an_assignment():
     source = "print(1)  # hpo: Real(1e-4, 1e-1)\n"
     err = parse_error(source)

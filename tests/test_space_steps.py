@@ -109,7 +109,8 @@ def test_cell_step_errors_point_at_the_line():
         parse_cell("x = 1\nunits = Int(0, 250, step=32)\n")
     assert info.value.cell_lineno == 2
     assert "bad annotation for 'units': Int: hi=250 is not on the step" in str(info.value)
-    with pytest.raises(HPOSyntaxError, match="the default 0.25 of 'p' is outside"):
+    with pytest.raises(HPOSyntaxError, match=r"the default 0.25 of 'p' is not on the step of "
+                                             r"Real\(0, 0.5, step=0.1\)"):
         parse_cell("p = 0.25  # hpo: Real(0, 0.5, step=0.1)\n")
 
 

@@ -16,6 +16,7 @@ import tokenize
 from typing import Any
 
 from ..errors import HPOSyntaxError
+from ..space import not_in
 from ._template import _NESTED_MESSAGE, _TOO_DEEP, CONSTRUCTORS, _Found
 from ._tree import PEER_NAMES, _constructor_name, _short_repr, _suggest
 
@@ -160,9 +161,9 @@ class CommentAnnotations:
                 inside = domain.contains(default)
             except Exception:  # noqa: BLE001 - a value the domain cannot even compare
                 inside = False
-            if not inside:
-                raise self.error(f"the default {_short_repr(default)} of {name!r} is outside "
-                                 f"{_short_repr(domain)}", value_node)
+            if not inside:  # "not an integer" for x = 0.5  # hpo: Int(0, 10), not "outside"
+                raise self.error(f"the default {_short_repr(default)} of {name!r} is "
+                                 f"{not_in(domain, default)}", value_node)
         return _Found(name, "comment", domain, value_node, call, expr, default, has_default,
                       variable=targets[0].id), stmt
 

@@ -21,8 +21,8 @@ from ._domains import (
     without_address,
 )
 from ._grid import GridIndex
-from ._space import INACTIVE, Space, check_condition, split_fixed
+from ._space import INACTIVE, Space, check_condition, not_in, split_fixed
 
 __all__ = ["CONFIG_SHOWN", "INACTIVE", "Bool", "Categorical", "Condition", "ConditionError",
            "Domain", "GridIndex", "Int", "Real", "Space", "as_condition", "check_condition",
-           "condition_from_node", "shown_value", "split_fixed", "without_address"]
+           "condition_from_node", "not_in", "shown_value", "split_fixed", "without_address"]

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser doe
 
     from ._grid import GridIndex
 
-__all__ = ["INACTIVE", "Space", "check_condition", "split_fixed"]
+__all__ = ["INACTIVE", "Space", "check_condition", "not_in", "split_fixed"]
 
 INACTIVE = -0.5
 """The unit-cube coordinate of an inactive hyperparameter (outside [0, 1])."""
@@ -287,7 +287,7 @@ class Space(Mapping[str, Domain]):
             domain = self._domains[name]
             if not domain.contains(value):
                 raise SpaceError(f"{what} has {name}={value!r}, which is "
-                                 f"{_not_in(domain, value)}")
+                                 f"{not_in(domain, value)}")
             condition = self.conditions.get(name)
             if condition is None:
                 continue
@@ -301,7 +301,7 @@ class Space(Mapping[str, Domain]):
                                  f"{condition}, and {what} has {shown}")
 
 
-def _not_in(domain: Domain, value: Any) -> str:
+def not_in(domain: Domain, value: Any) -> str:
     """Why ``value`` is not in ``domain``: "outside Int(1, 4)", or for a number between the
     bounds "not an integer: Int(1, 4) takes whole numbers" or "not on the step of ..."."""
     shown = domain.unnamed_repr()
