@@ -6,6 +6,7 @@ resource: refused)."""
 from __future__ import annotations
 
 import pytest
+from IPython.core.error import UsageError
 
 import jupyter_hpo as jh
 from jupyter_hpo import Real, Study
@@ -115,3 +116,30 @@ def test_magic_resume_without_the_method_options_keeps_the_stored_ones(ip, study
     assert after["scheduler_options"] == {**before["scheduler_options"],
                                           "reduction_factor": 3}
     assert after["searcher"] == "random" and after["seed"] == 5
+
+
+def test_magic_resume_names_the_stored_metric_the_cell_no_longer_reports(ip, study_storage):
+    """A resume takes the stored metric: a cell that reports another value was told "--metric
+    loss is not among the values the cell reports (acc)", an option the user never wrote; the
+    stored study is kept as it was."""
+    ip.run_cell_magic("hpo", "--name kept --trials 2 --quiet", "x = Real(0, 1)\nreport(loss=x)\n")
+    before = [(t.trial_id, t.status, t.last("loss")) for t in Study.load("kept", study_storage)
+              .trials]
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--name kept --trials 4 --resume --quiet",
+                          "x = Real(0, 1)\nreport(acc=x)\n")
+    assert str(info.value) == (
+        "the metric loss, which kept was stored with and --resume keeps, is not among the "
+        "values the cell reports (acc); for another metric, start a new study with another "
+        "--name and --warm-start kept, which learns from its trials")
+    after = Study.load("kept", study_storage)
+    assert [(t.trial_id, t.status, t.last("loss")) for t in after.trials] == before
+    assert after.state == "finished"
+
+
+def test_magic_refuses_a_blank_resource(ip):
+    """``--resource ''`` said "--resource  is not among the values the cell reports (loss)"."""
+    with pytest.raises(UsageError, match=r"^--resource is '', but must be the key of report\(\) "
+                                         r"that counts the training's progress: e\.g\. "):
+        ip.run_cell_magic("hpo", "--trials 2 --quiet --storage none --resource ''",
+                          "x = Real(0, 1)\nreport(loss=x)\n")

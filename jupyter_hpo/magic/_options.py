@@ -120,9 +120,10 @@ class CellOptions:
         if args.resource != DEFAULT_RESOURCE and template.reported_keys and not unpacked \
                 and args.resource not in template.reported_keys \
                 and not template.report_callbacks:
-            raise UsageError(f"--resource {args.resource} is not among the values the cell "
-                             f"reports ({', '.join(template.reported_keys)}): name the one "
-                             f"that counts the training's progress (epochs, steps)")
+            advice = _resume_hint(args, "resource") or (
+                ": name the one that counts the training's progress (epochs, steps)")
+            raise UsageError(f"{_as_given(args, 'resource')} is not among the values the "
+                             f"cell reports ({', '.join(template.reported_keys)}){advice}")
         if args.metric is not None and args.metric == args.resource and keys:
             raise UsageError(f"--metric {args.metric} is the resource (the progress report() "
                              f"counts, --resource {args.resource}), not a result to optimise: "
@@ -199,8 +200,9 @@ class CellOptions:
             metric = keys[0]
         elif template.calls_report and template.reported_keys and not unpacked \
                 and metric not in keys:
-            raise UsageError(f"--metric {metric} is not among the values the cell reports "
-                             f"({', '.join(keys)}){_misspelt_metric(metric, keys)}")
+            raise UsageError(f"{_as_given(args, 'metric')} is not among the values the cell "
+                             f"reports ({', '.join(keys)}){_misspelt_metric(metric, keys)}"
+                             f"{_resume_hint(args, 'metric')}")
         elif not template.calls_report and not template.has_result_expr \
                 and not _may_bind(template.source, metric):
             raise UsageError(f"--metric {metric}: the cell never calls report(), does not end "
@@ -382,6 +384,7 @@ def _stored_settings(args: Any) -> Any:
         return None  # said where the study is resumed
     if stored is None:
         return None
+    args.stored_keys = {key for key in ("metric", "resource") if getattr(args, key) is None}
     if args.metric is None:
         args.metric = stored.metric
     if args.mode is None and args.metric == stored.metric:
@@ -515,12 +518,35 @@ def _top_level_line(source: str, name: str) -> int | None:
 
 
 def _check_metric_name(args: Any) -> None:
-    """Refuse a blank ``--metric ""``, which the cell's checks would name as an empty word
-    ("never assigns , so ...")."""
+    """Refuse a blank ``--metric ""`` or ``--resource ""``, which the cell's checks would name
+    as an empty word ("never assigns , so ...", "--resource  is not among ...")."""
     if args.metric is not None and not args.metric.strip():
         raise UsageError(f"--metric is {args.metric!r}, but must be the name of the value to "
                          f"optimise, as the cell reports or assigns it: e.g. --metric val_loss "
                          f"(or leave --metric out to let the cell's report() tell)")
+    if args.resource is not None and not args.resource.strip():
+        raise UsageError(f"--resource is {args.resource!r}, but must be the key of report() "
+                         f"that counts the training's progress: e.g. --resource step (or leave "
+                         f"--resource out: epoch, or the one key the cell reports named like "
+                         f"a count of progress)")
+
+
+def _as_given(args: Any, key: str) -> str:
+    """How an error names the ``--metric`` or ``--resource`` a study runs with: as the flag
+    when the line gave it, else as what ``--resume`` took from the stored study (a user who
+    never wrote ``--metric loss`` was told "--metric loss is not among ...")."""
+    value = getattr(args, key)
+    if key in getattr(args, "stored_keys", ()):
+        return f"the {key} {value}, which {args.name} was stored with and --resume keeps,"
+    return f"--{key} {value}"
+
+
+def _resume_hint(args: Any, key: str) -> str:
+    """After :func:`_as_given`'s stored ``key``: how to run the cell with another one."""
+    if key not in getattr(args, "stored_keys", ()):
+        return ""
+    return (f"; for another {key}, start a new study with another --name and --warm-start "
+            f"{args.name}, which learns from its trials")
 
 
 def _hidden_keys_message(function: ReportingFunction) -> str:
