@@ -458,6 +458,18 @@ def test_quoted_option_values_lose_their_quotes(ip, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("my study: best acc=")
 
 
+def test_quoted_numbers_lose_their_quotes_too(ip, capsys):
+    """``--trials "3"`` was "argument --trials: invalid int value: '"3"'": the quotes came off
+    the text options only."""
+    study = run(ip, "--quiet --storage none --trials \"3\" --seed '4' --max-t '2' --workers '1' "
+                    "--mode 'min'", "x = Real(0, 1)\nfor epoch in (1, 2):\n"
+                                    "    report(epoch=epoch, loss=x)\n")
+    assert len(study.trials) == 3 and study.settings["seed"] == 4 and study.mode == "min"
+    assert study.settings["scheduler_options"]["max_t"] == 2
+    with pytest.raises(UsageError, match=r"""^argument --trials: invalid int value: "'abc'"$"""):
+        ip.run_cell_magic("hpo", "--quiet --storage none --trials 'abc'", "x = Real(0, 1)\n")
+
+
 def test_a_comment_on_the_hpo_line_is_a_comment_as_in_a_shell(ip, capsys):
     """``%%hpo --trials 2  # quick run`` was refused ("unrecognized arguments: # quick run"),
     and an apostrophe in the comment as an unclosed quote."""

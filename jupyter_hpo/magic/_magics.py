@@ -61,8 +61,24 @@ class Once(argparse.Action):
 
 
 def once(*names: str, **options: Any) -> Any:
-    """``magic_arguments.argument`` for an option that takes one value (``Once``)."""
+    """``magic_arguments.argument`` for an option that takes one value (``Once``); a typed
+    one reads its value without the quotes around it, as the string options do (``--trials
+    "5"`` was "invalid int value: '"5"'")."""
+    if "type" in options:
+        options["type"] = _unquoting(options["type"])
     return argument(*names, action=Once, **options)
+
+
+def _unquoting(convert: Any) -> Any:
+    """``convert`` applied to its text without one pair of quotes around it; named as
+    ``convert`` is, which argparse's "invalid int value" says."""
+    import functools
+
+    @functools.wraps(convert)
+    def converted(text: str) -> Any:
+        return convert(unquoted(text))
+
+    return converted
 
 
 LINE_COMMANDS = ("list", "show", "stop", "best", "apply", "wait", "plot", "export", "delete")
