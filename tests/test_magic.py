@@ -664,6 +664,19 @@ def test_an_output_name_that_would_break_the_notebook_is_refused_before_any_tria
     assert ip.run_cell("%who_ls").success  # a cell's magics still reach get_ipython()
 
 
+def test_a_nan_choice_is_refused_at_its_line_before_any_trial(ip):
+    """Categorical(float('nan'), 1.0) ran a trial and then failed the study with the
+    searcher's internal traceback."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 3 --storage none",
+                          "x = 1.0\nfill = Categorical(float('nan'), 0.0)\nreport(loss=x)\n")
+    assert str(info.value).startswith(
+        "HPOSyntaxError at cell line 2: bad annotation for 'fill': Categorical: choice nan is "
+        "NaN, which is not equal to itself")
+    assert ip.user_ns.get("_hpo") is before
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

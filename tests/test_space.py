@@ -178,6 +178,35 @@ def test_categorical_duplicate_choice():
         Categorical("relu", "tanh", "relu")
 
 
+@pytest.mark.parametrize("nan", [float("nan"), np.float32("nan")])
+def test_a_new_study_refuses_a_nan_choice(nan):
+    """NaN is not equal to itself: a study over Categorical(nan, 1.0) failed at the searcher's
+    second proposal with its traceback ("nan is not one of the choices (nan, 1.0)")."""
+    import jupyter_hpo as jh
+
+    with pytest.raises(SpaceError, match=r"^Categorical: choice .*nan.* is NaN, which is not "
+                                         r"equal to itself, .*write None or a string \('nan'\)"):
+        jh.tune(lambda config: 1.0, {"x": Categorical(nan, 1.0)}, metric="loss", trials=3,
+                storage="none")
+    assert Categorical(None, "nan", 1.0).index(None) == 0
+
+
+def test_a_study_stored_with_a_nan_choice_stays_readable(tmp_path):
+    """Only a new study is refused: one that an earlier version stored with a NaN choice is
+    read back as it was (the check in Categorical itself made it 'damaged')."""
+    from jupyter_hpo import Study
+    from jupyter_hpo.records import Direction
+    from jupyter_hpo.space import Space
+    from jupyter_hpo.storage import SQLiteStorage
+
+    path = tmp_path / "old.db"
+    SQLiteStorage(str(path)).create_study(
+        "old", metric="loss", direction=Direction.MIN, resource="epoch",
+        space=Space({"x": Categorical(float("nan"), 1.0)}), settings={})
+    study = Study.load("old", str(path))
+    assert list(study.space) == ["x"] and study.space["x"].choices[1] == 1.0
+
+
 def test_categorical_equal_values_of_different_types_are_distinct():
     d = Categorical(1, True, 1.0)
     assert d.choices == (1, True, 1.0)
@@ -246,7 +275,7 @@ def test_categorical_index_prefers_the_same_type_then_any_equal_value():
     assert Categorical(1.0, 2.0).index(1) == 0  # no int: the first equal value
     nan = float("nan")
     d = Categorical(nan, nan)  # NaN never equals itself, so it is not a duplicate...
-    assert not d.contains(nan)  # ...and it cannot be found
+    assert not d.contains(nan)  # ...and it cannot be found (a new study refuses it)
     with pytest.raises(SpaceError, match=r"\[2\] is not one of the choices"):
         Categorical([1], 2).index([2])
 

@@ -17,6 +17,7 @@ from ._domains import (
     Domain,
     Int,
     Real,
+    refuse_nan_choices,
     shown_value,
     without_address,
 )
@@ -25,4 +26,5 @@ from ._space import INACTIVE, Space, check_condition, not_in, split_fixed
 
 __all__ = ["CONFIG_SHOWN", "INACTIVE", "Bool", "Categorical", "Condition", "ConditionError",
            "Domain", "GridIndex", "Int", "Real", "Space", "as_condition", "check_condition",
-           "condition_from_node", "not_in", "shown_value", "split_fixed", "without_address"]
+           "condition_from_node", "not_in", "refuse_nan_choices", "shown_value", "split_fixed",
+           "without_address"]

@@ -12,6 +12,7 @@ import math
 import numbers
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -597,3 +598,28 @@ class Bool(Categorical):
 
     def __repr__(self) -> str:
         return f"Bool({self._extras().removeprefix(', ')})"
+
+
+def refuse_nan_choices(domains: Iterable[Domain]) -> None:
+    """Refuse a NaN among a new study's ``Categorical`` choices: it equals nothing, itself
+    included, so the searcher's second proposal failed ("nan is not one of the choices") with
+    its traceback. Stored spaces are read without this check, so a study stored with one stays
+    readable."""
+    for domain in domains:
+        for c in getattr(domain, "choices", ()) if isinstance(domain, Categorical) else ():
+            if _is_nan(c):
+                raise SpaceError(f"Categorical: choice {c!r} is NaN, which is not equal to "
+                                 f"itself, so a trial's value could never be matched to it: "
+                                 f"write None or a string ('nan') for that choice")
+
+
+def _is_nan(value: Any) -> bool:
+    """Whether ``value`` is a NaN number (float, numpy, Decimal), which equals nothing."""
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isnan(value)
+    except (OverflowError, TypeError, ValueError):  # an int too large for a float
+        return False
