@@ -677,6 +677,17 @@ def test_a_nan_choice_is_refused_at_its_line_before_any_trial(ip):
     assert ip.user_ns.get("_hpo") is before
 
 
+def test_a_storage_path_with_a_trailing_slash_is_refused_before_any_trial(ip, tmp_path):
+    """``--storage runs/`` (meant as a folder) stored the study in a new file named ``runs``."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f"--quiet --trials 2 --storage {tmp_path / 'runs'}/",
+                          "x = Real(0, 1)\nreport(loss=x)\n")
+    assert str(info.value).startswith(f"the storage path {tmp_path / 'runs'}/ ends with /, which "
+                                      f"names a folder, but there is no folder ")
+    assert list(tmp_path.iterdir()) == [] and ip.user_ns.get("_hpo") is before
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

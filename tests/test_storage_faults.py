@@ -771,6 +771,38 @@ def test_a_missing_folder_and_a_folder_given_as_file_are_clear_errors(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_path_with_a_trailing_slash_or_space_that_names_nothing_is_refused(tmp_path,
+                                                                             monkeypatch):
+    """``runs/`` made a file ``runs``; ``runs.db/`` used the file ``runs.db``; ``'runs.db '``
+    made a second file beside ``runs.db``, where the study then seemed to be missing."""
+    import jupyter_hpo as jh
+
+    monkeypatch.chdir(tmp_path)
+    jh.tune(lambda c: c["x"], {"x": Real(0, 1)}, metric="loss", trials=1, storage="runs.db",
+            name="kept")
+    before = sorted(tmp_path.iterdir())
+    for text, says in (
+            ("runs.db/", (f"ends with /, which names a folder, but {tmp_path / 'runs.db'} is a "
+                         f"file: pass runs.db without the /")),
+            ("new/", (f"ends with /, which names a folder, but there is no folder "
+                     f"{tmp_path / 'new'}: make it first and pass a file in it (e.g. "
+                     f"new/jupyter_hpo.db), or pass new for a file of that name")),
+            ("runs.db ", ("'runs.db ' starts or ends with a space, and no such file exists: pass "
+                         "'runs.db' (a study stored there would go to a new file beside it)"))):
+        for make in (open_storage, SQLiteStorage):
+            with pytest.raises(StorageError) as info:
+                make(text)
+            assert says in str(info.value)
+        with pytest.raises(StorageError):
+            jh.tune(lambda c: c["x"], {"x": Real(0, 1)}, metric="loss", trials=1, storage=text,
+                    name="kept2")
+    assert sorted(tmp_path.iterdir()) == before
+    (tmp_path / "folder").mkdir()
+    assert open_storage("folder/x.db").list_studies() == []  # a file in a folder is fine
+    (tmp_path / "spaced.db ").touch()
+    assert open_storage("spaced.db ").list_studies() == []  # a file that has such a name
+
+
 def test_an_absolute_path_written_with_three_slashes_says_to_write_four(tmp_path, monkeypatch):
     """sqlite:///tmp/x/runs.db is relative (as in SQLAlchemy and Optuna); meant as /tmp/...,
     it said only "cannot create <cwd>/tmp/x/runs.db: the folder <cwd>/tmp/x does not exist"."""

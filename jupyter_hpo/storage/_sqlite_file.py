@@ -92,8 +92,28 @@ def storage_path(location: str | os.PathLike[str]) -> str:
         raise StorageError(f"the storage path is empty (got {os.fspath(location)!r}): pass a "
                            f"file name such as studies.db")
     path = os.path.abspath(os.path.expanduser(text))
+    _refuse_a_mistyped_path(text, path)
     _refuse_side_file(path)
     return path
+
+
+def _refuse_a_mistyped_path(text: str, path: str) -> None:
+    """Refuse a path that ends with a slash but names no folder (``runs/`` made a file
+    ``runs``, ``runs.db/`` used the file ``runs.db``: the slash was dropped without a word)
+    and one that starts or ends with a space where no such file exists (``'runs.db '`` made
+    a second file beside ``runs.db``, where the study then seemed to be missing)."""
+    if text.endswith(("/", os.sep)) and not os.path.isdir(path):
+        bare = text.rstrip("/" + os.sep)
+        what = f"{path} is a file: pass {bare} without the {text[-1]}" \
+            if os.path.exists(path) else (
+                f"there is no folder {path}: make it first and pass a file in it (e.g. "
+                f"{os.path.join(text, DEFAULT_FILE)}), or pass {bare} for a file of that name")
+        raise StorageError(f"the storage path {text} ends with {text[-1]}, which names a "
+                           f"folder, but {what}")
+    if text != text.strip() and not os.path.exists(path):
+        raise StorageError(f"the storage path {text!r} starts or ends with a space, and no "
+                           f"such file exists: pass {text.strip()!r} (a study stored there "
+                           f"would go to a new file beside it)")
 
 
 def _refuse_a_misread_absolute_url(url: str, relative: str) -> None:
