@@ -1158,6 +1158,26 @@ def test_the_default_method_adapts_when_the_cell_gives_max_t(ip, cell, adaptive)
         assert "every trial runs to the end" in study.scheduler.describe()
 
 
+@pytest.mark.parametrize("value, why", [
+    ("0", "it is not a finite number > 0"),
+    ("'10'", "it is text: write epochs = 10 without quotes"),
+    ("EPOCHS_NOT_DEFINED", "the notebook holds no number EPOCHS_NOT_DEFINED"),
+    ("Int(-3, 0)", "its largest value is not a finite number > 0"),
+])
+def test_hyperband_says_why_the_cells_epochs_is_no_max_t(ip, value, why):
+    """A cell with ``epochs = 0`` (or ``'10'``) was told "write `epochs = N` in the cell or
+    pass --max-t N", as if it had none."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--trials 2 --scheduler hyperband --quiet --storage none",
+                          f"x = Real(0, 1)\nepochs = {value}\nfor epoch in range(1, 4):\n"
+                          f"    report(epoch=epoch, loss=x / epoch)\n")
+    assert str(info.value) == (f"Hyperband needs --max-t, the largest epoch a trial reaches: the "
+                               f"cell's `epochs = {value}` (cell line 2) is not one: {why}; or "
+                               f"pass --max-t N")
+    assert ip.user_ns.get("_hpo") is before
+
+
 def test_a_key_named_like_a_count_of_progress_is_the_resource(ip, capsys):
     """``report(step=s, loss=l)`` without --resource: ``step`` is the resource (it was taken
     for a second metric, and the refusal asked for --metric), and ``max_steps = N`` its

@@ -17,9 +17,9 @@ from typing import Any
 
 from ..records import is_number
 from ..space import Categorical, Domain, Int, Real
-from ._tree import _BINARY, _UNARY
+from ._tree import _BINARY, _UNARY, _constructor_name
 
-__all__ = ["infer_counts"]
+__all__ = ["infer_counts", "unread_count"]
 
 _MAX_EXPONENT = 64
 
@@ -97,4 +97,49 @@ def _resource(value: Any) -> float | None:
             return None
         return int(value) if float(value).is_integer() else float(value)
     except OverflowError:  # an int beyond floats (Int(0, 10**400)): no resource
+        return None
+
+
+def unread_count(source: str, names: tuple[str, ...]) -> str | None:
+    """Why the cell's first top-level ``NAME = ...`` for one of ``names`` (``epochs``,
+    ``max_t``, ...) gave no maximum resource, as the end of an error: "the cell's `epochs = 0`
+    (cell line 2) is not a number > 0"; None when the cell assigns none of them. Without it,
+    Hyperband asked to "write `epochs = N` in the cell" of a cell that had one."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for stmt in tree.body:
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+            else stmt.target if isinstance(stmt, ast.AnnAssign) and stmt.value is not None \
+            else None
+        if not isinstance(target, ast.Name) or target.id not in names:
+            continue
+        assert isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None
+        text = ast.get_source_segment(source, stmt.value) or ast.unparse(stmt.value)
+        try:
+            value = ast.literal_eval(stmt.value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            why = f"the notebook holds no number {text}" if isinstance(stmt.value, ast.Name) \
+                else "its largest value is not a finite number > 0" \
+                if _constructor_name(stmt.value) else (
+                    "its value is not known before the trial runs (only numbers, notebook "
+                    "variables and arithmetic on them are read, nothing is called)")
+        else:
+            if isinstance(value, str):
+                why = f"it is text: write {target.id} = {value.strip()} without quotes" \
+                    if is_number(_as_number(value)) else "it is text, not a number"
+            elif isinstance(value, bool) or not is_number(value):
+                why = f"{value!r} is not a number"
+            else:
+                why = "it is not a finite number > 0"
+        return f"the cell's `{target.id} = {text}` (cell line {stmt.lineno}) is not one: {why}"
+    return None
+
+
+def _as_number(text: str) -> Any:
+    """``text`` as a number, or None."""
+    try:
+        return float(text)
+    except ValueError:
         return None

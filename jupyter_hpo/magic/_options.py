@@ -267,6 +267,15 @@ class CellOptions:
             or args.resource in template.reported_keys or bool(template.report_callbacks))
         max_t = template.max_t_for(args.resource)
         if max_t is None and "max_t" not in {**stored_options, **scheduler_options} \
+                and getattr(scheduler_class, "needs_resource", False):
+            from ..annotate import max_t_names
+            from ..annotate._max_t import unread_count
+
+            unread = unread_count(template.source, max_t_names(args.resource))
+            if unread is not None:  # not "write `epochs = N`" to a cell that has one
+                raise UsageError(f"Hyperband needs --max-t, the largest {args.resource} a "
+                                 f"trial reaches: {unread}; or pass --max-t N")
+        if max_t is None and "max_t" not in {**stored_options, **scheduler_options} \
                 and args.resource != "epoch" \
                 and getattr(scheduler_class, "needs_resource", False):
             from ..annotate import max_t_names
