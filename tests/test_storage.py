@@ -171,6 +171,20 @@ def test_load_without_a_name_reads_the_only_study_and_otherwise_lists_them(tmp_p
     assert [len(Study.load(n, two).trials) for n in ("a", "b")] == [2, 2]
 
 
+def test_load_with_its_arguments_swapped_says_so(tmp_path, monkeypatch):
+    """Study.load('runs.db', 'mlp') said only that no study 'runs.db' was in ./mlp, which does
+    not exist; nothing is created."""
+    monkeypatch.chdir(tmp_path)
+    jh.tune(curve, SPACE, metric="loss", trials=2, seed=0, storage="runs.db", name="mlp")
+    for name in ("runs.db", str(tmp_path / "runs.db")):
+        with pytest.raises(HPOError) as info:
+            Study.load(name, "mlp")
+        assert str(info.value).endswith(
+            f"; {name!r} looks like a storage file and 'mlp' like a study's name: Study.load "
+            f"takes the study's name first, then the file: Study.load('mlp', {name!r})")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.db"]
+
+
 def test_resume_continues_to_the_budget_with_new_configurations(tmp_path):
     path = tmp_path / "s.db"
     first = jh.tune(curve, SPACE, metric="loss", trials=4, seed=3, storage=path, name="r")

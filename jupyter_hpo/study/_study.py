@@ -433,11 +433,18 @@ def _only_study(store: BaseStorage) -> str:
 def _file_first(name: str | None, storage: Any) -> str:
     """A hint when the name given to ``Study.load`` is a storage file's (the arguments
     swapped, or the name left out)."""
-    if storage is not None or name is None \
-            or not name.lower().endswith((".db", ".sqlite", ".sqlite3")):
+    if name is None or not (name.lower().endswith((".db", ".sqlite", ".sqlite3"))
+                            or os.path.isfile(name)):
         return ""
-    return (f"; {name!r} looks like a storage file: Study.load takes the study's name first, "
-            f"then the file: Study.load('NAME', {name!r})")
+    if storage is None:
+        return (f"; {name!r} looks like a storage file: Study.load takes the study's name "
+                f"first, then the file: Study.load('NAME', {name!r})")
+    if isinstance(storage, (str, os.PathLike)) and not os.path.exists(storage):
+        other = os.fspath(storage)  # Study.load('runs.db', 'mlp'): the arguments swapped
+        return (f"; {name!r} looks like a storage file and {other!r} like a study's name: "
+                f"Study.load takes the study's name first, then the file: "
+                f"Study.load({other!r}, {name!r})")
+    return ""
 
 
 def _takes_fixed(objective: Any) -> bool:
