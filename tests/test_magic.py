@@ -688,6 +688,32 @@ def test_a_storage_path_with_a_trailing_slash_is_refused_before_any_trial(ip, tm
     assert list(tmp_path.iterdir()) == [] and ip.user_ns.get("_hpo") is before
 
 
+def test_help_asked_as_a_command_line_does_says_to_use_the_question_mark(ip):
+    """``%%hpo --help`` said "unrecognized arguments: --help"."""
+    for line in ("--help", "--trials 3 -h"):
+        with pytest.raises(UsageError) as info:
+            ip.run_cell_magic("hpo", f"{line} --storage none", "x = Real(0, 1)\nreport(loss=x)\n")
+        assert str(info.value) == ("%%hpo? describes the options (a magic's help is asked with "
+                                   "?, not --help)")
+    with pytest.raises(UsageError, match=r"^%hpo\? describes the options"):
+        ip.run_line_magic("hpo", "list --help")
+
+
+def test_export_with_a_word_too_many_or_a_compressed_file_says_what_to_write(ip, tmp_path):
+    """``%hpo export mlp out.csv extra`` suggested "%hpo export mlp out.csv extra.csv", and
+    ``out.csv.gz`` "out.csv.csv"."""
+    run(ip, f"--quiet --trials 2 --name ex --storage {tmp_path / 's.db'}",
+        "x = Real(0, 1)\nreport(loss=x)\n")
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("hpo", f"export ex {tmp_path / 'out.csv'} extra")
+    assert str(info.value).startswith(f"%hpo export: too many arguments: ex {tmp_path / 'out.csv'} "
+                                      f"extra (%hpo export [NAME] FILE)")
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("hpo", "export ex out.csv.gz")
+    assert str(info.value).endswith("'out.csv.gz' does not (e.g. %hpo export ex out.csv)")
+    assert list(tmp_path.iterdir()) == [tmp_path / "s.db"]
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

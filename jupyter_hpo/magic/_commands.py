@@ -65,12 +65,17 @@ class LineCommands:
             if args.params is not None and kind != "contour":
                 raise UsageError(f"--params only applies to %hpo plot contour, not to {kind}")
         if command == "export":
+            if len(rest) > 2:  # not "'extra' does not (e.g. %hpo export mlp out.csv extra.csv)"
+                raise UsageError(_too_many(command, rest))
             if not rest or not rest[-1].lower().endswith(EXPORT_FORMATS):
                 formats = ", ".join(EXPORT_FORMATS)
+                stem = rest[-1].rsplit(".", 1)[0] if rest else ""
+                meant = stem if stem.lower().endswith(EXPORT_FORMATS) else f"{stem}.csv"
                 got = (f"; {rest[-1]!r} is not such a file (to export the study "
                        f"{rest[-1]!r}: %hpo export {rest[-1]} {rest[-1]}.csv)") if len(rest) == 1 \
-                    else (f"; {rest[-1]!r} does not (e.g. %hpo export {' '.join(rest[:-1])} "
-                          f"{rest[-1].rsplit('.', 1)[0]}.csv)") if rest else " (no FILE given)"
+                    else (f"; {rest[-1]!r} does not (e.g. %hpo export "
+                          f"{' '.join(map(command_word, rest[:-1]))} {command_word(meant)})") \
+                    if rest else " (no FILE given)"
                 raise UsageError(f"%hpo export [NAME] FILE: FILE must end in {formats}{got}")
             target, rest = rest[-1], rest[:-1]
         if len(rest) > 1:

@@ -473,6 +473,10 @@ def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
             raise
         known = _options_of(magic)
         words = message.split(":", 1)[1].split()
+        help_ = "%%hpo?" if magic.__name__ == "hpo" else "%hpo?"
+        if "--help" in words or "-h" in words:  # argparse's habit; a magic's help is ?
+            raise UsageError(f"{help_} describes the options (a magic's help is asked with ?, "
+                             f"not --help)") from None
         with deferred_interrupts():  # the guesses may import the schedulers and searchers
             guesses = [(w.split("=")[0], _nearest_option(w.split("=")[0], known))
                        for w in words if w[0] in "-" + DASHES]
@@ -481,7 +485,6 @@ def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
             f"hyphens)" if word[0] in DASHES else "") for word, meant in guesses if meant]
         if not hints and not quotes:
             raise
-        help_ = "%%hpo?" if magic.__name__ == "hpo" else "%hpo?"
         meant = f"; did you mean {', '.join(hints)}? ({help_} lists the options)" if hints \
             else ""
         raise UsageError(message + meant + quotes) from None
