@@ -65,7 +65,8 @@ class LineCommands:
             if args.params is not None and kind != "contour":
                 raise UsageError(f"--params only applies to %hpo plot contour, not to {kind}")
         if command == "export":
-            if len(rest) > 2:  # not "'extra' does not (e.g. %hpo export mlp out.csv extra.csv)"
+            if len(rest) > 2 and not rest[-1].lower().endswith(EXPORT_FORMATS):
+                # not "'extra' does not (e.g. %hpo export mlp out.csv extra.csv)"
                 raise UsageError(_too_many(command, rest))
             if not rest or not rest[-1].lower().endswith(EXPORT_FORMATS):
                 formats = ", ".join(EXPORT_FORMATS)
