@@ -714,6 +714,29 @@ def test_export_with_a_word_too_many_or_a_compressed_file_says_what_to_write(ip,
     assert list(tmp_path.iterdir()) == [tmp_path / "s.db"]
 
 
+@pytest.mark.parametrize("options, message", [
+    ("--metric val-loss", ("--metric val-loss is not among the values the cell reports "
+                          "(val_loss): did you mean --metric val_loss?")),
+    ("--resource Epoch", ("--resource Epoch is not among the values the cell reports (val_loss, "
+                         "epoch): did you mean --resource epoch?")),
+])
+def test_a_metric_or_resource_spelt_with_a_dash_or_capitals_names_the_key(ip, options, message):
+    """``--metric val-loss`` suggested "report(val-loss=...)", which is no Python;
+    ``--resource Epoch`` named no key."""
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", f"--quiet --trials 2 --storage none --mode min {options}",
+                          "x = Real(0, 1)\nfor epoch in (1, 2):\n"
+                          "    report(val_loss=x, epoch=epoch)\n")
+    assert str(info.value) == message
+
+
+def test_a_metric_with_spaces_around_it_is_the_word(ip):
+    """``--metric ' loss'`` was refused as "--metric  loss is not among ... (loss)"."""
+    study = run(ip, "--quiet --trials 2 --storage none --metric ' loss' --resource 'epoch '",
+                "x = Real(0, 1)\nreport(loss=x, epoch=1)\n")
+    assert study.metric == "loss" and study.resource == "epoch"
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

@@ -120,7 +120,10 @@ class CellOptions:
         if args.resource != DEFAULT_RESOURCE and template.reported_keys and not unpacked \
                 and args.resource not in template.reported_keys \
                 and not template.report_callbacks:
+            near = [key for key in template.reported_keys
+                    if key.lower() == args.resource.lower().replace("-", "_")]
             advice = _resume_hint(args, "resource") or (
+                f": did you mean --resource {near[0]}?" if near else
                 ": name the one that counts the training's progress (epochs, steps)")
             raise UsageError(f"{_as_given(args, 'resource')} is not among the values the "
                              f"cell reports ({', '.join(template.reported_keys)}){advice}")
@@ -529,6 +532,10 @@ def _top_level_line(source: str, name: str) -> int | None:
 def _check_metric_name(args: Any) -> None:
     """Refuse a blank ``--metric ""`` or ``--resource ""``, which the cell's checks would name
     as an empty word ("never assigns , so ...", "--resource  is not among ...")."""
+    for key in ("metric", "resource"):  # --metric ' loss' as --name 'mlp ' is: the word
+        value = getattr(args, key)
+        if isinstance(value, str) and value.strip():
+            setattr(args, key, value.strip())
     if args.metric is not None and not args.metric.strip():
         raise UsageError(f"--metric is {args.metric!r}, but must be the name of the value to "
                          f"optimise, as the cell reports or assigns it: e.g. --metric val_loss "
@@ -628,8 +635,11 @@ def _misspelt_metric(metric: str, keys: list[str]) -> str:
     other way round): the two ways to make them agree."""
     import difflib
 
-    close = difflib.get_close_matches(metric, keys, n=1, cutoff=0.75)
+    close = difflib.get_close_matches(metric, keys, n=1, cutoff=0.75) or [
+        key for key in keys if key.lower() == metric.lower().replace("-", "_")][:1]
     if not close:
         return ""
+    if not metric.isidentifier():  # val-loss: report(val-loss=...) is no Python
+        return f": did you mean --metric {close[0]}?"
     return (f": did you mean report({metric}=...) instead of {close[0]}=... in the cell, or "
             f"--metric {close[0]}?")
