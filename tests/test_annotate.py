@@ -778,6 +778,9 @@ def test_comment_default_outside_domain():
 @pytest.mark.parametrize("source, why", [
     ("units = 0.5  # hpo: Int(0, 10)\n",
      "0.5 of 'units' is not an integer: Int(0, 10) takes whole numbers"),
+    ("units = 16.0  # hpo: Int(0, 64, step=8)\n",  # not "is not on the step of ..."
+     ("16.0 of 'units' is a float, not an integer: Int(0, 64, step=8) takes whole numbers "
+     "(write 16)")),
     ("lr = '0.01'  # hpo: Real(0, 1)\n",
      ("'0.01' of 'lr' is not a number: Real(0, 1) takes a number from 0 to 1 (write 0.01 "
       "without quotes)")),

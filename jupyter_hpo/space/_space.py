@@ -319,6 +319,8 @@ def not_in(domain: Domain, value: Any) -> str:
         return f"outside {shown}"
     if isinstance(domain, Int) and not float(value).is_integer():
         return f"not an integer: {shown} takes whole numbers"
+    if isinstance(domain, Int) and not isinstance(value, numbers.Integral):  # 16.0
+        return f"a float, not an integer: {shown} takes whole numbers (write {int(value)})"
     return f"not on the step of {shown}"
 
 
