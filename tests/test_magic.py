@@ -737,6 +737,16 @@ def test_a_metric_with_spaces_around_it_is_the_word(ip):
     assert study.metric == "loss" and study.resource == "epoch"
 
 
+def test_hyperband_on_a_cell_without_report_names_its_own_keys(ip):
+    """It said "add report(epoch=..., metric=...)", with the word metric for the metric."""
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 2 --storage none --scheduler hyperband "
+                                 "--resource step", "x = Real(0, 1)\nval_loss = x\n")
+    assert str(info.value) == ("hyperband stops trials at report() calls, but the cell never "
+                               "calls report(): add report(step=..., val_loss=...) to the "
+                               "training loop or use --scheduler fifo")
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

@@ -252,8 +252,8 @@ class CellOptions:
         if getattr(scheduler_class, "needs_resource", False):
             if not template.calls_report:
                 raise UsageError(f"{scheduler} stops trials at report() calls, but the cell "
-                                 f"never calls report(): add report(epoch=..., metric=...) to "
-                                 f"the training loop or use --scheduler fifo")
+                                 f"never calls report(): add report({args.resource}=..., "
+                                 f"{metric}=...) to the training loop or use --scheduler fifo")
             if template.reported_keys and not template.reports_unpacked \
                     and args.resource not in template.reported_keys \
                     and not template.report_callbacks:
