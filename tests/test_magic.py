@@ -747,6 +747,18 @@ def test_hyperband_on_a_cell_without_report_names_its_own_keys(ip):
                                "training loop or use --scheduler fifo")
 
 
+def test_delete_with_the_terminals_yes_says_it_does_not_ask(ip, tmp_path):
+    """``%hpo delete mlp --yes`` said "unrecognized arguments: --yes"; the study is kept."""
+    storage = tmp_path / "s.db"
+    run(ip, f"--quiet --trials 2 --name gone --storage {storage}", "x = Real(0, 1)\nreport(loss=x)\n")
+    for flag in ("--yes", "-y"):
+        with pytest.raises(UsageError) as info:
+            ip.run_line_magic("hpo", f"delete gone {flag} --storage {storage}")
+        assert str(info.value) == ("%hpo delete deletes without asking (python -m jupyter_hpo "
+                                   "delete asks at a terminal, which --yes skips): drop --yes")
+    assert len(Study.load("gone", str(storage)).trials) == 2
+
+
 def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
     """It said "the cell has no hyperparameters: mark them inline ...", as if it had none."""
     with pytest.raises(UsageError) as info:

@@ -472,8 +472,11 @@ def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
                 raise UsageError(message + _dashed_value(message, words) + quotes) from None
             raise
         known = _options_of(magic)
-        words = message.split(":", 1)[1].split()
+        line_words, words = words, message.split(":", 1)[1].split()
         help_ = "%%hpo?" if magic.__name__ == "hpo" else "%hpo?"
+        if "delete" in line_words and {"--yes", "-y"} & set(words):  # the terminal's habit
+            raise UsageError("%hpo delete deletes without asking (python -m jupyter_hpo delete "
+                             "asks at a terminal, which --yes skips): drop --yes") from None
         if "--help" in words or "-h" in words:  # argparse's habit; a magic's help is ?
             raise UsageError(f"{help_} describes the options (a magic's help is asked with ?, "
                              f"not --help)") from None
