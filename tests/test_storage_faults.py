@@ -787,7 +787,7 @@ def test_a_path_with_a_trailing_slash_or_space_that_names_nothing_is_refused(tmp
             ("new/", (f"ends with /, which names a folder, but there is no folder "
                      f"{tmp_path / 'new'}: make it first and pass a file in it (e.g. "
                      f"new/jupyter_hpo.db), or pass new for a file of that name")),
-            ("runs.db ", ("'runs.db ' starts or ends with a space, and no such file exists: pass "
+            ("runs.db ", ("'runs.db ' starts or ends with whitespace, and no such file exists: pass "
                          "'runs.db' (a study stored there would go to a new file beside it)"))):
         for make in (open_storage, SQLiteStorage):
             with pytest.raises(StorageError) as info:
@@ -796,6 +796,9 @@ def test_a_path_with_a_trailing_slash_or_space_that_names_nothing_is_refused(tmp
         with pytest.raises(StorageError):
             jh.tune(lambda c: c["x"], {"x": Real(0, 1)}, metric="loss", trials=1, storage=text,
                     name="kept2")
+    monkeypatch.setenv("JUPYTER_HPO_STORAGE", "runs.db\n")  # an env file's line break
+    with pytest.raises(StorageError, match=r"'runs.db\\n' starts or ends with whitespace"):
+        open_storage(None)
     assert sorted(tmp_path.iterdir()) == before
     (tmp_path / "folder").mkdir()
     assert open_storage("folder/x.db").list_studies() == []  # a file in a folder is fine

@@ -100,7 +100,7 @@ def storage_path(location: str | os.PathLike[str]) -> str:
 def _refuse_a_mistyped_path(text: str, path: str) -> None:
     """Refuse a path that ends with a slash but names no folder (``runs/`` made a file
     ``runs``, ``runs.db/`` used the file ``runs.db``: the slash was dropped without a word)
-    and one that starts or ends with a space where no such file exists (``'runs.db '`` made
+    and one that starts or ends with whitespace where no such file exists (``'runs.db '`` made
     a second file beside ``runs.db``, where the study then seemed to be missing)."""
     if text.endswith(("/", os.sep)) and not os.path.isdir(path):
         bare = text.rstrip("/" + os.sep)
@@ -111,7 +111,7 @@ def _refuse_a_mistyped_path(text: str, path: str) -> None:
         raise StorageError(f"the storage path {text} ends with {text[-1]}, which names a "
                            f"folder, but {what}")
     if text != text.strip() and not os.path.exists(path):
-        raise StorageError(f"the storage path {text!r} starts or ends with a space, and no "
+        raise StorageError(f"the storage path {text!r} starts or ends with whitespace, and no "
                            f"such file exists: pass {text.strip()!r} (a study stored there "
                            f"would go to a new file beside it)")
 
