@@ -603,45 +603,46 @@ def test_a_second_hpo_right_below_the_first_is_refused_at_its_line(ip, blank, se
     assert ip.user_ns.get("_hpo") is before  # no study ran
 
 
+def refusal(ip, line: str, cell: str) -> str:
+    """The UsageError a ``%%hpo`` cell is refused with, asserting that no study ran (``_hpo``
+    is what it was)."""
+    before = ip.user_ns.get("_hpo")
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", line, cell)
+    assert ip.user_ns.get("_hpo") is before
+    return str(info.value)
+
+
 @pytest.mark.parametrize("comment", ["# hpo Real(0, 1)", "# hpo : Real(0,1)",
                                      "# hpo= Real(0, 1)", "# hop: Real(0, 1)",
                                      "# hpo - Real(0, 1)"])
 def test_a_misspelt_hpo_marker_is_refused_before_any_trial(ip, comment):
     """The comment was ignored: the study searched y alone and x stayed 0.5, without a word."""
-    before = ip.user_ns.get("_hpo")
-    with pytest.raises(UsageError) as info:
-        ip.run_cell_magic("hpo", "--quiet --trials 2",
-                          f"x = 0.5  {comment}\ny = Real(0, 1)\nreport(loss=x + y)\n")
+    message = refusal(ip, "--quiet --trials 2",
+                      f"x = 0.5  {comment}\ny = Real(0, 1)\nreport(loss=x + y)\n")
     expr = comment[comment.index("Real"):]
-    assert str(info.value).startswith(
+    assert message.startswith(
         f"HPOSyntaxError at cell line 1: this comment looks like a hyperparameter annotation "
         f"but is not one: write `# hpo: {expr}`\n    x = 0.5  {comment}\n             ^")
-    assert ip.user_ns.get("_hpo") is before
 
 
 def test_an_annotation_after_a_note_in_its_comment_is_refused_before_any_trial(ip):
     """lr = 1e-3  # learning rate # hpo: Real(...) left lr out of the search without a word."""
-    before = ip.user_ns.get("_hpo")
-    with pytest.raises(UsageError) as info:
-        ip.run_cell_magic("hpo", "--quiet --trials 2",
-                          "lr = 1e-3  # learning rate # hpo: Real(1e-4, 1e-1, log=True)\n"
-                          "units = Int(16, 64)\nreport(loss=lr * units)\n")
-    assert str(info.value).startswith(
+    message = refusal(ip, "--quiet --trials 2",
+                      "lr = 1e-3  # learning rate # hpo: Real(1e-4, 1e-1, log=True)\n"
+                      "units = Int(16, 64)\nreport(loss=lr * units)\n")
+    assert message.startswith(
         "HPOSyntaxError at cell line 1: '# hpo:' must start the comment, or the comment is not "
         "an annotation: write `lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)  # learning rate`")
-    assert ip.user_ns.get("_hpo") is before
 
 
 def test_a_keyword_given_twice_in_an_annotation_is_refused_before_any_trial(ip):
     """Real(0.1, 1, log=True, log=False) ran a linear search (the last log=) without a word."""
-    before = ip.user_ns.get("_hpo")
-    with pytest.raises(UsageError) as info:
-        ip.run_cell_magic("hpo", "--quiet --trials 2 --storage none",
-                          "x = Real(0.1, 1, log=True, log=False)\nreport(loss=x)\n")
-    assert str(info.value).startswith(
+    message = refusal(ip, "--quiet --trials 2 --storage none",
+                      "x = Real(0.1, 1, log=True, log=False)\nreport(loss=x)\n")
+    assert message.startswith(
         "HPOSyntaxError at cell line 1: bad annotation for 'x': Real() got log= twice "
         "(log=True, then log=False): give it once")
-    assert ip.user_ns.get("_hpo") is before
 
 
 @pytest.mark.parametrize("name, why", [
@@ -667,25 +668,20 @@ def test_an_output_name_that_would_break_the_notebook_is_refused_before_any_tria
 def test_a_nan_choice_is_refused_at_its_line_before_any_trial(ip):
     """Categorical(float('nan'), 1.0) ran a trial and then failed the study with the
     searcher's internal traceback."""
-    before = ip.user_ns.get("_hpo")
-    with pytest.raises(UsageError) as info:
-        ip.run_cell_magic("hpo", "--quiet --trials 3 --storage none",
-                          "x = 1.0\nfill = Categorical(float('nan'), 0.0)\nreport(loss=x)\n")
-    assert str(info.value).startswith(
+    message = refusal(ip, "--quiet --trials 3 --storage none",
+                      "x = 1.0\nfill = Categorical(float('nan'), 0.0)\nreport(loss=x)\n")
+    assert message.startswith(
         "HPOSyntaxError at cell line 2: bad annotation for 'fill': Categorical: choice nan is "
         "NaN, which is not equal to itself")
-    assert ip.user_ns.get("_hpo") is before
 
 
 def test_a_storage_path_with_a_trailing_slash_is_refused_before_any_trial(ip, tmp_path):
     """``--storage runs/`` (meant as a folder) stored the study in a new file named ``runs``."""
-    before = ip.user_ns.get("_hpo")
-    with pytest.raises(UsageError) as info:
-        ip.run_cell_magic("hpo", f"--quiet --trials 2 --storage {tmp_path / 'runs'}/",
-                          "x = Real(0, 1)\nreport(loss=x)\n")
-    assert str(info.value).startswith(f"the storage path {tmp_path / 'runs'}/ ends with /, which "
-                                      f"names a folder, but there is no folder ")
-    assert list(tmp_path.iterdir()) == [] and ip.user_ns.get("_hpo") is before
+    message = refusal(ip, f"--quiet --trials 2 --storage {tmp_path / 'runs'}/",
+                      "x = Real(0, 1)\nreport(loss=x)\n")
+    assert message.startswith(f"the storage path {tmp_path / 'runs'}/ ends with /, which "
+                              f"names a folder, but there is no folder ")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_help_asked_as_a_command_line_does_says_to_use_the_question_mark(ip):
