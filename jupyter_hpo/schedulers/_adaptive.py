@@ -57,8 +57,7 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs",
-               "top_rule", "top_margin")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs")
     needs_resource = False  # without report() or the resource, trials simply run to the end
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
@@ -66,8 +65,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
-                 prior_pairs: float = 3, top_rule: int = 0,
-                 top_margin: float = 0.1) -> None:
+                 prior_pairs: float = 3) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -87,7 +85,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                                            lo_open=True)
         self.prior_pairs = check_float("prior_pairs", prior_pairs, 0.0, math.inf,
                                        hi_open=True)
-        self.top_rule, self.top_margin = int(top_rule), float(top_margin)
         #: the ρ at which a rung keeps ``unmeasured_keep``: what is assumed before measuring
         self.prior_rho = self.rho_low + (self.rho_high - self.rho_low) \
             * (1.0 - self.unmeasured_keep) / (1.0 - 1.0 / self.eta)
@@ -282,8 +279,6 @@ class AdaptiveScheduler(HyperbandScheduler):
             strength = min(max((weighed - self.rho_low) / (self.rho_high - self.rho_low), 0.0),
                            1.0)
             self.keep[level] = 1.0 - (1.0 - 1.0 / self.eta) * strength
-            if self.top_rule and reference == self.max_t:
-                self.keep[level] = min(self.keep[level], self._top_keep(level, pairs))
         if all(self.reference.get(lv) == self.max_t for lv in self.cut_levels):
             self._free = None
         if self.keep != before:
@@ -293,18 +288,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                 from ..trial import log_line
 
                 log_line(f"auto: {self.reason()}")
-
-    def _top_keep(self, level: float, pairs: list[tuple[float, float]]) -> float:
-        """The share a cut at ``level`` needs to keep the ``top_rule`` measured trials with the
-        best finals: their mean percentile among every value at the rung, weighed with the
-        prior, plus ``top_margin``."""
-        values = np.sort(np.fromiter(self.rungs[0][level].values(), float))
-        best = sorted(pairs, key=lambda p: p[1])[: self.top_rule]
-        pct = np.mean([(np.searchsorted(values, v, "left") + np.searchsorted(values, v, "right"))
-                       / 2 / len(values) for v, _ in best])
-        n = len(pairs)
-        weighed = (n * pct + self.prior_pairs * self.unmeasured_keep) / (n + self.prior_pairs)
-        return min(max(weighed + self.top_margin, 1.0 / self.eta), 1.0)
 
     def _proxy_pairs(self, level: float) -> tuple[list[tuple[float, float]], float]:
         """Before enough unjudged trials reach max_t: ``level``'s values paired with those of
