@@ -100,6 +100,8 @@ def parse_duration(text: str | float, option: str = "time_limit") -> float:
         if not (math.isfinite(seconds) and seconds > 0):
             raise ValueError(f"{option} is {text!r}, but must be a finite number of seconds > 0")
         return seconds
+    if isinstance(text, str):
+        _refuse_a_clock_past_60(text, option)
     total = _duration_seconds(text) if isinstance(text, str) else None
     if total is None:
         raise ValueError(f"{option} {text!r} is not a duration: use seconds (90), 90s, 30m, "
@@ -107,6 +109,20 @@ def parse_duration(text: str | float, option: str = "time_limit") -> float:
     if not (math.isfinite(total) and total > 0):
         raise ValueError(f"{option} {text!r} must be longer than 0 seconds")
     return total
+
+
+def _refuse_a_clock_past_60(text: str, option: str) -> None:
+    """Refuse ``1:70`` (read as 130 s) and ``1:75:00``: a clock's seconds, and its minutes
+    after hours, count to 59, so such a value is a typo, not a duration."""
+    clock = _CLOCK.match(text)
+    if clock is None:
+        return
+    hours, minutes, seconds = clock.groups()
+    if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
+        part = "seconds" if float(seconds) >= 60 else "minutes"
+        raise ValueError(f"{option} {text.strip()!r}: the {part} of a clock time ([h:]mm:ss) "
+                         f"count to 59; write e.g. 1:30 for 90 seconds, 1:30:00 for 90 minutes, "
+                         f"or units (130s, 90m)")
 
 
 def _duration_seconds(text: str) -> float | None:

@@ -1091,9 +1091,18 @@ def test_help_lists_options(ip):
     ("90", 90), ("90s", 90), ("30m", 1800), ("1h", 3600), ("1h30m", 5400), ("0.5m", 30),
     ("1.5h", 5400), ("30min", 1800), ("90 sec", 90), ("2 hours", 7200), ("1H", 3600),
     ("10M", 600), ("1h 30m", 5400), ("1 hour, 30 minutes", 5400), ("1d", 86400),
-    ("1:30:00", 5400), ("05:00", 300), (".5h", 1800)])
+    ("1:30:00", 5400), ("05:00", 300), (".5h", 1800), ("90:00", 5400), ("0:59.5", 59.5)])
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text, part", [("1:70", "seconds"), ("1:75:00", "minutes"),
+                                        ("2:00:60", "seconds")])
+def test_a_clock_time_past_59_is_refused_as_a_typo(text, part):
+    """1:70 was read as 130 seconds without a word."""
+    with pytest.raises(ValueError, match=f"time_limit '{text}': the {part} of a clock time "
+                                         r"\(\[h:\]mm:ss\) count to 59; write e.g. 1:30"):
+        parse_duration(text)
 
 
 @pytest.mark.parametrize("text", ["3x", "1e3", "30m 1h", "5 5", "h", "1hh", "-5", "", "1:xx"])
