@@ -763,6 +763,23 @@ def test_other_urls_are_refused_and_nothing_is_created(tmp_path, monkeypatch, ur
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("uri, instead", [
+    ("file:runs.db?mode=ro", "pass runs.db; jupyter_hpo's listings read without writing"),
+    ("file:runs.db", "pass runs.db"),
+    ("sqlite:///runs.db?cache=shared", "pass sqlite:///runs.db"),
+])
+def test_a_sqlite_uri_is_refused_and_no_file_of_its_name_is_made(tmp_path, monkeypatch, uri,
+                                                                  instead):
+    """file:runs.db?mode=ro was taken as a path: a file named 'file:runs.db?mode=ro'."""
+    monkeypatch.chdir(tmp_path)
+    for make in (open_storage, SQLiteStorage):
+        with pytest.raises(StorageError) as info:
+            make(uri)
+        assert str(info.value).startswith(f"{uri} is a SQLite URI, which jupyter_hpo does not "
+                                          f"take (it would make a file of that name): {instead}")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_missing_folder_and_a_folder_given_as_file_are_clear_errors(tmp_path):
     with pytest.raises(StorageError, match=f"the folder {tmp_path / 'nowhere'} does not exist"):
         open_storage(str(tmp_path / "nowhere" / "s.db"))

@@ -73,6 +73,7 @@ def storage_path(location: str | os.PathLike[str]) -> str:
     if text.strip() in (":memory:", "sqlite://", "sqlite:///:memory:"):
         raise StorageError(f"{text} is not a file: keep studies in memory with "
                            f"open_storage(':memory:') or InMemoryStorage()")
+    _refuse_a_sqlite_uri(text)
     match = _URL.match(text)
     if match:
         scheme = match.group(1).lower()
@@ -95,6 +96,19 @@ def storage_path(location: str | os.PathLike[str]) -> str:
     _refuse_a_mistyped_path(text, path)
     _refuse_side_file(path)
     return path
+
+
+def _refuse_a_sqlite_uri(text: str) -> None:
+    """Refuse SQLite's own URI forms, ``file:runs.db`` and a URL with a query
+    (``file:///x/runs.db?mode=ro``): they were taken as a path and made a file of that name."""
+    relative = text[:5].lower() == "file:" and not text[5:].startswith("//")
+    if not relative and not (_URL.match(text) and "?" in text):
+        return
+    bare = (text[5:] if relative else text).split("?", 1)[0]
+    reading = "; jupyter_hpo's listings read without writing by themselves (in Python: " \
+        "open_storage(path, read_only=True))" if "mode=ro" in text.lower() else ""
+    raise StorageError(f"{text} is a SQLite URI, which jupyter_hpo does not take (it would make "
+                       f"a file of that name): pass {bare}{reading}")
 
 
 def _refuse_a_mistyped_path(text: str, path: str) -> None:
