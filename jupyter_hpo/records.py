@@ -310,8 +310,11 @@ class StudySummary(SettingsReader):
 
 def trials_text(spent: int, budget: int | None, counts: Mapping[str, int]) -> str:
     """``4/10 trials · 3 completed · 1 failed · 2 interrupted``: the budget spent and the
-    trials per status, said the same way by the dashboard, ``%hpo list`` and the terminal."""
-    parts = [f"{spent}/{budget} trials" if budget is not None else f"{spent} trials"]
+    trials per status, said the same way by the dashboard, ``%hpo list`` and the terminal; a
+    budget below the trials run (a resume with a smaller ``--trials``) is said as such, not as
+    ``2/1 trials``."""
+    parts = [f"{spent} trials" if budget is None else f"{spent}/{budget} trials"
+             if spent <= budget else f"{spent} trials (budget {budget})"]
     parts.extend(f"{n} {status}" for status, n in counts.items() if n)
     return " · ".join(parts)
 

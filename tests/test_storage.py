@@ -749,6 +749,12 @@ def test_resuming_a_study_that_spent_its_budget_says_nothing_runs(ipython_shell,
     assert f"applied trial {best}" in out
     assert "it ran before the study was resumed: its other variables are gone" in out
     assert "only the 3 best trials' are" not in out  # the reason it gave before
+    ip.run_cell_magic("hpo", "--trials 2 --quiet --name spent --resume", cell)
+    assert "spent already ran 3 trials, its budget of 2: nothing to run" in \
+        capsys.readouterr().out
+    ip.run_line_magic("hpo", "list")
+    listed = capsys.readouterr().out
+    assert "3 trials (budget 2) · 3 completed" in listed and "3/2" not in listed
     ip.run_cell_magic("hpo", "--trials 4 --quiet --name spent --resume", cell)
     assert "nothing to run" not in capsys.readouterr().out
     assert len(ip.user_ns["_hpo"].trials) == 4
