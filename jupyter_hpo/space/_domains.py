@@ -606,7 +606,7 @@ def refuse_nan_choices(domains: Iterable[Domain]) -> None:
     its traceback. Stored spaces are read without this check, so a study stored with one stays
     readable."""
     for domain in domains:
-        for c in getattr(domain, "choices", ()) if isinstance(domain, Categorical) else ():
+        for c in domain.choices if isinstance(domain, Categorical) else ():
             if _is_nan(c):
                 raise SpaceError(f"Categorical: choice {c!r} is NaN, which is not equal to "
                                  f"itself, so a trial's value could never be matched to it: "
