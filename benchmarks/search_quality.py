@@ -683,10 +683,10 @@ def _one_blas_thread() -> None:
 
 
 def write_finals(path: Path, traces: dict[tuple[str, str], list[list[tuple[float, float]]]],
-                 budgets: dict[str, float]) -> None:
+                 budgets: dict[str, float], seeds: list[int]) -> None:
     """Each run's final regret and its regret at 0.3 of the budget, by benchmark, method and
-    seed (runs come back in seed order), as JSON."""
-    finals: dict[str, dict[str, dict[str, list[float]]]] = {}
+    seed (runs come back in seed order; ``seeds`` names them), as JSON."""
+    finals: dict[str, dict[str, dict[str, list[float] | list[int]]]] = {}
     for (name, method), runs in traces.items():
         bench = load_benchmark(name)
         scale, sign = random_stats(name)[0], 1.0 if bench.mode == "min" else -1.0
@@ -694,6 +694,7 @@ def write_finals(path: Path, traces: dict[tuple[str, str], list[list[tuple[float
             fraction: [regret_at(trace, share * budgets[name], bench.optimum, scale, sign)
                        for trace in runs]
             for fraction, share in (("final", 1.0), ("at_0.3", 0.3))}
+        finals[name][method]["seeds"] = seeds
     path.write_text(json.dumps(finals, indent=1))
     print(f"Per-seed regrets: {path}")
 
@@ -702,7 +703,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, budget 4, a few methods, two benchmarks (smoke test)")
-    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default 10)")
+    parser.add_argument("--first-seed", type=int, default=0, metavar="N",
+                        help="seeds N, N+1, ... (default 0): screen a change on one range of "
+                             "seeds, confirm it on another")
     parser.add_argument("--budget", type=float, default=None,
                         help="simulated budget in mean random trainings per benchmark "
                              "(default 10; quick 4)")
@@ -754,7 +758,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmarks {unknown}; known: {known}")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    seeds = range(args.seeds or (1 if args.quick else 10))
+    if args.first_seed < 0:
+        parser.error(f"--first-seed is {args.first_seed}; seeds start at 0")
+    seeds = range(args.first_seed, args.first_seed + (args.seeds or (1 if args.quick else 10)))
     units = args.budget or (4.0 if args.quick else 10.0)
     names = args.benchmarks or list(EXTERNAL) or benchmark_names()
     if args.quick and not args.benchmarks and not EXTERNAL:
@@ -773,7 +779,8 @@ def main(argv: list[str] | None = None) -> int:
     methods = args.methods or [*methods, *VARIANTS]
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}; "
           f"{WORKERS} simulated workers, budget {units:g} mean random trainings, "
-          f"{len(seeds)} seeds, {args.jobs} processes", flush=True)
+          f"{len(seeds)} seeds ({seeds.start}-{seeds.stop - 1}), {args.jobs} processes",
+          flush=True)
     budgets = {name: units * random_stats(name)[1] for name in names}
     tasks = [(name, method, seed, budgets[name]) for name in names for method in methods
              for seed in seeds]
@@ -797,7 +804,7 @@ def main(argv: list[str] | None = None) -> int:
                 report(name, methods, traces, budgets[name], units, len(seeds), curves, grids,
                        verdicts, out)
     if args.finals:
-        write_finals(Path(args.finals), traces, budgets)
+        write_finals(Path(args.finals), traces, budgets, list(seeds))
     print(f"\nSimulation wall time: {time.perf_counter() - started:.0f} s on {args.jobs} "
           f"processes; per method (all benchmarks and seeds): "
           + ", ".join(f"{m} {s:.0f} s" for m, s in cost.items()))

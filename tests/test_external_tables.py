@@ -126,9 +126,47 @@ def test_a_variant_runs_the_defaults_study_with_other_options(tmp_path):
     assert regrets["same"] == regrets["default (auto)"]
     assert regrets["plain"] == regrets["random (FIFO)"]
     assert regrets["plain"] != regrets["same"]
+    assert regrets["same"]["seeds"] == [0, 1]
     refused = subprocess.run([sys.executable, str(SCRIPT), "--variant", "x=[1]"],
                              capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
     assert refused.returncode == 2 and "a JSON object of Study options" in refused.stderr
+
+
+def test_seeds_from_first_seed_pair_with_an_earlier_run(tmp_path):
+    """--first-seed N runs seeds N, N+1, ...: seed 1 alone gives the regrets seed 1 gave in a
+    run of seeds 0-1, and compare_finals.py pairs the two files by seed."""
+    import json
+
+    def finals(name: str, *args: str) -> Path:
+        path = tmp_path / f"{name}.json"
+        done = subprocess.run(
+            [sys.executable, str(SCRIPT), "--budget", "3", "--jobs", "1", "--no-suggest-times",
+             "--benchmarks", "branin-mf", "--plot", str(tmp_path / "p.png"), "--finals",
+             str(path), "--methods", "default (auto)", "random (FIFO)", *args],
+            capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        return path
+
+    both, later = finals("both", "--seeds", "2"), finals("later", "--seeds", "1",
+                                                          "--first-seed", "1")
+    runs = json.loads(both.read_text())["branin-mf"]
+    alone = json.loads(later.read_text())["branin-mf"]
+    for method in ("default (auto)", "random (FIFO)"):
+        assert alone[method]["seeds"] == [1]
+        assert alone[method]["final"] == runs[method]["final"][1:]
+    compare = ROOT / "benchmarks" / "compare_finals.py"
+    done = subprocess.run([sys.executable, str(compare), "default (auto)", "random (FIFO)",
+                           str(both), str(later)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    diff = [r - d for d, r in zip(runs["default (auto)"]["final"], runs["random (FIFO)"]["final"])]
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("seeds 0-1 (2), 1 benchmark:")
+    assert f"difference {diff[0] / 2 + diff[1] / 2:+.3f}" in done.stdout
+    refused = subprocess.run([sys.executable, str(compare), "default (auto)", "nothing",
+                              str(both)], capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert refused.returncode == 2 and "the files hold ['default (auto)', 'random (FIFO)']" \
+        in refused.stderr
 
 
 def test_search_quality_refuses_a_bad_table_or_an_unknown_benchmark(tmp_path):
