@@ -57,8 +57,7 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs",
-               "hedge_fraction")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs")
     needs_resource = False  # without report() or the resource, trials simply run to the end
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
@@ -66,7 +65,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
-                 prior_pairs: float = 3, hedge_fraction: float = 0.0) -> None:
+                 prior_pairs: float = 3) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -86,8 +85,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                                            lo_open=True)
         self.prior_pairs = check_float("prior_pairs", prior_pairs, 0.0, math.inf,
                                        hi_open=True)
-        self.hedge_fraction = check_float("hedge_fraction", hedge_fraction, 0.0, 1.0)
-        self._hedged: set[int] = set()
         #: the ρ at which a rung keeps ``unmeasured_keep``: what is assumed before measuring
         self.prior_rho = self.rho_low + (self.rho_high - self.rho_low) \
             * (1.0 - self.unmeasured_keep) / (1.0 - 1.0 / self.eta)
@@ -174,8 +171,6 @@ class AdaptiveScheduler(HyperbandScheduler):
             self._started[trial_id] = self.clock()
         if len(self._full) < max(self.min_pairs, self.full_fraction * self._added):
             self._full.add(trial_id)
-        elif len(self._hedged) < self.hedge_fraction * (self._added - len(self._full)):
-            self._hedged.add(trial_id)
 
     def _cut(self, trial_id: int, level: float, loss: float,
              pairs: list[tuple[float, int]]) -> bool:
@@ -186,7 +181,7 @@ class AdaptiveScheduler(HyperbandScheduler):
             self._free_new = True
         if trial_id in self._full:
             return False
-        keep = 1.0 / self.eta if trial_id in self._hedged else self.keep[level]
+        keep = self.keep[level]
         if keep >= 1:
             return False
         self._unjudged.discard(trial_id)
