@@ -29,9 +29,10 @@ from typing import Any
 
 from ..errors import HPOError
 from ..resources import Slot, default_device
-from ..trial import ReportError, Trial, TrialReleased, TrialStopped, _TrialContext, current_trial
+from ..trial import ReportError, Trial, TrialReleased, TrialStopped, _TrialContext
 from ._kept import KeptNamespaces, keep_namespace
 from ._output import OutputRouter
+from ._replies import follow_reply
 from ._shipping import unsendable, unsendable_result
 from ._tracebacks import user_traceback
 from ._worker_display import provide_display
@@ -222,17 +223,7 @@ class _Link:
                 raise ReportError(unsendable("report()", values, exc, "report numbers, "
                                              "strings or other picklable values",
                                              _pickles)) from None
-        reply = self._reply()
-        if reply in ("continue", "stop"):  # the study recorded it: keep the copy in step
-            trial = current_trial()
-            if trial is not None:
-                trial.reports.append(values)
-        if reply == "stop":
-            raise TrialStopped()
-        if reply == "release":
-            raise TrialReleased()
-        if isinstance(reply, tuple) and reply[0] == "error":
-            raise reply[1]
+        follow_reply(self._reply(), values)
 
     def side(self, trial: Trial, kind: str, data: Any) -> None:
         """``trial.set`` attributes and new checkpoints, to the kernel (no answer)."""

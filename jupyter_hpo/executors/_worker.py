@@ -35,9 +35,9 @@ from ..trial import (
     TrialReleased,
     TrialStopped,
     _TrialContext,
-    current_trial,
 )
 from ._kept import KeptNamespaces, keep_namespace
+from ._replies import follow_reply
 from ._shipping import loads, loads_with, unsendable, unsendable_result
 from ._tracebacks import user_traceback
 from ._worker_display import provide_display
@@ -164,17 +164,7 @@ class _Worker:
             raise ReportError(unsendable("report()", values, exc, "report numbers, strings "
                                          "or other picklable values",
                                          ForkingPickler.dumps)) from None
-        reply = self.conn.recv()
-        if reply in ("continue", "stop"):  # the study recorded it: keep the copy in step
-            trial = current_trial()
-            if trial is not None:
-                trial.reports.append(values)
-        if reply == "stop":
-            raise TrialStopped()
-        if reply == "release":
-            raise TrialReleased()
-        if isinstance(reply, tuple) and reply[0] == "error":
-            raise reply[1]
+        follow_reply(self.conn.recv(), values)
 
     def _side(self, trial: Trial, kind: str, data: Any) -> None:
         """``trial.set`` attributes and new checkpoints, to the parent (no reply)."""
