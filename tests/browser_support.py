@@ -162,12 +162,13 @@ def wait_until(condition, timeout: float, what: str, step: float = 0.2):
 
 def magic_error_line(body: str) -> str:
     """The first line of the error that ``%%hpo`` prints for a cell ``body`` (the magic
-    formats ``HPOSyntaxError at {error}``)."""
+    formats ``HPOSyntaxError at {error}``; its lines count from the ``%%hpo`` line)."""
     from jupyter_hpo.annotate import parse_cell
     from jupyter_hpo.errors import HPOSyntaxError
+    from jupyter_hpo.magic._text import MAGIC_LINE
 
     try:
-        parse_cell(body, {})
+        parse_cell(MAGIC_LINE + body, {})
     except HPOSyntaxError as exc:
         return f"HPOSyntaxError at {exc}".splitlines()[0]
     raise AssertionError(f"{body!r} parses without an error")

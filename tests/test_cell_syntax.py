@@ -65,9 +65,9 @@ def test_magics_see_the_trials_namespace_and_shell_escapes_its_variables(ip):
 
 
 @pytest.mark.parametrize(("line", "shown"), [
-    ("%time y = x + 1", "cell line 2, %time y = x + 1, is IPython syntax"),
-    ("!echo hi", "cell line 2, !echo hi, is IPython syntax"),
-    ("files = !ls", "cell line 2, !ls, is IPython syntax"),
+    ("%time y = x + 1", "cell line 3, %time y = x + 1, is IPython syntax"),
+    ("!echo hi", "cell line 3, !echo hi, is IPython syntax"),
+    ("files = !ls", "cell line 3, !ls, is IPython syntax"),
 ])
 def test_ipython_syntax_with_process_workers_is_refused_at_its_line(ip, line, shown):
     """Worker processes have no IPython: the error named the shell's ``get_ipython``, which

@@ -247,7 +247,7 @@ def test_magic_with_a_client_in_the_notebook(ipython_shell, fresh):
     assert "raise RuntimeError('no good: ' + str(x))" in failed[0].traceback  # the function's
     assert "<dynamic-code>" not in failed[0].traceback
     # the cells are named as IPython names them, the %%hpo cell's lines as its messages count
-    assert re.search(r"\n  Cell In\[\d+\], cell line 5\n    check\(x\)\n"
+    assert re.search(r"\n  Cell In\[\d+\], cell line 6\n    check\(x\)\n"
                      r"  Cell In\[\d+\], line 3, in check\n", failed[0].traceback), \
         failed[0].traceback
     assert study.counts()["completed"] == 3

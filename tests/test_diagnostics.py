@@ -254,7 +254,7 @@ def test_the_editor_underlines_a_second_hpo_right_below_the_first(blank, second)
     col = len(second) - len(second.lstrip())
     assert (error["lineno"], error["end_lineno"], error["col"], error["end_col"]) == (
         line, line, col, len(second))
-    assert error["message"].startswith(f"HPOSyntaxError at cell line {line - 1}: a second %%hpo "
+    assert error["message"].startswith(f"HPOSyntaxError at cell line {line}: a second %%hpo "
                                        f"--trials 5: the cell already runs as a study")
     assert error["message"].endswith("remove it and put its options on the first line")
 
@@ -265,7 +265,7 @@ def test_the_editor_underlines_a_misspelt_marker_at_its_cell_line():
     data = cell_diagnostics("%%hpo\nx = 0.5  # hop: Real(0, 1)\ny = Real(0, 1)\n")
     (error,) = data["errors"]
     assert (error["lineno"], error["col"], error["end_col"]) == (2, 9, 15)
-    assert error["message"].startswith("HPOSyntaxError at cell line 1: this comment looks like")
+    assert error["message"].startswith("HPOSyntaxError at cell line 2: this comment looks like")
 
 
 @pytest.mark.parametrize("magic", ["%%time", "%%capture out"])

@@ -434,7 +434,7 @@ def test_a_cell_that_reports_through_a_callback_runs_as_a_study(ip):
 
 def test_a_callback_that_reports_all_it_logs_needs_the_metric_named(ip):
     with pytest.raises(UsageError, match=r"the cell reports through LightGBMReportCallback "
-                                         r"\(cell line 6\), which reports what the framework "
+                                         r"\(cell line 7\), which reports what the framework "
                                          r"logs, .* pass --metric NAME"):
         ip.run_cell_magic("hpo", "--trials 2 --quiet", LIGHTGBM_CELL.format(metrics=""))
 
@@ -449,5 +449,5 @@ def test_a_callback_that_reports_all_it_logs_needs_the_metric_named(ip):
 ])
 def test_another_librarys_callback_says_which_one_to_use(ip, call, says):
     cell = f"lr = Real(1e-4, 0.3, log=True)\nmodel = make(lr)\nmodel.fit(callbacks=[{call}])\n"
-    with pytest.raises(UsageError, match=re.escape(f"cell line 3 uses {says}")):
+    with pytest.raises(UsageError, match=re.escape(f"cell line 4 uses {says}")):
         ip.run_cell_magic("hpo", "--trials 2 --metric val_loss --quiet", cell)

@@ -562,8 +562,8 @@ def test_a_trials_traceback_names_the_notebook_cells_and_their_lines(kernel, exe
                            f"report(loss=x)\n")
     assert reply["status"] == "error" and reply["ename"] == "UsageError"
     assert ("Traceback (most recent call last):\n"
-            "  Cell In[3], cell line 4\n    helper(x)\n"
-            "  Cell In[3], cell line 3, in helper\n    train(v)\n"
+            "  Cell In[3], cell line 5\n    helper(x)\n"
+            "  Cell In[3], cell line 4, in helper\n    train(v)\n"
             "  Cell In[2], line 3, in train\n    raise ValueError(f'bad {v}')\n"
             "ValueError: bad ") in reply["evalue"], reply["evalue"]
     assert "ipykernel" not in reply["evalue"] and 'File "' not in reply["evalue"]

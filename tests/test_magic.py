@@ -110,12 +110,12 @@ def test_output_name_and_no_apply(ip):
 
 
 @pytest.mark.parametrize("line, cell, what, lineno", [
-    ("-o x", "x = Real(0, 1)\nreport(score=x)\n", "the hyperparameter x", 1),
+    ("-o x", "x = Real(0, 1)\nreport(score=x)\n", "the hyperparameter x", 2),
     ("-o lr --executor process", "lr = 0.1  # hpo: Real(0, 1)\nreport(score=lr)\n",
-     "the hyperparameter lr", 1),
-    ("-o model", "x = Real(0, 1)\nmodel = [x]\nreport(score=x)\n", "model", 2),
-    ("-o math", "import math\nx = Real(0, 1)\nreport(score=math.sqrt(x))\n", "math", 1),
-    ("-o i", "x = Real(0, 1)\nfor i in range(2):\n    report(epoch=i + 1, score=x)\n", "i", 2),
+     "the hyperparameter lr", 2),
+    ("-o model", "x = Real(0, 1)\nmodel = [x]\nreport(score=x)\n", "model", 3),
+    ("-o math", "import math\nx = Real(0, 1)\nreport(score=math.sqrt(x))\n", "math", 2),
+    ("-o i", "x = Real(0, 1)\nfor i in range(2):\n    report(epoch=i + 1, score=x)\n", "i", 3),
 ])
 def test_an_output_name_the_cell_sets_is_refused_before_any_trial(ip, line, cell, what, lineno):
     """Applying the best trial set the cell's variable after the study was bound to it: -o x
@@ -137,7 +137,7 @@ def test_an_output_name_the_cell_does_not_set_in_the_notebook_is_kept(ip):
     assert isinstance(run(ip, "--trials 2 --quiet -o study", cell), Study)
     assert isinstance(run(ip, "--trials 2 --quiet -o model --no-apply", cell), Study)
     cell = "x = Real(0, 1)\nmodel = [x]\nreport(score=x)\n"  # process workers send it back
-    with pytest.raises(UsageError, match=r"-o model: the cell sets model \(cell line 2\)"):
+    with pytest.raises(UsageError, match=r"-o model: the cell sets model \(cell line 3\)"):
         ip.run_cell_magic("hpo", "--trials 2 --quiet -o model --executor process", cell)
 
 
@@ -278,7 +278,7 @@ def test_grid_runs_whole_grid(ip):
 
 
 @pytest.mark.parametrize("line, cell, message", [
-    ("--quiet", "x = Real(1, 0)\nreport(acc=x)\n", "cell line 1"),
+    ("--quiet", "x = Real(1, 0)\nreport(acc=x)\n", "cell line 2"),
     ("--quiet --scheduler fifo --grace-period 2", "x = Real(0, 1)\nreport(acc=x)\n",
      "--grace-period only applies to --scheduler auto and hyperband"),
     ("--quiet --scheduler fifo --max-t 5", "x = Real(0, 1)\nreport(acc=x)\n",
@@ -318,11 +318,11 @@ def test_grid_runs_whole_grid(ip):
      "--cpus-per-trial is -1.0, but must be > 0"),
     ("--quiet --workers 0", "x = Real(0, 1)\nreport(acc=x)\n", "--workers is 0"),
     ("--quiet", "x = Real(0, 1)\nfor step in range(3):\n    trial.report(x, step)\nx\n",
-     ("the cell never calls report(): cell line 3 calls trial.report(...), Optuna's way; here "
+     ("the cell never calls report(): cell line 4 calls trial.report(...), Optuna's way; here "
       "each trial calls report() itself, with its values by name: report(epoch=step, "
       "loss=value)")),
     ("--quiet", "x = Real(0, 1)\ntune.report(loss=x)\n",
-     "cell line 2 calls tune.report(...), Ray Tune's way; here each trial calls report()"),
+     "cell line 3 calls tune.report(...), Ray Tune's way; here each trial calls report()"),
     ("--quiet --workers -1", "x = Real(0, 1)\nreport(acc=x)\n",
      ("--workers is -1, but must be an integer >= 1 (-1 for every CPU is joblib's and "
       "Optuna's n_jobs convention; here give the number of trials to run at once, e.g. ")),
@@ -560,7 +560,7 @@ def test_a_hyperparameter_in_a_line_magic_is_refused_at_its_line(ip, line, shown
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--quiet --trials 1", cell)
     text = str(info.value)
-    assert text.startswith("HPOSyntaxError at cell line 3: a hyperparameter inside a line "
+    assert text.startswith("HPOSyntaxError at cell line 4: a hyperparameter inside a line "
                            "magic is not seen: IPython hands " + shown)
     assert "put the assignment on a line of its own" in text
     assert f"\n    {line}\n    {'^' * len(line)}" in text  # the line as written, not rewritten
@@ -576,7 +576,7 @@ def test_a_second_hpo_line_in_the_cell_is_refused_before_any_trial(ip, second):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--quiet --trials 3", cell)
     text = str(info.value)
-    line = 3 if second[0] == " " else 2
+    line = 4 if second[0] == " " else 3  # the %%hpo line is line 1
     assert text.startswith(f"HPOSyntaxError at cell line {line}: a second {second.strip()}: "
                            f"the cell already runs as a study from its first line")
     assert "remove it and put its options on the first line" in text
@@ -594,7 +594,7 @@ def test_a_second_hpo_right_below_the_first_is_refused_at_its_line(ip, blank, se
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--quiet --trials 2", cell)
     text = str(info.value)
-    line = cell.splitlines().index(second) + 1
+    line = cell.splitlines().index(second) + 2  # the %%hpo line is line 1
     assert text.startswith(f"HPOSyntaxError at cell line {line}: a second {second.strip()}: "
                            f"the cell already runs as a study from its first line")
     assert "remove it and put its options on the first line" in text
@@ -622,7 +622,7 @@ def test_a_misspelt_hpo_marker_is_refused_before_any_trial(ip, comment):
                       f"x = 0.5  {comment}\ny = Real(0, 1)\nreport(loss=x + y)\n")
     expr = comment[comment.index("Real"):]
     assert message.startswith(
-        f"HPOSyntaxError at cell line 1: this comment looks like a hyperparameter annotation "
+        f"HPOSyntaxError at cell line 2: this comment looks like a hyperparameter annotation "
         f"but is not one: write `# hpo: {expr}`\n    x = 0.5  {comment}\n             ^")
 
 
@@ -632,7 +632,7 @@ def test_an_annotation_after_a_note_in_its_comment_is_refused_before_any_trial(i
                       "lr = 1e-3  # learning rate # hpo: Real(1e-4, 1e-1, log=True)\n"
                       "units = Int(16, 64)\nreport(loss=lr * units)\n")
     assert message.startswith(
-        "HPOSyntaxError at cell line 1: '# hpo:' must start the comment, or the comment is not "
+        "HPOSyntaxError at cell line 2: '# hpo:' must start the comment, or the comment is not "
         "an annotation: write `lr = 1e-3  # hpo: Real(1e-4, 1e-1, log=True)  # learning rate`")
 
 
@@ -641,7 +641,7 @@ def test_a_keyword_given_twice_in_an_annotation_is_refused_before_any_trial(ip):
     message = refusal(ip, "--quiet --trials 2 --storage none",
                       "x = Real(0.1, 1, log=True, log=False)\nreport(loss=x)\n")
     assert message.startswith(
-        "HPOSyntaxError at cell line 1: bad annotation for 'x': Real() got log= twice "
+        "HPOSyntaxError at cell line 2: bad annotation for 'x': Real() got log= twice "
         "(log=True, then log=False): give it once")
 
 
@@ -671,7 +671,7 @@ def test_a_nan_choice_is_refused_at_its_line_before_any_trial(ip):
     message = refusal(ip, "--quiet --trials 3 --storage none",
                       "x = 1.0\nfill = Categorical(float('nan'), 0.0)\nreport(loss=x)\n")
     assert message.startswith(
-        "HPOSyntaxError at cell line 2: bad annotation for 'fill': Categorical: choice nan is "
+        "HPOSyntaxError at cell line 3: bad annotation for 'fill': Categorical: choice nan is "
         "NaN, which is not equal to itself")
 
 
@@ -761,7 +761,7 @@ def test_a_cell_whose_only_annotation_is_misspelt_is_pointed_at_it(ip):
         ip.run_cell_magic("hpo", "--quiet --trials 2", "x = 0.5  # hop: Real(0, 1)\n"
                                                         "report(loss=x)\n")
     text = str(info.value)
-    assert text.startswith("HPOSyntaxError at cell line 1: this comment looks like")
+    assert text.startswith("HPOSyntaxError at cell line 2: this comment looks like")
     assert "no hyperparameters" not in text
 
 
@@ -813,7 +813,7 @@ def test_syntax_error_points_at_cell_line(ip):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--quiet", "a = 1\nb = Real(0, 1, log=True)\nreport(acc=b)\n")
     text = str(info.value)
-    assert "cell line 2" in text and "log=True needs lo > 0" in text
+    assert "cell line 3" in text and "log=True needs lo > 0" in text  # %%hpo is line 1
     assert "    b = Real(0, 1, log=True)\n        ^^^^^^^^^^^^^^^^^^^^" in text
 
 
@@ -826,10 +826,33 @@ def test_blank_lines_at_the_top_of_the_cell_count_as_the_editor_and_its_diagnost
     body = "\n\n  \na = 1\nb = Real(0, 1, log=True)\nreport(acc=b)\n"
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--quiet", body)
-    assert "HPOSyntaxError at cell line 5: bad annotation for 'b'" in str(info.value)
+    assert "HPOSyntaxError at cell line 6: bad annotation for 'b'" in str(info.value)
     said = cell_diagnostics(f"%%hpo --quiet\n{body}")
     assert [e["message"].split(":")[0] for e in said["errors"]] == [
-        "HPOSyntaxError at cell line 5"], said
+        "HPOSyntaxError at cell line 6"], said
+    assert [e["lineno"] for e in said["errors"]] == [6]  # the line the message names
+
+
+def test_cell_lines_count_from_the_hpo_line_as_the_editor_and_ipython_count(ip):
+    """Messages said "cell line N" counting from the line after %%hpo, one less than the
+    line JupyterLab's editor shows (and IPython's traceback of the cell says): now line N of
+    the cell as run, %%hpo line included, is the line each message names and echoes."""
+    from jupyter_hpo.server.cells import cell_diagnostics
+
+    cell = "%%hpo --quiet --trials 2 --storage none\nx = Real(0, 1)\ny = Int(3, 1)\nreport(a=x)\n"
+    result = ip.run_cell(cell)
+    text = str(result.error_in_exec)
+    assert text.startswith("HPOSyntaxError at cell line 3: bad annotation for 'y'"), text
+    assert f"\n    {cell.splitlines()[2]}\n" in text  # the line it names is the one it echoes
+    said = cell_diagnostics(cell)["errors"]
+    assert [(e["lineno"], e["message"].split(":")[0]) for e in said] == [
+        (3, "HPOSyntaxError at cell line 3")]
+    cell = ("%%hpo --quiet --trials 1 --storage none --metric loss\nx = Real(0, 1)\ny = 1\n"
+            "raise KeyError(x)\nreport(loss=x)\n")
+    ip.run_cell(cell)
+    traceback = ip.user_ns["_hpo"].trials[0].traceback
+    assert re.search(r"\n  Cell In\[\d+\], cell line 4\n    raise KeyError\(x\)\n", traceback), \
+        traceback
 
 
 def test_repeated_failures_shown_once(ip):
@@ -1200,7 +1223,7 @@ def test_process_executor_tracebacks_show_the_cells_own_lines(ip):
         ip.run_cell_magic("hpo", "--quiet --executor process --trials 3 --storage none",
                           "x = Real(0, 1)\ny = 1\nraise ValueError('boom')\nreport(acc=x)\n")
     traceback = ip.user_ns["_hpo"].trials[0].traceback
-    assert re.search(r"\n  Cell In\[\d+\], cell line 3\n    raise ValueError\('boom'\)\n",
+    assert re.search(r"\n  Cell In\[\d+\], cell line 4\n    raise ValueError\('boom'\)\n",
                      traceback), traceback
     assert "_worker.py" not in traceback and "<dynamic-code>" not in traceback
 
@@ -1249,7 +1272,7 @@ def test_hyperband_says_why_the_cells_epochs_is_no_max_t(ip, value, why):
                           f"x = Real(0, 1)\nepochs = {value}\nfor epoch in range(1, 4):\n"
                           f"    report(epoch=epoch, loss=x / epoch)\n")
     assert str(info.value) == (f"Hyperband needs --max-t, the largest epoch a trial reaches: the "
-                               f"cell's `epochs = {value}` (cell line 2) is not one: {why}; or "
+                               f"cell's `epochs = {value}` (cell line 3) is not one: {why}; or "
                                f"pass --max-t N")
     assert ip.user_ns.get("_hpo") is before
 
@@ -1438,6 +1461,6 @@ def test_a_cell_that_calls_tune_is_refused_before_any_trial(ip):
         ip.run_cell_magic("hpo", "--quiet --trials 2 --metric loss",
                           "from jupyter_hpo import tune\n"
                           "study = tune(fit, {'lr': Real(0, 1)}, metric='loss', mode='min')\n")
-    assert str(info.value).startswith("HPOSyntaxError at cell line 2: tune() runs a study of its "
+    assert str(info.value).startswith("HPOSyntaxError at cell line 3: tune() runs a study of its "
                                       "own: in a %%hpo cell each trial would run a whole study")
     assert ip.user_ns.get("_hpo") is before  # no study was made

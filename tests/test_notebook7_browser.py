@@ -109,7 +109,7 @@ def test_a_bad_annotation_is_underlined_with_the_magics_message(notebook7):
         "root => [...root.querySelectorAll('.jp-hpo-error')]"
         ".map(e => e.getAttribute('data-hpo-message'))"))
     assert len(messages) == 2  # both mistakes, each with its own message
-    assert any("log=True needs lo > 0" in m and "cell line 2" in m for m in messages)
+    assert any("log=True needs lo > 0" in m and "cell line 3" in m for m in messages)
     error.hover()
     tooltip = page.locator(".jp-hpo-tooltip")
     tooltip.wait_for(timeout=5000)

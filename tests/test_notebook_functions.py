@@ -109,7 +109,7 @@ def test_a_function_whose_source_cannot_be_read_asks_for_the_metric(ip):
     define(ip, "from jupyter_hpo import report\n"
                "exec('def hidden(lr):\\n    for e in range(1, 3):\\n"
                "        report(epoch=e, loss=lr)\\n')\n")
-    with pytest.raises(UsageError, match=r"the cell calls hidden\(\) at cell line 2, which "
+    with pytest.raises(UsageError, match=r"the cell calls hidden\(\) at cell line 3, which "
                                          r"calls report\(\) but its source cannot be read.*"
                                          r"pass --metric NAME"):
         run(ip, "--trials 2", "lr = Real(0, 1)\nhidden(lr)\n")
@@ -121,7 +121,7 @@ def test_a_function_whose_source_cannot_be_read_asks_for_the_metric(ip):
 def test_a_function_that_reports_through_double_star_asks_for_the_metric(ip):
     define(ip, "from jupyter_hpo import report\n"
                "def packed(lr):\n    report(**{'epoch': 1, 'loss': lr})\n")
-    with pytest.raises(UsageError, match=r"calls packed\(\) at cell line 1, which calls "
+    with pytest.raises(UsageError, match=r"calls packed\(\) at cell line 2, which calls "
                                          r"report\(\) passing its values through \*\*"):
         run(ip, "--trials 2", "packed(Real(0, 1, name='lr'))\n")
 

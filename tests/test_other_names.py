@@ -364,7 +364,7 @@ def test_a_cell_without_hyperparameters_says_where_it_wrote_another_librarys_spa
         del ipython_shell.user_ns["tune"]
     message = str(result.error_in_exec)
     assert message.startswith("the cell has no hyperparameters: mark them inline")
-    assert message.endswith("; cell line 1 calls tune.loguniform(...), Ray Tune's way of "
+    assert message.endswith("; cell line 2 calls tune.loguniform(...), Ray Tune's way of "
                             "writing a search space: write Real(..., log=True) there instead")
 
 
@@ -383,5 +383,5 @@ def test_a_cell_with_autogluons_spaces_says_to_write_ours(ipython_shell):
     finally:
         del ipython_shell.user_ns["ag"]
     assert str(result.error_in_exec).endswith(
-        "; cell line 2 calls ag.space.Real(...), AutoGluon's way of writing a search space: "
+        "; cell line 3 calls ag.space.Real(...), AutoGluon's way of writing a search space: "
         "write Real(...) (which takes lower= and upper= too) there instead")

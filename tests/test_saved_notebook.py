@@ -117,7 +117,7 @@ def test_a_failed_studys_cell_shows_its_error_once_without_an_empty_plot(tmp_pat
     printed = "".join(o["text"] for o in outputs if o.get("name") == "stderr")
     assert ("UsageError: StudyFailedError: the first 3 trials all failed with the same error, "
             "so the study stopped. Trial 0's traceback:\nTraceback (most recent call last):\n"
-            "  Cell In[2], cell line 2\n    raise ValueError(\"no data <here>\")\n"
+            "  Cell In[2], cell line 3\n    raise ValueError(\"no data <here>\")\n"
             "ValueError: no data <here>\n") in printed
 
 

@@ -23,6 +23,7 @@ from ._output_name import check_output_name
 from ._running import CellRunning, Run
 from ._text import (
     DASHES,
+    MAGIC_LINE,
     listed,
     misplaced_message,
     on_storage,
@@ -206,13 +207,14 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         """Build the cell's study, show its dashboard, start it and (unless --background)
         wait for it."""
         __tracebackhide__ = True
-        source = _with_leading_lines(cell, self.shell.transform_cell(cell)) \
-            if self.shell else cell
+        written = MAGIC_LINE + cell  # lines count from the %%hpo line, as the editor's do
+        source = MAGIC_LINE + _with_leading_lines(cell, self.shell.transform_cell(cell)) \
+            if self.shell else written
         # Setting up (imports, storage, the dashboard) is not interrupted half-way: an
         # interrupt meanwhile is kept and acted on once the study is in a consistent state.
         figures = open_figures()
         with deferred_interrupts() as interrupted:
-            template = self._parse(source, cell)
+            template = self._parse(source, written)
             if interrupted():  # before anything is stored (or leased, or started)
                 raise KeyboardInterrupt
             study = self._build_study(args, template)
@@ -419,8 +421,8 @@ def _dashed_value(message: str, words: list[str]) -> str:
 
 def _with_leading_lines(cell: str, source: str) -> str:
     """``source``, IPython's transform of ``cell``, with the blank lines it dropped from the
-    top put back, so that cell lines in messages and tracebacks count from the line after
-    ``%%hpo``, as the editor's diagnostics and a cell without blank lines at its top do."""
+    top put back, so that cell lines in messages and tracebacks count as the editor numbers
+    the lines below ``%%hpo`` (with ``MAGIC_LINE`` above them), blank lines at the top too."""
     def leading(text: str) -> int:
         return text[:len(text) - len(text.lstrip())].count("\n")
 

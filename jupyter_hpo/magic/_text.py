@@ -15,6 +15,11 @@ SCHEDULER_FLAGS = {"type": "type", "grace_period": "grace-period",
 STUDY_FLAGS = ("workers", "trials", "time_limit", "seed", "cpus_per_trial", "gpus_per_trial",
                 "trial_timeout", "name", "resource", "metric", "keep_namespaces", "warm_start")
 
+#: what stands for the ``%%hpo`` line above the cell's body when it is parsed and compiled:
+#: an empty line, so that cell lines in messages and tracebacks count from the ``%%hpo`` line
+#: as line 1, as JupyterLab's editor and IPython's tracebacks of any other cell number them
+MAGIC_LINE = "\n"
+
 
 def parse_option_value(text: str) -> Any:
     """``--searcher-opt`` values: Python literals where they parse, else strings."""

@@ -1,10 +1,10 @@
 """A notebook cell's ``%%hpo`` diagnostics, as the editor shows them.
 
 The magic parses the cell *body*, the lines after ``%%hpo ...``, after IPython's input
-transformations (``!ls``, ``%time`` lines become calls); line numbers in its messages count
-from the body. The editor needs positions in the whole cell, so every line is shifted by the
-magic's line count, while each message keeps the magic's own text
-(``HPOSyntaxError at cell line 2: ...``).
+transformations (``!ls``, ``%time`` lines become calls), below an empty line that stands for
+the ``%%hpo`` line; line numbers in its messages count from the ``%%hpo`` line as line 1, as
+the editor numbers them. Positions are shifted by the blank lines above ``%%hpo``, if any,
+while each message keeps the magic's own text (``HPOSyntaxError at cell line 3: ...``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..errors import (
     rewritten_span,
     whole_line_span,
 )
-from ..magic._text import misplaced_message
+from ..magic._text import MAGIC_LINE, misplaced_message
 
 __all__ = ["MAGIC", "cell_diagnostics"]
 
@@ -115,9 +115,9 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
         misplaced = _misplaced(lines, first)
         return {"magic": misplaced is not None, "annotations": [],
                 "errors": [misplaced] if misplaced else []}
-    shift = first + 1  # the lines above the body: blank ones and %%hpo
-    body = "".join(lines[shift:])
-    transformed = _transformed(body)
+    shift = first  # the blank lines above %%hpo, which the kernel never sees
+    body = MAGIC_LINE + "".join(lines[first + 1:])  # numbered as the magic numbers them
+    transformed = MAGIC_LINE + _transformed(body[len(MAGIC_LINE):])
     diagnostics = diagnose_cell(transformed).to_dict()
     for annotation in diagnostics["annotations"]:
         # an indented body runs dedented: its columns as written
