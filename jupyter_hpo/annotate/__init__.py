@@ -9,6 +9,8 @@ literal arguments.
 Whatever the input, the parser raises (or reports) only :class:`HPOSyntaxError`, at a cell line
 as Python counts lines: only ``\\n``, ``\\r\\n`` and ``\\r`` end a line. The syntax tree is
 walked without recursion, so a deeply nested cell fails only where Python itself gives up.
+Lines are those of the source it is given: the magic gives it the body below an empty line
+that stands for the ``%%hpo`` line, so that they are the editor's (``%%hpo`` is line 1).
 """
 
 from ._parser import diagnose_cell, parse_cell
