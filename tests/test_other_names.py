@@ -137,6 +137,46 @@ def test_misspellings_name_the_nearest_attribute_and_nothing_else_changes(study)
     assert copy.deepcopy(trial).reports == trial.reports
 
 
+@pytest.mark.parametrize("call, says", [
+    (lambda s: s.apply(trial=0),
+     ("Study.apply() got an unexpected keyword argument 'trial' (did you mean trial_id= instead "
+     "of trial=?); it takes apply(trial_id=None, namespace=None)")),
+    (lambda s: s.trials_dataframe(columns=["x"]),
+     ("Study.trials_dataframe() got an unexpected keyword argument 'columns'; it takes "
+     "trials_dataframe(attrs=None)")),
+    (lambda s: s.wait(timeout_s=1),
+     ("Study.wait() got an unexpected keyword argument 'timeout_s' (did you mean timeout= "
+     "instead of timeout_s=?); it takes wait(timeout=None)")),
+    (lambda s: s.apply(0, {}, 3),
+     ("Study.apply() got too many positional arguments; it takes "
+     "apply(trial_id=None, namespace=None)")),
+])
+def test_a_study_method_given_a_wrong_argument_names_itself_and_what_it_takes(study, call,
+                                                                               says):
+    """Python's TypeError named the internal class that defines the method
+    ("StudyReading.apply() got an unexpected keyword argument 'trial'")."""
+    with pytest.raises(TypeError) as info:
+        call(study)
+    assert str(info.value) == says
+    assert study.apply(trial_id=study.best_trial.trial_id, namespace={}).startswith("applied")
+
+
+def test_a_type_error_inside_a_study_method_is_its_own():
+    """Only a call's wrong arguments are reworded; a TypeError of the method's work is not."""
+    from jupyter_hpo.study._calls import public_calls
+
+    @public_calls
+    class Reader:
+        def total(self, values):
+            return sum(values)
+
+    with pytest.raises(TypeError, match=r"^unsupported operand type"):
+        Reader().total(["a"])
+    with pytest.raises(TypeError, match=r"^Reader.total\(\) is missing a required "
+                                        r"argument: 'values'; it takes total\(values\)$"):
+        Reader().total()
+
+
 def test_a_property_that_fails_keeps_its_own_error():
     class Broken(OtherNamesHint):
         @property

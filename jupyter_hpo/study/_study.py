@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..storage import BaseStorage
     from ..trial import Trial
 
+from ._calls import public_calls
 from ._reading import StudyReading
 from ._stored import StoredStudyMixin, is_storage, storage_of
 
@@ -63,6 +64,7 @@ class StudyEvent:
         return None if self.trial is None else self.trial.trial_id
 
 
+@public_calls
 class Study(StudyReading, StoredStudyMixin, SettingsReader):
     """Runs trials of ``objective`` over ``space`` and keeps their results.
 
