@@ -378,6 +378,17 @@ def test_grid_runs_whole_grid(ip):
      ("--storage is '': pass the file to keep the study in (--storage runs.db), or --storage "
       "none to keep nothing")),
     ("--quiet --storage ' '", "x = Real(0, 1)\nreport(acc=x)\n", "--storage is ' ': pass"),
+    # a searcher's options were named bare ("searcher 'grid' does not take these options:
+    # point", "points is 0"), where a scheduler's say --scheduler-opt
+    ("--quiet --searcher grid --searcher-opt point=3", "x = Real(0, 1)\nreport(acc=x)\n",
+     ("--searcher grid does not take --searcher-opt point=... (its options: points, shuffle, "
+      "debug_log); did you mean points instead of point?")),
+    ("--quiet --searcher random --searcher-opt points=3 --searcher-opt shuffle=1",
+     "x = Real(0, 1)\nreport(acc=x)\n",
+     ("--searcher random does not take --searcher-opt points=..., --searcher-opt shuffle=... "
+      "(its options: debug_log)")),
+    ("--quiet --searcher grid --searcher-opt points=0", "x = Real(0, 1)\nreport(acc=x)\n",
+     "--searcher-opt points is 0, but must be an integer >= 1"),
 ])
 def test_bad_options_are_usage_errors(ip, line, cell, message):
     before = ip.user_ns.get("_hpo")

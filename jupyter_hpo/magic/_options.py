@@ -347,7 +347,8 @@ class CellOptions:
                 objective = objective.for_process()  # fails now if a variable cannot pickle
             study = Study(objective, template.space, options)
         except (ValueError, HPOError) as exc:
-            raise UsageError(on_storage(cli_message(str(exc)), args.storage)) from None
+            raise UsageError(on_storage(cli_message(str(exc), options.searcher_options),
+                                        args.storage)) from None
         for note in (inferred, *study.notes) if inferred else study.notes:  # after any refusal
             print(f"jupyter_hpo: {note}")
         study.save_hint = f"export them with %hpo export {command_word(study.name)} file.csv"
@@ -476,7 +477,7 @@ def check_line_options(args: Any, scheduler: str | None = None,
         if searcher_options or searcher not in SEARCHERS:  # else no module to import
             searcher_class(searcher, searcher_options)
     except (ValueError, HPOError) as exc:
-        raise UsageError(cli_message(str(exc))) from None
+        raise UsageError(cli_message(str(exc), searcher_options)) from None
     points = [enqueued_config(text) for text in args.enqueue]
     return LineOptions(scheduler_options, searcher_options, time_limit, trial_timeout, points)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -50,10 +51,12 @@ def key_values(options: list[str], flag: str, example: str) -> dict[str, Any]:
     return values
 
 
-def cli_message(message: str) -> str:
+def cli_message(message: str, searcher_options: Iterable[str] = ()) -> str:
     """An options error in the magic's own spelling: ``workers is 0`` -> ``--workers is 0``,
     ``min_pairs is 2`` -> ``--scheduler-opt min_pairs is 2`` (an option without a flag),
-    ``points_to_evaluate[0]`` -> ``--enqueue number 1``."""
+    ``acq_func is 'XYZ'`` -> ``--searcher-opt acq_func is 'XYZ'`` (one of
+    ``searcher_options``, the keys the line gave), ``points_to_evaluate[0]`` -> ``--enqueue
+    number 1``."""
     from ..schedulers import SCHEDULERS
 
     for key in (*STUDY_FLAGS, *SCHEDULER_FLAGS):
@@ -68,7 +71,24 @@ def cli_message(message: str) -> str:
     message = re.sub(r"points_to_evaluate\[(\d+)\]",
                      lambda m: f"--enqueue number {int(m.group(1)) + 1}", message)
     message = re.sub(r"the (\w+) and (\w+) schedulers", r"--scheduler \1 and \2", message)
-    return re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
+    message = re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
+    return _searcher_flags(message, searcher_options)
+
+
+def _searcher_flags(message: str, keys: Iterable[str]) -> str:
+    """``searcher 'skopt' does not take these options: acq (...)`` -> ``--searcher skopt does
+    not take --searcher-opt acq=... (...)``, and a given key's ``KEY is``/``KEY must`` ->
+    ``--searcher-opt KEY ...``, as the line wrote them."""
+    def unknown(match: re.Match[str]) -> str:
+        options = ", ".join(f"--searcher-opt {key}=..." for key in match[2].split(", "))
+        return f"--searcher {match[1]} does not take {options} ("
+
+    message = re.sub(r"searcher '([\w-]+)' does not take these options: ([\w, ]+?) \(",
+                     unknown, message)
+    for key in sorted(set(keys), key=len, reverse=True):
+        message = re.sub(rf"(?<![\w\-=]){re.escape(key)}(?= is | must | only appl| needs )",
+                         f"--searcher-opt {key}", message)
+    return message
 
 
 def on_storage(message: str, storage: str | None) -> str:
