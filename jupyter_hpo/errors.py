@@ -202,8 +202,9 @@ _PLAIN_WORD = re.compile(r"[\w.+\-/:@=,%]+")
 def command_word(text: str) -> str:
     """``text`` as one word of a ``%hpo`` / ``%%hpo`` line: as it is, or in quotes when it
     holds spaces, quotes or the like (the line is split into words keeping quotes, which the
-    magic then removes), so that a command a message suggests runs as written."""
-    if _PLAIN_WORD.fullmatch(text):
+    magic then removes), so that a command a message suggests runs as written; also one
+    that starts with ``-`` (``"-x"``), which would be read as an option."""
+    if _PLAIN_WORD.fullmatch(text) and not text.startswith("-"):
         return text
     quote = "'" if '"' in text and "'" not in text else '"'
     return quote + text + quote

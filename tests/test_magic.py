@@ -493,7 +493,7 @@ def test_a_comment_on_the_hpo_line_is_a_comment_as_in_a_shell(ip, capsys):
     assert parse_cell_options("--trials 3 #no space needed").trials == 3
 
 
-@pytest.mark.parametrize("name", ["my study", "it's", 'the "big" one'])
+@pytest.mark.parametrize("name", ["my study", "it's", 'the "big" one', "-x"])
 def test_commands_that_messages_suggest_run_as_written_for_names_with_spaces(ip, tmp_path,
                                                                              capsys, name):
     """A message's ``--name NAME --resume`` and ``%hpo delete NAME`` quote a name that needs
@@ -969,6 +969,30 @@ def test_stop_background_study_and_trial(ip):
     assert study.trials[0].status is TrialStatus.CANCELLED
     assert all(t.status is TrialStatus.CANCELLED for t in study.trials)
     assert len(study.trials) < 50
+
+
+def test_a_study_name_that_starts_with_a_dash_goes_after_double_dash(ip, capsys):
+    """``%hpo show -x`` said only "unrecognized arguments: -x", and nothing said how to reach
+    a study named -x; -- ends the options, as in a shell."""
+    study = run(ip, "--quiet --trials 2 --seed 0 --name=-x", "x = Real(0, 1)\nreport(loss=x)\n")
+    assert study.name == "-x"
+    for line, unknown, meant in (("show -x", "-x", "%hpo show -- -x"),
+                                 ("best -x", "-x", "%hpo best -- -x"),
+                                 ("apply -x --trial 0", "-x", "%hpo apply --trial 0 -- -x"),
+                                 ("export -x t.csv", "-x t.csv", "%hpo export -- -x t.csv"),
+                                 ("plot history -x", "-x", "%hpo plot history -- -x")):
+        with pytest.raises(UsageError) as info:
+            ip.run_line_magic("hpo", line)
+        assert str(info.value) == (f"unrecognized arguments: {unknown}; a study's NAME that "
+                                   f"starts with - goes after --, which ends the options: {meant}")
+    capsys.readouterr()
+    ip.run_line_magic("hpo", "best -- -x")
+    assert capsys.readouterr().out.startswith("-x: best loss=")
+    ip.run_line_magic("hpo", "apply --trial 1 -- -x")
+    assert ip.user_ns["x"] == study.trials[1].config["x"]
+    with pytest.raises(UsageError) as info:  # a misspelt option is not taken for a name
+        ip.run_line_magic("hpo", "show --storrage x.db")
+    assert "did you mean --storage" in str(info.value) and "goes after --" not in str(info.value)
 
 
 def test_line_magic_errors(ip):

@@ -393,7 +393,26 @@ def _line_hint(message: str, line: str, cell_options: list[str]) -> str:
         close = difflib.get_close_matches(words[0].lower(), LINE_COMMANDS, n=1, cutoff=0.6)
         if close:
             return f"{message}; did you mean %hpo {close[0]}?"
-    return message
+    return message + _dashed_name(message, words)
+
+
+def _dashed_name(message: str, words: list[str]) -> str:
+    """For "unrecognized arguments: -x" from a command that takes a study's NAME: how to give
+    a NAME that starts with ``-``, which argparse reads as an option (``--`` ends the
+    options, as in a shell: ``%hpo show -- -x``); else ``""``."""
+    command = next((word for word in words if word in LINE_COMMANDS), "list")
+    if not message.startswith("unrecognized arguments:") or command == "list" \
+            or "did you mean" in message or "--" in words:  # a misspelt option, or -- there
+        return ""
+    extras = message.split(":", 1)[1].split(";", 1)[0].split()
+    if not any(word.startswith("-") for word in extras):
+        return ""
+    kept = list(words)
+    for word in extras:
+        if word in kept:
+            kept.remove(word)
+    return (f"; a study's NAME that starts with - goes after --, which ends the options: "
+            f"%hpo {' '.join(kept)} -- {' '.join(extras)}")
 
 
 def parse_cell_options(options: str) -> Any:
@@ -435,9 +454,11 @@ def _parse_words(parser: argparse.ArgumentParser, words: list[str], intermixed: 
     runs.db mlp``, where argparse called ``mlp`` an unrecognised argument). The words are
     parsed so only when every word ``parse_args`` left over is positional, which keeps its
     message for a misspelt option and its value (``unrecognized arguments: --storrage
-    runs.db``, where the second parse would take ``runs.db`` for a NAME)."""
+    runs.db``, where the second parse would take ``runs.db`` for a NAME). Words after ``--``
+    are positional however they start (``%hpo apply --trial 1 -- -x``: the study ``-x``)."""
     args, extras = parser.parse_known_args(words)
-    if extras and intermixed and not any(word.startswith("-") for word in extras):
+    options = extras[:extras.index("--")] if "--" in extras else extras
+    if extras and intermixed and not any(word.startswith("-") for word in options):
         args, extras = parser.parse_known_intermixed_args(words)
     if extras:  # as parse_args says it
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
