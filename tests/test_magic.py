@@ -866,6 +866,33 @@ def test_cell_lines_count_from_the_hpo_line_as_the_editor_and_ipython_count(ip):
         traceback
 
 
+@pytest.mark.parametrize("cell, note", [
+    ("x = Real(0, 1)\ny = 2\nx = 5\nreport(loss=x + y)\n",
+     ("jupyter_hpo: cell line 4: x is assigned again before anything reads the hyperparameter x "
+     "(cell line 2), so the value each trial searches has no effect; remove one of the two, or "
+     "give one another name\n")),
+    ("x = 0.5  # hpo: Real(0, 1)\nx: float = 5\nreport(loss=x)\n",
+     ("jupyter_hpo: cell line 3: x is assigned again before anything reads the hyperparameter x "
+     "(cell line 2)")),
+    ("x = Real(0, 1); y = x * 2; x = 5\nreport(loss=x + y)\n", None),  # read first
+    ("def f():\n    return x\nx = Real(0, 1)\nx = 5\nreport(loss=f())\n", None),
+    ("x = Real(0, 1)\ndef f():\n    return x\nx = 5\nreport(loss=f())\n", None),
+    ("x = Real(0, 1)\nx += 1\nreport(loss=x)\n", None),
+    ("x = Real(0, 1)\nx = x * 2\nreport(loss=x)\n", None),
+    ("x = Real(0, 1)\nif x > 2:\n    x = 5\nreport(loss=x)\n", None),
+])
+def test_a_hyperparameter_assigned_again_before_it_is_read_gets_a_note(ip, capsys, cell, note):
+    """``x = Real(0, 1)`` and later ``x = 5`` searched x without any effect, silently; the
+    cell still runs as written."""
+    study = run(ip, "--quiet --trials 2 --seed 0 --storage none --metric loss", cell)
+    assert [t.status.value for t in study.trials] == ["completed"] * 2
+    printed = capsys.readouterr().out
+    if note is None:
+        assert "assigned again" not in printed
+    else:
+        assert note in printed and printed.count("assigned again") == 1
+
+
 def test_repeated_failures_shown_once(ip):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--trials 10 --quiet",

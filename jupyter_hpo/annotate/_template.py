@@ -138,6 +138,9 @@ class CellTemplate:
     result_name: str | None = None
     #: the notebook's name of the cell (``In[3]``) for tracebacks, None outside a notebook
     cell_name: str | None = None
+    #: what the cell does that it likely does not mean, each "cell line N: ...": the magic
+    #: prints them and runs the study (see ``_notes.py``)
+    notes: list[str] = field(default_factory=list)
 
     def without_report_functions(self) -> CellTemplate:
         """This template as if the notebook functions the cell calls did not report for it:

@@ -55,6 +55,8 @@ class CellOptions:
             raise UsageError(f"HPOSyntaxError at {_as_written(exc, source, written)}") from None
         if isinstance(number, int):
             template.cell_name = f"In[{number}]"
+        for note in template.notes:  # the cell runs as written
+            print(f"jupyter_hpo: {note}")
         return template
 
     @staticmethod
