@@ -132,9 +132,7 @@ class CellObjective:
         if self.template.calls_report:
             if not trial.reports:
                 raise HPOError(f"this trial ended without calling report(), so it has no "
-                               f"value of {self.metric!r}: the cell calls report() only on "
-                               f"some paths (inside an if, or a loop that ran no iteration?); "
-                               f"make every trial report {self.metric}")
+                               f"value of {self.metric!r}: {self._why_no_report()}")
             return None
         value = plain_value(ns.get(RESULT_NAME)) if self.template.has_result_expr else None
         if isinstance(value, dict):
@@ -146,6 +144,18 @@ class CellObjective:
         if not is_number(value):
             raise HPOError(self._no_number(ns))
         return {self.metric: value}
+
+    def _why_no_report(self) -> str:
+        """Why a trial of a cell that calls report() may not have: the cell's functions that
+        hold every report() call are never called, or the call is on some paths only."""
+        functions = [] if self.template.report_functions \
+            else self.template.unreached_reporters
+        if functions:
+            names = " and ".join(f"`{name}`" for name in functions)
+            return (f"report() is only called inside {names}, which this cell never calls; "
+                    f"call {functions[0]}(...) in the cell")
+        return (f"the cell calls report() only on some paths (inside an if, or a loop that "
+                f"ran no iteration?); make every trial report {self.metric}")
 
     def _left_unassigned(self, ns: dict[str, Any]) -> bool:
         """Whether the ``--metric`` variable still holds the notebook's own object: a cell

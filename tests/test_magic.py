@@ -893,6 +893,31 @@ def test_a_hyperparameter_assigned_again_before_it_is_read_gets_a_note(ip, capsy
         assert note in printed and printed.count("assigned again") == 1
 
 
+TRAIN = ("x = Real(0, 1)\nepochs = 3\ndef train(x):\n    for epoch in range(1, epochs + 1):\n"
+         "        report(epoch=epoch, loss=x)\n")
+
+
+@pytest.mark.parametrize("tail, says", [
+    ("", ("report() is only called inside `train`, which this cell never calls; call "
+         "train(...) in the cell")),
+    ("def main():\n    train(x)\n", ("report() is only called inside `train`, which this cell "
+                                     "never calls")),
+    ("run = [train]\n", "the cell calls report() only on some paths"),  # named: maybe called
+    ("if x > 2:\n    train(x)\n", "the cell calls report() only on some paths"),
+])
+def test_a_trial_without_reports_says_which_function_the_cell_never_calls(ip, tail, says):
+    """report() only inside a function the cell never calls got "the cell calls report() only
+    on some paths (inside an if, ...)", which sent the user looking for an if."""
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("hpo", "--quiet --trials 2 --storage none --scheduler hyperband "
+                                 "--metric loss", TRAIN + tail)
+    assert ("this trial ended without calling report(), so it has no value of 'loss': "
+            + says) in str(info.value)
+    study = run(ip, "--quiet --trials 2 --storage none --scheduler hyperband --metric loss",
+                TRAIN + "train(x)\n")
+    assert all(t.reports for t in study.trials) and study.counts()["failed"] == 0
+
+
 def test_repeated_failures_shown_once(ip):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--trials 10 --quiet",

@@ -19,6 +19,7 @@ from ._comments import _HPO_COMMENT, CommentAnnotations
 from ._conditions import CellConditions
 from ._max_t import infer_counts
 from ._notes import overwritten_notes
+from ._reach import unreached_reporters
 from ._template import (
     _NESTED_MESSAGE,
     _TOO_DEEP,
@@ -231,6 +232,7 @@ class _CellParser(CommentAnnotations):
         counts = infer_counts(tree, {id(f.node): f.domain for f in found}, self.env)
         notes = [] if self.collect else overwritten_notes(
             tree, [(f.variable, f.node.lineno) for f in found if f.variable == f.name])
+        unreached = [] if self.collect or scan.report_callbacks else unreached_reporters(tree)
         last = tree.body[-1] if tree.body else None
         has_result = isinstance(last, ast.Expr) and not _is_report_call(last.value)
         for parent, name, index, hp_name, node in slots:
@@ -265,7 +267,8 @@ class _CellParser(CommentAnnotations):
                             sorted(scan.peer_reports), sorted(scan.report_callbacks),
                             sorted(scan.peer_callbacks), functions,
                             own if functions else {},
-                            None if shown in hyperparameters else shown, notes=notes)
+                            None if shown in hyperparameters else shown, notes=notes,
+                            unreached_reporters=unreached)
 
     def _reporting_functions(self, scan: _Scan, counts: dict[str, float]
                              ) -> list[ReportingFunction]:

@@ -141,6 +141,9 @@ class CellTemplate:
     #: what the cell does that it likely does not mean, each "cell line N: ...": the magic
     #: prints them and runs the study (see ``_notes.py``)
     notes: list[str] = field(default_factory=list)
+    #: the cell's functions that hold all its report() calls when the cell never calls them
+    #: (see ``_reach.py``): a trial's error names them
+    unreached_reporters: list[str] = field(default_factory=list)
 
     def without_report_functions(self) -> CellTemplate:
         """This template as if the notebook functions the cell calls did not report for it:
