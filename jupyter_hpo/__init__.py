@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__ imports
     from .api import infer_mode, tune
-    from .errors import HPOError, HPOSyntaxError, SpaceError, StudyFailedError
+    from .errors import HPOError, HPOSyntaxError, ModeWarning, SpaceError, StudyFailedError
     from .space import Bool, Categorical, Int, Real, Space
     from .study import Study, StudyEvent
     from .trial import Decision, Trial, TrialStatus, TrialStopped, checkpoint, report, restore
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
 _EXPORTS = {
     "infer_mode": "api", "tune": "api",
     "HPOError": "errors", "HPOSyntaxError": "errors", "SpaceError": "errors",
-    "StudyFailedError": "errors",
+    "StudyFailedError": "errors", "ModeWarning": "errors",
     "Bool": "space", "Categorical": "space", "Int": "space", "Real": "space", "Space": "space",
     "Study": "study", "StudyEvent": "study",
     "Decision": "trial", "Trial": "trial", "TrialStatus": "trial", "TrialStopped": "trial",
@@ -44,7 +44,8 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
-    "Bool", "Categorical", "Decision", "HPOError", "HPOSyntaxError", "Int", "Real", "Space",
+    "Bool", "Categorical", "Decision", "HPOError", "HPOSyntaxError", "Int", "ModeWarning", "Real",
+    "Space",
     "SpaceError", "Study", "StudyEvent", "StudyFailedError", "Trial", "TrialStatus",
     "TrialStopped", "checkpoint", "infer_mode", "load_ipython_extension", "report", "restore",
     "tune", "unload_ipython_extension",

@@ -16,6 +16,12 @@ class HPOError(Exception):
     """Root of every error raised by jupyter_hpo."""
 
 
+class ModeWarning(UserWarning):
+    """A study told to maximise a metric whose name reads like a loss (or to minimise one
+    that reads like an accuracy); ``warnings.filterwarnings("ignore", category=ModeWarning)``
+    silences it where that is meant."""
+
+
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 

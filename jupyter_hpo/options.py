@@ -92,6 +92,26 @@ def infer_mode(metric: str) -> str | None:
     return "max" if mode == "min" else "min"
 
 
+def mode_against_name(metric: str, mode: str | None) -> list[str]:
+    """A note (as a ``ModeWarning``, which the user's warning filters may silence) when
+    ``mode``, given explicitly, is the opposite of what the metric's name says
+    (``infer_mode``): ``val_loss`` maximised, ``val_acc`` minimised."""
+    import warnings
+
+    from .errors import ModeWarning
+
+    said = infer_mode(metric) if isinstance(metric, str) else None
+    if mode not in ("min", "max") or said is None or said == mode:
+        return []
+    doing, reads = ("maximising", "minimise") if mode == "max" else ("minimising", "maximise")
+    text = (f"{doing} {metric} as asked (mode {mode}), although its name reads like a value "
+            f"to {reads} (mode {said}): if {mode} is meant, warnings.filterwarnings('ignore', "
+            f"category=jupyter_hpo.ModeWarning) silences this")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.warn(text, ModeWarning, stacklevel=2)
+    return [str(warning.message) for warning in caught]
+
+
 def parse_duration(text: str | float, option: str = "time_limit") -> float:
     """Seconds in ``90``, ``"90"``, ``"90s"``, ``"30m"``, ``"30 min"``, ``"1.5h"``,
     ``"1h30m"``, ``"2 hours"``, ``"1d"`` or ``"1:30:00"`` (units in any case)."""

@@ -918,6 +918,36 @@ def test_a_trial_without_reports_says_which_function_the_cell_never_calls(ip, ta
     assert all(t.reports for t in study.trials) and study.counts()["failed"] == 0
 
 
+@pytest.mark.parametrize("metric, mode, note", [
+    ("val_loss", "max", ("jupyter_hpo: maximising val_loss as asked (mode max), although its "
+                        "name reads like a value to minimise (mode min): if max is meant, "
+                        "warnings.filterwarnings('ignore', category=jupyter_hpo.ModeWarning) "
+                        "silences this\n")),
+    ("test_rmse", "max", "maximising test_rmse as asked (mode max)"),
+    ("val_acc", "min", ("minimising val_acc as asked (mode min), although its name reads like a "
+                       "value to maximise (mode max)")),
+    ("f1", "min", "minimising f1 as asked"),
+    ("val_acc", "max", None),
+    ("val_loss", "min", None),
+    ("widgets", "max", None),  # a name that says nothing
+])
+def test_a_mode_against_the_metrics_name_gets_a_warning(ip, capsys, metric, mode, note):
+    """``--mode max`` with ``--metric val_loss`` ran silently; the user was explicit, so the
+    study runs, with a warning that a warnings filter silences where the mode is meant."""
+    import warnings
+
+    cell = f"x = Real(0, 1)\nreport({metric}=x)\n"
+    line = f"--quiet --trials 1 --storage none --no-apply --metric {metric} --mode {mode}"
+    assert run(ip, line, cell).mode == mode
+    printed = capsys.readouterr().out
+    assert (note in printed and printed.count("as asked") == 1) if note else \
+        "as asked" not in printed
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=jupyter_hpo.ModeWarning)
+        run(ip, line, cell)
+    assert "as asked" not in capsys.readouterr().out
+
+
 def test_repeated_failures_shown_once(ip):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("hpo", "--trials 10 --quiet",

@@ -1059,3 +1059,28 @@ def test_a_report_without_hyperbands_resource_names_the_key_that_counts_progress
     study = tune(_reports_steps, {"x": Real(0, 1)}, metric="loss", trials=3, resource="step",
                  scheduler="hyperband", scheduler_options={"max_t": 3})
     assert all(t.reports[-1]["step"] >= 1 for t in study.trials)
+
+
+def test_tune_warns_when_the_mode_is_against_the_metrics_name(capsys, tmp_path):
+    """tune(metric="loss", mode="max") ran silently; the warning is printed once, kept in the
+    study's notes, and a resumed study (told at its start) does not repeat it."""
+    import warnings
+
+    storage = tmp_path / "runs.db"
+    study = jupyter_hpo.tune(lambda c: {"loss": c["x"]}, {"x": jupyter_hpo.Real(0, 1)},
+                             metric="loss", mode="maximize", trials=1, storage=storage,
+                             name="m")
+    assert study.notes == [
+        ("maximising loss as asked (mode max), although its name reads like a value to "
+        "minimise (mode min): if max is meant, warnings.filterwarnings('ignore', "
+        "category=jupyter_hpo.ModeWarning) silences this")]
+    assert capsys.readouterr().out.count("as asked") == 1
+    resumed = jupyter_hpo.tune(lambda c: {"loss": c["x"]}, {"x": jupyter_hpo.Real(0, 1)},
+                               metric="loss", mode="max", trials=2, storage=storage, name="m",
+                               resume=True)
+    assert not any("as asked" in note for note in resumed.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", jupyter_hpo.ModeWarning)  # the user's own filters apply
+        with pytest.raises(jupyter_hpo.ModeWarning, match="maximising loss as asked"):
+            jupyter_hpo.tune(lambda c: {"loss": c["x"]}, {"x": jupyter_hpo.Real(0, 1)},
+                             metric="loss", mode="max", trials=1)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError, SpaceError, StudyNotFoundError, command_word
-from ..options import StudyOptions, check_keywords, missing_metric
+from ..options import StudyOptions, check_keywords, missing_metric, mode_against_name
 from ..records import (
     SettingsReader,
     StudyRecord,
@@ -154,6 +154,9 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
             """What the study said while it was set up (a warm start's summary, ...)."""
             slots = options.slots_note(executor)
             self.notes += [slots] if slots else []
+            if stored is None:  # a resumed study was told at its start
+                self.notes += mode_against_name(self.metric, self.direction.value
+                                                if options.mode is not None else None)
             self.notes += _repeats_note(self.space, options)
             self.notes += _short_grid_note(scheduler.searcher, options)
             self.notes += _long_grid_note(scheduler.searcher, options)
