@@ -333,9 +333,14 @@ def test_grid_runs_whole_grid(ip):
      "--scheduler-opt 'min_pairs' must look like KEY=VALUE, e.g. min_pairs=8"),
     ("--quiet --max-t 9 --scheduler-opt min_pair=4",
      "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
-     ("--scheduler auto does not take min_pair (its options: --max-t, --grace-period, "
-      "--reduction-factor, --seed, min_pairs, full_fraction, rho_low, rho_high, "
-      "unmeasured_keep, prior_pairs); did you mean min_pairs instead of min_pair?")),
+     ("--scheduler auto does not take --scheduler-opt min_pair=... (its options: --max-t, "
+      "--grace-period, --reduction-factor, --seed; --scheduler-opt min_pairs, full_fraction, "
+      "rho_low, rho_high, unmeasured_keep, prior_pairs); did you mean min_pairs instead of "
+      "min_pair?")),
+    ("--quiet --scheduler fifo --scheduler-opt foo=1 --scheduler-opt bar=2",
+     "x = Real(0, 1)\nreport(acc=x)\n",
+     ("--scheduler fifo does not take --scheduler-opt bar=..., --scheduler-opt foo=... (its "
+      "options: --seed)")),
     ("--quiet --max-t 9 --scheduler-opt min_pairs=2",
      "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
      "--scheduler-opt min_pairs is 2, but must be an integer >= 3"),

@@ -59,8 +59,9 @@ def cli_message(message: str, searcher_options: Iterable[str] = ()) -> str:
     number 1``."""
     from ..schedulers import SCHEDULERS
 
+    message = _scheduler_keys(message)
     for key in (*STUDY_FLAGS, *SCHEDULER_FLAGS):
-        flag = "--" + key.replace("_", "-")
+        flag = _flag(key)
         message = re.sub(rf"(?<![\w-]){key}(?= is | only appl| needs |, )", flag, message)
         message = re.sub(rf"\bleave {key} out\b", f"drop {flag}", message)
     flagless = {option for cls in SCHEDULERS.values() for option in cls.OPTIONS} \
@@ -73,6 +74,29 @@ def cli_message(message: str, searcher_options: Iterable[str] = ()) -> str:
     message = re.sub(r"the (\w+) and (\w+) schedulers", r"--scheduler \1 and \2", message)
     message = re.sub(r"the (\w+) scheduler", r"--scheduler \1", message)
     return _searcher_flags(message, searcher_options)
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _scheduler_keys(message: str) -> str:
+    """``the auto scheduler does not take min_pair (its options: max_t, ..., min_pairs, ...)``
+    -> ``--scheduler auto does not take --scheduler-opt min_pair=... (its options: --max-t,
+    ...; --scheduler-opt min_pairs, ...)``: a key no scheduler takes came from
+    ``--scheduler-opt``, and the options it could have been are named as the line writes
+    them (a flag, or a key of ``--scheduler-opt``)."""
+    def unknown(match: re.Match[str]) -> str:
+        given = ", ".join(f"--scheduler-opt {key}=..." for key in match[2].split(", "))
+        options = match[3].split(", ") if match[3] != "none" else []
+        flags = [_flag(key) for key in options if key in (*SCHEDULER_FLAGS, *STUDY_FLAGS)]
+        keys = [key for key in options if key not in (*SCHEDULER_FLAGS, *STUDY_FLAGS)]
+        takes = "; ".join(part for part in (", ".join(flags), keys and
+                                            "--scheduler-opt " + ", ".join(keys)) if part)
+        return f"--scheduler {match[1]} does not take {given} (its options: {takes or 'none'})"
+
+    return re.sub(r"the (\w+) scheduler does not take ([\w, ]+?) \(its options: ([\w, ]*)\)",
+                  unknown, message)
 
 
 def _searcher_flags(message: str, keys: Iterable[str]) -> str:
