@@ -757,7 +757,7 @@ def test_commands_insert_a_template_and_stop_every_study(lab):
     cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
     wait_until(lambda: cells.count() == 2, 10, "the empty cell after the first")
     page.keyboard.press("Escape")
-    page.keyboard.press("Control+Shift+c")
+    page.keyboard.press("Control+Shift+C")  # the key a real Shift+C gives
     palette = page.locator(".lm-CommandPalette-input")
     palette.fill("Insert a %%hpo template cell")
     page.locator(".lm-CommandPalette-item", has_text="Insert a %%hpo template cell").click()
@@ -776,7 +776,7 @@ def test_commands_insert_a_template_and_stop_every_study(lab):
                storage(lab).find_study("templated").state.value == "running", 60,
                "the study running")
     page.keyboard.press("Escape")
-    page.keyboard.press("Control+Shift+c")
+    page.keyboard.press("Control+Shift+C")  # the key a real Shift+C gives
     palette.fill("Stop all running HPO studies")
     page.locator(".lm-CommandPalette-item", has_text="Stop all running HPO studies").click()
     wait_until(lambda: storage(lab).find_study("templated").state.value == "finished", 60,
