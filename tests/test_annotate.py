@@ -1180,3 +1180,17 @@ def test_values_too_long_to_print_do_not_break_messages():
     err = parse_error(f"x = Int(1, {big})\n")
     assert "bad annotation for 'x': Int: hi is an integer of about 6021 digits, but must be " \
         "within the floats' range" in str(err)
+
+
+@pytest.mark.parametrize("source, underlined, says", [
+    ("act = Categorical(range(3))\nacc = act\n", "Categorical(range(3))",
+     "Categorical(range(0, 3)) has one choice, the range itself, not its values"),
+    ("n = Int(2**63 - 10, 2**63 - 1)\nacc = n\n", "Int(2**63 - 10, 2**63 - 1)",
+     "reach past 2**53, where floats (in which the searchers work) are 2048 apart"),
+])
+def test_an_annotation_the_searchers_cannot_search_points_at_its_line(source, underlined, says):
+    """A cell's annotations get the checks tune()'s space gets (the searcher failed with
+    ZeroDivisionError, or every trial got the range object), at their line."""
+    err = parse_error(source)
+    check_location(err, source, 1, underlined)
+    assert f"bad annotation for '{source[:source.index(' ')]}': " in str(err) and says in str(err)

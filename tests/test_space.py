@@ -191,6 +191,75 @@ def test_a_new_study_refuses_a_nan_choice(nan):
     assert Categorical(None, "nan", 1.0).index(None) == 0
 
 
+@pytest.mark.parametrize(("choices", "shown"), [
+    ((Real(0, 1), Real(2, 3)), r"the choice Real\(0, 1\) is a domain"),
+    (({"lr": Real(0, 1)}, {"lr": 0.1}),
+     r"the choice \{'lr': Real\(0, 1\)\} holds the domain Real\(0, 1\)"),
+])
+def test_a_new_study_refuses_a_domain_as_a_choice(choices, shown):
+    """Categorical(Real(0, 1), Real(2, 3)) gave each trial the Real object itself, not a
+    number drawn from it, without a word; refused before any trial, with the conditional
+    entry to write instead."""
+    import jupyter_hpo as jh
+
+    ran = []
+    with pytest.raises(SpaceError, match=rf"^Categorical: {shown}, which the trial would get "
+                                         r"as that object, not a value drawn from it: a search "
+                                         r"space cannot contain another one: .* when="):
+        jh.tune(ran.append, {"x": Categorical(*choices)}, metric="loss", trials=2,
+                storage="none")
+    assert ran == []
+
+
+def test_a_nested_dict_space_is_told_to_flatten():
+    """{'opt': {'lr': Real(0, 1)}} was told to search it as Categorical({'lr': Real(0, 1)}),
+    which gives the trial the Real object; the hint now says the space is flat."""
+    with pytest.raises(SpaceError, match=r"a nested space\? a space is flat: give each "
+                                         r"hyperparameter its own entry, e\.g\. \{'opt\.lr': "
+                                         r"Real\(0, 1\)\}"):
+        Space({"opt": {"lr": Real(0, 1)}})
+
+
+@pytest.mark.parametrize(("one", "kind"), [
+    (range(3), "range"), ({"relu", "tanh"}, "set"), ((n for n in (8, 16)), "generator"),
+    (np.array([8, 16, 32]), "ndarray"), ({"a": 1, "b": 2}.keys(), "dict_keys"),
+])
+def test_a_new_study_refuses_a_lone_collection_as_the_choices(one, kind):
+    """Categorical([1, 2, 3]) has three choices, but Categorical(range(3)) (a set, a
+    generator, a numpy array) had one, the collection itself, which every trial got."""
+    import jupyter_hpo as jh
+
+    ran = []
+    with pytest.raises(SpaceError, match=rf"^Categorical\(.*\) has one choice, the {kind} "
+                                         r"itself, not its values: pass the values as "
+                                         r"arguments, Categorical\(\*values\), or as a list"):
+        jh.tune(ran.append, {"x": Categorical(one)}, metric="loss", trials=2, storage="none")
+    assert ran == []
+    assert Categorical([1, 2, 3]).choices == (1, 2, 3)  # a list's items are the choices
+
+
+def test_an_int_whose_integers_floats_cannot_tell_apart_is_refused():
+    """Int(2**63 - 10, 2**63 - 1) failed the study's first proposal with ZeroDivisionError
+    from inside the searcher (floats there are 2048 apart); refused with the offset to
+    search. A range wider than the floats' gap, Int(0, 10**30), is searched as before, and so
+    is a stepped one (its values are counted in integers)."""
+    import jupyter_hpo as jh
+
+    with pytest.raises(SpaceError, match=r"^Int: lo=9223372036854775798 and "
+                                         r"hi=9223372036854775807 reach past 2\*\*53, where "
+                                         r"floats \(in which the searchers work\) are 2048 "
+                                         r"apart, .* search the offset, Int\(0, 9\), and add "
+                                         r"9223372036854775798 to it"):
+        jh.tune(lambda c: 1.0, {"n": Int(2 ** 63 - 10, 2 ** 63 - 1)}, metric="loss",
+                trials=2, storage="none")
+    wide = jh.tune(lambda c: float(c["n"] % 7), {"n": Int(0, 10 ** 30)}, metric="loss",
+                   trials=3, seed=0, storage="none")
+    assert all(0 <= t.config["n"] <= 10 ** 30 for t in wide.trials)
+    stepped = jh.tune(lambda c: 1.0, {"n": Int(2 ** 63 - 10, 2 ** 63 - 1, step=3)},
+                      metric="loss", trials=4, seed=0, storage="none", searcher="random")
+    assert {t.config["n"] - (2 ** 63 - 10) for t in stepped.trials} <= {0, 3, 6, 9}  # exact
+
+
 def test_a_study_stored_with_a_nan_choice_stays_readable(tmp_path):
     """Only a new study is refused: one that an earlier version stored with a NaN choice is
     read back as it was (the check in Categorical itself made it 'damaged')."""

@@ -11,7 +11,7 @@ from types import CodeType
 from typing import Any
 
 from ..errors import HPOSyntaxError, SpaceError, python_lines
-from ..space import Domain, refuse_nan_choices
+from ..space import Domain, refuse_unsearchable
 from ..trial import unnamed_report_message
 from ._aliases import plain_constructor_calls
 from ._characters import character_hint
@@ -445,7 +445,7 @@ class _CellParser(CommentAnnotations):
                 domain = eval(code, self.env)
             else:
                 domain = CONSTRUCTORS[ctor](*args, **kwargs)
-            refuse_nan_choices([domain])  # a new study's: a stored space may hold one
+            refuse_unsearchable([domain])  # a new study's: a stored space may hold one
         except SpaceError as exc:
             raise self.error(f"{bad}: {exc}", call) from None
         except (RecursionError, MemoryError):

@@ -17,7 +17,7 @@ from ._domains import (
     Domain,
     Int,
     Real,
-    refuse_nan_choices,
+    refuse_unsearchable,
     shown_value,
     without_address,
 )
@@ -26,5 +26,5 @@ from ._space import INACTIVE, Space, check_condition, not_in, split_fixed
 
 __all__ = ["CONFIG_SHOWN", "INACTIVE", "Bool", "Categorical", "Condition", "ConditionError",
            "Domain", "GridIndex", "Int", "Real", "Space", "as_condition", "check_condition",
-           "condition_from_node", "not_in", "refuse_nan_choices", "shown_value", "split_fixed",
+           "condition_from_node", "not_in", "refuse_unsearchable", "shown_value", "split_fixed",
            "without_address"]

@@ -64,6 +64,11 @@ def _domain_hint(name: str, value: Any) -> str:
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         ints = f" or Int{value!r}" if all(isinstance(v, int) for v in value) else ""
         return f" (a range? {{{name!r}: Real{value!r}}}{ints})"
+    if isinstance(value, Mapping) and any(isinstance(v, Domain) for v in value.values()):
+        inner = next(k for k, v in value.items() if isinstance(v, Domain))
+        return (f" (a nested space? a space is flat: give each hyperparameter its own entry, "
+                f"e.g. {{'{name}.{inner}': {value[inner]!r}}}, and build the nested dict from "
+                f"the config in the objective)")
     if isinstance(value, (list, tuple, set)) and value:
         choices = ", ".join(repr(v) for v in list(value)[:4]) + (", ..." if len(value) > 4
                                                                  else "")

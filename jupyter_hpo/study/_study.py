@@ -84,7 +84,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                  clock: Callable[[], float] | None = None, **kwargs: Any) -> None:
         from ..controller import Controller
         from ..controller.queue import points_to_queue
-        from ..space import Space, refuse_nan_choices, split_fixed
+        from ..space import Space, refuse_unsearchable, split_fixed
         from ..warmstart import source_record, warm_start
 
         if options is None:
@@ -100,7 +100,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
                 and _takes_fixed(objective):
             space, fixed = split_fixed(space)
         self.space = space if isinstance(space, Space) else Space(space)
-        refuse_nan_choices(self.space[name] for name in self.space)
+        refuse_unsearchable(self.space[name] for name in self.space)
         if not self.space:
             only = f" has only fixed values ({', '.join(fixed)})" if fixed else " is empty"
             raise SpaceError(f"the space{only}, so every trial would run the same "
