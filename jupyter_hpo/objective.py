@@ -6,6 +6,7 @@ import ast
 import asyncio
 import inspect
 import linecache
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import CodeType
@@ -207,6 +208,15 @@ class FunctionObjective:
                             f"no value: report each value with report(epoch=..., "
                             f"{metric}=...) instead of yield (name report as a parameter: "
                             f"def fn(config, report)) and return the final value or nothing")
+        if isinstance(fn, type) and not issubclass(fn, numbers.Number):
+            name = fn.__name__
+            ray = (f"; a Ray Tune Trainable's setup(config) and step() are written here as "
+                   f"the function's start and its loop, calling report(epoch=..., "
+                   f"{metric}=...) at each step") if callable(getattr(fn, "step", None)) else ""
+            raise TypeError(f"the objective {name!r} is a class, so each trial would get an "
+                            f"instance of it and no value: pass a function, def train(config): "
+                            f"... that returns or reports {metric!r}, or an instance whose "
+                            f"__call__(config) does, {name}(...){ray}")
         self.fn, self.metric = fn, metric
         self.fixed: dict[str, Any] = dict(fixed or {})
         """Values every configuration holds as they are (the space's constants)."""

@@ -125,6 +125,60 @@ def test_a_generator_objective_is_refused_before_any_trial():
         tune(train, SPACE, metric="loss", mode="min", trials=2, storage=None)
 
 
+def test_a_class_objective_is_refused_before_any_trial(tmp_path):
+    """tune(Trainer, ...) called the class for each trial and failed every one with "the
+    objective returned <Trainer object at 0x...>"; it is refused before anything is stored,
+    with the function (or instance) to pass, and Ray Tune's Trainable is translated."""
+    made = []
+
+    class Trainer:
+        def __init__(self, config):
+            made.append(config)
+
+        def step(self):
+            return {"loss": 1.0}
+
+    path = tmp_path / "runs.db"
+    with pytest.raises(TypeError, match=r"^the objective 'Trainer' is a class, so each trial "
+                                        r"would get an instance of it and no value: pass a "
+                                        r"function, def train\(config\): \.\.\. that returns "
+                                        r"or reports 'loss', or an instance whose "
+                                        r"__call__\(config\) does, Trainer\(\.\.\.\); a Ray Tune "
+                                        r"Trainable's setup\(config\) and step\(\)"):
+        tune(Trainer, SPACE, metric="loss", mode="min", trials=2, storage=str(path),
+             name="t")
+    assert made == [] and not path.exists()
+
+
+def test_a_study_without_objective_is_refused_when_started_and_not_left_stored(tmp_path):
+    """Study(None, ...) (a decorator that returned None) started trials that each failed
+    with "AttributeError: 'NoneType' object has no attribute 'run'" from inside the executor;
+    starting it is refused, and the study it stored is removed (it never ran)."""
+    from jupyter_hpo.storage import SQLiteStorage
+
+    path = str(tmp_path / "runs.db")
+    study = Study(None, SPACE, metric="loss", mode="min", trials=2, storage=path, name="n")
+    assert SQLiteStorage(path).find_study("n") is not None
+    with pytest.raises(TypeError, match=r"^study 'n' has no objective \(Study\(None, \.\.\.\)\), "
+                                        r"so its thread executor has nothing to run: pass the "
+                                        r"function that runs a trial, Study\(train, space, "
+                                        r"\.\.\.\)"):
+        study.run()
+    assert study.trials == () and study.done
+    assert SQLiteStorage(path).find_study("n") is None
+
+
+def test_waiting_for_a_study_that_was_never_started_is_refused_at_once():
+    """Study(...).wait() before run() or start() waited for ever (the study never ends on its
+    own); it says what to call instead, and the study can still be run."""
+    study = Study(lambda config: config["x"], SPACE, metric="loss", mode="min", trials=2)
+    with pytest.raises(RuntimeError, match=r"^study 'study-\d+' has not started, so wait\(\) "
+                                           r"would never return: run\(\) runs it to its end"):
+        study.wait()
+    study.run()
+    assert study.wait() and len(study.trials) == 2
+
+
 def test_argparse_in_a_trial_says_it_parsed_the_kernels_command_line(monkeypatch):
     """A script's parse_args() pasted into a cell reads the kernel's sys.argv (-f
     kernel.json) and exits with 2: the study's error says why instead of "SystemExit: 2"."""

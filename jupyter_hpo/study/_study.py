@@ -274,6 +274,13 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
     def start(self) -> Study:
         """Start trials and return at once; ``wait()`` joins."""
         controller = self._live()
+        if self.objective is None and isinstance(self.options.executor, str):
+            if controller.state is StudyState.CREATED:
+                self.stop(NOT_STARTED, force=True)  # nothing is left stored
+            raise TypeError(f"study {self.name!r} has no objective (Study(None, ...)), so its "
+                            f"{self.options.executor} executor has nothing to run: pass the "
+                            f"function that runs a trial, Study(train, space, ...), where "
+                            f"def train(config): ... returns or reports the metric")
         self._start_recording()
         controller.start()
         return self
@@ -315,6 +322,10 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         it has finished."""
         if self.controller is None:
             return True
+        if self.controller.state is StudyState.CREATED:  # it would wait for ever
+            raise RuntimeError(f"study {self.name!r} has not started, so wait() would never "
+                               f"return: run() runs it to its end (start() runs it in the "
+                               f"background, and then wait() joins it)")
         deadline = None if timeout is None else time.monotonic() + timeout
         finished = self.controller.wait(timeout)
         if finished and self._recorder is not None:
