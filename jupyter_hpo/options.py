@@ -322,9 +322,12 @@ class StudyOptions:
                 raise ValueError(f"{what} is the class {value.__name__}, but must be a name or "  # noqa: TRY004
                                  f"an object: pass {value.__name__}(...)")
             article = "an" if base.__name__[0] in "AEIOU" else "a"
+            cluster = (" (a Dask cluster: pass a client of it, executor=Client(cluster); the "
+                       "study closes neither)") if what == "executor" \
+                and hasattr(value, "scheduler_address") else ""
             raise ValueError(f"{what} is {value!r} ({type(value).__name__}), but must be one of "
                              f"{', '.join(repr(n) for n in names)} or {article} {base.__name__} "
-                             f"object")
+                             f"object{cluster}")
         if isinstance(self.scheduler, Scheduler):
             name = type(self.scheduler).__name__
             if self.scheduler_options:

@@ -288,6 +288,34 @@ def test_an_asynchronous_client_is_refused_with_the_synchronous_one_to_pass(fres
     assert status == "running"
 
 
+def test_a_cluster_or_an_address_given_as_the_client_says_what_to_pass(fresh):
+    """executor_options={'client': cluster} said "the Dask client LocalCluster(...) is
+    Status.running, but must be running: create a new Client"; a cluster, a text and another
+    object each say what to pass, before any trial, and the cluster stays up."""
+    cluster = fresh.cluster
+    address = fresh.scheduler.address
+    said = {}
+    for key, value in (("cluster", cluster), ("text", address), ("other", 8786)):
+        with pytest.raises(ValueError) as caught:
+            make_study(curve, {"x": Real(0, 1)}, executor="dask", trials=2,
+                       executor_options={"client": value}).run()
+        said[key] = str(caught.value)
+    assert said["cluster"] == (f"client is {cluster!r}, a cluster, but must be a "
+                               f"distributed.Client: pass client=Client(cluster) (the study "
+                               f"closes neither)")
+    assert said["text"] == (f"client is {address!r}, a text, but must be a distributed.Client: "
+                            f"pass the scheduler's address as address={address!r} (%%hpo "
+                            f"--address), or client=Client({address!r})")
+    assert said["other"] == "client is 8786 (int), but must be a distributed.Client"
+    with pytest.raises(ValueError, match=r"\(LocalCluster\), but must be one of 'thread', "
+                                         r"'process', 'dask' or an Executor object \(a Dask "
+                                         r"cluster: pass a client of it, "
+                                         r"executor=Client\(cluster\)"):
+        make_study(curve, {"x": Real(0, 1)}, executor=cluster, trials=2)
+    assert fresh.status == "running" and cluster.status.name == "running"
+    assert running_tasks(fresh) == []
+
+
 def test_promotion_pauses_free_the_worker(fresh):
     """Hyperband promotion on 2 workers: paused trials leave their worker thread (secede),
     so more than 2 trials are alive at once, and promoted ones go on."""

@@ -226,6 +226,7 @@ def _handshake(address: str, timeout: float) -> None:
 
 def use_client(client: Any) -> ClusterHandle:
     """The cluster of a ``distributed.Client`` the user made; it is never closed by us."""
+    _check_is_client(client)
     if getattr(client, "asynchronous", False):  # awaited or not: refused before its status
         address = getattr(getattr(client, "scheduler", None), "address", None)
         instead = (f"Client({address!r}) (the same cluster)" if address
@@ -239,6 +240,23 @@ def use_client(client: Any) -> ClusterHandle:
     cluster = getattr(client, "cluster", None)
     kind = type(cluster).__name__ if cluster is not None else "Dask cluster"
     return ClusterHandle(client, client.scheduler.address, kind, owns_client=False)
+
+
+def _check_is_client(client: Any) -> None:
+    """A ``ValueError`` saying what to pass when ``client`` is no ``distributed.Client``: a
+    cluster object or an address was told "Status.running, but must be running"."""
+    distributed = _distributed()
+    if isinstance(client, distributed.Client):
+        return
+    if isinstance(client, str):
+        raise ValueError(f"client is {client!r}, a text, but must be a distributed.Client: "  # noqa: TRY004
+                         f"pass the scheduler's address as address={client!r} (%%hpo "
+                         f"--address), or client=Client({client!r})")
+    if hasattr(client, "scheduler_address"):  # a LocalCluster, a SLURMCluster, ...
+        raise ValueError(f"client is {client!r}, a cluster, but must be a distributed.Client: "
+                         f"pass client=Client(cluster) (the study closes neither)")
+    raise ValueError(f"client is {client!r} ({type(client).__name__}), but must be a "
+                     f"distributed.Client")
 
 
 def capacity(handle: ClusterHandle, need: dict[str, float],
