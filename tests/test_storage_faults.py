@@ -10,6 +10,7 @@ import hashlib
 import os
 import pickle
 import pwd
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -271,6 +272,24 @@ def test_reading_an_empty_file_leaves_it_empty_and_a_write_creates_the_tables(tm
     assert path.stat().st_size == 0 and sorted(os.listdir(tmp_path)) == ["notes.txt"]
     fill(path)
     assert len(SQLiteStorage(path).list_studies()) == 4
+
+
+def test_a_study_looked_up_in_an_empty_file_says_the_file_is_empty(tmp_path):
+    """Study.load('s', 'notes.txt') on an empty file (touch, a file given by mistake) said the
+    file "does not exist", and a user looked for it; it now says the file is empty, and the
+    file stays empty."""
+    from jupyter_hpo import Study
+
+    path = tmp_path / "notes.txt"
+    path.touch()
+    with pytest.raises(StorageError, match=rf"^no study named 's' in {re.escape(str(path))}, "
+                                           r"which is empty: no study was stored there; pass "
+                                           r"the file it was stored in"):
+        Study.load("s", str(path))
+    missing = tmp_path / "typo.db"
+    with pytest.raises(StorageError, match=r"typo\.db, which does not exist: no study"):
+        Study.load("s", str(missing))
+    assert path.stat().st_size == 0 and sorted(os.listdir(tmp_path)) == ["notes.txt"]
 
 
 def test_a_file_in_a_read_only_folder_can_be_read(shared_folder):

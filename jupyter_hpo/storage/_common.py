@@ -175,11 +175,15 @@ def not_found(location: str, name: str, names: list[str]) -> StudyNotFoundError:
 def missing_file(path: str, name: str | None, default: bool = False, hint: str = ""
                  ) -> StudyNotFoundError:
     """The error for a study looked up in a storage file that does not exist (a typo in its
-    path, another working folder): it names the file and how to point at another. ``default``
+    path, another working folder) or holds no tables (empty): it names the file, what it is,
+    and how to point at another. ``default``
     says the file is the default one; ``hint`` is appended."""
     named = "no study" if name is None else f"no study named {name!r}"
+    state = "does not exist"
+    if os.path.isfile(path):  # an empty file (touch), or one whose tables are not written yet
+        state = "is empty" if os.path.getsize(path) == 0 else "holds no studies yet"
     return StudyNotFoundError(
-        f"{named} in {path}{' (the default file)' if default else ''}, which does not exist: "
+        f"{named} in {path}{' (the default file)' if default else ''}, which {state}: "
         f"no study was stored there; pass the file it was stored in (the storage= of tune(), "
         f"the --storage of %%hpo and %hpo){hint}")
 
