@@ -170,6 +170,29 @@ def test_study_load_stop_asks_the_process_that_runs_it(tmp_path):
         Study.load("elsewhere", path).stop()
 
 
+def test_waiting_on_a_loaded_study_that_another_process_runs_says_it_cannot_join(tmp_path):
+    """Study.load("elsewhere", path).wait() returned True at once while the study ran on in
+    its process, so the tables read after it were a running study's; it says where to wait,
+    and once the study has ended a new load waits no more."""
+    path = tmp_path / "s.db"
+    runner = run_elsewhere(path)
+    try:
+        loaded = Study.load("elsewhere", path)
+        with pytest.raises(HPOError, match=r"^study 'elsewhere' was loaded from storage while "
+                                           r"another process ran it, so wait\(\) here cannot "
+                                           r"join it .*: wait in that process \(%hpo wait "
+                                           r"elsewhere in its kernel\), or load it again once "
+                                           r"it has ended"):
+            loaded.wait()
+        assert loaded.state is StudyState.RUNNING
+        loaded.stop()
+        out, _ = runner.communicate(timeout=60)
+    finally:
+        runner.kill()
+    assert runner.returncode == 0 and out.startswith("DONE")
+    assert Study.load("elsewhere", path).wait() is True
+
+
 def test_a_stop_asked_while_a_resumed_study_is_set_up_stops_it_once_it_runs(tmp_path):
     """Between `--resume` leasing the study and its first write (the dashboard, the executor's
     start) a listing shows it running and `python -m jupyter_hpo stop` is taken, not refused

@@ -321,6 +321,12 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         """Block until the study has finished (and is stored), or ``timeout`` seconds; True if
         it has finished."""
         if self.controller is None:
+            if self._record is not None and self._record.state.active:  # True was a lie
+                raise HPOError(f"study {self.name!r} was loaded from storage while another "
+                               f"process ran it, so wait() here cannot join it (its trials "
+                               f"are as they were when it was loaded): wait in that process "
+                               f"(%hpo wait {command_word(self.name)} in its kernel), or load "
+                               f"it again once it has ended")
             return True
         if self.controller.state is StudyState.CREATED:  # it would wait for ever
             raise RuntimeError(f"study {self.name!r} has not started, so wait() would never "
