@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -445,7 +446,8 @@ def no_trial_text(name: str | None, trial_id: Any, ids: list[int]) -> str:
         if ids else "none yet"
     if not is_trial_id(trial_id):
         written = f"; write {int(float(trial_id))}" if _whole(trial_id) else ""
-        return (f"a trial id is a whole number, not {trial_id!r} ({type(trial_id).__name__})"
+        return (f"a trial id is a whole number, not {reprlib.repr(trial_id)} "
+                f"({type(trial_id).__name__})"
                 f"{written}: the trials of {study} are {listed}")
     if trial_id < 0 and ids:
         return (f"{study} has no trial {trial_id}: trial ids start at 0 and a negative one "

@@ -403,3 +403,40 @@ def test_a_study_whose_trials_all_failed_says_so_where_its_best_is_asked(ip, cap
     with pytest.raises(ValueError) as info:
         study.plot("history")
     assert str(info.value) == f"study 'all-failed': {why}: nothing to plot"
+
+
+def test_an_id_that_holds_the_study_is_refused_instead_of_hanging():
+    """study.apply(globals()) (the notebook's namespace given as the trial id) hung the kernel:
+    the message naming the bad id was written under the study's lock, and the id's repr read
+    the study, which takes that lock. A mapping given as the id says to pass namespace=, and
+    any id that is no whole number is refused before the lock (the deadline only keeps a hang
+    from lasting)."""
+    import threading
+
+    study = tune(lambda c: c["x"], {"x": Real(0, 1)}, metric="loss", mode="min", trials=2)
+    notebook = {"study": study}
+    said = {}
+    calls = {"apply": lambda: study.apply(notebook), "apply list": lambda: study.apply([study]),
+             "stop_trial": lambda: study.stop_trial([study]),
+             "namespace": lambda: study.apply(None, [])}
+
+    def call_all():
+        for name, call in calls.items():
+            try:
+                call()
+            except (HPOError, TypeError) as exc:
+                said[name] = str(exc)
+
+    caller = threading.Thread(target=call_all, daemon=True)
+    caller.start()
+    caller.join(60)
+    assert not caller.is_alive(), f"hung after {sorted(said)}"
+    assert said["apply"] == ("apply() takes the trial id first, then the namespace: write "
+                             "apply(namespace=globals()), or apply(ID, globals())")
+    for name in ("apply list", "stop_trial"):
+        assert said[name].startswith("a trial id is a whole number, not [<Study 'study")
+        assert said[name].endswith("(list): the trials of the study are 0..1")
+    assert said["namespace"] == ("apply() sets the trial's variables in namespace, which must "
+                                 "be a dict such as globals(), not [] (list)")
+    assert study.apply(namespace=notebook).startswith("applied trial ")
+    assert notebook["x"] == study.best_config["x"]

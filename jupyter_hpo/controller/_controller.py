@@ -335,6 +335,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         """Stop one trial at its next report, which is recorded (``cancelled``); False if it
         had finished. One that is stopping already ends as it was told (a trial Hyperband
         stopped, whose code has not ended yet, stays ``stopped``)."""
+        self._check_trial_id(trial_id)
         with self._lock:
             trial = self._trial(trial_id)
             trial_id = trial.trial_id

@@ -106,8 +106,19 @@ class ResultsMixin:
             raise HPOError(no_trial_text(None, trial_id, list(range(len(self.trials)))))
         return self.trials[int(trial_id)]
 
+    def _check_trial_id(self, trial_id: Any) -> None:
+        """Refuse an id that is no whole number before the lock is taken: its ``repr`` in the
+        message may read the study (``study.apply(globals())`` holds the study), which takes
+        the lock, and the call hung."""
+        if not is_trial_id(trial_id):
+            raise HPOError(no_trial_text(None, trial_id, list(range(len(self.trials)))))
+
     def records(self, trial_ids: Iterable[int] | None = None) -> list[TrialRecord]:
         """Frozen records of the trials (all, or those in ``trial_ids``), taken together."""
+        if trial_ids is not None:
+            trial_ids = list(trial_ids)
+            for trial_id in trial_ids:
+                self._check_trial_id(trial_id)
         with self._lock:
             return self.records_locked(trial_ids)
 

@@ -5,7 +5,7 @@ study and the record of a loaded one."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StudyFailedError
@@ -191,6 +191,14 @@ class StudyReading(OtherNamesHint):
         done. ``namespace`` defaults to the notebook's."""
         from ..applying import apply_trial, notebook_namespace
 
+        if isinstance(trial_id, Mapping) and namespace is None:  # apply(globals())
+            raise TypeError("apply() takes the trial id first, then the namespace: write "
+                            "apply(namespace=globals()), or apply(ID, globals())")
+        if namespace is not None and not isinstance(namespace, MutableMapping):
+            call = " (call it: globals())" if namespace is globals else ""
+            raise TypeError(f"apply() sets the trial's variables in namespace, which must be a "
+                            f"dict such as globals(), not {shown_value(namespace)} "
+                            f"({type(namespace).__name__}){call}")
         return apply_trial(self, trial_id, notebook_namespace() if namespace is None
                            else namespace)
 
