@@ -1445,3 +1445,47 @@ def test_hpo_text_in_markdown_raw_cells_and_other_files_is_not_checked(lab):
     wait_until(lambda: editor.get_attribute("data-hpo-checked") is not None, 30,
                "the Markdown file's editor looked at")
     assert editor.locator(".jp-hpo-error, .jp-hpo-annotation").count() == 0
+
+
+def test_odd_values_are_told_apart_and_a_long_one_stays_in_its_cell(lab):
+    """A configuration of NaN, inf and None and reports of NaN: the study view showed all
+    three as "None" and a NaN report as an empty cell; they are "nan", "inf", "None" and
+    "nan", as Python prints them. A 500-character value is cut in its table cell (whole on
+    hover), where it pushed the metric's column out of the view, and wraps in the trial's
+    configuration."""
+    long_value = "a" * 500
+    values = [long_value, float("nan"), float("inf"), None]
+    now = time.time()
+    trials = tuple(TrialRecord(i, {"x": v}, TrialStatus.COMPLETED,
+                               ({"epoch": 1, "loss": float("nan") if i == 1 else i / 10},),
+                               (0.1,), now, now + 1)
+                   for i, v in enumerate(values))
+    store = storage(lab)
+    created = store.create_study("odd values", metric="loss", direction=Direction.MIN,
+                                 resource="epoch", settings={"trials": 4},
+                                 space=Space({"x": Categorical(*values)}))
+    store.write(created.study_id, StudyUpdate(trials, {}, StudyState.FINISHED, 1.0))
+    _, view = open_study_view(lab, "odd values")
+    rows = view.locator("tr.jp-hpo-trial-row")
+    wait_until(lambda: rows.count() == 4, 30, "the 4 trials in the table")
+    headers = view.locator("table.jp-hpo-trials th").all_inner_texts()
+    column = headers.index("x")
+    shown = [view.locator(f"tr.jp-hpo-trial-row[data-trial='{i}'] td").nth(column)
+             for i in range(4)]
+    assert [cell.text_content() for cell in shown[1:]] == ["nan", "inf", "None"]
+    assert shown[0].text_content() == long_value
+    assert shown[0].get_attribute("title") == long_value
+    metric = view.locator("table.jp-hpo-trials th[data-column='metric']").bounding_box()
+    table_area = view.locator("table.jp-hpo-trials").locator("..").bounding_box()
+    assert metric["x"] + metric["width"] <= table_area["x"] + table_area["width"]
+    view.locator("tr.jp-hpo-trial-row[data-trial='1']").click()
+    detail = view.locator(".jp-hpo-trial-detail")
+    config = dict(line.split("\t") for line in
+                  detail.locator(".jp-hpo-config").inner_text().splitlines())
+    assert config == {"x": "nan"}
+    reports = detail.locator(".jp-hpo-reports tr").nth(1).locator("td").all_inner_texts()
+    assert reports[:2] == ["1", "nan"]
+    view.locator("tr.jp-hpo-trial-row[data-trial='0']").click()
+    cell = detail.locator(".jp-hpo-config td").bounding_box()
+    box = detail.bounding_box()
+    assert cell["x"] + cell["width"] <= box["x"] + box["width"] + 1

@@ -1,8 +1,10 @@
 """Records to JSON for the browser: a study's line in the panel and the whole study.
 
 Everything goes through :func:`jupyter_hpo.storage.encode_value`, so configurations holding
-Python objects arrive as their ``repr`` and every value is JSON; metric values that are not
-finite numbers become ``null`` (JSON has no NaN). The browser renders every string it gets
+Python objects arrive as their ``repr`` and every value is JSON. JSON has no NaN: a trial's
+configuration and reports carry a value that is not a finite number as Python writes it
+(``"nan"``, ``"inf"``, ``"-inf"``), so that the study view tells it from ``None``; best values,
+times and incumbents carry it as ``null`` (no value). The browser renders every string it gets
 here as text.
 """
 
@@ -19,22 +21,23 @@ from ..storage import describe_space, encode_value
 __all__ = ["study_json", "summary_json", "trial_json"]
 
 
-def _json_value(value: Any) -> Any:
-    """``value`` made JSON-safe: objects by ``repr``, NaN and infinities as ``None``."""
+def _json_value(value: Any, shown: bool = False) -> Any:
+    """``value`` made JSON-safe: objects by ``repr``, NaN and infinities as ``None``, or with
+    ``shown`` as Python's ``str`` of them (``"nan"``), for values the study view shows."""
     encoded = encode_value(value)
     if isinstance(encoded, float) and not math.isfinite(encoded):
-        return None
+        return str(encoded) if shown else None
     if isinstance(encoded, list):
-        return [_json_value(v) for v in encoded]
+        return [_json_value(v, shown) for v in encoded]
     if isinstance(encoded, dict) and not (len(encoded) == 1 and "__repr__" in encoded):
-        return {k: _json_value(v) for k, v in encoded.items()}
+        return {k: _json_value(v, shown) for k, v in encoded.items()}
     if isinstance(encoded, dict):
         return encoded["__repr__"]
     return encoded
 
 
-def _mapping(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(k): _json_value(v) for k, v in values.items()}
+def _mapping(values: Mapping[str, Any], shown: bool = False) -> dict[str, Any]:
+    return {str(k): _json_value(v, shown) for k, v in values.items()}
 
 
 def summary_json(summary: StudySummary, storage: str) -> dict[str, Any]:
@@ -67,8 +70,8 @@ def trial_json(trial: TrialRecord, metric: str, mode: str) -> dict[str, Any]:
     return {
         "trial_id": trial.trial_id,
         "status": trial.status.value,
-        "config": _mapping(trial.config),
-        "reports": [_mapping(r) for r in trial.reports],
+        "config": _mapping(trial.config, shown=True),
+        "reports": [_mapping(r, shown=True) for r in trial.reports],
         "times": [finite_number(t) for t in trial.times],
         "best": finite_number(trial.best(metric, mode)),
         "start_time": trial.start_time,

@@ -470,7 +470,9 @@ export class StudyView extends Widget {
       tr.tabIndex = -1;
       row = { tr, texts: [], status: null };
       for (const t of texts) {
-        tr.appendChild(element('td', '', t));
+        const cell = element('td', '', t);
+        cell.title = t; // a long value is cut in its cell, whole on hover
+        tr.appendChild(cell);
       }
       row.texts = texts;
       this._rows.set(trial.trial_id, row);
@@ -479,6 +481,7 @@ export class StudyView extends Widget {
       texts.forEach((t, i) => {
         if (row!.texts[i] !== t) {
           cells[i].textContent = t;
+          cells[i].title = t;
         }
       });
       row.texts = texts;
