@@ -1489,3 +1489,20 @@ def test_odd_values_are_told_apart_and_a_long_one_stays_in_its_cell(lab):
     cell = detail.locator(".jp-hpo-config td").bounding_box()
     box = detail.bounding_box()
     assert cell["x"] + cell["width"] <= box["x"] + box["width"] + 1
+
+
+def test_an_error_at_a_control_character_is_underlined(lab):
+    """A NUL character pasted into a ``%%hpo`` cell: the server's error points at it, which
+    the editor draws as a "␀" widget that a mark does not underline, so the cell showed no
+    error at all; the line is underlined with the magic's message."""
+    page = open_notebook(lab, "nul.ipynb",
+                         [("%%hpo --metric loss\nact = Categorical('relu', 'tanh')\x00\n"
+                           "x = Real(0, 1)\n")])
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.locator(
+        ".cm-content")
+    error = editor.locator(".jp-hpo-error").first
+    error.wait_for(timeout=DIAGNOSED_MS)
+    assert error.get_attribute("data-hpo-message") == magic_error_line(
+        "act = Categorical('relu', 'tanh')\x00\nx = Real(0, 1)\n")
+    assert "NUL character" in error.get_attribute("data-hpo-message")
+    assert marked(editor, "error") == ["act = Categorical('relu', 'tanh')"]
