@@ -1506,3 +1506,19 @@ def test_an_error_at_a_control_character_is_underlined(lab):
         "act = Categorical('relu', 'tanh')\x00\nx = Real(0, 1)\n")
     assert "NUL character" in error.get_attribute("data-hpo-message")
     assert marked(editor, "error") == ["act = Categorical('relu', 'tanh')"]
+
+
+def test_the_curves_menu_lists_numbered_values_in_their_order(lab):
+    """A study that reports ``layer_1`` to ``layer_12``: the menu above the curves listed
+    them as text sorts them (layer_1, layer_10, layer_11, layer_12, layer_2, ...); it lists
+    them in their numbers' order."""
+    def objective(config, report):
+        report(epoch=1, loss=config["x"], **{f"layer_{i}": i * config["x"] for i in range(1, 13)})
+
+    tune(objective, {"x": Real(0, 1)}, metric="loss", mode="min", trials=2, seed=0,
+         name="numbered values", storage=str(lab.root / "jupyter_hpo.db"))
+    _, view = open_study_view(lab, "numbered values")
+    picker = view.locator("select.jp-hpo-curves-value")
+    wait_until(lambda: picker.locator("option").count() == 13, 30, "the 13 values in the menu")
+    assert picker.locator("option").all_inner_texts() == [
+        "loss (the metric)", *(f"layer_{i}" for i in range(1, 13))]

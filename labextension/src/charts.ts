@@ -404,8 +404,9 @@ export class CurvesChart extends StudyChart {
     }
   }
 
-  /** The numeric values the study's trials reported besides the resource, the metric first
-   * (each trial's reports are looked at again only when it has new ones). */
+  /** The numeric values the study's trials reported besides the resource, the metric first,
+   * the others in natural order (each trial's reports are looked at again only when it has
+   * new ones). */
   private _reportedValues(study: IStudy): string[] {
     const keys = new Set<string>();
     for (const trial of study.trials_detail) {
@@ -425,7 +426,9 @@ export class CurvesChart extends StudyChart {
       kept.keys.forEach(key => keys.add(key));
     }
     keys.delete(study.metric);
-    return [study.metric, ...[...keys].sort()];
+    // in natural order: acc_2 before acc_10, as a user numbers them
+    const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+    return [study.metric, ...[...keys].sort(natural)];
   }
 
   /** The points of `trial`'s curve of the value drawn, kept until it reports again. */
