@@ -1522,3 +1522,18 @@ def test_the_curves_menu_lists_numbered_values_in_their_order(lab):
     wait_until(lambda: picker.locator("option").count() == 13, 30, "the 13 values in the menu")
     assert picker.locator("option").all_inner_texts() == [
         "loss (the metric)", *(f"layer_{i}" for i in range(1, 13))]
+
+
+def test_an_unexpected_indent_underlines_its_line(lab):
+    """A line indented by mistake (here with spaces below a line indented with a tab): the
+    magic's "unexpected indent" points at one space, and the underline of one space could
+    not be seen; the line is underlined with the magic's message."""
+    body = "\tx = Real(0, 1)\n        y = Int(3, 1)"
+    page = open_notebook(lab, "indent.ipynb", ["%%hpo --metric loss\n" + body])
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.locator(
+        ".cm-content")
+    error = editor.locator(".jp-hpo-error").first
+    error.wait_for(timeout=DIAGNOSED_MS)
+    assert error.get_attribute("data-hpo-message") == (
+        "HPOSyntaxError at cell line 3: invalid Python syntax: unexpected indent")
+    assert marked(editor, "error") == ["        y = Int(3, 1)"]

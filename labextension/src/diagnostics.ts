@@ -24,8 +24,9 @@ export const DEBOUNCE = 300;
 /** A `%%hpo` line anywhere in the cell (the server says whether it is well placed). */
 const MAGIC = /^\s*%%hpo(\s|$)/m;
 
-/** Text that CodeMirror shows as a widget (control characters), which marks leave out. */
-const INVISIBLE = /^[\u0000-\u0008\u000b-\u001f\u007f]+$/;
+/** Text whose underline cannot be seen: white space (the space an "unexpected indent" points
+ * at) and control characters, which CodeMirror shows as a widget that marks leave out. */
+const INVISIBLE = /^[\s\u0000-\u001f\u007f]+$/;
 
 /** The MIME type of an editor of IPython code: a Python notebook's code cells, a console. */
 export const IPYTHON_MIME = 'text/x-ipython';
@@ -131,8 +132,8 @@ export function marksOf(doc: Text, diagnostics: IDiagnostics): IMark[] {
       }
     }
     if (INVISIBLE.test(doc.sliceString(from, to))) {
-      // a NUL or other control character is drawn as a widget that a mark does not
-      // underline: the whole line is, so that the error is seen (and its message hovered)
+      // a space, or a NUL drawn as a widget that a mark does not underline: the whole
+      // line is, so that the error is seen (and its message hovered)
       const line = doc.lineAt(from);
       from = Math.min(from, line.from);
       to = Math.max(to, line.to);
