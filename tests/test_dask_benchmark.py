@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +17,32 @@ NUMBER = r"-?\d+\.\d+"
 LINES = re.MULTILINE
 
 
-@pytest.mark.timeout(300)
+def quick_run() -> tuple[int, str, str]:
+    """``dask_overhead.py --quick`` (about 20 s here, 30 s beside three busy processes); if it
+    runs past 280 s it is stopped with SIGABRT, so that the failure shows where every thread
+    of it was (faulthandler), not only that it timed out: under a heavily loaded machine it
+    once ran past 280 s after its second table, and no traceback said where."""
+    process = subprocess.Popen(
+        [sys.executable, "-X", "faulthandler", str(ROOT / "benchmarks" / "dask_overhead.py"),
+         "--quick"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        out, err = process.communicate(timeout=280)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        try:
+            out, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        pytest.fail(f"dask_overhead.py --quick ran past 280 s; its output:\n{out[-2000:]}\n"
+                    f"where its threads were:\n{err[-6000:]}")
+    return process.returncode, out, err
+
+
+@pytest.mark.timeout(340)
 def test_quick_run_prints_every_table():
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dask_overhead.py"),
-                          "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=280,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    out = run.stdout
+    returncode, out, err = quick_run()
+    assert returncode == 0, err[-3000:]
     assert re.search(r"^Machine: .* \d+ CPUs, .*distributed .*optuna ", out, LINES)
     for row in ("two distributed.Queue (chosen)", "worker log_event + subscribe_topic up, Queue down",
                 "direct RPC worker -> kernel Server (reference)"):
