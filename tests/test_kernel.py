@@ -507,6 +507,66 @@ print("CHECK", json.dumps({"reports": [t.reports[-1] for t in _hpo.trials],
     assert result["open"] == []  # closed once the study ended, and drawn nowhere
 
 
+SHOWING_CELL = """%%hpo --trials 2 --workers 2 --seed 0 --metric loss --quiet --storage {db}
+x = Real(0, 1)
+plt.subplots(figsize=(2 + trial.trial_id, 1))  # its size names the trial in the text shown
+drawn.wait()  # both trials' figures are open
+if first.acquire(blocking=False):
+    plt.show()  # showed the other trial's figure too, and closed it
+    shown.set()
+else:
+    assert shown.wait(20)
+    plt.show()  # found nothing left to show
+report(loss=x)
+"""
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_trials_plt_show_shows_its_own_figures_only(kernel, tmp_path, background):
+    """With thread workers, a trial's plt.show() (inline backend) showed and closed every
+    open figure: the other trial's as well, so that one landed in the wrong trial's output
+    and its own show found nothing; and two figures made at once took the same number, so
+    pyplot lost one. The cell forces both interleavings; each trial now shows exactly its own
+    figure; with --background, the notebook's figures and the trials' are each left to their
+    own plt.show()."""
+    _km, kc = kernel
+    (tmp_path / "both_at_once.py").write_text(  # a figure hook that runs before ours
+        "import threading\nbarrier = threading.Barrier(2, timeout=20)\n"
+        "def wait(figure):  # both trials' new figures have taken the same number\n"
+        "    if threading.current_thread() is not threading.main_thread():\n"
+        "        barrier.wait()\n")
+    check_output(*execute(kc, f"%matplotlib inline\nimport json, sys, threading\n"
+                              f"import matplotlib.pyplot as plt\nsys.path.insert(0, {str(tmp_path)!r})\n"
+                              f"plt.rcParams['figure.hooks'] = ['both_at_once:wait']\n"
+                              f"drawn, first = threading.Barrier(2, timeout=20), threading.Lock()\n"
+                              f"shown = threading.Event()\nprint('CHECK {{}}')"))
+    cell = SHOWING_CELL.format(db=tmp_path / "show.db")
+    if background:  # the notebook's own figure is open while the trials show theirs
+        cell = cell.replace("--quiet", "--quiet --background --name shows")
+        cell = cell.replace("drawn.wait()", "drawn.wait()\nnotebook.wait(20)")
+        execute(kc, "notebook = threading.Event()")
+    reply, messages = execute(kc, cell)
+    assert reply["status"] == "ok", reply
+    if background:
+        reply, messages = execute(kc, (
+            "plt.subplots(figsize=(7, 1))\nplt.show()  # not the trials' figures, open meanwhile\n"
+            "plt.subplots(figsize=(8, 1))\nnotebook.set()  # their plt.show() leaves this one\n"
+            "%hpo wait shows"))
+        assert reply["status"] == "ok", reply
+        assert [m["content"]["data"]["text/plain"] for m in messages
+                if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]] \
+            == ["<Figure size 700x100 with 1 Axes>", "<Figure size 800x100 with 1 Axes>"]
+    else:
+        assert images(messages) == 0
+    state = check_output(*execute(kc, (
+        "print('CHECK', json.dumps({'open': plt.get_fignums(), 'out': {t.trial_id: "
+        "_hpo.trial_output(t.trial_id) for t in _hpo.trials}, 'failed': _hpo.counts()['failed']}))")))
+    assert state["failed"] == 0 and state["open"] == []
+    for trial_id, output in state["out"].items():
+        assert re.findall(r"\[display\] <Figure size \d+x100", output) \
+            == [f"[display] <Figure size {200 + 100 * int(trial_id)}x100"], output
+
+
 def test_a_training_function_of_an_earlier_cell_reports_for_the_hpo_cell(kernel):
     """The common notebook pattern: ``train`` (an earlier cell, which needs no import: the
     extension defines ``report``) calls report(); the %%hpo cell calls ``train(lr)``. The cell

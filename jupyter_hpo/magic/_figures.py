@@ -1,4 +1,4 @@
-"""Pyplot figures that a cell's trials leave open.
+"""Pyplot figures that a cell's trials make, show or leave open.
 
 With the inline backend, every pyplot figure still open when a cell ends is drawn under it (and
 closed): a training loop that makes a figure per trial (``plt.figure()``, ``plt.subplots()``)
@@ -6,12 +6,15 @@ without closing it put one figure per trial below the dashboard. While a ``%%hpo
 for its study, only its trials run code, so the figures opened meanwhile are theirs and are
 closed when the study has ended (the best trial's applied ``fig`` still draws itself).
 
-A ``--background`` study's trials draw while the notebook's other cells run, and each of those
-cells would draw the trials' figures under itself and close them under the trials' hands. So
-while background studies run, pyplot figures made in a trial's thread are noted (a
+While studies run, pyplot figures made in a trial's thread are noted with their trial (a
 ``figure.hooks`` entry, matplotlib's hook for new pyplot figures; matplotlib is loaded first
-when the cell plots), left out of the inline backend's drawing at the end of every cell and
-kept open, and closed at the end of the first cell after the last background study has ended."""
+when the cell plots), and the inline backend's ``show`` is ours: ``plt.show()`` in a trial
+shows and closes that trial's figures only (the backend's showed and closed every open figure,
+so with two thread workers one trial took the figures the other was still drawing), and
+anywhere else it leaves the trials' figures out. A ``--background`` study's trials draw while
+the notebook's other cells run, and each of those cells would draw the trials' figures under
+itself and close them under the trials' hands, so those are kept open, and closed at the end of
+the first cell after the last background study has ended."""
 
 from __future__ import annotations
 
@@ -29,8 +32,9 @@ from ..trial import current_trial
 HOOK = "jupyter_hpo.magic._figures:note_trial_figure"
 #: what a cell that draws with matplotlib (or a library on it) likely contains
 _PLOTS = re.compile(r"matplotlib|pyplot|\bplt\.|seaborn|\bsns\.|\.plot\(")
-_trial_figures: weakref.WeakSet[Any] = weakref.WeakSet()
+_trial_figures: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # -> trial
 _drawing = threading.Lock()  # held while the inline backend draws a cell's figures
+_swapping = threading.Lock()  # held while ``show`` is put in place or given back
 _original_show: Any = None  # the inline backend's show while ours stands in its place
 
 
@@ -50,32 +54,41 @@ def close_figures_since(before: set[int]) -> None:
 
 
 def note_trial_figure(figure: Any) -> None:
-    """A ``figure.hooks`` entry: remember a figure that pyplot made in a trial's thread, and
-    list it in pyplot's figures now, under the lock that a cell's drawing holds. Hooks run
-    just before pyplot lists the figure itself: a drawing that began in between saw it
-    neither as listed nor as a trial's and drew it under the cell (a fresh-clone CI run had
-    one such image under the %%hpo cell). Listing it twice is harmless."""
-    if current_trial() is not None:
-        _trial_figures.add(figure)
+    """A ``figure.hooks`` entry: remember a figure that pyplot made in a trial's thread, with
+    its trial, and list it in pyplot's figures now, under the lock that a cell's drawing holds.
+    Hooks run just before pyplot lists the figure itself: a drawing that began in between saw
+    it neither as listed nor as a trial's and drew it under the cell (a fresh-clone CI run had
+    one such image under the %%hpo cell). Listing it twice is harmless. Two threads that make
+    a figure at once both take the next free number, and pyplot listed the second under it in
+    place of the first, which no ``plt.show()`` found again: a number another figure holds by
+    now gives way to a free one. The backend is loaded by now, so a trial that imported pyplot
+    first gets our ``show`` here."""
+    trial = current_trial()
+    if trial is not None:
+        _trial_figures[figure] = trial
+        _install_show()
         with _drawing:  # a drawing under way ends first: it closes every listed figure
             helpers = sys.modules.get("matplotlib._pylab_helpers")
             manager = getattr(figure.canvas, "manager", None)
             if helpers is not None and manager is not None:
+                listed = helpers.Gcf.figs.get(manager.num)
+                if listed is not None and listed is not manager:
+                    manager.num = max(helpers.Gcf.figs) + 1
                 helpers.Gcf.set_active(manager)
 
 
-class BackgroundFigures:
-    """Keeps the figures of background studies' trials out of the notebook's cells (see the
-    module docstring): one per shell, started with each background study."""
+class TrialFigures:
+    """Keeps the studies' trial figures apart (see the module docstring) while any study of
+    the shell runs: one per shell, told of each study as it starts."""
 
     def __init__(self, shell: Any) -> None:
         self.shell = shell
-        self.studies: list[Any] = []  # background studies started; ended ones are dropped
+        self.studies: list[Any] = []  # studies started; ended ones are dropped
 
     def add(self, study: Any, source: str) -> None:
-        """Keep ``study``'s trial figures out of the cells until it has ended. A cell that
-        plots (``source``) has matplotlib loaded first, so that the figures of trials that
-        import pyplot themselves are noted too."""
+        """Keep ``study``'s trial figures apart until it has ended. A cell that plots
+        (``source``) has matplotlib loaded first, so that the figures of trials that import
+        pyplot themselves are noted too."""
         if not self.studies:  # first: the inline backend's callback then draws with ours
             self.shell.events.callbacks["post_execute"].insert(0, self._watch)
         self.studies.append(study)
@@ -87,8 +100,8 @@ class BackgroundFigures:
 
     def _watch(self) -> None:
         """A ``post_execute`` callback: keep the hook and the inline backend's ``show`` ours
-        (pyplot may have been imported since the study started); once every background study
-        has ended, close the trials' figures and stop watching."""
+        (pyplot may have been imported since the study started); once every study has ended,
+        close the trials' figures and stop watching."""
         _install_hook()
         _install_show()
         self.studies = [study for study in self.studies if not study.done]
@@ -106,44 +119,94 @@ class BackgroundFigures:
         _restore_show()
 
 
+def _backend() -> Any:
+    """The backend pyplot has loaded, whose ``show`` ``plt.show()`` calls (None before
+    pyplot has chosen one)."""
+    return getattr(sys.modules.get("matplotlib.pyplot"), "_backend_mod", None)
+
+
 def _install_show() -> None:
-    """Put ``_show_without_trials`` in the inline backend's place of ``show``, which its
+    """Put our ``show`` in the inline backend's place: in its module, where its
     ``flush_figures`` (the ``post_execute`` callback that draws and closes a cell's figures)
-    looks up when it runs, so whichever cell ends draws the trials' figures neither in this
-    round nor later, whatever the order of the callbacks. The flags the backend keeps on
-    ``show`` move with it."""
+    looks it up when it runs, so whichever cell ends draws the trials' figures neither in this
+    round nor later, whatever the order of the callbacks; and in pyplot's backend, which
+    ``plt.show()`` calls. The flags the backend keeps on ``show`` move with it."""
     global _original_show
     inline = sys.modules.get("matplotlib_inline.backend_inline")
-    if inline is None or getattr(inline.show, "_hides_trials", False):
+    if inline is None:
         return
-    original = _original_show = inline.show
+    with _swapping:
+        if not getattr(inline.show, "_hides_trials", False):
+            inline.show = _trial_show(inline.show)
+            _original_show = inline.show.original
+        backend = _backend()
+        if backend is not None and getattr(backend, "show", None) is _original_show:
+            backend.show = inline.show
+
+
+def _trial_show(original: Callable[..., Any]) -> Callable[..., Any]:
+    """The inline backend's ``original`` show, for a trial's thread its figures only."""
 
     def show(close: Any = None, block: Any = None) -> Any:
         helpers = sys.modules.get("matplotlib._pylab_helpers")
         if helpers is None:
             return original(close, block)
+        trial = current_trial()
+        if trial is not None:
+            return _show_own(helpers.Gcf, trial, close)
         with _drawing:  # a trial's new figure waits in the hook until this drawing is over
             return _without_trials(helpers.Gcf.figs, lambda: original(close, block))
 
     show.__doc__ = original.__doc__
+    show.original = original  # type: ignore[attr-defined]
     show._hides_trials = True  # type: ignore[attr-defined]
     for flag in ("_draw_called", "_to_draw"):
         if hasattr(original, flag):
             setattr(show, flag, getattr(original, flag))
-    inline.show = show
+    return show
+
+
+def _show_own(figures: Any, trial: Any, close: bool | None) -> None:
+    """What the inline backend's ``show`` does, for the open figures of ``trial`` only:
+    display each (to the trial's output, as the study captures it) and close them unless
+    ``close`` (default: the backend's ``close_figures`` setting) says otherwise. Figures of
+    other trials and of the notebook are left as they are."""
+    from IPython.display import display
+    from matplotlib import pyplot
+    from matplotlib_inline.config import InlineBackend
+
+    if close is None:
+        close = InlineBackend.instance().close_figures
+    with _drawing:  # a cell's drawing, which takes the trials' figures out meanwhile, ends
+        own = [manager.canvas.figure for manager in figures.get_all_fig_managers()
+               if _trial_figures.get(manager.canvas.figure) is trial]
+        try:
+            for figure in own:
+                display(figure)
+        finally:
+            if close:
+                for figure in own:
+                    pyplot.close(figure)
 
 
 def _restore_show() -> None:
-    """Give the inline backend its own ``show`` back, with the flags it keeps on it."""
+    """Give the inline backend (and pyplot's) its own ``show`` back, with the flags it
+    keeps on it."""
     global _original_show
     inline = sys.modules.get("matplotlib_inline.backend_inline")
-    original, _original_show = _original_show, None
-    if inline is None or original is None or not getattr(inline.show, "_hides_trials", False):
-        return
-    for flag in ("_draw_called", "_to_draw"):
-        if hasattr(inline.show, flag):
-            setattr(original, flag, getattr(inline.show, flag))
-    inline.show = original
+    with _swapping:
+        original, _original_show = _original_show, None
+        if inline is None or original is None \
+                or not getattr(inline.show, "_hides_trials", False):
+            return
+        ours = inline.show
+        for flag in ("_draw_called", "_to_draw"):
+            if hasattr(ours, flag):
+                setattr(original, flag, getattr(ours, flag))
+        inline.show = original
+        backend = _backend()
+        if backend is not None and getattr(backend, "show", None) is ours:
+            backend.show = original
 
 
 def _without_trials(figures: dict[Any, Any], draw: Callable[[], Any]) -> Any:

@@ -16,7 +16,7 @@ from ..errors import HPOError, command_word
 from ..options import DEFAULT_TRIALS
 from ..records import Direction, StudyState
 from ._commands import LineCommands
-from ._figures import BackgroundFigures, close_figures_since, open_figures
+from ._figures import TrialFigures, close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
 from ._options import CellOptions, check_line_options
 from ._output_name import check_output_name
@@ -106,7 +106,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
         self.runs: dict[str, Run] = {}
-        self._figures: BackgroundFigures | None = None  # background trials' pyplot figures
+        self._figures: TrialFigures | None = None  # the trials' pyplot figures
 
     # ------------------------------------------------------------------ %%hpo
     @magic_arguments(name="%hpo")  # its usage then reads %%hpo, not %hpo
@@ -233,9 +233,9 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                                               header=lambda: self._header(study, args))
                     run.dashboard.display()
                 if not interrupted():
-                    if args.background:  # its trials' figures are drawn under no other cell
-                        if self._figures is None:
-                            self._figures = BackgroundFigures(self.shell)
+                    if args.background or args.executor != "process":  # trials' figures
+                        if self._figures is None:  # are their own, and drawn under no cell
+                            self._figures = TrialFigures(self.shell)
                         self._figures.add(study, source)
                     study.start()
             except BaseException:
