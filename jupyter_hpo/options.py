@@ -93,12 +93,13 @@ def infer_mode(metric: str) -> str | None:
 
 
 def mode_against_name(metric: str, mode: str | None) -> list[str]:
-    """A note (as a ``ModeWarning``, which the user's warning filters may silence) when
-    ``mode``, given explicitly, is the opposite of what the metric's name says
-    (``infer_mode``): ``val_loss`` maximised, ``val_acc`` minimised."""
-    import warnings
-
+    """A note (as a ``ModeWarning``, which the user's warning filters may silence or turn
+    into an error) when ``mode``, given explicitly, is the opposite of what the metric's name
+    says (``infer_mode``): ``val_loss`` maximised, ``val_acc`` minimised. The filters are read
+    as they stand, not through ``catch_warnings(record=True)``, whose swap of the process's
+    warning state lost or took the warnings of studies set up in other threads meanwhile."""
     from .errors import ModeWarning
+    from .warning_filters import filter_action
 
     said = infer_mode(metric) if isinstance(metric, str) else None
     if mode not in ("min", "max") or said is None or said == mode:
@@ -107,9 +108,10 @@ def mode_against_name(metric: str, mode: str | None) -> list[str]:
     text = (f"{doing} {metric} as asked (mode {mode}), although its name reads like a value "
             f"to {reads} (mode {said}): if {mode} is meant, warnings.filterwarnings('ignore', "
             f"category=jupyter_hpo.ModeWarning) silences this")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.warn(text, ModeWarning, stacklevel=2)
-    return [str(warning.message) for warning in caught]
+    action = filter_action(ModeWarning, text, stacklevel=2)  # as issued by our caller
+    if action == "error":
+        raise ModeWarning(text)
+    return [] if action == "ignore" else [text]
 
 
 def parse_duration(text: str | float, option: str = "time_limit") -> float:

@@ -73,3 +73,24 @@ def test_single_value_dimensions_are_held_constant():
         searcher.observe(trial_id, config, {"loss": (config["x"] - 1.0) ** 2}, final=True)
     only = make_searcher("skopt", Space({"depth": Int(3, 3)}), "loss", "min", 0)
     assert only.suggest(0) == {"depth": 3}
+
+
+def test_its_repeated_point_warning_is_silenced_without_an_error_filter_raising_it():
+    """skopt warns "The objective has been evaluated at point ... before" when its model
+    proposes a point it has seen (here: every choice of a three-value space has been tried);
+    the searcher silences it in its own thread only, also under an "error" filter (pytest's
+    -W error), which the user's other warnings still obey."""
+    import warnings
+
+    from jupyter_hpo import Categorical, Space
+
+    searcher = make_searcher("skopt", Space({"act": Categorical("a", "b", "c")}), "loss", "min",
+                             0, n_initial_points=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("error")
+        for trial_id in range(6):
+            config = searcher.suggest(trial_id)
+            searcher.observe(trial_id, config, {"loss": "abc".index(config["act"])}, final=True)
+        with pytest.raises(UserWarning, match="the user's own"):
+            warnings.warn("the user's own")
+    assert caught == []

@@ -16,9 +16,10 @@ import contextlib
 import logging
 import sys
 import threading
-import warnings
 from collections.abc import Iterator
 from typing import Any
+
+from ..warning_filters import ignored_in_this_thread
 
 __all__ = ["one_blas_thread"]
 
@@ -39,8 +40,7 @@ def _blas_libraries() -> list[Any]:
     if len(sys.modules) != _modules_seen:
         from threadpoolctl import ThreadpoolController
 
-        with warnings.catch_warnings():  # e.g. two OpenMP runtimes: not ours to report
-            warnings.simplefilter("ignore")
+        with ignored_in_this_thread():  # e.g. two OpenMP runtimes: not ours to report
             controller = ThreadpoolController()
         _libraries = list(controller.select(user_api="blas").lib_controllers)
         _modules_seen = len(sys.modules)

@@ -17,10 +17,10 @@ inactive, and an active one that the model put at "inactive" is drawn at random.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from ..space import INACTIVE, Categorical, Int, Space
+from ..warning_filters import ignored_in_this_thread
 from ._base import Searcher
 from ._options import check_choice, check_int
 
@@ -89,8 +89,7 @@ class SkoptSearcher(Searcher):
         if not self._names:  # every dimension has one value: one configuration
             return self._config([])
         pending = {other: self._point(c) for other, c in self.pending.items()}
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "The objective has been evaluated at point")
+        with ignored_in_this_thread("The objective has been evaluated at point"):
             optimizer = self.fresh_optimizer([point for other, point in pending.items()
                                               if other not in self.paused_pending])
             point = optimizer.ask()
