@@ -76,6 +76,50 @@ def test_the_first_trials_run_to_max_t_and_the_others_are_cut_as_in_hyperband():
             "stopping as Hyperband (top 1/3)") in sched.describe()
 
 
+def decaying(x: float, epoch: int) -> float:
+    """Exponential learning curves whose slow learners end best: trial i (x = i / 10) ends at
+    0.1·i from 0.1·i + 2 - 0.3·i, so the values at epoch 3 rank the trials in the reverse of
+    their final order, while what each has still to gain is proportional to its fall from
+    epoch 1 to 3."""
+    i = x * 10
+    return 0.1 * i + (2.0 - 0.3 * i) * math.exp(-epoch / 4)
+
+
+@pytest.mark.parametrize("extrapolate", [True, False])
+def test_a_rung_ranks_by_the_value_extrapolated_along_its_slope_when_that_ranks_better(
+        extrapolate):
+    """Curves cross, but the fall since the rung below predicts what is still to come: rung
+    3 ranks by value + β·fall (its leave-one-out ρ 1 against -1 for the value alone) and
+    stops a fast starter that will end worst, where ranking by the value stopped nothing."""
+    sched = scheduler(min_pairs=6, full_fraction=0.0, extrapolate=extrapolate)
+    for tid in range(6):
+        assert Decision.STOP not in run_trial(sched, tid, tid / 10, decaying)
+    assert sched.correlation[1] == pytest.approx(-1.0)  # nothing below rung 1 to extrapolate
+    assert sched.slope[1] == 0.0
+    if not extrapolate:
+        assert sched.correlation[3] == pytest.approx(-1.0) and sched.keep[3] == 1.0
+        assert sched.slope[3] == 0.0 and "extrapolated" not in sched.describe()
+        return
+    assert sched.correlation[3] == pytest.approx(1.0)
+    assert sched.plain_correlation[3] == pytest.approx(-1.0)
+    gain = (math.exp(-3 / 4) - math.exp(-MAX_T / 4)) / (math.exp(-1 / 4) - math.exp(-3 / 4))
+    assert sched.slope[3] == pytest.approx(gain)  # final - value = gain · (value - value at 1)
+    assert sched.keep[3] == pytest.approx(1 / 3)
+    assert ("rank correlation 1.00 over 6 trials between epochs 3 and 27 for the value "
+            "extrapolated from epoch 1 (-1.00 for the value alone), 0.86 with the prior: "
+            "stopping as Hyperband (top 1/3)") in sched.describe()
+    # best at epoch 3 (0.45) but barely falling: extrapolated to the worst, it is stopped
+    fast = {1: 0.46, 2: 0.455, 3: 0.45}
+    sched.add_trial(6, {"x": 0.66})
+    decisions = [sched.on_trial_result(6, {"epoch": e, "loss": fast[e]}) for e in (1, 2, 3)]
+    assert decisions == [Decision.CONTINUE, Decision.CONTINUE, Decision.STOP]
+    # worse at epoch 3 than all but one, but falling fastest: it goes on
+    sched.add_trial(7, {"x": 0.77})
+    slow = {1: 2.2, 2: 1.6, 3: 0.9}
+    assert [sched.on_trial_result(7, {"epoch": e, "loss": slow[e]}) for e in (1, 2, 3)] \
+        == [Decision.CONTINUE] * 3
+
+
 @pytest.mark.parametrize("unmeasured_keep, stopped", [(0.5, [1, 3, 5]), (1 / 3, [1, 2, 3, 5]),
                                                      (1.0, [])])
 def test_before_rho_is_measured_a_rung_keeps_the_better_half(unmeasured_keep, stopped):
@@ -284,6 +328,7 @@ def test_auto_without_max_t_is_fifo_and_says_why():
     ({"unmeasured_keep": 1.5}, "unmeasured_keep is 1.5, but must be a number in (0.0, 1.0]"),
     ({"prior_pairs": -1}, "prior_pairs is -1, but must be a number in [0.0, inf)"),
     ({"prior_pairs": "3"}, "prior_pairs is '3', but must be a number in [0.0, inf)"),
+    ({"extrapolate": "false"}, "extrapolate is 'false', but must be True or False"),
     ({"type": "promotion"}, "type only applies to the hyperband scheduler"),
     ({"grace_period": 2}, "early stopping needs max_t"),
 ])

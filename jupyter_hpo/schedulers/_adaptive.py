@@ -11,8 +11,16 @@ whatever their rungs say, and so does every trial that no active rung has judged
 trials, a sample that early results did not select, it computes the Spearman rank correlation
 ρ between each rung's value and the value at max_t. Each rung then keeps a share of the
 trials that reach it that follows ρ: all of them at ρ <= ``rho_low``, Hyperband's top 1/η at
-ρ >= ``rho_high``, linearly in between; before a rung has ``min_pairs`` measurements it keeps
-a share ``unmeasured_keep`` (the better half: a hedge between Hyperband's third and no cut).
+ρ >= ``rho_high``, linearly in between. With ``extrapolate`` (off by default: on the
+benchmarks it ranked crossing curves better but did not end better), a trial's value at the
+second rung and above is also extrapolated along its fall since the rung below: value +
+β·(value - value a rung below), β a line through the measured trials' gains after the rung
+against that fall, the simplest learning-curve model (a boosting model still falling fast has
+more to gain). Where that ranks the measured trials better than the value alone (a
+leave-one-out ρ higher by ``EXTRAPOLATION_MARGIN``), the rung ranks trials by it and its ρ is
+that one. Before a rung
+has ``min_pairs`` measurements it keeps a share ``unmeasured_keep`` (the better half: a hedge
+between Hyperband's third and no cut).
 That hedge is also a prior: a ρ measured on n trials counts as the average of n trials that
 showed it and ``prior_pairs`` that showed the ρ at which a rung keeps ``unmeasured_keep``, since
 on 6 trials ρ's standard error is about 0.5 and one unlucky measurement would otherwise switch
@@ -45,7 +53,7 @@ import numpy as np
 
 from ..records import finite_number
 from ..searchers import Searcher
-from ..searchers._options import check_float, check_int
+from ..searchers._options import check_bool, check_float, check_int
 from ..trial import Decision
 from ._fifo import FIFOScheduler
 from ._hyperband import HyperbandScheduler
@@ -57,15 +65,19 @@ class AdaptiveScheduler(HyperbandScheduler):
 
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
-               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs")
+               "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs",
+               "extrapolate")
     needs_resource = False  # without report() or the resource, trials simply run to the end
+    #: how much higher the extrapolation's leave-one-out ρ must be than the value's for a rung
+    #: to rank by it: on a few trials one of two noisy estimates is often higher by chance
+    EXTRAPOLATION_MARGIN = 0.1
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
                  max_t: float | None = None, grace_period: float = 1,
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
-                 prior_pairs: float = 3) -> None:
+                 prior_pairs: float = 3, extrapolate: bool = False) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -89,6 +101,19 @@ class AdaptiveScheduler(HyperbandScheduler):
         self.prior_rho = self.rho_low + (self.rho_high - self.rho_low) \
             * (1.0 - self.unmeasured_keep) / (1.0 - 1.0 / self.eta)
         self.cut_levels = [lv for lv in self.rung_levels if lv < self.max_t]
+        self.extrapolate = check_bool("extrapolate", extrapolate)
+        #: cut level -> the rung level below it (None for the first): the slope between the two
+        #: is what ``extrapolate`` uses
+        self.previous: dict[float, float | None] = {
+            lv: (self.cut_levels[i - 1] if i else None) for i, lv in enumerate(self.cut_levels)}
+        #: cut level -> β: trials are ranked there by value + β·(value - value a rung below),
+        #: a line fitted on the measured trials; 0 ranks by the value alone
+        self.slope: dict[float, float] = {lv: 0.0 for lv in self.cut_levels}
+        #: cut level -> ρ of the value alone, when the extrapolation ranks better (for reason())
+        self.plain_correlation: dict[float, float] = {}
+        #: cut level -> sorted (extrapolated value, trial) of the trials recorded there, kept
+        #: while that level's β is not 0
+        self._scores: dict[float, list[tuple[float, int]]] = {}
         self._rung_set = set(self.rung_levels)
         #: rung level -> share of the trials reaching it that go on (1/η: Hyperband's cut;
         #: ``unmeasured_keep`` until the rung's ρ is measured)
@@ -139,12 +164,20 @@ class AdaptiveScheduler(HyperbandScheduler):
             parts.append(f"rank correlation {self.correlation[level]:.2f} over "
                          f"{self._pair_counts[level]} trials between {self._plural()} "
                          f"{level:g} and {self.reference[level]:g}{self._so_far(level)}"
-                         f"{prior}: {verdict}")
+                         f"{self._extrapolated(level)}{prior}: {verdict}")
         unmeasured = [f"{level:g}" for level in self.cut_levels if level not in measured]
         if unmeasured:
             parts.append(f"{self._plural()} {', '.join(unmeasured)} not measured yet: "
                          f"{self._unmeasured('each')}")
         return "; ".join(parts)
+
+    def _extrapolated(self, level: float) -> str:
+        """How a rung ranks when it extrapolates, e.g. " for the value extrapolated from
+        epoch 3 (0.38 for the value alone)"."""
+        if level not in self.plain_correlation:
+            return ""
+        return (f" for the value extrapolated from {self.resource} {self.previous[level]:g} "
+                f"({self.plain_correlation[level]:.2f} for the value alone)")
 
     def _unmeasured(self, who: str) -> str:
         """What rungs keep before their ρ is measured, said of ``who``."""
@@ -179,6 +212,10 @@ class AdaptiveScheduler(HyperbandScheduler):
         if self._free is not None and trial_id in self._unjudged:
             self._free[level][trial_id] = loss
             self._free_new = True
+        if self.slope[level]:
+            pairs = self._scores[level]
+            loss = self._score(trial_id, level)
+            bisect.insort(pairs, (loss, trial_id))
         if trial_id in self._full:
             return False
         keep = self.keep[level]
@@ -187,6 +224,13 @@ class AdaptiveScheduler(HyperbandScheduler):
         self._unjudged.discard(trial_id)
         better = bisect.bisect_left(pairs, (loss,))
         return better >= math.ceil(len(pairs) * keep - 1e-9)
+
+    def _score(self, trial_id: int, level: float) -> float:
+        """The trial's value at ``level`` extrapolated along its slope from the rung below."""
+        value = self.rungs[0][level][trial_id]
+        below = self.previous[level]
+        before = self.rungs[0][below].get(trial_id, value) if below is not None else value
+        return value + self.slope[level] * (value - before)
 
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
         decision = super().on_trial_result(trial_id, result)
@@ -260,7 +304,8 @@ class AdaptiveScheduler(HyperbandScheduler):
         rungs = self.rungs[0]
         for level in self.cut_levels:
             recorded = rungs[level]
-            pairs = [(recorded[t], final) for t, final in self._finals.items() if t in recorded]
+            pairs = [(t, recorded[t], final) for t, final in self._finals.items()
+                     if t in recorded]
             reference = self.max_t
             if len(pairs) < self.min_pairs:
                 pairs, reference = self._proxy_pairs(level)
@@ -270,7 +315,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                     and self._pair_counts.get(level) == len(pairs):
                 continue  # pairs only grow: the same count against the same level, same pairs
             self._pair_counts[level] = len(pairs)
-            rho = spearman(np.array(pairs))
+            rho = self._measure(level, pairs)
             self.correlation[level] = rho
             self.reference[level] = reference
             weighed = (len(pairs) * rho + self.prior_pairs * self.prior_rho) \
@@ -289,7 +334,33 @@ class AdaptiveScheduler(HyperbandScheduler):
 
                 log_line(f"auto: {self.reason()}")
 
-    def _proxy_pairs(self, level: float) -> tuple[list[tuple[float, float]], float]:
+    def _measure(self, level: float, pairs: list[tuple[int, float, float]]) -> float:
+        """ρ between the trials' values at ``level`` and at the reference, for ``pairs`` of
+        (trial, value, reference value); with ``extrapolate``, the better of the value alone
+        and the value extrapolated along the slope from the rung below (its leave-one-out ρ),
+        which sets how the rung ranks trials (``slope``)."""
+        values = np.array([(value, final) for _, value, final in pairs])
+        rho = spearman(values)
+        below = self.previous[level]
+        slope = 0.0
+        self.plain_correlation.pop(level, None)
+        if self.extrapolate and below is not None:
+            earlier = self.rungs[0][below]
+            change = np.array([value - earlier.get(t, value) for t, value, _ in pairs])
+            fitted, rho_line = extrapolation(values[:, 0], change, values[:, 1])
+            if rho_line > rho + self.EXTRAPOLATION_MARGIN:
+                self.plain_correlation[level] = rho
+                rho, slope = rho_line, fitted
+        if slope != self.slope[level]:
+            self.slope[level] = slope
+            if slope:
+                self._scores[level] = sorted((self._score(t, level), t)
+                                             for t in self.rungs[0][level])
+            else:
+                self._scores.pop(level, None)
+        return rho
+
+    def _proxy_pairs(self, level: float) -> tuple[list[tuple[int, float, float]], float]:
         """Before enough unjudged trials reach max_t: ``level``'s values paired with those of
         the highest cut level above it that at least ``min_pairs`` unjudged trials reached."""
         if self._free is None:
@@ -301,10 +372,37 @@ class AdaptiveScheduler(HyperbandScheduler):
             above = self._free[upper]
             if len(above) < self.min_pairs:
                 continue
-            pairs = [(below[t], loss) for t, loss in above.items() if t in below]
+            pairs = [(t, below[t], loss) for t, loss in above.items() if t in below]
             if len(pairs) >= self.min_pairs:
                 return pairs, upper
         return [], self.max_t
+
+
+def extrapolation(values: np.ndarray, change: np.ndarray, finals: np.ndarray
+                  ) -> tuple[float, float]:
+    """A line through the trials' gains after a rung, ``final - value ≈ a + β·change`` (change:
+    the value's change since the rung below), and the Spearman ρ between each trial's
+    ``value + β·change`` with β fitted without it (leave-one-out) and its final value: how
+    well the extrapolation would rank a trial it has not seen. Returns (β, that ρ)."""
+    n = len(values)
+    gains = finals - values
+    sx, sy = change.sum(), gains.sum()
+    sxx, sxy = (change * change).sum(), (change * gains).sum()
+    slope = _slope(n, sx, sy, sxx, sxy)
+    held_out = _slope(n - 1, sx - change, sy - gains, sxx - change * change,
+                      sxy - change * gains)
+    rho = spearman(np.column_stack([values + held_out * change, finals]))
+    return float(slope), rho
+
+
+def _slope(n: Any, sx: Any, sy: Any, sxx: Any, sxy: Any) -> Any:
+    """The least-squares slope from the sums of x, y, x² and xy over n points (0 where the x
+    are all the same); works on arrays of sums too."""
+    spread = n * sxx - sx * sx
+    scale = np.maximum(n * sxx, 1e-300)
+    flat = spread <= 1e-12 * scale
+    slope = np.where(flat, 0.0, (n * sxy - sx * sy) / np.where(flat, 1.0, spread))
+    return slope
 
 
 def spearman(pairs: np.ndarray) -> float:
