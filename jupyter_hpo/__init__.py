@@ -13,7 +13,16 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .errors import HPOError, HPOSyntaxError, ModeWarning, SpaceError, StudyFailedError
     from .space import Bool, Categorical, Int, Real, Space
     from .study import Study, StudyEvent
-    from .trial import Decision, Trial, TrialStatus, TrialStopped, checkpoint, report, restore
+    from .trial import (
+        Decision,
+        Trial,
+        TrialCompleted,
+        TrialStatus,
+        TrialStopped,
+        checkpoint,
+        report,
+        restore,
+    )
 
 # Public names are imported on first use (PEP 562), so that `%load_ext jupyter_hpo` and the
 # process executor's workers do not pay for numpy, pandas and the rest until they need them.
@@ -24,6 +33,7 @@ _EXPORTS = {
     "Bool": "space", "Categorical": "space", "Int": "space", "Real": "space", "Space": "space",
     "Study": "study", "StudyEvent": "study",
     "Decision": "trial", "Trial": "trial", "TrialStatus": "trial", "TrialStopped": "trial",
+    "TrialCompleted": "trial",
     "report": "trial", "checkpoint": "trial", "restore": "trial",
 }
 
@@ -46,8 +56,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Bool", "Categorical", "Decision", "HPOError", "HPOSyntaxError", "Int", "ModeWarning", "Real",
     "Space",
-    "SpaceError", "Study", "StudyEvent", "StudyFailedError", "Trial", "TrialStatus",
-    "TrialStopped", "checkpoint", "infer_mode", "load_ipython_extension", "report", "restore",
+    "SpaceError", "Study", "StudyEvent", "StudyFailedError", "Trial", "TrialCompleted",
+    "TrialStatus", "TrialStopped", "checkpoint", "infer_mode", "load_ipython_extension", "report", "restore",
     "tune", "unload_ipython_extension",
 ]
 

@@ -22,8 +22,9 @@ from .terminal import TerminalText
 if TYPE_CHECKING:
     from .checkpoints import Checkpoint
 
-__all__ = ["Decision", "ReportError", "Trial", "TrialReleased", "TrialStatus", "TrialStopped",
-           "check_report", "checkpoint", "current_trial", "log_line", "report", "restore"]
+__all__ = ["Decision", "ReportError", "Trial", "TrialCompleted", "TrialReleased", "TrialStatus",
+           "TrialStopped", "check_report", "checkpoint", "current_trial", "log_line", "report",
+           "restore"]
 
 
 class TrialStopped(BaseException):
@@ -31,6 +32,13 @@ class TrialStopped(BaseException):
 
     It derives from ``BaseException`` so that a user's ``except Exception`` does not swallow it.
     """
+
+
+class TrialCompleted(TrialStopped):
+    """Raised inside a trial by ``report()`` when the trial reached the scheduler's max_t
+    (Hyperband's largest resource): its code ends there as at a stop (so ``except
+    TrialStopped`` catches it too), but the trial counts as completed, its last report (the
+    one at max_t) its final one."""
 
 
 class TrialReleased(BaseException):
@@ -50,6 +58,8 @@ class Decision(str, Enum):
     CONTINUE = "continue"
     PAUSE = "pause"
     STOP = "stop"
+    #: the trial reached the scheduler's largest resource (max_t): it ends as completed
+    DONE = "done"
 
 
 @dataclass(eq=False)
@@ -163,11 +173,12 @@ def as_number(value: Any) -> float | None:
     return finite_number(value)
 
 
-def check_report(values: dict[str, Any], metric: str, resource: str, needs_resource: bool,
-                 last_resource: float | None) -> tuple[float | None, float | None]:
+def check_report(values: dict[str, Any], metric: str, resource: str,
+                 needs_resource: bool) -> tuple[float | None, float | None]:
     """The metric and the resource of ``values`` as floats, or :class:`ReportError` unless
     ``values`` is a report the study can use: the metric a finite number, the resource
-    (required with ``needs_resource``) a finite number that does not decrease. A report
+    (required with ``needs_resource``) a finite number >= 0 (one that goes down or repeats is
+    accepted: ``resource_out_of_order`` says so). A report
     without the metric is kept but ranks nothing (value ``None``: a training loss logged every
     epoch, the validation metric every few), unless it is empty or one of its keys looks like
     the metric misspelt (``val_los``); a trial that never reports the metric fails when it
@@ -200,12 +211,42 @@ def check_report(values: dict[str, Any], metric: str, resource: str, needs_resou
                               f"counts the progress: %%hpo --resource {other}, "
                               f"tune(resource={other!r})")
         return value, None
-    r = _check_number(resource, values[resource], "the resource")
-    if last_resource is not None and r < last_resource:
-        raise ReportError(f"report(): the resource {resource!r} is {_short(values[resource])}, "
-                          f"but must not decrease (the trial reported {_short(last_resource)} "
-                          f"before)")
-    return value, r
+    return value, _check_resource(resource, values[resource])
+
+
+#: what a resource is, said when one is refused
+RESOURCE_RULE = "it counts the trial's progress, e.g. the epochs done, from 0 up"
+
+
+def _check_resource(key: str, value: Any) -> float:
+    """The resource as a float: a finite number >= 0 (epoch 0 included), else ReportError."""
+    number = finite_number(value)
+    if number is None:
+        raise ReportError(f"report(): the resource {key!r} is {not_a_number(value)} (a "
+                          f"resource is a number >= 0: {RESOURCE_RULE})")
+    if number < 0:
+        raise ReportError(f"report(): the resource {key!r} is {_short(value)}, but must be a "
+                          f"finite number >= 0 ({RESOURCE_RULE})")
+    return number
+
+
+def resource_out_of_order(values: Mapping[str, Any], resource: float, key: str, metric: str,
+                          last_resource: float | None,
+                          previous: Mapping[str, Any] | None) -> str | None:
+    """What is wrong with a report whose ``resource`` went down (below ``last_resource``) or
+    repeats the ``previous`` report's with the metric again (Optuna's repeated step), e.g.
+    "reported epoch=3 after epoch=5"; ``None`` when it grew. Two reports at one resource that
+    split the values (a training loss, then the metric) are fine."""
+    if last_resource is None:
+        return None
+    shown = _short(values[key], 30)
+    if resource < last_resource:
+        last = int(last_resource) if last_resource.is_integer() else last_resource
+        return f"reported {key}={shown} after {key}={_short(last, 30)}"
+    if resource == last_resource and previous is not None and metric in values \
+            and metric in previous and finite_number(previous.get(key)) == resource:
+        return f"reported {metric} at {key}={shown} twice"
+    return None
 
 
 def never_reported(metric: str, reports: Sequence[Mapping[str, Any]]) -> str:

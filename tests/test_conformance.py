@@ -32,7 +32,7 @@ from jupyter_hpo.searchers import SEARCHERS, Searcher, make_searcher, searcher_c
 from jupyter_hpo.space import Bool, Categorical, Int, Real, Space
 from jupyter_hpo.trial import Decision
 
-C, S, P = Decision.CONTINUE, Decision.STOP, Decision.PAUSE
+C, S, P, D = Decision.CONTINUE, Decision.STOP, Decision.PAUSE, Decision.DONE
 MAX_T = 9  # rungs 1, 3, 9 (bracket 1 of two: 3, 9)
 
 # small models, so that the slow searchers stay fast
@@ -57,8 +57,8 @@ SCHEDULER_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "auto": ("auto", {"max_t": MAX_T, "min_pairs": 3, "full_fraction": 0.3}),
     "auto-no-max-t": ("auto", {}),
 }
-ALLOWED = {"fifo": {C}, "stopping": {C, S}, "promotion": {C, P}, "brackets2": {C, S},
-           "auto": {C, S}, "auto-no-max-t": {C}}
+ALLOWED = {"fifo": {C}, "stopping": {C, S, D}, "promotion": {C, P, D}, "brackets2": {C, S, D},
+           "auto": {C, S, D}, "auto-no-max-t": {C}}
 # trial -> (how it ends, the epoch it does not report because it ended first): 1 fails at
 # once, 2 after one report (if it gets there), 4 is cancelled at once, 6 after two reports
 FATES = {1: ("failed", 1), 2: ("failed", 2), 4: ("cancelled", 1), 6: ("cancelled", 3)}
@@ -181,6 +181,9 @@ class Driver:
             decision = self.scheduler.on_trial_result(tid, result)
             assert isinstance(decision, Decision)
             assert decision in ALLOWED[self.kind], (self.kind, decision)
+            if D in ALLOWED[self.kind] and decision is not S and ODD.get((tid, epoch), 0) \
+                    is not None:  # a scheduler with max_t ends a trial exactly there
+                assert (decision is D) == (epoch >= MAX_T), (self.kind, epoch, decision)
             self.log.append(("report", tid, epoch, decision.value))
             if decision is S or epoch >= MAX_T:
                 self._end(tid, "stopped" if decision is S else "completed")

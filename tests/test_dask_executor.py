@@ -23,7 +23,12 @@ import dask
 import pytest
 from distributed import Client, LocalCluster
 from IPython.core.error import UsageError
-from test_process_executor import check_best_model_came_back, kernel_output
+from test_process_executor import (
+    check_best_model_came_back,
+    check_ended_at_max_t,
+    kernel_output,
+    past_max_t,
+)
 
 import jupyter_hpo
 from jupyter_hpo import Categorical, HPOError, Int, Real, Study, TrialStatus, tune
@@ -335,6 +340,14 @@ def test_promotion_pauses_free_the_worker(fresh):
     assert all(t.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED) for t in study.trials)
     assert any(len(t.reports) == 9 for t in study.trials)
     assert fresh.status == "running"  # a client given by the user is never closed
+    assert running_tasks(fresh) == []
+
+
+def test_trials_past_max_t_end_completed_there(fresh):
+    study = make_study(past_max_t, {"x": Real(0, 1)}, executor=fresh, trials=2, seed=0,
+                       scheduler="hyperband", scheduler_options={"max_t": 4, "grace_period": 4})
+    study.run()
+    check_ended_at_max_t(study)
     assert running_tasks(fresh) == []
 
 

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from jupyter_hpo import Categorical, HPOError, Real, Study, TrialStatus
+from jupyter_hpo import Categorical, HPOError, Real, Study, TrialCompleted, TrialStatus
 from jupyter_hpo.annotate import parse_cell
 from jupyter_hpo.executors import EXECUTORS, ProcessExecutor
 from jupyter_hpo.executors.process import describe_exit
@@ -157,6 +157,38 @@ def test_study_with_reports_hyperband_stops_and_captured_output():
         assert trial.resources == "cpu" and trial.slot in (0, 1)
     best = min(study.trials, key=lambda t: min(r["loss"] for r in t.reports))
     assert study.best_trial.trial_id == best.trial_id
+
+
+def past_max_t(config, report):
+    """Ten epochs, more than the study's max_t; says what ran after each report."""
+    try:
+        for epoch in range(1, 11):
+            report(epoch=epoch, loss=config["x"] + 1 / epoch)
+            print(f"after epoch {epoch}")
+    except TrialCompleted:
+        print("ended as completed")
+        raise
+    print("after the loop")
+
+
+def check_ended_at_max_t(study, max_t=4):
+    """Each trial was completed at max_t: its worker's code ended there (``TrialCompleted``)."""
+    for trial in study.trials:
+        assert trial.status is TrialStatus.COMPLETED, (trial.trial_id, trial.status)
+        assert [r["epoch"] for r in trial.reports] == list(range(1, max_t + 1))
+        output = study.trial_output(trial.trial_id)
+        assert f"after epoch {max_t - 1}\nended as completed" in output
+        assert f"after epoch {max_t}" not in output and "after the loop" not in output
+    best = min(study.trials, key=lambda t: t.config["x"])
+    assert study.best_trial.trial_id == best.trial_id
+    assert study.best_value == pytest.approx(best.config["x"] + 1 / max_t)
+
+
+def test_trials_past_max_t_end_completed_there():
+    study = make_study(past_max_t, {"x": Real(0, 1)}, trials=2, seed=0,
+                       scheduler="hyperband", scheduler_options={"max_t": 4, "grace_period": 4})
+    study.run()
+    check_ended_at_max_t(study)
 
 
 def train_with_pid(config, report):

@@ -26,7 +26,7 @@ from jupyter_hpo.searchers import GridSearcher, RandomSearcher
 from jupyter_hpo.space import Categorical, Real, Space
 from jupyter_hpo.trial import Decision
 
-C, S, P = Decision.CONTINUE, Decision.STOP, Decision.PAUSE
+C, S, P, D = Decision.CONTINUE, Decision.STOP, Decision.PAUSE, Decision.DONE
 
 
 def space():
@@ -179,9 +179,9 @@ def test_stopping_interleaved_trials_across_rungs_and_between_rungs():
                           9: {1: -0.99, 0: -0.6}}
 
 
-def test_no_decision_is_made_at_max_t():
+def test_no_cut_is_made_at_max_t():
     # Same reports with max_t = 10 (rung 9 < max_t: a decision) and max_t = 9 (rung 9 is
-    # the end: every trial that gets there finishes).
+    # the end: every trial that gets there is done, however it ranks).
     outcomes = {}
     for max_t in (10, 9):
         s = hyperband(grace_period=1, reduction_factor=3, max_t=max_t)
@@ -189,9 +189,9 @@ def test_no_decision_is_made_at_max_t():
         for epoch in (1, 3):                   # rung n=1 then n=2 with ceil(2/3)=1, better 0
             assert decide(s, 0, epoch, 0.5) is C
             assert decide(s, 1, epoch, 0.6) is C
-        assert decide(s, 1, 9, 0.9) is C       # rung 9: n=1
+        assert decide(s, 1, 9, 0.9) is (C if max_t == 10 else D)  # rung 9: n=1
         outcomes[max_t] = decide(s, 0, 9, 0.1)  # rung 9: n=2, ceil=1, better .9 (1)
-    assert outcomes == {10: S, 9: C}
+    assert outcomes == {10: S, 9: D}
     s = hyperband(grace_period=1, reduction_factor=3, max_t=10)
     start(s, 0, 1, 2)
     for tid, value in enumerate((0.9, 0.8)):
@@ -326,7 +326,7 @@ def test_promotion_ends_at_max_t_when_it_is_not_a_rung():
     assert decide(s, 2, 2, 0.95) is P               # rung 2: n=2, floor 1 -> [2]
     assert s.suggest(3) == Suggestion.resume(2)
     # rung 2 is the last below max_t = 3: trial 2 runs to the end without pausing again
-    assert decide(s, 2, 3, 0.96) is C
+    assert decide(s, 2, 3, 0.96) is D
     assert s.paused_trials() == [1, 0]
     s.on_trial_complete(2, {"epoch": 3, "acc": 0.96})
     assert s.suggest(3, can_start_new=False) is None
@@ -338,7 +338,7 @@ def test_promotion_ends_at_max_t_when_it_is_a_rung():
     decide(s, 0, 1, 0.9)
     decide(s, 1, 1, 0.5)
     assert s.suggest(2) == Suggestion.resume(0)     # n=2, floor(2/2)=1
-    assert decide(s, 0, 2, 0.9) is C                # rung 2 = max_t: no pause
+    assert decide(s, 0, 2, 0.9) is D                # rung 2 = max_t: no pause, done
 
 
 def test_promotion_bracket_without_rungs_runs_straight_through():
@@ -350,7 +350,7 @@ def test_promotion_bracket_without_rungs_runs_straight_through():
         s.suggest(tid)
         tid += 1
     (last,) = [t for t, b in s.bracket_of.items() if b == 3][:1]
-    assert [decide(s, last, epoch, 0.5) for epoch in range(1, 11)] == [C] * 10
+    assert [decide(s, last, epoch, 0.5) for epoch in range(1, 11)] == [C] * 9 + [D]
 
 
 def test_finished_failed_and_removed_trials_leave_the_paused_list():

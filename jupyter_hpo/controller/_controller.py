@@ -101,6 +101,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         self._alive: set[int] = set()  # started and not finished
         self._stop_reasons: dict[int, TrialStatus] = {}
         self._invalid: dict[int, str] = {}  # trials that reported a value we cannot use
+        self._out_of_order: set[int] = set()  # trials warned of a resource that went down
         #: how often each trial's report() raised TrialStopped (more than once: its code
         #: caught it and went on)
         self._told_to_stop: dict[int, int] = {}

@@ -16,10 +16,12 @@ from ..trial import (
     Decision,
     ReportError,
     Trial,
+    TrialCompleted,
     TrialReleased,
     TrialStopped,
     check_report,
     never_reported,
+    resource_out_of_order,
 )
 
 if TYPE_CHECKING:
@@ -40,7 +42,8 @@ class TrialEventsMixin:
         except TrialStopped:
             told = self._told_to_stop.get(trial.trial_id, 0)
             if told == 1:  # its code caught the first one
-                trial.write_output(swallowed_stop_note(trial.trial_id))
+                trial.write_output(swallowed_stop_note(
+                    trial.trial_id, self._stop_reasons.get(trial.trial_id)))
             self._told_to_stop[trial.trial_id] = told + 1
             raise
 
@@ -48,11 +51,11 @@ class TrialEventsMixin:
         trial_id = trial.trial_id
         if trial_id in self._invalid or (trial_id in self._stop_reasons
                                          and not self._keeps_stop_report(trial_id)):
-            raise TrialStopped()
+            raise self._ending(trial_id)
         values = dict(values)
         try:
             value, resource = check_report(values, self.metric, self.resource,
-                                           self.needs_resource, trial.last_resource)
+                                           self.needs_resource)
         except ReportError as exc:
             with self._lock:
                 stopping = trial_id in self._stop_reasons
@@ -67,7 +70,14 @@ class TrialEventsMixin:
             # limit has passed meanwhile (see _keeps_stop_report)
             stopping = trial_id in self._stop_reasons
             if stopping and not self._keeps_stop_report(trial_id):
-                raise TrialStopped()
+                raise self._ending(trial_id)
+            out_of_order = None
+            if resource is not None and trial_id not in self._out_of_order:
+                out_of_order = resource_out_of_order(
+                    values, resource, self.resource, self.metric, trial.last_resource,
+                    trial.reports[-1] if trial.reports else None)
+                if out_of_order is not None:
+                    self._out_of_order.add(trial_id)
             now = self.clock() - self.start_time
             replaced = self._take_new_checkpoint(trial)  # saved for the epoch of this report
             trial.reports.append(values)
@@ -85,6 +95,8 @@ class TrialEventsMixin:
             resume, release = None, False
             if decision is Decision.STOP:
                 self._stop_reasons.setdefault(trial_id, TrialStatus.STOPPED)
+            elif decision is Decision.DONE:  # it reached max_t: its code ends as at a stop
+                self._stop_reasons.setdefault(trial_id, TrialStatus.COMPLETED)
             elif decision is Decision.PAUSE:
                 trial.status = TrialStatus.PAUSED
                 resume = self._resume_events[trial_id] = threading.Event()
@@ -99,12 +111,16 @@ class TrialEventsMixin:
                     self._running -= 1
         if replaced is not None:  # nothing is stored: no record names it
             remove(replaced)
+        if out_of_order is not None:
+            self._say_out_of_order(trial, out_of_order)
         if self._subscribers:  # the report path builds no event nobody reads
             self.emit("report", trial, {"values": values, "decision": decision})
             if improved:
                 self.emit("incumbent", trial, {"value": self.best_value})
         if decision is Decision.STOP:
             raise TrialStopped()
+        if decision is Decision.DONE:
+            raise TrialCompleted()
         if decision is Decision.PAUSE:
             self.emit("trial_paused", trial, None)
             if self.inline:
@@ -118,6 +134,21 @@ class TrialEventsMixin:
             resume.wait()
             if trial_id in self._stop_reasons:
                 raise TrialStopped()
+
+    def _ending(self, trial_id: int) -> TrialStopped:
+        """What ``report()`` raises in a trial that is ending: ``TrialCompleted`` for one that
+        reached max_t (it ends completed), else ``TrialStopped``."""
+        if self._stop_reasons.get(trial_id) is TrialStatus.COMPLETED:
+            return TrialCompleted()
+        return TrialStopped()
+
+    def _say_out_of_order(self, trial: Trial, what: str) -> None:
+        """Warn, once per trial, of a report whose resource went down or repeated: in the
+        trial's output and as a ``problem`` (the dashboard shows it, ``tune()`` logs it)."""
+        text = (f"trial {trial.trial_id} {what}: the resource should grow with each report; "
+                f"{self.scheduler.out_of_order_note()} (said once per trial)")
+        trial.write_output(f"jupyter_hpo: {text}\n")
+        self.emit("problem", trial, {"message": text})
 
     def _keeps_stop_report(self, trial_id: int) -> bool:
         """Whether the report at which trial ``trial_id`` learns that it stops is recorded.
@@ -172,7 +203,7 @@ class TrialEventsMixin:
                 status, result = TrialStatus.STOPPED, None  # it ran on after its stop
             if result is not None and status is TrialStatus.COMPLETED:
                 try:
-                    check_report(dict(result), self.metric, self.resource, False, None)
+                    check_report(dict(result), self.metric, self.resource, False)
                 except ReportError as exc:
                     self._invalid.setdefault(trial.trial_id, str(exc).replace(
                         "report()", "the trial's result", 1))
@@ -231,9 +262,15 @@ class TrialEventsMixin:
         self._records[trial.trial_id] = trial.freeze()
 
 
-def swallowed_stop_note(trial_id: int) -> str:
-    """What a trial's output says when it reports again after ``report()`` told it to stop."""
-    return (f"jupyter_hpo: trial {trial_id} called report() again after it was told to stop: "
-            f"its code caught TrialStopped (a bare 'except:' or 'except BaseException:' around "
-            f"report()), so it went on training for nothing. Let TrialStopped pass (catch "
-            f"Exception instead); the trial ends as stopped, with its reports up to the stop\n")
+def swallowed_stop_note(trial_id: int, reason: TrialStatus | None = None) -> str:
+    """What a trial's output says when it reports again after ``report()`` told it to stop
+    (``reason``: how it ends; ``COMPLETED`` when it reached max_t)."""
+    done = reason is TrialStatus.COMPLETED
+    told, caught = ("it reached max_t", "TrialCompleted") if done \
+        else ("it was told to stop", "TrialStopped")
+    ends = "completed, with its reports up to max_t" if done \
+        else "stopped, with its reports up to the stop"
+    return (f"jupyter_hpo: trial {trial_id} called report() again after {told}: its code "
+            f"caught {caught} (a bare 'except:' or 'except BaseException:' around report()), "
+            f"so it went on training for nothing. Let {caught} pass (catch Exception "
+            f"instead); the trial ends as {ends}\n")

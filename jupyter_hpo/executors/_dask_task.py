@@ -5,8 +5,9 @@ served by the Dask scheduler (which the kernel and every worker already reach, w
 cluster runs). On ``<channel>-up`` it puts ``("started", worker_address)``, ``("output",
 text)``, ``("report", values)`` and finally ``("done", status, result, error, traceback)``.
 On ``<channel>-down`` the kernel answers a report with ``"continue"``, ``"stop"``,
-``"release"`` (the trial paused after saving a checkpoint: its code ends, status ``released``,
-and a new task runs it again from the checkpoint when it is promoted) or
+``"complete"`` (it reached max_t: it ends as at a stop, counted completed), ``"release"``
+(the trial paused after saving a checkpoint: its code ends, status ``released``, and a new
+task runs it again from the checkpoint when it is promoted) or
 ``("error", exception)``, and says ``"paused"`` while a report waits for a promotion: the task
 then secedes from the worker's thread pool, so that the worker runs another trial meanwhile,
 and rejoins once it is promoted. ``("side", kind, data)`` on ``<channel>-up`` carries what the
@@ -257,7 +258,7 @@ class _Link:
                     secede()
                     seceded = True
                 continue
-            if seceded and reply != "stop":  # promoted: wait for a thread of the pool
+            if seceded and reply not in ("stop", "complete"):  # promoted: wait for a thread
                 rejoin()
             return reply
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..trial import TrialReleased, TrialStopped, current_trial
+from ..trial import TrialCompleted, TrialReleased, TrialStopped, current_trial
 
 
 def follow_reply(reply: Any, values: dict[str, Any]) -> None:
     """Keep the trial's copy of its reports in step with the study's, then go on (return),
-    stop (``TrialStopped``), pause for a later promotion (``TrialReleased``) or raise the error
-    the kernel sent back (e.g. a report the study refused)."""
-    if reply in ("continue", "stop"):  # the study recorded it
+    stop (``TrialStopped``), end as completed at max_t (``TrialCompleted``: the code ends as
+    at a stop), pause for a later promotion (``TrialReleased``) or raise the error the kernel
+    sent back (e.g. a report the study refused)."""
+    if reply in ("continue", "stop", "complete"):  # the study recorded it
         trial = current_trial()
         if trial is not None:
             trial.reports.append(values)
     if reply == "stop":
         raise TrialStopped()
+    if reply == "complete":
+        raise TrialCompleted()
     if reply == "release":
         raise TrialReleased()
     if isinstance(reply, tuple) and reply[0] == "error":

@@ -8,8 +8,8 @@ None, "metric": ..., "resource": ..., "keep": count, "mode": "min" | "max"})`` (
 configuration pickled by ``_shipping.Shipment.dumps_with``: a choice that the objective holds
 too is that object here; the variables of the ``count`` best trials are kept, ``_kept``),
 ``("fetch", trial_id)`` (answered with ``("namespace", bytes | None, left_out)``: the kept
-variables of that trial) and, in reply to a report, ``"continue"``, ``"stop"``, ``"release"``
-(the trial paused after saving a checkpoint: its code ends, status ``released``) or
+variables of that trial) and, in reply to a report, ``"continue"``, ``"stop"``, ``"complete"``
+(it reached max_t: it ends as at a stop, counted completed), ``"release"`` (the trial paused after saving a checkpoint: its code ends, status ``released``) or
 ``("error", exception)``. Messages
 to the parent: ``("started",)``, ``("output", text)``, ``("report", values)``,
 ``("side", kind, data)`` (``trial.set`` attributes, a new checkpoint; no reply) and

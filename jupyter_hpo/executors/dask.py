@@ -36,7 +36,7 @@ from typing import Any
 
 from ..errors import HPOError
 from ..resources import Slot, plan_slots
-from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped
+from ..trial import Trial, TrialCompleted, TrialReleased, TrialStatus, TrialStopped
 from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome
 from ._dask_cluster import (
     CONNECT_TIMEOUT_S,
@@ -299,6 +299,8 @@ class DaskExecutor(FaultHandling, Executor):
         try:
             run.hooks.on_report(run.trial, values)
             reply: Any = "continue"
+        except TrialCompleted:
+            reply = "complete"
         except TrialStopped:
             reply = "stop"
         except TrialReleased:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError
 from ..resources import Slot
-from ..trial import Trial, TrialReleased, TrialStatus, TrialStopped, _short
+from ..trial import Trial, TrialCompleted, TrialReleased, TrialStatus, TrialStopped, _short
 from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome
 from ._kept import left_out_note, not_kept, restored
 
@@ -394,6 +394,8 @@ class _Worker:
     def _on_report(trial: Trial, values: dict[str, Any], hooks: TrialHooks) -> Any:
         try:
             hooks.on_report(trial, values)
+        except TrialCompleted:
+            return "complete"
         except TrialStopped:
             return "stop"
         except TrialReleased:

@@ -104,10 +104,17 @@ class Scheduler(ABC):
         """Trials waiting for a promotion (only the promotion variant of Hyperband has any)."""
         return []
 
+    def out_of_order_note(self) -> str:
+        """What this scheduler does with a report whose resource went down or repeated, for
+        the warning that says so (``Controller``)."""
+        return (f"the {self.name} scheduler does not use the resource, so only the trial's "
+                f"curve shows it")
+
     # ------------------------------------------------------------------ trial events
     @abstractmethod
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
-        """Answer one report."""
+        """Answer one report: ``CONTINUE``, ``PAUSE``, ``STOP`` (ended early) or ``DONE``
+        (the trial reached the largest resource: it ends as completed)."""
 
     def on_trial_complete(self, trial_id: int, result: dict[str, Any] | None) -> None:
         """The trial ended normally (``result``: its last report, if any)."""

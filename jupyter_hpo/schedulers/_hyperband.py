@@ -6,6 +6,11 @@ own included) are strictly better; this is the same cut as the (1 - 1/η) quanti
 ASHA uses. Promotion uses ASHA's ``floor(n / η)`` so a rung must fill before it promotes.
 Rungs record losses (``direction.loss`` of the metric: lower is better); a report whose metric
 or resource is missing, not a number or not finite is recorded nowhere and continues.
+A trial's value at a rung is the one of its first report with the metric at or past the rung:
+a later report whose resource went down or repeated records nothing, so it cannot stop or
+pause the trial (as Optuna ignores a repeated step). A report with the metric at
+``resource >= max_t`` that no rung stops is ``DONE``: the trial ends there as completed, as
+Ray's ASHA and Syne Tune end a trial at max_t.
 
 Every decision is O(log n) in the trials of a rung (plus a list insertion, a memmove): each rung
 keeps its recorded ``(loss, trial_id)`` pairs sorted, and the promotion variant also keeps its
@@ -173,6 +178,8 @@ class HyperbandScheduler(Scheduler):
         self._recorded[trial_id] = k
         if decision is Decision.STOP:
             self._stopped.add(trial_id)
+        elif r >= self.max_t:  # done by this scheduler's measure: no pause at a lower rung
+            decision = Decision.DONE
         if self.type == "promotion" and decision is Decision.CONTINUE:
             levels, k = self._bracket_levels[bracket], self._target[trial_id]
             if k < len(levels) and r >= levels[k] and levels[k] < self.max_t:
@@ -193,6 +200,7 @@ class HyperbandScheduler(Scheduler):
         rank = bisect.bisect_left(losses, (loss,)) + 1
         why = {Decision.STOP: f"stop (not in the top 1/{self.eta:g})",
                Decision.PAUSE: "pause (until it can be promoted)",
+               Decision.DONE: f"done (max_t {self.max_t:g} reached: completed)",
                Decision.CONTINUE: "continue"}[decision]
         log_line(f"hyperband: trial {trial_id} reached rung {level:g} ({self.resource}="
                  f"{result.get(self.resource)}) with {self.metric}={result.get(self.metric)}, "
@@ -278,6 +286,11 @@ class HyperbandScheduler(Scheduler):
 
     def paused_trials(self) -> list[int]:
         return list(self._paused_at)
+
+    def out_of_order_note(self) -> str:
+        return ("Hyperband keeps at each rung the value of a trial's first report at or past "
+                "it, so this report changes no rung and cannot stop, pause or end the trial "
+                "(it is kept in the trial's curve and table)")
 
     def restore(self, trial_id: int, config: dict[str, Any], reports: list[dict[str, Any]],
                 status: str, bracket: int = 0) -> None:
