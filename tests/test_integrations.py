@@ -184,7 +184,7 @@ def test_every_epoch_is_reported_with_what_the_framework_logged(framework):
 def test_hyperband_stops_a_poor_trial_in_training_and_keeps_its_reports(framework):
     """The poor trial is stopped at the first rung: fit raises TrialStopped itself (the
     framework neither swallows nor replaces it), the code after fit does not run, the trial
-    is ``stopped`` with its one report; the good one trains to max_t. The metric is reported
+    is ``stopped`` with its one report; the good one trains to max_t, where fit returns. The metric is reported
     under a name of the study's choosing (metrics={"score": ...}), and nothing else is."""
     study = tune(objective(framework, metrics={"score": VAL_LOSS[framework]}),
                  {"lr": Real(POOR_LR, GOOD_LR, log=True)}, metric="score", mode="min",
@@ -200,6 +200,8 @@ def test_hyperband_stops_a_poor_trial_in_training_and_keeps_its_reports(framewor
     assert poor.reports[0]["score"] > good.reports[0]["score"]
     assert poor.user_attrs == {"raised": "TrialStopped"}
     assert study.best_trial.trial_id == good.trial_id
+    # at max_t training ended the framework's way: fit returned and the code after it ran
+    assert len(good.user_attrs["recorded"]) == EPOCHS and "raised" not in good.user_attrs
 
 
 @pytest.mark.parametrize("framework", ["lightning", "lightgbm"])

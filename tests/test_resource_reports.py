@@ -165,6 +165,25 @@ def test_a_trial_that_catches_the_end_at_max_t_is_still_completed_there():
     assert "called report() again after it reached max_t" in study.trial_output(0)
 
 
+def test_code_after_a_loop_that_catches_the_end_at_max_t_runs_and_the_trial_completes():
+    def evaluates_after_training(config, report, trial):
+        try:
+            for epoch in range(1, 10):
+                report(epoch=epoch, loss=config["x"])
+        except TrialCompleted:
+            pass
+        trial.set(test_loss=config["x"] / 2)  # "test_acc = evaluate(model)" after training
+        return {"loss": -10.0}  # not a report after max_t: dropped
+
+    study = tune(evaluates_after_training, SPACE, metric="loss", mode="min", trials=1, seed=0,
+                 scheduler="hyperband", scheduler_options={"max_t": 3})
+    (trial,) = study.trials
+    assert trial.status is TrialStatus.COMPLETED
+    assert [r["epoch"] for r in trial.reports] == [1, 2, 3]
+    assert trial.user_attrs == {"test_loss": trial.config["x"] / 2}
+    assert study.problems == [] and study.trial_output(0) == ""
+
+
 # ============================================================================ bad resources
 @pytest.mark.parametrize("value, said", [
     (-1, "is -1, but must be a finite number >= 0 ("),

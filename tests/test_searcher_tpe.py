@@ -111,7 +111,7 @@ def test_tpe_does_not_learn_trials_left_paused_when_a_promotion_study_ends():
         s.add_trial(tid, searcher.suggest(tid))
         assert s.on_trial_result(tid, {"epoch": 1, "loss": float(tid)}) is Decision.PAUSE
     assert s.promote() == 0
-    assert s.on_trial_result(0, {"epoch": 3, "loss": -1.0}) is Decision.CONTINUE
+    assert s.on_trial_result(0, {"epoch": 3, "loss": -1.0}) is Decision.DONE  # max_t
     s.on_trial_complete(0, {"epoch": 3, "loss": -1.0})
     for tid in (1, 2):  # the study ends
         s.on_trial_complete(tid, {"epoch": 1, "loss": float(tid)})

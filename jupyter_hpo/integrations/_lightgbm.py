@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..trial import TrialCompleted
 from ._common import Metrics, metric_names, running_trial, send
 
 try:
@@ -30,7 +31,9 @@ class LightGBMReportCallback:
     ``{"name to report": "<data set>-<metric>"}``), with the study's resource (``epoch``
     unless ``--resource`` renames it, e.g. ``--resource iteration``) counted from 1. When the
     study stops the trial, training raises ``TrialStopped`` (LightGBM lets it through), and
-    the code after it does not run.
+    the code after it does not run. At Hyperband's max_t training ends after that round and
+    returns the model, as LightGBM's early stopping does (its ``best_iteration`` that round):
+    the trial goes on to the code after it and ends completed.
     """
 
     #: after LightGBM's log_evaluation (10) and record_evaluation (20), so a stopped round is
@@ -40,6 +43,9 @@ class LightGBMReportCallback:
 
     def __init__(self, metrics: Metrics = None) -> None:
         self._names = metric_names(metrics)
+        # on the instance: lgb.train gives each callback without an ``order`` of its own
+        # (``cb.__dict__``) one before every other, so the class's alone was never used
+        self.order = type(self).order
 
     def __call__(self, env: lightgbm.callback.CallbackEnv) -> None:
         trial = running_trial("LightGBMReportCallback", "LightGBM")
@@ -52,5 +58,9 @@ class LightGBMReportCallback:
             logged[name] = value
             if stdv:
                 logged[f"{name}-stdv"] = stdv[0]
-        send(trial, "LightGBMReportCallback", logged, self._names, env.iteration + 1,
-             "" if logged else _HINT)
+        try:
+            send(trial, "LightGBMReportCallback", logged, self._names, env.iteration + 1,
+                 "" if logged else _HINT)
+        except TrialCompleted:  # max_t: LightGBM ends training on its own early stop
+            raise lightgbm.callback.EarlyStopException(
+                env.iteration, env.evaluation_result_list or []) from None

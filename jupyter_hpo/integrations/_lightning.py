@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..trial import Trial
+from ..trial import Trial, TrialCompleted
 from ._common import Metrics, claim, metric_names, send
 
 try:
@@ -37,6 +37,9 @@ class LightningReportCallback(pl.Callback):
     epoch starts, or when training ends. When the study stops the trial, ``fit`` raises
     ``TrialStopped`` before the next epoch trains, through Lightning's own handling of an
     exception (callbacks' ``on_exception``, teardown), and the code after it does not run.
+    At Hyperband's max_t the same, unless training ends there anyway (max_t is ``max_epochs``,
+    whose last epoch is reported as training ends): then ``fit`` returns, the trial goes on to
+    the code after it and ends completed.
     """
 
     def __init__(self, metrics: Metrics = None) -> None:
@@ -56,7 +59,10 @@ class LightningReportCallback(pl.Callback):
         self._report(trainer)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        self._report(trainer)
+        try:
+            self._report(trainer)
+        except TrialCompleted:  # max_t at the end of training: fit returns
+            pass
 
     def _report(self, trainer: Any) -> None:
         count, self._finished = self._finished, None

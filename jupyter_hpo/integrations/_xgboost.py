@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..trial import TrialCompleted
 from ._common import Metrics, metric_names, running_trial, send
 
 try:
@@ -29,7 +30,9 @@ class XGBoostReportCallback(xgboost.callback.TrainingCallback):
     ``{"name to report": "<data set>-<metric>"}``), with the study's resource (``epoch``
     unless ``--resource`` renames it, e.g. ``--resource iteration``) counted from 1. When the
     study stops the trial, training raises ``TrialStopped`` (XGBoost lets it through), and
-    the code after it does not run.
+    the code after it does not run. At Hyperband's max_t training ends after that round and
+    returns the model, as XGBoost's early stopping does: the trial goes on to the code after
+    it and ends completed.
     """
 
     def __init__(self, metrics: Metrics = None) -> None:
@@ -52,6 +55,9 @@ class XGBoostReportCallback(xgboost.callback.TrainingCallback):
                     logged[f"{data}-{metric}"], logged[f"{data}-{metric}-std"] = value
                 else:
                     logged[f"{data}-{metric}"] = value
-        send(trial, "XGBoostReportCallback", logged, self._names, epoch + 1,
-             "" if logged else _HINT)
+        try:
+            send(trial, "XGBoostReportCallback", logged, self._names, epoch + 1,
+                 "" if logged else _HINT)
+        except TrialCompleted:  # max_t: True ends training after this round
+            return True
         return False
