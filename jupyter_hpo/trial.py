@@ -35,10 +35,11 @@ class TrialStopped(BaseException):
 
 
 class TrialCompleted(TrialStopped):
-    """Raised inside a trial by ``report()`` when the trial reached the scheduler's max_t
-    (Hyperband's largest resource): its code ends there as at a stop (so ``except
-    TrialStopped`` catches it too), but the trial counts as completed, its last report (the
-    one at max_t) its final one."""
+    """Raised inside a trial by ``report()`` called again after the trial reached the
+    scheduler's max_t (Hyperband's largest resource): the report at max_t returned, so the code
+    after a loop that ends there runs; one after it ends the trial's code as a stop does (so
+    ``except TrialStopped`` catches it too), unrecorded, and the trial counts as completed, its
+    report at max_t its final one."""
 
 
 class TrialReleased(BaseException):

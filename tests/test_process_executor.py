@@ -172,13 +172,14 @@ def past_max_t(config, report):
 
 
 def check_ended_at_max_t(study, max_t=4):
-    """Each trial was completed at max_t: its worker's code ended there (``TrialCompleted``)."""
+    """Each trial was completed at max_t: report() returned there and its worker's code ended
+    at the next report (``TrialCompleted``), which is not recorded."""
     for trial in study.trials:
         assert trial.status is TrialStatus.COMPLETED, (trial.trial_id, trial.status)
         assert [r["epoch"] for r in trial.reports] == list(range(1, max_t + 1))
         output = study.trial_output(trial.trial_id)
-        assert f"after epoch {max_t - 1}\nended as completed" in output
-        assert f"after epoch {max_t}" not in output and "after the loop" not in output
+        assert f"after epoch {max_t}\nended as completed" in output
+        assert f"after epoch {max_t + 1}" not in output and "after the loop" not in output
     best = min(study.trials, key=lambda t: t.config["x"])
     assert study.best_trial.trial_id == best.trial_id
     assert study.best_value == pytest.approx(best.config["x"] + 1 / max_t)

@@ -107,13 +107,14 @@ def epochs_past_max_t(config, report):
 
 
 def check_ended_at_max_t(study, max_t=4):
-    """Every trial ran to max_t, was completed there and ran no further."""
+    """Every trial ran to max_t, was completed there and ran no further: report() returned at
+    max_t and ended the trial at the next report, which is not recorded."""
     for trial in study.trials:
         assert trial.status is TrialStatus.COMPLETED, (trial.trial_id, trial.status)
         assert [r["epoch"] for r in trial.reports] == list(range(1, max_t + 1))
         output = study.trial_output(trial.trial_id)
-        assert f"after epoch {max_t - 1}" in output
-        assert f"after epoch {max_t}" not in output and "after the loop" not in output
+        assert f"after epoch {max_t}" in output
+        assert f"after epoch {max_t + 1}" not in output and "after the loop" not in output
     frame = study.trials_dataframe()
     assert set(frame["status"]) == {"completed"} and set(frame["resource"]) == {max_t}
     best = min(study.trials, key=lambda t: t.config["x"])
@@ -162,7 +163,26 @@ def test_a_trial_that_catches_the_end_at_max_t_is_still_completed_there():
     (trial,) = study.trials
     assert trial.status is TrialStatus.COMPLETED
     assert [r["epoch"] for r in trial.reports] == [1, 2, 3]
-    assert "called report() again after it reached max_t" in study.trial_output(0)
+    assert "called report() again after it was told it had reached max_t" \
+        in study.trial_output(0)
+
+
+def test_code_after_a_loop_that_ends_at_max_t_runs_and_the_trial_completes():
+    """The common case, `epochs = N` both the loop's length and max_t: report() at max_t
+    returns, so what follows the loop (an evaluation, the model kept for the notebook) runs."""
+    def trains_then_evaluates(config, report, trial):
+        for epoch in range(1, 4):
+            report(epoch=epoch, loss=config["x"] + 1 / epoch)
+        trial.set(test_loss=config["x"] / 2)
+        print("after the loop")
+
+    study = tune(trains_then_evaluates, SPACE, metric="loss", mode="min", trials=2, seed=0,
+                 scheduler="hyperband", scheduler_options={"max_t": 3}, capture_output=True)
+    for trial in study.trials:
+        assert trial.status is TrialStatus.COMPLETED
+        assert [r["epoch"] for r in trial.reports] == [1, 2, 3]
+        assert trial.user_attrs == {"test_loss": trial.config["x"] / 2}
+        assert "after the loop" in study.trial_output(trial.trial_id)
 
 
 def test_code_after_a_loop_that_catches_the_end_at_max_t_runs_and_the_trial_completes():

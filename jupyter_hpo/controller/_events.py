@@ -95,7 +95,9 @@ class TrialEventsMixin:
             resume, release = None, False
             if decision is Decision.STOP:
                 self._stop_reasons.setdefault(trial_id, TrialStatus.STOPPED)
-            elif decision is Decision.DONE:  # it reached max_t: its code ends as at a stop
+            elif decision is Decision.DONE:
+                # it reached max_t: report() returns, so that code after a loop that ends
+                # there runs; a report after it ends the trial (TrialCompleted) unrecorded
                 self._stop_reasons.setdefault(trial_id, TrialStatus.COMPLETED)
             elif decision is Decision.PAUSE:
                 trial.status = TrialStatus.PAUSED
@@ -119,8 +121,6 @@ class TrialEventsMixin:
                 self.emit("incumbent", trial, {"value": self.best_value})
         if decision is Decision.STOP:
             raise TrialStopped()
-        if decision is Decision.DONE:
-            raise TrialCompleted()
         if decision is Decision.PAUSE:
             self.emit("trial_paused", trial, None)
             if self.inline:
@@ -266,7 +266,7 @@ def swallowed_stop_note(trial_id: int, reason: TrialStatus | None = None) -> str
     """What a trial's output says when it reports again after ``report()`` told it to stop
     (``reason``: how it ends; ``COMPLETED`` when it reached max_t)."""
     done = reason is TrialStatus.COMPLETED
-    told, caught = ("it reached max_t", "TrialCompleted") if done \
+    told, caught = ("it was told it had reached max_t", "TrialCompleted") if done \
         else ("it was told to stop", "TrialStopped")
     ends = "completed, with its reports up to max_t" if done \
         else "stopped, with its reports up to the stop"

@@ -35,8 +35,8 @@ class KerasReportCallback(keras.callbacks.Callback):
     When the study stops the trial, training ends as ``EarlyStopping`` ends it (the epoch's
     other callbacks run, and the ``on_train_end`` of those listed before this one: put it
     last) and then ``fit`` raises ``TrialStopped``: the code after it does not run, as after
-    a ``report()`` that stops a loop of your own. At Hyperband's max_t training ends the same
-    way but ``fit`` returns, as after ``EarlyStopping``: the trial goes on to the code after it
+    a ``report()`` that stops a loop of your own. Past Hyperband's max_t (at the report after it)
+    training ends the same way but ``fit`` returns, as after ``EarlyStopping``: the trial goes on to the code after it
     and ends completed.
     """
 
@@ -59,7 +59,7 @@ class KerasReportCallback(keras.callbacks.Callback):
         hint = "" if any(key.startswith("val_") for key in logs) else _HINT
         try:
             send(trial, "KerasReportCallback", logs, self._names, epoch + 1, hint)
-        except TrialCompleted:  # max_t: fit ends after this epoch and returns
+        except TrialCompleted:  # past max_t: fit ends after this epoch and returns
             self._training.stop_training = True
         except (TrialStopped, TrialReleased) as stop:  # ended below, once Keras has ended
             self._stop = stop                          # the epoch and the training

@@ -31,9 +31,9 @@ class LightGBMReportCallback:
     ``{"name to report": "<data set>-<metric>"}``), with the study's resource (``epoch``
     unless ``--resource`` renames it, e.g. ``--resource iteration``) counted from 1. When the
     study stops the trial, training raises ``TrialStopped`` (LightGBM lets it through), and
-    the code after it does not run. At Hyperband's max_t training ends after that round and
-    returns the model, as LightGBM's early stopping does (its ``best_iteration`` that round):
-    the trial goes on to the code after it and ends completed.
+    the code after it does not run. Past Hyperband's max_t (at the report after it) training
+    ends after that round and returns the model, as LightGBM's early stopping does: the trial
+    goes on to the code after it and ends completed, its report at max_t its last.
     """
 
     #: after LightGBM's log_evaluation (10) and record_evaluation (20), so a stopped round is
@@ -61,6 +61,6 @@ class LightGBMReportCallback:
         try:
             send(trial, "LightGBMReportCallback", logged, self._names, env.iteration + 1,
                  "" if logged else _HINT)
-        except TrialCompleted:  # max_t: LightGBM ends training on its own early stop
+        except TrialCompleted:  # past max_t: LightGBM ends training on its own early stop
             raise lightgbm.callback.EarlyStopException(
                 env.iteration, env.evaluation_result_list or []) from None

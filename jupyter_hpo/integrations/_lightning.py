@@ -37,9 +37,8 @@ class LightningReportCallback(pl.Callback):
     epoch starts, or when training ends. When the study stops the trial, ``fit`` raises
     ``TrialStopped`` before the next epoch trains, through Lightning's own handling of an
     exception (callbacks' ``on_exception``, teardown), and the code after it does not run.
-    At Hyperband's max_t the same, unless training ends there anyway (max_t is ``max_epochs``,
-    whose last epoch is reported as training ends): then ``fit`` returns, the trial goes on to
-    the code after it and ends completed.
+    Past Hyperband's max_t (at the report after it) the same, but the trial ends completed;
+    when max_t is ``max_epochs`` training ends there anyway and ``fit`` returns.
     """
 
     def __init__(self, metrics: Metrics = None) -> None:
@@ -61,7 +60,7 @@ class LightningReportCallback(pl.Callback):
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         try:
             self._report(trainer)
-        except TrialCompleted:  # max_t at the end of training: fit returns
+        except TrialCompleted:  # past max_t as training ends: fit returns
             pass
 
     def _report(self, trainer: Any) -> None:

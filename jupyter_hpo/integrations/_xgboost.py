@@ -30,9 +30,9 @@ class XGBoostReportCallback(xgboost.callback.TrainingCallback):
     ``{"name to report": "<data set>-<metric>"}``), with the study's resource (``epoch``
     unless ``--resource`` renames it, e.g. ``--resource iteration``) counted from 1. When the
     study stops the trial, training raises ``TrialStopped`` (XGBoost lets it through), and
-    the code after it does not run. At Hyperband's max_t training ends after that round and
-    returns the model, as XGBoost's early stopping does: the trial goes on to the code after
-    it and ends completed.
+    the code after it does not run. Past Hyperband's max_t (at the report after it) training
+    ends after that round and returns the model, as XGBoost's early stopping does: the trial
+    goes on to the code after it and ends completed, its report at max_t its last.
     """
 
     def __init__(self, metrics: Metrics = None) -> None:
@@ -58,6 +58,6 @@ class XGBoostReportCallback(xgboost.callback.TrainingCallback):
         try:
             send(trial, "XGBoostReportCallback", logged, self._names, epoch + 1,
                  "" if logged else _HINT)
-        except TrialCompleted:  # max_t: True ends training after this round
+        except TrialCompleted:  # past max_t: True ends training after this round
             return True
         return False
