@@ -12,6 +12,7 @@ import time
 import psutil
 import pytest
 from jupyter_client.manager import start_new_kernel
+from test_resource_reports import check_completed_at_max_t
 
 from jupyter_hpo import Categorical, HPOError, Real, Study, TrialCompleted, TrialStatus
 from jupyter_hpo.annotate import parse_cell
@@ -172,17 +173,11 @@ def past_max_t(config, report):
 
 
 def check_ended_at_max_t(study, max_t=4):
-    """Each trial was completed at max_t: report() returned there and its worker's code ended
-    at the next report (``TrialCompleted``), which is not recorded."""
+    """Each trial was completed at max_t, as thread trials are; its worker's code ended at the
+    report after it with ``TrialCompleted``."""
+    check_completed_at_max_t(study, max_t)
     for trial in study.trials:
-        assert trial.status is TrialStatus.COMPLETED, (trial.trial_id, trial.status)
-        assert [r["epoch"] for r in trial.reports] == list(range(1, max_t + 1))
-        output = study.trial_output(trial.trial_id)
-        assert f"after epoch {max_t}\nended as completed" in output
-        assert f"after epoch {max_t + 1}" not in output and "after the loop" not in output
-    best = min(study.trials, key=lambda t: t.config["x"])
-    assert study.best_trial.trial_id == best.trial_id
-    assert study.best_value == pytest.approx(best.config["x"] + 1 / max_t)
+        assert f"after epoch {max_t}\nended as completed" in study.trial_output(trial.trial_id)
 
 
 def test_trials_past_max_t_end_completed_there():

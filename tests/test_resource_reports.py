@@ -106,7 +106,7 @@ def epochs_past_max_t(config, report):
     return {"loss": -1.0}  # never reached under Hyperband
 
 
-def check_ended_at_max_t(study, max_t=4):
+def check_completed_at_max_t(study, max_t=4):
     """Every trial ran to max_t, was completed there and ran no further: report() returned at
     max_t and ended the trial at the next report, which is not recorded."""
     for trial in study.trials:
@@ -127,7 +127,7 @@ def test_thread_trials_past_max_t_end_completed_there(tmp_path):
     study = tune(epochs_past_max_t, SPACE, metric="loss", mode="min", trials=3, seed=0,
                  workers=2, scheduler="hyperband", name="past-max-t", capture_output=True,
                  scheduler_options={"max_t": 4, "grace_period": 4}, storage=storage)
-    check_ended_at_max_t(study)
+    check_completed_at_max_t(study)
     stored = Study.load("past-max-t", storage)
     assert [t.status for t in stored.trials] == [TrialStatus.COMPLETED] * 3
     assert [len(t.reports) for t in stored.trials] == [4] * 3
@@ -137,7 +137,7 @@ def test_thread_trials_past_max_t_end_completed_there(tmp_path):
 def test_the_default_scheduler_ends_trials_at_an_explicit_max_t():
     study = tune(epochs_past_max_t, SPACE, metric="loss", mode="min", trials=2, seed=0,
                  scheduler_options={"max_t": 4}, capture_output=True)
-    check_ended_at_max_t(study)
+    check_completed_at_max_t(study)
 
 
 def test_fifo_trials_run_past_what_hyperband_would_cut():
