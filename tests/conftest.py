@@ -33,6 +33,20 @@ def study_storage(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
+def one_blas_thread():
+    """Searchers driven here directly, not by a study, propose with one BLAS thread, as a
+    study's proposals do (``controller/blas_threads.py``): with OpenBLAS's default threads,
+    numpy's and scipy's pools wait on each other's spinning threads, and a module of GP fits
+    took twice as long or more on 2 cores. scipy's BLAS is loaded first, since the limit
+    applies to the libraries loaded when it is set."""
+    import scipy.linalg  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(scope="module")
 def model_kernel(tmp_path_factory):
     """A kernel whose %%hpo cells fit scikit-learn models (``test_process_executor``'s
     ``MODEL_SETUP``), one per test module: the process and Dask executors' best-variables

@@ -32,6 +32,8 @@ from jupyter_hpo.searchers import SEARCHERS, Searcher, make_searcher, searcher_c
 from jupyter_hpo.space import Bool, Categorical, Int, Real, Space
 from jupyter_hpo.trial import Decision
 
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
 C, S, P, D = Decision.CONTINUE, Decision.STOP, Decision.PAUSE, Decision.DONE
 MAX_T = 9  # rungs 1, 3, 9 (bracket 1 of two: 3, 9)
 
