@@ -16,6 +16,8 @@ from searcher_harness import (
 
 from jupyter_hpo.searchers import make_searcher
 
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # as in a study
+
 
 def test_gp_beats_random_search_on_branin():
     # 22 trials (10 random, then 12 guided by the GP) on 5 seeds: the GP's best is below
