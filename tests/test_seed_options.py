@@ -12,6 +12,8 @@ from searcher_harness import branin, branin_space, mixed_loss, mixed_space
 from jupyter_hpo import Real, tune
 from jupyter_hpo.searchers import make_searcher
 
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # as in a study
+
 LEVELS = [1, 3, 9]
 
 
