@@ -19,8 +19,6 @@ from jupyter_hpo.simulation import Simulation
 from jupyter_hpo.space import Space
 from jupyter_hpo.trial import Decision
 
-pytestmark = pytest.mark.usefixtures("one_blas_thread")  # as in a study
-
 MAX_T = 27  # rungs 1, 3, 9 below it
 
 

@@ -15,8 +15,6 @@ from jupyter_hpo.searchers._gp import GaussianProcess, Kernel
 from jupyter_hpo.searchers._proposal_batch import ProposalBatch
 from jupyter_hpo.space import Int, Space
 
-pytestmark = pytest.mark.usefixtures("one_blas_thread")  # as in a study
-
 LEVELS = [1, 3, 9, 27]
 
 

@@ -30,8 +30,6 @@ from jupyter_hpo.searchers._gp import (
     solve_lower,
 )
 
-pytestmark = pytest.mark.usefixtures("one_blas_thread")  # as in a study
-
 HYPERBAND_LEVELS = [1, 3, 9, 27]
 
 

@@ -21,8 +21,6 @@ from jupyter_hpo.searchers._bayesopt_parts import summary_rows
 from jupyter_hpo.searchers._gp import GaussianProcess
 from jupyter_hpo.space import Int, Real, Space
 
-pytestmark = pytest.mark.usefixtures("one_blas_thread")  # as in a study
-
 LEVELS = [1, 3, 9, 27]
 
 
