@@ -36,9 +36,9 @@ def study_storage(tmp_path, monkeypatch):
 def one_blas_thread():
     """Searchers driven here directly, not by a study, propose with one BLAS thread, as a
     study's proposals do (``controller/blas_threads.py``): with OpenBLAS's default threads,
-    numpy's and scipy's pools wait on each other's spinning threads, and a module of GP fits
-    took twice as long or more on 2 cores. scipy's BLAS is loaded first, since the limit
-    applies to the libraries loaded when it is set."""
+    numpy's and scipy's pools wait on each other's spinning threads, and skopt's GP fits took
+    1.3 to 3 times as long on a loaded 2-core machine. scipy's BLAS is loaded first, since the
+    limit applies to the libraries loaded when it is set."""
     import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_limits
 
