@@ -4,10 +4,12 @@ a bad, falling or repeated resource is refused or warned about (see the README's
 from __future__ import annotations
 
 import math
+import threading
 
 import pytest
 
 from jupyter_hpo import Study, TrialCompleted, TrialStatus, TrialStopped, tune
+from jupyter_hpo.objective import FunctionObjective
 from jupyter_hpo.schedulers import AdaptiveScheduler, FIFOScheduler, HyperbandScheduler
 from jupyter_hpo.searchers import RandomSearcher, make_searcher
 from jupyter_hpo.space import Real, Space
@@ -203,6 +205,32 @@ def test_code_after_a_loop_that_catches_the_end_at_max_t_runs_and_the_trial_comp
     assert trial.user_attrs == {"test_loss": trial.config["x"] / 2}
     assert study.problems == [] and study.trial_output(0) == ""
 
+
+
+def test_a_forced_stop_while_a_trial_runs_its_code_after_max_t_keeps_it_completed():
+    """stop(force=True) ends running trials as cancelled, but one that reached max_t and is
+    running its code after the loop (an evaluation) was done: it stays completed."""
+    evaluating, release = threading.Event(), threading.Event()
+
+    def trains_then_evaluates(config, report):
+        for epoch in (1, 2):
+            report(epoch=epoch, loss=config["x"])
+        evaluating.set()
+        release.wait(10)
+
+    study = Study(FunctionObjective(trains_then_evaluates, "loss"), SPACE, metric="loss",
+                  mode="min", trials=1, seed=0, scheduler="hyperband",
+                  scheduler_options={"max_t": 2})
+    study.start()
+    try:
+        assert evaluating.wait(10)
+        study.stop(force=True)
+    finally:
+        release.set()
+    (trial,) = study.trials
+    assert trial.status is TrialStatus.COMPLETED and trial.error == ""
+    assert [r["epoch"] for r in trial.reports] == [1, 2]
+    assert study.best_trial is trial
 
 # ============================================================================ bad resources
 @pytest.mark.parametrize("value, said", [

@@ -290,7 +290,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
     def stop(self, why: str = "stopped by the user", force: bool = False) -> None:
         """No new trials; running ones stop at their next report and become ``cancelled``
         (that report is recorded, unless the time limit has passed: ``_keeps_stop_report``).
-        ``force`` also ends them now (as ``cancelled``) and finishes the study at once."""
+        ``force`` also ends them now (as ``cancelled``; one that reached max_t and runs its
+        code after it, as ``completed``) and finishes the study at once."""
         cancel: list[Trial] = []
         with self._lock:
             if self.state is StudyState.CREATED:
@@ -319,7 +320,10 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                 for trial in cancel:
                     if trial.trial_id in self._alive:
                         self._alive.discard(trial.trial_id)
-                        self._end(trial, TrialStatus.CANCELLED, f"force-{why}")
+                        if self._stop_reasons[trial.trial_id] is TrialStatus.COMPLETED:
+                            self._end(trial, TrialStatus.COMPLETED)  # done at max_t already
+                        else:
+                            self._end(trial, TrialStatus.CANCELLED, f"force-{why}")
                         ended.append(trial)
                 self._running = 0
         for trial in cancel:
