@@ -160,14 +160,15 @@ def test_study_with_reports_hyperband_stops_and_captured_output():
     assert study.best_trial.trial_id == best.trial_id
 
 
-def past_max_t(config, report):
-    """Ten epochs, more than the study's max_t; says what ran after each report."""
+def past_max_t(config, report, trial):
+    """Ten epochs, more than the study's max_t; says what ran after each report, and how many
+    reports the trial's own copy holds when it ends."""
     try:
         for epoch in range(1, 11):
             report(epoch=epoch, loss=config["x"] + 1 / epoch)
             print(f"after epoch {epoch}")
     except TrialCompleted:
-        print("ended as completed")
+        print(f"ended as completed with {len(trial.reports)} reports")
         raise
     print("after the loop")
 
@@ -177,7 +178,8 @@ def check_ended_at_max_t(study, max_t=4):
     report after it with ``TrialCompleted``."""
     check_completed_at_max_t(study, max_t)
     for trial in study.trials:
-        assert f"after epoch {max_t}\nended as completed" in study.trial_output(trial.trial_id)
+        assert f"after epoch {max_t}\nended as completed with {max_t} reports" \
+            in study.trial_output(trial.trial_id)
 
 
 def test_trials_past_max_t_end_completed_there():

@@ -5,7 +5,8 @@ served by the Dask scheduler (which the kernel and every worker already reach, w
 cluster runs). On ``<channel>-up`` it puts ``("started", worker_address)``, ``("output",
 text)``, ``("report", values)`` and finally ``("done", status, result, error, traceback)``.
 On ``<channel>-down`` the kernel answers a report with ``"continue"``, ``"stop"``,
-``"complete"`` (it reached max_t: it ends as at a stop, counted completed), ``"release"``
+``"complete"`` (a report after max_t, not recorded: it ends as at a stop, counted
+completed), ``"release"``
 (the trial paused after saving a checkpoint: its code ends, status ``released``, and a new
 task runs it again from the checkpoint when it is promoted) or
 ``("error", exception)``, and says ``"paused"`` while a report waits for a promotion: the task

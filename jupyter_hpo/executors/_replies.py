@@ -10,10 +10,11 @@ from ..trial import TrialCompleted, TrialReleased, TrialStopped, current_trial
 
 def follow_reply(reply: Any, values: dict[str, Any]) -> None:
     """Keep the trial's copy of its reports in step with the study's, then go on (return),
-    stop (``TrialStopped``), end as completed at max_t (``TrialCompleted``: the code ends as
-    at a stop), pause for a later promotion (``TrialReleased``) or raise the error the kernel
+    stop (``TrialStopped``), end as completed after max_t (``TrialCompleted``: the code ends
+    as at a stop), pause for a later promotion (``TrialReleased``) or raise the error the kernel
     sent back (e.g. a report the study refused)."""
-    if reply in ("continue", "stop", "complete"):  # the study recorded it
+    # the study recorded the report ("complete" answers one past max_t, which it did not)
+    if reply in ("continue", "stop"):
         trial = current_trial()
         if trial is not None:
             trial.reports.append(values)

@@ -9,8 +9,9 @@ configuration pickled by ``_shipping.Shipment.dumps_with``: a choice that the ob
 too is that object here; the variables of the ``count`` best trials are kept, ``_kept``),
 ``("fetch", trial_id)`` (answered with ``("namespace", bytes | None, left_out)``: the kept
 variables of that trial) and, in reply to a report, ``"continue"``, ``"stop"``, ``"complete"``
-(it reached max_t: it ends as at a stop, counted completed), ``"release"`` (the trial paused after saving a checkpoint: its code ends, status ``released``) or
-``("error", exception)``. Messages
+(a report after max_t, not recorded: the code ends as at a stop, the trial counted
+completed), ``"release"`` (the trial paused after saving a checkpoint: its code ends, status
+``released``) or ``("error", exception)``. Messages
 to the parent: ``("started",)``, ``("output", text)``, ``("report", values)``,
 ``("side", kind, data)`` (``trial.set`` attributes, a new checkpoint; no reply) and
 ``("done", status, result, error, traceback, restart)``. It exits on EOF and as soon as the
