@@ -809,6 +809,25 @@ def test_external_cluster_by_address(tmp_path, ipython_shell):
             assert client.run_on_scheduler(_queues) == []  # every trial's queues released
 
 
+def test_the_inproc_address_of_a_cluster_in_this_process():
+    """``Client(processes=False)``'s scheduler has an ``inproc://host/pid/n`` address, no port:
+    it names a cluster as well as tcp://host:port does, and once closed it is unreachable."""
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("inproc://")
+        study = make_study(curve, {"x": Real(0, 1)}, executor="dask", trials=3, seed=0,
+                           executor_options={"address": address})
+        assert study.executor.describe() == f"2 trials at once on Dask (Dask cluster " \
+                                            f"{address})"
+        study.run()
+        assert study.counts()["completed"] == 3
+        assert cluster.scheduler.status.name == "running"  # never closed by the study
+    with pytest.raises(HPOError, match=f"cannot reach the Dask cluster at {re.escape(address)}"):
+        make_study(curve, {"x": Real(0, 1)}, executor="dask",
+                   executor_options={"address": address, "connect_timeout": 1.0})
+
+
 def test_the_watcher_sees_every_worker_while_the_client_refreshes_its_copy():
     """The watcher asks the scheduler for its workers; the client's own refresh of its cached
     identity (without workers, every few ms here) must never make a live worker look dead

@@ -25,7 +25,10 @@ __all__ = ["CONNECT_TIMEOUT_S", "ClusterHandle", "capacity", "check_workers_impo
 CONNECT_TIMEOUT_S = 5.0
 """How long connecting to a scheduler address may take before the study fails (seconds)."""
 
-_ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx|inproc)://)?[\w.\-\[\]:]+:\d+$")
+#: host:port with an optional network scheme, or the inproc:// address of a cluster in this
+#: process (``Client(processes=False)``: ``inproc://10.0.0.5/4242/1``, host/pid/number)
+_ADDRESS = re.compile(r"^(?:(?:(?:tcp|tls|ws|wss|ucx)://)?[\w.\-\[\]:]+:\d+"
+                      r"|inproc://[\w.\-\[\]:]+/\d+/\d+)$")
 _INSTALL = "the Dask executor needs `distributed`: pip install 'jupyter_hpo[dask]'"
 
 
