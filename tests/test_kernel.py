@@ -668,3 +668,30 @@ def test_a_misused_call_in_a_plain_cell_shows_the_users_line_only(kernel, call, 
     assert "Cell In[2], line 2\n      1 x = 1\n----> 2 " + call in shown, shown
     assert shown.rstrip().splitlines()[-1].startswith(message)
     assert "jupyter_hpo" not in shown and "trial.py" not in shown
+
+
+def test_cell_lines_count_the_blank_lines_above_hpo_as_the_editor_does(kernel):
+    """IPython drops a cell's blank lines above ``%%hpo`` before it calls the magic, so "cell
+    line N" in its messages and trials' tracebacks was that many lines above the line the
+    editor shows as N. They count from the cell's first line now (whitespace-only lines
+    too); the magic called as ``run_cell_magic`` keeps counting from the ``%%hpo`` line."""
+    _km, kc = kernel
+    reply, _ = execute(kc, "\n  \n%%hpo --metric loss --trials 2 --storage none\n"
+                           "lr = Real(0, 1, log=True)\nreport(loss=lr)\n")
+    assert reply["status"] == "error", reply
+    assert reply["evalue"].startswith("HPOSyntaxError at cell line 4: bad annotation for "
+                                      "'lr'"), reply["evalue"]
+    reply, messages = execute(kc, "\n\n%%hpo --metric loss --trials 2 --seed 0 --storage none "
+                                  "--quiet\nx = Real(0, 1)\nx = 5\nreport(loss=x)\n")
+    text = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+    assert reply["status"] == "ok", reply
+    assert "jupyter_hpo: cell line 5: x is assigned again before anything reads the " \
+           "hyperparameter x (cell line 4)" in text, text
+    reply, _ = execute(kc, "\n\n\n%%hpo --metric loss --trials 2 --seed 0 --storage none "
+                           "--quiet\nx = Real(0, 1)\n\nraise ValueError(x)\nreport(loss=x)\n")
+    assert reply["status"] == "error", reply
+    assert re.search(r"Cell In\[\d+\], cell line 7\n    raise ValueError\(x\)\n",
+                     reply["evalue"]), reply["evalue"]
+    reply, _ = execute(kc, "\n\nget_ipython().run_cell_magic('hpo', '--metric loss "
+                           "--storage none', 'x = Real(0, 1, log=True)\\n')\n")
+    assert reply["evalue"].startswith("HPOSyntaxError at cell line 2: "), reply["evalue"]

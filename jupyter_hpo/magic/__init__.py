@@ -5,8 +5,9 @@ checks them) and shows what happens; everything else is the Python API's. Heavy 
 (numpy, pandas, the study) are imported when a study runs, so ``%load_ext`` stays fast.
 Modules: ``_magics`` (the command lines), ``_options`` (command line and cell to a study),
 ``_running`` (joining and concluding it), ``_commands`` (``%hpo`` commands), ``_export``,
-``_text`` (the magic's spelling of values and errors), ``_interrupts``, ``_indented`` (an
-indented ``%%hpo`` below the first line).
+``_text`` (the magic's spelling of values and errors), ``_cell_lines`` (the body numbered
+as the editor numbers the cell), ``_interrupts``, ``_indented`` (an indented ``%%hpo`` below
+the first line).
 """
 
 from ..options import parse_duration

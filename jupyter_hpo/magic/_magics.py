@@ -15,6 +15,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..errors import HPOError, command_word
 from ..options import DEFAULT_TRIALS
 from ..records import Direction, StudyState
+from ._cell_lines import numbered_cell
 from ._commands import LineCommands
 from ._figures import TrialFigures, close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
@@ -23,7 +24,6 @@ from ._output_name import check_output_name
 from ._running import CellRunning, Run
 from ._text import (
     DASHES,
-    MAGIC_LINE,
     listed,
     misplaced_message,
     on_storage,
@@ -207,9 +207,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
         """Build the cell's study, show its dashboard, start it and (unless --background)
         wait for it."""
         __tracebackhide__ = True
-        written = MAGIC_LINE + cell  # lines count from the %%hpo line, as the editor's do
-        source = MAGIC_LINE + _with_leading_lines(cell, self.shell.transform_cell(cell)) \
-            if self.shell else written
+        written, source = numbered_cell(self.shell, cell)  # lines count as the editor's do
         # Setting up (imports, storage, the dashboard) is not interrupted half-way: an
         # interrupt meanwhile is kept and acted on once the study is in a consistent state.
         figures = open_figures()
@@ -436,16 +434,6 @@ def _dashed_value(message: str, words: list[str]) -> str:
         return ""
     return (f" ({after[0]} starts with -, so it was read as an option: write "
             f"{missing[1]}={after[0]} to give it as the value)")
-
-
-def _with_leading_lines(cell: str, source: str) -> str:
-    """``source``, IPython's transform of ``cell``, with the blank lines it dropped from the
-    top put back, so that cell lines in messages and tracebacks count as the editor numbers
-    the lines below ``%%hpo`` (with ``MAGIC_LINE`` above them), blank lines at the top too."""
-    def leading(text: str) -> int:
-        return text[:len(text) - len(text.lstrip())].count("\n")
-
-    return "\n" * max(leading(cell) - leading(source), 0) + source
 
 
 def _parse_words(parser: argparse.ArgumentParser, words: list[str], intermixed: bool) -> Any:
