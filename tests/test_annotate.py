@@ -632,7 +632,6 @@ def test_duplicate_keyword_names():
     ("(a, b), c = (Int(1, 3), 4), 5\n", "Int(1, 3)"),
     ("d = {1: Real(0, 1)}\n", "Real(0, 1)"),
     ("d = {'not a name': Real(0, 1)}\n", "Real(0, 1)"),
-    ("x = Real(0, 1) * 2\n", "Real(0, 1)"),
     ("Bool()\n", "Bool()"),
 ])
 def test_unnamed_annotation(source, underlined):
@@ -640,6 +639,34 @@ def test_unnamed_annotation(source, underlined):
     assert "cannot tell which hyperparameter this" in str(err)
     assert "give it a name" in str(err)
     check_location(err, source, 1, underlined)
+
+
+@pytest.mark.parametrize("source,underlined,says", [
+    ("lr = 0.1\nlr += Real(0, 1)\n", "Real(0, 1)",
+     ("`lr += Real(...)` changes lr by a value, so the Real(...) has no variable of its own: "
+      "assign it to one first (delta = Real(...), then lr += delta)")),
+    ("lr = Real(0, 1),\n", "Real(0, 1)",
+     ("the comma after Real(...) makes lr a tuple of one element, (Real(...),): remove the "
+      "comma (lr = Real(...))")),
+    ("for lr in Real(0, 1):\n    pass\n", "Real(0, 1)",
+     "a for loop cannot run over Real(...), a search space"),
+    ("x = Real(0, 1) * 2\n", "Real(0, 1)",
+     ("Real(...) is part of x's value, so no variable holds the hyperparameter itself: assign "
+      "it to a variable of its own first (x0 = Real(...), then x = x0 * 2)")),
+    ("lr = 10 ** Real(-4, -1)\n", "Real(-4, -1)",
+     ("(x = Real(...), then lr = 10 ** x) or give it a name (Real(..., name='x')); a log scale "
+      "is written Real(lo, hi, log=True), with the bounds themselves, not their exponents")),
+    ("fit(-Int(1, 3) + 1)\n", "Int(1, 3)", "Int(...) is part of an expression"),
+])
+def test_an_annotation_a_new_user_puts_in_an_expression_is_told_what_it_does(source, underlined,
+                                                                           says):
+    """``lr += Real(...)``, a stray trailing comma, arithmetic on a domain and a for loop over
+    one were told "assign it to one variable (x = Real(...))", which such a line seems to do
+    already: the message now says what the line does instead."""
+    err = parse_error(source)
+    assert says in str(err)
+    check_location(err, source, python_lines(source).index(
+        next(line for line in python_lines(source) if underlined in line)) + 1, underlined)
 
 
 @pytest.mark.parametrize("source,underlined,article", [

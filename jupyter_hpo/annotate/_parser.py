@@ -46,6 +46,7 @@ from ._tree import (
     _suggest,
 )
 from ._tune_calls import TUNE_IN_CELL, tune_calls
+from ._unnamed import unnamed_message
 
 
 def parse_cell(source: str, namespace: dict[str, Any] | None = None,
@@ -90,6 +91,7 @@ class _CellParser(CommentAnnotations):
         self.errors: list[HPOSyntaxError] = []
         self.diagnosed: list[DiagnosedAnnotation] = []
         self._raw: dict[int, bytes | None] = {}
+        self._root: ast.AST = ast.Module(body=[], type_ignores=[])  # the cell's tree
 
     # -- errors and positions
 
@@ -177,6 +179,7 @@ class _CellParser(CommentAnnotations):
         if tree is None:
             return None
         plain_constructor_calls(tree, self.env)
+        self._root = tree
         scan = _scan(tree)
         for call in tune_calls(tree, self.env, scan.defined):  # before its space is read
             self.fail(self.error(TUNE_IN_CELL, call))
@@ -420,9 +423,7 @@ class _CellParser(CommentAnnotations):
                              f"statement (if cond: x = {ctor}(...), else: x = 0.1), which makes "
                              f"x a hyperparameter only where cond holds (cond may only read the "
                              f"cell's hyperparameters)", call)
-        raise self.error(f"cannot tell which hyperparameter this {ctor}(...) is: assign it to "
-                         f"one variable (x = {ctor}(...)), pass it as a keyword argument "
-                         f"(f(x={ctor}(...))) or give it a name ({ctor}(..., name='x'))", call)
+        raise self.error(unnamed_message(str(ctor), call, parent, self._root), call)
 
     def _evaluate(self, call: ast.Call, name: str) -> Domain | None:
         """Build the domain by evaluating the constructor call; errors point at the call.
