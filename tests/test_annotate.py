@@ -526,6 +526,23 @@ def test_syntax_error_in_comment_annotation():
     assert carets.index("^") > echoed.index("# hpo:")
 
 
+@pytest.mark.parametrize("comment,underlined,note", [
+    ("# hpo: Real(1e-4, 1e-1) learning rate", "learning rate", "learning rate"),
+    ("# hpo: Real(1e-4, 1e-1), tune on a log scale", ", tune on a log scale",
+     "tune on a log scale"),
+])
+def test_text_after_a_comment_annotation_is_told_to_go_after_a_hash(comment, underlined, note):
+    """A note written after the annotation without its own ``#`` was "invalid '# hpo:'
+    annotation: invalid syntax"; the message now says where a note goes."""
+    source = f"a = 0\nlr = 1e-3  {comment}\n"
+    err = parse_error(source)
+    assert (f"text after the annotation Real(1e-4, 1e-1): a note goes after a # of its own: "
+            f"`# hpo: Real(1e-4, 1e-1)  # {note}`") in str(err)
+    check_location(err, source, 2, underlined)
+    assert [a.name for a in parse(f"a = 0\nlr = 1e-3  # hpo: Real(1e-4, 1e-1)  # {note}\n")
+            .annotations] == ["lr"]
+
+
 def test_empty_comment_annotation():
     source = "lr = 1e-3  # hpo:\n"
     err = parse_error(source)

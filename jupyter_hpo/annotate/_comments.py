@@ -115,6 +115,13 @@ class CommentAnnotations:
         try:
             call = ast.parse(expr, mode="eval").body
         except SyntaxError as exc:
+            after = _text_after_call(expr)
+            if after is not None:  # Real(0, 1) learning rate: a note where a # is missing
+                note = expr[after:].strip().lstrip(",;:-# ") or expr[after:].strip()
+                raise self.at(f"text after the annotation {expr[:after].strip()}: a note goes "
+                              f"after a # of its own: `# hpo: {expr[:after].strip()}  # "
+                              f"{note}`", lineno, col + after + len(expr[after:]) -
+                              len(expr[after:].lstrip()), lineno, col + len(expr.rstrip()))
             if exc.lineno != 1:  # the comment is one line: an error past it is at its end
                 exc.lineno, exc.offset, exc.end_lineno = 1, len(expr) + 1, None
             raise self.syntax_error(exc, False, "invalid '# hpo:' annotation", lineno - 1,
@@ -166,6 +173,18 @@ class CommentAnnotations:
                                  f"{not_in(domain, default)}", value_node)
         return _Found(name, "comment", domain, value_node, call, expr, default, has_default,
                       variable=targets[0].id), stmt
+
+
+def _text_after_call(expr: str) -> int | None:
+    """Where a constructor's call that begins ``expr`` ends, when text that is not Python
+    follows it (``Real(0, 1) learning rate``); else None."""
+    for end in (i + 1 for i, char in enumerate(expr) if char == ")"):
+        try:
+            call = ast.parse(expr[:end], mode="eval").body
+        except (SyntaxError, RecursionError, MemoryError):
+            continue
+        return end if _constructor_name(call) and expr[end:].strip() else None
+    return None
 
 
 def _is_marked(comment: str) -> bool:
