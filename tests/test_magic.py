@@ -498,6 +498,28 @@ def test_a_comment_on_the_hpo_line_is_a_comment_as_in_a_shell(ip, capsys):
     assert parse_cell_options("--trials 3 #no space needed").trials == 3
 
 
+@pytest.mark.parametrize("line, says", [
+    ("--time-limit 10 min --trials 3", ("unrecognized arguments: min; --time-limit takes one "
+                                        "word: write --time-limit 10min (or --time-limit "
+                                        "\"10 min\")")),
+    ("--searcher-opt lr 0.1", ("unrecognized arguments: 0.1; --searcher-opt takes KEY=VALUE "
+                               "as one word: write --searcher-opt lr=0.1")),
+    ("--name my big study --trials 2", ("unrecognized arguments: big study; --name takes one "
+                                        "value: put quotes around one with spaces (--name "
+                                        "\"my big study\")")),
+    ("--metric val acc", ("unrecognized arguments: acc; --metric takes one name, a key of "
+                          "report(): e.g. --metric val_acc")),
+    ("--trials 5 10", "unrecognized arguments: 10"),
+])
+def test_words_after_an_options_value_say_how_to_write_the_value(line, says):
+    """``--time-limit 10 min``, ``--searcher-opt lr 0.1`` and ``--name my study`` were
+    "unrecognized arguments: min" (argparse's words): each now says how the option takes its
+    value; a number's option (``--trials 5 10``) keeps argparse's message."""
+    with pytest.raises(UsageError) as info:
+        parse_cell_options(line)
+    assert str(info.value) == says
+
+
 @pytest.mark.parametrize("name", ["my study", "it's", 'the "big" one', "-x"])
 def test_commands_that_messages_suggest_run_as_written_for_names_with_spaces(ip, tmp_path,
                                                                              capsys, name):

@@ -22,6 +22,7 @@ from ._interrupts import deferred_interrupts
 from ._options import CellOptions, check_line_options
 from ._output_name import check_output_name
 from ._running import CellRunning, Run
+from ._stray_words import stray_words_hint
 from ._text import (
     DASHES,
     listed,
@@ -478,6 +479,10 @@ def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
             names = SCHEDULERS if kind == "scheduler" else EXECUTORS
             raise UsageError(message + other_choice(kind, value, names)) from None
         quotes = typographic_quotes_hint(line, "the line")
+        if message.startswith("unrecognized arguments:") and not quotes:
+            stray = stray_words_hint(magic.parser, words, message.split(":", 1)[1].split())
+            if stray:
+                raise UsageError(message + stray) from None
         if not message.startswith("unrecognized arguments:"):
             if quotes or _dashed_value(message, words):
                 raise UsageError(message + _dashed_value(message, words) + quotes) from None
