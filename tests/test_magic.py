@@ -299,6 +299,10 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --metric loss", "x = Real(0, 1)\nreport(epoch=1, los=x)\n",
      ("--metric loss is not among the values the cell reports (los): did you mean "
       "report(loss=...) instead of los=... in the cell, or --metric los?")),
+    ("--quiet --metric val_acc", "x = Real(0, 1)\nreport(epoch=1, val_accuracy=x)\n",
+     ("--metric val_acc is not among the values the cell reports (val_accuracy): did you mean "
+      "report(val_acc=...) instead of val_accuracy=... in the cell, or --metric "
+      "val_accuracy?")),
     ("--quiet --metric epoch --mode max", "x = Real(0, 1)\nreport(epoch=1, loss=x)\n",
      ("--metric epoch is the resource (the progress report() counts, --resource epoch), not a "
       "result to optimise: the cell's other values are loss")),

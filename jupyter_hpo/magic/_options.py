@@ -633,13 +633,20 @@ def running_cell_number(shell: Any) -> int | None:
     return count if isinstance(count, int) else None
 
 
+def _abbreviates(short: str, long: str) -> bool:
+    """Whether ``short`` is ``long`` cut short (``val_acc`` for ``val_accuracy``, ``acc``
+    for ``accuracy``): a beginning of it, of 3 characters or more."""
+    return 3 <= len(short) < len(long) and long.lower().startswith(short.lower())
+
+
 def _misspelt_metric(metric: str, keys: list[str]) -> str:
     """"; did you mean ..." when a reported key looks like ``--metric`` misspelt (or the
     other way round): the two ways to make them agree."""
     import difflib
 
     close = difflib.get_close_matches(metric, keys, n=1, cutoff=0.75) or [
-        key for key in keys if key.lower() == metric.lower().replace("-", "_")][:1]
+        key for key in keys if key.lower() == metric.lower().replace("-", "_")][:1] or [
+        key for key in keys if _abbreviates(metric, key) or _abbreviates(key, metric)][:1]
     if not close:
         return ""
     if not metric.isidentifier():  # val-loss: report(val-loss=...) is no Python
