@@ -2,8 +2,8 @@
 code on (jupyter_hpo's frames hidden), and with notebook cells named as IPython names them
 (``Cell In[3], line 4, in train``) instead of by the file names IPython gives them
 (``/tmp/ipykernel_42/1234.py``). The ``%%hpo`` cell's own frames say ``cell line N``, counted
-as every other message about the cell counts them: the ``%%hpo`` line is line 1, as in the
-editor."""
+as every other message about the cell counts them: the cell's first line (``%%hpo``, or a
+blank line above it) is line 1, as in the editor."""
 
 from __future__ import annotations
 

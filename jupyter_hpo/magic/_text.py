@@ -19,6 +19,7 @@ STUDY_FLAGS = ("workers", "trials", "time_limit", "seed", "cpus_per_trial", "gpu
 #: what stands for the ``%%hpo`` line above the cell's body when it is parsed and compiled:
 #: an empty line, so that cell lines in messages and tracebacks count from the ``%%hpo`` line
 #: as line 1, as JupyterLab's editor and IPython's tracebacks of any other cell number them
+#: (``_cell_lines`` puts the blank lines above ``%%hpo`` above it)
 MAGIC_LINE = "\n"
 
 

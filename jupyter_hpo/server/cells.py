@@ -1,10 +1,10 @@
 """A notebook cell's ``%%hpo`` diagnostics, as the editor shows them.
 
 The magic parses the cell *body*, the lines after ``%%hpo ...``, after IPython's input
-transformations (``!ls``, ``%time`` lines become calls), below an empty line that stands for
-the ``%%hpo`` line; line numbers in its messages count from the ``%%hpo`` line as line 1, as
-the editor numbers them. Positions are shifted by the blank lines above ``%%hpo``, if any,
-while each message keeps the magic's own text (``HPOSyntaxError at cell line 3: ...``).
+transformations (``!ls``, ``%time`` lines become calls), below empty lines that stand for
+the ``%%hpo`` line and the blank lines above it, if any; line numbers in its messages count
+from the cell's first line as line 1, as the editor numbers them, and so do the positions
+(``HPOSyntaxError at cell line 3: ...`` is at line 3).
 """
 
 from __future__ import annotations
@@ -115,16 +115,14 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
         misplaced = _misplaced(lines, first)
         return {"magic": misplaced is not None, "annotations": [],
                 "errors": [misplaced] if misplaced else []}
-    shift = first  # the blank lines above %%hpo, which the kernel never sees
-    body = MAGIC_LINE + "".join(lines[first + 1:])  # numbered as the magic numbers them
-    transformed = MAGIC_LINE + _transformed(body[len(MAGIC_LINE):])
+    above = "\n" * first + MAGIC_LINE  # the lines above the body, blank ones too
+    body = above + "".join(lines[first + 1:])  # numbered as the magic numbers them
+    transformed = above + _transformed(body[len(above):])
     diagnostics = diagnose_cell(transformed).to_dict()
     for annotation in diagnostics["annotations"]:
         # an indented body runs dedented: its columns as written
         annotation["col"] += indent_removed(body, transformed, annotation["lineno"])
         annotation["end_col"] += indent_removed(body, transformed, annotation["end_lineno"])
-        annotation["lineno"] += shift
-        annotation["end_lineno"] += shift
     magic = cell_magic_line(body, transformed)  # the whole body is that line's cell magic
     for error in diagnostics["errors"]:
         reason, lineno = error["message"], error["lineno"]
@@ -141,8 +139,8 @@ def cell_diagnostics(source: str) -> dict[str, Any]:
         if lineno is not None and magic is None:  # an indented body runs dedented
             error["col"] += indent_removed(body, transformed, lineno)
             error["end_col"] += indent_removed(body, transformed, end_lineno)
-        error["end_lineno"] = end_lineno + shift
-        error["lineno"] = (lineno or 1) + shift
+        error["end_lineno"] = end_lineno
+        error["lineno"] = lineno or 1
         span = None if lineno is None else rewritten_span(body, transformed, lineno)
         if span is not None:  # a line IPython rewrote (%time ...): the line as written
             error["col"], error["end_col"] = span
