@@ -674,12 +674,21 @@ def test_unnamed_annotation(source, underlined):
      ("(x = Real(...), then lr = 10 ** x) or give it a name (Real(..., name='x')); a log scale "
       "is written Real(lo, hi, log=True), with the bounds themselves, not their exponents")),
     ("fit(-Int(1, 3) + 1)\n", "Int(1, 3)", "Int(...) is part of an expression"),
+    ("xs = [Real(0, 1) for _ in range(3)]\n", "Real(0, 1)",
+     ("Real(...) inside a comprehension would be one hyperparameter for every item, but a "
+      "hyperparameter has one value per trial")),
+    ("f = lambda: Int(1, 3)\n", "Int(1, 3)",
+     "or make it the lambda's default (lambda x=Int(...): ...), which names it x"),
+    ("s = f\"lr={Real(0, 1)}\"\n", "Real(0, 1)",
+     ("Real(...) inside an f-string has no variable of its own: assign it to one first (x = "
+      "Real(...)) and write {x} in the f-string")),
 ])
 def test_an_annotation_a_new_user_puts_in_an_expression_is_told_what_it_does(source, underlined,
                                                                            says):
-    """``lr += Real(...)``, a stray trailing comma, arithmetic on a domain and a for loop over
-    one were told "assign it to one variable (x = Real(...))", which such a line seems to do
-    already: the message now says what the line does instead."""
+    """``lr += Real(...)``, a stray trailing comma, arithmetic on a domain, a for loop over one
+    and one in a comprehension, a lambda's body or an f-string were told "assign it to one
+    variable (x = Real(...))", which such a line seems to do already: the message now says
+    what the line does instead."""
     err = parse_error(source)
     assert says in str(err)
     check_location(err, source, python_lines(source).index(

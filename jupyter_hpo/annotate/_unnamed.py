@@ -44,6 +44,9 @@ def _specific(ctor: str, call: ast.Call, parent: ast.AST | None,
         return (f"a for loop cannot run over {ctor}(...), a search space: assign the "
                 f"hyperparameter to a variable of its own (x = {ctor}(...)) and loop over what "
                 f"you need (range(x) for an Int)")
+    around = _around(call, above)
+    if around is not None:
+        return around.format(ctor=ctor)
     outer: ast.AST = call
     while isinstance(above.get(id(outer)), (ast.BinOp, ast.UnaryOp)):
         outer = above[id(outer)]
@@ -60,6 +63,38 @@ def _specific(ctor: str, call: ast.Call, parent: ast.AST | None,
     return (f"{ctor}(...) is part {whose}, so no variable holds the hyperparameter itself: "
             f"assign it to a variable of its own first ({own} = {ctor}(...), {example}) or give "
             f"it a name ({ctor}(..., name='{own}')){log}")
+
+
+#: what a constructor inside these expressions would mean, and what to write instead
+_AROUND = {
+    ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator expression",
+}
+_REPEATED = ("{ctor}(...) inside {what} would be one hyperparameter for every item, but a "
+             "hyperparameter has one value per trial: assign it to a variable before it (x = "
+             "{ctor}(...)) and use x there, or write one per item (x0 = {ctor}(...), x1 = "
+             "{ctor}(...), ...)")
+_LAMBDA = ("{ctor}(...) in a lambda's body has no variable of its own: assign it to one before "
+           "the lambda (x = {ctor}(...)) and use x there, or make it the lambda's default "
+           "(lambda x={ctor}(...): ...), which names it x")
+_FSTRING = ("{ctor}(...) inside an f-string has no variable of its own: assign it to one first "
+            "(x = {ctor}(...)) and write {{x}} in the f-string")
+
+
+def _around(call: ast.Call, above: dict[int, ast.AST]) -> str | None:
+    """The message (with ``{ctor}`` to fill in) for ``call`` inside a comprehension, a
+    lambda's body or an f-string, from the nearest of those around it within its statement;
+    else None."""
+    node: ast.AST = call
+    while not isinstance(above.get(id(node)), (ast.stmt, type(None))):
+        child, node = node, above[id(node)]
+        if type(node) in _AROUND:
+            return _REPEATED.replace("{what}", _AROUND[type(node)])
+        if isinstance(node, ast.Lambda) and node.body is child:
+            return _LAMBDA
+        if isinstance(node, ast.JoinedStr):
+            return _FSTRING
+    return None
 
 
 def _parents(root: ast.AST) -> dict[int, ast.AST]:
