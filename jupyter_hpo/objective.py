@@ -61,8 +61,11 @@ class CellObjective:
         self.filename = template.filename
         self.cell_name = template.cell_name  # tracebacks say "Cell In[3], cell line 5"
         read = _names_read(template.source)
+        #: IPython's exit()/quit(), which shut the kernel down: a trial gets _no_exit instead
+        self.exits = sorted(name for name in read & {"exit", "quit"}
+                            if _is_ipython_exit(user_ns.get(name)))
         self.pinned = {name: user_ns[name] for name in read & user_ns.keys()
-                       if name not in INJECTED_NAMES}
+                       if name not in INJECTED_NAMES and name not in self.exits}
         # a cell without report() whose result is the --metric variable: the notebook's own
         # variable of that name is left out of a trial's namespace unless the cell reads it,
         # so that a trial that does not assign it has no result instead of the notebook's
@@ -95,6 +98,8 @@ class CellObjective:
             injected[SHELL_NAME] = TrialShell(shell, ns).get_ipython
         if self.reads_input:
             injected["input"] = _no_input
+        for name in self.exits:
+            injected[name] = _no_exit(name)
         ns.update(injected)
         ns[CONFIG_NAME] = config
         ns[FOUND_KEY] = dict(ns)  # what the cell found: what it binds anew is its own
@@ -125,7 +130,9 @@ class CellObjective:
             _check_picklable(value, f"the notebook variable {name!r} "
                                     f"({type(value).__name__}) that the cell reads")
             shipped[name] = value
-        return CellObjective(self.template, shipped, self.metric)
+        shipped_objective = CellObjective(self.template, shipped, self.metric)
+        shipped_objective.exits = self.exits  # the notebook's exit(), not the worker's
+        return shipped_objective
 
     def _final_result(self, ns: dict[str, Any], trial: Trial) -> dict[str, Any] | None:
         """A cell without ``report`` gives its last expression or the ``--metric`` variable;
@@ -288,6 +295,28 @@ def _no_input(prompt: object = "") -> str:
                    f"so none can wait for typed input (it would hold its worker, and the "
                    f"kernel, until someone answers); set the value in the cell, or read it "
                    f"with input() in a cell before the %%hpo cell")
+
+
+def _is_ipython_exit(value: object) -> bool:
+    """Whether ``value`` is IPython's ``exit``/``quit`` (an ``ExitAutocall``), which asks the
+    kernel to shut down."""
+    try:
+        from IPython.core.autocall import ExitAutocall
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    return isinstance(value, ExitAutocall)
+
+
+def _no_exit(name: str) -> Callable[..., None]:
+    """``exit()`` or ``quit()`` in a trial's cell: in a notebook they shut the kernel down a
+    moment later, ending the study and every trial with it; the trial fails instead."""
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise HPOError(f"{name}() in a trial: in a notebook it shuts the kernel down, and with "
+                       f"it the study and its running trials, so this trial fails instead; to "
+                       f"end a trial early, return from a function around its code or raise "
+                       f"an exception, and to stop the study press Stop study (or %hpo stop)")
+
+    return refused
 
 
 def _in_kernel_only(source: str) -> str:

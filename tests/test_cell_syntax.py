@@ -98,6 +98,24 @@ def test_input_in_a_trial_fails_it_instead_of_waiting_for_an_answer():
         km.shutdown_kernel(now=True)
 
 
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_exit_in_a_trial_fails_it_instead_of_shutting_the_kernel_down(ip, executor):
+    """A trial read the notebook's ``exit``/``quit``, IPython's, which asks the kernel to shut
+    down: the trial went on (and completed), and the kernel died a moment later with the
+    study. Now each call fails its trial and says what to write instead."""
+    from IPython.core.autocall import ExitAutocall
+
+    assert isinstance(ip.user_ns["exit"], ExitAutocall)
+    try:
+        with pytest.raises(UsageError) as info:
+            run(ip, f"--trials 2 --metric y --mode min --executor {executor}",
+                "x = Real(0, 1)\nif x >= 0:\n    quit()\ny = x\n")
+        assert "quit() in a trial: in a notebook it shuts the kernel down" in str(info.value)
+        assert ip.exit_now is False
+    finally:
+        ip.exit_now = False
+
+
 def test_a_variable_named_input_stays_the_cells_or_the_notebooks(ip):
     """``input`` as a variable (a model's input batch) is the notebook's or the cell's own: the
     trial reads the notebook's, and the best trial's own is applied, never the trial's guard."""
