@@ -56,6 +56,9 @@ def apply_trial(study: Study, trial_id: int | None, namespace: dict[str, Any],
             if failed:
                 return (f"no trial has reported a value: {len(failed)} of {len(trials)} trials "
                         f"failed ({holder}.trials[{failed[0]}].error says why); nothing applied")
+            if study.done and study.stop_reason:  # --time-limit 10 (seconds), say
+                return (f"no trial reported a value before the study ended "
+                        f"({study.stop_reason}); nothing applied")
             return "no trial has reported a value yet; nothing applied"
         trial = best
     else:

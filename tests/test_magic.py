@@ -502,6 +502,16 @@ def test_a_comment_on_the_hpo_line_is_a_comment_as_in_a_shell(ip, capsys):
     assert parse_cell_options("--trials 3 #no space needed").trials == 3
 
 
+def test_a_study_that_ended_before_any_report_says_why_nothing_was_applied(ip, capsys):
+    """``--time-limit 10`` is 10 seconds, not minutes: a study that reached it before any
+    trial reported said "no trial has reported a value yet", as if it were still running; it
+    now says what ended it."""
+    run(ip, "--quiet --trials 3 --time-limit 0.2 --metric loss --storage none",
+        "import time\nx = Real(0, 1)\ntime.sleep(1)\nreport(loss=x)\n")
+    assert ("jupyter_hpo: no trial reported a value before the study ended (time limit "
+            "reached); nothing applied") in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("line, says", [
     ("--time-limit 10 min --trials 3", ("unrecognized arguments: min; --time-limit takes one "
                                         "word: write --time-limit 10min (or --time-limit "
