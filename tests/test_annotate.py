@@ -541,6 +541,9 @@ def test_text_after_a_comment_annotation_is_told_to_go_after_a_hash(comment, und
     check_location(err, source, 2, underlined)
     assert [a.name for a in parse(f"a = 0\nlr = 1e-3  # hpo: Real(1e-4, 1e-1)  # {note}\n")
             .annotations] == ["lr"]
+    err = parse_error("lr = 1e-3  # hpo: Real(1e-4, 1e-1))\n")
+    assert "an unmatched ')' after the annotation Real(1e-4, 1e-1): remove it" in str(err)
+    check_location(err, "lr = 1e-3  # hpo: Real(1e-4, 1e-1))\n", 1, ")")
 
 
 def test_empty_comment_annotation():

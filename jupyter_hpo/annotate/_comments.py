@@ -117,11 +117,14 @@ class CommentAnnotations:
         except SyntaxError as exc:
             after = _text_after_call(expr)
             if after is not None:  # Real(0, 1) learning rate: a note where a # is missing
-                note = expr[after:].strip().lstrip(",;:-# ") or expr[after:].strip()
-                raise self.at(f"text after the annotation {expr[:after].strip()}: a note goes "
-                              f"after a # of its own: `# hpo: {expr[:after].strip()}  # "
-                              f"{note}`", lineno, col + after + len(expr[after:]) -
-                              len(expr[after:].lstrip()), lineno, col + len(expr.rstrip()))
+                written, rest = expr[:after].strip(), expr[after:].strip()
+                note = rest.lstrip(",;:-# ") or rest
+                why = (f"an unmatched {rest!r} after the annotation {written}: remove it"
+                       if not rest.strip(")]} ") else
+                       f"text after the annotation {written}: a note goes after a # of its "
+                       f"own: `# hpo: {written}  # {note}`")
+                start = col + after + len(expr[after:]) - len(expr[after:].lstrip())
+                raise self.at(why, lineno, start, lineno, col + len(expr.rstrip()))
             if exc.lineno != 1:  # the comment is one line: an error past it is at its end
                 exc.lineno, exc.offset, exc.end_lineno = 1, len(expr) + 1, None
             raise self.syntax_error(exc, False, "invalid '# hpo:' annotation", lineno - 1,
