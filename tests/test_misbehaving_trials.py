@@ -12,7 +12,7 @@ import time
 import pytest
 from test_process_executor import reports_forever
 
-from jupyter_hpo import Categorical, Real, Study, TrialCompleted, TrialStatus, tune
+from jupyter_hpo import Categorical, Real, Study, TrialCompleted, TrialStatus, TrialStopped, tune
 from jupyter_hpo.objective import FunctionObjective
 from jupyter_hpo.space import Space
 
@@ -167,3 +167,47 @@ def test_a_users_stop_after_hyperbands_keeps_the_trial_stopped():
         RELEASE.set()
     study.wait()
     assert [t.status for t in study.trials] == [TrialStatus.COMPLETED, TrialStatus.STOPPED]
+
+
+def cleans_up_after_its_stop(config, report, trial):
+    """Trial 1 is stopped by Hyperband at rung 1 and cleans up (``except TrialStopped``) until
+    the file ``config["release"]`` exists: a wait that works across processes too."""
+    for epoch in range(1, 10):
+        try:
+            report(epoch=epoch, loss=config["q"] + 1 / epoch)
+        except TrialCompleted:  # trial 0 reached max_t: it ends there
+            raise
+        except TrialStopped:
+            trial.set(cleaning_up=True)
+            while not os.path.exists(config["release"]):
+                time.sleep(0.01)
+            raise
+    return config["q"]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_forced_stop_while_a_trial_hyperband_stopped_cleans_up_keeps_it_stopped(executor,
+                                                                                tmp_path):
+    """stop(force=True) ends running trials as cancelled, but one that Hyperband had stopped
+    and whose code was still cleaning up was stopped already: it stays ``stopped``, with its
+    reports up to the stop, and a resume does not run it again."""
+    release = tmp_path / "release"
+    study = Study(FunctionObjective(cleans_up_after_its_stop, "loss"),
+                  Space({"q": Categorical(0.0, 0.5), "release": Categorical(str(release))}),
+                  metric="loss", mode="min", trials=2, workers=1, searcher="grid",
+                  executor=executor, scheduler="hyperband",
+                  scheduler_options={"max_t": 9, "grace_period": 1, "reduction_factor": 3})
+    study.start()
+    try:
+        while not (len(study.trials) == 2 and study.trials[1].user_attrs.get("cleaning_up")):
+            time.sleep(0.01)
+        study.stop(force=True)
+    finally:
+        release.touch()
+    assert study.done
+    first, stopped = study.trials
+    assert first.status is TrialStatus.COMPLETED
+    assert stopped.status is TrialStatus.STOPPED and stopped.error == ""
+    assert [r["epoch"] for r in stopped.reports] == [1]
+    assert not stopped.study_stopped and not stopped.runs_again
+    assert list(study.trials_dataframe()["status"]) == ["completed", "stopped"]

@@ -291,7 +291,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         """No new trials; running ones stop at their next report and become ``cancelled``
         (that report is recorded, unless the time limit has passed: ``_keeps_stop_report``).
         ``force`` also ends them now (as ``cancelled``; one that reached max_t and runs its
-        code after it, as ``completed``) and finishes the study at once."""
+        code after it, as ``completed``; one the scheduler stopped whose code still runs, as
+        ``stopped``) and finishes the study at once."""
         cancel: list[Trial] = []
         with self._lock:
             if self.state is StudyState.CREATED:
@@ -320,8 +321,10 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                 for trial in cancel:
                     if trial.trial_id in self._alive:
                         self._alive.discard(trial.trial_id)
-                        if self._stop_reasons[trial.trial_id] is TrialStatus.COMPLETED:
-                            self._end(trial, TrialStatus.COMPLETED)  # done at max_t already
+                        decided = self._stop_reasons[trial.trial_id]
+                        if decided in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
+                            # done at max_t, or stopped at a rung, already: that stands
+                            self._end(trial, decided)
                         else:
                             self._end(trial, TrialStatus.CANCELLED, f"force-{why}")
                         ended.append(trial)

@@ -343,8 +343,10 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         """No new trials; running ones stop at their next report (which is kept, unless the
         time limit has passed) and become ``cancelled``. ``why`` is kept as the study's
         ``stop_reason``; ``force=True`` ends running trials now (as ``cancelled``; one that
-        reached Hyperband's max_t, as ``completed``) without waiting for them. A resume (``resume=True``, ``--resume``) runs the trials this stop
-        cancels again, from their checkpoints (``TrialRecord.study_stopped``). A study read
+        reached Hyperband's max_t, as ``completed``; one Hyperband had stopped whose code still
+        runs, as ``stopped``) without waiting for them. A resume (``resume=True``,
+        ``--resume``) runs the trials this stop cancels again, from their checkpoints
+        (``TrialRecord.study_stopped``). A study read
         with ``Study.load`` that runs in another process (a kernel, a script) is asked to stop
         through its storage, as ``python -m jupyter_hpo stop`` does."""
         _check_stop_arguments(why, force)
