@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .other_names import STUDY_NAMES, TRIAL_NAMES, OtherNamesHint
+from .read_only import CONFIG, ENQUEUED, USER_ATTRS, ReadOnlyDict, read_only, read_only_reports
 
 if TYPE_CHECKING:
     from .checkpoints import Checkpoint
@@ -205,7 +206,9 @@ class TrialRecord(ReportsReader, OtherNamesHint):
     study started at which each report arrived; ``start_time``/``end_time`` are epoch seconds.
     ``user_attrs`` are what the trial set with ``trial.set(key=value)``; ``checkpoint`` is its
     last saved state (``restore()`` loads it); ``enqueued`` the (partial) configuration it was
-    enqueued with, None when the searcher proposed it."""
+    enqueued with, None when the searcher proposed it. Its ``config``, ``reports``,
+    ``user_attrs`` and ``enqueued`` are read-only dicts (``read_only``): editing a record that
+    a study handed out cannot change the study (``dict(trial.config)`` is a copy to edit)."""
 
     other_names = TRIAL_NAMES  # Optuna's trial.params, ... say what to write
     trial_id: int
@@ -227,6 +230,22 @@ class TrialRecord(ReportsReader, OtherNamesHint):
     study_stopped: bool = False
     """``cancelled`` because the whole study was stopped (not on its own, with Stop trial):
     a resume runs it again, as an ``interrupted`` one (``runs_again``)."""
+
+    def __post_init__(self) -> None:
+        """Make what the record holds read-only, whoever built it (a live trial, storage);
+        dicts that are read-only already are shared, not copied."""
+        trial_id, seal = self.trial_id, object.__setattr__
+        if type(self.config) is not ReadOnlyDict:
+            seal(self, "config", read_only(self.config, trial_id, CONFIG))
+        reports = self.reports
+        if type(reports) is not tuple or any(type(r) is not ReadOnlyDict for r in reports):
+            seal(self, "reports", read_only_reports(reports, trial_id))
+        if type(self.times) is not tuple:
+            seal(self, "times", tuple(self.times))
+        if type(self.user_attrs) is not ReadOnlyDict:
+            seal(self, "user_attrs", read_only(self.user_attrs, trial_id, USER_ATTRS))
+        if self.enqueued is not None and type(self.enqueued) is not ReadOnlyDict:
+            seal(self, "enqueued", read_only(self.enqueued, trial_id, ENQUEUED))
 
     @property
     def runs_again(self) -> bool:

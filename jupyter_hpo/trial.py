@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError, shown_at_call
 from .other_names import TRIAL_NAMES, OtherNamesHint
+from .read_only import CONFIG, ENQUEUED, USER_ATTRS, read_only
 from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
 from .terminal import TerminalText
 
@@ -128,11 +129,14 @@ class Trial(ReportsReader, OtherNamesHint):
 
     def freeze(self) -> TrialRecord:
         """A read-only record of the trial as it is now."""
-        return TrialRecord(self.trial_id, dict(self.config), self.status, tuple(self.reports),
-                           tuple(self.report_times), self.start_time, self.end_time, self.error,
-                           self.traceback, str(self.device), self.resources, self.bracket,
-                           self.slot, dict(self.user_attrs), self.checkpoint,
-                           None if self.enqueued is None else dict(self.enqueued),
+        trial_id = self.trial_id
+        return TrialRecord(trial_id, read_only(self.config, trial_id, CONFIG), self.status,
+                           tuple(self.reports), tuple(self.report_times), self.start_time,
+                           self.end_time, self.error, self.traceback, str(self.device),
+                           self.resources, self.bracket, self.slot,
+                           read_only(self.user_attrs, trial_id, USER_ATTRS), self.checkpoint,
+                           None if self.enqueued is None
+                           else read_only(self.enqueued, trial_id, ENQUEUED),
                            self.study_stopped)
 
 

@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..checkpoints import remove
+from ..read_only import REPORT, read_only
 from ..records import TrialStatus
 from ..trial import (
     Decision,
@@ -52,7 +53,7 @@ class TrialEventsMixin:
         if trial_id in self._invalid or (trial_id in self._stop_reasons
                                          and not self._keeps_stop_report(trial_id)):
             raise self._ending(trial_id)
-        values = dict(values)
+        values = read_only(values, trial_id, REPORT)  # the study's own: no record edits it
         try:
             value, resource = check_report(values, self.metric, self.resource,
                                            self.needs_resource)
@@ -224,7 +225,7 @@ class TrialEventsMixin:
                     error = self.stop_reason or "stopped by the user"
             if result:
                 now = self.clock() - self.start_time
-                trial.reports.append(dict(result))
+                trial.reports.append(read_only(result, trial.trial_id, REPORT))
                 trial.report_times.append(now)
                 self._consider_incumbent(trial, result, now)
             self._end(trial, status, error, tb)

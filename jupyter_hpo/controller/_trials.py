@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checkpoints import Checkpoint, remove
 from ..errors import HPOError
+from ..read_only import REPORT, read_only
 from ..records import TrialStatus, finite_number
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class TrialStateMixin:
         # the checkpoint is saved just before the report of the same step (see checkpoint()):
         # that report belongs to the state it holds
         kept = min(checkpoint.reports + 1, len(old.reports), len(old.report_times))
-        trial.reports.extend(dict(r) for r in old.reports[:kept])
+        trial.reports.extend(read_only(r, trial.trial_id, REPORT) for r in old.reports[:kept])
         trial.report_times.extend(old.report_times[:kept])
         if kept:
             trial.last_resource = finite_number(trial.last(self.resource))

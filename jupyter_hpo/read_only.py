@@ -1,0 +1,73 @@
+"""Read-only dicts for what trial records hold (configuration, reports, user attributes), so
+that editing what a study hands out cannot change its results.
+
+A ``ReadOnlyDict`` is a ``dict`` (``==`` with plain dicts, ``in``, iteration, ``json.dumps``,
+pandas, ``{**config, "lr": 0.1}`` all work as before) whose edits raise a ``TypeError`` that
+says how to get an editable copy. Its copies (``dict(d)``, ``d.copy()``, ``copy.copy``,
+``copy.deepcopy``) are plain dicts, the caller's own; pickling keeps it read-only, so a
+record stays one through pickle and cloudpickle. A record's values are shared, never copied,
+between the live trial and every record taken of it, so freezing one costs what it did.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+__all__ = ["CONFIG", "ENQUEUED", "REPORT", "USER_ATTRS", "ReadOnlyDict", "read_only",
+           "read_only_reports"]
+
+# what a ReadOnlyDict is of: how its refusal names it, and the copy it suggests
+CONFIG = "config"
+REPORT = "report"
+USER_ATTRS = "user_attrs"
+ENQUEUED = "enqueued"
+_SAID = {CONFIG: "config is read-only: copy it with dict(trial.config) to change it",
+         REPORT: "reports are read-only: copy one with dict(trial.reports[i]) to change it",
+         USER_ATTRS: "user_attrs are read-only: copy them with dict(trial.user_attrs) to change "
+                     "them",
+         ENQUEUED: "enqueued configuration is read-only: copy it with dict(trial.enqueued) to "
+                   "change it"}
+
+
+class ReadOnlyDict(dict):
+    """A dict of a trial record that refuses edits with what to write instead."""
+
+    __slots__ = ("_trial_id", "_what")
+
+    def _refuse(self, *_: Any, **__: Any) -> NoReturn:
+        trial_id = getattr(self, "_trial_id", None)
+        owner = "a trial's" if trial_id is None else f"trial {trial_id}'s"
+        said = _SAID.get(getattr(self, "_what", ""),
+                         "values are read-only: copy them with dict(values) to change them")
+        raise TypeError(f"{owner} {said}")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return read_only, (dict(self), getattr(self, "_trial_id", None),
+                           getattr(self, "_what", ""))
+
+
+def read_only(values: Mapping[str, Any], trial_id: int | None, what: str) -> ReadOnlyDict:
+    """``values`` as a new ``ReadOnlyDict`` of trial ``trial_id``'s ``what`` (``CONFIG``,
+    ``REPORT``, ``USER_ATTRS`` or ``ENQUEUED``)."""
+    frozen = ReadOnlyDict(values)
+    frozen._trial_id, frozen._what = trial_id, what
+    return frozen
+
+
+def read_only_reports(reports: Iterable[Mapping[str, Any]],
+                      trial_id: int | None) -> tuple[ReadOnlyDict, ...]:
+    """``reports`` as a tuple of read-only dicts; those that are read-only already are shared,
+    not copied (the live trial's, which ``report()`` made so)."""
+    return tuple(r if type(r) is ReadOnlyDict else read_only(r, trial_id, REPORT)
+                 for r in reports)

@@ -1,0 +1,193 @@
+"""Trial records that a study hands out are read-only: an edit raises a TypeError that says
+how to copy what was edited, and never changes the study's best configuration, its tables or
+its storage, in a live (thread), a ``tune()`` and a loaded study; reading them works as with
+plain dicts (see the README's "Live and stored studies")."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+import threading
+
+import cloudpickle
+import pandas as pd
+import pytest
+
+from jupyter_hpo import Real, Study, tune
+from jupyter_hpo.objective import FunctionObjective
+from jupyter_hpo.records import TrialRecord, TrialStatus
+from jupyter_hpo.trial import Trial
+
+SPACE = {"x": Real(0.0, 1.0)}
+
+
+def trains(config, report, trial):
+    trial.set(note="as run")
+    for epoch in (1, 2, 3):
+        report(epoch=epoch, loss=config["x"] / epoch)
+
+
+def said(trial_id: int, what: str) -> str:
+    """The start of the refusal of an edit of trial ``trial_id``'s ``what``."""
+    return rf"^trial {trial_id}'s {what} read-only: copy "
+
+
+def refuses_edits(trial) -> None:
+    """Every way to edit what ``trial`` (a record) holds raises and says how to copy it."""
+    t = trial.trial_id
+    config = (rf"^trial {t}'s config is read-only: copy it with dict\(trial\.config\) to "
+              rf"change it$")
+    with pytest.raises(TypeError, match=config):
+        trial.config["x"] = 99.0
+    with pytest.raises(TypeError, match=config):
+        trial.config.update(x=99.0)
+    with pytest.raises(TypeError, match=config):
+        del trial.config["x"]
+    with pytest.raises(TypeError, match=config):
+        trial.config.pop("x")
+    with pytest.raises(TypeError, match=config):
+        trial.config.setdefault("y", 1)
+    with pytest.raises(TypeError, match=config):
+        trial.config.clear()
+    with pytest.raises(TypeError, match=rf"{said(t, 'reports are')}one with "
+                                        rf"dict\(trial\.reports\[i\]\) to change it$"):
+        trial.reports[-1]["loss"] = -5.0
+    with pytest.raises(TypeError, match=said(t, "reports are")):
+        trial.reports[0].update(loss=-5.0)
+    with pytest.raises(TypeError, match=said(t, "reports are")):
+        trial.reports[0].popitem()
+    with pytest.raises(AttributeError):  # a tuple: nothing can be added
+        trial.reports.append({"epoch": 4, "loss": -5.0})
+    with pytest.raises(TypeError, match=rf"{said(t, 'user_attrs are')}them with "
+                                        rf"dict\(trial\.user_attrs\) to change them$"):
+        trial.user_attrs["note"] = "edited"
+    with pytest.raises(TypeError, match=said(t, "user_attrs are")):
+        trial.user_attrs |= {"note": "edited"}
+
+
+def results_of(study) -> tuple:
+    """What a study shows of its results: best configuration, value and trial, both tables."""
+    return (study.best_config, study.best_value, study.best_trial.trial_id,
+            study.trials_dataframe(), study.training_curves(),
+            [(dict(t.config), [dict(r) for r in t.reports], dict(t.user_attrs))
+             for t in study.trials])
+
+
+def same_results(study, before: tuple) -> None:
+    best_config, best_value, best_id, table, curves, trials = results_of(study)
+    assert (best_config, best_value, best_id) == before[:3]
+    pd.testing.assert_frame_equal(table.drop(columns="duration"),
+                                  before[3].drop(columns="duration"))
+    pd.testing.assert_frame_equal(curves, before[4])
+    assert trials == before[5]
+
+
+def edit_everything(study) -> None:
+    """Try every edit on each trial the study hands out: its trials, best trial, snapshot."""
+    for trial in (*study.trials, study.best_trial, *study.snapshot().trials,
+                  *study.trial_records([0])):
+        refuses_edits(trial)
+
+
+def test_editing_what_a_tune_study_and_its_stored_copy_hand_out_changes_nothing(tmp_path):
+    path = tmp_path / "runs.db"
+    study = tune(trains, SPACE, metric="loss", mode="min", trials=4, seed=0,
+                 storage=str(path), name="edits")
+    before = results_of(study)
+    assert before[0] == {"x": study.trials[before[2]].config["x"]}
+    edit_everything(study)
+    same_results(study, before)
+
+    loaded = Study.load("edits", str(path))
+    same_results(loaded, before)
+    edit_everything(loaded)
+    same_results(loaded, before)
+    same_results(Study.load("edits", str(path)), before)  # storage never saw an edit
+
+
+def test_editing_the_records_of_a_running_thread_study_changes_nothing():
+    """A running trial's record shares its reports with the live trial: they refuse edits
+    too, so the study's own reports stay as the trial made them."""
+    reported, release = threading.Event(), threading.Event()
+
+    def waits_after_two_reports(config, report):
+        for epoch in (1, 2):
+            report(epoch=epoch, loss=config["x"])
+        reported.set()
+        release.wait(10)
+        report(epoch=3, loss=config["x"] / 3)
+
+    study = Study(FunctionObjective(waits_after_two_reports, "loss"), SPACE, metric="loss",
+                  mode="min", trials=1, seed=0)
+    study.start()
+    try:
+        assert reported.wait(10)
+        (running,) = study.trials
+        assert running.status is TrialStatus.RUNNING
+        before = results_of(study)
+        edit_everything(study)
+        same_results(study, before)
+    finally:
+        release.set()
+    assert study.wait(10)
+    (trial,) = study.trials
+    assert [r["loss"] for r in trial.reports] == [running.config["x"]] * 2 + [
+        running.config["x"] / 3]
+    assert study.best_config == dict(running.config)
+
+
+def test_records_read_as_plain_dicts_do():
+    study = tune(trains, SPACE, metric="loss", mode="min", trials=2, seed=0)
+    trial = study.best_trial
+    x = trial.config["x"]
+    assert trial.config == {"x": x} and {"x": x} == trial.config and "x" in trial.config
+    assert list(trial.config) == ["x"] and dict(trial.config.items()) == {"x": x}
+    assert trial.reports[-1] == {"epoch": 3, "loss": x / 3}
+    assert trial.user_attrs == {"note": "as run"}
+
+    mine = dict(trial.config)  # a copy is the caller's to edit
+    mine["x"] = 5.0
+    assert {**trial.config, "lr": 0.1} == {"x": x, "lr": 0.1}
+    assert trial.config | {"lr": 0.1} == {"x": x, "lr": 0.1}
+    for copied in (trial.config.copy(), copy.copy(trial.config), copy.deepcopy(trial.config)):
+        assert type(copied) is dict and copied == {"x": x}
+        copied["x"] = 5.0
+    assert study.best_config == {"x": x}
+
+    assert json.loads(json.dumps(trial.config)) == {"x": x}
+    assert json.loads(json.dumps(list(trial.reports))) == [dict(r) for r in trial.reports]
+    assert pd.DataFrame([t.config for t in study.trials])["x"].tolist() == [
+        t.config["x"] for t in study.trials]
+    assert pd.DataFrame(list(trial.reports))["epoch"].tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("dumps, loads", [(pickle.dumps, pickle.loads),
+                                          (cloudpickle.dumps, cloudpickle.loads)])
+def test_a_pickled_record_reads_the_same_and_stays_read_only(dumps, loads):
+    study = tune(trains, SPACE, metric="loss", mode="min", trials=2, seed=0)
+    snapshot = loads(dumps(study.snapshot()))
+    assert snapshot.best_config == study.best_config
+    for mine, theirs in zip(snapshot.trials, study.trials, strict=True):
+        assert (mine.config, mine.reports, mine.user_attrs) == (
+            theirs.config, theirs.reports, theirs.user_attrs)
+        refuses_edits(mine)
+    trial = loads(dumps(study.best_trial))
+    assert trial.config == study.best_config
+    refuses_edits(trial)
+
+
+def test_a_record_built_from_plain_dicts_is_read_only_and_freezing_shares_reports():
+    record = TrialRecord(7, {"x": 0.5}, TrialStatus.COMPLETED,
+                         [{"epoch": 1, "loss": 0.5}], [0.1], user_attrs={"note": "n"},
+                         enqueued={"x": 0.5})
+    refuses_edits(record)
+    assert record.times == (0.1,)
+    with pytest.raises(TypeError, match=r"^trial 7's enqueued configuration is read-only: "
+                                        r"copy it with dict\(trial\.enqueued\) to change it$"):
+        record.enqueued["x"] = 1.0
+    study = tune(trains, SPACE, metric="loss", mode="min", trials=1, seed=0)
+    (live,) = study.controller.trials
+    (frozen,) = study.trials
+    assert all(a is b for a, b in zip(frozen.reports, live.reports, strict=True))
+    assert isinstance(live, Trial) and frozen.config is not live.config
