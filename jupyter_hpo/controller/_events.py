@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..checkpoints import remove
-from ..read_only import REPORT, read_only
+from ..read_only import REPORT, ReadOnlyDict, read_only
 from ..records import TrialStatus
 from ..trial import (
     Decision,
@@ -53,7 +53,10 @@ class TrialEventsMixin:
         if trial_id in self._invalid or (trial_id in self._stop_reasons
                                          and not self._keeps_stop_report(trial_id)):
             raise self._ending(trial_id)
-        values = read_only(values, trial_id, REPORT)  # the study's own: no record edits it
+        # the study's own copy, read-only so that no record handed out edits it (read_only(),
+        # inlined: this is the report path)
+        values = ReadOnlyDict(values)
+        values._trial_id, values._what = trial_id, REPORT
         try:
             value, resource = check_report(values, self.metric, self.resource,
                                            self.needs_resource)
