@@ -200,6 +200,9 @@ class SettingsReader:
         return self.settings.get("time_limit")
 
 
+_READ_ONLY = {ReadOnlyDict}  # the one type of a record's reports (``set(map(type, ...))``)
+
+
 @dataclass(frozen=True, eq=False)
 class TrialRecord(ReportsReader, OtherNamesHint):
     """One trial as it was when the record was taken. ``times`` holds the seconds since the
@@ -238,7 +241,7 @@ class TrialRecord(ReportsReader, OtherNamesHint):
         if type(self.config) is not ReadOnlyDict:
             seal(self, "config", read_only(self.config, trial_id, CONFIG))
         reports = self.reports
-        if type(reports) is not tuple or any(type(r) is not ReadOnlyDict for r in reports):
+        if type(reports) is not tuple or not set(map(type, reports)) <= _READ_ONLY:
             seal(self, "reports", read_only_reports(reports, trial_id))
         if type(self.times) is not tuple:
             seal(self, "times", tuple(self.times))

@@ -371,7 +371,11 @@ def report(*unnamed: Any, **values: Any) -> None:
         shown = ", ".join(f"{key}={_short(value, 30)}" for key, value in values.items())
         say_outside_study(f"report({shown})", "nothing is recorded")
         return
-    context.hook(plain_values(values))
+    for value in values.values():  # ``values`` is this call's own dict: plain ones go as they are
+        if type(value) not in _PLAIN:
+            values = plain_values(values)
+            break
+    context.hook(values)
 
 
 def unnamed_report_message(count: int) -> str:

@@ -134,7 +134,10 @@ def decode_values(encoded: str | Mapping[str, Any]) -> dict[str, Any]:
     values = json.loads(encoded) if isinstance(encoded, str) else dict(encoded)
     if not isinstance(values, dict):
         raise TypeError(f"a report must be a JSON object, not {type(values).__name__}")
-    return {k: v[_REPR] if _is_repr(v) else v for k, v in values.items()}
+    for value in values.values():
+        if isinstance(value, dict):  # one may be kept by its repr: numbers need no new dict
+            return {k: v[_REPR] if _is_repr(v) else v for k, v in values.items()}
+    return values
 
 
 # --------------------------------------------------------------------------- spaces

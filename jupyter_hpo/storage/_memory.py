@@ -18,6 +18,7 @@ from typing import Any
 
 from ..checkpoints import remove_folder
 from ..errors import StudyNotFoundError
+from ..read_only import REPORT, read_only
 from ..records import Direction, StudyRecord, StudyState, StudySummary, TrialRecord, TrialStatus
 from ..space import Space
 from . import _common
@@ -112,7 +113,8 @@ class InMemoryStorage(BaseStorage):
             seqs = sorted(trial.reports)
             enqueued = trial.record.enqueued
             out.append(replace(trial.record, config=decode_config(trial.config, space),
-                                reports=tuple(decode_values(trial.reports[s][1]) for s in seqs),
+                                reports=tuple(read_only(decode_values(trial.reports[s][1]),
+                                                        trial_id, REPORT) for s in seqs),
                                 times=tuple(trial.reports[s][0] for s in seqs),
                                 user_attrs=decode_values(trial.user_attrs),
                                 enqueued=None if enqueued is None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checkpoints import Checkpoint, folder_for, remove_folder
 from ..errors import StorageError, StudyNotFoundError
+from ..read_only import REPORT, read_only
 from ..records import Direction, StudyRecord, StudyState, StudySummary, TrialRecord, TrialStatus
 from . import _common
 from ._base import BaseStorage, StudyUpdate
@@ -245,7 +246,8 @@ class SQLiteStorage(BaseStorage):
             for trial_id, at, values in conn.execute(
                     "SELECT trial_id, time, \"values\" FROM reports WHERE study_id = ? "
                     "ORDER BY trial_id, seq", (study_id,)):
-                reports.setdefault(trial_id, []).append((float(at), decode_values(values)))
+                reports.setdefault(trial_id, []).append(
+                    (float(at), read_only(decode_values(values), trial_id, REPORT)))
             for found in conn.execute("SELECT * FROM trials WHERE study_id = ? "
                                       "ORDER BY trial_id", (study_id,)):
                 row = {**ADDED_COLUMNS, **dict(found)}
