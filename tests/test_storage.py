@@ -784,12 +784,15 @@ def test_resuming_in_the_kernel_that_ran_the_study_applies_its_best_trials_varia
 
 # ------------------------------------------------------------ two processes, one file
 WORKER = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     import jupyter_hpo as jh
     from jupyter_hpo import Real
     path, name, trials, pause, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), \\
         float(sys.argv[4]), sys.argv[5] == "resume"
+    gate = sys.argv[6] if len(sys.argv) > 6 else None  # trials start once this file exists
     def fn(config):
+        while gate and not os.path.exists(gate):
+            time.sleep(0.05)
         for epoch in range(1, 6):
             time.sleep(pause)
             jh.report(epoch=epoch, loss=config["x"] / epoch)
@@ -860,13 +863,19 @@ def test_a_study_runs_in_one_process_at_a_time(tmp_path):
     path = tmp_path / "shared.db"
     first = spawn(tmp_path, path, "same", 2, 0.0, "new")
     assert first.communicate(timeout=60)[0].splitlines()[-1] == "DONE 2"
-    runner = spawn(tmp_path, path, "same", 12, 0.2, "resume")  # runs for 5 s or more
-    deadline = time.monotonic() + 60
-    while not rows(path, "SELECT COUNT(*) FROM trials WHERE status = 'running'")[0][0]:
-        assert time.monotonic() < deadline and runner.poll() is None
-        time.sleep(0.05)
-    second = spawn(tmp_path, path, "same", 12, 0.0, "resume")
-    out = second.communicate(timeout=60)[0]
+    # the runner's trials wait until the second process has tried to resume the study: it
+    # ran for 5 s, and a second process that took longer to start found it finished
+    gate = tmp_path / "second-tried"
+    runner = spawn(tmp_path, path, "same", 12, 0.2, "resume", gate)
+    try:
+        deadline = time.monotonic() + 60
+        while not rows(path, "SELECT COUNT(*) FROM trials WHERE status = 'running'")[0][0]:
+            assert time.monotonic() < deadline and runner.poll() is None
+            time.sleep(0.05)
+        second = spawn(tmp_path, path, "same", 12, 0.0, "resume")
+        out = second.communicate(timeout=60)[0]
+    finally:
+        gate.touch()
     assert second.returncode == 3 and "is being run by another kernel" in out, out
     assert runner.communicate(timeout=100)[0].splitlines()[-1] == "DONE 12"
     study = Study.load("same", path)
