@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -508,13 +509,20 @@ def test_interrupt_cancels_the_tasks(fresh):
     """Ctrl-C during study.run(): running trials end cancelled and the scheduler has no task
     left."""
     study = make_study(slow, {"x": Real(0, 1)}, executor=fresh, workers=2, trials=6)
-    reports = []
+    lock, reports, sent = threading.Lock(), collections.Counter(), threading.Event()
 
     def on_event(event):
-        if event.kind == "report":
-            reports.append(event)
-            if len(reports) == 4:
-                _thread.interrupt_main()
+        """Ctrl-C once, when both trials have reported twice. The two trials' relay threads
+        call this at once: counting and deciding under a lock, or both could count before
+        either looked, see no fourth report and never interrupt (it happened under load)."""
+        if event.kind != "report":
+            return
+        with lock:
+            reports[event.trial.trial_id] += 1
+            if sent.is_set() or len(reports) < 2 or min(reports.values()) < 2:
+                return
+            sent.set()
+        _thread.interrupt_main()
 
     study.subscribe(on_event)
     with pytest.raises(KeyboardInterrupt):
