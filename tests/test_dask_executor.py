@@ -112,6 +112,10 @@ def faulty(config, report):
     return {"loss": float(config["i"]), "pid": os.getpid()}
 
 
+def instant(config):
+    return {"loss": config["x"]}
+
+
 def slow(config, report):
     for epoch in range(1, 200):
         time.sleep(0.05)
@@ -530,6 +534,27 @@ def test_interrupt_cancels_the_tasks(fresh):
     assert study.done and len(study.trials) == 2
     assert all(t.status is TrialStatus.CANCELLED for t in study.trials)
     assert wait_until(lambda: running_tasks(fresh) == [], 10)
+
+
+def test_a_trial_whose_task_ended_before_its_relay_started_ends(fresh, monkeypatch):
+    """The kernel's relay thread of a trivial trial runs only once its task has returned (a
+    loaded machine): the outcome the task sent is still in its queue, and the study ends
+    (the scheduler dropped the queue with it when the task let go of it first, and the
+    trial stayed running for ever)."""
+    relay = DaskExecutor._relay
+
+    def late(self, run):
+        run.future.result(timeout=60)  # its task has returned
+        relay(self, run)
+
+    monkeypatch.setattr(DaskExecutor, "_relay", late)
+    study = make_study(instant, {"x": Real(0, 1)}, executor=fresh, workers=2, trials=3)
+    study.start()
+    try:
+        assert study.wait(60), [t.status for t in study.trials]
+    finally:
+        study.stop(force=True)
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED] * 3
 
 
 def test_stop_trial_and_stop_study(fresh):

@@ -8,7 +8,7 @@ module only maps trials onto them:
   which is never closed.
 - The objective is cloudpickled once (with the notebook variables the cell reads, each
   checked) and scattered to the workers once (again only if the cluster lost it with a
-  worker); a trial start is one ``Client.submit``.
+  worker); a trial start makes its two queues (below) and is one ``Client.submit``.
 - ``report()`` inside the task round-trips over two ``distributed.Queue`` s per trial,
   served by the scheduler (see :mod:`._dask_task`); a kernel thread per running trial
   relays the reports to the study and its answers back. ``benchmarks/dask_overhead.py``
@@ -152,6 +152,11 @@ class DaskExecutor(FaultHandling, Executor):
             attempt = self._runs_of[trial.trial_id] = self._runs_of.get(trial.trial_id, 0) + 1
         suffix = f"{trial.trial_id}" if attempt == 1 else f"{trial.trial_id}-{attempt}"
         run = TrialRun(trial, hooks, f"jupyter-hpo-{self._token}-{suffix}")
+        try:
+            run.up, run.down = self._queues(run.channel)
+        except OSError as exc:  # its connection closed: the cluster was closed meanwhile
+            self._cluster_lost(exc)
+            raise HPOError(self._lost) from None
         gpu = "GPU" in self.need
         trial.device = "cuda:0" if gpu else "cpu"
         trial.resources = "dask (queued)"
@@ -194,6 +199,16 @@ class DaskExecutor(FaultHandling, Executor):
                             "worker; sending it again")
                 self._payload = (self._payload[0], self._scatter(self._pickled))
             return self._payload
+
+    def _queues(self, channel: str) -> tuple[Any, Any]:
+        """The trial's two queues, made before its task: the scheduler drops a queue, with
+        what is in it, once every client that made it has let go, so a task that ended
+        before the kernel's relay made them took its outcome with it and the trial never
+        ended (trivial trials on a loaded machine)."""
+        from distributed import Queue
+
+        return (Queue(f"{channel}-up", client=self.client),
+                Queue(f"{channel}-down", client=self.client))
 
     def _scatter(self, data: bytes) -> Any:
         return self.client.scatter(data, broadcast=True, hash=False)
@@ -241,17 +256,7 @@ class DaskExecutor(FaultHandling, Executor):
     # ---------------------------------------------------------------- the relay
     def _relay(self, run: TrialRun) -> None:
         """The kernel's end of one trial's queues: output, reports and its outcome."""
-        from distributed import Queue
-
         trial = run.trial
-        up = Queue(f"{run.channel}-up", client=self.client)  # made here, while Dask schedules
-        down = Queue(f"{run.channel}-down", client=self.client)
-        with run.lock:
-            run.up, run.down = up, down
-            if run.finished:  # ended before its queues existed: _finish could not close them
-                for queue in (up, down):
-                    queue.close()
-                return
         while not run.finished:
             try:
                 message = run.up.get()  # no timeout: the scheduler logs each one as an error
@@ -335,9 +340,7 @@ class DaskExecutor(FaultHandling, Executor):
                 del self._runs[run.trial.trial_id]
             if run.done and run.worker is not None:
                 self._free.append(run.worker)
-        if run.up is None:
-            pass  # its relay has not made the queues yet; it closes them when it does
-        elif not run.done and not self._lost:  # ended by the kernel (on a cluster that
+        if not run.done and not self._lost:  # ended by the kernel (on a cluster that
             self._put(run, "stop")  # answers): a task still waiting stops, the relay ends
             with contextlib.suppress(Exception):  # the cluster may be gone
                 run.up.put(("closed",), callback_timeout=CONNECT_TIMEOUT_S)
