@@ -64,7 +64,8 @@ def test_the_wheel_carries_the_prebuilt_extension_and_installs_without_node(tmp_
     python = str(env_dir / "bin" / "python")
     path = f"{env_dir / 'bin'}:{Path(sys.executable).parent}"  # jupyter's scripts, no node
     assert shutil.which("node", path=path) is None
-    no_node = dict(os.environ, PATH=path)
+    # nor the caller's PYTHONPATH (a checkout there would shadow the installed wheel)
+    no_node = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PATH": path}
     subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps",
                     "--no-index", str(wheel)], check=True, timeout=300, capture_output=True,
                    env=dict(os.environ, PIP_FIND_LINKS=""))
