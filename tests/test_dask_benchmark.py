@@ -20,10 +20,10 @@ LINES = re.MULTILINE
 def quick_run() -> tuple[int, str, str]:
     """``dask_overhead.py --quick`` (about 20 s here, 30 s beside three busy processes); if it
     runs past 280 s it is stopped with SIGABRT, so that the failure shows where every thread
-    of it was (faulthandler), not only that it timed out: under a heavily loaded machine it
-    once ran past 280 s after its second table, and no traceback said where."""
+    of it was (faulthandler), not only that it timed out, and unbuffered (``-u``), so that
+    its output shows how far it got (a pipe's buffer is lost at the abort)."""
     process = subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", str(ROOT / "benchmarks" / "dask_overhead.py"),
+        [sys.executable, "-X", "faulthandler", "-u", str(ROOT / "benchmarks" / "dask_overhead.py"),
          "--quick"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
