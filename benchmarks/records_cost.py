@@ -11,10 +11,12 @@ is shared, so wall times there vary by more than the differences measured):
 
 Run:  python benchmarks/records_cost.py
       PYTHONPATH=<an older checkout> python benchmarks/records_cost.py   (that version)
+      python benchmarks/records_cost.py --quick    (small counts: the smoke test's)
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import logging
 import os
@@ -57,6 +59,11 @@ def fifo_study(trials: int, storage: str) -> Study:
 def main() -> None:
     import jupyter_hpo
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts (smoke test)")
+    quick = parser.parse_args().quick
+    trials, stored, freezes = (60, 200, 200) if quick else (1000, 5000, 20000)
+
     logging.getLogger("jupyter_hpo.tune").setLevel(logging.WARNING)  # a line per trial
     print(f"jupyter_hpo from {os.path.dirname(jupyter_hpo.__file__)}; "
           f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -64,20 +71,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for where, storage in (("memory", None), ("SQLite", os.path.join(folder, "s.db"))):
             latencies: list[int] = []
-            row[f"study CPU, {where} (s)"] = study_cpu(1000, storage, latencies)
+            row[f"study CPU, {where} (s)"] = study_cpu(trials, storage, latencies)
             row[f"report() median, {where} (µs)"] = statistics.median(latencies) / 1000
         path = os.path.join(folder, "big.db")
-        study = fifo_study(5000, path)
+        study = fifo_study(stored, path)
         trial = study.controller.trials[0]
-        row["freeze() (µs)"] = min(timeit.repeat(trial.freeze, number=20000, repeat=7,
-                                                 timer=time.process_time)) / 20000 * 1e6
+        row["freeze() (µs)"] = min(timeit.repeat(trial.freeze, number=freezes, repeat=7,
+                                                 timer=time.process_time)) / freezes * 1e6
         loads = []
         for _ in range(3):
             gc.collect()
             t0 = time.process_time()
             loaded = Study.load("big", path)
             loads.append(time.process_time() - t0)
-        row["Study.load 5,000 x 9 (s)"] = min(loads)
+        row[f"Study.load {stored:,} x {EPOCHS} (s)"] = min(loads)
         t0 = time.process_time()
         for _ in range(10):
             loaded.trials_dataframe()

@@ -237,3 +237,20 @@ def test_extrapolation_benchmark_ranks_crossing_boosting_curves_better_than_the_
     value, _, rule = rows[("error", 9)][:3]
     assert abs(rule - value) < 0.05
     assert "Sum of kept-third regrets: value " in done.stdout
+
+
+def test_records_cost_benchmark_measures_every_path_that_makes_records():
+    """benchmarks/records_cost.py --quick: one row of CPU figures for the report round trip
+    (in memory and SQLite), freeze(), Study.load of the stored study and its table."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "records_cost.py"),
+                           "--quick"], check=False, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in done.stdout.splitlines() if line.startswith("|")]
+    assert len(rows) == 2, done.stdout
+    header, values = rows
+    assert header == ["study CPU, memory (s)", "report() median, memory (µs)",
+                      "study CPU, SQLite (s)", "report() median, SQLite (µs)", "freeze() (µs)",
+                      "Study.load 200 x 9 (s)", "trials_dataframe() of it (ms)"]
+    assert all(float(v) > 0 for v in values)
