@@ -454,6 +454,24 @@ def test_a_search_space_written_as_another_library_writes_it_is_found(source, sa
     assert (says in found and found.startswith("; cell line ")) if says else found == ""
 
 
+@pytest.mark.parametrize("comment, says", [
+    ("tune.uniform(0, 1)", ("(tune.uniform(...), Ray Tune's way of writing a search space: "
+                           "write Real there instead)")),
+    ("hp.loguniform('lr', -9, -2)", ("(hp.loguniform(...), Hyperopt's way of writing a search "
+                                    "space: write Real(..., log=True) there instead)")),
+    ("trial.suggest_int('n', 1, 3)", ("(trial.suggest_int(...), Optuna's way of writing a "
+                                     "search space: write Int there instead)")),
+    ("np.random.uniform(0, 1)", "use Real, Int, Categorical or Bool\n"),
+])
+def test_a_comment_annotation_written_as_another_library_writes_it_says_what_to_write(
+        comment, says):
+    with pytest.raises(HPOSyntaxError) as err:
+        parse(f"x = 1\nlr = 0.1  # hpo: {comment}\n")
+    assert str(err.value).startswith(f"cell line 2: unknown search space {comment!r} in "
+                                     f"'# hpo:' comment: use Real, Int, Categorical or Bool")
+    assert says in str(err.value)
+
+
 TUNE_SPACE = "{'lr': Real(1e-4, 1e-1, log=True)}"
 
 

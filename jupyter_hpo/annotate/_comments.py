@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import HPOSyntaxError
 from ..space import not_in
 from ._template import _NESTED_MESSAGE, _TOO_DEEP, CONSTRUCTORS, _Found
-from ._tree import PEER_NAMES, _constructor_name, _short_repr, _suggest
+from ._tree import PEER_NAMES, _constructor_name, _short_repr, _suggest, peer_call_advice
 
 __all__ = ["CommentAnnotations"]
 
@@ -143,6 +143,9 @@ class CommentAnnotations:
             else None
         if ctor not in CONSTRUCTORS:
             hint = _suggest(ctor) if ctor else ""
+            peer = peer_call_advice(call)
+            if peer is not None:
+                hint = f" ({peer})"
             raise self.error(f"unknown search space {_short_repr(expr)} in '# hpo:' comment: "
                              f"use Real, Int, Categorical or Bool{hint}", call)
         assert isinstance(call, ast.Call)

@@ -310,24 +310,31 @@ def peer_space_call(source: str) -> str:
     except SyntaxError:
         return ""
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-            continue
-        attr, owner = node.func.attr, ast.unparse(node.func.value).split(".")[-1]
-        if attr in _OPTUNA_SUGGESTS:
-            library, ours = "Optuna's", _OPTUNA_SUGGESTS[attr]
-        elif attr in PEER_NAMES and owner in ("tune", "hp"):  # not np.random.uniform
-            library = "Hyperopt's" if owner == "hp" else "Ray Tune's"
-            ours = PEER_NAMES[attr]
-        elif attr in CONSTRUCTORS and owner == "space" \
-                and ast.unparse(node.func).startswith(("ag.", "autogluon.")):
-            library = "AutoGluon's"  # ag.space.Real(lower=..., upper=...), as the seeds write
-            ours = f"{attr}(...) (which takes lower= and upper= too)"
-        else:
-            continue
-        written = f"{ast.unparse(node.func)}(...)"
-        return (f"; cell line {node.lineno} calls {written}, {library} way of writing a "
-                f"search space: write {ours} there instead")
+        advice = peer_call_advice(node)
+        if advice is not None:
+            return f"; cell line {node.lineno} calls {advice}"
     return ""
+
+
+def peer_call_advice(node: ast.AST) -> str | None:
+    """``"tune.uniform(...), Ray Tune's way of writing a search space: write Real there
+    instead"`` when ``node`` calls another library's search space; None otherwise."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    attr, owner = node.func.attr, ast.unparse(node.func.value).split(".")[-1]
+    if attr in _OPTUNA_SUGGESTS:
+        library, ours = "Optuna's", _OPTUNA_SUGGESTS[attr]
+    elif attr in PEER_NAMES and owner in ("tune", "hp"):  # not np.random.uniform
+        library = "Hyperopt's" if owner == "hp" else "Ray Tune's"
+        ours = PEER_NAMES[attr]
+    elif attr in CONSTRUCTORS and owner == "space" \
+            and ast.unparse(node.func).startswith(("ag.", "autogluon.")):
+        library = "AutoGluon's"  # ag.space.Real(lower=..., upper=...), as the seeds write
+        ours = f"{attr}(...) (which takes lower= and upper= too)"
+    else:
+        return None
+    return (f"{ast.unparse(node.func)}(...), {library} way of writing a search space: "
+            f"write {ours} there instead")
 
 
 def _suggest(name: str) -> str:
