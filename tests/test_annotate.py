@@ -456,11 +456,11 @@ def test_a_search_space_written_as_another_library_writes_it_is_found(source, sa
 
 @pytest.mark.parametrize("comment, says", [
     ("tune.uniform(0, 1)", ("(tune.uniform(...), Ray Tune's way of writing a search space: "
-                           "write Real there instead)")),
+                            "write Real there instead)")),
     ("hp.loguniform('lr', -9, -2)", ("(hp.loguniform(...), Hyperopt's way of writing a search "
-                                    "space: write Real(..., log=True) there instead)")),
+                                     "space: write Real(..., log=True) there instead)")),
     ("trial.suggest_int('n', 1, 3)", ("(trial.suggest_int(...), Optuna's way of writing a "
-                                     "search space: write Int there instead)")),
+                                      "search space: write Int there instead)")),
     ("np.random.uniform(0, 1)", "use Real, Int, Categorical or Bool\n"),
 ])
 def test_a_comment_annotation_written_as_another_library_writes_it_says_what_to_write(
