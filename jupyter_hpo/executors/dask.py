@@ -142,21 +142,17 @@ class DaskExecutor(FaultHandling, Executor):
             self._cluster_lost(ConnectionError(f"the client is {self.client.status}"))
         if self._lost:
             raise HPOError(self._lost)
-        try:
-            key, payload = self._ship(objective)
-        except OSError as exc:  # its connection closed: the cluster was closed meanwhile
-            self._cluster_lost(exc)
-            raise HPOError(self._lost) from None
-        self._hooks = hooks
         with self._lock:  # a trial promoted after it freed its worker runs as a new task
             attempt = self._runs_of[trial.trial_id] = self._runs_of.get(trial.trial_id, 0) + 1
         suffix = f"{trial.trial_id}" if attempt == 1 else f"{trial.trial_id}-{attempt}"
         run = TrialRun(trial, hooks, f"jupyter-hpo-{self._token}-{suffix}")
         try:
+            key, payload = self._ship(objective)
             run.up, run.down = self._queues(run.channel)
         except OSError as exc:  # its connection closed: the cluster was closed meanwhile
             self._cluster_lost(exc)
             raise HPOError(self._lost) from None
+        self._hooks = hooks
         gpu = "GPU" in self.need
         trial.device = "cuda:0" if gpu else "cpu"
         trial.resources = "dask (queued)"
