@@ -472,6 +472,16 @@ def test_a_comment_annotation_written_as_another_library_writes_it_says_what_to_
     assert says in str(err.value)
 
 
+def test_a_peer_call_on_a_long_attribute_chain_is_named_in_a_kernel(ipython_recursion_limit):
+    """A chain Python parses but ast.unparse cannot write back out (it recurses) still gets
+    the advice: the message names the call by its last attribute."""
+    owner = "trial" + ".a" * (sys.getrecursionlimit() // 2)
+    with pytest.raises(HPOSyntaxError) as err:
+        parse(f"lr = 0.1  # hpo: {owner}.suggest_float('lr', 0, 1)\n")
+    assert "(...suggest_float(...), Optuna's way of writing a search space: write Real" \
+        in str(err.value)
+
+
 TUNE_SPACE = "{'lr': Real(1e-4, 1e-1, log=True)}"
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import warnings
+
+import pytest
 
 from jupyter_hpo.annotate import diagnose_cell, parse_cell
 from jupyter_hpo.errors import HPOSyntaxError, python_lines
@@ -242,7 +245,17 @@ def test_the_corpus_is_valid():
         assert diagnose_cell(cell).ok
 
 
-def test_mutated_cells_give_only_located_hpo_syntax_errors():
+@pytest.fixture(params=[1000, 3000], ids=["python-limit", "kernel-limit"])
+def recursion_limit(request):
+    """Python's own recursion limit, and the 3000 an IPython kernel runs with: how deep a
+    cell Python parses, and so which code the mutated cells reach, depends on it."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(request.param)
+    yield request.param
+    sys.setrecursionlimit(previous)
+
+
+def test_mutated_cells_give_only_located_hpo_syntax_errors(recursion_limit):
     seed, count = 20240611, int(os.environ.get("HPO_FUZZ_CELLS", "5000"))
     rng = random.Random(seed)
     with warnings.catch_warnings():
@@ -252,4 +265,5 @@ def test_mutated_cells_give_only_located_hpo_syntax_errors():
             try:
                 check_cell(cell)
             except AssertionError as exc:
-                raise AssertionError(f"cell {n} of seed {seed}: {cell!r}\n{exc}") from None
+                raise AssertionError(f"cell {n} of seed {seed}, recursion limit {recursion_limit}: "
+                                     f"{cell!r}\n{exc}") from None

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..records import is_number
 from ..space import Categorical, Domain, Int, Real
-from ._tree import _BINARY, _UNARY, _constructor_name
+from ._tree import _BINARY, _UNARY, _constructor_name, unparse
 
 __all__ = ["infer_counts", "unread_count"]
 
@@ -116,7 +116,7 @@ def unread_count(source: str, names: tuple[str, ...]) -> str | None:
         if not isinstance(target, ast.Name) or target.id not in names:
             continue
         assert isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None
-        text = ast.get_source_segment(source, stmt.value) or ast.unparse(stmt.value)
+        text = ast.get_source_segment(source, stmt.value) or unparse(stmt.value)
         try:
             value = ast.literal_eval(stmt.value)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):

@@ -321,20 +321,36 @@ def peer_call_advice(node: ast.AST) -> str | None:
     instead"`` when ``node`` calls another library's search space; None otherwise."""
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
         return None
-    attr, owner = node.func.attr, ast.unparse(node.func.value).split(".")[-1]
+    attr, value = node.func.attr, node.func.value
+    owner = value.attr if isinstance(value, ast.Attribute) else getattr(value, "id", None)
     if attr in _OPTUNA_SUGGESTS:
         library, ours = "Optuna's", _OPTUNA_SUGGESTS[attr]
     elif attr in PEER_NAMES and owner in ("tune", "hp"):  # not np.random.uniform
         library = "Hyperopt's" if owner == "hp" else "Ray Tune's"
         ours = PEER_NAMES[attr]
-    elif attr in CONSTRUCTORS and owner == "space" \
-            and ast.unparse(node.func).startswith(("ag.", "autogluon.")):
+    elif attr in CONSTRUCTORS and owner == "space" and _root_name(value) in ("ag", "autogluon"):
         library = "AutoGluon's"  # ag.space.Real(lower=..., upper=...), as the seeds write
         ours = f"{attr}(...) (which takes lower= and upper= too)"
     else:
         return None
-    return (f"{ast.unparse(node.func)}(...), {library} way of writing a search space: "
-            f"write {ours} there instead")
+    return (f"{unparse(node.func, f'...{attr}')}(...), {library} way of writing a search "
+            f"space: write {ours} there instead")
+
+
+def unparse(node: ast.AST, too_deep: str = "...") -> str:
+    """``ast.unparse(node)``, or ``too_deep`` where the expression nests beyond the recursion
+    limit (``ast.unparse`` recurses; a message must not fail on the code it describes)."""
+    try:
+        return ast.unparse(node)
+    except RecursionError:
+        return too_deep
+
+
+def _root_name(node: ast.AST) -> str | None:
+    """``ag`` of ``ag.space.Real``: the name an attribute chain starts from, if any."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _suggest(name: str) -> str:
