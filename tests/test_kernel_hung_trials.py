@@ -1,5 +1,5 @@
 """A real kernel whose %%hpo study stops while a trial in a thread never reports again: the
-cell says why it still waits and what to do, and two interrupts end it."""
+cell says why it still waits and what to do, and two interrupts end it and its code."""
 
 from __future__ import annotations
 
@@ -11,9 +11,18 @@ pytestmark = pytest.mark.timeout(120)
 HANGING_CELL = """%%hpo --trials 4 --workers 1 --metric loss --mode min --time-limit 1s --searcher grid
 import time
 i = Categorical(0, 1)
-if i == 1:
-    time.sleep(1000)
+while i == 1:  # a loop that never reports: two interrupts end it at its next line
+    time.sleep(0.05)
 loss = float(i)
+"""
+
+WORKER_THREADS = """import threading, time
+for _ in range(200):
+    workers = [t.name for t in threading.enumerate() if t.name.startswith("hpo-worker")]
+    if not workers:
+        break
+    time.sleep(0.05)
+print(workers)
 """
 
 
@@ -41,13 +50,15 @@ def test_a_study_stopped_by_its_time_limit_says_which_thread_trial_it_waits_for(
         msg_id = kc.execute(HANGING_CELL)
         text = read_until(kc, msg_id, "is waiting for trial 1")
         assert "stopping (time limit reached)" in text
-        assert "interrupt the kernel twice" in text and "--executor process" in text
+        assert "To end it now, interrupt the kernel twice" in text and "--executor process" in text
         km.interrupt_kernel()
         read_until(kc, msg_id, "interrupt again to force")
         km.interrupt_kernel()
         read_until(kc, msg_id, None)
         msg_id = kc.execute("print(sorted(t.status.value for t in _hpo.trials))")
         assert read_until(kc, msg_id, None).strip() == "['cancelled', 'completed']"
+        msg_id = kc.execute(WORKER_THREADS)  # the trial's code ended: its thread is gone
+        assert read_until(kc, msg_id, None).strip() == "[]"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

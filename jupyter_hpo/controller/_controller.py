@@ -294,6 +294,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         code after it, as ``completed``; one the scheduler stopped whose code still runs, as
         ``stopped``) and finishes the study at once."""
         cancel: list[Trial] = []
+        forced: list[Trial] = []
         with self._lock:
             if self.state is StudyState.CREATED:
                 self.stop_reason = why
@@ -328,9 +329,12 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                         else:
                             self._end(trial, TrialStatus.CANCELLED, f"force-{why}")
                         ended.append(trial)
+                        forced.append(trial)
                 self._running = 0
         for trial in cancel:
             self.executor.cancel(trial)  # ends trials that never report again
+        for trial in forced:
+            self.executor.abandon(trial)  # and those whose code would run on (threads)
         for trial in ended:
             self.emit("trial_finished", trial, None)
         self._wake.set()

@@ -112,6 +112,10 @@ class Executor(ABC):
     def cancel(self, trial: Trial) -> None:
         """Stop ``trial`` now if this executor can; by default it stops at its next report."""
 
+    def abandon(self, trial: Trial) -> None:
+        """A forced stop ended ``trial``: end its code now where ``cancel`` does not (threads);
+        by default its code ends at its next report."""
+
     def describe(self) -> str:
         return f"{self.workers} {self.name} worker{'s' if self.workers != 1 else ''}"
 

@@ -20,6 +20,7 @@ from ..trial import (
 )
 from ._base import Executor, TrialHooks, TrialOutcome
 from ._output import OutputRouter
+from ._thread_stop import ThreadGate, TrialAbandoned
 from ._tracebacks import cell_label, user_traceback
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class ThreadExecutor(Executor):
         self._idle = 0
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._gates: dict[int, ThreadGate] = {}  # trial id -> the gate of its running code
         self._capturing = False
         if capture_output:
             OutputRouter.acquire()
@@ -66,19 +68,43 @@ class ThreadExecutor(Executor):
             if job is None:
                 return
             trial, objective, hooks = job
-            try:
-                outcome = run_trial(trial, objective, hooks)
-            except BaseException as exc:  # failing to describe a failure still ends the trial
-                log.exception("jupyter_hpo: trial %s", trial.trial_id)
-                outcome = TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__} while "
-                                       f"ending the trial (see the log)")
+            outcome = self._run(trial, objective, hooks)
             with self._lock:  # idle before on_finish, which may start the next trial here
+                self._gates.pop(trial.trial_id, None)
                 self._idle += 1
                 self._slot_use[trial.slot] -= 1
             try:
                 hooks.on_finish(trial, outcome)
             except Exception:  # the thread must live on to run the next trial
                 log.exception("jupyter_hpo: finishing trial %s failed", trial.trial_id)
+
+    def _run(self, trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
+        gate = ThreadGate()
+        with self._lock:
+            self._gates[trial.trial_id] = gate
+        try:
+            try:
+                outcome = run_trial(trial, objective, hooks, gate)
+            finally:
+                gate.close()
+        except TrialAbandoned:  # raised between the trial's code and gate.close()
+            gate.close()
+            OutputRouter.trial_ended(trial)
+            return TrialOutcome(TrialStatus.CANCELLED)
+        except BaseException as exc:  # failing to describe a failure still ends the trial
+            log.exception("jupyter_hpo: trial %s", trial.trial_id)
+            return TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__} while "
+                                f"ending the trial (see the log)")
+        return outcome
+
+    def abandon(self, trial: Trial) -> None:
+        """A forced stop ended ``trial``: its thread cannot be killed, so it is sent
+        ``TrialAbandoned``, raised at the next line of Python its code runs (code inside one
+        long call into C, a ``time.sleep`` or a compiled ``fit``, ends when that call returns)."""
+        with self._lock:
+            gate = self._gates.get(trial.trial_id)
+        if gate is not None:
+            gate.abandon()
 
     def _shutdown(self) -> None:
         for _ in self._threads:
@@ -88,16 +114,22 @@ class ThreadExecutor(Executor):
             OutputRouter.release()
 
 
-def run_trial(trial: Trial, objective: Any, hooks: TrialHooks) -> TrialOutcome:
+def run_trial(trial: Trial, objective: Any, hooks: TrialHooks,
+              gate: ThreadGate | None = None) -> TrialOutcome:
     """Run one trial in the current thread (reports go to ``hooks``); return how it ended.
 
     Whatever the trial raises ends only the trial: ``sys.exit()`` and a ``KeyboardInterrupt``
     raised by the trial's own code fail it with that reason instead of killing the thread.
+    A forced stop raises in the trial's code only outside the calls ``gate`` guards.
     """
     side = getattr(hooks, "on_side", None)
+    report = lambda values: hooks.on_report(trial, values)
+    side_hook = None if side is None else lambda kind, data: side(trial, kind, data)
+    if gate is not None:
+        report = gate.guard(report)
+        side_hook = None if side_hook is None else gate.guard(side_hook)
     try:
-        with _TrialContext(trial, lambda values: hooks.on_report(trial, values),
-                           None if side is None else lambda kind, data: side(trial, kind, data)):
+        with _TrialContext(trial, report, side_hook):
             try:
                 output = objective.run(trial, trial.device)
                 return TrialOutcome(TrialStatus.COMPLETED, output.result, output.namespace)

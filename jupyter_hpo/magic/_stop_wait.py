@@ -1,5 +1,5 @@
 """Saying why a stopping study still holds the cell: trials in threads that do not report
-again (a thread cannot be killed; it ends only at its next ``report()`` or its code's end)."""
+again (a graceful stop ends them only at their next ``report()`` or their code's end)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def stop_wait_note(name: str, reason: str, trial_ids: list[int], waited: float) 
     times = "again" if reason == "interrupted" else "twice"  # the first one stopped it
     return (f"jupyter_hpo: {name} is stopping ({reason}) and is waiting for {which}, which "
             f"has not called report() in the {waited:.0f}s since: a trial running in a thread "
-            f"ends only at its next report() or when its code returns, and cannot be killed. "
-            f"To stop waiting, interrupt the kernel {times} (the trial's thread runs on in the "
-            f"background until its code returns); with --executor process (and --trial-timeout "
-            f"T) such a trial is killed instead")
+            f"stops at its next report() or when its code returns. To end it now, interrupt the "
+            f"kernel {times}: its code is then stopped at its next line of Python (a long call "
+            f"into C, such as time.sleep or a compiled fit(), ends first); with --executor "
+            f"process (and --trial-timeout T) such a trial is killed instead")
