@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .trial import (
         Decision,
         Trial,
+        TrialAbandoned,
         TrialCompleted,
         TrialStatus,
         TrialStopped,
@@ -33,7 +34,7 @@ _EXPORTS = {
     "Bool": "space", "Categorical": "space", "Int": "space", "Real": "space", "Space": "space",
     "Study": "study", "StudyEvent": "study",
     "Decision": "trial", "Trial": "trial", "TrialStatus": "trial", "TrialStopped": "trial",
-    "TrialCompleted": "trial",
+    "TrialCompleted": "trial", "TrialAbandoned": "trial",
     "report": "trial", "checkpoint": "trial", "restore": "trial",
 }
 
@@ -56,7 +57,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Bool", "Categorical", "Decision", "HPOError", "HPOSyntaxError", "Int", "ModeWarning", "Real",
     "Space",
-    "SpaceError", "Study", "StudyEvent", "StudyFailedError", "Trial", "TrialCompleted",
+    "SpaceError", "Study", "StudyEvent", "StudyFailedError", "Trial", "TrialAbandoned",
+    "TrialCompleted",
     "TrialStatus", "TrialStopped", "checkpoint", "infer_mode", "load_ipython_extension", "report", "restore",
     "tune", "unload_ipython_extension",
 ]

@@ -23,9 +23,9 @@ from .terminal import TerminalText
 if TYPE_CHECKING:
     from .checkpoints import Checkpoint
 
-__all__ = ["Decision", "ReportError", "Trial", "TrialCompleted", "TrialReleased", "TrialStatus",
-           "TrialStopped", "check_report", "checkpoint", "current_trial", "log_line", "report",
-           "restore"]
+__all__ = ["Decision", "ReportError", "Trial", "TrialAbandoned", "TrialCompleted", "TrialReleased",
+           "TrialStatus", "TrialStopped", "check_report", "checkpoint", "current_trial",
+           "log_line", "report", "restore"]
 
 
 class TrialStopped(BaseException):
@@ -41,6 +41,12 @@ class TrialCompleted(TrialStopped):
     after a loop that ends there runs; one after it ends the trial's code as a stop does (so
     ``except TrialStopped`` catches it too), unrecorded, and the trial counts as completed, its
     report at max_t its final one."""
+
+
+class TrialAbandoned(TrialStopped):
+    """Raised in a thread trial's code, at its next line of Python, when a forced stop
+    (``study.stop(force=True)``, a second interrupt) or ``trial_timeout`` ended the trial while
+    its code ran on without reporting: a thread cannot be killed, so it is told this way."""
 
 
 class TrialReleased(BaseException):

@@ -527,14 +527,17 @@ def test_bad_options_name_the_value_and_the_rule():
           "in, e.g. storage='runs.db' (tune() keeps nothing unless given storage=)")),
         ({"executor": "dask", "executor_options": {"address": "nope"}},
          "address is 'nope', but must be a Dask scheduler address such as tcp://host:8786"),
-        ({"executor": "thread", "executor_options": {"trial_timeout": 5}},
-         "trial_timeout only applies to the process executor"),
+        ({"executor": "thread", "executor_options": {"address": "tcp://127.0.0.1:8786"}},
+         "address only applies to the dask executor, but the executor is thread"),
+        ({"executor": "thread", "executor_options": {"trial_timeout": 0}},
+         "trial_timeout is 0, but must be > 0 seconds"),
         ({"executor": "thread", "executor_options": {"foo": 1}},  # was "applies to no executor"
          ("executor_options has foo, which no executor takes (the executor is thread; the "
-          "options each takes: thread: none; process: trial_timeout; dask: address, client")),
+          "options each takes: thread: trial_timeout; process: trial_timeout; dask: address, "
+          "client")),
         ({"executor": "process", "executor_options": {"timeout": 5}},
          ("which no executor takes (the executor is process; the options each takes: thread: "
-          "none; process: trial_timeout; dask: address, client, connect_timeout, "
+          "trial_timeout; process: trial_timeout; dask: address, client, connect_timeout, "
           "gpus_per_trial, cpus_per_trial); did you mean trial_timeout?")),
         ({"name": ""}, "name is ''"),
         ({"storage": " "}, ("storage is ' ': pass the file to keep the study in "  # kept none

@@ -589,7 +589,6 @@ async def test_parse_underlines_a_misplaced_magic_with_the_kernels_error(
     ("%%hpo --time-limit 3x", "--time-limit 3x"),
     ("%%hpo --trials 3 --scheduler-opt grace_period", "--trials 3 --scheduler-opt grace_period"),
     ("%%hpo --trials 2 --address tcp://127.0.0.1:1", "--trials 2 --address tcp://127.0.0.1:1"),
-    ("%%hpo --trial-timeout 10", "--trial-timeout 10"),
     ("%%hpo --executor dask --trial-timeout 10", "--executor dask --trial-timeout 10"),
     ("%%hpo --resume --trials 2", "--resume --trials 2"),
     ("%%hpo --storage none --warm-start old", "--storage none --warm-start old"),

@@ -16,8 +16,6 @@ __all__ = ["EXECUTORS", "DaskExecutor", "Executor", "FetchedNamespace", "Process
 EXECUTORS: dict[str, type[Executor]] = {"thread": ThreadExecutor, "process": ProcessExecutor,
                                         "dask": DaskExecutor}
 _PLANNED: dict[str, str] = {}
-_HINTS = {("trial_timeout", "thread"): " (a thread cannot be killed; with threads, use a time "
-                                       "limit for the whole study)"}  # (option, executor)
 
 
 def make_executor(name: str, **options: Any) -> Executor:
@@ -50,9 +48,8 @@ def check_options(name: str, options: dict[str, Any]) -> None:
     if extra:
         takers = sorted(n for n, c in EXECUTORS.items() if set(extra) <= set(c.OPTIONS))
         where = f"the {' or '.join(takers)} executor" if takers else "no executor"
-        hint = "".join(_HINTS.get((k, name), "") for k in extra)
         raise ValueError(f"{', '.join(extra)} only appl{'ies' if len(extra) == 1 else 'y'} to "
-                         f"{where}, but the executor is {name}{hint}")
+                         f"{where}, but the executor is {name}")
 
 
 def _unknown_options(name: str, unknown: list[str]) -> str:

@@ -9,12 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..trial import TrialStopped
-
-
-class TrialAbandoned(TrialStopped):
-    """Raised in a thread trial's code by a forced stop (``study.stop(force=True)``, a second
-    interrupt): the trial has ended already, so its code must not run on."""
+from ..trial import TrialAbandoned
 
 
 def _send(ident: int, exc: type[BaseException] | None) -> None:
@@ -70,6 +65,10 @@ class ThreadGate:
                 _send(self._ident, None)
                 self._sent = False
         raise TrialAbandoned
+
+    def in_trial_code(self) -> bool:
+        """Whether the trial's thread runs the trial's own code now (not a library call)."""
+        return self._open and self._depth <= 0
 
     def abandon(self) -> None:
         """The trial was ended by a forced stop: raise in its code now, or as it leaves the

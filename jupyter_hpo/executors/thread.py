@@ -13,6 +13,7 @@ from typing import Any
 from ..resources import Slot
 from ..trial import (
     Trial,
+    TrialAbandoned,
     TrialReleased,
     TrialStatus,
     TrialStopped,
@@ -20,20 +21,27 @@ from ..trial import (
 )
 from ._base import Executor, TrialHooks, TrialOutcome
 from ._output import OutputRouter
-from ._thread_stop import ThreadGate, TrialAbandoned
+from ._thread_stop import ThreadGate
+from ._thread_timeout import TimeoutWatch
 from ._tracebacks import cell_label, user_traceback
 
 log = logging.getLogger(__name__)
 
 
 class ThreadExecutor(Executor):
-    """Runs each trial in a pooled thread; idle threads are reused, paused trials keep theirs."""
+    """Runs each trial in a pooled thread; idle threads are reused, paused trials keep theirs.
+    With ``trial_timeout``, a trial whose own code ran longer is stopped and fails."""
 
     name = "thread"
+    OPTIONS = ("trial_timeout",)
 
     def __init__(self, workers: int = 1, capture_output: bool = False,
-                 slots: list[Slot] | None = None) -> None:
+                 slots: list[Slot] | None = None, trial_timeout: float | None = None) -> None:
         super().__init__(workers, slots)
+        if trial_timeout is not None and not trial_timeout > 0:
+            raise ValueError(f"trial_timeout is {trial_timeout}, but must be > 0 seconds")
+        self.trial_timeout = trial_timeout
+        self._timeouts = None if trial_timeout is None else TimeoutWatch(trial_timeout)
         self.capture_output = capture_output
         self._slot_use = [0] * len(self.slots)
         self._jobs: queue.SimpleQueue[tuple[Trial, Any, TrialHooks] | None] = queue.SimpleQueue()
@@ -82,6 +90,8 @@ class ThreadExecutor(Executor):
         gate = ThreadGate()
         with self._lock:
             self._gates[trial.trial_id] = gate
+        if self._timeouts is not None:
+            self._timeouts.watch(trial, gate)
         try:
             try:
                 outcome = run_trial(trial, objective, hooks, gate)
@@ -90,11 +100,17 @@ class ThreadExecutor(Executor):
         except TrialAbandoned:  # raised between the trial's code and gate.close()
             gate.close()
             OutputRouter.trial_ended(trial)
-            return TrialOutcome(TrialStatus.CANCELLED)
+            outcome = TrialOutcome(TrialStatus.CANCELLED)
         except BaseException as exc:  # failing to describe a failure still ends the trial
             log.exception("jupyter_hpo: trial %s", trial.trial_id)
-            return TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__} while "
-                                f"ending the trial (see the log)")
+            outcome = TrialOutcome(TrialStatus.FAILED, error=f"{type(exc).__name__} while "
+                                   f"ending the trial (see the log)")
+        if self._timeouts is not None and self._timeouts.unwatch(trial) \
+                and outcome.status is TrialStatus.CANCELLED:  # ended by its timeout
+            outcome = TrialOutcome(TrialStatus.FAILED, error=(
+                f"exceeded the trial timeout of {self.trial_timeout:g}s (the time its code ran, "
+                f"not counting report()); it was stopped where the traceback shows"),
+                traceback=outcome.traceback)
         return outcome
 
     def abandon(self, trial: Trial) -> None:
@@ -133,6 +149,9 @@ def run_trial(trial: Trial, objective: Any, hooks: TrialHooks,
             try:
                 output = objective.run(trial, trial.device)
                 return TrialOutcome(TrialStatus.COMPLETED, output.result, output.namespace)
+            except TrialAbandoned as exc:  # a forced stop or its timeout: say where it was
+                return TrialOutcome(TrialStatus.CANCELLED,
+                                    traceback=user_traceback(exc, objective))
             except TrialStopped as stop:
                 return TrialOutcome(TrialStatus.STOPPED, namespace=getattr(stop, "namespace", None))
             except TrialReleased:

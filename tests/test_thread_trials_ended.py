@@ -1,6 +1,6 @@
-"""A forced stop ends a thread trial's code, which a graceful stop leaves to its next report:
-the thread is sent ``TrialAbandoned``, never inside the library's calls from it, and an
-exception sent but not raised yet is taken back when the trial's code ends first."""
+"""A forced stop, or the trial timeout, ends a thread trial's code, which a graceful stop leaves
+to its next report: the thread is sent ``TrialAbandoned``, never inside the library's calls from
+it, and an exception sent but not raised yet is taken back when the trial's code ends first."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import time
 
 import pytest
 
-from jupyter_hpo import Real, TrialStatus, report
-from jupyter_hpo.executors._thread_stop import ThreadGate, TrialAbandoned
+from jupyter_hpo import Categorical, Real, TrialAbandoned, TrialStatus, report, tune
+from jupyter_hpo.executors._thread_stop import ThreadGate
+from jupyter_hpo.executors._thread_timeout import TimeoutWatch
 from jupyter_hpo.objective import FunctionObjective
 from jupyter_hpo.space import Space
 from jupyter_hpo.study import Study
-from jupyter_hpo.trial import TrialStopped
+from jupyter_hpo.trial import Trial, TrialStopped
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -153,3 +154,55 @@ def test_abandoning_a_trial_whose_code_ended_sends_nothing():
     gates[0].abandon()
     thread.join(10)
     assert raised == [] and went_on == ["next"]
+
+
+def spins_when_one(config):
+    if config["i"] == 1:
+        n = 0
+        while True:  # never reports, never returns
+            n += 1
+    report(epoch=1, loss=float(config["i"]))
+
+
+def test_a_thread_trial_past_its_timeout_fails_where_its_code_was():
+    study = tune(spins_when_one, {"i": Categorical(0, 1, 2)}, metric="loss", mode="min",
+                 searcher="grid", workers=1, executor_options={"trial_timeout": 0.3})
+    assert [t.status for t in study.trials] == \
+        [TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.COMPLETED]
+    assert study.trials[1].error.startswith("exceeded the trial timeout of 0.3s (the time its "
+                                            "code ran, not counting report())")
+    assert "while True:  # never reports" in study.trials[1].traceback
+
+
+def test_the_time_inside_library_calls_does_not_count_toward_the_timeout():
+    """A trial paused inside ``report`` (Hyperband's promotion variant) or waiting for a
+    decision is not running its own code: its clock stops, as the process executor's does."""
+    watch = TimeoutWatch(0.3)
+    gates: list[ThreadGate] = []
+    waited, spun = threading.Event(), []
+
+    def trial_code():
+        gates.append(ThreadGate())
+        watch.watch(trial, gates[0])
+        gates[0].guard(time.sleep)(0.8)  # inside report: not counted
+        waited.set()
+        while True:  # its own code: counted, and ended past 0.3 s
+            spun.append(1)
+            time.sleep(0.01)
+
+    trial = Trial(trial_id=7, config={})
+    thread, raised = in_thread(trial_code)
+    thread.join(10)
+    assert waited.is_set() and spun  # not ended while it waited
+    assert len(raised) == 1 and type(raised[0]) is TrialAbandoned
+    assert watch.unwatch(trial) and 0.3 < trial.timeout_used < 0.8
+
+
+def test_trial_timeout_in_a_hpo_cell_with_threads(ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    ipython_shell.run_cell_magic(
+        "hpo", "--quiet --searcher grid --metric loss --mode min --trial-timeout 0.3",
+        "i = Categorical(0, 1)\nwhile i == 1:\n    pass\nloss = float(i)\n")
+    study = ipython_shell.user_ns["_hpo"]
+    assert [t.status for t in study.trials] == [TrialStatus.COMPLETED, TrialStatus.FAILED]
+    assert "exceeded the trial timeout of 0.3s" in study.trials[1].error
