@@ -340,11 +340,13 @@ def stopped_after(run: Callable[[], object], stop: Callable[[], float], folder: 
 
 
 def jh_stop_latency(executor: str, interval: float | None, length: float, delay: float,
-                    force: bool = False) -> float:
+                    force: bool = False, code_ended: list[float] | None = None) -> float:
     """One study of trials that report every ``interval`` s (None: never) for ``length`` s,
-    stopped with ``study.stop()`` (then ``stop(force=True)``, timed, when ``force``)."""
+    stopped with ``study.stop()`` (then ``stop(force=True)``, timed, when ``force``; the
+    seconds from it until every trial's code had ended go to ``code_ended``)."""
     folder = tempfile.mkdtemp(prefix="hpo-bench-stop-")
-    ended: list[int] = []  # trials whose code returned (thread executor: orphans of a force)
+    ended: list[float] = []  # when each trial's code ended (thread executor: after a force)
+    forced_at: list[float] = []
 
     def objective(config, trial):
         try:
@@ -359,7 +361,7 @@ def jh_stop_latency(executor: str, interval: float | None, length: float, delay:
                     touch(folder, trial.trial_id)
             return 0.0
         finally:
-            ended.append(trial.trial_id)
+            ended.append(time.perf_counter())
 
     study = jupyter_hpo.Study(objective, SPACE, metric="loss", mode="min", trials=STOP_BUDGET,
                               seed=0, executor=executor, workers=PARALLEL, scheduler="fifo",
@@ -370,6 +372,7 @@ def jh_stop_latency(executor: str, interval: float | None, length: float, delay:
             study.stop()
             time.sleep(FORCE_AFTER_S)
         requested = time.perf_counter()
+        forced_at.append(requested)
         study.stop(force=force)
         return requested
 
@@ -379,10 +382,15 @@ def jh_stop_latency(executor: str, interval: float | None, length: float, delay:
             or (interval is not None and counts["cancelled"] != PARALLEL):
         raise RuntimeError(f"expected {PARALLEL} trials, none left running (all cancelled "
                            f"when they report), got {counts}")
-    if force:  # the forced stop left the trials' threads to end their code: let them
+    if force:  # the trials' threads end their code after run() returned: wait for them
         deadline = time.monotonic() + length + 5.0
         while len(ended) < PARALLEL and time.monotonic() < deadline:
             time.sleep(0.01)
+        if len(ended) < PARALLEL:
+            raise RuntimeError(f"the code of {PARALLEL - len(ended)} trials still ran "
+                               f"{length + 5:g} s after the forced stop")
+        if code_ended is not None:
+            code_ended.append(max(ended) - forced_at[0])
     return latency
 
 
@@ -464,9 +472,13 @@ def stop_cases(repeats: int, length: float) -> list[StopCase]:
         ours = measure(lambda d, e=executor: jh_stop_latency(e, None, length, d), None)
         cases.append(StopCase(f"stop(): {executor}, {versus}, never reports", ours, theirs,
                               "none (no report)"))
-    ours = measure(lambda d: jh_stop_latency("thread", None, length, d, force=True), None)
+    code_ended: list[float] = []
+    ours = measure(lambda d: jh_stop_latency("thread", None, length, d, force=True,
+                                             code_ended=code_ended), None)
     cases.append(StopCase(f"stop(force=True) {FORCE_AFTER_S:g} s after stop(): thread, "
                           f"{versus}, never reports", ours, None, "at once"))
+    cases.append(StopCase(f"stop(force=True), until the trials' code ended: thread, {versus}, "
+                          f"never reports", code_ended, None, "at its next line of Python"))
     return cases
 
 
@@ -509,8 +521,9 @@ def print_stop_table(cases: list[StopCase], sizes: Sizes) -> None:
           f"that would run {sizes.stop_trial_s:g} s (a report every R ms, or none) with a "
           f"budget of {STOP_BUDGET}; study.stop() comes from another thread once every trial "
           f"has reported once (never reporting: started) and a random part of R later, the "
-          f"same for both frameworks; timed from that call (from stop(force=True) in the last "
-          f"row) to the return of Study.run(). Optuna: at that moment the other thread asks, a "
+          f"same for both frameworks; timed from that call (from stop(force=True) in the row "
+          f"before the last) to the return of Study.run(); the last row, from stop(force=True) "
+          f"until the code of both trials had ended (in their threads). Optuna: at that moment the other thread asks, a "
           f"trial callback calls study.stop() (Optuna refuses it from other threads), timed to "
           f"the return of study.optimize(n_jobs={PARALLEL}); Optuna lets running trials "
           f"finish, so its figures are the rest of the trials. The same Optuna figures stand "

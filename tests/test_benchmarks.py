@@ -104,6 +104,8 @@ STOP_ROWS = [
     "stop(): thread, 2 workers vs n_jobs=2, never reports",
     "stop(): process, 2 workers vs n_jobs=2, never reports",
     "stop(force=True) 0.5 s after stop(): thread, 2 workers vs n_jobs=2, never reports",
+    ("stop(force=True), until the trials' code ended: thread, 2 workers vs n_jobs=2, never "
+     "reports"),
 ]
 
 
