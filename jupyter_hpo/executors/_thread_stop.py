@@ -36,8 +36,9 @@ class ThreadGate:
         self._sent = False
         self._abandoned = False
 
-    def guard(self, call: Callable[..., Any]) -> Callable[..., Any]:
-        """``call``, made from the trial's thread, with no forced stop raised inside it.
+    def guard(self, call: Callable[..., Any], any_thread: bool = False) -> Callable[..., Any]:
+        """``call``, made from the trial's thread, with no forced stop raised inside it
+        (``any_thread``: it may be made from other threads too, where nothing is sent).
 
         Without a lock on this path (a report's): only the trial's thread changes the depth,
         and ``abandon`` sets its flag before it reads the depth, so one of the two always
@@ -45,7 +46,7 @@ class ThreadGate:
         ident = self._ident
 
         def guarded(*args: Any) -> Any:
-            if threading.get_ident() != ident:  # nothing is sent to other threads
+            if any_thread and threading.get_ident() != ident:
                 return call(*args)
             self._depth += 1
             try:

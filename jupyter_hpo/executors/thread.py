@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -139,11 +140,11 @@ def run_trial(trial: Trial, objective: Any, hooks: TrialHooks,
     A forced stop raises in the trial's code only outside the calls ``gate`` guards.
     """
     side = getattr(hooks, "on_side", None)
-    report = lambda values: hooks.on_report(trial, values)
-    side_hook = None if side is None else lambda kind, data: side(trial, kind, data)
-    if gate is not None:
-        report = gate.guard(report)
-        side_hook = None if side_hook is None else gate.guard(side_hook)
+    report = functools.partial(hooks.on_report, trial)
+    side_hook = None if side is None else functools.partial(side, trial)
+    if gate is not None:  # report() calls its hook in the trial's thread only; the side hook
+        report = gate.guard(report)  # is called where trial.set() or checkpoint() are
+        side_hook = None if side_hook is None else gate.guard(side_hook, any_thread=True)
     try:
         with _TrialContext(trial, report, side_hook):
             try:
