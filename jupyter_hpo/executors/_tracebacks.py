@@ -11,6 +11,7 @@ import traceback
 from typing import Any
 
 from ..errors import HPOError, in_package
+from ._suggestions import with_name_suggestion
 
 __all__ = ["cell_label", "remember_cell_label", "user_traceback"]
 
@@ -43,7 +44,8 @@ def user_traceback(exc: BaseException, objective: Any = None) -> str:
     """The traceback of ``exc``, raised by a trial of ``objective``, from the first frame of
     the objective's code on, so our frames are hidden. For our own errors (``HPOError``:
     ``report()``'s checks, ...) it also ends at the user's call, since the frames inside
-    jupyter_hpo say nothing the message does not. Frames of notebook cells name the cell."""
+    jupyter_hpo say nothing the message does not. Frames of notebook cells name the cell; a
+    misspelt name says which it meant (``Did you mean: 'report'?``), on every Python."""
     filename = getattr(objective, "filename", None)
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != filename:
@@ -62,7 +64,7 @@ def user_traceback(exc: BaseException, objective: Any = None) -> str:
         _drop_told_cause(shown, exc)
     own = getattr(objective, "cell_name", None)
     _name_cells(shown, {filename: f"Cell {own}"} if own and filename else {}, set())
-    return "".join(shown.format())
+    return with_name_suggestion("".join(shown.format()), exc)
 
 
 def _drop_told_cause(shown: traceback.TracebackException, exc: HPOError) -> None:

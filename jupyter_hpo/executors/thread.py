@@ -22,6 +22,7 @@ from ..trial import (
 )
 from ._base import Executor, TrialHooks, TrialOutcome
 from ._output import OutputRouter
+from ._suggestions import name_suggestion
 from ._thread_stop import ThreadGate
 from ._thread_timeout import TimeoutWatch
 from ._tracebacks import cell_label, user_traceback
@@ -182,6 +183,7 @@ def describe_failure(exc: BaseException) -> str:
     undefined = _undefined_trial_name(exc) if isinstance(exc, NameError) else None
     if undefined is not None:
         return undefined
+    text += name_suggestion(exc)  # "Did you mean: 'report'?", which str() never says
     if isinstance(exc, MemoryError):
         text = f"the trial ran out of memory{f' ({text})' if text else ''}: make it allocate " \
                f"less (a smaller batch, model or data set) or run fewer trials at once " \
