@@ -1,5 +1,6 @@
-"""Read-only dicts for what trial records hold (configuration, reports, user attributes), so
-that editing what a study hands out cannot change its results.
+"""Read-only dicts for what trial records hold (configuration, reports, user attributes) and
+what a study's settings and queue hold, so that editing what a study hands out cannot change
+its results or what it stores.
 
 A ``ReadOnlyDict`` is a ``dict`` (``==`` with plain dicts, ``in``, iteration, ``json.dumps``,
 pandas, ``{**config, "lr": 0.1}`` all work as before) whose edits raise a ``TypeError`` that
@@ -15,20 +16,27 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
-__all__ = ["CONFIG", "ENQUEUED", "REPORT", "USER_ATTRS", "ReadOnlyDict", "read_only",
-           "read_only_reports"]
+__all__ = ["CONFIG", "ENQUEUED", "QUEUED", "REPORT", "SETTINGS", "USER_ATTRS", "ReadOnlyDict",
+           "read_only", "read_only_queue", "read_only_reports", "read_only_settings"]
 
 # what a ReadOnlyDict is of: how its refusal names it, and the copy it suggests
 CONFIG = "config"
 REPORT = "report"
 USER_ATTRS = "user_attrs"
 ENQUEUED = "enqueued"
+SETTINGS = "settings"  # a study's (its nested option dicts too)
+QUEUED = "queued"  # a configuration in a study's queue
+_OF_STUDY = (SETTINGS, QUEUED)  # a study's, not a trial's
 _SAID = {CONFIG: "config is read-only: copy it with dict(trial.config) to change it",
          REPORT: "reports are read-only: copy one with dict(trial.reports[i]) to change it",
          USER_ATTRS: "user_attrs are read-only: copy them with dict(trial.user_attrs) to change "
                      "them",
          ENQUEUED: "enqueued configuration is read-only: copy it with dict(trial.enqueued) to "
-                   "change it"}
+                   "change it",
+         SETTINGS: "settings are read-only: copy them with copy.deepcopy(study.settings) to "
+                   "change them",
+         QUEUED: "queued configuration is read-only: copy it with dict(study.queue[i]) to "
+                 "change it (study.enqueue(config) queues another)"}
 
 
 class ReadOnlyDict(dict):
@@ -37,9 +45,10 @@ class ReadOnlyDict(dict):
     __slots__ = ("_trial_id", "_what")
 
     def _refuse(self, *_: Any, **__: Any) -> NoReturn:
-        trial_id = getattr(self, "_trial_id", None)
-        owner = "a trial's" if trial_id is None else f"trial {trial_id}'s"
-        said = _SAID.get(getattr(self, "_what", ""),
+        trial_id, what = getattr(self, "_trial_id", None), getattr(self, "_what", "")
+        owner = "a study's" if what in _OF_STUDY else "a trial's" if trial_id is None \
+            else f"trial {trial_id}'s"
+        said = _SAID.get(what,
                          "values are read-only: copy them with dict(values) to change them")
         raise TypeError(f"{owner} {said}")
 
@@ -59,10 +68,25 @@ class ReadOnlyDict(dict):
 
 def read_only(values: Mapping[str, Any], trial_id: int | None, what: str) -> ReadOnlyDict:
     """``values`` as a new ``ReadOnlyDict`` of trial ``trial_id``'s ``what`` (``CONFIG``,
-    ``REPORT``, ``USER_ATTRS`` or ``ENQUEUED``)."""
+    ``REPORT``, ``USER_ATTRS`` or ``ENQUEUED``; a study's ``SETTINGS`` or ``QUEUED``)."""
     frozen = ReadOnlyDict(values)
     frozen._trial_id, frozen._what = trial_id, what
     return frozen
+
+
+def read_only_settings(settings: Mapping[str, Any]) -> ReadOnlyDict:
+    """A study's ``settings`` read-only, with the option dicts they hold
+    (``scheduler_options``, ...); settings that are read-only already are shared."""
+    if type(settings) is ReadOnlyDict:
+        return settings
+    return read_only({k: read_only_settings(v) if isinstance(v, dict) else v
+                      for k, v in settings.items()}, None, SETTINGS)
+
+
+def read_only_queue(queue: Iterable[Mapping[str, Any]]) -> tuple[ReadOnlyDict, ...]:
+    """A study's queued configurations as a tuple of read-only dicts (shared where they are
+    read-only already)."""
+    return tuple(c if type(c) is ReadOnlyDict else read_only(c, None, QUEUED) for c in queue)
 
 
 def read_only_reports(reports: Iterable[Mapping[str, Any]],

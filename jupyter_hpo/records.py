@@ -19,7 +19,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .other_names import STUDY_NAMES, TRIAL_NAMES, OtherNamesHint
-from .read_only import CONFIG, ENQUEUED, USER_ATTRS, ReadOnlyDict, read_only, read_only_reports
+from .read_only import (
+    CONFIG,
+    ENQUEUED,
+    USER_ATTRS,
+    ReadOnlyDict,
+    read_only,
+    read_only_queue,
+    read_only_reports,
+    read_only_settings,
+)
 
 if TYPE_CHECKING:
     from .checkpoints import Checkpoint
@@ -330,6 +339,10 @@ class StudySummary(SettingsReader):
     spent: int = 0
     """Trials that count against the budget, as ``StudyRecord.spent``."""
 
+    def __post_init__(self) -> None:
+        """Its settings read-only, as a study's are (shared when they are already)."""
+        object.__setattr__(self, "settings", read_only_settings(self.settings))
+
 
 def trials_text(spent: int, budget: int | None, counts: Mapping[str, int]) -> str:
     """``4/10 trials · 3 completed · 1 failed · 2 interrupted``: the budget spent and the
@@ -369,6 +382,12 @@ class StudyRecord(SettingsReader, OtherNamesHint):
     incumbents: tuple[tuple[float, int, float], ...] | None = None
     queue: tuple[Mapping[str, Any], ...] = ()
     """Configurations enqueued (``study.enqueue``) that no trial has started yet."""
+
+    def __post_init__(self) -> None:
+        """Its settings and queued configurations read-only, whoever built it (a live study,
+        storage), so that editing a record cannot change what a study runs with or stores."""
+        object.__setattr__(self, "settings", read_only_settings(self.settings))
+        object.__setattr__(self, "queue", read_only_queue(self.queue))
 
     @property
     def done(self) -> bool:

@@ -1,7 +1,8 @@
 """Trial records that a study hands out are read-only: an edit raises a TypeError that says
 how to copy what was edited, and never changes the study's best configuration, its tables or
 its storage, in a live (thread), a ``tune()`` and a loaded study; reading them works as with
-plain dicts (see the README's "Live and stored studies")."""
+plain dicts (see the README's "Live and stored studies"). A study's settings and queued
+configurations are read-only the same way."""
 
 from __future__ import annotations
 
@@ -191,3 +192,42 @@ def test_a_record_built_from_plain_dicts_is_read_only_and_freezing_shares_report
     (frozen,) = study.trials
     assert all(a is b for a, b in zip(frozen.reports, live.reports, strict=True))
     assert isinstance(live, Trial) and frozen.config is not live.config
+
+
+def test_a_studys_settings_and_queue_refuse_edits_and_storage_keeps_what_it_ran_with(tmp_path):
+    path = str(tmp_path / "runs.db")
+    study = tune(trains, SPACE, metric="loss", mode="min", trials=1, seed=0, storage=path,
+                 name="settings", scheduler="hyperband", scheduler_options={"max_t": 3},
+                 points_to_evaluate=[{"x": 0.1}, {"x": 0.2}, {"x": 0.3}])
+    settings = (r"^a study's settings are read-only: copy them with "
+                r"copy\.deepcopy\(study\.settings\) to change them$")
+    queued = (r"^a study's queued configuration is read-only: copy it with "
+              r"dict\(study\.queue\[i\]\) to change it \(study\.enqueue\(config\) queues "
+              r"another\)$")
+    loaded = Study.load("settings", path)
+    for owner in (study, study.snapshot(), loaded, loaded.snapshot()):
+        with pytest.raises(TypeError, match=settings):
+            owner.settings["trials"] = 100
+        with pytest.raises(TypeError, match=settings):
+            owner.settings.update(seed=1)
+        with pytest.raises(TypeError, match=settings):
+            owner.settings["scheduler_options"]["max_t"] = 9
+        assert owner.queue == ({"x": 0.2}, {"x": 0.3})
+        with pytest.raises(TypeError, match=queued):
+            owner.queue[0]["x"] = 0.9
+        assert owner.settings["scheduler_options"] == {"max_t": 3} and owner.budget == 1
+    mine = copy.deepcopy(study.settings)  # a deep copy is the caller's to edit
+    mine["scheduler_options"]["max_t"] = 9
+    assert type(mine["scheduler_options"]) is dict and study.settings["scheduler_options"] == {
+        "max_t": 3}
+    assert json.loads(json.dumps(study.settings)) == study.settings
+    assert loads_again(study.settings) == study.settings
+    assert Study.load("settings", path).settings == study.settings  # storage saw no edit
+
+
+def loads_again(value):
+    """``value`` through pickle: still read-only."""
+    copied = pickle.loads(pickle.dumps(value))
+    with pytest.raises(TypeError, match="read-only"):
+        copied["trials"] = 5
+    return copied

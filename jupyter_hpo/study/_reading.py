@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StudyFailedError
 from ..other_names import STUDY_NAMES, OtherNamesHint
+from ..read_only import read_only_queue
 from ..records import StudyRecord, StudyState, TrialRecord, TrialStatus, status_counts
 from ..space import shown_value
 
@@ -167,11 +168,13 @@ class StudyReading(OtherNamesHint):
 
     @property
     def queue(self) -> tuple[dict[str, Any], ...]:
-        """Configurations enqueued (``enqueue``, ``points_to_evaluate``) not started yet."""
+        """Configurations enqueued (``enqueue``, ``points_to_evaluate``) not started yet, as
+        read-only dicts (editing one would change nothing: ``enqueue`` queues another)."""
         if self.controller is None:
-            return tuple(dict(c) for c in self._record.queue)
+            return self._record.queue
         with self.controller._lock:
-            return self.controller.queue.pending()
+            pending = self.controller.queue.pending()
+        return read_only_queue(pending)
 
     def enqueue(self, config: Mapping[str, Any]) -> None:
         """Run ``config`` next, before the searcher's own proposals (after what was enqueued

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import HPOError, SpaceError, StudyNotFoundError, command_word
 from ..options import StudyOptions, check_keywords, missing_metric, mode_against_name
+from ..read_only import read_only_settings
 from ..records import (
     SettingsReader,
     StudyRecord,
@@ -125,10 +126,11 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         self.metric, self.resource = options.metric, options.resource
         self.objective = objective = _as_objective(objective, self.metric, fixed)
         self.options = options = _max_t_from_fixed(options, getattr(objective, "fixed", {}))
-        self.settings = options.settings()
+        settings = options.settings()
         renamed = _renamed_variables(objective)
         if renamed:  # so that applying a trial of the stored study sets the cell's variables
-            self.settings["variables"] = renamed
+            settings["variables"] = renamed
+        self.settings = read_only_settings(settings)  # what it runs with: edits are refused
         self._subscribers: list[Callable[[StudyEvent], None]] = []
         self._failed_subscribers: set[int] = set()
         self.problems: list[str] = []
@@ -220,7 +222,7 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         study.options = None
         study.direction, study.metric, study.resource = (record.direction, record.metric,
                                                          record.resource)
-        study.settings, study.name = dict(record.settings), record.name
+        study.settings, study.name = read_only_settings(record.settings), record.name
         study._subscribers, study.problems, study._failed_subscribers = [], [], set()
         study._record, study._recorder, study.controller = record, None, None
         study._recording = False
