@@ -1,11 +1,10 @@
 """The ``HPOMagics`` class: the ``%%hpo`` cell magic's and the ``%hpo`` line magic's command
-lines (``magic_arguments``), put together from the parts of this package."""
+lines (``magic_arguments``), put together from the parts of this package: ``_arguments`` (how
+options are declared), ``_parsing`` (the command line parsed, its errors explained),
+``_option_guesses`` and ``_line_hints`` (what a misspelt option or ``%hpo`` line meant)."""
 
 from __future__ import annotations
 
-import argparse
-import difflib
-import re
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -14,90 +13,18 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import HPOError, command_word
 from ..options import DEFAULT_TRIALS
-from ..records import Direction, StudyState
+from ..records import StudyState
+from ._arguments import _mode, once
 from ._cell_lines import numbered_cell
 from ._commands import LineCommands
 from ._figures import TrialFigures, close_figures_since, open_figures
 from ._interrupts import deferred_interrupts
+from ._line_hints import LINE_COMMANDS, _line_hint
 from ._options import CellOptions, check_line_options
 from ._output_name import check_output_name
+from ._parsing import _options_of, _parse
 from ._running import CellRunning, Run
-from ._stray_words import stray_words_hint
-from ._text import (
-    DASHES,
-    listed,
-    misplaced_message,
-    on_storage,
-    split_line,
-    typographic_quotes_hint,
-    unquoted,
-)
-
-
-def _mode(text: str) -> str:
-    """``--mode``: ``min`` or ``max``, also spelt as ``tune()`` takes them (``maximize``)."""
-    try:
-        return Direction.of(unquoted(text)).value
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from 'min', "
-                                         f"'max')") from None
-
-
-_GIVEN = "_given_once"  # the namespace's record of the Once options given (see _parse)
-
-
-class Once(argparse.Action):
-    """argparse's ``store`` for an option that takes one value: given a second time it is a
-    UsageError, where argparse kept the last one silently (``--storage none --storage x.db``
-    wrote to x.db). The repeatable options (``action="append"``) are not Once."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Any, option_string: str | None = None) -> None:
-        given = namespace.__dict__.setdefault(_GIVEN, {})
-        if self.dest in given:
-            flag = max(self.option_strings, key=len)  # --mode, also when written --mo
-            raise UsageError(f"{flag} given twice ({given[self.dest]}, then {values}): give "
-                             f"it once")
-        given[self.dest] = values
-        setattr(namespace, self.dest, values)
-
-
-def once(*names: str, **options: Any) -> Any:
-    """``magic_arguments.argument`` for an option that takes one value (``Once``); a typed
-    one reads its value without the quotes around it, as the string options do (``--trials
-    "5"`` was "invalid int value: '"5"'")."""
-    if "type" in options:
-        options["type"] = _unquoting(options["type"])
-    return argument(*names, action=Once, **options)
-
-
-def _unquoting(convert: Any) -> Any:
-    """``convert`` applied to its text without one pair of quotes around it; named as
-    ``convert`` is, which argparse's "invalid int value" says."""
-    import functools
-
-    @functools.wraps(convert)
-    def converted(text: str) -> Any:
-        return convert(unquoted(text))
-
-    return converted
-
-
-LINE_COMMANDS = ("list", "show", "stop", "best", "apply", "wait", "plot", "export", "delete")
-_RESUME = ("to continue a stored study, run its cell again with %%hpo --name NAME --resume "
-           "(tune(..., name=NAME, resume=True))")
-_RESULTS = ("%hpo show NAME shows a study's trials, %hpo export NAME FILE.csv writes them, and "
-            "_hpo.trials_dataframe() is the table as a DataFrame")
-_RUN = "to run a study, write %%hpo (two percent signs) and its options as the cell's first line"
-# commands users reach for that %hpo spells otherwise: what to write instead
-_OTHER_COMMANDS = {
-    "resume": _RESUME, "continue": _RESUME, "restart": _RESUME,
-    "results": _RESULTS, "table": _RESULTS, "trials": _RESULTS, "dataframe": _RESULTS,
-    "df": _RESULTS, "run": _RUN, "start": _RUN, "tune": _RUN,
-    "ls": "did you mean %hpo list?", "rm": "did you mean %hpo delete?",
-    "remove": "did you mean %hpo delete?", "cancel": "did you mean %hpo stop?",
-    "kill": "did you mean %hpo stop?", "abort": "did you mean %hpo stop?",
-}
+from ._text import misplaced_message, on_storage
 
 
 @magics_class
@@ -311,109 +238,6 @@ def _still_running(study: Any) -> str:
             f"to end, `%hpo stop {word}` stops it; or pick another --name")
 
 
-def _nearest_option(word: str, known: list[str]) -> str:
-    """What an unknown ``--word`` most likely means: ours for another library's name
-    (``--n-trials``, ``--timeout``, ``--db``), a flag with its value (``--maximize``: ``--mode
-    max``), a scheduler's or searcher's option as ``--scheduler-opt``/``--searcher-opt``
-    (``--min-pairs``, ``--n-startup-trials``), else the nearest spelling or an option the word
-    begins with; "" when none is close. The option names are compared without their dashes,
-    which every one shares (and which an editor may have made an em dash)."""
-    from ..other_names import FLAG_NAMES, OPTION_NAMES
-
-    def flag(name: str) -> str:
-        return "--" + name.replace("_", "-")
-
-    key = word.lstrip("-" + DASHES).replace("-", "_").lower()
-    meant = FLAG_NAMES.get(key, "")
-    if meant and meant.split()[0] in known:
-        return meant
-    ours = OPTION_NAMES.get(key, ("", ""))[1] or key
-    if flag(ours) in known:
-        return flag(ours)
-    if "--searcher-opt" in known:
-        component = _component_flag(ours)
-        if component:
-            return component
-    names = [option[2:].replace("-", "_") for option in known]
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or [
-        name for name in names if key.startswith(name + "_")]  # --seed-value, --resume-from
-    return flag(close[0]) if close else ""
-
-
-def _component_flag(name: str) -> str:
-    """``--scheduler-opt NAME=...`` or ``--searcher-opt NAME=...`` (saying which searchers
-    take it) for an option of a scheduler or a searcher; "" for neither."""
-    from ..schedulers import SCHEDULERS
-    from ..searchers import SEARCHERS, searcher_class
-
-    if any(name in cls.OPTIONS for cls in SCHEDULERS.values()):
-        return f"--scheduler-opt {name}=..."
-    takers = []
-    for searcher in SEARCHERS:
-        try:
-            if name in searcher_class(searcher).OPTIONS:
-                takers.append(searcher)
-        except (ImportError, ValueError):  # a searcher whose library is not installed
-            continue
-    if not takers:
-        return ""
-    return f"--searcher-opt {name}=... (an option of {listed(takers)})"
-
-
-def _options_of(magic: Any) -> list[str]:
-    """The long options of a ``magic_arguments`` magic."""
-    return [o for a in magic.parser._actions for o in a.option_strings if o.startswith("--")]
-
-
-def _line_hint(message: str, line: str, cell_options: list[str]) -> str:
-    """What to do about a ``%hpo`` line that names no command, a misspelt one, or the options
-    of ``%%hpo`` (a cell magic written with one percent sign)."""
-    words = line.split()
-    commands = ", ".join(LINE_COMMANDS[:-1]) + f" or {LINE_COMMANDS[-1]}"
-    if not words:
-        return (f"%hpo needs a command: {commands} (%hpo? describes them); to run a cell as a "
-                f"study, write %%hpo (two percent signs) as the cell's first line")
-    if words[0].lower() in ("help", "--help", "-h", "-?", "?"):
-        return (f"%hpo has no {words[0]}: %hpo? (a question mark at the end) shows its help, "
-                f"%%hpo? the options of a study; its commands: {commands}")
-    trial = re.match(r"argument --trial: invalid int value: '(.*)'", message)
-    if trial:
-        return (f"--trial takes a trial's id, a whole number (e.g. --trial 3), not "
-                f"{trial[1]!r}; %hpo show lists the trials of a study with their ids")
-    option = words[0].split("=")[0]
-    if option in cell_options and option not in ("--storage", "--trial"):
-        return (f"{option} is an option of %%hpo, which runs a cell as a study: write %%hpo "
-                f"(two percent signs) and its options as the first line of the cell, with the "
-                f"training code below it; %hpo (one percent sign) takes a command: {commands}")
-    if "invalid choice" in message:
-        hint = _OTHER_COMMANDS.get(words[0].lower())
-        if hint:
-            return f"{message}; {hint}"
-        close = difflib.get_close_matches(words[0].lower(), LINE_COMMANDS, n=1, cutoff=0.6)
-        if close:
-            return f"{message}; did you mean %hpo {close[0]}?"
-    return message + _dashed_name(message, words)
-
-
-def _dashed_name(message: str, words: list[str]) -> str:
-    """For "unrecognized arguments: -x" from a command that takes a study's NAME: how to give
-    a NAME that starts with ``-``, which argparse reads as an option (``--`` ends the
-    options, as in a shell: ``%hpo show -- -x``); else ``""``."""
-    command = next((word for word in words if word in LINE_COMMANDS), "list")
-    if not message.startswith("unrecognized arguments:") or command == "list" \
-            or "did you mean" in message or "--" in words:  # a misspelt option, or -- there
-        return ""
-    extras = message.split(":", 1)[1].split(";", 1)[0].split()
-    if not any(word.startswith("-") for word in extras):
-        return ""
-    kept = list(words)
-    for word in extras:
-        if word in kept:
-            kept.remove(word)
-    return (f"; a study's NAME that starts with - goes after --, which ends the options: "
-            f"%hpo {' '.join(kept)} -- {' '.join(extras)}")
-
-
 def parse_cell_options(options: str) -> Any:
     """The options of a ``%%hpo`` line as the magic parses and checks them before it reads
     the cell (``check_line_options``); a UsageError carries the magic's message (the editor's
@@ -421,97 +245,3 @@ def parse_cell_options(options: str) -> Any:
     args = _parse(HPOMagics.hpo, options)
     check_line_options(args)
     return args
-
-
-def _dashed_value(message: str, words: list[str]) -> str:
-    """For "argument --time-limit: expected one argument" where the word after the option
-    starts with ``-`` (``--time-limit -5s``: argparse takes it for an option), what that word
-    was and how to give it as the value; else ``""``."""
-    missing = re.match(r"argument (-[\w-]+)(?:/\S+)?: expected one argument$", message)
-    if missing is None or missing[1] not in words:
-        return ""
-    after = words[words.index(missing[1]) + 1:]
-    if not after or not after[0].startswith("-") or after[0].startswith("--"):
-        return ""
-    return (f" ({after[0]} starts with -, so it was read as an option: write "
-            f"{missing[1]}={after[0]} to give it as the value)")
-
-
-def _parse_words(parser: argparse.ArgumentParser, words: list[str], intermixed: bool) -> Any:
-    """``parser.parse_args(words)``; with ``intermixed``, positional words that follow an
-    option are also taken as positional, as a shell command takes them (``%hpo show --storage
-    runs.db mlp``, where argparse called ``mlp`` an unrecognised argument). The words are
-    parsed so only when every word ``parse_args`` left over is positional, which keeps its
-    message for a misspelt option and its value (``unrecognized arguments: --storrage
-    runs.db``, where the second parse would take ``runs.db`` for a NAME). Words after ``--``
-    are positional however they start (``%hpo apply --trial 1 -- -x``: the study ``-x``)."""
-    args, extras = parser.parse_known_args(words)
-    options = extras[:extras.index("--")] if "--" in extras else extras
-    if extras and intermixed and not any(word.startswith("-") for word in options):
-        args, extras = parser.parse_known_intermixed_args(words)
-    if extras:  # as parse_args says it
-        parser.error(f"unrecognized arguments: {' '.join(extras)}")
-    return args
-
-
-def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
-    """``parse_argstring``'s split and parse, with quotes around a value removed (IPython
-    splits the line as Windows does, keeping them: ``--name "my study"`` gave the name ``"my
-    study"``) and the nearest option named for a misspelt one ("unrecognized arguments:
-    --trails 5; did you mean --trials?"), also for one whose "--" an editor made a dash
-    (``—trials``), and typographic quotes (“my study”), which are not quotes to IPython,
-    pointed out. An unclosed quote is a UsageError (``split_line``), and so is an option that
-    takes one value given twice (``Once``); ``intermixed``: see ``_parse_words``."""
-    holder = "the %%hpo line" if magic.__name__ == "hpo" else "the %hpo line"
-    words = split_line(line, holder)
-    try:
-        args = _parse_words(magic.parser, words, intermixed)
-    except UsageError as exc:
-        message = str(exc)
-        chosen = re.match(r"argument --(scheduler|executor): invalid choice: '(.*)' \(",
-                          message)
-        if chosen:  # another library's name for one, or a misspelling
-            from ..executors import EXECUTORS
-            from ..other_names import other_choice
-            from ..schedulers import SCHEDULERS
-
-            kind, value = chosen.groups()
-            names = SCHEDULERS if kind == "scheduler" else EXECUTORS
-            raise UsageError(message + other_choice(kind, value, names)) from None
-        quotes = typographic_quotes_hint(line, "the line")
-        if message.startswith("unrecognized arguments:") and not quotes:
-            stray = stray_words_hint(magic.parser, words, message.split(":", 1)[1].split())
-            if stray:
-                raise UsageError(message + stray) from None
-        if not message.startswith("unrecognized arguments:"):
-            if quotes or _dashed_value(message, words):
-                raise UsageError(message + _dashed_value(message, words) + quotes) from None
-            raise
-        known = _options_of(magic)
-        line_words, words = words, message.split(":", 1)[1].split()
-        help_ = "%%hpo?" if magic.__name__ == "hpo" else "%hpo?"
-        if "delete" in line_words and {"--yes", "-y"} & set(words):  # the terminal's habit
-            raise UsageError("%hpo delete deletes without asking (python -m jupyter_hpo delete "
-                             "asks at a terminal, which --yes skips): drop --yes") from None
-        if "--help" in words or "-h" in words:  # argparse's habit; a magic's help is ?
-            raise UsageError(f"{help_} describes the options (a magic's help is asked with ?, "
-                             f"not --help)") from None
-        with deferred_interrupts():  # the guesses may import the schedulers and searchers
-            guesses = [(w.split("=")[0], _nearest_option(w.split("=")[0], known))
-                       for w in words if w[0] in "-" + DASHES]
-        hints = [f"{meant} instead of {word}" + (
-            f" ({word[0]} is a dash that an editor or a chat app made of --: type two "
-            f"hyphens)" if word[0] in DASHES else "") for word, meant in guesses if meant]
-        if not hints and not quotes:
-            raise
-        meant = f"; did you mean {', '.join(hints)}? ({help_} lists the options)" if hints \
-            else ""
-        raise UsageError(message + meant + quotes) from None
-    vars(args).pop(_GIVEN, None)
-    for key, value in list(vars(args).items()):
-        if isinstance(value, list):
-            setattr(args, key, [unquoted(v) for v in value])
-        else:
-            setattr(args, key, unquoted(value))
-    return args
-
