@@ -5,6 +5,7 @@ is formatted by ``traceback``, so there the misspelt ``Report(...)`` got no hint
 from __future__ import annotations
 
 import difflib
+import sys
 import traceback
 
 __all__ = ["name_suggestion", "with_name_suggestion"]
@@ -13,11 +14,15 @@ __all__ = ["name_suggestion", "with_name_suggestion"]
 def name_suggestion(exc: BaseException) -> str:
     """``". Did you mean: 'report'?"`` for a ``NameError`` whose name is close to one the
     code that raised it could see (its frame's locals, globals and builtins, as Python 3.12
-    looks them up); ``""`` for other errors and when no name is close."""
+    looks them up); ``""`` for other errors and when no name is close. Where Python gives a
+    hint itself (3.12+), that one, so that a trial's error and its traceback say the same."""
     name = getattr(exc, "name", None)
     if not isinstance(exc, NameError) or isinstance(exc, UnboundLocalError) \
             or not isinstance(name, str):
         return ""
+    own = _python_hint(exc) if sys.version_info >= (3, 12) else ""
+    if own:
+        return own
     frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
     if not frames:
         return ""
@@ -36,3 +41,12 @@ def with_name_suggestion(formatted: str, exc: BaseException) -> str:
     if not hint or not formatted.endswith(bare):
         return formatted
     return formatted[:-1] + hint + "\n"
+
+
+def _python_hint(exc: BaseException) -> str:
+    """What Python's traceback adds after ``exc``'s message (``". Did you mean: 'x'?"``,
+    ``". Did you forget to import 'sys'?"``), or ``""``."""
+    shown = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
+    line = "".join(shown.format_exception_only()).rstrip("\n")
+    bare = f"{type(exc).__name__}: {exc}"
+    return line[len(bare):] if line.startswith(bare) else ""
