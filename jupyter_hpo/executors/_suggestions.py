@@ -37,10 +37,20 @@ def with_name_suggestion(formatted: str, exc: BaseException) -> str:
     """``formatted`` (``exc``'s traceback) with :func:`name_suggestion` at the end of its last
     line, unless Python put a hint there already (3.12+: the line is not the bare message)."""
     hint = name_suggestion(exc)
-    bare = f"{type(exc).__name__}: {exc}\n"
-    if not hint or not formatted.endswith(bare):
+    if not hint:
+        return formatted
+    bare = f"{type(exc).__name__}: {_text(exc)}\n"
+    if not formatted.endswith(bare):
         return formatted
     return formatted[:-1] + hint + "\n"
+
+
+def _text(exc: BaseException) -> str:
+    """``str(exc)``, or what ``traceback`` writes for an exception whose ``__str__`` fails."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - any failure of the user's __str__
+        return "<exception str() failed>"
 
 
 def _python_hint(exc: BaseException) -> str:
@@ -48,5 +58,5 @@ def _python_hint(exc: BaseException) -> str:
     ``". Did you forget to import 'sys'?"``), or ``""``."""
     shown = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
     line = "".join(shown.format_exception_only()).rstrip("\n")
-    bare = f"{type(exc).__name__}: {exc}"
+    bare = f"{type(exc).__name__}: {_text(exc)}"
     return line[len(bare):] if line.startswith(bare) else ""
