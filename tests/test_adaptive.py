@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 from jupyter_hpo import Real, report, tune
 from jupyter_hpo.schedulers import AdaptiveScheduler, AutoFIFOScheduler, make_scheduler
 from jupyter_hpo.schedulers._adaptive import spearman
+from jupyter_hpo.schedulers._curve_model import RATES
 from jupyter_hpo.searchers import make_searcher
 from jupyter_hpo.simulation import Simulation
 from jupyter_hpo.space import Space
@@ -118,6 +119,49 @@ def test_a_rung_ranks_by_the_value_extrapolated_along_its_slope_when_that_ranks_
     slow = {1: 2.2, 2: 1.6, 3: 0.9}
     assert [sched.on_trial_result(7, {"epoch": e, "loss": slow[e]}) for e in (1, 2, 3)] \
         == [Decision.CONTINUE] * 3
+
+
+def test_a_rung_ranks_by_the_pooled_curve_models_prediction_when_that_ranks_better():
+    """The same crossing curves with ``curve_model``: rung 3 ranks trials by the value at
+    max_t that a + b·exp(-k·t/max_t) predicts from each one's reports up to epoch 3, the rate
+    k fitted on the measured trials' whole curves (these curves' own rate is max_t / 4): its
+    leave-one-out ρ is 1 against -1 for the value alone. Rung 1 has one report per trial,
+    nothing to fit; at rung 9 the value already ranks as the finals do, so it is kept."""
+    sched = scheduler(min_pairs=6, full_fraction=0.0, curve_model=True)
+    for tid in range(6):
+        assert Decision.STOP not in run_trial(sched, tid, tid / 10, decaying)
+    assert sched.rate[1] is None and sched.correlation[1] == pytest.approx(-1.0)
+    assert sched.rate[9] is None and sched.correlation[9] == pytest.approx(1.0)
+    assert sched.correlation[3] == pytest.approx(1.0)
+    assert sched.plain_correlation[3] == pytest.approx(-1.0) and sched.slope[3] == 0.0
+    assert RATES[sched.rate[3]] == pytest.approx(MAX_T / 4, rel=0.1)
+    assert sched.keep[3] == pytest.approx(1 / 3)
+    assert ("rank correlation 1.00 over 6 trials between epochs 3 and 27 for the value at 27 "
+            "predicted by the learning-curve model (-1.00 for the value alone), 0.86 with the "
+            "prior: stopping as Hyperband (top 1/3)") in sched.describe()
+    # best at epoch 3 (0.45) but barely falling: predicted to end worst, it is stopped
+    sched.add_trial(6, {"x": 0.66})
+    fast = {1: 0.46, 2: 0.455, 3: 0.45}
+    assert [sched.on_trial_result(6, {"epoch": e, "loss": fast[e]}) for e in (1, 2, 3)] \
+        == [Decision.CONTINUE, Decision.CONTINUE, Decision.STOP]
+    # worse at epoch 3 than all but one, but falling fastest: it goes on
+    sched.add_trial(7, {"x": 0.77})
+    slow = {1: 2.2, 2: 1.6, 3: 0.9}
+    assert [sched.on_trial_result(7, {"epoch": e, "loss": slow[e]}) for e in (1, 2, 3)] \
+        == [Decision.CONTINUE] * 3
+    sched.on_trial_complete(6, None)
+    assert 6 not in sched._curves and 6 in sched._predicted[3]  # ranked there still
+
+
+def test_with_both_models_a_rung_takes_the_curve_model_only_where_it_ranks_better():
+    """On curves of the model's own shape the two-point extrapolation is exact too (ρ 1), so
+    the curve model, no better, is not taken; its curves are kept only while trials run."""
+    sched = scheduler(min_pairs=6, full_fraction=0.0, curve_model=True, extrapolate=True)
+    for tid in range(6):
+        run_trial(sched, tid, tid / 10, decaying)
+    assert sched.correlation[3] == pytest.approx(1.0) and sched.slope[3] != 0.0
+    assert sched.rate[3] is None and "extrapolated from epoch 1" in sched.describe()
+    assert sched._curves == {} and len(sched._residuals) == 6
 
 
 @pytest.mark.parametrize("unmeasured_keep, stopped", [(0.5, [1, 3, 5]), (1 / 3, [1, 2, 3, 5]),
@@ -329,6 +373,7 @@ def test_auto_without_max_t_is_fifo_and_says_why():
     ({"prior_pairs": -1}, "prior_pairs is -1, but must be a number in [0.0, inf)"),
     ({"prior_pairs": "3"}, "prior_pairs is '3', but must be a number in [0.0, inf)"),
     ({"extrapolate": "false"}, "extrapolate is 'false', but must be True or False"),
+    ({"curve_model": 1}, "curve_model is 1, but must be True or False"),
     ({"type": "promotion"}, "type only applies to the hyperband scheduler"),
     ({"grace_period": 2}, "early stopping needs max_t"),
 ])
@@ -452,6 +497,40 @@ def test_the_default_is_deterministic_under_a_seed():
     first = run(7)
     assert run(7) == first
     assert run(8) != first
+
+
+@dataclass
+class SharedShapeCurves(UnitSquare):
+    """Curves of one shape, final + scale·exp(-epoch/6), that cross: the scale is largest
+    for the configurations that end best, so at epoch 3 they look worst."""
+
+    def evaluate(self, config: dict[str, Any], epoch: int) -> tuple[float, float]:
+        final = (config["x"] - 0.3) ** 2 + (config["y"] - 0.6) ** 2
+        scale = 2.0 * math.exp(-8.0 * final)
+        return final + scale * (math.exp(-epoch / 6.0) - math.exp(-self.max_t / 6.0)), 1.0
+
+
+def test_the_curve_model_is_deterministic_under_a_seed_and_ranks_where_curves_cross():
+    """With ``curve_model`` a seeded study repeats itself trial by trial; on crossing curves
+    of one shape a rung ranks by the model's predictions, and the same seed's study without
+    it differs. (Where each configuration's curve has its own rate, as in ``Curves``, no
+    shared shape predicts and the rungs keep the value.)"""
+    bench = SharedShapeCurves()
+
+    def run(seed: int, **options: Any) -> tuple[list[tuple[Any, ...]], AdaptiveScheduler]:
+        sim = Simulation(bench)
+        study = sim.run(sim.study(4, seed=seed, time_limit=6 * bench.max_t,
+                                  scheduler_options=options))
+        assert isinstance(study.scheduler, AdaptiveScheduler)
+        return [(t.trial_id, tuple(sorted(t.config.items())), t.status.value, len(t.reports))
+                for t in study.trials], study.scheduler
+
+    first, sched = run(3, curve_model=True)
+    assert run(3, curve_model=True)[0] == first
+    assert any(rate is not None for rate in sched.rate.values()), sched.reason()
+    assert "predicted by the learning-curve model" in sched.describe()
+    plain, without = run(3)
+    assert plain != first and all(rate is None for rate in without.rate.values())
 
 
 SEEDS = range(4)

@@ -57,10 +57,13 @@ SCHEDULER_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
                                 "brackets": 2}),
     # the default; small sample sizes so that its rungs adapt within a few trials
     "auto": ("auto", {"max_t": MAX_T, "min_pairs": 3, "full_fraction": 0.3}),
+    # its learning-curve models, off by default: both on, so a rung may rank by either
+    "auto-models": ("auto", {"max_t": MAX_T, "min_pairs": 3, "full_fraction": 0.3,
+                             "extrapolate": True, "curve_model": True}),
     "auto-no-max-t": ("auto", {}),
 }
 ALLOWED = {"fifo": {C}, "stopping": {C, S, D}, "promotion": {C, P, D}, "brackets2": {C, S, D},
-           "auto": {C, S, D}, "auto-no-max-t": {C}}
+           "auto": {C, S, D}, "auto-models": {C, S, D}, "auto-no-max-t": {C}}
 # trial -> (how it ends, the epoch it does not report because it ended first): 1 fails at
 # once, 2 after one report (if it gets there), 4 is cancelled at once, 6 after two reports
 FATES = {1: ("failed", 1), 2: ("failed", 2), 4: ("cancelled", 1), 6: ("cancelled", 3)}
@@ -242,7 +245,7 @@ def test_lifecycle(searcher, scheduler):
         assert any(entry[0] == "resume" for entry in run.log)
     if isinstance(sched, HyperbandScheduler):
         # auto runs trials that never report the resource to the end instead of refusing them
-        assert sched.needs_resource == (scheduler != "auto")
+        assert sched.needs_resource == (not scheduler.startswith("auto"))
         # NaN, infinity and a missing metric are recorded at no rung
         for bracket in sched.rungs:
             for recorded in bracket.values():

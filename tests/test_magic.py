@@ -340,8 +340,8 @@ def test_grid_runs_whole_grid(ip):
      "x = Real(0, 1)\nreport(epoch=1, acc=x)\n",
      ("--scheduler auto does not take --scheduler-opt min_pair=... (its options: --max-t, "
       "--grace-period, --reduction-factor, --seed; --scheduler-opt min_pairs, full_fraction, "
-      "rho_low, rho_high, unmeasured_keep, prior_pairs, extrapolate); did you mean min_pairs "
-      "instead of min_pair?")),
+      "rho_low, rho_high, unmeasured_keep, prior_pairs, extrapolate, curve_model); did "
+      "you mean min_pairs instead of min_pair?")),
     ("--quiet --scheduler fifo --scheduler-opt foo=1 --scheduler-opt bar=2",
      "x = Real(0, 1)\nreport(acc=x)\n",
      ("--scheduler fifo does not take --scheduler-opt bar=..., --scheduler-opt foo=... (its "

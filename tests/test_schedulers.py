@@ -468,7 +468,8 @@ def test_each_scheduler_declares_its_options():
                                           "brackets", "type", "seed")
     assert AdaptiveScheduler.OPTIONS == ("max_t", "grace_period", "reduction_factor", "seed",
                                          "min_pairs", "full_fraction", "rho_low", "rho_high",
-                                         "unmeasured_keep", "prior_pairs", "extrapolate")
+                                         "unmeasured_keep", "prior_pairs", "extrapolate",
+                                         "curve_model")
     assert (FIFOScheduler.needs_resource, HyperbandScheduler.needs_resource,
             AdaptiveScheduler.needs_resource) == (False, True, False)
     searcher = RandomSearcher(space(), "acc", "max")

@@ -18,7 +18,12 @@ second rung and above is also extrapolated along its fall since the rung below: 
 against that fall, the simplest learning-curve model (a boosting model still falling fast has
 more to gain). Where that ranks the measured trials better than the value alone (a
 leave-one-out ρ higher by ``EXTRAPOLATION_MARGIN``), the rung ranks trials by it and its ρ is
-that one. Before a rung
+that one. With ``curve_model`` (off by default), a rung from the second on may instead rank
+trials by their value at max_t predicted by a pooled learning-curve model (``_curve_model``:
+``a + b·exp(-k·t/max_t)``, the rate k fitted on the measured trials' whole curves, a and b each
+trial's own from its reports so far), on the same rule: where its leave-one-out ρ on the
+measured trials beats the value's by ``EXTRAPOLATION_MARGIN`` (and the extrapolation's, when
+both are on). Before a rung
 has ``min_pairs`` measurements it keeps a share ``unmeasured_keep`` (the better half: a hedge
 between Hyperband's third and no cut).
 That hedge is also a prior: a ρ measured on n trials counts as the average of n trials that
@@ -55,6 +60,7 @@ from ..records import finite_number
 from ..searchers import Searcher
 from ..searchers._options import check_bool, check_float, check_int
 from ..trial import Decision
+from ._curve_model import curve_predictions, curve_residuals, shared_rate
 from ._fifo import FIFOScheduler
 from ._hyperband import HyperbandScheduler
 
@@ -66,7 +72,7 @@ class AdaptiveScheduler(HyperbandScheduler):
     name = "auto"
     OPTIONS = ("max_t", "grace_period", "reduction_factor", "seed", "min_pairs",
                "full_fraction", "rho_low", "rho_high", "unmeasured_keep", "prior_pairs",
-               "extrapolate")
+               "extrapolate", "curve_model")
     needs_resource = False  # without report() or the resource, trials simply run to the end
     #: how much higher the extrapolation's leave-one-out ρ must be than the value's for a rung
     #: to rank by it: on a few trials one of two noisy estimates is often higher by chance
@@ -77,7 +83,8 @@ class AdaptiveScheduler(HyperbandScheduler):
                  reduction_factor: float = 3, seed: int | None = None, min_pairs: int = 6,
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
-                 prior_pairs: float = 3, extrapolate: bool = False) -> None:
+                 prior_pairs: float = 3, extrapolate: bool = False,
+                 curve_model: bool = False) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -109,11 +116,24 @@ class AdaptiveScheduler(HyperbandScheduler):
         #: cut level -> β: trials are ranked there by value + β·(value - value a rung below),
         #: a line fitted on the measured trials; 0 ranks by the value alone
         self.slope: dict[float, float] = {lv: 0.0 for lv in self.cut_levels}
-        #: cut level -> ρ of the value alone, when the extrapolation ranks better (for reason())
+        self.curve_model = check_bool("curve_model", curve_model)
+        #: cut level -> index in ``_curve_model.RATES`` of the pooled model's rate when the
+        #: rung ranks trials by the value the model predicts at max_t, else None
+        self.rate: dict[float, int | None] = {lv: None for lv in self.cut_levels}
+        #: cut level -> ρ of the value alone, when a model ranks better (for reason())
         self.plain_correlation: dict[float, float] = {}
-        #: cut level -> sorted (extrapolated value, trial) of the trials recorded there, kept
-        #: while that level's β is not 0
+        #: cut level -> sorted (model's score, trial) of the trials recorded there, kept while
+        #: that level ranks by a model (β not 0, or a rate)
         self._scores: dict[float, list[tuple[float, int]]] = {}
+        #: ``curve_model``: trial -> its reports so far, (resources, losses) in increasing
+        #: resource; dropped when it ends
+        self._curves: dict[int, tuple[list[float], list[float]]] = {}
+        #: ``curve_model``: measured trial -> the fit's residual over its whole curve per rate
+        self._residuals: dict[int, np.ndarray] = {}
+        #: ``curve_model``: cut level -> trial -> its value at max_t predicted per rate from
+        #: its reports up to that level
+        self._predicted: dict[float, dict[int, np.ndarray]] = {
+            lv: {} for lv in self.cut_levels}
         self._rung_set = set(self.rung_levels)
         #: rung level -> share of the trials reaching it that go on (1/η: Hyperband's cut;
         #: ``unmeasured_keep`` until the rung's ρ is measured)
@@ -172,12 +192,14 @@ class AdaptiveScheduler(HyperbandScheduler):
         return "; ".join(parts)
 
     def _extrapolated(self, level: float) -> str:
-        """How a rung ranks when it extrapolates, e.g. " for the value extrapolated from
+        """How a rung ranks when a model ranks it, e.g. " for the value extrapolated from
         epoch 3 (0.38 for the value alone)"."""
         if level not in self.plain_correlation:
             return ""
-        return (f" for the value extrapolated from {self.resource} {self.previous[level]:g} "
-                f"({self.plain_correlation[level]:.2f} for the value alone)")
+        model = (f"the value at {self.max_t:g} predicted by the learning-curve model"
+                 if self.rate[level] is not None else
+                 f"the value extrapolated from {self.resource} {self.previous[level]:g}")
+        return f" for {model} ({self.plain_correlation[level]:.2f} for the value alone)"
 
     def _unmeasured(self, who: str) -> str:
         """What rungs keep before their ρ is measured, said of ``who``."""
@@ -212,7 +234,12 @@ class AdaptiveScheduler(HyperbandScheduler):
         if self._free is not None and trial_id in self._unjudged:
             self._free[level][trial_id] = loss
             self._free_new = True
-        if self.slope[level]:
+        if self.curve_model and self.previous[level] is not None:
+            resources, losses = self._curves[trial_id]
+            upto = bisect.bisect_right(resources, level)
+            self._predicted[level][trial_id] = curve_predictions(
+                np.array(resources[:upto]), np.array(losses[:upto]), self.max_t)
+        if level in self._scores:
             pairs = self._scores[level]
             loss = self._score(trial_id, level)
             bisect.insort(pairs, (loss, trial_id))
@@ -226,13 +253,20 @@ class AdaptiveScheduler(HyperbandScheduler):
         return better >= math.ceil(len(pairs) * keep - 1e-9)
 
     def _score(self, trial_id: int, level: float) -> float:
-        """The trial's value at ``level`` extrapolated along its slope from the rung below."""
+        """The trial's value at max_t predicted by the curve model from its reports up to
+        ``level`` when the rung ranks by it, else its value at ``level`` extrapolated along
+        its slope from the rung below."""
+        rate = self.rate[level]
+        if rate is not None:
+            return float(self._predicted[level][trial_id][rate])
         value = self.rungs[0][level][trial_id]
         below = self.previous[level]
         before = self.rungs[0][below].get(trial_id, value) if below is not None else value
         return value + self.slope[level] * (value - before)
 
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
+        if self.curve_model:
+            self._record(trial_id, result)
         decision = super().on_trial_result(trial_id, result)
         if trial_id in self._started:
             self._time(trial_id, result)
@@ -244,8 +278,28 @@ class AdaptiveScheduler(HyperbandScheduler):
             loss = self.direction.loss(result.get(self.metric))
             if r is not None and loss is not None and r >= self.max_t:
                 self._finals[trial_id] = loss
+                self._measured(trial_id)
                 self._adapt()
         return decision
+
+    def _record(self, trial_id: int, result: dict[str, Any]) -> None:
+        """``curve_model``: keep a report in the trial's curve (in increasing resource; an
+        out-of-order one is left out, as Hyperband's rungs leave it)."""
+        r = finite_number(result.get(self.resource))
+        loss = self.direction.loss(result.get(self.metric))
+        if r is None or loss is None or trial_id not in self.bracket_of:
+            return
+        resources, losses = self._curves.setdefault(trial_id, ([], []))
+        if not resources or r > resources[-1]:
+            resources.append(r)
+            losses.append(loss)
+
+    def _measured(self, trial_id: int) -> None:
+        """``curve_model``: a trial whose final value is measured gives the shape its curve."""
+        if self.curve_model and trial_id in self._curves:
+            resources, losses = self._curves[trial_id]
+            self._residuals[trial_id] = curve_residuals(np.array(resources),
+                                                        np.array(losses), self.max_t)
 
     def _time(self, trial_id: int, result: dict[str, Any]) -> None:
         """Tell a searcher that learns costs (``observe_cost``) a trial's seconds per unit of
@@ -276,6 +330,7 @@ class AdaptiveScheduler(HyperbandScheduler):
             loss = self.direction.loss(result.get(self.metric))
             if r is not None and loss is not None and r >= self.cut_levels[-1]:
                 self._finals[trial_id] = loss
+                self._measured(trial_id)
                 self._adapt()
         self._ended(trial_id)
 
@@ -295,6 +350,7 @@ class AdaptiveScheduler(HyperbandScheduler):
             self._full.discard(trial_id)
         self._started.pop(trial_id, None)
         self._first.pop(trial_id, None)
+        self._curves.pop(trial_id, None)
 
     # ------------------------------------------------------------------ adapting
     def _adapt(self) -> None:
@@ -315,7 +371,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                     and self._pair_counts.get(level) == len(pairs):
                 continue  # pairs only grow: the same count against the same level, same pairs
             self._pair_counts[level] = len(pairs)
-            rho = self._measure(level, pairs)
+            rho = self._measure(level, pairs, reference)
             self.correlation[level] = rho
             self.reference[level] = reference
             weighed = (len(pairs) * rho + self.prior_pairs * self.prior_rho) \
@@ -334,31 +390,52 @@ class AdaptiveScheduler(HyperbandScheduler):
 
                 log_line(f"auto: {self.reason()}")
 
-    def _measure(self, level: float, pairs: list[tuple[int, float, float]]) -> float:
+    def _measure(self, level: float, pairs: list[tuple[int, float, float]],
+                 reference: float) -> float:
         """ρ between the trials' values at ``level`` and at the reference, for ``pairs`` of
-        (trial, value, reference value); with ``extrapolate``, the better of the value alone
-        and the value extrapolated along the slope from the rung below (its leave-one-out ρ),
-        which sets how the rung ranks trials (``slope``)."""
+        (trial, value, reference value); with ``extrapolate`` or ``curve_model``, the best of
+        the value alone and the models (each by its leave-one-out ρ, a model only where it
+        beats the value's by the margin), which sets how the rung ranks trials (``slope``,
+        ``rate``)."""
         values = np.array([(value, final) for _, value, final in pairs])
-        rho = spearman(values)
+        rho = plain = spearman(values)
         below = self.previous[level]
-        slope = 0.0
+        slope, rate = 0.0, None
         self.plain_correlation.pop(level, None)
         if self.extrapolate and below is not None:
             earlier = self.rungs[0][below]
             change = np.array([value - earlier.get(t, value) for t, value, _ in pairs])
             fitted, rho_line = extrapolation(values[:, 0], change, values[:, 1])
-            if rho_line > rho + self.EXTRAPOLATION_MARGIN:
-                self.plain_correlation[level] = rho
+            if rho_line > plain + self.EXTRAPOLATION_MARGIN:
                 rho, slope = rho_line, fitted
-        if slope != self.slope[level]:
-            self.slope[level] = slope
-            if slope:
+        if self.curve_model and below is not None and reference >= self.max_t:
+            fitted_rate, rho_curve = self._curve_fit(level, pairs)
+            if rho_curve > max(rho, plain + self.EXTRAPOLATION_MARGIN):
+                rho, slope, rate = rho_curve, 0.0, fitted_rate
+        if rho != plain:
+            self.plain_correlation[level] = plain
+        if slope != self.slope[level] or rate != self.rate[level]:
+            self.slope[level], self.rate[level] = slope, rate
+            if slope or rate is not None:
                 self._scores[level] = sorted((self._score(t, level), t)
                                              for t in self.rungs[0][level])
             else:
                 self._scores.pop(level, None)
         return rho
+
+    def _curve_fit(self, level: float, pairs: list[tuple[int, float, float]]
+                   ) -> tuple[int | None, float]:
+        """The pooled curve model's rate fitted on the measured trials' whole curves, and the
+        leave-one-out ρ of its predictions at max_t from their reports up to ``level`` (each
+        with the rate fitted without its own curve) with their final values."""
+        predicted = self._predicted[level]
+        measured = [(t, final) for t, _, final in pairs
+                    if t in self._residuals and t in predicted]
+        if len(measured) < self.min_pairs:
+            return None, -1.0
+        best, held_out = shared_rate(np.array([self._residuals[t] for t, _ in measured]))
+        guesses = [predicted[t][k] for (t, _), k in zip(measured, held_out)]
+        return best, spearman(np.column_stack([guesses, [final for _, final in measured]]))
 
     def _proxy_pairs(self, level: float) -> tuple[list[tuple[int, float, float]], float]:
         """Before enough unjudged trials reach max_t: ``level``'s values paired with those of
