@@ -1,5 +1,6 @@
-"""How well a rung ranks trials by its value alone and by the value extrapolated along the fall
-since the rung below (the auto scheduler's ``extrapolate``), on the recorded learning-curve
+"""How well a rung ranks trials by its value alone, by the value extrapolated along the fall
+since the rung below (the auto scheduler's ``extrapolate``) and by the value at max_t that a
+pooled learning-curve model predicts (its ``curve_model``), on the recorded learning-curve
 tables.
 
 For each table and metric, it draws ``--measured`` rows as the trials that ran to the end (the
@@ -10,6 +11,14 @@ the rows' final values, the same with the rule the scheduler applies (the extrap
 where its leave-one-out ρ on the measured rows beats the value's by the margin), and the
 normalised regret of the best final value among the top third of each ranking (what a cut
 keeping 1/3 would keep); means over ``--draws`` draws.
+
+The pooled models (``jupyter_hpo.schedulers._curve_model``) take the curves' shape from the
+measured rows' whole curves (``a + b·exp(-k·t/max_t)`` or the power law ``a + b·(t/max_t)^-c``,
+k or c shared) and each ranked row's level and scale from its own values up to the rung; each
+is shown alone and with the scheduler's rule (used only where its leave-one-out ρ on the
+measured rows beats the value's by the margin). The last lines give the sums of the kept
+third's regrets over all tables and both rungs, and each one's paired difference from the
+scheduler's rule with its standard error over the draws.
 
     python benchmarks/extrapolation.py [--measured 8] [--draws 100] [--tables gbm_synth ...]
 """
@@ -31,20 +40,44 @@ from jupyter_hpo.schedulers._adaptive import (
     extrapolation,
     spearman,
 )
+from jupyter_hpo.schedulers._curve_model import (
+    curve_predictions,
+    curve_residuals,
+    shared_rate,
+)
 
 RUNGS = ((3, 1), (9, 3))  # (rung, the rung below it), epochs counted from 1
-RANKINGS = ("value", "extrapolated", "scheduler's rule")
+FAMILIES = {"exp": "exponential", "power": "power law"}
+RANKINGS = ("value", "extrapolated", "scheduler's rule", "exponential", "exponential's rule",
+            "power law", "power law's rule")
 
 
 def rho(a: np.ndarray, b: np.ndarray) -> float:
     return spearman(np.column_stack([a, b]))
 
 
+def pooled(curves: np.ndarray, fit: np.ndarray, rest: np.ndarray, rung: int, family: str
+           ) -> tuple[np.ndarray, float]:
+    """The pooled model's predicted final values of the ``rest`` rows from their values up
+    to ``rung``, the shape fitted on the ``fit`` rows' whole curves; and the leave-one-out ρ
+    of its predictions for the ``fit`` rows (each with the shape fitted without it)."""
+    max_t = curves.shape[1]
+    epochs = np.arange(1, max_t + 1, dtype=float)
+    best, held_out = shared_rate(curve_residuals(epochs, curves[fit], max_t, family))
+    early = epochs[:rung]
+    guesses = curve_predictions(early, curves[fit, :rung], max_t, family)
+    held = guesses[np.arange(len(fit)), held_out]
+    return (curve_predictions(early, curves[rest, :rung], max_t, family)[:, best],
+            rho(held, curves[fit, -1]))
+
+
 def compare(curves: np.ndarray, measured: int, draws: int, rng: np.random.Generator
-            ) -> dict[int, dict[str, tuple[float, float]]]:
-    """rung -> ranking -> (mean ρ with the final value, mean regret of the kept third)."""
+            ) -> dict[int, dict[str, tuple[float, float, list[float]]]]:
+    """rung -> ranking -> (mean ρ with the final value, mean regret of the kept third, the
+    regret in each draw)."""
     final = curves.shape[1] - 1
-    out: dict[int, dict[str, tuple[float, float]]] = {}
+    margin = AdaptiveScheduler.EXTRAPOLATION_MARGIN
+    out: dict[int, dict[str, tuple[float, float, list[float]]]] = {}
     for rung, below in RUNGS:
         rhos: dict[str, list[float]] = {k: [] for k in RANKINGS}
         regrets: dict[str, list[float]] = {k: [] for k in RANKINGS}
@@ -54,17 +87,22 @@ def compare(curves: np.ndarray, measured: int, draws: int, rng: np.random.Genera
             value, before = curves[:, rung - 1], curves[:, below - 1]
             fall = value - before
             slope, rho_line = extrapolation(value[fit], fall[fit], curves[fit, final])
-            use = rho_line > rho(value[fit], curves[fit, final]) \
-                + AdaptiveScheduler.EXTRAPOLATION_MARGIN
+            plain = rho(value[fit], curves[fit, final])
+            use = rho_line > plain + margin
             scores = {"value": value[rest], "extrapolated": value[rest] + slope * fall[rest]}
             scores["scheduler's rule"] = scores["extrapolated"] if use else scores["value"]
+            for family, name in FAMILIES.items():
+                predicted, rho_model = pooled(curves, fit, rest, rung, family)
+                scores[name] = predicted
+                scores[f"{name}'s rule"] = predicted if rho_model > plain + margin \
+                    else scores["value"]
             ends = curves[rest, final]
             spread = max(float(np.ptp(ends)), 1e-12)
             for name, score in scores.items():
                 rhos[name].append(rho(score, ends))
                 kept = np.argsort(score, kind="stable")[: len(rest) // 3]
                 regrets[name].append((ends[kept].min() - ends.min()) / spread)
-        out[rung] = {k: (float(np.mean(rhos[k])), float(np.mean(regrets[k])))
+        out[rung] = {k: (float(np.mean(rhos[k])), float(np.mean(regrets[k])), regrets[k])
                      for k in RANKINGS}
     return out
 
@@ -87,10 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}; "
           f"{args.measured} measured rows, {args.draws} draws per table")
     print()
-    print("| table | metric | rung | ρ value | ρ extrapolated | ρ scheduler's rule | "
-          "kept-third regret: value | extrapolated | rule |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    totals = dict.fromkeys(RANKINGS, 0.0)
+    print("| table | metric | rung | " + " | ".join(f"ρ {k}" for k in RANKINGS)
+          + " | kept-third regret: " + " | ".join(RANKINGS) + " |")
+    print("| --- | --- | ---: |" + " ---: |" * (2 * len(RANKINGS)))
+    totals = {k: np.zeros(args.draws) for k in RANKINGS}  # per draw, over tables and rungs
     for path in files:
         with np.load(path) as data:
             metrics = [m for m in ("error", "logloss") if m in data.files]
@@ -99,13 +137,18 @@ def main(argv: list[str] | None = None) -> int:
             curves = curves[np.all(np.isfinite(curves), axis=1)]
             for rung, row in compare(curves, args.measured, args.draws, rng).items():
                 for name in RANKINGS:
-                    totals[name] += row[name][1]
+                    totals[name] += row[name][2]
                 print(f"| {path.stem} | {metric} | {rung} | "
                       + " | ".join(f"{row[k][0]:.2f}" for k in RANKINGS) + " | "
                       + " | ".join(f"{row[k][1]:.4f}" for k in RANKINGS) + " |")
     print()
     print("Sum of kept-third regrets: "
-          + ", ".join(f"{name} {total:.3f}" for name, total in totals.items()))
+          + ", ".join(f"{name} {total.mean():.3f}" for name, total in totals.items()))
+    rule = totals["scheduler's rule"]
+    print("Paired difference from the scheduler's rule (± standard error over the draws): "
+          + ", ".join(f"{name} {(total - rule).mean():+.3f} ± "
+                      f"{(total - rule).std(ddof=1) / np.sqrt(args.draws):.3f}"
+                      for name, total in totals.items() if total is not rule))
     return 0
 
 
