@@ -16,7 +16,7 @@ The pooled models (``jupyter_hpo.schedulers._curve_model``) take the curves' sha
 measured rows' whole curves (``a + b·exp(-k·t/max_t)`` or the power law ``a + b·(t/max_t)^-c``,
 k or c shared) and each ranked row's level and scale from its own values up to the rung; each
 is shown alone and with the scheduler's rule (used only where its leave-one-out ρ on the
-measured rows beats the value's by the margin). The last lines give the sums of the kept
+measured rows beats the value's by ``CURVE_MARGIN``). The last lines give the sums of the kept
 third's regrets over all tables and both rungs, and each one's paired difference from the
 scheduler's rule with its standard error over the draws.
 
@@ -94,8 +94,8 @@ def compare(curves: np.ndarray, measured: int, draws: int, rng: np.random.Genera
             for family, name in FAMILIES.items():
                 predicted, rho_model = pooled(curves, fit, rest, rung, family)
                 scores[name] = predicted
-                scores[f"{name}'s rule"] = predicted if rho_model > plain + margin \
-                    else scores["value"]
+                scores[f"{name}'s rule"] = predicted \
+                    if rho_model > plain + AdaptiveScheduler.CURVE_MARGIN else scores["value"]
             ends = curves[rest, final]
             spread = max(float(np.ptp(ends)), 1e-12)
             for name, score in scores.items():

@@ -22,8 +22,8 @@ that one. With ``curve_model`` (off by default), a rung from the second on may i
 trials by their value at max_t predicted by a pooled learning-curve model (``_curve_model``:
 ``a + b·exp(-k·t/max_t)``, the rate k fitted on the measured trials' whole curves, a and b each
 trial's own from its reports so far), on the same rule: where its leave-one-out ρ on the
-measured trials beats the value's by ``EXTRAPOLATION_MARGIN`` (and the extrapolation's, when
-both are on). Before a rung
+measured trials beats the value's by ``CURVE_MARGIN`` (and the extrapolation's, when both
+are on). Before a rung
 has ``min_pairs`` measurements it keeps a share ``unmeasured_keep`` (the better half: a hedge
 between Hyperband's third and no cut).
 That hedge is also a prior: a ρ measured on n trials counts as the average of n trials that
@@ -77,6 +77,11 @@ class AdaptiveScheduler(HyperbandScheduler):
     #: how much higher the extrapolation's leave-one-out ρ must be than the value's for a rung
     #: to rank by it: on a few trials one of two noisy estimates is often higher by chance
     EXTRAPOLATION_MARGIN = 0.1
+    #: the same for the pooled curve model (``curve_model``), whose ρ moves more from one
+    #: measured trial to the next (its shape is refitted too): with 0.1, studies where the
+    #: value ranked well enough switched to it on noise (RESULTS.md, "A pooled learning-curve
+    #: model")
+    CURVE_MARGIN = 0.3
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
                  max_t: float | None = None, grace_period: float = 1,
@@ -410,7 +415,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                 rho, slope = rho_line, fitted
         if self.curve_model and below is not None and reference >= self.max_t:
             fitted_rate, rho_curve = self._curve_fit(level, pairs)
-            if rho_curve > max(rho, plain + self.EXTRAPOLATION_MARGIN):
+            if rho_curve > max(rho, plain + self.CURVE_MARGIN):
                 rho, slope, rate = rho_curve, 0.0, fitted_rate
         if rho != plain:
             self.plain_correlation[level] = plain
