@@ -35,16 +35,13 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from jupyter_hpo.schedulers._adaptive import (
-    AdaptiveScheduler,
-    extrapolation,
-    spearman,
-)
+from jupyter_hpo.schedulers._adaptive import AdaptiveScheduler
 from jupyter_hpo.schedulers._curve_model import (
     curve_predictions,
     curve_residuals,
     shared_rate,
 )
+from jupyter_hpo.schedulers._rank_correlation import extrapolation, spearman
 
 RUNGS = ((3, 1), (9, 3))  # (rung, the rung below it), epochs counted from 1
 FAMILIES = {"exp": "exponential", "power": "power law"}

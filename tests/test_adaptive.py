@@ -13,8 +13,8 @@ from scipy.stats import spearmanr
 
 from jupyter_hpo import Real, report, tune
 from jupyter_hpo.schedulers import AdaptiveScheduler, AutoFIFOScheduler, make_scheduler
-from jupyter_hpo.schedulers._adaptive import spearman
 from jupyter_hpo.schedulers._curve_model import RATES
+from jupyter_hpo.schedulers._rank_correlation import spearman
 from jupyter_hpo.searchers import make_searcher
 from jupyter_hpo.simulation import Simulation
 from jupyter_hpo.space import Space

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jupyter_hpo.schedulers._adaptive import spearman
 from jupyter_hpo.schedulers._curve_model import (
     EXPONENTS,
     RATES,
@@ -14,6 +13,7 @@ from jupyter_hpo.schedulers._curve_model import (
     curve_residuals,
     shared_rate,
 )
+from jupyter_hpo.schedulers._rank_correlation import spearman
 
 MAX_T = 30
 EPOCHS = np.arange(1, MAX_T + 1, dtype=float)
