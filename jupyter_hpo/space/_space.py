@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SpaceError
 from ._conditions import Condition
 from ._domains import Categorical, Domain, Int, Real
+from ._hints import domain_hint
 
 if TYPE_CHECKING:  # numpy is imported where arrays are built, so the parser does not load it
     import numpy as np
@@ -56,27 +57,6 @@ def split_fixed(entries: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[str, A
     return domains, fixed
 
 
-def _domain_hint(name: str, value: Any) -> str:
-    """What a space entry that is not a domain was probably meant to be."""
-    if isinstance(value, type) and issubclass(value, Domain):
-        return f": call it, e.g. {{{name!r}: {value.__name__}(...)}}"
-    if isinstance(value, tuple) and len(value) == 2 \
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        ints = f" or Int{value!r}" if all(isinstance(v, int) for v in value) else ""
-        return f" (a range? {{{name!r}: Real{value!r}}}{ints})"
-    if isinstance(value, Mapping) and any(isinstance(v, Domain) for v in value.values()):
-        inner = next(k for k, v in value.items() if isinstance(v, Domain))
-        return (f" (a nested space? a space is flat: give each hyperparameter its own entry, "
-                f"e.g. {{'{name}.{inner}': {value[inner]!r}}}, and build the nested dict from "
-                f"the config in the objective)")
-    if isinstance(value, (list, tuple, set)) and value:
-        choices = ", ".join(repr(v) for v in list(value)[:4]) + (", ..." if len(value) > 4
-                                                                 else "")
-        return f" (choices? {{{name!r}: Categorical({choices})}})"
-    return (" (a fixed value? leave it out of the space and set it in the objective, or "
-            f"search it as {{{name!r}: Categorical({reprlib.repr(value)})}})")
-
-
 class Space(Mapping[str, Domain]):
     """An ordered mapping of hyperparameter names to domains; ``conditions`` maps each
     conditional hyperparameter to its condition (from the domains' ``when``)."""
@@ -99,7 +79,7 @@ class Space(Mapping[str, Domain]):
                 shown = domain.__name__ if isinstance(domain, type) else reprlib.repr(domain)
                 raise SpaceError(f"the space entry {name!r} is {shown}, but must "
                                  f"be Real(...), Int(...), Categorical(...) or "
-                                 f"Bool(){_domain_hint(name, domain)}")
+                                 f"Bool(){domain_hint(name, domain)}")
             if domain.when is not None:
                 check_condition(name, domain.when, self._domains, order=list(domains or {}))
                 self.conditions[name] = domain.when

@@ -1,0 +1,55 @@
+"""Bad input outside a ``%%hpo`` cell's body (``tune()``'s space and options, the ``Study``,
+``%hpo`` commands, storage locations): each is refused with what to write instead."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from jupyter_hpo import Categorical, Int, Real
+from jupyter_hpo.errors import SpaceError
+from jupyter_hpo.space import Space
+
+
+def _suggested(message: str) -> Space:
+    """The first ``{'x': Domain(...)}`` the message suggests, built."""
+    match = re.search(r"\{'x': (\w+\(.*?\))\}", message)
+    assert match, message
+    return Space({"x": eval(match[1], {"Real": Real, "Int": Int,  # noqa: S307
+                                       "Categorical": Categorical})})
+
+
+@pytest.mark.parametrize(("value", "meant"), [
+    (range(10), Int(0, 9)),  # a range's stop is left out; Int's hi is included
+    (range(16, 257, 16), Int(16, 256, step=16)),
+    (np.arange(1, 10), Int(1, 9)),
+    (np.linspace(0, 1, 5), Real(0.0, 1.0, step=0.25)),
+    (np.logspace(-4, -1, 4), Real(1e-4, 0.1, log=True)),
+    (np.array(["a", "b"]), Categorical("a", "b")),
+    (scipy.stats.uniform(0.1, 0.4), Real(0.1, 0.5)),  # loc and scale
+    (scipy.stats.loguniform(1e-4, 1e-1), Real(1e-4, 0.1, log=True)),
+    (scipy.stats.randint(1, 9), Int(1, 8)),
+])
+def test_a_range_array_or_distribution_is_told_which_domain_it_is(value, meant):
+    """These were told "search it as Categorical(range(0, 10))": one choice, the range."""
+    with pytest.raises(SpaceError) as caught:
+        Space({"x": value})
+    assert "Categorical(range" not in str(caught.value)
+    assert "Categorical(array" not in str(caught.value)
+    assert repr(_suggested(str(caught.value))["x"]) == repr(meant)
+
+
+def test_a_distribution_without_bounds_asks_for_them():
+    with pytest.raises(SpaceError, match=r"scipy.stats.norm.*finite bounds.*Real\(lo, hi\)"):
+        Space({"x": scipy.stats.norm(0, 1)})
+
+
+def test_an_optuna_distribution_is_told_which_domain_it_is():
+    import optuna  # a test dependency (the benchmarks compare against it)
+
+    with pytest.raises(SpaceError) as caught:
+        Space({"x": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)})
+    assert repr(_suggested(str(caught.value))["x"]) == repr(Real(1e-4, 0.1, log=True))
