@@ -53,3 +53,35 @@ def test_an_optuna_distribution_is_told_which_domain_it_is():
     with pytest.raises(SpaceError) as caught:
         Space({"x": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)})
     assert repr(_suggested(str(caught.value))["x"]) == repr(Real(1e-4, 0.1, log=True))
+
+
+def _quiet_tune(**options):
+    import logging
+
+    from jupyter_hpo import tune
+
+    logging.getLogger("jupyter_hpo.tune").setLevel(logging.WARNING)
+    return tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min",
+                **options)
+
+
+def test_a_wrong_index_of_study_trials_says_what_the_trials_are():
+    """``study.trials[99]`` was "tuple index out of range" and ``trials['1']`` "tuple indices
+    must be integers or slices, not str"."""
+    import pickle
+
+    from jupyter_hpo import Study
+
+    study = _quiet_tune(trials=2, seed=0)
+    assert study.trials[-1].trial_id == 1 and study.trials == tuple(study.trials)
+    assert type(pickle.loads(pickle.dumps(study.trials))) is tuple
+    with pytest.raises(IndexError, match=r"study.trials\[99\]: the study has 2 trials "
+                                         r"\(ids 0..1\); study.trials\[-1\] is the last"):
+        study.trials[99]
+    with pytest.raises(TypeError, match=r"indexed by its id, an int: study.trials\[1\]"):
+        study.trials["1"]
+    with pytest.raises(TypeError, match=r"study.trials\[0\].config\['lr'\]"):
+        study.trials["lr"]
+    empty = Study(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min")
+    with pytest.raises(IndexError, match="the study has no trial yet"):
+        empty.trials[0]

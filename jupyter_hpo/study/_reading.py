@@ -18,7 +18,35 @@ if TYPE_CHECKING:
     from ..executors import Executor, FetchedNamespace
     from ..schedulers import Scheduler
 
-__all__ = ["StudyReading"]
+__all__ = ["StudyReading", "TrialRecords"]
+
+
+class TrialRecords(tuple):
+    """``study.trials``: a tuple of records whose wrong index says what the trials are
+    (``study.trials[99]`` was "tuple index out of range", ``trials['0']`` "tuple indices
+    must be integers or slices, not str")."""
+
+    def __getitem__(self, index: Any) -> Any:
+        try:
+            return super().__getitem__(index)
+        except IndexError:
+            if not self:
+                raise IndexError(f"study.trials[{index!r}]: the study has no trial yet (a "
+                                 f"trial is listed once it starts)") from None
+            first, last = tuple.__getitem__(self, 0), tuple.__getitem__(self, -1)
+            raise IndexError(f"study.trials[{index!r}]: the study has {len(self)} trials "
+                             f"(ids {first.trial_id}..{last.trial_id}); study.trials[-1] is "
+                             f"the last") from None
+        except TypeError:
+            if isinstance(index, str) and index.strip().lstrip("-").isdigit():
+                raise TypeError(f"study.trials[{index!r}]: a trial is indexed by its id, an "
+                                f"int: study.trials[{int(index)}]") from None
+            raise TypeError(f"study.trials[{index!r}]: a trial is indexed by its id, an int "
+                            f"(study.trials[0]); a hyperparameter of a trial is read from its "
+                            f"config (study.trials[0].config['lr'])") from None
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as a plain tuple
+        return tuple, (tuple(self),)
 
 
 class StudyReading(OtherNamesHint):
@@ -94,10 +122,10 @@ class StudyReading(OtherNamesHint):
 
     @property
     def trials(self) -> tuple[TrialRecord, ...]:
-        """Every trial, as read-only records."""
+        """Every trial, as read-only records, in the order of their ids."""
         if self.controller is None:
-            return self._record.trials
-        return tuple(self.controller.records())
+            return TrialRecords(self._record.trials)
+        return TrialRecords(self.controller.records())
 
     def trial_records(self, trial_ids: Iterable[int]) -> list[TrialRecord]:
         """Records of some trials, taken together."""
