@@ -85,3 +85,47 @@ def test_a_wrong_index_of_study_trials_says_what_the_trials_are():
     empty = Study(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min")
     with pytest.raises(IndexError, match="the study has no trial yet"):
         empty.trials[0]
+
+
+@pytest.fixture(scope="module")
+def ip(ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "jupyter_hpo")
+    return ipython_shell
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("-n 5", "unrecognized arguments: -n 5; did you mean --trials instead of -n?"),
+    ("-w 4", "did you mean --workers instead of -w?"),
+    ("-s 3", "did you mean --seed instead of -s?"),
+    ("-s hyperband", "did you mean --scheduler instead of -s?"),
+    ("-m max", "did you mean --mode instead of -m?"),
+    ("-q", "did you mean --quiet instead of -q?"),
+])
+def test_a_one_letter_option_of_the_cell_magic_names_the_long_one(ip, line, said):
+    """``%%hpo -n 5`` said only "unrecognized arguments: -n 5"."""
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        ip.run_cell_magic("hpo", f"{line} --storage none", "x = Real(0, 1)\nloss = x\n")
+    assert said in str(caught.value)
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("stop -t 3", "did you mean --trial instead of -t?"),
+    ("list -s runs.db", "did you mean --storage instead of -s?"),
+    ("plot contour -p x,y", "did you mean --params instead of -p?"),
+    # these were told to write "%hpo best -- -n 5", as if -n were a study's NAME
+    ("best -n 5", "; %hpo best has no option -n (its options: --storage; %hpo? describes them)"),
+    ("best mlp -v", "; %hpo best has no option -v (its options: --storage;"),
+    ("plot history mlp -q", "%hpo plot has no option -q (its options: --metric, --params and "
+                            "--storage;"),
+    ("list -n 5", "; %hpo list has no option -n (its options: --storage;"),
+    ("show --name mlp", "; %hpo show takes the study's NAME as it is, without --name: "
+                        "%hpo show mlp"),
+])
+def test_an_option_a_line_command_does_not_take_says_what_it_takes(ip, line, said):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("hpo", line)
+    assert said in str(caught.value) and "goes after --" not in str(caught.value)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import difflib
 import re
 
+from ._short_options import command_takes_no
+
 LINE_COMMANDS = ("list", "show", "stop", "best", "apply", "wait", "plot", "export", "delete")
 _RESUME = ("to continue a stored study, run its cell again with %%hpo --name NAME --resume "
            "(tune(..., name=NAME, resume=True))")
@@ -58,12 +60,15 @@ def _dashed_name(message: str, words: list[str]) -> str:
     a NAME that starts with ``-``, which argparse reads as an option (``--`` ends the
     options, as in a shell: ``%hpo show -- -x``); else ``""``."""
     command = next((word for word in words if word in LINE_COMMANDS), "list")
-    if not message.startswith("unrecognized arguments:") or command == "list" \
+    if not message.startswith("unrecognized arguments:") \
             or "did you mean" in message or "--" in words:  # a misspelt option, or -- there
         return ""
     extras = message.split(":", 1)[1].split(";", 1)[0].split()
     if not any(word.startswith("-") for word in extras):
         return ""
+    other = command_takes_no(command, extras, words)
+    if other or command == "list":
+        return other
     kept = list(words)
     for word in extras:
         if word in kept:

@@ -13,8 +13,18 @@ from IPython.core.error import UsageError
 from ._arguments import _GIVEN
 from ._interrupts import deferred_interrupts
 from ._option_guesses import _nearest_option
+from ._short_options import short_option
 from ._stray_words import stray_words_hint
 from ._text import DASHES, split_line, typographic_quotes_hint, unquoted
+
+
+def _value_after(words: list[str], index: int) -> str | None:
+    """The value given to the option ``words[index]`` (``-n=5`` or ``-n 5``), or None."""
+    word = words[index]
+    if "=" in word:
+        return word.split("=", 1)[1]
+    following = words[index + 1] if index + 1 < len(words) else None
+    return None if following is None or following.startswith("-") else following
 
 
 def _options_of(magic: Any) -> list[str]:
@@ -96,8 +106,10 @@ def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
             raise UsageError(f"{help_} describes the options (a magic's help is asked with ?, "
                              f"not --help)") from None
         with deferred_interrupts():  # the guesses may import the schedulers and searchers
-            guesses = [(w.split("=")[0], _nearest_option(w.split("=")[0], known))
-                       for w in words if w[0] in "-" + DASHES]
+            guesses = [(w.split("=")[0], short_option(w.split("=")[0], _value_after(words, i),
+                                                      magic.parser)
+                        or _nearest_option(w.split("=")[0], known))
+                       for i, w in enumerate(words) if w[0] in "-" + DASHES]
         hints = [f"{meant} instead of {word}" + (
             f" ({word[0]} is a dash that an editor or a chat app made of --: type two "
             f"hyphens)" if word[0] in DASHES else "") for word, meant in guesses if meant]
