@@ -111,7 +111,9 @@ def python_spelling(message: str, options: StudyOptions) -> str:
     """A storage message written for ``%%hpo`` in ``tune()``'s keywords, with its ``%hpo``
     commands as terminal commands on the same file."""
     from .cli import PROG
+    from .storage._common import in_python_words
 
+    message = in_python_words(message)
     location = getattr(options.storage, "location", options.storage)
     where = f" --storage {shlex.quote(os.fspath(location))}" \
         if isinstance(location, (str, os.PathLike)) else ""

@@ -129,3 +129,60 @@ def test_an_option_a_line_command_does_not_take_says_what_it_takes(ip, line, sai
     with pytest.raises(UsageError) as caught:
         ip.run_line_magic("hpo", line)
     assert said in str(caught.value) and "goes after --" not in str(caught.value)
+
+
+def test_a_bad_default_storage_names_the_environment_variable(tmp_path, monkeypatch):
+    """``$JUPYTER_HPO_STORAGE`` naming a folder or another program's database was refused as
+    if the cell had named that file ("pass another file with --storage"), where it named none."""
+    import sqlite3
+
+    from jupyter_hpo import Study
+    from jupyter_hpo.errors import StorageError
+    from jupyter_hpo.storage import open_storage
+
+    monkeypatch.setenv("JUPYTER_HPO_STORAGE", str(tmp_path))
+    with pytest.raises(StorageError, match=rf"is a folder: .*from the environment variable "
+                                           rf"JUPYTER_HPO_STORAGE='{re.escape(str(tmp_path))}': "
+                                           rf"set it to a storage file, or unset it"):
+        open_storage(None, read_only=True)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER)")
+    before = other.read_bytes()
+    monkeypatch.setenv("JUPYTER_HPO_STORAGE", str(other))
+    with pytest.raises(StorageError) as caught:
+        Study.load("mlp")
+    assert "database of another program" in str(caught.value)
+    assert "pass another file as storage=" in str(caught.value)  # Python's word, not --storage
+    assert "JUPYTER_HPO_STORAGE=" in str(caught.value)
+    assert other.read_bytes() == before
+    monkeypatch.delenv("JUPYTER_HPO_STORAGE")
+    with pytest.raises(StorageError) as caught:  # a path given: no word of the variable
+        Study.load("mlp", str(other))
+    assert "JUPYTER_HPO_STORAGE" not in str(caught.value)
+
+
+def test_tune_says_storage_for_a_file_that_is_not_a_storage(tmp_path):
+    from jupyter_hpo.errors import StorageError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    with pytest.raises(StorageError, match="not a SQLite file.*pass another file as storage="):
+        _quiet_tune(trials=1, storage=str(notes))
+    assert notes.read_text() == "my notes\n"
+
+
+def test_reading_a_file_in_a_missing_folder_says_it_does_not_exist(ip, tmp_path):
+    """``%hpo list --storage nowhere/runs.db`` said "cannot create ...", as if listing made
+    files; python -m jupyter_hpo said "does not exist (nor does its folder)"."""
+    from IPython.core.error import UsageError
+
+    missing = tmp_path / "nowhere" / "runs.db"
+    for line in (f"list --storage {missing}", f"show mlp --storage {missing}",
+                 f"delete mlp --storage {missing}"):
+        with pytest.raises(UsageError) as caught:
+            ip.run_line_magic("hpo", line)
+        assert str(caught.value) == (f"{missing} does not exist, nor does its folder "
+                                     f"{missing.parent}: no study has been stored there; pass "
+                                     f"the file the studies were stored in with --storage")
+    assert not missing.parent.exists()

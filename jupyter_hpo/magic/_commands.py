@@ -199,9 +199,15 @@ class LineCommands:
     def _storage(self, location: str | None, read_only: bool = False) -> BaseStorage:
         """The storage ``location`` names (``read_only``: opened only to read, so that
         reading writes nothing to the file, nor migrates an older one)."""
-        from ..storage import open_storage
+        from ..storage import StorageError, open_storage
 
-        store = open_storage(location, read_only=read_only)
+        try:
+            store = open_storage(location, read_only=read_only)
+        except StorageError:
+            missing = _in_missing_folder(location)  # no command here creates a file
+            if not missing:
+                raise
+            raise UsageError(missing) from None
         if store is None:
             raise UsageError("--storage none keeps nothing, so there is nothing to read")
         return store
@@ -418,3 +424,23 @@ def _too_many(command: str, rest: list[str], trial: int | None = None) -> str:
         return (f"{message}; a study name or a FILE with spaces goes in quotes: %hpo export "
                 f"\"my study\" \"my results.csv\"")
     return f"{message}; a study name with spaces goes in quotes: %hpo {command} \"my study\""
+
+
+def _in_missing_folder(location: str | None) -> str:
+    """What reading the storage ``location`` (None: the default) says where its folder does
+    not exist: not "cannot create ...", since reading creates nothing (as ``python -m
+    jupyter_hpo list`` says it); ``""`` where the folder exists or the location is no path."""
+    from ..storage import StorageError, default_storage_path, storage_path
+    from ..storage._common import from_environment
+
+    try:
+        path = storage_path(location if location is not None else default_storage_path())
+    except (StorageError, ValueError):
+        return ""
+    folder = os.path.dirname(path)
+    if os.path.isdir(folder):
+        return ""
+    message = (f"{path} does not exist, nor does its folder {folder}: no study has been stored "
+               f"there; pass the file the studies were stored in with --storage")
+    return from_environment(message) if location is None and os.environ.get(
+        "JUPYTER_HPO_STORAGE") else message

@@ -172,6 +172,22 @@ def not_found(location: str, name: str, names: list[str]) -> StudyNotFoundError:
     return StudyNotFoundError(f"no study named {name!r} in {location}; {stored}")
 
 
+def in_python_words(message: str) -> str:
+    """A storage message that says ``--storage`` (``%%hpo``'s, the terminal's) with the
+    keyword ``storage=`` of ``tune()`` and ``Study.load``, where the error was met."""
+    return message.replace("another file with --storage", "another file as storage=") \
+        .replace("pass another --storage", "pass another storage=")
+
+
+def from_environment(message: str) -> str:
+    """``message``, about the file that ``$JUPYTER_HPO_STORAGE`` names, saying that the path
+    is that variable's: the cell or call that failed named no file."""
+    value = os.environ.get("JUPYTER_HPO_STORAGE", "")
+    return (f"{message}; this path is the default storage, from the environment variable "
+            f"JUPYTER_HPO_STORAGE={value!r}: set it to a storage file, or unset it for "
+            f"jupyter_hpo.db in the working directory")
+
+
 def missing_file(path: str, name: str | None, default: bool = False, hint: str = ""
                  ) -> StudyNotFoundError:
     """The error for a study looked up in a storage file that does not exist (a typo in its

@@ -62,9 +62,14 @@ class SQLiteStorage(BaseStorage):
     def __init__(self, location: str | os.PathLike[str] | None = None, *, timeout: float = 30.0,
                  read_only: bool = False, owner: str | None = None,
                  clock: _common.Clock = time.time) -> None:
-        self._file = SQLiteFile(
-            storage_path(location if location is not None else default_storage_path()),
-            timeout, read_only)
+        try:
+            self._file = SQLiteFile(
+                storage_path(location if location is not None else default_storage_path()),
+                timeout, read_only)
+        except StorageError as exc:
+            if location is None and os.environ.get("JUPYTER_HPO_STORAGE"):
+                exc.args = (_common.from_environment(str(exc)),)
+            raise
         self.path = self.location = self._file.path
         self.owner = owner or _common.owner_id()
         self.clock = clock

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import HPOError, SpaceError, StudyNotFoundError, command_word
+from ..errors import HPOError, SpaceError, StorageError, StudyNotFoundError, command_word
 from ..options import StudyOptions, check_keywords, missing_metric, mode_against_name
 from ..read_only import read_only_settings
 from ..records import (
@@ -196,11 +196,16 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         only study stored there, as Optuna's ``load_study(study_name=None)`` does; with
         several (or none) it is a ``StudyNotFoundError`` listing them."""
         from ..storage import SQLiteStorage, open_storage
+        from ..storage._common import in_python_words
 
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Study.load takes the study's name as a string, not {name!r} "
                             f"({type(name).__name__}): e.g. Study.load('mlp', 'runs.db')")
-        store = storage if is_storage(storage) else open_storage(storage)
+        try:
+            store = storage if is_storage(storage) else open_storage(storage)
+        except StorageError as exc:  # its words are --storage's: say storage= here
+            exc.args = (in_python_words(str(exc)),)
+            raise
         if store is None:
             raise HPOError("Study.load needs a storage (the file the study was kept in)")
         if isinstance(store, SQLiteStorage) and not os.path.exists(store.path):
