@@ -186,3 +186,17 @@ def test_reading_a_file_in_a_missing_folder_says_it_does_not_exist(ip, tmp_path)
                                      f"{missing.parent}: no study has been stored there; pass "
                                      f"the file the studies were stored in with --storage")
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize(("searcher", "options", "said"), [
+    # the default searcher listed bayesopt's options and nothing else
+    ("auto", {"n_startup": 3}, "; n_startup is an option of the tpe searcher: pass "
+                               "searcher='tpe' (%%hpo --searcher tpe) to use it"),
+    ("random", {"acq_func": "LCB"}, "; acq_func is an option of the skopt searcher: pass "
+                                    "searcher='skopt'"),
+])
+def test_another_searchers_option_names_the_searcher_that_takes_it(searcher, options, said):
+    with pytest.raises(ValueError) as caught:
+        _quiet_tune(trials=1, searcher=searcher, searcher_options=options)
+    assert str(caught.value).startswith(f"searcher {searcher!r} does not take these options")
+    assert said in str(caught.value)

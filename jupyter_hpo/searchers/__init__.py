@@ -37,10 +37,34 @@ def searcher_class(name: str, options: Iterable[str] = ()) -> type[Searcher]:
     if unknown:
         takes = ", ".join((*cls.OPTIONS, "debug_log")) if "debug_log" not in cls.OPTIONS \
             else ", ".join(cls.OPTIONS)
+        nearest = nearest_options(unknown, takes.split(", "))
         raise ValueError(f"searcher {name!r} does not take these options: "
                          f"{', '.join(unknown)} (its options: {takes})"
-                         f"{nearest_options(unknown, takes.split(', '))}")
+                         f"{nearest or _taken_by_others(name, unknown)}")
     return cls
+
+
+def _taken_by_others(name: str, unknown: list[str]) -> str:
+    """``"; n_startup is an option of the tpe searcher: pass searcher='tpe' (%%hpo --searcher
+    tpe) to use it"`` where other searchers take every option of ``unknown``; else ``""``."""
+    takers = []
+    for other in SEARCHERS:
+        if other in (name, "auto"):
+            continue
+        try:
+            options = _registered(other).OPTIONS
+        except (ImportError, ValueError):  # a searcher whose library is not installed
+            continue
+        if set(unknown) <= set(options):
+            takers.append(other)
+    if not takers:
+        return ""
+    named = takers[0] if len(takers) == 1 else f"{', '.join(takers[:-1])} or {takers[-1]}"
+    what = f"{'an option' if len(unknown) == 1 else 'options'} of the {named} searcher" \
+        f"{'s' if len(takers) > 1 else ''}"
+    return (f"; {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} {what}: pass "
+            f"searcher={takers[0]!r} (%%hpo --searcher {takers[0]}) to use "
+            f"{'it' if len(unknown) == 1 else 'them'}")
 
 
 def _registered(name: str) -> type[Searcher]:
