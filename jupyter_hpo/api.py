@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import StorageError
+from .errors import HPOError
 from .objective import FunctionObjective
 from .options import StudyOptions, check_keywords, infer_mode, missing_metric
 from .records import StudyState
@@ -41,11 +41,12 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *,
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)
     try:
         study = Study(FunctionObjective(fn, metric), space, study_options)
-    except StorageError as exc:  # its message names %%hpo's flags and %hpo's commands
+    except HPOError as exc:  # its message names %%hpo's flags and %hpo's commands
         message = python_spelling(str(exc), study_options)
         if study_options.resume and message.startswith(f"no study named {study_options.name!r}"):
             message += "; to start a new study, leave out resume=True"
-        exc.args = (message,)
+        if message != str(exc) and len(exc.args) == 1 and not isinstance(exc, SyntaxError):
+            exc.args = (message,)
         raise
     trial_log = TrialLog(study)
     try:
@@ -122,6 +123,8 @@ def python_spelling(message: str, options: StudyOptions) -> str:
                      lambda m: f"tune(..., name={m[1].strip(chr(34) + chr(39))!r}, "
                                f"resume=True)", message)
     message = message.replace("another --name", "another name=")
+    message = re.sub(r"--warm-start (\S+) \(tune\(warm_start=(.+?)\)\)",
+                     lambda m: f"tune(..., name=..., warm_start={m[2]})", message)
     return re.sub(rf"(?<!%)%hpo (\w+) {word}", lambda m: f"{PROG} {m[1]} {m[2]}{where}",
                   message)
 

@@ -124,8 +124,8 @@ def test_reusing_a_name_says_how_to_resume(tmp_path):
         jh.tune(curve, SPACE, metric="loss", trials=2, storage=path, name="other", resume=True)
     changed = dict(SPACE, x=Real(0.0, 2.0))
     with pytest.raises(HPOError, match=r"x was Real\(0.0, 1.0\) and is now Real\(0.0, 2.0\)"
-                                       r".*another --name that learns from this one's trials: "
-                                       r"--warm-start dup \(tune\(warm_start='dup'\)\)"):
+                                       r".*another name= that learns from this one's trials: "
+                                       r"tune\(\.\.\., name=\.\.\., warm_start='dup'\)$"):
         jh.tune(curve, changed, metric="loss", trials=4, storage=path, name="dup", resume=True)
     assert len(Study.load("dup", path).trials) == 2  # nothing lost by the refusals
 
