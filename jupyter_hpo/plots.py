@@ -115,9 +115,10 @@ def importances(study: Study, target: str = "metric") -> dict[str, float]:
         running = int(unfinished.sum())
         later = f"; {running} more still running or paused: try again when they have ended" \
             if running else ""
+        why = f" ({_no_value(study)})" if frame.empty and not running else ""
         raise ValueError(f"importance needs at least 2 finished trials with a value of "
                          f"{study.metric} (failed ones do not count); study {study.name!r} "
-                         f"has {len(frame)}{later}")
+                         f"has {len(frame)}{why}{later}")
     x = _encoded(study, frame, names)
     y = frame[column].to_numpy(dtype=float)
     forest = RandomForestRegressor(n_estimators=64, max_depth=64, random_state=0)
@@ -158,6 +159,14 @@ def _cmap(study: Study) -> str:
     return "viridis_r" if study.direction.sign > 0 else "viridis"
 
 
+def _no_value(study: Study) -> str:
+    """Why no trial has a value: none has reported one yet, or every one failed (how many,
+    and the first error)."""
+    from .study._reading import no_value_text
+
+    return no_value_text(study.trials, study.metric)
+
+
 def _table(study: Study) -> Any:
     return study.trials_dataframe().sort_values("trial_id").reset_index(drop=True)
 
@@ -169,10 +178,7 @@ def _valued(study: Study, *, failed: bool = False) -> Any:
     if not failed:
         frame = frame[frame["status"] != "failed"]
     if frame.empty:
-        from .study._reading import no_value_text
-
-        raise ValueError(f"study {study.name!r}: {no_value_text(study.trials, study.metric)}"
-                         f": nothing to plot")
+        raise ValueError(f"study {study.name!r}: {_no_value(study)}: nothing to plot")
     return frame
 
 
@@ -261,6 +267,9 @@ def _curves(study: Study, ax: Any, metric: str) -> None:
         _check_reported(study, curves, metric)
     column = curve_column(metric)
     if curves.empty or column not in curves:
+        if metric == study.metric:  # why: none reported yet, or every trial failed first
+            raise ValueError(f"study {study.name!r}: {_no_value(study)}: no learning curves "
+                             f"to plot")
         raise ValueError(f"study {study.name!r} has no reports of {metric} yet: no "
                          f"learning curves to plot")
     _check_numeric(study, curves, metric)
@@ -541,8 +550,7 @@ def _contour(study: Study, ax: Any, params: tuple[str, str] | None) -> None:
 def _incumbent(study: Study, ax: Any) -> None:
     frame = study.incumbent_over_time()
     if frame.empty:
-        raise ValueError(f"study {study.name!r} has no incumbent yet: no trial that did not "
-                         f"fail reported {study.metric}")
+        raise ValueError(f"study {study.name!r} has no incumbent yet: {_no_value(study)}")
     curves = study.training_curves()
     end = float(frame["time"].iloc[-1])
     if not curves.empty and curves["time"].notna().any():

@@ -200,3 +200,23 @@ def test_another_searchers_option_names_the_searcher_that_takes_it(searcher, opt
         _quiet_tune(trials=1, searcher=searcher, searcher_options=options)
     assert str(caught.value).startswith(f"searcher {searcher!r} does not take these options")
     assert said in str(caught.value)
+
+
+def test_every_plot_of_a_study_whose_trials_all_failed_says_why(tmp_path):
+    """``curves`` said "has no reports of loss yet", ``importance`` "has 0" and
+    ``incumbent`` "no trial that did not fail reported loss", where ``history`` said how many
+    trials failed and with what."""
+    from jupyter_hpo import Study
+    from jupyter_hpo.errors import StudyFailedError
+
+    def broken(config):
+        raise RuntimeError("boom")
+
+    study = Study(broken, {"x": Real(0, 1), "y": Real(0, 1)}, metric="loss", mode="min",
+                  trials=3)
+    with pytest.raises(StudyFailedError):
+        study.run()
+    for kind in ("history", "curves", "parallel", "contour", "importance", "incumbent"):
+        with pytest.raises(ValueError) as caught:
+            study.plot(kind)
+        assert "3 of 3 trials failed (trial 0: RuntimeError: boom)" in str(caught.value), kind
