@@ -220,3 +220,20 @@ def test_every_plot_of_a_study_whose_trials_all_failed_says_why(tmp_path):
         with pytest.raises(ValueError) as caught:
             study.plot(kind)
         assert "3 of 3 trials failed (trial 0: RuntimeError: boom)" in str(caught.value), kind
+
+
+def test_a_study_name_with_letters_swapped_or_other_separators_names_the_stored_one(ip,
+                                                                                    tmp_path):
+    """``%hpo show mpl`` listed the stored studies but did not ask "did you mean 'mlp'?"."""
+    from IPython.core.error import UsageError
+
+    path = tmp_path / "runs.db"
+    for name in ("mlp", "my-study", "CNN"):
+        _quiet_tune(trials=1, storage=str(path), name=name)
+    for typed, meant in (("mpl", "mlp"), ("my_study", "my-study"), ("cnn", "CNN")):
+        with pytest.raises(UsageError) as caught:
+            ip.run_line_magic("hpo", f"show {typed} --storage {path}")
+        assert str(caught.value).endswith(f"; did you mean {meant!r}?")
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("hpo", f"show zzz --storage {path}")
+    assert "did you mean" not in str(caught.value)

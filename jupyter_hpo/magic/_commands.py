@@ -249,7 +249,7 @@ class LineCommands:
                 and study.storage.location != ":memory:" else "kept in no file"
             return f"{message}; {name!r} is a study of this kernel, {kept}: leave out --storage"
         names = list(self.runs) + [s.name for s in store.list_studies()]
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)  # not study-6 for mine
+        close = _nearest_name(name, names)
         if self.runs:
             message += f"; this kernel's studies: {', '.join(self.runs)}"
         return message + (f"; did you mean {close[0]!r}?" if close else "")
@@ -444,3 +444,22 @@ def _in_missing_folder(location: str | None) -> str:
                f"there; pass the file the studies were stored in with --storage")
     return from_environment(message) if location is None and os.environ.get(
         "JUPYTER_HPO_STORAGE") else message
+
+
+def _nearest_name(name: str, names: list[str]) -> list[str]:
+    """The stored name ``name`` was most likely meant to be: a close spelling (not study-6
+    for mine), else one that differs in case, in two letters swapped (``mpl``: ``mlp``, which
+    the spelling's ratio, 0.67, missed) or in its separators (``my study``: ``my-study``)."""
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    if close:
+        return close
+
+    def bare(text: str) -> str:
+        return re.sub(r"[\s_\-.]+", "", text.lower())
+
+    def swapped(other: str) -> bool:
+        differ = [i for i, (a, b) in enumerate(zip(name, other)) if a != b]
+        return len(name) == len(other) and len(differ) == 2 and differ[1] == differ[0] + 1 \
+            and name[differ[0]] == other[differ[1]] and name[differ[1]] == other[differ[0]]
+
+    return [n for n in names if bare(n) == bare(name) or swapped(n)][:1]
