@@ -237,3 +237,25 @@ def test_a_study_name_with_letters_swapped_or_other_separators_names_the_stored_
     with pytest.raises(UsageError) as caught:
         ip.run_line_magic("hpo", f"show zzz --storage {path}")
     assert "did you mean" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("magic", "line", "said"), [
+    ("line", "list --storage", "argument --storage: expected one argument: write its value "
+                               "after it, e.g. --storage runs.db"),
+    ("line", "stop --trial", "expected one argument: write its value after it, e.g. --trial 3"),
+    ("cell", "--trials", "expected one argument: write its value after it, e.g. --trials 20"),
+    ("cell", "--scheduler", "expected one argument: write its value after it (one of auto, "
+                            "fifo, hyperband), e.g. --scheduler auto"),
+    # an empty --storage was called "--storage none", which nobody wrote
+    ("line", "show mlp --storage=", "--storage is '': pass the file the studies were stored in "
+                                    "(e.g. --storage runs.db), or leave out --storage"),
+])
+def test_an_option_without_its_value_says_what_to_write(ip, magic, line, said):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        if magic == "line":
+            ip.run_line_magic("hpo", line)
+        else:
+            ip.run_cell_magic("hpo", line, "x = Real(0, 1)\nloss = x\n")
+    assert said in str(caught.value)

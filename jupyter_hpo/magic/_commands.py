@@ -201,6 +201,10 @@ class LineCommands:
         reading writes nothing to the file, nor migrates an older one)."""
         from ..storage import StorageError, open_storage
 
+        if location is not None and not location.strip():  # --storage= or --storage ''
+            raise UsageError(f"--storage is {location!r}: pass the file the studies were stored "
+                             f"in (e.g. --storage runs.db), or leave out --storage for the "
+                             f"default file")
         try:
             store = open_storage(location, read_only=read_only)
         except StorageError:

@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 from ._arguments import _GIVEN
 from ._interrupts import deferred_interrupts
 from ._option_guesses import _nearest_option
-from ._short_options import short_option
+from ._short_options import missing_value, short_option
 from ._stray_words import stray_words_hint
 from ._text import DASHES, split_line, typographic_quotes_hint, unquoted
 
@@ -95,6 +95,9 @@ def _parse(magic: Any, line: str, intermixed: bool = False) -> Any:
         if not message.startswith("unrecognized arguments:"):
             if quotes or _dashed_value(message, words):
                 raise UsageError(message + _dashed_value(message, words) + quotes) from None
+            example = missing_value(message, magic.parser)
+            if example:
+                raise UsageError(message + example) from None
             raise
         known = _options_of(magic)
         line_words, words = words, message.split(":", 1)[1].split()

@@ -11,11 +11,24 @@ from typing import Any
 
 from ._text import listed
 
-__all__ = ["COMMAND_OPTIONS", "command_takes_no", "short_option"]
+__all__ = ["COMMAND_OPTIONS", "command_takes_no", "missing_value", "short_option"]
 
 #: the long option a one-letter option of another tool means here, when the value fits it
 #: (Optuna's ``n_trials``, ``%timeit -n``)
 _MEANT = {"n": "--trials"}
+
+#: a value of each option, for "argument --storage: expected one argument" (the choices of
+#: one that has them are named from the parser)
+_EXAMPLES = {
+    "--storage": "runs.db", "--trial": "3", "--params": "lr,units", "--metric": "val_loss",
+    "--trials": "20", "--time-limit": "30m", "--mode": "max", "--name": "mlp", "--workers": "4", "--seed": "0",
+    "--searcher": "tpe", "--resource": "epoch", "--max-t": "20", "--grace-period": "1",
+    "--reduction-factor": "3", "--brackets": "2", "--warm-start": "old-study",
+    "--enqueue": "'{\"lr\": 0.01}'", "--searcher-opt": "n_startup=5",
+    "--scheduler-opt": "max_t=20", "--trial-timeout": "10m", "--address": "tcp://host:8786",
+    "--gpus-per-trial": "0.5", "--cpus-per-trial": "2", "--keep-namespaces": "3",
+    "-o": "study",
+}
 
 #: the options each ``%hpo`` command takes
 COMMAND_OPTIONS = {
@@ -47,6 +60,23 @@ def short_option(word: str, value: str | None, parser: argparse.ArgumentParser) 
     names = chosen or fits
     return "" if not names else names[0] if len(names) == 1 else \
         f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def missing_value(message: str, parser: argparse.ArgumentParser) -> str:
+    """For argparse's "argument --storage: expected one argument": a value to write after
+    the option, as the end of the message (``": write its value after it, e.g. --storage
+    runs.db"``); ``""`` for any other message."""
+    missing = re.match(r"argument (-[\w-]+)(?:/\S+)?: expected one argument$", message)
+    if missing is None:
+        return ""
+    option = missing[1]
+    action = next((a for a in parser._actions if option in a.option_strings), None)
+    choices = list(action.choices) if action is not None and action.choices else []
+    example = _EXAMPLES.get(option) or (choices[0] if choices else "")
+    if not example:
+        return ""
+    one_of = f" (one of {', '.join(map(str, choices))})" if choices else ""
+    return f": write its value after it{one_of}, e.g. {option} {example}"
 
 
 def _takes(action: argparse.Action, value: str | None) -> bool:
