@@ -116,9 +116,10 @@ def importances(study: Study, target: str = "metric") -> dict[str, float]:
         later = f"; {running} more still running or paused: try again when they have ended" \
             if running else ""
         why = f" ({_no_value(study)})" if frame.empty and not running else ""
-        raise ValueError(f"importance needs at least 2 finished trials with a value of "
-                         f"{study.metric} (failed ones do not count); study {study.name!r} "
-                         f"has {len(frame)}{why}{later}")
+        kind, needed = ("importance", f"a value of {study.metric}") if target == "metric" \
+            else ("importance-duration", f"a duration and a value of {study.metric}")
+        raise ValueError(f"{kind} needs at least 2 finished trials with {needed} (failed ones "
+                         f"do not count); study {study.name!r} has {len(frame)}{why}{later}")
     x = _encoded(study, frame, names)
     y = frame[column].to_numpy(dtype=float)
     forest = RandomForestRegressor(n_estimators=64, max_depth=64, random_state=0)

@@ -220,6 +220,9 @@ def test_every_plot_of_a_study_whose_trials_all_failed_says_why(tmp_path):
         with pytest.raises(ValueError) as caught:
             study.plot(kind)
         assert "3 of 3 trials failed (trial 0: RuntimeError: boom)" in str(caught.value), kind
+    with pytest.raises(ValueError, match="^importance-duration needs at least 2 finished "
+                                         "trials with a duration"):
+        study.plot("importance-duration")  # it said "importance needs ..."
 
 
 def test_a_study_name_with_letters_swapped_or_other_separators_names_the_stored_one(ip,
