@@ -20,7 +20,8 @@ from .trial_log import TrialLog
 __all__ = ["infer_mode", "tune"]
 
 
-def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *,
+def tune(fn: Callable[..., Any] | None = None,
+         space: Mapping[str, Domain] | Space | None = None, *,
          metric: str | None = None, mode: str | None = None, trials: int | None = None,
          **options: Any) -> Study:
     """Run ``fn(config)`` over ``space`` and return the finished :class:`Study`.
@@ -35,7 +36,11 @@ def tune(fn: Callable[..., Any], space: Mapping[str, Domain] | Space, *,
     ``warm_start`` feeds a stored study's results to the searcher first; what that did is
     printed (and kept in ``study.notes``).
     """
-    check_keywords(options, "tune()")  # first: reward_attr= (AutoGluon's) says: metric=
+    check_keywords(options, "tune()")  # first: reward_attr= (AutoGluon's) says: metric=,
+    # param_space= (Ray Tune's) says: the second argument
+    if space is None:
+        raise TypeError("tune() needs the search space, its second argument: tune(fn, "
+                        "{'lr': Real(1e-4, 1e-1, log=True)}, metric=..., ...)")
     if metric is None:
         raise TypeError(missing_metric("tune()"))
     study_options = StudyOptions(metric=metric, mode=mode, trials=trials, **options)

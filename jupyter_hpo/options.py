@@ -492,10 +492,17 @@ def _scheduler_options(name: str) -> tuple[str, ...]:
 def check_keywords(options: Mapping[str, Any], caller: str) -> None:
     """A TypeError naming an option of ``caller`` (``tune()``, ``Study()``) that is no field of
     :class:`StudyOptions`, with the nearest known one (a typo, another library's name)."""
-    from .other_names import OPTION_NAMES
+    from .other_names import ARGUMENT_NAMES, OPTION_NAMES
 
     known = [f.name for f in fields(StudyOptions)]
     for name in options:
+        if name in ARGUMENT_NAMES and name not in known:  # not "did you mean keep_namespaces?"
+            whose, ours = ARGUMENT_NAMES[name]
+            what = "the search space, its second argument" if ours == "space" else \
+                "the function to optimise, its first argument"
+            raise TypeError(f"{caller} got {name}=...{f' ({whose} name)' if whose else ''}, "
+                            f"which it takes as {what}: write {caller[:-1]}fn, "
+                            f"{{'lr': Real(1e-4, 1e-1, log=True)}}, metric=..., ...)")
         if name not in known:
             hint = _component_option(name, options)
             whose, ours = OPTION_NAMES.get(name, ("", ""))

@@ -152,6 +152,21 @@ EXECUTOR_NAMES: dict[str, tuple[str, str]] = {
     "distributed": ("", "'dask' (a Dask cluster through distributed)"),
 }
 
+#: the two arguments of tune() as other libraries name them -> (whose name, or "", ours)
+ARGUMENT_NAMES: dict[str, tuple[str, str]] = {
+    "param_space": ("Ray Tune's", "space"),
+    "config": ("Ray Tune's", "space"),
+    "config_space": ("Syne Tune's", "space"),
+    "search_space": ("", "space"),
+    "search_spaces": ("scikit-optimize's", "space"),
+    "param_distributions": ("scikit-learn's", "space"),
+    "objective": ("", "fn"),
+    "trainable": ("Ray Tune's", "fn"),
+    "train_fn": ("AutoGluon's", "fn"),
+    "func": ("", "fn"),
+    "function": ("", "fn"),
+}
+
 #: options of tune(), %%hpo, the schedulers and the searchers as other libraries (or the
 #: Hyperband paper) name them -> (whose name, or "", ours)
 OPTION_NAMES: dict[str, tuple[str, str]] = {

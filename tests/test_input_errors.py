@@ -262,3 +262,24 @@ def test_an_option_without_its_value_says_what_to_write(ip, magic, line, said):
         else:
             ip.run_cell_magic("hpo", line, "x = Real(0, 1)\nloss = x\n")
     assert said in str(caught.value)
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    # param_space= was told "did you mean keep_namespaces=...?"; config= was Python's
+    # "missing 1 required positional argument: 'space'"
+    ({"param_space": {"x": Real(0, 1)}}, "tune() got param_space=... (Ray Tune's name), which "
+                                         "it takes as the search space, its second argument"),
+    ({"config": {"x": Real(0, 1)}}, "got config=... (Ray Tune's name), which it takes as the "
+                                    "search space"),
+    ({"objective": abs}, "got objective=..., which it takes as the function to optimise, its "
+                         "first argument"),
+])
+def test_another_librarys_name_for_tunes_arguments_says_where_they_go(given, said):
+    from jupyter_hpo import tune
+
+    arguments = {"fn": abs} if "objective" not in given else {"space": {"x": Real(0, 1)}}
+    with pytest.raises(TypeError) as caught:
+        tune(**arguments, **given, metric="loss", mode="min", trials=1)
+    assert str(caught.value).startswith("tune() ") and said in str(caught.value)
+    with pytest.raises(TypeError, match=r"^tune\(\) needs the search space, its second "):
+        tune(abs, metric="loss", mode="min", trials=1)
