@@ -61,6 +61,13 @@ STUDY_NAMES: dict[str, tuple[str, str]] = {
                         "checkpoint")),
     "best_estimator_": ("scikit-learn", ("the best trial's variables, which %%hpo puts into the "
                                         "notebook (study.apply(); study.best_namespace)")),
+    # the dashboard's button and the %hpo commands, as methods
+    "apply_best": ("", ("study.apply() (the dashboard's Apply best; study.apply(trial_id) "
+                        "another trial)")),
+    "export": ("", ("study.trials_dataframe().to_csv('trials.csv') (%hpo export NAME "
+                    "trials.csv in a notebook)")),
+    "show": ("", ("%hpo show NAME in a notebook, or study.best_summary() and "
+                  "study.trials_dataframe()")),
 }
 
 _SUGGEST = ("Optuna", ("a domain in the space given to tune() (space={'lr': Real(1e-5, 1e-1, "

@@ -283,3 +283,17 @@ def test_another_librarys_name_for_tunes_arguments_says_where_they_go(given, sai
     assert str(caught.value).startswith("tune() ") and said in str(caught.value)
     with pytest.raises(TypeError, match=r"^tune\(\) needs the search space, its second "):
         tune(abs, metric="loss", mode="min", trials=1)
+
+
+def test_the_dashboards_and_the_commands_names_as_study_methods_say_what_to_call():
+    """``study.apply_best()`` (the dashboard's Apply best) and ``study.export(...)`` (``%hpo
+    export``) were bare AttributeErrors."""
+    from jupyter_hpo import Study
+
+    study = Study(abs, {"x": Real(0, 1)}, metric="loss", mode="min")
+    with pytest.raises(AttributeError, match=r"'apply_best': use study.apply\(\) \(the "
+                                             r"dashboard's Apply best"):
+        study.apply_best()
+    with pytest.raises(AttributeError, match=r"'export': use study.trials_dataframe\(\)"
+                                             r".to_csv\('trials.csv'\)"):
+        study.export("trials.csv")

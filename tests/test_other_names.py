@@ -25,13 +25,15 @@ def study():
 
 def written(instead: str) -> str | None:
     """The expression an entry names first ("study.best_trial (and ...)" -> study.best_trial),
-    None for one that changes the study (enqueue, set) or is no expression."""
+    None for one that changes the study (enqueue, set), writes a file (to_csv) or is no
+    expression."""
     for text in (instead.split(" (")[0], instead.split(" ")[0]):
         try:
             compile(text, "<entry>", "eval")
         except SyntaxError:
             continue
-        return None if "enqueue(" in text or ".set(" in text else text
+        return None if any(call in text for call in ("enqueue(", ".set(", ".to_csv(")) \
+            else text
     return None
 
 
