@@ -18,7 +18,7 @@ def _suggested(message: str) -> Space:
     """The first ``{'x': Domain(...)}`` the message suggests, built."""
     match = re.search(r"\{'x': (\w+\(.*?\))\}", message)
     assert match, message
-    return Space({"x": eval(match[1], {"Real": Real, "Int": Int,  # noqa: S307
+    return Space({"x": eval(match[1], {"Real": Real, "Int": Int,
                                        "Categorical": Categorical})})
 
 
@@ -117,11 +117,11 @@ def test_a_one_letter_option_of_the_cell_magic_names_the_long_one(ip, line, said
     # these were told to write "%hpo best -- -n 5", as if -n were a study's NAME
     ("best -n 5", "; %hpo best has no option -n (its options: --storage; %hpo? describes them)"),
     ("best mlp -v", "; %hpo best has no option -v (its options: --storage;"),
-    ("plot history mlp -q", "%hpo plot has no option -q (its options: --metric, --params and "
-                            "--storage;"),
+    ("plot history mlp -q", ("%hpo plot has no option -q (its options: --metric, --params and "
+                            "--storage;")),
     ("list -n 5", "; %hpo list has no option -n (its options: --storage;"),
-    ("show --name mlp", "; %hpo show takes the study's NAME as it is, without --name: "
-                        "%hpo show mlp"),
+    ("show --name mlp", ("; %hpo show takes the study's NAME as it is, without --name: "
+                        "%hpo show mlp")),
 ])
 def test_an_option_a_line_command_does_not_take_says_what_it_takes(ip, line, said):
     from IPython.core.error import UsageError
@@ -190,10 +190,10 @@ def test_reading_a_file_in_a_missing_folder_says_it_does_not_exist(ip, tmp_path)
 
 @pytest.mark.parametrize(("searcher", "options", "said"), [
     # the default searcher listed bayesopt's options and nothing else
-    ("auto", {"n_startup": 3}, "; n_startup is an option of the tpe searcher: pass "
-                               "searcher='tpe' (%%hpo --searcher tpe) to use it"),
-    ("random", {"acq_func": "LCB"}, "; acq_func is an option of the skopt searcher: pass "
-                                    "searcher='skopt'"),
+    ("auto", {"n_startup": 3}, ("; n_startup is an option of the tpe searcher: pass "
+                               "searcher='tpe' (%%hpo --searcher tpe) to use it")),
+    ("random", {"acq_func": "LCB"}, ("; acq_func is an option of the skopt searcher: pass "
+                                    "searcher='skopt'")),
 ])
 def test_another_searchers_option_names_the_searcher_that_takes_it(searcher, options, said):
     with pytest.raises(ValueError) as caught:
@@ -243,15 +243,15 @@ def test_a_study_name_with_letters_swapped_or_other_separators_names_the_stored_
 
 
 @pytest.mark.parametrize(("magic", "line", "said"), [
-    ("line", "list --storage", "argument --storage: expected one argument: write its value "
-                               "after it, e.g. --storage runs.db"),
+    ("line", "list --storage", ("argument --storage: expected one argument: write its value "
+                               "after it, e.g. --storage runs.db")),
     ("line", "stop --trial", "expected one argument: write its value after it, e.g. --trial 3"),
     ("cell", "--trials", "expected one argument: write its value after it, e.g. --trials 20"),
-    ("cell", "--scheduler", "expected one argument: write its value after it (one of auto, "
-                            "fifo, hyperband), e.g. --scheduler auto"),
+    ("cell", "--scheduler", ("expected one argument: write its value after it (one of auto, "
+                            "fifo, hyperband), e.g. --scheduler auto")),
     # an empty --storage was called "--storage none", which nobody wrote
-    ("line", "show mlp --storage=", "--storage is '': pass the file the studies were stored in "
-                                    "(e.g. --storage runs.db), or leave out --storage"),
+    ("line", "show mlp --storage=", ("--storage is '': pass the file the studies were stored in "
+                                    "(e.g. --storage runs.db), or leave out --storage")),
 ])
 def test_an_option_without_its_value_says_what_to_write(ip, magic, line, said):
     from IPython.core.error import UsageError
@@ -267,12 +267,12 @@ def test_an_option_without_its_value_says_what_to_write(ip, magic, line, said):
 @pytest.mark.parametrize(("given", "said"), [
     # param_space= was told "did you mean keep_namespaces=...?"; config= was Python's
     # "missing 1 required positional argument: 'space'"
-    ({"param_space": {"x": Real(0, 1)}}, "tune() got param_space=... (Ray Tune's name), which "
-                                         "it takes as the search space, its second argument"),
-    ({"config": {"x": Real(0, 1)}}, "got config=... (Ray Tune's name), which it takes as the "
-                                    "search space"),
-    ({"objective": abs}, "got objective=..., which it takes as the function to optimise, its "
-                         "first argument"),
+    ({"param_space": {"x": Real(0, 1)}}, ("tune() got param_space=... (Ray Tune's name), which "
+                                         "it takes as the search space, its second argument")),
+    ({"config": {"x": Real(0, 1)}}, ("got config=... (Ray Tune's name), which it takes as the "
+                                    "search space")),
+    ({"objective": abs}, ("got objective=..., which it takes as the function to optimise, its "
+                         "first argument")),
 ])
 def test_another_librarys_name_for_tunes_arguments_says_where_they_go(given, said):
     from jupyter_hpo import tune

@@ -21,7 +21,8 @@ _MEANT = {"n": "--trials"}
 #: one that has them are named from the parser)
 _EXAMPLES = {
     "--storage": "runs.db", "--trial": "3", "--params": "lr,units", "--metric": "val_loss",
-    "--trials": "20", "--time-limit": "30m", "--mode": "max", "--name": "mlp", "--workers": "4", "--seed": "0",
+    "--trials": "20", "--time-limit": "30m", "--mode": "max", "--name": "mlp", "--workers": "4",
+    "--seed": "0",
     "--searcher": "tpe", "--resource": "epoch", "--max-t": "20", "--grace-period": "1",
     "--reduction-factor": "3", "--brackets": "2", "--warm-start": "old-study",
     "--enqueue": "'{\"lr\": 0.01}'", "--searcher-opt": "n_startup=5",
