@@ -21,7 +21,7 @@ __all__ = ["infer_mode", "tune"]
 
 
 def tune(fn: Callable[..., Any] | None = None,
-         space: Mapping[str, Domain] | Space | None = None, *,
+         space: Mapping[str, Domain] | Space | None = None, *positional: Any,
          metric: str | None = None, mode: str | None = None, trials: int | None = None,
          **options: Any) -> Study:
     """Run ``fn(config)`` over ``space`` and return the finished :class:`Study`.
@@ -36,6 +36,8 @@ def tune(fn: Callable[..., Any] | None = None,
     ``warm_start`` feeds a stored study's results to the searcher first; what that did is
     printed (and kept in ``study.notes``).
     """
+    if positional:
+        raise TypeError(_positional_options(positional))
     check_keywords(options, "tune()")  # first: reward_attr= (AutoGluon's) says: metric=,
     # param_space= (Ray Tune's) says: the second argument
     if space is None:
@@ -76,6 +78,27 @@ def tune(fn: Callable[..., Any] | None = None,
     if note:
         print(f"jupyter_hpo: {note}")
     return study
+
+
+def _positional_options(values: tuple[Any, ...]) -> str:
+    """Why ``tune(fn, space, "loss", "min", 20)`` is refused, with the keywords meant (a name
+    is the metric, min or max the mode, a whole number the trials)."""
+    meant = []
+    for value in values:
+        if isinstance(value, str) and value.lower() in ("min", "max") and "mode" not in meant:
+            meant.append("mode")
+        elif isinstance(value, str) and "metric" not in meant:
+            meant.append("metric")
+        elif isinstance(value, int) and not isinstance(value, bool) and "trials" not in meant:
+            meant.append("trials")
+        else:
+            meant.append("...")
+    written = ", ".join(f"{key}={value!r}" if key != "..." else "..."
+                        for key, value in zip(meant, values, strict=True))
+    given = f"{len(values)} more {'was' if len(values) == 1 else 'were'} given"
+    return (f"tune() takes fn and space as its only positional arguments, and {given} "
+            f"({', '.join(map(repr, values))}): the options are keywords, e.g. tune(fn, space, "
+            f"{written})")
 
 
 def _not_started(study: Study) -> None:

@@ -297,3 +297,16 @@ def test_the_dashboards_and_the_commands_names_as_study_methods_say_what_to_call
     with pytest.raises(AttributeError, match=r"'export': use study.trials_dataframe\(\)"
                                              r".to_csv\('trials.csv'\)"):
         study.export("trials.csv")
+
+
+def test_tunes_options_given_by_position_say_their_keywords():
+    """``tune(fn, space, "loss", "min", 20)`` was Python's "tune() takes 2 positional
+    arguments but 5 were given"."""
+    from jupyter_hpo import tune
+
+    with pytest.raises(TypeError) as caught:
+        tune(abs, {"x": Real(0, 1)}, "loss", "min", 20)
+    assert str(caught.value) == (
+        "tune() takes fn and space as its only positional arguments, and 3 more were given "
+        "('loss', 'min', 20): the options are keywords, e.g. tune(fn, space, metric='loss', "
+        "mode='min', trials=20)")
