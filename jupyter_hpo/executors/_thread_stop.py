@@ -25,8 +25,8 @@ CAN_SEND = platform.python_implementation() == "CPython"
 
 class ThreadGate:
     """Where a forced stop may raise in a trial's thread: in the trial's own code, never inside
-    the library's calls from it (``report``, checkpoints, output), whose state must stay whole.
-    A stop that comes during such a call raises as the call returns."""
+    the library's calls from it (``report``, ``trial.set``, checkpoints), whose state must
+    stay whole. A stop that comes during such a call raises as the call returns."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
