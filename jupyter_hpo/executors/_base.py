@@ -124,3 +124,10 @@ class Executor(ABC):
 
     def _shutdown(self) -> None:
         """Subclasses release their resources here."""
+
+
+def checked_trial_timeout(trial_timeout: float | None) -> float | None:
+    """``trial_timeout`` as the thread and process executors take it: None, or seconds > 0."""
+    if trial_timeout is not None and not trial_timeout > 0:
+        raise ValueError(f"trial_timeout is {trial_timeout}, but must be > 0 seconds")
+    return trial_timeout

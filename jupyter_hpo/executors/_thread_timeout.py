@@ -21,7 +21,7 @@ class TimeoutWatch:
     def __init__(self, limit: float) -> None:
         self.limit = limit
         self._lock = threading.Lock()
-        self._watched: dict[int, tuple[Trial, ThreadGate]] = {}
+        self._watched: dict[int, ThreadGate] = {}  # trial id -> the gate of its code
         self._used: dict[int, float] = {}
         self._timed_out: set[int] = set()
         self._thread: threading.Thread | None = None
@@ -29,7 +29,7 @@ class TimeoutWatch:
     def watch(self, trial: Trial, gate: ThreadGate) -> None:
         """Start counting ``trial``'s time (from what its runs before a pause used)."""
         with self._lock:
-            self._watched[trial.trial_id] = (trial, gate)
+            self._watched[trial.trial_id] = gate
             self._used[trial.trial_id] = trial.timeout_used
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True,
@@ -56,7 +56,7 @@ class TimeoutWatch:
                     self._thread = None
                     return
                 over = []
-                for trial_id, (_, gate) in self._watched.items():
+                for trial_id, gate in self._watched.items():
                     if gate.in_trial_code():
                         self._used[trial_id] += step
                     if self._used[trial_id] > self.limit and trial_id not in self._timed_out:

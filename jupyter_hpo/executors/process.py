@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING, Any
 from ..errors import HPOError
 from ..resources import Slot
 from ..trial import Trial, TrialCompleted, TrialReleased, TrialStatus, TrialStopped, _short
-from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome
+from ._base import (
+    Executor,
+    FetchedNamespace,
+    TrialHooks,
+    TrialOutcome,
+    checked_trial_timeout,
+)
 from ._kept import left_out_note, not_kept, restored
 
 if TYPE_CHECKING:
@@ -62,10 +68,8 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int = 1, capture_output: bool = False,
                  slots: list[Slot] | None = None, trial_timeout: float | None = None) -> None:
         super().__init__(workers, slots)
-        if trial_timeout is not None and not trial_timeout > 0:
-            raise ValueError(f"trial_timeout is {trial_timeout}, but must be > 0 seconds")
         self.capture_output = True  # a process's output can only reach the trial's view
-        self.trial_timeout = trial_timeout
+        self.trial_timeout = checked_trial_timeout(trial_timeout)
         self._lock = threading.Lock()
         self._pool: list[_Worker] = []
         self._objective: Any = None

@@ -20,7 +20,7 @@ from ..trial import (
     TrialStopped,
     _TrialContext,
 )
-from ._base import Executor, TrialHooks, TrialOutcome
+from ._base import Executor, TrialHooks, TrialOutcome, checked_trial_timeout
 from ._output import OutputRouter
 from ._suggestions import name_suggestion
 from ._thread_stop import ThreadGate
@@ -40,9 +40,7 @@ class ThreadExecutor(Executor):
     def __init__(self, workers: int = 1, capture_output: bool = False,
                  slots: list[Slot] | None = None, trial_timeout: float | None = None) -> None:
         super().__init__(workers, slots)
-        if trial_timeout is not None and not trial_timeout > 0:
-            raise ValueError(f"trial_timeout is {trial_timeout}, but must be > 0 seconds")
-        self.trial_timeout = trial_timeout
+        self.trial_timeout = checked_trial_timeout(trial_timeout)
         self._timeouts = None if trial_timeout is None else TimeoutWatch(trial_timeout)
         self.capture_output = capture_output
         self._slot_use = [0] * len(self.slots)
