@@ -12,11 +12,13 @@ from jupyter_client.manager import start_new_kernel
 
 pytestmark = pytest.mark.timeout(180)
 
+# Epochs of 20-40 ms that depend on x: the two workers' trials do not end in step, so an
+# interrupt does not fall, now and then, in the instant when both had just ended
 SLOW_CELL = """%%hpo --trials 500 --workers 2 --seed 0
 import time
 x = Real(0, 1)
 for epoch in range(1, 6):
-    time.sleep(0.03)
+    time.sleep(0.02 + 0.02 * x)
     report(epoch=epoch, score=x * epoch)
 """
 
