@@ -388,6 +388,75 @@ def test_promoted_trials_continue_from_checkpoints_as_new_tasks(fresh, tmp_path)
     assert running_tasks(fresh) == []
 
 
+def spins_when_one(config, report, trial):
+    """Trial 1 computes in Python for good without reporting; the others report once."""
+    trial.set(pid=os.getpid())
+    if config["i"] == 1:
+        n = 0
+        while True:  # never reports, never returns
+            n += 1
+    report(epoch=1, loss=float(config["i"]))
+
+
+def test_a_dask_trial_past_its_timeout_fails_where_its_code_was(fresh):
+    """``trial_timeout`` with Dask: the task stops its own trial's code at its next line of
+    Python, the trial fails with where it was, and the worker runs the next trial (it is not
+    restarted: the trials' worker processes are the cluster's)."""
+    pids = set(fresh.run(os.getpid).values())
+    study = make_study(spins_when_one, {"i": Categorical(0, 1, 2)}, executor="dask",
+                       executor_options={"client": fresh, "trial_timeout": 0.5},
+                       searcher="grid", workers=1)
+    study.run()
+    assert [t.status for t in study.trials] == \
+        [TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.COMPLETED]
+    assert study.trials[1].error.startswith("exceeded the trial timeout of 0.5s (the time its "
+                                            "code ran, not counting report())")
+    assert "while True:  # never reports" in study.trials[1].traceback
+    assert {t.user_attrs["pid"] for t in study.trials} <= pids
+    assert set(fresh.run(os.getpid).values()) == pids
+    assert running_tasks(fresh) == []
+
+
+def busy(seconds: float) -> None:
+    """Compute in Python for ``seconds`` (a sleep would be one call into C)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def checkpointed_epochs(config, report, checkpoint, restore):
+    """0.25 s of computing an epoch, a checkpoint before each report, so that each pause ends
+    the task and a promotion runs the trial on in a new one."""
+    state = restore()
+    for epoch in range(1 if state is None else state["epoch"] + 1, 5):
+        busy(0.25)
+        checkpoint({"epoch": epoch})
+        report(epoch=epoch, loss=config["x"] / epoch)
+
+
+def test_a_released_dask_trial_keeps_counting_its_time_in_its_next_task(fresh, tmp_path):
+    """The promotion variant ends a paused trial's task; the one that runs it on counts from
+    the time the trial used before. Rungs at epochs 1 and 2, max_t 4: a trial promoted to the
+    end runs 0.25, 0.25 and 0.5 s in three tasks, each under the limit of 0.8 s, 1 s in all,
+    so none of them ends its fourth epoch."""
+    study = make_study(checkpointed_epochs, {"x": Real(0, 1)}, executor="dask",
+                       executor_options={"client": fresh, "trial_timeout": 0.8},
+                       trials=8, seed=0, scheduler="hyperband", storage=str(tmp_path / "r.db"),
+                       max_initial_failures=8,
+                       scheduler_options={"max_t": 4, "grace_period": 1,
+                                          "reduction_factor": 2, "type": "promotion"})
+    study.run()
+    epochs = [len(t.reports) for t in study.trials]
+    went_on = [t for t in study.trials if len(t.reports) >= 2]
+    assert went_on and max(epochs) < 4, epochs
+    for trial in study.trials:
+        if trial.status is TrialStatus.FAILED:
+            assert len(trial.reports) >= 2 and "exceeded the trial timeout of 0.8s" in \
+                trial.error, (trial.reports, trial.error)
+    assert any(t.status is TrialStatus.FAILED for t in went_on)
+    assert running_tasks(fresh) == []
+
+
 def reports_the_study_keys(config, trial, report):
     report(step=1, loss=config["x"], keys=f"{trial.metric} {trial.resource}")
 

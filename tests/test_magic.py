@@ -312,9 +312,6 @@ def test_grid_runs_whole_grid(ip):
     ("--quiet --time-limit 3x", "x = Real(0, 1)\nreport(acc=x)\n", "not a duration"),
     ("--quiet --address tcp://127.0.0.1:1", "x = Real(0, 1)\nreport(acc=x)\n",
      "--address applies to --executor dask, but the executor is thread"),
-    ("--quiet --executor dask --trial-timeout 5", "x = Real(0, 1)\nreport(acc=x)\n",
-     ("--trial-timeout only applies to the process or thread executor, but the executor is "
-      "dask")),
     ("--quiet --trial-timeout 0", "x = Real(0, 1)\nreport(acc=x)\n",
      "--trial-timeout '0' must be longer than 0 seconds"),
     ("--quiet --gpus-per-trial 0.3", "x = Real(0, 1)\nreport(acc=x)\n",

@@ -127,7 +127,7 @@ class Executor(ABC):
 
 
 def checked_trial_timeout(trial_timeout: float | None) -> float | None:
-    """``trial_timeout`` as the thread and process executors take it: None, or seconds > 0."""
+    """``trial_timeout`` as every executor takes it: None, or seconds > 0."""
     if trial_timeout is not None and not trial_timeout > 0:
         raise ValueError(f"trial_timeout is {trial_timeout}, but must be > 0 seconds")
     return trial_timeout

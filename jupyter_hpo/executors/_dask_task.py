@@ -31,11 +31,12 @@ from typing import Any
 
 from ..errors import HPOError
 from ..resources import Slot, default_device
-from ..trial import ReportError, Trial, TrialReleased, TrialStopped, _TrialContext
+from ..trial import ReportError, Trial, TrialAbandoned, TrialReleased, TrialStopped, _TrialContext
 from ._kept import KeptNamespaces, keep_namespace
 from ._output import OutputRouter
 from ._replies import follow_reply
 from ._shipping import unsendable, unsendable_result
+from ._thread_timeout import TrialTimeout
 from ._tracebacks import user_traceback
 from ._worker_display import provide_display
 from .thread import describe_failure
@@ -80,15 +81,22 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
                                name=f"hpo-dask-output-{trial_id}")
     flusher.start()
     objective = None
+    timeout = TrialTimeout.start(trial, extra.get("trial_timeout"), extra.get("timeout_used"))
+    report, side = timeout.guarded(link.report, lambda kind, data: link.side(trial, kind, data))
     try:
-        with _TrialContext(trial, link.report, lambda kind, data: link.side(trial, kind, data)), \
-                _thread_limit(cpus):
+        with _TrialContext(trial, report, side), _thread_limit(cpus):
             try:
                 objective = _load(key, payload)
-                output = objective.run(trial, trial.device)
+                try:
+                    output = objective.run(trial, trial.device)
+                finally:
+                    timeout.code_ended()
+            except TrialAbandoned as exc:  # past its time limit: say where it was
+                outcome: tuple[Any, ...] = ("done", "failed", None, timeout.error(),
+                                            user_traceback(exc, objective))
             except TrialStopped as stop:
                 _keep(trial, getattr(stop, "namespace", None), None, extra)
-                outcome: tuple[Any, ...] = ("done", "stopped", None, "", "")
+                outcome = ("done", "stopped", None, "", "")
             except TrialReleased:
                 outcome = ("done", "released", None, "", "")
             except BaseException as exc:  # noqa: BLE001 - the trial failed, whatever it raised
@@ -102,7 +110,7 @@ def _run(link: _Link, payload: bytes, key: str, trial_id: int, config: dict[str,
         link.closed.set()
         flusher.join()
         OutputRouter.release()
-    link.finish(outcome)
+    link.finish(outcome + (timeout.used(),))
     return outcome[1]
 
 

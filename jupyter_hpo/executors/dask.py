@@ -15,6 +15,9 @@ module only maps trials onto them:
   measures the round trip (and the alternatives).
 - Faults and cancels (a dead worker, a lost cluster, Stop trial) are handled by the
   :class:`~._dask_faults.FaultHandling` mixin.
+- ``trial_timeout`` is kept by the task itself, as a thread trial's is: the worker thread's
+  time in the trial's own code is counted and, past the limit, the trial's code is stopped at
+  its next line of Python and the trial fails (``_thread_timeout.TrialTimeout``).
 - A paused trial that saved a checkpoint since its last report ends its task and frees its
   worker (``releases_paused``); promoted, it runs again as a new task from that checkpoint.
   The checkpoint folder is next to the storage file, so a cluster on other machines needs
@@ -37,7 +40,7 @@ from typing import Any
 from ..errors import HPOError
 from ..resources import Slot, plan_slots
 from ..trial import Trial, TrialCompleted, TrialReleased, TrialStatus, TrialStopped
-from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome
+from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome, checked_trial_timeout
 from ._dask_cluster import (
     CONNECT_TIMEOUT_S,
     ClusterHandle,
@@ -66,19 +69,23 @@ FETCH_TIMEOUT_S = 30.0
 
 class DaskExecutor(FaultHandling, Executor):
     """Runs each trial as a task on a Dask cluster (a LocalCluster it owns, or one given by
-    ``address`` or ``client``)."""
+    ``address`` or ``client``). With ``trial_timeout``, a trial whose own code ran longer is
+    stopped and fails."""
 
     name = "dask"
-    OPTIONS = ("address", "client", "connect_timeout", "gpus_per_trial", "cpus_per_trial")
+    OPTIONS = ("address", "client", "connect_timeout", "gpus_per_trial", "cpus_per_trial",
+               "trial_timeout")
     releases_paused = True
 
     def __init__(self, workers: int | None = None, capture_output: bool = False,
                  slots: list[Slot] | None = None, address: str | None = None,
                  client: Any = None, connect_timeout: float = CONNECT_TIMEOUT_S,
                  gpus_per_trial: float | None = None,
-                 cpus_per_trial: float | None = None) -> None:
+                 cpus_per_trial: float | None = None,
+                 trial_timeout: float | None = None) -> None:
         if address is not None and client is not None:
             raise ValueError("pass the Dask cluster's address or a Client, not both")
+        self.trial_timeout = checked_trial_timeout(trial_timeout)
         self.need = trial_resources(gpus_per_trial, cpus_per_trial)
         self.capture_output = True  # a task's output can only reach the trial's view
         if client is not None:
@@ -166,7 +173,8 @@ class DaskExecutor(FaultHandling, Executor):
         run.allowed = tuple(usable)  # sent again if all of them leave before it starts
         extra = {"checkpoint_dir": trial.checkpoint_dir, "restore_from": trial.restore_from,
                  "metric": trial.metric, "resource": trial.resource, "study": self._token,
-                 "keep": self.keep_count, "mode": self.keep_mode}
+                 "keep": self.keep_count, "mode": self.keep_mode,
+                 "trial_timeout": self.trial_timeout, "timeout_used": trial.timeout_used}
         run.future = self.client.submit(
             trial_task, payload, key, trial.trial_id, dict(trial.config), run.channel, gpu,
             self.need.get("CPU"), extra, key=f"hpo-trial-{suffix}-{self._token}",
@@ -282,7 +290,9 @@ class DaskExecutor(FaultHandling, Executor):
                     self._put(run, "stop")
                     self._lose(run, f"{DIED} ({run.worker})")
             elif kind == "done":
-                _, status, result, error, tb = message
+                status, result, error, tb = message[1:5]
+                if len(message) > 5 and message[5] is not None:  # its --trial-timeout used
+                    trial.timeout_used = message[5]
                 run.done = True
                 if status in ("completed", "stopped") and run.worker is not None:
                     with self._lock:

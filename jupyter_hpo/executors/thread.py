@@ -24,7 +24,7 @@ from ._base import Executor, TrialHooks, TrialOutcome, checked_trial_timeout
 from ._output import OutputRouter
 from ._suggestions import name_suggestion
 from ._thread_stop import ThreadGate
-from ._thread_timeout import TimeoutWatch
+from ._thread_timeout import TimeoutWatch, timeout_error
 from ._tracebacks import cell_label, user_traceback
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,8 @@ class ThreadExecutor(Executor):
                                    f"ending the trial (see the log)")
         if self._timeouts is not None and self._timeouts.unwatch(trial) \
                 and outcome.status is TrialStatus.CANCELLED:  # ended by its timeout
-            outcome = TrialOutcome(TrialStatus.FAILED, error=(
-                f"exceeded the trial timeout of {self.trial_timeout:g}s (the time its code ran, "
-                f"not counting report()); it was stopped where the traceback shows"),
-                traceback=outcome.traceback)
+            outcome = TrialOutcome(TrialStatus.FAILED, error=timeout_error(self.trial_timeout),
+                                   traceback=outcome.traceback)
         return outcome
 
     def abandon(self, trial: Trial) -> None:

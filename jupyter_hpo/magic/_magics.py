@@ -74,8 +74,8 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
           help="where trials run: threads of the kernel (default), worker processes, or "
                "tasks on a Dask cluster (a LocalCluster of --workers processes without "
                "--address)")
-    @once("--trial-timeout", help="thread and process executors: fail a trial that runs "
-                                  "longer than this (90, 90s, 30m, 1h)")
+    @once("--trial-timeout", help="fail a trial whose code runs longer than this (90, 90s, "
+                                  "30m, 1h)")
     @once("--address", help="dask executor: the scheduler of an existing cluster "
                             "(tcp://host:8786), or the name of a distributed.Client in the "
                             "notebook")
