@@ -119,6 +119,24 @@ def test_stop_without_a_name_stops_the_study_that_runs(kernel):
     assert "CHECK stopped with %hpo stop" in ok(kc, "print('CHECK', _hpo.stop_reason)")
 
 
+def test_stop_trial_force_ends_a_thread_trial_that_does_not_report(kernel):
+    """``%hpo stop --trial 0 --force``: trial 0 (a thread that never reports, waiting for
+    FLAG) ends now as cancelled and the study goes on with its next trial; without
+    ``--force`` it would wait for a report that never comes."""
+    _km, kc = kernel
+    ok(kc, "scale = 1.0")
+    ok(kc, WAITING_CELL.format(trials=2, name="hangs"))
+    assert "trial 0 of hangs stops at its next report" in ok(kc, "%hpo stop --trial 0")
+    assert "trial 0 of hangs is ending now" in ok(kc, "%hpo stop --trial 0 --force")
+    ok(kc, "%hpo wait hangs")
+    out = ok(kc, RESULTS)
+    assert '"statuses": ["cancelled", "completed"]' in out, out
+    assert '"errors": ["stopped by the user"]' in out, out
+    reply, _ = execute(kc, "%hpo show hangs --force")
+    assert reply["status"] == "error"
+    assert "--force only applies to %hpo stop, not to %hpo show" in reply["evalue"]
+
+
 def test_an_interrupt_of_wait_stops_every_study_it_waits_for(kernel):
     """Ctrl-C during ``%hpo wait`` (no name) stops each study it joins, as it stops one:
     running trials are cancelled, none is left running, and KeyboardInterrupt is raised."""

@@ -772,7 +772,8 @@ def test_stop_trial_button_stops_the_chosen_trial_only():
     assert list(dashboard.trial_picker.options) == [0, 1]
     dashboard.trial_picker.value = 1
     dashboard.stop_trial_button.click()
-    assert dashboard.message.value == "stopping trial 1 at its next report"
+    assert dashboard.message.value == ("stopping trial 1 at its next report (click again to "
+                                       "end it now)")
     while study.trials[1].status.value != "cancelled":
         time.sleep(0.01)
     dashboard.refresh(force=True)  # trial 0 still runs: the message says what happened
@@ -787,6 +788,34 @@ def test_stop_trial_button_stops_the_chosen_trial_only():
     assert study.trials[0].status.value == "completed"
     dashboard.finish()  # the status line says how the study ended: no stale "trial 1 stopped"
     assert dashboard.message.value == ""
+
+
+def test_a_second_click_on_stop_trial_ends_a_thread_trial_that_does_not_report():
+    ended = threading.Event()
+
+    def hangs(config):
+        report(epoch=1, acc=config["q"])
+        try:
+            while True:  # never reports again
+                pass
+        finally:
+            ended.set()
+
+    study = make_study(hangs, trials=1, workers=1, scheduler="fifo")
+    dashboard = Dashboard(study)
+    study.start()
+    while not study.trials or not study.trials[0].reports:
+        time.sleep(0.01)
+    dashboard.refresh(force=True)
+    dashboard.trial_picker.value = 0
+    dashboard.stop_trial_button.click()
+    time.sleep(0.3)
+    assert not ended.is_set()  # the first click waits for its next report
+    dashboard.stop_trial_button.click()
+    assert dashboard.message.value == "stopping trial 0 now"
+    assert ended.wait(10) and study.wait(10)
+    assert study.trials[0].status.value == "cancelled"
+    assert [r["acc"] for r in study.trials[0].reports] == [study.trials[0].config["q"]]
 
 
 def test_the_trial_picker_never_moves_to_another_trial_by_itself():

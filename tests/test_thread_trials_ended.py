@@ -206,3 +206,50 @@ def test_trial_timeout_in_a_hpo_cell_with_threads(ipython_shell):
     study = ipython_shell.user_ns["_hpo"]
     assert [t.status for t in study.trials] == [TrialStatus.COMPLETED, TrialStatus.FAILED]
     assert "exceeded the trial timeout of 0.3s" in study.trials[1].error
+
+
+def test_stop_trial_force_ends_one_thread_trial_that_never_reports(tmp_path):
+    """``stop_trial(id, force=True)`` ends that trial's code (its ``finally`` runs), records
+    it ``cancelled`` with its reports, frees its thread for the next trial, and leaves the
+    study running; stored results are intact."""
+    ended, spinning = threading.Event(), threading.Event()
+    threads: dict[int, str] = {}
+
+    def spins_once(config):
+        threads[config["i"]] = threading.current_thread().name
+        report(epoch=1, loss=float(config["i"]))
+        if config["i"] == 0:
+            try:
+                spinning.set()
+                while True:  # never reports again
+                    pass
+            finally:
+                ended.set()
+
+    study = Study(FunctionObjective(spins_once, "loss"), Space({"i": Categorical(0, 1, 2)}),
+                  metric="loss", mode="min", trials=3, workers=1, executor="thread",
+                  searcher="grid", storage=str(tmp_path / "runs.db"), name="spin")
+    study.start()
+    assert spinning.wait(10)
+    study.stop_trial(0)  # graceful: it would wait for a report that never comes
+    time.sleep(0.3)
+    assert not ended.is_set() and study.trials[0].status is TrialStatus.RUNNING
+    assert study.stop_trial(0, force=True)
+    assert ended.wait(10), "the trial's code ran on after stop_trial(0, force=True)"
+    assert study.wait(10)
+    first = study.trials[0]
+    assert first.status is TrialStatus.CANCELLED and first.error == "stopped by the user"
+    assert [r["loss"] for r in first.reports] == [0.0]
+    assert [t.status for t in study.trials[1:]] == [TrialStatus.COMPLETED] * 2
+    assert threads[1] == threads[0]  # the same thread ran the next trial
+    stored = Study.load("spin", storage=str(tmp_path / "runs.db"))
+    assert [t.status for t in stored.trials] == [TrialStatus.CANCELLED,
+                                                TrialStatus.COMPLETED, TrialStatus.COMPLETED]
+    assert [[r["loss"] for r in t.reports] for t in stored.trials] == [[0.0], [1.0], [2.0]]
+
+
+def test_stop_trial_force_refuses_a_force_that_is_not_a_bool():
+    study = tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min",
+                 trials=1)
+    with pytest.raises(TypeError, match=r"stop_trial\(force=\.\.\.\) is True or False, not 1"):
+        study.stop_trial(0, 1)

@@ -343,25 +343,31 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
                 self._finish_if_idle()
             self._complete()
 
-    def stop_trial(self, trial_id: int) -> bool:
+    def stop_trial(self, trial_id: int, force: bool = False) -> bool:
         """Stop one trial at its next report, which is recorded (``cancelled``); False if it
         had finished. One that is stopping already ends as it was told (a trial Hyperband
-        stopped, whose code has not ended yet, stays ``stopped``)."""
+        stopped, whose code has not ended yet, stays ``stopped``). ``force`` also ends its code
+        now where the executor can (a thread's at its next line of Python), for a trial that
+        does not report again; it still ends as it would have (``cancelled``)."""
         self._check_trial_id(trial_id)
         with self._lock:
             trial = self._trial(trial_id)
             trial_id = trial.trial_id
             if trial.status.finished:
                 return False
-            if trial_id in self._stop_reasons:  # stopping already (by Hyperband, the study)
-                return True
-            self._stop_reasons[trial_id] = TrialStatus.CANCELLED
-            if trial.status is TrialStatus.PAUSED:
-                self._signal(trial_id)
-            ended = self._end_released(trial, TrialStatus.CANCELLED, "stopped by the user")
+            stopping = trial_id in self._stop_reasons  # already (by Hyperband, the study)
+            ended = False
+            if not stopping:
+                self._stop_reasons[trial_id] = TrialStatus.CANCELLED
+                if trial.status is TrialStatus.PAUSED:
+                    self._signal(trial_id)
+                ended = self._end_released(trial, TrialStatus.CANCELLED, "stopped by the user")
         if ended:
             self.emit("trial_finished", trial, None)
-        else:
+        elif force:  # its code ends now (threads), or soon (processes, Dask: killed)
+            self.executor.cancel(trial)
+            self.executor.abandon(trial)  # on_finish then records how it ended
+        elif not stopping:
             self.executor.cancel(trial)
         self._wake.set()
         return True

@@ -222,8 +222,8 @@ class TrialEventsMixin:
                 error = f"ReportError: {self._invalid[trial.trial_id]}"
                 tb = tb if status is TrialStatus.FAILED and tb else error
                 status = TrialStatus.FAILED
-            elif status is TrialStatus.STOPPED:
-                status = self._stop_reasons.get(trial.trial_id, TrialStatus.STOPPED)
+            elif status in (TrialStatus.STOPPED, TrialStatus.CANCELLED):  # ended by a stop
+                status = self._stop_reasons.get(trial.trial_id, status)
                 if status is TrialStatus.CANCELLED and not error:
                     error = self.stop_reason or "stopped by the user"
             if result:

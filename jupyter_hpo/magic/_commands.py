@@ -43,6 +43,8 @@ class LineCommands:
         if args.trial is not None and command not in ("stop", "apply"):
             raise UsageError(f"--trial only applies to %hpo stop and %hpo apply, not to "
                              f"%hpo {command}")
+        if args.force and command != "stop":
+            raise UsageError(f"--force only applies to %hpo stop, not to %hpo {command}")
         if command == "list":
             if rest:
                 raise UsageError(f"%hpo list takes no NAME (got {' '.join(rest)})")
@@ -83,7 +85,7 @@ class LineCommands:
             raise UsageError(_too_many(command, rest, getattr(args, "trial", None)))
         name = rest[0] if rest else None
         if command == "stop":
-            self._stop(name, args.trial, args.storage)
+            self._stop(name, args.trial, args.storage, args.force)
         elif command == "wait":
             self._wait(name)
         elif command == "delete":
@@ -138,9 +140,11 @@ class LineCommands:
         with keeping_kernel_busy():  # the final drawing too
             self._join_all(runs)
 
-    def _stop(self, name: str | None, trial: int | None, storage: str | None) -> None:
+    def _stop(self, name: str | None, trial: int | None, storage: str | None,
+              force: bool = False) -> None:
         """Stop a study (or one trial) of this kernel (without a name, the latest that still
-        runs); a stored study that another kernel runs is asked to stop through its storage."""
+        runs; ``force``: its trials' code ends now); a stored study that another kernel runs
+        is asked to stop through its storage."""
         if storage is not None and name in self.runs and self._kept_in(name, storage):
             storage = None  # the study of this kernel, named with its own file
         if storage is None and (name is None and self.runs or name in self.runs):
@@ -155,31 +159,37 @@ class LineCommands:
                 return
             if trial is not None:
                 try:
-                    stopping = study.stop_trial(trial)
+                    stopping = study.stop_trial(trial, force=force)
                 except HPOError as exc:  # no such trial: what ids there are
                     raise UsageError(str(exc)) from None
                 if stopping:
-                    print(f"jupyter_hpo: trial {trial} of {study.name} stops at its next "
-                          f"report")
+                    print(f"jupyter_hpo: trial {trial} of {study.name} "
+                          f"{'is ending now' if force else 'stops at its next report'}")
                 else:
                     print(f"jupyter_hpo: trial {trial} of {study.name} has already ended")
                 return
-            study.stop("stopped with %hpo stop")
+            study.stop("stopped with %hpo stop", force=force)
             others = [other.name for other in running if other is not study]
             still = "" if name is not None or not others else \
                 f"; {others[0]} still runs (`%hpo stop {command_word(others[0])}` stops it)" \
                 if len(others) == 1 else \
                 f"; {listed(others)} still run (`%hpo stop NAME` stops each)"
-            print(f"jupyter_hpo: {study.name} is stopping (running trials stop at their next "
-                  f"report){still}")
+            print(f"jupyter_hpo: {study.name} " + ("has stopped (its running trials were "
+                  "ended)" if force else "is stopping (running trials stop at their next "
+                  "report)") + still)
             return
         if name is None:
             raise UsageError("no study has run in this kernel: %hpo stop NAME stops a stored "
                              "study that another kernel runs")
         store = self._storage(storage)
+        if (trial is not None or force) and store.find_study(name) is None:
+            self._load(name, store)  # says why, as the other commands do (no such file)
+        if force:
+            raise UsageError(f"--force works for studies of this kernel only; {name!r} is not "
+                             f"one (%hpo stop {command_word(name)} asks it to stop; "
+                             f"%hpo stop {command_word(name)} --force in its own kernel ends "
+                             f"its trials now)")
         if trial is not None:
-            if store.find_study(name) is None:
-                self._load(name, store)  # says why, as the other commands do (no such file)
             raise UsageError(f"--trial works for studies of this kernel only; {name!r} is not "
                              f"one (stop the whole study, or stop the trial in its kernel)")
         store.request_stop(name, by=f"%hpo stop in the kernel with process id {os.getpid()}")

@@ -197,6 +197,9 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                                       "[NAME]; export [NAME] FILE (.csv, .parquet or .json)")
     @once("--trial", type=int, help="with stop: stop only this trial; with apply: apply "
                                     "this trial instead of the best")
+    @argument("--force", action="store_true",
+              help="with stop: end the running trials' code now, also one that does not "
+                   "report again (a thread's at its next line of Python)")
     @once("--metric", help="with plot curves: the learning curves of this reported value "
                            "instead of the study's metric")
     @once("--params", metavar="A,B", help="with plot contour: the two hyperparameters to "
@@ -205,7 +208,7 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                             "directory, or $JUPYTER_HPO_STORAGE)")
     @line_magic("hpo")
     def hpo_line(self, line: str) -> Any:
-        """Manage studies: list, show, stop [--trial ID], best, apply [--trial ID], wait,
+        """Manage studies: list, show, stop [--trial ID] [--force], best, apply [--trial ID], wait,
         plot [KIND] [--metric KEY] [--params A,B], export FILE, delete; a NAME picks the study
         (default: the latest)."""
         __tracebackhide__ = True  # Ctrl-C in %hpo wait shows the cell, not our frames

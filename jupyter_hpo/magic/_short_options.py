@@ -34,7 +34,7 @@ _EXAMPLES = {
 #: the options each ``%hpo`` command takes
 COMMAND_OPTIONS = {
     "list": ("--storage",), "show": ("--storage",), "best": ("--storage",),
-    "stop": ("--trial", "--storage"), "apply": ("--trial", "--storage"), "wait": (),
+    "stop": ("--trial", "--force", "--storage"), "apply": ("--trial", "--storage"), "wait": (),
     "plot": ("--metric", "--params", "--storage"), "export": ("--storage",),
     "delete": ("--storage",),
 }

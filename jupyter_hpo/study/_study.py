@@ -391,15 +391,18 @@ class Study(StudyReading, StoredStudyMixin, SettingsReader):
         if self._recorder is not None:
             self._recorder.store_end()
 
-    def stop_trial(self, trial_id: int) -> bool:
+    def stop_trial(self, trial_id: int, force: bool = False) -> bool:
         """Stop one trial at its next report, which is kept (``cancelled``); False if it had
-        already ended. A resume does not run it again (it was stopped on purpose)."""
+        already ended. A resume does not run it again (it was stopped on purpose). ``force``
+        ends its code now, for a trial that does not report again (threads: at its next line
+        of Python; a worker process is killed after 0.5 s either way)."""
+        _check_force(force, "stop_trial")
         if self.controller is None and self.storage is not None:
             raise HPOError(f"study {self.name!r} was loaded from storage: one trial is stopped "
                            f"only by the process that runs the study (its dashboard's Stop "
                            f"trial, %hpo stop {command_word(self.name)} --trial {trial_id} in "
                            f"its kernel); from here, stop() stops the whole study")
-        return self._live().stop_trial(trial_id)
+        return self._live().stop_trial(trial_id, force)
 
     # ------------------------------------------------- hooks for executors
     def on_report(self, trial: Trial, values: dict[str, Any]) -> None:
@@ -439,8 +442,13 @@ def _check_stop_arguments(why: Any, force: Any) -> None:
         raise TypeError(f"stop() takes the reason as a string (kept as the study's "
                         f"stop_reason), not {why!r} ({type(why).__name__}): e.g. "
                         f"stop('good enough')")
+    _check_force(force, "stop")
+
+
+def _check_force(force: Any, call: str) -> None:
+    """A TypeError for a ``force`` of ``stop()`` or ``stop_trial()`` that is not a bool."""
     if not isinstance(force, bool):
-        raise TypeError(f"stop(force=...) is True or False, not {force!r} "
+        raise TypeError(f"{call}(force=...) is True or False, not {force!r} "
                         f"({type(force).__name__})")
 
 

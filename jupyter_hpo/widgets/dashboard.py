@@ -240,17 +240,21 @@ class Dashboard:
         self.refresh(force=True)
 
     def stop_trial(self) -> None:
-        """What the Stop-trial button does: stop the trial chosen in the picker. The button
-        is disabled until a running trial is chosen; a click that was sent before the
-        frontend learnt that says what to do."""
+        """What the Stop-trial button does: stop the trial chosen in the picker (a second
+        click on a trial that is stopping ends its code now). The button is disabled until a
+        running trial is chosen; a click that was sent before the frontend learnt that says
+        what to do."""
         trial_id = self.trial_picker.value
         if trial_id is None or not self.live:
             self._say("choose a running trial in the menu first"
                       if self.live and self.trial_picker.options and not self._finished
                       else "no running trial to stop")
             return
-        if self.study.stop_trial(trial_id):
-            self._say(f"stopping trial {trial_id} at its next report", transient=True)
+        force = trial_id == self._stopping_trial  # a second click: it has not reported since
+        if self.study.stop_trial(trial_id, force=force):
+            self._say(f"stopping trial {trial_id} now" if force else
+                      f"stopping trial {trial_id} at its next report (click again to end it "
+                      f"now)", transient=True)
             self._stopping_trial = trial_id
         else:
             self._say(f"trial {trial_id} has already ended")
