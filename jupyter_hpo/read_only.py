@@ -16,6 +16,8 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
+from .config_keys import ConfigKeyError
+
 __all__ = ["CONFIG", "ENQUEUED", "QUEUED", "REPORT", "SETTINGS", "USER_ATTRS", "ReadOnlyDict",
            "read_only", "read_only_queue", "read_only_reports", "read_only_settings"]
 
@@ -54,6 +56,11 @@ class ReadOnlyDict(dict):
 
     __setitem__ = __delitem__ = __ior__ = _refuse
     clear = pop = popitem = setdefault = update = _refuse
+
+    def __missing__(self, key: Any) -> NoReturn:
+        if getattr(self, "_what", "") == CONFIG:  # which keys it has, and the nearest one
+            raise ConfigKeyError(key, self)
+        raise KeyError(key)
 
     def __copy__(self) -> dict[str, Any]:
         return dict(self)

@@ -310,3 +310,54 @@ def test_tunes_options_given_by_position_say_their_keywords():
         "tune() takes fn and space as its only positional arguments, and 3 more were given "
         "('loss', 'min', 20): the options are keywords, e.g. tune(fn, space, metric='loss', "
         "mode='min', trials=20)")
+
+
+
+MISSPELT_KEY = ("KeyError: config has no key 'lrr'; its keys are 'lr', 'units'. "
+                "Did you mean 'lr'?")
+
+
+def _misspelt(config):
+    return config["lrr"] * config["units"]
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_misspelt_config_key_names_the_keys_and_the_nearest_one(executor):
+    """``config["lrr"]`` in a function objective failed with a bare ``KeyError: 'lrr'``."""
+    from jupyter_hpo import StudyFailedError, tune
+
+    with pytest.raises(StudyFailedError) as caught:
+        tune(_misspelt, {"lr": Real(0.01, 0.1), "units": Int(1, 4)}, metric="loss",
+             mode="min", trials=1, executor=executor, max_initial_failures=1)
+    text = str(caught.value).rstrip()
+    assert text.splitlines()[-1] == MISSPELT_KEY, text
+    assert 'config["lrr"]' in text and "config_keys" not in text  # the user's line, not ours
+
+
+def test_the_configs_key_error_is_still_a_key_error_of_that_key():
+    """Code that catches ``KeyError`` (``config.get`` fallbacks, ``e.args[0]``) is unchanged,
+    the user's own dicts say what they said, and a config pickles as a dict."""
+    import pickle
+
+    from jupyter_hpo import tune
+
+    seen = {}
+
+    def catches(config):
+        try:
+            config["lrr"]
+        except KeyError as exc:
+            seen["key"] = exc.args[0]
+        try:
+            {"a": 1}["b"]
+        except KeyError as exc:
+            seen["own"] = str(exc)
+        seen["copy"] = pickle.loads(pickle.dumps(config))
+        return config["lr"]
+
+    study = tune(catches, {"lr": Real(0.01, 0.1)}, metric="loss", mode="min", trials=1)
+    assert seen["key"] == "lrr" and seen["own"] == "'b'"
+    assert seen["copy"] == study.trials[0].config
+    with pytest.raises(KeyError, match="config has no key 'LR'; its keys are 'lr'. Did you "
+                                       "mean 'lr'"):
+        study.trials[0].config["LR"]

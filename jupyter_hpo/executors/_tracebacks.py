@@ -10,6 +10,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from ..config_keys import ConfigKeyError
 from ..errors import HPOError, in_package
 from ._suggestions import with_name_suggestion
 
@@ -43,7 +44,8 @@ def remember_cell_label(filename: str, label: str) -> None:
 def user_traceback(exc: BaseException, objective: Any = None) -> str:
     """The traceback of ``exc``, raised by a trial of ``objective``, from the first frame of
     the objective's code on, so our frames are hidden. For our own errors (``HPOError``:
-    ``report()``'s checks, ...) it also ends at the user's call, since the frames inside
+    ``report()``'s checks, ...) and a missing key of the trial's config it also ends at the
+    user's call, since the frames inside
     jupyter_hpo say nothing the message does not. Frames of notebook cells name the cell; a
     misspelt name says which it meant (``Did you mean: 'report'?``), on every Python."""
     filename = getattr(objective, "filename", None)
@@ -52,7 +54,7 @@ def user_traceback(exc: BaseException, objective: Any = None) -> str:
         tb = tb.tb_next
     tb = tb or exc.__traceback__
     limit = None
-    if isinstance(exc, HPOError):
+    if isinstance(exc, (HPOError, ConfigKeyError)):
         frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(tb)]
         while frames and in_package(frames[-1]):
             frames.pop()
@@ -62,6 +64,11 @@ def user_traceback(exc: BaseException, objective: Any = None) -> str:
     shown = traceback.TracebackException(type(exc), exc, tb, limit=limit, compact=True)
     if isinstance(exc, HPOError):
         _drop_told_cause(shown, exc)
+    if isinstance(exc, ConfigKeyError):  # the KeyError users catch, as the error line says
+        if hasattr(shown, "exc_type_str"):  # Python 3.13+
+            shown.exc_type_str = "KeyError"
+        else:
+            shown.exc_type = KeyError
     own = getattr(objective, "cell_name", None)
     _name_cells(shown, {filename: f"Cell {own}"} if own and filename else {}, set())
     return with_name_suggestion("".join(shown.format()), exc)

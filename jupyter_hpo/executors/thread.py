@@ -11,6 +11,7 @@ import threading
 import traceback
 from typing import Any
 
+from ..config_keys import ConfigKeyError
 from ..resources import Slot
 from ..trial import (
     Trial,
@@ -184,7 +185,8 @@ def describe_failure(exc: BaseException) -> str:
         text = f"the trial ran out of memory{f' ({text})' if text else ''}: make it allocate " \
                f"less (a smaller batch, model or data set) or run fewer trials at once " \
                f"(--workers)"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    named = "KeyError" if isinstance(exc, ConfigKeyError) else type(exc).__name__
+    return f"{named}: {text}" if text else named
 
 
 #: the file name ipykernel gives a cell's code (``/tmp/ipykernel_4242/1234567.py``)

@@ -8,6 +8,7 @@ from types import CodeType
 from typing import Any
 
 from ..annotate import CELL_NAMES, CONFIG_NAME, RESULT_NAME, CellTemplate
+from ..config_keys import TrialConfig
 from ..errors import HPOError
 from ..records import is_number
 from ..trial import (
@@ -78,7 +79,7 @@ class CellObjective:
         ns.update(self.pinned)
         if self.drops_metric:
             ns.pop(self.metric, None)
-        config = dict(trial.config)
+        config = TrialConfig(trial.config)  # config['lrr'] names the keys it has
         injected = {"report": report, "trial": trial, "config": config, "device": device,
                     "checkpoint": checkpoint, "restore": restore}
         shell = ipython_shell_of(ns) if self.uses_shell else None

@@ -9,6 +9,7 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..config_keys import TrialConfig
 from ..errors import HPOError
 from ..records import is_number
 from ..trial import Trial, checkpoint, plain_value, plain_values, report, restore
@@ -88,7 +89,8 @@ class FunctionObjective:
     def run(self, trial: Trial, device: Any) -> TrialOutput:
         extras = {"report": report, "trial": trial, "device": device, "checkpoint": checkpoint,
                   "restore": restore}
-        value = self.fn({**self.fixed, **trial.config}, **{n: extras[n] for n in self._extras})
+        value = self.fn(TrialConfig({**self.fixed, **trial.config}),
+                        **{n: extras[n] for n in self._extras})
         if inspect.iscoroutine(value):  # an async def objective, run as an async cell is
             value = asyncio.run(value)  # trials run in worker threads, where no loop runs
         value = plain_value(value)
