@@ -1,5 +1,5 @@
 """Read-only dicts for what trial records hold (configuration, reports, user attributes) and
-what a study's settings and queue hold, so that editing what a study hands out cannot change
+what a study's settings (with the lists they hold) and queue hold, so that editing what a study hands out cannot change
 its results or what it stores.
 
 A ``ReadOnlyDict`` is a ``dict`` (``==`` with plain dicts, ``in``, iteration, ``json.dumps``,
@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 from .config_keys import ConfigKeyError
 
 __all__ = ["CONFIG", "ENQUEUED", "QUEUED", "REPORT", "SETTINGS", "USER_ATTRS", "ReadOnlyDict",
-           "read_only", "read_only_queue", "read_only_reports", "read_only_settings"]
+           "ReadOnlyList", "read_only", "read_only_queue", "read_only_reports", "read_only_settings"]
 
 # what a ReadOnlyDict is of: how its refusal names it, and the copy it suggests
 CONFIG = "config"
@@ -41,18 +41,19 @@ _SAID = {CONFIG: "config is read-only: copy it with dict(trial.config) to change
                  "change it (study.enqueue(config) queues another)"}
 
 
+def _refuse(self: ReadOnlyDict | ReadOnlyList, *_: Any, **__: Any) -> NoReturn:
+    """An edit of a read-only dict or list: a TypeError that says how to copy it."""
+    trial_id, what = getattr(self, "_trial_id", None), getattr(self, "_what", "")
+    owner = "a study's" if what in _OF_STUDY else "a trial's" if trial_id is None \
+        else f"trial {trial_id}'s"
+    said = _SAID.get(what, "values are read-only: copy them with dict(values) to change them")
+    raise TypeError(f"{owner} {said}")
+
+
 class ReadOnlyDict(dict):
     """A dict of a trial record that refuses edits with what to write instead."""
 
     __slots__ = ("_trial_id", "_what")
-
-    def _refuse(self, *_: Any, **__: Any) -> NoReturn:
-        trial_id, what = getattr(self, "_trial_id", None), getattr(self, "_what", "")
-        owner = "a study's" if what in _OF_STUDY else "a trial's" if trial_id is None \
-            else f"trial {trial_id}'s"
-        said = _SAID.get(what,
-                         "values are read-only: copy them with dict(values) to change them")
-        raise TypeError(f"{owner} {said}")
 
     __setitem__ = __delitem__ = __ior__ = _refuse
     clear = pop = popitem = setdefault = update = _refuse
@@ -73,6 +74,31 @@ class ReadOnlyDict(dict):
                            getattr(self, "_what", ""))
 
 
+class ReadOnlyList(list):
+    """A list a study's settings hold (an option's list of values): refuses edits as a
+    ``ReadOnlyDict`` does, and is ``==`` to the list it was made from."""
+
+    __slots__ = ("_trial_id", "_what")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return copy.deepcopy(list(self), memo)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _read_only_list, (list(self), getattr(self, "_what", ""))
+
+
+def _read_only_list(values: Iterable[Any], what: str) -> ReadOnlyList:
+    frozen = ReadOnlyList(values)
+    frozen._trial_id, frozen._what = None, what
+    return frozen
+
+
 def read_only(values: Mapping[str, Any], trial_id: int | None, what: str) -> ReadOnlyDict:
     """``values`` as a new ``ReadOnlyDict`` of trial ``trial_id``'s ``what`` (``CONFIG``,
     ``REPORT``, ``USER_ATTRS`` or ``ENQUEUED``; a study's ``SETTINGS`` or ``QUEUED``)."""
@@ -82,12 +108,21 @@ def read_only(values: Mapping[str, Any], trial_id: int | None, what: str) -> Rea
 
 
 def read_only_settings(settings: Mapping[str, Any]) -> ReadOnlyDict:
-    """A study's ``settings`` read-only, with the option dicts they hold
-    (``scheduler_options``, ...); settings that are read-only already are shared."""
+    """A study's ``settings`` read-only, with the option dicts and lists they hold
+    (``scheduler_options``, a list an option takes, ...); settings that are read-only already
+    are shared."""
     if type(settings) is ReadOnlyDict:
         return settings
-    return read_only({k: read_only_settings(v) if isinstance(v, dict) else v
-                      for k, v in settings.items()}, None, SETTINGS)
+    return read_only({k: _read_only_value(v) for k, v in settings.items()}, None, SETTINGS)
+
+
+def _read_only_value(value: Any) -> Any:
+    """A value of a study's settings read-only: dicts and lists (and what they hold)."""
+    if isinstance(value, dict):
+        return read_only_settings(value)
+    if isinstance(value, list) and type(value) is not ReadOnlyList:
+        return _read_only_list((_read_only_value(v) for v in value), SETTINGS)
+    return value
 
 
 def read_only_queue(queue: Iterable[Mapping[str, Any]]) -> tuple[ReadOnlyDict, ...]:

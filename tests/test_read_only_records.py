@@ -231,3 +231,31 @@ def loads_again(value):
     with pytest.raises(TypeError, match="read-only"):
         copied["trials"] = 5
     return copied
+
+
+def test_the_lists_a_studys_settings_hold_refuse_edits_too():
+    """Dicts in a study's settings were read-only, lists not: ``settings["x"].append(...)``
+    changed what the study ran with. They stay ``==`` to plain lists, dump to JSON, and are
+    read-only again after pickling; a deep copy is the caller's plain list."""
+    from jupyter_hpo.read_only import read_only_settings
+
+    given = {"levels": [1, 3, {"of": [9]}], "searcher_options": {"points": [[0.1], [0.2]]}}
+    settings = read_only_settings(given)
+    said_so = (r"^a study's settings are read-only: copy them with "
+               r"copy\.deepcopy\(study\.settings\) to change them$")
+    levels, points = settings["levels"], settings["searcher_options"]["points"]
+    edits = (lambda: levels.append(27), lambda: levels.__setitem__(0, 2),
+             lambda: levels.extend([5]), lambda: levels.sort(), lambda: levels.pop(),
+             lambda: levels.__delitem__(0), lambda: levels.__iadd__([5]),
+             lambda: points[0].append(0.3), lambda: levels[2]["of"].insert(0, 1))
+    for edit in edits:
+        with pytest.raises(TypeError, match=said_so):
+            edit()
+    assert settings == given and levels == [1, 3, {"of": [9]}]
+    assert json.loads(json.dumps(settings)) == given
+    copied = pickle.loads(pickle.dumps(settings))
+    with pytest.raises(TypeError, match=said_so):
+        copied["levels"].append(27)
+    mine = copy.deepcopy(settings)
+    mine["levels"].append(27)
+    assert type(mine["levels"]) is list and settings["levels"] == [1, 3, {"of": [9]}]
