@@ -235,13 +235,7 @@ def _load(args: argparse.Namespace) -> Study:
     try:
         return Study.load(name, store)
     except StudyNotFoundError as exc:
-        raise CommandError(_nearest(str(exc), name, store)) from None
-
-
-def _nearest(message: str, name: str, store: BaseStorage) -> str:
-    close = difflib.get_close_matches(name, [s.name for s in store.list_studies()], n=1,
-                                      cutoff=0.6)
-    return message + (f"; did you mean {close[0]!r}?" if close else "")
+        raise CommandError(str(exc)) from None
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -288,7 +282,7 @@ def _stop(args: argparse.Namespace) -> None:
     try:
         store.request_stop(args.name, by=f"a terminal ({getpass.getuser()})")
     except StudyNotFoundError as exc:
-        raise CommandError(_nearest(str(exc), args.name, store)) from None
+        raise CommandError(str(exc)) from None
     print(f"asked {args.name} to stop through {store.location}; the process that runs it stops "
           f"it within a second")
 
@@ -300,7 +294,7 @@ def _delete(args: argparse.Namespace) -> None:
     try:
         count = store.delete_study(args.name)
     except StudyNotFoundError as exc:
-        raise CommandError(_nearest(str(exc), args.name, store)) from None
+        raise CommandError(str(exc)) from None
     print(f"deleted study {args.name!r} and its {count} trials from {store.location}")
 
 

@@ -361,3 +361,30 @@ def test_the_configs_key_error_is_still_a_key_error_of_that_key():
     with pytest.raises(KeyError, match="config has no key 'LR'; its keys are 'lr'. Did you "
                                        "mean 'lr'"):
         study.trials[0].config["LR"]
+
+
+def test_study_load_and_resume_name_the_nearest_stored_study(ip, tmp_path):
+    """``Study.load("my-studdy")``, ``tune(..., resume=True)`` and ``%%hpo --resume`` listed
+    the stored names but guessed none, as ``%hpo show`` and the terminal do."""
+    from IPython.core.error import UsageError
+
+    from jupyter_hpo import Study, tune
+
+    path = str(tmp_path / "runs.db")
+    for name in ("my-study", "mlp"):
+        _quiet_tune(trials=1, storage=path, name=name)
+    for typed, meant in (("my-studdy", "my-study"), ("mpl", "mlp"), ("My_Study", "my-study")):
+        with pytest.raises(LookupError) as caught:
+            Study.load(typed, storage=path)
+        assert str(caught.value).endswith(f"stored studies: my-study, mlp; did you mean "
+                                          f"{meant!r}?")
+    with pytest.raises(LookupError, match=re.escape("; did you mean 'my-study'?")):
+        tune(lambda config: config["x"], {"x": Real(0, 1)}, metric="loss", mode="min",
+             trials=1, storage=path, name="my-studdy", resume=True)
+    with pytest.raises(UsageError, match=re.escape("; did you mean 'my-study'?")):
+        ip.run_cell_magic("hpo", f"--quiet --resume --name my-studdy --storage {path} "
+                                 f"--metric loss --mode min", "x = Real(0, 1)\nloss = x\n")
+    with pytest.raises(LookupError) as caught:
+        Study.load("zzz", storage=path)
+    assert "did you mean" not in str(caught.value)
+    assert [len(Study.load(n, storage=path).trials) for n in ("my-study", "mlp")] == [1, 1]

@@ -12,6 +12,7 @@ from IPython.core.error import UsageError
 
 from ..errors import HPOError, StudyNotFoundError, command_word
 from ..records import no_trial_text
+from ..storage._common import nearest_name
 from ._export import EXPORT_FORMATS, REPLACED, export, print_checkpoints
 from ._running import Run
 from ._text import DASHES, listed
@@ -254,16 +255,19 @@ class LineCommands:
         try:
             return Study.load(name, store)
         except StudyNotFoundError as exc:
-            raise UsageError(self._not_found(str(exc), name, store)) from None
+            raise UsageError(self._not_found(exc, name, store)) from None
 
-    def _not_found(self, message: str, name: str, store: BaseStorage) -> str:
+    def _not_found(self, exc: StudyNotFoundError, name: str, store: BaseStorage) -> str:
+        """The storage's error for ``name``, naming this kernel's studies too, and the nearest
+        name among both (the storage's own guess knows only the stored ones)."""
+        message = getattr(exc, "listing", str(exc))
         if name in self.runs:  # not "did you mean 'mlp'?" for mlp itself
             study = self.runs[name].study
             kept = f"stored in {study.storage.location}" if study.storage is not None \
                 and study.storage.location != ":memory:" else "kept in no file"
             return f"{message}; {name!r} is a study of this kernel, {kept}: leave out --storage"
         names = list(self.runs) + [s.name for s in store.list_studies()]
-        close = _nearest_name(name, names)
+        close = nearest_name(name, names)
         if self.runs:
             message += f"; this kernel's studies: {', '.join(self.runs)}"
         return message + (f"; did you mean {close[0]!r}?" if close else "")
@@ -311,7 +315,7 @@ class LineCommands:
         try:
             count = store.delete_study(name)
         except StudyNotFoundError as exc:
-            raise UsageError(self._not_found(str(exc), name, store)) from None
+            raise UsageError(self._not_found(exc, name, store)) from None
         self.runs.pop(name, None)
         print(f"jupyter_hpo: deleted study {name!r} and its {count} trials from "
               f"{store.location}")
@@ -458,22 +462,3 @@ def _in_missing_folder(location: str | None) -> str:
                f"there; pass the file the studies were stored in with --storage")
     return from_environment(message) if location is None and os.environ.get(
         "JUPYTER_HPO_STORAGE") else message
-
-
-def _nearest_name(name: str, names: list[str]) -> list[str]:
-    """The stored name ``name`` was most likely meant to be: a close spelling (not study-6
-    for mine), else one that differs in case, in two letters swapped (``mpl``: ``mlp``, which
-    the spelling's ratio, 0.67, missed) or in its separators (``my study``: ``my-study``)."""
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
-    if close:
-        return close
-
-    def bare(text: str) -> str:
-        return re.sub(r"[\s_\-.]+", "", text.lower())
-
-    def swapped(other: str) -> bool:
-        differ = [i for i, (a, b) in enumerate(zip(name, other)) if a != b]
-        return len(name) == len(other) and len(differ) == 2 and differ[1] == differ[0] + 1 \
-            and name[differ[0]] == other[differ[1]] and name[differ[1]] == other[differ[0]]
-
-    return [n for n in names if bare(n) == bare(name) or swapped(n)][:1]
