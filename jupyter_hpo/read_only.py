@@ -18,12 +18,13 @@ from typing import Any, NoReturn
 
 from .config_keys import ConfigKeyError
 
-__all__ = ["CONFIG", "ENQUEUED", "QUEUED", "REPORT", "SETTINGS", "USER_ATTRS", "ReadOnlyDict",
-           "ReadOnlyList", "read_only", "read_only_queue", "read_only_reports", "read_only_settings"]
+__all__ = ["CONFIG", "ENQUEUED", "QUEUED", "REPORT", "REPORTS", "SETTINGS", "USER_ATTRS", "ReadOnlyDict",
+           "ReadOnlyList", "ReadOnlyReports", "read_only", "read_only_queue", "read_only_reports", "read_only_settings"]
 
 # what a ReadOnlyDict is of: how its refusal names it, and the copy it suggests
 CONFIG = "config"
 REPORT = "report"
+REPORTS = "reports"  # a record's tuple of them
 USER_ATTRS = "user_attrs"
 ENQUEUED = "enqueued"
 SETTINGS = "settings"  # a study's (its nested option dicts too)
@@ -31,6 +32,8 @@ QUEUED = "queued"  # a configuration in a study's queue
 _OF_STUDY = (SETTINGS, QUEUED)  # a study's, not a trial's
 _SAID = {CONFIG: "config is read-only: copy it with dict(trial.config) to change it",
          REPORT: "reports are read-only: copy one with dict(trial.reports[i]) to change it",
+         REPORTS: "reports are read-only: copy them with list(trial.reports) to change them "
+                  "(one report with dict(trial.reports[i]))",
          USER_ATTRS: "user_attrs are read-only: copy them with dict(trial.user_attrs) to change "
                      "them",
          ENQUEUED: "enqueued configuration is read-only: copy it with dict(trial.enqueued) to "
@@ -41,13 +44,18 @@ _SAID = {CONFIG: "config is read-only: copy it with dict(trial.config) to change
                  "change it (study.enqueue(config) queues another)"}
 
 
-def _refuse(self: ReadOnlyDict | ReadOnlyList, *_: Any, **__: Any) -> NoReturn:
-    """An edit of a read-only dict or list: a TypeError that says how to copy it."""
+def _refusal(self: Any) -> str:
+    """What an edit of a read-only dict, list or record's reports says: how to copy it."""
     trial_id, what = getattr(self, "_trial_id", None), getattr(self, "_what", "")
     owner = "a study's" if what in _OF_STUDY else "a trial's" if trial_id is None \
         else f"trial {trial_id}'s"
     said = _SAID.get(what, "values are read-only: copy them with dict(values) to change them")
-    raise TypeError(f"{owner} {said}")
+    return f"{owner} {said}"
+
+
+def _refuse(self: Any, *_: Any, **__: Any) -> NoReturn:
+    """An edit of a read-only dict or list: a TypeError that says how to copy it."""
+    raise TypeError(_refusal(self))
 
 
 class ReadOnlyDict(dict):
@@ -131,9 +139,38 @@ def read_only_queue(queue: Iterable[Mapping[str, Any]]) -> tuple[ReadOnlyDict, .
     return tuple(c if type(c) is ReadOnlyDict else read_only(c, None, QUEUED) for c in queue)
 
 
+#: what a list has and a tuple has not: on a record's reports, each says they are read-only
+_LIST_EDITS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort",
+                         "reverse"})
+
+
+class ReadOnlyReports(tuple):
+    """A record's reports: a tuple whose list edits (``append``, ``[i] = ...``) say that they
+    are read-only and how to copy them, instead of "'tuple' object has no attribute"."""
+
+    _trial_id: int | None = None
+    _what = REPORTS
+
+    def __getattr__(self, name: str) -> NoReturn:
+        if name in _LIST_EDITS:  # still an AttributeError, as for any tuple
+            raise AttributeError(_refusal(self))
+        raise AttributeError(f"'tuple' object has no attribute {name!r}")
+
+    __setitem__ = __delitem__ = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return read_only_reports, (tuple(self), self._trial_id)
+
+
 def read_only_reports(reports: Iterable[Mapping[str, Any]],
-                      trial_id: int | None) -> tuple[ReadOnlyDict, ...]:
+                      trial_id: int | None) -> ReadOnlyReports:
     """``reports`` as a tuple of read-only dicts; those that are read-only already are shared,
     not copied (the live trial's, which ``report()`` made so)."""
-    return tuple(r if type(r) is ReadOnlyDict else read_only(r, trial_id, REPORT)
-                 for r in reports)
+    if not isinstance(reports, (list, tuple)):
+        reports = list(reports)
+    frozen = ReadOnlyReports(reports) if set(map(type, reports)) <= {ReadOnlyDict} else \
+        ReadOnlyReports(r if type(r) is ReadOnlyDict else read_only(r, trial_id, REPORT)
+                        for r in reports)  # all of them as report() made them, or not
+    if trial_id is not None:
+        frozen._trial_id = trial_id
+    return frozen

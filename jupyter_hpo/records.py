@@ -24,6 +24,7 @@ from .read_only import (
     ENQUEUED,
     USER_ATTRS,
     ReadOnlyDict,
+    ReadOnlyReports,
     read_only,
     read_only_queue,
     read_only_reports,
@@ -250,7 +251,7 @@ class TrialRecord(ReportsReader, OtherNamesHint):
         if type(self.config) is not ReadOnlyDict:
             seal(self, "config", read_only(self.config, trial_id, CONFIG))
         reports = self.reports
-        if type(reports) is not tuple or not set(map(type, reports)) <= _READ_ONLY:
+        if type(reports) is not ReadOnlyReports or not set(map(type, reports)) <= _READ_ONLY:
             seal(self, "reports", read_only_reports(reports, trial_id))
         if type(self.times) is not tuple:
             seal(self, "times", tuple(self.times))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import HPOError, shown_at_call
 from .other_names import TRIAL_NAMES, OtherNamesHint
-from .read_only import CONFIG, ENQUEUED, USER_ATTRS, read_only
+from .read_only import CONFIG, ENQUEUED, USER_ATTRS, read_only, read_only_reports
 from .records import ReportsReader, TrialRecord, TrialStatus, finite_number
 from .terminal import TerminalText
 
@@ -137,7 +137,8 @@ class Trial(ReportsReader, OtherNamesHint):
         """A read-only record of the trial as it is now."""
         trial_id = self.trial_id
         return TrialRecord(trial_id, read_only(self.config, trial_id, CONFIG), self.status,
-                           tuple(self.reports), tuple(self.report_times), self.start_time,
+                           read_only_reports(self.reports, trial_id),
+                           tuple(self.report_times), self.start_time,
                            self.end_time, self.error, self.traceback, str(self.device),
                            self.resources, self.bracket, self.slot,
                            read_only(self.user_attrs, trial_id, USER_ATTRS), self.checkpoint,

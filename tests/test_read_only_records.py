@@ -58,8 +58,20 @@ def refuses_edits(trial) -> None:
         trial.reports[0].update(loss=-5.0)
     with pytest.raises(TypeError, match=said(t, "reports are")):
         trial.reports[0].popitem()
-    with pytest.raises(AttributeError):  # a tuple: nothing can be added
+    reports = (rf"{said(t, 'reports are')}them with list\(trial\.reports\) to change them "
+               rf"\(one report with dict\(trial\.reports\[i\]\)\)$")
+    with pytest.raises(AttributeError, match=reports):  # a tuple: nothing can be added
         trial.reports.append({"epoch": 4, "loss": -5.0})
+    with pytest.raises(AttributeError, match=reports):
+        trial.reports.sort(key=len)
+    with pytest.raises(TypeError, match=reports):
+        trial.reports[0] = {"epoch": 4, "loss": -5.0}
+    with pytest.raises(TypeError, match=reports):
+        del trial.reports[0]
+    assert not hasattr(trial.reports, "append")  # still a tuple to code that asks
+    assert trial.reports == tuple(trial.reports) and list(trial.reports) == [*trial.reports]
+    with pytest.raises(AttributeError, match=reports):
+        pickle.loads(pickle.dumps(trial.reports)).append({})
     with pytest.raises(TypeError, match=rf"{said(t, 'user_attrs are')}them with "
                                         rf"dict\(trial\.user_attrs\) to change them$"):
         trial.user_attrs["note"] = "edited"
