@@ -1278,3 +1278,15 @@ def test_an_annotation_the_searchers_cannot_search_points_at_its_line(source, un
     err = parse_error(source)
     check_location(err, source, 1, underlined)
     assert f"bad annotation for '{source[:source.index(' ')]}': " in str(err) and says in str(err)
+
+
+def test_int_annotations_take_floats_that_are_whole_numbers():
+    """``# hpo: Int(16, 2**8 / 1)`` and ``Int(1, 1e1)`` in a cell were refused as floats;
+    ``Int(16, 256.5)`` says what to write instead."""
+    t = parse("units = 64  # hpo: Int(16, 2**8 / 1)\nlayers = Int(1, 1e1)\n")
+    assert t.space["units"] == Int(16, 256, name="units")
+    assert t.space["layers"] == Int(1, 10, name="layers")
+    assert type(t.space["units"].hi) is int
+    err = parse_error("units = 64  # hpo: Int(16, 256.5)\n")
+    assert "Int: hi is 256.5, which is not a whole number: for real values write " \
+           "Real(16, 256.5), or round it: Int(16, round(256.5))" in str(err)

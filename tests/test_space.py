@@ -102,8 +102,31 @@ def test_real_bounds_must_be_finite(bad):
 
 
 def test_int_bounds_must_be_integers():
-    with pytest.raises(SpaceError, match=r"Int: hi is 2.5, but must be an integer \(use Real for floats\)"):
+    with pytest.raises(SpaceError, match=r"^Int: hi is 2.5, which is not a whole number: for "
+                                         r"real values write Real\(1, 2.5\), or round it: "
+                                         r"Int\(1, round\(2.5\)\)$"):
         Int(1, 2.5)
+    with pytest.raises(SpaceError, match=r"^Int: step is 2.5, which is not a whole number: for "
+                                         r"real values write Real\(0, 10, step=2.5\), or round "
+                                         r"it: Int\(0, 10, step=round\(2.5\)\)$"):
+        Int(0, 10, step=2.5)
+    with pytest.raises(SpaceError, match=r"^Int: lo is 0.5, .* Int\(round\(0.5\), 10\)$"):
+        Int(lower=0.5, upper=10)
+    for bad in (math.inf, math.nan, "10", True):
+        with pytest.raises(SpaceError, match=r"but must be an integer \(use Real for floats\)"):
+            Int(1, bad)
+
+
+def test_int_takes_floats_that_are_whole_numbers():
+    """``Int(1, 1e3)`` and ``Int(16, 2**8 / 1)`` were refused as floats."""
+    for domain, lo, hi, step in ((Int(1, 1e3), 1, 1000, 1), (Int(16, 2**8 / 1), 16, 256, 1),
+                                 (Int(0.0, 100, step=10.0), 0, 100, 10),
+                                 (Int(np.float64(2), np.float32(9)), 2, 9, 1)):
+        assert (domain.lo, domain.hi, domain.step) == (lo, hi, step)
+        assert {type(domain.lo), type(domain.hi), type(domain.step)} == {int}
+    assert repr(Int(1, 1e3)) == "Int(1, 1000)" and Int(1, 1e3) == Int(1, 1000)
+    space = Space({"units": Int(16, 2**8 / 1)})
+    assert all(type(space.sample(np.random.default_rng(i))["units"]) is int for i in range(20))
 
 
 def test_int_accepts_numpy_integers():

@@ -70,7 +70,7 @@ def test_step_one_int_is_the_plain_int():
     (lambda: Real(1, 10, log=True, step=1.0), "step=1.0 cannot be combined with log=True"),
     (lambda: Int(0, 10, step=0), "Int: step is 0, but must be > 0"),
     (lambda: Real(0, 1, step=-0.1), "Real: step is -0.1, but must be > 0"),
-    (lambda: Int(0, 10, step=2.5), "Int: step is 2.5, but must be an integer"),
+    (lambda: Int(0, 10, step=2.5), "Int: step is 2.5, which is not a whole number"),
     (lambda: Real(0, 1, step="a"), "Real: step is 'a', but must be a number"),
 ])
 def test_bad_steps_name_the_value_and_the_rule(call, message):

@@ -437,11 +437,9 @@ class Int(_Numeric):
                  name: str | None = None, *, lower: int | None = None,
                  upper: int | None = None, step: int = 1, when: Any = None) -> None:
         lo, hi = _bound("Int", "lo", "lower", lo, lower), _bound("Int", "hi", "upper", hi, upper)
-        for what, v in (("lo", lo), ("hi", hi), ("step", step)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-                raise SpaceError(f"Int: {what} is {v!r}, but must be an integer "
-                                 f"(use Real for floats)")
-        super().__init__(int(lo), int(hi), log, name, step=int(step), when=when)
+        given = {"lo": lo, "hi": hi, "step": step}
+        lo, hi, step = (_whole(what, v, given) for what, v in given.items())
+        super().__init__(lo, hi, log, name, step=step, when=when)
 
     def sample(self, rng: np.random.Generator) -> int:
         return self.from_unit(rng.random())
@@ -480,6 +478,31 @@ class Int(_Numeric):
         return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
                 and self.lo <= value <= self.hi
                 and (not self._count or (value - self.lo) % self.step == 0))
+
+
+def _whole(what: str, value: Any, given: dict[str, Any]) -> int:
+    """Int's bound or step ``what`` as an int: a float that is a whole number (``1e3``,
+    ``2**8 / 1``) is one; ``10.5`` is refused with what to write instead."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) \
+            and math.isfinite(value):
+        if float(value).is_integer():
+            return int(value)
+
+        def call(kind: str, rounded: bool) -> str:
+            parts = [f"round({v!r})" if rounded and k == what else repr(v)
+                     for k, v in given.items() if k != "step"]
+            if given["step"] != 1:
+                step = given["step"]
+                parts.append(f"step=round({step!r})" if rounded and what == "step"
+                             else f"step={step!r}")
+            return f"{kind}({', '.join(parts)})"
+
+        raise SpaceError(f"Int: {what} is {value!r}, which is not a whole number: for real "
+                         f"values write {call('Real', False)}, or round it: "
+                         f"{call('Int', True)}")
+    raise SpaceError(f"Int: {what} is {value!r}, but must be an integer (use Real for floats)")
 
 
 class Categorical(Domain):
