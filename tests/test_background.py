@@ -137,6 +137,27 @@ def test_stop_trial_force_ends_a_thread_trial_that_does_not_report(kernel):
     assert "--force only applies to %hpo stop, not to %hpo show" in reply["evalue"]
 
 
+def test_stop_force_ends_the_whole_study_now(kernel, tmp_path):
+    """``%hpo stop NAME --force`` ends the study and its running trial at once (a second
+    interrupt's stop); a stored study of another kernel is only asked to stop, so --force
+    there says what to do instead, and the request is not sent."""
+    _km, kc = kernel
+    ok(kc, "scale = 1.0")
+    ok(kc, WAITING_CELL.format(trials=2, name="forced"))
+    assert "forced has stopped (its running trials were ended)" in \
+        ok(kc, "%hpo stop forced --force")
+    ok(kc, "%hpo wait forced")
+    out = ok(kc, RESULTS)
+    assert '"statuses": ["cancelled"]' in out, out
+    path = tmp_path / "other.db"
+    ok(kc, f"from jupyter_hpo import Real, tune\ntune(lambda config: config['x'], {{'x': Real(0, 1)}}, "
+           f"metric='loss', mode='min', trials=1, storage={str(path)!r}, name='elsewhere')")
+    reply, _ = execute(kc, f"%hpo stop elsewhere --force --storage {path}")
+    assert reply["status"] == "error"
+    assert reply["evalue"].startswith("--force works for studies of this kernel only; "
+                                      "'elsewhere' is not one"), reply["evalue"]
+
+
 def test_an_interrupt_of_wait_stops_every_study_it_waits_for(kernel):
     """Ctrl-C during ``%hpo wait`` (no name) stops each study it joins, as it stops one:
     running trials are cancelled, none is left running, and KeyboardInterrupt is raised."""
