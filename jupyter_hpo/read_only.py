@@ -1,6 +1,6 @@
 """Read-only dicts for what trial records hold (configuration, reports, user attributes) and
-what a study's settings (with the lists they hold) and queue hold, so that editing what a study hands out cannot change
-its results or what it stores.
+what a study's settings (with the lists they hold) and queue hold, so that editing what a
+study hands out cannot change its results or what it stores.
 
 A ``ReadOnlyDict`` is a ``dict`` (``==`` with plain dicts, ``in``, iteration, ``json.dumps``,
 pandas, ``{**config, "lr": 0.1}`` all work as before) whose edits raise a ``TypeError`` that
@@ -18,8 +18,9 @@ from typing import Any, NoReturn
 
 from .config_keys import ConfigKeyError
 
-__all__ = ["CONFIG", "ENQUEUED", "QUEUED", "REPORT", "REPORTS", "SETTINGS", "USER_ATTRS", "ReadOnlyDict",
-           "ReadOnlyList", "ReadOnlyReports", "read_only", "read_only_queue", "read_only_reports", "read_only_settings"]
+__all__ = ["CONFIG", "ENQUEUED", "QUEUED", "REPORT", "REPORTS", "SETTINGS", "USER_ATTRS",
+           "ReadOnlyDict", "ReadOnlyList", "ReadOnlyReports", "read_only", "read_only_queue",
+           "read_only_reports", "read_only_settings"]
 
 # what a ReadOnlyDict is of: how its refusal names it, and the copy it suggests
 CONFIG = "config"

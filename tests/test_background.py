@@ -150,8 +150,9 @@ def test_stop_force_ends_the_whole_study_now(kernel, tmp_path):
     out = ok(kc, RESULTS)
     assert '"statuses": ["cancelled"]' in out, out
     path = tmp_path / "other.db"
-    ok(kc, f"from jupyter_hpo import Real, tune\ntune(lambda config: config['x'], {{'x': Real(0, 1)}}, "
-           f"metric='loss', mode='min', trials=1, storage={str(path)!r}, name='elsewhere')")
+    ok(kc, f"from jupyter_hpo import Real, tune\n"
+           f"tune(lambda config: config['x'], {{'x': Real(0, 1)}}, metric='loss', mode='min', "
+           f"trials=1, storage={str(path)!r}, name='elsewhere')")
     reply, _ = execute(kc, f"%hpo stop elsewhere --force --storage {path}")
     assert reply["status"] == "error"
     assert reply["evalue"].startswith("--force works for studies of this kernel only; "

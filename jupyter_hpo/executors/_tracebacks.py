@@ -45,9 +45,9 @@ def user_traceback(exc: BaseException, objective: Any = None) -> str:
     """The traceback of ``exc``, raised by a trial of ``objective``, from the first frame of
     the objective's code on, so our frames are hidden. For our own errors (``HPOError``:
     ``report()``'s checks, ...) and a missing key of the trial's config it also ends at the
-    user's call, since the frames inside
-    jupyter_hpo say nothing the message does not. Frames of notebook cells name the cell; a
-    misspelt name says which it meant (``Did you mean: 'report'?``), on every Python."""
+    user's call, since the frames inside jupyter_hpo say nothing the message does not. Frames
+    of notebook cells name the cell; a misspelt name says which it meant (``Did you mean:
+    'report'?``), on every Python."""
     filename = getattr(objective, "filename", None)
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != filename:

@@ -208,9 +208,9 @@ class HPOMagics(CellOptions, CellRunning, LineCommands, Magics):
                             "directory, or $JUPYTER_HPO_STORAGE)")
     @line_magic("hpo")
     def hpo_line(self, line: str) -> Any:
-        """Manage studies: list, show, stop [--trial ID] [--force], best, apply [--trial ID], wait,
-        plot [KIND] [--metric KEY] [--params A,B], export FILE, delete; a NAME picks the study
-        (default: the latest)."""
+        """Manage studies: list, show, stop [--trial ID] [--force], best, apply [--trial ID],
+        wait, plot [KIND] [--metric KEY] [--params A,B], export FILE, delete; a NAME picks the
+        study (default: the latest)."""
         __tracebackhide__ = True  # Ctrl-C in %hpo wait shows the cell, not our frames
         try:
             args = _parse(self.hpo_line, line, intermixed=True)
