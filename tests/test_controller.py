@@ -538,7 +538,7 @@ def test_bad_options_name_the_value_and_the_rule():
         ({"executor": "process", "executor_options": {"timeout": 5}},
          ("which no executor takes (the executor is process; the options each takes: thread: "
           "trial_timeout; process: trial_timeout; dask: address, client, connect_timeout, "
-          "gpus_per_trial, cpus_per_trial); did you mean trial_timeout?")),
+          "gpus_per_trial, cpus_per_trial, trial_timeout); did you mean trial_timeout?")),
         ({"name": ""}, "name is ''"),
         ({"storage": " "}, ("storage is ' ': pass the file to keep the study in "  # kept none
                             "(storage='runs.db'), or storage=None (or 'none') to keep nothing")),
