@@ -818,6 +818,34 @@ def test_a_second_click_on_stop_trial_ends_a_thread_trial_that_does_not_report()
     assert [r["acc"] for r in study.trials[0].reports] == [study.trials[0].config["q"]]
 
 
+def test_a_second_click_on_stop_study_ends_a_thread_trial_that_does_not_report():
+    ended = threading.Event()
+
+    def hangs(config):
+        report(epoch=1, acc=config["q"])
+        try:
+            while True:  # never reports again
+                pass
+        finally:
+            ended.set()
+
+    study = make_study(hangs, trials=3, workers=1, scheduler="fifo")
+    dashboard = Dashboard(study)
+    study.start()
+    while not study.trials or not study.trials[0].reports:
+        time.sleep(0.01)
+    dashboard.stop_study_button.click()
+    assert dashboard.message.value == ("stopping: running trials stop at their next report "
+                                       "(click again to end them now)")
+    time.sleep(0.3)
+    assert not ended.is_set() and not study.done  # the first click waits for its next report
+    dashboard.stop_study_button.click()
+    assert dashboard.message.value == "stopping now: the code of the running trials is ended"
+    assert ended.wait(10) and study.wait(10)
+    assert [t.status.value for t in study.trials] == ["cancelled"]  # no trial started after
+    assert [r["acc"] for r in study.trials[0].reports] == [study.trials[0].config["q"]]
+
+
 def test_the_trial_picker_never_moves_to_another_trial_by_itself():
     clock = Clock()
     study = ChurningStudy(workers=3)

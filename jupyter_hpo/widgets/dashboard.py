@@ -123,6 +123,7 @@ class Dashboard:
         self._listing_trials = False  # the trial menu is being given its options
         self._transient = False  # the message line says what happens until the study ends
         self._stopping_trial: int | None = None  # the trial Stop trial stops, until it ends
+        self._stopping_study = False  # Stop study was clicked: a second click forces
         self.digest.update(study.snapshot())
         self._header_text = header if callable(header) else (lambda: header)
         self._build()
@@ -231,12 +232,19 @@ class Dashboard:
 
     # ------------------------------------------------------------------ actions
     def stop_study(self) -> None:
-        """What the Stop-study button does."""
+        """What the Stop-study button does: stop the study gracefully; a second click while it
+        is stopping ends its running trials' code now (as a second interrupt does)."""
         if not self.live or self.study.done:
             self._say("the study has ended; nothing to stop")
             return
-        self.study.stop("stopped from the dashboard")
-        self._say("stopping: running trials stop at their next report", transient=True)
+        if self._stopping_study:
+            self.study.stop("stopped from the dashboard", force=True)
+            self._say("stopping now: the code of the running trials is ended", transient=True)
+        else:
+            self.study.stop("stopped from the dashboard")
+            self._say("stopping: running trials stop at their next report (click again to "
+                      "end them now)", transient=True)
+            self._stopping_study = True
         self.refresh(force=True)
 
     def stop_trial(self) -> None:
