@@ -1,5 +1,5 @@
-"""Learning-curve rates that differ between trials (``_rate_model``): by configuration and by a
-trial's own reports."""
+"""Learning-curve rates that differ between trials (``_rate_model``): by configuration, by a
+trial's own reports, and the auto scheduler's ``curve_model="trial"`` that uses them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import test_conformance as conformance
+from test_adaptive import MAX_T, SharedShapeCurves, decaying, run_trial, scheduler
 
+from jupyter_hpo.schedulers import AdaptiveScheduler
 from jupyter_hpo.schedulers._curve_model import (
     RATES,
     curve_predictions,
@@ -18,6 +22,8 @@ from jupyter_hpo.schedulers._curve_model import (
     shared_rate,
 )
 from jupyter_hpo.schedulers._rate_model import fit_rate_model
+from jupyter_hpo.simulation import Simulation
+from jupyter_hpo.trial import Decision
 
 ROOT = Path(__file__).resolve().parent.parent
 T = 30
@@ -104,3 +110,74 @@ def test_the_offline_benchmark_ranks_by_the_rates_on_request():
     assert float(crossing["ρ trial rate"]) > float(crossing["ρ value"]) + 0.3
     assert "config + trial rate's rule" in done.stdout.splitlines()[-3]
 
+
+# ---------------------------------------------------------------------------- the scheduler
+@pytest.mark.parametrize("value", ["config", 1, 0.0, "True"])
+def test_a_bad_curve_model_says_what_it_takes(value):
+    with pytest.raises(ValueError) as info:
+        scheduler(curve_model=value)
+    assert str(info.value) == (
+        f"curve_model is {value!r}, but must be True or False, or 'trial' (a learning-curve "
+        f"rate per trial, from its own reports and the measured curves)")
+
+
+def test_a_rung_ranks_by_each_trials_own_rate_where_that_ranks_better():
+    """``decaying`` curves, one rate for all: the rate per trial is that rate, so rung 3
+    ranks by the predicted final values (leave-one-out ρ 1 against -1 for the value) and
+    cuts as the pooled model does, and the header says it is a rate per trial."""
+    sched = scheduler(min_pairs=6, full_fraction=0.0, curve_model="trial")
+    for tid in range(6):
+        assert Decision.STOP not in run_trial(sched, tid, tid / 10, decaying)
+    assert sched.rate[3] is not None and sched.rate[1] is None and sched.rate[9] is None
+    assert sched.correlation[3] == pytest.approx(1.0)
+    assert sched.plain_correlation[3] == pytest.approx(-1.0)
+    assert RATES[sched._rate_models[3].held_out] == pytest.approx([MAX_T / 4] * 6, rel=0.1)
+    assert ("between epochs 3 and 27 for the value at 27 predicted by the learning-curve "
+            "model with a rate per trial (-1.00 for the value alone)") in sched.describe()
+    sched.add_trial(6, {"x": 0.66})  # best at epoch 3 but barely falling: stopped
+    fast = {1: 0.46, 2: 0.455, 3: 0.45}
+    assert [sched.on_trial_result(6, {"epoch": e, "loss": fast[e]}) for e in (1, 2, 3)] \
+        == [Decision.CONTINUE, Decision.CONTINUE, Decision.STOP]
+    sched.add_trial(7, {"x": 0.77})  # worse at epoch 3 but falling fastest: goes on
+    slow = {1: 2.2, 2: 1.6, 3: 0.9}
+    assert [sched.on_trial_result(7, {"epoch": e, "loss": slow[e]}) for e in (1, 2, 3)] \
+        == [Decision.CONTINUE] * 3
+
+
+def test_a_seeded_study_with_a_rate_per_trial_repeats_itself():
+    bench = SharedShapeCurves()
+
+    def run(seed: int) -> tuple[list[tuple[Any, ...]], AdaptiveScheduler]:
+        sim = Simulation(bench)
+        study = sim.run(sim.study(4, seed=seed, time_limit=6 * bench.max_t,
+                                  scheduler_options={"curve_model": "trial"}))
+        assert isinstance(study.scheduler, AdaptiveScheduler)
+        return [(t.trial_id, tuple(sorted(t.config.items())), t.status.value, len(t.reports))
+                for t in study.trials], study.scheduler
+
+    first, sched = run(3)
+    assert run(3)[0] == first
+    assert any(rate is not None for rate in sched.rate.values()), sched.reason()
+    assert "with a rate per trial" in sched.describe()
+    assert run(4)[0] != first
+
+
+# ------------------------------------------------------------------- the conformance suite
+@pytest.fixture
+def trial_rate_scheduler(monkeypatch):
+    """The conformance suite's tables with one more scheduler: auto with a rate per trial."""
+    name = "auto-trial-rate"
+    options = {"max_t": conformance.MAX_T, "min_pairs": 3, "full_fraction": 0.3,
+               "curve_model": "trial"}
+    monkeypatch.setitem(conformance.SCHEDULER_OPTIONS, name, ("auto", options))
+    monkeypatch.setitem(conformance.ALLOWED, name, conformance.ALLOWED["auto-models"])
+    return name
+
+
+@pytest.mark.usefixtures("one_blas_thread")
+@pytest.mark.parametrize("searcher", list(conformance.SEARCHER_OPTIONS))
+def test_the_conformance_suite_passes_with_a_rate_per_trial(searcher, trial_rate_scheduler):
+    conformance.test_lifecycle(searcher, trial_rate_scheduler)
+    conformance.test_same_seed_same_run_and_a_pickled_pair_continues_like_the_original(
+        searcher, trial_rate_scheduler)
+    conformance.test_resumed_study_restores_stored_trials(searcher, trial_rate_scheduler)

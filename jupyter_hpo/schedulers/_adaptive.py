@@ -23,7 +23,9 @@ trials by their value at max_t predicted by a pooled learning-curve model (``_cu
 ``a + b·exp(-k·t/max_t)``, the rate k fitted on the measured trials' whole curves, a and b each
 trial's own from its reports so far), on the same rule: where its leave-one-out ρ on the
 measured trials beats the value's by ``CURVE_MARGIN`` (and the extrapolation's, when both
-are on). Before a rung
+are on). With ``curve_model="trial"`` each trial has its own rate (``_rate_model``: the one
+that best fits the measured curves together with its own reports so far), judged the same way
+with ``TRIAL_RATE_MARGIN``. Before a rung
 has ``min_pairs`` measurements it keeps a share ``unmeasured_keep`` (the better half: a hedge
 between Hyperband's third and no cut).
 That hedge is also a prior: a ρ measured on n trials counts as the average of n trials that
@@ -64,6 +66,7 @@ from ._curve_model import curve_predictions, curve_residuals, shared_rate
 from ._fifo import FIFOScheduler
 from ._hyperband import HyperbandScheduler
 from ._rank_correlation import extrapolation, spearman
+from ._rate_model import RateModel, check_curve_model, fit_rate_model
 
 
 class AdaptiveScheduler(HyperbandScheduler):
@@ -83,6 +86,9 @@ class AdaptiveScheduler(HyperbandScheduler):
     #: value ranked well enough switched to it on noise (RESULTS.md, "A pooled learning-curve
     #: model")
     CURVE_MARGIN = 0.3
+    #: the same for ``curve_model="trial"``, whose ρ moves less (a rate per trial fits the
+    #: measured curves' spread; RESULTS.md, "A rate per configuration or per trial")
+    TRIAL_RATE_MARGIN = 0.1
 
     def __init__(self, searcher: Searcher, metric: str, mode: str, resource: str = "epoch",
                  max_t: float | None = None, grace_period: float = 1,
@@ -90,7 +96,7 @@ class AdaptiveScheduler(HyperbandScheduler):
                  full_fraction: float = 0.1, rho_low: float = 0.2,
                  rho_high: float = 0.7, unmeasured_keep: float = 0.5,
                  prior_pairs: float = 3, extrapolate: bool = False,
-                 curve_model: bool = False) -> None:
+                 curve_model: bool | str = False) -> None:
         if max_t is None:
             raise ValueError("early stopping needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
@@ -122,7 +128,7 @@ class AdaptiveScheduler(HyperbandScheduler):
         #: cut level -> β: trials are ranked there by value + β·(value - value a rung below),
         #: a line fitted on the measured trials; 0 ranks by the value alone
         self.slope: dict[float, float] = {lv: 0.0 for lv in self.cut_levels}
-        self.curve_model = check_bool("curve_model", curve_model)
+        self.curve_model = check_curve_model(curve_model)
         #: cut level -> index in ``_curve_model.RATES`` of the pooled model's rate when the
         #: rung ranks trials by the value the model predicts at max_t, else None
         self.rate: dict[float, int | None] = {lv: None for lv in self.cut_levels}
@@ -140,6 +146,10 @@ class AdaptiveScheduler(HyperbandScheduler):
         #: its reports up to that level
         self._predicted: dict[float, dict[int, np.ndarray]] = {
             lv: {} for lv in self.cut_levels}
+        #: ``curve_model="trial"``: cut level -> trial -> its reports' residuals per rate up
+        #: to that level; and cut level -> the rate model fitted there
+        self._own: dict[float, dict[int, np.ndarray]] = {lv: {} for lv in self.cut_levels}
+        self._rate_models: dict[float, RateModel] = {}
         self._rung_set = set(self.rung_levels)
         #: rung level -> share of the trials reaching it that go on (1/η: Hyperband's cut;
         #: ``unmeasured_keep`` until the rung's ρ is measured)
@@ -202,7 +212,8 @@ class AdaptiveScheduler(HyperbandScheduler):
         epoch 3 (0.38 for the value alone)"."""
         if level not in self.plain_correlation:
             return ""
-        model = (f"the value at {self.max_t:g} predicted by the learning-curve model"
+        per_trial = " with a rate per trial" if level in self._rate_models else ""
+        model = (f"the value at {self.max_t:g} predicted by the learning-curve model{per_trial}"
                  if self.rate[level] is not None else
                  f"the value extrapolated from {self.resource} {self.previous[level]:g}")
         return f" for {model} ({self.plain_correlation[level]:.2f} for the value alone)"
@@ -243,8 +254,10 @@ class AdaptiveScheduler(HyperbandScheduler):
         if self.curve_model and self.previous[level] is not None:
             resources, losses = self._curves[trial_id]
             upto = bisect.bisect_right(resources, level)
-            self._predicted[level][trial_id] = curve_predictions(
-                np.array(resources[:upto]), np.array(losses[:upto]), self.max_t)
+            t, y = np.array(resources[:upto]), np.array(losses[:upto])
+            self._predicted[level][trial_id] = curve_predictions(t, y, self.max_t)
+            if self.curve_model == "trial":
+                self._own[level][trial_id] = curve_residuals(t, y, self.max_t)
         if level in self._scores:
             pairs = self._scores[level]
             loss = self._score(trial_id, level)
@@ -264,6 +277,8 @@ class AdaptiveScheduler(HyperbandScheduler):
         its slope from the rung below."""
         rate = self.rate[level]
         if rate is not None:
+            if level in self._rate_models:
+                rate = int(self._rate_models[level].rates(self._own[level][trial_id])[0])
             return float(self._predicted[level][trial_id][rate])
         value = self.rungs[0][level][trial_id]
         below = self.previous[level]
@@ -416,18 +431,30 @@ class AdaptiveScheduler(HyperbandScheduler):
                 rho, slope = rho_line, fitted
         if self.curve_model and below is not None and reference >= self.max_t:
             fitted_rate, rho_curve = self._curve_fit(level, pairs)
-            if rho_curve > max(rho, plain + self.CURVE_MARGIN):
+            margin = self.TRIAL_RATE_MARGIN if self.curve_model == "trial" \
+                else self.CURVE_MARGIN
+            if rho_curve > max(rho, plain + margin):
                 rho, slope, rate = rho_curve, 0.0, fitted_rate
         if rho != plain:
             self.plain_correlation[level] = plain
-        if slope != self.slope[level] or rate != self.rate[level]:
+        if slope != self.slope[level] or rate != self.rate[level] \
+                or (rate is not None and level in self._rate_models):  # a refitted model
             self.slope[level], self.rate[level] = slope, rate
             if slope or rate is not None:
-                self._scores[level] = sorted((self._score(t, level), t)
-                                             for t in self.rungs[0][level])
+                self._scores[level] = self._all_scores(level)
             else:
                 self._scores.pop(level, None)
         return rho
+
+    def _all_scores(self, level: float) -> list[tuple[float, int]]:
+        """Sorted (score, trial) of every trial recorded at ``level``: ``_score``'s, with a
+        rate per trial found for all of them at once."""
+        trials = list(self.rungs[0][level])
+        model = self._rate_models.get(level) if self.rate[level] is not None else None
+        if model is None or not trials:
+            return sorted((self._score(t, level), t) for t in trials)
+        rates = model.rates(np.array([self._own[level][t] for t in trials]))
+        return sorted((float(self._predicted[level][t][k]), t) for t, k in zip(trials, rates))
 
     def _curve_fit(self, level: float, pairs: list[tuple[int, float, float]]
                    ) -> tuple[int | None, float]:
@@ -439,7 +466,14 @@ class AdaptiveScheduler(HyperbandScheduler):
                     if t in self._residuals and t in predicted]
         if len(measured) < self.min_pairs:
             return None, -1.0
-        best, held_out = shared_rate(np.array([self._residuals[t] for t, _ in measured]))
+        residuals = np.array([self._residuals[t] for t, _ in measured])
+        if self.curve_model == "trial":
+            model = fit_rate_model(residuals, np.array([self._own[level][t]
+                                                        for t, _ in measured]))
+            self._rate_models[level] = model
+            best, held_out = int(np.argmin(model.fits.sum(axis=0))), model.held_out
+        else:
+            best, held_out = shared_rate(residuals)
         guesses = [predicted[t][k] for (t, _), k in zip(measured, held_out)]
         return best, spearman(np.column_stack([guesses, [final for _, final in measured]]))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -96,3 +97,12 @@ def fit_rate_model(residuals: np.ndarray, own: np.ndarray, units: np.ndarray | N
     return RateModel(fits, None if units is None else np.asarray(units, dtype=float),
                      best[1], own_weight, best[2])
 
+
+def check_curve_model(value: Any) -> bool | str:
+    """The auto scheduler's ``curve_model``: False, True (one rate shared by all trials) or
+    ``"trial"`` (a rate per trial, this module's), else a ValueError that says so."""
+    if isinstance(value, bool) or value == "trial":
+        return value
+    raise ValueError(f"curve_model is {value!r}, but must be True or False, or 'trial' (a "
+                     f"learning-curve rate per trial, from its own reports and the measured "
+                     f"curves)")
