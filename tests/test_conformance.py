@@ -60,10 +60,14 @@ SCHEDULER_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     # its learning-curve models, off by default: both on, so a rung may rank by either
     "auto-models": ("auto", {"max_t": MAX_T, "min_pairs": 3, "full_fraction": 0.3,
                              "extrapolate": True, "curve_model": True}),
+    # the learning-curve model with a rate per trial (curve_model="trial"), off by default
+    "auto-trial-rate": ("auto", {"max_t": MAX_T, "min_pairs": 3, "full_fraction": 0.3,
+                                 "curve_model": "trial"}),
     "auto-no-max-t": ("auto", {}),
 }
 ALLOWED = {"fifo": {C}, "stopping": {C, S, D}, "promotion": {C, P, D}, "brackets2": {C, S, D},
-           "auto": {C, S, D}, "auto-models": {C, S, D}, "auto-no-max-t": {C}}
+           "auto": {C, S, D}, "auto-models": {C, S, D}, "auto-trial-rate": {C, S, D},
+           "auto-no-max-t": {C}}
 # trial -> (how it ends, the epoch it does not report because it ended first): 1 fails at
 # once, 2 after one report (if it gets there), 4 is cancelled at once, 6 after two reports
 FATES = {1: ("failed", 1), 2: ("failed", 2), 4: ("cancelled", 1), 6: ("cancelled", 3)}

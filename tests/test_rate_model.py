@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import test_conformance as conformance
 from test_adaptive import MAX_T, SharedShapeCurves, decaying, run_trial, scheduler
 
 from jupyter_hpo.schedulers import AdaptiveScheduler
@@ -160,24 +159,3 @@ def test_a_seeded_study_with_a_rate_per_trial_repeats_itself():
     assert any(rate is not None for rate in sched.rate.values()), sched.reason()
     assert "with a rate per trial" in sched.describe()
     assert run(4)[0] != first
-
-
-# ------------------------------------------------------------------- the conformance suite
-@pytest.fixture
-def trial_rate_scheduler(monkeypatch):
-    """The conformance suite's tables with one more scheduler: auto with a rate per trial."""
-    name = "auto-trial-rate"
-    options = {"max_t": conformance.MAX_T, "min_pairs": 3, "full_fraction": 0.3,
-               "curve_model": "trial"}
-    monkeypatch.setitem(conformance.SCHEDULER_OPTIONS, name, ("auto", options))
-    monkeypatch.setitem(conformance.ALLOWED, name, conformance.ALLOWED["auto-models"])
-    return name
-
-
-@pytest.mark.usefixtures("one_blas_thread")
-@pytest.mark.parametrize("searcher", list(conformance.SEARCHER_OPTIONS))
-def test_the_conformance_suite_passes_with_a_rate_per_trial(searcher, trial_rate_scheduler):
-    conformance.test_lifecycle(searcher, trial_rate_scheduler)
-    conformance.test_same_seed_same_run_and_a_pickled_pair_continues_like_the_original(
-        searcher, trial_rate_scheduler)
-    conformance.test_resumed_study_restores_stored_trials(searcher, trial_rate_scheduler)
