@@ -4,7 +4,8 @@ The magic only parses its command line and the cell into :class:`StudyOptions` (
 checks them) and shows what happens; everything else is the Python API's. Heavy modules
 (numpy, pandas, the study) are imported when a study runs, so ``%load_ext`` stays fast.
 Modules: ``_magics`` (the command lines: ``_arguments``, ``_parsing``, ``_option_guesses``,
-``_line_hints``), ``_options`` (command line and cell to a study),
+``_line_hints``), ``_options`` (command line and cell to a study; ``_metric_mode``,
+``_line_options``),
 ``_running`` (joining and concluding it), ``_commands`` (``%hpo`` commands), ``_export``,
 ``_text`` (the magic's spelling of values and errors), ``_cell_lines`` (the body numbered
 as the editor numbers the cell), ``_interrupts``, ``_indented`` (an indented ``%%hpo`` below
