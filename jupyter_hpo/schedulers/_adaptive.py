@@ -48,6 +48,10 @@ unit of resource at each rung level and max_t.
 
 Without ``max_t`` (no ``epochs = N`` in the cell, no ``--max-t``) there are no rungs:
 ``make_scheduler`` gives a FIFO scheduler that says why (``AutoFIFOScheduler``).
+
+This module holds the scheduler's options and its trial hooks (which trials run to max_t, the
+cut at each rung, the cost timing); measuring ρ and setting the cuts, the models a rung may
+rank by and the reason/describe text are mixins in the ``_adaptive_*.py`` modules beside it.
 """
 
 from __future__ import annotations
@@ -62,14 +66,18 @@ from ..records import finite_number
 from ..searchers import Searcher
 from ..searchers._options import check_bool, check_float, check_int
 from ..trial import Decision
-from ._curve_model import curve_predictions, curve_residuals, shared_rate
+from ._adaptive_curves import CurveMixin
+from ._adaptive_cuts import CutsMixin
+from ._adaptive_describe import DescribeMixin
+from ._curve_model import curve_predictions, curve_residuals
 from ._fifo import FIFOScheduler
 from ._hyperband import HyperbandScheduler
-from ._rank_correlation import extrapolation, spearman
-from ._rate_model import RateModel, check_curve_model, fit_rate_model
+from ._rate_model import RateModel, check_curve_model
+
+__all__ = ["AdaptiveScheduler", "AutoFIFOScheduler"]
 
 
-class AdaptiveScheduler(HyperbandScheduler):
+class AdaptiveScheduler(DescribeMixin, CutsMixin, CurveMixin, HyperbandScheduler):
     """ASHA (stopping, one bracket) whose cut at each rung follows the measured rank
     correlation between that rung and max_t (see the module docstring)."""
 
@@ -173,67 +181,6 @@ class AdaptiveScheduler(HyperbandScheduler):
         self._started: dict[int, float] = {}  # trial -> clock when it started
         self._first: dict[int, tuple[float, float]] = {}  # trial -> (resource, clock) first
 
-    # ------------------------------------------------------------------ describing
-    def describe(self) -> str:
-        return (f"auto: hyperband stopping (η={self.eta:g}, grace {self.grace_period:g}, "
-                f"max_t {self.max_t:g}) that adapts to the learning curves; {self.reason()}")
-
-    def reason(self) -> str:
-        """What the cuts are now and why, e.g. "rank correlation 0.10 between epochs 3 and
-        27: stopping fewer trials (keeps 100%)"."""
-        if not self.cut_levels:
-            return f"no rung below max_t {self.max_t:g}: every trial runs to the end"
-        measured = [lv for lv in self.cut_levels if self.correlation[lv] is not None]
-        if not measured:
-            return (f"measuring whether early {self._plural()} predict the final result "
-                    f"({len(self._finals)} of {self.min_pairs} trials at max_t); until then "
-                    f"{self._unmeasured('each rung')}")
-        parts = []
-        for level in measured:
-            keep = self.keep[level]
-            verdict = ("not stopping there" if keep >= 1 else
-                       f"stopping as Hyperband (top 1/{self.eta:g})"
-                       if keep <= 1 / self.eta + 1e-12 else
-                       f"stopping fewer trials (keeps {keep:.0%})")
-            prior = f", {self.weighed_correlation[level]:.2f} with the prior" \
-                if self.prior_pairs else ""
-            parts.append(f"rank correlation {self.correlation[level]:.2f} over "
-                         f"{self._pair_counts[level]} trials between {self._plural()} "
-                         f"{level:g} and {self.reference[level]:g}{self._so_far(level)}"
-                         f"{self._extrapolated(level)}{prior}: {verdict}")
-        unmeasured = [f"{level:g}" for level in self.cut_levels if level not in measured]
-        if unmeasured:
-            parts.append(f"{self._plural()} {', '.join(unmeasured)} not measured yet: "
-                         f"{self._unmeasured('each')}")
-        return "; ".join(parts)
-
-    def _extrapolated(self, level: float) -> str:
-        """How a rung ranks when a model ranks it, e.g. " for the value extrapolated from
-        epoch 3 (0.38 for the value alone)"."""
-        if level not in self.plain_correlation:
-            return ""
-        per_trial = " with a rate per trial" if level in self._rate_models else ""
-        model = (f"the value at {self.max_t:g} predicted by the learning-curve model{per_trial}"
-                 if self.rate[level] is not None else
-                 f"the value extrapolated from {self.resource} {self.previous[level]:g}")
-        return f" for {model} ({self.plain_correlation[level]:.2f} for the value alone)"
-
-    def _unmeasured(self, who: str) -> str:
-        """What rungs keep before their ρ is measured, said of ``who``."""
-        keep = self.unmeasured_keep
-        if keep >= 1:
-            return "no rung stops trials"
-        return (f"{who} keeps the better half" if keep == 0.5 else
-                f"{who} keeps the best {keep:.0%}")
-
-    def _so_far(self, level: float) -> str:
-        if self.reference[level] >= self.max_t:
-            return ""
-        return f" (so far; {self.max_t:g} once {self.min_pairs} trials reach it)"
-
-    def _plural(self) -> str:
-        return self.resource if self.resource.endswith("s") else f"{self.resource}s"
-
     # ------------------------------------------------------------------ trials
     def _on_trial_add(self, trial_id: int, config: dict[str, Any]) -> None:
         super()._on_trial_add(trial_id, config)
@@ -271,20 +218,6 @@ class AdaptiveScheduler(HyperbandScheduler):
         better = bisect.bisect_left(pairs, (loss,))
         return better >= math.ceil(len(pairs) * keep - 1e-9)
 
-    def _score(self, trial_id: int, level: float) -> float:
-        """The trial's value at max_t predicted by the curve model from its reports up to
-        ``level`` when the rung ranks by it, else its value at ``level`` extrapolated along
-        its slope from the rung below."""
-        rate = self.rate[level]
-        if rate is not None:
-            if level in self._rate_models:
-                rate = int(self._rate_models[level].rates(self._own[level][trial_id])[0])
-            return float(self._predicted[level][trial_id][rate])
-        value = self.rungs[0][level][trial_id]
-        below = self.previous[level]
-        before = self.rungs[0][below].get(trial_id, value) if below is not None else value
-        return value + self.slope[level] * (value - before)
-
     def on_trial_result(self, trial_id: int, result: dict[str, Any]) -> Decision:
         if self.curve_model:
             self._record(trial_id, result)
@@ -302,25 +235,6 @@ class AdaptiveScheduler(HyperbandScheduler):
                 self._measured(trial_id)
                 self._adapt()
         return decision
-
-    def _record(self, trial_id: int, result: dict[str, Any]) -> None:
-        """``curve_model``: keep a report in the trial's curve (in increasing resource; an
-        out-of-order one is left out, as Hyperband's rungs leave it)."""
-        r = finite_number(result.get(self.resource))
-        loss = self.direction.loss(result.get(self.metric))
-        if r is None or loss is None or trial_id not in self.bracket_of:
-            return
-        resources, losses = self._curves.setdefault(trial_id, ([], []))
-        if not resources or r > resources[-1]:
-            resources.append(r)
-            losses.append(loss)
-
-    def _measured(self, trial_id: int) -> None:
-        """``curve_model``: a trial whose final value is measured gives the shape its curve."""
-        if self.curve_model and trial_id in self._curves:
-            resources, losses = self._curves[trial_id]
-            self._residuals[trial_id] = curve_residuals(np.array(resources),
-                                                        np.array(losses), self.max_t)
 
     def _time(self, trial_id: int, result: dict[str, Any]) -> None:
         """Tell a searcher that learns costs (``observe_cost``) a trial's seconds per unit of
@@ -372,127 +286,6 @@ class AdaptiveScheduler(HyperbandScheduler):
         self._started.pop(trial_id, None)
         self._first.pop(trial_id, None)
         self._curves.pop(trial_id, None)
-
-    # ------------------------------------------------------------------ adapting
-    def _adapt(self) -> None:
-        """Recompute each rung's correlation with max_t and its keep share; tell the
-        searcher which rungs' results still carry information."""
-        before = dict(self.keep)
-        rungs = self.rungs[0]
-        for level in self.cut_levels:
-            recorded = rungs[level]
-            pairs = [(t, recorded[t], final) for t, final in self._finals.items()
-                     if t in recorded]
-            reference = self.max_t
-            if len(pairs) < self.min_pairs:
-                pairs, reference = self._proxy_pairs(level)
-                if len(pairs) < self.min_pairs:
-                    continue
-            if self.reference.get(level) == reference \
-                    and self._pair_counts.get(level) == len(pairs):
-                continue  # pairs only grow: the same count against the same level, same pairs
-            self._pair_counts[level] = len(pairs)
-            rho = self._measure(level, pairs, reference)
-            self.correlation[level] = rho
-            self.reference[level] = reference
-            weighed = (len(pairs) * rho + self.prior_pairs * self.prior_rho) \
-                / (len(pairs) + self.prior_pairs)
-            self.weighed_correlation[level] = weighed
-            strength = min(max((weighed - self.rho_low) / (self.rho_high - self.rho_low), 0.0),
-                           1.0)
-            self.keep[level] = 1.0 - (1.0 - 1.0 / self.eta) * strength
-        if all(self.reference.get(lv) == self.max_t for lv in self.cut_levels):
-            self._free = None
-        if self.keep != before:
-            self.searcher.trust_levels([lv for lv in self.rung_levels
-                                        if lv >= self.max_t or self.keep[lv] < 1])
-            if self.searcher.debug_log:
-                from ..trial import log_line
-
-                log_line(f"auto: {self.reason()}")
-
-    def _measure(self, level: float, pairs: list[tuple[int, float, float]],
-                 reference: float) -> float:
-        """ρ between the trials' values at ``level`` and at the reference, for ``pairs`` of
-        (trial, value, reference value); with ``extrapolate`` or ``curve_model``, the best of
-        the value alone and the models (each by its leave-one-out ρ, a model only where it
-        beats the value's by the margin), which sets how the rung ranks trials (``slope``,
-        ``rate``)."""
-        values = np.array([(value, final) for _, value, final in pairs])
-        rho = plain = spearman(values)
-        below = self.previous[level]
-        slope, rate = 0.0, None
-        self.plain_correlation.pop(level, None)
-        if self.extrapolate and below is not None:
-            earlier = self.rungs[0][below]
-            change = np.array([value - earlier.get(t, value) for t, value, _ in pairs])
-            fitted, rho_line = extrapolation(values[:, 0], change, values[:, 1])
-            if rho_line > plain + self.EXTRAPOLATION_MARGIN:
-                rho, slope = rho_line, fitted
-        if self.curve_model and below is not None and reference >= self.max_t:
-            fitted_rate, rho_curve = self._curve_fit(level, pairs)
-            margin = self.TRIAL_RATE_MARGIN if self.curve_model == "trial" \
-                else self.CURVE_MARGIN
-            if rho_curve > max(rho, plain + margin):
-                rho, slope, rate = rho_curve, 0.0, fitted_rate
-        if rho != plain:
-            self.plain_correlation[level] = plain
-        if slope != self.slope[level] or rate != self.rate[level] \
-                or (rate is not None and level in self._rate_models):  # a refitted model
-            self.slope[level], self.rate[level] = slope, rate
-            if slope or rate is not None:
-                self._scores[level] = self._all_scores(level)
-            else:
-                self._scores.pop(level, None)
-        return rho
-
-    def _all_scores(self, level: float) -> list[tuple[float, int]]:
-        """Sorted (score, trial) of every trial recorded at ``level``: ``_score``'s, with a
-        rate per trial found for all of them at once."""
-        trials = list(self.rungs[0][level])
-        model = self._rate_models.get(level) if self.rate[level] is not None else None
-        if model is None or not trials:
-            return sorted((self._score(t, level), t) for t in trials)
-        rates = model.rates(np.array([self._own[level][t] for t in trials]))
-        return sorted((float(self._predicted[level][t][k]), t) for t, k in zip(trials, rates))
-
-    def _curve_fit(self, level: float, pairs: list[tuple[int, float, float]]
-                   ) -> tuple[int | None, float]:
-        """The pooled curve model's rate fitted on the measured trials' whole curves, and the
-        leave-one-out ρ of its predictions at max_t from their reports up to ``level`` (each
-        with the rate fitted without its own curve) with their final values."""
-        predicted = self._predicted[level]
-        measured = [(t, final) for t, _, final in pairs
-                    if t in self._residuals and t in predicted]
-        if len(measured) < self.min_pairs:
-            return None, -1.0
-        residuals = np.array([self._residuals[t] for t, _ in measured])
-        if self.curve_model == "trial":
-            model = fit_rate_model(residuals, np.array([self._own[level][t]
-                                                        for t, _ in measured]))
-            self._rate_models[level] = model
-            best, held_out = int(np.argmin(model.fits.sum(axis=0))), model.held_out
-        else:
-            best, held_out = shared_rate(residuals)
-        guesses = [predicted[t][k] for (t, _), k in zip(measured, held_out)]
-        return best, spearman(np.column_stack([guesses, [final for _, final in measured]]))
-
-    def _proxy_pairs(self, level: float) -> tuple[list[tuple[int, float, float]], float]:
-        """Before enough unjudged trials reach max_t: ``level``'s values paired with those of
-        the highest cut level above it that at least ``min_pairs`` unjudged trials reached."""
-        if self._free is None:
-            return [], self.max_t
-        below = self._free[level]
-        for upper in reversed(self.cut_levels):
-            if upper <= level:
-                break
-            above = self._free[upper]
-            if len(above) < self.min_pairs:
-                continue
-            pairs = [(t, below[t], loss) for t, loss in above.items() if t in below]
-            if len(pairs) >= self.min_pairs:
-                return pairs, upper
-        return [], self.max_t
 
 
 class AutoFIFOScheduler(FIFOScheduler):
