@@ -5,6 +5,10 @@ for the resource (normalised to [0, 1]) in multi-fidelity use. Hyperparameters (
 scale) are fitted by maximising the log marginal likelihood plus weak Gaussian log-priors, with
 L-BFGS-B on analytic gradients inside bounds that keep the fit stable; prediction reuses one
 Cholesky factor. Targets are expected to be normalised by the caller.
+
+This module holds the kernel's parameters and the regressor (fit, condition, predict,
+fantasise); the Matérn-5/2 arithmetic, the LAPACK Cholesky helpers and the exponential-decay
+kernels (a mixin of ``Kernel``) are in the ``_gp_*.py`` modules beside it.
 """
 
 from __future__ import annotations
@@ -17,12 +21,17 @@ from scipy.linalg import lapack
 from scipy.optimize import minimize
 
 from ._blas import product
+from ._gp_exp_decay import ExpDecayMixin
+from ._gp_linalg import cholesky_lower, cholesky_solve, jittered_cholesky, solve_lower
+from ._gp_matern import _warp, ard_contract, matern52, scaled_rows
+
+# the Matérn and Cholesky helpers, defined beside the code like them, are importable from here
+__all__ = ["KERNELS", "GaussianProcess", "Kernel", "Scratch", "ard_contract", "cholesky_lower",
+           "cholesky_solve", "jittered_cholesky", "matern52", "scaled_rows", "solve_lower"]
 
 KERNELS = ("matern52", "matern52-res-warp", "exp-decay-sum", "exp-decay-combined",
            "exp-decay-delta1")
 _DELTA_KINDS = ("exp-decay-combined", "exp-decay-delta1")
-_SQRT5 = math.sqrt(5.0)
-_EPS_R = 1e-6
 
 
 class Scratch:
@@ -47,113 +56,7 @@ class Scratch:
         return flat[:size].reshape(shape)
 
 
-def scaled_rows(x: np.ndarray, lengthscales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``x / lengthscales`` and its rows' squared norms: what ``matern52`` computes of its
-    ``b``, kept by a caller that predicts many times against the same training inputs."""
-    scaled = x / lengthscales
-    return scaled, np.einsum("ij,ij->i", scaled, scaled)
-
-
-def matern52(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray,
-             grad: bool = False, scratch: Scratch | None = None,
-             scaled_b: tuple[np.ndarray, np.ndarray] | None = None
-             ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Matérn-5/2 correlation with one lengthscale per column (ARD); with ``grad`` (for
-    ``a`` = ``b``) also dk/d(r^2) and the scaled inputs ``a / lengthscales`` that
-    ``ard_contract`` takes. With ``scratch`` the results live in its work arrays (slots "r"
-    and "k"; with ``grad`` "gr", "gk" and "ge"), valid until the next call that uses them.
-    ``scaled_b`` is ``scaled_rows(b, lengthscales)`` when the caller keeps it (the same
-    bits)."""
-    shape = (len(a), len(b))
-    slots = ("gr", "gk") if grad else ("r", "k")
-    r, k = (np.empty(shape) for _ in slots) if scratch is None \
-        else (scratch.array(slot, shape) for slot in slots)
-    # |a - b|^2 by a matrix product, without the (n, m, d) array, in place
-    sa = a / lengthscales
-    sb, b_norms = scaled_rows(b, lengthscales) if scaled_b is None else scaled_b
-    product(sa, sb.T, out=r)
-    r *= -2.0
-    r += np.einsum("ij,ij->i", sa, sa)[:, None]
-    r += b_norms[None, :]
-    np.maximum(r, 0.0, out=r)
-    if grad:
-        np.fill_diagonal(r, 0.0)
-    np.sqrt(r, out=r)
-    np.multiply(r, 5.0 / 3.0, out=k)  # k = 1 + sqrt5 r + 5/3 r^2
-    k += _SQRT5
-    k *= r
-    k += 1.0
-    if not grad:
-        r *= -_SQRT5
-        k *= np.exp(r, out=r)
-        return k, None, None
-    e = np.empty(shape) if scratch is None else scratch.array("ge", shape)
-    np.multiply(r, -_SQRT5, out=e)
-    np.exp(e, out=e)
-    k *= e
-    dk_dr2 = r  # -5/6 (1 + sqrt5 r) e, in r's array
-    dk_dr2 *= _SQRT5
-    dk_dr2 += 1.0
-    dk_dr2 *= e
-    dk_dr2 *= -5.0 / 6.0
-    return k, dk_dr2, sa
-
-
-def ard_contract(scaled: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """For each column d of ``scaled`` (inputs divided by their lengthscales), the sum over
-    i, j of ``(scaled[i, d] - scaled[j, d])^2 q[i, j]``, in O(n^2 d) without an (d, n, n)
-    array: the squared differences' part of the lengthscale gradients."""
-    sums = q.sum(axis=1) + q.sum(axis=0)
-    return product((scaled * scaled).T, sums) - 2.0 * np.einsum("id,id->d", scaled,
-                                                                  product(q, scaled))
-
-
-def cholesky_lower(a: np.ndarray) -> np.ndarray:
-    """The lower Cholesky factor of ``a`` (LAPACK ``potrf``, as ``scipy.linalg.cholesky``
-    computes it, without its wrappers' overhead, which a small matrix feels); raises
-    ``LinAlgError`` when ``a`` is not positive definite, ``ValueError`` when not finite."""
-    factor, info = lapack.dpotrf(a, lower=True, clean=True)
-    if info == 0 and np.all(np.isfinite(np.diag(factor))):  # a non-finite entry spreads there
-        return factor
-    if info != 0 and np.all(np.isfinite(a)):
-        raise np.linalg.LinAlgError(f"not positive definite (potrf info {info})")
-    raise ValueError("the covariance matrix has a NaN or infinite entry")
-
-
-def jittered_cholesky(a: np.ndarray, diagonal: float, jitter: float
-                      ) -> tuple[np.ndarray, float]:
-    """The lower Cholesky factor of ``a + (diagonal + jitter) I``, the jitter growing tenfold
-    until the matrix factorises; and the jitter that did."""
-    eye = np.eye(len(a))
-    while True:
-        try:
-            return cholesky_lower(a + (diagonal + jitter) * eye), jitter
-        except np.linalg.LinAlgError:
-            jitter *= 10
-
-
-def solve_lower(factor: np.ndarray, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
-    """``factor^-1 b`` for a lower-triangular ``factor`` (LAPACK ``trtrs`` called the way
-    ``scipy.linalg.solve_triangular`` calls it, so the results are the same bits)."""
-    if factor.flags.f_contiguous:
-        x, info = lapack.dtrtrs(factor, b, lower=True, overwrite_b=overwrite_b)
-    else:  # the transposed system, as trtrs expects Fortran order
-        x, info = lapack.dtrtrs(factor.T, b, lower=False, trans=1, overwrite_b=overwrite_b)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"singular triangular factor (trtrs info {info})")
-    return x
-
-
-def cholesky_solve(factor: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``A^-1 b`` from ``A``'s lower Cholesky ``factor`` (LAPACK ``potrs``, as
-    ``scipy.linalg.cho_solve``)."""
-    x, info = lapack.dpotrs(factor, b, lower=True)
-    if info != 0:
-        raise ValueError(f"illegal argument to potrs (info {info})")
-    return x
-
-
-class Kernel:
+class Kernel(ExpDecayMixin):
     """A covariance over encoded inputs with its log-parameters ``theta``.
 
     Without a resource column every kernel is the Matérn-5/2 ARD over the configuration.
@@ -287,91 +190,6 @@ class Kernel:
 
         return k, contract
 
-    def _exp_decay_sum_gradients(self, x: np.ndarray, theta: np.ndarray
-                                 ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-        n_theta = len(theta)
-        signal, signal2 = self.part("signal", theta)[0], self.part("signal2", theta)[0]
-        alpha, beta = self.part("decay", theta)
-        c1, g1, s1 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales", theta), True)
-        c2, g2, s2 = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales2", theta), True)
-        assert g1 is not None and g2 is not None and s1 is not None and s2 is not None
-        total = x[:, -1][:, None] + x[:, -1][None, :] + beta
-        decay = (beta / total) ** alpha
-        first, second = signal * c1, signal2 * c2 * decay
-
-        def contract(w: np.ndarray) -> np.ndarray:
-            out = np.zeros(n_theta)
-            out[self.slices["lengthscales"]] = -signal * ard_contract(s1, w * g1)
-            out[self.slices["lengthscales2"]] = -signal2 * ard_contract(s2, w * g2 * decay)
-            out[self.slices["signal"]] = 0.5 * np.sum(w * first)
-            out[self.slices["signal2"]] = 0.5 * np.sum(w * second)
-            weighted = w * second
-            out[self.slices["decay"]] = [
-                0.5 * alpha * np.sum(weighted * (math.log(beta) - np.log(total))),
-                0.5 * alpha * beta * np.sum(weighted * (1.0 / beta - 1.0 / total))]
-            return out
-
-        return first + second, contract
-
-    # ------------------------------------------------- the exponential-decay family (delta)
-    def _delta(self, theta: np.ndarray) -> float:
-        if self.fixed_delta is not None:
-            return self.fixed_delta
-        return float(self.part("delta", theta)[0])
-
-    def _exp_decay_delta(self, a: np.ndarray, b: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        signal = self.part("signal", theta)[0]
-        gamma = self.part("gamma", theta)[0]
-        delta = self._delta(theta)
-        alpha, beta = self.part("decay", theta)
-        ra, rb = a[:, -1], b[:, -1]
-        ki, kj = (beta / (ra + beta)) ** alpha, (beta / (rb + beta)) ** alpha
-        kij = (beta / (ra[:, None] + rb[None, :] + beta)) ** alpha
-        shape = 1.0 - delta * (ki[:, None] + kj[None, :]) + delta ** 2 * kij
-        corr = matern52(a[:, :-1], b[:, :-1], self.part("lengthscales", theta))[0]
-        return signal * corr * shape + gamma ** 2 * (kij - ki[:, None] * kj[None, :])
-
-    def _exp_decay_delta_gradients(self, x: np.ndarray, theta: np.ndarray
-                                   ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-        n_theta = len(theta)
-        signal, gamma = self.part("signal", theta)[0], self.part("gamma", theta)[0]
-        alpha, beta = self.part("decay", theta)
-        delta = self._delta(theta)
-        r = x[:, -1]
-        corr, dk_dr2, scaled = matern52(x[:, :-1], x[:, :-1], self.part("lengthscales", theta),
-                                        True)
-        assert dk_dr2 is not None and scaled is not None
-        total = r[:, None] + r[None, :]
-        k1 = (beta / (r + beta)) ** alpha
-        k2 = (beta / (total + beta)) ** alpha
-        outer_sum, outer_product = k1[:, None] + k1[None, :], k1[:, None] * k1[None, :]
-        shape = 1.0 - delta * outer_sum + delta ** 2 * k2
-        resource = k2 - outer_product
-        first = signal * corr * shape
-        # d kappa / d log alpha = alpha kappa log(beta / (r + beta)),
-        # d kappa / d log beta = alpha kappa r / (r + beta)
-        derivatives = []
-        for d1, d2 in ((alpha * k1 * np.log(beta / (r + beta)),
-                        alpha * k2 * np.log(beta / (total + beta))),
-                       (alpha * k1 * r / (r + beta), alpha * k2 * total / (total + beta))):
-            d_shape = -delta * (d1[:, None] + d1[None, :]) + delta ** 2 * d2
-            d_resource = d2 - d1[:, None] * k1[None, :] - k1[:, None] * d1[None, :]
-            derivatives.append(signal * corr * d_shape + gamma ** 2 * d_resource)
-
-        def contract(w: np.ndarray) -> np.ndarray:
-            out = np.zeros(n_theta)
-            out[self.slices["lengthscales"]] = -signal * ard_contract(scaled,
-                                                                      w * shape * dk_dr2)
-            out[self.slices["signal"]] = 0.5 * np.sum(w * first)
-            out[self.slices["gamma"]] = np.sum(w * gamma ** 2 * resource)
-            out[self.slices["decay"]] = [0.5 * np.sum(w * d) for d in derivatives]
-            if self.fixed_delta is None:
-                d_shape = delta * (-outer_sum + 2.0 * delta * k2)
-                out[self.slices["delta"]] = 0.5 * np.sum(w * signal * corr * d_shape)
-            return out
-
-        return first + gamma ** 2 * resource, contract
-
     def _evaluate(self, a: np.ndarray, b: np.ndarray, theta: np.ndarray | None) -> np.ndarray:
         theta = self.theta if theta is None else theta
         if self.kind in _DELTA_KINDS:
@@ -388,19 +206,6 @@ class Kernel:
             a = _warp(a, *self.part("warp", theta))[0]
             b = _warp(b, *self.part("warp", theta))[0]
         return signal * matern52(a, b, lengths)[0]
-
-
-def _warp(x: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs with the last column warped by ``1 - (1 - r^a)^b``, and the warped column's
-    derivatives by log a and log b."""
-    r = np.clip(x[:, -1], _EPS_R, 1.0 - _EPS_R)
-    ra = r ** a
-    inner = 1.0 - ra
-    warped = x.copy()
-    warped[:, -1] = 1.0 - inner ** b
-    d_log_a = b * inner ** (b - 1.0) * ra * np.log(r) * a
-    d_log_b = -(inner ** b) * np.log(inner) * b
-    return warped, np.stack([d_log_a, d_log_b], axis=1)
 
 
 class GaussianProcess:
