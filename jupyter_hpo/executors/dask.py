@@ -24,6 +24,10 @@ module only maps trials onto them:
   that folder on a shared file system.
 - Each worker keeps the variables of the study's best few trials it ran; ``fetch_namespace``
   asks the one that ran a trial for them (``Client.run``), once, when the study ends.
+
+This module holds the executor's options, the start of a trial and the shutdown; the relay of
+a trial's queues, workers that join without jupyter_hpo and the kept variables are mixins in
+``_dask_relay.py``, ``_dask_joined.py`` and ``_dask_kept.py`` beside it.
 """
 
 from __future__ import annotations
@@ -39,35 +43,32 @@ from typing import Any
 
 from ..errors import HPOError
 from ..resources import Slot, plan_slots
-from ..trial import Trial, TrialCompleted, TrialReleased, TrialStatus, TrialStopped
-from ._base import Executor, FetchedNamespace, TrialHooks, TrialOutcome, checked_trial_timeout
+from ..trial import Trial
+from ._base import Executor, TrialHooks, checked_trial_timeout
 from ._dask_cluster import (
     CONNECT_TIMEOUT_S,
     ClusterHandle,
     capacity,
     check_workers_import_us,
     connect,
-    install_advice,
     own_local_cluster,
-    scheduler_info,
     trial_resources,
     use_client,
-    workers_import_us,
 )
 from ._dask_faults import DIED, FaultHandling, TrialRun
-from ._kept import left_out_note, not_kept, restored
+from ._dask_joined import JoinedWorkersMixin
+from ._dask_kept import FETCH_TIMEOUT_S, KeptVariablesMixin
+from ._dask_relay import RelayMixin
 
-__all__ = ["DIED", "DaskExecutor"]
+__all__ = ["DIED", "FETCH_TIMEOUT_S", "DaskExecutor"]
 
 log = logging.getLogger(__name__)
 
 _live: weakref.WeakSet[DaskExecutor] = weakref.WeakSet()
 
-FETCH_TIMEOUT_S = 30.0
-"""How long a worker may take to send a trial's variables before the kernel gives up."""
 
-
-class DaskExecutor(FaultHandling, Executor):
+class DaskExecutor(RelayMixin, JoinedWorkersMixin, KeptVariablesMixin, FaultHandling,
+                   Executor):
     """Runs each trial as a task on a Dask cluster (a LocalCluster it owns, or one given by
     ``address`` or ``client``). With ``trial_timeout``, a trial whose own code ran longer is
     stopped and fails."""
@@ -221,201 +222,6 @@ class DaskExecutor(FaultHandling, Executor):
         """Whether the scattered objective is gone (its only holder died)."""
         return self._payload is not None and self._payload[1].status != "finished"
 
-    # ------------------------------------------------ workers without jupyter_hpo
-    def _check_joined(self, workers: set[str]) -> None:
-        """The watcher's look at the workers: on a cluster the study does not own, a worker
-        that joined since the study started is asked whether it can import jupyter_hpo,
-        and gets no trials if it cannot."""
-        with self._lock:
-            self._workers = set(workers)
-            new = [] if self.owns_cluster else \
-                sorted(workers - self._checked - set(self._lacking))
-        if not new:
-            return
-        answers = workers_import_us(self.handle, new, CONNECT_TIMEOUT_S)
-        for worker, found in answers.items():
-            if found is False:
-                self._lacks_us(worker)
-            else:  # it can, or it failed to say: a trial it takes says why
-                with self._lock:
-                    self._checked.add(worker)
-
-    def _lacks_us(self, worker: str) -> str:
-        """``worker`` cannot import jupyter_hpo: it gets no more trials, and the study says so
-        once (a ``problem`` of the study); returns what it said."""
-        message = (f"the Dask worker {worker} cannot import jupyter_hpo, which runs each trial "
-                   f"there (it joined the {self.handle.name} after the study started): the "
-                   f"study sends it no trials from now on. {install_advice(self.handle)}")
-        with self._lock:
-            said = self._lacking.get(worker)
-            self._lacking.setdefault(worker, message)
-        if said is None:
-            tell = getattr(self._hooks, "on_executor_problem", None)
-            if tell is not None:
-                tell(message)  # the dashboard shows it, tune() logs it
-            else:  # no trial has started yet
-                log.warning("jupyter_hpo: %s", message)
-        return message
-
-    # ---------------------------------------------------------------- the relay
-    def _relay(self, run: TrialRun) -> None:
-        """The kernel's end of one trial's queues: output, reports and its outcome."""
-        trial = run.trial
-        while not run.finished:
-            try:
-                message = run.up.get()  # no timeout: the scheduler logs each one as an error
-            except BaseException:  # noqa: BLE001 - the connection is in trouble: the watcher decides
-                if run.finished or self._closed:
-                    break
-                time.sleep(0.2)
-                continue
-            kind = message[0]
-            if kind == "closed":
-                break
-            if kind == "output":
-                trial.write_output(message[1])
-            elif kind == "report":
-                self._answer(run, message[1])
-            elif kind == "side":
-                try:
-                    run.hooks.on_side(trial, message[1], message[2])
-                except Exception:  # the trial goes on
-                    log.exception("jupyter_hpo: trial %s's %s message", trial.trial_id,
-                                  message[1])
-            elif kind == "started":
-                if run.worker is None:
-                    run.worker = message[1]
-                    trial.resources = self._label(message[1])
-                else:  # Dask ran the task again: the worker that ran it died
-                    self._put(run, "stop")
-                    self._lose(run, f"{DIED} ({run.worker})")
-            elif kind == "done":
-                status, result, error, tb = message[1:5]
-                if len(message) > 5 and message[5] is not None:  # its --trial-timeout used
-                    trial.timeout_used = message[5]
-                run.done = True
-                if status in ("completed", "stopped") and run.worker is not None:
-                    with self._lock:
-                        self._holders[trial.trial_id] = run.worker
-                status = TrialStatus.PAUSED if status == "released" else TrialStatus(status)
-                self._finish(run, TrialOutcome(status, result, None, error, tb))
-
-    def _label(self, worker: str) -> str:
-        need = ", ".join(f"{k} {v:g}" for k, v in self.need.items())
-        return f"{need + ' on ' if need else ''}{worker}"
-
-    def _answer(self, run: TrialRun, values: dict[str, Any]) -> None:
-        with run.lock:
-            run.waiting, run.told_paused = True, False
-        try:
-            run.hooks.on_report(run.trial, values)
-            reply: Any = "continue"
-        except TrialCompleted:
-            reply = "complete"
-        except TrialStopped:
-            reply = "stop"
-        except TrialReleased:
-            reply = "release"
-        except Exception as exc:  # noqa: BLE001 - raised in the trial, as in a thread
-            reply = ("error", _sendable(exc))
-        with run.lock:
-            run.waiting = False
-            self._put(run, reply)
-
-    @staticmethod
-    def _put(run: TrialRun, message: Any) -> None:
-        try:  # bounded: a scheduler that stopped answering must not hang the study
-            run.down.put(message, callback_timeout=CONNECT_TIMEOUT_S)
-        except Exception:  # the task or the cluster is gone
-            log.debug("jupyter_hpo: could not answer trial %s", run.trial.trial_id,
-                      exc_info=True)
-
-    def _finish(self, run: TrialRun, outcome: TrialOutcome) -> None:
-        """Hand the trial's outcome to the study, once, whoever sees it first."""
-        with run.lock:
-            if run.finished:
-                return
-            run.finished = True
-        self._end_task(run)
-        run.hooks.on_finish(run.trial, outcome)
-
-    def _end_task(self, run: TrialRun) -> None:
-        """Forget a task that has ended (or that the kernel gave up on) and close its queues."""
-        with self._lock:
-            if self._runs.get(run.trial.trial_id) is run:
-                del self._runs[run.trial.trial_id]
-            if run.done and run.worker is not None:
-                self._free.append(run.worker)
-        if not run.done and not self._lost:  # ended by the kernel (on a cluster that
-            self._put(run, "stop")  # answers): a task still waiting stops, the relay ends
-            with contextlib.suppress(Exception):  # the cluster may be gone
-                run.up.put(("closed",), callback_timeout=CONNECT_TIMEOUT_S)
-        for queue in (run.up, run.down):  # the scheduler drops them once the task let go too
-            with contextlib.suppress(Exception):  # the cluster may be gone
-                if queue is not None:
-                    queue.close()
-        with self._lock:  # a task that is still returning is waited for at shutdown
-            self._ending = [f for f in self._ending if not f.done()]
-            if not run.future.done():
-                self._ending.append(run.future)
-        if run.future.done():
-            run.future.release()  # else Dask would run it again if its result got lost
-
-    # ------------------------------------------------------------ kept variables
-    def fetch_namespace(self, trial_id: int) -> FetchedNamespace:
-        """Trial ``trial_id``'s variables from the Dask worker that ran it (see
-        ``Executor.fetch_namespace``)."""
-        from ._dask_task import fetch_kept
-
-        with self._lock:
-            address = self._holders.get(trial_id)
-        if self._closed:
-            return FetchedNamespace(None, "its other variables stayed on its Dask worker, and "
-                                          "the study has ended: only the best trial's are "
-                                          "brought back when a study ends")
-        if self._lost:
-            return FetchedNamespace(None, f"its other variables were lost with the Dask "
-                                          f"cluster ({self._lost})")
-        if address is None or self.keep_count < 1:
-            return FetchedNamespace(None, not_kept(self.keep_count))
-        try:
-            alive = address in _bounded(lambda: scheduler_info(self.client)["workers"])
-            if not alive:
-                return FetchedNamespace(None, f"its other variables were lost with its Dask "
-                                              f"worker {address}, which left the cluster: it "
-                                              f"died or was restarted")
-            data, left_out = _bounded(lambda: self.client.run(
-                fetch_kept, self._token, trial_id, workers=[address])[address])
-        except TimeoutError:
-            return FetchedNamespace(None, f"its Dask worker {address} did not send its other "
-                                          f"variables within {FETCH_TIMEOUT_S:g}s")
-        except Exception as exc:  # noqa: BLE001 - the worker or the cluster went away
-            return FetchedNamespace(None, f"its other variables could not be fetched from its "
-                                          f"Dask worker {address} ({type(exc).__name__}: "
-                                          f"{exc})")
-        if data is None:
-            return FetchedNamespace(None, not_kept(self.keep_count)
-                                    + ", and a restarted worker none")
-        try:
-            variables = restored(data)
-        except Exception as exc:  # noqa: BLE001 - e.g. a class the kernel cannot import
-            return FetchedNamespace(None, f"its other variables could not be read in the "
-                                          f"kernel ({type(exc).__name__}: {exc})")
-        return FetchedNamespace(variables, left_out_note(left_out, f"Dask worker {address}"))
-
-    def _forget_kept(self) -> None:
-        """At shutdown, on a cluster the study does not own: its workers drop the variables
-        they kept for it (the cluster outlives the study)."""
-        from ._dask_task import forget_kept
-
-        with self._lock:
-            held = bool(self._holders)
-            workers = sorted(self._workers - set(self._lacking)) if self._lacking else None
-        if held and not self.owns_cluster and not self._lost:
-            with contextlib.suppress(Exception):  # a timeout, or the cluster went away
-                _bounded(lambda: self.client.run(forget_kept, self._token, workers=workers),
-                         CONNECT_TIMEOUT_S)  # not on workers that cannot unpickle it
-
     # ---------------------------------------------------------------- shutdown
     def _shutdown(self) -> None:
         self._watch_stop.set()
@@ -468,38 +274,6 @@ class DaskExecutor(FaultHandling, Executor):
                 if not future.done():  # its task sees the cancel and ends within a second
                     future.cancel()
                 future.release()
-
-
-def _bounded(call: Any, timeout: float = FETCH_TIMEOUT_S) -> Any:
-    """``call()`` in a thread of its own, given up (``TimeoutError``) after ``timeout``
-    seconds: a worker or scheduler that stopped answering must not hang the study's end."""
-    box: list[tuple[bool, Any]] = []
-
-    def run() -> None:
-        try:
-            box.append((True, call()))
-        except BaseException as exc:  # noqa: BLE001 - raised again in the caller
-            box.append((False, exc))
-
-    thread = threading.Thread(target=run, daemon=True, name="hpo-dask-fetch")
-    thread.start()
-    thread.join(timeout)
-    if not box:
-        raise TimeoutError(f"no answer within {timeout:g}s")
-    ok, value = box[0]
-    if not ok:
-        raise value
-    return value
-
-
-def _sendable(exc: Exception) -> Exception:
-    import cloudpickle
-
-    try:
-        cloudpickle.dumps(exc)
-    except Exception:  # noqa: BLE001 - send what can be sent
-        return HPOError(f"{type(exc).__name__}: {exc}")
-    return exc
 
 
 @atexit.register
