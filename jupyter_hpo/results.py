@@ -54,7 +54,7 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
     user.<key> per attribute set with ``trial.set`` (when some trial set one).
 
     A hyperparameter that was inactive in a trial (a conditional one whose condition did not
-    hold) is NaN in its ``config.<name>`` column. A metric named like one of the other
+    hold) is NaN in its ``config.<name>`` column; a ``None`` choice stays ``None`` there. A metric named like one of the other
     columns (``error``, ``duration``) is the column ``report.<metric>`` (``metric_column``). ``attrs`` picks the columns, in its order:
     the groups ``trial_id``, ``status``, ``config``, the metric (or ``value``), ``resource``,
     ``start``, ``end``, ``duration``, ``error``, ``user``, Optuna's names for them
@@ -86,11 +86,22 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
         row.update({f"user.{k}": trial.user_attrs.get(k, math.nan) for k in keys})
         rows.append({c: row[c] for c in columns})
     frame = pd.DataFrame(rows, columns=columns)
+    _keep_none(frame, record, names)
     if metric in frame:
         frame[metric] = frame[metric].astype(float)
     if "resource" in frame:  # NaN where none was reported, so the column stays numeric
         frame["resource"] = pd.to_numeric(frame["resource"])
     return frame
+
+
+def _keep_none(frame: pd.DataFrame, record: StudyRecord, names: list[str]) -> None:
+    """Put back the ``None`` choices that pandas made NaN in a column of strings or numbers
+    (``Categorical("l2", None)``), so that they are not read as inactive."""
+    for name in names:
+        column = f"config.{name}"
+        values = [t.config.get(name, math.nan) for t in record.trials]
+        if column in frame and any(v is None for v in values):
+            frame[column] = pd.Series(values, index=frame.index, dtype=object)
 
 
 def _local(seconds: float) -> pd.Timestamp:

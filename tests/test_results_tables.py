@@ -3,6 +3,7 @@ the tables' own columns (``--metric error``, ``report(time=...)``)."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
@@ -146,3 +147,23 @@ def test_the_resource_column_is_numeric_also_where_no_trial_reported_one():
     assert frame["resource"].dtype == float and frame["resource"].isna().all()
     assert jh.tune(errors, SPACE, metric="error", trials=2).trials_dataframe()[
         "resource"].tolist() == [3, 3]
+
+
+def test_a_none_choice_stays_none_and_only_an_inactive_one_is_nan(tmp_path):
+    """``Categorical("l2", None)`` (scikit-learn's ``penalty=None``, ``max_depth=None``): pandas
+    made the ``None`` of a column of strings or numbers NaN, which reads as an inactive
+    hyperparameter; it stays ``None``, live and loaded, and NaN marks inactive ones only."""
+    space = {"penalty": jh.Categorical("l2", None), "depth": jh.Categorical(None, 3),
+             "c": Real(0.0, 1.0, when={"penalty": "l2"})}
+    path = tmp_path / "s.db"
+    live = jh.tune(lambda config: config.get("c", 0.5), space, metric="loss",
+                   searcher="grid", searcher_options={"points": 2}, storage=path, name="none")
+    assert len(live.trials) == 6  # (l2 with 2 values of c, or None) x 2 depths
+    for study in (live, Study.load("none", path)):
+        frame = study.trials_dataframe()
+        for name in ("penalty", "depth", "c"):
+            expected = [t.config.get(name, "inactive") for t in study.trials]
+            got = ["inactive" if isinstance(v, float) and math.isnan(v) else v
+                   for v in frame[f"config.{name}"]]
+            assert got == expected, name
+        assert None in set(frame["config.penalty"]) and None in set(frame["config.depth"])
