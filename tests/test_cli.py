@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import jupyter_hpo
@@ -350,3 +351,23 @@ def test_stop_of_a_study_whose_process_was_killed_says_how_to_resume_it(tmp_path
     assert ("it is not running (it is interrupted: its kernel stopped; resume it with %%hpo "
             "--name \"my run\" --resume on its cell's first line, or tune(..., name='my run', "
             "resume=True) with the same storage), so there is nothing to stop") in refused.stderr
+
+
+def test_parquet_export_writes_choices_of_mixed_kinds_as_text(tmp_path):
+    """scikit-learn's ``max_features`` mixes text, numbers and None: pyarrow refused such a
+    column ("Expected bytes, got a 'float' object") with a traceback and no file; the export
+    writes each choice as text, None and an inactive value missing, other columns as they are."""
+    path = tmp_path / "runs.db"
+    space = {"max_features": jupyter_hpo.Categorical("sqrt", 0.5, None),
+             "depth": jupyter_hpo.Categorical(None, 3),
+             "leaf": jupyter_hpo.Int(1, 2, when={"depth": 3})}
+    study = tune(lambda config: config.get("leaf", 0), space, metric="loss", searcher="grid",
+                 storage=str(path), name="forest")
+    written = hpo(tmp_path, "export", "forest", "forest.parquet", "--storage", str(path))
+    assert written.returncode == 0, written.stderr
+    frame = pd.read_parquet(tmp_path / "forest.parquet")
+    as_text = {None: None, "sqrt": "sqrt", 0.5: "0.5"}
+    for name, expected in (("max_features", lambda c: as_text[c["max_features"]]),
+                           ("depth", lambda c: c["depth"]), ("leaf", lambda c: c.get("leaf"))):
+        assert [None if pd.isna(v) else v for v in frame[f"config.{name}"]] == [
+            expected(t.config) for t in study.trials], name

@@ -3,6 +3,7 @@ words."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Iterator
@@ -84,11 +85,27 @@ def _write(study: Study, target: str, path: str) -> None:
         raise HPOError("Parquet export needs pyarrow: pip install pyarrow (or "
                        "jupyter_hpo[parquet]), or export to .csv / .json") from None
     frame = frame.copy()
-    for column in frame.columns:  # categorical objects become their repr
+    for column in frame.columns:
         if frame[column].dtype == object and column.startswith("config."):
-            frame[column] = [v if isinstance(v, (str, int, float, bool)) or v is None
-                             else repr(v) for v in frame[column]]
+            frame[column] = _parquet_column(frame[column].tolist())
     frame.to_parquet(path, index=False)
+
+
+def _parquet_column(values: list) -> list:
+    """A ``config.<name>`` column that Parquet can hold: its values as they are when they are
+    all text, all numbers or all bools, else each as text (``Categorical("sqrt", 0.5)``,
+    which pyarrow refused with "Expected bytes, got a 'float' object"; tuples, functions).
+    ``None`` and NaN (inactive) are left missing."""
+    kinds = {bool if isinstance(v, bool) else float if isinstance(v, (int, float)) else type(v)
+             for v in values if not _missing(v)}
+    if len(kinds) <= 1 and kinds <= {str, float, bool}:
+        return values
+    return [None if _missing(v) else v if isinstance(v, str) else repr(v) for v in values]
+
+
+def _missing(value: object) -> bool:
+    """A ``None`` choice or an inactive hyperparameter (NaN): a missing value in Parquet."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _refuse_another_file(target: str) -> bool:
