@@ -9,6 +9,7 @@ import time
 
 import jupyter_hpo as jh
 from jupyter_hpo import Real, Study
+from jupyter_hpo.listing import live_line
 from jupyter_hpo.storage import SQLiteStorage
 
 SPACE = {"x": Real(0, 1)}
@@ -58,6 +59,8 @@ def test_trials_cancelled_by_stopping_the_study_come_back_on_resume(tmp_path):
     assert stored == {0: False, **{tid: True for tid in range(1, n)}}
     record = SQLiteStorage(path).load_study("s")
     assert record.spent == 1  # the others are run again, so they do not count
+    assert first.spent == 1  # the live study and %hpo list count so too (they said n)
+    assert live_line(first).startswith("s: finished (stopped by the user) · 1/6 trials")
     from jupyter_hpo.widgets.render import digest_of
 
     assert digest_of(record).spent == 1  # the dashboard's progress counts them so too

@@ -114,7 +114,7 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
         # frozen records by trial id: a finished trial's is made once; None while it runs
         self._records: list[TrialRecord | None] = []
         self._exhausted = False
-        self._interrupted = 0  # restored trials whose kernel died: run again, not counted
+        self._interrupted = 0  # trials a resume runs again (runs_again), so not counted
         self._study_stopped: set[int] = set()  # cancelled by stop(): a resume runs them again
         self.restored: set[int] = set()  # trials of a resumed study that ran before it
         self._only_failures = True
@@ -243,7 +243,8 @@ class Controller(TrialEventsMixin, TrialStateMixin, ResultsMixin):
 
     @property
     def spent(self) -> int:
-        """Trials that count against the budget (interrupted ones are run again instead)."""
+        """Trials that count against the budget (interrupted ones, and those cancelled by a
+        stop of the whole study, are run again instead), as ``StudyRecord.spent``."""
         return len(self.trials) - self._interrupted
 
     @property

@@ -252,6 +252,8 @@ class TrialEventsMixin:
         trial.status, trial.error, trial.traceback = status, error, tb
         trial.study_stopped = status is TrialStatus.CANCELLED \
             and trial.trial_id in self._study_stopped
+        if trial.study_stopped:  # a resume runs it again: it spends no budget
+            self._interrupted += 1
         trial.end_time = self.clock()
         remove(self._take_new_checkpoint(trial))  # saved after its last report: its final state
         if status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
