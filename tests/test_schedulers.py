@@ -559,7 +559,8 @@ def test_make_scheduler_errors():
         make_scheduler("fifo", searcher, "acc", "max", grace_period=2, brackets=2)
     with pytest.raises(ValueError, match=r"Hyperband needs max_t, the largest resource a trial "
                                          r"reaches: write `epochs = N` in the cell or pass "
-                                         r"--max-t N \(with tune\(\): "
+                                         r"--max-t N \(with tune\(\): \{'epochs': N\} in "
+                                         r"the space, a fixed value, or "
                                          r"scheduler_options=\{'max_t': N\}\)"):
         make_scheduler("hyperband", searcher, "acc", "max", max_t=None)
     with pytest.raises(ValueError, match="reduction_factor is 1"):

@@ -66,6 +66,7 @@ class HyperbandScheduler(Scheduler):
         if max_t is None:
             raise ValueError("Hyperband needs max_t, the largest resource a trial reaches: "
                              "write `epochs = N` in the cell or pass --max-t N (with tune(): "
+                             "{'epochs': N} in the space, a fixed value, or "
                              "scheduler_options={'max_t': N})")
         self.type = check_choice("type", type, TYPES)
         _check_number("max_t", max_t, 0, "> 0")
