@@ -107,8 +107,9 @@ def _encoded(study: Study, frame: Any, names: list[str]) -> Any:
 
 
 def _missing(value: Any) -> bool:
-    """An inactive hyperparameter's cell of the table."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """An inactive hyperparameter's cell of the table: NaN (``None`` is a choice, as in
+    ``Categorical(None, 4)``)."""
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _short(value: Any) -> str:

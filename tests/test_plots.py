@@ -406,3 +406,24 @@ def test_curves_of_a_study_of_one_value_per_trial_draw_the_values_by_trial():
     assert ax.get_xlabel() == "trial"
     drawn = [tuple(p) for c in ax.collections for p in c.get_offsets()]
     assert sorted(drawn) == sorted((t.trial_id, t.config["x"]) for t in study.trials)
+
+
+def test_a_none_choice_is_drawn_as_a_choice_not_as_inactive():
+    """``max_depth = Categorical(None, 2, 4)``: the trials with ``None`` were drawn at the
+    parallel plot's "inactive" level and left out of the contour, as if not searched."""
+    space = {"max_depth": Categorical(None, 2, 4), "n": Int(1, 9)}
+    study = jh.tune(lambda c: (c["max_depth"] or 5) / 10 + c["n"] / 100, space,
+                    metric="loss", searcher="grid", searcher_options={"points": 2})
+    assert len(study.trials) == 6 and sum(t.config["max_depth"] is None
+                                          for t in study.trials) == 2
+    ax = study.plot("parallel").axes[0]
+    assert "inactive" not in {t.get_text() for t in ax.texts}
+    none_at = space["max_depth"].to_unit(None)
+    for line in ax.get_lines():
+        trial = study.trials[int(line.get_gid().split("-")[1])]
+        assert line.get_ydata()[0] == pytest.approx(space["max_depth"].to_unit(
+            trial.config["max_depth"]))
+    assert any(line.get_ydata()[0] == pytest.approx(none_at) for line in ax.get_lines())
+    contour = study.plot("contour", params=("max_depth", "n")).axes[0]
+    assert contour.get_title().endswith(", 6 trials)")
+    assert scatter_count(contour) == 6 + 1  # the trials and the best
