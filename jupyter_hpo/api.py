@@ -12,6 +12,7 @@ from .errors import HPOError
 from .objective import FunctionObjective
 from .options import StudyOptions, check_keywords, infer_mode, missing_metric
 from .records import StudyState
+from .short_loop import short_loop_note
 from .space import Domain, Space
 from .study import Study
 from .study._study import NOT_STARTED
@@ -74,9 +75,9 @@ def tune(fn: Callable[..., Any] | None = None,
     trial_log.study_finished()
     if study.unstored:
         print(f"jupyter_hpo: {study.unstored}")
-    note = _no_max_t_note(study)
-    if note:
-        print(f"jupyter_hpo: {note}")
+    for note in (_no_max_t_note(study), short_loop_note(study, magic=False)):
+        if note:
+            print(f"jupyter_hpo: {note}")
     return study
 
 

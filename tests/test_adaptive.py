@@ -652,3 +652,18 @@ def test_a_seeded_default_study_of_real_trials_repeats_its_proposals_whatever_th
         return [(t.config["x"], t.config["slow"]) for t in study.trials]
 
     assert proposals() == proposals()
+
+
+def test_tune_says_why_a_loop_shorter_than_max_t_stopped_no_trial(capsys):
+    """max_t 20 over loops of 6 epochs: no trial reached the last rung (9), so every trial ran
+    to its end; tune() says so and what to pass. With max_t 6 the same trials are cut."""
+    def short(config):
+        for epoch in range(1, 7):
+            report(epoch=epoch, loss=config["x"] + 1 / epoch)
+
+    for max_t, stopped in ((20, False), (6, True)):
+        study = tune(short, {"x": Real(0, 1)}, metric="loss", trials=12, seed=0,
+                     scheduler_options={"max_t": max_t})
+        said = "no trial was stopped early: every trial ended by epoch 6, before 9 (the last " \
+            "rung below max_t 20)" in capsys.readouterr().out
+        assert (study.counts()["stopped"] > 0) is stopped and said is not stopped

@@ -1620,3 +1620,25 @@ def test_a_cell_that_calls_tune_is_refused_before_any_trial(ip):
     assert str(info.value).startswith("HPOSyntaxError at cell line 3: tune() runs a study of its "
                                       "own: in a %%hpo cell each trial would run a whole study")
     assert ip.user_ns.get("_hpo") is before  # no study was made
+
+
+SHORT_LOOP = """
+x = Real(0, 1)
+epochs = {epochs}
+for epoch in range(1, 7):  # a quick try, shorter than epochs
+    report(epoch=epoch, loss=x + 1 / epoch)
+"""
+
+
+def test_a_loop_that_ends_before_the_last_rung_says_why_nothing_was_stopped(ip, capsys):
+    """``epochs = 20`` over a loop of 6 epochs: the default scheduler never saw a trial reach
+    its last rung (9), so it stopped none, silently; the cell says so and what to write."""
+    study = run(ip, "--trials 8 --quiet --seed 0", SHORT_LOOP.format(epochs=20))
+    assert study.counts()["stopped"] == 0 and study.counts()["completed"] == 8
+    out = capsys.readouterr().out
+    assert ("jupyter_hpo: no trial was stopped early: every trial ended by epoch 6, before 9 "
+            "(the last rung below max_t 20), so the auto scheduler never saw a final value to "
+            "measure the early ones against and ran each trial to its end; give the epoch the "
+            "training loop ends at as max_t: `epochs = 6` in the cell or --max-t 6") in out
+    run(ip, "--trials 8 --quiet --seed 0", SHORT_LOOP.format(epochs=6))
+    assert "no trial was stopped early" not in capsys.readouterr().out

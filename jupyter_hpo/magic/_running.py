@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ..errors import HPOError, command_word
+from ..short_loop import short_loop_note
 from ._interrupts import deferred_interrupts
 from ._stop_wait import StopWaitNote
 
@@ -148,6 +149,9 @@ class CellRunning:
             run.dashboard.show_summary(with_error=not error_follows)
         if message:
             print(f"jupyter_hpo: {message}")
+        note = short_loop_note(study, magic=True)
+        if note:
+            print(f"jupyter_hpo: {note}")
         if study.unstored:
             print(f"jupyter_hpo: {study.unstored}")
 
