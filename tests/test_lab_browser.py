@@ -768,16 +768,23 @@ def open_palette(page):
     raise AssertionError("Control+Shift+C did not open the command palette")
 
 
-def test_commands_insert_a_template_and_stop_every_study(lab):
-    page = open_notebook(lab, "commands.ipynb", ["%load_ext jupyter_hpo"])
-    run_cell(page, 0)  # also adds an empty cell below and selects it
-    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
-    wait_until(lambda: cells.count() == 2, 10, "the empty cell after the first")
+def insert_template(page) -> None:
+    """Run "Insert a %%hpo template cell" from the command palette."""
     page.keyboard.press("Escape")
-    palette = open_palette(page)
-    palette.fill("Insert a %%hpo template cell")
+    open_palette(page).fill("Insert a %%hpo template cell")
     page.locator(".lm-CommandPalette-item", has_text="Insert a %%hpo template cell").click()
-    wait_until(lambda: cells.count() == 3, 10, "the template cell inserted")
+
+
+def test_commands_insert_a_template_and_stop_every_study(lab):
+    """The template runs as inserted: in a notebook that does not load jupyter_hpo yet, a
+    ``%load_ext jupyter_hpo`` cell comes with it (the template alone failed with "Cell magic
+    `%%hpo` not found"); "Stop all running HPO studies" stops a study."""
+    page = open_notebook(lab, "commands.ipynb", ["x = 1"])
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
+    cells.first.locator(".jp-InputPrompt").click()
+    insert_template(page)
+    wait_until(lambda: cells.count() == 3, 10, "the magic's and the template's cells inserted")
+    assert cells.nth(1).locator(".cm-content").inner_text() == "%load_ext jupyter_hpo"
     template = cells.nth(2)
     assert template.locator(".cm-content").inner_text().startswith("%%hpo --trials 20")
     template.locator(".jp-hpo-annotation").first.wait_for(timeout=DIAGNOSED_MS)
@@ -787,6 +794,7 @@ def test_commands_insert_a_template_and_stop_every_study(lab):
     template.locator(".cm-content").click()
     page.keyboard.press("Control+a")
     page.keyboard.type(SLOW_CELL.replace("--name slow", "--name templated"))
+    run_cell(page, 1)  # %load_ext
     run_cell(page, 2)
     wait_until(lambda: storage(lab).find_study("templated") is not None and
                storage(lab).find_study("templated").state.value == "running", 60,
@@ -798,6 +806,12 @@ def test_commands_insert_a_template_and_stop_every_study(lab):
                "the study stopped by the command")
     assert storage(lab).find_study("templated").stop_reason.startswith(
         "stopped from JupyterLab")
+    # where a cell loads jupyter_hpo, the template comes alone
+    count = cells.count()
+    insert_template(page)
+    wait_until(lambda: cells.count() == count + 1, 10, "the template cell inserted")
+    assert cells.count() == count + 1  # both would be inserted at once
+    assert cells.nth(count).locator(".cm-content").inner_text().startswith("%%hpo --trials 20")
 
 
 SCREENSHOT_STUDY = """

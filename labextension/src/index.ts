@@ -48,6 +48,18 @@ for epoch in range(1, epochs + 1):
     report(epoch=epoch, val_loss=val_loss)
 `;
 
+/** The cell that loads the magic, which the template needs in a notebook that lacks one. */
+export const LOAD_EXT = '%load_ext jupyter_hpo';
+
+/**
+ * Whether a cell of `sources` loads jupyter_hpo (`%load_ext`, `%reload_ext` or
+ * `load_ext('jupyter_hpo')`): without it the template fails with "Cell magic not found".
+ */
+export function loadsTheMagic(sources: string[]): boolean {
+  const loads = /load_ext\s+jupyter_hpo\b|load_ext\(\s*['"]jupyter_hpo['"]/;
+  return sources.some(source => loads.test(source));
+}
+
 const CATEGORY = 'Hyperparameter optimisation';
 
 /**
@@ -209,10 +221,11 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const notebook = current.content;
-        NotebookActions.insertBelow(notebook);
-        const cell = notebook.activeCell;
-        if (cell) {
-          cell.model.sharedModel.setSource(TEMPLATE);
+        const sources = notebook.widgets.map(cell => cell.model.sharedModel.getSource());
+        const inserted = loadsTheMagic(sources) ? [TEMPLATE] : [LOAD_EXT, TEMPLATE];
+        for (const source of inserted) {
+          NotebookActions.insertBelow(notebook);
+          notebook.activeCell?.model.sharedModel.setSource(source);
         }
         notebook.mode = 'edit';
       }
