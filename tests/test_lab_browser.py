@@ -1030,6 +1030,7 @@ def test_a_study_error_keeps_its_lines(lab):
     assert reason.get_attribute("title") == error
     shown = view.locator(".jp-hpo-view-facts .jp-hpo-fact").last
     assert shown.inner_text().strip() == error.strip()  # with its line breaks
+    assert view.locator(".jp-hpo-chart-empty").all_inner_texts() == ["No trial reported loss"] * 3
     assert lab.page.locator(".jp-hpo-view b, #jupyter-hpo-studies b").count() == 0
 
 
@@ -1305,7 +1306,7 @@ def test_a_long_study_name_takes_three_lines_at_most_in_the_panel(lab):
 def test_an_empty_trials_table_says_why(lab):
     """A study with no trial yet, and a filter that matches no trial: the table says so (it
     was a row of headers and nothing else, as if the view had not loaded); the message is
-    no stop of the Tab key, and goes when trials are shown."""
+    no stop of the Tab key, and goes when trials are shown. The empty charts say so too."""
     store = storage(lab)
     store.create_study("no trials yet", metric="loss", direction=Direction.MIN,
                        resource="epoch", space=Space({"x": Real(0.0, 1.0)}),
@@ -1315,6 +1316,9 @@ def test_an_empty_trials_table_says_why(lab):
     wait_until(lambda: empty.count() == 1, 30, "the empty table's message")
     assert empty.inner_text() == "No trials yet: they appear here as they start."
     assert empty.get_attribute("tabindex") is None
+    # so do its empty charts (blank axes, as if they had not loaded)
+    notes = view.locator(".jp-hpo-chart-empty")
+    assert notes.all_inner_texts() == ["No trial has reported loss yet"] * 3
 
     tune(slow_objective, {"x": Real(0, 1), "act": Categorical("relu", "tanh")},
          metric="loss", mode="min", trials=3, seed=0, name="filtered",
@@ -1322,6 +1326,7 @@ def test_an_empty_trials_table_says_why(lab):
     _, view = open_study_view(lab, "filtered")
     rows = view.locator("tr.jp-hpo-trial-row")
     rows.nth(2).wait_for()
+    assert view.locator(".jp-hpo-chart-empty:visible").count() == 0
     view.locator("input.jp-hpo-filter").fill("no such value")
     empty = view.locator("tr.jp-hpo-table-empty")
     assert empty.inner_text() == "No trial matches the filter (3 trials in all)."

@@ -20,7 +20,7 @@ import {
 
 import { keepChoice, keptChoice } from './choices';
 
-import { formatConfigValue, formatNumber, IStudy, ITrial, TrialStatus } from './types';
+import { formatConfigValue, formatNumber, isActive, IStudy, ITrial, TrialStatus } from './types';
 
 Chart.register(
   LineController,
@@ -123,6 +123,7 @@ export abstract class StudyChart {
   protected colors = themeColors();
   private _canvas: HTMLCanvasElement;
   private _live: HTMLElement;
+  private _empty: HTMLElement;
   private _drawnWith: unknown[] = []; // what the chart was last drawn with
   private _shown: IStudy | null = null; // the study it shows, drawn again on a theme change
 
@@ -139,7 +140,11 @@ export abstract class StudyChart {
     this._live = document.createElement('div');
     this._live.className = 'jp-hpo-chart-hover';
     this._live.setAttribute('aria-live', 'polite');
-    this.node.append(this._canvas, this._live);
+    // Said over the empty axes while nothing is drawn: a failed study's charts were blank.
+    this._empty = document.createElement('div');
+    this._empty.className = 'jp-hpo-chart-empty';
+    this._empty.hidden = true;
+    this.node.append(this._canvas, this._live, this._empty);
   }
 
   /** Mirror the tooltip shown on the canvas as text. */
@@ -174,6 +179,13 @@ export abstract class StudyChart {
     const axes = this.axes(study);
     const heading = this.heading(study);
     this._canvas.setAttribute('aria-label', heading);
+    const empty = datasets.every(d => d.data.every(point => !Number.isFinite(point.y)));
+    this._empty.hidden = !empty;
+    this._empty.textContent = !empty
+      ? ''
+      : isActive(study.state) || study.state === 'created'
+        ? `No trial has reported ${study.metric} yet`
+        : `No trial reported ${study.metric}`;
     const drawn = [axes.x, axes.y, ...datasets, ...datasets.map(d => d.data)];
     const same =
       drawn.length === this._drawnWith.length && drawn.every((d, i) => d === this._drawnWith[i]);
