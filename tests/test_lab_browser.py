@@ -323,13 +323,14 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab, slow_study):
         "Learning curves of train_loss (thick line: the best trial by loss)")
     assert re.search(r"train_loss [\d.e-]+ at \d+", hover_text(page, view, "curves", 0.7))
 
-    # the picked value and the table's order (the metric, descending) survive a reload (with
-    # ?reset, as every page here is opened: a plain reload restores the open panel while
-    # open_panel clicks its tab, which could close it again)
-    page.goto(lab.page_url("lab?reset"))
-    page.locator(".jp-SideBar li[data-id='jupyter-hpo-studies']").wait_for()
-    open_panel(page)
-    study_row(page, slow_study).locator("button.jp-hpo-open").click()
+    # a reload opens the view again (it was lost), with the picked value and the table's
+    # order (the metric, descending); first JupyterLab saves its layout, the view in it
+    def saved_layout() -> dict:
+        return lab.api("lab/api/workspaces/default")["data"].get("layout-restorer:data", {})
+
+    wait_until(lambda: "jupyter-hpo-study:" in str(saved_layout().get("main", {}).get("current")),
+               30, "the layout with the study view saved")
+    page.reload()
     view = page.locator(".jp-hpo-view:visible")
     wait_until(lambda: view.locator("tr.jp-hpo-trial-row").count() == len(record.trials), 30,
                "the study view reopened after the reload")

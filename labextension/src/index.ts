@@ -14,7 +14,8 @@ import {
   ICommandPalette,
   IThemeManager,
   MainAreaWidget,
-  showErrorMessage
+  showErrorMessage,
+  WidgetTracker
 } from '@jupyterlab/apputils';
 import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
@@ -120,6 +121,8 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
     const model = new StudiesModel();
     const views = new Map<string, MainAreaWidget<StudyView>>();
     const beside = new WeakSet<Widget>(); // views in Notebook 7.2-7.3's right side panel
+    // the open views, which a reload of the page opens again (they were lost)
+    const tracker = new WidgetTracker<MainAreaWidget<StudyView>>({ namespace: 'jupyter-hpo-study' });
 
     const openStudy = (storage: string, name: string) => {
       const id = studyViewId(storage, name);
@@ -134,6 +137,7 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
         widget.title.closable = true;
         views.set(id, widget);
         app.shell.add(widget, 'main');
+        void tracker.add(widget);
         if (!widget.parent) {
           // Notebook 7 keeps the one notebook of its page in the main area and silently
           // refuses another widget there (Open did nothing): the view goes below it
@@ -210,6 +214,11 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.openStudy, {
       label: args => `Open HPO study ${args.name ?? ''}`,
       execute: args => openStudy(String(args.storage), String(args.name))
+    });
+    void restorer?.restore(tracker, {
+      command: CommandIDs.openStudy,
+      args: widget => ({ storage: widget.content.storage, name: widget.content.name }),
+      name: widget => widget.id
     });
     app.commands.addCommand(CommandIDs.insertTemplate, {
       label: 'Insert a %%hpo template cell',
