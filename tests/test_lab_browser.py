@@ -325,11 +325,9 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab, slow_study):
 
     # a reload opens the view again (it was lost), with the picked value and the table's
     # order (the metric, descending); first JupyterLab saves its layout, the view in it
-    def saved_layout() -> dict:
-        return lab.api("lab/api/workspaces/default")["data"].get("layout-restorer:data", {})
-
-    wait_until(lambda: "jupyter-hpo-study:" in str(saved_layout().get("main", {}).get("current")),
-               30, "the layout with the study view saved")
+    saved = f"jupyter-hpo-study:{view_id(view)}"
+    wait_until(lambda: saved_layout(lab).get("current") == saved, 30,
+               "the layout with the study view saved")
     page.reload()
     view = page.locator(".jp-hpo-view:visible")
     wait_until(lambda: view.locator("tr.jp-hpo-trial-row").count() == len(record.trials), 30,
@@ -355,6 +353,17 @@ def test_the_study_view_shows_charts_the_table_and_a_trial(lab, slow_study):
     text = hover_text(page, view, "history", 0.5)
     assert re.search(r"trial \d+ \((completed|cancelled)\)", text)
     assert "x = " in text and "act = " in text
+
+
+def saved_layout(lab) -> dict:
+    """The main area's layout as JupyterLab last saved it in its default workspace."""
+    data = lab.api("lab/api/workspaces/default")["data"]
+    return data.get("layout-restorer:data", {}).get("main", {})
+
+
+def view_id(view) -> str:
+    """The id of the study view's tab (JupyterLab's layout names it)."""
+    return view.evaluate("el => el.closest('.jp-MainAreaWidget').id")
 
 
 def hover_text(page, view, chart: str, height: float) -> str:
@@ -1334,6 +1343,21 @@ def test_an_empty_trials_table_says_why(lab):
     assert rows.count() == 0
     view.locator("input.jp-hpo-filter").fill("")
     assert rows.count() == 3 and empty.count() == 0
+
+    # a view that a reload would open again, of a study deleted while no page was open, is
+    # closed (it said "no study named 'filtered'" above empty charts)
+    saved = f"jupyter-hpo-study:{view_id(view)}"
+    wait_until(lambda: saved_layout(lab).get("current") == saved, 30,
+               "the layout with the study view saved")
+    page = lab.page
+    page.goto("about:blank")
+    store.delete_study("filtered")
+    with page.expect_response(lambda r: "jupyter-hpo/study?" in r.url and "filtered" in r.url,
+                              timeout=60_000) as read:
+        page.goto(lab.page_url("lab"))  # the view, opened again, reads its study
+    assert read.value.status == 404
+    page_wait(page, lambda: page.locator(".jp-hpo-view").count() == 0, 30,
+              "the view of the deleted study closed")
 
 
 def test_a_narrow_window_puts_the_trial_below_the_table(lab):

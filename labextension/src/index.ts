@@ -124,11 +124,12 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
     // the open views, which a reload of the page opens again (they were lost)
     const tracker = new WidgetTracker<MainAreaWidget<StudyView>>({ namespace: 'jupyter-hpo-study' });
 
-    const openStudy = (storage: string, name: string) => {
+    const openStudy = (storage: string, name: string, restored = false) => {
       const id = studyViewId(storage, name);
       let widget = views.get(id);
       if (!widget || widget.isDisposed) {
         const content = new StudyView(model, storage, name);
+        content.closeIfMissing = restored;
         widget = new MainAreaWidget({ content });
         widget.id = id;
         widget.title.label = name;
@@ -213,11 +214,11 @@ const studiesPlugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(CommandIDs.openStudy, {
       label: args => `Open HPO study ${args.name ?? ''}`,
-      execute: args => openStudy(String(args.storage), String(args.name))
+      execute: args => openStudy(String(args.storage), String(args.name), args.restored === true)
     });
     void restorer?.restore(tracker, {
       command: CommandIDs.openStudy,
-      args: widget => ({ storage: widget.content.storage, name: widget.content.name }),
+      args: widget => ({ storage: widget.content.storage, name: widget.content.name, restored: true }),
       name: widget => widget.id
     });
     app.commands.addCommand(CommandIDs.insertTemplate, {

@@ -11,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { AgoTicker, showAgo } from './ago';
 import { CurvesChart, HistoryChart, IncumbentChart, StudyChart } from './charts';
 import { keepChoice, keptChoice } from './choices';
+import { HPORequestError } from './handler';
 import { StudiesModel, RUNNING_INTERVAL } from './model';
 import { ownerText, progressText } from './panel';
 import {
@@ -78,6 +79,9 @@ export class StudyView extends Widget {
   private _ticker = new AgoTicker(this);
   private _requestProblem = '';
   private _storageProblem = '';
+  /** Close, rather than say "no study named ...", when the study is not found at the first
+   * read: a view the page reopened after a reload, of a study deleted meanwhile. */
+  closeIfMissing = false;
 
   constructor(
     private _model: StudiesModel,
@@ -201,6 +205,10 @@ export class StudyView extends Widget {
       this._study = await this._model.study(this.storage, this.name);
       this._requestProblem = '';
     } catch (error) {
+      if (this.closeIfMissing && !this._study && (error as HPORequestError).status === 404) {
+        this.dispose();
+        return;
+      }
       this._requestProblem = (error as Error).message;
     }
     if (this.isDisposed) {
