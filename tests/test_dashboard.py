@@ -790,7 +790,10 @@ def test_stop_trial_button_stops_the_chosen_trial_only():
     assert dashboard.message.value == ""
 
 
-def test_a_second_click_on_stop_trial_ends_a_thread_trial_that_does_not_report():
+def hanging_study(trials: int):
+    """A started study whose first trial reports once and then computes in Python for good
+    (a thread trial a graceful stop waits for), its dashboard, and an event set when that
+    trial's code has ended."""
     ended = threading.Event()
 
     def hangs(config):
@@ -801,11 +804,16 @@ def test_a_second_click_on_stop_trial_ends_a_thread_trial_that_does_not_report()
         finally:
             ended.set()
 
-    study = make_study(hangs, trials=1, workers=1, scheduler="fifo")
+    study = make_study(hangs, trials=trials, workers=1, scheduler="fifo")
     dashboard = Dashboard(study)
     study.start()
     while not study.trials or not study.trials[0].reports:
         time.sleep(0.01)
+    return study, dashboard, ended
+
+
+def test_a_second_click_on_stop_trial_ends_a_thread_trial_that_does_not_report():
+    study, dashboard, ended = hanging_study(trials=1)
     dashboard.refresh(force=True)
     dashboard.trial_picker.value = 0
     dashboard.stop_trial_button.click()
@@ -819,21 +827,7 @@ def test_a_second_click_on_stop_trial_ends_a_thread_trial_that_does_not_report()
 
 
 def test_a_second_click_on_stop_study_ends_a_thread_trial_that_does_not_report():
-    ended = threading.Event()
-
-    def hangs(config):
-        report(epoch=1, acc=config["q"])
-        try:
-            while True:  # never reports again
-                pass
-        finally:
-            ended.set()
-
-    study = make_study(hangs, trials=3, workers=1, scheduler="fifo")
-    dashboard = Dashboard(study)
-    study.start()
-    while not study.trials or not study.trials[0].reports:
-        time.sleep(0.01)
+    study, dashboard, ended = hanging_study(trials=3)
     dashboard.stop_study_button.click()
     assert dashboard.message.value == ("stopping: running trials stop at their next report "
                                        "(click again to end them now)")
