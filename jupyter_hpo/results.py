@@ -54,9 +54,10 @@ def trials_dataframe(record: StudyRecord, attrs: Iterable[str] | None = None) ->
     user.<key> per attribute set with ``trial.set`` (when some trial set one).
 
     A hyperparameter that was inactive in a trial (a conditional one whose condition did not
-    hold) is NaN in its ``config.<name>`` column; a ``None`` choice stays ``None`` there. A metric named like one of the other
-    columns (``error``, ``duration``) is the column ``report.<metric>`` (``metric_column``). ``attrs`` picks the columns, in its order:
-    the groups ``trial_id``, ``status``, ``config``, the metric (or ``value``), ``resource``,
+    hold) is NaN in its ``config.<name>`` column; a ``None`` choice stays ``None`` there. A
+    metric named like one of the other columns (``error``, ``duration``) is the column
+    ``report.<metric>`` (``metric_column``). ``attrs`` picks the columns, in its order: the
+    groups ``trial_id``, ``status``, ``config``, the metric (or ``value``), ``resource``,
     ``start``, ``end``, ``duration``, ``error``, ``user``, Optuna's names for them
     (``number``, ``state``, ``params``, ``value``, ``user_attrs``, ``datetime_start``,
     ``datetime_complete``), or single columns (``config.lr``, ``user.note``). ``start`` and

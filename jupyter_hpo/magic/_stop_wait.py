@@ -50,6 +50,7 @@ def stop_wait_note(name: str, reason: str, trial_ids: list[int], waited: float) 
     return (f"jupyter_hpo: {name} is stopping ({reason}) and is waiting for {which}, which "
             f"has not called report() in the {waited:.0f}s since: a trial running in a thread "
             f"stops at its next report() or when its code returns. To end it now, interrupt the "
-            f"kernel {times} (or click Stop study twice): its code is then stopped at its next line of Python (a long call "
-            f"into C, such as time.sleep or a compiled fit(), ends first); with --executor "
+            f"kernel {times} (or click Stop study twice): its code is then stopped at its next "
+            f"line of Python (a long call into C, such as time.sleep or a compiled fit(), ends "
+            f"first); with --executor "
             f"process (and --trial-timeout T) such a trial is killed instead")
