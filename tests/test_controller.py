@@ -531,6 +531,10 @@ def test_bad_options_name_the_value_and_the_rule():
          "address only applies to the dask executor, but the executor is thread"),
         ({"executor": "thread", "executor_options": {"trial_timeout": 0}},
          "trial_timeout is 0, but must be > 0 seconds"),
+        ({"executor": "thread", "executor_options": {"trial_timeout": "90"}},
+         "trial_timeout is '90', but must be a number of seconds > 0 (90, not '90'"),
+        ({"executor": "process", "executor_options": {"trial_timeout": True}},
+         "trial_timeout is True, but must be a number of seconds > 0"),
         ({"executor": "thread", "executor_options": {"foo": 1}},  # was "applies to no executor"
          ("executor_options has foo, which no executor takes (the executor is thread; the "
           "options each takes: thread: trial_timeout; process: trial_timeout; dask: address, "

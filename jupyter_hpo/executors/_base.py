@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -128,6 +129,12 @@ class Executor(ABC):
 
 def checked_trial_timeout(trial_timeout: float | None) -> float | None:
     """``trial_timeout`` as every executor takes it: None, or seconds > 0."""
-    if trial_timeout is not None and not trial_timeout > 0:
+    if trial_timeout is None:
+        return None
+    if isinstance(trial_timeout, bool) or not isinstance(trial_timeout, numbers.Real):
+        raise ValueError(  # noqa: TRY004 - option errors are ValueErrors
+            f"trial_timeout is {trial_timeout!r}, but must be a number of seconds > 0 (90, "
+            f"not '90'; the %%hpo line's --trial-timeout also takes 30m)")
+    if not trial_timeout > 0:
         raise ValueError(f"trial_timeout is {trial_timeout}, but must be > 0 seconds")
     return trial_timeout
